@@ -1,0 +1,90 @@
+/**
+ * Every failure the protocol reports is a ProtocolError with a stable `code`.
+ * Messages never contain key material, plaintext or identifiers.
+ */
+export type ProtocolErrorCode =
+  | 'INVALID_ARGUMENT'
+  | 'INVALID_KEY'
+  | 'INVALID_SIGNATURE'
+  | 'DECODE_ERROR'
+  | 'UNSUPPORTED_VERSION'
+  | 'DECRYPTION_FAILED'
+  | 'DUPLICATE_MESSAGE'
+  | 'TOO_MANY_SKIPPED'
+  | 'UNTRUSTED_IDENTITY'
+  | 'WRONG_RECIPIENT'
+  | 'NO_SESSION'
+  | 'INVALID_PREKEY'
+  | 'INVALID_CERTIFICATE'
+  | 'EXPIRED_CERTIFICATE'
+  | 'SENDER_MISMATCH';
+
+export class ProtocolError extends Error {
+  readonly code: ProtocolErrorCode;
+  constructor(code: ProtocolErrorCode, message: string) {
+    super(message);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** A parameter has the wrong length or shape. */
+export class InvalidArgumentError extends ProtocolError {
+  constructor(message: string) { super('INVALID_ARGUMENT', message); }
+}
+/** A public key is malformed or of low order. */
+export class InvalidKeyError extends ProtocolError {
+  constructor(message: string) { super('INVALID_KEY', message); }
+}
+/** A signature did not verify (prekey bundle, certificate). */
+export class InvalidSignatureError extends ProtocolError {
+  constructor(message: string) { super('INVALID_SIGNATURE', message); }
+}
+/** Bytes could not be parsed as the expected structure. */
+export class DecodeError extends ProtocolError {
+  constructor(message: string) { super('DECODE_ERROR', message); }
+}
+/** A structure carries a version this implementation does not speak. */
+export class UnsupportedVersionError extends ProtocolError {
+  constructor(message: string) { super('UNSUPPORTED_VERSION', message); }
+}
+/** Authentication failed: tampered, truncated, wrong key or wrong associated data. */
+export class DecryptionError extends ProtocolError {
+  constructor(message = 'message authentication failed') { super('DECRYPTION_FAILED', message); }
+}
+/** The message was already decrypted once (replay or duplicate delivery). */
+export class DuplicateMessageError extends ProtocolError {
+  constructor(message = 'message already received') { super('DUPLICATE_MESSAGE', message); }
+}
+/** The message is too far ahead of its chain, or would exceed the skipped-key budget. */
+export class TooManySkippedError extends ProtocolError {
+  constructor(message: string) { super('TOO_MANY_SKIPPED', message); }
+}
+/** The peer's identity key is not the one this session was built with. */
+export class UntrustedIdentityError extends ProtocolError {
+  constructor(message = 'identity key does not match the session') { super('UNTRUSTED_IDENTITY', message); }
+}
+/** A message or envelope addressed to another identity. */
+export class WrongRecipientError extends ProtocolError {
+  constructor(message = 'message is addressed to another recipient') { super('WRONG_RECIPIENT', message); }
+}
+/** A non-prekey message arrived and there is no session to decrypt it. */
+export class NoSessionError extends ProtocolError {
+  constructor(message = 'no session with this peer; ask the sender to start a new one') { super('NO_SESSION', message); }
+}
+/** A prekey message names a prekey the recipient does not hold (used or unknown). */
+export class InvalidPrekeyError extends ProtocolError {
+  constructor(message: string) { super('INVALID_PREKEY', message); }
+}
+/** A sender or server certificate is malformed or not signed by the trusted key. */
+export class InvalidCertificateError extends ProtocolError {
+  constructor(message: string) { super('INVALID_CERTIFICATE', message); }
+}
+/** A sender certificate whose expiry is in the past. */
+export class ExpiredCertificateError extends ProtocolError {
+  constructor(message = 'sender certificate has expired') { super('EXPIRED_CERTIFICATE', message); }
+}
+/** A sealed-sender envelope whose certificate does not match the sender's identity or session. */
+export class SenderMismatchError extends ProtocolError {
+  constructor(message = 'sender certificate does not match the sender identity') { super('SENDER_MISMATCH', message); }
+}

@@ -1,0 +1,20 @@
+import { defineConfig } from 'vitest/config';
+import { fileURLToPath } from 'node:url';
+
+const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    alias: [
+      { find: /^@sigilo\/protocol$/, replacement: src('./packages/protocol/src/index.ts') },
+      { find: /^@sigilo\/protocol\/node$/, replacement: src('./packages/protocol/src/crypto/node.ts') },
+      { find: /^@sigilo\/protocol\/portable$/, replacement: src('./packages/protocol/src/crypto/portable.ts') },
+    ],
+  },
+  test: {
+    include: ['packages/*/test/**/*.test.ts'],
+    reporters: ['default'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+  },
+});
