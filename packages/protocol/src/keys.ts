@@ -1,0 +1,144 @@
+/**
+ * Identity keys and prekeys (protocol.md §2–§3).
+ *
+ * An identity is two key pairs: an Ed25519 key that signs (prekeys, device
+ * challenges) and an X25519 key that agrees (PQXDH). Its public form is the
+ * 64 bytes `Ed25519 public || X25519 public`; safety numbers cover both halves.
+ */
+import type { CryptoProvider, Ed25519KeyPair, MlKemKeyPair, X25519KeyPair } from './crypto/provider.js';
+import type { Random } from './crypto/random.js';
+import { concatBytes, utf8, writeU32 } from './bytes.js';
+import { InvalidArgumentError, InvalidKeyError, InvalidSignatureError } from './errors.js';
+
+export const IDENTITY_KEY_LENGTH = 64;
+export const X25519_KEY_LENGTH = 32;
+export const ED25519_SIGNATURE_LENGTH = 64;
+export const MLKEM768_PUBLIC_KEY_LENGTH = 1184;
+export const MLKEM768_SECRET_KEY_LENGTH = 2400;
+export const MLKEM768_CIPHERTEXT_LENGTH = 1088;
+
+export interface ProtocolContext {
+  readonly crypto: CryptoProvider;
+  readonly random: Random;
+}
+
+export interface IdentityKeyPair {
+  readonly signing: Ed25519KeyPair;
+  readonly agreement: X25519KeyPair;
+  /** 64 bytes: signing public || agreement public. */
+  readonly publicKey: Uint8Array;
+}
+
+export interface SignedPreKeyRecord {
+  readonly id: number;
+  readonly keyPair: X25519KeyPair;
+  readonly signature: Uint8Array;
+  readonly createdAt: number;
+}
+
+export interface OneTimePreKeyRecord {
+  readonly id: number;
+  readonly keyPair: X25519KeyPair;
+}
+
+export interface PqPreKeyRecord {
+  readonly id: number;
+  readonly keyPair: MlKemKeyPair;
+  readonly signature: Uint8Array;
+  readonly lastResort: boolean;
+  readonly createdAt: number;
+}
+
+const SIGNED_PREKEY_LABEL = utf8('Sigilo-SignedPreKey-v1');
+const PQ_PREKEY_LABEL = utf8('Sigilo-PqPreKey-v1');
+
+export function generateX25519KeyPair(ctx: ProtocolContext): X25519KeyPair {
+  const privateKey = ctx.random(32);
+  return { privateKey, publicKey: ctx.crypto.x25519PublicKey(privateKey) };
+}
+
+export function generateIdentityKeyPair(ctx: ProtocolContext): IdentityKeyPair {
+  const seed = ctx.random(32);
+  const signing = { privateKey: seed, publicKey: ctx.crypto.ed25519PublicKey(seed) };
+  const agreement = generateX25519KeyPair(ctx);
+  return { signing, agreement, publicKey: concatBytes(signing.publicKey, agreement.publicKey) };
+}
+
+/** Rebuilds an identity from its two private keys (used when restoring or linking a device). */
+export function identityKeyPairFromPrivate(crypto: CryptoProvider, signingSeed: Uint8Array, agreementPrivate: Uint8Array): IdentityKeyPair {
+  if (signingSeed.length !== 32 || agreementPrivate.length !== 32) throw new InvalidArgumentError('identity private keys must be 32 bytes each');
+  const signing = { privateKey: signingSeed, publicKey: crypto.ed25519PublicKey(signingSeed) };
+  const agreement = { privateKey: agreementPrivate, publicKey: crypto.x25519PublicKey(agreementPrivate) };
+  return { signing, agreement, publicKey: concatBytes(signing.publicKey, agreement.publicKey) };
+}
+
+export function assertIdentityKey(identityKey: Uint8Array): void {
+  if (identityKey.length !== IDENTITY_KEY_LENGTH) throw new InvalidKeyError('identity key must be 64 bytes');
+}
+
+/** The Ed25519 half of a 64-byte identity public key. */
+export function identitySigningKey(identityKey: Uint8Array): Uint8Array {
+  assertIdentityKey(identityKey);
+  return identityKey.subarray(0, 32);
+}
+
+/** The X25519 half of a 64-byte identity public key. */
+export function identityAgreementKey(identityKey: Uint8Array): Uint8Array {
+  assertIdentityKey(identityKey);
+  return identityKey.subarray(32, 64);
+}
+
+/** Bytes signed for a signed prekey: "Sigilo-SignedPreKey-v1" || u32be(id) || public key. */
+export function encodeSignedPreKeyPayload(id: number, publicKey: Uint8Array): Uint8Array {
+  const idBytes = new Uint8Array(4);
+  writeU32(idBytes, 0, id);
+  return concatBytes(SIGNED_PREKEY_LABEL, idBytes, publicKey);
+}
+
+/** Bytes signed for a PQ prekey: "Sigilo-PqPreKey-v1" || u32be(id) || lastResort (1 byte) || public key. */
+export function encodePqPreKeyPayload(id: number, lastResort: boolean, publicKey: Uint8Array): Uint8Array {
+  const head = new Uint8Array(5);
+  writeU32(head, 0, id);
+  head[4] = lastResort ? 1 : 0;
+  return concatBytes(PQ_PREKEY_LABEL, head, publicKey);
+}
+
+function assertId(id: number): void {
+  if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) throw new InvalidArgumentError('prekey id must be a 32-bit unsigned integer');
+}
+
+export function generateSignedPreKey(ctx: ProtocolContext, identity: IdentityKeyPair, id: number, now: number): SignedPreKeyRecord {
+  assertId(id);
+  const keyPair = generateX25519KeyPair(ctx);
+  const signature = ctx.crypto.ed25519Sign(identity.signing.privateKey, encodeSignedPreKeyPayload(id, keyPair.publicKey));
+  return { id, keyPair, signature, createdAt: now };
+}
+
+/** `count` one-time prekeys with ids startId, startId+1, … (wrapping at 2^32). */
+export function generateOneTimePreKeys(ctx: ProtocolContext, startId: number, count: number): OneTimePreKeyRecord[] {
+  assertId(startId);
+  const out: OneTimePreKeyRecord[] = [];
+  for (let i = 0; i < count; i++) out.push({ id: (startId + i) >>> 0, keyPair: generateX25519KeyPair(ctx) });
+  return out;
+}
+
+export function generatePqPreKey(ctx: ProtocolContext, identity: IdentityKeyPair, id: number, lastResort: boolean, now: number): PqPreKeyRecord {
+  assertId(id);
+  const keyPair = ctx.crypto.mlKem768KeyPair(ctx.random(64));
+  const signature = ctx.crypto.ed25519Sign(identity.signing.privateKey, encodePqPreKeyPayload(id, lastResort, keyPair.publicKey));
+  return { id, keyPair, signature, lastResort, createdAt: now };
+}
+
+export function verifySignedPreKey(crypto: CryptoProvider, identityKey: Uint8Array, id: number, publicKey: Uint8Array, signature: Uint8Array): void {
+  if (publicKey.length !== X25519_KEY_LENGTH) throw new InvalidKeyError('signed prekey must be 32 bytes');
+  if (!crypto.ed25519Verify(identitySigningKey(identityKey), encodeSignedPreKeyPayload(id, publicKey), signature)) {
+    throw new InvalidSignatureError('signed prekey signature does not verify');
+  }
+}
+
+export function verifyPqPreKey(crypto: CryptoProvider, identityKey: Uint8Array, id: number, lastResort: boolean, publicKey: Uint8Array, signature: Uint8Array): void {
+  if (publicKey.length !== MLKEM768_PUBLIC_KEY_LENGTH) throw new InvalidKeyError('PQ prekey must be 1184 bytes');
+  if (!crypto.ed25519Verify(identitySigningKey(identityKey), encodePqPreKeyPayload(id, lastResort, publicKey), signature)) {
+    throw new InvalidSignatureError('PQ prekey signature does not verify');
+  }
+}

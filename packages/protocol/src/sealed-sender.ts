@@ -1,0 +1,161 @@
+/**
+ * Sealed sender (protocol.md §6). The relay sees only the recipient; the
+ * sender's identity and a server-issued sender certificate travel inside two
+ * encryption layers, after the design of Signal's sealed sender v1:
+ *
+ *   e = fresh X25519 key pair
+ *   (chain, k1) = HKDF(DH(e, IK_R), salt = "Sigilo_SealedSender_v1" || IK_R || e.pub, "Sigilo_SealedSender_Ephemeral", 64)
+ *   encrypted_static  = AES-256-GCM(k1, 0^12, IK_S, aad = e.pub)
+ *   k2 = HKDF(DH(IK_S, IK_R), salt = chain || encrypted_static, "Sigilo_SealedSender_Static", 32)
+ *   encrypted_content = AES-256-GCM(k2, 0^12, SealedContent, aad = encrypted_static)
+ *
+ * IK_S and IK_R are 64-byte identity public keys; the DHs use their X25519 halves.
+ * The second layer proves the sender holds IK_S (only IK_S's owner or the
+ * recipient can compute k2), so a relay cannot re-wrap someone else's content.
+ */
+import { SealedContentSchema, SealedSenderEnvelopeSchema, SenderCertificate_BodySchema, SenderCertificateSchema } from './gen/sigilo/protocol/v1/wire_pb.js';
+import type { CryptoProvider } from './crypto/provider.js';
+import { bytesEqual, concatBytes, utf8, wipe } from './bytes.js';
+import { DecodeError, ExpiredCertificateError, InvalidArgumentError, InvalidCertificateError, SenderMismatchError, UnsupportedVersionError } from './errors.js';
+import { IDENTITY_KEY_LENGTH, X25519_KEY_LENGTH, generateX25519KeyPair, identityAgreementKey, type IdentityKeyPair, type ProtocolContext } from './keys.js';
+import { decodeProto, encodeProto } from './proto.js';
+
+export const SEALED_SENDER_VERSION = 1;
+const SALT_LABEL = utf8('Sigilo_SealedSender_v1');
+const EPHEMERAL_INFO = utf8('Sigilo_SealedSender_Ephemeral');
+const STATIC_INFO = utf8('Sigilo_SealedSender_Static');
+const CERTIFICATE_LABEL = utf8('Sigilo-SenderCertificate-v1');
+const ZERO_NONCE = new Uint8Array(12);
+
+export interface SenderIdentity {
+  /** 16-byte account id. */
+  readonly accountId: Uint8Array;
+  readonly deviceId: number;
+  /** 64-byte identity public key. */
+  readonly identityKey: Uint8Array;
+}
+
+export interface SenderCertificateBody extends SenderIdentity {
+  /** Unix milliseconds after which the certificate is refused. */
+  readonly expires: number;
+  readonly signerKeyId: number;
+}
+
+/** A server certificate key a client trusts (learned when it pinned the server). */
+export interface TrustedServerKey {
+  readonly keyId: number;
+  /** 32-byte Ed25519 public key. */
+  readonly publicKey: Uint8Array;
+}
+
+/** Issues a sender certificate (server side): Ed25519 over "Sigilo-SenderCertificate-v1" || body. */
+export function issueSenderCertificate(
+  crypto: CryptoProvider,
+  signer: { readonly keyId: number; readonly privateKey: Uint8Array },
+  body: { readonly accountId: Uint8Array; readonly deviceId: number; readonly identityKey: Uint8Array; readonly expires: number },
+): Uint8Array {
+  if (body.accountId.length !== 16) throw new InvalidArgumentError('account id must be 16 bytes');
+  if (body.identityKey.length !== IDENTITY_KEY_LENGTH) throw new InvalidArgumentError('identity key must be 64 bytes');
+  if (!Number.isSafeInteger(body.expires) || body.expires < 0) throw new InvalidArgumentError('expiry must be Unix milliseconds');
+  const certificate = encodeProto(SenderCertificate_BodySchema, {
+    accountId: body.accountId,
+    deviceId: body.deviceId,
+    identityKey: body.identityKey,
+    expires: BigInt(body.expires),
+    signerKeyId: signer.keyId,
+  });
+  const signature = crypto.ed25519Sign(signer.privateKey, concatBytes(CERTIFICATE_LABEL, certificate));
+  return encodeProto(SenderCertificateSchema, { certificate, signature });
+}
+
+/**
+ * Verifies a sender certificate: signed by a trusted server key, not expired
+ * at `now`. Throws InvalidCertificateError, ExpiredCertificateError or DecodeError.
+ */
+export function verifySenderCertificate(crypto: CryptoProvider, trusted: readonly TrustedServerKey[], certificate: Uint8Array, now: number): SenderCertificateBody {
+  const outer = decodeProto(SenderCertificateSchema, certificate, 'sender certificate');
+  const body = decodeProto(SenderCertificate_BodySchema, outer.certificate, 'sender certificate body');
+  const key = trusted.find((k) => k.keyId === body.signerKeyId);
+  if (!key) throw new InvalidCertificateError('sender certificate is signed by an unknown server key; refresh the server keys');
+  if (!crypto.ed25519Verify(key.publicKey, concatBytes(CERTIFICATE_LABEL, outer.certificate), outer.signature)) {
+    throw new InvalidCertificateError('sender certificate signature does not verify');
+  }
+  if (body.accountId.length !== 16 || body.identityKey.length !== IDENTITY_KEY_LENGTH) throw new InvalidCertificateError('sender certificate fields are malformed');
+  const expires = Number(body.expires);
+  if (expires <= now) throw new ExpiredCertificateError();
+  return { accountId: body.accountId, deviceId: body.deviceId, identityKey: body.identityKey, expires, signerKeyId: body.signerKeyId };
+}
+
+function ephemeralKeys(crypto: CryptoProvider, dh: Uint8Array, recipientIdentity: Uint8Array, ephemeralPublic: Uint8Array) {
+  const out = crypto.hkdfSha256(dh, concatBytes(SALT_LABEL, recipientIdentity, ephemeralPublic), EPHEMERAL_INFO, 64);
+  return { chainKey: out.subarray(0, 32), key: out.subarray(32, 64) };
+}
+
+function staticKey(crypto: CryptoProvider, dh: Uint8Array, chainKey: Uint8Array, encryptedStatic: Uint8Array): Uint8Array {
+  return crypto.hkdfSha256(dh, concatBytes(chainKey, encryptedStatic), STATIC_INFO, 32);
+}
+
+/** Wraps `content` for the recipient identity; only the recipient learns who sent it. */
+export function sealSender(
+  ctx: ProtocolContext, ours: IdentityKeyPair, recipientIdentityKey: Uint8Array, senderCertificate: Uint8Array, contentType: number, content: Uint8Array,
+): Uint8Array {
+  const { crypto } = ctx;
+  const recipientAgreement = identityAgreementKey(recipientIdentityKey);
+  const e = generateX25519KeyPair(ctx);
+  const dh1 = crypto.x25519(e.privateKey, recipientAgreement);
+  const { chainKey, key } = ephemeralKeys(crypto, dh1, recipientIdentityKey, e.publicKey);
+  const encryptedStatic = crypto.aes256GcmEncrypt(key, ZERO_NONCE, ours.publicKey, e.publicKey);
+  const dh2 = crypto.x25519(ours.agreement.privateKey, recipientAgreement);
+  const k2 = staticKey(crypto, dh2, chainKey, encryptedStatic);
+  const inner = encodeProto(SealedContentSchema, {
+    senderCertificate: decodeProto(SenderCertificateSchema, senderCertificate, 'sender certificate'),
+    contentType,
+    content,
+  });
+  const encryptedContent = crypto.aes256GcmEncrypt(k2, ZERO_NONCE, inner, encryptedStatic);
+  wipe(dh1, dh2, chainKey, key, k2, e.privateKey);
+  return encodeProto(SealedSenderEnvelopeSchema, { version: SEALED_SENDER_VERSION, ephemeralKey: e.publicKey, encryptedStatic, encryptedContent });
+}
+
+export interface UnsealedMessage {
+  readonly sender: SenderCertificateBody;
+  readonly contentType: number;
+  readonly content: Uint8Array;
+}
+
+/**
+ * Opens an envelope addressed to `ours`: decrypts both layers, verifies the
+ * certificate (trusted signer, not expired at `now`) and that its identity is
+ * the key that sealed the envelope. A wrong recipient fails with DecryptionError.
+ */
+export function unsealSender(ctx: ProtocolContext, ours: IdentityKeyPair, envelope: Uint8Array, trusted: readonly TrustedServerKey[], now: number): UnsealedMessage {
+  const { crypto } = ctx;
+  const env = decodeProto(SealedSenderEnvelopeSchema, envelope, 'sealed sender envelope');
+  if (env.version !== SEALED_SENDER_VERSION) throw new UnsupportedVersionError(`sealed sender version ${env.version} is not supported`);
+  if (env.ephemeralKey.length !== X25519_KEY_LENGTH) throw new DecodeError('sealed sender: ephemeral key must be 32 bytes');
+  const dh1 = crypto.x25519(ours.agreement.privateKey, env.ephemeralKey);
+  const { chainKey, key } = ephemeralKeys(crypto, dh1, ours.publicKey, env.ephemeralKey);
+  const senderIdentity = crypto.aes256GcmDecrypt(key, ZERO_NONCE, env.encryptedStatic, env.ephemeralKey);
+  if (senderIdentity.length !== IDENTITY_KEY_LENGTH) throw new DecodeError('sealed sender: sender identity must be 64 bytes');
+  const dh2 = crypto.x25519(ours.agreement.privateKey, identityAgreementKey(senderIdentity));
+  const k2 = staticKey(crypto, dh2, chainKey, env.encryptedStatic);
+  const inner = crypto.aes256GcmDecrypt(k2, ZERO_NONCE, env.encryptedContent, env.encryptedStatic);
+  wipe(dh1, dh2, chainKey, key, k2);
+  const content = decodeProto(SealedContentSchema, inner, 'sealed content');
+  if (!content.senderCertificate) throw new InvalidCertificateError('sealed content carries no sender certificate');
+  const certificate = encodeProto(SenderCertificateSchema, content.senderCertificate);
+  const sender = verifySenderCertificate(crypto, trusted, certificate, now);
+  if (!bytesEqual(sender.identityKey, senderIdentity)) throw new SenderMismatchError();
+  return { sender, contentType: content.contentType, content: content.content };
+}
+
+/**
+ * The certificate's identity must be the identity of the session the inner
+ * message decrypts with (protocol.md §6.3): call with the session's (or the
+ * prekey message's) remote identity.
+ */
+export function assertSenderMatchesSession(sender: SenderIdentity, sessionRemoteIdentity: Uint8Array | undefined): void {
+  if (!sessionRemoteIdentity || !bytesEqual(sender.identityKey, sessionRemoteIdentity)) {
+    throw new SenderMismatchError('sender certificate identity does not match the session');
+  }
+}
