@@ -1,0 +1,292 @@
+/// <reference types="node" />
+/**
+ * CryptoProvider on node:crypto (OpenSSL), the fast path for servers and Node
+ * clients. Raw X25519/Ed25519 keys enter OpenSSL as DER: a fixed PKCS#8 or SPKI
+ * prefix (RFC 8410) followed by the 32 key bytes, written into a preallocated
+ * scratch buffer that is wiped after each private key import.
+ *
+ * Outputs are plain Uint8Array views over the Buffers OpenSSL returns (no copy):
+ * a Buffer's `slice()` aliases its memory, so Buffers never leave this module.
+ *
+ * Ed25519 verification adds two checks OpenSSL lacks, so that it accepts exactly
+ * what `portable` accepts (see `_ed25519PublicKeyAcceptable`).
+ */
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  hash,
+  hkdfSync,
+  randomBytes,
+  sign,
+  verify,
+  type KeyObject,
+} from 'node:crypto';
+import { DecryptionError, InvalidArgumentError, InvalidKeyError } from '../errors.js';
+import type { CryptoProvider } from './provider.js';
+import type { Random } from './random.js';
+import {
+  AEAD_TAG_LENGTH,
+  _checkBytes,
+  _checkHkdfLength,
+  _checkLength,
+  _checkPublicKey,
+  _checkSealed,
+  _isAllZero,
+  _rethrow,
+} from './_checks.js';
+import { _mlKem768Decapsulate, _mlKem768Encapsulate, _mlKem768KeyPair } from './_ml-kem.js';
+
+/** Cryptographically secure randomness from OpenSSL's CSPRNG. */
+export const systemRandom: Random = (n) => _view(randomBytes(n));
+
+const KEY_LENGTH = 32;
+const NONCE_LENGTH = 12;
+const ED25519_SIGNATURE_LENGTH = 64;
+// Node's hkdfSync refuses info longer than this; longer info takes the HMAC path.
+const NODE_HKDF_MAX_INFO = 1024;
+
+// RFC 8410 DER encodings: PrivateKeyInfo { version 0, AlgorithmIdentifier, OCTET STRING { OCTET STRING key } }
+// and SubjectPublicKeyInfo { AlgorithmIdentifier, BIT STRING key }. OIDs 1.3.101.110 (X25519), 1.3.101.112 (Ed25519).
+const PKCS8_PREFIX_LENGTH = 16;
+const SPKI_PREFIX_LENGTH = 12;
+const X25519_PKCS8 = Buffer.from('302e020100300506032b656e04220420' + '00'.repeat(32), 'hex');
+const X25519_SPKI = Buffer.from('302a300506032b656e032100' + '00'.repeat(32), 'hex');
+const ED25519_PKCS8 = Buffer.from('302e020100300506032b657004220420' + '00'.repeat(32), 'hex');
+const ED25519_SPKI = Buffer.from('302a300506032b6570032100' + '00'.repeat(32), 'hex');
+
+function _view(b: Buffer): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** Imports a raw private key through the scratch DER buffer, wiping the key bytes afterwards. */
+function _privateKey(der: Buffer, raw: Uint8Array): KeyObject {
+  der.set(raw, PKCS8_PREFIX_LENGTH);
+  try {
+    return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+  } finally {
+    der.fill(0, PKCS8_PREFIX_LENGTH);
+  }
+}
+
+function _publicKey(der: Buffer, raw: Uint8Array): KeyObject {
+  der.set(raw, SPKI_PREFIX_LENGTH);
+  return createPublicKey({ key: der, format: 'der', type: 'spki' });
+}
+
+function _rawPublicKey(privateKey: KeyObject): Uint8Array {
+  const spki = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
+  return _view(spki).subarray(SPKI_PREFIX_LENGTH);
+}
+
+// y-coordinates (sign bit cleared) of the eight points of order dividing 8:
+// 1 (identity), p-1 (order 2), 0 (order 4), and the two order-8 y values.
+// The same list as libsodium's ge25519_has_small_order; non-canonical
+// encodings of these (y >= p) are caught by the canonicity check.
+const SMALL_ORDER_Y: readonly Uint8Array[] = [
+  '0000000000000000000000000000000000000000000000000000000000000000',
+  '0100000000000000000000000000000000000000000000000000000000000000',
+  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05',
+  'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a',
+].map((h) => Buffer.from(h, 'hex'));
+
+/**
+ * OpenSSL decodes A without checking y < p (RFC 8032 §5.1.3 step 1) and
+ * accepts small-order A, for which one signature verifies for every message.
+ * `portable` decodes strictly and rejects small-order A, so this rejects both.
+ */
+function _ed25519PublicKeyAcceptable(a: Uint8Array): boolean {
+  const top = a[31]! & 0x7f;
+  // y >= p = 2^255 - 19 exactly when y is 0x7fff…ff followed by a low byte >= 0xed.
+  if (top === 0x7f && a[0]! >= 0xed) {
+    let allFF = true;
+    for (let i = 1; i < 31; i++) if (a[i] !== 0xff) { allFF = false; break; }
+    if (allFF) return false;
+  }
+  outer: for (const y of SMALL_ORDER_Y) {
+    if ((y[31]! & 0x7f) !== top) continue;
+    for (let i = 0; i < 31; i++) if (y[i] !== a[i]) continue outer;
+    return false;
+  }
+  return true;
+}
+
+function _aeadEncrypt(
+  algorithm: 'aes-256-gcm' | 'chacha20-poly1305',
+  key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array,
+): Uint8Array {
+  _checkLength(key, KEY_LENGTH, `${algorithm} key`);
+  _checkLength(nonce, NONCE_LENGTH, `${algorithm} nonce`);
+  _checkBytes(plaintext, 'plaintext');
+  _checkBytes(aad, 'associated data');
+  try {
+    const options = { authTagLength: AEAD_TAG_LENGTH };
+    // Two calls because @types/node types each algorithm family by its own overload.
+    const cipher = algorithm === 'aes-256-gcm'
+      ? createCipheriv(algorithm, key, nonce, options)
+      : createCipheriv(algorithm, key, nonce, options);
+    cipher.setAAD(aad);
+    const body = cipher.update(plaintext);
+    cipher.final(); // a stream cipher: always empty
+    const out = new Uint8Array(body.length + AEAD_TAG_LENGTH);
+    out.set(body, 0);
+    out.set(cipher.getAuthTag(), body.length);
+    return out;
+  } catch (e) {
+    return _rethrow(e, () => new InvalidArgumentError(`${algorithm} encryption failed`));
+  }
+}
+
+function _aeadDecrypt(
+  algorithm: 'aes-256-gcm' | 'chacha20-poly1305',
+  key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array,
+): Uint8Array {
+  _checkLength(key, KEY_LENGTH, `${algorithm} key`);
+  _checkLength(nonce, NONCE_LENGTH, `${algorithm} nonce`);
+  _checkSealed(sealed);
+  _checkBytes(aad, 'associated data');
+  const bodyLength = sealed.length - AEAD_TAG_LENGTH;
+  let plaintext: Buffer | undefined;
+  try {
+    const options = { authTagLength: AEAD_TAG_LENGTH };
+    const decipher = algorithm === 'aes-256-gcm'
+      ? createDecipheriv(algorithm, key, nonce, options)
+      : createDecipheriv(algorithm, key, nonce, options);
+    // chacha20-poly1305 needs the tag before update(), GCM before final(); set it first for both.
+    decipher.setAuthTag(sealed.subarray(bodyLength));
+    decipher.setAAD(aad);
+    plaintext = decipher.update(sealed.subarray(0, bodyLength));
+    decipher.final(); // throws on a bad tag
+    return _view(plaintext);
+  } catch (e) {
+    plaintext?.fill(0); // unauthenticated plaintext never leaves
+    return _rethrow(e, () => new DecryptionError());
+  }
+}
+
+/** HKDF-SHA256 from HMAC (RFC 5869 §2.2–2.3), for the inputs hkdfSync refuses. */
+function _hkdfSha256Hmac(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array {
+  // PRK = HMAC-Hash(salt, IKM); an empty salt equals HashLen zeros under HMAC's key padding.
+  const prk = createHmac('sha256', salt).update(ikm).digest();
+  const out = new Uint8Array(length);
+  const counter = new Uint8Array(1);
+  let t: Buffer = Buffer.alloc(0);
+  // T(i) = HMAC-Hash(PRK, T(i-1) | info | i)
+  for (let offset = 0, i = 1; offset < length; offset += 32, i++) {
+    counter[0] = i;
+    t = createHmac('sha256', prk).update(t).update(info).update(counter).digest();
+    out.set(t.subarray(0, Math.min(32, length - offset)), offset);
+  }
+  prk.fill(0);
+  t.fill(0);
+  return out;
+}
+
+export const nodeCrypto: CryptoProvider = {
+  name: 'node',
+
+  x25519PublicKey(privateKey) {
+    _checkLength(privateKey, KEY_LENGTH, 'X25519 private key');
+    try {
+      return _rawPublicKey(_privateKey(X25519_PKCS8, privateKey));
+    } catch (e) {
+      return _rethrow(e, () => new InvalidArgumentError('X25519 private key was rejected'));
+    }
+  },
+
+  x25519(privateKey, publicKey) {
+    _checkLength(privateKey, KEY_LENGTH, 'X25519 private key');
+    _checkPublicKey(publicKey, KEY_LENGTH, 'X25519 public key');
+    let shared: Uint8Array;
+    try {
+      shared = _view(diffieHellman({
+        privateKey: _privateKey(X25519_PKCS8, privateKey),
+        publicKey: _publicKey(X25519_SPKI, publicKey),
+      }));
+    } catch (e) {
+      // OpenSSL fails the derivation exactly when the result is all zeros.
+      return _rethrow(e, () => new InvalidKeyError('X25519 public key has low order (all-zero shared secret)'));
+    }
+    if (_isAllZero(shared)) throw new InvalidKeyError('X25519 public key has low order (all-zero shared secret)');
+    return shared;
+  },
+
+  ed25519PublicKey(seed) {
+    _checkLength(seed, KEY_LENGTH, 'Ed25519 seed');
+    try {
+      return _rawPublicKey(_privateKey(ED25519_PKCS8, seed));
+    } catch (e) {
+      return _rethrow(e, () => new InvalidArgumentError('Ed25519 seed was rejected'));
+    }
+  },
+
+  ed25519Sign(seed, message) {
+    _checkLength(seed, KEY_LENGTH, 'Ed25519 seed');
+    _checkBytes(message, 'message');
+    try {
+      return _view(sign(null, message, _privateKey(ED25519_PKCS8, seed)));
+    } catch (e) {
+      return _rethrow(e, () => new InvalidArgumentError('Ed25519 signing failed'));
+    }
+  },
+
+  ed25519Verify(publicKey, message, signature) {
+    if (
+      !(publicKey instanceof Uint8Array) || publicKey.length !== KEY_LENGTH ||
+      !(signature instanceof Uint8Array) || signature.length !== ED25519_SIGNATURE_LENGTH ||
+      !(message instanceof Uint8Array) ||
+      !_ed25519PublicKeyAcceptable(publicKey)
+    ) {
+      return false;
+    }
+    try {
+      // OpenSSL checks S < L and compares the encoding of [S]B - [k]A with R byte for byte.
+      return verify(null, message, _publicKey(ED25519_SPKI, publicKey), signature);
+    } catch {
+      return false;
+    }
+  },
+
+  sha256(data) {
+    _checkBytes(data, 'data');
+    return _view(hash('sha256', data, 'buffer'));
+  },
+
+  sha512(data) {
+    _checkBytes(data, 'data');
+    return _view(hash('sha512', data, 'buffer'));
+  },
+
+  hmacSha256(key, data) {
+    _checkBytes(key, 'HMAC key');
+    _checkBytes(data, 'data');
+    return _view(createHmac('sha256', key).update(data).digest());
+  },
+
+  hkdfSha256(ikm, salt, info, length) {
+    _checkBytes(ikm, 'HKDF input key material');
+    _checkBytes(salt, 'HKDF salt');
+    _checkBytes(info, 'HKDF info');
+    _checkHkdfLength(length);
+    if (length === 0) return new Uint8Array(0);
+    if (info.length > NODE_HKDF_MAX_INFO) return _hkdfSha256Hmac(ikm, salt, info, length);
+    try {
+      return new Uint8Array(hkdfSync('sha256', ikm, salt, info, length));
+    } catch (e) {
+      return _rethrow(e, () => new InvalidArgumentError('HKDF-SHA256 parameters were rejected'));
+    }
+  },
+
+  aes256GcmEncrypt: (key, nonce, plaintext, aad) => _aeadEncrypt('aes-256-gcm', key, nonce, plaintext, aad),
+  aes256GcmDecrypt: (key, nonce, ciphertext, aad) => _aeadDecrypt('aes-256-gcm', key, nonce, ciphertext, aad),
+  chacha20Poly1305Encrypt: (key, nonce, plaintext, aad) => _aeadEncrypt('chacha20-poly1305', key, nonce, plaintext, aad),
+  chacha20Poly1305Decrypt: (key, nonce, ciphertext, aad) => _aeadDecrypt('chacha20-poly1305', key, nonce, ciphertext, aad),
+
+  mlKem768KeyPair: _mlKem768KeyPair,
+  mlKem768Encapsulate: _mlKem768Encapsulate,
+  mlKem768Decapsulate: _mlKem768Decapsulate,
+};
