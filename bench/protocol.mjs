@@ -323,10 +323,13 @@ function makeSigiloSide(P, N) {
     constructor(deviceId) {
       this.deviceId = deviceId;
       this.identity = P.generateIdentityKeyPair(ctx);
+      // Every store holds encoded records and decodes on lookup, like the libsignal side's stores.
       this.signedPreKey = P.generateSignedPreKey(ctx, this.identity, 1, now());
+      this.signedPreKeys = new Map([[this.signedPreKey.id, P.encodeSignedPreKeyRecord(this.signedPreKey)]]);
       this.sessions = new Map(); // peer -> encoded session record
-      this.oneTimePreKeys = new Map(); // id -> record
-      this.pqPreKeys = new Map(); // id -> record
+      this.oneTimePreKeys = new Map(); // id -> encoded record
+      this.pqPreKeys = new Map(); // id -> encoded record
+      this.identities = new Map(); // peer -> identity public key
       this.nextPreKeyId = 1;
     }
     /** One-time EC + one-time PQ prekey, and the encoded public bundle as the directory serves it. Untimed. */
@@ -334,12 +337,13 @@ function makeSigiloSide(P, N) {
       const id = this.nextPreKeyId++;
       const [oneTime] = P.generateOneTimePreKeys(ctx, id, 1);
       const pq = P.generatePqPreKey(ctx, this.identity, id, false, now());
-      this.oneTimePreKeys.set(oneTime.id, oneTime);
-      this.pqPreKeys.set(pq.id, pq);
+      this.oneTimePreKeys.set(oneTime.id, P.encodeOneTimePreKeyRecord(oneTime));
+      this.pqPreKeys.set(pq.id, P.encodePqPreKeyRecord(pq));
       return P.encodePreKeyBundle(P.makePreKeyBundle(this.identity, this.deviceId, this.signedPreKey, pq, oneTime));
     }
     initiate(peer, bundleBytes) {
       const bundle = P.decodePreKeyBundle(bundleBytes);
+      this.trustIdentity(peer, bundle.identityKey);
       const record = P.initiateSession(ctx, this.identity, bundle);
       this.sessions.set(peer, P.encodeSessionRecord(record));
     }
@@ -353,26 +357,37 @@ function makeSigiloSide(P, N) {
       const stored = this.sessions.get(peer);
       let out;
       if (P.messageType(message) === 'prekey') {
-        const ids = P.parsePreKeyMessage(message);
-        const keys = this.lookupPreKeys(ids);
-        out = P.decryptPreKeyMessage(ctx, stored ? P.decodeSessionRecord(stored) : undefined, this.identity, keys, message);
-        if (keys.oneTimePreKey) this.oneTimePreKeys.delete(keys.oneTimePreKey.id);
-        if (!keys.pqPreKey.lastResort) this.pqPreKeys.delete(keys.pqPreKey.id);
+        const parsed = P.parsePreKeyMessage(message);
+        const keys = this.lookupPreKeys(parsed);
+        out = P.decryptPreKeyMessage(ctx, stored ? P.decodeSessionRecord(stored) : undefined, this.identity, keys, parsed);
+        this.trustIdentity(peer, out.remoteIdentity);
+        if (out.consumed) {
+          if (out.consumed.oneTimePreKeyId !== undefined) this.oneTimePreKeys.delete(out.consumed.oneTimePreKeyId);
+          if (keys.pqPreKey && !keys.pqPreKey.lastResort) this.pqPreKeys.delete(out.consumed.pqPreKeyId);
+        }
       } else {
-        out = P.decryptMessage(ctx, P.decodeSessionRecord(stored), message);
+        out = P.decryptMessage(ctx, stored ? P.decodeSessionRecord(stored) : undefined, message);
       }
       this.sessions.set(peer, P.encodeSessionRecord(out.record));
       return out.plaintext;
     }
-    lookupPreKeys(ids) {
-      // Adapted to parsePreKeyMessage's shape once the engine exists.
-      const signedId = ids.signedPreKeyId;
-      if (signedId !== this.signedPreKey.id) throw new Error(`no signed prekey ${signedId}`);
-      const oneTimePreKey = ids.oneTimePreKeyId === undefined ? undefined : this.oneTimePreKeys.get(ids.oneTimePreKeyId);
-      const pqPreKey = this.pqPreKeys.get(ids.pqPreKeyId);
-      if (ids.oneTimePreKeyId !== undefined && !oneTimePreKey) throw new Error(`no one-time prekey ${ids.oneTimePreKeyId}`);
-      if (!pqPreKey) throw new Error(`no PQ prekey ${ids.pqPreKeyId}`);
-      return { signedPreKey: this.signedPreKey, oneTimePreKey, pqPreKey };
+    /** The prekeys a prekey message names, from this device's prekey store (absent ones left out). */
+    lookupPreKeys(msg) {
+      const decode = (map, id, fn) => {
+        const bytes = id === undefined ? undefined : map.get(id);
+        return bytes ? fn(bytes) : undefined;
+      };
+      return {
+        signedPreKey: decode(this.signedPreKeys, msg.signedPreKeyId, P.decodeSignedPreKeyRecord),
+        oneTimePreKey: decode(this.oneTimePreKeys, msg.oneTimePreKeyId, P.decodeOneTimePreKeyRecord),
+        pqPreKey: decode(this.pqPreKeys, msg.pqPreKeyId, P.decodePqPreKeyRecord),
+      };
+    }
+    /** Trust on first use, as the libsignal side's IdentityKeyStore does. */
+    trustIdentity(peer, identityKey) {
+      const known = this.identities.get(peer);
+      if (known && !bytesEqual(known, identityKey)) throw new Error(`sigilo: identity of ${peer} changed`);
+      if (!known) this.identities.set(peer, identityKey.slice());
     }
   }
 
