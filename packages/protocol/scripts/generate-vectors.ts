@@ -1,0 +1,163 @@
+/**
+ * Generates the frozen vectors in spec/vectors/ from fixed seeds. Run once
+ * (`npm run vectors:generate`) when the protocol version changes; the files are
+ * then committed and never regenerated for the same version: tests check both
+ * providers against them.
+ *
+ * Randomness: every value a party draws is recorded, in order, as hex in the
+ * vector (`draws`), so another implementation can replay the exact transcript.
+ */
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { nodeCrypto } from '../src/crypto/node.js';
+import type { Random } from '../src/crypto/random.js';
+import {
+  toHex, generateIdentityKeyPair, generateSignedPreKey, generateOneTimePreKeys, generatePqPreKey, makePreKeyBundle, encodePreKeyBundle,
+  encodeSessionRecord,
+  issueSenderCertificate, sealSender, safetyNumber, encodeSignedPreKeyPayload, encodePqPreKeyPayload,
+} from '../src/index.js';
+import { runTranscript, TRANSCRIPT_EVENTS } from '../test/support/transcript.js';
+import { kdfChainKey, kdfRootKey, expandMessageKey } from '../src/ratchet/kdf.js';
+
+const out = fileURLToPath(new URL('../../../spec/vectors/', import.meta.url));
+mkdirSync(out, { recursive: true });
+const crypto = nodeCrypto;
+const enc = (s: string) => new TextEncoder().encode(s);
+
+function seeded(seed: string): Random & { draws: string[] } {
+  let counter = 0;
+  const draws: string[] = [];
+  const fn = ((length: number) => {
+    const bytes = new Uint8Array(length);
+    for (let filled = 0; filled < length; filled += 32) {
+      const block = sha256(new Uint8Array([...enc(seed), counter >>> 24, (counter >>> 16) & 255, (counter >>> 8) & 255, counter & 255]));
+      counter++;
+      bytes.set(block.subarray(0, Math.min(32, length - filled)), filled);
+    }
+    draws.push(toHex(bytes));
+    return bytes;
+  }) as Random & { draws: string[] };
+  fn.draws = draws;
+  return fn;
+}
+
+function write(name: string, data: unknown) {
+  writeFileSync(out + name, JSON.stringify(data, null, 2) + '\n');
+  console.log('wrote spec/vectors/' + name);
+}
+
+// --- KDFs -------------------------------------------------------------------
+{
+  const r = seeded('sigilo-vectors-kdf');
+  const cases = [];
+  for (let i = 0; i < 3; i++) {
+    const rk = r(32), dh = r(32), ck = r(32), mk = r(32);
+    const root = kdfRootKey(crypto, rk, dh);
+    const chain = kdfChainKey(crypto, ck);
+    const msg = expandMessageKey(crypto, mk);
+    cases.push({
+      rootKey: toHex(rk), dhOutput: toHex(dh), newRootKey: toHex(root.rootKey), newChainKey: toHex(root.chainKey),
+      chainKey: toHex(ck), nextChainKey: toHex(chain.chainKey), messageKey: toHex(chain.messageKey),
+      messageKeyInput: toHex(mk), aesKey: toHex(msg.key), aesNonce: toHex(msg.nonce),
+    });
+  }
+  write('kdf.json', { description: 'KDF_RK, KDF_CK and message-key expansion (protocol.md §5.2)', cases });
+}
+
+// --- Keys and prekeys ---------------------------------------------------------
+{
+  const random = seeded('sigilo-vectors-keys');
+  const ctx = { crypto, random };
+  const identity = generateIdentityKeyPair(ctx);
+  const spk = generateSignedPreKey(ctx, identity, 7, 1_767_225_600_000);
+  const pq = generatePqPreKey(ctx, identity, 9, true, 1_767_225_600_000);
+  write('keys.json', {
+    description: 'Identity key pair and prekey signatures (protocol.md §2-§3). Ed25519 signatures are deterministic.',
+    identity: { signingSeed: toHex(identity.signing.privateKey), agreementPrivate: toHex(identity.agreement.privateKey), publicKey: toHex(identity.publicKey) },
+    signedPreKey: { id: 7, privateKey: toHex(spk.keyPair.privateKey), publicKey: toHex(spk.keyPair.publicKey), payload: toHex(encodeSignedPreKeyPayload(7, spk.keyPair.publicKey)), signature: toHex(spk.signature) },
+    pqPreKey: { id: 9, lastResort: true, seed: random.draws[3], publicKey: toHex(pq.keyPair.publicKey), payload: toHex(encodePqPreKeyPayload(9, true, pq.keyPair.publicKey)), signature: toHex(pq.signature) },
+  });
+}
+
+// --- A session transcript -----------------------------------------------------
+{
+  const aliceRandom = seeded('sigilo-vectors-alice');
+  const bobRandom = seeded('sigilo-vectors-bob');
+  const a = { crypto, random: aliceRandom };
+  const b = { crypto, random: bobRandom };
+  const now = 1_767_225_600_000;
+  const alice = generateIdentityKeyPair(a);
+  const bob = generateIdentityKeyPair(b);
+  const spk = generateSignedPreKey(b, bob, 1, now);
+  const [opk] = generateOneTimePreKeys(b, 100, 1);
+  const pq = generatePqPreKey(b, bob, 200, false, now);
+  const setupDraws = { alice: aliceRandom.draws.length, bob: bobRandom.draws.length };
+  const bundle = makePreKeyBundle(bob, 1, spk, pq, opk);
+  const result = runTranscript({
+    alice: { ctx: a, identity: alice },
+    bob: { ctx: b, identity: bob, keys: { signedPreKey: spk, oneTimePreKey: opk, pqPreKey: pq } },
+    bundle,
+  }, TRANSCRIPT_EVENTS);
+  write('session.json', {
+    description: 'A PQXDH + Double Ratchet transcript with a one-time EC prekey and a one-time PQ prekey (protocol.md §4-§5). '
+      + 'events: the operations in the order they ran ("receive" names a message by its index in messages). '
+      + 'draws: every random value each party drew, in order; the first setupDraws of them made the long-term keys below. '
+      + 'Replaying the events with these draws reproduces every message byte for byte.',
+    now,
+    setupDraws,
+    alice: { identitySigningSeed: toHex(alice.signing.privateKey), identityAgreementPrivate: toHex(alice.agreement.privateKey), identityPublic: toHex(alice.publicKey), draws: aliceRandom.draws },
+    bob: {
+      identitySigningSeed: toHex(bob.signing.privateKey), identityAgreementPrivate: toHex(bob.agreement.privateKey), identityPublic: toHex(bob.publicKey),
+      signedPreKey: { id: 1, privateKey: toHex(spk.keyPair.privateKey), signature: toHex(spk.signature) },
+      oneTimePreKey: { id: 100, privateKey: toHex(opk!.keyPair.privateKey) },
+      pqPreKey: { id: 200, lastResort: false, seed: bobRandom.draws[setupDraws.bob - 1], publicKey: toHex(pq.keyPair.publicKey), signature: toHex(pq.signature) },
+      draws: bobRandom.draws,
+    },
+    bundle: toHex(encodePreKeyBundle(bundle)),
+    events: TRANSCRIPT_EVENTS,
+    messages: result.messages.map((m) => ({ from: m.from, plaintext: m.text, message: toHex(m.message) })),
+    finalRecords: { alice: toHex(encodeSessionRecord(result.alice)), bob: toHex(encodeSessionRecord(result.bob)) },
+  });
+}
+
+// --- Sealed sender ---------------------------------------------------------------
+{
+  const random = seeded('sigilo-vectors-sealed');
+  const ctx = { crypto, random };
+  const serverSeed = random(32);
+  const sender = generateIdentityKeyPair(ctx);
+  const recipient = generateIdentityKeyPair(ctx);
+  const accountId = random(16);
+  const certificate = issueSenderCertificate(crypto, { keyId: 1, privateKey: serverSeed }, { accountId, deviceId: 2, identityKey: sender.publicKey, expires: 1_767_229_200_000 });
+  const envelope = sealSender(ctx, sender, recipient.publicKey, certificate, 1, enc('inner ciphertext bytes'));
+  write('sealed-sender.json', {
+    description: 'A sender certificate and a sealed-sender envelope (protocol.md §6). Open it at `now` with the recipient keys and the trusted server key.',
+    now: 1_767_225_600_000,
+    serverKey: { keyId: 1, seed: toHex(serverSeed), publicKey: toHex(crypto.ed25519PublicKey(serverSeed)) },
+    sender: { accountId: toHex(accountId), deviceId: 2, identityPublic: toHex(sender.publicKey), identitySigningSeed: toHex(sender.signing.privateKey), identityAgreementPrivate: toHex(sender.agreement.privateKey) },
+    recipient: { identitySigningSeed: toHex(recipient.signing.privateKey), identityAgreementPrivate: toHex(recipient.agreement.privateKey), identityPublic: toHex(recipient.publicKey) },
+    certificate: toHex(certificate),
+    expires: 1_767_229_200_000,
+    contentType: 1,
+    content: toHex(enc('inner ciphertext bytes')),
+    envelope: toHex(envelope),
+    draws: random.draws,
+  });
+}
+
+// --- Safety numbers ------------------------------------------------------------------
+{
+  const random = seeded('sigilo-vectors-safety');
+  const ctx = { crypto, random };
+  const a = generateIdentityKeyPair(ctx), b = generateIdentityKeyPair(ctx);
+  const idA = random(16), idB = random(16);
+  const sn = safetyNumber(crypto, { identityKey: a.publicKey, stableId: idA }, { identityKey: b.publicKey, stableId: idB });
+  write('safety-number.json', {
+    description: 'Safety number of two identities (protocol.md §8), as the first party computes it.',
+    local: { identityKey: toHex(a.publicKey), stableId: toHex(idA) },
+    remote: { identityKey: toHex(b.publicKey), stableId: toHex(idB) },
+    digits: sn.digits,
+    qrPayload: toHex(sn.qrPayload),
+  });
+}
