@@ -34,7 +34,8 @@ const WARMUP = numberEnv('BENCH_WARMUP', 0.3);
 const CASES = listEnv('BENCH_CASES', ['one-way', 'alternating', 'setup']);
 const SIDES = listEnv('BENCH_SIDES', ['sigilo', 'libsignal']);
 const MESSAGE_BYTES = 100;
-const SETUP_BATCH = 32;
+const SETUP_BATCH_MIN = 4;
+const SETUP_BATCH_MAX = 256;
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc');
@@ -461,18 +462,26 @@ async function runFor(op, isAsync, budgetMs) {
   return { ops, ms: t - start };
 }
 
-/** Setup runs on a pool of fresh prekeys generated (untimed) in batches. */
+/**
+ * Setup runs on fresh one-time prekeys generated (untimed) in batches; the batch size follows the
+ * measured rate (about 1/20 of a slice per batch) so a slice does not overshoot its budget much.
+ */
 async function runSetupFor(fixture, budgetMs) {
   let ops = 0;
   let ms = 0;
+  let batch = fixture.batch ?? SETUP_BATCH_MIN;
   while (ms < budgetMs) {
-    const bundles = fixture.prepare(SETUP_BATCH);
+    const remaining = Math.ceil(((budgetMs - ms) * ops) / Math.max(ms, 1e-9));
+    const n = ops === 0 ? batch : Math.max(SETUP_BATCH_MIN, Math.min(batch, remaining));
+    const bundles = fixture.prepare(n);
     const start = performance.now();
     if (fixture.async) for (const b of bundles) await fixture.run(b);
     else for (const b of bundles) fixture.run(b);
     ms += performance.now() - start;
     ops += bundles.length;
+    batch = Math.max(SETUP_BATCH_MIN, Math.min(SETUP_BATCH_MAX, Math.round((ops / ms) * (budgetMs / 20))));
   }
+  fixture.batch = batch;
   return { ops, ms };
 }
 
