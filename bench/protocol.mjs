@@ -2,6 +2,7 @@
 //
 //   npm run bench:protocol            (from the repository root: builds, installs bench/, runs this)
 //   BENCH_SECONDS=4 node bench/protocol.mjs
+//   BENCH_SIDES=sigilo BENCH_CASES=one-way node --cpu-prof --cpu-prof-dir=/tmp/prof bench/protocol.mjs   (profile)
 //
 // Cases (100-byte messages; one op = encrypt + decrypt of one message unless noted):
 //   one-way      A -> B only, symmetric ratchet steps
@@ -15,7 +16,7 @@
 // synchronous call. Each case runs BENCH_SECONDS per side, split into BENCH_ROUNDS slices whose
 // order alternates (S L L S ...), after a warm-up, with a forced GC between slices.
 //
-// Env: BENCH_SECONDS (default 2), BENCH_ROUNDS (default 4), BENCH_WARMUP seconds (default 0.3),
+// Env: BENCH_SECONDS (default 2), BENCH_ROUNDS (default 10), BENCH_WARMUP seconds (default 0.3),
 //      BENCH_CASES (comma list of one-way,alternating,setup; default all),
 //      BENCH_SIDES (comma list of sigilo,libsignal; default both).
 // The last line is always: protocol vs libsignal: one-way R1x alternating R2x setup R3x
@@ -29,7 +30,7 @@ import { runInNewContext } from 'node:vm';
 import * as SignalClient from '@signalapp/libsignal-client';
 
 const SECONDS = numberEnv('BENCH_SECONDS', 2);
-const ROUNDS = Math.max(1, Math.round(numberEnv('BENCH_ROUNDS', 4)));
+const ROUNDS = Math.max(1, Math.round(numberEnv('BENCH_ROUNDS', 10)));
 const WARMUP = numberEnv('BENCH_WARMUP', 0.3);
 const CASES = listEnv('BENCH_CASES', ['one-way', 'alternating', 'setup']);
 const SIDES = listEnv('BENCH_SIDES', ['sigilo', 'libsignal']);
@@ -512,7 +513,10 @@ async function benchCase(sides, caseName) {
       r.slices.push((ops * 1000) / ms);
     }
   }
-  const result = {};
+  const result = { roundRatios: [] };
+  const sig = runners.find((r) => r.side.name === 'sigilo');
+  const lib = runners.find((r) => r.side.name === 'libsignal');
+  if (sig && lib) result.roundRatios = sig.slices.map((v, i) => v / lib.slices[i]);
   for (const r of runners) {
     const rate = (r.ops * 1000) / r.ms;
     result[r.side.name] = rate;
@@ -542,7 +546,9 @@ async function main() {
     const r = await benchCase(sides, caseName);
     if (r.sigilo !== undefined && r.libsignal !== undefined) {
       ratios[caseName] = r.sigilo / r.libsignal;
-      console.log(`  ${caseName.padEnd(11)} ratio     ${ratios[caseName].toFixed(2)}x`);
+      const lo = Math.min(...r.roundRatios).toFixed(2);
+      const hi = Math.max(...r.roundRatios).toFixed(2);
+      console.log(`  ${caseName.padEnd(11)} ratio     ${ratios[caseName].toFixed(2)}x   (per round ${lo}x..${hi}x)`);
     }
   }
   const show = (c) => (ratios[c] === undefined ? 'n/a' : `${ratios[c].toFixed(2)}x`);
