@@ -1,0 +1,218 @@
+/**
+ * The storage port: everything the server keeps, behind one narrow async
+ * interface so SQLite (embedded default) and PostgreSQL adapters are
+ * interchangeable. Every adapter must pass test/storage/conformance.ts.
+ *
+ * Contract highlights (the conformance suite checks each):
+ * - Operations that must be atomic are single calls: consuming an invite while
+ *   creating an account, checking the device limit while adding a device,
+ *   taking one-time prekeys, checking the device list while queueing a message.
+ * - `enqueue` returns only after the batch is durably committed.
+ * - Nothing links a sealed message to its sender: sealed rows have no sender
+ *   columns set, and duplicate detection keys are H(recipient || message id).
+ * - Timestamps are Unix milliseconds supplied by the caller (no clock inside).
+ */
+
+export interface InviteRecord {
+  /** SHA-256 of the invite code; the code itself is never stored. */
+  readonly codeHash: Uint8Array;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+}
+
+export interface AccountRecord {
+  readonly accountId: Uint8Array;
+  readonly identityKey: Uint8Array;
+  /** SHA-256 of the unidentified-access key, or undefined. */
+  readonly accessKeyHash: Uint8Array | undefined;
+  readonly unrestricted: boolean;
+  readonly createdDay: number;
+}
+
+export interface DeviceRecord {
+  readonly accountId: Uint8Array;
+  readonly deviceId: number;
+  /** 32-byte Ed25519 public key the device authenticates with. */
+  readonly deviceKey: Uint8Array;
+  readonly createdDay: number;
+  /** Days since the epoch, or undefined when last-seen is off or never recorded. */
+  readonly lastSeenDay: number | undefined;
+}
+
+export interface NewDevice {
+  readonly deviceKey: Uint8Array;
+  readonly createdDay: number;
+}
+
+export type RegisterResult =
+  | { readonly status: 'ok'; readonly deviceId: number }
+  | { readonly status: 'invite-invalid' }
+  | { readonly status: 'invite-expired' };
+
+export type AddDeviceResult =
+  | { readonly status: 'ok'; readonly deviceId: number }
+  | { readonly status: 'limit' }
+  | { readonly status: 'no-account' };
+
+export interface SignedPreKeyRow { readonly keyId: number; readonly publicKey: Uint8Array; readonly signature: Uint8Array }
+export interface OneTimePreKeyRow { readonly keyId: number; readonly publicKey: Uint8Array }
+export interface PqPreKeyRow { readonly keyId: number; readonly publicKey: Uint8Array; readonly signature: Uint8Array; readonly lastResort: boolean }
+
+export interface PreKeyUpload {
+  readonly signedPreKey?: SignedPreKeyRow | undefined;
+  readonly oneTimePreKeys: readonly OneTimePreKeyRow[];
+  /** One-time PQ prekeys (lastResort false). */
+  readonly pqPreKeys: readonly PqPreKeyRow[];
+  readonly lastResortPqPreKey?: PqPreKeyRow | undefined;
+}
+
+export interface PreKeyCounts {
+  readonly oneTime: number;
+  readonly pq: number;
+  readonly hasSignedPreKey: boolean;
+  readonly hasLastResort: boolean;
+}
+
+/** The keys taken for one device; one-time keys in it are gone from the store. */
+export interface TakenPreKeys {
+  readonly deviceId: number;
+  readonly signedPreKey: SignedPreKeyRow;
+  readonly oneTimePreKey: OneTimePreKeyRow | undefined;
+  readonly pqPreKey: PqPreKeyRow;
+}
+
+export interface TakeBundlesResult {
+  readonly bundles: readonly TakenPreKeys[];
+  /** Devices asked for (or all devices) that lack a signed or PQ prekey. */
+  readonly unavailable: readonly number[];
+}
+
+export interface QueueEntry {
+  readonly deviceId: number;
+  readonly content: Uint8Array;
+}
+
+/** One message to one recipient account: a ciphertext per device. */
+export interface EnqueueRequest {
+  readonly recipient: Uint8Array;
+  readonly messageId: Uint8Array;
+  /** SHA-256(recipient || messageId): remembered until dedupExpiresAt. */
+  readonly dedupKey: Uint8Array;
+  readonly entries: readonly QueueEntry[];
+  /** Undefined for sealed sends. */
+  readonly sender: { readonly accountId: Uint8Array; readonly deviceId: number } | undefined;
+  /** A device of the recipient account the send need not cover (the sender's own). */
+  readonly excludeDeviceId: number | undefined;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+  readonly dedupExpiresAt: number;
+}
+
+export type EnqueueResult =
+  | { readonly status: 'stored'; readonly serverIds: ReadonlyMap<number, number> }
+  | { readonly status: 'duplicate' }
+  | { readonly status: 'no-account' }
+  | { readonly status: 'stale'; readonly current: readonly number[]; readonly missing: readonly number[]; readonly extra: readonly number[] }
+  /** The whole batch failed (e.g. disk full); nothing of it was stored. */
+  | { readonly status: 'failed'; readonly error: unknown };
+
+export interface QueuedMessage {
+  readonly serverId: number;
+  readonly messageId: Uint8Array;
+  readonly createdAt: number;
+  readonly sealed: boolean;
+  readonly senderAccountId: Uint8Array | undefined;
+  readonly senderDeviceId: number | undefined;
+  readonly content: Uint8Array;
+}
+
+export interface AckedMessage {
+  readonly serverId: number;
+  readonly createdAt: number;
+}
+
+export interface AttachmentRecord {
+  readonly attachmentId: Uint8Array;
+  readonly size: number;
+  readonly uploadTokenHash: Uint8Array;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+  readonly complete: boolean;
+}
+
+export interface SweepResult {
+  readonly messages: number;
+  readonly invites: number;
+  readonly dedup: number;
+  /** Expired attachments removed from the metadata table; the caller deletes their blobs. */
+  readonly attachmentIds: readonly Uint8Array[];
+}
+
+export interface TableAudit {
+  readonly table: string;
+  readonly rows: number;
+  /** Unix ms of the oldest row's timestamp (created or day granularity), undefined when empty or not tracked. */
+  readonly oldest: number | undefined;
+}
+
+export interface AuditReport {
+  readonly tables: readonly TableAudit[];
+  /** Queued messages that carry a sender identity (identified sends not yet delivered). */
+  readonly messagesWithSender: number;
+  /** Queued sealed messages (no sender stored). */
+  readonly sealedMessages: number;
+  /** Devices with a last-seen day stored. */
+  readonly devicesWithLastSeen: number;
+}
+
+export interface Storage {
+  readonly name: string;
+
+  // Invites
+  createInvite(invite: InviteRecord): Promise<void>;
+
+  // Accounts and devices
+  /** Consumes the invite and creates the account with device 1, atomically. */
+  registerAccount(codeHash: Uint8Array, now: number, account: AccountRecord, device: NewDevice): Promise<RegisterResult>;
+  getAccount(accountId: Uint8Array): Promise<AccountRecord | undefined>;
+  listAccounts(): Promise<AccountRecord[]>;
+  /** Deletes the account, its devices, prekeys and queued messages. False if absent. */
+  deleteAccount(accountId: Uint8Array): Promise<boolean>;
+  /** Adds a device unless the account already has `maxDevices`. Device ids are never reused. */
+  addDevice(accountId: Uint8Array, device: NewDevice, maxDevices: number): Promise<AddDeviceResult>;
+  getDevice(accountId: Uint8Array, deviceId: number): Promise<DeviceRecord | undefined>;
+  listDevices(accountId: Uint8Array): Promise<DeviceRecord[]>;
+  /** Deletes the device, its prekeys and its queue. False if absent. */
+  removeDevice(accountId: Uint8Array, deviceId: number): Promise<boolean>;
+  setLastSeen(accountId: Uint8Array, deviceId: number, day: number): Promise<void>;
+  /** Removes every stored last-seen day (used when last-seen is switched off). */
+  clearLastSeen(): Promise<number>;
+  setAccessKey(accountId: Uint8Array, accessKeyHash: Uint8Array | undefined, unrestricted: boolean): Promise<void>;
+
+  // Key directory
+  storePreKeys(accountId: Uint8Array, deviceId: number, upload: PreKeyUpload): Promise<void>;
+  countPreKeys(accountId: Uint8Array, deviceId: number): Promise<PreKeyCounts>;
+  /** Atomically takes one one-time EC and one one-time PQ prekey per device (last-resort PQ key when none). */
+  takeBundles(accountId: Uint8Array, deviceIds: readonly number[] | undefined): Promise<TakeBundlesResult>;
+
+  // Queues
+  /** Stores a batch in one durable transaction; one result per request, in order. */
+  enqueue(batch: readonly EnqueueRequest[]): Promise<EnqueueResult[]>;
+  /** Queued messages of a device with serverId > afterId, oldest first. */
+  fetchQueue(accountId: Uint8Array, deviceId: number, afterId: number, limit: number): Promise<QueuedMessage[]>;
+  /** Deletes acknowledged messages of that device; returns the ones that existed. */
+  ack(accountId: Uint8Array, deviceId: number, serverIds: readonly number[]): Promise<AckedMessage[]>;
+  queueDepth(): Promise<number>;
+
+  // Attachments (metadata; blobs live beside the database)
+  createAttachment(record: AttachmentRecord): Promise<void>;
+  getAttachment(attachmentId: Uint8Array): Promise<AttachmentRecord | undefined>;
+  completeAttachment(attachmentId: Uint8Array): Promise<boolean>;
+
+  // Retention and audit
+  sweep(now: number): Promise<SweepResult>;
+  audit(now: number): Promise<AuditReport>;
+
+  /** Makes everything committed so far part of the main database file (best effort) and closes. */
+  close(): Promise<void>;
+}

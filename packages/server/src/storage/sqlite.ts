@@ -1,0 +1,501 @@
+/**
+ * The embedded SQLite adapter (better-sqlite3). One connection, WAL mode.
+ *
+ * Durability (spec/server.md §Durability): journal_mode=WAL with
+ * synchronous=FULL fsyncs the WAL on every commit, so a commit that returned
+ * survives a process kill and a power loss. synchronous=NORMAL (configurable)
+ * survives a process kill (the WAL is in the OS page cache) but may lose the
+ * last commits on power loss. The relay batches concurrent sends into one
+ * transaction (group commit), so the fsync cost is shared.
+ *
+ * secure_delete=ON overwrites deleted rows, so acknowledged message content and
+ * removed accounts do not linger in free pages of the database file.
+ */
+import Database from 'better-sqlite3';
+import type {
+  AccountRecord, AckedMessage, AddDeviceResult, AttachmentRecord, AuditReport, DeviceRecord, EnqueueRequest, EnqueueResult,
+  InviteRecord, NewDevice, PqPreKeyRow, PreKeyCounts, PreKeyUpload, QueuedMessage, RegisterResult, SignedPreKeyRow, Storage,
+  SweepResult, TableAudit, TakeBundlesResult, TakenPreKeys, OneTimePreKeyRow,
+} from './port.js';
+
+export interface SqliteStorageOptions {
+  /** Path of the database file, or ':memory:'. */
+  readonly filename: string;
+  readonly synchronous?: 'full' | 'normal';
+  /** Caps the database size in pages (tests use it to provoke SQLITE_FULL). */
+  readonly maxPageCount?: number | undefined;
+}
+
+const SCHEMA_VERSION = 1;
+const DAY_MS = 86_400_000;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS invites (
+  code_hash BLOB PRIMARY KEY,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS accounts (
+  account_id BLOB PRIMARY KEY,
+  identity_key BLOB NOT NULL,
+  access_key_hash BLOB,
+  unrestricted INTEGER NOT NULL DEFAULT 0,
+  created_day INTEGER NOT NULL,
+  next_device_id INTEGER NOT NULL DEFAULT 1
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS devices (
+  account_id BLOB NOT NULL,
+  device_id INTEGER NOT NULL,
+  device_key BLOB NOT NULL,
+  created_day INTEGER NOT NULL,
+  last_seen_day INTEGER,
+  PRIMARY KEY (account_id, device_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS signed_prekeys (
+  account_id BLOB NOT NULL,
+  device_id INTEGER NOT NULL,
+  key_id INTEGER NOT NULL,
+  public_key BLOB NOT NULL,
+  signature BLOB NOT NULL,
+  PRIMARY KEY (account_id, device_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS one_time_prekeys (
+  account_id BLOB NOT NULL,
+  device_id INTEGER NOT NULL,
+  key_id INTEGER NOT NULL,
+  public_key BLOB NOT NULL,
+  PRIMARY KEY (account_id, device_id, key_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS pq_prekeys (
+  account_id BLOB NOT NULL,
+  device_id INTEGER NOT NULL,
+  key_id INTEGER NOT NULL,
+  public_key BLOB NOT NULL,
+  signature BLOB NOT NULL,
+  PRIMARY KEY (account_id, device_id, key_id)
+);
+CREATE TABLE IF NOT EXISTS pq_last_resort (
+  account_id BLOB NOT NULL,
+  device_id INTEGER NOT NULL,
+  key_id INTEGER NOT NULL,
+  public_key BLOB NOT NULL,
+  signature BLOB NOT NULL,
+  PRIMARY KEY (account_id, device_id)
+);
+CREATE TABLE IF NOT EXISTS messages (
+  server_id INTEGER PRIMARY KEY AUTOINCREMENT,
+  account_id BLOB NOT NULL,
+  device_id INTEGER NOT NULL,
+  message_id BLOB NOT NULL,
+  sealed INTEGER NOT NULL,
+  sender_account_id BLOB,
+  sender_device_id INTEGER,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  content BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_by_device ON messages (account_id, device_id, server_id);
+CREATE INDEX IF NOT EXISTS messages_by_expiry ON messages (expires_at);
+CREATE TABLE IF NOT EXISTS dedup (
+  dedup_key BLOB PRIMARY KEY,
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS dedup_by_expiry ON dedup (expires_at);
+CREATE TABLE IF NOT EXISTS attachments (
+  attachment_id BLOB PRIMARY KEY,
+  size INTEGER NOT NULL,
+  upload_token_hash BLOB NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  complete INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+`;
+
+const AUDITED_TABLES: readonly { table: string; oldest?: string }[] = [
+  { table: 'invites', oldest: 'min(created_at)' },
+  { table: 'accounts', oldest: `min(created_day) * ${DAY_MS}` },
+  { table: 'devices', oldest: `min(created_day) * ${DAY_MS}` },
+  { table: 'signed_prekeys' },
+  { table: 'one_time_prekeys' },
+  { table: 'pq_prekeys' },
+  { table: 'pq_last_resort' },
+  { table: 'messages', oldest: 'min(created_at)' },
+  { table: 'dedup' },
+  { table: 'attachments', oldest: 'min(created_at)' },
+];
+
+type Row = Record<string, unknown>;
+
+const bytes = (v: unknown): Uint8Array => {
+  const b = v as Buffer;
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+};
+const optBytes = (v: unknown): Uint8Array | undefined => (v == null ? undefined : bytes(v));
+const buf = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+
+function toAccount(r: Row): AccountRecord {
+  return {
+    accountId: bytes(r.account_id),
+    identityKey: bytes(r.identity_key),
+    accessKeyHash: optBytes(r.access_key_hash),
+    unrestricted: r.unrestricted === 1,
+    createdDay: r.created_day as number,
+  };
+}
+
+function toDevice(r: Row): DeviceRecord {
+  return {
+    accountId: bytes(r.account_id),
+    deviceId: r.device_id as number,
+    deviceKey: bytes(r.device_key),
+    createdDay: r.created_day as number,
+    lastSeenDay: (r.last_seen_day as number | null) ?? undefined,
+  };
+}
+
+export class SqliteStorage implements Storage {
+  readonly name = 'sqlite';
+  readonly #db: Database.Database;
+  readonly #s: ReturnType<typeof prepare>;
+  readonly #tx: ReturnType<typeof transactions>;
+
+  constructor(options: SqliteStorageOptions) {
+    this.#db = new Database(options.filename);
+    const db = this.#db;
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+    db.pragma('secure_delete = ON');
+    db.pragma('busy_timeout = 5000');
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) {
+      db.close();
+      throw new Error(`database schema version ${version} is newer than this server understands (${SCHEMA_VERSION}); upgrade Sigilo`);
+    }
+    db.exec(SCHEMA);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    if (options.maxPageCount !== undefined) db.pragma(`max_page_count = ${options.maxPageCount}`);
+    this.#s = prepare(db);
+    this.#tx = transactions(db, this.#s);
+  }
+
+  async createInvite(invite: InviteRecord): Promise<void> {
+    this.#s.insertInvite.run(buf(invite.codeHash), invite.createdAt, invite.expiresAt);
+  }
+
+  async registerAccount(codeHash: Uint8Array, now: number, account: AccountRecord, device: NewDevice): Promise<RegisterResult> {
+    return this.#tx.register(codeHash, now, account, device);
+  }
+
+  async getAccount(accountId: Uint8Array): Promise<AccountRecord | undefined> {
+    const r = this.#s.getAccount.get(buf(accountId)) as Row | undefined;
+    return r && toAccount(r);
+  }
+
+  async listAccounts(): Promise<AccountRecord[]> {
+    return (this.#s.listAccounts.all() as Row[]).map(toAccount);
+  }
+
+  async deleteAccount(accountId: Uint8Array): Promise<boolean> {
+    return this.#tx.deleteAccount(buf(accountId));
+  }
+
+  async addDevice(accountId: Uint8Array, device: NewDevice, maxDevices: number): Promise<AddDeviceResult> {
+    return this.#tx.addDevice(buf(accountId), device, maxDevices);
+  }
+
+  async getDevice(accountId: Uint8Array, deviceId: number): Promise<DeviceRecord | undefined> {
+    const r = this.#s.getDevice.get(buf(accountId), deviceId) as Row | undefined;
+    return r && toDevice(r);
+  }
+
+  async listDevices(accountId: Uint8Array): Promise<DeviceRecord[]> {
+    return (this.#s.listDevices.all(buf(accountId)) as Row[]).map(toDevice);
+  }
+
+  async removeDevice(accountId: Uint8Array, deviceId: number): Promise<boolean> {
+    return this.#tx.removeDevice(buf(accountId), deviceId);
+  }
+
+  async setLastSeen(accountId: Uint8Array, deviceId: number, day: number): Promise<void> {
+    this.#s.setLastSeen.run(day, buf(accountId), deviceId);
+  }
+
+  async clearLastSeen(): Promise<number> {
+    return this.#s.clearLastSeen.run().changes;
+  }
+
+  async setAccessKey(accountId: Uint8Array, accessKeyHash: Uint8Array | undefined, unrestricted: boolean): Promise<void> {
+    this.#s.setAccessKey.run(accessKeyHash ? buf(accessKeyHash) : null, unrestricted ? 1 : 0, buf(accountId));
+  }
+
+  async storePreKeys(accountId: Uint8Array, deviceId: number, upload: PreKeyUpload): Promise<void> {
+    this.#tx.storePreKeys(buf(accountId), deviceId, upload);
+  }
+
+  async countPreKeys(accountId: Uint8Array, deviceId: number): Promise<PreKeyCounts> {
+    const a = buf(accountId);
+    return {
+      oneTime: (this.#s.countOneTime.get(a, deviceId) as { n: number }).n,
+      pq: (this.#s.countPq.get(a, deviceId) as { n: number }).n,
+      hasSignedPreKey: this.#s.getSigned.get(a, deviceId) !== undefined,
+      hasLastResort: this.#s.getLastResort.get(a, deviceId) !== undefined,
+    };
+  }
+
+  async takeBundles(accountId: Uint8Array, deviceIds: readonly number[] | undefined): Promise<TakeBundlesResult> {
+    return this.#tx.takeBundles(buf(accountId), deviceIds);
+  }
+
+  async enqueue(batch: readonly EnqueueRequest[]): Promise<EnqueueResult[]> {
+    if (batch.length === 0) return [];
+    try {
+      return this.#tx.enqueue(batch);
+    } catch (error) {
+      return batch.map(() => ({ status: 'failed', error }) as const);
+    }
+  }
+
+  async fetchQueue(accountId: Uint8Array, deviceId: number, afterId: number, limit: number): Promise<QueuedMessage[]> {
+    const rows = this.#s.fetchQueue.all(buf(accountId), deviceId, afterId, limit) as Row[];
+    return rows.map((r) => ({
+      serverId: r.server_id as number,
+      messageId: bytes(r.message_id),
+      createdAt: r.created_at as number,
+      sealed: r.sealed === 1,
+      senderAccountId: optBytes(r.sender_account_id),
+      senderDeviceId: (r.sender_device_id as number | null) ?? undefined,
+      content: bytes(r.content),
+    }));
+  }
+
+  async ack(accountId: Uint8Array, deviceId: number, serverIds: readonly number[]): Promise<AckedMessage[]> {
+    if (serverIds.length === 0) return [];
+    return this.#tx.ack(buf(accountId), deviceId, serverIds);
+  }
+
+  async queueDepth(): Promise<number> {
+    return (this.#s.queueDepth.get() as { n: number }).n;
+  }
+
+  async createAttachment(r: AttachmentRecord): Promise<void> {
+    this.#s.insertAttachment.run(buf(r.attachmentId), r.size, buf(r.uploadTokenHash), r.createdAt, r.expiresAt, r.complete ? 1 : 0);
+  }
+
+  async getAttachment(attachmentId: Uint8Array): Promise<AttachmentRecord | undefined> {
+    const r = this.#s.getAttachment.get(buf(attachmentId)) as Row | undefined;
+    if (!r) return undefined;
+    return {
+      attachmentId: bytes(r.attachment_id),
+      size: r.size as number,
+      uploadTokenHash: bytes(r.upload_token_hash),
+      createdAt: r.created_at as number,
+      expiresAt: r.expires_at as number,
+      complete: r.complete === 1,
+    };
+  }
+
+  async completeAttachment(attachmentId: Uint8Array): Promise<boolean> {
+    return this.#s.completeAttachment.run(buf(attachmentId)).changes === 1;
+  }
+
+  async sweep(now: number): Promise<SweepResult> {
+    return this.#tx.sweep(now);
+  }
+
+  async audit(_now: number): Promise<AuditReport> {
+    const tables: TableAudit[] = AUDITED_TABLES.map(({ table, oldest }) => {
+      const r = this.#db.prepare(`SELECT count(*) AS n${oldest ? `, ${oldest} AS oldest` : ''} FROM ${table}`).get() as { n: number; oldest?: number | null };
+      return { table, rows: r.n, oldest: r.oldest ?? undefined };
+    });
+    const n = (sql: string) => (this.#db.prepare(sql).get() as { n: number }).n;
+    return {
+      tables,
+      messagesWithSender: n('SELECT count(*) AS n FROM messages WHERE sender_account_id IS NOT NULL OR sender_device_id IS NOT NULL'),
+      sealedMessages: n('SELECT count(*) AS n FROM messages WHERE sealed = 1'),
+      devicesWithLastSeen: n('SELECT count(*) AS n FROM devices WHERE last_seen_day IS NOT NULL'),
+    };
+  }
+
+  /** Moves the WAL into the database file (used before audits of the file and at shutdown). */
+  checkpoint(): void {
+    this.#db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+
+  async close(): Promise<void> {
+    if (!this.#db.open) return;
+    try { this.checkpoint(); } catch { /* a full disk may refuse; the WAL stays valid */ }
+    this.#db.close();
+  }
+}
+
+function prepare(db: Database.Database) {
+  return {
+    insertInvite: db.prepare('INSERT INTO invites (code_hash, created_at, expires_at) VALUES (?, ?, ?)'),
+    getInvite: db.prepare('SELECT expires_at FROM invites WHERE code_hash = ?'),
+    deleteInvite: db.prepare('DELETE FROM invites WHERE code_hash = ?'),
+    insertAccount: db.prepare('INSERT INTO accounts (account_id, identity_key, access_key_hash, unrestricted, created_day, next_device_id) VALUES (?, ?, ?, ?, ?, 1)'),
+    getAccount: db.prepare('SELECT * FROM accounts WHERE account_id = ?'),
+    listAccounts: db.prepare('SELECT * FROM accounts ORDER BY created_day, account_id'),
+    deleteAccount: db.prepare('DELETE FROM accounts WHERE account_id = ?'),
+    nextDeviceId: db.prepare('UPDATE accounts SET next_device_id = next_device_id + 1 WHERE account_id = ? RETURNING next_device_id - 1 AS id'),
+    insertDevice: db.prepare('INSERT INTO devices (account_id, device_id, device_key, created_day) VALUES (?, ?, ?, ?)'),
+    countDevices: db.prepare('SELECT count(*) AS n FROM devices WHERE account_id = ?'),
+    getDevice: db.prepare('SELECT * FROM devices WHERE account_id = ? AND device_id = ?'),
+    listDevices: db.prepare('SELECT * FROM devices WHERE account_id = ? ORDER BY device_id'),
+    listDeviceIds: db.prepare('SELECT device_id FROM devices WHERE account_id = ? ORDER BY device_id').pluck(),
+    deleteDevice: db.prepare('DELETE FROM devices WHERE account_id = ? AND device_id = ?'),
+    setLastSeen: db.prepare('UPDATE devices SET last_seen_day = ? WHERE account_id = ? AND device_id = ?'),
+    clearLastSeen: db.prepare('UPDATE devices SET last_seen_day = NULL WHERE last_seen_day IS NOT NULL'),
+    setAccessKey: db.prepare('UPDATE accounts SET access_key_hash = ?, unrestricted = ? WHERE account_id = ?'),
+    // Per-device deletes (used for device removal) and per-account deletes.
+    purgeDevice: ['signed_prekeys', 'one_time_prekeys', 'pq_prekeys', 'pq_last_resort', 'messages'].map((t) =>
+      db.prepare(`DELETE FROM ${t} WHERE account_id = ? AND device_id = ?`)),
+    purgeAccount: ['devices', 'signed_prekeys', 'one_time_prekeys', 'pq_prekeys', 'pq_last_resort', 'messages'].map((t) =>
+      db.prepare(`DELETE FROM ${t} WHERE account_id = ?`)),
+    upsertSigned: db.prepare('INSERT OR REPLACE INTO signed_prekeys (account_id, device_id, key_id, public_key, signature) VALUES (?, ?, ?, ?, ?)'),
+    upsertOneTime: db.prepare('INSERT OR REPLACE INTO one_time_prekeys (account_id, device_id, key_id, public_key) VALUES (?, ?, ?, ?)'),
+    upsertPq: db.prepare('INSERT OR REPLACE INTO pq_prekeys (account_id, device_id, key_id, public_key, signature) VALUES (?, ?, ?, ?, ?)'),
+    upsertLastResort: db.prepare('INSERT OR REPLACE INTO pq_last_resort (account_id, device_id, key_id, public_key, signature) VALUES (?, ?, ?, ?, ?)'),
+    countOneTime: db.prepare('SELECT count(*) AS n FROM one_time_prekeys WHERE account_id = ? AND device_id = ?'),
+    countPq: db.prepare('SELECT count(*) AS n FROM pq_prekeys WHERE account_id = ? AND device_id = ?'),
+    getSigned: db.prepare('SELECT key_id, public_key, signature FROM signed_prekeys WHERE account_id = ? AND device_id = ?'),
+    getLastResort: db.prepare('SELECT key_id, public_key, signature FROM pq_last_resort WHERE account_id = ? AND device_id = ?'),
+    takeOneTime: db.prepare(`DELETE FROM one_time_prekeys WHERE account_id = ? AND device_id = ? AND key_id =
+      (SELECT min(key_id) FROM one_time_prekeys WHERE account_id = ? AND device_id = ?) RETURNING key_id, public_key`),
+    takePq: db.prepare(`DELETE FROM pq_prekeys WHERE account_id = ? AND device_id = ? AND key_id =
+      (SELECT min(key_id) FROM pq_prekeys WHERE account_id = ? AND device_id = ?) RETURNING key_id, public_key, signature`),
+    dedupExists: db.prepare('SELECT 1 FROM dedup WHERE dedup_key = ?').pluck(),
+    insertDedup: db.prepare('INSERT INTO dedup (dedup_key, expires_at) VALUES (?, ?)'),
+    insertMessage: db.prepare(`INSERT INTO messages (account_id, device_id, message_id, sealed, sender_account_id, sender_device_id, created_at, expires_at, content)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    fetchQueue: db.prepare(`SELECT server_id, message_id, created_at, sealed, sender_account_id, sender_device_id, content FROM messages
+      WHERE account_id = ? AND device_id = ? AND server_id > ? ORDER BY server_id LIMIT ?`),
+    ackOne: db.prepare('DELETE FROM messages WHERE server_id = ? AND account_id = ? AND device_id = ? RETURNING server_id, created_at'),
+    queueDepth: db.prepare('SELECT count(*) AS n FROM messages'),
+    insertAttachment: db.prepare('INSERT INTO attachments (attachment_id, size, upload_token_hash, created_at, expires_at, complete) VALUES (?, ?, ?, ?, ?, ?)'),
+    getAttachment: db.prepare('SELECT * FROM attachments WHERE attachment_id = ?'),
+    completeAttachment: db.prepare('UPDATE attachments SET complete = 1 WHERE attachment_id = ? AND complete = 0'),
+    sweepMessages: db.prepare('DELETE FROM messages WHERE expires_at <= ?'),
+    sweepInvites: db.prepare('DELETE FROM invites WHERE expires_at <= ?'),
+    sweepDedup: db.prepare('DELETE FROM dedup WHERE expires_at <= ?'),
+    sweepAttachments: db.prepare('DELETE FROM attachments WHERE expires_at <= ? RETURNING attachment_id').pluck(),
+  };
+}
+
+function transactions(db: Database.Database, s: ReturnType<typeof prepare>) {
+  const insertDevice = (account: Buffer, device: NewDevice): number => {
+    const { id } = s.nextDeviceId.get(account) as { id: number };
+    s.insertDevice.run(account, id, buf(device.deviceKey), device.createdDay);
+    return id;
+  };
+
+  const takeOne = (account: Buffer, deviceId: number): TakenPreKeys | undefined => {
+    const signed = s.getSigned.get(account, deviceId) as Row | undefined;
+    if (!signed) return undefined;
+    let pq: PqPreKeyRow | undefined;
+    const oneTimePq = s.takePq.get(account, deviceId, account, deviceId) as Row | undefined;
+    if (oneTimePq) {
+      pq = { keyId: oneTimePq.key_id as number, publicKey: bytes(oneTimePq.public_key), signature: bytes(oneTimePq.signature), lastResort: false };
+    } else {
+      const lr = s.getLastResort.get(account, deviceId) as Row | undefined;
+      if (!lr) return undefined;
+      pq = { keyId: lr.key_id as number, publicKey: bytes(lr.public_key), signature: bytes(lr.signature), lastResort: true };
+    }
+    const otk = s.takeOneTime.get(account, deviceId, account, deviceId) as Row | undefined;
+    const oneTimePreKey: OneTimePreKeyRow | undefined = otk ? { keyId: otk.key_id as number, publicKey: bytes(otk.public_key) } : undefined;
+    const signedPreKey: SignedPreKeyRow = { keyId: signed.key_id as number, publicKey: bytes(signed.public_key), signature: bytes(signed.signature) };
+    return { deviceId, signedPreKey, oneTimePreKey, pqPreKey: pq };
+  };
+
+  return {
+    register: db.transaction((codeHash: Uint8Array, now: number, account: AccountRecord, device: NewDevice): RegisterResult => {
+      const invite = s.getInvite.get(buf(codeHash)) as { expires_at: number } | undefined;
+      if (!invite) return { status: 'invite-invalid' };
+      if (invite.expires_at <= now) return { status: 'invite-expired' };
+      s.deleteInvite.run(buf(codeHash));
+      const a = buf(account.accountId);
+      s.insertAccount.run(a, buf(account.identityKey), account.accessKeyHash ? buf(account.accessKeyHash) : null, account.unrestricted ? 1 : 0, account.createdDay);
+      return { status: 'ok', deviceId: insertDevice(a, device) };
+    }),
+
+    deleteAccount: db.transaction((account: Buffer): boolean => {
+      const existed = s.deleteAccount.run(account).changes === 1;
+      for (const st of s.purgeAccount) st.run(account);
+      return existed;
+    }),
+
+    addDevice: db.transaction((account: Buffer, device: NewDevice, maxDevices: number): AddDeviceResult => {
+      if (!s.getAccount.get(account)) return { status: 'no-account' };
+      if ((s.countDevices.get(account) as { n: number }).n >= maxDevices) return { status: 'limit' };
+      return { status: 'ok', deviceId: insertDevice(account, device) };
+    }),
+
+    removeDevice: db.transaction((account: Buffer, deviceId: number): boolean => {
+      const existed = s.deleteDevice.run(account, deviceId).changes === 1;
+      for (const st of s.purgeDevice) st.run(account, deviceId);
+      return existed;
+    }),
+
+    storePreKeys: db.transaction((account: Buffer, deviceId: number, u: PreKeyUpload) => {
+      if (u.signedPreKey) s.upsertSigned.run(account, deviceId, u.signedPreKey.keyId, buf(u.signedPreKey.publicKey), buf(u.signedPreKey.signature));
+      for (const k of u.oneTimePreKeys) s.upsertOneTime.run(account, deviceId, k.keyId, buf(k.publicKey));
+      for (const k of u.pqPreKeys) s.upsertPq.run(account, deviceId, k.keyId, buf(k.publicKey), buf(k.signature));
+      if (u.lastResortPqPreKey) {
+        const k = u.lastResortPqPreKey;
+        s.upsertLastResort.run(account, deviceId, k.keyId, buf(k.publicKey), buf(k.signature));
+      }
+    }),
+
+    takeBundles: db.transaction((account: Buffer, deviceIds: readonly number[] | undefined): TakeBundlesResult => {
+      const existing = s.listDeviceIds.all(account) as number[];
+      const wanted = deviceIds ?? existing;
+      const bundles: TakenPreKeys[] = [];
+      const unavailable: number[] = [];
+      for (const id of wanted) {
+        const taken = existing.includes(id) ? takeOne(account, id) : undefined;
+        if (taken) bundles.push(taken);
+        else unavailable.push(id);
+      }
+      return { bundles, unavailable };
+    }),
+
+    enqueue: db.transaction((batch: readonly EnqueueRequest[]): EnqueueResult[] =>
+      batch.map((req): EnqueueResult => {
+        const dedupKey = buf(req.dedupKey);
+        if (s.dedupExists.get(dedupKey) !== undefined) return { status: 'duplicate' };
+        const recipient = buf(req.recipient);
+        if (!s.getAccount.get(recipient)) return { status: 'no-account' };
+        const current = (s.listDeviceIds.all(recipient) as number[]).filter((id) => id !== req.excludeDeviceId);
+        const sent = new Set(req.entries.map((e) => e.deviceId));
+        const missing = current.filter((id) => !sent.has(id));
+        const extra = [...sent].filter((id) => !current.includes(id)).sort((a, b) => a - b);
+        if (missing.length > 0 || extra.length > 0) return { status: 'stale', current, missing, extra };
+        s.insertDedup.run(dedupKey, req.dedupExpiresAt);
+        const serverIds = new Map<number, number>();
+        const messageId = buf(req.messageId);
+        const senderAccount = req.sender ? buf(req.sender.accountId) : null;
+        const senderDevice = req.sender ? req.sender.deviceId : null;
+        for (const e of req.entries) {
+          const info = s.insertMessage.run(recipient, e.deviceId, messageId, req.sender ? 0 : 1, senderAccount, senderDevice, req.createdAt, req.expiresAt, buf(e.content));
+          serverIds.set(e.deviceId, Number(info.lastInsertRowid));
+        }
+        return { status: 'stored', serverIds };
+      })),
+
+    ack: db.transaction((account: Buffer, deviceId: number, serverIds: readonly number[]): AckedMessage[] => {
+      const out: AckedMessage[] = [];
+      for (const id of serverIds) {
+        const r = s.ackOne.get(id, account, deviceId) as { server_id: number; created_at: number } | undefined;
+        if (r) out.push({ serverId: r.server_id, createdAt: r.created_at });
+      }
+      return out;
+    }),
+
+    sweep: db.transaction((now: number): SweepResult => ({
+      messages: s.sweepMessages.run(now).changes,
+      invites: s.sweepInvites.run(now).changes,
+      dedup: s.sweepDedup.run(now).changes,
+      attachmentIds: (s.sweepAttachments.all(now) as Buffer[]).map(bytes),
+    })),
+  };
+}

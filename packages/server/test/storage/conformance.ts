@@ -1,0 +1,302 @@
+/**
+ * The storage conformance suite: one set of behaviours every Storage adapter
+ * must show. Each adapter's test file calls runStorageConformance with a
+ * factory; an adapter that cannot run here (its service is absent) passes
+ * `skip` with the reason, which vitest prints.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AccountRecord, EnqueueRequest, Storage } from '../../src/storage/port.js';
+
+export interface ConformanceTarget {
+  readonly storage: Storage;
+  /** Called after close(); removes files or schemas. */
+  cleanup(): Promise<void>;
+}
+
+export interface ConformanceOptions {
+  readonly skip?: string | undefined;
+}
+
+const rnd = (n: number) => new Uint8Array(randomBytes(n));
+const sha = (...parts: Uint8Array[]) => {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p);
+  return new Uint8Array(h.digest());
+};
+const NOW = 1_800_000_000_000;
+const DAY = 86_400_000;
+
+function account(): AccountRecord {
+  return { accountId: rnd(16), identityKey: rnd(64), accessKeyHash: undefined, unrestricted: false, createdDay: Math.floor(NOW / DAY) };
+}
+
+export function runStorageConformance(adapter: string, open: () => Promise<ConformanceTarget>, options: ConformanceOptions = {}): void {
+  const suite = options.skip ? describe.skip : describe;
+  suite(`storage conformance: ${adapter}${options.skip ? ` (skipped: ${options.skip})` : ''}`, () => {
+    let target: ConformanceTarget;
+    let db: Storage;
+
+    beforeEach(async () => {
+      target = await open();
+      db = target.storage;
+    });
+    afterEach(async () => {
+      await db.close();
+      await target.cleanup();
+    });
+
+    async function registered(maxInviteAge = DAY) {
+      const code = rnd(16);
+      await db.createInvite({ codeHash: sha(code), createdAt: NOW, expiresAt: NOW + maxInviteAge });
+      const acc = account();
+      const r = await db.registerAccount(sha(code), NOW, acc, { deviceKey: rnd(32), createdDay: acc.createdDay });
+      expect(r).toEqual({ status: 'ok', deviceId: 1 });
+      return acc;
+    }
+
+    function send(recipient: Uint8Array, deviceIds: number[], extra: Partial<EnqueueRequest> = {}): EnqueueRequest {
+      const messageId = extra.messageId ?? rnd(16);
+      return {
+        recipient, messageId, dedupKey: sha(recipient, messageId),
+        entries: deviceIds.map((deviceId) => ({ deviceId, content: rnd(40) })),
+        sender: undefined, excludeDeviceId: undefined,
+        createdAt: NOW, expiresAt: NOW + 30 * DAY, dedupExpiresAt: NOW + 7 * DAY,
+        ...extra,
+      };
+    }
+
+    describe('invites and accounts', () => {
+      it('registers with a valid invite exactly once', async () => {
+        const code = rnd(16);
+        await db.createInvite({ codeHash: sha(code), createdAt: NOW, expiresAt: NOW + DAY });
+        const a = account();
+        expect(await db.registerAccount(sha(code), NOW, a, { deviceKey: rnd(32), createdDay: 1 })).toEqual({ status: 'ok', deviceId: 1 });
+        expect(await db.registerAccount(sha(code), NOW, account(), { deviceKey: rnd(32), createdDay: 1 })).toEqual({ status: 'invite-invalid' });
+        const stored = await db.getAccount(a.accountId);
+        expect(stored?.identityKey).toEqual(a.identityKey);
+        expect(await db.listAccounts()).toHaveLength(1);
+      });
+
+      it('refuses unknown and expired invites without creating anything', async () => {
+        const code = rnd(16);
+        await db.createInvite({ codeHash: sha(code), createdAt: NOW, expiresAt: NOW + 10 });
+        expect(await db.registerAccount(sha(rnd(16)), NOW, account(), { deviceKey: rnd(32), createdDay: 1 })).toEqual({ status: 'invite-invalid' });
+        expect(await db.registerAccount(sha(code), NOW + 10, account(), { deviceKey: rnd(32), createdDay: 1 })).toEqual({ status: 'invite-expired' });
+        expect(await db.listAccounts()).toHaveLength(0);
+      });
+
+      it('sets and clears the access key', async () => {
+        const a = await registered();
+        const h = rnd(32);
+        await db.setAccessKey(a.accountId, h, true);
+        expect(await db.getAccount(a.accountId)).toMatchObject({ accessKeyHash: h, unrestricted: true });
+        await db.setAccessKey(a.accountId, undefined, false);
+        expect(await db.getAccount(a.accountId)).toMatchObject({ accessKeyHash: undefined, unrestricted: false });
+      });
+    });
+
+    describe('devices', () => {
+      it('adds devices up to the limit and never reuses an id', async () => {
+        const a = await registered();
+        expect(await db.addDevice(a.accountId, { deviceKey: rnd(32), createdDay: 1 }, 3)).toEqual({ status: 'ok', deviceId: 2 });
+        expect(await db.addDevice(a.accountId, { deviceKey: rnd(32), createdDay: 1 }, 3)).toEqual({ status: 'ok', deviceId: 3 });
+        expect(await db.addDevice(a.accountId, { deviceKey: rnd(32), createdDay: 1 }, 3)).toEqual({ status: 'limit' });
+        expect(await db.removeDevice(a.accountId, 3)).toBe(true);
+        expect(await db.addDevice(a.accountId, { deviceKey: rnd(32), createdDay: 1 }, 3)).toEqual({ status: 'ok', deviceId: 4 });
+        expect((await db.listDevices(a.accountId)).map((d) => d.deviceId)).toEqual([1, 2, 4]);
+        expect(await db.addDevice(rnd(16), { deviceKey: rnd(32), createdDay: 1 }, 3)).toEqual({ status: 'no-account' });
+      });
+
+      it('concurrent additions respect the limit', async () => {
+        const a = await registered();
+        const results = await Promise.all(Array.from({ length: 8 }, () => db.addDevice(a.accountId, { deviceKey: rnd(32), createdDay: 1 }, 5)));
+        expect(results.filter((r) => r.status === 'ok')).toHaveLength(4);
+        expect(await db.listDevices(a.accountId)).toHaveLength(5);
+      });
+
+      it('records last-seen days and clears them', async () => {
+        const a = await registered();
+        await db.setLastSeen(a.accountId, 1, 20_000);
+        expect((await db.getDevice(a.accountId, 1))?.lastSeenDay).toBe(20_000);
+        expect(await db.clearLastSeen()).toBe(1);
+        expect((await db.getDevice(a.accountId, 1))?.lastSeenDay).toBeUndefined();
+      });
+
+      it('removing a device purges its prekeys and queue only', async () => {
+        const a = await registered();
+        await db.addDevice(a.accountId, { deviceKey: rnd(32), createdDay: 1 }, 5);
+        for (const d of [1, 2]) {
+          await db.storePreKeys(a.accountId, d, { signedPreKey: { keyId: 1, publicKey: rnd(32), signature: rnd(64) }, oneTimePreKeys: [{ keyId: 1, publicKey: rnd(32) }], pqPreKeys: [] });
+        }
+        expect((await db.enqueue([send(a.accountId, [1, 2])]))[0]?.status).toBe('stored');
+        expect(await db.removeDevice(a.accountId, 2)).toBe(true);
+        expect(await db.removeDevice(a.accountId, 2)).toBe(false);
+        expect(await db.getDevice(a.accountId, 2)).toBeUndefined();
+        expect((await db.countPreKeys(a.accountId, 2)).oneTime).toBe(0);
+        expect((await db.countPreKeys(a.accountId, 1)).oneTime).toBe(1);
+        expect(await db.fetchQueue(a.accountId, 2, 0, 10)).toHaveLength(0);
+        expect(await db.fetchQueue(a.accountId, 1, 0, 10)).toHaveLength(1);
+      });
+
+      it('deleting an account removes everything it owned', async () => {
+        const a = await registered();
+        const b = await registered();
+        await db.storePreKeys(a.accountId, 1, { signedPreKey: { keyId: 1, publicKey: rnd(32), signature: rnd(64) }, oneTimePreKeys: [{ keyId: 1, publicKey: rnd(32) }], pqPreKeys: [] });
+        await db.enqueue([send(a.accountId, [1]), send(b.accountId, [1])]);
+        expect(await db.deleteAccount(a.accountId)).toBe(true);
+        expect(await db.deleteAccount(a.accountId)).toBe(false);
+        expect(await db.getAccount(a.accountId)).toBeUndefined();
+        expect(await db.listDevices(a.accountId)).toHaveLength(0);
+        expect(await db.countPreKeys(a.accountId, 1)).toMatchObject({ oneTime: 0, hasSignedPreKey: false });
+        expect(await db.queueDepth()).toBe(1);
+      });
+    });
+
+    describe('key directory', () => {
+      const pq = (keyId: number, lastResort = false) => ({ keyId, publicKey: rnd(1184), signature: rnd(64), lastResort });
+
+      it('counts uploads and replaces the signed and last-resort keys', async () => {
+        const a = await registered();
+        await db.storePreKeys(a.accountId, 1, {
+          signedPreKey: { keyId: 1, publicKey: rnd(32), signature: rnd(64) },
+          oneTimePreKeys: [1, 2, 3].map((keyId) => ({ keyId, publicKey: rnd(32) })),
+          pqPreKeys: [pq(10), pq(11)],
+          lastResortPqPreKey: pq(99, true),
+        });
+        const spk = { keyId: 2, publicKey: rnd(32), signature: rnd(64) };
+        await db.storePreKeys(a.accountId, 1, { signedPreKey: spk, oneTimePreKeys: [], pqPreKeys: [] });
+        expect(await db.countPreKeys(a.accountId, 1)).toEqual({ oneTime: 3, pq: 2, hasSignedPreKey: true, hasLastResort: true });
+        const { bundles } = await db.takeBundles(a.accountId, undefined);
+        expect(bundles[0]?.signedPreKey).toEqual(spk);
+      });
+
+      it('hands out each one-time key once, then the last-resort PQ key', async () => {
+        const a = await registered();
+        await db.storePreKeys(a.accountId, 1, {
+          signedPreKey: { keyId: 1, publicKey: rnd(32), signature: rnd(64) },
+          oneTimePreKeys: [{ keyId: 5, publicKey: rnd(32) }],
+          pqPreKeys: [pq(7)],
+          lastResortPqPreKey: pq(8, true),
+        });
+        const first = await db.takeBundles(a.accountId, undefined);
+        expect(first.bundles[0]).toMatchObject({ deviceId: 1, oneTimePreKey: { keyId: 5 }, pqPreKey: { keyId: 7, lastResort: false } });
+        const second = await db.takeBundles(a.accountId, [1]);
+        expect(second.bundles[0]?.oneTimePreKey).toBeUndefined();
+        expect(second.bundles[0]?.pqPreKey).toMatchObject({ keyId: 8, lastResort: true });
+        const third = await db.takeBundles(a.accountId, [1]);
+        expect(third.bundles[0]?.pqPreKey.keyId).toBe(8);
+      });
+
+      it('concurrent fetches never receive the same one-time key', async () => {
+        const a = await registered();
+        await db.storePreKeys(a.accountId, 1, {
+          signedPreKey: { keyId: 1, publicKey: rnd(32), signature: rnd(64) },
+          oneTimePreKeys: Array.from({ length: 30 }, (_, i) => ({ keyId: i + 1, publicKey: rnd(32) })),
+          pqPreKeys: Array.from({ length: 30 }, (_, i) => pq(i + 1)),
+          lastResortPqPreKey: pq(1000, true),
+        });
+        const results = await Promise.all(Array.from({ length: 40 }, () => db.takeBundles(a.accountId, undefined)));
+        const ec = results.map((r) => r.bundles[0]?.oneTimePreKey?.keyId).filter((x) => x !== undefined);
+        const pqIds = results.map((r) => r.bundles[0]!.pqPreKey).filter((k) => !k.lastResort).map((k) => k.keyId);
+        expect(ec).toHaveLength(30);
+        expect(new Set(ec).size).toBe(30);
+        expect(new Set(pqIds).size).toBe(30);
+        expect(await db.countPreKeys(a.accountId, 1)).toMatchObject({ oneTime: 0, pq: 0 });
+      });
+
+      it('reports devices without keys as unavailable and consumes nothing for them', async () => {
+        const a = await registered();
+        await db.addDevice(a.accountId, { deviceKey: rnd(32), createdDay: 1 }, 5);
+        await db.storePreKeys(a.accountId, 2, { signedPreKey: { keyId: 1, publicKey: rnd(32), signature: rnd(64) }, oneTimePreKeys: [{ keyId: 1, publicKey: rnd(32) }], pqPreKeys: [] });
+        const r = await db.takeBundles(a.accountId, undefined);
+        expect(r.bundles).toHaveLength(0);
+        expect(r.unavailable).toEqual([1, 2]);
+        expect((await db.countPreKeys(a.accountId, 2)).oneTime).toBe(1);
+        expect((await db.takeBundles(a.accountId, [9])).unavailable).toEqual([9]);
+      });
+    });
+
+    describe('queues', () => {
+      it('stores one message per device, fetches in order and deletes on ack', async () => {
+        const a = await registered();
+        await db.addDevice(a.accountId, { deviceKey: rnd(32), createdDay: 1 }, 5);
+        const sender = { accountId: rnd(16), deviceId: 3 };
+        const req1 = send(a.accountId, [1, 2], { sender });
+        const req2 = send(a.accountId, [1, 2]);
+        const [r1, r2] = await db.enqueue([req1, req2]);
+        expect(r1?.status).toBe('stored');
+        expect(r2?.status).toBe('stored');
+        const q = await db.fetchQueue(a.accountId, 1, 0, 10);
+        expect(q.map((m) => m.messageId)).toEqual([req1.messageId, req2.messageId]);
+        expect(q[0]).toMatchObject({ sealed: false, senderAccountId: sender.accountId, senderDeviceId: 3, content: req1.entries[0]!.content });
+        expect(q[1]).toMatchObject({ sealed: true, senderAccountId: undefined, senderDeviceId: undefined });
+        expect(await db.fetchQueue(a.accountId, 1, q[0]!.serverId, 10)).toHaveLength(1);
+        const acked = await db.ack(a.accountId, 1, [q[0]!.serverId, q[1]!.serverId, 999_999]);
+        expect(acked.map((x) => x.serverId)).toEqual([q[0]!.serverId, q[1]!.serverId]);
+        expect(acked[0]?.createdAt).toBe(NOW);
+        expect(await db.fetchQueue(a.accountId, 1, 0, 10)).toHaveLength(0);
+        expect(await db.fetchQueue(a.accountId, 2, 0, 10)).toHaveLength(2);
+        expect(await db.ack(a.accountId, 2, [q[0]!.serverId])).toEqual([]); // another device's ids
+        expect(await db.queueDepth()).toBe(2);
+      });
+
+      it('never stores the same message id twice for a recipient', async () => {
+        const a = await registered();
+        const req = send(a.accountId, [1]);
+        expect((await db.enqueue([req, req]))).toMatchObject([{ status: 'stored' }, { status: 'duplicate' }]);
+        expect((await db.enqueue([req]))[0]?.status).toBe('duplicate');
+        const [m] = await db.fetchQueue(a.accountId, 1, 0, 10);
+        await db.ack(a.accountId, 1, [m!.serverId]);
+        expect((await db.enqueue([req]))[0]?.status).toBe('duplicate');
+        expect(await db.queueDepth()).toBe(0);
+      });
+
+      it('rejects a stale device list with the current one', async () => {
+        const a = await registered();
+        await db.addDevice(a.accountId, { deviceKey: rnd(32), createdDay: 1 }, 5);
+        const [r] = await db.enqueue([send(a.accountId, [1, 7])]);
+        expect(r).toEqual({ status: 'stale', current: [1, 2], missing: [2], extra: [7] });
+        const [own] = await db.enqueue([send(a.accountId, [2], { excludeDeviceId: 1 })]);
+        expect(own?.status).toBe('stored');
+        const [unknown] = await db.enqueue([send(rnd(16), [1])]);
+        expect(unknown?.status).toBe('no-account');
+        expect(await db.queueDepth()).toBe(1);
+      });
+
+      it('a stale request in a batch does not block the others', async () => {
+        const a = await registered();
+        const results = await db.enqueue([send(a.accountId, [2]), send(a.accountId, [1])]);
+        expect(results.map((r) => r.status)).toEqual(['stale', 'stored']);
+      });
+    });
+
+    describe('retention and audit', () => {
+      it('sweeps expired messages, invites, dedup records and attachments', async () => {
+        const a = await registered();
+        await db.createInvite({ codeHash: rnd(32), createdAt: NOW, expiresAt: NOW + 5 });
+        await db.enqueue([send(a.accountId, [1], { expiresAt: NOW + 5, dedupExpiresAt: NOW + 5 }), send(a.accountId, [1])]);
+        const attachmentId = rnd(16);
+        await db.createAttachment({ attachmentId, size: 10, uploadTokenHash: rnd(32), createdAt: NOW, expiresAt: NOW + 5, complete: false });
+        expect(await db.completeAttachment(attachmentId)).toBe(true);
+        expect((await db.getAttachment(attachmentId))?.complete).toBe(true);
+        const r = await db.sweep(NOW + 5);
+        expect(r).toMatchObject({ messages: 1, invites: 1, dedup: 1 });
+        expect(r.attachmentIds).toEqual([attachmentId]);
+        expect(await db.getAttachment(attachmentId)).toBeUndefined();
+        expect(await db.queueDepth()).toBe(1);
+      });
+
+      it('audits rows per table and stored sender identities', async () => {
+        const a = await registered();
+        await db.enqueue([send(a.accountId, [1], { sender: { accountId: rnd(16), deviceId: 1 } }), send(a.accountId, [1])]);
+        await db.setLastSeen(a.accountId, 1, 1);
+        const report = await db.audit(NOW);
+        const rows = Object.fromEntries(report.tables.map((t) => [t.table, t.rows]));
+        expect(rows).toMatchObject({ accounts: 1, devices: 1, messages: 2, invites: 0 });
+        expect(report.tables.find((t) => t.table === 'messages')?.oldest).toBe(NOW);
+        expect(report).toMatchObject({ messagesWithSender: 1, sealedMessages: 1, devicesWithLastSeen: 1 });
+      });
+    });
+  });
+}
