@@ -1,9 +1,16 @@
 /// <reference types="node" />
 /**
  * CryptoProvider on node:crypto (OpenSSL), the fast path for servers and Node
- * clients. Raw X25519/Ed25519 keys enter OpenSSL as DER: a fixed PKCS#8 or SPKI
- * prefix (RFC 8410) followed by the 32 key bytes, written into a preallocated
- * scratch buffer that is wiped after each private key import.
+ * clients.
+ *
+ * Raw X25519/Ed25519 keys enter OpenSSL as JWK (RFC 8037 OKP), which Node
+ * imports with EVP_PKEY_new_raw_*_key. The DER route (a fixed RFC 8410 prefix
+ * plus the key) is 5–10× slower on OpenSSL 3, whose DER decoders try every
+ * format in turn; it stays as the fallback should a Node version stop accepting
+ * a private OKP JWK without its `x` (see `_jwkPrivateImport`). The JWK route
+ * puts the private key in a base64url string, which cannot be wiped; the DER
+ * route's scratch buffer is wiped, and OpenSSL clears its own copy when the
+ * KeyObject is collected.
  *
  * Outputs are plain Uint8Array views over the Buffers OpenSSL returns (no copy):
  * a Buffer's `slice()` aliases its memory, so Buffers never leave this module.
@@ -49,21 +56,63 @@ const ED25519_SIGNATURE_LENGTH = 64;
 // Node's hkdfSync refuses info longer than this; longer info takes the HMAC path.
 const NODE_HKDF_MAX_INFO = 1024;
 
-// RFC 8410 DER encodings: PrivateKeyInfo { version 0, AlgorithmIdentifier, OCTET STRING { OCTET STRING key } }
-// and SubjectPublicKeyInfo { AlgorithmIdentifier, BIT STRING key }. OIDs 1.3.101.110 (X25519), 1.3.101.112 (Ed25519).
-const PKCS8_PREFIX_LENGTH = 16;
-const SPKI_PREFIX_LENGTH = 12;
-const X25519_PKCS8 = Buffer.from('302e020100300506032b656e04220420' + '00'.repeat(32), 'hex');
-const X25519_SPKI = Buffer.from('302a300506032b656e032100' + '00'.repeat(32), 'hex');
-const ED25519_PKCS8 = Buffer.from('302e020100300506032b657004220420' + '00'.repeat(32), 'hex');
-const ED25519_SPKI = Buffer.from('302a300506032b6570032100' + '00'.repeat(32), 'hex');
+type OkpCurve = 'X25519' | 'Ed25519';
 
+const _base64url = (raw: Uint8Array): string =>
+  Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64url');
+
+/**
+ * A plain Uint8Array over a Buffer's memory. OpenSSL's outputs own their
+ * ArrayBuffer; should one ever come from Node's shared pool, copy it rather
+ * than expose the pool through `.buffer`.
+ */
 function _view(b: Buffer): Uint8Array {
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  if (b.byteOffset !== 0 || b.buffer.byteLength !== b.byteLength) return new Uint8Array(b);
+  return new Uint8Array(b.buffer, 0, b.byteLength);
 }
 
-/** Imports a raw private key through the scratch DER buffer, wiping the key bytes afterwards. */
-function _privateKey(der: Buffer, raw: Uint8Array): KeyObject {
+// RFC 8410 PrivateKeyInfo { version 0, AlgorithmIdentifier, OCTET STRING { OCTET STRING key } },
+// OIDs 1.3.101.110 (X25519) and 1.3.101.112 (Ed25519): the fallback import route.
+const PKCS8_PREFIX_LENGTH = 16;
+const PKCS8: Record<OkpCurve, Buffer> = {
+  X25519: Buffer.from('302e020100300506032b656e04220420' + '00'.repeat(32), 'hex'),
+  Ed25519: Buffer.from('302e020100300506032b657004220420' + '00'.repeat(32), 'hex'),
+};
+
+let jwkPrivateImport: boolean | undefined;
+
+// Known answers for the JWK import check: RFC 7748 §6.1 Alice, RFC 8032 §7.1 TEST 1.
+const JWK_IMPORT_CHECKS: readonly [OkpCurve, string, string][] = [
+  ['X25519', 'dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCo', 'hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo'],
+  ['Ed25519', 'nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A', '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo'],
+];
+
+/**
+ * Whether this Node imports a private OKP JWK from `d` alone (it requires an
+ * `x` string but derives the public key itself). Checked once, on known keys.
+ */
+function _jwkPrivateImport(): boolean {
+  if (jwkPrivateImport === undefined) {
+    try {
+      jwkPrivateImport = JWK_IMPORT_CHECKS.every(([crv, d, x]) =>
+        createPublicKey(createPrivateKey({ key: { kty: 'OKP', crv, d, x: '' }, format: 'jwk' })).export({ format: 'jwk' }).x === x);
+    } catch {
+      jwkPrivateImport = false;
+    }
+  }
+  return jwkPrivateImport;
+}
+
+/** Internal, for tests: force the DER import route (true), or detect again (false). */
+export function _forceDerKeyImport(force: boolean): void {
+  jwkPrivateImport = force ? false : undefined;
+}
+
+function _privateKey(crv: OkpCurve, raw: Uint8Array): KeyObject {
+  if (_jwkPrivateImport()) {
+    return createPrivateKey({ key: { kty: 'OKP', crv, d: _base64url(raw), x: '' }, format: 'jwk' });
+  }
+  const der = PKCS8[crv];
   der.set(raw, PKCS8_PREFIX_LENGTH);
   try {
     return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
@@ -72,14 +121,14 @@ function _privateKey(der: Buffer, raw: Uint8Array): KeyObject {
   }
 }
 
-function _publicKey(der: Buffer, raw: Uint8Array): KeyObject {
-  der.set(raw, SPKI_PREFIX_LENGTH);
-  return createPublicKey({ key: der, format: 'der', type: 'spki' });
+function _publicKey(crv: OkpCurve, raw: Uint8Array): KeyObject {
+  return createPublicKey({ key: { kty: 'OKP', crv, x: _base64url(raw) }, format: 'jwk' });
 }
 
 function _rawPublicKey(privateKey: KeyObject): Uint8Array {
-  const spki = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
-  return _view(spki).subarray(SPKI_PREFIX_LENGTH);
+  const { x } = createPublicKey(privateKey).export({ format: 'jwk' });
+  // Buffer.from(string) may slice a shared pool: copy into a buffer of our own.
+  return new Uint8Array(Buffer.from(x!, 'base64url'));
 }
 
 // y-coordinates (sign bit cleared) of the eight points of order dividing 8:
@@ -192,7 +241,7 @@ export const nodeCrypto: CryptoProvider = {
   x25519PublicKey(privateKey) {
     _checkLength(privateKey, KEY_LENGTH, 'X25519 private key');
     try {
-      return _rawPublicKey(_privateKey(X25519_PKCS8, privateKey));
+      return _rawPublicKey(_privateKey('X25519', privateKey));
     } catch (e) {
       return _rethrow(e, () => new InvalidArgumentError('X25519 private key was rejected'));
     }
@@ -201,12 +250,15 @@ export const nodeCrypto: CryptoProvider = {
   x25519(privateKey, publicKey) {
     _checkLength(privateKey, KEY_LENGTH, 'X25519 private key');
     _checkPublicKey(publicKey, KEY_LENGTH, 'X25519 public key');
+    let ours: KeyObject;
+    try {
+      ours = _privateKey('X25519', privateKey);
+    } catch (e) {
+      return _rethrow(e, () => new InvalidArgumentError('X25519 private key was rejected'));
+    }
     let shared: Uint8Array;
     try {
-      shared = _view(diffieHellman({
-        privateKey: _privateKey(X25519_PKCS8, privateKey),
-        publicKey: _publicKey(X25519_SPKI, publicKey),
-      }));
+      shared = _view(diffieHellman({ privateKey: ours, publicKey: _publicKey('X25519', publicKey) }));
     } catch (e) {
       // OpenSSL fails the derivation exactly when the result is all zeros.
       return _rethrow(e, () => new InvalidKeyError('X25519 public key has low order (all-zero shared secret)'));
@@ -218,7 +270,7 @@ export const nodeCrypto: CryptoProvider = {
   ed25519PublicKey(seed) {
     _checkLength(seed, KEY_LENGTH, 'Ed25519 seed');
     try {
-      return _rawPublicKey(_privateKey(ED25519_PKCS8, seed));
+      return _rawPublicKey(_privateKey('Ed25519', seed));
     } catch (e) {
       return _rethrow(e, () => new InvalidArgumentError('Ed25519 seed was rejected'));
     }
@@ -228,7 +280,7 @@ export const nodeCrypto: CryptoProvider = {
     _checkLength(seed, KEY_LENGTH, 'Ed25519 seed');
     _checkBytes(message, 'message');
     try {
-      return _view(sign(null, message, _privateKey(ED25519_PKCS8, seed)));
+      return _view(sign(null, message, _privateKey('Ed25519', seed)));
     } catch (e) {
       return _rethrow(e, () => new InvalidArgumentError('Ed25519 signing failed'));
     }
@@ -245,7 +297,7 @@ export const nodeCrypto: CryptoProvider = {
     }
     try {
       // OpenSSL checks S < L and compares the encoding of [S]B - [k]A with R byte for byte.
-      return verify(null, message, _publicKey(ED25519_SPKI, publicKey), signature);
+      return verify(null, message, _publicKey('Ed25519', publicKey), signature);
     } catch {
       return false;
     }
