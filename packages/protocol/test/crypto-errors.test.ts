@@ -3,8 +3,8 @@
  * `code`, and that no raw library exception or key material escapes.
  */
 import { describe, expect, it } from 'vitest';
-import { nodeCrypto } from '../src/crypto/node.js';
-import { portableCrypto } from '../src/crypto/portable.js';
+import { nodeCrypto, systemRandom as nodeRandom } from '../src/crypto/node.js';
+import { portableCrypto, systemRandom as portableRandom } from '../src/crypto/portable.js';
 import type { CryptoProvider } from '../src/crypto/provider.js';
 import {
   DecryptionError,
@@ -279,3 +279,16 @@ for (const p of [nodeCrypto, portableCrypto] as readonly CryptoProvider[]) {
     });
   });
 }
+
+describe('systemRandom', () => {
+  for (const [name, random] of [['node', nodeRandom], ['portable', portableRandom]] as const) {
+    it(`${name}: lengths that are not non-negative integers: InvalidArgumentError`, () => {
+      for (const n of [-1, 1.5, Number.NaN]) expectInvalidArgument(() => random(n));
+      expect(random(0)).toHaveLength(0);
+      const big = random(70_000); // above Web Crypto's 65,536-byte limit per call
+      expect(big).toHaveLength(70_000);
+      expect(big.subarray(65_536).some((b) => b !== 0)).toBe(true);
+      expect(Object.getPrototypeOf(random(8))).toBe(Uint8Array.prototype);
+    });
+  }
+});
