@@ -9,6 +9,8 @@ export default defineConfig({
       { find: /^@sigilo\/protocol$/, replacement: src('./packages/protocol/src/index.ts') },
       { find: /^@sigilo\/protocol\/node$/, replacement: src('./packages/protocol/src/crypto/node.ts') },
       { find: /^@sigilo\/protocol\/portable$/, replacement: src('./packages/protocol/src/crypto/portable.ts') },
+      { find: /^@sigilo\/protocol\/gen\/(.*?)(\.js)?$/, replacement: src('./packages/protocol/src/gen/') + '$1.ts' },
+      { find: /^@sigilo\/server$/, replacement: src('./packages/server/src/index.ts') },
     ],
   },
   test: {

@@ -1,1 +1,13 @@
-export {};
+/** @sigilo/server: the self-hosted relay and key directory. */
+export { startServer, type RunningServer, type StartServerOptions } from './server.js';
+export { resolveConfig, settingsHelp, settingForFlag, parseDuration, SETTINGS, type ServerConfig, type ConfigSources, type LogLevel } from './config.js';
+export { ServerError, ConfigError, TlsError, DataDirError, StaleDevicesError, RateLimitedError, StorageFullError, type ServerErrorCode, type WireErrorCode } from './errors.js';
+export { createLogger, silentLogger, type Logger } from './logger.js';
+export * from './auth.js';
+export { AdminService, formatAudit, type AccountSummary, type AuditSummary, type InviteInfo } from './services/admin.js';
+export { adminRequest, adminSocketAlive, adminSocketPath, type AdminOp } from './admin-socket.js';
+export { generateInviteCode, normaliseInviteCode, inviteCodeHash } from './services/invites.js';
+export { SqliteStorage, type SqliteStorageOptions } from './storage/sqlite.js';
+export type * from './storage/port.js';
+export { generateSelfSignedCertificate, fingerprintOf } from './tls/self-signed.js';
+export { CLOSE_CODES, CLOSE_AUTH_FAILED, CLOSE_AUTH_TIMEOUT } from './connection.js';

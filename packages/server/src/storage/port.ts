@@ -131,6 +131,12 @@ export interface AckedMessage {
   readonly createdAt: number;
 }
 
+export interface AckRequest {
+  readonly accountId: Uint8Array;
+  readonly deviceId: number;
+  readonly serverIds: readonly number[];
+}
+
 export interface AttachmentRecord {
   readonly attachmentId: Uint8Array;
   readonly size: number;
@@ -200,8 +206,8 @@ export interface Storage {
   enqueue(batch: readonly EnqueueRequest[]): Promise<EnqueueResult[]>;
   /** Queued messages of a device with serverId > afterId, oldest first. */
   fetchQueue(accountId: Uint8Array, deviceId: number, afterId: number, limit: number): Promise<QueuedMessage[]>;
-  /** Deletes acknowledged messages of that device; returns the ones that existed. */
-  ack(accountId: Uint8Array, deviceId: number, serverIds: readonly number[]): Promise<AckedMessage[]>;
+  /** Deletes acknowledged messages, each only from its own device's queue; returns, per request, the ones that existed. */
+  ack(acks: readonly AckRequest[]): Promise<AckedMessage[][]>;
   queueDepth(): Promise<number>;
 
   // Attachments (metadata; blobs live beside the database)

@@ -13,7 +13,7 @@
  */
 import Database from 'better-sqlite3';
 import type {
-  AccountRecord, AckedMessage, AddDeviceResult, AttachmentRecord, AuditReport, DeviceRecord, EnqueueRequest, EnqueueResult,
+  AccountRecord, AckedMessage, AckRequest, AddDeviceResult, AttachmentRecord, AuditReport, DeviceRecord, EnqueueRequest, EnqueueResult,
   InviteRecord, NewDevice, PqPreKeyRow, PreKeyCounts, PreKeyUpload, QueuedMessage, RegisterResult, SignedPreKeyRow, Storage,
   SweepResult, TableAudit, TakeBundlesResult, TakenPreKeys, OneTimePreKeyRow,
 } from './port.js';
@@ -268,9 +268,9 @@ export class SqliteStorage implements Storage {
     }));
   }
 
-  async ack(accountId: Uint8Array, deviceId: number, serverIds: readonly number[]): Promise<AckedMessage[]> {
-    if (serverIds.length === 0) return [];
-    return this.#tx.ack(buf(accountId), deviceId, serverIds);
+  async ack(acks: readonly AckRequest[]): Promise<AckedMessage[][]> {
+    if (acks.length === 0) return [];
+    return this.#tx.ack(acks);
   }
 
   async queueDepth(): Promise<number> {
@@ -482,14 +482,15 @@ function transactions(db: Database.Database, s: ReturnType<typeof prepare>) {
         return { status: 'stored', serverIds };
       })),
 
-    ack: db.transaction((account: Buffer, deviceId: number, serverIds: readonly number[]): AckedMessage[] => {
+    ack: db.transaction((acks: readonly AckRequest[]): AckedMessage[][] => acks.map(({ accountId, deviceId, serverIds }) => {
+      const account = buf(accountId);
       const out: AckedMessage[] = [];
       for (const id of serverIds) {
         const r = s.ackOne.get(id, account, deviceId) as { server_id: number; created_at: number } | undefined;
         if (r) out.push({ serverId: r.server_id, createdAt: r.created_at });
       }
       return out;
-    }),
+    })),
 
     sweep: db.transaction((now: number): SweepResult => ({
       messages: s.sweepMessages.run(now).changes,

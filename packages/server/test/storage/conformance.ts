@@ -232,12 +232,12 @@ export function runStorageConformance(adapter: string, open: () => Promise<Confo
         expect(q[0]).toMatchObject({ sealed: false, senderAccountId: sender.accountId, senderDeviceId: 3, content: req1.entries[0]!.content });
         expect(q[1]).toMatchObject({ sealed: true, senderAccountId: undefined, senderDeviceId: undefined });
         expect(await db.fetchQueue(a.accountId, 1, q[0]!.serverId, 10)).toHaveLength(1);
-        const acked = await db.ack(a.accountId, 1, [q[0]!.serverId, q[1]!.serverId, 999_999]);
+        const [acked = []] = await db.ack([{ accountId: a.accountId, deviceId: 1, serverIds: [q[0]!.serverId, q[1]!.serverId, 999_999] }]);
         expect(acked.map((x) => x.serverId)).toEqual([q[0]!.serverId, q[1]!.serverId]);
         expect(acked[0]?.createdAt).toBe(NOW);
         expect(await db.fetchQueue(a.accountId, 1, 0, 10)).toHaveLength(0);
         expect(await db.fetchQueue(a.accountId, 2, 0, 10)).toHaveLength(2);
-        expect(await db.ack(a.accountId, 2, [q[0]!.serverId])).toEqual([]); // another device's ids
+        expect(await db.ack([{ accountId: a.accountId, deviceId: 2, serverIds: [q[0]!.serverId] }])).toEqual([[]]); // another device's ids
         expect(await db.queueDepth()).toBe(2);
       });
 
@@ -247,7 +247,7 @@ export function runStorageConformance(adapter: string, open: () => Promise<Confo
         expect((await db.enqueue([req, req]))).toMatchObject([{ status: 'stored' }, { status: 'duplicate' }]);
         expect((await db.enqueue([req]))[0]?.status).toBe('duplicate');
         const [m] = await db.fetchQueue(a.accountId, 1, 0, 10);
-        await db.ack(a.accountId, 1, [m!.serverId]);
+        await db.ack([{ accountId: a.accountId, deviceId: 1, serverIds: [m!.serverId] }]);
         expect((await db.enqueue([req]))[0]?.status).toBe('duplicate');
         expect(await db.queueDepth()).toBe(0);
       });

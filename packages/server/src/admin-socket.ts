@@ -1,0 +1,121 @@
+/**
+ * The admin channel: a Unix socket DATA/admin.sock (mode 0600, in a 0700 data
+ * directory) on which a running server answers `sigilo admin` requests, one
+ * JSON object per line each way. Only the server's own user can connect.
+ * The socket doubles as a lock: a second server on the same data directory
+ * finds it answering and refuses to start.
+ */
+import { chmodSync, existsSync, unlinkSync } from 'node:fs';
+import { createConnection, createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { DataDirError, ServerError, type ServerErrorCode } from './errors.js';
+import type { AdminService } from './services/admin.js';
+
+export type AdminOp =
+  | { op: 'invite'; lifetimeMs?: number }
+  | { op: 'accounts' }
+  | { op: 'remove-account'; accountId: string }
+  | { op: 'revoke-device'; accountId: string; deviceId: number }
+  | { op: 'audit' }
+  | { op: 'ping' };
+
+type AdminReply = { ok: true; result: unknown } | { ok: false; code: ServerErrorCode; message: string };
+
+export const adminSocketPath = (dataDir: string) => join(dataDir, 'admin.sock');
+
+async function handle(admin: AdminService, req: AdminOp): Promise<unknown> {
+  switch (req.op) {
+    case 'invite': return admin.createInvite(req.lifetimeMs);
+    case 'accounts': return admin.listAccounts();
+    case 'remove-account': return admin.removeAccount(String(req.accountId));
+    case 'revoke-device': return admin.revokeDevice(String(req.accountId), Number(req.deviceId));
+    case 'audit': return admin.audit();
+    case 'ping': return 'pong';
+    default: throw new ServerError('INVALID_ARGUMENT', 'unknown admin operation; update the sigilo command');
+  }
+}
+
+/** True when a server answers on the socket. */
+export function adminSocketAlive(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (!existsSync(path)) return resolve(false);
+    const s = createConnection(path);
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+  });
+}
+
+export async function listenAdminSocket(dataDir: string, admin: AdminService): Promise<Server> {
+  const path = adminSocketPath(dataDir);
+  if (await adminSocketAlive(path)) {
+    throw new DataDirError(`another Sigilo server is already running with the data directory ${dataDir}; stop it first or choose another --data`);
+  }
+  if (existsSync(path)) unlinkSync(path); // left by a server that was killed
+  const server = createServer((socket) => {
+    let buffer = '';
+    socket.setEncoding('utf8');
+    socket.on('error', () => socket.destroy());
+    socket.on('data', (chunk: string) => {
+      buffer += chunk;
+      if (buffer.length > 65536) return socket.destroy();
+      let nl: number;
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        let req: AdminOp;
+        try {
+          req = JSON.parse(line) as AdminOp;
+        } catch {
+          socket.write(`${JSON.stringify({ ok: false, code: 'INVALID_ARGUMENT', message: 'admin requests are JSON lines' })}\n`);
+          continue;
+        }
+        handle(admin, req).then(
+          (result) => socket.write(`${JSON.stringify({ ok: true, result } satisfies AdminReply)}\n`),
+          (e: unknown) => {
+            const se = e instanceof ServerError ? e : new ServerError('INTERNAL', 'the admin operation failed; see the server log');
+            socket.write(`${JSON.stringify({ ok: false, code: se.code, message: se.message } satisfies AdminReply)}\n`);
+          },
+        );
+      }
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, () => { server.off('error', reject); resolve(); });
+  });
+  chmodSync(path, 0o600);
+  server.unref();
+  return server;
+}
+
+/**
+ * Sends one request to the running server on `dataDir`. Resolves undefined
+ * when no server is listening (the caller then works on the files directly).
+ */
+export function adminRequest(dataDir: string, req: AdminOp, timeoutMs = 10_000): Promise<unknown> {
+  const path = adminSocketPath(dataDir);
+  return new Promise((resolve, reject) => {
+    if (!existsSync(path)) return resolve(undefined);
+    const socket = createConnection(path);
+    let buffer = '';
+    let connected = false;
+    const timer = setTimeout(() => { socket.destroy(); reject(new ServerError('ADMIN_UNAVAILABLE', 'the running server did not answer on its admin socket; check the server log')); }, timeoutMs);
+    socket.setEncoding('utf8');
+    socket.on('connect', () => { connected = true; socket.write(`${JSON.stringify(req)}\n`); });
+    socket.on('data', (chunk: string) => {
+      buffer += chunk;
+      const nl = buffer.indexOf('\n');
+      if (nl < 0) return;
+      clearTimeout(timer);
+      socket.end();
+      const reply = JSON.parse(buffer.slice(0, nl)) as AdminReply;
+      if (reply.ok) resolve(reply.result);
+      else reject(new ServerError(reply.code, reply.message));
+    });
+    socket.on('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      if (!connected && (e.code === 'ECONNREFUSED' || e.code === 'ENOENT')) resolve(undefined);
+      else reject(new ServerError('ADMIN_UNAVAILABLE', `cannot reach the running server's admin socket (${e.code ?? 'error'}); run sigilo admin as the server's user`));
+    });
+  });
+}

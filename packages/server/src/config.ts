@@ -1,0 +1,279 @@
+/**
+ * Server configuration: one table of settings, each readable from the config
+ * file (JSON, nested by the dots of its path), an environment variable and a
+ * command-line flag. Precedence: flag > environment > config file > default.
+ * Every value is validated; an error names the source, the setting and what
+ * is accepted. Documented in README.md ("Running the server"); `settingsHelp()`
+ * prints the same table.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { join, resolve } from 'node:path';
+import { ConfigError } from './errors.js';
+
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+export interface ServerConfig {
+  readonly host: string;
+  /** 0 picks a free port (tests). */
+  readonly port: number;
+  readonly dataDir: string;
+  readonly tls: { readonly cert: string | undefined; readonly key: string | undefined };
+  readonly logLevel: LogLevel;
+  readonly adminSocket: boolean;
+  readonly limits: {
+    readonly maxDevicesPerAccount: number;
+    readonly maxFrameBytes: number;
+    readonly maxMessageBytes: number;
+    readonly maxConnections: number;
+    readonly connectionFramesPerSecond: number;
+    readonly connectionBurst: number;
+    readonly accountSendsPerSecond: number;
+    readonly accountBurst: number;
+    readonly bundleFetchesPerHour: number;
+    readonly maxOneTimePreKeys: number;
+    readonly preKeyLowThreshold: number;
+    readonly authTimeoutMs: number;
+  };
+  readonly retention: {
+    readonly undeliveredMs: number;
+    readonly attachmentsMs: number;
+    readonly dedupMs: number;
+    readonly lastSeen: 'day' | 'off';
+    readonly sweepIntervalMs: number;
+  };
+  readonly senderCertificateMs: number;
+  readonly inviteLifetimeMs: number;
+  readonly storage: {
+    readonly synchronous: 'full' | 'normal';
+    /** Test hook: caps the SQLite database size in pages to provoke SQLITE_FULL. */
+    readonly maxPageCount: number | undefined;
+  };
+}
+
+type Kind =
+  | { t: 'int'; min: number; max: number }
+  | { t: 'bytes'; min: number; max: number }
+  | { t: 'duration'; min: number; max: number }
+  | { t: 'enum'; values: readonly string[] }
+  | { t: 'bool' }
+  | { t: 'host' }
+  | { t: 'path' };
+
+interface Setting {
+  /** Dotted path in the config file. */
+  readonly path: string;
+  readonly env: string;
+  /** Dedicated flag of `sigilo server start`, if any (every setting also works with --set path=value). */
+  readonly flag?: string;
+  readonly kind: Kind;
+  readonly def: string | undefined;
+  readonly help: string;
+  /** Where the parsed value goes in ServerConfig. */
+  readonly key: string;
+}
+
+const SECOND = 1000;
+const HOUR = 3600 * SECOND;
+const DAY = 24 * HOUR;
+const MiB = 1024 * 1024;
+
+export const SETTINGS: readonly Setting[] = [
+  { path: 'host', env: 'SIGILO_HOST', flag: 'host', kind: { t: 'host' }, def: '0.0.0.0', key: 'host', help: 'address to listen on' },
+  { path: 'port', env: 'SIGILO_PORT', flag: 'port', kind: { t: 'int', min: 0, max: 65535 }, def: '8443', key: 'port', help: 'TLS port (0 = any free port)' },
+  { path: 'dataDir', env: 'SIGILO_DATA', flag: 'data', kind: { t: 'path' }, def: './data', key: 'dataDir', help: 'data directory (database, TLS and certificate keys, admin socket)' },
+  { path: 'tls.cert', env: 'SIGILO_TLS_CERT', flag: 'tls-cert', kind: { t: 'path' }, def: undefined, key: 'tls.cert', help: 'PEM certificate chain; omit both cert and key for a self-signed certificate' },
+  { path: 'tls.key', env: 'SIGILO_TLS_KEY', flag: 'tls-key', kind: { t: 'path' }, def: undefined, key: 'tls.key', help: 'PEM private key of the certificate' },
+  { path: 'logLevel', env: 'SIGILO_LOG_LEVEL', flag: 'log-level', kind: { t: 'enum', values: ['error', 'warn', 'info', 'debug'] }, def: 'info', key: 'logLevel', help: 'log verbosity; no level logs account ids, device ids, addresses or keys' },
+  { path: 'adminSocket', env: 'SIGILO_ADMIN_SOCKET', kind: { t: 'bool' }, def: 'true', key: 'adminSocket', help: 'listen on DATA/admin.sock for `sigilo admin` (owner-only permissions)' },
+  { path: 'limits.maxDevicesPerAccount', env: 'SIGILO_MAX_DEVICES', flag: 'max-devices', kind: { t: 'int', min: 1, max: 100 }, def: '5', key: 'limits.maxDevicesPerAccount', help: 'devices per account' },
+  { path: 'limits.maxFrameBytes', env: 'SIGILO_MAX_FRAME_BYTES', kind: { t: 'bytes', min: 4096, max: 64 * MiB }, def: '2MiB', key: 'limits.maxFrameBytes', help: 'largest WebSocket frame; larger frames close the connection (1009)' },
+  { path: 'limits.maxMessageBytes', env: 'SIGILO_MAX_MESSAGE_BYTES', kind: { t: 'bytes', min: 256, max: 64 * MiB }, def: '256KiB', key: 'limits.maxMessageBytes', help: 'largest ciphertext for one device' },
+  { path: 'limits.maxConnections', env: 'SIGILO_MAX_CONNECTIONS', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '50000', key: 'limits.maxConnections', help: 'simultaneous WebSocket connections' },
+  { path: 'limits.connectionFramesPerSecond', env: 'SIGILO_CONNECTION_RATE', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '500', key: 'limits.connectionFramesPerSecond', help: 'sustained frames per second per connection' },
+  { path: 'limits.connectionBurst', env: 'SIGILO_CONNECTION_BURST', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '2000', key: 'limits.connectionBurst', help: 'frames a connection may send at once above the sustained rate' },
+  { path: 'limits.accountSendsPerSecond', env: 'SIGILO_ACCOUNT_RATE', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '200', key: 'limits.accountSendsPerSecond', help: 'sustained sends per second per account (all its devices); sealed sends count against the recipient' },
+  { path: 'limits.accountBurst', env: 'SIGILO_ACCOUNT_BURST', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '1000', key: 'limits.accountBurst', help: 'sends an account may make at once above the sustained rate' },
+  { path: 'limits.bundleFetchesPerHour', env: 'SIGILO_BUNDLE_RATE', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '600', key: 'limits.bundleFetchesPerHour', help: 'prekey bundles (one per device) a requesting account may take per hour' },
+  { path: 'limits.maxOneTimePreKeys', env: 'SIGILO_MAX_ONE_TIME_PREKEYS', kind: { t: 'int', min: 1, max: 100_000 }, def: '1000', key: 'limits.maxOneTimePreKeys', help: 'one-time EC (and, separately, PQ) prekeys stored per device' },
+  { path: 'limits.preKeyLowThreshold', env: 'SIGILO_PREKEY_LOW', kind: { t: 'int', min: 0, max: 100_000 }, def: '10', key: 'limits.preKeyLowThreshold', help: 'tell a device to upload more one-time prekeys below this count' },
+  { path: 'limits.authTimeout', env: 'SIGILO_AUTH_TIMEOUT', kind: { t: 'duration', min: 100, max: 10 * 60 * SECOND }, def: '15s', key: 'limits.authTimeoutMs', help: 'time an unauthenticated connection may stay idle' },
+  { path: 'retention.undelivered', env: 'SIGILO_UNDELIVERED_TTL', kind: { t: 'duration', min: SECOND, max: 3650 * DAY }, def: '30d', key: 'retention.undeliveredMs', help: 'undelivered messages are deleted after this' },
+  { path: 'retention.attachments', env: 'SIGILO_ATTACHMENT_TTL', kind: { t: 'duration', min: SECOND, max: 3650 * DAY }, def: '30d', key: 'retention.attachmentsMs', help: 'attachment metadata and blobs are deleted after this' },
+  { path: 'retention.dedup', env: 'SIGILO_DEDUP_WINDOW', kind: { t: 'duration', min: SECOND, max: 3650 * DAY }, def: '7d', key: 'retention.dedupMs', help: 'how long a message id is remembered to drop resends (stored as an unlinkable hash)' },
+  { path: 'retention.lastSeen', env: 'SIGILO_LAST_SEEN', kind: { t: 'enum', values: ['day', 'off'] }, def: 'day', key: 'retention.lastSeen', help: "'day': store the day a device last connected; 'off': store nothing (and erase what is stored)" },
+  { path: 'retention.sweepInterval', env: 'SIGILO_SWEEP_INTERVAL', kind: { t: 'duration', min: SECOND, max: DAY }, def: '1h', key: 'retention.sweepIntervalMs', help: 'how often expired data is deleted' },
+  { path: 'senderCertificateLifetime', env: 'SIGILO_SENDER_CERT_LIFETIME', kind: { t: 'duration', min: 60 * SECOND, max: 7 * DAY }, def: '24h', key: 'senderCertificateMs', help: 'validity of the sender certificates the server issues' },
+  { path: 'inviteLifetime', env: 'SIGILO_INVITE_LIFETIME', kind: { t: 'duration', min: 60 * SECOND, max: 365 * DAY }, def: '7d', key: 'inviteLifetimeMs', help: 'default validity of `sigilo admin invite` codes' },
+  { path: 'storage.synchronous', env: 'SIGILO_SYNCHRONOUS', kind: { t: 'enum', values: ['full', 'normal'] }, def: 'full', key: 'storage.synchronous', help: "'full': acknowledged messages survive power loss; 'normal': they survive a process crash only" },
+];
+
+const UNITS: Record<string, number> = { ms: 1, s: SECOND, m: 60 * SECOND, h: HOUR, d: DAY };
+const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, kib: 1024, mib: MiB, gib: 1024 * MiB, kb: 1000, mb: 1_000_000 };
+
+/** Parses "30d", "12h", "90s", "500ms" or a plain number of milliseconds. */
+export function parseDuration(text: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(text);
+  if (!m) return undefined;
+  return Math.round(Number(m[1]) * UNITS[m[2] ?? 'ms']!);
+}
+
+function parseBytes(text: string): number | undefined {
+  const m = /^\s*(\d+)\s*([a-zA-Z]*)\s*$/.exec(text);
+  if (!m) return undefined;
+  const unit = BYTE_UNITS[m[2]!.toLowerCase()];
+  return unit === undefined ? undefined : Number(m[1]) * unit;
+}
+
+function describeKind(k: Kind): string {
+  switch (k.t) {
+    case 'int': return `an integer from ${k.min} to ${k.max}`;
+    case 'bytes': return `a size such as 256KiB or 2MiB, from ${k.min} to ${k.max} bytes`;
+    case 'duration': return `a duration such as 500ms, 30s, 15m, 12h or 30d, from ${k.min} ms to ${k.max} ms`;
+    case 'enum': return `one of ${k.values.map((v) => `'${v}'`).join(', ')}`;
+    case 'bool': return 'true or false';
+    case 'host': return 'an IPv4 or IPv6 address, or a host name';
+    case 'path': return 'a file system path';
+  }
+}
+
+function parseValue(s: Setting, raw: unknown, source: string): unknown {
+  const fail = (): never => {
+    throw new ConfigError(`${source}: ${s.path} must be ${describeKind(s.kind)} (got ${JSON.stringify(raw)}); fix it and start again`);
+  };
+  const text = typeof raw === 'string' ? raw : typeof raw === 'number' || typeof raw === 'boolean' ? String(raw) : fail();
+  const k = s.kind;
+  switch (k.t) {
+    case 'int': {
+      if (!/^\s*\d+\s*$/.test(text)) fail();
+      const n = Number(text);
+      return n >= k.min && n <= k.max ? n : fail();
+    }
+    case 'bytes': {
+      const n = parseBytes(text);
+      return n !== undefined && n >= k.min && n <= k.max ? n : fail();
+    }
+    case 'duration': {
+      const n = parseDuration(text);
+      return n !== undefined && n >= k.min && n <= k.max ? n : fail();
+    }
+    case 'enum': return k.values.includes(text) ? text : fail();
+    case 'bool': return text === 'true' ? true : text === 'false' ? false : fail();
+    case 'host': return text.length > 0 && (isIP(text) !== 0 || /^[A-Za-z0-9.-]+$/.test(text)) ? text : fail();
+    case 'path': return text.length > 0 ? text : fail();
+  }
+}
+
+/** Flattens a parsed JSON config file into dotted paths, rejecting unknown keys. */
+function flattenFile(obj: unknown, file: string, prefix = ''): Map<string, unknown> {
+  const out = new Map<string, unknown>();
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
+    throw new ConfigError(`config file ${file}: ${prefix ? `'${prefix.slice(0, -1)}'` : 'the top level'} must be a JSON object`);
+  }
+  for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
+    const path = prefix + k;
+    if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
+      for (const [p, x] of flattenFile(v, file, `${path}.`)) out.set(p, x);
+    } else if (SETTINGS.some((s) => s.path === path)) {
+      out.set(path, v);
+    } else {
+      throw new ConfigError(`config file ${file}: unknown setting '${path}'; known settings: ${SETTINGS.map((s) => s.path).join(', ')}`);
+    }
+  }
+  return out;
+}
+
+export interface ConfigSources {
+  /** Values from command-line flags, by setting path (already mapped from flag names). */
+  readonly flags?: Readonly<Record<string, unknown>>;
+  /** Explicit config file (--config); otherwise SIGILO_CONFIG, otherwise DATA/sigilo.json when it exists. */
+  readonly configFile?: string | undefined;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Programmatic overrides, by setting path, highest precedence (startServer). */
+  readonly overrides?: Readonly<Record<string, unknown>>;
+  /** Relative paths resolve against this (default: process.cwd()). */
+  readonly cwd?: string;
+  /** Test hook passed through unvalidated. */
+  readonly maxPageCount?: number;
+}
+
+/** Maps a flag name (`max-devices`) to its setting path, or undefined. */
+export function settingForFlag(flag: string): string | undefined {
+  return SETTINGS.find((s) => s.flag === flag)?.path;
+}
+
+export function resolveConfig(sources: ConfigSources = {}): ServerConfig {
+  const env = sources.env ?? process.env;
+  const cwd = sources.cwd ?? process.cwd();
+  const values = new Map<string, unknown>();
+  const set = (s: Setting, raw: unknown, source: string) => values.set(s.path, parseValue(s, raw, source));
+
+  for (const s of SETTINGS) if (s.def !== undefined) set(s, s.def, 'default');
+
+  for (const [path] of Object.entries({ ...sources.flags, ...sources.overrides })) {
+    if (!SETTINGS.some((s) => s.path === path)) {
+      throw new ConfigError(`unknown setting '${path}'; known settings: ${SETTINGS.map((s) => s.path).join(', ')}`);
+    }
+  }
+
+  // The data directory decides where the default config file is, so find it first.
+  const pick = (path: string): unknown => sources.overrides?.[path] ?? sources.flags?.[path] ?? env[SETTINGS.find((s) => s.path === path)!.env];
+  const explicitFile = sources.configFile ?? (env.SIGILO_CONFIG || undefined);
+  let file: string | undefined;
+  if (explicitFile) {
+    file = resolve(cwd, explicitFile);
+    if (!existsSync(file)) throw new ConfigError(`config file ${file} does not exist; check --config or SIGILO_CONFIG`);
+  } else {
+    const dataSetting = SETTINGS.find((s) => s.path === 'dataDir')!;
+    const dataRaw = pick('dataDir') ?? dataSetting.def;
+    const candidate = join(resolve(cwd, String(parseValue(dataSetting, dataRaw, 'data directory'))), 'sigilo.json');
+    if (existsSync(candidate)) file = candidate;
+  }
+  if (file) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new ConfigError(`config file ${file} is not valid JSON (${(e as Error).message}); fix it and start again`);
+    }
+    for (const [path, raw] of flattenFile(parsed, file)) set(SETTINGS.find((s) => s.path === path)!, raw, `config file ${file}`);
+  }
+  for (const s of SETTINGS) {
+    const raw = env[s.env];
+    if (raw !== undefined && raw !== '') set(s, raw, `environment variable ${s.env}`);
+  }
+  for (const [path, raw] of Object.entries(sources.flags ?? {})) {
+    const s = SETTINGS.find((x) => x.path === path)!;
+    if (raw !== undefined) set(s, raw, s.flag ? `--${s.flag}` : `--set ${path}`);
+  }
+  for (const [path, raw] of Object.entries(sources.overrides ?? {})) {
+    if (raw !== undefined) set(SETTINGS.find((x) => x.path === path)!, raw, `option ${path}`);
+  }
+
+  const cert = values.get('tls.cert') as string | undefined;
+  const key = values.get('tls.key') as string | undefined;
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new ConfigError('tls.cert and tls.key go together: give both (your certificate) or neither (a self-signed certificate is generated)');
+  }
+  const out: Record<string, unknown> = {};
+  for (const s of SETTINGS) {
+    let v = values.get(s.path);
+    if (s.kind.t === 'path' && typeof v === 'string') v = resolve(cwd, v);
+    const parts = s.key.split('.');
+    let node = out;
+    for (const p of parts.slice(0, -1)) node = (node[p] ??= {}) as Record<string, unknown>;
+    node[parts.at(-1)!] = v;
+  }
+  (out.storage as Record<string, unknown>).maxPageCount = sources.maxPageCount;
+  const config = out as unknown as ServerConfig;
+  if (config.limits.maxMessageBytes > config.limits.maxFrameBytes) {
+    throw new ConfigError('limits.maxMessageBytes must not exceed limits.maxFrameBytes');
+  }
+  return config;
+}
+
+/** The settings table as text, for `sigilo server start --help` and the README. */
+export function settingsHelp(): string {
+  const rows = SETTINGS.map((s) => `  ${s.path.padEnd(32)} ${s.env.padEnd(28)} ${(s.flag ? `--${s.flag}` : '').padEnd(14)} ${s.def ?? '(none)'}\n      ${s.help}`);
+  return `Settings (config file path, environment variable, flag, default):\n${rows.join('\n')}\nAny setting can also be given as --set PATH=VALUE.`;
+}

@@ -1,0 +1,36 @@
+/** What every service needs: configuration, storage, clock, randomness, logs, metrics. */
+import type { CryptoProvider, Random } from '@sigilo/protocol';
+import type { CertificateKey } from './certificate-key.js';
+import type { ServerConfig } from './config.js';
+import type { Hub } from './hub.js';
+import type { Logger } from './logger.js';
+import type { ServerMetrics } from './metrics.js';
+import type { KeyedBuckets } from './rate-limit.js';
+import type { Relay } from './services/relay.js';
+import type { Storage } from './storage/port.js';
+
+export interface ServerContext {
+  readonly config: ServerConfig;
+  readonly storage: Storage;
+  readonly crypto: CryptoProvider;
+  readonly random: Random;
+  readonly now: () => number;
+  readonly log: Logger;
+  readonly metrics: ServerMetrics;
+  readonly hub: Hub;
+  readonly relay: Relay;
+  readonly certificateKey: CertificateKey;
+  /** Sends per account (identified) or per recipient (sealed). */
+  readonly sendBuckets: KeyedBuckets;
+  /** Prekey bundles taken per requesting account. */
+  readonly bundleBuckets: KeyedBuckets;
+}
+
+/** An authenticated device on a connection. */
+export interface Session {
+  readonly accountId: Uint8Array;
+  /** Map key only; never logged. */
+  readonly accountHex: string;
+  readonly deviceId: number;
+  readonly identityKey: Uint8Array;
+}

@@ -1,0 +1,50 @@
+/** Token buckets: `rate` tokens per second, at most `burst` saved up. */
+
+export class TokenBucket {
+  #tokens: number;
+  #at: number;
+  constructor(readonly rate: number, readonly burst: number, now: number) {
+    this.#tokens = burst;
+    this.#at = now;
+  }
+
+  #refill(now: number): void {
+    if (now > this.#at) {
+      this.#tokens = Math.min(this.burst, this.#tokens + ((now - this.#at) / 1000) * this.rate);
+      this.#at = now;
+    }
+  }
+
+  /** Takes `n` tokens; returns 0 on success, else the milliseconds until they would be there. */
+  take(now: number, n = 1): number {
+    this.#refill(now);
+    if (this.#tokens >= n) {
+      this.#tokens -= n;
+      return 0;
+    }
+    return Math.max(1, Math.ceil(((n - this.#tokens) / this.rate) * 1000));
+  }
+
+  full(now: number): boolean {
+    this.#refill(now);
+    return this.#tokens >= this.burst;
+  }
+}
+
+/** One bucket per key (an account, a recipient); full buckets are forgotten on prune(). */
+export class KeyedBuckets {
+  readonly #buckets = new Map<string, TokenBucket>();
+  constructor(readonly rate: number, readonly burst: number) {}
+
+  take(key: string, now: number, n = 1): number {
+    let b = this.#buckets.get(key);
+    if (!b) this.#buckets.set(key, (b = new TokenBucket(this.rate, this.burst, now)));
+    return b.take(now, n);
+  }
+
+  prune(now: number): void {
+    for (const [k, b] of this.#buckets) if (b.full(now)) this.#buckets.delete(k);
+  }
+
+  get size(): number { return this.#buckets.size; }
+}

@@ -1,0 +1,205 @@
+/**
+ * startServer(): the whole server in one process — TLS listener, WebSocket
+ * relay, key directory, admin socket, retention sweeper — on a data directory.
+ * The CLI (`sigilo server start`) and the tests and benchmarks call this.
+ */
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { accessSync, constants, mkdirSync, readdirSync, statSync } from 'node:fs';
+import type { Server as NetServer } from 'node:net';
+import { join } from 'node:path';
+import type { CryptoProvider, Random } from '@sigilo/protocol';
+import { nodeCrypto, systemRandom } from '@sigilo/protocol/node';
+import { CloseReason } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
+import { WebSocketServer } from 'ws';
+import { listenAdminSocket } from './admin-socket.js';
+import { loadCertificateKey, type CertificateKey } from './certificate-key.js';
+import { resolveConfig, type ServerConfig } from './config.js';
+import { Connection } from './connection.js';
+import type { ServerContext } from './context.js';
+import { DataDirError } from './errors.js';
+import { handleHttp } from './http.js';
+import { Hub } from './hub.js';
+import { createLogger, type Logger } from './logger.js';
+import { ServerMetrics } from './metrics.js';
+import { KeyedBuckets } from './rate-limit.js';
+import { AdminService } from './services/admin.js';
+import { Relay } from './services/relay.js';
+import { startSweeper, sweep } from './services/retention.js';
+import type { Storage, SweepResult } from './storage/port.js';
+import { SqliteStorage } from './storage/sqlite.js';
+import { loadTls } from './tls/tls.js';
+
+export interface StartServerOptions {
+  /** A resolved configuration; otherwise resolveConfig({ overrides }) is used. */
+  readonly config?: ServerConfig;
+  /** Settings by path (e.g. { port: 0, dataDir: '/srv/sigilo', 'retention.undelivered': '1h' }). */
+  readonly overrides?: Readonly<Record<string, unknown>>;
+  /** A storage adapter; default: SQLite at DATA/sigilo.db. */
+  readonly storage?: Storage;
+  readonly now?: () => number;
+  readonly random?: Random;
+  readonly crypto?: CryptoProvider;
+  readonly logger?: Logger;
+}
+
+export interface RunningServer {
+  readonly config: ServerConfig;
+  readonly host: string;
+  readonly port: number;
+  /** wss://HOST:PORT/v1/ws (HOST is 127.0.0.1 when listening on every address). */
+  readonly url: string;
+  readonly httpsUrl: string;
+  readonly tls: { readonly cert: string; readonly fingerprint: string; readonly selfSigned: boolean; readonly generated: boolean };
+  readonly certificateKey: { readonly keyId: number; readonly publicKey: Uint8Array };
+  readonly storage: Storage;
+  readonly admin: AdminService;
+  readonly metrics: ServerMetrics;
+  /** Runs the retention sweeper once now. */
+  sweep(): Promise<SweepResult>;
+  /** Graceful shutdown: stop accepting, tell clients, commit what was accepted, close storage. */
+  close(): Promise<void>;
+}
+
+function prepareDataDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    accessSync(dir, constants.R_OK | constants.W_OK);
+  } catch (e) {
+    throw new DataDirError(`cannot use the data directory ${dir} (${(e as NodeJS.ErrnoException).code ?? 'error'}); create it or choose another with --data`);
+  }
+}
+
+function listFiles(dir: string): { name: string; bytes: number }[] {
+  return readdirSync(dir).flatMap((name) => {
+    try {
+      const st = statSync(join(dir, name));
+      return st.isFile() ? [{ name, bytes: st.size }] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
+  const config = options.config ?? resolveConfig({ overrides: options.overrides });
+  const now = options.now ?? Date.now;
+  const random = options.random ?? systemRandom;
+  const crypto = options.crypto ?? nodeCrypto;
+  const log = options.logger ?? createLogger(config.logLevel);
+
+  prepareDataDir(config.dataDir);
+  const attachmentsDir = join(config.dataDir, 'attachments');
+  mkdirSync(attachmentsDir, { recursive: true, mode: 0o700 });
+  const tls = loadTls(config.dataDir, config.tls.cert, config.tls.key, new Date(now()));
+  const certificateKey: CertificateKey = loadCertificateKey(config.dataDir, crypto, random);
+  const storage = options.storage ?? new SqliteStorage({
+    filename: join(config.dataDir, 'sigilo.db'),
+    synchronous: config.storage.synchronous,
+    maxPageCount: config.storage.maxPageCount,
+  });
+
+  const metrics = new ServerMetrics();
+  const hub = new Hub();
+  const relay = new Relay(storage, hub, metrics, now);
+  const limits = config.limits;
+  const ctx: ServerContext = {
+    config, storage, crypto, random, now, log, metrics, hub, relay, certificateKey,
+    sendBuckets: new KeyedBuckets(limits.accountSendsPerSecond, limits.accountBurst),
+    bundleBuckets: new KeyedBuckets(limits.bundleFetchesPerHour / 3600, Math.max(1, Math.ceil(limits.bundleFetchesPerHour / 6))),
+  };
+  const admin = new AdminService(storage, config, random, now, hub, () => listFiles(config.dataDir));
+
+  if (config.retention.lastSeen === 'off') {
+    const cleared = await storage.clearLastSeen();
+    if (cleared) log.info('last-seen is off: erased stored last-seen days', { devices: cleared });
+  }
+
+  let adminServer: NetServer | undefined;
+  if (config.adminSocket) {
+    try {
+      adminServer = await listenAdminSocket(config.dataDir, admin);
+    } catch (e) {
+      await storage.close();
+      throw e;
+    }
+  }
+
+  let shuttingDown = false;
+  const https: HttpsServer = createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, (req, res) =>
+    handleHttp(ctx, { fingerprint: tls.fingerprint, isShuttingDown: () => shuttingDown }, req, res));
+  https.on('tlsClientError', () => metrics.errors.inc({ code: 'TLS_HANDSHAKE' }));
+  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
+  https.on('upgrade', (req, socket, head) => {
+    socket.on('error', () => socket.destroy());
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== '/v1/ws' || shuttingDown || hub.size >= limits.maxConnections) {
+      const status = path !== '/v1/ws' ? '404 Not Found' : '503 Service Unavailable';
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => new Connection(ctx, ws));
+  });
+
+  metrics.gauge('sigilo_connections', 'Open WebSocket connections', () => hub.size);
+  metrics.gauge('sigilo_connections_authenticated', 'Connections bound to an authenticated device', () => hub.authenticated);
+  metrics.gauge('sigilo_queue_depth', 'Per-device messages waiting for delivery', () => storage.queueDepth());
+  metrics.gauge('process_resident_memory_bytes', 'Resident set size', () => process.memoryUsage.rss());
+
+  await new Promise<void>((resolve, reject) => {
+    https.once('error', reject);
+    https.listen(config.port, config.host, () => { https.off('error', reject); resolve(); });
+  }).catch(async (e: NodeJS.ErrnoException) => {
+    adminServer?.close();
+    await storage.close();
+    throw new DataDirError(e.code === 'EADDRINUSE'
+      ? `port ${config.port} on ${config.host} is already in use; choose another with --port`
+      : `cannot listen on ${config.host}:${config.port} (${e.code ?? 'error'}); check --host and --port`);
+  });
+  https.on('error', (e) => log.error('listener error', { code: (e as NodeJS.ErrnoException).code }));
+
+  const stopSweeper = startSweeper(ctx, attachmentsDir);
+  const pruneTimer = setInterval(() => {
+    const t = now();
+    ctx.sendBuckets.prune(t);
+    ctx.bundleBuckets.prune(t);
+  }, 60_000);
+  pruneTimer.unref();
+
+  const address = https.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  const hostInUrl = host.includes(':') ? `[${host}]` : host;
+  log.info('server started', { port, tls: tls.selfSigned ? 'self-signed' : 'provided' });
+
+  let closing: Promise<void> | undefined;
+  const close = () => (closing ??= (async () => {
+    shuttingDown = true;
+    stopSweeper();
+    clearInterval(pruneTimer);
+    https.close();
+    hub.closeAll(CloseReason.SHUTDOWN, 'the server is shutting down; reconnect later');
+    await relay.settle();
+    const forced = setTimeout(() => https.closeAllConnections(), 3000);
+    forced.unref();
+    await new Promise<void>((resolve) => {
+      if (!https.listening) return resolve();
+      https.once('close', () => resolve());
+      https.closeIdleConnections();
+    }).catch(() => {});
+    clearTimeout(forced);
+    adminServer?.close();
+    await storage.close();
+    log.info('server stopped');
+  })());
+
+  return {
+    config, host, port,
+    url: `wss://${hostInUrl}:${port}/v1/ws`,
+    httpsUrl: `https://${hostInUrl}:${port}`,
+    tls: { cert: tls.cert, fingerprint: tls.fingerprint, selfSigned: tls.selfSigned, generated: tls.generated },
+    certificateKey: { keyId: certificateKey.keyId, publicKey: certificateKey.publicKey },
+    storage, admin, metrics,
+    sweep: () => sweep(ctx, attachmentsDir),
+    close,
+  };
+}
