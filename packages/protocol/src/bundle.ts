@@ -7,7 +7,7 @@ import type { CryptoProvider } from './crypto/provider.js';
 import { DecodeError, InvalidKeyError } from './errors.js';
 import { decodeProto, encodeProto } from './proto.js';
 import {
-  IDENTITY_KEY_LENGTH, MLKEM768_PUBLIC_KEY_LENGTH, X25519_KEY_LENGTH,
+  MLKEM768_PUBLIC_KEY_LENGTH, assertIdentityKey, assertX25519PublicKey,
   verifyPqPreKey, verifySignedPreKey,
   type IdentityKeyPair, type OneTimePreKeyRecord, type PqPreKeyRecord, type SignedPreKeyRecord,
 } from './keys.js';
@@ -59,9 +59,9 @@ export function decodePreKeyBundle(bytes: Uint8Array): PreKeyBundle {
 }
 
 function checkBundleShape(bundle: PreKeyBundle): void {
-  if (bundle.identityKey.length !== IDENTITY_KEY_LENGTH) throw new InvalidKeyError('bundle identity key must be 64 bytes');
-  if (bundle.signedPreKey.publicKey.length !== X25519_KEY_LENGTH) throw new InvalidKeyError('bundle signed prekey must be 32 bytes');
-  if (bundle.oneTimePreKey && bundle.oneTimePreKey.publicKey.length !== X25519_KEY_LENGTH) throw new InvalidKeyError('bundle one-time prekey must be 32 bytes');
+  assertIdentityKey(bundle.identityKey);
+  assertX25519PublicKey(bundle.signedPreKey.publicKey, 'bundle signed prekey');
+  if (bundle.oneTimePreKey) assertX25519PublicKey(bundle.oneTimePreKey.publicKey, 'bundle one-time prekey');
   if (bundle.pqPreKey.publicKey.length !== MLKEM768_PUBLIC_KEY_LENGTH) throw new InvalidKeyError('bundle PQ prekey must be 1184 bytes');
 }
 

@@ -57,6 +57,16 @@ export function generateX25519KeyPair(ctx: ProtocolContext): X25519KeyPair {
   return { privateKey, publicKey: ctx.crypto.x25519PublicKey(privateKey) };
 }
 
+/**
+ * A fresh X25519 key pair and its agreements with `peers` (one key import in
+ * the node provider): for ephemeral and ratchet keys, used at once.
+ */
+export function generateX25519KeyPairAndAgree(ctx: ProtocolContext, peers: readonly Uint8Array[]): { keyPair: X25519KeyPair; shared: Uint8Array[] } {
+  const privateKey = ctx.random(32);
+  const { publicKey, shared } = ctx.crypto.x25519Batch(privateKey, peers);
+  return { keyPair: { privateKey, publicKey }, shared };
+}
+
 export function generateIdentityKeyPair(ctx: ProtocolContext): IdentityKeyPair {
   const seed = ctx.random(32);
   const signing = { privateKey: seed, publicKey: ctx.crypto.ed25519PublicKey(seed) };
@@ -72,8 +82,27 @@ export function identityKeyPairFromPrivate(crypto: CryptoProvider, signingSeed: 
   return { signing, agreement, publicKey: concatBytes(signing.publicKey, agreement.publicKey) };
 }
 
+/**
+ * Whether `u` is the canonical encoding of an X25519 public key: 32 bytes,
+ * little-endian u < p = 2^255 - 19 (so the top bit is clear). X25519 itself
+ * ignores the top bit and reduces mod p (RFC 7748 §5), so without this check
+ * one key would have several encodings and a flipped bit in a received key
+ * could pass unnoticed (protocol.md §1).
+ */
+export function isCanonicalX25519PublicKey(u: Uint8Array): boolean {
+  if (u.length !== X25519_KEY_LENGTH || u[31]! > 0x7f) return false;
+  if (u[31] !== 0x7f || u[0]! < 0xed) return true;
+  for (let i = 1; i < 31; i++) if (u[i] !== 0xff) return true;
+  return false; // 2^255 - 19 <= u < 2^255
+}
+
+export function assertX25519PublicKey(u: Uint8Array, what: string): void {
+  if (!isCanonicalX25519PublicKey(u)) throw new InvalidKeyError(`${what} must be a canonical 32-byte X25519 public key`);
+}
+
 export function assertIdentityKey(identityKey: Uint8Array): void {
   if (identityKey.length !== IDENTITY_KEY_LENGTH) throw new InvalidKeyError('identity key must be 64 bytes');
+  assertX25519PublicKey(identityKey.subarray(32, 64), 'identity agreement key');
 }
 
 /** The Ed25519 half of a 64-byte identity public key. */
@@ -130,7 +159,7 @@ export function generatePqPreKey(ctx: ProtocolContext, identity: IdentityKeyPair
 }
 
 export function verifySignedPreKey(crypto: CryptoProvider, identityKey: Uint8Array, id: number, publicKey: Uint8Array, signature: Uint8Array): void {
-  if (publicKey.length !== X25519_KEY_LENGTH) throw new InvalidKeyError('signed prekey must be 32 bytes');
+  assertX25519PublicKey(publicKey, 'signed prekey');
   if (!crypto.ed25519Verify(identitySigningKey(identityKey), encodeSignedPreKeyPayload(id, publicKey), signature)) {
     throw new InvalidSignatureError('signed prekey signature does not verify');
   }

@@ -12,7 +12,7 @@ import { concatBytes, utf8, wipe } from './bytes.js';
 import { InvalidPrekeyError } from './errors.js';
 import type { X25519KeyPair, MlKemKeyPair } from './crypto/provider.js';
 import { verifyPreKeyBundle, type PreKeyBundle } from './bundle.js';
-import { generateX25519KeyPair, identityAgreementKey, type IdentityKeyPair, type ProtocolContext } from './keys.js';
+import { generateX25519KeyPairAndAgree, identityAgreementKey, type IdentityKeyPair, type ProtocolContext } from './keys.js';
 
 const PQXDH_INFO = utf8('Sigilo_PQXDH_CURVE25519_SHA-256_ML-KEM-768');
 const F = new Uint8Array(32).fill(0xff);
@@ -36,13 +36,11 @@ function deriveSharedKey(ctx: ProtocolContext, dhs: Uint8Array[], ss: Uint8Array
 export function pqxdhInitiate(ctx: ProtocolContext, ours: IdentityKeyPair, bundle: PreKeyBundle): InitiatorAgreement {
   verifyPreKeyBundle(ctx.crypto, bundle);
   const { crypto } = ctx;
-  const baseKey = generateX25519KeyPair(ctx);
-  const dhs = [
-    crypto.x25519(ours.agreement.privateKey, bundle.signedPreKey.publicKey),
-    crypto.x25519(baseKey.privateKey, identityAgreementKey(bundle.identityKey)),
-    crypto.x25519(baseKey.privateKey, bundle.signedPreKey.publicKey),
-  ];
-  if (bundle.oneTimePreKey) dhs.push(crypto.x25519(baseKey.privateKey, bundle.oneTimePreKey.publicKey));
+  // DH2, DH3 and DH4 share the ephemeral key EK_A: one batch.
+  const peers = [identityAgreementKey(bundle.identityKey), bundle.signedPreKey.publicKey];
+  if (bundle.oneTimePreKey) peers.push(bundle.oneTimePreKey.publicKey);
+  const { keyPair: baseKey, shared } = generateX25519KeyPairAndAgree(ctx, peers);
+  const dhs = [crypto.x25519(ours.agreement.privateKey, bundle.signedPreKey.publicKey), ...shared];
   const { ciphertext, sharedSecret } = crypto.mlKem768Encapsulate(bundle.pqPreKey.publicKey, ctx.random(32));
   return {
     sharedKey: deriveSharedKey(ctx, dhs, sharedSecret),
@@ -77,11 +75,8 @@ export function pqxdhRespond(ctx: ProtocolContext, ours: IdentityKeyPair, keys: 
     throw new InvalidPrekeyError('the one-time prekey this message uses is unknown or already used');
   }
   const { crypto } = ctx;
-  const dhs = [
-    crypto.x25519(signedPreKey.keyPair.privateKey, identityAgreementKey(msg.identityKey)),
-    crypto.x25519(ours.agreement.privateKey, msg.baseKey),
-    crypto.x25519(signedPreKey.keyPair.privateKey, msg.baseKey),
-  ];
+  const [dh1, dh3] = crypto.x25519Batch(signedPreKey.keyPair.privateKey, [identityAgreementKey(msg.identityKey), msg.baseKey]).shared;
+  const dhs = [dh1!, crypto.x25519(ours.agreement.privateKey, msg.baseKey), dh3!];
   if (msg.oneTimePreKeyId !== undefined && oneTimePreKey) dhs.push(crypto.x25519(oneTimePreKey.keyPair.privateKey, msg.baseKey));
   const ss = crypto.mlKem768Decapsulate(msg.pqCiphertext, pqPreKey.keyPair.secretKey);
   return { sharedKey: deriveSharedKey(ctx, dhs, ss), associatedData: concatBytes(msg.identityKey, ours.publicKey) };

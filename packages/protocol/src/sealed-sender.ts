@@ -17,7 +17,7 @@ import { SealedContentSchema, SealedSenderEnvelopeSchema, SenderCertificate_Body
 import type { CryptoProvider } from './crypto/provider.js';
 import { bytesEqual, concatBytes, utf8, wipe } from './bytes.js';
 import { DecodeError, ExpiredCertificateError, InvalidArgumentError, InvalidCertificateError, SenderMismatchError, UnsupportedVersionError } from './errors.js';
-import { IDENTITY_KEY_LENGTH, X25519_KEY_LENGTH, generateX25519KeyPair, identityAgreementKey, type IdentityKeyPair, type ProtocolContext } from './keys.js';
+import { IDENTITY_KEY_LENGTH, isCanonicalX25519PublicKey, generateX25519KeyPairAndAgree, identityAgreementKey, type IdentityKeyPair, type ProtocolContext } from './keys.js';
 import { decodeProto, encodeProto } from './proto.js';
 
 export const SEALED_SENDER_VERSION = 1;
@@ -101,9 +101,8 @@ export function sealSender(
 ): Uint8Array {
   const { crypto } = ctx;
   const recipientAgreement = identityAgreementKey(recipientIdentityKey);
-  const e = generateX25519KeyPair(ctx);
-  const dh1 = crypto.x25519(e.privateKey, recipientAgreement);
-  const { chainKey, key } = ephemeralKeys(crypto, dh1, recipientIdentityKey, e.publicKey);
+  const { keyPair: e, shared: [dh1] } = generateX25519KeyPairAndAgree(ctx, [recipientAgreement]);
+  const { chainKey, key } = ephemeralKeys(crypto, dh1!, recipientIdentityKey, e.publicKey);
   const encryptedStatic = crypto.aes256GcmEncrypt(key, ZERO_NONCE, ours.publicKey, e.publicKey);
   const dh2 = crypto.x25519(ours.agreement.privateKey, recipientAgreement);
   const k2 = staticKey(crypto, dh2, chainKey, encryptedStatic);
@@ -132,11 +131,13 @@ export function unsealSender(ctx: ProtocolContext, ours: IdentityKeyPair, envelo
   const { crypto } = ctx;
   const env = decodeProto(SealedSenderEnvelopeSchema, envelope, 'sealed sender envelope');
   if (env.version !== SEALED_SENDER_VERSION) throw new UnsupportedVersionError(`sealed sender version ${env.version} is not supported`);
-  if (env.ephemeralKey.length !== X25519_KEY_LENGTH) throw new DecodeError('sealed sender: ephemeral key must be 32 bytes');
+  if (!isCanonicalX25519PublicKey(env.ephemeralKey)) throw new DecodeError('sealed sender: ephemeral key must be a canonical 32-byte X25519 key');
   const dh1 = crypto.x25519(ours.agreement.privateKey, env.ephemeralKey);
   const { chainKey, key } = ephemeralKeys(crypto, dh1, ours.publicKey, env.ephemeralKey);
   const senderIdentity = crypto.aes256GcmDecrypt(key, ZERO_NONCE, env.encryptedStatic, env.ephemeralKey);
-  if (senderIdentity.length !== IDENTITY_KEY_LENGTH) throw new DecodeError('sealed sender: sender identity must be 64 bytes');
+  if (senderIdentity.length !== IDENTITY_KEY_LENGTH || !isCanonicalX25519PublicKey(senderIdentity.subarray(32))) {
+    throw new DecodeError('sealed sender: sender identity must be 64 bytes with a canonical X25519 half');
+  }
   const dh2 = crypto.x25519(ours.agreement.privateKey, identityAgreementKey(senderIdentity));
   const k2 = staticKey(crypto, dh2, chainKey, env.encryptedStatic);
   const inner = crypto.aes256GcmDecrypt(k2, ZERO_NONCE, env.encryptedContent, env.encryptedStatic);

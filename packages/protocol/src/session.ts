@@ -7,7 +7,7 @@
 import { bytesEqual, wipe } from './bytes.js';
 import { NoSessionError, ProtocolError } from './errors.js';
 import type { PreKeyBundle } from './bundle.js';
-import { generateX25519KeyPair, type IdentityKeyPair, type ProtocolContext } from './keys.js';
+import { generateX25519KeyPairAndAgree, type IdentityKeyPair, type ProtocolContext } from './keys.js';
 import { pqxdhInitiate, pqxdhRespond, type ResponderKeys } from './pqxdh.js';
 import { kdfRootKey } from './ratchet/kdf.js';
 import { ratchetDecrypt, ratchetEncrypt } from './ratchet/double-ratchet.js';
@@ -25,9 +25,8 @@ export type { ResponderKeys } from './pqxdh.js';
 export function initiateSession(ctx: ProtocolContext, ours: IdentityKeyPair, bundle: PreKeyBundle, existing?: SessionRecord): SessionRecord {
   const agreement = pqxdhInitiate(ctx, ours, bundle);
   // Double Ratchet §3.3 RatchetInitAlice: DHs = GENERATE_DH(); DHr = SPK_B; RK, CKs = KDF_RK(SK, DH(DHs, DHr)).
-  const sendingRatchet = generateX25519KeyPair(ctx);
-  const dh = ctx.crypto.x25519(sendingRatchet.privateKey, bundle.signedPreKey.publicKey);
-  const { rootKey, chainKey } = kdfRootKey(ctx.crypto, agreement.sharedKey, dh);
+  const { keyPair: sendingRatchet, shared: [dh] } = generateX25519KeyPairAndAgree(ctx, [bundle.signedPreKey.publicKey]);
+  const { rootKey, chainKey } = kdfRootKey(ctx.crypto, agreement.sharedKey, dh!);
   wipe(dh, agreement.sharedKey);
   const state: SessionState = {
     localIdentity: ours.publicKey,

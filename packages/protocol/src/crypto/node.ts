@@ -255,6 +255,26 @@ function _hkdfSha256Hmac(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, le
   return out!;
 }
 
+function _x25519PrivateKey(privateKey: Uint8Array): KeyObject {
+  try {
+    return _privateKey('X25519', privateKey);
+  } catch (e) {
+    return _rethrow(e, () => new InvalidArgumentError('X25519 private key was rejected'));
+  }
+}
+
+function _x25519Agree(ours: KeyObject, publicKey: Uint8Array): Uint8Array {
+  let shared: Uint8Array;
+  try {
+    shared = _view(diffieHellman({ privateKey: ours, publicKey: _publicKey('X25519', publicKey) }));
+  } catch (e) {
+    // OpenSSL fails the derivation exactly when the result is all zeros.
+    return _rethrow(e, () => new InvalidKeyError('X25519 public key has low order (all-zero shared secret)'));
+  }
+  if (_isAllZero(shared)) throw new InvalidKeyError('X25519 public key has low order (all-zero shared secret)');
+  return shared;
+}
+
 export const nodeCrypto: CryptoProvider = {
   name: 'node',
 
@@ -270,21 +290,14 @@ export const nodeCrypto: CryptoProvider = {
   x25519(privateKey, publicKey) {
     _checkLength(privateKey, KEY_LENGTH, 'X25519 private key');
     _checkPublicKey(publicKey, KEY_LENGTH, 'X25519 public key');
-    let ours: KeyObject;
-    try {
-      ours = _privateKey('X25519', privateKey);
-    } catch (e) {
-      return _rethrow(e, () => new InvalidArgumentError('X25519 private key was rejected'));
-    }
-    let shared: Uint8Array;
-    try {
-      shared = _view(diffieHellman({ privateKey: ours, publicKey: _publicKey('X25519', publicKey) }));
-    } catch (e) {
-      // OpenSSL fails the derivation exactly when the result is all zeros.
-      return _rethrow(e, () => new InvalidKeyError('X25519 public key has low order (all-zero shared secret)'));
-    }
-    if (_isAllZero(shared)) throw new InvalidKeyError('X25519 public key has low order (all-zero shared secret)');
-    return shared;
+    return _x25519Agree(_x25519PrivateKey(privateKey), publicKey);
+  },
+
+  x25519Batch(privateKey, publicKeys) {
+    _checkLength(privateKey, KEY_LENGTH, 'X25519 private key');
+    for (const p of publicKeys) _checkPublicKey(p, KEY_LENGTH, 'X25519 public key');
+    const ours = _x25519PrivateKey(privateKey);
+    return { publicKey: _rawPublicKey(ours), shared: publicKeys.map((p) => _x25519Agree(ours, p)) };
   },
 
   ed25519PublicKey(seed) {

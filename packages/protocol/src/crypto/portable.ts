@@ -109,6 +109,11 @@ export const portableCrypto: CryptoProvider = {
     return shared;
   },
 
+  x25519Batch(privateKey, publicKeys) {
+    for (const p of publicKeys) _checkPublicKey(p, KEY_LENGTH, 'X25519 public key');
+    return { publicKey: this.x25519PublicKey(privateKey), shared: publicKeys.map((p) => this.x25519(privateKey, p)) };
+  },
+
   ed25519PublicKey(seed) {
     _checkLength(seed, KEY_LENGTH, 'Ed25519 seed');
     try {

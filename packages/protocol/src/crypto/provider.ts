@@ -45,6 +45,13 @@ export interface CryptoProvider {
    * all zeros (a low-order public key), as RFC 7748 §6.1 allows.
    */
   x25519(privateKey: Uint8Array, publicKey: Uint8Array): Uint8Array;
+  /**
+   * The public key of `privateKey` and X25519(privateKey, P) for each P in
+   * `publicKeys`, in order. Same results and errors as the single calls; one
+   * key import instead of several (a fresh ratchet or ephemeral key is used
+   * for its public key and one or more agreements at once).
+   */
+  x25519Batch(privateKey: Uint8Array, publicKeys: readonly Uint8Array[]): { publicKey: Uint8Array; shared: Uint8Array[] };
 
   // Ed25519 (RFC 8032, pure)
   ed25519PublicKey(seed: Uint8Array): Uint8Array;
