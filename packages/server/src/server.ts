@@ -40,6 +40,8 @@ export interface StartServerOptions {
   readonly random?: Random;
   readonly crypto?: CryptoProvider;
   readonly logger?: Logger;
+  /** Test hook: caps the SQLite database at this many pages, to provoke a full disk. */
+  readonly maxPageCount?: number;
 }
 
 export interface RunningServer {
@@ -81,7 +83,7 @@ function listFiles(dir: string): { name: string; bytes: number }[] {
 }
 
 export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
-  const config = options.config ?? resolveConfig({ overrides: options.overrides });
+  const config = options.config ?? resolveConfig({ overrides: options.overrides, maxPageCount: options.maxPageCount });
   const now = options.now ?? Date.now;
   const random = options.random ?? systemRandom;
   const crypto = options.crypto ?? nodeCrypto;
