@@ -45,17 +45,24 @@ export class TestClient {
   readonly closed: Promise<{ code: number; reason: string }>;
   #nextId = 1n;
   #pending = new Map<bigint, (f: ServerFrame) => void>();
+  #rejects = new Map<bigint, (e: Error) => void>();
   #waiters: (() => void)[] = [];
 
   private constructor(ws: WebSocket) {
     this.ws = ws;
-    this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    this.closed = new Promise((resolve) => ws.on('close', (code, reason) => {
+      for (const reject of this.#rejects.values()) reject(new Error(`connection closed (${code})`));
+      this.#rejects.clear();
+      this.#pending.clear();
+      resolve({ code, reason: reason.toString() });
+    }));
     ws.on('message', (data: Buffer) => {
       const frame = fromBinary(ServerFrameSchema, data);
       if (frame.body.case === 'challenge') this.nonce = frame.body.value.nonce;
       const waiter = frame.requestId !== 0n ? this.#pending.get(frame.requestId) : undefined;
       if (waiter) {
         this.#pending.delete(frame.requestId);
+        this.#rejects.delete(frame.requestId);
         waiter(frame);
       } else {
         this.pushes.push(frame);
@@ -93,8 +100,9 @@ export class TestClient {
     const requestId = this.#nextId++;
     this.ws.send(toBinary(ClientFrameSchema, create(ClientFrameSchema, { requestId, body })));
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => { this.#pending.delete(requestId); reject(new Error(`no response to ${body.case}`)); }, timeoutMs);
+      const t = setTimeout(() => { this.#pending.delete(requestId); this.#rejects.delete(requestId); reject(new Error(`no response to ${body.case}`)); }, timeoutMs);
       this.#pending.set(requestId, (f) => { clearTimeout(t); resolve(f); });
+      this.#rejects.set(requestId, (e) => { clearTimeout(t); reject(e); });
     });
   }
 
@@ -130,7 +138,7 @@ export class TestClient {
 
   async ackAll(): Promise<void> {
     const ids = this.deliveries().map((d) => d.serverId);
-    if (ids.length) await this.expectOk({ case: 'ack', value: { serverIds: ids } }, 'ok');
+    for (let i = 0; i < ids.length; i += 1000) await this.expectOk({ case: 'ack', value: { serverIds: ids.slice(i, i + 1000) } }, 'ok');
   }
 
   // --- account operations

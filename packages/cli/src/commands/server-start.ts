@@ -1,0 +1,48 @@
+/** `sigilo server start`: runs the server in the foreground until SIGTERM or SIGINT. */
+import { resolveConfig, settingForFlag, settingsHelp, startServer } from '@sigilo/server';
+import { parse, str } from '../args.js';
+import { UsageError, type Command } from '../command.js';
+
+const FLAGS = ['port', 'host', 'data', 'tls-cert', 'tls-key', 'log-level', 'max-devices'] as const;
+
+export const serverStart: Command = {
+  path: ['server', 'start'],
+  summary: 'run the relay and key directory (TLS) on a data directory',
+  usage: `sigilo server start [--port N] [--host ADDR] [--data DIR] [--config FILE] [--tls-cert PEM --tls-key PEM]
+                    [--log-level error|warn|info|debug] [--max-devices N] [--set PATH=VALUE]...
+
+${settingsHelp()}`,
+  async run(args, io) {
+    const { values } = parse(args, {
+      ...Object.fromEntries(FLAGS.map((f) => [f, { type: 'string' as const }])),
+      config: { type: 'string' },
+      set: { type: 'string', multiple: true },
+    });
+    const flags: Record<string, unknown> = {};
+    for (const f of FLAGS) {
+      const v = str(values[f]);
+      if (v !== undefined) flags[settingForFlag(f)!] = v;
+    }
+    for (const kv of (values.set as string[] | undefined) ?? []) {
+      const eq = kv.indexOf('=');
+      if (eq <= 0) throw new UsageError(`--set takes PATH=VALUE (e.g. --set retention.undelivered=14d), got '${kv}'`);
+      flags[kv.slice(0, eq)] = kv.slice(eq + 1);
+    }
+    const config = resolveConfig({ flags, configFile: str(values.config), env: io.env, cwd: io.cwd });
+    const server = await startServer({ config });
+    io.out([
+      `Sigilo server listening on wss://${config.host.includes(':') ? `[${config.host}]` : config.host}:${server.port}/v1/ws`,
+      `  data directory: ${config.dataDir}`,
+      `  TLS: ${server.tls.selfSigned ? `self-signed certificate${server.tls.generated ? ' (generated now)' : ''}` : 'provided certificate'}`,
+      `  SHA-256 fingerprint (clients pin this): ${server.tls.fingerprint}`,
+      `  sender certificate key: id ${server.certificateKey.keyId}, ${Buffer.from(server.certificateKey.publicKey).toString('base64')}`,
+      `  admin: sigilo admin invite --data ${config.dataDir}`,
+      '',
+    ].join('\n'));
+    const signal = await io.stopSignal;
+    io.out(`received ${signal}: shutting down\n`);
+    await server.close();
+    io.out('stopped\n');
+    return 0;
+  },
+};

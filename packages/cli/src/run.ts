@@ -1,0 +1,52 @@
+/** Dispatches argv to a command; prints errors as one line that says what to do, with stable exit codes. */
+import type { Command, Io } from './command.js';
+import { UsageError } from './command.js';
+import { COMMANDS } from './commands/index.js';
+
+export const EXIT = { OK: 0, FAILED: 1, USAGE: 2 } as const;
+
+function help(commands: readonly Command[], prefix: string[] = []): string {
+  const shown = commands.filter((c) => prefix.every((p, i) => c.path[i] === p));
+  return `Usage: sigilo ${prefix.length ? `${prefix.join(' ')} ` : ''}COMMAND [options]\n\n${shown
+    .map((c) => `  ${c.path.join(' ').padEnd(24)} ${c.summary}`).join('\n')}\n\nRun 'sigilo COMMAND --help' for a command's options.\n`;
+}
+
+export async function runCli(argv: string[], io: Io, commands: readonly Command[] = COMMANDS): Promise<number> {
+  if (argv.length === 0 || argv[0] === 'help' || argv[0] === '--help' || argv[0] === '-h') {
+    io.out(help(commands));
+    return argv.length === 0 ? EXIT.USAGE : EXIT.OK;
+  }
+  if (argv[0] === '--version') {
+    io.out('sigilo 0.1.0\n');
+    return EXIT.OK;
+  }
+  // The longest command path that prefixes argv.
+  const command = [...commands].sort((a, b) => b.path.length - a.path.length).find((c) => c.path.every((p, i) => argv[i] === p));
+  if (!command) {
+    const group = commands.filter((c) => c.path[0] === argv[0]);
+    if (group.length) {
+      io.err(argv[1] ? `sigilo: unknown command '${argv.slice(0, 2).join(' ')}'\n` : '');
+      io.err(help(commands, [argv[0]!]));
+    } else {
+      io.err(`sigilo: unknown command '${argv[0]}'\n${help(commands)}`);
+    }
+    return EXIT.USAGE;
+  }
+  const rest = argv.slice(command.path.length);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.out(`Usage: ${command.usage}\n\n${command.summary}\n`);
+    return EXIT.OK;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`sigilo ${command.path.join(' ')}: ${e.message}\nUsage: ${command.usage.split('\n')[0]}\n`);
+      return EXIT.USAGE;
+    }
+    const code = (e as { code?: unknown }).code;
+    const message = e instanceof Error ? e.message : String(e);
+    io.err(`sigilo ${command.path.join(' ')}: ${message}${typeof code === 'string' ? ` [${code}]` : ''}\n`);
+    return code === 'CONFIG_INVALID' ? EXIT.USAGE : EXIT.FAILED;
+  }
+}
