@@ -110,14 +110,6 @@ export function encodePreKeyMessage(m: PreKeyMessage): Uint8Array {
   return out;
 }
 
-/** A little-endian u-coordinate below 2^255 − 19 (top bit clear, not p..2^255−1). */
-function isCanonicalX25519(key: Uint8Array): boolean {
-  if (key[31]! > 0x7f) return false;
-  if (key[31]! < 0x7f || key[0]! < 0xed) return true;
-  for (let i = 1; i < 31; i++) if (key[i] !== 0xff) return true;
-  return false;
-}
-
 export function decodePreKeyMessage(bytes: Uint8Array): PreKeyMessage {
   if (checkVersion(bytes[0]) !== PREKEY_MESSAGE_TYPE) throw new DecodeError('not a prekey message');
   const m = decodeProto(PreKeyMessageSchema, bytes.subarray(1), 'prekey message');
@@ -125,11 +117,10 @@ export function decodePreKeyMessage(bytes: Uint8Array): PreKeyMessage {
   if (m.identityKey.length !== IDENTITY_KEY_LENGTH || !isCanonicalX25519PublicKey(m.identityKey.subarray(32))) {
     throw new DecodeError('prekey message: identity key must be 64 bytes with a canonical X25519 half');
   }
-  if (!isCanonicalX25519PublicKey(m.baseKey)) throw new DecodeError('prekey message: base key must be a canonical 32-byte X25519 key');
   // X25519 ignores a public key's top bit (RFC 7748 §5), and the base key is not in the AD: a
   // non-canonical base key is the same key under other bytes, and would let a replayed prekey
   // message escape the duplicate check of §4.3 and start a second session.
-  if (!isCanonicalX25519(m.baseKey)) throw new DecodeError('prekey message: base key is not a canonical X25519 public key');
+  if (!isCanonicalX25519PublicKey(m.baseKey)) throw new DecodeError('prekey message: base key must be a canonical 32-byte X25519 key');
   if (m.pqCiphertext.length !== MLKEM768_CIPHERTEXT_LENGTH) throw new DecodeError('prekey message: PQ ciphertext must be 1088 bytes');
   decodeRatchetMessage(m.message); // validates the embedded message's shape
   return {
