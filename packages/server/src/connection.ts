@@ -62,15 +62,24 @@ export class Connection {
       ctx.log.debug('websocket error', { code: (err as { code?: string }).code });
       if ((err as { code?: string }).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') ctx.metrics.errors.inc({ code: 'FRAME_TOO_LARGE' });
     });
+    this.#armAuthTimer();
+    ctx.hub.add(this);
+    this.send({ case: 'challenge', value: { nonce: this.nonce, serverTime: BigInt(ctx.now()), protocolVersion: 1 } });
+  }
+
+  /**
+   * An unauthenticated connection is closed after authTimeout without a frame;
+   * anonymous connections used for sealed sends stay open while they are used.
+   */
+  #armAuthTimer(): void {
+    clearTimeout(this.#authTimer);
     this.#authTimer = setTimeout(() => {
       if (!this.session && !this.closed) {
         this.#sendError(0n, new ServerError('NOT_AUTHENTICATED', 'no authentication within the time limit; reconnect and authenticate'));
         this.#closeWith(CLOSE_AUTH_TIMEOUT, 'authentication timeout');
       }
-    }, limits.authTimeoutMs);
+    }, this.#ctx.config.limits.authTimeoutMs);
     this.#authTimer.unref();
-    ctx.hub.add(this);
-    this.send({ case: 'challenge', value: { nonce: this.nonce, serverTime: BigInt(ctx.now()), protocolVersion: 1 } });
   }
 
   send(body: ServerBody, requestId = 0n): void {
@@ -179,6 +188,7 @@ export class Connection {
 
   #onMessage(data: Buffer | Buffer[] | ArrayBuffer, isBinary: boolean): void {
     if (this.closed) return;
+    if (!this.session) this.#armAuthTimer();
     if (!isBinary) {
       this.#sendError(0n, new ServerError('MALFORMED_FRAME', 'frames must be binary protobuf ClientFrame messages, not text'));
       return;
