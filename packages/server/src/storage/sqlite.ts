@@ -8,8 +8,10 @@
  * last commits on power loss. The relay batches concurrent sends into one
  * transaction (group commit), so the fsync cost is shared.
  *
- * secure_delete=ON overwrites deleted rows, so acknowledged message content and
- * removed accounts do not linger in free pages of the database file.
+ * secure_delete=FAST overwrites deleted rows in the pages the deletion rewrites
+ * anyway, so acknowledged message content and removed accounts do not linger
+ * in the database file (freed overflow pages of very large rows may keep old
+ * bytes until reused; the WAL keeps page images until its next checkpoint).
  */
 import Database from 'better-sqlite3';
 import type {
@@ -164,7 +166,7 @@ export class SqliteStorage implements Storage {
     const db = this.#db;
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
-    db.pragma('secure_delete = ON');
+    db.pragma('secure_delete = FAST');
     db.pragma('busy_timeout = 5000');
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version > SCHEMA_VERSION) {
