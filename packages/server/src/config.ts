@@ -26,6 +26,7 @@ export interface ServerConfig {
     readonly maxFrameBytes: number;
     readonly maxMessageBytes: number;
     readonly maxConnections: number;
+    readonly maxAttachmentBytes: number;
     readonly connectionFramesPerSecond: number;
     readonly connectionBurst: number;
     readonly accountSendsPerSecond: number;
@@ -89,6 +90,7 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'limits.maxDevicesPerAccount', env: 'SIGILO_MAX_DEVICES', flag: 'max-devices', kind: { t: 'int', min: 1, max: 100 }, def: '5', key: 'limits.maxDevicesPerAccount', help: 'devices per account' },
   { path: 'limits.maxFrameBytes', env: 'SIGILO_MAX_FRAME_BYTES', kind: { t: 'bytes', min: 4096, max: 64 * MiB }, def: '2MiB', key: 'limits.maxFrameBytes', help: 'largest WebSocket frame; larger frames close the connection (1009)' },
   { path: 'limits.maxMessageBytes', env: 'SIGILO_MAX_MESSAGE_BYTES', kind: { t: 'bytes', min: 256, max: 64 * MiB }, def: '256KiB', key: 'limits.maxMessageBytes', help: 'largest ciphertext for one device' },
+  { path: 'limits.maxAttachmentBytes', env: 'SIGILO_MAX_ATTACHMENT_BYTES', kind: { t: 'bytes', min: 1024, max: 64 * 1024 * MiB }, def: '1GiB', key: 'limits.maxAttachmentBytes', help: 'largest attachment upload' },
   { path: 'limits.maxConnections', env: 'SIGILO_MAX_CONNECTIONS', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '50000', key: 'limits.maxConnections', help: 'simultaneous WebSocket connections' },
   { path: 'limits.connectionFramesPerSecond', env: 'SIGILO_CONNECTION_RATE', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '500', key: 'limits.connectionFramesPerSecond', help: 'sustained frames per second per connection' },
   { path: 'limits.connectionBurst', env: 'SIGILO_CONNECTION_BURST', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '2000', key: 'limits.connectionBurst', help: 'frames a connection may send at once above the sustained rate' },
@@ -109,7 +111,7 @@ export const SETTINGS: readonly Setting[] = [
 ];
 
 const UNITS: Record<string, number> = { ms: 1, s: SECOND, m: 60 * SECOND, h: HOUR, d: DAY };
-const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, kib: 1024, mib: MiB, gib: 1024 * MiB, kb: 1000, mb: 1_000_000 };
+const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, kib: 1024, mib: MiB, gib: 1024 * MiB, kb: 1000, mb: 1_000_000, gb: 1_000_000_000 };
 
 /** Parses "30d", "12h", "90s", "500ms" or a plain number of milliseconds. */
 export function parseDuration(text: string): number | undefined {

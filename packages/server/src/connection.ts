@@ -13,6 +13,7 @@ import { CHALLENGE_NONCE_LENGTH } from './auth.js';
 import type { ServerContext, Session } from './context.js';
 import { RateLimitedError, ServerError, StaleDevicesError, isStorageFull, type WireErrorCode } from './errors.js';
 import { TokenBucket } from './rate-limit.js';
+import { allocateAttachment } from './services/attachments.js';
 import { authenticate, linkDevice, listDevices, register, setAccessKey } from './services/accounts.js';
 import { fetchBundles, preKeyCount, preKeysLowNotice, uploadPreKeys } from './services/directory.js';
 import { ack, identifiedSend, sealedSend, senderCertificate } from './services/messaging.js';
@@ -270,6 +271,7 @@ export class Connection {
       case 'getSenderCertificate': return senderCertificate(ctx, needAuth());
       case 'setAccessKey': return setAccessKey(ctx, needAuth(), body.value);
       case 'listDevices': return listDevices(ctx, needAuth());
+      case 'allocateAttachment': return allocateAttachment(ctx, needAuth(), body.value);
       case 'ping': return Promise.resolve({ body: { case: 'pong', value: { serverTime: BigInt(ctx.now()) } } });
       default:
         throw new ServerError('UNKNOWN_FRAME', 'this server does not know that frame type; update the server or the client');

@@ -1,10 +1,12 @@
 /** Plain HTTPS routes beside the WebSocket: /health, /metrics, /v1/server-info. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServerContext } from './context.js';
+import { handleAttachment } from './services/attachments.js';
 
 export interface HttpInfo {
   readonly fingerprint: string;
   readonly isShuttingDown: () => boolean;
+  readonly attachmentsDir: string;
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
@@ -14,7 +16,8 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 }
 
 export function handleHttp(ctx: ServerContext, info: HttpInfo, req: IncomingMessage, res: ServerResponse): void {
-  const path = (req.url ?? '/').split('?')[0];
+  const path = (req.url ?? '/').split('?')[0] ?? '/';
+  if (handleAttachment(ctx, info.attachmentsDir, req, res, path)) return;
   if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'method not allowed' });
   switch (path) {
     case '/health':
@@ -44,6 +47,7 @@ export function handleHttp(ctx: ServerContext, info: HttpInfo, req: IncomingMess
           maxMessageBytes: ctx.config.limits.maxMessageBytes,
           maxFrameBytes: ctx.config.limits.maxFrameBytes,
           maxDevicesPerAccount: ctx.config.limits.maxDevicesPerAccount,
+          maxAttachmentBytes: ctx.config.limits.maxAttachmentBytes,
         },
         senderCertificateLifetimeMs: ctx.config.senderCertificateMs,
       });

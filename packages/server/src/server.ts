@@ -128,7 +128,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
 
   let shuttingDown = false;
   const https: HttpsServer = createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, (req, res) =>
-    handleHttp(ctx, { fingerprint: tls.fingerprint, isShuttingDown: () => shuttingDown }, req, res));
+    handleHttp(ctx, { fingerprint: tls.fingerprint, isShuttingDown: () => shuttingDown, attachmentsDir }, req, res));
   https.on('tlsClientError', () => metrics.errors.inc({ code: 'TLS_HANDSHAKE' }));
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
   https.on('upgrade', (req, socket, head) => {

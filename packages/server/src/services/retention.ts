@@ -7,7 +7,10 @@ import type { SweepResult } from '../storage/port.js';
 
 export async function sweep(ctx: ServerContext, attachmentsDir: string): Promise<SweepResult> {
   const r = await ctx.storage.sweep(ctx.now());
-  for (const id of r.attachmentIds) rmSync(join(attachmentsDir, toHex(id)), { force: true });
+  for (const id of r.attachmentIds) {
+    rmSync(join(attachmentsDir, toHex(id)), { force: true });
+    rmSync(join(attachmentsDir, `${toHex(id)}.part`), { force: true });
+  }
   ctx.metrics.messagesExpired.inc(undefined, r.messages);
   if (r.messages || r.invites || r.attachmentIds.length) {
     ctx.log.info('retention sweep', { messages: r.messages, invites: r.invites, dedup: r.dedup, attachments: r.attachmentIds.length });
