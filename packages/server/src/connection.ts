@@ -49,6 +49,7 @@ export class Connection {
   #lastSentId = 0;
   #dirty = false;
   #authenticating = false;
+  #alive = true;
 
   constructor(ctx: ServerContext, ws: WebSocket) {
     this.#ctx = ctx;
@@ -58,6 +59,7 @@ export class Connection {
     this.#bucket = new TokenBucket(limits.connectionFramesPerSecond, limits.connectionBurst, ctx.now());
     ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer | Buffer[] | ArrayBuffer, isBinary));
     ws.on('close', () => this.#onClose());
+    ws.on('pong', () => { this.#alive = true; });
     ws.on('error', (err) => {
       // ws reports oversize frames (1009) and protocol violations here; it closes the socket itself.
       ctx.log.debug('websocket error', { code: (err as { code?: string }).code });
@@ -113,6 +115,19 @@ export class Connection {
     } else if (this.#mode === 'draining') {
       this.#dirty = true;
     }
+  }
+
+  /** Called every heartbeat interval: a peer that did not answer the previous ping is cut off. */
+  heartbeat(): void {
+    if (this.closed) return;
+    if (!this.#alive) {
+      this.#ctx.hub.remove(this);
+      this.closed = true;
+      this.#ws.terminate();
+      return;
+    }
+    this.#alive = false;
+    try { this.#ws.ping(); } catch { /* closing */ }
   }
 
   close(reason: CloseReason, message: string): void {

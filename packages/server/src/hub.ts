@@ -51,6 +51,10 @@ export class Hub {
     return conns.length;
   }
 
+  heartbeat(): void {
+    for (const c of [...this.#all]) c.heartbeat();
+  }
+
   closeAll(reason: CloseReason, message: string): void {
     for (const c of [...this.#all]) c.close(reason, message);
   }

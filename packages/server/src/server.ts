@@ -62,6 +62,8 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+const HEARTBEAT_MS = 45_000;
+
 function prepareDataDir(dir: string): void {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -166,6 +168,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     ctx.bundleBuckets.prune(t);
   }, 60_000);
   pruneTimer.unref();
+  // Dead peers (no pong to the previous ping) are cut off, so they do not hold memory.
+  const heartbeatTimer = setInterval(() => hub.heartbeat(), HEARTBEAT_MS);
+  heartbeatTimer.unref();
 
   const address = https.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -178,6 +183,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     shuttingDown = true;
     stopSweeper();
     clearInterval(pruneTimer);
+    clearInterval(heartbeatTimer);
     https.close();
     hub.closeAll(CloseReason.SHUTDOWN, 'the server is shutting down; reconnect later');
     await relay.settle();

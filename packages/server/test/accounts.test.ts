@@ -103,3 +103,27 @@ async function fetchJson(t: TestServer, path: string) {
 }
 
 export { TestClient };
+
+describe('graceful shutdown', () => {
+  it('tells connected clients, commits accepted sends and closes storage', async () => {
+    const t = await startTestServer();
+    const alice = await t.account();
+    const bob = await t.account();
+    await bob.client.close();
+    const sends = Array.from({ length: 50 }, (_, i) => alice.client.sendTo(bob.device.accountId!, [1], () => new Uint8Array([i])));
+    const results = await Promise.all(sends);
+    const closing = t.server.close();
+    const c = await alice.client.waitForPush('closing');
+    expect(c.reason).toBe(CloseReason.SHUTDOWN);
+    expect((await alice.client.closed).code).toBe(1001);
+    await closing;
+    expect(results.every((f) => f.body.case === 'sendResult')).toBe(true);
+    // Restart on the same data: everything acknowledged is there.
+    const t2 = await startTestServer({}, {}, t.dataDir);
+    const c2 = await t2.connect();
+    await c2.authenticate(bob.device);
+    await c2.waitForPush('queueEmpty');
+    expect(c2.deliveries()).toHaveLength(50);
+    await t2.stop();
+  });
+});
