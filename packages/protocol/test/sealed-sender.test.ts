@@ -1,0 +1,257 @@
+/**
+ * Sealed sender (protocol.md §6): the relay sees only the recipient. The
+ * recipient verifies the server-issued certificate (signature by a trusted key,
+ * expiry), that the certificate names the identity that sealed the envelope,
+ * and that it matches the session the content decrypts with.
+ */
+import { describe, expect, it } from 'vitest';
+import { fromBinary } from '@bufbuild/protobuf';
+import {
+  DecodeError, DecryptionError, ExpiredCertificateError, InvalidArgumentError, InvalidCertificateError, InvalidKeyError,
+  SenderMismatchError, UnsupportedVersionError,
+  assertSenderMatchesSession, bytesEqual, concatBytes, decryptMessage, decryptPreKeyMessage, encryptMessage,
+  initiateSession, issueSenderCertificate, parsePreKeyMessage, sealSender, sessionRemoteIdentity, unsealSender, utf8, verifySenderCertificate,
+  type TrustedServerKey,
+} from '../src/index.js';
+import { SealedSenderEnvelopeSchema, SenderCertificate_BodySchema, SenderCertificateSchema } from '../src/gen/sigilo/protocol/v1/wire_pb.js';
+import { encodeProto } from '../src/proto.js';
+import { nodeCrypto } from '../src/crypto/node.js';
+import { portableCrypto } from '../src/crypto/portable.js';
+import { NOW, bundleOf, context, makeParty, providers, responderKeys } from './support/fixtures.js';
+import { bytesHex, containsBytes, dec, enc, establish, expectThrows, expectThrowsOneOf, flipBit } from './support/sessions.js';
+
+const HOUR = 3_600_000;
+
+describe.each(providers.map((crypto) => ({ crypto, name: crypto.name })))('sealed sender ($name)', ({ crypto }) => {
+  const ctx = context(crypto, `sealed/${crypto.name}`);
+  const alice = makeParty(ctx);
+  const bob = makeParty(ctx);
+  const carol = makeParty(ctx);
+  const mallory = makeParty(ctx);
+  const server = { keyId: 3, privateKey: ctx.random(32) };
+  const rogue = { keyId: 3, privateKey: ctx.random(32) }; // same id, other key
+  const trusted: TrustedServerKey[] = [{ keyId: server.keyId, publicKey: crypto.ed25519PublicKey(server.privateKey) }];
+  const aliceAccount = Uint8Array.from({ length: 16 }, (_, i) => 0xa0 + i);
+  const expires = NOW + HOUR;
+  const aliceCert = issueSenderCertificate(crypto, server, { accountId: aliceAccount, deviceId: 2, identityKey: alice.identity.publicKey, expires });
+
+  /** Alice's certificate with its body replaced after signing (the signature kept). */
+  function withBody(change: Record<string, unknown>): Uint8Array {
+    const outer = fromBinary(SenderCertificateSchema, aliceCert);
+    const body = fromBinary(SenderCertificate_BodySchema, outer.certificate);
+    return encodeProto(SenderCertificateSchema, { certificate: encodeProto(SenderCertificate_BodySchema, { ...body, ...change }), signature: outer.signature });
+  }
+
+  describe('round trip', () => {
+    it('a prekey message, then a ratchet message: sender, content and session all agree', () => {
+      let a = initiateSession(ctx, alice.identity, bundleOf(bob));
+      const first = encryptMessage(ctx, a, enc('sealed prekey message'));
+      a = first.record;
+      const envelope = sealSender(ctx, alice.identity, bob.identity.publicKey, aliceCert, 2, first.message);
+      const opened = unsealSender(ctx, bob.identity, envelope, trusted, NOW);
+      expect(bytesHex(opened.sender.accountId)).toBe(bytesHex(aliceAccount));
+      expect(opened.sender.deviceId).toBe(2);
+      expect(bytesHex(opened.sender.identityKey)).toBe(bytesHex(alice.identity.publicKey));
+      expect(opened.sender.expires).toBe(expires);
+      expect(opened.sender.signerKeyId).toBe(server.keyId);
+      expect(opened.contentType).toBe(2);
+      expect(bytesHex(opened.content)).toBe(bytesHex(first.message));
+      const got = decryptPreKeyMessage(ctx, undefined, bob.identity, responderKeys(bob, parsePreKeyMessage(opened.content)), opened.content);
+      expect(dec(got.plaintext)).toBe('sealed prekey message');
+      expect(() => assertSenderMatchesSession(opened.sender, got.remoteIdentity)).not.toThrow();
+      let b = got.record;
+      const reply = encryptMessage(ctx, b, enc('reply'));
+      b = reply.record;
+      a = decryptMessage(ctx, a, reply.message).record;
+
+      const m = encryptMessage(ctx, a, enc('sealed ratchet message'));
+      const env2 = sealSender(ctx, alice.identity, bob.identity.publicKey, aliceCert, 1, m.message);
+      const open2 = unsealSender(ctx, bob.identity, env2, trusted, NOW);
+      const d = decryptMessage(ctx, b, open2.content);
+      expect(dec(d.plaintext)).toBe('sealed ratchet message');
+      expect(() => assertSenderMatchesSession(open2.sender, sessionRemoteIdentity(d.record))).not.toThrow();
+    });
+
+    it('empty and large content; any content type', () => {
+      for (const [type, content] of [[0, new Uint8Array(0)], [77, new Uint8Array(70_000).fill(9)]] as const) {
+        const opened = unsealSender(ctx, bob.identity, sealSender(ctx, alice.identity, bob.identity.publicKey, aliceCert, type, content), trusted, NOW);
+        expect(opened.contentType).toBe(type);
+        expect(opened.content.length).toBe(content.length);
+        expect(bytesEqual(opened.content, content)).toBe(true);
+      }
+    });
+
+    it('the trusted list may hold several server keys (rotation)', () => {
+      const next = { keyId: 4, privateKey: ctx.random(32) };
+      const both = [...trusted, { keyId: next.keyId, publicKey: crypto.ed25519PublicKey(next.privateKey) }];
+      const cert = issueSenderCertificate(crypto, next, { accountId: aliceAccount, deviceId: 2, identityKey: alice.identity.publicKey, expires });
+      expect(verifySenderCertificate(crypto, both, cert, NOW).signerKeyId).toBe(4);
+      expectThrows(() => verifySenderCertificate(crypto, trusted, cert, NOW), InvalidCertificateError);
+    });
+  });
+
+  describe('certificate expiry', () => {
+    it('valid until `expires`, refused from then on', () => {
+      expect(verifySenderCertificate(crypto, trusted, aliceCert, expires - 1).expires).toBe(expires);
+      expectThrows(() => verifySenderCertificate(crypto, trusted, aliceCert, expires), ExpiredCertificateError);
+      expectThrows(() => verifySenderCertificate(crypto, trusted, aliceCert, expires + 1), ExpiredCertificateError);
+      const envelope = sealSender(ctx, alice.identity, bob.identity.publicKey, aliceCert, 1, enc('x'));
+      expect(dec(unsealSender(ctx, bob.identity, envelope, trusted, expires - 1).content)).toBe('x');
+      expectThrows(() => unsealSender(ctx, bob.identity, envelope, trusted, expires), ExpiredCertificateError);
+    });
+  });
+
+  describe('forged certificates → InvalidCertificateError', () => {
+    const forgeries: [string, () => Uint8Array][] = [
+      ['signed by another key under the trusted key id', () => issueSenderCertificate(crypto, rogue, { accountId: aliceAccount, deviceId: 2, identityKey: alice.identity.publicKey, expires })],
+      ['unknown signer key id', () => issueSenderCertificate(crypto, { ...server, keyId: 99 }, { accountId: aliceAccount, deviceId: 2, identityKey: alice.identity.publicKey, expires })],
+      ['body changed after signing: expiry', () => withBody({ expires: BigInt(expires + 365 * 24 * HOUR) })],
+      ['body changed after signing: identity', () => withBody({ identityKey: mallory.identity.publicKey })],
+      ['body changed after signing: account', () => withBody({ accountId: new Uint8Array(16) })],
+      ['body changed after signing: device', () => withBody({ deviceId: 3 })],
+      ['body changed after signing: signer id', () => withBody({ signerKeyId: 4 })],
+      ['signature flipped', () => {
+        const outer = fromBinary(SenderCertificateSchema, aliceCert);
+        return encodeProto(SenderCertificateSchema, { certificate: outer.certificate, signature: flipBit(outer.signature, 10, 2) });
+      }],
+      ['signature over the body without the label', () => {
+        const outer = fromBinary(SenderCertificateSchema, aliceCert);
+        return encodeProto(SenderCertificateSchema, { certificate: outer.certificate, signature: crypto.ed25519Sign(server.privateKey, outer.certificate) });
+      }],
+      ['validly signed but malformed fields', () => {
+        const body = encodeProto(SenderCertificate_BodySchema, { accountId: new Uint8Array(15), deviceId: 2, identityKey: alice.identity.publicKey, expires: BigInt(expires), signerKeyId: server.keyId });
+        return encodeProto(SenderCertificateSchema, { certificate: body, signature: crypto.ed25519Sign(server.privateKey, concatBytes(utf8('Sigilo-SenderCertificate-v1'), body)) });
+      }],
+    ];
+    for (const [name, make] of forgeries) {
+      it(name, () => {
+        const cert = make();
+        expectThrows(() => verifySenderCertificate(crypto, trusted, cert, NOW), InvalidCertificateError, 'verify');
+        // Sealed by Alice herself with the forged certificate: the recipient still refuses it.
+        const envelope = sealSender(ctx, alice.identity, bob.identity.publicKey, cert, 1, enc('x'));
+        expectThrows(() => unsealSender(ctx, bob.identity, envelope, trusted, NOW), InvalidCertificateError, 'unseal');
+      });
+    }
+
+    it('the control: the genuine certificate verifies with the same trusted list', () => {
+      expect(bytesHex(verifySenderCertificate(crypto, trusted, aliceCert, NOW).identityKey)).toBe(bytesHex(alice.identity.publicKey));
+      expect(() => verifySenderCertificate(crypto, [], aliceCert, NOW)).toThrow(InvalidCertificateError);
+    });
+  });
+
+  describe('sender identity', () => {
+    it('a certificate whose identity is not the sealing identity → SenderMismatchError', () => {
+      const envelope = sealSender(ctx, mallory.identity, bob.identity.publicKey, aliceCert, 1, enc('it is me, Alice'));
+      expectThrows(() => unsealSender(ctx, bob.identity, envelope, trusted, NOW), SenderMismatchError);
+    });
+
+    it('claiming another identity without its private key fails the second layer → DecryptionError', () => {
+      const impostor = { ...mallory.identity, publicKey: alice.identity.publicKey };
+      const envelope = sealSender(ctx, impostor, bob.identity.publicKey, aliceCert, 1, enc('it is me, Alice'));
+      expectThrows(() => unsealSender(ctx, bob.identity, envelope, trusted, NOW), DecryptionError);
+    });
+
+    it('assertSenderMatchesSession: the certificate must name the session\'s peer', () => {
+      const { b } = establish(ctx, alice, bob);
+      const sender = verifySenderCertificate(crypto, trusted, aliceCert, NOW);
+      expect(() => assertSenderMatchesSession(sender, sessionRemoteIdentity(b))).not.toThrow();
+      const { b: withCarol } = establish(ctx, carol, bob);
+      expectThrows(() => assertSenderMatchesSession(sender, sessionRemoteIdentity(withCarol)), SenderMismatchError);
+      expectThrows(() => assertSenderMatchesSession(sender, undefined), SenderMismatchError);
+      expectThrows(() => assertSenderMatchesSession(sender, flipBit(alice.identity.publicKey, 3, 0)), SenderMismatchError);
+    });
+  });
+
+  describe('the envelope', () => {
+    const content = enc('the content');
+    const envelope = sealSender(ctx, alice.identity, bob.identity.publicKey, aliceCert, 1, content);
+
+    it('is opened only by its recipient → DecryptionError for anyone else', () => {
+      expectThrows(() => unsealSender(ctx, carol.identity, envelope, trusted, NOW), DecryptionError);
+      expectThrows(() => unsealSender(ctx, alice.identity, envelope, trusted, NOW), DecryptionError);
+    });
+
+    it('a flipped byte anywhere gives a typed error', () => {
+      const original = fromBinary(SealedSenderEnvelopeSchema, envelope);
+      const seen = new Set<string>();
+      let sameEnvelope = 0;
+      for (let i = 0; i < envelope.length; i++) {
+        for (const bit of crypto.name === 'node' ? [i % 8, (i + 3) % 8] : [i % 8]) {
+          const tampered = flipBit(envelope, i, bit);
+          try {
+            const p = fromBinary(SealedSenderEnvelopeSchema, tampered);
+            if (p.version === original.version && bytesEqual(p.ephemeralKey, original.ephemeralKey)
+              && bytesEqual(p.encryptedStatic, original.encryptedStatic) && bytesEqual(p.encryptedContent, original.encryptedContent)) {
+              sameEnvelope++; // a wire-type bit of a tag: another encoding of the same envelope
+              continue;
+            }
+          } catch { /* not even protobuf: must be a DecodeError below */ }
+          const cls = expectThrowsOneOf(() => unsealSender(ctx, bob.identity, tampered, trusted, NOW),
+            [DecodeError, UnsupportedVersionError, DecryptionError, InvalidKeyError], `byte ${i} bit ${bit}`);
+          seen.add(cls.name);
+        }
+      }
+      expect(sameEnvelope).toBeLessThan(8);
+      expect([...seen]).toEqual(expect.arrayContaining(['DecodeError', 'DecryptionError']));
+    });
+
+    it('does not carry the sender\'s identity, account or certificate in clear', () => {
+      const outer = fromBinary(SenderCertificateSchema, aliceCert);
+      const secrets: [string, Uint8Array][] = [
+        ['identity key', alice.identity.publicKey],
+        ['account id', aliceAccount],
+        ['certificate signature', outer.signature],
+        ['certificate body', outer.certificate],
+        ['content', content],
+      ];
+      for (const [what, value] of secrets) {
+        // Not the value, and not any 8-byte piece of it.
+        for (let i = 0; i + 8 <= value.length; i++) {
+          expect(containsBytes(envelope, value.subarray(i, i + 8)), `${what} bytes ${i}..${i + 8} in clear`).toBe(false);
+        }
+      }
+      expect(containsBytes(envelope, alice.identity.publicKey.subarray(32, 64))).toBe(false);
+    });
+
+    it('two envelopes from the same sender share nothing a relay could link', () => {
+      const again = sealSender(ctx, alice.identity, bob.identity.publicKey, aliceCert, 1, content);
+      const a = fromBinary(SealedSenderEnvelopeSchema, envelope);
+      const b = fromBinary(SealedSenderEnvelopeSchema, again);
+      for (const [x, y] of [[a.ephemeralKey, b.ephemeralKey], [a.encryptedStatic, b.encryptedStatic], [a.encryptedContent, b.encryptedContent]] as const) {
+        for (let i = 0; i + 8 <= x.length; i += 4) expect(containsBytes(y, x.subarray(i, i + 8))).toBe(false);
+      }
+    });
+  });
+
+  describe('arguments', () => {
+    it('issueSenderCertificate checks its fields → InvalidArgumentError', () => {
+      const base = { accountId: aliceAccount, deviceId: 2, identityKey: alice.identity.publicKey, expires };
+      expectThrows(() => issueSenderCertificate(crypto, server, { ...base, accountId: new Uint8Array(15) }), InvalidArgumentError);
+      expectThrows(() => issueSenderCertificate(crypto, server, { ...base, identityKey: new Uint8Array(63) }), InvalidArgumentError);
+      expectThrows(() => issueSenderCertificate(crypto, server, { ...base, expires: -1 }), InvalidArgumentError);
+      expectThrows(() => issueSenderCertificate(crypto, server, { ...base, expires: 1.5 }), InvalidArgumentError);
+    });
+
+    it('sealSender refuses a malformed certificate or recipient', () => {
+      expectThrows(() => sealSender(ctx, alice.identity, bob.identity.publicKey, Uint8Array.of(0xff, 0xff), 1, enc('x')), DecodeError);
+      expectThrows(() => sealSender(ctx, alice.identity, bob.identity.publicKey.subarray(0, 63), aliceCert, 1, enc('x')), InvalidKeyError);
+    });
+  });
+});
+
+describe('sealed sender across providers', () => {
+  it('sealed with one provider, opened with the other', () => {
+    const pool = context(nodeCrypto, 'sealed/cross');
+    const alice = makeParty(pool);
+    const bob = makeParty(pool);
+    const server = { keyId: 1, privateKey: pool.random(32) };
+    const trusted = [{ keyId: 1, publicKey: nodeCrypto.ed25519PublicKey(server.privateKey) }];
+    const cert = issueSenderCertificate(portableCrypto, server, { accountId: new Uint8Array(16), deviceId: 1, identityKey: alice.identity.publicKey, expires: NOW + HOUR });
+    for (const [from, to] of [[nodeCrypto, portableCrypto], [portableCrypto, nodeCrypto]] as const) {
+      const envelope = sealSender(context(from, 'c1'), alice.identity, bob.identity.publicKey, cert, 1, enc('across'));
+      expect(dec(unsealSender(context(to, 'c2'), bob.identity, envelope, trusted, NOW).content)).toBe('across');
+      // Same randomness, same bytes.
+      expect(bytesHex(sealSender(context(to, 'c1'), alice.identity, bob.identity.publicKey, cert, 1, enc('across')))).toBe(bytesHex(envelope));
+    }
+  });
+});
