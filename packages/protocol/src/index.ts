@@ -16,3 +16,4 @@ export {
   type SessionRecord, type SessionState, type ReceivingChain, type SkippedKey, type PendingPreKey,
 } from './ratchet/session-record.js';
 export { PROTOCOL_VERSION, type MessageType, type PreKeyMessage, type RatchetMessage, decodeRatchetMessage } from './ratchet/message.js';
+export * from './device-auth.js';

@@ -6,7 +6,11 @@
  *   (CT, SS) = ML-KEM-768.Encaps(PQPK_B)
  *   SK = HKDF-SHA256(ikm = F || DH1 || DH2 || DH3 [|| DH4] || SS, salt = 0^32,
  *                    info = "Sigilo_PQXDH_CURVE25519_SHA-256_ML-KEM-768", 32),  F = 0xFF × 32
- *   AD = IK_A || IK_B  (the 64-byte identity public keys)
+ *   AD = IK_A || IK_B || EK_A  (the 64-byte identity public keys and the initiator's base key)
+ *
+ * EK_A is in AD because X25519 cannot tell EK_A from EK_A plus a small-order
+ * point (same DH outputs, same SK): without it a replayed prekey message with
+ * a shifted base key would look like a new session (protocol.md §4.3).
  */
 import { concatBytes, utf8, wipe } from './bytes.js';
 import { InvalidPrekeyError } from './errors.js';
@@ -44,7 +48,7 @@ export function pqxdhInitiate(ctx: ProtocolContext, ours: IdentityKeyPair, bundl
   const { ciphertext, sharedSecret } = crypto.mlKem768Encapsulate(bundle.pqPreKey.publicKey, ctx.random(32));
   return {
     sharedKey: deriveSharedKey(ctx, dhs, sharedSecret),
-    associatedData: concatBytes(ours.publicKey, bundle.identityKey),
+    associatedData: concatBytes(ours.publicKey, bundle.identityKey, baseKey.publicKey),
     baseKey,
     pqCiphertext: ciphertext,
   };
@@ -79,5 +83,5 @@ export function pqxdhRespond(ctx: ProtocolContext, ours: IdentityKeyPair, keys: 
   const dhs = [dh1!, crypto.x25519(ours.agreement.privateKey, msg.baseKey), dh3!];
   if (msg.oneTimePreKeyId !== undefined && oneTimePreKey) dhs.push(crypto.x25519(oneTimePreKey.keyPair.privateKey, msg.baseKey));
   const ss = crypto.mlKem768Decapsulate(msg.pqCiphertext, pqPreKey.keyPair.secretKey);
-  return { sharedKey: deriveSharedKey(ctx, dhs, ss), associatedData: concatBytes(msg.identityKey, ours.publicKey) };
+  return { sharedKey: deriveSharedKey(ctx, dhs, ss), associatedData: concatBytes(msg.identityKey, ours.publicKey, msg.baseKey) };
 }

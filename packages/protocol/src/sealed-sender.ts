@@ -21,6 +21,10 @@ import { IDENTITY_KEY_LENGTH, isCanonicalX25519PublicKey, generateX25519KeyPairA
 import { decodeProto, encodeProto } from './proto.js';
 
 export const SEALED_SENDER_VERSION = 1;
+/** The sealed content is a ratchet message (1) or a prekey message (2); nothing else rides on sealed sender alone. */
+export const SEALED_CONTENT_RATCHET = 1;
+export const SEALED_CONTENT_PREKEY = 2;
+const isContentType = (t: number) => t === SEALED_CONTENT_RATCHET || t === SEALED_CONTENT_PREKEY;
 const SALT_LABEL = utf8('Sigilo_SealedSender_v1');
 const EPHEMERAL_INFO = utf8('Sigilo_SealedSender_Ephemeral');
 const STATIC_INFO = utf8('Sigilo_SealedSender_Static');
@@ -100,6 +104,7 @@ export function sealSender(
   ctx: ProtocolContext, ours: IdentityKeyPair, recipientIdentityKey: Uint8Array, senderCertificate: Uint8Array, contentType: number, content: Uint8Array,
 ): Uint8Array {
   const { crypto } = ctx;
+  if (!isContentType(contentType)) throw new InvalidArgumentError('sealed content must be a ratchet (1) or prekey (2) message');
   const recipientAgreement = identityAgreementKey(recipientIdentityKey);
   const { keyPair: e, shared: [dh1] } = generateX25519KeyPairAndAgree(ctx, [recipientAgreement]);
   const { chainKey, key } = ephemeralKeys(crypto, dh1!, recipientIdentityKey, e.publicKey);
@@ -126,6 +131,10 @@ export interface UnsealedMessage {
  * Opens an envelope addressed to `ours`: decrypts both layers, verifies the
  * certificate (trusted signer, not expired at `now`) and that its identity is
  * the key that sealed the envelope. A wrong recipient fails with DecryptionError.
+ *
+ * `now` is the time the server accepted the envelope (Deliver.server_timestamp),
+ * not the time of reading: a device offline for longer than a certificate's
+ * lifetime must still open what was queued for it (protocol.md §6.3).
  */
 export function unsealSender(ctx: ProtocolContext, ours: IdentityKeyPair, envelope: Uint8Array, trusted: readonly TrustedServerKey[], now: number): UnsealedMessage {
   const { crypto } = ctx;
@@ -144,6 +153,7 @@ export function unsealSender(ctx: ProtocolContext, ours: IdentityKeyPair, envelo
   wipe(dh1, dh2, chainKey, key, k2);
   const content = decodeProto(SealedContentSchema, inner, 'sealed content');
   if (!content.senderCertificate) throw new InvalidCertificateError('sealed content carries no sender certificate');
+  if (!isContentType(content.contentType)) throw new DecodeError(`sealed content type ${content.contentType} is not a ratchet or prekey message`);
   const certificate = encodeProto(SenderCertificateSchema, content.senderCertificate);
   const sender = verifySenderCertificate(crypto, trusted, certificate, now);
   if (!bytesEqual(sender.identityKey, senderIdentity)) throw new SenderMismatchError();

@@ -5,7 +5,7 @@
  * still valid and nothing was consumed.
  */
 import { bytesEqual, wipe } from './bytes.js';
-import { NoSessionError, ProtocolError } from './errors.js';
+import { DecodeError, NoSessionError, ProtocolError } from './errors.js';
 import type { PreKeyBundle } from './bundle.js';
 import { generateX25519KeyPairAndAgree, type IdentityKeyPair, type ProtocolContext } from './keys.js';
 import { pqxdhInitiate, pqxdhRespond, type ResponderKeys } from './pqxdh.js';
@@ -27,7 +27,7 @@ export function initiateSession(ctx: ProtocolContext, ours: IdentityKeyPair, bun
   // Double Ratchet §3.3 RatchetInitAlice: DHs = GENERATE_DH(); DHr = SPK_B; RK, CKs = KDF_RK(SK, DH(DHs, DHr)).
   const { keyPair: sendingRatchet, shared: [dh] } = generateX25519KeyPairAndAgree(ctx, [bundle.signedPreKey.publicKey]);
   const { rootKey, chainKey } = kdfRootKey(ctx.crypto, agreement.sharedKey, dh!);
-  wipe(dh, agreement.sharedKey);
+  wipe(dh, agreement.sharedKey, agreement.baseKey.privateKey);
   const state: SessionState = {
     localIdentity: ours.publicKey,
     remoteIdentity: bundle.identityKey,
@@ -50,9 +50,18 @@ export function initiateSession(ctx: ProtocolContext, ours: IdentityKeyPair, bun
   return withCurrent(existing, state);
 }
 
+/**
+ * Makes `state` current. Previous states of another remote identity are
+ * dropped: once a peer's identity changed, nothing may bring the old one back
+ * (a thief holding the old session could otherwise revive it, protocol.md §7).
+ */
 function withCurrent(existing: SessionRecord | undefined, state: SessionState): SessionRecord {
   const previous = existing ? [...(existing.current ? [existing.current] : []), ...existing.previous] : [];
-  return { current: state, previous: previous.slice(0, MAX_PREVIOUS_STATES) };
+  return { current: state, previous: previous.filter((s) => bytesEqual(s.remoteIdentity, state.remoteIdentity)).slice(0, MAX_PREVIOUS_STATES) };
+}
+
+function assertMessageBytes(message: unknown): asserts message is Uint8Array {
+  if (!(message instanceof Uint8Array)) throw new DecodeError('message must be bytes');
 }
 
 /** The peer identity (64 bytes) of the record's current session, if any. */
@@ -95,14 +104,16 @@ function decryptWithState(ctx: ProtocolContext, record: SessionRecord, index: nu
  * previous ones (a peer may still be sending on a session we replaced).
  * Throws the current session's error when none decrypts.
  */
-export function decryptMessage(ctx: ProtocolContext, record: SessionRecord | undefined, message: Uint8Array): { record: SessionRecord; plaintext: Uint8Array } {
+export function decryptMessage(ctx: ProtocolContext, record: SessionRecord | undefined, message: Uint8Array): { record: SessionRecord; plaintext: Uint8Array; remoteIdentity: Uint8Array } {
+  assertMessageBytes(message);
   decodeRatchetMessage(message); // reject malformed input before touching any state
   const count = record ? (record.current ? 1 : 0) + record.previous.length : 0;
   if (!record || count === 0) throw new NoSessionError();
   let first: unknown;
   for (let i = 0; i < count; i++) {
     try {
-      return decryptWithState(ctx, record, i, message);
+      const out = decryptWithState(ctx, record, i, message);
+      return { ...out, remoteIdentity: out.record.current!.remoteIdentity };
     } catch (e) {
       if (!(e instanceof ProtocolError)) throw e;
       first ??= e;
@@ -136,6 +147,7 @@ export interface PreKeyDecryptResult {
 export function decryptPreKeyMessage(
   ctx: ProtocolContext, record: SessionRecord | undefined, ours: IdentityKeyPair, keys: ResponderKeys, message: Uint8Array | PreKeyMessage,
 ): PreKeyDecryptResult {
+  if (message === null || typeof message !== 'object') throw new DecodeError('message must be bytes or a parsed prekey message');
   const msg = message instanceof Uint8Array ? decodePreKeyMessage(message) : message;
   if (record) {
     const states = [...(record.current ? [record.current] : []), ...record.previous];
@@ -161,7 +173,13 @@ export function decryptPreKeyMessage(
     pendingPreKey: undefined,
     baseKey: msg.baseKey,
   };
-  const { state, plaintext } = ratchetDecrypt(ctx, initial, decodeRatchetMessage(msg.message));
+  let decrypted: ReturnType<typeof ratchetDecrypt>;
+  try {
+    decrypted = ratchetDecrypt(ctx, initial, decodeRatchetMessage(msg.message));
+  } finally {
+    wipe(sharedKey); // SK: the first DH ratchet step replaced it
+  }
+  const { state, plaintext } = decrypted;
   return {
     record: withCurrent(record, state),
     plaintext,

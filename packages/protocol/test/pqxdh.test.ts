@@ -2,7 +2,7 @@
  * PQXDH session setup (protocol.md §4): both roles, with and without a one-time
  * EC prekey, with a one-time or the last-resort PQ prekey; the shared secret
  * recomputed independently from the specification's formula; both providers
- * agree; AD = IK_A ‖ IK_B binds both identities; `consumed`; repeated prekey
+ * agree; AD = IK_A ‖ IK_B ‖ EK_A binds both identities and the base key; `consumed`; repeated prekey
  * messages on one session; the first reply ends prekey messages.
  */
 import { describe, expect, it } from 'vitest';
@@ -77,7 +77,7 @@ describe.each(providers.map((crypto) => ({ crypto, name: crypto.name })))('PQXDH
         const ss = other.mlKem768Decapsulate(init.pqCiphertext, pqKey.keyPair.secretKey);
         const sk = other.hkdfSha256(concatBytes(new Uint8Array(32).fill(0xff), ...dhs, ss), new Uint8Array(32), utf8('Sigilo_PQXDH_CURVE25519_SHA-256_ML-KEM-768'), 32);
         expect(bytesHex(init.sharedKey)).toBe(bytesHex(sk));
-        const ad = concatBytes(alice.identity.publicKey, bob.identity.publicKey);
+        const ad = concatBytes(alice.identity.publicKey, bob.identity.publicKey, init.baseKey.publicKey);
         expect(bytesHex(init.associatedData)).toBe(bytesHex(ad));
         expect(bytesHex(resp.associatedData)).toBe(bytesHex(ad));
       });
@@ -99,9 +99,9 @@ describe.each(providers.map((crypto) => ({ crypto, name: crypto.name })))('PQXDH
     expect(bytesHex(viaSession.pendingPreKey!.pqCiphertext)).toBe(bytesHex(init.pqCiphertext));
   });
 
-  it('AD = IK_A ‖ IK_B on both sides, identities recorded', () => {
+  it('AD = IK_A ‖ IK_B ‖ EK_A on both sides, identities recorded', () => {
     const { a, b } = establish(ctx, alice, bob, { reply: true });
-    const ad = bytesHex(concatBytes(alice.identity.publicKey, bob.identity.publicKey));
+    const ad = bytesHex(concatBytes(alice.identity.publicKey, bob.identity.publicKey, a.current!.baseKey));
     expect(bytesHex(a.current!.associatedData)).toBe(ad);
     expect(bytesHex(b.current!.associatedData)).toBe(ad);
     expect(bytesHex(a.current!.localIdentity)).toBe(bytesHex(alice.identity.publicKey));
@@ -116,7 +116,7 @@ describe.each(providers.map((crypto) => ({ crypto, name: crypto.name })))('PQXDH
       ({ from: a, to: b } = exchange(ctx, a, b, 'in sync'));
       const m = encryptMessage(ctx, a, enc('for Bob, from Alice')).message;
       const asIfCarol: SessionRecord = {
-        current: { ...b.current!, remoteIdentity: carol.identity.publicKey, associatedData: concatBytes(carol.identity.publicKey, bob.identity.publicKey) },
+        current: { ...b.current!, remoteIdentity: carol.identity.publicKey, associatedData: concatBytes(carol.identity.publicKey, bob.identity.publicKey, b.current!.baseKey) },
         previous: [],
       };
       expectRejectedUnchanged(asIfCarol, (r) => decryptMessage(ctx, r, m), DecryptionError, 'AD with Carol');
@@ -155,10 +155,11 @@ describe.each(providers.map((crypto) => ({ crypto, name: crypto.name })))('PQXDH
         expectRejectedUnchanged(existing, (r) => decryptPreKeyMessage(ctx, r, bob.identity, k, m), InvalidPrekeyError, what);
         expectThrows(() => decryptPreKeyMessage(ctx, undefined, bob.identity, k, m), InvalidPrekeyError, what);
       }
-      // And with the right keys it works, the other session kept as a previous state.
+      // And with the right keys it works; the session of the other identity is dropped, not kept
+      // as a previous state (nothing may bring an old identity's session back, protocol.md §7).
       const ok = decryptPreKeyMessage(ctx, existing, bob.identity, keys, m);
-      expect(ok.record.previous).toHaveLength(1);
-      expect(bytesHex(ok.record.previous[0]!.remoteIdentity)).toBe(bytesHex(carol.identity.publicKey));
+      expect(ok.record.previous).toHaveLength(0);
+      expect(bytesHex(ok.record.current!.remoteIdentity)).toBe(bytesHex(alice.identity.publicKey));
     });
   });
 

@@ -72,8 +72,14 @@ describe.each(providers.map((crypto) => ({ crypto, name: crypto.name })))('seale
       expect(() => assertSenderMatchesSession(open2.sender, sessionRemoteIdentity(d.record))).not.toThrow();
     });
 
-    it('empty and large content; any content type', () => {
-      for (const [type, content] of [[0, new Uint8Array(0)], [77, new Uint8Array(70_000).fill(9)]] as const) {
+    it('content types other than ratchet (1) and prekey (2) are refused on both ends', () => {
+      for (const type of [0, 3, 77]) {
+        expectThrows(() => sealSender(ctx, alice.identity, bob.identity.publicKey, aliceCert, type, new Uint8Array(1)), InvalidArgumentError, `seal type ${type}`);
+      }
+    });
+
+    it('empty and large content of both content types', () => {
+      for (const [type, content] of [[1, new Uint8Array(0)], [2, new Uint8Array(70_000).fill(9)]] as const) {
         const opened = unsealSender(ctx, bob.identity, sealSender(ctx, alice.identity, bob.identity.publicKey, aliceCert, type, content), trusted, NOW);
         expect(opened.contentType).toBe(type);
         expect(opened.content.length).toBe(content.length);

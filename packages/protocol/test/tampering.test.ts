@@ -62,6 +62,23 @@ function withState(record: SessionRecord, change: (s: SessionState) => SessionSt
   return { current: change(record.current!), previous: record.previous };
 }
 
+const P = (1n << 255n) - 19n;
+
+/** The u-coordinate of P + T for the Edwards point T = (0, −1) of order 2: 1/u mod p. */
+function x25519Inverse(u: Uint8Array): Uint8Array {
+  let x = 0n;
+  for (let i = 31; i >= 0; i--) x = (x << 8n) | BigInt(u[i]!);
+  let r = 1n;
+  let base = x % P;
+  for (let e = P - 2n; e > 0n; e >>= 1n) {
+    if (e & 1n) r = (r * base) % P;
+    base = (base * base) % P;
+  }
+  const out = new Uint8Array(32);
+  for (let i = 0; i < 32; i++) out[i] = Number((r >> BigInt(8 * i)) & 0xffn);
+  return out;
+}
+
 /** Does `bytes` parse as a prekey message with exactly the fields of `m`? */
 function parsesTo(bytes: Uint8Array, m: PreKeyMessage): boolean {
   let p: PreKeyMessage;
@@ -345,6 +362,19 @@ describe.each(providers.map((crypto) => ({ crypto, name: crypto.name })))('tampe
       expectThrows(() => parsePreKeyMessage(encodePreKeyMessage({ ...pm, baseKey: aboveP })), DecodeError);
       // The plain replay is the duplicate it always was.
       expectRejectedUnchanged(b, (r) => decryptPreKeyMessage(ctx, r, bob.identity, keys, first), DuplicateMessageError, 'plain replay');
+    });
+
+    it('of a prekey message whose base key is EK_A plus the point of order 2 (u → 1/u): same DHs, still refused', () => {
+      // Clamped X25519 scalars are multiples of 8, so X25519(k, 1/u) = X25519(k, u): every DH, and SK, are
+      // unchanged, and the bytes are canonical. Only binding EK_A itself (in the AD) tells the two apart.
+      const { b, first } = establish(ctx, alice, bob, { oneTime: false, lastResort: true });
+      const pm = parsePreKeyMessage(first);
+      const shifted = x25519Inverse(pm.baseKey);
+      expect(bytesEqual(crypto.x25519(bob.signedPreKey.keyPair.privateKey, shifted), crypto.x25519(bob.signedPreKey.keyPair.privateKey, pm.baseKey))).toBe(true);
+      const replay = encodePreKeyMessage({ ...pm, baseKey: shifted });
+      const keys = responderKeys(bob, pm);
+      expectRejectedUnchanged(b, (r) => decryptPreKeyMessage(ctx, r, bob.identity, keys, replay), DecryptionError, 'base key 1/u');
+      expectThrows(() => decryptPreKeyMessage(ctx, undefined, bob.identity, keys, replay), DecryptionError);
     });
   });
 

@@ -39,7 +39,7 @@ export interface PendingPreKey {
 export interface SessionState {
   readonly localIdentity: Uint8Array;
   readonly remoteIdentity: Uint8Array;
-  /** AD = IK_A || IK_B, fixed at session setup. */
+  /** AD = IK_A || IK_B || EK_A, fixed at session setup. */
   readonly associatedData: Uint8Array;
   readonly rootKey: Uint8Array;
   readonly sendingRatchet: X25519KeyPair;
@@ -90,7 +90,7 @@ function need(ok: boolean, what: string): void {
 
 function structureToState(m: SessionStateStructure): SessionState {
   need(m.localIdentity.length === IDENTITY_KEY_LENGTH && m.remoteIdentity.length === IDENTITY_KEY_LENGTH, 'identity keys must be 64 bytes');
-  need(m.associatedData.length === 2 * IDENTITY_KEY_LENGTH, 'associated data must be 128 bytes');
+  need(m.associatedData.length === 2 * IDENTITY_KEY_LENGTH + X25519_KEY_LENGTH, 'associated data must be 160 bytes');
   need(m.rootKey.length === 32 && m.sendingChainKey.length === 32, 'root and sending chain keys must be 32 bytes');
   need(m.sendingRatchetPrivate.length === X25519_KEY_LENGTH && m.sendingRatchetPublic.length === X25519_KEY_LENGTH, 'ratchet keys must be 32 bytes');
   need(m.baseKey.length === X25519_KEY_LENGTH, 'base key must be 32 bytes');
