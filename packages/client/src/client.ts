@@ -1,0 +1,935 @@
+/**
+ * The Sigilo client: one device of one person. It keeps everything in an
+ * encrypted ClientStore, talks to one server over a pinned TLS WebSocket, and
+ * runs the protocol engine with I/O at the edges: load records, call the pure
+ * engine, store the results in one transaction, then send or acknowledge.
+ * (spec/client.md describes the behaviour; spec/protocol.md the cryptography.)
+ */
+import { EventEmitter } from 'node:events';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import {
+  ProtocolError, DuplicateMessageError, authPayload, bytesEqual, decodeIdentityKeyPair, decodeOneTimePreKeyRecord, decodePqPreKeyRecord,
+  decodePreKeyBundle, decodeSessionRecord, decodeSignedPreKeyRecord, decryptMessage, decryptPreKeyMessage, encodeIdentityKeyPair,
+  encodeOneTimePreKeyRecord, encodePqPreKeyRecord, encodeSessionRecord, encodeSignedPreKeyRecord, encryptMessage,
+  generateIdentityKeyPair, generateOneTimePreKeys, generatePqPreKey, generateSignedPreKey, initiateSession, messageType,
+  parsePreKeyMessage, registerDevicePayload, registerIdentityPayload, safetyNumber, sealSender, assertSenderMatchesSession,
+  unsealSender, verifySenderCertificate, formatSafetyNumber, verifySafetyNumberQr, SEALED_CONTENT_PREKEY, SEALED_CONTENT_RATCHET,
+  type IdentityKeyPair, type ProtocolContext, type SessionRecord, type TrustedServerKey,
+} from '@sigilo/protocol';
+import { nodeCrypto, systemRandom } from '@sigilo/protocol/node';
+import {
+  ContentSchema, ReceiptMessage_Type, TypingMessage_Action, type Content, type DataMessage,
+} from '@sigilo/protocol/gen/sigilo/client/v1/content_pb';
+import type { Deliver, ServerFrame } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
+import { Connection, ServerRequestError, fetchJson, normaliseFingerprint, type ClientBody, type ServerAddress } from './connection.js';
+import { ClientError } from './errors.js';
+import { formatAccountId, formatContactCard } from './ids.js';
+import { pad, unpad } from './padding.js';
+import type { ClientStore, ContactRow, MessageRow, MessageStatus } from './store/port.js';
+
+/** One-time prekeys kept on the server; replenished below LOW_WATER (the server also tells us). */
+export const PREKEY_BATCH = 100;
+export const PQ_PREKEY_BATCH = 20;
+const LOW_WATER = 20;
+/** A typing indicator with no update for this long is over. */
+export const TYPING_EXPIRY_MS = 15_000;
+/** Deliveries decrypted and stored per transaction (and acknowledged together). */
+const INBOX_BATCH = 256;
+
+const META = {
+  serverUrl: 'server.url',
+  serverFingerprint: 'server.fingerprint',
+  serverKeys: 'server.certificate-keys',
+  accountId: 'account.id',
+  deviceId: 'device.id',
+  deviceKey: 'device.key',
+  identity: 'identity',
+  accessKey: 'access.key',
+  nextPreKeyId: 'prekeys.next-id',
+} as const;
+
+const text = new TextEncoder();
+const untext = new TextDecoder();
+const u32 = (n: number) => { const b = new Uint8Array(4); new DataView(b.buffer).setUint32(0, n); return b; };
+const readU32 = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, 4).getUint32(0);
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+export type ConnectionState = 'offline' | 'connecting' | 'online';
+
+export type ClientEvent =
+  | { type: 'message'; message: MessageRow }
+  | { type: 'status'; conversation: Uint8Array; messageId: Uint8Array; status: MessageStatus }
+  | { type: 'typing'; conversation: Uint8Array; started: boolean; expiresAt: number }
+  | { type: 'deleted'; conversation: Uint8Array; messageId: Uint8Array }
+  | { type: 'history-deleted'; conversation: Uint8Array }
+  | { type: 'identity-changed'; accountId: Uint8Array }
+  | { type: 'connection'; state: ConnectionState; retryInMs?: number }
+  | { type: 'caught-up' }
+  | { type: 'undecryptable'; reason: string };
+
+export interface ClientOptions {
+  readonly store: ClientStore;
+  readonly ctx?: ProtocolContext;
+  readonly now?: () => number;
+}
+
+interface SendTarget { readonly accountId: Uint8Array; readonly sealed: boolean }
+
+export class SigiloClient {
+  readonly store: ClientStore;
+  readonly #ctx: ProtocolContext;
+  readonly #now: () => number;
+  readonly #events = new EventEmitter();
+  #connection: Connection | undefined;
+  #state: ConnectionState = 'offline';
+  #wantOnline = false;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  #backoffMs = 0;
+  #certificate: { bytes: Uint8Array; expires: number } | undefined;
+  #inbox: Deliver[] = [];
+  #inboxRunning: Promise<void> | undefined;
+  #flushing: Promise<void> | undefined;
+  #ownDevices: number[] | undefined;
+  #identity: IdentityKeyPair | undefined;
+  /** X25519(IK_S, IK_R) per sender identity: the static half of sealed sender, constant per pair. */
+  readonly #typingTimers = new Map<string, NodeJS.Timeout>();
+
+  constructor(options: ClientOptions) {
+    this.store = options.store;
+    this.#ctx = options.ctx ?? { crypto: nodeCrypto, random: systemRandom };
+    this.#now = options.now ?? Date.now;
+    this.#events.setMaxListeners(50);
+  }
+
+  on(listener: (e: ClientEvent) => void): () => void {
+    this.#events.on('event', listener);
+    return () => this.#events.off('event', listener);
+  }
+
+  #emit(e: ClientEvent): void {
+    this.#events.emit('event', e);
+  }
+
+  // ------------------------------------------------------------------ identity and setup
+
+  get server(): ServerAddress | undefined {
+    const url = this.store.getMeta(META.serverUrl);
+    if (!url) return undefined;
+    const fp = this.store.getMeta(META.serverFingerprint);
+    return { url: untext.decode(url), fingerprint: fp ? untext.decode(fp) : undefined };
+  }
+
+  get accountId(): Uint8Array | undefined {
+    return this.store.getMeta(META.accountId);
+  }
+
+  get deviceId(): number | undefined {
+    const b = this.store.getMeta(META.deviceId);
+    return b ? readU32(b) : undefined;
+  }
+
+  get identity(): IdentityKeyPair {
+    if (!this.#identity) {
+      const b = this.store.getMeta(META.identity);
+      if (!b) throw new ClientError('NOT_REGISTERED', 'this device has no identity yet: run `sigilo register --invite CODE` or `sigilo link`');
+      this.#identity = decodeIdentityKeyPair(this.#ctx.crypto, b);
+    }
+    return this.#identity;
+  }
+
+  get accessKey(): Uint8Array | undefined {
+    return this.store.getMeta(META.accessKey);
+  }
+
+  /** The card to give people so they can write to this account (sealed from the first message). */
+  get contactCard(): string {
+    const id = this.#requireAccount();
+    return formatContactCard(id.accountId, this.accessKey!);
+  }
+
+  #requireAccount(): { accountId: Uint8Array; deviceId: number } {
+    const accountId = this.accountId, deviceId = this.deviceId;
+    if (!accountId || deviceId === undefined) throw new ClientError('NOT_REGISTERED', 'this device is not registered: run `sigilo register --invite CODE` or `sigilo link`');
+    return { accountId, deviceId };
+  }
+
+  #trustedKeys(): TrustedServerKey[] {
+    const b = this.store.getMeta(META.serverKeys);
+    if (!b) throw new ClientError('NOT_INITIALISED', 'no server configured: run `sigilo init URL --fingerprint FP`');
+    return (JSON.parse(untext.decode(b)) as { keyId: number; publicKey: string }[]).map((k) => ({ keyId: k.keyId, publicKey: new Uint8Array(Buffer.from(k.publicKey, 'base64')) }));
+  }
+
+  /**
+   * Points this device at a server: `url` (https://host:port or wss://host:port/v1/ws) and the
+   * SHA-256 fingerprint of its certificate. Fetches the server's sender-certificate keys over
+   * the pinned connection.
+   */
+  async init(url: string, fingerprint: string | undefined): Promise<{ url: string; fingerprint: string | undefined }> {
+    const parsed = new URL(url.includes('://') ? url : `wss://${url}`);
+    if (parsed.protocol === 'https:') parsed.protocol = 'wss:';
+    if (parsed.protocol !== 'wss:') throw new ClientError('INVALID_INPUT', 'the server URL must be https://HOST:PORT or wss://HOST:PORT (TLS is required)');
+    if (parsed.pathname === '/' || parsed.pathname === '') parsed.pathname = '/v1/ws';
+    const address: ServerAddress = { url: parsed.toString(), fingerprint: fingerprint ? normaliseFingerprint(fingerprint) : undefined };
+    const info = await fetchJson(address, '/v1/server-info') as { name?: string; certificateKeys?: { keyId: number; publicKey: string }[] };
+    if (info.name !== 'sigilo' || !Array.isArray(info.certificateKeys)) throw new ClientError('SERVER_ERROR', 'this is not a Sigilo server (no server-info)');
+    if (this.accountId && this.server && this.server.url !== address.url) {
+      throw new ClientError('ALREADY_REGISTERED', 'this device is registered with another server; use a new --dir for a second account');
+    }
+    this.store.transaction(() => {
+      this.store.setMeta(META.serverUrl, text.encode(address.url));
+      this.store.setMeta(META.serverFingerprint, address.fingerprint ? text.encode(address.fingerprint) : undefined);
+      this.store.setMeta(META.serverKeys, text.encode(JSON.stringify(info.certificateKeys)));
+    });
+    return { url: address.url, fingerprint: address.fingerprint };
+  }
+
+  #generateDeviceKey(): { privateKey: Uint8Array; publicKey: Uint8Array } {
+    const privateKey = this.#ctx.random(32);
+    return { privateKey, publicKey: this.#ctx.crypto.ed25519PublicKey(privateKey) };
+  }
+
+  /** Creates this person's identity and account with an administrator's invite code. */
+  async register(inviteCode: string): Promise<{ accountId: Uint8Array; deviceId: number }> {
+    if (this.accountId) throw new ClientError('ALREADY_REGISTERED', 'this device is already registered');
+    const address = this.#requireServer();
+    const identity = generateIdentityKeyPair(this.#ctx);
+    const deviceKey = this.#generateDeviceKey();
+    const { connection, nonce } = await Connection.open(address, () => {});
+    try {
+      const f = await connection.request({
+        case: 'register',
+        value: {
+          inviteCode: inviteCode.trim(),
+          identityKey: identity.publicKey,
+          deviceKey: deviceKey.publicKey,
+          identitySignature: this.#ctx.crypto.ed25519Sign(identity.signing.privateKey, registerIdentityPayload(nonce, deviceKey.publicKey)),
+          deviceSignature: this.#ctx.crypto.ed25519Sign(deviceKey.privateKey, registerDevicePayload(nonce, identity.publicKey)),
+        },
+      });
+      if (f.body.case !== 'registered') throw new ClientError('SERVER_ERROR', 'unexpected answer to registration');
+      const { accountId, deviceId } = f.body.value;
+      const accessKey = this.#ctx.random(16);
+      this.store.transaction(() => {
+        this.store.setMeta(META.identity, encodeIdentityKeyPair(identity));
+        this.store.setMeta(META.deviceKey, deviceKey.privateKey);
+        this.store.setMeta(META.accountId, accountId);
+        this.store.setMeta(META.deviceId, u32(deviceId));
+        this.store.setMeta(META.accessKey, accessKey);
+      });
+      this.#identity = identity;
+      // A successful registration authenticates this connection as the new device.
+      await connection.request({ case: 'setAccessKey', value: { accessKey, unrestricted: false } });
+      await this.#replenishPreKeys(connection, true);
+      return { accountId, deviceId };
+    } finally {
+      connection.close();
+    }
+  }
+
+  #requireServer(): ServerAddress {
+    const s = this.server;
+    if (!s) throw new ClientError('NOT_INITIALISED', 'no server configured: run `sigilo init URL --fingerprint FP` first');
+    return s;
+  }
+
+  async #authenticate(connection: Connection, nonce: Uint8Array): Promise<void> {
+    const { accountId, deviceId } = this.#requireAccount();
+    const deviceKey = this.store.getMeta(META.deviceKey)!;
+    await connection.request({
+      case: 'authenticate',
+      value: { accountId, deviceId, signature: this.#ctx.crypto.ed25519Sign(deviceKey, authPayload(nonce, accountId, deviceId)) },
+    });
+  }
+
+  /** Generates and uploads prekeys: one-time EC and PQ keys up to the batch size, and the signed and last-resort keys when `full`. */
+  async #replenishPreKeys(connection: Connection, full: boolean): Promise<void> {
+    const count = await connection.request({ case: 'getPreKeyCount', value: {} });
+    const c = count.body.case === 'preKeyCount' ? count.body.value : undefined;
+    const needSigned = full || !c?.hasSignedPreKey;
+    const needLastResort = full || !c?.hasLastResortPqPreKey;
+    const oneTime = Math.max(0, PREKEY_BATCH - (c?.oneTimePreKeys ?? 0));
+    const pq = Math.max(0, PQ_PREKEY_BATCH - (c?.pqPreKeys ?? 0));
+    if (!needSigned && !needLastResort && oneTime < PREKEY_BATCH - LOW_WATER && pq < PQ_PREKEY_BATCH - LOW_WATER / 4) return;
+    const identity = this.identity;
+    const now = this.#now();
+    const start = this.store.getMeta(META.nextPreKeyId);
+    let next = start ? readU32(start) : 1;
+    const take = () => { const id = next; next = (next + 1) >>> 0 || 1; return id; };
+    const signed = needSigned ? generateSignedPreKey(this.#ctx, identity, take(), now) : undefined;
+    const lastResort = needLastResort ? generatePqPreKey(this.#ctx, identity, take(), true, now) : undefined;
+    const oneTimeKeys = oneTime > 0 ? generateOneTimePreKeys(this.#ctx, next, oneTime) : [];
+    next = (next + oneTime) >>> 0;
+    const pqKeys = Array.from({ length: pq }, () => generatePqPreKey(this.#ctx, identity, take(), false, now));
+    // Private halves are stored before the public halves are published: a bundle handed out is always usable.
+    this.store.transaction(() => {
+      if (signed) this.store.putPreKey('signed', signed.id, encodeSignedPreKeyRecord(signed));
+      if (lastResort) this.store.putPreKey('pq-last-resort', lastResort.id, encodePqPreKeyRecord(lastResort));
+      for (const k of oneTimeKeys) this.store.putPreKey('one-time', k.id, encodeOneTimePreKeyRecord(k));
+      for (const k of pqKeys) this.store.putPreKey('pq', k.id, encodePqPreKeyRecord(k));
+      this.store.setMeta(META.nextPreKeyId, u32(next));
+    });
+    await connection.request({
+      case: 'uploadPreKeys',
+      value: {
+        signedPreKey: signed ? { id: signed.id, publicKey: signed.keyPair.publicKey, signature: signed.signature } : undefined,
+        oneTimePreKeys: oneTimeKeys.map((k) => ({ id: k.id, publicKey: k.keyPair.publicKey })),
+        pqPreKeys: pqKeys.map((k) => ({ id: k.id, publicKey: k.keyPair.publicKey, signature: k.signature, lastResort: false })),
+        lastResortPqPreKey: lastResort ? { id: lastResort.id, publicKey: lastResort.keyPair.publicKey, signature: lastResort.signature, lastResort: true } : undefined,
+      },
+    });
+  }
+
+  // ------------------------------------------------------------------ connection
+
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  #setState(state: ConnectionState, retryInMs?: number): void {
+    this.#state = state;
+    this.#emit(retryInMs === undefined ? { type: 'connection', state } : { type: 'connection', state, retryInMs });
+  }
+
+  /**
+   * Connects, authenticates, then receives everything queued while offline and
+   * sends the outbox. With `reconnect`, a dropped connection is retried with
+   * exponential backoff (1 s doubling to 60 s, with jitter) until close().
+   */
+  async connect(options: { reconnect?: boolean } = {}): Promise<void> {
+    this.#requireAccount();
+    this.#wantOnline = options.reconnect ?? true;
+    await this.#connectOnce();
+  }
+
+  async #connectOnce(): Promise<void> {
+    this.#setState('connecting');
+    let opened: Awaited<ReturnType<typeof Connection.open>>;
+    try {
+      opened = await Connection.open(this.#requireServer(), (f) => this.#onPush(f));
+      await this.#authenticate(opened.connection, opened.nonce);
+    } catch (e) {
+      this.#scheduleReconnect();
+      throw e;
+    }
+    const connection = opened.connection;
+    this.#connection = connection;
+    this.#backoffMs = 0;
+    this.#ownDevices = undefined;
+    this.#setState('online');
+    void connection.closed.then(() => {
+      if (this.#connection === connection) this.#connection = undefined;
+      this.#setState('offline');
+      this.#scheduleReconnect();
+    });
+    await this.#replenishPreKeys(connection, false).catch(() => {});
+    void this.flush();
+  }
+
+  #scheduleReconnect(): void {
+    if (!this.#wantOnline || this.#reconnectTimer) return;
+    this.#backoffMs = Math.min(60_000, this.#backoffMs ? this.#backoffMs * 2 : 1000);
+    const delay = Math.round(this.#backoffMs * (0.75 + Math.random() * 0.5));
+    this.#setState('offline', delay);
+    this.#reconnectTimer = setTimeout(() => {
+      this.#reconnectTimer = undefined;
+      this.#connectOnce().catch(() => { /* scheduled again */ });
+    }, delay);
+  }
+
+  /** Stops reconnecting, waits for work in progress, closes the connection. */
+  async close(): Promise<void> {
+    this.#wantOnline = false;
+    if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = undefined;
+    await this.#inboxRunning;
+    await this.#flushing;
+    for (const t of this.#typingTimers.values()) clearTimeout(t);
+    this.#typingTimers.clear();
+    const c = this.#connection;
+    this.#connection = undefined;
+    if (c) {
+      c.close();
+      await Promise.race([c.closed, new Promise((r) => setTimeout(r, 2000))]);
+    }
+  }
+
+  #requireConnection(): Connection {
+    const c = this.#connection;
+    if (!c || !c.isOpen) throw new ClientError('CONNECTION_FAILED', 'not connected to the server');
+    return c;
+  }
+
+  #onPush(frame: ServerFrame): void {
+    switch (frame.body.case) {
+      case 'deliver':
+        this.#inbox.push(frame.body.value);
+        this.#drainInbox();
+        return;
+      case 'queueEmpty':
+        void (this.#inboxRunning ?? Promise.resolve()).then(() => this.#emit({ type: 'caught-up' }));
+        return;
+      case 'preKeysLow': {
+        const c = this.#connection;
+        if (c) void this.#replenishPreKeys(c, false).catch(() => {});
+        return;
+      }
+      case 'closing':
+        if (frame.body.value.reason === 2 || frame.body.value.reason === 3) this.#wantOnline = false; // revoked or removed
+        return;
+      default:
+    }
+  }
+
+  // ------------------------------------------------------------------ receiving
+
+  #drainInbox(): void {
+    if (this.#inboxRunning) return;
+    this.#inboxRunning = (async () => {
+      while (this.#inbox.length > 0) {
+        const batch = this.#inbox.splice(0, INBOX_BATCH);
+        const events: ClientEvent[] = [];
+        const followUps: (() => void)[] = [];
+        const acks: bigint[] = [];
+        try {
+          this.store.transaction(() => {
+            for (const d of batch) {
+              if (this.#receiveOne(d, events, followUps)) acks.push(d.serverId);
+            }
+          });
+        } catch (e) {
+          // The store failed (disk full, …): nothing of this batch was kept, so nothing is acknowledged.
+          this.#inbox.unshift(...batch);
+          this.#emit({ type: 'undecryptable', reason: `could not store incoming messages (${(e as Error).message}); they stay on the server` });
+          break;
+        }
+        if (acks.length) this.#connection?.post({ case: 'ack', value: { serverIds: acks } });
+        for (const e of events) this.#emit(e);
+        for (const f of followUps) f();
+        await new Promise((r) => setImmediate(r));
+      }
+    })().finally(() => { this.#inboxRunning = undefined; if (this.#inbox.length) this.#drainInbox(); });
+  }
+
+  /**
+   * Decrypts and applies one delivery inside the inbox transaction. Returns whether it may
+   * be acknowledged: true when it was applied, or can never be decrypted (a duplicate, a
+   * forgery): such messages would otherwise come back forever.
+   */
+  #receiveOne(d: Deliver, events: ClientEvent[], followUps: (() => void)[]): boolean {
+    const me = this.#requireAccount();
+    let sender: { accountId: Uint8Array; deviceId: number; identityKey: Uint8Array | undefined };
+    let body: Uint8Array;
+    let sealedIdentity: Uint8Array | undefined;
+    try {
+      if (d.sealed) {
+        // The certificate is checked at the time the server accepted the message (protocol.md §6.3).
+        const opened = unsealSender(this.#ctx, this.identity, d.content, this.#trustedKeys(), Number(d.serverTimestamp));
+        sender = { accountId: opened.sender.accountId, deviceId: opened.sender.deviceId, identityKey: opened.sender.identityKey };
+        sealedIdentity = opened.sender.identityKey;
+        body = opened.content;
+      } else {
+        sender = { accountId: d.senderAccountId, deviceId: d.senderDeviceId, identityKey: undefined };
+        body = d.content;
+      }
+      const stored = this.store.getSession(sender.accountId, sender.deviceId);
+      const existing = stored ? decodeSessionRecord(stored) : undefined;
+      let record: SessionRecord;
+      let plaintext: Uint8Array;
+      let remoteIdentity: Uint8Array;
+      if (messageType(body) === 'prekey') {
+        const msg = parsePreKeyMessage(body);
+        const spk = this.store.getPreKey('signed', msg.signedPreKeyId);
+        const otk = msg.oneTimePreKeyId === undefined ? undefined : this.store.getPreKey('one-time', msg.oneTimePreKeyId);
+        const pq = this.store.getPreKey('pq', msg.pqPreKeyId) ?? this.store.getPreKey('pq-last-resort', msg.pqPreKeyId);
+        const out = decryptPreKeyMessage(this.#ctx, existing, this.identity, {
+          signedPreKey: spk ? decodeSignedPreKeyRecord(spk) : undefined,
+          oneTimePreKey: otk ? decodeOneTimePreKeyRecord(otk) : undefined,
+          pqPreKey: pq ? decodePqPreKeyRecord(pq) : undefined,
+        }, msg);
+        if (out.consumed) {
+          if (out.consumed.oneTimePreKeyId !== undefined) this.store.deletePreKey('one-time', out.consumed.oneTimePreKeyId);
+          this.store.deletePreKey('pq', out.consumed.pqPreKeyId); // the last-resort key is kept (different kind)
+        }
+        ({ record, plaintext, remoteIdentity } = out);
+      } else {
+        ({ record, plaintext, remoteIdentity } = decryptMessage(this.#ctx, existing, body));
+      }
+      if (sealedIdentity) assertSenderMatchesSession({ accountId: sender.accountId, deviceId: sender.deviceId, identityKey: sealedIdentity }, remoteIdentity);
+      this.#checkIncomingIdentity(sender.accountId, remoteIdentity, me.accountId, events);
+      this.store.putSession(sender.accountId, sender.deviceId, encodeSessionRecord(record));
+      let content: Content;
+      try {
+        content = fromBinary(ContentSchema, unpad(plaintext));
+      } catch {
+        events.push({ type: 'undecryptable', reason: 'a message decrypted but its content is malformed' });
+        return true;
+      }
+      this.#apply(content, sender.accountId, me.accountId, Number(d.serverTimestamp), events, followUps);
+      return true;
+    } catch (e) {
+      if (e instanceof DuplicateMessageError) return true;
+      if (e instanceof ProtocolError || e instanceof ClientError) {
+        events.push({ type: 'undecryptable', reason: `${e.code}: ${e.message}` });
+        return true;
+      }
+      throw e;
+    }
+  }
+
+  /** Trust on first use; a different key later is kept aside and blocks sending until accepted. */
+  #checkIncomingIdentity(accountId: Uint8Array, identityKey: Uint8Array, self: Uint8Array, events: ClientEvent[]): void {
+    if (bytesEqual(accountId, self)) {
+      if (!bytesEqual(identityKey, this.identity.publicKey)) throw new ClientError('IDENTITY_CHANGED', 'a message claiming to be from this account has another identity key');
+      return;
+    }
+    const c = this.#contact(accountId);
+    if (!c.identityKey) {
+      this.store.putContact({ ...c, identityKey: identityKey });
+    } else if (!bytesEqual(c.identityKey, identityKey) && !(c.pendingIdentityKey && bytesEqual(c.pendingIdentityKey, identityKey))) {
+      this.store.putContact({ ...c, pendingIdentityKey: identityKey, verified: false });
+      events.push({ type: 'identity-changed', accountId });
+    }
+  }
+
+  #contact(accountId: Uint8Array): ContactRow {
+    return this.store.getContact(accountId) ?? {
+      accountId, alias: undefined, identityKey: undefined, pendingIdentityKey: undefined, verified: false, accessKey: undefined, mutedUntil: 0,
+    };
+  }
+
+  #apply(content: Content, from: Uint8Array, self: Uint8Array, serverTime: number, events: ClientEvent[], followUps: (() => void)[]): void {
+    const fromSelf = bytesEqual(from, self);
+    if (!fromSelf && content.senderAccessKey.length === 16) {
+      const c = this.#contact(from);
+      if (!c.accessKey || !bytesEqual(c.accessKey, content.senderAccessKey)) this.store.putContact({ ...c, accessKey: content.senderAccessKey });
+    }
+    const now = this.#now();
+    const b = content.body;
+    switch (b.case) {
+      case 'data': {
+        if (fromSelf) return;
+        const row = this.#storeData(b.value, from, from, false, 'received', now, events);
+        if (row) {
+          // A delivery receipt, through the outbox (survives a restart).
+          this.#queueContent(from, { body: { case: 'receipt', value: { type: ReceiptMessage_Type.DELIVERY, messageIds: [row.messageId], timestamp: BigInt(now) } } }, undefined);
+          followUps.push(() => void this.flush());
+        }
+        return;
+      }
+      case 'receipt': {
+        const status: MessageStatus = b.value.type === ReceiptMessage_Type.READ ? 'read' : 'delivered';
+        for (const id of b.value.messageIds) {
+          const m = this.store.getMessage(from, id);
+          if (!m || !m.outgoing || rank(m.status) >= rank(status)) continue;
+          this.store.setMessageStatus(from, id, status);
+          events.push({ type: 'status', conversation: from, messageId: id, status });
+        }
+        return;
+      }
+      case 'typing': {
+        if (fromSelf) return;
+        const started = b.value.action === TypingMessage_Action.STARTED && Number(b.value.timestamp) > now - TYPING_EXPIRY_MS;
+        events.push({ type: 'typing', conversation: from, started, expiresAt: started ? now + TYPING_EXPIRY_MS : now });
+        followUps.push(() => this.#armTypingExpiry(from, started));
+        return;
+      }
+      case 'delete': {
+        const m = this.store.getMessage(from, b.value.messageId);
+        if (m && bytesEqual(m.author, from) && !m.deleted) {
+          this.store.markMessageDeleted(from, b.value.messageId);
+          events.push({ type: 'deleted', conversation: from, messageId: b.value.messageId });
+        }
+        return;
+      }
+      case 'sync': {
+        if (!fromSelf) return; // only this account's own devices may sync
+        const s = b.value.body;
+        switch (s.case) {
+          case 'sent':
+            if (s.value.message) this.#storeData(s.value.message, s.value.destinationAccountId, self, true, 'sent', now, events);
+            if (s.value.delete) {
+              this.store.markMessageDeleted(s.value.destinationAccountId, s.value.delete.messageId);
+              events.push({ type: 'deleted', conversation: s.value.destinationAccountId, messageId: s.value.delete.messageId });
+            }
+            return;
+          case 'read':
+            for (const id of s.value.messageIds) {
+              const m = this.store.getMessage(s.value.conversationAccountId, id);
+              if (m && !m.outgoing && m.status !== 'read') {
+                this.store.setMessageStatus(s.value.conversationAccountId, id, 'read');
+                events.push({ type: 'status', conversation: s.value.conversationAccountId, messageId: id, status: 'read' });
+              }
+            }
+            return;
+          case 'deleteHistory':
+            this.store.deleteHistory(s.value.conversationAccountId, Number(s.value.before));
+            events.push({ type: 'history-deleted', conversation: s.value.conversationAccountId });
+            return;
+          case 'mute': {
+            const c = this.#contact(s.value.conversationAccountId);
+            this.store.putContact({ ...c, mutedUntil: Number(s.value.until) });
+            return;
+          }
+          case 'deleteForMe':
+            this.store.removeMessage(s.value.conversationAccountId, s.value.messageId);
+            events.push({ type: 'deleted', conversation: s.value.conversationAccountId, messageId: s.value.messageId });
+            return;
+          default:
+            return;
+        }
+      }
+      default:
+        void serverTime;
+    }
+  }
+
+  #storeData(m: DataMessage, conversation: Uint8Array, author: Uint8Array, outgoing: boolean, status: MessageStatus, now: number, events: ClientEvent[]): MessageRow | undefined {
+    if (m.messageId.length !== 16) return undefined;
+    const row: MessageRow = {
+      messageId: m.messageId, conversation, author, outgoing, timestamp: Number(m.timestamp), text: m.text, status, deleted: false, receivedAt: now,
+    };
+    if (!this.store.insertMessage(row)) return undefined; // already stored: idempotent
+    events.push({ type: 'message', message: row });
+    return row;
+  }
+
+  #armTypingExpiry(conversation: Uint8Array, started: boolean): void {
+    const key = hex(conversation);
+    const t = this.#typingTimers.get(key);
+    if (t) clearTimeout(t);
+    this.#typingTimers.delete(key);
+    if (!started) return;
+    const timer = setTimeout(() => {
+      this.#typingTimers.delete(key);
+      this.#emit({ type: 'typing', conversation, started: false, expiresAt: this.#now() });
+    }, TYPING_EXPIRY_MS);
+    timer.unref();
+    this.#typingTimers.set(key, timer);
+  }
+
+  // ------------------------------------------------------------------ sending
+
+  /** Adds or renames a contact from a contact card or account id. */
+  addContact(alias: string, accountId: Uint8Array, accessKey: Uint8Array | undefined): ContactRow {
+    if (!/^[\p{L}\p{N}_.-]{1,64}$/u.test(alias)) throw new ClientError('INVALID_INPUT', 'a contact name is 1–64 letters, digits, "_", "." or "-"');
+    const me = this.accountId;
+    if (me && bytesEqual(me, accountId)) throw new ClientError('INVALID_INPUT', 'that is your own account');
+    const byAlias = this.store.contactByAlias(alias);
+    if (byAlias && !bytesEqual(byAlias.accountId, accountId)) throw new ClientError('INVALID_INPUT', `the name "${alias}" is taken by another contact`);
+    const c = this.#contact(accountId);
+    const row = { ...c, alias, accessKey: accessKey ?? c.accessKey };
+    this.store.putContact(row);
+    return row;
+  }
+
+  resolveContact(nameOrId: string): ContactRow {
+    const byAlias = this.store.contactByAlias(nameOrId);
+    if (byAlias) return byAlias;
+    for (const c of this.store.listContacts()) if (formatAccountId(c.accountId) === nameOrId.toLowerCase()) return c;
+    throw new ClientError('UNKNOWN_CONTACT', `no contact "${nameOrId}": add it with \`sigilo contacts add NAME CARD\``);
+  }
+
+  #assertSendable(to: Uint8Array): void {
+    const c = this.store.getContact(to);
+    if (c?.pendingIdentityKey) {
+      throw new ClientError('IDENTITY_CHANGED', 'this contact\'s safety number changed: compare it (`sigilo verify NAME`) and accept it with `sigilo verify NAME --accept` before sending');
+    }
+  }
+
+  /** Queues a content for `to` (and a sync copy for this account's other devices) in the outbox. */
+  #queueContent(to: Uint8Array, content: Parameters<typeof create<typeof ContentSchema>>[1], sync: Parameters<typeof create<typeof ContentSchema>>[1] | undefined, messageId = this.#ctx.random(16)): number {
+    const c = create(ContentSchema, content);
+    if (this.accessKey) c.senderAccessKey = this.accessKey;
+    return this.store.enqueueOutbox({
+      recipient: to,
+      content: toBinary(ContentSchema, c),
+      syncContent: sync ? toBinary(ContentSchema, create(ContentSchema, sync)) : undefined,
+      messageId,
+      createdAt: this.#now(),
+    });
+  }
+
+  /**
+   * Sends a text: stored as pending and queued in one transaction (so it survives a
+   * restart and is sent when the connection is back), then sent at once if online.
+   */
+  async sendText(to: Uint8Array, body: string): Promise<MessageRow> {
+    const me = this.#requireAccount();
+    this.#assertSendable(to);
+    const messageId = this.#ctx.random(16);
+    const now = this.#now();
+    const data = { messageId, timestamp: BigInt(now), text: body };
+    const row: MessageRow = { messageId, conversation: to, author: me.accountId, outgoing: true, timestamp: now, text: body, status: 'pending', deleted: false, receivedAt: now };
+    this.store.transaction(() => {
+      this.store.insertMessage(row);
+      this.#queueContent(to, { body: { case: 'data', value: data } },
+        { body: { case: 'sync', value: { body: { case: 'sent', value: { destinationAccountId: to, message: data } } } } }, messageId);
+    });
+    await this.flush();
+    return this.store.getMessage(to, messageId) ?? row;
+  }
+
+  /** Marks received messages read and tells their author (read receipt) and this account's other devices. */
+  async markRead(conversation: Uint8Array, messageIds?: Uint8Array[]): Promise<number> {
+    const ids = (messageIds ?? this.store.listMessages(conversation, 10_000).filter((m) => !m.outgoing && m.status !== 'read' && !m.deleted).map((m) => m.messageId));
+    if (ids.length === 0) return 0;
+    const now = this.#now();
+    this.store.transaction(() => {
+      for (const id of ids) this.store.setMessageStatus(conversation, id, 'read');
+      this.#queueContent(conversation, { body: { case: 'receipt', value: { type: ReceiptMessage_Type.READ, messageIds: ids, timestamp: BigInt(now) } } },
+        { body: { case: 'sync', value: { body: { case: 'read', value: { conversationAccountId: conversation, messageIds: ids } } } } });
+    });
+    await this.flush();
+    return ids.length;
+  }
+
+  /** Typing indicators are ephemeral: sent only when online, never queued. */
+  async typing(conversation: Uint8Array, started: boolean): Promise<void> {
+    if (!this.#connection?.isOpen) return;
+    this.#assertSendable(conversation);
+    const c = create(ContentSchema, {
+      body: { case: 'typing', value: { action: started ? TypingMessage_Action.STARTED : TypingMessage_Action.STOPPED, timestamp: BigInt(this.#now()) } },
+    });
+    if (this.accessKey) c.senderAccessKey = this.accessKey;
+    await this.#deliverContent(conversation, toBinary(ContentSchema, c), this.#ctx.random(16)).catch(() => {});
+  }
+
+  /** Deletes one of this account's messages for everyone in the conversation. */
+  async deleteForEveryone(conversation: Uint8Array, messageId: Uint8Array): Promise<void> {
+    const me = this.#requireAccount();
+    const m = this.store.getMessage(conversation, messageId);
+    if (!m) throw new ClientError('NOT_FOUND', 'no such message');
+    if (!bytesEqual(m.author, me.accountId)) throw new ClientError('INVALID_INPUT', 'only your own messages can be deleted for everyone; use delete for me');
+    const del = { messageId, timestamp: BigInt(this.#now()) };
+    this.store.transaction(() => {
+      this.store.markMessageDeleted(conversation, messageId);
+      this.#queueContent(conversation, { body: { case: 'delete', value: del } },
+        { body: { case: 'sync', value: { body: { case: 'sent', value: { destinationAccountId: conversation, delete: del } } } } });
+    });
+    await this.flush();
+  }
+
+  /** Deletes a message on this person's devices only. */
+  async deleteForMe(conversation: Uint8Array, messageId: Uint8Array): Promise<void> {
+    this.store.transaction(() => {
+      this.store.removeMessage(conversation, messageId);
+      this.#queueSync({ body: { case: 'sync', value: { body: { case: 'deleteForMe', value: { conversationAccountId: conversation, messageId } } } } });
+    });
+    await this.flush();
+  }
+
+  /** Deletes a conversation's history on all of this person's devices. */
+  async deleteHistory(conversation: Uint8Array): Promise<number> {
+    const before = this.#now();
+    const n = this.store.transaction(() => {
+      const removed = this.store.deleteHistory(conversation, before);
+      this.#queueSync({ body: { case: 'sync', value: { body: { case: 'deleteHistory', value: { conversationAccountId: conversation, before: BigInt(before) } } } } });
+      return removed;
+    });
+    await this.flush();
+    return n;
+  }
+
+  /** Mutes notifications for a conversation until `until` (Unix ms; 0 unmutes), on all devices. */
+  async mute(conversation: Uint8Array, until: number): Promise<void> {
+    this.store.transaction(() => {
+      this.store.putContact({ ...this.#contact(conversation), mutedUntil: until });
+      this.#queueSync({ body: { case: 'sync', value: { body: { case: 'mute', value: { conversationAccountId: conversation, until: BigInt(until) } } } } });
+    });
+    await this.flush();
+  }
+
+  #queueSync(content: Parameters<typeof create<typeof ContentSchema>>[1]): void {
+    const me = this.#requireAccount();
+    this.#queueContent(me.accountId, content, undefined);
+  }
+
+  /** Sends everything in the outbox, in order; stops at the first failure and leaves the rest queued. */
+  flush(): Promise<void> {
+    if (this.#flushing) return this.#flushing.then(() => this.#flushOnce());
+    return this.#flushOnce();
+  }
+
+  #flushOnce(): Promise<void> {
+    if (this.#flushing || !this.#connection?.isOpen) return this.#flushing ?? Promise.resolve();
+    this.#flushing = (async () => {
+      const me = this.#requireAccount();
+      for (const item of this.store.listOutbox()) {
+        if (!this.#connection?.isOpen) return;
+        try {
+          if (!bytesEqual(item.recipient, me.accountId)) this.#assertSendable(item.recipient);
+          await this.#deliverContent(item.recipient, item.content, item.messageId);
+          if (item.syncContent) await this.#deliverContent(me.accountId, item.syncContent, item.messageId);
+        } catch (e) {
+          this.store.bumpOutbox(item.seq);
+          if (e instanceof ClientError && e.code === 'IDENTITY_CHANGED') continue; // held until accepted; later items may go
+          return;
+        }
+        this.store.transaction(() => {
+          this.store.removeOutbox(item.seq);
+          const m = this.store.getMessage(item.recipient, item.messageId);
+          if (m && m.outgoing && m.status === 'pending') {
+            this.store.setMessageStatus(item.recipient, item.messageId, 'sent');
+            this.#emit({ type: 'status', conversation: item.recipient, messageId: item.messageId, status: 'sent' });
+          }
+        });
+      }
+    })().finally(() => { this.#flushing = undefined; });
+    return this.#flushing;
+  }
+
+  async #senderCertificate(connection: Connection): Promise<Uint8Array> {
+    const now = this.#now();
+    if (this.#certificate && this.#certificate.expires - 60_000 > now) return this.#certificate.bytes;
+    const f = await connection.request({ case: 'getSenderCertificate', value: {} });
+    if (f.body.case !== 'senderCertificate') throw new ClientError('SERVER_ERROR', 'unexpected answer to a sender certificate request');
+    // Check it before use: a certificate we could not verify, our peers could not either.
+    const body = verifySenderCertificate(this.#ctx.crypto, this.#trustedKeys(), f.body.value.certificate, now);
+    this.#certificate = { bytes: f.body.value.certificate, expires: body.expires };
+    return this.#certificate.bytes;
+  }
+
+  /**
+   * Encrypts `content` for every device of `to` (for this account: every other device) and
+   * sends it, sealed when the recipient's access key is known. Repairs the device list on a
+   * STALE_DEVICES answer and retries.
+   */
+  async #deliverContent(to: Uint8Array, content: Uint8Array, messageId: Uint8Array): Promise<void> {
+    const me = this.#requireAccount();
+    const connection = this.#requireConnection();
+    const toSelf = bytesEqual(to, me.accountId);
+    if (toSelf) {
+      if (!this.#ownDevices) {
+        const f = await connection.request({ case: 'listDevices', value: {} });
+        this.#ownDevices = f.body.case === 'devices' ? f.body.value.devices.map((d) => d.deviceId) : [];
+      }
+      if (!this.#ownDevices.some((d) => d !== me.deviceId)) return; // no other device to sync
+    }
+    const padded = pad(content);
+    const contact = toSelf ? undefined : this.store.getContact(to);
+    const target: SendTarget = { accountId: to, sealed: !toSelf && contact?.accessKey !== undefined };
+    for (let attempt = 0; attempt < 4; attempt++) {
+      let devices = this.store.sessionDevices(to).filter((d) => !(toSelf && d === me.deviceId));
+      if (devices.length === 0) {
+        await this.#fetchSessions(connection, to, []);
+        devices = this.store.sessionDevices(to).filter((d) => !(toSelf && d === me.deviceId));
+      }
+      const messages = this.store.transaction(() => devices.map((deviceId) => {
+        const record = decodeSessionRecord(this.store.getSession(to, deviceId)!);
+        const out = encryptMessage(this.#ctx, record, padded);
+        this.store.putSession(to, deviceId, encodeSessionRecord(out.record));
+        return { deviceId, message: out.message, remoteIdentity: out.record.current!.remoteIdentity };
+      }));
+      try {
+        if (target.sealed) {
+          const certificate = await this.#senderCertificate(connection);
+          await connection.request({
+            case: 'sealedSend',
+            value: {
+              recipientAccountId: to, messageId, accessKey: contact!.accessKey!,
+              messages: messages.map((m) => ({
+                deviceId: m.deviceId,
+                content: sealSender(this.#ctx, this.identity, m.remoteIdentity, certificate,
+                  messageType(m.message) === 'prekey' ? SEALED_CONTENT_PREKEY : SEALED_CONTENT_RATCHET, m.message),
+              })),
+            },
+          } satisfies ClientBody);
+        } else {
+          await connection.request({ case: 'send', value: { recipientAccountId: to, messageId, messages: messages.map((m) => ({ deviceId: m.deviceId, content: m.message })) } });
+        }
+        return;
+      } catch (e) {
+        if (e instanceof ServerRequestError && e.serverCode === 'STALE_DEVICES' && e.frame.body.case === 'error') {
+          const stale = e.frame.body.value.staleDevices!;
+          this.store.transaction(() => { for (const d of stale.extraDeviceIds) this.store.deleteSession(to, d); });
+          if (toSelf) this.#ownDevices = [...stale.currentDeviceIds, me.deviceId];
+          if (stale.missingDeviceIds.length) await this.#fetchSessions(connection, to, stale.missingDeviceIds);
+          continue;
+        }
+        if (e instanceof ServerRequestError && e.serverCode === 'UNAUTHORIZED' && target.sealed) {
+          // The access key we hold is wrong or was changed: fall back to an identified send.
+          (target as { sealed: boolean }).sealed = false;
+          continue;
+        }
+        throw e;
+      }
+    }
+    throw new ClientError('SERVER_ERROR', 'the recipient\'s device list kept changing; try again');
+  }
+
+  /** Fetches bundles (all devices, or the listed ones) and starts sessions, checking identities. */
+  async #fetchSessions(connection: Connection, accountId: Uint8Array, deviceIds: number[]): Promise<void> {
+    const f = await connection.request({ case: 'fetchBundles', value: { accountId, deviceIds } });
+    if (f.body.case !== 'bundles') throw new ClientError('SERVER_ERROR', 'unexpected answer to a bundle request');
+    const bundles = f.body.value.bundles;
+    const me = this.#requireAccount();
+    const toSelf = bytesEqual(accountId, me.accountId);
+    const events: ClientEvent[] = [];
+    try {
+      this.store.transaction(() => {
+        for (const bytes of bundles) {
+          const bundle = decodePreKeyBundle(bytes);
+          if (toSelf) {
+            if (!bytesEqual(bundle.identityKey, this.identity.publicKey)) throw new ClientError('IDENTITY_CHANGED', 'a device of this account has another identity key');
+          } else {
+            this.#checkIncomingIdentity(accountId, bundle.identityKey, me.accountId, events);
+            this.#assertSendable(accountId);
+          }
+          const existing = this.store.getSession(accountId, bundle.deviceId);
+          const record = initiateSession(this.#ctx, this.identity, bundle, existing ? decodeSessionRecord(existing) : undefined);
+          this.store.putSession(accountId, bundle.deviceId, encodeSessionRecord(record));
+        }
+      });
+    } finally {
+      for (const e of events) this.#emit(e);
+    }
+    if (bundles.length === 0 && !toSelf) {
+      throw new ClientError('NOT_FOUND', 'the contact has no device with published keys yet; try again later');
+    }
+  }
+
+  // ------------------------------------------------------------------ identity verification
+
+  safetyNumber(accountId: Uint8Array): { digits: string; formatted: string; qrPayload: Uint8Array; verified: boolean; changed: boolean } {
+    const me = this.#requireAccount();
+    const c = this.store.getContact(accountId);
+    const theirs = c?.pendingIdentityKey ?? c?.identityKey;
+    if (!theirs) throw new ClientError('NOT_FOUND', 'no identity known for this contact yet: exchange a message first');
+    const sn = safetyNumber(this.#ctx.crypto, { identityKey: this.identity.publicKey, stableId: me.accountId }, { identityKey: theirs, stableId: accountId });
+    return { digits: sn.digits, formatted: formatSafetyNumber(sn.digits), qrPayload: sn.qrPayload, verified: c!.verified, changed: c!.pendingIdentityKey !== undefined };
+  }
+
+  /** Accepts a contact's changed identity key (after comparing safety numbers), unblocking sends. */
+  acceptIdentity(accountId: Uint8Array, verified = false): void {
+    const c = this.store.getContact(accountId);
+    if (!c?.pendingIdentityKey) {
+      if (c && verified) this.store.putContact({ ...c, verified: true });
+      return;
+    }
+    this.store.transaction(() => {
+      this.store.putContact({ ...c, identityKey: c.pendingIdentityKey, pendingIdentityKey: undefined, verified });
+      // Sessions built with the old key are useless now.
+      for (const d of this.store.sessionDevices(accountId)) {
+        const record = decodeSessionRecord(this.store.getSession(accountId, d)!);
+        if (record.current && !bytesEqual(record.current.remoteIdentity, c.pendingIdentityKey!)) this.store.deleteSession(accountId, d);
+      }
+    });
+    void this.flush();
+  }
+
+  /** Marks a contact verified after its QR payload was scanned (or digits compared). */
+  verifyQr(accountId: Uint8Array, scanned: Uint8Array): boolean {
+    const ok = verifySafetyNumberQr(this.safetyNumber(accountId).qrPayload, scanned);
+    if (ok) this.acceptIdentity(accountId, true);
+    return ok;
+  }
+
+  async listDevices(): Promise<{ deviceId: number; createdDay: number; lastSeenDay: number }[]> {
+    const f = await this.#requireConnection().request({ case: 'listDevices', value: {} });
+    return f.body.case === 'devices' ? f.body.value.devices.map((d) => ({ deviceId: d.deviceId, createdDay: d.createdDay, lastSeenDay: d.lastSeenDay })) : [];
+  }
+}
+
+function rank(s: MessageStatus): number {
+  return ({ pending: 0, failed: 0, sent: 1, received: 1, delivered: 2, read: 3 } as const)[s];
+}

@@ -1,0 +1,30 @@
+/**
+ * Client errors: a stable `code`, and a message that says what to do next.
+ * Messages never contain plaintext, keys or account ids.
+ */
+export type ClientErrorCode =
+  | 'NOT_INITIALISED'
+  | 'NOT_REGISTERED'
+  | 'ALREADY_REGISTERED'
+  | 'BAD_PASSPHRASE'
+  | 'FINGERPRINT_MISMATCH'
+  | 'CONNECTION_FAILED'
+  | 'TIMEOUT'
+  | 'SERVER_ERROR'
+  | 'UNKNOWN_CONTACT'
+  | 'IDENTITY_CHANGED'
+  | 'INVALID_INPUT'
+  | 'LINK_FAILED'
+  | 'NOT_FOUND';
+
+export class ClientError extends Error {
+  readonly code: ClientErrorCode;
+  /** For SERVER_ERROR: the server's ErrorCode name (e.g. "RATE_LIMITED"). */
+  readonly serverCode: string | undefined;
+  constructor(code: ClientErrorCode, message: string, serverCode?: string) {
+    super(message);
+    this.name = 'ClientError';
+    this.code = code;
+    this.serverCode = serverCode;
+  }
+}

@@ -1,0 +1,231 @@
+/**
+ * The Node ClientStore: one SQLCipher database file (AES-256, HMAC-SHA512 pages;
+ * better-sqlite3-multiple-ciphers in SQLCipher v4 mode) opened with a raw
+ * 256-bit key derived from the user's passphrase with scrypt (client.md §7).
+ * Nothing in the directory is readable without the passphrase: the only other
+ * file is `store.salt` (16 random bytes, not secret).
+ */
+import Database from 'better-sqlite3-multiple-ciphers';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes, scryptSync } from 'node:crypto';
+import { ClientError } from '../errors.js';
+import type { ClientStore, ContactRow, MessageRow, MessageStatus, OutboxRow, PreKeyKind } from './port.js';
+
+/** scrypt cost: N = 2^15, r = 8, p = 1 (~100 ms, 32 MiB): slows passphrase guessing on a stolen disk. */
+const SCRYPT = { N: 1 << 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS prekeys (kind TEXT NOT NULL, id INTEGER NOT NULL, record BLOB NOT NULL, PRIMARY KEY (kind, id));
+CREATE TABLE IF NOT EXISTS sessions (account_id BLOB NOT NULL, device_id INTEGER NOT NULL, record BLOB NOT NULL, PRIMARY KEY (account_id, device_id));
+CREATE TABLE IF NOT EXISTS contacts (
+  account_id BLOB PRIMARY KEY, alias TEXT UNIQUE, identity_key BLOB, pending_identity_key BLOB,
+  verified INTEGER NOT NULL DEFAULT 0, access_key BLOB, muted_until INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS messages (
+  conversation BLOB NOT NULL, message_id BLOB NOT NULL, author BLOB NOT NULL, outgoing INTEGER NOT NULL,
+  timestamp INTEGER NOT NULL, text TEXT NOT NULL, status TEXT NOT NULL, deleted INTEGER NOT NULL DEFAULT 0,
+  received_at INTEGER NOT NULL, PRIMARY KEY (conversation, message_id));
+CREATE INDEX IF NOT EXISTS messages_by_time ON messages (conversation, timestamp);
+CREATE TABLE IF NOT EXISTS outbox (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, recipient BLOB NOT NULL, content BLOB NOT NULL, sync_content BLOB,
+  message_id BLOB NOT NULL, created_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0);
+`;
+
+export function deriveStoreKey(passphrase: string, salt: Uint8Array): Buffer {
+  if (passphrase.length === 0) throw new ClientError('BAD_PASSPHRASE', 'the passphrase is empty; set one (SIGILO_PASSPHRASE or --passphrase-file for scripts)');
+  return scryptSync(passphrase.normalize('NFKC'), salt, 32, SCRYPT);
+}
+
+type Row = Record<string, unknown>;
+const buf = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+const u8 = (v: unknown) => (v == null ? undefined : new Uint8Array(v as Buffer));
+
+function contactFromRow(r: Row): ContactRow {
+  return {
+    accountId: u8(r.account_id)!,
+    alias: (r.alias as string | null) ?? undefined,
+    identityKey: u8(r.identity_key),
+    pendingIdentityKey: u8(r.pending_identity_key),
+    verified: r.verified === 1,
+    accessKey: u8(r.access_key),
+    mutedUntil: Number(r.muted_until),
+  };
+}
+
+function messageFromRow(r: Row): MessageRow {
+  return {
+    conversation: u8(r.conversation)!,
+    messageId: u8(r.message_id)!,
+    author: u8(r.author)!,
+    outgoing: r.outgoing === 1,
+    timestamp: Number(r.timestamp),
+    text: r.text as string,
+    status: r.status as MessageStatus,
+    deleted: r.deleted === 1,
+    receivedAt: Number(r.received_at),
+  };
+}
+
+export class SqlCipherStore implements ClientStore {
+  readonly #db: Database.Database;
+  readonly #stmts = new Map<string, Database.Statement>();
+
+  private constructor(db: Database.Database) {
+    this.#db = db;
+  }
+
+  /**
+   * Opens (or creates) the store in `dir`. A wrong passphrase is BAD_PASSPHRASE;
+   * the key is derived from the passphrase and never written anywhere.
+   */
+  static open(dir: string, passphrase: string): SqlCipherStore {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const saltFile = join(dir, 'store.salt');
+    if (!existsSync(saltFile)) writeFileSync(saltFile, randomBytes(16), { mode: 0o600 });
+    const key = deriveStoreKey(passphrase, readFileSync(saltFile));
+    const db = new Database(join(dir, 'store.db'));
+    try {
+      db.pragma("cipher = 'sqlcipher'");
+      db.pragma('legacy = 4');
+      db.pragma(`key = "x'${key.toString('hex')}'"`);
+      key.fill(0);
+      db.prepare('SELECT count(*) FROM sqlite_master').get();
+    } catch {
+      db.close();
+      throw new ClientError('BAD_PASSPHRASE', 'cannot open the local store: wrong passphrase (or the file is damaged)');
+    }
+    // WAL would leave a second file with the same encryption; the default rollback journal keeps one file.
+    db.pragma('journal_mode = DELETE');
+    db.pragma('synchronous = FULL');
+    db.pragma('secure_delete = ON');
+    db.exec(SCHEMA);
+    return new SqlCipherStore(db);
+  }
+
+  #s(sql: string): Database.Statement {
+    let s = this.#stmts.get(sql);
+    if (!s) {
+      s = this.#db.prepare(sql);
+      this.#stmts.set(sql, s);
+    }
+    return s;
+  }
+
+  transaction<T>(fn: () => T): T {
+    if (this.#db.inTransaction) return fn();
+    return this.#db.transaction(fn).immediate();
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+
+  getMeta(key: string) {
+    return u8((this.#s('SELECT value FROM meta WHERE key = ?').get(key) as Row | undefined)?.value);
+  }
+  setMeta(key: string, value: Uint8Array | undefined) {
+    if (value === undefined) this.#s('DELETE FROM meta WHERE key = ?').run(key);
+    else this.#s('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, buf(value));
+  }
+
+  getPreKey(kind: PreKeyKind, id: number) {
+    return u8((this.#s('SELECT record FROM prekeys WHERE kind = ? AND id = ?').get(kind, id) as Row | undefined)?.record);
+  }
+  putPreKey(kind: PreKeyKind, id: number, record: Uint8Array) {
+    this.#s('INSERT OR REPLACE INTO prekeys (kind, id, record) VALUES (?, ?, ?)').run(kind, id, buf(record));
+  }
+  deletePreKey(kind: PreKeyKind, id: number) {
+    this.#s('DELETE FROM prekeys WHERE kind = ? AND id = ?').run(kind, id);
+  }
+  countPreKeys(kind: PreKeyKind) {
+    return Number((this.#s('SELECT count(*) AS n FROM prekeys WHERE kind = ?').get(kind) as Row).n);
+  }
+  latestPreKey(kind: PreKeyKind) {
+    const r = this.#s('SELECT id, record FROM prekeys WHERE kind = ? ORDER BY rowid DESC LIMIT 1').get(kind) as Row | undefined;
+    return r ? { id: Number(r.id), record: u8(r.record)! } : undefined;
+  }
+
+  getSession(accountId: Uint8Array, deviceId: number) {
+    return u8((this.#s('SELECT record FROM sessions WHERE account_id = ? AND device_id = ?').get(buf(accountId), deviceId) as Row | undefined)?.record);
+  }
+  putSession(accountId: Uint8Array, deviceId: number, record: Uint8Array) {
+    this.#s('INSERT OR REPLACE INTO sessions (account_id, device_id, record) VALUES (?, ?, ?)').run(buf(accountId), deviceId, buf(record));
+  }
+  deleteSession(accountId: Uint8Array, deviceId: number) {
+    this.#s('DELETE FROM sessions WHERE account_id = ? AND device_id = ?').run(buf(accountId), deviceId);
+  }
+  sessionDevices(accountId: Uint8Array) {
+    return (this.#s('SELECT device_id FROM sessions WHERE account_id = ? ORDER BY device_id').all(buf(accountId)) as Row[]).map((r) => Number(r.device_id));
+  }
+
+  getContact(accountId: Uint8Array) {
+    const r = this.#s('SELECT * FROM contacts WHERE account_id = ?').get(buf(accountId)) as Row | undefined;
+    return r ? contactFromRow(r) : undefined;
+  }
+  putContact(c: ContactRow) {
+    this.#s(`INSERT INTO contacts (account_id, alias, identity_key, pending_identity_key, verified, access_key, muted_until)
+             VALUES (?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (account_id) DO UPDATE SET alias = excluded.alias, identity_key = excluded.identity_key,
+               pending_identity_key = excluded.pending_identity_key, verified = excluded.verified,
+               access_key = excluded.access_key, muted_until = excluded.muted_until`)
+      .run(buf(c.accountId), c.alias ?? null, c.identityKey ? buf(c.identityKey) : null, c.pendingIdentityKey ? buf(c.pendingIdentityKey) : null,
+        c.verified ? 1 : 0, c.accessKey ? buf(c.accessKey) : null, c.mutedUntil);
+  }
+  listContacts() {
+    return (this.#s('SELECT * FROM contacts ORDER BY alias').all() as Row[]).map(contactFromRow);
+  }
+  contactByAlias(alias: string) {
+    const r = this.#s('SELECT * FROM contacts WHERE alias = ?').get(alias) as Row | undefined;
+    return r ? contactFromRow(r) : undefined;
+  }
+
+  insertMessage(m: MessageRow) {
+    const info = this.#s(`INSERT OR IGNORE INTO messages (conversation, message_id, author, outgoing, timestamp, text, status, deleted, received_at)
+                          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(buf(m.conversation), buf(m.messageId), buf(m.author), m.outgoing ? 1 : 0, m.timestamp, m.text, m.status, m.deleted ? 1 : 0, m.receivedAt);
+    return info.changes === 1;
+  }
+  getMessage(conversation: Uint8Array, messageId: Uint8Array) {
+    const r = this.#s('SELECT * FROM messages WHERE conversation = ? AND message_id = ?').get(buf(conversation), buf(messageId)) as Row | undefined;
+    return r ? messageFromRow(r) : undefined;
+  }
+  setMessageStatus(conversation: Uint8Array, messageId: Uint8Array, status: MessageStatus) {
+    this.#s('UPDATE messages SET status = ? WHERE conversation = ? AND message_id = ?').run(status, buf(conversation), buf(messageId));
+  }
+  markMessageDeleted(conversation: Uint8Array, messageId: Uint8Array) {
+    this.#s("UPDATE messages SET deleted = 1, text = '' WHERE conversation = ? AND message_id = ?").run(buf(conversation), buf(messageId));
+  }
+  removeMessage(conversation: Uint8Array, messageId: Uint8Array) {
+    this.#s('DELETE FROM messages WHERE conversation = ? AND message_id = ?').run(buf(conversation), buf(messageId));
+  }
+  listMessages(conversation: Uint8Array | undefined, limit: number) {
+    const rows = conversation
+      ? this.#s('SELECT * FROM (SELECT * FROM messages WHERE conversation = ? ORDER BY timestamp DESC, rowid DESC LIMIT ?) ORDER BY timestamp, rowid').all(buf(conversation), limit)
+      : this.#s('SELECT * FROM (SELECT * FROM messages ORDER BY received_at DESC, rowid DESC LIMIT ?) ORDER BY received_at, rowid').all(limit);
+    return (rows as Row[]).map(messageFromRow);
+  }
+  deleteHistory(conversation: Uint8Array, before: number) {
+    return this.#s('DELETE FROM messages WHERE conversation = ? AND received_at <= ?').run(buf(conversation), before).changes;
+  }
+  allMessages() {
+    return (this.#s('SELECT * FROM messages ORDER BY timestamp, rowid').all() as Row[]).map(messageFromRow);
+  }
+
+  enqueueOutbox(o: Omit<OutboxRow, 'seq' | 'attempts'>) {
+    return Number(this.#s('INSERT INTO outbox (recipient, content, sync_content, message_id, created_at) VALUES (?, ?, ?, ?, ?)')
+      .run(buf(o.recipient), buf(o.content), o.syncContent ? buf(o.syncContent) : null, buf(o.messageId), o.createdAt).lastInsertRowid);
+  }
+  listOutbox() {
+    return (this.#s('SELECT * FROM outbox ORDER BY seq').all() as Row[]).map((r) => ({
+      seq: Number(r.seq), recipient: u8(r.recipient)!, content: u8(r.content)!, syncContent: u8(r.sync_content),
+      messageId: u8(r.message_id)!, createdAt: Number(r.created_at), attempts: Number(r.attempts),
+    }));
+  }
+  removeOutbox(seq: number) {
+    this.#s('DELETE FROM outbox WHERE seq = ?').run(seq);
+  }
+  bumpOutbox(seq: number) {
+    this.#s('UPDATE outbox SET attempts = attempts + 1 WHERE seq = ?').run(seq);
+  }
+}
