@@ -11,6 +11,7 @@ import {
 import type { WebSocket } from 'ws';
 import { CHALLENGE_NONCE_LENGTH } from './auth.js';
 import type { ServerContext, Session } from './context.js';
+import { encodeDeliverFrame, encodeSendResultFrame } from './fast-frames.js';
 import { RateLimitedError, ServerError, StaleDevicesError, isStorageFull, type WireErrorCode } from './errors.js';
 import { TokenBucket } from './rate-limit.js';
 import { allocateAttachment } from './services/attachments.js';
@@ -86,8 +87,17 @@ export class Connection {
   }
 
   send(body: ServerBody, requestId = 0n): void {
+    if (body?.case === 'sendResult') {
+      const v = body.value;
+      this.sendBytes(encodeSendResultFrame(requestId, v.messageId!, Number(v.serverTimestamp), v.duplicate === true));
+      return;
+    }
+    this.sendBytes(toBinary(ServerFrameSchema, create(ServerFrameSchema, { requestId, body })));
+  }
+
+  sendBytes(frame: Uint8Array): void {
     if (this.closed || this.#ws.readyState !== this.#ws.OPEN) return;
-    this.#ws.send(toBinary(ServerFrameSchema, create(ServerFrameSchema, { requestId, body })));
+    this.#ws.send(frame, { binary: true });
   }
 
   /** Binds the connection to an authenticated device; the queue drains after the reply is sent. */
@@ -159,18 +169,7 @@ export class Connection {
   #deliver(m: QueuedMessage): void {
     this.#lastSentId = Math.max(this.#lastSentId, m.serverId);
     this.#ctx.metrics.messagesPushed.inc();
-    this.send({
-      case: 'deliver',
-      value: {
-        serverId: BigInt(m.serverId),
-        messageId: m.messageId,
-        serverTimestamp: BigInt(m.createdAt),
-        sealed: m.sealed,
-        senderAccountId: m.senderAccountId ?? new Uint8Array(0),
-        senderDeviceId: m.senderDeviceId ?? 0,
-        content: m.content,
-      },
-    });
+    this.sendBytes(encodeDeliverFrame(m));
   }
 
   async #waitForBuffer(): Promise<void> {

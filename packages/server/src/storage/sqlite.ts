@@ -337,6 +337,7 @@ function prepare(db: Database.Database) {
     deleteInvite: db.prepare('DELETE FROM invites WHERE code_hash = ?'),
     insertAccount: db.prepare('INSERT INTO accounts (account_id, identity_key, access_key_hash, unrestricted, created_day, next_device_id) VALUES (?, ?, ?, ?, ?, 1)'),
     getAccount: db.prepare('SELECT * FROM accounts WHERE account_id = ?'),
+    accountExists: db.prepare('SELECT 1 FROM accounts WHERE account_id = ?').pluck(),
     listAccounts: db.prepare('SELECT * FROM accounts ORDER BY created_day, account_id'),
     deleteAccount: db.prepare('DELETE FROM accounts WHERE account_id = ?'),
     nextDeviceId: db.prepare('UPDATE accounts SET next_device_id = next_device_id + 1 WHERE account_id = ? RETURNING next_device_id - 1 AS id'),
@@ -461,13 +462,21 @@ function transactions(db: Database.Database, s: ReturnType<typeof prepare>) {
       return { bundles, unavailable };
     }),
 
-    enqueue: db.transaction((batch: readonly EnqueueRequest[]): EnqueueResult[] =>
-      batch.map((req): EnqueueResult => {
+    enqueue: db.transaction((batch: readonly EnqueueRequest[]): EnqueueResult[] => {
+      // Within one transaction a recipient's device list cannot change: read it once.
+      const devices = new Map<string, number[] | null>();
+      return batch.map((req): EnqueueResult => {
         const dedupKey = buf(req.dedupKey);
         if (s.dedupExists.get(dedupKey) !== undefined) return { status: 'duplicate' };
         const recipient = buf(req.recipient);
-        if (!s.getAccount.get(recipient)) return { status: 'no-account' };
-        const current = (s.listDeviceIds.all(recipient) as number[]).filter((id) => id !== req.excludeDeviceId);
+        const key = recipient.toString('latin1');
+        let all = devices.get(key);
+        if (all === undefined) {
+          all = s.accountExists.get(recipient) === undefined ? null : (s.listDeviceIds.all(recipient) as number[]);
+          devices.set(key, all);
+        }
+        if (all === null) return { status: 'no-account' };
+        const current = req.excludeDeviceId === undefined ? all : all.filter((id) => id !== req.excludeDeviceId);
         const sent = new Set(req.entries.map((e) => e.deviceId));
         const missing = current.filter((id) => !sent.has(id));
         const extra = [...sent].filter((id) => !current.includes(id)).sort((a, b) => a - b);
@@ -482,7 +491,8 @@ function transactions(db: Database.Database, s: ReturnType<typeof prepare>) {
           serverIds.set(e.deviceId, Number(info.lastInsertRowid));
         }
         return { status: 'stored', serverIds };
-      })),
+      });
+    }),
 
     ack: db.transaction((acks: readonly AckRequest[]): AckedMessage[][] => acks.map(({ accountId, deviceId, serverIds }) => {
       const account = buf(accountId);
