@@ -13,18 +13,19 @@ import {
   encodeOneTimePreKeyRecord, encodePqPreKeyRecord, encodeSessionRecord, encodeSignedPreKeyRecord, encryptMessage,
   generateIdentityKeyPair, generateOneTimePreKeys, generatePqPreKey, generateSignedPreKey, initiateSession, messageType,
   parsePreKeyMessage, registerDevicePayload, registerIdentityPayload, safetyNumber, sealSender, assertSenderMatchesSession,
-  unsealSender, verifySenderCertificate, formatSafetyNumber, verifySafetyNumberQr, SEALED_CONTENT_PREKEY, SEALED_CONTENT_RATCHET,
+  unsealSender, verifySenderCertificate, generateX25519KeyPair, linkDevicePayload, linkIdentityPayload, formatSafetyNumber, verifySafetyNumberQr, SEALED_CONTENT_PREKEY, SEALED_CONTENT_RATCHET,
   type IdentityKeyPair, type ProtocolContext, type SessionRecord, type TrustedServerKey,
 } from '@sigilo/protocol';
 import { nodeCrypto, systemRandom } from '@sigilo/protocol/node';
 import {
-  ContentSchema, ReceiptMessage_Type, TypingMessage_Action, type Content, type DataMessage,
+  ContentSchema, HistoryArchiveSchema, ProvisionMessageSchema, ReceiptMessage_Type, TypingMessage_Action, type Content, type DataMessage,
 } from '@sigilo/protocol/gen/sigilo/client/v1/content_pb';
 import type { Deliver, ServerFrame } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 import { Connection, ServerRequestError, fetchJson, normaliseFingerprint, type ClientBody, type ServerAddress } from './connection.js';
 import { ClientError } from './errors.js';
 import { formatAccountId, formatContactCard } from './ids.js';
 import { pad, unpad } from './padding.js';
+import { decryptHistory, encryptHistory, formatLinkCode, linkQrPayload, openProvision, parseLinkCode, sealProvision } from './provisioning.js';
 import type { ClientStore, ContactRow, MessageRow, MessageStatus } from './store/port.js';
 
 /** One-time prekeys kept on the server; replenished below LOW_WATER (the server also tells us). */
@@ -277,6 +278,124 @@ export class SigiloClient {
         lastResortPqPreKey: lastResort ? { id: lastResort.id, publicKey: lastResort.keyPair.publicKey, signature: lastResort.signature, lastResort: true } : undefined,
       },
     });
+  }
+
+  // ------------------------------------------------------------------ linking devices
+
+  /**
+   * On a NEW device: asks the server for a provisioning address and returns the
+   * code to show (and its QR payload). `completed` resolves once an existing
+   * device approved the code: the identity, contacts and history are installed,
+   * this device is linked to the account and its prekeys are published.
+   */
+  async startLink(): Promise<{ code: string; qrPayload: Uint8Array; completed: Promise<{ accountId: Uint8Array; deviceId: number; historyMessages: number }>; cancel(): void }> {
+    if (this.accountId) throw new ClientError('ALREADY_REGISTERED', 'this device is already registered; link from a new --dir');
+    const address = this.#requireServer();
+    const deliveries: Uint8Array[] = [];
+    let wake: (() => void) | undefined;
+    const { connection, nonce } = await Connection.open(address, (f) => {
+      if (f.body.case === 'provisionDeliver') {
+        deliveries.push(f.body.value.body);
+        wake?.();
+      }
+    });
+    void connection.closed.then(() => wake?.());
+    const listen = await connection.request({ case: 'provisionListen', value: {} });
+    if (listen.body.case !== 'provisionAddress') throw new ClientError('SERVER_ERROR', 'the server has no provisioning relay; update it');
+    const ephemeral = generateX25519KeyPair(this.#ctx);
+    const code = { address: listen.body.value.address, publicKey: ephemeral.publicKey };
+    const next = async (): Promise<Uint8Array> => {
+      while (deliveries.length === 0) {
+        if (!connection.isOpen) throw new ClientError('LINK_FAILED', 'the connection closed before the link was approved; run `sigilo link` again');
+        await new Promise<void>((r) => { wake = r; });
+      }
+      return deliveries.shift()!;
+    };
+    const completed = (async () => {
+      try {
+        const pm = fromBinary(ProvisionMessageSchema, openProvision(this.#ctx, ephemeral, await next()));
+        const chunks: Uint8Array[] = [];
+        for (let i = 0; i < pm.historyChunks; i++) chunks.push(await next());
+        const archive = fromBinary(HistoryArchiveSchema, decryptHistory(this.#ctx, pm.historyKey, chunks, pm.historyChunks));
+        const identity = decodeIdentityKeyPair(this.#ctx.crypto, pm.identityKeyPair);
+        const deviceKey = this.#generateDeviceKey();
+        const f = await connection.request({
+          case: 'linkDevice',
+          value: {
+            accountId: pm.accountId,
+            deviceKey: deviceKey.publicKey,
+            identitySignature: this.#ctx.crypto.ed25519Sign(identity.signing.privateKey, linkIdentityPayload(nonce, pm.accountId, deviceKey.publicKey)),
+            deviceSignature: this.#ctx.crypto.ed25519Sign(deviceKey.privateKey, linkDevicePayload(nonce, pm.accountId)),
+          },
+        });
+        if (f.body.case !== 'registered') throw new ClientError('SERVER_ERROR', 'unexpected answer to the link request');
+        const deviceId = f.body.value.deviceId;
+        const now = this.#now();
+        this.store.transaction(() => {
+          this.store.setMeta(META.identity, pm.identityKeyPair);
+          this.store.setMeta(META.deviceKey, deviceKey.privateKey);
+          this.store.setMeta(META.accountId, pm.accountId);
+          this.store.setMeta(META.deviceId, u32(deviceId));
+          this.store.setMeta(META.accessKey, pm.accessKey);
+          for (const c of pm.contacts) {
+            this.store.putContact({
+              accountId: c.accountId, alias: c.alias || undefined, identityKey: c.identityKey.length ? c.identityKey : undefined, pendingIdentityKey: undefined,
+              verified: c.verified, accessKey: c.accessKey.length ? c.accessKey : undefined, mutedUntil: Number(c.mutedUntil),
+            });
+          }
+          for (const e of archive.entries) {
+            this.store.insertMessage({
+              conversation: e.conversationAccountId, messageId: e.messageId, author: e.authorAccountId, outgoing: e.outgoing,
+              timestamp: Number(e.timestamp), text: e.text, status: statusFromWire(e.status), deleted: false, receivedAt: now,
+            });
+          }
+        });
+        this.#identity = identity;
+        await this.#replenishPreKeys(connection, true);
+        return { accountId: pm.accountId, deviceId, historyMessages: archive.entries.length };
+      } finally {
+        connection.close();
+      }
+    })();
+    completed.catch(() => {});
+    return { code: formatLinkCode(code), qrPayload: linkQrPayload(code), completed, cancel: () => connection.close() };
+  }
+
+  /**
+   * On an EXISTING device: sends the identity, contacts and the conversation
+   * history, encrypted to the new device's code, through the provisioning relay.
+   */
+  async approveLink(codeText: string, options: { onProgress?: (sent: number, total: number) => void } = {}): Promise<{ historyMessages: number }> {
+    const me = this.#requireAccount();
+    const connection = this.#requireConnection();
+    const code = parseLinkCode(codeText);
+    const entries = this.store.allMessages().filter((m) => !m.deleted).map((m) => ({
+      conversationAccountId: m.conversation, messageId: m.messageId, authorAccountId: m.author, timestamp: BigInt(m.timestamp),
+      text: m.text, status: statusToWire(m.status), outgoing: m.outgoing,
+    }));
+    const historyKey = this.#ctx.random(32);
+    const chunks = encryptHistory(this.#ctx, historyKey, toBinary(HistoryArchiveSchema, create(HistoryArchiveSchema, { entries })));
+    const pm = create(ProvisionMessageSchema, {
+      accountId: me.accountId,
+      identityKeyPair: encodeIdentityKeyPair(this.identity),
+      accessKey: this.accessKey ?? new Uint8Array(0),
+      contacts: this.store.listContacts().map((c) => ({
+        alias: c.alias ?? '', accountId: c.accountId, identityKey: c.identityKey ?? new Uint8Array(0), verified: c.verified,
+        accessKey: c.accessKey ?? new Uint8Array(0), mutedUntil: BigInt(c.mutedUntil),
+      })),
+      historyKey,
+      historyChunks: chunks.length,
+    });
+    const total = chunks.length + 1;
+    await connection.request({ case: 'provisionSend', value: { address: code.address, body: sealProvision(this.#ctx, code.publicKey, toBinary(ProvisionMessageSchema, pm)) } });
+    options.onProgress?.(1, total);
+    for (let i = 0; i < chunks.length; i++) {
+      await connection.request({ case: 'provisionSend', value: { address: code.address, body: chunks[i]! } });
+      options.onProgress?.(i + 2, total);
+    }
+    historyKey.fill(0);
+    this.#ownDevices = undefined; // the new device appears in the next device list
+    return { historyMessages: entries.length };
   }
 
   // ------------------------------------------------------------------ connection
@@ -929,6 +1048,10 @@ export class SigiloClient {
     return f.body.case === 'devices' ? f.body.value.devices.map((d) => ({ deviceId: d.deviceId, createdDay: d.createdDay, lastSeenDay: d.lastSeenDay })) : [];
   }
 }
+
+const WIRE_STATUS: readonly MessageStatus[] = ['pending', 'sent', 'delivered', 'read', 'received', 'failed'];
+function statusToWire(s: MessageStatus): number { return Math.max(0, WIRE_STATUS.indexOf(s)); }
+function statusFromWire(n: number): MessageStatus { return WIRE_STATUS[n] ?? 'received'; }
 
 function rank(s: MessageStatus): number {
   return ({ pending: 0, failed: 0, sent: 1, received: 1, delivered: 2, read: 3 } as const)[s];

@@ -6,3 +6,4 @@ export { SqlCipherStore, deriveStoreKey } from './store/sqlcipher.js';
 export type { ClientStore, ContactRow, MessageRow, MessageStatus, OutboxRow, PreKeyKind } from './store/port.js';
 export { base32, fromBase32, formatAccountId, parseAccountId, formatContactCard, parseContactCard } from './ids.js';
 export { pad, unpad, PADDING_BLOCK } from './padding.js';
+export { formatLinkCode, parseLinkCode, linkQrPayload } from './provisioning.js';

@@ -4,6 +4,7 @@
  * pushes) with backpressure. Errors become Error frames; the connection and
  * the server keep going unless authentication failed.
  */
+import { forgetProvisioning, provisionListen, provisionSend } from './services/provisioning.js';
 import { create, fromBinary, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
 import {
   ClientFrameSchema, CloseReason, ErrorCode, ServerFrameSchema, type ClientFrame,
@@ -164,6 +165,7 @@ export class Connection {
     this.closed = true;
     clearTimeout(this.#authTimer);
     this.#ctx.hub.remove(this);
+    forgetProvisioning(this.#ctx, this);
   }
 
   #deliver(m: QueuedMessage): void {
@@ -286,6 +288,8 @@ export class Connection {
       case 'setAccessKey': return setAccessKey(ctx, needAuth(), body.value);
       case 'listDevices': return listDevices(ctx, needAuth());
       case 'allocateAttachment': return allocateAttachment(ctx, needAuth(), body.value);
+      case 'provisionListen': return Promise.resolve(provisionListen(ctx, this, s));
+      case 'provisionSend': return Promise.resolve(provisionSend(ctx, needAuth(), body.value));
       case 'ping': return Promise.resolve({ body: { case: 'pong', value: { serverTime: BigInt(ctx.now()) } } });
       default:
         throw new ServerError('UNKNOWN_FRAME', 'this server does not know that frame type; update the server or the client');

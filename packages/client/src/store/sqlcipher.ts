@@ -201,8 +201,8 @@ export class SqlCipherStore implements ClientStore {
   }
   listMessages(conversation: Uint8Array | undefined, limit: number) {
     const rows = conversation
-      ? this.#s('SELECT * FROM (SELECT * FROM messages WHERE conversation = ? ORDER BY timestamp DESC, rowid DESC LIMIT ?) ORDER BY timestamp, rowid').all(buf(conversation), limit)
-      : this.#s('SELECT * FROM (SELECT * FROM messages ORDER BY received_at DESC, rowid DESC LIMIT ?) ORDER BY received_at, rowid').all(limit);
+      ? this.#s('SELECT * FROM (SELECT *, rowid AS seq FROM messages WHERE conversation = ? ORDER BY timestamp DESC, rowid DESC LIMIT ?) ORDER BY timestamp, seq').all(buf(conversation), limit)
+      : this.#s('SELECT * FROM (SELECT *, rowid AS seq FROM messages ORDER BY received_at DESC, rowid DESC LIMIT ?) ORDER BY received_at, seq').all(limit);
     return (rows as Row[]).map(messageFromRow);
   }
   deleteHistory(conversation: Uint8Array, before: number) {

@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file sigilo/server/v1/frames.proto.
  */
 export const file_sigilo_server_v1_frames: GenFile = /*@__PURE__*/
-  fileDesc("Ch1zaWdpbG8vc2VydmVyL3YxL2ZyYW1lcy5wcm90bxIQc2lnaWxvLnNlcnZlci52MSKlBgoLQ2xpZW50RnJhbWUSEgoKcmVxdWVzdF9pZBgBIAEoBBIuCghyZWdpc3RlchgCIAEoCzIaLnNpZ2lsby5zZXJ2ZXIudjEuUmVnaXN0ZXJIABIzCgtsaW5rX2RldmljZRgDIAEoCzIcLnNpZ2lsby5zZXJ2ZXIudjEuTGlua0RldmljZUgAEjYKDGF1dGhlbnRpY2F0ZRgEIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuQXV0aGVudGljYXRlSAASOgoPdXBsb2FkX3ByZV9rZXlzGAUgASgLMh8uc2lnaWxvLnNlcnZlci52MS5VcGxvYWRQcmVLZXlzSAASPQoRZ2V0X3ByZV9rZXlfY291bnQYBiABKAsyIC5zaWdpbG8uc2VydmVyLnYxLkdldFByZUtleUNvdW50SAASNwoNZmV0Y2hfYnVuZGxlcxgHIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuRmV0Y2hCdW5kbGVzSAASJgoEc2VuZBgIIAEoCzIWLnNpZ2lsby5zZXJ2ZXIudjEuU2VuZEgAEjMKC3NlYWxlZF9zZW5kGAkgASgLMhwuc2lnaWxvLnNlcnZlci52MS5TZWFsZWRTZW5kSAASJAoDYWNrGAogASgLMhUuc2lnaWxvLnNlcnZlci52MS5BY2tIABJIChZnZXRfc2VuZGVyX2NlcnRpZmljYXRlGAsgASgLMiYuc2lnaWxvLnNlcnZlci52MS5HZXRTZW5kZXJDZXJ0aWZpY2F0ZUgAEjgKDnNldF9hY2Nlc3Nfa2V5GAwgASgLMh4uc2lnaWxvLnNlcnZlci52MS5TZXRBY2Nlc3NLZXlIABI1CgxsaXN0X2RldmljZXMYDSABKAsyHS5zaWdpbG8uc2VydmVyLnYxLkxpc3REZXZpY2VzSAASJgoEcGluZxgOIAEoCzIWLnNpZ2lsby5zZXJ2ZXIudjEuUGluZ0gAEkMKE2FsbG9jYXRlX2F0dGFjaG1lbnQYDyABKAsyJC5zaWdpbG8uc2VydmVyLnYxLkFsbG9jYXRlQXR0YWNobWVudEgAQgYKBGJvZHkifwoIUmVnaXN0ZXISEwoLaW52aXRlX2NvZGUYASABKAkSFAoMaWRlbnRpdHlfa2V5GAIgASgMEhIKCmRldmljZV9rZXkYAyABKAwSGgoSaWRlbnRpdHlfc2lnbmF0dXJlGAQgASgMEhgKEGRldmljZV9zaWduYXR1cmUYBSABKAwiagoKTGlua0RldmljZRISCgphY2NvdW50X2lkGAEgASgMEhIKCmRldmljZV9rZXkYAiABKAwSGgoSaWRlbnRpdHlfc2lnbmF0dXJlGAMgASgMEhgKEGRldmljZV9zaWduYXR1cmUYBCABKAwiSAoMQXV0aGVudGljYXRlEhIKCmFjY291bnRfaWQYASABKAwSEQoJZGV2aWNlX2lkGAIgASgNEhEKCXNpZ25hdHVyZRgDIAEoDCL4AQoNVXBsb2FkUHJlS2V5cxI4Cg5zaWduZWRfcHJlX2tleRgBIAEoCzIgLnNpZ2lsby5wcm90b2NvbC52MS5TaWduZWRQcmVLZXkSPAoRb25lX3RpbWVfcHJlX2tleXMYAiADKAsyIS5zaWdpbG8ucHJvdG9jb2wudjEuT25lVGltZVByZUtleRIxCgtwcV9wcmVfa2V5cxgDIAMoCzIcLnNpZ2lsby5wcm90b2NvbC52MS5QcVByZUtleRI8ChZsYXN0X3Jlc29ydF9wcV9wcmVfa2V5GAQgASgLMhwuc2lnaWxvLnByb3RvY29sLnYxLlBxUHJlS2V5IhAKDkdldFByZUtleUNvdW50IjYKDEZldGNoQnVuZGxlcxISCgphY2NvdW50X2lkGAEgASgMEhIKCmRldmljZV9pZHMYAiADKA0iNQoPT3V0Z29pbmdNZXNzYWdlEhEKCWRldmljZV9pZBgBIAEoDRIPCgdjb250ZW50GAIgASgMIm0KBFNlbmQSHAoUcmVjaXBpZW50X2FjY291bnRfaWQYASABKAwSEgoKbWVzc2FnZV9pZBgCIAEoDBIzCghtZXNzYWdlcxgDIAMoCzIhLnNpZ2lsby5zZXJ2ZXIudjEuT3V0Z29pbmdNZXNzYWdlIocBCgpTZWFsZWRTZW5kEhwKFHJlY2lwaWVudF9hY2NvdW50X2lkGAEgASgMEhIKCm1lc3NhZ2VfaWQYAiABKAwSMwoIbWVzc2FnZXMYAyADKAsyIS5zaWdpbG8uc2VydmVyLnYxLk91dGdvaW5nTWVzc2FnZRISCgphY2Nlc3Nfa2V5GAQgASgMIhkKA0FjaxISCgpzZXJ2ZXJfaWRzGAEgAygEIhYKFEdldFNlbmRlckNlcnRpZmljYXRlIjgKDFNldEFjY2Vzc0tleRISCgphY2Nlc3Nfa2V5GAEgASgMEhQKDHVucmVzdHJpY3RlZBgCIAEoCCINCgtMaXN0RGV2aWNlcyIGCgRQaW5nIiIKEkFsbG9jYXRlQXR0YWNobWVudBIMCgRzaXplGAEgASgEItUGCgtTZXJ2ZXJGcmFtZRISCgpyZXF1ZXN0X2lkGAEgASgEEjAKCWNoYWxsZW5nZRgCIAEoCzIbLnNpZ2lsby5zZXJ2ZXIudjEuQ2hhbGxlbmdlSAASKAoFZXJyb3IYAyABKAsyFy5zaWdpbG8uc2VydmVyLnYxLkVycm9ySAASMgoKcmVnaXN0ZXJlZBgEIAEoCzIcLnNpZ2lsby5zZXJ2ZXIudjEuUmVnaXN0ZXJlZEgAEjgKDWF1dGhlbnRpY2F0ZWQYBSABKAsyHy5zaWdpbG8uc2VydmVyLnYxLkF1dGhlbnRpY2F0ZWRIABI2Cg1wcmVfa2V5X2NvdW50GAYgASgLMh0uc2lnaWxvLnNlcnZlci52MS5QcmVLZXlDb3VudEgAEiwKB2J1bmRsZXMYByABKAsyGS5zaWdpbG8uc2VydmVyLnYxLkJ1bmRsZXNIABIzCgtzZW5kX3Jlc3VsdBgIIAEoCzIcLnNpZ2lsby5zZXJ2ZXIudjEuU2VuZFJlc3VsdEgAEiwKB2RlbGl2ZXIYCSABKAsyGS5zaWdpbG8uc2VydmVyLnYxLkRlbGl2ZXJIABIzCgtxdWV1ZV9lbXB0eRgKIAEoCzIcLnNpZ2lsby5zZXJ2ZXIudjEuUXVldWVFbXB0eUgAEkcKEnNlbmRlcl9jZXJ0aWZpY2F0ZRgLIAEoCzIpLnNpZ2lsby5zZXJ2ZXIudjEuU2VuZGVyQ2VydGlmaWNhdGVSZXN1bHRIABIsCgdkZXZpY2VzGAwgASgLMhkuc2lnaWxvLnNlcnZlci52MS5EZXZpY2VzSAASNAoMcHJlX2tleXNfbG93GA0gASgLMhwuc2lnaWxvLnNlcnZlci52MS5QcmVLZXlzTG93SAASIgoCb2sYDiABKAsyFC5zaWdpbG8uc2VydmVyLnYxLk9rSAASJgoEcG9uZxgPIAEoCzIWLnNpZ2lsby5zZXJ2ZXIudjEuUG9uZ0gAEiwKB2Nsb3NpbmcYECABKAsyGS5zaWdpbG8uc2VydmVyLnYxLkNsb3NpbmdIABI7Cg9hdHRhY2htZW50X3Nsb3QYESABKAsyIC5zaWdpbG8uc2VydmVyLnYxLkF0dGFjaG1lbnRTbG90SABCBgoEYm9keSJJCglDaGFsbGVuZ2USDQoFbm9uY2UYASABKAwSEwoLc2VydmVyX3RpbWUYAiABKAQSGAoQcHJvdG9jb2xfdmVyc2lvbhgDIAEoDSKSAQoFRXJyb3ISKQoEY29kZRgBIAEoDjIbLnNpZ2lsby5zZXJ2ZXIudjEuRXJyb3JDb2RlEg8KB21lc3NhZ2UYAiABKAkSFgoOcmV0cnlfYWZ0ZXJfbXMYAyABKA0SNQoNc3RhbGVfZGV2aWNlcxgEIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuU3RhbGVEZXZpY2VzImAKDFN0YWxlRGV2aWNlcxIaChJjdXJyZW50X2RldmljZV9pZHMYASADKA0SGgoSbWlzc2luZ19kZXZpY2VfaWRzGAIgAygNEhgKEGV4dHJhX2RldmljZV9pZHMYAyADKA0iMwoKUmVnaXN0ZXJlZBISCgphY2NvdW50X2lkGAEgASgMEhEKCWRldmljZV9pZBgCIAEoDSJLCg1BdXRoZW50aWNhdGVkEhIKCmFjY291bnRfaWQYASABKAwSEQoJZGV2aWNlX2lkGAIgASgNEhMKC3NlcnZlcl90aW1lGAMgASgEIn0KC1ByZUtleUNvdW50EhkKEW9uZV90aW1lX3ByZV9rZXlzGAEgASgNEhMKC3BxX3ByZV9rZXlzGAIgASgNEhoKEmhhc19zaWduZWRfcHJlX2tleRgDIAEoCBIiChpoYXNfbGFzdF9yZXNvcnRfcHFfcHJlX2tleRgEIAEoCCI6CgdCdW5kbGVzEg8KB2J1bmRsZXMYASADKAwSHgoWdW5hdmFpbGFibGVfZGV2aWNlX2lkcxgCIAMoDSJNCgpTZW5kUmVzdWx0EhIKCm1lc3NhZ2VfaWQYASABKAwSGAoQc2VydmVyX3RpbWVzdGFtcBgCIAEoBBIRCglkdXBsaWNhdGUYAyABKAgioAEKB0RlbGl2ZXISEQoJc2VydmVyX2lkGAEgASgEEhIKCm1lc3NhZ2VfaWQYAiABKAwSGAoQc2VydmVyX3RpbWVzdGFtcBgDIAEoBBIOCgZzZWFsZWQYBCABKAgSGQoRc2VuZGVyX2FjY291bnRfaWQYBSABKAwSGAoQc2VuZGVyX2RldmljZV9pZBgGIAEoDRIPCgdjb250ZW50GAcgASgMIgwKClF1ZXVlRW1wdHkiPwoXU2VuZGVyQ2VydGlmaWNhdGVSZXN1bHQSEwoLY2VydGlmaWNhdGUYASABKAwSDwoHZXhwaXJlcxgCIAEoBCJLCgpEZXZpY2VJbmZvEhEKCWRldmljZV9pZBgBIAEoDRITCgtjcmVhdGVkX2RheRgCIAEoDRIVCg1sYXN0X3NlZW5fZGF5GAMgASgNIjgKB0RldmljZXMSLQoHZGV2aWNlcxgBIAMoCzIcLnNpZ2lsby5zZXJ2ZXIudjEuRGV2aWNlSW5mbyI8CgpQcmVLZXlzTG93EhkKEW9uZV90aW1lX3ByZV9rZXlzGAEgASgNEhMKC3BxX3ByZV9rZXlzGAIgASgNImMKDkF0dGFjaG1lbnRTbG90EhUKDWF0dGFjaG1lbnRfaWQYASABKAwSEwoLdXBsb2FkX3BhdGgYAiABKAkSFAoMdXBsb2FkX3Rva2VuGAMgASgJEg8KB2V4cGlyZXMYBCABKAQiBAoCT2siGwoEUG9uZxITCgtzZXJ2ZXJfdGltZRgBIAEoBCJJCgdDbG9zaW5nEi0KBnJlYXNvbhgBIAEoDjIdLnNpZ2lsby5zZXJ2ZXIudjEuQ2xvc2VSZWFzb24SDwoHbWVzc2FnZRgCIAEoCSrNBAoJRXJyb3JDb2RlEhoKFkVSUk9SX0NPREVfVU5TUEVDSUZJRUQQABIeChpFUlJPUl9DT0RFX01BTEZPUk1FRF9GUkFNRRABEhwKGEVSUk9SX0NPREVfVU5LTk9XTl9GUkFNRRACEiAKHEVSUk9SX0NPREVfTk9UX0FVVEhFTlRJQ0FURUQQAxIaChZFUlJPUl9DT0RFX0FVVEhfRkFJTEVEEAQSHQoZRVJST1JfQ09ERV9JTlZJVEVfSU5WQUxJRBAFEh0KGUVSUk9SX0NPREVfSU5WSVRFX0VYUElSRUQQBhIbChdFUlJPUl9DT0RFX0RFVklDRV9MSU1JVBAHEh8KG0VSUk9SX0NPREVfSU5WQUxJRF9BUkdVTUVOVBAIEiAKHEVSUk9SX0NPREVfSU5WQUxJRF9TSUdOQVRVUkUQCRIYChRFUlJPUl9DT0RFX05PVF9GT1VORBAKEhwKGEVSUk9SX0NPREVfU1RBTEVfREVWSUNFUxALEhsKF0VSUk9SX0NPREVfVU5BVVRIT1JJWkVEEAwSIAocRVJST1JfQ09ERV9NRVNTQUdFX1RPT19MQVJHRRANEhsKF0VSUk9SX0NPREVfUkFURV9MSU1JVEVEEA4SGwoXRVJST1JfQ09ERV9TVE9SQUdFX0ZVTEwQDxIXChNFUlJPUl9DT0RFX0lOVEVSTkFMEBASJAogRVJST1JfQ09ERV9BTFJFQURZX0FVVEhFTlRJQ0FURUQQERIaChZFUlJPUl9DT0RFX1VOQVZBSUxBQkxFEBIqpAEKC0Nsb3NlUmVhc29uEhwKGENMT1NFX1JFQVNPTl9VTlNQRUNJRklFRBAAEhkKFUNMT1NFX1JFQVNPTl9TSFVURE9XThABEh8KG0NMT1NFX1JFQVNPTl9ERVZJQ0VfUkVWT0tFRBACEiAKHENMT1NFX1JFQVNPTl9BQ0NPVU5UX1JFTU9WRUQQAxIZChVDTE9TRV9SRUFTT05fUkVQTEFDRUQQBGIGcHJvdG8z", [file_sigilo_protocol_v1_wire]);
+  fileDesc("Ch1zaWdpbG8vc2VydmVyL3YxL2ZyYW1lcy5wcm90bxIQc2lnaWxvLnNlcnZlci52MSKfBwoLQ2xpZW50RnJhbWUSEgoKcmVxdWVzdF9pZBgBIAEoBBIuCghyZWdpc3RlchgCIAEoCzIaLnNpZ2lsby5zZXJ2ZXIudjEuUmVnaXN0ZXJIABIzCgtsaW5rX2RldmljZRgDIAEoCzIcLnNpZ2lsby5zZXJ2ZXIudjEuTGlua0RldmljZUgAEjYKDGF1dGhlbnRpY2F0ZRgEIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuQXV0aGVudGljYXRlSAASOgoPdXBsb2FkX3ByZV9rZXlzGAUgASgLMh8uc2lnaWxvLnNlcnZlci52MS5VcGxvYWRQcmVLZXlzSAASPQoRZ2V0X3ByZV9rZXlfY291bnQYBiABKAsyIC5zaWdpbG8uc2VydmVyLnYxLkdldFByZUtleUNvdW50SAASNwoNZmV0Y2hfYnVuZGxlcxgHIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuRmV0Y2hCdW5kbGVzSAASJgoEc2VuZBgIIAEoCzIWLnNpZ2lsby5zZXJ2ZXIudjEuU2VuZEgAEjMKC3NlYWxlZF9zZW5kGAkgASgLMhwuc2lnaWxvLnNlcnZlci52MS5TZWFsZWRTZW5kSAASJAoDYWNrGAogASgLMhUuc2lnaWxvLnNlcnZlci52MS5BY2tIABJIChZnZXRfc2VuZGVyX2NlcnRpZmljYXRlGAsgASgLMiYuc2lnaWxvLnNlcnZlci52MS5HZXRTZW5kZXJDZXJ0aWZpY2F0ZUgAEjgKDnNldF9hY2Nlc3Nfa2V5GAwgASgLMh4uc2lnaWxvLnNlcnZlci52MS5TZXRBY2Nlc3NLZXlIABI1CgxsaXN0X2RldmljZXMYDSABKAsyHS5zaWdpbG8uc2VydmVyLnYxLkxpc3REZXZpY2VzSAASJgoEcGluZxgOIAEoCzIWLnNpZ2lsby5zZXJ2ZXIudjEuUGluZ0gAEkMKE2FsbG9jYXRlX2F0dGFjaG1lbnQYDyABKAsyJC5zaWdpbG8uc2VydmVyLnYxLkFsbG9jYXRlQXR0YWNobWVudEgAEj0KEHByb3Zpc2lvbl9saXN0ZW4YECABKAsyIS5zaWdpbG8uc2VydmVyLnYxLlByb3Zpc2lvbkxpc3RlbkgAEjkKDnByb3Zpc2lvbl9zZW5kGBEgASgLMh8uc2lnaWxvLnNlcnZlci52MS5Qcm92aXNpb25TZW5kSABCBgoEYm9keSJ/CghSZWdpc3RlchITCgtpbnZpdGVfY29kZRgBIAEoCRIUCgxpZGVudGl0eV9rZXkYAiABKAwSEgoKZGV2aWNlX2tleRgDIAEoDBIaChJpZGVudGl0eV9zaWduYXR1cmUYBCABKAwSGAoQZGV2aWNlX3NpZ25hdHVyZRgFIAEoDCJqCgpMaW5rRGV2aWNlEhIKCmFjY291bnRfaWQYASABKAwSEgoKZGV2aWNlX2tleRgCIAEoDBIaChJpZGVudGl0eV9zaWduYXR1cmUYAyABKAwSGAoQZGV2aWNlX3NpZ25hdHVyZRgEIAEoDCJICgxBdXRoZW50aWNhdGUSEgoKYWNjb3VudF9pZBgBIAEoDBIRCglkZXZpY2VfaWQYAiABKA0SEQoJc2lnbmF0dXJlGAMgASgMIvgBCg1VcGxvYWRQcmVLZXlzEjgKDnNpZ25lZF9wcmVfa2V5GAEgASgLMiAuc2lnaWxvLnByb3RvY29sLnYxLlNpZ25lZFByZUtleRI8ChFvbmVfdGltZV9wcmVfa2V5cxgCIAMoCzIhLnNpZ2lsby5wcm90b2NvbC52MS5PbmVUaW1lUHJlS2V5EjEKC3BxX3ByZV9rZXlzGAMgAygLMhwuc2lnaWxvLnByb3RvY29sLnYxLlBxUHJlS2V5EjwKFmxhc3RfcmVzb3J0X3BxX3ByZV9rZXkYBCABKAsyHC5zaWdpbG8ucHJvdG9jb2wudjEuUHFQcmVLZXkiEAoOR2V0UHJlS2V5Q291bnQiNgoMRmV0Y2hCdW5kbGVzEhIKCmFjY291bnRfaWQYASABKAwSEgoKZGV2aWNlX2lkcxgCIAMoDSI1Cg9PdXRnb2luZ01lc3NhZ2USEQoJZGV2aWNlX2lkGAEgASgNEg8KB2NvbnRlbnQYAiABKAwibQoEU2VuZBIcChRyZWNpcGllbnRfYWNjb3VudF9pZBgBIAEoDBISCgptZXNzYWdlX2lkGAIgASgMEjMKCG1lc3NhZ2VzGAMgAygLMiEuc2lnaWxvLnNlcnZlci52MS5PdXRnb2luZ01lc3NhZ2UihwEKClNlYWxlZFNlbmQSHAoUcmVjaXBpZW50X2FjY291bnRfaWQYASABKAwSEgoKbWVzc2FnZV9pZBgCIAEoDBIzCghtZXNzYWdlcxgDIAMoCzIhLnNpZ2lsby5zZXJ2ZXIudjEuT3V0Z29pbmdNZXNzYWdlEhIKCmFjY2Vzc19rZXkYBCABKAwiGQoDQWNrEhIKCnNlcnZlcl9pZHMYASADKAQiFgoUR2V0U2VuZGVyQ2VydGlmaWNhdGUiOAoMU2V0QWNjZXNzS2V5EhIKCmFjY2Vzc19rZXkYASABKAwSFAoMdW5yZXN0cmljdGVkGAIgASgIIg0KC0xpc3REZXZpY2VzIhEKD1Byb3Zpc2lvbkxpc3RlbiIuCg1Qcm92aXNpb25TZW5kEg8KB2FkZHJlc3MYASABKAwSDAoEYm9keRgCIAEoDCIGCgRQaW5nIiIKEkFsbG9jYXRlQXR0YWNobWVudBIMCgRzaXplGAEgASgEItcHCgtTZXJ2ZXJGcmFtZRISCgpyZXF1ZXN0X2lkGAEgASgEEjAKCWNoYWxsZW5nZRgCIAEoCzIbLnNpZ2lsby5zZXJ2ZXIudjEuQ2hhbGxlbmdlSAASKAoFZXJyb3IYAyABKAsyFy5zaWdpbG8uc2VydmVyLnYxLkVycm9ySAASMgoKcmVnaXN0ZXJlZBgEIAEoCzIcLnNpZ2lsby5zZXJ2ZXIudjEuUmVnaXN0ZXJlZEgAEjgKDWF1dGhlbnRpY2F0ZWQYBSABKAsyHy5zaWdpbG8uc2VydmVyLnYxLkF1dGhlbnRpY2F0ZWRIABI2Cg1wcmVfa2V5X2NvdW50GAYgASgLMh0uc2lnaWxvLnNlcnZlci52MS5QcmVLZXlDb3VudEgAEiwKB2J1bmRsZXMYByABKAsyGS5zaWdpbG8uc2VydmVyLnYxLkJ1bmRsZXNIABIzCgtzZW5kX3Jlc3VsdBgIIAEoCzIcLnNpZ2lsby5zZXJ2ZXIudjEuU2VuZFJlc3VsdEgAEiwKB2RlbGl2ZXIYCSABKAsyGS5zaWdpbG8uc2VydmVyLnYxLkRlbGl2ZXJIABIzCgtxdWV1ZV9lbXB0eRgKIAEoCzIcLnNpZ2lsby5zZXJ2ZXIudjEuUXVldWVFbXB0eUgAEkcKEnNlbmRlcl9jZXJ0aWZpY2F0ZRgLIAEoCzIpLnNpZ2lsby5zZXJ2ZXIudjEuU2VuZGVyQ2VydGlmaWNhdGVSZXN1bHRIABIsCgdkZXZpY2VzGAwgASgLMhkuc2lnaWxvLnNlcnZlci52MS5EZXZpY2VzSAASNAoMcHJlX2tleXNfbG93GA0gASgLMhwuc2lnaWxvLnNlcnZlci52MS5QcmVLZXlzTG93SAASIgoCb2sYDiABKAsyFC5zaWdpbG8uc2VydmVyLnYxLk9rSAASJgoEcG9uZxgPIAEoCzIWLnNpZ2lsby5zZXJ2ZXIudjEuUG9uZ0gAEiwKB2Nsb3NpbmcYECABKAsyGS5zaWdpbG8uc2VydmVyLnYxLkNsb3NpbmdIABI7Cg9hdHRhY2htZW50X3Nsb3QYESABKAsyIC5zaWdpbG8uc2VydmVyLnYxLkF0dGFjaG1lbnRTbG90SAASPwoRcHJvdmlzaW9uX2FkZHJlc3MYEiABKAsyIi5zaWdpbG8uc2VydmVyLnYxLlByb3Zpc2lvbkFkZHJlc3NIABI/ChFwcm92aXNpb25fZGVsaXZlchgTIAEoCzIiLnNpZ2lsby5zZXJ2ZXIudjEuUHJvdmlzaW9uRGVsaXZlckgAQgYKBGJvZHkiSQoJQ2hhbGxlbmdlEg0KBW5vbmNlGAEgASgMEhMKC3NlcnZlcl90aW1lGAIgASgEEhgKEHByb3RvY29sX3ZlcnNpb24YAyABKA0ikgEKBUVycm9yEikKBGNvZGUYASABKA4yGy5zaWdpbG8uc2VydmVyLnYxLkVycm9yQ29kZRIPCgdtZXNzYWdlGAIgASgJEhYKDnJldHJ5X2FmdGVyX21zGAMgASgNEjUKDXN0YWxlX2RldmljZXMYBCABKAsyHi5zaWdpbG8uc2VydmVyLnYxLlN0YWxlRGV2aWNlcyJgCgxTdGFsZURldmljZXMSGgoSY3VycmVudF9kZXZpY2VfaWRzGAEgAygNEhoKEm1pc3NpbmdfZGV2aWNlX2lkcxgCIAMoDRIYChBleHRyYV9kZXZpY2VfaWRzGAMgAygNIjMKClJlZ2lzdGVyZWQSEgoKYWNjb3VudF9pZBgBIAEoDBIRCglkZXZpY2VfaWQYAiABKA0iSwoNQXV0aGVudGljYXRlZBISCgphY2NvdW50X2lkGAEgASgMEhEKCWRldmljZV9pZBgCIAEoDRITCgtzZXJ2ZXJfdGltZRgDIAEoBCJ9CgtQcmVLZXlDb3VudBIZChFvbmVfdGltZV9wcmVfa2V5cxgBIAEoDRITCgtwcV9wcmVfa2V5cxgCIAEoDRIaChJoYXNfc2lnbmVkX3ByZV9rZXkYAyABKAgSIgoaaGFzX2xhc3RfcmVzb3J0X3BxX3ByZV9rZXkYBCABKAgiOgoHQnVuZGxlcxIPCgdidW5kbGVzGAEgAygMEh4KFnVuYXZhaWxhYmxlX2RldmljZV9pZHMYAiADKA0iTQoKU2VuZFJlc3VsdBISCgptZXNzYWdlX2lkGAEgASgMEhgKEHNlcnZlcl90aW1lc3RhbXAYAiABKAQSEQoJZHVwbGljYXRlGAMgASgIIqABCgdEZWxpdmVyEhEKCXNlcnZlcl9pZBgBIAEoBBISCgptZXNzYWdlX2lkGAIgASgMEhgKEHNlcnZlcl90aW1lc3RhbXAYAyABKAQSDgoGc2VhbGVkGAQgASgIEhkKEXNlbmRlcl9hY2NvdW50X2lkGAUgASgMEhgKEHNlbmRlcl9kZXZpY2VfaWQYBiABKA0SDwoHY29udGVudBgHIAEoDCIMCgpRdWV1ZUVtcHR5Ij8KF1NlbmRlckNlcnRpZmljYXRlUmVzdWx0EhMKC2NlcnRpZmljYXRlGAEgASgMEg8KB2V4cGlyZXMYAiABKAQiSwoKRGV2aWNlSW5mbxIRCglkZXZpY2VfaWQYASABKA0SEwoLY3JlYXRlZF9kYXkYAiABKA0SFQoNbGFzdF9zZWVuX2RheRgDIAEoDSI4CgdEZXZpY2VzEi0KB2RldmljZXMYASADKAsyHC5zaWdpbG8uc2VydmVyLnYxLkRldmljZUluZm8iPAoKUHJlS2V5c0xvdxIZChFvbmVfdGltZV9wcmVfa2V5cxgBIAEoDRITCgtwcV9wcmVfa2V5cxgCIAEoDSJjCg5BdHRhY2htZW50U2xvdBIVCg1hdHRhY2htZW50X2lkGAEgASgMEhMKC3VwbG9hZF9wYXRoGAIgASgJEhQKDHVwbG9hZF90b2tlbhgDIAEoCRIPCgdleHBpcmVzGAQgASgEIiMKEFByb3Zpc2lvbkFkZHJlc3MSDwoHYWRkcmVzcxgBIAEoDCIgChBQcm92aXNpb25EZWxpdmVyEgwKBGJvZHkYASABKAwiBAoCT2siGwoEUG9uZxITCgtzZXJ2ZXJfdGltZRgBIAEoBCJJCgdDbG9zaW5nEi0KBnJlYXNvbhgBIAEoDjIdLnNpZ2lsby5zZXJ2ZXIudjEuQ2xvc2VSZWFzb24SDwoHbWVzc2FnZRgCIAEoCSrNBAoJRXJyb3JDb2RlEhoKFkVSUk9SX0NPREVfVU5TUEVDSUZJRUQQABIeChpFUlJPUl9DT0RFX01BTEZPUk1FRF9GUkFNRRABEhwKGEVSUk9SX0NPREVfVU5LTk9XTl9GUkFNRRACEiAKHEVSUk9SX0NPREVfTk9UX0FVVEhFTlRJQ0FURUQQAxIaChZFUlJPUl9DT0RFX0FVVEhfRkFJTEVEEAQSHQoZRVJST1JfQ09ERV9JTlZJVEVfSU5WQUxJRBAFEh0KGUVSUk9SX0NPREVfSU5WSVRFX0VYUElSRUQQBhIbChdFUlJPUl9DT0RFX0RFVklDRV9MSU1JVBAHEh8KG0VSUk9SX0NPREVfSU5WQUxJRF9BUkdVTUVOVBAIEiAKHEVSUk9SX0NPREVfSU5WQUxJRF9TSUdOQVRVUkUQCRIYChRFUlJPUl9DT0RFX05PVF9GT1VORBAKEhwKGEVSUk9SX0NPREVfU1RBTEVfREVWSUNFUxALEhsKF0VSUk9SX0NPREVfVU5BVVRIT1JJWkVEEAwSIAocRVJST1JfQ09ERV9NRVNTQUdFX1RPT19MQVJHRRANEhsKF0VSUk9SX0NPREVfUkFURV9MSU1JVEVEEA4SGwoXRVJST1JfQ09ERV9TVE9SQUdFX0ZVTEwQDxIXChNFUlJPUl9DT0RFX0lOVEVSTkFMEBASJAogRVJST1JfQ09ERV9BTFJFQURZX0FVVEhFTlRJQ0FURUQQERIaChZFUlJPUl9DT0RFX1VOQVZBSUxBQkxFEBIqpAEKC0Nsb3NlUmVhc29uEhwKGENMT1NFX1JFQVNPTl9VTlNQRUNJRklFRBAAEhkKFUNMT1NFX1JFQVNPTl9TSFVURE9XThABEh8KG0NMT1NFX1JFQVNPTl9ERVZJQ0VfUkVWT0tFRBACEiAKHENMT1NFX1JFQVNPTl9BQ0NPVU5UX1JFTU9WRUQQAxIZChVDTE9TRV9SRUFTT05fUkVQTEFDRUQQBGIGcHJvdG8z", [file_sigilo_protocol_v1_wire]);
 
 /**
  * @generated from message sigilo.server.v1.ClientFrame
@@ -118,6 +118,18 @@ export type ClientFrame = Message<"sigilo.server.v1.ClientFrame"> & {
      */
     value: AllocateAttachment;
     case: "allocateAttachment";
+  } | {
+    /**
+     * @generated from field: sigilo.server.v1.ProvisionListen provision_listen = 16;
+     */
+    value: ProvisionListen;
+    case: "provisionListen";
+  } | {
+    /**
+     * @generated from field: sigilo.server.v1.ProvisionSend provision_send = 17;
+     */
+    value: ProvisionSend;
+    case: "provisionSend";
   } | { case: undefined; value?: undefined };
 };
 
@@ -489,6 +501,51 @@ export const ListDevicesSchema: GenMessage<ListDevices> = /*@__PURE__*/
   messageDesc(file_sigilo_server_v1_frames, 13);
 
 /**
+ * Linking a device (spec/client.md §6). A new, not yet registered device asks
+ * for a provisioning address on its unauthenticated connection and keeps the
+ * connection open; an authenticated device of the account sends the encrypted
+ * provisioning messages to that address. The server relays them in memory only
+ * (nothing is stored) and forgets the address when the connection closes.
+ *
+ * @generated from message sigilo.server.v1.ProvisionListen
+ */
+export type ProvisionListen = Message<"sigilo.server.v1.ProvisionListen"> & {
+};
+
+/**
+ * Describes the message sigilo.server.v1.ProvisionListen.
+ * Use `create(ProvisionListenSchema)` to create a new message.
+ */
+export const ProvisionListenSchema: GenMessage<ProvisionListen> = /*@__PURE__*/
+  messageDesc(file_sigilo_server_v1_frames, 14);
+
+/**
+ * @generated from message sigilo.server.v1.ProvisionSend
+ */
+export type ProvisionSend = Message<"sigilo.server.v1.ProvisionSend"> & {
+  /**
+   * 16 bytes, from the new device's code
+   *
+   * @generated from field: bytes address = 1;
+   */
+  address: Uint8Array;
+
+  /**
+   * opaque: encrypted to the new device's ephemeral key
+   *
+   * @generated from field: bytes body = 2;
+   */
+  body: Uint8Array;
+};
+
+/**
+ * Describes the message sigilo.server.v1.ProvisionSend.
+ * Use `create(ProvisionSendSchema)` to create a new message.
+ */
+export const ProvisionSendSchema: GenMessage<ProvisionSend> = /*@__PURE__*/
+  messageDesc(file_sigilo_server_v1_frames, 15);
+
+/**
  * @generated from message sigilo.server.v1.Ping
  */
 export type Ping = Message<"sigilo.server.v1.Ping"> & {
@@ -499,7 +556,7 @@ export type Ping = Message<"sigilo.server.v1.Ping"> & {
  * Use `create(PingSchema)` to create a new message.
  */
 export const PingSchema: GenMessage<Ping> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 14);
+  messageDesc(file_sigilo_server_v1_frames, 16);
 
 /**
  * Reserves an attachment upload (spec/server.md §4.1). The client encrypts the
@@ -521,7 +578,7 @@ export type AllocateAttachment = Message<"sigilo.server.v1.AllocateAttachment"> 
  * Use `create(AllocateAttachmentSchema)` to create a new message.
  */
 export const AllocateAttachmentSchema: GenMessage<AllocateAttachment> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 15);
+  messageDesc(file_sigilo_server_v1_frames, 17);
 
 /**
  * @generated from message sigilo.server.v1.ServerFrame
@@ -633,6 +690,18 @@ export type ServerFrame = Message<"sigilo.server.v1.ServerFrame"> & {
      */
     value: AttachmentSlot;
     case: "attachmentSlot";
+  } | {
+    /**
+     * @generated from field: sigilo.server.v1.ProvisionAddress provision_address = 18;
+     */
+    value: ProvisionAddress;
+    case: "provisionAddress";
+  } | {
+    /**
+     * @generated from field: sigilo.server.v1.ProvisionDeliver provision_deliver = 19;
+     */
+    value: ProvisionDeliver;
+    case: "provisionDeliver";
   } | { case: undefined; value?: undefined };
 };
 
@@ -641,7 +710,7 @@ export type ServerFrame = Message<"sigilo.server.v1.ServerFrame"> & {
  * Use `create(ServerFrameSchema)` to create a new message.
  */
 export const ServerFrameSchema: GenMessage<ServerFrame> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 16);
+  messageDesc(file_sigilo_server_v1_frames, 18);
 
 /**
  * First frame on every connection.
@@ -674,7 +743,7 @@ export type Challenge = Message<"sigilo.server.v1.Challenge"> & {
  * Use `create(ChallengeSchema)` to create a new message.
  */
 export const ChallengeSchema: GenMessage<Challenge> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 17);
+  messageDesc(file_sigilo_server_v1_frames, 19);
 
 /**
  * @generated from message sigilo.server.v1.Error
@@ -708,7 +777,7 @@ export type Error = Message<"sigilo.server.v1.Error"> & {
  * Use `create(ErrorSchema)` to create a new message.
  */
 export const ErrorSchema: GenMessage<Error> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 18);
+  messageDesc(file_sigilo_server_v1_frames, 20);
 
 /**
  * @generated from message sigilo.server.v1.StaleDevices
@@ -741,7 +810,7 @@ export type StaleDevices = Message<"sigilo.server.v1.StaleDevices"> & {
  * Use `create(StaleDevicesSchema)` to create a new message.
  */
 export const StaleDevicesSchema: GenMessage<StaleDevices> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 19);
+  messageDesc(file_sigilo_server_v1_frames, 21);
 
 /**
  * @generated from message sigilo.server.v1.Registered
@@ -765,7 +834,7 @@ export type Registered = Message<"sigilo.server.v1.Registered"> & {
  * Use `create(RegisteredSchema)` to create a new message.
  */
 export const RegisteredSchema: GenMessage<Registered> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 20);
+  messageDesc(file_sigilo_server_v1_frames, 22);
 
 /**
  * @generated from message sigilo.server.v1.Authenticated
@@ -792,7 +861,7 @@ export type Authenticated = Message<"sigilo.server.v1.Authenticated"> & {
  * Use `create(AuthenticatedSchema)` to create a new message.
  */
 export const AuthenticatedSchema: GenMessage<Authenticated> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 21);
+  messageDesc(file_sigilo_server_v1_frames, 23);
 
 /**
  * @generated from message sigilo.server.v1.PreKeyCount
@@ -826,7 +895,7 @@ export type PreKeyCount = Message<"sigilo.server.v1.PreKeyCount"> & {
  * Use `create(PreKeyCountSchema)` to create a new message.
  */
 export const PreKeyCountSchema: GenMessage<PreKeyCount> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 22);
+  messageDesc(file_sigilo_server_v1_frames, 24);
 
 /**
  * @generated from message sigilo.server.v1.Bundles
@@ -852,7 +921,7 @@ export type Bundles = Message<"sigilo.server.v1.Bundles"> & {
  * Use `create(BundlesSchema)` to create a new message.
  */
 export const BundlesSchema: GenMessage<Bundles> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 23);
+  messageDesc(file_sigilo_server_v1_frames, 25);
 
 /**
  * @generated from message sigilo.server.v1.SendResult
@@ -881,7 +950,7 @@ export type SendResult = Message<"sigilo.server.v1.SendResult"> & {
  * Use `create(SendResultSchema)` to create a new message.
  */
 export const SendResultSchema: GenMessage<SendResult> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 24);
+  messageDesc(file_sigilo_server_v1_frames, 26);
 
 /**
  * A message for this device. Ack server_id once it is safely stored by the client.
@@ -934,7 +1003,7 @@ export type Deliver = Message<"sigilo.server.v1.Deliver"> & {
  * Use `create(DeliverSchema)` to create a new message.
  */
 export const DeliverSchema: GenMessage<Deliver> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 25);
+  messageDesc(file_sigilo_server_v1_frames, 27);
 
 /**
  * Everything queued while this device was offline has been pushed.
@@ -949,7 +1018,7 @@ export type QueueEmpty = Message<"sigilo.server.v1.QueueEmpty"> & {
  * Use `create(QueueEmptySchema)` to create a new message.
  */
 export const QueueEmptySchema: GenMessage<QueueEmpty> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 26);
+  messageDesc(file_sigilo_server_v1_frames, 28);
 
 /**
  * @generated from message sigilo.server.v1.SenderCertificateResult
@@ -975,7 +1044,7 @@ export type SenderCertificateResult = Message<"sigilo.server.v1.SenderCertificat
  * Use `create(SenderCertificateResultSchema)` to create a new message.
  */
 export const SenderCertificateResultSchema: GenMessage<SenderCertificateResult> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 27);
+  messageDesc(file_sigilo_server_v1_frames, 29);
 
 /**
  * @generated from message sigilo.server.v1.DeviceInfo
@@ -1006,7 +1075,7 @@ export type DeviceInfo = Message<"sigilo.server.v1.DeviceInfo"> & {
  * Use `create(DeviceInfoSchema)` to create a new message.
  */
 export const DeviceInfoSchema: GenMessage<DeviceInfo> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 28);
+  messageDesc(file_sigilo_server_v1_frames, 30);
 
 /**
  * @generated from message sigilo.server.v1.Devices
@@ -1023,7 +1092,7 @@ export type Devices = Message<"sigilo.server.v1.Devices"> & {
  * Use `create(DevicesSchema)` to create a new message.
  */
 export const DevicesSchema: GenMessage<Devices> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 29);
+  messageDesc(file_sigilo_server_v1_frames, 31);
 
 /**
  * The device's one-time prekeys are running low: upload more.
@@ -1047,7 +1116,7 @@ export type PreKeysLow = Message<"sigilo.server.v1.PreKeysLow"> & {
  * Use `create(PreKeysLowSchema)` to create a new message.
  */
 export const PreKeysLowSchema: GenMessage<PreKeysLow> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 30);
+  messageDesc(file_sigilo_server_v1_frames, 32);
 
 /**
  * Upload with: PUT {upload_path} and header "Authorization: Bearer {upload_token}",
@@ -1088,7 +1157,45 @@ export type AttachmentSlot = Message<"sigilo.server.v1.AttachmentSlot"> & {
  * Use `create(AttachmentSlotSchema)` to create a new message.
  */
 export const AttachmentSlotSchema: GenMessage<AttachmentSlot> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 31);
+  messageDesc(file_sigilo_server_v1_frames, 33);
+
+/**
+ * @generated from message sigilo.server.v1.ProvisionAddress
+ */
+export type ProvisionAddress = Message<"sigilo.server.v1.ProvisionAddress"> & {
+  /**
+   * 16 random bytes, valid while this connection stays open
+   *
+   * @generated from field: bytes address = 1;
+   */
+  address: Uint8Array;
+};
+
+/**
+ * Describes the message sigilo.server.v1.ProvisionAddress.
+ * Use `create(ProvisionAddressSchema)` to create a new message.
+ */
+export const ProvisionAddressSchema: GenMessage<ProvisionAddress> = /*@__PURE__*/
+  messageDesc(file_sigilo_server_v1_frames, 34);
+
+/**
+ * Pushed to the listening connection, in the order they were sent.
+ *
+ * @generated from message sigilo.server.v1.ProvisionDeliver
+ */
+export type ProvisionDeliver = Message<"sigilo.server.v1.ProvisionDeliver"> & {
+  /**
+   * @generated from field: bytes body = 1;
+   */
+  body: Uint8Array;
+};
+
+/**
+ * Describes the message sigilo.server.v1.ProvisionDeliver.
+ * Use `create(ProvisionDeliverSchema)` to create a new message.
+ */
+export const ProvisionDeliverSchema: GenMessage<ProvisionDeliver> = /*@__PURE__*/
+  messageDesc(file_sigilo_server_v1_frames, 35);
 
 /**
  * @generated from message sigilo.server.v1.Ok
@@ -1101,7 +1208,7 @@ export type Ok = Message<"sigilo.server.v1.Ok"> & {
  * Use `create(OkSchema)` to create a new message.
  */
 export const OkSchema: GenMessage<Ok> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 32);
+  messageDesc(file_sigilo_server_v1_frames, 36);
 
 /**
  * @generated from message sigilo.server.v1.Pong
@@ -1118,7 +1225,7 @@ export type Pong = Message<"sigilo.server.v1.Pong"> & {
  * Use `create(PongSchema)` to create a new message.
  */
 export const PongSchema: GenMessage<Pong> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 33);
+  messageDesc(file_sigilo_server_v1_frames, 37);
 
 /**
  * Sent just before the server closes the connection.
@@ -1142,7 +1249,7 @@ export type Closing = Message<"sigilo.server.v1.Closing"> & {
  * Use `create(ClosingSchema)` to create a new message.
  */
 export const ClosingSchema: GenMessage<Closing> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 34);
+  messageDesc(file_sigilo_server_v1_frames, 38);
 
 /**
  * @generated from enum sigilo.server.v1.ErrorCode

@@ -1,0 +1,51 @@
+/**
+ * The provisioning relay for linking devices (spec/server.md, Provisioning;
+ * spec/client.md §6). A new device's unauthenticated connection gets a random
+ * address; an authenticated device sends opaque, end-to-end encrypted bodies
+ * to it. Held in memory only: nothing is stored, nothing is logged, and an
+ * address dies with its connection.
+ */
+import type { ProvisionSend } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
+import type { Connection, Reply } from '../connection.js';
+import type { ServerContext, Session } from '../context.js';
+import { ServerError, invalidArgument } from '../errors.js';
+import { toHex } from '../ids.js';
+
+const ADDRESS_LENGTH = 16;
+const listeners = new WeakMap<ServerContext, Map<string, Connection>>();
+const addressOf = new WeakMap<Connection, string>();
+
+function registry(ctx: ServerContext): Map<string, Connection> {
+  let m = listeners.get(ctx);
+  if (!m) {
+    m = new Map();
+    listeners.set(ctx, m);
+  }
+  return m;
+}
+
+export function provisionListen(ctx: ServerContext, conn: Connection, session: Session | undefined): Reply {
+  if (session) throw new ServerError('ALREADY_AUTHENTICATED', 'a registered device cannot be provisioned; use a new device');
+  let address = addressOf.get(conn);
+  if (!address) {
+    address = toHex(ctx.random(ADDRESS_LENGTH));
+    addressOf.set(conn, address);
+    registry(ctx).set(address, conn);
+  }
+  return { body: { case: 'provisionAddress', value: { address: Buffer.from(address, 'hex') } } };
+}
+
+export function provisionSend(ctx: ServerContext, _session: Session, m: ProvisionSend): Reply {
+  if (m.address.length !== ADDRESS_LENGTH) throw invalidArgument(`address must be ${ADDRESS_LENGTH} bytes`);
+  if (m.body.length === 0) throw invalidArgument('body must not be empty');
+  const target = registry(ctx).get(toHex(m.address));
+  if (!target || target.closed) throw new ServerError('NOT_FOUND', 'no device is waiting at that link code: start `sigilo link` on the new device again and use its new code');
+  target.send({ case: 'provisionDeliver', value: { body: m.body } });
+  return { body: { case: 'ok', value: {} } };
+}
+
+/** Called when a connection closes: its address is forgotten. */
+export function forgetProvisioning(ctx: ServerContext, conn: Connection): void {
+  const address = addressOf.get(conn);
+  if (address) registry(ctx).delete(address);
+}
