@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { systemRandom } from '@sigilo/protocol/node';
-import { AdminService, DataDirError, SqliteStorage, adminRequest, resolveConfig, type AdminOp, type ServerConfig } from '@sigilo/server';
+import { AdminService, DataDirError, adminRequest, openStorage, resolveConfig, sqlitePath, type AdminOp, type ServerConfig } from '@sigilo/server';
 import { str, type Parsed } from './args.js';
 import type { Io } from './command.js';
 
@@ -25,11 +25,10 @@ export function adminConfig(io: Io, values: Parsed['values']): ServerConfig {
 export async function runAdmin<T>(config: ServerConfig, op: AdminOp, offline: (admin: AdminService) => Promise<T>): Promise<{ result: T; live: boolean }> {
   const viaSocket = await adminRequest(config.dataDir, op);
   if (viaSocket !== undefined) return { result: viaSocket as T, live: true };
-  const db = join(config.dataDir, 'sigilo.db');
-  if (!existsSync(db)) {
+  if (config.storage.backend === 'sqlite' && !existsSync(sqlitePath(config.dataDir))) {
     throw new DataDirError(`no Sigilo database in ${config.dataDir}; start the server once (sigilo server start --data ${config.dataDir}) or give the right --data`);
   }
-  const storage = new SqliteStorage({ filename: db, synchronous: config.storage.synchronous });
+  const storage = await openStorage(config);
   try {
     const { readdirSync, statSync } = await import('node:fs');
     const files = () => readdirSync(config.dataDir).flatMap((name) => {

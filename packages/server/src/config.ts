@@ -46,6 +46,9 @@ export interface ServerConfig {
   readonly senderCertificateMs: number;
   readonly inviteLifetimeMs: number;
   readonly storage: {
+    readonly backend: 'sqlite' | 'postgres';
+    readonly postgresUrl: string | undefined;
+    readonly postgresSchema: string;
     readonly synchronous: 'full' | 'normal';
     /** Test hook: caps the SQLite database size in pages to provoke SQLITE_FULL. */
     readonly maxPageCount: number | undefined;
@@ -59,7 +62,9 @@ type Kind =
   | { t: 'enum'; values: readonly string[] }
   | { t: 'bool' }
   | { t: 'host' }
-  | { t: 'path' };
+  | { t: 'path' }
+  | { t: 'url' }
+  | { t: 'enum-like'; pattern: string };
 
 interface Setting {
   /** Dotted path in the config file. */
@@ -107,6 +112,9 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'retention.sweepInterval', env: 'SIGILO_SWEEP_INTERVAL', kind: { t: 'duration', min: SECOND, max: DAY }, def: '1h', key: 'retention.sweepIntervalMs', help: 'how often expired data is deleted' },
   { path: 'senderCertificateLifetime', env: 'SIGILO_SENDER_CERT_LIFETIME', kind: { t: 'duration', min: 60 * SECOND, max: 7 * DAY }, def: '24h', key: 'senderCertificateMs', help: 'validity of the sender certificates the server issues' },
   { path: 'inviteLifetime', env: 'SIGILO_INVITE_LIFETIME', kind: { t: 'duration', min: 60 * SECOND, max: 365 * DAY }, def: '7d', key: 'inviteLifetimeMs', help: 'default validity of `sigilo admin invite` codes' },
+  { path: 'storage.backend', env: 'SIGILO_STORAGE', kind: { t: 'enum', values: ['sqlite', 'postgres'] }, def: 'sqlite', key: 'storage.backend', help: "'sqlite': DATA/sigilo.db (embedded); 'postgres': storage.postgresUrl" },
+  { path: 'storage.postgresUrl', env: 'SIGILO_POSTGRES_URL', kind: { t: 'url' }, def: undefined, key: 'storage.postgresUrl', help: 'PostgreSQL connection URL, e.g. postgresql://sigilo@db.internal:5432/sigilo (with storage.backend postgres)' },
+  { path: 'storage.postgresSchema', env: 'SIGILO_POSTGRES_SCHEMA', kind: { t: 'enum-like', pattern: '^[a-z_][a-z0-9_]{0,62}$' }, def: 'sigilo', key: 'storage.postgresSchema', help: 'PostgreSQL schema holding the tables (created if absent)' },
   { path: 'storage.synchronous', env: 'SIGILO_SYNCHRONOUS', kind: { t: 'enum', values: ['full', 'normal'] }, def: 'full', key: 'storage.synchronous', help: "'full': acknowledged messages survive power loss; 'normal': they survive a process crash only" },
 ];
 
@@ -136,6 +144,8 @@ function describeKind(k: Kind): string {
     case 'bool': return 'true or false';
     case 'host': return 'an IPv4 or IPv6 address, or a host name';
     case 'path': return 'a file system path';
+    case 'url': return 'a postgresql:// URL';
+    case 'enum-like': return `a lower-case identifier (${k.pattern})`;
   }
 }
 
@@ -163,6 +173,8 @@ function parseValue(s: Setting, raw: unknown, source: string): unknown {
     case 'bool': return text === 'true' ? true : text === 'false' ? false : fail();
     case 'host': return text.length > 0 && (isIP(text) !== 0 || /^[A-Za-z0-9.-]+$/.test(text)) ? text : fail();
     case 'path': return text.length > 0 ? text : fail();
+    case 'url': return /^postgres(ql)?:\/\/\S+$/.test(text) ? text : fail();
+    case 'enum-like': return new RegExp(k.pattern).test(text) ? text : fail();
   }
 }
 
@@ -268,6 +280,9 @@ export function resolveConfig(sources: ConfigSources = {}): ServerConfig {
   }
   (out.storage as Record<string, unknown>).maxPageCount = sources.maxPageCount;
   const config = out as unknown as ServerConfig;
+  if (config.storage.backend === 'postgres' && !config.storage.postgresUrl) {
+    throw new ConfigError('storage.backend is postgres: set storage.postgresUrl (or SIGILO_POSTGRES_URL) to the database URL');
+  }
   if (config.limits.maxMessageBytes > config.limits.maxFrameBytes) {
     throw new ConfigError('limits.maxMessageBytes must not exceed limits.maxFrameBytes');
   }

@@ -26,7 +26,7 @@ import { AdminService } from './services/admin.js';
 import { Relay } from './services/relay.js';
 import { startSweeper, sweep } from './services/retention.js';
 import type { Storage, SweepResult } from './storage/port.js';
-import { SqliteStorage } from './storage/sqlite.js';
+import { openStorage } from './storage/open.js';
 import { loadTls } from './tls/tls.js';
 
 export interface StartServerOptions {
@@ -96,11 +96,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   mkdirSync(attachmentsDir, { recursive: true, mode: 0o700 });
   const tls = loadTls(config.dataDir, config.tls.cert, config.tls.key, new Date(now()));
   const certificateKey: CertificateKey = loadCertificateKey(config.dataDir, crypto, random);
-  const storage = options.storage ?? new SqliteStorage({
-    filename: join(config.dataDir, 'sigilo.db'),
-    synchronous: config.storage.synchronous,
-    maxPageCount: config.storage.maxPageCount,
-  });
+  const storage = options.storage ?? await openStorage(config);
 
   const metrics = new ServerMetrics();
   const hub = new Hub();

@@ -1,0 +1,142 @@
+/**
+ * What every client command shares: the global options (--dir, --passphrase-file,
+ * --json), opening the encrypted store, connecting, and the exit codes
+ * (0 ok, 1 failure, 2 usage, 3 identity changed or verification failed).
+ */
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ClientError, SigiloClient, SqlCipherStore, formatAccountId, type ClientEvent, type ContactRow } from '@sigilo/client';
+import { parse, str, type Parsed } from '../args.js';
+import type { Command, Io } from '../command.js';
+import { readPassphrase } from './passphrase.js';
+
+export const EXIT_IDENTITY = 3;
+
+export const clientOptions = {
+  dir: { type: 'string' },
+  'passphrase-file': { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+export const CLIENT_USAGE = '[--dir DIR] [--passphrase-file FILE]';
+
+/** Appended to every client command's help. */
+export const CLIENT_HELP = `
+Client options:
+  --dir DIR               the client's directory (default: $SIGILO_HOME, else ~/.sigilo)
+  --passphrase-file FILE  read the store passphrase from FILE (one line)
+  SIGILO_PASSPHRASE       environment variable with the passphrase, for scripts
+Without either, the passphrase is asked on the terminal (not echoed).
+Exit codes: 0 ok, 1 failure, 2 usage, 3 identity changed or verification failed.`;
+
+type Options = Parameters<typeof parse>[1];
+
+export interface ClientContext {
+  readonly io: Io;
+  readonly values: Parsed['values'];
+  readonly positionals: string[];
+  readonly json: boolean;
+  readonly dir: string;
+  /** Opens the store (asking for the passphrase) and returns the client; closed after run. */
+  client(options?: { create?: boolean }): Promise<SigiloClient>;
+  /** Progress for long work, on stderr so that stdout stays parseable. */
+  progress(text: string): void;
+}
+
+export function clientDir(io: Io, values: Parsed['values']): string {
+  const explicit = str(values.dir) ?? (io.env.SIGILO_HOME || undefined);
+  return explicit ? resolve(io.cwd, explicit) : join(io.env.HOME || homedir(), '.sigilo');
+}
+
+/**
+ * A client command: parses the shared options with its own, opens the client
+ * lazily, always closes it, and turns an identity change into exit code 3.
+ */
+export function clientCommand(def: {
+  path: string[];
+  summary: string;
+  usage: string;
+  options?: Options;
+  positionals?: boolean;
+  run(ctx: ClientContext): Promise<number>;
+}): Command {
+  return {
+    path: def.path,
+    summary: def.summary,
+    usage: `${def.usage}\n${CLIENT_HELP}`,
+    async run(args, io) {
+      const { values, positionals } = parse(args, { ...clientOptions, ...def.options }, def.positionals ?? false);
+      const dir = clientDir(io, values);
+      let opened: SigiloClient | undefined;
+      const ctx: ClientContext = {
+        io, values, positionals, dir,
+        json: values.json === true,
+        progress: (text) => io.err(`${text}\n`),
+        async client(options = {}) {
+          if (opened) return opened;
+          const fresh = !existsSync(join(dir, 'store.db'));
+          if (fresh && !options.create) {
+            throw new ClientError('NOT_INITIALISED', `no Sigilo client in ${dir}: run \`sigilo init URL --fingerprint FP\` first (or give --dir)`);
+          }
+          const passphrase = await readPassphrase({ file: str(values['passphrase-file']), env: io.env, cwd: io.cwd, confirm: fresh });
+          opened = new SigiloClient({ store: SqlCipherStore.open(dir, passphrase) });
+          return opened;
+        },
+      };
+      try {
+        return await def.run(ctx);
+      } catch (e) {
+        if (e instanceof ClientError && e.code === 'IDENTITY_CHANGED') {
+          io.err(`sigilo ${def.path.join(' ')}: ${e.message} [${e.code}]\n`);
+          return EXIT_IDENTITY;
+        }
+        throw e;
+      } finally {
+        if (opened) {
+          await opened.close().catch(() => {});
+          opened.store.close();
+        }
+      }
+    },
+  };
+}
+
+/** Connects once (no reconnect) and waits until the server's queue for this device is drained. */
+export async function connectAndCatchUp(client: SigiloClient, timeoutMs = 30_000): Promise<void> {
+  let off = () => {};
+  const caughtUp = new Promise<void>((resolvePromise, reject) => {
+    const timer = setTimeout(() => { off(); reject(new ClientError('TIMEOUT', 'the server did not finish sending queued messages in time; run it again')); }, timeoutMs);
+    timer.unref();
+    off = client.on((e) => {
+      if (e.type === 'caught-up') {
+        clearTimeout(timer);
+        off();
+        resolvePromise();
+      }
+    });
+  });
+  try {
+    await client.connect({ reconnect: false });
+  } catch (e) {
+    off();
+    throw e;
+  }
+  await caughtUp;
+}
+
+/** Collects warnings worth telling the person about while a command runs (identity changes, undecryptable messages). */
+export function watchWarnings(client: SigiloClient, io: Io): () => void {
+  return client.on((e: ClientEvent) => {
+    if (e.type === 'identity-changed') {
+      const name = contactName(client.store.getContact(e.accountId), e.accountId);
+      io.err(`warning: the safety number with ${name} changed; sending to ${name} is blocked until you compare it and accept it (sigilo verify ${name})\n`);
+    } else if (e.type === 'undecryptable') {
+      io.err(`warning: a message could not be read (${e.reason})\n`);
+    }
+  });
+}
+
+export function contactName(c: ContactRow | undefined, accountId: Uint8Array): string {
+  return c?.alias ?? formatAccountId(accountId);
+}

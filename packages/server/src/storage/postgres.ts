@@ -1,0 +1,390 @@
+/**
+ * The PostgreSQL adapter (node-postgres), for organisations that already run
+ * PostgreSQL or want the database on another machine. Same port, same
+ * conformance suite as SQLite. Written against `pg` directly rather than a
+ * query builder: the atomic operations are a few precise statements
+ * (FOR UPDATE, SKIP LOCKED, RETURNING) that read best as SQL.
+ *
+ * Durability: with PostgreSQL's default synchronous_commit = on, COMMIT
+ * returns after the WAL is flushed, so `enqueue` resolving means durable.
+ * Concurrency: one-time prekeys are taken with FOR UPDATE SKIP LOCKED, the
+ * device limit and registration lock the account or invite row.
+ */
+import pg from 'pg';
+import type {
+  AccountRecord, AckRequest, AckedMessage, AddDeviceResult, AttachmentRecord, AuditReport, DeviceRecord, EnqueueRequest, EnqueueResult,
+  InviteRecord, NewDevice, PqPreKeyRow, PreKeyCounts, PreKeyUpload, QueuedMessage, RegisterResult, Storage, SweepResult, TableAudit,
+  TakeBundlesResult, TakenPreKeys,
+} from './port.js';
+
+export interface PostgresStorageOptions {
+  /** e.g. postgresql://sigilo@127.0.0.1:5432/sigilo */
+  readonly connectionString: string;
+  /** Schema holding Sigilo's tables (created if absent). Default: sigilo. */
+  readonly schema?: string;
+  readonly maxConnections?: number;
+}
+
+const DAY_MS = 86_400_000;
+
+const schemaSql = (s: string) => `
+CREATE SCHEMA IF NOT EXISTS ${s};
+CREATE TABLE IF NOT EXISTS ${s}.invites (code_hash BYTEA PRIMARY KEY, created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS ${s}.accounts (
+  account_id BYTEA PRIMARY KEY, identity_key BYTEA NOT NULL, access_key_hash BYTEA, unrestricted BOOLEAN NOT NULL DEFAULT FALSE,
+  created_day INTEGER NOT NULL, next_device_id INTEGER NOT NULL DEFAULT 1);
+CREATE TABLE IF NOT EXISTS ${s}.devices (
+  account_id BYTEA NOT NULL, device_id INTEGER NOT NULL, device_key BYTEA NOT NULL, created_day INTEGER NOT NULL, last_seen_day INTEGER,
+  PRIMARY KEY (account_id, device_id));
+CREATE TABLE IF NOT EXISTS ${s}.signed_prekeys (
+  account_id BYTEA NOT NULL, device_id INTEGER NOT NULL, key_id BIGINT NOT NULL, public_key BYTEA NOT NULL, signature BYTEA NOT NULL,
+  PRIMARY KEY (account_id, device_id));
+CREATE TABLE IF NOT EXISTS ${s}.one_time_prekeys (
+  account_id BYTEA NOT NULL, device_id INTEGER NOT NULL, key_id BIGINT NOT NULL, public_key BYTEA NOT NULL,
+  PRIMARY KEY (account_id, device_id, key_id));
+CREATE TABLE IF NOT EXISTS ${s}.pq_prekeys (
+  account_id BYTEA NOT NULL, device_id INTEGER NOT NULL, key_id BIGINT NOT NULL, public_key BYTEA NOT NULL, signature BYTEA NOT NULL,
+  PRIMARY KEY (account_id, device_id, key_id));
+CREATE TABLE IF NOT EXISTS ${s}.pq_last_resort (
+  account_id BYTEA NOT NULL, device_id INTEGER NOT NULL, key_id BIGINT NOT NULL, public_key BYTEA NOT NULL, signature BYTEA NOT NULL,
+  PRIMARY KEY (account_id, device_id));
+CREATE TABLE IF NOT EXISTS ${s}.messages (
+  server_id BIGSERIAL PRIMARY KEY, account_id BYTEA NOT NULL, device_id INTEGER NOT NULL, message_id BYTEA NOT NULL, sealed BOOLEAN NOT NULL,
+  sender_account_id BYTEA, sender_device_id INTEGER, created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, content BYTEA NOT NULL);
+CREATE INDEX IF NOT EXISTS messages_by_device ON ${s}.messages (account_id, device_id, server_id);
+CREATE INDEX IF NOT EXISTS messages_by_expiry ON ${s}.messages (expires_at);
+CREATE TABLE IF NOT EXISTS ${s}.dedup (dedup_key BYTEA PRIMARY KEY, expires_at BIGINT NOT NULL);
+CREATE INDEX IF NOT EXISTS dedup_by_expiry ON ${s}.dedup (expires_at);
+CREATE TABLE IF NOT EXISTS ${s}.attachments (
+  attachment_id BYTEA PRIMARY KEY, size BIGINT NOT NULL, upload_token_hash BYTEA NOT NULL, created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL,
+  complete BOOLEAN NOT NULL DEFAULT FALSE);
+`;
+
+type Row = Record<string, unknown>;
+const bytes = (v: unknown): Uint8Array => {
+  const b = v as Buffer;
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+};
+const optBytes = (v: unknown) => (v == null ? undefined : bytes(v));
+const buf = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+const num = (v: unknown) => Number(v);
+
+function toAccount(r: Row): AccountRecord {
+  return { accountId: bytes(r.account_id), identityKey: bytes(r.identity_key), accessKeyHash: optBytes(r.access_key_hash), unrestricted: r.unrestricted === true, createdDay: num(r.created_day) };
+}
+function toDevice(r: Row): DeviceRecord {
+  return { accountId: bytes(r.account_id), deviceId: num(r.device_id), deviceKey: bytes(r.device_key), createdDay: num(r.created_day), lastSeenDay: r.last_seen_day == null ? undefined : num(r.last_seen_day) };
+}
+
+type Q = (sql: string, params?: unknown[]) => Promise<Row[]>;
+
+export class PostgresStorage implements Storage {
+  readonly name = 'postgres';
+  readonly #pool: pg.Pool;
+  readonly #s: string;
+  #ready: Promise<void>;
+
+  constructor(options: PostgresStorageOptions) {
+    this.#s = options.schema ?? 'sigilo';
+    if (!/^[a-z_][a-z0-9_]*$/.test(this.#s)) throw new Error('schema must be a lower-case SQL identifier');
+    this.#pool = new pg.Pool({ connectionString: options.connectionString, max: options.maxConnections ?? 10 });
+    this.#pool.on('error', () => { /* an idle client died; the pool replaces it */ });
+    this.#ready = this.#pool.query(schemaSql(this.#s)).then(() => undefined);
+    this.#ready.catch(() => {});
+  }
+
+  /** Resolves once the schema exists; rejects if PostgreSQL is unreachable. */
+  ready(): Promise<void> { return this.#ready; }
+
+  async #q(sql: string, params: unknown[] = []): Promise<Row[]> {
+    await this.#ready;
+    return (await this.#pool.query(sql, params)).rows as Row[];
+  }
+
+  async #tx<T>(fn: (q: Q) => Promise<T>): Promise<T> {
+    await this.#ready;
+    const client = await this.#pool.connect();
+    const q: Q = async (sql, params = []) => (await client.query(sql, params)).rows as Row[];
+    try {
+      await client.query('BEGIN');
+      const out = await fn(q);
+      await client.query('COMMIT');
+      return out;
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw e;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Table name in the adapter's schema. */
+  #t(name: string): string { return `${this.#s}.${name}`; }
+
+  async createInvite(i: InviteRecord): Promise<void> {
+    await this.#q(`INSERT INTO ${this.#t('invites')} (code_hash, created_at, expires_at) VALUES ($1, $2, $3)`, [buf(i.codeHash), i.createdAt, i.expiresAt]);
+  }
+
+  async registerAccount(codeHash: Uint8Array, now: number, a: AccountRecord, d: NewDevice): Promise<RegisterResult> {
+    return this.#tx(async (q) => {
+      const [invite] = await q(`SELECT expires_at FROM ${this.#t('invites')} WHERE code_hash = $1 FOR UPDATE`, [buf(codeHash)]);
+      if (!invite) return { status: 'invite-invalid' };
+      if (num(invite.expires_at) <= now) return { status: 'invite-expired' };
+      await q(`DELETE FROM ${this.#t('invites')} WHERE code_hash = $1`, [buf(codeHash)]);
+      await q(`INSERT INTO ${this.#t('accounts')} (account_id, identity_key, access_key_hash, unrestricted, created_day, next_device_id) VALUES ($1, $2, $3, $4, $5, 2)`,
+        [buf(a.accountId), buf(a.identityKey), a.accessKeyHash ? buf(a.accessKeyHash) : null, a.unrestricted, a.createdDay]);
+      await q(`INSERT INTO ${this.#t('devices')} (account_id, device_id, device_key, created_day) VALUES ($1, 1, $2, $3)`, [buf(a.accountId), buf(d.deviceKey), d.createdDay]);
+      return { status: 'ok', deviceId: 1 };
+    });
+  }
+
+  async getAccount(accountId: Uint8Array): Promise<AccountRecord | undefined> {
+    const [r] = await this.#q(`SELECT * FROM ${this.#t('accounts')} WHERE account_id = $1`, [buf(accountId)]);
+    return r && toAccount(r);
+  }
+
+  async listAccounts(): Promise<AccountRecord[]> {
+    return (await this.#q(`SELECT * FROM ${this.#t('accounts')} ORDER BY created_day, account_id`)).map(toAccount);
+  }
+
+  async deleteAccount(accountId: Uint8Array): Promise<boolean> {
+    return this.#tx(async (q) => {
+      const gone = await q(`DELETE FROM ${this.#t('accounts')} WHERE account_id = $1 RETURNING 1`, [buf(accountId)]);
+      for (const t of ['devices', 'signed_prekeys', 'one_time_prekeys', 'pq_prekeys', 'pq_last_resort', 'messages']) {
+        await q(`DELETE FROM ${this.#t(t)} WHERE account_id = $1`, [buf(accountId)]);
+      }
+      return gone.length === 1;
+    });
+  }
+
+  async addDevice(accountId: Uint8Array, d: NewDevice, maxDevices: number): Promise<AddDeviceResult> {
+    return this.#tx(async (q) => {
+      const a = buf(accountId);
+      const [acc] = await q(`SELECT next_device_id FROM ${this.#t('accounts')} WHERE account_id = $1 FOR UPDATE`, [a]);
+      if (!acc) return { status: 'no-account' };
+      const [c] = await q(`SELECT count(*) AS n FROM ${this.#t('devices')} WHERE account_id = $1`, [a]);
+      if (num(c!.n) >= maxDevices) return { status: 'limit' };
+      const id = num(acc.next_device_id);
+      await q(`UPDATE ${this.#t('accounts')} SET next_device_id = next_device_id + 1 WHERE account_id = $1`, [a]);
+      await q(`INSERT INTO ${this.#t('devices')} (account_id, device_id, device_key, created_day) VALUES ($1, $2, $3, $4)`, [a, id, buf(d.deviceKey), d.createdDay]);
+      return { status: 'ok', deviceId: id };
+    });
+  }
+
+  async getDevice(accountId: Uint8Array, deviceId: number): Promise<DeviceRecord | undefined> {
+    const [r] = await this.#q(`SELECT * FROM ${this.#t('devices')} WHERE account_id = $1 AND device_id = $2`, [buf(accountId), deviceId]);
+    return r && toDevice(r);
+  }
+
+  async listDevices(accountId: Uint8Array): Promise<DeviceRecord[]> {
+    return (await this.#q(`SELECT * FROM ${this.#t('devices')} WHERE account_id = $1 ORDER BY device_id`, [buf(accountId)])).map(toDevice);
+  }
+
+  async removeDevice(accountId: Uint8Array, deviceId: number): Promise<boolean> {
+    return this.#tx(async (q) => {
+      const gone = await q(`DELETE FROM ${this.#t('devices')} WHERE account_id = $1 AND device_id = $2 RETURNING 1`, [buf(accountId), deviceId]);
+      for (const t of ['signed_prekeys', 'one_time_prekeys', 'pq_prekeys', 'pq_last_resort', 'messages']) {
+        await q(`DELETE FROM ${this.#t(t)} WHERE account_id = $1 AND device_id = $2`, [buf(accountId), deviceId]);
+      }
+      return gone.length === 1;
+    });
+  }
+
+  async setLastSeen(accountId: Uint8Array, deviceId: number, day: number): Promise<void> {
+    await this.#q(`UPDATE ${this.#t('devices')} SET last_seen_day = $1 WHERE account_id = $2 AND device_id = $3`, [day, buf(accountId), deviceId]);
+  }
+
+  async clearLastSeen(): Promise<number> {
+    return (await this.#q(`UPDATE ${this.#t('devices')} SET last_seen_day = NULL WHERE last_seen_day IS NOT NULL RETURNING 1`)).length;
+  }
+
+  async setAccessKey(accountId: Uint8Array, hash: Uint8Array | undefined, unrestricted: boolean): Promise<void> {
+    await this.#q(`UPDATE ${this.#t('accounts')} SET access_key_hash = $1, unrestricted = $2 WHERE account_id = $3`, [hash ? buf(hash) : null, unrestricted, buf(accountId)]);
+  }
+
+  async storePreKeys(accountId: Uint8Array, deviceId: number, u: PreKeyUpload): Promise<void> {
+    const a = buf(accountId);
+    await this.#tx(async (q) => {
+      if (u.signedPreKey) {
+        await q(`INSERT INTO ${this.#t('signed_prekeys')} VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, device_id)
+          DO UPDATE SET key_id = EXCLUDED.key_id, public_key = EXCLUDED.public_key, signature = EXCLUDED.signature`,
+        [a, deviceId, u.signedPreKey.keyId, buf(u.signedPreKey.publicKey), buf(u.signedPreKey.signature)]);
+      }
+      if (u.oneTimePreKeys.length) {
+        await q(`INSERT INTO ${this.#t('one_time_prekeys')} SELECT $1, $2, k, p FROM unnest($3::bigint[], $4::bytea[]) AS x(k, p)
+          ON CONFLICT (account_id, device_id, key_id) DO UPDATE SET public_key = EXCLUDED.public_key`,
+        [a, deviceId, u.oneTimePreKeys.map((k) => k.keyId), u.oneTimePreKeys.map((k) => buf(k.publicKey))]);
+      }
+      if (u.pqPreKeys.length) {
+        await q(`INSERT INTO ${this.#t('pq_prekeys')} SELECT $1, $2, k, p, s FROM unnest($3::bigint[], $4::bytea[], $5::bytea[]) AS x(k, p, s)
+          ON CONFLICT (account_id, device_id, key_id) DO UPDATE SET public_key = EXCLUDED.public_key, signature = EXCLUDED.signature`,
+        [a, deviceId, u.pqPreKeys.map((k) => k.keyId), u.pqPreKeys.map((k) => buf(k.publicKey)), u.pqPreKeys.map((k) => buf(k.signature))]);
+      }
+      if (u.lastResortPqPreKey) {
+        const k = u.lastResortPqPreKey;
+        await q(`INSERT INTO ${this.#t('pq_last_resort')} VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, device_id)
+          DO UPDATE SET key_id = EXCLUDED.key_id, public_key = EXCLUDED.public_key, signature = EXCLUDED.signature`,
+        [a, deviceId, k.keyId, buf(k.publicKey), buf(k.signature)]);
+      }
+    });
+  }
+
+  async countPreKeys(accountId: Uint8Array, deviceId: number): Promise<PreKeyCounts> {
+    const [r] = await this.#q(`SELECT
+      (SELECT count(*) FROM ${this.#t('one_time_prekeys')} WHERE account_id = $1 AND device_id = $2) AS one_time,
+      (SELECT count(*) FROM ${this.#t('pq_prekeys')} WHERE account_id = $1 AND device_id = $2) AS pq,
+      EXISTS (SELECT 1 FROM ${this.#t('signed_prekeys')} WHERE account_id = $1 AND device_id = $2) AS signed,
+      EXISTS (SELECT 1 FROM ${this.#t('pq_last_resort')} WHERE account_id = $1 AND device_id = $2) AS last_resort`, [buf(accountId), deviceId]);
+    return { oneTime: num(r!.one_time), pq: num(r!.pq), hasSignedPreKey: r!.signed === true, hasLastResort: r!.last_resort === true };
+  }
+
+  async takeBundles(accountId: Uint8Array, deviceIds: readonly number[] | undefined): Promise<TakeBundlesResult> {
+    const a = buf(accountId);
+    return this.#tx(async (q) => {
+      const existing = (await q(`SELECT device_id FROM ${this.#t('devices')} WHERE account_id = $1 ORDER BY device_id`, [a])).map((r) => num(r.device_id));
+      const wanted = deviceIds ?? existing;
+      const bundles: TakenPreKeys[] = [];
+      const unavailable: number[] = [];
+      for (const id of wanted) {
+        const taken = existing.includes(id) ? await this.#takeOne(q, a, id) : undefined;
+        if (taken) bundles.push(taken);
+        else unavailable.push(id);
+      }
+      return { bundles, unavailable };
+    });
+  }
+
+  async #takeOne(q: Q, a: Buffer, deviceId: number): Promise<TakenPreKeys | undefined> {
+    const [signed] = await q(`SELECT key_id, public_key, signature FROM ${this.#t('signed_prekeys')} WHERE account_id = $1 AND device_id = $2`, [a, deviceId]);
+    if (!signed) return undefined;
+    let pq: PqPreKeyRow | undefined;
+    const [oneTimePq] = await q(`DELETE FROM ${this.#t('pq_prekeys')} WHERE (account_id, device_id, key_id) =
+      (SELECT account_id, device_id, key_id FROM ${this.#t('pq_prekeys')} WHERE account_id = $1 AND device_id = $2 ORDER BY key_id LIMIT 1 FOR UPDATE SKIP LOCKED)
+      RETURNING key_id, public_key, signature`, [a, deviceId]);
+    if (oneTimePq) pq = { keyId: num(oneTimePq.key_id), publicKey: bytes(oneTimePq.public_key), signature: bytes(oneTimePq.signature), lastResort: false };
+    else {
+      const [lr] = await q(`SELECT key_id, public_key, signature FROM ${this.#t('pq_last_resort')} WHERE account_id = $1 AND device_id = $2`, [a, deviceId]);
+      if (!lr) return undefined;
+      pq = { keyId: num(lr.key_id), publicKey: bytes(lr.public_key), signature: bytes(lr.signature), lastResort: true };
+    }
+    const [otk] = await q(`DELETE FROM ${this.#t('one_time_prekeys')} WHERE (account_id, device_id, key_id) =
+      (SELECT account_id, device_id, key_id FROM ${this.#t('one_time_prekeys')} WHERE account_id = $1 AND device_id = $2 ORDER BY key_id LIMIT 1 FOR UPDATE SKIP LOCKED)
+      RETURNING key_id, public_key`, [a, deviceId]);
+    return {
+      deviceId,
+      signedPreKey: { keyId: num(signed.key_id), publicKey: bytes(signed.public_key), signature: bytes(signed.signature) },
+      oneTimePreKey: otk ? { keyId: num(otk.key_id), publicKey: bytes(otk.public_key) } : undefined,
+      pqPreKey: pq,
+    };
+  }
+
+  async enqueue(batch: readonly EnqueueRequest[]): Promise<EnqueueResult[]> {
+    if (batch.length === 0) return [];
+    try {
+      return await this.#tx(async (q) => {
+        const out: EnqueueResult[] = [];
+        for (const req of batch) {
+          const dedupKey = buf(req.dedupKey);
+          const recipient = buf(req.recipient);
+          if ((await q(`SELECT 1 FROM ${this.#t('dedup')} WHERE dedup_key = $1`, [dedupKey])).length) { out.push({ status: 'duplicate' }); continue; }
+          // Share-lock the account row: a concurrent device addition or removal waits for this send.
+          if (!(await q(`SELECT 1 FROM ${this.#t('accounts')} WHERE account_id = $1 FOR SHARE`, [recipient])).length) { out.push({ status: 'no-account' }); continue; }
+          const all = (await q(`SELECT device_id FROM ${this.#t('devices')} WHERE account_id = $1 ORDER BY device_id`, [recipient])).map((r) => num(r.device_id));
+          const current = all.filter((id) => id !== req.excludeDeviceId);
+          const sent = new Set(req.entries.map((e) => e.deviceId));
+          const missing = current.filter((id) => !sent.has(id));
+          const extra = [...sent].filter((id) => !current.includes(id)).sort((x, y) => x - y);
+          if (missing.length || extra.length) { out.push({ status: 'stale', current, missing, extra }); continue; }
+          const inserted = await q(`INSERT INTO ${this.#t('dedup')} (dedup_key, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1`, [dedupKey, req.dedupExpiresAt]);
+          if (!inserted.length) { out.push({ status: 'duplicate' }); continue; }
+          const rows = await q(`INSERT INTO ${this.#t('messages')} (account_id, device_id, message_id, sealed, sender_account_id, sender_device_id, created_at, expires_at, content)
+            SELECT $1, d, $2, $3, $4, $5, $6, $7, c FROM unnest($8::int[], $9::bytea[]) WITH ORDINALITY AS x(d, c, n) ORDER BY n RETURNING server_id, device_id`,
+          [recipient, buf(req.messageId), req.sender === undefined, req.sender ? buf(req.sender.accountId) : null, req.sender?.deviceId ?? null,
+            req.createdAt, req.expiresAt, req.entries.map((e) => e.deviceId), req.entries.map((e) => buf(e.content))]);
+          out.push({ status: 'stored', serverIds: new Map(rows.map((r) => [num(r.device_id), num(r.server_id)])) });
+        }
+        return out;
+      });
+    } catch (error) {
+      return batch.map(() => ({ status: 'failed', error }) as const);
+    }
+  }
+
+  async fetchQueue(accountId: Uint8Array, deviceId: number, afterId: number, limit: number): Promise<QueuedMessage[]> {
+    const rows = await this.#q(`SELECT server_id, message_id, created_at, sealed, sender_account_id, sender_device_id, content FROM ${this.#t('messages')}
+      WHERE account_id = $1 AND device_id = $2 AND server_id > $3 ORDER BY server_id LIMIT $4`, [buf(accountId), deviceId, afterId, limit]);
+    return rows.map((r) => ({
+      serverId: num(r.server_id), messageId: bytes(r.message_id), createdAt: num(r.created_at), sealed: r.sealed === true,
+      senderAccountId: optBytes(r.sender_account_id), senderDeviceId: r.sender_device_id == null ? undefined : num(r.sender_device_id), content: bytes(r.content),
+    }));
+  }
+
+  async ack(acks: readonly AckRequest[]): Promise<AckedMessage[][]> {
+    if (acks.length === 0) return [];
+    return this.#tx(async (q) => {
+      const out: AckedMessage[][] = [];
+      for (const a of acks) {
+        const rows = a.serverIds.length ? await q(`DELETE FROM ${this.#t('messages')} WHERE account_id = $1 AND device_id = $2 AND server_id = ANY($3::bigint[]) RETURNING server_id, created_at`,
+          [buf(a.accountId), a.deviceId, a.serverIds]) : [];
+        const byId = new Map(rows.map((r) => [num(r.server_id), num(r.created_at)]));
+        out.push(a.serverIds.filter((id) => byId.has(id)).map((id) => ({ serverId: id, createdAt: byId.get(id)! })));
+      }
+      return out;
+    });
+  }
+
+  async queueDepth(): Promise<number> {
+    return num((await this.#q(`SELECT count(*) AS n FROM ${this.#t('messages')}`))[0]!.n);
+  }
+
+  async createAttachment(r: AttachmentRecord): Promise<void> {
+    await this.#q(`INSERT INTO ${this.#t('attachments')} VALUES ($1, $2, $3, $4, $5, $6)`, [buf(r.attachmentId), r.size, buf(r.uploadTokenHash), r.createdAt, r.expiresAt, r.complete]);
+  }
+
+  async getAttachment(attachmentId: Uint8Array): Promise<AttachmentRecord | undefined> {
+    const [r] = await this.#q(`SELECT * FROM ${this.#t('attachments')} WHERE attachment_id = $1`, [buf(attachmentId)]);
+    return r && {
+      attachmentId: bytes(r.attachment_id), size: num(r.size), uploadTokenHash: bytes(r.upload_token_hash),
+      createdAt: num(r.created_at), expiresAt: num(r.expires_at), complete: r.complete === true,
+    };
+  }
+
+  async completeAttachment(attachmentId: Uint8Array): Promise<boolean> {
+    return (await this.#q(`UPDATE ${this.#t('attachments')} SET complete = TRUE WHERE attachment_id = $1 AND NOT complete RETURNING 1`, [buf(attachmentId)])).length === 1;
+  }
+
+  async sweep(now: number): Promise<SweepResult> {
+    return this.#tx(async (q) => ({
+      messages: (await q(`DELETE FROM ${this.#t('messages')} WHERE expires_at <= $1 RETURNING 1`, [now])).length,
+      invites: (await q(`DELETE FROM ${this.#t('invites')} WHERE expires_at <= $1 RETURNING 1`, [now])).length,
+      dedup: (await q(`DELETE FROM ${this.#t('dedup')} WHERE expires_at <= $1 RETURNING 1`, [now])).length,
+      attachmentIds: (await q(`DELETE FROM ${this.#t('attachments')} WHERE expires_at <= $1 RETURNING attachment_id`, [now])).map((r) => bytes(r.attachment_id)),
+    }));
+  }
+
+  async audit(_now: number): Promise<AuditReport> {
+    const oldest: Record<string, string> = {
+      invites: 'min(created_at)', accounts: `min(created_day)::bigint * ${DAY_MS}`, devices: `min(created_day)::bigint * ${DAY_MS}`,
+      messages: 'min(created_at)', attachments: 'min(created_at)',
+    };
+    const tables: TableAudit[] = [];
+    for (const table of ['invites', 'accounts', 'devices', 'signed_prekeys', 'one_time_prekeys', 'pq_prekeys', 'pq_last_resort', 'messages', 'dedup', 'attachments']) {
+      const [r] = await this.#q(`SELECT count(*) AS n${oldest[table] ? `, ${oldest[table]} AS oldest` : ''} FROM ${this.#t(table)}`);
+      tables.push({ table, rows: num(r!.n), oldest: r!.oldest == null ? undefined : num(r!.oldest) });
+    }
+    const [m] = await this.#q(`SELECT
+      (SELECT count(*) FROM ${this.#t('messages')} WHERE sender_account_id IS NOT NULL OR sender_device_id IS NOT NULL) AS with_sender,
+      (SELECT count(*) FROM ${this.#t('messages')} WHERE sealed) AS sealed,
+      (SELECT count(*) FROM ${this.#t('devices')} WHERE last_seen_day IS NOT NULL) AS last_seen`);
+    return { tables, messagesWithSender: num(m!.with_sender), sealedMessages: num(m!.sealed), devicesWithLastSeen: num(m!.last_seen) };
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.end().catch(() => {});
+  }
+
+  /** Drops the adapter's schema with everything in it (tests). */
+  async dropSchema(): Promise<void> {
+    await this.#pool.query(`DROP SCHEMA IF EXISTS ${this.#s} CASCADE`);
+  }
+}
