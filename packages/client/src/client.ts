@@ -983,25 +983,28 @@ export class SigiloClient {
     const bundles = f.body.value.bundles;
     const me = this.#requireAccount();
     const toSelf = bytesEqual(accountId, me.accountId);
+    const decoded = bundles.map((bytes) => decodePreKeyBundle(bytes));
+    // Identity first, committed on its own: a changed key is remembered (and blocks sending)
+    // even though no session is built with it.
     const events: ClientEvent[] = [];
-    try {
-      this.store.transaction(() => {
-        for (const bytes of bundles) {
-          const bundle = decodePreKeyBundle(bytes);
-          if (toSelf) {
-            if (!bytesEqual(bundle.identityKey, this.identity.publicKey)) throw new ClientError('IDENTITY_CHANGED', 'a device of this account has another identity key');
-          } else {
-            this.#checkIncomingIdentity(accountId, bundle.identityKey, me.accountId, events);
-            this.#assertSendable(accountId);
-          }
-          const existing = this.store.getSession(accountId, bundle.deviceId);
-          const record = initiateSession(this.#ctx, this.identity, bundle, existing ? decodeSessionRecord(existing) : undefined);
-          this.store.putSession(accountId, bundle.deviceId, encodeSessionRecord(record));
+    this.store.transaction(() => {
+      for (const bundle of decoded) {
+        if (toSelf) {
+          if (!bytesEqual(bundle.identityKey, this.identity.publicKey)) throw new ClientError('IDENTITY_CHANGED', 'a device of this account has another identity key');
+        } else {
+          this.#checkIncomingIdentity(accountId, bundle.identityKey, me.accountId, events);
         }
-      });
-    } finally {
-      for (const e of events) this.#emit(e);
-    }
+      }
+    });
+    for (const e of events) this.#emit(e);
+    if (!toSelf) this.#assertSendable(accountId);
+    this.store.transaction(() => {
+      for (const bundle of decoded) {
+        const existing = this.store.getSession(accountId, bundle.deviceId);
+        const record = initiateSession(this.#ctx, this.identity, bundle, existing ? decodeSessionRecord(existing) : undefined);
+        this.store.putSession(accountId, bundle.deviceId, encodeSessionRecord(record));
+      }
+    });
     if (bundles.length === 0 && !toSelf) {
       throw new ClientError('NOT_FOUND', 'the contact has no device with published keys yet; try again later');
     }
