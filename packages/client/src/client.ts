@@ -76,6 +76,13 @@ export interface ClientOptions {
 
 interface SendTarget { readonly accountId: Uint8Array; readonly sealed: boolean }
 
+/** What applying a batch of deliveries produces, acted on after its transaction commits. */
+interface InboxEffects {
+  readonly events: ClientEvent[];
+  readonly followUps: (() => void)[];
+  readonly receipts: Map<string, { to: Uint8Array; ids: Uint8Array[] }>;
+}
+
 export class SigiloClient {
   readonly store: ClientStore;
   readonly #ctx: ProtocolContext;
@@ -509,10 +516,16 @@ export class SigiloClient {
         const events: ClientEvent[] = [];
         const followUps: (() => void)[] = [];
         const acks: bigint[] = [];
+        const receipts = new Map<string, { to: Uint8Array; ids: Uint8Array[] }>();
         try {
           this.store.transaction(() => {
             for (const d of batch) {
-              if (this.#receiveOne(d, events, followUps)) acks.push(d.serverId);
+              if (this.#receiveOne(d, { events, followUps, receipts })) acks.push(d.serverId);
+            }
+            // One delivery receipt per sender per batch, through the outbox (survives a restart).
+            const now = BigInt(this.#now());
+            for (const { to, ids } of receipts.values()) {
+              this.#queueContent(to, { body: { case: 'receipt', value: { type: ReceiptMessage_Type.DELIVERY, messageIds: ids, timestamp: now } } }, undefined);
             }
           });
         } catch (e) {
@@ -524,6 +537,7 @@ export class SigiloClient {
         if (acks.length) this.#connection?.post({ case: 'ack', value: { serverIds: acks } });
         for (const e of events) this.#emit(e);
         for (const f of followUps) f();
+        if (receipts.size) void this.flush();
         await new Promise((r) => setImmediate(r));
       }
     })().finally(() => { this.#inboxRunning = undefined; if (this.#inbox.length) this.#drainInbox(); });
@@ -534,7 +548,8 @@ export class SigiloClient {
    * be acknowledged: true when it was applied, or can never be decrypted (a duplicate, a
    * forgery): such messages would otherwise come back forever.
    */
-  #receiveOne(d: Deliver, events: ClientEvent[], followUps: (() => void)[]): boolean {
+  #receiveOne(d: Deliver, out: InboxEffects): boolean {
+    const { events } = out;
     const me = this.#requireAccount();
     let sender: { accountId: Uint8Array; deviceId: number; identityKey: Uint8Array | undefined };
     let body: Uint8Array;
@@ -583,7 +598,7 @@ export class SigiloClient {
         events.push({ type: 'undecryptable', reason: 'a message decrypted but its content is malformed' });
         return true;
       }
-      this.#apply(content, sender.accountId, me.accountId, Number(d.serverTimestamp), events, followUps);
+      this.#apply(content, sender.accountId, me.accountId, out);
       return true;
     } catch (e) {
       if (e instanceof DuplicateMessageError) return true;
@@ -616,7 +631,7 @@ export class SigiloClient {
     };
   }
 
-  #apply(content: Content, from: Uint8Array, self: Uint8Array, serverTime: number, events: ClientEvent[], followUps: (() => void)[]): void {
+  #apply(content: Content, from: Uint8Array, self: Uint8Array, { events, followUps, receipts }: InboxEffects): void {
     const fromSelf = bytesEqual(from, self);
     if (!fromSelf && content.senderAccessKey.length === 16) {
       const c = this.#contact(from);
@@ -629,9 +644,10 @@ export class SigiloClient {
         if (fromSelf) return;
         const row = this.#storeData(b.value, from, from, false, 'received', now, events);
         if (row) {
-          // A delivery receipt, through the outbox (survives a restart).
-          this.#queueContent(from, { body: { case: 'receipt', value: { type: ReceiptMessage_Type.DELIVERY, messageIds: [row.messageId], timestamp: BigInt(now) } } }, undefined);
-          followUps.push(() => void this.flush());
+          const key = hex(from);
+          const r = receipts.get(key) ?? { to: from, ids: [] };
+          r.ids.push(row.messageId);
+          receipts.set(key, r);
         }
         return;
       }
@@ -698,7 +714,6 @@ export class SigiloClient {
         }
       }
       default:
-        void serverTime;
     }
   }
 
