@@ -60,7 +60,13 @@ export class Relay {
     const acks = this.#acks;
     this.#acks = [];
     if (sends.length) {
-      const results = await this.storage.enqueue(sends.map((s) => s.req));
+      let results: EnqueueResult[];
+      try {
+        results = await this.storage.enqueue(sends.map((s) => s.req));
+      } catch (error) {
+        // Adapters report failures per request; this guards against one that throws instead.
+        results = sends.map(() => ({ status: 'failed', error }));
+      }
       this.metrics.commitBatch.observe(sends.length);
       sends.forEach((s, i) => {
         const r = results[i]!;

@@ -168,6 +168,9 @@ export class SqliteStorage implements Storage {
     db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     db.pragma('secure_delete = FAST');
     db.pragma('busy_timeout = 5000');
+    // 64 MiB of page cache: the dedup and queue indexes are keyed by random hashes and ids.
+    db.pragma('cache_size = -65536');
+    db.pragma('temp_store = MEMORY');
     const version = db.pragma('user_version', { simple: true }) as number;
     if (version > SCHEMA_VERSION) {
       db.close();
