@@ -3,7 +3,7 @@
  * --json), opening the encrypted store, connecting, and the exit codes
  * (0 ok, 1 failure, 2 usage, 3 identity changed or verification failed).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync, rmdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ClientError, SigiloClient, SqlCipherStore, formatAccountId, type ClientEvent, type ContactRow } from '@sigilo/client';
@@ -42,6 +42,8 @@ export interface ClientContext {
   client(options?: { create?: boolean }): Promise<SigiloClient>;
   /** Progress for long work, on stderr so that stdout stays parseable. */
   progress(text: string): void;
+  /** Closes the client and removes its store if this run created it (a failed `init` leaves nothing behind). */
+  discardNewStore(): void;
 }
 
 export function clientDir(io: Io, values: Parsed['values']): string {
@@ -69,6 +71,8 @@ export function clientCommand(def: {
       const { values, positionals } = parse(args, { ...clientOptions, ...def.options }, def.positionals ?? false);
       const dir = clientDir(io, values);
       let opened: SigiloClient | undefined;
+      let created = false;
+      let createdDir = false;
       const ctx: ClientContext = {
         io, values, positionals, dir,
         json: values.json === true,
@@ -80,8 +84,18 @@ export function clientCommand(def: {
             throw new ClientError('NOT_INITIALISED', `no Sigilo client in ${dir}: run \`sigilo init URL --fingerprint FP\` first (or give --dir)`);
           }
           const passphrase = await readPassphrase({ file: str(values['passphrase-file']), env: io.env, cwd: io.cwd, confirm: fresh });
+          const dirExisted = existsSync(dir);
           opened = new SigiloClient({ store: SqlCipherStore.open(dir, passphrase) });
+          created = fresh;
+          if (fresh && !dirExisted) createdDir = true;
           return opened;
+        },
+        discardNewStore() {
+          if (!opened || !created) return;
+          opened.store.close();
+          opened = undefined;
+          for (const f of ['store.db', 'store.db-journal', 'store.salt']) rmSync(join(dir, f), { force: true });
+          if (createdDir) try { rmdirSync(dir); } catch { /* not empty: keep it */ }
         },
       };
       try {
@@ -139,4 +153,15 @@ export function watchWarnings(client: SigiloClient, io: Io): () => void {
 
 export function contactName(c: ContactRow | undefined, accountId: Uint8Array): string {
   return c?.alias ?? formatAccountId(accountId);
+}
+
+/** Connects when the server is reachable; work done offline is queued in the outbox. Returns whether it is online. */
+export async function connectBestEffort(client: SigiloClient): Promise<boolean> {
+  try {
+    await client.connect({ reconnect: false });
+    return true;
+  } catch (e) {
+    if (e instanceof ClientError && (e.code === 'CONNECTION_FAILED' || e.code === 'TIMEOUT')) return false;
+    throw e;
+  }
 }

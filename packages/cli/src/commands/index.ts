@@ -6,6 +6,18 @@ import { adminInvite } from './admin-invite.js';
 import { adminRemoveAccount } from './admin-remove-account.js';
 import { adminRevokeDevice } from './admin-revoke-device.js';
 import { serverStart } from './server-start.js';
+import { chat } from './chat.js';
+import { contacts, contactsAdd } from './contacts.js';
+import { deleteHistory } from './delete-history.js';
+import { devices } from './devices.js';
+import { inbox } from './inbox.js';
+import { init } from './init.js';
+import { link } from './link.js';
+import { mute } from './mute.js';
+import { register } from './register.js';
+import { send } from './send.js';
+import { verify } from './verify.js';
+import { whoami } from './whoami.js';
 
 export const COMMANDS: readonly Command[] = [
   serverStart,
@@ -14,4 +26,17 @@ export const COMMANDS: readonly Command[] = [
   adminRevokeDevice,
   adminRemoveAccount,
   adminAudit,
+  init,
+  register,
+  whoami,
+  link,
+  contacts,
+  contactsAdd,
+  send,
+  inbox,
+  chat,
+  verify,
+  devices,
+  deleteHistory,
+  mute,
 ];

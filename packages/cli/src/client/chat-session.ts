@@ -1,0 +1,281 @@
+/**
+ * The interactive conversation behind `sigilo chat NAME`. On a terminal it is a
+ * full-screen view (screen.ts) with a readline input line; with stdin or stdout
+ * not a terminal it reads lines and prints events as lines, for scripts.
+ *
+ * What the person sees maps onto SDK events: `message` (a new line), `status`
+ * (the ticks of one's own line: ✓ sent, ✓✓ delivered, ✓✓ read), `typing`
+ * ("NAME is typing…"), `connection` (the title bar). Typing in the input line
+ * sends typing-started (again every TYPING_REFRESH_MS while typing goes on) and
+ * typing-stopped after TYPING_IDLE_MS without a key, on an emptied line, and
+ * after sending. Messages shown are marked read, so the sender sees ✓✓ read.
+ */
+import { createInterface, emitKeypressEvents, type Interface } from 'node:readline';
+import { ClientError, formatAccountId, type ClientEvent, type ContactRow, type MessageRow, type SigiloClient } from '@sigilo/client';
+import { ANSI, messageLine, mutedText, ticks } from './format.js';
+import { ALT_SCREEN_OFF, ALT_SCREEN_ON, draw } from './screen.js';
+
+const bytesEqualLoose = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+const TYPING_IDLE_MS = 4_000;
+const TYPING_REFRESH_MS = 10_000;
+const HISTORY = 500;
+
+export interface ChatOptions {
+  readonly client: SigiloClient;
+  readonly contact: ContactRow;
+  readonly name: string;
+  readonly input: NodeJS.ReadStream;
+  readonly output: NodeJS.WriteStream;
+  readonly stopSignal: Promise<string>;
+  /** Full screen (both ends are terminals) or line mode. */
+  readonly screen: boolean;
+}
+
+export class ChatSession {
+  readonly #o: ChatOptions;
+  readonly #conv: Uint8Array;
+  #messages: MessageRow[] = [];
+  #peerTyping = false;
+  #notice = '';
+  #state = 'connecting';
+  #rl: Interface | undefined;
+  #typingSentAt = 0;
+  #typingIdle: NodeJS.Timeout | undefined;
+  #renderQueued = false;
+  #closed = false;
+  #done!: (code: number) => void;
+  readonly #sends = new Set<Promise<unknown>>();
+  readonly #offs: (() => void)[] = [];
+
+  constructor(options: ChatOptions) {
+    this.#o = options;
+    this.#conv = options.contact.accountId;
+  }
+
+  /** Runs until /quit, Ctrl-C, Ctrl-D (end of input) or a stop signal; resolves with the exit code. */
+  async run(): Promise<number> {
+    const { client, input, output, screen } = this.#o;
+    const finished = new Promise<number>((resolve) => { this.#done = resolve; });
+    this.#reload();
+    if (screen) output.write(ALT_SCREEN_ON);
+    else this.#line(`Chat with ${this.#o.name}. Type a message and press Enter; /quit to leave.`);
+    if (!screen) for (const m of this.#messages) this.#line(messageLine(m, this.#o.name, false));
+
+    this.#offs.push(client.on((e) => this.#onEvent(e)));
+    const rl = createInterface({ input, output, terminal: screen, prompt: screen ? '> ' : '', historySize: 100 });
+    this.#rl = rl;
+    rl.on('line', (line) => this.#onLine(line));
+    rl.on('close', () => void this.#quit(0));
+    rl.on('SIGINT', () => void this.#quit(0));
+    void this.#o.stopSignal.then(() => this.#quit(0));
+    if (screen) {
+      emitKeypressEvents(input, rl);
+      const onKey = () => setImmediate(() => this.#onKey());
+      input.on('keypress', onKey);
+      this.#offs.push(() => input.off('keypress', onKey));
+      const onResize = () => this.#render();
+      output.on('resize', onResize);
+      this.#offs.push(() => output.off('resize', onResize));
+    }
+    this.#render();
+    client.connect({ reconnect: true }).catch((e: Error) => {
+      // Retried with backoff by the SDK; a wrong pin or revoked device will not get better.
+      this.#setNotice(`cannot connect: ${e.message}`);
+    });
+    void this.#markShownRead();
+    return finished;
+  }
+
+  // ------------------------------------------------------------------ events from the SDK
+
+  #onEvent(e: ClientEvent): void {
+    switch (e.type) {
+      case 'message':
+        if (!bytesEqualLoose(e.message.conversation, this.#conv)) {
+          this.#otherConversation(e.message);
+          return;
+        }
+        if (!e.message.outgoing) this.#peerTyping = false;
+        this.#reload();
+        if (!this.#o.screen) this.#line(messageLine(e.message, this.#o.name, false));
+        if (!e.message.outgoing) void this.#markShownRead();
+        this.#render();
+        return;
+      case 'status': {
+        if (!bytesEqualLoose(e.conversation, this.#conv)) return;
+        this.#reload();
+        const m = this.#messages.find((x) => bytesEqualLoose(x.messageId, e.messageId));
+        if (m?.outgoing && !this.#o.screen) this.#line(`  ${ticks(e.status)}: ${m.text}`);
+        this.#render();
+        return;
+      }
+      case 'typing':
+        if (!bytesEqualLoose(e.conversation, this.#conv)) return;
+        if (this.#peerTyping !== e.started && !this.#o.screen) this.#line(e.started ? `${this.#o.name} is typing…` : `${this.#o.name} stopped typing`);
+        this.#peerTyping = e.started;
+        this.#render();
+        return;
+      case 'deleted':
+      case 'history-deleted':
+        if (!bytesEqualLoose(e.conversation, this.#conv)) return;
+        this.#reload();
+        if (!this.#o.screen) this.#line(e.type === 'deleted' ? '(a message was deleted)' : '(the history was deleted)');
+        this.#render();
+        return;
+      case 'identity-changed':
+        if (bytesEqualLoose(e.accountId, this.#conv)) {
+          this.#setNotice(`${this.#o.name}'s safety number changed: sending is blocked. /quit and run: sigilo verify ${this.#o.name}`);
+        }
+        return;
+      case 'connection':
+        this.#state = e.state === 'offline' && e.retryInMs !== undefined ? `offline, retrying in ${Math.ceil(e.retryInMs / 1000)} s` : e.state;
+        if (e.state === 'online' && this.#notice.startsWith('cannot connect')) this.#notice = '';
+        if (!this.#o.screen) this.#line(`(${this.#state})`);
+        this.#render();
+        return;
+      case 'undecryptable':
+        this.#setNotice(`a message could not be read (${e.reason})`);
+        return;
+      default:
+    }
+  }
+
+  #otherConversation(m: MessageRow): void {
+    if (m.outgoing) return;
+    const c = this.#o.client.store.getContact(m.conversation);
+    if (c && mutedText(c, Date.now())) return;
+    const who = c?.alias ?? formatAccountId(m.conversation);
+    this.#setNotice(`new message from ${who} (sigilo chat ${who})`);
+  }
+
+  // ------------------------------------------------------------------ input
+
+  #onKey(): void {
+    if (this.#closed) return;
+    const line = this.#rl?.line ?? '';
+    const typingText = line.length > 0 && !line.startsWith('/');
+    if (typingText) {
+      const now = Date.now();
+      if (this.#typingSentAt === 0 || now - this.#typingSentAt > TYPING_REFRESH_MS) {
+        this.#typingSentAt = now;
+        void this.#o.client.typing(this.#conv, true).catch(() => {});
+      }
+      if (this.#typingIdle) clearTimeout(this.#typingIdle);
+      this.#typingIdle = setTimeout(() => void this.#stopTyping(), TYPING_IDLE_MS);
+    } else {
+      void this.#stopTyping();
+    }
+  }
+
+  async #stopTyping(): Promise<void> {
+    if (this.#typingIdle) clearTimeout(this.#typingIdle);
+    this.#typingIdle = undefined;
+    if (this.#typingSentAt === 0) return;
+    this.#typingSentAt = 0;
+    await this.#o.client.typing(this.#conv, false).catch(() => {});
+  }
+
+  #onLine(raw: string): void {
+    const text = raw.trim();
+    if (text === '') {
+      this.#render();
+      return;
+    }
+    if (text.startsWith('/')) {
+      this.#command(text);
+      return;
+    }
+    void this.#stopTyping();
+    this.#notice = '';
+    let sending: Promise<unknown>;
+    try {
+      // The row is stored as pending synchronously; the send itself finishes later.
+      sending = this.#o.client.sendText(this.#conv, raw).catch((e: unknown) => this.#sendFailed(e));
+    } catch (e) {
+      this.#sendFailed(e);
+      return;
+    }
+    this.#sends.add(sending);
+    void sending.finally(() => { this.#sends.delete(sending); this.#reload(); this.#render(); });
+    this.#reload();
+    if (!this.#o.screen) {
+      const mine = this.#messages.filter((m) => m.outgoing).at(-1);
+      if (mine) this.#line(messageLine(mine, this.#o.name, false));
+    }
+    this.#render();
+  }
+
+  #sendFailed(e: unknown): void {
+    const message = e instanceof Error ? e.message : String(e);
+    const held = e instanceof ClientError && e.code === 'IDENTITY_CHANGED';
+    this.#setNotice(held ? `not sent: ${message}` : `not sent yet (${message}); it stays in the outbox`);
+  }
+
+  #command(text: string): void {
+    const [cmd] = text.split(/\s+/);
+    switch (cmd) {
+      case '/quit':
+      case '/exit':
+      case '/q':
+        void this.#quit(0);
+        return;
+      case '/help':
+        this.#setNotice('Enter sends. /quit leaves. Ticks: ✓ sent, ✓✓ delivered, ✓✓ read.');
+        return;
+      default:
+        this.#setNotice(`unknown command ${cmd}: /help lists them`);
+    }
+  }
+
+  // ------------------------------------------------------------------ display
+
+  #reload(): void {
+    this.#messages = this.#o.client.store.listMessages(this.#conv, HISTORY);
+  }
+
+  /** Everything from the contact on screen is read: tell them (read receipt) and this person's other devices. */
+  async #markShownRead(): Promise<void> {
+    const unread = this.#messages.filter((m) => !m.outgoing && m.status !== 'read' && !m.deleted).map((m) => m.messageId);
+    if (unread.length === 0) return;
+    await this.#o.client.markRead(this.#conv, unread).catch((e: Error) => this.#setNotice(`could not mark read: ${e.message}`));
+  }
+
+  #setNotice(text: string): void {
+    this.#notice = text;
+    if (!this.#o.screen) this.#line(`! ${text}`);
+    this.#render();
+  }
+
+  #line(text: string): void {
+    this.#o.output.write(`${text}\n`);
+  }
+
+  #render(): void {
+    if (!this.#o.screen || this.#closed || this.#renderQueued) return;
+    this.#renderQueued = true;
+    setImmediate(() => {
+      this.#renderQueued = false;
+      if (this.#closed) return;
+      const { output } = this.#o;
+      const status = this.#peerTyping ? ANSI.dim(`${this.#o.name} is typing…`) : this.#notice ? ANSI.yellow(this.#notice) : '';
+      const c = this.#o.client.store.getContact(this.#conv);
+      const muted = c ? mutedText(c, Date.now()) : undefined;
+      const title = ` Sigilo · ${this.#o.name}${muted ? ` (${muted})` : ''} · ${this.#state} · /quit to leave`;
+      output.write(draw({ title, lines: this.#messages.map((m) => messageLine(m, this.#o.name, true)), status }, output.rows || 24, output.columns || 80));
+      this.#rl?.prompt(true);
+    });
+  }
+
+  async #quit(code: number): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const off of this.#offs) off();
+    await this.#stopTyping();
+    // Let sends started from the input finish (they are in the outbox either way).
+    await Promise.race([Promise.allSettled([...this.#sends]), new Promise((r) => setTimeout(r, 5_000).unref())]);
+    this.#rl?.close();
+    if (this.#o.screen) this.#o.output.write(ALT_SCREEN_OFF);
+    this.#done(code);
+  }
+}

@@ -1,0 +1,37 @@
+/** `sigilo delete-history NAME`: deletes a conversation's messages here and on your other devices. */
+import { UsageError } from '../command.js';
+import { confirm } from '../client/confirm.js';
+import { CLIENT_USAGE, clientCommand, connectBestEffort, contactName } from '../client/session.js';
+
+export const deleteHistory = clientCommand({
+  path: ['delete-history'],
+  summary: "delete a conversation's history on all your devices",
+  usage: `sigilo delete-history NAME [--yes] ${CLIENT_USAGE} [--json]
+
+Deletes the messages with NAME on this device now, and tells your other devices
+to do the same (end to end encrypted; the server cannot tell it from a message).
+It does not delete anything on your contact's devices. Asks first on a terminal
+unless --yes.`,
+  options: { yes: { type: 'boolean' } },
+  positionals: true,
+  async run(ctx) {
+    const [name, ...extra] = ctx.positionals;
+    if (!name) throw new UsageError('give the contact NAME');
+    if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`);
+    const client = await ctx.client();
+    const contact = client.resolveContact(name);
+    const who = contactName(contact, contact.accountId);
+    if (ctx.values.yes !== true && process.stdin.isTTY && !ctx.json) {
+      if (!(await confirm(`Delete all messages with ${who} on all your devices? [y/N] `))) {
+        ctx.io.err('Nothing deleted.\n');
+        return 1;
+      }
+    }
+    const online = await connectBestEffort(client);
+    const removed = await client.deleteHistory(contact.accountId);
+    const synced = online && client.store.listOutbox().length === 0;
+    if (ctx.json) ctx.io.out(`${JSON.stringify({ contact: contact.alias ?? null, deleted: removed, otherDevicesTold: synced })}\n`);
+    else ctx.io.out(`Deleted ${removed} message${removed === 1 ? '' : 's'} with ${who}. ${synced ? 'Your other devices were told.' : 'Your other devices will be told on the next connection.'}\n`);
+    return 0;
+  },
+});

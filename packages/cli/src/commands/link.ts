@@ -1,0 +1,76 @@
+/**
+ * `sigilo link`: on a NEW device (after `sigilo init`), shows a one-time code and
+ * waits; `sigilo link --approve CODE` on a device already in the account sends
+ * the identity, contacts and history to it, encrypted to the code's key.
+ */
+import { base32, formatAccountId } from '@sigilo/client';
+import { parseDuration } from '@sigilo/server';
+import { str } from '../args.js';
+import { UsageError } from '../command.js';
+import { CLIENT_USAGE, clientCommand } from '../client/session.js';
+
+export const link = clientCommand({
+  path: ['link'],
+  summary: 'link a new device to your account (run on the new device, approve on an existing one)',
+  usage: `sigilo link [--timeout 10m] ${CLIENT_USAGE} [--json]
+       sigilo link --approve CODE ${CLIENT_USAGE} [--json]
+
+On the NEW device (after \`sigilo init URL --fingerprint FP\`): prints a one-time code
+and its QR payload, then waits until an existing device approves it. It receives your
+identity, contacts and conversation history, end-to-end encrypted.
+On an EXISTING device: \`sigilo link --approve CODE\` with the code the new device shows.
+Only approve a code you see on your own new device: it gets everything this device has.
+With --json the new device prints one JSON line with the code, and one when linked.`,
+  options: { approve: { type: 'string' }, timeout: { type: 'string' } },
+  async run(ctx) {
+    const code = str(ctx.values.approve);
+    const client = await ctx.client();
+    if (code !== undefined) {
+      if (ctx.values.timeout !== undefined) throw new UsageError('--timeout is for the new device; --approve finishes on its own');
+      ctx.progress('Connecting…');
+      await client.connect({ reconnect: false });
+      let last = -1;
+      const { historyMessages } = await client.approveLink(code, {
+        onProgress: (sent, total) => {
+          const pct = Math.floor((sent / total) * 100);
+          if (pct !== last && (sent === 1 || sent === total || pct - last >= 10)) {
+            last = pct;
+            ctx.progress(sent === 1 ? `Sent the identity and contacts; sending the history (${total - 1} part${total === 2 ? '' : 's'})… ${pct}%` : `Sending the history… ${pct}%`);
+          }
+        },
+      });
+      if (ctx.json) ctx.io.out(`${JSON.stringify({ approved: true, historyMessages })}\n`);
+      else ctx.io.out(`Approved. The new device receives your identity, contacts and ${historyMessages} message${historyMessages === 1 ? '' : 's'} of history.\n`);
+      return 0;
+    }
+    const timeoutText = str(ctx.values.timeout) ?? '10m';
+    const timeoutMs = parseDuration(timeoutText);
+    if (timeoutMs === undefined || timeoutMs <= 0) throw new UsageError(`--timeout takes a duration such as 5m or 1h, got '${timeoutText}'`);
+    ctx.progress('Asking the server for a link address…');
+    const pending = await client.startLink();
+    if (ctx.json) {
+      ctx.io.out(`${JSON.stringify({ code: pending.code, qrPayload: base32(pending.qrPayload) })}\n`);
+    } else {
+      ctx.io.out(`On a device already in your account, run:\n\n  sigilo link --approve ${pending.code}\n\nQR payload (base32): ${base32(pending.qrPayload)}\n`);
+    }
+    ctx.progress('Waiting for the approval (Ctrl-C cancels)…');
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      pending.completed.then((r) => ({ kind: 'linked' as const, ...r })),
+      ctx.io.stopSignal.then(() => ({ kind: 'stopped' as const })),
+      new Promise<{ kind: 'timeout' }>((resolve) => { timer = setTimeout(() => resolve({ kind: 'timeout' }), timeoutMs); }),
+    ]).finally(() => clearTimeout(timer));
+    if (outcome.kind !== 'linked') {
+      pending.cancel();
+      ctx.io.err(`sigilo link: ${outcome.kind === 'timeout' ? `not approved within ${timeoutText}` : 'cancelled'}; the code is void now, run \`sigilo link\` again for a new one\n`);
+      return 1;
+    }
+    const card = client.contactCard;
+    if (ctx.json) {
+      ctx.io.out(`${JSON.stringify({ linked: true, accountId: formatAccountId(outcome.accountId), deviceId: outcome.deviceId, historyMessages: outcome.historyMessages, contactCard: card })}\n`);
+    } else {
+      ctx.io.out(`Linked to account ${formatAccountId(outcome.accountId)} as device ${outcome.deviceId}; received ${outcome.historyMessages} message${outcome.historyMessages === 1 ? '' : 's'} of history.\n`);
+    }
+    return 0;
+  },
+});

@@ -1,0 +1,81 @@
+/**
+ * `sigilo verify NAME`: the safety number with a contact (60 digits) and the QR
+ * payload their app scans; `--qr` checks a scanned payload, `--accept` accepts a
+ * changed identity key, `--verified` records that the numbers were compared.
+ */
+import { base32, formatAccountId, fromBase32 } from '@sigilo/client';
+import { str } from '../args.js';
+import { UsageError } from '../command.js';
+import { hex } from '../client/format.js';
+import { CLIENT_USAGE, EXIT_IDENTITY, clientCommand, contactName } from '../client/session.js';
+
+/** A scanned QR payload as text: hex or base32 (the two forms `verify` prints), told apart by length. */
+function parseQrText(text: string, expectedBytes: number): Uint8Array {
+  const clean = text.replace(/[\s:-]/g, '');
+  if (clean.length === expectedBytes * 2 && /^[0-9a-f]+$/i.test(clean)) return new Uint8Array(Buffer.from(clean, 'hex'));
+  try {
+    return fromBase32(clean);
+  } catch {
+    throw new UsageError('--qr takes the payload as hex or base32, as `sigilo verify NAME` prints it');
+  }
+}
+
+export const verify = clientCommand({
+  path: ['verify'],
+  summary: 'show the safety number with a contact; check a scanned QR payload; accept a changed key',
+  usage: `sigilo verify NAME [--qr PAYLOAD | --verified | --accept] ${CLIENT_USAGE} [--json]
+
+Compare the safety number with your contact in person or on a call you trust,
+or scan each other's QR codes.
+  --qr PAYLOAD  the payload scanned from your contact's screen (hex or base32):
+                marks them verified when it matches; exit code 3 when it does not
+  --verified    you compared the numbers and they match: mark the contact verified
+  --accept      accept your contact's NEW identity key (after a "safety number changed"
+                warning) without marking it verified; sending is blocked until you do
+Exit code 3 also when the key changed and is not accepted yet.`,
+  options: { qr: { type: 'string' }, accept: { type: 'boolean' }, verified: { type: 'boolean' } },
+  positionals: true,
+  async run(ctx) {
+    const [name, ...extra] = ctx.positionals;
+    if (!name) throw new UsageError('give the contact NAME');
+    if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`);
+    const qr = str(ctx.values.qr);
+    const actions = [qr !== undefined, ctx.values.accept === true, ctx.values.verified === true].filter(Boolean).length;
+    if (actions > 1) throw new UsageError('give only one of --qr, --verified and --accept');
+    const client = await ctx.client();
+    const contact = client.resolveContact(name);
+    const who = contactName(contact, contact.accountId);
+    const before = client.safetyNumber(contact.accountId);
+    let outcome: 'shown' | 'accepted' | 'verified' | 'mismatch' = 'shown';
+    if (qr !== undefined) {
+      outcome = client.verifyQr(contact.accountId, parseQrText(qr, before.qrPayload.length)) ? 'verified' : 'mismatch';
+    } else if (ctx.values.verified === true) {
+      client.acceptIdentity(contact.accountId, true);
+      outcome = 'verified';
+    } else if (ctx.values.accept === true) {
+      client.acceptIdentity(contact.accountId, false);
+      outcome = 'accepted';
+    }
+    // acceptIdentity schedules the held outbox; connecting would send it, but verify stays offline.
+    const sn = client.safetyNumber(contact.accountId);
+    if (ctx.json) {
+      ctx.io.out(`${JSON.stringify({
+        contact: contact.alias ?? null, accountId: formatAccountId(contact.accountId),
+        safetyNumber: sn.digits, formatted: sn.formatted, qrPayloadHex: hex(sn.qrPayload), qrPayloadBase32: base32(sn.qrPayload),
+        verified: sn.verified, changed: sn.changed, outcome,
+      })}\n`);
+    } else {
+      ctx.io.out(`Safety number with ${who}:\n\n${sn.formatted.replace(/^/gm, '  ')}\n\nQR payload (base32): ${base32(sn.qrPayload)}\nQR payload (hex):    ${hex(sn.qrPayload)}\n\n`);
+      if (outcome === 'mismatch') ctx.io.out(`The scanned payload does NOT match: this is not ${who}'s current key, or someone is in between. Not verified.\n`);
+      else if (outcome === 'verified') ctx.io.out(`${who} is now verified.\n`);
+      else if (outcome === 'accepted') ctx.io.out(`Accepted ${who}'s new key (not verified: compare the numbers, then run sigilo verify ${who} --verified). Held messages go out on the next connection.\n`);
+      else if (sn.changed) ctx.io.out(`${who}'s safety number CHANGED: compare the new number above, then accept it with: sigilo verify ${who} --accept\n`);
+      else ctx.io.out(sn.verified ? `${who} is verified.\n` : `${who} is not verified yet. After comparing: sigilo verify ${who} --verified (or --qr PAYLOAD)\n`);
+    }
+    if (outcome === 'mismatch') {
+      ctx.io.err(`sigilo verify: the scanned QR payload does not match ${who}'s safety number\n`);
+      return EXIT_IDENTITY;
+    }
+    return sn.changed ? EXIT_IDENTITY : 0;
+  },
+});
