@@ -66,6 +66,9 @@ describe('sigilo command', () => {
     const inv = io();
     expect(await runCli(['admin', 'invite', '--data', data, '--json'], inv.io)).toBe(0);
     expect(JSON.parse(inv.out.join(''))).toMatchObject({ code: expect.stringMatching(/^\w{5}-/) });
+    const many = io();
+    expect(await runCli(['admin', 'invite', '--data', data, '--count', '3', '--json'], many.io)).toBe(0);
+    expect(JSON.parse(many.out.join(''))).toHaveLength(3);
     const acc = io();
     expect(await runCli(['admin', 'accounts', '--data', data], acc.io)).toBe(0);
     expect(acc.out.join('')).toMatch(/No accounts yet/);
@@ -74,7 +77,7 @@ describe('sigilo command', () => {
     expect(rev.err.join('')).toMatch(/No such device/);
     const aud = io();
     expect(await runCli(['admin', 'audit', '--data', data], aud.io)).toBe(0);
-    expect(aud.out.join('')).toMatch(/invites\s+1/);
+    expect(aud.out.join('')).toMatch(/invites\s+4/);
     expect(aud.out.join('')).toMatch(/undelivered messages 14 days/);
 
     s.stop('SIGTERM');
@@ -87,7 +90,7 @@ describe('sigilo command', () => {
     expect(off.out.join('')).toMatch(/Invite code: .*\nValid until: .*single use/);
     const aud2 = io();
     expect(await runCli(['admin', 'audit', '--data', data, '--json'], aud2.io)).toBe(0);
-    expect(JSON.parse(aud2.out.join('')).tables.find((t: { table: string }) => t.table === 'invites').rows).toBe(2);
+    expect(JSON.parse(aud2.out.join('')).tables.find((t: { table: string }) => t.table === 'invites').rows).toBe(5);
   });
 
   it('reads a config file', async () => {

@@ -12,7 +12,7 @@ import { DataDirError, ServerError, type ServerErrorCode } from './errors.js';
 import type { AdminService } from './services/admin.js';
 
 export type AdminOp =
-  | { op: 'invite'; lifetimeMs?: number }
+  | { op: 'invite'; lifetimeMs?: number; count?: number }
   | { op: 'accounts' }
   | { op: 'remove-account'; accountId: string }
   | { op: 'revoke-device'; accountId: string; deviceId: number }
@@ -25,7 +25,7 @@ export const adminSocketPath = (dataDir: string) => join(dataDir, 'admin.sock');
 
 async function handle(admin: AdminService, req: AdminOp): Promise<unknown> {
   switch (req.op) {
-    case 'invite': return admin.createInvite(req.lifetimeMs);
+    case 'invite': return req.count === undefined ? admin.createInvite(req.lifetimeMs) : admin.createInvites(Number(req.count), req.lifetimeMs);
     case 'accounts': return admin.listAccounts();
     case 'remove-account': return admin.removeAccount(String(req.accountId));
     case 'revoke-device': return admin.revokeDevice(String(req.accountId), Number(req.deviceId));

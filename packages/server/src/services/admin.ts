@@ -43,6 +43,14 @@ export class AdminService {
     return { code, expiresAt: now + lifetimeMs };
   }
 
+  /** Several invites at once (scripts, benchmarks): at most 10,000 per call. */
+  async createInvites(count: number, lifetimeMs = this.config.inviteLifetimeMs): Promise<InviteInfo[]> {
+    if (!Number.isInteger(count) || count < 1 || count > 10_000) throw new ServerError('INVALID_ARGUMENT', 'create between 1 and 10000 invites at once');
+    const out: InviteInfo[] = [];
+    for (let i = 0; i < count; i++) out.push(await this.createInvite(lifetimeMs));
+    return out;
+  }
+
   async listAccounts(): Promise<AccountSummary[]> {
     const out: AccountSummary[] = [];
     for (const a of await this.storage.listAccounts()) {
