@@ -45,8 +45,14 @@ export function adminSocketAlive(path: string): Promise<boolean> {
   });
 }
 
+/** Unix socket paths are limited to 108 bytes on Linux (104 on macOS). */
+const MAX_SOCKET_PATH = 103;
+
 export async function listenAdminSocket(dataDir: string, admin: AdminService): Promise<Server> {
   const path = adminSocketPath(dataDir);
+  if (Buffer.byteLength(path) > MAX_SOCKET_PATH) {
+    throw new DataDirError(`the admin socket path ${path} is longer than ${MAX_SOCKET_PATH} bytes, which Unix sockets do not allow; use a shorter --data path (or set adminSocket to false and run sigilo admin only while the server is stopped)`);
+  }
   if (await adminSocketAlive(path)) {
     throw new DataDirError(`another Sigilo server is already running with the data directory ${dataDir}; stop it first or choose another --data`);
   }

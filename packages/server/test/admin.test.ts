@@ -74,3 +74,15 @@ describe('administration over the admin socket', () => {
     await expect(startTestServer({}, {}, t.dataDir)).rejects.toMatchObject({ code: 'DATA_DIR' });
   });
 });
+
+describe('admin socket path', () => {
+  it('a data directory too deep for a Unix socket gives a clear error', async () => {
+    const { tempDir } = await import('./support/server.js');
+    const { join } = await import('node:path');
+    const { rmSync } = await import('node:fs');
+    const base = tempDir('deep');
+    const deep = join(base, 'a'.repeat(60), 'b'.repeat(60));
+    await expect(startTestServer({}, {}, deep)).rejects.toThrow(/admin socket path .* shorter --data path/);
+    rmSync(base, { recursive: true, force: true });
+  });
+});
