@@ -141,6 +141,13 @@ export class Connection {
     try { this.#ws.ping(); } catch { /* closing */ }
   }
 
+  /** An online-only message: sent if the device is live and keeping up, else dropped. */
+  pushEphemeral(message: QueuedMessage): void {
+    if (this.closed || !this.session || this.#mode !== 'live' || this.#ws.bufferedAmount > HIGH_WATER) return;
+    this.#ctx.metrics.messagesPushed.inc();
+    this.sendBytes(encodeDeliverFrame(message));
+  }
+
   close(reason: CloseReason, message: string): void {
     if (this.closed) return;
     this.send({ case: 'closing', value: { reason, message } });

@@ -187,3 +187,31 @@ describe('sealed sender', () => {
     anon.ws.terminate();
   });
 });
+
+describe('online-only messages', () => {
+  let t: TestServer;
+  beforeAll(async () => { t = await startTestServer(); });
+  afterAll(async () => { await t.stop(); });
+
+  it('reach connected devices only and are stored nowhere', async () => {
+    const alice = await t.account();
+    const bob = await t.account();
+    const bob2 = newDevice(bob.device.identity);
+    const c2 = await t.connect();
+    await c2.link(bob2, bob.device.accountId!);
+    await c2.close();
+    await bob.client.waitForPush('queueEmpty');
+    const f = await alice.client.request({ case: 'send', value: { recipientAccountId: bob.device.accountId!, messageId: messageId(), onlineOnly: true, messages: [1, 2].map((deviceId) => ({ deviceId, content: text('typing') })) } });
+    expect(f.body.case).toBe('sendResult');
+    const [d] = await bob.client.waitForDeliveries(1);
+    expect(d!.serverId).toBe(0n);
+    expect(str(d!.content)).toBe('typing');
+    expect(await t.server.storage.queueDepth()).toBe(0);
+    const later = await t.connect();
+    await later.authenticate(bob2);
+    await later.waitForPush('queueEmpty');
+    expect(later.deliveries()).toHaveLength(0);
+    const stale = await alice.client.request({ case: 'send', value: { recipientAccountId: bob.device.accountId!, messageId: messageId(), onlineOnly: true, messages: [{ deviceId: 1, content: text('x') }] } });
+    expect(stale.body.case === 'error' && stale.body.value.code).toBe(ErrorCode.STALE_DEVICES);
+  });
+});

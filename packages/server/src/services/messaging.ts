@@ -71,19 +71,48 @@ async function enqueue(ctx: ServerContext, req: Omit<EnqueueRequest, 'dedupKey' 
   }
 }
 
+/**
+ * Online-only sends (typing indicators): checked like any send, pushed to the
+ * recipient's connected devices, stored nowhere, not deduplicated.
+ */
+async function relayOnline(ctx: ServerContext, req: Omit<EnqueueRequest, 'dedupKey' | 'createdAt' | 'expiresAt' | 'dedupExpiresAt'>, kind: string): Promise<Reply> {
+  const devices = await ctx.storage.listDevices(req.recipient);
+  if (devices.length === 0) {
+    throw kind === 'sealed'
+      ? new ServerError('UNAUTHORIZED', 'sealed send refused: check the recipient and its access key')
+      : new ServerError('NOT_FOUND', 'no such account on this server; check the recipient');
+  }
+  const current = devices.map((d) => d.deviceId).filter((id) => id !== req.excludeDeviceId);
+  const sent = new Set(req.entries.map((e) => e.deviceId));
+  const missing = current.filter((id) => !sent.has(id));
+  const extra = [...sent].filter((id) => !current.includes(id)).sort((a, b) => a - b);
+  if (missing.length || extra.length) throw new StaleDevicesError(current, missing, extra);
+  const now = ctx.now();
+  const recipientHex = toHex(req.recipient);
+  for (const e of req.entries) {
+    ctx.hub.get(recipientHex, e.deviceId)?.pushEphemeral({
+      serverId: 0, messageId: req.messageId, createdAt: now, sealed: req.sender === undefined,
+      senderAccountId: req.sender?.accountId, senderDeviceId: req.sender?.deviceId, content: e.content,
+    });
+  }
+  ctx.metrics.sends.inc({ kind, outcome: 'online_only' });
+  return { body: { case: 'sendResult', value: { messageId: req.messageId, serverTimestamp: BigInt(now), duplicate: false } } };
+}
+
 export async function identifiedSend(ctx: ServerContext, s: Session, m: Send): Promise<Reply> {
   checkMessages(ctx, m.recipientAccountId, m.messageId, m.messages);
   const wait = ctx.sendBuckets.take(s.accountHex, ctx.now());
   if (wait > 0) throw new RateLimitedError(wait, 'messages from this account');
   const toSelf = toHex(m.recipientAccountId) === s.accountHex;
   if (toSelf && m.messages.some((x) => x.deviceId === s.deviceId)) throw invalidArgument('do not send a message to the sending device itself');
-  return enqueue(ctx, {
+  const req = {
     recipient: m.recipientAccountId,
     messageId: m.messageId,
     entries: m.messages.map((x) => ({ deviceId: x.deviceId, content: x.content })),
     sender: { accountId: s.accountId, deviceId: s.deviceId },
     excludeDeviceId: toSelf ? s.deviceId : undefined,
-  }, 'identified');
+  };
+  return m.onlineOnly ? relayOnline(ctx, req, 'identified') : enqueue(ctx, req, 'identified');
 }
 
 export async function sealedSend(ctx: ServerContext, m: SealedSend): Promise<Reply> {
@@ -103,13 +132,14 @@ export async function sealedSend(ctx: ServerContext, m: SealedSend): Promise<Rep
   // Sealed sends have no sender to charge: they count against the recipient.
   const wait = ctx.sendBuckets.take(`sealed:${toHex(m.recipientAccountId)}`, ctx.now());
   if (wait > 0) throw new RateLimitedError(wait, 'sealed messages to this recipient');
-  return enqueue(ctx, {
+  const req = {
     recipient: m.recipientAccountId,
     messageId: m.messageId,
     entries: m.messages.map((x) => ({ deviceId: x.deviceId, content: x.content })),
     sender: undefined,
     excludeDeviceId: undefined,
-  }, 'sealed');
+  };
+  return m.onlineOnly ? relayOnline(ctx, req, 'sealed') : enqueue(ctx, req, 'sealed');
 }
 
 export async function ack(ctx: ServerContext, s: Session, m: Ack, wantsReply: boolean): Promise<Reply> {
