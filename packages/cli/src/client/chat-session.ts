@@ -63,6 +63,12 @@ export class ChatSession {
     if (!screen) for (const m of this.#messages) this.#line(messageLine(m, this.#o.name, false));
 
     this.#offs.push(client.on((e) => this.#onEvent(e)));
+    const connecting = client.connect({ reconnect: true }).catch((e: Error) => {
+      // Retried with backoff by the SDK; a wrong pin or revoked device will not get better.
+      this.#setNotice(`cannot connect: ${e.message}`);
+    });
+    // In line mode input may be a script's whole text at once: read it once the first connection attempt is over.
+    if (!screen) await connecting;
     const rl = createInterface({ input, output, terminal: screen, prompt: screen ? '> ' : '', historySize: 100 });
     this.#rl = rl;
     rl.on('line', (line) => this.#onLine(line));
@@ -79,10 +85,6 @@ export class ChatSession {
       this.#offs.push(() => output.off('resize', onResize));
     }
     this.#render();
-    client.connect({ reconnect: true }).catch((e: Error) => {
-      // Retried with backoff by the SDK; a wrong pin or revoked device will not get better.
-      this.#setNotice(`cannot connect: ${e.message}`);
-    });
     void this.#markShownRead();
     return finished;
   }
@@ -270,10 +272,13 @@ export class ChatSession {
   async #quit(code: number): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const off of this.#offs) off();
     await this.#stopTyping();
     // Let sends started from the input finish (they are in the outbox either way).
-    await Promise.race([Promise.allSettled([...this.#sends]), new Promise((r) => setTimeout(r, 5_000).unref())]);
+    await Promise.race([
+      Promise.allSettled([...this.#sends]).then(() => (this.#o.client.state === 'online' ? this.#o.client.flush() : undefined)),
+      new Promise((r) => setTimeout(r, 5_000).unref()),
+    ]).catch(() => {});
+    for (const off of this.#offs) off();
     this.#rl?.close();
     if (this.#o.screen) this.#o.output.write(ALT_SCREEN_OFF);
     this.#done(code);
