@@ -18,15 +18,22 @@ export async function sweep(ctx: ServerContext, attachmentsDir: string): Promise
   return r;
 }
 
+/** Sweeps shortly after start (a server restarted often still expires data), then every sweepInterval. */
 export function startSweeper(ctx: ServerContext, attachmentsDir: string): () => void {
   let running = false;
-  const timer = setInterval(() => {
+  const run = () => {
     if (running) return;
     running = true;
     sweep(ctx, attachmentsDir)
       .catch((e) => ctx.log.error('retention sweep failed', { code: (e as { code?: string }).code }))
       .finally(() => { running = false; });
-  }, ctx.config.retention.sweepIntervalMs);
+  };
+  const first = setTimeout(run, 5000);
+  const timer = setInterval(run, ctx.config.retention.sweepIntervalMs);
+  first.unref();
   timer.unref();
-  return () => clearInterval(timer);
+  return () => {
+    clearTimeout(first);
+    clearInterval(timer);
+  };
 }
