@@ -4,10 +4,27 @@
  */
 
 type Labels = Readonly<Record<string, string>>;
+// Hot paths pass the same label objects again and again: render each once.
+const rendered = new WeakMap<Labels, string>();
 const labelText = (l: Labels | undefined) => {
-  const entries = Object.entries(l ?? {});
-  return entries.length ? `{${entries.map(([k, v]) => `${k}="${v.replace(/["\\\n]/g, '_')}"`).join(',')}}` : '';
+  if (!l) return '';
+  let text = rendered.get(l);
+  if (text === undefined) {
+    const entries = Object.entries(l);
+    text = entries.length ? `{${entries.map(([k, v]) => `${k}="${v.replace(/["\\\n]/g, '_')}"`).join(',')}}` : '';
+    rendered.set(l, text);
+  }
+  return text;
 };
+
+/** Interned label objects, so labelText's cache hits. */
+const interned = new Map<string, Labels>();
+export function labels(kind: string, outcome: string): Labels {
+  const key = `${kind}\u0000${outcome}`;
+  let l = interned.get(key);
+  if (!l) interned.set(key, (l = { kind, outcome }));
+  return l;
+}
 
 export class Counter {
   readonly #values = new Map<string, number>();

@@ -9,16 +9,25 @@
  */
 import { issueSenderCertificate } from '@sigilo/protocol';
 import type { Ack, OutgoingMessage, SealedSend, Send } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import { ACCOUNT_ID_LENGTH } from '../auth.js';
 import type { Reply } from '../connection.js';
 import type { ServerContext, Session } from '../context.js';
 import { RateLimitedError, ServerError, StaleDevicesError, invalidArgument, isStorageFull, StorageFullError } from '../errors.js';
 import { toHex } from '../ids.js';
+import { labels } from '../metrics.js';
 import type { EnqueueRequest } from '../storage/port.js';
 import { ACCESS_KEY_LENGTH, accessKeyHash } from './accounts.js';
 
 export const MESSAGE_ID_LENGTH = 16;
+
+/** SHA-256(recipient || message id): the only trace of a message id the server keeps after delivery. */
+export function dedupKeyOf(recipient: Uint8Array, messageId: Uint8Array): Uint8Array {
+  const input = new Uint8Array(recipient.length + messageId.length);
+  input.set(recipient, 0);
+  input.set(messageId, recipient.length);
+  return hash('sha256', input, 'buffer');
+}
 const MAX_ENTRIES = 100;
 const MAX_ACK_IDS = 1000;
 
@@ -42,7 +51,7 @@ function checkMessages(ctx: ServerContext, recipient: Uint8Array, messageId: Uin
 async function enqueue(ctx: ServerContext, req: Omit<EnqueueRequest, 'dedupKey' | 'createdAt' | 'expiresAt' | 'dedupExpiresAt'>, kind: string): Promise<Reply> {
   const started = performance.now();
   const now = ctx.now();
-  const dedupKey = new Uint8Array(createHash('sha256').update(req.recipient).update(req.messageId).digest());
+  const dedupKey = dedupKeyOf(req.recipient, req.messageId);
   const r = await ctx.relay.enqueue({
     ...req,
     dedupKey,
@@ -50,7 +59,7 @@ async function enqueue(ctx: ServerContext, req: Omit<EnqueueRequest, 'dedupKey' 
     expiresAt: now + ctx.config.retention.undeliveredMs,
     dedupExpiresAt: now + ctx.config.retention.dedupMs,
   });
-  ctx.metrics.sends.inc({ kind, outcome: r.status });
+  ctx.metrics.sends.inc(labels(kind, r.status));
   switch (r.status) {
     case 'stored':
     case 'duplicate':
@@ -95,7 +104,7 @@ async function relayOnline(ctx: ServerContext, req: Omit<EnqueueRequest, 'dedupK
       senderAccountId: req.sender?.accountId, senderDeviceId: req.sender?.deviceId, content: e.content,
     });
   }
-  ctx.metrics.sends.inc({ kind, outcome: 'online_only' });
+  ctx.metrics.sends.inc(labels(kind, 'online_only'));
   return { body: { case: 'sendResult', value: { messageId: req.messageId, serverTimestamp: BigInt(now), duplicate: false } } };
 }
 
@@ -126,7 +135,7 @@ export async function sealedSend(ctx: ServerContext, m: SealedSend): Promise<Rep
     allowed = timingSafeEqual(accessKeyHash(m.accessKey), account.accessKeyHash);
   }
   if (!allowed) {
-    ctx.metrics.sends.inc({ kind: 'sealed', outcome: 'unauthorized' });
+    ctx.metrics.sends.inc(labels('sealed', 'unauthorized'));
     throw unauthorized;
   }
   // Sealed sends have no sender to charge: they count against the recipient.
