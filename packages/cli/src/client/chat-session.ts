@@ -15,7 +15,7 @@ import { ClientError, formatAccountId, type ClientEvent, type ContactRow, type M
 import { ANSI, messageLine, mutedText, ticks } from './format.js';
 import { ALT_SCREEN_OFF, ALT_SCREEN_ON, draw } from './screen.js';
 
-const bytesEqualLoose = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
+const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 const TYPING_IDLE_MS = 4_000;
 const TYPING_REFRESH_MS = 10_000;
@@ -63,6 +63,10 @@ export class ChatSession {
     if (!screen) for (const m of this.#messages) this.#line(messageLine(m, this.#o.name, false));
 
     this.#offs.push(client.on((e) => this.#onEvent(e)));
+    // A long-running screen must not die with a stack trace over one failed background step.
+    const onRejection = (e: unknown) => this.#setNotice(`error: ${e instanceof Error ? e.message : String(e)}`);
+    process.on('unhandledRejection', onRejection);
+    this.#offs.push(() => process.off('unhandledRejection', onRejection));
     const connecting = client.connect({ reconnect: true }).catch((e: Error) => {
       // Retried with backoff by the SDK; a wrong pin or revoked device will not get better.
       this.#setNotice(`cannot connect: ${e.message}`);
@@ -94,7 +98,7 @@ export class ChatSession {
   #onEvent(e: ClientEvent): void {
     switch (e.type) {
       case 'message':
-        if (!bytesEqualLoose(e.message.conversation, this.#conv)) {
+        if (!sameBytes(e.message.conversation, this.#conv)) {
           this.#otherConversation(e.message);
           return;
         }
@@ -105,28 +109,28 @@ export class ChatSession {
         this.#render();
         return;
       case 'status': {
-        if (!bytesEqualLoose(e.conversation, this.#conv)) return;
+        if (!sameBytes(e.conversation, this.#conv)) return;
         this.#reload();
-        const m = this.#messages.find((x) => bytesEqualLoose(x.messageId, e.messageId));
+        const m = this.#messages.find((x) => sameBytes(x.messageId, e.messageId));
         if (m?.outgoing && !this.#o.screen) this.#line(`  ${ticks(e.status)}: ${m.text}`);
         this.#render();
         return;
       }
       case 'typing':
-        if (!bytesEqualLoose(e.conversation, this.#conv)) return;
+        if (!sameBytes(e.conversation, this.#conv)) return;
         if (this.#peerTyping !== e.started && !this.#o.screen) this.#line(e.started ? `${this.#o.name} is typing…` : `${this.#o.name} stopped typing`);
         this.#peerTyping = e.started;
         this.#render();
         return;
       case 'deleted':
       case 'history-deleted':
-        if (!bytesEqualLoose(e.conversation, this.#conv)) return;
+        if (!sameBytes(e.conversation, this.#conv)) return;
         this.#reload();
         if (!this.#o.screen) this.#line(e.type === 'deleted' ? '(a message was deleted)' : '(the history was deleted)');
         this.#render();
         return;
       case 'identity-changed':
-        if (bytesEqualLoose(e.accountId, this.#conv)) {
+        if (sameBytes(e.accountId, this.#conv)) {
           this.#setNotice(`${this.#o.name}'s safety number changed: sending is blocked. /quit and run: sigilo verify ${this.#o.name}`);
         }
         return;
