@@ -14,7 +14,7 @@ import {
   generateIdentityKeyPair, generateOneTimePreKeys, generatePqPreKey, generateSignedPreKey, initiateSession, messageType,
   parsePreKeyMessage, registerDevicePayload, registerIdentityPayload, safetyNumber, sealSender, assertSenderMatchesSession,
   unsealSender, verifySenderCertificate, generateX25519KeyPair, linkDevicePayload, linkIdentityPayload, formatSafetyNumber, verifySafetyNumberQr, SEALED_CONTENT_PREKEY, SEALED_CONTENT_RATCHET,
-  type IdentityKeyPair, type ProtocolContext, type SessionRecord, type TrustedServerKey,
+  type IdentityKeyPair, type ProtocolContext, type SessionRecord, type TrustedServerKey, type SealedSenderCache,
 } from '@sigilo/protocol';
 import { nodeCrypto, systemRandom } from '@sigilo/protocol/node';
 import {
@@ -66,7 +66,9 @@ export type ClientEvent =
   | { type: 'identity-changed'; accountId: Uint8Array }
   | { type: 'connection'; state: ConnectionState; retryInMs?: number }
   | { type: 'caught-up' }
-  | { type: 'undecryptable'; reason: string };
+  | { type: 'undecryptable'; reason: string }
+  /** A queued message could not be sent: `reason` says whether it will be retried. */
+  | { type: 'send-failed'; conversation: Uint8Array; messageId: Uint8Array; reason: string };
 
 export interface ClientOptions {
   readonly store: ClientStore;
@@ -81,6 +83,7 @@ interface InboxEffects {
   readonly events: ClientEvent[];
   readonly followUps: (() => void)[];
   readonly receipts: Map<string, { to: Uint8Array; ids: Uint8Array[] }>;
+  readonly sessions: Map<string, { accountId: Uint8Array; deviceId: number; record: SessionRecord | undefined; dirty: boolean }>;
 }
 
 export class SigiloClient {
@@ -100,6 +103,9 @@ export class SigiloClient {
   #ownDevices: number[] | undefined;
   #identity: IdentityKeyPair | undefined;
   /** X25519(IK_S, IK_R) per sender identity: the static half of sealed sender, constant per pair. */
+  readonly #sealedCache: SealedSenderCache = { staticSecrets: new Map(), certificates: new Map() };
+  #trusted: TrustedServerKey[] | undefined;
+  #account: { accountId: Uint8Array; deviceId: number } | undefined;
   readonly #typingTimers = new Map<string, NodeJS.Timeout>();
 
   constructor(options: ClientOptions) {
@@ -141,8 +147,15 @@ export class SigiloClient {
       const b = this.store.getMeta(META.identity);
       if (!b) throw new ClientError('NOT_REGISTERED', 'this device has no identity yet: run `sigilo register --invite CODE` or `sigilo link`');
       this.#identity = decodeIdentityKeyPair(this.#ctx.crypto, b);
+      this.#retain(this.#identity);
     }
     return this.#identity;
+  }
+
+  /** The identity keys live as long as this client: let the provider keep them prepared. */
+  #retain(identity: IdentityKeyPair): void {
+    this.#ctx.crypto.retainPrivateKey?.(identity.agreement.privateKey, 'x25519');
+    this.#ctx.crypto.retainPrivateKey?.(identity.signing.privateKey, 'ed25519');
   }
 
   get accessKey(): Uint8Array | undefined {
@@ -156,15 +169,19 @@ export class SigiloClient {
   }
 
   #requireAccount(): { accountId: Uint8Array; deviceId: number } {
+    if (this.#account) return this.#account;
     const accountId = this.accountId, deviceId = this.deviceId;
     if (!accountId || deviceId === undefined) throw new ClientError('NOT_REGISTERED', 'this device is not registered: run `sigilo register --invite CODE` or `sigilo link`');
-    return { accountId, deviceId };
+    this.#account = { accountId, deviceId };
+    return this.#account;
   }
 
   #trustedKeys(): TrustedServerKey[] {
+    if (this.#trusted) return this.#trusted;
     const b = this.store.getMeta(META.serverKeys);
     if (!b) throw new ClientError('NOT_INITIALISED', 'no server configured: run `sigilo init URL --fingerprint FP`');
-    return (JSON.parse(untext.decode(b)) as { keyId: number; publicKey: string }[]).map((k) => ({ keyId: k.keyId, publicKey: new Uint8Array(Buffer.from(k.publicKey, 'base64')) }));
+    this.#trusted = (JSON.parse(untext.decode(b)) as { keyId: number; publicKey: string }[]).map((k) => ({ keyId: k.keyId, publicKey: new Uint8Array(Buffer.from(k.publicKey, 'base64')) }));
+    return this.#trusted;
   }
 
   /**
@@ -188,6 +205,8 @@ export class SigiloClient {
       this.store.setMeta(META.serverFingerprint, address.fingerprint ? text.encode(address.fingerprint) : undefined);
       this.store.setMeta(META.serverKeys, text.encode(JSON.stringify(info.certificateKeys)));
     });
+    this.#trusted = undefined;
+    this.#sealedCache.certificates.clear();
     return { url: address.url, fingerprint: address.fingerprint };
   }
 
@@ -225,6 +244,7 @@ export class SigiloClient {
         this.store.setMeta(META.accessKey, accessKey);
       });
       this.#identity = identity;
+        this.#retain(identity);
       // A successful registration authenticates this connection as the new device.
       await connection.request({ case: 'setAccessKey', value: { accessKey, unrestricted: false } });
       await this.#replenishPreKeys(connection, true);
@@ -358,6 +378,7 @@ export class SigiloClient {
           }
         });
         this.#identity = identity;
+        this.#retain(identity);
         await this.#replenishPreKeys(connection, true);
         return { accountId: pm.accountId, deviceId, historyMessages: archive.entries.length };
       } finally {
@@ -517,11 +538,14 @@ export class SigiloClient {
         const followUps: (() => void)[] = [];
         const acks: bigint[] = [];
         const receipts = new Map<string, { to: Uint8Array; ids: Uint8Array[] }>();
+        const sessions = new Map<string, { accountId: Uint8Array; deviceId: number; record: SessionRecord | undefined; dirty: boolean }>();
         try {
           this.store.transaction(() => {
             for (const d of batch) {
-              if (this.#receiveOne(d, { events, followUps, receipts })) acks.push(d.serverId);
+              if (this.#receiveOne(d, { events, followUps, receipts, sessions })) acks.push(d.serverId);
             }
+            // Each session is decoded once per batch and written once, in the same transaction.
+            for (const s of sessions.values()) if (s.dirty && s.record) this.store.putSession(s.accountId, s.deviceId, encodeSessionRecord(s.record));
             // One delivery receipt per sender per batch, through the outbox (survives a restart).
             const now = BigInt(this.#now());
             for (const { to, ids } of receipts.values()) {
@@ -557,7 +581,7 @@ export class SigiloClient {
     try {
       if (d.sealed) {
         // The certificate is checked at the time the server accepted the message (protocol.md §6.3).
-        const opened = unsealSender(this.#ctx, this.identity, d.content, this.#trustedKeys(), Number(d.serverTimestamp));
+        const opened = unsealSender(this.#ctx, this.identity, d.content, this.#trustedKeys(), Number(d.serverTimestamp), this.#sealedCache);
         sender = { accountId: opened.sender.accountId, deviceId: opened.sender.deviceId, identityKey: opened.sender.identityKey };
         sealedIdentity = opened.sender.identityKey;
         body = opened.content;
@@ -565,32 +589,41 @@ export class SigiloClient {
         sender = { accountId: d.senderAccountId, deviceId: d.senderDeviceId, identityKey: undefined };
         body = d.content;
       }
-      const stored = this.store.getSession(sender.accountId, sender.deviceId);
-      const existing = stored ? decodeSessionRecord(stored) : undefined;
+      const sessionKey = `${hex(sender.accountId)}.${sender.deviceId}`;
+      let cached = out.sessions.get(sessionKey);
+      if (!cached) {
+        const stored = this.store.getSession(sender.accountId, sender.deviceId);
+        cached = { accountId: sender.accountId, deviceId: sender.deviceId, record: stored ? decodeSessionRecord(stored) : undefined, dirty: false };
+        out.sessions.set(sessionKey, cached);
+      }
+      const existing = cached.record;
       let record: SessionRecord;
       let plaintext: Uint8Array;
       let remoteIdentity: Uint8Array;
       if (messageType(body) === 'prekey') {
         const msg = parsePreKeyMessage(body);
-        const spk = this.store.getPreKey('signed', msg.signedPreKeyId);
-        const otk = msg.oneTimePreKeyId === undefined ? undefined : this.store.getPreKey('one-time', msg.oneTimePreKeyId);
-        const pq = this.store.getPreKey('pq', msg.pqPreKeyId) ?? this.store.getPreKey('pq-last-resort', msg.pqPreKeyId);
-        const out = decryptPreKeyMessage(this.#ctx, existing, this.identity, {
+        // A later prekey message of a session we already hold needs no prekeys (protocol.md §4.3).
+        const known = existing !== undefined && [existing.current, ...existing.previous].some((st) => st && bytesEqual(st.baseKey, msg.baseKey));
+        const spk = known ? undefined : this.store.getPreKey('signed', msg.signedPreKeyId);
+        const otk = known || msg.oneTimePreKeyId === undefined ? undefined : this.store.getPreKey('one-time', msg.oneTimePreKeyId);
+        const pq = known ? undefined : this.store.getPreKey('pq', msg.pqPreKeyId) ?? this.store.getPreKey('pq-last-resort', msg.pqPreKeyId);
+        const result = decryptPreKeyMessage(this.#ctx, existing, this.identity, {
           signedPreKey: spk ? decodeSignedPreKeyRecord(spk) : undefined,
           oneTimePreKey: otk ? decodeOneTimePreKeyRecord(otk) : undefined,
           pqPreKey: pq ? decodePqPreKeyRecord(pq) : undefined,
         }, msg);
-        if (out.consumed) {
-          if (out.consumed.oneTimePreKeyId !== undefined) this.store.deletePreKey('one-time', out.consumed.oneTimePreKeyId);
-          this.store.deletePreKey('pq', out.consumed.pqPreKeyId); // the last-resort key is kept (different kind)
+        if (result.consumed) {
+          if (result.consumed.oneTimePreKeyId !== undefined) this.store.deletePreKey('one-time', result.consumed.oneTimePreKeyId);
+          this.store.deletePreKey('pq', result.consumed.pqPreKeyId); // the last-resort key is kept (different kind)
         }
-        ({ record, plaintext, remoteIdentity } = out);
+        ({ record, plaintext, remoteIdentity } = result);
       } else {
         ({ record, plaintext, remoteIdentity } = decryptMessage(this.#ctx, existing, body));
       }
       if (sealedIdentity) assertSenderMatchesSession({ accountId: sender.accountId, deviceId: sender.deviceId, identityKey: sealedIdentity }, remoteIdentity);
       this.#checkIncomingIdentity(sender.accountId, remoteIdentity, me.accountId, events);
-      this.store.putSession(sender.accountId, sender.deviceId, encodeSessionRecord(record));
+      cached.record = record;
+      cached.dirty = true;
       let content: Content;
       try {
         content = fromBinary(ContentSchema, unpad(plaintext));
@@ -895,8 +928,23 @@ export class SigiloClient {
           await this.#deliverContent(item.recipient, item.content, item.messageId);
           if (item.syncContent) await this.#deliverContent(me.accountId, item.syncContent, item.messageId);
         } catch (e) {
+          if (e instanceof ClientError && e.code === 'IDENTITY_CHANGED') {
+            this.store.bumpOutbox(item.seq);
+            continue; // held until accepted; later items may go
+          }
+          if (isPermanent(e)) {
+            // Retrying cannot help (no such account, too large, refused): drop it, mark it failed, go on.
+            const reason = (e as Error).message;
+            this.store.transaction(() => {
+              this.store.removeOutbox(item.seq);
+              if (this.store.getMessage(item.recipient, item.messageId)?.outgoing) this.store.setMessageStatus(item.recipient, item.messageId, 'failed');
+            });
+            this.#emit({ type: 'status', conversation: item.recipient, messageId: item.messageId, status: 'failed' });
+            this.#emit({ type: 'send-failed', conversation: item.recipient, messageId: item.messageId, reason });
+            continue;
+          }
           this.store.bumpOutbox(item.seq);
-          if (e instanceof ClientError && e.code === 'IDENTITY_CHANGED') continue; // held until accepted; later items may go
+          this.#emit({ type: 'send-failed', conversation: item.recipient, messageId: item.messageId, reason: `${(e as Error).message} (will retry)` });
           return;
         }
         this.store.transaction(() => {
@@ -1065,6 +1113,13 @@ export class SigiloClient {
     const f = await this.#requireConnection().request({ case: 'listDevices', value: {} });
     return f.body.case === 'devices' ? f.body.value.devices.map((d) => ({ deviceId: d.deviceId, createdDay: d.createdDay, lastSeenDay: d.lastSeenDay })) : [];
   }
+}
+
+/** Server answers that no retry can fix. */
+const PERMANENT_SERVER_ERRORS = new Set(['NOT_FOUND', 'INVALID_ARGUMENT', 'MESSAGE_TOO_LARGE', 'UNAUTHORIZED', 'UNKNOWN_FRAME']);
+function isPermanent(e: unknown): boolean {
+  if (e instanceof ServerRequestError) return PERMANENT_SERVER_ERRORS.has(e.serverCode ?? '');
+  return e instanceof ClientError && (e.code === 'NOT_FOUND' || e.code === 'INVALID_INPUT');
 }
 
 const WIRE_STATUS: readonly MessageStatus[] = ['pending', 'sent', 'delivered', 'read', 'received', 'failed'];

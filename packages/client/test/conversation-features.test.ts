@@ -106,3 +106,26 @@ describe('conversation features', () => {
     client.store.close();
   });
 });
+
+describe('the outbox', () => {
+  it('a message that can never be sent is marked failed and does not block the next ones', async () => {
+    const world = await World.start();
+    try {
+      const alice = await world.person('alice');
+      const bob = await world.person('bob');
+      introduce(alice, 'alice', bob, 'bob');
+      const ghost = new Uint8Array(16).fill(7);
+      alice.addContact('ghost', ghost, undefined);
+      const failed = nextEvent(alice, 'send-failed');
+      const m = await alice.sendText(ghost, 'to nobody');
+      expect((await failed).reason).toMatch(/./);
+      expect(alice.store.getMessage(ghost, m.messageId)!.status).toBe('failed');
+      const got = nextEvent(bob, 'message', (e) => e.message.text === 'after the failure');
+      await alice.sendText(bob.accountId!, 'after the failure');
+      await got;
+      expect(alice.store.listOutbox()).toHaveLength(0);
+    } finally {
+      await world.stop();
+    }
+  }, 60_000);
+});

@@ -15,7 +15,7 @@
  */
 import { SealedContentSchema, SealedSenderEnvelopeSchema, SenderCertificate_BodySchema, SenderCertificateSchema } from './gen/sigilo/protocol/v1/wire_pb.js';
 import type { CryptoProvider } from './crypto/provider.js';
-import { bytesEqual, concatBytes, utf8, wipe } from './bytes.js';
+import { bytesEqual, concatBytes, toHex, utf8, wipe } from './bytes.js';
 import { DecodeError, ExpiredCertificateError, InvalidArgumentError, InvalidCertificateError, SenderMismatchError, UnsupportedVersionError } from './errors.js';
 import { IDENTITY_KEY_LENGTH, isCanonicalX25519PublicKey, generateX25519KeyPairAndAgree, identityAgreementKey, type IdentityKeyPair, type ProtocolContext } from './keys.js';
 import { decodeProto, encodeProto } from './proto.js';
@@ -136,7 +136,23 @@ export interface UnsealedMessage {
  * not the time of reading: a device offline for longer than a certificate's
  * lifetime must still open what was queued for it (protocol.md §6.3).
  */
-export function unsealSender(ctx: ProtocolContext, ours: IdentityKeyPair, envelope: Uint8Array, trusted: readonly TrustedServerKey[], now: number): UnsealedMessage {
+/**
+ * What a receiver may keep between envelopes to save work on busy inboxes:
+ * - staticSecrets: X25519(IK_R, IK_S) per sender identity (hex of IK_S); the
+ *   same for every envelope between two identities, and no more secret than
+ *   IK_R, which the receiver holds anyway;
+ * - certificates: verified certificate bodies by the hex of the certificate's
+ *   signed bytes and signature; expiry is still checked against `now` each time.
+ */
+export interface SealedSenderCache {
+  readonly staticSecrets: Map<string, Uint8Array>;
+  readonly certificates: Map<string, SenderCertificateBody>;
+}
+const MAX_CACHED = 4096;
+
+export function unsealSender(
+  ctx: ProtocolContext, ours: IdentityKeyPair, envelope: Uint8Array, trusted: readonly TrustedServerKey[], now: number, cache?: SealedSenderCache,
+): UnsealedMessage {
   const { crypto } = ctx;
   const env = decodeProto(SealedSenderEnvelopeSchema, envelope, 'sealed sender envelope');
   if (env.version !== SEALED_SENDER_VERSION) throw new UnsupportedVersionError(`sealed sender version ${env.version} is not supported`);
@@ -147,15 +163,32 @@ export function unsealSender(ctx: ProtocolContext, ours: IdentityKeyPair, envelo
   if (senderIdentity.length !== IDENTITY_KEY_LENGTH || !isCanonicalX25519PublicKey(senderIdentity.subarray(32))) {
     throw new DecodeError('sealed sender: sender identity must be 64 bytes with a canonical X25519 half');
   }
-  const dh2 = crypto.x25519(ours.agreement.privateKey, identityAgreementKey(senderIdentity));
+  const staticCache = cache?.staticSecrets;
+  const cacheKey = staticCache ? toHex(senderIdentity) : '';
+  let dh2 = staticCache?.get(cacheKey);
+  if (!dh2) {
+    dh2 = crypto.x25519(ours.agreement.privateKey, identityAgreementKey(senderIdentity));
+    if (staticCache && staticCache.size < MAX_CACHED) staticCache.set(cacheKey, dh2);
+  }
   const k2 = staticKey(crypto, dh2, chainKey, env.encryptedStatic);
-  const inner = crypto.aes256GcmDecrypt(k2, ZERO_NONCE, env.encryptedContent, env.encryptedStatic);
-  wipe(dh1, dh2, chainKey, key, k2);
+  let inner: Uint8Array;
+  try {
+    inner = crypto.aes256GcmDecrypt(k2, ZERO_NONCE, env.encryptedContent, env.encryptedStatic);
+  } finally {
+    wipe(dh1, chainKey, key, k2);
+    if (!staticCache?.has(cacheKey)) wipe(dh2);
+  }
   const content = decodeProto(SealedContentSchema, inner, 'sealed content');
   if (!content.senderCertificate) throw new InvalidCertificateError('sealed content carries no sender certificate');
   if (!isContentType(content.contentType)) throw new DecodeError(`sealed content type ${content.contentType} is not a ratchet or prekey message`);
-  const certificate = encodeProto(SenderCertificateSchema, content.senderCertificate);
-  const sender = verifySenderCertificate(crypto, trusted, certificate, now);
+  const certKey = cache ? toHex(content.senderCertificate.certificate) + toHex(content.senderCertificate.signature) : '';
+  let sender = cache?.certificates.get(certKey);
+  if (sender) {
+    if (sender.expires <= now) throw new ExpiredCertificateError();
+  } else {
+    sender = verifySenderCertificate(crypto, trusted, encodeProto(SenderCertificateSchema, content.senderCertificate), now);
+    if (cache && cache.certificates.size < MAX_CACHED) cache.certificates.set(certKey, sender);
+  }
   if (!bytesEqual(sender.identityKey, senderIdentity)) throw new SenderMismatchError();
   return { sender, contentType: content.contentType, content: content.content };
 }

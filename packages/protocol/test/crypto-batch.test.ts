@@ -25,3 +25,18 @@ describe.each(providers)('x25519Batch ($name)', (crypto) => {
     expect(() => crypto.x25519Batch(priv.subarray(0, 31), [good])).toThrow(InvalidArgumentError);
   });
 });
+
+describe.each(providers)('retainPrivateKey ($name)', (crypto) => {
+  it('a retained key gives the same agreements and signatures as an unretained copy', () => {
+    const x = new Uint8Array(32).fill(5), e = new Uint8Array(32).fill(6);
+    const peer = crypto.x25519PublicKey(new Uint8Array(32).fill(7));
+    const before = { dh: toHex(crypto.x25519(x, peer)), sig: toHex(crypto.ed25519Sign(e, new Uint8Array([1, 2, 3]))) };
+    crypto.retainPrivateKey?.(x, 'x25519');
+    crypto.retainPrivateKey?.(e, 'ed25519');
+    expect(toHex(crypto.x25519(x, peer))).toBe(before.dh);
+    expect(toHex(crypto.x25519Batch(x, [peer]).shared[0]!)).toBe(before.dh);
+    expect(toHex(crypto.ed25519Sign(e, new Uint8Array([1, 2, 3])))).toBe(before.sig);
+    // Another array with other bytes is not confused with the retained one.
+    expect(toHex(crypto.x25519(new Uint8Array(32).fill(8), peer))).not.toBe(before.dh);
+  });
+});

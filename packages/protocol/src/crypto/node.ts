@@ -113,7 +113,12 @@ export function _forceDerKeyImport(force: boolean): void {
   jwkPrivateImport = force ? false : undefined;
 }
 
+/** Prepared forms of retained long-lived keys, tied to the lifetime of their arrays (see retainPrivateKey). */
+const _retained = new WeakMap<Uint8Array, { crv: OkpCurve; key: KeyObject }>();
+
 function _privateKey(crv: OkpCurve, raw: Uint8Array): KeyObject {
+  const kept = _retained.get(raw);
+  if (kept?.crv === crv) return kept.key;
   if (_jwkPrivateImport()) {
     return createPrivateKey({ key: { kty: 'OKP', crv, d: _base64url(raw), x: '' }, format: 'jwk' });
   }
@@ -277,6 +282,12 @@ function _x25519Agree(ours: KeyObject, publicKey: Uint8Array): Uint8Array {
 
 export const nodeCrypto: CryptoProvider = {
   name: 'node',
+
+  retainPrivateKey(privateKey, curve) {
+    _checkLength(privateKey, KEY_LENGTH, `${curve} private key`);
+    const crv: OkpCurve = curve === 'x25519' ? 'X25519' : 'Ed25519';
+    _retained.set(privateKey, { crv, key: _privateKey(crv, privateKey) });
+  },
 
   x25519PublicKey(privateKey) {
     _checkLength(privateKey, KEY_LENGTH, 'X25519 private key');

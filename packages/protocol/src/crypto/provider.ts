@@ -53,6 +53,15 @@ export interface CryptoProvider {
    */
   x25519Batch(privateKey: Uint8Array, publicKeys: readonly Uint8Array[]): { publicKey: Uint8Array; shared: Uint8Array[] };
 
+  /**
+   * Optional: declares a private key long-lived (a device's identity key) so
+   * the provider may keep a prepared form of it for as long as this very array
+   * is reachable. Only for keys that live as long as the process holds them
+   * anyway: never for ephemeral or ratchet keys, and a retained array must not
+   * be wiped while in use.
+   */
+  retainPrivateKey?(privateKey: Uint8Array, curve: 'x25519' | 'ed25519'): void;
+
   // Ed25519 (RFC 8032, pure)
   ed25519PublicKey(seed: Uint8Array): Uint8Array;
   ed25519Sign(seed: Uint8Array, message: Uint8Array): Uint8Array;
