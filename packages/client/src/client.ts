@@ -338,6 +338,8 @@ export class SigiloClient {
       }
       return deliveries.shift()!;
     };
+    // The server closes idle unauthenticated connections: keep this one alive while the person walks to the other device.
+    const keepAlive = setInterval(() => { connection.request({ case: 'ping', value: {} }, 10_000).catch(() => {}); }, 5_000);
     const completed = (async () => {
       try {
         const pm = fromBinary(ProvisionMessageSchema, openProvision(this.#ctx, ephemeral, await next()));
@@ -382,6 +384,7 @@ export class SigiloClient {
         await this.#replenishPreKeys(connection, true);
         return { accountId: pm.accountId, deviceId, historyMessages: archive.entries.length };
       } finally {
+        clearInterval(keepAlive);
         connection.close();
       }
     })();

@@ -9,7 +9,7 @@
  *   envelope = s.pub (32) || AES-256-GCM(k, 0^12, ProvisionMessage, aad = "Sigilo_Provision_v1")
  *   chunk i  = AES-256-GCM(history_key, u96be(i), archive[i*CHUNK .. (i+1)*CHUNK), aad = "Sigilo-History-v1" || u32be(total))
  */
-import { concatBytes, generateX25519KeyPairAndAgree, utf8, type ProtocolContext, type X25519KeyPair } from '@sigilo/protocol';
+import { concatBytes, generateX25519KeyPairAndAgree, isCanonicalX25519PublicKey, utf8, type ProtocolContext, type X25519KeyPair } from '@sigilo/protocol';
 import { ClientError } from './errors.js';
 import { base32, fromBase32 } from './ids.js';
 
@@ -41,7 +41,9 @@ export function parseLinkCode(text: string): LinkCode {
   }
   if (b.length === 49 && b[0] === QR_VERSION) b = b.subarray(1);
   if (b.length !== 48) throw new ClientError('INVALID_INPUT', 'a link code is 77 characters (as the new device shows it)');
-  return { address: b.slice(0, 16), publicKey: b.slice(16) };
+  const publicKey = b.slice(16);
+  if (!isCanonicalX25519PublicKey(publicKey)) throw new ClientError('INVALID_INPUT', 'that link code is damaged: copy it again from the new device');
+  return { address: b.slice(0, 16), publicKey };
 }
 
 function envelopeKey(ctx: ProtocolContext, shared: Uint8Array, senderPub: Uint8Array, recipientPub: Uint8Array): Uint8Array {
@@ -49,7 +51,13 @@ function envelopeKey(ctx: ProtocolContext, shared: Uint8Array, senderPub: Uint8A
 }
 
 export function sealProvision(ctx: ProtocolContext, recipient: Uint8Array, message: Uint8Array): Uint8Array {
-  const { keyPair: s, shared: [dh] } = generateX25519KeyPairAndAgree(ctx, [recipient]);
+  let agreed: ReturnType<typeof generateX25519KeyPairAndAgree>;
+  try {
+    agreed = generateX25519KeyPairAndAgree(ctx, [recipient]);
+  } catch {
+    throw new ClientError('INVALID_INPUT', 'that link code is damaged: copy it again from the new device');
+  }
+  const { keyPair: s, shared: [dh] } = agreed;
   const k = envelopeKey(ctx, dh!, s.publicKey, recipient);
   const out = concatBytes(s.publicKey, ctx.crypto.aes256GcmEncrypt(k, new Uint8Array(12), message, INFO));
   k.fill(0);
