@@ -98,6 +98,11 @@ export class SigiloClient {
   #backoffMs = 0;
   #certificate: { bytes: Uint8Array; expires: number } | undefined;
   #inbox: Deliver[] = [];
+  /** Bumped by close(): work started before it does not bring the connection back. */
+  #generation = 0;
+  #flushTimer: NodeJS.Timeout | undefined;
+  #flushBackoffMs = 0;
+  #inboxTimer: NodeJS.Timeout | undefined;
   #inboxRunning: Promise<void> | undefined;
   #flushing: Promise<void> | undefined;
   #ownDevices: number[] | undefined;
@@ -120,8 +125,13 @@ export class SigiloClient {
     return () => this.#events.off('event', listener);
   }
 
+  /** A listener that throws must not break the client: its error is dropped here. */
   #emit(e: ClientEvent): void {
-    this.#events.emit('event', e);
+    for (const listener of this.#events.listeners('event') as ((e: ClientEvent) => void)[]) {
+      try {
+        listener(e);
+      } catch { /* the listener's problem */ }
+    }
   }
 
   // ------------------------------------------------------------------ identity and setup
@@ -452,27 +462,36 @@ export class SigiloClient {
   }
 
   async #connectOnce(): Promise<void> {
+    const generation = this.#generation;
     this.#setState('connecting');
-    let opened: Awaited<ReturnType<typeof Connection.open>>;
+    let opened: Awaited<ReturnType<typeof Connection.open>> | undefined;
     try {
       opened = await Connection.open(this.#requireServer(), (f) => this.#onPush(f));
       await this.#authenticate(opened.connection, opened.nonce);
     } catch (e) {
-      this.#scheduleReconnect();
+      opened?.connection.terminate();
+      if (generation === this.#generation) this.#scheduleReconnect();
       throw e;
     }
     const connection = opened.connection;
+    if (generation !== this.#generation || this.#connection?.isOpen) {
+      // close() was called meanwhile, or another connect won: this one is not wanted.
+      connection.close();
+      return;
+    }
     this.#connection = connection;
     this.#backoffMs = 0;
     this.#ownDevices = undefined;
     this.#setState('online');
     void connection.closed.then(() => {
-      if (this.#connection === connection) this.#connection = undefined;
+      if (this.#connection !== connection) return; // a stale connection: nothing to do
+      this.#connection = undefined;
       this.#setState('offline');
       this.#scheduleReconnect();
     });
     await this.#replenishPreKeys(connection, false).catch(() => {});
-    void this.flush();
+    // Started now (not on a timer), so close() waits for the outbox to go out.
+    this.flush().catch(() => { /* retried by the timer the failure set */ });
   }
 
   #scheduleReconnect(): void {
@@ -489,8 +508,13 @@ export class SigiloClient {
   /** Stops reconnecting, waits for work in progress, closes the connection. */
   async close(): Promise<void> {
     this.#wantOnline = false;
+    this.#generation++;
     if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);
     this.#reconnectTimer = undefined;
+    if (this.#flushTimer) clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    if (this.#inboxTimer) clearTimeout(this.#inboxTimer);
+    this.#inboxTimer = undefined;
     await this.#inboxRunning;
     await this.#flushing;
     for (const t of this.#typingTimers.values()) clearTimeout(t);
@@ -524,7 +548,8 @@ export class SigiloClient {
         return;
       }
       case 'closing':
-        if (frame.body.value.reason === 2 || frame.body.value.reason === 3) this.#wantOnline = false; // revoked or removed
+        // Revoked, removed, or replaced by another connection of this device: do not fight back.
+        if (frame.body.value.reason === 2 || frame.body.value.reason === 3 || frame.body.value.reason === 4) this.#wantOnline = false;
         return;
       default:
     }
@@ -533,7 +558,8 @@ export class SigiloClient {
   // ------------------------------------------------------------------ receiving
 
   #drainInbox(): void {
-    if (this.#inboxRunning) return;
+    if (this.#inboxRunning || this.#inboxTimer) return;
+    const generation = this.#generation;
     this.#inboxRunning = (async () => {
       while (this.#inbox.length > 0) {
         const batch = this.#inbox.splice(0, INBOX_BATCH);
@@ -556,18 +582,24 @@ export class SigiloClient {
             }
           });
         } catch (e) {
-          // The store failed (disk full, …): nothing of this batch was kept, so nothing is acknowledged.
+          // The store failed (disk full, …): nothing of this batch was kept and nothing is
+          // acknowledged; the server keeps it. Try again later, without spinning.
           this.#inbox.unshift(...batch);
-          this.#emit({ type: 'undecryptable', reason: `could not store incoming messages (${(e as Error).message}); they stay on the server` });
-          break;
+          this.#emit({ type: 'undecryptable', reason: `could not store incoming messages (${(e as Error).message}); they stay on the server and will be retried` });
+          if (!this.#inboxTimer && this.#generation === generation) {
+            this.#inboxTimer = setTimeout(() => { this.#inboxTimer = undefined; this.#drainInbox(); }, 5_000);
+            this.#inboxTimer.unref();
+          }
+          return;
         }
         if (acks.length) this.#connection?.post({ case: 'ack', value: { serverIds: acks } });
         for (const e of events) this.#emit(e);
         for (const f of followUps) f();
-        if (receipts.size) void this.flush();
+        if (receipts.size) this.#flushSoon(0);
         await new Promise((r) => setImmediate(r));
       }
-    })().finally(() => { this.#inboxRunning = undefined; if (this.#inbox.length) this.#drainInbox(); });
+    })().catch(() => { /* reported through events; never an unhandled rejection */ })
+      .finally(() => { this.#inboxRunning = undefined; if (this.#inbox.length && !this.#inboxTimer) this.#drainInbox(); });
   }
 
   /**
@@ -763,6 +795,15 @@ export class SigiloClient {
     return row;
   }
 
+  #flushSoon(delayMs: number): void {
+    if (this.#flushTimer) return;
+    this.#flushTimer = setTimeout(() => {
+      this.#flushTimer = undefined;
+      this.flush().catch(() => { /* retried by the timer the failure set */ });
+    }, delayMs);
+    this.#flushTimer.unref();
+  }
+
   #armTypingExpiry(conversation: Uint8Array, started: boolean): void {
     const key = hex(conversation);
     const t = this.#typingTimers.get(key);
@@ -861,7 +902,7 @@ export class SigiloClient {
       body: { case: 'typing', value: { action: started ? TypingMessage_Action.STARTED : TypingMessage_Action.STOPPED, timestamp: BigInt(this.#now()) } },
     });
     if (this.accessKey) c.senderAccessKey = this.accessKey;
-    await this.#deliverContent(conversation, toBinary(ContentSchema, c), this.#ctx.random(16)).catch(() => {});
+    await this.#deliverContent(conversation, toBinary(ContentSchema, c), this.#ctx.random(16), { onlineOnly: true }).catch(() => {});
   }
 
   /** Deletes one of this account's messages for everyone in the conversation. */
@@ -924,19 +965,23 @@ export class SigiloClient {
     if (this.#flushing || !this.#connection?.isOpen) return this.#flushing ?? Promise.resolve();
     this.#flushing = (async () => {
       const me = this.#requireAccount();
+      /** Recipients whose earlier entries are held back: their later entries wait too (order per conversation). */
+      const held = new Set<string>();
+      let retryInMs: number | undefined;
       for (const item of this.store.listOutbox()) {
         if (!this.#connection?.isOpen) return;
+        const key = hex(item.recipient);
+        if (held.has(key)) continue;
         try {
           if (!bytesEqual(item.recipient, me.accountId)) this.#assertSendable(item.recipient);
           await this.#deliverContent(item.recipient, item.content, item.messageId);
-          if (item.syncContent) await this.#deliverContent(me.accountId, item.syncContent, item.messageId);
         } catch (e) {
           if (e instanceof ClientError && e.code === 'IDENTITY_CHANGED') {
-            this.store.bumpOutbox(item.seq);
-            continue; // held until accepted; later items may go
+            held.add(key);
+            continue; // held until accepted; other conversations go on
           }
-          if (isPermanent(e)) {
-            // Retrying cannot help (no such account, too large, refused): drop it, mark it failed, go on.
+          if (isPermanent(e) || item.attempts >= MAX_ATTEMPTS) {
+            // Retrying cannot help (no such account, a malformed bundle, refused…): drop it, mark it failed, go on.
             const reason = (e as Error).message;
             this.store.transaction(() => {
               this.store.removeOutbox(item.seq);
@@ -947,17 +992,27 @@ export class SigiloClient {
             continue;
           }
           this.store.bumpOutbox(item.seq);
+          held.add(key);
+          const after = e instanceof ServerRequestError && e.frame.body.case === 'error' ? e.frame.body.value.retryAfterMs : 0;
+          retryInMs = Math.max(retryInMs ?? 0, after);
           this.#emit({ type: 'send-failed', conversation: item.recipient, messageId: item.messageId, reason: `${(e as Error).message} (will retry)` });
-          return;
+          continue;
         }
+        // The copy for this account's other devices: best effort, it never holds the outbox back.
+        if (item.syncContent) await this.#deliverContent(me.accountId, item.syncContent, item.messageId).catch(() => {});
         this.store.transaction(() => {
           this.store.removeOutbox(item.seq);
           const m = this.store.getMessage(item.recipient, item.messageId);
-          if (m && m.outgoing && m.status === 'pending') {
-            this.store.setMessageStatus(item.recipient, item.messageId, 'sent');
-            this.#emit({ type: 'status', conversation: item.recipient, messageId: item.messageId, status: 'sent' });
-          }
+          if (m && m.outgoing && m.status === 'pending') this.store.setMessageStatus(item.recipient, item.messageId, 'sent');
         });
+        const m = this.store.getMessage(item.recipient, item.messageId);
+        if (m?.outgoing && m.status === 'sent') this.#emit({ type: 'status', conversation: item.recipient, messageId: item.messageId, status: 'sent' });
+      }
+      if (retryInMs !== undefined) {
+        this.#flushBackoffMs = Math.min(60_000, Math.max(retryInMs, this.#flushBackoffMs ? this.#flushBackoffMs * 2 : 1000));
+        this.#flushSoon(this.#flushBackoffMs);
+      } else {
+        this.#flushBackoffMs = 0;
       }
     })().finally(() => { this.#flushing = undefined; });
     return this.#flushing;
@@ -979,7 +1034,8 @@ export class SigiloClient {
    * sends it, sealed when the recipient's access key is known. Repairs the device list on a
    * STALE_DEVICES answer and retries.
    */
-  async #deliverContent(to: Uint8Array, content: Uint8Array, messageId: Uint8Array): Promise<void> {
+  async #deliverContent(to: Uint8Array, content: Uint8Array, messageId: Uint8Array, options: { onlineOnly?: boolean } = {}): Promise<void> {
+    const onlineOnly = options.onlineOnly ?? false;
     const me = this.#requireAccount();
     const connection = this.#requireConnection();
     const toSelf = bytesEqual(to, me.accountId);
@@ -998,6 +1054,7 @@ export class SigiloClient {
       if (devices.length === 0) {
         await this.#fetchSessions(connection, to, []);
         devices = this.store.sessionDevices(to).filter((d) => !(toSelf && d === me.deviceId));
+        if (devices.length === 0 && toSelf) return; // other own devices have no keys yet: nothing to sync to
       }
       const messages = this.store.transaction(() => devices.map((deviceId) => {
         const record = decodeSessionRecord(this.store.getSession(to, deviceId)!);
@@ -1011,7 +1068,7 @@ export class SigiloClient {
           await connection.request({
             case: 'sealedSend',
             value: {
-              recipientAccountId: to, messageId, accessKey: contact!.accessKey!,
+              recipientAccountId: to, messageId, accessKey: contact!.accessKey!, onlineOnly,
               messages: messages.map((m) => ({
                 deviceId: m.deviceId,
                 content: sealSender(this.#ctx, this.identity, m.remoteIdentity, certificate,
@@ -1020,7 +1077,7 @@ export class SigiloClient {
             },
           } satisfies ClientBody);
         } else {
-          await connection.request({ case: 'send', value: { recipientAccountId: to, messageId, messages: messages.map((m) => ({ deviceId: m.deviceId, content: m.message })) } });
+          await connection.request({ case: 'send', value: { recipientAccountId: to, messageId, onlineOnly, messages: messages.map((m) => ({ deviceId: m.deviceId, content: m.message })) } });
         }
         return;
       } catch (e) {
@@ -1072,7 +1129,7 @@ export class SigiloClient {
       }
     });
     if (bundles.length === 0 && !toSelf) {
-      throw new ClientError('NOT_FOUND', 'the contact has no device with published keys yet; try again later');
+      throw new ClientError('CONNECTION_FAILED', 'the contact has no device with published keys yet; it will be retried');
     }
   }
 
@@ -1102,7 +1159,7 @@ export class SigiloClient {
         if (record.current && !bytesEqual(record.current.remoteIdentity, c.pendingIdentityKey!)) this.store.deleteSession(accountId, d);
       }
     });
-    void this.flush();
+    this.#flushSoon(0);
   }
 
   /** Marks a contact verified after its QR payload was scanned (or digits compared). */
@@ -1120,9 +1177,13 @@ export class SigiloClient {
 
 /** Server answers that no retry can fix. */
 const PERMANENT_SERVER_ERRORS = new Set(['NOT_FOUND', 'INVALID_ARGUMENT', 'MESSAGE_TOO_LARGE', 'UNAUTHORIZED', 'UNKNOWN_FRAME']);
+/** Attempts before a queued entry is given up (a transient failure that never clears). */
+const MAX_ATTEMPTS = 50;
 function isPermanent(e: unknown): boolean {
   if (e instanceof ServerRequestError) return PERMANENT_SERVER_ERRORS.has(e.serverCode ?? '');
-  return e instanceof ClientError && (e.code === 'NOT_FOUND' || e.code === 'INVALID_INPUT');
+  // A bundle or key that does not verify will not verify next time either.
+  if (e instanceof ProtocolError) return true;
+  return e instanceof ClientError && e.code === 'INVALID_INPUT';
 }
 
 const WIRE_STATUS: readonly MessageStatus[] = ['pending', 'sent', 'delivered', 'read', 'received', 'failed'];

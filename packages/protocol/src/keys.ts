@@ -96,8 +96,24 @@ export function isCanonicalX25519PublicKey(u: Uint8Array): boolean {
   return false; // 2^255 - 19 <= u < 2^255
 }
 
+/**
+ * The canonical encodings of the points of small order (0, 1, p - 1 and the two
+ * points of order 8): a published key equal to one of them would make every
+ * agreement with it all zeros or predictable, so it is refused on input.
+ */
+const SMALL_ORDER_U = [
+  '0000000000000000000000000000000000000000000000000000000000000000',
+  '0100000000000000000000000000000000000000000000000000000000000000',
+  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800',
+  '5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157',
+];
+
 export function assertX25519PublicKey(u: Uint8Array, what: string): void {
   if (!isCanonicalX25519PublicKey(u)) throw new InvalidKeyError(`${what} must be a canonical 32-byte X25519 public key`);
+  let hex = '';
+  for (const b of u) hex += b.toString(16).padStart(2, '0');
+  if (SMALL_ORDER_U.includes(hex)) throw new InvalidKeyError(`${what} is a point of small order`);
 }
 
 export function assertIdentityKey(identityKey: Uint8Array): void {

@@ -16,6 +16,8 @@ import { PreKeyBundleSchema } from '../src/gen/sigilo/protocol/v1/wire_pb.js';
 import { encodeProto } from '../src/proto.js';
 import { bundleOf, context, makeParty, providers, responderKeys } from './support/fixtures.js';
 import { bytesHex, dec, enc, establish, expectThrows, flipBit } from './support/sessions.js';
+import { nodeCrypto as nodeCryptoForSmallOrder } from '../src/crypto/node.js';
+import { assertIdentityKey, encodeSignedPreKeyPayload as encodeSpkPayload, verifySignedPreKey as verifySpk } from '../src/keys.js';
 
 type ErrorClass = typeof InvalidKeyError | typeof InvalidSignatureError | typeof DecodeError;
 
@@ -180,5 +182,30 @@ describe.each(providers.map((crypto) => ({ crypto, name: crypto.name })))('preke
         expect(bytesHex(encodeSessionRecord(existing))).toBe(before);
       }
     });
+  });
+});
+
+describe('points of small order are refused as published keys', () => {
+  const smallOrder = [
+    '0000000000000000000000000000000000000000000000000000000000000000',
+    '0100000000000000000000000000000000000000000000000000000000000000',
+    'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+    'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800',
+    '5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157',
+  ].map((h) => Uint8Array.from(Buffer.from(h, 'hex')));
+
+  it('each really has small order (every agreement with it is all zeros)', () => {
+    for (const u of smallOrder) expect(() => nodeCryptoForSmallOrder.x25519(new Uint8Array(32).fill(9), u)).toThrow(InvalidKeyError);
+  });
+
+  it('as a signed prekey or an identity agreement key, even correctly signed', () => {
+    const ctx = context(nodeCryptoForSmallOrder, 'small-order');
+    const bob = makeParty(ctx);
+    for (const u of smallOrder) {
+      expect(() => verifySpk(ctx.crypto, bob.identity.publicKey, 9, u, ctx.crypto.ed25519Sign(bob.identity.signing.privateKey, encodeSpkPayload(9, u)))).toThrow(InvalidKeyError);
+      const identity = new Uint8Array(bob.identity.publicKey);
+      identity.set(u, 32);
+      expect(() => assertIdentityKey(identity)).toThrow(InvalidKeyError);
+    }
   });
 });

@@ -82,9 +82,15 @@ export class SqlCipherStore implements ClientStore {
   static open(dir: string, passphrase: string): SqlCipherStore {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const saltFile = join(dir, 'store.salt');
-    if (!existsSync(saltFile)) writeFileSync(saltFile, randomBytes(16), { mode: 0o600 });
-    const key = deriveStoreKey(passphrase, readFileSync(saltFile));
-    const db = new Database(join(dir, 'store.db'));
+    const dbFile = join(dir, 'store.db');
+    if (!existsSync(saltFile)) {
+      if (existsSync(dbFile)) throw new ClientError('BAD_PASSPHRASE', `the store's salt file is missing (${saltFile}); without it the store cannot be opened: restore it from a backup`);
+      writeFileSync(saltFile, randomBytes(16), { mode: 0o600, flag: 'wx', flush: true });
+    }
+    const salt = readFileSync(saltFile);
+    if (salt.length !== 16) throw new ClientError('BAD_PASSPHRASE', `the store's salt file is damaged (${saltFile}): restore it from a backup`);
+    const key = deriveStoreKey(passphrase, salt);
+    const db = new Database(dbFile);
     try {
       db.pragma("cipher = 'sqlcipher'");
       db.pragma('legacy = 4');
@@ -99,6 +105,8 @@ export class SqlCipherStore implements ClientStore {
     db.pragma('journal_mode = DELETE');
     db.pragma('synchronous = FULL');
     db.pragma('secure_delete = ON');
+    // Temporary tables and sort spills stay in memory: SQLite's temp files are not encrypted.
+    db.pragma('temp_store = MEMORY');
     db.exec(SCHEMA);
     return new SqlCipherStore(db);
   }
