@@ -39,3 +39,14 @@ describe('chat screen', () => {
     expect(messageLine({ ...row, deleted: true, text: '' }, 'bob', false)).toBe('09:05 me: (deleted)  ✓✓ delivered');
   });
 });
+
+describe('peer text on a terminal', () => {
+  it('escape sequences and other control characters are neutralised', async () => {
+    const { printable } = await import('../src/client/format.js');
+    const evil = 'hi\u001b]0;pwned\u0007\u001b[2J\u001b[1Ahello\rX\u202ereversed';
+    const shown = printable(evil);
+    expect(shown).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f\u202e]/);
+    expect(shown).toContain('hello');
+    expect(printable('line one\nline two')).toBe('line one\nline two');
+  });
+});

@@ -12,7 +12,7 @@
  */
 import { createInterface, emitKeypressEvents, type Interface } from 'node:readline';
 import { ClientError, formatAccountId, type ClientEvent, type ContactRow, type MessageRow, type SigiloClient } from '@sigilo/client';
-import { ANSI, messageLine, mutedText, ticks } from './format.js';
+import { ANSI, messageLine, mutedText, printable, ticks } from './format.js';
 import { ALT_SCREEN_OFF, ALT_SCREEN_ON, draw } from './screen.js';
 
 const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
@@ -112,7 +112,7 @@ export class ChatSession {
         if (!sameBytes(e.conversation, this.#conv)) return;
         this.#reload();
         const m = this.#messages.find((x) => sameBytes(x.messageId, e.messageId));
-        if (m?.outgoing && !this.#o.screen) this.#line(`  ${ticks(e.status)}: ${m.text}`);
+        if (m?.outgoing && !this.#o.screen) this.#line(`  ${ticks(e.status)}: ${printable(m.text)}`);
         this.#render();
         return;
       }

@@ -64,10 +64,20 @@ export function messageJson(m: MessageRow, contact: ContactRow | undefined) {
   };
 }
 
+/**
+ * Text from a peer, made safe for a terminal: control characters (escape
+ * sequences that could move the cursor, rewrite earlier lines or set the
+ * window title) are shown as U+FFFD; tabs become spaces, newlines stay.
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/\t/g, '    ').replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '\ufffd');
+}
+
 /** A message as a line of text; `me` names one's own side. */
 export function messageLine(m: MessageRow, name: string, colour: boolean): string {
   const who = m.outgoing ? 'me' : name;
-  const body = m.deleted ? '(deleted)' : m.text;
+  const body = m.deleted ? '(deleted)' : printable(m.text);
   const t = m.outgoing ? `  ${colour ? colouredTicks(m.status) : ticks(m.status)}` : '';
   return `${clock(m.timestamp)} ${colour ? ANSI.bold(who) : who}: ${body}${t}`;
 }
