@@ -29,7 +29,7 @@ export function normaliseFingerprint(fp: string): string {
 }
 
 /** Opens a TLS socket and checks the pin before anything is written on it. */
-function pinnedSocket(url: URL, fingerprint: string | undefined): Promise<TLSSocket> {
+function pinnedSocket(url: URL, fingerprint: string | undefined, timeoutMs = 15_000): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
     const socket = tlsConnect({
       host: url.hostname,
@@ -39,7 +39,14 @@ function pinnedSocket(url: URL, fingerprint: string | undefined): Promise<TLSSoc
       ALPNProtocols: ['http/1.1'],
     });
     socket.once('error', (e) => reject(new ClientError('CONNECTION_FAILED', `cannot reach the server (${(e as NodeJS.ErrnoException).code ?? e.message}); check the URL and that it is running`)));
+    // A stalled TCP or TLS handshake must not leave the caller waiting forever.
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new ClientError('TIMEOUT', 'the server did not complete the TLS handshake in time; check the URL and the network'));
+    }, timeoutMs);
+    socket.once('close', () => clearTimeout(timer));
     socket.once('secureConnect', () => {
+      clearTimeout(timer);
       if (fingerprint !== undefined) {
         const got = socket.getPeerCertificate().fingerprint256;
         if (got !== fingerprint) {
@@ -133,7 +140,7 @@ export class Connection {
 
   static async open(address: ServerAddress, onPush: (frame: ServerFrame) => void, timeoutMs = 15_000): Promise<{ connection: Connection; nonce: Uint8Array; serverTime: number }> {
     const url = new URL(address.url);
-    const socket = await pinnedSocket(url, address.fingerprint);
+    const socket = await pinnedSocket(url, address.fingerprint, timeoutMs);
     const ws = new WebSocket(address.url, { createConnection: () => socket, maxPayload: 64 * 1024 * 1024, perMessageDeflate: false });
     const connection = new Connection(ws, onPush);
     await new Promise<void>((resolve, reject) => {
