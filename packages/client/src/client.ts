@@ -666,7 +666,10 @@ export class SigiloClient {
         events.push({ type: 'undecryptable', reason: 'a message decrypted but its content is malformed' });
         return true;
       }
-      this.#apply(content, sender.accountId, me.accountId, out);
+      // From an identity the user has not accepted (yet): shown, but it may not act on the conversation.
+      const pending = this.store.getContact(sender.accountId)?.pendingIdentityKey;
+      const unaccepted = pending !== undefined && bytesEqual(pending, remoteIdentity);
+      this.#apply(content, sender.accountId, me.accountId, out, unaccepted);
       return true;
     } catch (e) {
       if (e instanceof DuplicateMessageError) return true;
@@ -699,9 +702,12 @@ export class SigiloClient {
     };
   }
 
-  #apply(content: Content, from: Uint8Array, self: Uint8Array, { events, followUps, receipts }: InboxEffects): void {
+  #apply(content: Content, from: Uint8Array, self: Uint8Array, { events, followUps, receipts }: InboxEffects, unaccepted = false): void {
     const fromSelf = bytesEqual(from, self);
-    if (!fromSelf && content.senderAccessKey.length === 16) {
+    // A sender whose new identity key is not accepted can show a text, nothing more: no receipts,
+    // deletions or access-key changes on the conversation with the accepted identity.
+    if (unaccepted && content.body.case !== 'data') return;
+    if (!fromSelf && !unaccepted && content.senderAccessKey.length === 16) {
       const c = this.#contact(from);
       if (!c.accessKey || !bytesEqual(c.accessKey, content.senderAccessKey)) this.store.putContact({ ...c, accessKey: content.senderAccessKey });
     }
