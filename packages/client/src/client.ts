@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import {
-  ProtocolError, DuplicateMessageError, authPayload, bytesEqual, decodeIdentityKeyPair, decodeOneTimePreKeyRecord, decodePqPreKeyRecord,
+  ProtocolError, DuplicateMessageError, InvalidCertificateError, authPayload, bytesEqual, decodeIdentityKeyPair, decodeOneTimePreKeyRecord, decodePqPreKeyRecord,
   decodePreKeyBundle, decodeSessionRecord, decodeSignedPreKeyRecord, decryptMessage, decryptPreKeyMessage, encodeIdentityKeyPair,
   encodeOneTimePreKeyRecord, encodePqPreKeyRecord, encodeSessionRecord, encodeSignedPreKeyRecord, encryptMessage,
   generateIdentityKeyPair, generateOneTimePreKeys, generatePqPreKey, generateSignedPreKey, initiateSession, messageType,
@@ -83,6 +83,8 @@ interface InboxEffects {
   readonly events: ClientEvent[];
   readonly followUps: (() => void)[];
   readonly receipts: Map<string, { to: Uint8Array; ids: Uint8Array[] }>;
+  /** Sealed deliveries signed by a server key we do not know: kept (not acknowledged) until the keys are refreshed. */
+  readonly unknownSigner: Deliver[];
   readonly sessions: Map<string, { accountId: Uint8Array; deviceId: number; record: SessionRecord | undefined; dirty: boolean }>;
 }
 
@@ -110,6 +112,7 @@ export class SigiloClient {
   /** X25519(IK_S, IK_R) per sender identity: the static half of sealed sender, constant per pair. */
   readonly #sealedCache: SealedSenderCache = { staticSecrets: new Map(), certificates: new Map() };
   #trusted: TrustedServerKey[] | undefined;
+  #keysRefreshedAt = 0;
   #account: { accountId: Uint8Array; deviceId: number } | undefined;
   readonly #typingTimers = new Map<string, NodeJS.Timeout>();
 
@@ -218,6 +221,16 @@ export class SigiloClient {
     this.#trusted = undefined;
     this.#sealedCache.certificates.clear();
     return { url: address.url, fingerprint: address.fingerprint };
+  }
+
+  /** Fetches the server's sender-certificate keys again (over the pinned connection), e.g. after a key rotation. */
+  async #refreshServerKeys(): Promise<void> {
+    this.#keysRefreshedAt = this.#now();
+    const info = await fetchJson(this.#requireServer(), '/v1/server-info') as { certificateKeys?: { keyId: number; publicKey: string }[] };
+    if (!Array.isArray(info.certificateKeys)) return;
+    this.store.setMeta(META.serverKeys, text.encode(JSON.stringify(info.certificateKeys)));
+    this.#trusted = undefined;
+    this.#sealedCache.certificates.clear();
   }
 
   #generateDeviceKey(): { privateKey: Uint8Array; publicKey: Uint8Array } {
@@ -568,10 +581,11 @@ export class SigiloClient {
         const acks: bigint[] = [];
         const receipts = new Map<string, { to: Uint8Array; ids: Uint8Array[] }>();
         const sessions = new Map<string, { accountId: Uint8Array; deviceId: number; record: SessionRecord | undefined; dirty: boolean }>();
+        const unknownSigner: Deliver[] = [];
         try {
           this.store.transaction(() => {
             for (const d of batch) {
-              if (this.#receiveOne(d, { events, followUps, receipts, sessions })) acks.push(d.serverId);
+              if (this.#receiveOne(d, { events, followUps, receipts, sessions, unknownSigner })) acks.push(d.serverId);
             }
             // Each session is decoded once per batch and written once, in the same transaction.
             for (const s of sessions.values()) if (s.dirty && s.record) this.store.putSession(s.accountId, s.deviceId, encodeSessionRecord(s.record));
@@ -596,6 +610,10 @@ export class SigiloClient {
         for (const e of events) this.#emit(e);
         for (const f of followUps) f();
         if (receipts.size) this.#flushSoon(0);
+        if (unknownSigner.length) {
+          await this.#refreshServerKeys().catch(() => {});
+          this.#inbox.unshift(...unknownSigner);
+        }
         await new Promise((r) => setImmediate(r));
       }
     })().catch(() => { /* reported through events; never an unhandled rejection */ })
@@ -673,6 +691,11 @@ export class SigiloClient {
       return true;
     } catch (e) {
       if (e instanceof DuplicateMessageError) return true;
+      if (e instanceof InvalidCertificateError && /unknown server key/.test(e.message) && this.#keysRefreshedAt < this.#now() - 60_000) {
+        // The server may have a new certificate key: keep the message (no ack), refresh the keys, try again.
+        out.unknownSigner.push(d);
+        return false;
+      }
       if (e instanceof ProtocolError || e instanceof ClientError) {
         events.push({ type: 'undecryptable', reason: `${e.code}: ${e.message}` });
         return true;
