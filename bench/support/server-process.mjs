@@ -1,6 +1,8 @@
 // A Sigilo server in its own process for benchmarks (built workspace, SQLite in a temp dir).
 // Prints one JSON line {url, fingerprint, pid} once listening; an "invite" line on stdin
-// answers with an invite code; SIGTERM stops it.
+// answers with an invite code, "invites N" with N codes, "gc" runs a full collection when the
+// process was started with --expose-gc (memory measurements) and answers with its RSS;
+// SIGTERM stops it.
 import { createInterface } from 'node:readline';
 import { startServer, silentLogger } from '../../packages/server/dist/index.js';
 
@@ -14,6 +16,13 @@ createInterface({ input: process.stdin }).on('line', async (line) => {
   if (line.trim() === 'invite') {
     const { code } = await server.admin.createInvite();
     process.stdout.write(`${JSON.stringify({ invite: code })}\n`);
+  } else if (/^invites \d+$/.test(line.trim())) {
+    const list = await server.admin.createInvites(Number(line.trim().split(' ')[1]));
+    process.stdout.write(`${JSON.stringify({ invites: list.map((i) => i.code) })}\n`);
+  } else if (line.trim() === 'gc') {
+    const collected = typeof globalThis.gc === 'function';
+    if (collected) { globalThis.gc(); await new Promise((r) => setTimeout(r, 100)); globalThis.gc(); }
+    process.stdout.write(`${JSON.stringify({ gc: collected, rss: process.memoryUsage.rss() })}\n`);
   }
 });
 process.once('SIGTERM', () => { void server.close().then(() => process.exit(0)); });
