@@ -127,16 +127,17 @@ export async function identifiedSend(ctx: ServerContext, s: Session, m: Send): P
 export async function sealedSend(ctx: ServerContext, m: SealedSend): Promise<Reply> {
   checkMessages(ctx, m.recipientAccountId, m.messageId, m.messages);
   if (m.accessKey.length !== 0 && m.accessKey.length !== ACCESS_KEY_LENGTH) throw invalidArgument(`access_key must be ${ACCESS_KEY_LENGTH} bytes`);
-  const unauthorized = new ServerError('UNAUTHORIZED', 'sealed send refused: check the recipient and its access key (fetch the recipient\'s profile again)');
+  // Built only when refused: an Error captures a stack trace, too costly for every send.
+  const unauthorized = () => new ServerError('UNAUTHORIZED', 'sealed send refused: check the recipient and its access key (fetch the recipient\'s profile again)');
   const account = await ctx.storage.getAccount(m.recipientAccountId);
-  if (!account) throw unauthorized;
+  if (!account) throw unauthorized();
   let allowed = account.unrestricted;
   if (!allowed && account.accessKeyHash && m.accessKey.length === ACCESS_KEY_LENGTH) {
     allowed = timingSafeEqual(accessKeyHash(m.accessKey), account.accessKeyHash);
   }
   if (!allowed) {
     ctx.metrics.sends.inc(labels('sealed', 'unauthorized'));
-    throw unauthorized;
+    throw unauthorized();
   }
   // Sealed sends have no sender to charge: they count against the recipient.
   const wait = ctx.sendBuckets.take(`sealed:${toHex(m.recipientAccountId)}`, ctx.now());
