@@ -94,6 +94,8 @@ export class SigiloClient {
   readonly #now: () => number;
   readonly #events = new EventEmitter();
   #connection: Connection | undefined;
+  /** An unauthenticated connection for sealed sends, so the server cannot tie them to this device (server.md §5). */
+  #anonymous: Promise<Connection> | undefined;
   #state: ConnectionState = 'offline';
   #wantOnline = false;
   #reconnectTimer: NodeJS.Timeout | undefined;
@@ -532,6 +534,9 @@ export class SigiloClient {
     await this.#flushing;
     for (const t of this.#typingTimers.values()) clearTimeout(t);
     this.#typingTimers.clear();
+    const anonymous = this.#anonymous;
+    this.#anonymous = undefined;
+    void anonymous?.then((a) => a.close(), () => {});
     const c = this.#connection;
     this.#connection = undefined;
     if (c) {
@@ -1047,6 +1052,22 @@ export class SigiloClient {
     return this.#flushing;
   }
 
+  /** The connection sealed sends go over: opened on first use, never authenticated, reopened after it closes. */
+  #anonymousConnection(): Promise<Connection> {
+    const existing = this.#anonymous;
+    if (existing) {
+      return existing.then((c) => {
+        if (c.isOpen) return c;
+        this.#anonymous = undefined;
+        return this.#anonymousConnection();
+      });
+    }
+    const opening = Connection.open(this.#requireServer(), () => { /* nothing is pushed to an unauthenticated connection */ }).then((o) => o.connection);
+    this.#anonymous = opening;
+    opening.catch(() => { if (this.#anonymous === opening) this.#anonymous = undefined; });
+    return opening;
+  }
+
   async #senderCertificate(connection: Connection): Promise<Uint8Array> {
     const now = this.#now();
     if (this.#certificate && this.#certificate.expires - 60_000 > now) return this.#certificate.bytes;
@@ -1094,7 +1115,8 @@ export class SigiloClient {
       try {
         if (target.sealed) {
           const certificate = await this.#senderCertificate(connection);
-          await connection.request({
+          const anonymous = await this.#anonymousConnection();
+          await anonymous.request({
             case: 'sealedSend',
             value: {
               recipientAccountId: to, messageId, accessKey: contact!.accessKey!, onlineOnly,
