@@ -76,8 +76,6 @@ export interface ClientOptions {
   readonly now?: () => number;
 }
 
-interface SendTarget { readonly accountId: Uint8Array; readonly sealed: boolean }
-
 /** What applying a batch of deliveries produces, acted on after its transaction commits. */
 interface InboxEffects {
   readonly events: ClientEvent[];
@@ -679,7 +677,8 @@ export class SigiloClient {
         ({ record, plaintext, remoteIdentity } = decryptMessage(this.#ctx, existing, body));
       }
       if (sealedIdentity) assertSenderMatchesSession({ accountId: sender.accountId, deviceId: sender.deviceId, identityKey: sealedIdentity }, remoteIdentity);
-      this.#checkIncomingIdentity(sender.accountId, remoteIdentity, me.accountId, events);
+      // From an identity the user has not accepted (yet): shown, but it may not act on the conversation.
+      const unaccepted = this.#checkIncomingIdentity(sender.accountId, remoteIdentity, me.accountId, events);
       cached.record = record;
       cached.dirty = true;
       let content: Content;
@@ -689,9 +688,6 @@ export class SigiloClient {
         events.push({ type: 'undecryptable', reason: 'a message decrypted but its content is malformed' });
         return true;
       }
-      // From an identity the user has not accepted (yet): shown, but it may not act on the conversation.
-      const pending = this.store.getContact(sender.accountId)?.pendingIdentityKey;
-      const unaccepted = pending !== undefined && bytesEqual(pending, remoteIdentity);
       this.#apply(content, sender.accountId, me.accountId, out, unaccepted);
       return true;
     } catch (e) {
@@ -709,19 +705,26 @@ export class SigiloClient {
     }
   }
 
-  /** Trust on first use; a different key later is kept aside and blocks sending until accepted. */
-  #checkIncomingIdentity(accountId: Uint8Array, identityKey: Uint8Array, self: Uint8Array, events: ClientEvent[]): void {
+  /**
+   * Trust on first use; a different key later is kept aside and blocks sending until accepted.
+   * Returns whether `identityKey` is such a not-yet-accepted key.
+   */
+  #checkIncomingIdentity(accountId: Uint8Array, identityKey: Uint8Array, self: Uint8Array, events: ClientEvent[]): boolean {
     if (bytesEqual(accountId, self)) {
       if (!bytesEqual(identityKey, this.identity.publicKey)) throw new ClientError('IDENTITY_CHANGED', 'a message claiming to be from this account has another identity key');
-      return;
+      return false;
     }
     const c = this.#contact(accountId);
     if (!c.identityKey) {
       this.store.putContact({ ...c, identityKey: identityKey });
-    } else if (!bytesEqual(c.identityKey, identityKey) && !(c.pendingIdentityKey && bytesEqual(c.pendingIdentityKey, identityKey))) {
+      return false;
+    }
+    if (bytesEqual(c.identityKey, identityKey)) return false;
+    if (!(c.pendingIdentityKey && bytesEqual(c.pendingIdentityKey, identityKey))) {
       this.store.putContact({ ...c, pendingIdentityKey: identityKey, verified: false });
       events.push({ type: 'identity-changed', accountId });
     }
+    return true;
   }
 
   #contact(accountId: Uint8Array): ContactRow {
@@ -1098,7 +1101,7 @@ export class SigiloClient {
     }
     const padded = pad(content);
     const contact = toSelf ? undefined : this.store.getContact(to);
-    const target: SendTarget = { accountId: to, sealed: !toSelf && contact?.accessKey !== undefined };
+    let sealed = !toSelf && contact?.accessKey !== undefined;
     for (let attempt = 0; attempt < 4; attempt++) {
       let devices = this.store.sessionDevices(to).filter((d) => !(toSelf && d === me.deviceId));
       if (devices.length === 0) {
@@ -1113,7 +1116,7 @@ export class SigiloClient {
         return { deviceId, message: out.message, remoteIdentity: out.record.current!.remoteIdentity };
       }));
       try {
-        if (target.sealed) {
+        if (sealed) {
           const certificate = await this.#senderCertificate(connection);
           const anonymous = await this.#anonymousConnection();
           await anonymous.request({
@@ -1139,9 +1142,9 @@ export class SigiloClient {
           if (stale.missingDeviceIds.length) await this.#fetchSessions(connection, to, stale.missingDeviceIds);
           continue;
         }
-        if (e instanceof ServerRequestError && e.serverCode === 'UNAUTHORIZED' && target.sealed) {
+        if (e instanceof ServerRequestError && e.serverCode === 'UNAUTHORIZED' && sealed) {
           // The access key we hold is wrong or was changed: fall back to an identified send.
-          (target as { sealed: boolean }).sealed = false;
+          sealed = false;
           continue;
         }
         throw e;

@@ -98,6 +98,23 @@ describe('conversation features', () => {
     await bob2.close();
   }, 30_000);
 
+  it('a sender whose identity key is not accepted can show a text but cannot delete a message', async () => {
+    const carol = await world.person('carol');
+    const dave = await world.person('dave');
+    introduce(carol, 'carol', dave, 'dave');
+    const got = nextEvent(carol, 'message', (e) => e.message.text === 'keep this');
+    const m = await dave.sendText(carol.accountId!, 'keep this');
+    await got;
+    // Carol's accepted key for Dave is now another one; Dave's real key is only pending.
+    const c = carol.store.getContact(dave.accountId!)!;
+    carol.store.putContact({ ...c, identityKey: new Uint8Array(64).fill(3), pendingIdentityKey: c.identityKey });
+    await dave.deleteForEveryone(carol.accountId!, m.messageId);
+    const shown = nextEvent(carol, 'message', (e) => e.message.text === 'after the delete');
+    await dave.sendText(carol.accountId!, 'after the delete');
+    await shown; // delivered in order: the deletion was processed before this text
+    expect(carol.store.getMessage(dave.accountId!, m.messageId)!.deleted).toBe(false);
+  });
+
   it('a wrong certificate fingerprint is refused before anything is sent', async () => {
     const client = new SigiloClient({ store: SqlCipherStore.open(world.dir('wrong-pin'), 'pw') });
     const wrong = '00'.repeat(32);
