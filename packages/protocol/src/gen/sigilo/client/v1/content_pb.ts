@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file sigilo/client/v1/content.proto.
  */
 export const file_sigilo_client_v1_content: GenFile = /*@__PURE__*/
-  fileDesc("Ch5zaWdpbG8vY2xpZW50L3YxL2NvbnRlbnQucHJvdG8SEHNpZ2lsby5jbGllbnQudjEipQIKB0NvbnRlbnQSLQoEZGF0YRgBIAEoCzIdLnNpZ2lsby5jbGllbnQudjEuRGF0YU1lc3NhZ2VIABIzCgdyZWNlaXB0GAIgASgLMiAuc2lnaWxvLmNsaWVudC52MS5SZWNlaXB0TWVzc2FnZUgAEjEKBnR5cGluZxgDIAEoCzIfLnNpZ2lsby5jbGllbnQudjEuVHlwaW5nTWVzc2FnZUgAEjEKBmRlbGV0ZRgEIAEoCzIfLnNpZ2lsby5jbGllbnQudjEuRGVsZXRlTWVzc2FnZUgAEi0KBHN5bmMYBSABKAsyHS5zaWdpbG8uY2xpZW50LnYxLlN5bmNNZXNzYWdlSAASGQoRc2VuZGVyX2FjY2Vzc19rZXkYDyABKAxCBgoEYm9keSJCCgtEYXRhTWVzc2FnZRISCgptZXNzYWdlX2lkGAEgASgMEhEKCXRpbWVzdGFtcBgCIAEoBBIMCgR0ZXh0GAMgASgJIpcBCg5SZWNlaXB0TWVzc2FnZRIzCgR0eXBlGAEgASgOMiUuc2lnaWxvLmNsaWVudC52MS5SZWNlaXB0TWVzc2FnZS5UeXBlEhMKC21lc3NhZ2VfaWRzGAIgAygMEhEKCXRpbWVzdGFtcBgDIAEoBCIoCgRUeXBlEhEKDVRZUEVfREVMSVZFUlkQABINCglUWVBFX1JFQUQQASKMAQoNVHlwaW5nTWVzc2FnZRI2CgZhY3Rpb24YASABKA4yJi5zaWdpbG8uY2xpZW50LnYxLlR5cGluZ01lc3NhZ2UuQWN0aW9uEhEKCXRpbWVzdGFtcBgCIAEoBCIwCgZBY3Rpb24SEgoOQUNUSU9OX1NUQVJURUQQABISCg5BQ1RJT05fU1RPUFBFRBABIjYKDURlbGV0ZU1lc3NhZ2USEgoKbWVzc2FnZV9pZBgBIAEoDBIRCgl0aW1lc3RhbXAYAiABKAQiwgUKC1N5bmNNZXNzYWdlEjIKBHNlbnQYASABKAsyIi5zaWdpbG8uY2xpZW50LnYxLlN5bmNNZXNzYWdlLlNlbnRIABIyCgRyZWFkGAIgASgLMiIuc2lnaWxvLmNsaWVudC52MS5TeW5jTWVzc2FnZS5SZWFkSAASRQoOZGVsZXRlX2hpc3RvcnkYAyABKAsyKy5zaWdpbG8uY2xpZW50LnYxLlN5bmNNZXNzYWdlLkRlbGV0ZUhpc3RvcnlIABIyCgRtdXRlGAQgASgLMiIuc2lnaWxvLmNsaWVudC52MS5TeW5jTWVzc2FnZS5NdXRlSAASQgoNZGVsZXRlX2Zvcl9tZRgFIAEoCzIpLnNpZ2lsby5jbGllbnQudjEuU3luY01lc3NhZ2UuRGVsZXRlRm9yTWVIABqHAQoEU2VudBIeChZkZXN0aW5hdGlvbl9hY2NvdW50X2lkGAEgASgMEi4KB21lc3NhZ2UYAiABKAsyHS5zaWdpbG8uY2xpZW50LnYxLkRhdGFNZXNzYWdlEi8KBmRlbGV0ZRgDIAEoCzIfLnNpZ2lsby5jbGllbnQudjEuRGVsZXRlTWVzc2FnZRo8CgRSZWFkEh8KF2NvbnZlcnNhdGlvbl9hY2NvdW50X2lkGAEgASgMEhMKC21lc3NhZ2VfaWRzGAIgAygMGkAKDURlbGV0ZUhpc3RvcnkSHwoXY29udmVyc2F0aW9uX2FjY291bnRfaWQYASABKAwSDgoGYmVmb3JlGAIgASgEGjYKBE11dGUSHwoXY29udmVyc2F0aW9uX2FjY291bnRfaWQYASABKAwSDQoFdW50aWwYAiABKAQaQgoLRGVsZXRlRm9yTWUSHwoXY29udmVyc2F0aW9uX2FjY291bnRfaWQYASABKAwSEgoKbWVzc2FnZV9pZBgCIAEoDEIGCgRib2R5Ir8CChBQcm92aXNpb25NZXNzYWdlEhIKCmFjY291bnRfaWQYASABKAwSGQoRaWRlbnRpdHlfa2V5X3BhaXIYAiABKAwSEgoKYWNjZXNzX2tleRgDIAEoDBI8Cghjb250YWN0cxgEIAMoCzIqLnNpZ2lsby5jbGllbnQudjEuUHJvdmlzaW9uTWVzc2FnZS5Db250YWN0EhMKC2hpc3Rvcnlfa2V5GAUgASgMEhYKDmhpc3RvcnlfY2h1bmtzGAYgASgNGn0KB0NvbnRhY3QSDQoFYWxpYXMYASABKAkSEgoKYWNjb3VudF9pZBgCIAEoDBIUCgxpZGVudGl0eV9rZXkYAyABKAwSEAoIdmVyaWZpZWQYBCABKAgSEgoKYWNjZXNzX2tleRgFIAEoDBITCgttdXRlZF91bnRpbBgGIAEoBCJBCg5IaXN0b3J5QXJjaGl2ZRIvCgdlbnRyaWVzGAEgAygLMh4uc2lnaWxvLmNsaWVudC52MS5IaXN0b3J5RW50cnkioQEKDEhpc3RvcnlFbnRyeRIfChdjb252ZXJzYXRpb25fYWNjb3VudF9pZBgBIAEoDBISCgptZXNzYWdlX2lkGAIgASgMEhkKEWF1dGhvcl9hY2NvdW50X2lkGAMgASgMEhEKCXRpbWVzdGFtcBgEIAEoBBIMCgR0ZXh0GAUgASgJEg4KBnN0YXR1cxgGIAEoDRIQCghvdXRnb2luZxgHIAEoCGIGcHJvdG8z");
+  fileDesc("Ch5zaWdpbG8vY2xpZW50L3YxL2NvbnRlbnQucHJvdG8SEHNpZ2lsby5jbGllbnQudjEi3QMKB0NvbnRlbnQSLQoEZGF0YRgBIAEoCzIdLnNpZ2lsby5jbGllbnQudjEuRGF0YU1lc3NhZ2VIABIzCgdyZWNlaXB0GAIgASgLMiAuc2lnaWxvLmNsaWVudC52MS5SZWNlaXB0TWVzc2FnZUgAEjEKBnR5cGluZxgDIAEoCzIfLnNpZ2lsby5jbGllbnQudjEuVHlwaW5nTWVzc2FnZUgAEjEKBmRlbGV0ZRgEIAEoCzIfLnNpZ2lsby5jbGllbnQudjEuRGVsZXRlTWVzc2FnZUgAEi0KBHN5bmMYBSABKAsyHS5zaWdpbG8uY2xpZW50LnYxLlN5bmNNZXNzYWdlSAASPQoKc2VuZGVyX2tleRgGIAEoCzInLnNpZ2lsby5jbGllbnQudjEuU2VuZGVyS2V5RGlzdHJpYnV0aW9uSAASNQoMZ3JvdXBfdXBkYXRlGAcgASgLMh0uc2lnaWxvLmNsaWVudC52MS5Hcm91cFVwZGF0ZUgAEkAKEnNlbmRlcl9rZXlfcmVxdWVzdBgIIAEoCzIiLnNpZ2lsby5jbGllbnQudjEuU2VuZGVyS2V5UmVxdWVzdEgAEhkKEXNlbmRlcl9hY2Nlc3Nfa2V5GA8gASgMQgYKBGJvZHkinwEKC0RhdGFNZXNzYWdlEhIKCm1lc3NhZ2VfaWQYASABKAwSEQoJdGltZXN0YW1wGAIgASgEEgwKBHRleHQYAyABKAkSOAoLYXR0YWNobWVudHMYBCADKAsyIy5zaWdpbG8uY2xpZW50LnYxLkF0dGFjaG1lbnRQb2ludGVyEhAKCGdyb3VwX2lkGAUgASgMEg8KB3ByaXZhdGUYBiABKAgiggIKEUF0dGFjaG1lbnRQb2ludGVyEhUKDWF0dGFjaG1lbnRfaWQYASABKAwSCwoDa2V5GAIgASgMEg4KBmRpZ2VzdBgDIAEoDBIMCgRzaXplGAQgASgEEhYKDmVuY3J5cHRlZF9zaXplGAUgASgEEhQKDGNvbnRlbnRfdHlwZRgGIAEoCRIRCglmaWxlX25hbWUYByABKAkSEQoJdGh1bWJuYWlsGAggASgMEg0KBXdpZHRoGAkgASgNEg4KBmhlaWdodBgKIAEoDRITCgtkdXJhdGlvbl9tcxgLIAEoDRISCgp2b2ljZV9ub3RlGAwgASgIEg8KB2V4cGlyZXMYDSABKAQiqQEKDlJlY2VpcHRNZXNzYWdlEjMKBHR5cGUYASABKA4yJS5zaWdpbG8uY2xpZW50LnYxLlJlY2VpcHRNZXNzYWdlLlR5cGUSEwoLbWVzc2FnZV9pZHMYAiADKAwSEQoJdGltZXN0YW1wGAMgASgEEhAKCGdyb3VwX2lkGAQgASgMIigKBFR5cGUSEQoNVFlQRV9ERUxJVkVSWRAAEg0KCVRZUEVfUkVBRBABIp4BCg1UeXBpbmdNZXNzYWdlEjYKBmFjdGlvbhgBIAEoDjImLnNpZ2lsby5jbGllbnQudjEuVHlwaW5nTWVzc2FnZS5BY3Rpb24SEQoJdGltZXN0YW1wGAIgASgEEhAKCGdyb3VwX2lkGAMgASgMIjAKBkFjdGlvbhISCg5BQ1RJT05fU1RBUlRFRBAAEhIKDkFDVElPTl9TVE9QUEVEEAEiNgoNRGVsZXRlTWVzc2FnZRISCgptZXNzYWdlX2lkGAEgASgMEhEKCXRpbWVzdGFtcBgCIAEoBCI/ChVTZW5kZXJLZXlEaXN0cmlidXRpb24SEAoIZ3JvdXBfaWQYASABKAwSFAoMZGlzdHJpYnV0aW9uGAIgASgMIjAKC0dyb3VwVXBkYXRlEhAKCGdyb3VwX2lkGAEgASgMEg8KB2VudHJpZXMYAiADKAwiPQoQU2VuZGVyS2V5UmVxdWVzdBIQCghncm91cF9pZBgBIAEoDBIXCg9kaXN0cmlidXRpb25faWQYAiABKAwiwgUKC1N5bmNNZXNzYWdlEjIKBHNlbnQYASABKAsyIi5zaWdpbG8uY2xpZW50LnYxLlN5bmNNZXNzYWdlLlNlbnRIABIyCgRyZWFkGAIgASgLMiIuc2lnaWxvLmNsaWVudC52MS5TeW5jTWVzc2FnZS5SZWFkSAASRQoOZGVsZXRlX2hpc3RvcnkYAyABKAsyKy5zaWdpbG8uY2xpZW50LnYxLlN5bmNNZXNzYWdlLkRlbGV0ZUhpc3RvcnlIABIyCgRtdXRlGAQgASgLMiIuc2lnaWxvLmNsaWVudC52MS5TeW5jTWVzc2FnZS5NdXRlSAASQgoNZGVsZXRlX2Zvcl9tZRgFIAEoCzIpLnNpZ2lsby5jbGllbnQudjEuU3luY01lc3NhZ2UuRGVsZXRlRm9yTWVIABqHAQoEU2VudBIeChZkZXN0aW5hdGlvbl9hY2NvdW50X2lkGAEgASgMEi4KB21lc3NhZ2UYAiABKAsyHS5zaWdpbG8uY2xpZW50LnYxLkRhdGFNZXNzYWdlEi8KBmRlbGV0ZRgDIAEoCzIfLnNpZ2lsby5jbGllbnQudjEuRGVsZXRlTWVzc2FnZRo8CgRSZWFkEh8KF2NvbnZlcnNhdGlvbl9hY2NvdW50X2lkGAEgASgMEhMKC21lc3NhZ2VfaWRzGAIgAygMGkAKDURlbGV0ZUhpc3RvcnkSHwoXY29udmVyc2F0aW9uX2FjY291bnRfaWQYASABKAwSDgoGYmVmb3JlGAIgASgEGjYKBE11dGUSHwoXY29udmVyc2F0aW9uX2FjY291bnRfaWQYASABKAwSDQoFdW50aWwYAiABKAQaQgoLRGVsZXRlRm9yTWUSHwoXY29udmVyc2F0aW9uX2FjY291bnRfaWQYASABKAwSEgoKbWVzc2FnZV9pZBgCIAEoDEIGCgRib2R5Ir8CChBQcm92aXNpb25NZXNzYWdlEhIKCmFjY291bnRfaWQYASABKAwSGQoRaWRlbnRpdHlfa2V5X3BhaXIYAiABKAwSEgoKYWNjZXNzX2tleRgDIAEoDBI8Cghjb250YWN0cxgEIAMoCzIqLnNpZ2lsby5jbGllbnQudjEuUHJvdmlzaW9uTWVzc2FnZS5Db250YWN0EhMKC2hpc3Rvcnlfa2V5GAUgASgMEhYKDmhpc3RvcnlfY2h1bmtzGAYgASgNGn0KB0NvbnRhY3QSDQoFYWxpYXMYASABKAkSEgoKYWNjb3VudF9pZBgCIAEoDBIUCgxpZGVudGl0eV9rZXkYAyABKAwSEAoIdmVyaWZpZWQYBCABKAgSEgoKYWNjZXNzX2tleRgFIAEoDBITCgttdXRlZF91bnRpbBgGIAEoBCJBCg5IaXN0b3J5QXJjaGl2ZRIvCgdlbnRyaWVzGAEgAygLMh4uc2lnaWxvLmNsaWVudC52MS5IaXN0b3J5RW50cnkioQEKDEhpc3RvcnlFbnRyeRIfChdjb252ZXJzYXRpb25fYWNjb3VudF9pZBgBIAEoDBISCgptZXNzYWdlX2lkGAIgASgMEhkKEWF1dGhvcl9hY2NvdW50X2lkGAMgASgMEhEKCXRpbWVzdGFtcBgEIAEoBBIMCgR0ZXh0GAUgASgJEg4KBnN0YXR1cxgGIAEoDRIQCghvdXRnb2luZxgHIAEoCGIGcHJvdG8z");
 
 /**
  * The plaintext of every ratchet message, before padding (client.md §2).
@@ -57,6 +57,30 @@ export type Content = Message<"sigilo.client.v1.Content"> & {
      */
     value: SyncMessage;
     case: "sync";
+  } | {
+    /**
+     * groups: my sender key, pairwise only (groups.md)
+     *
+     * @generated from field: sigilo.client.v1.SenderKeyDistribution sender_key = 6;
+     */
+    value: SenderKeyDistribution;
+    case: "senderKey";
+  } | {
+    /**
+     * groups: membership log entries, pairwise only
+     *
+     * @generated from field: sigilo.client.v1.GroupUpdate group_update = 7;
+     */
+    value: GroupUpdate;
+    case: "groupUpdate";
+  } | {
+    /**
+     * groups: "I lack this sender key", pairwise only
+     *
+     * @generated from field: sigilo.client.v1.SenderKeyRequest sender_key_request = 8;
+     */
+    value: SenderKeyRequest;
+    case: "senderKeyRequest";
   } | { case: undefined; value?: undefined };
 
   /**
@@ -96,6 +120,29 @@ export type DataMessage = Message<"sigilo.client.v1.DataMessage"> & {
    * @generated from field: string text = 3;
    */
   text: string;
+
+  /**
+   * @generated from field: repeated sigilo.client.v1.AttachmentPointer attachments = 4;
+   */
+  attachments: AttachmentPointer[];
+
+  /**
+   * Set for a message in a group. Sent with the group's sender keys it is a
+   * group message; sent pairwise it is a private message inside the group,
+   * shown in the group's context to the two accounts only (groups.md).
+   *
+   * 32 bytes
+   *
+   * @generated from field: bytes group_id = 5;
+   */
+  groupId: Uint8Array;
+
+  /**
+   * pairwise inside a group: true
+   *
+   * @generated from field: bool private = 6;
+   */
+  private: boolean;
 };
 
 /**
@@ -104,6 +151,106 @@ export type DataMessage = Message<"sigilo.client.v1.DataMessage"> & {
  */
 export const DataMessageSchema: GenMessage<DataMessage> = /*@__PURE__*/
   messageDesc(file_sigilo_client_v1_content, 1);
+
+/**
+ * An encrypted attachment (attachments.md). The blob on the server is the
+ * Cobblestone-256 ciphertext of the plaintext padded to its size bucket.
+ *
+ * @generated from message sigilo.client.v1.AttachmentPointer
+ */
+export type AttachmentPointer = Message<"sigilo.client.v1.AttachmentPointer"> & {
+  /**
+   * 16 bytes: GET /v1/attachments/<32 hex digits>
+   *
+   * @generated from field: bytes attachment_id = 1;
+   */
+  attachmentId: Uint8Array;
+
+  /**
+   * 32 bytes: Cobblestone-256 key
+   *
+   * @generated from field: bytes key = 2;
+   */
+  key: Uint8Array;
+
+  /**
+   * SHA-256 of the whole uploaded ciphertext
+   *
+   * @generated from field: bytes digest = 3;
+   */
+  digest: Uint8Array;
+
+  /**
+   * plaintext size in bytes (before padding)
+   *
+   * @generated from field: uint64 size = 4;
+   */
+  size: bigint;
+
+  /**
+   * bytes on the server
+   *
+   * @generated from field: uint64 encrypted_size = 5;
+   */
+  encryptedSize: bigint;
+
+  /**
+   * MIME type
+   *
+   * @generated from field: string content_type = 6;
+   */
+  contentType: string;
+
+  /**
+   * as the sender named it; sanitise before use
+   *
+   * @generated from field: string file_name = 7;
+   */
+  fileName: string;
+
+  /**
+   * images and video: a small JPEG preview (inside this encrypted message)
+   *
+   * @generated from field: bytes thumbnail = 8;
+   */
+  thumbnail: Uint8Array;
+
+  /**
+   * @generated from field: uint32 width = 9;
+   */
+  width: number;
+
+  /**
+   * @generated from field: uint32 height = 10;
+   */
+  height: number;
+
+  /**
+   * audio and video; voice notes
+   *
+   * @generated from field: uint32 duration_ms = 11;
+   */
+  durationMs: number;
+
+  /**
+   * @generated from field: bool voice_note = 12;
+   */
+  voiceNote: boolean;
+
+  /**
+   * Unix ms: the server deletes the blob then
+   *
+   * @generated from field: uint64 expires = 13;
+   */
+  expires: bigint;
+};
+
+/**
+ * Describes the message sigilo.client.v1.AttachmentPointer.
+ * Use `create(AttachmentPointerSchema)` to create a new message.
+ */
+export const AttachmentPointerSchema: GenMessage<AttachmentPointer> = /*@__PURE__*/
+  messageDesc(file_sigilo_client_v1_content, 2);
 
 /**
  * @generated from message sigilo.client.v1.ReceiptMessage
@@ -123,6 +270,13 @@ export type ReceiptMessage = Message<"sigilo.client.v1.ReceiptMessage"> & {
    * @generated from field: uint64 timestamp = 3;
    */
   timestamp: bigint;
+
+  /**
+   * receipts for group messages (sent pairwise to the author)
+   *
+   * @generated from field: bytes group_id = 4;
+   */
+  groupId: Uint8Array;
 };
 
 /**
@@ -130,7 +284,7 @@ export type ReceiptMessage = Message<"sigilo.client.v1.ReceiptMessage"> & {
  * Use `create(ReceiptMessageSchema)` to create a new message.
  */
 export const ReceiptMessageSchema: GenMessage<ReceiptMessage> = /*@__PURE__*/
-  messageDesc(file_sigilo_client_v1_content, 2);
+  messageDesc(file_sigilo_client_v1_content, 3);
 
 /**
  * @generated from enum sigilo.client.v1.ReceiptMessage.Type
@@ -151,7 +305,7 @@ export enum ReceiptMessage_Type {
  * Describes the enum sigilo.client.v1.ReceiptMessage.Type.
  */
 export const ReceiptMessage_TypeSchema: GenEnum<ReceiptMessage_Type> = /*@__PURE__*/
-  enumDesc(file_sigilo_client_v1_content, 2, 0);
+  enumDesc(file_sigilo_client_v1_content, 3, 0);
 
 /**
  * @generated from message sigilo.client.v1.TypingMessage
@@ -166,6 +320,13 @@ export type TypingMessage = Message<"sigilo.client.v1.TypingMessage"> & {
    * @generated from field: uint64 timestamp = 2;
    */
   timestamp: bigint;
+
+  /**
+   * typing in a group (sent with its sender keys)
+   *
+   * @generated from field: bytes group_id = 3;
+   */
+  groupId: Uint8Array;
 };
 
 /**
@@ -173,7 +334,7 @@ export type TypingMessage = Message<"sigilo.client.v1.TypingMessage"> & {
  * Use `create(TypingMessageSchema)` to create a new message.
  */
 export const TypingMessageSchema: GenMessage<TypingMessage> = /*@__PURE__*/
-  messageDesc(file_sigilo_client_v1_content, 3);
+  messageDesc(file_sigilo_client_v1_content, 4);
 
 /**
  * @generated from enum sigilo.client.v1.TypingMessage.Action
@@ -194,7 +355,7 @@ export enum TypingMessage_Action {
  * Describes the enum sigilo.client.v1.TypingMessage.Action.
  */
 export const TypingMessage_ActionSchema: GenEnum<TypingMessage_Action> = /*@__PURE__*/
-  enumDesc(file_sigilo_client_v1_content, 3, 0);
+  enumDesc(file_sigilo_client_v1_content, 4, 0);
 
 /**
  * Delete a message for everyone: only its author may (client.md §4).
@@ -218,7 +379,81 @@ export type DeleteMessage = Message<"sigilo.client.v1.DeleteMessage"> & {
  * Use `create(DeleteMessageSchema)` to create a new message.
  */
 export const DeleteMessageSchema: GenMessage<DeleteMessage> = /*@__PURE__*/
-  messageDesc(file_sigilo_client_v1_content, 4);
+  messageDesc(file_sigilo_client_v1_content, 5);
+
+/**
+ * Groups (groups.md). A sender key of one device for one group and epoch; the
+ * distribution bytes are a sigilo.protocol.v1.SenderKeyDistributionMessage.
+ *
+ * @generated from message sigilo.client.v1.SenderKeyDistribution
+ */
+export type SenderKeyDistribution = Message<"sigilo.client.v1.SenderKeyDistribution"> & {
+  /**
+   * @generated from field: bytes group_id = 1;
+   */
+  groupId: Uint8Array;
+
+  /**
+   * @generated from field: bytes distribution = 2;
+   */
+  distribution: Uint8Array;
+};
+
+/**
+ * Describes the message sigilo.client.v1.SenderKeyDistribution.
+ * Use `create(SenderKeyDistributionSchema)` to create a new message.
+ */
+export const SenderKeyDistributionSchema: GenMessage<SenderKeyDistribution> = /*@__PURE__*/
+  messageDesc(file_sigilo_client_v1_content, 6);
+
+/**
+ * Membership log entries (sigilo.protocol.v1.GroupLogEntry), in order from the
+ * genesis or from an entry the recipient holds. A new member gets the whole log.
+ *
+ * @generated from message sigilo.client.v1.GroupUpdate
+ */
+export type GroupUpdate = Message<"sigilo.client.v1.GroupUpdate"> & {
+  /**
+   * @generated from field: bytes group_id = 1;
+   */
+  groupId: Uint8Array;
+
+  /**
+   * @generated from field: repeated bytes entries = 2;
+   */
+  entries: Uint8Array[];
+};
+
+/**
+ * Describes the message sigilo.client.v1.GroupUpdate.
+ * Use `create(GroupUpdateSchema)` to create a new message.
+ */
+export const GroupUpdateSchema: GenMessage<GroupUpdate> = /*@__PURE__*/
+  messageDesc(file_sigilo_client_v1_content, 7);
+
+/**
+ * A device received a group message whose sender key it lacks.
+ *
+ * @generated from message sigilo.client.v1.SenderKeyRequest
+ */
+export type SenderKeyRequest = Message<"sigilo.client.v1.SenderKeyRequest"> & {
+  /**
+   * @generated from field: bytes group_id = 1;
+   */
+  groupId: Uint8Array;
+
+  /**
+   * @generated from field: bytes distribution_id = 2;
+   */
+  distributionId: Uint8Array;
+};
+
+/**
+ * Describes the message sigilo.client.v1.SenderKeyRequest.
+ * Use `create(SenderKeyRequestSchema)` to create a new message.
+ */
+export const SenderKeyRequestSchema: GenMessage<SenderKeyRequest> = /*@__PURE__*/
+  messageDesc(file_sigilo_client_v1_content, 8);
 
 /**
  * Between devices of one account only (client.md §5).
@@ -267,7 +502,7 @@ export type SyncMessage = Message<"sigilo.client.v1.SyncMessage"> & {
  * Use `create(SyncMessageSchema)` to create a new message.
  */
 export const SyncMessageSchema: GenMessage<SyncMessage> = /*@__PURE__*/
-  messageDesc(file_sigilo_client_v1_content, 5);
+  messageDesc(file_sigilo_client_v1_content, 9);
 
 /**
  * A message this account sent from another device.
@@ -296,7 +531,7 @@ export type SyncMessage_Sent = Message<"sigilo.client.v1.SyncMessage.Sent"> & {
  * Use `create(SyncMessage_SentSchema)` to create a new message.
  */
 export const SyncMessage_SentSchema: GenMessage<SyncMessage_Sent> = /*@__PURE__*/
-  messageDesc(file_sigilo_client_v1_content, 5, 0);
+  messageDesc(file_sigilo_client_v1_content, 9, 0);
 
 /**
  * Messages read on another device.
@@ -320,7 +555,7 @@ export type SyncMessage_Read = Message<"sigilo.client.v1.SyncMessage.Read"> & {
  * Use `create(SyncMessage_ReadSchema)` to create a new message.
  */
 export const SyncMessage_ReadSchema: GenMessage<SyncMessage_Read> = /*@__PURE__*/
-  messageDesc(file_sigilo_client_v1_content, 5, 1);
+  messageDesc(file_sigilo_client_v1_content, 9, 1);
 
 /**
  * @generated from message sigilo.client.v1.SyncMessage.DeleteHistory
@@ -344,7 +579,7 @@ export type SyncMessage_DeleteHistory = Message<"sigilo.client.v1.SyncMessage.De
  * Use `create(SyncMessage_DeleteHistorySchema)` to create a new message.
  */
 export const SyncMessage_DeleteHistorySchema: GenMessage<SyncMessage_DeleteHistory> = /*@__PURE__*/
-  messageDesc(file_sigilo_client_v1_content, 5, 2);
+  messageDesc(file_sigilo_client_v1_content, 9, 2);
 
 /**
  * @generated from message sigilo.client.v1.SyncMessage.Mute
@@ -368,7 +603,7 @@ export type SyncMessage_Mute = Message<"sigilo.client.v1.SyncMessage.Mute"> & {
  * Use `create(SyncMessage_MuteSchema)` to create a new message.
  */
 export const SyncMessage_MuteSchema: GenMessage<SyncMessage_Mute> = /*@__PURE__*/
-  messageDesc(file_sigilo_client_v1_content, 5, 3);
+  messageDesc(file_sigilo_client_v1_content, 9, 3);
 
 /**
  * @generated from message sigilo.client.v1.SyncMessage.DeleteForMe
@@ -390,7 +625,7 @@ export type SyncMessage_DeleteForMe = Message<"sigilo.client.v1.SyncMessage.Dele
  * Use `create(SyncMessage_DeleteForMeSchema)` to create a new message.
  */
 export const SyncMessage_DeleteForMeSchema: GenMessage<SyncMessage_DeleteForMe> = /*@__PURE__*/
-  messageDesc(file_sigilo_client_v1_content, 5, 4);
+  messageDesc(file_sigilo_client_v1_content, 9, 4);
 
 /**
  * Linking a new device (client.md §6): what the existing device sends to the
@@ -442,7 +677,7 @@ export type ProvisionMessage = Message<"sigilo.client.v1.ProvisionMessage"> & {
  * Use `create(ProvisionMessageSchema)` to create a new message.
  */
 export const ProvisionMessageSchema: GenMessage<ProvisionMessage> = /*@__PURE__*/
-  messageDesc(file_sigilo_client_v1_content, 6);
+  messageDesc(file_sigilo_client_v1_content, 10);
 
 /**
  * @generated from message sigilo.client.v1.ProvisionMessage.Contact
@@ -484,7 +719,7 @@ export type ProvisionMessage_Contact = Message<"sigilo.client.v1.ProvisionMessag
  * Use `create(ProvisionMessage_ContactSchema)` to create a new message.
  */
 export const ProvisionMessage_ContactSchema: GenMessage<ProvisionMessage_Contact> = /*@__PURE__*/
-  messageDesc(file_sigilo_client_v1_content, 6, 0);
+  messageDesc(file_sigilo_client_v1_content, 10, 0);
 
 /**
  * The conversation history, as the existing device holds it.
@@ -503,7 +738,7 @@ export type HistoryArchive = Message<"sigilo.client.v1.HistoryArchive"> & {
  * Use `create(HistoryArchiveSchema)` to create a new message.
  */
 export const HistoryArchiveSchema: GenMessage<HistoryArchive> = /*@__PURE__*/
-  messageDesc(file_sigilo_client_v1_content, 7);
+  messageDesc(file_sigilo_client_v1_content, 11);
 
 /**
  * @generated from message sigilo.client.v1.HistoryEntry
@@ -550,5 +785,5 @@ export type HistoryEntry = Message<"sigilo.client.v1.HistoryEntry"> & {
  * Use `create(HistoryEntrySchema)` to create a new message.
  */
 export const HistoryEntrySchema: GenMessage<HistoryEntry> = /*@__PURE__*/
-  messageDesc(file_sigilo_client_v1_content, 8);
+  messageDesc(file_sigilo_client_v1_content, 12);
 

@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file sigilo/server/v1/frames.proto.
  */
 export const file_sigilo_server_v1_frames: GenFile = /*@__PURE__*/
-  fileDesc("Ch1zaWdpbG8vc2VydmVyL3YxL2ZyYW1lcy5wcm90bxIQc2lnaWxvLnNlcnZlci52MSKfBwoLQ2xpZW50RnJhbWUSEgoKcmVxdWVzdF9pZBgBIAEoBBIuCghyZWdpc3RlchgCIAEoCzIaLnNpZ2lsby5zZXJ2ZXIudjEuUmVnaXN0ZXJIABIzCgtsaW5rX2RldmljZRgDIAEoCzIcLnNpZ2lsby5zZXJ2ZXIudjEuTGlua0RldmljZUgAEjYKDGF1dGhlbnRpY2F0ZRgEIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuQXV0aGVudGljYXRlSAASOgoPdXBsb2FkX3ByZV9rZXlzGAUgASgLMh8uc2lnaWxvLnNlcnZlci52MS5VcGxvYWRQcmVLZXlzSAASPQoRZ2V0X3ByZV9rZXlfY291bnQYBiABKAsyIC5zaWdpbG8uc2VydmVyLnYxLkdldFByZUtleUNvdW50SAASNwoNZmV0Y2hfYnVuZGxlcxgHIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuRmV0Y2hCdW5kbGVzSAASJgoEc2VuZBgIIAEoCzIWLnNpZ2lsby5zZXJ2ZXIudjEuU2VuZEgAEjMKC3NlYWxlZF9zZW5kGAkgASgLMhwuc2lnaWxvLnNlcnZlci52MS5TZWFsZWRTZW5kSAASJAoDYWNrGAogASgLMhUuc2lnaWxvLnNlcnZlci52MS5BY2tIABJIChZnZXRfc2VuZGVyX2NlcnRpZmljYXRlGAsgASgLMiYuc2lnaWxvLnNlcnZlci52MS5HZXRTZW5kZXJDZXJ0aWZpY2F0ZUgAEjgKDnNldF9hY2Nlc3Nfa2V5GAwgASgLMh4uc2lnaWxvLnNlcnZlci52MS5TZXRBY2Nlc3NLZXlIABI1CgxsaXN0X2RldmljZXMYDSABKAsyHS5zaWdpbG8uc2VydmVyLnYxLkxpc3REZXZpY2VzSAASJgoEcGluZxgOIAEoCzIWLnNpZ2lsby5zZXJ2ZXIudjEuUGluZ0gAEkMKE2FsbG9jYXRlX2F0dGFjaG1lbnQYDyABKAsyJC5zaWdpbG8uc2VydmVyLnYxLkFsbG9jYXRlQXR0YWNobWVudEgAEj0KEHByb3Zpc2lvbl9saXN0ZW4YECABKAsyIS5zaWdpbG8uc2VydmVyLnYxLlByb3Zpc2lvbkxpc3RlbkgAEjkKDnByb3Zpc2lvbl9zZW5kGBEgASgLMh8uc2lnaWxvLnNlcnZlci52MS5Qcm92aXNpb25TZW5kSABCBgoEYm9keSJ/CghSZWdpc3RlchITCgtpbnZpdGVfY29kZRgBIAEoCRIUCgxpZGVudGl0eV9rZXkYAiABKAwSEgoKZGV2aWNlX2tleRgDIAEoDBIaChJpZGVudGl0eV9zaWduYXR1cmUYBCABKAwSGAoQZGV2aWNlX3NpZ25hdHVyZRgFIAEoDCJqCgpMaW5rRGV2aWNlEhIKCmFjY291bnRfaWQYASABKAwSEgoKZGV2aWNlX2tleRgCIAEoDBIaChJpZGVudGl0eV9zaWduYXR1cmUYAyABKAwSGAoQZGV2aWNlX3NpZ25hdHVyZRgEIAEoDCJICgxBdXRoZW50aWNhdGUSEgoKYWNjb3VudF9pZBgBIAEoDBIRCglkZXZpY2VfaWQYAiABKA0SEQoJc2lnbmF0dXJlGAMgASgMIvgBCg1VcGxvYWRQcmVLZXlzEjgKDnNpZ25lZF9wcmVfa2V5GAEgASgLMiAuc2lnaWxvLnByb3RvY29sLnYxLlNpZ25lZFByZUtleRI8ChFvbmVfdGltZV9wcmVfa2V5cxgCIAMoCzIhLnNpZ2lsby5wcm90b2NvbC52MS5PbmVUaW1lUHJlS2V5EjEKC3BxX3ByZV9rZXlzGAMgAygLMhwuc2lnaWxvLnByb3RvY29sLnYxLlBxUHJlS2V5EjwKFmxhc3RfcmVzb3J0X3BxX3ByZV9rZXkYBCABKAsyHC5zaWdpbG8ucHJvdG9jb2wudjEuUHFQcmVLZXkiEAoOR2V0UHJlS2V5Q291bnQiNgoMRmV0Y2hCdW5kbGVzEhIKCmFjY291bnRfaWQYASABKAwSEgoKZGV2aWNlX2lkcxgCIAMoDSI1Cg9PdXRnb2luZ01lc3NhZ2USEQoJZGV2aWNlX2lkGAEgASgNEg8KB2NvbnRlbnQYAiABKAwiggEKBFNlbmQSHAoUcmVjaXBpZW50X2FjY291bnRfaWQYASABKAwSEgoKbWVzc2FnZV9pZBgCIAEoDBIzCghtZXNzYWdlcxgDIAMoCzIhLnNpZ2lsby5zZXJ2ZXIudjEuT3V0Z29pbmdNZXNzYWdlEhMKC29ubGluZV9vbmx5GAQgASgIIpwBCgpTZWFsZWRTZW5kEhwKFHJlY2lwaWVudF9hY2NvdW50X2lkGAEgASgMEhIKCm1lc3NhZ2VfaWQYAiABKAwSMwoIbWVzc2FnZXMYAyADKAsyIS5zaWdpbG8uc2VydmVyLnYxLk91dGdvaW5nTWVzc2FnZRISCgphY2Nlc3Nfa2V5GAQgASgMEhMKC29ubGluZV9vbmx5GAUgASgIIhkKA0FjaxISCgpzZXJ2ZXJfaWRzGAEgAygEIhYKFEdldFNlbmRlckNlcnRpZmljYXRlIjgKDFNldEFjY2Vzc0tleRISCgphY2Nlc3Nfa2V5GAEgASgMEhQKDHVucmVzdHJpY3RlZBgCIAEoCCINCgtMaXN0RGV2aWNlcyIRCg9Qcm92aXNpb25MaXN0ZW4iLgoNUHJvdmlzaW9uU2VuZBIPCgdhZGRyZXNzGAEgASgMEgwKBGJvZHkYAiABKAwiBgoEUGluZyIiChJBbGxvY2F0ZUF0dGFjaG1lbnQSDAoEc2l6ZRgBIAEoBCLXBwoLU2VydmVyRnJhbWUSEgoKcmVxdWVzdF9pZBgBIAEoBBIwCgljaGFsbGVuZ2UYAiABKAsyGy5zaWdpbG8uc2VydmVyLnYxLkNoYWxsZW5nZUgAEigKBWVycm9yGAMgASgLMhcuc2lnaWxvLnNlcnZlci52MS5FcnJvckgAEjIKCnJlZ2lzdGVyZWQYBCABKAsyHC5zaWdpbG8uc2VydmVyLnYxLlJlZ2lzdGVyZWRIABI4Cg1hdXRoZW50aWNhdGVkGAUgASgLMh8uc2lnaWxvLnNlcnZlci52MS5BdXRoZW50aWNhdGVkSAASNgoNcHJlX2tleV9jb3VudBgGIAEoCzIdLnNpZ2lsby5zZXJ2ZXIudjEuUHJlS2V5Q291bnRIABIsCgdidW5kbGVzGAcgASgLMhkuc2lnaWxvLnNlcnZlci52MS5CdW5kbGVzSAASMwoLc2VuZF9yZXN1bHQYCCABKAsyHC5zaWdpbG8uc2VydmVyLnYxLlNlbmRSZXN1bHRIABIsCgdkZWxpdmVyGAkgASgLMhkuc2lnaWxvLnNlcnZlci52MS5EZWxpdmVySAASMwoLcXVldWVfZW1wdHkYCiABKAsyHC5zaWdpbG8uc2VydmVyLnYxLlF1ZXVlRW1wdHlIABJHChJzZW5kZXJfY2VydGlmaWNhdGUYCyABKAsyKS5zaWdpbG8uc2VydmVyLnYxLlNlbmRlckNlcnRpZmljYXRlUmVzdWx0SAASLAoHZGV2aWNlcxgMIAEoCzIZLnNpZ2lsby5zZXJ2ZXIudjEuRGV2aWNlc0gAEjQKDHByZV9rZXlzX2xvdxgNIAEoCzIcLnNpZ2lsby5zZXJ2ZXIudjEuUHJlS2V5c0xvd0gAEiIKAm9rGA4gASgLMhQuc2lnaWxvLnNlcnZlci52MS5Pa0gAEiYKBHBvbmcYDyABKAsyFi5zaWdpbG8uc2VydmVyLnYxLlBvbmdIABIsCgdjbG9zaW5nGBAgASgLMhkuc2lnaWxvLnNlcnZlci52MS5DbG9zaW5nSAASOwoPYXR0YWNobWVudF9zbG90GBEgASgLMiAuc2lnaWxvLnNlcnZlci52MS5BdHRhY2htZW50U2xvdEgAEj8KEXByb3Zpc2lvbl9hZGRyZXNzGBIgASgLMiIuc2lnaWxvLnNlcnZlci52MS5Qcm92aXNpb25BZGRyZXNzSAASPwoRcHJvdmlzaW9uX2RlbGl2ZXIYEyABKAsyIi5zaWdpbG8uc2VydmVyLnYxLlByb3Zpc2lvbkRlbGl2ZXJIAEIGCgRib2R5IkkKCUNoYWxsZW5nZRINCgVub25jZRgBIAEoDBITCgtzZXJ2ZXJfdGltZRgCIAEoBBIYChBwcm90b2NvbF92ZXJzaW9uGAMgASgNIpIBCgVFcnJvchIpCgRjb2RlGAEgASgOMhsuc2lnaWxvLnNlcnZlci52MS5FcnJvckNvZGUSDwoHbWVzc2FnZRgCIAEoCRIWCg5yZXRyeV9hZnRlcl9tcxgDIAEoDRI1Cg1zdGFsZV9kZXZpY2VzGAQgASgLMh4uc2lnaWxvLnNlcnZlci52MS5TdGFsZURldmljZXMiYAoMU3RhbGVEZXZpY2VzEhoKEmN1cnJlbnRfZGV2aWNlX2lkcxgBIAMoDRIaChJtaXNzaW5nX2RldmljZV9pZHMYAiADKA0SGAoQZXh0cmFfZGV2aWNlX2lkcxgDIAMoDSIzCgpSZWdpc3RlcmVkEhIKCmFjY291bnRfaWQYASABKAwSEQoJZGV2aWNlX2lkGAIgASgNIksKDUF1dGhlbnRpY2F0ZWQSEgoKYWNjb3VudF9pZBgBIAEoDBIRCglkZXZpY2VfaWQYAiABKA0SEwoLc2VydmVyX3RpbWUYAyABKAQifQoLUHJlS2V5Q291bnQSGQoRb25lX3RpbWVfcHJlX2tleXMYASABKA0SEwoLcHFfcHJlX2tleXMYAiABKA0SGgoSaGFzX3NpZ25lZF9wcmVfa2V5GAMgASgIEiIKGmhhc19sYXN0X3Jlc29ydF9wcV9wcmVfa2V5GAQgASgIIjoKB0J1bmRsZXMSDwoHYnVuZGxlcxgBIAMoDBIeChZ1bmF2YWlsYWJsZV9kZXZpY2VfaWRzGAIgAygNIk0KClNlbmRSZXN1bHQSEgoKbWVzc2FnZV9pZBgBIAEoDBIYChBzZXJ2ZXJfdGltZXN0YW1wGAIgASgEEhEKCWR1cGxpY2F0ZRgDIAEoCCKgAQoHRGVsaXZlchIRCglzZXJ2ZXJfaWQYASABKAQSEgoKbWVzc2FnZV9pZBgCIAEoDBIYChBzZXJ2ZXJfdGltZXN0YW1wGAMgASgEEg4KBnNlYWxlZBgEIAEoCBIZChFzZW5kZXJfYWNjb3VudF9pZBgFIAEoDBIYChBzZW5kZXJfZGV2aWNlX2lkGAYgASgNEg8KB2NvbnRlbnQYByABKAwiDAoKUXVldWVFbXB0eSI/ChdTZW5kZXJDZXJ0aWZpY2F0ZVJlc3VsdBITCgtjZXJ0aWZpY2F0ZRgBIAEoDBIPCgdleHBpcmVzGAIgASgEIksKCkRldmljZUluZm8SEQoJZGV2aWNlX2lkGAEgASgNEhMKC2NyZWF0ZWRfZGF5GAIgASgNEhUKDWxhc3Rfc2Vlbl9kYXkYAyABKA0iOAoHRGV2aWNlcxItCgdkZXZpY2VzGAEgAygLMhwuc2lnaWxvLnNlcnZlci52MS5EZXZpY2VJbmZvIjwKClByZUtleXNMb3cSGQoRb25lX3RpbWVfcHJlX2tleXMYASABKA0SEwoLcHFfcHJlX2tleXMYAiABKA0iYwoOQXR0YWNobWVudFNsb3QSFQoNYXR0YWNobWVudF9pZBgBIAEoDBITCgt1cGxvYWRfcGF0aBgCIAEoCRIUCgx1cGxvYWRfdG9rZW4YAyABKAkSDwoHZXhwaXJlcxgEIAEoBCIjChBQcm92aXNpb25BZGRyZXNzEg8KB2FkZHJlc3MYASABKAwiIAoQUHJvdmlzaW9uRGVsaXZlchIMCgRib2R5GAEgASgMIgQKAk9rIhsKBFBvbmcSEwoLc2VydmVyX3RpbWUYASABKAQiSQoHQ2xvc2luZxItCgZyZWFzb24YASABKA4yHS5zaWdpbG8uc2VydmVyLnYxLkNsb3NlUmVhc29uEg8KB21lc3NhZ2UYAiABKAkqzQQKCUVycm9yQ29kZRIaChZFUlJPUl9DT0RFX1VOU1BFQ0lGSUVEEAASHgoaRVJST1JfQ09ERV9NQUxGT1JNRURfRlJBTUUQARIcChhFUlJPUl9DT0RFX1VOS05PV05fRlJBTUUQAhIgChxFUlJPUl9DT0RFX05PVF9BVVRIRU5USUNBVEVEEAMSGgoWRVJST1JfQ09ERV9BVVRIX0ZBSUxFRBAEEh0KGUVSUk9SX0NPREVfSU5WSVRFX0lOVkFMSUQQBRIdChlFUlJPUl9DT0RFX0lOVklURV9FWFBJUkVEEAYSGwoXRVJST1JfQ09ERV9ERVZJQ0VfTElNSVQQBxIfChtFUlJPUl9DT0RFX0lOVkFMSURfQVJHVU1FTlQQCBIgChxFUlJPUl9DT0RFX0lOVkFMSURfU0lHTkFUVVJFEAkSGAoURVJST1JfQ09ERV9OT1RfRk9VTkQQChIcChhFUlJPUl9DT0RFX1NUQUxFX0RFVklDRVMQCxIbChdFUlJPUl9DT0RFX1VOQVVUSE9SSVpFRBAMEiAKHEVSUk9SX0NPREVfTUVTU0FHRV9UT09fTEFSR0UQDRIbChdFUlJPUl9DT0RFX1JBVEVfTElNSVRFRBAOEhsKF0VSUk9SX0NPREVfU1RPUkFHRV9GVUxMEA8SFwoTRVJST1JfQ09ERV9JTlRFUk5BTBAQEiQKIEVSUk9SX0NPREVfQUxSRUFEWV9BVVRIRU5USUNBVEVEEBESGgoWRVJST1JfQ09ERV9VTkFWQUlMQUJMRRASKqQBCgtDbG9zZVJlYXNvbhIcChhDTE9TRV9SRUFTT05fVU5TUEVDSUZJRUQQABIZChVDTE9TRV9SRUFTT05fU0hVVERPV04QARIfChtDTE9TRV9SRUFTT05fREVWSUNFX1JFVk9LRUQQAhIgChxDTE9TRV9SRUFTT05fQUNDT1VOVF9SRU1PVkVEEAMSGQoVQ0xPU0VfUkVBU09OX1JFUExBQ0VEEARiBnByb3RvMw", [file_sigilo_protocol_v1_wire]);
+  fileDesc("Ch1zaWdpbG8vc2VydmVyL3YxL2ZyYW1lcy5wcm90bxIQc2lnaWxvLnNlcnZlci52MSLfBwoLQ2xpZW50RnJhbWUSEgoKcmVxdWVzdF9pZBgBIAEoBBIuCghyZWdpc3RlchgCIAEoCzIaLnNpZ2lsby5zZXJ2ZXIudjEuUmVnaXN0ZXJIABIzCgtsaW5rX2RldmljZRgDIAEoCzIcLnNpZ2lsby5zZXJ2ZXIudjEuTGlua0RldmljZUgAEjYKDGF1dGhlbnRpY2F0ZRgEIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuQXV0aGVudGljYXRlSAASOgoPdXBsb2FkX3ByZV9rZXlzGAUgASgLMh8uc2lnaWxvLnNlcnZlci52MS5VcGxvYWRQcmVLZXlzSAASPQoRZ2V0X3ByZV9rZXlfY291bnQYBiABKAsyIC5zaWdpbG8uc2VydmVyLnYxLkdldFByZUtleUNvdW50SAASNwoNZmV0Y2hfYnVuZGxlcxgHIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuRmV0Y2hCdW5kbGVzSAASJgoEc2VuZBgIIAEoCzIWLnNpZ2lsby5zZXJ2ZXIudjEuU2VuZEgAEjMKC3NlYWxlZF9zZW5kGAkgASgLMhwuc2lnaWxvLnNlcnZlci52MS5TZWFsZWRTZW5kSAASJAoDYWNrGAogASgLMhUuc2lnaWxvLnNlcnZlci52MS5BY2tIABJIChZnZXRfc2VuZGVyX2NlcnRpZmljYXRlGAsgASgLMiYuc2lnaWxvLnNlcnZlci52MS5HZXRTZW5kZXJDZXJ0aWZpY2F0ZUgAEjgKDnNldF9hY2Nlc3Nfa2V5GAwgASgLMh4uc2lnaWxvLnNlcnZlci52MS5TZXRBY2Nlc3NLZXlIABI1CgxsaXN0X2RldmljZXMYDSABKAsyHS5zaWdpbG8uc2VydmVyLnYxLkxpc3REZXZpY2VzSAASJgoEcGluZxgOIAEoCzIWLnNpZ2lsby5zZXJ2ZXIudjEuUGluZ0gAEkMKE2FsbG9jYXRlX2F0dGFjaG1lbnQYDyABKAsyJC5zaWdpbG8uc2VydmVyLnYxLkFsbG9jYXRlQXR0YWNobWVudEgAEj0KEHByb3Zpc2lvbl9saXN0ZW4YECABKAsyIS5zaWdpbG8uc2VydmVyLnYxLlByb3Zpc2lvbkxpc3RlbkgAEjkKDnByb3Zpc2lvbl9zZW5kGBEgASgLMh8uc2lnaWxvLnNlcnZlci52MS5Qcm92aXNpb25TZW5kSAASPgoRbXVsdGlfc2VhbGVkX3NlbmQYEiABKAsyIS5zaWdpbG8uc2VydmVyLnYxLk11bHRpU2VhbGVkU2VuZEgAQgYKBGJvZHkifwoIUmVnaXN0ZXISEwoLaW52aXRlX2NvZGUYASABKAkSFAoMaWRlbnRpdHlfa2V5GAIgASgMEhIKCmRldmljZV9rZXkYAyABKAwSGgoSaWRlbnRpdHlfc2lnbmF0dXJlGAQgASgMEhgKEGRldmljZV9zaWduYXR1cmUYBSABKAwiagoKTGlua0RldmljZRISCgphY2NvdW50X2lkGAEgASgMEhIKCmRldmljZV9rZXkYAiABKAwSGgoSaWRlbnRpdHlfc2lnbmF0dXJlGAMgASgMEhgKEGRldmljZV9zaWduYXR1cmUYBCABKAwiSAoMQXV0aGVudGljYXRlEhIKCmFjY291bnRfaWQYASABKAwSEQoJZGV2aWNlX2lkGAIgASgNEhEKCXNpZ25hdHVyZRgDIAEoDCL4AQoNVXBsb2FkUHJlS2V5cxI4Cg5zaWduZWRfcHJlX2tleRgBIAEoCzIgLnNpZ2lsby5wcm90b2NvbC52MS5TaWduZWRQcmVLZXkSPAoRb25lX3RpbWVfcHJlX2tleXMYAiADKAsyIS5zaWdpbG8ucHJvdG9jb2wudjEuT25lVGltZVByZUtleRIxCgtwcV9wcmVfa2V5cxgDIAMoCzIcLnNpZ2lsby5wcm90b2NvbC52MS5QcVByZUtleRI8ChZsYXN0X3Jlc29ydF9wcV9wcmVfa2V5GAQgASgLMhwuc2lnaWxvLnByb3RvY29sLnYxLlBxUHJlS2V5IhAKDkdldFByZUtleUNvdW50IjYKDEZldGNoQnVuZGxlcxISCgphY2NvdW50X2lkGAEgASgMEhIKCmRldmljZV9pZHMYAiADKA0iNQoPT3V0Z29pbmdNZXNzYWdlEhEKCWRldmljZV9pZBgBIAEoDRIPCgdjb250ZW50GAIgASgMIoIBCgRTZW5kEhwKFHJlY2lwaWVudF9hY2NvdW50X2lkGAEgASgMEhIKCm1lc3NhZ2VfaWQYAiABKAwSMwoIbWVzc2FnZXMYAyADKAsyIS5zaWdpbG8uc2VydmVyLnYxLk91dGdvaW5nTWVzc2FnZRITCgtvbmxpbmVfb25seRgEIAEoCCKcAQoKU2VhbGVkU2VuZBIcChRyZWNpcGllbnRfYWNjb3VudF9pZBgBIAEoDBISCgptZXNzYWdlX2lkGAIgASgMEjMKCG1lc3NhZ2VzGAMgAygLMiEuc2lnaWxvLnNlcnZlci52MS5PdXRnb2luZ01lc3NhZ2USEgoKYWNjZXNzX2tleRgEIAEoDBITCgtvbmxpbmVfb25seRgFIAEoCCL2AQoPTXVsdGlTZWFsZWRTZW5kEhIKCm1lc3NhZ2VfaWQYASABKAwSFgoOc2hhcmVkX3BheWxvYWQYAiABKAwSRAoKcmVjaXBpZW50cxgDIAMoCzIwLnNpZ2lsby5zZXJ2ZXIudjEuTXVsdGlTZWFsZWRTZW5kLk11bHRpUmVjaXBpZW50EhMKC29ubGluZV9vbmx5GAQgASgIGlwKDk11bHRpUmVjaXBpZW50EhIKCmFjY291bnRfaWQYASABKAwSEgoKZGV2aWNlX2lkcxgCIAMoDRIOCgZoZWFkZXIYAyABKAwSEgoKYWNjZXNzX2tleRgEIAEoDCIZCgNBY2sSEgoKc2VydmVyX2lkcxgBIAMoBCIWChRHZXRTZW5kZXJDZXJ0aWZpY2F0ZSI4CgxTZXRBY2Nlc3NLZXkSEgoKYWNjZXNzX2tleRgBIAEoDBIUCgx1bnJlc3RyaWN0ZWQYAiABKAgiDQoLTGlzdERldmljZXMiEQoPUHJvdmlzaW9uTGlzdGVuIi4KDVByb3Zpc2lvblNlbmQSDwoHYWRkcmVzcxgBIAEoDBIMCgRib2R5GAIgASgMIgYKBFBpbmciIgoSQWxsb2NhdGVBdHRhY2htZW50EgwKBHNpemUYASABKAQi1wcKC1NlcnZlckZyYW1lEhIKCnJlcXVlc3RfaWQYASABKAQSMAoJY2hhbGxlbmdlGAIgASgLMhsuc2lnaWxvLnNlcnZlci52MS5DaGFsbGVuZ2VIABIoCgVlcnJvchgDIAEoCzIXLnNpZ2lsby5zZXJ2ZXIudjEuRXJyb3JIABIyCgpyZWdpc3RlcmVkGAQgASgLMhwuc2lnaWxvLnNlcnZlci52MS5SZWdpc3RlcmVkSAASOAoNYXV0aGVudGljYXRlZBgFIAEoCzIfLnNpZ2lsby5zZXJ2ZXIudjEuQXV0aGVudGljYXRlZEgAEjYKDXByZV9rZXlfY291bnQYBiABKAsyHS5zaWdpbG8uc2VydmVyLnYxLlByZUtleUNvdW50SAASLAoHYnVuZGxlcxgHIAEoCzIZLnNpZ2lsby5zZXJ2ZXIudjEuQnVuZGxlc0gAEjMKC3NlbmRfcmVzdWx0GAggASgLMhwuc2lnaWxvLnNlcnZlci52MS5TZW5kUmVzdWx0SAASLAoHZGVsaXZlchgJIAEoCzIZLnNpZ2lsby5zZXJ2ZXIudjEuRGVsaXZlckgAEjMKC3F1ZXVlX2VtcHR5GAogASgLMhwuc2lnaWxvLnNlcnZlci52MS5RdWV1ZUVtcHR5SAASRwoSc2VuZGVyX2NlcnRpZmljYXRlGAsgASgLMikuc2lnaWxvLnNlcnZlci52MS5TZW5kZXJDZXJ0aWZpY2F0ZVJlc3VsdEgAEiwKB2RldmljZXMYDCABKAsyGS5zaWdpbG8uc2VydmVyLnYxLkRldmljZXNIABI0CgxwcmVfa2V5c19sb3cYDSABKAsyHC5zaWdpbG8uc2VydmVyLnYxLlByZUtleXNMb3dIABIiCgJvaxgOIAEoCzIULnNpZ2lsby5zZXJ2ZXIudjEuT2tIABImCgRwb25nGA8gASgLMhYuc2lnaWxvLnNlcnZlci52MS5Qb25nSAASLAoHY2xvc2luZxgQIAEoCzIZLnNpZ2lsby5zZXJ2ZXIudjEuQ2xvc2luZ0gAEjsKD2F0dGFjaG1lbnRfc2xvdBgRIAEoCzIgLnNpZ2lsby5zZXJ2ZXIudjEuQXR0YWNobWVudFNsb3RIABI/ChFwcm92aXNpb25fYWRkcmVzcxgSIAEoCzIiLnNpZ2lsby5zZXJ2ZXIudjEuUHJvdmlzaW9uQWRkcmVzc0gAEj8KEXByb3Zpc2lvbl9kZWxpdmVyGBMgASgLMiIuc2lnaWxvLnNlcnZlci52MS5Qcm92aXNpb25EZWxpdmVySABCBgoEYm9keSJJCglDaGFsbGVuZ2USDQoFbm9uY2UYASABKAwSEwoLc2VydmVyX3RpbWUYAiABKAQSGAoQcHJvdG9jb2xfdmVyc2lvbhgDIAEoDSLsAQoFRXJyb3ISKQoEY29kZRgBIAEoDjIbLnNpZ2lsby5zZXJ2ZXIudjEuRXJyb3JDb2RlEg8KB21lc3NhZ2UYAiABKAkSFgoOcmV0cnlfYWZ0ZXJfbXMYAyABKA0SNQoNc3RhbGVfZGV2aWNlcxgEIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuU3RhbGVEZXZpY2VzEjYKDnN0YWxlX2FjY291bnRzGAUgAygLMh4uc2lnaWxvLnNlcnZlci52MS5TdGFsZURldmljZXMSIAoYdW5hdXRob3JpemVkX2FjY291bnRfaWRzGAYgAygMInQKDFN0YWxlRGV2aWNlcxIaChJjdXJyZW50X2RldmljZV9pZHMYASADKA0SGgoSbWlzc2luZ19kZXZpY2VfaWRzGAIgAygNEhgKEGV4dHJhX2RldmljZV9pZHMYAyADKA0SEgoKYWNjb3VudF9pZBgEIAEoDCIzCgpSZWdpc3RlcmVkEhIKCmFjY291bnRfaWQYASABKAwSEQoJZGV2aWNlX2lkGAIgASgNIksKDUF1dGhlbnRpY2F0ZWQSEgoKYWNjb3VudF9pZBgBIAEoDBIRCglkZXZpY2VfaWQYAiABKA0SEwoLc2VydmVyX3RpbWUYAyABKAQifQoLUHJlS2V5Q291bnQSGQoRb25lX3RpbWVfcHJlX2tleXMYASABKA0SEwoLcHFfcHJlX2tleXMYAiABKA0SGgoSaGFzX3NpZ25lZF9wcmVfa2V5GAMgASgIEiIKGmhhc19sYXN0X3Jlc29ydF9wcV9wcmVfa2V5GAQgASgIIjoKB0J1bmRsZXMSDwoHYnVuZGxlcxgBIAMoDBIeChZ1bmF2YWlsYWJsZV9kZXZpY2VfaWRzGAIgAygNIk0KClNlbmRSZXN1bHQSEgoKbWVzc2FnZV9pZBgBIAEoDBIYChBzZXJ2ZXJfdGltZXN0YW1wGAIgASgEEhEKCWR1cGxpY2F0ZRgDIAEoCCK6AQoHRGVsaXZlchIRCglzZXJ2ZXJfaWQYASABKAQSEgoKbWVzc2FnZV9pZBgCIAEoDBIYChBzZXJ2ZXJfdGltZXN0YW1wGAMgASgEEg4KBnNlYWxlZBgEIAEoCBIZChFzZW5kZXJfYWNjb3VudF9pZBgFIAEoDBIYChBzZW5kZXJfZGV2aWNlX2lkGAYgASgNEg8KB2NvbnRlbnQYByABKAwSGAoQcmVjaXBpZW50X2hlYWRlchgIIAEoDCIMCgpRdWV1ZUVtcHR5Ij8KF1NlbmRlckNlcnRpZmljYXRlUmVzdWx0EhMKC2NlcnRpZmljYXRlGAEgASgMEg8KB2V4cGlyZXMYAiABKAQiSwoKRGV2aWNlSW5mbxIRCglkZXZpY2VfaWQYASABKA0SEwoLY3JlYXRlZF9kYXkYAiABKA0SFQoNbGFzdF9zZWVuX2RheRgDIAEoDSI4CgdEZXZpY2VzEi0KB2RldmljZXMYASADKAsyHC5zaWdpbG8uc2VydmVyLnYxLkRldmljZUluZm8iPAoKUHJlS2V5c0xvdxIZChFvbmVfdGltZV9wcmVfa2V5cxgBIAEoDRITCgtwcV9wcmVfa2V5cxgCIAEoDSJjCg5BdHRhY2htZW50U2xvdBIVCg1hdHRhY2htZW50X2lkGAEgASgMEhMKC3VwbG9hZF9wYXRoGAIgASgJEhQKDHVwbG9hZF90b2tlbhgDIAEoCRIPCgdleHBpcmVzGAQgASgEIiMKEFByb3Zpc2lvbkFkZHJlc3MSDwoHYWRkcmVzcxgBIAEoDCIgChBQcm92aXNpb25EZWxpdmVyEgwKBGJvZHkYASABKAwiBAoCT2siGwoEUG9uZxITCgtzZXJ2ZXJfdGltZRgBIAEoBCJJCgdDbG9zaW5nEi0KBnJlYXNvbhgBIAEoDjIdLnNpZ2lsby5zZXJ2ZXIudjEuQ2xvc2VSZWFzb24SDwoHbWVzc2FnZRgCIAEoCSrsBAoJRXJyb3JDb2RlEhoKFkVSUk9SX0NPREVfVU5TUEVDSUZJRUQQABIeChpFUlJPUl9DT0RFX01BTEZPUk1FRF9GUkFNRRABEhwKGEVSUk9SX0NPREVfVU5LTk9XTl9GUkFNRRACEiAKHEVSUk9SX0NPREVfTk9UX0FVVEhFTlRJQ0FURUQQAxIaChZFUlJPUl9DT0RFX0FVVEhfRkFJTEVEEAQSHQoZRVJST1JfQ09ERV9JTlZJVEVfSU5WQUxJRBAFEh0KGUVSUk9SX0NPREVfSU5WSVRFX0VYUElSRUQQBhIbChdFUlJPUl9DT0RFX0RFVklDRV9MSU1JVBAHEh8KG0VSUk9SX0NPREVfSU5WQUxJRF9BUkdVTUVOVBAIEiAKHEVSUk9SX0NPREVfSU5WQUxJRF9TSUdOQVRVUkUQCRIYChRFUlJPUl9DT0RFX05PVF9GT1VORBAKEhwKGEVSUk9SX0NPREVfU1RBTEVfREVWSUNFUxALEhsKF0VSUk9SX0NPREVfVU5BVVRIT1JJWkVEEAwSIAocRVJST1JfQ09ERV9NRVNTQUdFX1RPT19MQVJHRRANEhsKF0VSUk9SX0NPREVfUkFURV9MSU1JVEVEEA4SGwoXRVJST1JfQ09ERV9TVE9SQUdFX0ZVTEwQDxIXChNFUlJPUl9DT0RFX0lOVEVSTkFMEBASJAogRVJST1JfQ09ERV9BTFJFQURZX0FVVEhFTlRJQ0FURUQQERIaChZFUlJPUl9DT0RFX1VOQVZBSUxBQkxFEBISHQoZRVJST1JfQ09ERV9RVU9UQV9FWENFRURFRBATKqQBCgtDbG9zZVJlYXNvbhIcChhDTE9TRV9SRUFTT05fVU5TUEVDSUZJRUQQABIZChVDTE9TRV9SRUFTT05fU0hVVERPV04QARIfChtDTE9TRV9SRUFTT05fREVWSUNFX1JFVk9LRUQQAhIgChxDTE9TRV9SRUFTT05fQUNDT1VOVF9SRU1PVkVEEAMSGQoVQ0xPU0VfUkVBU09OX1JFUExBQ0VEEARiBnByb3RvMw", [file_sigilo_protocol_v1_wire]);
 
 /**
  * @generated from message sigilo.server.v1.ClientFrame
@@ -130,6 +130,12 @@ export type ClientFrame = Message<"sigilo.server.v1.ClientFrame"> & {
      */
     value: ProvisionSend;
     case: "provisionSend";
+  } | {
+    /**
+     * @generated from field: sigilo.server.v1.MultiSealedSend multi_sealed_send = 18;
+     */
+    value: MultiSealedSend;
+    case: "multiSealedSend";
   } | { case: undefined; value?: undefined };
 };
 
@@ -442,6 +448,94 @@ export const SealedSendSchema: GenMessage<SealedSend> = /*@__PURE__*/
   messageDesc(file_sigilo_server_v1_frames, 9);
 
 /**
+ * A sealed send to several accounts at once (group messages, spec/groups.md):
+ * one shared payload uploaded once, a small header per recipient account.
+ * Like SealedSend it carries no sender identity and may come from an
+ * unauthenticated connection. Every listed device receives a Deliver with
+ * `content` = shared_payload and `recipient_header` = its account's header.
+ * Each recipient must list every device of that account (else STALE_DEVICES,
+ * with Error.stale_accounts naming each account whose list is wrong) and carry
+ * that account's access key (else UNAUTHORIZED, with Error.unauthorized_account_ids).
+ * Nothing is queued unless every recipient passes.
+ *
+ * @generated from message sigilo.server.v1.MultiSealedSend
+ */
+export type MultiSealedSend = Message<"sigilo.server.v1.MultiSealedSend"> & {
+  /**
+   * 16 random bytes; idempotent per recipient device
+   *
+   * @generated from field: bytes message_id = 1;
+   */
+  messageId: Uint8Array;
+
+  /**
+   * opaque: a multi-recipient sealed payload
+   *
+   * @generated from field: bytes shared_payload = 2;
+   */
+  sharedPayload: Uint8Array;
+
+  /**
+   * @generated from field: repeated sigilo.server.v1.MultiSealedSend.MultiRecipient recipients = 3;
+   */
+  recipients: MultiSealedSend_MultiRecipient[];
+
+  /**
+   * as Send.online_only (group typing)
+   *
+   * @generated from field: bool online_only = 4;
+   */
+  onlineOnly: boolean;
+};
+
+/**
+ * Describes the message sigilo.server.v1.MultiSealedSend.
+ * Use `create(MultiSealedSendSchema)` to create a new message.
+ */
+export const MultiSealedSendSchema: GenMessage<MultiSealedSend> = /*@__PURE__*/
+  messageDesc(file_sigilo_server_v1_frames, 10);
+
+/**
+ * @generated from message sigilo.server.v1.MultiSealedSend.MultiRecipient
+ */
+export type MultiSealedSend_MultiRecipient = Message<"sigilo.server.v1.MultiSealedSend.MultiRecipient"> & {
+  /**
+   * 16 bytes
+   *
+   * @generated from field: bytes account_id = 1;
+   */
+  accountId: Uint8Array;
+
+  /**
+   * every device of the account (minus the sender's own device)
+   *
+   * @generated from field: repeated uint32 device_ids = 2;
+   */
+  deviceIds: number[];
+
+  /**
+   * opaque, at most 64 bytes
+   *
+   * @generated from field: bytes header = 3;
+   */
+  header: Uint8Array;
+
+  /**
+   * 16 bytes; empty if the recipient is unrestricted
+   *
+   * @generated from field: bytes access_key = 4;
+   */
+  accessKey: Uint8Array;
+};
+
+/**
+ * Describes the message sigilo.server.v1.MultiSealedSend.MultiRecipient.
+ * Use `create(MultiSealedSend_MultiRecipientSchema)` to create a new message.
+ */
+export const MultiSealedSend_MultiRecipientSchema: GenMessage<MultiSealedSend_MultiRecipient> = /*@__PURE__*/
+  messageDesc(file_sigilo_server_v1_frames, 10, 0);
+
+/**
  * Deletes delivered messages of the authenticated device.
  *
  * @generated from message sigilo.server.v1.Ack
@@ -458,7 +552,7 @@ export type Ack = Message<"sigilo.server.v1.Ack"> & {
  * Use `create(AckSchema)` to create a new message.
  */
 export const AckSchema: GenMessage<Ack> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 10);
+  messageDesc(file_sigilo_server_v1_frames, 11);
 
 /**
  * @generated from message sigilo.server.v1.GetSenderCertificate
@@ -471,7 +565,7 @@ export type GetSenderCertificate = Message<"sigilo.server.v1.GetSenderCertificat
  * Use `create(GetSenderCertificateSchema)` to create a new message.
  */
 export const GetSenderCertificateSchema: GenMessage<GetSenderCertificate> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 11);
+  messageDesc(file_sigilo_server_v1_frames, 12);
 
 /**
  * The key senders must present for sealed sends to this account (all devices
@@ -500,7 +594,7 @@ export type SetAccessKey = Message<"sigilo.server.v1.SetAccessKey"> & {
  * Use `create(SetAccessKeySchema)` to create a new message.
  */
 export const SetAccessKeySchema: GenMessage<SetAccessKey> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 12);
+  messageDesc(file_sigilo_server_v1_frames, 13);
 
 /**
  * @generated from message sigilo.server.v1.ListDevices
@@ -513,7 +607,7 @@ export type ListDevices = Message<"sigilo.server.v1.ListDevices"> & {
  * Use `create(ListDevicesSchema)` to create a new message.
  */
 export const ListDevicesSchema: GenMessage<ListDevices> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 13);
+  messageDesc(file_sigilo_server_v1_frames, 14);
 
 /**
  * Linking a device (spec/client.md §6). A new, not yet registered device asks
@@ -532,7 +626,7 @@ export type ProvisionListen = Message<"sigilo.server.v1.ProvisionListen"> & {
  * Use `create(ProvisionListenSchema)` to create a new message.
  */
 export const ProvisionListenSchema: GenMessage<ProvisionListen> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 14);
+  messageDesc(file_sigilo_server_v1_frames, 15);
 
 /**
  * @generated from message sigilo.server.v1.ProvisionSend
@@ -558,7 +652,7 @@ export type ProvisionSend = Message<"sigilo.server.v1.ProvisionSend"> & {
  * Use `create(ProvisionSendSchema)` to create a new message.
  */
 export const ProvisionSendSchema: GenMessage<ProvisionSend> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 15);
+  messageDesc(file_sigilo_server_v1_frames, 16);
 
 /**
  * @generated from message sigilo.server.v1.Ping
@@ -571,7 +665,7 @@ export type Ping = Message<"sigilo.server.v1.Ping"> & {
  * Use `create(PingSchema)` to create a new message.
  */
 export const PingSchema: GenMessage<Ping> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 16);
+  messageDesc(file_sigilo_server_v1_frames, 17);
 
 /**
  * Reserves an attachment upload (spec/server.md §4.1). The client encrypts the
@@ -593,7 +687,7 @@ export type AllocateAttachment = Message<"sigilo.server.v1.AllocateAttachment"> 
  * Use `create(AllocateAttachmentSchema)` to create a new message.
  */
 export const AllocateAttachmentSchema: GenMessage<AllocateAttachment> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 17);
+  messageDesc(file_sigilo_server_v1_frames, 18);
 
 /**
  * @generated from message sigilo.server.v1.ServerFrame
@@ -725,7 +819,7 @@ export type ServerFrame = Message<"sigilo.server.v1.ServerFrame"> & {
  * Use `create(ServerFrameSchema)` to create a new message.
  */
 export const ServerFrameSchema: GenMessage<ServerFrame> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 18);
+  messageDesc(file_sigilo_server_v1_frames, 19);
 
 /**
  * First frame on every connection.
@@ -758,7 +852,7 @@ export type Challenge = Message<"sigilo.server.v1.Challenge"> & {
  * Use `create(ChallengeSchema)` to create a new message.
  */
 export const ChallengeSchema: GenMessage<Challenge> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 19);
+  messageDesc(file_sigilo_server_v1_frames, 20);
 
 /**
  * @generated from message sigilo.server.v1.Error
@@ -785,6 +879,20 @@ export type Error = Message<"sigilo.server.v1.Error"> & {
    * @generated from field: sigilo.server.v1.StaleDevices stale_devices = 4;
    */
   staleDevices?: StaleDevices | undefined;
+
+  /**
+   * MultiSealedSend: one per account whose device list is wrong
+   *
+   * @generated from field: repeated sigilo.server.v1.StaleDevices stale_accounts = 5;
+   */
+  staleAccounts: StaleDevices[];
+
+  /**
+   * MultiSealedSend: accounts whose access key was wrong
+   *
+   * @generated from field: repeated bytes unauthorized_account_ids = 6;
+   */
+  unauthorizedAccountIds: Uint8Array[];
 };
 
 /**
@@ -792,7 +900,7 @@ export type Error = Message<"sigilo.server.v1.Error"> & {
  * Use `create(ErrorSchema)` to create a new message.
  */
 export const ErrorSchema: GenMessage<Error> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 20);
+  messageDesc(file_sigilo_server_v1_frames, 21);
 
 /**
  * @generated from message sigilo.server.v1.StaleDevices
@@ -818,6 +926,13 @@ export type StaleDevices = Message<"sigilo.server.v1.StaleDevices"> & {
    * @generated from field: repeated uint32 extra_device_ids = 3;
    */
   extraDeviceIds: number[];
+
+  /**
+   * set in Error.stale_accounts (MultiSealedSend)
+   *
+   * @generated from field: bytes account_id = 4;
+   */
+  accountId: Uint8Array;
 };
 
 /**
@@ -825,7 +940,7 @@ export type StaleDevices = Message<"sigilo.server.v1.StaleDevices"> & {
  * Use `create(StaleDevicesSchema)` to create a new message.
  */
 export const StaleDevicesSchema: GenMessage<StaleDevices> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 21);
+  messageDesc(file_sigilo_server_v1_frames, 22);
 
 /**
  * @generated from message sigilo.server.v1.Registered
@@ -849,7 +964,7 @@ export type Registered = Message<"sigilo.server.v1.Registered"> & {
  * Use `create(RegisteredSchema)` to create a new message.
  */
 export const RegisteredSchema: GenMessage<Registered> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 22);
+  messageDesc(file_sigilo_server_v1_frames, 23);
 
 /**
  * @generated from message sigilo.server.v1.Authenticated
@@ -876,7 +991,7 @@ export type Authenticated = Message<"sigilo.server.v1.Authenticated"> & {
  * Use `create(AuthenticatedSchema)` to create a new message.
  */
 export const AuthenticatedSchema: GenMessage<Authenticated> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 23);
+  messageDesc(file_sigilo_server_v1_frames, 24);
 
 /**
  * @generated from message sigilo.server.v1.PreKeyCount
@@ -910,7 +1025,7 @@ export type PreKeyCount = Message<"sigilo.server.v1.PreKeyCount"> & {
  * Use `create(PreKeyCountSchema)` to create a new message.
  */
 export const PreKeyCountSchema: GenMessage<PreKeyCount> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 24);
+  messageDesc(file_sigilo_server_v1_frames, 25);
 
 /**
  * @generated from message sigilo.server.v1.Bundles
@@ -936,7 +1051,7 @@ export type Bundles = Message<"sigilo.server.v1.Bundles"> & {
  * Use `create(BundlesSchema)` to create a new message.
  */
 export const BundlesSchema: GenMessage<Bundles> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 25);
+  messageDesc(file_sigilo_server_v1_frames, 26);
 
 /**
  * @generated from message sigilo.server.v1.SendResult
@@ -965,7 +1080,7 @@ export type SendResult = Message<"sigilo.server.v1.SendResult"> & {
  * Use `create(SendResultSchema)` to create a new message.
  */
 export const SendResultSchema: GenMessage<SendResult> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 26);
+  messageDesc(file_sigilo_server_v1_frames, 27);
 
 /**
  * A message for this device. Ack server_id once it is safely stored by the client.
@@ -1013,6 +1128,13 @@ export type Deliver = Message<"sigilo.server.v1.Deliver"> & {
    * @generated from field: bytes content = 7;
    */
   content: Uint8Array;
+
+  /**
+   * MultiSealedSend: this account's header; content is the shared payload
+   *
+   * @generated from field: bytes recipient_header = 8;
+   */
+  recipientHeader: Uint8Array;
 };
 
 /**
@@ -1020,7 +1142,7 @@ export type Deliver = Message<"sigilo.server.v1.Deliver"> & {
  * Use `create(DeliverSchema)` to create a new message.
  */
 export const DeliverSchema: GenMessage<Deliver> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 27);
+  messageDesc(file_sigilo_server_v1_frames, 28);
 
 /**
  * Everything queued while this device was offline has been pushed.
@@ -1035,7 +1157,7 @@ export type QueueEmpty = Message<"sigilo.server.v1.QueueEmpty"> & {
  * Use `create(QueueEmptySchema)` to create a new message.
  */
 export const QueueEmptySchema: GenMessage<QueueEmpty> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 28);
+  messageDesc(file_sigilo_server_v1_frames, 29);
 
 /**
  * @generated from message sigilo.server.v1.SenderCertificateResult
@@ -1061,7 +1183,7 @@ export type SenderCertificateResult = Message<"sigilo.server.v1.SenderCertificat
  * Use `create(SenderCertificateResultSchema)` to create a new message.
  */
 export const SenderCertificateResultSchema: GenMessage<SenderCertificateResult> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 29);
+  messageDesc(file_sigilo_server_v1_frames, 30);
 
 /**
  * @generated from message sigilo.server.v1.DeviceInfo
@@ -1092,7 +1214,7 @@ export type DeviceInfo = Message<"sigilo.server.v1.DeviceInfo"> & {
  * Use `create(DeviceInfoSchema)` to create a new message.
  */
 export const DeviceInfoSchema: GenMessage<DeviceInfo> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 30);
+  messageDesc(file_sigilo_server_v1_frames, 31);
 
 /**
  * @generated from message sigilo.server.v1.Devices
@@ -1109,7 +1231,7 @@ export type Devices = Message<"sigilo.server.v1.Devices"> & {
  * Use `create(DevicesSchema)` to create a new message.
  */
 export const DevicesSchema: GenMessage<Devices> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 31);
+  messageDesc(file_sigilo_server_v1_frames, 32);
 
 /**
  * The device's one-time prekeys are running low: upload more.
@@ -1133,7 +1255,7 @@ export type PreKeysLow = Message<"sigilo.server.v1.PreKeysLow"> & {
  * Use `create(PreKeysLowSchema)` to create a new message.
  */
 export const PreKeysLowSchema: GenMessage<PreKeysLow> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 32);
+  messageDesc(file_sigilo_server_v1_frames, 33);
 
 /**
  * Upload with: PUT {upload_path} and header "Authorization: Bearer {upload_token}",
@@ -1174,7 +1296,7 @@ export type AttachmentSlot = Message<"sigilo.server.v1.AttachmentSlot"> & {
  * Use `create(AttachmentSlotSchema)` to create a new message.
  */
 export const AttachmentSlotSchema: GenMessage<AttachmentSlot> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 33);
+  messageDesc(file_sigilo_server_v1_frames, 34);
 
 /**
  * @generated from message sigilo.server.v1.ProvisionAddress
@@ -1193,7 +1315,7 @@ export type ProvisionAddress = Message<"sigilo.server.v1.ProvisionAddress"> & {
  * Use `create(ProvisionAddressSchema)` to create a new message.
  */
 export const ProvisionAddressSchema: GenMessage<ProvisionAddress> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 34);
+  messageDesc(file_sigilo_server_v1_frames, 35);
 
 /**
  * Pushed to the listening connection, in the order they were sent.
@@ -1212,7 +1334,7 @@ export type ProvisionDeliver = Message<"sigilo.server.v1.ProvisionDeliver"> & {
  * Use `create(ProvisionDeliverSchema)` to create a new message.
  */
 export const ProvisionDeliverSchema: GenMessage<ProvisionDeliver> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 35);
+  messageDesc(file_sigilo_server_v1_frames, 36);
 
 /**
  * @generated from message sigilo.server.v1.Ok
@@ -1225,7 +1347,7 @@ export type Ok = Message<"sigilo.server.v1.Ok"> & {
  * Use `create(OkSchema)` to create a new message.
  */
 export const OkSchema: GenMessage<Ok> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 36);
+  messageDesc(file_sigilo_server_v1_frames, 37);
 
 /**
  * @generated from message sigilo.server.v1.Pong
@@ -1242,7 +1364,7 @@ export type Pong = Message<"sigilo.server.v1.Pong"> & {
  * Use `create(PongSchema)` to create a new message.
  */
 export const PongSchema: GenMessage<Pong> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 37);
+  messageDesc(file_sigilo_server_v1_frames, 38);
 
 /**
  * Sent just before the server closes the connection.
@@ -1266,7 +1388,7 @@ export type Closing = Message<"sigilo.server.v1.Closing"> & {
  * Use `create(ClosingSchema)` to create a new message.
  */
 export const ClosingSchema: GenMessage<Closing> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 38);
+  messageDesc(file_sigilo_server_v1_frames, 39);
 
 /**
  * @generated from enum sigilo.server.v1.ErrorCode
@@ -1394,6 +1516,13 @@ export enum ErrorCode {
    * @generated from enum value: ERROR_CODE_UNAVAILABLE = 18;
    */
   UNAVAILABLE = 18,
+
+  /**
+   * the account's attachment quota is used up; retry after older uploads expire
+   *
+   * @generated from enum value: ERROR_CODE_QUOTA_EXCEEDED = 19;
+   */
+  QUOTA_EXCEEDED = 19,
 }
 
 /**
