@@ -31,6 +31,8 @@ export interface MessageRow {
   readonly status: MessageStatus;
   readonly deleted: boolean;
   readonly receivedAt: number;
+  /** Groups: a private message inside the group (conversation = group id), seen only by the author and this account. */
+  readonly privateWith?: Uint8Array | undefined;
 }
 
 export interface OutboxRow {
@@ -45,7 +47,7 @@ export interface OutboxRow {
   readonly attempts: number;
 }
 
-export interface ClientStore {
+export interface ClientStore extends GroupStore {
   transaction<T>(fn: () => T): T;
   close(): void;
 
@@ -83,4 +85,102 @@ export interface ClientStore {
   listOutbox(): OutboxRow[];
   removeOutbox(seq: number): void;
   bumpOutbox(seq: number): void;
+}
+
+// ------------------------------------------------------------------ groups (spec/groups.md, client.md §8)
+
+export type GroupStatus = 'active' | 'left' | 'removed';
+
+/** A group this device knows. Name and revision are cached from the membership log for listing and lookups. */
+export interface GroupRow {
+  /** 32 bytes; also the conversation id of the group's messages. */
+  readonly groupId: Uint8Array;
+  readonly name: string;
+  readonly revision: number;
+  /** active; left (this account left); removed (an admin removed this account). History is kept either way. */
+  readonly status: GroupStatus;
+  readonly mutedUntil: number;
+  readonly updatedAt: number;
+}
+
+/** A sender key of this device: the current one per group, and older ones kept to answer requests from their epoch. */
+export interface OwnSenderKeyRow {
+  readonly groupId: Uint8Array;
+  readonly distributionId: Uint8Array;
+  /** The chain state; only the current key keeps it (older keys are never used to send again). */
+  readonly record: Uint8Array | undefined;
+  /** The iteration-0 distribution message: what members of this key's epoch get when they ask. */
+  readonly distribution: Uint8Array;
+  /** The member accounts when the key was made (its epoch): only they may receive the distribution. */
+  readonly members: Uint8Array[];
+  readonly createdAt: number;
+  readonly current: boolean;
+}
+
+/** A sender key another device (or another device of this account) distributed to this device. */
+export interface SenderKeyRow {
+  readonly groupId: Uint8Array;
+  readonly accountId: Uint8Array;
+  readonly deviceId: number;
+  readonly distributionId: Uint8Array;
+  readonly record: Uint8Array;
+}
+
+/** A group message whose sender key this device lacks: kept encrypted (the sender-key message) until the key arrives. */
+export interface PendingGroupMessageRow {
+  readonly seq: number;
+  readonly accountId: Uint8Array;
+  readonly deviceId: number;
+  /** The identity key in the sender certificate. */
+  readonly identityKey: Uint8Array;
+  readonly distributionId: Uint8Array;
+  /** The group, when the sealed payload names it (else empty). */
+  readonly groupId: Uint8Array;
+  readonly message: Uint8Array;
+  readonly serverTimestamp: number;
+  readonly receivedAt: number;
+  /** When a SenderKeyRequest was last queued for it (0: never). */
+  readonly requestedAt: number;
+}
+
+export interface GroupStore {
+  getGroup(groupId: Uint8Array): GroupRow | undefined;
+  putGroup(row: GroupRow): void;
+  listGroups(): GroupRow[];
+  /** The membership log entries held for a group (encoded GroupLogEntry), in the order they were accepted. */
+  getGroupEntries(groupId: Uint8Array): Uint8Array[];
+  setGroupEntries(groupId: Uint8Array, entries: Uint8Array[]): void;
+  /** Entries that arrived before their parent: kept (bounded) and tried again when more of the log arrives. */
+  addPendingGroupEntries(groupId: Uint8Array, entries: Uint8Array[], now: number, max: number): void;
+  takePendingGroupEntries(groupId: Uint8Array): Uint8Array[];
+  /** Changes this account signed, kept so they can be signed again on the winning head if they lose a fork. */
+  addOwnGroupChange(groupId: Uint8Array, entryHash: Uint8Array, change: string, now: number): void;
+  listOwnGroupChanges(groupId: Uint8Array): { entryHash: Uint8Array; change: string; createdAt: number }[];
+  removeOwnGroupChange(groupId: Uint8Array, entryHash: Uint8Array): void;
+
+  getOwnSenderKey(groupId: Uint8Array): OwnSenderKeyRow | undefined;
+  ownSenderKeyByDistribution(distributionId: Uint8Array): OwnSenderKeyRow | undefined;
+  /** Stores `row` as the current key of its group; earlier keys lose their chain state and are pruned to `keep`. */
+  putOwnSenderKey(row: OwnSenderKeyRow, keep: number): void;
+  updateOwnSenderKeyRecord(groupId: Uint8Array, distributionId: Uint8Array, record: Uint8Array): void;
+  /** Forgets this device's current key of a group (a new one is made on the next send). */
+  retireOwnSenderKey(groupId: Uint8Array): void;
+
+  getSenderKey(accountId: Uint8Array, deviceId: number, distributionId: Uint8Array): SenderKeyRow | undefined;
+  putSenderKey(row: SenderKeyRow): void;
+  /** Deletes received sender keys of a group (all, or one account's). Returns how many. */
+  deleteSenderKeys(groupId: Uint8Array, accountId?: Uint8Array): number;
+
+  /** Keeps a message waiting for its sender key; the oldest are dropped beyond `max`. Returns how many were dropped. */
+  addPendingGroupMessage(row: Omit<PendingGroupMessageRow, 'seq'>, max: number): number;
+  pendingGroupMessages(accountId: Uint8Array, deviceId: number, distributionId: Uint8Array): PendingGroupMessageRow[];
+  removePendingGroupMessage(seq: number): void;
+  markPendingGroupMessagesRequested(accountId: Uint8Array, deviceId: number, distributionId: Uint8Array, at: number): void;
+  countPendingGroupMessages(): number;
+
+  /** Marks a stored message as private inside its group, with this other account. */
+  setMessagePrivateWith(conversation: Uint8Array, messageId: Uint8Array, accountId: Uint8Array): void;
+  /** Per-recipient ticks of an outgoing group message. */
+  putGroupReceipt(groupId: Uint8Array, messageId: Uint8Array, accountId: Uint8Array, status: MessageStatus): void;
+  listGroupReceipts(groupId: Uint8Array, messageId: Uint8Array): { accountId: Uint8Array; status: MessageStatus }[];
 }

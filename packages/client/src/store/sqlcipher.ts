@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { randomBytes, scryptSync } from 'node:crypto';
 import { ClientError } from '../errors.js';
 import type { ClientStore, ContactRow, MessageRow, MessageStatus, OutboxRow, PreKeyKind } from './port.js';
+import type { GroupRow, GroupStatus, OwnSenderKeyRow, PendingGroupMessageRow, SenderKeyRow } from './port.js';
 
 /** scrypt cost: N = 2^15, r = 8, p = 1 (~100 ms, 32 MiB): slows passphrase guessing on a stolen disk. */
 const SCRYPT = { N: 1 << 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
@@ -64,6 +65,7 @@ function messageFromRow(r: Row): MessageRow {
     status: r.status as MessageStatus,
     deleted: r.deleted === 1,
     receivedAt: Number(r.received_at),
+    privateWith: u8(r.private_with),
   };
 }
 
@@ -108,6 +110,7 @@ export class SqlCipherStore implements ClientStore {
     // Temporary tables and sort spills stay in memory: SQLite's temp files are not encrypted.
     db.pragma('temp_store = MEMORY');
     db.exec(SCHEMA);
+    migrateGroups(db);
     return new SqlCipherStore(db);
   }
 
@@ -236,4 +239,189 @@ export class SqlCipherStore implements ClientStore {
   bumpOutbox(seq: number) {
     this.#s('UPDATE outbox SET attempts = attempts + 1 WHERE seq = ?').run(seq);
   }
+
+  // ------------------------------------------------------------------ groups
+
+  getGroup(groupId: Uint8Array) {
+    const r = this.#s('SELECT * FROM chat_groups WHERE group_id = ?').get(buf(groupId)) as Row | undefined;
+    return r ? groupFromRow(r) : undefined;
+  }
+  putGroup(g: GroupRow) {
+    this.#s(`INSERT INTO chat_groups (group_id, name, revision, status, muted_until, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (group_id) DO UPDATE SET name = excluded.name, revision = excluded.revision, status = excluded.status,
+               muted_until = excluded.muted_until, updated_at = excluded.updated_at`)
+      .run(buf(g.groupId), g.name, g.revision, g.status, g.mutedUntil, g.updatedAt);
+  }
+  listGroups() {
+    return (this.#s('SELECT * FROM chat_groups ORDER BY name, group_id').all() as Row[]).map(groupFromRow);
+  }
+  getGroupEntries(groupId: Uint8Array) {
+    return (this.#s('SELECT entry FROM group_entries WHERE group_id = ? ORDER BY seq').all(buf(groupId)) as Row[]).map((r) => u8(r.entry)!);
+  }
+  setGroupEntries(groupId: Uint8Array, entries: Uint8Array[]) {
+    this.#s('DELETE FROM group_entries WHERE group_id = ?').run(buf(groupId));
+    const insert = this.#s('INSERT INTO group_entries (group_id, seq, entry) VALUES (?, ?, ?)');
+    entries.forEach((e, i) => insert.run(buf(groupId), i, buf(e)));
+  }
+  addPendingGroupEntries(groupId: Uint8Array, entries: Uint8Array[], now: number, max: number) {
+    const insert = this.#s('INSERT OR IGNORE INTO group_pending_entries (group_id, entry, received_at) VALUES (?, ?, ?)');
+    for (const e of entries) insert.run(buf(groupId), buf(e), now);
+    this.#s(`DELETE FROM group_pending_entries WHERE group_id = ? AND rowid NOT IN
+             (SELECT rowid FROM group_pending_entries WHERE group_id = ? ORDER BY rowid DESC LIMIT ?)`).run(buf(groupId), buf(groupId), max);
+  }
+  takePendingGroupEntries(groupId: Uint8Array) {
+    const rows = (this.#s('SELECT entry FROM group_pending_entries WHERE group_id = ? ORDER BY rowid').all(buf(groupId)) as Row[]).map((r) => u8(r.entry)!);
+    this.#s('DELETE FROM group_pending_entries WHERE group_id = ?').run(buf(groupId));
+    return rows;
+  }
+  addOwnGroupChange(groupId: Uint8Array, entryHash: Uint8Array, change: string, now: number) {
+    this.#s('INSERT OR REPLACE INTO group_own_changes (group_id, entry_hash, change, created_at) VALUES (?, ?, ?, ?)').run(buf(groupId), buf(entryHash), change, now);
+  }
+  listOwnGroupChanges(groupId: Uint8Array) {
+    return (this.#s('SELECT * FROM group_own_changes WHERE group_id = ? ORDER BY created_at, rowid').all(buf(groupId)) as Row[])
+      .map((r) => ({ entryHash: u8(r.entry_hash)!, change: r.change as string, createdAt: Number(r.created_at) }));
+  }
+  removeOwnGroupChange(groupId: Uint8Array, entryHash: Uint8Array) {
+    this.#s('DELETE FROM group_own_changes WHERE group_id = ? AND entry_hash = ?').run(buf(groupId), buf(entryHash));
+  }
+
+  getOwnSenderKey(groupId: Uint8Array) {
+    const r = this.#s('SELECT * FROM group_own_sender_keys WHERE group_id = ? AND current = 1').get(buf(groupId)) as Row | undefined;
+    return r ? ownSenderKeyFromRow(r) : undefined;
+  }
+  ownSenderKeyByDistribution(distributionId: Uint8Array) {
+    const r = this.#s('SELECT * FROM group_own_sender_keys WHERE distribution_id = ?').get(buf(distributionId)) as Row | undefined;
+    return r ? ownSenderKeyFromRow(r) : undefined;
+  }
+  putOwnSenderKey(k: OwnSenderKeyRow, keep: number) {
+    const g = buf(k.groupId);
+    this.#s('UPDATE group_own_sender_keys SET current = 0, record = NULL WHERE group_id = ?').run(g);
+    this.#s(`INSERT OR REPLACE INTO group_own_sender_keys (group_id, distribution_id, record, distribution, members, created_at, current)
+             VALUES (?, ?, ?, ?, ?, ?, ?)`)
+      .run(g, buf(k.distributionId), k.record ? buf(k.record) : null, buf(k.distribution), joinIds(k.members), k.createdAt, k.current ? 1 : 0);
+    this.#s(`DELETE FROM group_own_sender_keys WHERE group_id = ? AND rowid NOT IN
+             (SELECT rowid FROM group_own_sender_keys WHERE group_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?)`).run(g, g, keep);
+  }
+  updateOwnSenderKeyRecord(groupId: Uint8Array, distributionId: Uint8Array, record: Uint8Array) {
+    this.#s('UPDATE group_own_sender_keys SET record = ? WHERE group_id = ? AND distribution_id = ? AND current = 1').run(buf(record), buf(groupId), buf(distributionId));
+  }
+  retireOwnSenderKey(groupId: Uint8Array) {
+    this.#s('UPDATE group_own_sender_keys SET current = 0, record = NULL WHERE group_id = ?').run(buf(groupId));
+  }
+
+  getSenderKey(accountId: Uint8Array, deviceId: number, distributionId: Uint8Array) {
+    const r = this.#s('SELECT * FROM group_sender_keys WHERE account_id = ? AND device_id = ? AND distribution_id = ?')
+      .get(buf(accountId), deviceId, buf(distributionId)) as Row | undefined;
+    return r ? senderKeyFromRow(r) : undefined;
+  }
+  putSenderKey(k: SenderKeyRow) {
+    this.#s(`INSERT INTO group_sender_keys (account_id, device_id, distribution_id, group_id, record) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (account_id, device_id, distribution_id) DO UPDATE SET group_id = excluded.group_id, record = excluded.record`)
+      .run(buf(k.accountId), k.deviceId, buf(k.distributionId), buf(k.groupId), buf(k.record));
+  }
+  deleteSenderKeys(groupId: Uint8Array, accountId?: Uint8Array) {
+    return accountId
+      ? this.#s('DELETE FROM group_sender_keys WHERE group_id = ? AND account_id = ?').run(buf(groupId), buf(accountId)).changes
+      : this.#s('DELETE FROM group_sender_keys WHERE group_id = ?').run(buf(groupId)).changes;
+  }
+
+  addPendingGroupMessage(p: Omit<PendingGroupMessageRow, 'seq'>, max: number) {
+    this.#s(`INSERT INTO group_pending_messages (account_id, device_id, identity_key, distribution_id, group_id, message, server_timestamp, received_at, requested_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(buf(p.accountId), p.deviceId, buf(p.identityKey), buf(p.distributionId), buf(p.groupId), buf(p.message), p.serverTimestamp, p.receivedAt, p.requestedAt);
+    return this.#s('DELETE FROM group_pending_messages WHERE seq NOT IN (SELECT seq FROM group_pending_messages ORDER BY seq DESC LIMIT ?)').run(max).changes;
+  }
+  pendingGroupMessages(accountId: Uint8Array, deviceId: number, distributionId: Uint8Array) {
+    return (this.#s('SELECT * FROM group_pending_messages WHERE account_id = ? AND device_id = ? AND distribution_id = ? ORDER BY seq')
+      .all(buf(accountId), deviceId, buf(distributionId)) as Row[]).map((r) => ({
+      seq: Number(r.seq), accountId: u8(r.account_id)!, deviceId: Number(r.device_id), identityKey: u8(r.identity_key)!,
+      distributionId: u8(r.distribution_id)!, groupId: u8(r.group_id)!, message: u8(r.message)!,
+      serverTimestamp: Number(r.server_timestamp), receivedAt: Number(r.received_at), requestedAt: Number(r.requested_at),
+    }));
+  }
+  removePendingGroupMessage(seq: number) {
+    this.#s('DELETE FROM group_pending_messages WHERE seq = ?').run(seq);
+  }
+  markPendingGroupMessagesRequested(accountId: Uint8Array, deviceId: number, distributionId: Uint8Array, at: number) {
+    this.#s('UPDATE group_pending_messages SET requested_at = ? WHERE account_id = ? AND device_id = ? AND distribution_id = ?')
+      .run(at, buf(accountId), deviceId, buf(distributionId));
+  }
+  countPendingGroupMessages() {
+    return Number((this.#s('SELECT count(*) AS n FROM group_pending_messages').get() as Row).n);
+  }
+
+  setMessagePrivateWith(conversation: Uint8Array, messageId: Uint8Array, accountId: Uint8Array) {
+    this.#s('UPDATE messages SET private_with = ? WHERE conversation = ? AND message_id = ?').run(buf(accountId), buf(conversation), buf(messageId));
+  }
+  putGroupReceipt(groupId: Uint8Array, messageId: Uint8Array, accountId: Uint8Array, status: MessageStatus) {
+    this.#s(`INSERT INTO group_receipts (group_id, message_id, account_id, status) VALUES (?, ?, ?, ?)
+             ON CONFLICT (group_id, message_id, account_id) DO UPDATE SET status = excluded.status`)
+      .run(buf(groupId), buf(messageId), buf(accountId), status);
+  }
+  listGroupReceipts(groupId: Uint8Array, messageId: Uint8Array) {
+    return (this.#s('SELECT account_id, status FROM group_receipts WHERE group_id = ? AND message_id = ? ORDER BY account_id').all(buf(groupId), buf(messageId)) as Row[])
+      .map((r) => ({ accountId: u8(r.account_id)!, status: r.status as MessageStatus }));
+  }
+}
+
+// ------------------------------------------------------------------ groups: schema and rows
+
+/** Group tables (spec/client.md §8); the name chat_groups avoids SQL's GROUPS keyword. */
+const GROUP_SCHEMA = `
+CREATE TABLE IF NOT EXISTS chat_groups (
+  group_id BLOB PRIMARY KEY, name TEXT NOT NULL, revision INTEGER NOT NULL, status TEXT NOT NULL,
+  muted_until INTEGER NOT NULL DEFAULT 0, updated_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS group_entries (group_id BLOB NOT NULL, seq INTEGER NOT NULL, entry BLOB NOT NULL, PRIMARY KEY (group_id, seq));
+CREATE TABLE IF NOT EXISTS group_pending_entries (group_id BLOB NOT NULL, entry BLOB NOT NULL, received_at INTEGER NOT NULL, UNIQUE (group_id, entry));
+CREATE TABLE IF NOT EXISTS group_own_changes (
+  group_id BLOB NOT NULL, entry_hash BLOB NOT NULL, change TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (group_id, entry_hash));
+CREATE TABLE IF NOT EXISTS group_own_sender_keys (
+  group_id BLOB NOT NULL, distribution_id BLOB NOT NULL, record BLOB, distribution BLOB NOT NULL, members BLOB NOT NULL,
+  created_at INTEGER NOT NULL, current INTEGER NOT NULL, PRIMARY KEY (group_id, distribution_id));
+CREATE INDEX IF NOT EXISTS group_own_sender_keys_by_distribution ON group_own_sender_keys (distribution_id);
+CREATE TABLE IF NOT EXISTS group_sender_keys (
+  account_id BLOB NOT NULL, device_id INTEGER NOT NULL, distribution_id BLOB NOT NULL, group_id BLOB NOT NULL, record BLOB NOT NULL,
+  PRIMARY KEY (account_id, device_id, distribution_id));
+CREATE INDEX IF NOT EXISTS group_sender_keys_by_group ON group_sender_keys (group_id, account_id);
+CREATE TABLE IF NOT EXISTS group_pending_messages (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, account_id BLOB NOT NULL, device_id INTEGER NOT NULL, identity_key BLOB NOT NULL,
+  distribution_id BLOB NOT NULL, group_id BLOB NOT NULL, message BLOB NOT NULL, server_timestamp INTEGER NOT NULL,
+  received_at INTEGER NOT NULL, requested_at INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS group_pending_by_key ON group_pending_messages (account_id, device_id, distribution_id);
+CREATE TABLE IF NOT EXISTS group_receipts (
+  group_id BLOB NOT NULL, message_id BLOB NOT NULL, account_id BLOB NOT NULL, status TEXT NOT NULL, PRIMARY KEY (group_id, message_id, account_id));
+`;
+
+function migrateGroups(db: Database.Database): void {
+  db.exec(GROUP_SCHEMA);
+  const columns = (db.prepare("SELECT name FROM pragma_table_info('messages')").all() as Row[]).map((r) => r.name);
+  if (!columns.includes('private_with')) db.exec('ALTER TABLE messages ADD COLUMN private_with BLOB');
+}
+
+/** Account ids (16 bytes each) of a sender key's epoch, stored back to back. */
+function joinIds(ids: Uint8Array[]): Buffer {
+  return Buffer.concat(ids.map((id) => Buffer.from(id)));
+}
+function splitIds(b: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let i = 0; i + 16 <= b.length; i += 16) out.push(b.slice(i, i + 16));
+  return out;
+}
+
+function groupFromRow(r: Row): GroupRow {
+  return {
+    groupId: u8(r.group_id)!, name: r.name as string, revision: Number(r.revision), status: r.status as GroupStatus,
+    mutedUntil: Number(r.muted_until), updatedAt: Number(r.updated_at),
+  };
+}
+
+function ownSenderKeyFromRow(r: Row): OwnSenderKeyRow {
+  return {
+    groupId: u8(r.group_id)!, distributionId: u8(r.distribution_id)!, record: u8(r.record), distribution: u8(r.distribution)!,
+    members: splitIds(u8(r.members)!), createdAt: Number(r.created_at), current: r.current === 1,
+  };
+}
+
+function senderKeyFromRow(r: Row): SenderKeyRow {
+  return { groupId: u8(r.group_id)!, accountId: u8(r.account_id)!, deviceId: Number(r.device_id), distributionId: u8(r.distribution_id)!, record: u8(r.record)! };
 }
