@@ -17,7 +17,11 @@ export type ProtocolErrorCode =
   | 'INVALID_PREKEY'
   | 'INVALID_CERTIFICATE'
   | 'EXPIRED_CERTIFICATE'
-  | 'SENDER_MISMATCH';
+  | 'SENDER_MISMATCH'
+  // attachments (spec/attachments.md)
+  | 'ATTACHMENT_KEY_MISMATCH'
+  | 'ATTACHMENT_CORRUPT'
+  | 'ATTACHMENT_TRUNCATED';
 
 export class ProtocolError extends Error {
   readonly code: ProtocolErrorCode;
@@ -87,4 +91,39 @@ export class ExpiredCertificateError extends ProtocolError {
 /** A sealed-sender envelope whose certificate does not match the sender's identity or session. */
 export class SenderMismatchError extends ProtocolError {
   constructor(message = 'sender certificate does not match the sender identity') { super('SENDER_MISMATCH', message); }
+}
+
+// --- Attachments (spec/attachments.md §6) -------------------------------------
+
+/**
+ * The attachment's header (salt and key commitment) does not belong to the key:
+ * the pointer's key and the downloaded blob do not match, or the header was
+ * altered. Nothing was decrypted.
+ */
+export class AttachmentKeyMismatchError extends ProtocolError {
+  constructor(message = 'attachment does not match its key (commitment check failed): download it again; if this repeats, ask the sender to send it again') {
+    super('ATTACHMENT_KEY_MISMATCH', message);
+  }
+}
+/**
+ * A chunk failed authentication: altered, reordered, moved, or data after the
+ * final chunk. No plaintext of that chunk was returned; discard what was
+ * written so far.
+ */
+export class AttachmentCorruptError extends ProtocolError {
+  /** Index of the chunk that failed (not secret: it follows from the byte offset). */
+  readonly chunkIndex: number;
+  constructor(chunkIndex: number, message = `attachment chunk ${chunkIndex} failed authentication (altered, reordered or extended): discard the partial file and download it again`) {
+    super('ATTACHMENT_CORRUPT', message);
+    this.chunkIndex = chunkIndex;
+  }
+}
+/**
+ * The ciphertext ended before its final (short) chunk: a cut-off download or
+ * upload. Resume or repeat the transfer; do not keep the partial file.
+ */
+export class AttachmentTruncatedError extends ProtocolError {
+  constructor(message = 'attachment ends before its final chunk (truncated): resume or repeat the download and do not keep the partial file') {
+    super('ATTACHMENT_TRUNCATED', message);
+  }
 }

@@ -17,3 +17,4 @@ export {
 } from './ratchet/session-record.js';
 export { PROTOCOL_VERSION, type MessageType, type PreKeyMessage, type RatchetMessage, decodeRatchetMessage } from './ratchet/message.js';
 export * from './device-auth.js';
+export * from './attachment/index.js';

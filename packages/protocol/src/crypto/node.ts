@@ -363,6 +363,12 @@ export const nodeCrypto: CryptoProvider = {
     return _view(createHmac('sha256', key).update(data).digest());
   },
 
+  hmacSha512(key, data) {
+    _checkBytes(key, 'HMAC key');
+    _checkBytes(data, 'data');
+    return _view(createHmac('sha512', key).update(data).digest());
+  },
+
   hkdfSha256(ikm, salt, info, length) {
     _checkBytes(ikm, 'HKDF input key material');
     _checkBytes(salt, 'HKDF salt');

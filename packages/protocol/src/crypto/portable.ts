@@ -180,6 +180,12 @@ export const portableCrypto: CryptoProvider = {
     return hmac(sha256, key, data);
   },
 
+  hmacSha512(key, data) {
+    _checkBytes(key, 'HMAC key');
+    _checkBytes(data, 'data');
+    return hmac(sha512, key, data);
+  },
+
   hkdfSha256(ikm, salt, info, length) {
     _checkBytes(ikm, 'HKDF input key material');
     _checkBytes(salt, 'HKDF salt');

@@ -72,6 +72,8 @@ export interface CryptoProvider {
   sha256(data: Uint8Array): Uint8Array;
   sha512(data: Uint8Array): Uint8Array;
   hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array;
+  /** HMAC-SHA512 (RFC 2104, FIPS 180-4): the HKDF-Expand hash of Cobblestone-256 (attachments). */
+  hmacSha512(key: Uint8Array, data: Uint8Array): Uint8Array;
   /** HKDF-SHA256 (RFC 5869). Throws `InvalidArgumentError` when length > 255*32. */
   hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array;
 
