@@ -25,6 +25,8 @@ export interface ServerConfig {
     readonly maxDevicesPerAccount: number;
     readonly maxFrameBytes: number;
     readonly maxMessageBytes: number;
+    /** Recipient accounts of one MultiSealedSend. */
+    readonly maxMultiRecipients: number;
     readonly maxConnections: number;
     readonly maxAttachmentBytes: number;
     readonly connectionFramesPerSecond: number;
@@ -95,6 +97,7 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'limits.maxDevicesPerAccount', env: 'SIGILO_MAX_DEVICES', flag: 'max-devices', kind: { t: 'int', min: 1, max: 100 }, def: '5', key: 'limits.maxDevicesPerAccount', help: 'devices per account' },
   { path: 'limits.maxFrameBytes', env: 'SIGILO_MAX_FRAME_BYTES', kind: { t: 'bytes', min: 4096, max: 64 * MiB }, def: '2MiB', key: 'limits.maxFrameBytes', help: 'largest WebSocket frame; larger frames close the connection (1009)' },
   { path: 'limits.maxMessageBytes', env: 'SIGILO_MAX_MESSAGE_BYTES', kind: { t: 'bytes', min: 256, max: 64 * MiB }, def: '256KiB', key: 'limits.maxMessageBytes', help: 'largest ciphertext for one device' },
+  { path: 'limits.maxMultiRecipients', env: 'SIGILO_MAX_MULTI_RECIPIENTS', kind: { t: 'int', min: 1, max: 100_000 }, def: '2000', key: 'limits.maxMultiRecipients', help: 'recipient accounts of one multi-recipient sealed send (group message); the frame must also fit limits.maxFrameBytes' },
   { path: 'limits.maxAttachmentBytes', env: 'SIGILO_MAX_ATTACHMENT_BYTES', kind: { t: 'bytes', min: 1024, max: 64 * 1024 * MiB }, def: '1GiB', key: 'limits.maxAttachmentBytes', help: 'largest attachment upload' },
   { path: 'limits.maxConnections', env: 'SIGILO_MAX_CONNECTIONS', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '50000', key: 'limits.maxConnections', help: 'simultaneous WebSocket connections' },
   { path: 'limits.connectionFramesPerSecond', env: 'SIGILO_CONNECTION_RATE', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '500', key: 'limits.connectionFramesPerSecond', help: 'sustained frames per second per connection' },

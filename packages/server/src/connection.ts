@@ -19,6 +19,7 @@ import { allocateAttachment } from './services/attachments.js';
 import { authenticate, linkDevice, listDevices, register, setAccessKey } from './services/accounts.js';
 import { fetchBundles, preKeyCount, preKeysLowNotice, uploadPreKeys } from './services/directory.js';
 import { ack, identifiedSend, sealedSend, senderCertificate } from './services/messaging.js';
+import { MultiStaleDevicesError, MultiUnauthorizedError, frameCost, multiSealedSend } from './services/messaging.js';
 import type { QueuedMessage } from './storage/port.js';
 
 type ServerBody = MessageInitShape<typeof ServerFrameSchema>['body'];
@@ -225,7 +226,7 @@ export class Connection {
       this.#sendError(0n, new ServerError('MALFORMED_FRAME', 'the frame is not a valid ClientFrame protobuf; check the client version'));
       return;
     }
-    const wait = this.#bucket.take(this.#ctx.now());
+    const wait = this.#bucket.take(this.#ctx.now(), frameCost(frame, this.#bucket.burst));
     if (wait > 0) {
       this.#sendError(frame.requestId, new RateLimitedError(wait, 'frames on this connection'));
       return;
@@ -263,6 +264,10 @@ export class Connection {
         staleDevices: e instanceof StaleDevicesError
           ? { currentDeviceIds: [...e.current], missingDeviceIds: [...e.missing], extraDeviceIds: [...e.extra] }
           : undefined,
+        staleAccounts: e instanceof MultiStaleDevicesError
+          ? e.accounts.map((a) => ({ accountId: a.accountId, currentDeviceIds: [...a.current], missingDeviceIds: [...a.missing], extraDeviceIds: [...a.extra] }))
+          : [],
+        unauthorizedAccountIds: e instanceof MultiUnauthorizedError ? [...e.accountIds] : [],
       },
     }, requestId);
   }
@@ -290,6 +295,7 @@ export class Connection {
       case 'fetchBundles': return fetchBundles(ctx, needAuth(), body.value);
       case 'send': return identifiedSend(ctx, needAuth(), body.value);
       case 'sealedSend': return sealedSend(ctx, body.value);
+      case 'multiSealedSend': return multiSealedSend(ctx, body.value);
       case 'ack': return ack(ctx, needAuth(), body.value, frame.requestId !== 0n);
       case 'getSenderCertificate': return senderCertificate(ctx, needAuth());
       case 'setAccessKey': return setAccessKey(ctx, needAuth(), body.value);

@@ -46,12 +46,14 @@ export interface DeliverFields {
   readonly senderAccountId: Uint8Array | undefined;
   readonly senderDeviceId: number | undefined;
   readonly content: Uint8Array;
+  /** MultiSealedSend: the recipient account's header (field 8); absent otherwise. */
+  readonly recipientHeader?: Uint8Array | undefined;
 }
 
 /** ServerFrame { request_id: 0, deliver: Deliver {…} } */
 export function encodeDeliverFrame(m: DeliverFields): Uint8Array {
   const inner = varintField(m.serverId) + bytesField(m.messageId) + varintField(m.createdAt) + (m.sealed ? 2 : 0)
-    + bytesField(m.senderAccountId) + varintField(m.senderDeviceId ?? 0) + bytesField(m.content);
+    + bytesField(m.senderAccountId) + varintField(m.senderDeviceId ?? 0) + bytesField(m.content) + bytesField(m.recipientHeader);
   const out = new Uint8Array(1 + varintLength(inner) + inner);
   let p = 0;
   out[p++] = 0x4a; // field 9, length-delimited
@@ -62,7 +64,8 @@ export function encodeDeliverFrame(m: DeliverFields): Uint8Array {
   if (m.sealed) { out[p++] = 0x20; out[p++] = 1; }
   p = putBytes(out, p, 0x2a, m.senderAccountId);
   p = putVarint(out, p, 0x30, m.senderDeviceId ?? 0);
-  putBytes(out, p, 0x3a, m.content);
+  p = putBytes(out, p, 0x3a, m.content);
+  putBytes(out, p, 0x42, m.recipientHeader); // field 8, length-delimited
   return out;
 }
 

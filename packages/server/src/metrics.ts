@@ -87,6 +87,7 @@ export class ServerMetrics {
   readonly sendLatency = new Histogram('sigilo_send_commit_seconds', 'Time from receiving a send to acknowledging it (after the durable commit)', LATENCY_BUCKETS);
   readonly deliveryLatency = new Histogram('sigilo_delivery_seconds', 'Time from queueing a message to its device acknowledging it', DELIVERY_BUCKETS);
   readonly commitBatch = new Histogram('sigilo_commit_batch_size', 'Sends per group commit', [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]);
+  readonly multiRecipients = new Histogram('sigilo_multi_send_recipients', 'Recipient accounts per accepted multi-recipient sealed send', [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000]);
   readonly #gauges: Gauge[] = [];
 
   gauge(name: string, help: string, read: () => number | Promise<number>): void {
@@ -97,7 +98,7 @@ export class ServerMetrics {
     const parts: string[] = [];
     for (const g of this.#gauges) parts.push(await g.render());
     for (const c of [this.messagesStored, this.messagesPushed, this.messagesDelivered, this.messagesExpired, this.sends, this.bundleFetches, this.preKeysLow, this.errors, this.authentications, this.registrations]) parts.push(c.render());
-    for (const h of [this.sendLatency, this.deliveryLatency, this.commitBatch]) parts.push(h.render());
+    for (const h of [this.sendLatency, this.deliveryLatency, this.commitBatch, this.multiRecipients]) parts.push(h.render());
     return `${parts.join('\n')}\n`;
   }
 }

@@ -8,7 +8,7 @@
  * sealed sends do not reveal which accounts exist.
  */
 import { issueSenderCertificate } from '@sigilo/protocol';
-import type { Ack, OutgoingMessage, SealedSend, Send } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
+import type { Ack, ClientFrame, MultiSealedSend, OutgoingMessage, SealedSend, Send } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 import { hash, timingSafeEqual } from 'node:crypto';
 import { ACCOUNT_ID_LENGTH } from '../auth.js';
 import type { Reply } from '../connection.js';
@@ -16,7 +16,7 @@ import type { ServerContext, Session } from '../context.js';
 import { RateLimitedError, ServerError, StaleDevicesError, invalidArgument, isStorageFull, StorageFullError } from '../errors.js';
 import { toHex } from '../ids.js';
 import { labels } from '../metrics.js';
-import type { EnqueueRequest } from '../storage/port.js';
+import type { EnqueueRequest, SealedRecipientRecord } from '../storage/port.js';
 import { ACCESS_KEY_LENGTH, accessKeyHash } from './accounts.js';
 
 export const MESSAGE_ID_LENGTH = 16;
@@ -165,4 +165,163 @@ export async function senderCertificate(ctx: ServerContext, s: Session): Promise
     accountId: s.accountId, deviceId: s.deviceId, identityKey: s.identityKey, expires,
   });
   return { body: { case: 'senderCertificate', value: { certificate, expires: BigInt(expires) } } };
+}
+
+// ---------------------------------------------------------------- multi-recipient sealed sends
+
+/**
+ * MultiSealedSend (spec/server.md §5.2): one shared payload for many
+ * accounts, each with a small header. Sealed like SealedSend (no sender is
+ * known or stored, accepted on any connection), authorised per recipient by
+ * its access key, all or nothing: nothing is queued unless every recipient
+ * passes. Unknown accounts are refused exactly like a wrong access key, so a
+ * multi send reveals no more about which accounts exist than SealedSend.
+ */
+
+export const MAX_RECIPIENT_HEADER_BYTES = 64;
+
+export interface StaleAccount {
+  readonly accountId: Uint8Array;
+  readonly current: readonly number[];
+  readonly missing: readonly number[];
+  readonly extra: readonly number[];
+}
+
+/** Some recipients of a MultiSealedSend listed the wrong devices (Error.stale_accounts). */
+export class MultiStaleDevicesError extends ServerError {
+  constructor(readonly accounts: readonly StaleAccount[]) {
+    super('STALE_DEVICES', "some recipients' devices have changed (see stale_accounts) and nothing was queued: encrypt for their current device lists and send again");
+  }
+}
+
+/** Some recipients of a MultiSealedSend refused it (Error.unauthorized_account_ids): wrong access key, or no such account. */
+export class MultiUnauthorizedError extends ServerError {
+  constructor(readonly accountIds: readonly Uint8Array[]) {
+    super('UNAUTHORIZED', 'sealed send refused for the recipients in unauthorized_account_ids and nothing was queued: check those accounts and their access keys (fetch their profiles again), or leave them out');
+  }
+}
+
+/**
+ * Connection rate-limit tokens a frame costs. A multi-recipient send costs one
+ * per recipient account, as the sealed sends it replaces would, so it is never
+ * a way around the per-connection limit; capped at the connection burst so that
+ * the largest allowed send still passes on a rested connection.
+ */
+export function frameCost(frame: ClientFrame, connectionBurst: number): number {
+  if (frame.body.case !== 'multiSealedSend') return 1;
+  return Math.max(1, Math.min(connectionBurst, frame.body.value.recipients.length));
+}
+
+function checkMulti(ctx: ServerContext, m: MultiSealedSend): void {
+  if (m.messageId.length !== MESSAGE_ID_LENGTH) throw invalidArgument(`message_id must be ${MESSAGE_ID_LENGTH} random bytes`);
+  if (m.sharedPayload.length === 0) throw invalidArgument('shared_payload must not be empty');
+  const max = ctx.config.limits.maxMessageBytes;
+  if (m.sharedPayload.length > max) {
+    throw new ServerError('MESSAGE_TOO_LARGE', `the shared payload is ${m.sharedPayload.length} bytes, above the server's limit of ${max}; send large content as an attachment`);
+  }
+  const maxRecipients = ctx.config.limits.maxMultiRecipients;
+  if (m.recipients.length === 0) throw invalidArgument('a multi-recipient send needs at least one recipient');
+  if (m.recipients.length > maxRecipients) {
+    throw invalidArgument(`a multi-recipient send may have at most ${maxRecipients} recipients; split the recipients over several sends`);
+  }
+  const seen = new Set<string>();
+  for (const r of m.recipients) {
+    if (r.accountId.length !== ACCOUNT_ID_LENGTH) throw invalidArgument(`each recipient account_id must be ${ACCOUNT_ID_LENGTH} bytes`);
+    const key = Buffer.from(r.accountId).toString('latin1');
+    if (seen.has(key)) throw invalidArgument('each account may appear only once in recipients');
+    seen.add(key);
+    if (r.header.length === 0 || r.header.length > MAX_RECIPIENT_HEADER_BYTES) {
+      throw invalidArgument(`each recipient header must be 1 to ${MAX_RECIPIENT_HEADER_BYTES} bytes (got ${r.header.length})`);
+    }
+    if (r.accessKey.length !== 0 && r.accessKey.length !== ACCESS_KEY_LENGTH) throw invalidArgument(`each access_key must be ${ACCESS_KEY_LENGTH} bytes, or empty for an unrestricted recipient`);
+    if (r.deviceIds.length === 0) throw invalidArgument('each recipient must list its devices');
+    if (r.deviceIds.length > MAX_ENTRIES) throw invalidArgument(`a recipient may list at most ${MAX_ENTRIES} devices`);
+    if (new Set(r.deviceIds).size !== r.deviceIds.length) throw invalidArgument('each device may appear only once in a recipient\'s device_ids');
+  }
+}
+
+/** The same test SealedSend applies to one recipient: unrestricted, or SHA-256(key) equal (constant time) to the stored hash. */
+function accessAllowed(account: SealedRecipientRecord | undefined, presentedHash: Uint8Array | undefined): boolean {
+  if (!account) return false;
+  if (account.unrestricted) return true;
+  return account.accessKeyHash !== undefined && presentedHash !== undefined && timingSafeEqual(presentedHash, account.accessKeyHash);
+}
+
+function deviceDiff(accountId: Uint8Array, current: readonly number[], sent: readonly number[]): StaleAccount | undefined {
+  const listed = new Set(sent);
+  const missing = current.filter((id) => !listed.has(id));
+  const extra = [...listed].filter((id) => !current.includes(id)).sort((a, b) => a - b);
+  return missing.length || extra.length ? { accountId, current, missing, extra } : undefined;
+}
+
+export async function multiSealedSend(ctx: ServerContext, m: MultiSealedSend): Promise<Reply> {
+  checkMulti(ctx, m);
+  const started = performance.now();
+  // Every presented key is hashed, so unknown accounts cost the same as known ones.
+  const presented = m.recipients.map((r) => (r.accessKey.length === ACCESS_KEY_LENGTH ? accessKeyHash(r.accessKey) : undefined));
+  const records = await ctx.storage.getSealedRecipients(m.recipients.map((r) => r.accountId));
+  const refused = m.recipients.filter((_, i) => !accessAllowed(records[i], presented[i])).map((r) => r.accountId);
+  if (refused.length) {
+    ctx.metrics.sends.inc(labels('multi_sealed', 'unauthorized'));
+    throw new MultiUnauthorizedError(refused);
+  }
+  // As SealedSend: no sender to charge, so each recipient's sealed-send bucket pays one token.
+  const now = ctx.now();
+  for (const r of m.recipients) {
+    const wait = ctx.sendBuckets.take(`sealed:${toHex(r.accountId)}`, now);
+    if (wait > 0) {
+      ctx.metrics.sends.inc(labels('multi_sealed', 'rate_limited'));
+      throw new RateLimitedError(wait, 'sealed messages to one of these recipients');
+    }
+  }
+  if (m.onlineOnly) return multiOnline(ctx, m, records as readonly SealedRecipientRecord[]);
+
+  const r = await ctx.relay.enqueueMulti({
+    messageId: m.messageId,
+    payload: m.sharedPayload,
+    recipients: m.recipients.map((x) => ({ recipient: x.accountId, deviceIds: x.deviceIds, header: x.header, dedupKey: dedupKeyOf(x.accountId, m.messageId) })),
+    createdAt: now,
+    expiresAt: now + ctx.config.retention.undeliveredMs,
+    dedupExpiresAt: now + ctx.config.retention.dedupMs,
+  });
+  ctx.metrics.sends.inc(labels('multi_sealed', r.status));
+  switch (r.status) {
+    case 'stored':
+    case 'duplicate':
+      ctx.metrics.multiRecipients.observe(m.recipients.length);
+      ctx.metrics.sendLatency.observe((performance.now() - started) / 1000);
+      return { body: { case: 'sendResult', value: { messageId: m.messageId, serverTimestamp: BigInt(now), duplicate: r.status === 'duplicate' } } };
+    case 'rejected':
+      // An account removed since the access check is refused like any unknown account.
+      if (r.unknown.length) throw new MultiUnauthorizedError(r.unknown.map((i) => m.recipients[i]!.accountId));
+      throw new MultiStaleDevicesError(r.stale.map((x) => ({ accountId: m.recipients[x.index]!.accountId, current: x.current, missing: x.missing, extra: x.extra })));
+    case 'failed':
+      if (isStorageFull(r.error)) {
+        ctx.log.error('storage full: a send was refused');
+        throw new StorageFullError();
+      }
+      throw r.error;
+  }
+}
+
+/** online_only: device lists checked as for a stored send, pushed to connected devices, nothing stored or deduplicated. */
+function multiOnline(ctx: ServerContext, m: MultiSealedSend, records: readonly SealedRecipientRecord[]): Reply {
+  const stale = m.recipients.flatMap((r, i) => deviceDiff(r.accountId, records[i]!.deviceIds, r.deviceIds) ?? []);
+  if (stale.length) {
+    ctx.metrics.sends.inc(labels('multi_sealed', 'stale'));
+    throw new MultiStaleDevicesError(stale);
+  }
+  const now = ctx.now();
+  for (const r of m.recipients) {
+    const hex = toHex(r.accountId);
+    for (const deviceId of r.deviceIds) {
+      ctx.hub.get(hex, deviceId)?.pushEphemeral({
+        serverId: 0, messageId: m.messageId, createdAt: now, sealed: true,
+        senderAccountId: undefined, senderDeviceId: undefined, content: m.sharedPayload, recipientHeader: r.header,
+      });
+    }
+  }
+  ctx.metrics.sends.inc(labels('multi_sealed', 'online_only'));
+  ctx.metrics.multiRecipients.observe(m.recipients.length);
+  return { body: { case: 'sendResult', value: { messageId: m.messageId, serverTimestamp: BigInt(now), duplicate: false } } };
 }

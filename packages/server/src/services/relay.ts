@@ -7,18 +7,24 @@
 import type { ServerContext } from '../context.js';
 import type { Hub } from '../hub.js';
 import type { ServerMetrics } from '../metrics.js';
-import type { AckRequest, AckedMessage, EnqueueRequest, EnqueueResult, Storage } from '../storage/port.js';
+import type {
+  AckRequest, AckedMessage, EnqueueRequest, EnqueueResult, MultiEnqueueRequest, MultiEnqueueResult, Storage,
+} from '../storage/port.js';
 import { toHex } from '../ids.js';
 
 interface PendingSend { req: EnqueueRequest; resolve: (r: EnqueueResult) => void }
+interface PendingMulti { req: MultiEnqueueRequest; resolve: (r: MultiEnqueueResult) => void }
 interface PendingAck { req: AckRequest; resolve: (r: AckedMessage[]) => void; reject: (e: unknown) => void }
 
 /** Largest number of sends written in one transaction. */
 const MAX_BATCH = 2048;
+/** Largest number of queue rows (recipient devices) of multi-recipient sends written in one transaction. */
+const MAX_MULTI_ROWS = 20_000;
 
 export class Relay {
   #sends: PendingSend[] = [];
   #acks: PendingAck[] = [];
+  #multis: PendingMulti[] = [];
   #scheduled = false;
   #flushing: Promise<void> | undefined;
 
@@ -32,6 +38,14 @@ export class Relay {
   enqueue(req: EnqueueRequest): Promise<EnqueueResult> {
     return new Promise((resolve) => {
       this.#sends.push({ req, resolve });
+      this.#schedule();
+    });
+  }
+
+  /** A multi-recipient sealed send: committed with the others of this turn, answered after the commit. */
+  enqueueMulti(req: MultiEnqueueRequest): Promise<MultiEnqueueResult> {
+    return new Promise((resolve) => {
+      this.#multis.push({ req, resolve });
       this.#schedule();
     });
   }
@@ -50,7 +64,7 @@ export class Relay {
       this.#scheduled = false;
       this.#flushing = this.#flush().finally(() => {
         this.#flushing = undefined;
-        if (this.#sends.length || this.#acks.length) this.#schedule();
+        if (this.#sends.length || this.#acks.length || this.#multis.length) this.#schedule();
       });
     });
   }
@@ -74,6 +88,7 @@ export class Relay {
         if (r.status === 'stored') this.#push(s.req, r.serverIds);
       });
     }
+    if (this.#multis.length) await this.#flushMulti();
     if (acks.length) {
       try {
         const results = await this.storage.ack(acks.map((a) => a.req));
@@ -108,9 +123,45 @@ export class Relay {
     }
   }
 
+  /** Writes waiting multi-recipient sends (at most MAX_MULTI_ROWS rows, always at least one send) in one transaction. */
+  async #flushMulti(): Promise<void> {
+    let n = 0;
+    let rows = 0;
+    while (n < this.#multis.length && (n === 0 || rows + rowsOf(this.#multis[n]!.req) <= MAX_MULTI_ROWS)) rows += rowsOf(this.#multis[n++]!.req);
+    const multis = this.#multis.splice(0, n);
+    let results: MultiEnqueueResult[];
+    try {
+      results = await this.storage.enqueueMulti(multis.map((m) => m.req));
+    } catch (error) {
+      results = multis.map(() => ({ status: 'failed', error }));
+    }
+    multis.forEach((m, i) => {
+      const r = results[i]!;
+      m.resolve(r);
+      if (r.status === 'stored') this.#pushMulti(m.req, r.serverIds);
+    });
+  }
+
+  #pushMulti(req: MultiEnqueueRequest, serverIds: readonly (ReadonlyMap<number, number> | undefined)[]): void {
+    let stored = 0;
+    req.recipients.forEach((r, i) => {
+      const ids = serverIds[i];
+      if (!ids) return; // this account already had the message
+      stored += ids.size;
+      const recipientHex = toHex(r.recipient);
+      for (const [deviceId, serverId] of ids) {
+        this.hub.get(recipientHex, deviceId)?.push({
+          serverId, messageId: req.messageId, createdAt: req.createdAt, sealed: true,
+          senderAccountId: undefined, senderDeviceId: undefined, content: req.payload, recipientHeader: r.header,
+        });
+      }
+    });
+    this.metrics.messagesStored.inc(undefined, stored);
+  }
+
   /** Resolves once everything accepted so far is committed (graceful shutdown). */
   async settle(): Promise<void> {
-    while (this.#flushing || this.#scheduled || this.#sends.length || this.#acks.length) {
+    while (this.#flushing || this.#scheduled || this.#sends.length || this.#acks.length || this.#multis.length) {
       if (this.#flushing) await this.#flushing;
       else await new Promise((r) => setImmediate(r));
     }
@@ -118,3 +169,5 @@ export class Relay {
 }
 
 export type { ServerContext };
+
+const rowsOf = (req: MultiEnqueueRequest): number => req.recipients.reduce((n, r) => n + r.deviceIds.length, 0);

@@ -116,6 +116,55 @@ export type EnqueueResult =
   /** The whole batch failed (e.g. disk full); nothing of it was stored. */
   | { readonly status: 'failed'; readonly error: unknown };
 
+// ---- Multi-recipient sealed sends (MultiSealedSend, spec/server.md §5.2)
+
+/** What a sealed send to an account needs to know about it, read for many accounts at once. */
+export interface SealedRecipientRecord {
+  /** SHA-256 of the unidentified-access key, or undefined. */
+  readonly accessKeyHash: Uint8Array | undefined;
+  readonly unrestricted: boolean;
+  /** The account's devices, ascending. */
+  readonly deviceIds: readonly number[];
+}
+
+export interface MultiRecipientEntry {
+  readonly recipient: Uint8Array;
+  /** Must be exactly the account's devices (sealed: no device is excluded). */
+  readonly deviceIds: readonly number[];
+  /** Opaque per-account header, delivered with the shared payload. */
+  readonly header: Uint8Array;
+  /** SHA-256(recipient || messageId), the same key a SealedSend of this message id would use. */
+  readonly dedupKey: Uint8Array;
+}
+
+/** One sealed message for many accounts: the payload is stored once, each device gets a queue row referencing it. */
+export interface MultiEnqueueRequest {
+  readonly messageId: Uint8Array;
+  readonly payload: Uint8Array;
+  readonly recipients: readonly MultiRecipientEntry[];
+  readonly createdAt: number;
+  readonly expiresAt: number;
+  readonly dedupExpiresAt: number;
+}
+
+export interface MultiStaleAccount {
+  /** Index into MultiEnqueueRequest.recipients. */
+  readonly index: number;
+  readonly current: readonly number[];
+  readonly missing: readonly number[];
+  readonly extra: readonly number[];
+}
+
+export type MultiEnqueueResult =
+  /** Per recipient (same order): the server id of each device's row, or undefined when that account already had this message id. */
+  | { readonly status: 'stored'; readonly serverIds: readonly (ReadonlyMap<number, number> | undefined)[] }
+  /** Every recipient already had this message id: nothing was stored. */
+  | { readonly status: 'duplicate' }
+  /** Some recipient is unknown or listed the wrong devices: nothing of this request was stored. */
+  | { readonly status: 'rejected'; readonly unknown: readonly number[]; readonly stale: readonly MultiStaleAccount[] }
+  /** The whole batch failed (e.g. disk full); nothing of it was stored. */
+  | { readonly status: 'failed'; readonly error: unknown };
+
 export interface QueuedMessage {
   readonly serverId: number;
   readonly messageId: Uint8Array;
@@ -124,6 +173,8 @@ export interface QueuedMessage {
   readonly senderAccountId: Uint8Array | undefined;
   readonly senderDeviceId: number | undefined;
   readonly content: Uint8Array;
+  /** MultiSealedSend rows: the recipient account's header; `content` is then the shared payload. */
+  readonly recipientHeader?: Uint8Array | undefined;
 }
 
 export interface AckedMessage {
@@ -204,6 +255,14 @@ export interface Storage {
   // Queues
   /** Stores a batch in one durable transaction; one result per request, in order. */
   enqueue(batch: readonly EnqueueRequest[]): Promise<EnqueueResult[]>;
+  /**
+   * Multi-recipient sealed sends, in one durable transaction: per request all
+   * or nothing (every non-duplicate recipient must exist and list exactly its
+   * devices), the payload stored once. One result per request, in order.
+   */
+  enqueueMulti(batch: readonly MultiEnqueueRequest[]): Promise<MultiEnqueueResult[]>;
+  /** Access-key state and devices of many accounts in one lookup; undefined where an account does not exist. */
+  getSealedRecipients(accountIds: readonly Uint8Array[]): Promise<(SealedRecipientRecord | undefined)[]>;
   /** Queued messages of a device with serverId > afterId, oldest first. */
   fetchQueue(accountId: Uint8Array, deviceId: number, afterId: number, limit: number): Promise<QueuedMessage[]>;
   /** Deletes acknowledged messages, each only from its own device's queue; returns, per request, the ones that existed. */

@@ -13,7 +13,7 @@
 import pg from 'pg';
 import type {
   AccountRecord, AckRequest, AckedMessage, AddDeviceResult, AttachmentRecord, AuditReport, DeviceRecord, EnqueueRequest, EnqueueResult,
-  InviteRecord, NewDevice, PqPreKeyRow, PreKeyCounts, PreKeyUpload, QueuedMessage, RegisterResult, Storage, SweepResult, TableAudit,
+  InviteRecord, MultiEnqueueRequest, MultiEnqueueResult, MultiStaleAccount, NewDevice, SealedRecipientRecord, PqPreKeyRow, PreKeyCounts, PreKeyUpload, QueuedMessage, RegisterResult, Storage, SweepResult, TableAudit,
   TakeBundlesResult, TakenPreKeys,
 } from './port.js';
 
@@ -58,6 +58,29 @@ CREATE INDEX IF NOT EXISTS dedup_by_expiry ON ${s}.dedup (expires_at);
 CREATE TABLE IF NOT EXISTS ${s}.attachments (
   attachment_id BYTEA PRIMARY KEY, size BIGINT NOT NULL, upload_token_hash BYTEA NOT NULL, created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL,
   complete BOOLEAN NOT NULL DEFAULT FALSE);
+${multiSchemaSql(s)}`;
+
+/**
+ * Multi-recipient sealed sends (spec/server.md §5.2): the payload is stored
+ * once in shared_payloads, each device's row references it and carries its
+ * account's header. The trigger deletes a payload with the last row that
+ * references it; two concurrent transactions deleting its last rows may each
+ * still see the other's row, so sweep() also removes unreferenced payloads.
+ */
+const multiSchemaSql = (s: string) => `
+CREATE TABLE IF NOT EXISTS ${s}.shared_payloads (
+  payload_id BIGSERIAL PRIMARY KEY, created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, content BYTEA NOT NULL);
+CREATE INDEX IF NOT EXISTS shared_payloads_by_expiry ON ${s}.shared_payloads (expires_at);
+ALTER TABLE ${s}.messages ADD COLUMN IF NOT EXISTS payload_id BIGINT, ADD COLUMN IF NOT EXISTS recipient_header BYTEA;
+CREATE INDEX IF NOT EXISTS messages_by_payload ON ${s}.messages (payload_id) WHERE payload_id IS NOT NULL;
+CREATE OR REPLACE FUNCTION ${s}.release_shared_payload() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  DELETE FROM ${s}.shared_payloads WHERE payload_id = OLD.payload_id
+    AND NOT EXISTS (SELECT 1 FROM ${s}.messages WHERE payload_id = OLD.payload_id);
+  RETURN NULL;
+END $$;
+CREATE OR REPLACE TRIGGER messages_release_payload AFTER DELETE ON ${s}.messages
+  FOR EACH ROW WHEN (OLD.payload_id IS NOT NULL) EXECUTE FUNCTION ${s}.release_shared_payload();
 `;
 
 type Row = Record<string, unknown>;
@@ -311,12 +334,101 @@ export class PostgresStorage implements Storage {
   }
 
   async fetchQueue(accountId: Uint8Array, deviceId: number, afterId: number, limit: number): Promise<QueuedMessage[]> {
-    const rows = await this.#q(`SELECT server_id, message_id, created_at, sealed, sender_account_id, sender_device_id, content FROM ${this.#t('messages')}
-      WHERE account_id = $1 AND device_id = $2 AND server_id > $3 ORDER BY server_id LIMIT $4`, [buf(accountId), deviceId, afterId, limit]);
+    // Rows of a multi-recipient send take their content from the shared payload.
+    const rows = await this.#q(`SELECT m.server_id, m.message_id, m.created_at, m.sealed, m.sender_account_id, m.sender_device_id,
+      coalesce(p.content, m.content) AS content, m.recipient_header FROM ${this.#t('messages')} m LEFT JOIN ${this.#t('shared_payloads')} p ON p.payload_id = m.payload_id
+      WHERE m.account_id = $1 AND m.device_id = $2 AND m.server_id > $3 ORDER BY m.server_id LIMIT $4`, [buf(accountId), deviceId, afterId, limit]);
     return rows.map((r) => ({
       serverId: num(r.server_id), messageId: bytes(r.message_id), createdAt: num(r.created_at), sealed: r.sealed === true,
       senderAccountId: optBytes(r.sender_account_id), senderDeviceId: r.sender_device_id == null ? undefined : num(r.sender_device_id), content: bytes(r.content),
+      recipientHeader: optBytes(r.recipient_header),
     }));
+  }
+
+  async enqueueMulti(batch: readonly MultiEnqueueRequest[]): Promise<MultiEnqueueResult[]> {
+    if (batch.length === 0) return [];
+    try {
+      return await this.#tx(async (q) => {
+        const out: MultiEnqueueResult[] = [];
+        for (const req of batch) out.push(await this.#enqueueMultiOne(q, req));
+        return out;
+      });
+    } catch (error) {
+      return batch.map(() => ({ status: 'failed', error }) as const);
+    }
+  }
+
+  async #enqueueMultiOne(q: Q, req: MultiEnqueueRequest): Promise<MultiEnqueueResult> {
+    const key = (b: unknown) => (b as Buffer).toString('latin1');
+    const known = new Set((await q(`SELECT dedup_key FROM ${this.#t('dedup')} WHERE dedup_key = ANY($1::bytea[])`, [req.recipients.map((r) => buf(r.dedupKey))])).map((r) => key(r.dedup_key)));
+    let fresh = req.recipients.map((r, index) => ({ r, index })).filter(({ r }) => !known.has(key(buf(r.dedupKey))));
+    if (fresh.length === 0) return { status: 'duplicate' };
+    const ids = fresh.map(({ r }) => buf(r.recipient));
+    // Share-lock the account rows (in one order): a concurrent device addition or removal waits for this send.
+    const exists = new Set((await q(`SELECT account_id FROM ${this.#t('accounts')} WHERE account_id = ANY($1::bytea[]) ORDER BY account_id FOR SHARE`, [ids])).map((r) => key(r.account_id)));
+    const devices = new Map<string, number[]>();
+    for (const r of await q(`SELECT account_id, device_id FROM ${this.#t('devices')} WHERE account_id = ANY($1::bytea[]) ORDER BY account_id, device_id`, [ids])) {
+      const k = key(r.account_id);
+      let list = devices.get(k);
+      if (!list) devices.set(k, (list = []));
+      list.push(num(r.device_id));
+    }
+    const unknown: number[] = [];
+    const stale: MultiStaleAccount[] = [];
+    for (const { r, index } of fresh) {
+      const k = key(buf(r.recipient));
+      if (!exists.has(k)) { unknown.push(index); continue; }
+      const current = devices.get(k) ?? [];
+      const listed = new Set(r.deviceIds);
+      const missing = current.filter((id) => !listed.has(id));
+      const extra = [...listed].filter((id) => !current.includes(id)).sort((x, y) => x - y);
+      if (missing.length || extra.length) stale.push({ index, current, missing, extra });
+    }
+    if (unknown.length || stale.length) return { status: 'rejected', unknown, stale };
+    // A concurrent send of the same message id may have committed since the check: those recipients are duplicates.
+    const inserted = new Set((await q(`INSERT INTO ${this.#t('dedup')} (dedup_key, expires_at) SELECT k, $2 FROM unnest($1::bytea[]) AS x(k)
+      ON CONFLICT DO NOTHING RETURNING dedup_key`, [fresh.map(({ r }) => buf(r.dedupKey)), req.dedupExpiresAt])).map((r) => key(r.dedup_key)));
+    fresh = fresh.filter(({ r }) => inserted.has(key(buf(r.dedupKey))));
+    if (fresh.length === 0) return { status: 'duplicate' };
+    const [payload] = await q(`INSERT INTO ${this.#t('shared_payloads')} (created_at, expires_at, content) VALUES ($1, $2, $3) RETURNING payload_id`,
+      [req.createdAt, req.expiresAt, buf(req.payload)]);
+    const accounts: Buffer[] = [];
+    const deviceIds: number[] = [];
+    const headers: Buffer[] = [];
+    const slots: { index: number; deviceId: number }[] = [];
+    for (const { r, index } of fresh) {
+      for (const deviceId of r.deviceIds) {
+        accounts.push(buf(r.recipient));
+        deviceIds.push(deviceId);
+        headers.push(buf(r.header));
+        slots.push({ index, deviceId });
+      }
+    }
+    const rows = await q(`INSERT INTO ${this.#t('messages')} (account_id, device_id, message_id, sealed, created_at, expires_at, content, payload_id, recipient_header)
+      SELECT a, d, $1, TRUE, $2, $3, ''::bytea, $4, h FROM unnest($5::bytea[], $6::int[], $7::bytea[]) WITH ORDINALITY AS x(a, d, h, n) ORDER BY n
+      RETURNING server_id, account_id, device_id`,
+    [buf(req.messageId), req.createdAt, req.expiresAt, payload!.payload_id, accounts, deviceIds, headers]);
+    const byRow = new Map(rows.map((r) => [`${key(r.account_id)}/${num(r.device_id)}`, num(r.server_id)]));
+    const serverIds: (Map<number, number> | undefined)[] = req.recipients.map(() => undefined);
+    for (const { index, deviceId } of slots) {
+      const k = `${key(buf(req.recipients[index]!.recipient))}/${deviceId}`;
+      (serverIds[index] ??= new Map()).set(deviceId, byRow.get(k)!);
+    }
+    return { status: 'stored', serverIds };
+  }
+
+  async getSealedRecipients(accountIds: readonly Uint8Array[]): Promise<(SealedRecipientRecord | undefined)[]> {
+    if (accountIds.length === 0) return [];
+    const key = (b: unknown) => (b as Buffer).toString('latin1');
+    // One statement: accounts with their device ids aggregated.
+    const rows = await this.#q(`SELECT a.account_id, a.access_key_hash, a.unrestricted,
+        coalesce((SELECT array_agg(d.device_id ORDER BY d.device_id) FROM ${this.#t('devices')} d WHERE d.account_id = a.account_id), '{}') AS device_ids
+      FROM ${this.#t('accounts')} a WHERE a.account_id = ANY($1::bytea[])`, [accountIds.map(buf)]);
+    const byId = new Map(rows.map((r) => [key(r.account_id), r]));
+    return accountIds.map((id) => {
+      const r = byId.get(key(buf(id)));
+      return r && { accessKeyHash: optBytes(r.access_key_hash), unrestricted: r.unrestricted === true, deviceIds: (r.device_ids as number[]).map(num) };
+    });
   }
 
   async ack(acks: readonly AckRequest[]): Promise<AckedMessage[][]> {
@@ -354,21 +466,25 @@ export class PostgresStorage implements Storage {
   }
 
   async sweep(now: number): Promise<SweepResult> {
-    return this.#tx(async (q) => ({
+    const swept = await this.#tx(async (q) => ({
       messages: (await q(`DELETE FROM ${this.#t('messages')} WHERE expires_at <= $1 RETURNING 1`, [now])).length,
       invites: (await q(`DELETE FROM ${this.#t('invites')} WHERE expires_at <= $1 RETURNING 1`, [now])).length,
       dedup: (await q(`DELETE FROM ${this.#t('dedup')} WHERE expires_at <= $1 RETURNING 1`, [now])).length,
       attachmentIds: (await q(`DELETE FROM ${this.#t('attachments')} WHERE expires_at <= $1 RETURNING attachment_id`, [now])).map((r) => bytes(r.attachment_id)),
     }));
+    // Expired shared payloads, and any left unreferenced by concurrent deletions (see multiSchemaSql).
+    await this.#q(`DELETE FROM ${this.#t('shared_payloads')} p WHERE p.expires_at <= $1
+      OR NOT EXISTS (SELECT 1 FROM ${this.#t('messages')} m WHERE m.payload_id = p.payload_id)`, [now]);
+    return swept;
   }
 
   async audit(_now: number): Promise<AuditReport> {
     const oldest: Record<string, string> = {
       invites: 'min(created_at)', accounts: `min(created_day)::bigint * ${DAY_MS}`, devices: `min(created_day)::bigint * ${DAY_MS}`,
-      messages: 'min(created_at)', attachments: 'min(created_at)',
+      messages: 'min(created_at)', attachments: 'min(created_at)', shared_payloads: 'min(created_at)',
     };
     const tables: TableAudit[] = [];
-    for (const table of ['invites', 'accounts', 'devices', 'signed_prekeys', 'one_time_prekeys', 'pq_prekeys', 'pq_last_resort', 'messages', 'dedup', 'attachments']) {
+    for (const table of ['invites', 'accounts', 'devices', 'signed_prekeys', 'one_time_prekeys', 'pq_prekeys', 'pq_last_resort', 'messages', 'dedup', 'attachments', 'shared_payloads']) {
       const [r] = await this.#q(`SELECT count(*) AS n${oldest[table] ? `, ${oldest[table]} AS oldest` : ''} FROM ${this.#t(table)}`);
       tables.push({ table, rows: num(r!.n), oldest: r!.oldest == null ? undefined : num(r!.oldest) });
     }

@@ -16,7 +16,7 @@
 import Database from 'better-sqlite3';
 import type {
   AccountRecord, AckedMessage, AckRequest, AddDeviceResult, AttachmentRecord, AuditReport, DeviceRecord, EnqueueRequest, EnqueueResult,
-  InviteRecord, NewDevice, PqPreKeyRow, PreKeyCounts, PreKeyUpload, QueuedMessage, RegisterResult, SignedPreKeyRow, Storage,
+  InviteRecord, MultiEnqueueRequest, MultiEnqueueResult, MultiStaleAccount, NewDevice, SealedRecipientRecord, PqPreKeyRow, PreKeyCounts, PreKeyUpload, QueuedMessage, RegisterResult, SignedPreKeyRow, Storage,
   SweepResult, TableAudit, TakeBundlesResult, TakenPreKeys, OneTimePreKeyRow,
 } from './port.js';
 
@@ -28,7 +28,8 @@ export interface SqliteStorageOptions {
   readonly maxPageCount?: number | undefined;
 }
 
-const SCHEMA_VERSION = 1;
+/** 2: shared payloads of multi-recipient sealed sends (messages.payload_id, messages.recipient_header). */
+const SCHEMA_VERSION = 2;
 const DAY_MS = 86_400_000;
 
 const SCHEMA = `
@@ -113,6 +114,38 @@ CREATE TABLE IF NOT EXISTS attachments (
 ) WITHOUT ROWID;
 `;
 
+/**
+ * Multi-recipient sealed sends store their payload once in shared_payloads;
+ * each device's queue row references it (payload_id) and carries its
+ * account's header. The trigger deletes a payload with the last row that
+ * references it, whichever way the row goes (ack, device or account removal,
+ * retention), in the same transaction.
+ */
+const MULTI_SCHEMA = `
+CREATE TABLE IF NOT EXISTS shared_payloads (
+  payload_id INTEGER PRIMARY KEY AUTOINCREMENT,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  content BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS shared_payloads_by_expiry ON shared_payloads (expires_at);
+CREATE INDEX IF NOT EXISTS messages_by_payload ON messages (payload_id) WHERE payload_id IS NOT NULL;
+CREATE TRIGGER IF NOT EXISTS messages_release_payload AFTER DELETE ON messages
+  WHEN OLD.payload_id IS NOT NULL
+  BEGIN
+    DELETE FROM shared_payloads WHERE payload_id = OLD.payload_id
+      AND NOT EXISTS (SELECT 1 FROM messages WHERE payload_id = OLD.payload_id);
+  END;
+`;
+
+/** Adds the multi-recipient columns to a version-1 database (idempotent). */
+function migrateMulti(db: Database.Database): void {
+  const columns = new Set((db.pragma('table_info(messages)') as { name: string }[]).map((c) => c.name));
+  if (!columns.has('payload_id')) db.exec('ALTER TABLE messages ADD COLUMN payload_id INTEGER');
+  if (!columns.has('recipient_header')) db.exec('ALTER TABLE messages ADD COLUMN recipient_header BLOB');
+  db.exec(MULTI_SCHEMA);
+}
+
 const AUDITED_TABLES: readonly { table: string; oldest?: string }[] = [
   { table: 'invites', oldest: 'min(created_at)' },
   { table: 'accounts', oldest: `min(created_day) * ${DAY_MS}` },
@@ -124,6 +157,7 @@ const AUDITED_TABLES: readonly { table: string; oldest?: string }[] = [
   { table: 'messages', oldest: 'min(created_at)' },
   { table: 'dedup' },
   { table: 'attachments', oldest: 'min(created_at)' },
+  { table: 'shared_payloads', oldest: 'min(created_at)' },
 ];
 
 type Row = Record<string, unknown>;
@@ -160,6 +194,7 @@ export class SqliteStorage implements Storage {
   readonly #db: Database.Database;
   readonly #s: ReturnType<typeof prepare>;
   readonly #tx: ReturnType<typeof transactions>;
+  readonly #m: ReturnType<typeof prepareMulti>;
 
   constructor(options: SqliteStorageOptions) {
     this.#db = new Database(options.filename);
@@ -177,10 +212,12 @@ export class SqliteStorage implements Storage {
       throw new Error(`database schema version ${version} is newer than this server understands (${SCHEMA_VERSION}); upgrade Sigilo`);
     }
     db.exec(SCHEMA);
+    db.transaction(() => migrateMulti(db))();
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
     if (options.maxPageCount !== undefined) db.pragma(`max_page_count = ${options.maxPageCount}`);
     this.#s = prepare(db);
     this.#tx = transactions(db, this.#s);
+    this.#m = prepareMulti(db);
   }
 
   async createInvite(invite: InviteRecord): Promise<void> {
@@ -270,7 +307,21 @@ export class SqliteStorage implements Storage {
       senderAccountId: optBytes(r.sender_account_id),
       senderDeviceId: (r.sender_device_id as number | null) ?? undefined,
       content: bytes(r.content),
+      recipientHeader: optBytes(r.recipient_header),
     }));
+  }
+
+  async enqueueMulti(batch: readonly MultiEnqueueRequest[]): Promise<MultiEnqueueResult[]> {
+    if (batch.length === 0) return [];
+    try {
+      return this.#m.enqueue(batch);
+    } catch (error) {
+      return batch.map(() => ({ status: 'failed', error }) as const);
+    }
+  }
+
+  async getSealedRecipients(accountIds: readonly Uint8Array[]): Promise<(SealedRecipientRecord | undefined)[]> {
+    return this.#m.sealedRecipients(accountIds);
   }
 
   async ack(acks: readonly AckRequest[]): Promise<AckedMessage[][]> {
@@ -304,7 +355,9 @@ export class SqliteStorage implements Storage {
   }
 
   async sweep(now: number): Promise<SweepResult> {
-    return this.#tx.sweep(now);
+    const r = this.#tx.sweep(now);
+    this.#m.sweepPayloads.run(now); // normally already gone with their last row (trigger)
+    return r;
   }
 
   async audit(_now: number): Promise<AuditReport> {
@@ -374,8 +427,10 @@ function prepare(db: Database.Database) {
     insertDedup: db.prepare('INSERT INTO dedup (dedup_key, expires_at) VALUES (?, ?)'),
     insertMessage: db.prepare(`INSERT INTO messages (account_id, device_id, message_id, sealed, sender_account_id, sender_device_id, created_at, expires_at, content)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-    fetchQueue: db.prepare(`SELECT server_id, message_id, created_at, sealed, sender_account_id, sender_device_id, content FROM messages
-      WHERE account_id = ? AND device_id = ? AND server_id > ? ORDER BY server_id LIMIT ?`),
+    // Rows of a multi-recipient send take their content from the shared payload.
+    fetchQueue: db.prepare(`SELECT m.server_id, m.message_id, m.created_at, m.sealed, m.sender_account_id, m.sender_device_id,
+      coalesce(p.content, m.content) AS content, m.recipient_header FROM messages m LEFT JOIN shared_payloads p ON p.payload_id = m.payload_id
+      WHERE m.account_id = ? AND m.device_id = ? AND m.server_id > ? ORDER BY m.server_id LIMIT ?`),
     ackOne: db.prepare('DELETE FROM messages WHERE server_id = ? AND account_id = ? AND device_id = ? RETURNING server_id, created_at'),
     queueDepth: db.prepare('SELECT count(*) AS n FROM messages'),
     insertAttachment: db.prepare('INSERT INTO attachments (attachment_id, size, upload_token_hash, created_at, expires_at, complete) VALUES (?, ?, ?, ?, ?, ?)'),
@@ -514,4 +569,94 @@ function transactions(db: Database.Database, s: ReturnType<typeof prepare>) {
       attachmentIds: (s.sweepAttachments.all(now) as Buffer[]).map(bytes),
     })),
   };
+}
+
+/** Hex JSON array of ids, for one batched lookup through json_each + unhex. */
+const idList = (ids: readonly Uint8Array[]): string => JSON.stringify(ids.map((id) => Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('hex')));
+
+/** Statements and the transaction of multi-recipient sealed sends (spec/server.md §5.2). */
+function prepareMulti(db: Database.Database) {
+  const s = {
+    accounts: db.prepare(`SELECT a.account_id, a.access_key_hash, a.unrestricted FROM json_each(?) j JOIN accounts a ON a.account_id = unhex(j.value)`),
+    accountIds: db.prepare(`SELECT a.account_id FROM json_each(?) j JOIN accounts a ON a.account_id = unhex(j.value)`).pluck(),
+    devices: db.prepare(`SELECT d.account_id, d.device_id FROM json_each(?) j JOIN devices d ON d.account_id = unhex(j.value) ORDER BY d.account_id, d.device_id`),
+    dedupKnown: db.prepare(`SELECT d.dedup_key FROM json_each(?) j JOIN dedup d ON d.dedup_key = unhex(j.value)`).pluck(),
+    insertDedup: db.prepare('INSERT INTO dedup (dedup_key, expires_at) VALUES (?, ?)'),
+    insertPayload: db.prepare('INSERT INTO shared_payloads (created_at, expires_at, content) VALUES (?, ?, ?)'),
+    insertRow: db.prepare(`INSERT INTO messages (account_id, device_id, message_id, sealed, sender_account_id, sender_device_id, created_at, expires_at, content, payload_id, recipient_header)
+      VALUES (?, ?, ?, 1, NULL, NULL, ?, ?, X'', ?, ?)`),
+    sweepPayloads: db.prepare(`DELETE FROM shared_payloads WHERE expires_at <= ?
+      OR NOT EXISTS (SELECT 1 FROM messages m WHERE m.payload_id = shared_payloads.payload_id)`),
+  };
+
+  /** Device ids per account (latin1 key of the id), from one query. */
+  const devicesOf = (ids: readonly Uint8Array[]): Map<string, number[]> => {
+    const out = new Map<string, number[]>();
+    for (const r of s.devices.all(idList(ids)) as Row[]) {
+      const key = (r.account_id as Buffer).toString('latin1');
+      let list = out.get(key);
+      if (!list) out.set(key, (list = []));
+      list.push(r.device_id as number);
+    }
+    return out;
+  };
+
+  const enqueueOne = (req: MultiEnqueueRequest): MultiEnqueueResult => {
+    const known = new Set((s.dedupKnown.all(idList(req.recipients.map((r) => r.dedupKey))) as Buffer[]).map((b) => b.toString('latin1')));
+    const fresh = req.recipients.map((r, index) => ({ r, index })).filter(({ r }) => !known.has(buf(r.dedupKey).toString('latin1')));
+    if (fresh.length === 0) return { status: 'duplicate' };
+    const ids = fresh.map(({ r }) => r.recipient);
+    const exists = new Set((s.accountIds.all(idList(ids)) as Buffer[]).map((b) => b.toString('latin1')));
+    const devices = devicesOf(ids);
+    const unknown: number[] = [];
+    const stale: MultiStaleAccount[] = [];
+    for (const { r, index } of fresh) {
+      const key = buf(r.recipient).toString('latin1');
+      if (!exists.has(key)) { unknown.push(index); continue; }
+      const diff = deviceDiff(devices.get(key) ?? [], r.deviceIds);
+      if (diff) stale.push({ index, ...diff });
+    }
+    if (unknown.length || stale.length) return { status: 'rejected', unknown, stale };
+    const payloadId = Number(s.insertPayload.run(req.createdAt, req.expiresAt, buf(req.payload)).lastInsertRowid);
+    const messageId = buf(req.messageId);
+    const serverIds: (Map<number, number> | undefined)[] = req.recipients.map(() => undefined);
+    for (const { r, index } of fresh) {
+      s.insertDedup.run(buf(r.dedupKey), req.dedupExpiresAt);
+      const recipient = buf(r.recipient);
+      const header = buf(r.header);
+      const ids = new Map<number, number>();
+      for (const deviceId of r.deviceIds) {
+        ids.set(deviceId, Number(s.insertRow.run(recipient, deviceId, messageId, req.createdAt, req.expiresAt, payloadId, header).lastInsertRowid));
+      }
+      serverIds[index] = ids;
+    }
+    return { status: 'stored', serverIds };
+  };
+
+  return {
+    sweepPayloads: s.sweepPayloads,
+    enqueue: db.transaction((batch: readonly MultiEnqueueRequest[]): MultiEnqueueResult[] => batch.map(enqueueOne)),
+    sealedRecipients(accountIds: readonly Uint8Array[]): (SealedRecipientRecord | undefined)[] {
+      if (accountIds.length === 0) return [];
+      const read = db.transaction(() => {
+        const accounts = new Map<string, Row>();
+        for (const r of s.accounts.all(idList(accountIds)) as Row[]) accounts.set((r.account_id as Buffer).toString('latin1'), r);
+        return { accounts, devices: devicesOf(accountIds) };
+      });
+      const { accounts, devices } = read();
+      return accountIds.map((id) => {
+        const key = buf(id).toString('latin1');
+        const a = accounts.get(key);
+        return a && { accessKeyHash: optBytes(a.access_key_hash), unrestricted: a.unrestricted === 1, deviceIds: devices.get(key) ?? [] };
+      });
+    },
+  };
+}
+
+/** How a send's device list differs from an account's devices; undefined when it lists exactly them. */
+function deviceDiff(current: readonly number[], sent: readonly number[]): Omit<MultiStaleAccount, 'index'> | undefined {
+  const listed = new Set(sent);
+  const missing = current.filter((id) => !listed.has(id));
+  const extra = [...listed].filter((id) => !current.includes(id)).sort((a, b) => a - b);
+  return missing.length || extra.length ? { current, missing, extra } : undefined;
 }

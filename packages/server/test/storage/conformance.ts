@@ -6,7 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AccountRecord, EnqueueRequest, Storage } from '../../src/storage/port.js';
+import type { AccountRecord, EnqueueRequest, MultiEnqueueRequest, Storage } from '../../src/storage/port.js';
 
 export interface ConformanceTarget {
   readonly storage: Storage;
@@ -268,6 +268,132 @@ export function runStorageConformance(adapter: string, open: () => Promise<Confo
         const a = await registered();
         const results = await db.enqueue([send(a.accountId, [2]), send(a.accountId, [1])]);
         expect(results.map((r) => r.status)).toEqual(['stale', 'stored']);
+      });
+    });
+
+    describe('multi-recipient sealed sends', () => {
+      function multi(recipients: { accountId: Uint8Array; deviceIds: number[] }[], extra: Partial<MultiEnqueueRequest> = {}): MultiEnqueueRequest {
+        const messageId = extra.messageId ?? rnd(16);
+        return {
+          messageId, payload: rnd(300),
+          recipients: recipients.map((r) => ({ recipient: r.accountId, deviceIds: r.deviceIds, header: rnd(48), dedupKey: sha(r.accountId, messageId) })),
+          createdAt: NOW, expiresAt: NOW + 30 * DAY, dedupExpiresAt: NOW + 7 * DAY,
+          ...extra,
+        };
+      }
+      const payloadRows = async () => (await db.audit(NOW)).tables.find((t) => t.table === 'shared_payloads')?.rows;
+
+      it('looks up access keys and devices of many accounts at once, in order', async () => {
+        const a = await registered();
+        const b = await registered();
+        await db.addDevice(b.accountId, { deviceKey: rnd(32), createdDay: 1 }, 5);
+        const h = rnd(32);
+        await db.setAccessKey(a.accountId, h, false);
+        await db.setAccessKey(b.accountId, undefined, true);
+        const r = await db.getSealedRecipients([b.accountId, rnd(16), a.accountId]);
+        expect(r).toEqual([
+          { accessKeyHash: undefined, unrestricted: true, deviceIds: [1, 2] },
+          undefined,
+          { accessKeyHash: h, unrestricted: false, deviceIds: [1] },
+        ]);
+        expect(await db.getSealedRecipients([])).toEqual([]);
+      });
+
+      it('stores the payload once, a row per device with its header, delivers and deletes on ack', async () => {
+        const a = await registered();
+        const b = await registered();
+        await db.addDevice(b.accountId, { deviceKey: rnd(32), createdDay: 1 }, 5);
+        const req = multi([{ accountId: a.accountId, deviceIds: [1] }, { accountId: b.accountId, deviceIds: [1, 2] }]);
+        const [r] = await db.enqueueMulti([req]);
+        expect(r?.status).toBe('stored');
+        if (r?.status !== 'stored') return;
+        expect(r.serverIds.map((m) => [...m!.keys()])).toEqual([[1], [1, 2]]);
+        expect(await db.queueDepth()).toBe(3);
+        expect(await payloadRows()).toBe(1);
+        for (const [i, account, deviceId] of [[0, a, 1], [1, b, 1], [1, b, 2]] as const) {
+          const [m] = await db.fetchQueue(account.accountId, deviceId, 0, 10);
+          expect(m).toMatchObject({
+            serverId: r.serverIds[i]!.get(deviceId), messageId: req.messageId, createdAt: NOW, sealed: true,
+            senderAccountId: undefined, senderDeviceId: undefined, content: req.payload, recipientHeader: req.recipients[i]!.header,
+          });
+        }
+        const audit = await db.audit(NOW);
+        expect(audit).toMatchObject({ messagesWithSender: 0, sealedMessages: 3 });
+        await db.ack([{ accountId: a.accountId, deviceId: 1, serverIds: [r.serverIds[0]!.get(1)!] }, { accountId: b.accountId, deviceId: 1, serverIds: [r.serverIds[1]!.get(1)!] }]);
+        expect(await payloadRows()).toBe(1); // one device still has it
+        const [last] = await db.fetchQueue(b.accountId, 2, 0, 10);
+        expect(last?.content).toEqual(req.payload);
+        await db.ack([{ accountId: b.accountId, deviceId: 2, serverIds: [last!.serverId] }]);
+        expect(await db.queueDepth()).toBe(0);
+        expect(await payloadRows()).toBe(0);
+        // An ordinary message in the same queue has no header.
+        await db.enqueue([send(a.accountId, [1])]);
+        expect((await db.fetchQueue(a.accountId, 1, 0, 10))[0]?.recipientHeader).toBeUndefined();
+      });
+
+      it('stores nothing for anyone when one recipient lists the wrong devices or does not exist', async () => {
+        const a = await registered();
+        const b = await registered();
+        const c = await registered();
+        await db.addDevice(b.accountId, { deviceKey: rnd(32), createdDay: 1 }, 5);
+        const req = multi([{ accountId: a.accountId, deviceIds: [1] }, { accountId: b.accountId, deviceIds: [1] }, { accountId: c.accountId, deviceIds: [1, 4] }]);
+        const [r] = await db.enqueueMulti([req]);
+        expect(r).toEqual({
+          status: 'rejected', unknown: [],
+          stale: [{ index: 1, current: [1, 2], missing: [2], extra: [] }, { index: 2, current: [1], missing: [], extra: [4] }],
+        });
+        const ghost = rnd(16);
+        const [u] = await db.enqueueMulti([multi([{ accountId: a.accountId, deviceIds: [1] }, { accountId: ghost, deviceIds: [1] }])]);
+        expect(u).toEqual({ status: 'rejected', unknown: [1], stale: [] });
+        expect(await db.queueDepth()).toBe(0);
+        expect(await payloadRows()).toBe(0);
+        // Nothing was remembered either: the corrected send with the same message id is stored.
+        const fixed = multi([{ accountId: a.accountId, deviceIds: [1] }, { accountId: b.accountId, deviceIds: [1, 2] }, { accountId: c.accountId, deviceIds: [1] }], { messageId: req.messageId });
+        expect((await db.enqueueMulti([fixed]))[0]?.status).toBe('stored');
+        expect(await db.queueDepth()).toBe(4);
+      });
+
+      it('is idempotent per recipient and message id, also across single sealed sends', async () => {
+        const a = await registered();
+        const b = await registered();
+        const req = multi([{ accountId: a.accountId, deviceIds: [1] }]);
+        expect((await db.enqueueMulti([req, req])).map((r) => r.status)).toEqual(['stored', 'duplicate']);
+        expect((await db.enqueueMulti([req]))[0]?.status).toBe('duplicate');
+        // b is new, a already has it: only b's row is stored.
+        const wider = multi([{ accountId: a.accountId, deviceIds: [1] }, { accountId: b.accountId, deviceIds: [1] }], { messageId: req.messageId });
+        const [r] = await db.enqueueMulti([wider]);
+        expect(r?.status === 'stored' && r.serverIds.map((m) => m?.size)).toEqual([undefined, 1]);
+        expect(await db.queueDepth()).toBe(2);
+        // A SealedSend of the same id to a is the same message.
+        expect((await db.enqueue([send(a.accountId, [1], { messageId: req.messageId })]))[0]?.status).toBe('duplicate');
+        // A duplicate recipient's stale list does not matter: it is not stored again.
+        await db.addDevice(a.accountId, { deviceKey: rnd(32), createdDay: 1 }, 5);
+        expect((await db.enqueueMulti([req]))[0]?.status).toBe('duplicate');
+      });
+
+      it('a rejected request in a batch does not block the others', async () => {
+        const a = await registered();
+        const results = await db.enqueueMulti([multi([{ accountId: a.accountId, deviceIds: [2] }]), multi([{ accountId: a.accountId, deviceIds: [1] }])]);
+        expect(results.map((r) => r.status)).toEqual(['rejected', 'stored']);
+        expect(await db.queueDepth()).toBe(1);
+      });
+
+      it('the shared payload goes with the last row, however the rows go', async () => {
+        const a = await registered();
+        const b = await registered();
+        await db.addDevice(b.accountId, { deviceKey: rnd(32), createdDay: 1 }, 5);
+        await db.enqueueMulti([multi([{ accountId: a.accountId, deviceIds: [1] }, { accountId: b.accountId, deviceIds: [1, 2] }])]);
+        await db.enqueueMulti([multi([{ accountId: b.accountId, deviceIds: [1, 2] }], { expiresAt: NOW + 5 })]);
+        expect(await payloadRows()).toBe(2);
+        expect(await db.removeDevice(b.accountId, 2)).toBe(true);
+        expect(await payloadRows()).toBe(2);
+        expect(await db.sweep(NOW + 5)).toMatchObject({ messages: 1 });
+        expect(await payloadRows()).toBe(1);
+        expect(await db.deleteAccount(b.accountId)).toBe(true);
+        expect(await payloadRows()).toBe(1); // a's row still refers to it
+        expect(await db.deleteAccount(a.accountId)).toBe(true);
+        expect(await payloadRows()).toBe(0);
+        expect(await db.queueDepth()).toBe(0);
       });
     });
 
