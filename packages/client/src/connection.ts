@@ -28,8 +28,8 @@ export function normaliseFingerprint(fp: string): string {
   return hex.match(/../g)!.join(':');
 }
 
-/** Opens a TLS socket and checks the pin before anything is written on it. */
-function pinnedSocket(url: URL, fingerprint: string | undefined, timeoutMs = 15_000): Promise<TLSSocket> {
+/** Opens a TLS socket and checks the pin before anything is written on it (also used for attachment transfers). */
+export function pinnedSocket(url: URL, fingerprint: string | undefined, timeoutMs = 15_000): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
     const socket = tlsConnect({
       host: url.hostname,
