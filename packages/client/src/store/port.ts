@@ -4,6 +4,8 @@
  * and every protocol step is "load, compute, store in one transaction".
  */
 
+import type { Attachment } from '../media/pointer.js';
+
 export type PreKeyKind = 'signed' | 'one-time' | 'pq' | 'pq-last-resort';
 
 export interface ContactRow {
@@ -33,6 +35,8 @@ export interface MessageRow {
   readonly receivedAt: number;
   /** Groups: a private message inside the group (conversation = group id), seen only by the author and this account. */
   readonly privateWith?: Uint8Array | undefined;
+  /** Attachment pointers (keys included: only ever kept in the encrypted store), in message order. */
+  readonly attachments?: readonly Attachment[] | undefined;
 }
 
 export interface OutboxRow {
@@ -75,6 +79,8 @@ export interface ClientStore extends GroupStore {
   getMessage(conversation: Uint8Array, messageId: Uint8Array): MessageRow | undefined;
   setMessageStatus(conversation: Uint8Array, messageId: Uint8Array, status: MessageStatus): void;
   markMessageDeleted(conversation: Uint8Array, messageId: Uint8Array): void;
+  /** Sets a message's attachment pointers (attachments.md); cleared again when the message is deleted. */
+  setMessageAttachments(conversation: Uint8Array, messageId: Uint8Array, attachments: readonly Attachment[]): void;
   /** Removes the row for good (delete for me). */
   removeMessage(conversation: Uint8Array, messageId: Uint8Array): void;
   listMessages(conversation: Uint8Array | undefined, limit: number): MessageRow[];

@@ -12,6 +12,7 @@ import { randomBytes, scryptSync } from 'node:crypto';
 import { ClientError } from '../errors.js';
 import type { ClientStore, ContactRow, MessageRow, MessageStatus, OutboxRow, PreKeyKind } from './port.js';
 import type { GroupRow, GroupStatus, OwnSenderKeyRow, PendingGroupMessageRow, SenderKeyRow } from './port.js';
+import { decodeAttachments, encodeAttachments, type Attachment } from '../media/pointer.js';
 
 /** scrypt cost: N = 2^15, r = 8, p = 1 (~100 ms, 32 MiB): slows passphrase guessing on a stolen disk. */
 const SCRYPT = { N: 1 << 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
@@ -66,6 +67,7 @@ function messageFromRow(r: Row): MessageRow {
     deleted: r.deleted === 1,
     receivedAt: Number(r.received_at),
     privateWith: u8(r.private_with),
+    attachments: decodeAttachments(u8(r.attachments)),
   };
 }
 
@@ -111,6 +113,7 @@ export class SqlCipherStore implements ClientStore {
     db.pragma('temp_store = MEMORY');
     db.exec(SCHEMA);
     migrateGroups(db);
+    migrateAttachments(db);
     return new SqlCipherStore(db);
   }
 
@@ -205,7 +208,11 @@ export class SqlCipherStore implements ClientStore {
     this.#s('UPDATE messages SET status = ? WHERE conversation = ? AND message_id = ?').run(status, buf(conversation), buf(messageId));
   }
   markMessageDeleted(conversation: Uint8Array, messageId: Uint8Array) {
-    this.#s("UPDATE messages SET deleted = 1, text = '' WHERE conversation = ? AND message_id = ?").run(buf(conversation), buf(messageId));
+    this.#s("UPDATE messages SET deleted = 1, text = '', attachments = NULL WHERE conversation = ? AND message_id = ?").run(buf(conversation), buf(messageId));
+  }
+  setMessageAttachments(conversation: Uint8Array, messageId: Uint8Array, attachments: readonly Attachment[]) {
+    this.#s('UPDATE messages SET attachments = ? WHERE conversation = ? AND message_id = ?')
+      .run(attachments.length ? buf(encodeAttachments(attachments)) : null, buf(conversation), buf(messageId));
   }
   removeMessage(conversation: Uint8Array, messageId: Uint8Array) {
     this.#s('DELETE FROM messages WHERE conversation = ? AND message_id = ?').run(buf(conversation), buf(messageId));
@@ -391,6 +398,12 @@ CREATE INDEX IF NOT EXISTS group_pending_by_key ON group_pending_messages (accou
 CREATE TABLE IF NOT EXISTS group_receipts (
   group_id BLOB NOT NULL, message_id BLOB NOT NULL, account_id BLOB NOT NULL, status TEXT NOT NULL, PRIMARY KEY (group_id, message_id, account_id));
 `;
+
+/** Attachment pointers of a message (an encoded DataMessage holding only them); older stores gain the column. */
+function migrateAttachments(db: Database.Database): void {
+  const columns = (db.prepare("SELECT name FROM pragma_table_info('messages')").all() as Row[]).map((r) => r.name);
+  if (!columns.includes('attachments')) db.exec('ALTER TABLE messages ADD COLUMN attachments BLOB');
+}
 
 function migrateGroups(db: Database.Database): void {
   db.exec(GROUP_SCHEMA);
