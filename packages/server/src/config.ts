@@ -29,6 +29,8 @@ export interface ServerConfig {
     readonly maxMultiRecipients: number;
     readonly maxConnections: number;
     readonly maxAttachmentBytes: number;
+    /** Attachment bytes one account may allocate within retention.attachments. */
+    readonly attachmentQuotaBytes: number;
     readonly connectionFramesPerSecond: number;
     readonly connectionBurst: number;
     readonly accountSendsPerSecond: number;
@@ -98,7 +100,8 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'limits.maxFrameBytes', env: 'SIGILO_MAX_FRAME_BYTES', kind: { t: 'bytes', min: 4096, max: 64 * MiB }, def: '2MiB', key: 'limits.maxFrameBytes', help: 'largest WebSocket frame; larger frames close the connection (1009)' },
   { path: 'limits.maxMessageBytes', env: 'SIGILO_MAX_MESSAGE_BYTES', kind: { t: 'bytes', min: 256, max: 64 * MiB }, def: '256KiB', key: 'limits.maxMessageBytes', help: 'largest ciphertext for one device' },
   { path: 'limits.maxMultiRecipients', env: 'SIGILO_MAX_MULTI_RECIPIENTS', kind: { t: 'int', min: 1, max: 100_000 }, def: '2000', key: 'limits.maxMultiRecipients', help: 'recipient accounts of one multi-recipient sealed send (group message); the frame must also fit limits.maxFrameBytes' },
-  { path: 'limits.maxAttachmentBytes', env: 'SIGILO_MAX_ATTACHMENT_BYTES', kind: { t: 'bytes', min: 1024, max: 64 * 1024 * MiB }, def: '1GiB', key: 'limits.maxAttachmentBytes', help: 'largest attachment upload' },
+  { path: 'limits.maxAttachmentBytes', env: 'SIGILO_MAX_ATTACHMENT_BYTES', kind: { t: 'bytes', min: 1024, max: 64 * 1024 * MiB }, def: '2GiB', key: 'limits.maxAttachmentBytes', help: 'largest attachment upload (encrypted size)' },
+  { path: 'limits.attachmentQuotaBytes', env: 'SIGILO_ATTACHMENT_QUOTA', kind: { t: 'bytes', min: 1024, max: 1024 * 1024 * MiB }, def: '10GiB', key: 'limits.attachmentQuotaBytes', help: 'attachment bytes one account may allocate within retention.attachments (counted per day)' },
   { path: 'limits.maxConnections', env: 'SIGILO_MAX_CONNECTIONS', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '50000', key: 'limits.maxConnections', help: 'simultaneous WebSocket connections' },
   { path: 'limits.connectionFramesPerSecond', env: 'SIGILO_CONNECTION_RATE', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '500', key: 'limits.connectionFramesPerSecond', help: 'sustained frames per second per connection' },
   { path: 'limits.connectionBurst', env: 'SIGILO_CONNECTION_BURST', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '2000', key: 'limits.connectionBurst', help: 'frames a connection may send at once above the sustained rate' },
@@ -285,6 +288,9 @@ export function resolveConfig(sources: ConfigSources = {}): ServerConfig {
   const config = out as unknown as ServerConfig;
   if (config.storage.backend === 'postgres' && !config.storage.postgresUrl) {
     throw new ConfigError('storage.backend is postgres: set storage.postgresUrl (or SIGILO_POSTGRES_URL) to the database URL');
+  }
+  if (config.limits.attachmentQuotaBytes < config.limits.maxAttachmentBytes) {
+    throw new ConfigError('limits.attachmentQuotaBytes must be at least limits.maxAttachmentBytes (or no account could upload the largest attachment); raise the quota or lower the maximum');
   }
   if (config.limits.maxMessageBytes > config.limits.maxFrameBytes) {
     throw new ConfigError('limits.maxMessageBytes must not exceed limits.maxFrameBytes');

@@ -15,7 +15,7 @@ import type { ServerContext, Session } from './context.js';
 import { encodeDeliverFrame, encodeSendResultFrame } from './fast-frames.js';
 import { RateLimitedError, ServerError, StaleDevicesError, isStorageFull, type WireErrorCode } from './errors.js';
 import { TokenBucket } from './rate-limit.js';
-import { allocateAttachment } from './services/attachments.js';
+import { QuotaExceededError, allocateAttachment } from './services/attachments.js';
 import { authenticate, linkDevice, listDevices, register, setAccessKey } from './services/accounts.js';
 import { fetchBundles, preKeyCount, preKeysLowNotice, uploadPreKeys } from './services/directory.js';
 import { ack, identifiedSend, sealedSend, senderCertificate } from './services/messaging.js';
@@ -260,7 +260,7 @@ export class Connection {
       value: {
         code: ErrorCode[e.code as WireErrorCode] ?? ErrorCode.INTERNAL,
         message: e.message,
-        retryAfterMs: e instanceof RateLimitedError ? e.retryAfterMs : 0,
+        retryAfterMs: e instanceof RateLimitedError || e instanceof QuotaExceededError ? e.retryAfterMs : 0,
         staleDevices: e instanceof StaleDevicesError
           ? { currentDeviceIds: [...e.current], missingDeviceIds: [...e.missing], extraDeviceIds: [...e.extra] }
           : undefined,

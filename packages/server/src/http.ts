@@ -1,12 +1,12 @@
 /** Plain HTTPS routes beside the WebSocket: /health, /metrics, /v1/server-info. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServerContext } from './context.js';
-import { handleAttachment } from './services/attachments.js';
+import type { AttachmentHttp } from './services/attachments.js';
 
 export interface HttpInfo {
   readonly fingerprint: string;
   readonly isShuttingDown: () => boolean;
-  readonly attachmentsDir: string;
+  readonly attachments: AttachmentHttp;
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
@@ -17,7 +17,7 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 
 export function handleHttp(ctx: ServerContext, info: HttpInfo, req: IncomingMessage, res: ServerResponse): void {
   const path = (req.url ?? '/').split('?')[0] ?? '/';
-  if (handleAttachment(ctx, info.attachmentsDir, req, res, path)) return;
+  if (info.attachments.handle(req, res, path)) return;
   if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'method not allowed' });
   switch (path) {
     case '/health':
@@ -48,6 +48,7 @@ export function handleHttp(ctx: ServerContext, info: HttpInfo, req: IncomingMess
           maxFrameBytes: ctx.config.limits.maxFrameBytes,
           maxDevicesPerAccount: ctx.config.limits.maxDevicesPerAccount,
           maxAttachmentBytes: ctx.config.limits.maxAttachmentBytes,
+          attachmentQuotaBytes: ctx.config.limits.attachmentQuotaBytes,
         },
         senderCertificateLifetimeMs: ctx.config.senderCertificateMs,
       });

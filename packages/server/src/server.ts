@@ -24,8 +24,11 @@ import { ServerMetrics } from './metrics.js';
 import { KeyedBuckets } from './rate-limit.js';
 import { AdminService } from './services/admin.js';
 import { Relay } from './services/relay.js';
-import { startSweeper, sweep } from './services/retention.js';
-import type { Storage, SweepResult } from './storage/port.js';
+import { startSweeper, sweep, type SweepReport } from './services/retention.js';
+import { AttachmentHttp } from './services/attachments.js';
+import type { BlobStore } from './blobs/port.js';
+import { FsBlobStore } from './blobs/fs.js';
+import type { Storage } from './storage/port.js';
 import { openStorage } from './storage/open.js';
 import { loadTls } from './tls/tls.js';
 
@@ -42,6 +45,8 @@ export interface StartServerOptions {
   readonly logger?: Logger;
   /** Test hook: caps the SQLite database at this many pages, to provoke a full disk. */
   readonly maxPageCount?: number;
+  /** Where attachment bytes live; default: files in DATA/attachments. */
+  readonly blobs?: BlobStore;
 }
 
 export interface RunningServer {
@@ -57,7 +62,7 @@ export interface RunningServer {
   readonly admin: AdminService;
   readonly metrics: ServerMetrics;
   /** Runs the retention sweeper once now. */
-  sweep(): Promise<SweepResult>;
+  sweep(): Promise<SweepReport>;
   /** Graceful shutdown: stop accepting, tell clients, commit what was accepted, close storage. */
   close(): Promise<void>;
 }
@@ -94,6 +99,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   prepareDataDir(config.dataDir);
   const attachmentsDir = join(config.dataDir, 'attachments');
   mkdirSync(attachmentsDir, { recursive: true, mode: 0o700 });
+  const blobs = options.blobs ?? new FsBlobStore(attachmentsDir);
   const tls = loadTls(config.dataDir, config.tls.cert, config.tls.key, new Date(now()));
   const certificateKey: CertificateKey = loadCertificateKey(config.dataDir, crypto, random);
   const storage = options.storage ?? await openStorage(config);
@@ -125,8 +131,10 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   }
 
   let shuttingDown = false;
-  const https: HttpsServer = createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, (req, res) =>
-    handleHttp(ctx, { fingerprint: tls.fingerprint, isShuttingDown: () => shuttingDown, attachmentsDir }, req, res));
+  const attachments = new AttachmentHttp(ctx, blobs);
+  // requestTimeout 0: an attachment upload may take longer than node's 5-minute default; uploads are cut when idle instead (TRANSFER_IDLE_MS).
+  const https: HttpsServer = createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', requestTimeout: 0 }, (req, res) =>
+    handleHttp(ctx, { fingerprint: tls.fingerprint, isShuttingDown: () => shuttingDown, attachments }, req, res));
   https.on('tlsClientError', () => metrics.errors.inc({ code: 'TLS_HANDSHAKE' }));
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
   https.on('upgrade', (req, socket, head) => {
@@ -157,7 +165,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   });
   https.on('error', (e) => log.error('listener error', { code: (e as NodeJS.ErrnoException).code }));
 
-  const stopSweeper = startSweeper(ctx, attachmentsDir);
+  const stopSweeper = startSweeper(ctx, blobs);
   const pruneTimer = setInterval(() => {
     const t = now();
     ctx.sendBuckets.prune(t);
@@ -203,7 +211,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     tls: { cert: tls.cert, fingerprint: tls.fingerprint, selfSigned: tls.selfSigned, generated: tls.generated },
     certificateKey: { keyId: certificateKey.keyId, publicKey: certificateKey.publicKey },
     storage, admin, metrics,
-    sweep: () => sweep(ctx, attachmentsDir),
+    sweep: () => sweep(ctx, blobs),
     close,
   };
 }

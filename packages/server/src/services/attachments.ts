@@ -1,33 +1,78 @@
 /**
  * Attachments: encrypted blobs uploaded over HTTPS beside the WebSocket
  * (spec/server.md §4.1). A device reserves a slot (size, random 16-byte id,
- * upload token whose SHA-256 is stored); the upload streams to disk and
- * becomes readable when complete; anyone holding the id may download it
- * (with Range support) until retention.attachments expires it.
+ * upload token whose SHA-256 is stored), counted against its account's quota;
+ * the upload streams into the blob store, resumable after a dropped
+ * connection (HEAD for the offset, PATCH from there), and becomes readable
+ * when complete; anyone holding the id may download it (with Range) until
+ * retention.attachments expires it.
  */
 import type { AllocateAttachment } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { createReadStream, createWriteStream, renameSync, rmSync, statSync } from 'node:fs';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { join } from 'node:path';
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { AppendResult, BlobId, BlobStore } from '../blobs/port.js';
 import type { Reply } from '../connection.js';
 import type { ServerContext, Session } from '../context.js';
-import { RateLimitedError, invalidArgument } from '../errors.js';
-import { fromHexId, toHex } from '../ids.js';
+import { RateLimitedError, ServerError, invalidArgument, isStorageFull, type ServerErrorCode } from '../errors.js';
+import { DAY_MS, dayOf, fromHexId, toHex } from '../ids.js';
+import type { AttachmentRecord } from '../storage/port.js';
 
 const sha256 = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).digest());
 export const attachmentPath = (id: Uint8Array) => `/v1/attachments/${toHex(id)}`;
 
+/** An upload or download that moves no byte for this long is cut. */
+export const TRANSFER_IDLE_MS = 60_000;
+/** After an error answer during an upload, the rest of the body is read and dropped this long, so the client sees the answer. */
+const LINGER_MS = 2000;
+const LINGER_BYTES = 64 * 1024 * 1024;
+const MAX_RETRY_AFTER_MS = 0xffff_ffff;
+
+/** The account's attachment quota is used up; `retryAfterMs` says when enough of it frees (0: never, the attachment is larger than the quota). */
+export class QuotaExceededError extends ServerError {
+  constructor(readonly retryAfterMs: number, message: string) {
+    // ERROR_CODE_QUOTA_EXCEEDED in frames.proto; the wire mapping is by name.
+    super('QUOTA_EXCEEDED' as ServerErrorCode, message);
+  }
+}
+
+function formatBytes(n: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${n} bytes` : `${Number.isInteger(v) ? v : v.toFixed(1)} ${units[i]}`;
+}
+
 export async function allocateAttachment(ctx: ServerContext, s: Session, m: AllocateAttachment): Promise<Reply> {
-  const max = ctx.config.limits.maxAttachmentBytes;
-  if (m.size <= 0n || m.size > BigInt(max)) throw invalidArgument(`an attachment must be between 1 and ${max} bytes`);
+  const { maxAttachmentBytes: max, attachmentQuotaBytes: quota } = ctx.config.limits;
+  if (m.size <= 0n || m.size > BigInt(max)) throw invalidArgument(`an attachment must be between 1 and ${max} bytes (${formatBytes(max)})`);
+  const size = Number(m.size);
   const wait = ctx.sendBuckets.take(s.accountHex, ctx.now());
   if (wait > 0) throw new RateLimitedError(wait, 'uploads from this account');
   const now = ctx.now();
+  const ttl = ctx.config.retention.attachmentsMs;
+  const day = dayOf(now);
+  // The counter of a day stops counting when the last attachment allocated that day has expired.
+  const charge = await ctx.storage.chargeAttachmentUsage({ accountId: s.accountId, day, bytes: size, expiresAt: (day + 1) * DAY_MS + ttl, now, quota });
+  if (charge.status === 'exceeded') {
+    let freed = 0;
+    let freesAt = now;
+    for (const c of charge.counters) {
+      freed += c.bytes;
+      freesAt = c.expiresAt;
+      if (charge.used - freed + size <= quota) break;
+    }
+    throw new QuotaExceededError(Math.min(MAX_RETRY_AFTER_MS, Math.max(1, freesAt - now)),
+      `this account's attachment quota (${formatBytes(quota)} per ${Math.round(ttl / DAY_MS)} days) is used up: ${formatBytes(charge.used)} allocated; `
+      + `room for ${formatBytes(size)} frees up at ${new Date(freesAt).toISOString()} as older attachments expire; try again then or send a smaller file`);
+  }
   const attachmentId = ctx.random(16);
   const token = ctx.random(32);
-  const expiresAt = now + ctx.config.retention.attachmentsMs;
-  await ctx.storage.createAttachment({ attachmentId, size: Number(m.size), uploadTokenHash: sha256(token), createdAt: now, expiresAt, complete: false });
+  const expiresAt = now + ttl;
+  await ctx.storage.createAttachment({ attachmentId, size, uploadTokenHash: sha256(token), createdAt: now, expiresAt, complete: false });
   return {
     body: {
       case: 'attachmentSlot',
@@ -36,90 +81,243 @@ export async function allocateAttachment(ctx: ServerContext, s: Session, m: Allo
   };
 }
 
-function fail(res: ServerResponse, status: number, error: string): void {
-  const body = JSON.stringify({ error });
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' });
+// ---------------------------------------------------------------- HTTP
+
+const PATH = /^\/v1\/attachments\/([0-9a-f]{32})$/;
+const OFFSET = /^\d{1,16}$/;
+
+interface Writer {
+  readonly req: IncomingMessage;
+  readonly done: Promise<void>;
+}
+
+function send(res: ServerResponse, status: number, headers: OutgoingHttpHeaders, error?: string): void {
+  const body = error === undefined ? '' : JSON.stringify({ error });
+  res.writeHead(status, {
+    'cache-control': 'no-store',
+    ...(error === undefined ? {} : { 'content-type': 'application/json' }),
+    'content-length': Buffer.byteLength(body),
+    ...headers,
+  });
   res.end(body);
 }
 
-/** Handles /v1/attachments/<id>; returns false for other paths. */
-export function handleAttachment(ctx: ServerContext, dir: string, req: IncomingMessage, res: ServerResponse, path: string): boolean {
-  const m = /^\/v1\/attachments\/([0-9a-f]{32})$/.exec(path);
-  if (!m) return false;
-  const id = fromHexId(m[1]!, 16)!;
-  const file = join(dir, m[1]!);
-  const run = async () => {
-    const record = await ctx.storage.getAttachment(id);
-    const now = ctx.now();
-    if (!record || record.expiresAt <= now) return fail(res, 404, 'no such attachment (it may have expired)');
-    if (req.method === 'PUT') {
-      const auth = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '');
-      const given = auth ? sha256(Buffer.from(auth[1]!, 'base64url')) : new Uint8Array(32);
-      if (!timingSafeEqual(given, record.uploadTokenHash)) return fail(res, 401, 'wrong or missing upload token; allocate a new attachment slot');
-      if (record.complete) return fail(res, 409, 'this attachment was already uploaded');
-      if (Number(req.headers['content-length'] ?? -1) !== record.size) return fail(res, 413, `send exactly ${record.size} bytes with a Content-Length header`);
-      const part = `${file}.part`;
-      const out = createWriteStream(part, { mode: 0o600 });
-      let received = 0;
-      let failed = false;
-      const abort = (status: number, message: string) => {
-        if (failed) return;
-        failed = true;
-        out.destroy();
-        rmSync(part, { force: true });
-        fail(res, status, message);
-      };
-      req.on('data', (chunk: Buffer) => {
-        received += chunk.length;
-        if (received > record.size) abort(413, `send exactly ${record.size} bytes`);
-      });
-      req.on('aborted', () => abort(400, 'upload interrupted; upload again'));
-      out.on('error', (e: NodeJS.ErrnoException) => abort(e.code === 'ENOSPC' ? 507 : 500, e.code === 'ENOSPC' ? 'the server is out of disk space; try again later' : 'could not store the upload'));
-      req.pipe(out);
-      out.on('finish', () => {
-        if (failed) return;
-        if (received !== record.size) return abort(400, `received ${received} of ${record.size} bytes; upload again`);
-        renameSync(part, file);
-        ctx.storage.completeAttachment(id).then(() => {
-          res.writeHead(201, { 'content-length': 0 });
-          res.end();
-        }, () => abort(500, 'could not record the upload'));
-      });
-      return;
+/**
+ * Answers while the request body may still be arriving: the answer goes out
+ * at once, the rest of the body is read and dropped for up to LINGER_MS (a
+ * client that is still sending then reads the answer instead of a reset), and
+ * then the connection is closed.
+ */
+function answerUpload(req: IncomingMessage, res: ServerResponse, status: number, headers: OutgoingHttpHeaders, error?: string): void {
+  if (res.headersSent || res.destroyed) return;
+  send(res, status, headers, error);
+  if (req.complete || req.destroyed) return;
+  let dropped = 0;
+  const timer = setTimeout(() => req.socket.destroy(), LINGER_MS);
+  timer.unref();
+  req.on('data', (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped > LINGER_BYTES) req.socket.destroy();
+  });
+  req.once('end', () => clearTimeout(timer));
+  req.once('close', () => clearTimeout(timer));
+  req.resume();
+}
+
+/** The attachment HTTP endpoints (spec/server.md §4.1) over a blob store. */
+export class AttachmentHttp {
+  readonly #ctx: ServerContext;
+  readonly #blobs: BlobStore;
+  /** One writer per blob: a new upload request cuts the previous one (the client reconnected). */
+  readonly #writers = new Map<BlobId, Writer>();
+
+  constructor(ctx: ServerContext, blobs: BlobStore) {
+    this.#ctx = ctx;
+    this.#blobs = blobs;
+  }
+
+  /** Handles /v1/attachments/<id>; returns false for other paths. */
+  handle(req: IncomingMessage, res: ServerResponse, path: string): boolean {
+    const m = PATH.exec(path);
+    if (!m) return false;
+    const hex = m[1]!;
+    this.#route(req, res, hex, fromHexId(hex, 16)!).catch((e: unknown) => {
+      const full = isStorageFull(e);
+      if (full) this.#ctx.metrics.errors.inc({ code: 'STORAGE_FULL' });
+      else this.#ctx.log.error('attachment request failed', { method: req.method, code: (e as { code?: string } | null)?.code });
+      if (!res.headersSent) {
+        answerUpload(req, res, full ? 507 : 500, {}, full
+          ? 'the server is out of disk space; try again later and tell the administrator'
+          : 'the attachment request failed; try again, and tell the administrator if it persists');
+      } else {
+        res.destroy();
+      }
+    });
+    return true;
+  }
+
+  async #route(req: IncomingMessage, res: ServerResponse, hex: BlobId, id: Uint8Array): Promise<void> {
+    const method = req.method ?? 'GET';
+    if (!['GET', 'HEAD', 'PUT', 'PATCH'].includes(method)) {
+      return answerUpload(req, res, 405, { allow: 'GET, HEAD, PUT, PATCH' }, 'use GET to download, PATCH (or PUT) to upload and HEAD with the upload token for the upload offset');
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD') return fail(res, 405, 'use GET to download or PUT to upload');
-    if (!record.complete) return fail(res, 404, 'this attachment has not been uploaded yet');
-    let size: number;
+    const record = await this.#ctx.storage.getAttachment(id);
+    if (!record || record.expiresAt <= this.#ctx.now()) return answerUpload(req, res, 404, {}, 'no such attachment (it may have expired)');
+    const upload = method === 'PUT' || method === 'PATCH' || (method === 'HEAD' && req.headers.authorization !== undefined);
+    if (!upload) return this.#download(req, res, hex, record);
+    if (!this.#authorised(req, record)) return answerUpload(req, res, 401, {}, 'wrong or missing upload token; allocate a new attachment slot');
+    if (method === 'HEAD') {
+      const { offset } = await this.#reconcile(hex, record, !this.#writers.has(hex));
+      return send(res, 200, { 'upload-offset': offset, 'upload-length': record.size });
+    }
+    return this.#upload(req, res, hex, record, method === 'PUT');
+  }
+
+  #authorised(req: IncomingMessage, record: AttachmentRecord): boolean {
+    const auth = /^Bearer ([A-Za-z0-9_-]{1,100})$/.exec(req.headers.authorization ?? '');
+    const given = auth ? sha256(Buffer.from(auth[1]!, 'base64url')) : new Uint8Array(32);
+    return timingSafeEqual(given, record.uploadTokenHash);
+  }
+
+  /**
+   * The stored offset, after repairing what a crash may leave between the
+   * blob store and the metadata: a complete blob whose row is not marked
+   * complete, or (with `finish`, when no upload is running) a partial blob
+   * that already holds every byte.
+   */
+  async #reconcile(hex: BlobId, record: AttachmentRecord, finish: boolean): Promise<{ offset: number; complete: boolean }> {
+    const state = await this.#blobs.state(hex);
+    if (state?.complete) {
+      if (!record.complete) await this.#ctx.storage.completeAttachment(record.attachmentId);
+      return { offset: state.bytes, complete: true };
+    }
+    if (state && finish && state.bytes === record.size) {
+      await this.#finish(hex, record);
+      return { offset: record.size, complete: true };
+    }
+    return { offset: state?.bytes ?? 0, complete: false };
+  }
+
+  /** Makes the blob complete and durable first, then marks the row complete: a crash in between is repaired by #reconcile. */
+  async #finish(hex: BlobId, record: AttachmentRecord): Promise<void> {
+    await this.#blobs.complete(hex);
+    await this.#ctx.storage.completeAttachment(record.attachmentId);
+  }
+
+  async #takeWriter(hex: BlobId, req: IncomingMessage): Promise<() => void> {
+    // Another request may take the slot while this one waits; it is cut in turn.
+    for (let w = this.#writers.get(hex); w; w = this.#writers.get(hex)) {
+      w.req.socket?.destroy();
+      await w.done;
+    }
+    let release!: () => void;
+    const done = new Promise<void>((resolve) => { release = resolve; });
+    const writer: Writer = { req, done };
+    this.#writers.set(hex, writer);
+    return () => {
+      if (this.#writers.get(hex) === writer) this.#writers.delete(hex);
+      release();
+    };
+  }
+
+  async #upload(req: IncomingMessage, res: ServerResponse, hex: BlobId, record: AttachmentRecord, whole: boolean): Promise<void> {
+    const size = record.size;
+    const lengthHeader = req.headers['content-length'];
+    const length = lengthHeader === undefined ? undefined : OFFSET.test(lengthHeader) ? Number(lengthHeader) : NaN;
+    if (Number.isNaN(length)) return answerUpload(req, res, 400, {}, 'the Content-Length header is not a number');
+    let offset = 0;
+    if (whole) {
+      if (length !== size) return answerUpload(req, res, 413, {}, `send exactly ${size} bytes with a Content-Length header (or PATCH in parts)`);
+    } else {
+      const header = req.headers['upload-offset'];
+      if (typeof header !== 'string' || !OFFSET.test(header) || !Number.isSafeInteger(Number(header))) {
+        return answerUpload(req, res, 400, {}, 'send the Upload-Offset header: the number of bytes already stored (HEAD with the upload token tells it)');
+      }
+      offset = Number(header);
+    }
+    const release = await this.#takeWriter(hex, req);
     try {
-      size = statSync(file).size;
-    } catch {
-      return fail(res, 404, 'no such attachment');
+      const { offset: stored, complete } = await this.#reconcile(hex, record, false);
+      if (complete) {
+        return answerUpload(req, res, 409, { 'upload-offset': stored }, 'this attachment is already uploaded');
+      }
+      if (!whole && offset !== stored) {
+        return answerUpload(req, res, 409, { 'upload-offset': stored }, `the upload is at byte ${stored}, not ${offset}: continue from Upload-Offset`);
+      }
+      if (length !== undefined && offset + length > size) {
+        return answerUpload(req, res, 413, { 'upload-offset': stored }, `the attachment is ${size} bytes: at most ${size - offset} more may be sent from byte ${offset}`);
+      }
+      if (whole) await this.#blobs.create(hex);
+      req.socket.setTimeout(TRANSFER_IDLE_MS);
+      const result = await this.#blobs.append(hex, offset, req, size - offset);
+      await this.#answerAppend(req, res, hex, record, result);
+    } finally {
+      release();
+    }
+  }
+
+  async #answerAppend(req: IncomingMessage, res: ServerResponse, hex: BlobId, record: AttachmentRecord, r: AppendResult): Promise<void> {
+    const size = record.size;
+    switch (r.status) {
+      case 'ended':
+        if (r.offset < size) return send(res, 204, { 'upload-offset': r.offset });
+        await this.#finish(hex, record);
+        return send(res, 201, { 'upload-offset': size });
+      case 'cut':
+        // The client went away (or another request for this upload replaced it): what arrived is stored.
+        res.destroy();
+        return;
+      case 'too-long':
+        return answerUpload(req, res, 413, { 'upload-offset': r.offset },
+          `the attachment is ${size} bytes: this request sent more than the ${size - (r.offset)} bytes left, and none of it was kept`);
+      case 'no-space':
+        this.#ctx.log.warn('attachment upload stopped: the disk is full');
+        this.#ctx.metrics.errors.inc({ code: 'STORAGE_FULL' });
+        return answerUpload(req, res, 507, { 'upload-offset': r.offset, 'retry-after': '60' },
+          `the server is out of disk space; ${r.offset} bytes are stored: resume from Upload-Offset later, and tell the administrator`);
+      case 'conflict':
+        return answerUpload(req, res, 409, { 'upload-offset': r.offset }, `the upload is at byte ${r.offset}: continue from Upload-Offset`);
+    }
+  }
+
+  async #download(req: IncomingMessage, res: ServerResponse, hex: BlobId, record: AttachmentRecord): Promise<void> {
+    let size: number;
+    if (record.complete) {
+      const state = await this.#blobs.state(hex);
+      if (!state?.complete) return send(res, 404, {}, 'no such attachment');
+      size = state.bytes;
+    } else {
+      // Also repairs an upload whose row a crash left incomplete.
+      const r = await this.#reconcile(hex, record, false);
+      if (!r.complete) return send(res, 404, {}, 'this attachment has not been uploaded yet');
+      size = r.offset;
     }
     let start = 0;
     let end = size - 1;
-    const range = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range ?? '');
-    if (req.headers.range) {
-      if (!range || (range[1] === '' && range[2] === '')) return fail(res, 416, 'only single byte ranges are supported');
-      if (range[1] === '') start = Math.max(0, size - Number(range[2]));
-      else {
+    const rangeHeader = req.headers.range;
+    if (rangeHeader !== undefined) {
+      const range = /^bytes=(\d{0,16})-(\d{0,16})$/.exec(rangeHeader);
+      if (!range || (range[1] === '' && range[2] === '')) return send(res, 416, { 'content-range': `bytes */${size}` }, 'only a single byte range (bytes=a-b, a- or -n) is supported');
+      if (range[1] === '') {
+        start = Math.max(0, size - Number(range[2]));
+      } else {
         start = Number(range[1]);
         if (range[2] !== '') end = Math.min(end, Number(range[2]));
       }
-      if (start > end || start >= size) {
-        res.writeHead(416, { 'content-range': `bytes */${size}` });
-        return res.end();
-      }
+      if (start > end || start >= size) return send(res, 416, { 'content-range': `bytes */${size}` }, `the range is outside the ${size} bytes of this attachment`);
     }
-    res.writeHead(req.headers.range ? 206 : 200, {
+    res.writeHead(rangeHeader !== undefined ? 206 : 200, {
       'content-type': 'application/octet-stream',
       'content-length': end - start + 1,
       'accept-ranges': 'bytes',
       'cache-control': 'private, no-store',
-      ...(req.headers.range ? { 'content-range': `bytes ${start}-${end}/${size}` } : {}),
+      ...(rangeHeader !== undefined ? { 'content-range': `bytes ${start}-${end}/${size}` } : {}),
     });
-    if (req.method === 'HEAD') return res.end();
-    createReadStream(file, { start, end }).on('error', () => res.destroy()).pipe(res);
-  };
-  run().catch(() => fail(res, 500, 'attachment request failed'));
-  return true;
+    if (req.method === 'HEAD') return void res.end();
+    res.socket?.setTimeout(TRANSFER_IDLE_MS);
+    const stream = this.#blobs.read(hex, start, end);
+    stream.on('error', () => res.destroy());
+    res.on('close', () => stream.destroy());
+    stream.pipe(res);
+  }
 }

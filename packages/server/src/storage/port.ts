@@ -197,12 +197,36 @@ export interface AttachmentRecord {
   readonly complete: boolean;
 }
 
+/**
+ * One attachment allocation counted against its account's quota. The usage
+ * table holds one byte counter per account and day (never an attachment id),
+ * live until `expiresAt`; the quota is the sum of an account's live counters.
+ */
+export interface AttachmentUsageCharge {
+  readonly accountId: Uint8Array;
+  /** Days since the epoch (UTC) of the allocation. */
+  readonly day: number;
+  readonly bytes: number;
+  /** When this day's counter stops counting: the end of the day plus the attachment TTL. */
+  readonly expiresAt: number;
+  readonly now: number;
+  readonly quota: number;
+}
+
+export type AttachmentUsageResult =
+  /** Counted; `used` includes this charge. */
+  | { readonly status: 'ok'; readonly used: number }
+  /** Not counted: `used` + bytes would exceed the quota. `counters` are the live ones, oldest expiry first. */
+  | { readonly status: 'exceeded'; readonly used: number; readonly counters: readonly { readonly bytes: number; readonly expiresAt: number }[] };
+
 export interface SweepResult {
   readonly messages: number;
   readonly invites: number;
   readonly dedup: number;
   /** Expired attachments removed from the metadata table; the caller deletes their blobs. */
   readonly attachmentIds: readonly Uint8Array[];
+  /** Expired per-account, per-day attachment usage counters removed. */
+  readonly attachmentUsage: number;
 }
 
 export interface TableAudit {
@@ -273,6 +297,8 @@ export interface Storage {
   createAttachment(record: AttachmentRecord): Promise<void>;
   getAttachment(attachmentId: Uint8Array): Promise<AttachmentRecord | undefined>;
   completeAttachment(attachmentId: Uint8Array): Promise<boolean>;
+  /** Checks the account's live usage counters against the quota and adds the charge, atomically (concurrent charges cannot both pass). */
+  chargeAttachmentUsage(charge: AttachmentUsageCharge): Promise<AttachmentUsageResult>;
 
   // Retention and audit
   sweep(now: number): Promise<SweepResult>;

@@ -12,7 +12,7 @@
  */
 import pg from 'pg';
 import type {
-  AccountRecord, AckRequest, AckedMessage, AddDeviceResult, AttachmentRecord, AuditReport, DeviceRecord, EnqueueRequest, EnqueueResult,
+  AccountRecord, AckRequest, AckedMessage, AddDeviceResult, AttachmentRecord, AttachmentUsageCharge, AttachmentUsageResult, AuditReport, DeviceRecord, EnqueueRequest, EnqueueResult,
   InviteRecord, MultiEnqueueRequest, MultiEnqueueResult, MultiStaleAccount, NewDevice, SealedRecipientRecord, PqPreKeyRow, PreKeyCounts, PreKeyUpload, QueuedMessage, RegisterResult, Storage, SweepResult, TableAudit,
   TakeBundlesResult, TakenPreKeys,
 } from './port.js';
@@ -26,6 +26,8 @@ export interface PostgresStorageOptions {
 }
 
 const DAY_MS = 86_400_000;
+/** Advisory-lock class of attachment quota charges ('SIGL'). */
+const ATTACHMENT_USAGE_LOCK = 0x5349474c;
 
 const schemaSql = (s: string) => `
 CREATE SCHEMA IF NOT EXISTS ${s};
@@ -58,6 +60,8 @@ CREATE INDEX IF NOT EXISTS dedup_by_expiry ON ${s}.dedup (expires_at);
 CREATE TABLE IF NOT EXISTS ${s}.attachments (
   attachment_id BYTEA PRIMARY KEY, size BIGINT NOT NULL, upload_token_hash BYTEA NOT NULL, created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL,
   complete BOOLEAN NOT NULL DEFAULT FALSE);
+CREATE TABLE IF NOT EXISTS ${s}.attachment_usage (
+  account_id BYTEA NOT NULL, day INTEGER NOT NULL, bytes BIGINT NOT NULL, expires_at BIGINT NOT NULL, PRIMARY KEY (account_id, day));
 ${multiSchemaSql(s)}`;
 
 /**
@@ -173,7 +177,7 @@ export class PostgresStorage implements Storage {
   async deleteAccount(accountId: Uint8Array): Promise<boolean> {
     return this.#tx(async (q) => {
       const gone = await q(`DELETE FROM ${this.#t('accounts')} WHERE account_id = $1 RETURNING 1`, [buf(accountId)]);
-      for (const t of ['devices', 'signed_prekeys', 'one_time_prekeys', 'pq_prekeys', 'pq_last_resort', 'messages']) {
+      for (const t of ['devices', 'signed_prekeys', 'one_time_prekeys', 'pq_prekeys', 'pq_last_resort', 'messages', 'attachment_usage']) {
         await q(`DELETE FROM ${this.#t(t)} WHERE account_id = $1`, [buf(accountId)]);
       }
       return gone.length === 1;
@@ -465,12 +469,29 @@ export class PostgresStorage implements Storage {
     return (await this.#q(`UPDATE ${this.#t('attachments')} SET complete = TRUE WHERE attachment_id = $1 AND NOT complete RETURNING 1`, [buf(attachmentId)])).length === 1;
   }
 
+  async chargeAttachmentUsage(c: AttachmentUsageCharge): Promise<AttachmentUsageResult> {
+    const account = buf(c.accountId);
+    return this.#tx(async (q) => {
+      // Concurrent charges of one account queue on a transaction-scoped advisory lock (class 'SIGL', key from the account id).
+      await q('SELECT pg_advisory_xact_lock($1::int, $2::int)', [ATTACHMENT_USAGE_LOCK, account.readInt32BE(0)]);
+      const counters = (await q(`SELECT bytes, expires_at FROM ${this.#t('attachment_usage')} WHERE account_id = $1 AND expires_at > $2 ORDER BY expires_at`,
+        [account, c.now])).map((r) => ({ bytes: num(r.bytes), expiresAt: num(r.expires_at) }));
+      const used = counters.reduce((n, r) => n + r.bytes, 0);
+      if (used + c.bytes > c.quota) return { status: 'exceeded', used, counters };
+      await q(`INSERT INTO ${this.#t('attachment_usage')} AS u (account_id, day, bytes, expires_at) VALUES ($1, $2, $3, $4)
+        ON CONFLICT (account_id, day) DO UPDATE SET bytes = u.bytes + excluded.bytes, expires_at = greatest(u.expires_at, excluded.expires_at)`,
+      [account, c.day, c.bytes, c.expiresAt]);
+      return { status: 'ok', used: used + c.bytes };
+    });
+  }
+
   async sweep(now: number): Promise<SweepResult> {
     const swept = await this.#tx(async (q) => ({
       messages: (await q(`DELETE FROM ${this.#t('messages')} WHERE expires_at <= $1 RETURNING 1`, [now])).length,
       invites: (await q(`DELETE FROM ${this.#t('invites')} WHERE expires_at <= $1 RETURNING 1`, [now])).length,
       dedup: (await q(`DELETE FROM ${this.#t('dedup')} WHERE expires_at <= $1 RETURNING 1`, [now])).length,
       attachmentIds: (await q(`DELETE FROM ${this.#t('attachments')} WHERE expires_at <= $1 RETURNING attachment_id`, [now])).map((r) => bytes(r.attachment_id)),
+      attachmentUsage: (await q(`DELETE FROM ${this.#t('attachment_usage')} WHERE expires_at <= $1 RETURNING 1`, [now])).length,
     }));
     // Expired shared payloads, and any left unreferenced by concurrent deletions (see multiSchemaSql).
     await this.#q(`DELETE FROM ${this.#t('shared_payloads')} p WHERE p.expires_at <= $1
@@ -481,10 +502,10 @@ export class PostgresStorage implements Storage {
   async audit(_now: number): Promise<AuditReport> {
     const oldest: Record<string, string> = {
       invites: 'min(created_at)', accounts: `min(created_day)::bigint * ${DAY_MS}`, devices: `min(created_day)::bigint * ${DAY_MS}`,
-      messages: 'min(created_at)', attachments: 'min(created_at)', shared_payloads: 'min(created_at)',
+      messages: 'min(created_at)', attachments: 'min(created_at)', attachment_usage: `min(day)::bigint * ${DAY_MS}`, shared_payloads: 'min(created_at)',
     };
     const tables: TableAudit[] = [];
-    for (const table of ['invites', 'accounts', 'devices', 'signed_prekeys', 'one_time_prekeys', 'pq_prekeys', 'pq_last_resort', 'messages', 'dedup', 'attachments', 'shared_payloads']) {
+    for (const table of ['invites', 'accounts', 'devices', 'signed_prekeys', 'one_time_prekeys', 'pq_prekeys', 'pq_last_resort', 'messages', 'dedup', 'attachments', 'attachment_usage', 'shared_payloads']) {
       const [r] = await this.#q(`SELECT count(*) AS n${oldest[table] ? `, ${oldest[table]} AS oldest` : ''} FROM ${this.#t(table)}`);
       tables.push({ table, rows: num(r!.n), oldest: r!.oldest == null ? undefined : num(r!.oldest) });
     }

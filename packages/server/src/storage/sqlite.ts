@@ -15,7 +15,7 @@
  */
 import Database from 'better-sqlite3';
 import type {
-  AccountRecord, AckedMessage, AckRequest, AddDeviceResult, AttachmentRecord, AuditReport, DeviceRecord, EnqueueRequest, EnqueueResult,
+  AccountRecord, AckedMessage, AckRequest, AddDeviceResult, AttachmentRecord, AttachmentUsageCharge, AttachmentUsageResult, AuditReport, DeviceRecord, EnqueueRequest, EnqueueResult,
   InviteRecord, MultiEnqueueRequest, MultiEnqueueResult, MultiStaleAccount, NewDevice, SealedRecipientRecord, PqPreKeyRow, PreKeyCounts, PreKeyUpload, QueuedMessage, RegisterResult, SignedPreKeyRow, Storage,
   SweepResult, TableAudit, TakeBundlesResult, TakenPreKeys, OneTimePreKeyRow,
 } from './port.js';
@@ -112,6 +112,13 @@ CREATE TABLE IF NOT EXISTS attachments (
   expires_at INTEGER NOT NULL,
   complete INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS attachment_usage (
+  account_id BLOB NOT NULL,
+  day INTEGER NOT NULL,
+  bytes INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (account_id, day)
+) WITHOUT ROWID;
 `;
 
 /**
@@ -157,6 +164,7 @@ const AUDITED_TABLES: readonly { table: string; oldest?: string }[] = [
   { table: 'messages', oldest: 'min(created_at)' },
   { table: 'dedup' },
   { table: 'attachments', oldest: 'min(created_at)' },
+  { table: 'attachment_usage', oldest: `min(day) * ${DAY_MS}` },
   { table: 'shared_payloads', oldest: 'min(created_at)' },
 ];
 
@@ -354,6 +362,10 @@ export class SqliteStorage implements Storage {
     return this.#s.completeAttachment.run(buf(attachmentId)).changes === 1;
   }
 
+  async chargeAttachmentUsage(charge: AttachmentUsageCharge): Promise<AttachmentUsageResult> {
+    return this.#tx.chargeUsage(charge);
+  }
+
   async sweep(now: number): Promise<SweepResult> {
     const r = this.#tx.sweep(now);
     this.#m.sweepPayloads.run(now); // normally already gone with their last row (trigger)
@@ -409,7 +421,7 @@ function prepare(db: Database.Database) {
     // Per-device deletes (used for device removal) and per-account deletes.
     purgeDevice: ['signed_prekeys', 'one_time_prekeys', 'pq_prekeys', 'pq_last_resort', 'messages'].map((t) =>
       db.prepare(`DELETE FROM ${t} WHERE account_id = ? AND device_id = ?`)),
-    purgeAccount: ['devices', 'signed_prekeys', 'one_time_prekeys', 'pq_prekeys', 'pq_last_resort', 'messages'].map((t) =>
+    purgeAccount: ['devices', 'signed_prekeys', 'one_time_prekeys', 'pq_prekeys', 'pq_last_resort', 'messages', 'attachment_usage'].map((t) =>
       db.prepare(`DELETE FROM ${t} WHERE account_id = ?`)),
     upsertSigned: db.prepare('INSERT OR REPLACE INTO signed_prekeys (account_id, device_id, key_id, public_key, signature) VALUES (?, ?, ?, ?, ?)'),
     upsertOneTime: db.prepare('INSERT OR REPLACE INTO one_time_prekeys (account_id, device_id, key_id, public_key) VALUES (?, ?, ?, ?)'),
@@ -440,6 +452,10 @@ function prepare(db: Database.Database) {
     sweepInvites: db.prepare('DELETE FROM invites WHERE expires_at <= ?'),
     sweepDedup: db.prepare('DELETE FROM dedup WHERE expires_at <= ?'),
     sweepAttachments: db.prepare('DELETE FROM attachments WHERE expires_at <= ? RETURNING attachment_id').pluck(),
+    liveUsage: db.prepare('SELECT bytes, expires_at FROM attachment_usage WHERE account_id = ? AND expires_at > ? ORDER BY expires_at'),
+    addUsage: db.prepare(`INSERT INTO attachment_usage (account_id, day, bytes, expires_at) VALUES (?, ?, ?, ?)
+      ON CONFLICT (account_id, day) DO UPDATE SET bytes = bytes + excluded.bytes, expires_at = max(expires_at, excluded.expires_at)`),
+    sweepUsage: db.prepare('DELETE FROM attachment_usage WHERE expires_at <= ?'),
   };
 }
 
@@ -562,11 +578,21 @@ function transactions(db: Database.Database, s: ReturnType<typeof prepare>) {
       return out;
     })),
 
+    chargeUsage: db.transaction((c: AttachmentUsageCharge): AttachmentUsageResult => {
+      const account = buf(c.accountId);
+      const counters = (s.liveUsage.all(account, c.now) as { bytes: number; expires_at: number }[]).map((r) => ({ bytes: r.bytes, expiresAt: r.expires_at }));
+      const used = counters.reduce((n, r) => n + r.bytes, 0);
+      if (used + c.bytes > c.quota) return { status: 'exceeded', used, counters };
+      s.addUsage.run(account, c.day, c.bytes, c.expiresAt);
+      return { status: 'ok', used: used + c.bytes };
+    }),
+
     sweep: db.transaction((now: number): SweepResult => ({
       messages: s.sweepMessages.run(now).changes,
       invites: s.sweepInvites.run(now).changes,
       dedup: s.sweepDedup.run(now).changes,
       attachmentIds: (s.sweepAttachments.all(now) as Buffer[]).map(bytes),
+      attachmentUsage: s.sweepUsage.run(now).changes,
     })),
   };
 }

@@ -1,0 +1,247 @@
+/**
+ * The blob store conformance suite (src/blobs/port.ts): every store must pass
+ * runBlobStoreConformance; the file-system store runs it here, plus the
+ * checks only a file system has (modes, symlinks, a full disk).
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FsBlobStore } from '../src/blobs/fs.js';
+import { InvalidBlobIdError, type BlobStore } from '../src/blobs/port.js';
+import { tempDir } from './support/server.js';
+
+export interface BlobStoreTarget {
+  readonly store: BlobStore;
+  cleanup(): Promise<void>;
+}
+
+const newId = () => randomBytes(16).toString('hex');
+const bytes = (n: number, seed = 7) => {
+  const b = Buffer.allocUnsafe(n);
+  for (let i = 0; i < n; i++) b[i] = (i * 31 + seed) & 0xff;
+  return b;
+};
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** A source that yields `data` in `chunk`-sized pieces, asynchronously, then ends. */
+function source(data: Buffer, chunk = 64 * 1024): Readable {
+  let at = 0;
+  return new Readable({
+    read() {
+      setImmediate(() => {
+        if (at >= data.length) return this.push(null);
+        this.push(data.subarray(at, at + chunk));
+        at += chunk;
+      });
+    },
+  });
+}
+
+async function until(check: () => Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+export function runBlobStoreConformance(name: string, open: () => Promise<BlobStoreTarget>): void {
+  describe(`blob store conformance: ${name}`, () => {
+    let target: BlobStoreTarget;
+    let store: BlobStore;
+    beforeEach(async () => {
+      target = await open();
+      store = target.store;
+    });
+    afterEach(async () => { await target.cleanup(); });
+
+    it('refuses ids that are not 32 lower-case hex digits before touching storage', async () => {
+      for (const bad of ['../../etc/passwd', 'A'.repeat(32), 'a'.repeat(31), `${'a'.repeat(32)}.part`, '']) {
+        await expect(store.state(bad)).rejects.toBeInstanceOf(InvalidBlobIdError);
+        await expect(store.append(bad, 0, source(bytes(1)), 1)).rejects.toBeInstanceOf(InvalidBlobIdError);
+        await expect(store.delete(bad)).rejects.toBeInstanceOf(InvalidBlobIdError);
+        expect(() => store.read(bad, 0, 0)).toThrow(InvalidBlobIdError);
+      }
+    });
+
+    it('appends in parts, completes, and reads any byte range', async () => {
+      const id = newId();
+      const data = bytes(300_000);
+      expect(await store.state(id)).toBeUndefined();
+      expect(await store.append(id, 0, source(data.subarray(0, 100_000)), data.length)).toEqual({ status: 'ended', offset: 100_000, written: 100_000 });
+      expect(await store.state(id)).toEqual({ complete: false, bytes: 100_000 });
+      expect(await store.append(id, 100_000, source(data.subarray(100_000)), 200_000)).toEqual({ status: 'ended', offset: 300_000, written: 200_000 });
+      expect(await store.complete(id)).toBe(300_000);
+      expect(await store.complete(id)).toBe(300_000);
+      expect(await store.state(id)).toEqual({ complete: true, bytes: 300_000 });
+      expect((await readAll(store.read(id, 0, 299_999))).equals(data)).toBe(true);
+      expect((await readAll(store.read(id, 123_456, 200_000))).equals(data.subarray(123_456, 200_001))).toBe(true);
+      expect((await readAll(store.read(id, 299_999, 299_999))).equals(data.subarray(299_999))).toBe(true);
+    });
+
+    it('writes only at the current offset, and never to a complete blob', async () => {
+      const id = newId();
+      expect(await store.append(id, 5, source(bytes(10)), 100)).toMatchObject({ status: 'conflict', offset: 0, written: 0 });
+      expect(await store.state(id)).toBeUndefined();
+      await store.append(id, 0, source(bytes(10)), 100);
+      for (const wrong of [0, 9, 11, 5_000_000_000]) {
+        expect(await store.append(id, wrong, source(bytes(10, 1)), 100)).toMatchObject({ status: 'conflict', offset: 10, written: 0 });
+      }
+      expect(await store.state(id)).toEqual({ complete: false, bytes: 10 });
+      await store.complete(id);
+      expect(await store.append(id, 10, source(bytes(10)), 100)).toMatchObject({ status: 'conflict', offset: 10 });
+      await expect(store.create(id)).rejects.toThrow();
+      expect((await readAll(store.read(id, 0, 9))).equals(bytes(10))).toBe(true);
+    });
+
+    it('keeps every byte received before the source is cut', async () => {
+      const id = newId();
+      const data = bytes(200_000);
+      const src = new PassThrough();
+      const appending = store.append(id, 0, src, data.length);
+      src.write(data.subarray(0, 50_000));
+      src.write(data.subarray(50_000, 120_000));
+      await until(async () => (await store.state(id))?.bytes === 120_000, 'the first bytes to be stored');
+      src.destroy(new Error('connection reset'));
+      expect(await appending).toEqual({ status: 'cut', offset: 120_000, written: 120_000 });
+      expect(await store.state(id)).toEqual({ complete: false, bytes: 120_000 });
+      expect(await store.append(id, 120_000, source(data.subarray(120_000)), 80_000)).toMatchObject({ status: 'ended', offset: 200_000 });
+      await store.complete(id);
+      expect((await readAll(store.read(id, 0, data.length - 1))).equals(data)).toBe(true);
+    });
+
+    it('keeps nothing of an append that brings more than maxBytes', async () => {
+      const id = newId();
+      await store.append(id, 0, source(bytes(1000)), 5000);
+      expect(await store.append(id, 1000, source(bytes(300_000, 3)), 4000)).toEqual({ status: 'too-long', offset: 1000, written: 0 });
+      expect(await store.state(id)).toEqual({ complete: false, bytes: 1000 });
+      expect(await store.append(id, 1000, source(bytes(4000, 3)), 4000)).toMatchObject({ status: 'ended', offset: 5000 });
+      await store.complete(id);
+      expect((await readAll(store.read(id, 0, 4999))).equals(Buffer.concat([bytes(1000), bytes(4000, 3)]))).toBe(true);
+    });
+
+    it('streams a large body from a slow source without loss (backpressure)', async () => {
+      const id = newId();
+      const data = randomBytes(12 * 1024 * 1024);
+      expect(await store.append(id, 0, source(data, 16 * 1024 + 3), data.length)).toMatchObject({ status: 'ended', offset: data.length });
+      await store.complete(id);
+      expect((await readAll(store.read(id, 0, data.length - 1))).equals(data)).toBe(true);
+    });
+
+    it('starts over with create, deletes partial and complete blobs, lists what is stored', async () => {
+      const a = newId();
+      const b = newId();
+      await store.append(a, 0, source(bytes(100)), 100);
+      await store.create(a);
+      expect(await store.state(a)).toEqual({ complete: false, bytes: 0 });
+      await store.append(b, 0, source(bytes(100)), 100);
+      await store.complete(b);
+      const listed: { id: string; complete: boolean }[] = [];
+      for await (const e of store.list()) listed.push(e);
+      expect(listed).toEqual(expect.arrayContaining([{ id: a, complete: false }, { id: b, complete: true }]));
+      await store.delete(a);
+      await store.delete(b);
+      await store.delete(newId());
+      expect(await store.state(a)).toBeUndefined();
+      expect(await store.state(b)).toBeUndefined();
+      await expect(readAll(store.read(b, 0, 10))).rejects.toThrow();
+      await expect(store.complete(a)).rejects.toThrow();
+    });
+  });
+}
+
+// ---------------------------------------------------------------- the file-system store
+
+runBlobStoreConformance('fs', async () => {
+  const dir = tempDir('blobs');
+  return { store: new FsBlobStore(join(dir, 'attachments')), async cleanup() { rmSync(dir, { recursive: true, force: true }); } };
+});
+
+describe('file-system blob store', () => {
+  let dir: string;
+  let store: FsBlobStore;
+  beforeEach(() => {
+    dir = tempDir('blobs');
+    store = new FsBlobStore(join(dir, 'attachments'));
+  });
+  afterEach(() => { rmSync(dir, { recursive: true, force: true }); });
+
+  it('keeps a partial upload as <id>.part and a complete one as <id>, owner-only', async () => {
+    const id = newId();
+    await store.append(id, 0, source(bytes(10)), 20);
+    expect(readdirSync(store.dir)).toEqual([`${id}.part`]);
+    expect(statSync(join(store.dir, `${id}.part`)).mode & 0o777).toBe(0o600);
+    await store.append(id, 10, source(bytes(10)), 10);
+    await store.complete(id);
+    expect(readdirSync(store.dir)).toEqual([id]);
+    expect(statSync(join(store.dir, id)).mode & 0o777).toBe(0o600);
+    expect(statSync(store.dir).mode & 0o777).toBe(0o700);
+  });
+
+  it('never follows a symlink planted in its directory', async () => {
+    const id = newId();
+    const outside = join(dir, 'outside');
+    writeFileSync(outside, 'precious');
+    symlinkSync(outside, join(store.dir, `${id}.part`));
+    await expect(store.append(id, 0, source(bytes(10)), 10)).rejects.toMatchObject({ code: 'ELOOP' });
+    await expect(store.complete(id)).rejects.toMatchObject({ code: 'ELOOP' });
+    symlinkSync(outside, join(store.dir, id));
+    await expect(readAll(store.read(id, 0, 3))).rejects.toMatchObject({ code: 'ELOOP' });
+    expect(readFileSync(outside, 'utf8')).toBe('precious');
+  });
+
+  it('lists only its own files', async () => {
+    writeFileSync(join(store.dir, 'README'), 'x');
+    writeFileSync(join(store.dir, `${'a'.repeat(32)}.tmp`), 'x');
+    mkdirSync(join(store.dir, 'b'.repeat(32)));
+    const id = newId();
+    await store.append(id, 0, source(bytes(3)), 3);
+    const listed: string[] = [];
+    for await (const e of store.list()) listed.push(e.id);
+    expect(listed).toEqual([id]);
+  });
+
+  describe('on a full disk (a 256 KiB tmpfs)', () => {
+    let mounted: string | undefined;
+    let reason: string | undefined;
+    beforeEach(() => {
+      const mnt = join(dir, 'small');
+      mkdirSync(mnt);
+      try {
+        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k,mode=0700', 'tmpfs', mnt], { stdio: 'pipe' });
+        mounted = mnt;
+      } catch (e) {
+        reason = `cannot mount a tmpfs here (${(e as Error).message.split('\n')[0]}); run as root to test ENOSPC`;
+      }
+    });
+    afterEach(() => {
+      if (mounted) execFileSync('umount', [mounted]);
+      mounted = undefined;
+    });
+
+    it('answers no-space, keeps what was written, and resumes once space frees', async (t) => {
+      if (!mounted) return t.skip(reason);
+      const small = new FsBlobStore(mounted);
+      const id = newId();
+      const data = randomBytes(1024 * 1024);
+      const r = await small.append(id, 0, source(data), data.length);
+      expect(r.status).toBe('no-space');
+      expect(r.offset).toBeGreaterThan(0);
+      expect(r.offset).toBeLessThan(data.length);
+      expect(await small.state(id)).toEqual({ complete: false, bytes: r.offset });
+      expect(existsSync(join(mounted, id))).toBe(false);
+      execFileSync('mount', ['-o', 'remount,size=4m', mounted]);
+      expect(await small.append(id, r.offset, source(data.subarray(r.offset)), data.length - r.offset)).toMatchObject({ status: 'ended', offset: data.length });
+      await small.complete(id);
+      expect((await readAll(small.read(id, 0, data.length - 1))).equals(data)).toBe(true);
+    });
+  });
+});
