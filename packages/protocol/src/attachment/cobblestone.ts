@@ -152,8 +152,11 @@ export class ChunkCipher {
     return n;
   }
 
-  seal(index: number, plaintext: Uint8Array): Uint8Array {
-    return this.#crypto.aes256GcmEncrypt(this.#key, this.#nonceFor(index), plaintext, EMPTY);
+  /** Appends the chunk's ciphertext and then its tag to `out` (two pieces, no joined copy). */
+  seal(index: number, plaintext: Uint8Array, out: Uint8Array[]): void {
+    const { ciphertext, tag } = this.#crypto.aes256GcmEncryptDetached(this.#key, this.#nonceFor(index), plaintext, EMPTY);
+    if (ciphertext.length > 0) out.push(ciphertext);
+    out.push(tag);
   }
 
   /** Throws AttachmentCorruptError when the chunk does not authenticate at this index. */
@@ -217,9 +220,9 @@ export class CobblestoneEncryptor {
     return this.#cipher;
   }
 
-  #seal(cipher: ChunkCipher, plaintext: Uint8Array): Uint8Array {
+  #seal(cipher: ChunkCipher, plaintext: Uint8Array, out: Uint8Array[]): void {
     if (this.#index >= COBBLESTONE_MAX_CHUNKS) throw new InvalidArgumentError('attachment is larger than the 4 PiB (2^38 chunks) limit');
-    return cipher.seal(this.#index++, plaintext);
+    cipher.seal(this.#index++, plaintext, out);
   }
 
   #takeHeader(out: Uint8Array[]): void {
@@ -242,11 +245,11 @@ export class CobblestoneEncryptor {
       this.#filled += take;
       offset = take;
       if (this.#filled < COBBLESTONE_CHUNK_SIZE) return out;
-      out.push(this.#seal(cipher, this.#buffer));
+      this.#seal(cipher, this.#buffer, out);
       this.#filled = 0;
     }
     while (length - offset >= COBBLESTONE_CHUNK_SIZE) {
-      out.push(this.#seal(cipher, plaintext.subarray(offset, offset + COBBLESTONE_CHUNK_SIZE)));
+      this.#seal(cipher, plaintext.subarray(offset, offset + COBBLESTONE_CHUNK_SIZE), out);
       offset += COBBLESTONE_CHUNK_SIZE;
     }
     if (offset < length) {
@@ -262,7 +265,7 @@ export class CobblestoneEncryptor {
     const out: Uint8Array[] = [];
     this.#takeHeader(out);
     try {
-      out.push(this.#seal(cipher, this.#buffer.subarray(0, this.#filled)));
+      this.#seal(cipher, this.#buffer.subarray(0, this.#filled), out);
     } finally {
       this.#close();
     }

@@ -200,6 +200,11 @@ export const portableCrypto: CryptoProvider = {
   },
 
   aes256GcmEncrypt: (key, nonce, plaintext, aad) => _aeadEncrypt(gcm, 'AES-256-GCM', key, nonce, plaintext, aad),
+  aes256GcmEncryptDetached(key, nonce, plaintext, aad) {
+    const sealed = _aeadEncrypt(gcm, 'AES-256-GCM', key, nonce, plaintext, aad);
+    const split = sealed.length - 16;
+    return { ciphertext: sealed.subarray(0, split), tag: sealed.subarray(split) };
+  },
   aes256GcmDecrypt: (key, nonce, ciphertext, aad) => _aeadDecrypt(gcm, 'AES-256-GCM', key, nonce, ciphertext, aad),
   chacha20Poly1305Encrypt: (key, nonce, plaintext, aad) =>
     _aeadEncrypt(chacha20poly1305, 'ChaCha20-Poly1305', key, nonce, plaintext, aad),

@@ -80,6 +80,12 @@ export interface CryptoProvider {
   // AEADs: output is ciphertext || 16-byte tag
   /** AES-256-GCM with a 12-byte nonce. */
   aes256GcmEncrypt(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array;
+  /**
+   * AES-256-GCM as `aes256GcmEncrypt`, with the 16-byte tag returned apart
+   * (`ciphertext ‖ tag` is the same output): bulk data such as attachment
+   * chunks skips allocating and copying a joined buffer.
+   */
+  aes256GcmEncryptDetached(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): { ciphertext: Uint8Array; tag: Uint8Array };
   /** Throws `DecryptionError` on a bad tag or a too-short input. */
   aes256GcmDecrypt(key: Uint8Array, nonce: Uint8Array, ciphertext: Uint8Array, aad: Uint8Array): Uint8Array;
   chacha20Poly1305Encrypt(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array;
