@@ -397,6 +397,58 @@ export function runStorageConformance(adapter: string, open: () => Promise<Confo
       });
     });
 
+    describe('attachment metadata and quota counters', () => {
+      const GiB = 1024 ** 3;
+      const charge = (accountId: Uint8Array, bytes: number, quota: number, over: { day?: number; expiresAt?: number; now?: number } = {}) =>
+        db.chargeAttachmentUsage({ accountId, day: over.day ?? Math.floor(NOW / DAY), bytes, expiresAt: over.expiresAt ?? NOW + 3 * DAY, now: over.now ?? NOW, quota });
+
+      it('keeps attachment sizes above 2^32 exactly', async () => {
+        for (const size of [2 ** 31, 5 * GiB, 64 * GiB]) {
+          const attachmentId = rnd(16);
+          await db.createAttachment({ attachmentId, size, uploadTokenHash: rnd(32), createdAt: NOW, expiresAt: NOW + DAY, complete: false });
+          expect((await db.getAttachment(attachmentId))?.size).toBe(size);
+        }
+      });
+
+      it('counts charges per account against the quota, and refuses one that would exceed it without counting it', async () => {
+        const a = rnd(16);
+        const b = rnd(16);
+        expect(await charge(a, 5 * GiB, 10 * GiB, { day: 100, expiresAt: NOW + DAY })).toEqual({ status: 'ok', used: 5 * GiB });
+        expect(await charge(a, 3 * GiB, 10 * GiB, { day: 101, expiresAt: NOW + 2 * DAY })).toEqual({ status: 'ok', used: 8 * GiB });
+        expect(await charge(a, 1 * GiB, 10 * GiB, { day: 101, expiresAt: NOW + 2 * DAY })).toEqual({ status: 'ok', used: 9 * GiB });
+        expect(await charge(a, 2 * GiB, 10 * GiB, { day: 101 })).toEqual({
+          status: 'exceeded', used: 9 * GiB, counters: [{ bytes: 5 * GiB, expiresAt: NOW + DAY }, { bytes: 4 * GiB, expiresAt: NOW + 2 * DAY }],
+        });
+        expect(await charge(a, 1 * GiB, 10 * GiB, { day: 101 })).toEqual({ status: 'ok', used: 10 * GiB });
+        expect(await charge(b, 10 * GiB, 10 * GiB)).toEqual({ status: 'ok', used: 10 * GiB });
+      });
+
+      it('stops counting a counter at its expiry, and the sweep removes it', async () => {
+        const a = rnd(16);
+        await charge(a, 700, 1000, { day: 1, expiresAt: NOW + 10 });
+        expect((await charge(a, 700, 1000, { day: 1, now: NOW + 9 })).status).toBe('exceeded');
+        expect(await charge(a, 700, 1000, { day: 2, now: NOW + 10, expiresAt: NOW + DAY })).toEqual({ status: 'ok', used: 700 });
+        expect((await db.sweep(NOW + 10)).attachmentUsage).toBe(1);
+        expect((await db.sweep(NOW + 10)).attachmentUsage).toBe(0);
+        const rows = Object.fromEntries((await db.audit(NOW)).tables.map((t) => [t.table, t.rows]));
+        expect(rows.attachment_usage).toBe(1);
+      });
+
+      it('lets concurrent charges of one account pass only up to the quota', async () => {
+        const a = rnd(16);
+        const results = await Promise.all(Array.from({ length: 12 }, (_, i) => charge(a, 100, 550, { day: i % 3 })));
+        expect(results.filter((r) => r.status === 'ok')).toHaveLength(5);
+        expect(await charge(a, 50, 550)).toEqual({ status: 'ok', used: 550 });
+      });
+
+      it('deletes an account with its quota counters', async () => {
+        const a = await registered();
+        await charge(a.accountId, 1000, 1000);
+        expect(await db.deleteAccount(a.accountId)).toBe(true);
+        expect(await charge(a.accountId, 1000, 1000)).toEqual({ status: 'ok', used: 1000 });
+      });
+    });
+
     describe('retention and audit', () => {
       it('sweeps expired messages, invites, dedup records and attachments', async () => {
         const a = await registered();
