@@ -3,6 +3,11 @@
  * Messages never contain key material, plaintext or identifiers.
  */
 export type ProtocolErrorCode =
+  // groups (spec/groups.md)
+  | 'FORGED_GROUP_ENTRY'
+  | 'GROUP_PERMISSION_DENIED'
+  | 'INVALID_GROUP_ENTRY'
+  | 'OUT_OF_ORDER_GROUP_ENTRY'
   | 'INVALID_ARGUMENT'
   | 'INVALID_KEY'
   | 'INVALID_SIGNATURE'
@@ -125,5 +130,46 @@ export class AttachmentCorruptError extends ProtocolError {
 export class AttachmentTruncatedError extends ProtocolError {
   constructor(message = 'attachment ends before its final chunk (truncated): resume or repeat the download and do not keep the partial file') {
     super('ATTACHMENT_TRUNCATED', message);
+  }
+}
+
+// --- Groups (spec/groups.md §4.4) ----------------------------------------------
+
+/**
+ * A membership log entry whose signature does not verify, or whose author's
+ * identity key is not the one the group holds for that member. Drop it; the
+ * log is unchanged.
+ */
+export class ForgedGroupEntryError extends ProtocolError {
+  constructor(message = 'group log entry is not signed by the identity the group holds for its author: it was dropped') {
+    super('FORGED_GROUP_ENTRY', message);
+  }
+}
+/**
+ * The author may not make this change in the state it was made on: not a
+ * member, or not an admin for a change that needs one.
+ */
+export class GroupPermissionError extends ProtocolError {
+  constructor(message: string) { super('GROUP_PERMISSION_DENIED', message); }
+}
+/**
+ * A well-signed entry that does not fit the log: another group, a wrong
+ * revision, a second genesis, or a change that is not valid on its parent
+ * (adding a member twice, removing a non-member, leaving no admin, bounds).
+ */
+export class InvalidGroupEntryError extends ProtocolError {
+  constructor(message: string) { super('INVALID_GROUP_ENTRY', message); }
+}
+/**
+ * The entry's parent is not held: entries arrived out of order or some are
+ * missing. Ask the sender for the chain (GroupUpdate from an entry you hold)
+ * and add the entries parents first; nothing was changed.
+ */
+export class OutOfOrderGroupEntryError extends ProtocolError {
+  /** Hash of the missing parent entry (32 bytes). */
+  readonly parent: Uint8Array;
+  constructor(parent: Uint8Array, message = 'group log entry arrived before its parent: ask the sender for the missing entries and add them parents first') {
+    super('OUT_OF_ORDER_GROUP_ENTRY', message);
+    this.parent = parent;
   }
 }

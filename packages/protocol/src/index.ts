@@ -18,3 +18,4 @@ export {
 export { PROTOCOL_VERSION, type MessageType, type PreKeyMessage, type RatchetMessage, decodeRatchetMessage } from './ratchet/message.js';
 export * from './device-auth.js';
 export * from './attachment/index.js';
+export * from './group/index.js';

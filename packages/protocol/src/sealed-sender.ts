@@ -181,16 +181,30 @@ export function unsealSender(
   const content = decodeProto(SealedContentSchema, inner, 'sealed content');
   if (!content.senderCertificate) throw new InvalidCertificateError('sealed content carries no sender certificate');
   if (!isContentType(content.contentType)) throw new DecodeError(`sealed content type ${content.contentType} is not a ratchet or prekey message`);
-  const certKey = cache ? toHex(content.senderCertificate.certificate) + toHex(content.senderCertificate.signature) : '';
+  const sender = verifySenderCertificateCached(crypto, trusted, content.senderCertificate, now, cache);
+  if (!bytesEqual(sender.identityKey, senderIdentity)) throw new SenderMismatchError();
+  return { sender, contentType: content.contentType, content: content.content };
+}
+
+/**
+ * verifySenderCertificate with the cache of verified certificates (keyed by
+ * the certificate's signed bytes and signature); expiry is checked against
+ * `now` every time. Shared by unsealSender and the multi-recipient unseal
+ * (groups.md §5).
+ */
+export function verifySenderCertificateCached(
+  crypto: CryptoProvider, trusted: readonly TrustedServerKey[], certificate: { readonly certificate: Uint8Array; readonly signature: Uint8Array },
+  now: number, cache?: SealedSenderCache,
+): SenderCertificateBody {
+  const certKey = cache ? toHex(certificate.certificate) + toHex(certificate.signature) : '';
   let sender = cache?.certificates.get(certKey);
   if (sender) {
     if (sender.expires <= now) throw new ExpiredCertificateError();
   } else {
-    sender = verifySenderCertificate(crypto, trusted, encodeProto(SenderCertificateSchema, content.senderCertificate), now);
+    sender = verifySenderCertificate(crypto, trusted, encodeProto(SenderCertificateSchema, { certificate: certificate.certificate, signature: certificate.signature }), now);
     if (cache && cache.certificates.size < MAX_CACHED) cache.certificates.set(certKey, sender);
   }
-  if (!bytesEqual(sender.identityKey, senderIdentity)) throw new SenderMismatchError();
-  return { sender, contentType: content.contentType, content: content.content };
+  return sender;
 }
 
 /**

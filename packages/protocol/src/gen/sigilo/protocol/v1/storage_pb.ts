@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file sigilo/protocol/v1/storage.proto.
  */
 export const file_sigilo_protocol_v1_storage: GenFile = /*@__PURE__*/
-  fileDesc("CiBzaWdpbG8vcHJvdG9jb2wvdjEvc3RvcmFnZS5wcm90bxISc2lnaWxvLnByb3RvY29sLnYxIqIBChZTZXNzaW9uUmVjb3JkU3RydWN0dXJlEg8KB3ZlcnNpb24YASABKA0SOgoHY3VycmVudBgCIAEoCzIpLnNpZ2lsby5wcm90b2NvbC52MS5TZXNzaW9uU3RhdGVTdHJ1Y3R1cmUSOwoIcHJldmlvdXMYAyADKAsyKS5zaWdpbG8ucHJvdG9jb2wudjEuU2Vzc2lvblN0YXRlU3RydWN0dXJlIt8DChVTZXNzaW9uU3RhdGVTdHJ1Y3R1cmUSFgoObG9jYWxfaWRlbnRpdHkYASABKAwSFwoPcmVtb3RlX2lkZW50aXR5GAIgASgMEhcKD2Fzc29jaWF0ZWRfZGF0YRgDIAEoDBIQCghyb290X2tleRgEIAEoDBIfChdzZW5kaW5nX3JhdGNoZXRfcHJpdmF0ZRgFIAEoDBIeChZzZW5kaW5nX3JhdGNoZXRfcHVibGljGAYgASgMEhkKEXNlbmRpbmdfY2hhaW5fa2V5GAcgASgMEhcKD3NlbmRpbmdfY291bnRlchgIIAEoDRIYChBwcmV2aW91c19jb3VudGVyGAkgASgNEkUKEHJlY2VpdmluZ19jaGFpbnMYCiADKAsyKy5zaWdpbG8ucHJvdG9jb2wudjEuUmVjZWl2aW5nQ2hhaW5TdHJ1Y3R1cmUSPQoMc2tpcHBlZF9rZXlzGAsgAygLMicuc2lnaWxvLnByb3RvY29sLnYxLlNraXBwZWRLZXlTdHJ1Y3R1cmUSQwoPcGVuZGluZ19wcmVfa2V5GAwgASgLMiouc2lnaWxvLnByb3RvY29sLnYxLlBlbmRpbmdQcmVLZXlTdHJ1Y3R1cmUSEAoIYmFzZV9rZXkYDSABKAwiUgoXUmVjZWl2aW5nQ2hhaW5TdHJ1Y3R1cmUSEwoLcmF0Y2hldF9rZXkYASABKAwSEQoJY2hhaW5fa2V5GAIgASgMEg8KB2NvdW50ZXIYAyABKA0iUAoTU2tpcHBlZEtleVN0cnVjdHVyZRITCgtyYXRjaGV0X2tleRgBIAEoDBIPCgdjb3VudGVyGAIgASgNEhMKC21lc3NhZ2Vfa2V5GAMgASgMIpsBChZQZW5kaW5nUHJlS2V5U3RydWN0dXJlEhkKEXNpZ25lZF9wcmVfa2V5X2lkGAEgASgNEiAKE29uZV90aW1lX3ByZV9rZXlfaWQYAiABKA1IAIgBARIVCg1wcV9wcmVfa2V5X2lkGAMgASgNEhUKDXBxX2NpcGhlcnRleHQYBCABKAxCFgoUX29uZV90aW1lX3ByZV9rZXlfaWQieQobU2lnbmVkUHJlS2V5UmVjb3JkU3RydWN0dXJlEgoKAmlkGAEgASgNEhIKCnB1YmxpY19rZXkYAiABKAwSEwoLcHJpdmF0ZV9rZXkYAyABKAwSEQoJc2lnbmF0dXJlGAQgASgMEhIKCmNyZWF0ZWRfYXQYBSABKAQiUwocT25lVGltZVByZUtleVJlY29yZFN0cnVjdHVyZRIKCgJpZBgBIAEoDRISCgpwdWJsaWNfa2V5GAIgASgMEhMKC3ByaXZhdGVfa2V5GAMgASgMIokBChdQcVByZUtleVJlY29yZFN0cnVjdHVyZRIKCgJpZBgBIAEoDRISCgpwdWJsaWNfa2V5GAIgASgMEhIKCnNlY3JldF9rZXkYAyABKAwSEQoJc2lnbmF0dXJlGAQgASgMEhMKC2xhc3RfcmVzb3J0GAUgASgIEhIKCmNyZWF0ZWRfYXQYBiABKAQiYgoYSWRlbnRpdHlLZXlQYWlyU3RydWN0dXJlEhcKD3NpZ25pbmdfcHJpdmF0ZRgBIAEoDBIZChFhZ3JlZW1lbnRfcHJpdmF0ZRgCIAEoDBISCgpwdWJsaWNfa2V5GAMgASgMYgZwcm90bzM");
+  fileDesc("CiBzaWdpbG8vcHJvdG9jb2wvdjEvc3RvcmFnZS5wcm90bxISc2lnaWxvLnByb3RvY29sLnYxIqIBChZTZXNzaW9uUmVjb3JkU3RydWN0dXJlEg8KB3ZlcnNpb24YASABKA0SOgoHY3VycmVudBgCIAEoCzIpLnNpZ2lsby5wcm90b2NvbC52MS5TZXNzaW9uU3RhdGVTdHJ1Y3R1cmUSOwoIcHJldmlvdXMYAyADKAsyKS5zaWdpbG8ucHJvdG9jb2wudjEuU2Vzc2lvblN0YXRlU3RydWN0dXJlIt8DChVTZXNzaW9uU3RhdGVTdHJ1Y3R1cmUSFgoObG9jYWxfaWRlbnRpdHkYASABKAwSFwoPcmVtb3RlX2lkZW50aXR5GAIgASgMEhcKD2Fzc29jaWF0ZWRfZGF0YRgDIAEoDBIQCghyb290X2tleRgEIAEoDBIfChdzZW5kaW5nX3JhdGNoZXRfcHJpdmF0ZRgFIAEoDBIeChZzZW5kaW5nX3JhdGNoZXRfcHVibGljGAYgASgMEhkKEXNlbmRpbmdfY2hhaW5fa2V5GAcgASgMEhcKD3NlbmRpbmdfY291bnRlchgIIAEoDRIYChBwcmV2aW91c19jb3VudGVyGAkgASgNEkUKEHJlY2VpdmluZ19jaGFpbnMYCiADKAsyKy5zaWdpbG8ucHJvdG9jb2wudjEuUmVjZWl2aW5nQ2hhaW5TdHJ1Y3R1cmUSPQoMc2tpcHBlZF9rZXlzGAsgAygLMicuc2lnaWxvLnByb3RvY29sLnYxLlNraXBwZWRLZXlTdHJ1Y3R1cmUSQwoPcGVuZGluZ19wcmVfa2V5GAwgASgLMiouc2lnaWxvLnByb3RvY29sLnYxLlBlbmRpbmdQcmVLZXlTdHJ1Y3R1cmUSEAoIYmFzZV9rZXkYDSABKAwiUgoXUmVjZWl2aW5nQ2hhaW5TdHJ1Y3R1cmUSEwoLcmF0Y2hldF9rZXkYASABKAwSEQoJY2hhaW5fa2V5GAIgASgMEg8KB2NvdW50ZXIYAyABKA0iUAoTU2tpcHBlZEtleVN0cnVjdHVyZRITCgtyYXRjaGV0X2tleRgBIAEoDBIPCgdjb3VudGVyGAIgASgNEhMKC21lc3NhZ2Vfa2V5GAMgASgMIpsBChZQZW5kaW5nUHJlS2V5U3RydWN0dXJlEhkKEXNpZ25lZF9wcmVfa2V5X2lkGAEgASgNEiAKE29uZV90aW1lX3ByZV9rZXlfaWQYAiABKA1IAIgBARIVCg1wcV9wcmVfa2V5X2lkGAMgASgNEhUKDXBxX2NpcGhlcnRleHQYBCABKAxCFgoUX29uZV90aW1lX3ByZV9rZXlfaWQieQobU2lnbmVkUHJlS2V5UmVjb3JkU3RydWN0dXJlEgoKAmlkGAEgASgNEhIKCnB1YmxpY19rZXkYAiABKAwSEwoLcHJpdmF0ZV9rZXkYAyABKAwSEQoJc2lnbmF0dXJlGAQgASgMEhIKCmNyZWF0ZWRfYXQYBSABKAQiUwocT25lVGltZVByZUtleVJlY29yZFN0cnVjdHVyZRIKCgJpZBgBIAEoDRISCgpwdWJsaWNfa2V5GAIgASgMEhMKC3ByaXZhdGVfa2V5GAMgASgMIokBChdQcVByZUtleVJlY29yZFN0cnVjdHVyZRIKCgJpZBgBIAEoDRISCgpwdWJsaWNfa2V5GAIgASgMEhIKCnNlY3JldF9rZXkYAyABKAwSEQoJc2lnbmF0dXJlGAQgASgMEhMKC2xhc3RfcmVzb3J0GAUgASgIEhIKCmNyZWF0ZWRfYXQYBiABKAQiYgoYSWRlbnRpdHlLZXlQYWlyU3RydWN0dXJlEhcKD3NpZ25pbmdfcHJpdmF0ZRgBIAEoDBIZChFhZ3JlZW1lbnRfcHJpdmF0ZRgCIAEoDBISCgpwdWJsaWNfa2V5GAMgASgMItsBChhTZW5kZXJLZXlSZWNvcmRTdHJ1Y3R1cmUSDwoHdmVyc2lvbhgBIAEoDRIXCg9kaXN0cmlidXRpb25faWQYAiABKAwSFgoOc2lnbmluZ19wdWJsaWMYAyABKAwSFwoPc2lnbmluZ19wcml2YXRlGAQgASgMEhEKCWNoYWluX2tleRgFIAEoDBIRCglpdGVyYXRpb24YBiABKA0SPgoHc2tpcHBlZBgHIAMoCzItLnNpZ2lsby5wcm90b2NvbC52MS5TZW5kZXJLZXlTa2lwcGVkU3RydWN0dXJlIkMKGVNlbmRlcktleVNraXBwZWRTdHJ1Y3R1cmUSEQoJaXRlcmF0aW9uGAEgASgNEhMKC21lc3NhZ2Vfa2V5GAIgASgMYgZwcm90bzM");
 
 /**
  * @generated from message sigilo.protocol.v1.SessionRecordStructure
@@ -371,4 +371,92 @@ export type IdentityKeyPairStructure = Message<"sigilo.protocol.v1.IdentityKeyPa
  */
 export const IdentityKeyPairStructureSchema: GenMessage<IdentityKeyPairStructure> = /*@__PURE__*/
   messageDesc(file_sigilo_protocol_v1_storage, 8);
+
+/**
+ * A sender key (groups.md §3.5): the owner's record (it can encrypt: it holds
+ * the signing private key) or a receiver's record (it can decrypt).
+ *
+ * @generated from message sigilo.protocol.v1.SenderKeyRecordStructure
+ */
+export type SenderKeyRecordStructure = Message<"sigilo.protocol.v1.SenderKeyRecordStructure"> & {
+  /**
+   * 1
+   *
+   * @generated from field: uint32 version = 1;
+   */
+  version: number;
+
+  /**
+   * 16
+   *
+   * @generated from field: bytes distribution_id = 2;
+   */
+  distributionId: Uint8Array;
+
+  /**
+   * 32-byte Ed25519 public key
+   *
+   * @generated from field: bytes signing_public = 3;
+   */
+  signingPublic: Uint8Array;
+
+  /**
+   * 32-byte Ed25519 seed on the owner's record; empty on a receiver's
+   *
+   * @generated from field: bytes signing_private = 4;
+   */
+  signingPrivate: Uint8Array;
+
+  /**
+   * 32: the chain key of `iteration`
+   *
+   * @generated from field: bytes chain_key = 5;
+   */
+  chainKey: Uint8Array;
+
+  /**
+   * owner: next iteration to send; receiver: next iteration expected
+   *
+   * @generated from field: uint32 iteration = 6;
+   */
+  iteration: number;
+
+  /**
+   * receiver only: oldest first, at most 2000
+   *
+   * @generated from field: repeated sigilo.protocol.v1.SenderKeySkippedStructure skipped = 7;
+   */
+  skipped: SenderKeySkippedStructure[];
+};
+
+/**
+ * Describes the message sigilo.protocol.v1.SenderKeyRecordStructure.
+ * Use `create(SenderKeyRecordStructureSchema)` to create a new message.
+ */
+export const SenderKeyRecordStructureSchema: GenMessage<SenderKeyRecordStructure> = /*@__PURE__*/
+  messageDesc(file_sigilo_protocol_v1_storage, 9);
+
+/**
+ * @generated from message sigilo.protocol.v1.SenderKeySkippedStructure
+ */
+export type SenderKeySkippedStructure = Message<"sigilo.protocol.v1.SenderKeySkippedStructure"> & {
+  /**
+   * @generated from field: uint32 iteration = 1;
+   */
+  iteration: number;
+
+  /**
+   * 32
+   *
+   * @generated from field: bytes message_key = 2;
+   */
+  messageKey: Uint8Array;
+};
+
+/**
+ * Describes the message sigilo.protocol.v1.SenderKeySkippedStructure.
+ * Use `create(SenderKeySkippedStructureSchema)` to create a new message.
+ */
+export const SenderKeySkippedStructureSchema: GenMessage<SenderKeySkippedStructure> = /*@__PURE__*/
+  messageDesc(file_sigilo_protocol_v1_storage, 10);
 
