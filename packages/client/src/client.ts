@@ -26,6 +26,7 @@ import { ClientError } from './errors.js';
 import { formatAccountId, formatContactCard } from './ids.js';
 import { pad, unpad } from './padding.js';
 import { decryptHistory, encryptHistory, formatLinkCode, linkQrPayload, openProvision, parseLinkCode, sealProvision } from './provisioning.js';
+import { GROUP_ID_LENGTH, Groups, type GroupChangeEvent, type GroupInfo } from './groups.js';
 import type { ClientStore, ContactRow, MessageRow, MessageStatus } from './store/port.js';
 
 /** One-time prekeys kept on the server; replenished below LOW_WATER (the server also tells us). */
@@ -60,7 +61,8 @@ export type ConnectionState = 'offline' | 'connecting' | 'online';
 export type ClientEvent =
   | { type: 'message'; message: MessageRow }
   | { type: 'status'; conversation: Uint8Array; messageId: Uint8Array; status: MessageStatus }
-  | { type: 'typing'; conversation: Uint8Array; started: boolean; expiresAt: number }
+  /** In a group, `conversation` is the group id and `from` the member typing. */
+  | { type: 'typing'; conversation: Uint8Array; started: boolean; expiresAt: number; from?: Uint8Array }
   | { type: 'deleted'; conversation: Uint8Array; messageId: Uint8Array }
   | { type: 'history-deleted'; conversation: Uint8Array }
   | { type: 'identity-changed'; accountId: Uint8Array }
@@ -68,7 +70,11 @@ export type ClientEvent =
   | { type: 'caught-up' }
   | { type: 'undecryptable'; reason: string }
   /** A queued message could not be sent: `reason` says whether it will be retried. */
-  | { type: 'send-failed'; conversation: Uint8Array; messageId: Uint8Array; reason: string };
+  | { type: 'send-failed'; conversation: Uint8Array; messageId: Uint8Array; reason: string }
+  /** Groups: membership changes applied (who added, removed, promoted whom; renames). */
+  | { type: 'group-update'; groupId: Uint8Array; revision: number; changes: GroupChangeEvent[] }
+  /** Groups: something refused (a forged membership change, a message from a non-member…); nothing was applied. */
+  | { type: 'group-rejected'; groupId: Uint8Array | undefined; reason: string };
 
 export interface ClientOptions {
   readonly store: ClientStore;
@@ -80,7 +86,7 @@ export interface ClientOptions {
 interface InboxEffects {
   readonly events: ClientEvent[];
   readonly followUps: (() => void)[];
-  readonly receipts: Map<string, { to: Uint8Array; ids: Uint8Array[] }>;
+  readonly receipts: Map<string, { to: Uint8Array; ids: Uint8Array[]; groupId?: Uint8Array }>;
   /** Sealed deliveries signed by a server key we do not know: kept (not acknowledged) until the keys are refreshed. */
   readonly unknownSigner: Deliver[];
   readonly sessions: Map<string, { accountId: Uint8Array; deviceId: number; record: SessionRecord | undefined; dirty: boolean }>;
@@ -115,12 +121,14 @@ export class SigiloClient {
   #keysRefreshedAt = 0;
   #account: { accountId: Uint8Array; deviceId: number } | undefined;
   readonly #typingTimers = new Map<string, NodeJS.Timeout>();
+  readonly #groups: Groups;
 
   constructor(options: ClientOptions) {
     this.store = options.store;
     this.#ctx = options.ctx ?? { crypto: nodeCrypto, random: systemRandom };
     this.#now = options.now ?? Date.now;
     this.#events.setMaxListeners(50);
+    this.#groups = this.#groupEngine();
   }
 
   on(listener: (e: ClientEvent) => void): () => void {
@@ -532,6 +540,7 @@ export class SigiloClient {
     await this.#flushing;
     for (const t of this.#typingTimers.values()) clearTimeout(t);
     this.#typingTimers.clear();
+    this.#groups.close();
     const anonymous = this.#anonymous;
     this.#anonymous = undefined;
     void anonymous?.then((a) => a.close(), () => {});
@@ -582,7 +591,7 @@ export class SigiloClient {
         const events: ClientEvent[] = [];
         const followUps: (() => void)[] = [];
         const acks: bigint[] = [];
-        const receipts = new Map<string, { to: Uint8Array; ids: Uint8Array[] }>();
+        const receipts = new Map<string, { to: Uint8Array; ids: Uint8Array[]; groupId?: Uint8Array }>();
         const sessions = new Map<string, { accountId: Uint8Array; deviceId: number; record: SessionRecord | undefined; dirty: boolean }>();
         const unknownSigner: Deliver[] = [];
         try {
@@ -594,8 +603,8 @@ export class SigiloClient {
             for (const s of sessions.values()) if (s.dirty && s.record) this.store.putSession(s.accountId, s.deviceId, encodeSessionRecord(s.record));
             // One delivery receipt per sender per batch, through the outbox (survives a restart).
             const now = BigInt(this.#now());
-            for (const { to, ids } of receipts.values()) {
-              this.#queueContent(to, { body: { case: 'receipt', value: { type: ReceiptMessage_Type.DELIVERY, messageIds: ids, timestamp: now } } }, undefined);
+            for (const { to, ids, groupId } of receipts.values()) {
+              this.#queueContent(to, { body: { case: 'receipt', value: { type: ReceiptMessage_Type.DELIVERY, messageIds: ids, timestamp: now, groupId } } }, undefined);
             }
           });
         } catch (e) {
@@ -635,6 +644,11 @@ export class SigiloClient {
     let body: Uint8Array;
     let sealedIdentity: Uint8Array | undefined;
     try {
+      if (d.recipientHeader.length > 0) {
+        // A multi-recipient sealed group message (groups.md): decrypted with the sender's sender key.
+        this.#groups.receiveMulti(d, out);
+        return true;
+      }
       if (d.sealed) {
         // The certificate is checked at the time the server accepted the message (protocol.md §6.3).
         const opened = unsealSender(this.#ctx, this.identity, d.content, this.#trustedKeys(), Number(d.serverTimestamp), this.#sealedCache);
@@ -688,6 +702,7 @@ export class SigiloClient {
         events.push({ type: 'undecryptable', reason: 'a message decrypted but its content is malformed' });
         return true;
       }
+      if (this.#groups.applyPairwise(content, { accountId: sender.accountId, deviceId: sender.deviceId, identityKey: remoteIdentity }, out, unaccepted)) return true;
       this.#apply(content, sender.accountId, me.accountId, out, unaccepted);
       return true;
     } catch (e) {
@@ -902,6 +917,7 @@ export class SigiloClient {
    * restart and is sent when the connection is back), then sent at once if online.
    */
   async sendText(to: Uint8Array, body: string): Promise<MessageRow> {
+    if (to.length === GROUP_ID_LENGTH) return this.sendGroupText(to, body);
     const me = this.#requireAccount();
     this.#assertSendable(to);
     const messageId = this.#ctx.random(16);
@@ -919,6 +935,7 @@ export class SigiloClient {
 
   /** Marks received messages read and tells their author (read receipt) and this account's other devices. */
   async markRead(conversation: Uint8Array, messageIds?: Uint8Array[]): Promise<number> {
+    if (conversation.length === GROUP_ID_LENGTH) return this.#groups.markRead(conversation, messageIds);
     const ids = (messageIds ?? this.store.listMessages(conversation, 10_000).filter((m) => !m.outgoing && m.status !== 'read' && !m.deleted).map((m) => m.messageId));
     if (ids.length === 0) return 0;
     const now = this.#now();
@@ -934,6 +951,7 @@ export class SigiloClient {
   /** Typing indicators are ephemeral: sent only when online, never queued. */
   async typing(conversation: Uint8Array, started: boolean): Promise<void> {
     if (!this.#connection?.isOpen) return;
+    if (conversation.length === GROUP_ID_LENGTH) return this.#groups.typing(conversation, started);
     this.#assertSendable(conversation);
     const c = create(ContentSchema, {
       body: { case: 'typing', value: { action: started ? TypingMessage_Action.STARTED : TypingMessage_Action.STOPPED, timestamp: BigInt(this.#now()) } },
@@ -981,7 +999,8 @@ export class SigiloClient {
   /** Mutes notifications for a conversation until `until` (Unix ms; 0 unmutes), on all devices. */
   async mute(conversation: Uint8Array, until: number): Promise<void> {
     this.store.transaction(() => {
-      this.store.putContact({ ...this.#contact(conversation), mutedUntil: until });
+      if (conversation.length === GROUP_ID_LENGTH) this.#groups.mute(conversation, until);
+      else this.store.putContact({ ...this.#contact(conversation), mutedUntil: until });
       this.#queueSync({ body: { case: 'sync', value: { body: { case: 'mute', value: { conversationAccountId: conversation, until: BigInt(until) } } } } });
     });
     await this.flush();
@@ -1010,8 +1029,12 @@ export class SigiloClient {
         const key = hex(item.recipient);
         if (held.has(key)) continue;
         try {
-          if (!bytesEqual(item.recipient, me.accountId)) this.#assertSendable(item.recipient);
-          await this.#deliverContent(item.recipient, item.content, item.messageId);
+          if (item.recipient.length === GROUP_ID_LENGTH) {
+            await this.#groups.deliver(item); // a group message (groups.ts)
+          } else {
+            if (!bytesEqual(item.recipient, me.accountId)) this.#assertSendable(item.recipient);
+            await this.#deliverContent(item.recipient, item.content, item.messageId);
+          }
         } catch (e) {
           if (e instanceof ClientError && e.code === 'IDENTITY_CHANGED') {
             held.add(key);
@@ -1185,6 +1208,105 @@ export class SigiloClient {
     if (bundles.length === 0 && !toSelf) {
       throw new ClientError('CONNECTION_FAILED', 'the contact has no device with published keys yet; it will be retried');
     }
+  }
+
+  // ------------------------------------------------------------------ groups (groups.ts; spec/groups.md)
+
+  /** What the group engine may use of this client. */
+  #groupEngine(): Groups {
+    return new Groups({
+      store: this.store,
+      ctx: this.#ctx,
+      sealedCache: this.#sealedCache,
+      now: () => this.#now(),
+      account: () => this.#requireAccount(),
+      identity: () => this.identity,
+      accessKey: () => this.accessKey,
+      emit: (e) => this.#emit(e),
+      flush: () => this.flush(),
+      flushSoon: (ms) => this.#flushSoon(ms),
+      connection: () => this.#requireConnection(),
+      isOnline: () => this.#connection?.isOpen === true,
+      anonymousConnection: () => this.#anonymousConnection(),
+      senderCertificate: (c) => this.#senderCertificate(c),
+      deliverContent: (to, content, messageId, options) => this.#deliverContent(to, content, messageId, options),
+      fetchSessions: (c, accountId, deviceIds) => this.#fetchSessions(c, accountId, deviceIds),
+      ownDevices: async (c) => {
+        if (!this.#ownDevices) {
+          const f = await c.request({ case: 'listDevices', value: {} });
+          this.#ownDevices = f.body.case === 'devices' ? f.body.value.devices.map((d) => d.deviceId) : [];
+        }
+        return this.#ownDevices;
+      },
+      setOwnDevices: (ids) => { this.#ownDevices = ids; },
+      trustedKeys: () => this.#trustedKeys(),
+      contact: (accountId) => this.#contact(accountId),
+    });
+  }
+
+  /** Creates a group named `name` with these members (contacts); this account is its first admin. */
+  createGroup(name: string, memberAccountIds: Uint8Array[]): Promise<GroupInfo> {
+    return this.#groups.create(name, memberAccountIds);
+  }
+
+  /** Adds members (admins only). Their devices get the whole membership log. */
+  addMembers(groupId: Uint8Array, accountIds: Uint8Array[]): Promise<GroupInfo> {
+    return this.#groups.change(groupId, { type: 'add', members: accountIds.map((accountId) => ({ accountId, identityKey: new Uint8Array(0) })) });
+  }
+
+  /** Removes members (admins only); every remaining member's next message uses a new sender key. */
+  removeMembers(groupId: Uint8Array, accountIds: Uint8Array[]): Promise<GroupInfo> {
+    return this.#groups.change(groupId, { type: 'remove', accountIds });
+  }
+
+  promote(groupId: Uint8Array, accountId: Uint8Array): Promise<GroupInfo> {
+    return this.#groups.change(groupId, { type: 'promote', accountId });
+  }
+
+  demote(groupId: Uint8Array, accountId: Uint8Array): Promise<GroupInfo> {
+    return this.#groups.change(groupId, { type: 'demote', accountId });
+  }
+
+  /** Leaves the group: history stays on this device; nothing more is sent or received in it. */
+  leaveGroup(groupId: Uint8Array): Promise<GroupInfo> {
+    return this.#groups.change(groupId, { type: 'leave' });
+  }
+
+  renameGroup(groupId: Uint8Array, name: string): Promise<GroupInfo> {
+    return this.#groups.change(groupId, { type: 'rename', name });
+  }
+
+  listGroups(): GroupInfo[] {
+    return this.#groups.list();
+  }
+
+  group(groupId: Uint8Array): GroupInfo {
+    return this.#groups.info(groupId);
+  }
+
+  /** A group by name, or by id in hex (a unique prefix of 8 or more digits will do). */
+  resolveGroup(nameOrHexId: string): GroupInfo {
+    return this.#groups.resolve(nameOrHexId);
+  }
+
+  /** A text to every member of the group (encrypted once with this device's sender key, uploaded once). */
+  sendGroupText(groupId: Uint8Array, text: string): Promise<MessageRow> {
+    return this.#groups.sendText(groupId, text);
+  }
+
+  /** A private message to one member inside the group: pairwise, shown in the group to the two of you only. */
+  sendPrivateInGroup(groupId: Uint8Array, accountId: Uint8Array, text: string): Promise<MessageRow> {
+    return this.#groups.sendPrivate(groupId, accountId, text);
+  }
+
+  /** Per-member ticks of one of this account's group messages. */
+  groupReceipts(groupId: Uint8Array, messageId: Uint8Array): { accountId: Uint8Array; status: MessageStatus }[] {
+    return this.store.listGroupReceipts(groupId, messageId);
+  }
+
+  /** Mutes a group's notifications on this device until `until` (Unix ms; 0 unmutes). */
+  muteGroup(groupId: Uint8Array, until: number): void {
+    this.#groups.mute(groupId, until);
   }
 
   // ------------------------------------------------------------------ identity verification

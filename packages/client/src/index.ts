@@ -7,3 +7,5 @@ export type { ClientStore, ContactRow, MessageRow, MessageStatus, OutboxRow, Pre
 export { base32, fromBase32, formatAccountId, parseAccountId, formatContactCard, parseContactCard } from './ids.js';
 export { pad, unpad, PADDING_BLOCK } from './padding.js';
 export { formatLinkCode, parseLinkCode, linkQrPayload } from './provisioning.js';
+export { GROUP_ID_LENGTH, checkGroupName, type GroupInfo, type GroupMemberInfo, type GroupChangeEvent } from './groups.js';
+export type { GroupRow, GroupStatus } from './store/port.js';

@@ -16,6 +16,7 @@ import { ANSI, messageLine, mutedText, printable, ticks } from './format.js';
 import { ALT_SCREEN_OFF, ALT_SCREEN_ON, draw } from './screen.js';
 
 const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
+const hexOf = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 const TYPING_IDLE_MS = 4_000;
 const TYPING_REFRESH_MS = 10_000;
@@ -23,7 +24,10 @@ const HISTORY = 500;
 
 export interface ChatOptions {
   readonly client: SigiloClient;
-  readonly contact: ContactRow;
+  /** The contact of a 1:1 chat; undefined in a group. */
+  readonly contact: ContactRow | undefined;
+  /** A group chat: messages carry their author's name; /private NAME TEXT writes to one member. */
+  readonly group?: { readonly groupId: Uint8Array; readonly name: string };
   readonly name: string;
   readonly input: NodeJS.ReadStream;
   readonly output: NodeJS.WriteStream;
@@ -37,6 +41,8 @@ export class ChatSession {
   readonly #conv: Uint8Array;
   #messages: MessageRow[] = [];
   #peerTyping = false;
+  /** Group members typing now (hex account id → name). */
+  readonly #typers = new Map<string, string>();
   #notice = '';
   #state = 'connecting';
   #rl: Interface | undefined;
@@ -50,7 +56,7 @@ export class ChatSession {
 
   constructor(options: ChatOptions) {
     this.#o = options;
-    this.#conv = options.contact.accountId;
+    this.#conv = options.group?.groupId ?? options.contact!.accountId;
   }
 
   /** Runs until /quit, Ctrl-C, Ctrl-D (end of input) or a stop signal; resolves with the exit code. */
@@ -59,8 +65,9 @@ export class ChatSession {
     const finished = new Promise<number>((resolve) => { this.#done = resolve; });
     this.#reload();
     if (screen) output.write(ALT_SCREEN_ON);
+    else if (this.#o.group) this.#line(`Group ${this.#o.name}. Type a message and press Enter; /private NAME TEXT to one member; /quit to leave.`);
     else this.#line(`Chat with ${this.#o.name}. Type a message and press Enter; /quit to leave.`);
-    if (!screen) for (const m of this.#messages) this.#line(messageLine(m, this.#o.name, false));
+    if (!screen) for (const m of this.#messages) this.#line(this.#lineOf(m, false));
 
     this.#offs.push(client.on((e) => this.#onEvent(e)));
     // A long-running screen must not die with a stack trace over one failed background step.
@@ -103,8 +110,9 @@ export class ChatSession {
           return;
         }
         if (!e.message.outgoing) this.#peerTyping = false;
+        if (!e.message.outgoing) this.#typers.delete(hexOf(e.message.author));
         this.#reload();
-        if (!this.#o.screen) this.#line(messageLine(e.message, this.#o.name, false));
+        if (!this.#o.screen) this.#line(this.#lineOf(e.message, false));
         if (!e.message.outgoing) void this.#markShownRead();
         this.#render();
         return;
@@ -118,6 +126,10 @@ export class ChatSession {
       }
       case 'typing':
         if (!sameBytes(e.conversation, this.#conv)) return;
+        if (this.#o.group) {
+          this.#groupTyping(e.from, e.started);
+          return;
+        }
         if (this.#peerTyping !== e.started && !this.#o.screen) this.#line(e.started ? `${this.#o.name} is typing…` : `${this.#o.name} stopped typing`);
         this.#peerTyping = e.started;
         this.#render();
@@ -129,7 +141,16 @@ export class ChatSession {
         if (!this.#o.screen) this.#line(e.type === 'deleted' ? '(a message was deleted)' : '(the history was deleted)');
         this.#render();
         return;
+      case 'group-update':
+      case 'group-rejected':
+        if (this.#o.group && e.groupId && sameBytes(e.groupId, this.#conv)) this.#groupEvent(e);
+        return;
       case 'identity-changed':
+        if (this.#o.group) {
+          const name = this.#memberName(e.accountId);
+          this.#setNotice(`${name}'s safety number changed: messages to ${name} are held. /quit and run: sigilo verify ${name}`);
+          return;
+        }
         if (sameBytes(e.accountId, this.#conv)) {
           this.#setNotice(`${this.#o.name}'s safety number changed: sending is blocked. /quit and run: sigilo verify ${this.#o.name}`);
         }
@@ -149,6 +170,12 @@ export class ChatSession {
 
   #otherConversation(m: MessageRow): void {
     if (m.outgoing) return;
+    if (m.conversation.length === 32) {
+      const g = this.#o.client.store.getGroup(m.conversation);
+      if (!g || g.mutedUntil > Date.now()) return;
+      this.#setNotice(`new message in ${g.name} (sigilo chat ${JSON.stringify(g.name)})`);
+      return;
+    }
     const c = this.#o.client.store.getContact(m.conversation);
     if (c && mutedText(c, Date.now())) return;
     const who = c?.alias ?? formatAccountId(m.conversation);
@@ -207,7 +234,7 @@ export class ChatSession {
     this.#reload();
     if (!this.#o.screen) {
       const mine = this.#messages.filter((m) => m.outgoing).at(-1);
-      if (mine) this.#line(messageLine(mine, this.#o.name, false));
+      if (mine) this.#line(this.#lineOf(mine, false));
     }
     this.#render();
   }
@@ -227,10 +254,120 @@ export class ChatSession {
         void this.#quit(0);
         return;
       case '/help':
-        this.#setNotice('Enter sends. /quit leaves. Ticks: ✓ sent, ✓✓ delivered, ✓✓ read.');
+        this.#setNotice(this.#o.group
+          ? 'Enter sends to the group. /private NAME TEXT (or /p) to one member only. /members lists them. /quit leaves. Ticks: ✓ sent, ✓✓ delivered to all, ✓✓ read by all.'
+          : 'Enter sends. /quit leaves. Ticks: ✓ sent, ✓✓ delivered, ✓✓ read.');
+        return;
+      case '/private':
+      case '/p':
+        this.#privateReply(text);
+        return;
+      case '/members':
+        this.#showMembers();
         return;
       default:
         this.#setNotice(`unknown command ${cmd}: /help lists them`);
+    }
+  }
+
+  // ------------------------------------------------------------------ groups
+
+  /** A member's name: the contact's alias, else the start of the account id. */
+  #memberName(accountId: Uint8Array): string {
+    const me = this.#o.client.accountId;
+    if (me && sameBytes(me, accountId)) return 'me';
+    return this.#o.client.store.getContact(accountId)?.alias ?? formatAccountId(accountId).slice(0, 8);
+  }
+
+  /** A message as a line; in a group with its author's name, and private ones marked. */
+  #lineOf(m: MessageRow, colour: boolean): string {
+    if (!this.#o.group) return messageLine(m, this.#o.name, colour);
+    const line = messageLine(m, this.#memberName(m.author), colour);
+    if (!m.privateWith) return line;
+    const mark = m.outgoing ? `[private to ${this.#memberName(m.privateWith)}]` : '[private]';
+    // After the clock ("HH:MM "): the mark comes before the author.
+    return `${line.slice(0, 6)}${colour ? ANSI.yellow(mark) : mark} ${line.slice(6)}`;
+  }
+
+  #groupTyping(from: Uint8Array | undefined, started: boolean): void {
+    if (!from) return;
+    const key = hexOf(from);
+    const name = this.#memberName(from);
+    const was = this.#typers.has(key);
+    if (started) this.#typers.set(key, name);
+    else this.#typers.delete(key);
+    if (was !== started && !this.#o.screen) this.#line(started ? `${name} is typing…` : `${name} stopped typing`);
+    this.#render();
+  }
+
+  #groupEvent(e: Extract<ClientEvent, { type: 'group-update' | 'group-rejected' }>): void {
+    if (e.type === 'group-rejected') {
+      this.#setNotice(`refused: ${e.reason}`);
+      return;
+    }
+    for (const c of e.changes) {
+      const by = this.#memberName(c.by);
+      const whom = c.accounts.map((a) => this.#memberName(a)).join(', ');
+      const text = c.kind === 'created' ? `${by} created the group${whom ? ` with ${whom}` : ''}`
+        : c.kind === 'added' ? `${by} added ${whom}`
+        : c.kind === 'removed' ? `${by} removed ${whom}`
+        : c.kind === 'left' ? `${by} left`
+        : c.kind === 'promoted' ? `${by} made ${whom} an admin`
+        : c.kind === 'demoted' ? `${by} made ${whom} a member (no longer admin)`
+        : `${by} renamed the group to ${printable(c.name ?? '')}`;
+      if (!this.#o.screen) this.#line(`(${printable(text)})`);
+      else this.#notice = printable(text);
+    }
+    this.#render();
+  }
+
+  #privateReply(text: string): void {
+    if (!this.#o.group) {
+      this.#setNotice('/private is for group chats: this chat is already private');
+      return;
+    }
+    const m = /^\/(?:private|p)\s+(\S+)\s+([\s\S]+)$/.exec(text);
+    if (!m) {
+      this.#setNotice('usage: /private NAME TEXT (or /p NAME TEXT)');
+      return;
+    }
+    const [, name, body] = m;
+    let to: Uint8Array;
+    try {
+      to = this.#o.client.resolveContact(name!).accountId;
+    } catch (e) {
+      this.#setNotice(e instanceof Error ? e.message : String(e));
+      return;
+    }
+    this.#notice = '';
+    let sending: Promise<unknown>;
+    try {
+      sending = this.#o.client.sendPrivateInGroup(this.#conv, to, body!).catch((e: unknown) => this.#sendFailed(e));
+    } catch (e) {
+      this.#sendFailed(e);
+      return;
+    }
+    this.#sends.add(sending);
+    void sending.finally(() => { this.#sends.delete(sending); this.#reload(); this.#render(); });
+    // The row is stored before the promise settles; show it when it is there.
+    void Promise.resolve().then(() => {
+      this.#reload();
+      const mine = this.#messages.filter((x) => x.outgoing && x.privateWith).at(-1);
+      if (mine && !this.#o.screen) this.#line(this.#lineOf(mine, false));
+      this.#render();
+    });
+  }
+
+  #showMembers(): void {
+    if (!this.#o.group) {
+      this.#setNotice('/members is for group chats');
+      return;
+    }
+    try {
+      const g = this.#o.client.group(this.#conv);
+      this.#setNotice(`members: ${g.members.map((m) => `${this.#memberName(m.accountId)}${m.role === 'admin' ? ' (admin)' : ''}`).join(', ')}`);
+    } catch (e) {
+      this.#setNotice(e instanceof Error ? e.message : String(e));
     }
   }
 
@@ -264,11 +401,13 @@ export class ChatSession {
       this.#renderQueued = false;
       if (this.#closed) return;
       const { output } = this.#o;
-      const status = this.#peerTyping ? ANSI.dim(`${this.#o.name} is typing…`) : this.#notice ? ANSI.yellow(this.#notice) : '';
+      const typers = [...this.#typers.values()];
+      const status = typers.length ? ANSI.dim(`${typers.join(', ')} ${typers.length === 1 ? 'is' : 'are'} typing…`)
+        : this.#peerTyping ? ANSI.dim(`${this.#o.name} is typing…`) : this.#notice ? ANSI.yellow(this.#notice) : '';
       const c = this.#o.client.store.getContact(this.#conv);
       const muted = c ? mutedText(c, Date.now()) : undefined;
       const title = ` Sigilo · ${this.#o.name}${muted ? ` (${muted})` : ''} · ${this.#state} · /quit to leave`;
-      output.write(draw({ title, lines: this.#messages.map((m) => messageLine(m, this.#o.name, true)), status }, output.rows || 24, output.columns || 80));
+      output.write(draw({ title, lines: this.#messages.map((m) => this.#lineOf(m, true)), status }, output.rows || 24, output.columns || 80));
       this.#rl?.prompt(true);
     });
   }

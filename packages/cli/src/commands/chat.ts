@@ -3,28 +3,40 @@ import { ClientError } from '@sigilo/client';
 import { UsageError } from '../command.js';
 import { ChatSession } from '../client/chat-session.js';
 import { CLIENT_USAGE, clientCommand, contactName } from '../client/session.js';
+import { resolveConversation } from './group.js';
 
 export const chat = clientCommand({
   path: ['chat'],
   summary: 'chat with a contact interactively',
   usage: `sigilo chat NAME [--lines] ${CLIENT_USAGE}
+       sigilo chat GROUP [--lines]      (a group's name or id)
 
 Messages arrive live; "NAME is typing…" shows while they type; your messages carry
 ticks: ✓ sent (the server has it), ✓✓ delivered (their device has it), ✓✓ read.
 Enter sends; /quit, Ctrl-C or Ctrl-D leaves; /help.
+In a group every line shows its author; /private NAME TEXT (or /p) sends to one member
+only (shown to the two of you, marked [private]); /members lists the members.
   --lines  line mode even on a terminal (also used when stdin or stdout is not a terminal):
            every event is printed as a line, each input line is sent`,
   options: { lines: { type: 'boolean' } },
   positionals: true,
   async run(ctx) {
     const [name, ...extra] = ctx.positionals;
-    if (!name) throw new UsageError('give the contact NAME (see `sigilo contacts`)');
+    if (!name) throw new UsageError('give the contact NAME or GROUP (see `sigilo contacts` and `sigilo group list`)');
     if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`);
     if (ctx.json) throw new UsageError('chat is interactive and has no --json output; use `sigilo inbox --json` and `sigilo send`');
     const client = await ctx.client();
-    const contact = client.resolveContact(name);
+    const target = resolveConversation(client, name);
     if (!client.accountId) throw new ClientError('NOT_REGISTERED', 'this client is not registered yet: run `sigilo register --invite CODE` or `sigilo link`');
     const screen = ctx.values.lines !== true && process.stdin.isTTY === true && process.stdout.isTTY === true;
+    if (target.kind === 'group') {
+      const { groupId, name: groupName } = target.group;
+      return new ChatSession({
+        client, contact: undefined, group: { groupId, name: groupName }, name: groupName,
+        input: process.stdin, output: process.stdout, stopSignal: ctx.io.stopSignal, screen,
+      }).run();
+    }
+    const contact = client.resolveContact(name);
     return new ChatSession({
       client, contact, name: contactName(contact, contact.accountId),
       input: process.stdin, output: process.stdout, stopSignal: ctx.io.stopSignal, screen,

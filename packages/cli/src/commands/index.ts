@@ -9,6 +9,7 @@ import { serverStart } from './server-start.js';
 import { chat } from './chat.js';
 import { contacts, contactsAdd } from './contacts.js';
 import { deleteHistory } from './delete-history.js';
+import { groupCommands } from './group.js';
 import { devices } from './devices.js';
 import { inbox } from './inbox.js';
 import { init } from './init.js';
@@ -39,4 +40,5 @@ export const COMMANDS: readonly Command[] = [
   devices,
   deleteHistory,
   mute,
+  ...groupCommands,
 ];

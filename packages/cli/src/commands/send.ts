@@ -3,6 +3,7 @@ import { ClientError, formatAccountId } from '@sigilo/client';
 import { UsageError } from '../command.js';
 import { hex, ticks } from '../client/format.js';
 import { CLIENT_USAGE, clientCommand, contactName, watchWarnings } from '../client/session.js';
+import { resolveConversation, sendToGroup } from './group.js';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -14,6 +15,7 @@ export const send = clientCommand({
   path: ['send'],
   summary: 'send a text message to a contact',
   usage: `sigilo send NAME TEXT… ${CLIENT_USAGE} [--json]
+       sigilo send GROUP TEXT…          (a group's name or id: to every member)
        echo TEXT | sigilo send NAME -
 
 The message is stored in the outbox first: if the server cannot be reached it is
@@ -26,6 +28,8 @@ sent by the next \`sigilo send\`, \`inbox\` or \`chat\` (exit code 1 says so; do
     const text = words.length === 1 && words[0] === '-' ? await readStdin() : words.join(' ');
     if (text.trim() === '') throw new UsageError('the message is empty');
     const client = await ctx.client();
+    const target = resolveConversation(client, name);
+    if (target.kind === 'group') return sendToGroup(ctx, client, target.group, text);
     const contact = client.resolveContact(name);
     watchWarnings(client, ctx.io);
     let offline: Error | undefined;

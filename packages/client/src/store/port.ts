@@ -174,6 +174,7 @@ export interface GroupStore {
 
   getSenderKey(accountId: Uint8Array, deviceId: number, distributionId: Uint8Array): SenderKeyRow | undefined;
   putSenderKey(row: SenderKeyRow): void;
+  listSenderKeys(groupId: Uint8Array): SenderKeyRow[];
   /** Deletes received sender keys of a group (all, or one account's). Returns how many. */
   deleteSenderKeys(groupId: Uint8Array, accountId?: Uint8Array): number;
 

@@ -326,6 +326,9 @@ export class SqlCipherStore implements ClientStore {
              ON CONFLICT (account_id, device_id, distribution_id) DO UPDATE SET group_id = excluded.group_id, record = excluded.record`)
       .run(buf(k.accountId), k.deviceId, buf(k.distributionId), buf(k.groupId), buf(k.record));
   }
+  listSenderKeys(groupId: Uint8Array) {
+    return (this.#s('SELECT * FROM group_sender_keys WHERE group_id = ? ORDER BY account_id, device_id').all(buf(groupId)) as Row[]).map(senderKeyFromRow);
+  }
   deleteSenderKeys(groupId: Uint8Array, accountId?: Uint8Array) {
     return accountId
       ? this.#s('DELETE FROM group_sender_keys WHERE group_id = ? AND account_id = ?').run(buf(groupId), buf(accountId)).changes

@@ -1,0 +1,1134 @@
+/**
+ * Groups in the client: the membership log, sender keys, the multi-recipient
+ * sealed send and private messages inside a group. The rules are in
+ * spec/groups.md; how this client stores and applies them is client.md §8.
+ *
+ * Like the 1:1 path, I/O stays at the edges: everything received is applied
+ * inside the inbox transaction (the client calls receiveMulti/applyPairwise
+ * from there), and everything sent goes through the outbox, so a message
+ * written offline goes out later and a retry reuses its message id.
+ *
+ * - Membership: changes are signed by an admin and hash-chained (GroupLog).
+ *   Every change is sent pairwise to every member (old and new) as the whole
+ *   chain, so a device that missed an update, or a new member, can verify the
+ *   log from its genesis. A forged change is dropped and reported; an entry
+ *   whose parent is unknown waits (bounded) until the parent arrives. A change
+ *   of this account that lost a fork is signed again on the winning head.
+ * - Sender keys: each device has one current key per group, made for one set
+ *   of member accounts (its epoch) and distributed pairwise. When the member
+ *   set changes, the next send makes a new key, so removed members cannot read
+ *   new messages and new members cannot read old ones.
+ * - A group message is encrypted once with the sender key, sealed once for
+ *   every member account (this account included, for its other devices) and
+ *   uploaded once (MultiSealedSend) over the unauthenticated connection.
+ *   Members whose access key is unknown, or refused, get the same Content
+ *   pairwise, as the 1:1 path does without an access key.
+ * - A message whose sender key is missing is kept (still encrypted) and a
+ *   SenderKeyRequest goes to its sender; the key's owner answers only devices
+ *   of accounts that were members in that key's epoch.
+ */
+import { create, fromBinary, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
+import {
+  GroupLog, ProtocolError, DuplicateMessageError, SEALED_CONTENT_SENDER_KEY, bytesEqual, createGroup, createSenderKey, groupEntryHash,
+  processSenderKeyDistribution, sealMultiRecipient, senderKeyDecrypt, senderKeyDistribution, senderKeyEncrypt, senderKeyMessageDistributionId,
+  signGroupChange, unsealMultiRecipient, parseGroupEntry, OutOfOrderGroupEntryError,
+  type GroupChange, type GroupRole, type GroupState, type IdentityKeyPair, type ProtocolContext, type SealedSenderCache, type TrustedServerKey,
+} from '@sigilo/protocol';
+import {
+  ContentSchema, ReceiptMessage_Type, TypingMessage_Action, type Content, type DataMessage, type GroupUpdate,
+} from '@sigilo/protocol/gen/sigilo/client/v1/content_pb';
+import type { Deliver } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
+import type { ClientEvent } from './client.js';
+import { ServerRequestError, type ClientBody, type Connection } from './connection.js';
+import { ClientError } from './errors.js';
+import { pad, unpad } from './padding.js';
+import type { ContactRow, GroupRow, GroupStatus, MessageRow, MessageStatus, OutboxRow, OwnSenderKeyRow, SenderKeyRow } from './store/port.js';
+import type { ClientStore } from './store/port.js';
+
+export const GROUP_ID_LENGTH = 32;
+/** Messages waiting for a sender key, over all groups; the oldest are dropped beyond this. */
+export const MAX_PENDING_GROUP_MESSAGES = 2000;
+/** Log entries waiting for their parent, per group. */
+const MAX_PENDING_ENTRIES = 256;
+/** Own sender keys kept per group (the current one and older ones, to answer requests from their epoch). */
+const OWN_KEYS_KEPT = 8;
+/** A SenderKeyRequest for one key at most this often; an answer to one device at most this often. */
+const REQUEST_INTERVAL_MS = 60_000;
+const ANSWER_INTERVAL_MS = 10_000;
+/** A group typing indicator with no update for this long is over (as 1:1, client.md §4.3). */
+const TYPING_EXPIRY_MS = 15_000;
+/** Own changes already in the chain are forgotten after this long (a fork that late is not expected). */
+const OWN_CHANGE_TTL_MS = 7 * 24 * 3600_000;
+
+type ContentInit = MessageInitShape<typeof ContentSchema>;
+
+export interface GroupMemberInfo {
+  readonly accountId: Uint8Array;
+  readonly identityKey: Uint8Array;
+  readonly role: GroupRole;
+  /** The contact's alias on this device, if it has one. */
+  readonly alias: string | undefined;
+}
+
+export interface GroupInfo {
+  readonly groupId: Uint8Array;
+  readonly name: string;
+  readonly revision: number;
+  readonly status: GroupStatus;
+  readonly members: GroupMemberInfo[];
+  /** This account's role, or undefined when it is no longer a member. */
+  readonly myRole: GroupRole | undefined;
+  readonly mutedUntil: number;
+}
+
+/** One membership change as shown to people: who did what to whom. */
+export interface GroupChangeEvent {
+  readonly by: Uint8Array;
+  readonly kind: 'created' | 'added' | 'removed' | 'left' | 'promoted' | 'demoted' | 'renamed';
+  readonly accounts: Uint8Array[];
+  readonly name?: string;
+}
+
+/** What SigiloClient lends the group engine (its connections, outbox and identity). */
+export interface GroupHost {
+  readonly store: ClientStore;
+  readonly ctx: ProtocolContext;
+  readonly sealedCache: SealedSenderCache;
+  now(): number;
+  account(): { accountId: Uint8Array; deviceId: number };
+  identity(): IdentityKeyPair;
+  accessKey(): Uint8Array | undefined;
+  emit(e: ClientEvent): void;
+  flush(): Promise<void>;
+  flushSoon(delayMs: number): void;
+  /** The authenticated connection; throws CONNECTION_FAILED when offline. */
+  connection(): Connection;
+  isOnline(): boolean;
+  anonymousConnection(): Promise<Connection>;
+  senderCertificate(connection: Connection): Promise<Uint8Array>;
+  /** Sends an encoded Content pairwise now (sealed when the access key is known), as the outbox does. */
+  deliverContent(to: Uint8Array, content: Uint8Array, messageId: Uint8Array, options?: { onlineOnly?: boolean }): Promise<void>;
+  fetchSessions(connection: Connection, accountId: Uint8Array, deviceIds: number[]): Promise<void>;
+  /** Every device of this account (this one included), cached by the client. */
+  ownDevices(connection: Connection): Promise<number[]>;
+  setOwnDevices(deviceIds: number[]): void;
+  trustedKeys(): TrustedServerKey[];
+  contact(accountId: Uint8Array): ContactRow;
+}
+
+/** The part of the client's per-batch inbox state the group engine adds to. */
+export interface GroupInboxEffects {
+  readonly events: ClientEvent[];
+  readonly followUps: (() => void)[];
+  readonly receipts: Map<string, { to: Uint8Array; ids: Uint8Array[]; groupId?: Uint8Array }>;
+}
+
+interface Queued {
+  readonly seq: number;
+  readonly to: Uint8Array;
+  readonly bytes: Uint8Array;
+  readonly messageId: Uint8Array;
+}
+
+interface Sender {
+  readonly accountId: Uint8Array;
+  readonly deviceId: number;
+  readonly identityKey: Uint8Array;
+}
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+const has = (list: readonly Uint8Array[], id: Uint8Array) => list.some((x) => bytesEqual(x, id));
+const RANK: Record<MessageStatus, number> = { pending: 0, failed: 0, sent: 1, received: 1, delivered: 2, read: 3 };
+
+/** A group name: 1–64 characters, no control characters (it is shown on terminals). */
+export function checkGroupName(name: string): string {
+  const n = name.trim().normalize('NFC');
+  // eslint-disable-next-line no-control-regex
+  if (n.length === 0 || [...n].length > 64 || /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.test(n)) {
+    throw new ClientError('INVALID_INPUT', 'a group name is 1–64 characters without control characters');
+  }
+  return n;
+}
+
+export class Groups {
+  readonly #h: GroupHost;
+  /** Last answer to a SenderKeyRequest per (requesting account, key): a flood of requests gets one answer. */
+  readonly #answered = new Map<string, number>();
+  readonly #typingTimers = new Map<string, NodeJS.Timeout>();
+
+  constructor(host: GroupHost) {
+    this.#h = host;
+  }
+
+  close(): void {
+    for (const t of this.#typingTimers.values()) clearTimeout(t);
+    this.#typingTimers.clear();
+  }
+
+  // ------------------------------------------------------------------ reading
+
+  #openLog(groupId: Uint8Array): GroupLog | undefined {
+    const entries = this.#h.store.getGroupEntries(groupId);
+    return entries.length ? GroupLog.open(this.#h.ctx, entries) : undefined;
+  }
+
+  #requireLog(groupId: Uint8Array): GroupLog {
+    if (groupId.length !== GROUP_ID_LENGTH) throw new ClientError('INVALID_INPUT', 'a group id is 32 bytes (64 hex digits; see `sigilo group list`)');
+    const log = this.#openLog(groupId);
+    if (!log) throw new ClientError('NOT_FOUND', 'no such group on this device: see `sigilo group list`');
+    return log;
+  }
+
+  #info(row: GroupRow, state: GroupState): GroupInfo {
+    const me = this.#h.account().accountId;
+    return {
+      groupId: row.groupId, name: state.name, revision: state.revision, status: row.status, mutedUntil: row.mutedUntil,
+      myRole: state.members.find((m) => bytesEqual(m.accountId, me))?.role,
+      members: state.members.map((m) => ({ accountId: m.accountId, identityKey: m.identityKey, role: m.role, alias: this.#h.store.getContact(m.accountId)?.alias })),
+    };
+  }
+
+  /** A group's state: name, revision, members with roles, this account's role. */
+  info(groupId: Uint8Array): GroupInfo {
+    const log = this.#requireLog(groupId);
+    return this.#info(this.#h.store.getGroup(groupId)!, log.state);
+  }
+
+  list(): GroupInfo[] {
+    return this.#h.store.listGroups().flatMap((row) => {
+      const log = this.#openLog(row.groupId);
+      return log ? [this.#info(row, log.state)] : [];
+    });
+  }
+
+  /** A group by its name, or by its id in hex (or a unique prefix of at least 8 hex digits). */
+  resolve(nameOrId: string): GroupInfo {
+    const rows = this.#h.store.listGroups();
+    const byName = rows.filter((g) => g.name === nameOrId.trim().normalize('NFC'));
+    if (byName.length === 1) return this.info(byName[0]!.groupId);
+    const q = nameOrId.trim().toLowerCase();
+    if (/^[0-9a-f]{8,64}$/.test(q)) {
+      const byId = rows.filter((g) => hex(g.groupId).startsWith(q));
+      if (byId.length === 1) return this.info(byId[0]!.groupId);
+    }
+    if (byName.length > 1) throw new ClientError('INVALID_INPUT', `${byName.length} groups are called "${nameOrId}": use the group id (see \`sigilo group list\`)`);
+    throw new ClientError('NOT_FOUND', `no group "${nameOrId}": see \`sigilo group list\``);
+  }
+
+  // ------------------------------------------------------------------ membership
+
+  /** The identity keys of future members: from the contact (or an earlier group log), fetched from the server when unknown. */
+  async #memberKeys(ids: Uint8Array[]): Promise<{ accountId: Uint8Array; identityKey: Uint8Array }[]> {
+    const out: { accountId: Uint8Array; identityKey: Uint8Array }[] = [];
+    for (const id of ids) {
+      let c = this.#h.store.getContact(id);
+      if (!c) throw new ClientError('UNKNOWN_CONTACT', 'a member is not in your contacts: add it with `sigilo contacts add NAME CARD` first');
+      if (c.pendingIdentityKey) throw new ClientError('IDENTITY_CHANGED', `the safety number of ${c.alias ?? 'a member'} changed: compare it (\`sigilo verify NAME\`) and accept it before adding them to a group`);
+      if (!c.identityKey) {
+        let connection: Connection;
+        try {
+          connection = this.#h.connection();
+        } catch {
+          throw new ClientError('CONNECTION_FAILED', `the identity key of ${c.alias ?? 'a member'} is not known yet and the server cannot be reached: connect and try again`);
+        }
+        await this.#h.fetchSessions(connection, id, []);
+        c = this.#h.store.getContact(id)!;
+        if (c.pendingIdentityKey) throw new ClientError('IDENTITY_CHANGED', `the safety number of ${c.alias ?? 'a member'} changed: compare it and accept it first`);
+        if (!c.identityKey) throw new ClientError('NOT_FOUND', `${c.alias ?? 'a member'} has no published keys yet; try again later`);
+      }
+      out.push({ accountId: id, identityKey: c.identityKey });
+    }
+    return out;
+  }
+
+  /** Creates a group with this account as its admin, and sends the log to every member. */
+  async create(name: string, memberIds: Uint8Array[]): Promise<GroupInfo> {
+    const me = this.#h.account();
+    const clean = checkGroupName(name);
+    const ids = unique(memberIds).filter((id) => !bytesEqual(id, me.accountId));
+    const members = await this.#memberKeys(ids);
+    const now = this.#h.now();
+    const { log } = createGroup(this.#h.ctx, { accountId: me.accountId, identity: this.#h.identity() }, clean, members, now);
+    const groupId = log.state.groupId;
+    this.#h.store.transaction(() => {
+      this.#saveLog(groupId, log, 'active', now);
+      this.#learnMembers(log.state);
+      this.#sendLog(groupId, log, log.state.members.map((m) => m.accountId));
+    });
+    this.#h.emit({ type: 'group-update', groupId, revision: log.state.revision, changes: [{ by: me.accountId, kind: 'created', accounts: ids, name: clean }] });
+    await this.#h.flush().catch(() => {});
+    return this.info(groupId);
+  }
+
+  /** Signs one change as this account, applies it and sends the log to every member before and after it. */
+  async change(groupId: Uint8Array, change: GroupChange): Promise<GroupInfo> {
+    const me = this.#h.account();
+    let log = this.#requireLog(groupId);
+    const mine = log.state.members.find((m) => bytesEqual(m.accountId, me.accountId));
+    if (!mine) throw new ClientError('INVALID_INPUT', 'you are not a member of this group any more');
+    if (change.type !== 'leave' && mine.role !== 'admin') {
+      throw new ClientError('INVALID_INPUT', 'only an admin of the group can change it: ask one of its admins (`sigilo group show GROUP` lists them)');
+    }
+    let ch = change;
+    if (ch.type === 'add') {
+      const fresh = unique(ch.members.map((m) => m.accountId)).filter((id) => !log.state.members.some((m) => bytesEqual(m.accountId, id)));
+      if (fresh.length === 0) throw new ClientError('INVALID_INPUT', 'they are members already');
+      ch = { type: 'add', members: await this.#memberKeys(fresh) };
+      log = this.#requireLog(groupId); // another change may have arrived while the keys were fetched
+    } else if (ch.type === 'remove') {
+      const ids = unique(ch.accountIds);
+      if (ids.some((id) => bytesEqual(id, me.accountId))) throw new ClientError('INVALID_INPUT', 'to remove yourself, leave the group (`sigilo group leave GROUP`)');
+      if (ids.some((id) => !log.state.members.some((m) => bytesEqual(m.accountId, id)))) throw new ClientError('INVALID_INPUT', 'that account is not a member of the group');
+      ch = { type: 'remove', accountIds: ids };
+    } else if (ch.type === 'promote' || ch.type === 'demote') {
+      const target = log.state.members.find((m) => bytesEqual(m.accountId, (ch as { accountId: Uint8Array }).accountId));
+      if (!target) throw new ClientError('INVALID_INPUT', 'that account is not a member of the group');
+      if (ch.type === 'promote' && target.role === 'admin') throw new ClientError('INVALID_INPUT', 'that member is an admin already');
+      if (ch.type === 'demote' && target.role !== 'admin') throw new ClientError('INVALID_INPUT', 'that member is not an admin');
+    } else if (ch.type === 'rename') {
+      ch = { type: 'rename', name: checkGroupName(ch.name) };
+    }
+    const now = this.#h.now();
+    const before = log.state;
+    const entry = signGroupChange(this.#h.ctx, before, { accountId: me.accountId, identity: this.#h.identity() }, ch, now);
+    log.add(entry);
+    this.#h.store.transaction(() => {
+      const status: GroupStatus = ch.type === 'leave' ? 'left' : 'active';
+      this.#saveLog(groupId, log, status, now);
+      this.#h.store.addOwnGroupChange(groupId, groupEntryHash(this.#h.ctx, entry), serialiseChange(ch), now);
+      this.#afterMembershipChange(groupId, before, log.state);
+      this.#learnMembers(log.state);
+      this.#sendLog(groupId, log, [...before.members, ...log.state.members].map((m) => m.accountId));
+    });
+    this.#h.emit({ type: 'group-update', groupId, revision: log.state.revision, changes: [describeChange(me.accountId, ch)] });
+    await this.#h.flush().catch(() => {});
+    return this.#info(this.#h.store.getGroup(groupId)!, log.state);
+  }
+
+  #saveLog(groupId: Uint8Array, log: GroupLog, status: GroupStatus, now: number): void {
+    const existing = this.#h.store.getGroup(groupId);
+    this.#h.store.setGroupEntries(groupId, log.entries());
+    this.#h.store.putGroup({
+      groupId, name: log.state.name, revision: log.state.revision, status, mutedUntil: existing?.mutedUntil ?? 0, updatedAt: now,
+    });
+  }
+
+  /** Members this device has no contact for get one from the log (unverified, no access key: pairwise sends are identified). */
+  #learnMembers(state: GroupState): void {
+    const me = this.#h.account().accountId;
+    for (const m of state.members) {
+      if (bytesEqual(m.accountId, me)) continue;
+      const c = this.#h.store.getContact(m.accountId);
+      if (!c) {
+        this.#h.store.putContact({
+          accountId: m.accountId, alias: undefined, identityKey: m.identityKey, pendingIdentityKey: undefined, verified: false, accessKey: undefined, mutedUntil: 0,
+        });
+      } else if (!c.identityKey) {
+        this.#h.store.putContact({ ...c, identityKey: m.identityKey });
+      }
+    }
+  }
+
+  /** Removed members lose their sender keys here; this device's own key is renewed on its next send. */
+  #afterMembershipChange(groupId: Uint8Array, before: GroupState, after: GroupState): void {
+    const me = this.#h.account().accountId;
+    const gone = before.members.filter((m) => !after.members.some((a) => bytesEqual(a.accountId, m.accountId)));
+    for (const m of gone) if (!bytesEqual(m.accountId, me)) this.#h.store.deleteSenderKeys(groupId, m.accountId);
+    if (gone.length) this.#h.store.retireOwnSenderKey(groupId);
+  }
+
+  /** Queues the whole chain (GroupUpdate) pairwise to these accounts and to this account's other devices. */
+  #sendLog(groupId: Uint8Array, log: GroupLog, accounts: Uint8Array[]): void {
+    const me = this.#h.account().accountId;
+    const update: ContentInit = { body: { case: 'groupUpdate', value: { groupId, entries: log.chain() } } };
+    for (const id of unique([...accounts, me])) this.#enqueue(id, update);
+  }
+
+  /** A pairwise Content in the outbox (with this account's access key, as every pairwise Content). Returns its seq and bytes. */
+  #enqueue(to: Uint8Array, content: ContentInit, sync?: ContentInit, messageId = this.#h.ctx.random(16)): Queued {
+    const c = create(ContentSchema, content);
+    const accessKey = this.#h.accessKey();
+    if (accessKey) c.senderAccessKey = accessKey;
+    const bytes = toBinary(ContentSchema, c);
+    const seq = this.#h.store.enqueueOutbox({
+      recipient: to, content: bytes, syncContent: sync ? toBinary(ContentSchema, create(ContentSchema, sync)) : undefined, messageId, createdAt: this.#h.now(),
+    });
+    return { seq, to, bytes, messageId };
+  }
+
+  // ------------------------------------------------------------------ sending
+
+  #requireMember(groupId: Uint8Array): { log: GroupLog; row: GroupRow } {
+    const log = this.#requireLog(groupId);
+    const row = this.#h.store.getGroup(groupId)!;
+    const me = this.#h.account().accountId;
+    if (!log.state.members.some((m) => bytesEqual(m.accountId, me))) {
+      throw new ClientError('INVALID_INPUT', row.status === 'removed' ? 'you were removed from this group: you can read its history but not send' : 'you are not a member of this group any more');
+    }
+    return { log, row };
+  }
+
+  /** A text to the group: stored as pending and queued (recipient = the group id), then sent at once when online. */
+  async sendText(groupId: Uint8Array, text: string, extra: { readonly attachments?: DataMessage['attachments'] } = {}): Promise<MessageRow> {
+    const me = this.#h.account();
+    const { log } = this.#requireMember(groupId);
+    const messageId = this.#h.ctx.random(16);
+    const now = this.#h.now();
+    const data = { ...extra, messageId, timestamp: BigInt(now), text, groupId, private: false };
+    const row: MessageRow = { messageId, conversation: groupId, author: me.accountId, outgoing: true, timestamp: now, text, status: 'pending', deleted: false, receivedAt: now };
+    this.#h.store.transaction(() => {
+      this.#h.store.insertMessage(row);
+      for (const m of log.state.members) if (!bytesEqual(m.accountId, me.accountId)) this.#h.store.putGroupReceipt(groupId, messageId, m.accountId, 'sent');
+      this.#enqueue(groupId, { body: { case: 'data', value: data } }, undefined, messageId);
+    });
+    await this.#h.flush().catch(() => {});
+    return this.#h.store.getMessage(groupId, messageId) ?? row;
+  }
+
+  /**
+   * A private message to one member, inside the group: encrypted pairwise to that
+   * account (and copied to this account's other devices), shown in the group's
+   * conversation to the two of them only.
+   */
+  async sendPrivate(groupId: Uint8Array, to: Uint8Array, text: string): Promise<MessageRow> {
+    const me = this.#h.account();
+    const { log } = this.#requireMember(groupId);
+    if (bytesEqual(to, me.accountId)) throw new ClientError('INVALID_INPUT', 'a private message goes to another member');
+    if (!log.state.members.some((m) => bytesEqual(m.accountId, to))) throw new ClientError('INVALID_INPUT', 'that account is not a member of the group');
+    if (this.#h.store.getContact(to)?.pendingIdentityKey) {
+      throw new ClientError('IDENTITY_CHANGED', 'this member\'s safety number changed: compare it (`sigilo verify NAME`) and accept it before sending');
+    }
+    const messageId = this.#h.ctx.random(16);
+    const now = this.#h.now();
+    const data = { messageId, timestamp: BigInt(now), text, groupId, private: true };
+    const row: MessageRow = {
+      messageId, conversation: groupId, author: me.accountId, outgoing: true, timestamp: now, text, status: 'pending', deleted: false, receivedAt: now, privateWith: to,
+    };
+    this.#h.store.transaction(() => {
+      this.#h.store.insertMessage(row);
+      this.#h.store.setMessagePrivateWith(groupId, messageId, to);
+      this.#h.store.putGroupReceipt(groupId, messageId, to, 'sent');
+      // Queued under the group (so ticks and order follow the group's conversation); the sync copy names the recipient.
+      this.#enqueue(groupId, { body: { case: 'data', value: data } },
+        { body: { case: 'sync', value: { body: { case: 'sent', value: { destinationAccountId: to, message: data } } } } }, messageId);
+    });
+    await this.#h.flush().catch(() => {});
+    return this.#h.store.getMessage(groupId, messageId) ?? row;
+  }
+
+  /** Typing in a group: sent with the sender key to the members online now, never queued. */
+  async typing(groupId: Uint8Array, started: boolean): Promise<void> {
+    if (!this.#h.isOnline()) return;
+    this.#requireMember(groupId);
+    const c = create(ContentSchema, {
+      body: { case: 'typing', value: { action: started ? TypingMessage_Action.STARTED : TypingMessage_Action.STOPPED, timestamp: BigInt(this.#h.now()), groupId } },
+    });
+    await this.#deliverGroup(groupId, toBinary(ContentSchema, c), this.#h.ctx.random(16), true).catch(() => {});
+  }
+
+  /** Marks group messages read; a read receipt (with the group id) goes pairwise to each author, and a sync to this account's devices. */
+  async markRead(groupId: Uint8Array, messageIds?: Uint8Array[]): Promise<number> {
+    const me = this.#h.account().accountId;
+    const rows = (messageIds
+      ? messageIds.map((id) => this.#h.store.getMessage(groupId, id)).filter((m): m is MessageRow => m !== undefined)
+      : this.#h.store.listMessages(groupId, 10_000)).filter((m) => !m.outgoing && m.status !== 'read' && !m.deleted);
+    if (rows.length === 0) return 0;
+    const now = BigInt(this.#h.now());
+    const byAuthor = new Map<string, { author: Uint8Array; ids: Uint8Array[] }>();
+    for (const m of rows) {
+      const k = hex(m.author);
+      const e = byAuthor.get(k) ?? { author: m.author, ids: [] };
+      e.ids.push(m.messageId);
+      byAuthor.set(k, e);
+    }
+    this.#h.store.transaction(() => {
+      for (const m of rows) this.#h.store.setMessageStatus(groupId, m.messageId, 'read');
+      for (const { author, ids } of byAuthor.values()) {
+        if (bytesEqual(author, me)) continue;
+        this.#enqueue(author, { body: { case: 'receipt', value: { type: ReceiptMessage_Type.READ, messageIds: ids, timestamp: now, groupId } } });
+      }
+      this.#enqueue(me, { body: { case: 'sync', value: { body: { case: 'read', value: { conversationAccountId: groupId, messageIds: rows.map((m) => m.messageId) } } } } });
+    });
+    await this.#h.flush().catch(() => {});
+    return rows.length;
+  }
+
+  /** Sends an outbox entry whose recipient is a group id (called by the client's flush, in order). */
+  async deliver(item: OutboxRow): Promise<void> {
+    let content: Content;
+    try {
+      content = fromBinary(ContentSchema, item.content);
+    } catch {
+      throw new ClientError('INVALID_INPUT', 'a queued group message is damaged and cannot be sent');
+    }
+    if (content.body.case === 'data' && content.body.value.private) {
+      // Private inside the group: pairwise to the one member the sync copy names.
+      const sync = item.syncContent ? fromBinary(ContentSchema, item.syncContent) : undefined;
+      const to = sync?.body.case === 'sync' && sync.body.value.body.case === 'sent' ? sync.body.value.body.value.destinationAccountId : undefined;
+      if (!to || to.length !== 16) throw new ClientError('INVALID_INPUT', 'a queued private message names no recipient and cannot be sent');
+      const contact = this.#h.store.getContact(to);
+      if (contact?.pendingIdentityKey) throw new ClientError('IDENTITY_CHANGED', 'this member\'s safety number changed: compare it and accept it before sending');
+      await this.#h.deliverContent(to, item.content, item.messageId);
+      return;
+    }
+    await this.#deliverGroup(item.recipient, item.content, item.messageId, false);
+  }
+
+  /**
+   * The current sender key of this device for the group, made anew when the member
+   * set differs from the key's epoch. A new key's distribution is queued pairwise
+   * to every member and to this account's other devices (returned, to be sent now).
+   */
+  #currentSenderKey(groupId: Uint8Array, state: GroupState): { key: OwnSenderKeyRow; queued: Queued[] } {
+    const me = this.#h.account().accountId;
+    const members = state.members.map((m) => m.accountId);
+    const own = this.#h.store.getOwnSenderKey(groupId);
+    if (own?.record && sameSet(own.members, members)) return { key: own, queued: [] };
+    const made = createSenderKey(this.#h.ctx);
+    const key: OwnSenderKeyRow = {
+      groupId, distributionId: made.distributionId, record: made.record, distribution: made.distribution,
+      members, createdAt: this.#h.now(), current: true,
+    };
+    this.#h.store.putOwnSenderKey(key, OWN_KEYS_KEPT);
+    const content: ContentInit = { body: { case: 'senderKey', value: { groupId, distribution: made.distribution } } };
+    const queued = unique([...members, me]).map((id) => this.#enqueue(id, content));
+    return { key, queued };
+  }
+
+  /** Sends queued pairwise entries now; one that fails stays in the outbox and is retried with it. */
+  async #sendNow(queued: Queued[]): Promise<void> {
+    for (const q of queued) {
+      if (this.#h.store.getContact(q.to)?.pendingIdentityKey) continue; // held in the outbox until accepted
+      try {
+        await this.#h.deliverContent(q.to, q.bytes, q.messageId);
+        this.#h.store.removeOutbox(q.seq);
+      } catch {
+        this.#h.flushSoon(1000);
+      }
+    }
+  }
+
+  /**
+   * Encrypts `content` once with this device's sender key, seals it once for every
+   * member account and uploads it once. Accounts without (or with a refused) access
+   * key get the Content pairwise instead.
+   */
+  async #deliverGroup(groupId: Uint8Array, content: Uint8Array, messageId: Uint8Array, onlineOnly: boolean): Promise<void> {
+    const me = this.#h.account();
+    const { log } = this.#requireMember(groupId);
+    const state = log.state;
+    const connection = this.#h.connection();
+    const { key, queued } = this.#h.store.transaction(() => this.#currentSenderKey(groupId, state));
+    if (queued.length) await this.#sendNow(queued);
+
+    interface Target { accountId: Uint8Array; identityKey: Uint8Array; accessKey: Uint8Array; header?: Uint8Array }
+    const targets: Target[] = [];
+    const pairwise: Uint8Array[] = [];
+    for (const m of state.members) {
+      if (bytesEqual(m.accountId, me.accountId)) continue;
+      const c = this.#h.store.getContact(m.accountId);
+      if (c?.pendingIdentityKey) {
+        this.#h.emit({ type: 'send-failed', conversation: groupId, messageId, reason: `not sent to ${c.alias ?? 'a member'}: their safety number changed (sigilo verify NAME)` });
+        continue;
+      }
+      if (c?.accessKey) targets.push({ accountId: m.accountId, identityKey: m.identityKey, accessKey: c.accessKey });
+      else pairwise.push(m.accountId);
+    }
+    const ownOthers = (await this.#h.ownDevices(connection)).filter((d) => d !== me.deviceId);
+    const myAccessKey = this.#h.accessKey();
+    if (ownOthers.length && myAccessKey) targets.push({ accountId: me.accountId, identityKey: this.#h.identity().publicKey, accessKey: myAccessKey });
+    else if (ownOthers.length) pairwise.push(me.accountId);
+
+    // Device lists come from the sessions; an account with none gets its bundles fetched (sessions are needed for the pairwise distribution anyway).
+    const devicesOf = (id: Uint8Array) => this.#h.store.sessionDevices(id).filter((d) => !(bytesEqual(id, me.accountId) && d === me.deviceId));
+    for (const t of [...targets]) {
+      if (devicesOf(t.accountId).length) continue;
+      try {
+        await this.#h.fetchSessions(connection, t.accountId, []);
+      } catch {
+        // No device with keys (or a changed identity): nothing can reach them now.
+      }
+      if (!devicesOf(t.accountId).length) targets.splice(targets.indexOf(t), 1);
+    }
+
+    // Encrypt once; the advanced chain is stored before anything leaves this device.
+    const padded = pad(content);
+    const message = this.#h.store.transaction(() => {
+      const current = this.#h.store.getOwnSenderKey(groupId);
+      if (!current?.record || !bytesEqual(current.distributionId, key.distributionId)) throw new ClientError('SERVER_ERROR', 'the group\'s sender key changed during the send; try again');
+      const out = senderKeyEncrypt(this.#h.ctx, current.record, padded);
+      this.#h.store.updateOwnSenderKeyRecord(groupId, key.distributionId, out.record);
+      return out.message;
+    });
+
+    const newDevices: Uint8Array[] = [];
+    if (targets.length) {
+      const certificate = await this.#h.senderCertificate(connection);
+      const sealed = sealMultiRecipient(this.#h.ctx, {
+        senderCertificate: certificate, contentType: SEALED_CONTENT_SENDER_KEY, content: message, recipientIdentityKeys: targets.map((t) => t.identityKey),
+      });
+      targets.forEach((t, i) => { t.header = sealed.headers[i]!; });
+      let active = targets;
+      let sent = false;
+      for (let attempt = 0; attempt < 4 && active.length; attempt++) {
+        try {
+          const anonymous = await this.#h.anonymousConnection();
+          await anonymous.request({
+            case: 'multiSealedSend',
+            value: {
+              messageId, sharedPayload: sealed.shared, onlineOnly,
+              recipients: active.map((t) => ({ accountId: t.accountId, deviceIds: devicesOf(t.accountId), header: t.header!, accessKey: t.accessKey })),
+            },
+          } satisfies ClientBody);
+          sent = true;
+          break;
+        } catch (e) {
+          if (!(e instanceof ServerRequestError) || e.frame.body.case !== 'error') throw e;
+          const err = e.frame.body.value;
+          if (e.serverCode === 'STALE_DEVICES' && err.staleAccounts.length) {
+            for (const s of err.staleAccounts) {
+              this.#h.store.transaction(() => { for (const d of s.extraDeviceIds) this.#h.store.deleteSession(s.accountId, d); });
+              if (bytesEqual(s.accountId, me.accountId)) this.#h.setOwnDevices([...s.currentDeviceIds, me.deviceId]);
+              if (s.missingDeviceIds.length) {
+                await this.#h.fetchSessions(connection, s.accountId, s.missingDeviceIds).catch(() => {});
+                newDevices.push(s.accountId);
+              }
+            }
+            active = active.filter((t) => devicesOf(t.accountId).length > 0);
+            continue;
+          }
+          if (e.serverCode === 'UNAUTHORIZED' && err.unauthorizedAccountIds.length) {
+            // The access key we hold is wrong or was changed: those accounts get the Content pairwise.
+            const refused = err.unauthorizedAccountIds;
+            pairwise.push(...active.filter((t) => has(refused, t.accountId)).map((t) => t.accountId));
+            active = active.filter((t) => !has(refused, t.accountId));
+            continue;
+          }
+          throw e;
+        }
+      }
+      if (!sent && active.length) throw new ClientError('SERVER_ERROR', 'the members\' device lists kept changing; the message will be sent again');
+    }
+
+    // New devices of members (linked since the key was distributed) get the key now instead of asking for it.
+    if (newDevices.length && !onlineOnly) {
+      const epoch = key.members;
+      const give = unique(newDevices).filter((id) => bytesEqual(id, me.accountId) || has(epoch, id));
+      const q = this.#h.store.transaction(() => give.map((id) => this.#enqueue(id, { body: { case: 'senderKey', value: { groupId, distribution: key.distribution } } })));
+      await this.#sendNow(q);
+    }
+
+    // Pairwise fallback: the same Content (a DataMessage with the group id), as the 1:1 path without an access key.
+    for (const id of unique(pairwise)) {
+      try {
+        await this.#h.deliverContent(id, content, messageId, { onlineOnly });
+      } catch {
+        if (onlineOnly) continue;
+        this.#h.store.enqueueOutbox({ recipient: id, content, syncContent: undefined, messageId, createdAt: this.#h.now() });
+        this.#h.flushSoon(1000);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ receiving (inside the inbox transaction)
+
+  /**
+   * A Deliver with a recipient header: a multi-recipient sealed group message.
+   * Throws ProtocolError/ClientError for what can never be read (the client
+   * acknowledges and reports it).
+   */
+  receiveMulti(d: Deliver, out: GroupInboxEffects): void {
+    const me = this.#h.account();
+    const opened = unsealMultiRecipient(this.#h.ctx, this.#h.identity(), d.recipientHeader, d.content, this.#h.trustedKeys(), Number(d.serverTimestamp), this.#h.sealedCache);
+    if (opened.contentType !== SEALED_CONTENT_SENDER_KEY) throw new ClientError('INVALID_INPUT', 'a multi-recipient message that is not a sender-key message');
+    const sender: Sender = { accountId: opened.sender.accountId, deviceId: opened.sender.deviceId, identityKey: opened.sender.identityKey };
+    if (bytesEqual(sender.accountId, me.accountId) && sender.deviceId === me.deviceId) return; // our own echo
+    const distributionId = senderKeyMessageDistributionId(opened.content);
+    const key = this.#h.store.getSenderKey(sender.accountId, sender.deviceId, distributionId);
+    if (!key) {
+      this.#keepPending(sender, distributionId, opened.content, Number(d.serverTimestamp), out, (opened as { groupId?: Uint8Array }).groupId);
+      return;
+    }
+    this.#decryptWith(key, sender, opened.content, out);
+  }
+
+  /** No sender key yet: keep the message (still encrypted) and ask its sender's devices for the key. */
+  #keepPending(sender: Sender, distributionId: Uint8Array, message: Uint8Array, serverTimestamp: number, out: GroupInboxEffects, groupId: Uint8Array | undefined): void {
+    const now = this.#h.now();
+    const waiting = this.#h.store.pendingGroupMessages(sender.accountId, sender.deviceId, distributionId);
+    const lastAsked = Math.max(0, ...waiting.map((w) => w.requestedAt));
+    const dropped = this.#h.store.addPendingGroupMessage({
+      accountId: sender.accountId, deviceId: sender.deviceId, identityKey: sender.identityKey, distributionId, groupId: groupId ?? new Uint8Array(0),
+      message, serverTimestamp, receivedAt: now, requestedAt: 0,
+    }, MAX_PENDING_GROUP_MESSAGES);
+    if (dropped) out.events.push({ type: 'undecryptable', reason: `${dropped} group message(s) waited too long for their sender key and were dropped` });
+    if (now - lastAsked < REQUEST_INTERVAL_MS) return;
+    this.#h.store.markPendingGroupMessagesRequested(sender.accountId, sender.deviceId, distributionId, now);
+    this.#enqueue(sender.accountId, { body: { case: 'senderKeyRequest', value: { groupId: groupId ?? new Uint8Array(0), distributionId } } });
+    out.followUps.push(() => this.#h.flushSoon(0));
+  }
+
+  /**
+   * Decrypts a sender-key message with a stored key and applies it. The key was
+   * distributed by this account/device (it is stored under them), and the
+   * certificate names the same account/device; the sender must be a current
+   * member whose identity key is the one in the log.
+   */
+  #decryptWith(key: SenderKeyRow, sender: Sender, message: Uint8Array, out: GroupInboxEffects): void {
+    const me = this.#h.account();
+    const log = this.#openLog(key.groupId);
+    const member = log?.state.members.find((m) => bytesEqual(m.accountId, sender.accountId));
+    const fromSelf = bytesEqual(sender.accountId, me.accountId);
+    if (!log || !member) {
+      out.events.push({ type: 'group-rejected', groupId: key.groupId, reason: 'a group message from someone who is not a member was dropped' });
+      return;
+    }
+    const expected = fromSelf ? this.#h.identity().publicKey : member.identityKey;
+    if (!bytesEqual(sender.identityKey, expected)) {
+      out.events.push({ type: 'group-rejected', groupId: key.groupId, reason: 'a group message whose sender identity differs from the group\'s member list was dropped' });
+      return;
+    }
+    let plaintext: Uint8Array;
+    try {
+      const r = senderKeyDecrypt(this.#h.ctx, key.record, message);
+      this.#h.store.putSenderKey({ ...key, record: r.record });
+      plaintext = r.plaintext;
+    } catch (e) {
+      if (e instanceof DuplicateMessageError) return;
+      throw e;
+    }
+    let content: Content;
+    try {
+      content = fromBinary(ContentSchema, unpad(plaintext));
+    } catch {
+      out.events.push({ type: 'undecryptable', reason: 'a group message decrypted but its content is malformed' });
+      return;
+    }
+    const b = content.body;
+    if (b.case === 'data') {
+      if (!bytesEqual(b.value.groupId, key.groupId) || b.value.private) {
+        out.events.push({ type: 'group-rejected', groupId: key.groupId, reason: 'a group message naming another group was dropped' });
+        return;
+      }
+      this.#learnAccessKey(sender.accountId, content);
+      this.#storeGroupData(b.value, key.groupId, sender.accountId, log.state, out);
+    } else if (b.case === 'delete') {
+      // Delete for everyone: only the author's own message (as 1:1, client.md §4.3).
+      const m = this.#h.store.getMessage(key.groupId, b.value.messageId);
+      if (m && bytesEqual(m.author, sender.accountId) && !m.deleted && !m.privateWith) {
+        this.#h.store.markMessageDeleted(key.groupId, b.value.messageId);
+        out.events.push({ type: 'deleted', conversation: key.groupId, messageId: b.value.messageId });
+      }
+    } else if (b.case === 'typing') {
+      if (!bytesEqual(b.value.groupId, key.groupId) || fromSelf) return;
+      this.#typing(key.groupId, sender.accountId, b.value.action === TypingMessage_Action.STARTED, Number(b.value.timestamp), out);
+    } else {
+      out.events.push({ type: 'undecryptable', reason: 'a group message carried content that is only valid pairwise' });
+    }
+  }
+
+  #learnAccessKey(from: Uint8Array, content: Content): void {
+    if (bytesEqual(from, this.#h.account().accountId) || content.senderAccessKey.length !== 16) return;
+    const c = this.#h.contact(from);
+    if (c.pendingIdentityKey) return;
+    if (!c.accessKey || !bytesEqual(c.accessKey, content.senderAccessKey)) this.#h.store.putContact({ ...c, accessKey: content.senderAccessKey });
+  }
+
+  /** Stores a group message (the author's, or this account's from another device) and queues a delivery receipt. */
+  #storeGroupData(m: DataMessage, groupId: Uint8Array, author: Uint8Array, state: GroupState, out: GroupInboxEffects): void {
+    if (m.messageId.length !== 16) return;
+    const me = this.#h.account().accountId;
+    const fromSelf = bytesEqual(author, me);
+    const row: MessageRow = {
+      messageId: m.messageId, conversation: groupId, author, outgoing: fromSelf, timestamp: Number(m.timestamp), text: m.text,
+      status: fromSelf ? 'sent' : 'received', deleted: false, receivedAt: this.#h.now(),
+    };
+    if (!this.#h.store.insertMessage(row)) return;
+    if (fromSelf) {
+      for (const x of state.members) if (!bytesEqual(x.accountId, me)) this.#h.store.putGroupReceipt(groupId, m.messageId, x.accountId, 'sent');
+    } else {
+      const k = `${hex(author)}:${hex(groupId)}`;
+      const r = out.receipts.get(k) ?? { to: author, ids: [], groupId };
+      r.ids.push(m.messageId);
+      out.receipts.set(k, r);
+    }
+    out.events.push({ type: 'message', message: row });
+  }
+
+  #typing(groupId: Uint8Array, from: Uint8Array, startedAction: boolean, timestamp: number, out: GroupInboxEffects): void {
+    const now = this.#h.now();
+    const started = startedAction && timestamp > now - TYPING_EXPIRY_MS;
+    out.events.push({ type: 'typing', conversation: groupId, from, started, expiresAt: started ? now + TYPING_EXPIRY_MS : now });
+    out.followUps.push(() => {
+      const k = `${hex(groupId)}:${hex(from)}`;
+      const t = this.#typingTimers.get(k);
+      if (t) clearTimeout(t);
+      this.#typingTimers.delete(k);
+      if (!started) return;
+      const timer = setTimeout(() => {
+        this.#typingTimers.delete(k);
+        this.#h.emit({ type: 'typing', conversation: groupId, from, started: false, expiresAt: this.#h.now() });
+      }, TYPING_EXPIRY_MS);
+      timer.unref();
+      this.#typingTimers.set(k, timer);
+    });
+  }
+
+  /**
+   * Group content that came pairwise (a ratchet message from `sender`). Returns
+   * false for content that is not about a group (the client applies it).
+   */
+  applyPairwise(content: Content, sender: Sender, out: GroupInboxEffects, unaccepted: boolean): boolean {
+    const me = this.#h.account().accountId;
+    const fromSelf = bytesEqual(sender.accountId, me);
+    const b = content.body;
+    switch (b.case) {
+      case 'senderKey':
+        if (!unaccepted) this.#receiveSenderKey(b.value.groupId, b.value.distribution, sender, out);
+        return true;
+      case 'senderKeyRequest':
+        if (!unaccepted) this.#answerRequest(b.value.groupId, b.value.distributionId, sender, out);
+        return true;
+      case 'groupUpdate':
+        if (!unaccepted) this.#receiveUpdate(b.value, sender, out);
+        return true;
+      case 'data': {
+        if (b.value.groupId.length === 0) return false;
+        if (fromSelf) return true; // this account's own messages come as sync copies or with the sender key
+        const log = this.#openLog(b.value.groupId);
+        const state = log?.state;
+        if (!state || !state.members.some((m) => bytesEqual(m.accountId, sender.accountId)) || !state.members.some((m) => bytesEqual(m.accountId, me))) {
+          out.events.push({ type: 'group-rejected', groupId: b.value.groupId, reason: 'a message for a group you and the sender do not share was dropped' });
+          return true;
+        }
+        if (!unaccepted) this.#learnAccessKey(sender.accountId, content);
+        if (b.value.private) this.#storePrivate(b.value, b.value.groupId, sender.accountId, sender.accountId, false, out);
+        else this.#storeGroupData(b.value, b.value.groupId, sender.accountId, state, out);
+        return true;
+      }
+      case 'receipt':
+        if (b.value.groupId.length === 0) return false;
+        if (!unaccepted && !fromSelf) this.#receiveReceipt(b.value.groupId, b.value.messageIds, b.value.type === ReceiptMessage_Type.READ ? 'read' : 'delivered', sender.accountId, out);
+        return true;
+      case 'typing':
+        if (b.value.groupId.length === 0) return false;
+        if (!unaccepted && !fromSelf && this.#openLog(b.value.groupId)?.state.members.some((m) => bytesEqual(m.accountId, sender.accountId))) {
+          this.#typing(b.value.groupId, sender.accountId, b.value.action === TypingMessage_Action.STARTED, Number(b.value.timestamp), out);
+        }
+        return true;
+      case 'sync': {
+        const s = b.value.body;
+        if (s.case === 'mute' && s.value.conversationAccountId.length === GROUP_ID_LENGTH) {
+          if (fromSelf && this.#h.store.getGroup(s.value.conversationAccountId)) this.mute(s.value.conversationAccountId, Number(s.value.until));
+          return true;
+        }
+        if (s.case !== 'sent' || !s.value.message || s.value.message.groupId.length === 0) return false;
+        if (!fromSelf) return true;
+        const m = s.value.message;
+        if (m.private) this.#storePrivate(m, m.groupId, me, s.value.destinationAccountId, true, out);
+        return true;
+      }
+      default:
+        return false;
+    }
+  }
+
+  #storePrivate(m: DataMessage, groupId: Uint8Array, author: Uint8Array, other: Uint8Array, outgoing: boolean, out: GroupInboxEffects): void {
+    if (m.messageId.length !== 16 || other.length !== 16 || !this.#h.store.getGroup(groupId)) return;
+    const row: MessageRow = {
+      messageId: m.messageId, conversation: groupId, author, outgoing, timestamp: Number(m.timestamp), text: m.text,
+      status: outgoing ? 'sent' : 'received', deleted: false, receivedAt: this.#h.now(), privateWith: other,
+    };
+    if (!this.#h.store.insertMessage(row)) return;
+    this.#h.store.setMessagePrivateWith(groupId, m.messageId, other);
+    if (outgoing) {
+      this.#h.store.putGroupReceipt(groupId, m.messageId, other, 'sent');
+    } else {
+      const k = `${hex(author)}:${hex(groupId)}`;
+      const r = out.receipts.get(k) ?? { to: author, ids: [], groupId };
+      r.ids.push(m.messageId);
+      out.receipts.set(k, r);
+    }
+    out.events.push({ type: 'message', message: row });
+  }
+
+  /** Receipts for this account's group messages: per member, the message's ticks follow the slowest current member. */
+  #receiveReceipt(groupId: Uint8Array, ids: Uint8Array[], status: MessageStatus, from: Uint8Array, out: GroupInboxEffects): void {
+    const state = this.#openLog(groupId)?.state;
+    if (!state) return;
+    for (const id of ids) {
+      const m = this.#h.store.getMessage(groupId, id);
+      if (!m || !m.outgoing) continue;
+      const rows = this.#h.store.listGroupReceipts(groupId, id);
+      const mine = rows.find((r) => bytesEqual(r.accountId, from));
+      if (!mine || RANK[mine.status] >= RANK[status]) continue;
+      this.#h.store.putGroupReceipt(groupId, id, from, status);
+      const current = rows.map((r) => (bytesEqual(r.accountId, from) ? { ...r, status } : r))
+        .filter((r) => state.members.some((x) => bytesEqual(x.accountId, r.accountId)) || (m.privateWith && bytesEqual(r.accountId, m.privateWith)));
+      if (current.length === 0) continue;
+      const slowest = current.reduce((a, r) => (RANK[r.status] < RANK[a.status] ? r : a)).status;
+      if (RANK[slowest] > RANK[m.status]) {
+        this.#h.store.setMessageStatus(groupId, id, slowest);
+        out.events.push({ type: 'status', conversation: groupId, messageId: id, status: slowest });
+      }
+    }
+  }
+
+  #receiveSenderKey(groupId: Uint8Array, distribution: Uint8Array, sender: Sender, out: GroupInboxEffects): void {
+    if (groupId.length !== GROUP_ID_LENGTH) {
+      out.events.push({ type: 'undecryptable', reason: 'a sender key named no group' });
+      return;
+    }
+    const log = this.#openLog(groupId);
+    const me = this.#h.account().accountId;
+    // Keys from non-members of a known group are refused; for a group not known yet, the key is kept
+    // (its log may still be on the way) and checked against the membership on every use.
+    if (log && !bytesEqual(sender.accountId, me) && !log.state.members.some((m) => bytesEqual(m.accountId, sender.accountId))) {
+      out.events.push({ type: 'group-rejected', groupId, reason: 'a sender key from someone who is not a member was refused' });
+      return;
+    }
+    const first = processSenderKeyDistribution(this.#h.ctx, distribution);
+    const existing = this.#h.store.getSenderKey(sender.accountId, sender.deviceId, first.distributionId);
+    // A key already held stays (the protocol keeps it): starting it again at an earlier iteration would
+    // reopen used message keys; the same id with another signing key is refused.
+    const processed = existing ? processSenderKeyDistribution(this.#h.ctx, distribution, existing.record) : first;
+    if (!existing) {
+      this.#h.store.putSenderKey({
+        groupId, accountId: sender.accountId, deviceId: sender.deviceId, distributionId: processed.distributionId, record: processed.record,
+      });
+    } else if (!bytesEqual(existing.groupId, groupId)) {
+      out.events.push({ type: 'group-rejected', groupId, reason: 'a sender key already used for another group was refused' });
+      return;
+    }
+    // Messages that waited for this key are read now, in the order they arrived.
+    for (const p of this.#h.store.pendingGroupMessages(sender.accountId, sender.deviceId, processed.distributionId)) {
+      this.#h.store.removePendingGroupMessage(p.seq);
+      const key = this.#h.store.getSenderKey(sender.accountId, sender.deviceId, processed.distributionId)!;
+      try {
+        this.#decryptWith(key, { accountId: p.accountId, deviceId: p.deviceId, identityKey: p.identityKey }, p.message, out);
+      } catch (e) {
+        if (e instanceof ProtocolError || e instanceof ClientError) out.events.push({ type: 'undecryptable', reason: `${e.code}: ${e.message}` });
+        else throw e;
+      }
+    }
+  }
+
+  /** Answers a SenderKeyRequest with the key's iteration-0 distribution, only to accounts of that key's epoch. */
+  #answerRequest(groupId: Uint8Array, distributionId: Uint8Array, sender: Sender, out: GroupInboxEffects): void {
+    const own = this.#h.store.ownSenderKeyByDistribution(distributionId);
+    if (!own) return; // another device of this account made it, or it is long gone
+    if (groupId.length && !bytesEqual(groupId, own.groupId)) return;
+    const me = this.#h.account().accountId;
+    if (!bytesEqual(sender.accountId, me) && !has(own.members, sender.accountId)) {
+      out.events.push({ type: 'group-rejected', groupId: own.groupId, reason: 'a sender key was asked for by an account that was not a member when it was made; not answered' });
+      return;
+    }
+    const k = `${hex(sender.accountId)}:${hex(distributionId)}`;
+    const now = this.#h.now();
+    if (now - (this.#answered.get(k) ?? 0) < ANSWER_INTERVAL_MS) return;
+    this.#answered.set(k, now);
+    if (this.#answered.size > 4096) this.#answered.clear();
+    this.#enqueue(sender.accountId, { body: { case: 'senderKey', value: { groupId: own.groupId, distribution: own.distribution } } });
+    out.followUps.push(() => this.#h.flushSoon(0));
+  }
+
+  /**
+   * Membership log entries from a member. Each is verified by the log (signature by
+   * an admin of its parent state, hash chain); a forged one is dropped and
+   * reported, one whose parent is missing waits.
+   */
+  #receiveUpdate(u: GroupUpdate, from: Sender, out: GroupInboxEffects): void {
+    const { groupId } = u;
+    if (groupId.length !== GROUP_ID_LENGTH || u.entries.length === 0) {
+      out.events.push({ type: 'group-rejected', groupId: undefined, reason: 'a malformed group update was dropped' });
+      return;
+    }
+    const me = this.#h.account().accountId;
+    const row = this.#h.store.getGroup(groupId);
+    let log = this.#openLog(groupId);
+    const before = log?.state;
+    let incoming = [...this.#h.store.takePendingGroupEntries(groupId), ...u.entries];
+    const rejected: string[] = [];
+    let opened: Uint8Array | undefined;
+    if (!log) {
+      // New to this device: the log must start at a genesis that names this group.
+      const genesis = incoming.findIndex((e) => isGenesisOf(e, groupId));
+      if (genesis < 0) {
+        this.#h.store.addPendingGroupEntries(groupId, u.entries, this.#h.now(), MAX_PENDING_ENTRIES);
+        return;
+      }
+      try {
+        log = GroupLog.open(this.#h.ctx, [incoming[genesis]!]);
+      } catch (e) {
+        out.events.push({ type: 'group-rejected', groupId, reason: `a group's first entry was refused (${(e as Error).message})` });
+        return;
+      }
+      opened = incoming[genesis];
+      incoming = incoming.filter((_, i) => i !== genesis);
+    }
+    const applied: Uint8Array[] = opened ? [opened] : [];
+    // Entries are tried until none makes progress: an entry may arrive before its parent.
+    for (let progress = true; progress && incoming.length;) {
+      progress = false;
+      const waiting: Uint8Array[] = [];
+      for (const e of incoming) {
+        try {
+          if (log.add(e) === 'applied') applied.push(e);
+          progress = true;
+        } catch (err) {
+          if (err instanceof OutOfOrderGroupEntryError) waiting.push(e);
+          else if (err instanceof ProtocolError) rejected.push(`${err.code}: ${err.message}`);
+          else throw err;
+        }
+      }
+      incoming = waiting;
+    }
+    for (const reason of new Set(rejected)) out.events.push({ type: 'group-rejected', groupId, reason: `a membership change was refused (${reason})` });
+    if (incoming.length) this.#h.store.addPendingGroupEntries(groupId, incoming, this.#h.now(), MAX_PENDING_ENTRIES);
+    if (applied.length === 0 && row) return;
+    const after = log.state;
+    const isMember = after.members.some((m) => bytesEqual(m.accountId, me));
+    // A group this device never belonged to is not kept (someone sent us a log we are not in).
+    if (!row && !isMember && !(before?.members.some((m) => bytesEqual(m.accountId, me)))) return;
+    const now = this.#h.now();
+    const status: GroupStatus = isMember ? 'active' : row?.status === 'left' || leftBySelf(log, me) ? 'left' : 'removed';
+    this.#saveLog(groupId, log, status, now);
+    this.#learnMembers(after);
+    if (before) this.#afterMembershipChange(groupId, before, after);
+    else this.#h.store.retireOwnSenderKey(groupId);
+    if (!isMember) {
+      // Removed (or left from another device): keep the history, stop sending, forget the keys.
+      this.#h.store.retireOwnSenderKey(groupId);
+      this.#h.store.deleteSenderKeys(groupId);
+    }
+    const changes = applied.flatMap((e) => describeEntry(e));
+    if (changes.length) out.events.push({ type: 'group-update', groupId, revision: after.revision, changes });
+    // Own changes that lost a fork are signed again on the winning head.
+    if (isMember) this.#resignLost(groupId, log, out);
+  }
+
+  #resignLost(groupId: Uint8Array, log: GroupLog, out: GroupInboxEffects): void {
+    const me = this.#h.account().accountId;
+    const now = this.#h.now();
+    let changed = false;
+    const before = log.state;
+    for (const own of this.#h.store.listOwnGroupChanges(groupId)) {
+      if (log.includes(own.entryHash)) {
+        if (now - own.createdAt > OWN_CHANGE_TTL_MS) this.#h.store.removeOwnGroupChange(groupId, own.entryHash);
+        continue;
+      }
+      this.#h.store.removeOwnGroupChange(groupId, own.entryHash);
+      const again = stillToDo(parseChange(own.change), log.state, me);
+      if (!again) continue;
+      const mine = log.state.members.find((m) => bytesEqual(m.accountId, me));
+      if (!mine || (again.type !== 'leave' && mine.role !== 'admin')) continue;
+      const entry = signGroupChange(this.#h.ctx, log.state, { accountId: me, identity: this.#h.identity() }, again, now);
+      log.add(entry);
+      this.#h.store.addOwnGroupChange(groupId, groupEntryHash(this.#h.ctx, entry), serialiseChange(again), now);
+      out.events.push({ type: 'group-update', groupId, revision: log.state.revision, changes: [describeChange(me, again)] });
+      changed = true;
+    }
+    if (!changed) return;
+    const after = log.state;
+    const isMember = after.members.some((m) => bytesEqual(m.accountId, me));
+    this.#saveLog(groupId, log, isMember ? 'active' : 'left', now);
+    this.#afterMembershipChange(groupId, before, after);
+    this.#learnMembers(after);
+    this.#sendLog(groupId, log, [...before.members, ...after.members].map((m) => m.accountId));
+    out.followUps.push(() => this.#h.flushSoon(0));
+  }
+
+  /** Mutes a group's notifications until `until` (Unix ms; 0 unmutes). Local to this device. */
+  mute(groupId: Uint8Array, until: number): void {
+    const row = this.#h.store.getGroup(groupId);
+    if (!row) throw new ClientError('NOT_FOUND', 'no such group on this device: see `sigilo group list`');
+    this.#h.store.putGroup({ ...row, mutedUntil: until });
+  }
+}
+
+// ------------------------------------------------------------------ helpers
+
+function unique(ids: Uint8Array[]): Uint8Array[] {
+  const seen = new Set<string>();
+  return ids.filter((id) => {
+    const k = hex(id);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+function sameSet(a: Uint8Array[], b: Uint8Array[]): boolean {
+  return a.length === b.length && a.every((x) => has(b, x));
+}
+
+/** Own changes are kept as JSON (bytes in hex) to be signed again if they lose a fork. */
+function serialiseChange(c: GroupChange): string {
+  return JSON.stringify(c, (_k, v: unknown) => (v instanceof Uint8Array ? { hex: hex(v) } : v));
+}
+function parseChange(s: string): GroupChange {
+  return JSON.parse(s, (_k, v: unknown) => (v && typeof v === 'object' && 'hex' in v && typeof (v as { hex: unknown }).hex === 'string'
+    ? new Uint8Array(Buffer.from((v as { hex: string }).hex, 'hex')) : v)) as GroupChange;
+}
+
+/** What of a change that lost a fork still needs doing on the winning state (undefined: nothing). */
+function stillToDo(c: GroupChange, state: GroupState, me: Uint8Array): GroupChange | undefined {
+  const member = (id: Uint8Array) => state.members.find((m) => bytesEqual(m.accountId, id));
+  switch (c.type) {
+    case 'add': {
+      const members = c.members.filter((m) => !member(m.accountId));
+      return members.length ? { type: 'add', members } : undefined;
+    }
+    case 'remove': {
+      const accountIds = c.accountIds.filter((id) => member(id));
+      return accountIds.length ? { type: 'remove', accountIds } : undefined;
+    }
+    case 'promote':
+      return member(c.accountId) && member(c.accountId)!.role !== 'admin' ? c : undefined;
+    case 'demote':
+      return member(c.accountId)?.role === 'admin' ? c : undefined;
+    case 'leave':
+      return member(me) ? c : undefined;
+    case 'rename':
+      return state.name !== c.name ? c : undefined;
+    default:
+      return undefined;
+  }
+}
+
+function describeChange(by: Uint8Array, c: GroupChange): GroupChangeEvent {
+  switch (c.type) {
+    case 'add': return { by, kind: 'added', accounts: c.members.map((m) => m.accountId) };
+    case 'remove': return { by, kind: 'removed', accounts: c.accountIds };
+    case 'promote': return { by, kind: 'promoted', accounts: [c.accountId] };
+    case 'demote': return { by, kind: 'demoted', accounts: [c.accountId] };
+    case 'leave': return { by, kind: 'left', accounts: [by] };
+    case 'rename': return { by, kind: 'renamed', accounts: [], name: c.name };
+    default: return { by, kind: 'renamed', accounts: [] };
+  }
+}
+
+function describeEntry(entry: Uint8Array): GroupChangeEvent[] {
+  const e = parseGroupEntry(entry);
+  if (e.change.type === 'genesis') {
+    return [{ by: e.authorAccountId, kind: 'created', accounts: e.change.members.map((m) => m.accountId).filter((id) => !bytesEqual(id, e.authorAccountId)), name: e.change.name }];
+  }
+  return [describeChange(e.authorAccountId, e.change)];
+}
+
+function isGenesisOf(entry: Uint8Array, groupId: Uint8Array): boolean {
+  try {
+    const e = parseGroupEntry(entry);
+    return e.change.type === 'genesis' && bytesEqual(e.groupId, groupId);
+  } catch {
+    return false;
+  }
+}
+
+/** Whether the winning chain holds a leave by this account (left, as opposed to removed, for a device that learns it from another). */
+function leftBySelf(log: GroupLog, me: Uint8Array): boolean {
+  return log.chain().some((e) => {
+    const v = parseGroupEntry(e);
+    return bytesEqual(v.authorAccountId, me) && v.change.type === 'leave';
+  });
+}
