@@ -161,3 +161,109 @@ function write(name: string, data: unknown) {
     qrPayload: toHex(sn.qrPayload),
   });
 }
+
+// --- Groups (spec/groups.md) ----------------------------------------------------------
+// Its own imports, so this section stays separate from the 1:1 vectors above.
+{
+  const g = await import('../src/index.js');
+  const { kdfChainKey } = await import('../src/ratchet/kdf.js');
+  const { decodeProto } = await import('../src/proto.js');
+  const { GroupLogEntrySchema } = await import('../src/gen/sigilo/protocol/v1/group_pb.js');
+  const identityOf = (id: ReturnType<typeof g.generateIdentityKeyPair>) => ({
+    identitySigningSeed: toHex(id.signing.privateKey), identityAgreementPrivate: toHex(id.agreement.privateKey), identityPublic: toHex(id.publicKey),
+  });
+
+  // Sender key: chain derivation, the distribution, two messages (Ed25519 is deterministic: no draws after creation).
+  const skRandom = seeded('sigilo-vectors-sender-key');
+  const sk = g.createSenderKey({ crypto, random: skRandom });
+  const skDraws = [...skRandom.draws];
+  const chain = [];
+  let ck = fromDraw(skDraws[1]!);
+  for (let i = 0; i < 4; i++) {
+    const step = kdfChainKey(crypto, ck);
+    const m = g.expandSenderMessageKey(crypto, step.messageKey);
+    chain.push({ iteration: i, chainKey: toHex(ck), messageKey: toHex(step.messageKey), aesKey: toHex(m.key), aesNonce: toHex(m.nonce) });
+    ck = step.chainKey;
+  }
+  let own = sk.record;
+  const messages = ['first group message', 'second group message'].map((text, iteration) => {
+    const out = g.senderKeyEncrypt({ crypto, random: skRandom }, own, enc(text));
+    own = out.record;
+    return { iteration, plaintext: text, message: toHex(out.message) };
+  });
+
+  // Membership log: a genesis by the creator with one member, then the creator adds a third account.
+  const mRandom = seeded('sigilo-vectors-group-log');
+  const mctx = { crypto, random: mRandom };
+  const creator = g.generateIdentityKeyPair(mctx);
+  const member = g.generateIdentityKeyPair(mctx);
+  const added = g.generateIdentityKeyPair(mctx);
+  const creatorAccount = mRandom(16), memberAccount = mRandom(16), addedAccount = mRandom(16);
+  const before = mRandom.draws.length;
+  const created = g.createGroup(mctx, { accountId: creatorAccount, identity: creator }, 'Vectors', [{ accountId: memberAccount, identityKey: member.publicKey }], 1_767_225_600_000);
+  const groupDraws = mRandom.draws.slice(before);
+  const change = g.signGroupChange(mctx, created.log.state, { accountId: creatorAccount, identity: creator }, { type: 'add', members: [{ accountId: addedAccount, identityKey: added.publicKey }] }, 1_767_225_660_000);
+  created.log.add(change);
+  const entryParts = (e: Uint8Array) => {
+    const outer = decodeProto(GroupLogEntrySchema, e, 'entry');
+    return { entry: toHex(e), body: toHex(outer.body), signedBytes: toHex(g.groupEntrySignedBytes(outer.body)), signature: toHex(outer.signature), hash: toHex(g.groupEntryHash(mctx, e)) };
+  };
+  const state = created.log.state;
+
+  // Multi-recipient sealed sender: two recipients.
+  const sRandom = seeded('sigilo-vectors-multi-recipient');
+  const sctx = { crypto, random: sRandom };
+  const serverSeed = sRandom(32);
+  const sender = g.generateIdentityKeyPair(sctx);
+  const recipients = [g.generateIdentityKeyPair(sctx), g.generateIdentityKeyPair(sctx)];
+  const senderAccount = sRandom(16);
+  const certificate = issueSenderCertificate(crypto, { keyId: 1, privateKey: serverSeed }, { accountId: senderAccount, deviceId: 2, identityKey: sender.publicKey, expires: 1_767_229_200_000 });
+  const sealBefore = sRandom.draws.length;
+  const content = fromDraw(messages[0]!.message);
+  const sealed = g.sealMultiRecipient(sctx, { senderCertificate: certificate, contentType: 3, content, recipientIdentityKeys: recipients.map((r) => r.publicKey) });
+  const sealDraws = sRandom.draws.slice(sealBefore);
+
+  write('groups.json', {
+    description: 'Groups (groups.md): sender-key chain, distribution and messages (§3); a membership log genesis and an add with their hashes and signatures (§4); '
+      + 'a multi-recipient sealed payload with its headers (§5). `draws` are the random values in the order the functions drew them.',
+    senderKey: {
+      draws: skDraws,
+      distributionId: toHex(sk.distributionId), chainKey: skDraws[1], signingSeed: skDraws[2],
+      signingPublic: toHex(crypto.ed25519PublicKey(fromDraw(skDraws[2]!))),
+      chain,
+      distribution: toHex(sk.distribution),
+      messages,
+    },
+    membership: {
+      creator: { accountId: toHex(creatorAccount), ...identityOf(creator) },
+      member: { accountId: toHex(memberAccount), ...identityOf(member) },
+      added: { accountId: toHex(addedAccount), ...identityOf(added) },
+      name: 'Vectors',
+      draws: groupDraws,
+      genesis: { timestamp: 1_767_225_600_000, ...entryParts(created.entry) },
+      add: { timestamp: 1_767_225_660_000, ...entryParts(change) },
+      state: {
+        groupId: toHex(state.groupId), name: state.name, revision: state.revision, head: toHex(state.head),
+        members: state.members.map((x) => ({ accountId: toHex(x.accountId), identityKey: toHex(x.identityKey), role: x.role })),
+      },
+    },
+    multiRecipient: {
+      now: 1_767_225_600_000,
+      serverKey: { keyId: 1, seed: toHex(serverSeed), publicKey: toHex(crypto.ed25519PublicKey(serverSeed)) },
+      sender: { accountId: toHex(senderAccount), deviceId: 2, ...identityOf(sender) },
+      recipients: recipients.map(identityOf),
+      certificate: toHex(certificate),
+      expires: 1_767_229_200_000,
+      contentType: 3,
+      content: toHex(content),
+      draws: sealDraws,
+      ephemeralPublic: toHex(crypto.x25519PublicKey(fromDraw(sealDraws[0]!))),
+      shared: toHex(sealed.shared),
+      headers: sealed.headers.map(toHex),
+    },
+  });
+}
+
+function fromDraw(hex: string): Uint8Array {
+  return Uint8Array.from(hex.match(/../g)!.map((b) => parseInt(b, 16)));
+}
