@@ -42,7 +42,11 @@ function seeded(seed: string): Random & { draws: string[] } {
   return fn;
 }
 
+// `tsx scripts/generate-vectors.ts attachments.json` rewrites only the files named (all when none is).
+const only = process.argv.slice(2);
+
 function write(name: string, data: unknown) {
+  if (only.length > 0 && !only.includes(name)) return;
   writeFileSync(out + name, JSON.stringify(data, null, 2) + '\n');
   console.log('wrote spec/vectors/' + name);
 }
@@ -266,4 +270,63 @@ function write(name: string, data: unknown) {
 
 function fromDraw(hex: string): Uint8Array {
   return Uint8Array.from(hex.match(/../g)!.map((b) => parseInt(b, 16)));
+}
+
+// --- Attachments (spec/attachments.md) ---------------------------------------------------
+// Its own imports, so this section stays separate from the vectors above.
+{
+  const a = await import('../src/attachment/index.js');
+  const { deriveCobblestoneKeys } = await import('../src/attachment/cobblestone.js');
+  const random = seeded('sigilo-vectors-attachments');
+  const hexOf = (b: Uint8Array) => toHex(b);
+  /** The plaintext of the larger cases: byte i is i mod 251 (no chunk repeats another). */
+  const pattern = (n: number) => Uint8Array.from({ length: n }, (_, i) => i % 251);
+  const FULL_HEX_UP_TO = 2048;
+  const caseOf = (name: string, plaintext: Uint8Array, plaintextSpec: Record<string, unknown>) => {
+    const key = random(32);
+    const salt = a.attachmentSalt(crypto, key);
+    const keys = deriveCobblestoneKeys(crypto, key, salt, enc('Sigilo_Attachment_v1'));
+    const ciphertext = a.encryptAttachment(crypto, key, plaintext);
+    const chunks = a.plaintextChunkCount(plaintext.length);
+    return {
+      name,
+      key: hexOf(key),
+      ...plaintextSpec,
+      plaintextSize: plaintext.length,
+      salt: hexOf(salt),
+      aeadKey: hexOf(keys.aeadKey),
+      baseNonce: hexOf(keys.baseNonce),
+      commitment: hexOf(keys.commitment),
+      chunks,
+      finalChunkOffset: a.chunkCiphertextOffset(chunks - 1),
+      ciphertextSize: ciphertext.length,
+      ciphertextSha256: hexOf(sha256(ciphertext)),
+      ...(ciphertext.length <= FULL_HEX_UP_TO ? { ciphertext: hexOf(ciphertext) } : {}),
+    };
+  };
+  const C = a.ATTACHMENT_CHUNK_SIZE;
+  const note = enc('Sigilo attachment vector: a short file padded to its bucket.');
+  const cases = [
+    caseOf('empty file', new Uint8Array(0), { plaintext: '' }),
+    caseOf('short file', enc('hello, attachment'), { plaintext: hexOf(enc('hello, attachment')) }),
+    caseOf('short file padded to its bucket (1024 bytes)', a.padAttachment(note), { plaintext: hexOf(note), paddedTo: a.paddedSize(note.length) }),
+    caseOf('exactly one chunk (16384 bytes: a full chunk and an empty final chunk)', pattern(C), { plaintextPattern: 'i mod 251' }),
+    caseOf('one byte more than a chunk', pattern(C + 1), { plaintextPattern: 'i mod 251' }),
+    caseOf('a few chunks (3 full chunks and 1000 bytes)', pattern(3 * C + 1000), { plaintextPattern: 'i mod 251' }),
+  ];
+  const paddingSizes = [0, 1, 1000, 1024, 1025, 2000, 2049, 4097, 16_384, 16_385, 65_537, 100_000, 1_000_000, 5_000_000, 10_000_000,
+    100_000_000, 1_073_741_824, 1_073_741_825, 4_000_000_000];
+  write('attachments.json', {
+    description: 'Attachment cipher and padding (attachments.md). Cobblestone-256 with salt = HKDF-Expand-SHA512(key, "Sigilo_AttachmentSalt_v1", 24) '
+      + 'and context "Sigilo_Attachment_v1". Each case gives the key, the plaintext (hex, or plaintextPattern: byte i = i mod 251 for plaintextSize bytes; '
+      + 'for the padded case the content is `plaintext` followed by zeros up to paddedTo), the derived values, and the ciphertext '
+      + '(SHA-256 always, full hex when at most 2048 bytes). padding: paddedSize for sample sizes.',
+    chunkSize: C,
+    headerLength: a.ATTACHMENT_HEADER_LENGTH,
+    tagLength: a.ATTACHMENT_TAG_LENGTH,
+    saltInfo: 'Sigilo_AttachmentSalt_v1',
+    context: 'Sigilo_Attachment_v1',
+    cases,
+    padding: paddingSizes.map((size) => ({ size, padded: a.paddedSize(size) })),
+  });
 }
