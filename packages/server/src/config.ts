@@ -31,6 +31,8 @@ export interface ServerConfig {
     readonly maxAttachmentBytes: number;
     /** Attachment bytes one account may allocate within retention.attachments. */
     readonly attachmentQuotaBytes: number;
+    /** An attachment upload or download that moves no byte for this long is cut. */
+    readonly attachmentIdleTimeoutMs: number;
     readonly connectionFramesPerSecond: number;
     readonly connectionBurst: number;
     readonly accountSendsPerSecond: number;
@@ -102,6 +104,7 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'limits.maxMultiRecipients', env: 'SIGILO_MAX_MULTI_RECIPIENTS', kind: { t: 'int', min: 1, max: 100_000 }, def: '2000', key: 'limits.maxMultiRecipients', help: 'recipient accounts of one multi-recipient sealed send (group message); the frame must also fit limits.maxFrameBytes' },
   { path: 'limits.maxAttachmentBytes', env: 'SIGILO_MAX_ATTACHMENT_BYTES', kind: { t: 'bytes', min: 1024, max: 64 * 1024 * MiB }, def: '2GiB', key: 'limits.maxAttachmentBytes', help: 'largest attachment upload (encrypted size)' },
   { path: 'limits.attachmentQuotaBytes', env: 'SIGILO_ATTACHMENT_QUOTA', kind: { t: 'bytes', min: 1024, max: 1024 * 1024 * MiB }, def: '10GiB', key: 'limits.attachmentQuotaBytes', help: 'attachment bytes one account may allocate within retention.attachments (counted per day)' },
+  { path: 'limits.attachmentIdleTimeout', env: 'SIGILO_ATTACHMENT_IDLE_TIMEOUT', kind: { t: 'duration', min: SECOND, max: HOUR }, def: '60s', key: 'limits.attachmentIdleTimeoutMs', help: 'an attachment upload or download that moves no byte for this long is cut (the client resumes)' },
   { path: 'limits.maxConnections', env: 'SIGILO_MAX_CONNECTIONS', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '50000', key: 'limits.maxConnections', help: 'simultaneous WebSocket connections' },
   { path: 'limits.connectionFramesPerSecond', env: 'SIGILO_CONNECTION_RATE', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '500', key: 'limits.connectionFramesPerSecond', help: 'sustained frames per second per connection' },
   { path: 'limits.connectionBurst', env: 'SIGILO_CONNECTION_BURST', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '2000', key: 'limits.connectionBurst', help: 'frames a connection may send at once above the sustained rate' },

@@ -132,7 +132,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
 
   let shuttingDown = false;
   const attachments = new AttachmentHttp(ctx, blobs);
-  // requestTimeout 0: an attachment upload may take longer than node's 5-minute default; uploads are cut when idle instead (TRANSFER_IDLE_MS).
+  // requestTimeout 0: an attachment upload may take longer than node's 5-minute default; uploads are cut when idle instead (limits.attachmentIdleTimeout).
   const https: HttpsServer = createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', requestTimeout: 0 }, (req, res) =>
     handleHttp(ctx, { fingerprint: tls.fingerprint, isShuttingDown: () => shuttingDown, attachments }, req, res));
   https.on('tlsClientError', () => metrics.errors.inc({ code: 'TLS_HANDSHAKE' }));

@@ -84,7 +84,9 @@ const fileOf = (dataDir: string, path: string) => join(dataDir, 'attachments', p
 describe('attachments', () => {
   let t: TestServer;
   let clock = Date.now();
-  beforeAll(async () => { t = await startTestServer({ 'retention.attachments': '1d', 'limits.maxAttachmentBytes': '1MiB' }, { now: () => clock }); });
+  beforeAll(async () => {
+    t = await startTestServer({ 'retention.attachments': '1d', 'limits.maxAttachmentBytes': '1MiB', 'limits.attachmentIdleTimeout': '1s' }, { now: () => clock });
+  });
   afterAll(async () => { await t.stop(); });
 
   it('uploads with the slot token, downloads whole and by range, expires with its TTL', async () => {
@@ -179,6 +181,27 @@ describe('attachments', () => {
     expect(rest.status).toBe(201);
     await firstClosed;
     expect((await http(t.server, 'GET', slot.uploadPath)).body.equals(blob)).toBe(true);
+  });
+
+  it('cuts an upload that stalls for limits.attachmentIdleTimeout and keeps what arrived', async () => {
+    const { client } = await t.account();
+    const blob = randomBytes(200_000);
+    const slot = await allocate(client, blob.length);
+    const req = request(`${t.server.httpsUrl}${slot.uploadPath}`, {
+      method: 'PATCH', ca: t.server.tls.cert, agent: false,
+      headers: { ...bearer(slot.uploadToken), 'upload-offset': '0', 'content-length': String(blob.length) },
+    });
+    const closed = new Promise<number>((resolve) => {
+      req.on('error', () => resolve(Date.now()));
+      req.on('close', () => resolve(Date.now()));
+    });
+    req.write(blob.subarray(0, 50_000));
+    await until(async () => (await uploadOffset(t.server, slot.uploadPath, slot.uploadToken)) === 50_000, 'the first part');
+    const stalled = Date.now();
+    const at = await closed;
+    expect(at - stalled).toBeGreaterThan(500);
+    expect(at - stalled).toBeLessThan(5000);
+    expect(await uploadOffset(t.server, slot.uploadPath, slot.uploadToken)).toBe(50_000);
   });
 
   it('refuses a wrong or missing upload token with 401 on HEAD, PATCH and PUT, and changes nothing', async () => {

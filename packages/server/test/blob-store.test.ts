@@ -121,6 +121,8 @@ export function runBlobStoreConformance(name: string, open: () => Promise<BlobSt
     it('keeps nothing of an append that brings more than maxBytes', async () => {
       const id = newId();
       await store.append(id, 0, source(bytes(1000)), 5000);
+      // Small pieces: the first 4000 bytes are written before the excess shows.
+      expect(await store.append(id, 1000, source(bytes(300_000, 3), 1000), 4000)).toEqual({ status: 'too-long', offset: 1000, written: 0 });
       expect(await store.append(id, 1000, source(bytes(300_000, 3)), 4000)).toEqual({ status: 'too-long', offset: 1000, written: 0 });
       expect(await store.state(id)).toEqual({ complete: false, bytes: 1000 });
       expect(await store.append(id, 1000, source(bytes(4000, 3)), 4000)).toMatchObject({ status: 'ended', offset: 5000 });

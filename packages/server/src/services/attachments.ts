@@ -20,8 +20,6 @@ import type { AttachmentRecord } from '../storage/port.js';
 const sha256 = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).digest());
 export const attachmentPath = (id: Uint8Array) => `/v1/attachments/${toHex(id)}`;
 
-/** An upload or download that moves no byte for this long is cut. */
-export const TRANSFER_IDLE_MS = 60_000;
 /** After an error answer during an upload, the rest of the body is read and dropped this long, so the client sees the answer. */
 const LINGER_MS = 2000;
 const LINGER_BYTES = 64 * 1024 * 1024;
@@ -248,7 +246,7 @@ export class AttachmentHttp {
         return answerUpload(req, res, 413, { 'upload-offset': stored }, `the attachment is ${size} bytes: at most ${size - offset} more may be sent from byte ${offset}`);
       }
       if (whole) await this.#blobs.create(hex);
-      req.socket.setTimeout(TRANSFER_IDLE_MS);
+      req.socket.setTimeout(this.#ctx.config.limits.attachmentIdleTimeoutMs);
       const result = await this.#blobs.append(hex, offset, req, size - offset);
       await this.#answerAppend(req, res, hex, record, result);
     } finally {
@@ -314,7 +312,7 @@ export class AttachmentHttp {
       ...(rangeHeader !== undefined ? { 'content-range': `bytes ${start}-${end}/${size}` } : {}),
     });
     if (req.method === 'HEAD') return void res.end();
-    res.socket?.setTimeout(TRANSFER_IDLE_MS);
+    res.socket?.setTimeout(this.#ctx.config.limits.attachmentIdleTimeoutMs);
     const stream = this.#blobs.read(hex, start, end);
     stream.on('error', () => res.destroy());
     res.on('close', () => stream.destroy());

@@ -1258,8 +1258,10 @@ export const PreKeysLowSchema: GenMessage<PreKeysLow> = /*@__PURE__*/
   messageDesc(file_sigilo_server_v1_frames, 33);
 
 /**
- * Upload with: PUT {upload_path} and header "Authorization: Bearer {upload_token}",
- * exactly `size` bytes. Anyone holding attachment_id may GET {upload_path}.
+ * Upload over HTTPS with header "Authorization: Bearer {upload_token}" (spec/server.md §4.1):
+ * PATCH {upload_path} with "Upload-Offset: n" and the next bytes (resumable: HEAD tells the
+ * stored offset), or PUT {upload_path} with exactly `size` bytes. Anyone holding attachment_id
+ * may GET {upload_path} (with Range) once the upload is complete.
  *
  * @generated from message sigilo.server.v1.AttachmentSlot
  */
