@@ -507,7 +507,7 @@ export type MultiSealedSend_MultiRecipient = Message<"sigilo.server.v1.MultiSeal
   accountId: Uint8Array;
 
   /**
-   * every device of the account (minus the sender's own device)
+   * every device of the account, the sending device included: the server cannot know which device sent a sealed message
    *
    * @generated from field: repeated uint32 device_ids = 2;
    */
