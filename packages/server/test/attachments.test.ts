@@ -289,9 +289,28 @@ describe('attachments', () => {
     clock += DAY + 1;
     expect((await patch(t.server, partial.uploadPath, partial.uploadToken, 2000, randomBytes(3000))).status).toBe(404);
     expect((await http(t.server, 'GET', complete.uploadPath)).status).toBe(404);
-    const r2 = await t.server.sweep();
-    expect(r2.attachmentIds.length).toBeGreaterThanOrEqual(2);
+    await t.server.sweep(); // (the server's own first sweep, 5 s after start, may have run already)
+    expect(await t.server.storage.getAttachment(partial.attachmentId)).toBeUndefined();
+    expect(await t.server.storage.getAttachment(complete.attachmentId)).toBeUndefined();
     expect(readdirSync(dir)).toEqual(['not-a-blob.txt']);
+  });
+
+  it('repairs what a crash between storing the bytes and marking the row complete leaves behind', async () => {
+    const { client } = await t.account();
+    const blob = randomBytes(3000);
+    // Crashed after the rename, before the row update: the blob is complete, the row is not.
+    const renamed = await allocate(client, blob.length);
+    writeFileSync(fileOf(t.dataDir, renamed.uploadPath), blob, { mode: 0o600 });
+    const got = await http(t.server, 'GET', renamed.uploadPath);
+    expect(got.status).toBe(200);
+    expect(got.body.equals(blob)).toBe(true);
+    expect((await t.server.storage.getAttachment(renamed.attachmentId))?.complete).toBe(true);
+    // Crashed after the last byte, before completing: HEAD finishes it.
+    const written = await allocate(client, blob.length);
+    writeFileSync(`${fileOf(t.dataDir, written.uploadPath)}.part`, blob, { mode: 0o600 });
+    expect(await uploadOffset(t.server, written.uploadPath, written.uploadToken)).toBe(blob.length);
+    expect(existsSync(`${fileOf(t.dataDir, written.uploadPath)}.part`)).toBe(false);
+    expect((await http(t.server, 'GET', written.uploadPath)).body.equals(blob)).toBe(true);
   });
 
   it('stores neither an account nor a file name beside an attachment', async () => {
@@ -367,6 +386,22 @@ describe('attachment limits and quota', () => {
       await allocate(alice.client, MiB);
       const full = await alice.client.request({ case: 'allocateAttachment', value: { size: 1n } });
       expect(full.body.case === 'error' && full.body.value.code).toBe(ErrorCode.QUOTA_EXCEEDED);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('rate limits slot allocation per account', async () => {
+    const t = await startTestServer({ 'limits.accountSendsPerSecond': 1, 'limits.accountBurst': 2 });
+    try {
+      const alice = await t.account();
+      const bob = await t.account();
+      await allocate(alice.client, 10);
+      await allocate(alice.client, 10);
+      const third = await alice.client.request({ case: 'allocateAttachment', value: { size: 10n } });
+      expect(third.body.case === 'error' && third.body.value.code).toBe(ErrorCode.RATE_LIMITED);
+      expect(third.body.case === 'error' && third.body.value.retryAfterMs).toBeGreaterThan(0);
+      await allocate(bob.client, 10);
     } finally {
       await t.stop();
     }
