@@ -5,6 +5,7 @@
  * certificate is refused with a typed error. The whole group send path
  * (sender key → seal → unseal → sender key) runs end to end.
  */
+import { createCipheriv } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
@@ -229,5 +230,109 @@ describe('multi-recipient at scale and with hostile bytes', () => {
       expectThrows(() => unsealMultiRecipient(ctx, r, headers[0]!, reseal({ senderCertificate: inner.senderCertificate, contentType, content: enc('x') }), trusted, NOW), DecodeError, `type ${contentType}`);
     }
     expectThrows(() => unsealMultiRecipient(ctx, r, headers[0]!, reseal({ contentType: 3, content: enc('x') }), trusted, NOW), InvalidCertificateError, 'no certificate');
+  });
+});
+
+// ---------------------------------------------------------------- key commitment
+// AES-GCM is not key-committing: one ciphertext can authenticate under two keys.
+// GF(2^128) as GCM uses it (NIST SP 800-38D, bit 0 = most significant bit of byte 0).
+const R = 0xe1n << 120n;
+const toBig = (b: Uint8Array) => BigInt('0x' + (bytesHex(b) || '0'));
+const fromBig = (x: bigint) => Uint8Array.from(Buffer.from(x.toString(16).padStart(32, '0'), 'hex'));
+function gmul(x: bigint, y: bigint): bigint {
+  let z = 0n;
+  let v = y;
+  for (let i = 127n; i >= 0n; i--) {
+    if ((x >> i) & 1n) z ^= v;
+    v = v & 1n ? (v >> 1n) ^ R : v >> 1n;
+  }
+  return z;
+}
+function gpow(x: bigint, e: bigint): bigint {
+  let r = 1n << 127n; // the field's 1
+  for (let b = x; e > 0n; e >>= 1n, b = gmul(b, b)) if (e & 1n) r = gmul(r, b);
+  return r;
+}
+const ginv = (x: bigint) => gpow(x, (1n << 128n) - 2n);
+const blocks = (b: Uint8Array) => Array.from({ length: Math.ceil(b.length / 16) }, (_, i) => {
+  const out = new Uint8Array(16);
+  out.set(b.subarray(i * 16, i * 16 + 16));
+  return toBig(out);
+});
+const aesBlock = (key: Uint8Array, block: Uint8Array) => {
+  const c = createCipheriv('aes-256-ecb', key, null);
+  c.setAutoPadding(false);
+  return new Uint8Array(c.update(block));
+};
+const counter = (i: number) => {
+  const j = new Uint8Array(16);
+  new DataView(j.buffer).setUint32(12, i); // nonce 0^12 || u32be(i)
+  return j;
+};
+
+/**
+ * A ciphertext of `plaintext` under k1 that also authenticates under k2 (same
+ * nonce 0^12 and ad): block `free` of the plaintext is sacrificed to make the
+ * two GHASH tags equal.
+ */
+function collidingCiphertext(k1: Uint8Array, k2: Uint8Array, ad: Uint8Array, plaintext: Uint8Array, free: number): Uint8Array {
+  const ct = plaintext.slice();
+  for (let i = 0; i < ct.length; i += 16) {
+    const ks = aesBlock(k1, counter(2 + i / 16));
+    for (let j = i; j < Math.min(i + 16, ct.length); j++) ct[j]! ^= ks[j - i]!;
+  }
+  ct.fill(0, free * 16, free * 16 + 16);
+  const h1 = toBig(aesBlock(k1, new Uint8Array(16)));
+  const h2 = toBig(aesBlock(k2, new Uint8Array(16)));
+  const lengths = new Uint8Array(16);
+  new DataView(lengths.buffer).setBigUint64(0, BigInt(ad.length * 8));
+  new DataView(lengths.buffer).setBigUint64(8, BigInt(ct.length * 8));
+  const all = [...blocks(ad), ...blocks(ct), toBig(lengths)];
+  const ghash = (h: bigint) => all.reduce((x, b) => gmul(x ^ b, h), 0n);
+  const e1 = toBig(aesBlock(k1, counter(1)));
+  const e2 = toBig(aesBlock(k2, counter(1)));
+  const index = blocks(ad).length + free;          // position of the free block among all blocks
+  const power = BigInt(all.length - index);         // its coefficient is H^power
+  const diff = ghash(h1) ^ e1 ^ ghash(h2) ^ e2;
+  const coefficient = gpow(h1, power) ^ gpow(h2, power);
+  ct.set(fromBig(gmul(diff, ginv(coefficient))), free * 16);
+  all[index] = toBig(ct.subarray(free * 16, free * 16 + 16));
+  const tag = fromBig(ghash(h1) ^ e1);
+  return concatBytes(ct, tag);
+}
+
+describe('multi-recipient key commitment', () => {
+  it('a payload that AES-GCM accepts under two message secrets opens for one recipient only: everyone reads the same content', () => {
+    const crypto = nodeCrypto;
+    const ctx = context(crypto, 'commitment');
+    const server = { keyId: 1, privateKey: ctx.random(32) };
+    const trusted: TrustedServerKey[] = [{ keyId: 1, publicKey: crypto.ed25519PublicKey(server.privateKey) }];
+    const sender = generateIdentityKeyPair(ctx);
+    const certificate = issueSenderCertificate(crypto, server, { accountId: new Uint8Array(16).fill(2), deviceId: 1, identityKey: sender.publicKey, expires: NOW + HOUR });
+    const [r1, r2] = [generateIdentityKeyPair(ctx), generateIdentityKeyPair(ctx)];
+    // A malicious sender picks E and two message secrets, one per recipient.
+    const ePriv = ctx.random(32);
+    const ePub = crypto.x25519PublicKey(ePriv);
+    const [m1, m2] = [ctx.random(32), ctx.random(32)];
+    const keysOf = (m: Uint8Array) => crypto.hkdfSha256(m, new Uint8Array(32), enc('Sigilo_MultiRecipient_Content_v1'), 64);
+    const [kc1, kc2] = [keysOf(m1), keysOf(m2)];
+    const prefix = concatBytes(Uint8Array.of(1), ePub, kc1.subarray(32));
+    const inner = encodeProto(SealedContentSchema, {
+      senderCertificate: decodeProto(SenderCertificateSchema, certificate, 'c'), contentType: 3, content: new Uint8Array(64).fill(0x42),
+    });
+    const free = Math.floor(inner.length / 16) - 2; // a block inside the opaque content
+    const body = collidingCiphertext(kc1.subarray(0, 32), kc2.subarray(0, 32), prefix, inner, free);
+    // The construction works: AES-GCM authenticates the same bytes under both keys.
+    expect(() => crypto.aes256GcmDecrypt(kc1.subarray(0, 32), new Uint8Array(12), body, prefix)).not.toThrow();
+    expect(() => crypto.aes256GcmDecrypt(kc2.subarray(0, 32), new Uint8Array(12), body, prefix)).not.toThrow();
+    const header = (r: IdentityKeyPair, m: Uint8Array) => {
+      const pad = crypto.sha256(concatBytes(Uint8Array.of(0, 0, 0, 1), crypto.x25519(ePriv, r.publicKey.subarray(32)), enc('Sigilo_MultiRecipient_Header_v1'), ePub, r.publicKey));
+      return pad.map((b, i) => b ^ m[i]!);
+    };
+    const shared = concatBytes(prefix, body);
+    const opened = unsealMultiRecipient(ctx, r1, header(r1, m1), shared, trusted, NOW);
+    expect(opened.content.length).toBe(64);
+    // Only the commitment stops the second recipient from reading something else out of the same payload.
+    expectThrows(() => unsealMultiRecipient(ctx, r2, header(r2, m2), shared, trusted, NOW), DecryptionError, 'second secret');
   });
 });
