@@ -360,7 +360,7 @@ export interface UploadHost {
 }
 
 export interface TransferOptions {
-  /** Bytes of ciphertext transferred so far, of the total. */
+  /** Bytes of ciphertext transferred so far, of the total: called for every block (throttle drawing in the caller). */
   readonly onProgress?: (done: number, total: number) => void;
   readonly signal?: AbortSignal;
 }
@@ -564,7 +564,6 @@ async function sendCiphertext(host: UploadHost, s: UploadState, file: FileHandle
     let lastSnapshot = position;
     const encryptor = new AttachmentEncryptor(host.ctx.crypto, key, { startChunk });
     let sent = offset;
-    let lastReport = 0;
     const take = (parts: Uint8Array[]): Uint8Array[] => {
       const out: Uint8Array[] = [];
       for (const p of parts) {
@@ -587,11 +586,7 @@ async function sendCiphertext(host: UploadHost, s: UploadState, file: FileHandle
           const buf = Buffer.concat(out);
           sent += buf.length;
           yield buf;
-          const now = Date.now();
-          if (now - lastReport > 100) {
-            lastReport = now;
-            options.onProgress?.(sent, total);
-          }
+          options.onProgress?.(sent, total);
         }
       }
       const out = take(encryptor.finish());
@@ -819,7 +814,6 @@ async function downloadOnce(server: ServerAddress, ctx: ProtocolContext, a: Atta
     }
     const dec = new AttachmentDecryptor(ctx.crypto, a.key, { startChunk: chunk });
     let received = from;
-    let lastReport = 0;
     const write = async (parts: Uint8Array[]) => {
       const keep: Uint8Array[] = [];
       for (const p of parts) {
@@ -843,11 +837,7 @@ async function downloadOnce(server: ServerAddress, ctx: ProtocolContext, a: Atta
         received += data.length;
         hash.update(data);
         await write(dec.update(data));
-        const now = Date.now();
-        if (now - lastReport > 100) {
-          lastReport = now;
-          options.onProgress?.(received, total);
-        }
+        options.onProgress?.(received, total);
       }
     } catch (e) {
       res.body.destroy();

@@ -28,6 +28,8 @@ import { pad, unpad } from './padding.js';
 import { decryptHistory, encryptHistory, formatLinkCode, linkQrPayload, openProvision, parseLinkCode, sealProvision } from './provisioning.js';
 import { GROUP_ID_LENGTH, Groups, type GroupChangeEvent, type GroupInfo } from './groups.js';
 import type { ClientStore, ContactRow, MessageRow, MessageStatus } from './store/port.js';
+import { AttachmentError, downloadFile, uploadFile, uploadStateKey, type DownloadOptions, type SendFileOptions } from './attachments.js';
+import { acceptPointers, pointerFromAttachment, type Attachment } from './media/pointer.js';
 
 /** One-time prekeys kept on the server; replenished below LOW_WATER (the server also tells us). */
 export const PREKEY_BATCH = 100;
@@ -839,10 +841,13 @@ export class SigiloClient {
 
   #storeData(m: DataMessage, conversation: Uint8Array, author: Uint8Array, outgoing: boolean, status: MessageStatus, now: number, events: ClientEvent[]): MessageRow | undefined {
     if (m.messageId.length !== 16) return undefined;
+    const attachments = acceptPointers(m.attachments);
     const row: MessageRow = {
       messageId: m.messageId, conversation, author, outgoing, timestamp: Number(m.timestamp), text: m.text, status, deleted: false, receivedAt: now,
+      ...(attachments.length ? { attachments } : {}),
     };
     if (!this.store.insertMessage(row)) return undefined; // already stored: idempotent
+    if (attachments.length) this.store.setMessageAttachments(conversation, m.messageId, attachments);
     events.push({ type: 'message', message: row });
     return row;
   }
@@ -918,19 +923,99 @@ export class SigiloClient {
    */
   async sendText(to: Uint8Array, body: string): Promise<MessageRow> {
     if (to.length === GROUP_ID_LENGTH) return this.sendGroupText(to, body);
-    const me = this.#requireAccount();
     this.#assertSendable(to);
+    return this.#sendData(to, { text: body });
+  }
+
+  /**
+   * The 1:1 send path for a DataMessage (text, attachments): the message is stored as
+   * pending and queued, with its copy for this account's other devices, in one
+   * transaction (`alsoInTransaction` joins it), then sent at once if online.
+   */
+  async #sendData(to: Uint8Array, fields: { text: string; attachments?: readonly Attachment[] }, alsoInTransaction?: () => void): Promise<MessageRow> {
+    const me = this.#requireAccount();
     const messageId = this.#ctx.random(16);
     const now = this.#now();
-    const data = { messageId, timestamp: BigInt(now), text: body };
-    const row: MessageRow = { messageId, conversation: to, author: me.accountId, outgoing: true, timestamp: now, text: body, status: 'pending', deleted: false, receivedAt: now };
+    const attachments = fields.attachments ?? [];
+    const data = { messageId, timestamp: BigInt(now), text: fields.text, attachments: attachments.map(pointerFromAttachment) };
+    const row: MessageRow = {
+      messageId, conversation: to, author: me.accountId, outgoing: true, timestamp: now, text: fields.text, status: 'pending', deleted: false, receivedAt: now,
+      ...(attachments.length ? { attachments } : {}),
+    };
     this.store.transaction(() => {
       this.store.insertMessage(row);
+      if (attachments.length) this.store.setMessageAttachments(to, messageId, attachments);
       this.#queueContent(to, { body: { case: 'data', value: data } },
         { body: { case: 'sync', value: { body: { case: 'sent', value: { destinationAccountId: to, message: data } } } } }, messageId);
+      alsoInTransaction?.();
     });
     await this.flush();
     return this.store.getMessage(to, messageId) ?? row;
+  }
+
+  // ------------------------------------------------------------------ attachments (attachments.ts)
+
+  /**
+   * Sends a file to a contact (16-byte account id) or a group (32-byte group id):
+   * prepares it (type, metadata removed from pictures unless `keepMetadata`,
+   * thumbnail, duration), encrypts and uploads it as a stream, then sends the
+   * message carrying its pointer. Needs the connection (the upload slot is
+   * reserved over it). An interrupted upload (AbortSignal, lost connection,
+   * process ended) is resumed by calling sendFile again with the same file and
+   * recipient; a file changed since starts over.
+   */
+  async sendFile(to: Uint8Array, path: string, options: SendFileOptions & { caption?: string } = {}): Promise<MessageRow> {
+    this.#requireAccount();
+    const group = to.length === 32;
+    if (!group) this.#assertSendable(to);
+    else this.#assertGroupSendable(to);
+    const stateKey = uploadStateKey(to, path);
+    const server = this.#requireServer();
+    const attachment = await uploadFile({
+      store: this.store, ctx: this.#ctx, now: this.#now, server,
+      allocate: async (size) => {
+        const f = await this.#requireConnection().request({ case: 'allocateAttachment', value: { size: BigInt(size) } });
+        if (f.body.case !== 'attachmentSlot') throw new ClientError('SERVER_ERROR', 'unexpected answer to an attachment request');
+        const s = f.body.value;
+        return { attachmentId: s.attachmentId, uploadPath: s.uploadPath, uploadToken: s.uploadToken, expires: Number(s.expires) };
+      },
+    }, stateKey, path, options);
+    const text = options.caption ?? '';
+    if (group) {
+      const row = await this.#sendGroupData(to, text, attachment);
+      this.store.transaction(() => {
+        this.store.setMessageAttachments(to, row.messageId, [attachment]);
+        this.store.setMeta(stateKey, undefined);
+      });
+      return this.store.getMessage(to, row.messageId) ?? row;
+    }
+    return this.#sendData(to, { text, attachments: [attachment] }, () => this.store.setMeta(stateKey, undefined));
+  }
+
+  /**
+   * Downloads attachment `index` of a stored message to `outPath`, verified and
+   * decrypted (attachments.ts downloadFile): the file appears only when complete;
+   * an interrupted download resumes from `<outPath>.part` when called again.
+   */
+  async downloadAttachment(conversation: Uint8Array, messageId: Uint8Array, index: number, outPath: string, options: DownloadOptions = {}): Promise<{ path: string; size: number }> {
+    const m = this.store.getMessage(conversation, messageId);
+    if (!m || m.deleted) throw new ClientError('NOT_FOUND', 'no such message (it may have been deleted)');
+    const a = m.attachments?.[index];
+    if (!a) throw new ClientError('NOT_FOUND', m.attachments?.length ? `this message has ${m.attachments.length} attachment(s); index ${index} does not exist` : 'this message has no attachment');
+    if (a.expires > 0 && a.expires <= this.#now()) {
+      throw new AttachmentError('EXPIRED', 'this attachment expired on the server; ask the sender to send it again');
+    }
+    return downloadFile(this.#requireServer(), this.#ctx, a, outPath, options);
+  }
+
+  /** Groups: the group must be known before a file is uploaded for it (membership is checked again on sending). */
+  #assertGroupSendable(groupId: Uint8Array): void {
+    this.group(groupId);
+  }
+
+  /** Groups: the group send path (groups.ts) with the attachment's pointer. */
+  #sendGroupData(groupId: Uint8Array, text: string, a: Attachment): Promise<MessageRow> {
+    return this.#groups.sendText(groupId, text, { attachments: [pointerFromAttachment(a)] });
   }
 
   /** Marks received messages read and tells their author (read receipt) and this account's other devices. */

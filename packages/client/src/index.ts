@@ -7,5 +7,11 @@ export type { ClientStore, ContactRow, MessageRow, MessageStatus, OutboxRow, Pre
 export { base32, fromBase32, formatAccountId, parseAccountId, formatContactCard, parseContactCard } from './ids.js';
 export { pad, unpad, PADDING_BLOCK } from './padding.js';
 export { formatLinkCode, parseLinkCode, linkQrPayload } from './provisioning.js';
+export {
+  AttachmentError, safeFileName, partPath, prepareFile, hasPendingUpload, THUMBNAIL_MAX_SOURCE,
+  type AttachmentErrorReason, type SendFileOptions, type DownloadOptions, type TransferOptions, type PreparedFile,
+} from './attachments.js';
+export type { Attachment } from './media/pointer.js';
+export { fileSource, bufferSource, type ByteSource } from './media/source.js';
 export { GROUP_ID_LENGTH, checkGroupName, type GroupInfo, type GroupMemberInfo, type GroupChangeEvent } from './groups.js';
 export type { GroupRow, GroupStatus } from './store/port.js';

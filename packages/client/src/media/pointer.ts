@@ -75,6 +75,27 @@ export function isWellFormedPointer(p: AttachmentPointer): boolean {
     && p.size <= p.encryptedSize && p.encryptedSize <= BigInt(Number.MAX_SAFE_INTEGER);
 }
 
+/** Most attachments kept from one received message; larger thumbnails are dropped (a thumbnail is a few KB). */
+export const MAX_ATTACHMENTS_PER_MESSAGE = 32;
+export const MAX_THUMBNAIL_BYTES = 64 * 1024;
+
+/**
+ * The usable pointers of a received message: malformed ones are left out, the
+ * peer's MIME type and file name are bounded (the name is still to be
+ * sanitised before it names a file: safeFileName).
+ */
+export function acceptPointers(pointers: readonly AttachmentPointer[]): Attachment[] {
+  return pointers.filter(isWellFormedPointer).slice(0, MAX_ATTACHMENTS_PER_MESSAGE).map((p) => {
+    const a = attachmentFromPointer(p);
+    return {
+      ...a,
+      contentType: /^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,127}$/i.test(a.contentType) ? a.contentType.toLowerCase() : 'application/octet-stream',
+      fileName: [...a.fileName].slice(0, 255).join(''),
+      thumbnail: a.thumbnail && a.thumbnail.length <= MAX_THUMBNAIL_BYTES ? a.thumbnail : undefined,
+    };
+  });
+}
+
 export function encodeAttachments(list: readonly Attachment[]): Uint8Array {
   return toBinary(DataMessageSchema, create(DataMessageSchema, { attachments: list.map(pointerFromAttachment) }));
 }
