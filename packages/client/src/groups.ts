@@ -495,17 +495,17 @@ export class Groups {
     return { key, queued };
   }
 
-  /** Sends queued pairwise entries now; one that fails stays in the outbox and is retried with it. */
+  /** Sends queued pairwise entries now (one account each, in parallel); one that fails stays in the outbox and is retried with it. */
   async #sendNow(queued: Queued[]): Promise<void> {
-    for (const q of queued) {
-      if (this.#h.store.getContact(q.to)?.pendingIdentityKey) continue; // held in the outbox until accepted
+    await Promise.all(queued.map(async (q) => {
+      if (this.#h.store.getContact(q.to)?.pendingIdentityKey) return; // held in the outbox until accepted
       try {
         await this.#h.deliverContent(q.to, q.bytes, q.messageId);
         this.#h.store.removeOutbox(q.seq);
       } catch {
         this.#h.flushSoon(1000);
       }
-    }
+    }));
   }
 
   /**
@@ -539,16 +539,19 @@ export class Groups {
     if (ownOthers.length && myAccessKey) targets.push({ accountId: me.accountId, identityKey: this.#h.identity().publicKey, accessKey: myAccessKey });
     else if (ownOthers.length) pairwise.push(me.accountId);
 
-    // Device lists come from the sessions; an account with none gets its bundles fetched (sessions are needed for the pairwise distribution anyway).
-    const devicesOf = (id: Uint8Array) => this.#h.store.sessionDevices(id).filter((d) => !(bytesEqual(id, me.accountId) && d === me.deviceId));
+    // Device lists come from the sessions; an account with none gets its bundles fetched (sessions are needed for the pairwise
+    // distribution anyway). The server cannot tell which device sent an unauthenticated send, so this account's list names
+    // this device too: its copy comes back and is dropped on receipt.
+    const others = (id: Uint8Array) => this.#h.store.sessionDevices(id).filter((d) => !(bytesEqual(id, me.accountId) && d === me.deviceId));
+    const devicesOf = (id: Uint8Array) => (bytesEqual(id, me.accountId) ? [...others(id), me.deviceId].sort((a, b) => a - b) : others(id));
     for (const t of [...targets]) {
-      if (devicesOf(t.accountId).length) continue;
+      if (others(t.accountId).length) continue;
       try {
         await this.#h.fetchSessions(connection, t.accountId, []);
       } catch {
         // No device with keys (or a changed identity): nothing can reach them now.
       }
-      if (!devicesOf(t.accountId).length) targets.splice(targets.indexOf(t), 1);
+      if (!others(t.accountId).length) targets.splice(targets.indexOf(t), 1);
     }
 
     // Encrypt once; the advanced chain is stored before anything leaves this device.
@@ -594,7 +597,7 @@ export class Groups {
                 newDevices.push(s.accountId);
               }
             }
-            active = active.filter((t) => devicesOf(t.accountId).length > 0);
+            active = active.filter((t) => others(t.accountId).length > 0);
             continue;
           }
           if (e.serverCode === 'UNAUTHORIZED' && err.unauthorizedAccountIds.length) {
