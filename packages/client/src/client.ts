@@ -410,7 +410,9 @@ export class SigiloClient {
               conversation: e.conversationAccountId, messageId: e.messageId, author: e.authorAccountId, outgoing: e.outgoing,
               timestamp: Number(e.timestamp), text: e.text, status: statusFromWire(e.status), deleted: false, receivedAt: now,
             });
+            if (e.privateWith.length === 16) this.store.setMessagePrivateWith(e.conversationAccountId, e.messageId, e.privateWith);
           }
+          this.#groups.installProvisioned(pm.groups, now);
         });
         this.#identity = identity;
         this.#retain(identity);
@@ -435,7 +437,7 @@ export class SigiloClient {
     const code = parseLinkCode(codeText);
     const entries = this.store.allMessages().filter((m) => !m.deleted).map((m) => ({
       conversationAccountId: m.conversation, messageId: m.messageId, authorAccountId: m.author, timestamp: BigInt(m.timestamp),
-      text: m.text, status: statusToWire(m.status), outgoing: m.outgoing,
+      text: m.text, status: statusToWire(m.status), outgoing: m.outgoing, privateWith: m.privateWith ?? new Uint8Array(0),
     }));
     const historyKey = this.#ctx.random(32);
     const chunks = encryptHistory(this.#ctx, historyKey, toBinary(HistoryArchiveSchema, create(HistoryArchiveSchema, { entries })));
@@ -449,6 +451,7 @@ export class SigiloClient {
       })),
       historyKey,
       historyChunks: chunks.length,
+      groups: this.#groups.forProvisioning(),
     });
     const total = chunks.length + 1;
     await connection.request({ case: 'provisionSend', value: { address: code.address, body: sealProvision(this.#ctx, code.publicKey, toBinary(ProvisionMessageSchema, pm)) } });

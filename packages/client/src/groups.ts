@@ -138,6 +138,7 @@ interface Sender {
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const has = (list: readonly Uint8Array[], id: Uint8Array) => list.some((x) => bytesEqual(x, id));
+const STATUS_WIRE: readonly GroupStatus[] = ['active', 'left', 'removed'];
 const RANK: Record<MessageStatus, number> = { pending: 0, failed: 0, sent: 1, received: 1, delivered: 2, read: 3 };
 
 /** A group name: 1–64 characters, no control characters (it is shown on terminals). */
@@ -1039,6 +1040,41 @@ export class Groups {
     this.#learnMembers(after);
     this.#sendLog(groupId, log, [...before.members, ...after.members].map((m) => m.accountId));
     out.followUps.push(() => this.#h.flushSoon(0));
+  }
+
+  // ------------------------------------------------------------------ linking a device (client.md §6, §8)
+
+  /** The groups for a ProvisionMessage: every log entry held, the status and the mute state. Sender keys are not copied. */
+  forProvisioning(): { groupId: Uint8Array; entries: Uint8Array[]; status: number; mutedUntil: bigint }[] {
+    return this.#h.store.listGroups().map((g) => ({
+      groupId: g.groupId, entries: this.#h.store.getGroupEntries(g.groupId), status: STATUS_WIRE.indexOf(g.status), mutedUntil: BigInt(g.mutedUntil),
+    }));
+  }
+
+  /**
+   * On a newly linked device, inside its install transaction: each group's log is
+   * verified from its genesis (a log that does not verify is skipped and reported).
+   * The device has no sender keys yet: it asks for each one when a message needs it,
+   * and makes its own on its first send.
+   */
+  installProvisioned(groups: readonly { groupId: Uint8Array; entries: Uint8Array[]; status: number; mutedUntil: bigint }[], now: number): string[] {
+    const problems: string[] = [];
+    for (const g of groups) {
+      let log: GroupLog;
+      try {
+        log = GroupLog.open(this.#h.ctx, g.entries);
+      } catch (e) {
+        problems.push(`a group's membership log did not verify and was skipped (${(e as Error).message})`);
+        continue;
+      }
+      if (!bytesEqual(log.state.groupId, g.groupId)) continue;
+      this.#h.store.setGroupEntries(g.groupId, log.entries());
+      this.#h.store.putGroup({
+        groupId: g.groupId, name: log.state.name, revision: log.state.revision, status: STATUS_WIRE[g.status] ?? 'active', mutedUntil: Number(g.mutedUntil), updatedAt: now,
+      });
+      this.#learnMembers(log.state);
+    }
+    return problems;
   }
 
   /** Mutes a group's notifications until `until` (Unix ms; 0 unmutes). Local to this device. */

@@ -298,4 +298,24 @@ describe('groups: five people, ten devices', () => {
     await waitFor('it went out', () => ana2.store.getMessage(groupId, m.messageId)?.status !== 'pending');
     await waitFor('members got it', () => [p.bruno[0]!, p.eva[1]!].every((d) => hasText(d, groupId, 'written offline')));
   });
+  it('a device linked later gets the groups (log verified on the device) and its history, then reads and writes in them', async () => {
+    const bruno3 = await world.newClient('bruno-3');
+    const pending = await bruno3.startLink();
+    await p.bruno[0]!.approveLink(pending.code);
+    await pending.completed;
+    world.people.get('bruno')!.devices.push(bruno3);
+    expect(view(bruno3, groupId)).toBe(view(p.bruno[0]!, groupId));
+    expect(bruno3.group(groupId).myRole).toBe('admin');
+    const old = bruno3.store.listMessages(groupId, 1000);
+    expect(old.map((m) => m.text)).toEqual(expect.arrayContaining(['hello crew', 'only for bruno']));
+    const privateOne = old.find((m) => m.text === 'only for bruno')!;
+    expect(privateOne.privateWith && bytesEqual(privateOne.privateWith, id('ana'))).toBe(true);
+    await bruno3.connect({ reconnect: false });
+    // The others learn of the new device from the server's device lists and give it their keys (or it asks).
+    await p.ana[0]!.sendGroupText(groupId, 'welcome, third device');
+    await waitFor('bruno 3 reads it', () => hasText(bruno3, groupId, 'welcome, third device'));
+    await bruno3.sendGroupText(groupId, 'from bruno 3');
+    await waitFor('everyone reads it', () => [...p.ana, p.bruno[0]!, ...p.carla, ...p.eva].every((d) => hasText(d, groupId, 'from bruno 3')));
+    for (const d of p.dora) expect(hasText(d, groupId, 'from bruno 3')).toBe(false);
+  });
 });
