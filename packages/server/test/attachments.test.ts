@@ -7,7 +7,7 @@ import { ErrorCode } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 import Database from 'better-sqlite3';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import { request } from 'node:https';
 import { join } from 'node:path';
@@ -266,6 +266,12 @@ describe('attachments', () => {
     expect(rest.status).toBe(206);
     expect(rest.headers['content-range']).toBe(`bytes ${head.length}-${blob.length - 1}/${blob.length}`);
     expect(Buffer.concat([head, rest.body]).equals(blob)).toBe(true);
+    // The cut download's file is closed (no descriptor leaks per dropped client).
+    const file = fileOf(t.dataDir, slot.uploadPath);
+    const openOnBlob = () => readdirSync('/proc/self/fd').filter((fd) => {
+      try { return readlinkSync(`/proc/self/fd/${fd}`) === file; } catch { return false; }
+    }).length;
+    await until(async () => openOnBlob() === 0, 'the blob file to be closed');
   });
 
   it('TTL expiry deletes complete and partial blobs from disk; orphan files are swept, other files kept', async () => {

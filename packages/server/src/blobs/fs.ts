@@ -10,16 +10,16 @@
  * is paused above WRITE_HIGH_WATER bytes waiting for the disk (so memory per
  * upload stays bounded) and resumed when the write returns.
  */
-import { constants, createReadStream, fdatasync, ftruncate, mkdirSync, writev } from 'node:fs';
+import { constants, fdatasync, ftruncate, mkdirSync, writev } from 'node:fs';
 import { open, opendir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { checkBlobId, BLOB_ID_PATTERN, type AppendResult, type AppendStatus, type BlobId, type BlobListEntry, type BlobState, type BlobStore } from './port.js';
+import {
+  checkBlobId, BLOB_ID_PATTERN, type AppendResult, type AppendStatus, type BlobId, type BlobListEntry, type BlobReader, type BlobState, type BlobStore,
+} from './port.js';
 
 /** Bytes received but not yet written above which the source is paused. */
 export const WRITE_HIGH_WATER = 1024 * 1024;
-/** Read size for downloads (larger reads cost fewer syscalls and stream callbacks per byte). */
-export const READ_CHUNK = 256 * 1024;
 
 const PART = '.part';
 const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
@@ -229,10 +229,27 @@ export class FsBlobStore implements BlobStore {
     return size;
   }
 
-  read(id: BlobId, start: number, end: number): Readable {
-    // fs.open (which the stream calls) takes numeric flags; the typings only list strings.
-    const flags = (constants.O_RDONLY | NOFOLLOW) as unknown as string;
-    return createReadStream(this.#final(id), { flags, start, end, highWaterMark: READ_CHUNK });
+  async openRead(id: BlobId): Promise<BlobReader | undefined> {
+    let handle;
+    try {
+      handle = await open(this.#final(id), constants.O_RDONLY | NOFOLLOW);
+    } catch (e) {
+      if (isCode(e, 'ENOENT')) return undefined;
+      throw e;
+    }
+    const h = handle;
+    try {
+      const st = await h.stat();
+      if (!st.isFile()) throw Object.assign(new Error('not a blob file'), { code: 'EINVAL' });
+      return {
+        size: st.size,
+        read: async (into, length, position) => (await h.read(into, 0, length, position)).bytesRead,
+        close: () => h.close(),
+      };
+    } catch (e) {
+      await h.close();
+      throw e;
+    }
   }
 
   async delete(id: BlobId): Promise<void> {

@@ -68,6 +68,17 @@ export interface AppendResult {
   readonly written: number;
 }
 
+/**
+ * A complete blob opened for reading. The caller owns the buffers (a download
+ * reuses two), so reading allocates nothing per chunk.
+ */
+export interface BlobReader {
+  readonly size: number;
+  /** Reads up to `length` bytes at `position` into the start of `into`; resolves with the count (0 only at or past the end). */
+  read(into: Uint8Array, length: number, position: number): Promise<number>;
+  close(): Promise<void>;
+}
+
 export interface BlobListEntry {
   readonly id: BlobId;
   readonly complete: boolean;
@@ -88,11 +99,8 @@ export interface BlobStore {
   append(id: BlobId, offset: number, source: Readable, maxBytes: number): Promise<AppendResult>;
   /** Makes a partial blob complete, durably; returns its size. Already complete: returns its size. Throws when absent. */
   complete(id: BlobId): Promise<number>;
-  /**
-   * Bytes `start`..`end` (inclusive) of a complete blob as a stream; an error
-   * on the stream when the blob is absent or vanishes while read.
-   */
-  read(id: BlobId, start: number, end: number): Readable;
+  /** Opens a complete blob for reading; undefined when there is no complete blob (a partial one is not readable). */
+  openRead(id: BlobId): Promise<BlobReader | undefined>;
   /** Removes the blob, partial or complete; nothing stored is not an error. */
   delete(id: BlobId): Promise<void>;
   /** Every stored blob (for sweeping blobs whose metadata is gone). */
