@@ -61,7 +61,54 @@ export function messageJson(m: MessageRow, contact: ContactRow | undefined) {
     text: m.text,
     status: m.status,
     deleted: m.deleted,
+    attachments: attachmentsJson(m),
   };
+}
+
+// ------------------------------------------------------------------ attachments
+
+/** Bytes as people read them (decimal units): 999 B, 1.2 kB, 45.6 MB. */
+export function formatBytes(n: number): string {
+  if (n < 1000) return `${n} B`;
+  const units = ['kB', 'MB', 'GB', 'TB'];
+  let v = n / 1000;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) { v /= 1000; i++; }
+  return `${v >= 100 ? v.toFixed(0) : v.toFixed(1)} ${units[i]}`;
+}
+
+function duration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
+/** A message's attachments for --json: what they are and their index for `sigilo download --index`, never their keys. */
+export function attachmentsJson(m: MessageRow) {
+  return (m.attachments ?? []).map((a, index) => ({
+    index, fileName: a.fileName, size: a.size, contentType: a.contentType, width: a.width ?? null, height: a.height ?? null,
+    durationMs: a.durationMs ?? null, voiceNote: a.voiceNote, expires: a.expires,
+  }));
+}
+
+/**
+ * A message's attachments as text: "[voice note 0:12, 24.1 kB]", "[image holiday.jpg, 240×320, 45.2 kB]",
+ * then how to download them (by the first 8 digits of the message id). Names from peers are made printable.
+ */
+export function attachmentsText(m: MessageRow): string {
+  const list = m.attachments ?? [];
+  if (list.length === 0) return '';
+  const parts = list.map((a) => {
+    const kind = a.voiceNote ? 'voice note' : a.contentType.split('/')[0] === 'image' ? 'image' : a.contentType.split('/')[0] === 'video' ? 'video' : a.contentType.split('/')[0] === 'audio' ? 'audio' : 'file';
+    const bits = [
+      a.voiceNote ? undefined : printable(a.fileName.replace(/[\r\n]/g, ' ')) || undefined,
+      a.width && a.height ? `${a.width}×${a.height}` : undefined,
+      a.durationMs !== undefined ? duration(a.durationMs) : undefined,
+      formatBytes(a.size),
+      kind === 'file' ? a.contentType : undefined,
+    ].filter(Boolean);
+    return `[${kind} ${bits.join(', ')}]`;
+  });
+  return `${parts.join(' ')} (sigilo download ${hex(m.messageId).slice(0, 8)})`;
 }
 
 /**
@@ -77,7 +124,7 @@ export function printable(text: string): string {
 /** A message as a line of text; `me` names one's own side. */
 export function messageLine(m: MessageRow, name: string, colour: boolean): string {
   const who = m.outgoing ? 'me' : name;
-  const body = m.deleted ? '(deleted)' : printable(m.text);
+  const body = m.deleted ? '(deleted)' : [printable(m.text), attachmentsText(m)].filter((x) => x !== '').join(' ');
   const t = m.outgoing ? `  ${colour ? colouredTicks(m.status) : ticks(m.status)}` : '';
   return `${clock(m.timestamp)} ${colour ? ANSI.bold(who) : who}: ${body}${t}`;
 }

@@ -17,6 +17,8 @@ import { link } from './link.js';
 import { mute } from './mute.js';
 import { register } from './register.js';
 import { send } from './send.js';
+import { sendFile } from './send-file.js';
+import { download } from './download.js';
 import { verify } from './verify.js';
 import { whoami } from './whoami.js';
 
@@ -34,6 +36,8 @@ export const COMMANDS: readonly Command[] = [
   contacts,
   contactsAdd,
   send,
+  sendFile,
+  download,
   inbox,
   chat,
   verify,
