@@ -261,7 +261,18 @@ interface BlobResponse {
 async function blobRequest(server: ServerAddress, method: string, path: string, headers: Record<string, string | number>, body?: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<BlobResponse> {
   if (signal?.aborted) throw aborted();
   const url = new URL(server.url);
-  const socket = await pinnedSocket(url, server.fingerprint);
+  let socket: Awaited<ReturnType<typeof pinnedSocket>>;
+  try {
+    socket = await pinnedSocket(url, server.fingerprint);
+  } catch (e) {
+    // Unreachable for now: retried like a dropped connection. A wrong certificate is not retried.
+    if (e instanceof ClientError && (e.code === 'CONNECTION_FAILED' || e.code === 'TIMEOUT')) throw new AttachmentError('INTERRUPTED', `${e.message.replace(/;.*$/, '')}; run it again to resume`);
+    throw e;
+  }
+  if (signal?.aborted) {
+    socket.destroy();
+    throw aborted();
+  }
   return new Promise<BlobResponse>((resolve, reject) => {
     let settled = false;
     const fail = (e: Error) => {
@@ -732,8 +743,10 @@ export async function downloadFile(server: ServerAddress, ctx: ProtocolContext, 
     keepPart = false;
     return { path: out, size: a.size };
   } finally {
+    // An empty .part (nothing verified yet) is not worth keeping either.
+    const empty = keepPart && await handle.stat().then((st) => st.size === 0, () => false);
     await handle.close().catch(() => {});
-    if (!keepPart) await unlink(part).catch(() => {});
+    if (!keepPart || empty) await unlink(part).catch(() => {});
   }
 }
 

@@ -27,6 +27,8 @@ import { MediaFormatError, piecesSize, type Piece } from '../src/media/source.js
 import { probeDurationMs } from '../src/media/duration.js';
 import { sniffMime } from '../src/media/sniff.js';
 import { introduce, nextEvent } from './support.js';
+import { downloadFile, uploadFile } from '../src/attachments.js';
+import { nodeCrypto, systemRandom } from '@sigilo/protocol/node';
 
 // ------------------------------------------------------------------ fixtures
 
@@ -631,6 +633,21 @@ describe('attachments between two clients, through a real server', () => {
     withPointer({});
     const ok = await bob.client.downloadAttachment(conv, received.messageId, 0, target);
     expect(readFileSync(ok.path).equals(Buffer.from(data))).toBe(true);
+  });
+
+  it('transfers are pinned to the server certificate like the WebSocket: a wrong pin fails, nothing is written', async () => {
+    const path = b.file('pinned.txt', ascii('only for the real server'));
+    const { received } = await sendAndReceive(alice.client, bob.client, path);
+    const wrong = { url: b.t.server.url, fingerprint: Array(32).fill('AB').join(':') };
+    const ctx = { crypto: nodeCrypto, random: systemRandom };
+    const target = join(out, 'pinned.txt');
+    await expect(downloadFile(wrong, ctx, received.attachments![0]!, target)).rejects.toMatchObject({ code: 'FINGERPRINT_MISMATCH' });
+    expect(existsSync(target)).toBe(false);
+    expect(existsSync(partPath(target))).toBe(false);
+    const slot = { attachmentId: new Uint8Array(16).fill(9), uploadPath: `/v1/attachments/${'09'.repeat(16)}`, uploadToken: 'token', expires: Date.now() + 3_600_000 };
+    const host = { store: alice.client.store, ctx, now: Date.now, server: wrong, allocate: async () => slot };
+    await expect(uploadFile(host, 'attachment.upload.pin-test', path)).rejects.toMatchObject({ code: 'FINGERPRINT_MISMATCH' });
+    alice.client.store.setMeta('attachment.upload.pin-test', undefined);
   });
 
   it('the server deletes the blob when the TTL expires; the download then says expired', async () => {
