@@ -99,7 +99,7 @@ if (SIDES.includes('libsignal')) L = await import('./support/libsignal-group.mjs
 
 /** A member: identity, registered account, and the state a member device keeps for the group. */
 function sigiloMember(identity, account) {
-  return { identity, account, session: undefined, senderKey: undefined, online: undefined, deliveries: [] };
+  return { identity, account, session: undefined, senderKey: undefined, online: undefined, onDeliver: undefined };
 }
 
 /**
@@ -170,11 +170,12 @@ function sigiloSend(group, requestId) {
     const a = members[i].account;
     recipients[i] = { accountId: a.accountId, deviceIds: [a.deviceId], header: headers[i], accessKey: a.accessKey };
   }
+  const messageId = ctx.random(16);
   const frame = toBinary(ClientFrameSchema, create(ClientFrameSchema, {
     requestId,
-    body: { case: 'multiSealedSend', value: { messageId: ctx.random(16), sharedPayload: shared, recipients } },
+    body: { case: 'multiSealedSend', value: { messageId, sharedPayload: shared, recipients } },
   }));
-  return { frame, padded, shared, headers, message: encrypted.message, ciphertext: encrypted.message.length };
+  return { frame, messageId, padded, shared, headers, message: encrypted.message, ciphertext: encrypted.message.length };
 }
 
 /** Untimed: member `i` opens its copy (header + shared payload) and decrypts it with its sender key. */
@@ -429,23 +430,27 @@ async function benchSize(n, net) {
 async function upload(group, net) {
   const n = group.members.length;
   const checkers = checkIndexes(n).slice(0, ONLINE_CHECKERS);
+  const conn = await FrameConn.open(net.target);
+  const requestId = conn.nextRequestId();
+  const sent = sigiloSend(group, requestId);
   const arrived = [];
   for (const i of checkers) {
     const m = group.members[i];
-    m.online ??= await authenticate(net.target, ctx, m.account);
     arrived.push(new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`member ${i} got no Deliver within 20 s`)), 20_000);
-      m.online.onPush = (frame) => {
-        if (frame.body.case !== 'deliver' || frame.body.value.recipientHeader.length === 0) return;
+      const timer = setTimeout(() => reject(new Error(`member ${i} got no Deliver of the group message within 20 s`)), 20_000);
+      m.onDeliver = (deliver) => {
+        if (!equal(deliver.messageId, sent.messageId)) return;
         clearTimeout(timer);
-        resolve({ i, deliver: frame.body.value });
+        resolve({ i, deliver });
       };
     }));
+    m.online ??= await authenticate(net.target, ctx, m.account, (frame) => {
+      if (frame.body.case !== 'deliver') return;
+      m.online?.post({ case: 'ack', value: { serverIds: [frame.body.value.serverId] } });
+      m.onDeliver?.(frame.body.value);
+    });
   }
-  const conn = await FrameConn.open(net.target);
   try {
-    const requestId = conn.nextRequestId();
-    const sent = sigiloSend(group, requestId);
     const before = conn.ws.socket.bytesWritten;
     const t0 = performance.now();
     const answer = await conn.sendEncoded(requestId, sent.frame);

@@ -61,6 +61,11 @@ export class FrameConn {
     return frame;
   }
 
+  /** Sends a frame that wants no answer (request id 0: acks). */
+  post(body) {
+    this.ws.send(Buffer.from(toBinary(ClientFrameSchema, create(ClientFrameSchema, { requestId: 0n, body }))));
+  }
+
   close() { this.ws.close(); }
 }
 
@@ -97,9 +102,13 @@ export async function registerAccount(target, ctx, identity, invite) {
   }
 }
 
-/** Opens a connection authenticated as `account`'s device (from registerAccount). */
-export async function authenticate(target, ctx, account) {
+/**
+ * Opens a connection authenticated as `account`'s device (from registerAccount); pushes (queued
+ * messages come right after Authenticated) go to `onPush`.
+ */
+export async function authenticate(target, ctx, account, onPush = () => {}) {
   const conn = await FrameConn.open(target);
+  conn.onPush = onPush;
   await conn.request({
     case: 'authenticate',
     value: { accountId: account.accountId, deviceId: account.deviceId, signature: ctx.crypto.ed25519Sign(account.deviceKey, authPayload(conn.nonce, account.accountId, account.deviceId)) },
