@@ -46,15 +46,24 @@ import type { ContactRow, GroupRow, GroupStatus, MessageRow, MessageStatus, Outb
 import type { ClientStore } from './store/port.js';
 
 export const GROUP_ID_LENGTH = 32;
-/** Messages waiting for a sender key, over all groups; the oldest are dropped beyond this. */
-export const MAX_PENDING_GROUP_MESSAGES = 2000;
+/**
+ * Messages waiting for a sender key (groups.md §6.5): at most this many per sender account (the group of a message
+ * whose key is missing is not known yet, so the bound is per sender rather than per group), for at most a week.
+ */
+export const MAX_PENDING_GROUP_MESSAGES = 1000;
+const PENDING_TTL_MS = 7 * 24 * 3600_000;
 /** Log entries waiting for their parent, per group. */
 const MAX_PENDING_ENTRIES = 256;
 /** Own sender keys kept per group (the current one and older ones, to answer requests from their epoch). */
 const OWN_KEYS_KEPT = 8;
-/** A SenderKeyRequest for one key at most this often; an answer to one device at most this often. */
-const REQUEST_INTERVAL_MS = 60_000;
+/** A SenderKeyRequest for one key at most this often (groups.md §6.5); an answer to one account at most this often. */
+const REQUEST_INTERVAL_MS = 3600_000;
 const ANSWER_INTERVAL_MS = 10_000;
+/** A chain request (empty GroupUpdate) per group at most this often. */
+const CHAIN_REQUEST_INTERVAL_MS = 60_000;
+/** A sender key is renewed at least this often (groups.md §3.8), and an ended epoch's distribution kept this long (§6.3). */
+const SENDER_KEY_MAX_AGE_MS = 7 * 24 * 3600_000;
+const ENDED_EPOCH_KEPT_MS = 30 * 24 * 3600_000;
 /** A group typing indicator with no update for this long is over (as 1:1, client.md §4.3). */
 const TYPING_EXPIRY_MS = 15_000;
 /** Own changes already in the chain are forgotten after this long (a fork that late is not expected). */
@@ -84,9 +93,11 @@ export interface GroupInfo {
 /** One membership change as shown to people: who did what to whom. */
 export interface GroupChangeEvent {
   readonly by: Uint8Array;
-  readonly kind: 'created' | 'added' | 'removed' | 'left' | 'promoted' | 'demoted' | 'renamed';
+  /** 'undone': a change shown before lost to a concurrent change by `undoneBy` (groups.md §4.5). */
+  readonly kind: 'created' | 'added' | 'removed' | 'left' | 'promoted' | 'demoted' | 'renamed' | 'undone';
   readonly accounts: Uint8Array[];
   readonly name?: string;
+  readonly undoneBy?: Uint8Array;
 }
 
 /** What SigiloClient lends the group engine (its connections, outbox and identity). */
@@ -153,8 +164,10 @@ export function checkGroupName(name: string): string {
 
 export class Groups {
   readonly #h: GroupHost;
-  /** Last answer to a SenderKeyRequest per (requesting account, key): a flood of requests gets one answer. */
+  /** Last answer to a SenderKeyRequest or chain request per (requesting account, key or group): a flood gets one answer. */
   readonly #answered = new Map<string, number>();
+  /** Last chain request sent per group. */
+  readonly #chainAsked = new Map<string, number>();
   readonly #typingTimers = new Map<string, NodeJS.Timeout>();
 
   constructor(host: GroupHost) {
@@ -300,6 +313,7 @@ export class Groups {
       this.#afterMembershipChange(groupId, before, log.state);
       this.#learnMembers(log.state);
       this.#sendLog(groupId, log, [...before.members, ...log.state.members].map((m) => m.accountId));
+      if (ch.type === 'leave') this.#forgetKeys(groupId);
     });
     this.#h.emit({ type: 'group-update', groupId, revision: log.state.revision, changes: [describeChange(me.accountId, ch)] });
     await this.#h.flush().catch(() => {});
@@ -328,6 +342,12 @@ export class Groups {
         this.#h.store.putContact({ ...c, identityKey: m.identityKey });
       }
     }
+  }
+
+  /** Out of the group (left or removed): no sender key of it is kept (groups.md §6.8). */
+  #forgetKeys(groupId: Uint8Array): void {
+    this.#h.store.deleteOwnSenderKeys(groupId);
+    this.#h.store.deleteSenderKeys(groupId);
   }
 
   /** Removed members lose their sender keys here; this device's own key is renewed on its next send. */
@@ -484,11 +504,13 @@ export class Groups {
     const me = this.#h.account().accountId;
     const members = state.members.map((m) => m.accountId);
     const own = this.#h.store.getOwnSenderKey(groupId);
-    if (own?.record && sameSet(own.members, members)) return { key: own, queued: [] };
+    const now = this.#h.now();
+    if (own?.record && sameSet(own.members, members) && now - own.createdAt < SENDER_KEY_MAX_AGE_MS) return { key: own, queued: [] };
+    this.#h.store.forgetEndedOwnSenderKeys(groupId, now - ENDED_EPOCH_KEPT_MS);
     const made = createSenderKey(this.#h.ctx);
     const key: OwnSenderKeyRow = {
       groupId, distributionId: made.distributionId, record: made.record, distribution: made.distribution,
-      members, createdAt: this.#h.now(), current: true,
+      members, createdAt: now, current: true,
     };
     this.#h.store.putOwnSenderKey(key, OWN_KEYS_KEPT);
     const content: ContentInit = { body: { case: 'senderKey', value: { groupId, distribution: made.distribution } } };
@@ -664,7 +686,7 @@ export class Groups {
     const dropped = this.#h.store.addPendingGroupMessage({
       accountId: sender.accountId, deviceId: sender.deviceId, identityKey: sender.identityKey, distributionId, groupId: groupId ?? new Uint8Array(0),
       message, serverTimestamp, receivedAt: now, requestedAt: 0,
-    }, MAX_PENDING_GROUP_MESSAGES);
+    }, MAX_PENDING_GROUP_MESSAGES, now - PENDING_TTL_MS);
     if (dropped) out.events.push({ type: 'undecryptable', reason: `${dropped} group message(s) waited too long for their sender key and were dropped` });
     if (now - lastAsked < REQUEST_INTERVAL_MS) return;
     this.#h.store.markPendingGroupMessagesRequested(sender.accountId, sender.deviceId, distributionId, now);
@@ -885,11 +907,16 @@ export class Groups {
     }
     const log = this.#openLog(groupId);
     const me = this.#h.account().accountId;
-    // Keys from non-members of a known group are refused; for a group not known yet, the key is kept
-    // (its log may still be on the way) and checked against the membership on every use.
-    if (log && !bytesEqual(sender.accountId, me) && !log.state.members.some((m) => bytesEqual(m.accountId, sender.accountId))) {
-      out.events.push({ type: 'group-rejected', groupId, reason: 'a sender key from someone who is not a member was refused' });
-      return;
+    // For a group held here (groups.md §6.6): only from a member at the head, over a session with the identity key
+    // the log records for it. For a group not held yet (its log may still be on the way from another member) the
+    // key is kept and the same checks are made on every use (#decryptWith): the certificate's account, device and
+    // identity key against the key's owner and the log.
+    if (log && !bytesEqual(sender.accountId, me)) {
+      const member = log.state.members.find((m) => bytesEqual(m.accountId, sender.accountId));
+      if (!member || !bytesEqual(member.identityKey, sender.identityKey)) {
+        out.events.push({ type: 'group-rejected', groupId, reason: member ? 'a sender key over a session with another identity than the group records was refused' : 'a sender key from someone who is not a member was refused' });
+        return;
+      }
     }
     const first = processSenderKeyDistribution(this.#h.ctx, distribution);
     const existing = this.#h.store.getSenderKey(sender.accountId, sender.deviceId, first.distributionId);
@@ -927,6 +954,13 @@ export class Groups {
       out.events.push({ type: 'group-rejected', groupId: own.groupId, reason: 'a sender key was asked for by an account that was not a member when it was made; not answered' });
       return;
     }
+    // The request must come over a session with the identity key the group records for that account (§6.7).
+    const recorded = this.#openLog(own.groupId)?.state.members.find((m) => bytesEqual(m.accountId, sender.accountId))?.identityKey
+      ?? this.#h.store.getContact(sender.accountId)?.identityKey;
+    if (!bytesEqual(sender.accountId, me) && (!recorded || !bytesEqual(recorded, sender.identityKey))) {
+      out.events.push({ type: 'group-rejected', groupId: own.groupId, reason: 'a sender key was asked for over a session with another identity than the group records; not answered' });
+      return;
+    }
     const k = `${hex(sender.accountId)}:${hex(distributionId)}`;
     const now = this.#h.now();
     if (now - (this.#answered.get(k) ?? 0) < ANSWER_INTERVAL_MS) return;
@@ -937,20 +971,26 @@ export class Groups {
   }
 
   /**
-   * Membership log entries from a member. Each is verified by the log (signature by
-   * an admin of its parent state, hash chain); a forged one is dropped and
-   * reported, one whose parent is missing waits.
+   * Membership log entries from a member (groups.md §6.2). Each is verified by the
+   * log (signature by an admin of its parent state, hash chain); a forged one is
+   * dropped and reported, one whose parent is missing waits and the chain is asked
+   * for. An update with no entries is such a request, answered with the chain.
    */
   #receiveUpdate(u: GroupUpdate, from: Sender, out: GroupInboxEffects): void {
     const { groupId } = u;
-    if (groupId.length !== GROUP_ID_LENGTH || u.entries.length === 0) {
+    if (groupId.length !== GROUP_ID_LENGTH) {
       out.events.push({ type: 'group-rejected', groupId: undefined, reason: 'a malformed group update was dropped' });
+      return;
+    }
+    if (u.entries.length === 0) {
+      this.#answerChainRequest(groupId, from, out);
       return;
     }
     const me = this.#h.account().accountId;
     const row = this.#h.store.getGroup(groupId);
     let log = this.#openLog(groupId);
     const before = log?.state;
+    const wasWinning = log ? log.chain() : [];
     let incoming = [...this.#h.store.takePendingGroupEntries(groupId), ...u.entries];
     const rejected: string[] = [];
     let opened: Uint8Array | undefined;
@@ -959,6 +999,7 @@ export class Groups {
       const genesis = incoming.findIndex((e) => isGenesisOf(e, groupId));
       if (genesis < 0) {
         this.#h.store.addPendingGroupEntries(groupId, u.entries, this.#h.now(), MAX_PENDING_ENTRIES);
+        this.#askForChain(groupId, from, out);
         return;
       }
       try {
@@ -988,27 +1029,84 @@ export class Groups {
       incoming = waiting;
     }
     for (const reason of new Set(rejected)) out.events.push({ type: 'group-rejected', groupId, reason: `a membership change was refused (${reason})` });
-    if (incoming.length) this.#h.store.addPendingGroupEntries(groupId, incoming, this.#h.now(), MAX_PENDING_ENTRIES);
+    if (incoming.length) {
+      this.#h.store.addPendingGroupEntries(groupId, incoming, this.#h.now(), MAX_PENDING_ENTRIES);
+      this.#askForChain(groupId, from, out);
+    }
     if (applied.length === 0 && row) return;
     const after = log.state;
     const isMember = after.members.some((m) => bytesEqual(m.accountId, me));
-    // A group this device never belonged to is not kept (someone sent us a log we are not in).
-    if (!row && !isMember && !(before?.members.some((m) => bytesEqual(m.accountId, me)))) return;
+    const wasMember = before?.members.some((m) => bytesEqual(m.accountId, me)) ?? false;
+    if (!row) {
+      // A group new to this device is kept only if this account is in it and the sender is one of its admins (§6.2).
+      if (!isMember) return;
+      if (after.members.find((m) => bytesEqual(m.accountId, from.accountId))?.role !== 'admin') {
+        out.events.push({ type: 'group-rejected', groupId, reason: 'a group was offered by someone who is not one of its admins; it was ignored' });
+        return;
+      }
+    }
     const now = this.#h.now();
     const status: GroupStatus = isMember ? 'active' : row?.status === 'left' || leftBySelf(log, me) ? 'left' : 'removed';
     this.#saveLog(groupId, log, status, now);
     this.#learnMembers(after);
     if (before) this.#afterMembershipChange(groupId, before, after);
-    else this.#h.store.retireOwnSenderKey(groupId);
-    if (!isMember) {
-      // Removed (or left from another device): keep the history, stop sending, forget the keys.
+    // Removed (or left from another device): keep the history, stop sending, forget the keys.
+    if (!isMember) this.#forgetKeys(groupId);
+    out.events.push(...this.#changeEvents(groupId, log, applied, wasWinning));
+    if (!isMember) return;
+    // Just added: this device's sender key goes out at once (§6.3), so the members can read its first message.
+    if (!wasMember) {
       this.#h.store.retireOwnSenderKey(groupId);
-      this.#h.store.deleteSenderKeys(groupId);
+      this.#currentSenderKey(groupId, after);
+      out.followUps.push(() => this.#h.flushSoon(0));
     }
-    const changes = applied.flatMap((e) => describeEntry(e));
-    if (changes.length) out.events.push({ type: 'group-update', groupId, revision: after.revision, changes });
     // Own changes that lost a fork are signed again on the winning head.
-    if (isMember) this.#resignLost(groupId, log, out);
+    this.#resignLost(groupId, log, out);
+  }
+
+  /** Events for what changed on the winning chain: new entries on it, and entries shown before that a fork undid. */
+  #changeEvents(groupId: Uint8Array, log: GroupLog, applied: Uint8Array[], wasWinning: Uint8Array[]): ClientEvent[] {
+    const winning = log.chain();
+    const hashOf = (e: Uint8Array) => hex(groupEntryHash(this.#h.ctx, e));
+    const onChain = new Set(winning.map(hashOf));
+    const changes = applied.filter((e) => onChain.has(hashOf(e))).flatMap((e) => describeEntry(e));
+    for (const lost of wasWinning.filter((e) => !onChain.has(hashOf(e)))) {
+      const info = parseGroupEntry(lost);
+      if (info.change.type === 'genesis') continue;
+      const winner = winning.map((e) => parseGroupEntry(e)).find((e) => e.revision === info.revision);
+      changes.push({ ...describeChange(info.authorAccountId, info.change), kind: 'undone', ...(winner ? { undoneBy: winner.authorAccountId } : {}) });
+    }
+    return changes.length ? [{ type: 'group-update', groupId, revision: log.state.revision, changes }] : [];
+  }
+
+  /** Asks the sender of an update whose entries do not link up for the whole chain (an empty GroupUpdate). */
+  #askForChain(groupId: Uint8Array, from: Sender, out: GroupInboxEffects): void {
+    const k = hex(groupId);
+    const now = this.#h.now();
+    if (now - (this.#chainAsked.get(k) ?? 0) < CHAIN_REQUEST_INTERVAL_MS) return;
+    this.#chainAsked.set(k, now);
+    this.#enqueue(from.accountId, { body: { case: 'groupUpdate', value: { groupId, entries: [] } } });
+    out.followUps.push(() => this.#h.flushSoon(0));
+  }
+
+  /** Sends the winning chain to an account that is, or was, a member and asked for it. */
+  #answerChainRequest(groupId: Uint8Array, from: Sender, out: GroupInboxEffects): void {
+    const log = this.#openLog(groupId);
+    if (!log) return;
+    const everMember = log.chain().some((e) => {
+      const c = parseGroupEntry(e).change;
+      return (c.type === 'genesis' || c.type === 'add') && c.members.some((m) => bytesEqual(m.accountId, from.accountId));
+    });
+    if (!everMember) {
+      out.events.push({ type: 'group-rejected', groupId, reason: 'the membership log was asked for by an account that was never a member; not answered' });
+      return;
+    }
+    const k = `chain:${hex(from.accountId)}:${hex(groupId)}`;
+    const now = this.#h.now();
+    if (now - (this.#answered.get(k) ?? 0) < ANSWER_INTERVAL_MS) return;
+    this.#answered.set(k, now);
+    this.#enqueue(from.accountId, { body: { case: 'groupUpdate', value: { groupId, entries: log.chain() } } });
+    out.followUps.push(() => this.#h.flushSoon(0));
   }
 
   #resignLost(groupId: Uint8Array, log: GroupLog, out: GroupInboxEffects): void {

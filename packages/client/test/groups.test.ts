@@ -151,8 +151,13 @@ describe('groups: five people, ten devices', () => {
     await waitFor('dora has ana\'s sender key', () => p.dora[0]!.store.listSenderKeys(groupId).some((k) => bytesEqual(k.accountId, id('ana'))));
     doraKeys = p.dora[0]!.store.listSenderKeys(groupId).map((k) => ({ accountId: k.accountId, record: k.record, distributionId: k.distributionId }));
 
-    // Concurrently, on the same head: Ana adds Eva, Bruno removes Dora.
-    await Promise.all([p.ana[0]!.addMembers(groupId, [id('eva')]), p.bruno[0]!.removeMembers(groupId, [id('dora')])]);
+    // On the same head, neither seeing the other's change: Ana adds Eva, Bruno removes Dora (both offline, then both connect).
+    await p.ana[0]!.sendText(id('eva'), 'hello eva'); // Ana learns Eva's identity key (from her bundle)
+    const head = p.ana[0]!.group(groupId).revision;
+    await Promise.all([p.ana[0]!.close(), p.bruno[0]!.close()]);
+    const [byAna, byBruno] = await Promise.all([p.ana[0]!.addMembers(groupId, [id('eva')]), p.bruno[0]!.removeMembers(groupId, [id('dora')])]);
+    expect([byAna.revision, byBruno.revision]).toEqual([head + 1, head + 1]); // a fork
+    await Promise.all([p.ana[0]!.connect({ reconnect: false }), p.bruno[0]!.connect({ reconnect: false })]);
     const expected = [id('ana'), id('bruno'), id('carla'), id('eva')].map(hex).sort();
     await waitFor('all ten devices agree on the members and the revision', () => {
       const views = all().map((d) => view(d, groupId));
@@ -162,6 +167,12 @@ describe('groups: five people, ten devices', () => {
     for (const d of p.eva) expect(d.group(groupId).status).toBe('active');
     const changes = events.get(p.carla[1]!)!.filter((e) => e.type === 'group-update').flatMap((e) => (e as Extract<ClientEvent, { type: 'group-update' }>).changes.map((c) => c.kind));
     expect(changes).toEqual(expect.arrayContaining(['added', 'removed', 'promoted']));
+    // Ana (a genesis admin) is more senior than Bruno: her branch won; Bruno's device was told its change was
+    // undone by Ana's, and signed it again on the winning head (groups.md §4.5, §4.6).
+    expect(p.ana[0]!.group(groupId).revision).toBe(head + 2);
+    const atBruno = events.get(p.bruno[0]!)!.filter((e) => e.type === 'group-update').flatMap((e) => (e as Extract<ClientEvent, { type: 'group-update' }>).changes);
+    const undone = atBruno.find((c) => c.kind === 'undone');
+    expect(undone && bytesEqual(undone.by, id('bruno')) && undone.undoneBy && bytesEqual(undone.undoneBy, id('ana'))).toBe(true);
   }, 40_000);
 
   it('a removed member\'s device cannot decrypt what is sent after the removal', async () => {
@@ -180,6 +191,13 @@ describe('groups: five people, ten devices', () => {
     // And nothing new shows on Dora's devices; she cannot send either.
     for (const d of p.dora) expect(hasText(d, groupId, 'after dora left')).toBe(false);
     await expect(p.dora[0]!.sendGroupText(groupId, 'still here?')).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    // A group message Dora's device forges pairwise (it knows the group id) is refused by the members it reaches.
+    const refused = nextEvent(p.ana[0]!, 'group-rejected', (e) => /do not share/.test(e.reason));
+    const forged = create(ContentSchema, { body: { case: 'data', value: { messageId: systemRandom(16), timestamp: BigInt(Date.now()), text: 'pairwise from dora', groupId } } });
+    p.dora[0]!.store.enqueueOutbox({ recipient: id('ana'), content: toBinary(ContentSchema, forged), syncContent: undefined, messageId: systemRandom(16), createdAt: Date.now() });
+    await p.dora[0]!.flush();
+    await refused;
+    expect(hasText(p.ana[0]!, groupId, 'pairwise from dora')).toBe(false);
     await p.carla[1]!.connect({ reconnect: false });
     await waitFor('carla 2 catches up', () => hasText(p.carla[1]!, groupId, 'after dora left'));
   });
@@ -298,6 +316,29 @@ describe('groups: five people, ten devices', () => {
     await waitFor('it went out', () => ana2.store.getMessage(groupId, m.messageId)?.status !== 'pending');
     await waitFor('members got it', () => [p.bruno[0]!, p.eva[1]!].every((d) => hasText(d, groupId, 'written offline')));
   });
+  it('entries that do not link up to the log make the device ask for the chain, and it catches up', async () => {
+    const eva2 = p.eva[1]!;
+    // Eva's second device misses the last change; then it is sent only a newer entry.
+    const held = eva2.store.getGroupEntries(groupId);
+    await p.ana[0]!.renameGroup(groupId, 'crew (renamed)');
+    await waitFor('eva 2 has the rename', () => eva2.group(groupId).name === 'crew (renamed)');
+    eva2.store.setGroupEntries(groupId, held);
+    expect(eva2.group(groupId).name).toBe('crew');
+    await p.ana[0]!.renameGroup(groupId, 'crew again');
+    // That update carries the whole chain, so a device that fell behind by one catches up with it alone; to exercise
+    // the request, Ana's device also sends just the newest entry, to Eva only (what an update from an older client would be).
+    await waitFor('eva 2 caught up', () => view(eva2, groupId) === view(p.ana[0]!, groupId));
+    eva2.store.setGroupEntries(groupId, held);
+    const newest = p.ana[0]!.store.getGroupEntries(groupId).at(-1)!;
+    const asked = nextEvent(eva2, 'group-update', (e) => bytesEqual(e.groupId, groupId) && e.changes.some((c) => c.kind === 'renamed' && c.name === 'crew again'));
+    const partial = create(ContentSchema, { body: { case: 'groupUpdate', value: { groupId, entries: [newest] } } });
+    p.ana[0]!.store.enqueueOutbox({ recipient: id('eva'), content: toBinary(ContentSchema, partial), syncContent: undefined, messageId: systemRandom(16), createdAt: Date.now() });
+    await p.ana[0]!.flush();
+    await asked;
+    expect(view(eva2, groupId)).toBe(view(p.ana[0]!, groupId));
+    expect(p.ana[0]!.store.getGroup(groupId)!.name).toBe('crew again');
+  });
+
   it('a device linked later gets the groups (log verified on the device) and its history, then reads and writes in them', async () => {
     const bruno3 = await world.newClient('bruno-3');
     const pending = await bruno3.startLink();

@@ -171,6 +171,10 @@ export interface GroupStore {
   updateOwnSenderKeyRecord(groupId: Uint8Array, distributionId: Uint8Array, record: Uint8Array): void;
   /** Forgets this device's current key of a group (a new one is made on the next send). */
   retireOwnSenderKey(groupId: Uint8Array): void;
+  /** Deletes this device's older keys of a group whose epoch ended (a newer key was made) before `endedBefore`. */
+  forgetEndedOwnSenderKeys(groupId: Uint8Array, endedBefore: number): void;
+  /** Deletes every own key of a group (after leaving it). */
+  deleteOwnSenderKeys(groupId: Uint8Array): void;
 
   getSenderKey(accountId: Uint8Array, deviceId: number, distributionId: Uint8Array): SenderKeyRow | undefined;
   putSenderKey(row: SenderKeyRow): void;
@@ -178,8 +182,11 @@ export interface GroupStore {
   /** Deletes received sender keys of a group (all, or one account's). Returns how many. */
   deleteSenderKeys(groupId: Uint8Array, accountId?: Uint8Array): number;
 
-  /** Keeps a message waiting for its sender key; the oldest are dropped beyond `max`. Returns how many were dropped. */
-  addPendingGroupMessage(row: Omit<PendingGroupMessageRow, 'seq'>, max: number): number;
+  /**
+   * Keeps a message waiting for its sender key. Beyond `maxPerSender` waiting messages of its sender account the
+   * oldest are dropped, and so is every message received before `expiredBefore`. Returns how many were dropped.
+   */
+  addPendingGroupMessage(row: Omit<PendingGroupMessageRow, 'seq'>, maxPerSender: number, expiredBefore: number): number;
   pendingGroupMessages(accountId: Uint8Array, deviceId: number, distributionId: Uint8Array): PendingGroupMessageRow[];
   removePendingGroupMessage(seq: number): void;
   markPendingGroupMessagesRequested(accountId: Uint8Array, deviceId: number, distributionId: Uint8Array, at: number): void;

@@ -315,6 +315,14 @@ export class SqlCipherStore implements ClientStore {
   retireOwnSenderKey(groupId: Uint8Array) {
     this.#s('UPDATE group_own_sender_keys SET current = 0, record = NULL WHERE group_id = ?').run(buf(groupId));
   }
+  forgetEndedOwnSenderKeys(groupId: Uint8Array, endedBefore: number) {
+    this.#s(`DELETE FROM group_own_sender_keys WHERE group_id = ? AND current = 0 AND EXISTS
+             (SELECT 1 FROM group_own_sender_keys n WHERE n.group_id = group_own_sender_keys.group_id
+                AND n.created_at > group_own_sender_keys.created_at AND n.created_at < ?)`).run(buf(groupId), endedBefore);
+  }
+  deleteOwnSenderKeys(groupId: Uint8Array) {
+    this.#s('DELETE FROM group_own_sender_keys WHERE group_id = ?').run(buf(groupId));
+  }
 
   getSenderKey(accountId: Uint8Array, deviceId: number, distributionId: Uint8Array) {
     const r = this.#s('SELECT * FROM group_sender_keys WHERE account_id = ? AND device_id = ? AND distribution_id = ?')
@@ -335,11 +343,13 @@ export class SqlCipherStore implements ClientStore {
       : this.#s('DELETE FROM group_sender_keys WHERE group_id = ?').run(buf(groupId)).changes;
   }
 
-  addPendingGroupMessage(p: Omit<PendingGroupMessageRow, 'seq'>, max: number) {
+  addPendingGroupMessage(p: Omit<PendingGroupMessageRow, 'seq'>, maxPerSender: number, expiredBefore: number) {
     this.#s(`INSERT INTO group_pending_messages (account_id, device_id, identity_key, distribution_id, group_id, message, server_timestamp, received_at, requested_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
       .run(buf(p.accountId), p.deviceId, buf(p.identityKey), buf(p.distributionId), buf(p.groupId), buf(p.message), p.serverTimestamp, p.receivedAt, p.requestedAt);
-    return this.#s('DELETE FROM group_pending_messages WHERE seq NOT IN (SELECT seq FROM group_pending_messages ORDER BY seq DESC LIMIT ?)').run(max).changes;
+    const expired = this.#s('DELETE FROM group_pending_messages WHERE received_at < ?').run(expiredBefore).changes;
+    return expired + this.#s(`DELETE FROM group_pending_messages WHERE account_id = ? AND seq NOT IN
+             (SELECT seq FROM group_pending_messages WHERE account_id = ? ORDER BY seq DESC LIMIT ?)`).run(buf(p.accountId), buf(p.accountId), maxPerSender).changes;
   }
   pendingGroupMessages(accountId: Uint8Array, deviceId: number, distributionId: Uint8Array) {
     return (this.#s('SELECT * FROM group_pending_messages WHERE account_id = ? AND device_id = ? AND distribution_id = ? ORDER BY seq')
