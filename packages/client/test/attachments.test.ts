@@ -515,7 +515,8 @@ describe('attachments between two clients, through a real server', () => {
       rmSync(join(out, 'big.bin'), { force: true });
     }
     // Client and server share this process: holding the file would cost 200 MB at least.
-    expect(peak).toBeLessThan(120 * 1024 * 1024);
+    console.log(`200 MB round trip: peak RSS above the start ${(peak / 1048576).toFixed(1)} MiB`);
+    expect(peak).toBeLessThan(64 * 1024 * 1024);
   }, 240_000);
 
   it('an upload cut mid-way resumes without sending again what the server has (in one call and after a restart)', async () => {
