@@ -71,6 +71,23 @@ function listEnv(name, fallback) {
 }
 
 const log = (line) => process.stderr.write(`${line}\n`);
+
+/**
+ * How fast this machine does X25519 right now (node:crypto, keys imported beforehand: the floor
+ * of one agreement per recipient), so S can be read against the machine: agreements per second.
+ */
+async function x25519Rate() {
+  const { generateKeyPairSync, diffieHellman } = await import('node:crypto');
+  const ours = generateKeyPairSync('x25519').privateKey;
+  const peers = Array.from({ length: 500 }, () => generateKeyPairSync('x25519').publicKey);
+  let best = 0;
+  for (let r = 0; r < 3; r++) {
+    const c0 = process.cpuUsage();
+    for (const publicKey of peers) diffieHellman({ privateKey: ours, publicKey });
+    best = Math.max(best, peers.length / (cpuMs(c0) / 1000));
+  }
+  return best;
+}
 const cpuMs = (since) => { const c = process.cpuUsage(since); return (c.user + c.system) / 1000; };
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 const f1 = (x) => (Number.isFinite(x) ? x.toFixed(1) : 'n/a');
@@ -512,6 +529,7 @@ async function main() {
     senderConn.close();
     net.certificate = certFrame.body.value.certificate;
 
+    const before = await x25519Rate();
     const results = [];
     for (const n of SIZES) {
       const r = await benchSize(n, net);
@@ -519,6 +537,8 @@ async function main() {
       for (const m of net.members.slice(0, n)) { m.online?.close(); m.online = undefined; }
       report(r);
     }
+    const after = await x25519Rate();
+    console.log(`  machine: node:crypto X25519 ${Math.round(before)}/s before and ${Math.round(after)}/s after (CPU time, imported keys; one agreement per member is the floor of S)`);
     const last = results[results.length - 1];
     const ratio = last.send.libsignal && last.send.sigilo ? last.send.libsignal.cpu / last.send.sigilo.cpu : NaN;
     console.log(`vs libsignal ${Number.isFinite(ratio) ? ratio.toFixed(2) : 'n/a'}x`);
