@@ -3,7 +3,8 @@
 // (downloadAttachment), through the real server over TLS on loopback, all streaming. Measured
 // from the start of sendFile to the end of Bob's decrypted file. Ceiling, same run, same server:
 // the same bytes copied with the same HTTP upload and download (same TLS, same endpoints, same
-// server code), no padding and no encryption.
+// server code; HEAD + PATCH up, GET down, the downloaded file synced like the SDK syncs its
+// own), no padding and no encryption.
 //   npm run bench:attachments        (BENCH_ATTACHMENT_MIB=1024 by default; BENCH_TMP for the
 //                                     temp dir; BENCH_PIN=0 to leave the processes unpinned;
 //                                     BENCH_PROFILE=1 for CPU profiles of every process,
@@ -185,7 +186,7 @@ try {
   const mem = (m) => `${Math.round(mibOf(m.anon))} MiB anonymous + ${Math.round(mibOf(m.file))} MiB file pages`;
   console.log(`  ${LABEL} (${SIZE} bytes); MB = 10^6 bytes; server pinned: ${server.pinned ? 'cpu 1, clients cpu 0' : 'no'}`);
   console.log(`  ceiling  upload   ${fmt(SIZE / MB / ceilingUp)} MB/s (${fmt(ceilingUp, 2)} s; CPU ${cpu(ceilingUpCpu)})`);
-  console.log(`  ceiling  download ${fmt(SIZE / MB / ceilingDown)} MB/s (${fmt(ceilingDown, 2)} s; CPU ${cpu(ceilingDownCpu)})`);
+  console.log(`  ceiling  download ${fmt(SIZE / MB / ceilingDown)} MB/s (${fmt(ceilingDown, 2)} s, of which fsync of the file ${fmt(seconds(down.tWritten, down.t1), 2)} s as the SDK does; CPU ${cpu(ceilingDownCpu)})`);
   console.log(`  ceiling  ${fmt(C)} MB/s over upload + download; sampled peaks: ceiling client ${mem(ceilingPeak.client)}, server ${mem(ceilingPeak.server)} `
     + `(server before the ceiling: ${mem(serverStart)})`);
   console.log(`  sendFile (pad + encrypt + upload + message) ${fmt(SIZE / MB / upload)} MB/s (${fmt(upload, 2)} s; CPU ${cpu(sentCpu)})`);

@@ -1,14 +1,16 @@
 // The ceiling of bench/attachments.mjs, in its own process: a registered device allocates an
 // attachment slot over its authenticated WebSocket (as the SDK does), then streams a plain file
 // to the upload path and downloads it again to a file, over the same pinned TLS and the same
-// HTTP endpoints as the SDK, with no padding and no encryption.
+// HTTP endpoints as the SDK, with no padding and no encryption (and, like the SDK, the
+// downloaded file is synced to disk before the download counts as done).
 //   node attachment-ceiling.mjs <store dir> <wss url> <fingerprint>
 // Prints {pid} once ready; then one JSON command per stdin line, one JSON answer per line:
 //   {"op":"register","invite":…}                → {}
 //   {"op":"allocate","size":n}                   → {path, token}
 //   {"op":"upload","file":…,"size":n,"path":…,"token":…} → {t0, t1} (process.hrtime.bigint() ns, as strings)
-//   {"op":"download","path":…,"out":…,"size":n}          → {t0, t1}
+//   {"op":"download","path":…,"out":…,"size":n}          → {t0, tWritten, t1}: t1 after fsync
 import { createReadStream, createWriteStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { pipeline } from 'node:stream/promises';
 import { Connection, SigiloClient, SqlCipherStore } from '../../packages/client/dist/index.js';
@@ -78,6 +80,8 @@ const ops = {
     if (res.statusCode !== 201) throw new Error(`upload answered ${res.statusCode}: ${body}`);
     return { t0: String(t0), t1: String(t1) };
   },
+  // As the SDK downloads: one GET, written to a file that is synced (fsync) before it counts as
+  // received (attachments.ts downloadFile syncs before renaming into place).
   async download({ path, out, size }) {
     lastProgress = -1;
     const t0 = process.hrtime.bigint();
@@ -86,8 +90,15 @@ const ops = {
     let got = 0;
     res.on('data', (c) => progress('download', (got += c.length), size));
     await pipeline(res, createWriteStream(out, { mode: 0o600, highWaterMark: 1024 * 1024 }));
+    const tWritten = process.hrtime.bigint();
+    const file = await open(out, 'r');
+    try {
+      await file.sync();
+    } finally {
+      await file.close();
+    }
     const t1 = process.hrtime.bigint();
-    return { t0: String(t0), t1: String(t1) };
+    return { t0: String(t0), tWritten: String(tWritten), t1: String(t1) };
   },
 };
 
