@@ -670,6 +670,9 @@ export interface DownloadOptions extends TransferOptions {
   readonly overwrite?: boolean;
 }
 
+/** Bytes of verified plaintext gathered before one write to the .part. */
+const WRITE_BATCH = 1024 * 1024;
+
 /** The partial download beside the output file: the verified plaintext received so far. */
 export const partPath = (outPath: string) => `${outPath}.part`;
 
@@ -827,22 +830,32 @@ async function downloadOnce(server: ServerAddress, ctx: ProtocolContext, a: Atta
     }
     const dec = new AttachmentDecryptor(ctx.crypto, a.key, { startChunk: chunk });
     let received = from;
+    // Verified plaintext is gathered and written in batches of WRITE_BATCH bytes (one positional writev each).
+    let pending: Uint8Array[] = [];
+    let pendingBytes = 0;
+    const flush = async () => {
+      if (pendingBytes === 0) return;
+      const bufs = pending, n = pendingBytes;
+      pending = [];
+      pendingBytes = 0;
+      let r: { bytesWritten: number };
+      try {
+        r = await file.writev(bufs, written - n);
+      } catch (e) {
+        throw fileError(e, 'write the downloaded file');
+      }
+      if (r.bytesWritten !== n) throw fileError(Object.assign(new Error('short write'), { code: 'ENOSPC' }), 'write the downloaded file');
+    };
     const write = async (parts: Uint8Array[]) => {
-      const keep: Uint8Array[] = [];
       for (const p of parts) {
         const room = a.size - written;
         if (room <= 0) break; // padding: authenticated, not written
-        keep.push(p.length > room ? p.subarray(0, room) : p);
-        written += Math.min(p.length, room);
+        const keep = p.length > room ? p.subarray(0, room) : p;
+        pending.push(keep);
+        pendingBytes += keep.length;
+        written += keep.length;
       }
-      if (keep.length) {
-        const buf = keep.length === 1 ? keep[0]! : Buffer.concat(keep);
-        try {
-          await file.write(buf, 0, buf.length, written - buf.length);
-        } catch (e) {
-          throw fileError(e, 'write the downloaded file');
-        }
-      }
+      if (pendingBytes >= WRITE_BATCH) await flush();
     };
     try {
       for await (const data of res.body as AsyncIterable<Buffer>) {
@@ -854,8 +867,10 @@ async function downloadOnce(server: ServerAddress, ctx: ProtocolContext, a: Atta
       }
     } catch (e) {
       res.body.destroy();
+      await flush().catch(() => {}); // what was verified is kept for a resume
       throw translate(e, options.signal);
     }
+    await flush();
     if (!res.body.complete || received < total) {
       // The connection closed early: what was verified so far stays in the .part.
       if (options.signal?.aborted) throw aborted();
@@ -864,6 +879,7 @@ async function downloadOnce(server: ServerAddress, ctx: ProtocolContext, a: Atta
     }
     try {
       await write(dec.finish());
+      await flush();
     } catch (e) {
       throw translate(e, options.signal);
     }
