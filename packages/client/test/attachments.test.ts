@@ -26,7 +26,7 @@ import { stripGif } from '../src/media/gif.js';
 import { MediaFormatError, piecesSize, type Piece } from '../src/media/source.js';
 import { probeDurationMs } from '../src/media/duration.js';
 import { sniffMime } from '../src/media/sniff.js';
-import { introduce, nextEvent } from './support.js';
+import { World, introduce, nextEvent } from './support.js';
 import { downloadFile, uploadFile } from '../src/attachments.js';
 import { nodeCrypto, systemRandom } from '@sigilo/protocol/node';
 
@@ -691,6 +691,39 @@ describe('attachment limits', () => {
     expect((e as Error).message).toMatch(/quota/);
     expect(alice.client.store.listMessages(bob.client.accountId!, 10)).toHaveLength(3);
   });
+});
+
+describe('attachments on several devices', () => {
+  it("the sender's other device gets the pointer with its sync copy and can download the file", async () => {
+    const world = await World.start();
+    const dir = mkdtempSync(join(tmpdir(), 'sigilo-att-md-'));
+    try {
+      const dana = await world.person('dana');
+      const eli = await world.person('eli');
+      introduce(dana, 'dana', eli, 'eli');
+      const second = await world.newClient('dana-2');
+      const pending = await second.startLink();
+      await dana.approveLink(pending.code);
+      await pending.completed;
+      await second.connect({ reconnect: false });
+      const content = new Uint8Array(50_000).map((_, i) => (i * 13) & 0xff);
+      const path = join(dir, 'minutes.txt');
+      writeFileSync(path, content);
+      const synced = nextEvent(second, 'message', (e) => e.message.outgoing && (e.message.attachments?.length ?? 0) > 0, 30_000);
+      const sent = await dana.sendFile(eli.accountId!, path, { caption: 'minutes' });
+      const copy = (await synced).message;
+      expect(copy.messageId).toEqual(sent.messageId);
+      expect(copy.text).toBe('minutes');
+      expect(copy.attachments![0]).toMatchObject({ fileName: 'minutes.txt', size: content.length });
+      const got = await second.downloadAttachment(eli.accountId!, copy.messageId, 0, join(dir, 'copy.txt'));
+      expect(readFileSync(got.path).equals(Buffer.from(content))).toBe(true);
+      await second.close();
+      second.store.close();
+    } finally {
+      await world.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe('the store', () => {
