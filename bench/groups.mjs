@@ -410,14 +410,17 @@ async function benchSize(n, net) {
   // Removals (wall time, median), alternating sides; each removes a random remaining member.
   // Sigilo also runs the variant whose update carries only the new entry, for contrast.
   const rem = { sigilo: [], entryOnly: [], libsignal: [] };
+  const remCpu = { sigilo: [], entryOnly: [], libsignal: [] };
   const runSigilo = (entryOnly) => {
     const index = randomInt(sig.members.length);
     let w = randomInt(sig.members.length - 1);
     if (w >= index) w++;
     const watch = sig.members[w];
+    const c0 = process.cpuUsage();
     const t = performance.now();
     const removal = sigiloRemoval(sig, index, { entryOnly, watch });
     (entryOnly ? rem.entryOnly : rem.sigilo).push(performance.now() - t);
+    (entryOnly ? remCpu.entryOnly : remCpu.sigilo).push(cpuMs(c0));
     sigiloRemovalCheck(sig, removal, watch);
     if (!entryOnly) out.removalDetail = { frames: removal.frames, bytes: removal.bytes, updateBytes: removal.updateBytes };
   };
@@ -428,15 +431,20 @@ async function benchSize(n, net) {
       else if (side === 'entryOnly' && sig) runSigilo(true);
       else if (side === 'libsignal' && lib) {
         const index = randomInt(lib.members.length);
+        const c0 = process.cpuUsage();
         const t = performance.now();
         const removal = await L.libsignalRemoval(lib, index, pad);
         rem.libsignal.push(performance.now() - t);
+        remCpu.libsignal.push(cpuMs(c0));
         await L.libsignalRemovalDone(lib, removal);
       }
     }
-    log(`    removal ${r + 1}/${REMOVALS}: sigilo ${f1(rem.sigilo[r])} ms (update = one entry: ${f1(rem.entryOnly[r])} ms), libsignal ${f1(rem.libsignal[r])} ms`);
+    log(`    removal ${r + 1}/${REMOVALS} (wall / CPU): sigilo ${f1(rem.sigilo[r])} / ${f1(remCpu.sigilo[r])} ms `
+      + `(update = one entry: ${f1(rem.entryOnly[r])} / ${f1(remCpu.entryOnly[r])} ms), libsignal ${f1(rem.libsignal[r])} / ${f1(remCpu.libsignal[r])} ms`);
   }
-  out.removal = { sigilo: sig ? median(rem.sigilo) : NaN, entryOnly: sig ? median(rem.entryOnly) : NaN, libsignal: lib ? median(rem.libsignal) : NaN };
+  const med = (xs, on) => (on ? median(xs) : NaN);
+  out.removal = { sigilo: med(rem.sigilo, sig), entryOnly: med(rem.entryOnly, sig), libsignal: med(rem.libsignal, lib) };
+  out.removalCpu = { sigilo: med(remCpu.sigilo, sig), entryOnly: med(remCpu.entryOnly, sig), libsignal: med(remCpu.libsignal, lib) };
   return out;
 }
 
@@ -563,11 +571,12 @@ function report(r) {
   }
   console.log(`  N=${r.n} pairwise fan-out instead (${r.n} x 1:1 encrypt + seal): sigilo ${f1(r.fanOut.sigilo)} ms, libsignal ${f1(r.fanOut.libsignal)} ms (CPU)`);
   console.log(`  N=${r.n} removal (wall, median of ${REMOVALS}): sigilo ${f1(r.removal.sigilo)} ms, libsignal ${f1(r.removal.libsignal)} ms`
-    + (Number.isFinite(r.removal.sigilo) && Number.isFinite(r.removal.libsignal) ? `, ratio ${(r.removal.libsignal / r.removal.sigilo).toFixed(2)}x` : ''));
+    + (Number.isFinite(r.removal.sigilo) && Number.isFinite(r.removal.libsignal) ? `, ratio ${(r.removal.libsignal / r.removal.sigilo).toFixed(2)}x` : '')
+    + `; CPU: sigilo ${f1(r.removalCpu.sigilo)} ms, libsignal ${f1(r.removalCpu.libsignal)} ms`);
   if (r.removalDetail) {
     const d = r.removalDetail;
     console.log(`  N=${r.n} removal detail: ${d.frames} pairwise frames, ${(d.bytes / 1e6).toFixed(2)} MB to upload; the update (whole chain, padded) is ${d.updateBytes} B per member; `
-      + `with an update of only the new entry: ${f1(r.removal.entryOnly)} ms`);
+      + `with an update of only the new entry: ${f1(r.removal.entryOnly)} ms (CPU ${f1(r.removalCpu.entryOnly)} ms)`);
   }
   if (r !== undefined && SIZES[SIZES.length - 1] !== r.n) console.log(summary(r));
 }
