@@ -26,7 +26,8 @@
 //      Peer: SenderKeyDistributionMessage.create + N-1 x sealedSenderEncryptMessage of it
 //      (Signal's membership lives on its groups server, so there is no pairwise update to send).
 //   For contrast, the pairwise fan-out (the Signal-Android issue 10644 situation): the same
-//   message encrypted and sealed 1:1 for each of the N members, on both sides.
+//   message encrypted and sealed 1:1 for each of the N members, on both sides (Sigilo's figure
+//   includes encoding the N SealedSend frames).
 //
 // Both sides keep their records as live objects in memory during the timed work (no
 // serialization per message; libsignal's stores hand back cached objects, the peer's best case).
@@ -133,7 +134,7 @@ function sigiloGroup(sender, members, certificate, trusted) {
     const signed = P.generateSignedPreKey(ctx, m.identity, 1, now);
     const [oneTime] = P.generateOneTimePreKeys(ctx, 1, 1);
     const pq = P.generatePqPreKey(ctx, m.identity, 1, false, now);
-    let record = P.initiateSession(ctx, sender.identity, P.makePreKeyBundle(m.identity, 1, signed, pq, oneTime));
+    const record = P.initiateSession(ctx, sender.identity, P.makePreKeyBundle(m.identity, 1, signed, pq, oneTime));
     const first = P.encryptMessage(ctx, record, hello);
     const got = P.decryptPreKeyMessage(ctx, undefined, m.identity, { signedPreKey: signed, oneTimePreKey: oneTime, pqPreKey: pq }, first.message);
     if (!equal(got.plaintext, hello)) throw new Error('sigilo: session setup failed');
