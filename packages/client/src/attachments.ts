@@ -450,7 +450,8 @@ export async function uploadFile(host: UploadHost, stateKey: string, path: strin
   const abs = resolvePath(path);
   let handle: FileHandle;
   try {
-    handle = await open(abs, fsConstants.O_RDONLY);
+    // O_NONBLOCK: a FIFO or device must not hang the open (it is refused below as not a regular file).
+    handle = await open(abs, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
   } catch (e) {
     throw fileError(e, `read ${basename(abs)}`);
   }
