@@ -314,6 +314,7 @@ export class ChatSession {
         : c.kind === 'left' ? `${by} left`
         : c.kind === 'promoted' ? `${by} made ${whom} an admin`
         : c.kind === 'demoted' ? `${by} made ${whom} a member (no longer admin)`
+        : c.kind === 'undone' ? `a change by ${by} was undone by a concurrent change by ${c.undoneBy ? this.#memberName(c.undoneBy) : 'another admin'}`
         : `${by} renamed the group to ${printable(c.name ?? '')}`;
       if (!this.#o.screen) this.#line(`(${printable(text)})`);
       else this.#notice = printable(text);

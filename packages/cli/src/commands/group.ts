@@ -11,7 +11,7 @@ import { ClientError, formatAccountId, type GroupInfo, type SigiloClient } from 
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
 import { hex, ticks } from '../client/format.js';
-import { CLIENT_USAGE, clientCommand, connectBestEffort, contactName, watchWarnings, type ClientContext } from '../client/session.js';
+import { CLIENT_USAGE, clientCommand, connectAndCatchUp, connectBestEffort, contactName, watchWarnings, type ClientContext } from '../client/session.js';
 
 export function groupJson(g: GroupInfo) {
   return {
@@ -151,15 +151,32 @@ You stop receiving the group's messages; the others are told and switch to new k
   },
 });
 
+/** Receives what is queued (new groups, membership changes) unless --offline; offline it says so and goes on. */
+async function receive(ctx: ClientContext, client: SigiloClient): Promise<void> {
+  if (ctx.values.offline === true) return;
+  watchWarnings(client, ctx.io);
+  ctx.progress('Receiving…');
+  try {
+    await connectAndCatchUp(client);
+  } catch (e) {
+    if (!(e instanceof ClientError) || (e.code !== 'CONNECTION_FAILED' && e.code !== 'TIMEOUT')) throw e;
+    ctx.io.err(`sigilo group: the server cannot be reached (${e.message}); showing what this device knows\n`);
+  }
+}
+
 const groupList = clientCommand({
   path: ['group', 'list'],
   summary: 'list your groups',
-  usage: `sigilo group list ${CLIENT_USAGE} [--json]
+  usage: `sigilo group list [--offline] ${CLIENT_USAGE} [--json]
 
 Shows each group's name, short id, your role, the number of members and whether you left
-or were removed. Use the name or the id in the other group commands.`,
+or were removed. Use the name or the id in the other group commands.
+  --offline  do not connect: show what this device knows (otherwise new groups and
+             membership changes are received first)`,
+  options: { offline: { type: 'boolean' } },
   async run(ctx) {
     const client = await ctx.client();
+    await receive(ctx, client);
     const groups = client.listGroups();
     if (ctx.json) {
       ctx.io.out(`${JSON.stringify(groups.map(groupJson))}\n`);
@@ -182,15 +199,18 @@ or were removed. Use the name or the id in the other group commands.`,
 const groupShow = clientCommand({
   path: ['group', 'show'],
   summary: 'show a group: members, roles, revision',
-  usage: `sigilo group show GROUP ${CLIENT_USAGE} [--json]
+  usage: `sigilo group show GROUP [--offline] ${CLIENT_USAGE} [--json]
 
-The revision counts the signed membership changes; every member's devices agree on it.`,
+The revision counts the signed membership changes; every member's devices agree on it.
+  --offline  do not connect first to receive membership changes`,
+  options: { offline: { type: 'boolean' } },
   positionals: true,
   async run(ctx) {
     const [group, ...extra] = ctx.positionals;
     if (!group) throw new UsageError('give the GROUP (its name or id; see `sigilo group list`)');
     if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`);
     const client = await ctx.client();
+    await receive(ctx, client);
     const g = client.resolveGroup(group);
     if (ctx.json) {
       ctx.io.out(`${JSON.stringify(groupJson(g))}\n`);
