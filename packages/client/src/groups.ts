@@ -41,6 +41,7 @@ import type { Deliver } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 import type { ClientEvent } from './client.js';
 import { ServerRequestError, type ClientBody, type Connection } from './connection.js';
 import { ClientError } from './errors.js';
+import { acceptPointers } from './media/pointer.js';
 import { pad, unpad } from './padding.js';
 import type { ContactRow, GroupRow, GroupStatus, MessageRow, MessageStatus, OutboxRow, OwnSenderKeyRow, SenderKeyRow } from './store/port.js';
 import type { ClientStore } from './store/port.js';
@@ -765,11 +766,13 @@ export class Groups {
     if (m.messageId.length !== 16) return;
     const me = this.#h.account().accountId;
     const fromSelf = bytesEqual(author, me);
+    const attachments = acceptPointers(m.attachments);
     const row: MessageRow = {
       messageId: m.messageId, conversation: groupId, author, outgoing: fromSelf, timestamp: Number(m.timestamp), text: m.text,
-      status: fromSelf ? 'sent' : 'received', deleted: false, receivedAt: this.#h.now(),
+      status: fromSelf ? 'sent' : 'received', deleted: false, receivedAt: this.#h.now(), ...(attachments.length ? { attachments } : {}),
     };
     if (!this.#h.store.insertMessage(row)) return;
+    if (attachments.length) this.#h.store.setMessageAttachments(groupId, m.messageId, attachments);
     if (fromSelf) {
       for (const x of state.members) if (!bytesEqual(x.accountId, me)) this.#h.store.putGroupReceipt(groupId, m.messageId, x.accountId, 'sent');
     } else {
@@ -861,11 +864,13 @@ export class Groups {
 
   #storePrivate(m: DataMessage, groupId: Uint8Array, author: Uint8Array, other: Uint8Array, outgoing: boolean, out: GroupInboxEffects): void {
     if (m.messageId.length !== 16 || other.length !== 16 || !this.#h.store.getGroup(groupId)) return;
+    const attachments = acceptPointers(m.attachments);
     const row: MessageRow = {
       messageId: m.messageId, conversation: groupId, author, outgoing, timestamp: Number(m.timestamp), text: m.text,
-      status: outgoing ? 'sent' : 'received', deleted: false, receivedAt: this.#h.now(), privateWith: other,
+      status: outgoing ? 'sent' : 'received', deleted: false, receivedAt: this.#h.now(), privateWith: other, ...(attachments.length ? { attachments } : {}),
     };
     if (!this.#h.store.insertMessage(row)) return;
+    if (attachments.length) this.#h.store.setMessageAttachments(groupId, m.messageId, attachments);
     this.#h.store.setMessagePrivateWith(groupId, m.messageId, other);
     if (outgoing) {
       this.#h.store.putGroupReceipt(groupId, m.messageId, other, 'sent');

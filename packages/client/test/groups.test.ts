@@ -7,6 +7,8 @@
  * shared payload and header it would be delivered), and the removed member's
  * or late joiner's own keys are tried on it.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { create, toBinary } from '@bufbuild/protobuf';
 import {
@@ -305,6 +307,17 @@ describe('groups: five people, ten devices', () => {
     await waitFor('read by everyone', () => p.ana[0]!.store.getMessage(groupId, m.messageId)?.status === 'read');
     // The read state is mirrored to the reader's other device.
     await waitFor('eva 2 shows it read', () => p.eva[1]!.store.listMessages(groupId, 100).find((x) => x.text === 'please read')?.status === 'read');
+  });
+
+  it('a file sent to the group arrives at the members with its pointer, and they can download it', async () => {
+    const dir = world.dir('group-file');
+    const body = Buffer.from('minutes of the meeting\n'.repeat(100));
+    writeFileSync(join(dir, 'minutes.txt'), body);
+    await p.ana[0]!.sendFile(groupId, join(dir, 'minutes.txt'), { caption: 'the minutes' });
+    const arrived = () => p.eva[1]!.store.listMessages(groupId, 1000).find((m) => m.text === 'the minutes' && m.attachments?.length === 1);
+    await waitFor('the file reaches eva 2', () => arrived() !== undefined);
+    await p.eva[1]!.downloadAttachment(groupId, arrived()!.messageId, 0, join(dir, 'got.txt'));
+    expect(readFileSync(join(dir, 'got.txt'))).toEqual(body);
   });
 
   it('a group message written offline is sent on the next connection', async () => {
