@@ -170,6 +170,8 @@ export class Groups {
   /** Last chain request sent per group. */
   readonly #chainAsked = new Map<string, number>();
   readonly #typingTimers = new Map<string, NodeJS.Timeout>();
+  /** Verified logs by group, with the fingerprint of the stored entries they were opened from. */
+  readonly #logs = new Map<string, { fingerprint: string; log: GroupLog }>();
 
   constructor(host: GroupHost) {
     this.#h = host;
@@ -182,14 +184,32 @@ export class Groups {
 
   // ------------------------------------------------------------------ reading
 
+  /**
+   * The group's log for reading (never to be changed: changes use #freshLog). Opening a log verifies every entry's
+   * signature, so the opened log is kept while the stored entries are the same (SHA-256 of them, read each time).
+   */
   #openLog(groupId: Uint8Array): GroupLog | undefined {
+    const entries = this.#h.store.getGroupEntries(groupId);
+    if (!entries.length) return undefined;
+    const fingerprint = hex(this.#h.ctx.crypto.sha256(concat(entries)));
+    const k = hex(groupId);
+    const cached = this.#logs.get(k);
+    if (cached?.fingerprint === fingerprint) return cached.log;
+    const log = GroupLog.open(this.#h.ctx, entries);
+    if (this.#logs.size >= 256) this.#logs.clear();
+    this.#logs.set(k, { fingerprint, log });
+    return log;
+  }
+
+  /** A log of its own for making or applying changes. */
+  #freshLog(groupId: Uint8Array): GroupLog | undefined {
     const entries = this.#h.store.getGroupEntries(groupId);
     return entries.length ? GroupLog.open(this.#h.ctx, entries) : undefined;
   }
 
-  #requireLog(groupId: Uint8Array): GroupLog {
+  #requireLog(groupId: Uint8Array, fresh = false): GroupLog {
     if (groupId.length !== GROUP_ID_LENGTH) throw new ClientError('INVALID_INPUT', 'a group id is 32 bytes (64 hex digits; see `sigilo group list`)');
-    const log = this.#openLog(groupId);
+    const log = fresh ? this.#freshLog(groupId) : this.#openLog(groupId);
     if (!log) throw new ClientError('NOT_FOUND', 'no such group on this device: see `sigilo group list`');
     return log;
   }
@@ -278,7 +298,7 @@ export class Groups {
   /** Signs one change as this account, applies it and sends the log to every member before and after it. */
   async change(groupId: Uint8Array, change: GroupChange): Promise<GroupInfo> {
     const me = this.#h.account();
-    let log = this.#requireLog(groupId);
+    let log = this.#requireLog(groupId, true);
     const mine = log.state.members.find((m) => bytesEqual(m.accountId, me.accountId));
     if (!mine) throw new ClientError('INVALID_INPUT', 'you are not a member of this group any more');
     if (change.type !== 'leave' && mine.role !== 'admin') {
@@ -289,7 +309,7 @@ export class Groups {
       const fresh = unique(ch.members.map((m) => m.accountId)).filter((id) => !log.state.members.some((m) => bytesEqual(m.accountId, id)));
       if (fresh.length === 0) throw new ClientError('INVALID_INPUT', 'they are members already');
       ch = { type: 'add', members: await this.#memberKeys(fresh) };
-      log = this.#requireLog(groupId); // another change may have arrived while the keys were fetched
+      log = this.#requireLog(groupId, true); // another change may have arrived while the keys were fetched
     } else if (ch.type === 'remove') {
       const ids = unique(ch.accountIds);
       if (ids.some((id) => bytesEqual(id, me.accountId))) throw new ClientError('INVALID_INPUT', 'to remove yourself, leave the group (`sigilo group leave GROUP`)');
@@ -993,7 +1013,7 @@ export class Groups {
     }
     const me = this.#h.account().accountId;
     const row = this.#h.store.getGroup(groupId);
-    let log = this.#openLog(groupId);
+    let log = this.#freshLog(groupId);
     const before = log?.state;
     const wasWinning = log ? log.chain() : [];
     let incoming = [...this.#h.store.takePendingGroupEntries(groupId), ...u.entries];
@@ -1198,6 +1218,17 @@ function unique(ids: Uint8Array[]): Uint8Array[] {
     seen.add(k);
     return true;
   });
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + 4 + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    new DataView(out.buffer).setUint32(at, p.length);
+    out.set(p, at + 4);
+    at += 4 + p.length;
+  }
+  return out;
 }
 
 function sameSet(a: Uint8Array[], b: Uint8Array[]): boolean {
