@@ -572,7 +572,7 @@ export class Groups {
       if (bytesEqual(m.accountId, me.accountId)) continue;
       const c = this.#h.store.getContact(m.accountId);
       if (c?.pendingIdentityKey) {
-        this.#h.emit({ type: 'send-failed', conversation: groupId, messageId, reason: `not sent to ${c.alias ?? 'a member'}: their safety number changed (sigilo verify NAME)` });
+        if (!onlineOnly) this.#h.emit({ type: 'send-failed', conversation: groupId, messageId, reason: `not sent to ${c.alias ?? 'a member'}: their safety number changed (sigilo verify NAME)` });
         continue;
       }
       if (c?.accessKey) targets.push({ accountId: m.accountId, identityKey: m.identityKey, accessKey: c.accessKey });
@@ -592,8 +592,9 @@ export class Groups {
       if (others(t.accountId).length) continue;
       try {
         await this.#h.fetchSessions(connection, t.accountId, []);
-      } catch {
-        // No device with keys (or a changed identity): nothing can reach them now.
+      } catch (e) {
+        // No device with keys, or a changed identity: nothing can reach them now.
+        if (!onlineOnly) this.#h.emit({ type: 'send-failed', conversation: groupId, messageId, reason: `not sent to one member: ${(e as Error).message}` });
       }
       if (!others(t.accountId).length) targets.splice(targets.indexOf(t), 1);
     }
@@ -726,7 +727,15 @@ export class Groups {
     const log = this.#openLog(key.groupId);
     const member = log?.state.members.find((m) => bytesEqual(m.accountId, sender.accountId));
     const fromSelf = bytesEqual(sender.accountId, me.accountId);
-    if (!log || !member) {
+    if (!log) {
+      // The key came before the group's log: the message waits (still encrypted) and is read when the log arrives.
+      this.#h.store.addPendingGroupMessage({
+        accountId: sender.accountId, deviceId: sender.deviceId, identityKey: sender.identityKey, distributionId: key.distributionId, groupId: key.groupId,
+        message, serverTimestamp: 0, receivedAt: this.#h.now(), requestedAt: this.#h.now(),
+      }, MAX_PENDING_GROUP_MESSAGES, this.#h.now() - PENDING_TTL_MS);
+      return;
+    }
+    if (!member) {
       out.events.push({ type: 'group-rejected', groupId: key.groupId, reason: 'a group message from someone who is not a member was dropped' });
       return;
     }
@@ -956,10 +965,15 @@ export class Groups {
       out.events.push({ type: 'group-rejected', groupId, reason: 'a sender key already used for another group was refused' });
       return;
     }
-    // Messages that waited for this key are read now, in the order they arrived.
-    for (const p of this.#h.store.pendingGroupMessages(sender.accountId, sender.deviceId, processed.distributionId)) {
+    if (log) this.#readPending(sender.accountId, sender.deviceId, processed.distributionId, out);
+  }
+
+  /** Messages that waited for this sender key (or for its group's log) are read now, in the order they arrived. */
+  #readPending(accountId: Uint8Array, deviceId: number, distributionId: Uint8Array, out: GroupInboxEffects): void {
+    for (const p of this.#h.store.pendingGroupMessages(accountId, deviceId, distributionId)) {
       this.#h.store.removePendingGroupMessage(p.seq);
-      const key = this.#h.store.getSenderKey(sender.accountId, sender.deviceId, processed.distributionId)!;
+      const key = this.#h.store.getSenderKey(accountId, deviceId, distributionId);
+      if (!key) return;
       try {
         this.#decryptWith(key, { accountId: p.accountId, deviceId: p.deviceId, identityKey: p.identityKey }, p.message, out);
       } catch (e) {
@@ -1079,6 +1093,8 @@ export class Groups {
     if (!isMember) this.#forgetKeys(groupId);
     out.events.push(...this.#changeEvents(groupId, log, applied, wasWinning));
     if (!isMember) return;
+    // Keys that came before this log: their messages were kept and are read now.
+    if (!row) for (const k of this.#h.store.listSenderKeys(groupId)) this.#readPending(k.accountId, k.deviceId, k.distributionId, out);
     // Just added: this device's sender key goes out at once (§6.3), so the members can read its first message.
     if (!wasMember) {
       this.#h.store.retireOwnSenderKey(groupId);
