@@ -46,8 +46,8 @@ const seconds = (t0, t1) => Number(BigInt(t1) - BigInt(t0)) / 1e9;
 // copy and the ceiling's downloaded copy (each deleted once checked), with room for padding.
 const base = process.env.BENCH_TMP ?? tmpdir();
 mkdirSync(base, { recursive: true });
-const fs = statfsSync(base);
-const free = fs.bavail * fs.bsize;
+const disk = statfsSync(base);
+const free = disk.bavail * disk.bsize;
 const need = Math.ceil(4.5 * SIZE) + 256 * MiB;
 log(`free space in ${base}: ${fmt(free / GiB)} GiB (this run needs ${fmt(need / GiB)} GiB)`);
 if (free < need) {
@@ -102,7 +102,7 @@ try {
     cpus: PIN ? 1 : undefined,
     nodeArgs: profileArgs('server'),
     // The encrypted upload is the padded ciphertext, a little above the file's size: room for it
-    // under the maximum and three of them (encrypted, ceiling) under the quota, for any size.
+    // under the maximum and under each account's quota, for any BENCH_ATTACHMENT_MIB.
     overrides: {
       'limits.maxAttachmentBytes': String(Math.max(2 * GiB, 2 * SIZE)),
       'limits.attachmentQuotaBytes': String(Math.max(10 * GiB, 6 * SIZE)),
