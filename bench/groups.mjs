@@ -364,9 +364,6 @@ async function benchSize(n, net) {
         const cpu = cpuMs(c0);
         const wall = performance.now() - t;
         for (const s of sent) sigiloCheck(sig, s, checkIndexes(n));
-        out.sigiloFrame = sent[k - 1].frame.length;
-        out.ciphertext = sent[k - 1].ciphertext;
-        out.shared = sent[k - 1].shared.length;
         return { cpu, wall };
       },
     });
