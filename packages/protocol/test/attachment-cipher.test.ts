@@ -156,6 +156,68 @@ describe.each([nodeCrypto, portableCrypto])('attachment cipher: $name provider',
     expect(toHex(decryptAttachment(p, key, oneShot.get(0)!))).toBe('');
   });
 
+  it('updateInto/finishInto write exactly what update/finish return, for random sizes, pieces, offsets and resumption', () => {
+    fc.assert(fc.property(
+      fc.integer({ min: 0, max: 6 * C + 3 }),
+      fc.array(fc.integer({ min: 0, max: 3 * C }), { minLength: 1, maxLength: 8 }).filter((a) => a.some((x) => x > 0)),
+      fc.integer({ min: 0, max: 40 }),
+      fc.integer({ min: 0, max: 3 }),
+      (n, pieces, slack, startChunk) => {
+        const start = Math.min(startChunk, Math.floor(n / C));
+        const plaintext = data(n, n + 3).subarray(start * C);
+        const expected = pump(new AttachmentEncryptor(p, key, { startChunk: start }), plaintext, pieces);
+        const enc = new AttachmentEncryptor(p, key, { startChunk: start });
+        // One buffer, reused and dirtied between calls: each call's output is taken before the next.
+        const out = new Uint8Array(slack + 4 * S + ATTACHMENT_HEADER_LENGTH).fill(0xee);
+        const got: Uint8Array[] = [];
+        let offset = 0;
+        for (let i = 0; offset < plaintext.length; i++) {
+          const piece = plaintext.subarray(offset, offset + pieces[i % pieces.length]!);
+          const room = enc.updateOutputLength(piece.length);
+          const w = enc.updateInto(piece, out, slack);
+          expect(w).toBe(room);
+          got.push(out.slice(slack, slack + w));
+          out.fill(0xee);
+          offset += piece.length;
+        }
+        const last = enc.finishOutputLength();
+        const w = enc.finishInto(out, slack);
+        expect(w).toBe(last);
+        got.push(out.slice(slack, slack + w));
+        const joined = concat(got);
+        expect(joined.length).toBe(expected.length);
+        expect(toHex(joined)).toBe(toHex(expected));
+        if (start === 0) expect(joined.length).toBe(ciphertextSize(n));
+      },
+    ), { numRuns: p === nodeCrypto ? 80 : 15 });
+  });
+
+  it('updateInto refuses an output buffer without room (nothing consumed) and both forms can be mixed', () => {
+    const plaintext = data(3 * C + 77, 11);
+    const expected = encryptAttachment(p, key, plaintext);
+    const enc = new AttachmentEncryptor(p, key);
+    const need = enc.updateOutputLength(2 * C);
+    expect(need).toBe(ATTACHMENT_HEADER_LENGTH + 2 * S);
+    expect(thrown(() => enc.updateInto(plaintext.subarray(0, 2 * C), new Uint8Array(need - 1), 0))).toBeInstanceOf(InvalidArgumentError);
+    expect(thrown(() => enc.updateInto(plaintext.subarray(0, 2 * C), new Uint8Array(need + 5), 6))).toBeInstanceOf(InvalidArgumentError);
+    expect(thrown(() => enc.updateInto(plaintext.subarray(0, 2 * C), new Uint8Array(need), -1))).toBeInstanceOf(InvalidArgumentError);
+    expect(thrown(() => enc.updateInto(plaintext.subarray(0, 2 * C), new Uint8Array(need), 0.5))).toBeInstanceOf(InvalidArgumentError);
+    // Nothing was consumed by the refused calls: the stream goes on from byte 0.
+    const parts: Uint8Array[] = [];
+    const out = new Uint8Array(need);
+    parts.push(out.slice(0, enc.updateInto(plaintext.subarray(0, 2 * C), out, 0)));
+    parts.push(...enc.update(plaintext.subarray(2 * C, 3 * C + 10)));
+    const tail = new Uint8Array(enc.finishOutputLength() + 67 + enc.updateOutputLength(67));
+    const a = enc.updateInto(plaintext.subarray(3 * C + 10), tail, 0);
+    expect(a).toBe(0); // a partial chunk only: buffered, nothing out
+    const b = enc.finishInto(tail, a);
+    parts.push(tail.slice(0, a + b));
+    expect(toHex(concat(parts))).toBe(toHex(expected));
+    expect(thrown(() => enc.finishInto(new Uint8Array(100), 0))).toBeInstanceOf(InvalidArgumentError); // finished
+    expect(thrown(() => enc.updateInto(new Uint8Array(1), new Uint8Array(100), 0))).toBeInstanceOf(InvalidArgumentError);
+    expect(thrown(() => new AttachmentEncryptor(p, key).finishInto(new Uint8Array(ATTACHMENT_HEADER_LENGTH + 15), 0))).toBeInstanceOf(InvalidArgumentError);
+  });
+
   it('a flipped bit anywhere (header, each chunk body and tag, the final chunk) is a typed error, with no plaintext of that chunk', () => {
     const plaintext = data(2 * C + 100, 7);
     const ct = encryptAttachment(p, key, plaintext);

@@ -111,6 +111,11 @@ export interface AttachmentStreamOptions {
  * every full chunk); finish() returns the final short chunk. Concatenated, the
  * outputs are the attachment ciphertext (from chunkCiphertextOffset(startChunk)
  * when resuming). The caller pads the plaintext (see paddedSize).
+ *
+ * For bulk data, updateInto(plaintext, out, offset) and finishInto(out, offset)
+ * write the same bytes into a caller's buffer (room: updateOutputLength(n),
+ * finishOutputLength()) and return the count, so an upload can reuse a few
+ * output buffers instead of allocating pieces and joining them.
  */
 export class AttachmentEncryptor extends CobblestoneEncryptor {
   constructor(crypto: CryptoProvider, key: Uint8Array, options: AttachmentStreamOptions = {}) {

@@ -159,6 +159,17 @@ export class ChunkCipher {
     out.push(tag);
   }
 
+  /**
+   * Writes the chunk's ciphertext and then its tag into `out` at `offset`
+   * (room for plaintext.length + 16 bytes); returns the bytes written.
+   */
+  sealInto(index: number, plaintext: Uint8Array, out: Uint8Array, offset: number): number {
+    const { ciphertext, tag } = this.#crypto.aes256GcmEncryptDetached(this.#key, this.#nonceFor(index), plaintext, EMPTY);
+    out.set(ciphertext, offset);
+    out.set(tag, offset + ciphertext.length);
+    return ciphertext.length + tag.length;
+  }
+
   /** Throws AttachmentCorruptError when the chunk does not authenticate at this index. */
   open(index: number, sealed: Uint8Array): Uint8Array {
     try {
@@ -232,6 +243,83 @@ export class CobblestoneEncryptor {
     }
   }
 
+  /**
+   * Bytes that update() (and updateInto()) will output for `length` more
+   * plaintext bytes: the header while it has not been output, and 16,400 per
+   * chunk that the input completes.
+   */
+  updateOutputLength(length: number): number {
+    if (!Number.isSafeInteger(length) || length < 0) throw new InvalidArgumentError('plaintext length must be a non-negative integer');
+    return (this.#header ? COBBLESTONE_HEADER_LENGTH : 0) + Math.floor((this.#filled + length) / COBBLESTONE_CHUNK_SIZE) * COBBLESTONE_SEALED_CHUNK_SIZE;
+  }
+
+  /** Bytes that finish() (and finishInto()) will output: the final chunk and its tag (and the header if it was never output). */
+  finishOutputLength(): number {
+    return (this.#header ? COBBLESTONE_HEADER_LENGTH : 0) + this.#filled + COBBLESTONE_TAG_LENGTH;
+  }
+
+  /**
+   * As update(), with the ciphertext written into `out` from `offset` instead
+   * of returned as new arrays (bulk data reuses its buffers). `out` needs room
+   * for updateOutputLength(plaintext.length) bytes from `offset`, else
+   * InvalidArgumentError and nothing changes. Returns the bytes written; the
+   * output is byte for byte what update() would have returned.
+   */
+  updateInto(plaintext: Uint8Array, out: Uint8Array, offset: number): number {
+    const cipher = this.#live();
+    if (!(plaintext instanceof Uint8Array)) throw new InvalidArgumentError('plaintext must be a Uint8Array');
+    checkRoom(out, offset, this.updateOutputLength(plaintext.length));
+    let at = offset;
+    if (this.#header) {
+      out.set(this.#header, at);
+      at += COBBLESTONE_HEADER_LENGTH;
+      this.#header = undefined;
+    }
+    let read = 0;
+    const length = plaintext.length;
+    if (this.#filled > 0) {
+      const take = Math.min(COBBLESTONE_CHUNK_SIZE - this.#filled, length);
+      this.#buffer.set(plaintext.subarray(0, take), this.#filled);
+      this.#filled += take;
+      read = take;
+      if (this.#filled < COBBLESTONE_CHUNK_SIZE) return at - offset;
+      at += this.#sealInto(cipher, this.#buffer, out, at);
+      this.#filled = 0;
+    }
+    while (length - read >= COBBLESTONE_CHUNK_SIZE) {
+      at += this.#sealInto(cipher, plaintext.subarray(read, read + COBBLESTONE_CHUNK_SIZE), out, at);
+      read += COBBLESTONE_CHUNK_SIZE;
+    }
+    if (read < length) {
+      this.#buffer.set(plaintext.subarray(read), 0);
+      this.#filled = length - read;
+    }
+    return at - offset;
+  }
+
+  /** As finish(), written into `out` from `offset` (room for finishOutputLength() bytes); returns the bytes written. */
+  finishInto(out: Uint8Array, offset: number): number {
+    const cipher = this.#live();
+    checkRoom(out, offset, this.finishOutputLength());
+    let at = offset;
+    try {
+      if (this.#header) {
+        out.set(this.#header, at);
+        at += COBBLESTONE_HEADER_LENGTH;
+        this.#header = undefined;
+      }
+      at += this.#sealInto(cipher, this.#buffer.subarray(0, this.#filled), out, at);
+    } finally {
+      this.#close();
+    }
+    return at - offset;
+  }
+
+  #sealInto(cipher: ChunkCipher, plaintext: Uint8Array, out: Uint8Array, at: number): number {
+    if (this.#index >= COBBLESTONE_MAX_CHUNKS) throw new InvalidArgumentError('attachment is larger than the 4 PiB (2^38 chunks) limit');
+    return cipher.sealInto(this.#index++, plaintext, out, at);
+  }
+
   update(plaintext: Uint8Array): Uint8Array[] {
     const cipher = this.#live();
     if (!(plaintext instanceof Uint8Array)) throw new InvalidArgumentError('plaintext must be a Uint8Array');
@@ -277,6 +365,13 @@ export class CobblestoneEncryptor {
     this.#cipher = undefined;
     this.#buffer.fill(0);
     this.#filled = 0;
+  }
+}
+
+function checkRoom(out: Uint8Array, offset: number, needed: number): void {
+  if (!(out instanceof Uint8Array)) throw new InvalidArgumentError('out must be a Uint8Array');
+  if (!Number.isSafeInteger(offset) || offset < 0 || offset > out.length || out.length - offset < needed) {
+    throw new InvalidArgumentError(`the output buffer needs room for ${needed} bytes from offset ${offset}; it is ${out.length} bytes`);
   }
 }
 
