@@ -239,7 +239,7 @@ export function resolveConversation(client: SigiloClient, name: string): { kind:
       return { kind: 'group', group: client.resolveGroup(name) };
     } catch (g) {
       if (g instanceof ClientError && g.code === 'NOT_FOUND') {
-        throw new ClientError('UNKNOWN_CONTACT', `no contact or group "${name}": see \`sigilo contacts\` and \`sigilo group list\``);
+        throw new ClientError('UNKNOWN_CONTACT', `no contact "${name}": add it with \`sigilo contacts add NAME CARD\` (no group has that name either: \`sigilo group list\`)`);
       }
       throw g;
     }
