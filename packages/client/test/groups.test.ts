@@ -309,6 +309,28 @@ describe('groups: five people, ten devices', () => {
     await waitFor('eva 2 shows it read', () => p.eva[1]!.store.listMessages(groupId, 100).find((x) => x.text === 'please read')?.status === 'read');
   });
 
+  it('a member whose access key is wrong or unknown gets the message pairwise, still as a group message', async () => {
+    const ana = p.ana[0]!;
+    const carlaContact = ana.store.getContact(id('carla'))!;
+    const evaContact = ana.store.getContact(id('eva'))!;
+    // A wrong access key for Carla (the server refuses her in the multi-recipient send), none for Eva.
+    ana.store.putContact({ ...carlaContact, accessKey: systemRandom(16) });
+    ana.store.putContact({ ...evaContact, accessKey: undefined });
+    try {
+      const m = await ana.sendGroupText(groupId, 'reaches everyone anyway');
+      expect(m.status).toBe('sent');
+      await waitFor('every member device has it', () => [...p.bruno, ...p.carla, ...p.eva].every((d) => hasText(d, groupId, 'reaches everyone anyway')));
+      for (const d of [...p.carla, ...p.eva]) {
+        const got = d.store.listMessages(groupId, 1000).find((x) => x.text === 'reaches everyone anyway')!;
+        expect(bytesEqual(got.author, id('ana')) && got.privateWith === undefined).toBe(true);
+      }
+    } finally {
+      // Carla's and Eva's next messages to Ana carry their access keys again; restore them now for the next tests.
+      ana.store.putContact({ ...ana.store.getContact(id('carla'))!, accessKey: carlaContact.accessKey });
+      ana.store.putContact({ ...ana.store.getContact(id('eva'))!, accessKey: evaContact.accessKey });
+    }
+  });
+
   it('a file sent to the group arrives at the members with its pointer, and they can download it', async () => {
     const dir = world.dir('group-file');
     const body = Buffer.from('minutes of the meeting\n'.repeat(100));
