@@ -131,8 +131,25 @@ function _privateKey(crv: OkpCurve, raw: Uint8Array): KeyObject {
   }
 }
 
+/**
+ * Imported public keys by curve and base64url value. Importing costs about a
+ * fifth of an X25519 agreement; the same identity keys come back all the time
+ * (every member of a group on every group message, every contact's identity
+ * on sealed sends). Public values only; bounded, dropped whole when full.
+ */
+const _publicKeys = new Map<string, KeyObject>();
+const MAX_CACHED_PUBLIC_KEYS = 8192;
+
 function _publicKey(crv: OkpCurve, raw: Uint8Array): KeyObject {
-  return createPublicKey({ key: { kty: 'OKP', crv, x: _base64url(raw) }, format: 'jwk' });
+  const x = _base64url(raw);
+  const id = crv === 'X25519' ? x : `e${x}`;
+  let key = _publicKeys.get(id);
+  if (!key) {
+    key = createPublicKey({ key: { kty: 'OKP', crv, x }, format: 'jwk' });
+    if (_publicKeys.size >= MAX_CACHED_PUBLIC_KEYS) _publicKeys.clear();
+    _publicKeys.set(id, key);
+  }
+  return key;
 }
 
 function _rawPublicKey(privateKey: KeyObject): Uint8Array {
