@@ -25,6 +25,11 @@ export async function runCli(argv: string[], io: Io, commands: readonly Command[
   if (!command) {
     const group = commands.filter((c) => c.path[0] === argv[0]);
     if (group.length) {
+      // `sigilo group --help` asks for the family's commands: print them and succeed.
+      if (argv[1] === '--help' || argv[1] === '-h') {
+        io.out(help(commands, [argv[0]!]));
+        return EXIT.OK;
+      }
       io.err(argv[1] ? `sigilo: unknown command '${argv.slice(0, 2).join(' ')}'\n` : '');
       io.err(help(commands, [argv[0]!]));
     } else {

@@ -64,6 +64,9 @@ describe('sigilo group commands', () => {
     const list = await inProcess(['group']);
     expect(list.code).toBe(2);
     for (const c of GROUP_COMMANDS) expect(list.err).toContain(`  ${c} `);
+    const asked = await inProcess(['group', '--help']);
+    expect(asked.code).toBe(0);
+    for (const c of GROUP_COMMANDS) expect(asked.out).toContain(`  ${c} `);
     const top = await inProcess(['help']);
     expect(top.out).toContain('  group create ');
     expect((await inProcess(['send', '--help'])).out).toMatch(/sigilo send GROUP TEXT/);
@@ -101,6 +104,13 @@ describe('sigilo group commands', () => {
     const sent = await alice.run(['send', 'team', 'hello', 'team']);
     expect(sent.code, sent.err).toBe(0);
     expect(sent.out).toBe('Sent to group team ✓ sent\n');
+    // The inbox names the group and the author (not "not in your contacts").
+    const inbox = await carol.run(['inbox', 'team', '--no-read']);
+    expect(inbox.code, inbox.err).toBe(0);
+    expect(inbox.out).toMatch(/\[team\] \d\d:\d\d alice: hello team\n/);
+    expect(inbox.out).not.toMatch(/not in your contacts/);
+    const inboxJson = JSON.parse((await carol.run(['inbox', 'team', '--no-read', '--offline', '--json'])).out) as { group: string; contact: string; private: boolean }[];
+    expect(inboxJson).toEqual([expect.objectContaining({ group: 'team', contact: 'alice', private: false })]);
 
     // Bob reads the group and answers Alice privately from the chat.
     expect((await bob.run(['group', 'list'])).code).toBe(0);

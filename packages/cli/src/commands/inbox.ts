@@ -1,7 +1,8 @@
 /** `sigilo inbox`: fetches what arrived while away, prints unread messages and marks them read. */
-import { formatAccountId, type MessageRow } from '@sigilo/client';
+import { formatAccountId, GROUP_ID_LENGTH, type MessageRow } from '@sigilo/client';
 import { UsageError } from '../command.js';
-import { messageJson, messageLine, dateTime } from '../client/format.js';
+import { messageJson, messageLine, dateTime, printable as printableName } from '../client/format.js';
+import { resolveConversation } from './group.js';
 import { CLIENT_USAGE, clientCommand, connectAndCatchUp, contactName, watchWarnings } from '../client/session.js';
 
 export const inbox = clientCommand({
@@ -9,16 +10,17 @@ export const inbox = clientCommand({
   summary: 'receive new messages, print the unread ones and mark them read',
   usage: `sigilo inbox [NAME] [--no-read] [--offline] ${CLIENT_USAGE} [--json]
 
-  NAME       only this contact's messages
+  NAME       only this contact's or group's messages
   --no-read  do not mark them read (no read receipt is sent; they show again next time)
   --offline  do not connect: print what is already stored
-  --json     one JSON array of {conversation, contact, messageId, author, timestamp, text, …}`,
+  --json     one JSON array of {conversation, contact, group, messageId, author, timestamp, text, …}`,
   options: { 'no-read': { type: 'boolean' }, offline: { type: 'boolean' } },
   positionals: true,
   async run(ctx) {
     if (ctx.positionals.length > 1) throw new UsageError(`unexpected argument '${ctx.positionals[1]}'`);
     const client = await ctx.client();
-    const only = ctx.positionals[0] === undefined ? undefined : client.resolveContact(ctx.positionals[0]).accountId;
+    const target = ctx.positionals[0] === undefined ? undefined : resolveConversation(client, ctx.positionals[0]);
+    const only = target === undefined ? undefined : target.kind === 'group' ? target.group.groupId : target.accountId;
     watchWarnings(client, ctx.io);
     if (ctx.values.offline !== true) {
       ctx.progress('Receiving…');
@@ -26,9 +28,12 @@ export const inbox = clientCommand({
     }
     const unread = client.store.listMessages(only, 100_000).filter((m) => !m.outgoing && !m.deleted && m.status === 'received');
     const contacts = new Map(client.store.listContacts().map((c) => [formatAccountId(c.accountId), c]));
-    const contactOf = (m: MessageRow) => contacts.get(formatAccountId(m.conversation));
+    const groups = new Map(client.listGroups().map((g) => [formatAccountId(g.groupId), g]));
+    const groupOf = (m: MessageRow) => (m.conversation.length === GROUP_ID_LENGTH ? groups.get(formatAccountId(m.conversation)) : undefined);
+    // In a group the author is the member who wrote; in a 1:1 conversation it is the contact.
+    const contactOf = (m: MessageRow) => contacts.get(formatAccountId(groupOf(m) ? m.author : m.conversation));
     if (ctx.json) {
-      ctx.io.out(`${JSON.stringify(unread.map((m) => messageJson(m, contactOf(m))))}\n`);
+      ctx.io.out(`${JSON.stringify(unread.map((m) => ({ ...messageJson(m, contactOf(m)), group: groupOf(m)?.name ?? null, private: m.privateWith !== undefined })))}\n`);
     } else if (unread.length === 0) {
       ctx.io.out('No new messages.\n');
     } else {
@@ -37,7 +42,13 @@ export const inbox = clientCommand({
         const d = dateTime(m.timestamp).slice(0, 10);
         if (d !== day) ctx.io.out(`-- ${(day = d)} --\n`);
         const c = contactOf(m);
-        ctx.io.out(`${messageLine(m, contactName(c, m.conversation), false)}${c?.alias ? '' : '  (not in your contacts: sigilo contacts add NAME ' + formatAccountId(m.conversation) + ')'}\n`);
+        const group = groupOf(m);
+        if (group) {
+          const where = m.privateWith ? `[${printableName(group.name)}, private]` : `[${printableName(group.name)}]`;
+          ctx.io.out(`${where} ${messageLine(m, contactName(c, m.author), false)}\n`);
+        } else {
+          ctx.io.out(`${messageLine(m, contactName(c, m.conversation), false)}${c?.alias ? '' : '  (not in your contacts: sigilo contacts add NAME ' + formatAccountId(m.conversation) + ')'}\n`);
+        }
       }
     }
     if (ctx.values['no-read'] !== true && ctx.values.offline !== true) {
