@@ -22,7 +22,8 @@ export type WireErrorCode =
   | 'STORAGE_FULL'
   | 'INTERNAL'
   | 'ALREADY_AUTHENTICATED'
-  | 'UNAVAILABLE';
+  | 'UNAVAILABLE'
+  | 'QUOTA_EXCEEDED';
 
 export type ServerErrorCode = WireErrorCode | 'CONFIG_INVALID' | 'TLS_INVALID' | 'DATA_DIR' | 'ADMIN_UNAVAILABLE';
 

@@ -13,7 +13,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import type { AppendResult, BlobId, BlobReader, BlobStore } from '../blobs/port.js';
 import type { Reply } from '../connection.js';
 import type { ServerContext, Session } from '../context.js';
-import { RateLimitedError, ServerError, invalidArgument, isStorageFull, type ServerErrorCode } from '../errors.js';
+import { RateLimitedError, ServerError, invalidArgument, isStorageFull } from '../errors.js';
 import { DAY_MS, dayOf, fromHexId, toHex } from '../ids.js';
 import type { AttachmentRecord } from '../storage/port.js';
 
@@ -30,8 +30,7 @@ export const DOWNLOAD_CHUNK = 256 * 1024;
 /** The account's attachment quota is used up; `retryAfterMs` says when enough of it frees (0: never, the attachment is larger than the quota). */
 export class QuotaExceededError extends ServerError {
   constructor(readonly retryAfterMs: number, message: string) {
-    // ERROR_CODE_QUOTA_EXCEEDED in frames.proto; the wire mapping is by name.
-    super('QUOTA_EXCEEDED' as ServerErrorCode, message);
+    super('QUOTA_EXCEEDED', message);
   }
 }
 
