@@ -8,7 +8,8 @@
 //   npm run bench:attachments        (BENCH_ATTACHMENT_MIB=1024 by default; BENCH_TMP for the
 //                                     temp dir; BENCH_PIN=0 to leave the processes unpinned;
 //                                     BENCH_PROFILE=1 for CPU profiles of every process,
-//                                     summarised on stderr at the end)
+//                                     summarised on stderr at the end; BENCH_PROFILE_DIR to
+//                                     keep the files)
 // Server, Alice, Bob and the ceiling client are separate processes; the server is pinned to
 // cpu 1 and the clients to cpu 0 (one core each, as on two machines; the two clients never
 // transfer at the same time). MB = 10^6 bytes; MiB = 2^20 bytes.
@@ -75,7 +76,9 @@ async function call(child, cmd) {
   return answer;
 }
 
-const profileArgs = (name) => (PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(root, `profile-${name}`)}`] : []);
+// BENCH_PROFILE_DIR keeps the .cpuprofile files there (otherwise they go with the temp dir).
+const profileDir = (name) => join(process.env.BENCH_PROFILE_DIR ?? root, `profile-${name}`);
+const profileArgs = (name) => (PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profileDir(name)}`] : []);
 
 async function helper(name, script, args) {
   const path = fileURLToPath(new URL(`./support/${script}`, import.meta.url));
@@ -208,7 +211,7 @@ try {
     server = undefined;
     for (const name of ['alice', 'bob', 'ceiling', 'server']) {
       log(`  CPU profile of ${name} (self time, share of its busy time):`);
-      for (const { what, percent } of summariseProfile(join(root, `profile-${name}`), 12)) log(`    ${fmt(percent).padStart(5)} %  ${what}`);
+      for (const { what, percent } of summariseProfile(profileDir(name), 12)) log(`    ${fmt(percent).padStart(5)} %  ${what}`);
     }
   }
   console.log(`attachment ${LABEL}: ${fmt(T)} MB/s (ceiling ${fmt(C)} MB/s) peak RSS ${M} MiB`);

@@ -15,9 +15,10 @@ import { constants as fsConstants } from 'node:fs';
 import { link, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { basename, resolve as resolvePath } from 'node:path';
 import {
-  ATTACHMENT_CHUNK_SIZE, ATTACHMENT_KEY_LENGTH, AttachmentCorruptError, AttachmentDecryptor, AttachmentEncryptor, AttachmentKeyMismatchError,
+  ATTACHMENT_CHUNK_SIZE, ATTACHMENT_HEADER_LENGTH, ATTACHMENT_KEY_LENGTH, ATTACHMENT_SEALED_CHUNK_SIZE, AttachmentCorruptError, AttachmentDecryptor, AttachmentEncryptor, AttachmentKeyMismatchError,
   AttachmentTruncatedError, chunkCiphertextOffset, ciphertextSize, paddedSize, type ProtocolContext,
 } from '@sigilo/protocol';
 import { pinnedSocket, ServerRequestError, type ServerAddress } from './connection.js';
@@ -211,23 +212,32 @@ export async function fileExtras(src: ByteSource, prepared: PreparedFile): Promi
   return { thumbnail, durationMs };
 }
 
-/** The prepared plaintext from byte `from` on, then zeros up to `padded`, in blocks of at most BLOCK bytes (fresh buffers). */
+/** Plaintext bytes read from the file per block (64 chunks). */
 const BLOCK = 1024 * 1024;
-async function* plaintextBlocks(file: FileHandle, pieces: readonly Piece[], padded: number, from: number): AsyncGenerator<Uint8Array> {
+/** Room for the ciphertext of one BLOCK of plaintext (header, 64 chunks and a partial one completed, or the final chunk). */
+const SEALED_BLOCK = ATTACHMENT_HEADER_LENGTH + (BLOCK / ATTACHMENT_CHUNK_SIZE + 1) * ATTACHMENT_SEALED_CHUNK_SIZE;
+/** Zeros for the padding (never written to). */
+let zeroBlock: Uint8Array | undefined;
+
+/**
+ * The prepared plaintext from byte `from` on, then zeros up to `padded`, in
+ * blocks of at most BLOCK bytes. File ranges are read into `into` (at least
+ * BLOCK bytes), so a block is only valid until the next one is asked for.
+ */
+async function* plaintextBlocks(file: FileHandle, pieces: readonly Piece[], padded: number, from: number, into: Uint8Array): AsyncGenerator<Uint8Array> {
   let at = 0; // plaintext offset of the current piece
   for (const p of pieces) {
     const length = 'bytes' in p ? p.bytes.length : p.to - p.from;
     const start = Math.max(from, at);
     if (start < at + length) {
       if ('bytes' in p) {
-        yield p.bytes.slice(start - at);
+        yield p.bytes.subarray(start - at);
       } else {
         for (let pos = p.from + (start - at); pos < p.to;) {
           const n = Math.min(BLOCK, p.to - pos);
-          const buf = new Uint8Array(n);
-          const { bytesRead } = await file.read(buf, 0, n, pos);
+          const { bytesRead } = await file.read(into, 0, n, pos);
           if (bytesRead !== n) throw new AttachmentError('FILE_CHANGED', 'the file became shorter while it was being sent; send it again');
-          yield buf;
+          yield into.subarray(0, n);
           pos += n;
         }
       }
@@ -236,7 +246,8 @@ async function* plaintextBlocks(file: FileHandle, pieces: readonly Piece[], padd
   }
   for (let pos = Math.max(from, at); pos < padded;) {
     const n = Math.min(BLOCK, padded - pos);
-    yield new Uint8Array(n);
+    zeroBlock ??= new Uint8Array(BLOCK);
+    yield zeroBlock.subarray(0, n);
     pos += n;
   }
 }
@@ -258,7 +269,23 @@ interface BlobResponse {
  * backpressure; the response resolves as soon as its head arrives (possibly
  * before the body was all sent: the server refused it early).
  */
-async function blobRequest(server: ServerAddress, method: string, path: string, headers: Record<string, string | number>, body?: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<BlobResponse> {
+/** Where a request body is written. */
+interface BodySink {
+  /**
+   * Writes `chunk` (no copy is made). Resolves once its bytes were handed to
+   * the socket, so the buffer may be filled again, or as soon as the request
+   * is over. Backpressure is the caller's: it reuses a few buffers and waits
+   * for one before refilling it.
+   */
+  write(chunk: Uint8Array): Promise<void>;
+  /** The server answered (possibly early), the request failed or was cancelled: stop writing. */
+  readonly stopped: boolean;
+}
+
+/** Writes a request body into the sink and resolves when all of it was written (or the sink stopped). */
+type RequestBody = (sink: BodySink) => Promise<void>;
+
+async function blobRequest(server: ServerAddress, method: string, path: string, headers: Record<string, string | number>, body?: RequestBody, signal?: AbortSignal): Promise<BlobResponse> {
   if (signal?.aborted) throw aborted();
   const url = new URL(server.url);
   let socket: Awaited<ReturnType<typeof pinnedSocket>>;
@@ -306,17 +333,405 @@ async function blobRequest(server: ServerAddress, method: string, path: string, 
       req.end();
       return;
     }
-    (async () => {
-      for await (const chunk of body) {
-        if (settled || req.destroyed) return;
-        if (!req.write(chunk)) await new Promise<void>((r) => { req.once('drain', r); req.once('close', r); });
-      }
+    // Writes not yet handed to the socket: released when the request closes (a destroyed
+    // request may never call them back). One 'close' listener for the whole body.
+    const unreleased = new Set<() => void>();
+    req.once('close', () => {
+      for (const release of unreleased) release();
+      unreleased.clear();
+    });
+    const sink: BodySink = {
+      get stopped() { return settled || req.destroyed; },
+      write(chunk) {
+        if (settled || req.destroyed) return Promise.resolve();
+        return new Promise<void>((resolve) => {
+          const release = () => {
+            unreleased.delete(release);
+            resolve();
+          };
+          unreleased.add(release);
+          req.write(chunk, release);
+        });
+      },
+    };
+    body(sink).then(() => {
       if (!req.destroyed) req.end();
-    })().catch((e: unknown) => {
+    }).catch((e: unknown) => {
       req.destroy();
       fail(e instanceof Error ? e : new Error(String(e)));
     });
   });
+}
+
+// ------------------------------------------------------------------ downloads: GET over a pinned socket read into one buffer
+
+/** Bytes read from the socket at a time, into one buffer reused for the whole download. */
+const READ_BUFFER = 64 * 1024;
+/** Largest response head (status line and headers) accepted. */
+const MAX_HEAD_BYTES = 16 * 1024;
+/** Bytes of an error answer kept (it is only shown). */
+const MAX_TEXT_BYTES = 4096;
+
+/**
+ * As connection.ts pinnedSocket (same checks, same errors), with the socket
+ * reading into `onread.buffer` (node's TLS onread): every received piece is
+ * passed to `onread.callback` in that one buffer instead of a new one, which
+ * leaves nothing per piece to collect during a large download.
+ */
+function pinnedReadSocket(url: URL, fingerprint: string | undefined, onread: { buffer: Uint8Array; callback: (n: number, buf: Uint8Array) => boolean }, timeoutMs = 15_000): Promise<TLSSocket> {
+  return new Promise((resolve, reject) => {
+    // tls.connect takes net's onread since node 14.18 / 15.1; @types/node does not list it for TLS.
+    const options: ConnectionOptions & { onread: typeof onread } = {
+      host: url.hostname,
+      port: Number(url.port || 443),
+      servername: /^[\d.]+$|:/.test(url.hostname) ? undefined : url.hostname,
+      rejectUnauthorized: fingerprint === undefined,
+      ALPNProtocols: ['http/1.1'],
+      onread,
+    };
+    const socket = tlsConnect(options);
+    const onError = (e: Error) => reject(new ClientError('CONNECTION_FAILED', `cannot reach the server (${(e as NodeJS.ErrnoException).code ?? e.message}); check the URL and that it is running`));
+    socket.once('error', onError);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new ClientError('TIMEOUT', 'the server did not complete the TLS handshake in time; check the URL and the network'));
+    }, timeoutMs);
+    socket.once('close', () => clearTimeout(timer));
+    socket.once('secureConnect', () => {
+      clearTimeout(timer);
+      socket.off('error', onError);
+      if (fingerprint !== undefined && socket.getPeerCertificate().fingerprint256 !== fingerprint) {
+        socket.destroy();
+        reject(new ClientError('FINGERPRINT_MISMATCH', 'the server certificate does not match the pinned fingerprint: this may be an impostor; ask your administrator for the fingerprint and run `sigilo init` again'));
+        return;
+      }
+      resolve(socket);
+    });
+  });
+}
+
+/** A download's answer: its head, and its body read on demand. */
+interface GetResponse {
+  readonly status: number;
+  /** Header names in lower case. */
+  readonly headers: Readonly<Record<string, string>>;
+  /**
+   * Passes each piece of the body to `onData`, in order; a piece is only
+   * valid during the call (the read buffer is reused). When `onData` returns
+   * a promise, reading pauses until it settles (the backpressure). Resolves
+   * with whether the body arrived whole (its Content-Length, or a clean end
+   * when there is none); rejects with what `onData` threw or the connection's
+   * error. Call once.
+   */
+  pipe(onData: (bytes: Uint8Array) => Promise<void> | undefined): Promise<boolean>;
+  /** The body as text, at most MAX_TEXT_BYTES of it (error answers). */
+  text(): Promise<string>;
+  /** Closes the connection (the body is not read). */
+  close(): void;
+}
+
+class MalformedAnswerError extends Error {}
+
+/**
+ * A GET on a fresh pinned TLS connection, parsed here instead of by node:http
+ * (whose per-piece buffers and stream machinery cost a large download more
+ * CPU than its decryption): HTTP/1.1, Connection: close, a body framed by
+ * Content-Length, chunked transfer coding, or the connection's end.
+ */
+async function pinnedGet(server: ServerAddress, path: string, headers: Record<string, string>, signal?: AbortSignal): Promise<GetResponse> {
+  if (signal?.aborted) throw aborted();
+  const url = new URL(server.url);
+  for (const v of [path, ...Object.keys(headers), ...Object.values(headers)]) {
+    if (/[\r\n]/.test(v)) throw new AttachmentError('BAD_POINTER', 'a request line or header contains a line break');
+  }
+  // ---- state shared by the socket's read callback and the caller
+  let head: Buffer | undefined = Buffer.alloc(0);
+  let onHead!: (r: GetResponse) => void;
+  let onHeadError!: (e: Error) => void;
+  const headPromise = new Promise<GetResponse>((resolve, reject) => { onHead = resolve; onHeadError = reject; });
+  let failure: Error | undefined;
+  let ended = false; // the connection ended cleanly ('end')
+  let closed = false;
+  let bodyDone = false; // the framing says the body is complete
+  let framing: BodyFraming | undefined;
+  let consumer: ((bytes: Uint8Array) => Promise<void> | undefined) | undefined;
+  /** Body bytes received while the consumer was absent or busy (copies; bounded by the pause). */
+  const backlog: Buffer[] = [];
+  let busy = false;
+  let settle: ((complete: boolean) => void) | undefined;
+  let settleError: ((e: Error) => void) | undefined;
+  let socket: TLSSocket | undefined;
+
+  const fail = (e: Error) => {
+    if (failure) return;
+    failure = e;
+    socket?.destroy();
+    if (head) onHeadError(e);
+    finish();
+  };
+  /** Resolves pipe() once nothing is left to deliver (at once after a failure). */
+  const finish = () => {
+    if (!settle || busy) return;
+    if (failure) {
+      backlog.length = 0;
+      settleError!(failure);
+    } else if (backlog.length > 0) {
+      return;
+    } else if (bodyDone) {
+      socket?.destroy();
+      settle(true);
+    } else if (closed) {
+      settle(framing?.untilEnd === true && ended);
+    } else {
+      return;
+    }
+    settle = undefined;
+  };
+  /** Gives body bytes to the consumer; false: pause reading. */
+  const deliver = (bytes: Uint8Array): boolean => {
+    if (!consumer || busy || backlog.length > 0) {
+      backlog.push(Buffer.from(bytes));
+      return false;
+    }
+    let wait: Promise<void> | undefined;
+    try {
+      wait = consumer(bytes);
+    } catch (e) {
+      fail(e as Error);
+      return false;
+    }
+    if (!wait) return true;
+    busy = true;
+    wait.then(drainBacklog, (e: Error) => fail(e));
+    return false;
+  };
+  const drainBacklog = async () => {
+    busy = true;
+    try {
+      while (backlog.length > 0 && !failure) {
+        const w = consumer!(backlog.shift()!);
+        if (w) await w;
+      }
+    } catch (e) {
+      busy = false;
+      fail(e as Error);
+      return;
+    }
+    busy = false;
+    if (!failure && !bodyDone && !closed) socket?.resume();
+    finish();
+  };
+  /** Body bytes as they come off the wire, framing removed. */
+  const onBody = (bytes: Uint8Array): boolean => {
+    let go = true;
+    try {
+      framing!.take(bytes, (piece) => { if (!deliver(piece)) go = false; });
+    } catch (e) {
+      fail(e as Error);
+      return false;
+    }
+    if (framing!.done) {
+      bodyDone = true;
+      finish();
+      return false;
+    }
+    return go;
+  };
+  const onRead = (n: number, buf: Uint8Array): boolean => {
+    if (failure || bodyDone) return false;
+    const bytes = buf.subarray(0, n);
+    if (!head) return onBody(bytes);
+    const joined = head.length ? Buffer.concat([head, bytes]) : Buffer.from(bytes);
+    const end = joined.indexOf('\r\n\r\n');
+    if (end < 0) {
+      if (joined.length > MAX_HEAD_BYTES) fail(new MalformedAnswerError('its head is too long'));
+      else head = joined;
+      return true;
+    }
+    head = undefined;
+    let parsed: { status: number; headers: Record<string, string> };
+    try {
+      parsed = parseHead(joined.subarray(0, end).toString('latin1'));
+      framing = new BodyFraming(parsed.headers);
+    } catch (e) {
+      fail(e as Error);
+      return false;
+    }
+    onHead({
+      status: parsed.status,
+      headers: parsed.headers,
+      pipe(onData) {
+        return new Promise<boolean>((resolve, reject) => {
+          settle = resolve;
+          settleError = reject;
+          consumer = onData;
+          if (backlog.length > 0) void drainBacklog();
+          else {
+            if (!bodyDone && !closed && !failure) socket?.resume();
+            finish();
+          }
+        });
+      },
+      async text() {
+        const parts: Buffer[] = [];
+        let kept = 0;
+        await this.pipe((b) => {
+          if (kept < MAX_TEXT_BYTES) {
+            const piece = Buffer.from(b.subarray(0, MAX_TEXT_BYTES - kept));
+            parts.push(piece);
+            kept += piece.length;
+          }
+          return undefined;
+        }).catch(() => false);
+        return Buffer.concat(parts).toString('utf8');
+      },
+      close() {
+        socket?.destroy();
+      },
+    });
+    // Whatever followed the head waits for pipe(); reading pauses until then.
+    if (framing!.done) {
+      bodyDone = true;
+      return false;
+    }
+    const rest = joined.subarray(end + 4);
+    if (rest.length > 0) onBody(rest);
+    return false;
+  };
+
+  try {
+    socket = await pinnedReadSocket(url, server.fingerprint, { buffer: Buffer.allocUnsafeSlow(READ_BUFFER), callback: onRead });
+  } catch (e) {
+    // Unreachable for now: retried like a dropped connection. A wrong certificate is not retried.
+    if (e instanceof ClientError && (e.code === 'CONNECTION_FAILED' || e.code === 'TIMEOUT')) throw new AttachmentError('INTERRUPTED', `${e.message.replace(/;.*$/, '')}; run it again to resume`);
+    throw e;
+  }
+  const s = socket;
+  const onAbort = () => fail(aborted());
+  if (signal?.aborted) onAbort();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  s.setTimeout(IDLE_TIMEOUT_MS, () => fail(new AttachmentError('INTERRUPTED', 'the server sent nothing for 30 s; run it again to resume')));
+  s.on('error', (e) => fail(e));
+  s.on('end', () => { ended = true; });
+  s.once('close', () => {
+    closed = true;
+    signal?.removeEventListener('abort', onAbort);
+    if (head) fail(new AttachmentError('INTERRUPTED', 'the connection closed before the server answered; run it again to resume'));
+    finish();
+  });
+  const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  s.write(`GET ${path} HTTP/1.1\r\nhost: ${url.host}\r\n${extra}connection: close\r\n\r\n`);
+  try {
+    return await headPromise;
+  } catch (e) {
+    s.destroy();
+    if (e instanceof MalformedAnswerError) throw new AttachmentError('INTERRUPTED', `the server's answer could not be read (${e.message}); run it again, and tell the administrator if it persists`);
+    throw e instanceof AttachmentError ? e : translate(e, signal);
+  }
+}
+
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** Status and headers of an HTTP/1.x response head (without its final empty line). */
+function parseHead(text: string): { status: number; headers: Record<string, string> } {
+  const lines = text.split('\r\n');
+  const m = /^HTTP\/1\.[01] ([1-5]\d\d)(?: [^\r\n]*)?$/.exec(lines[0]!);
+  if (!m) throw new MalformedAnswerError('not an HTTP/1.1 status line');
+  const status = Number(m[1]);
+  if (status < 200) throw new MalformedAnswerError(`an unexpected ${status} answer`);
+  const headers: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const line of lines.slice(1)) {
+    const colon = line.indexOf(':');
+    const name = colon > 0 ? line.slice(0, colon) : '';
+    if (!TOKEN.test(name)) throw new MalformedAnswerError('a malformed header line');
+    const key = name.toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    if (key in headers) {
+      if (key === 'content-length' && headers[key] !== value) throw new MalformedAnswerError('two different Content-Length headers');
+      headers[key] = `${headers[key]}, ${value}`;
+      if (key === 'content-length') headers[key] = value;
+    } else {
+      headers[key] = value;
+    }
+  }
+  return { status, headers };
+}
+
+/** Removes a body's framing: Content-Length, chunked transfer coding, or until the connection ends. */
+class BodyFraming {
+  /** The body is delimited by the end of the connection. */
+  readonly untilEnd: boolean;
+  done = false;
+  readonly #chunked: boolean;
+  /** Content-Length: bytes left; chunked: bytes left in the current chunk. */
+  #left: number;
+  /** Chunked: the size or trailer line being read, or the CRLF after a chunk's data. */
+  #line = '';
+  #state: 'size' | 'data' | 'data-end' | 'trailer' = 'size';
+
+  constructor(headers: Record<string, string>) {
+    const te = headers['transfer-encoding']?.toLowerCase();
+    this.#chunked = te !== undefined && te !== 'identity';
+    if (this.#chunked && te !== 'chunked') throw new MalformedAnswerError(`an unsupported transfer coding (${te})`);
+    const length = headers['content-length'];
+    if (!this.#chunked && length !== undefined) {
+      if (!/^\d{1,16}$/.test(length)) throw new MalformedAnswerError('a malformed Content-Length');
+      this.#left = Number(length);
+      this.done = this.#left === 0;
+      this.untilEnd = false;
+    } else {
+      this.#left = 0;
+      this.untilEnd = !this.#chunked;
+    }
+  }
+
+  /** Passes the body bytes in `bytes` to `out` (views of `bytes`); bytes after the body's end are ignored. */
+  take(bytes: Uint8Array, out: (piece: Uint8Array) => void): void {
+    if (this.done) return;
+    if (this.untilEnd) {
+      out(bytes);
+      return;
+    }
+    if (!this.#chunked) {
+      const n = Math.min(this.#left, bytes.length);
+      if (n > 0) out(n === bytes.length ? bytes : bytes.subarray(0, n));
+      this.#left -= n;
+      if (this.#left === 0) this.done = true;
+      return;
+    }
+    let at = 0;
+    while (at < bytes.length && !this.done) {
+      if (this.#state === 'data') {
+        const n = Math.min(this.#left, bytes.length - at);
+        out(bytes.subarray(at, at + n));
+        at += n;
+        this.#left -= n;
+        if (this.#left === 0) this.#state = 'data-end';
+        continue;
+      }
+      // A line: the chunk size, the CRLF after the data, or a trailer line.
+      const nl = bytes.indexOf(0x0a, at);
+      const end = nl < 0 ? bytes.length : nl;
+      this.#line += Buffer.from(bytes.subarray(at, end)).toString('latin1');
+      at = end;
+      if (this.#line.length > 4096) throw new MalformedAnswerError('a chunk line is too long');
+      if (nl < 0) continue;
+      at += 1;
+      const line = this.#line.replace(/\r$/, '');
+      this.#line = '';
+      if (this.#state === 'data-end') {
+        if (line !== '') throw new MalformedAnswerError('a chunk longer than its size');
+        this.#state = 'size';
+      } else if (this.#state === 'size') {
+        const m = /^([0-9a-fA-F]{1,12})(?:\s*;.*)?$/.exec(line);
+        if (!m) throw new MalformedAnswerError('a malformed chunk size');
+        this.#left = parseInt(m[1]!, 16);
+        this.#state = this.#left === 0 ? 'trailer' : 'data';
+      } else if (line === '') {
+        this.done = true;
+      }
+    }
+  }
 }
 
 function aborted(): AttachmentError {
@@ -548,6 +963,8 @@ async function uploadOffset(server: ServerAddress, s: UploadState, signal?: Abor
  * restart the prefix is re-encrypted from the start (local work only).
  */
 const SNAPSHOT_BYTES = 4 * 1024 * 1024;
+/** Ciphertext buffers per upload: one being sent, one queued in the socket, one being filled. */
+const OUT_BUFFERS = 3;
 async function sendCiphertext(host: UploadHost, s: UploadState, file: FileHandle, pieces: readonly Piece[], options: TransferOptions): Promise<Uint8Array> {
   const key = unb64(s.key);
   const padded = paddedSize(s.size);
@@ -576,41 +993,49 @@ async function sendCiphertext(host: UploadHost, s: UploadState, file: FileHandle
     let lastSnapshot = position;
     const encryptor = new AttachmentEncryptor(host.ctx.crypto, key, { startChunk });
     let sent = offset;
-    const take = (parts: Uint8Array[]): Uint8Array[] => {
-      const out: Uint8Array[] = [];
-      for (const p of parts) {
-        hash.update(p);
-        const end = position + p.length;
-        if (end > offset) out.push(position >= offset ? p : p.subarray(offset - position));
+    /**
+     * The body, encrypted into OUT_BUFFERS reused buffers of SEALED_BLOCK bytes
+     * (one BLOCK of plaintext each): a buffer is filled again only once the
+     * socket took its previous contents, which bounds the memory and is the
+     * backpressure. What the server already has is hashed but not sent.
+     */
+    const body: RequestBody = async (sink) => {
+      const read = Buffer.allocUnsafeSlow(BLOCK);
+      const outs = Array.from({ length: OUT_BUFFERS }, () => Buffer.allocUnsafeSlow(SEALED_BLOCK));
+      const free: Promise<void>[] = outs.map(() => Promise.resolve());
+      let k = 0;
+      const emit = (n: number) => {
+        if (n === 0) return;
+        const out = outs[k]!.subarray(0, n);
+        hash.update(out);
+        const end = position + n;
+        if (end > offset) {
+          const piece = position >= offset ? out : out.subarray(offset - position);
+          sent += piece.length;
+          free[k] = sink.write(piece);
+          k = (k + 1) % OUT_BUFFERS;
+          options.onProgress?.(sent, total);
+        }
         position = end;
-      }
-      return out;
-    };
-    async function* body(): AsyncGenerator<Uint8Array> {
-      for await (const block of plaintextBlocks(file, pieces, padded, startChunk * ATTACHMENT_CHUNK_SIZE)) {
-        const out = take(encryptor.update(block));
-        // After update() the output ends on a chunk boundary: a place to snapshot the digest.
+      };
+      for await (const block of plaintextBlocks(file, pieces, padded, startChunk * ATTACHMENT_CHUNK_SIZE, read)) {
+        if (sink.stopped) return;
+        await free[k];
+        emit(encryptor.updateInto(block, outs[k]!, 0));
+        // After updateInto() the output ends on a chunk boundary: a place to snapshot the digest.
         if (position - lastSnapshot >= SNAPSHOT_BYTES && position >= chunkCiphertextOffset(1)) {
           snapshots.set((position - chunkCiphertextOffset(0)) / (chunkCiphertextOffset(1) - chunkCiphertextOffset(0)), hash.copy());
           lastSnapshot = position;
         }
-        if (out.length) {
-          const buf = Buffer.concat(out);
-          sent += buf.length;
-          yield buf;
-          options.onProgress?.(sent, total);
-        }
       }
-      const out = take(encryptor.finish());
-      if (out.length) {
-        const buf = Buffer.concat(out);
-        sent += buf.length;
-        yield buf;
-      }
-    }
+      if (sink.stopped) return;
+      await free[k];
+      emit(encryptor.finishInto(outs[k]!, 0));
+      await Promise.all(free);
+    };
     if (offset >= total) {
       // Complete on the server (an earlier run finished it): only the digest is needed.
-      for await (const _ of body()) { /* hashed, not sent */ }
+      await body({ stopped: false, write: () => Promise.resolve() }); // hashed, not sent
       if (position !== total) throw new ClientError('SERVER_ERROR', 'the attachment size does not match its encryption; this is a bug');
       options.onProgress?.(total, total);
       return new Uint8Array(hash.digest());
@@ -622,7 +1047,7 @@ async function sendCiphertext(host: UploadHost, s: UploadState, file: FileHandle
         'content-type': 'application/offset+octet-stream',
         'upload-offset': offset,
         'content-length': total - offset,
-      }, body(), options.signal);
+      }, body, options.signal);
     } catch (e) {
       if (e instanceof AttachmentError && e.reason === 'INTERRUPTED') {
         if (++failures >= MAX_FAILED_ATTEMPTS) throw new AttachmentError('INTERRUPTED', 'the upload kept failing; check the connection and run it again to resume');
@@ -673,6 +1098,105 @@ export interface DownloadOptions extends TransferOptions {
 
 /** Bytes of verified plaintext gathered before one write to the .part. */
 const WRITE_BATCH = 1024 * 1024;
+
+/**
+ * Writes a stream of bytes to a file at consecutive positions, in whole blocks
+ * from two reused buffers: push() copies into the block being filled; a full
+ * block is written while the other one fills (one write in flight), and push()
+ * waits only when a block is full while the write before it still runs (the
+ * backpressure: two blocks of memory, whatever the input's piece sizes).
+ * flush() writes what is gathered and waits. The file always holds a prefix
+ * of what was pushed: after a failed write no later one starts, and the
+ * failure (mapped by `wrapError`) is thrown by the next push() or flush().
+ */
+export class BlockFileWriter {
+  readonly #file: FileHandle;
+  readonly #blocks: [Buffer, Buffer];
+  readonly #wrapError: (e: unknown) => unknown;
+  #current = 0;
+  #filled = 0;
+  /** File position of the block being filled. */
+  #position: number;
+  #written: number;
+  #inFlight: Promise<void> | undefined;
+  #failure: { error: unknown } | undefined;
+
+  constructor(file: FileHandle, position: number, options: { blockSize?: number; wrapError?: (e: unknown) => unknown } = {}) {
+    const size = options.blockSize ?? WRITE_BATCH;
+    if (!Number.isSafeInteger(size) || size < 1) throw new RangeError('blockSize must be a positive integer');
+    this.#file = file;
+    this.#blocks = [Buffer.allocUnsafeSlow(size), Buffer.allocUnsafeSlow(size)];
+    this.#wrapError = options.wrapError ?? ((e) => e);
+    this.#position = position;
+    this.#written = position;
+  }
+
+  /** File position after the last byte pushed. */
+  get pushed(): number { return this.#position + this.#filled; }
+  /** File position after the last byte written (the file's verified length). */
+  get written(): number { return this.#written; }
+
+  /** Takes a copy of `bytes`; returns a promise only when it had to wait for a write (await it before pushing more). */
+  push(bytes: Uint8Array): Promise<void> | undefined {
+    this.#check();
+    for (let at = 0; at < bytes.length;) {
+      const block = this.#blocks[this.#current]!;
+      const n = Math.min(block.length - this.#filled, bytes.length - at);
+      block.set(bytes.subarray(at, at + n), this.#filled);
+      this.#filled += n;
+      at += n;
+      if (this.#filled === block.length) {
+        if (this.#inFlight) return this.#pushAfterWrite(bytes.subarray(at));
+        this.#startWrite();
+      }
+    }
+    return undefined;
+  }
+
+  /** Writes every byte pushed and waits for it. */
+  async flush(): Promise<void> {
+    await this.#inFlight;
+    this.#check();
+    if (this.#filled === 0) return;
+    this.#startWrite();
+    await this.#inFlight;
+    this.#check();
+  }
+
+  async #pushAfterWrite(rest: Uint8Array): Promise<void> {
+    await this.#inFlight;
+    this.#check();
+    this.#startWrite();
+    await this.push(rest);
+  }
+
+  #check(): void {
+    if (this.#failure) throw this.#failure.error;
+  }
+
+  #startWrite(): void {
+    const block = this.#blocks[this.#current]!;
+    const length = this.#filled;
+    const position = this.#position;
+    this.#current ^= 1;
+    this.#filled = 0;
+    this.#position += length;
+    this.#inFlight = (async () => {
+      try {
+        for (let done = 0; done < length;) {
+          const { bytesWritten } = await this.#file.write(block, done, length - done, position + done);
+          if (bytesWritten === 0) throw Object.assign(new Error('the disk accepted no bytes'), { code: 'ENOSPC' });
+          done += bytesWritten;
+          this.#written = position + done;
+        }
+      } catch (e) {
+        this.#failure = { error: this.#wrapError(e) };
+      } finally {
+        this.#inFlight = undefined;
+      }
+    })();
+  }
+}
 
 /** The partial download beside the output file: the verified plaintext received so far. */
 export const partPath = (outPath: string) => `${outPath}.part`;
@@ -784,17 +1308,17 @@ async function downloadOnce(server: ServerAddress, ctx: ProtocolContext, a: Atta
     return downloadOnce(server, ctx, a, file, 0, options);
   }
   const from = chunk > 0 ? chunkCiphertextOffset(chunk) : 0;
-  const res = await blobRequest(server, 'GET', attachmentUrlPath(a.attachmentId), from > 0 ? { range: `bytes=${from}-` } : {}, undefined, options.signal);
+  const res = await pinnedGet(server, attachmentUrlPath(a.attachmentId), from > 0 ? { range: `bytes=${from}-` } : {}, options.signal);
   if (res.status === 404 || res.status === 410) {
-    await drain(res);
+    await res.text();
     throw new AttachmentError('EXPIRED', 'the server no longer has this attachment (it expired or was never uploaded completely); ask the sender to send it again');
   }
   if (res.status === 416) {
-    await drain(res);
+    await res.text();
     throw new AttachmentError('TRUNCATED', 'the server\'s copy of this attachment is shorter than it should be: it was damaged; ask the sender to send it again');
   }
   if (res.status >= 500 || res.status === 429) {
-    await drain(res);
+    await res.text();
     throw new AttachmentError('INTERRUPTED', `the server answered ${res.status}; try again later (the download resumes)`);
   }
   // The server's idea of the blob's size: from Content-Range on a 206, Content-Length on a 200.
@@ -802,88 +1326,85 @@ async function downloadOnce(server: ServerAddress, ctx: ProtocolContext, a: Atta
   if (res.status === 206) {
     const m = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(String(res.headers['content-range'] ?? ''));
     if (!m || Number(m[1]) !== from) {
-      await drain(res);
+      await res.text();
       throw new AttachmentError('INTERRUPTED', 'the server answered the resume request with another range; run it again');
     }
     serverTotal = Number(m[3]);
   } else if (res.status === 200) {
     if (from > 0) {
       // The range was ignored: start over from the beginning.
-      res.body.destroy();
+      res.close();
       await file.truncate(0);
       return downloadOnce(server, ctx, a, file, 0, options);
     }
     serverTotal = headerNumber(res.headers, 'content-length');
   } else {
-    await drain(res);
+    await res.text();
     throw new AttachmentError('INTERRUPTED', `the server answered ${res.status} to a download; try again later`);
   }
   return downloadFromResponse();
 
   async function downloadFromResponse(): Promise<void> {
     if (serverTotal !== undefined && serverTotal < total) {
-      res.body.destroy();
+      res.close();
       throw new AttachmentError('TRUNCATED', 'the server\'s copy of this attachment is shorter than it should be: it was damaged; ask the sender to send it again');
     }
     if (serverTotal !== undefined && serverTotal > total) {
-      res.body.destroy();
+      res.close();
       throw new AttachmentError('EXTENDED', 'the server\'s copy of this attachment is longer than it should be: it was altered; ask the sender to send it again');
     }
     const dec = new AttachmentDecryptor(ctx.crypto, a.key, { startChunk: chunk });
     let received = from;
-    // Verified plaintext is gathered and written in batches of WRITE_BATCH bytes (one positional writev each).
-    let pending: Uint8Array[] = [];
-    let pendingBytes = 0;
-    const flush = async () => {
-      if (pendingBytes === 0) return;
-      const bufs = pending, n = pendingBytes;
-      pending = [];
-      pendingBytes = 0;
-      let r: { bytesWritten: number };
-      try {
-        r = await file.writev(bufs, written - n);
-      } catch (e) {
-        throw fileError(e, 'write the downloaded file');
+    // Verified plaintext goes to the .part in WRITE_BATCH blocks, one write in flight while the next fills.
+    const writer = new BlockFileWriter(file, written, { wrapError: (e) => fileError(e, 'write the downloaded file') });
+    /** Takes decrypted chunks, the padding cut off (authenticated, not written). */
+    const write = (parts: Uint8Array[]): Promise<void> | undefined => {
+      let wait: Promise<void> | undefined;
+      for (let i = 0; i < parts.length; i++) {
+        const room = a.size - writer.pushed;
+        if (room <= 0) break;
+        const p = parts[i]!;
+        const w = writer.push(p.length > room ? p.subarray(0, room) : p);
+        if (w) {
+          // Rare (a full block behind a slow write): the rest waits its turn.
+          const rest = parts.slice(i + 1);
+          wait = w.then(() => write(rest));
+          break;
+        }
       }
-      if (r.bytesWritten !== n) throw fileError(Object.assign(new Error('short write'), { code: 'ENOSPC' }), 'write the downloaded file');
+      return wait;
     };
-    const write = async (parts: Uint8Array[]) => {
-      for (const p of parts) {
-        const room = a.size - written;
-        if (room <= 0) break; // padding: authenticated, not written
-        const keep = p.length > room ? p.subarray(0, room) : p;
-        pending.push(keep);
-        pendingBytes += keep.length;
-        written += keep.length;
-      }
-      if (pendingBytes >= WRITE_BATCH) await flush();
-    };
+    let complete: boolean;
     try {
-      for await (const data of res.body as AsyncIterable<Buffer>) {
+      // Each piece is only valid during this call: hashed, decrypted (the plaintext is new
+      // memory) and handed to the writer (a copy) before it returns.
+      complete = await res.pipe((data) => {
         if (received + data.length > total) throw new AttachmentError('EXTENDED', 'the server sent more bytes than this attachment has: it was altered; ask the sender to send it again');
         received += data.length;
         hash.update(data);
-        await write(dec.update(data));
+        const w = write(dec.update(data));
         options.onProgress?.(received, total);
-      }
+        return w;
+      });
     } catch (e) {
-      res.body.destroy();
-      await flush().catch(() => {}); // what was verified is kept for a resume
+      res.close();
+      await writer.flush().catch(() => {}); // what was verified is kept for a resume
       throw translate(e, options.signal);
     }
-    await flush();
-    if (!res.body.complete || received < total) {
+    await writer.flush();
+    if (!complete || received < total) {
       // The connection closed early: what was verified so far stays in the .part.
       if (options.signal?.aborted) throw aborted();
-      if (serverTotal === undefined && res.body.complete) throw new AttachmentError('TRUNCATED', 'the server\'s copy of this attachment is shorter than it should be: it was damaged; ask the sender to send it again');
+      if (serverTotal === undefined && complete) throw new AttachmentError('TRUNCATED', 'the server\'s copy of this attachment is shorter than it should be: it was damaged; ask the sender to send it again');
       throw new AttachmentError('INTERRUPTED', 'the download was cut off; it resumes where it stopped');
     }
     try {
       await write(dec.finish());
-      await flush();
+      await writer.flush();
     } catch (e) {
       throw translate(e, options.signal);
     }
+    written = writer.written;
     const digest = new Uint8Array(hash.digest());
     if (!timingSafeEq(digest, a.digest)) throw new AttachmentError('DIGEST_MISMATCH', 'the attachment decrypted but its digest is not the one its sender gave: it was altered; ask the sender to send it again');
     if (written !== a.size || padded < a.size) throw new AttachmentError('TRUNCATED', 'the attachment is shorter than its sender said; ask the sender to send it again');
@@ -898,16 +1419,16 @@ async function downloadOnce(server: ServerAddress, ctx: ProtocolContext, a: Atta
  */
 async function rehashPrefix(ctx: ProtocolContext, key: Uint8Array, file: FileHandle, length: number, hash: Hash): Promise<boolean> {
   const enc = new AttachmentEncryptor(ctx.crypto, key);
+  const buf = Buffer.allocUnsafeSlow(BLOCK);
+  const out = Buffer.allocUnsafeSlow(SEALED_BLOCK);
   let emitted = 0;
   for (let pos = 0; pos < length;) {
     const n = Math.min(BLOCK, length - pos);
-    const buf = new Uint8Array(n);
     const { bytesRead } = await file.read(buf, 0, n, pos);
     if (bytesRead !== n) return false;
-    for (const c of enc.update(buf)) {
-      hash.update(c);
-      emitted += c.length;
-    }
+    const w = enc.updateInto(buf.subarray(0, n), out, 0);
+    hash.update(out.subarray(0, w));
+    emitted += w;
     pos += n;
   }
   return emitted === chunkCiphertextOffset(length / ATTACHMENT_CHUNK_SIZE);
