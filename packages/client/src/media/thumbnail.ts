@@ -28,6 +28,12 @@ function decode(bytes: Uint8Array, mime: string): Rgba | undefined {
     return { width: img.width, height: img.height, data: img.data };
   }
   if (mime === 'image/png') {
+    // The size is in the IHDR chunk, which must come first: refuse a picture
+    // too big to decode before pngjs inflates it (a 250 KB PNG can declare
+    // 8000 x 8000 pixels and take a gigabyte to decode).
+    if (bytes.length < 24 || bytes[12] !== 0x49 || bytes[13] !== 0x48 || bytes[14] !== 0x44 || bytes[15] !== 0x52) return undefined;
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (view.getUint32(16) * view.getUint32(20) > THUMBNAIL_MAX_PIXELS) return undefined;
     const img = pngJs.PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     return { width: img.width, height: img.height, data: img.data };
   }
