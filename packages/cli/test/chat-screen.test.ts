@@ -49,4 +49,12 @@ describe('peer text on a terminal', () => {
     expect(shown).toContain('hello');
     expect(printable('line one\nline two')).toBe('line one\nline two');
   });
+
+  it('names chosen by peers (group names) stay on one line, without escapes', async () => {
+    const { printableName } = await import('../src/client/format.js');
+    const shown = printableName('crew\u001b]0;owned\u0007\u001b[2J\nfake line\u202e');
+    expect(shown).not.toMatch(/[\u0000-\u001f\u007f\u202e]/);
+    expect(shown).toContain('crew');
+    expect(shown).toContain('fake line');
+  });
 });

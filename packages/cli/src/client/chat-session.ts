@@ -12,7 +12,7 @@
  */
 import { createInterface, emitKeypressEvents, type Interface } from 'node:readline';
 import { ClientError, formatAccountId, type ClientEvent, type ContactRow, type MessageRow, type SigiloClient } from '@sigilo/client';
-import { ANSI, messageLine, mutedText, printable, ticks } from './format.js';
+import { ANSI, messageLine, mutedText, printable, printableName, ticks } from './format.js';
 import { ALT_SCREEN_OFF, ALT_SCREEN_ON, draw } from './screen.js';
 
 const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
@@ -173,7 +173,7 @@ export class ChatSession {
     if (m.conversation.length === 32) {
       const g = this.#o.client.store.getGroup(m.conversation);
       if (!g || g.mutedUntil > Date.now()) return;
-      this.#setNotice(`new message in ${g.name} (sigilo chat ${JSON.stringify(g.name)})`);
+      this.#setNotice(`new message in ${printableName(g.name)} (sigilo chat ${printableName(JSON.stringify(g.name))})`);
       return;
     }
     const c = this.#o.client.store.getContact(m.conversation);

@@ -121,6 +121,11 @@ export function printable(text: string): string {
   return text.replace(/\t/g, '    ').replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '\ufffd');
 }
 
+/** A name chosen by a peer (a group's name), on one line and safe for a terminal. */
+export function printableName(name: string): string {
+  return printable(name).replace(/\n/g, '\ufffd');
+}
+
 /** A message as a line of text; `me` names one's own side. */
 export function messageLine(m: MessageRow, name: string, colour: boolean): string {
   const who = m.outgoing ? 'me' : name;

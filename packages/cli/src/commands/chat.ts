@@ -2,6 +2,7 @@
 import { ClientError } from '@sigilo/client';
 import { UsageError } from '../command.js';
 import { ChatSession } from '../client/chat-session.js';
+import { printableName } from '../client/format.js';
 import { CLIENT_USAGE, clientCommand, contactName } from '../client/session.js';
 import { resolveConversation } from './group.js';
 
@@ -32,7 +33,7 @@ only (shown to the two of you, marked [private]); /members lists the members.
     if (target.kind === 'group') {
       const { groupId, name: groupName } = target.group;
       return new ChatSession({
-        client, contact: undefined, group: { groupId, name: groupName }, name: groupName,
+        client, contact: undefined, group: { groupId, name: groupName }, name: printableName(groupName),
         input: process.stdin, output: process.stdout, stopSignal: ctx.io.stopSignal, screen,
       }).run();
     }

@@ -10,7 +10,7 @@
 import { ClientError, formatAccountId, type GroupInfo, type SigiloClient } from '@sigilo/client';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
-import { hex, ticks } from '../client/format.js';
+import { hex, printableName, ticks } from '../client/format.js';
 import { CLIENT_USAGE, clientCommand, connectAndCatchUp, connectBestEffort, contactName, watchWarnings, type ClientContext } from '../client/session.js';
 
 export function groupJson(g: GroupInfo) {
@@ -70,7 +70,7 @@ sender keys, once per message for all members.`,
     const [name, ...names] = ctx.positionals;
     if (!name) throw new UsageError('give the group NAME and the CONTACTs to add');
     return change(ctx, (client) => client.createGroup(name, resolveMembers(client, names)),
-      (g, client) => `Created group ${g.name} (id ${shortGroupId(g)}): ${memberNames(client, g)}.\nWrite to it with: sigilo send ${JSON.stringify(g.name)} TEXT   or   sigilo chat ${JSON.stringify(g.name)}`);
+      (g, client) => `Created group ${printableName(g.name)} (id ${shortGroupId(g)}): ${memberNames(client, g)}.\nWrite to it with: sigilo send ${printableName(JSON.stringify(g.name))} TEXT   or   sigilo chat ${printableName(JSON.stringify(g.name))}`);
   },
 });
 
@@ -86,7 +86,7 @@ New members cannot read messages sent before they joined.`,
     const [group, ...names] = ctx.positionals;
     if (!group || names.length === 0) throw new UsageError('give the GROUP and the CONTACTs to add');
     return change(ctx, (client) => client.addMembers(client.resolveGroup(group).groupId, resolveMembers(client, names)),
-      (g, client) => `Added ${names.join(', ')} to ${g.name}. Members: ${memberNames(client, g)}.`);
+      (g, client) => `Added ${names.join(', ')} to ${printableName(g.name)}. Members: ${memberNames(client, g)}.`);
   },
 });
 
@@ -103,7 +103,7 @@ removed members cannot read anything new.`,
     const [group, ...names] = ctx.positionals;
     if (!group || names.length === 0) throw new UsageError('give the GROUP and the MEMBERs to remove');
     return change(ctx, (client) => client.removeMembers(client.resolveGroup(group).groupId, resolveMembers(client, names)),
-      (g, client) => `Removed ${names.join(', ')} from ${g.name}. Members: ${memberNames(client, g)}.`);
+      (g, client) => `Removed ${names.join(', ')} from ${printableName(g.name)}. Members: ${memberNames(client, g)}.`);
   },
 });
 
@@ -119,7 +119,7 @@ Admins can add, remove and promote members and rename the group.`,
     if (!group || !name) throw new UsageError('give the GROUP and the MEMBER to promote');
     if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}' (promote one member at a time)`);
     return change(ctx, (client) => client.promote(client.resolveGroup(group).groupId, client.resolveContact(name).accountId),
-      (g) => `${name} is now an admin of ${g.name}.`);
+      (g) => `${name} is now an admin of ${printableName(g.name)}.`);
   },
 });
 
@@ -132,7 +132,7 @@ const groupRename = clientCommand({
     const [group, name, ...extra] = ctx.positionals;
     if (!group || !name) throw new UsageError('give the GROUP and its NEW-NAME');
     if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}' (quote a name with spaces)`);
-    return change(ctx, (client) => client.renameGroup(client.resolveGroup(group).groupId, name), (g) => `The group is now called ${g.name}.`);
+    return change(ctx, (client) => client.renameGroup(client.resolveGroup(group).groupId, name), (g) => `The group is now called ${printableName(g.name)}.`);
   },
 });
 
@@ -147,7 +147,7 @@ You stop receiving the group's messages; the others are told and switch to new k
     const [group, ...extra] = ctx.positionals;
     if (!group) throw new UsageError('give the GROUP to leave');
     if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`);
-    return change(ctx, (client) => client.leaveGroup(client.resolveGroup(group).groupId), (g) => `You left ${g.name}. Its history stays here.`);
+    return change(ctx, (client) => client.leaveGroup(client.resolveGroup(group).groupId), (g) => `You left ${printableName(g.name)}. Its history stays here.`);
   },
 });
 
@@ -186,11 +186,11 @@ or were removed. Use the name or the id in the other group commands.
       ctx.io.out('No groups yet. Create one with: sigilo group create NAME CONTACT…\n');
       return 0;
     }
-    const width = Math.max(4, ...groups.map((g) => g.name.length));
+    const width = Math.max(4, ...groups.map((g) => printableName(g.name).length));
     ctx.io.out(`${'NAME'.padEnd(width)}  ID            MEMBERS  ROLE\n`);
     for (const g of groups) {
       const role = g.status === 'active' ? (g.myRole ?? '-') : g.status;
-      ctx.io.out(`${g.name.padEnd(width)}  ${shortGroupId(g)}  ${String(g.members.length).padStart(7)}  ${role}\n`);
+      ctx.io.out(`${printableName(g.name).padEnd(width)}  ${shortGroupId(g)}  ${String(g.members.length).padStart(7)}  ${role}\n`);
     }
     return 0;
   },
@@ -217,7 +217,7 @@ The revision counts the signed membership changes; every member's devices agree 
       return 0;
     }
     const me = client.accountId ? formatAccountId(client.accountId) : '';
-    ctx.io.out(`Group ${g.name}\nId: ${hex(g.groupId)}\nRevision: ${g.revision}\n${g.status === 'active' ? '' : `You ${g.status === 'left' ? 'left this group' : 'were removed from this group'}.\n`}Members (${g.members.length}):\n`);
+    ctx.io.out(`Group ${printableName(g.name)}\nId: ${hex(g.groupId)}\nRevision: ${g.revision}\n${g.status === 'active' ? '' : `You ${g.status === 'left' ? 'left this group' : 'were removed from this group'}.\n`}Members (${g.members.length}):\n`);
     for (const m of g.members) {
       const id = formatAccountId(m.accountId);
       const name = id === me ? 'you' : contactName(client.store.getContact(m.accountId), m.accountId);
@@ -254,9 +254,9 @@ export async function sendToGroup(ctx: ClientContext, client: SigiloClient, grou
   if (ctx.json) {
     ctx.io.out(`${JSON.stringify({ group: hex(group.groupId), name: group.name, messageId: hex(m.messageId), timestamp: m.timestamp, status: m.status })}\n`);
   } else if (m.status === 'pending') {
-    ctx.io.out(`Queued for group ${group.name}; it will be sent on the next connection.\n`);
+    ctx.io.out(`Queued for group ${printableName(group.name)}; it will be sent on the next connection.\n`);
   } else {
-    ctx.io.out(`Sent to group ${group.name} ${ticks(m.status)}\n`);
+    ctx.io.out(`Sent to group ${printableName(group.name)} ${ticks(m.status)}\n`);
   }
   if (m.status === 'pending') {
     ctx.io.err(`sigilo send: not sent yet${online ? '' : ' (the server cannot be reached)'}; the message stays in the outbox and goes out with the next \`sigilo send\`, \`inbox\` or \`chat\`\n`);

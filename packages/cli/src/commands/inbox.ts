@@ -1,7 +1,7 @@
 /** `sigilo inbox`: fetches what arrived while away, prints unread messages and marks them read. */
 import { formatAccountId, GROUP_ID_LENGTH, type MessageRow } from '@sigilo/client';
 import { UsageError } from '../command.js';
-import { messageJson, messageLine, dateTime, printable as printableName } from '../client/format.js';
+import { messageJson, messageLine, dateTime, printableName } from '../client/format.js';
 import { resolveConversation } from './group.js';
 import { CLIENT_USAGE, clientCommand, connectAndCatchUp, contactName, watchWarnings } from '../client/session.js';
 

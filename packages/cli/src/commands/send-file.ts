@@ -3,7 +3,7 @@ import { basename, resolve } from 'node:path';
 import { AttachmentError, ClientError, formatAccountId, hasPendingUpload } from '@sigilo/client';
 import { UsageError, type Io } from '../command.js';
 import { str } from '../args.js';
-import { formatBytes, hex, ticks } from '../client/format.js';
+import { formatBytes, hex, printableName, ticks } from '../client/format.js';
 import { CLIENT_USAGE, clientCommand, contactName, watchWarnings } from '../client/session.js';
 import { resolveConversation } from './group.js';
 
@@ -134,7 +134,7 @@ run it again to resume.`,
     }
     bar.end();
     const a = m.attachments?.[0];
-    const who = target.kind === 'group' ? `group ${target.group.name}` : contactName(client.store.getContact(to), to);
+    const who = target.kind === 'group' ? `group ${printableName(target.group.name)}` : contactName(client.store.getContact(to), to);
     if (ctx.json) {
       ctx.io.out(`${JSON.stringify({
         ...(target.kind === 'group' ? { group: hex(to), name: target.group.name } : { to: formatAccountId(to), contact: client.store.getContact(to)?.alias ?? null }),
