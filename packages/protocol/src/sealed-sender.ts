@@ -15,7 +15,7 @@
  */
 import { SealedContentSchema, SealedSenderEnvelopeSchema, SenderCertificate_BodySchema, SenderCertificateSchema } from './gen/sigilo/protocol/v1/wire_pb.js';
 import type { CryptoProvider } from './crypto/provider.js';
-import { bytesEqual, concatBytes, toHex, utf8, wipe } from './bytes.js';
+import { bytesEqual, concatBytes, utf8, wipe } from './bytes.js';
 import { DecodeError, ExpiredCertificateError, InvalidArgumentError, InvalidCertificateError, SenderMismatchError, UnsupportedVersionError } from './errors.js';
 import { IDENTITY_KEY_LENGTH, isCanonicalX25519PublicKey, generateX25519KeyPairAndAgree, identityAgreementKey, type IdentityKeyPair, type ProtocolContext } from './keys.js';
 import { decodeProto, encodeProto } from './proto.js';
@@ -99,9 +99,18 @@ function staticKey(crypto: CryptoProvider, dh: Uint8Array, chainKey: Uint8Array,
   return crypto.hkdfSha256(dh, concatBytes(chainKey, encryptedStatic), STATIC_INFO, 32);
 }
 
-/** Wraps `content` for the recipient identity; only the recipient learns who sent it. */
+/**
+ * Wraps `content` for the recipient identity; only the recipient learns who sent it.
+ *
+ * With a cache, the static agreement X25519(IK_S, IK_R) is kept per recipient
+ * (see SealedSenderCache): the same for every envelope to that identity, so a
+ * sender writing to many members (a group's key rotation) pays one agreement
+ * per envelope (the ephemeral one) instead of two. The envelope is the same
+ * bytes with or without the cache.
+ */
 export function sealSender(
   ctx: ProtocolContext, ours: IdentityKeyPair, recipientIdentityKey: Uint8Array, senderCertificate: Uint8Array, contentType: number, content: Uint8Array,
+  cache?: SealedSenderCache,
 ): Uint8Array {
   const { crypto } = ctx;
   if (!isContentType(contentType)) throw new InvalidArgumentError('sealed content must be a ratchet (1) or prekey (2) message');
@@ -109,7 +118,7 @@ export function sealSender(
   const { keyPair: e, shared: [dh1] } = generateX25519KeyPairAndAgree(ctx, [recipientAgreement]);
   const { chainKey, key } = ephemeralKeys(crypto, dh1!, recipientIdentityKey, e.publicKey);
   const encryptedStatic = crypto.aes256GcmEncrypt(key, ZERO_NONCE, ours.publicKey, e.publicKey);
-  const dh2 = crypto.x25519(ours.agreement.privateKey, recipientAgreement);
+  const { secret: dh2, cached } = staticSecret(crypto, ours, recipientAgreement, cache);
   const k2 = staticKey(crypto, dh2, chainKey, encryptedStatic);
   const inner = encodeProto(SealedContentSchema, {
     senderCertificate: decodeProto(SenderCertificateSchema, senderCertificate, 'sender certificate'),
@@ -117,8 +126,46 @@ export function sealSender(
     content,
   });
   const encryptedContent = crypto.aes256GcmEncrypt(k2, ZERO_NONCE, inner, encryptedStatic);
-  wipe(dh1, dh2, chainKey, key, k2, e.privateKey);
+  wipe(dh1, chainKey, key, k2, e.privateKey);
+  if (!cached) wipe(dh2);
   return encodeProto(SealedSenderEnvelopeSchema, { version: SEALED_SENDER_VERSION, ephemeralKey: e.publicKey, encryptedStatic, encryptedContent });
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+function hexOf(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < bytes.length; i++) s += HEX[bytes[i]!]!;
+  return s;
+}
+
+/**
+ * X25519(our identity, their identity agreement key): the static agreement of
+ * both directions (the sender's X25519(IK_S, IK_R) is the receiver's
+ * X25519(IK_R, IK_S)), so one cache entry per pair of identities serves both.
+ * Keyed by both agreement public keys, so a cache can never hand one identity
+ * another's secret. Bounded: the oldest entry goes when it is full. `cached`:
+ * the secret belongs to the cache and must not be wiped by the caller.
+ */
+function staticSecret(
+  crypto: CryptoProvider, ours: IdentityKeyPair, theirAgreement: Uint8Array, cache: SealedSenderCache | undefined,
+): { secret: Uint8Array; cached: boolean } {
+  if (!cache) return { secret: crypto.x25519(ours.agreement.privateKey, theirAgreement), cached: false };
+  const id = hexOf(ours.agreement.publicKey) + hexOf(theirAgreement);
+  const kept = cache.staticSecrets.get(id);
+  if (kept) return { secret: kept, cached: true };
+  const secret = crypto.x25519(ours.agreement.privateKey, theirAgreement);
+  remember(cache.staticSecrets, id, secret, (old) => old.fill(0));
+  return { secret, cached: true };
+}
+
+/** Adds to a bounded cache, dropping (and handing to `dropped`) the oldest entry when it is full. */
+function remember<V>(map: Map<string, V>, key: string, value: V, dropped?: (old: V) => void): void {
+  if (map.size >= MAX_CACHED) {
+    const [oldKey, old] = map.entries().next().value!;
+    map.delete(oldKey);
+    dropped?.(old);
+  }
+  map.set(key, value);
 }
 
 export interface UnsealedMessage {
@@ -137,10 +184,13 @@ export interface UnsealedMessage {
  * lifetime must still open what was queued for it (protocol.md §6.3).
  */
 /**
- * What a receiver may keep between envelopes to save work on busy inboxes:
- * - staticSecrets: X25519(IK_R, IK_S) per sender identity (hex of IK_S); the
- *   same for every envelope between two identities, and no more secret than
- *   IK_R, which the receiver holds anyway;
+ * What a client may keep between envelopes to save work (bounded, 4096 entries
+ * each, the oldest dropped first):
+ * - staticSecrets: the static agreement between our identity and a peer's
+ *   (X25519(IK_R, IK_S) when receiving from it, X25519(IK_S, IK_R) when sending
+ *   to it: the same value), keyed by both X25519 public keys. The same for
+ *   every envelope between two identities, and no more secret than our identity
+ *   key, which the client holds anyway;
  * - certificates: verified certificate bodies by the hex of the certificate's
  *   signed bytes and signature; expiry is still checked against `now` each time.
  */
@@ -163,20 +213,14 @@ export function unsealSender(
   if (senderIdentity.length !== IDENTITY_KEY_LENGTH || !isCanonicalX25519PublicKey(senderIdentity.subarray(32))) {
     throw new DecodeError('sealed sender: sender identity must be 64 bytes with a canonical X25519 half');
   }
-  const staticCache = cache?.staticSecrets;
-  const cacheKey = staticCache ? toHex(senderIdentity) : '';
-  let dh2 = staticCache?.get(cacheKey);
-  if (!dh2) {
-    dh2 = crypto.x25519(ours.agreement.privateKey, identityAgreementKey(senderIdentity));
-    if (staticCache && staticCache.size < MAX_CACHED) staticCache.set(cacheKey, dh2);
-  }
+  const { secret: dh2, cached } = staticSecret(crypto, ours, identityAgreementKey(senderIdentity), cache);
   const k2 = staticKey(crypto, dh2, chainKey, env.encryptedStatic);
   let inner: Uint8Array;
   try {
     inner = crypto.aes256GcmDecrypt(k2, ZERO_NONCE, env.encryptedContent, env.encryptedStatic);
   } finally {
     wipe(dh1, chainKey, key, k2);
-    if (!staticCache?.has(cacheKey)) wipe(dh2);
+    if (!cached) wipe(dh2);
   }
   const content = decodeProto(SealedContentSchema, inner, 'sealed content');
   if (!content.senderCertificate) throw new InvalidCertificateError('sealed content carries no sender certificate');
@@ -196,13 +240,13 @@ export function verifySenderCertificateCached(
   crypto: CryptoProvider, trusted: readonly TrustedServerKey[], certificate: { readonly certificate: Uint8Array; readonly signature: Uint8Array },
   now: number, cache?: SealedSenderCache,
 ): SenderCertificateBody {
-  const certKey = cache ? toHex(certificate.certificate) + toHex(certificate.signature) : '';
+  const certKey = cache ? hexOf(certificate.certificate) + hexOf(certificate.signature) : '';
   let sender = cache?.certificates.get(certKey);
   if (sender) {
     if (sender.expires <= now) throw new ExpiredCertificateError();
   } else {
     sender = verifySenderCertificate(crypto, trusted, encodeProto(SenderCertificateSchema, { certificate: certificate.certificate, signature: certificate.signature }), now);
-    if (cache && cache.certificates.size < MAX_CACHED) cache.certificates.set(certKey, sender);
+    if (cache) remember(cache.certificates, certKey, sender);
   }
   return sender;
 }

@@ -11,7 +11,7 @@ import {
   SenderMismatchError, UnsupportedVersionError,
   assertSenderMatchesSession, bytesEqual, concatBytes, decryptMessage, decryptPreKeyMessage, encryptMessage,
   initiateSession, issueSenderCertificate, parsePreKeyMessage, sealSender, sessionRemoteIdentity, unsealSender, utf8, verifySenderCertificate,
-  type TrustedServerKey,
+  type SealedSenderCache, type TrustedServerKey,
 } from '../src/index.js';
 import { SealedSenderEnvelopeSchema, SenderCertificate_BodySchema, SenderCertificateSchema } from '../src/gen/sigilo/protocol/v1/wire_pb.js';
 import { encodeProto } from '../src/proto.js';
@@ -241,6 +241,60 @@ describe.each(providers.map((crypto) => ({ crypto, name: crypto.name })))('seale
     it('sealSender refuses a malformed certificate or recipient', () => {
       expectThrows(() => sealSender(ctx, alice.identity, bob.identity.publicKey, Uint8Array.of(0xff, 0xff), 1, enc('x')), DecodeError);
       expectThrows(() => sealSender(ctx, alice.identity, bob.identity.publicKey.subarray(0, 63), aliceCert, 1, enc('x')), InvalidKeyError);
+    });
+  });
+
+  describe('the static agreement cache (SealedSenderCache.staticSecrets)', () => {
+    const fresh = (): SealedSenderCache => ({ staticSecrets: new Map(), certificates: new Map() });
+
+    it('sealing with it gives the same bytes as without, and keeps one entry per recipient', () => {
+      const cache = fresh();
+      for (let round = 0; round < 2; round++) {
+        for (const to of [bob, carol]) {
+          const plain = sealSender(context(crypto, `same/${round}`), alice.identity, to.identity.publicKey, aliceCert, 1, enc('same bytes'));
+          const cached = sealSender(context(crypto, `same/${round}`), alice.identity, to.identity.publicKey, aliceCert, 1, enc('same bytes'), cache);
+          expect(bytesHex(cached)).toBe(bytesHex(plain));
+          expect(dec(unsealSender(ctx, to.identity, cached, trusted, NOW).content)).toBe('same bytes');
+        }
+      }
+      expect(cache.staticSecrets.size).toBe(2);
+      // The entry is the static agreement itself: what Bob computes with his key and Alice's.
+      const bobSide = crypto.x25519(bob.identity.agreement.privateKey, alice.identity.publicKey.subarray(32));
+      expect([...cache.staticSecrets.values()].some((v) => bytesEqual(v, bobSide))).toBe(true);
+    });
+
+    it('one entry serves both directions between two identities', () => {
+      const cache = fresh();
+      sealSender(ctx, alice.identity, bob.identity.publicKey, aliceCert, 1, enc('to bob'), cache);
+      expect(cache.staticSecrets.size).toBe(1);
+      const bobCert = issueSenderCertificate(crypto, server, { accountId: new Uint8Array(16), deviceId: 1, identityKey: bob.identity.publicKey, expires });
+      const fromBob = sealSender(ctx, bob.identity, alice.identity.publicKey, bobCert, 1, enc('from bob'));
+      expect(dec(unsealSender(ctx, alice.identity, fromBob, trusted, NOW, cache).content)).toBe('from bob');
+      expect(cache.staticSecrets.size).toBe(1);
+    });
+
+    it('a cache shared by two identities never hands one the other\'s secret', () => {
+      const cache = fresh();
+      sealSender(ctx, alice.identity, bob.identity.publicKey, aliceCert, 1, enc('from alice'), cache);
+      // Mallory seals to Bob with the same cache: keyed by peer only, she would get Alice's secret and Bob could not open it.
+      const malloryCert = issueSenderCertificate(crypto, server, { accountId: new Uint8Array(16), deviceId: 1, identityKey: mallory.identity.publicKey, expires });
+      const envelope = sealSender(ctx, mallory.identity, bob.identity.publicKey, malloryCert, 1, enc('from mallory'), cache);
+      const opened = unsealSender(ctx, bob.identity, envelope, trusted, NOW);
+      expect(dec(opened.content)).toBe('from mallory');
+      expect(bytesHex(opened.sender.identityKey)).toBe(bytesHex(mallory.identity.publicKey));
+      expect(cache.staticSecrets.size).toBe(2);
+    });
+
+    it('is bounded: when full, the oldest entry is dropped and wiped', () => {
+      const cache = fresh();
+      const oldest = new Uint8Array(32).fill(0x5a);
+      cache.staticSecrets.set('oldest', oldest);
+      for (let i = 1; i < 4096; i++) cache.staticSecrets.set(`filler ${i}`, new Uint8Array(32).fill(1));
+      const envelope = sealSender(ctx, alice.identity, bob.identity.publicKey, aliceCert, 1, enc('one more'), cache);
+      expect(dec(unsealSender(ctx, bob.identity, envelope, trusted, NOW).content)).toBe('one more');
+      expect(cache.staticSecrets.size).toBe(4096);
+      expect(cache.staticSecrets.has('oldest')).toBe(false);
+      expect(oldest.every((b) => b === 0)).toBe(true);
     });
   });
 });
