@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 /** The `sigilo` command. */
-import { runCli } from './run.js';
+import { needsRelaunch, relaunch } from './launch.js';
+
+// `server start` runs in a child with the server's node settings (launch.ts); loaded only after.
+if (needsRelaunch(process.argv.slice(2), process.execArgv, process.env)) process.exit(await relaunch());
+const { runCli } = await import('./run.js');
 
 const stopSignal = new Promise<string>((resolve) => {
   for (const s of ['SIGTERM', 'SIGINT'] as const) process.once(s, () => resolve(s));

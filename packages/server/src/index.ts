@@ -8,7 +8,8 @@ export { AdminService, formatAudit, type AccountSummary, type AuditSummary, type
 export { adminRequest, adminSocketAlive, adminSocketPath, type AdminOp } from './admin-socket.js';
 export { generateInviteCode, normaliseInviteCode, inviteCodeHash } from './services/invites.js';
 export { SqliteStorage, type SqliteStorageOptions } from './storage/sqlite.js';
-export { PostgresStorage, type PostgresStorageOptions } from './storage/postgres.js';
+// Types only: the adapter (and pg) is loaded by openStorage when the PostgreSQL backend is chosen.
+export type { PostgresStorage, PostgresStorageOptions } from './storage/postgres.js';
 export { openStorage, sqlitePath } from './storage/open.js';
 export type * from './storage/port.js';
 export { generateSelfSignedCertificate, fingerprintOf } from './tls/self-signed.js';
