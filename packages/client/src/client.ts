@@ -117,7 +117,7 @@ export class SigiloClient {
   #flushing: Promise<void> | undefined;
   #ownDevices: number[] | undefined;
   #identity: IdentityKeyPair | undefined;
-  /** X25519(IK_S, IK_R) per sender identity: the static half of sealed sender, constant per pair. */
+  /** The static half of sealed sender per peer identity (constant per pair, used sending and receiving) and verified certificates. */
   readonly #sealedCache: SealedSenderCache = { staticSecrets: new Map(), certificates: new Map() };
   #trusted: TrustedServerKey[] | undefined;
   #keysRefreshedAt = 0;
@@ -1050,6 +1050,7 @@ export class SigiloClient {
 
   /** Deletes one of this account's messages for everyone in the conversation. */
   async deleteForEveryone(conversation: Uint8Array, messageId: Uint8Array): Promise<void> {
+    if (conversation.length === GROUP_ID_LENGTH) return this.#groups.deleteForEveryone(conversation, messageId); // groups.ts: to every member
     const me = this.#requireAccount();
     const m = this.store.getMessage(conversation, messageId);
     if (!m) throw new ClientError('NOT_FOUND', 'no such message');
@@ -1237,7 +1238,7 @@ export class SigiloClient {
               messages: messages.map((m) => ({
                 deviceId: m.deviceId,
                 content: sealSender(this.#ctx, this.identity, m.remoteIdentity, certificate,
-                  messageType(m.message) === 'prekey' ? SEALED_CONTENT_PREKEY : SEALED_CONTENT_RATCHET, m.message),
+                  messageType(m.message) === 'prekey' ? SEALED_CONTENT_PREKEY : SEALED_CONTENT_RATCHET, m.message, this.#sealedCache),
               })),
             },
           } satisfies ClientBody);
@@ -1298,6 +1299,90 @@ export class SigiloClient {
     }
   }
 
+  // ------------------------------------------------------------------ pairwise sends in bulk (for groups.ts)
+
+  /**
+   * Sends several pairwise Contents together (a group's membership change with the new sender key goes to every
+   * member at once): every recipient's sessions are advanced and stored in one transaction before anything leaves
+   * (one commit instead of one per recipient), then all the sends go out without waiting for each other. An item
+   * that needs more (this account's own devices, a recipient with no session yet, a device list the server calls
+   * stale, a refused access key) is sent by #deliverContent on its own, which repairs and retries. Resolves with
+   * whether each item went out.
+   */
+  async #deliverContents(items: readonly { to: Uint8Array; content: Uint8Array; messageId: Uint8Array }[]): Promise<boolean[]> {
+    const me = this.#requireAccount();
+    const connection = this.#requireConnection();
+    const results = new Array<boolean>(items.length).fill(false);
+    const alone = (i: number) => this.#deliverContent(items[i]!.to, items[i]!.content, items[i]!.messageId).then(() => { results[i] = true; }, () => {});
+    const single: number[] = [];
+    const batch: { index: number; accessKey: Uint8Array | undefined; messages: { deviceId: number; message: Uint8Array; remoteIdentity: Uint8Array }[] }[] = [];
+    this.store.transaction(() => items.forEach((item, index) => {
+      const contact = this.store.getContact(item.to);
+      if (contact?.pendingIdentityKey) return; // held until the new safety number is accepted
+      const devices = bytesEqual(item.to, me.accountId) ? [] : this.store.sessionDevices(item.to);
+      if (devices.length === 0) {
+        single.push(index);
+        return;
+      }
+      try {
+        const padded = pad(item.content);
+        const messages = devices.map((deviceId) => {
+          const out = encryptMessage(this.#ctx, decodeSessionRecord(this.store.getSession(item.to, deviceId)!), padded);
+          this.store.putSession(item.to, deviceId, encodeSessionRecord(out.record));
+          return { deviceId, message: out.message, remoteIdentity: out.record.current!.remoteIdentity };
+        });
+        batch.push({ index, accessKey: contact?.accessKey, messages });
+      } catch {
+        single.push(index); // a session that cannot encrypt: the one-at-a-time path reports it (the outbox keeps the row)
+      }
+    }));
+    const sealed = batch.some((b) => b.accessKey);
+    const certificate = sealed ? await this.#senderCertificate(connection) : undefined;
+    const anonymous = sealed ? await this.#anonymousConnection() : undefined;
+    await Promise.all([
+      ...single.map(alone),
+      ...batch.map(async ({ index, accessKey, messages }) => {
+        const { to, messageId } = items[index]!;
+        try {
+          if (accessKey) {
+            await anonymous!.request({
+              case: 'sealedSend',
+              value: {
+                recipientAccountId: to, messageId, accessKey,
+                messages: messages.map((m) => ({
+                  deviceId: m.deviceId,
+                  content: sealSender(this.#ctx, this.identity, m.remoteIdentity, certificate!,
+                    messageType(m.message) === 'prekey' ? SEALED_CONTENT_PREKEY : SEALED_CONTENT_RATCHET, m.message, this.#sealedCache),
+                })),
+              },
+            } satisfies ClientBody);
+          } else {
+            await connection.request({ case: 'send', value: { recipientAccountId: to, messageId, messages: messages.map((m) => ({ deviceId: m.deviceId, content: m.message })) } });
+          }
+          results[index] = true;
+        } catch (e) {
+          // Stale devices, a refused access key…: the one-at-a-time path repairs that. Anything else waits for the outbox.
+          if (e instanceof ServerRequestError) await alone(index);
+        }
+      }),
+    ]);
+    return results;
+  }
+
+  /** Runs `fn` while no outbox flush runs (a flush asked for meanwhile starts after it): groups.ts sends outbox rows itself. */
+  async #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.#flushing) await this.#flushing.catch(() => {});
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => { release = resolve; });
+    this.#flushing = held;
+    try {
+      return await fn();
+    } finally {
+      if (this.#flushing === held) this.#flushing = undefined;
+      release();
+    }
+  }
+
   // ------------------------------------------------------------------ groups (groups.ts; spec/groups.md)
 
   /** What the group engine may use of this client. */
@@ -1318,6 +1403,8 @@ export class SigiloClient {
       anonymousConnection: () => this.#anonymousConnection(),
       senderCertificate: (c) => this.#senderCertificate(c),
       deliverContent: (to, content, messageId, options) => this.#deliverContent(to, content, messageId, options),
+      deliverContents: (items) => this.#deliverContents(items),
+      exclusive: (fn) => this.#exclusive(fn),
       fetchSessions: (c, accountId, deviceIds) => this.#fetchSessions(c, accountId, deviceIds),
       ownDevices: async (c) => {
         if (!this.#ownDevices) {

@@ -57,6 +57,11 @@ const PENDING_TTL_MS = 7 * 24 * 3600_000;
 const MAX_PENDING_ENTRIES = 256;
 /** Own sender keys kept per group (the current one and older ones, to answer requests from their epoch). */
 const OWN_KEYS_KEPT = 8;
+/**
+ * Received sender keys kept per member device and group (groups.md §6.6): the current one and a few older ones, for
+ * messages of an ended epoch still on their way; beyond it the oldest goes, so a member cannot fill the store.
+ */
+export const SENDER_KEYS_KEPT_PER_DEVICE = 5;
 /** A SenderKeyRequest for one key at most this often (groups.md §6.5); an answer to one account at most this often. */
 const REQUEST_INTERVAL_MS = 3600_000;
 const ANSWER_INTERVAL_MS = 10_000;
@@ -120,6 +125,13 @@ export interface GroupHost {
   senderCertificate(connection: Connection): Promise<Uint8Array>;
   /** Sends an encoded Content pairwise now (sealed when the access key is known), as the outbox does. */
   deliverContent(to: Uint8Array, content: Uint8Array, messageId: Uint8Array, options?: { onlineOnly?: boolean }): Promise<void>;
+  /**
+   * Sends several encoded Contents pairwise at once: the sessions advanced in one store transaction, the sends
+   * in parallel. Resolves with whether each went out (one that did not stays for the outbox to retry).
+   */
+  deliverContents(items: readonly { to: Uint8Array; content: Uint8Array; messageId: Uint8Array }[]): Promise<boolean[]>;
+  /** Runs `fn` while no outbox flush runs, so that rows it sends itself are not sent by a flush too. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T>;
   fetchSessions(connection: Connection, accountId: Uint8Array, deviceIds: number[]): Promise<void>;
   /** Every device of this account (this one included), cached by the client. */
   ownDevices(connection: Connection): Promise<number[]>;
@@ -285,13 +297,13 @@ export class Groups {
     const now = this.#h.now();
     const { log } = createGroup(this.#h.ctx, { accountId: me.accountId, identity: this.#h.identity() }, clean, members, now);
     const groupId = log.state.groupId;
-    this.#h.store.transaction(() => {
+    const queued = this.#h.store.transaction(() => {
       this.#saveLog(groupId, log, 'active', now);
       this.#learnMembers(log.state);
-      this.#sendLog(groupId, log, log.state.members.map((m) => m.accountId));
+      return this.#announce(groupId, log, undefined, log.chain());
     });
     this.#h.emit({ type: 'group-update', groupId, revision: log.state.revision, changes: [{ by: me.accountId, kind: 'created', accounts: ids, name: clean }] });
-    await this.#h.flush().catch(() => {});
+    await this.#sendQueued(queued);
     return this.info(groupId);
   }
 
@@ -327,17 +339,18 @@ export class Groups {
     const before = log.state;
     const entry = signGroupChange(this.#h.ctx, before, { accountId: me.accountId, identity: this.#h.identity() }, ch, now);
     log.add(entry);
-    this.#h.store.transaction(() => {
+    const queued = this.#h.store.transaction(() => {
       const status: GroupStatus = ch.type === 'leave' ? 'left' : 'active';
       this.#saveLog(groupId, log, status, now);
       this.#h.store.addOwnGroupChange(groupId, groupEntryHash(this.#h.ctx, entry), serialiseChange(ch), now);
       this.#afterMembershipChange(groupId, before, log.state);
       this.#learnMembers(log.state);
-      this.#sendLog(groupId, log, [...before.members, ...log.state.members].map((m) => m.accountId));
+      const q = this.#announce(groupId, log, before, [entry]);
       if (ch.type === 'leave') this.#forgetKeys(groupId);
+      return q;
     });
     this.#h.emit({ type: 'group-update', groupId, revision: log.state.revision, changes: [describeChange(me.accountId, ch)] });
-    await this.#h.flush().catch(() => {});
+    await this.#sendQueued(queued);
     return this.#info(this.#h.store.getGroup(groupId)!, log.state);
   }
 
@@ -379,11 +392,37 @@ export class Groups {
     if (gone.length) this.#h.store.retireOwnSenderKey(groupId);
   }
 
-  /** Queues the whole chain (GroupUpdate) pairwise to these accounts and to this account's other devices. */
-  #sendLog(groupId: Uint8Array, log: GroupLog, accounts: Uint8Array[]): void {
+  /**
+   * Queues new log entries for everyone concerned (groups.md §6.2), one pairwise message per account: the members
+   * before the change (removed ones included, so they learn it) and after it, and this account's other devices.
+   * Accounts that were members already get only `entries` (they hold the chain; one that lacks a parent asks for
+   * it); accounts new to the group get the whole winning chain. When the member list changed and this account is
+   * still in it, this device's new sender key travels in the same message (a SenderKeyDistribution carrying the
+   * entries, applied first) to the members and this account's other devices, so a rotation is one message per
+   * member, not two; accounts no longer members get a GroupUpdate with the entries alone. `before` undefined: a
+   * new group (everyone is new).
+   */
+  #announce(groupId: Uint8Array, log: GroupLog, before: GroupState | undefined, entries: Uint8Array[]): Queued[] {
     const me = this.#h.account().accountId;
-    const update: ContentInit = { body: { case: 'groupUpdate', value: { groupId, entries: log.chain() } } };
-    for (const id of unique([...accounts, me])) this.#enqueue(id, update);
+    const after = log.state;
+    const inBefore = (id: Uint8Array) => before?.members.some((m) => bytesEqual(m.accountId, id)) ?? false;
+    const inAfter = (id: Uint8Array) => after.members.some((m) => bytesEqual(m.accountId, id));
+    const accounts = unique([...(before?.members ?? []).map((m) => m.accountId), ...after.members.map((m) => m.accountId), me]);
+    const listChanged = !before || !sameSet(before.members.map((m) => m.accountId), after.members.map((m) => m.accountId));
+    const key = listChanged && inAfter(me) ? this.#newSenderKey(groupId, after) : undefined;
+    let chain: Uint8Array[] | undefined;
+    return accounts.map((id) => {
+      const sent = inBefore(id) ? entries : (chain ??= log.chain());
+      return key && inAfter(id)
+        ? this.#enqueue(id, { body: { case: 'senderKey', value: { groupId, distribution: key.distribution, entries: sent } } })
+        : this.#enqueue(id, { body: { case: 'groupUpdate', value: { groupId, entries: sent } } });
+    });
+  }
+
+  /** Sends queued pairwise rows now, all at once when online; what does not go out stays for the next flush. */
+  async #sendQueued(queued: Queued[]): Promise<void> {
+    if (queued.length && this.#h.isOnline()) await this.#h.exclusive(() => this.#sendNow(queued)).catch(() => {});
+    await this.#h.flush().catch(() => {});
   }
 
   /** A pairwise Content in the outbox (with this account's access key, as every pairwise Content). Returns its seq and bytes. */
@@ -495,6 +534,26 @@ export class Groups {
     return rows.length;
   }
 
+  /**
+   * Deletes one of this account's messages in the group for everyone (groups.md §6.4): the DeleteMessage names the
+   * group and goes the way the message went (with the sender key to every member, pairwise where the group send is
+   * pairwise; pairwise to the other account of a private message), with a copy to this account's other devices.
+   */
+  async deleteForEveryone(groupId: Uint8Array, messageId: Uint8Array): Promise<void> {
+    const me = this.#h.account();
+    this.#requireMember(groupId);
+    const m = this.#h.store.getMessage(groupId, messageId);
+    if (!m) throw new ClientError('NOT_FOUND', 'no such message in this group');
+    if (!bytesEqual(m.author, me.accountId)) throw new ClientError('INVALID_INPUT', 'only your own messages can be deleted for everyone; use delete for me');
+    const del = { messageId, timestamp: BigInt(this.#h.now()), groupId };
+    this.#h.store.transaction(() => {
+      this.#h.store.markMessageDeleted(groupId, messageId);
+      this.#enqueue(groupId, { body: { case: 'delete', value: del } },
+        { body: { case: 'sync', value: { body: { case: 'sent', value: { destinationAccountId: groupId, delete: del } } } } });
+    });
+    await this.#h.flush().catch(() => {});
+  }
+
   /** Sends an outbox entry whose recipient is a group id (called by the client's flush, in order). */
   async deliver(item: OutboxRow): Promise<void> {
     let content: Content;
@@ -513,6 +572,14 @@ export class Groups {
       await this.#h.deliverContent(to, item.content, item.messageId);
       return;
     }
+    if (content.body.case === 'delete') {
+      // Deleting a private message: pairwise to the one other account that has it.
+      const other = this.#h.store.getMessage(item.recipient, content.body.value.messageId)?.privateWith;
+      if (other) {
+        await this.#h.deliverContent(other, item.content, item.messageId);
+        return;
+      }
+    }
     await this.#deliverGroup(item.recipient, item.content, item.messageId, false);
   }
 
@@ -527,29 +594,42 @@ export class Groups {
     const own = this.#h.store.getOwnSenderKey(groupId);
     const now = this.#h.now();
     if (own?.record && sameSet(own.members, members) && now - own.createdAt < SENDER_KEY_MAX_AGE_MS) return { key: own, queued: [] };
-    this.#h.store.forgetEndedOwnSenderKeys(groupId, now - ENDED_EPOCH_KEPT_MS);
-    const made = createSenderKey(this.#h.ctx);
-    const key: OwnSenderKeyRow = {
-      groupId, distributionId: made.distributionId, record: made.record, distribution: made.distribution,
-      members, createdAt: now, current: true,
-    };
-    this.#h.store.putOwnSenderKey(key, OWN_KEYS_KEPT);
-    const content: ContentInit = { body: { case: 'senderKey', value: { groupId, distribution: made.distribution } } };
+    const key = this.#newSenderKey(groupId, state);
+    const content: ContentInit = { body: { case: 'senderKey', value: { groupId, distribution: key.distribution } } };
     const queued = unique([...members, me]).map((id) => this.#enqueue(id, content));
     return { key, queued };
   }
 
-  /** Sends queued pairwise entries now (one account each, in parallel); one that fails stays in the outbox and is retried with it. */
+  /** Makes and stores this device's new current sender key for the group, for the members of `state` (its epoch). */
+  #newSenderKey(groupId: Uint8Array, state: GroupState): OwnSenderKeyRow {
+    const now = this.#h.now();
+    this.#h.store.forgetEndedOwnSenderKeys(groupId, now - ENDED_EPOCH_KEPT_MS);
+    const made = createSenderKey(this.#h.ctx);
+    const key: OwnSenderKeyRow = {
+      groupId, distributionId: made.distributionId, record: made.record, distribution: made.distribution,
+      members: state.members.map((m) => m.accountId), createdAt: now, current: true,
+    };
+    this.#h.store.putOwnSenderKey(key, OWN_KEYS_KEPT);
+    return key;
+  }
+
+  /**
+   * Sends queued pairwise rows now, all at once (deliverContents: one store transaction for the sessions, the sends in
+   * parallel), and removes the sent ones from the outbox in one transaction; one that fails stays in the outbox and
+   * is retried with it.
+   */
   async #sendNow(queued: Queued[]): Promise<void> {
-    await Promise.all(queued.map(async (q) => {
-      if (this.#h.store.getContact(q.to)?.pendingIdentityKey) return; // held in the outbox until accepted
-      try {
-        await this.#h.deliverContent(q.to, q.bytes, q.messageId);
-        this.#h.store.removeOutbox(q.seq);
-      } catch {
-        this.#h.flushSoon(1000);
-      }
-    }));
+    const ready = queued.filter((q) => !this.#h.store.getContact(q.to)?.pendingIdentityKey); // others held until accepted
+    if (!ready.length) return;
+    let sent: boolean[];
+    try {
+      sent = await this.#h.deliverContents(ready.map((q) => ({ to: q.to, content: q.bytes, messageId: q.messageId })));
+    } catch {
+      sent = [];
+    }
+    const done = ready.filter((_, i) => sent[i] === true);
+    if (done.length) this.#h.store.transaction(() => { for (const q of done) this.#h.store.removeOutbox(q.seq); });
+    if (done.length < ready.length) this.#h.flushSoon(1000);
   }
 
   /**
@@ -769,18 +849,28 @@ export class Groups {
       this.#learnAccessKey(sender.accountId, content);
       this.#storeGroupData(b.value, key.groupId, sender.accountId, log.state, out);
     } else if (b.case === 'delete') {
-      // Delete for everyone: only the author's own message (as 1:1, client.md §4.3).
-      const m = this.#h.store.getMessage(key.groupId, b.value.messageId);
-      if (m && bytesEqual(m.author, sender.accountId) && !m.deleted && !m.privateWith) {
-        this.#h.store.markMessageDeleted(key.groupId, b.value.messageId);
-        out.events.push({ type: 'deleted', conversation: key.groupId, messageId: b.value.messageId });
+      if (!bytesEqual(b.value.groupId, key.groupId)) {
+        out.events.push({ type: 'group-rejected', groupId: key.groupId, reason: 'a deletion naming another group was dropped' });
+        return;
       }
+      this.#receiveDelete(key.groupId, b.value.messageId, sender.accountId, true, out);
     } else if (b.case === 'typing') {
       if (!bytesEqual(b.value.groupId, key.groupId) || fromSelf) return;
       this.#typing(key.groupId, sender.accountId, b.value.action === TypingMessage_Action.STARTED, Number(b.value.timestamp), out);
     } else {
       out.events.push({ type: 'undecryptable', reason: 'a group message carried content that is only valid pairwise' });
     }
+  }
+
+  /**
+   * Delete for everyone (groups.md §6.4): only the author's own message, as 1:1 (client.md §4.3). A private message
+   * inside the group is deleted only by a pairwise deletion (the group's sender key reaches members it was not for).
+   */
+  #receiveDelete(groupId: Uint8Array, messageId: Uint8Array, from: Uint8Array, withSenderKey: boolean, out: GroupInboxEffects): void {
+    const m = this.#h.store.getMessage(groupId, messageId);
+    if (!m || m.deleted || !bytesEqual(m.author, from) || (withSenderKey && m.privateWith)) return;
+    this.#h.store.markMessageDeleted(groupId, messageId);
+    out.events.push({ type: 'deleted', conversation: groupId, messageId });
   }
 
   #learnAccessKey(from: Uint8Array, content: Content): void {
@@ -842,7 +932,10 @@ export class Groups {
     const b = content.body;
     switch (b.case) {
       case 'senderKey':
-        if (!unaccepted) this.#receiveSenderKey(b.value.groupId, b.value.distribution, sender, out);
+        if (unaccepted) return true;
+        // The change that made the key comes with it (groups.md §6.2): its entries first, then the key.
+        if (b.value.entries.length) this.#receiveUpdate({ groupId: b.value.groupId, entries: b.value.entries }, sender, out);
+        this.#receiveSenderKey(b.value.groupId, b.value.distribution, sender, out);
         return true;
       case 'senderKeyRequest':
         if (!unaccepted) this.#answerRequest(b.value.groupId, b.value.distributionId, sender, out);
@@ -864,6 +957,10 @@ export class Groups {
         else this.#storeGroupData(b.value, b.value.groupId, sender.accountId, state, out);
         return true;
       }
+      case 'delete':
+        if (b.value.groupId.length === 0) return false;
+        if (!unaccepted) this.#receiveDelete(b.value.groupId, b.value.messageId, sender.accountId, false, out);
+        return true;
       case 'receipt':
         if (b.value.groupId.length === 0) return false;
         if (!unaccepted && !fromSelf) this.#receiveReceipt(b.value.groupId, b.value.messageIds, b.value.type === ReceiptMessage_Type.READ ? 'read' : 'delivered', sender.accountId, out);
@@ -960,7 +1057,12 @@ export class Groups {
     if (!existing) {
       this.#h.store.putSenderKey({
         groupId, accountId: sender.accountId, deviceId: sender.deviceId, distributionId: processed.distributionId, record: processed.record,
+        receivedAt: this.#h.now(),
       });
+      // Bounded per member device and group (groups.md §6.6): the newest few, and none superseded for a month.
+      this.#h.store.pruneSenderKeys(groupId, sender.accountId, sender.deviceId, SENDER_KEYS_KEPT_PER_DEVICE, this.#h.now() - ENDED_EPOCH_KEPT_MS);
+      // Keys for groups not held here (their log may be on its way) are bounded per device across all such groups.
+      if (!log) this.#h.store.pruneUnheldSenderKeys(sender.accountId, sender.deviceId, SENDER_KEYS_KEPT_PER_DEVICE);
     } else if (!bytesEqual(existing.groupId, groupId)) {
       out.events.push({ type: 'group-rejected', groupId, reason: 'a sender key already used for another group was refused' });
       return;
@@ -1015,7 +1117,7 @@ export class Groups {
    * dropped and reported, one whose parent is missing waits and the chain is asked
    * for. An update with no entries is such a request, answered with the chain.
    */
-  #receiveUpdate(u: GroupUpdate, from: Sender, out: GroupInboxEffects): void {
+  #receiveUpdate(u: Pick<GroupUpdate, 'groupId' | 'entries'>, from: Sender, out: GroupInboxEffects): void {
     const { groupId } = u;
     if (groupId.length !== GROUP_ID_LENGTH) {
       out.events.push({ type: 'group-rejected', groupId: undefined, reason: 'a malformed group update was dropped' });
@@ -1098,8 +1200,8 @@ export class Groups {
     // Just added: this device's sender key goes out at once (§6.3), so the members can read its first message.
     if (!wasMember) {
       this.#h.store.retireOwnSenderKey(groupId);
-      this.#currentSenderKey(groupId, after);
-      out.followUps.push(() => this.#h.flushSoon(0));
+      const { queued } = this.#currentSenderKey(groupId, after);
+      out.followUps.push(() => { void this.#sendQueued(queued); });
     }
     // Own changes that lost a fork are signed again on the winning head.
     this.#resignLost(groupId, log, out);
@@ -1153,7 +1255,7 @@ export class Groups {
   #resignLost(groupId: Uint8Array, log: GroupLog, out: GroupInboxEffects): void {
     const me = this.#h.account().accountId;
     const now = this.#h.now();
-    let changed = false;
+    const signed: Uint8Array[] = [];
     const before = log.state;
     for (const own of this.#h.store.listOwnGroupChanges(groupId)) {
       if (log.includes(own.entryHash)) {
@@ -1169,16 +1271,16 @@ export class Groups {
       log.add(entry);
       this.#h.store.addOwnGroupChange(groupId, groupEntryHash(this.#h.ctx, entry), serialiseChange(again), now);
       out.events.push({ type: 'group-update', groupId, revision: log.state.revision, changes: [describeChange(me, again)] });
-      changed = true;
+      signed.push(entry);
     }
-    if (!changed) return;
+    if (!signed.length) return;
     const after = log.state;
     const isMember = after.members.some((m) => bytesEqual(m.accountId, me));
     this.#saveLog(groupId, log, isMember ? 'active' : 'left', now);
     this.#afterMembershipChange(groupId, before, after);
     this.#learnMembers(after);
-    this.#sendLog(groupId, log, [...before.members, ...after.members].map((m) => m.accountId));
-    out.followUps.push(() => this.#h.flushSoon(0));
+    const queued = this.#announce(groupId, log, before, signed);
+    out.followUps.push(() => { void this.#sendQueued(queued); });
   }
 
   // ------------------------------------------------------------------ linking a device (client.md §6, §8)

@@ -10,16 +10,18 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { create, toBinary } from '@bufbuild/protobuf';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import {
-  bytesEqual, groupEntrySignedBytes, parseGroupEntry, senderKeyDecrypt, senderKeyMessageDistributionId, unsealMultiRecipient, unsealSender,
-  type TrustedServerKey,
+  bytesEqual, createSenderKey, decodeSessionRecord, decryptMessage, groupEntrySignedBytes, parseGroupEntry, senderKeyDecrypt, senderKeyMessageDistributionId,
+  unsealMultiRecipient, unsealSender, type SessionRecord, type TrustedServerKey,
 } from '@sigilo/protocol';
 import { nodeCrypto, systemRandom } from '@sigilo/protocol/node';
-import { ContentSchema } from '@sigilo/protocol/gen/sigilo/client/v1/content_pb';
+import { ContentSchema, type Content } from '@sigilo/protocol/gen/sigilo/client/v1/content_pb';
 import { GroupLogEntrySchema, GroupLogEntry_BodySchema } from '@sigilo/protocol/gen/sigilo/protocol/v1/group_pb';
 import { World, introduce, nextEvent } from './support.js';
 import type { ClientEvent, GroupInfo, SigiloClient } from '../src/index.js';
+import { SENDER_KEYS_KEPT_PER_DEVICE } from '../src/groups.js';
+import { unpad } from '../src/padding.js';
 
 const ctx = { crypto: nodeCrypto, random: systemRandom };
 const NAMES = ['ana', 'bruno', 'carla', 'dora', 'eva'] as const;
@@ -70,6 +72,34 @@ describe('groups: five people, ten devices', () => {
     const row = rows.find((r) => bytesEqual(r.messageId, messageId));
     if (!row) throw new Error(`no queued row for ${n}'s device ${device + 1}`);
     return row;
+  }
+
+  /** The highest server id in a device's queue (rows above it arrived later). */
+  async function queueMark(n: Name, device: number): Promise<number> {
+    const rows = await world.server.server.storage.fetchQueue(id(n), p[n][device]!.deviceId!, 0, 10_000);
+    return Math.max(0, ...rows.map((r) => r.serverId));
+  }
+
+  /**
+   * The pairwise Contents queued for an offline device after `mark` by the device `from`, opened as the device
+   * would (sealed sender, then its session with `from`, on a copy: the device's store is not touched).
+   */
+  async function queuedPairwise(n: Name, device: number, mark: number, from: SigiloClient): Promise<Content[]> {
+    const d = p[n][device]!;
+    const rows = await world.server.server.storage.fetchQueue(id(n), d.deviceId!, mark, 10_000);
+    const out: Content[] = [];
+    let session: SessionRecord | undefined;
+    for (const r of rows) {
+      if (r.recipientHeader) continue; // a group message
+      expect(r.sealed).toBe(true);
+      const opened = unsealSender(ctx, d.identity, r.content, trusted, Date.now());
+      if (!bytesEqual(opened.sender.accountId, from.accountId!) || opened.sender.deviceId !== from.deviceId) continue;
+      session ??= decodeSessionRecord(d.store.getSession(from.accountId!, from.deviceId!)!);
+      const got = decryptMessage(ctx, session, opened.content);
+      session = got.record;
+      out.push(fromBinary(ContentSchema, unpad(got.plaintext)));
+    }
+    return out;
   }
 
   beforeAll(async () => {
@@ -351,27 +381,21 @@ describe('groups: five people, ten devices', () => {
     await waitFor('it went out', () => ana2.store.getMessage(groupId, m.messageId)?.status !== 'pending');
     await waitFor('members got it', () => [p.bruno[0]!, p.eva[1]!].every((d) => hasText(d, groupId, 'written offline')));
   });
-  it('entries that do not link up to the log make the device ask for the chain, and it catches up', async () => {
+  it('an update carries only the new entries; a device that missed one asks for the chain and catches up', async () => {
     const eva2 = p.eva[1]!;
-    // Eva's second device misses the last change; then it is sent only a newer entry.
+    // Eva's second device misses a change; the next change brings it only the newest entry, whose parent it lacks.
     const held = eva2.store.getGroupEntries(groupId);
     await p.ana[0]!.renameGroup(groupId, 'crew (renamed)');
     await waitFor('eva 2 has the rename', () => eva2.group(groupId).name === 'crew (renamed)');
     eva2.store.setGroupEntries(groupId, held);
     expect(eva2.group(groupId).name).toBe('crew');
+    const caughtUp = nextEvent(eva2, 'group-update', (e) => bytesEqual(e.groupId, groupId) && e.changes.some((c) => c.kind === 'renamed' && c.name === 'crew again'));
     await p.ana[0]!.renameGroup(groupId, 'crew again');
-    // That update carries the whole chain, so a device that fell behind by one catches up with it alone; to exercise
-    // the request, Ana's device also sends just the newest entry, to Eva only (what an update from an older client would be).
-    await waitFor('eva 2 caught up', () => view(eva2, groupId) === view(p.ana[0]!, groupId));
-    eva2.store.setGroupEntries(groupId, held);
-    const newest = p.ana[0]!.store.getGroupEntries(groupId).at(-1)!;
-    const asked = nextEvent(eva2, 'group-update', (e) => bytesEqual(e.groupId, groupId) && e.changes.some((c) => c.kind === 'renamed' && c.name === 'crew again'));
-    const partial = create(ContentSchema, { body: { case: 'groupUpdate', value: { groupId, entries: [newest] } } });
-    p.ana[0]!.store.enqueueOutbox({ recipient: id('eva'), content: toBinary(ContentSchema, partial), syncContent: undefined, messageId: systemRandom(16), createdAt: Date.now() });
-    await p.ana[0]!.flush();
-    await asked;
+    await caughtUp;
     expect(view(eva2, groupId)).toBe(view(p.ana[0]!, groupId));
     expect(p.ana[0]!.store.getGroup(groupId)!.name).toBe('crew again');
+    // Both renames are held now: the first came with the chain it asked for.
+    expect(eva2.store.getGroupEntries(groupId).length).toBe(held.length + 2);
   });
 
   it('a device linked later gets the groups (log verified on the device) and its history, then reads and writes in them', async () => {
@@ -394,4 +418,106 @@ describe('groups: five people, ten devices', () => {
     await waitFor('everyone reads it', () => [...p.ana, p.bruno[0]!, ...p.carla, ...p.eva].every((d) => hasText(d, groupId, 'from bruno 3')));
     for (const d of p.dora) expect(hasText(d, groupId, 'from bruno 3')).toBe(false);
   });
+
+  it('delete for everyone reaches every member, those reached pairwise too; only the author can delete; a private message\'s deletion reaches its other account', async () => {
+    const ana = p.ana[0]!;
+    const members = [p.ana[1]!, ...p.bruno, ...p.carla, ...p.eva];
+    const m = await ana.sendGroupText(groupId, 'to be deleted');
+    await waitFor('every member device has it', () => members.every((d) => hasText(d, groupId, 'to be deleted')));
+    // Eva is reached pairwise (no access key known): the deletion must reach her that way too.
+    const evaContact = ana.store.getContact(id('eva'))!;
+    ana.store.putContact({ ...evaContact, accessKey: undefined });
+    try {
+      await ana.deleteForEveryone(groupId, m.messageId);
+    } finally {
+      ana.store.putContact({ ...ana.store.getContact(id('eva'))!, accessKey: evaContact.accessKey });
+    }
+    expect(ana.store.getMessage(groupId, m.messageId)!.deleted).toBe(true);
+    await waitFor('every member device shows it deleted', () => members.every((d) => d.store.getMessage(groupId, m.messageId)?.deleted === true));
+
+    // Someone else's message: refused on the device, and a deletion forged pairwise (with the group id) is ignored.
+    const kept = await ana.sendGroupText(groupId, 'not carla\'s to delete');
+    await waitFor('bruno has it', () => hasText(p.bruno[0]!, groupId, 'not carla\'s to delete'));
+    await expect(p.carla[0]!.deleteForEveryone(groupId, kept.messageId)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    const forged = create(ContentSchema, { body: { case: 'delete', value: { messageId: kept.messageId, timestamp: BigInt(Date.now()), groupId } } });
+    p.carla[0]!.store.enqueueOutbox({ recipient: id('bruno'), content: toBinary(ContentSchema, forged), syncContent: undefined, messageId: systemRandom(16), createdAt: Date.now() });
+    await p.carla[0]!.flush();
+    await p.carla[0]!.sendPrivateInGroup(groupId, id('bruno'), 'after the forged deletion'); // same session, so it arrives after it
+    await waitFor('bruno has the marker', () => hasText(p.bruno[0]!, groupId, 'after the forged deletion'));
+    expect(p.bruno[0]!.store.getMessage(groupId, kept.messageId)!.deleted).toBe(false);
+
+    // A private message inside the group: its deletion goes pairwise to the other account (and to the author's devices).
+    const priv = await ana.sendPrivateInGroup(groupId, id('bruno'), 'private, then deleted');
+    await waitFor('bruno and ana 2 have it', () => [...p.bruno, p.ana[1]!].every((d) => hasText(d, groupId, 'private, then deleted')));
+    await ana.deleteForEveryone(groupId, priv.messageId);
+    await waitFor('deleted at bruno and on ana 2', () => [...p.bruno, p.ana[1]!].every((d) => d.store.getMessage(groupId, priv.messageId)?.deleted === true));
+    for (const d of [...p.carla, ...p.eva]) expect(d.store.getMessage(groupId, priv.messageId)).toBeUndefined();
+  });
+
+  it('a member device can make this device keep only a few of its sender keys per group (the oldest dropped), and a few for groups not held', async () => {
+    const ana = p.ana[0]!;
+    const carla = p.carla[0]!;
+    const carlaKeys = () => ana.store.listSenderKeys(groupId).filter((k) => bytesEqual(k.accountId, id('carla')) && k.deviceId === carla.deviceId);
+    const sendKey = (gid: Uint8Array) => {
+      const made = createSenderKey(ctx);
+      const c = create(ContentSchema, { body: { case: 'senderKey', value: { groupId: gid, distribution: made.distribution } } });
+      carla.store.enqueueOutbox({ recipient: id('ana'), content: toBinary(ContentSchema, c), syncContent: undefined, messageId: systemRandom(16), createdAt: Date.now() });
+      return made.distributionId;
+    };
+    const sent = Array.from({ length: SENDER_KEYS_KEPT_PER_DEVICE + 4 }, () => sendKey(groupId));
+    await carla.flush();
+    await waitFor('ana has the last one', () => carlaKeys().some((k) => bytesEqual(k.distributionId, sent.at(-1)!)));
+    const held = carlaKeys().map((k) => hex(k.distributionId)).sort();
+    expect(held).toEqual(sent.slice(-SENDER_KEYS_KEPT_PER_DEVICE).map(hex).sort());
+    // Carla's messages under her newest key still read.
+    await carla.sendGroupText(groupId, 'after many keys');
+    await waitFor('ana reads it', () => hasText(ana, groupId, 'after many keys'));
+
+    // Keys for groups this device does not hold: a few per member device, all such groups together.
+    const unknown = Array.from({ length: SENDER_KEYS_KEPT_PER_DEVICE + 3 }, () => systemRandom(32));
+    const ids = unknown.map((g) => sendKey(g));
+    await carla.flush();
+    const stored = () => unknown.flatMap((g) => ana.store.listSenderKeys(g));
+    await waitFor('ana has the last one', () => stored().some((k) => bytesEqual(k.distributionId, ids.at(-1)!)));
+    expect(stored().map((k) => hex(k.distributionId)).sort()).toEqual(ids.slice(-SENDER_KEYS_KEPT_PER_DEVICE).map(hex).sort());
+  });
+
+  it('a membership change is one pairwise message per member device: members get the new entry with the new sender key, the removed member the entry alone, a new member the whole chain with the key', async () => {
+    const ana = p.ana[0]!;
+    for (const d of [p.carla[1]!, p.eva[1]!, p.dora[1]!]) await d.close();
+    const marks = { carla: await queueMark('carla', 1), eva: await queueMark('eva', 1), dora: await queueMark('dora', 1) };
+
+    await ana.removeMembers(groupId, [id('eva')]);
+    const atCarla = await queuedPairwise('carla', 1, marks.carla, ana);
+    expect(atCarla.map((c) => c.body.case)).toEqual(['senderKey']);
+    const rotation = atCarla[0]!.body.value as Extract<Content['body'], { case: 'senderKey' }>['value'];
+    expect(rotation.groupId).toEqual(groupId);
+    expect(rotation.entries).toHaveLength(1);
+    const removal = parseGroupEntry(rotation.entries[0]!);
+    expect(removal.change.type === 'remove' && removal.change.accountIds.some((a) => bytesEqual(a, id('eva')))).toBe(true);
+    expect(bytesEqual(rotation.distribution, ana.store.getOwnSenderKey(groupId)!.distribution)).toBe(true);
+    const atEva = await queuedPairwise('eva', 1, marks.eva, ana);
+    expect(atEva.map((c) => c.body.case)).toEqual(['groupUpdate']);
+    expect((atEva[0]!.body.value as { entries: Uint8Array[] }).entries).toHaveLength(1);
+
+    await ana.addMembers(groupId, [id('dora')]);
+    const atDora = await queuedPairwise('dora', 1, marks.dora, ana);
+    expect(atDora.map((c) => c.body.case)).toEqual(['senderKey']);
+    const welcome = atDora[0]!.body.value as { entries: Uint8Array[] };
+    expect(welcome.entries.map(hex)).toEqual(ana.store.getGroupEntries(groupId).filter((e) => welcome.entries.some((w) => bytesEqual(w, e))).map(hex));
+    expect(parseGroupEntry(welcome.entries[0]!).change.type).toBe('genesis');
+    expect(welcome.entries.length).toBeGreaterThan(3);
+    // Carla's device got one more: the add with the next key.
+    const atCarla2 = await queuedPairwise('carla', 1, marks.carla, ana);
+    expect(atCarla2.map((c) => c.body.case)).toEqual(['senderKey', 'senderKey']);
+    expect((atCarla2[1]!.body.value as { entries: Uint8Array[] }).entries).toHaveLength(1);
+
+    for (const d of [p.carla[1]!, p.eva[1]!, p.dora[1]!]) await d.connect({ reconnect: false });
+    await waitFor('carla 2 and dora 2 hold ana\'s view', () => [p.carla[1]!, p.dora[1]!].every((d) => view(d, groupId) === view(ana, groupId)));
+    expect(p.eva[1]!.group(groupId).status).toBe('removed');
+    expect(p.dora[1]!.group(groupId).status).toBe('active');
+    await ana.sendGroupText(groupId, 'after the rotation');
+    await waitFor('carla 2 and dora 2 read it', () => [p.carla[1]!, p.dora[1]!].every((d) => hasText(d, groupId, 'after the rotation')));
+    for (const d of p.eva) expect(hasText(d, groupId, 'after the rotation')).toBe(false);
+  }, 30_000);
 });

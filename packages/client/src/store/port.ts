@@ -130,6 +130,8 @@ export interface SenderKeyRow {
   readonly deviceId: number;
   readonly distributionId: Uint8Array;
   readonly record: Uint8Array;
+  /** When its distribution arrived (Unix ms; 0 for keys stored before this was kept). Set on insert, kept on update. */
+  readonly receivedAt?: number;
 }
 
 /** A group message whose sender key this device lacks: kept encrypted (the sender-key message) until the key arrives. */
@@ -177,7 +179,16 @@ export interface GroupStore {
   deleteOwnSenderKeys(groupId: Uint8Array): void;
 
   getSenderKey(accountId: Uint8Array, deviceId: number, distributionId: Uint8Array): SenderKeyRow | undefined;
+  /** Stores a received sender key (a new one with its arrival time, `receivedAt`), or updates the record of one held. */
   putSenderKey(row: SenderKeyRow): void;
+  /**
+   * Bounds the sender keys one device of a member has given this device for a group: keeps the newest `keep` (by
+   * arrival) and drops older ones, and drops any whose successor (a newer key of that device) arrived before
+   * `supersededBefore`. Returns how many were dropped.
+   */
+  pruneSenderKeys(groupId: Uint8Array, accountId: Uint8Array, deviceId: number, keep: number, supersededBefore: number): number;
+  /** Keeps the newest `keep` sender keys one member device gave for groups this device does not hold (yet). Returns how many were dropped. */
+  pruneUnheldSenderKeys(accountId: Uint8Array, deviceId: number, keep: number): number;
   listSenderKeys(groupId: Uint8Array): SenderKeyRow[];
   /** Deletes received sender keys of a group (all, or one account's). Returns how many. */
   deleteSenderKeys(groupId: Uint8Array, accountId?: Uint8Array): number;

@@ -330,9 +330,25 @@ export class SqlCipherStore implements ClientStore {
     return r ? senderKeyFromRow(r) : undefined;
   }
   putSenderKey(k: SenderKeyRow) {
-    this.#s(`INSERT INTO group_sender_keys (account_id, device_id, distribution_id, group_id, record) VALUES (?, ?, ?, ?, ?)
+    this.#s(`INSERT INTO group_sender_keys (account_id, device_id, distribution_id, group_id, record, received_at) VALUES (?, ?, ?, ?, ?, ?)
              ON CONFLICT (account_id, device_id, distribution_id) DO UPDATE SET group_id = excluded.group_id, record = excluded.record`)
-      .run(buf(k.accountId), k.deviceId, buf(k.distributionId), buf(k.groupId), buf(k.record));
+      .run(buf(k.accountId), k.deviceId, buf(k.distributionId), buf(k.groupId), buf(k.record), k.receivedAt ?? 0);
+  }
+  pruneSenderKeys(groupId: Uint8Array, accountId: Uint8Array, deviceId: number, keep: number, supersededBefore: number) {
+    // Arrival order is rowid order: a new row's rowid is above every row's in the table.
+    const g = buf(groupId), a = buf(accountId);
+    return this.#s(`DELETE FROM group_sender_keys WHERE group_id = ? AND account_id = ? AND device_id = ? AND (
+               rowid NOT IN (SELECT rowid FROM group_sender_keys WHERE group_id = ? AND account_id = ? AND device_id = ? ORDER BY rowid DESC LIMIT ?)
+               OR EXISTS (SELECT 1 FROM group_sender_keys n WHERE n.group_id = group_sender_keys.group_id AND n.account_id = group_sender_keys.account_id
+                          AND n.device_id = group_sender_keys.device_id AND n.rowid > group_sender_keys.rowid AND n.received_at < ?))`)
+      .run(g, a, deviceId, g, a, deviceId, keep, supersededBefore).changes;
+  }
+  pruneUnheldSenderKeys(accountId: Uint8Array, deviceId: number, keep: number) {
+    const a = buf(accountId);
+    return this.#s(`DELETE FROM group_sender_keys WHERE account_id = ? AND device_id = ? AND group_id NOT IN (SELECT group_id FROM chat_groups)
+               AND rowid NOT IN (SELECT rowid FROM group_sender_keys WHERE account_id = ? AND device_id = ? AND group_id NOT IN (SELECT group_id FROM chat_groups)
+                                 ORDER BY rowid DESC LIMIT ?)`)
+      .run(a, deviceId, a, deviceId, keep).changes;
   }
   listSenderKeys(groupId: Uint8Array) {
     return (this.#s('SELECT * FROM group_sender_keys WHERE group_id = ? ORDER BY account_id, device_id').all(buf(groupId)) as Row[]).map(senderKeyFromRow);
@@ -401,7 +417,7 @@ CREATE TABLE IF NOT EXISTS group_own_sender_keys (
 CREATE INDEX IF NOT EXISTS group_own_sender_keys_by_distribution ON group_own_sender_keys (distribution_id);
 CREATE TABLE IF NOT EXISTS group_sender_keys (
   account_id BLOB NOT NULL, device_id INTEGER NOT NULL, distribution_id BLOB NOT NULL, group_id BLOB NOT NULL, record BLOB NOT NULL,
-  PRIMARY KEY (account_id, device_id, distribution_id));
+  received_at INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (account_id, device_id, distribution_id));
 CREATE INDEX IF NOT EXISTS group_sender_keys_by_group ON group_sender_keys (group_id, account_id);
 CREATE TABLE IF NOT EXISTS group_pending_messages (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, account_id BLOB NOT NULL, device_id INTEGER NOT NULL, identity_key BLOB NOT NULL,
@@ -422,6 +438,9 @@ function migrateGroups(db: Database.Database): void {
   db.exec(GROUP_SCHEMA);
   const columns = (db.prepare("SELECT name FROM pragma_table_info('messages')").all() as Row[]).map((r) => r.name);
   if (!columns.includes('private_with')) db.exec('ALTER TABLE messages ADD COLUMN private_with BLOB');
+  // When each received sender key arrived, to prune superseded ones (stores made before it: 0).
+  const keyColumns = (db.prepare("SELECT name FROM pragma_table_info('group_sender_keys')").all() as Row[]).map((r) => r.name);
+  if (!keyColumns.includes('received_at')) db.exec('ALTER TABLE group_sender_keys ADD COLUMN received_at INTEGER NOT NULL DEFAULT 0');
 }
 
 /** Account ids (16 bytes each) of a sender key's epoch, stored back to back. */
@@ -449,5 +468,8 @@ function ownSenderKeyFromRow(r: Row): OwnSenderKeyRow {
 }
 
 function senderKeyFromRow(r: Row): SenderKeyRow {
-  return { groupId: u8(r.group_id)!, accountId: u8(r.account_id)!, deviceId: Number(r.device_id), distributionId: u8(r.distribution_id)!, record: u8(r.record)! };
+  return {
+    groupId: u8(r.group_id)!, accountId: u8(r.account_id)!, deviceId: Number(r.device_id), distributionId: u8(r.distribution_id)!, record: u8(r.record)!,
+    receivedAt: Number(r.received_at ?? 0),
+  };
 }
