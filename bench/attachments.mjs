@@ -13,9 +13,12 @@
 // Server, Alice, Bob and the ceiling client are separate processes; the server is pinned to
 // cpu 1 and the clients to cpu 0 (one core each, as on two machines; the two clients never
 // transfer at the same time). MB = 10^6 bytes; MiB = 2^20 bytes.
-// Peak RSS: VmHWM of each process, reset (clear_refs) just before the encrypted transfer.
+// The server runs with the node flags and environment of `sigilo server start` (launch.ts).
+// Peak RSS: VmHWM of each process, reset (clear_refs) just before the encrypted transfer;
+// printed with each process's idle RSS before the transfer, its growth above that, and the RSS
+// of a bare node process in the same run (the floor: a node process alone is about 40 MiB).
 // Last line: `attachment 1 GiB: T MB/s (ceiling C MB/s) peak RSS M MiB`
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statfsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +28,7 @@ import { spawnLineProcess } from './support/line-process.mjs';
 import { summariseProfile } from './support/cpu-profile.mjs';
 import { CpuWatch } from './support/proc.mjs';
 import { spawnServer } from './support/spawn-server.mjs';
+import { SERVER_ENV, SERVER_NODE_FLAGS } from '../packages/cli/dist/launch.js';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -69,6 +73,19 @@ async function cleanup() {
 }
 for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => { void cleanup().then(() => process.exit(130)); });
 
+/**
+ * Resident memory of a bare node process (`node -e "setInterval(() => {}, 1000)"`) after it
+ * settled: what any node process costs before it loads a line of Sigilo.
+ */
+async function bareNodeMemory() {
+  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, 1000));
+  const m = memoryKiB(child.pid);
+  child.kill();
+  await new Promise((r) => child.once('exit', r));
+  return m;
+}
+
 /** Sends one JSON command to a helper process; its {error} answer becomes a thrown Error. */
 async function call(child, cmd) {
   const answer = await child.command(JSON.stringify(cmd));
@@ -100,10 +117,17 @@ try {
   });
   log(`  ${LABEL} source written in ${fmt((performance.now() - t) / 1000)} s (sha256 ${sourceHash.slice(0, 16)}…)`);
 
-  // ---- server
+  // ---- a bare node process: the floor under every figure of resident memory below
+  const bare = await bareNodeMemory();
+
+  // ---- server: with the node flags and environment `sigilo server start` runs it with
+  // (packages/cli/src/launch.ts), as users run it; the clients, like SDK applications and the
+  // sigilo client commands, run with node's defaults.
+  const saved = Object.fromEntries(Object.keys(SERVER_ENV).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, SERVER_ENV);
   server = await spawnServer(join(root, 'server'), {
     cpus: PIN ? 1 : undefined,
-    nodeArgs: profileArgs('server'),
+    nodeArgs: [...SERVER_NODE_FLAGS, ...profileArgs('server')],
     // The encrypted upload is the padded ciphertext, a little above the file's size: room for it
     // under the maximum and under each account's quota, for any BENCH_ATTACHMENT_MIB.
     overrides: {
@@ -111,6 +135,10 @@ try {
       'limits.attachmentQuotaBytes': String(Math.max(10 * GiB, 6 * SIZE)),
     },
   });
+  for (const [k, v] of Object.entries(saved)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
   const https = `https://${new URL(server.url).host}`;
   log(`  server ${server.pinned ? 'pinned to cpu 1, clients to cpu 0' : 'and clients not pinned'}; ${https}`);
 
@@ -201,6 +229,15 @@ try {
     const js = v8[k] ? `; V8 heap peak ${Math.round(mibOf(v8[k].heapTotal))} MiB (used ${Math.round(mibOf(v8[k].heapUsed))}), external ${Math.round(mibOf(v8[k].external))} MiB` : '';
     console.log(`  peak RSS ${k.padEnd(6)} ${Math.round(mibOf(peak[k]))} MiB${reset ? '' : ' (lifetime)'}: ${Math.round(mibOf(idle[k].rss))} MiB before the transfer `
       + `(${mem(idle[k])}); sampled peak ${mem(sampledPeak[k])}${js}`);
+  }
+  // A node process alone is already near or above the target: the growth above each process's
+  // own idle is what the transfer costs.
+  console.log(`  bare node process (node -e "setInterval(() => {}, 1000)"): ${Math.round(mibOf(bare.rss))} MiB RSS (${mem(bare)})`);
+  const starts = { server: serverStart };
+  for (const k of Object.keys(peers)) {
+    const start = starts[k] ? `; at start ${Math.round(mibOf(starts[k].rss))} MiB` : '';
+    console.log(`  ${k.padEnd(6)} idle ${Math.round(mibOf(idle[k].rss))} MiB before the transfer${start}, peak ${Math.round(mibOf(peak[k]))} MiB: `
+      + `+${Math.round(mibOf(peak[k] - idle[k].rss))} MiB during the transfer`);
   }
   const M = Math.round(mibOf(Math.max(...Object.values(peak))));
   console.log(`  peak RSS over Alice, Bob and the server ${M} MiB (target <= 64); Bob's file and the ceiling copy match the source (SHA-256)`);

@@ -411,7 +411,7 @@ function pinnedReadSocket(url: URL, fingerprint: string | undefined, onread: { b
 }
 
 /** A download's answer: its head, and its body read on demand. */
-interface GetResponse {
+export interface GetResponse {
   readonly status: number;
   /** Header names in lower case. */
   readonly headers: Readonly<Record<string, string>>;
@@ -438,7 +438,7 @@ class MalformedAnswerError extends Error {}
  * CPU than its decryption): HTTP/1.1, Connection: close, a body framed by
  * Content-Length, chunked transfer coding, or the connection's end.
  */
-async function pinnedGet(server: ServerAddress, path: string, headers: Record<string, string>, signal?: AbortSignal): Promise<GetResponse> {
+export async function pinnedGet(server: ServerAddress, path: string, headers: Record<string, string>, signal?: AbortSignal): Promise<GetResponse> {
   if (signal?.aborted) throw aborted();
   const url = new URL(server.url);
   for (const v of [path, ...Object.keys(headers), ...Object.values(headers)]) {
@@ -464,9 +464,11 @@ async function pinnedGet(server: ServerAddress, path: string, headers: Record<st
 
   const fail = (e: Error) => {
     if (failure) return;
-    failure = e;
+    failure = e instanceof MalformedAnswerError
+      ? new AttachmentError('INTERRUPTED', `the server's answer could not be read (${e.message}); run it again, and tell the administrator if it persists`)
+      : e;
     socket?.destroy();
-    if (head) onHeadError(e);
+    if (head) onHeadError(failure);
     finish();
   };
   /** Resolves pipe() once nothing is left to deliver (at once after a failure). */
@@ -548,15 +550,15 @@ async function pinnedGet(server: ServerAddress, path: string, headers: Record<st
       else head = joined;
       return true;
     }
-    head = undefined;
     let parsed: { status: number; headers: Record<string, string> };
     try {
       parsed = parseHead(joined.subarray(0, end).toString('latin1'));
       framing = new BodyFraming(parsed.headers);
     } catch (e) {
-      fail(e as Error);
+      fail(e as Error); // rejects the head
       return false;
     }
+    head = undefined;
     onHead({
       status: parsed.status,
       headers: parsed.headers,
@@ -625,7 +627,6 @@ async function pinnedGet(server: ServerAddress, path: string, headers: Record<st
     return await headPromise;
   } catch (e) {
     s.destroy();
-    if (e instanceof MalformedAnswerError) throw new AttachmentError('INTERRUPTED', `the server's answer could not be read (${e.message}); run it again, and tell the administrator if it persists`);
     throw e instanceof AttachmentError ? e : translate(e, signal);
   }
 }
@@ -1136,7 +1137,10 @@ export class BlockFileWriter {
   /** File position after the last byte written (the file's verified length). */
   get written(): number { return this.#written; }
 
-  /** Takes a copy of `bytes`; returns a promise only when it had to wait for a write (await it before pushing more). */
+  /**
+   * Takes a copy of `bytes`. Returns a promise only when it had to wait for a write: then
+   * `bytes` must stay as they are, and nothing else be pushed, until it settles.
+   */
   push(bytes: Uint8Array): Promise<void> | undefined {
     this.#check();
     for (let at = 0; at < bytes.length;) {

@@ -8,6 +8,8 @@
 import { createCipheriv, createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
+import { open as openFile } from 'node:fs/promises';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -27,7 +29,8 @@ import { MediaFormatError, piecesSize, type Piece } from '../src/media/source.js
 import { probeDurationMs } from '../src/media/duration.js';
 import { sniffMime } from '../src/media/sniff.js';
 import { World, introduce, nextEvent } from './support.js';
-import { downloadFile, uploadFile } from '../src/attachments.js';
+import { BlockFileWriter, downloadFile, pinnedGet, uploadFile } from '../src/attachments.js';
+import { generateSelfSignedCertificate } from '../../server/src/tls/self-signed.js';
 import { nodeCrypto, systemRandom } from '@sigilo/protocol/node';
 
 // ------------------------------------------------------------------ fixtures
@@ -651,6 +654,123 @@ describe('attachments between two clients, through a real server', () => {
     alice.client.store.setMeta('attachment.upload.pin-test', undefined);
   });
 
+  it('an upload of 24 MiB emits no warning (one close listener per request, however often it waits for the socket)', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    const src = join(b.root, 'warn.bin');
+    try {
+      const want = await writeDeterministic(src, 24 * 1024 * 1024, 3);
+      const { received } = await sendAndReceive(alice.client, bob.client, src);
+      const { path } = await bob.client.downloadAttachment(alice.client.accountId!, received.messageId, 0, join(out, 'warn.bin'));
+      expect(await fileHash(path)).toBe(want);
+      await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+    } finally {
+      process.off('warning', onWarning);
+      rmSync(src, { force: true });
+      rmSync(join(out, 'warn.bin'), { force: true });
+    }
+    expect(warnings.map((w) => `${w.name}: ${w.message}`)).toEqual([]);
+  });
+
+  it('the download reads the server\'s answer itself: heads split anywhere, chunked or connection-delimited bodies; a malformed answer is refused', async () => {
+    const data = new Uint8Array(Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7 + (i >> 9)) & 0xff)));
+    const { received } = await sendAndReceive(alice.client, bob.client, b.file('framed.bin', data));
+    const a = received.attachments![0]!;
+    const blob = readFileSync(b.blobPath(a.attachmentId));
+    const now = Date.now();
+    const cert = generateSelfSignedCertificate({ commonName: 'test', names: ['127.0.0.1'], notBefore: new Date(now - 60_000), notAfter: new Date(now + 3_600_000) });
+    // Each answer is written in pieces of the given sizes, cycling, with a pause between them.
+    let answer: { bytes: Buffer; pieces: number[] } = { bytes: Buffer.alloc(0), pieces: [1] };
+    let requests: string[] = [];
+    const server = createTlsServer({ cert: cert.certPem, key: cert.keyPem }, (sock: TLSSocket) => {
+      let request = '';
+      sock.on('data', async (d: Buffer) => {
+        request += d.toString('latin1');
+        if (!request.includes('\r\n\r\n')) return;
+        requests.push(request);
+        const { bytes, pieces } = answer;
+        for (let at = 0, i = 0; at < bytes.length; i++) {
+          const n = pieces[i % pieces.length]!;
+          sock.write(bytes.subarray(at, at + n));
+          at += n;
+          if (i % 7 === 0) await new Promise((r) => setTimeout(r, 1));
+        }
+        sock.end();
+      });
+      sock.on('error', () => {});
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const fake = { url: `wss://127.0.0.1:${(server.address() as { port: number }).port}`, fingerprint: cert.fingerprint };
+    const ctx = { crypto: nodeCrypto, random: systemRandom };
+    const target = join(out, 'framed.bin');
+    const chunked = (body: Buffer, sizes: number[]) => {
+      const parts: Buffer[] = [];
+      for (let at = 0, i = 0; at < body.length; i++) {
+        const n = Math.min(sizes[i % sizes.length]!, body.length - at);
+        parts.push(Buffer.from(`${n.toString(16)}${i % 2 ? ';ext=1' : ''}\r\n`), body.subarray(at, at + n), Buffer.from('\r\n'));
+        at += n;
+      }
+      return Buffer.concat([...parts, Buffer.from('0\r\nx-trailer: 1\r\n\r\n')]);
+    };
+    const head = (lines: string[]) => Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
+    try {
+      const good: Array<[string, Buffer, number[]]> = [
+        ['content-length, head split byte by byte', Buffer.concat([head(['HTTP/1.1 200 OK', `Content-Length: ${blob.length}`, 'X-Odd:  spaced  ']), blob]), [1, 1, 2, 3, 5, 8, 40_000]],
+        ['chunked, odd chunk sizes', Buffer.concat([head(['HTTP/1.1 200 OK', 'Transfer-Encoding: chunked']), chunked(blob, [1, 16_400, 3, 70_000, 17])]), [5, 16_384, 100_000]],
+        ['until the connection ends', Buffer.concat([head(['HTTP/1.0 200 OK']), blob]), [65_536]],
+        ['bytes after the body are ignored', Buffer.concat([head(['HTTP/1.1 200 OK', `content-length: ${blob.length}`]), blob, Buffer.from('garbage')]), [9_000]],
+      ];
+      for (const [what, bytes, pieces] of good) {
+        answer = { bytes, pieces };
+        requests = [];
+        const r = await downloadFile(fake, ctx, a, target, { overwrite: true });
+        expect(readFileSync(r.path).equals(Buffer.from(data)), what).toBe(true);
+        expect(requests[0]).toMatch(new RegExp(`^GET /v1/attachments/${Buffer.from(a.attachmentId).toString('hex')} HTTP/1\\.1\\r\\nhost: 127\\.0\\.0\\.1:\\d+\\r\\nconnection: close\\r\\n\\r\\n$`));
+        rmSync(target);
+      }
+      const bad: Array<[string, Buffer]> = [
+        ['not HTTP', Buffer.from('SSH-2.0-OpenSSH\r\n\r\n')],
+        ['a header line without a colon', head(['HTTP/1.1 200 OK', 'Content-Length 5'])],
+        ['a folded header line', head(['HTTP/1.1 200 OK', `Content-Length: ${blob.length}`, ' folded'])],
+        ['two different lengths', head(['HTTP/1.1 200 OK', `Content-Length: ${blob.length}`, 'Content-Length: 5'])],
+        ['a malformed length', head(['HTTP/1.1 200 OK', 'Content-Length: -1'])],
+        ['an unknown transfer coding', head(['HTTP/1.1 200 OK', 'Transfer-Encoding: gzip'])],
+        ['a head that never ends', Buffer.from(`HTTP/1.1 200 OK\r\n${'x-pad: 0\r\n'.repeat(3000)}`)],
+        ['a malformed chunk size', Buffer.concat([head(['HTTP/1.1 200 OK', 'Transfer-Encoding: chunked']), Buffer.from('zz\r\n')])],
+      ];
+      // (downloadFile retries an unreadable answer like a dropped connection, with pauses: asked directly.)
+      const path = `/v1/attachments/${Buffer.from(a.attachmentId).toString('hex')}`;
+      for (const [what, bytes] of bad) {
+        answer = { bytes, pieces: [4096] };
+        const e = await pinnedGet(fake, path, {}).then((r) => r.pipe(() => undefined)).catch((x: unknown) => x);
+        expect(e, what).toMatchObject({ reason: 'INTERRUPTED', message: expect.stringMatching(/^the download was cut off \(|^the server's answer could not be read \(/) });
+      }
+      // A body cut short under its Content-Length is not whole; a chunked body cut short neither.
+      answer = { bytes: Buffer.concat([head(['HTTP/1.1 200 OK', `Content-Length: ${blob.length}`]), blob.subarray(0, 100_000)]), pieces: [10_000] };
+      let got = 0;
+      expect(await (await pinnedGet(fake, path, {})).pipe((d) => { got += d.length; return undefined; })).toBe(false);
+      expect(got).toBe(100_000);
+      answer = { bytes: Buffer.concat([head(['HTTP/1.1 200 OK', 'Transfer-Encoding: chunked']), chunked(blob, [50_000]).subarray(0, 60_000)]), pieces: [10_000] };
+      expect(await (await pinnedGet(fake, path, {})).pipe(() => undefined)).toBe(false);
+      // Error answers are read as text; a waiting consumer pauses the socket and loses nothing.
+      answer = { bytes: Buffer.concat([head(['HTTP/1.1 404 Not Found', 'Content-Length: 14']), Buffer.from('{"error":"no"}')]), pieces: [3] };
+      const r404 = await pinnedGet(fake, path, {});
+      expect(r404.status).toBe(404);
+      expect(await r404.text()).toBe('{"error":"no"}');
+      answer = { bytes: Buffer.concat([head(['HTTP/1.1 200 OK', `Content-Length: ${blob.length}`]), blob]), pieces: [100_000] };
+      const slow: Buffer[] = [];
+      const whole = await (await pinnedGet(fake, path, {})).pipe((d) => {
+        slow.push(Buffer.from(d));
+        return slow.length % 3 === 0 ? new Promise((r) => setTimeout(r, 5)) : undefined;
+      });
+      expect(whole).toBe(true);
+      expect(Buffer.concat(slow).equals(blob)).toBe(true);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  }, 60_000);
+
   it('the server deletes the blob when the TTL expires; the download then says expired', async () => {
     const { received } = await sendAndReceive(alice.client, bob.client, b.file('ephemeral.txt', ascii('gone tomorrow')));
     const a = received.attachments![0]!;
@@ -724,6 +844,64 @@ describe('attachments on several devices', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+describe('BlockFileWriter (the download\'s writer)', () => {
+  let dir: string;
+  beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'sigilo-writer-')); });
+  afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
+
+  it('writes exactly the bytes pushed, at the start position, whatever the piece and block sizes', async () => {
+    let run = 0;
+    await fc.assert(fc.asyncProperty(
+      fc.integer({ min: 0, max: 200_000 }),
+      fc.array(fc.integer({ min: 0, max: 40_000 }), { minLength: 1, maxLength: 6 }).filter((a) => a.some((x) => x > 0)),
+      fc.integer({ min: 1, max: 70_000 }),
+      fc.integer({ min: 0, max: 5_000 }),
+      async (size, pieces, blockSize, start) => {
+        const path = join(dir, `w${run++}`);
+        const prefix = Buffer.alloc(start, 0x5a);
+        writeFileSync(path, prefix);
+        const data = Buffer.from(Array.from({ length: size }, (_, i) => (i * 31 + 7) & 0xff));
+        const file = await openFile(path, 'r+');
+        try {
+          const w = new BlockFileWriter(file, start, { blockSize });
+          for (let at = 0, i = 0; at < size; i++) {
+            const n = pieces[i % pieces.length]!;
+            // A reused input buffer, overwritten once push is done with it: the writer must have copied it.
+            const piece = Buffer.from(data.subarray(at, at + n));
+            const wait = w.push(piece);
+            if (wait) await wait;
+            piece.fill(0xff);
+            at += n;
+          }
+          expect(w.pushed).toBe(start + size);
+          await w.flush();
+          expect(w.written).toBe(start + size);
+        } finally {
+          await file.close();
+        }
+        expect(readFileSync(path).equals(Buffer.concat([prefix, data]))).toBe(true);
+        rmSync(path);
+      },
+    ), { numRuns: 40 });
+  });
+
+  it('a failed write stops the writer: the error (mapped) comes from the next push or flush, the file holds a prefix', async () => {
+    const path = join(dir, 'ro');
+    writeFileSync(path, '');
+    const file = await openFile(path, 'r'); // writes fail with EBADF
+    try {
+      const w = new BlockFileWriter(file, 0, { blockSize: 1024, wrapError: (e) => new Error(`mapped ${(e as NodeJS.ErrnoException).code}`) });
+      expect(w.push(new Uint8Array(1500))).toBeUndefined(); // one block full: its write starts
+      await expect(w.flush()).rejects.toThrow('mapped EBADF');
+      expect(() => w.push(new Uint8Array(10))).toThrow('mapped EBADF');
+      expect(w.written).toBe(0);
+    } finally {
+      await file.close();
+    }
+    expect(statSync(path).size).toBe(0);
+  });
 });
 
 describe('the store', () => {
