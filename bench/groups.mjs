@@ -17,12 +17,18 @@
 //      unauthenticated connection (sealed sends do not say who sends); the server must answer
 //      SendResult and four online members must receive their Deliver and decrypt it. Printed next
 //      to the target 2 x (ciphertext + N x 64), ciphertext = the sender-key message.
-//   R  wall time for the sender to apply a removal: sign the change, apply it to its group log,
-//      create a new sender key, and encrypt + seal over the 1:1 Double Ratchet sessions, for each
-//      remaining member, the new sender key's distribution and the membership update (encoded
-//      as the SealedSend frames that carry them). Median of BENCH_REMOVALS runs; each run removes
-//      one more member. Checked untimed: a remaining member reads the new key and a new message,
-//      the removed member cannot.
+//   R  wall time for the sender to apply a removal, as the client does it (groups.md §6.2, §6.3):
+//      sign the change, apply it to its group log, create a new sender key, and send ONE pairwise
+//      message per member over the 1:1 Double Ratchet sessions: to each remaining member a
+//      SenderKeyDistribution carrying the new entry and the new key (members hold the log, so
+//      the entry alone), to the removed member a GroupUpdate with the entry; each encrypted,
+//      sealed and encoded as the SealedSend frame that carries it. Sealing uses the sender's
+//      cache of static agreements (SealedSenderCache), as the client does: R is timed with it
+//      emptied first (a client that just started, as each `sigilo` command is), and again with it
+//      warm (a long-running client that has written to the members before). Median of
+//      BENCH_REMOVALS runs of each; each run removes one more member. Checked untimed: a remaining
+//      member applies the entry and reads the new key and a new message, the removed member reads
+//      its removal and cannot read the new message.
 //      Peer: SenderKeyDistributionMessage.create + N-1 x sealedSenderEncryptMessage of it
 //      (Signal's membership lives on its groups server, so there is no pairwise update to send).
 //   For contrast, the pairwise fan-out (the Signal-Android issue 10644 situation): the same
@@ -127,6 +133,9 @@ function sigiloMember(identity, account) {
  */
 function sigiloGroup(sender, members, certificate, trusted) {
   const now = Date.now();
+  // The client keeps its identity's private keys prepared in the provider (client.ts #retain).
+  nodeCrypto.retainPrivateKey(sender.identity.agreement.privateKey, 'x25519');
+  nodeCrypto.retainPrivateKey(sender.identity.signing.privateKey, 'ed25519');
   const sessions = new Array(members.length);
   const hello = new Uint8Array(64).fill(7);
   for (let i = 0; i < members.length; i++) {
@@ -150,6 +159,8 @@ function sigiloGroup(sender, members, certificate, trusted) {
     sender, members, sessions, certificate, trusted, log: groupLog, author,
     groupId: groupLog.state.groupId,
     senderKey: undefined, requestId: 1n,
+    // The client's SealedSenderCache (its static agreements are what sealSender reuses).
+    sealCache: { staticSecrets: new Map(), certificates: new Map() },
   };
   newSigiloSenderKey(group, members);
   return group;
@@ -220,7 +231,7 @@ function sealPairwise(group, i, padded) {
   const out = P.encryptMessage(ctx, group.sessions[i], padded);
   group.sessions[i] = out.record;
   const type = P.messageType(out.message) === 'prekey' ? P.SEALED_CONTENT_PREKEY : P.SEALED_CONTENT_RATCHET;
-  const envelope = P.sealSender(ctx, group.sender.identity, m.identity.publicKey, group.certificate, type, out.message);
+  const envelope = P.sealSender(ctx, group.sender.identity, m.identity.publicKey, group.certificate, type, out.message, group.sealCache);
   return toBinary(ClientFrameSchema, create(ClientFrameSchema, {
     requestId: group.requestId++,
     body: { case: 'sealedSend', value: { recipientAccountId: m.account.accountId, messageId: ctx.random(16), messages: [{ deviceId: m.account.deviceId, content: envelope }], accessKey: m.account.accessKey } },
@@ -236,44 +247,34 @@ function sigiloFanOut(group) {
 }
 
 /**
- * The timed removal of member `index`, as the client does it (client/src/groups.ts): sign the
- * change and apply it to the log; send the membership update, the whole chain from the genesis
- * (GroupUpdate, so a member that missed an entry can verify from the start), pairwise to every
- * member before the change (the removed one included); make a new sender key and send its
- * distribution pairwise to every remaining member. With `entryOnly` the update carries only the
- * new entry (for contrast: what a member holding the log needs). The frames for the member with
- * account `watch` are kept for the untimed check.
+ * The timed removal of member `index`, as the client does it (client/src/groups.ts #announce, sent
+ * by client.ts #deliverContents): sign the change and apply it to the log; make the new sender key;
+ * encode the two Contents once (the key with the new entry for the remaining members, the entry
+ * alone for the removed one), then for each member pad, ratchet-encrypt, seal and encode its
+ * SealedSend frame. The frames for `watch` and for the removed member are kept for the check.
  */
-function sigiloRemoval(group, index, { entryOnly = false, watch } = {}) {
+function sigiloRemoval(group, index, watch) {
   const removed = group.members[index];
   const entry = P.signGroupChange(ctx, group.log.state, group.author, { type: 'remove', accountIds: [removed.account.accountId] }, Date.now());
   if (group.log.add(entry) !== 'applied') throw new Error('sigilo: the removal was not applied to the log');
-  const entries = entryOnly ? [entry] : group.log.chain();
-  const updateContent = pad(toBinary(ContentSchema, create(ContentSchema, {
-    body: { case: 'groupUpdate', value: { groupId: group.groupId, entries } },
-    senderAccessKey: group.sender.account.accessKey,
-  })));
-  const watched = [];
+  const key = P.createSenderKey(ctx);
+  group.senderKey = key.record;
+  const senderAccessKey = group.sender.account.accessKey;
+  const keyContent = toBinary(ContentSchema, create(ContentSchema, {
+    body: { case: 'senderKey', value: { groupId: group.groupId, distribution: key.distribution, entries: [entry] } }, senderAccessKey,
+  }));
+  const updateContent = toBinary(ContentSchema, create(ContentSchema, { body: { case: 'groupUpdate', value: { groupId: group.groupId, entries: [entry] } }, senderAccessKey }));
+  const watched = {};
   let bytes = 0;
   for (let i = 0; i < group.members.length; i++) {
-    const frame = sealPairwise(group, i, updateContent);
+    const frame = sealPairwise(group, i, pad(i === index ? updateContent : keyContent));
     bytes += frame.length;
-    if (group.members[i] === watch) watched.push(frame);
+    if (i === index) watched.removed = frame;
+    else if (group.members[i] === watch) watched.member = frame;
   }
   group.members.splice(index, 1);
   group.sessions.splice(index, 1);
-  const key = P.createSenderKey(ctx);
-  group.senderKey = key.record;
-  const keyContent = pad(toBinary(ContentSchema, create(ContentSchema, {
-    body: { case: 'senderKey', value: { groupId: group.groupId, distribution: key.distribution } },
-    senderAccessKey: group.sender.account.accessKey,
-  })));
-  for (let i = 0; i < group.members.length; i++) {
-    const frame = sealPairwise(group, i, keyContent);
-    bytes += frame.length;
-    if (group.members[i] === watch) watched.push(frame);
-  }
-  return { removed, bytes, watched, updateBytes: updateContent.length, frames: 2 * group.members.length + 1 };
+  return { removed, bytes, watched, padded: pad(keyContent).length, frames: group.members.length + 1 };
 }
 
 /** Untimed: a member opens one pairwise frame (unseal, check the sender, ratchet decrypt) and returns its Content. */
@@ -288,17 +289,24 @@ function openPairwise(group, m, frameBytes) {
 }
 
 /**
- * Untimed, after a removal: the watched member verifies the update (the log it rebuilds no
- * longer lists the removed account) and takes the new sender key; every remaining member gets
- * the key (as they would); a new group message decrypts for the watched member, and the removed
- * member cannot open it.
+ * Untimed, after a removal: the watched member gets one message, the new entry with the new key,
+ * and the log it holds (`chainBefore`) plus the entry no longer lists the removed account; the
+ * removed member gets the entry alone. Every remaining member takes the key (as they would); a new
+ * group message decrypts for the watched member, and the removed member cannot open it.
  */
-function sigiloRemovalCheck(group, removal, watch) {
-  const [update, keyFrame] = removal.watched.map((f) => openPairwise(group, watch, f));
-  if (update?.body.case !== 'groupUpdate' || keyFrame?.body.case !== 'senderKey') throw new Error('sigilo: the watched member did not get the update and the key');
-  const entries = update.body.value.entries;
-  const members = entries.length > 1 ? P.GroupLog.open(ctx, entries).state.members : undefined;
-  if (members && members.some((x) => equal(x.accountId, removal.removed.account.accountId))) throw new Error('sigilo: the update still lists the removed member');
+function sigiloRemovalCheck(group, removal, watch, chainBefore) {
+  const keyFrame = openPairwise(group, watch, removal.watched.member);
+  if (keyFrame.body.case !== 'senderKey' || keyFrame.body.value.entries.length !== 1) throw new Error('sigilo: the watched member did not get the entry with the key');
+  const state = P.GroupLog.open(ctx, [...chainBefore, ...keyFrame.body.value.entries]).state;
+  if (state.members.some((x) => equal(x.accountId, removal.removed.account.accountId)) || state.members.length !== group.members.length + 1) {
+    throw new Error('sigilo: the entry does not remove the member');
+  }
+  const removedFrame = fromBinary(ClientFrameSchema, removal.watched.removed);
+  const unsealed = P.unsealSender(ctx, removal.removed.identity, removedFrame.body.value.messages[0].content, group.trusted, Date.now());
+  const plain = P.decryptMessage(ctx, removal.removed.session, unsealed.content);
+  removal.removed.session = plain.record;
+  const update = fromBinary(ContentSchema, unpad(plain.plaintext));
+  if (update.body.case !== 'groupUpdate' || update.body.value.entries.length !== 1) throw new Error('sigilo: the removed member did not get the entry alone');
   const distribution = keyFrame.body.value.distribution;
   for (const m of group.members) m.senderKey = P.processSenderKeyDistribution(ctx, distribution).record;
   const sent = sigiloSend(group, 0n);
@@ -406,27 +414,29 @@ async function benchSize(n, net) {
   log(`  pairwise fan-out: sigilo ${f1(out.fanOut.sigilo)} ms, libsignal ${f1(out.fanOut.libsignal)} ms (CPU, median of ${FANOUTS})`);
 
   // Removals (wall time, median), alternating sides; each removes a random remaining member.
-  // Sigilo also runs the variant whose update carries only the new entry, for contrast.
-  const rem = { sigilo: [], entryOnly: [], libsignal: [] };
-  const remCpu = { sigilo: [], entryOnly: [], libsignal: [] };
-  const runSigilo = (entryOnly) => {
+  // Sigilo runs twice per round: with its static-agreement cache emptied first (cold) and warm.
+  const rem = { cold: [], warm: [], libsignal: [] };
+  const remCpu = { cold: [], warm: [], libsignal: [] };
+  const runSigilo = (cold) => {
     const index = randomInt(sig.members.length);
     let w = randomInt(sig.members.length - 1);
     if (w >= index) w++;
     const watch = sig.members[w];
+    const chainBefore = sig.log.chain();
+    if (cold) sig.sealCache.staticSecrets.clear();
     const c0 = process.cpuUsage();
     const t = performance.now();
-    const removal = sigiloRemoval(sig, index, { entryOnly, watch });
-    (entryOnly ? rem.entryOnly : rem.sigilo).push(performance.now() - t);
-    (entryOnly ? remCpu.entryOnly : remCpu.sigilo).push(cpuMs(c0));
-    sigiloRemovalCheck(sig, removal, watch);
-    if (!entryOnly) out.removalDetail = { frames: removal.frames, bytes: removal.bytes, updateBytes: removal.updateBytes };
+    const removal = sigiloRemoval(sig, index, watch);
+    rem[cold ? 'cold' : 'warm'].push(performance.now() - t);
+    remCpu[cold ? 'cold' : 'warm'].push(cpuMs(c0));
+    sigiloRemovalCheck(sig, removal, watch, chainBefore);
+    out.removalDetail = { frames: removal.frames, bytes: removal.bytes, padded: removal.padded };
   };
   for (let r = 0; r < REMOVALS; r++) {
-    const order = r % 2 === 0 ? ['sigilo', 'libsignal', 'entryOnly'] : ['entryOnly', 'libsignal', 'sigilo'];
+    const order = r % 2 === 0 ? ['cold', 'libsignal', 'warm'] : ['warm', 'libsignal', 'cold'];
     for (const side of order) {
-      if (side === 'sigilo' && sig) runSigilo(false);
-      else if (side === 'entryOnly' && sig) runSigilo(true);
+      if (side === 'cold' && sig) runSigilo(true);
+      else if (side === 'warm' && sig) runSigilo(false);
       else if (side === 'libsignal' && lib) {
         const index = randomInt(lib.members.length);
         const c0 = process.cpuUsage();
@@ -437,12 +447,12 @@ async function benchSize(n, net) {
         await L.libsignalRemovalDone(lib, removal);
       }
     }
-    log(`    removal ${r + 1}/${REMOVALS} (wall / CPU): sigilo ${f1(rem.sigilo[r])} / ${f1(remCpu.sigilo[r])} ms `
-      + `(update = one entry: ${f1(rem.entryOnly[r])} / ${f1(remCpu.entryOnly[r])} ms), libsignal ${f1(rem.libsignal[r])} / ${f1(remCpu.libsignal[r])} ms`);
+    log(`    removal ${r + 1}/${REMOVALS} (wall / CPU): sigilo ${f1(rem.cold[r])} / ${f1(remCpu.cold[r])} ms `
+      + `(cache warm: ${f1(rem.warm[r])} / ${f1(remCpu.warm[r])} ms), libsignal ${f1(rem.libsignal[r])} / ${f1(remCpu.libsignal[r])} ms`);
   }
   const med = (xs, on) => (on ? median(xs) : NaN);
-  out.removal = { sigilo: med(rem.sigilo, sig), entryOnly: med(rem.entryOnly, sig), libsignal: med(rem.libsignal, lib) };
-  out.removalCpu = { sigilo: med(remCpu.sigilo, sig), entryOnly: med(remCpu.entryOnly, sig), libsignal: med(remCpu.libsignal, lib) };
+  out.removal = { sigilo: med(rem.cold, sig), warm: med(rem.warm, sig), libsignal: med(rem.libsignal, lib) };
+  out.removalCpu = { sigilo: med(remCpu.cold, sig), warm: med(remCpu.warm, sig), libsignal: med(remCpu.libsignal, lib) };
   return out;
 }
 
@@ -568,13 +578,13 @@ function report(r) {
       + `${r.libsignalBlob ? `; libsignal's multi-recipient blob ${r.libsignalBlob} B` : ''}`);
   }
   console.log(`  N=${r.n} pairwise fan-out instead (${r.n} x 1:1 encrypt + seal): sigilo ${f1(r.fanOut.sigilo)} ms, libsignal ${f1(r.fanOut.libsignal)} ms (CPU)`);
-  console.log(`  N=${r.n} removal (wall, median of ${REMOVALS}): sigilo ${f1(r.removal.sigilo)} ms, libsignal ${f1(r.removal.libsignal)} ms`
+  console.log(`  N=${r.n} removal (wall, median of ${REMOVALS}, sealing cache emptied first): sigilo ${f1(r.removal.sigilo)} ms, libsignal ${f1(r.removal.libsignal)} ms`
     + (Number.isFinite(r.removal.sigilo) && Number.isFinite(r.removal.libsignal) ? `, ratio ${(r.removal.libsignal / r.removal.sigilo).toFixed(2)}x` : '')
     + `; CPU: sigilo ${f1(r.removalCpu.sigilo)} ms, libsignal ${f1(r.removalCpu.libsignal)} ms`);
   if (r.removalDetail) {
     const d = r.removalDetail;
-    console.log(`  N=${r.n} removal detail: ${d.frames} pairwise frames, ${(d.bytes / 1e6).toFixed(2)} MB to upload; the update (whole chain, padded) is ${d.updateBytes} B per member; `
-      + `with an update of only the new entry: ${f1(r.removal.entryOnly)} ms (CPU ${f1(r.removalCpu.entryOnly)} ms)`);
+    console.log(`  N=${r.n} removal detail: ${d.frames} pairwise frames (one per member), ${(d.bytes / 1e6).toFixed(2)} MB to upload; the entry with the key is ${d.padded} B padded; `
+      + `with the static-agreement cache warm: ${f1(r.removal.warm)} ms (CPU ${f1(r.removalCpu.warm)} ms)`);
   }
   if (r !== undefined && SIZES[SIZES.length - 1] !== r.n) console.log(summary(r));
 }

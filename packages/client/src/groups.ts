@@ -410,13 +410,21 @@ export class Groups {
     const accounts = unique([...(before?.members ?? []).map((m) => m.accountId), ...after.members.map((m) => m.accountId), me]);
     const listChanged = !before || !sameSet(before.members.map((m) => m.accountId), after.members.map((m) => m.accountId));
     const key = listChanged && inAfter(me) ? this.#newSenderKey(groupId, after) : undefined;
-    let chain: Uint8Array[] | undefined;
-    return accounts.map((id) => {
-      const sent = inBefore(id) ? entries : (chain ??= log.chain());
-      return key && inAfter(id)
-        ? this.#enqueue(id, { body: { case: 'senderKey', value: { groupId, distribution: key.distribution, entries: sent } } })
-        : this.#enqueue(id, { body: { case: 'groupUpdate', value: { groupId, entries: sent } } });
-    });
+    // At most four different Contents (key or not, entries or chain), each encoded once.
+    const encoded = new Map<string, Uint8Array>();
+    const content = (withKey: boolean, whole: boolean): Uint8Array => {
+      const k = `${withKey}:${whole}`;
+      let bytes = encoded.get(k);
+      if (!bytes) {
+        const sent = whole ? log.chain() : entries;
+        bytes = this.#encode(withKey
+          ? { body: { case: 'senderKey', value: { groupId, distribution: key!.distribution, entries: sent } } }
+          : { body: { case: 'groupUpdate', value: { groupId, entries: sent } } });
+        encoded.set(k, bytes);
+      }
+      return bytes;
+    };
+    return accounts.map((id) => this.#enqueueEncoded(id, content(key !== undefined && inAfter(id), !inBefore(id))));
   }
 
   /** Sends queued pairwise rows now, all at once when online; what does not go out stays for the next flush. */
@@ -427,13 +435,19 @@ export class Groups {
 
   /** A pairwise Content in the outbox (with this account's access key, as every pairwise Content). Returns its seq and bytes. */
   #enqueue(to: Uint8Array, content: ContentInit, sync?: ContentInit, messageId = this.#h.ctx.random(16)): Queued {
+    return this.#enqueueEncoded(to, this.#encode(content), sync ? toBinary(ContentSchema, create(ContentSchema, sync)) : undefined, messageId);
+  }
+
+  /** A pairwise Content's bytes, with this account's access key. */
+  #encode(content: ContentInit): Uint8Array {
     const c = create(ContentSchema, content);
     const accessKey = this.#h.accessKey();
     if (accessKey) c.senderAccessKey = accessKey;
-    const bytes = toBinary(ContentSchema, c);
-    const seq = this.#h.store.enqueueOutbox({
-      recipient: to, content: bytes, syncContent: sync ? toBinary(ContentSchema, create(ContentSchema, sync)) : undefined, messageId, createdAt: this.#h.now(),
-    });
+    return toBinary(ContentSchema, c);
+  }
+
+  #enqueueEncoded(to: Uint8Array, bytes: Uint8Array, syncContent?: Uint8Array, messageId = this.#h.ctx.random(16)): Queued {
+    const seq = this.#h.store.enqueueOutbox({ recipient: to, content: bytes, syncContent, messageId, createdAt: this.#h.now() });
     return { seq, to, bytes, messageId };
   }
 
