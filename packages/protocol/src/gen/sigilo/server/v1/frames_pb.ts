@@ -507,7 +507,7 @@ export type MultiSealedSend_MultiRecipient = Message<"sigilo.server.v1.MultiSeal
   accountId: Uint8Array;
 
   /**
-   * every device of the account, the sending device included: the server cannot know which device sent a sealed message
+   * every device of the account; for the sender's own account the sending device too: an unauthenticated send cannot name its sender, so the server cannot leave it out; that device drops its own copy (the certificate names it) (groups.md §6.4)
    *
    * @generated from field: repeated uint32 device_ids = 2;
    */
