@@ -9,11 +9,13 @@
  * written offline goes out later and a retry reuses its message id.
  *
  * - Membership: changes are signed by an admin and hash-chained (GroupLog).
- *   Every change is sent pairwise to every member (old and new) as the whole
- *   chain, so a device that missed an update, or a new member, can verify the
- *   log from its genesis. A forged change is dropped and reported; an entry
- *   whose parent is unknown waits (bounded) until the parent arrives. A change
- *   of this account that lost a fork is signed again on the winning head.
+ *   Every change is sent pairwise to every member (old and new), one message
+ *   each: the new entries to those who hold the log, the whole chain to new
+ *   members (who verify it from its genesis), and after an add or a remove this
+ *   device's new sender key in the same message. A forged change is dropped and
+ *   reported; an entry whose parent is unknown waits (bounded) and the chain is
+ *   asked for. A change of this account that lost a fork is signed again on the
+ *   winning head.
  * - Sender keys: each device has one current key per group, made for one set
  *   of member accounts (its epoch) and distributed pairwise. When the member
  *   set changes, the next send makes a new key, so removed members cannot read
