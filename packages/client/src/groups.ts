@@ -429,9 +429,17 @@ export class Groups {
     return accounts.map((id) => this.#enqueueEncoded(id, content(key !== undefined && inAfter(id), !inBefore(id))));
   }
 
-  /** Sends queued pairwise rows now, all at once when online; what does not go out stays for the next flush. */
+  /**
+   * Sends queued pairwise rows now, all at once when online (while no flush runs; rows a flush sent meanwhile are no
+   * longer in the outbox and are skipped); what does not go out stays for the next flush.
+   */
   async #sendQueued(queued: Queued[]): Promise<void> {
-    if (queued.length && this.#h.isOnline()) await this.#h.exclusive(() => this.#sendNow(queued)).catch(() => {});
+    if (queued.length && this.#h.isOnline()) {
+      await this.#h.exclusive(() => {
+        const still = new Set(this.#h.store.listOutbox().map((r) => r.seq));
+        return this.#sendNow(queued.filter((q) => still.has(q.seq)));
+      }).catch(() => {});
+    }
     await this.#h.flush().catch(() => {});
   }
 
