@@ -171,8 +171,8 @@ function write(name: string, data: unknown) {
 {
   const g = await import('../src/index.js');
   const { kdfChainKey } = await import('../src/ratchet/kdf.js');
-  const { decodeProto } = await import('../src/proto.js');
-  const { GroupLogEntrySchema } = await import('../src/gen/sigilo/protocol/v1/group_pb.js');
+  const { decodeProto, encodeProto } = await import('../src/proto.js');
+  const { GroupLogEntrySchema, GroupLogEntry_BodySchema } = await import('../src/gen/sigilo/protocol/v1/group_pb.js');
   const identityOf = (id: ReturnType<typeof g.generateIdentityKeyPair>) => ({
     identitySigningSeed: toHex(id.signing.privateKey), identityAgreementPrivate: toHex(id.agreement.privateKey), identityPublic: toHex(id.publicKey),
   });
@@ -213,6 +213,9 @@ function write(name: string, data: unknown) {
     return { entry: toHex(e), body: toHex(outer.body), signedBytes: toHex(g.groupEntrySignedBytes(outer.body)), signature: toHex(outer.signature), hash: toHex(g.groupEntryHash(mctx, e)) };
   };
   const state = created.log.state;
+  // groups.md §4.2: the group id is SHA-256 of this input (the label, then the genesis body with its group id empty).
+  const genesisBody = decodeProto(GroupLogEntry_BodySchema, decodeProto(GroupLogEntrySchema, created.entry, 'entry').body, 'body');
+  const groupIdInput = new Uint8Array([...new TextEncoder().encode('Sigilo-GroupId-v1'), ...encodeProto(GroupLogEntry_BodySchema, { ...genesisBody, groupId: new Uint8Array(0) })]);
 
   // Multi-recipient sealed sender: two recipients.
   const sRandom = seeded('sigilo-vectors-multi-recipient');
@@ -244,7 +247,7 @@ function write(name: string, data: unknown) {
       added: { accountId: toHex(addedAccount), ...identityOf(added) },
       name: 'Vectors',
       draws: groupDraws,
-      genesis: { timestamp: 1_767_225_600_000, ...entryParts(created.entry) },
+      genesis: { timestamp: 1_767_225_600_000, nonce: groupDraws[0], groupIdInput: toHex(groupIdInput), ...entryParts(created.entry) },
       add: { timestamp: 1_767_225_660_000, ...entryParts(change) },
       state: {
         groupId: toHex(state.groupId), name: state.name, revision: state.revision, head: toHex(state.head),

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   GroupLog, createGroup, createSenderKey, expandSenderMessageKey, fromHex, groupEntryHash, groupEntrySignedBytes, identityKeyPairFromPrivate,
-  parseGroupEntry, processSenderKeyDistribution, sealMultiRecipient, senderKeyDecrypt, senderKeyEncrypt, signGroupChange, toHex,
+  groupIdOfGenesis, parseGroupEntry, processSenderKeyDistribution, sealMultiRecipient, senderKeyDecrypt, senderKeyEncrypt, signGroupChange, toHex,
   unsealMultiRecipient,
   type CryptoProvider, type Random,
 } from '../src/index.js';
@@ -81,6 +81,11 @@ describe.each(providers.map((crypto) => ({ crypto, name: crypto.name })))('group
     const author = { accountId: h(mv.creator.accountId), identity: creator };
     const created = createGroup(ctx, author, mv.name, [{ accountId: h(mv.member.accountId), identityKey: h(mv.member.identityPublic) }], mv.genesis.timestamp);
     expect(toHex(created.entry)).toBe(mv.genesis.entry);
+    // The group id is derived from the genesis (groups.md §4.2): SHA-256(groupIdInput), the input starting with the label.
+    expect(toHex(crypto.sha256(h(mv.genesis.groupIdInput)))).toBe(mv.state.groupId);
+    expect(Buffer.from(h(mv.genesis.groupIdInput).subarray(0, 17)).toString()).toBe('Sigilo-GroupId-v1');
+    expect(toHex(groupIdOfGenesis(ctx, h(mv.genesis.entry)))).toBe(mv.state.groupId);
+    expect(toHex((parseGroupEntry(created.entry).change as { nonce: Uint8Array }).nonce)).toBe(mv.genesis.nonce);
     for (const e of [mv.genesis, mv.add]) {
       expect(toHex(groupEntryHash(ctx, h(e.entry)))).toBe(e.hash);
       expect(toHex(crypto.sha256(h(e.entry)))).toBe(e.hash);

@@ -34,6 +34,9 @@ export const MAX_GROUP_MEMBERS = 2000;
 export const MAX_GROUP_NAME_BYTES = 256;
 
 const SIGNATURE_LABEL = utf8('Sigilo-GroupLogEntry-v1');
+const GROUP_ID_LABEL = utf8('Sigilo-GroupId-v1');
+/** Bytes of the random nonce in a genesis entry. */
+export const GROUP_NONCE_LENGTH = 32;
 const ZERO_HASH = new Uint8Array(32);
 /** Seniority rank of an admin: revision it became admin × stride + position in that entry (genesis list). */
 const RANK_STRIDE = 4096;
@@ -77,6 +80,8 @@ export interface GroupGenesis {
   type: 'genesis';
   name: string;
   members: GroupMember[];
+  /** 32 random bytes (groups.md §4.2). */
+  nonce: Uint8Array;
 }
 
 export interface GroupAuthor {
@@ -104,14 +109,21 @@ interface ParsedEntry extends GroupEntryInfo {
   readonly bytes: Uint8Array;
   readonly body: Uint8Array;
   readonly signature: Uint8Array;
+  /** Genesis only: the body encoded with the group id left empty (what the group id is derived from). */
+  readonly unboundBody: Uint8Array | undefined;
 }
 
 function checkAccountId(id: Uint8Array, what: string): void {
   if (id.length !== ACCOUNT_ID_LENGTH) throw new DecodeError(`group log entry: ${what} must be ${ACCOUNT_ID_LENGTH} bytes`);
 }
 
+/** C0 and C1 controls, DEL, and the bidirectional embeddings, overrides and isolates (groups.md §4.3). */
+// eslint-disable-next-line no-control-regex
+const NAME_FORBIDDEN = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/u;
+
 function checkName(name: string, make: (m: string) => Error): void {
   if (utf8(name).length > MAX_GROUP_NAME_BYTES) throw make(`group name must be at most ${MAX_GROUP_NAME_BYTES} UTF-8 bytes`);
+  if (NAME_FORBIDDEN.test(name)) throw make('group name must not contain control characters or bidirectional overrides');
 }
 
 function memberFromProto(m: { accountId: Uint8Array; identityKey: Uint8Array; admin: boolean }): GroupMember {
@@ -125,7 +137,8 @@ function changeFromProto(c: GroupChangeProto | undefined): GroupChange | GroupGe
   const v = c?.change;
   switch (v?.case) {
     case 'genesis':
-      return { type: 'genesis', name: v.value.name, members: v.value.members.map(memberFromProto) };
+      if (v.value.nonce.length !== GROUP_NONCE_LENGTH) throw new DecodeError(`group log entry: a genesis nonce must be ${GROUP_NONCE_LENGTH} bytes`);
+      return { type: 'genesis', name: v.value.name, members: v.value.members.map(memberFromProto), nonce: v.value.nonce };
     case 'add':
       return {
         type: 'add',
@@ -169,6 +182,7 @@ function parseEntry(bytes: Uint8Array): ParsedEntry {
   if (body.authorIdentityKey.length !== IDENTITY_KEY_LENGTH) throw new DecodeError('group log entry: author identity key must be 64 bytes');
   assertIdentityKey(body.authorIdentityKey);
   if (body.timestamp > BigInt(Number.MAX_SAFE_INTEGER)) throw new DecodeError('group log entry: timestamp out of range');
+  const change = changeFromProto(body.change);
   return {
     bytes: bytes.slice(),
     body: outer.body,
@@ -180,8 +194,34 @@ function parseEntry(bytes: Uint8Array): ParsedEntry {
     authorAccountId: body.authorAccountId,
     authorIdentityKey: body.authorIdentityKey,
     timestamp: Number(body.timestamp),
-    change: changeFromProto(body.change),
+    change,
+    unboundBody: change.type === 'genesis' ? encodeProto(GroupLogEntry_BodySchema, { ...body, groupId: new Uint8Array(0) }) : undefined,
   };
+}
+
+function deriveGroupId(ctx: ProtocolContext, unboundBody: Uint8Array): Uint8Array {
+  const input = new Uint8Array(GROUP_ID_LABEL.length + unboundBody.length);
+  input.set(GROUP_ID_LABEL, 0);
+  input.set(unboundBody, GROUP_ID_LABEL.length);
+  return ctx.crypto.sha256(input);
+}
+
+/** Throws ForgedGroupEntryError unless the genesis carries the group id derived from it (groups.md §4.2). */
+function checkGroupId(ctx: ProtocolContext, e: ParsedEntry): void {
+  if (!e.unboundBody || !bytesEqual(deriveGroupId(ctx, e.unboundBody), e.groupId)) {
+    throw new ForgedGroupEntryError('the genesis does not carry the group id derived from it (another group\'s id was reused): it was dropped');
+  }
+}
+
+/**
+ * The group id a genesis entry derives (groups.md §4.2): SHA-256("Sigilo-GroupId-v1" || its body encoded with the
+ * group id empty). A genesis is valid only if it carries this id. Throws DecodeError and the like on malformed
+ * bytes, InvalidGroupEntryError if the entry is not a genesis.
+ */
+export function groupIdOfGenesis(ctx: ProtocolContext, entry: Uint8Array): Uint8Array {
+  const e = parseEntry(entry);
+  if (!e.unboundBody) throw new InvalidGroupEntryError('only a genesis entry derives a group id');
+  return deriveGroupId(ctx, e.unboundBody);
 }
 
 /**
@@ -309,6 +349,7 @@ function genesisState(ctx: ProtocolContext, e: ParsedEntry, hash: Uint8Array): S
   if (e.change.type !== 'genesis') throw new InvalidGroupEntryError('the first entry of a group must be its genesis');
   if (e.revision !== 0 || !bytesEqual(e.parent, ZERO_HASH)) throw new InvalidGroupEntryError('a genesis entry has revision 0 and a zero parent');
   verifySignature(ctx, e);
+  checkGroupId(ctx, e);
   const g = e.change;
   checkName(g.name, (m) => new InvalidGroupEntryError(m));
   if (g.members.length === 0 || g.members.length > MAX_GROUP_MEMBERS) throw new InvalidGroupEntryError(`a group has 1 to ${MAX_GROUP_MEMBERS} members`);
@@ -416,10 +457,15 @@ export function createGroup(ctx: ProtocolContext, author: GroupAuthor, name: str
     list.push({ accountId: m.accountId, identityKey: m.identityKey, admin: false });
   }
   if (list.length > MAX_GROUP_MEMBERS) throw new InvalidArgumentError(`a group has at most ${MAX_GROUP_MEMBERS} members`);
-  const groupId = ctx.random(GROUP_ID_LENGTH);
-  const entry = encodeEntry(ctx, author, { groupId, revision: 0, parent: ZERO_HASH, timestamp: now }, {
-    change: { case: 'genesis', value: { name, members: list } },
-  });
+  const nonce = ctx.random(GROUP_NONCE_LENGTH);
+  const change: MessageInitShape<typeof GroupChangeSchema> = { change: { case: 'genesis', value: { name, members: list, nonce } } };
+  const fields = { revision: 0, parent: ZERO_HASH, timestamp: now };
+  // The id is derived from the genesis itself (groups.md §4.2): the body with the id empty, hashed, then signed with it.
+  const unbound = encodeProto(GroupLogEntry_BodySchema, {
+    version: GROUP_LOG_VERSION, revision: 0, parent: ZERO_HASH, authorAccountId: author.accountId, authorIdentityKey: author.identity.publicKey,
+    timestamp: BigInt(now), change,
+  } satisfies MessageInitShape<typeof GroupLogEntry_BodySchema>);
+  const entry = encodeEntry(ctx, author, { groupId: deriveGroupId(ctx, unbound), ...fields }, change);
   return { entry, log: GroupLog.open(ctx, [entry]) };
 }
 
@@ -610,7 +656,11 @@ export class GroupLog {
     verifySignature(this.#ctx, e);
     const genesis = this.#genesis.entry;
     if (!bytesEqual(e.groupId, genesis.groupId)) throw new InvalidGroupEntryError('the entry belongs to another group');
-    if (e.change.type === 'genesis') throw new InvalidGroupEntryError('a group has one genesis entry');
+    if (e.change.type === 'genesis') {
+      // Another genesis carrying this group's id cannot derive it: the id binds the one genesis (groups.md §4.2).
+      if (e.revision === 0 && bytesEqual(e.parent, ZERO_HASH)) checkGroupId(this.#ctx, e);
+      throw new InvalidGroupEntryError('a group has one genesis entry');
+    }
     const parent = this.#nodes.get(toHex(e.parent));
     if (!parent) throw new OutOfOrderGroupEntryError(e.parent.slice());
     const state = childState(this.#stateOf(parent), e, hash);
