@@ -212,8 +212,12 @@ export async function fileExtras(src: ByteSource, prepared: PreparedFile): Promi
   return { thumbnail, durationMs };
 }
 
-/** Plaintext bytes read from the file per block (64 chunks). */
-const BLOCK = 1024 * 1024;
+/**
+ * Plaintext bytes read from the file per block (32 chunks); an upload sends each block's
+ * ciphertext with one socket write. Measured on 512 MiB uploads: 1 MiB blocks cost a little
+ * more CPU and memory (larger TLS writes buffered at once), 256 KiB ones more CPU.
+ */
+const BLOCK = 512 * 1024;
 /** Room for the ciphertext of one BLOCK of plaintext (header, 64 chunks and a partial one completed, or the final chunk). */
 const SEALED_BLOCK = ATTACHMENT_HEADER_LENGTH + (BLOCK / ATTACHMENT_CHUNK_SIZE + 1) * ATTACHMENT_SEALED_CHUNK_SIZE;
 /** Zeros for the padding (never written to). */
@@ -964,7 +968,7 @@ async function uploadOffset(server: ServerAddress, s: UploadState, signal?: Abor
  * restart the prefix is re-encrypted from the start (local work only).
  */
 const SNAPSHOT_BYTES = 4 * 1024 * 1024;
-/** Ciphertext buffers per upload: one being sent, one queued in the socket, one being filled. */
+/** Ciphertext buffers per upload (SEALED_BLOCK each): one being sent, one queued in the socket, one being filled. */
 const OUT_BUFFERS = 3;
 async function sendCiphertext(host: UploadHost, s: UploadState, file: FileHandle, pieces: readonly Piece[], options: TransferOptions): Promise<Uint8Array> {
   const key = unb64(s.key);
