@@ -403,7 +403,7 @@ function pinnedReadSocket(url: URL, fingerprint: string | undefined, onread: { b
     socket.once('close', () => clearTimeout(timer));
     socket.once('secureConnect', () => {
       clearTimeout(timer);
-      socket.off('error', onError);
+      // onError stays attached (a later error only rejects a settled promise): the caller adds its own.
       if (fingerprint !== undefined && socket.getPeerCertificate().fingerprint256 !== fingerprint) {
         socket.destroy();
         reject(new ClientError('FINGERPRINT_MISMATCH', 'the server certificate does not match the pinned fingerprint: this may be an impostor; ask your administrator for the fingerprint and run `sigilo init` again'));
