@@ -69,6 +69,17 @@ const REQUEST_INTERVAL_MS = 3600_000;
 const ANSWER_INTERVAL_MS = 10_000;
 /** A chain request (empty GroupUpdate) per group at most this often. */
 const CHAIN_REQUEST_INTERVAL_MS = 60_000;
+/**
+ * What anyone can make this device keep for groups it does not hold (groups.md §6.10): waiting log entries and
+ * received sender keys of at most this many such group ids (the oldest evicted), for at most a week; sender keys
+ * for such groups at most this many in all.
+ */
+export const MAX_UNHELD_GROUPS = 64;
+export const MAX_UNHELD_SENDER_KEYS = 1024;
+const UNHELD_TTL_MS = 7 * 24 * 3600_000;
+/** Chain requests: groups remembered (the oldest forgotten), and at most this many sent per interval in all. */
+const CHAIN_ASKED_KEPT = 256;
+const CHAIN_REQUESTS_PER_INTERVAL = 16;
 /** A sender key is renewed at least this often (groups.md §3.8), and an ended epoch's distribution kept this long (§6.3). */
 const SENDER_KEY_MAX_AGE_MS = 7 * 24 * 3600_000;
 const ENDED_EPOCH_KEPT_MS = 30 * 24 * 3600_000;
@@ -181,8 +192,10 @@ export class Groups {
   readonly #h: GroupHost;
   /** Last answer to a SenderKeyRequest or chain request per (requesting account, key or group): a flood gets one answer. */
   readonly #answered = new Map<string, number>();
-  /** Last chain request sent per group. */
+  /** Last chain request sent per group (bounded: CHAIN_ASKED_KEPT, the oldest dropped). */
   readonly #chainAsked = new Map<string, number>();
+  /** When the chain requests of the current interval were sent (at most CHAIN_REQUESTS_PER_INTERVAL). */
+  #chainRequestTimes: number[] = [];
   readonly #typingTimers = new Map<string, NodeJS.Timeout>();
   /** Verified logs by group, with the fingerprint of the stored entries they were opened from. */
   readonly #logs = new Map<string, { fingerprint: string; log: GroupLog }>();
@@ -972,8 +985,19 @@ export class Groups {
         if (fromSelf) return true; // this account's own messages come as sync copies or with the sender key
         const log = this.#openLog(b.value.groupId);
         const state = log?.state;
-        if (!state || !state.members.some((m) => bytesEqual(m.accountId, sender.accountId)) || !state.members.some((m) => bytesEqual(m.accountId, me))) {
+        const member = state?.members.find((m) => bytesEqual(m.accountId, sender.accountId));
+        if (!state || !member || !state.members.some((m) => bytesEqual(m.accountId, me))) {
           out.events.push({ type: 'group-rejected', groupId: b.value.groupId, reason: 'a message for a group you and the sender do not share was dropped' });
+          return true;
+        }
+        // Over a session with the identity the log records for the member, and one accepted here (groups.md §6.4).
+        if (!bytesEqual(member.identityKey, sender.identityKey) || unaccepted) {
+          out.events.push({
+            type: 'group-rejected', groupId: b.value.groupId,
+            reason: unaccepted
+              ? 'a group message from a member whose new safety number is not accepted yet was dropped: compare it and accept it'
+              : 'a group message over a session with another identity than the group records for the sender was dropped',
+          });
           return true;
         }
         if (!unaccepted) this.#learnAccessKey(sender.accountId, content);
@@ -1087,6 +1111,8 @@ export class Groups {
       this.#h.store.pruneSenderKeys(groupId, sender.accountId, sender.deviceId, SENDER_KEYS_KEPT_PER_DEVICE, this.#h.now() - ENDED_EPOCH_KEPT_MS);
       // Keys for groups not held here (their log may be on its way) are bounded per device across all such groups.
       if (!log) this.#h.store.pruneUnheldSenderKeys(sender.accountId, sender.deviceId, SENDER_KEYS_KEPT_PER_DEVICE);
+      // ... and across every sender (groups.md §6.10), so many devices or accounts cannot add up.
+      if (!log) this.#h.store.pruneAllUnheldSenderKeys(MAX_UNHELD_GROUPS, MAX_UNHELD_SENDER_KEYS, this.#h.now() - UNHELD_TTL_MS);
     } else if (!bytesEqual(existing.groupId, groupId)) {
       out.events.push({ type: 'group-rejected', groupId, reason: 'a sender key already used for another group was refused' });
       return;
@@ -1156,15 +1182,22 @@ export class Groups {
     let log = this.#freshLog(groupId);
     const before = log?.state;
     const wasWinning = log ? log.chain() : [];
-    let incoming = [...this.#h.store.takePendingGroupEntries(groupId), ...u.entries];
+    const waited = this.#h.store.takePendingGroupEntries(groupId);
+    let incoming = [...waited, ...u.entries];
     const rejected: string[] = [];
     let opened: Uint8Array | undefined;
     if (!log) {
       // New to this device: the log must start at a genesis that names this group.
       const genesis = incoming.findIndex((e) => isGenesisOf(e, groupId));
       if (genesis < 0) {
-        this.#h.store.addPendingGroupEntries(groupId, u.entries, this.#h.now(), MAX_PENDING_ENTRIES);
-        this.#askForChain(groupId, from, out);
+        // Entries of a group not held wait only if they come from a contact (groups.md §6.10): a stranger's are dropped.
+        if (this.#isContact(from)) {
+          this.#keepPendingEntries(groupId, incoming);
+          this.#askForChain(groupId, from, out);
+        } else {
+          if (waited.length) this.#keepPendingEntries(groupId, waited);
+          out.events.push({ type: 'group-rejected', groupId, reason: 'membership entries for a group not held here, from someone who is not a contact, were dropped' });
+        }
         return;
       }
       try {
@@ -1175,6 +1208,13 @@ export class Groups {
       }
       opened = incoming[genesis];
       incoming = incoming.filter((_, i) => i !== genesis);
+    }
+    // Another first entry for a group held here (groups.md §6.2): someone tried to take over this group id. Loud.
+    const heldGenesis = hex(groupEntryHash(this.#h.ctx, log.chain()[0]!));
+    const otherGenesis = incoming.filter((e) => isGenesisOf(e, groupId) && hex(groupEntryHash(this.#h.ctx, e)) !== heldGenesis);
+    if (otherGenesis.length) {
+      out.events.push({ type: 'group-rejected', groupId, reason: 'a different first entry for a group held here was refused (someone tried to take over its id)' });
+      incoming = incoming.filter((e) => !otherGenesis.includes(e));
     }
     const applied: Uint8Array[] = opened ? [opened] : [];
     // Entries are tried until none makes progress: an entry may arrive before its parent.
@@ -1195,7 +1235,7 @@ export class Groups {
     }
     for (const reason of new Set(rejected)) out.events.push({ type: 'group-rejected', groupId, reason: `a membership change was refused (${reason})` });
     if (incoming.length) {
-      this.#h.store.addPendingGroupEntries(groupId, incoming, this.#h.now(), MAX_PENDING_ENTRIES);
+      this.#keepPendingEntries(groupId, incoming);
       this.#askForChain(groupId, from, out);
     }
     if (applied.length === 0 && row) return;
@@ -1246,33 +1286,61 @@ export class Groups {
     return changes.length ? [{ type: 'group-update', groupId, revision: log.state.revision, changes }] : [];
   }
 
-  /** Asks the sender of an update whose entries do not link up for the whole chain (an empty GroupUpdate). */
+  /**
+   * Whether `from` is someone this account knows (groups.md §6.10): a contact it added (one with an alias), or a
+   * member of a group it holds, over the identity recorded for it. (Anyone who writes gets a contact row, so a row
+   * alone says nothing.)
+   */
+  #isContact(from: Sender): boolean {
+    const c = this.#h.store.getContact(from.accountId);
+    if (!c?.identityKey || !bytesEqual(c.identityKey, from.identityKey)) return false;
+    if (c.alias !== undefined) return true;
+    return this.#h.store.listGroups().some((g) => this.#openLog(g.groupId)?.state.members.some((m) => bytesEqual(m.accountId, from.accountId)));
+  }
+
+  /** Keeps entries that wait for their parent: bounded per group and across groups, for at most a week (§6.10). */
+  #keepPendingEntries(groupId: Uint8Array, entries: Uint8Array[]): void {
+    const now = this.#h.now();
+    this.#h.store.addPendingGroupEntries(groupId, entries, now, MAX_PENDING_ENTRIES);
+    this.#h.store.prunePendingGroupEntries(MAX_UNHELD_GROUPS, now - UNHELD_TTL_MS);
+  }
+
+  /**
+   * Asks the sender of an update whose entries do not link up for the whole chain (an empty GroupUpdate): per group
+   * at most once a minute, and at most CHAIN_REQUESTS_PER_INTERVAL a minute in all (§6.10).
+   */
   #askForChain(groupId: Uint8Array, from: Sender, out: GroupInboxEffects): void {
     const k = hex(groupId);
     const now = this.#h.now();
     if (now - (this.#chainAsked.get(k) ?? 0) < CHAIN_REQUEST_INTERVAL_MS) return;
+    this.#chainRequestTimes = this.#chainRequestTimes.filter((t) => now - t < CHAIN_REQUEST_INTERVAL_MS);
+    if (this.#chainRequestTimes.length >= CHAIN_REQUESTS_PER_INTERVAL) return;
+    this.#chainRequestTimes.push(now);
+    this.#chainAsked.delete(k);
     this.#chainAsked.set(k, now);
+    if (this.#chainAsked.size > CHAIN_ASKED_KEPT) this.#chainAsked.delete(this.#chainAsked.keys().next().value!);
     this.#enqueue(from.accountId, { body: { case: 'groupUpdate', value: { groupId, entries: [] } } });
     out.followUps.push(() => this.#h.flushSoon(0));
   }
 
-  /** Sends the winning chain to an account that is, or was, a member and asked for it. */
+  /**
+   * Sends the winning chain to a member at the head that asked for it, over a session with the identity the log
+   * records for it; to an account no longer a member, only the chain up to and including the entry that removed it
+   * (or recorded its leaving), if it asks with the identity it had then (groups.md §6.2).
+   */
   #answerChainRequest(groupId: Uint8Array, from: Sender, out: GroupInboxEffects): void {
     const log = this.#openLog(groupId);
     if (!log) return;
-    const everMember = log.chain().some((e) => {
-      const c = parseGroupEntry(e).change;
-      return (c.type === 'genesis' || c.type === 'add') && c.members.some((m) => bytesEqual(m.accountId, from.accountId));
-    });
-    if (!everMember) {
-      out.events.push({ type: 'group-rejected', groupId, reason: 'the membership log was asked for by an account that was never a member; not answered' });
+    const chain = chainFor(this.#h.ctx, log, from);
+    if (!chain) {
+      out.events.push({ type: 'group-rejected', groupId, reason: 'the membership log was asked for by an account that is not a member (or over a session with another identity than the group records); not answered' });
       return;
     }
     const k = `chain:${hex(from.accountId)}:${hex(groupId)}`;
     const now = this.#h.now();
     if (now - (this.#answered.get(k) ?? 0) < ANSWER_INTERVAL_MS) return;
     this.#answered.set(k, now);
-    this.#enqueue(from.accountId, { body: { case: 'groupUpdate', value: { groupId, entries: log.chain() } } });
+    this.#enqueue(from.accountId, { body: { case: 'groupUpdate', value: { groupId, entries: chain } } });
     out.followUps.push(() => this.#h.flushSoon(0));
   }
 
@@ -1429,6 +1497,25 @@ function describeEntry(entry: Uint8Array): GroupChangeEvent[] {
     return [{ by: e.authorAccountId, kind: 'created', accounts: e.change.members.map((m) => m.accountId).filter((id) => !bytesEqual(id, e.authorAccountId)), name: e.change.name }];
   }
   return [describeChange(e.authorAccountId, e.change)];
+}
+
+/**
+ * What of the winning chain `from` may have (groups.md §6.2): all of it for a member at the head with the recorded
+ * identity; for an account that was a member with that identity and is no longer, the chain up to and including the
+ * last entry after which it was not a member; undefined for anyone else.
+ */
+function chainFor(ctx: ProtocolContext, log: GroupLog, from: Sender): Uint8Array[] | undefined {
+  const isIn = (s: GroupState | undefined) => s?.members.some((m) => bytesEqual(m.accountId, from.accountId) && bytesEqual(m.identityKey, from.identityKey)) ?? false;
+  const chain = log.chain();
+  if (isIn(log.state)) return chain;
+  let end = -1;
+  let before = false;
+  chain.forEach((e, i) => {
+    const now = isIn(log.stateAt(groupEntryHash(ctx, e)));
+    if (before && !now) end = i;
+    before = now;
+  });
+  return end >= 0 ? chain.slice(0, end + 1) : undefined;
 }
 
 function isGenesisOf(entry: Uint8Array, groupId: Uint8Array): boolean {

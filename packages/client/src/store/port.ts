@@ -161,6 +161,11 @@ export interface GroupStore {
   /** Entries that arrived before their parent: kept (bounded) and tried again when more of the log arrives. */
   addPendingGroupEntries(groupId: Uint8Array, entries: Uint8Array[], now: number, max: number): void;
   takePendingGroupEntries(groupId: Uint8Array): Uint8Array[];
+  /**
+   * Bounds waiting entries across groups (groups.md §6.10): drops those received before `expiredBefore`, then keeps
+   * only the entries of the `maxGroups` group ids that received one most recently. Returns how many were dropped.
+   */
+  prunePendingGroupEntries(maxGroups: number, expiredBefore: number): number;
   /** Changes this account signed, kept so they can be signed again on the winning head if they lose a fork. */
   addOwnGroupChange(groupId: Uint8Array, entryHash: Uint8Array, change: string, now: number): void;
   listOwnGroupChanges(groupId: Uint8Array): { entryHash: Uint8Array; change: string; createdAt: number }[];
@@ -189,6 +194,12 @@ export interface GroupStore {
   pruneSenderKeys(groupId: Uint8Array, accountId: Uint8Array, deviceId: number, keep: number, supersededBefore: number): number;
   /** Keeps the newest `keep` sender keys one member device gave for groups this device does not hold (yet). Returns how many were dropped. */
   pruneUnheldSenderKeys(accountId: Uint8Array, deviceId: number, keep: number): number;
+  /**
+   * Bounds received sender keys for groups this device does not hold, across every sender (groups.md §6.10): drops
+   * those received before `expiredBefore`, keeps only keys of the `maxGroups` such group ids that received one most
+   * recently, and at most `maxKeys` such keys in all (the newest). Returns how many were dropped.
+   */
+  pruneAllUnheldSenderKeys(maxGroups: number, maxKeys: number, expiredBefore: number): number;
   listSenderKeys(groupId: Uint8Array): SenderKeyRow[];
   /** Deletes received sender keys of a group (all, or one account's). Returns how many. */
   deleteSenderKeys(groupId: Uint8Array, accountId?: Uint8Array): number;

@@ -276,6 +276,11 @@ export class SqlCipherStore implements ClientStore {
     this.#s(`DELETE FROM group_pending_entries WHERE group_id = ? AND rowid NOT IN
              (SELECT rowid FROM group_pending_entries WHERE group_id = ? ORDER BY rowid DESC LIMIT ?)`).run(buf(groupId), buf(groupId), max);
   }
+  prunePendingGroupEntries(maxGroups: number, expiredBefore: number) {
+    const expired = this.#s('DELETE FROM group_pending_entries WHERE received_at < ?').run(expiredBefore).changes;
+    return expired + this.#s(`DELETE FROM group_pending_entries WHERE group_id NOT IN
+             (SELECT group_id FROM group_pending_entries GROUP BY group_id ORDER BY MAX(rowid) DESC LIMIT ?)`).run(maxGroups).changes;
+  }
   takePendingGroupEntries(groupId: Uint8Array) {
     const rows = (this.#s('SELECT entry FROM group_pending_entries WHERE group_id = ? ORDER BY rowid').all(buf(groupId)) as Row[]).map((r) => u8(r.entry)!);
     this.#s('DELETE FROM group_pending_entries WHERE group_id = ?').run(buf(groupId));
@@ -349,6 +354,15 @@ export class SqlCipherStore implements ClientStore {
                AND rowid NOT IN (SELECT rowid FROM group_sender_keys WHERE account_id = ? AND device_id = ? AND group_id NOT IN (SELECT group_id FROM chat_groups)
                                  ORDER BY rowid DESC LIMIT ?)`)
       .run(a, deviceId, a, deviceId, keep).changes;
+  }
+  pruneAllUnheldSenderKeys(maxGroups: number, maxKeys: number, expiredBefore: number) {
+    const unheld = 'group_id NOT IN (SELECT group_id FROM chat_groups)';
+    const expired = this.#s(`DELETE FROM group_sender_keys WHERE ${unheld} AND received_at < ?`).run(expiredBefore).changes;
+    const groups = this.#s(`DELETE FROM group_sender_keys WHERE ${unheld} AND group_id NOT IN
+             (SELECT group_id FROM group_sender_keys WHERE ${unheld} GROUP BY group_id ORDER BY MAX(rowid) DESC LIMIT ?)`).run(maxGroups).changes;
+    const keys = this.#s(`DELETE FROM group_sender_keys WHERE ${unheld} AND rowid NOT IN
+             (SELECT rowid FROM group_sender_keys WHERE ${unheld} ORDER BY rowid DESC LIMIT ?)`).run(maxKeys).changes;
+    return expired + groups + keys;
   }
   listSenderKeys(groupId: Uint8Array) {
     return (this.#s('SELECT * FROM group_sender_keys WHERE group_id = ? ORDER BY account_id, device_id').all(buf(groupId)) as Row[]).map(senderKeyFromRow);
