@@ -44,7 +44,10 @@ export function needsRelaunch(args: readonly string[], execArgv: readonly string
 export function relaunch(): Promise<number> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...process.execArgv, ...process.argv.slice(1)], {
-      stdio: 'inherit',
+      // The IPC channel is only a lifeline: if this parent dies (kill -9), the
+      // child sees it close and shuts down instead of running on unseen with
+      // the data directory locked (watchParent).
+      stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, ...SERVER_ENV, [TUNED]: '1' },
     });
     const forward = (signal: NodeJS.Signals) => () => { child.kill(signal); };
@@ -68,4 +71,15 @@ export function relaunch(): Promise<number> {
       resolve(code ?? 1);
     });
   });
+}
+
+/**
+ * In the relaunched server child: when the parent `sigilo` process goes away
+ * (even by kill -9, which it cannot forward), stop gracefully as on SIGTERM.
+ */
+export function watchParent(): void {
+  if (process.env[TUNED] !== '1' || !process.connected) return;
+  process.once('disconnect', () => { process.kill(process.pid, 'SIGTERM'); });
+  // The channel must not keep the process alive once the server has stopped.
+  process.channel?.unref();
 }

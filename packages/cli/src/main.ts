@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 /** The `sigilo` command. */
-import { needsRelaunch, relaunch } from './launch.js';
+import { needsRelaunch, relaunch, watchParent } from './launch.js';
 
 // `server start` runs in a child with the server's node settings (launch.ts); loaded only after.
 if (needsRelaunch(process.argv.slice(2), process.execArgv, process.env)) process.exit(await relaunch());
+watchParent();
 const { runCli } = await import('./run.js');
 
 const stopSignal = new Promise<string>((resolve) => {

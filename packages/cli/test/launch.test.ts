@@ -62,6 +62,29 @@ describe('sigilo server start', () => {
     expect(() => readFileSync(`/proc/${kids[0]}/stat`)).toThrow(); // the server process is gone too
   }, 30_000);
 
+  it('kill -9 of the sigilo command stops its server child too, and the data directory can be started again', async () => {
+    assertBuilt();
+    const s = await startServer('orphan');
+    const [kid] = childrenOf(s.child.pid!);
+    expect(kid).toBeDefined();
+    s.child.kill('SIGKILL');
+    await s.exit;
+    const deadline = Date.now() + 15_000;
+    let alive = true;
+    while (alive && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      try {
+        readFileSync(`/proc/${kid}/stat`);
+      } catch {
+        alive = false;
+      }
+    }
+    expect(alive).toBe(false);
+    const again = await startServer('orphan');
+    again.child.kill('SIGTERM');
+    expect(await again.exit).toBe(0);
+  }, 45_000);
+
   it('stays in one process with SIGILO_NO_RELAUNCH=1', async () => {
     const s = await startServer('single', { SIGILO_NO_RELAUNCH: '1' });
     expect(childrenOf(s.child.pid!)).toEqual([]);
