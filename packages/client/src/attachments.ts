@@ -15,7 +15,7 @@ import { constants as fsConstants } from 'node:fs';
 import { link, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import { basename, resolve as resolvePath } from 'node:path';
 import {
   ATTACHMENT_CHUNK_SIZE, ATTACHMENT_HEADER_LENGTH, ATTACHMENT_KEY_LENGTH, ATTACHMENT_SEALED_CHUNK_SIZE, AttachmentCorruptError, AttachmentDecryptor, AttachmentEncryptor, AttachmentKeyMismatchError,
@@ -376,44 +376,6 @@ const MAX_HEAD_BYTES = 16 * 1024;
 /** Bytes of an error answer kept (it is only shown). */
 const MAX_TEXT_BYTES = 4096;
 
-/**
- * As connection.ts pinnedSocket (same checks, same errors), with the socket
- * reading into `onread.buffer` (node's TLS onread): every received piece is
- * passed to `onread.callback` in that one buffer instead of a new one, which
- * leaves nothing per piece to collect during a large download.
- */
-function pinnedReadSocket(url: URL, fingerprint: string | undefined, onread: { buffer: Uint8Array; callback: (n: number, buf: Uint8Array) => boolean }, timeoutMs = 15_000): Promise<TLSSocket> {
-  return new Promise((resolve, reject) => {
-    // tls.connect takes net's onread since node 14.18 / 15.1; @types/node does not list it for TLS.
-    const options: ConnectionOptions & { onread: typeof onread } = {
-      host: url.hostname,
-      port: Number(url.port || 443),
-      servername: /^[\d.]+$|:/.test(url.hostname) ? undefined : url.hostname,
-      rejectUnauthorized: fingerprint === undefined,
-      ALPNProtocols: ['http/1.1'],
-      onread,
-    };
-    const socket = tlsConnect(options);
-    const onError = (e: Error) => reject(new ClientError('CONNECTION_FAILED', `cannot reach the server (${(e as NodeJS.ErrnoException).code ?? e.message}); check the URL and that it is running`));
-    socket.once('error', onError);
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new ClientError('TIMEOUT', 'the server did not complete the TLS handshake in time; check the URL and the network'));
-    }, timeoutMs);
-    socket.once('close', () => clearTimeout(timer));
-    socket.once('secureConnect', () => {
-      clearTimeout(timer);
-      // onError stays attached (a later error only rejects a settled promise): the caller adds its own.
-      if (fingerprint !== undefined && socket.getPeerCertificate().fingerprint256 !== fingerprint) {
-        socket.destroy();
-        reject(new ClientError('FINGERPRINT_MISMATCH', 'the server certificate does not match the pinned fingerprint: this may be an impostor; ask your administrator for the fingerprint and run `sigilo init` again'));
-        return;
-      }
-      resolve(socket);
-    });
-  });
-}
-
 /** A download's answer: its head, and its body read on demand. */
 export interface GetResponse {
   readonly status: number;
@@ -606,7 +568,8 @@ export async function pinnedGet(server: ServerAddress, path: string, headers: Re
   };
 
   try {
-    socket = await pinnedReadSocket(url, server.fingerprint, { buffer: Buffer.allocUnsafeSlow(READ_BUFFER), callback: onRead });
+    // Read into one buffer reused for the whole download (node's onread): nothing per piece to collect.
+    socket = await pinnedSocket(url, server.fingerprint, undefined, { buffer: Buffer.allocUnsafeSlow(READ_BUFFER), callback: onRead });
   } catch (e) {
     // Unreachable for now: retried like a dropped connection. A wrong certificate is not retried.
     if (e instanceof ClientError && (e.code === 'CONNECTION_FAILED' || e.code === 'TIMEOUT')) throw new AttachmentError('INTERRUPTED', `${e.message.replace(/;.*$/, '')}; run it again to resume`);

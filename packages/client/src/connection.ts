@@ -4,7 +4,7 @@
  * id, pushes delivered to a callback. The TLS socket is verified before the
  * WebSocket handshake is written, so nothing reaches an impostor.
  */
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { create, fromBinary, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
 import {
@@ -28,16 +28,28 @@ export function normaliseFingerprint(fp: string): string {
   return hex.match(/../g)!.join(':');
 }
 
-/** Opens a TLS socket and checks the pin before anything is written on it (also used for attachment transfers). */
-export function pinnedSocket(url: URL, fingerprint: string | undefined, timeoutMs = 15_000): Promise<TLSSocket> {
+/** node's `onread` for sockets: received bytes go into one reused buffer (tls.connect accepts it; @types/node does not list it for TLS). */
+export interface SocketOnRead {
+  readonly buffer: Uint8Array;
+  callback(n: number, buf: Uint8Array): boolean;
+}
+
+/**
+ * Opens a TLS socket and checks the pin before anything is written on it (also
+ * used for attachment transfers; a download passes `onread` so every received
+ * piece lands in one reused buffer).
+ */
+export function pinnedSocket(url: URL, fingerprint: string | undefined, timeoutMs = 15_000, onread?: SocketOnRead): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
-    const socket = tlsConnect({
+    const options: ConnectionOptions & { onread?: SocketOnRead } = {
       host: url.hostname,
       port: Number(url.port || 443),
       servername: /^[\d.]+$|:/.test(url.hostname) ? undefined : url.hostname,
       rejectUnauthorized: fingerprint === undefined,
       ALPNProtocols: ['http/1.1'],
-    });
+      ...(onread ? { onread } : {}),
+    };
+    const socket = tlsConnect(options);
     socket.once('error', (e) => reject(new ClientError('CONNECTION_FAILED', `cannot reach the server (${(e as NodeJS.ErrnoException).code ?? e.message}); check the URL and that it is running`)));
     // A stalled TCP or TLS handshake must not leave the caller waiting forever.
     const timer = setTimeout(() => {
