@@ -54,6 +54,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 
 import { spawnServer } from './support/spawn-server.mjs';
+import { listEnv, numberEnv } from './support/env.mjs';
 import { FrameConn, authenticate, describeError, getJson, pool, registerAccount } from './support/group-net.mjs';
 
 const SIZES = listEnv('BENCH_SIZES', ['100', '1000']).map(Number);
@@ -63,19 +64,6 @@ const FANOUTS = Math.max(1, Math.round(numberEnv('BENCH_FANOUTS', 3)));
 const SLICES = 5;
 const TEXT = 'Convoy 7 leaves the north depot at 06:40; bring the signed manifests and the spare radio. — ops';
 const ONLINE_CHECKERS = 4;
-
-function numberEnv(name, fallback) {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got ${raw}`);
-  return value;
-}
-
-function listEnv(name, fallback) {
-  const raw = process.env[name];
-  return raw ? raw.split(',').map((s) => s.trim()).filter(Boolean) : fallback;
-}
 
 const log = (line) => process.stderr.write(`${line}\n`);
 

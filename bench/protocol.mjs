@@ -27,6 +27,8 @@ import { createRequire } from 'node:module';
 
 import * as SignalClient from '@signalapp/libsignal-client';
 
+import { listEnv, numberEnv } from './support/env.mjs';
+
 const SECONDS = numberEnv('BENCH_SECONDS', 2);
 const ROUNDS = Math.max(1, Math.round(numberEnv('BENCH_ROUNDS', 10)));
 // No forced GC between slices: a full collection forced every 0.2 s shrinks V8's heap and makes the
@@ -38,19 +40,6 @@ const MESSAGE_BYTES = 100;
 const SETUP_BATCH_MIN = 4;
 const SETUP_BATCH_MAX = 256;
 
-
-function numberEnv(name, fallback) {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got ${raw}`);
-  return value;
-}
-
-function listEnv(name, fallback) {
-  const raw = process.env[name];
-  return raw ? raw.split(',').map((s) => s.trim()).filter(Boolean) : fallback;
-}
 
 // ---------------------------------------------------------------------------------------------
 // shared helpers
