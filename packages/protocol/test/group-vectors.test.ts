@@ -15,26 +15,13 @@ import {
 } from '../src/index.js';
 import { kdfChainKey } from '../src/ratchet/kdf.js';
 import { providers } from './support/fixtures.js';
+import { replay } from './support/replay.js';
+import { dec, enc } from './support/sessions.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const v: any = JSON.parse(readFileSync(new URL('../../../spec/vectors/groups.json', import.meta.url), 'utf8'));
 const h = fromHex;
-const enc = (s: string) => new TextEncoder().encode(s);
-const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 const noRandom: Random = () => { throw new Error('this operation must not draw randomness'); };
-
-/** Replays recorded draws in order, failing loudly if the engine asks for anything else. */
-function replay(draws: string[]): Random & { remaining: () => number } {
-  let i = 0;
-  const fn = ((length: number) => {
-    const next = draws[i++];
-    if (next === undefined) throw new Error(`draw ${i - 1} was not recorded`);
-    if (next.length !== length * 2) throw new Error(`draw ${i - 1}: engine asked for ${length} bytes, vector recorded ${next.length / 2}`);
-    return h(next);
-  }) as Random & { remaining: () => number };
-  fn.remaining = () => draws.length - i;
-  return fn;
-}
 
 const identity = (crypto: CryptoProvider, p: { identitySigningSeed: string; identityAgreementPrivate: string; identityPublic: string }) => {
   const id = identityKeyPairFromPrivate(crypto, h(p.identitySigningSeed), h(p.identityAgreementPrivate));
