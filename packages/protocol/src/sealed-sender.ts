@@ -175,15 +175,6 @@ export interface UnsealedMessage {
 }
 
 /**
- * Opens an envelope addressed to `ours`: decrypts both layers, verifies the
- * certificate (trusted signer, not expired at `now`) and that its identity is
- * the key that sealed the envelope. A wrong recipient fails with DecryptionError.
- *
- * `now` is the time the server accepted the envelope (Deliver.server_timestamp),
- * not the time of reading: a device offline for longer than a certificate's
- * lifetime must still open what was queued for it (protocol.md §6.3).
- */
-/**
  * What a client may keep between envelopes to save work (bounded, 4096 entries
  * each, the oldest dropped first):
  * - staticSecrets: the static agreement between our identity and a peer's
@@ -200,6 +191,15 @@ export interface SealedSenderCache {
 }
 const MAX_CACHED = 4096;
 
+/**
+ * Opens an envelope addressed to `ours`: decrypts both layers, verifies the
+ * certificate (trusted signer, not expired at `now`) and that its identity is
+ * the key that sealed the envelope. A wrong recipient fails with DecryptionError.
+ *
+ * `now` is the time the server accepted the envelope (Deliver.server_timestamp),
+ * not the time of reading: a device offline for longer than a certificate's
+ * lifetime must still open what was queued for it (protocol.md §6.3).
+ */
 export function unsealSender(
   ctx: ProtocolContext, ours: IdentityKeyPair, envelope: Uint8Array, trusted: readonly TrustedServerKey[], now: number, cache?: SealedSenderCache,
 ): UnsealedMessage {
