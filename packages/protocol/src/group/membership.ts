@@ -368,10 +368,7 @@ function genesisState(ctx: ProtocolContext, e: ParsedEntry, hash: Uint8Array): S
 }
 
 function verifySignature(ctx: ProtocolContext, e: ParsedEntry): void {
-  const signed = new Uint8Array(SIGNATURE_LABEL.length + e.body.length);
-  signed.set(SIGNATURE_LABEL, 0);
-  signed.set(e.body, SIGNATURE_LABEL.length);
-  if (!ctx.crypto.ed25519Verify(identitySigningKey(e.authorIdentityKey), signed, e.signature)) throw new ForgedGroupEntryError();
+  if (!ctx.crypto.ed25519Verify(identitySigningKey(e.authorIdentityKey), groupEntrySignedBytes(e.body), e.signature)) throw new ForgedGroupEntryError();
 }
 
 /** The state after `e` on `parent` (verified: author, identity, permission, change); throws typed errors. */
@@ -414,10 +411,7 @@ function encodeEntry(
     timestamp: BigInt(fields.timestamp),
     change,
   } satisfies MessageInitShape<typeof GroupLogEntry_BodySchema>);
-  const signed = new Uint8Array(SIGNATURE_LABEL.length + body.length);
-  signed.set(SIGNATURE_LABEL, 0);
-  signed.set(body, SIGNATURE_LABEL.length);
-  const signature = ctx.crypto.ed25519Sign(author.identity.signing.privateKey, signed);
+  const signature = ctx.crypto.ed25519Sign(author.identity.signing.privateKey, groupEntrySignedBytes(body));
   return encodeProto(GroupLogEntrySchema, { body, signature });
 }
 
