@@ -19,7 +19,7 @@ import type { TLSSocket } from 'node:tls';
 import { basename, resolve as resolvePath } from 'node:path';
 import {
   ATTACHMENT_CHUNK_SIZE, ATTACHMENT_HEADER_LENGTH, ATTACHMENT_KEY_LENGTH, ATTACHMENT_SEALED_CHUNK_SIZE, AttachmentCorruptError, AttachmentDecryptor, AttachmentEncryptor, AttachmentKeyMismatchError,
-  AttachmentTruncatedError, chunkCiphertextOffset, ciphertextSize, paddedSize, type ProtocolContext,
+  AttachmentTruncatedError, bytesEqual, chunkCiphertextOffset, ciphertextSize, paddedSize, type ProtocolContext,
 } from '@sigilo/protocol';
 import { pinnedSocket, ServerRequestError, type ServerAddress } from './connection.js';
 import { ClientError, type ClientErrorCode } from './errors.js';
@@ -1391,7 +1391,7 @@ async function downloadOnce(server: ServerAddress, ctx: ProtocolContext, a: Atta
     }
     written = writer.written;
     const digest = new Uint8Array(hash.digest());
-    if (!timingSafeEq(digest, a.digest)) throw new AttachmentError('DIGEST_MISMATCH', 'the attachment decrypted but its digest is not the one its sender gave: it was altered; ask the sender to send it again');
+    if (!bytesEqual(digest, a.digest)) throw new AttachmentError('DIGEST_MISMATCH', 'the attachment decrypted but its digest is not the one its sender gave: it was altered; ask the sender to send it again');
     if (written !== a.size || padded < a.size) throw new AttachmentError('TRUNCATED', 'the attachment is shorter than its sender said; ask the sender to send it again');
     options.onProgress?.(total, total);
   }
@@ -1417,13 +1417,6 @@ async function rehashPrefix(ctx: ProtocolContext, key: Uint8Array, file: FileHan
     pos += n;
   }
   return emitted === chunkCiphertextOffset(length / ATTACHMENT_CHUNK_SIZE);
-}
-
-function timingSafeEq(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d |= a[i]! ^ b[i]!;
-  return d === 0;
 }
 
 function translate(e: unknown, signal: AbortSignal | undefined): Error {

@@ -98,7 +98,8 @@ export function attachmentsText(m: MessageRow): string {
   const list = m.attachments ?? [];
   if (list.length === 0) return '';
   const parts = list.map((a) => {
-    const kind = a.voiceNote ? 'voice note' : a.contentType.split('/')[0] === 'image' ? 'image' : a.contentType.split('/')[0] === 'video' ? 'video' : a.contentType.split('/')[0] === 'audio' ? 'audio' : 'file';
+    const top = a.contentType.split('/')[0]!;
+    const kind = a.voiceNote ? 'voice note' : ['image', 'video', 'audio'].includes(top) ? top : 'file';
     const bits = [
       a.voiceNote ? undefined : printable(a.fileName.replace(/[\r\n]/g, ' ')) || undefined,
       a.width && a.height ? `${a.width}×${a.height}` : undefined,

@@ -55,8 +55,8 @@ Exit code 130: interrupted, run it again to resume.`,
     const saved: { messageId: string; index: number; path: string; fileName: string; size: number; contentType: string }[] = [];
     for (const index of indexes) {
       const a = list[index]!;
-      const target = intoDir ? join(outPath ?? ctx.io.cwd, safeFileName(a.fileName, a.contentType)) : outPath!;
       const name = safeFileName(a.fileName, a.contentType);
+      const target = intoDir ? join(outPath ?? ctx.io.cwd, name) : outPath!;
       if (existsSync(partPath(target))) ctx.progress(`Resuming the download of ${name}…`);
       const bar = progressBar(ctx.io, `Downloading ${name}`);
       try {
