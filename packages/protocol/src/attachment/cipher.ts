@@ -16,6 +16,7 @@
  */
 import { AttachmentCorruptError, AttachmentKeyMismatchError, AttachmentTruncatedError, InvalidArgumentError } from '../errors.js';
 import type { CryptoProvider } from '../crypto/provider.js';
+import { bytesEqual, utf8 } from '../bytes.js';
 import {
   COBBLESTONE_CHUNK_SIZE,
   COBBLESTONE_HEADER_LENGTH,
@@ -31,7 +32,6 @@ import {
   cobblestoneChunkCount,
   cobblestoneCiphertextSize,
   concatInto,
-  constantTimeEqual,
   deriveCobblestoneKeys,
   hkdfExpandSha512,
 } from './cobblestone.js';
@@ -45,7 +45,6 @@ export const ATTACHMENT_SEALED_CHUNK_SIZE = COBBLESTONE_SEALED_CHUNK_SIZE;
 export const ATTACHMENT_HEADER_LENGTH = COBBLESTONE_HEADER_LENGTH;
 export const ATTACHMENT_TAG_LENGTH = COBBLESTONE_TAG_LENGTH;
 
-const utf8 = (s: string) => new TextEncoder().encode(s);
 const CONTEXT = utf8('Sigilo_Attachment_v1');
 const SALT_INFO = utf8('Sigilo_AttachmentSalt_v1');
 
@@ -79,7 +78,7 @@ export function attachmentHeader(crypto: CryptoProvider, key: Uint8Array): Uint8
 export function checkAttachmentHeader(crypto: CryptoProvider, key: Uint8Array, header: Uint8Array): void {
   if (!(header instanceof Uint8Array)) throw new InvalidArgumentError('header must be a Uint8Array');
   if (header.length < COBBLESTONE_HEADER_LENGTH) throw new AttachmentTruncatedError();
-  if (!constantTimeEqual(header.subarray(0, COBBLESTONE_HEADER_LENGTH), attachmentHeader(crypto, key))) {
+  if (!bytesEqual(header.subarray(0, COBBLESTONE_HEADER_LENGTH), attachmentHeader(crypto, key))) {
     throw new AttachmentKeyMismatchError();
   }
 }

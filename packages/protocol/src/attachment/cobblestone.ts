@@ -17,6 +17,7 @@
  */
 import { AttachmentCorruptError, AttachmentKeyMismatchError, AttachmentTruncatedError, InvalidArgumentError } from '../errors.js';
 import type { CryptoProvider } from '../crypto/provider.js';
+import { bytesEqual } from '../bytes.js';
 
 /** Input key, and AES-256-GCM key. */
 export const COBBLESTONE_KEY_LENGTH = 32;
@@ -91,14 +92,6 @@ export function deriveCobblestoneKeys(crypto: CryptoProvider, inputKey: Uint8Arr
     baseNonce: okm.slice(COBBLESTONE_KEY_LENGTH, COBBLESTONE_KEY_LENGTH + NONCE_LENGTH),
     commitment: okm.slice(COBBLESTONE_KEY_LENGTH + NONCE_LENGTH),
   };
-}
-
-/** True when a and b are equal; time depends only on the lengths. */
-export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let acc = 0;
-  for (let i = 0; i < a.length; i++) acc |= a[i]! ^ b[i]!;
-  return acc === 0;
 }
 
 export function checkChunkIndex(index: number, what = 'chunk index'): void {
@@ -454,13 +447,13 @@ export class CobblestoneDecryptor {
 
   #checkHeader(header: Uint8Array): ChunkCipher {
     if (this.#expectedHeader) {
-      if (!constantTimeEqual(header, this.#expectedHeader)) throw new AttachmentKeyMismatchError();
+      if (!bytesEqual(header, this.#expectedHeader)) throw new AttachmentKeyMismatchError();
       const cipher = this.#pending!;
       this.#pending = undefined;
       return cipher;
     }
     const keys = deriveCobblestoneKeys(this.#crypto, this.#inputKey, header.subarray(0, COBBLESTONE_SALT_LENGTH), this.#context);
-    if (!constantTimeEqual(header.subarray(COBBLESTONE_SALT_LENGTH), keys.commitment)) {
+    if (!bytesEqual(header.subarray(COBBLESTONE_SALT_LENGTH), keys.commitment)) {
       keys.aeadKey.fill(0);
       throw new AttachmentKeyMismatchError();
     }
