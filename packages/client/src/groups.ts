@@ -40,7 +40,7 @@ import {
   ContentSchema, ReceiptMessage_Type, TypingMessage_Action, type Content, type DataMessage, type GroupUpdate,
 } from '@sigilo/protocol/gen/sigilo/client/v1/content_pb';
 import type { Deliver } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
-import type { ClientEvent } from './client.js';
+import { TYPING_EXPIRY_MS, type ClientEvent } from './client.js';
 import { ServerRequestError, type ClientBody, type Connection } from './connection.js';
 import { ClientError } from './errors.js';
 import { acceptPointers } from './media/pointer.js';
@@ -83,8 +83,6 @@ const CHAIN_REQUESTS_PER_INTERVAL = 16;
 /** A sender key is renewed at least this often (groups.md §3.8), and an ended epoch's distribution kept this long (§6.3). */
 const SENDER_KEY_MAX_AGE_MS = 7 * 24 * 3600_000;
 const ENDED_EPOCH_KEPT_MS = 30 * 24 * 3600_000;
-/** A group typing indicator with no update for this long is over (as 1:1, client.md §4.3). */
-const TYPING_EXPIRY_MS = 15_000;
 /** Own changes already in the chain are forgotten after this long (a fork that late is not expected). */
 const OWN_CHANGE_TTL_MS = 7 * 24 * 3600_000;
 
@@ -811,25 +809,29 @@ export class Groups {
     const distributionId = senderKeyMessageDistributionId(opened.content);
     const key = this.#h.store.getSenderKey(sender.accountId, sender.deviceId, distributionId);
     if (!key) {
-      this.#keepPending(sender, distributionId, opened.content, Number(d.serverTimestamp), out, (opened as { groupId?: Uint8Array }).groupId);
+      this.#keepPending(sender, distributionId, opened.content, Number(d.serverTimestamp), out);
       return;
     }
     this.#decryptWith(key, sender, opened.content, out);
   }
 
-  /** No sender key yet: keep the message (still encrypted) and ask its sender's devices for the key. */
-  #keepPending(sender: Sender, distributionId: Uint8Array, message: Uint8Array, serverTimestamp: number, out: GroupInboxEffects, groupId: Uint8Array | undefined): void {
+  /**
+   * No sender key yet: keep the message (still encrypted) and ask its sender's devices for the key. Its group is not
+   * known until the key comes (the sealed message does not name it), so the request names none.
+   */
+  #keepPending(sender: Sender, distributionId: Uint8Array, message: Uint8Array, serverTimestamp: number, out: GroupInboxEffects): void {
+    const groupId = new Uint8Array(0);
     const now = this.#h.now();
     const waiting = this.#h.store.pendingGroupMessages(sender.accountId, sender.deviceId, distributionId);
     const lastAsked = Math.max(0, ...waiting.map((w) => w.requestedAt));
     const dropped = this.#h.store.addPendingGroupMessage({
-      accountId: sender.accountId, deviceId: sender.deviceId, identityKey: sender.identityKey, distributionId, groupId: groupId ?? new Uint8Array(0),
+      accountId: sender.accountId, deviceId: sender.deviceId, identityKey: sender.identityKey, distributionId, groupId,
       message, serverTimestamp, receivedAt: now, requestedAt: 0,
     }, MAX_PENDING_GROUP_MESSAGES, now - PENDING_TTL_MS);
     if (dropped) out.events.push({ type: 'undecryptable', reason: `${dropped} group message(s) waited too long for their sender key and were dropped` });
     if (now - lastAsked < REQUEST_INTERVAL_MS) return;
     this.#h.store.markPendingGroupMessagesRequested(sender.accountId, sender.deviceId, distributionId, now);
-    this.#enqueue(sender.accountId, { body: { case: 'senderKeyRequest', value: { groupId: groupId ?? new Uint8Array(0), distributionId } } });
+    this.#enqueue(sender.accountId, { body: { case: 'senderKeyRequest', value: { groupId, distributionId } } });
     out.followUps.push(() => this.#h.flushSoon(0));
   }
 
