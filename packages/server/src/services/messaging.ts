@@ -16,7 +16,7 @@ import type { ServerContext, Session } from '../context.js';
 import { RateLimitedError, ServerError, StaleDevicesError, invalidArgument, isStorageFull, StorageFullError } from '../errors.js';
 import { toHex } from '../ids.js';
 import { labels } from '../metrics.js';
-import type { EnqueueRequest, SealedRecipientRecord } from '../storage/port.js';
+import { deviceListDiff, type EnqueueRequest, type SealedRecipientRecord } from '../storage/port.js';
 import { ACCESS_KEY_LENGTH, accessKeyHash } from './accounts.js';
 
 export const MESSAGE_ID_LENGTH = 16;
@@ -92,10 +92,8 @@ async function relayOnline(ctx: ServerContext, req: Omit<EnqueueRequest, 'dedupK
       : new ServerError('NOT_FOUND', 'no such account on this server; check the recipient');
   }
   const current = devices.map((d) => d.deviceId).filter((id) => id !== req.excludeDeviceId);
-  const sent = new Set(req.entries.map((e) => e.deviceId));
-  const missing = current.filter((id) => !sent.has(id));
-  const extra = [...sent].filter((id) => !current.includes(id)).sort((a, b) => a - b);
-  if (missing.length || extra.length) throw new StaleDevicesError(current, missing, extra);
+  const stale = deviceListDiff(current, req.entries.map((e) => e.deviceId));
+  if (stale) throw new StaleDevicesError(current, stale.missing, stale.extra);
   const now = ctx.now();
   const recipientHex = toHex(req.recipient);
   for (const e of req.entries) {
@@ -247,13 +245,6 @@ function accessAllowed(account: SealedRecipientRecord | undefined, presentedHash
   return account.accessKeyHash !== undefined && presentedHash !== undefined && timingSafeEqual(presentedHash, account.accessKeyHash);
 }
 
-function deviceDiff(accountId: Uint8Array, current: readonly number[], sent: readonly number[]): StaleAccount | undefined {
-  const listed = new Set(sent);
-  const missing = current.filter((id) => !listed.has(id));
-  const extra = [...listed].filter((id) => !current.includes(id)).sort((a, b) => a - b);
-  return missing.length || extra.length ? { accountId, current, missing, extra } : undefined;
-}
-
 export async function multiSealedSend(ctx: ServerContext, m: MultiSealedSend): Promise<Reply> {
   checkMulti(ctx, m);
   const started = performance.now();
@@ -306,7 +297,10 @@ export async function multiSealedSend(ctx: ServerContext, m: MultiSealedSend): P
 
 /** online_only: device lists checked as for a stored send, pushed to connected devices, nothing stored or deduplicated. */
 function multiOnline(ctx: ServerContext, m: MultiSealedSend, records: readonly SealedRecipientRecord[]): Reply {
-  const stale = m.recipients.flatMap((r, i) => deviceDiff(r.accountId, records[i]!.deviceIds, r.deviceIds) ?? []);
+  const stale = m.recipients.flatMap((r, i): StaleAccount[] => {
+    const diff = deviceListDiff(records[i]!.deviceIds, r.deviceIds);
+    return diff ? [{ accountId: r.accountId, ...diff }] : [];
+  });
   if (stale.length) {
     ctx.metrics.sends.inc(labels('multi_sealed', 'stale'));
     throw new MultiStaleDevicesError(stale);

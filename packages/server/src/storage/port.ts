@@ -147,6 +147,14 @@ export interface MultiEnqueueRequest {
   readonly dedupExpiresAt: number;
 }
 
+/** How a send's device list differs from an account's current devices; undefined when it lists exactly them. */
+export function deviceListDiff(current: readonly number[], sent: readonly number[]): { current: readonly number[]; missing: number[]; extra: number[] } | undefined {
+  const listed = new Set(sent);
+  const missing = current.filter((id) => !listed.has(id));
+  const extra = [...listed].filter((id) => !current.includes(id)).sort((a, b) => a - b);
+  return missing.length || extra.length ? { current, missing, extra } : undefined;
+}
+
 export interface MultiStaleAccount {
   /** Index into MultiEnqueueRequest.recipients. */
   readonly index: number;

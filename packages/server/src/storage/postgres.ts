@@ -16,6 +16,7 @@ import type {
   InviteRecord, MultiEnqueueRequest, MultiEnqueueResult, MultiStaleAccount, NewDevice, SealedRecipientRecord, PqPreKeyRow, PreKeyCounts, PreKeyUpload, QueuedMessage, RegisterResult, Storage, SweepResult, TableAudit,
   TakeBundlesResult, TakenPreKeys,
 } from './port.js';
+import { deviceListDiff } from './port.js';
 
 export interface PostgresStorageOptions {
   /** e.g. postgresql://sigilo@127.0.0.1:5432/sigilo */
@@ -318,10 +319,8 @@ export class PostgresStorage implements Storage {
           if (!(await q(`SELECT 1 FROM ${this.#t('accounts')} WHERE account_id = $1 FOR SHARE`, [recipient])).length) { out.push({ status: 'no-account' }); continue; }
           const all = (await q(`SELECT device_id FROM ${this.#t('devices')} WHERE account_id = $1 ORDER BY device_id`, [recipient])).map((r) => num(r.device_id));
           const current = all.filter((id) => id !== req.excludeDeviceId);
-          const sent = new Set(req.entries.map((e) => e.deviceId));
-          const missing = current.filter((id) => !sent.has(id));
-          const extra = [...sent].filter((id) => !current.includes(id)).sort((x, y) => x - y);
-          if (missing.length || extra.length) { out.push({ status: 'stale', current, missing, extra }); continue; }
+          const diff = deviceListDiff(current, req.entries.map((e) => e.deviceId));
+          if (diff) { out.push({ status: 'stale', ...diff }); continue; }
           const inserted = await q(`INSERT INTO ${this.#t('dedup')} (dedup_key, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1`, [dedupKey, req.dedupExpiresAt]);
           if (!inserted.length) { out.push({ status: 'duplicate' }); continue; }
           const rows = await q(`INSERT INTO ${this.#t('messages')} (account_id, device_id, message_id, sealed, sender_account_id, sender_device_id, created_at, expires_at, content)
@@ -382,11 +381,8 @@ export class PostgresStorage implements Storage {
     for (const { r, index } of fresh) {
       const k = key(buf(r.recipient));
       if (!exists.has(k)) { unknown.push(index); continue; }
-      const current = devices.get(k) ?? [];
-      const listed = new Set(r.deviceIds);
-      const missing = current.filter((id) => !listed.has(id));
-      const extra = [...listed].filter((id) => !current.includes(id)).sort((x, y) => x - y);
-      if (missing.length || extra.length) stale.push({ index, current, missing, extra });
+      const diff = deviceListDiff(devices.get(k) ?? [], r.deviceIds);
+      if (diff) stale.push({ index, ...diff });
     }
     if (unknown.length || stale.length) return { status: 'rejected', unknown, stale };
     // A concurrent send of the same message id may have committed since the check: those recipients are duplicates.

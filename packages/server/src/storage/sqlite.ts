@@ -19,6 +19,7 @@ import type {
   InviteRecord, MultiEnqueueRequest, MultiEnqueueResult, MultiStaleAccount, NewDevice, SealedRecipientRecord, PqPreKeyRow, PreKeyCounts, PreKeyUpload, QueuedMessage, RegisterResult, SignedPreKeyRow, Storage,
   SweepResult, TableAudit, TakeBundlesResult, TakenPreKeys, OneTimePreKeyRow,
 } from './port.js';
+import { deviceListDiff } from './port.js';
 
 export interface SqliteStorageOptions {
   /** Path of the database file, or ':memory:'. */
@@ -551,10 +552,8 @@ function transactions(db: Database.Database, s: ReturnType<typeof prepare>) {
         }
         if (all === null) return { status: 'no-account' };
         const current = req.excludeDeviceId === undefined ? all : all.filter((id) => id !== req.excludeDeviceId);
-        const sent = new Set(req.entries.map((e) => e.deviceId));
-        const missing = current.filter((id) => !sent.has(id));
-        const extra = [...sent].filter((id) => !current.includes(id)).sort((a, b) => a - b);
-        if (missing.length > 0 || extra.length > 0) return { status: 'stale', current, missing, extra };
+        const stale = deviceListDiff(current, req.entries.map((e) => e.deviceId));
+        if (stale) return { status: 'stale', ...stale };
         s.insertDedup.run(dedupKey, req.dedupExpiresAt);
         const serverIds = new Map<number, number>();
         const messageId = buf(req.messageId);
@@ -639,7 +638,7 @@ function prepareMulti(db: Database.Database) {
     for (const { r, index } of fresh) {
       const key = buf(r.recipient).toString('latin1');
       if (!exists.has(key)) { unknown.push(index); continue; }
-      const diff = deviceDiff(devices.get(key) ?? [], r.deviceIds);
+      const diff = deviceListDiff(devices.get(key) ?? [], r.deviceIds);
       if (diff) stale.push({ index, ...diff });
     }
     if (unknown.length || stale.length) return { status: 'rejected', unknown, stale };
@@ -677,12 +676,4 @@ function prepareMulti(db: Database.Database) {
       });
     },
   };
-}
-
-/** How a send's device list differs from an account's devices; undefined when it lists exactly them. */
-function deviceDiff(current: readonly number[], sent: readonly number[]): Omit<MultiStaleAccount, 'index'> | undefined {
-  const listed = new Set(sent);
-  const missing = current.filter((id) => !listed.has(id));
-  const extra = [...listed].filter((id) => !current.includes(id)).sort((a, b) => a - b);
-  return missing.length || extra.length ? { current, missing, extra } : undefined;
 }
