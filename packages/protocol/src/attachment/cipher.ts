@@ -30,8 +30,9 @@ import {
   checkChunkIndex,
   checkInputKey,
   cobblestoneChunkCount,
+  cobblestoneDecrypt,
+  cobblestoneEncrypt,
   cobblestoneCiphertextSize,
-  concatInto,
   deriveCobblestoneKeys,
   hkdfExpandSha512,
 } from './cobblestone.js';
@@ -162,18 +163,10 @@ export function decryptAttachmentChunk(crypto: CryptoProvider, key: Uint8Array, 
 /** One-shot encryption of a (padded) plaintext held in memory. */
 export function encryptAttachment(crypto: CryptoProvider, key: Uint8Array, plaintext: Uint8Array): Uint8Array {
   if (!(plaintext instanceof Uint8Array)) throw new InvalidArgumentError('plaintext must be a Uint8Array');
-  const enc = new AttachmentEncryptor(crypto, key);
-  const parts = enc.update(plaintext);
-  parts.push(...enc.finish());
-  return concatInto(ciphertextSize(plaintext.length), parts);
+  return cobblestoneEncrypt(crypto, key, plaintext, { salt: attachmentSalt(crypto, key), context: CONTEXT });
 }
 
 /** One-shot decryption of a whole ciphertext held in memory (padding is kept: cut to the pointer's size). */
 export function decryptAttachment(crypto: CryptoProvider, key: Uint8Array, ciphertext: Uint8Array): Uint8Array {
-  const dec = new AttachmentDecryptor(crypto, key);
-  const parts = dec.update(ciphertext);
-  parts.push(...dec.finish());
-  let total = 0;
-  for (const p of parts) total += p.length;
-  return concatInto(total, parts);
+  return cobblestoneDecrypt(crypto, key, ciphertext, { salt: attachmentSalt(crypto, key), context: CONTEXT });
 }
