@@ -13,7 +13,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { nodeCrypto } from '../src/crypto/node.js';
 import type { Random } from '../src/crypto/random.js';
 import {
-  toHex, generateIdentityKeyPair, generateSignedPreKey, generateOneTimePreKeys, generatePqPreKey, makePreKeyBundle, encodePreKeyBundle,
+  toHex, fromHex, generateIdentityKeyPair, generateSignedPreKey, generateOneTimePreKeys, generatePqPreKey, makePreKeyBundle, encodePreKeyBundle,
   encodeSessionRecord,
   issueSenderCertificate, sealSender, safetyNumber, encodeSignedPreKeyPayload, encodePqPreKeyPayload,
 } from '../src/index.js';
@@ -182,7 +182,7 @@ function write(name: string, data: unknown) {
   const sk = g.createSenderKey({ crypto, random: skRandom });
   const skDraws = [...skRandom.draws];
   const chain = [];
-  let ck = fromDraw(skDraws[1]!);
+  let ck = fromHex(skDraws[1]!);
   for (let i = 0; i < 4; i++) {
     const step = kdfChainKey(crypto, ck);
     const m = g.expandSenderMessageKey(crypto, step.messageKey);
@@ -226,7 +226,7 @@ function write(name: string, data: unknown) {
   const senderAccount = sRandom(16);
   const certificate = issueSenderCertificate(crypto, { keyId: 1, privateKey: serverSeed }, { accountId: senderAccount, deviceId: 2, identityKey: sender.publicKey, expires: 1_767_229_200_000 });
   const sealBefore = sRandom.draws.length;
-  const content = fromDraw(messages[0]!.message);
+  const content = fromHex(messages[0]!.message);
   const sealed = g.sealMultiRecipient(sctx, { senderCertificate: certificate, contentType: 3, content, recipientIdentityKeys: recipients.map((r) => r.publicKey) });
   const sealDraws = sRandom.draws.slice(sealBefore);
 
@@ -236,7 +236,7 @@ function write(name: string, data: unknown) {
     senderKey: {
       draws: skDraws,
       distributionId: toHex(sk.distributionId), chainKey: skDraws[1], signingSeed: skDraws[2],
-      signingPublic: toHex(crypto.ed25519PublicKey(fromDraw(skDraws[2]!))),
+      signingPublic: toHex(crypto.ed25519PublicKey(fromHex(skDraws[2]!))),
       chain,
       distribution: toHex(sk.distribution),
       messages,
@@ -264,15 +264,11 @@ function write(name: string, data: unknown) {
       contentType: 3,
       content: toHex(content),
       draws: sealDraws,
-      ephemeralPublic: toHex(crypto.x25519PublicKey(fromDraw(sealDraws[0]!))),
+      ephemeralPublic: toHex(crypto.x25519PublicKey(fromHex(sealDraws[0]!))),
       shared: toHex(sealed.shared),
       headers: sealed.headers.map(toHex),
     },
   });
-}
-
-function fromDraw(hex: string): Uint8Array {
-  return Uint8Array.from(hex.match(/../g)!.map((b) => parseInt(b, 16)));
 }
 
 // --- Attachments (spec/attachments.md) ---------------------------------------------------
@@ -281,7 +277,6 @@ function fromDraw(hex: string): Uint8Array {
   const a = await import('../src/attachment/index.js');
   const { deriveCobblestoneKeys } = await import('../src/attachment/cobblestone.js');
   const random = seeded('sigilo-vectors-attachments');
-  const hexOf = (b: Uint8Array) => toHex(b);
   /** The plaintext of the larger cases: byte i is i mod 251 (no chunk repeats another). */
   const pattern = (n: number) => Uint8Array.from({ length: n }, (_, i) => i % 251);
   const FULL_HEX_UP_TO = 2048;
@@ -293,26 +288,26 @@ function fromDraw(hex: string): Uint8Array {
     const chunks = a.plaintextChunkCount(plaintext.length);
     return {
       name,
-      key: hexOf(key),
+      key: toHex(key),
       ...plaintextSpec,
       plaintextSize: plaintext.length,
-      salt: hexOf(salt),
-      aeadKey: hexOf(keys.aeadKey),
-      baseNonce: hexOf(keys.baseNonce),
-      commitment: hexOf(keys.commitment),
+      salt: toHex(salt),
+      aeadKey: toHex(keys.aeadKey),
+      baseNonce: toHex(keys.baseNonce),
+      commitment: toHex(keys.commitment),
       chunks,
       finalChunkOffset: a.chunkCiphertextOffset(chunks - 1),
       ciphertextSize: ciphertext.length,
-      ciphertextSha256: hexOf(sha256(ciphertext)),
-      ...(ciphertext.length <= FULL_HEX_UP_TO ? { ciphertext: hexOf(ciphertext) } : {}),
+      ciphertextSha256: toHex(sha256(ciphertext)),
+      ...(ciphertext.length <= FULL_HEX_UP_TO ? { ciphertext: toHex(ciphertext) } : {}),
     };
   };
   const C = a.ATTACHMENT_CHUNK_SIZE;
   const note = enc('Sigilo attachment vector: a short file padded to its bucket.');
   const cases = [
     caseOf('empty file', new Uint8Array(0), { plaintext: '' }),
-    caseOf('short file', enc('hello, attachment'), { plaintext: hexOf(enc('hello, attachment')) }),
-    caseOf('short file padded to its bucket (1024 bytes)', a.padAttachment(note), { plaintext: hexOf(note), paddedTo: a.paddedSize(note.length) }),
+    caseOf('short file', enc('hello, attachment'), { plaintext: toHex(enc('hello, attachment')) }),
+    caseOf('short file padded to its bucket (1024 bytes)', a.padAttachment(note), { plaintext: toHex(note), paddedTo: a.paddedSize(note.length) }),
     caseOf('exactly one chunk (16384 bytes: a full chunk and an empty final chunk)', pattern(C), { plaintextPattern: 'i mod 251' }),
     caseOf('one byte more than a chunk', pattern(C + 1), { plaintextPattern: 'i mod 251' }),
     caseOf('a few chunks (3 full chunks and 1000 bytes)', pattern(3 * C + 1000), { plaintextPattern: 'i mod 251' }),
