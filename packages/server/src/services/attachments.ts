@@ -18,14 +18,14 @@ import { DAY_MS, dayOf, fromHexId, toHex } from '../ids.js';
 import type { AttachmentRecord } from '../storage/port.js';
 
 const sha256 = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).digest());
-export const attachmentPath = (id: Uint8Array) => `/v1/attachments/${toHex(id)}`;
+const attachmentPath = (id: Uint8Array) => `/v1/attachments/${toHex(id)}`;
 
 /** After an error answer during an upload, the rest of the body is read and dropped this long, so the client sees the answer. */
 const LINGER_MS = 2000;
 const LINGER_BYTES = 64 * 1024 * 1024;
 const MAX_RETRY_AFTER_MS = 0xffff_ffff;
 /** Bytes per read of a download; two such buffers per download, reused. */
-export const DOWNLOAD_CHUNK = 256 * 1024;
+const DOWNLOAD_CHUNK = 256 * 1024;
 
 /** The account's attachment quota is used up; `retryAfterMs` says when enough of it frees (0: never, the attachment is larger than the quota). */
 export class QuotaExceededError extends ServerError {

@@ -22,7 +22,7 @@ import { ACCESS_KEY_LENGTH, accessKeyHash } from './accounts.js';
 export const MESSAGE_ID_LENGTH = 16;
 
 /** SHA-256(recipient || message id): the only trace of a message id the server keeps after delivery. */
-export function dedupKeyOf(recipient: Uint8Array, messageId: Uint8Array): Uint8Array {
+function dedupKeyOf(recipient: Uint8Array, messageId: Uint8Array): Uint8Array {
   const input = new Uint8Array(recipient.length + messageId.length);
   input.set(recipient, 0);
   input.set(messageId, recipient.length);
@@ -176,7 +176,7 @@ export async function senderCertificate(ctx: ServerContext, s: Session): Promise
  * multi send reveals no more about which accounts exist than SealedSend.
  */
 
-export const MAX_RECIPIENT_HEADER_BYTES = 64;
+const MAX_RECIPIENT_HEADER_BYTES = 64;
 
 export interface StaleAccount {
   readonly accountId: Uint8Array;
