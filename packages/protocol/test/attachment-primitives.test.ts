@@ -13,15 +13,12 @@ import { sha512 } from '@noble/hashes/sha2.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { hkdfExpandSha512 } from '../src/attachment/cobblestone.js';
-import { nodeCrypto } from '../src/crypto/node.js';
-import { portableCrypto } from '../src/crypto/portable.js';
-import type { CryptoProvider } from '../src/crypto/provider.js';
 import { InvalidArgumentError } from '../src/errors.js';
+import { providers } from './support/fixtures.js';
 
 const hex = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h, 'hex'));
 const toHex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
-const providers: readonly CryptoProvider[] = [nodeCrypto, portableCrypto];
 
 const VECTOR_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../shared/vectors/wycheproof');
 const VECTORS_PRESENT = existsSync(VECTOR_DIR);
