@@ -1111,10 +1111,12 @@ export class Groups {
       });
       // Bounded per member device and group (groups.md §6.6): the newest few, and none superseded for a month.
       this.#h.store.pruneSenderKeys(groupId, sender.accountId, sender.deviceId, SENDER_KEYS_KEPT_PER_DEVICE, this.#h.now() - ENDED_EPOCH_KEPT_MS);
-      // Keys for groups not held here (their log may be on its way) are bounded per device across all such groups.
-      if (!log) this.#h.store.pruneUnheldSenderKeys(sender.accountId, sender.deviceId, SENDER_KEYS_KEPT_PER_DEVICE);
-      // ... and across every sender (groups.md §6.10), so many devices or accounts cannot add up.
-      if (!log) this.#h.store.pruneAllUnheldSenderKeys(MAX_UNHELD_GROUPS, MAX_UNHELD_SENDER_KEYS, this.#h.now() - UNHELD_TTL_MS);
+      if (!log) {
+        // Keys for groups not held here (their log may be on its way) are bounded per device across all such groups,
+        // and across every sender (groups.md §6.10), so many devices or accounts cannot add up.
+        this.#h.store.pruneUnheldSenderKeys(sender.accountId, sender.deviceId, SENDER_KEYS_KEPT_PER_DEVICE);
+        this.#h.store.pruneAllUnheldSenderKeys(MAX_UNHELD_GROUPS, MAX_UNHELD_SENDER_KEYS, this.#h.now() - UNHELD_TTL_MS);
+      }
     } else if (!bytesEqual(existing.groupId, groupId)) {
       out.events.push({ type: 'group-rejected', groupId, reason: 'a sender key already used for another group was refused' });
       return;
