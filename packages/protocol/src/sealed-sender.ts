@@ -183,7 +183,8 @@ export interface UnsealedMessage {
  *   every envelope between two identities, and no more secret than our identity
  *   key, which the client holds anyway;
  * - certificates: verified certificate bodies by the hex of the certificate's
- *   signed bytes and signature; expiry is still checked against `now` each time.
+ *   signed bytes and signature; expiry is still checked against `now` each time,
+ *   the trusted keys are not: clear it whenever the trusted server keys change.
  */
 export interface SealedSenderCache {
   readonly staticSecrets: Map<string, Uint8Array>;
