@@ -8,28 +8,16 @@ import { describe, expect, it } from 'vitest';
 import {
   fromHex, toHex, identityKeyPairFromPrivate, decodePreKeyBundle, encodeSessionRecord, encodeSignedPreKeyPayload, encodePqPreKeyPayload,
   unsealSender, sealSender, safetyNumber, verifyPreKeyBundle,
-  type CryptoProvider, type Random,
+  type CryptoProvider,
 } from '../src/index.js';
 import { kdfChainKey, kdfRootKey, expandMessageKey } from '../src/ratchet/kdf.js';
 import { providers } from './support/fixtures.js';
+import { replay } from './support/replay.js';
 import { runTranscript, type TranscriptEvent } from './support/transcript.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const load = (name: string): any => JSON.parse(readFileSync(new URL(`../../../spec/vectors/${name}`, import.meta.url), 'utf8'));
 const h = fromHex;
-
-/** Replays recorded draws in order, failing loudly if the engine asks for anything else. */
-function replay(draws: string[]): Random & { remaining: () => number } {
-  let i = 0;
-  const fn = ((length: number) => {
-    const next = draws[i++];
-    if (next === undefined) throw new Error(`draw ${i - 1} was not recorded`);
-    if (next.length !== length * 2) throw new Error(`draw ${i - 1}: engine asked for ${length} bytes, vector recorded ${next.length / 2}`);
-    return h(next);
-  }) as Random & { remaining: () => number };
-  fn.remaining = () => draws.length - i;
-  return fn;
-}
 
 describe.each(providers)('spec vectors with the $name provider', (crypto: CryptoProvider) => {
   it('kdf.json: KDF_RK, KDF_CK, message keys', () => {
