@@ -39,6 +39,8 @@ export interface ServerConfig {
     readonly accountBurst: number;
     readonly bundleFetchesPerHour: number;
     readonly maxOneTimePreKeys: number;
+    /** Prekey signatures verified per second per device (the burst is one full upload). */
+    readonly preKeyChecksPerSecond: number;
     readonly preKeyLowThreshold: number;
     readonly authTimeoutMs: number;
   };
@@ -112,6 +114,7 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'limits.accountBurst', env: 'SIGILO_ACCOUNT_BURST', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '1000', key: 'limits.accountBurst', help: 'sends an account may make at once above the sustained rate' },
   { path: 'limits.bundleFetchesPerHour', env: 'SIGILO_BUNDLE_RATE', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '600', key: 'limits.bundleFetchesPerHour', help: 'prekey bundles (one per device) a requesting account may take per hour' },
   { path: 'limits.maxOneTimePreKeys', env: 'SIGILO_MAX_ONE_TIME_PREKEYS', kind: { t: 'int', min: 1, max: 100_000 }, def: '1000', key: 'limits.maxOneTimePreKeys', help: 'one-time EC (and, separately, PQ) prekeys stored per device' },
+  { path: 'limits.preKeyChecksPerSecond', env: 'SIGILO_PREKEY_CHECK_RATE', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '100', key: 'limits.preKeyChecksPerSecond', help: 'prekey signatures the server verifies per second per device (a burst of one full upload, limits.maxOneTimePreKeys + 2)' },
   { path: 'limits.preKeyLowThreshold', env: 'SIGILO_PREKEY_LOW', kind: { t: 'int', min: 0, max: 100_000 }, def: '10', key: 'limits.preKeyLowThreshold', help: 'tell a device to upload more one-time prekeys below this count' },
   { path: 'limits.authTimeout', env: 'SIGILO_AUTH_TIMEOUT', kind: { t: 'duration', min: 100, max: 10 * 60 * SECOND }, def: '15s', key: 'limits.authTimeoutMs', help: 'time an unauthenticated connection may stay idle' },
   { path: 'retention.undelivered', env: 'SIGILO_UNDELIVERED_TTL', kind: { t: 'duration', min: SECOND, max: 3650 * DAY }, def: '30d', key: 'retention.undeliveredMs', help: 'undelivered messages are deleted after this' },
