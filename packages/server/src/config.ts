@@ -39,6 +39,8 @@ export interface ServerConfig {
     readonly accountBurst: number;
     readonly bundleFetchesPerHour: number;
     readonly maxOneTimePreKeys: number;
+    /** Prekey signatures verified per second per device (the burst is one full upload). */
+    readonly preKeyChecksPerSecond: number;
     readonly preKeyLowThreshold: number;
     readonly authTimeoutMs: number;
   };
@@ -112,6 +114,7 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'limits.accountBurst', env: 'SIGILO_ACCOUNT_BURST', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '1000', key: 'limits.accountBurst', help: 'sends an account may make at once above the sustained rate' },
   { path: 'limits.bundleFetchesPerHour', env: 'SIGILO_BUNDLE_RATE', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '600', key: 'limits.bundleFetchesPerHour', help: 'prekey bundles (one per device) a requesting account may take per hour' },
   { path: 'limits.maxOneTimePreKeys', env: 'SIGILO_MAX_ONE_TIME_PREKEYS', kind: { t: 'int', min: 1, max: 100_000 }, def: '1000', key: 'limits.maxOneTimePreKeys', help: 'one-time EC (and, separately, PQ) prekeys stored per device' },
+  { path: 'limits.preKeyChecksPerSecond', env: 'SIGILO_PREKEY_CHECK_RATE', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '100', key: 'limits.preKeyChecksPerSecond', help: 'prekey signatures the server verifies per second per device (a burst of one full upload, limits.maxOneTimePreKeys + 2)' },
   { path: 'limits.preKeyLowThreshold', env: 'SIGILO_PREKEY_LOW', kind: { t: 'int', min: 0, max: 100_000 }, def: '10', key: 'limits.preKeyLowThreshold', help: 'tell a device to upload more one-time prekeys below this count' },
   { path: 'limits.authTimeout', env: 'SIGILO_AUTH_TIMEOUT', kind: { t: 'duration', min: 100, max: 10 * 60 * SECOND }, def: '15s', key: 'limits.authTimeoutMs', help: 'time an unauthenticated connection may stay idle' },
   { path: 'retention.undelivered', env: 'SIGILO_UNDELIVERED_TTL', kind: { t: 'duration', min: SECOND, max: 3650 * DAY }, def: '30d', key: 'retention.undeliveredMs', help: 'undelivered messages are deleted after this' },
@@ -119,7 +122,7 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'retention.dedup', env: 'SIGILO_DEDUP_WINDOW', kind: { t: 'duration', min: SECOND, max: 3650 * DAY }, def: '7d', key: 'retention.dedupMs', help: 'how long a message id is remembered to drop resends (stored as an unlinkable hash)' },
   { path: 'retention.lastSeen', env: 'SIGILO_LAST_SEEN', kind: { t: 'enum', values: ['day', 'off'] }, def: 'day', key: 'retention.lastSeen', help: "'day': store the day a device last connected; 'off': store nothing (and erase what is stored)" },
   { path: 'retention.sweepInterval', env: 'SIGILO_SWEEP_INTERVAL', kind: { t: 'duration', min: SECOND, max: DAY }, def: '1h', key: 'retention.sweepIntervalMs', help: 'how often expired data is deleted' },
-  { path: 'senderCertificateLifetime', env: 'SIGILO_SENDER_CERT_LIFETIME', kind: { t: 'duration', min: 60 * SECOND, max: 7 * DAY }, def: '24h', key: 'senderCertificateMs', help: 'validity of the sender certificates the server issues' },
+  { path: 'senderCertificateLifetime', env: 'SIGILO_SENDER_CERT_LIFETIME', kind: { t: 'duration', min: 60 * SECOND, max: 7 * DAY }, def: '1h', key: 'senderCertificateMs', help: 'validity of the sender certificates the server issues: a revoked device can send sealed messages for at most this long after revocation' },
   { path: 'inviteLifetime', env: 'SIGILO_INVITE_LIFETIME', kind: { t: 'duration', min: 60 * SECOND, max: 365 * DAY }, def: '7d', key: 'inviteLifetimeMs', help: 'default validity of `sigilo admin invite` codes' },
   { path: 'storage.backend', env: 'SIGILO_STORAGE', kind: { t: 'enum', values: ['sqlite', 'postgres'] }, def: 'sqlite', key: 'storage.backend', help: "'sqlite': DATA/sigilo.db (embedded); 'postgres': storage.postgresUrl" },
   { path: 'storage.postgresUrl', env: 'SIGILO_POSTGRES_URL', kind: { t: 'url' }, def: undefined, key: 'storage.postgresUrl', help: 'PostgreSQL connection URL, e.g. postgresql://sigilo@db.internal:5432/sigilo (with storage.backend postgres)' },

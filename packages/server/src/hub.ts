@@ -5,6 +5,7 @@ import type { Connection } from './connection.js';
 export class Hub {
   readonly #all = new Set<Connection>();
   readonly #byAccount = new Map<string, Map<number, Connection>>();
+  readonly #removalListeners = new Set<(accountHex: string, deviceId: number | undefined) => void>();
 
   add(conn: Connection): void { this.#all.add(conn); }
 
@@ -49,6 +50,20 @@ export class Hub {
     const conns = [...(this.#byAccount.get(accountHex)?.values() ?? [])];
     for (const c of conns) c.close(reason, message);
     return conns.length;
+  }
+
+  /**
+   * Listens for devices the administrator revoked (deviceId) and accounts it
+   * removed (undefined), announced after the storage change committed; for
+   * work that outlives a request, such as an upload in progress.
+   */
+  onRemoved(listener: (accountHex: string, deviceId: number | undefined) => void): () => void {
+    this.#removalListeners.add(listener);
+    return () => this.#removalListeners.delete(listener);
+  }
+
+  removed(accountHex: string, deviceId: number | undefined): void {
+    for (const l of [...this.#removalListeners]) l(accountHex, deviceId);
   }
 
   heartbeat(): void {

@@ -75,6 +75,7 @@ export class AdminService {
   async removeAccount(accountHex: string): Promise<{ removed: boolean; closedConnections: number }> {
     const id = this.#accountId(accountHex);
     const removed = await this.storage.deleteAccount(id);
+    this.hub?.removed(toHex(id), undefined);
     const closed = this.hub?.closeAccount(toHex(id), CloseReason.ACCOUNT_REMOVED, 'this account was removed by the administrator') ?? 0;
     return { removed, closedConnections: closed };
   }
@@ -83,6 +84,7 @@ export class AdminService {
     const id = this.#accountId(accountHex);
     if (!Number.isInteger(deviceId) || deviceId < 1) throw new ServerError('INVALID_ARGUMENT', 'a device id is a positive integer, as `sigilo admin accounts` prints it');
     const revoked = await this.storage.removeDevice(id, deviceId);
+    this.hub?.removed(toHex(id), deviceId);
     const closed = this.hub?.closeDevice(toHex(id), deviceId, CloseReason.DEVICE_REVOKED, 'this device was revoked by the administrator') ?? 0;
     return { revoked, closedConnections: closed };
   }

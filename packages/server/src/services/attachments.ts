@@ -5,7 +5,9 @@
  * the upload streams into the blob store, resumable after a dropped
  * connection (HEAD for the offset, PATCH from there), and becomes readable
  * when complete; anyone holding the id may download it (with Range) until
- * retention.attachments expires it.
+ * retention.attachments expires it. Uploading needs the device that reserved
+ * the slot to still exist: its identity travels encrypted inside the upload
+ * token, never in the database, and is checked at every upload request.
  */
 import type { AllocateAttachment } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -15,6 +17,7 @@ import type { Reply } from '../connection.js';
 import type { ServerContext, Session } from '../context.js';
 import { RateLimitedError, ServerError, invalidArgument, isStorageFull } from '../errors.js';
 import { DAY_MS, dayOf, fromHexId, toHex } from '../ids.js';
+import { ACCOUNT_ID_LENGTH } from '../auth.js';
 import type { AttachmentRecord } from '../storage/port.js';
 
 const sha256 = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).digest());
@@ -45,6 +48,56 @@ function formatBytes(n: number): string {
   return i === 0 ? `${n} bytes` : `${Number.isInteger(v) ? v : v.toFixed(1)} ${units[i]}`;
 }
 
+// ---------------------------------------------------------------- upload tokens
+
+/**
+ * An upload token names the device that reserved the slot, encrypted so that
+ * only this server can read it: version (1) || nonce (12) ||
+ * AES-256-GCM(account_id (16) || u32be(device_id)) with the attachment id as
+ * associated data, under a key derived from the certificate key (HKDF, its own
+ * label). The database keeps only SHA-256(token), as before, so it still
+ * links no attachment to an account; the server learns the uploader only
+ * when the uploader presents the token, to check that the device still exists.
+ */
+const TOKEN_VERSION = 1;
+const TOKEN_NONCE = 12;
+const TOKEN_KEY_INFO = new TextEncoder().encode('Sigilo-UploadToken-v1');
+const tokenKeys = new WeakMap<ServerContext, Uint8Array>();
+
+function tokenKey(ctx: ServerContext): Uint8Array {
+  let key = tokenKeys.get(ctx);
+  if (!key) tokenKeys.set(ctx, (key = ctx.crypto.hkdfSha256(ctx.certificateKey.privateKey, new Uint8Array(32), TOKEN_KEY_INFO, 32)));
+  return key;
+}
+
+function issueUploadToken(ctx: ServerContext, attachmentId: Uint8Array, s: Session): Uint8Array {
+  const owner = new Uint8Array(ACCOUNT_ID_LENGTH + 4);
+  owner.set(s.accountId, 0);
+  new DataView(owner.buffer).setUint32(ACCOUNT_ID_LENGTH, s.deviceId);
+  const nonce = ctx.random(TOKEN_NONCE);
+  const sealed = ctx.crypto.aes256GcmEncrypt(tokenKey(ctx), nonce, owner, attachmentId);
+  const token = new Uint8Array(1 + TOKEN_NONCE + sealed.length);
+  token[0] = TOKEN_VERSION;
+  token.set(nonce, 1);
+  token.set(sealed, 1 + TOKEN_NONCE);
+  return token;
+}
+
+interface Uploader { readonly accountId: Uint8Array; readonly accountHex: string; readonly deviceId: number }
+
+/** The device named inside a token, or undefined (a token of an older server, which names none). */
+function uploaderOf(ctx: ServerContext, attachmentId: Uint8Array, token: Uint8Array): Uploader | undefined {
+  if (token[0] !== TOKEN_VERSION || token.length !== 1 + TOKEN_NONCE + ACCOUNT_ID_LENGTH + 4 + 16) return undefined;
+  let owner: Uint8Array;
+  try {
+    owner = ctx.crypto.aes256GcmDecrypt(tokenKey(ctx), token.subarray(1, 1 + TOKEN_NONCE), token.subarray(1 + TOKEN_NONCE), attachmentId);
+  } catch {
+    return undefined;
+  }
+  const accountId = owner.slice(0, ACCOUNT_ID_LENGTH);
+  return { accountId, accountHex: toHex(accountId), deviceId: new DataView(owner.buffer, owner.byteOffset).getUint32(ACCOUNT_ID_LENGTH) };
+}
+
 export async function allocateAttachment(ctx: ServerContext, s: Session, m: AllocateAttachment): Promise<Reply> {
   const { maxAttachmentBytes: max, attachmentQuotaBytes: quota } = ctx.config.limits;
   if (m.size <= 0n || m.size > BigInt(max)) throw invalidArgument(`an attachment must be between 1 and ${max} bytes (${formatBytes(max)})`);
@@ -69,7 +122,7 @@ export async function allocateAttachment(ctx: ServerContext, s: Session, m: Allo
       + `room for ${formatBytes(size)} frees up at ${new Date(freesAt).toISOString()} as older attachments expire; try again then or send a smaller file`);
   }
   const attachmentId = ctx.random(16);
-  const token = ctx.random(32);
+  const token = issueUploadToken(ctx, attachmentId, s);
   const expiresAt = now + ttl;
   await ctx.storage.createAttachment({ attachmentId, size, uploadTokenHash: sha256(token), createdAt: now, expiresAt, complete: false });
   return {
@@ -88,6 +141,7 @@ const OFFSET = /^\d{1,16}$/;
 interface Writer {
   readonly req: IncomingMessage;
   readonly done: Promise<void>;
+  readonly uploader: Uploader;
 }
 
 function send(res: ServerResponse, status: number, headers: OutgoingHttpHeaders, error?: string): void {
@@ -180,6 +234,12 @@ export class AttachmentHttp {
   constructor(ctx: ServerContext, blobs: BlobStore) {
     this.#ctx = ctx;
     this.#blobs = blobs;
+    // A revoked device's (or removed account's) uploads in progress stop at once; its next request is refused.
+    ctx.hub.onRemoved((accountHex, deviceId) => {
+      for (const w of this.#writers.values()) {
+        if (w.uploader.accountHex === accountHex && (deviceId === undefined || w.uploader.deviceId === deviceId)) w.req.socket?.destroy();
+      }
+    });
   }
 
   /** Handles /v1/attachments/<id>; returns false for other paths. */
@@ -211,18 +271,32 @@ export class AttachmentHttp {
     if (!record || record.expiresAt <= this.#ctx.now()) return answerUpload(req, res, 404, {}, 'no such attachment (it may have expired)');
     const upload = method === 'PUT' || method === 'PATCH' || (method === 'HEAD' && req.headers.authorization !== undefined);
     if (!upload) return this.#download(req, res, hex, record);
-    if (!this.#authorised(req, record)) return answerUpload(req, res, 401, {}, 'wrong or missing upload token; allocate a new attachment slot');
+    const token = this.#authorised(req, record);
+    if (!token) return answerUpload(req, res, 401, {}, 'wrong or missing upload token; allocate a new attachment slot');
+    const uploader = uploaderOf(this.#ctx, id, token);
+    if (!uploader) return answerUpload(req, res, 410, {}, 'this upload slot was reserved before a server upgrade and can no longer be used; allocate a new attachment slot');
     if (method === 'HEAD') {
+      if (!(await this.#uploaderExists(uploader))) return this.#refuseRemoved(req, res);
       const { offset } = await this.#reconcile(hex, record, !this.#writers.has(hex));
       return send(res, 200, { 'upload-offset': offset, 'upload-length': record.size });
     }
-    return this.#upload(req, res, hex, record, method === 'PUT');
+    return this.#upload(req, res, hex, record, method === 'PUT', uploader);
   }
 
-  #authorised(req: IncomingMessage, record: AttachmentRecord): boolean {
+  /** The presented token when its SHA-256 is the stored one (constant time), else undefined. */
+  #authorised(req: IncomingMessage, record: AttachmentRecord): Uint8Array | undefined {
     const auth = /^Bearer ([A-Za-z0-9_-]{1,100})$/.exec(req.headers.authorization ?? '');
-    const given = auth ? sha256(Buffer.from(auth[1]!, 'base64url')) : new Uint8Array(32);
-    return timingSafeEqual(given, record.uploadTokenHash);
+    const token = auth ? new Uint8Array(Buffer.from(auth[1]!, 'base64url')) : undefined;
+    const ok = timingSafeEqual(token ? sha256(token) : new Uint8Array(32), record.uploadTokenHash);
+    return ok ? token : undefined;
+  }
+
+  async #uploaderExists(u: Uploader): Promise<boolean> {
+    return (await this.#ctx.storage.getDevice(u.accountId, u.deviceId)) !== undefined;
+  }
+
+  #refuseRemoved(req: IncomingMessage, res: ServerResponse): void {
+    answerUpload(req, res, 403, {}, 'the device that reserved this upload slot was revoked or its account removed; the upload is refused');
   }
 
   /**
@@ -250,7 +324,7 @@ export class AttachmentHttp {
     await this.#ctx.storage.completeAttachment(record.attachmentId);
   }
 
-  async #takeWriter(hex: BlobId, req: IncomingMessage): Promise<() => void> {
+  async #takeWriter(hex: BlobId, req: IncomingMessage, uploader: Uploader): Promise<() => void> {
     // Another request may take the slot while this one waits; it is cut in turn.
     for (let w = this.#writers.get(hex); w; w = this.#writers.get(hex)) {
       w.req.socket?.destroy();
@@ -258,7 +332,7 @@ export class AttachmentHttp {
     }
     let release!: () => void;
     const done = new Promise<void>((resolve) => { release = resolve; });
-    const writer: Writer = { req, done };
+    const writer: Writer = { req, done, uploader };
     this.#writers.set(hex, writer);
     return () => {
       if (this.#writers.get(hex) === writer) this.#writers.delete(hex);
@@ -266,7 +340,7 @@ export class AttachmentHttp {
     };
   }
 
-  async #upload(req: IncomingMessage, res: ServerResponse, hex: BlobId, record: AttachmentRecord, whole: boolean): Promise<void> {
+  async #upload(req: IncomingMessage, res: ServerResponse, hex: BlobId, record: AttachmentRecord, whole: boolean, uploader: Uploader): Promise<void> {
     const size = record.size;
     const lengthHeader = req.headers['content-length'];
     const length = lengthHeader === undefined ? undefined : OFFSET.test(lengthHeader) ? Number(lengthHeader) : NaN;
@@ -281,8 +355,11 @@ export class AttachmentHttp {
       }
       offset = Number(header);
     }
-    const release = await this.#takeWriter(hex, req);
+    const release = await this.#takeWriter(hex, req, uploader);
     try {
+      // Checked once this request is registered as the writer: a revocation committed after this
+      // lookup reaches the writer through the hub (constructor), one committed before it is seen here.
+      if (!(await this.#uploaderExists(uploader))) return this.#refuseRemoved(req, res);
       const { offset: stored, complete } = await this.#reconcile(hex, record, false);
       if (complete) {
         return answerUpload(req, res, 409, { 'upload-offset': stored }, 'this attachment is already uploaded');

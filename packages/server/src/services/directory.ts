@@ -11,6 +11,7 @@ import { RateLimitedError, ServerError, invalidArgument } from '../errors.js';
 import { toHex } from '../ids.js';
 import type { PqPreKeyRow, PreKeyCounts } from '../storage/port.js';
 import { ACCOUNT_ID_LENGTH } from '../auth.js';
+import { KeyedBuckets } from '../rate-limit.js';
 
 function verified(f: () => void, what: string): void {
   try {
@@ -24,36 +25,92 @@ function verified(f: () => void, what: string): void {
   }
 }
 
+/**
+ * Per-server state of the upload path: one token bucket per device counting
+ * the signatures it may still have verified, and the one-time keys of uploads
+ * still in flight (counted before verification, so that concurrent uploads
+ * cannot together pass the limit). Kept beside the context, not in it, so the
+ * directory owns its own bookkeeping.
+ */
+interface UploadState {
+  readonly checks: KeyedBuckets;
+  readonly pending: Map<string, { oneTime: number; pq: number }>;
+  takes: number;
+}
+const uploadStates = new WeakMap<ServerContext, UploadState>();
+
+function uploadState(ctx: ServerContext): UploadState {
+  let st = uploadStates.get(ctx);
+  if (!st) {
+    const { preKeyChecksPerSecond, maxOneTimePreKeys } = ctx.config.limits;
+    // The burst is one full upload: every one-time PQ key, the signed and the last-resort key.
+    st = { checks: new KeyedBuckets(preKeyChecksPerSecond, maxOneTimePreKeys + 2), pending: new Map(), takes: 0 };
+    uploadStates.set(ctx, st);
+  }
+  return st;
+}
+
+/** Signatures verified per slice before other work gets the event loop back. */
+const VERIFY_SLICE = 32;
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Order matters (spec/server.md §3): everything cheap first — sizes, shapes,
+ * the device's stored plus in-flight key counts, its signature budget — and
+ * only then the signatures, in slices that let other requests run between
+ * them. A device at its limit or out of budget costs no signature check.
+ */
 export async function uploadPreKeys(ctx: ServerContext, s: Session, m: UploadPreKeys): Promise<Reply> {
   const { crypto } = ctx;
   const max = ctx.config.limits.maxOneTimePreKeys;
   if (m.oneTimePreKeys.length > max || m.pqPreKeys.length > max) throw invalidArgument(`upload at most ${max} one-time prekeys of each kind at once`);
-  if (m.signedPreKey) {
-    const k = m.signedPreKey;
-    verified(() => verifySignedPreKey(crypto, s.identityKey, k.id, k.publicKey, k.signature), 'signed prekey');
-  }
   for (const k of m.oneTimePreKeys) if (k.publicKey.length !== 32) throw invalidArgument('one-time prekeys must be 32-byte X25519 public keys');
-  const pq: PqPreKeyRow[] = [];
   for (const k of m.pqPreKeys) {
     if (k.lastResort) throw invalidArgument('pq_pre_keys are one-time keys (last_resort false); send the last-resort key in last_resort_pq_pre_key');
-    verified(() => verifyPqPreKey(crypto, s.identityKey, k.id, false, k.publicKey, k.signature), 'PQ prekey');
-    pq.push({ keyId: k.id, publicKey: k.publicKey, signature: k.signature, lastResort: false });
   }
   const lr = m.lastResortPqPreKey;
-  if (lr) {
-    if (!lr.lastResort) throw invalidArgument('last_resort_pq_pre_key must be signed with last_resort true');
-    verified(() => verifyPqPreKey(crypto, s.identityKey, lr.id, true, lr.publicKey, lr.signature), 'last-resort PQ prekey');
-  }
+  if (lr && !lr.lastResort) throw invalidArgument('last_resort_pq_pre_key must be signed with last_resort true');
+
+  const st = uploadState(ctx);
+  const device = `${s.accountHex}:${s.deviceId}`;
   const before = await ctx.storage.countPreKeys(s.accountId, s.deviceId);
-  if (before.oneTime + m.oneTimePreKeys.length > max || before.pq + pq.length > max) {
-    throw invalidArgument(`a device may hold at most ${max} one-time prekeys of each kind; upload fewer`);
+  // From here to the reservation nothing awaits: the check and the reservation are one step.
+  const inFlight = st.pending.get(device) ?? { oneTime: 0, pq: 0 };
+  if (before.oneTime + inFlight.oneTime + m.oneTimePreKeys.length > max || before.pq + inFlight.pq + m.pqPreKeys.length > max) {
+    throw invalidArgument(`a device may hold at most ${max} one-time prekeys of each kind (it has ${before.oneTime} EC and ${before.pq} PQ${inFlight.oneTime || inFlight.pq ? ', more being uploaded' : ''}); upload fewer`);
   }
-  await ctx.storage.storePreKeys(s.accountId, s.deviceId, {
-    signedPreKey: m.signedPreKey && { keyId: m.signedPreKey.id, publicKey: m.signedPreKey.publicKey, signature: m.signedPreKey.signature },
-    oneTimePreKeys: m.oneTimePreKeys.map((k) => ({ keyId: k.id, publicKey: k.publicKey })),
-    pqPreKeys: pq,
-    lastResortPqPreKey: lr && { keyId: lr.id, publicKey: lr.publicKey, signature: lr.signature, lastResort: true },
-  });
+  const signatures = m.pqPreKeys.length + (m.signedPreKey ? 1 : 0) + (lr ? 1 : 0);
+  if (signatures > 0) {
+    const now = ctx.now();
+    if (++st.takes % 1024 === 0) st.checks.prune(now);
+    const wait = st.checks.take(device, now, signatures);
+    if (wait > 0) throw new RateLimitedError(wait, 'prekey signature checks for this device');
+  }
+  st.pending.set(device, { oneTime: inFlight.oneTime + m.oneTimePreKeys.length, pq: inFlight.pq + m.pqPreKeys.length });
+  try {
+    if (m.signedPreKey) {
+      const k = m.signedPreKey;
+      verified(() => verifySignedPreKey(crypto, s.identityKey, k.id, k.publicKey, k.signature), 'signed prekey');
+    }
+    const pq: PqPreKeyRow[] = [];
+    for (const k of m.pqPreKeys) {
+      if (pq.length % VERIFY_SLICE === VERIFY_SLICE - 1) await yieldToLoop();
+      verified(() => verifyPqPreKey(crypto, s.identityKey, k.id, false, k.publicKey, k.signature), 'PQ prekey');
+      pq.push({ keyId: k.id, publicKey: k.publicKey, signature: k.signature, lastResort: false });
+    }
+    if (lr) verified(() => verifyPqPreKey(crypto, s.identityKey, lr.id, true, lr.publicKey, lr.signature), 'last-resort PQ prekey');
+    await ctx.storage.storePreKeys(s.accountId, s.deviceId, {
+      signedPreKey: m.signedPreKey && { keyId: m.signedPreKey.id, publicKey: m.signedPreKey.publicKey, signature: m.signedPreKey.signature },
+      oneTimePreKeys: m.oneTimePreKeys.map((k) => ({ keyId: k.id, publicKey: k.publicKey })),
+      pqPreKeys: pq,
+      lastResortPqPreKey: lr && { keyId: lr.id, publicKey: lr.publicKey, signature: lr.signature, lastResort: true },
+    });
+  } finally {
+    const p = st.pending.get(device)!;
+    const left = { oneTime: p.oneTime - m.oneTimePreKeys.length, pq: p.pq - m.pqPreKeys.length };
+    if (left.oneTime === 0 && left.pq === 0) st.pending.delete(device);
+    else st.pending.set(device, left);
+  }
   return countReply(await ctx.storage.countPreKeys(s.accountId, s.deviceId));
 }
 

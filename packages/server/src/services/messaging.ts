@@ -157,7 +157,16 @@ export async function ack(ctx: ServerContext, s: Session, m: Ack, wantsReply: bo
   return wantsReply ? { body: { case: 'ok', value: {} } } : undefined;
 }
 
+/**
+ * A certificate for the session's device, valid senderCertificateLifetime
+ * (spec/server.md §5: what bounds a revoked device's sealed sends). The device
+ * is looked up again first: a revocation commits before the device's
+ * connection is closed, and a request in between must not get a certificate.
+ */
 export async function senderCertificate(ctx: ServerContext, s: Session): Promise<Reply> {
+  if (!(await ctx.storage.getDevice(s.accountId, s.deviceId))) {
+    throw new ServerError('AUTH_FAILED', 'this device is no longer registered (it was revoked or its account removed); link it again to use it');
+  }
   const expires = ctx.now() + ctx.config.senderCertificateMs;
   const certificate = issueSenderCertificate(ctx.crypto, ctx.certificateKey, {
     accountId: s.accountId, deviceId: s.deviceId, identityKey: s.identityKey, expires,
