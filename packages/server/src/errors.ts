@@ -23,7 +23,8 @@ export type WireErrorCode =
   | 'INTERNAL'
   | 'ALREADY_AUTHENTICATED'
   | 'UNAVAILABLE'
-  | 'QUOTA_EXCEEDED';
+  | 'QUOTA_EXCEEDED'
+  | 'DEVICE_REMOVED';
 
 export type ServerErrorCode = WireErrorCode | 'CONFIG_INVALID' | 'TLS_INVALID' | 'DATA_DIR' | 'ADMIN_UNAVAILABLE';
 
