@@ -1,5 +1,5 @@
 /**
- * Device names (spec/client.md §10): chosen by people ("Ana's laptop"), kept
+ * Device names (spec/client.md, "Devices and their names"): chosen by people ("Ana's laptop"), kept
  * on the server so every device of the account can list them, but encrypted
  * so the server learns nothing from them. The key is derived from the
  * account's identity private key, which every device of the account holds

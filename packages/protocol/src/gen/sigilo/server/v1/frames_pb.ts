@@ -704,7 +704,7 @@ export const RemoveDeviceSchema: GenMessage<RemoveDevice> = /*@__PURE__*/
 
 /**
  * Sets (or, empty, clears) the name of a device of this account: opaque bytes at most 128 long,
- * encrypted by the clients with a key derived from the account's identity key (client.md §10).
+ * encrypted by the clients with a key derived from the account's identity key (client.md, "Devices and their names").
  *
  * @generated from message sigilo.server.v1.SetDeviceName
  */
