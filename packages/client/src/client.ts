@@ -498,7 +498,7 @@ export class SigiloClient {
     } catch (e) {
       opened?.connection.terminate();
       if (e instanceof ServerRequestError && e.serverCode === 'DEVICE_REMOVED') {
-        // Removed from the account: reconnecting cannot help (device-names.ts has the names; server.md §3.5 the rule).
+        // Removed from its account (server.md §3.5): reconnecting cannot help; say so in words.
         this.#wantOnline = false;
         const r = e.frame.body.case === 'error' ? e.frame.body.value.deviceRemoval : undefined;
         throw new ClientError('DEVICE_REMOVED', deviceRemovedMessage(r?.byDeviceId ?? 0, r?.day ?? 0));
