@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../server/test/support/server.js';
@@ -268,8 +268,9 @@ describe('sigilo client commands', () => {
 
     const devices = await alice.run(['devices', '--json']);
     expect(devices.code).toBe(0);
-    expect(JSON.parse(devices.out)).toEqual([{ deviceId: 1, created: expect.stringMatching(/^\d{4}-\d\d-\d\d$/), lastSeen: expect.any(String), current: true }]);
-    expect((await alice.run(['devices'])).out).toMatch(/^DEVICE +CREATED +LAST SEEN\n1 +\d{4}-\d\d-\d\d .*\(this device\)\n$/);
+    // Registration named the device after the computer (encrypted; the server stores only bytes).
+    expect(JSON.parse(devices.out)).toEqual([{ deviceId: 1, name: hostname().slice(0, 64), created: expect.stringMatching(/^\d{4}-\d\d-\d\d$/), lastSeen: expect.any(String), current: true, primary: true }]);
+    expect((await alice.run(['devices'])).out).toMatch(/^DEVICE +NAME +CREATED +LAST SEEN\n1 +\S.* +\d{4}-\d\d-\d\d .*\(primary, this device\)\n$/);
   });
 
   it('link: a new device shows a code, an existing one approves it, and the new one gets identity, contacts and history', async () => {

@@ -21,6 +21,7 @@ import {
   ContentSchema, HistoryArchiveSchema, ProvisionMessageSchema, ReceiptMessage_Type, TypingMessage_Action, type Content, type DataMessage,
 } from '@sigilo/protocol/gen/sigilo/client/v1/content_pb';
 import type { Deliver, ServerFrame } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
+import { decryptDeviceName, deviceRemovedMessage, encryptDeviceName } from './device-names.js';
 import { Connection, ServerRequestError, fetchJson, normaliseFingerprint, type ClientBody, type ServerAddress } from './connection.js';
 import { ClientError } from './errors.js';
 import { formatAccountId, formatContactCard } from './ids.js';
@@ -496,6 +497,12 @@ export class SigiloClient {
       await this.#authenticate(opened.connection, opened.nonce);
     } catch (e) {
       opened?.connection.terminate();
+      if (e instanceof ServerRequestError && e.serverCode === 'DEVICE_REMOVED') {
+        // Removed from its account (server.md §3.5): reconnecting cannot help; say so in words.
+        this.#wantOnline = false;
+        const r = e.frame.body.case === 'error' ? e.frame.body.value.deviceRemoval : undefined;
+        throw new ClientError('DEVICE_REMOVED', deviceRemovedMessage(r?.byDeviceId ?? 0, r?.day ?? 0));
+      }
       if (generation === this.#generation) this.#scheduleReconnect();
       throw e;
     }
@@ -1520,9 +1527,29 @@ export class SigiloClient {
     return ok;
   }
 
-  async listDevices(): Promise<{ deviceId: number; createdDay: number; lastSeenDay: number }[]> {
+  /** The account's devices; `name` is undefined when none is set or it cannot be read (device-names.ts). */
+  async listDevices(): Promise<{ deviceId: number; createdDay: number; lastSeenDay: number; name: string | undefined }[]> {
     const f = await this.#requireConnection().request({ case: 'listDevices', value: {} });
-    return f.body.case === 'devices' ? f.body.value.devices.map((d) => ({ deviceId: d.deviceId, createdDay: d.createdDay, lastSeenDay: d.lastSeenDay })) : [];
+    const { accountId } = this.#requireAccount();
+    return f.body.case === 'devices'
+      ? f.body.value.devices.map((d) => ({
+        deviceId: d.deviceId, createdDay: d.createdDay, lastSeenDay: d.lastSeenDay,
+        name: d.encryptedName.length ? decryptDeviceName(this.#ctx, this.identity, accountId, d.deviceId, d.encryptedName) : undefined,
+      }))
+      : [];
+  }
+
+  /** Names a device of this account (default: this one), encrypted for the account's devices only. */
+  async setDeviceName(name: string, deviceId = this.#requireAccount().deviceId): Promise<void> {
+    const { accountId } = this.#requireAccount();
+    const encryptedName = encryptDeviceName(this.#ctx, this.identity, accountId, deviceId, name);
+    await this.#requireConnection().request({ case: 'setDeviceName', value: { deviceId, encryptedName } });
+  }
+
+  /** Unlinks another device of this account (from the primary device): the server closes it and purges its queue. */
+  async removeDevice(deviceId: number): Promise<void> {
+    await this.#requireConnection().request({ case: 'removeDevice', value: { deviceId } });
+    this.#ownDevices = undefined;
   }
 }
 

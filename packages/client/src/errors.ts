@@ -15,7 +15,9 @@ export type ClientErrorCode =
   | 'IDENTITY_CHANGED'
   | 'INVALID_INPUT'
   | 'LINK_FAILED'
-  | 'NOT_FOUND';
+  | 'NOT_FOUND'
+  /** This device was removed from its account (by another device or the administrator): link it again or register. */
+  | 'DEVICE_REMOVED';
 
 export class ClientError extends Error {
   readonly code: ClientErrorCode;

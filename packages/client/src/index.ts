@@ -5,6 +5,7 @@ export { Connection, ServerRequestError, fetchJson, normaliseFingerprint, type S
 export { SqlCipherStore, deriveStoreKey } from './store/sqlcipher.js';
 export type { ClientStore, ContactRow, MessageRow, MessageStatus, OutboxRow, PreKeyKind } from './store/port.js';
 export { base32, fromBase32, formatAccountId, parseAccountId, formatContactCard, parseContactCard } from './ids.js';
+export { MAX_DEVICE_NAME_BYTES, normaliseDeviceName, encryptDeviceName, decryptDeviceName, deviceRemovedMessage } from './device-names.js';
 export { pad, unpad, PADDING_BLOCK } from './padding.js';
 export { formatLinkCode, parseLinkCode, linkQrPayload } from './provisioning.js';
 export {

@@ -14,6 +14,8 @@ import type { AdminService } from './services/admin.js';
 export type AdminOp =
   | { op: 'invite'; lifetimeMs?: number; count?: number }
   | { op: 'accounts' }
+  | { op: 'account'; accountId: string }
+  | { op: 'label'; accountId: string; label: string | null }
   | { op: 'remove-account'; accountId: string }
   | { op: 'revoke-device'; accountId: string; deviceId: number }
   | { op: 'audit' }
@@ -27,6 +29,8 @@ async function handle(admin: AdminService, req: AdminOp): Promise<unknown> {
   switch (req.op) {
     case 'invite': return req.count === undefined ? admin.createInvite(req.lifetimeMs) : admin.createInvites(Number(req.count), req.lifetimeMs);
     case 'accounts': return admin.listAccounts();
+    case 'account': return admin.describeAccount(String(req.accountId));
+    case 'label': return admin.setLabel(String(req.accountId), req.label === null || req.label === undefined ? undefined : String(req.label));
     case 'remove-account': return admin.removeAccount(String(req.accountId));
     case 'revoke-device': return admin.revokeDevice(String(req.accountId), Number(req.deviceId));
     case 'audit': return admin.audit();

@@ -21,6 +21,7 @@ import { fetchBundles, preKeyCount, preKeysLowNotice, uploadPreKeys } from './se
 import { ack, identifiedSend, sealedSend, senderCertificate } from './services/messaging.js';
 import { MultiStaleDevicesError, MultiUnauthorizedError, frameCost, multiSealedSend } from './services/messaging.js';
 import type { QueuedMessage } from './storage/port.js';
+import { DeviceRemovedError, removeOwnDevice, setDeviceName } from './services/devices.js';
 
 type ServerBody = MessageInitShape<typeof ServerFrameSchema>['body'];
 export type Reply = { body: ServerBody; after?: () => void } | undefined;
@@ -250,7 +251,7 @@ export class Connection {
     const se = toServerError(err);
     if (se.code === 'INTERNAL') this.#ctx.log.error('request failed', { frame: frame.body.case, error: (err as Error)?.name });
     this.#sendError(frame.requestId, se);
-    if (se.code === 'AUTH_FAILED') this.#closeWith(CLOSE_AUTH_FAILED, 'authentication failed');
+    if (se.code === 'AUTH_FAILED' || se.code === 'DEVICE_REMOVED') this.#closeWith(CLOSE_AUTH_FAILED, 'authentication failed');
   }
 
   #sendError(requestId: bigint, e: ServerError): void {
@@ -268,6 +269,7 @@ export class Connection {
           ? e.accounts.map((a) => ({ accountId: a.accountId, currentDeviceIds: [...a.current], missingDeviceIds: [...a.missing], extraDeviceIds: [...a.extra] }))
           : [],
         unauthorizedAccountIds: e instanceof MultiUnauthorizedError ? [...e.accountIds] : [],
+        deviceRemoval: e instanceof DeviceRemovedError ? { byDeviceId: e.byDeviceId, day: e.day } : undefined,
       },
     }, requestId);
   }
@@ -304,6 +306,8 @@ export class Connection {
       case 'provisionListen': return Promise.resolve(provisionListen(ctx, this, s));
       case 'provisionSend': return Promise.resolve(provisionSend(ctx, needAuth(), body.value));
       case 'ping': return Promise.resolve({ body: { case: 'pong', value: { serverTime: BigInt(ctx.now()) } } });
+      case 'removeDevice': return removeOwnDevice(ctx, needAuth(), body.value);
+      case 'setDeviceName': return setDeviceName(ctx, needAuth(), body.value);
       default:
         throw new ServerError('UNKNOWN_FRAME', 'this server does not know that frame type; update the server or the client');
     }

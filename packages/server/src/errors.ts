@@ -2,7 +2,8 @@
  * Every failure the server reports is a ServerError with a stable `code`. The
  * wire codes match `ErrorCode` in spec/sigilo/server/v1/frames.proto; the other
  * codes are for the administrator (configuration, TLS, data directory).
- * Messages never contain account ids, device ids, keys, addresses or content.
+ * Messages never contain account ids, device ids, keys, addresses or content, except admin-socket
+ * answers, which may name the account the administrator asked about (base32, spec/server.md §9).
  */
 export type WireErrorCode =
   | 'MALFORMED_FRAME'
@@ -23,7 +24,8 @@ export type WireErrorCode =
   | 'INTERNAL'
   | 'ALREADY_AUTHENTICATED'
   | 'UNAVAILABLE'
-  | 'QUOTA_EXCEEDED';
+  | 'QUOTA_EXCEEDED'
+  | 'DEVICE_REMOVED';
 
 export type ServerErrorCode = WireErrorCode | 'CONFIG_INVALID' | 'TLS_INVALID' | 'DATA_DIR' | 'ADMIN_UNAVAILABLE';
 

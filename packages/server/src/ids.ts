@@ -1,4 +1,4 @@
-/** Identifier helpers. Hex is for maps and admin output only, never for logs. */
+/** Identifier helpers. Hex is for map keys and attachment paths only: people see account ids in base32 (accountIdText, spec/server.md §9), and logs carry no ids at all. */
 export const DAY_MS = 86_400_000;
 
 export const toHex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');

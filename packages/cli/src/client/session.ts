@@ -12,6 +12,8 @@ import type { Command, Io } from '../command.js';
 import { readPassphrase } from './passphrase.js';
 
 export const EXIT_IDENTITY = 3;
+/** This device was removed from its account (by another of its devices or the administrator). */
+export const EXIT_DEVICE_REMOVED = 4;
 
 export const clientOptions = {
   dir: { type: 'string' },
@@ -28,7 +30,8 @@ Client options:
   --passphrase-file FILE  read the store passphrase from FILE (one line)
   SIGILO_PASSPHRASE       environment variable with the passphrase, for scripts
 Without either, the passphrase is asked on the terminal (not echoed).
-Exit codes: 0 ok, 1 failure, 2 usage, 3 identity changed or verification failed.`;
+Exit codes: 0 ok, 1 failure, 2 usage, 3 identity changed or verification failed,
+4 this device was removed from your account.`;
 
 type Options = Parameters<typeof parse>[1];
 
@@ -104,6 +107,10 @@ export function clientCommand(def: {
         if (e instanceof ClientError && e.code === 'IDENTITY_CHANGED') {
           io.err(`sigilo ${def.path.join(' ')}: ${e.message} [${e.code}]\n`);
           return EXIT_IDENTITY;
+        }
+        if (e instanceof ClientError && e.code === 'DEVICE_REMOVED') {
+          io.err(`sigilo ${def.path.join(' ')}: ${e.message}\n`);
+          return EXIT_DEVICE_REMOVED;
         }
         throw e;
       } finally {

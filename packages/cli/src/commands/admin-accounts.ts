@@ -6,7 +6,7 @@ import { adminConfig, dataOptions, runAdmin } from '../data-dir.js';
 
 export const adminAccounts: Command = {
   path: ['admin', 'accounts'],
-  summary: 'list accounts and their devices',
+  summary: 'list accounts (id, username, your label) and their devices',
   usage: 'sigilo admin accounts [--data DIR] [--config FILE] [--json]',
   async run(args, io) {
     const { values } = parse(args, dataOptions);
@@ -21,7 +21,8 @@ export const adminAccounts: Command = {
     }
     const lines = [`${result.length} account(s)${live ? '' : ' (server not running: connection state unknown)'}`];
     for (const a of result) {
-      lines.push(`${a.accountId}  created ${a.createdDay}`);
+      const who = [a.username ? `@${a.username}` : '', a.label ? `"${a.label}"` : ''].filter(Boolean).join('  ');
+      lines.push(`${a.accountId}  created ${a.createdDay}${who ? `  ${who}` : ''}`);
       for (const d of a.devices) {
         const state = d.connected === null ? '' : d.connected ? '  connected' : '';
         lines.push(`  device ${String(d.deviceId).padEnd(4)} created ${d.createdDay}  last seen ${d.lastSeenDay ?? '-'}${state}`);

@@ -2,6 +2,7 @@
 import type { Command } from '../command.js';
 import { adminAccounts } from './admin-accounts.js';
 import { adminAudit } from './admin-audit.js';
+import { adminLabel } from './admin-label.js';
 import { adminInvite } from './admin-invite.js';
 import { adminRemoveAccount } from './admin-remove-account.js';
 import { adminRevokeDevice } from './admin-revoke-device.js';
@@ -10,7 +11,7 @@ import { chat } from './chat.js';
 import { contacts, contactsAdd } from './contacts.js';
 import { deleteHistory } from './delete-history.js';
 import { groupCommands } from './group.js';
-import { devices } from './devices.js';
+import { devices, devicesRemove, devicesRename } from './devices.js';
 import { inbox } from './inbox.js';
 import { init } from './init.js';
 import { link } from './link.js';
@@ -28,6 +29,7 @@ export const COMMANDS: readonly Command[] = [
   adminAccounts,
   adminRevokeDevice,
   adminRemoveAccount,
+  adminLabel,
   adminAudit,
   init,
   register,
@@ -42,6 +44,8 @@ export const COMMANDS: readonly Command[] = [
   chat,
   verify,
   devices,
+  devicesRemove,
+  devicesRename,
   deleteHistory,
   mute,
   ...groupCommands,

@@ -3,7 +3,8 @@
  * waits; `sigilo link --approve CODE` on a device already in the account sends
  * the identity, contacts and history to it, encrypted to the code's key.
  */
-import { base32, formatAccountId } from '@sigilo/client';
+import { base32, formatAccountId, normaliseDeviceName } from '@sigilo/client';
+import { DEVICE_NAME_OPTION, chosenDeviceName, nameThisDevice } from '../client/device-name.js';
 import { parseDuration } from '@sigilo/server';
 import { str } from '../args.js';
 import { UsageError } from '../command.js';
@@ -12,7 +13,7 @@ import { CLIENT_USAGE, clientCommand } from '../client/session.js';
 export const link = clientCommand({
   path: ['link'],
   summary: 'link a new device to your account (run on the new device, approve on an existing one)',
-  usage: `sigilo link [--timeout 10m] ${CLIENT_USAGE} [--json]
+  usage: `sigilo link [--timeout 10m] [--device-name NAME] ${CLIENT_USAGE} [--json]
        sigilo link --approve CODE ${CLIENT_USAGE} [--json]
 
 On the NEW device (after \`sigilo init URL --fingerprint FP\`): prints a one-time code
@@ -20,8 +21,9 @@ and its QR payload, then waits until an existing device approves it. It receives
 identity, contacts and conversation history, end-to-end encrypted.
 On an EXISTING device: \`sigilo link --approve CODE\` with the code the new device shows.
 Only approve a code you see on your own new device: it gets everything this device has.
+--device-name names the new device (default: the computer's host name), encrypted.
 With --json the new device prints one JSON line with the code, and one when linked.`,
-  options: { approve: { type: 'string' }, timeout: { type: 'string' } },
+  options: { approve: { type: 'string' }, timeout: { type: 'string' }, ...DEVICE_NAME_OPTION },
   async run(ctx) {
     const code = str(ctx.values.approve);
     const client = await ctx.client();
@@ -43,6 +45,7 @@ With --json the new device prints one JSON line with the code, and one when link
       else ctx.io.out(`Approved. The new device receives your identity, contacts and ${historyMessages} message${historyMessages === 1 ? '' : 's'} of history.\n`);
       return 0;
     }
+    const deviceName = normaliseDeviceName(chosenDeviceName(ctx));
     const timeoutText = str(ctx.values.timeout) ?? '10m';
     const timeoutMs = parseDuration(timeoutText);
     if (timeoutMs === undefined || timeoutMs <= 0) throw new UsageError(`--timeout takes a duration such as 5m or 1h, got '${timeoutText}'`);
@@ -65,6 +68,7 @@ With --json the new device prints one JSON line with the code, and one when link
       ctx.io.err(`sigilo link: ${outcome.kind === 'timeout' ? `not approved within ${timeoutText}` : 'cancelled'}; the code is void now, run \`sigilo link\` again for a new one\n`);
       return 1;
     }
+    await nameThisDevice(ctx, client, deviceName);
     const card = client.contactCard;
     if (ctx.json) {
       ctx.io.out(`${JSON.stringify({ linked: true, accountId: formatAccountId(outcome.accountId), deviceId: outcome.deviceId, historyMessages: outcome.historyMessages, contactCard: card })}\n`);

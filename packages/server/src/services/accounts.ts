@@ -9,6 +9,7 @@ import type { Connection, Reply } from '../connection.js';
 import type { ServerContext, Session } from '../context.js';
 import { ServerError, invalidArgument } from '../errors.js';
 import { dayOf, toHex } from '../ids.js';
+import { removedDeviceError } from './devices.js';
 import { inviteCodeHash } from './invites.js';
 
 const SIGNATURE_LENGTH = 64;
@@ -91,7 +92,9 @@ export async function authenticate(ctx: ServerContext, conn: Connection, m: Auth
   const device = await ctx.storage.getDevice(m.accountId, m.deviceId);
   const account = device && await ctx.storage.getAccount(m.accountId);
   if (!device || !account || !ctx.crypto.ed25519Verify(device.deviceKey, authPayload(conn.nonce, m.accountId, m.deviceId), m.signature)) {
-    ctx.metrics.authentications.inc({ outcome: 'failed' });
+    const removed = device ? undefined : await removedDeviceError(ctx, conn.nonce, m.accountId, m.deviceId, m.signature);
+    ctx.metrics.authentications.inc({ outcome: removed ? 'removed' : 'failed' });
+    if (removed) throw removed;
     ctx.log.info('authentication failed');
     throw authFailed();
   }
@@ -111,10 +114,11 @@ export async function setAccessKey(ctx: ServerContext, s: Session, m: SetAccessK
 
 export async function listDevices(ctx: ServerContext, s: Session): Promise<Reply> {
   const devices = await ctx.storage.listDevices(s.accountId);
+  const names = await ctx.storage.listDeviceNames(s.accountId);
   return {
     body: {
       case: 'devices',
-      value: { devices: devices.map((d) => ({ deviceId: d.deviceId, createdDay: d.createdDay, lastSeenDay: d.lastSeenDay ?? 0 })) },
+      value: { devices: devices.map((d) => ({ deviceId: d.deviceId, createdDay: d.createdDay, lastSeenDay: d.lastSeenDay ?? 0, encryptedName: names.get(d.deviceId) })) },
     },
   };
 }

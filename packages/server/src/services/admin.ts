@@ -3,18 +3,51 @@
  * and by `sigilo admin` on a stopped server's data directory. With a hub
  * (running server), removals also close the live connections.
  */
-import type { Random } from '@sigilo/protocol';
+import { accountIdText, parseAccountIdText, type Random } from '@sigilo/protocol';
 import { CloseReason } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 import type { ServerConfig } from '../config.js';
 import { ServerError } from '../errors.js';
 import type { Hub } from '../hub.js';
-import { DAY_MS, fromHexId, toHex } from '../ids.js';
-import type { AuditReport, Storage } from '../storage/port.js';
+import { DAY_MS, dayOf, toHex } from '../ids.js';
+import type { AccountRecord, AuditReport, Storage, TableAudit } from '../storage/port.js';
+import { removalRecord } from './devices.js';
 import { generateInviteCode, inviteCodeHash } from './invites.js';
 
 export interface InviteInfo { readonly code: string; readonly expiresAt: number }
 export interface DeviceSummary { readonly deviceId: number; readonly createdDay: string; readonly lastSeenDay: string | null; readonly connected: boolean | null }
-export interface AccountSummary { readonly accountId: string; readonly createdDay: string; readonly devices: DeviceSummary[] }
+export interface AccountSummary {
+  /** The account id as people see it (base32, spec/server.md §9). */
+  readonly accountId: string;
+  /** The account's username, where the server keeps usernames; null otherwise. */
+  readonly username: string | null;
+  /** The administrator's own label, null when none was set. */
+  readonly label: string | null;
+  readonly createdDay: string;
+  readonly devices: DeviceSummary[];
+}
+
+/** Longest administrator label, in characters. */
+export const MAX_LABEL_LENGTH = 100;
+
+/**
+ * Every account argument of every admin command goes through here: an
+ * account id (26 base32 characters, or 32 hex digits as older versions
+ * printed), or a username (`@name`, or any text that is not an id).
+ * Throws NOT_FOUND when no such account exists.
+ */
+export async function resolveAccountArg(storage: Storage, input: string): Promise<AccountRecord> {
+  const text = String(input).trim();
+  const id = text.startsWith('@') ? undefined : parseAccountIdText(text);
+  if (id) {
+    const account = await storage.getAccount(id);
+    if (!account) throw new ServerError('NOT_FOUND', `no account ${accountIdText(id)} on this server (sigilo admin accounts lists them)`);
+    return account;
+  }
+  const username = text.replace(/^@/, '');
+  if (!username) throw new ServerError('INVALID_ARGUMENT', 'give an account id (26 characters, as sigilo admin accounts prints it) or a username');
+  // Usernames plug in here: look the (normalised, hashed) username up in storage and return its account.
+  throw new ServerError('INVALID_ARGUMENT', `'${text}' is not an account id (26 characters, as sigilo admin accounts prints it), and this server has no usernames`);
+}
 export interface AuditSummary extends AuditReport {
   readonly generatedAt: number;
   /** What the server is configured to keep. */
@@ -52,41 +85,67 @@ export class AdminService {
   }
 
   async listAccounts(): Promise<AccountSummary[]> {
+    const labels = new Map((await this.storage.listAccountLabels()).map((l) => [toHex(l.accountId), l.label]));
     const out: AccountSummary[] = [];
-    for (const a of await this.storage.listAccounts()) {
-      const hex = toHex(a.accountId);
-      const devices = (await this.storage.listDevices(a.accountId)).map((d) => ({
-        deviceId: d.deviceId,
-        createdDay: isoDay(d.createdDay),
-        lastSeenDay: d.lastSeenDay === undefined ? null : isoDay(d.lastSeenDay),
-        connected: this.hub ? this.hub.get(hex, d.deviceId) !== undefined : null,
-      }));
-      out.push({ accountId: hex, createdDay: isoDay(a.createdDay), devices });
-    }
+    for (const a of await this.storage.listAccounts()) out.push(await this.#summary(a, labels.get(toHex(a.accountId))));
     return out;
   }
 
-  #accountId(text: string): Uint8Array {
-    const id = fromHexId(text, 16);
-    if (!id) throw new ServerError('INVALID_ARGUMENT', 'an account id is 32 hexadecimal characters, as `sigilo admin accounts` prints it');
-    return id;
+  /** One account, as `admin accounts` shows it: what destructive commands show before they ask. */
+  async describeAccount(input: string): Promise<AccountSummary> {
+    const a = await resolveAccountArg(this.storage, input);
+    const label = (await this.storage.listAccountLabels()).find((l) => toHex(l.accountId) === toHex(a.accountId))?.label;
+    return this.#summary(a, label);
   }
 
-  async removeAccount(accountHex: string): Promise<{ removed: boolean; closedConnections: number }> {
-    const id = this.#accountId(accountHex);
+  async #summary(a: AccountRecord, label: string | undefined): Promise<AccountSummary> {
+    const hex = toHex(a.accountId);
+    const devices = (await this.storage.listDevices(a.accountId)).map((d) => ({
+      deviceId: d.deviceId,
+      createdDay: isoDay(d.createdDay),
+      lastSeenDay: d.lastSeenDay === undefined ? null : isoDay(d.lastSeenDay),
+      connected: this.hub ? this.hub.get(hex, d.deviceId) !== undefined : null,
+    }));
+    return { accountId: accountIdText(a.accountId), username: await this.#username(a), label: label ?? null, createdDay: isoDay(a.createdDay), devices };
+  }
+
+  /** The account's username for listings. Usernames plug in here (null while the server keeps none). */
+  async #username(_account: AccountRecord): Promise<string | null> {
+    return null;
+  }
+
+  /** Sets the administrator's label of an account, or clears it (undefined). Stored only on this server. */
+  async setLabel(input: string, label: string | undefined): Promise<AccountSummary> {
+    const a = await resolveAccountArg(this.storage, input);
+    let text: string | undefined;
+    if (label !== undefined) {
+      text = String(label).normalize('NFC').trim();
+      // eslint-disable-next-line no-control-regex
+      if (/[\u0000-\u001f\u007f]/.test(text)) throw new ServerError('INVALID_ARGUMENT', 'a label is one line of text without control characters');
+      if (!text) throw new ServerError('INVALID_ARGUMENT', 'a label cannot be empty; use --clear to remove it');
+      if ([...text].length > MAX_LABEL_LENGTH) throw new ServerError('INVALID_ARGUMENT', `a label has at most ${MAX_LABEL_LENGTH} characters`);
+    }
+    if (!(await this.storage.setAccountLabel(a.accountId, text))) throw new ServerError('NOT_FOUND', 'the account was removed meanwhile; nothing was labelled');
+    return this.#summary(a, text);
+  }
+
+  async removeAccount(input: string): Promise<{ removed: boolean; closedConnections: number; accountId: string }> {
+    const { accountId: id } = await resolveAccountArg(this.storage, input);
     const removed = await this.storage.deleteAccount(id);
     this.hub?.removed(toHex(id), undefined);
     const closed = this.hub?.closeAccount(toHex(id), CloseReason.ACCOUNT_REMOVED, 'this account was removed by the administrator') ?? 0;
-    return { removed, closedConnections: closed };
+    return { removed, closedConnections: closed, accountId: accountIdText(id) };
   }
 
-  async revokeDevice(accountHex: string, deviceId: number): Promise<{ revoked: boolean; closedConnections: number }> {
-    const id = this.#accountId(accountHex);
+  async revokeDevice(input: string, deviceId: number): Promise<{ revoked: boolean; closedConnections: number; accountId: string }> {
     if (!Number.isInteger(deviceId) || deviceId < 1) throw new ServerError('INVALID_ARGUMENT', 'a device id is a positive integer, as `sigilo admin accounts` prints it');
-    const revoked = await this.storage.removeDevice(id, deviceId);
+    const { accountId: id } = await resolveAccountArg(this.storage, input);
+    const removal = removalRecord({ now: this.now, config: this.config }, 0);
+    const revoked = await this.storage.removeDevice(id, deviceId, removal);
     this.hub?.removed(toHex(id), deviceId);
-    const closed = this.hub?.closeDevice(toHex(id), deviceId, CloseReason.DEVICE_REVOKED, 'this device was revoked by the administrator') ?? 0;
-    return { revoked, closedConnections: closed };
+    const closed = this.hub?.closeDevice(toHex(id), deviceId, CloseReason.DEVICE_REVOKED,
+      `this device was revoked by the administrator on ${isoDay(dayOf(this.now()))}; link it again or register`) ?? 0;
+    return { revoked, closedConnections: closed, accountId: accountIdText(id) };
   }
 
   async audit(): Promise<AuditSummary> {
@@ -103,18 +162,30 @@ export class AdminService {
   }
 }
 
+/**
+ * The age of a table's oldest row. Tables that keep only the day (accounts,
+ * devices, usage counters) are aged in whole calendar days ("today", "3 days,
+ * since 2026-12-04"): their `oldest` is midnight UTC of that day, and an
+ * age in hours from it would be invented (an account created a minute ago
+ * would look hours old). Timestamped rows get seconds, hours or days.
+ */
+export function oldestAge(t: TableAudit, now: number): string {
+  if (t.oldest === undefined) return 'not recorded';
+  if (t.oldestIsDay) {
+    const days = Math.max(0, dayOf(now) - dayOf(t.oldest));
+    return days === 0 ? 'today' : `${days} day${days === 1 ? '' : 's'}, since ${isoDay(dayOf(t.oldest))}`;
+  }
+  const ms = Math.max(0, now - t.oldest);
+  return ms >= DAY_MS ? `${(ms / DAY_MS).toFixed(1)} d` : ms >= 3_600_000 ? `${(ms / 3_600_000).toFixed(1)} h` : `${Math.round(ms / 1000)} s`;
+}
+
 /** The audit as text for an auditor. */
 export function formatAudit(a: AuditSummary): string {
-  const age = (oldest: number | undefined) => {
-    if (oldest === undefined) return '-';
-    const ms = Math.max(0, a.generatedAt - oldest);
-    return ms >= DAY_MS ? `${(ms / DAY_MS).toFixed(1)} d` : ms >= 3_600_000 ? `${(ms / 3_600_000).toFixed(1)} h` : `${Math.round(ms / 1000)} s`;
-  };
   const lines = [
     `Sigilo server audit, ${new Date(a.generatedAt).toISOString()}`,
     '',
     `${'table'.padEnd(18)} ${'rows'.padStart(10)}  oldest row`,
-    ...a.tables.map((t) => `${t.table.padEnd(18)} ${String(t.rows).padStart(10)}  ${t.rows ? age(t.oldest) : '-'}`),
+    ...a.tables.map((t) => `${t.table.padEnd(18)} ${String(t.rows).padStart(10)}  ${t.rows ? oldestAge(t, a.generatedAt) : '-'}`),
     '',
     `sender identities stored: ${a.messagesWithSender > 0 ? `yes, on ${a.messagesWithSender} undelivered identified message(s) (deleted on delivery)` : 'no'}`,
     `sealed-sender messages queued (no sender stored): ${a.sealedMessages}`,

@@ -39,6 +39,30 @@ export interface DeviceRecord {
   readonly lastSeenDay: number | undefined;
 }
 
+/** The administrator's own note on an account, stored only when set. */
+export interface AccountLabel {
+  readonly accountId: Uint8Array;
+  readonly label: string;
+}
+
+/**
+ * What is kept about a removed device, until `expiresAt`: enough to tell that
+ * device, when it next authenticates with its old key, who removed it and on
+ * which day. Deleted by `sweep` and with the account.
+ */
+export interface NewDeviceRemoval {
+  /** The device of the same account that removed it; 0 for the administrator. */
+  readonly byDeviceId: number;
+  /** Days since the epoch. */
+  readonly day: number;
+  readonly expiresAt: number;
+}
+
+export interface DeviceRemovalRecord extends NewDeviceRemoval {
+  /** The removed device's public key: only a signature by it learns the record. */
+  readonly deviceKey: Uint8Array;
+}
+
 export interface NewDevice {
   readonly deviceKey: Uint8Array;
   readonly createdDay: number;
@@ -240,8 +264,14 @@ export interface SweepResult {
 export interface TableAudit {
   readonly table: string;
   readonly rows: number;
-  /** Unix ms of the oldest row's timestamp (created or day granularity), undefined when empty or not tracked. */
+  /** Unix ms of the oldest row's timestamp, undefined when empty or not tracked. */
   readonly oldest: number | undefined;
+  /**
+   * True when the table keeps only days (accounts, devices, usage counters,
+   * device removals): `oldest` is then the start of that UTC day, and an age
+   * finer than whole days would be made up.
+   */
+  readonly oldestIsDay?: boolean;
 }
 
 export interface AuditReport {
@@ -271,12 +301,28 @@ export interface Storage {
   addDevice(accountId: Uint8Array, device: NewDevice, maxDevices: number): Promise<AddDeviceResult>;
   getDevice(accountId: Uint8Array, deviceId: number): Promise<DeviceRecord | undefined>;
   listDevices(accountId: Uint8Array): Promise<DeviceRecord[]>;
-  /** Deletes the device, its prekeys and its queue. False if absent. */
-  removeDevice(accountId: Uint8Array, deviceId: number): Promise<boolean>;
+  /**
+   * Deletes the device, its prekeys, its queue and its name. False if absent.
+   * With `removal`, and only when the device existed, keeps a removal record in
+   * the same transaction (replacing any earlier one for that device id).
+   */
+  removeDevice(accountId: Uint8Array, deviceId: number, removal?: NewDeviceRemoval): Promise<boolean>;
   setLastSeen(accountId: Uint8Array, deviceId: number, day: number): Promise<void>;
   /** Removes every stored last-seen day (used when last-seen is switched off). */
   clearLastSeen(): Promise<number>;
   setAccessKey(accountId: Uint8Array, accessKeyHash: Uint8Array | undefined, unrestricted: boolean): Promise<void>;
+
+  // Administration and device management (spec/server.md §3.5, §9)
+  /** Sets (or, undefined, deletes) the administrator's label of an account. False if the account does not exist. */
+  setAccountLabel(accountId: Uint8Array, label: string | undefined): Promise<boolean>;
+  /** Every stored label. */
+  listAccountLabels(): Promise<AccountLabel[]>;
+  /** Sets (or, undefined, deletes) a device's encrypted name. False if the device does not exist. */
+  setDeviceName(accountId: Uint8Array, deviceId: number, encryptedName: Uint8Array | undefined): Promise<boolean>;
+  /** The encrypted names of an account's devices that have one. */
+  listDeviceNames(accountId: Uint8Array): Promise<Map<number, Uint8Array>>;
+  /** The removal record of a device, if one is kept and not expired at `now`. */
+  getDeviceRemoval(accountId: Uint8Array, deviceId: number, now: number): Promise<DeviceRemovalRecord | undefined>;
 
   // Key directory
   storePreKeys(accountId: Uint8Array, deviceId: number, upload: PreKeyUpload): Promise<void>;

@@ -12,9 +12,9 @@
  */
 import pg from 'pg';
 import type {
-  AccountRecord, AckRequest, AckedMessage, AddDeviceResult, AttachmentRecord, AttachmentUsageCharge, AttachmentUsageResult, AuditReport, DeviceRecord, EnqueueRequest, EnqueueResult,
+  AccountLabel, AccountRecord, AckRequest, AckedMessage, AddDeviceResult, AttachmentRecord, AttachmentUsageCharge, AttachmentUsageResult, AuditReport, DeviceRecord, EnqueueRequest, EnqueueResult,
   InviteRecord, MultiEnqueueRequest, MultiEnqueueResult, MultiStaleAccount, NewDevice, SealedRecipientRecord, PqPreKeyRow, PreKeyCounts, PreKeyUpload, QueuedMessage, RegisterResult, Storage, SweepResult, TableAudit,
-  TakeBundlesResult, TakenPreKeys,
+  TakeBundlesResult, TakenPreKeys, DeviceRemovalRecord, NewDeviceRemoval,
 } from './port.js';
 import { deviceListDiff } from './port.js';
 
@@ -63,7 +63,8 @@ CREATE TABLE IF NOT EXISTS ${s}.attachments (
   complete BOOLEAN NOT NULL DEFAULT FALSE);
 CREATE TABLE IF NOT EXISTS ${s}.attachment_usage (
   account_id BYTEA NOT NULL, day INTEGER NOT NULL, bytes BIGINT NOT NULL, expires_at BIGINT NOT NULL, PRIMARY KEY (account_id, day));
-${multiSchemaSql(s)}`;
+${multiSchemaSql(s)}
+${adminSchemaSql(s)}`;
 
 /**
  * Multi-recipient sealed sends (spec/server.md §5.2): the payload is stored
@@ -86,6 +87,17 @@ BEGIN
 END $$;
 CREATE OR REPLACE TRIGGER messages_release_payload AFTER DELETE ON ${s}.messages
   FOR EACH ROW WHEN (OLD.payload_id IS NOT NULL) EXECUTE FUNCTION ${s}.release_shared_payload();
+`;
+
+/** Administration and device management (see ADMIN_SCHEMA in sqlite.ts): new tables only. */
+const adminSchemaSql = (s: string) => `
+CREATE TABLE IF NOT EXISTS ${s}.account_labels (account_id BYTEA PRIMARY KEY, label TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS ${s}.device_names (
+  account_id BYTEA NOT NULL, device_id INTEGER NOT NULL, encrypted_name BYTEA NOT NULL, PRIMARY KEY (account_id, device_id));
+CREATE TABLE IF NOT EXISTS ${s}.device_removals (
+  account_id BYTEA NOT NULL, device_id INTEGER NOT NULL, device_key BYTEA NOT NULL, by_device_id INTEGER NOT NULL,
+  day INTEGER NOT NULL, expires_at BIGINT NOT NULL, PRIMARY KEY (account_id, device_id));
+CREATE INDEX IF NOT EXISTS device_removals_by_expiry ON ${s}.device_removals (expires_at);
 `;
 
 type Row = Record<string, unknown>;
@@ -178,7 +190,8 @@ export class PostgresStorage implements Storage {
   async deleteAccount(accountId: Uint8Array): Promise<boolean> {
     return this.#tx(async (q) => {
       const gone = await q(`DELETE FROM ${this.#t('accounts')} WHERE account_id = $1 RETURNING 1`, [buf(accountId)]);
-      for (const t of ['devices', 'signed_prekeys', 'one_time_prekeys', 'pq_prekeys', 'pq_last_resort', 'messages', 'attachment_usage']) {
+      for (const t of ['devices', 'signed_prekeys', 'one_time_prekeys', 'pq_prekeys', 'pq_last_resort', 'messages', 'attachment_usage',
+        'account_labels', 'device_names', 'device_removals']) {
         await q(`DELETE FROM ${this.#t(t)} WHERE account_id = $1`, [buf(accountId)]);
       }
       return gone.length === 1;
@@ -208,14 +221,57 @@ export class PostgresStorage implements Storage {
     return (await this.#q(`SELECT * FROM ${this.#t('devices')} WHERE account_id = $1 ORDER BY device_id`, [buf(accountId)])).map(toDevice);
   }
 
-  async removeDevice(accountId: Uint8Array, deviceId: number): Promise<boolean> {
+  async removeDevice(accountId: Uint8Array, deviceId: number, removal?: NewDeviceRemoval): Promise<boolean> {
     return this.#tx(async (q) => {
-      const gone = await q(`DELETE FROM ${this.#t('devices')} WHERE account_id = $1 AND device_id = $2 RETURNING 1`, [buf(accountId), deviceId]);
-      for (const t of ['signed_prekeys', 'one_time_prekeys', 'pq_prekeys', 'pq_last_resort', 'messages']) {
-        await q(`DELETE FROM ${this.#t(t)} WHERE account_id = $1 AND device_id = $2`, [buf(accountId), deviceId]);
+      const a = buf(accountId);
+      const gone = await q(`DELETE FROM ${this.#t('devices')} WHERE account_id = $1 AND device_id = $2 RETURNING device_key`, [a, deviceId]);
+      for (const t of ['signed_prekeys', 'one_time_prekeys', 'pq_prekeys', 'pq_last_resort', 'messages', 'device_names']) {
+        await q(`DELETE FROM ${this.#t(t)} WHERE account_id = $1 AND device_id = $2`, [a, deviceId]);
+      }
+      if (gone.length === 1 && removal) {
+        await q(`INSERT INTO ${this.#t('device_removals')} (account_id, device_id, device_key, by_device_id, day, expires_at) VALUES ($1, $2, $3, $4, $5, $6)
+          ON CONFLICT (account_id, device_id) DO UPDATE SET device_key = EXCLUDED.device_key, by_device_id = EXCLUDED.by_device_id, day = EXCLUDED.day, expires_at = EXCLUDED.expires_at`,
+        [a, deviceId, gone[0]!.device_key, removal.byDeviceId, removal.day, removal.expiresAt]);
       }
       return gone.length === 1;
     });
+  }
+
+  async setAccountLabel(accountId: Uint8Array, label: string | undefined): Promise<boolean> {
+    return this.#tx(async (q) => {
+      const a = buf(accountId);
+      if (!(await q(`SELECT 1 FROM ${this.#t('accounts')} WHERE account_id = $1 FOR SHARE`, [a])).length) return false;
+      if (label === undefined) await q(`DELETE FROM ${this.#t('account_labels')} WHERE account_id = $1`, [a]);
+      else await q(`INSERT INTO ${this.#t('account_labels')} (account_id, label) VALUES ($1, $2) ON CONFLICT (account_id) DO UPDATE SET label = EXCLUDED.label`, [a, label]);
+      return true;
+    });
+  }
+
+  async listAccountLabels(): Promise<AccountLabel[]> {
+    return (await this.#q(`SELECT account_id, label FROM ${this.#t('account_labels')}`)).map((r) => ({ accountId: bytes(r.account_id), label: r.label as string }));
+  }
+
+  async setDeviceName(accountId: Uint8Array, deviceId: number, encryptedName: Uint8Array | undefined): Promise<boolean> {
+    return this.#tx(async (q) => {
+      const a = buf(accountId);
+      if (!(await q(`SELECT 1 FROM ${this.#t('devices')} WHERE account_id = $1 AND device_id = $2 FOR SHARE`, [a, deviceId])).length) return false;
+      if (encryptedName === undefined) await q(`DELETE FROM ${this.#t('device_names')} WHERE account_id = $1 AND device_id = $2`, [a, deviceId]);
+      else {
+        await q(`INSERT INTO ${this.#t('device_names')} (account_id, device_id, encrypted_name) VALUES ($1, $2, $3)
+          ON CONFLICT (account_id, device_id) DO UPDATE SET encrypted_name = EXCLUDED.encrypted_name`, [a, deviceId, buf(encryptedName)]);
+      }
+      return true;
+    });
+  }
+
+  async listDeviceNames(accountId: Uint8Array): Promise<Map<number, Uint8Array>> {
+    const rows = await this.#q(`SELECT device_id, encrypted_name FROM ${this.#t('device_names')} WHERE account_id = $1`, [buf(accountId)]);
+    return new Map(rows.map((r) => [num(r.device_id), bytes(r.encrypted_name)]));
+  }
+
+  async getDeviceRemoval(accountId: Uint8Array, deviceId: number, now: number): Promise<DeviceRemovalRecord | undefined> {
+    const [r] = await this.#q(`SELECT * FROM ${this.#t('device_removals')} WHERE account_id = $1 AND device_id = $2 AND expires_at > $3`, [buf(accountId), deviceId, now]);
+    return r && { deviceKey: bytes(r.device_key), byDeviceId: num(r.by_device_id), day: num(r.day), expiresAt: num(r.expires_at) };
   }
 
   async setLastSeen(accountId: Uint8Array, deviceId: number, day: number): Promise<void> {
@@ -492,6 +548,7 @@ export class PostgresStorage implements Storage {
     // Expired shared payloads, and any left unreferenced by concurrent deletions (see multiSchemaSql).
     await this.#q(`DELETE FROM ${this.#t('shared_payloads')} p WHERE p.expires_at <= $1
       OR NOT EXISTS (SELECT 1 FROM ${this.#t('messages')} m WHERE m.payload_id = p.payload_id)`, [now]);
+    await this.#q(`DELETE FROM ${this.#t('device_removals')} WHERE expires_at <= $1`, [now]);
     return swept;
   }
 
@@ -499,11 +556,14 @@ export class PostgresStorage implements Storage {
     const oldest: Record<string, string> = {
       invites: 'min(created_at)', accounts: `min(created_day)::bigint * ${DAY_MS}`, devices: `min(created_day)::bigint * ${DAY_MS}`,
       messages: 'min(created_at)', attachments: 'min(created_at)', attachment_usage: `min(day)::bigint * ${DAY_MS}`, shared_payloads: 'min(created_at)',
+      device_removals: `min(day)::bigint * ${DAY_MS}`,
     };
+    const dayTables = new Set(['accounts', 'devices', 'attachment_usage', 'device_removals']);
     const tables: TableAudit[] = [];
-    for (const table of ['invites', 'accounts', 'devices', 'signed_prekeys', 'one_time_prekeys', 'pq_prekeys', 'pq_last_resort', 'messages', 'dedup', 'attachments', 'attachment_usage', 'shared_payloads']) {
+    for (const table of ['invites', 'accounts', 'devices', 'signed_prekeys', 'one_time_prekeys', 'pq_prekeys', 'pq_last_resort', 'messages', 'dedup', 'attachments', 'attachment_usage', 'shared_payloads',
+      'account_labels', 'device_names', 'device_removals']) {
       const [r] = await this.#q(`SELECT count(*) AS n${oldest[table] ? `, ${oldest[table]} AS oldest` : ''} FROM ${this.#t(table)}`);
-      tables.push({ table, rows: num(r!.n), oldest: r!.oldest == null ? undefined : num(r!.oldest) });
+      tables.push({ table, rows: num(r!.n), oldest: r!.oldest == null ? undefined : num(r!.oldest), ...(dayTables.has(table) ? { oldestIsDay: true } : {}) });
     }
     const [m] = await this.#q(`SELECT
       (SELECT count(*) FROM ${this.#t('messages')} WHERE sender_account_id IS NOT NULL OR sender_device_id IS NOT NULL) AS with_sender,

@@ -15,9 +15,9 @@
  */
 import Database from 'better-sqlite3';
 import type {
-  AccountRecord, AckedMessage, AckRequest, AddDeviceResult, AttachmentRecord, AttachmentUsageCharge, AttachmentUsageResult, AuditReport, DeviceRecord, EnqueueRequest, EnqueueResult,
+  AccountLabel, AccountRecord, AckedMessage, AckRequest, AddDeviceResult, AttachmentRecord, AttachmentUsageCharge, AttachmentUsageResult, AuditReport, DeviceRecord, EnqueueRequest, EnqueueResult,
   InviteRecord, MultiEnqueueRequest, MultiEnqueueResult, MultiStaleAccount, NewDevice, SealedRecipientRecord, PqPreKeyRow, PreKeyCounts, PreKeyUpload, QueuedMessage, RegisterResult, SignedPreKeyRow, Storage,
-  SweepResult, TableAudit, TakeBundlesResult, TakenPreKeys, OneTimePreKeyRow,
+  DeviceRemovalRecord, NewDeviceRemoval, SweepResult, TableAudit, TakeBundlesResult, TakenPreKeys, OneTimePreKeyRow,
 } from './port.js';
 import { deviceListDiff } from './port.js';
 
@@ -146,6 +146,34 @@ CREATE TRIGGER IF NOT EXISTS messages_release_payload AFTER DELETE ON messages
   END;
 `;
 
+/**
+ * Administration and device management (spec/server.md §3.5, §9): the
+ * administrator's labels (only when set), devices' encrypted names, and short
+ * removal records. New tables only, so older databases gain them on open.
+ */
+const ADMIN_SCHEMA = `
+CREATE TABLE IF NOT EXISTS account_labels (
+  account_id BLOB PRIMARY KEY,
+  label TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS device_names (
+  account_id BLOB NOT NULL,
+  device_id INTEGER NOT NULL,
+  encrypted_name BLOB NOT NULL,
+  PRIMARY KEY (account_id, device_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS device_removals (
+  account_id BLOB NOT NULL,
+  device_id INTEGER NOT NULL,
+  device_key BLOB NOT NULL,
+  by_device_id INTEGER NOT NULL,
+  day INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (account_id, device_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS device_removals_by_expiry ON device_removals (expires_at);
+`;
+
 /** Adds the multi-recipient columns to a version-1 database (idempotent). */
 function migrateMulti(db: Database.Database): void {
   const columns = new Set((db.pragma('table_info(messages)') as { name: string }[]).map((c) => c.name));
@@ -154,10 +182,10 @@ function migrateMulti(db: Database.Database): void {
   db.exec(MULTI_SCHEMA);
 }
 
-const AUDITED_TABLES: readonly { table: string; oldest?: string }[] = [
+const AUDITED_TABLES: readonly { table: string; oldest?: string; day?: true }[] = [
   { table: 'invites', oldest: 'min(created_at)' },
-  { table: 'accounts', oldest: `min(created_day) * ${DAY_MS}` },
-  { table: 'devices', oldest: `min(created_day) * ${DAY_MS}` },
+  { table: 'accounts', oldest: `min(created_day) * ${DAY_MS}`, day: true },
+  { table: 'devices', oldest: `min(created_day) * ${DAY_MS}`, day: true },
   { table: 'signed_prekeys' },
   { table: 'one_time_prekeys' },
   { table: 'pq_prekeys' },
@@ -165,8 +193,11 @@ const AUDITED_TABLES: readonly { table: string; oldest?: string }[] = [
   { table: 'messages', oldest: 'min(created_at)' },
   { table: 'dedup' },
   { table: 'attachments', oldest: 'min(created_at)' },
-  { table: 'attachment_usage', oldest: `min(day) * ${DAY_MS}` },
+  { table: 'attachment_usage', oldest: `min(day) * ${DAY_MS}`, day: true },
   { table: 'shared_payloads', oldest: 'min(created_at)' },
+  { table: 'account_labels' },
+  { table: 'device_names' },
+  { table: 'device_removals', oldest: `min(day) * ${DAY_MS}`, day: true },
 ];
 
 type Row = Record<string, unknown>;
@@ -204,6 +235,7 @@ export class SqliteStorage implements Storage {
   readonly #s: ReturnType<typeof prepare>;
   readonly #tx: ReturnType<typeof transactions>;
   readonly #m: ReturnType<typeof prepareMulti>;
+  readonly #a: ReturnType<typeof prepareAdmin>;
 
   constructor(options: SqliteStorageOptions) {
     this.#db = new Database(options.filename);
@@ -222,11 +254,13 @@ export class SqliteStorage implements Storage {
     }
     db.exec(SCHEMA);
     db.transaction(() => migrateMulti(db))();
+    db.exec(ADMIN_SCHEMA);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
     if (options.maxPageCount !== undefined) db.pragma(`max_page_count = ${options.maxPageCount}`);
     this.#s = prepare(db);
     this.#tx = transactions(db, this.#s);
     this.#m = prepareMulti(db);
+    this.#a = prepareAdmin(db);
   }
 
   async createInvite(invite: InviteRecord): Promise<void> {
@@ -263,8 +297,37 @@ export class SqliteStorage implements Storage {
     return (this.#s.listDevices.all(buf(accountId)) as Row[]).map(toDevice);
   }
 
-  async removeDevice(accountId: Uint8Array, deviceId: number): Promise<boolean> {
-    return this.#tx.removeDevice(buf(accountId), deviceId);
+  async removeDevice(accountId: Uint8Array, deviceId: number, removal?: NewDeviceRemoval): Promise<boolean> {
+    return this.#tx.removeDevice(buf(accountId), deviceId, removal);
+  }
+
+  async setAccountLabel(accountId: Uint8Array, label: string | undefined): Promise<boolean> {
+    const a = buf(accountId);
+    if (!this.#s.accountExists.get(a)) return false;
+    if (label === undefined) this.#a.deleteLabel.run(a);
+    else this.#a.upsertLabel.run(a, label);
+    return true;
+  }
+
+  async listAccountLabels(): Promise<AccountLabel[]> {
+    return (this.#a.listLabels.all() as Row[]).map((r) => ({ accountId: bytes(r.account_id), label: r.label as string }));
+  }
+
+  async setDeviceName(accountId: Uint8Array, deviceId: number, encryptedName: Uint8Array | undefined): Promise<boolean> {
+    const a = buf(accountId);
+    if (!this.#s.getDevice.get(a, deviceId)) return false;
+    if (encryptedName === undefined) this.#a.deleteName.run(a, deviceId);
+    else this.#a.upsertName.run(a, deviceId, buf(encryptedName));
+    return true;
+  }
+
+  async listDeviceNames(accountId: Uint8Array): Promise<Map<number, Uint8Array>> {
+    return new Map((this.#a.listNames.all(buf(accountId)) as Row[]).map((r) => [r.device_id as number, bytes(r.encrypted_name)]));
+  }
+
+  async getDeviceRemoval(accountId: Uint8Array, deviceId: number, now: number): Promise<DeviceRemovalRecord | undefined> {
+    const r = this.#a.getRemoval.get(buf(accountId), deviceId, now) as Row | undefined;
+    return r && { deviceKey: bytes(r.device_key), byDeviceId: r.by_device_id as number, day: r.day as number, expiresAt: r.expires_at as number };
   }
 
   async setLastSeen(accountId: Uint8Array, deviceId: number, day: number): Promise<void> {
@@ -370,13 +433,14 @@ export class SqliteStorage implements Storage {
   async sweep(now: number): Promise<SweepResult> {
     const r = this.#tx.sweep(now);
     this.#m.sweepPayloads.run(now); // normally already gone with their last row (trigger)
+    this.#a.sweepRemovals.run(now);
     return r;
   }
 
   async audit(_now: number): Promise<AuditReport> {
-    const tables: TableAudit[] = AUDITED_TABLES.map(({ table, oldest }) => {
+    const tables: TableAudit[] = AUDITED_TABLES.map(({ table, oldest, day }) => {
       const r = this.#db.prepare(`SELECT count(*) AS n${oldest ? `, ${oldest} AS oldest` : ''} FROM ${table}`).get() as { n: number; oldest?: number | null };
-      return { table, rows: r.n, oldest: r.oldest ?? undefined };
+      return { table, rows: r.n, oldest: r.oldest ?? undefined, ...(day ? { oldestIsDay: true } : {}) };
     });
     const n = (sql: string) => (this.#db.prepare(sql).get() as { n: number }).n;
     return {
@@ -397,6 +461,19 @@ export class SqliteStorage implements Storage {
     try { this.checkpoint(); } catch { /* a full disk may refuse; the WAL stays valid */ }
     this.#db.close();
   }
+}
+
+function prepareAdmin(db: Database.Database) {
+  return {
+    upsertLabel: db.prepare('INSERT OR REPLACE INTO account_labels (account_id, label) VALUES (?, ?)'),
+    deleteLabel: db.prepare('DELETE FROM account_labels WHERE account_id = ?'),
+    listLabels: db.prepare('SELECT account_id, label FROM account_labels'),
+    upsertName: db.prepare('INSERT OR REPLACE INTO device_names (account_id, device_id, encrypted_name) VALUES (?, ?, ?)'),
+    deleteName: db.prepare('DELETE FROM device_names WHERE account_id = ? AND device_id = ?'),
+    listNames: db.prepare('SELECT device_id, encrypted_name FROM device_names WHERE account_id = ?'),
+    getRemoval: db.prepare('SELECT * FROM device_removals WHERE account_id = ? AND device_id = ? AND expires_at > ?'),
+    sweepRemovals: db.prepare('DELETE FROM device_removals WHERE expires_at <= ?'),
+  };
 }
 
 function prepare(db: Database.Database) {
@@ -420,9 +497,10 @@ function prepare(db: Database.Database) {
     clearLastSeen: db.prepare('UPDATE devices SET last_seen_day = NULL WHERE last_seen_day IS NOT NULL'),
     setAccessKey: db.prepare('UPDATE accounts SET access_key_hash = ?, unrestricted = ? WHERE account_id = ?'),
     // Per-device deletes (used for device removal) and per-account deletes.
-    purgeDevice: ['signed_prekeys', 'one_time_prekeys', 'pq_prekeys', 'pq_last_resort', 'messages'].map((t) =>
+    purgeDevice: ['signed_prekeys', 'one_time_prekeys', 'pq_prekeys', 'pq_last_resort', 'messages', 'device_names'].map((t) =>
       db.prepare(`DELETE FROM ${t} WHERE account_id = ? AND device_id = ?`)),
-    purgeAccount: ['devices', 'signed_prekeys', 'one_time_prekeys', 'pq_prekeys', 'pq_last_resort', 'messages', 'attachment_usage'].map((t) =>
+    purgeAccount: ['devices', 'signed_prekeys', 'one_time_prekeys', 'pq_prekeys', 'pq_last_resort', 'messages', 'attachment_usage',
+      'account_labels', 'device_names', 'device_removals'].map((t) =>
       db.prepare(`DELETE FROM ${t} WHERE account_id = ?`)),
     upsertSigned: db.prepare('INSERT OR REPLACE INTO signed_prekeys (account_id, device_id, key_id, public_key, signature) VALUES (?, ?, ?, ?, ?)'),
     upsertOneTime: db.prepare('INSERT OR REPLACE INTO one_time_prekeys (account_id, device_id, key_id, public_key) VALUES (?, ?, ?, ?)'),
@@ -508,9 +586,14 @@ function transactions(db: Database.Database, s: ReturnType<typeof prepare>) {
       return { status: 'ok', deviceId: insertDevice(account, device) };
     }),
 
-    removeDevice: db.transaction((account: Buffer, deviceId: number): boolean => {
+    removeDevice: db.transaction((account: Buffer, deviceId: number, removal: NewDeviceRemoval | undefined): boolean => {
+      const device = removal ? s.getDevice.get(account, deviceId) as Row | undefined : undefined;
       const existed = s.deleteDevice.run(account, deviceId).changes === 1;
       for (const st of s.purgeDevice) st.run(account, deviceId);
+      if (device && removal) {
+        db.prepare('INSERT OR REPLACE INTO device_removals (account_id, device_id, device_key, by_device_id, day, expires_at) VALUES (?, ?, ?, ?, ?, ?)')
+          .run(account, deviceId, device.device_key, removal.byDeviceId, removal.day, removal.expiresAt);
+      }
       return existed;
     }),
 

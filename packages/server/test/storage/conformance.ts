@@ -473,7 +473,63 @@ export function runStorageConformance(adapter: string, open: () => Promise<Confo
         const rows = Object.fromEntries(report.tables.map((t) => [t.table, t.rows]));
         expect(rows).toMatchObject({ accounts: 1, devices: 1, messages: 2, invites: 0 });
         expect(report.tables.find((t) => t.table === 'messages')?.oldest).toBe(NOW);
+        expect(report.tables.find((t) => t.table === 'messages')?.oldestIsDay).toBeFalsy();
+        // Accounts and devices keep only the day: the report says so, so that their age is told in days.
+        expect(report.tables.find((t) => t.table === 'accounts')).toMatchObject({ oldest: Math.floor(NOW / DAY) * DAY, oldestIsDay: true });
+        expect(report.tables.find((t) => t.table === 'devices')?.oldestIsDay).toBe(true);
         expect(report).toMatchObject({ messagesWithSender: 1, sealedMessages: 1, devicesWithLastSeen: 1 });
+      });
+    });
+
+    describe('labels, device names and removal records', () => {
+      it('keeps an administrator label only while set, and only for an existing account', async () => {
+        const a = await registered();
+        const b = await registered();
+        expect(await db.listAccountLabels()).toEqual([]);
+        expect(await db.setAccountLabel(a.accountId, 'Carol – logistics')).toBe(true);
+        expect(await db.setAccountLabel(a.accountId, 'Carol, logistics')).toBe(true);
+        expect(await db.setAccountLabel(b.accountId, 'Bob')).toBe(true);
+        const labels = (await db.listAccountLabels()).map((l) => [Buffer.from(l.accountId).toString('hex'), l.label]).sort();
+        expect(labels).toEqual([[Buffer.from(a.accountId).toString('hex'), 'Carol, logistics'], [Buffer.from(b.accountId).toString('hex'), 'Bob']].sort());
+        expect(await db.setAccountLabel(b.accountId, undefined)).toBe(true);
+        expect(await db.setAccountLabel(rnd(16), 'nobody')).toBe(false);
+        expect(await db.deleteAccount(a.accountId)).toBe(true);
+        expect(await db.listAccountLabels()).toEqual([]);
+        expect((await db.audit(NOW)).tables.find((t) => t.table === 'account_labels')?.rows).toBe(0);
+      });
+
+      it('keeps encrypted device names per device, gone with the device', async () => {
+        const a = await registered();
+        expect(await db.addDevice(a.accountId, { deviceKey: rnd(32), createdDay: a.createdDay }, 5)).toEqual({ status: 'ok', deviceId: 2 });
+        expect(await db.setDeviceName(a.accountId, 1, new Uint8Array([1, 2]))).toBe(true);
+        expect(await db.setDeviceName(a.accountId, 2, new Uint8Array([3]))).toBe(true);
+        expect(await db.setDeviceName(a.accountId, 2, new Uint8Array([4, 5]))).toBe(true);
+        expect(await db.setDeviceName(a.accountId, 3, new Uint8Array([9]))).toBe(false);
+        const names = await db.listDeviceNames(a.accountId);
+        expect([...names.entries()].map(([id, n]) => [id, [...n]]).sort()).toEqual([[1, [1, 2]], [2, [4, 5]]]);
+        expect(await db.setDeviceName(a.accountId, 1, undefined)).toBe(true);
+        expect(await db.removeDevice(a.accountId, 2)).toBe(true);
+        expect((await db.listDeviceNames(a.accountId)).size).toBe(0);
+      });
+
+      it('records a removal with the removed key only when asked and only for a device that existed; sweeps and account deletion forget it', async () => {
+        const a = await registered();
+        const key = rnd(32);
+        expect(await db.addDevice(a.accountId, { deviceKey: key, createdDay: a.createdDay }, 5)).toEqual({ status: 'ok', deviceId: 2 });
+        expect(await db.addDevice(a.accountId, { deviceKey: rnd(32), createdDay: a.createdDay }, 5)).toEqual({ status: 'ok', deviceId: 3 });
+        const removal = { byDeviceId: 1, day: Math.floor(NOW / DAY), expiresAt: NOW + DAY };
+        expect(await db.removeDevice(a.accountId, 2, removal)).toBe(true);
+        expect(await db.removeDevice(a.accountId, 7, removal)).toBe(false);
+        expect(await db.getDeviceRemoval(a.accountId, 7, NOW)).toBeUndefined();
+        const r = await db.getDeviceRemoval(a.accountId, 2, NOW);
+        expect(r && { ...r, deviceKey: [...r.deviceKey] }).toEqual({ ...removal, deviceKey: [...key] });
+        expect(await db.getDeviceRemoval(a.accountId, 2, NOW + DAY)).toBeUndefined();
+        expect((await db.audit(NOW)).tables.find((t) => t.table === 'device_removals')).toMatchObject({ rows: 1, oldestIsDay: true });
+        await db.sweep(NOW + DAY);
+        expect((await db.audit(NOW)).tables.find((t) => t.table === 'device_removals')?.rows).toBe(0);
+        expect(await db.removeDevice(a.accountId, 3, removal)).toBe(true);
+        expect(await db.deleteAccount(a.accountId)).toBe(true);
+        expect(await db.getDeviceRemoval(a.accountId, 3, NOW)).toBeUndefined();
       });
     });
   });

@@ -56,3 +56,37 @@ describe('sqlite: upgrade of a version-1 database (before multi-recipient sends)
     }
   });
 });
+
+describe('sqlite: a database from before labels, device names and removal records', () => {
+  it('opens with its accounts, gains the new tables, and removes devices as before', async () => {
+    const { default: Database } = await import('better-sqlite3');
+    const { createHash, randomBytes } = await import('node:crypto');
+    const rnd = (n: number) => new Uint8Array(randomBytes(n));
+    const sha = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).digest());
+    const dir = mkdtempSync(join(tmpdir(), 'sigilo-sqlite-admin-upgrade-'));
+    const file = join(dir, 'sigilo.db');
+    try {
+      const code = rnd(16);
+      const accountId = rnd(16);
+      const first = new SqliteStorage({ filename: file });
+      await first.createInvite({ codeHash: sha(code), createdAt: 0, expiresAt: 1e15 });
+      await first.registerAccount(sha(code), 1, { accountId, identityKey: rnd(64), accessKeyHash: undefined, unrestricted: true, createdDay: 1 }, { deviceKey: rnd(32), createdDay: 1 });
+      await first.addDevice(accountId, { deviceKey: rnd(32), createdDay: 1 }, 5);
+      await first.close();
+      const raw = new Database(file);
+      raw.exec('DROP TABLE account_labels; DROP TABLE device_names; DROP INDEX device_removals_by_expiry; DROP TABLE device_removals;');
+      raw.close();
+
+      const upgraded = new SqliteStorage({ filename: file });
+      expect((await upgraded.listAccounts()).map((a) => Buffer.from(a.accountId).toString('hex'))).toEqual([Buffer.from(accountId).toString('hex')]);
+      expect(await upgraded.setAccountLabel(accountId, 'kept')).toBe(true);
+      expect(await upgraded.setDeviceName(accountId, 2, rnd(40))).toBe(true);
+      expect(await upgraded.removeDevice(accountId, 2, { byDeviceId: 1, day: 1, expiresAt: 1e15 })).toBe(true);
+      expect((await upgraded.getDeviceRemoval(accountId, 2, 0))?.byDeviceId).toBe(1);
+      expect((await upgraded.listAccountLabels()).map((l) => l.label)).toEqual(['kept']);
+      await upgraded.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file sigilo/server/v1/frames.proto.
  */
 export const file_sigilo_server_v1_frames: GenFile = /*@__PURE__*/
-  fileDesc("Ch1zaWdpbG8vc2VydmVyL3YxL2ZyYW1lcy5wcm90bxIQc2lnaWxvLnNlcnZlci52MSLfBwoLQ2xpZW50RnJhbWUSEgoKcmVxdWVzdF9pZBgBIAEoBBIuCghyZWdpc3RlchgCIAEoCzIaLnNpZ2lsby5zZXJ2ZXIudjEuUmVnaXN0ZXJIABIzCgtsaW5rX2RldmljZRgDIAEoCzIcLnNpZ2lsby5zZXJ2ZXIudjEuTGlua0RldmljZUgAEjYKDGF1dGhlbnRpY2F0ZRgEIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuQXV0aGVudGljYXRlSAASOgoPdXBsb2FkX3ByZV9rZXlzGAUgASgLMh8uc2lnaWxvLnNlcnZlci52MS5VcGxvYWRQcmVLZXlzSAASPQoRZ2V0X3ByZV9rZXlfY291bnQYBiABKAsyIC5zaWdpbG8uc2VydmVyLnYxLkdldFByZUtleUNvdW50SAASNwoNZmV0Y2hfYnVuZGxlcxgHIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuRmV0Y2hCdW5kbGVzSAASJgoEc2VuZBgIIAEoCzIWLnNpZ2lsby5zZXJ2ZXIudjEuU2VuZEgAEjMKC3NlYWxlZF9zZW5kGAkgASgLMhwuc2lnaWxvLnNlcnZlci52MS5TZWFsZWRTZW5kSAASJAoDYWNrGAogASgLMhUuc2lnaWxvLnNlcnZlci52MS5BY2tIABJIChZnZXRfc2VuZGVyX2NlcnRpZmljYXRlGAsgASgLMiYuc2lnaWxvLnNlcnZlci52MS5HZXRTZW5kZXJDZXJ0aWZpY2F0ZUgAEjgKDnNldF9hY2Nlc3Nfa2V5GAwgASgLMh4uc2lnaWxvLnNlcnZlci52MS5TZXRBY2Nlc3NLZXlIABI1CgxsaXN0X2RldmljZXMYDSABKAsyHS5zaWdpbG8uc2VydmVyLnYxLkxpc3REZXZpY2VzSAASJgoEcGluZxgOIAEoCzIWLnNpZ2lsby5zZXJ2ZXIudjEuUGluZ0gAEkMKE2FsbG9jYXRlX2F0dGFjaG1lbnQYDyABKAsyJC5zaWdpbG8uc2VydmVyLnYxLkFsbG9jYXRlQXR0YWNobWVudEgAEj0KEHByb3Zpc2lvbl9saXN0ZW4YECABKAsyIS5zaWdpbG8uc2VydmVyLnYxLlByb3Zpc2lvbkxpc3RlbkgAEjkKDnByb3Zpc2lvbl9zZW5kGBEgASgLMh8uc2lnaWxvLnNlcnZlci52MS5Qcm92aXNpb25TZW5kSAASPgoRbXVsdGlfc2VhbGVkX3NlbmQYEiABKAsyIS5zaWdpbG8uc2VydmVyLnYxLk11bHRpU2VhbGVkU2VuZEgAQgYKBGJvZHkifwoIUmVnaXN0ZXISEwoLaW52aXRlX2NvZGUYASABKAkSFAoMaWRlbnRpdHlfa2V5GAIgASgMEhIKCmRldmljZV9rZXkYAyABKAwSGgoSaWRlbnRpdHlfc2lnbmF0dXJlGAQgASgMEhgKEGRldmljZV9zaWduYXR1cmUYBSABKAwiagoKTGlua0RldmljZRISCgphY2NvdW50X2lkGAEgASgMEhIKCmRldmljZV9rZXkYAiABKAwSGgoSaWRlbnRpdHlfc2lnbmF0dXJlGAMgASgMEhgKEGRldmljZV9zaWduYXR1cmUYBCABKAwiSAoMQXV0aGVudGljYXRlEhIKCmFjY291bnRfaWQYASABKAwSEQoJZGV2aWNlX2lkGAIgASgNEhEKCXNpZ25hdHVyZRgDIAEoDCL4AQoNVXBsb2FkUHJlS2V5cxI4Cg5zaWduZWRfcHJlX2tleRgBIAEoCzIgLnNpZ2lsby5wcm90b2NvbC52MS5TaWduZWRQcmVLZXkSPAoRb25lX3RpbWVfcHJlX2tleXMYAiADKAsyIS5zaWdpbG8ucHJvdG9jb2wudjEuT25lVGltZVByZUtleRIxCgtwcV9wcmVfa2V5cxgDIAMoCzIcLnNpZ2lsby5wcm90b2NvbC52MS5QcVByZUtleRI8ChZsYXN0X3Jlc29ydF9wcV9wcmVfa2V5GAQgASgLMhwuc2lnaWxvLnByb3RvY29sLnYxLlBxUHJlS2V5IhAKDkdldFByZUtleUNvdW50IjYKDEZldGNoQnVuZGxlcxISCgphY2NvdW50X2lkGAEgASgMEhIKCmRldmljZV9pZHMYAiADKA0iNQoPT3V0Z29pbmdNZXNzYWdlEhEKCWRldmljZV9pZBgBIAEoDRIPCgdjb250ZW50GAIgASgMIoIBCgRTZW5kEhwKFHJlY2lwaWVudF9hY2NvdW50X2lkGAEgASgMEhIKCm1lc3NhZ2VfaWQYAiABKAwSMwoIbWVzc2FnZXMYAyADKAsyIS5zaWdpbG8uc2VydmVyLnYxLk91dGdvaW5nTWVzc2FnZRITCgtvbmxpbmVfb25seRgEIAEoCCKcAQoKU2VhbGVkU2VuZBIcChRyZWNpcGllbnRfYWNjb3VudF9pZBgBIAEoDBISCgptZXNzYWdlX2lkGAIgASgMEjMKCG1lc3NhZ2VzGAMgAygLMiEuc2lnaWxvLnNlcnZlci52MS5PdXRnb2luZ01lc3NhZ2USEgoKYWNjZXNzX2tleRgEIAEoDBITCgtvbmxpbmVfb25seRgFIAEoCCL2AQoPTXVsdGlTZWFsZWRTZW5kEhIKCm1lc3NhZ2VfaWQYASABKAwSFgoOc2hhcmVkX3BheWxvYWQYAiABKAwSRAoKcmVjaXBpZW50cxgDIAMoCzIwLnNpZ2lsby5zZXJ2ZXIudjEuTXVsdGlTZWFsZWRTZW5kLk11bHRpUmVjaXBpZW50EhMKC29ubGluZV9vbmx5GAQgASgIGlwKDk11bHRpUmVjaXBpZW50EhIKCmFjY291bnRfaWQYASABKAwSEgoKZGV2aWNlX2lkcxgCIAMoDRIOCgZoZWFkZXIYAyABKAwSEgoKYWNjZXNzX2tleRgEIAEoDCIZCgNBY2sSEgoKc2VydmVyX2lkcxgBIAMoBCIWChRHZXRTZW5kZXJDZXJ0aWZpY2F0ZSI4CgxTZXRBY2Nlc3NLZXkSEgoKYWNjZXNzX2tleRgBIAEoDBIUCgx1bnJlc3RyaWN0ZWQYAiABKAgiDQoLTGlzdERldmljZXMiEQoPUHJvdmlzaW9uTGlzdGVuIi4KDVByb3Zpc2lvblNlbmQSDwoHYWRkcmVzcxgBIAEoDBIMCgRib2R5GAIgASgMIgYKBFBpbmciIgoSQWxsb2NhdGVBdHRhY2htZW50EgwKBHNpemUYASABKAQi1wcKC1NlcnZlckZyYW1lEhIKCnJlcXVlc3RfaWQYASABKAQSMAoJY2hhbGxlbmdlGAIgASgLMhsuc2lnaWxvLnNlcnZlci52MS5DaGFsbGVuZ2VIABIoCgVlcnJvchgDIAEoCzIXLnNpZ2lsby5zZXJ2ZXIudjEuRXJyb3JIABIyCgpyZWdpc3RlcmVkGAQgASgLMhwuc2lnaWxvLnNlcnZlci52MS5SZWdpc3RlcmVkSAASOAoNYXV0aGVudGljYXRlZBgFIAEoCzIfLnNpZ2lsby5zZXJ2ZXIudjEuQXV0aGVudGljYXRlZEgAEjYKDXByZV9rZXlfY291bnQYBiABKAsyHS5zaWdpbG8uc2VydmVyLnYxLlByZUtleUNvdW50SAASLAoHYnVuZGxlcxgHIAEoCzIZLnNpZ2lsby5zZXJ2ZXIudjEuQnVuZGxlc0gAEjMKC3NlbmRfcmVzdWx0GAggASgLMhwuc2lnaWxvLnNlcnZlci52MS5TZW5kUmVzdWx0SAASLAoHZGVsaXZlchgJIAEoCzIZLnNpZ2lsby5zZXJ2ZXIudjEuRGVsaXZlckgAEjMKC3F1ZXVlX2VtcHR5GAogASgLMhwuc2lnaWxvLnNlcnZlci52MS5RdWV1ZUVtcHR5SAASRwoSc2VuZGVyX2NlcnRpZmljYXRlGAsgASgLMikuc2lnaWxvLnNlcnZlci52MS5TZW5kZXJDZXJ0aWZpY2F0ZVJlc3VsdEgAEiwKB2RldmljZXMYDCABKAsyGS5zaWdpbG8uc2VydmVyLnYxLkRldmljZXNIABI0CgxwcmVfa2V5c19sb3cYDSABKAsyHC5zaWdpbG8uc2VydmVyLnYxLlByZUtleXNMb3dIABIiCgJvaxgOIAEoCzIULnNpZ2lsby5zZXJ2ZXIudjEuT2tIABImCgRwb25nGA8gASgLMhYuc2lnaWxvLnNlcnZlci52MS5Qb25nSAASLAoHY2xvc2luZxgQIAEoCzIZLnNpZ2lsby5zZXJ2ZXIudjEuQ2xvc2luZ0gAEjsKD2F0dGFjaG1lbnRfc2xvdBgRIAEoCzIgLnNpZ2lsby5zZXJ2ZXIudjEuQXR0YWNobWVudFNsb3RIABI/ChFwcm92aXNpb25fYWRkcmVzcxgSIAEoCzIiLnNpZ2lsby5zZXJ2ZXIudjEuUHJvdmlzaW9uQWRkcmVzc0gAEj8KEXByb3Zpc2lvbl9kZWxpdmVyGBMgASgLMiIuc2lnaWxvLnNlcnZlci52MS5Qcm92aXNpb25EZWxpdmVySABCBgoEYm9keSJJCglDaGFsbGVuZ2USDQoFbm9uY2UYASABKAwSEwoLc2VydmVyX3RpbWUYAiABKAQSGAoQcHJvdG9jb2xfdmVyc2lvbhgDIAEoDSLsAQoFRXJyb3ISKQoEY29kZRgBIAEoDjIbLnNpZ2lsby5zZXJ2ZXIudjEuRXJyb3JDb2RlEg8KB21lc3NhZ2UYAiABKAkSFgoOcmV0cnlfYWZ0ZXJfbXMYAyABKA0SNQoNc3RhbGVfZGV2aWNlcxgEIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuU3RhbGVEZXZpY2VzEjYKDnN0YWxlX2FjY291bnRzGAUgAygLMh4uc2lnaWxvLnNlcnZlci52MS5TdGFsZURldmljZXMSIAoYdW5hdXRob3JpemVkX2FjY291bnRfaWRzGAYgAygMInQKDFN0YWxlRGV2aWNlcxIaChJjdXJyZW50X2RldmljZV9pZHMYASADKA0SGgoSbWlzc2luZ19kZXZpY2VfaWRzGAIgAygNEhgKEGV4dHJhX2RldmljZV9pZHMYAyADKA0SEgoKYWNjb3VudF9pZBgEIAEoDCIzCgpSZWdpc3RlcmVkEhIKCmFjY291bnRfaWQYASABKAwSEQoJZGV2aWNlX2lkGAIgASgNIksKDUF1dGhlbnRpY2F0ZWQSEgoKYWNjb3VudF9pZBgBIAEoDBIRCglkZXZpY2VfaWQYAiABKA0SEwoLc2VydmVyX3RpbWUYAyABKAQifQoLUHJlS2V5Q291bnQSGQoRb25lX3RpbWVfcHJlX2tleXMYASABKA0SEwoLcHFfcHJlX2tleXMYAiABKA0SGgoSaGFzX3NpZ25lZF9wcmVfa2V5GAMgASgIEiIKGmhhc19sYXN0X3Jlc29ydF9wcV9wcmVfa2V5GAQgASgIIjoKB0J1bmRsZXMSDwoHYnVuZGxlcxgBIAMoDBIeChZ1bmF2YWlsYWJsZV9kZXZpY2VfaWRzGAIgAygNIk0KClNlbmRSZXN1bHQSEgoKbWVzc2FnZV9pZBgBIAEoDBIYChBzZXJ2ZXJfdGltZXN0YW1wGAIgASgEEhEKCWR1cGxpY2F0ZRgDIAEoCCK6AQoHRGVsaXZlchIRCglzZXJ2ZXJfaWQYASABKAQSEgoKbWVzc2FnZV9pZBgCIAEoDBIYChBzZXJ2ZXJfdGltZXN0YW1wGAMgASgEEg4KBnNlYWxlZBgEIAEoCBIZChFzZW5kZXJfYWNjb3VudF9pZBgFIAEoDBIYChBzZW5kZXJfZGV2aWNlX2lkGAYgASgNEg8KB2NvbnRlbnQYByABKAwSGAoQcmVjaXBpZW50X2hlYWRlchgIIAEoDCIMCgpRdWV1ZUVtcHR5Ij8KF1NlbmRlckNlcnRpZmljYXRlUmVzdWx0EhMKC2NlcnRpZmljYXRlGAEgASgMEg8KB2V4cGlyZXMYAiABKAQiSwoKRGV2aWNlSW5mbxIRCglkZXZpY2VfaWQYASABKA0SEwoLY3JlYXRlZF9kYXkYAiABKA0SFQoNbGFzdF9zZWVuX2RheRgDIAEoDSI4CgdEZXZpY2VzEi0KB2RldmljZXMYASADKAsyHC5zaWdpbG8uc2VydmVyLnYxLkRldmljZUluZm8iPAoKUHJlS2V5c0xvdxIZChFvbmVfdGltZV9wcmVfa2V5cxgBIAEoDRITCgtwcV9wcmVfa2V5cxgCIAEoDSJjCg5BdHRhY2htZW50U2xvdBIVCg1hdHRhY2htZW50X2lkGAEgASgMEhMKC3VwbG9hZF9wYXRoGAIgASgJEhQKDHVwbG9hZF90b2tlbhgDIAEoCRIPCgdleHBpcmVzGAQgASgEIiMKEFByb3Zpc2lvbkFkZHJlc3MSDwoHYWRkcmVzcxgBIAEoDCIgChBQcm92aXNpb25EZWxpdmVyEgwKBGJvZHkYASABKAwiBAoCT2siGwoEUG9uZxITCgtzZXJ2ZXJfdGltZRgBIAEoBCJJCgdDbG9zaW5nEi0KBnJlYXNvbhgBIAEoDjIdLnNpZ2lsby5zZXJ2ZXIudjEuQ2xvc2VSZWFzb24SDwoHbWVzc2FnZRgCIAEoCSrsBAoJRXJyb3JDb2RlEhoKFkVSUk9SX0NPREVfVU5TUEVDSUZJRUQQABIeChpFUlJPUl9DT0RFX01BTEZPUk1FRF9GUkFNRRABEhwKGEVSUk9SX0NPREVfVU5LTk9XTl9GUkFNRRACEiAKHEVSUk9SX0NPREVfTk9UX0FVVEhFTlRJQ0FURUQQAxIaChZFUlJPUl9DT0RFX0FVVEhfRkFJTEVEEAQSHQoZRVJST1JfQ09ERV9JTlZJVEVfSU5WQUxJRBAFEh0KGUVSUk9SX0NPREVfSU5WSVRFX0VYUElSRUQQBhIbChdFUlJPUl9DT0RFX0RFVklDRV9MSU1JVBAHEh8KG0VSUk9SX0NPREVfSU5WQUxJRF9BUkdVTUVOVBAIEiAKHEVSUk9SX0NPREVfSU5WQUxJRF9TSUdOQVRVUkUQCRIYChRFUlJPUl9DT0RFX05PVF9GT1VORBAKEhwKGEVSUk9SX0NPREVfU1RBTEVfREVWSUNFUxALEhsKF0VSUk9SX0NPREVfVU5BVVRIT1JJWkVEEAwSIAocRVJST1JfQ09ERV9NRVNTQUdFX1RPT19MQVJHRRANEhsKF0VSUk9SX0NPREVfUkFURV9MSU1JVEVEEA4SGwoXRVJST1JfQ09ERV9TVE9SQUdFX0ZVTEwQDxIXChNFUlJPUl9DT0RFX0lOVEVSTkFMEBASJAogRVJST1JfQ09ERV9BTFJFQURZX0FVVEhFTlRJQ0FURUQQERIaChZFUlJPUl9DT0RFX1VOQVZBSUxBQkxFEBISHQoZRVJST1JfQ09ERV9RVU9UQV9FWENFRURFRBATKqQBCgtDbG9zZVJlYXNvbhIcChhDTE9TRV9SRUFTT05fVU5TUEVDSUZJRUQQABIZChVDTE9TRV9SRUFTT05fU0hVVERPV04QARIfChtDTE9TRV9SRUFTT05fREVWSUNFX1JFVk9LRUQQAhIgChxDTE9TRV9SRUFTT05fQUNDT1VOVF9SRU1PVkVEEAMSGQoVQ0xPU0VfUkVBU09OX1JFUExBQ0VEEARiBnByb3RvMw", [file_sigilo_protocol_v1_wire]);
+  fileDesc("Ch1zaWdpbG8vc2VydmVyL3YxL2ZyYW1lcy5wcm90bxIQc2lnaWxvLnNlcnZlci52MSLUCAoLQ2xpZW50RnJhbWUSEgoKcmVxdWVzdF9pZBgBIAEoBBIuCghyZWdpc3RlchgCIAEoCzIaLnNpZ2lsby5zZXJ2ZXIudjEuUmVnaXN0ZXJIABIzCgtsaW5rX2RldmljZRgDIAEoCzIcLnNpZ2lsby5zZXJ2ZXIudjEuTGlua0RldmljZUgAEjYKDGF1dGhlbnRpY2F0ZRgEIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuQXV0aGVudGljYXRlSAASOgoPdXBsb2FkX3ByZV9rZXlzGAUgASgLMh8uc2lnaWxvLnNlcnZlci52MS5VcGxvYWRQcmVLZXlzSAASPQoRZ2V0X3ByZV9rZXlfY291bnQYBiABKAsyIC5zaWdpbG8uc2VydmVyLnYxLkdldFByZUtleUNvdW50SAASNwoNZmV0Y2hfYnVuZGxlcxgHIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuRmV0Y2hCdW5kbGVzSAASJgoEc2VuZBgIIAEoCzIWLnNpZ2lsby5zZXJ2ZXIudjEuU2VuZEgAEjMKC3NlYWxlZF9zZW5kGAkgASgLMhwuc2lnaWxvLnNlcnZlci52MS5TZWFsZWRTZW5kSAASJAoDYWNrGAogASgLMhUuc2lnaWxvLnNlcnZlci52MS5BY2tIABJIChZnZXRfc2VuZGVyX2NlcnRpZmljYXRlGAsgASgLMiYuc2lnaWxvLnNlcnZlci52MS5HZXRTZW5kZXJDZXJ0aWZpY2F0ZUgAEjgKDnNldF9hY2Nlc3Nfa2V5GAwgASgLMh4uc2lnaWxvLnNlcnZlci52MS5TZXRBY2Nlc3NLZXlIABI1CgxsaXN0X2RldmljZXMYDSABKAsyHS5zaWdpbG8uc2VydmVyLnYxLkxpc3REZXZpY2VzSAASJgoEcGluZxgOIAEoCzIWLnNpZ2lsby5zZXJ2ZXIudjEuUGluZ0gAEkMKE2FsbG9jYXRlX2F0dGFjaG1lbnQYDyABKAsyJC5zaWdpbG8uc2VydmVyLnYxLkFsbG9jYXRlQXR0YWNobWVudEgAEj0KEHByb3Zpc2lvbl9saXN0ZW4YECABKAsyIS5zaWdpbG8uc2VydmVyLnYxLlByb3Zpc2lvbkxpc3RlbkgAEjkKDnByb3Zpc2lvbl9zZW5kGBEgASgLMh8uc2lnaWxvLnNlcnZlci52MS5Qcm92aXNpb25TZW5kSAASPgoRbXVsdGlfc2VhbGVkX3NlbmQYEiABKAsyIS5zaWdpbG8uc2VydmVyLnYxLk11bHRpU2VhbGVkU2VuZEgAEjcKDXJlbW92ZV9kZXZpY2UYPCABKAsyHi5zaWdpbG8uc2VydmVyLnYxLlJlbW92ZURldmljZUgAEjoKD3NldF9kZXZpY2VfbmFtZRg9IAEoCzIfLnNpZ2lsby5zZXJ2ZXIudjEuU2V0RGV2aWNlTmFtZUgAQgYKBGJvZHkifwoIUmVnaXN0ZXISEwoLaW52aXRlX2NvZGUYASABKAkSFAoMaWRlbnRpdHlfa2V5GAIgASgMEhIKCmRldmljZV9rZXkYAyABKAwSGgoSaWRlbnRpdHlfc2lnbmF0dXJlGAQgASgMEhgKEGRldmljZV9zaWduYXR1cmUYBSABKAwiagoKTGlua0RldmljZRISCgphY2NvdW50X2lkGAEgASgMEhIKCmRldmljZV9rZXkYAiABKAwSGgoSaWRlbnRpdHlfc2lnbmF0dXJlGAMgASgMEhgKEGRldmljZV9zaWduYXR1cmUYBCABKAwiSAoMQXV0aGVudGljYXRlEhIKCmFjY291bnRfaWQYASABKAwSEQoJZGV2aWNlX2lkGAIgASgNEhEKCXNpZ25hdHVyZRgDIAEoDCL4AQoNVXBsb2FkUHJlS2V5cxI4Cg5zaWduZWRfcHJlX2tleRgBIAEoCzIgLnNpZ2lsby5wcm90b2NvbC52MS5TaWduZWRQcmVLZXkSPAoRb25lX3RpbWVfcHJlX2tleXMYAiADKAsyIS5zaWdpbG8ucHJvdG9jb2wudjEuT25lVGltZVByZUtleRIxCgtwcV9wcmVfa2V5cxgDIAMoCzIcLnNpZ2lsby5wcm90b2NvbC52MS5QcVByZUtleRI8ChZsYXN0X3Jlc29ydF9wcV9wcmVfa2V5GAQgASgLMhwuc2lnaWxvLnByb3RvY29sLnYxLlBxUHJlS2V5IhAKDkdldFByZUtleUNvdW50IjYKDEZldGNoQnVuZGxlcxISCgphY2NvdW50X2lkGAEgASgMEhIKCmRldmljZV9pZHMYAiADKA0iNQoPT3V0Z29pbmdNZXNzYWdlEhEKCWRldmljZV9pZBgBIAEoDRIPCgdjb250ZW50GAIgASgMIoIBCgRTZW5kEhwKFHJlY2lwaWVudF9hY2NvdW50X2lkGAEgASgMEhIKCm1lc3NhZ2VfaWQYAiABKAwSMwoIbWVzc2FnZXMYAyADKAsyIS5zaWdpbG8uc2VydmVyLnYxLk91dGdvaW5nTWVzc2FnZRITCgtvbmxpbmVfb25seRgEIAEoCCKcAQoKU2VhbGVkU2VuZBIcChRyZWNpcGllbnRfYWNjb3VudF9pZBgBIAEoDBISCgptZXNzYWdlX2lkGAIgASgMEjMKCG1lc3NhZ2VzGAMgAygLMiEuc2lnaWxvLnNlcnZlci52MS5PdXRnb2luZ01lc3NhZ2USEgoKYWNjZXNzX2tleRgEIAEoDBITCgtvbmxpbmVfb25seRgFIAEoCCL2AQoPTXVsdGlTZWFsZWRTZW5kEhIKCm1lc3NhZ2VfaWQYASABKAwSFgoOc2hhcmVkX3BheWxvYWQYAiABKAwSRAoKcmVjaXBpZW50cxgDIAMoCzIwLnNpZ2lsby5zZXJ2ZXIudjEuTXVsdGlTZWFsZWRTZW5kLk11bHRpUmVjaXBpZW50EhMKC29ubGluZV9vbmx5GAQgASgIGlwKDk11bHRpUmVjaXBpZW50EhIKCmFjY291bnRfaWQYASABKAwSEgoKZGV2aWNlX2lkcxgCIAMoDRIOCgZoZWFkZXIYAyABKAwSEgoKYWNjZXNzX2tleRgEIAEoDCIZCgNBY2sSEgoKc2VydmVyX2lkcxgBIAMoBCIWChRHZXRTZW5kZXJDZXJ0aWZpY2F0ZSI4CgxTZXRBY2Nlc3NLZXkSEgoKYWNjZXNzX2tleRgBIAEoDBIUCgx1bnJlc3RyaWN0ZWQYAiABKAgiDQoLTGlzdERldmljZXMiEQoPUHJvdmlzaW9uTGlzdGVuIi4KDVByb3Zpc2lvblNlbmQSDwoHYWRkcmVzcxgBIAEoDBIMCgRib2R5GAIgASgMIgYKBFBpbmciIQoMUmVtb3ZlRGV2aWNlEhEKCWRldmljZV9pZBgBIAEoDSI6Cg1TZXREZXZpY2VOYW1lEhEKCWRldmljZV9pZBgBIAEoDRIWCg5lbmNyeXB0ZWRfbmFtZRgCIAEoDCIiChJBbGxvY2F0ZUF0dGFjaG1lbnQSDAoEc2l6ZRgBIAEoBCLXBwoLU2VydmVyRnJhbWUSEgoKcmVxdWVzdF9pZBgBIAEoBBIwCgljaGFsbGVuZ2UYAiABKAsyGy5zaWdpbG8uc2VydmVyLnYxLkNoYWxsZW5nZUgAEigKBWVycm9yGAMgASgLMhcuc2lnaWxvLnNlcnZlci52MS5FcnJvckgAEjIKCnJlZ2lzdGVyZWQYBCABKAsyHC5zaWdpbG8uc2VydmVyLnYxLlJlZ2lzdGVyZWRIABI4Cg1hdXRoZW50aWNhdGVkGAUgASgLMh8uc2lnaWxvLnNlcnZlci52MS5BdXRoZW50aWNhdGVkSAASNgoNcHJlX2tleV9jb3VudBgGIAEoCzIdLnNpZ2lsby5zZXJ2ZXIudjEuUHJlS2V5Q291bnRIABIsCgdidW5kbGVzGAcgASgLMhkuc2lnaWxvLnNlcnZlci52MS5CdW5kbGVzSAASMwoLc2VuZF9yZXN1bHQYCCABKAsyHC5zaWdpbG8uc2VydmVyLnYxLlNlbmRSZXN1bHRIABIsCgdkZWxpdmVyGAkgASgLMhkuc2lnaWxvLnNlcnZlci52MS5EZWxpdmVySAASMwoLcXVldWVfZW1wdHkYCiABKAsyHC5zaWdpbG8uc2VydmVyLnYxLlF1ZXVlRW1wdHlIABJHChJzZW5kZXJfY2VydGlmaWNhdGUYCyABKAsyKS5zaWdpbG8uc2VydmVyLnYxLlNlbmRlckNlcnRpZmljYXRlUmVzdWx0SAASLAoHZGV2aWNlcxgMIAEoCzIZLnNpZ2lsby5zZXJ2ZXIudjEuRGV2aWNlc0gAEjQKDHByZV9rZXlzX2xvdxgNIAEoCzIcLnNpZ2lsby5zZXJ2ZXIudjEuUHJlS2V5c0xvd0gAEiIKAm9rGA4gASgLMhQuc2lnaWxvLnNlcnZlci52MS5Pa0gAEiYKBHBvbmcYDyABKAsyFi5zaWdpbG8uc2VydmVyLnYxLlBvbmdIABIsCgdjbG9zaW5nGBAgASgLMhkuc2lnaWxvLnNlcnZlci52MS5DbG9zaW5nSAASOwoPYXR0YWNobWVudF9zbG90GBEgASgLMiAuc2lnaWxvLnNlcnZlci52MS5BdHRhY2htZW50U2xvdEgAEj8KEXByb3Zpc2lvbl9hZGRyZXNzGBIgASgLMiIuc2lnaWxvLnNlcnZlci52MS5Qcm92aXNpb25BZGRyZXNzSAASPwoRcHJvdmlzaW9uX2RlbGl2ZXIYEyABKAsyIi5zaWdpbG8uc2VydmVyLnYxLlByb3Zpc2lvbkRlbGl2ZXJIAEIGCgRib2R5IkkKCUNoYWxsZW5nZRINCgVub25jZRgBIAEoDBITCgtzZXJ2ZXJfdGltZRgCIAEoBBIYChBwcm90b2NvbF92ZXJzaW9uGAMgASgNIqUCCgVFcnJvchIpCgRjb2RlGAEgASgOMhsuc2lnaWxvLnNlcnZlci52MS5FcnJvckNvZGUSDwoHbWVzc2FnZRgCIAEoCRIWCg5yZXRyeV9hZnRlcl9tcxgDIAEoDRI1Cg1zdGFsZV9kZXZpY2VzGAQgASgLMh4uc2lnaWxvLnNlcnZlci52MS5TdGFsZURldmljZXMSNgoOc3RhbGVfYWNjb3VudHMYBSADKAsyHi5zaWdpbG8uc2VydmVyLnYxLlN0YWxlRGV2aWNlcxIgChh1bmF1dGhvcml6ZWRfYWNjb3VudF9pZHMYBiADKAwSNwoOZGV2aWNlX3JlbW92YWwYPCABKAsyHy5zaWdpbG8uc2VydmVyLnYxLkRldmljZVJlbW92YWwiMgoNRGV2aWNlUmVtb3ZhbBIUCgxieV9kZXZpY2VfaWQYASABKA0SCwoDZGF5GAIgASgNInQKDFN0YWxlRGV2aWNlcxIaChJjdXJyZW50X2RldmljZV9pZHMYASADKA0SGgoSbWlzc2luZ19kZXZpY2VfaWRzGAIgAygNEhgKEGV4dHJhX2RldmljZV9pZHMYAyADKA0SEgoKYWNjb3VudF9pZBgEIAEoDCIzCgpSZWdpc3RlcmVkEhIKCmFjY291bnRfaWQYASABKAwSEQoJZGV2aWNlX2lkGAIgASgNIksKDUF1dGhlbnRpY2F0ZWQSEgoKYWNjb3VudF9pZBgBIAEoDBIRCglkZXZpY2VfaWQYAiABKA0SEwoLc2VydmVyX3RpbWUYAyABKAQifQoLUHJlS2V5Q291bnQSGQoRb25lX3RpbWVfcHJlX2tleXMYASABKA0SEwoLcHFfcHJlX2tleXMYAiABKA0SGgoSaGFzX3NpZ25lZF9wcmVfa2V5GAMgASgIEiIKGmhhc19sYXN0X3Jlc29ydF9wcV9wcmVfa2V5GAQgASgIIjoKB0J1bmRsZXMSDwoHYnVuZGxlcxgBIAMoDBIeChZ1bmF2YWlsYWJsZV9kZXZpY2VfaWRzGAIgAygNIk0KClNlbmRSZXN1bHQSEgoKbWVzc2FnZV9pZBgBIAEoDBIYChBzZXJ2ZXJfdGltZXN0YW1wGAIgASgEEhEKCWR1cGxpY2F0ZRgDIAEoCCK6AQoHRGVsaXZlchIRCglzZXJ2ZXJfaWQYASABKAQSEgoKbWVzc2FnZV9pZBgCIAEoDBIYChBzZXJ2ZXJfdGltZXN0YW1wGAMgASgEEg4KBnNlYWxlZBgEIAEoCBIZChFzZW5kZXJfYWNjb3VudF9pZBgFIAEoDBIYChBzZW5kZXJfZGV2aWNlX2lkGAYgASgNEg8KB2NvbnRlbnQYByABKAwSGAoQcmVjaXBpZW50X2hlYWRlchgIIAEoDCIMCgpRdWV1ZUVtcHR5Ij8KF1NlbmRlckNlcnRpZmljYXRlUmVzdWx0EhMKC2NlcnRpZmljYXRlGAEgASgMEg8KB2V4cGlyZXMYAiABKAQiYwoKRGV2aWNlSW5mbxIRCglkZXZpY2VfaWQYASABKA0SEwoLY3JlYXRlZF9kYXkYAiABKA0SFQoNbGFzdF9zZWVuX2RheRgDIAEoDRIWCg5lbmNyeXB0ZWRfbmFtZRg8IAEoDCI4CgdEZXZpY2VzEi0KB2RldmljZXMYASADKAsyHC5zaWdpbG8uc2VydmVyLnYxLkRldmljZUluZm8iPAoKUHJlS2V5c0xvdxIZChFvbmVfdGltZV9wcmVfa2V5cxgBIAEoDRITCgtwcV9wcmVfa2V5cxgCIAEoDSJjCg5BdHRhY2htZW50U2xvdBIVCg1hdHRhY2htZW50X2lkGAEgASgMEhMKC3VwbG9hZF9wYXRoGAIgASgJEhQKDHVwbG9hZF90b2tlbhgDIAEoCRIPCgdleHBpcmVzGAQgASgEIiMKEFByb3Zpc2lvbkFkZHJlc3MSDwoHYWRkcmVzcxgBIAEoDCIgChBQcm92aXNpb25EZWxpdmVyEgwKBGJvZHkYASABKAwiBAoCT2siGwoEUG9uZxITCgtzZXJ2ZXJfdGltZRgBIAEoBCJJCgdDbG9zaW5nEi0KBnJlYXNvbhgBIAEoDjIdLnNpZ2lsby5zZXJ2ZXIudjEuQ2xvc2VSZWFzb24SDwoHbWVzc2FnZRgCIAEoCSqLBQoJRXJyb3JDb2RlEhoKFkVSUk9SX0NPREVfVU5TUEVDSUZJRUQQABIeChpFUlJPUl9DT0RFX01BTEZPUk1FRF9GUkFNRRABEhwKGEVSUk9SX0NPREVfVU5LTk9XTl9GUkFNRRACEiAKHEVSUk9SX0NPREVfTk9UX0FVVEhFTlRJQ0FURUQQAxIaChZFUlJPUl9DT0RFX0FVVEhfRkFJTEVEEAQSHQoZRVJST1JfQ09ERV9JTlZJVEVfSU5WQUxJRBAFEh0KGUVSUk9SX0NPREVfSU5WSVRFX0VYUElSRUQQBhIbChdFUlJPUl9DT0RFX0RFVklDRV9MSU1JVBAHEh8KG0VSUk9SX0NPREVfSU5WQUxJRF9BUkdVTUVOVBAIEiAKHEVSUk9SX0NPREVfSU5WQUxJRF9TSUdOQVRVUkUQCRIYChRFUlJPUl9DT0RFX05PVF9GT1VORBAKEhwKGEVSUk9SX0NPREVfU1RBTEVfREVWSUNFUxALEhsKF0VSUk9SX0NPREVfVU5BVVRIT1JJWkVEEAwSIAocRVJST1JfQ09ERV9NRVNTQUdFX1RPT19MQVJHRRANEhsKF0VSUk9SX0NPREVfUkFURV9MSU1JVEVEEA4SGwoXRVJST1JfQ09ERV9TVE9SQUdFX0ZVTEwQDxIXChNFUlJPUl9DT0RFX0lOVEVSTkFMEBASJAogRVJST1JfQ09ERV9BTFJFQURZX0FVVEhFTlRJQ0FURUQQERIaChZFUlJPUl9DT0RFX1VOQVZBSUxBQkxFEBISHQoZRVJST1JfQ09ERV9RVU9UQV9FWENFRURFRBATEh0KGUVSUk9SX0NPREVfREVWSUNFX1JFTU9WRUQQPCqkAQoLQ2xvc2VSZWFzb24SHAoYQ0xPU0VfUkVBU09OX1VOU1BFQ0lGSUVEEAASGQoVQ0xPU0VfUkVBU09OX1NIVVRET1dOEAESHwobQ0xPU0VfUkVBU09OX0RFVklDRV9SRVZPS0VEEAISIAocQ0xPU0VfUkVBU09OX0FDQ09VTlRfUkVNT1ZFRBADEhkKFUNMT1NFX1JFQVNPTl9SRVBMQUNFRBAEYgZwcm90bzM", [file_sigilo_protocol_v1_wire]);
 
 /**
  * @generated from message sigilo.server.v1.ClientFrame
@@ -136,6 +136,20 @@ export type ClientFrame = Message<"sigilo.server.v1.ClientFrame"> & {
      */
     value: MultiSealedSend;
     case: "multiSealedSend";
+  } | {
+    /**
+     * 60-69: devices managed by their account (spec/server.md §3.5)
+     *
+     * @generated from field: sigilo.server.v1.RemoveDevice remove_device = 60;
+     */
+    value: RemoveDevice;
+    case: "removeDevice";
+  } | {
+    /**
+     * @generated from field: sigilo.server.v1.SetDeviceName set_device_name = 61;
+     */
+    value: SetDeviceName;
+    case: "setDeviceName";
   } | { case: undefined; value?: undefined };
 };
 
@@ -668,6 +682,54 @@ export const PingSchema: GenMessage<Ping> = /*@__PURE__*/
   messageDesc(file_sigilo_server_v1_frames, 17);
 
 /**
+ * Unlinks another device of the same account (only the account's primary device, its lowest device id, may):
+ * the server deletes its keys and queue, closes its connection and keeps a short removal record
+ * so the removed device is told why (Error.device_removal). Replies Ok.
+ *
+ * @generated from message sigilo.server.v1.RemoveDevice
+ */
+export type RemoveDevice = Message<"sigilo.server.v1.RemoveDevice"> & {
+  /**
+   * @generated from field: uint32 device_id = 1;
+   */
+  deviceId: number;
+};
+
+/**
+ * Describes the message sigilo.server.v1.RemoveDevice.
+ * Use `create(RemoveDeviceSchema)` to create a new message.
+ */
+export const RemoveDeviceSchema: GenMessage<RemoveDevice> = /*@__PURE__*/
+  messageDesc(file_sigilo_server_v1_frames, 18);
+
+/**
+ * Sets (or, empty, clears) the name of a device of this account: opaque bytes at most 128 long,
+ * encrypted by the clients with a key derived from the account's identity key (client.md, "Devices and their names").
+ *
+ * @generated from message sigilo.server.v1.SetDeviceName
+ */
+export type SetDeviceName = Message<"sigilo.server.v1.SetDeviceName"> & {
+  /**
+   * 0: this device
+   *
+   * @generated from field: uint32 device_id = 1;
+   */
+  deviceId: number;
+
+  /**
+   * @generated from field: bytes encrypted_name = 2;
+   */
+  encryptedName: Uint8Array;
+};
+
+/**
+ * Describes the message sigilo.server.v1.SetDeviceName.
+ * Use `create(SetDeviceNameSchema)` to create a new message.
+ */
+export const SetDeviceNameSchema: GenMessage<SetDeviceName> = /*@__PURE__*/
+  messageDesc(file_sigilo_server_v1_frames, 19);
+
+/**
  * Reserves an attachment upload (spec/server.md §4.1). The client encrypts the
  * attachment itself; the server stores opaque bytes for retention.attachments.
  *
@@ -687,7 +749,7 @@ export type AllocateAttachment = Message<"sigilo.server.v1.AllocateAttachment"> 
  * Use `create(AllocateAttachmentSchema)` to create a new message.
  */
 export const AllocateAttachmentSchema: GenMessage<AllocateAttachment> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 18);
+  messageDesc(file_sigilo_server_v1_frames, 20);
 
 /**
  * @generated from message sigilo.server.v1.ServerFrame
@@ -819,7 +881,7 @@ export type ServerFrame = Message<"sigilo.server.v1.ServerFrame"> & {
  * Use `create(ServerFrameSchema)` to create a new message.
  */
 export const ServerFrameSchema: GenMessage<ServerFrame> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 19);
+  messageDesc(file_sigilo_server_v1_frames, 21);
 
 /**
  * First frame on every connection.
@@ -852,7 +914,7 @@ export type Challenge = Message<"sigilo.server.v1.Challenge"> & {
  * Use `create(ChallengeSchema)` to create a new message.
  */
 export const ChallengeSchema: GenMessage<Challenge> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 20);
+  messageDesc(file_sigilo_server_v1_frames, 22);
 
 /**
  * @generated from message sigilo.server.v1.Error
@@ -893,6 +955,13 @@ export type Error = Message<"sigilo.server.v1.Error"> & {
    * @generated from field: repeated bytes unauthorized_account_ids = 6;
    */
   unauthorizedAccountIds: Uint8Array[];
+
+  /**
+   * DEVICE_REMOVED: who removed this device and when
+   *
+   * @generated from field: sigilo.server.v1.DeviceRemoval device_removal = 60;
+   */
+  deviceRemoval?: DeviceRemoval | undefined;
 };
 
 /**
@@ -900,7 +969,33 @@ export type Error = Message<"sigilo.server.v1.Error"> & {
  * Use `create(ErrorSchema)` to create a new message.
  */
 export const ErrorSchema: GenMessage<Error> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 21);
+  messageDesc(file_sigilo_server_v1_frames, 23);
+
+/**
+ * @generated from message sigilo.server.v1.DeviceRemoval
+ */
+export type DeviceRemoval = Message<"sigilo.server.v1.DeviceRemoval"> & {
+  /**
+   * the device of the account that removed it; 0: the administrator
+   *
+   * @generated from field: uint32 by_device_id = 1;
+   */
+  byDeviceId: number;
+
+  /**
+   * days since the Unix epoch
+   *
+   * @generated from field: uint32 day = 2;
+   */
+  day: number;
+};
+
+/**
+ * Describes the message sigilo.server.v1.DeviceRemoval.
+ * Use `create(DeviceRemovalSchema)` to create a new message.
+ */
+export const DeviceRemovalSchema: GenMessage<DeviceRemoval> = /*@__PURE__*/
+  messageDesc(file_sigilo_server_v1_frames, 24);
 
 /**
  * @generated from message sigilo.server.v1.StaleDevices
@@ -940,7 +1035,7 @@ export type StaleDevices = Message<"sigilo.server.v1.StaleDevices"> & {
  * Use `create(StaleDevicesSchema)` to create a new message.
  */
 export const StaleDevicesSchema: GenMessage<StaleDevices> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 22);
+  messageDesc(file_sigilo_server_v1_frames, 25);
 
 /**
  * @generated from message sigilo.server.v1.Registered
@@ -964,7 +1059,7 @@ export type Registered = Message<"sigilo.server.v1.Registered"> & {
  * Use `create(RegisteredSchema)` to create a new message.
  */
 export const RegisteredSchema: GenMessage<Registered> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 23);
+  messageDesc(file_sigilo_server_v1_frames, 26);
 
 /**
  * @generated from message sigilo.server.v1.Authenticated
@@ -991,7 +1086,7 @@ export type Authenticated = Message<"sigilo.server.v1.Authenticated"> & {
  * Use `create(AuthenticatedSchema)` to create a new message.
  */
 export const AuthenticatedSchema: GenMessage<Authenticated> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 24);
+  messageDesc(file_sigilo_server_v1_frames, 27);
 
 /**
  * @generated from message sigilo.server.v1.PreKeyCount
@@ -1025,7 +1120,7 @@ export type PreKeyCount = Message<"sigilo.server.v1.PreKeyCount"> & {
  * Use `create(PreKeyCountSchema)` to create a new message.
  */
 export const PreKeyCountSchema: GenMessage<PreKeyCount> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 25);
+  messageDesc(file_sigilo_server_v1_frames, 28);
 
 /**
  * @generated from message sigilo.server.v1.Bundles
@@ -1051,7 +1146,7 @@ export type Bundles = Message<"sigilo.server.v1.Bundles"> & {
  * Use `create(BundlesSchema)` to create a new message.
  */
 export const BundlesSchema: GenMessage<Bundles> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 26);
+  messageDesc(file_sigilo_server_v1_frames, 29);
 
 /**
  * @generated from message sigilo.server.v1.SendResult
@@ -1080,7 +1175,7 @@ export type SendResult = Message<"sigilo.server.v1.SendResult"> & {
  * Use `create(SendResultSchema)` to create a new message.
  */
 export const SendResultSchema: GenMessage<SendResult> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 27);
+  messageDesc(file_sigilo_server_v1_frames, 30);
 
 /**
  * A message for this device. Ack server_id once it is safely stored by the client.
@@ -1142,7 +1237,7 @@ export type Deliver = Message<"sigilo.server.v1.Deliver"> & {
  * Use `create(DeliverSchema)` to create a new message.
  */
 export const DeliverSchema: GenMessage<Deliver> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 28);
+  messageDesc(file_sigilo_server_v1_frames, 31);
 
 /**
  * Everything queued while this device was offline has been pushed.
@@ -1157,7 +1252,7 @@ export type QueueEmpty = Message<"sigilo.server.v1.QueueEmpty"> & {
  * Use `create(QueueEmptySchema)` to create a new message.
  */
 export const QueueEmptySchema: GenMessage<QueueEmpty> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 29);
+  messageDesc(file_sigilo_server_v1_frames, 32);
 
 /**
  * @generated from message sigilo.server.v1.SenderCertificateResult
@@ -1183,7 +1278,7 @@ export type SenderCertificateResult = Message<"sigilo.server.v1.SenderCertificat
  * Use `create(SenderCertificateResultSchema)` to create a new message.
  */
 export const SenderCertificateResultSchema: GenMessage<SenderCertificateResult> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 30);
+  messageDesc(file_sigilo_server_v1_frames, 33);
 
 /**
  * @generated from message sigilo.server.v1.DeviceInfo
@@ -1207,6 +1302,13 @@ export type DeviceInfo = Message<"sigilo.server.v1.DeviceInfo"> & {
    * @generated from field: uint32 last_seen_day = 3;
    */
   lastSeenDay: number;
+
+  /**
+   * as set with SetDeviceName; empty when none
+   *
+   * @generated from field: bytes encrypted_name = 60;
+   */
+  encryptedName: Uint8Array;
 };
 
 /**
@@ -1214,7 +1316,7 @@ export type DeviceInfo = Message<"sigilo.server.v1.DeviceInfo"> & {
  * Use `create(DeviceInfoSchema)` to create a new message.
  */
 export const DeviceInfoSchema: GenMessage<DeviceInfo> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 31);
+  messageDesc(file_sigilo_server_v1_frames, 34);
 
 /**
  * @generated from message sigilo.server.v1.Devices
@@ -1231,7 +1333,7 @@ export type Devices = Message<"sigilo.server.v1.Devices"> & {
  * Use `create(DevicesSchema)` to create a new message.
  */
 export const DevicesSchema: GenMessage<Devices> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 32);
+  messageDesc(file_sigilo_server_v1_frames, 35);
 
 /**
  * The device's one-time prekeys are running low: upload more.
@@ -1255,7 +1357,7 @@ export type PreKeysLow = Message<"sigilo.server.v1.PreKeysLow"> & {
  * Use `create(PreKeysLowSchema)` to create a new message.
  */
 export const PreKeysLowSchema: GenMessage<PreKeysLow> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 33);
+  messageDesc(file_sigilo_server_v1_frames, 36);
 
 /**
  * Upload over HTTPS with header "Authorization: Bearer {upload_token}" (spec/server.md §4.1):
@@ -1298,7 +1400,7 @@ export type AttachmentSlot = Message<"sigilo.server.v1.AttachmentSlot"> & {
  * Use `create(AttachmentSlotSchema)` to create a new message.
  */
 export const AttachmentSlotSchema: GenMessage<AttachmentSlot> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 34);
+  messageDesc(file_sigilo_server_v1_frames, 37);
 
 /**
  * @generated from message sigilo.server.v1.ProvisionAddress
@@ -1317,7 +1419,7 @@ export type ProvisionAddress = Message<"sigilo.server.v1.ProvisionAddress"> & {
  * Use `create(ProvisionAddressSchema)` to create a new message.
  */
 export const ProvisionAddressSchema: GenMessage<ProvisionAddress> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 35);
+  messageDesc(file_sigilo_server_v1_frames, 38);
 
 /**
  * Pushed to the listening connection, in the order they were sent.
@@ -1336,7 +1438,7 @@ export type ProvisionDeliver = Message<"sigilo.server.v1.ProvisionDeliver"> & {
  * Use `create(ProvisionDeliverSchema)` to create a new message.
  */
 export const ProvisionDeliverSchema: GenMessage<ProvisionDeliver> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 36);
+  messageDesc(file_sigilo_server_v1_frames, 39);
 
 /**
  * @generated from message sigilo.server.v1.Ok
@@ -1349,7 +1451,7 @@ export type Ok = Message<"sigilo.server.v1.Ok"> & {
  * Use `create(OkSchema)` to create a new message.
  */
 export const OkSchema: GenMessage<Ok> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 37);
+  messageDesc(file_sigilo_server_v1_frames, 40);
 
 /**
  * @generated from message sigilo.server.v1.Pong
@@ -1366,7 +1468,7 @@ export type Pong = Message<"sigilo.server.v1.Pong"> & {
  * Use `create(PongSchema)` to create a new message.
  */
 export const PongSchema: GenMessage<Pong> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 38);
+  messageDesc(file_sigilo_server_v1_frames, 41);
 
 /**
  * Sent just before the server closes the connection.
@@ -1390,7 +1492,7 @@ export type Closing = Message<"sigilo.server.v1.Closing"> & {
  * Use `create(ClosingSchema)` to create a new message.
  */
 export const ClosingSchema: GenMessage<Closing> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 39);
+  messageDesc(file_sigilo_server_v1_frames, 42);
 
 /**
  * @generated from enum sigilo.server.v1.ErrorCode
@@ -1525,6 +1627,13 @@ export enum ErrorCode {
    * @generated from enum value: ERROR_CODE_QUOTA_EXCEEDED = 19;
    */
   QUOTA_EXCEEDED = 19,
+
+  /**
+   * this device was unlinked or revoked: see Error.device_removal; connection closes
+   *
+   * @generated from enum value: ERROR_CODE_DEVICE_REMOVED = 60;
+   */
+  DEVICE_REMOVED = 60,
 }
 
 /**

@@ -1,0 +1,80 @@
+/**
+ * Devices managed by their own account (spec/server.md §3.5): the primary
+ * device unlinks another one, any device names itself or another device of
+ * the account (the name is encrypted by the clients; the server stores bytes),
+ * and a removed device is told in words who removed it and when.
+ */
+import { CloseReason, type RemoveDevice, type SetDeviceName } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
+import { authPayload } from '../auth.js';
+import type { Reply } from '../connection.js';
+import type { ServerContext, Session } from '../context.js';
+import { ServerError, invalidArgument } from '../errors.js';
+import { DAY_MS, dayOf } from '../ids.js';
+import type { Storage } from '../storage/port.js';
+
+/** Encrypted device names: nonce, a name of up to 64 UTF-8 bytes, tag, with room to spare. */
+export const MAX_ENCRYPTED_DEVICE_NAME = 128;
+
+const isoDay = (day: number) => new Date(day * DAY_MS).toISOString().slice(0, 10);
+
+/** The words a removed device is told (also in the Error frame's message, for clients that only print it). */
+export function removalWords(byDeviceId: number, day: number): string {
+  const who = byDeviceId === 0 ? 'the administrator' : `device ${byDeviceId} of your account`;
+  return `this device was removed from your account by ${who} on ${isoDay(day)}; link it again (sigilo link) or register a new account`;
+}
+
+/** A device that authenticated with the key of a device that was removed. */
+export class DeviceRemovedError extends ServerError {
+  constructor(readonly byDeviceId: number, readonly day: number) {
+    super('DEVICE_REMOVED', removalWords(byDeviceId, day));
+  }
+}
+
+/** How long a removal record is kept: as long as an undelivered message would have waited for that device. */
+export function removalRecord(ctx: { now: () => number; config: { retention: { undeliveredMs: number } } }, byDeviceId: number) {
+  const now = ctx.now();
+  return { byDeviceId, day: dayOf(now), expiresAt: now + ctx.config.retention.undeliveredMs };
+}
+
+/**
+ * Called when authentication names a device that does not exist: when the
+ * signature verifies against the key of a device removed recently, that device
+ * (and only it) learns who removed it and when.
+ */
+export async function removedDeviceError(ctx: ServerContext, nonce: Uint8Array, accountId: Uint8Array, deviceId: number, signature: Uint8Array): Promise<DeviceRemovedError | undefined> {
+  const removal = await ctx.storage.getDeviceRemoval(accountId, deviceId, ctx.now());
+  if (!removal || !ctx.crypto.ed25519Verify(removal.deviceKey, authPayload(nonce, accountId, deviceId), signature)) return undefined;
+  return new DeviceRemovedError(removal.byDeviceId, removal.day);
+}
+
+/** The primary device of an account: its lowest device id still linked. */
+async function primaryDevice(storage: Storage, accountId: Uint8Array): Promise<number | undefined> {
+  const devices = await storage.listDevices(accountId);
+  return devices.length ? Math.min(...devices.map((d) => d.deviceId)) : undefined;
+}
+
+export async function removeOwnDevice(ctx: ServerContext, s: Session, m: RemoveDevice): Promise<Reply> {
+  if (!Number.isInteger(m.deviceId) || m.deviceId < 1) throw invalidArgument('device_id must be a device number of your account (sigilo devices)');
+  if (m.deviceId === s.deviceId) throw invalidArgument('a device cannot remove itself; remove it from your primary device, or ask the administrator');
+  const primary = await primaryDevice(ctx.storage, s.accountId);
+  if (primary !== s.deviceId) {
+    throw new ServerError('UNAUTHORIZED', `only your primary device (device ${primary}) can remove devices; run sigilo devices remove there`);
+  }
+  const removal = removalRecord(ctx, s.deviceId);
+  if (!(await ctx.storage.removeDevice(s.accountId, m.deviceId, removal))) {
+    throw new ServerError('NOT_FOUND', 'your account has no such device (sigilo devices lists them)');
+  }
+  ctx.hub.removed(s.accountHex, m.deviceId);
+  ctx.hub.closeDevice(s.accountHex, m.deviceId, CloseReason.DEVICE_REVOKED, removalWords(s.deviceId, removal.day));
+  ctx.log.info('device removed by its account');
+  return { body: { case: 'ok', value: {} } };
+}
+
+export async function setDeviceName(ctx: ServerContext, s: Session, m: SetDeviceName): Promise<Reply> {
+  if (m.encryptedName.length > MAX_ENCRYPTED_DEVICE_NAME) throw invalidArgument(`encrypted_name must be at most ${MAX_ENCRYPTED_DEVICE_NAME} bytes; choose a shorter name`);
+  const deviceId = m.deviceId === 0 ? s.deviceId : m.deviceId;
+  if (!(await ctx.storage.setDeviceName(s.accountId, deviceId, m.encryptedName.length ? m.encryptedName : undefined))) {
+    throw new ServerError('NOT_FOUND', 'your account has no such device (sigilo devices lists them)');
+  }
+  return { body: { case: 'ok', value: {} } };
+}
