@@ -5,11 +5,14 @@
  * else is a bug and throws.
  */
 const T_UNDEFINED = 0, T_NULL = 1, T_FALSE = 2, T_TRUE = 3, T_NUMBER = 4, T_STRING = 5, T_BYTES = 6, T_ARRAY = 7, T_OBJECT = 8;
+/** An object whose key list is new in this value (defines the next shape number), and one whose key list was seen. */
+const T_SHAPE_NEW = 9, T_SHAPED = 10;
 
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 class Writer {
+  readonly shapes = new Map<string, number>();
   buf = new Uint8Array(256);
   view = new DataView(this.buf.buffer);
   n = 0;
@@ -42,9 +45,18 @@ function write(w: Writer, v: unknown): void {
   else if (v instanceof Uint8Array) { w.byte(T_BYTES); w.bytes(v); }
   else if (Array.isArray(v)) { w.byte(T_ARRAY); w.varint(v.length); for (const x of v) write(w, x); }
   else if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
-    const entries = Object.entries(v as Record<string, unknown>);
-    w.byte(T_OBJECT); w.varint(entries.length);
-    for (const [k, x] of entries) { w.bytes(utf8.encode(k)); write(w, x); }
+    // Rows of one kind share their keys: the key list is written once per value, then named by number.
+    const keys = Object.keys(v as Record<string, unknown>);
+    const sig = keys.join('\u0000');
+    const shape = w.shapes.get(sig);
+    if (shape === undefined) {
+      w.shapes.set(sig, w.shapes.size);
+      w.byte(T_SHAPE_NEW); w.varint(keys.length);
+      for (const k of keys) w.bytes(utf8.encode(k));
+    } else {
+      w.byte(T_SHAPED); w.varint(shape);
+    }
+    for (const k of keys) write(w, (v as Record<string, unknown>)[k]);
   } else {
     throw new TypeError(`the store cannot encode a ${typeof v}; this is a bug`);
   }
@@ -58,6 +70,7 @@ export function encodeValue(v: unknown): Uint8Array {
 
 class Reader {
   n = 0;
+  readonly shapes: string[][] = [];
   readonly view: DataView;
   constructor(readonly buf: Uint8Array) { this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength); }
   byte(): number {
@@ -81,6 +94,19 @@ class Reader {
     this.n += len;
     return out;
   }
+  /** Short ASCII strings (object keys, statuses, ids) without a TextDecoder call: most of a store's strings. */
+  string(): string {
+    const len = this.varint();
+    const start = this.n, end = start + len;
+    if (end > this.buf.length) throw new RangeError('truncated record');
+    this.n = end;
+    if (len <= 128) {
+      let ascii = true;
+      for (let i = start; i < end; i++) if (this.buf[i]! > 0x7f) { ascii = false; break; }
+      if (ascii) return String.fromCharCode.apply(null, this.buf.subarray(start, end) as unknown as number[]);
+    }
+    return fromUtf8.decode(this.buf.subarray(start, end));
+  }
 }
 
 function read(r: Reader, depth: number): unknown {
@@ -97,7 +123,7 @@ function read(r: Reader, depth: number): unknown {
       r.n += 8;
       return v;
     }
-    case T_STRING: return fromUtf8.decode(r.bytes());
+    case T_STRING: return r.string();
     case T_BYTES: return r.bytes();
     case T_ARRAY: {
       const len = r.varint();
@@ -111,14 +137,37 @@ function read(r: Reader, depth: number): unknown {
       if (len > r.buf.length) throw new RangeError('bad object size in record');
       const out: Record<string, unknown> = {};
       for (let i = 0; i < len; i++) {
-        const k = fromUtf8.decode(r.bytes());
+        const k = r.string();
         if (k === '__proto__') throw new RangeError('bad key in record');
         out[k] = read(r, depth + 1);
       }
       return out;
     }
+    case T_SHAPE_NEW: {
+      const len = r.varint();
+      if (len > r.buf.length) throw new RangeError('bad object size in record');
+      const keys: string[] = [];
+      for (let i = 0; i < len; i++) {
+        const k = r.string();
+        if (k === '__proto__') throw new RangeError('bad key in record');
+        keys.push(k);
+      }
+      r.shapes.push(keys);
+      return readShaped(r, keys, depth);
+    }
+    case T_SHAPED: {
+      const keys = r.shapes[r.varint()];
+      if (!keys) throw new RangeError('unknown shape in record');
+      return readShaped(r, keys, depth);
+    }
     default: throw new RangeError(`unknown tag ${t} in record`);
   }
+}
+
+function readShaped(r: Reader, keys: readonly string[], depth: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of keys) out[k] = read(r, depth + 1);
+  return out;
 }
 
 export function decodeValue(b: Uint8Array): unknown {

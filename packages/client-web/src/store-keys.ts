@@ -5,7 +5,9 @@
  * store is unlocked both live only as non-extractable CryptoKeys; the scrypt
  * output is imported as a non-extractable AES-KW key and its bytes are zeroed.
  */
+import { hmac } from '@noble/hashes/hmac.js';
 import { scryptAsync } from '@noble/hashes/scrypt.js';
+import { sha256 } from '@noble/hashes/sha2.js';
 import { StoreError } from './errors.js';
 
 export interface KdfParams {
@@ -29,8 +31,14 @@ const MIN_LOG_N = 10;
 const MAX_LOG_N = 22;
 
 export interface StoreKeys {
+  /** AES-256-GCM, non-extractable. */
   readonly data: CryptoKey;
-  readonly index: CryptoKey;
+  /**
+   * HMAC-SHA256 key for bucket numbers, held as bytes so that a row's bucket
+   * is known synchronously (the port is synchronous). It protects only which
+   * bucket a row falls in, never content.
+   */
+  readonly index: Uint8Array;
 }
 
 /** WebCrypto takes ArrayBuffer-backed views; every view here is one. */
@@ -79,8 +87,8 @@ export async function unwrapKeys(kek: CryptoKey, wrapped: { data: Uint8Array; in
   const s = subtle();
   try {
     const data = await s.unwrapKey('raw', ab(wrapped.data), kek, 'AES-KW', { name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
-    const index = await s.unwrapKey('raw', ab(wrapped.index), kek, 'AES-KW', { name: 'HMAC', hash: 'SHA-256', length: 256 }, false, ['sign']);
-    return { data, index };
+    const indexKey = await s.unwrapKey('raw', ab(wrapped.index), kek, 'AES-KW', { name: 'HMAC', hash: 'SHA-256', length: 256 }, true, ['sign']);
+    return { data, index: new Uint8Array(await s.exportKey('raw', indexKey)) };
   } catch (e) {
     throw new StoreError('BAD_PASSPHRASE', 'cannot open the local store: wrong passphrase', { cause: e });
   }
@@ -90,20 +98,26 @@ const utf8 = new TextEncoder();
 const RECORD_AD = utf8.encode('sigilo-web-store-record-v1');
 const IV_BYTES = 12;
 
-/** The IndexedDB key of a logical record: HMAC-SHA256(index key, logical key). Reveals nothing about the key. */
-export async function recordKey(keys: StoreKeys, logical: string): Promise<Uint8Array> {
-  return new Uint8Array(await subtle().sign('HMAC', keys.index, ab(utf8.encode(logical))));
+/**
+ * Rows are kept in BUCKETS encrypted records; a row's bucket is the first
+ * byte of HMAC-SHA256(index key, logical key): pseudorandom, so which bucket
+ * changes says nothing about which contact or conversation did.
+ */
+export const BUCKETS = 256;
+
+export function bucketOf(keys: StoreKeys, logical: string): number {
+  return hmac(sha256, keys.index, utf8.encode(logical))[0]! % BUCKETS;
 }
 
-function associatedData(key: Uint8Array): Uint8Array {
-  const ad = new Uint8Array(RECORD_AD.length + key.length);
+function associatedData(bucket: number): Uint8Array {
+  const ad = new Uint8Array(RECORD_AD.length + 4);
   ad.set(RECORD_AD);
-  ad.set(key, RECORD_AD.length);
+  new DataView(ad.buffer).setUint32(RECORD_AD.length, bucket);
   return ad;
 }
 
-/** iv (12 random bytes) ‖ AES-256-GCM(data key, iv, plaintext, ad = label ‖ record key). */
-export async function sealRecord(keys: StoreKeys, key: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array> {
+/** iv (12 random bytes) ‖ AES-256-GCM(data key, iv, plaintext, ad = label ‖ uint32be bucket). */
+export async function sealRecord(keys: StoreKeys, key: number, plaintext: Uint8Array): Promise<Uint8Array> {
   const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
   const ct = new Uint8Array(await subtle().encrypt({ name: 'AES-GCM', iv, additionalData: ab(associatedData(key)) }, keys.data, ab(plaintext)));
   const out = new Uint8Array(IV_BYTES + ct.length);
@@ -113,7 +127,7 @@ export async function sealRecord(keys: StoreKeys, key: Uint8Array, plaintext: Ui
 }
 
 /** The plaintext of a sealed record, or STORE_CORRUPT (tampered, damaged, or moved to another key). */
-export async function openRecord(keys: StoreKeys, key: Uint8Array, sealed: Uint8Array): Promise<Uint8Array> {
+export async function openRecord(keys: StoreKeys, key: number, sealed: Uint8Array): Promise<Uint8Array> {
   if (sealed.length < IV_BYTES + 16) throw new StoreError('STORE_CORRUPT', 'a record of the local store is damaged (too short); the store was not opened');
   try {
     return new Uint8Array(await subtle().decrypt(

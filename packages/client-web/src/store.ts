@@ -18,7 +18,7 @@ import type { Attachment, ClientStore, ContactRow, GroupRow, MessageRow, Message
 import { decodeValue, encodeValue } from './codec.js';
 import { StoreError } from './errors.js';
 import {
-  DEFAULT_KDF, checkKdf, deriveKek, newWrappedKeys, openRecord, recordKey, sealRecord, unwrapKeys, type KdfParams, type StoreKeys,
+  BUCKETS, DEFAULT_KDF, bucketOf, checkKdf, deriveKek, newWrappedKeys, openRecord, sealRecord, unwrapKeys, type KdfParams, type StoreKeys,
 } from './store-keys.js';
 
 type OwnSenderKeyRow = Parameters<ClientStore['putOwnSenderKey']>[0];
@@ -86,7 +86,11 @@ export interface OpenReport {
   readonly kdfMs: number;
   /** From the unlocked keys to a usable store: reading, decrypting and indexing every record. */
   readonly loadMs: number;
+  /** Encrypted IndexedDB records (buckets) and the rows in them. */
   readonly records: number;
+  readonly rows: number;
+  /** Where loadMs went: IndexedDB read, decryption, decoding and indexing. */
+  readonly phases: { readonly readMs: number; readonly decryptMs: number; readonly indexMs: number };
 }
 
 type Table =
@@ -134,8 +138,9 @@ export class IndexedDbStore implements ClientStore {
   /** Messages by conversation (hex) and sessions by account (hex): the two lookups on hot paths. */
   readonly #byConversation = new Map<string, Map<string, Entry<MessageRow>>>();
   readonly #byAccount = new Map<string, Map<string, Entry<SessionRec>>>();
-  /** Logical key → IndexedDB key (HMAC), filled at load and on first write. */
-  readonly #recordKeys = new Map<string, Uint8Array>();
+  /** Logical key → bucket (filled at load and on first write), and each bucket's logical keys. */
+  readonly #bucketOf = new Map<string, number>();
+  readonly #buckets: Set<string>[] = Array.from({ length: BUCKETS }, () => new Set());
   #ord = 0;
   /** While a transaction runs: how to undo it, and what it changed (logical key → entry, or null for a delete). */
   #undo: [Table, string, Entry | undefined][] | null = null;
@@ -227,33 +232,42 @@ export class IndexedDbStore implements ClientStore {
 
     const t1 = performance.now();
     const tx = db.transaction(RECORDS, 'readonly');
-    const raw = await req(tx.objectStore(RECORDS).getAll()) as { k: ArrayBuffer; v: ArrayBuffer }[];
+    const raw = await req(tx.objectStore(RECORDS).getAll()) as { k: number; v: ArrayBuffer }[];
+    const t2 = performance.now();
     const plain = await Promise.all(raw.map(async (rec) => {
-      const k = new Uint8Array(rec.k);
-      return { k, p: await openRecord(keys, k, new Uint8Array(rec.v)) };
+      if (!Number.isInteger(rec.k) || rec.k < 0 || rec.k >= BUCKETS) throw new StoreError('STORE_CORRUPT', 'the local store holds a record it did not write; the store was not opened');
+      return { k: rec.k, p: await openRecord(keys, rec.k, new Uint8Array(rec.v)) };
     }));
     let persisted: boolean | undefined;
     const store = new IndexedDbStore(db, keys, undefined as unknown as OpenReport, releaseLock);
-    for (const { k, p } of plain) store.#load(k, p);
+    const t3 = performance.now();
+    let rows = 0;
+    for (const { k, p } of plain) rows += store.#load(k, p);
+    const phases = { readMs: t2 - t1, decryptMs: t3 - t2, indexMs: performance.now() - t3 };
     const loadMs = performance.now() - t1;
     if (options.requestPersistence !== false) persisted = await requestPersistence();
-    (store as { report: OpenReport }).report = { created, persisted, kdfMs, loadMs, records: raw.length };
+    (store as { report: OpenReport }).report = { created, persisted, kdfMs, loadMs, records: raw.length, rows, phases };
     return store;
   }
 
-  #load(key: Uint8Array, plaintext: Uint8Array): void {
-    let v: { t: Table; k: string; o: number; r: unknown };
+  /** Loads one bucket's rows; returns how many. */
+  #load(bucket: number, plaintext: Uint8Array): number {
+    let rows: { t: Table; k: string; o: number; r: unknown }[];
     try {
-      v = decodeValue(plaintext) as typeof v;
+      rows = decodeValue(plaintext) as typeof rows;
     } catch (e) {
       throw new StoreError('STORE_CORRUPT', 'a record of the local store cannot be read; the store was not opened', { cause: e });
     }
-    if (typeof v !== 'object' || v === null || !this.#t.has(v.t) || typeof v.k !== 'string' || typeof v.o !== 'number') {
-      throw new StoreError('STORE_CORRUPT', 'a record of the local store has an unknown shape; the store was not opened');
+    if (!Array.isArray(rows)) throw new StoreError('STORE_CORRUPT', 'a record of the local store has an unknown shape; the store was not opened');
+    for (const v of rows) {
+      if (typeof v !== 'object' || v === null || !this.#t.has(v.t) || typeof v.k !== 'string' || typeof v.o !== 'number') {
+        throw new StoreError('STORE_CORRUPT', 'a record of the local store has an unknown shape; the store was not opened');
+      }
+      this.#bucketOf.set(`${v.t}/${v.k}`, bucket);
+      this.#raw(v.t, v.k, { o: v.o, r: v.r });
+      if (v.o >= this.#ord) this.#ord = v.o + 1;
     }
-    this.#recordKeys.set(`${v.t}/${v.k}`, key);
-    this.#raw(v.t, v.k, { o: v.o, r: v.r });
-    if (v.o >= this.#ord) this.#ord = v.o + 1;
+    return rows.length;
   }
 
   // ------------------------------------------------------------------ durability
@@ -276,19 +290,19 @@ export class IndexedDbStore implements ClientStore {
 
   async #drain(): Promise<void> {
     while (this.#queue.length > 0 && !this.#failure) {
-      // Several committed transactions may go in one IndexedDB transaction: whole ones, in order.
-      const merged = new Map<string, [Table, string, Entry | null]>();
-      for (const batch of this.#queue.splice(0)) for (const [lk, op] of batch) merged.set(lk, op);
+      // Synchronously, with no store transaction open: take every committed transaction and
+      // snapshot the buckets they touched. The snapshot holds those transactions whole (and
+      // nothing uncommitted); whatever commits while it is encrypted goes in the next round.
+      const touched = new Set<number>();
+      for (const batch of this.#queue.splice(0)) for (const lk of batch.keys()) touched.add(this.#bucket(lk));
+      const snapshot = [...touched].map((b) => ({ b, rows: this.#bucketRows(b) }));
       try {
-        const ops = await Promise.all([...merged].map(async ([lk, [t, k, e]]) => {
-          const key = await this.#keyOf(lk);
-          return { key, value: e ? await sealRecord(this.#keys, key, encodeValue({ t, k, o: e.o, r: e.r })) : undefined };
-        }));
+        const ops = await Promise.all(snapshot.map(async ({ b, rows }) => ({ b, v: rows.length ? await sealRecord(this.#keys, b, encodeValue(rows)) : undefined })));
         const tx = this.#db.transaction(RECORDS, 'readwrite', { durability: 'strict' });
         const os = tx.objectStore(RECORDS);
         for (const op of ops) {
-          if (op.value) os.put({ k: op.key, v: op.value });
-          else os.delete(op.key as Uint8Array<ArrayBuffer>);
+          if (op.v) os.put({ k: op.b, v: op.v });
+          else os.delete(op.b);
         }
         await done(tx);
       } catch (e) {
@@ -297,13 +311,24 @@ export class IndexedDbStore implements ClientStore {
     }
   }
 
-  async #keyOf(lk: string): Promise<Uint8Array> {
-    let k = this.#recordKeys.get(lk);
-    if (!k) {
-      k = await recordKey(this.#keys, lk);
-      this.#recordKeys.set(lk, k);
+  #bucket(lk: string): number {
+    let b = this.#bucketOf.get(lk);
+    if (b === undefined) {
+      b = bucketOf(this.#keys, lk);
+      this.#bucketOf.set(lk, b);
     }
-    return k;
+    return b;
+  }
+
+  #bucketRows(b: number): { t: Table; k: string; o: number; r: unknown }[] {
+    const out: { t: Table; k: string; o: number; r: unknown }[] = [];
+    for (const lk of this.#buckets[b]!) {
+      const i = lk.indexOf('/');
+      const t = lk.slice(0, i) as Table, k = lk.slice(i + 1);
+      const e = this.#t.get(t)!.get(k);
+      if (e) out.push({ t, k, o: e.o, r: e.r });
+    }
+    return out;
   }
 
   // ------------------------------------------------------------------ transactions and rows
@@ -366,6 +391,9 @@ export class IndexedDbStore implements ClientStore {
     }
     if (e) table.set(k, e);
     else table.delete(k);
+    const lk = `${t}/${k}`;
+    if (e) this.#buckets[this.#bucket(lk)]!.add(lk);
+    else this.#buckets[this.#bucket(lk)]!.delete(lk);
   }
 
   #write(t: Table, k: string, r: unknown, keepOrder = true): void {
