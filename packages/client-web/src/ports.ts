@@ -1,5 +1,5 @@
 /**
- * The I/O ports the client core needs (client.md §10), defined here for the
+ * The I/O ports the client core needs (client.md §7.3), defined here for the
  * browser adapters; the Node adapters implement the same shapes. Nothing here
  * names a Node or DOM type except the optional Blob fast path.
  */

@@ -19,8 +19,8 @@ export interface KdfParams {
 }
 
 /**
- * scrypt N = 2^16, r = 8, p = 1 (64 MiB): about 0.5–1 s in Chromium on a
- * 2-core server (measured by the browser tests, printed in their output).
+ * scrypt N = 2^16, r = 8, p = 1 (64 MiB): 0.34–0.98 s in Chromium on the
+ * loaded 2-core test machine (the browser tests print it).
  * The parameters are kept in the store's header, so raising them later keeps
  * older stores opening.
  */

@@ -10,9 +10,10 @@
  *
  * On disk: object store `meta` holds one plaintext header (format, salt, KDF
  * parameters, the two wrapped keys, the eviction marker); object store
- * `records` holds { k: HMAC-SHA256(index key, logical key), v: iv ‖
- * AES-256-GCM(data key, row, ad = label ‖ k) }. Neither keys nor values reveal
- * an account id, a contact, a message or who talked to whom.
+ * `records` holds at most 256 buckets { k, v: iv ‖ AES-256-GCM(data key,
+ * rows, ad = label ‖ k) }, a row being in bucket k = HMAC-SHA256(index key,
+ * logical key)[0]. Neither keys nor values reveal an account id, a contact, a
+ * message or who talked to whom.
  */
 import type { Attachment, ClientStore, ContactRow, GroupRow, MessageRow, MessageStatus, OutboxRow, PreKeyKind } from '@sigilo/client';
 import { decodeValue, encodeValue } from './codec.js';
