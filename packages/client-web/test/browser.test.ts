@@ -12,7 +12,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../server/test/support/server.js';
-import { browserMissing, buildBundle, makeTestPki, openBrowser, type BrowserSession, type TestPki } from './support/browser.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { browserMissing, buildBundle, loadWithoutTrust, makeTestPki, openBrowser, type BrowserSession, type TestPki } from './support/browser.js';
 import { storeScenarios } from './store-conformance.js';
 
 const missing = browserMissing();
@@ -25,6 +28,7 @@ describe.skipIf(!run)('browser adapters in Chromium', () => {
   let server: TestServer;
   let browser: BrowserSession;
   let bundleInputs: string[] = [];
+  const origin = () => `https://127.0.0.1:${new URL(server.server.url).port}`;
 
   beforeAll(async () => {
     if (missing) throw new Error(`SIGILO_REQUIRE_BROWSER=1 but ${missing}`);
@@ -32,9 +36,7 @@ describe.skipIf(!run)('browser adapters in Chromium', () => {
     const bundle = await buildBundle();
     bundleInputs = bundle.inputs;
     server = await startTestServer({ 'tls.cert': pki.certFile, 'tls.key': pki.keyFile });
-    const origin = new URL(server.server.url).origin.replace(/^wss:/, 'https:');
-    browser = await openBrowser(`https://127.0.0.1:${new URL(server.server.url).port}`, pki, bundle.js);
-    void origin;
+    browser = await openBrowser(origin(), pki, bundle.js);
   }, 120_000);
 
   afterAll(async () => {
@@ -48,6 +50,20 @@ describe.skipIf(!run)('browser adapters in Chromium', () => {
     expect(bundleInputs.filter((i) => /^node:|(^|\/)node_modules\/(buffer|process|events|util|stream-browserify|crypto-browserify)\//.test(i))).toEqual([]);
   });
 
+  it('a bundle that needs a Node built-in fails to build (no polyfills)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sigilo-bundle-'));
+    try {
+      writeFileSync(join(dir, 'entry.ts'), "import { createHash } from 'node:crypto';\nconsole.log(createHash);\n");
+      await expect(buildBundle(join(dir, 'entry.ts'))).rejects.toThrow(/node:crypto/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('trust comes from the NSS database: without it Chromium refuses the server\'s certificate', async () => {
+    expect(await loadWithoutTrust(`${origin()}/__sigilo_test__`)).toMatch(/ERR_CERT_AUTHORITY_INVALID/);
+  }, 60_000);
+
   describe('ClientStore conformance: IndexedDB (Chromium)', () => {
     for (const name of Object.keys(storeScenarios)) {
       it(name, async () => { expect(await browser.run('storeScenario', name)).toBe(true); }, 60_000);
@@ -56,6 +72,10 @@ describe.skipIf(!run)('browser adapters in Chromium', () => {
 
   it('a rolled-back transaction writes nothing to IndexedDB; a committed one writes all of it', async () => {
     await browser.run('rollbackWritesNothing');
+  }, 60_000);
+
+  it('close() writes every committed transaction before closing', async () => {
+    await browser.run('closeWritesQueued');
   }, 60_000);
 
   it('a tampered or moved record is STORE_CORRUPT and the store is left as it was', async () => {

@@ -259,6 +259,23 @@ const tests: Record<string, (...args: never[]) => Promise<unknown>> = {
     }
   },
 
+  async closeWritesQueued() {
+    const name = uniqueName('close');
+    const s = await openStore(name, 'pw');
+    for (let i = 0; i < 200; i++) s.transaction(() => { s.putSession(ALICE, i, new Uint8Array([i])); s.setMeta(`m${i}`, new Uint8Array([i])); });
+    ok(s.pendingWrites, 'writes are queued');
+    s.close();
+    await rejectsWith(async () => s.getMeta('m1'), 'STORE_CLOSED', 'a closed store');
+    await s.closed;
+    const again = await openStore(name, 'pw');
+    eq(again.sessionDevices(ALICE).length, 200, 'every session written');
+    eq(again.getMeta('m199'), new Uint8Array([199]), 'the last transaction written');
+    again.close();
+    await again.closed;
+    await deleteStore(name);
+    return true;
+  },
+
   async tamperedRecord() {
     const name = uniqueName('tamper');
     const s = await openStore(name, 'pw');

@@ -71,10 +71,10 @@ const root = here('../../../../');
  * built-in anywhere in the graph fails the build (no polyfills). The
  * workspace packages resolve to their sources, as under vitest.
  */
-export async function buildBundle(): Promise<{ js: string; inputs: string[] }> {
+export async function buildBundle(entry = here('../browser/entry.ts')): Promise<{ js: string; inputs: string[] }> {
   const esbuild = await import('esbuild');
   const result = await esbuild.build({
-    entryPoints: [here('../browser/entry.ts')],
+    entryPoints: [entry],
     bundle: true,
     format: 'iife',
     platform: 'browser',
@@ -106,6 +106,25 @@ export interface BrowserSession {
   newPage(): Promise<BrowserSession>;
   readonly console: string[];
   close(): Promise<void>;
+}
+
+/** What Chromium says when it loads `url` with a HOME whose NSS database is empty (trusting nothing extra). */
+export async function loadWithoutTrust(url: string): Promise<string> {
+  const { chromium } = await import('playwright-core');
+  const home = mkdtempSync(join(tmpdir(), 'sigilo-home-'));
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, env: { ...process.env, HOME: home }, timeout: 60_000 });
+  try {
+    const page = await browser.newPage();
+    try {
+      const res = await page.goto(url);
+      return `loaded ${res?.status()}`;
+    } catch (e) {
+      return String((e as Error).message);
+    }
+  } finally {
+    await browser.close();
+    rmSync(home, { recursive: true, force: true });
+  }
 }
 
 /** Launches Chromium trusting the test CA and opens the test page at `origin` (the real server's https origin). */
