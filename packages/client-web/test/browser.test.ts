@@ -124,8 +124,11 @@ describe.skipIf(!run)('browser adapters in Chromium', () => {
 
   it('uploads an attachment over fetch with a cut in the middle, resumes, and downloads it into OPFS with a cut', async () => {
     const { code } = await server.server.admin.createInvite();
-    const r = await browser.run<{ size: number; patches: number }>('uploadWithCut', code, 3 * 1024 * 1024 + 12345);
-    expect(r.size).toBe(3 * 1024 * 1024 + 12345);
+    const size = 20 * 1024 * 1024 + 12345;
+    const r = await browser.run<{ size: number; patches: number; cutAt: number }>('uploadWithCut', code, size);
+    expect(r.size).toBe(size);
+    expect(r.cutAt).toBeGreaterThan(0);
+    expect(r.cutAt).toBeLessThan(size);
   }, 120_000);
 
   it('measures the store open time with 1,000 sessions and 10,000 messages, and the KDF', async () => {
