@@ -486,7 +486,7 @@ export class IndexedDbStore implements ClientStore {
     this.#tx(() => {
       if (c.alias !== undefined) {
         for (const e of this.#entries<ContactRow>('contact')) {
-          if (e.r.alias === c.alias && !bytesEqual(e.r.accountId, c.accountId)) throw new StoreError('STORE_CORRUPT', 'UNIQUE constraint failed: contacts.alias (another contact has this name)');
+          if (e.r.alias === c.alias && !bytesEqual(e.r.accountId, c.accountId)) throw new Error('UNIQUE constraint failed: contacts.alias (another contact has this name)');
         }
       }
       this.#write('contact', hex(c.accountId), {
