@@ -91,7 +91,7 @@ export interface OpenReport {
   readonly records: number;
   readonly rows: number;
   /** Where loadMs went: IndexedDB read, decryption, decoding and indexing. */
-  readonly phases: { readonly readMs: number; readonly decryptMs: number; readonly indexMs: number };
+  readonly phases: { readonly readMs: number; readonly decryptMs: number; readonly decodeMs: number; readonly indexMs: number };
 }
 
 type Table =
@@ -100,7 +100,7 @@ type Table =
 const TABLES: readonly Table[] = ['meta', 'prekey', 'session', 'contact', 'message', 'outbox', 'counter', 'group', 'gentries', 'gpending', 'gchange', 'ownsk', 'sk', 'gpmsg', 'greceipt'];
 
 /** A row as kept: its value and its insertion order (the SQLite store's rowid order). */
-interface Entry<R = unknown> { readonly o: number; readonly r: R }
+interface Entry<R = unknown> { readonly t: Table; readonly k: string; readonly o: number; readonly r: R; readonly b: number }
 
 type PreKeyRec = { kind: PreKeyKind; id: number; record: Uint8Array };
 type SessionRec = { accountId: Uint8Array; deviceId: number; record: Uint8Array };
@@ -139,15 +139,16 @@ export class IndexedDbStore implements ClientStore {
   /** Messages by conversation (hex) and sessions by account (hex): the two lookups on hot paths. */
   readonly #byConversation = new Map<string, Map<string, Entry<MessageRow>>>();
   readonly #byAccount = new Map<string, Map<string, Entry<SessionRec>>>();
-  /** Logical key → bucket (filled at load and on first write), and each bucket's logical keys. */
+  /** Bucket numbers computed for new rows (loaded rows carry theirs), and each bucket's rows. */
   readonly #bucketOf = new Map<string, number>();
-  readonly #buckets: Set<string>[] = Array.from({ length: BUCKETS }, () => new Set());
+  readonly #buckets: Set<Entry>[] = Array.from({ length: BUCKETS }, () => new Set());
   #ord = 0;
   /** While a transaction runs: how to undo it, and what it changed (logical key → entry, or null for a delete). */
   #undo: [Table, string, Entry | undefined][] | null = null;
-  #dirty: Map<string, [Table, string, Entry | null]> | null = null;
+  /** Buckets the open transaction changed. */
+  #dirty: Set<number> | null = null;
   /** Committed transactions waiting to be written, in commit order. */
-  readonly #queue: Map<string, [Table, string, Entry | null]>[] = [];
+  readonly #queue: Set<number>[] = [];
   #writing: Promise<void> | null = null;
   #failure: StoreError | undefined;
   #closed = false;
@@ -242,9 +243,11 @@ export class IndexedDbStore implements ClientStore {
     let persisted: boolean | undefined;
     const store = new IndexedDbStore(db, keys, undefined as unknown as OpenReport, releaseLock);
     const t3 = performance.now();
+    const decoded = plain.map(({ k, p }) => ({ k, rows: decodeBucket(p) }));
+    const t4 = performance.now();
     let rows = 0;
-    for (const { k, p } of plain) rows += store.#load(k, p);
-    const phases = { readMs: t2 - t1, decryptMs: t3 - t2, indexMs: performance.now() - t3 };
+    for (const { k, rows: r } of decoded) rows += store.#load(k, r);
+    const phases = { readMs: t2 - t1, decryptMs: t3 - t2, decodeMs: t4 - t3, indexMs: performance.now() - t4 };
     const loadMs = performance.now() - t1;
     if (options.requestPersistence !== false) persisted = await requestPersistence();
     (store as { report: OpenReport }).report = { created, persisted, kdfMs, loadMs, records: raw.length, rows, phases };
@@ -252,20 +255,9 @@ export class IndexedDbStore implements ClientStore {
   }
 
   /** Loads one bucket's rows; returns how many. */
-  #load(bucket: number, plaintext: Uint8Array): number {
-    let rows: { t: Table; k: string; o: number; r: unknown }[];
-    try {
-      rows = decodeValue(plaintext) as typeof rows;
-    } catch (e) {
-      throw new StoreError('STORE_CORRUPT', 'a record of the local store cannot be read; the store was not opened', { cause: e });
-    }
-    if (!Array.isArray(rows)) throw new StoreError('STORE_CORRUPT', 'a record of the local store has an unknown shape; the store was not opened');
+  #load(bucket: number, rows: StoredRow[]): number {
     for (const v of rows) {
-      if (typeof v !== 'object' || v === null || !this.#t.has(v.t) || typeof v.k !== 'string' || typeof v.o !== 'number') {
-        throw new StoreError('STORE_CORRUPT', 'a record of the local store has an unknown shape; the store was not opened');
-      }
-      this.#bucketOf.set(`${v.t}/${v.k}`, bucket);
-      this.#raw(v.t, v.k, { o: v.o, r: v.r });
+      this.#raw(v.t, v.k, { t: v.t, k: v.k, o: v.o, r: v.r, b: bucket });
       if (v.o >= this.#ord) this.#ord = v.o + 1;
     }
     return rows.length;
@@ -295,7 +287,7 @@ export class IndexedDbStore implements ClientStore {
       // snapshot the buckets they touched. The snapshot holds those transactions whole (and
       // nothing uncommitted); whatever commits while it is encrypted goes in the next round.
       const touched = new Set<number>();
-      for (const batch of this.#queue.splice(0)) for (const lk of batch.keys()) touched.add(this.#bucket(lk));
+      for (const batch of this.#queue.splice(0)) for (const b of batch) touched.add(b);
       const snapshot = [...touched].map((b) => ({ b, rows: this.#bucketRows(b) }));
       try {
         const ops = await Promise.all(snapshot.map(async ({ b, rows }) => ({ b, v: rows.length ? await sealRecord(this.#keys, b, encodeValue(rows)) : undefined })));
@@ -323,12 +315,7 @@ export class IndexedDbStore implements ClientStore {
 
   #bucketRows(b: number): { t: Table; k: string; o: number; r: unknown }[] {
     const out: { t: Table; k: string; o: number; r: unknown }[] = [];
-    for (const lk of this.#buckets[b]!) {
-      const i = lk.indexOf('/');
-      const t = lk.slice(0, i) as Table, k = lk.slice(i + 1);
-      const e = this.#t.get(t)!.get(k);
-      if (e) out.push({ t, k, o: e.o, r: e.r });
-    }
+    for (const e of this.#buckets[b]!) out.push({ t: e.t, k: e.k, o: e.o, r: e.r });
     return out;
   }
 
@@ -338,7 +325,7 @@ export class IndexedDbStore implements ClientStore {
     this.#check();
     if (this.#undo) return fn();
     this.#undo = [];
-    this.#dirty = new Map();
+    this.#dirty = new Set();
     try {
       const result = fn();
       if (result instanceof Promise) throw new TypeError('a store transaction cannot be async');
@@ -372,37 +359,38 @@ export class IndexedDbStore implements ClientStore {
     if (this.#failure) throw this.#failure;
   }
 
-  /** Sets or deletes a row in memory and in the indexes, recording nothing. */
+  /** Sets or deletes a row in memory, its bucket and the indexes, recording nothing. */
   #raw(t: Table, k: string, e: Entry | undefined): void {
     const table = this.#t.get(t)!;
+    const prev = table.get(k);
     if (t === 'message' || t === 'session') {
-      const prev = table.get(k) ?? e;
-      if (prev) {
-        const r = prev.r as MessageRow & SessionRec;
-        const g = hex(t === 'message' ? r.conversation : r.accountId);
-        const index = (t === 'message' ? this.#byConversation : this.#byAccount) as Map<string, Map<string, Entry>>;
-        let m = index.get(g);
+      // Both keys start with the conversation / account in hex.
+      const g = k.slice(0, k.indexOf(':'));
+      const index = (t === 'message' ? this.#byConversation : this.#byAccount) as Map<string, Map<string, Entry>>;
+      let m = index.get(g);
+      if (e) {
         if (!m) index.set(g, (m = new Map()));
-        if (e) m.set(k, e);
-        else {
-          m.delete(k);
-          if (m.size === 0) index.delete(g);
-        }
+        m.set(k, e);
+      } else if (m) {
+        m.delete(k);
+        if (m.size === 0) index.delete(g);
       }
     }
-    if (e) table.set(k, e);
-    else table.delete(k);
-    const lk = `${t}/${k}`;
-    if (e) this.#buckets[this.#bucket(lk)]!.add(lk);
-    else this.#buckets[this.#bucket(lk)]!.delete(lk);
+    if (prev) this.#buckets[prev.b]!.delete(prev);
+    if (e) {
+      table.set(k, e);
+      this.#buckets[e.b]!.add(e);
+    } else {
+      table.delete(k);
+    }
   }
 
   #write(t: Table, k: string, r: unknown, keepOrder = true): void {
     const prev = this.#t.get(t)!.get(k);
-    const e: Entry = { o: keepOrder && prev ? prev.o : this.#ord++, r };
+    const e: Entry = { t, k, o: keepOrder && prev ? prev.o : this.#ord++, r, b: prev ? prev.b : this.#bucket(`${t}/${k}`) };
     this.#undo!.push([t, k, prev]);
     this.#raw(t, k, e);
-    this.#dirty!.set(`${t}/${k}`, [t, k, e]);
+    this.#dirty!.add(e.b);
   }
 
   #delete(t: Table, k: string): boolean {
@@ -410,7 +398,7 @@ export class IndexedDbStore implements ClientStore {
     if (!prev) return false;
     this.#undo!.push([t, k, prev]);
     this.#raw(t, k, undefined);
-    this.#dirty!.set(`${t}/${k}`, [t, k, null]);
+    this.#dirty!.add(prev.b);
     return true;
   }
 
@@ -830,6 +818,24 @@ export class IndexedDbStore implements ClientStore {
 }
 
 // ------------------------------------------------------------------ opening, locking, persistence
+
+type StoredRow = { t: Table; k: string; o: number; r: unknown };
+
+function decodeBucket(plaintext: Uint8Array): StoredRow[] {
+  let rows: StoredRow[];
+  try {
+    rows = decodeValue(plaintext) as StoredRow[];
+  } catch (e) {
+    throw new StoreError('STORE_CORRUPT', 'a record of the local store cannot be read; the store was not opened', { cause: e });
+  }
+  if (!Array.isArray(rows)) throw new StoreError('STORE_CORRUPT', 'a record of the local store has an unknown shape; the store was not opened');
+  for (const v of rows) {
+    if (typeof v !== 'object' || v === null || !(TABLES as readonly unknown[]).includes(v.t) || typeof v.k !== 'string' || typeof v.o !== 'number') {
+      throw new StoreError('STORE_CORRUPT', 'a record of the local store has an unknown shape; the store was not opened');
+    }
+  }
+  return rows;
+}
 
 function openDatabase(idb: IDBFactory, name: string): Promise<IDBDatabase> {
   return new Promise((resolve, reject) => {
