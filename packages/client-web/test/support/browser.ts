@@ -15,7 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const CHROMIUM = '/usr/bin/chromium';
+/** Debian's Chromium; SIGILO_CHROMIUM names another binary. */
+export const CHROMIUM = process.env.SIGILO_CHROMIUM ?? '/usr/bin/chromium';
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 /** Why the browser tests cannot run here, or undefined when they can. */
