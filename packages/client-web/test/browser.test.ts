@@ -122,7 +122,7 @@ describe.skipIf(!run)('browser adapters in Chromium', () => {
     expect(r.url).toMatch(/^wss:\/\/127\.0\.0\.1:\d+\/v1\/ws$/);
   }, 60_000);
 
-  it('uploads an attachment over fetch with a cut in the middle, resumes, and downloads it into OPFS with a cut', async () => {
+  it('uploads an attachment over fetch with a cut in the middle, resumes, and downloads it into OPFS with a cut and into a stream; wrong sizes are typed errors', async () => {
     const { code } = await server.server.admin.createInvite();
     const size = 20 * 1024 * 1024 + 12345;
     const r = await browser.run<{ size: number; patches: number; cutAt: number }>('uploadWithCut', code, size);

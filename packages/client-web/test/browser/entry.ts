@@ -6,9 +6,10 @@
 import { create, fromBinary, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
 import { authPayload, generateIdentityKeyPair, registerDevicePayload, registerIdentityPayload } from '@sigilo/protocol';
 import { portableCrypto, systemRandom } from '@sigilo/protocol/portable';
+import { sha256 } from '@noble/hashes/sha2.js';
 import { ClientFrameSchema, ServerFrameSchema, type ServerFrame } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 import {
-  BrowserTransport, DEFAULT_KDF, IndexedDbStore, StoreError, TransferError, blobSource, deleteStore, downloadResumable, opfsSink, storeDatabaseName,
+  BrowserTransport, DEFAULT_KDF, IndexedDbStore, StoreError, TransferError, blobSource, deleteStore, downloadResumable, opfsSink, storeDatabaseName, streamSink,
   uploadOffset, uploadResumable, type EvictionMarker, type FrameConnection, type HttpRequest, type KdfParams, type Transport,
 } from '@sigilo/client-web';
 import { ALICE, BOB, check, eq, fill, id16, ok, rejectsWith, storeScenarios, type StoreFactory, type StoreHandle } from '../store-conformance.js';
@@ -558,6 +559,26 @@ const tests: Record<string, (...args: never[]) => Promise<unknown>> = {
     const want = await sha256Hex(await blob.arrayBuffer());
     eq(await sha256Hex(await got.arrayBuffer()), want, 'downloaded bytes');
     await root.removeEntry(file);
+
+    // The same bytes into a WritableStream (a save dialog's stream), hashed as they arrive.
+    const hash = sha256.create();
+    let written = 0;
+    await downloadResumable(base, slot.uploadPath, streamSink(new WritableStream<Uint8Array>({ write(chunk) { hash.update(chunk); written += chunk.length; } })), size);
+    eq(written, size, 'streamed size');
+    eq(hex(hash.digest()), want, 'streamed bytes');
+
+    // A server copy of another size than the pointer says is a typed error, and the sink is aborted.
+    for (const [expected, reason] of [[size + 1, 'TRUNCATED'], [size - 1, 'EXTENDED']] as const) {
+      let aborted = false;
+      let got = '';
+      try {
+        await downloadResumable(base, slot.uploadPath, streamSink(new WritableStream<Uint8Array>({ abort() { aborted = true; } })), expected);
+      } catch (err) {
+        got = (err as TransferError).reason;
+      }
+      eq(got, reason, `expected size ${expected - size > 0 ? 'above' : 'below'} the server's`);
+      ok(aborted, 'the sink was aborted');
+    }
     // A second upload to the complete slot sends nothing.
     await uploadResumable(base, { path: slot.uploadPath, token: slot.uploadToken }, blobSource(blob));
     // Bad input from the server side: an expired (unknown) slot is a typed error.
