@@ -349,6 +349,8 @@ export class IndexedDbStore implements ClientStore {
     this.#closed = true;
     void this.flush().catch(() => {}).finally(() => {
       this.#db.close();
+      // The data key is a non-extractable CryptoKey (dropped with this object); the index key is bytes.
+      this.#keys.index.fill(0);
       this.#releaseLock?.();
       this.#resolveClosed();
     });
