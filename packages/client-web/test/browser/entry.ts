@@ -12,7 +12,7 @@ import {
   BrowserTransport, DEFAULT_KDF, IndexedDbStore, StoreError, TransferError, blobSource, deleteStore, downloadResumable, opfsSink, storeDatabaseName, streamSink,
   uploadOffset, uploadResumable, type EvictionMarker, type FrameConnection, type HttpRequest, type KdfParams, type Transport,
 } from '@sigilo/client-web';
-import { ALICE, BOB, check, eq, fill, id16, ok, rejectsWith, storeScenarios, type StoreFactory, type StoreHandle } from '../store-conformance.js';
+import { ALICE, BOB, CAROL, check, eq, fill, id16, ok, rejectsWith, storeScenarios, type StoreFactory, type StoreHandle } from '../store-conformance.js';
 
 /** Fast parameters for tests (the floor the header accepts); the default is measured by `kdfTime`. */
 const TEST_KDF: KdfParams = { name: 'scrypt', logN: 10, r: 8, p: 1 };
@@ -387,6 +387,8 @@ const tests: Record<string, (...args: never[]) => Promise<unknown>> = {
     const name = uniqueName('scan');
     const s = await openStore(name, 'pw');
     fill(s);
+    const sessionRecord = utf8('a session record with a distinctive body');
+    s.putSession(CAROL, 7, sessionRecord);
     await s.flush();
     const records = await rawRecords(name);
     const header = await rawHeader(name);
@@ -394,7 +396,7 @@ const tests: Record<string, (...args: never[]) => Promise<unknown>> = {
     await s.closed;
     const needles: [string, Uint8Array][] = [
       ['account id bytes', ALICE], ['account id bytes', BOB], ['account id hex', utf8(hex(ALICE))], ['account id hex', utf8(hex(BOB))],
-      ['message text', utf8('message 1')], ['contact name', utf8('alice')], ['group name', utf8('team')], ['session record', new Uint8Array([0xa1, 0xa2])],
+      ['message text', utf8('message 1')], ['contact name', utf8('alice')], ['group name', utf8('team')], ['session record', sessionRecord],
     ];
     for (const r of records) {
       ok(Number.isInteger(r.k) && r.k >= 0 && r.k < 256, 'every record key is a bucket number (a keyed hash of the row key)');

@@ -103,6 +103,8 @@ export async function buildBundle(entry = here('../browser/entry.ts')): Promise<
 export interface BrowserSession {
   /** Runs window.sigiloTest[name](...args) in the page and returns its JSON result. */
   run<T = unknown>(name: string, ...args: unknown[]): Promise<T>;
+  /** Limits this page's upload rate (DevTools network emulation; undefined: no limit). */
+  throttleUpload(bytesPerSecond: number | undefined): Promise<void>;
   /** A fresh page at the same origin (a second tab). */
   newPage(): Promise<BrowserSession>;
   readonly console: string[];
@@ -149,8 +151,13 @@ export async function openBrowser(origin: string, pki: TestPki, bundle: string):
     if (!res || res.status() !== 404) throw new Error(`expected the server's 404 page, got ${res?.status()}`);
     await page.addScriptTag({ content: bundle });
     await page.waitForFunction(() => (globalThis as { sigiloTest?: unknown }).sigiloTest !== undefined, undefined, { timeout: 30_000 });
+    const cdp = await context.newCDPSession(page);
     return {
       console,
+      throttleUpload: async (rate) => {
+        await cdp.send('Network.enable');
+        await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: rate ?? -1 });
+      },
       run: (name, ...args) => page.evaluate(([n, a]) => (globalThis as unknown as { sigiloTest: Record<string, (...x: unknown[]) => Promise<unknown>> }).sigiloTest[n as string]!(...(a as unknown[])), [name, args] as const) as never,
       newPage: open,
       close: () => page.close(),
