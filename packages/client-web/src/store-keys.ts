@@ -19,7 +19,7 @@ export interface KdfParams {
 }
 
 /**
- * scrypt N = 2^16, r = 8, p = 1 (64 MiB): 0.34–0.98 s in Chromium on the
+ * scrypt N = 2^16, r = 8, p = 1 (64 MiB): 0.34–1.2 s in Chromium on the
  * loaded 2-core test machine (the browser tests print it).
  * The parameters are kept in the store's header, so raising them later keeps
  * older stores opening.
