@@ -85,6 +85,8 @@ export async function uploadResumable(t: Transport, slot: UploadSlot, source: By
   const chunk = options.chunkBytes ?? UPLOAD_CHUNK;
   const backoff = options.backoffMs ?? ((n) => 500 * 2 ** n);
   let failures = 0;
+  /** 409 answers in a row without progress: the offset moved under us; a server that keeps saying so is broken. */
+  let conflicts = 0;
   let best = -1;
   const fail = async (e: TransferError) => {
     if (e.reason !== 'INTERRUPTED' || ++failures >= MAX_FAILED_ATTEMPTS) throw e;
@@ -98,7 +100,7 @@ export async function uploadResumable(t: Transport, slot: UploadSlot, source: By
       await fail(wrapNetwork(e, options.signal));
       continue;
     }
-    if (offset > best) { best = offset; failures = 0; }
+    if (offset > best) { best = offset; failures = 0; conflicts = 0; }
     options.onProgress?.(offset, total);
     if (offset >= total) return;
     const n = Math.min(chunk, total - offset);
@@ -115,7 +117,11 @@ export async function uploadResumable(t: Transport, slot: UploadSlot, source: By
     }
     const status = res.status;
     const text = status >= 300 ? await res.text(512) : '';
-    if (status === 200 || status === 201 || status === 204 || status === 409) continue; // HEAD says where the server is now
+    if (status === 200 || status === 201 || status === 204) continue; // HEAD says where the server is now
+    if (status === 409) {
+      if (++conflicts >= MAX_FAILED_ATTEMPTS) throw new TransferError('INTERRUPTED', 'the server keeps refusing the upload offset; try again later');
+      continue;
+    }
     if (status === 404 || status === 401 || status === 410) throw new TransferError('EXPIRED', 'the server no longer has this upload (it expired); start it again');
     if (status === 413) throw new TransferError('TOO_LARGE', 'the server refused the upload as too large');
     if (status === 507) throw new TransferError('SERVER_FULL', 'the server is out of disk space; try again later (the upload resumes where it stopped)');
