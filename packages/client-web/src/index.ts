@@ -1,0 +1,8 @@
+/** @sigilo/client-web: the browser adapters of the Sigilo client SDK (client.md §7.1–7.3). */
+export { IndexedDbStore, deleteStore, localStorageMarker, storeDatabaseName, type EvictionMarker, type OpenOptions, type OpenReport } from './store.js';
+export { DEFAULT_KDF, type KdfParams } from './store-keys.js';
+export { StoreError, type StoreErrorCode } from './errors.js';
+export type { ByteSink, ByteSource, FrameConnection, HttpRequest, HttpResponse, Transport } from './ports.js';
+export { BrowserTransport, TransportError, type BrowserTransportOptions, type TransportErrorCode } from './transport.js';
+export { uploadResumable, downloadResumable, uploadOffset, TransferError, UPLOAD_CHUNK, type TransferErrorReason, type TransferOptions, type UploadSlot } from './transfer.js';
+export { blobSource, opfsSink, streamSink } from './sources.js';

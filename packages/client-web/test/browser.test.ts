@@ -1,0 +1,148 @@
+/**
+ * The browser adapters in real Chromium, against the real Sigilo server over
+ * real TLS (a test CA trusted through NSS): the ClientStore conformance
+ * scenarios on the IndexedDB store, the browser-only store properties
+ * (rollback writes nothing, tampering, eviction, nothing in clear on disk,
+ * one tab per store), the WebSocket transport (register + authenticate with
+ * the portable crypto provider) and a resumable attachment upload and
+ * download over fetch with cuts.
+ *
+ * Skips with a message when Chromium is not installed, unless
+ * SIGILO_REQUIRE_BROWSER=1 (CI sets it): then a missing browser fails.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../../server/test/support/server.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { browserMissing, buildBundle, loadWithoutTrust, makeTestPki, openBrowser, type BrowserSession, type TestPki } from './support/browser.js';
+import { storeScenarios } from './store-conformance.js';
+
+const missing = browserMissing();
+const required = process.env.SIGILO_REQUIRE_BROWSER === '1';
+if (missing && !required) console.warn(`[client-web] browser tests skipped: ${missing}. Set SIGILO_REQUIRE_BROWSER=1 to make this a failure.`);
+const run = !missing || required;
+
+describe.skipIf(!run)('browser adapters in Chromium', () => {
+  let pki: TestPki;
+  let server: TestServer;
+  let browser: BrowserSession;
+  let bundleInputs: string[] = [];
+  const origin = () => `https://127.0.0.1:${new URL(server.server.url).port}`;
+
+  beforeAll(async () => {
+    if (missing) throw new Error(`SIGILO_REQUIRE_BROWSER=1 but ${missing}`);
+    pki = makeTestPki();
+    const bundle = await buildBundle();
+    bundleInputs = bundle.inputs;
+    server = await startTestServer({ 'tls.cert': pki.certFile, 'tls.key': pki.keyFile });
+    browser = await openBrowser(origin(), pki, bundle.js);
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    pki?.cleanup();
+  });
+
+  it('bundles for the browser without Node built-ins or polyfills', () => {
+    expect(bundleInputs.length).toBeGreaterThan(10);
+    expect(bundleInputs.filter((i) => /^node:|(^|\/)node_modules\/(buffer|process|events|util|stream-browserify|crypto-browserify)\//.test(i))).toEqual([]);
+  });
+
+  it('a bundle that needs a Node built-in fails to build (no polyfills)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sigilo-bundle-'));
+    try {
+      writeFileSync(join(dir, 'entry.ts'), "import { createHash } from 'node:crypto';\nconsole.log(createHash);\n");
+      await expect(buildBundle(join(dir, 'entry.ts'))).rejects.toThrow(/node:crypto/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('trust comes from the NSS database: without it Chromium refuses the server\'s certificate', async () => {
+    expect(await loadWithoutTrust(`${origin()}/__sigilo_test__`)).toMatch(/ERR_CERT_AUTHORITY_INVALID/);
+  }, 60_000);
+
+  describe('ClientStore conformance: IndexedDB (Chromium)', () => {
+    for (const name of Object.keys(storeScenarios)) {
+      it(name, async () => { expect(await browser.run('storeScenario', name)).toBe(true); }, 60_000);
+    }
+  });
+
+  it('a rolled-back transaction writes nothing to IndexedDB; a committed one writes all of it', async () => {
+    await browser.run('rollbackWritesNothing');
+  }, 60_000);
+
+  it('close() writes every committed transaction before closing', async () => {
+    await browser.run('closeWritesQueued');
+  }, 60_000);
+
+  it('a tampered or moved record is STORE_CORRUPT and the store is left as it was', async () => {
+    await browser.run('tamperedRecord');
+  }, 60_000);
+
+  it('a wrong passphrase is BAD_PASSPHRASE and touches nothing', async () => {
+    await browser.run('wrongPassphraseLeavesStoreAlone');
+  }, 60_000);
+
+  it('an evicted store is STORE_EVICTED at the next start, not an empty account', async () => {
+    await browser.run('eviction');
+  }, 60_000);
+
+  it('no record key or value holds an account id, a name or a message in clear', async () => {
+    await browser.run('noPlaintextOnDisk');
+  }, 60_000);
+
+  it('a second tab opening the same store gets STORE_IN_USE', async () => {
+    const name = `tabs-${Date.now()}`;
+    const second = await browser.newPage();
+    try {
+      await browser.run('secondTab', name, 'open');
+      expect(await second.run('secondTab', name, 'try')).toBe('STORE_IN_USE');
+      await browser.run('secondTab', name, 'close');
+      // Once the first tab closed it, the second may open it.
+      expect(await second.run('secondTab', `${name}-other`, 'try')).toBe('opened');
+    } finally {
+      await second.close();
+    }
+  }, 60_000);
+
+  it('asks for persistent storage and reports the answer', async () => {
+    const r = await browser.run<{ persisted: boolean | null }>('persistence');
+    expect(typeof r.persisted === 'boolean').toBe(true);
+    console.log(`[client-web] navigator.storage.persist() in headless Chromium: ${r.persisted}`);
+  }, 60_000);
+
+  it('registers with an invite and authenticates over the browser WebSocket (TLS trusted through NSS)', async () => {
+    const { code } = await server.server.admin.createInvite();
+    const r = await browser.run<{ accountId: string; deviceId: number; url: string }>('registerOverWebSocket', code);
+    expect(r.accountId).toMatch(/^[0-9a-f]{32}$/);
+    expect(r.deviceId).toBeGreaterThan(0);
+    expect(r.url).toMatch(/^wss:\/\/127\.0\.0\.1:\d+\/v1\/ws$/);
+  }, 60_000);
+
+  it('uploads an attachment over fetch with a cut in the middle, resumes, and downloads it into OPFS with a cut and into a stream; wrong sizes are typed errors', async () => {
+    const { code } = await server.server.admin.createInvite();
+    const size = 20 * 1024 * 1024 + 12345;
+    // A slower link (32 MB/s) so that a body is still going out when the request is cut.
+    await browser.throttleUpload(32 * 1024 * 1024);
+    let r: { size: number; patches: number; cutAt: number };
+    try {
+      r = await browser.run('uploadWithCut', code, size);
+    } finally {
+      await browser.throttleUpload(undefined);
+    }
+    expect(r.size).toBe(size);
+    expect(r.cutAt).toBeGreaterThan(0);
+    expect(r.cutAt).toBeLessThan(size);
+  }, 120_000);
+
+  it('measures the store open time with 1,000 sessions and 10,000 messages, and the KDF', async () => {
+    const open = await browser.run<{ openMs: number; records: number; rows: number; runsMs: number[]; phases: unknown }>('storeOpenTime', 1000, 10_000);
+    const kdf = await browser.run<{ kdf: unknown; createKdfMs: number; openKdfMs: number }>('kdfTime');
+    console.log(`[client-web] store open (1,000 sessions + 10,000 messages, ${open.rows} rows in ${open.records} records): ${open.openMs.toFixed(0)} ms (runs ${open.runsMs.map((x) => x.toFixed(0)).join(', ')}; last ${JSON.stringify(open.phases, (_k, v) => (typeof v === 'number' ? Math.round(v) : v))}); KDF ${JSON.stringify(kdf.kdf)}: ${kdf.openKdfMs.toFixed(0)} ms`);
+    expect(open.rows).toBe(11_000);
+    expect(open.records).toBeLessThanOrEqual(256);
+  }, 300_000);
+});
