@@ -1,0 +1,137 @@
+/**
+ * Sealed sender stays unlinked from its recipient when the sender has two
+ * devices (spec/server.md §5): against the real server over TLS with its real
+ * SQLite files. Ana (two devices) writes sealed to Bruno while Bruno and Ana's
+ * second device are offline, so both copies wait in the server's queue: the
+ * sealed copy to Bruno and the identified copy for Ana's other device must
+ * carry unrelated message ids (so unrelated dedup keys) and rounded times.
+ * After both are delivered and the sweeper ran, every file of the data
+ * directory (sigilo.db, -wal, -shm, the rest) is read as raw bytes: neither
+ * message id nor any piece of either stored ciphertext is left, and no dedup
+ * key pairs the two (the dedup keys the server must keep are found, which
+ * shows the search reads what the files hold).
+ */
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bytesEqual } from '@sigilo/protocol';
+import { World, introduce, nextEvent } from './support.js';
+import type { SigiloClient } from '../src/index.js';
+
+const sha256 = (...parts: Uint8Array[]) => new Uint8Array(createHash('sha256').update(Buffer.concat(parts)).digest());
+
+function waitForText(client: SigiloClient, text: string, ms = 20_000): Promise<unknown> {
+  const have = () => client.store.listMessages(undefined, 10_000).some((m) => m.text === text);
+  if (have()) return Promise.resolve();
+  return nextEvent(client, 'message', (e) => e.message.text === text, ms);
+}
+
+/** Every regular file under `dir`, as raw bytes. */
+function readAll(dir: string): { path: string; bytes: Buffer }[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    const st = statSync(path);
+    if (st.isDirectory()) return readAll(path);
+    return st.isFile() ? [{ path, bytes: readFileSync(path) }] : [];
+  });
+}
+
+/** The files (by name) whose bytes contain `needle`. */
+function filesContaining(files: { path: string; bytes: Buffer }[], needle: Uint8Array): string[] {
+  return files.filter((f) => f.bytes.indexOf(Buffer.from(needle)) >= 0).map((f) => f.path.split('/').slice(-2).join('/'));
+}
+
+/** Four 24-byte pieces of a ciphertext (start, two inside, end): any of them surviving means the row did. */
+function pieces(content: Uint8Array): Uint8Array[] {
+  const n = content.length;
+  return [0, Math.floor(n / 3), Math.floor((2 * n) / 3), n - 24].map((o) => content.slice(o, o + 24));
+}
+
+describe('sealed sender with two sender devices, in the server files', () => {
+  let world: World;
+  let ana1: SigiloClient, ana2: SigiloClient, bruno: SigiloClient;
+
+  beforeAll(async () => {
+    world = await World.start();
+    ana1 = await world.person('ana');
+    bruno = await world.person('bruno');
+    introduce(ana1, 'ana', bruno, 'bruno');
+    ana2 = await world.newClient('ana-2');
+    const pending = await ana2.startLink();
+    await ana1.approveLink(pending.code);
+    await pending.completed;
+    await ana2.connect({ reconnect: false });
+    // Sessions in every direction first, so the message below is an ordinary one.
+    const warm = [waitForText(bruno, 'warm up'), waitForText(ana2, 'warm up')];
+    await ana1.sendText(bruno.accountId!, 'warm up');
+    await Promise.all(warm);
+  }, 90_000);
+
+  afterAll(async () => {
+    for (const c of [ana1, ana2, bruno]) await c?.close().catch(() => {});
+    await world?.stop();
+  });
+
+  it('the sealed copy and the sync copy share no id, no dedup key and no exact time; nothing of them survives delivery and the sweep', async () => {
+    const server = world.server.server;
+    const storage = server.storage;
+    const ana = ana1.accountId!, brunoId = bruno.accountId!;
+    await bruno.close();
+    await ana2.close();
+
+    const sent = await ana1.sendText(brunoId, 'the text that must not link ana to bruno');
+    expect(sent.status).toBe('sent');
+
+    // Both copies wait in the queue: Bruno's sealed one, and the identified one for Ana's second device.
+    const toBruno = (await storage.fetchQueue(brunoId, bruno.deviceId!, 0, 100));
+    const toAna2 = (await storage.fetchQueue(ana, ana2.deviceId!, 0, 100))
+      .filter((m) => m.senderAccountId && bytesEqual(m.senderAccountId, ana) && m.senderDeviceId === ana1.deviceId);
+    expect(toBruno).toHaveLength(1);
+    expect(toAna2).toHaveLength(1);
+    const sealed = toBruno[0]!, sync = toAna2[0]!;
+    expect(sealed.sealed).toBe(true);
+    expect(sealed.senderAccountId).toBeUndefined();
+
+    // No shared message id, so no shared dedup key: the sync copy's id is not the message's own id either.
+    expect(bytesEqual(sealed.messageId, sync.messageId)).toBe(false);
+    expect(bytesEqual(sync.messageId, sent.messageId)).toBe(false);
+    // Stored times are rounded to the minute (a millisecond time paired the two rows).
+    expect(sealed.createdAt % 60_000).toBe(0);
+    expect(sync.createdAt % 60_000).toBe(0);
+
+    const keptDedup = [sha256(brunoId, sealed.messageId), sha256(ana, sync.messageId)];
+    // What would pair them: a dedup key of Ana's account under the sealed message's id.
+    const linkingDedup = sha256(ana, sealed.messageId);
+
+    // Both get delivered and acknowledged, then the sweeper runs.
+    const arrivals = [waitForText(bruno, sent.text), waitForText(ana2, sent.text)];
+    await bruno.connect({ reconnect: false });
+    await ana2.connect({ reconnect: false });
+    await Promise.all(arrivals);
+    for (let i = 0; i < 200 && (await storage.queueDepth()) > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await storage.queueDepth()).toBe(0);
+    await server.sweep();
+
+    const files = readAll(world.server.dataDir);
+    expect(files.map((f) => f.path.split('/').pop())).toContain('sigilo.db');
+    // The search reads what the files hold: the dedup keys the server keeps (7 days, by design) are found.
+    for (const key of keptDedup) expect(filesContaining(files, key).length).toBeGreaterThan(0);
+    // Nothing links the two rows, and nothing of the deleted rows is left in the database, the WAL or anywhere else.
+    expect(filesContaining(files, linkingDedup)).toEqual([]);
+    for (const id of [sealed.messageId, sync.messageId]) expect(filesContaining(files, id)).toEqual([]);
+    for (const piece of [...pieces(sealed.content), ...pieces(sync.content)]) expect(filesContaining(files, piece)).toEqual([]);
+
+    // The dedup rows keep only an hour-rounded expiry (read after the raw search: this connection writes nothing).
+    const db = new Database(join(world.server.dataDir, 'sigilo.db'), { readonly: true });
+    try {
+      const expiries = db.prepare('SELECT expires_at FROM dedup').pluck().all() as number[];
+      expect(expiries.length).toBeGreaterThanOrEqual(2);
+      for (const e of expiries) expect(e % 3_600_000).toBe(0);
+      expect(db.prepare('SELECT count(*) FROM messages').pluck().get()).toBe(0);
+    } finally {
+      db.close();
+    }
+  }, 120_000);
+});
