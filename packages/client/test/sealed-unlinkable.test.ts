@@ -135,3 +135,61 @@ describe('sealed sender with two sender devices, in the server files', () => {
     }
   }, 120_000);
 });
+
+describe('a group message with one member reached pairwise', () => {
+  let world: World;
+  let ana1: SigiloClient, ana2: SigiloClient, bruno: SigiloClient, carla: SigiloClient;
+  const has = (d: SigiloClient, groupId: Uint8Array, text: string) => d.store.listMessages(groupId, 10_000).some((m) => m.text === text);
+  async function until(what: string, cond: () => boolean, ms = 20_000): Promise<void> {
+    const end = Date.now() + ms;
+    while (!cond()) {
+      if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
+      await new Promise((r) => setTimeout(r, 40));
+    }
+  }
+
+  beforeAll(async () => {
+    world = await World.start();
+    ana1 = await world.person('ana');
+    bruno = await world.person('bruno');
+    carla = await world.person('carla');
+    introduce(ana1, 'ana', bruno, 'bruno');
+    introduce(bruno, 'bruno', carla, 'carla');
+    // Ana has no access key for Carla: Carla gets Ana's group messages pairwise, identified.
+    ana1.addContact('carla', carla.accountId!, undefined);
+    carla.addContact('ana', ana1.accountId!, ana1.accessKey);
+    ana2 = await world.newClient('ana-2');
+    const pending = await ana2.startLink();
+    await ana1.approveLink(pending.code);
+    await pending.completed;
+    await ana2.connect({ reconnect: false });
+  }, 90_000);
+
+  afterAll(async () => {
+    for (const c of [ana1, ana2, bruno, carla]) await c?.close().catch(() => {});
+    await world?.stop();
+  });
+
+  it('the identified pairwise copy does not carry the id of the sealed multi-recipient send', async () => {
+    const storage = world.server.server.storage;
+    const g = await ana1.createGroup('trio', [bruno.accountId!, carla.accountId!]);
+    await ana1.sendGroupText(g.groupId, 'warm up');
+    await until('everyone has the first message', () => [bruno, carla, ana2].every((d) => has(d, g.groupId, 'warm up')));
+    for (const c of [bruno, carla, ana2]) await c.close();
+
+    await ana1.sendGroupText(g.groupId, 'sealed to the group');
+    const multi = (await storage.fetchQueue(bruno.accountId!, bruno.deviceId!, 0, 100)).filter((m) => m.recipientHeader);
+    expect(multi).toHaveLength(1);
+    const sealedId = multi[0]!.messageId;
+    // Ana's own account is one more recipient of the same sealed send (like any member), not an identified copy.
+    const own = await storage.fetchQueue(ana1.accountId!, ana2.deviceId!, 0, 100);
+    expect(own.filter((m) => bytesEqual(m.messageId, sealedId)).every((m) => m.sealed && m.recipientHeader)).toBe(true);
+    const pairwise = (await storage.fetchQueue(carla.accountId!, carla.deviceId!, 0, 100))
+      .filter((m) => m.senderAccountId && bytesEqual(m.senderAccountId, ana1.accountId!));
+    expect(pairwise.length).toBeGreaterThanOrEqual(1);
+    for (const m of pairwise) expect(bytesEqual(m.messageId, sealedId)).toBe(false);
+
+    await carla.connect({ reconnect: false });
+    await until('carla reads it', () => has(carla, g.groupId, 'sealed to the group'));
+  }, 90_000);
+});
