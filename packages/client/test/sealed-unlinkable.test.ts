@@ -17,6 +17,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytesEqual } from '@sigilo/protocol';
+import pg from 'pg';
+import { POSTGRES_URL, dropSchema, postgresUnavailable, randomSchema, requireService } from '../../server/test/support/services.js';
 import { World, introduce, nextEvent } from './support.js';
 import type { SigiloClient } from '../src/index.js';
 
@@ -192,4 +194,59 @@ describe('a group message with one member reached pairwise', () => {
     await carla.connect({ reconnect: false });
     await until('carla reads it', () => has(carla, g.groupId, 'sealed to the group'));
   }, 90_000);
+});
+
+const pgUnavailable = await postgresUnavailable();
+requireService(pgUnavailable, 'PostgreSQL');
+
+describe.skipIf(pgUnavailable !== undefined)('the same on PostgreSQL', () => {
+  const schema = randomSchema('sigilo_sealed');
+  let world: World;
+  let ana1: SigiloClient, ana2: SigiloClient, bruno: SigiloClient;
+
+  beforeAll(async () => {
+    world = await World.start({ 'storage.backend': 'postgres', 'storage.postgresUrl': POSTGRES_URL, 'storage.postgresSchema': schema });
+    ana1 = await world.person('ana');
+    bruno = await world.person('bruno');
+    introduce(ana1, 'ana', bruno, 'bruno');
+    ana2 = await world.newClient('ana-2');
+    const pending = await ana2.startLink();
+    await ana1.approveLink(pending.code);
+    await pending.completed;
+    await ana2.connect({ reconnect: false });
+    const warm = [waitForText(bruno, 'warm up'), waitForText(ana2, 'warm up')];
+    await ana1.sendText(bruno.accountId!, 'warm up');
+    await Promise.all(warm);
+  }, 90_000);
+
+  afterAll(async () => {
+    for (const c of [ana1, ana2, bruno]) await c?.close().catch(() => {});
+    await world?.stop();
+    await dropSchema(schema);
+  });
+
+  it('the sealed copy and the sync copy share no id and no exact time; the dedup rows keep hour-rounded expiries only', async () => {
+    const storage = world.server.server.storage;
+    await bruno.close();
+    await ana2.close();
+    const sent = await ana1.sendText(bruno.accountId!, 'on postgres');
+    const [sealed] = await storage.fetchQueue(bruno.accountId!, bruno.deviceId!, 0, 100);
+    const sync = (await storage.fetchQueue(ana1.accountId!, ana2.deviceId!, 0, 100)).filter((m) => !m.sealed && m.senderDeviceId === ana1.deviceId);
+    expect(sealed?.sealed).toBe(true);
+    expect(sync).toHaveLength(1);
+    expect(bytesEqual(sealed!.messageId, sync[0]!.messageId)).toBe(false);
+    expect(bytesEqual(sync[0]!.messageId, sent.messageId)).toBe(false);
+    for (const m of [sealed!, sync[0]!]) expect(m.createdAt % 60_000).toBe(0);
+    const client = new pg.Client({ connectionString: POSTGRES_URL });
+    await client.connect();
+    try {
+      const { rows } = await client.query(`SELECT dedup_key, expires_at FROM ${schema}.dedup`);
+      const keys = rows.map((r: { dedup_key: Buffer }) => Buffer.from(r.dedup_key).toString('hex'));
+      expect(keys).toContain(Buffer.from(sha256(bruno.accountId!, sealed!.messageId)).toString('hex'));
+      expect(keys).not.toContain(Buffer.from(sha256(ana1.accountId!, sealed!.messageId)).toString('hex'));
+      for (const r of rows as { expires_at: string }[]) expect(Number(r.expires_at) % 3_600_000).toBe(0);
+    } finally {
+      await client.end();
+    }
+  }, 60_000);
 });
