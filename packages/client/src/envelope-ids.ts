@@ -1,5 +1,5 @@
 /**
- * Envelope ids: the message id the server sees on a send (spec/client.md §Envelope ids).
+ * Envelope ids: the message id the server sees on a send (spec/client.md §3, "Envelope ids").
  *
  * A Content goes to its recipient under its own message id, and the copies of the
  * same Content for other destinations (this account's other devices, a group
