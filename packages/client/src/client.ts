@@ -23,6 +23,7 @@ import {
 import type { Deliver, ServerFrame } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 import { decryptDeviceName, deviceRemovedMessage, encryptDeviceName } from './device-names.js';
 import { Connection, ServerRequestError, fetchJson, normaliseFingerprint, type ClientBody, type ServerAddress } from './connection.js';
+import { envelopeId } from './envelope-ids.js';
 import { ClientError } from './errors.js';
 import { formatAccountId, formatContactCard } from './ids.js';
 import { pad, unpad } from './padding.js';
@@ -1154,8 +1155,11 @@ export class SigiloClient {
           this.#emit({ type: 'send-failed', conversation: item.recipient, messageId: item.messageId, reason: `${(e as Error).message} (will retry)` });
           continue;
         }
-        // The copy for this account's other devices: best effort, it never holds the outbox back.
-        if (item.syncContent) await this.#deliverContent(me.accountId, item.syncContent, item.messageId).catch(() => {});
+        // The copy for this account's other devices: best effort, it never holds the outbox back. It goes under an
+        // envelope id of its own, so the server cannot pair it with the (sealed) copy to the recipient (envelope-ids.ts).
+        if (item.syncContent) {
+          await this.#deliverContent(me.accountId, item.syncContent, envelopeId(this.#ctx.crypto, this.identity, item.messageId, me.accountId)).catch(() => {});
+        }
         this.store.transaction(() => {
           this.store.removeOutbox(item.seq);
           const m = this.store.getMessage(item.recipient, item.messageId);

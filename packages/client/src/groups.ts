@@ -42,6 +42,7 @@ import {
 import type { Deliver } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 import { TYPING_EXPIRY_MS, type ClientEvent } from './client.js';
 import { ServerRequestError, type ClientBody, type Connection } from './connection.js';
+import { envelopeId } from './envelope-ids.js';
 import { ClientError } from './errors.js';
 import { acceptPointers } from './media/pointer.js';
 import { pad, unpad } from './padding.js';
@@ -782,12 +783,15 @@ export class Groups {
     }
 
     // Pairwise fallback: the same Content (a DataMessage with the group id), as the 1:1 path without an access key.
+    // Each goes under an envelope id of its own (envelope-ids.ts): an identified copy sharing the id of the sealed
+    // send would tell the server who sent that.
     for (const id of unique(pairwise)) {
+      const pairwiseId = envelopeId(this.#h.ctx.crypto, this.#h.identity(), messageId, id);
       try {
-        await this.#h.deliverContent(id, content, messageId, { onlineOnly });
+        await this.#h.deliverContent(id, content, pairwiseId, { onlineOnly });
       } catch {
         if (onlineOnly) continue;
-        this.#h.store.enqueueOutbox({ recipient: id, content, syncContent: undefined, messageId, createdAt: this.#h.now() });
+        this.#h.store.enqueueOutbox({ recipient: id, content, syncContent: undefined, messageId: pairwiseId, createdAt: this.#h.now() });
         this.#h.flushSoon(1000);
       }
     }

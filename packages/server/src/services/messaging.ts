@@ -18,6 +18,7 @@ import { toHex } from '../ids.js';
 import { labels } from '../metrics.js';
 import { deviceListDiff, type EnqueueRequest, type SealedRecipientRecord } from '../storage/port.js';
 import { ACCESS_KEY_LENGTH, accessKeyHash } from './accounts.js';
+import { storedTimes } from './stored-times.js';
 
 export const MESSAGE_ID_LENGTH = 16;
 
@@ -52,13 +53,7 @@ async function enqueue(ctx: ServerContext, req: Omit<EnqueueRequest, 'dedupKey' 
   const started = performance.now();
   const now = ctx.now();
   const dedupKey = dedupKeyOf(req.recipient, req.messageId);
-  const r = await ctx.relay.enqueue({
-    ...req,
-    dedupKey,
-    createdAt: now,
-    expiresAt: now + ctx.config.retention.undeliveredMs,
-    dedupExpiresAt: now + ctx.config.retention.dedupMs,
-  });
+  const r = await ctx.relay.enqueue({ ...req, dedupKey, ...storedTimes(now, ctx.config.retention.undeliveredMs, ctx.config.retention.dedupMs) });
   ctx.metrics.sends.inc(labels(kind, r.status));
   switch (r.status) {
     case 'stored':
@@ -280,9 +275,7 @@ export async function multiSealedSend(ctx: ServerContext, m: MultiSealedSend): P
     messageId: m.messageId,
     payload: m.sharedPayload,
     recipients: m.recipients.map((x) => ({ recipient: x.accountId, deviceIds: x.deviceIds, header: x.header, dedupKey: dedupKeyOf(x.accountId, m.messageId) })),
-    createdAt: now,
-    expiresAt: now + ctx.config.retention.undeliveredMs,
-    dedupExpiresAt: now + ctx.config.retention.dedupMs,
+    ...storedTimes(now, ctx.config.retention.undeliveredMs, ctx.config.retention.dedupMs),
   });
   ctx.metrics.sends.inc(labels('multi_sealed', r.status));
   switch (r.status) {

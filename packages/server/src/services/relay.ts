@@ -20,6 +20,8 @@ interface PendingAck { req: AckRequest; resolve: (r: AckedMessage[]) => void; re
 const MAX_BATCH = 2048;
 /** Largest number of queue rows (recipient devices) of multi-recipient sends written in one transaction. */
 const MAX_MULTI_ROWS = 20_000;
+/** Queue rows whose exact commit time is kept in memory for the delivery-latency metric (the stored time is rounded). */
+const MAX_TIMED_ROWS = 100_000;
 
 export class Relay {
   #sends: PendingSend[] = [];
@@ -27,6 +29,11 @@ export class Relay {
   #multis: PendingMulti[] = [];
   #scheduled = false;
   #flushing: Promise<void> | undefined;
+  /**
+   * server id -> when it was committed, in memory only: stored times are rounded (services/stored-times.ts), so the
+   * delivery latency is measured from this. Rows queued before a restart, or pushed out by MAX_TIMED_ROWS newer ones, are not measured.
+   */
+  readonly #committedAt = new Map<number, number>();
 
   constructor(
     private readonly storage: Storage,
@@ -95,7 +102,12 @@ export class Relay {
         const now = this.now();
         acks.forEach((a, i) => {
           const done = results[i] ?? [];
-          for (const m of done) this.metrics.deliveryLatency.observe(Math.max(0, now - m.createdAt) / 1000);
+          for (const m of done) {
+            const at = this.#committedAt.get(m.serverId);
+            if (at === undefined) continue;
+            this.#committedAt.delete(m.serverId);
+            this.metrics.deliveryLatency.observe(Math.max(0, now - at) / 1000);
+          }
           this.metrics.messagesDelivered.inc(undefined, done.length);
           a.resolve(done);
         });
@@ -105,7 +117,17 @@ export class Relay {
     }
   }
 
+  #timed(serverIds: Iterable<number>): void {
+    const now = this.now();
+    for (const id of serverIds) {
+      // The oldest go first (messages that wait long, or never get acknowledged, are the ones not measured).
+      if (this.#committedAt.size >= MAX_TIMED_ROWS) this.#committedAt.delete(this.#committedAt.keys().next().value!);
+      this.#committedAt.set(id, now);
+    }
+  }
+
   #push(req: EnqueueRequest, serverIds: ReadonlyMap<number, number>): void {
+    this.#timed(serverIds.values());
     this.metrics.messagesStored.inc(undefined, serverIds.size);
     const recipientHex = toHex(req.recipient);
     for (const e of req.entries) {
@@ -147,6 +169,7 @@ export class Relay {
     req.recipients.forEach((r, i) => {
       const ids = serverIds[i];
       if (!ids) return; // this account already had the message
+      this.#timed(ids.values());
       stored += ids.size;
       const recipientHex = toHex(r.recipient);
       for (const [deviceId, serverId] of ids) {

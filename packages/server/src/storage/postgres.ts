@@ -87,7 +87,15 @@ BEGIN
 END $$;
 CREATE OR REPLACE TRIGGER messages_release_payload AFTER DELETE ON ${s}.messages
   FOR EACH ROW WHEN (OLD.payload_id IS NOT NULL) EXECUTE FUNCTION ${s}.release_shared_payload();
-`;
+${vacuumSettingsSql(s)}`;
+
+/**
+ * Delivered and expired rows stay in the table files as dead tuples until VACUUM (spec/server.md §5, "What the
+ * files keep"): the queue and dedup tables are vacuumed after every thousand deleted rows instead of the default 20 %
+ * of the table, so their space is reused, and their old bytes overwritten, sooner.
+ */
+const vacuumSettingsSql = (s: string) => ['messages', 'shared_payloads', 'dedup']
+  .map((t) => `ALTER TABLE ${s}.${t} SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000);`).join('\n');
 
 /** Administration and device management (see ADMIN_SCHEMA in sqlite.ts): new tables only. */
 const adminSchemaSql = (s: string) => `

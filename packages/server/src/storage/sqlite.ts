@@ -8,12 +8,18 @@
  * last commits on power loss. The relay batches concurrent sends into one
  * transaction (group commit), so the fsync cost is shared.
  *
- * secure_delete=FAST overwrites deleted rows in the pages the deletion rewrites
- * anyway, so acknowledged message content and removed accounts do not linger
- * in the database file (freed overflow pages of very large rows may keep old
- * bytes until reused; the WAL keeps page images until its next checkpoint).
+ * Deleted rows leave no trace in the files (spec/server.md §5, "What the
+ * files keep"): secure_delete=ON zeroes deleted cells and freed pages (overflow
+ * pages of large rows included), and every sweep ends with a TRUNCATE
+ * checkpoint, which empties the WAL: until then the WAL still holds the page
+ * images a row was written in.
+ *
+ * The database file is created mode 0600 whatever the umask (SQLite gives its
+ * -wal and -shm files the database file's mode), and an existing one is set
+ * to 0600 on open.
  */
 import Database from 'better-sqlite3';
+import { chmodSync, closeSync, openSync } from 'node:fs';
 import type {
   AccountLabel, AccountRecord, AckedMessage, AckRequest, AddDeviceResult, AttachmentRecord, AttachmentUsageCharge, AttachmentUsageResult, AuditReport, DeviceRecord, EnqueueRequest, EnqueueResult,
   InviteRecord, MultiEnqueueRequest, MultiEnqueueResult, MultiStaleAccount, NewDevice, SealedRecipientRecord, PqPreKeyRow, PreKeyCounts, PreKeyUpload, QueuedMessage, RegisterResult, SignedPreKeyRow, Storage,
@@ -238,11 +244,12 @@ export class SqliteStorage implements Storage {
   readonly #a: ReturnType<typeof prepareAdmin>;
 
   constructor(options: SqliteStorageOptions) {
+    if (options.filename !== ':memory:' && options.filename !== '') ownerOnly(options.filename);
     this.#db = new Database(options.filename);
     const db = this.#db;
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
-    db.pragma('secure_delete = FAST');
+    db.pragma('secure_delete = ON');
     db.pragma('busy_timeout = 5000');
     // 64 MiB of page cache: the dedup and queue indexes are keyed by random hashes and ids.
     db.pragma('cache_size = -65536');
@@ -434,6 +441,9 @@ export class SqliteStorage implements Storage {
     const r = this.#tx.sweep(now);
     this.#m.sweepPayloads.run(now); // normally already gone with their last row (trigger)
     this.#a.sweepRemovals.run(now);
+    // Acknowledged and expired rows are zeroed in the database pages (secure_delete), but the WAL still holds the
+    // images they were written in: empty it. Busy (never with this one connection) or a full disk: the next sweep does it.
+    try { this.checkpoint(); } catch { /* retried at the next sweep */ }
     return r;
   }
 
@@ -474,6 +484,25 @@ function prepareAdmin(db: Database.Database) {
     getRemoval: db.prepare('SELECT * FROM device_removals WHERE account_id = ? AND device_id = ? AND expires_at > ?'),
     sweepRemovals: db.prepare('DELETE FROM device_removals WHERE expires_at <= ?'),
   };
+}
+
+/**
+ * Creates the database file mode 0600 before SQLite opens it (SQLite would create it 0644 less the umask, and gives
+ * the -wal and -shm files the database file's mode), and sets an existing file and its -wal and -shm to 0600.
+ */
+function ownerOnly(filename: string): void {
+  try {
+    closeSync(openSync(filename, 'a', 0o600));
+  } catch {
+    return; // a missing folder or no permission: SQLite reports it as before
+  }
+  for (const f of [filename, `${filename}-wal`, `${filename}-shm`]) {
+    try {
+      chmodSync(f, 0o600);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+  }
 }
 
 function prepare(db: Database.Database) {

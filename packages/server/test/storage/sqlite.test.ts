@@ -90,3 +90,69 @@ describe('sqlite: a database from before labels, device names and removal record
     }
   });
 });
+
+describe('sqlite: what the files keep (spec/server.md §5)', () => {
+  const rndBytes = async (n: number) => new Uint8Array((await import('node:crypto')).randomBytes(n));
+  const sha = async (...p: Uint8Array[]) => { const h = (await import('node:crypto')).createHash('sha256'); for (const x of p) h.update(x); return new Uint8Array(h.digest()); };
+
+  it('acknowledged and expired rows, large ones too, leave no byte in sigilo.db, -wal or -shm after a sweep', async () => {
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const dir = mkdtempSync(join(tmpdir(), 'sigilo-sqlite-forensic-'));
+    const file = join(dir, 'sigilo.db');
+    const db = new SqliteStorage({ filename: file });
+    try {
+      const code = await rndBytes(16);
+      const accountId = await rndBytes(16);
+      await db.createInvite({ codeHash: await sha(code), createdAt: 0, expiresAt: 1e15 });
+      await db.registerAccount(await sha(code), 1, { accountId, identityKey: await rndBytes(64), accessKeyHash: undefined, unrestricted: true, createdDay: 1 }, { deviceKey: await rndBytes(32), createdDay: 1 });
+      // Large contents spill into overflow pages, which a deletion frees whole (secure_delete=FAST would leave them).
+      const sent: { messageId: Uint8Array; content: Uint8Array }[] = [];
+      for (let i = 0; i < 40; i++) sent.push({ messageId: await rndBytes(16), content: await rndBytes(i % 2 ? 20_000 : 300) });
+      const results = await db.enqueue(sent.map((s, i) => ({
+        recipient: accountId, messageId: s.messageId, dedupKey: new Uint8Array(32).fill(i), entries: [{ deviceId: 1, content: s.content }],
+        sender: undefined, excludeDeviceId: undefined, createdAt: 1, expiresAt: i < 30 ? 1e15 : 5, dedupExpiresAt: 1e15,
+      })));
+      const serverIds = results.map((r) => (r.status === 'stored' ? r.serverIds.get(1)! : -1)).slice(0, 30);
+      db.checkpoint(); // some of the rows reach the database file itself before they go
+      await db.ack([{ accountId, deviceId: 1, serverIds }]);
+      await db.sweep(10); // expires the other ten, then empties the WAL
+      expect(await db.queueDepth()).toBe(0);
+      const files = readdirSync(dir).map((name) => ({ name, bytes: readFileSync(join(dir, name)) }));
+      expect(files.map((f) => f.name)).toEqual(expect.arrayContaining(['sigilo.db', 'sigilo.db-wal', 'sigilo.db-shm']));
+      const found: string[] = [];
+      for (const { messageId, content } of sent) {
+        for (const needle of [messageId, content.subarray(0, 24), content.subarray(content.length >> 1, (content.length >> 1) + 24), content.subarray(content.length - 24)]) {
+          for (const f of files) if (f.bytes.indexOf(Buffer.from(needle)) >= 0) found.push(f.name);
+        }
+      }
+      expect(found).toEqual([]);
+    } finally {
+      await db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('creates sigilo.db, -wal and -shm mode 0600 under umask 0, and tightens an existing 0644 database', async () => {
+    const { chmodSync, statSync, writeFileSync } = await import('node:fs');
+    const dir = mkdtempSync(join(tmpdir(), 'sigilo-sqlite-mode-'));
+    chmodSync(dir, 0o777);
+    const previous = process.umask(0);
+    try {
+      const file = join(dir, 'sigilo.db');
+      const db = new SqliteStorage({ filename: file });
+      await db.createInvite({ codeHash: await rndBytes(32), createdAt: 0, expiresAt: 1e15 });
+      for (const name of ['sigilo.db', 'sigilo.db-wal', 'sigilo.db-shm']) expect([name, statSync(join(dir, name)).mode & 0o777]).toEqual([name, 0o600]);
+      await db.close();
+
+      const old = join(dir, 'old.db');
+      writeFileSync(old, '', { mode: 0o644 });
+      writeFileSync(`${old}-wal`, '', { mode: 0o644 });
+      const reopened = new SqliteStorage({ filename: old });
+      for (const name of ['old.db', 'old.db-wal', 'old.db-shm']) expect([name, statSync(join(dir, name)).mode & 0o777]).toEqual([name, 0o600]);
+      await reopened.close();
+    } finally {
+      process.umask(previous);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
