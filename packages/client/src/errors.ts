@@ -15,7 +15,11 @@ export type ClientErrorCode =
   | 'IDENTITY_CHANGED'
   | 'INVALID_INPUT'
   | 'LINK_FAILED'
-  | 'NOT_FOUND';
+  | 'NOT_FOUND'
+  /** Restore: the server no longer has the backup's account. */
+  | 'ACCOUNT_GONE'
+  /** Backup: the recovery code does not open the file, or the file was altered or cut. */
+  | 'BACKUP_INVALID';
 
 export class ClientError extends Error {
   readonly code: ClientErrorCode;
