@@ -44,6 +44,11 @@ describe('sigilo backup and restore', () => {
     writeFileSync(join(root, 'minutes.txt'), fileContent);
     const sent = await bob.run(['send-file', 'alice', join(root, 'minutes.txt'), '--caption', 'the minutes']);
     expect(sent.code, sent.err).toBe(0);
+    const group = await alice.run(['group', 'create', 'team', 'bob']);
+    expect(group.code, group.err).toBe(0);
+    expect((await bob.run(['inbox'])).code).toBe(0);
+    expect((await bob.run(['send', 'team', 'group talk before the backup'])).code).toBe(0);
+    expect((await alice.run(['inbox'])).code).toBe(0);
     // Received by alice's device but not read yet when the backup is made.
     expect((await bob.run(['send', 'alice', 'unread at backup time'])).code).toBe(0);
     expect((await alice.run(['inbox', '--no-read'])).code).toBe(0);
@@ -84,7 +89,7 @@ describe('sigilo backup and restore', () => {
     expect(r.code, r.err).toBe(0);
     const info = JSON.parse(r.out) as { recoveryCode: string; messages: number; attachments: number; skippedAttachments: number };
     expect(info.recoveryCode).toMatch(/^\d{5}( \d{5}){5}$/);
-    expect(info.messages).toBe(4);
+    expect(info.messages).toBe(5);
     expect(info.attachments).toBe(1);
     expect(info.skippedAttachments).toBe(0);
     recoveryCode = info.recoveryCode;
@@ -137,7 +142,7 @@ describe('sigilo backup and restore', () => {
     const r = await phone.run(['restore', backupFile, '--recovery-code-file', join(root, 'code.txt'), '--json'], { timeoutMs: 60_000 });
     expect(r.code, r.err).toBe(0);
     const info = JSON.parse(r.out) as Record<string, unknown>;
-    expect(info).toMatchObject({ accountId: alice.accountId, deviceId: 2, contacts: 1, messages: 4, attachmentFiles: 1 });
+    expect(info).toMatchObject({ accountId: alice.accountId, deviceId: 2, contacts: 1, groups: 1, messages: 5, attachmentFiles: 1 });
     expect(readdirSync(phone.dir)).not.toContain('restore-tmp');
     const files = readdirSync(join(phone.dir, 'restored-files'));
     expect(files).toHaveLength(1);
@@ -158,9 +163,16 @@ describe('sigilo backup and restore', () => {
     try {
       const texts = store.listMessages(parseAccountId(bob.accountId), 100).map((m) => m.text);
       expect(texts).toEqual(expect.arrayContaining(['hello before the backup', 'read before the backup', 'the minutes', 'unread at backup time']));
+      expect(store.listGroups().map((g) => g.name)).toEqual(['team']);
+      expect(store.listMessages(store.listGroups()[0]!.groupId, 100).map((m) => m.text)).toEqual(['group talk before the backup']);
     } finally {
       store.close();
     }
+    // The attachment's pointer came back too: it downloads from the server as well.
+    // (The restored file's name starts with the first 8 hex digits of its message id.)
+    const dl = await phone.run(['download', files[0]!.slice(0, 8), '--out', join(root, 'minutes-again.txt')]);
+    expect(dl.code, dl.err).toBe(0);
+    expect(sha(readFileSync(join(root, 'minutes-again.txt')))).toBe(sha(fileContent));
 
     // The restored device sends and receives; bob sees the same identity (no change, still verified).
     const sent = await phone.run(['send', 'bob', 'from the restored device']);
@@ -174,6 +186,17 @@ describe('sigilo backup and restore', () => {
     expect((await bob.run(['send', 'alice', 'to every device of alice'])).code).toBe(0);
     const phoneInbox = await phone.run(['inbox']);
     expect(phoneInbox.out).toContain('bob: to every device of alice');
+    // Groups work on the restored device in both directions (it asks for sender keys and makes its own).
+    // Its first group message from bob waits for bob's sender key: the device asks for it, bob's next command answers.
+    expect((await bob.run(['send', 'team', 'group talk after the restore'])).code).toBe(0);
+    let phoneGroup = await phone.run(['inbox', 'team']);
+    if (!phoneGroup.out.includes('group talk after the restore')) {
+      expect((await bob.run(['inbox'])).code).toBe(0);
+      phoneGroup = await phone.run(['inbox', 'team']);
+    }
+    expect(phoneGroup.out).toContain('bob: group talk after the restore');
+    expect((await phone.run(['send', 'team', 'the restored device in the group'])).code).toBe(0);
+    expect((await bob.run(['inbox', 'team'])).out).toContain('alice: the restored device in the group');
     // The old device is still linked and gets it too (marked read: the restored device read it), and the restored
     // device's message as a sync copy.
     expect((await alice.run(['inbox'])).code).toBe(0);
