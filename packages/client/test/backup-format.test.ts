@@ -11,7 +11,7 @@ import { concatBytes } from '@sigilo/protocol';
 import { nodeCrypto, systemRandom } from '@sigilo/protocol/node';
 import { HistoryEntrySchema, ProvisionMessageSchema } from '@sigilo/protocol/gen/sigilo/client/v1/content_pb';
 import {
-  BACKUP_CHUNK_SIZE, BACKUP_HEADER_LENGTH, ClientError, formatRecoveryCode, generateRecoveryCode, parseRecoveryCode, portableScrypt, readBackup, writeBackup,
+  BACKUP_CHUNK_SIZE, BACKUP_HEADER_LENGTH, BackupSealer, ClientError, openBackupStream, formatRecoveryCode, generateRecoveryCode, parseRecoveryCode, portableScrypt, readBackup, writeBackup,
   type BackupKdfParams, type ScryptFunction,
 } from '../src/index.js';
 
@@ -97,8 +97,23 @@ describe('backup format', () => {
     expect(got).toEqual([big, new Uint8Array(0)]);
   });
 
-  it('a plaintext of exactly whole chunks still ends with a final chunk', async () => {
-    // Find a message count whose frames fill whole chunks is fiddly; instead check every size near a boundary opens.
+  it('a plaintext of exactly one whole chunk ends with an empty final chunk, and the reader takes it', async () => {
+    const code = generateRecoveryCode(systemRandom);
+    const sealer = new BackupSealer(ctx, code, { params, scrypt: nodeScrypt });
+    // u32 length (4) + field tag (1) + varint length (3) + 65528 bytes = 65536: exactly one chunk of plaintext.
+    expect(sealer.frame({ body: { case: 'attachmentData', value: new Uint8Array(65_528) } })).toEqual([]);
+    const tail = sealer.finish();
+    expect(tail.map((c) => c.length)).toEqual([65_552, 16]);
+    const plain: Uint8Array[] = [];
+    for await (const p of openBackupStream(ctx, pieces(concatBytes(sealer.header, ...tail), 1000), code, nodeScrypt)) plain.push(p);
+    expect(plain.map((p) => p.length)).toEqual([65_536, 0]);
+    // Without the empty final chunk the file does not open.
+    const cut: Uint8Array[] = [];
+    await expect((async () => { for await (const p of openBackupStream(ctx, pieces(concatBytes(sealer.header, tail[0]!)), code, nodeScrypt)) cut.push(p); })())
+      .rejects.toThrow(/damaged or incomplete/);
+  });
+
+  it('backups of sizes around chunk boundaries open', async () => {
     const code = generateRecoveryCode(systemRandom);
     for (const n of [0, 1, 19, 20, 21, 22]) {
       const file = await backup(code, n);
