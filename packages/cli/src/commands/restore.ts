@@ -69,6 +69,7 @@ Nothing is changed unless the whole backup verifies.`,
     // The whole backup is read and verified first; attachment files wait in a temporary directory.
     const tmpDir = join(ctx.dir, 'restore-tmp');
     const files: { tmp: string; name: string }[] = [];
+    const open = new Set<number>();
     ctx.progress('Deriving the backup key and checking the backup…');
     let restored: Awaited<ReturnType<typeof readBackup>>;
     try {
@@ -79,10 +80,12 @@ Nothing is changed unless the whole backup verifies.`,
           const tmp = join(tmpDir, String(files.length));
           files.push({ tmp, name: `${Buffer.from(a.messageId).toString('hex').slice(0, 8)}-${a.index}` });
           const fd = openSync(tmp, 'w', 0o600);
-          return { write: async (b) => { writeSync(fd, b); }, close: async () => { closeSync(fd); } };
+          open.add(fd);
+          return { write: async (b) => { writeSync(fd, b); }, close: async () => { open.delete(fd); closeSync(fd); } };
         },
       });
     } catch (e) {
+      for (const fd of open) closeSync(fd);
       rmSync(tmpDir, { recursive: true, force: true });
       throw e;
     }
