@@ -210,6 +210,14 @@ describe('sigilo backup and restore', () => {
     }
   }, 120_000);
 
+  it('restoring into a directory that already holds an account is refused and changes nothing there', async () => {
+    const r = await bob.run(['restore', backupFile], { env: { SIGILO_RECOVERY_CODE: recoveryCode }, timeoutMs: 60_000 });
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/already holds an account: restore into a new --dir \[ALREADY_REGISTERED\]/);
+    const who = JSON.parse((await bob.run(['whoami', '--json'])).out) as { accountId: string };
+    expect(who.accountId).toBe(bob.accountId);
+  }, 90_000);
+
   it('a backup of an account the server removed says so, and leaves the directory empty', async () => {
     const carol = await registered(server, root, 'carol');
     const b = await carol.run(['backup', join(root, 'carol.backup'), '--json'], { timeoutMs: 60_000 });
