@@ -18,7 +18,8 @@ import {
 } from '@sigilo/protocol';
 import { nodeCrypto, systemRandom } from '@sigilo/protocol/node';
 import {
-  ContentSchema, HistoryArchiveSchema, ProvisionMessageSchema, ReceiptMessage_Type, TypingMessage_Action, type Content, type DataMessage,
+  ContentSchema, HistoryArchiveSchema, HistoryEntrySchema, ProvisionMessageSchema, ReceiptMessage_Type, TypingMessage_Action, type Content, type DataMessage,
+  type HistoryEntry, type ProvisionMessage,
 } from '@sigilo/protocol/gen/sigilo/client/v1/content_pb';
 import type { Deliver, ServerFrame } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 import { decryptDeviceName, deviceRemovedMessage, encryptDeviceName } from './device-names.js';
@@ -381,45 +382,7 @@ export class SigiloClient {
         const chunks: Uint8Array[] = [];
         for (let i = 0; i < pm.historyChunks; i++) chunks.push(await next());
         const archive = fromBinary(HistoryArchiveSchema, decryptHistory(this.#ctx, pm.historyKey, chunks, pm.historyChunks));
-        const identity = decodeIdentityKeyPair(this.#ctx.crypto, pm.identityKeyPair);
-        const deviceKey = this.#generateDeviceKey();
-        const f = await connection.request({
-          case: 'linkDevice',
-          value: {
-            accountId: pm.accountId,
-            deviceKey: deviceKey.publicKey,
-            identitySignature: this.#ctx.crypto.ed25519Sign(identity.signing.privateKey, linkIdentityPayload(nonce, pm.accountId, deviceKey.publicKey)),
-            deviceSignature: this.#ctx.crypto.ed25519Sign(deviceKey.privateKey, linkDevicePayload(nonce, pm.accountId)),
-          },
-        });
-        if (f.body.case !== 'registered') throw new ClientError('SERVER_ERROR', 'unexpected answer to the link request');
-        const deviceId = f.body.value.deviceId;
-        const now = this.#now();
-        this.store.transaction(() => {
-          this.store.setMeta(META.identity, pm.identityKeyPair);
-          this.store.setMeta(META.deviceKey, deviceKey.privateKey);
-          this.store.setMeta(META.accountId, pm.accountId);
-          this.store.setMeta(META.deviceId, u32(deviceId));
-          this.store.setMeta(META.accessKey, pm.accessKey);
-          for (const c of pm.contacts) {
-            this.store.putContact({
-              accountId: c.accountId, alias: c.alias || undefined, identityKey: c.identityKey.length ? c.identityKey : undefined, pendingIdentityKey: undefined,
-              verified: c.verified, accessKey: c.accessKey.length ? c.accessKey : undefined, mutedUntil: Number(c.mutedUntil),
-            });
-          }
-          for (const e of archive.entries) {
-            this.store.insertMessage({
-              conversation: e.conversationAccountId, messageId: e.messageId, author: e.authorAccountId, outgoing: e.outgoing,
-              timestamp: Number(e.timestamp), text: e.text, status: statusFromWire(e.status), deleted: false, receivedAt: now,
-            });
-            if (e.privateWith.length === 16) this.store.setMessagePrivateWith(e.conversationAccountId, e.messageId, e.privateWith);
-          }
-          this.#groups.installProvisioned(pm.groups, now);
-        });
-        this.#identity = identity;
-        this.#retain(identity);
-        await this.#replenishPreKeys(connection, true);
-        return { accountId: pm.accountId, deviceId, historyMessages: archive.entries.length };
+        return await this.#installAccount(connection, nonce, pm, archive.entries);
       } finally {
         clearInterval(keepAlive);
         connection.close();
@@ -437,24 +400,12 @@ export class SigiloClient {
     const me = this.#requireAccount();
     const connection = this.#requireConnection();
     const code = parseLinkCode(codeText);
-    const entries = this.store.allMessages().filter((m) => !m.deleted).map((m) => ({
-      conversationAccountId: m.conversation, messageId: m.messageId, authorAccountId: m.author, timestamp: BigInt(m.timestamp),
-      text: m.text, status: statusToWire(m.status), outgoing: m.outgoing, privateWith: m.privateWith ?? new Uint8Array(0),
-    }));
+    const entries = this.#historyEntries();
     const historyKey = this.#ctx.random(32);
     const chunks = encryptHistory(this.#ctx, historyKey, toBinary(HistoryArchiveSchema, create(HistoryArchiveSchema, { entries })));
-    const pm = create(ProvisionMessageSchema, {
-      accountId: me.accountId,
-      identityKeyPair: encodeIdentityKeyPair(this.identity),
-      accessKey: this.accessKey ?? new Uint8Array(0),
-      contacts: this.store.listContacts().map((c) => ({
-        alias: c.alias ?? '', accountId: c.accountId, identityKey: c.identityKey ?? new Uint8Array(0), verified: c.verified,
-        accessKey: c.accessKey ?? new Uint8Array(0), mutedUntil: BigInt(c.mutedUntil),
-      })),
-      historyKey,
-      historyChunks: chunks.length,
-      groups: this.#groups.forProvisioning(),
-    });
+    const pm = this.#provisionMessage(me.accountId);
+    pm.historyKey = historyKey;
+    pm.historyChunks = chunks.length;
     const total = chunks.length + 1;
     await connection.request({ case: 'provisionSend', value: { address: code.address, body: sealProvision(this.#ctx, code.publicKey, toBinary(ProvisionMessageSchema, pm)) } });
     options.onProgress?.(1, total);
@@ -465,6 +416,107 @@ export class SigiloClient {
     historyKey.fill(0);
     this.#ownDevices = undefined; // the new device appears in the next device list
     return { historyMessages: entries.length };
+  }
+
+
+  /** The identity, contacts and groups a new device of this account gets (linking, backup). */
+  #provisionMessage(accountId: Uint8Array): ProvisionMessage {
+    return create(ProvisionMessageSchema, {
+      accountId,
+      identityKeyPair: encodeIdentityKeyPair(this.identity),
+      accessKey: this.accessKey ?? new Uint8Array(0),
+      contacts: this.store.listContacts().map((c) => ({
+        alias: c.alias ?? '', accountId: c.accountId, identityKey: c.identityKey ?? new Uint8Array(0), verified: c.verified,
+        accessKey: c.accessKey ?? new Uint8Array(0), mutedUntil: BigInt(c.mutedUntil),
+      })),
+      groups: this.#groups.forProvisioning(),
+    });
+  }
+
+  /** Every stored message not deleted, with its attachment pointers (linking, backup). */
+  #historyEntries(): HistoryEntry[] {
+    return this.store.allMessages().filter((m) => !m.deleted).map((m) => create(HistoryEntrySchema, {
+      conversationAccountId: m.conversation, messageId: m.messageId, authorAccountId: m.author, timestamp: BigInt(m.timestamp),
+      text: m.text, status: statusToWire(m.status), outgoing: m.outgoing, privateWith: m.privateWith ?? new Uint8Array(0),
+      attachments: (m.attachments ?? []).map(pointerFromAttachment),
+    }));
+  }
+
+  /**
+   * Links a new device to the account of `pm` (signing with its identity key) over `connection`, then installs the
+   * identity, contacts, groups and history in one transaction and publishes this device's prekeys.
+   */
+  async #installAccount(connection: Connection, nonce: Uint8Array, pm: ProvisionMessage, entries: readonly HistoryEntry[]): Promise<{ accountId: Uint8Array; deviceId: number; historyMessages: number }> {
+    const identity = decodeIdentityKeyPair(this.#ctx.crypto, pm.identityKeyPair);
+    const deviceKey = this.#generateDeviceKey();
+    const f = await connection.request({
+      case: 'linkDevice',
+      value: {
+        accountId: pm.accountId,
+        deviceKey: deviceKey.publicKey,
+        identitySignature: this.#ctx.crypto.ed25519Sign(identity.signing.privateKey, linkIdentityPayload(nonce, pm.accountId, deviceKey.publicKey)),
+        deviceSignature: this.#ctx.crypto.ed25519Sign(deviceKey.privateKey, linkDevicePayload(nonce, pm.accountId)),
+      },
+    });
+    if (f.body.case !== 'registered') throw new ClientError('SERVER_ERROR', 'unexpected answer to the link request');
+    const deviceId = f.body.value.deviceId;
+    const now = this.#now();
+    this.store.transaction(() => {
+      this.store.setMeta(META.identity, pm.identityKeyPair);
+      this.store.setMeta(META.deviceKey, deviceKey.privateKey);
+      this.store.setMeta(META.accountId, pm.accountId);
+      this.store.setMeta(META.deviceId, u32(deviceId));
+      this.store.setMeta(META.accessKey, pm.accessKey);
+      for (const c of pm.contacts) {
+        this.store.putContact({
+          accountId: c.accountId, alias: c.alias || undefined, identityKey: c.identityKey.length ? c.identityKey : undefined, pendingIdentityKey: undefined,
+          verified: c.verified, accessKey: c.accessKey.length ? c.accessKey : undefined, mutedUntil: Number(c.mutedUntil),
+        });
+      }
+      for (const e of entries) {
+        const attachments = acceptPointers(e.attachments);
+        this.store.insertMessage({
+          conversation: e.conversationAccountId, messageId: e.messageId, author: e.authorAccountId, outgoing: e.outgoing,
+          timestamp: Number(e.timestamp), text: e.text, status: statusFromWire(e.status), deleted: false, receivedAt: now,
+        });
+        if (e.privateWith.length === 16) this.store.setMessagePrivateWith(e.conversationAccountId, e.messageId, e.privateWith);
+        if (attachments.length) this.store.setMessageAttachments(e.conversationAccountId, e.messageId, attachments);
+      }
+      this.#groups.installProvisioned(pm.groups, now);
+    });
+    this.#identity = identity;
+    this.#retain(identity);
+    this.#account = undefined;
+    await this.#replenishPreKeys(connection, true);
+    return { accountId: pm.accountId, deviceId, historyMessages: entries.length };
+  }
+
+  /**
+   * Backup (backup.ts, spec/backup.md): what a backup holds of this account. Never this device's own keys,
+   * prekeys or sessions: a restore links a new device.
+   */
+  backupContents(): { account: ProvisionMessage; messages: HistoryEntry[]; server: ServerAddress } {
+    const me = this.#requireAccount();
+    return { account: this.#provisionMessage(me.accountId), messages: this.#historyEntries(), server: this.#requireServer() };
+  }
+
+  /**
+   * Restore (backup.ts): on a device with a server configured and no account, links this device to the backup's
+   * account with the identity key it holds, and installs its contacts, groups and history.
+   */
+  async restoreAccount(account: ProvisionMessage, messages: readonly HistoryEntry[]): Promise<{ accountId: Uint8Array; deviceId: number; historyMessages: number }> {
+    if (this.accountId) throw new ClientError('ALREADY_REGISTERED', 'this directory already holds an account; restore into a new --dir');
+    const { connection, nonce } = await Connection.open(this.#requireServer(), () => {});
+    try {
+      return await this.#installAccount(connection, nonce, account, messages);
+    } catch (e) {
+      if (e instanceof ServerRequestError && e.serverCode === 'AUTH_FAILED') {
+        throw new ClientError('ACCOUNT_GONE', 'the server does not have this account any more (the administrator removed it, or the backup is of an account on another server): nothing was restored; ask your administrator for an invite and run `sigilo register`');
+      }
+      throw e;
+    } finally {
+      connection.close();
+    }
   }
 
   // ------------------------------------------------------------------ connection

@@ -17,7 +17,11 @@ export type ClientErrorCode =
   | 'LINK_FAILED'
   | 'NOT_FOUND'
   /** This device was removed from its account (by another device or the administrator): link it again or register. */
-  | 'DEVICE_REMOVED';
+  | 'DEVICE_REMOVED'
+  /** Restore: the server no longer has the backup's account. */
+  | 'ACCOUNT_GONE'
+  /** Backup: the recovery code does not open the file, or the file was altered or cut. */
+  | 'BACKUP_INVALID';
 
 export class ClientError extends Error {
   readonly code: ClientErrorCode;

@@ -74,6 +74,12 @@ Exit code 130: interrupted, run it again to resume.`,
           ctx.io.err(`sigilo download: ${e.message.replace(/; (run|it resumes) .*$/, '')}; run \`sigilo download ${id}\` again to resume where it stopped\n`);
           return EXIT_INTERRUPTED;
         }
+        if (e instanceof AttachmentError && e.reason === 'EXPIRED') {
+          // The server keeps attachments for its retention period only (30 days by default): a device linked or restored later may find them gone.
+          const who = m.outgoing ? 'you sent it (from this or another of your devices): send the file again if it is still needed' : 'ask the sender to send it again';
+          ctx.io.err(`sigilo download: the server no longer has ${name}: it keeps attachments for a limited time (its retention period) and this one was deleted; ${who} [EXPIRED]\n`);
+          return 1;
+        }
         if (e instanceof AttachmentError) {
           ctx.io.err(`sigilo download: ${e.message} [${e.reason}]\n`);
           return 1;

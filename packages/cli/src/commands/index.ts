@@ -22,6 +22,8 @@ import { sendFile } from './send-file.js';
 import { download } from './download.js';
 import { verify } from './verify.js';
 import { whoami } from './whoami.js';
+import { backup } from './backup.js';
+import { restore } from './restore.js';
 
 export const COMMANDS: readonly Command[] = [
   serverStart,
@@ -48,5 +50,7 @@ export const COMMANDS: readonly Command[] = [
   devicesRename,
   deleteHistory,
   mute,
+  backup,
+  restore,
   ...groupCommands,
 ];

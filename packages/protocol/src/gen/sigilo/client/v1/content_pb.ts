@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file sigilo/client/v1/content.proto.
  */
 export const file_sigilo_client_v1_content: GenFile = /*@__PURE__*/
-  fileDesc("Ch5zaWdpbG8vY2xpZW50L3YxL2NvbnRlbnQucHJvdG8SEHNpZ2lsby5jbGllbnQudjEi3QMKB0NvbnRlbnQSLQoEZGF0YRgBIAEoCzIdLnNpZ2lsby5jbGllbnQudjEuRGF0YU1lc3NhZ2VIABIzCgdyZWNlaXB0GAIgASgLMiAuc2lnaWxvLmNsaWVudC52MS5SZWNlaXB0TWVzc2FnZUgAEjEKBnR5cGluZxgDIAEoCzIfLnNpZ2lsby5jbGllbnQudjEuVHlwaW5nTWVzc2FnZUgAEjEKBmRlbGV0ZRgEIAEoCzIfLnNpZ2lsby5jbGllbnQudjEuRGVsZXRlTWVzc2FnZUgAEi0KBHN5bmMYBSABKAsyHS5zaWdpbG8uY2xpZW50LnYxLlN5bmNNZXNzYWdlSAASPQoKc2VuZGVyX2tleRgGIAEoCzInLnNpZ2lsby5jbGllbnQudjEuU2VuZGVyS2V5RGlzdHJpYnV0aW9uSAASNQoMZ3JvdXBfdXBkYXRlGAcgASgLMh0uc2lnaWxvLmNsaWVudC52MS5Hcm91cFVwZGF0ZUgAEkAKEnNlbmRlcl9rZXlfcmVxdWVzdBgIIAEoCzIiLnNpZ2lsby5jbGllbnQudjEuU2VuZGVyS2V5UmVxdWVzdEgAEhkKEXNlbmRlcl9hY2Nlc3Nfa2V5GA8gASgMQgYKBGJvZHkinwEKC0RhdGFNZXNzYWdlEhIKCm1lc3NhZ2VfaWQYASABKAwSEQoJdGltZXN0YW1wGAIgASgEEgwKBHRleHQYAyABKAkSOAoLYXR0YWNobWVudHMYBCADKAsyIy5zaWdpbG8uY2xpZW50LnYxLkF0dGFjaG1lbnRQb2ludGVyEhAKCGdyb3VwX2lkGAUgASgMEg8KB3ByaXZhdGUYBiABKAgiggIKEUF0dGFjaG1lbnRQb2ludGVyEhUKDWF0dGFjaG1lbnRfaWQYASABKAwSCwoDa2V5GAIgASgMEg4KBmRpZ2VzdBgDIAEoDBIMCgRzaXplGAQgASgEEhYKDmVuY3J5cHRlZF9zaXplGAUgASgEEhQKDGNvbnRlbnRfdHlwZRgGIAEoCRIRCglmaWxlX25hbWUYByABKAkSEQoJdGh1bWJuYWlsGAggASgMEg0KBXdpZHRoGAkgASgNEg4KBmhlaWdodBgKIAEoDRITCgtkdXJhdGlvbl9tcxgLIAEoDRISCgp2b2ljZV9ub3RlGAwgASgIEg8KB2V4cGlyZXMYDSABKAQiqQEKDlJlY2VpcHRNZXNzYWdlEjMKBHR5cGUYASABKA4yJS5zaWdpbG8uY2xpZW50LnYxLlJlY2VpcHRNZXNzYWdlLlR5cGUSEwoLbWVzc2FnZV9pZHMYAiADKAwSEQoJdGltZXN0YW1wGAMgASgEEhAKCGdyb3VwX2lkGAQgASgMIigKBFR5cGUSEQoNVFlQRV9ERUxJVkVSWRAAEg0KCVRZUEVfUkVBRBABIp4BCg1UeXBpbmdNZXNzYWdlEjYKBmFjdGlvbhgBIAEoDjImLnNpZ2lsby5jbGllbnQudjEuVHlwaW5nTWVzc2FnZS5BY3Rpb24SEQoJdGltZXN0YW1wGAIgASgEEhAKCGdyb3VwX2lkGAMgASgMIjAKBkFjdGlvbhISCg5BQ1RJT05fU1RBUlRFRBAAEhIKDkFDVElPTl9TVE9QUEVEEAEiSAoNRGVsZXRlTWVzc2FnZRISCgptZXNzYWdlX2lkGAEgASgMEhEKCXRpbWVzdGFtcBgCIAEoBBIQCghncm91cF9pZBgDIAEoDCJQChVTZW5kZXJLZXlEaXN0cmlidXRpb24SEAoIZ3JvdXBfaWQYASABKAwSFAoMZGlzdHJpYnV0aW9uGAIgASgMEg8KB2VudHJpZXMYAyADKAwiMAoLR3JvdXBVcGRhdGUSEAoIZ3JvdXBfaWQYASABKAwSDwoHZW50cmllcxgCIAMoDCI9ChBTZW5kZXJLZXlSZXF1ZXN0EhAKCGdyb3VwX2lkGAEgASgMEhcKD2Rpc3RyaWJ1dGlvbl9pZBgCIAEoDCLCBQoLU3luY01lc3NhZ2USMgoEc2VudBgBIAEoCzIiLnNpZ2lsby5jbGllbnQudjEuU3luY01lc3NhZ2UuU2VudEgAEjIKBHJlYWQYAiABKAsyIi5zaWdpbG8uY2xpZW50LnYxLlN5bmNNZXNzYWdlLlJlYWRIABJFCg5kZWxldGVfaGlzdG9yeRgDIAEoCzIrLnNpZ2lsby5jbGllbnQudjEuU3luY01lc3NhZ2UuRGVsZXRlSGlzdG9yeUgAEjIKBG11dGUYBCABKAsyIi5zaWdpbG8uY2xpZW50LnYxLlN5bmNNZXNzYWdlLk11dGVIABJCCg1kZWxldGVfZm9yX21lGAUgASgLMikuc2lnaWxvLmNsaWVudC52MS5TeW5jTWVzc2FnZS5EZWxldGVGb3JNZUgAGocBCgRTZW50Eh4KFmRlc3RpbmF0aW9uX2FjY291bnRfaWQYASABKAwSLgoHbWVzc2FnZRgCIAEoCzIdLnNpZ2lsby5jbGllbnQudjEuRGF0YU1lc3NhZ2USLwoGZGVsZXRlGAMgASgLMh8uc2lnaWxvLmNsaWVudC52MS5EZWxldGVNZXNzYWdlGjwKBFJlYWQSHwoXY29udmVyc2F0aW9uX2FjY291bnRfaWQYASABKAwSEwoLbWVzc2FnZV9pZHMYAiADKAwaQAoNRGVsZXRlSGlzdG9yeRIfChdjb252ZXJzYXRpb25fYWNjb3VudF9pZBgBIAEoDBIOCgZiZWZvcmUYAiABKAQaNgoETXV0ZRIfChdjb252ZXJzYXRpb25fYWNjb3VudF9pZBgBIAEoDBINCgV1bnRpbBgCIAEoBBpCCgtEZWxldGVGb3JNZRIfChdjb252ZXJzYXRpb25fYWNjb3VudF9pZBgBIAEoDBISCgptZXNzYWdlX2lkGAIgASgMQgYKBGJvZHkiygMKEFByb3Zpc2lvbk1lc3NhZ2USEgoKYWNjb3VudF9pZBgBIAEoDBIZChFpZGVudGl0eV9rZXlfcGFpchgCIAEoDBISCgphY2Nlc3Nfa2V5GAMgASgMEjwKCGNvbnRhY3RzGAQgAygLMiouc2lnaWxvLmNsaWVudC52MS5Qcm92aXNpb25NZXNzYWdlLkNvbnRhY3QSEwoLaGlzdG9yeV9rZXkYBSABKAwSFgoOaGlzdG9yeV9jaHVua3MYBiABKA0SOAoGZ3JvdXBzGAcgAygLMiguc2lnaWxvLmNsaWVudC52MS5Qcm92aXNpb25NZXNzYWdlLkdyb3VwGn0KB0NvbnRhY3QSDQoFYWxpYXMYASABKAkSEgoKYWNjb3VudF9pZBgCIAEoDBIUCgxpZGVudGl0eV9rZXkYAyABKAwSEAoIdmVyaWZpZWQYBCABKAgSEgoKYWNjZXNzX2tleRgFIAEoDBITCgttdXRlZF91bnRpbBgGIAEoBBpPCgVHcm91cBIQCghncm91cF9pZBgBIAEoDBIPCgdlbnRyaWVzGAIgAygMEg4KBnN0YXR1cxgDIAEoDRITCgttdXRlZF91bnRpbBgEIAEoBCJBCg5IaXN0b3J5QXJjaGl2ZRIvCgdlbnRyaWVzGAEgAygLMh4uc2lnaWxvLmNsaWVudC52MS5IaXN0b3J5RW50cnkitwEKDEhpc3RvcnlFbnRyeRIfChdjb252ZXJzYXRpb25fYWNjb3VudF9pZBgBIAEoDBISCgptZXNzYWdlX2lkGAIgASgMEhkKEWF1dGhvcl9hY2NvdW50X2lkGAMgASgMEhEKCXRpbWVzdGFtcBgEIAEoBBIMCgR0ZXh0GAUgASgJEg4KBnN0YXR1cxgGIAEoDRIQCghvdXRnb2luZxgHIAEoCBIUCgxwcml2YXRlX3dpdGgYCCABKAxiBnByb3RvMw");
+  fileDesc("Ch5zaWdpbG8vY2xpZW50L3YxL2NvbnRlbnQucHJvdG8SEHNpZ2lsby5jbGllbnQudjEi3QMKB0NvbnRlbnQSLQoEZGF0YRgBIAEoCzIdLnNpZ2lsby5jbGllbnQudjEuRGF0YU1lc3NhZ2VIABIzCgdyZWNlaXB0GAIgASgLMiAuc2lnaWxvLmNsaWVudC52MS5SZWNlaXB0TWVzc2FnZUgAEjEKBnR5cGluZxgDIAEoCzIfLnNpZ2lsby5jbGllbnQudjEuVHlwaW5nTWVzc2FnZUgAEjEKBmRlbGV0ZRgEIAEoCzIfLnNpZ2lsby5jbGllbnQudjEuRGVsZXRlTWVzc2FnZUgAEi0KBHN5bmMYBSABKAsyHS5zaWdpbG8uY2xpZW50LnYxLlN5bmNNZXNzYWdlSAASPQoKc2VuZGVyX2tleRgGIAEoCzInLnNpZ2lsby5jbGllbnQudjEuU2VuZGVyS2V5RGlzdHJpYnV0aW9uSAASNQoMZ3JvdXBfdXBkYXRlGAcgASgLMh0uc2lnaWxvLmNsaWVudC52MS5Hcm91cFVwZGF0ZUgAEkAKEnNlbmRlcl9rZXlfcmVxdWVzdBgIIAEoCzIiLnNpZ2lsby5jbGllbnQudjEuU2VuZGVyS2V5UmVxdWVzdEgAEhkKEXNlbmRlcl9hY2Nlc3Nfa2V5GA8gASgMQgYKBGJvZHkinwEKC0RhdGFNZXNzYWdlEhIKCm1lc3NhZ2VfaWQYASABKAwSEQoJdGltZXN0YW1wGAIgASgEEgwKBHRleHQYAyABKAkSOAoLYXR0YWNobWVudHMYBCADKAsyIy5zaWdpbG8uY2xpZW50LnYxLkF0dGFjaG1lbnRQb2ludGVyEhAKCGdyb3VwX2lkGAUgASgMEg8KB3ByaXZhdGUYBiABKAgiggIKEUF0dGFjaG1lbnRQb2ludGVyEhUKDWF0dGFjaG1lbnRfaWQYASABKAwSCwoDa2V5GAIgASgMEg4KBmRpZ2VzdBgDIAEoDBIMCgRzaXplGAQgASgEEhYKDmVuY3J5cHRlZF9zaXplGAUgASgEEhQKDGNvbnRlbnRfdHlwZRgGIAEoCRIRCglmaWxlX25hbWUYByABKAkSEQoJdGh1bWJuYWlsGAggASgMEg0KBXdpZHRoGAkgASgNEg4KBmhlaWdodBgKIAEoDRITCgtkdXJhdGlvbl9tcxgLIAEoDRISCgp2b2ljZV9ub3RlGAwgASgIEg8KB2V4cGlyZXMYDSABKAQiqQEKDlJlY2VpcHRNZXNzYWdlEjMKBHR5cGUYASABKA4yJS5zaWdpbG8uY2xpZW50LnYxLlJlY2VpcHRNZXNzYWdlLlR5cGUSEwoLbWVzc2FnZV9pZHMYAiADKAwSEQoJdGltZXN0YW1wGAMgASgEEhAKCGdyb3VwX2lkGAQgASgMIigKBFR5cGUSEQoNVFlQRV9ERUxJVkVSWRAAEg0KCVRZUEVfUkVBRBABIp4BCg1UeXBpbmdNZXNzYWdlEjYKBmFjdGlvbhgBIAEoDjImLnNpZ2lsby5jbGllbnQudjEuVHlwaW5nTWVzc2FnZS5BY3Rpb24SEQoJdGltZXN0YW1wGAIgASgEEhAKCGdyb3VwX2lkGAMgASgMIjAKBkFjdGlvbhISCg5BQ1RJT05fU1RBUlRFRBAAEhIKDkFDVElPTl9TVE9QUEVEEAEiSAoNRGVsZXRlTWVzc2FnZRISCgptZXNzYWdlX2lkGAEgASgMEhEKCXRpbWVzdGFtcBgCIAEoBBIQCghncm91cF9pZBgDIAEoDCJQChVTZW5kZXJLZXlEaXN0cmlidXRpb24SEAoIZ3JvdXBfaWQYASABKAwSFAoMZGlzdHJpYnV0aW9uGAIgASgMEg8KB2VudHJpZXMYAyADKAwiMAoLR3JvdXBVcGRhdGUSEAoIZ3JvdXBfaWQYASABKAwSDwoHZW50cmllcxgCIAMoDCI9ChBTZW5kZXJLZXlSZXF1ZXN0EhAKCGdyb3VwX2lkGAEgASgMEhcKD2Rpc3RyaWJ1dGlvbl9pZBgCIAEoDCLCBQoLU3luY01lc3NhZ2USMgoEc2VudBgBIAEoCzIiLnNpZ2lsby5jbGllbnQudjEuU3luY01lc3NhZ2UuU2VudEgAEjIKBHJlYWQYAiABKAsyIi5zaWdpbG8uY2xpZW50LnYxLlN5bmNNZXNzYWdlLlJlYWRIABJFCg5kZWxldGVfaGlzdG9yeRgDIAEoCzIrLnNpZ2lsby5jbGllbnQudjEuU3luY01lc3NhZ2UuRGVsZXRlSGlzdG9yeUgAEjIKBG11dGUYBCABKAsyIi5zaWdpbG8uY2xpZW50LnYxLlN5bmNNZXNzYWdlLk11dGVIABJCCg1kZWxldGVfZm9yX21lGAUgASgLMikuc2lnaWxvLmNsaWVudC52MS5TeW5jTWVzc2FnZS5EZWxldGVGb3JNZUgAGocBCgRTZW50Eh4KFmRlc3RpbmF0aW9uX2FjY291bnRfaWQYASABKAwSLgoHbWVzc2FnZRgCIAEoCzIdLnNpZ2lsby5jbGllbnQudjEuRGF0YU1lc3NhZ2USLwoGZGVsZXRlGAMgASgLMh8uc2lnaWxvLmNsaWVudC52MS5EZWxldGVNZXNzYWdlGjwKBFJlYWQSHwoXY29udmVyc2F0aW9uX2FjY291bnRfaWQYASABKAwSEwoLbWVzc2FnZV9pZHMYAiADKAwaQAoNRGVsZXRlSGlzdG9yeRIfChdjb252ZXJzYXRpb25fYWNjb3VudF9pZBgBIAEoDBIOCgZiZWZvcmUYAiABKAQaNgoETXV0ZRIfChdjb252ZXJzYXRpb25fYWNjb3VudF9pZBgBIAEoDBINCgV1bnRpbBgCIAEoBBpCCgtEZWxldGVGb3JNZRIfChdjb252ZXJzYXRpb25fYWNjb3VudF9pZBgBIAEoDBISCgptZXNzYWdlX2lkGAIgASgMQgYKBGJvZHkiygMKEFByb3Zpc2lvbk1lc3NhZ2USEgoKYWNjb3VudF9pZBgBIAEoDBIZChFpZGVudGl0eV9rZXlfcGFpchgCIAEoDBISCgphY2Nlc3Nfa2V5GAMgASgMEjwKCGNvbnRhY3RzGAQgAygLMiouc2lnaWxvLmNsaWVudC52MS5Qcm92aXNpb25NZXNzYWdlLkNvbnRhY3QSEwoLaGlzdG9yeV9rZXkYBSABKAwSFgoOaGlzdG9yeV9jaHVua3MYBiABKA0SOAoGZ3JvdXBzGAcgAygLMiguc2lnaWxvLmNsaWVudC52MS5Qcm92aXNpb25NZXNzYWdlLkdyb3VwGn0KB0NvbnRhY3QSDQoFYWxpYXMYASABKAkSEgoKYWNjb3VudF9pZBgCIAEoDBIUCgxpZGVudGl0eV9rZXkYAyABKAwSEAoIdmVyaWZpZWQYBCABKAgSEgoKYWNjZXNzX2tleRgFIAEoDBITCgttdXRlZF91bnRpbBgGIAEoBBpPCgVHcm91cBIQCghncm91cF9pZBgBIAEoDBIPCgdlbnRyaWVzGAIgAygMEg4KBnN0YXR1cxgDIAEoDRITCgttdXRlZF91bnRpbBgEIAEoBCJBCg5IaXN0b3J5QXJjaGl2ZRIvCgdlbnRyaWVzGAEgAygLMh4uc2lnaWxvLmNsaWVudC52MS5IaXN0b3J5RW50cnki8QEKDEhpc3RvcnlFbnRyeRIfChdjb252ZXJzYXRpb25fYWNjb3VudF9pZBgBIAEoDBISCgptZXNzYWdlX2lkGAIgASgMEhkKEWF1dGhvcl9hY2NvdW50X2lkGAMgASgMEhEKCXRpbWVzdGFtcBgEIAEoBBIMCgR0ZXh0GAUgASgJEg4KBnN0YXR1cxgGIAEoDRIQCghvdXRnb2luZxgHIAEoCBIUCgxwcml2YXRlX3dpdGgYCCABKAwSOAoLYXR0YWNobWVudHMYCSADKAsyIy5zaWdpbG8uY2xpZW50LnYxLkF0dGFjaG1lbnRQb2ludGVyIoACCgtCYWNrdXBGcmFtZRI1CgdhY2NvdW50GAEgASgLMiIuc2lnaWxvLmNsaWVudC52MS5Qcm92aXNpb25NZXNzYWdlSAASMQoHbWVzc2FnZRgCIAEoCzIeLnNpZ2lsby5jbGllbnQudjEuSGlzdG9yeUVudHJ5SAASOAoKYXR0YWNobWVudBgDIAEoCzIiLnNpZ2lsby5jbGllbnQudjEuQmFja3VwQXR0YWNobWVudEgAEhkKD2F0dGFjaG1lbnRfZGF0YRgEIAEoDEgAEioKA2VuZBgFIAEoCzIbLnNpZ2lsby5jbGllbnQudjEuQmFja3VwRW5kSABCBgoEYm9keSJkChBCYWNrdXBBdHRhY2htZW50Eh8KF2NvbnZlcnNhdGlvbl9hY2NvdW50X2lkGAEgASgMEhIKCm1lc3NhZ2VfaWQYAiABKAwSDQoFaW5kZXgYAyABKA0SDAoEc2l6ZRgEIAEoBCJ2CglCYWNrdXBFbmQSEAoIbWVzc2FnZXMYASABKA0SEwoLYXR0YWNobWVudHMYAiABKA0SEgoKY3JlYXRlZF9hdBgDIAEoBBISCgpzZXJ2ZXJfdXJsGAQgASgJEhoKEnNlcnZlcl9maW5nZXJwcmludBgFIAEoCWIGcHJvdG8z");
 
 /**
  * The plaintext of every ratchet message, before padding (client.md §2).
@@ -849,6 +849,14 @@ export type HistoryEntry = Message<"sigilo.client.v1.HistoryEntry"> & {
    * @generated from field: bytes private_with = 8;
    */
   privateWith: Uint8Array;
+
+  /**
+   * The message's attachment pointers (keys included), so the new device can
+   * download what was sent or received before it was linked (client.md §6).
+   *
+   * @generated from field: repeated sigilo.client.v1.AttachmentPointer attachments = 9;
+   */
+  attachments: AttachmentPointer[];
 };
 
 /**
@@ -857,4 +865,145 @@ export type HistoryEntry = Message<"sigilo.client.v1.HistoryEntry"> & {
  */
 export const HistoryEntrySchema: GenMessage<HistoryEntry> = /*@__PURE__*/
   messageDesc(file_sigilo_client_v1_content, 12);
+
+/**
+ * Backup (spec/backup.md): the plaintext of a backup file is a sequence of
+ * frames, each u32be(length) || BackupFrame. The first is `account`, the last
+ * `end`; `attachment` is followed by the file's bytes in `attachment_data`
+ * frames.
+ *
+ * @generated from message sigilo.client.v1.BackupFrame
+ */
+export type BackupFrame = Message<"sigilo.client.v1.BackupFrame"> & {
+  /**
+   * @generated from oneof sigilo.client.v1.BackupFrame.body
+   */
+  body: {
+    /**
+     * identity, contacts, groups (history_key and history_chunks unset)
+     *
+     * @generated from field: sigilo.client.v1.ProvisionMessage account = 1;
+     */
+    value: ProvisionMessage;
+    case: "account";
+  } | {
+    /**
+     * one stored message
+     *
+     * @generated from field: sigilo.client.v1.HistoryEntry message = 2;
+     */
+    value: HistoryEntry;
+    case: "message";
+  } | {
+    /**
+     * a downloaded attachment's file follows
+     *
+     * @generated from field: sigilo.client.v1.BackupAttachment attachment = 3;
+     */
+    value: BackupAttachment;
+    case: "attachment";
+  } | {
+    /**
+     * at most 64 KiB of the file announced last
+     *
+     * @generated from field: bytes attachment_data = 4;
+     */
+    value: Uint8Array;
+    case: "attachmentData";
+  } | {
+    /**
+     * @generated from field: sigilo.client.v1.BackupEnd end = 5;
+     */
+    value: BackupEnd;
+    case: "end";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message sigilo.client.v1.BackupFrame.
+ * Use `create(BackupFrameSchema)` to create a new message.
+ */
+export const BackupFrameSchema: GenMessage<BackupFrame> = /*@__PURE__*/
+  messageDesc(file_sigilo_client_v1_content, 13);
+
+/**
+ * @generated from message sigilo.client.v1.BackupAttachment
+ */
+export type BackupAttachment = Message<"sigilo.client.v1.BackupAttachment"> & {
+  /**
+   * the message that carries it
+   *
+   * @generated from field: bytes conversation_account_id = 1;
+   */
+  conversationAccountId: Uint8Array;
+
+  /**
+   * @generated from field: bytes message_id = 2;
+   */
+  messageId: Uint8Array;
+
+  /**
+   * position in the message's attachments
+   *
+   * @generated from field: uint32 index = 3;
+   */
+  index: number;
+
+  /**
+   * the file's size in bytes (the plaintext)
+   *
+   * @generated from field: uint64 size = 4;
+   */
+  size: bigint;
+};
+
+/**
+ * Describes the message sigilo.client.v1.BackupAttachment.
+ * Use `create(BackupAttachmentSchema)` to create a new message.
+ */
+export const BackupAttachmentSchema: GenMessage<BackupAttachment> = /*@__PURE__*/
+  messageDesc(file_sigilo_client_v1_content, 14);
+
+/**
+ * @generated from message sigilo.client.v1.BackupEnd
+ */
+export type BackupEnd = Message<"sigilo.client.v1.BackupEnd"> & {
+  /**
+   * @generated from field: uint32 messages = 1;
+   */
+  messages: number;
+
+  /**
+   * @generated from field: uint32 attachments = 2;
+   */
+  attachments: number;
+
+  /**
+   * Unix ms, when the backup was written
+   *
+   * @generated from field: uint64 created_at = 3;
+   */
+  createdAt: bigint;
+
+  /**
+   * where the account lives
+   *
+   * @generated from field: string server_url = 4;
+   */
+  serverUrl: string;
+
+  /**
+   * its pinned certificate (empty: system CAs)
+   *
+   * @generated from field: string server_fingerprint = 5;
+   */
+  serverFingerprint: string;
+};
+
+/**
+ * Describes the message sigilo.client.v1.BackupEnd.
+ * Use `create(BackupEndSchema)` to create a new message.
+ */
+export const BackupEndSchema: GenMessage<BackupEnd> = /*@__PURE__*/
+  messageDesc(file_sigilo_client_v1_content, 15);
 
