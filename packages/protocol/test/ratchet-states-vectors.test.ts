@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   fromHex, toHex, identityKeyPairFromPrivate, decodePreKeyBundle, decodeSessionRecord, decodeRatchetMessage, encodeSessionRecord,
-  verifyPreKeyBundle, decryptMessage, DecryptionError,
+  verifyPreKeyBundle, decryptMessage, decryptPreKeyMessage, DecryptionError,
   type CryptoProvider,
 } from '../src/index.js';
 import { expandMessageKey } from '../src/ratchet/kdf.js';
@@ -93,5 +93,30 @@ describe.each(providers)('spec/vectors/ratchet-states.json with the $name provid
     const tampered = h(v.failures[0].message);
     expect(() => decryptMessage({ crypto, random: () => { throw new Error('no draw expected'); } }, state, tampered)).toThrow(DecryptionError);
     expect(toHex(encodeSessionRecord(state))).toBe(two.record);
+  });
+});
+
+describe.each(providers)('session.json read by an implementation that draws differently ($name provider), protocol.md §11', (crypto: CryptoProvider) => {
+  it('Bob decrypts Alice\'s first chain (her prekey messages) and nothing after his own, different ratchet key', () => {
+    const s = JSON.parse(readFileSync(new URL('../../../spec/vectors/session.json', import.meta.url), 'utf8'));
+    const bob = identityKeyPairFromPrivate(crypto, h(s.bob.identitySigningSeed), h(s.bob.identityAgreementPrivate));
+    const spkPriv = h(s.bob.signedPreKey.privateKey);
+    const opkPriv = h(s.bob.oneTimePreKey.privateKey);
+    const keys = {
+      signedPreKey: { id: 1, keyPair: { privateKey: spkPriv, publicKey: crypto.x25519PublicKey(spkPriv) } },
+      oneTimePreKey: { id: 100, keyPair: { privateKey: opkPriv, publicKey: crypto.x25519PublicKey(opkPriv) } },
+      pqPreKey: { id: 200, keyPair: crypto.mlKem768KeyPair(h(s.bob.pqPreKey.seed)) },
+    };
+    let n = 0;
+    const other = (length: number) => { const out = new Uint8Array(length).fill(0x5a); out[0] = ++n; return out; };
+    const ctx = { crypto, random: other };
+    const msgs: Uint8Array[] = s.messages.map((m: { message: string }) => h(m.message));
+    const first = decryptPreKeyMessage(ctx, undefined, bob, keys, msgs[0]!);
+    expect(new TextDecoder().decode(first.plaintext)).toBe(s.messages[0].plaintext);
+    const second = decryptPreKeyMessage(ctx, first.record, bob, keys, msgs[1]!);
+    expect(new TextDecoder().decode(second.plaintext)).toBe(s.messages[1].plaintext);
+    // Message 3 is Alice's first message after Bob's reply: on a chain towards the ratchet key the reference Bob drew.
+    expect(s.messages[3].from).toBe('alice');
+    expect(() => decryptMessage(ctx, second.record, msgs[3]!)).toThrow(DecryptionError);
   });
 });
