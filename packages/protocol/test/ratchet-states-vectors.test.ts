@@ -9,11 +9,12 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   fromHex, toHex, identityKeyPairFromPrivate, decodePreKeyBundle, decodeSessionRecord, decodeRatchetMessage, encodeSessionRecord,
-  verifyPreKeyBundle, decryptMessage, decryptPreKeyMessage, DecryptionError,
+  verifyPreKeyBundle, decryptMessage, decryptPreKeyMessage, encryptMessage, DecryptionError, MAX_RECEIVING_CHAINS,
   type CryptoProvider,
 } from '../src/index.js';
 import { expandMessageKey } from '../src/ratchet/kdf.js';
-import { providers } from './support/fixtures.js';
+import { context, makeParty, providers } from './support/fixtures.js';
+import { establish, exchange } from './support/sessions.js';
 import { replay } from './support/replay.js';
 import { runStates, type StatesEvent } from './support/ratchet-states.js';
 
@@ -118,5 +119,43 @@ describe.each(providers)('session.json read by an implementation that draws diff
     // Message 3 is Alice's first message after Bob's reply: on a chain towards the ratchet key the reference Bob drew.
     expect(s.messages[3].from).toBe('alice');
     expect(() => decryptMessage(ctx, second.record, msgs[3]!)).toThrow(DecryptionError);
+  });
+});
+
+describe.each(providers)('the receiving-chain bound as protocol.md §5.1 counts it ($name provider)', (crypto: CryptoProvider) => {
+  it('the current chain counts: at most 5 chains, only the first with a chain key; a message on a dropped chain is no duplicate and draws', () => {
+    const ctx = context(crypto, 'chain-bound');
+    const alice = makeParty(ctx), bob = makeParty(ctx);
+    let { a, b } = establish(ctx, alice, bob, { reply: true });
+    // Alice's chains at Bob: keep one message of each of Alice's first chains undelivered.
+    const held: Uint8Array[] = [];
+    for (let i = 0; i < MAX_RECEIVING_CHAINS + 2; i++) {
+      const extra = encryptMessage(ctx, a, new TextEncoder().encode(`held ${i}`));
+      a = extra.record;
+      held.push(extra.message);
+      ({ from: a, to: b } = exchange(ctx, a, b, `a${i}`));
+      ({ from: b, to: a } = exchange(ctx, b, a, `b${i}`));
+      const chains = b.current!.receivingChains;
+      expect(chains.length).toBeLessThanOrEqual(MAX_RECEIVING_CHAINS);
+      expect(chains[0]!.chainKey.length).toBe(32);
+      for (const older of chains.slice(1)) expect(older.chainKey.length).toBe(0);
+    }
+    expect(b.current!.receivingChains.length).toBe(MAX_RECEIVING_CHAINS);
+    // The held messages were sent before the one delivered on each chain, so their keys were skipped
+    // (then kept in MKSKIPPED when the chain was dropped): all still decrypt, oldest chain included.
+    for (const m of held) b = decryptMessage(ctx, b, m).record;
+    // A forged message naming the oldest dropped chain with a number never skipped: not a duplicate,
+    // it takes the DH ratchet step (one draw) and fails authentication; the record is unchanged.
+    const dropped = decodeRatchetMessage(held[0]!);
+    const forged = held[0]!.slice();
+    forged.set([0, 0, 0, 9], 33); // n = 9 on that chain
+    expect(decodeRatchetMessage(forged).ratchetKey).toEqual(dropped.ratchetKey);
+    expect(b.current!.receivingChains.some((c) => toHex(c.ratchetKey) === toHex(dropped.ratchetKey))).toBe(false);
+    let draws = 0;
+    const counted = { crypto, random: (n: number) => { draws++; return ctx.random(n); } };
+    const before = toHex(encodeSessionRecord(b));
+    expect(() => decryptMessage(counted, { current: b.current, previous: [] }, forged)).toThrow(DecryptionError);
+    expect(draws).toBe(1);
+    expect(toHex(encodeSessionRecord(b))).toBe(before);
   });
 });
