@@ -328,3 +328,57 @@ function write(name: string, data: unknown) {
     padding: paddingSizes.map((size) => ({ size, padded: a.paddedSize(size) })),
   });
 }
+
+// --- Ratchet states (protocol.md §5.4, §7): skipped keys in a record, failed attempts -----
+// Added after version 1's other files were frozen; its own seeds, so it changes none of them.
+{
+  const { runStates, STATES_EVENTS } = await import('../test/support/ratchet-states.js');
+  const { decodeSessionRecord } = await import('../src/index.js');
+  const aliceRandom = seeded('sigilo-vectors-states-alice');
+  const bobRandom = seeded('sigilo-vectors-states-bob');
+  const a = { crypto, random: aliceRandom };
+  const b = { crypto, random: bobRandom };
+  const now = 1_767_225_600_000;
+  const alice = generateIdentityKeyPair(a);
+  const bob = generateIdentityKeyPair(b);
+  const spk = generateSignedPreKey(b, bob, 5, now);
+  const lastResort = generatePqPreKey(b, bob, 6, true, now);
+  const setupDraws = { alice: aliceRandom.draws.length, bob: bobRandom.draws.length };
+  const bundle = makePreKeyBundle(bob, 1, spk, lastResort); // no one-time EC prekey; the last-resort PQ key
+  const result = runStates({
+    alice: { ctx: a, identity: alice },
+    bob: { ctx: b, identity: bob, keys: { signedPreKey: spk, pqPreKey: lastResort } },
+    bundle,
+  }, STATES_EVENTS);
+  const describeRecord = (hex: string) => {
+    const s = decodeSessionRecord(fromHex(hex)).current!;
+    return {
+      record: hex,
+      receivingChains: s.receivingChains.map((c) => ({ ratchetKey: toHex(c.ratchetKey), chainKey: toHex(c.chainKey), counter: c.counter })),
+      skippedKeys: s.skippedKeys.map((k) => ({ ratchetKey: toHex(k.ratchetKey), counter: k.counter, messageKey: toHex(k.messageKey) })),
+    };
+  };
+  write('ratchet-states.json', {
+    description: 'Session records holding skipped message keys, and failed decryption attempts (protocol.md §5.4, §7). '
+      + 'Same conventions as session.json: events ran in order, draws are every random value each party drew, the first setupDraws made the keys below. '
+      + 'snapshots: Bob\'s encoded record after the events before them, with its receiving chains (newest first; chainKey empty on older chains) '
+      + 'and skipped keys (oldest first; messageKey is the 32-byte KDF_CK output mk, before expansion). '
+      + 'failures: each failed attempt, the bytes Bob was given, the error, Bob\'s draws counted from the first event, before and after the attempt (a tampered message that starts a new chain '
+      + 'consumes one 32-byte draw, which is discarded with the attempt), and that his record is unchanged.',
+    now,
+    setupDraws,
+    alice: { identitySigningSeed: toHex(alice.signing.privateKey), identityAgreementPrivate: toHex(alice.agreement.privateKey), identityPublic: toHex(alice.publicKey), draws: aliceRandom.draws },
+    bob: {
+      identitySigningSeed: toHex(bob.signing.privateKey), identityAgreementPrivate: toHex(bob.agreement.privateKey), identityPublic: toHex(bob.publicKey),
+      signedPreKey: { id: 5, privateKey: toHex(spk.keyPair.privateKey), signature: toHex(spk.signature) },
+      pqPreKey: { id: 6, lastResort: true, seed: bobRandom.draws[setupDraws.bob - 1], publicKey: toHex(lastResort.keyPair.publicKey), signature: toHex(lastResort.signature) },
+      draws: bobRandom.draws,
+    },
+    bundle: toHex(encodePreKeyBundle(bundle)),
+    events: STATES_EVENTS,
+    messages: result.messages.map((m) => ({ from: m.from, plaintext: m.text, message: toHex(m.message) })),
+    snapshots: Object.fromEntries(Object.entries(result.snapshots).map(([k, v]) => [k, describeRecord(v)])),
+    failures: result.failures,
+    finalRecords: { alice: toHex(encodeSessionRecord(result.alice)), bob: toHex(encodeSessionRecord(result.bob)) },
+  });
+}
