@@ -5,6 +5,7 @@ import { adminAudit } from './admin-audit.js';
 import { adminInvite } from './admin-invite.js';
 import { adminRemoveAccount } from './admin-remove-account.js';
 import { adminRevokeDevice } from './admin-revoke-device.js';
+import { adminTlsCa } from './admin-tls-ca.js';
 import { serverStart } from './server-start.js';
 import { chat } from './chat.js';
 import { contacts, contactsAdd } from './contacts.js';
@@ -29,6 +30,7 @@ export const COMMANDS: readonly Command[] = [
   adminRevokeDevice,
   adminRemoveAccount,
   adminAudit,
+  adminTlsCa,
   init,
   register,
   whoami,
