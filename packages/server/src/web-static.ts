@@ -151,6 +151,13 @@ export class WebStatic {
   }
 
   private serveFile(req: IncomingMessage, res: ServerResponse, path: string): void {
+    let plain: string;
+    try {
+      plain = decodeURIComponent(path);
+    } catch {
+      return this.text(res, 400, 'bad path\n');
+    }
+    if (plain.includes('\0') || plain.split(/[\\/]/).includes('..')) return this.text(res, 404, 'not found\n');
     let rel = path === '/' ? '/index.html' : path;
     let file = this.resolveFile(rel);
     if (!file && extname(rel) === '') {
