@@ -155,7 +155,9 @@ self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
     const state = await readState();
     // First visit (trust on first use): the release the server offers now, checked against the key in this file.
-    const release = await downloadRelease(await fetchSignedManifest(), state.current);
+    const signed = await fetchSignedManifest();
+    if (state.current?.manifestSha256 === signed.manifestSha256) return; // same release: nothing to stage
+    const release = await downloadRelease(signed, state.current);
     if (state.current) {
       // A new worker script: it waits until the person confirms the update (no skipWaiting here).
       state.staged = release;
