@@ -183,4 +183,20 @@ describe.skipIf(missing !== undefined)('web app integrity in Chromium', () => {
       writeFileSync(file, original);
     }
   });
+
+  it('/ca opens in the browser with the fingerprint; a browser without the CA refuses the server', async () => {
+    const p2 = await context.newPage();
+    const r = await p2.goto(`${origin}/ca`);
+    expect(r?.status()).toBe(200);
+    expect(await p2.locator('#fingerprint').textContent()).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+    await p2.close();
+    const other = await createOrganisationCa(join(tmp, 'other-ca'), { organisation: 'Other', dns: ['localhost'], ips: [] });
+    const stranger = await launchTrusting(other.caCert);
+    try {
+      const p3 = await stranger.browser.newPage();
+      await expect(p3.goto(`${origin}/`)).rejects.toThrow(/ERR_CERT_AUTHORITY_INVALID/);
+    } finally {
+      await stranger.close();
+    }
+  });
 });
