@@ -6,8 +6,7 @@
  * manifest signed by that key, and applies an update only when its manifest is signed by the
  * same key, every file of it matches, and the person has confirmed it.
  */
-/// <reference lib="webworker" />
-declare const self: ServiceWorkerGlobalScope;
+const worker = self as unknown as ServiceWorkerGlobalScope;
 declare const __RELEASE_PUBLIC_KEY__: string;
 
 const CONTEXT = 'sigilo-web-release-v1\n';
@@ -33,7 +32,7 @@ class IntegrityError extends Error {
 
 const hex = (b: ArrayBuffer): string => [...new Uint8Array(b)].map((x) => x.toString(16).padStart(2, '0')).join('');
 const sha256 = async (b: BufferSource): Promise<string> => hex(await crypto.subtle.digest('SHA-256', b));
-const fromB64 = (s: string): Uint8Array => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+const fromB64 = (s: string): Uint8Array<ArrayBuffer> => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
 
 let keyPromise: Promise<CryptoKey> | undefined;
 const releaseKey = (): Promise<CryptoKey> =>
@@ -61,7 +60,7 @@ async function fetchSignedManifest(): Promise<{ manifest: Manifest; manifestSha2
   } catch {
     throw new IntegrityError({ kind: 'unreachable' });
   }
-  let bytes: Uint8Array, ok = false;
+  let bytes: Uint8Array<ArrayBuffer>, ok = false;
   try {
     bytes = fromB64(doc.manifest ?? '');
     const signed = new Uint8Array([...new TextEncoder().encode(CONTEXT), ...bytes]);
@@ -151,7 +150,7 @@ async function status(state: State) {
   };
 }
 
-self.addEventListener('install', (event) => {
+worker.addEventListener('install', (event) => {
   event.waitUntil((async () => {
     const state = await readState();
     // First visit (trust on first use): the release the server offers now, checked against the key in this file.
@@ -164,12 +163,12 @@ self.addEventListener('install', (event) => {
       await writeState(state);
     } else {
       await writeState({ current: release });
-      await self.skipWaiting();
+      await worker.skipWaiting();
     }
   })());
 });
 
-self.addEventListener('activate', (event) => {
+worker.addEventListener('activate', (event) => {
   event.waitUntil((async () => {
     const state = await readState();
     if (state.staged && state.staged.manifest.files['/sw.js'] !== state.current?.manifest.files['/sw.js']) {
@@ -180,13 +179,13 @@ self.addEventListener('activate', (event) => {
     }
     const keep = new Set([STATE_CACHE, state.current?.cache, state.staged?.cache]);
     for (const name of await caches.keys()) if (!keep.has(name)) await caches.delete(name);
-    await self.clients.claim();
+    await worker.clients.claim();
   })());
 });
 
-self.addEventListener('fetch', (event) => {
+worker.addEventListener('fetch', (event) => {
   const url = new URL(event.request.url);
-  if (event.request.method !== 'GET' || url.origin !== self.location.origin || SERVER_PATHS.test(url.pathname)) return;
+  if (event.request.method !== 'GET' || url.origin !== worker.location.origin || SERVER_PATHS.test(url.pathname)) return;
   const navigate = event.request.mode === 'navigate';
   event.respondWith((async () => {
     const state = await readState();
@@ -213,7 +212,7 @@ self.addEventListener('fetch', (event) => {
   })());
 });
 
-self.addEventListener('message', (event) => {
+worker.addEventListener('message', (event) => {
   const port = event.ports[0];
   const reply = (v: unknown) => port?.postMessage(v);
   const type = (event.data as { type?: string } | null)?.type;
@@ -236,7 +235,7 @@ self.addEventListener('message', (event) => {
         if (old && old !== state.current.cache) await caches.delete(old);
         reply({ type: 'applied', ok: true });
       } else if (type === 'skip-waiting') {
-        await self.skipWaiting();
+        await worker.skipWaiting();
         reply({ type: 'skipped' });
       }
     } catch (e) {
