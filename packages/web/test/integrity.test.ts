@@ -199,4 +199,20 @@ describe.skipIf(missing !== undefined)('web app integrity in Chromium', () => {
       await stranger.close();
     }
   });
+
+  it('speaks Spanish or Portuguese when the browser does, English otherwise', async () => {
+    for (const [locale, text] of [['es-AR', 'Conectar / Desbloquear'], ['pt-BR', 'Conectar / Desbloquear'], ['de-DE', 'Connect / Unlock']] as const) {
+      const ctx = await tb.browser.newContext({ locale });
+      try {
+        const p = await ctx.newPage();
+        await p.goto(`${origin}/`);
+        expect(await p.locator('h2#start-h').textContent()).toBe(text);
+        expect(await p.evaluate(() => document.documentElement.lang)).toBe(locale === 'de-DE' ? 'en' : locale.slice(0, 2));
+        const settings = await p.locator('h2#settings-h').textContent();
+        expect(settings).toBe(locale === 'es-AR' ? 'Ajustes' : locale === 'pt-BR' ? 'Configurações' : 'Settings');
+      } finally {
+        await ctx.close();
+      }
+    }
+  });
 });
