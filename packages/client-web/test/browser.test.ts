@@ -15,7 +15,7 @@ import { startTestServer, type TestServer } from '../../server/test/support/serv
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { browserMissing, buildBundle, loadWithoutTrust, makeTestPki, openBrowser, type BrowserSession, type TestPki } from './support/browser.js';
+import { browserMissing, buildBundle, loadWithoutTrust, makeTestPki, openBrowser, testWebDir, type BrowserSession, type TestPki } from './support/browser.js';
 import { storeScenarios } from './store-conformance.js';
 
 const missing = browserMissing();
@@ -28,6 +28,7 @@ describe.skipIf(!run)('browser adapters in Chromium', () => {
   let server: TestServer;
   let browser: BrowserSession;
   let bundleInputs: string[] = [];
+  let web: { dir: string; cleanup(): void } | undefined;
   const origin = () => `https://127.0.0.1:${new URL(server.server.url).port}`;
 
   beforeAll(async () => {
@@ -35,14 +36,16 @@ describe.skipIf(!run)('browser adapters in Chromium', () => {
     pki = makeTestPki();
     const bundle = await buildBundle();
     bundleInputs = bundle.inputs;
-    server = await startTestServer({ 'tls.cert': pki.certFile, 'tls.key': pki.keyFile });
-    browser = await openBrowser(origin(), pki, bundle.js);
+    web = testWebDir(bundle.js);
+    server = await startTestServer({ 'tls.cert': pki.certFile, 'tls.key': pki.keyFile, webDir: web.dir });
+    browser = await openBrowser(origin(), pki);
   }, 120_000);
 
   afterAll(async () => {
     await browser?.close();
     await server?.stop();
     pki?.cleanup();
+    web?.cleanup();
   });
 
   it('bundles for the browser without Node built-ins or polyfills', () => {

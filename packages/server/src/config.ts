@@ -20,6 +20,8 @@ export interface ServerConfig {
   readonly dataDir: string;
   readonly tls: { readonly cert: string | undefined; readonly key: string | undefined };
   readonly logLevel: LogLevel;
+  /** The built web app served at `/` (undefined: packages/web/dist beside the server). */
+  readonly webDir: string | undefined;
   readonly adminSocket: boolean;
   readonly limits: {
     readonly maxDevicesPerAccount: number;
@@ -98,6 +100,7 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'dataDir', env: 'SIGILO_DATA', flag: 'data', kind: { t: 'path' }, def: './data', key: 'dataDir', help: 'data directory (database, TLS and certificate keys, admin socket)' },
   { path: 'tls.cert', env: 'SIGILO_TLS_CERT', flag: 'tls-cert', kind: { t: 'path' }, def: undefined, key: 'tls.cert', help: 'PEM certificate chain; omit both cert and key for a self-signed certificate' },
   { path: 'tls.key', env: 'SIGILO_TLS_KEY', flag: 'tls-key', kind: { t: 'path' }, def: undefined, key: 'tls.key', help: 'PEM private key of the certificate' },
+  { path: 'webDir', env: 'SIGILO_WEB_DIR', kind: { t: 'path' }, def: undefined, key: 'webDir', help: "the signed web app build served at / (default: packages/web/dist of this installation)" },
   { path: 'logLevel', env: 'SIGILO_LOG_LEVEL', flag: 'log-level', kind: { t: 'enum', values: ['error', 'warn', 'info', 'debug'] }, def: 'info', key: 'logLevel', help: 'log verbosity; no level logs account ids, device ids, addresses or keys' },
   { path: 'adminSocket', env: 'SIGILO_ADMIN_SOCKET', kind: { t: 'bool' }, def: 'true', key: 'adminSocket', help: 'listen on DATA/admin.sock for `sigilo admin` (owner-only permissions)' },
   { path: 'limits.maxDevicesPerAccount', env: 'SIGILO_MAX_DEVICES', flag: 'max-devices', kind: { t: 'int', min: 1, max: 100 }, def: '5', key: 'limits.maxDevicesPerAccount', help: 'devices per account' },

@@ -15,3 +15,5 @@ export { openStorage, sqlitePath } from './storage/open.js';
 export type * from './storage/port.js';
 export { generateSelfSignedCertificate, fingerprintOf } from './tls/self-signed.js';
 export { CLOSE_CODES, CLOSE_AUTH_FAILED, CLOSE_AUTH_TIMEOUT } from './connection.js';
+export { createOrganisationCa, renewCaServerCertificate, SERVER_CERT_DAYS, type CaInfo, type CaNames } from './tls/ca.js';
+export { WebStatic, securityHeaders, contentSecurityPolicy } from './web-static.js';

@@ -31,6 +31,8 @@ import { FsBlobStore } from './blobs/fs.js';
 import type { Storage } from './storage/port.js';
 import { openStorage } from './storage/open.js';
 import { loadTls } from './tls/tls.js';
+import { renewCaServerCertificate } from './tls/ca.js';
+import { securityHeaderLines, WebStatic } from './web-static.js';
 
 export interface StartServerOptions {
   /** A resolved configuration; otherwise resolveConfig({ overrides }) is used. */
@@ -100,6 +102,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const attachmentsDir = join(config.dataDir, 'attachments');
   mkdirSync(attachmentsDir, { recursive: true, mode: 0o700 });
   const blobs = options.blobs ?? new FsBlobStore(attachmentsDir);
+  await renewCaServerCertificate(config.dataDir, new Date(now()));
   const tls = loadTls(config.dataDir, config.tls.cert, config.tls.key, new Date(now()));
   const certificateKey: CertificateKey = loadCertificateKey(config.dataDir, crypto, random);
   const storage = options.storage ?? await openStorage(config);
@@ -133,8 +136,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   let shuttingDown = false;
   const attachments = new AttachmentHttp(ctx, blobs);
   // requestTimeout 0: an attachment upload may take longer than node's 5-minute default; uploads are cut when idle instead (limits.attachmentIdleTimeout).
+  const web = new WebStatic(config.webDir, config.dataDir);
   const https: HttpsServer = createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', requestTimeout: 0 }, (req, res) =>
-    handleHttp(ctx, { fingerprint: tls.fingerprint, isShuttingDown: () => shuttingDown, attachments }, req, res));
+    web.handle(req, res) || handleHttp(ctx, { fingerprint: tls.fingerprint, isShuttingDown: () => shuttingDown, attachments }, req, res));
   https.on('tlsClientError', () => metrics.errors.inc({ code: 'TLS_HANDSHAKE' }));
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
   https.on('upgrade', (req, socket, head) => {
@@ -142,7 +146,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     const path = (req.url ?? '').split('?')[0];
     if (path !== '/v1/ws' || shuttingDown || hub.size >= limits.maxConnections) {
       const status = path !== '/v1/ws' ? '404 Not Found' : '503 Service Unavailable';
-      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      socket.end(`HTTP/1.1 ${status}\r\n${securityHeaderLines(req)}Connection: close\r\nContent-Length: 0\r\n\r\n`);
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => new Connection(ctx, ws));

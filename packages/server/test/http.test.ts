@@ -19,7 +19,7 @@ describe('health and metrics', () => {
 
   it('/health answers ok', async () => {
     expect(await get(t, '/health')).toMatchObject({ status: 200, body: '{"status":"ok"}' });
-    expect((await get(t, '/nope')).status).toBe(404);
+    expect((await get(t, '/v1/nope')).status).toBe(404);
   });
 
   it('/metrics is Prometheus text with counts only', async () => {

@@ -6,6 +6,7 @@ import { adminLabel } from './admin-label.js';
 import { adminInvite } from './admin-invite.js';
 import { adminRemoveAccount } from './admin-remove-account.js';
 import { adminRevokeDevice } from './admin-revoke-device.js';
+import { adminTlsCa } from './admin-tls-ca.js';
 import { serverStart } from './server-start.js';
 import { chat } from './chat.js';
 import { contacts, contactsAdd } from './contacts.js';
@@ -33,6 +34,7 @@ export const COMMANDS: readonly Command[] = [
   adminRemoveAccount,
   adminLabel,
   adminAudit,
+  adminTlsCa,
   init,
   register,
   whoami,

@@ -131,7 +131,7 @@ export async function loadWithoutTrust(url: string): Promise<string> {
 }
 
 /** Launches Chromium trusting the test CA and opens the test page at `origin` (the real server's https origin). */
-export async function openBrowser(origin: string, pki: TestPki, bundle: string): Promise<BrowserSession> {
+export async function openBrowser(origin: string, pki: TestPki): Promise<BrowserSession> {
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -140,16 +140,16 @@ export async function openBrowser(origin: string, pki: TestPki, bundle: string):
     env: { ...process.env, HOME: pki.home },
     timeout: 60_000,
   });
-  // The server's answers carry no script policy today; bypassCSP keeps the test working if they ever do.
-  const context = await browser.newContext({ bypassCSP: true });
+  // The page runs under the server's own Content-Security-Policy (script-src 'self'): the bundle is a file the
+  // server serves from its webDir (see testWebDir), not an injected inline script.
+  const context = await browser.newContext();
   const open = async (): Promise<BrowserSession> => {
     const page = await context.newPage();
     const console: string[] = [];
     page.on('console', (m) => console.push(`${m.type()}: ${m.text()}`));
     page.on('pageerror', (e) => console.push(`pageerror: ${e.message}`));
-    const res = await page.goto(`${origin}/__sigilo_test__`);
-    if (!res || res.status() !== 404) throw new Error(`expected the server's 404 page, got ${res?.status()}`);
-    await page.addScriptTag({ content: bundle });
+    const res = await page.goto(`${origin}/`);
+    if (!res || res.status() !== 200) throw new Error(`expected the test page from the server's webDir, got ${res?.status()}`);
     await page.waitForFunction(() => (globalThis as { sigiloTest?: unknown }).sigiloTest !== undefined, undefined, { timeout: 30_000 });
     const cdp = await context.newCDPSession(page);
     return {
@@ -165,4 +165,12 @@ export async function openBrowser(origin: string, pki: TestPki, bundle: string):
   };
   const first = await open();
   return { ...first, close: () => browser.close() };
+}
+
+/** A web directory for the real server (its `webDir` setting) holding the test page and the bundle, served same-origin. */
+export function testWebDir(bundle: string): { dir: string; cleanup(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'sigilo-web-test-'));
+  writeFileSync(join(dir, 'index.html'), '<!doctype html><meta charset="utf-8"><title>sigilo test</title><script src="/test-bundle.js"></script>\n');
+  writeFileSync(join(dir, 'test-bundle.js'), bundle);
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }

@@ -31,7 +31,7 @@ export interface GeneratedCertificate {
   readonly fingerprint: string;
 }
 
-function ipBytes(ip: string): Uint8Array {
+export function ipBytes(ip: string): Uint8Array {
   if (isIP(ip) === 4) return Uint8Array.from(ip.split('.').map(Number));
   // IPv6: expand "::" and write 8 groups of 16 bits.
   const [head, tail] = ip.includes('::') ? ip.split('::') : [ip, undefined];

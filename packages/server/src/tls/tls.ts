@@ -7,6 +7,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { TlsError } from '../errors.js';
+import { caServerFiles } from './ca.js';
 import { fingerprintOf, generateSelfSignedCertificate } from './self-signed.js';
 
 export interface TlsMaterial {
@@ -46,6 +47,13 @@ export function loadTls(dataDir: string, certPath: string | undefined, keyPath: 
       throw new TlsError(`cannot read the TLS certificate or key (${(e as NodeJS.ErrnoException).code ?? 'error'}); check tls.cert and tls.key`);
     }
     return { cert, key, fingerprint: check(cert, key, 'tls.cert/tls.key'), selfSigned: false, generated: false };
+  }
+  // The organisation's CA (sigilo admin tls-ca) issued the certificate; renewCaServerCertificate keeps it fresh.
+  const issued = caServerFiles(dataDir);
+  if (issued) {
+    const cert = readFileSync(issued.cert, 'utf8');
+    const key = readFileSync(issued.key, 'utf8');
+    return { cert, key, fingerprint: check(cert, key, issued.cert), selfSigned: false, generated: false };
   }
   const dir = join(dataDir, 'tls');
   const certFile = join(dir, 'self-signed.crt');

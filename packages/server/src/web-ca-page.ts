@@ -1,0 +1,107 @@
+/** The page at /ca: the organisation's CA certificate with step-by-step install instructions (es/pt/en). */
+
+type Lang = 'es' | 'pt' | 'en';
+
+const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+interface Text {
+  title: string;
+  intro: string;
+  download: string;
+  fingerprint: string;
+  check: string;
+  validUntil: string;
+  steps: [string, string[]][];
+  after: string;
+}
+
+const TEXT: Record<Lang, Text> = {
+  en: {
+    title: 'Install your organisation\'s certificate',
+    intro: 'This Sigilo server uses a certificate issued by your organisation\'s own certificate authority (CA). Install the CA once on each phone and computer; the browser then trusts this server and the Sigilo app opens without warnings. This CA can only vouch for this server\'s names.',
+    download: 'Download the CA certificate (sigilo-ca.crt)',
+    fingerprint: 'SHA-256 fingerprint',
+    check: 'Before you install it, compare this fingerprint with the one your administrator gave you in person or on paper. If they differ, do not install it.',
+    validUntil: 'Valid until',
+    steps: [
+      ['Android', ['Download sigilo-ca.crt with the link above.', 'Open Settings → Security (or Security & privacy) → More security settings → Encryption & credentials → Install a certificate → CA certificate.', 'Tap "Install anyway", choose sigilo-ca.crt from Downloads and confirm with your screen lock.', 'Close and reopen the browser, then open this server\'s address.']],
+      ['Windows', ['Download sigilo-ca.crt and double-click it.', 'Click "Install Certificate…", choose "Current User", then "Place all certificates in the following store" → Browse → "Trusted Root Certification Authorities".', 'Finish and confirm the security warning after checking the fingerprint (shown as "Thumbprint (sha1)" by Windows: compare the SHA-256 one in the Details tab).', 'Restart the browser (Chrome, Edge; Firefox: see below).']],
+      ['macOS', ['Download sigilo-ca.crt and double-click it: Keychain Access opens it in the "login" keychain.', 'Double-click the certificate "Sigilo CA", open "Trust" and set "When using this certificate" to "Always Trust".', 'Close the window and enter your password. Restart the browser.']],
+      ['iPhone / iPad', ['Open this page in Safari and download sigilo-ca.crt; allow the configuration profile.', 'Settings → General → VPN & Device Management → install the downloaded profile.', 'Settings → General → About → Certificate Trust Settings → turn on full trust for "Sigilo CA".']],
+      ['Linux (Chrome, Chromium)', ['Download sigilo-ca.crt.', 'In Chrome: Settings → Privacy and security → Security → Manage certificates → Authorities → Import, choose sigilo-ca.crt and tick "Trust this certificate for identifying websites".', 'Or in a terminal: certutil -d sql:$HOME/.pki/nssdb -A -t "C,," -n "Sigilo CA" -i sigilo-ca.crt']],
+      ['Firefox (any system)', ['Settings → Privacy & Security → Certificates → View Certificates → Authorities → Import.', 'Choose sigilo-ca.crt and tick "Trust this CA to identify websites".']],
+    ],
+    after: 'Then open the Sigilo app:',
+  },
+  es: {
+    title: 'Instala el certificado de tu organización',
+    intro: 'Este servidor Sigilo usa un certificado emitido por la autoridad de certificación (CA) propia de tu organización. Instala la CA una vez en cada teléfono y ordenador; así el navegador confía en este servidor y la app de Sigilo se abre sin avisos. Esta CA solo puede avalar los nombres de este servidor.',
+    download: 'Descargar el certificado de la CA (sigilo-ca.crt)',
+    fingerprint: 'Huella SHA-256',
+    check: 'Antes de instalarlo, compara esta huella con la que te dio tu administrador en persona o en papel. Si no coinciden, no lo instales.',
+    validUntil: 'Válido hasta',
+    steps: [
+      ['Android', ['Descarga sigilo-ca.crt con el enlace de arriba.', 'Abre Ajustes → Seguridad (o Seguridad y privacidad) → Más ajustes de seguridad → Cifrado y credenciales → Instalar un certificado → Certificado de CA.', 'Toca "Instalar de todas formas", elige sigilo-ca.crt en Descargas y confirma con el bloqueo de pantalla.', 'Cierra y vuelve a abrir el navegador y abre la dirección de este servidor.']],
+      ['Windows', ['Descarga sigilo-ca.crt y haz doble clic.', 'Pulsa "Instalar certificado…", elige "Usuario actual" y luego "Colocar todos los certificados en el siguiente almacén" → Examinar → "Entidades de certificación raíz de confianza".', 'Termina y acepta el aviso de seguridad tras comprobar la huella (en la pestaña Detalles).', 'Reinicia el navegador (Chrome, Edge; Firefox: ver abajo).']],
+      ['macOS', ['Descarga sigilo-ca.crt y haz doble clic: Acceso a Llaveros lo abre en el llavero "inicio de sesión".', 'Haz doble clic en el certificado "Sigilo CA", abre "Confiar" y elige "Confiar siempre".', 'Cierra la ventana e introduce tu contraseña. Reinicia el navegador.']],
+      ['iPhone / iPad', ['Abre esta página en Safari y descarga sigilo-ca.crt; permite el perfil de configuración.', 'Ajustes → General → VPN y gestión de dispositivos → instala el perfil descargado.', 'Ajustes → General → Información → Ajustes de confianza de certificados → activa la confianza total para "Sigilo CA".']],
+      ['Linux (Chrome, Chromium)', ['Descarga sigilo-ca.crt.', 'En Chrome: Configuración → Privacidad y seguridad → Seguridad → Gestionar certificados → Entidades → Importar, elige sigilo-ca.crt y marca "Confiar en este certificado para identificar sitios web".', 'O en una terminal: certutil -d sql:$HOME/.pki/nssdb -A -t "C,," -n "Sigilo CA" -i sigilo-ca.crt']],
+      ['Firefox (cualquier sistema)', ['Ajustes → Privacidad y seguridad → Certificados → Ver certificados → Autoridades → Importar.', 'Elige sigilo-ca.crt y marca "Confiar en esta CA para identificar sitios web".']],
+    ],
+    after: 'Después abre la app de Sigilo:',
+  },
+  pt: {
+    title: 'Instale o certificado da sua organização',
+    intro: 'Este servidor Sigilo usa um certificado emitido pela autoridade certificadora (CA) própria da sua organização. Instale a CA uma vez em cada telefone e computador; assim o navegador confia neste servidor e o app Sigilo abre sem avisos. Esta CA só pode garantir os nomes deste servidor.',
+    download: 'Baixar o certificado da CA (sigilo-ca.crt)',
+    fingerprint: 'Impressão digital SHA-256',
+    check: 'Antes de instalar, compare esta impressão digital com a que o administrador lhe entregou pessoalmente ou em papel. Se forem diferentes, não instale.',
+    validUntil: 'Válido até',
+    steps: [
+      ['Android', ['Baixe sigilo-ca.crt pelo link acima.', 'Abra Configurações → Segurança (ou Segurança e privacidade) → Mais configurações de segurança → Criptografia e credenciais → Instalar um certificado → Certificado CA.', 'Toque em "Instalar assim mesmo", escolha sigilo-ca.crt em Downloads e confirme com o bloqueio de tela.', 'Feche e reabra o navegador e abra o endereço deste servidor.']],
+      ['Windows', ['Baixe sigilo-ca.crt e clique duas vezes nele.', 'Clique em "Instalar Certificado…", escolha "Usuário Atual" e depois "Colocar todos os certificados no repositório a seguir" → Procurar → "Autoridades de Certificação Raiz Confiáveis".', 'Conclua e aceite o aviso de segurança depois de conferir a impressão digital (na aba Detalhes).', 'Reinicie o navegador (Chrome, Edge; Firefox: veja abaixo).']],
+      ['macOS', ['Baixe sigilo-ca.crt e clique duas vezes: o Acesso às Chaves o abre no chaveiro "início de sessão".', 'Clique duas vezes no certificado "Sigilo CA", abra "Confiança" e escolha "Sempre Confiar".', 'Feche a janela e digite sua senha. Reinicie o navegador.']],
+      ['iPhone / iPad', ['Abra esta página no Safari e baixe sigilo-ca.crt; permita o perfil de configuração.', 'Ajustes → Geral → VPN e Gerenciamento de Dispositivos → instale o perfil baixado.', 'Ajustes → Geral → Sobre → Ajustes de Confiança de Certificados → ative a confiança total para "Sigilo CA".']],
+      ['Linux (Chrome, Chromium)', ['Baixe sigilo-ca.crt.', 'No Chrome: Configurações → Privacidade e segurança → Segurança → Gerenciar certificados → Autoridades → Importar, escolha sigilo-ca.crt e marque "Confiar neste certificado para identificar websites".', 'Ou num terminal: certutil -d sql:$HOME/.pki/nssdb -A -t "C,," -n "Sigilo CA" -i sigilo-ca.crt']],
+      ['Firefox (qualquer sistema)', ['Configurações → Privacidade e Segurança → Certificados → Ver certificados → Autoridades → Importar.', 'Escolha sigilo-ca.crt e marque "Confiar nesta CA para identificar sites".']],
+    ],
+    after: 'Depois abra o app Sigilo:',
+  },
+};
+
+export function pickPageLang(query: string | undefined, acceptLanguage: string | undefined): Lang {
+  const q = /(?:^|&)lang=(es|pt|en)(?:&|$)/.exec(query ?? '')?.[1] as Lang | undefined;
+  if (q) return q;
+  for (const part of (acceptLanguage ?? '').split(',')) {
+    const base = part.trim().split(/[-;]/)[0]?.toLowerCase();
+    if (base === 'es' || base === 'pt' || base === 'en') return base;
+  }
+  return 'en';
+}
+
+export function caPage(o: { subject: string; fingerprint: string; notAfter: string; acceptLanguage: string | undefined; query?: string }): string {
+  const lang = pickPageLang(o.query, o.acceptLanguage);
+  const t = TEXT[lang];
+  const steps = t.steps.map(([os, list]) => `<section><h2>${esc(os)}</h2><ol>${list.map((s) => `<li>${esc(s)}</li>`).join('')}</ol></section>`).join('\n');
+  return `<!doctype html>
+<html lang="${lang}">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(t.title)}</title></head>
+<body>
+<main>
+<nav><a href="/ca?lang=es" hreflang="es">Español</a> · <a href="/ca?lang=pt" hreflang="pt">Português</a> · <a href="/ca?lang=en" hreflang="en">English</a></nav>
+<h1>${esc(t.title)}</h1>
+<p>${esc(t.intro)}</p>
+<p><a id="download" href="/ca.crt" download="sigilo-ca.crt">${esc(t.download)}</a></p>
+<dl>
+<dt>${esc(t.fingerprint)}</dt><dd><code id="fingerprint">${esc(o.fingerprint)}</code></dd>
+<dt>CA</dt><dd>${esc(o.subject)}</dd>
+<dt>${esc(t.validUntil)}</dt><dd>${esc(o.notAfter)}</dd>
+</dl>
+<p><strong>${esc(t.check)}</strong></p>
+${steps}
+<p>${esc(t.after)} <a href="/">/</a></p>
+</main>
+</body>
+</html>
+`;
+}
