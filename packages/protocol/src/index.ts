@@ -20,3 +20,4 @@ export * from './device-auth.js';
 export * from './attachment/index.js';
 export * from './group/index.js';
 export * from './account-id.js';
+export * from './smp.js';
