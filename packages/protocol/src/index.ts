@@ -21,3 +21,4 @@ export * from './attachment/index.js';
 export * from './group/index.js';
 export * from './account-id.js';
 export * from './smp.js';
+export * from './receipts.js';
