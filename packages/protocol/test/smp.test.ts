@@ -14,7 +14,8 @@ import {
 } from '../src/index.js';
 import { SmpMessageSchema, type SmpMessage } from '../src/gen/sigilo/client/v1/smp_pb.js';
 import { nodeCrypto } from '../src/crypto/node.js';
-import { providers, seededRandom } from './support/fixtures.js';
+import { makeParty, providers, seededRandom } from './support/fixtures.js';
+import { establish } from './support/sessions.js';
 import { replay } from './support/replay.js';
 
 const L = ristretto255.Point.Fn.ORDER;
@@ -85,7 +86,14 @@ describe('SMP secret', () => {
     expect(() => smpSecret(nodeCrypto, { ...alice.parties, theirIdentityKey: new Uint8Array(10) }, 'q', 'a')).toThrow();
   });
 
-  it('the session binding is the session record\'s associated data; none without a session', () => {
+  it('the session binding is the same on both ends of a real session, differs between sessions, and needs a session', () => {
+    const ctx = ctxOf(nodeCrypto, 'binding-session');
+    const alice = makeParty(ctx), bob = makeParty(ctx);
+    const s1 = establish(ctx, alice, bob, { reply: true });
+    expect(toHex(smpSessionBinding(s1.a))).toBe(toHex(smpSessionBinding(s1.b)));
+    expect(smpSessionBinding(s1.a).length).toBe(160);
+    const s2 = establish(ctx, alice, bob, { reply: true });
+    expect(toHex(smpSessionBinding(s2.a))).not.toBe(toHex(smpSessionBinding(s1.a)));
     expect(() => smpSessionBinding(undefined)).toThrow(NoSessionError);
   });
 });
@@ -155,10 +163,10 @@ const PROOFS: readonly { step: StepName; proof: string; fields: readonly string[
 
 describe('SMP: every proof, tampered, fails with its typed error and aborts the exchange', () => {
   const cases = PROOFS.flatMap((p) => [
-    ...p.fields.map((field) => ({ ...p, field, how: 'scalar + 1', f: plusOne })),
-    ...p.points.map((field) => ({ ...p, field, how: 'another valid element', f: otherPoint })),
+    ...p.fields.map((field) => ({ ...p, field, name: `${p.proof} proof: ${p.step}.${field} replaced by the scalar + 1`, f: plusOne })),
+    ...p.points.map((field) => ({ ...p, field, name: `${p.proof} proof: ${p.step}.${field} replaced by another valid element`, f: otherPoint })),
   ]);
-  it.each(cases)('$proof: $step.$field replaced by $how', ({ step, field, proof, f }) => {
+  it.each(cases)('$name', ({ step, field, proof, f }) => {
     const { message, receiver } = upTo(step, `tamper-${step}-${field}`);
     let error: unknown;
     try { receiver.smp.receive(receiver.ctx, edit(message, step, field, f)); } catch (e) { error = e; }
