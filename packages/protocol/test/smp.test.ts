@@ -374,6 +374,18 @@ describe('SMP state machine', () => {
     expect(() => SmpExchange.decode(new Uint8Array([8, 1, 16, 1]))).toThrow(DecodeError);
   });
 
+  it('a question over 512 bytes is refused when asking and when received', () => {
+    const { alice, bob } = pair(nodeCrypto, 'long-question');
+    expect(() => alice.smp.start(alice.ctx, alice.parties, 'é'.repeat(257), 'x')).toThrow(InvalidArgumentError);
+    expect(alice.smp.phase).toBe('idle');
+    const smp1 = alice.smp.start(alice.ctx, alice.parties, 'é'.repeat(256), 'x');
+    const m = fromBinary(SmpMessageSchema, smp1);
+    if (m.step.case !== 'smp1') throw new Error('wrong step');
+    m.step.value.question = 'é'.repeat(257);
+    expect(() => bob.smp.receive(bob.ctx, toBinary(SmpMessageSchema, m))).toThrow(DecodeError);
+    expect(bob.smp.receive(bob.ctx, smp1).type).toBe('question');
+  });
+
   it('malformed messages are refused with DecodeError or UnsupportedVersionError', () => {
     const { alice, bob } = pair(nodeCrypto, 'malformed');
     const smp1 = alice.smp.start(alice.ctx, alice.parties, QUESTION, 'same');
