@@ -382,3 +382,80 @@ function write(name: string, data: unknown) {
     finalRecords: { alice: toHex(encodeSessionRecord(result.alice)), bob: toHex(encodeSessionRecord(result.bob)) },
   });
 }
+
+// --- SMP (spec/smp.md) and signed read receipts (spec/receipts.md) --------------------
+{
+  const t = await import('../src/index.js');
+  const idRandom = seeded('sigilo-vectors-smp-identities');
+  const alice = t.generateIdentityKeyPair({ crypto, random: idRandom });
+  const bob = t.generateIdentityKeyPair({ crypto, random: idRandom });
+  const baseKey = idRandom(32);
+  // The session binding as both sides derive it: the session's AD = IK_A ‖ IK_B ‖ EK_A (protocol.md §4).
+  const binding = new Uint8Array([...alice.publicKey, ...bob.publicKey, ...baseKey]);
+  const identityOf = (id: ReturnType<typeof t.generateIdentityKeyPair>) => ({
+    identitySigningSeed: toHex(id.signing.privateKey), identityAgreementPrivate: toHex(id.agreement.privateKey), identityPublic: toHex(id.publicKey),
+  });
+  const run = (name: string, answerA: string, answerB: string) => {
+    const ra = seeded(`sigilo-vectors-smp-${name}-initiator`), rb = seeded(`sigilo-vectors-smp-${name}-responder`);
+    const a = t.SmpExchange.idle(), b = t.SmpExchange.idle();
+    const question = 'Where did we first meet?';
+    const pa = { ourIdentityKey: alice.publicKey, theirIdentityKey: bob.publicKey, sessionBinding: binding };
+    const pb = { ourIdentityKey: bob.publicKey, theirIdentityKey: alice.publicKey, sessionBinding: binding };
+    const smp1 = a.start({ crypto, random: ra }, pa, question, answerA);
+    b.receive({ crypto, random: rb }, smp1);
+    const smp2 = b.answer({ crypto, random: rb }, pb, answerB);
+    const e3 = a.receive({ crypto, random: ra }, smp2);
+    if (e3.type !== 'continue') throw new Error('smp vector: expected SMP3');
+    const e4 = b.receive({ crypto, random: rb }, e3.message);
+    if (e4.type !== 'result' || !e4.message) throw new Error('smp vector: expected SMP4');
+    const e5 = a.receive({ crypto, random: ra }, e4.message);
+    if (e5.type !== 'result') throw new Error('smp vector: expected a result');
+    return {
+      name, question, initiatorAnswer: answerA, responderAnswer: answerB,
+      initiatorSecret: toHex(scalarLE(t.smpSecret(crypto, pa, question, answerA))),
+      responderSecret: toHex(scalarLE(t.smpSecret(crypto, pb, question, answerB))),
+      initiatorDraws: ra.draws, responderDraws: rb.draws,
+      messages: { smp1: toHex(smp1), smp2: toHex(smp2), smp3: toHex(e3.message), smp4: toHex(e4.message) },
+      responderResult: e4.result, initiatorResult: e5.result,
+    };
+  };
+  write('smp.json', {
+    description: 'SMP over ristretto255 (smp.md). The initiator (alice) asks, the responder (bob) answers. Secrets are 32-byte little-endian scalars; '
+      + 'draws are every random value each side took, in order (16 bytes: the exchange id; 64 bytes: a scalar, reduced mod l). '
+      + 'Messages are SmpMessage encodings (spec/sigilo/client/v1/smp.proto).',
+    initiator: identityOf(alice),
+    responder: identityOf(bob),
+    sessionBinding: toHex(binding),
+    runs: [run('match', 'The  LIBRARY ', 'the library'), run('mismatch', 'the library', 'the station')],
+  });
+
+  // Read receipts: bob reads alice's message and signs; the export file of the message with the receipt.
+  const rr = seeded('sigilo-vectors-receipts');
+  const aliceAccount = rr(16), bobAccount = rr(16), messageId = rr(16), attachmentDigest = rr(32);
+  const conversation = { kind: 'direct' as const, id: t.directConversationId(crypto, aliceAccount, bobAccount) };
+  const message = {
+    messageId, timestamp: 1_767_225_600_000, senderAccountId: aliceAccount, senderIdentityKey: alice.publicKey,
+    text: 'Contract signed — please confirm you read this.', attachmentDigests: [attachmentDigest],
+  };
+  const receipt = t.createSignedReadReceipt(crypto, { accountId: bobAccount, identity: bob }, conversation, message, 1_767_225_660_000);
+  write('receipts.json', {
+    description: 'Signed read receipt (receipts.md): message digest, signing payload, Ed25519 signature by the reader identity, the wire '
+      + 'encoding (SignedReadReceipt) and the export file. Ed25519 is deterministic: no draws.',
+    reader: { accountId: toHex(bobAccount), ...identityOf(bob) },
+    sender: { accountId: toHex(aliceAccount), ...identityOf(alice) },
+    conversation: { kind: conversation.kind, id: toHex(conversation.id) },
+    message: { id: toHex(messageId), timestamp: message.timestamp, text: message.text, attachmentDigests: [toHex(attachmentDigest)] },
+    digest: toHex(receipt.messageDigest),
+    readAt: receipt.readAt,
+    payload: toHex(t.readReceiptPayload(receipt)),
+    signature: toHex(receipt.signature),
+    encoded: toHex(t.encodeSignedReadReceipt(receipt)),
+    exportFile: t.exportMessageReceipts(crypto, conversation, message, [receipt]),
+  });
+}
+
+function scalarLE(n: bigint): Uint8Array {
+  const out = new Uint8Array(32);
+  for (let i = 0; i < 32; i++) { out[i] = Number(n & 0xffn); n >>= 8n; }
+  return out;
+}

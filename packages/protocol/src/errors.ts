@@ -3,6 +3,12 @@
  * Messages never contain key material, plaintext or identifiers.
  */
 export type ProtocolErrorCode =
+  // SMP and signed read receipts (spec/smp.md, spec/receipts.md)
+  | 'SMP_PROOF_FAILED'
+  | 'SMP_INVALID_ELEMENT'
+  | 'SMP_REPLAY'
+  | 'SMP_UNEXPECTED_MESSAGE'
+  | 'RECEIPT_MISMATCH'
   // groups (spec/groups.md)
   | 'FORGED_GROUP_ENTRY'
   | 'GROUP_PERMISSION_DENIED'
@@ -172,4 +178,51 @@ export class OutOfOrderGroupEntryError extends ProtocolError {
     super('OUT_OF_ORDER_GROUP_ENTRY', message);
     this.parent = parent;
   }
+}
+
+// --- SMP (spec/smp.md §5) and signed read receipts (spec/receipts.md §4) --------
+
+/**
+ * A zero-knowledge proof of an SMP message did not verify: the peer does not
+ * know the exponents it claims, or the message was altered. The exchange is
+ * aborted (send the exchange's abort message); show "verification failed", not
+ * "no match". `proof` names the proof, e.g. 'smp1.c2' (smp.md §4).
+ */
+export class SmpProofError extends ProtocolError {
+  readonly proof: string;
+  constructor(proof: string, message = `SMP proof ${proof} does not verify: the exchange was aborted; start a new verification`) {
+    super('SMP_PROOF_FAILED', message);
+    this.proof = proof;
+  }
+}
+/**
+ * A received SMP group element or scalar is malformed: not a canonical
+ * ristretto255 encoding, the identity element, or a scalar not below the group
+ * order. The exchange is aborted. `field` names it, e.g. 'smp2.pb'.
+ */
+export class SmpInvalidElementError extends ProtocolError {
+  readonly field: string;
+  constructor(field: string, reason: string) {
+    super('SMP_INVALID_ELEMENT', `SMP field ${field} is ${reason}: the exchange was aborted; start a new verification`);
+    this.field = field;
+  }
+}
+/** An SMP message of an exchange (or a step) already handled: refused, nothing changed. */
+export class SmpReplayError extends ProtocolError {
+  constructor(message = 'SMP message was already handled (replayed or duplicated): ignored') { super('SMP_REPLAY', message); }
+}
+/**
+ * An SMP message that does not fit the exchange in progress: another exchange
+ * id, a step out of order, or a second exchange started while ours waits
+ * (smp.md §5). Refused; nothing changed.
+ */
+export class SmpUnexpectedMessageError extends ProtocolError {
+  constructor(message: string) { super('SMP_UNEXPECTED_MESSAGE', message); }
+}
+/**
+ * A well-signed read receipt for another message, conversation or reader than
+ * the one it is checked against (replayed or re-targeted). Refused.
+ */
+export class ReceiptMismatchError extends ProtocolError {
+  constructor(message: string) { super('RECEIPT_MISMATCH', message); }
 }

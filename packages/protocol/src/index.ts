@@ -20,3 +20,5 @@ export * from './device-auth.js';
 export * from './attachment/index.js';
 export * from './group/index.js';
 export * from './account-id.js';
+export * from './smp.js';
+export * from './receipts.js';
