@@ -121,3 +121,38 @@ describe('audit: the age of the oldest row', () => {
     }
   });
 });
+
+describe('a lost primary device does not lock its owner out', () => {
+  it('stops being primary 14 days after it was last seen; the next device seen since may then remove it', async () => {
+    const day = Math.floor(Date.now() / DAY_MS) - 30;
+    let clock = day * DAY_MS + 3_600_000;
+    const t = await startTestServer({}, { now: () => clock });
+    try {
+      const primary = await t.account({ preKeys: true });
+      const second = newDevice(primary.device.identity);
+      const c2 = await t.connect();
+      expect((await c2.link(second, primary.device.accountId!)).body.case).toBe('registered');
+      await c2.close();
+      await primary.client.close();
+
+      // Ten days on, only the second device connects: the primary is still primary.
+      clock = (day + 10) * DAY_MS;
+      const again = await t.connect();
+      expect((await again.authenticate({ ...second, accountId: primary.device.accountId, deviceId: 2 })).body.case).toBe('authenticated');
+      const early = await again.request({ case: 'removeDevice', value: { deviceId: 1 } });
+      expect(early.body.case === 'error' && early.body.value.code).toBe(ErrorCode.UNAUTHORIZED);
+      expect(early.body.case === 'error' && early.body.value.message).toMatch(/14 days after it was last seen/);
+      await again.close();
+
+      // Fifteen days after the primary was last seen, the second device (seen since) takes over.
+      clock = (day + 15) * DAY_MS;
+      const later = await t.connect();
+      expect((await later.authenticate({ ...second, accountId: primary.device.accountId, deviceId: 2 })).body.case).toBe('authenticated');
+      await later.expectOk({ case: 'removeDevice', value: { deviceId: 1 } }, 'ok');
+      expect((await later.expectOk({ case: 'listDevices', value: {} }, 'devices')).devices.map((d) => d.deviceId)).toEqual([2]);
+      await later.close();
+    } finally {
+      await t.stop();
+    }
+  });
+});

@@ -51,7 +51,7 @@ export const restore = clientCommand({
 Restores into a directory with no account (a new --dir, or one where only
 \`sigilo init\` ran). The account comes back as a NEW device of the same account:
 your contacts see the same identity (no new safety number) and a new device.
-The lost device stays linked until you remove it (\`sigilo devices\`).
+The lost device stays linked until you remove it (\`sigilo devices\` lists them; \`sigilo devices remove N\` on your primary device unlinks one).
 Attachment files in the backup are written to DIR/restored-files/.
 Nothing is changed unless the whole backup verifies.`,
   options: { 'recovery-code-file': { type: 'string' }, server: { type: 'string' }, fingerprint: { type: 'string' } },
@@ -126,7 +126,7 @@ Nothing is changed unless the whole backup verifies.`,
           ctx.io.out(`Restored account ${info.accountId} as a new device (${info.deviceId}) from the backup of ${new Date(info.backupCreatedAt).toISOString().slice(0, 10)}: `
             + `${info.contacts} contact(s), ${info.groups} group(s), ${info.messages} message(s)${saved.length ? `, ${saved.length} attachment file(s) in ${info.filesDir}` : ''}.\n`
             + 'Your contacts see the same identity (their verification stays) and a new device of yours.\n'
-            + 'If the old device is lost, remove it from your account: `sigilo devices`.\n');
+            + 'If the old device is lost, remove it from your account: `sigilo devices` lists your devices, `sigilo devices remove N` (on your primary device) unlinks one.\n');
         }
         return 0;
       } catch (e) {

@@ -48,17 +48,27 @@ export async function removedDeviceError(ctx: ServerContext, nonce: Uint8Array, 
 }
 
 /** The primary device of an account: its lowest device id still linked. */
-async function primaryDevice(storage: Storage, accountId: Uint8Array): Promise<number | undefined> {
+/** A primary device not seen for this many days stops being primary (a lost phone must not lock its owner out). */
+export const PRIMARY_LAPSE_DAYS = 14;
+
+/**
+ * The primary device: the lowest device id among the devices seen in the last PRIMARY_LAPSE_DAYS days
+ * (the lowest id of all when none was, or when the server keeps no last-seen day).
+ */
+async function primaryDevice(storage: Storage, accountId: Uint8Array, today: number): Promise<number | undefined> {
   const devices = await storage.listDevices(accountId);
-  return devices.length ? Math.min(...devices.map((d) => d.deviceId)) : undefined;
+  if (!devices.length) return undefined;
+  const recent = devices.filter((d) => d.lastSeenDay !== undefined && today - d.lastSeenDay <= PRIMARY_LAPSE_DAYS);
+  return Math.min(...(recent.length ? recent : devices).map((d) => d.deviceId));
 }
 
 export async function removeOwnDevice(ctx: ServerContext, s: Session, m: RemoveDevice): Promise<Reply> {
   if (!Number.isInteger(m.deviceId) || m.deviceId < 1) throw invalidArgument('device_id must be a device number of your account (sigilo devices)');
   if (m.deviceId === s.deviceId) throw invalidArgument('a device cannot remove itself; remove it from your primary device, or ask the administrator');
-  const primary = await primaryDevice(ctx.storage, s.accountId);
+  const primary = await primaryDevice(ctx.storage, s.accountId, dayOf(ctx.now()));
   if (primary !== s.deviceId) {
-    throw new ServerError('UNAUTHORIZED', `only your primary device (device ${primary}) can remove devices; run sigilo devices remove there`);
+    throw new ServerError('UNAUTHORIZED', `only your primary device (device ${primary}) can remove devices; run sigilo devices remove there. `
+      + `If it is lost, it stops being primary ${PRIMARY_LAPSE_DAYS} days after it was last seen, or your administrator can revoke it now`);
   }
   const removal = removalRecord(ctx, s.deviceId);
   if (!(await ctx.storage.removeDevice(s.accountId, m.deviceId, removal))) {
