@@ -19,3 +19,5 @@ export { PROTOCOL_VERSION, type MessageType, type PreKeyMessage, type RatchetMes
 export * from './device-auth.js';
 export * from './attachment/index.js';
 export * from './group/index.js';
+export * from './usernames.js';
+export * from './profile.js';

@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file sigilo/server/v1/frames.proto.
  */
 export const file_sigilo_server_v1_frames: GenFile = /*@__PURE__*/
-  fileDesc("Ch1zaWdpbG8vc2VydmVyL3YxL2ZyYW1lcy5wcm90bxIQc2lnaWxvLnNlcnZlci52MSLfBwoLQ2xpZW50RnJhbWUSEgoKcmVxdWVzdF9pZBgBIAEoBBIuCghyZWdpc3RlchgCIAEoCzIaLnNpZ2lsby5zZXJ2ZXIudjEuUmVnaXN0ZXJIABIzCgtsaW5rX2RldmljZRgDIAEoCzIcLnNpZ2lsby5zZXJ2ZXIudjEuTGlua0RldmljZUgAEjYKDGF1dGhlbnRpY2F0ZRgEIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuQXV0aGVudGljYXRlSAASOgoPdXBsb2FkX3ByZV9rZXlzGAUgASgLMh8uc2lnaWxvLnNlcnZlci52MS5VcGxvYWRQcmVLZXlzSAASPQoRZ2V0X3ByZV9rZXlfY291bnQYBiABKAsyIC5zaWdpbG8uc2VydmVyLnYxLkdldFByZUtleUNvdW50SAASNwoNZmV0Y2hfYnVuZGxlcxgHIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuRmV0Y2hCdW5kbGVzSAASJgoEc2VuZBgIIAEoCzIWLnNpZ2lsby5zZXJ2ZXIudjEuU2VuZEgAEjMKC3NlYWxlZF9zZW5kGAkgASgLMhwuc2lnaWxvLnNlcnZlci52MS5TZWFsZWRTZW5kSAASJAoDYWNrGAogASgLMhUuc2lnaWxvLnNlcnZlci52MS5BY2tIABJIChZnZXRfc2VuZGVyX2NlcnRpZmljYXRlGAsgASgLMiYuc2lnaWxvLnNlcnZlci52MS5HZXRTZW5kZXJDZXJ0aWZpY2F0ZUgAEjgKDnNldF9hY2Nlc3Nfa2V5GAwgASgLMh4uc2lnaWxvLnNlcnZlci52MS5TZXRBY2Nlc3NLZXlIABI1CgxsaXN0X2RldmljZXMYDSABKAsyHS5zaWdpbG8uc2VydmVyLnYxLkxpc3REZXZpY2VzSAASJgoEcGluZxgOIAEoCzIWLnNpZ2lsby5zZXJ2ZXIudjEuUGluZ0gAEkMKE2FsbG9jYXRlX2F0dGFjaG1lbnQYDyABKAsyJC5zaWdpbG8uc2VydmVyLnYxLkFsbG9jYXRlQXR0YWNobWVudEgAEj0KEHByb3Zpc2lvbl9saXN0ZW4YECABKAsyIS5zaWdpbG8uc2VydmVyLnYxLlByb3Zpc2lvbkxpc3RlbkgAEjkKDnByb3Zpc2lvbl9zZW5kGBEgASgLMh8uc2lnaWxvLnNlcnZlci52MS5Qcm92aXNpb25TZW5kSAASPgoRbXVsdGlfc2VhbGVkX3NlbmQYEiABKAsyIS5zaWdpbG8uc2VydmVyLnYxLk11bHRpU2VhbGVkU2VuZEgAQgYKBGJvZHkifwoIUmVnaXN0ZXISEwoLaW52aXRlX2NvZGUYASABKAkSFAoMaWRlbnRpdHlfa2V5GAIgASgMEhIKCmRldmljZV9rZXkYAyABKAwSGgoSaWRlbnRpdHlfc2lnbmF0dXJlGAQgASgMEhgKEGRldmljZV9zaWduYXR1cmUYBSABKAwiagoKTGlua0RldmljZRISCgphY2NvdW50X2lkGAEgASgMEhIKCmRldmljZV9rZXkYAiABKAwSGgoSaWRlbnRpdHlfc2lnbmF0dXJlGAMgASgMEhgKEGRldmljZV9zaWduYXR1cmUYBCABKAwiSAoMQXV0aGVudGljYXRlEhIKCmFjY291bnRfaWQYASABKAwSEQoJZGV2aWNlX2lkGAIgASgNEhEKCXNpZ25hdHVyZRgDIAEoDCL4AQoNVXBsb2FkUHJlS2V5cxI4Cg5zaWduZWRfcHJlX2tleRgBIAEoCzIgLnNpZ2lsby5wcm90b2NvbC52MS5TaWduZWRQcmVLZXkSPAoRb25lX3RpbWVfcHJlX2tleXMYAiADKAsyIS5zaWdpbG8ucHJvdG9jb2wudjEuT25lVGltZVByZUtleRIxCgtwcV9wcmVfa2V5cxgDIAMoCzIcLnNpZ2lsby5wcm90b2NvbC52MS5QcVByZUtleRI8ChZsYXN0X3Jlc29ydF9wcV9wcmVfa2V5GAQgASgLMhwuc2lnaWxvLnByb3RvY29sLnYxLlBxUHJlS2V5IhAKDkdldFByZUtleUNvdW50IjYKDEZldGNoQnVuZGxlcxISCgphY2NvdW50X2lkGAEgASgMEhIKCmRldmljZV9pZHMYAiADKA0iNQoPT3V0Z29pbmdNZXNzYWdlEhEKCWRldmljZV9pZBgBIAEoDRIPCgdjb250ZW50GAIgASgMIoIBCgRTZW5kEhwKFHJlY2lwaWVudF9hY2NvdW50X2lkGAEgASgMEhIKCm1lc3NhZ2VfaWQYAiABKAwSMwoIbWVzc2FnZXMYAyADKAsyIS5zaWdpbG8uc2VydmVyLnYxLk91dGdvaW5nTWVzc2FnZRITCgtvbmxpbmVfb25seRgEIAEoCCKcAQoKU2VhbGVkU2VuZBIcChRyZWNpcGllbnRfYWNjb3VudF9pZBgBIAEoDBISCgptZXNzYWdlX2lkGAIgASgMEjMKCG1lc3NhZ2VzGAMgAygLMiEuc2lnaWxvLnNlcnZlci52MS5PdXRnb2luZ01lc3NhZ2USEgoKYWNjZXNzX2tleRgEIAEoDBITCgtvbmxpbmVfb25seRgFIAEoCCL2AQoPTXVsdGlTZWFsZWRTZW5kEhIKCm1lc3NhZ2VfaWQYASABKAwSFgoOc2hhcmVkX3BheWxvYWQYAiABKAwSRAoKcmVjaXBpZW50cxgDIAMoCzIwLnNpZ2lsby5zZXJ2ZXIudjEuTXVsdGlTZWFsZWRTZW5kLk11bHRpUmVjaXBpZW50EhMKC29ubGluZV9vbmx5GAQgASgIGlwKDk11bHRpUmVjaXBpZW50EhIKCmFjY291bnRfaWQYASABKAwSEgoKZGV2aWNlX2lkcxgCIAMoDRIOCgZoZWFkZXIYAyABKAwSEgoKYWNjZXNzX2tleRgEIAEoDCIZCgNBY2sSEgoKc2VydmVyX2lkcxgBIAMoBCIWChRHZXRTZW5kZXJDZXJ0aWZpY2F0ZSI4CgxTZXRBY2Nlc3NLZXkSEgoKYWNjZXNzX2tleRgBIAEoDBIUCgx1bnJlc3RyaWN0ZWQYAiABKAgiDQoLTGlzdERldmljZXMiEQoPUHJvdmlzaW9uTGlzdGVuIi4KDVByb3Zpc2lvblNlbmQSDwoHYWRkcmVzcxgBIAEoDBIMCgRib2R5GAIgASgMIgYKBFBpbmciIgoSQWxsb2NhdGVBdHRhY2htZW50EgwKBHNpemUYASABKAQi1wcKC1NlcnZlckZyYW1lEhIKCnJlcXVlc3RfaWQYASABKAQSMAoJY2hhbGxlbmdlGAIgASgLMhsuc2lnaWxvLnNlcnZlci52MS5DaGFsbGVuZ2VIABIoCgVlcnJvchgDIAEoCzIXLnNpZ2lsby5zZXJ2ZXIudjEuRXJyb3JIABIyCgpyZWdpc3RlcmVkGAQgASgLMhwuc2lnaWxvLnNlcnZlci52MS5SZWdpc3RlcmVkSAASOAoNYXV0aGVudGljYXRlZBgFIAEoCzIfLnNpZ2lsby5zZXJ2ZXIudjEuQXV0aGVudGljYXRlZEgAEjYKDXByZV9rZXlfY291bnQYBiABKAsyHS5zaWdpbG8uc2VydmVyLnYxLlByZUtleUNvdW50SAASLAoHYnVuZGxlcxgHIAEoCzIZLnNpZ2lsby5zZXJ2ZXIudjEuQnVuZGxlc0gAEjMKC3NlbmRfcmVzdWx0GAggASgLMhwuc2lnaWxvLnNlcnZlci52MS5TZW5kUmVzdWx0SAASLAoHZGVsaXZlchgJIAEoCzIZLnNpZ2lsby5zZXJ2ZXIudjEuRGVsaXZlckgAEjMKC3F1ZXVlX2VtcHR5GAogASgLMhwuc2lnaWxvLnNlcnZlci52MS5RdWV1ZUVtcHR5SAASRwoSc2VuZGVyX2NlcnRpZmljYXRlGAsgASgLMikuc2lnaWxvLnNlcnZlci52MS5TZW5kZXJDZXJ0aWZpY2F0ZVJlc3VsdEgAEiwKB2RldmljZXMYDCABKAsyGS5zaWdpbG8uc2VydmVyLnYxLkRldmljZXNIABI0CgxwcmVfa2V5c19sb3cYDSABKAsyHC5zaWdpbG8uc2VydmVyLnYxLlByZUtleXNMb3dIABIiCgJvaxgOIAEoCzIULnNpZ2lsby5zZXJ2ZXIudjEuT2tIABImCgRwb25nGA8gASgLMhYuc2lnaWxvLnNlcnZlci52MS5Qb25nSAASLAoHY2xvc2luZxgQIAEoCzIZLnNpZ2lsby5zZXJ2ZXIudjEuQ2xvc2luZ0gAEjsKD2F0dGFjaG1lbnRfc2xvdBgRIAEoCzIgLnNpZ2lsby5zZXJ2ZXIudjEuQXR0YWNobWVudFNsb3RIABI/ChFwcm92aXNpb25fYWRkcmVzcxgSIAEoCzIiLnNpZ2lsby5zZXJ2ZXIudjEuUHJvdmlzaW9uQWRkcmVzc0gAEj8KEXByb3Zpc2lvbl9kZWxpdmVyGBMgASgLMiIuc2lnaWxvLnNlcnZlci52MS5Qcm92aXNpb25EZWxpdmVySABCBgoEYm9keSJJCglDaGFsbGVuZ2USDQoFbm9uY2UYASABKAwSEwoLc2VydmVyX3RpbWUYAiABKAQSGAoQcHJvdG9jb2xfdmVyc2lvbhgDIAEoDSLsAQoFRXJyb3ISKQoEY29kZRgBIAEoDjIbLnNpZ2lsby5zZXJ2ZXIudjEuRXJyb3JDb2RlEg8KB21lc3NhZ2UYAiABKAkSFgoOcmV0cnlfYWZ0ZXJfbXMYAyABKA0SNQoNc3RhbGVfZGV2aWNlcxgEIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuU3RhbGVEZXZpY2VzEjYKDnN0YWxlX2FjY291bnRzGAUgAygLMh4uc2lnaWxvLnNlcnZlci52MS5TdGFsZURldmljZXMSIAoYdW5hdXRob3JpemVkX2FjY291bnRfaWRzGAYgAygMInQKDFN0YWxlRGV2aWNlcxIaChJjdXJyZW50X2RldmljZV9pZHMYASADKA0SGgoSbWlzc2luZ19kZXZpY2VfaWRzGAIgAygNEhgKEGV4dHJhX2RldmljZV9pZHMYAyADKA0SEgoKYWNjb3VudF9pZBgEIAEoDCIzCgpSZWdpc3RlcmVkEhIKCmFjY291bnRfaWQYASABKAwSEQoJZGV2aWNlX2lkGAIgASgNIksKDUF1dGhlbnRpY2F0ZWQSEgoKYWNjb3VudF9pZBgBIAEoDBIRCglkZXZpY2VfaWQYAiABKA0SEwoLc2VydmVyX3RpbWUYAyABKAQifQoLUHJlS2V5Q291bnQSGQoRb25lX3RpbWVfcHJlX2tleXMYASABKA0SEwoLcHFfcHJlX2tleXMYAiABKA0SGgoSaGFzX3NpZ25lZF9wcmVfa2V5GAMgASgIEiIKGmhhc19sYXN0X3Jlc29ydF9wcV9wcmVfa2V5GAQgASgIIjoKB0J1bmRsZXMSDwoHYnVuZGxlcxgBIAMoDBIeChZ1bmF2YWlsYWJsZV9kZXZpY2VfaWRzGAIgAygNIk0KClNlbmRSZXN1bHQSEgoKbWVzc2FnZV9pZBgBIAEoDBIYChBzZXJ2ZXJfdGltZXN0YW1wGAIgASgEEhEKCWR1cGxpY2F0ZRgDIAEoCCK6AQoHRGVsaXZlchIRCglzZXJ2ZXJfaWQYASABKAQSEgoKbWVzc2FnZV9pZBgCIAEoDBIYChBzZXJ2ZXJfdGltZXN0YW1wGAMgASgEEg4KBnNlYWxlZBgEIAEoCBIZChFzZW5kZXJfYWNjb3VudF9pZBgFIAEoDBIYChBzZW5kZXJfZGV2aWNlX2lkGAYgASgNEg8KB2NvbnRlbnQYByABKAwSGAoQcmVjaXBpZW50X2hlYWRlchgIIAEoDCIMCgpRdWV1ZUVtcHR5Ij8KF1NlbmRlckNlcnRpZmljYXRlUmVzdWx0EhMKC2NlcnRpZmljYXRlGAEgASgMEg8KB2V4cGlyZXMYAiABKAQiSwoKRGV2aWNlSW5mbxIRCglkZXZpY2VfaWQYASABKA0SEwoLY3JlYXRlZF9kYXkYAiABKA0SFQoNbGFzdF9zZWVuX2RheRgDIAEoDSI4CgdEZXZpY2VzEi0KB2RldmljZXMYASADKAsyHC5zaWdpbG8uc2VydmVyLnYxLkRldmljZUluZm8iPAoKUHJlS2V5c0xvdxIZChFvbmVfdGltZV9wcmVfa2V5cxgBIAEoDRITCgtwcV9wcmVfa2V5cxgCIAEoDSJjCg5BdHRhY2htZW50U2xvdBIVCg1hdHRhY2htZW50X2lkGAEgASgMEhMKC3VwbG9hZF9wYXRoGAIgASgJEhQKDHVwbG9hZF90b2tlbhgDIAEoCRIPCgdleHBpcmVzGAQgASgEIiMKEFByb3Zpc2lvbkFkZHJlc3MSDwoHYWRkcmVzcxgBIAEoDCIgChBQcm92aXNpb25EZWxpdmVyEgwKBGJvZHkYASABKAwiBAoCT2siGwoEUG9uZxITCgtzZXJ2ZXJfdGltZRgBIAEoBCJJCgdDbG9zaW5nEi0KBnJlYXNvbhgBIAEoDjIdLnNpZ2lsby5zZXJ2ZXIudjEuQ2xvc2VSZWFzb24SDwoHbWVzc2FnZRgCIAEoCSrsBAoJRXJyb3JDb2RlEhoKFkVSUk9SX0NPREVfVU5TUEVDSUZJRUQQABIeChpFUlJPUl9DT0RFX01BTEZPUk1FRF9GUkFNRRABEhwKGEVSUk9SX0NPREVfVU5LTk9XTl9GUkFNRRACEiAKHEVSUk9SX0NPREVfTk9UX0FVVEhFTlRJQ0FURUQQAxIaChZFUlJPUl9DT0RFX0FVVEhfRkFJTEVEEAQSHQoZRVJST1JfQ09ERV9JTlZJVEVfSU5WQUxJRBAFEh0KGUVSUk9SX0NPREVfSU5WSVRFX0VYUElSRUQQBhIbChdFUlJPUl9DT0RFX0RFVklDRV9MSU1JVBAHEh8KG0VSUk9SX0NPREVfSU5WQUxJRF9BUkdVTUVOVBAIEiAKHEVSUk9SX0NPREVfSU5WQUxJRF9TSUdOQVRVUkUQCRIYChRFUlJPUl9DT0RFX05PVF9GT1VORBAKEhwKGEVSUk9SX0NPREVfU1RBTEVfREVWSUNFUxALEhsKF0VSUk9SX0NPREVfVU5BVVRIT1JJWkVEEAwSIAocRVJST1JfQ09ERV9NRVNTQUdFX1RPT19MQVJHRRANEhsKF0VSUk9SX0NPREVfUkFURV9MSU1JVEVEEA4SGwoXRVJST1JfQ09ERV9TVE9SQUdFX0ZVTEwQDxIXChNFUlJPUl9DT0RFX0lOVEVSTkFMEBASJAogRVJST1JfQ09ERV9BTFJFQURZX0FVVEhFTlRJQ0FURUQQERIaChZFUlJPUl9DT0RFX1VOQVZBSUxBQkxFEBISHQoZRVJST1JfQ09ERV9RVU9UQV9FWENFRURFRBATKqQBCgtDbG9zZVJlYXNvbhIcChhDTE9TRV9SRUFTT05fVU5TUEVDSUZJRUQQABIZChVDTE9TRV9SRUFTT05fU0hVVERPV04QARIfChtDTE9TRV9SRUFTT05fREVWSUNFX1JFVk9LRUQQAhIgChxDTE9TRV9SRUFTT05fQUNDT1VOVF9SRU1PVkVEEAMSGQoVQ0xPU0VfUkVBU09OX1JFUExBQ0VEEARiBnByb3RvMw", [file_sigilo_protocol_v1_wire]);
+  fileDesc("Ch1zaWdpbG8vc2VydmVyL3YxL2ZyYW1lcy5wcm90bxIQc2lnaWxvLnNlcnZlci52MSK3CwoLQ2xpZW50RnJhbWUSEgoKcmVxdWVzdF9pZBgBIAEoBBIuCghyZWdpc3RlchgCIAEoCzIaLnNpZ2lsby5zZXJ2ZXIudjEuUmVnaXN0ZXJIABIzCgtsaW5rX2RldmljZRgDIAEoCzIcLnNpZ2lsby5zZXJ2ZXIudjEuTGlua0RldmljZUgAEjYKDGF1dGhlbnRpY2F0ZRgEIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuQXV0aGVudGljYXRlSAASOgoPdXBsb2FkX3ByZV9rZXlzGAUgASgLMh8uc2lnaWxvLnNlcnZlci52MS5VcGxvYWRQcmVLZXlzSAASPQoRZ2V0X3ByZV9rZXlfY291bnQYBiABKAsyIC5zaWdpbG8uc2VydmVyLnYxLkdldFByZUtleUNvdW50SAASNwoNZmV0Y2hfYnVuZGxlcxgHIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuRmV0Y2hCdW5kbGVzSAASJgoEc2VuZBgIIAEoCzIWLnNpZ2lsby5zZXJ2ZXIudjEuU2VuZEgAEjMKC3NlYWxlZF9zZW5kGAkgASgLMhwuc2lnaWxvLnNlcnZlci52MS5TZWFsZWRTZW5kSAASJAoDYWNrGAogASgLMhUuc2lnaWxvLnNlcnZlci52MS5BY2tIABJIChZnZXRfc2VuZGVyX2NlcnRpZmljYXRlGAsgASgLMiYuc2lnaWxvLnNlcnZlci52MS5HZXRTZW5kZXJDZXJ0aWZpY2F0ZUgAEjgKDnNldF9hY2Nlc3Nfa2V5GAwgASgLMh4uc2lnaWxvLnNlcnZlci52MS5TZXRBY2Nlc3NLZXlIABI1CgxsaXN0X2RldmljZXMYDSABKAsyHS5zaWdpbG8uc2VydmVyLnYxLkxpc3REZXZpY2VzSAASJgoEcGluZxgOIAEoCzIWLnNpZ2lsby5zZXJ2ZXIudjEuUGluZ0gAEkMKE2FsbG9jYXRlX2F0dGFjaG1lbnQYDyABKAsyJC5zaWdpbG8uc2VydmVyLnYxLkFsbG9jYXRlQXR0YWNobWVudEgAEj0KEHByb3Zpc2lvbl9saXN0ZW4YECABKAsyIS5zaWdpbG8uc2VydmVyLnYxLlByb3Zpc2lvbkxpc3RlbkgAEjkKDnByb3Zpc2lvbl9zZW5kGBEgASgLMh8uc2lnaWxvLnNlcnZlci52MS5Qcm92aXNpb25TZW5kSAASPgoRbXVsdGlfc2VhbGVkX3NlbmQYEiABKAsyIS5zaWdpbG8uc2VydmVyLnYxLk11bHRpU2VhbGVkU2VuZEgAEjUKDHNldF91c2VybmFtZRgTIAEoCzIdLnNpZ2lsby5zZXJ2ZXIudjEuU2V0VXNlcm5hbWVIABI7Cg9kZWxldGVfdXNlcm5hbWUYFCABKAsyIC5zaWdpbG8uc2VydmVyLnYxLkRlbGV0ZVVzZXJuYW1lSAASOwoPbG9va3VwX3VzZXJuYW1lGBUgASgLMiAuc2lnaWxvLnNlcnZlci52MS5Mb29rdXBVc2VybmFtZUgAEjMKC3NldF9wcm9maWxlGBYgASgLMhwuc2lnaWxvLnNlcnZlci52MS5TZXRQcm9maWxlSAASMwoLZ2V0X3Byb2ZpbGUYFyABKAsyHC5zaWdpbG8uc2VydmVyLnYxLkdldFByb2ZpbGVIABI/ChFkaXJlY3RvcnlfcHVibGlzaBgYIAEoCzIiLnNpZ2lsby5zZXJ2ZXIudjEuRGlyZWN0b3J5UHVibGlzaEgAEjsKD2RpcmVjdG9yeV9sZWF2ZRgZIAEoCzIgLnNpZ2lsby5zZXJ2ZXIudjEuRGlyZWN0b3J5TGVhdmVIABI9ChBkaXJlY3Rvcnlfc2VhcmNoGBogASgLMiEuc2lnaWxvLnNlcnZlci52MS5EaXJlY3RvcnlTZWFyY2hIAEIGCgRib2R5In8KCFJlZ2lzdGVyEhMKC2ludml0ZV9jb2RlGAEgASgJEhQKDGlkZW50aXR5X2tleRgCIAEoDBISCgpkZXZpY2Vfa2V5GAMgASgMEhoKEmlkZW50aXR5X3NpZ25hdHVyZRgEIAEoDBIYChBkZXZpY2Vfc2lnbmF0dXJlGAUgASgMImoKCkxpbmtEZXZpY2USEgoKYWNjb3VudF9pZBgBIAEoDBISCgpkZXZpY2Vfa2V5GAIgASgMEhoKEmlkZW50aXR5X3NpZ25hdHVyZRgDIAEoDBIYChBkZXZpY2Vfc2lnbmF0dXJlGAQgASgMIkgKDEF1dGhlbnRpY2F0ZRISCgphY2NvdW50X2lkGAEgASgMEhEKCWRldmljZV9pZBgCIAEoDRIRCglzaWduYXR1cmUYAyABKAwi+AEKDVVwbG9hZFByZUtleXMSOAoOc2lnbmVkX3ByZV9rZXkYASABKAsyIC5zaWdpbG8ucHJvdG9jb2wudjEuU2lnbmVkUHJlS2V5EjwKEW9uZV90aW1lX3ByZV9rZXlzGAIgAygLMiEuc2lnaWxvLnByb3RvY29sLnYxLk9uZVRpbWVQcmVLZXkSMQoLcHFfcHJlX2tleXMYAyADKAsyHC5zaWdpbG8ucHJvdG9jb2wudjEuUHFQcmVLZXkSPAoWbGFzdF9yZXNvcnRfcHFfcHJlX2tleRgEIAEoCzIcLnNpZ2lsby5wcm90b2NvbC52MS5QcVByZUtleSIQCg5HZXRQcmVLZXlDb3VudCI2CgxGZXRjaEJ1bmRsZXMSEgoKYWNjb3VudF9pZBgBIAEoDBISCgpkZXZpY2VfaWRzGAIgAygNIjUKD091dGdvaW5nTWVzc2FnZRIRCglkZXZpY2VfaWQYASABKA0SDwoHY29udGVudBgCIAEoDCKCAQoEU2VuZBIcChRyZWNpcGllbnRfYWNjb3VudF9pZBgBIAEoDBISCgptZXNzYWdlX2lkGAIgASgMEjMKCG1lc3NhZ2VzGAMgAygLMiEuc2lnaWxvLnNlcnZlci52MS5PdXRnb2luZ01lc3NhZ2USEwoLb25saW5lX29ubHkYBCABKAginAEKClNlYWxlZFNlbmQSHAoUcmVjaXBpZW50X2FjY291bnRfaWQYASABKAwSEgoKbWVzc2FnZV9pZBgCIAEoDBIzCghtZXNzYWdlcxgDIAMoCzIhLnNpZ2lsby5zZXJ2ZXIudjEuT3V0Z29pbmdNZXNzYWdlEhIKCmFjY2Vzc19rZXkYBCABKAwSEwoLb25saW5lX29ubHkYBSABKAgi9gEKD011bHRpU2VhbGVkU2VuZBISCgptZXNzYWdlX2lkGAEgASgMEhYKDnNoYXJlZF9wYXlsb2FkGAIgASgMEkQKCnJlY2lwaWVudHMYAyADKAsyMC5zaWdpbG8uc2VydmVyLnYxLk11bHRpU2VhbGVkU2VuZC5NdWx0aVJlY2lwaWVudBITCgtvbmxpbmVfb25seRgEIAEoCBpcCg5NdWx0aVJlY2lwaWVudBISCgphY2NvdW50X2lkGAEgASgMEhIKCmRldmljZV9pZHMYAiADKA0SDgoGaGVhZGVyGAMgASgMEhIKCmFjY2Vzc19rZXkYBCABKAwiGQoDQWNrEhIKCnNlcnZlcl9pZHMYASADKAQiFgoUR2V0U2VuZGVyQ2VydGlmaWNhdGUiOAoMU2V0QWNjZXNzS2V5EhIKCmFjY2Vzc19rZXkYASABKAwSFAoMdW5yZXN0cmljdGVkGAIgASgIIg0KC0xpc3REZXZpY2VzIhEKD1Byb3Zpc2lvbkxpc3RlbiIuCg1Qcm92aXNpb25TZW5kEg8KB2FkZHJlc3MYASABKAwSDAoEYm9keRgCIAEoDCIGCgRQaW5nIiIKEkFsbG9jYXRlQXR0YWNobWVudBIMCgRzaXplGAEgASgEIiQKC1NldFVzZXJuYW1lEhUKDXVzZXJuYW1lX2hhc2gYASABKAwiEAoORGVsZXRlVXNlcm5hbWUiJwoOTG9va3VwVXNlcm5hbWUSFQoNdXNlcm5hbWVfaGFzaBgBIAEoDCIdCgpTZXRQcm9maWxlEg8KB3Byb2ZpbGUYASABKAwiIAoKR2V0UHJvZmlsZRISCgphY2NvdW50X2lkGAEgASgMIjIKEERpcmVjdG9yeVB1Ymxpc2gSEAoIdXNlcm5hbWUYASABKAkSDAoEbmFtZRgCIAEoCSIQCg5EaXJlY3RvcnlMZWF2ZSI+Cg9EaXJlY3RvcnlTZWFyY2gSDQoFcXVlcnkYASABKAkSDQoFYWZ0ZXIYAiABKAkSDQoFbGltaXQYAyABKA0ihQkKC1NlcnZlckZyYW1lEhIKCnJlcXVlc3RfaWQYASABKAQSMAoJY2hhbGxlbmdlGAIgASgLMhsuc2lnaWxvLnNlcnZlci52MS5DaGFsbGVuZ2VIABIoCgVlcnJvchgDIAEoCzIXLnNpZ2lsby5zZXJ2ZXIudjEuRXJyb3JIABIyCgpyZWdpc3RlcmVkGAQgASgLMhwuc2lnaWxvLnNlcnZlci52MS5SZWdpc3RlcmVkSAASOAoNYXV0aGVudGljYXRlZBgFIAEoCzIfLnNpZ2lsby5zZXJ2ZXIudjEuQXV0aGVudGljYXRlZEgAEjYKDXByZV9rZXlfY291bnQYBiABKAsyHS5zaWdpbG8uc2VydmVyLnYxLlByZUtleUNvdW50SAASLAoHYnVuZGxlcxgHIAEoCzIZLnNpZ2lsby5zZXJ2ZXIudjEuQnVuZGxlc0gAEjMKC3NlbmRfcmVzdWx0GAggASgLMhwuc2lnaWxvLnNlcnZlci52MS5TZW5kUmVzdWx0SAASLAoHZGVsaXZlchgJIAEoCzIZLnNpZ2lsby5zZXJ2ZXIudjEuRGVsaXZlckgAEjMKC3F1ZXVlX2VtcHR5GAogASgLMhwuc2lnaWxvLnNlcnZlci52MS5RdWV1ZUVtcHR5SAASRwoSc2VuZGVyX2NlcnRpZmljYXRlGAsgASgLMikuc2lnaWxvLnNlcnZlci52MS5TZW5kZXJDZXJ0aWZpY2F0ZVJlc3VsdEgAEiwKB2RldmljZXMYDCABKAsyGS5zaWdpbG8uc2VydmVyLnYxLkRldmljZXNIABI0CgxwcmVfa2V5c19sb3cYDSABKAsyHC5zaWdpbG8uc2VydmVyLnYxLlByZUtleXNMb3dIABIiCgJvaxgOIAEoCzIULnNpZ2lsby5zZXJ2ZXIudjEuT2tIABImCgRwb25nGA8gASgLMhYuc2lnaWxvLnNlcnZlci52MS5Qb25nSAASLAoHY2xvc2luZxgQIAEoCzIZLnNpZ2lsby5zZXJ2ZXIudjEuQ2xvc2luZ0gAEjsKD2F0dGFjaG1lbnRfc2xvdBgRIAEoCzIgLnNpZ2lsby5zZXJ2ZXIudjEuQXR0YWNobWVudFNsb3RIABI/ChFwcm92aXNpb25fYWRkcmVzcxgSIAEoCzIiLnNpZ2lsby5zZXJ2ZXIudjEuUHJvdmlzaW9uQWRkcmVzc0gAEj8KEXByb3Zpc2lvbl9kZWxpdmVyGBMgASgLMiIuc2lnaWxvLnNlcnZlci52MS5Qcm92aXNpb25EZWxpdmVySAASPQoQdXNlcm5hbWVfYWNjb3VudBgUIAEoCzIhLnNpZ2lsby5zZXJ2ZXIudjEuVXNlcm5hbWVBY2NvdW50SAASLAoHcHJvZmlsZRgVIAEoCzIZLnNpZ2lsby5zZXJ2ZXIudjEuUHJvZmlsZUgAEj8KEWRpcmVjdG9yeV9lbnRyaWVzGBYgASgLMiIuc2lnaWxvLnNlcnZlci52MS5EaXJlY3RvcnlFbnRyaWVzSABCBgoEYm9keSJJCglDaGFsbGVuZ2USDQoFbm9uY2UYASABKAwSEwoLc2VydmVyX3RpbWUYAiABKAQSGAoQcHJvdG9jb2xfdmVyc2lvbhgDIAEoDSLsAQoFRXJyb3ISKQoEY29kZRgBIAEoDjIbLnNpZ2lsby5zZXJ2ZXIudjEuRXJyb3JDb2RlEg8KB21lc3NhZ2UYAiABKAkSFgoOcmV0cnlfYWZ0ZXJfbXMYAyABKA0SNQoNc3RhbGVfZGV2aWNlcxgEIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuU3RhbGVEZXZpY2VzEjYKDnN0YWxlX2FjY291bnRzGAUgAygLMh4uc2lnaWxvLnNlcnZlci52MS5TdGFsZURldmljZXMSIAoYdW5hdXRob3JpemVkX2FjY291bnRfaWRzGAYgAygMInQKDFN0YWxlRGV2aWNlcxIaChJjdXJyZW50X2RldmljZV9pZHMYASADKA0SGgoSbWlzc2luZ19kZXZpY2VfaWRzGAIgAygNEhgKEGV4dHJhX2RldmljZV9pZHMYAyADKA0SEgoKYWNjb3VudF9pZBgEIAEoDCIzCgpSZWdpc3RlcmVkEhIKCmFjY291bnRfaWQYASABKAwSEQoJZGV2aWNlX2lkGAIgASgNIksKDUF1dGhlbnRpY2F0ZWQSEgoKYWNjb3VudF9pZBgBIAEoDBIRCglkZXZpY2VfaWQYAiABKA0SEwoLc2VydmVyX3RpbWUYAyABKAQifQoLUHJlS2V5Q291bnQSGQoRb25lX3RpbWVfcHJlX2tleXMYASABKA0SEwoLcHFfcHJlX2tleXMYAiABKA0SGgoSaGFzX3NpZ25lZF9wcmVfa2V5GAMgASgIEiIKGmhhc19sYXN0X3Jlc29ydF9wcV9wcmVfa2V5GAQgASgIIjoKB0J1bmRsZXMSDwoHYnVuZGxlcxgBIAMoDBIeChZ1bmF2YWlsYWJsZV9kZXZpY2VfaWRzGAIgAygNIk0KClNlbmRSZXN1bHQSEgoKbWVzc2FnZV9pZBgBIAEoDBIYChBzZXJ2ZXJfdGltZXN0YW1wGAIgASgEEhEKCWR1cGxpY2F0ZRgDIAEoCCK6AQoHRGVsaXZlchIRCglzZXJ2ZXJfaWQYASABKAQSEgoKbWVzc2FnZV9pZBgCIAEoDBIYChBzZXJ2ZXJfdGltZXN0YW1wGAMgASgEEg4KBnNlYWxlZBgEIAEoCBIZChFzZW5kZXJfYWNjb3VudF9pZBgFIAEoDBIYChBzZW5kZXJfZGV2aWNlX2lkGAYgASgNEg8KB2NvbnRlbnQYByABKAwSGAoQcmVjaXBpZW50X2hlYWRlchgIIAEoDCIMCgpRdWV1ZUVtcHR5Ij8KF1NlbmRlckNlcnRpZmljYXRlUmVzdWx0EhMKC2NlcnRpZmljYXRlGAEgASgMEg8KB2V4cGlyZXMYAiABKAQiSwoKRGV2aWNlSW5mbxIRCglkZXZpY2VfaWQYASABKA0SEwoLY3JlYXRlZF9kYXkYAiABKA0SFQoNbGFzdF9zZWVuX2RheRgDIAEoDSI4CgdEZXZpY2VzEi0KB2RldmljZXMYASADKAsyHC5zaWdpbG8uc2VydmVyLnYxLkRldmljZUluZm8iPAoKUHJlS2V5c0xvdxIZChFvbmVfdGltZV9wcmVfa2V5cxgBIAEoDRITCgtwcV9wcmVfa2V5cxgCIAEoDSJjCg5BdHRhY2htZW50U2xvdBIVCg1hdHRhY2htZW50X2lkGAEgASgMEhMKC3VwbG9hZF9wYXRoGAIgASgJEhQKDHVwbG9hZF90b2tlbhgDIAEoCRIPCgdleHBpcmVzGAQgASgEIiMKEFByb3Zpc2lvbkFkZHJlc3MSDwoHYWRkcmVzcxgBIAEoDCIgChBQcm92aXNpb25EZWxpdmVyEgwKBGJvZHkYASABKAwiJQoPVXNlcm5hbWVBY2NvdW50EhIKCmFjY291bnRfaWQYASABKAwiLgoHUHJvZmlsZRIPCgdwcm9maWxlGAEgASgMEhIKCnVwZGF0ZWRfYXQYAiABKAQiUwoQRGlyZWN0b3J5RW50cmllcxIxCgdlbnRyaWVzGAEgAygLMiAuc2lnaWxvLnNlcnZlci52MS5EaXJlY3RvcnlFbnRyeRIMCgRtb3JlGAIgASgIIlQKDkRpcmVjdG9yeUVudHJ5EhIKCmFjY291bnRfaWQYASABKAwSEAoIdXNlcm5hbWUYAiABKAkSDAoEbmFtZRgDIAEoCRIOCgZvbmxpbmUYBCABKAgiBAoCT2siGwoEUG9uZxITCgtzZXJ2ZXJfdGltZRgBIAEoBCJJCgdDbG9zaW5nEi0KBnJlYXNvbhgBIAEoDjIdLnNpZ2lsby5zZXJ2ZXIudjEuQ2xvc2VSZWFzb24SDwoHbWVzc2FnZRgCIAEoCSqpBQoJRXJyb3JDb2RlEhoKFkVSUk9SX0NPREVfVU5TUEVDSUZJRUQQABIeChpFUlJPUl9DT0RFX01BTEZPUk1FRF9GUkFNRRABEhwKGEVSUk9SX0NPREVfVU5LTk9XTl9GUkFNRRACEiAKHEVSUk9SX0NPREVfTk9UX0FVVEhFTlRJQ0FURUQQAxIaChZFUlJPUl9DT0RFX0FVVEhfRkFJTEVEEAQSHQoZRVJST1JfQ09ERV9JTlZJVEVfSU5WQUxJRBAFEh0KGUVSUk9SX0NPREVfSU5WSVRFX0VYUElSRUQQBhIbChdFUlJPUl9DT0RFX0RFVklDRV9MSU1JVBAHEh8KG0VSUk9SX0NPREVfSU5WQUxJRF9BUkdVTUVOVBAIEiAKHEVSUk9SX0NPREVfSU5WQUxJRF9TSUdOQVRVUkUQCRIYChRFUlJPUl9DT0RFX05PVF9GT1VORBAKEhwKGEVSUk9SX0NPREVfU1RBTEVfREVWSUNFUxALEhsKF0VSUk9SX0NPREVfVU5BVVRIT1JJWkVEEAwSIAocRVJST1JfQ09ERV9NRVNTQUdFX1RPT19MQVJHRRANEhsKF0VSUk9SX0NPREVfUkFURV9MSU1JVEVEEA4SGwoXRVJST1JfQ09ERV9TVE9SQUdFX0ZVTEwQDxIXChNFUlJPUl9DT0RFX0lOVEVSTkFMEBASJAogRVJST1JfQ09ERV9BTFJFQURZX0FVVEhFTlRJQ0FURUQQERIaChZFUlJPUl9DT0RFX1VOQVZBSUxBQkxFEBISHQoZRVJST1JfQ09ERV9RVU9UQV9FWENFRURFRBATEh0KGUVSUk9SX0NPREVfVVNFUk5BTUVfVEFLRU4QFBIcChhFUlJPUl9DT0RFX0RJUkVDVE9SWV9PRkYQFSqkAQoLQ2xvc2VSZWFzb24SHAoYQ0xPU0VfUkVBU09OX1VOU1BFQ0lGSUVEEAASGQoVQ0xPU0VfUkVBU09OX1NIVVRET1dOEAESHwobQ0xPU0VfUkVBU09OX0RFVklDRV9SRVZPS0VEEAISIAocQ0xPU0VfUkVBU09OX0FDQ09VTlRfUkVNT1ZFRBADEhkKFUNMT1NFX1JFQVNPTl9SRVBMQUNFRBAEYgZwcm90bzM", [file_sigilo_protocol_v1_wire]);
 
 /**
  * @generated from message sigilo.server.v1.ClientFrame
@@ -136,6 +136,56 @@ export type ClientFrame = Message<"sigilo.server.v1.ClientFrame"> & {
      */
     value: MultiSealedSend;
     case: "multiSealedSend";
+  } | {
+    /**
+     * Names and the member directory (server.md §3.1)
+     *
+     * @generated from field: sigilo.server.v1.SetUsername set_username = 19;
+     */
+    value: SetUsername;
+    case: "setUsername";
+  } | {
+    /**
+     * @generated from field: sigilo.server.v1.DeleteUsername delete_username = 20;
+     */
+    value: DeleteUsername;
+    case: "deleteUsername";
+  } | {
+    /**
+     * @generated from field: sigilo.server.v1.LookupUsername lookup_username = 21;
+     */
+    value: LookupUsername;
+    case: "lookupUsername";
+  } | {
+    /**
+     * @generated from field: sigilo.server.v1.SetProfile set_profile = 22;
+     */
+    value: SetProfile;
+    case: "setProfile";
+  } | {
+    /**
+     * @generated from field: sigilo.server.v1.GetProfile get_profile = 23;
+     */
+    value: GetProfile;
+    case: "getProfile";
+  } | {
+    /**
+     * @generated from field: sigilo.server.v1.DirectoryPublish directory_publish = 24;
+     */
+    value: DirectoryPublish;
+    case: "directoryPublish";
+  } | {
+    /**
+     * @generated from field: sigilo.server.v1.DirectoryLeave directory_leave = 25;
+     */
+    value: DirectoryLeave;
+    case: "directoryLeave";
+  } | {
+    /**
+     * @generated from field: sigilo.server.v1.DirectorySearch directory_search = 26;
+     */
+    value: DirectorySearch;
+    case: "directorySearch";
   } | { case: undefined; value?: undefined };
 };
 
@@ -690,6 +740,180 @@ export const AllocateAttachmentSchema: GenMessage<AllocateAttachment> = /*@__PUR
   messageDesc(file_sigilo_server_v1_frames, 18);
 
 /**
+ * Claims a username for the authenticated account, replacing its previous one
+ * (and removing its directory entry). USERNAME_TAKEN if another account holds it.
+ *
+ * @generated from message sigilo.server.v1.SetUsername
+ */
+export type SetUsername = Message<"sigilo.server.v1.SetUsername"> & {
+  /**
+   * @generated from field: bytes username_hash = 1;
+   */
+  usernameHash: Uint8Array;
+};
+
+/**
+ * Describes the message sigilo.server.v1.SetUsername.
+ * Use `create(SetUsernameSchema)` to create a new message.
+ */
+export const SetUsernameSchema: GenMessage<SetUsername> = /*@__PURE__*/
+  messageDesc(file_sigilo_server_v1_frames, 19);
+
+/**
+ * Releases the account's username and removes its directory entry.
+ *
+ * @generated from message sigilo.server.v1.DeleteUsername
+ */
+export type DeleteUsername = Message<"sigilo.server.v1.DeleteUsername"> & {
+};
+
+/**
+ * Describes the message sigilo.server.v1.DeleteUsername.
+ * Use `create(DeleteUsernameSchema)` to create a new message.
+ */
+export const DeleteUsernameSchema: GenMessage<DeleteUsername> = /*@__PURE__*/
+  messageDesc(file_sigilo_server_v1_frames, 20);
+
+/**
+ * The account holding a username (rate-limited: limits.usernameLookupsPerHour).
+ * Answered with UsernameAccount, or NOT_FOUND.
+ *
+ * @generated from message sigilo.server.v1.LookupUsername
+ */
+export type LookupUsername = Message<"sigilo.server.v1.LookupUsername"> & {
+  /**
+   * @generated from field: bytes username_hash = 1;
+   */
+  usernameHash: Uint8Array;
+};
+
+/**
+ * Describes the message sigilo.server.v1.LookupUsername.
+ * Use `create(LookupUsernameSchema)` to create a new message.
+ */
+export const LookupUsernameSchema: GenMessage<LookupUsername> = /*@__PURE__*/
+  messageDesc(file_sigilo_server_v1_frames, 21);
+
+/**
+ * Stores the account's encrypted profile (opaque; at most limits.maxProfileBytes).
+ * Empty removes it.
+ *
+ * @generated from message sigilo.server.v1.SetProfile
+ */
+export type SetProfile = Message<"sigilo.server.v1.SetProfile"> & {
+  /**
+   * @generated from field: bytes profile = 1;
+   */
+  profile: Uint8Array;
+};
+
+/**
+ * Describes the message sigilo.server.v1.SetProfile.
+ * Use `create(SetProfileSchema)` to create a new message.
+ */
+export const SetProfileSchema: GenMessage<SetProfile> = /*@__PURE__*/
+  messageDesc(file_sigilo_server_v1_frames, 22);
+
+/**
+ * The encrypted profile of an account: answered with Profile (empty when none).
+ *
+ * @generated from message sigilo.server.v1.GetProfile
+ */
+export type GetProfile = Message<"sigilo.server.v1.GetProfile"> & {
+  /**
+   * @generated from field: bytes account_id = 1;
+   */
+  accountId: Uint8Array;
+};
+
+/**
+ * Describes the message sigilo.server.v1.GetProfile.
+ * Use `create(GetProfileSchema)` to create a new message.
+ */
+export const GetProfileSchema: GenMessage<GetProfile> = /*@__PURE__*/
+  messageDesc(file_sigilo_server_v1_frames, 23);
+
+/**
+ * Lists the account in the member directory (directory.mode = members) with its
+ * username and a display name in clear. The username must be the one claimed
+ * (its hash matches), else INVALID_ARGUMENT. DIRECTORY_OFF when disabled.
+ *
+ * @generated from message sigilo.server.v1.DirectoryPublish
+ */
+export type DirectoryPublish = Message<"sigilo.server.v1.DirectoryPublish"> & {
+  /**
+   * normalised, as claimed
+   *
+   * @generated from field: string username = 1;
+   */
+  username: string;
+
+  /**
+   * display name, at most 64 characters; may be empty
+   *
+   * @generated from field: string name = 2;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message sigilo.server.v1.DirectoryPublish.
+ * Use `create(DirectoryPublishSchema)` to create a new message.
+ */
+export const DirectoryPublishSchema: GenMessage<DirectoryPublish> = /*@__PURE__*/
+  messageDesc(file_sigilo_server_v1_frames, 24);
+
+/**
+ * Removes the account's directory entry.
+ *
+ * @generated from message sigilo.server.v1.DirectoryLeave
+ */
+export type DirectoryLeave = Message<"sigilo.server.v1.DirectoryLeave"> & {
+};
+
+/**
+ * Describes the message sigilo.server.v1.DirectoryLeave.
+ * Use `create(DirectoryLeaveSchema)` to create a new message.
+ */
+export const DirectoryLeaveSchema: GenMessage<DirectoryLeave> = /*@__PURE__*/
+  messageDesc(file_sigilo_server_v1_frames, 25);
+
+/**
+ * Searches the member directory (directory.mode = members): entries whose
+ * username or name contains `query` (case-insensitive; empty = every entry),
+ * ordered by username, after `after` (paging). Costs one lookup token.
+ *
+ * @generated from message sigilo.server.v1.DirectorySearch
+ */
+export type DirectorySearch = Message<"sigilo.server.v1.DirectorySearch"> & {
+  /**
+   * @generated from field: string query = 1;
+   */
+  query: string;
+
+  /**
+   * the last username of the previous page
+   *
+   * @generated from field: string after = 2;
+   */
+  after: string;
+
+  /**
+   * 1..100 (0 = 50)
+   *
+   * @generated from field: uint32 limit = 3;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message sigilo.server.v1.DirectorySearch.
+ * Use `create(DirectorySearchSchema)` to create a new message.
+ */
+export const DirectorySearchSchema: GenMessage<DirectorySearch> = /*@__PURE__*/
+  messageDesc(file_sigilo_server_v1_frames, 26);
+
+/**
  * @generated from message sigilo.server.v1.ServerFrame
  */
 export type ServerFrame = Message<"sigilo.server.v1.ServerFrame"> & {
@@ -811,6 +1035,24 @@ export type ServerFrame = Message<"sigilo.server.v1.ServerFrame"> & {
      */
     value: ProvisionDeliver;
     case: "provisionDeliver";
+  } | {
+    /**
+     * @generated from field: sigilo.server.v1.UsernameAccount username_account = 20;
+     */
+    value: UsernameAccount;
+    case: "usernameAccount";
+  } | {
+    /**
+     * @generated from field: sigilo.server.v1.Profile profile = 21;
+     */
+    value: Profile;
+    case: "profile";
+  } | {
+    /**
+     * @generated from field: sigilo.server.v1.DirectoryEntries directory_entries = 22;
+     */
+    value: DirectoryEntries;
+    case: "directoryEntries";
   } | { case: undefined; value?: undefined };
 };
 
@@ -819,7 +1061,7 @@ export type ServerFrame = Message<"sigilo.server.v1.ServerFrame"> & {
  * Use `create(ServerFrameSchema)` to create a new message.
  */
 export const ServerFrameSchema: GenMessage<ServerFrame> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 19);
+  messageDesc(file_sigilo_server_v1_frames, 27);
 
 /**
  * First frame on every connection.
@@ -852,7 +1094,7 @@ export type Challenge = Message<"sigilo.server.v1.Challenge"> & {
  * Use `create(ChallengeSchema)` to create a new message.
  */
 export const ChallengeSchema: GenMessage<Challenge> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 20);
+  messageDesc(file_sigilo_server_v1_frames, 28);
 
 /**
  * @generated from message sigilo.server.v1.Error
@@ -900,7 +1142,7 @@ export type Error = Message<"sigilo.server.v1.Error"> & {
  * Use `create(ErrorSchema)` to create a new message.
  */
 export const ErrorSchema: GenMessage<Error> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 21);
+  messageDesc(file_sigilo_server_v1_frames, 29);
 
 /**
  * @generated from message sigilo.server.v1.StaleDevices
@@ -940,7 +1182,7 @@ export type StaleDevices = Message<"sigilo.server.v1.StaleDevices"> & {
  * Use `create(StaleDevicesSchema)` to create a new message.
  */
 export const StaleDevicesSchema: GenMessage<StaleDevices> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 22);
+  messageDesc(file_sigilo_server_v1_frames, 30);
 
 /**
  * @generated from message sigilo.server.v1.Registered
@@ -964,7 +1206,7 @@ export type Registered = Message<"sigilo.server.v1.Registered"> & {
  * Use `create(RegisteredSchema)` to create a new message.
  */
 export const RegisteredSchema: GenMessage<Registered> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 23);
+  messageDesc(file_sigilo_server_v1_frames, 31);
 
 /**
  * @generated from message sigilo.server.v1.Authenticated
@@ -991,7 +1233,7 @@ export type Authenticated = Message<"sigilo.server.v1.Authenticated"> & {
  * Use `create(AuthenticatedSchema)` to create a new message.
  */
 export const AuthenticatedSchema: GenMessage<Authenticated> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 24);
+  messageDesc(file_sigilo_server_v1_frames, 32);
 
 /**
  * @generated from message sigilo.server.v1.PreKeyCount
@@ -1025,7 +1267,7 @@ export type PreKeyCount = Message<"sigilo.server.v1.PreKeyCount"> & {
  * Use `create(PreKeyCountSchema)` to create a new message.
  */
 export const PreKeyCountSchema: GenMessage<PreKeyCount> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 25);
+  messageDesc(file_sigilo_server_v1_frames, 33);
 
 /**
  * @generated from message sigilo.server.v1.Bundles
@@ -1051,7 +1293,7 @@ export type Bundles = Message<"sigilo.server.v1.Bundles"> & {
  * Use `create(BundlesSchema)` to create a new message.
  */
 export const BundlesSchema: GenMessage<Bundles> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 26);
+  messageDesc(file_sigilo_server_v1_frames, 34);
 
 /**
  * @generated from message sigilo.server.v1.SendResult
@@ -1080,7 +1322,7 @@ export type SendResult = Message<"sigilo.server.v1.SendResult"> & {
  * Use `create(SendResultSchema)` to create a new message.
  */
 export const SendResultSchema: GenMessage<SendResult> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 27);
+  messageDesc(file_sigilo_server_v1_frames, 35);
 
 /**
  * A message for this device. Ack server_id once it is safely stored by the client.
@@ -1142,7 +1384,7 @@ export type Deliver = Message<"sigilo.server.v1.Deliver"> & {
  * Use `create(DeliverSchema)` to create a new message.
  */
 export const DeliverSchema: GenMessage<Deliver> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 28);
+  messageDesc(file_sigilo_server_v1_frames, 36);
 
 /**
  * Everything queued while this device was offline has been pushed.
@@ -1157,7 +1399,7 @@ export type QueueEmpty = Message<"sigilo.server.v1.QueueEmpty"> & {
  * Use `create(QueueEmptySchema)` to create a new message.
  */
 export const QueueEmptySchema: GenMessage<QueueEmpty> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 29);
+  messageDesc(file_sigilo_server_v1_frames, 37);
 
 /**
  * @generated from message sigilo.server.v1.SenderCertificateResult
@@ -1183,7 +1425,7 @@ export type SenderCertificateResult = Message<"sigilo.server.v1.SenderCertificat
  * Use `create(SenderCertificateResultSchema)` to create a new message.
  */
 export const SenderCertificateResultSchema: GenMessage<SenderCertificateResult> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 30);
+  messageDesc(file_sigilo_server_v1_frames, 38);
 
 /**
  * @generated from message sigilo.server.v1.DeviceInfo
@@ -1214,7 +1456,7 @@ export type DeviceInfo = Message<"sigilo.server.v1.DeviceInfo"> & {
  * Use `create(DeviceInfoSchema)` to create a new message.
  */
 export const DeviceInfoSchema: GenMessage<DeviceInfo> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 31);
+  messageDesc(file_sigilo_server_v1_frames, 39);
 
 /**
  * @generated from message sigilo.server.v1.Devices
@@ -1231,7 +1473,7 @@ export type Devices = Message<"sigilo.server.v1.Devices"> & {
  * Use `create(DevicesSchema)` to create a new message.
  */
 export const DevicesSchema: GenMessage<Devices> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 32);
+  messageDesc(file_sigilo_server_v1_frames, 40);
 
 /**
  * The device's one-time prekeys are running low: upload more.
@@ -1255,7 +1497,7 @@ export type PreKeysLow = Message<"sigilo.server.v1.PreKeysLow"> & {
  * Use `create(PreKeysLowSchema)` to create a new message.
  */
 export const PreKeysLowSchema: GenMessage<PreKeysLow> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 33);
+  messageDesc(file_sigilo_server_v1_frames, 41);
 
 /**
  * Upload over HTTPS with header "Authorization: Bearer {upload_token}" (spec/server.md §4.1):
@@ -1298,7 +1540,7 @@ export type AttachmentSlot = Message<"sigilo.server.v1.AttachmentSlot"> & {
  * Use `create(AttachmentSlotSchema)` to create a new message.
  */
 export const AttachmentSlotSchema: GenMessage<AttachmentSlot> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 34);
+  messageDesc(file_sigilo_server_v1_frames, 42);
 
 /**
  * @generated from message sigilo.server.v1.ProvisionAddress
@@ -1317,7 +1559,7 @@ export type ProvisionAddress = Message<"sigilo.server.v1.ProvisionAddress"> & {
  * Use `create(ProvisionAddressSchema)` to create a new message.
  */
 export const ProvisionAddressSchema: GenMessage<ProvisionAddress> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 35);
+  messageDesc(file_sigilo_server_v1_frames, 43);
 
 /**
  * Pushed to the listening connection, in the order they were sent.
@@ -1336,7 +1578,108 @@ export type ProvisionDeliver = Message<"sigilo.server.v1.ProvisionDeliver"> & {
  * Use `create(ProvisionDeliverSchema)` to create a new message.
  */
 export const ProvisionDeliverSchema: GenMessage<ProvisionDeliver> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 36);
+  messageDesc(file_sigilo_server_v1_frames, 44);
+
+/**
+ * @generated from message sigilo.server.v1.UsernameAccount
+ */
+export type UsernameAccount = Message<"sigilo.server.v1.UsernameAccount"> & {
+  /**
+   * @generated from field: bytes account_id = 1;
+   */
+  accountId: Uint8Array;
+};
+
+/**
+ * Describes the message sigilo.server.v1.UsernameAccount.
+ * Use `create(UsernameAccountSchema)` to create a new message.
+ */
+export const UsernameAccountSchema: GenMessage<UsernameAccount> = /*@__PURE__*/
+  messageDesc(file_sigilo_server_v1_frames, 45);
+
+/**
+ * @generated from message sigilo.server.v1.Profile
+ */
+export type Profile = Message<"sigilo.server.v1.Profile"> & {
+  /**
+   * as stored by SetProfile; empty when the account has none
+   *
+   * @generated from field: bytes profile = 1;
+   */
+  profile: Uint8Array;
+
+  /**
+   * Unix ms of the last SetProfile
+   *
+   * @generated from field: uint64 updated_at = 2;
+   */
+  updatedAt: bigint;
+};
+
+/**
+ * Describes the message sigilo.server.v1.Profile.
+ * Use `create(ProfileSchema)` to create a new message.
+ */
+export const ProfileSchema: GenMessage<Profile> = /*@__PURE__*/
+  messageDesc(file_sigilo_server_v1_frames, 46);
+
+/**
+ * @generated from message sigilo.server.v1.DirectoryEntries
+ */
+export type DirectoryEntries = Message<"sigilo.server.v1.DirectoryEntries"> & {
+  /**
+   * @generated from field: repeated sigilo.server.v1.DirectoryEntry entries = 1;
+   */
+  entries: DirectoryEntry[];
+
+  /**
+   * another page follows (ask again with after = the last username)
+   *
+   * @generated from field: bool more = 2;
+   */
+  more: boolean;
+};
+
+/**
+ * Describes the message sigilo.server.v1.DirectoryEntries.
+ * Use `create(DirectoryEntriesSchema)` to create a new message.
+ */
+export const DirectoryEntriesSchema: GenMessage<DirectoryEntries> = /*@__PURE__*/
+  messageDesc(file_sigilo_server_v1_frames, 47);
+
+/**
+ * @generated from message sigilo.server.v1.DirectoryEntry
+ */
+export type DirectoryEntry = Message<"sigilo.server.v1.DirectoryEntry"> & {
+  /**
+   * @generated from field: bytes account_id = 1;
+   */
+  accountId: Uint8Array;
+
+  /**
+   * @generated from field: string username = 2;
+   */
+  username: string;
+
+  /**
+   * @generated from field: string name = 3;
+   */
+  name: string;
+
+  /**
+   * a device of the account is connected now
+   *
+   * @generated from field: bool online = 4;
+   */
+  online: boolean;
+};
+
+/**
+ * Describes the message sigilo.server.v1.DirectoryEntry.
+ * Use `create(DirectoryEntrySchema)` to create a new message.
+ */
+export const DirectoryEntrySchema: GenMessage<DirectoryEntry> = /*@__PURE__*/
+  messageDesc(file_sigilo_server_v1_frames, 48);
 
 /**
  * @generated from message sigilo.server.v1.Ok
@@ -1349,7 +1692,7 @@ export type Ok = Message<"sigilo.server.v1.Ok"> & {
  * Use `create(OkSchema)` to create a new message.
  */
 export const OkSchema: GenMessage<Ok> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 37);
+  messageDesc(file_sigilo_server_v1_frames, 49);
 
 /**
  * @generated from message sigilo.server.v1.Pong
@@ -1366,7 +1709,7 @@ export type Pong = Message<"sigilo.server.v1.Pong"> & {
  * Use `create(PongSchema)` to create a new message.
  */
 export const PongSchema: GenMessage<Pong> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 38);
+  messageDesc(file_sigilo_server_v1_frames, 50);
 
 /**
  * Sent just before the server closes the connection.
@@ -1390,7 +1733,7 @@ export type Closing = Message<"sigilo.server.v1.Closing"> & {
  * Use `create(ClosingSchema)` to create a new message.
  */
 export const ClosingSchema: GenMessage<Closing> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 39);
+  messageDesc(file_sigilo_server_v1_frames, 51);
 
 /**
  * @generated from enum sigilo.server.v1.ErrorCode
@@ -1525,6 +1868,20 @@ export enum ErrorCode {
    * @generated from enum value: ERROR_CODE_QUOTA_EXCEEDED = 19;
    */
   QUOTA_EXCEEDED = 19,
+
+  /**
+   * another account holds this username
+   *
+   * @generated from enum value: ERROR_CODE_USERNAME_TAKEN = 20;
+   */
+  USERNAME_TAKEN = 20,
+
+  /**
+   * the administrator has not enabled the member directory
+   *
+   * @generated from enum value: ERROR_CODE_DIRECTORY_OFF = 21;
+   */
+  DIRECTORY_OFF = 21,
 }
 
 /**
