@@ -23,7 +23,9 @@ export type WireErrorCode =
   | 'INTERNAL'
   | 'ALREADY_AUTHENTICATED'
   | 'UNAVAILABLE'
-  | 'QUOTA_EXCEEDED';
+  | 'QUOTA_EXCEEDED'
+  | 'USERNAME_TAKEN'
+  | 'DIRECTORY_OFF';
 
 export type ServerErrorCode = WireErrorCode | 'CONFIG_INVALID' | 'TLS_INVALID' | 'DATA_DIR' | 'ADMIN_UNAVAILABLE';
 
