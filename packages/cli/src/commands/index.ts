@@ -21,6 +21,9 @@ import { sendFile } from './send-file.js';
 import { download } from './download.js';
 import { verify } from './verify.js';
 import { whoami } from './whoami.js';
+import { profile, profileSet } from './profile.js';
+import { username, usernameDelete, usernameSet } from './username.js';
+import { directory, directoryJoin, directoryLeave } from './directory.js';
 
 export const COMMANDS: readonly Command[] = [
   serverStart,
@@ -45,4 +48,12 @@ export const COMMANDS: readonly Command[] = [
   deleteHistory,
   mute,
   ...groupCommands,
+  profile,
+  profileSet,
+  username,
+  usernameSet,
+  usernameDelete,
+  directory,
+  directoryJoin,
+  directoryLeave,
 ];
