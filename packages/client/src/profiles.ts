@@ -1,6 +1,6 @@
 /**
  * Profiles (client.md §9.1): this account's display name and avatar, kept on
- * the server encrypted under its 32-byte profile key (protocol.md §9), and the
+ * the server encrypted under its 32-byte profile key (protocol.md §12), and the
  * profile keys other people shared with this account (contact cards, every
  * pairwise Content, a group's pairwise messages), with the names read with them.
  */

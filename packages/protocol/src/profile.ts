@@ -1,5 +1,5 @@
 /**
- * Encrypted profiles (spec/protocol.md §9): a person's display name and avatar,
+ * Encrypted profiles (spec/protocol.md §12.1): a person's display name and avatar,
  * encrypted under their 32-byte profile key, stored on the server as an opaque
  * blob that only holders of the key (contacts, group members) can read.
  *

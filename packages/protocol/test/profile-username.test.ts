@@ -1,4 +1,4 @@
-/** Usernames (normal form, hash) and encrypted profiles (protocol.md §9). */
+/** Usernames (normal form, hash) and encrypted profiles (protocol.md §12). */
 import { describe, expect, it } from 'vitest';
 import {
   DecryptionError, InvalidArgumentError, UnsupportedVersionError, decryptProfile, encryptProfile, normaliseUsername, usernameHash,

@@ -1,6 +1,6 @@
 /**
  * Encrypted profiles (spec/server.md §3.1): one opaque blob per account, which
- * the client encrypted under its profile key (protocol.md §9). The server
+ * the client encrypted under its profile key (protocol.md §12). The server
  * checks only its size; any authenticated member may fetch any profile, which
  * is of use only to those who hold the key.
  */

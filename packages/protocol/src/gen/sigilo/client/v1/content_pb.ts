@@ -815,7 +815,7 @@ export const ProvisionMessage_GroupSchema: GenMessage<ProvisionMessage_Group> = 
   messageDesc(file_sigilo_client_v1_content, 10, 1);
 
 /**
- * The plaintext of an encrypted profile (client.md §9, protocol.md §9).
+ * The plaintext of an encrypted profile (client.md §9, protocol.md §12).
  *
  * @generated from message sigilo.client.v1.ProfileContent
  */
