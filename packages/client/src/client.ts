@@ -721,6 +721,8 @@ export class SigiloClient {
         events.push({ type: 'undecryptable', reason: 'a message decrypted but its content is malformed' });
         return true;
       }
+      // Every pairwise Content carries the sender's profile key, group ones included (client.md §9.1).
+      if (!unaccepted) this.profiles.learnKey(sender.accountId, content.senderProfileKey);
       if (this.#groups.applyPairwise(content, { accountId: sender.accountId, deviceId: sender.deviceId, identityKey: remoteIdentity }, out, unaccepted)) return true;
       this.#apply(content, sender.accountId, me.accountId, out, unaccepted);
       return true;
@@ -776,7 +778,6 @@ export class SigiloClient {
       const c = this.#contact(from);
       if (!c.accessKey || !bytesEqual(c.accessKey, content.senderAccessKey)) this.store.putContact({ ...c, accessKey: content.senderAccessKey });
     }
-    if (!fromSelf && !unaccepted) this.profiles.learnKey(from, content.senderProfileKey);
     const now = this.#now();
     const b = content.body;
     switch (b.case) {

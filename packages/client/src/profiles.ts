@@ -79,7 +79,7 @@ export class Profiles {
    * encrypts the profile under the profile key and stores it on the server.
    */
   async set(changes: { name?: string; avatar?: { bytes: Uint8Array; type: string } | null }): Promise<Profile> {
-    const current = this.own();
+    const current = this.#h.store.getMeta(META_CONTENT) ? this.own() : await this.fetchOwn();
     const name = changes.name !== undefined ? checkProfileName(changes.name) : current.name;
     let avatar = current.avatar, avatarType = current.avatarType;
     if (changes.avatar === null) { avatar = undefined; avatarType = undefined; }
@@ -94,6 +94,23 @@ export class Profiles {
     await this.#h.request({ case: 'setProfile', value: { profile: blob } });
     this.#h.store.setMeta(META_CONTENT, content);
     return { name, avatar, avatarType };
+  }
+
+  /**
+   * This account's profile as stored on the server, read with the profile key and kept on this
+   * device (a linked device has the key but not the plaintext). Empty when none is stored or it
+   * does not decrypt.
+   */
+  async fetchOwn(): Promise<Profile> {
+    const f = await this.#h.request({ case: 'getProfile', value: { accountId: this.#h.accountId() } });
+    const blob = f.body.case === 'profile' ? f.body.value.profile : new Uint8Array(0);
+    if (blob.length === 0) return this.own();
+    try {
+      const content = decryptProfile(this.#h.ctx, this.ownKey(), this.#h.accountId(), blob);
+      fromBinary(ProfileContentSchema, content);
+      this.#h.store.setMeta(META_CONTENT, content);
+    } catch { /* another key: this device's own copy stays */ }
+    return this.own();
   }
 
   /**

@@ -14,3 +14,4 @@ export { openStorage, sqlitePath } from './storage/open.js';
 export type * from './storage/port.js';
 export { generateSelfSignedCertificate, fingerprintOf } from './tls/self-signed.js';
 export { CLOSE_CODES, CLOSE_AUTH_FAILED, CLOSE_AUTH_TIMEOUT } from './connection.js';
+export { accountByUsername } from './services/usernames.js';

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { ClientError, MAX_AVATAR_BYTES } from '@sigilo/client';
 import { UsageError } from '../command.js';
 import { printableName } from '../client/format.js';
-import { CLIENT_USAGE, clientCommand } from '../client/session.js';
+import { CLIENT_USAGE, clientCommand, connectBestEffort } from '../client/session.js';
 
 function avatarType(bytes: Uint8Array): string | undefined {
   if (bytes[0] === 0xff && bytes[1] === 0xd8) return 'image/jpeg';
@@ -22,7 +22,9 @@ export const profile = clientCommand({
   async run(ctx) {
     if (ctx.positionals.length) throw new UsageError(`unknown subcommand '${ctx.positionals[0]}' (did you mean \`sigilo profile set --name NAME\`?)`);
     const client = await ctx.client();
-    const p = client.profiles.own();
+    let p = client.profiles.own();
+    // A linked device holds the key but not yet the plaintext: read it from the server.
+    if (!p.name && !p.avatar && await connectBestEffort(client)) p = await client.profiles.fetchOwn();
     if (ctx.json) {
       ctx.io.out(`${JSON.stringify({ name: p.name ?? null, avatar: p.avatar ? { type: p.avatarType, bytes: p.avatar.length } : null })}\n`);
     } else if (!p.name && !p.avatar) {
