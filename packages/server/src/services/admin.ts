@@ -102,6 +102,8 @@ export class AdminService {
 }
 
 /** The audit as text for an auditor. */
+const rowsOf = (a: AuditSummary, table: string) => a.tables.find((t) => t.table === table)?.rows ?? 0;
+
 export function formatAudit(a: AuditSummary): string {
   const age = (oldest: number | undefined) => {
     if (oldest === undefined) return '-';
@@ -117,6 +119,7 @@ export function formatAudit(a: AuditSummary): string {
     `sender identities stored: ${a.messagesWithSender > 0 ? `yes, on ${a.messagesWithSender} undelivered identified message(s) (deleted on delivery)` : 'no'}`,
     `sealed-sender messages queued (no sender stored): ${a.sealedMessages}`,
     `devices with a last-seen day stored: ${a.devicesWithLastSeen}`,
+    `usernames (stored as hashes only): ${rowsOf(a, 'usernames')}; encrypted profiles (unreadable here): ${rowsOf(a, 'profiles')}; member directory entries (username and name in clear): ${rowsOf(a, 'directory')}`,
     '',
     `retention: undelivered messages ${a.retention.undelivered}, attachments ${a.retention.attachments}, message-id hashes ${a.retention.dedup}, last seen ${a.retention.lastSeen}`,
     'never stored: passwords, message plaintext, contact lists, who sent a sealed-sender message, delivered messages',
