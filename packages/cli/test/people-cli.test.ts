@@ -19,7 +19,8 @@ describe('sigilo profile, username, directory and contacts add @username', () =>
 
   beforeAll(async () => {
     assertBuilt();
-    server = await startTestServer({ 'directory.mode': 'members' });
+    // Enough lookups for the whole story (the default burst is 10).
+    server = await startTestServer({ 'directory.mode': 'members', 'directory.lookupsPerHour': 1000 });
     root = mkdtempSync(join(tmpdir(), 'sigilo-cli-people-'));
     [ana, bruno] = await Promise.all([registered(server, root, 'ana'), registered(server, root, 'bruno')]);
   }, 120_000);

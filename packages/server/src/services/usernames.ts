@@ -59,6 +59,8 @@ const ok = (): Reply => ({ body: { case: 'ok', value: {} } });
 
 export async function setUsername(ctx: ServerContext, s: Session, m: SetUsername): Promise<Reply> {
   needHash(m.usernameHash);
+  // A refused claim tells that a username exists: claims cost a lookup token too.
+  takeLookup(ctx, s);
   const r = await ctx.storage.setUsername(s.accountId, m.usernameHash);
   if (r.status === 'taken') throw new ServerError('USERNAME_TAKEN', 'this username belongs to someone else; choose another');
   if (r.status === 'no-account') throw new ServerError('NOT_FOUND', 'this account no longer exists');
