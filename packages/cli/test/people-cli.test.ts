@@ -102,3 +102,34 @@ describe('sigilo profile, username, directory and contacts add @username', () =>
     expect(r.err).toMatch(/this contact card has a typo/);
   }, 60_000);
 });
+
+describe('sigilo directory where the administrator keeps none (the default)', () => {
+  let server: TestServer;
+  let root: string;
+  let eva: CliPerson;
+
+  beforeAll(async () => {
+    assertBuilt();
+    server = await startTestServer();
+    root = mkdtempSync(join(tmpdir(), 'sigilo-cli-nodir-'));
+    eva = await registered(server, root, 'eva');
+  }, 120_000);
+
+  afterAll(async () => {
+    await server?.stop();
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
+
+  it('listing and joining are refused with what to do instead; usernames still work', async () => {
+    const list = await eva.run(['directory']);
+    expect(list.code).toBe(1);
+    expect(list.err).toMatch(/keeps no member directory .*find people by their exact username instead/);
+    expect(list.err).not.toMatch(/\n\s+at /);
+    expect((await eva.run(['username', 'set', 'eva'])).code).toBe(0);
+    const join_ = await eva.run(['directory', 'join']);
+    expect(join_.code).toBe(1);
+    expect(join_.err).toMatch(/keeps no member directory/);
+    const show = await eva.run(['username']);
+    expect(show.out).toContain('@eva\n');
+  }, 60_000);
+});

@@ -66,8 +66,22 @@ export class Usernames {
       throw e;
     }
     this.#h.store.setMeta(META_USERNAME, enc.encode(username));
-    if (this.listed) await this.publish();
+    await this.republishIfListed();
     return username;
+  }
+
+  /**
+   * Lists the current username and display name again when this account is listed (after a
+   * change of either). Where the administrator switched the directory off, the listing is forgotten.
+   */
+  async republishIfListed(): Promise<void> {
+    if (!this.listed) return;
+    try {
+      await this.publish();
+    } catch (e) {
+      if (!(e instanceof ServerRequestError && e.serverCode === 'DIRECTORY_OFF')) throw e;
+      this.#h.store.setMeta(META_LISTED, undefined);
+    }
   }
 
   /** Releases the username (and the directory entry). */

@@ -75,12 +75,14 @@ describe('profiles', () => {
     dora.addContact('ana', ana.accountId!, ana.accessKey);
     await dora.sendText(ana.accountId!, 'hola Ana');
     await waitFor('ana reads dora\'s name', () => knowsName(ana, dora, 'Dora'));
+    await ana.usernames.set('@Ana.Lopez');
     const device = await world.newClient('ana-2');
     const pending = await device.startLink();
     await ana.approveLink(pending.code);
     await pending.completed;
     await device.connect({ reconnect: false });
     expect(bytesEqual(device.profiles.ownKey(), ana.profiles.ownKey())).toBe(true);
+    expect(device.usernames.current).toBe('ana.lopez');
     expect(await knowsName(device, dora, 'Dora')).toBe(true);
     // The new device reads its own profile from the server with the key it received; a change there keeps the name.
     expect(device.profiles.own().name).toBeUndefined();

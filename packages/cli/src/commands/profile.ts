@@ -69,7 +69,7 @@ are listed in the member directory (sigilo directory join), the new name is list
     const client = await ctx.client();
     await client.connect({ reconnect: false });
     const p = await client.profiles.set({ ...(name !== undefined ? { name } : {}), ...(avatar !== undefined ? { avatar } : {}) });
-    if (client.usernames.listed) await client.usernames.publish();
+    await client.usernames.republishIfListed();
     if (ctx.json) ctx.io.out(`${JSON.stringify({ name: p.name ?? null, avatar: p.avatar ? { type: p.avatarType, bytes: p.avatar.length } : null, listed: client.usernames.listed })}\n`);
     else ctx.io.out(`Profile saved${p.name ? `: ${printableName(p.name)}` : ''}. Your contacts see it with your next message.\n`);
     return 0;
