@@ -85,6 +85,10 @@ describe('sigilo profile, username, directory and contacts add @username', () =>
     const contacts = await bruno.run(['contacts']);
     expect(contacts.out).toMatch(/ana\.lopez\s+Ana López\s+/);
 
+    // A new name is listed at once (the listing is renewed with the profile).
+    expect((await ana.run(['profile', 'set', '--name', 'Ana López García'])).code).toBe(0);
+    expect(JSON.parse((await bruno.run(['directory', 'garcía', '--json'])).out)).toEqual([expect.objectContaining({ username: 'ana.lopez', name: 'Ana López García' })]);
+
     // Leaving the directory: searches no longer show her; the username still finds her.
     expect((await ana.run(['directory', 'leave'])).code).toBe(0);
     expect(JSON.parse((await bruno.run(['directory', '--json'])).out)).toEqual([]);
