@@ -19,7 +19,7 @@ export function accountLines(a: AccountSummary, indent = ''): string[] {
   return [
     `${indent}account  ${a.accountId}`,
     `${indent}label    ${a.label ?? '-'}`,
-    `${indent}username ${a.username ? `@${a.username}` : '-'}`,
+    `${indent}username ${a.username ? (a.username.startsWith('(') ? a.username : `@${a.username}`) : '-'}`,
     `${indent}created  ${a.createdDay}`,
     `${indent}devices  ${a.devices.length}${devices.length ? `: ${devices.join(', ')}` : ''}`,
   ];

@@ -14,7 +14,8 @@ import { createLogger } from '../../server/src/logger.js';
 import { SqlCipherStore, parseAccountId } from '../../client/src/index.js';
 import { MAIN, assertBuilt, cliPerson, introduce, registered, sigilo, type CliPerson } from './support/sigilo.js';
 
-const CLIENT_COMMANDS = ['init', 'register', 'whoami', 'link', 'contacts', 'contacts add', 'send', 'inbox', 'chat', 'verify', 'devices', 'delete-history', 'mute'];
+const CLIENT_COMMANDS = ['init', 'register', 'whoami', 'link', 'contacts', 'contacts add', 'send', 'inbox', 'chat', 'verify', 'devices', 'delete-history', 'mute',
+  'profile', 'profile set', 'username', 'username set', 'username delete', 'directory', 'directory join', 'directory leave'];
 
 describe('sigilo client commands', () => {
   let server: TestServer;
@@ -90,7 +91,7 @@ describe('sigilo client commands', () => {
     const who = await p.run(['whoami', '--json']);
     const info = JSON.parse(who.out) as Record<string, unknown>;
     expect(info).toMatchObject({ deviceId: 1, server: server.server.url, fingerprint: server.server.tls.fingerprint });
-    expect(info.contactCard).toMatch(/^[a-z2-7]{52}$/);
+    expect(info.contactCard).toMatch(/^[a-z2-7]{110}$/);
     expect(reg.out).toContain(info.contactCard as string);
     const again = await p.run(['register', '--invite', code]);
     expect(again.code).toBe(1);
@@ -131,14 +132,14 @@ describe('sigilo client commands', () => {
   it('contacts lists names, account ids, identity state and mutes', async () => {
     const list = await alice.run(['contacts']);
     expect(list.code).toBe(0);
-    expect(list.out).toMatch(/^NAME +ACCOUNT +IDENTITY +MUTED\n/);
-    expect(list.out).toMatch(new RegExp(`bob +${bob.accountId} +unverified\\n`));
+    expect(list.out).toMatch(/^NAME +PROFILE +ACCOUNT +IDENTITY +MUTED\n/);
+    expect(list.out).toMatch(new RegExp(`bob +- +${bob.accountId} +unverified\\n`));
     const json = JSON.parse((await alice.run(['contacts', '--json'])).out) as unknown[];
-    expect(json).toEqual([{ name: 'bob', accountId: bob.accountId, identity: 'unverified', verified: false, mutedUntil: null }]);
+    expect(json).toEqual([{ name: 'bob', profileName: null, accountId: bob.accountId, identity: 'unverified', verified: false, mutedUntil: null }]);
 
     const badCard = await alice.run(['contacts', 'add', 'eve', 'not-a-card']);
     expect(badCard.code).toBe(1);
-    expect(badCard.err).toMatch(/not a base32 character|contact card is 52/);
+    expect(badCard.err).toMatch(/not a base32 character|contact card is 110/);
     const badName = await alice.run(['contacts', 'add', 'bad name!', bob.card]);
     expect(badName.code).toBe(1);
     expect(badName.err).toMatch(/a contact name is/);

@@ -15,7 +15,7 @@
  * logical key)[0]. Neither keys nor values reveal an account id, a contact, a
  * message or who talked to whom.
  */
-import type { Attachment, ClientStore, ContactRow, GroupRow, MessageRow, MessageStatus, OutboxRow, PreKeyKind } from '@sigilo/client';
+import type { Attachment, ClientStore, ContactProfileRow, ContactRow, GroupRow, MessageRow, MessageStatus, OutboxRow, PreKeyKind } from '@sigilo/client';
 import { decodeValue, encodeValue } from './codec.js';
 import { StoreError } from './errors.js';
 import {
@@ -96,8 +96,9 @@ export interface OpenReport {
 
 type Table =
   | 'meta' | 'prekey' | 'session' | 'contact' | 'message' | 'outbox' | 'counter'
-  | 'group' | 'gentries' | 'gpending' | 'gchange' | 'ownsk' | 'sk' | 'gpmsg' | 'greceipt';
-const TABLES: readonly Table[] = ['meta', 'prekey', 'session', 'contact', 'message', 'outbox', 'counter', 'group', 'gentries', 'gpending', 'gchange', 'ownsk', 'sk', 'gpmsg', 'greceipt'];
+  | 'group' | 'gentries' | 'gpending' | 'gchange' | 'ownsk' | 'sk' | 'gpmsg' | 'greceipt' | 'cprofile';
+// New tables go at the end: a row's table is stored as its index here.
+const TABLES: readonly Table[] = ['meta', 'prekey', 'session', 'contact', 'message', 'outbox', 'counter', 'group', 'gentries', 'gpending', 'gchange', 'ownsk', 'sk', 'gpmsg', 'greceipt', 'cprofile'];
 
 /** A row as kept: its value and its insertion order (the SQLite store's rowid order). */
 interface Entry<R = unknown> { readonly t: Table; readonly k: string; readonly o: number; readonly r: R; readonly b: number }
@@ -495,6 +496,21 @@ export class IndexedDbStore implements ClientStore {
   }
   contactByAlias(alias: string) {
     return this.#entries<ContactRow>('contact').find((e) => e.r.alias === alias)?.r;
+  }
+
+  // ------------------------------------------------------------------ contacts' profiles
+  getContactProfile(accountId: Uint8Array) {
+    return this.#get<ContactProfileRow>('cprofile', hex(accountId));
+  }
+  putContactProfile(p: ContactProfileRow) {
+    this.#tx(() => {
+      this.#write('cprofile', hex(p.accountId), {
+        accountId: copy(p.accountId), profileKey: copy(p.profileKey), name: p.name, avatar: copyOpt(p.avatar), avatarType: p.avatarType, fetchedAt: p.fetchedAt,
+      } satisfies ContactProfileRow);
+    });
+  }
+  listContactProfiles() {
+    return this.#entries<ContactProfileRow>('cprofile').sort(byOrd).map((e) => e.r);
   }
 
   // ------------------------------------------------------------------ messages

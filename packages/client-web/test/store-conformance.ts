@@ -98,6 +98,9 @@ export function fill(s: ClientStore): void {
     s.putSession(ALICE, 1, bytes(0xa1));
     s.putSession(BOB, 1, bytes(0xb1));
     s.deleteSession(BOB, 1);
+    s.putContactProfile({ accountId: BOB, profileKey: bytes(0xb0), name: undefined, avatar: undefined, avatarType: undefined, fetchedAt: 0 });
+    s.putContactProfile({ accountId: ALICE, profileKey: bytes(0xa0), name: 'Ana López', avatar: bytes(0xff, 0xd8), avatarType: 'image/jpeg', fetchedAt: 5 });
+    s.putContactProfile({ accountId: BOB, profileKey: bytes(0xb2), name: 'Bruno', avatar: undefined, avatarType: undefined, fetchedAt: 7 });
     s.putContact({ accountId: BOB, alias: 'bob', identityKey: id32(2), pendingIdentityKey: undefined, verified: true, accessKey: id16(22), mutedUntil: 0 });
     s.putContact({ accountId: ALICE, alias: 'alice', identityKey: undefined, pendingIdentityKey: id32(1), verified: false, accessKey: undefined, mutedUntil: 99 });
     s.putContact({ accountId: CAROL, alias: undefined, identityKey: undefined, pendingIdentityKey: undefined, verified: false, accessKey: undefined, mutedUntil: 0 });
@@ -143,6 +146,9 @@ export function check(s: ClientStore): void {
   eq(s.getSession(ALICE, 1), bytes(0xa1), 'session');
   eq(s.sessionDevices(ALICE), [1, 2], 'session devices in order');
   eq(s.sessionDevices(BOB), [], 'deleted session');
+  eq(s.getContactProfile(ALICE), { accountId: ALICE, profileKey: bytes(0xa0), name: 'Ana López', avatar: bytes(0xff, 0xd8), avatarType: 'image/jpeg', fetchedAt: 5 }, 'contact profile');
+  eq(s.getContactProfile(BOB)?.profileKey, bytes(0xb2), 'a replaced contact profile');
+  eq(s.listContactProfiles().length, 2, 'contact profiles listed once each');
   eq(s.getContact(BOB)?.identityKey, id32(2), 'contact');
   eq(s.contactByAlias('alice')?.pendingIdentityKey, id32(1), 'contact by alias');
   eq(s.listContacts().map((c) => c.alias), [undefined, 'alice', 'bob'], 'contacts by alias, unnamed first');

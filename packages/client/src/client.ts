@@ -33,6 +33,8 @@ import { GROUP_ID_LENGTH, Groups, type GroupChangeEvent, type GroupInfo } from '
 import type { ClientStore, ContactRow, MessageRow, MessageStatus } from './store/port.js';
 import { AttachmentError, downloadFile, uploadFile, uploadStateKey, type DownloadOptions, type SendFileOptions } from './attachments.js';
 import { acceptPointers, pointerFromAttachment, type Attachment } from './media/pointer.js';
+import { Profiles } from './profiles.js';
+import { Usernames } from './usernames.js';
 
 /** One-time prekeys kept on the server; replenished below LOW_WATER (the server also tells us). */
 export const PREKEY_BATCH = 100;
@@ -127,6 +129,10 @@ export class SigiloClient {
   #account: { accountId: Uint8Array; deviceId: number } | undefined;
   readonly #typingTimers = new Map<string, NodeJS.Timeout>();
   readonly #groups: Groups;
+  /** Display name and avatar (encrypted profile), and the profile keys of others (client.md §11.1). */
+  readonly profiles: Profiles;
+  /** Username and the member directory (client.md §11.2). */
+  readonly usernames: Usernames;
 
   constructor(options: ClientOptions) {
     this.store = options.store;
@@ -134,6 +140,9 @@ export class SigiloClient {
     this.#now = options.now ?? Date.now;
     this.#events.setMaxListeners(50);
     this.#groups = this.#groupEngine();
+    const request = (body: ClientBody) => this.#requireConnection().request(body);
+    this.profiles = new Profiles({ store: this.store, ctx: this.#ctx, now: () => this.#now(), accountId: () => this.#requireAccount().accountId, request });
+    this.usernames = new Usernames({ store: this.store, ctx: this.#ctx, request, displayName: () => this.profiles.own().name });
   }
 
   on(listener: (e: ClientEvent) => void): () => void {
@@ -191,7 +200,7 @@ export class SigiloClient {
   /** The card to give people so they can write to this account (sealed from the first message). */
   get contactCard(): string {
     const id = this.#requireAccount();
-    return formatContactCard(id.accountId, this.accessKey!);
+    return formatContactCard(id.accountId, this.accessKey!, this.profiles.ownKey());
   }
 
   #requireAccount(): { accountId: Uint8Array; deviceId: number } {
@@ -421,13 +430,16 @@ export class SigiloClient {
 
   /** The identity, contacts and groups a new device of this account gets (linking, backup). */
   #provisionMessage(accountId: Uint8Array): ProvisionMessage {
+    const profiles = this.profiles.forProvisioning();
     return create(ProvisionMessageSchema, {
       accountId,
+      profileKey: profiles.profileKey,
+      username: this.usernames.current ?? '',
       identityKeyPair: encodeIdentityKeyPair(this.identity),
       accessKey: this.accessKey ?? new Uint8Array(0),
       contacts: this.store.listContacts().map((c) => ({
         alias: c.alias ?? '', accountId: c.accountId, identityKey: c.identityKey ?? new Uint8Array(0), verified: c.verified,
-        accessKey: c.accessKey ?? new Uint8Array(0), mutedUntil: BigInt(c.mutedUntil),
+        accessKey: c.accessKey ?? new Uint8Array(0), mutedUntil: BigInt(c.mutedUntil), profileKey: profiles.contactKey(c.accountId),
       })),
       groups: this.#groups.forProvisioning(),
     });
@@ -483,6 +495,8 @@ export class SigiloClient {
         if (attachments.length) this.store.setMessageAttachments(e.conversationAccountId, e.messageId, attachments);
       }
       this.#groups.installProvisioned(pm.groups, now);
+      this.profiles.installProvisioned(pm);
+      this.usernames.installProvisioned(pm.username);
     });
     this.#identity = identity;
     this.#retain(identity);
@@ -767,6 +781,8 @@ export class SigiloClient {
         events.push({ type: 'undecryptable', reason: 'a message decrypted but its content is malformed' });
         return true;
       }
+      // Every pairwise Content carries the sender's profile key, group ones included (client.md §11.1).
+      if (!unaccepted) this.profiles.learnKey(sender.accountId, content.senderProfileKey);
       if (this.#groups.applyPairwise(content, { accountId: sender.accountId, deviceId: sender.deviceId, identityKey: remoteIdentity }, out, unaccepted)) return true;
       this.#apply(content, sender.accountId, me.accountId, out, unaccepted);
       return true;
@@ -941,7 +957,7 @@ export class SigiloClient {
   // ------------------------------------------------------------------ sending
 
   /** Adds or renames a contact from a contact card or account id. */
-  addContact(alias: string, accountId: Uint8Array, accessKey: Uint8Array | undefined): ContactRow {
+  addContact(alias: string, accountId: Uint8Array, accessKey: Uint8Array | undefined, profileKey?: Uint8Array): ContactRow {
     if (!/^[\p{L}\p{N}_.-]{1,64}$/u.test(alias)) throw new ClientError('INVALID_INPUT', 'a contact name is 1–64 letters, digits, "_", "." or "-"');
     const me = this.accountId;
     if (me && bytesEqual(me, accountId)) throw new ClientError('INVALID_INPUT', 'that is your own account');
@@ -949,7 +965,10 @@ export class SigiloClient {
     if (byAlias && !bytesEqual(byAlias.accountId, accountId)) throw new ClientError('INVALID_INPUT', `the name "${alias}" is taken by another contact`);
     const c = this.#contact(accountId);
     const row = { ...c, alias, accessKey: accessKey ?? c.accessKey };
-    this.store.putContact(row);
+    this.store.transaction(() => {
+      this.store.putContact(row);
+      if (profileKey) this.profiles.learnKey(accountId, profileKey);
+    });
     return row;
   }
 
@@ -971,6 +990,7 @@ export class SigiloClient {
   #queueContent(to: Uint8Array, content: Parameters<typeof create<typeof ContentSchema>>[1], sync: Parameters<typeof create<typeof ContentSchema>>[1] | undefined, messageId = this.#ctx.random(16)): number {
     const c = create(ContentSchema, content);
     if (this.accessKey) c.senderAccessKey = this.accessKey;
+    c.senderProfileKey = this.profiles.ownKey();
     return this.store.enqueueOutbox({
       recipient: to,
       content: toBinary(ContentSchema, c),
@@ -1458,6 +1478,8 @@ export class SigiloClient {
       account: () => this.#requireAccount(),
       identity: () => this.identity,
       accessKey: () => this.accessKey,
+      profileKey: () => this.profiles.ownKey(),
+      learnProfileKey: (from, key) => this.profiles.learnKey(from, key),
       emit: (e) => this.#emit(e),
       flush: () => this.flush(),
       flushSoon: (ms) => this.#flushSoon(ms),

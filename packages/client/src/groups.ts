@@ -127,6 +127,10 @@ export interface GroupHost {
   account(): { accountId: Uint8Array; deviceId: number };
   identity(): IdentityKeyPair;
   accessKey(): Uint8Array | undefined;
+  /** This account's profile key (client.md §11.1), sent with every pairwise Content. */
+  profileKey(): Uint8Array;
+  /** Records a member's profile key from a pairwise Content. */
+  learnProfileKey(from: Uint8Array, key: Uint8Array): void;
   emit(e: ClientEvent): void;
   flush(): Promise<void>;
   flushSoon(delayMs: number): void;
@@ -465,6 +469,7 @@ export class Groups {
     const c = create(ContentSchema, content);
     const accessKey = this.#h.accessKey();
     if (accessKey) c.senderAccessKey = accessKey;
+    c.senderProfileKey = this.#h.profileKey();
     return toBinary(ContentSchema, c);
   }
 
@@ -917,9 +922,11 @@ export class Groups {
   }
 
   #learnAccessKey(from: Uint8Array, content: Content): void {
-    if (bytesEqual(from, this.#h.account().accountId) || content.senderAccessKey.length !== 16) return;
+    if (bytesEqual(from, this.#h.account().accountId)) return;
     const c = this.#h.contact(from);
     if (c.pendingIdentityKey) return;
+    this.#h.learnProfileKey(from, content.senderProfileKey);
+    if (content.senderAccessKey.length !== 16) return;
     if (!c.accessKey || !bytesEqual(c.accessKey, content.senderAccessKey)) this.#h.store.putContact({ ...c, accessKey: content.senderAccessKey });
   }
 

@@ -3,9 +3,11 @@ export { SigiloClient, PREKEY_BATCH, PQ_PREKEY_BATCH, TYPING_EXPIRY_MS, type Cli
 export { ClientError, type ClientErrorCode } from './errors.js';
 export { Connection, ServerRequestError, fetchJson, normaliseFingerprint, type ServerAddress } from './connection.js';
 export { SqlCipherStore, deriveStoreKey } from './store/sqlcipher.js';
-export type { ClientStore, ContactRow, MessageRow, MessageStatus, OutboxRow, PreKeyKind } from './store/port.js';
-export { base32, fromBase32, formatAccountId, parseAccountId, formatContactCard, parseContactCard } from './ids.js';
+export type { ClientStore, ContactProfileRow, ContactRow, MessageRow, MessageStatus, OutboxRow, PreKeyKind } from './store/port.js';
+export { Profiles, checkProfileName, MAX_PROFILE_NAME, MAX_AVATAR_BYTES, PROFILE_REFRESH_MS, type Profile } from './profiles.js';
+export { Usernames, checkUsername, type DirectoryListing } from './usernames.js';
 export { MAX_DEVICE_NAME_BYTES, normaliseDeviceName, encryptDeviceName, decryptDeviceName, deviceRemovedMessage } from './device-names.js';
+export { base32, fromBase32, formatAccountId, parseAccountId, formatContactCard, parseContactCard, type ContactCard } from './ids.js';
 export { pad, unpad, PADDING_BLOCK } from './padding.js';
 export { formatLinkCode, parseLinkCode, linkQrPayload } from './provisioning.js';
 export {

@@ -22,3 +22,5 @@ export * from './group/index.js';
 export * from './account-id.js';
 export * from './smp.js';
 export * from './receipts.js';
+export * from './usernames.js';
+export * from './profile.js';

@@ -55,6 +55,15 @@ export interface ServerConfig {
   };
   readonly senderCertificateMs: number;
   readonly inviteLifetimeMs: number;
+  /** Usernames, profiles and the member directory (spec/server.md §3.1). */
+  readonly directory: {
+    /** 'off': usernames are found by exact lookup only; 'members': members may list themselves and search the list. */
+    readonly mode: 'off' | 'members';
+    /** Username lookups and directory searches one account may make per hour. */
+    readonly lookupsPerHour: number;
+    /** Largest encrypted profile (display name and avatar). */
+    readonly maxProfileBytes: number;
+  };
   readonly storage: {
     readonly backend: 'sqlite' | 'postgres';
     readonly postgresUrl: string | undefined;
@@ -127,6 +136,10 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'retention.sweepInterval', env: 'SIGILO_SWEEP_INTERVAL', kind: { t: 'duration', min: SECOND, max: DAY }, def: '1h', key: 'retention.sweepIntervalMs', help: 'how often expired data is deleted' },
   { path: 'senderCertificateLifetime', env: 'SIGILO_SENDER_CERT_LIFETIME', kind: { t: 'duration', min: 60 * SECOND, max: 7 * DAY }, def: '1h', key: 'senderCertificateMs', help: 'validity of the sender certificates the server issues: a revoked device can send sealed messages for at most this long after revocation' },
   { path: 'inviteLifetime', env: 'SIGILO_INVITE_LIFETIME', kind: { t: 'duration', min: 60 * SECOND, max: 365 * DAY }, def: '7d', key: 'inviteLifetimeMs', help: 'default validity of `sigilo admin invite` codes' },
+  // Usernames, profiles and the member directory (spec/server.md §3.1)
+  { path: 'directory.mode', env: 'SIGILO_DIRECTORY', kind: { t: 'enum', values: ['off', 'members'] }, def: 'off', key: 'directory.mode', help: "'off': usernames are found by exact lookup only; 'members': members may list their username and name for other members to search, with online state (switching to 'off' erases the list)" },
+  { path: 'directory.lookupsPerHour', env: 'SIGILO_LOOKUP_RATE', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '100', key: 'directory.lookupsPerHour', help: 'username lookups and directory searches one account may make per hour' },
+  { path: 'directory.maxProfileBytes', env: 'SIGILO_MAX_PROFILE_BYTES', kind: { t: 'bytes', min: 1024, max: MiB }, def: '64KiB', key: 'directory.maxProfileBytes', help: 'largest encrypted profile (display name and avatar) an account may store' },
   { path: 'storage.backend', env: 'SIGILO_STORAGE', kind: { t: 'enum', values: ['sqlite', 'postgres'] }, def: 'sqlite', key: 'storage.backend', help: "'sqlite': DATA/sigilo.db (embedded); 'postgres': storage.postgresUrl" },
   { path: 'storage.postgresUrl', env: 'SIGILO_POSTGRES_URL', kind: { t: 'url' }, def: undefined, key: 'storage.postgresUrl', help: 'PostgreSQL connection URL, e.g. postgresql://sigilo@db.internal:5432/sigilo (with storage.backend postgres)' },
   { path: 'storage.postgresSchema', env: 'SIGILO_POSTGRES_SCHEMA', kind: { t: 'enum-like', pattern: '^[a-z_][a-z0-9_]{0,62}$' }, def: 'sigilo', key: 'storage.postgresSchema', help: 'PostgreSQL schema holding the tables (created if absent)' },

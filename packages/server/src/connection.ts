@@ -22,6 +22,8 @@ import { ack, identifiedSend, sealedSend, senderCertificate } from './services/m
 import { MultiStaleDevicesError, MultiUnauthorizedError, frameCost, multiSealedSend } from './services/messaging.js';
 import type { QueuedMessage } from './storage/port.js';
 import { DeviceRemovedError, removeOwnDevice, setDeviceName } from './services/devices.js';
+import { deleteUsername, directoryLeave, directoryPublish, directorySearch, lookupUsername, setUsername } from './services/usernames.js';
+import { getProfile, setProfile } from './services/profiles.js';
 
 type ServerBody = MessageInitShape<typeof ServerFrameSchema>['body'];
 export type Reply = { body: ServerBody; after?: () => void } | undefined;
@@ -305,6 +307,15 @@ export class Connection {
       case 'allocateAttachment': return allocateAttachment(ctx, needAuth(), body.value);
       case 'provisionListen': return Promise.resolve(provisionListen(ctx, this, s));
       case 'provisionSend': return Promise.resolve(provisionSend(ctx, needAuth(), body.value));
+      // Names and the member directory (services/usernames.ts, services/profiles.ts)
+      case 'setUsername': return setUsername(ctx, needAuth(), body.value);
+      case 'deleteUsername': return deleteUsername(ctx, needAuth());
+      case 'lookupUsername': return lookupUsername(ctx, needAuth(), body.value);
+      case 'setProfile': return setProfile(ctx, needAuth(), body.value);
+      case 'getProfile': return getProfile(ctx, needAuth(), body.value);
+      case 'directoryPublish': return directoryPublish(ctx, needAuth(), body.value);
+      case 'directoryLeave': return directoryLeave(ctx, needAuth(), body.value);
+      case 'directorySearch': return directorySearch(ctx, needAuth(), body.value);
       case 'ping': return Promise.resolve({ body: { case: 'pong', value: { serverTime: BigInt(ctx.now()) } } });
       case 'removeDevice': return removeOwnDevice(ctx, needAuth(), body.value);
       case 'setDeviceName': return setDeviceName(ctx, needAuth(), body.value);

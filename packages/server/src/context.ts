@@ -24,6 +24,8 @@ export interface ServerContext {
   readonly sendBuckets: KeyedBuckets;
   /** Prekey bundles taken per requesting account. */
   readonly bundleBuckets: KeyedBuckets;
+  /** Username lookups and directory searches per requesting account. */
+  readonly lookupBuckets: KeyedBuckets;
 }
 
 /** An authenticated device on a connection. */

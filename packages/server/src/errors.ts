@@ -25,7 +25,9 @@ export type WireErrorCode =
   | 'ALREADY_AUTHENTICATED'
   | 'UNAVAILABLE'
   | 'QUOTA_EXCEEDED'
-  | 'DEVICE_REMOVED';
+  | 'DEVICE_REMOVED'
+  | 'USERNAME_TAKEN'
+  | 'DIRECTORY_OFF';
 
 export type ServerErrorCode = WireErrorCode | 'CONFIG_INVALID' | 'TLS_INVALID' | 'DATA_DIR' | 'ADMIN_UNAVAILABLE';
 

@@ -36,6 +36,11 @@ export class Hub {
     }
   }
 
+  /** Whether a device of the account is connected now (the member directory's online state). */
+  online(accountHex: string): boolean {
+    return (this.#byAccount.get(accountHex)?.size ?? 0) > 0;
+  }
+
   get(accountHex: string, deviceId: number): Connection | undefined {
     return this.#byAccount.get(accountHex)?.get(deviceId);
   }

@@ -25,6 +25,7 @@ import { KeyedBuckets } from './rate-limit.js';
 import { AdminService } from './services/admin.js';
 import { Relay } from './services/relay.js';
 import { startSweeper, sweep, type SweepReport } from './services/retention.js';
+import { lookupBuckets } from './services/usernames.js';
 import { AttachmentHttp } from './services/attachments.js';
 import type { BlobStore } from './blobs/port.js';
 import { FsBlobStore } from './blobs/fs.js';
@@ -115,8 +116,14 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     config, storage, crypto, random, now, log, metrics, hub, relay, certificateKey,
     sendBuckets: new KeyedBuckets(limits.accountSendsPerSecond, limits.accountBurst),
     bundleBuckets: new KeyedBuckets(limits.bundleFetchesPerHour / 3600, Math.max(1, Math.ceil(limits.bundleFetchesPerHour / 6))),
+    lookupBuckets: lookupBuckets(config),
   };
   const admin = new AdminService(storage, config, random, now, hub, () => listFiles(config.dataDir));
+
+  if (config.directory.mode === 'off') {
+    const cleared = await storage.clearDirectory();
+    if (cleared) log.info('the member directory is off: erased its entries', { entries: cleared });
+  }
 
   if (config.retention.lastSeen === 'off') {
     const cleared = await storage.clearLastSeen();
@@ -174,6 +181,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     const t = now();
     ctx.sendBuckets.prune(t);
     ctx.bundleBuckets.prune(t);
+    ctx.lookupBuckets.prune(t);
   }, 60_000);
   pruneTimer.unref();
   // Dead peers (no pong to the previous ping) are cut off, so they do not hold memory.

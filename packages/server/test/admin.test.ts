@@ -66,7 +66,7 @@ describe('administration over the admin socket', () => {
     expect(r).toEqual({ removed: true, closedConnections: 1, accountId: b32(carol.device.accountId!) });
     expect((await carol.client.closed).code).toBe(CLOSE_CODES[CloseReason.ACCOUNT_REMOVED]);
     expect(await t.server.storage.getAccount(carol.device.accountId!)).toBeUndefined();
-    await expect(adminRequest(t.dataDir, { op: 'remove-account', accountId: 'nope' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(adminRequest(t.dataDir, { op: 'remove-account', accountId: 'nope' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(adminRequest(t.dataDir, { op: 'remove-account', accountId: b32(carol.device.accountId!) })).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining(b32(carol.device.accountId!)) });
   });
 

@@ -158,6 +158,8 @@ export class ChatSession {
       case 'connection':
         this.#state = e.state === 'offline' && e.retryInMs !== undefined ? `offline, retrying in ${Math.ceil(e.retryInMs / 1000)} s` : e.state;
         if (e.state === 'online' && this.#notice.startsWith('cannot connect')) this.#notice = '';
+        // Names of members and of whoever writes: read their profiles once connected (cached, best effort).
+        if (e.state === 'online') void this.#o.client.profiles.refresh().then((n) => { if (n > 0) this.#render(); }, () => {});
         if (!this.#o.screen) this.#line(`(${this.#state})`);
         this.#render();
         return;
@@ -178,8 +180,9 @@ export class ChatSession {
     }
     const c = this.#o.client.store.getContact(m.conversation);
     if (c && mutedText(c, Date.now())) return;
-    const who = c?.alias ?? formatAccountId(m.conversation);
-    this.#setNotice(`new message from ${who} (sigilo chat ${who})`);
+    const id = c?.alias ?? formatAccountId(m.conversation);
+    const profile = c?.alias ? undefined : this.#o.client.profiles.nameOf(m.conversation);
+    this.#setNotice(`new message from ${profile ? `~${printableName(profile)}` : id} (sigilo chat ${id})`);
   }
 
   // ------------------------------------------------------------------ input
@@ -272,11 +275,14 @@ export class ChatSession {
 
   // ------------------------------------------------------------------ groups
 
-  /** A member's name: the contact's alias, else the start of the account id. */
+  /** A member's name: the contact's alias, else "~" and the name from their profile, else the start of the account id. */
   #memberName(accountId: Uint8Array): string {
     const me = this.#o.client.accountId;
     if (me && sameBytes(me, accountId)) return 'me';
-    return this.#o.client.store.getContact(accountId)?.alias ?? formatAccountId(accountId).slice(0, 8);
+    const alias = this.#o.client.store.getContact(accountId)?.alias;
+    if (alias) return alias;
+    const profile = this.#o.client.profiles.nameOf(accountId);
+    return profile ? `~${printableName(profile)}` : formatAccountId(accountId).slice(0, 8);
   }
 
   /** A message as a line; in a group with its author's name, and private ones marked. */

@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { ClientError, SigiloClient, SqlCipherStore, formatAccountId, type ClientEvent, type ContactRow } from '@sigilo/client';
 import { parse, str, type Parsed } from '../args.js';
 import type { Command, Io } from '../command.js';
+import { printableName } from './format.js';
 import { readPassphrase } from './passphrase.js';
 
 export const EXIT_IDENTITY = 3;
@@ -150,7 +151,7 @@ export async function connectAndCatchUp(client: SigiloClient, timeoutMs = 30_000
 export function watchWarnings(client: SigiloClient, io: Io): () => void {
   return client.on((e: ClientEvent) => {
     if (e.type === 'identity-changed') {
-      const name = contactName(client.store.getContact(e.accountId), e.accountId);
+      const name = contactName(client.store.getContact(e.accountId), e.accountId, client);
       io.err(`warning: the safety number with ${name} changed; sending to ${name} is blocked until you compare it and accept it (sigilo verify ${name})\n`);
     } else if (e.type === 'undecryptable') {
       io.err(`warning: a message could not be read (${e.reason})\n`);
@@ -158,8 +159,14 @@ export function watchWarnings(client: SigiloClient, io: Io): () => void {
   });
 }
 
-export function contactName(c: ContactRow | undefined, accountId: Uint8Array): string {
-  return c?.alias ?? formatAccountId(accountId);
+/**
+ * How a person is named on the terminal: the contact name you gave them; else the display
+ * name from their profile, marked with "~" (they chose it themselves); else their account id.
+ */
+export function contactName(c: ContactRow | undefined, accountId: Uint8Array, client?: SigiloClient): string {
+  if (c?.alias) return c.alias;
+  const profile = client?.profiles.nameOf(accountId);
+  return profile ? `~${printableName(profile)}` : formatAccountId(accountId);
 }
 
 /** Connects when the server is reachable; work done offline is queued in the outbox. Returns whether it is online. */

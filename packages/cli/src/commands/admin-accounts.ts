@@ -21,7 +21,7 @@ export const adminAccounts: Command = {
     }
     const lines = [`${result.length} account(s)${live ? '' : ' (server not running: connection state unknown)'}`];
     for (const a of result) {
-      const who = [a.username ? `@${a.username}` : '', a.label ? `"${a.label}"` : ''].filter(Boolean).join('  ');
+      const who = [a.username ? (a.username.startsWith('(') ? a.username : `@${a.username}`) : '', a.label ? `"${a.label}"` : ''].filter(Boolean).join('  ');
       lines.push(`${a.accountId}  created ${a.createdDay}${who ? `  ${who}` : ''}`);
       for (const d of a.devices) {
         const state = d.connected === null ? '' : d.connected ? '  connected' : '';

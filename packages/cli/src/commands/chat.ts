@@ -39,7 +39,7 @@ only (shown to the two of you, marked [private]); /members lists the members.
     }
     const contact = client.resolveContact(name);
     return new ChatSession({
-      client, contact, name: contactName(contact, contact.accountId),
+      client, contact, name: contactName(contact, contact.accountId, client),
       input: process.stdin, output: process.stdout, stopSignal: ctx.io.stopSignal, screen,
     }).run();
   },

@@ -1,8 +1,8 @@
 /** `sigilo contacts`: the people this client knows, with their verification and mute state. */
-import { formatAccountId, parseContactCard, type ContactRow } from '@sigilo/client';
+import { checkUsername, formatAccountId, parseContactCard, type ContactRow } from '@sigilo/client';
 import { UsageError } from '../command.js';
-import { mutedText } from '../client/format.js';
-import { CLIENT_USAGE, clientCommand } from '../client/session.js';
+import { mutedText, printableName } from '../client/format.js';
+import { CLIENT_USAGE, clientCommand, connectBestEffort } from '../client/session.js';
 
 export function identityState(c: ContactRow): 'changed' | 'verified' | 'unverified' | 'unknown' {
   if (c.pendingIdentityKey) return 'changed';
@@ -15,6 +15,10 @@ export const contacts = clientCommand({
   summary: 'list your contacts (name, account id, verified or changed, muted)',
   usage: `sigilo contacts ${CLIENT_USAGE} [--json]
        sigilo contacts add NAME CARD
+       sigilo contacts add [NAME] @USERNAME
+
+PROFILE is the display name the contact chose (read from their encrypted profile;
+updated by \`sigilo inbox\` and \`sigilo chat\`).
 
 Identity: "verified" (safety number compared), "unverified", "CHANGED" (the contact's
 key changed: sending is blocked until \`sigilo verify NAME --accept\`), or "unknown"
@@ -28,6 +32,7 @@ key changed: sending is blocked until \`sigilo verify NAME --accept\`), or "unkn
     if (ctx.json) {
       ctx.io.out(`${JSON.stringify(rows.map((c) => ({
         name: c.alias ?? null,
+        profileName: client.profiles.nameOf(c.accountId) ?? null,
         accountId: formatAccountId(c.accountId),
         identity: identityState(c),
         verified: c.verified,
@@ -39,11 +44,13 @@ key changed: sending is blocked until \`sigilo verify NAME --accept\`), or "unkn
       ctx.io.out('No contacts yet. Add one with: sigilo contacts add NAME CARD\n');
       return 0;
     }
+    const profileOf = (c: ContactRow) => { const n = client.profiles.nameOf(c.accountId); return n ? printableName(n) : '-'; };
     const width = Math.max(4, ...rows.map((c) => (c.alias ?? '-').length));
-    ctx.io.out(`${'NAME'.padEnd(width)}  ${'ACCOUNT'.padEnd(26)}  IDENTITY    MUTED\n`);
+    const pw = Math.max(7, ...rows.map((c) => profileOf(c).length));
+    ctx.io.out(`${'NAME'.padEnd(width)}  ${'PROFILE'.padEnd(pw)}  ${'ACCOUNT'.padEnd(26)}  IDENTITY    MUTED\n`);
     for (const c of rows) {
       const state = identityState(c);
-      ctx.io.out(`${(c.alias ?? '-').padEnd(width)}  ${formatAccountId(c.accountId)}  ${(state === 'changed' ? 'CHANGED' : state).padEnd(10)}  ${mutedText(c, now) ?? ''}`.trimEnd() + '\n');
+      ctx.io.out(`${(c.alias ?? '-').padEnd(width)}  ${profileOf(c).padEnd(pw)}  ${formatAccountId(c.accountId)}  ${(state === 'changed' ? 'CHANGED' : state).padEnd(10)}  ${mutedText(c, now) ?? ''}`.trimEnd() + '\n');
     }
     return 0;
   },
@@ -51,21 +58,43 @@ key changed: sending is blocked until \`sigilo verify NAME --accept\`), or "unkn
 
 export const contactsAdd = clientCommand({
   path: ['contacts', 'add'],
-  summary: 'add a contact from their contact card (or rename one)',
+  summary: 'add a contact from their contact card or @username (or rename one)',
   usage: `sigilo contacts add NAME CARD ${CLIENT_USAGE} [--json]
+       sigilo contacts add [NAME] @USERNAME
 
-  NAME  what you call them: letters, digits, "_", "." or "-"
-  CARD  their contact card (\`sigilo whoami\` prints it), or just their account id`,
+  NAME       what you call them: letters, digits, "_", "." or "-" (default: the username)
+  CARD       their contact card (\`sigilo whoami\` prints it; a typo anywhere is caught by its
+             checksum), or just their account id
+  @USERNAME  their username on this server (\`sigilo username\`), looked up by its hash`,
   positionals: true,
   async run(ctx) {
-    const [name, card, ...extra] = ctx.positionals;
-    if (!name || !card) throw new UsageError('give a NAME and their contact CARD');
+    const [first, second, ...extra] = ctx.positionals;
+    if (!first) throw new UsageError('give a NAME and their contact CARD, or their @USERNAME');
     if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`);
-    const parsed = parseContactCard(card);
+    const byUsername = (second ?? first).startsWith('@');
+    if (!byUsername && !second) throw new UsageError('give a NAME and their contact CARD (or their @USERNAME)');
     const client = await ctx.client();
-    const row = client.addContact(name, parsed.accountId, parsed.accessKey);
-    if (ctx.json) ctx.io.out(`${JSON.stringify({ name: row.alias, accountId: formatAccountId(row.accountId), identity: identityState(row) })}\n`);
-    else ctx.io.out(`Added ${row.alias} (${formatAccountId(row.accountId)}). Send with: sigilo send ${row.alias} TEXT\n`);
+    let row: ContactRow;
+    let username: string | undefined;
+    if (byUsername) {
+      const wanted = checkUsername(second ?? first);
+      await client.connect({ reconnect: false });
+      const found = await client.usernames.lookup(wanted);
+      username = found.username;
+      row = client.addContact(second ? first : found.username, found.accountId, undefined);
+    } else {
+      const parsed = parseContactCard(second!);
+      row = client.addContact(first, parsed.accountId, parsed.accessKey, parsed.profileKey);
+      // Their name, when the card carried the profile key and the server is reachable.
+      if (parsed.profileKey && await connectBestEffort(client)) await client.profiles.refresh({ accountIds: [parsed.accountId], maxAgeMs: 0 }).catch(() => 0);
+    }
+    const profileName = client.profiles.nameOf(row.accountId);
+    if (ctx.json) {
+      ctx.io.out(`${JSON.stringify({ name: row.alias, accountId: formatAccountId(row.accountId), identity: identityState(row), username: username ?? null, profileName: profileName ?? null })}\n`);
+    } else {
+      const who = [username ? `@${username}` : undefined, profileName ? printableName(profileName) : undefined, formatAccountId(row.accountId)].filter(Boolean).join(', ');
+      ctx.io.out(`Added ${row.alias} (${who}). Send with: sigilo send ${row.alias} TEXT\n`);
+    }
     return 0;
   },
 });

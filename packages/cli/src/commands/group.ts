@@ -30,7 +30,7 @@ export const shortGroupId = (g: { groupId: Uint8Array }) => hex(g.groupId).slice
 function memberNames(client: SigiloClient, g: GroupInfo): string {
   const me = client.accountId;
   return g.members.map((m) => {
-    const name = me && formatAccountId(m.accountId) === formatAccountId(me) ? 'you' : contactName(client.store.getContact(m.accountId), m.accountId);
+    const name = me && formatAccountId(m.accountId) === formatAccountId(me) ? 'you' : contactName(client.store.getContact(m.accountId), m.accountId, client);
     return m.role === 'admin' ? `${name} (admin)` : name;
   }).join(', ');
 }
@@ -220,7 +220,7 @@ The revision counts the signed membership changes; every member's devices agree 
     ctx.io.out(`Group ${printableName(g.name)}\nId: ${hex(g.groupId)}\nRevision: ${g.revision}\n${g.status === 'active' ? '' : `You ${g.status === 'left' ? 'left this group' : 'were removed from this group'}.\n`}Members (${g.members.length}):\n`);
     for (const m of g.members) {
       const id = formatAccountId(m.accountId);
-      const name = id === me ? 'you' : contactName(client.store.getContact(m.accountId), m.accountId);
+      const name = id === me ? 'you' : contactName(client.store.getContact(m.accountId), m.accountId, client);
       ctx.io.out(`  ${name.padEnd(16)} ${id}  ${m.role}\n`);
     }
     return 0;

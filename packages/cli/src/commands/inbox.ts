@@ -25,6 +25,8 @@ export const inbox = clientCommand({
     if (ctx.values.offline !== true) {
       ctx.progress('Receiving…');
       await connectAndCatchUp(client);
+      // Names of the people who wrote (new profile keys) and of those not read for a while.
+      await client.profiles.refresh().catch(() => 0);
     }
     const unread = client.store.listMessages(only, 100_000).filter((m) => !m.outgoing && !m.deleted && m.status === 'received');
     const contacts = new Map(client.store.listContacts().map((c) => [formatAccountId(c.accountId), c]));
@@ -45,9 +47,9 @@ export const inbox = clientCommand({
         const group = groupOf(m);
         if (group) {
           const where = m.privateWith ? `[${printableName(group.name)}, private]` : `[${printableName(group.name)}]`;
-          ctx.io.out(`${where} ${messageLine(m, contactName(c, m.author), false)}\n`);
+          ctx.io.out(`${where} ${messageLine(m, contactName(c, m.author, client), false)}\n`);
         } else {
-          ctx.io.out(`${messageLine(m, contactName(c, m.conversation), false)}${c?.alias ? '' : '  (not in your contacts: sigilo contacts add NAME ' + formatAccountId(m.conversation) + ')'}\n`);
+          ctx.io.out(`${messageLine(m, contactName(c, m.conversation, client), false)}${c?.alias ? '' : '  (not in your contacts: sigilo contacts add NAME ' + formatAccountId(m.conversation) + ')'}\n`);
         }
       }
     }

@@ -25,6 +25,9 @@ import { verify } from './verify.js';
 import { whoami } from './whoami.js';
 import { backup } from './backup.js';
 import { restore } from './restore.js';
+import { profile, profileSet } from './profile.js';
+import { username, usernameDelete, usernameSet } from './username.js';
+import { directory, directoryJoin, directoryLeave } from './directory.js';
 
 export const COMMANDS: readonly Command[] = [
   serverStart,
@@ -55,4 +58,12 @@ export const COMMANDS: readonly Command[] = [
   backup,
   restore,
   ...groupCommands,
+  profile,
+  profileSet,
+  username,
+  usernameSet,
+  usernameDelete,
+  directory,
+  directoryJoin,
+  directoryLeave,
 ];

@@ -51,7 +51,29 @@ export interface OutboxRow {
   readonly attempts: number;
 }
 
-export interface ClientStore extends GroupStore {
+/**
+ * What this device knows of a person's encrypted profile (client.md §9): the profile key
+ * they shared (contact card, any pairwise message, a group's messages) and the name and
+ * avatar last read with it.
+ */
+export interface ContactProfileRow {
+  readonly accountId: Uint8Array;
+  readonly profileKey: Uint8Array;
+  /** Display name from the profile; undefined until fetched, or when they set none. */
+  readonly name: string | undefined;
+  readonly avatar: Uint8Array | undefined;
+  readonly avatarType: string | undefined;
+  /** When the profile was last fetched (Unix ms); 0 = never with this key. */
+  readonly fetchedAt: number;
+}
+
+export interface ProfileStore {
+  getContactProfile(accountId: Uint8Array): ContactProfileRow | undefined;
+  putContactProfile(row: ContactProfileRow): void;
+  listContactProfiles(): ContactProfileRow[];
+}
+
+export interface ClientStore extends GroupStore, ProfileStore {
   transaction<T>(fn: () => T): T;
   close(): void;
 

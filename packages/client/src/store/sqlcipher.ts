@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes, scryptSync } from 'node:crypto';
 import { ClientError } from '../errors.js';
-import type { ClientStore, ContactRow, MessageRow, MessageStatus, OutboxRow, PreKeyKind } from './port.js';
+import type { ClientStore, ContactProfileRow, ContactRow, MessageRow, MessageStatus, OutboxRow, PreKeyKind } from './port.js';
 import type { GroupRow, GroupStatus, OwnSenderKeyRow, PendingGroupMessageRow, SenderKeyRow } from './port.js';
 import { decodeAttachments, encodeAttachments, type Attachment } from '../media/pointer.js';
 
@@ -52,6 +52,23 @@ function contactFromRow(r: Row): ContactRow {
     verified: r.verified === 1,
     accessKey: u8(r.access_key),
     mutedUntil: Number(r.muted_until),
+  };
+}
+
+/** Profile keys and the names read with them (client.md §9); added in place to older stores. */
+const PROFILE_SCHEMA = `
+CREATE TABLE IF NOT EXISTS contact_profiles (
+  account_id BLOB PRIMARY KEY, profile_key BLOB NOT NULL, name TEXT, avatar BLOB, avatar_type TEXT, fetched_at INTEGER NOT NULL DEFAULT 0);
+`;
+
+function profileFromRow(r: Row): ContactProfileRow {
+  return {
+    accountId: u8(r.account_id)!,
+    profileKey: u8(r.profile_key)!,
+    name: (r.name as string | null) ?? undefined,
+    avatar: u8(r.avatar),
+    avatarType: (r.avatar_type as string | null) ?? undefined,
+    fetchedAt: Number(r.fetched_at),
   };
 }
 
@@ -114,6 +131,7 @@ export class SqlCipherStore implements ClientStore {
     db.exec(SCHEMA);
     migrateGroups(db);
     migrateAttachments(db);
+    db.exec(PROFILE_SCHEMA);
     return new SqlCipherStore(db);
   }
 
@@ -192,6 +210,20 @@ export class SqlCipherStore implements ClientStore {
   contactByAlias(alias: string) {
     const r = this.#s('SELECT * FROM contacts WHERE alias = ?').get(alias) as Row | undefined;
     return r ? contactFromRow(r) : undefined;
+  }
+
+  getContactProfile(accountId: Uint8Array) {
+    const r = this.#s('SELECT * FROM contact_profiles WHERE account_id = ?').get(buf(accountId)) as Row | undefined;
+    return r ? profileFromRow(r) : undefined;
+  }
+  putContactProfile(p: ContactProfileRow) {
+    this.#s(`INSERT INTO contact_profiles (account_id, profile_key, name, avatar, avatar_type, fetched_at) VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (account_id) DO UPDATE SET profile_key = excluded.profile_key, name = excluded.name, avatar = excluded.avatar,
+               avatar_type = excluded.avatar_type, fetched_at = excluded.fetched_at`)
+      .run(buf(p.accountId), buf(p.profileKey), p.name ?? null, p.avatar ? buf(p.avatar) : null, p.avatarType ?? null, p.fetchedAt);
+  }
+  listContactProfiles() {
+    return (this.#s('SELECT * FROM contact_profiles').all() as Row[]).map(profileFromRow);
   }
 
   insertMessage(m: MessageRow) {

@@ -3,7 +3,8 @@
  * and by `sigilo admin` on a stopped server's data directory. With a hub
  * (running server), removals also close the live connections.
  */
-import { accountIdText, parseAccountIdText, type Random } from '@sigilo/protocol';
+import { accountIdText, normaliseUsername, parseAccountIdText, usernameHash, type Random } from '@sigilo/protocol';
+import { nodeCrypto } from '@sigilo/protocol/node';
 import { CloseReason } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 import type { ServerConfig } from '../config.js';
 import { ServerError } from '../errors.js';
@@ -45,8 +46,27 @@ export async function resolveAccountArg(storage: Storage, input: string): Promis
   }
   const username = text.replace(/^@/, '');
   if (!username) throw new ServerError('INVALID_ARGUMENT', 'give an account id (26 characters, as sigilo admin accounts prints it) or a username');
-  // Usernames plug in here: look the (normalised, hashed) username up in storage and return its account.
-  throw new ServerError('INVALID_ARGUMENT', `'${text}' is not an account id (26 characters, as sigilo admin accounts prints it), and this server has no usernames`);
+  const normalised = normaliseUsername(username);
+  if (normalised === undefined) {
+    throw new ServerError('INVALID_ARGUMENT', `'${text}' is neither an account id (26 characters, as sigilo admin accounts prints it) nor a username (3-32 of a-z 0-9 . _)`);
+  }
+  // The server keeps usernames only as hashes (server.md §3.1): hash the name and look the hash up.
+  const accountId = await storage.accountByUsernameHash(usernameHash(nodeCrypto, normalised));
+  const account = accountId && await storage.getAccount(accountId);
+  if (!account) throw new ServerError('NOT_FOUND', `no account holds the username @${normalised} on this server`);
+  return account;
+}
+
+/** Usernames in clear, by account (hex), as far as the server knows them: only those of members listed in the directory. */
+async function directoryUsernames(storage: Storage): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  let after = '';
+  for (;;) {
+    const page = await storage.searchDirectory('', after, 1000);
+    for (const e of page) out.set(toHex(e.accountId), e.username);
+    if (page.length < 1000) return out;
+    after = page[page.length - 1]!.username;
+  }
 }
 export interface AuditSummary extends AuditReport {
   readonly generatedAt: number;
@@ -86,8 +106,9 @@ export class AdminService {
 
   async listAccounts(): Promise<AccountSummary[]> {
     const labels = new Map((await this.storage.listAccountLabels()).map((l) => [toHex(l.accountId), l.label]));
+    const listed = await directoryUsernames(this.storage);
     const out: AccountSummary[] = [];
-    for (const a of await this.storage.listAccounts()) out.push(await this.#summary(a, labels.get(toHex(a.accountId))));
+    for (const a of await this.storage.listAccounts()) out.push(await this.#summary(a, labels.get(toHex(a.accountId)), listed));
     return out;
   }
 
@@ -95,10 +116,12 @@ export class AdminService {
   async describeAccount(input: string): Promise<AccountSummary> {
     const a = await resolveAccountArg(this.storage, input);
     const label = (await this.storage.listAccountLabels()).find((l) => toHex(l.accountId) === toHex(a.accountId))?.label;
-    return this.#summary(a, label);
+    const typed = normaliseUsername(String(input).trim().replace(/^@/, ''));
+    const known = typed !== undefined && !parseAccountIdText(String(input).trim()) ? typed : undefined;
+    return this.#summary(a, label, await directoryUsernames(this.storage), known);
   }
 
-  async #summary(a: AccountRecord, label: string | undefined): Promise<AccountSummary> {
+  async #summary(a: AccountRecord, label: string | undefined, listed: Map<string, string>, known?: string): Promise<AccountSummary> {
     const hex = toHex(a.accountId);
     const devices = (await this.storage.listDevices(a.accountId)).map((d) => ({
       deviceId: d.deviceId,
@@ -106,12 +129,19 @@ export class AdminService {
       lastSeenDay: d.lastSeenDay === undefined ? null : isoDay(d.lastSeenDay),
       connected: this.hub ? this.hub.get(hex, d.deviceId) !== undefined : null,
     }));
-    return { accountId: accountIdText(a.accountId), username: await this.#username(a), label: label ?? null, createdDay: isoDay(a.createdDay), devices };
+    return { accountId: accountIdText(a.accountId), username: await this.#username(a, listed, known), label: label ?? null, createdDay: isoDay(a.createdDay), devices };
   }
 
-  /** The account's username for listings. Usernames plug in here (null while the server keeps none). */
-  async #username(_account: AccountRecord): Promise<string | null> {
-    return null;
+  /**
+   * The account's username for listings (without its @): the name when the administrator typed it or the member is listed in the
+   * directory, `(hashed)` when one is claimed but the server knows it only as a hash, null when none is.
+   */
+  async #username(a: AccountRecord, listed: Map<string, string>, known: string | undefined): Promise<string | null> {
+    if (known !== undefined) return known;
+    const inDirectory = listed.get(toHex(a.accountId));
+    if (inDirectory !== undefined) return inDirectory;
+    // Claimed but not listed: the server holds only the username's hash (server.md §3.1).
+    return (await this.storage.usernameHashOf(a.accountId)) ? '(hashed)' : null;
   }
 
   /** Sets the administrator's label of an account, or clears it (undefined). Stored only on this server. */
@@ -126,7 +156,7 @@ export class AdminService {
       if ([...text].length > MAX_LABEL_LENGTH) throw new ServerError('INVALID_ARGUMENT', `a label has at most ${MAX_LABEL_LENGTH} characters`);
     }
     if (!(await this.storage.setAccountLabel(a.accountId, text))) throw new ServerError('NOT_FOUND', 'the account was removed meanwhile; nothing was labelled');
-    return this.#summary(a, text);
+    return this.#summary(a, text, await directoryUsernames(this.storage));
   }
 
   async removeAccount(input: string): Promise<{ removed: boolean; closedConnections: number; accountId: string }> {
@@ -180,6 +210,8 @@ export function oldestAge(t: TableAudit, now: number): string {
 }
 
 /** The audit as text for an auditor. */
+const rowsOf = (a: AuditSummary, table: string) => a.tables.find((t) => t.table === table)?.rows ?? 0;
+
 export function formatAudit(a: AuditSummary): string {
   const lines = [
     `Sigilo server audit, ${new Date(a.generatedAt).toISOString()}`,
@@ -190,6 +222,7 @@ export function formatAudit(a: AuditSummary): string {
     `sender identities stored: ${a.messagesWithSender > 0 ? `yes, on ${a.messagesWithSender} undelivered identified message(s) (deleted on delivery)` : 'no'}`,
     `sealed-sender messages queued (no sender stored): ${a.sealedMessages}`,
     `devices with a last-seen day stored: ${a.devicesWithLastSeen}`,
+    `usernames (stored as hashes only): ${rowsOf(a, 'usernames')}; encrypted profiles (unreadable here): ${rowsOf(a, 'profiles')}; member directory entries (username and name in clear): ${rowsOf(a, 'directory')}`,
     '',
     `retention: undelivered messages ${a.retention.undelivered}, attachments ${a.retention.attachments}, message-id hashes ${a.retention.dedup}, last seen ${a.retention.lastSeen}`,
     'never stored: passwords, message plaintext, contact lists, who sent a sealed-sender message, delivered messages',

@@ -251,6 +251,24 @@ export type AttachmentUsageResult =
   /** Not counted: `used` + bytes would exceed the quota. `counters` are the live ones, oldest expiry first. */
   | { readonly status: 'exceeded'; readonly used: number; readonly counters: readonly { readonly bytes: number; readonly expiresAt: number }[] };
 
+// ---- Names and the member directory (spec/server.md §3.1)
+
+export interface ProfileRecord {
+  /** Opaque: encrypted by the client under its profile key. */
+  readonly profile: Uint8Array;
+  readonly updatedAt: number;
+}
+
+/** A member's entry in the directory, published by the member in clear. */
+export interface DirectoryRecord {
+  readonly accountId: Uint8Array;
+  readonly username: string;
+  readonly name: string;
+}
+
+export type SetUsernameResult = { readonly status: 'ok' } | { readonly status: 'taken' } | { readonly status: 'no-account' };
+export type PublishDirectoryResult = { readonly status: 'ok' } | { readonly status: 'not-claimed' };
+
 export interface SweepResult {
   readonly messages: number;
   readonly invites: number;
@@ -353,6 +371,36 @@ export interface Storage {
   completeAttachment(attachmentId: Uint8Array): Promise<boolean>;
   /** Checks the account's live usage counters against the quota and adds the charge, atomically (concurrent charges cannot both pass). */
   chargeAttachmentUsage(charge: AttachmentUsageCharge): Promise<AttachmentUsageResult>;
+
+  // Usernames, profiles and the member directory (spec/server.md §3.1)
+  /**
+   * Gives the account this username hash, atomically: refused ('taken') when another
+   * account holds it; the account's previous username and its directory entry go.
+   */
+  setUsername(accountId: Uint8Array, usernameHash: Uint8Array): Promise<SetUsernameResult>;
+  /** Releases the account's username and removes its directory entry. False if it had none. */
+  deleteUsername(accountId: Uint8Array): Promise<boolean>;
+  /** The account holding a username hash (see `usernameHash` in @sigilo/protocol), or undefined. */
+  accountByUsernameHash(usernameHash: Uint8Array): Promise<Uint8Array | undefined>;
+  /** The username hash an account holds, or undefined. */
+  usernameHashOf(accountId: Uint8Array): Promise<Uint8Array | undefined>;
+  /** Stores (replaces) the account's encrypted profile; undefined removes it. */
+  setProfile(accountId: Uint8Array, profile: ProfileRecord | undefined): Promise<void>;
+  getProfile(accountId: Uint8Array): Promise<ProfileRecord | undefined>;
+  /**
+   * Lists the account in the directory, only if `usernameHash` is the one it holds (checked
+   * in the same transaction: 'not-claimed' otherwise); replaces its previous entry.
+   */
+  publishDirectoryEntry(entry: DirectoryRecord, usernameHash: Uint8Array): Promise<PublishDirectoryResult>;
+  /** Removes the account's directory entry. False if it had none. */
+  removeDirectoryEntry(accountId: Uint8Array): Promise<boolean>;
+  /**
+   * Directory entries whose username or name contains `query` (case-insensitive for ASCII;
+   * empty matches all), with username > `after`, ordered by username, at most `limit`.
+   */
+  searchDirectory(query: string, after: string, limit: number): Promise<DirectoryRecord[]>;
+  /** Removes every directory entry (the directory was switched off). Returns how many. */
+  clearDirectory(): Promise<number>;
 
   // Retention and audit
   sweep(now: number): Promise<SweepResult>;

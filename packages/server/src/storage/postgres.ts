@@ -13,7 +13,7 @@
 import pg from 'pg';
 import type {
   AccountLabel, AccountRecord, AckRequest, AckedMessage, AddDeviceResult, AttachmentRecord, AttachmentUsageCharge, AttachmentUsageResult, AuditReport, DeviceRecord, EnqueueRequest, EnqueueResult,
-  InviteRecord, MultiEnqueueRequest, MultiEnqueueResult, MultiStaleAccount, NewDevice, SealedRecipientRecord, PqPreKeyRow, PreKeyCounts, PreKeyUpload, QueuedMessage, RegisterResult, Storage, SweepResult, TableAudit,
+  DirectoryRecord, InviteRecord, ProfileRecord, PublishDirectoryResult, SetUsernameResult, MultiEnqueueRequest, MultiEnqueueResult, MultiStaleAccount, NewDevice, SealedRecipientRecord, PqPreKeyRow, PreKeyCounts, PreKeyUpload, QueuedMessage, RegisterResult, Storage, SweepResult, TableAudit,
   TakeBundlesResult, TakenPreKeys, DeviceRemovalRecord, NewDeviceRemoval,
 } from './port.js';
 import { deviceListDiff } from './port.js';
@@ -64,6 +64,10 @@ CREATE TABLE IF NOT EXISTS ${s}.attachments (
 CREATE TABLE IF NOT EXISTS ${s}.attachment_usage (
   account_id BYTEA NOT NULL, day INTEGER NOT NULL, bytes BIGINT NOT NULL, expires_at BIGINT NOT NULL, PRIMARY KEY (account_id, day));
 ${multiSchemaSql(s)}
+CREATE TABLE IF NOT EXISTS ${s}.usernames (username_hash BYTEA PRIMARY KEY, account_id BYTEA NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS ${s}.profiles (account_id BYTEA PRIMARY KEY, profile BYTEA NOT NULL, updated_at BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS ${s}.directory (account_id BYTEA PRIMARY KEY, username TEXT NOT NULL UNIQUE, name TEXT NOT NULL);
+
 ${adminSchemaSql(s)}`;
 
 /**
@@ -199,7 +203,7 @@ export class PostgresStorage implements Storage {
     return this.#tx(async (q) => {
       const gone = await q(`DELETE FROM ${this.#t('accounts')} WHERE account_id = $1 RETURNING 1`, [buf(accountId)]);
       for (const t of ['devices', 'signed_prekeys', 'one_time_prekeys', 'pq_prekeys', 'pq_last_resort', 'messages', 'attachment_usage',
-        'account_labels', 'device_names', 'device_removals']) {
+        'account_labels', 'device_names', 'device_removals', 'usernames', 'profiles', 'directory']) {
         await q(`DELETE FROM ${this.#t(t)} WHERE account_id = $1`, [buf(accountId)]);
       }
       return gone.length === 1;
@@ -545,6 +549,88 @@ export class PostgresStorage implements Storage {
     });
   }
 
+  async setUsername(accountId: Uint8Array, usernameHash: Uint8Array): Promise<SetUsernameResult> {
+    const a = buf(accountId), h = buf(usernameHash);
+    try {
+      return await this.#tx(async (q): Promise<SetUsernameResult> => {
+        // The account row is locked so concurrent claims of one account are serialised.
+        const [acc] = await q(`SELECT 1 FROM ${this.#t('accounts')} WHERE account_id = $1 FOR UPDATE`, [a]);
+        if (!acc) return { status: 'no-account' };
+        const [holder] = await q(`SELECT account_id FROM ${this.#t('usernames')} WHERE username_hash = $1`, [h]);
+        if (holder) return buf(bytes(holder.account_id)).equals(a) ? { status: 'ok' } : { status: 'taken' };
+        await q(`DELETE FROM ${this.#t('usernames')} WHERE account_id = $1`, [a]);
+        await q(`DELETE FROM ${this.#t('directory')} WHERE account_id = $1`, [a]);
+        await q(`INSERT INTO ${this.#t('usernames')} (username_hash, account_id) VALUES ($1, $2)`, [h, a]);
+        return { status: 'ok' };
+      });
+    } catch (e) {
+      // Two accounts claiming the same free username at once: the loser hits the primary key.
+      if ((e as { code?: string }).code === '23505') return { status: 'taken' };
+      throw e;
+    }
+  }
+
+  async deleteUsername(accountId: Uint8Array): Promise<boolean> {
+    return this.#tx(async (q) => {
+      await q(`DELETE FROM ${this.#t('directory')} WHERE account_id = $1`, [buf(accountId)]);
+      return (await q(`DELETE FROM ${this.#t('usernames')} WHERE account_id = $1 RETURNING 1`, [buf(accountId)])).length === 1;
+    });
+  }
+
+  async accountByUsernameHash(usernameHash: Uint8Array): Promise<Uint8Array | undefined> {
+    const [r] = await this.#q(`SELECT account_id FROM ${this.#t('usernames')} WHERE username_hash = $1`, [buf(usernameHash)]);
+    return r && bytes(r.account_id);
+  }
+
+  async usernameHashOf(accountId: Uint8Array): Promise<Uint8Array | undefined> {
+    const [r] = await this.#q(`SELECT username_hash FROM ${this.#t('usernames')} WHERE account_id = $1`, [buf(accountId)]);
+    return r && bytes(r.username_hash);
+  }
+
+  async setProfile(accountId: Uint8Array, profile: ProfileRecord | undefined): Promise<void> {
+    if (!profile) {
+      await this.#q(`DELETE FROM ${this.#t('profiles')} WHERE account_id = $1`, [buf(accountId)]);
+      return;
+    }
+    await this.#q(`INSERT INTO ${this.#t('profiles')} (account_id, profile, updated_at) VALUES ($1, $2, $3)
+      ON CONFLICT (account_id) DO UPDATE SET profile = excluded.profile, updated_at = excluded.updated_at`, [buf(accountId), buf(profile.profile), profile.updatedAt]);
+  }
+
+  async getProfile(accountId: Uint8Array): Promise<ProfileRecord | undefined> {
+    const [r] = await this.#q(`SELECT profile, updated_at FROM ${this.#t('profiles')} WHERE account_id = $1`, [buf(accountId)]);
+    return r && { profile: bytes(r.profile), updatedAt: num(r.updated_at) };
+  }
+
+  async publishDirectoryEntry(e: DirectoryRecord, usernameHash: Uint8Array): Promise<PublishDirectoryResult> {
+    const a = buf(e.accountId);
+    return this.#tx(async (q): Promise<PublishDirectoryResult> => {
+      const [held] = await q(`SELECT username_hash FROM ${this.#t('usernames')} WHERE account_id = $1 FOR SHARE`, [a]);
+      if (!held || !buf(bytes(held.username_hash)).equals(buf(usernameHash))) return { status: 'not-claimed' };
+      await q(`DELETE FROM ${this.#t('directory')} WHERE username = $1 AND account_id <> $2`, [e.username, a]);
+      await q(`INSERT INTO ${this.#t('directory')} (account_id, username, name) VALUES ($1, $2, $3)
+        ON CONFLICT (account_id) DO UPDATE SET username = excluded.username, name = excluded.name`, [a, e.username, e.name]);
+      return { status: 'ok' };
+    });
+  }
+
+  async removeDirectoryEntry(accountId: Uint8Array): Promise<boolean> {
+    return (await this.#q(`DELETE FROM ${this.#t('directory')} WHERE account_id = $1 RETURNING 1`, [buf(accountId)])).length === 1;
+  }
+
+  async searchDirectory(query: string, after: string, limit: number): Promise<DirectoryRecord[]> {
+    // A–Z only are folded (as SQLite's lower() does), so both adapters match alike; COLLATE "C" orders by code point, as SQLite does.
+    const fold = (col: string) => `translate(${col}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')`;
+    const q = query.replace(/[A-Z]/g, (c) => c.toLowerCase());
+    const rows = await this.#q(`SELECT account_id, username, name FROM ${this.#t('directory')}
+      WHERE (strpos(${fold('username')}, $1) > 0 OR strpos(${fold('name')}, $1) > 0) AND username COLLATE "C" > $2 COLLATE "C"
+      ORDER BY username COLLATE "C" LIMIT $3`, [q, after, limit]);
+    return rows.map((r) => ({ accountId: bytes(r.account_id), username: r.username as string, name: r.name as string }));
+  }
+
+  async clearDirectory(): Promise<number> {
+    return (await this.#q(`DELETE FROM ${this.#t('directory')} RETURNING 1`)).length;
+  }
+
   async sweep(now: number): Promise<SweepResult> {
     const swept = await this.#tx(async (q) => ({
       messages: (await q(`DELETE FROM ${this.#t('messages')} WHERE expires_at <= $1 RETURNING 1`, [now])).length,
@@ -565,11 +651,12 @@ export class PostgresStorage implements Storage {
       invites: 'min(created_at)', accounts: `min(created_day)::bigint * ${DAY_MS}`, devices: `min(created_day)::bigint * ${DAY_MS}`,
       messages: 'min(created_at)', attachments: 'min(created_at)', attachment_usage: `min(day)::bigint * ${DAY_MS}`, shared_payloads: 'min(created_at)',
       device_removals: `min(day)::bigint * ${DAY_MS}`,
+      profiles: 'min(updated_at)',
     };
     const dayTables = new Set(['accounts', 'devices', 'attachment_usage', 'device_removals']);
     const tables: TableAudit[] = [];
     for (const table of ['invites', 'accounts', 'devices', 'signed_prekeys', 'one_time_prekeys', 'pq_prekeys', 'pq_last_resort', 'messages', 'dedup', 'attachments', 'attachment_usage', 'shared_payloads',
-      'account_labels', 'device_names', 'device_removals']) {
+      'account_labels', 'device_names', 'device_removals', 'usernames', 'profiles', 'directory']) {
       const [r] = await this.#q(`SELECT count(*) AS n${oldest[table] ? `, ${oldest[table]} AS oldest` : ''} FROM ${this.#t(table)}`);
       tables.push({ table, rows: num(r!.n), oldest: r!.oldest == null ? undefined : num(r!.oldest), ...(dayTables.has(table) ? { oldestIsDay: true } : {}) });
     }

@@ -22,7 +22,7 @@ import Database from 'better-sqlite3';
 import { chmodSync, closeSync, openSync } from 'node:fs';
 import type {
   AccountLabel, AccountRecord, AckedMessage, AckRequest, AddDeviceResult, AttachmentRecord, AttachmentUsageCharge, AttachmentUsageResult, AuditReport, DeviceRecord, EnqueueRequest, EnqueueResult,
-  InviteRecord, MultiEnqueueRequest, MultiEnqueueResult, MultiStaleAccount, NewDevice, SealedRecipientRecord, PqPreKeyRow, PreKeyCounts, PreKeyUpload, QueuedMessage, RegisterResult, SignedPreKeyRow, Storage,
+  DirectoryRecord, InviteRecord, ProfileRecord, PublishDirectoryResult, SetUsernameResult, MultiEnqueueRequest, MultiEnqueueResult, MultiStaleAccount, NewDevice, SealedRecipientRecord, PqPreKeyRow, PreKeyCounts, PreKeyUpload, QueuedMessage, RegisterResult, SignedPreKeyRow, Storage,
   DeviceRemovalRecord, NewDeviceRemoval, SweepResult, TableAudit, TakeBundlesResult, TakenPreKeys, OneTimePreKeyRow,
 } from './port.js';
 import { deviceListDiff } from './port.js';
@@ -35,8 +35,11 @@ export interface SqliteStorageOptions {
   readonly maxPageCount?: number | undefined;
 }
 
-/** 2: shared payloads of multi-recipient sealed sends (messages.payload_id, messages.recipient_header). */
-const SCHEMA_VERSION = 2;
+/**
+ * 2: shared payloads of multi-recipient sealed sends (messages.payload_id, messages.recipient_header).
+ * 3: usernames, profiles and the member directory (new tables only).
+ */
+const SCHEMA_VERSION = 3;
 const DAY_MS = 86_400_000;
 
 const SCHEMA = `
@@ -188,6 +191,24 @@ function migrateMulti(db: Database.Database): void {
   db.exec(MULTI_SCHEMA);
 }
 
+/** Usernames (by hash), encrypted profiles and the opt-in member directory (spec/server.md §3.1). */
+const PEOPLE_SCHEMA = `
+CREATE TABLE IF NOT EXISTS usernames (
+  username_hash BLOB PRIMARY KEY,
+  account_id BLOB NOT NULL UNIQUE
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS profiles (
+  account_id BLOB PRIMARY KEY,
+  profile BLOB NOT NULL,
+  updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS directory (
+  account_id BLOB PRIMARY KEY,
+  username TEXT NOT NULL UNIQUE,
+  name TEXT NOT NULL
+) WITHOUT ROWID;
+`;
+
 const AUDITED_TABLES: readonly { table: string; oldest?: string; day?: true }[] = [
   { table: 'invites', oldest: 'min(created_at)' },
   { table: 'accounts', oldest: `min(created_day) * ${DAY_MS}`, day: true },
@@ -204,6 +225,9 @@ const AUDITED_TABLES: readonly { table: string; oldest?: string; day?: true }[] 
   { table: 'account_labels' },
   { table: 'device_names' },
   { table: 'device_removals', oldest: `min(day) * ${DAY_MS}`, day: true },
+  { table: 'usernames' },
+  { table: 'profiles', oldest: 'min(updated_at)' },
+  { table: 'directory' },
 ];
 
 type Row = Record<string, unknown>;
@@ -242,6 +266,7 @@ export class SqliteStorage implements Storage {
   readonly #tx: ReturnType<typeof transactions>;
   readonly #m: ReturnType<typeof prepareMulti>;
   readonly #a: ReturnType<typeof prepareAdmin>;
+  readonly #p: ReturnType<typeof preparePeople>;
 
   constructor(options: SqliteStorageOptions) {
     if (options.filename !== ':memory:' && options.filename !== '') ownerOnly(options.filename);
@@ -262,12 +287,14 @@ export class SqliteStorage implements Storage {
     db.exec(SCHEMA);
     db.transaction(() => migrateMulti(db))();
     db.exec(ADMIN_SCHEMA);
+    db.exec(PEOPLE_SCHEMA);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
     if (options.maxPageCount !== undefined) db.pragma(`max_page_count = ${options.maxPageCount}`);
     this.#s = prepare(db);
     this.#tx = transactions(db, this.#s);
     this.#m = prepareMulti(db);
     this.#a = prepareAdmin(db);
+    this.#p = preparePeople(db);
   }
 
   async createInvite(invite: InviteRecord): Promise<void> {
@@ -437,6 +464,49 @@ export class SqliteStorage implements Storage {
     return this.#tx.chargeUsage(charge);
   }
 
+  async setUsername(accountId: Uint8Array, usernameHash: Uint8Array): Promise<SetUsernameResult> {
+    return this.#p.setUsername(buf(accountId), buf(usernameHash));
+  }
+
+  async deleteUsername(accountId: Uint8Array): Promise<boolean> {
+    return this.#p.deleteUsername(buf(accountId));
+  }
+
+  async accountByUsernameHash(usernameHash: Uint8Array): Promise<Uint8Array | undefined> {
+    return optBytes(this.#p.s.accountByHash.get(buf(usernameHash)));
+  }
+
+  async usernameHashOf(accountId: Uint8Array): Promise<Uint8Array | undefined> {
+    return optBytes(this.#p.s.hashOf.get(buf(accountId)));
+  }
+
+  async setProfile(accountId: Uint8Array, profile: ProfileRecord | undefined): Promise<void> {
+    if (profile) this.#p.s.putProfile.run(buf(accountId), buf(profile.profile), profile.updatedAt);
+    else this.#p.s.deleteProfile.run(buf(accountId));
+  }
+
+  async getProfile(accountId: Uint8Array): Promise<ProfileRecord | undefined> {
+    const r = this.#p.s.getProfile.get(buf(accountId)) as Row | undefined;
+    return r && { profile: bytes(r.profile), updatedAt: r.updated_at as number };
+  }
+
+  async publishDirectoryEntry(entry: DirectoryRecord, usernameHash: Uint8Array): Promise<PublishDirectoryResult> {
+    return this.#p.publish(entry, buf(usernameHash));
+  }
+
+  async removeDirectoryEntry(accountId: Uint8Array): Promise<boolean> {
+    return this.#p.s.deleteEntry.run(buf(accountId)).changes === 1;
+  }
+
+  async searchDirectory(query: string, after: string, limit: number): Promise<DirectoryRecord[]> {
+    const q = asciiLower(query);
+    return (this.#p.s.search.all(q, q, after, limit) as Row[]).map((r) => ({ accountId: bytes(r.account_id), username: r.username as string, name: r.name as string }));
+  }
+
+  async clearDirectory(): Promise<number> {
+    return this.#p.s.clearDirectory.run().changes;
+  }
+
   async sweep(now: number): Promise<SweepResult> {
     const r = this.#tx.sweep(now);
     this.#m.sweepPayloads.run(now); // normally already gone with their last row (trigger)
@@ -529,7 +599,7 @@ function prepare(db: Database.Database) {
     purgeDevice: ['signed_prekeys', 'one_time_prekeys', 'pq_prekeys', 'pq_last_resort', 'messages', 'device_names'].map((t) =>
       db.prepare(`DELETE FROM ${t} WHERE account_id = ? AND device_id = ?`)),
     purgeAccount: ['devices', 'signed_prekeys', 'one_time_prekeys', 'pq_prekeys', 'pq_last_resort', 'messages', 'attachment_usage',
-      'account_labels', 'device_names', 'device_removals'].map((t) =>
+      'account_labels', 'device_names', 'device_removals', 'usernames', 'profiles', 'directory'].map((t) =>
       db.prepare(`DELETE FROM ${t} WHERE account_id = ?`)),
     upsertSigned: db.prepare('INSERT OR REPLACE INTO signed_prekeys (account_id, device_id, key_id, public_key, signature) VALUES (?, ?, ?, ?, ?)'),
     upsertOneTime: db.prepare('INSERT OR REPLACE INTO one_time_prekeys (account_id, device_id, key_id, public_key) VALUES (?, ?, ?, ?)'),
@@ -787,5 +857,55 @@ function prepareMulti(db: Database.Database) {
         return a && { accessKeyHash: optBytes(a.access_key_hash), unrestricted: a.unrestricted === 1, deviceIds: devices.get(key) ?? [] };
       });
     },
+  };
+}
+
+/** Lower-cases A–Z only, as SQLite's lower() does, so searches match the same way on every adapter. */
+export const asciiLower = (s: string) => s.replace(/[A-Z]/g, (c) => c.toLowerCase());
+
+/** Statements and transactions of usernames, profiles and the directory (spec/server.md §3.1). */
+function preparePeople(db: Database.Database) {
+  const s = {
+    accountByHash: db.prepare('SELECT account_id FROM usernames WHERE username_hash = ?').pluck(),
+    hashOf: db.prepare('SELECT username_hash FROM usernames WHERE account_id = ?').pluck(),
+    accountExists: db.prepare('SELECT 1 FROM accounts WHERE account_id = ?').pluck(),
+    deleteUsername: db.prepare('DELETE FROM usernames WHERE account_id = ?'),
+    insertUsername: db.prepare('INSERT INTO usernames (username_hash, account_id) VALUES (?, ?)'),
+    putProfile: db.prepare(`INSERT INTO profiles (account_id, profile, updated_at) VALUES (?, ?, ?)
+      ON CONFLICT (account_id) DO UPDATE SET profile = excluded.profile, updated_at = excluded.updated_at`),
+    deleteProfile: db.prepare('DELETE FROM profiles WHERE account_id = ?'),
+    getProfile: db.prepare('SELECT profile, updated_at FROM profiles WHERE account_id = ?'),
+    putEntry: db.prepare(`INSERT INTO directory (account_id, username, name) VALUES (?, ?, ?)
+      ON CONFLICT (account_id) DO UPDATE SET username = excluded.username, name = excluded.name`),
+    deleteEntry: db.prepare('DELETE FROM directory WHERE account_id = ?'),
+    deleteEntryByUsername: db.prepare('DELETE FROM directory WHERE username = ? AND account_id <> ?'),
+    search: db.prepare(`SELECT account_id, username, name FROM directory
+      WHERE (instr(lower(username), ?) > 0 OR instr(lower(name), ?) > 0) AND username > ? ORDER BY username LIMIT ?`),
+    clearDirectory: db.prepare('DELETE FROM directory'),
+  };
+  return {
+    s,
+    setUsername: db.transaction((account: Buffer, hash: Buffer): SetUsernameResult => {
+      const holder = s.accountByHash.get(hash) as Buffer | undefined;
+      if (holder) return holder.equals(account) ? { status: 'ok' } : { status: 'taken' };
+      if (s.accountExists.get(account) === undefined) return { status: 'no-account' };
+      s.deleteUsername.run(account);
+      s.deleteEntry.run(account);
+      s.insertUsername.run(hash, account);
+      return { status: 'ok' };
+    }),
+    deleteUsername: db.transaction((account: Buffer): boolean => {
+      s.deleteEntry.run(account);
+      return s.deleteUsername.run(account).changes === 1;
+    }),
+    publish: db.transaction((e: DirectoryRecord, hash: Buffer): PublishDirectoryResult => {
+      const account = buf(e.accountId);
+      const held = s.hashOf.get(account) as Buffer | undefined;
+      if (!held || !held.equals(hash)) return { status: 'not-claimed' };
+      // A stale entry of another account with this username (it released it) gives way.
+      s.deleteEntryByUsername.run(e.username, account);
+      s.putEntry.run(account, e.username, e.name);
+      return { status: 'ok' };
+    }),
   };
 }

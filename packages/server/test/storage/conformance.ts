@@ -449,6 +449,93 @@ export function runStorageConformance(adapter: string, open: () => Promise<Confo
       });
     });
 
+    describe('usernames, profiles and the member directory', () => {
+      const hash = () => rnd(32);
+
+      it('gives a username to one account only, replaces an account\'s previous one, and releases it', async () => {
+        const a = await registered(), b = await registered();
+        const h1 = hash(), h2 = hash();
+        expect(await db.setUsername(a.accountId, h1)).toEqual({ status: 'ok' });
+        expect(await db.setUsername(a.accountId, h1)).toEqual({ status: 'ok' });
+        expect(await db.setUsername(b.accountId, h1)).toEqual({ status: 'taken' });
+        expect(await db.accountByUsernameHash(h1)).toEqual(a.accountId);
+        expect(await db.usernameHashOf(a.accountId)).toEqual(h1);
+        expect(await db.setUsername(a.accountId, h2)).toEqual({ status: 'ok' });
+        expect(await db.accountByUsernameHash(h1)).toBeUndefined();
+        expect(await db.setUsername(b.accountId, h1)).toEqual({ status: 'ok' });
+        expect(await db.deleteUsername(b.accountId)).toBe(true);
+        expect(await db.deleteUsername(b.accountId)).toBe(false);
+        expect(await db.accountByUsernameHash(h1)).toBeUndefined();
+        expect(await db.setUsername(rnd(16), h1)).toEqual({ status: 'no-account' });
+      });
+
+      it('lets exactly one of two concurrent claims of a free username win', async () => {
+        const a = await registered(), b = await registered();
+        const h = hash();
+        const results = await Promise.all([db.setUsername(a.accountId, h), db.setUsername(b.accountId, h)]);
+        expect(results.map((r) => r.status).sort()).toEqual(['ok', 'taken']);
+        const holder = await db.accountByUsernameHash(h);
+        expect([a.accountId, b.accountId].filter((id) => holder && Buffer.from(id).equals(Buffer.from(holder)))).toHaveLength(1);
+      });
+
+      it('stores, replaces and removes an opaque profile', async () => {
+        const a = await registered();
+        expect(await db.getProfile(a.accountId)).toBeUndefined();
+        const p1 = rnd(300), p2 = rnd(500);
+        await db.setProfile(a.accountId, { profile: p1, updatedAt: NOW });
+        await db.setProfile(a.accountId, { profile: p2, updatedAt: NOW + 1 });
+        expect(await db.getProfile(a.accountId)).toEqual({ profile: p2, updatedAt: NOW + 1 });
+        await db.setProfile(a.accountId, undefined);
+        expect(await db.getProfile(a.accountId)).toBeUndefined();
+      });
+
+      it('publishes a directory entry only for the claimed username, searches it, and drops it with the username', async () => {
+        const a = await registered(), b = await registered(), c = await registered();
+        const ha = hash(), hb = hash();
+        await db.setUsername(a.accountId, ha);
+        await db.setUsername(b.accountId, hb);
+        expect(await db.publishDirectoryEntry({ accountId: a.accountId, username: 'ana.lopez', name: 'Ana López' }, hb)).toEqual({ status: 'not-claimed' });
+        expect(await db.publishDirectoryEntry({ accountId: c.accountId, username: 'carla', name: 'Carla' }, hash())).toEqual({ status: 'not-claimed' });
+        expect(await db.publishDirectoryEntry({ accountId: a.accountId, username: 'ana.lopez', name: 'Ana López' }, ha)).toEqual({ status: 'ok' });
+        expect(await db.publishDirectoryEntry({ accountId: b.accountId, username: 'bruno', name: 'Bruno Alves' }, hb)).toEqual({ status: 'ok' });
+        const names = async (q: string, after = '', limit = 10) => (await db.searchDirectory(q, after, limit)).map((e) => e.username);
+        expect(await names('')).toEqual(['ana.lopez', 'bruno']);
+        expect(await names('LOP')).toEqual(['ana.lopez']);
+        expect(await names('alves')).toEqual(['bruno']);
+        expect(await names('', 'ana.lopez')).toEqual(['bruno']);
+        expect(await names('', '', 1)).toEqual(['ana.lopez']);
+        expect(await names('nobody')).toEqual([]);
+        expect((await db.searchDirectory('ana', '', 10))[0]).toEqual({ accountId: a.accountId, username: 'ana.lopez', name: 'Ana López' });
+        // A new username (or none) takes the account out of the directory: its entry named the old one.
+        await db.setUsername(a.accountId, hash());
+        expect(await names('')).toEqual(['bruno']);
+        expect(await db.deleteUsername(b.accountId)).toBe(true);
+        expect(await names('')).toEqual([]);
+      });
+
+      it('removes and clears directory entries, and deleting an account removes its username, profile and entry', async () => {
+        const a = await registered(), b = await registered();
+        const ha = hash(), hb = hash();
+        await db.setUsername(a.accountId, ha);
+        await db.setUsername(b.accountId, hb);
+        await db.setProfile(a.accountId, { profile: rnd(300), updatedAt: NOW });
+        await db.publishDirectoryEntry({ accountId: a.accountId, username: 'ana', name: '' }, ha);
+        await db.publishDirectoryEntry({ accountId: b.accountId, username: 'bruno', name: '' }, hb);
+        expect(await db.removeDirectoryEntry(b.accountId)).toBe(true);
+        expect(await db.removeDirectoryEntry(b.accountId)).toBe(false);
+        expect(await db.accountByUsernameHash(hb)).toEqual(b.accountId);
+        const rows = Object.fromEntries((await db.audit(NOW)).tables.map((t) => [t.table, t.rows]));
+        expect(rows).toMatchObject({ usernames: 2, profiles: 1, directory: 1 });
+        expect(await db.deleteAccount(a.accountId)).toBe(true);
+        expect(await db.accountByUsernameHash(ha)).toBeUndefined();
+        expect(await db.getProfile(a.accountId)).toBeUndefined();
+        expect(await db.searchDirectory('', '', 10)).toEqual([]);
+        await db.publishDirectoryEntry({ accountId: b.accountId, username: 'bruno', name: '' }, hb);
+        expect(await db.clearDirectory()).toBe(1);
+        expect(await db.searchDirectory('', '', 10)).toEqual([]);
+      });
+    });
+
     describe('retention and audit', () => {
       it('sweeps expired messages, invites, dedup records and attachments', async () => {
         const a = await registered();

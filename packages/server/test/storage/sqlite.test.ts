@@ -49,7 +49,41 @@ describe('sqlite: upgrade of a version-1 database (before multi-recipient sends)
       expect(queue[1]).toMatchObject({ messageId: id2, content: payload, recipientHeader: header });
       await upgraded.close();
       const check = new Database(file, { readonly: true });
-      expect(check.pragma('user_version', { simple: true })).toBe(2);
+      expect(check.pragma('user_version', { simple: true })).toBe(3);
+      check.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('sqlite: upgrade of a version-2 database (before usernames and profiles)', () => {
+  it('adds the username, profile and directory tables, keeping accounts', async () => {
+    const { default: Database } = await import('better-sqlite3');
+    const { createHash, randomBytes } = await import('node:crypto');
+    const rnd = (n: number) => new Uint8Array(randomBytes(n));
+    const sha = (p: Uint8Array) => new Uint8Array(createHash('sha256').update(p).digest());
+    const dir = mkdtempSync(join(tmpdir(), 'sigilo-sqlite-upgrade-'));
+    const file = join(dir, 'sigilo.db');
+    try {
+      const code = rnd(16);
+      const accountId = rnd(16);
+      const first = new SqliteStorage({ filename: file });
+      await first.createInvite({ codeHash: sha(code), createdAt: 0, expiresAt: 1e15 });
+      await first.registerAccount(sha(code), 1, { accountId, identityKey: rnd(64), accessKeyHash: undefined, unrestricted: true, createdDay: 1 }, { deviceKey: rnd(32), createdDay: 1 });
+      await first.close();
+      const raw = new Database(file);
+      raw.exec('DROP TABLE usernames; DROP TABLE profiles; DROP TABLE directory; PRAGMA user_version = 2;');
+      raw.close();
+
+      const upgraded = new SqliteStorage({ filename: file });
+      expect((await upgraded.getAccount(accountId))?.accountId).toEqual(accountId);
+      const h = rnd(32);
+      expect(await upgraded.setUsername(accountId, h)).toEqual({ status: 'ok' });
+      expect(await upgraded.accountByUsernameHash(h)).toEqual(accountId);
+      await upgraded.close();
+      const check = new Database(file, { readonly: true });
+      expect(check.pragma('user_version', { simple: true })).toBe(3);
       check.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });

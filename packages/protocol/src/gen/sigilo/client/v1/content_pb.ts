@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file sigilo/client/v1/content.proto.
  */
 export const file_sigilo_client_v1_content: GenFile = /*@__PURE__*/
-  fileDesc("Ch5zaWdpbG8vY2xpZW50L3YxL2NvbnRlbnQucHJvdG8SEHNpZ2lsby5jbGllbnQudjEi3QMKB0NvbnRlbnQSLQoEZGF0YRgBIAEoCzIdLnNpZ2lsby5jbGllbnQudjEuRGF0YU1lc3NhZ2VIABIzCgdyZWNlaXB0GAIgASgLMiAuc2lnaWxvLmNsaWVudC52MS5SZWNlaXB0TWVzc2FnZUgAEjEKBnR5cGluZxgDIAEoCzIfLnNpZ2lsby5jbGllbnQudjEuVHlwaW5nTWVzc2FnZUgAEjEKBmRlbGV0ZRgEIAEoCzIfLnNpZ2lsby5jbGllbnQudjEuRGVsZXRlTWVzc2FnZUgAEi0KBHN5bmMYBSABKAsyHS5zaWdpbG8uY2xpZW50LnYxLlN5bmNNZXNzYWdlSAASPQoKc2VuZGVyX2tleRgGIAEoCzInLnNpZ2lsby5jbGllbnQudjEuU2VuZGVyS2V5RGlzdHJpYnV0aW9uSAASNQoMZ3JvdXBfdXBkYXRlGAcgASgLMh0uc2lnaWxvLmNsaWVudC52MS5Hcm91cFVwZGF0ZUgAEkAKEnNlbmRlcl9rZXlfcmVxdWVzdBgIIAEoCzIiLnNpZ2lsby5jbGllbnQudjEuU2VuZGVyS2V5UmVxdWVzdEgAEhkKEXNlbmRlcl9hY2Nlc3Nfa2V5GA8gASgMQgYKBGJvZHkinwEKC0RhdGFNZXNzYWdlEhIKCm1lc3NhZ2VfaWQYASABKAwSEQoJdGltZXN0YW1wGAIgASgEEgwKBHRleHQYAyABKAkSOAoLYXR0YWNobWVudHMYBCADKAsyIy5zaWdpbG8uY2xpZW50LnYxLkF0dGFjaG1lbnRQb2ludGVyEhAKCGdyb3VwX2lkGAUgASgMEg8KB3ByaXZhdGUYBiABKAgiggIKEUF0dGFjaG1lbnRQb2ludGVyEhUKDWF0dGFjaG1lbnRfaWQYASABKAwSCwoDa2V5GAIgASgMEg4KBmRpZ2VzdBgDIAEoDBIMCgRzaXplGAQgASgEEhYKDmVuY3J5cHRlZF9zaXplGAUgASgEEhQKDGNvbnRlbnRfdHlwZRgGIAEoCRIRCglmaWxlX25hbWUYByABKAkSEQoJdGh1bWJuYWlsGAggASgMEg0KBXdpZHRoGAkgASgNEg4KBmhlaWdodBgKIAEoDRITCgtkdXJhdGlvbl9tcxgLIAEoDRISCgp2b2ljZV9ub3RlGAwgASgIEg8KB2V4cGlyZXMYDSABKAQiqQEKDlJlY2VpcHRNZXNzYWdlEjMKBHR5cGUYASABKA4yJS5zaWdpbG8uY2xpZW50LnYxLlJlY2VpcHRNZXNzYWdlLlR5cGUSEwoLbWVzc2FnZV9pZHMYAiADKAwSEQoJdGltZXN0YW1wGAMgASgEEhAKCGdyb3VwX2lkGAQgASgMIigKBFR5cGUSEQoNVFlQRV9ERUxJVkVSWRAAEg0KCVRZUEVfUkVBRBABIp4BCg1UeXBpbmdNZXNzYWdlEjYKBmFjdGlvbhgBIAEoDjImLnNpZ2lsby5jbGllbnQudjEuVHlwaW5nTWVzc2FnZS5BY3Rpb24SEQoJdGltZXN0YW1wGAIgASgEEhAKCGdyb3VwX2lkGAMgASgMIjAKBkFjdGlvbhISCg5BQ1RJT05fU1RBUlRFRBAAEhIKDkFDVElPTl9TVE9QUEVEEAEiSAoNRGVsZXRlTWVzc2FnZRISCgptZXNzYWdlX2lkGAEgASgMEhEKCXRpbWVzdGFtcBgCIAEoBBIQCghncm91cF9pZBgDIAEoDCJQChVTZW5kZXJLZXlEaXN0cmlidXRpb24SEAoIZ3JvdXBfaWQYASABKAwSFAoMZGlzdHJpYnV0aW9uGAIgASgMEg8KB2VudHJpZXMYAyADKAwiMAoLR3JvdXBVcGRhdGUSEAoIZ3JvdXBfaWQYASABKAwSDwoHZW50cmllcxgCIAMoDCI9ChBTZW5kZXJLZXlSZXF1ZXN0EhAKCGdyb3VwX2lkGAEgASgMEhcKD2Rpc3RyaWJ1dGlvbl9pZBgCIAEoDCLCBQoLU3luY01lc3NhZ2USMgoEc2VudBgBIAEoCzIiLnNpZ2lsby5jbGllbnQudjEuU3luY01lc3NhZ2UuU2VudEgAEjIKBHJlYWQYAiABKAsyIi5zaWdpbG8uY2xpZW50LnYxLlN5bmNNZXNzYWdlLlJlYWRIABJFCg5kZWxldGVfaGlzdG9yeRgDIAEoCzIrLnNpZ2lsby5jbGllbnQudjEuU3luY01lc3NhZ2UuRGVsZXRlSGlzdG9yeUgAEjIKBG11dGUYBCABKAsyIi5zaWdpbG8uY2xpZW50LnYxLlN5bmNNZXNzYWdlLk11dGVIABJCCg1kZWxldGVfZm9yX21lGAUgASgLMikuc2lnaWxvLmNsaWVudC52MS5TeW5jTWVzc2FnZS5EZWxldGVGb3JNZUgAGocBCgRTZW50Eh4KFmRlc3RpbmF0aW9uX2FjY291bnRfaWQYASABKAwSLgoHbWVzc2FnZRgCIAEoCzIdLnNpZ2lsby5jbGllbnQudjEuRGF0YU1lc3NhZ2USLwoGZGVsZXRlGAMgASgLMh8uc2lnaWxvLmNsaWVudC52MS5EZWxldGVNZXNzYWdlGjwKBFJlYWQSHwoXY29udmVyc2F0aW9uX2FjY291bnRfaWQYASABKAwSEwoLbWVzc2FnZV9pZHMYAiADKAwaQAoNRGVsZXRlSGlzdG9yeRIfChdjb252ZXJzYXRpb25fYWNjb3VudF9pZBgBIAEoDBIOCgZiZWZvcmUYAiABKAQaNgoETXV0ZRIfChdjb252ZXJzYXRpb25fYWNjb3VudF9pZBgBIAEoDBINCgV1bnRpbBgCIAEoBBpCCgtEZWxldGVGb3JNZRIfChdjb252ZXJzYXRpb25fYWNjb3VudF9pZBgBIAEoDBISCgptZXNzYWdlX2lkGAIgASgMQgYKBGJvZHkiygMKEFByb3Zpc2lvbk1lc3NhZ2USEgoKYWNjb3VudF9pZBgBIAEoDBIZChFpZGVudGl0eV9rZXlfcGFpchgCIAEoDBISCgphY2Nlc3Nfa2V5GAMgASgMEjwKCGNvbnRhY3RzGAQgAygLMiouc2lnaWxvLmNsaWVudC52MS5Qcm92aXNpb25NZXNzYWdlLkNvbnRhY3QSEwoLaGlzdG9yeV9rZXkYBSABKAwSFgoOaGlzdG9yeV9jaHVua3MYBiABKA0SOAoGZ3JvdXBzGAcgAygLMiguc2lnaWxvLmNsaWVudC52MS5Qcm92aXNpb25NZXNzYWdlLkdyb3VwGn0KB0NvbnRhY3QSDQoFYWxpYXMYASABKAkSEgoKYWNjb3VudF9pZBgCIAEoDBIUCgxpZGVudGl0eV9rZXkYAyABKAwSEAoIdmVyaWZpZWQYBCABKAgSEgoKYWNjZXNzX2tleRgFIAEoDBITCgttdXRlZF91bnRpbBgGIAEoBBpPCgVHcm91cBIQCghncm91cF9pZBgBIAEoDBIPCgdlbnRyaWVzGAIgAygMEg4KBnN0YXR1cxgDIAEoDRITCgttdXRlZF91bnRpbBgEIAEoBCJBCg5IaXN0b3J5QXJjaGl2ZRIvCgdlbnRyaWVzGAEgAygLMh4uc2lnaWxvLmNsaWVudC52MS5IaXN0b3J5RW50cnki8QEKDEhpc3RvcnlFbnRyeRIfChdjb252ZXJzYXRpb25fYWNjb3VudF9pZBgBIAEoDBISCgptZXNzYWdlX2lkGAIgASgMEhkKEWF1dGhvcl9hY2NvdW50X2lkGAMgASgMEhEKCXRpbWVzdGFtcBgEIAEoBBIMCgR0ZXh0GAUgASgJEg4KBnN0YXR1cxgGIAEoDRIQCghvdXRnb2luZxgHIAEoCBIUCgxwcml2YXRlX3dpdGgYCCABKAwSOAoLYXR0YWNobWVudHMYCSADKAsyIy5zaWdpbG8uY2xpZW50LnYxLkF0dGFjaG1lbnRQb2ludGVyIoACCgtCYWNrdXBGcmFtZRI1CgdhY2NvdW50GAEgASgLMiIuc2lnaWxvLmNsaWVudC52MS5Qcm92aXNpb25NZXNzYWdlSAASMQoHbWVzc2FnZRgCIAEoCzIeLnNpZ2lsby5jbGllbnQudjEuSGlzdG9yeUVudHJ5SAASOAoKYXR0YWNobWVudBgDIAEoCzIiLnNpZ2lsby5jbGllbnQudjEuQmFja3VwQXR0YWNobWVudEgAEhkKD2F0dGFjaG1lbnRfZGF0YRgEIAEoDEgAEioKA2VuZBgFIAEoCzIbLnNpZ2lsby5jbGllbnQudjEuQmFja3VwRW5kSABCBgoEYm9keSJkChBCYWNrdXBBdHRhY2htZW50Eh8KF2NvbnZlcnNhdGlvbl9hY2NvdW50X2lkGAEgASgMEhIKCm1lc3NhZ2VfaWQYAiABKAwSDQoFaW5kZXgYAyABKA0SDAoEc2l6ZRgEIAEoBCJ2CglCYWNrdXBFbmQSEAoIbWVzc2FnZXMYASABKA0SEwoLYXR0YWNobWVudHMYAiABKA0SEgoKY3JlYXRlZF9hdBgDIAEoBBISCgpzZXJ2ZXJfdXJsGAQgASgJEhoKEnNlcnZlcl9maW5nZXJwcmludBgFIAEoCWIGcHJvdG8z");
+  fileDesc("Ch5zaWdpbG8vY2xpZW50L3YxL2NvbnRlbnQucHJvdG8SEHNpZ2lsby5jbGllbnQudjEi+QMKB0NvbnRlbnQSLQoEZGF0YRgBIAEoCzIdLnNpZ2lsby5jbGllbnQudjEuRGF0YU1lc3NhZ2VIABIzCgdyZWNlaXB0GAIgASgLMiAuc2lnaWxvLmNsaWVudC52MS5SZWNlaXB0TWVzc2FnZUgAEjEKBnR5cGluZxgDIAEoCzIfLnNpZ2lsby5jbGllbnQudjEuVHlwaW5nTWVzc2FnZUgAEjEKBmRlbGV0ZRgEIAEoCzIfLnNpZ2lsby5jbGllbnQudjEuRGVsZXRlTWVzc2FnZUgAEi0KBHN5bmMYBSABKAsyHS5zaWdpbG8uY2xpZW50LnYxLlN5bmNNZXNzYWdlSAASPQoKc2VuZGVyX2tleRgGIAEoCzInLnNpZ2lsby5jbGllbnQudjEuU2VuZGVyS2V5RGlzdHJpYnV0aW9uSAASNQoMZ3JvdXBfdXBkYXRlGAcgASgLMh0uc2lnaWxvLmNsaWVudC52MS5Hcm91cFVwZGF0ZUgAEkAKEnNlbmRlcl9rZXlfcmVxdWVzdBgIIAEoCzIiLnNpZ2lsby5jbGllbnQudjEuU2VuZGVyS2V5UmVxdWVzdEgAEhkKEXNlbmRlcl9hY2Nlc3Nfa2V5GA8gASgMEhoKEnNlbmRlcl9wcm9maWxlX2tleRgOIAEoDEIGCgRib2R5Ip8BCgtEYXRhTWVzc2FnZRISCgptZXNzYWdlX2lkGAEgASgMEhEKCXRpbWVzdGFtcBgCIAEoBBIMCgR0ZXh0GAMgASgJEjgKC2F0dGFjaG1lbnRzGAQgAygLMiMuc2lnaWxvLmNsaWVudC52MS5BdHRhY2htZW50UG9pbnRlchIQCghncm91cF9pZBgFIAEoDBIPCgdwcml2YXRlGAYgASgIIoICChFBdHRhY2htZW50UG9pbnRlchIVCg1hdHRhY2htZW50X2lkGAEgASgMEgsKA2tleRgCIAEoDBIOCgZkaWdlc3QYAyABKAwSDAoEc2l6ZRgEIAEoBBIWCg5lbmNyeXB0ZWRfc2l6ZRgFIAEoBBIUCgxjb250ZW50X3R5cGUYBiABKAkSEQoJZmlsZV9uYW1lGAcgASgJEhEKCXRodW1ibmFpbBgIIAEoDBINCgV3aWR0aBgJIAEoDRIOCgZoZWlnaHQYCiABKA0SEwoLZHVyYXRpb25fbXMYCyABKA0SEgoKdm9pY2Vfbm90ZRgMIAEoCBIPCgdleHBpcmVzGA0gASgEIqkBCg5SZWNlaXB0TWVzc2FnZRIzCgR0eXBlGAEgASgOMiUuc2lnaWxvLmNsaWVudC52MS5SZWNlaXB0TWVzc2FnZS5UeXBlEhMKC21lc3NhZ2VfaWRzGAIgAygMEhEKCXRpbWVzdGFtcBgDIAEoBBIQCghncm91cF9pZBgEIAEoDCIoCgRUeXBlEhEKDVRZUEVfREVMSVZFUlkQABINCglUWVBFX1JFQUQQASKeAQoNVHlwaW5nTWVzc2FnZRI2CgZhY3Rpb24YASABKA4yJi5zaWdpbG8uY2xpZW50LnYxLlR5cGluZ01lc3NhZ2UuQWN0aW9uEhEKCXRpbWVzdGFtcBgCIAEoBBIQCghncm91cF9pZBgDIAEoDCIwCgZBY3Rpb24SEgoOQUNUSU9OX1NUQVJURUQQABISCg5BQ1RJT05fU1RPUFBFRBABIkgKDURlbGV0ZU1lc3NhZ2USEgoKbWVzc2FnZV9pZBgBIAEoDBIRCgl0aW1lc3RhbXAYAiABKAQSEAoIZ3JvdXBfaWQYAyABKAwiUAoVU2VuZGVyS2V5RGlzdHJpYnV0aW9uEhAKCGdyb3VwX2lkGAEgASgMEhQKDGRpc3RyaWJ1dGlvbhgCIAEoDBIPCgdlbnRyaWVzGAMgAygMIjAKC0dyb3VwVXBkYXRlEhAKCGdyb3VwX2lkGAEgASgMEg8KB2VudHJpZXMYAiADKAwiPQoQU2VuZGVyS2V5UmVxdWVzdBIQCghncm91cF9pZBgBIAEoDBIXCg9kaXN0cmlidXRpb25faWQYAiABKAwiwgUKC1N5bmNNZXNzYWdlEjIKBHNlbnQYASABKAsyIi5zaWdpbG8uY2xpZW50LnYxLlN5bmNNZXNzYWdlLlNlbnRIABIyCgRyZWFkGAIgASgLMiIuc2lnaWxvLmNsaWVudC52MS5TeW5jTWVzc2FnZS5SZWFkSAASRQoOZGVsZXRlX2hpc3RvcnkYAyABKAsyKy5zaWdpbG8uY2xpZW50LnYxLlN5bmNNZXNzYWdlLkRlbGV0ZUhpc3RvcnlIABIyCgRtdXRlGAQgASgLMiIuc2lnaWxvLmNsaWVudC52MS5TeW5jTWVzc2FnZS5NdXRlSAASQgoNZGVsZXRlX2Zvcl9tZRgFIAEoCzIpLnNpZ2lsby5jbGllbnQudjEuU3luY01lc3NhZ2UuRGVsZXRlRm9yTWVIABqHAQoEU2VudBIeChZkZXN0aW5hdGlvbl9hY2NvdW50X2lkGAEgASgMEi4KB21lc3NhZ2UYAiABKAsyHS5zaWdpbG8uY2xpZW50LnYxLkRhdGFNZXNzYWdlEi8KBmRlbGV0ZRgDIAEoCzIfLnNpZ2lsby5jbGllbnQudjEuRGVsZXRlTWVzc2FnZRo8CgRSZWFkEh8KF2NvbnZlcnNhdGlvbl9hY2NvdW50X2lkGAEgASgMEhMKC21lc3NhZ2VfaWRzGAIgAygMGkAKDURlbGV0ZUhpc3RvcnkSHwoXY29udmVyc2F0aW9uX2FjY291bnRfaWQYASABKAwSDgoGYmVmb3JlGAIgASgEGjYKBE11dGUSHwoXY29udmVyc2F0aW9uX2FjY291bnRfaWQYASABKAwSDQoFdW50aWwYAiABKAQaQgoLRGVsZXRlRm9yTWUSHwoXY29udmVyc2F0aW9uX2FjY291bnRfaWQYASABKAwSEgoKbWVzc2FnZV9pZBgCIAEoDEIGCgRib2R5IocEChBQcm92aXNpb25NZXNzYWdlEhIKCmFjY291bnRfaWQYASABKAwSGQoRaWRlbnRpdHlfa2V5X3BhaXIYAiABKAwSEgoKYWNjZXNzX2tleRgDIAEoDBI8Cghjb250YWN0cxgEIAMoCzIqLnNpZ2lsby5jbGllbnQudjEuUHJvdmlzaW9uTWVzc2FnZS5Db250YWN0EhMKC2hpc3Rvcnlfa2V5GAUgASgMEhYKDmhpc3RvcnlfY2h1bmtzGAYgASgNEjgKBmdyb3VwcxgHIAMoCzIoLnNpZ2lsby5jbGllbnQudjEuUHJvdmlzaW9uTWVzc2FnZS5Hcm91cBITCgtwcm9maWxlX2tleRgIIAEoDBIQCgh1c2VybmFtZRgJIAEoCRqSAQoHQ29udGFjdBINCgVhbGlhcxgBIAEoCRISCgphY2NvdW50X2lkGAIgASgMEhQKDGlkZW50aXR5X2tleRgDIAEoDBIQCgh2ZXJpZmllZBgEIAEoCBISCgphY2Nlc3Nfa2V5GAUgASgMEhMKC211dGVkX3VudGlsGAYgASgEEhMKC3Byb2ZpbGVfa2V5GAcgASgMGk8KBUdyb3VwEhAKCGdyb3VwX2lkGAEgASgMEg8KB2VudHJpZXMYAiADKAwSDgoGc3RhdHVzGAMgASgNEhMKC211dGVkX3VudGlsGAQgASgEIkMKDlByb2ZpbGVDb250ZW50EgwKBG5hbWUYASABKAkSDgoGYXZhdGFyGAIgASgMEhMKC2F2YXRhcl90eXBlGAMgASgJIkEKDkhpc3RvcnlBcmNoaXZlEi8KB2VudHJpZXMYASADKAsyHi5zaWdpbG8uY2xpZW50LnYxLkhpc3RvcnlFbnRyeSLxAQoMSGlzdG9yeUVudHJ5Eh8KF2NvbnZlcnNhdGlvbl9hY2NvdW50X2lkGAEgASgMEhIKCm1lc3NhZ2VfaWQYAiABKAwSGQoRYXV0aG9yX2FjY291bnRfaWQYAyABKAwSEQoJdGltZXN0YW1wGAQgASgEEgwKBHRleHQYBSABKAkSDgoGc3RhdHVzGAYgASgNEhAKCG91dGdvaW5nGAcgASgIEhQKDHByaXZhdGVfd2l0aBgIIAEoDBI4CgthdHRhY2htZW50cxgJIAMoCzIjLnNpZ2lsby5jbGllbnQudjEuQXR0YWNobWVudFBvaW50ZXIigAIKC0JhY2t1cEZyYW1lEjUKB2FjY291bnQYASABKAsyIi5zaWdpbG8uY2xpZW50LnYxLlByb3Zpc2lvbk1lc3NhZ2VIABIxCgdtZXNzYWdlGAIgASgLMh4uc2lnaWxvLmNsaWVudC52MS5IaXN0b3J5RW50cnlIABI4CgphdHRhY2htZW50GAMgASgLMiIuc2lnaWxvLmNsaWVudC52MS5CYWNrdXBBdHRhY2htZW50SAASGQoPYXR0YWNobWVudF9kYXRhGAQgASgMSAASKgoDZW5kGAUgASgLMhsuc2lnaWxvLmNsaWVudC52MS5CYWNrdXBFbmRIAEIGCgRib2R5ImQKEEJhY2t1cEF0dGFjaG1lbnQSHwoXY29udmVyc2F0aW9uX2FjY291bnRfaWQYASABKAwSEgoKbWVzc2FnZV9pZBgCIAEoDBINCgVpbmRleBgDIAEoDRIMCgRzaXplGAQgASgEInYKCUJhY2t1cEVuZBIQCghtZXNzYWdlcxgBIAEoDRITCgthdHRhY2htZW50cxgCIAEoDRISCgpjcmVhdGVkX2F0GAMgASgEEhIKCnNlcnZlcl91cmwYBCABKAkSGgoSc2VydmVyX2ZpbmdlcnByaW50GAUgASgJYgZwcm90bzM");
 
 /**
  * The plaintext of every ratchet message, before padding (client.md §2).
@@ -89,6 +89,14 @@ export type Content = Message<"sigilo.client.v1.Content"> & {
    * @generated from field: bytes sender_access_key = 15;
    */
   senderAccessKey: Uint8Array;
+
+  /**
+   * The sender's 32-byte profile key, so the recipient can read the sender's
+   * encrypted profile (display name, avatar; client.md §9).
+   *
+   * @generated from field: bytes sender_profile_key = 14;
+   */
+  senderProfileKey: Uint8Array;
 };
 
 /**
@@ -695,6 +703,20 @@ export type ProvisionMessage = Message<"sigilo.client.v1.ProvisionMessage"> & {
    * @generated from field: repeated sigilo.client.v1.ProvisionMessage.Group groups = 7;
    */
   groups: ProvisionMessage_Group[];
+
+  /**
+   * this account's profile key (client.md §9)
+   *
+   * @generated from field: bytes profile_key = 8;
+   */
+  profileKey: Uint8Array;
+
+  /**
+   * this account's username, if claimed
+   *
+   * @generated from field: string username = 9;
+   */
+  username: string;
 };
 
 /**
@@ -737,6 +759,13 @@ export type ProvisionMessage_Contact = Message<"sigilo.client.v1.ProvisionMessag
    * @generated from field: uint64 muted_until = 6;
    */
   mutedUntil: bigint;
+
+  /**
+   * the contact's profile key, if known
+   *
+   * @generated from field: bytes profile_key = 7;
+   */
+  profileKey: Uint8Array;
 };
 
 /**
@@ -786,6 +815,41 @@ export const ProvisionMessage_GroupSchema: GenMessage<ProvisionMessage_Group> = 
   messageDesc(file_sigilo_client_v1_content, 10, 1);
 
 /**
+ * The plaintext of an encrypted profile (client.md §9, protocol.md §12).
+ *
+ * @generated from message sigilo.client.v1.ProfileContent
+ */
+export type ProfileContent = Message<"sigilo.client.v1.ProfileContent"> & {
+  /**
+   * display name, at most 64 characters
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * a small picture (JPEG or PNG), optional
+   *
+   * @generated from field: bytes avatar = 2;
+   */
+  avatar: Uint8Array;
+
+  /**
+   * its MIME type
+   *
+   * @generated from field: string avatar_type = 3;
+   */
+  avatarType: string;
+};
+
+/**
+ * Describes the message sigilo.client.v1.ProfileContent.
+ * Use `create(ProfileContentSchema)` to create a new message.
+ */
+export const ProfileContentSchema: GenMessage<ProfileContent> = /*@__PURE__*/
+  messageDesc(file_sigilo_client_v1_content, 11);
+
+/**
  * The conversation history, as the existing device holds it.
  *
  * @generated from message sigilo.client.v1.HistoryArchive
@@ -802,7 +866,7 @@ export type HistoryArchive = Message<"sigilo.client.v1.HistoryArchive"> & {
  * Use `create(HistoryArchiveSchema)` to create a new message.
  */
 export const HistoryArchiveSchema: GenMessage<HistoryArchive> = /*@__PURE__*/
-  messageDesc(file_sigilo_client_v1_content, 11);
+  messageDesc(file_sigilo_client_v1_content, 12);
 
 /**
  * @generated from message sigilo.client.v1.HistoryEntry
@@ -864,7 +928,7 @@ export type HistoryEntry = Message<"sigilo.client.v1.HistoryEntry"> & {
  * Use `create(HistoryEntrySchema)` to create a new message.
  */
 export const HistoryEntrySchema: GenMessage<HistoryEntry> = /*@__PURE__*/
-  messageDesc(file_sigilo_client_v1_content, 12);
+  messageDesc(file_sigilo_client_v1_content, 13);
 
 /**
  * Backup (spec/backup.md): the plaintext of a backup file is a sequence of
@@ -924,7 +988,7 @@ export type BackupFrame = Message<"sigilo.client.v1.BackupFrame"> & {
  * Use `create(BackupFrameSchema)` to create a new message.
  */
 export const BackupFrameSchema: GenMessage<BackupFrame> = /*@__PURE__*/
-  messageDesc(file_sigilo_client_v1_content, 13);
+  messageDesc(file_sigilo_client_v1_content, 14);
 
 /**
  * @generated from message sigilo.client.v1.BackupAttachment
@@ -962,7 +1026,7 @@ export type BackupAttachment = Message<"sigilo.client.v1.BackupAttachment"> & {
  * Use `create(BackupAttachmentSchema)` to create a new message.
  */
 export const BackupAttachmentSchema: GenMessage<BackupAttachment> = /*@__PURE__*/
-  messageDesc(file_sigilo_client_v1_content, 14);
+  messageDesc(file_sigilo_client_v1_content, 15);
 
 /**
  * @generated from message sigilo.client.v1.BackupEnd
@@ -1005,5 +1069,5 @@ export type BackupEnd = Message<"sigilo.client.v1.BackupEnd"> & {
  * Use `create(BackupEndSchema)` to create a new message.
  */
 export const BackupEndSchema: GenMessage<BackupEnd> = /*@__PURE__*/
-  messageDesc(file_sigilo_client_v1_content, 15);
+  messageDesc(file_sigilo_client_v1_content, 16);
 

@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file sigilo/server/v1/frames.proto.
  */
 export const file_sigilo_server_v1_frames: GenFile = /*@__PURE__*/
-  fileDesc("Ch1zaWdpbG8vc2VydmVyL3YxL2ZyYW1lcy5wcm90bxIQc2lnaWxvLnNlcnZlci52MSLUCAoLQ2xpZW50RnJhbWUSEgoKcmVxdWVzdF9pZBgBIAEoBBIuCghyZWdpc3RlchgCIAEoCzIaLnNpZ2lsby5zZXJ2ZXIudjEuUmVnaXN0ZXJIABIzCgtsaW5rX2RldmljZRgDIAEoCzIcLnNpZ2lsby5zZXJ2ZXIudjEuTGlua0RldmljZUgAEjYKDGF1dGhlbnRpY2F0ZRgEIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuQXV0aGVudGljYXRlSAASOgoPdXBsb2FkX3ByZV9rZXlzGAUgASgLMh8uc2lnaWxvLnNlcnZlci52MS5VcGxvYWRQcmVLZXlzSAASPQoRZ2V0X3ByZV9rZXlfY291bnQYBiABKAsyIC5zaWdpbG8uc2VydmVyLnYxLkdldFByZUtleUNvdW50SAASNwoNZmV0Y2hfYnVuZGxlcxgHIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuRmV0Y2hCdW5kbGVzSAASJgoEc2VuZBgIIAEoCzIWLnNpZ2lsby5zZXJ2ZXIudjEuU2VuZEgAEjMKC3NlYWxlZF9zZW5kGAkgASgLMhwuc2lnaWxvLnNlcnZlci52MS5TZWFsZWRTZW5kSAASJAoDYWNrGAogASgLMhUuc2lnaWxvLnNlcnZlci52MS5BY2tIABJIChZnZXRfc2VuZGVyX2NlcnRpZmljYXRlGAsgASgLMiYuc2lnaWxvLnNlcnZlci52MS5HZXRTZW5kZXJDZXJ0aWZpY2F0ZUgAEjgKDnNldF9hY2Nlc3Nfa2V5GAwgASgLMh4uc2lnaWxvLnNlcnZlci52MS5TZXRBY2Nlc3NLZXlIABI1CgxsaXN0X2RldmljZXMYDSABKAsyHS5zaWdpbG8uc2VydmVyLnYxLkxpc3REZXZpY2VzSAASJgoEcGluZxgOIAEoCzIWLnNpZ2lsby5zZXJ2ZXIudjEuUGluZ0gAEkMKE2FsbG9jYXRlX2F0dGFjaG1lbnQYDyABKAsyJC5zaWdpbG8uc2VydmVyLnYxLkFsbG9jYXRlQXR0YWNobWVudEgAEj0KEHByb3Zpc2lvbl9saXN0ZW4YECABKAsyIS5zaWdpbG8uc2VydmVyLnYxLlByb3Zpc2lvbkxpc3RlbkgAEjkKDnByb3Zpc2lvbl9zZW5kGBEgASgLMh8uc2lnaWxvLnNlcnZlci52MS5Qcm92aXNpb25TZW5kSAASPgoRbXVsdGlfc2VhbGVkX3NlbmQYEiABKAsyIS5zaWdpbG8uc2VydmVyLnYxLk11bHRpU2VhbGVkU2VuZEgAEjcKDXJlbW92ZV9kZXZpY2UYPCABKAsyHi5zaWdpbG8uc2VydmVyLnYxLlJlbW92ZURldmljZUgAEjoKD3NldF9kZXZpY2VfbmFtZRg9IAEoCzIfLnNpZ2lsby5zZXJ2ZXIudjEuU2V0RGV2aWNlTmFtZUgAQgYKBGJvZHkifwoIUmVnaXN0ZXISEwoLaW52aXRlX2NvZGUYASABKAkSFAoMaWRlbnRpdHlfa2V5GAIgASgMEhIKCmRldmljZV9rZXkYAyABKAwSGgoSaWRlbnRpdHlfc2lnbmF0dXJlGAQgASgMEhgKEGRldmljZV9zaWduYXR1cmUYBSABKAwiagoKTGlua0RldmljZRISCgphY2NvdW50X2lkGAEgASgMEhIKCmRldmljZV9rZXkYAiABKAwSGgoSaWRlbnRpdHlfc2lnbmF0dXJlGAMgASgMEhgKEGRldmljZV9zaWduYXR1cmUYBCABKAwiSAoMQXV0aGVudGljYXRlEhIKCmFjY291bnRfaWQYASABKAwSEQoJZGV2aWNlX2lkGAIgASgNEhEKCXNpZ25hdHVyZRgDIAEoDCL4AQoNVXBsb2FkUHJlS2V5cxI4Cg5zaWduZWRfcHJlX2tleRgBIAEoCzIgLnNpZ2lsby5wcm90b2NvbC52MS5TaWduZWRQcmVLZXkSPAoRb25lX3RpbWVfcHJlX2tleXMYAiADKAsyIS5zaWdpbG8ucHJvdG9jb2wudjEuT25lVGltZVByZUtleRIxCgtwcV9wcmVfa2V5cxgDIAMoCzIcLnNpZ2lsby5wcm90b2NvbC52MS5QcVByZUtleRI8ChZsYXN0X3Jlc29ydF9wcV9wcmVfa2V5GAQgASgLMhwuc2lnaWxvLnByb3RvY29sLnYxLlBxUHJlS2V5IhAKDkdldFByZUtleUNvdW50IjYKDEZldGNoQnVuZGxlcxISCgphY2NvdW50X2lkGAEgASgMEhIKCmRldmljZV9pZHMYAiADKA0iNQoPT3V0Z29pbmdNZXNzYWdlEhEKCWRldmljZV9pZBgBIAEoDRIPCgdjb250ZW50GAIgASgMIoIBCgRTZW5kEhwKFHJlY2lwaWVudF9hY2NvdW50X2lkGAEgASgMEhIKCm1lc3NhZ2VfaWQYAiABKAwSMwoIbWVzc2FnZXMYAyADKAsyIS5zaWdpbG8uc2VydmVyLnYxLk91dGdvaW5nTWVzc2FnZRITCgtvbmxpbmVfb25seRgEIAEoCCKcAQoKU2VhbGVkU2VuZBIcChRyZWNpcGllbnRfYWNjb3VudF9pZBgBIAEoDBISCgptZXNzYWdlX2lkGAIgASgMEjMKCG1lc3NhZ2VzGAMgAygLMiEuc2lnaWxvLnNlcnZlci52MS5PdXRnb2luZ01lc3NhZ2USEgoKYWNjZXNzX2tleRgEIAEoDBITCgtvbmxpbmVfb25seRgFIAEoCCL2AQoPTXVsdGlTZWFsZWRTZW5kEhIKCm1lc3NhZ2VfaWQYASABKAwSFgoOc2hhcmVkX3BheWxvYWQYAiABKAwSRAoKcmVjaXBpZW50cxgDIAMoCzIwLnNpZ2lsby5zZXJ2ZXIudjEuTXVsdGlTZWFsZWRTZW5kLk11bHRpUmVjaXBpZW50EhMKC29ubGluZV9vbmx5GAQgASgIGlwKDk11bHRpUmVjaXBpZW50EhIKCmFjY291bnRfaWQYASABKAwSEgoKZGV2aWNlX2lkcxgCIAMoDRIOCgZoZWFkZXIYAyABKAwSEgoKYWNjZXNzX2tleRgEIAEoDCIZCgNBY2sSEgoKc2VydmVyX2lkcxgBIAMoBCIWChRHZXRTZW5kZXJDZXJ0aWZpY2F0ZSI4CgxTZXRBY2Nlc3NLZXkSEgoKYWNjZXNzX2tleRgBIAEoDBIUCgx1bnJlc3RyaWN0ZWQYAiABKAgiDQoLTGlzdERldmljZXMiEQoPUHJvdmlzaW9uTGlzdGVuIi4KDVByb3Zpc2lvblNlbmQSDwoHYWRkcmVzcxgBIAEoDBIMCgRib2R5GAIgASgMIgYKBFBpbmciIQoMUmVtb3ZlRGV2aWNlEhEKCWRldmljZV9pZBgBIAEoDSI6Cg1TZXREZXZpY2VOYW1lEhEKCWRldmljZV9pZBgBIAEoDRIWCg5lbmNyeXB0ZWRfbmFtZRgCIAEoDCIiChJBbGxvY2F0ZUF0dGFjaG1lbnQSDAoEc2l6ZRgBIAEoBCLXBwoLU2VydmVyRnJhbWUSEgoKcmVxdWVzdF9pZBgBIAEoBBIwCgljaGFsbGVuZ2UYAiABKAsyGy5zaWdpbG8uc2VydmVyLnYxLkNoYWxsZW5nZUgAEigKBWVycm9yGAMgASgLMhcuc2lnaWxvLnNlcnZlci52MS5FcnJvckgAEjIKCnJlZ2lzdGVyZWQYBCABKAsyHC5zaWdpbG8uc2VydmVyLnYxLlJlZ2lzdGVyZWRIABI4Cg1hdXRoZW50aWNhdGVkGAUgASgLMh8uc2lnaWxvLnNlcnZlci52MS5BdXRoZW50aWNhdGVkSAASNgoNcHJlX2tleV9jb3VudBgGIAEoCzIdLnNpZ2lsby5zZXJ2ZXIudjEuUHJlS2V5Q291bnRIABIsCgdidW5kbGVzGAcgASgLMhkuc2lnaWxvLnNlcnZlci52MS5CdW5kbGVzSAASMwoLc2VuZF9yZXN1bHQYCCABKAsyHC5zaWdpbG8uc2VydmVyLnYxLlNlbmRSZXN1bHRIABIsCgdkZWxpdmVyGAkgASgLMhkuc2lnaWxvLnNlcnZlci52MS5EZWxpdmVySAASMwoLcXVldWVfZW1wdHkYCiABKAsyHC5zaWdpbG8uc2VydmVyLnYxLlF1ZXVlRW1wdHlIABJHChJzZW5kZXJfY2VydGlmaWNhdGUYCyABKAsyKS5zaWdpbG8uc2VydmVyLnYxLlNlbmRlckNlcnRpZmljYXRlUmVzdWx0SAASLAoHZGV2aWNlcxgMIAEoCzIZLnNpZ2lsby5zZXJ2ZXIudjEuRGV2aWNlc0gAEjQKDHByZV9rZXlzX2xvdxgNIAEoCzIcLnNpZ2lsby5zZXJ2ZXIudjEuUHJlS2V5c0xvd0gAEiIKAm9rGA4gASgLMhQuc2lnaWxvLnNlcnZlci52MS5Pa0gAEiYKBHBvbmcYDyABKAsyFi5zaWdpbG8uc2VydmVyLnYxLlBvbmdIABIsCgdjbG9zaW5nGBAgASgLMhkuc2lnaWxvLnNlcnZlci52MS5DbG9zaW5nSAASOwoPYXR0YWNobWVudF9zbG90GBEgASgLMiAuc2lnaWxvLnNlcnZlci52MS5BdHRhY2htZW50U2xvdEgAEj8KEXByb3Zpc2lvbl9hZGRyZXNzGBIgASgLMiIuc2lnaWxvLnNlcnZlci52MS5Qcm92aXNpb25BZGRyZXNzSAASPwoRcHJvdmlzaW9uX2RlbGl2ZXIYEyABKAsyIi5zaWdpbG8uc2VydmVyLnYxLlByb3Zpc2lvbkRlbGl2ZXJIAEIGCgRib2R5IkkKCUNoYWxsZW5nZRINCgVub25jZRgBIAEoDBITCgtzZXJ2ZXJfdGltZRgCIAEoBBIYChBwcm90b2NvbF92ZXJzaW9uGAMgASgNIqUCCgVFcnJvchIpCgRjb2RlGAEgASgOMhsuc2lnaWxvLnNlcnZlci52MS5FcnJvckNvZGUSDwoHbWVzc2FnZRgCIAEoCRIWCg5yZXRyeV9hZnRlcl9tcxgDIAEoDRI1Cg1zdGFsZV9kZXZpY2VzGAQgASgLMh4uc2lnaWxvLnNlcnZlci52MS5TdGFsZURldmljZXMSNgoOc3RhbGVfYWNjb3VudHMYBSADKAsyHi5zaWdpbG8uc2VydmVyLnYxLlN0YWxlRGV2aWNlcxIgChh1bmF1dGhvcml6ZWRfYWNjb3VudF9pZHMYBiADKAwSNwoOZGV2aWNlX3JlbW92YWwYPCABKAsyHy5zaWdpbG8uc2VydmVyLnYxLkRldmljZVJlbW92YWwiMgoNRGV2aWNlUmVtb3ZhbBIUCgxieV9kZXZpY2VfaWQYASABKA0SCwoDZGF5GAIgASgNInQKDFN0YWxlRGV2aWNlcxIaChJjdXJyZW50X2RldmljZV9pZHMYASADKA0SGgoSbWlzc2luZ19kZXZpY2VfaWRzGAIgAygNEhgKEGV4dHJhX2RldmljZV9pZHMYAyADKA0SEgoKYWNjb3VudF9pZBgEIAEoDCIzCgpSZWdpc3RlcmVkEhIKCmFjY291bnRfaWQYASABKAwSEQoJZGV2aWNlX2lkGAIgASgNIksKDUF1dGhlbnRpY2F0ZWQSEgoKYWNjb3VudF9pZBgBIAEoDBIRCglkZXZpY2VfaWQYAiABKA0SEwoLc2VydmVyX3RpbWUYAyABKAQifQoLUHJlS2V5Q291bnQSGQoRb25lX3RpbWVfcHJlX2tleXMYASABKA0SEwoLcHFfcHJlX2tleXMYAiABKA0SGgoSaGFzX3NpZ25lZF9wcmVfa2V5GAMgASgIEiIKGmhhc19sYXN0X3Jlc29ydF9wcV9wcmVfa2V5GAQgASgIIjoKB0J1bmRsZXMSDwoHYnVuZGxlcxgBIAMoDBIeChZ1bmF2YWlsYWJsZV9kZXZpY2VfaWRzGAIgAygNIk0KClNlbmRSZXN1bHQSEgoKbWVzc2FnZV9pZBgBIAEoDBIYChBzZXJ2ZXJfdGltZXN0YW1wGAIgASgEEhEKCWR1cGxpY2F0ZRgDIAEoCCK6AQoHRGVsaXZlchIRCglzZXJ2ZXJfaWQYASABKAQSEgoKbWVzc2FnZV9pZBgCIAEoDBIYChBzZXJ2ZXJfdGltZXN0YW1wGAMgASgEEg4KBnNlYWxlZBgEIAEoCBIZChFzZW5kZXJfYWNjb3VudF9pZBgFIAEoDBIYChBzZW5kZXJfZGV2aWNlX2lkGAYgASgNEg8KB2NvbnRlbnQYByABKAwSGAoQcmVjaXBpZW50X2hlYWRlchgIIAEoDCIMCgpRdWV1ZUVtcHR5Ij8KF1NlbmRlckNlcnRpZmljYXRlUmVzdWx0EhMKC2NlcnRpZmljYXRlGAEgASgMEg8KB2V4cGlyZXMYAiABKAQiYwoKRGV2aWNlSW5mbxIRCglkZXZpY2VfaWQYASABKA0SEwoLY3JlYXRlZF9kYXkYAiABKA0SFQoNbGFzdF9zZWVuX2RheRgDIAEoDRIWCg5lbmNyeXB0ZWRfbmFtZRg8IAEoDCI4CgdEZXZpY2VzEi0KB2RldmljZXMYASADKAsyHC5zaWdpbG8uc2VydmVyLnYxLkRldmljZUluZm8iPAoKUHJlS2V5c0xvdxIZChFvbmVfdGltZV9wcmVfa2V5cxgBIAEoDRITCgtwcV9wcmVfa2V5cxgCIAEoDSJjCg5BdHRhY2htZW50U2xvdBIVCg1hdHRhY2htZW50X2lkGAEgASgMEhMKC3VwbG9hZF9wYXRoGAIgASgJEhQKDHVwbG9hZF90b2tlbhgDIAEoCRIPCgdleHBpcmVzGAQgASgEIiMKEFByb3Zpc2lvbkFkZHJlc3MSDwoHYWRkcmVzcxgBIAEoDCIgChBQcm92aXNpb25EZWxpdmVyEgwKBGJvZHkYASABKAwiBAoCT2siGwoEUG9uZxITCgtzZXJ2ZXJfdGltZRgBIAEoBCJJCgdDbG9zaW5nEi0KBnJlYXNvbhgBIAEoDjIdLnNpZ2lsby5zZXJ2ZXIudjEuQ2xvc2VSZWFzb24SDwoHbWVzc2FnZRgCIAEoCSqLBQoJRXJyb3JDb2RlEhoKFkVSUk9SX0NPREVfVU5TUEVDSUZJRUQQABIeChpFUlJPUl9DT0RFX01BTEZPUk1FRF9GUkFNRRABEhwKGEVSUk9SX0NPREVfVU5LTk9XTl9GUkFNRRACEiAKHEVSUk9SX0NPREVfTk9UX0FVVEhFTlRJQ0FURUQQAxIaChZFUlJPUl9DT0RFX0FVVEhfRkFJTEVEEAQSHQoZRVJST1JfQ09ERV9JTlZJVEVfSU5WQUxJRBAFEh0KGUVSUk9SX0NPREVfSU5WSVRFX0VYUElSRUQQBhIbChdFUlJPUl9DT0RFX0RFVklDRV9MSU1JVBAHEh8KG0VSUk9SX0NPREVfSU5WQUxJRF9BUkdVTUVOVBAIEiAKHEVSUk9SX0NPREVfSU5WQUxJRF9TSUdOQVRVUkUQCRIYChRFUlJPUl9DT0RFX05PVF9GT1VORBAKEhwKGEVSUk9SX0NPREVfU1RBTEVfREVWSUNFUxALEhsKF0VSUk9SX0NPREVfVU5BVVRIT1JJWkVEEAwSIAocRVJST1JfQ09ERV9NRVNTQUdFX1RPT19MQVJHRRANEhsKF0VSUk9SX0NPREVfUkFURV9MSU1JVEVEEA4SGwoXRVJST1JfQ09ERV9TVE9SQUdFX0ZVTEwQDxIXChNFUlJPUl9DT0RFX0lOVEVSTkFMEBASJAogRVJST1JfQ09ERV9BTFJFQURZX0FVVEhFTlRJQ0FURUQQERIaChZFUlJPUl9DT0RFX1VOQVZBSUxBQkxFEBISHQoZRVJST1JfQ09ERV9RVU9UQV9FWENFRURFRBATEh0KGUVSUk9SX0NPREVfREVWSUNFX1JFTU9WRUQQPCqkAQoLQ2xvc2VSZWFzb24SHAoYQ0xPU0VfUkVBU09OX1VOU1BFQ0lGSUVEEAASGQoVQ0xPU0VfUkVBU09OX1NIVVRET1dOEAESHwobQ0xPU0VfUkVBU09OX0RFVklDRV9SRVZPS0VEEAISIAocQ0xPU0VfUkVBU09OX0FDQ09VTlRfUkVNT1ZFRBADEhkKFUNMT1NFX1JFQVNPTl9SRVBMQUNFRBAEYgZwcm90bzM", [file_sigilo_protocol_v1_wire]);
+  fileDesc("Ch1zaWdpbG8vc2VydmVyL3YxL2ZyYW1lcy5wcm90bxIQc2lnaWxvLnNlcnZlci52MSKsDAoLQ2xpZW50RnJhbWUSEgoKcmVxdWVzdF9pZBgBIAEoBBIuCghyZWdpc3RlchgCIAEoCzIaLnNpZ2lsby5zZXJ2ZXIudjEuUmVnaXN0ZXJIABIzCgtsaW5rX2RldmljZRgDIAEoCzIcLnNpZ2lsby5zZXJ2ZXIudjEuTGlua0RldmljZUgAEjYKDGF1dGhlbnRpY2F0ZRgEIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuQXV0aGVudGljYXRlSAASOgoPdXBsb2FkX3ByZV9rZXlzGAUgASgLMh8uc2lnaWxvLnNlcnZlci52MS5VcGxvYWRQcmVLZXlzSAASPQoRZ2V0X3ByZV9rZXlfY291bnQYBiABKAsyIC5zaWdpbG8uc2VydmVyLnYxLkdldFByZUtleUNvdW50SAASNwoNZmV0Y2hfYnVuZGxlcxgHIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuRmV0Y2hCdW5kbGVzSAASJgoEc2VuZBgIIAEoCzIWLnNpZ2lsby5zZXJ2ZXIudjEuU2VuZEgAEjMKC3NlYWxlZF9zZW5kGAkgASgLMhwuc2lnaWxvLnNlcnZlci52MS5TZWFsZWRTZW5kSAASJAoDYWNrGAogASgLMhUuc2lnaWxvLnNlcnZlci52MS5BY2tIABJIChZnZXRfc2VuZGVyX2NlcnRpZmljYXRlGAsgASgLMiYuc2lnaWxvLnNlcnZlci52MS5HZXRTZW5kZXJDZXJ0aWZpY2F0ZUgAEjgKDnNldF9hY2Nlc3Nfa2V5GAwgASgLMh4uc2lnaWxvLnNlcnZlci52MS5TZXRBY2Nlc3NLZXlIABI1CgxsaXN0X2RldmljZXMYDSABKAsyHS5zaWdpbG8uc2VydmVyLnYxLkxpc3REZXZpY2VzSAASJgoEcGluZxgOIAEoCzIWLnNpZ2lsby5zZXJ2ZXIudjEuUGluZ0gAEkMKE2FsbG9jYXRlX2F0dGFjaG1lbnQYDyABKAsyJC5zaWdpbG8uc2VydmVyLnYxLkFsbG9jYXRlQXR0YWNobWVudEgAEj0KEHByb3Zpc2lvbl9saXN0ZW4YECABKAsyIS5zaWdpbG8uc2VydmVyLnYxLlByb3Zpc2lvbkxpc3RlbkgAEjkKDnByb3Zpc2lvbl9zZW5kGBEgASgLMh8uc2lnaWxvLnNlcnZlci52MS5Qcm92aXNpb25TZW5kSAASPgoRbXVsdGlfc2VhbGVkX3NlbmQYEiABKAsyIS5zaWdpbG8uc2VydmVyLnYxLk11bHRpU2VhbGVkU2VuZEgAEjcKDXJlbW92ZV9kZXZpY2UYPCABKAsyHi5zaWdpbG8uc2VydmVyLnYxLlJlbW92ZURldmljZUgAEjoKD3NldF9kZXZpY2VfbmFtZRg9IAEoCzIfLnNpZ2lsby5zZXJ2ZXIudjEuU2V0RGV2aWNlTmFtZUgAEjUKDHNldF91c2VybmFtZRgTIAEoCzIdLnNpZ2lsby5zZXJ2ZXIudjEuU2V0VXNlcm5hbWVIABI7Cg9kZWxldGVfdXNlcm5hbWUYFCABKAsyIC5zaWdpbG8uc2VydmVyLnYxLkRlbGV0ZVVzZXJuYW1lSAASOwoPbG9va3VwX3VzZXJuYW1lGBUgASgLMiAuc2lnaWxvLnNlcnZlci52MS5Mb29rdXBVc2VybmFtZUgAEjMKC3NldF9wcm9maWxlGBYgASgLMhwuc2lnaWxvLnNlcnZlci52MS5TZXRQcm9maWxlSAASMwoLZ2V0X3Byb2ZpbGUYFyABKAsyHC5zaWdpbG8uc2VydmVyLnYxLkdldFByb2ZpbGVIABI/ChFkaXJlY3RvcnlfcHVibGlzaBgYIAEoCzIiLnNpZ2lsby5zZXJ2ZXIudjEuRGlyZWN0b3J5UHVibGlzaEgAEjsKD2RpcmVjdG9yeV9sZWF2ZRgZIAEoCzIgLnNpZ2lsby5zZXJ2ZXIudjEuRGlyZWN0b3J5TGVhdmVIABI9ChBkaXJlY3Rvcnlfc2VhcmNoGBogASgLMiEuc2lnaWxvLnNlcnZlci52MS5EaXJlY3RvcnlTZWFyY2hIAEIGCgRib2R5In8KCFJlZ2lzdGVyEhMKC2ludml0ZV9jb2RlGAEgASgJEhQKDGlkZW50aXR5X2tleRgCIAEoDBISCgpkZXZpY2Vfa2V5GAMgASgMEhoKEmlkZW50aXR5X3NpZ25hdHVyZRgEIAEoDBIYChBkZXZpY2Vfc2lnbmF0dXJlGAUgASgMImoKCkxpbmtEZXZpY2USEgoKYWNjb3VudF9pZBgBIAEoDBISCgpkZXZpY2Vfa2V5GAIgASgMEhoKEmlkZW50aXR5X3NpZ25hdHVyZRgDIAEoDBIYChBkZXZpY2Vfc2lnbmF0dXJlGAQgASgMIkgKDEF1dGhlbnRpY2F0ZRISCgphY2NvdW50X2lkGAEgASgMEhEKCWRldmljZV9pZBgCIAEoDRIRCglzaWduYXR1cmUYAyABKAwi+AEKDVVwbG9hZFByZUtleXMSOAoOc2lnbmVkX3ByZV9rZXkYASABKAsyIC5zaWdpbG8ucHJvdG9jb2wudjEuU2lnbmVkUHJlS2V5EjwKEW9uZV90aW1lX3ByZV9rZXlzGAIgAygLMiEuc2lnaWxvLnByb3RvY29sLnYxLk9uZVRpbWVQcmVLZXkSMQoLcHFfcHJlX2tleXMYAyADKAsyHC5zaWdpbG8ucHJvdG9jb2wudjEuUHFQcmVLZXkSPAoWbGFzdF9yZXNvcnRfcHFfcHJlX2tleRgEIAEoCzIcLnNpZ2lsby5wcm90b2NvbC52MS5QcVByZUtleSIQCg5HZXRQcmVLZXlDb3VudCI2CgxGZXRjaEJ1bmRsZXMSEgoKYWNjb3VudF9pZBgBIAEoDBISCgpkZXZpY2VfaWRzGAIgAygNIjUKD091dGdvaW5nTWVzc2FnZRIRCglkZXZpY2VfaWQYASABKA0SDwoHY29udGVudBgCIAEoDCKCAQoEU2VuZBIcChRyZWNpcGllbnRfYWNjb3VudF9pZBgBIAEoDBISCgptZXNzYWdlX2lkGAIgASgMEjMKCG1lc3NhZ2VzGAMgAygLMiEuc2lnaWxvLnNlcnZlci52MS5PdXRnb2luZ01lc3NhZ2USEwoLb25saW5lX29ubHkYBCABKAginAEKClNlYWxlZFNlbmQSHAoUcmVjaXBpZW50X2FjY291bnRfaWQYASABKAwSEgoKbWVzc2FnZV9pZBgCIAEoDBIzCghtZXNzYWdlcxgDIAMoCzIhLnNpZ2lsby5zZXJ2ZXIudjEuT3V0Z29pbmdNZXNzYWdlEhIKCmFjY2Vzc19rZXkYBCABKAwSEwoLb25saW5lX29ubHkYBSABKAgi9gEKD011bHRpU2VhbGVkU2VuZBISCgptZXNzYWdlX2lkGAEgASgMEhYKDnNoYXJlZF9wYXlsb2FkGAIgASgMEkQKCnJlY2lwaWVudHMYAyADKAsyMC5zaWdpbG8uc2VydmVyLnYxLk11bHRpU2VhbGVkU2VuZC5NdWx0aVJlY2lwaWVudBITCgtvbmxpbmVfb25seRgEIAEoCBpcCg5NdWx0aVJlY2lwaWVudBISCgphY2NvdW50X2lkGAEgASgMEhIKCmRldmljZV9pZHMYAiADKA0SDgoGaGVhZGVyGAMgASgMEhIKCmFjY2Vzc19rZXkYBCABKAwiGQoDQWNrEhIKCnNlcnZlcl9pZHMYASADKAQiFgoUR2V0U2VuZGVyQ2VydGlmaWNhdGUiOAoMU2V0QWNjZXNzS2V5EhIKCmFjY2Vzc19rZXkYASABKAwSFAoMdW5yZXN0cmljdGVkGAIgASgIIg0KC0xpc3REZXZpY2VzIhEKD1Byb3Zpc2lvbkxpc3RlbiIuCg1Qcm92aXNpb25TZW5kEg8KB2FkZHJlc3MYASABKAwSDAoEYm9keRgCIAEoDCIGCgRQaW5nIiEKDFJlbW92ZURldmljZRIRCglkZXZpY2VfaWQYASABKA0iOgoNU2V0RGV2aWNlTmFtZRIRCglkZXZpY2VfaWQYASABKA0SFgoOZW5jcnlwdGVkX25hbWUYAiABKAwiIgoSQWxsb2NhdGVBdHRhY2htZW50EgwKBHNpemUYASABKAQiJAoLU2V0VXNlcm5hbWUSFQoNdXNlcm5hbWVfaGFzaBgBIAEoDCIQCg5EZWxldGVVc2VybmFtZSInCg5Mb29rdXBVc2VybmFtZRIVCg11c2VybmFtZV9oYXNoGAEgASgMIh0KClNldFByb2ZpbGUSDwoHcHJvZmlsZRgBIAEoDCIgCgpHZXRQcm9maWxlEhIKCmFjY291bnRfaWQYASABKAwiMgoQRGlyZWN0b3J5UHVibGlzaBIQCgh1c2VybmFtZRgBIAEoCRIMCgRuYW1lGAIgASgJIhAKDkRpcmVjdG9yeUxlYXZlIj4KD0RpcmVjdG9yeVNlYXJjaBINCgVxdWVyeRgBIAEoCRINCgVhZnRlchgCIAEoCRINCgVsaW1pdBgDIAEoDSKFCQoLU2VydmVyRnJhbWUSEgoKcmVxdWVzdF9pZBgBIAEoBBIwCgljaGFsbGVuZ2UYAiABKAsyGy5zaWdpbG8uc2VydmVyLnYxLkNoYWxsZW5nZUgAEigKBWVycm9yGAMgASgLMhcuc2lnaWxvLnNlcnZlci52MS5FcnJvckgAEjIKCnJlZ2lzdGVyZWQYBCABKAsyHC5zaWdpbG8uc2VydmVyLnYxLlJlZ2lzdGVyZWRIABI4Cg1hdXRoZW50aWNhdGVkGAUgASgLMh8uc2lnaWxvLnNlcnZlci52MS5BdXRoZW50aWNhdGVkSAASNgoNcHJlX2tleV9jb3VudBgGIAEoCzIdLnNpZ2lsby5zZXJ2ZXIudjEuUHJlS2V5Q291bnRIABIsCgdidW5kbGVzGAcgASgLMhkuc2lnaWxvLnNlcnZlci52MS5CdW5kbGVzSAASMwoLc2VuZF9yZXN1bHQYCCABKAsyHC5zaWdpbG8uc2VydmVyLnYxLlNlbmRSZXN1bHRIABIsCgdkZWxpdmVyGAkgASgLMhkuc2lnaWxvLnNlcnZlci52MS5EZWxpdmVySAASMwoLcXVldWVfZW1wdHkYCiABKAsyHC5zaWdpbG8uc2VydmVyLnYxLlF1ZXVlRW1wdHlIABJHChJzZW5kZXJfY2VydGlmaWNhdGUYCyABKAsyKS5zaWdpbG8uc2VydmVyLnYxLlNlbmRlckNlcnRpZmljYXRlUmVzdWx0SAASLAoHZGV2aWNlcxgMIAEoCzIZLnNpZ2lsby5zZXJ2ZXIudjEuRGV2aWNlc0gAEjQKDHByZV9rZXlzX2xvdxgNIAEoCzIcLnNpZ2lsby5zZXJ2ZXIudjEuUHJlS2V5c0xvd0gAEiIKAm9rGA4gASgLMhQuc2lnaWxvLnNlcnZlci52MS5Pa0gAEiYKBHBvbmcYDyABKAsyFi5zaWdpbG8uc2VydmVyLnYxLlBvbmdIABIsCgdjbG9zaW5nGBAgASgLMhkuc2lnaWxvLnNlcnZlci52MS5DbG9zaW5nSAASOwoPYXR0YWNobWVudF9zbG90GBEgASgLMiAuc2lnaWxvLnNlcnZlci52MS5BdHRhY2htZW50U2xvdEgAEj8KEXByb3Zpc2lvbl9hZGRyZXNzGBIgASgLMiIuc2lnaWxvLnNlcnZlci52MS5Qcm92aXNpb25BZGRyZXNzSAASPwoRcHJvdmlzaW9uX2RlbGl2ZXIYEyABKAsyIi5zaWdpbG8uc2VydmVyLnYxLlByb3Zpc2lvbkRlbGl2ZXJIABI9ChB1c2VybmFtZV9hY2NvdW50GBQgASgLMiEuc2lnaWxvLnNlcnZlci52MS5Vc2VybmFtZUFjY291bnRIABIsCgdwcm9maWxlGBUgASgLMhkuc2lnaWxvLnNlcnZlci52MS5Qcm9maWxlSAASPwoRZGlyZWN0b3J5X2VudHJpZXMYFiABKAsyIi5zaWdpbG8uc2VydmVyLnYxLkRpcmVjdG9yeUVudHJpZXNIAEIGCgRib2R5IkkKCUNoYWxsZW5nZRINCgVub25jZRgBIAEoDBITCgtzZXJ2ZXJfdGltZRgCIAEoBBIYChBwcm90b2NvbF92ZXJzaW9uGAMgASgNIqUCCgVFcnJvchIpCgRjb2RlGAEgASgOMhsuc2lnaWxvLnNlcnZlci52MS5FcnJvckNvZGUSDwoHbWVzc2FnZRgCIAEoCRIWCg5yZXRyeV9hZnRlcl9tcxgDIAEoDRI1Cg1zdGFsZV9kZXZpY2VzGAQgASgLMh4uc2lnaWxvLnNlcnZlci52MS5TdGFsZURldmljZXMSNgoOc3RhbGVfYWNjb3VudHMYBSADKAsyHi5zaWdpbG8uc2VydmVyLnYxLlN0YWxlRGV2aWNlcxIgChh1bmF1dGhvcml6ZWRfYWNjb3VudF9pZHMYBiADKAwSNwoOZGV2aWNlX3JlbW92YWwYPCABKAsyHy5zaWdpbG8uc2VydmVyLnYxLkRldmljZVJlbW92YWwiMgoNRGV2aWNlUmVtb3ZhbBIUCgxieV9kZXZpY2VfaWQYASABKA0SCwoDZGF5GAIgASgNInQKDFN0YWxlRGV2aWNlcxIaChJjdXJyZW50X2RldmljZV9pZHMYASADKA0SGgoSbWlzc2luZ19kZXZpY2VfaWRzGAIgAygNEhgKEGV4dHJhX2RldmljZV9pZHMYAyADKA0SEgoKYWNjb3VudF9pZBgEIAEoDCIzCgpSZWdpc3RlcmVkEhIKCmFjY291bnRfaWQYASABKAwSEQoJZGV2aWNlX2lkGAIgASgNIksKDUF1dGhlbnRpY2F0ZWQSEgoKYWNjb3VudF9pZBgBIAEoDBIRCglkZXZpY2VfaWQYAiABKA0SEwoLc2VydmVyX3RpbWUYAyABKAQifQoLUHJlS2V5Q291bnQSGQoRb25lX3RpbWVfcHJlX2tleXMYASABKA0SEwoLcHFfcHJlX2tleXMYAiABKA0SGgoSaGFzX3NpZ25lZF9wcmVfa2V5GAMgASgIEiIKGmhhc19sYXN0X3Jlc29ydF9wcV9wcmVfa2V5GAQgASgIIjoKB0J1bmRsZXMSDwoHYnVuZGxlcxgBIAMoDBIeChZ1bmF2YWlsYWJsZV9kZXZpY2VfaWRzGAIgAygNIk0KClNlbmRSZXN1bHQSEgoKbWVzc2FnZV9pZBgBIAEoDBIYChBzZXJ2ZXJfdGltZXN0YW1wGAIgASgEEhEKCWR1cGxpY2F0ZRgDIAEoCCK6AQoHRGVsaXZlchIRCglzZXJ2ZXJfaWQYASABKAQSEgoKbWVzc2FnZV9pZBgCIAEoDBIYChBzZXJ2ZXJfdGltZXN0YW1wGAMgASgEEg4KBnNlYWxlZBgEIAEoCBIZChFzZW5kZXJfYWNjb3VudF9pZBgFIAEoDBIYChBzZW5kZXJfZGV2aWNlX2lkGAYgASgNEg8KB2NvbnRlbnQYByABKAwSGAoQcmVjaXBpZW50X2hlYWRlchgIIAEoDCIMCgpRdWV1ZUVtcHR5Ij8KF1NlbmRlckNlcnRpZmljYXRlUmVzdWx0EhMKC2NlcnRpZmljYXRlGAEgASgMEg8KB2V4cGlyZXMYAiABKAQiYwoKRGV2aWNlSW5mbxIRCglkZXZpY2VfaWQYASABKA0SEwoLY3JlYXRlZF9kYXkYAiABKA0SFQoNbGFzdF9zZWVuX2RheRgDIAEoDRIWCg5lbmNyeXB0ZWRfbmFtZRg8IAEoDCI4CgdEZXZpY2VzEi0KB2RldmljZXMYASADKAsyHC5zaWdpbG8uc2VydmVyLnYxLkRldmljZUluZm8iPAoKUHJlS2V5c0xvdxIZChFvbmVfdGltZV9wcmVfa2V5cxgBIAEoDRITCgtwcV9wcmVfa2V5cxgCIAEoDSJjCg5BdHRhY2htZW50U2xvdBIVCg1hdHRhY2htZW50X2lkGAEgASgMEhMKC3VwbG9hZF9wYXRoGAIgASgJEhQKDHVwbG9hZF90b2tlbhgDIAEoCRIPCgdleHBpcmVzGAQgASgEIiMKEFByb3Zpc2lvbkFkZHJlc3MSDwoHYWRkcmVzcxgBIAEoDCIgChBQcm92aXNpb25EZWxpdmVyEgwKBGJvZHkYASABKAwiJQoPVXNlcm5hbWVBY2NvdW50EhIKCmFjY291bnRfaWQYASABKAwiLgoHUHJvZmlsZRIPCgdwcm9maWxlGAEgASgMEhIKCnVwZGF0ZWRfYXQYAiABKAQiUwoQRGlyZWN0b3J5RW50cmllcxIxCgdlbnRyaWVzGAEgAygLMiAuc2lnaWxvLnNlcnZlci52MS5EaXJlY3RvcnlFbnRyeRIMCgRtb3JlGAIgASgIIlQKDkRpcmVjdG9yeUVudHJ5EhIKCmFjY291bnRfaWQYASABKAwSEAoIdXNlcm5hbWUYAiABKAkSDAoEbmFtZRgDIAEoCRIOCgZvbmxpbmUYBCABKAgiBAoCT2siGwoEUG9uZxITCgtzZXJ2ZXJfdGltZRgBIAEoBCJJCgdDbG9zaW5nEi0KBnJlYXNvbhgBIAEoDjIdLnNpZ2lsby5zZXJ2ZXIudjEuQ2xvc2VSZWFzb24SDwoHbWVzc2FnZRgCIAEoCSrIBQoJRXJyb3JDb2RlEhoKFkVSUk9SX0NPREVfVU5TUEVDSUZJRUQQABIeChpFUlJPUl9DT0RFX01BTEZPUk1FRF9GUkFNRRABEhwKGEVSUk9SX0NPREVfVU5LTk9XTl9GUkFNRRACEiAKHEVSUk9SX0NPREVfTk9UX0FVVEhFTlRJQ0FURUQQAxIaChZFUlJPUl9DT0RFX0FVVEhfRkFJTEVEEAQSHQoZRVJST1JfQ09ERV9JTlZJVEVfSU5WQUxJRBAFEh0KGUVSUk9SX0NPREVfSU5WSVRFX0VYUElSRUQQBhIbChdFUlJPUl9DT0RFX0RFVklDRV9MSU1JVBAHEh8KG0VSUk9SX0NPREVfSU5WQUxJRF9BUkdVTUVOVBAIEiAKHEVSUk9SX0NPREVfSU5WQUxJRF9TSUdOQVRVUkUQCRIYChRFUlJPUl9DT0RFX05PVF9GT1VORBAKEhwKGEVSUk9SX0NPREVfU1RBTEVfREVWSUNFUxALEhsKF0VSUk9SX0NPREVfVU5BVVRIT1JJWkVEEAwSIAocRVJST1JfQ09ERV9NRVNTQUdFX1RPT19MQVJHRRANEhsKF0VSUk9SX0NPREVfUkFURV9MSU1JVEVEEA4SGwoXRVJST1JfQ09ERV9TVE9SQUdFX0ZVTEwQDxIXChNFUlJPUl9DT0RFX0lOVEVSTkFMEBASJAogRVJST1JfQ09ERV9BTFJFQURZX0FVVEhFTlRJQ0FURUQQERIaChZFUlJPUl9DT0RFX1VOQVZBSUxBQkxFEBISHQoZRVJST1JfQ09ERV9RVU9UQV9FWENFRURFRBATEh0KGUVSUk9SX0NPREVfREVWSUNFX1JFTU9WRUQQPBIdChlFUlJPUl9DT0RFX1VTRVJOQU1FX1RBS0VOEBQSHAoYRVJST1JfQ09ERV9ESVJFQ1RPUllfT0ZGEBUqpAEKC0Nsb3NlUmVhc29uEhwKGENMT1NFX1JFQVNPTl9VTlNQRUNJRklFRBAAEhkKFUNMT1NFX1JFQVNPTl9TSFVURE9XThABEh8KG0NMT1NFX1JFQVNPTl9ERVZJQ0VfUkVWT0tFRBACEiAKHENMT1NFX1JFQVNPTl9BQ0NPVU5UX1JFTU9WRUQQAxIZChVDTE9TRV9SRUFTT05fUkVQTEFDRUQQBGIGcHJvdG8z", [file_sigilo_protocol_v1_wire]);
 
 /**
  * @generated from message sigilo.server.v1.ClientFrame
@@ -150,6 +150,56 @@ export type ClientFrame = Message<"sigilo.server.v1.ClientFrame"> & {
      */
     value: SetDeviceName;
     case: "setDeviceName";
+  } | {
+    /**
+     * Names and the member directory (server.md §3.1)
+     *
+     * @generated from field: sigilo.server.v1.SetUsername set_username = 19;
+     */
+    value: SetUsername;
+    case: "setUsername";
+  } | {
+    /**
+     * @generated from field: sigilo.server.v1.DeleteUsername delete_username = 20;
+     */
+    value: DeleteUsername;
+    case: "deleteUsername";
+  } | {
+    /**
+     * @generated from field: sigilo.server.v1.LookupUsername lookup_username = 21;
+     */
+    value: LookupUsername;
+    case: "lookupUsername";
+  } | {
+    /**
+     * @generated from field: sigilo.server.v1.SetProfile set_profile = 22;
+     */
+    value: SetProfile;
+    case: "setProfile";
+  } | {
+    /**
+     * @generated from field: sigilo.server.v1.GetProfile get_profile = 23;
+     */
+    value: GetProfile;
+    case: "getProfile";
+  } | {
+    /**
+     * @generated from field: sigilo.server.v1.DirectoryPublish directory_publish = 24;
+     */
+    value: DirectoryPublish;
+    case: "directoryPublish";
+  } | {
+    /**
+     * @generated from field: sigilo.server.v1.DirectoryLeave directory_leave = 25;
+     */
+    value: DirectoryLeave;
+    case: "directoryLeave";
+  } | {
+    /**
+     * @generated from field: sigilo.server.v1.DirectorySearch directory_search = 26;
+     */
+    value: DirectorySearch;
+    case: "directorySearch";
   } | { case: undefined; value?: undefined };
 };
 
@@ -752,6 +802,180 @@ export const AllocateAttachmentSchema: GenMessage<AllocateAttachment> = /*@__PUR
   messageDesc(file_sigilo_server_v1_frames, 20);
 
 /**
+ * Claims a username for the authenticated account, replacing its previous one
+ * (and removing its directory entry). USERNAME_TAKEN if another account holds it.
+ *
+ * @generated from message sigilo.server.v1.SetUsername
+ */
+export type SetUsername = Message<"sigilo.server.v1.SetUsername"> & {
+  /**
+   * @generated from field: bytes username_hash = 1;
+   */
+  usernameHash: Uint8Array;
+};
+
+/**
+ * Describes the message sigilo.server.v1.SetUsername.
+ * Use `create(SetUsernameSchema)` to create a new message.
+ */
+export const SetUsernameSchema: GenMessage<SetUsername> = /*@__PURE__*/
+  messageDesc(file_sigilo_server_v1_frames, 21);
+
+/**
+ * Releases the account's username and removes its directory entry.
+ *
+ * @generated from message sigilo.server.v1.DeleteUsername
+ */
+export type DeleteUsername = Message<"sigilo.server.v1.DeleteUsername"> & {
+};
+
+/**
+ * Describes the message sigilo.server.v1.DeleteUsername.
+ * Use `create(DeleteUsernameSchema)` to create a new message.
+ */
+export const DeleteUsernameSchema: GenMessage<DeleteUsername> = /*@__PURE__*/
+  messageDesc(file_sigilo_server_v1_frames, 22);
+
+/**
+ * The account holding a username (rate-limited: limits.usernameLookupsPerHour).
+ * Answered with UsernameAccount, or NOT_FOUND.
+ *
+ * @generated from message sigilo.server.v1.LookupUsername
+ */
+export type LookupUsername = Message<"sigilo.server.v1.LookupUsername"> & {
+  /**
+   * @generated from field: bytes username_hash = 1;
+   */
+  usernameHash: Uint8Array;
+};
+
+/**
+ * Describes the message sigilo.server.v1.LookupUsername.
+ * Use `create(LookupUsernameSchema)` to create a new message.
+ */
+export const LookupUsernameSchema: GenMessage<LookupUsername> = /*@__PURE__*/
+  messageDesc(file_sigilo_server_v1_frames, 23);
+
+/**
+ * Stores the account's encrypted profile (opaque; at most limits.maxProfileBytes).
+ * Empty removes it.
+ *
+ * @generated from message sigilo.server.v1.SetProfile
+ */
+export type SetProfile = Message<"sigilo.server.v1.SetProfile"> & {
+  /**
+   * @generated from field: bytes profile = 1;
+   */
+  profile: Uint8Array;
+};
+
+/**
+ * Describes the message sigilo.server.v1.SetProfile.
+ * Use `create(SetProfileSchema)` to create a new message.
+ */
+export const SetProfileSchema: GenMessage<SetProfile> = /*@__PURE__*/
+  messageDesc(file_sigilo_server_v1_frames, 24);
+
+/**
+ * The encrypted profile of an account: answered with Profile (empty when none).
+ *
+ * @generated from message sigilo.server.v1.GetProfile
+ */
+export type GetProfile = Message<"sigilo.server.v1.GetProfile"> & {
+  /**
+   * @generated from field: bytes account_id = 1;
+   */
+  accountId: Uint8Array;
+};
+
+/**
+ * Describes the message sigilo.server.v1.GetProfile.
+ * Use `create(GetProfileSchema)` to create a new message.
+ */
+export const GetProfileSchema: GenMessage<GetProfile> = /*@__PURE__*/
+  messageDesc(file_sigilo_server_v1_frames, 25);
+
+/**
+ * Lists the account in the member directory (directory.mode = members) with its
+ * username and a display name in clear. The username must be the one claimed
+ * (its hash matches), else INVALID_ARGUMENT. DIRECTORY_OFF when disabled.
+ *
+ * @generated from message sigilo.server.v1.DirectoryPublish
+ */
+export type DirectoryPublish = Message<"sigilo.server.v1.DirectoryPublish"> & {
+  /**
+   * normalised, as claimed
+   *
+   * @generated from field: string username = 1;
+   */
+  username: string;
+
+  /**
+   * display name, at most 64 characters; may be empty
+   *
+   * @generated from field: string name = 2;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message sigilo.server.v1.DirectoryPublish.
+ * Use `create(DirectoryPublishSchema)` to create a new message.
+ */
+export const DirectoryPublishSchema: GenMessage<DirectoryPublish> = /*@__PURE__*/
+  messageDesc(file_sigilo_server_v1_frames, 26);
+
+/**
+ * Removes the account's directory entry.
+ *
+ * @generated from message sigilo.server.v1.DirectoryLeave
+ */
+export type DirectoryLeave = Message<"sigilo.server.v1.DirectoryLeave"> & {
+};
+
+/**
+ * Describes the message sigilo.server.v1.DirectoryLeave.
+ * Use `create(DirectoryLeaveSchema)` to create a new message.
+ */
+export const DirectoryLeaveSchema: GenMessage<DirectoryLeave> = /*@__PURE__*/
+  messageDesc(file_sigilo_server_v1_frames, 27);
+
+/**
+ * Searches the member directory (directory.mode = members): entries whose
+ * username or name contains `query` (case-insensitive; empty = every entry),
+ * ordered by username, after `after` (paging). Costs one lookup token.
+ *
+ * @generated from message sigilo.server.v1.DirectorySearch
+ */
+export type DirectorySearch = Message<"sigilo.server.v1.DirectorySearch"> & {
+  /**
+   * @generated from field: string query = 1;
+   */
+  query: string;
+
+  /**
+   * the last username of the previous page
+   *
+   * @generated from field: string after = 2;
+   */
+  after: string;
+
+  /**
+   * 1..100 (0 = 50)
+   *
+   * @generated from field: uint32 limit = 3;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message sigilo.server.v1.DirectorySearch.
+ * Use `create(DirectorySearchSchema)` to create a new message.
+ */
+export const DirectorySearchSchema: GenMessage<DirectorySearch> = /*@__PURE__*/
+  messageDesc(file_sigilo_server_v1_frames, 28);
+
+/**
  * @generated from message sigilo.server.v1.ServerFrame
  */
 export type ServerFrame = Message<"sigilo.server.v1.ServerFrame"> & {
@@ -873,6 +1097,24 @@ export type ServerFrame = Message<"sigilo.server.v1.ServerFrame"> & {
      */
     value: ProvisionDeliver;
     case: "provisionDeliver";
+  } | {
+    /**
+     * @generated from field: sigilo.server.v1.UsernameAccount username_account = 20;
+     */
+    value: UsernameAccount;
+    case: "usernameAccount";
+  } | {
+    /**
+     * @generated from field: sigilo.server.v1.Profile profile = 21;
+     */
+    value: Profile;
+    case: "profile";
+  } | {
+    /**
+     * @generated from field: sigilo.server.v1.DirectoryEntries directory_entries = 22;
+     */
+    value: DirectoryEntries;
+    case: "directoryEntries";
   } | { case: undefined; value?: undefined };
 };
 
@@ -881,7 +1123,7 @@ export type ServerFrame = Message<"sigilo.server.v1.ServerFrame"> & {
  * Use `create(ServerFrameSchema)` to create a new message.
  */
 export const ServerFrameSchema: GenMessage<ServerFrame> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 21);
+  messageDesc(file_sigilo_server_v1_frames, 29);
 
 /**
  * First frame on every connection.
@@ -914,7 +1156,7 @@ export type Challenge = Message<"sigilo.server.v1.Challenge"> & {
  * Use `create(ChallengeSchema)` to create a new message.
  */
 export const ChallengeSchema: GenMessage<Challenge> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 22);
+  messageDesc(file_sigilo_server_v1_frames, 30);
 
 /**
  * @generated from message sigilo.server.v1.Error
@@ -969,7 +1211,7 @@ export type Error = Message<"sigilo.server.v1.Error"> & {
  * Use `create(ErrorSchema)` to create a new message.
  */
 export const ErrorSchema: GenMessage<Error> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 23);
+  messageDesc(file_sigilo_server_v1_frames, 31);
 
 /**
  * @generated from message sigilo.server.v1.DeviceRemoval
@@ -995,7 +1237,7 @@ export type DeviceRemoval = Message<"sigilo.server.v1.DeviceRemoval"> & {
  * Use `create(DeviceRemovalSchema)` to create a new message.
  */
 export const DeviceRemovalSchema: GenMessage<DeviceRemoval> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 24);
+  messageDesc(file_sigilo_server_v1_frames, 32);
 
 /**
  * @generated from message sigilo.server.v1.StaleDevices
@@ -1035,7 +1277,7 @@ export type StaleDevices = Message<"sigilo.server.v1.StaleDevices"> & {
  * Use `create(StaleDevicesSchema)` to create a new message.
  */
 export const StaleDevicesSchema: GenMessage<StaleDevices> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 25);
+  messageDesc(file_sigilo_server_v1_frames, 33);
 
 /**
  * @generated from message sigilo.server.v1.Registered
@@ -1059,7 +1301,7 @@ export type Registered = Message<"sigilo.server.v1.Registered"> & {
  * Use `create(RegisteredSchema)` to create a new message.
  */
 export const RegisteredSchema: GenMessage<Registered> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 26);
+  messageDesc(file_sigilo_server_v1_frames, 34);
 
 /**
  * @generated from message sigilo.server.v1.Authenticated
@@ -1086,7 +1328,7 @@ export type Authenticated = Message<"sigilo.server.v1.Authenticated"> & {
  * Use `create(AuthenticatedSchema)` to create a new message.
  */
 export const AuthenticatedSchema: GenMessage<Authenticated> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 27);
+  messageDesc(file_sigilo_server_v1_frames, 35);
 
 /**
  * @generated from message sigilo.server.v1.PreKeyCount
@@ -1120,7 +1362,7 @@ export type PreKeyCount = Message<"sigilo.server.v1.PreKeyCount"> & {
  * Use `create(PreKeyCountSchema)` to create a new message.
  */
 export const PreKeyCountSchema: GenMessage<PreKeyCount> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 28);
+  messageDesc(file_sigilo_server_v1_frames, 36);
 
 /**
  * @generated from message sigilo.server.v1.Bundles
@@ -1146,7 +1388,7 @@ export type Bundles = Message<"sigilo.server.v1.Bundles"> & {
  * Use `create(BundlesSchema)` to create a new message.
  */
 export const BundlesSchema: GenMessage<Bundles> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 29);
+  messageDesc(file_sigilo_server_v1_frames, 37);
 
 /**
  * @generated from message sigilo.server.v1.SendResult
@@ -1175,7 +1417,7 @@ export type SendResult = Message<"sigilo.server.v1.SendResult"> & {
  * Use `create(SendResultSchema)` to create a new message.
  */
 export const SendResultSchema: GenMessage<SendResult> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 30);
+  messageDesc(file_sigilo_server_v1_frames, 38);
 
 /**
  * A message for this device. Ack server_id once it is safely stored by the client.
@@ -1237,7 +1479,7 @@ export type Deliver = Message<"sigilo.server.v1.Deliver"> & {
  * Use `create(DeliverSchema)` to create a new message.
  */
 export const DeliverSchema: GenMessage<Deliver> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 31);
+  messageDesc(file_sigilo_server_v1_frames, 39);
 
 /**
  * Everything queued while this device was offline has been pushed.
@@ -1252,7 +1494,7 @@ export type QueueEmpty = Message<"sigilo.server.v1.QueueEmpty"> & {
  * Use `create(QueueEmptySchema)` to create a new message.
  */
 export const QueueEmptySchema: GenMessage<QueueEmpty> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 32);
+  messageDesc(file_sigilo_server_v1_frames, 40);
 
 /**
  * @generated from message sigilo.server.v1.SenderCertificateResult
@@ -1278,7 +1520,7 @@ export type SenderCertificateResult = Message<"sigilo.server.v1.SenderCertificat
  * Use `create(SenderCertificateResultSchema)` to create a new message.
  */
 export const SenderCertificateResultSchema: GenMessage<SenderCertificateResult> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 33);
+  messageDesc(file_sigilo_server_v1_frames, 41);
 
 /**
  * @generated from message sigilo.server.v1.DeviceInfo
@@ -1316,7 +1558,7 @@ export type DeviceInfo = Message<"sigilo.server.v1.DeviceInfo"> & {
  * Use `create(DeviceInfoSchema)` to create a new message.
  */
 export const DeviceInfoSchema: GenMessage<DeviceInfo> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 34);
+  messageDesc(file_sigilo_server_v1_frames, 42);
 
 /**
  * @generated from message sigilo.server.v1.Devices
@@ -1333,7 +1575,7 @@ export type Devices = Message<"sigilo.server.v1.Devices"> & {
  * Use `create(DevicesSchema)` to create a new message.
  */
 export const DevicesSchema: GenMessage<Devices> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 35);
+  messageDesc(file_sigilo_server_v1_frames, 43);
 
 /**
  * The device's one-time prekeys are running low: upload more.
@@ -1357,7 +1599,7 @@ export type PreKeysLow = Message<"sigilo.server.v1.PreKeysLow"> & {
  * Use `create(PreKeysLowSchema)` to create a new message.
  */
 export const PreKeysLowSchema: GenMessage<PreKeysLow> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 36);
+  messageDesc(file_sigilo_server_v1_frames, 44);
 
 /**
  * Upload over HTTPS with header "Authorization: Bearer {upload_token}" (spec/server.md §4.1):
@@ -1400,7 +1642,7 @@ export type AttachmentSlot = Message<"sigilo.server.v1.AttachmentSlot"> & {
  * Use `create(AttachmentSlotSchema)` to create a new message.
  */
 export const AttachmentSlotSchema: GenMessage<AttachmentSlot> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 37);
+  messageDesc(file_sigilo_server_v1_frames, 45);
 
 /**
  * @generated from message sigilo.server.v1.ProvisionAddress
@@ -1419,7 +1661,7 @@ export type ProvisionAddress = Message<"sigilo.server.v1.ProvisionAddress"> & {
  * Use `create(ProvisionAddressSchema)` to create a new message.
  */
 export const ProvisionAddressSchema: GenMessage<ProvisionAddress> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 38);
+  messageDesc(file_sigilo_server_v1_frames, 46);
 
 /**
  * Pushed to the listening connection, in the order they were sent.
@@ -1438,7 +1680,108 @@ export type ProvisionDeliver = Message<"sigilo.server.v1.ProvisionDeliver"> & {
  * Use `create(ProvisionDeliverSchema)` to create a new message.
  */
 export const ProvisionDeliverSchema: GenMessage<ProvisionDeliver> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 39);
+  messageDesc(file_sigilo_server_v1_frames, 47);
+
+/**
+ * @generated from message sigilo.server.v1.UsernameAccount
+ */
+export type UsernameAccount = Message<"sigilo.server.v1.UsernameAccount"> & {
+  /**
+   * @generated from field: bytes account_id = 1;
+   */
+  accountId: Uint8Array;
+};
+
+/**
+ * Describes the message sigilo.server.v1.UsernameAccount.
+ * Use `create(UsernameAccountSchema)` to create a new message.
+ */
+export const UsernameAccountSchema: GenMessage<UsernameAccount> = /*@__PURE__*/
+  messageDesc(file_sigilo_server_v1_frames, 48);
+
+/**
+ * @generated from message sigilo.server.v1.Profile
+ */
+export type Profile = Message<"sigilo.server.v1.Profile"> & {
+  /**
+   * as stored by SetProfile; empty when the account has none
+   *
+   * @generated from field: bytes profile = 1;
+   */
+  profile: Uint8Array;
+
+  /**
+   * Unix ms of the last SetProfile
+   *
+   * @generated from field: uint64 updated_at = 2;
+   */
+  updatedAt: bigint;
+};
+
+/**
+ * Describes the message sigilo.server.v1.Profile.
+ * Use `create(ProfileSchema)` to create a new message.
+ */
+export const ProfileSchema: GenMessage<Profile> = /*@__PURE__*/
+  messageDesc(file_sigilo_server_v1_frames, 49);
+
+/**
+ * @generated from message sigilo.server.v1.DirectoryEntries
+ */
+export type DirectoryEntries = Message<"sigilo.server.v1.DirectoryEntries"> & {
+  /**
+   * @generated from field: repeated sigilo.server.v1.DirectoryEntry entries = 1;
+   */
+  entries: DirectoryEntry[];
+
+  /**
+   * another page follows (ask again with after = the last username)
+   *
+   * @generated from field: bool more = 2;
+   */
+  more: boolean;
+};
+
+/**
+ * Describes the message sigilo.server.v1.DirectoryEntries.
+ * Use `create(DirectoryEntriesSchema)` to create a new message.
+ */
+export const DirectoryEntriesSchema: GenMessage<DirectoryEntries> = /*@__PURE__*/
+  messageDesc(file_sigilo_server_v1_frames, 50);
+
+/**
+ * @generated from message sigilo.server.v1.DirectoryEntry
+ */
+export type DirectoryEntry = Message<"sigilo.server.v1.DirectoryEntry"> & {
+  /**
+   * @generated from field: bytes account_id = 1;
+   */
+  accountId: Uint8Array;
+
+  /**
+   * @generated from field: string username = 2;
+   */
+  username: string;
+
+  /**
+   * @generated from field: string name = 3;
+   */
+  name: string;
+
+  /**
+   * a device of the account is connected now
+   *
+   * @generated from field: bool online = 4;
+   */
+  online: boolean;
+};
+
+/**
+ * Describes the message sigilo.server.v1.DirectoryEntry.
+ * Use `create(DirectoryEntrySchema)` to create a new message.
+ */
+export const DirectoryEntrySchema: GenMessage<DirectoryEntry> = /*@__PURE__*/
+  messageDesc(file_sigilo_server_v1_frames, 51);
 
 /**
  * @generated from message sigilo.server.v1.Ok
@@ -1451,7 +1794,7 @@ export type Ok = Message<"sigilo.server.v1.Ok"> & {
  * Use `create(OkSchema)` to create a new message.
  */
 export const OkSchema: GenMessage<Ok> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 40);
+  messageDesc(file_sigilo_server_v1_frames, 52);
 
 /**
  * @generated from message sigilo.server.v1.Pong
@@ -1468,7 +1811,7 @@ export type Pong = Message<"sigilo.server.v1.Pong"> & {
  * Use `create(PongSchema)` to create a new message.
  */
 export const PongSchema: GenMessage<Pong> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 41);
+  messageDesc(file_sigilo_server_v1_frames, 53);
 
 /**
  * Sent just before the server closes the connection.
@@ -1492,7 +1835,7 @@ export type Closing = Message<"sigilo.server.v1.Closing"> & {
  * Use `create(ClosingSchema)` to create a new message.
  */
 export const ClosingSchema: GenMessage<Closing> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 42);
+  messageDesc(file_sigilo_server_v1_frames, 54);
 
 /**
  * @generated from enum sigilo.server.v1.ErrorCode
@@ -1634,6 +1977,20 @@ export enum ErrorCode {
    * @generated from enum value: ERROR_CODE_DEVICE_REMOVED = 60;
    */
   DEVICE_REMOVED = 60,
+
+  /**
+   * another account holds this username
+   *
+   * @generated from enum value: ERROR_CODE_USERNAME_TAKEN = 20;
+   */
+  USERNAME_TAKEN = 20,
+
+  /**
+   * the administrator has not enabled the member directory
+   *
+   * @generated from enum value: ERROR_CODE_DIRECTORY_OFF = 21;
+   */
+  DIRECTORY_OFF = 21,
 }
 
 /**
