@@ -3,6 +3,13 @@
  * limiting, and delivery of the device's queue (drain on connect, then live
  * pushes) with backpressure. Errors become Error frames; the connection and
  * the server keep going unless authentication failed.
+ *
+ * Resource bounds (spec/server.md §2, §7): every frame, ping included, takes
+ * from the connection's token bucket before anything is parsed or answered;
+ * a peer that keeps sending far past its limit is closed (1008); a peer whose
+ * outbound buffer passes OUTBOUND_LIMIT (it does not read) is cut off. An
+ * unauthenticated connection lives on only through valid requests (sealed
+ * sends; a device waiting to be linked), never past limits.anonymousLifetime.
  */
 import { forgetProvisioning, provisionListen, provisionSend } from './services/provisioning.js';
 import { create, fromBinary, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
@@ -35,10 +42,16 @@ export const CLOSE_CODES: Record<CloseReason, number> = {
 };
 export const CLOSE_AUTH_FAILED = 4001;
 export const CLOSE_AUTH_TIMEOUT = 4002;
+/** An unauthenticated connection reached limits.anonymousLifetime: open a new one. */
+export const CLOSE_ANONYMOUS_LIFETIME = 4006;
+/** Policy violation: frames far above the rate limit, ignoring retry_after_ms. */
+export const CLOSE_POLICY = 1008;
 
 const PAGE = 256;
 const HIGH_WATER = 4 * 1024 * 1024;
 const LOW_WATER = 512 * 1024;
+/** Bytes waiting to be sent above which a peer is cut off (plus one largest frame; see #outboundLimit). */
+const OUTBOUND_SLACK = HIGH_WATER;
 
 export class Connection {
   readonly nonce: Uint8Array;
@@ -53,29 +66,61 @@ export class Connection {
   #dirty = false;
   #authenticating = false;
   #alive = true;
+  #pingOutstanding = false;
+  /** Frames refused by the rate limit since the last accepted one. */
+  #overLimit = 0;
+  /** Requests dispatched and not yet answered. */
+  #inFlight = 0;
+  #lifetimeTimer: NodeJS.Timeout | undefined;
+  #lifetimeOver = false;
+  /** A new device waiting for its link (ProvisionListen): exempt from the idle timer, not from the lifetime. */
+  #awaitingLink = false;
+  readonly #onAuthenticated: (() => void) | undefined;
+  readonly #outboundLimit: number;
 
-  constructor(ctx: ServerContext, ws: WebSocket) {
+  /** @param onAuthenticated called once when the connection binds to a device (admission counts). */
+  constructor(ctx: ServerContext, ws: WebSocket, onAuthenticated?: () => void) {
     this.#ctx = ctx;
     this.#ws = ws;
+    this.#onAuthenticated = onAuthenticated;
     this.nonce = ctx.random(CHALLENGE_NONCE_LENGTH);
     const { limits } = ctx.config;
+    this.#outboundLimit = OUTBOUND_SLACK + limits.maxFrameBytes;
     this.#bucket = new TokenBucket(limits.connectionFramesPerSecond, limits.connectionBurst, ctx.now());
     ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer | Buffer[] | ArrayBuffer, isBinary));
     ws.on('close', () => this.#onClose());
-    ws.on('pong', () => { this.#alive = true; });
+    // Only an answer to our own ping proves the peer alive; unprompted pongs are ignored.
+    ws.on('pong', () => {
+      if (this.#pingOutstanding) {
+        this.#pingOutstanding = false;
+        this.#alive = true;
+      }
+    });
+    // Pings are answered by us (autoPong is off), through the same rate limit as every frame.
+    ws.on('ping', (data) => {
+      if (this.closed || !this.#admitFrame()) return;
+      if (this.#outboundFull(data.length)) return;
+      try { ws.pong(data); } catch { /* closing */ }
+    });
     ws.on('error', (err) => {
       // ws reports oversize frames (1009) and protocol violations here; it closes the socket itself.
       ctx.log.debug('websocket error', { code: (err as { code?: string }).code });
       if ((err as { code?: string }).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') ctx.metrics.errors.inc({ code: 'FRAME_TOO_LARGE' });
     });
     this.#armAuthTimer();
+    this.#lifetimeTimer = setTimeout(() => {
+      this.#lifetimeOver = true;
+      if (this.#inFlight === 0) this.#endAnonymous();
+    }, limits.anonymousLifetimeMs);
+    this.#lifetimeTimer.unref();
     ctx.hub.add(this);
     this.send({ case: 'challenge', value: { nonce: this.nonce, serverTime: BigInt(ctx.now()), protocolVersion: 1 } });
   }
 
   /**
-   * An unauthenticated connection is closed after authTimeout without a frame;
-   * anonymous connections used for sealed sends stay open while they are used.
+   * An unauthenticated connection is closed after authTimeout without a valid
+   * request (malformed frames and pings do not count); anonymous connections used
+   * for sealed sends stay open while they are used, up to limits.anonymousLifetime.
    */
   #armAuthTimer(): void {
     clearTimeout(this.#authTimer);
@@ -99,13 +144,59 @@ export class Connection {
 
   sendBytes(frame: Uint8Array): void {
     if (this.closed || this.#ws.readyState !== this.#ws.OPEN) return;
+    if (this.#outboundFull(frame.length)) return;
     this.#ws.send(frame, { binary: true });
+  }
+
+  /** True (and the peer cut off) when `bytes` more would take its unread output past the limit. */
+  #outboundFull(bytes: number): boolean {
+    if (this.#ws.bufferedAmount + bytes <= this.#outboundLimit) return false;
+    this.#ctx.metrics.errors.inc({ code: 'SLOW_READER' });
+    this.#terminate();
+    return true;
+  }
+
+  /** Drops the connection without a closing handshake (a peer that does not read would never complete one). */
+  #terminate(): void {
+    if (!this.closed) {
+      this.closed = true;
+      this.#clearTimers();
+      this.#ctx.hub.remove(this);
+    }
+    this.#ws.terminate();
+  }
+
+  #clearTimers(): void {
+    clearTimeout(this.#authTimer);
+    clearTimeout(this.#lifetimeTimer);
+  }
+
+  /** Takes one token for an arriving frame; a peer far past its limit is closed. Returns whether to handle it. */
+  #admitFrame(): boolean {
+    const wait = this.#bucket.take(this.#ctx.now(), 1);
+    if (wait === 0) {
+      this.#overLimit = 0;
+      return true;
+    }
+    this.#ctx.metrics.errors.inc({ code: 'RATE_LIMITED' });
+    if (++this.#overLimit > this.#bucket.burst) {
+      this.#closeWith(CLOSE_POLICY, 'far too many frames; slow down');
+    }
+    return false;
+  }
+
+  /** The anonymous lifetime is over and no request is in flight: the client opens a new connection. */
+  #endAnonymous(): void {
+    if (this.session || this.closed) return;
+    this.#closeWith(CLOSE_ANONYMOUS_LIFETIME, 'unauthenticated connection lifetime reached; open a new connection');
   }
 
   /** Binds the connection to an authenticated device; the queue drains after the reply is sent. */
   establish(session: Session): () => void {
     this.session = session;
-    clearTimeout(this.#authTimer);
+    this.#clearTimers();
+    this.#awaitingLink = false;
+    this.#onAuthenticated?.();
     this.#ctx.hub.bind(this, session.accountHex, session.deviceId);
     return () => {
       void this.#drain();
@@ -139,6 +230,7 @@ export class Connection {
       return;
     }
     this.#alive = false;
+    this.#pingOutstanding = true;
     try { this.#ws.ping(); } catch { /* closing */ }
   }
 
@@ -158,7 +250,7 @@ export class Connection {
   #closeWith(code: number, reason: string): void {
     if (this.closed) return;
     this.closed = true;
-    clearTimeout(this.#authTimer);
+    this.#clearTimers();
     this.#ctx.hub.remove(this);
     try {
       this.#ws.close(code, reason.slice(0, 120));
@@ -171,7 +263,7 @@ export class Connection {
 
   #onClose(): void {
     this.closed = true;
-    clearTimeout(this.#authTimer);
+    this.#clearTimers();
     this.#ctx.hub.remove(this);
     forgetProvisioning(this.#ctx, this);
   }
@@ -198,8 +290,13 @@ export class Connection {
         this.#dirty = false;
         const page = await this.#ctx.storage.fetchQueue(accountId, deviceId, this.#lastSentId, PAGE);
         if (this.closed) return;
-        for (const m of page) this.#deliver(m);
-        if (page.length === PAGE || this.#dirty) continue;
+        let full = false;
+        for (const m of page) {
+          this.#deliver(m);
+          // Large messages: stop at the high-water mark and wait for the peer to read (the rest comes after #lastSentId).
+          if (this.#ws.bufferedAmount > HIGH_WATER) { full = true; break; }
+        }
+        if (full || page.length === PAGE || this.#dirty) continue;
         break;
       }
       this.#mode = 'live';
@@ -213,7 +310,15 @@ export class Connection {
 
   #onMessage(data: Buffer | Buffer[] | ArrayBuffer, isBinary: boolean): void {
     if (this.closed) return;
-    if (!this.session) this.#armAuthTimer();
+    // The rate limit comes first: no frame is parsed or answered beyond it.
+    if (!this.#admitFrame()) {
+      // The first refused frame in a row is answered (with its request id when it parses); later ones are dropped.
+      if (this.#overLimit === 1) {
+        const id = isBinary ? requestIdOf(data) : 0n;
+        this.#sendError(id, new RateLimitedError(Math.max(1, Math.ceil(1000 / this.#bucket.rate)), 'frames on this connection'));
+      }
+      return;
+    }
     if (!isBinary) {
       this.#sendError(0n, new ServerError('MALFORMED_FRAME', 'frames must be binary protobuf ClientFrame messages, not text'));
       return;
@@ -226,7 +331,9 @@ export class Connection {
       this.#sendError(0n, new ServerError('MALFORMED_FRAME', 'the frame is not a valid ClientFrame protobuf; check the client version'));
       return;
     }
-    const wait = this.#bucket.take(this.#ctx.now(), frameCost(frame, this.#bucket.burst));
+    // One token is already taken; a multi-recipient send costs more.
+    const extra = frameCost(frame, this.#bucket.burst) - 1;
+    const wait = extra > 0 ? this.#bucket.take(this.#ctx.now(), extra) : 0;
     if (wait > 0) {
       this.#sendError(frame.requestId, new RateLimitedError(wait, 'frames on this connection'));
       return;
@@ -237,13 +344,35 @@ export class Connection {
     } catch (err) {
       reply = Promise.reject(err);
     }
+    this.#inFlight++;
     reply.then(
       (r) => {
         if (r) this.send(r.body, frame.requestId);
         r?.after?.();
+        this.#keepAnonymousAlive(frame);
       },
       (err: unknown) => this.#onError(frame, err),
-    );
+    ).finally(() => {
+      this.#inFlight--;
+      if (this.#lifetimeOver && this.#inFlight === 0) this.#endAnonymous();
+    });
+  }
+
+  /** After a request succeeded on an unauthenticated connection: valid use keeps it open (within its lifetime). */
+  #keepAnonymousAlive(frame: ClientFrame): void {
+    if (this.session || this.closed) return;
+    switch (frame.body.case) {
+      case 'sealedSend':
+      case 'multiSealedSend':
+        if (!this.#awaitingLink) this.#armAuthTimer();
+        return;
+      case 'provisionListen':
+        // Waiting for a person to approve the link on another device: possibly minutes.
+        this.#awaitingLink = true;
+        clearTimeout(this.#authTimer);
+        return;
+      default:
+    }
   }
 
   #onError(frame: ClientFrame, err: unknown): void {
@@ -308,6 +437,18 @@ export class Connection {
         throw new ServerError('UNKNOWN_FRAME', 'this server does not know that frame type; update the server or the client');
     }
   }
+}
+
+/** The request id of a binary ClientFrame without parsing the rest (field 1, varint), or 0. */
+function requestIdOf(data: Buffer | Buffer[] | ArrayBuffer): bigint {
+  const b = Array.isArray(data) ? data[0] : Buffer.isBuffer(data) ? data : Buffer.from(data);
+  if (!b || b.length < 2 || b[0] !== 0x08) return 0n;
+  let v = 0n;
+  for (let i = 1, shift = 0n; i < Math.min(b.length, 11); i++, shift += 7n) {
+    v |= BigInt(b[i]! & 0x7f) << shift;
+    if ((b[i]! & 0x80) === 0) return v;
+  }
+  return 0n;
 }
 
 export function toServerError(err: unknown): ServerError {
