@@ -4,7 +4,8 @@
  * accepted; a socket not yet bound to an authenticated device also counts
  * against limits.maxUnauthenticated and against its source address's
  * limits.maxUnauthenticatedPerAddress. The rest of maxConnections is thereby
- * kept for authenticated devices.
+ * kept for authenticated devices; and when the server is full, the address
+ * holding the most unauthenticated sockets gives way to a newcomer.
  *
  * Deadlines: the TLS handshake (tls option), the request headers (from
  * connecting, or from the end of the previous response), and the whole of a
@@ -50,6 +51,7 @@ export class SocketTicket {
   authenticated = false;
   released = false;
   timer: NodeJS.Timeout | undefined;
+  readonly since = process.hrtime.bigint();
   /** @param key the source address key; @param id the socket's remote address and port */
   constructor(readonly key: string, readonly id: string, readonly socket: Socket) {}
 
@@ -69,12 +71,11 @@ export class SocketTicket {
 export class Admission {
   #total = 0;
   #unauthenticated = 0;
-  readonly #byAddress = new Map<string, number>();
+  /** Unauthenticated tickets by source address, oldest first. */
+  readonly #byAddress = new Map<string, Set<SocketTicket>>();
   /** Tickets by the socket's remote address and port (unique among open sockets on one listener). */
   readonly #bySocket = new Map<string, SocketTicket>();
   readonly #limits: AdmissionLimits;
-  /** Sockets refused by a limit, by which limit. */
-  readonly refused = { total: 0, unauthenticated: 0, address: 0 };
 
   constructor(limits: AdmissionLimits) {
     this.#limits = limits;
@@ -83,20 +84,50 @@ export class Admission {
   get total(): number { return this.#total; }
   get unauthenticated(): number { return this.#unauthenticated; }
 
-  /** Counts a new socket, or returns undefined when a limit refuses it. */
-  admit(socket: Socket): SocketTicket | undefined {
+  /**
+   * Counts a new socket, or returns undefined when a limit refuses it. When the server is
+   * full but unauthenticated sockets hold room, the oldest unauthenticated socket of the
+   * address holding the most of them gives way (`onEvict` is told), as long as that address
+   * holds at least as many as the newcomer's would: whoever holds the most is pushed out first,
+   * so a device can always get in long enough to authenticate.
+   */
+  admit(socket: Socket, onEvict?: () => void): SocketTicket | undefined {
     const l = this.#limits;
     const key = addressKey(socket.remoteAddress);
-    const fromAddress = this.#byAddress.get(key) ?? 0;
-    if (this.#total >= l.maxConnections) { this.refused.total++; return undefined; }
-    if (this.#unauthenticated >= Math.min(l.maxUnauthenticated, l.maxConnections)) { this.refused.unauthenticated++; return undefined; }
-    if (fromAddress >= l.maxUnauthenticatedPerAddress) { this.refused.address++; return undefined; }
+    const mine = this.#byAddress.get(key)?.size ?? 0;
+    if (mine >= l.maxUnauthenticatedPerAddress) return undefined;
+    const full = () => this.#total >= l.maxConnections || this.#unauthenticated >= Math.min(l.maxUnauthenticated, l.maxConnections);
+    if (full()) {
+      const victim = this.#largestShareOldest();
+      if (!victim || (this.#byAddress.get(victim.key)?.size ?? 0) < mine + 1) return undefined;
+      this.release(victim);
+      victim.socket.destroy();
+      onEvict?.();
+      if (full()) return undefined;
+    }
     this.#total++;
     this.#unauthenticated++;
-    this.#byAddress.set(key, fromAddress + 1);
     const ticket = new SocketTicket(key, socketKey(socket), socket);
+    let set = this.#byAddress.get(key);
+    if (!set) this.#byAddress.set(key, (set = new Set()));
+    set.add(ticket);
     this.#bySocket.set(ticket.id, ticket);
     return ticket;
+  }
+
+  /** The oldest unauthenticated ticket of the address with the most (ties: the oldest ticket). */
+  #largestShareOldest(): SocketTicket | undefined {
+    let best: SocketTicket | undefined;
+    let bestSize = 0;
+    for (const set of this.#byAddress.values()) {
+      const first = set.values().next().value as SocketTicket | undefined;
+      if (!first) continue;
+      if (set.size > bestSize || (set.size === bestSize && best && first.since < best.since)) {
+        best = first;
+        bestSize = set.size;
+      }
+    }
+    return best;
   }
 
   /** The ticket of an open socket (the raw TCP socket or the TLS socket over it). */
@@ -109,7 +140,7 @@ export class Admission {
     if (ticket.authenticated || ticket.released) return;
     ticket.authenticated = true;
     this.#unauthenticated--;
-    this.#dropAddress(ticket.key);
+    this.#dropAddress(ticket);
   }
 
   release(ticket: SocketTicket): void {
@@ -119,7 +150,7 @@ export class Admission {
     this.#total--;
     if (!ticket.authenticated) {
       this.#unauthenticated--;
-      this.#dropAddress(ticket.key);
+      this.#dropAddress(ticket);
     }
     if (this.#bySocket.get(ticket.id) === ticket) this.#bySocket.delete(ticket.id);
   }
@@ -129,21 +160,21 @@ export class Admission {
     for (const t of [...this.#bySocket.values()]) t.socket.destroy();
   }
 
-  #dropAddress(key: string): void {
-    const n = (this.#byAddress.get(key) ?? 1) - 1;
-    if (n <= 0) this.#byAddress.delete(key);
-    else this.#byAddress.set(key, n);
+  #dropAddress(ticket: SocketTicket): void {
+    const set = this.#byAddress.get(ticket.key);
+    set?.delete(ticket);
+    if (set?.size === 0) this.#byAddress.delete(ticket.key);
   }
 
   /**
    * Wires admission and the HTTP deadlines into the listener. The request
-   * handler calls exemptFromRequestTimeout() for attachment transfers.
+   * handler disarms the ticket of an attachment transfer (its own idle timeout applies).
    */
-  attach(server: HttpsServer, onRefused: () => void): void {
+  attach(server: HttpsServer, onRefused: () => void, onEvicted: () => void): void {
     const l = this.#limits;
     // Before the TLS layer's own listener: a refused socket is closed before any handshake work.
     server.prependListener('connection', (socket: Socket) => {
-      const ticket = this.admit(socket);
+      const ticket = this.admit(socket, onEvicted);
       if (!ticket) {
         onRefused();
         socket.destroy();
@@ -171,9 +202,4 @@ export class Admission {
 
 function socketKey(socket: Socket): string {
   return `${socket.remoteAddress ?? ''}|${socket.remotePort ?? ''}`;
-}
-
-/** An attachment transfer runs under its own idle timeout instead of limits.requestTimeout. */
-export function exemptFromRequestTimeout(admission: Admission, req: IncomingMessage): void {
-  admission.ticketOf(req.socket)?.disarm();
 }

@@ -67,8 +67,8 @@ export class Connection {
   #authenticating = false;
   #alive = true;
   #pingOutstanding = false;
-  /** Frames refused by the rate limit since the last accepted one. */
-  #overLimit = 0;
+  /** Refused frames a peer may send (same rate and burst as the frames): when it runs dry, the peer is closed. */
+  readonly #refusals: TokenBucket;
   /** Requests dispatched and not yet answered. */
   #inFlight = 0;
   #lifetimeTimer: NodeJS.Timeout | undefined;
@@ -87,6 +87,7 @@ export class Connection {
     const { limits } = ctx.config;
     this.#outboundLimit = OUTBOUND_SLACK + limits.maxFrameBytes;
     this.#bucket = new TokenBucket(limits.connectionFramesPerSecond, limits.connectionBurst, ctx.now());
+    this.#refusals = new TokenBucket(limits.connectionFramesPerSecond, limits.connectionBurst, ctx.now());
     ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer | Buffer[] | ArrayBuffer, isBinary));
     ws.on('close', () => this.#onClose());
     // Only an answer to our own ping proves the peer alive; unprompted pongs are ignored.
@@ -98,7 +99,7 @@ export class Connection {
     });
     // Pings are answered by us (autoPong is off), through the same rate limit as every frame.
     ws.on('ping', (data) => {
-      if (this.closed || !this.#admitFrame()) return;
+      if (this.closed || this.#admitFrame() > 0) return;
       if (this.#outboundFull(data.length)) return;
       try { ws.pong(data); } catch { /* closing */ }
     });
@@ -171,18 +172,17 @@ export class Connection {
     clearTimeout(this.#lifetimeTimer);
   }
 
-  /** Takes one token for an arriving frame; a peer far past its limit is closed. Returns whether to handle it. */
-  #admitFrame(): boolean {
-    const wait = this.#bucket.take(this.#ctx.now(), 1);
-    if (wait === 0) {
-      this.#overLimit = 0;
-      return true;
-    }
-    this.#ctx.metrics.errors.inc({ code: 'RATE_LIMITED' });
-    if (++this.#overLimit > this.#bucket.burst) {
-      this.#closeWith(CLOSE_POLICY, 'far too many frames; slow down');
-    }
-    return false;
+  /**
+   * Takes one token for an arriving frame: 0 to handle it, else the milliseconds until a token
+   * is there. Refused frames draw on a second bucket of the same size: a peer that keeps
+   * sending past its limit (more than a burst of refused frames beyond the refill) is closed.
+   */
+  #admitFrame(): number {
+    const now = this.#ctx.now();
+    const wait = this.#bucket.take(now, 1);
+    if (wait === 0) return 0;
+    if (this.#refusals.take(now, 1) > 0) this.#closeWith(CLOSE_POLICY, 'far too many frames; slow down');
+    return wait;
   }
 
   /** The anonymous lifetime is over and no request is in flight: the client opens a new connection. */
@@ -311,12 +311,10 @@ export class Connection {
   #onMessage(data: Buffer | Buffer[] | ArrayBuffer, isBinary: boolean): void {
     if (this.closed) return;
     // The rate limit comes first: no frame is parsed or answered beyond it.
-    if (!this.#admitFrame()) {
-      // The first refused frame in a row is answered (with its request id when it parses); later ones are dropped.
-      if (this.#overLimit === 1) {
-        const id = isBinary ? requestIdOf(data) : 0n;
-        this.#sendError(id, new RateLimitedError(Math.max(1, Math.ceil(1000 / this.#bucket.rate)), 'frames on this connection'));
-      }
+    const wait = this.#admitFrame();
+    if (wait > 0) {
+      // Answered without parsing (the request id is read from the first bytes); too many of these close the peer.
+      if (!this.closed) this.#sendError(isBinary ? requestIdOf(data) : 0n, new RateLimitedError(wait, 'frames on this connection'));
       return;
     }
     if (!isBinary) {
@@ -333,9 +331,9 @@ export class Connection {
     }
     // One token is already taken; a multi-recipient send costs more.
     const extra = frameCost(frame, this.#bucket.burst) - 1;
-    const wait = extra > 0 ? this.#bucket.take(this.#ctx.now(), extra) : 0;
-    if (wait > 0) {
-      this.#sendError(frame.requestId, new RateLimitedError(wait, 'frames on this connection'));
+    const more = extra > 0 ? this.#bucket.take(this.#ctx.now(), extra) : 0;
+    if (more > 0) {
+      this.#sendError(frame.requestId, new RateLimitedError(more, 'frames on this connection'));
       return;
     }
     let reply: Promise<Reply>;

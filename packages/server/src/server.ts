@@ -151,7 +151,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     fingerprint: tls.fingerprint, isShuttingDown: () => shuttingDown, attachments,
     onAttachment: (r) => admission.ticketOf(r.socket)?.disarm(),
   }, req, res));
-  admission.attach(https, () => metrics.errors.inc({ code: 'CONNECTION_REFUSED' }));
+  admission.attach(https, () => metrics.errors.inc({ code: 'CONNECTION_REFUSED' }), () => metrics.errors.inc({ code: 'CONNECTION_EVICTED' }));
   https.on('tlsClientError', () => metrics.errors.inc({ code: 'TLS_HANDSHAKE' }));
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxFrameBytes, perMessageDeflate: false, clientTracking: false, autoPong: false });
   https.on('upgrade', (req, socket, head) => {

@@ -165,14 +165,12 @@ describe('point 1: a client that floods and never reads', () => {
     let connections = 0;
     let closedByServer = 0;
     try {
-      // Two attackers side by side, each reconnecting as soon as it is cut off, for 15 s.
+      // Two attackers side by side, each reconnecting as soon as it is cut off, three times.
       const attacker = async () => {
-        const until = Date.now() + 15_000;
-        while (Date.now() < until) {
-          const s = await nonReadingWebSocket(child).catch(() => undefined);
-          if (!s) { await sleep(100); continue; }
+        for (let i = 0; i < 3; i++) {
+          const s = await nonReadingWebSocket(child);
           connections++;
-          const r = await flood(s, Math.max(1000, until - Date.now()));
+          const r = await flood(s, 30_000);
           sent += r.bytes;
           if (r.closed) closedByServer++;
           s.destroy();
@@ -186,8 +184,7 @@ describe('point 1: a client that floods and never reads', () => {
     const after = rssMiB(pid);
     console.log(`non-reading flood: ${connections} connections, ${(sent / 1048576).toFixed(1)} MiB sent, RSS ${baseline.toFixed(0)} -> peak ${peak.toFixed(0)} -> after ${after.toFixed(0)} MiB`);
     // Observed: old code never closed these connections and grew by gigabytes.
-    expect(closedByServer).toBeGreaterThanOrEqual(2);
-    expect(closedByServer).toBeGreaterThanOrEqual(connections - 2);
+    expect(closedByServer).toBe(6);
     expect(sent).toBeGreaterThan(1024 * 1024);
     expect(peak - baseline).toBeLessThan(200);
     expect(after - baseline).toBeLessThan(120);
@@ -195,7 +192,7 @@ describe('point 1: a client that floods and never reads', () => {
     const c = await TestClient.connect(child);
     expect((await c.request({ case: 'ping', value: {} })).body.case).toBe('pong');
     await c.close();
-  }, 90_000);
+  }, 240_000);
 });
 
 describe('point 1: rate limits and the outbound buffer', () => {
@@ -216,8 +213,10 @@ describe('point 1: rate limits and the outbound buffer', () => {
     const limited = errors.filter((e) => e.code === ErrorCode.RATE_LIMITED);
     // Old code: 200 MALFORMED_FRAME replies and no RATE_LIMITED.
     expect(malformed).toBeLessThanOrEqual(25); // the burst, plus what refilled meanwhile
+    // Each refused frame is answered until a burst of them in a row (20) closes the connection.
     expect(limited.length).toBeGreaterThanOrEqual(1);
-    expect(limited.length).toBeLessThanOrEqual(3);
+    expect(limited.length).toBeLessThanOrEqual(21);
+    expect(malformed + limited.length).toBeLessThan(60);
     expect(limited[0]!.retryAfterMs).toBeGreaterThan(0);
     expect(closed?.code).toBe(CLOSE_POLICY);
   });
@@ -448,6 +447,8 @@ describe('point 3: anonymous connections are capped and short-lived; devices sti
       expect(auth.body.case).toBe('authenticated');
       expect(t.server.sockets().total).toBeLessThanOrEqual(12);
       expect(t.server.sockets().unauthenticated).toBeLessThanOrEqual(6);
+      // The address holding the most unauthenticated sockets gave way.
+      expect(await t.server.metrics.render()).toMatch(/sigilo_errors_total\{code="CONNECTION_EVICTED"\} [1-9]/);
     } finally {
       running = false;
       await Promise.all(attackers);
