@@ -50,8 +50,8 @@ export const CLOSE_POLICY = 1008;
 const PAGE = 256;
 const HIGH_WATER = 4 * 1024 * 1024;
 const LOW_WATER = 512 * 1024;
-/** Bytes waiting to be sent above which a peer is cut off (plus one largest frame; see #outboundLimit). */
-const OUTBOUND_SLACK = HIGH_WATER;
+/** Bytes waiting to be sent above which a peer is cut off (plus one largest frame; see #outboundLimit): room for a push at the high-water mark and its framing. */
+const OUTBOUND_SLACK = HIGH_WATER + 64 * 1024;
 
 export class Connection {
   readonly nonce: Uint8Array;
