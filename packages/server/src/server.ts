@@ -5,7 +5,7 @@
  */
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import { accessSync, constants, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import type { Server as NetServer } from 'node:net';
 import { join } from 'node:path';
 import type { CryptoProvider, Random } from '@sigilo/protocol';
@@ -97,6 +97,36 @@ function listFiles(dir: string): { name: string; bytes: number }[] {
   });
 }
 
+/** The soft limit on open file descriptors of this process (Linux), or undefined. */
+function fileDescriptorLimit(): number | undefined {
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Descriptors kept for everything but client sockets: the database, attachment files, the admin socket, logs. */
+const FD_RESERVE = 128;
+
+/**
+ * The socket limits, lowered to fit the process's file descriptor limit (keeping FD_RESERVE
+ * for the rest and the share of unauthenticated sockets), so that sockets can never starve the
+ * database, the attachment files or the sweeper of descriptors.
+ */
+function effectiveSocketLimits(limits: ServerConfig['limits'], log: Logger): ServerConfig['limits'] {
+  const fds = fileDescriptorLimit();
+  if (fds === undefined || limits.maxConnections <= fds - FD_RESERVE) return limits;
+  const maxConnections = Math.max(16, fds - FD_RESERVE);
+  const share = Math.min(limits.maxUnauthenticated, limits.maxConnections) / limits.maxConnections;
+  const maxUnauthenticated = Math.max(8, Math.floor(maxConnections * share));
+  log.warn('limits.maxConnections is above what the file descriptor limit allows: lowered; raise the limit (ulimit -n, LimitNOFILE) to allow more', {
+    configured: limits.maxConnections, maxConnections, maxUnauthenticated, fileDescriptorLimit: fds,
+  });
+  return { ...limits, maxConnections, maxUnauthenticated };
+}
+
 export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
   const config = options.config ?? resolveConfig({ overrides: options.overrides, maxPageCount: options.maxPageCount });
   const now = options.now ?? Date.now;
@@ -140,7 +170,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
 
   let shuttingDown = false;
   const attachments = new AttachmentHttp(ctx, blobs);
-  const admission = new Admission(limits);
+  const admission = new Admission(effectiveSocketLimits(limits, log));
   // Node's requestTimeout stays off (0): an attachment upload may take longer than any fixed bound; the
   // admission deadlines (limits.headerTimeout, limits.requestTimeout) cover every other request, and
   // attachment transfers are cut when idle (limits.attachmentIdleTimeout).
