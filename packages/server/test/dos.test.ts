@@ -200,7 +200,8 @@ describe('point 1: rate limits and the outbound buffer', () => {
   let unlimited: TestServer;
   beforeAll(async () => {
     t = await startTestServer({ 'limits.connectionFramesPerSecond': 10, 'limits.connectionBurst': 20 });
-    unlimited = await startTestServer({ 'limits.connectionFramesPerSecond': 1_000_000, 'limits.connectionBurst': 1_000_000 });
+    // Only the outbound buffer can end a connection here: no rate limit, no authentication timeout within the test.
+    unlimited = await startTestServer({ 'limits.connectionFramesPerSecond': 1_000_000, 'limits.connectionBurst': 1_000_000, 'limits.authTimeout': '10m', 'limits.anonymousLifetime': '1h' });
   });
   afterAll(async () => { await t?.stop(); await unlimited?.stop(); });
 
@@ -233,10 +234,10 @@ describe('point 1: rate limits and the outbound buffer', () => {
     const before = await unlimited.server.metrics.render();
     expect(before).not.toMatch(/code="SLOW_READER"/);
     const s = await nonReadingWebSocket(unlimited.server);
-    const r = await flood(s, 60_000);
+    const r = await flood(s, 120_000);
     expect(r.closed).toBe(true);
     expect(await unlimited.server.metrics.render()).toMatch(/sigilo_errors_total\{code="SLOW_READER"\} [1-9]/);
-  }, 90_000);
+  }, 150_000);
 
   it('an unprompted pong or a malformed frame does not keep an unauthenticated connection alive', async () => {
     const short = await startTestServer({ 'limits.authTimeout': '1500ms' });
