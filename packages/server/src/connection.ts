@@ -7,7 +7,7 @@
  * Resource bounds (spec/server.md §2, §7): every frame, ping included, takes
  * from the connection's token bucket before anything is parsed or answered;
  * a peer that keeps sending far past its limit is closed (1008); a peer whose
- * outbound buffer passes OUTBOUND_LIMIT (it does not read) is cut off. An
+ * unsent output passes its limit (#outboundLimit: it does not read) is cut off. An
  * unauthenticated connection lives on only through valid requests (sealed
  * sends; a device waiting to be linked), never past limits.anonymousLifetime.
  */
@@ -350,7 +350,9 @@ export class Connection {
         this.#keepAnonymousAlive(frame);
       },
       (err: unknown) => this.#onError(frame, err),
-    ).finally(() => {
+    ).catch((err: unknown) => {
+      this.#ctx.log.error('request failed after its reply', { frame: frame.body.case, error: (err as Error)?.name });
+    }).finally(() => {
       this.#inFlight--;
       if (this.#lifetimeOver && this.#inFlight === 0) this.#endAnonymous();
     });
