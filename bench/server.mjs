@@ -35,7 +35,7 @@
 // Last line: `server: 10000 devices X msg/s p99 Y ms Z KiB/conn; vs prosody R x`
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync } from 'node:fs';
-import { request as httpsRequest } from 'node:https';
+import { request as httpRequest } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSecureContext } from 'node:tls';
@@ -99,10 +99,10 @@ async function pool(items, limit, fn) {
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
-/** GET /metrics of the Sigilo server, parsed into {name: value} (unlabelled series only). */
-function metrics(port, ca) {
+/** GET /metrics of the Sigilo server (its own loopback listener), parsed into {name: value} (unlabelled series only). */
+function metrics(url) {
   return new Promise((resolve, reject) => {
-    const req = httpsRequest({ host: '127.0.0.1', port, path: '/metrics', ca, method: 'GET' }, (res) => {
+    const req = httpRequest(url, { method: 'GET' }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d) => { body += d; });
@@ -271,7 +271,7 @@ try {
     const connectSeconds = (performance.now() - t0) / 1000;
     await sleep(1000);
     const idle1 = await server.gc();
-    const m0 = await metrics(target.port, cert);
+    const m0 = await metrics(server.metricsUrl);
     if (m0.sigilo_connections_authenticated !== n) throw new Error(`server reports ${m0.sigilo_connections_authenticated} authenticated connections, expected ${n}`);
     const perConn = kib(idle1.rss - idle0.rss) / n;
     log(`Sigilo, ${n} devices (TLS, sealed sender, 300-byte contents; connected and authenticated in ${fmt(connectSeconds)} s):`);
@@ -280,7 +280,7 @@ try {
     const w = await runWorkload(engine, { serverPid: server.pid, label: `Sigilo ${n}`, openLoop: true });
     // The server's own counters: everything stored was acknowledged and deleted.
     let m1;
-    for (let i = 0; i < 100; i++) { m1 = await metrics(target.port, cert); if (m1.sigilo_queue_depth === 0) break; await sleep(100); }
+    for (let i = 0; i < 100; i++) { m1 = await metrics(server.metricsUrl); if (m1.sigilo_queue_depth === 0) break; await sleep(100); }
     checkDelivery(engine, `Sigilo ${n}`);
     const stored = m1.sigilo_messages_stored_total - (m0.sigilo_messages_stored_total ?? 0);
     const acked = m1.sigilo_messages_delivered_total - (m0.sigilo_messages_delivered_total ?? 0);

@@ -1,5 +1,5 @@
 // A Sigilo server in its own process for benchmarks (built workspace, SQLite in a temp dir).
-// Prints one JSON line {url, fingerprint, pid} once listening; an "invite" line on stdin
+// Prints one JSON line {url, fingerprint, pid, metricsUrl} once listening (metrics on their own loopback port); an "invite" line on stdin
 // answers with an invite code, "invites N" with N codes, "gc" runs a full collection when the
 // process was started with --expose-gc (memory measurements) and answers with its RSS;
 // SIGTERM stops it.
@@ -8,10 +8,10 @@ import { startServer, silentLogger } from '../../packages/server/dist/index.js';
 
 const [dataDir, overridesJson] = process.argv.slice(2);
 const server = await startServer({
-  overrides: { host: '127.0.0.1', port: 0, dataDir, logLevel: 'error', ...(overridesJson ? JSON.parse(overridesJson) : {}) },
+  overrides: { host: '127.0.0.1', port: 0, dataDir, logLevel: 'error', 'metrics.enabled': true, 'metrics.port': 0, ...(overridesJson ? JSON.parse(overridesJson) : {}) },
   logger: silentLogger,
 });
-process.stdout.write(`${JSON.stringify({ url: server.url, fingerprint: server.tls.fingerprint, pid: process.pid })}\n`);
+process.stdout.write(`${JSON.stringify({ url: server.url, fingerprint: server.tls.fingerprint, pid: process.pid, metricsUrl: server.metricsUrl })}\n`);
 createInterface({ input: process.stdin }).on('line', async (line) => {
   if (line.trim() === 'invite') {
     const { code } = await server.admin.createInvite();

@@ -23,13 +23,28 @@ export interface ServerConfig {
   /** The built web app served at `/` (undefined: packages/web/dist beside the server). */
   readonly webDir: string | undefined;
   readonly adminSocket: boolean;
+  /** The Prometheus endpoint: its own plain-HTTP listener (loopback by default), never the client port. */
+  readonly metrics: { readonly enabled: boolean; readonly host: string; readonly port: number };
   readonly limits: {
     readonly maxDevicesPerAccount: number;
     readonly maxFrameBytes: number;
     readonly maxMessageBytes: number;
     /** Recipient accounts of one MultiSealedSend. */
     readonly maxMultiRecipients: number;
+    /** Every TCP/TLS socket on the client port (handshaking, HTTP, WebSocket). */
     readonly maxConnections: number;
+    /** Sockets not bound to an authenticated device; the rest of maxConnections is kept for devices. */
+    readonly maxUnauthenticated: number;
+    /** Unauthenticated sockets from one source address (IPv6: one /64). */
+    readonly maxUnauthenticatedPerAddress: number;
+    /** The TLS handshake must finish within this. */
+    readonly handshakeTimeoutMs: number;
+    /** From connecting (or the end of the previous response) until the request headers are complete. */
+    readonly headerTimeoutMs: number;
+    /** A request other than an attachment transfer must be received and answered within this. */
+    readonly requestTimeoutMs: number;
+    /** The longest an unauthenticated (anonymous) WebSocket stays open. */
+    readonly anonymousLifetimeMs: number;
     readonly maxAttachmentBytes: number;
     /** Attachment bytes one account may allocate within retention.attachments. */
     readonly attachmentQuotaBytes: number;
@@ -112,6 +127,9 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'webDir', env: 'SIGILO_WEB_DIR', kind: { t: 'path' }, def: undefined, key: 'webDir', help: "the signed web app build served at / (default: packages/web/dist of this installation)" },
   { path: 'logLevel', env: 'SIGILO_LOG_LEVEL', flag: 'log-level', kind: { t: 'enum', values: ['error', 'warn', 'info', 'debug'] }, def: 'info', key: 'logLevel', help: 'log verbosity; no level logs account ids, device ids, addresses or keys' },
   { path: 'adminSocket', env: 'SIGILO_ADMIN_SOCKET', kind: { t: 'bool' }, def: 'true', key: 'adminSocket', help: 'listen on DATA/admin.sock for `sigilo admin` (owner-only permissions)' },
+  { path: 'metrics.enabled', env: 'SIGILO_METRICS', kind: { t: 'bool' }, def: 'false', key: 'metrics.enabled', help: 'serve Prometheus /metrics on its own plain-HTTP listener (metrics.host:metrics.port); never on the client port' },
+  { path: 'metrics.host', env: 'SIGILO_METRICS_HOST', kind: { t: 'host' }, def: '127.0.0.1', key: 'metrics.host', help: 'address of the metrics listener; keep it loopback or on a private network (it is plain HTTP, without authentication)' },
+  { path: 'metrics.port', env: 'SIGILO_METRICS_PORT', kind: { t: 'int', min: 0, max: 65535 }, def: '9464', key: 'metrics.port', help: 'port of the metrics listener (0 = any free port)' },
   { path: 'limits.maxDevicesPerAccount', env: 'SIGILO_MAX_DEVICES', flag: 'max-devices', kind: { t: 'int', min: 1, max: 100 }, def: '5', key: 'limits.maxDevicesPerAccount', help: 'devices per account' },
   { path: 'limits.maxFrameBytes', env: 'SIGILO_MAX_FRAME_BYTES', kind: { t: 'bytes', min: 4096, max: 64 * MiB }, def: '2MiB', key: 'limits.maxFrameBytes', help: 'largest WebSocket frame; larger frames close the connection (1009)' },
   { path: 'limits.maxMessageBytes', env: 'SIGILO_MAX_MESSAGE_BYTES', kind: { t: 'bytes', min: 256, max: 64 * MiB }, def: '256KiB', key: 'limits.maxMessageBytes', help: 'largest ciphertext for one device' },
@@ -119,7 +137,13 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'limits.maxAttachmentBytes', env: 'SIGILO_MAX_ATTACHMENT_BYTES', kind: { t: 'bytes', min: 1024, max: 64 * 1024 * MiB }, def: '2GiB', key: 'limits.maxAttachmentBytes', help: 'largest attachment upload (encrypted size)' },
   { path: 'limits.attachmentQuotaBytes', env: 'SIGILO_ATTACHMENT_QUOTA', kind: { t: 'bytes', min: 1024, max: 1024 * 1024 * MiB }, def: '10GiB', key: 'limits.attachmentQuotaBytes', help: 'attachment bytes one account may allocate within retention.attachments (counted per day)' },
   { path: 'limits.attachmentIdleTimeout', env: 'SIGILO_ATTACHMENT_IDLE_TIMEOUT', kind: { t: 'duration', min: SECOND, max: HOUR }, def: '60s', key: 'limits.attachmentIdleTimeoutMs', help: 'an attachment upload or download that moves no byte for this long is cut (the client resumes)' },
-  { path: 'limits.maxConnections', env: 'SIGILO_MAX_CONNECTIONS', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '50000', key: 'limits.maxConnections', help: 'simultaneous WebSocket connections' },
+  { path: 'limits.maxConnections', env: 'SIGILO_MAX_CONNECTIONS', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '50000', key: 'limits.maxConnections', help: 'simultaneous TCP/TLS sockets on the client port (WebSockets, HTTP requests, handshakes in progress); more are closed at once' },
+  { path: 'limits.maxUnauthenticated', env: 'SIGILO_MAX_UNAUTHENTICATED', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '10000', key: 'limits.maxUnauthenticated', help: 'of those, sockets not bound to an authenticated device (handshakes, HTTP requests, WebSockets before Authenticate, anonymous sealed-send and linking connections); the rest of limits.maxConnections is kept for authenticated devices' },
+  { path: 'limits.maxUnauthenticatedPerAddress', env: 'SIGILO_MAX_UNAUTHENTICATED_PER_ADDRESS', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '256', key: 'limits.maxUnauthenticatedPerAddress', help: 'unauthenticated sockets from one source address (IPv6: one /64); raise it when many devices share one NAT address. The address is held in memory only' },
+  { path: 'limits.handshakeTimeout', env: 'SIGILO_HANDSHAKE_TIMEOUT', kind: { t: 'duration', min: 100, max: 10 * 60 * SECOND }, def: '10s', key: 'limits.handshakeTimeoutMs', help: 'a socket that has not completed the TLS handshake within this is closed' },
+  { path: 'limits.headerTimeout', env: 'SIGILO_HEADER_TIMEOUT', kind: { t: 'duration', min: 100, max: 10 * 60 * SECOND }, def: '20s', key: 'limits.headerTimeoutMs', help: 'a socket that has not sent complete request headers (HTTP or WebSocket upgrade) within this of connecting or of its previous response is closed' },
+  { path: 'limits.requestTimeout', env: 'SIGILO_REQUEST_TIMEOUT', kind: { t: 'duration', min: 100, max: HOUR }, def: '30s', key: 'limits.requestTimeoutMs', help: 'an HTTP request other than an attachment transfer (those use limits.attachmentIdleTimeout) must be received and answered within this' },
+  { path: 'limits.anonymousLifetime', env: 'SIGILO_ANONYMOUS_LIFETIME', kind: { t: 'duration', min: SECOND, max: DAY }, def: '15m', key: 'limits.anonymousLifetimeMs', help: 'the longest an unauthenticated WebSocket (sealed sends, a new device waiting to be linked) stays open; clients reconnect' },
   { path: 'limits.connectionFramesPerSecond', env: 'SIGILO_CONNECTION_RATE', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '500', key: 'limits.connectionFramesPerSecond', help: 'sustained frames per second per connection' },
   { path: 'limits.connectionBurst', env: 'SIGILO_CONNECTION_BURST', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '2000', key: 'limits.connectionBurst', help: 'frames a connection may send at once above the sustained rate' },
   { path: 'limits.accountSendsPerSecond', env: 'SIGILO_ACCOUNT_RATE', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '200', key: 'limits.accountSendsPerSecond', help: 'sustained sends per second per account (all its devices); sealed sends count against the recipient' },
@@ -128,7 +152,7 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'limits.maxOneTimePreKeys', env: 'SIGILO_MAX_ONE_TIME_PREKEYS', kind: { t: 'int', min: 1, max: 100_000 }, def: '1000', key: 'limits.maxOneTimePreKeys', help: 'one-time EC (and, separately, PQ) prekeys stored per device' },
   { path: 'limits.preKeyChecksPerSecond', env: 'SIGILO_PREKEY_CHECK_RATE', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '100', key: 'limits.preKeyChecksPerSecond', help: 'prekey signatures the server verifies per second per device (a burst of one full upload, limits.maxOneTimePreKeys + 2)' },
   { path: 'limits.preKeyLowThreshold', env: 'SIGILO_PREKEY_LOW', kind: { t: 'int', min: 0, max: 100_000 }, def: '10', key: 'limits.preKeyLowThreshold', help: 'tell a device to upload more one-time prekeys below this count' },
-  { path: 'limits.authTimeout', env: 'SIGILO_AUTH_TIMEOUT', kind: { t: 'duration', min: 100, max: 10 * 60 * SECOND }, def: '15s', key: 'limits.authTimeoutMs', help: 'time an unauthenticated connection may stay idle' },
+  { path: 'limits.authTimeout', env: 'SIGILO_AUTH_TIMEOUT', kind: { t: 'duration', min: 100, max: 10 * 60 * SECOND }, def: '15s', key: 'limits.authTimeoutMs', help: 'an unauthenticated WebSocket is closed after this without a valid request (malformed frames and pings do not count; a device waiting to be linked is exempt up to limits.anonymousLifetime)' },
   { path: 'retention.undelivered', env: 'SIGILO_UNDELIVERED_TTL', kind: { t: 'duration', min: SECOND, max: 3650 * DAY }, def: '30d', key: 'retention.undeliveredMs', help: 'undelivered messages are deleted after this' },
   { path: 'retention.attachments', env: 'SIGILO_ATTACHMENT_TTL', kind: { t: 'duration', min: SECOND, max: 3650 * DAY }, def: '30d', key: 'retention.attachmentsMs', help: 'attachment metadata and blobs are deleted after this' },
   { path: 'retention.dedup', env: 'SIGILO_DEDUP_WINDOW', kind: { t: 'duration', min: SECOND, max: 3650 * DAY }, def: '7d', key: 'retention.dedupMs', help: 'how long a message id is remembered to drop resends (stored as an unlinkable hash)' },

@@ -3,6 +3,13 @@
  * limiting, and delivery of the device's queue (drain on connect, then live
  * pushes) with backpressure. Errors become Error frames; the connection and
  * the server keep going unless authentication failed.
+ *
+ * Resource bounds (spec/server.md §2, §7): every frame, ping included, takes
+ * from the connection's token bucket before anything is parsed or answered;
+ * a peer that keeps sending far past its limit is closed (1008); a peer whose
+ * unsent output passes its limit (#outboundLimit: it does not read) is cut off. An
+ * unauthenticated connection lives on only through valid requests (sealed
+ * sends; a device waiting to be linked), never past limits.anonymousLifetime.
  */
 import { forgetProvisioning, provisionListen, provisionSend } from './services/provisioning.js';
 import { create, fromBinary, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
@@ -10,6 +17,7 @@ import {
   ClientFrameSchema, CloseReason, ErrorCode, ServerFrameSchema, type ClientFrame,
 } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 import type { WebSocket } from 'ws';
+import { ProtocolError } from '@sigilo/protocol';
 import { CHALLENGE_NONCE_LENGTH } from './auth.js';
 import type { ServerContext, Session } from './context.js';
 import { encodeDeliverFrame, encodeSendResultFrame } from './fast-frames.js';
@@ -38,10 +46,16 @@ export const CLOSE_CODES: Record<CloseReason, number> = {
 };
 export const CLOSE_AUTH_FAILED = 4001;
 export const CLOSE_AUTH_TIMEOUT = 4002;
+/** An unauthenticated connection reached limits.anonymousLifetime: open a new one. */
+export const CLOSE_ANONYMOUS_LIFETIME = 4006;
+/** Policy violation: frames far above the rate limit, ignoring retry_after_ms. */
+export const CLOSE_POLICY = 1008;
 
 const PAGE = 256;
 const HIGH_WATER = 4 * 1024 * 1024;
 const LOW_WATER = 512 * 1024;
+/** Bytes waiting to be sent above which a peer is cut off (plus one largest frame; see #outboundLimit): room for a push at the high-water mark and its framing. */
+const OUTBOUND_SLACK = HIGH_WATER + 64 * 1024;
 
 export class Connection {
   readonly nonce: Uint8Array;
@@ -56,29 +70,62 @@ export class Connection {
   #dirty = false;
   #authenticating = false;
   #alive = true;
+  #pingOutstanding = false;
+  /** Refused frames a peer may send (same rate and burst as the frames): when it runs dry, the peer is closed. */
+  readonly #refusals: TokenBucket;
+  /** Requests dispatched and not yet answered. */
+  #inFlight = 0;
+  #lifetimeTimer: NodeJS.Timeout | undefined;
+  #lifetimeOver = false;
+  /** A new device waiting for its link (ProvisionListen): exempt from the idle timer, not from the lifetime. */
+  #awaitingLink = false;
+  readonly #onAuthenticated: (() => void) | undefined;
+  readonly #outboundLimit: number;
 
-  constructor(ctx: ServerContext, ws: WebSocket) {
+  /** @param onAuthenticated called once when the connection binds to a device (admission counts). */
+  constructor(ctx: ServerContext, ws: WebSocket, onAuthenticated?: () => void) {
     this.#ctx = ctx;
     this.#ws = ws;
+    this.#onAuthenticated = onAuthenticated;
     this.nonce = ctx.random(CHALLENGE_NONCE_LENGTH);
     const { limits } = ctx.config;
+    this.#outboundLimit = OUTBOUND_SLACK + limits.maxFrameBytes;
     this.#bucket = new TokenBucket(limits.connectionFramesPerSecond, limits.connectionBurst, ctx.now());
+    this.#refusals = new TokenBucket(limits.connectionFramesPerSecond, limits.connectionBurst, ctx.now());
     ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer | Buffer[] | ArrayBuffer, isBinary));
     ws.on('close', () => this.#onClose());
-    ws.on('pong', () => { this.#alive = true; });
+    // Only an answer to our own ping proves the peer alive; unprompted pongs are ignored.
+    ws.on('pong', () => {
+      if (this.#pingOutstanding) {
+        this.#pingOutstanding = false;
+        this.#alive = true;
+      }
+    });
+    // Pings are answered by us (autoPong is off), through the same rate limit as every frame.
+    ws.on('ping', (data) => {
+      if (this.closed || this.#admitFrame() > 0) return;
+      if (this.#outboundFull(data.length)) return;
+      try { ws.pong(data); } catch { /* closing */ }
+    });
     ws.on('error', (err) => {
       // ws reports oversize frames (1009) and protocol violations here; it closes the socket itself.
       ctx.log.debug('websocket error', { code: (err as { code?: string }).code });
       if ((err as { code?: string }).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') ctx.metrics.errors.inc({ code: 'FRAME_TOO_LARGE' });
     });
     this.#armAuthTimer();
+    this.#lifetimeTimer = setTimeout(() => {
+      this.#lifetimeOver = true;
+      if (this.#inFlight === 0) this.#endAnonymous();
+    }, limits.anonymousLifetimeMs);
+    this.#lifetimeTimer.unref();
     ctx.hub.add(this);
     this.send({ case: 'challenge', value: { nonce: this.nonce, serverTime: BigInt(ctx.now()), protocolVersion: 1 } });
   }
 
   /**
-   * An unauthenticated connection is closed after authTimeout without a frame;
-   * anonymous connections used for sealed sends stay open while they are used.
+   * An unauthenticated connection is closed after authTimeout without a valid
+   * request (malformed frames and pings do not count); anonymous connections used
+   * for sealed sends stay open while they are used, up to limits.anonymousLifetime.
    */
   #armAuthTimer(): void {
     clearTimeout(this.#authTimer);
@@ -102,13 +149,58 @@ export class Connection {
 
   sendBytes(frame: Uint8Array): void {
     if (this.closed || this.#ws.readyState !== this.#ws.OPEN) return;
+    if (this.#outboundFull(frame.length)) return;
     this.#ws.send(frame, { binary: true });
+  }
+
+  /** True (and the peer cut off) when `bytes` more would take its unread output past the limit. */
+  #outboundFull(bytes: number): boolean {
+    if (this.#ws.bufferedAmount + bytes <= this.#outboundLimit) return false;
+    this.#ctx.metrics.errors.inc({ code: 'SLOW_READER' });
+    this.#terminate();
+    return true;
+  }
+
+  /** Drops the connection without a closing handshake (a peer that does not read would never complete one). */
+  #terminate(): void {
+    if (!this.closed) {
+      this.closed = true;
+      this.#clearTimers();
+      this.#ctx.hub.remove(this);
+    }
+    this.#ws.terminate();
+  }
+
+  #clearTimers(): void {
+    clearTimeout(this.#authTimer);
+    clearTimeout(this.#lifetimeTimer);
+  }
+
+  /**
+   * Takes one token for an arriving frame: 0 to handle it, else the milliseconds until a token
+   * is there. Refused frames draw on a second bucket of the same size: a peer that keeps
+   * sending past its limit (more than a burst of refused frames beyond the refill) is closed.
+   */
+  #admitFrame(): number {
+    const now = this.#ctx.now();
+    const wait = this.#bucket.take(now, 1);
+    if (wait === 0) return 0;
+    if (this.#refusals.take(now, 1) > 0) this.#closeWith(CLOSE_POLICY, 'far too many frames; slow down');
+    return wait;
+  }
+
+  /** The anonymous lifetime is over and no request is in flight: the client opens a new connection. */
+  #endAnonymous(): void {
+    if (this.session || this.closed) return;
+    this.#closeWith(CLOSE_ANONYMOUS_LIFETIME, 'unauthenticated connection lifetime reached; open a new connection');
   }
 
   /** Binds the connection to an authenticated device; the queue drains after the reply is sent. */
   establish(session: Session): () => void {
     this.session = session;
-    clearTimeout(this.#authTimer);
+    this.#clearTimers();
+    this.#awaitingLink = false;
+    this.#onAuthenticated?.();
     this.#ctx.hub.bind(this, session.accountHex, session.deviceId);
     return () => {
       void this.#drain();
@@ -142,6 +234,7 @@ export class Connection {
       return;
     }
     this.#alive = false;
+    this.#pingOutstanding = true;
     try { this.#ws.ping(); } catch { /* closing */ }
   }
 
@@ -161,7 +254,7 @@ export class Connection {
   #closeWith(code: number, reason: string): void {
     if (this.closed) return;
     this.closed = true;
-    clearTimeout(this.#authTimer);
+    this.#clearTimers();
     this.#ctx.hub.remove(this);
     try {
       this.#ws.close(code, reason.slice(0, 120));
@@ -174,7 +267,7 @@ export class Connection {
 
   #onClose(): void {
     this.closed = true;
-    clearTimeout(this.#authTimer);
+    this.#clearTimers();
     this.#ctx.hub.remove(this);
     forgetProvisioning(this.#ctx, this);
   }
@@ -201,8 +294,13 @@ export class Connection {
         this.#dirty = false;
         const page = await this.#ctx.storage.fetchQueue(accountId, deviceId, this.#lastSentId, PAGE);
         if (this.closed) return;
-        for (const m of page) this.#deliver(m);
-        if (page.length === PAGE || this.#dirty) continue;
+        let full = false;
+        for (const m of page) {
+          this.#deliver(m);
+          // Large messages: stop at the high-water mark and wait for the peer to read (the rest comes after #lastSentId).
+          if (this.#ws.bufferedAmount > HIGH_WATER) { full = true; break; }
+        }
+        if (full || page.length === PAGE || this.#dirty) continue;
         break;
       }
       this.#mode = 'live';
@@ -216,7 +314,13 @@ export class Connection {
 
   #onMessage(data: Buffer | Buffer[] | ArrayBuffer, isBinary: boolean): void {
     if (this.closed) return;
-    if (!this.session) this.#armAuthTimer();
+    // The rate limit comes first: no frame is parsed or answered beyond it.
+    const wait = this.#admitFrame();
+    if (wait > 0) {
+      // Answered without parsing (the request id is read from the first bytes); too many of these close the peer.
+      if (!this.closed) this.#sendError(isBinary ? requestIdOf(data) : 0n, new RateLimitedError(wait, 'frames on this connection'));
+      return;
+    }
     if (!isBinary) {
       this.#sendError(0n, new ServerError('MALFORMED_FRAME', 'frames must be binary protobuf ClientFrame messages, not text'));
       return;
@@ -229,9 +333,11 @@ export class Connection {
       this.#sendError(0n, new ServerError('MALFORMED_FRAME', 'the frame is not a valid ClientFrame protobuf; check the client version'));
       return;
     }
-    const wait = this.#bucket.take(this.#ctx.now(), frameCost(frame, this.#bucket.burst));
-    if (wait > 0) {
-      this.#sendError(frame.requestId, new RateLimitedError(wait, 'frames on this connection'));
+    // One token is already taken; a multi-recipient send costs more.
+    const extra = frameCost(frame, this.#bucket.burst) - 1;
+    const more = extra > 0 ? this.#bucket.take(this.#ctx.now(), extra) : 0;
+    if (more > 0) {
+      this.#sendError(frame.requestId, new RateLimitedError(more, 'frames on this connection'));
       return;
     }
     let reply: Promise<Reply>;
@@ -240,13 +346,37 @@ export class Connection {
     } catch (err) {
       reply = Promise.reject(err);
     }
+    this.#inFlight++;
     reply.then(
       (r) => {
         if (r) this.send(r.body, frame.requestId);
         r?.after?.();
+        this.#keepAnonymousAlive(frame);
       },
       (err: unknown) => this.#onError(frame, err),
-    );
+    ).catch((err: unknown) => {
+      this.#ctx.log.error('request failed after its reply', { frame: frame.body.case, error: (err as Error)?.name });
+    }).finally(() => {
+      this.#inFlight--;
+      if (this.#lifetimeOver && this.#inFlight === 0) this.#endAnonymous();
+    });
+  }
+
+  /** After a request succeeded on an unauthenticated connection: valid use keeps it open (within its lifetime). */
+  #keepAnonymousAlive(frame: ClientFrame): void {
+    if (this.session || this.closed) return;
+    switch (frame.body.case) {
+      case 'sealedSend':
+      case 'multiSealedSend':
+        if (!this.#awaitingLink) this.#armAuthTimer();
+        return;
+      case 'provisionListen':
+        // Waiting for a person to approve the link on another device: possibly minutes.
+        this.#awaitingLink = true;
+        clearTimeout(this.#authTimer);
+        return;
+      default:
+    }
   }
 
   #onError(frame: ClientFrame, err: unknown): void {
@@ -325,8 +455,27 @@ export class Connection {
   }
 }
 
+/** The request id of a binary ClientFrame without parsing the rest (field 1, varint), or 0. */
+function requestIdOf(data: Buffer | Buffer[] | ArrayBuffer): bigint {
+  const b = Array.isArray(data) ? data[0] : Buffer.isBuffer(data) ? data : Buffer.from(data);
+  if (!b || b.length < 2 || b[0] !== 0x08) return 0n;
+  let v = 0n;
+  for (let i = 1, shift = 0n; i < Math.min(b.length, 11); i++, shift += 7n) {
+    v |= BigInt(b[i]! & 0x7f) << shift;
+    if ((b[i]! & 0x80) === 0) return v;
+  }
+  return 0n;
+}
+
+const CLIENT_INPUT_ERRORS: ReadonlySet<string> = new Set(['INVALID_KEY', 'INVALID_ARGUMENT', 'INVALID_SIGNATURE', 'DECODE_ERROR', 'UNSUPPORTED_VERSION', 'INVALID_PREKEY']);
+
 export function toServerError(err: unknown): ServerError {
   if (err instanceof ServerError) return err;
   if (isStorageFull(err)) return new ServerError('STORAGE_FULL', 'the server is out of disk space and stored nothing; try again later and tell the administrator');
+  // A key or structure the protocol library refused (e.g. a non-canonical or small-order X25519 half of an
+  // identity key) is the client's input, not a server failure.
+  if (err instanceof ProtocolError && CLIENT_INPUT_ERRORS.has(err.code)) {
+    return new ServerError('INVALID_ARGUMENT', `the request carries an invalid key or structure (${err.code}); check the client version`);
+  }
   return new ServerError('INTERNAL', 'the server failed to handle this request; try again, and tell the administrator if it persists');
 }

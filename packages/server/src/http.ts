@@ -1,4 +1,8 @@
-/** Plain HTTPS routes beside the WebSocket: /health, /metrics, /v1/server-info. */
+/**
+ * Plain HTTPS routes beside the WebSocket: /health, /v1/server-info and the
+ * attachment transfers. /metrics is not among them: it is served by
+ * serveMetrics() on its own listener (metrics.*), off the client port.
+ */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServerContext } from './context.js';
 import type { AttachmentHttp } from './services/attachments.js';
@@ -7,6 +11,8 @@ export interface HttpInfo {
   readonly fingerprint: string;
   readonly isShuttingDown: () => boolean;
   readonly attachments: AttachmentHttp;
+  /** Called for an attachment transfer: it runs under limits.attachmentIdleTimeout, not limits.requestTimeout. */
+  readonly onAttachment?: (req: IncomingMessage) => void;
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
@@ -17,7 +23,10 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 
 export function handleHttp(ctx: ServerContext, info: HttpInfo, req: IncomingMessage, res: ServerResponse): void {
   const path = (req.url ?? '/').split('?')[0] ?? '/';
-  if (info.attachments.handle(req, res, path)) return;
+  if (info.attachments.handle(req, res, path)) {
+    info.onAttachment?.(req);
+    return;
+  }
   if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'method not allowed' });
   switch (path) {
     case '/health':
@@ -25,15 +34,6 @@ export function handleHttp(ctx: ServerContext, info: HttpInfo, req: IncomingMess
       ctx.storage.queueDepth().then(
         () => json(res, 200, { status: 'ok' }),
         () => json(res, 503, { status: 'storage-unavailable' }),
-      );
-      return;
-    case '/metrics':
-      ctx.metrics.render().then(
-        (text) => {
-          res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' });
-          res.end(text);
-        },
-        () => json(res, 500, { error: 'metrics unavailable' }),
       );
       return;
     case '/v1/server-info':
@@ -55,4 +55,18 @@ export function handleHttp(ctx: ServerContext, info: HttpInfo, req: IncomingMess
     default:
       return json(res, 404, { error: 'not found' });
   }
+}
+
+/** The metrics listener's only route: GET /metrics (Prometheus text). */
+export function serveMetrics(ctx: ServerContext, req: IncomingMessage, res: ServerResponse): void {
+  const path = (req.url ?? '/').split('?')[0] ?? '/';
+  if (path !== '/metrics') return json(res, 404, { error: 'not found' });
+  if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'method not allowed' });
+  ctx.metrics.render().then(
+    (text) => {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(req.method === 'HEAD' ? undefined : text);
+    },
+    () => json(res, 500, { error: 'metrics unavailable' }),
+  );
 }

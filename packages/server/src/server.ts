@@ -3,21 +3,23 @@
  * relay, key directory, admin socket, retention sweeper — on a data directory.
  * The CLI (`sigilo server start`) and the tests and benchmarks call this.
  */
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import { accessSync, constants, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import type { Server as NetServer } from 'node:net';
 import { join } from 'node:path';
 import type { CryptoProvider, Random } from '@sigilo/protocol';
 import { nodeCrypto, systemRandom } from '@sigilo/protocol/node';
 import { CloseReason } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 import { WebSocketServer } from 'ws';
+import { Admission } from './admission.js';
 import { listenAdminSocket } from './admin-socket.js';
 import { loadCertificateKey, type CertificateKey } from './certificate-key.js';
 import { resolveConfig, type ServerConfig } from './config.js';
 import { Connection } from './connection.js';
 import type { ServerContext } from './context.js';
 import { DataDirError } from './errors.js';
-import { handleHttp } from './http.js';
+import { handleHttp, serveMetrics } from './http.js';
 import { Hub } from './hub.js';
 import { createLogger, type Logger } from './logger.js';
 import { ServerMetrics } from './metrics.js';
@@ -50,6 +52,8 @@ export interface StartServerOptions {
   readonly maxPageCount?: number;
   /** Where attachment bytes live; default: files in DATA/attachments. */
   readonly blobs?: BlobStore;
+  /** Test hook: how soon a failed retention sweep is tried again (default 30 s, at most retention.sweepInterval). */
+  readonly sweepRetryMs?: number;
 }
 
 export interface RunningServer {
@@ -64,6 +68,10 @@ export interface RunningServer {
   readonly storage: Storage;
   readonly admin: AdminService;
   readonly metrics: ServerMetrics;
+  /** http://HOST:PORT/metrics when metrics.enabled, else undefined (never the client port). */
+  readonly metricsUrl: string | undefined;
+  /** Open sockets on the client port, and of those the ones not bound to an authenticated device. */
+  sockets(): { total: number; unauthenticated: number };
   /** Runs the retention sweeper once now. */
   sweep(): Promise<SweepReport>;
   /** Graceful shutdown: stop accepting, tell clients, commit what was accepted, close storage. */
@@ -90,6 +98,36 @@ function listFiles(dir: string): { name: string; bytes: number }[] {
       return [];
     }
   });
+}
+
+/** The soft limit on open file descriptors of this process (Linux), or undefined. */
+function fileDescriptorLimit(): number | undefined {
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Descriptors kept for everything but client sockets: the database, attachment files, the admin socket, logs. */
+const FD_RESERVE = 128;
+
+/**
+ * The socket limits, lowered to fit the process's file descriptor limit (keeping FD_RESERVE
+ * for the rest and the share of unauthenticated sockets), so that sockets can never starve the
+ * database, the attachment files or the sweeper of descriptors.
+ */
+function effectiveSocketLimits(limits: ServerConfig['limits'], log: Logger): ServerConfig['limits'] {
+  const fds = fileDescriptorLimit();
+  if (fds === undefined || limits.maxConnections <= fds - FD_RESERVE) return limits;
+  const maxConnections = Math.max(16, fds - FD_RESERVE);
+  const share = Math.min(limits.maxUnauthenticated, limits.maxConnections) / limits.maxConnections;
+  const maxUnauthenticated = Math.max(8, Math.floor(maxConnections * share));
+  log.warn('limits.maxConnections is above what the file descriptor limit allows: lowered; raise the limit (ulimit -n, LimitNOFILE) to allow more', {
+    configured: limits.maxConnections, maxConnections, maxUnauthenticated, fileDescriptorLimit: fds,
+  });
+  return { ...limits, maxConnections, maxUnauthenticated };
 }
 
 export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
@@ -142,23 +180,38 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
 
   let shuttingDown = false;
   const attachments = new AttachmentHttp(ctx, blobs);
-  // requestTimeout 0: an attachment upload may take longer than node's 5-minute default; uploads are cut when idle instead (limits.attachmentIdleTimeout).
+  const admission = new Admission(effectiveSocketLimits(limits, log));
+  // Node's requestTimeout stays off (0): an attachment upload may take longer than any fixed bound; the
+  // admission deadlines (limits.headerTimeout, limits.requestTimeout) cover every other request, and
+  // attachment transfers are cut when idle (limits.attachmentIdleTimeout).
   const web = new WebStatic(config.webDir, config.dataDir);
-  const https: HttpsServer = createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2', requestTimeout: 0 }, (req, res) =>
-    web.handle(req, res) || handleHttp(ctx, { fingerprint: tls.fingerprint, isShuttingDown: () => shuttingDown, attachments }, req, res));
+  const https: HttpsServer = createHttpsServer({
+    cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2',
+    handshakeTimeout: limits.handshakeTimeoutMs, headersTimeout: limits.headerTimeoutMs, requestTimeout: 0,
+  }, (req, res) => web.handle(req, res) || handleHttp(ctx, {
+    fingerprint: tls.fingerprint, isShuttingDown: () => shuttingDown, attachments,
+    onAttachment: (r) => admission.ticketOf(r.socket)?.disarm(),
+  }, req, res));
+  admission.attach(https, () => metrics.errors.inc({ code: 'CONNECTION_REFUSED' }), () => metrics.errors.inc({ code: 'CONNECTION_EVICTED' }));
   https.on('tlsClientError', () => metrics.errors.inc({ code: 'TLS_HANDSHAKE' }));
-  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxFrameBytes, perMessageDeflate: false, clientTracking: false, autoPong: false });
   https.on('upgrade', (req, socket, head) => {
     socket.on('error', () => socket.destroy());
+    const ticket = admission.ticketOf(socket as import('node:net').Socket);
+    // The headers are in; from here the Connection's authentication and lifetime timers apply.
+    ticket?.disarm();
     const path = (req.url ?? '').split('?')[0];
-    if (path !== '/v1/ws' || shuttingDown || hub.size >= limits.maxConnections) {
+    if (path !== '/v1/ws' || shuttingDown) {
       const status = path !== '/v1/ws' ? '404 Not Found' : '503 Service Unavailable';
       socket.end(`HTTP/1.1 ${status}\r\n${securityHeaderLines(req)}Connection: close\r\nContent-Length: 0\r\n\r\n`);
+      ticket?.arm(limits.headerTimeoutMs);
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => new Connection(ctx, ws));
+    wss.handleUpgrade(req, socket, head, (ws) => new Connection(ctx, ws, ticket && (() => admission.authenticate(ticket))));
   });
 
+  metrics.gauge('sigilo_sockets', 'Open TCP/TLS sockets on the client port', () => admission.total);
+  metrics.gauge('sigilo_sockets_unauthenticated', 'Open sockets not bound to an authenticated device', () => admission.unauthenticated);
   metrics.gauge('sigilo_connections', 'Open WebSocket connections', () => hub.size);
   metrics.gauge('sigilo_connections_authenticated', 'Connections bound to an authenticated device', () => hub.authenticated);
   metrics.gauge('sigilo_queue_depth', 'Per-device messages waiting for delivery', () => storage.queueDepth());
@@ -176,7 +229,31 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   });
   https.on('error', (e) => log.error('listener error', { code: (e as NodeJS.ErrnoException).code }));
 
-  const stopSweeper = startSweeper(ctx, blobs);
+  // Metrics on their own listener (loopback by default), never on the client port.
+  let metricsServer: HttpServer | undefined;
+  let metricsUrl: string | undefined;
+  if (config.metrics.enabled) {
+    const m = createHttpServer({ headersTimeout: 10_000, requestTimeout: 10_000 }, (req, res) => serveMetrics(ctx, req, res));
+    m.keepAliveTimeout = 5000;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        m.once('error', reject);
+        m.listen(config.metrics.port, config.metrics.host, () => { m.off('error', reject); resolve(); });
+      });
+    } catch (e) {
+      https.close();
+      adminServer?.close();
+      await storage.close();
+      throw new DataDirError(`cannot listen for metrics on ${config.metrics.host}:${config.metrics.port} (${(e as NodeJS.ErrnoException).code ?? 'error'}); choose another metrics.port or set metrics.enabled false`);
+    }
+    m.on('error', (e) => log.error('metrics listener error', { code: (e as NodeJS.ErrnoException).code }));
+    metricsServer = m;
+    const a = m.address();
+    const mhost = config.metrics.host === '0.0.0.0' || config.metrics.host === '::' ? '127.0.0.1' : config.metrics.host;
+    metricsUrl = `http://${mhost.includes(':') ? `[${mhost}]` : mhost}:${typeof a === 'object' && a ? a.port : config.metrics.port}/metrics`;
+  }
+
+  const stopSweeper = startSweeper(ctx, blobs, options.sweepRetryMs);
   const pruneTimer = setInterval(() => {
     const t = now();
     ctx.sendBuckets.prune(t);
@@ -203,7 +280,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     https.close();
     hub.closeAll(CloseReason.SHUTDOWN, 'the server is shutting down; reconnect later');
     await relay.settle();
-    const forced = setTimeout(() => https.closeAllConnections(), 3000);
+    const forced = setTimeout(() => { https.closeAllConnections(); admission.destroyAll(); }, 3000);
     forced.unref();
     await new Promise<void>((resolve) => {
       if (!https.listening) return resolve();
@@ -211,6 +288,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       https.closeIdleConnections();
     }).catch(() => {});
     clearTimeout(forced);
+    metricsServer?.close();
+    metricsServer?.closeAllConnections();
     adminServer?.close();
     await storage.close();
     log.info('server stopped');
@@ -222,7 +301,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     httpsUrl: `https://${hostInUrl}:${port}`,
     tls: { cert: tls.cert, fingerprint: tls.fingerprint, selfSigned: tls.selfSigned, generated: tls.generated },
     certificateKey: { keyId: certificateKey.keyId, publicKey: certificateKey.publicKey },
-    storage, admin, metrics,
+    storage, admin, metrics, metricsUrl,
+    sockets: () => ({ total: admission.total, unauthenticated: admission.unauthenticated }),
     sweep: () => sweep(ctx, blobs),
     close,
   };

@@ -32,6 +32,23 @@ describe('bad input', () => {
     expect((await c.request({ case: 'ping', value: {} })).body.case).toBe('pong');
   });
 
+  it('an identity key whose X25519 half is small-order or non-canonical is INVALID_ARGUMENT, not INTERNAL', async () => {
+    const { generateIdentityKeyPair } = await import('@sigilo/protocol');
+    const { nodeCrypto, systemRandom } = await import('@sigilo/protocol/node');
+    const { newDevice } = await import('./support/test-client.js');
+    for (const bad of [new Uint8Array(32), new Uint8Array(32).fill(0xff)]) {
+      const real = generateIdentityKeyPair({ crypto: nodeCrypto, random: systemRandom });
+      const publicKey = new Uint8Array(64);
+      publicKey.set(real.publicKey.subarray(0, 32));
+      publicKey.set(bad, 32);
+      const c = await t.connect();
+      const f = await c.register(newDevice({ ...real, publicKey }), t.server.admin ? (await t.server.admin.createInvite()).code : '');
+      expect(f.body.case === 'error' && f.body.value.code).toBe(ErrorCode.INVALID_ARGUMENT);
+      await c.close();
+    }
+    expect(t.logs.join('\n')).not.toMatch(/request failed/);
+  });
+
   it('text frames', async () => {
     const c = await t.connect();
     c.sendRaw('{"hello": 1}');

@@ -14,7 +14,7 @@ async function get(t: TestServer, path: string): Promise<{ status: number; type:
 
 describe('health and metrics', () => {
   let t: TestServer;
-  beforeAll(async () => { t = await startTestServer(); });
+  beforeAll(async () => { t = await startTestServer({ 'metrics.enabled': true, 'metrics.port': 0 }); });
   afterAll(async () => { await t.stop(); });
 
   it('/health answers ok', async () => {
@@ -22,13 +22,21 @@ describe('health and metrics', () => {
     expect((await get(t, '/v1/nope')).status).toBe(404);
   });
 
-  it('/metrics is Prometheus text with counts only', async () => {
+  it('/metrics (on its own loopback listener) is Prometheus text with counts only', async () => {
     const alice = await t.account();
     const bob = await t.account();
     await alice.client.sendTo(bob.device.accountId!, [1], () => new Uint8Array([1]));
     await bob.client.waitForDeliveries(1);
     await bob.client.ackAll();
-    const m = await get(t, '/metrics');
+    const http = await import('node:http');
+    const m = await new Promise<{ type: string; body: string }>((resolve, reject) => {
+      http.get(t.server.metricsUrl!, (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ type: String(res.headers['content-type']), body }));
+      }).on('error', reject);
+    });
+    expect((await get(t, '/metrics')).status).toBe(404);
     expect(m.type).toMatch(/^text\/plain; version=0.0.4/);
     expect(m.body).toMatch(/^# TYPE sigilo_connections gauge$/m);
     expect(m.body).toMatch(/^sigilo_connections_authenticated 2$/m);

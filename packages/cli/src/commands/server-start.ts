@@ -37,6 +37,7 @@ ${settingsHelp()}`,
       `  SHA-256 fingerprint (clients pin this): ${server.tls.fingerprint}`,
       `  sender certificate key: id ${server.certificateKey.keyId}, ${Buffer.from(server.certificateKey.publicKey).toString('base64')}`,
       `  admin: sigilo admin invite --data ${config.dataDir}`,
+      `  metrics: ${server.metricsUrl ?? 'off (set metrics.enabled to serve them on a loopback port)'}`,
       '',
     ].join('\n'));
     const signal = await io.stopSignal;

@@ -3,6 +3,11 @@
  * attachment quota counters and attachments (metadata and blobs, complete or
  * partial) on a timer, and blobs whose metadata is gone (a crash between the
  * two deletions, or files left from a previous database).
+ *
+ * A failure (EMFILE when the process is out of file descriptors, an I/O
+ * error) never stops the sweeper: a blob that cannot be deleted is skipped
+ * and found again as an orphan, and a failed sweep is tried again soon
+ * instead of after a whole sweepInterval.
  */
 import type { BlobStore } from '../blobs/port.js';
 import type { ServerContext } from '../context.js';
@@ -38,37 +43,66 @@ export async function sweep(ctx: ServerContext, blobs: BlobStore): Promise<Sweep
   const now = ctx.now();
   const r = await ctx.storage.sweep(now);
   const deleted = new Set<string>();
+  let failure: unknown;
   for (const id of r.attachmentIds) {
     const hex = toHex(id);
-    await blobs.delete(hex);
-    deleted.add(hex);
+    try {
+      await blobs.delete(hex);
+      deleted.add(hex);
+    } catch (e) {
+      // Its row is gone: the blob is an orphan now, deleted by the next sweep.
+      failure ??= e;
+    }
   }
-  const orphanBlobs = await sweepOrphans(ctx, blobs, now, deleted);
+  const orphanBlobs = await sweepOrphans(ctx, blobs, now, deleted).catch((e: unknown) => { failure ??= e; return 0; });
   ctx.metrics.messagesExpired.inc(undefined, r.messages);
   if (r.messages || r.invites || r.attachmentIds.length || r.attachmentUsage || orphanBlobs) {
     ctx.log.info('retention sweep', {
       messages: r.messages, invites: r.invites, dedup: r.dedup, attachments: r.attachmentIds.length, attachmentUsage: r.attachmentUsage, orphanBlobs,
     });
   }
+  if (failure !== undefined) throw failure;
   return { ...r, orphanBlobs };
 }
 
-/** Sweeps shortly after start (a server restarted often still expires data), then every sweepInterval. */
-export function startSweeper(ctx: ServerContext, blobs: BlobStore): () => void {
+/**
+ * Sweeps shortly after start (a server restarted often still expires data), then every
+ * sweepInterval; a failed sweep is retried after `retryMs` (at most sweepInterval).
+ */
+export function startSweeper(ctx: ServerContext, blobs: BlobStore, retryMs = 30_000): () => void {
   let running = false;
+  let stopped = false;
+  let retry: NodeJS.Timeout | undefined;
   const run = () => {
-    if (running) return;
+    if (running || stopped) return;
     running = true;
-    sweep(ctx, blobs)
-      .catch((e) => ctx.log.error('retention sweep failed', { code: (e as { code?: string }).code }))
-      .finally(() => { running = false; });
+    clearTimeout(retry);
+    retry = undefined;
+    let failed = false;
+    const attempt = async () => {
+      try {
+        await sweep(ctx, blobs);
+      } catch (e) {
+        failed = true;
+        ctx.log.error('retention sweep failed; trying again soon', { code: (e as { code?: string } | null)?.code });
+      }
+    };
+    void attempt().finally(() => {
+      running = false;
+      if (failed && !stopped) {
+        retry = setTimeout(run, Math.min(retryMs, ctx.config.retention.sweepIntervalMs));
+        retry.unref();
+      }
+    });
   };
   const first = setTimeout(run, 5000);
   const timer = setInterval(run, ctx.config.retention.sweepIntervalMs);
   first.unref();
   timer.unref();
   return () => {
+    stopped = true;
     clearTimeout(first);
+    clearTimeout(retry);
     clearInterval(timer);
   };
 }

@@ -15,8 +15,11 @@ export interface SpawnedServer {
   readonly exited: Promise<number | string>;
 }
 
-export function spawnServer(dataDir: string, overrides: Record<string, unknown> = {}): Promise<SpawnedServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', here('./server-process.ts'), dataDir, JSON.stringify(overrides)], {
+/** `prefix`: a command that runs the server, e.g. ['prlimit', '--nofile=400:400', '--'] to limit its descriptors. */
+export function spawnServer(dataDir: string, overrides: Record<string, unknown> = {}, prefix: readonly string[] = []): Promise<SpawnedServer> {
+  const argv = [process.execPath, '--import', 'tsx', here('./server-process.ts'), dataDir, JSON.stringify(overrides)];
+  const [cmd, ...args] = [...prefix, ...argv] as [string, ...string[]];
+  const child = spawn(cmd, args, {
     env: { ...process.env, TSX_TSCONFIG_PATH: here('./tsconfig.spawn.json') },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

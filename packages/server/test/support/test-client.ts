@@ -72,8 +72,8 @@ export class TestClient {
     ws.on('error', () => {});
   }
 
-  static async connect(target: Target, options: { pin?: boolean } = {}): Promise<TestClient> {
-    const ws = new WebSocket(target.url, { ca: options.pin === false ? undefined : target.tls.cert, rejectUnauthorized: options.pin !== false });
+  static async connect(target: Target, options: { pin?: boolean; localAddress?: string } = {}): Promise<TestClient> {
+    const ws = new WebSocket(target.url, { ca: options.pin === false ? undefined : target.tls.cert, rejectUnauthorized: options.pin !== false, localAddress: options.localAddress });
     const client = new TestClient(ws);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
