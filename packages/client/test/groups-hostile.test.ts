@@ -191,7 +191,7 @@ describe('storage bounds for groups not held', () => {
       store.close();
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 120_000);
 });
 
 describe('who gets the log', () => {
