@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import {
   AttachmentDecryptor, GroupLog, checkAttachmentHeader, decodeIdentityKeyPair, decodeOneTimePreKeyRecord,
   decodePqPreKeyRecord, decodePreKeyBundle, decodeRatchetMessage, decodeSessionRecord, decodeSignedPreKeyRecord,
-  decryptAttachmentChunk, decryptMessage, decryptPreKeyMessage, encodeSessionRecord, groupEntrySignedBytes, identityKeyPairFromPrivate,
+  decryptAttachmentChunk, decryptMessage, encryptMessage, decryptPreKeyMessage, encodeSessionRecord, groupEntrySignedBytes, identityKeyPairFromPrivate,
   messageType, parseGroupEntry, parsePreKeyMessage, processSenderKeyDistribution, sealSender, senderKeyDecrypt,
   senderKeyMessageDistributionId, senderKeyMessageIteration, unsealMultiRecipient, unsealSender, verifyPreKeyBundle,
   verifySenderCertificate, type IdentityKeyPair, type ProtocolContext, type ResponderKeys, type SessionRecord,
@@ -214,7 +214,14 @@ export const targets: readonly FuzzTarget[] = [
   {
     name: 'ratchet-message',
     modules: [`${P}/ratchet/message.ts`, `${P}/ratchet/double-ratchet.ts`, `${P}/session.ts`],
-    structured: () => [protoArb(PreKeyMessageSchema)],
+    structured: () => [
+      protoArb(PreKeyMessageSchema),
+      // Messages the other side's record decrypts: what mutations of them reach is the ratchet itself.
+      fc.tuple(fc.boolean(), fc.uint8Array({ maxLength: 64 })).map(([fromAlice, plaintext]) => {
+        const s = session();
+        return encryptMessage(sealCtx, fromAlice ? s.aliceRecord : s.bobRecord, plaintext).message;
+      }),
+    ],
     run(input) {
       const s = session();
       try { messageType(input); } catch (e) { if (!protocolError(e)) throw e; }
