@@ -73,7 +73,7 @@ const frames: Parameters<typeof create<typeof ClientFrameSchema>>[1][] = [
 frames.forEach((f, i) => {
   try { add('client-frame', `frame-${i}`, toBinary(ClientFrameSchema, create(ClientFrameSchema, f))); } catch { /* a field this schema does not have */ }
 });
-add('client-frame', 'deliver', toBinary(DeliverSchema, create(DeliverSchema, { serverId: 9n, messageId: id16, createdAt: 1_700_000_000_000n, sealed: true, content: new Uint8Array(33) })));
+add('client-frame', 'deliver', toBinary(DeliverSchema, create(DeliverSchema, { serverId: 9n, messageId: id16, serverTimestamp: 1_700_000_000_000n, sealed: true, content: new Uint8Array(33) })));
 add('client-frame', 'send-result', toBinary(SendResultSchema, create(SendResultSchema, { messageId: id16, serverTimestamp: 1_700_000_000_000n, duplicate: true })));
 
 add('attachment-pointer', 'data-message', toBinary(DataMessageSchema, create(DataMessageSchema, {

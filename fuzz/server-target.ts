@@ -86,7 +86,7 @@ function seedFrames(other: Uint8Array, self: Device): Uint8Array[] {
     { case: 'setAccessKey', value: { accessKey: new Uint8Array(16).fill(3) } },
     { case: 'allocateAttachment', value: { size: 2048n } },
     { case: 'provisionListen', value: {} },
-    { case: 'provisionSend', value: { address: new Uint8Array(16), message: new Uint8Array(64) } },
+    { case: 'provisionSend', value: { address: new Uint8Array(16), body: new Uint8Array(64) } },
     { case: 'authenticate', value: { accountId: self.accountId!, deviceId: self.deviceId!, signature: new Uint8Array(64) } },
     { case: 'setDeviceName', value: {} },
     { case: 'removeDevice', value: {} },

@@ -191,9 +191,9 @@ export const targets: readonly FuzzTarget[] = [
       }
       let d;
       try { d = fromBinary(DeliverSchema, input, { readUnknownFields: false }); } catch { d = undefined; }
-      if (d && d.serverId <= Number.MAX_SAFE_INTEGER && d.createdAt <= Number.MAX_SAFE_INTEGER) {
+      if (d && d.serverId <= Number.MAX_SAFE_INTEGER && d.serverTimestamp <= Number.MAX_SAFE_INTEGER) {
         const fields = {
-          serverId: Number(d.serverId), messageId: d.messageId, createdAt: Number(d.createdAt), sealed: d.sealed,
+          serverId: Number(d.serverId), messageId: d.messageId, createdAt: Number(d.serverTimestamp), sealed: d.sealed,
           senderAccountId: d.senderAccountId, senderDeviceId: d.senderDeviceId, content: d.content, recipientHeader: d.recipientHeader,
         };
         const fast = Buffer.from(encodeDeliverFrame(fields)).toString('hex');

@@ -62,7 +62,7 @@ interface World {
 
 interface Row {
   /** The ClientFrame body case this row covers (several rows may cover one case). */
-  readonly op: NonNullable<Body['case']>;
+  readonly op: NonNullable<NonNullable<Body>['case']>;
   readonly what: string;
   /** The frame the actor sends (may prepare state first: a queued message, a listener). */
   build(w: World, actor: Actor): Promise<Body> | Body;
@@ -338,7 +338,7 @@ const rows: readonly Row[] = [
 let lastQueued = 0n;
 let countBefore = 0;
 let victim: Actor | undefined;
-let lastName = new Uint8Array(0);
+let lastName: Uint8Array = new Uint8Array(0);
 
 function outcome(f: ServerFrame): string {
   return f.body.case === 'error' ? `error:${ErrorCode[f.body.value.code]}` : `reply:${f.body.case}`;
