@@ -6,11 +6,14 @@
  *   npx tsx fuzz/seed.ts
  */
 import { create, toBinary } from '@bufbuild/protobuf';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClientFrameSchema, DeliverSchema, SendResultSchema } from '../packages/protocol/src/gen/sigilo/server/v1/frames_pb.js';
 import { DataMessageSchema } from '../packages/protocol/src/gen/sigilo/client/v1/content_pb.js';
 import { encodeValue } from '../packages/client-web/src/codec.js';
+import { sealProvision } from '../packages/client/src/provisioning.js';
+import { identityKeyPairFromPrivate } from '../packages/protocol/src/index.js';
+import { nodeCrypto } from '../packages/protocol/src/crypto/node.js';
 import { CORPUS_DIR, REPO_DIR } from './lib.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -57,6 +60,10 @@ add('multi-recipient', 'shared', h(groups.multiRecipient.shared));
 const att = vector('attachments.json');
 // The target decrypts with the largest case's key: its ciphertext, and the others' (header mismatch).
 att.cases.forEach((c: { ciphertext?: string }, i: number) => { if (c.ciphertext) add('attachment', `case-${i}`, h(c.ciphertext)); });
+
+// A provisioning envelope to the sealed-sender vector's recipient (its ephemeral key from a fixed stream).
+const recipient = identityKeyPairFromPrivate(nodeCrypto, h(sealed.recipient.identitySigningSeed), h(sealed.recipient.identityAgreementPrivate));
+add('provisioning', 'envelope', sealProvision({ crypto: nodeCrypto, random: (n: number) => new Uint8Array(n).fill(0x42) }, recipient.agreement.publicKey, ascii('a provisioning message')));
 
 // --- frames (no vector holds a ClientFrame: a few valid ones of each kind)
 const id16 = new Uint8Array(16).fill(7);
@@ -151,7 +158,7 @@ add('web-store-codec', 'empty-array', encodeValue([]));
 // --- write
 for (const [target, items] of corpus) {
   const dir = join(CORPUS_DIR, target);
-  rmSync(dir, { recursive: true, force: true });
+  // Only this script's items are rewritten: items promoted from fuzz/corpus-new/ stay.
   mkdirSync(dir, { recursive: true });
   for (const [name, bytes] of items) writeFileSync(join(dir, name), bytes);
   console.log(`${target}: ${items.size} items`);
