@@ -194,6 +194,7 @@ if (runServer) {
   const row = `${'server'.padEnd(20)} frames ${String(r.frames).padStart(8)}  error replies ${String(r.errors).padStart(7)}  other replies ${String(r.replies).padStart(6)}  closes ${r.closes}  coverage: bytes ${s.bytes}, functions ${s.functions} of ${s.modules} module(s)  crashes: ${r.crashes}`;
   rows.push(row);
   console.log(row);
+  console.log(`  server error codes: ${Object.entries(r.errorCodes).sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${n}`).join(', ')}`);
 }
 
 console.log(`\nsummary (${seconds} s per target)\n${rows.join('\n')}\ncrashes: ${totalCrashes}`);
