@@ -14,7 +14,7 @@ export default defineConfig({
     ],
   },
   test: {
-    include: ['packages/*/test/**/*.test.ts'],
+    include: ['packages/*/test/**/*.test.ts', 'fuzz/**/*.test.ts'],
     reporters: ['default'],
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -105,7 +105,11 @@ class Reader {
       for (let i = start; i < end; i++) if (this.buf[i]! > 0x7f) { ascii = false; break; }
       if (ascii) return String.fromCharCode.apply(null, this.buf.subarray(start, end) as unknown as number[]);
     }
-    return fromUtf8.decode(this.buf.subarray(start, end));
+    try {
+      return fromUtf8.decode(this.buf.subarray(start, end));
+    } catch {
+      throw new RangeError('bad string in record (not UTF-8)');
+    }
   }
 }
 

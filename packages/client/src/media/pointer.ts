@@ -7,6 +7,7 @@
  */
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { AttachmentPointerSchema, DataMessageSchema, type AttachmentPointer } from '@sigilo/protocol/gen/sigilo/client/v1/content_pb';
+import { ClientError } from '../errors.js';
 
 export interface Attachment {
   /** 16 bytes: the server's id (GET /v1/attachments/<hex>). */
@@ -102,5 +103,11 @@ export function encodeAttachments(list: readonly Attachment[]): Uint8Array {
 
 export function decodeAttachments(bytes: Uint8Array | undefined): Attachment[] | undefined {
   if (!bytes || bytes.length === 0) return undefined;
-  return fromBinary(DataMessageSchema, bytes).attachments.map(attachmentFromPointer);
+  let dm;
+  try {
+    dm = fromBinary(DataMessageSchema, bytes, { readUnknownFields: false });
+  } catch {
+    throw new ClientError('INVALID_INPUT', 'a stored message\'s attachment list is damaged: restore the local store from a backup or link this device again');
+  }
+  return dm.attachments.map(attachmentFromPointer);
 }
