@@ -98,7 +98,7 @@ describe('sigilo group commands', () => {
     expect(text.out).toMatch(/you\s+[a-z2-7]{26}\s+member\n/);
     // Dave is not in it.
     expect(atDave.out).toMatch(/No groups yet/);
-  });
+  }, 90_000);
 
   it('send GROUP writes to every member; chat GROUP shows authors and sends private replies marked as such', async () => {
     const sent = await alice.run(['send', 'team', 'hello', 'team']);
@@ -133,7 +133,7 @@ describe('sigilo group commands', () => {
     expect(atCarol.out).not.toMatch(/just for you/);
     // In a 1:1 chat /private means nothing.
     expect(oneToOne.out).toMatch(/\/private is for group chats/);
-  });
+  }, 120_000);
 
   it('admins add, promote and remove; a removed member keeps the history but cannot send; a member leaves', async () => {
     const added = await alice.run(['group', 'add', 'team', 'dave']);
@@ -171,7 +171,7 @@ describe('sigilo group commands', () => {
     expect((await dave.run(['group', 'list', '--offline'])).out).toMatch(/team\s+[0-9a-f]{12}\s+\d+\s+left\n/);
     await alice.run(['group', 'list']);
     expect((await show(alice)).members.map((m) => m.contact ?? 'me')).toEqual(['me', 'bob']);
-  });
+  }, 120_000);
 
   it('mistakes: usage errors exit 2, unknown groups and contacts exit 1 with what to do', async () => {
     const cases: [string[], number, RegExp][] = [
