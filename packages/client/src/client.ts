@@ -30,6 +30,7 @@ import { GROUP_ID_LENGTH, Groups, type GroupChangeEvent, type GroupInfo } from '
 import type { ClientStore, ContactRow, MessageRow, MessageStatus } from './store/port.js';
 import { AttachmentError, downloadFile, uploadFile, uploadStateKey, type DownloadOptions, type SendFileOptions } from './attachments.js';
 import { acceptPointers, pointerFromAttachment, type Attachment } from './media/pointer.js';
+import { recordGroupChanges } from './group-change-log.js';
 
 /** One-time prekeys kept on the server; replenished below LOW_WATER (the server also tells us). */
 export const PREKEY_BATCH = 100;
@@ -72,7 +73,9 @@ export type ClientEvent =
   | { type: 'caught-up' }
   | { type: 'undecryptable'; reason: string }
   /** A queued message could not be sent: `reason` says whether it will be retried. */
-  | { type: 'send-failed'; conversation: Uint8Array; messageId: Uint8Array; reason: string }
+  | { type: 'send-failed'; conversation: Uint8Array; messageId: Uint8Array; reason: string; code?: string; permanent?: boolean }
+  /** The server closed this connection because this device connected again from elsewhere (another process on the same store): no reconnect. */
+  | { type: 'replaced' }
   /** Groups: membership changes applied (who added, removed, promoted whom; renames). */
   | { type: 'group-update'; groupId: Uint8Array; revision: number; changes: GroupChangeEvent[] }
   /** Groups: something refused (a forged membership change, a message from a non-member…); nothing was applied. */
@@ -140,6 +143,10 @@ export class SigiloClient {
 
   /** A listener that throws must not break the client: its error is dropped here. */
   #emit(e: ClientEvent): void {
+    // Kept in the conversation before anyone hears of it, so a listener reloading the conversation sees it.
+    if (e.type === 'group-update') {
+      try { recordGroupChanges(this.store, e, this.accountId, this.#now()); } catch { /* shown live anyway */ }
+    }
     for (const listener of this.#events.listeners('event') as ((e: ClientEvent) => void)[]) {
       try {
         listener(e);
@@ -580,6 +587,7 @@ export class SigiloClient {
       case 'closing':
         // Revoked, removed, or replaced by another connection of this device: do not fight back.
         if (frame.body.value.reason === 2 || frame.body.value.reason === 3 || frame.body.value.reason === 4) this.#wantOnline = false;
+        if (frame.body.value.reason === 4) this.#emit({ type: 'replaced' });
         return;
       default:
     }
@@ -1137,14 +1145,14 @@ export class SigiloClient {
               if (this.store.getMessage(item.recipient, item.messageId)?.outgoing) this.store.setMessageStatus(item.recipient, item.messageId, 'failed');
             });
             this.#emit({ type: 'status', conversation: item.recipient, messageId: item.messageId, status: 'failed' });
-            this.#emit({ type: 'send-failed', conversation: item.recipient, messageId: item.messageId, reason });
+            this.#emit({ type: 'send-failed', conversation: item.recipient, messageId: item.messageId, reason, code: errorCode(e), permanent: true });
             continue;
           }
           this.store.bumpOutbox(item.seq);
           held.add(key);
           const after = e instanceof ServerRequestError && e.frame.body.case === 'error' ? e.frame.body.value.retryAfterMs : 0;
           retryInMs = Math.max(retryInMs ?? 0, after);
-          this.#emit({ type: 'send-failed', conversation: item.recipient, messageId: item.messageId, reason: `${(e as Error).message} (will retry)` });
+          this.#emit({ type: 'send-failed', conversation: item.recipient, messageId: item.messageId, reason: `${(e as Error).message} (will retry)`, code: errorCode(e), permanent: false });
           continue;
         }
         // The copy for this account's other devices: best effort, it never holds the outbox back.
@@ -1530,6 +1538,11 @@ export class SigiloClient {
 const PERMANENT_SERVER_ERRORS = new Set(['NOT_FOUND', 'INVALID_ARGUMENT', 'MESSAGE_TOO_LARGE', 'UNAUTHORIZED', 'UNKNOWN_FRAME']);
 /** Attempts before a queued entry is given up (a transient failure that never clears). */
 const MAX_ATTEMPTS = 50;
+function errorCode(e: unknown): string | undefined {
+  if (e instanceof ServerRequestError) return e.serverCode;
+  const code = (e as { code?: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
+}
 function isPermanent(e: unknown): boolean {
   if (e instanceof ServerRequestError) return PERMANENT_SERVER_ERRORS.has(e.serverCode ?? '');
   // A bundle or key that does not verify will not verify next time either.

@@ -14,4 +14,5 @@ export {
 export type { Attachment } from './media/pointer.js';
 export { fileSource, bufferSource, type ByteSource } from './media/source.js';
 export { GROUP_ID_LENGTH, checkGroupName, type GroupInfo, type GroupMemberInfo, type GroupChangeEvent } from './groups.js';
-export type { GroupRow, GroupStatus } from './store/port.js';
+export type { GroupRow, GroupStatus, GroupChangeRecord } from './store/port.js';
+export { recordGroupChanges } from './group-change-log.js';

@@ -12,7 +12,9 @@
  */
 import { createInterface, emitKeypressEvents, type Interface } from 'node:readline';
 import { ClientError, formatAccountId, type ClientEvent, type ContactRow, type MessageRow, type SigiloClient } from '@sigilo/client';
-import { ANSI, messageLine, mutedText, printable, printableName, ticks } from './format.js';
+import { ANSI, clock, messageLine, mutedText, printable, printableName, ticks } from './format.js';
+import { groupChangeText } from './group-change-text.js';
+import { personName } from './session.js';
 import { ALT_SCREEN_OFF, ALT_SCREEN_ON, draw } from './screen.js';
 
 const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
@@ -281,6 +283,10 @@ export class ChatSession {
 
   /** A message as a line; in a group with its author's name, and private ones marked. */
   #lineOf(m: MessageRow, colour: boolean): string {
+    if (m.groupChange) {
+      const text = `-- ${groupChangeText(m.groupChange, (id) => personName(this.#o.client, id))}`;
+      return `${clock(m.timestamp)} ${colour ? ANSI.dim(text) : text}`;
+    }
     if (!this.#o.group) return messageLine(m, this.#o.name, colour);
     const line = messageLine(m, this.#memberName(m.author), colour);
     if (!m.privateWith) return line;
@@ -305,19 +311,14 @@ export class ChatSession {
       this.#setNotice(`refused: ${e.reason}`);
       return;
     }
-    for (const c of e.changes) {
-      const by = this.#memberName(c.by);
-      const whom = c.accounts.map((a) => this.#memberName(a)).join(', ');
-      const text = c.kind === 'created' ? `${by} created the group${whom ? ` with ${whom}` : ''}`
-        : c.kind === 'added' ? `${by} added ${whom}`
-        : c.kind === 'removed' ? `${by} removed ${whom}`
-        : c.kind === 'left' ? `${by} left`
-        : c.kind === 'promoted' ? `${by} made ${whom} an admin`
-        : c.kind === 'demoted' ? `${by} made ${whom} a member (no longer admin)`
-        : c.kind === 'undone' ? `a change by ${by} was undone by a concurrent change by ${c.undoneBy ? this.#memberName(c.undoneBy) : 'another admin'}`
-        : `${by} renamed the group to ${printable(c.name ?? '')}`;
-      if (!this.#o.screen) this.#line(`(${printable(text)})`);
-      else this.#notice = printable(text);
+    // The SDK stored the changes in the conversation before this event (client.md §9): they show as lines.
+    const before = new Set(this.#messages.map((m) => hexOf(m.messageId)));
+    this.#reload();
+    if (!this.#o.screen) {
+      for (const m of this.#messages) if (m.groupChange && !before.has(hexOf(m.messageId))) this.#line(this.#lineOf(m, false));
+    }
+    for (const m of this.#messages) {
+      if (m.groupChange && !m.outgoing && m.status !== 'read') this.#o.client.store.setMessageStatus(m.conversation, m.messageId, 'read');
     }
     this.#render();
   }
@@ -380,7 +381,9 @@ export class ChatSession {
 
   /** Everything from the contact on screen is read: tell them (read receipt) and this person's other devices. */
   async #markShownRead(): Promise<void> {
-    const unread = this.#messages.filter((m) => !m.outgoing && m.status !== 'read' && !m.deleted).map((m) => m.messageId);
+    // Group changes on screen are seen: marked here only (no receipt: they are nobody's message).
+    for (const m of this.#messages) if (m.groupChange && !m.outgoing && m.status !== 'read') this.#o.client.store.setMessageStatus(m.conversation, m.messageId, 'read');
+    const unread = this.#messages.filter((m) => !m.outgoing && m.status !== 'read' && !m.deleted && !m.groupChange).map((m) => m.messageId);
     if (unread.length === 0) return;
     await this.#o.client.markRead(this.#conv, unread).catch((e: Error) => this.#setNotice(`could not mark read: ${e.message}`));
   }

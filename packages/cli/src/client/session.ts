@@ -155,6 +155,13 @@ export function contactName(c: ContactRow | undefined, accountId: Uint8Array): s
   return c?.alias ?? formatAccountId(accountId);
 }
 
+/** Anyone's name as this person knows them: "you" for this account, else the contact's name (contactName). */
+export function personName(client: SigiloClient, accountId: Uint8Array): string {
+  const me = client.accountId;
+  if (me && Buffer.from(me).equals(Buffer.from(accountId))) return 'you';
+  return contactName(client.store.getContact(accountId), accountId);
+}
+
 /** Connects when the server is reachable; work done offline is queued in the outbox. Returns whether it is online. */
 export async function connectBestEffort(client: SigiloClient): Promise<boolean> {
   try {
