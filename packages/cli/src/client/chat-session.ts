@@ -15,6 +15,8 @@ import { ClientError, formatAccountId, type ClientEvent, type ContactRow, type M
 import { ANSI, clock, messageLine, mutedText, printable, printableName, ticks } from './format.js';
 import { groupChangeText } from './group-change-text.js';
 import { personName } from './session.js';
+import type { DeviceLeases } from './device-lease.js';
+import { HandOver } from './hand-over.js';
 import { ALT_SCREEN_OFF, ALT_SCREEN_ON, draw } from './screen.js';
 
 const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
@@ -36,6 +38,8 @@ export interface ChatOptions {
   readonly stopSignal: Promise<string>;
   /** Full screen (both ends are terminals) or line mode. */
   readonly screen: boolean;
+  /** The directory's leases: with them the chat hands the connection to other commands and takes it back (hand-over.ts). */
+  readonly leases?: DeviceLeases;
 }
 
 export class ChatSession {
@@ -55,6 +59,7 @@ export class ChatSession {
   #done!: (code: number) => void;
   readonly #sends = new Set<Promise<unknown>>();
   readonly #offs: (() => void)[] = [];
+  #handOver: HandOver | undefined;
 
   constructor(options: ChatOptions) {
     this.#o = options;
@@ -76,7 +81,21 @@ export class ChatSession {
     const onRejection = (e: unknown) => this.#setNotice(`error: ${e instanceof Error ? e.message : String(e)}`);
     process.on('unhandledRejection', onRejection);
     this.#offs.push(() => process.off('unhandledRejection', onRejection));
-    const connecting = client.connect({ reconnect: true }).catch((e: Error) => {
+    if (this.#o.leases) {
+      const handOver = new HandOver(client, this.#o.leases, {
+        state: (text) => {
+          if (text === this.#state) return;
+          this.#state = text;
+          if (!this.#o.screen) this.#line(`(${text})`);
+          this.#render();
+        },
+        poll: () => this.#refreshFromStore(),
+        notice: (text) => this.#setNotice(text),
+      });
+      this.#handOver = handOver;
+      this.#offs.push(() => handOver.stop());
+    }
+    const connecting = (this.#handOver ? this.#handOver.start() : client.connect({ reconnect: true })).catch((e: Error) => {
       // Retried with backoff by the SDK; a wrong pin or revoked device will not get better.
       this.#setNotice(`cannot connect: ${e.message}`);
     });
@@ -158,8 +177,12 @@ export class ChatSession {
         }
         return;
       case 'connection':
+        // Replaced by another command of this directory: the hand-over shows who has the connection.
+        if (e.state === 'offline' && this.#handOver?.paused) return;
         this.#state = e.state === 'offline' && e.retryInMs !== undefined ? `offline, retrying in ${Math.ceil(e.retryInMs / 1000)} s` : e.state;
         if (e.state === 'online' && this.#notice.startsWith('cannot connect')) this.#notice = '';
+        // Back from a hand-over: what the other command stored (sent or received) is shown.
+        if (e.state === 'online') this.#refreshFromStore();
         if (!this.#o.screen) this.#line(`(${this.#state})`);
         this.#render();
         return;
@@ -374,6 +397,22 @@ export class ChatSession {
   }
 
   // ------------------------------------------------------------------ display
+
+  /** While another command has the connection: what it received or sent for this conversation shows here too. */
+  #refreshFromStore(): void {
+    const known = new Map(this.#messages.map((m) => [hexOf(m.messageId), m.status]));
+    this.#reload();
+    let changed = known.size !== this.#messages.length;
+    for (const m of this.#messages) {
+      const was = known.get(hexOf(m.messageId));
+      if (was === m.status) continue;
+      changed = true;
+      if (this.#o.screen) continue;
+      if (was === undefined) this.#line(this.#lineOf(m, false));
+      else if (m.outgoing && !m.groupChange) this.#line(`  ${ticks(m.status)}: ${printable(m.text)}`);
+    }
+    if (changed) this.#render();
+  }
 
   #reload(): void {
     this.#messages = this.#o.client.store.listMessages(this.#conv, HISTORY);

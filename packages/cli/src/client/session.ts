@@ -10,6 +10,7 @@ import { ClientError, SigiloClient, SqlCipherStore, formatAccountId, type Client
 import { parse, str, type Parsed } from '../args.js';
 import type { Command, Io } from '../command.js';
 import { readPassphrase } from './passphrase.js';
+import { DeviceLeases, describeLease, type LeaseKind } from './device-lease.js';
 
 export const EXIT_IDENTITY = 3;
 
@@ -38,6 +39,8 @@ export interface ClientContext {
   readonly positionals: string[];
   readonly json: boolean;
   readonly dir: string;
+  /** Who else uses this directory now (device-lease.ts); this command's lease is taken when the client is opened. */
+  readonly leases: DeviceLeases;
   /** Opens the store (asking for the passphrase) and returns the client; closed after run. */
   client(options?: { create?: boolean }): Promise<SigiloClient>;
   /** Progress for long work, on stderr so that stdout stays parseable. */
@@ -61,6 +64,8 @@ export function clientCommand(def: {
   usage: string;
   options?: Options;
   positionals?: boolean;
+  /** 'chat' for a long-running command that hands the connection to other commands (client.md §8). */
+  lease?: LeaseKind;
   run(ctx: ClientContext): Promise<number>;
 }): Command {
   return {
@@ -73,8 +78,9 @@ export function clientCommand(def: {
       let opened: SigiloClient | undefined;
       let created = false;
       let createdDir = false;
+      const leases = new DeviceLeases(dir);
       const ctx: ClientContext = {
-        io, values, positionals, dir,
+        io, values, positionals, dir, leases,
         json: values.json === true,
         progress: (text) => io.err(`${text}\n`),
         async client(options = {}) {
@@ -88,12 +94,17 @@ export function clientCommand(def: {
           opened = new SigiloClient({ store: SqlCipherStore.open(dir, passphrase) });
           created = fresh;
           if (fresh && !dirExisted) createdDir = true;
+          const kind = def.lease ?? 'command';
+          leases.take(kind, def.path.join(' '));
+          // One connection per device: a command waits for the commands started before it (a chat waits for it instead).
+          if (kind === 'command') await leases.waitForEarlierCommands((holder) => ctx.progress(`Waiting for ${describeLease(holder)} on this directory to finish…`));
           return opened;
         },
         discardNewStore() {
           if (!opened || !created) return;
           opened.store.close();
           opened = undefined;
+          leases.release();
           for (const f of ['store.db', 'store.db-journal', 'store.salt']) rmSync(join(dir, f), { force: true });
           if (createdDir) try { rmdirSync(dir); } catch { /* not empty: keep it */ }
         },
@@ -111,6 +122,7 @@ export function clientCommand(def: {
           await opened.close().catch(() => {});
           opened.store.close();
         }
+        leases.release();
       }
     },
   };
