@@ -3,6 +3,7 @@ import { formatAccountId, parseContactCard, type ContactRow } from '@sigilo/clie
 import { UsageError } from '../command.js';
 import { mutedText } from '../client/format.js';
 import { CLIENT_USAGE, clientCommand } from '../client/session.js';
+import { contactConflict, settleContactConflict } from '../client/contact-conflict.js';
 
 export function identityState(c: ContactRow): 'changed' | 'verified' | 'unverified' | 'unknown' {
   if (c.pendingIdentityKey) return 'changed';
@@ -52,10 +53,14 @@ key changed: sending is blocked until \`sigilo verify NAME --accept\`), or "unkn
 export const contactsAdd = clientCommand({
   path: ['contacts', 'add'],
   summary: 'add a contact from their contact card (or rename one)',
-  usage: `sigilo contacts add NAME CARD ${CLIENT_USAGE} [--json]
+  usage: `sigilo contacts add NAME CARD [--yes] ${CLIENT_USAGE} [--json]
 
-  NAME  what you call them: letters, digits, "_", "." or "-"
-  CARD  their contact card (\`sigilo whoami\` prints it), or just their account id`,
+  NAME   what you call them: letters, digits, "_", "." or "-"
+  CARD   their contact card (\`sigilo whoami\` prints it), or just their account id
+  --yes  rename a contact you already have under another name, or give NAME to this
+         account when another contact has it (that one keeps its history, without a
+         name); without --yes this is asked on a terminal and refused otherwise`,
+  options: { yes: { type: 'boolean' } },
   positionals: true,
   async run(ctx) {
     const [name, card, ...extra] = ctx.positionals;
@@ -63,6 +68,8 @@ export const contactsAdd = clientCommand({
     if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`);
     const parsed = parseContactCard(card);
     const client = await ctx.client();
+    const conflict = contactConflict(client, name, parsed.accountId);
+    if (conflict) await settleContactConflict(client, conflict, { yes: ctx.values.yes === true, interactive: process.stdin.isTTY === true && !ctx.json });
     const row = client.addContact(name, parsed.accountId, parsed.accessKey);
     if (ctx.json) ctx.io.out(`${JSON.stringify({ name: row.alias, accountId: formatAccountId(row.accountId), identity: identityState(row) })}\n`);
     else ctx.io.out(`Added ${row.alias} (${formatAccountId(row.accountId)}). Send with: sigilo send ${row.alias} TEXT\n`);
