@@ -25,6 +25,7 @@ const hexOf = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const TYPING_IDLE_MS = 4_000;
 const TYPING_REFRESH_MS = 10_000;
 const HISTORY = 500;
+const OFFLINE_REFRESH_MS = 1_000;
 
 export interface ChatOptions {
   readonly client: SigiloClient;
@@ -116,6 +117,11 @@ export class ChatSession {
       output.on('resize', onResize);
       this.#offs.push(() => output.off('resize', onResize));
     }
+    // Not online (offline, or the connection lent to another command): other commands on this
+    // directory may store messages for this conversation meanwhile (a `sigilo send` queued while
+    // the server is down): show them. Online, events say what changed.
+    const refresh = setInterval(() => { if (client.state !== 'online') this.#refreshFromStore(); }, OFFLINE_REFRESH_MS);
+    this.#offs.push(() => clearInterval(refresh));
     this.#render();
     void this.#markShownRead();
     return finished;
