@@ -1,5 +1,5 @@
 /**
- * Who uses a client directory now (client.md §8). The server keeps one connection per
+ * Who uses a client directory now (client.md §10). The server keeps one connection per
  * device: a second connection of the same device replaces the first (Closing REPLACED).
  * Every command that opens the store leaves a lease file `run/PID` in the directory while
  * it runs, so the others can tell who took the connection and when it is free again:

@@ -1,6 +1,6 @@
 /**
  * How a long-running `chat` shares the device's one connection with other commands on the
- * same directory (client.md §8): it hands the connection over and takes it back.
+ * same directory (client.md §10): it hands the connection over and takes it back.
  *
  * - Before connecting it waits while a command holds a lease (that command is online).
  * - When the server closes its connection as REPLACED (another command of this device

@@ -64,7 +64,7 @@ export function clientCommand(def: {
   usage: string;
   options?: Options;
   positionals?: boolean;
-  /** 'chat' for a long-running command that hands the connection to other commands (client.md §8). */
+  /** 'chat' for a long-running command that hands the connection to other commands (client.md §10). */
   lease?: LeaseKind;
   run(ctx: ClientContext): Promise<number>;
 }): Command {

@@ -99,7 +99,7 @@ export class SqlCipherStore implements ClientStore {
     const salt = readFileSync(saltFile);
     if (salt.length !== 16) throw new ClientError('BAD_PASSPHRASE', `the store's salt file is damaged (${saltFile}): restore it from a backup`);
     const key = deriveStoreKey(passphrase, salt);
-    // Several commands may use one directory at once (a `chat` and an `inbox`, client.md §8): a writer
+    // Several commands may use one directory at once (a `chat` and an `inbox`, client.md §10): a writer
     // waits for the other's transaction to end instead of failing at once.
     const db = new Database(dbFile, { timeout: BUSY_TIMEOUT_MS });
     try {
