@@ -21,6 +21,8 @@ export interface ContactConflict {
 }
 
 export function contactConflict(client: SigiloClient, name: string, accountId: Uint8Array): ContactConflict | undefined {
+  // A name the SDK will refuse anyway (its rule, client.addContact) needs no question first.
+  if (!/^[\p{L}\p{N}_.-]{1,64}$/u.test(name)) return undefined;
   const holder = client.store.contactByAlias(name);
   const known = client.store.getContact(accountId);
   const parts: string[] = [];

@@ -8,14 +8,15 @@
  *   command stores what it receives and sends), and connects again as soon as that command
  *   has finished; a newer `chat` on the same directory keeps the connection until it ends.
  * - Replaced with nobody on this directory to yield to (a copy of the directory elsewhere),
- *   it connects again, but not more than MAX_UNEXPLAINED times in a row: then it stays
- *   offline and says why, instead of fighting the other copy for the connection.
+ *   it connects again, but not more than MAX_UNEXPLAINED times in five minutes: then it
+ *   stays offline and says why, instead of fighting the other copy for the connection.
  */
 import type { SigiloClient } from '@sigilo/client';
 import { before, describeLease, type DeviceLeases, type Lease } from './device-lease.js';
 
 const POLL_MS = 300;
 const MAX_UNEXPLAINED = 3;
+const UNEXPLAINED_WINDOW_MS = 5 * 60_000;
 
 export interface HandOverEvents {
   /** The title bar's state while paused or waiting ("paused: `sigilo inbox` … has the connection"). */
@@ -32,7 +33,8 @@ export class HandOver {
   readonly #on: HandOverEvents;
   #paused = false;
   #stopped = false;
-  #unexplained = 0;
+  /** When this chat was replaced with no lease to explain it, in the last UNEXPLAINED_WINDOW_MS. */
+  #unexplained: number[] = [];
   #timer: NodeJS.Timeout | undefined;
   readonly #off: () => void;
 
@@ -40,10 +42,7 @@ export class HandOver {
     this.#client = client;
     this.#leases = leases;
     this.#on = on;
-    this.#off = client.on((e) => {
-      if (e.type === 'replaced') this.#replaced();
-      else if (e.type === 'connection' && e.state === 'online') this.#unexplained = 0;
-    });
+    this.#off = client.on((e) => { if (e.type === 'replaced') this.#replaced(); });
   }
 
   /** Whether the connection is with another command now (the chat shows "paused", not "offline"). */
@@ -84,7 +83,9 @@ export class HandOver {
   #replaced(): void {
     if (this.#stopped) return;
     const holder = this.#holder(true);
-    if (!holder && ++this.#unexplained > MAX_UNEXPLAINED) {
+    const now = Date.now();
+    if (!holder) this.#unexplained = [...this.#unexplained.filter((t) => now - t < UNEXPLAINED_WINDOW_MS), now];
+    if (this.#unexplained.length > MAX_UNEXPLAINED) {
       this.#on.notice('this device connected to the server from somewhere else (a copy of this directory?): staying offline; /quit and check');
       return;
     }

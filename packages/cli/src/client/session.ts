@@ -112,6 +112,11 @@ export function clientCommand(def: {
       try {
         return await def.run(ctx);
       } catch (e) {
+        // Scripts reading --json get the failure there too (the message also goes to stderr).
+        const code = (e as { code?: unknown }).code;
+        if (ctx.json && typeof code === 'string' && code !== 'USAGE') {
+          io.out(`${JSON.stringify({ error: { code, message: e instanceof Error ? e.message : String(e) } })}\n`);
+        }
         if (e instanceof ClientError && e.code === 'IDENTITY_CHANGED') {
           io.err(`sigilo ${def.path.join(' ')}: ${e.message} [${e.code}]\n`);
           return EXIT_IDENTITY;
@@ -159,6 +164,8 @@ export function watchWarnings(client: SigiloClient, io: Io): () => void {
       io.err(`warning: the safety number with ${name} changed; sending to ${name} is blocked until you compare it and accept it (sigilo verify ${name})\n`);
     } else if (e.type === 'undecryptable') {
       io.err(`warning: a message could not be read (${e.reason})\n`);
+    } else if (e.type === 'group-rejected') {
+      io.err(`warning: ${e.reason}\n`);
     }
   });
 }
