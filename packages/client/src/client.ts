@@ -442,7 +442,8 @@ export class SigiloClient {
     const me = this.#requireAccount();
     const connection = this.#requireConnection();
     const code = parseLinkCode(codeText);
-    const entries = this.store.allMessages().filter((m) => !m.deleted).map((m) => ({
+    // Group changes are not copied (the new device verifies the group logs itself, client.md §9).
+    const entries = this.store.allMessages().filter((m) => !m.deleted && !m.groupChange).map((m) => ({
       conversationAccountId: m.conversation, messageId: m.messageId, authorAccountId: m.author, timestamp: BigInt(m.timestamp),
       text: m.text, status: statusToWire(m.status), outgoing: m.outgoing, privateWith: m.privateWith ?? new Uint8Array(0),
     }));
