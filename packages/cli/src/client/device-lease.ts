@@ -11,10 +11,13 @@
  *
  * A lease whose process is gone (killed, crashed) is stale: it is ignored and removed.
  */
-import { mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export type LeaseKind = 'command' | 'chat';
+
+/** Written by a command as it ends (not a lease: never waited for). */
+const LAST_COMMAND = 'last-command';
 
 export interface Lease {
   readonly pid: number;
@@ -60,9 +63,24 @@ export class DeviceLeases {
 
   release(): void {
     if (!this.#mine) return;
+    // A command may end before a chat it replaced hears of it: the chat can still tell who it was.
+    if (this.#mine.kind === 'command') {
+      try {
+        writeFileSync(join(this.#runDir, LAST_COMMAND), JSON.stringify({ ...this.#mine, endedAt: Date.now() }), { mode: 0o600 });
+      } catch { /* only an explanation */ }
+    }
     rmSync(join(this.#runDir, String(this.#mine.pid)), { force: true });
     this.#mine = undefined;
-    try { rmdirSync(this.#runDir); } catch { /* others still run */ }
+  }
+
+  /** The last command that ended on this directory, if it ended within `withinMs`. */
+  recentlyEnded(withinMs: number, now = Date.now()): Lease | undefined {
+    try {
+      const v = JSON.parse(readFileSync(join(this.#runDir, LAST_COMMAND), 'utf8')) as Lease & { endedAt: number };
+      return typeof v.endedAt === 'number' && now - v.endedAt <= withinMs ? v : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** The live leases of other processes; stale ones are removed. */

@@ -7,7 +7,8 @@
  *   connected), it pauses: it shows who has the connection, keeps reading the store (that
  *   command stores what it receives and sends), and connects again as soon as that command
  *   has finished; a newer `chat` on the same directory keeps the connection until it ends.
- * - Replaced with nobody on this directory to yield to (a copy of the directory elsewhere),
+ * - Replaced with nobody on this directory to yield to, nor a command that just ended there
+ *   (so: a copy of the directory elsewhere),
  *   it connects again, but not more than MAX_UNEXPLAINED times in five minutes: then it
  *   stays offline and says why, instead of fighting the other copy for the connection.
  */
@@ -17,6 +18,8 @@ import { before, describeLease, type DeviceLeases, type Lease } from './device-l
 const POLL_MS = 300;
 const MAX_UNEXPLAINED = 3;
 const UNEXPLAINED_WINDOW_MS = 5 * 60_000;
+/** A command that ended this recently explains a replacement. */
+const RECENT_MS = 60_000;
 
 export interface HandOverEvents {
   /** The title bar's state while paused or waiting ("paused: `sigilo inbox` … has the connection"). */
@@ -84,7 +87,8 @@ export class HandOver {
     if (this.#stopped) return;
     const holder = this.#holder(true);
     const now = Date.now();
-    if (!holder) this.#unexplained = [...this.#unexplained.filter((t) => now - t < UNEXPLAINED_WINDOW_MS), now];
+    // A command that already ended explains it too (a short one can end before this process hears it was replaced).
+    if (!holder && !this.#leases.recentlyEnded(RECENT_MS, now)) this.#unexplained = [...this.#unexplained.filter((t) => now - t < UNEXPLAINED_WINDOW_MS), now];
     if (this.#unexplained.length > MAX_UNEXPLAINED) {
       this.#on.notice('this device connected to the server from somewhere else (a copy of this directory?): staying offline; /quit and check');
       return;
