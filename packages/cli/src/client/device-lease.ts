@@ -11,7 +11,7 @@
  *
  * A lease whose process is gone (killed, crashed) is stale: it is ignored and removed.
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export type LeaseKind = 'command' | 'chat';
@@ -61,16 +61,18 @@ export class DeviceLeases {
     return lease;
   }
 
-  release(): void {
+  /** Removes this process's lease; `trace` false leaves no run/last-command (a store being discarded). */
+  release(trace = true): void {
     if (!this.#mine) return;
     // A command may end before a chat it replaced hears of it: the chat can still tell who it was.
-    if (this.#mine.kind === 'command') {
+    if (trace && this.#mine.kind === 'command') {
       try {
         writeFileSync(join(this.#runDir, LAST_COMMAND), JSON.stringify({ ...this.#mine, endedAt: Date.now() }), { mode: 0o600 });
       } catch { /* only an explanation */ }
     }
     rmSync(join(this.#runDir, String(this.#mine.pid)), { force: true });
     this.#mine = undefined;
+    if (!trace) try { rmdirSync(this.#runDir); } catch { /* others run here */ }
   }
 
   /** The last command that ended on this directory, if it ended within `withinMs`. */

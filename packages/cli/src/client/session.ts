@@ -104,7 +104,7 @@ export function clientCommand(def: {
           if (!opened || !created) return;
           opened.store.close();
           opened = undefined;
-          leases.release();
+          leases.release(false);
           for (const f of ['store.db', 'store.db-journal', 'store.salt']) rmSync(join(dir, f), { force: true });
           if (createdDir) try { rmdirSync(dir); } catch { /* not empty: keep it */ }
         },
