@@ -259,7 +259,7 @@ describe('sigilo client commands', () => {
     expect(off.out).toMatch(/bob is no longer muted/);
     expect(JSON.parse((await alice.run(['contacts', '--json'])).out)[0].mutedUntil).toBeNull();
 
-    const del = await bob.run(['delete-history', 'alice', '--json']);
+    const del = await bob.run(['delete-history', 'alice', '--json', '--yes']);
     expect(del.code).toBe(0);
     expect(JSON.parse(del.out)).toMatchObject({ contact: 'alice' });
     expect(JSON.parse(del.out).deleted).toBeGreaterThanOrEqual(5);

@@ -110,7 +110,11 @@ describe('sigilo group commands', () => {
     expect(inbox.out).toMatch(/\[team\] \d\d:\d\d alice: hello team\n/);
     expect(inbox.out).not.toMatch(/not in your contacts/);
     const inboxJson = JSON.parse((await carol.run(['inbox', 'team', '--no-read', '--offline', '--json'])).out) as { group: string; contact: string; private: boolean }[];
-    expect(inboxJson).toEqual([expect.objectContaining({ group: 'team', contact: 'alice', private: false })]);
+    // The group's creation shows where it happened (client.md §9), then the message.
+    expect(inboxJson).toEqual([
+      expect.objectContaining({ group: 'team', groupChange: expect.objectContaining({ kind: 'created', text: 'alice created the group "team" with bob and you' }) }),
+      expect.objectContaining({ group: 'team', contact: 'alice', private: false }),
+    ]);
 
     // Bob reads the group and answers Alice privately from the chat.
     expect((await bob.run(['group', 'list'])).code).toBe(0);

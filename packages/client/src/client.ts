@@ -35,6 +35,7 @@ import { AttachmentError, downloadFile, uploadFile, uploadStateKey, type Downloa
 import { acceptPointers, pointerFromAttachment, type Attachment } from './media/pointer.js';
 import { Profiles } from './profiles.js';
 import { Usernames } from './usernames.js';
+import { recordGroupChanges } from './group-change-log.js';
 
 /** One-time prekeys kept on the server; replenished below LOW_WATER (the server also tells us). */
 export const PREKEY_BATCH = 100;
@@ -77,7 +78,9 @@ export type ClientEvent =
   | { type: 'caught-up' }
   | { type: 'undecryptable'; reason: string }
   /** A queued message could not be sent: `reason` says whether it will be retried. */
-  | { type: 'send-failed'; conversation: Uint8Array; messageId: Uint8Array; reason: string }
+  | { type: 'send-failed'; conversation: Uint8Array; messageId: Uint8Array; reason: string; code?: string; permanent?: boolean }
+  /** The server closed this connection because this device connected again from elsewhere (another process on the same store): no reconnect. */
+  | { type: 'replaced' }
   /** Groups: membership changes applied (who added, removed, promoted whom; renames). */
   | { type: 'group-update'; groupId: Uint8Array; revision: number; changes: GroupChangeEvent[] }
   /** Groups: something refused (a forged membership change, a message from a non-member…); nothing was applied. */
@@ -152,6 +155,10 @@ export class SigiloClient {
 
   /** A listener that throws must not break the client: its error is dropped here. */
   #emit(e: ClientEvent): void {
+    // Kept in the conversation before anyone hears of it, so a listener reloading the conversation sees it.
+    if (e.type === 'group-update') {
+      try { recordGroupChanges(this.store, e, this.accountId, this.#now()); } catch { /* shown live anyway */ }
+    }
     for (const listener of this.#events.listeners('event') as ((e: ClientEvent) => void)[]) {
       try {
         listener(e);
@@ -447,7 +454,8 @@ export class SigiloClient {
 
   /** Every stored message not deleted, with its attachment pointers (linking, backup). */
   #historyEntries(): HistoryEntry[] {
-    return this.store.allMessages().filter((m) => !m.deleted).map((m) => create(HistoryEntrySchema, {
+    // Group changes are not copied (a new device verifies the group logs itself, client.md §12).
+    return this.store.allMessages().filter((m) => !m.deleted && !m.groupChange).map((m) => create(HistoryEntrySchema, {
       conversationAccountId: m.conversation, messageId: m.messageId, authorAccountId: m.author, timestamp: BigInt(m.timestamp),
       text: m.text, status: statusToWire(m.status), outgoing: m.outgoing, privateWith: m.privateWith ?? new Uint8Array(0),
       attachments: (m.attachments ?? []).map(pointerFromAttachment),
@@ -654,6 +662,7 @@ export class SigiloClient {
       case 'closing':
         // Revoked, removed, or replaced by another connection of this device: do not fight back.
         if (frame.body.value.reason === 2 || frame.body.value.reason === 3 || frame.body.value.reason === 4) this.#wantOnline = false;
+        if (frame.body.value.reason === 4) this.#emit({ type: 'replaced' });
         return;
       default:
     }
@@ -1217,14 +1226,14 @@ export class SigiloClient {
               if (this.store.getMessage(item.recipient, item.messageId)?.outgoing) this.store.setMessageStatus(item.recipient, item.messageId, 'failed');
             });
             this.#emit({ type: 'status', conversation: item.recipient, messageId: item.messageId, status: 'failed' });
-            this.#emit({ type: 'send-failed', conversation: item.recipient, messageId: item.messageId, reason });
+            this.#emit({ type: 'send-failed', conversation: item.recipient, messageId: item.messageId, reason, code: errorCode(e), permanent: true });
             continue;
           }
           this.store.bumpOutbox(item.seq);
           held.add(key);
           const after = e instanceof ServerRequestError && e.frame.body.case === 'error' ? e.frame.body.value.retryAfterMs : 0;
           retryInMs = Math.max(retryInMs ?? 0, after);
-          this.#emit({ type: 'send-failed', conversation: item.recipient, messageId: item.messageId, reason: `${(e as Error).message} (will retry)` });
+          this.#emit({ type: 'send-failed', conversation: item.recipient, messageId: item.messageId, reason: `${(e as Error).message} (will retry)`, code: errorCode(e), permanent: false });
           continue;
         }
         // The copy for this account's other devices: best effort, it never holds the outbox back. It goes under an
@@ -1635,6 +1644,11 @@ export class SigiloClient {
 const PERMANENT_SERVER_ERRORS = new Set(['NOT_FOUND', 'INVALID_ARGUMENT', 'MESSAGE_TOO_LARGE', 'UNAUTHORIZED', 'UNKNOWN_FRAME']);
 /** Attempts before a queued entry is given up (a transient failure that never clears). */
 const MAX_ATTEMPTS = 50;
+function errorCode(e: unknown): string | undefined {
+  if (e instanceof ServerRequestError) return e.serverCode;
+  const code = (e as { code?: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
+}
 function isPermanent(e: unknown): boolean {
   if (e instanceof ServerRequestError) return PERMANENT_SERVER_ERRORS.has(e.serverCode ?? '');
   // A bundle or key that does not verify will not verify next time either.

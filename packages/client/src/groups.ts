@@ -553,7 +553,7 @@ export class Groups {
     const me = this.#h.account().accountId;
     const rows = (messageIds
       ? messageIds.map((id) => this.#h.store.getMessage(groupId, id)).filter((m): m is MessageRow => m !== undefined)
-      : this.#h.store.listMessages(groupId, 10_000)).filter((m) => !m.outgoing && m.status !== 'read' && !m.deleted);
+      : this.#h.store.listMessages(groupId, 10_000)).filter((m) => !m.outgoing && m.status !== 'read' && !m.deleted && !m.groupChange);
     if (rows.length === 0) return 0;
     const now = BigInt(this.#h.now());
     const byAuthor = new Map<string, { author: Uint8Array; ids: Uint8Array[] }>();

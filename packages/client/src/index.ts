@@ -17,9 +17,10 @@ export {
 export type { Attachment } from './media/pointer.js';
 export { fileSource, bufferSource, type ByteSource } from './media/source.js';
 export { GROUP_ID_LENGTH, checkGroupName, type GroupInfo, type GroupMemberInfo, type GroupChangeEvent } from './groups.js';
-export type { GroupRow, GroupStatus } from './store/port.js';
+export type { GroupRow, GroupStatus, GroupChangeRecord } from './store/port.js';
 export {
   BACKUP_CHUNK_SIZE, BACKUP_HEADER_LENGTH, DEFAULT_BACKUP_KDF, RECOVERY_CODE_DIGITS, BackupSealer, backupFrames, formatRecoveryCode, generateRecoveryCode,
   openBackupHeader, openBackupStream, parseRecoveryCode, portableScrypt, readBackup, writeBackup,
   type AttachmentFileSink, type BackupAttachmentFile, type BackupInput, type BackupKdfParams, type RestoredBackup, type ScryptFunction,
 } from './backup.js';
+export { recordGroupChanges } from './group-change-log.js';

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from './support/server.js';
+import { EXPIRED_INVITE_KEPT_MS } from '../src/storage/port.js';
 
 const DAY = 86_400_000;
 
@@ -36,6 +37,11 @@ describe('retention', () => {
     const { newDevice } = await import('./support/test-client.js');
     const f = await c.register(newDevice(), code);
     expect(f.body.case === 'error' && f.body.value.message).toMatch(/expired/);
+    // Kept a while after it expired, so that trying it still says "expired"; then swept.
+    expect((await t.server.sweep()).invites).toBe(0);
+    const again = await (await t.connect()).register(newDevice(), code);
+    expect(again.body.case === 'error' && again.body.value.message).toMatch(/expired/);
+    clock += EXPIRED_INVITE_KEPT_MS;
     expect((await t.server.sweep()).invites).toBe(1);
   });
 

@@ -12,7 +12,11 @@
  */
 import { createInterface, emitKeypressEvents, type Interface } from 'node:readline';
 import { ClientError, formatAccountId, type ClientEvent, type ContactRow, type MessageRow, type SigiloClient } from '@sigilo/client';
-import { ANSI, messageLine, mutedText, printable, printableName, ticks } from './format.js';
+import { ANSI, clock, messageLine, mutedText, printable, printableName, ticks } from './format.js';
+import { groupChangeText } from './group-change-text.js';
+import { personName } from './session.js';
+import type { DeviceLeases } from './device-lease.js';
+import { HandOver } from './hand-over.js';
 import { ALT_SCREEN_OFF, ALT_SCREEN_ON, draw } from './screen.js';
 
 const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
@@ -21,6 +25,7 @@ const hexOf = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const TYPING_IDLE_MS = 4_000;
 const TYPING_REFRESH_MS = 10_000;
 const HISTORY = 500;
+const OFFLINE_REFRESH_MS = 1_000;
 
 export interface ChatOptions {
   readonly client: SigiloClient;
@@ -34,6 +39,8 @@ export interface ChatOptions {
   readonly stopSignal: Promise<string>;
   /** Full screen (both ends are terminals) or line mode. */
   readonly screen: boolean;
+  /** The directory's leases: with them the chat hands the connection to other commands and takes it back (hand-over.ts). */
+  readonly leases?: DeviceLeases;
 }
 
 export class ChatSession {
@@ -53,6 +60,7 @@ export class ChatSession {
   #done!: (code: number) => void;
   readonly #sends = new Set<Promise<unknown>>();
   readonly #offs: (() => void)[] = [];
+  #handOver: HandOver | undefined;
 
   constructor(options: ChatOptions) {
     this.#o = options;
@@ -74,7 +82,21 @@ export class ChatSession {
     const onRejection = (e: unknown) => this.#setNotice(`error: ${e instanceof Error ? e.message : String(e)}`);
     process.on('unhandledRejection', onRejection);
     this.#offs.push(() => process.off('unhandledRejection', onRejection));
-    const connecting = client.connect({ reconnect: true }).catch((e: Error) => {
+    if (this.#o.leases) {
+      const handOver = new HandOver(client, this.#o.leases, {
+        state: (text) => {
+          if (text === this.#state) return;
+          this.#state = text;
+          if (!this.#o.screen) this.#line(`(${text})`);
+          this.#render();
+        },
+        poll: () => this.#refreshFromStore(),
+        notice: (text) => this.#setNotice(text),
+      });
+      this.#handOver = handOver;
+      this.#offs.push(() => handOver.stop());
+    }
+    const connecting = (this.#handOver ? this.#handOver.start() : client.connect({ reconnect: true })).catch((e: Error) => {
       // Retried with backoff by the SDK; a wrong pin or revoked device will not get better.
       this.#setNotice(`cannot connect: ${e.message}`);
     });
@@ -95,6 +117,11 @@ export class ChatSession {
       output.on('resize', onResize);
       this.#offs.push(() => output.off('resize', onResize));
     }
+    // Not online (offline, or the connection lent to another command): other commands on this
+    // directory may store messages for this conversation meanwhile (a `sigilo send` queued while
+    // the server is down): show them. Online, events say what changed.
+    const refresh = setInterval(() => { if (client.state !== 'online') this.#refreshFromStore(); }, OFFLINE_REFRESH_MS);
+    this.#offs.push(() => clearInterval(refresh));
     this.#render();
     void this.#markShownRead();
     return finished;
@@ -156,10 +183,14 @@ export class ChatSession {
         }
         return;
       case 'connection':
+        // Replaced by another command of this directory: the hand-over shows who has the connection.
+        if (e.state === 'offline' && this.#handOver?.paused) return;
         this.#state = e.state === 'offline' && e.retryInMs !== undefined ? `offline, retrying in ${Math.ceil(e.retryInMs / 1000)} s` : e.state;
         if (e.state === 'online' && this.#notice.startsWith('cannot connect')) this.#notice = '';
         // Names of members and of whoever writes: read their profiles once connected (cached, best effort).
         if (e.state === 'online') void this.#o.client.profiles.refresh().then((n) => { if (n > 0) this.#render(); }, () => {});
+        // Back from a hand-over: what the other command stored (sent or received) is shown.
+        if (e.state === 'online') this.#refreshFromStore();
         if (!this.#o.screen) this.#line(`(${this.#state})`);
         this.#render();
         return;
@@ -287,6 +318,10 @@ export class ChatSession {
 
   /** A message as a line; in a group with its author's name, and private ones marked. */
   #lineOf(m: MessageRow, colour: boolean): string {
+    if (m.groupChange) {
+      const text = `-- ${groupChangeText(m.groupChange, (id) => personName(this.#o.client, id))}`;
+      return `${clock(m.timestamp)} ${colour ? ANSI.dim(text) : text}`;
+    }
     if (!this.#o.group) return messageLine(m, this.#o.name, colour);
     const line = messageLine(m, this.#memberName(m.author), colour);
     if (!m.privateWith) return line;
@@ -311,19 +346,14 @@ export class ChatSession {
       this.#setNotice(`refused: ${e.reason}`);
       return;
     }
-    for (const c of e.changes) {
-      const by = this.#memberName(c.by);
-      const whom = c.accounts.map((a) => this.#memberName(a)).join(', ');
-      const text = c.kind === 'created' ? `${by} created the group${whom ? ` with ${whom}` : ''}`
-        : c.kind === 'added' ? `${by} added ${whom}`
-        : c.kind === 'removed' ? `${by} removed ${whom}`
-        : c.kind === 'left' ? `${by} left`
-        : c.kind === 'promoted' ? `${by} made ${whom} an admin`
-        : c.kind === 'demoted' ? `${by} made ${whom} a member (no longer admin)`
-        : c.kind === 'undone' ? `a change by ${by} was undone by a concurrent change by ${c.undoneBy ? this.#memberName(c.undoneBy) : 'another admin'}`
-        : `${by} renamed the group to ${printable(c.name ?? '')}`;
-      if (!this.#o.screen) this.#line(`(${printable(text)})`);
-      else this.#notice = printable(text);
+    // The SDK stored the changes in the conversation before this event (client.md §12): they show as lines.
+    const before = new Set(this.#messages.map((m) => hexOf(m.messageId)));
+    this.#reload();
+    if (!this.#o.screen) {
+      for (const m of this.#messages) if (m.groupChange && !before.has(hexOf(m.messageId))) this.#line(this.#lineOf(m, false));
+    }
+    for (const m of this.#messages) {
+      if (m.groupChange && !m.outgoing && m.status !== 'read') this.#o.client.store.setMessageStatus(m.conversation, m.messageId, 'read');
     }
     this.#render();
   }
@@ -380,13 +410,31 @@ export class ChatSession {
 
   // ------------------------------------------------------------------ display
 
+  /** While another command has the connection: what it received or sent for this conversation shows here too. */
+  #refreshFromStore(): void {
+    const known = new Map(this.#messages.map((m) => [hexOf(m.messageId), m.status]));
+    this.#reload();
+    let changed = known.size !== this.#messages.length;
+    for (const m of this.#messages) {
+      const was = known.get(hexOf(m.messageId));
+      if (was === m.status) continue;
+      changed = true;
+      if (this.#o.screen) continue;
+      if (was === undefined) this.#line(this.#lineOf(m, false));
+      else if (m.outgoing && !m.groupChange) this.#line(`  ${ticks(m.status)}: ${printable(m.text)}`);
+    }
+    if (changed) this.#render();
+  }
+
   #reload(): void {
     this.#messages = this.#o.client.store.listMessages(this.#conv, HISTORY);
   }
 
   /** Everything from the contact on screen is read: tell them (read receipt) and this person's other devices. */
   async #markShownRead(): Promise<void> {
-    const unread = this.#messages.filter((m) => !m.outgoing && m.status !== 'read' && !m.deleted).map((m) => m.messageId);
+    // Group changes on screen are seen: marked here only (no receipt: they are nobody's message).
+    for (const m of this.#messages) if (m.groupChange && !m.outgoing && m.status !== 'read') this.#o.client.store.setMessageStatus(m.conversation, m.messageId, 'read');
+    const unread = this.#messages.filter((m) => !m.outgoing && m.status !== 'read' && !m.deleted && !m.groupChange).map((m) => m.messageId);
     if (unread.length === 0) return;
     await this.#o.client.markRead(this.#conv, unread).catch((e: Error) => this.#setNotice(`could not mark read: ${e.message}`));
   }

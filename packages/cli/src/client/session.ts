@@ -11,6 +11,7 @@ import { parse, str, type Parsed } from '../args.js';
 import type { Command, Io } from '../command.js';
 import { printableName } from './format.js';
 import { readPassphrase } from './passphrase.js';
+import { DeviceLeases, describeLease, type LeaseKind } from './device-lease.js';
 
 export const EXIT_IDENTITY = 3;
 /** This device was removed from its account (by another of its devices or the administrator). */
@@ -42,6 +43,8 @@ export interface ClientContext {
   readonly positionals: string[];
   readonly json: boolean;
   readonly dir: string;
+  /** Who else uses this directory now (device-lease.ts); this command's lease is taken when the client is opened. */
+  readonly leases: DeviceLeases;
   /** Opens the store (asking for the passphrase) and returns the client; closed after run. */
   client(options?: { create?: boolean }): Promise<SigiloClient>;
   /** Progress for long work, on stderr so that stdout stays parseable. */
@@ -65,6 +68,8 @@ export function clientCommand(def: {
   usage: string;
   options?: Options;
   positionals?: boolean;
+  /** 'chat' for a long-running command that hands the connection to other commands (client.md §13). */
+  lease?: LeaseKind;
   run(ctx: ClientContext): Promise<number>;
 }): Command {
   return {
@@ -77,8 +82,9 @@ export function clientCommand(def: {
       let opened: SigiloClient | undefined;
       let created = false;
       let createdDir = false;
+      const leases = new DeviceLeases(dir);
       const ctx: ClientContext = {
-        io, values, positionals, dir,
+        io, values, positionals, dir, leases,
         json: values.json === true,
         progress: (text) => io.err(`${text}\n`),
         async client(options = {}) {
@@ -92,12 +98,17 @@ export function clientCommand(def: {
           opened = new SigiloClient({ store: SqlCipherStore.open(dir, passphrase) });
           created = fresh;
           if (fresh && !dirExisted) createdDir = true;
+          const kind = def.lease ?? 'command';
+          leases.take(kind, def.path.join(' '));
+          // One connection per device: a command waits for the commands started before it (a chat waits for it instead).
+          if (kind === 'command') await leases.waitForEarlierCommands((holder) => ctx.progress(`Waiting for ${describeLease(holder)} on this directory to finish…`));
           return opened;
         },
         discardNewStore() {
           if (!opened || !created) return;
           opened.store.close();
           opened = undefined;
+          leases.release(false);
           for (const f of ['store.db', 'store.db-journal', 'store.salt']) rmSync(join(dir, f), { force: true });
           if (createdDir) try { rmdirSync(dir); } catch { /* not empty: keep it */ }
         },
@@ -105,6 +116,11 @@ export function clientCommand(def: {
       try {
         return await def.run(ctx);
       } catch (e) {
+        // Scripts reading --json get the failure there too (the message also goes to stderr).
+        const code = (e as { code?: unknown }).code;
+        if (ctx.json && typeof code === 'string' && code !== 'USAGE') {
+          io.out(`${JSON.stringify({ error: { code, message: e instanceof Error ? e.message : String(e) } })}\n`);
+        }
         if (e instanceof ClientError && e.code === 'IDENTITY_CHANGED') {
           io.err(`sigilo ${def.path.join(' ')}: ${e.message} [${e.code}]\n`);
           return EXIT_IDENTITY;
@@ -119,6 +135,7 @@ export function clientCommand(def: {
           await opened.close().catch(() => {});
           opened.store.close();
         }
+        leases.release();
       }
     },
   };
@@ -155,6 +172,8 @@ export function watchWarnings(client: SigiloClient, io: Io): () => void {
       io.err(`warning: the safety number with ${name} changed; sending to ${name} is blocked until you compare it and accept it (sigilo verify ${name})\n`);
     } else if (e.type === 'undecryptable') {
       io.err(`warning: a message could not be read (${e.reason})\n`);
+    } else if (e.type === 'group-rejected') {
+      io.err(`warning: ${e.reason}\n`);
     }
   });
 }
@@ -167,6 +186,13 @@ export function contactName(c: ContactRow | undefined, accountId: Uint8Array, cl
   if (c?.alias) return c.alias;
   const profile = client?.profiles.nameOf(accountId);
   return profile ? `~${printableName(profile)}` : formatAccountId(accountId);
+}
+
+/** Anyone's name as this person knows them: "you" for this account, else the contact's name (contactName). */
+export function personName(client: SigiloClient, accountId: Uint8Array): string {
+  const me = client.accountId;
+  if (me && Buffer.from(me).equals(Buffer.from(accountId))) return 'you';
+  return contactName(client.store.getContact(accountId), accountId);
 }
 
 /** Connects when the server is reachable; work done offline is queued in the outbox. Returns whether it is online. */

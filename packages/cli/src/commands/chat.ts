@@ -17,9 +17,14 @@ ticks: ✓ sent (the server has it), ✓✓ delivered (their device has it), ✓
 Enter sends; /quit, Ctrl-C or Ctrl-D leaves; /help.
 In a group every line shows its author; /private NAME TEXT (or /p) sends to one member
 only (shown to the two of you, marked [private]); /members lists the members.
+Other commands may use the same directory meanwhile (sigilo send, inbox…): the chat
+lends them the device's connection (the title says "paused") and takes it back when
+they finish; what they send or receive shows in the chat. Messages written while
+offline are sent in the background as soon as the server is back.
   --lines  line mode even on a terminal (also used when stdin or stdout is not a terminal):
            every event is printed as a line, each input line is sent`,
   options: { lines: { type: 'boolean' } },
+  lease: 'chat',
   positionals: true,
   async run(ctx) {
     const [name, ...extra] = ctx.positionals;
@@ -34,13 +39,13 @@ only (shown to the two of you, marked [private]); /members lists the members.
       const { groupId, name: groupName } = target.group;
       return new ChatSession({
         client, contact: undefined, group: { groupId, name: groupName }, name: printableName(groupName),
-        input: process.stdin, output: process.stdout, stopSignal: ctx.io.stopSignal, screen,
+        input: process.stdin, output: process.stdout, stopSignal: ctx.io.stopSignal, screen, leases: ctx.leases,
       }).run();
     }
     const contact = client.resolveContact(name);
     return new ChatSession({
       client, contact, name: contactName(contact, contact.accountId, client),
-      input: process.stdin, output: process.stdout, stopSignal: ctx.io.stopSignal, screen,
+      input: process.stdin, output: process.stdout, stopSignal: ctx.io.stopSignal, screen, leases: ctx.leases,
     }).run();
   },
 });

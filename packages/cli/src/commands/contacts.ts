@@ -3,6 +3,7 @@ import { checkUsername, formatAccountId, parseContactCard, type ContactRow } fro
 import { UsageError } from '../command.js';
 import { mutedText, printableName } from '../client/format.js';
 import { CLIENT_USAGE, clientCommand, connectBestEffort } from '../client/session.js';
+import { contactConflict, settleContactConflict } from '../client/contact-conflict.js';
 
 export function identityState(c: ContactRow): 'changed' | 'verified' | 'unverified' | 'unknown' {
   if (c.pendingIdentityKey) return 'changed';
@@ -59,13 +60,17 @@ key changed: sending is blocked until \`sigilo verify NAME --accept\`), or "unkn
 export const contactsAdd = clientCommand({
   path: ['contacts', 'add'],
   summary: 'add a contact from their contact card or @username (or rename one)',
-  usage: `sigilo contacts add NAME CARD ${CLIENT_USAGE} [--json]
-       sigilo contacts add [NAME] @USERNAME
+  usage: `sigilo contacts add NAME CARD [--yes] ${CLIENT_USAGE} [--json]
+       sigilo contacts add [NAME] @USERNAME [--yes]
 
   NAME       what you call them: letters, digits, "_", "." or "-" (default: the username)
   CARD       their contact card (\`sigilo whoami\` prints it; a typo anywhere is caught by its
              checksum), or just their account id
-  @USERNAME  their username on this server (\`sigilo username\`), looked up by its hash`,
+  @USERNAME  their username on this server (\`sigilo username\`), looked up by its hash
+  --yes      rename a contact you already have under another name, or give NAME to this
+             account when another contact has it (that one keeps its history, without a
+             name); without --yes this is asked on a terminal and refused otherwise`,
+  options: { yes: { type: 'boolean' } },
   positionals: true,
   async run(ctx) {
     const [first, second, ...extra] = ctx.positionals;
@@ -76,14 +81,21 @@ export const contactsAdd = clientCommand({
     const client = await ctx.client();
     let row: ContactRow;
     let username: string | undefined;
+    const settle = async (name: string, accountId: Uint8Array) => {
+      const conflict = contactConflict(client, name, accountId);
+      if (conflict) await settleContactConflict(client, conflict, { yes: ctx.values.yes === true, interactive: process.stdin.isTTY === true && !ctx.json });
+    };
     if (byUsername) {
       const wanted = checkUsername(second ?? first);
       await client.connect({ reconnect: false });
       const found = await client.usernames.lookup(wanted);
       username = found.username;
-      row = client.addContact(second ? first : found.username, found.accountId, undefined);
+      const name = second ? first : found.username;
+      await settle(name, found.accountId);
+      row = client.addContact(name, found.accountId, undefined);
     } else {
       const parsed = parseContactCard(second!);
+      await settle(first, parsed.accountId);
       row = client.addContact(first, parsed.accountId, parsed.accessKey, parsed.profileKey);
       // Their name, when the card carried the profile key and the server is reachable.
       if (parsed.profileKey && await connectBestEffort(client)) await client.profiles.refresh({ accountIds: [parsed.accountId], maxAgeMs: 0 }).catch(() => 0);

@@ -10,8 +10,8 @@ export const deleteHistory = clientCommand({
 
 Deletes the messages with NAME on this device now, and tells your other devices
 to do the same (end to end encrypted; the server cannot tell it from a message).
-It does not delete anything on your contact's devices. Asks first on a terminal
-unless --yes.`,
+It does not delete anything on your contact's devices. Asks first on a terminal;
+without a terminal (scripts) or with --json it needs --yes, else nothing is deleted (exit 1).`,
   options: { yes: { type: 'boolean' } },
   positionals: true,
   async run(ctx) {
@@ -21,7 +21,14 @@ unless --yes.`,
     const client = await ctx.client();
     const contact = client.resolveContact(name);
     const who = contactName(contact, contact.accountId);
-    if (ctx.values.yes !== true && process.stdin.isTTY && !ctx.json) {
+    if (ctx.values.yes !== true) {
+      // Deleting cannot be undone: without a person at a terminal to ask, it needs --yes.
+      if (!process.stdin.isTTY || ctx.json) {
+        const message = `this deletes all messages with ${who} on all your devices and cannot be undone: add --yes to do it without a question`;
+        if (ctx.json) ctx.io.out(`${JSON.stringify({ contact: contact.alias ?? null, deleted: 0, error: { code: 'CONFIRMATION_NEEDED', message } })}\n`);
+        ctx.io.err(`sigilo delete-history: ${message}. Nothing deleted. [CONFIRMATION_NEEDED]\n`);
+        return 1;
+      }
       if (!(await confirm(`Delete all messages with ${who} on all your devices? [y/N] `))) {
         ctx.io.err('Nothing deleted.\n');
         return 1;

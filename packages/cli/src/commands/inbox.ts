@@ -1,9 +1,10 @@
 /** `sigilo inbox`: fetches what arrived while away, prints unread messages and marks them read. */
 import { formatAccountId, GROUP_ID_LENGTH, type MessageRow } from '@sigilo/client';
 import { UsageError } from '../command.js';
-import { messageJson, messageLine, dateTime, printableName } from '../client/format.js';
+import { messageJson, messageLine, dateTime, clock, printableName } from '../client/format.js';
+import { groupChangeText } from '../client/group-change-text.js';
 import { resolveConversation } from './group.js';
-import { CLIENT_USAGE, clientCommand, connectAndCatchUp, contactName, watchWarnings } from '../client/session.js';
+import { CLIENT_USAGE, clientCommand, connectAndCatchUp, contactName, personName, watchWarnings } from '../client/session.js';
 
 export const inbox = clientCommand({
   path: ['inbox'],
@@ -13,7 +14,10 @@ export const inbox = clientCommand({
   NAME       only this contact's or group's messages
   --no-read  do not mark them read (no read receipt is sent; they show again next time)
   --offline  do not connect: print what is already stored
-  --json     one JSON array of {conversation, contact, group, messageId, author, timestamp, text, …}`,
+  --json     one JSON array of {conversation, contact, group, messageId, author, timestamp, text, …}
+
+Group changes show where they happened ("[Trip] 10:02 -- ana added carol"); in --json
+they carry "groupChange": {kind, by, accounts, name, text} (text as shown).`,
   options: { 'no-read': { type: 'boolean' }, offline: { type: 'boolean' } },
   positionals: true,
   async run(ctx) {
@@ -34,8 +38,17 @@ export const inbox = clientCommand({
     const groupOf = (m: MessageRow) => (m.conversation.length === GROUP_ID_LENGTH ? groups.get(formatAccountId(m.conversation)) : undefined);
     // In a group the author is the member who wrote; in a 1:1 conversation it is the contact.
     const contactOf = (m: MessageRow) => contacts.get(formatAccountId(groupOf(m) ? m.author : m.conversation));
+    const nameOf = (id: Uint8Array) => personName(client, id);
     if (ctx.json) {
-      ctx.io.out(`${JSON.stringify(unread.map((m) => ({ ...messageJson(m, contactOf(m)), group: groupOf(m)?.name ?? null, private: m.privateWith !== undefined })))}\n`);
+      ctx.io.out(`${JSON.stringify(unread.map((m) => ({
+        ...messageJson(m, contactOf(m)), group: groupOf(m)?.name ?? null, private: m.privateWith !== undefined,
+        ...(m.groupChange ? {
+          groupChange: {
+            kind: m.groupChange.kind, by: formatAccountId(m.groupChange.by), accounts: m.groupChange.accounts.map(formatAccountId),
+            name: m.groupChange.name ?? null, text: groupChangeText(m.groupChange, nameOf),
+          },
+        } : {}),
+      })))}\n`);
     } else if (unread.length === 0) {
       ctx.io.out('No new messages.\n');
     } else {
@@ -45,7 +58,10 @@ export const inbox = clientCommand({
         if (d !== day) ctx.io.out(`-- ${(day = d)} --\n`);
         const c = contactOf(m);
         const group = groupOf(m);
-        if (group) {
+        if (m.groupChange) {
+          const where = group ? `[${printableName(group.name)}] ` : '';
+          ctx.io.out(`${where}${clock(m.timestamp)} -- ${groupChangeText(m.groupChange, nameOf)}\n`);
+        } else if (group) {
           const where = m.privateWith ? `[${printableName(group.name)}, private]` : `[${printableName(group.name)}]`;
           ctx.io.out(`${where} ${messageLine(m, contactName(c, m.author, client), false)}\n`);
         } else {
@@ -56,6 +72,11 @@ export const inbox = clientCommand({
     if (ctx.values['no-read'] !== true && ctx.values.offline !== true) {
       const conversations = new Map<string, { id: Uint8Array; ids: Uint8Array[] }>();
       for (const m of unread) {
+        if (m.groupChange) {
+          // Not a message of anyone's: no read receipt, only this device's state.
+          client.store.setMessageStatus(m.conversation, m.messageId, 'read');
+          continue;
+        }
         const k = formatAccountId(m.conversation);
         const entry = conversations.get(k) ?? { id: m.conversation, ids: [] };
         entry.ids.push(m.messageId);

@@ -37,6 +37,17 @@ export interface MessageRow {
   readonly privateWith?: Uint8Array | undefined;
   /** Attachment pointers (keys included: only ever kept in the encrypted store), in message order. */
   readonly attachments?: readonly Attachment[] | undefined;
+  /** Groups: this row is not a message but a membership change shown in the conversation ("ana added carol"). */
+  readonly groupChange?: GroupChangeRecord | undefined;
+}
+
+/** A group change as kept in the conversation (client.md §9): who did what to whom; names are looked up when shown. */
+export interface GroupChangeRecord {
+  readonly by: Uint8Array;
+  readonly kind: 'created' | 'added' | 'removed' | 'left' | 'promoted' | 'demoted' | 'renamed' | 'undone';
+  readonly accounts: readonly Uint8Array[];
+  readonly name?: string | undefined;
+  readonly undoneBy?: Uint8Array | undefined;
 }
 
 export interface OutboxRow {

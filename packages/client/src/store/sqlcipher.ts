@@ -11,10 +11,14 @@ import { join } from 'node:path';
 import { randomBytes, scryptSync } from 'node:crypto';
 import { ClientError } from '../errors.js';
 import type { ClientStore, ContactProfileRow, ContactRow, MessageRow, MessageStatus, OutboxRow, PreKeyKind } from './port.js';
+import { decodeGroupChange, encodeGroupChange } from '../group-change-log.js';
 import type { GroupRow, GroupStatus, OwnSenderKeyRow, PendingGroupMessageRow, SenderKeyRow } from './port.js';
 import { decodeAttachments, encodeAttachments, type Attachment } from '../media/pointer.js';
 
 /** scrypt cost: N = 2^15, r = 8, p = 1 (~100 ms, 32 MiB): slows passphrase guessing on a stolen disk. */
+/** How long a statement waits for another process's write transaction on the same store before failing. */
+const BUSY_TIMEOUT_MS = 30_000;
+
 const SCRYPT = { N: 1 << 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
 
 const SCHEMA = `
@@ -55,7 +59,7 @@ function contactFromRow(r: Row): ContactRow {
   };
 }
 
-/** Profile keys and the names read with them (client.md §9); added in place to older stores. */
+/** Profile keys and the names read with them (client.md §11.1); added in place to older stores. */
 const PROFILE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS contact_profiles (
   account_id BLOB PRIMARY KEY, profile_key BLOB NOT NULL, name TEXT, avatar BLOB, avatar_type TEXT, fetched_at INTEGER NOT NULL DEFAULT 0);
@@ -85,6 +89,7 @@ function messageFromRow(r: Row): MessageRow {
     receivedAt: Number(r.received_at),
     privateWith: u8(r.private_with),
     attachments: decodeAttachments(u8(r.attachments)),
+    groupChange: decodeGroupChange(r.group_change as string | null | undefined),
   };
 }
 
@@ -111,7 +116,9 @@ export class SqlCipherStore implements ClientStore {
     const salt = readFileSync(saltFile);
     if (salt.length !== 16) throw new ClientError('BAD_PASSPHRASE', `the store's salt file is damaged (${saltFile}): restore it from a backup`);
     const key = deriveStoreKey(passphrase, salt);
-    const db = new Database(dbFile);
+    // Several commands may use one directory at once (a `chat` and an `inbox`, client.md §13): a writer
+    // waits for the other's transaction to end instead of failing at once.
+    const db = new Database(dbFile, { timeout: BUSY_TIMEOUT_MS });
     try {
       db.pragma("cipher = 'sqlcipher'");
       db.pragma('legacy = 4');
@@ -227,9 +234,10 @@ export class SqlCipherStore implements ClientStore {
   }
 
   insertMessage(m: MessageRow) {
-    const info = this.#s(`INSERT OR IGNORE INTO messages (conversation, message_id, author, outgoing, timestamp, text, status, deleted, received_at)
-                          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-      .run(buf(m.conversation), buf(m.messageId), buf(m.author), m.outgoing ? 1 : 0, m.timestamp, m.text, m.status, m.deleted ? 1 : 0, m.receivedAt);
+    const info = this.#s(`INSERT OR IGNORE INTO messages (conversation, message_id, author, outgoing, timestamp, text, status, deleted, received_at, group_change)
+                          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(buf(m.conversation), buf(m.messageId), buf(m.author), m.outgoing ? 1 : 0, m.timestamp, m.text, m.status, m.deleted ? 1 : 0, m.receivedAt,
+        m.groupChange ? encodeGroupChange(m.groupChange) : null);
     return info.changes === 1;
   }
   getMessage(conversation: Uint8Array, messageId: Uint8Array) {
@@ -478,6 +486,8 @@ CREATE TABLE IF NOT EXISTS group_receipts (
 function migrateAttachments(db: Database.Database): void {
   const columns = (db.prepare("SELECT name FROM pragma_table_info('messages')").all() as Row[]).map((r) => r.name);
   if (!columns.includes('attachments')) db.exec('ALTER TABLE messages ADD COLUMN attachments BLOB');
+  // Group changes shown in the conversation (client.md §12); stores made before have none.
+  if (!columns.includes('group_change')) db.exec('ALTER TABLE messages ADD COLUMN group_change TEXT');
 }
 
 function migrateGroups(db: Database.Database): void {

@@ -403,9 +403,16 @@ export interface Storage {
   clearDirectory(): Promise<number>;
 
   // Retention and audit
+  /** Deletes what expired by `now`; an expired invite is kept EXPIRED_INVITE_KEPT_MS longer, so that using it says "expired". */
   sweep(now: number): Promise<SweepResult>;
   audit(now: number): Promise<AuditReport>;
 
   /** Makes everything committed so far part of the main database file (best effort) and closes. */
   close(): Promise<void>;
 }
+
+/**
+ * How long an expired invite is kept after it expired: whoever tries it in that time is told it
+ * expired (INVITE_EXPIRED), not that it is unknown. Only the code's hash and two dates are kept.
+ */
+export const EXPIRED_INVITE_KEPT_MS = 30 * 24 * 3_600_000;

@@ -16,7 +16,7 @@ import type {
   DirectoryRecord, InviteRecord, ProfileRecord, PublishDirectoryResult, SetUsernameResult, MultiEnqueueRequest, MultiEnqueueResult, MultiStaleAccount, NewDevice, SealedRecipientRecord, PqPreKeyRow, PreKeyCounts, PreKeyUpload, QueuedMessage, RegisterResult, Storage, SweepResult, TableAudit,
   TakeBundlesResult, TakenPreKeys, DeviceRemovalRecord, NewDeviceRemoval,
 } from './port.js';
-import { deviceListDiff } from './port.js';
+import { EXPIRED_INVITE_KEPT_MS, deviceListDiff } from './port.js';
 
 export interface PostgresStorageOptions {
   /** e.g. postgresql://sigilo@127.0.0.1:5432/sigilo */
@@ -634,7 +634,7 @@ export class PostgresStorage implements Storage {
   async sweep(now: number): Promise<SweepResult> {
     const swept = await this.#tx(async (q) => ({
       messages: (await q(`DELETE FROM ${this.#t('messages')} WHERE expires_at <= $1 RETURNING 1`, [now])).length,
-      invites: (await q(`DELETE FROM ${this.#t('invites')} WHERE expires_at <= $1 RETURNING 1`, [now])).length,
+      invites: (await q(`DELETE FROM ${this.#t('invites')} WHERE expires_at <= $1 RETURNING 1`, [now - EXPIRED_INVITE_KEPT_MS])).length,
       dedup: (await q(`DELETE FROM ${this.#t('dedup')} WHERE expires_at <= $1 RETURNING 1`, [now])).length,
       attachmentIds: (await q(`DELETE FROM ${this.#t('attachments')} WHERE expires_at <= $1 RETURNING attachment_id`, [now])).map((r) => bytes(r.attachment_id)),
       attachmentUsage: (await q(`DELETE FROM ${this.#t('attachment_usage')} WHERE expires_at <= $1 RETURNING 1`, [now])).length,

@@ -25,7 +25,7 @@ import type {
   DirectoryRecord, InviteRecord, ProfileRecord, PublishDirectoryResult, SetUsernameResult, MultiEnqueueRequest, MultiEnqueueResult, MultiStaleAccount, NewDevice, SealedRecipientRecord, PqPreKeyRow, PreKeyCounts, PreKeyUpload, QueuedMessage, RegisterResult, SignedPreKeyRow, Storage,
   DeviceRemovalRecord, NewDeviceRemoval, SweepResult, TableAudit, TakeBundlesResult, TakenPreKeys, OneTimePreKeyRow,
 } from './port.js';
-import { deviceListDiff } from './port.js';
+import { EXPIRED_INVITE_KEPT_MS, deviceListDiff } from './port.js';
 
 export interface SqliteStorageOptions {
   /** Path of the database file, or ':memory:'. */
@@ -770,7 +770,7 @@ function transactions(db: Database.Database, s: ReturnType<typeof prepare>) {
 
     sweep: db.transaction((now: number): SweepResult => ({
       messages: s.sweepMessages.run(now).changes,
-      invites: s.sweepInvites.run(now).changes,
+      invites: s.sweepInvites.run(now - EXPIRED_INVITE_KEPT_MS).changes,
       dedup: s.sweepDedup.run(now).changes,
       attachmentIds: (s.sweepAttachments.all(now) as Buffer[]).map(bytes),
       attachmentUsage: s.sweepUsage.run(now).changes,

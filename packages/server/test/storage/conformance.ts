@@ -7,6 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AccountRecord, EnqueueRequest, MultiEnqueueRequest, Storage } from '../../src/storage/port.js';
+import { EXPIRED_INVITE_KEPT_MS } from '../../src/storage/port.js';
 
 export interface ConformanceTarget {
   readonly storage: Storage;
@@ -539,7 +540,8 @@ export function runStorageConformance(adapter: string, open: () => Promise<Confo
     describe('retention and audit', () => {
       it('sweeps expired messages, invites, dedup records and attachments', async () => {
         const a = await registered();
-        await db.createInvite({ codeHash: rnd(32), createdAt: NOW, expiresAt: NOW + 5 });
+        // An invite goes EXPIRED_INVITE_KEPT_MS after it expired (until then, using it says "expired").
+        await db.createInvite({ codeHash: rnd(32), createdAt: NOW - EXPIRED_INVITE_KEPT_MS, expiresAt: NOW + 5 - EXPIRED_INVITE_KEPT_MS });
         await db.enqueue([send(a.accountId, [1], { expiresAt: NOW + 5, dedupExpiresAt: NOW + 5 }), send(a.accountId, [1])]);
         const attachmentId = rnd(16);
         await db.createAttachment({ attachmentId, size: 10, uploadTokenHash: rnd(32), createdAt: NOW, expiresAt: NOW + 5, complete: false });
@@ -550,6 +552,15 @@ export function runStorageConformance(adapter: string, open: () => Promise<Confo
         expect(r.attachmentIds).toEqual([attachmentId]);
         expect(await db.getAttachment(attachmentId)).toBeUndefined();
         expect(await db.queueDepth()).toBe(1);
+      });
+
+      it('keeps an expired invite for a while, so that using it still says expired', async () => {
+        const code = rnd(32);
+        await db.createInvite({ codeHash: code, createdAt: NOW, expiresAt: NOW + 5 });
+        expect((await db.sweep(NOW + 10)).invites).toBe(0);
+        expect(await db.registerAccount(code, NOW + 10, account(), { deviceKey: rnd(32), createdDay: 1 })).toEqual({ status: 'invite-expired' });
+        expect((await db.sweep(NOW + 5 + EXPIRED_INVITE_KEPT_MS)).invites).toBe(1);
+        expect(await db.registerAccount(code, NOW + 6 + EXPIRED_INVITE_KEPT_MS, account(), { deviceKey: rnd(32), createdDay: 1 })).toEqual({ status: 'invite-invalid' });
       });
 
       it('audits rows per table and stored sender identities', async () => {
