@@ -19,7 +19,7 @@
  * checked the same way for every row) when you add a frame.
  */
 import { create, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
-import { generateOneTimePreKeys, generatePqPreKey, generateSignedPreKey } from '@sigilo/protocol';
+import { generateOneTimePreKeys, generatePqPreKey, generateSignedPreKey, usernameHash } from '@sigilo/protocol';
 import { ClientFrameSchema, ErrorCode, type ServerFrame } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:https';
@@ -332,6 +332,85 @@ const rows: readonly Row[] = [
       }
     },
   },
+  // Usernames, profiles and the member directory (server.md §3.1): each acts on the sender's own
+  // account only; reads (lookup, profile, search) are open to every member, never to anonymous sockets.
+  {
+    op: 'setUsername', what: "claim a username for the sender's own account",
+    build: (_w, actor) => ({ case: 'setUsername', value: { usernameHash: usernameHash(nodeCrypto, nextUsername(actor)) } }),
+    expect: { self: reply('ok'), sibling: reply('ok'), otherAccount: reply('ok'), anonymous: NOT_AUTH },
+    async verify(w, actor, f) {
+      if (f.body.case !== 'ok') return;
+      // The claim went to the sender's own account, never to another one.
+      const holder = await w.t.server.storage.accountByUsernameHash(usernameHash(nodeCrypto, lastUsername));
+      expect(hex(holder!)).toBe(hex(actor.principal === 'otherAccount' ? w.b1.device.accountId! : w.accountA));
+    },
+  },
+  {
+    op: 'lookupUsername', what: "look up account A's username",
+    async build(w) {
+      await w.a1.client.expectOk({ case: 'setUsername', value: { usernameHash: usernameHash(nodeCrypto, 'matrix.a') } }, 'ok');
+      return { case: 'lookupUsername', value: { usernameHash: usernameHash(nodeCrypto, 'matrix.a') } };
+    },
+    expect: { self: reply('usernameAccount'), sibling: reply('usernameAccount'), otherAccount: reply('usernameAccount'), anonymous: NOT_AUTH },
+  },
+  {
+    op: 'directoryPublish', what: "list the sender's own claimed username in the directory",
+    async build(w, actor) {
+      const name = nextUsername(actor);
+      if (actor.principal !== 'anonymous') await actor.client.expectOk({ case: 'setUsername', value: { usernameHash: usernameHash(nodeCrypto, name) } }, 'ok');
+      return { case: 'directoryPublish', value: { username: name, name: 'Matrix' } };
+    },
+    expect: { self: reply('ok'), sibling: reply('ok'), otherAccount: reply('ok'), anonymous: NOT_AUTH },
+  },
+  {
+    op: 'directoryPublish', what: "list a username another account holds (A's) in the directory",
+    build: () => ({ case: 'directoryPublish', value: { username: 'matrix.a', name: 'Not A' } }),
+    expect: { self: error('INVALID_ARGUMENT'), sibling: error('INVALID_ARGUMENT'), otherAccount: error('INVALID_ARGUMENT'), anonymous: NOT_AUTH },
+    async verify(w) {
+      // Whoever asked, A's own username is not listed under another account.
+      const entries = await w.t.server.storage.searchDirectory('matrix.a', '', 10);
+      expect(entries.filter((e) => e.username === 'matrix.a' && hex(e.accountId) !== hex(w.accountA))).toEqual([]);
+    },
+  },
+  {
+    op: 'directorySearch', what: 'search the member directory',
+    build: () => ({ case: 'directorySearch', value: { query: 'matrix' } }),
+    expect: { self: reply('directoryEntries'), sibling: reply('directoryEntries'), otherAccount: reply('directoryEntries'), anonymous: NOT_AUTH },
+  },
+  {
+    op: 'directoryLeave', what: "remove the sender's own directory entry",
+    build: () => ({ case: 'directoryLeave', value: {} }),
+    expect: { self: reply('ok'), sibling: reply('ok'), otherAccount: reply('ok'), anonymous: NOT_AUTH },
+  },
+  {
+    op: 'deleteUsername', what: "release the sender's own username",
+    async build(w, actor) {
+      if (actor.principal === 'otherAccount') {
+        await w.a1.client.expectOk({ case: 'setUsername', value: { usernameHash: usernameHash(nodeCrypto, 'matrix.kept') } }, 'ok');
+      }
+      return { case: 'deleteUsername', value: {} };
+    },
+    expect: { self: reply('ok'), sibling: reply('ok'), otherAccount: reply('ok'), anonymous: NOT_AUTH },
+    async verify(w, actor) {
+      // B releasing its username leaves A's alone.
+      if (actor.principal === 'otherAccount') expect(hex((await w.t.server.storage.usernameHashOf(w.accountA))!)).toBe(hex(usernameHash(nodeCrypto, 'matrix.kept')));
+    },
+  },
+  {
+    op: 'setProfile', what: "store the sender's own encrypted profile",
+    build: () => ({ case: 'setProfile', value: { profile: randomBytes(300) } }),
+    expect: { self: reply('ok'), sibling: reply('ok'), otherAccount: reply('ok'), anonymous: NOT_AUTH },
+    async verify(w, actor, f) {
+      if (f.body.case !== 'ok') return;
+      if (actor.principal === 'otherAccount') expect(hex((await w.t.server.storage.getProfile(w.accountA))?.profile ?? new Uint8Array(0))).toBe(hex(lastProfileA));
+      else lastProfileA = (await w.t.server.storage.getProfile(w.accountA))!.profile;
+    },
+  },
+  {
+    op: 'getProfile', what: "read account A's encrypted profile",
+    build: (w) => ({ case: 'getProfile', value: { accountId: w.accountA } }),
+    expect: { self: reply('profile'), sibling: reply('profile'), otherAccount: reply('profile'), anonymous: NOT_AUTH },
+  },
 ];
 
 // Per-row state between build and verify (the cells run one at a time).
@@ -339,6 +418,14 @@ let lastQueued = 0n;
 let countBefore = 0;
 let victim: Actor | undefined;
 let lastName: Uint8Array = new Uint8Array(0);
+let usernames = 0;
+let lastUsername = '';
+let lastProfileA: Uint8Array = new Uint8Array(0);
+/** A fresh username for one cell (each claim replaces the sender account's previous one). */
+function nextUsername(actor: Actor): string {
+  lastUsername = `matrix.${actor.principal.toLowerCase()}.${++usernames}`;
+  return lastUsername;
+}
 
 function outcome(f: ServerFrame): string {
   return f.body.case === 'error' ? `error:${ErrorCode[f.body.value.code]}` : `reply:${f.body.case}`;
@@ -353,7 +440,7 @@ describe('authorisation matrix', () => {
   const anonymousActors: TestClient[] = [];
 
   beforeAll(async () => {
-    t = await startTestServer({ 'limits.maxDevicesPerAccount': 100 });
+    t = await startTestServer({ 'limits.maxDevicesPerAccount': 100, 'directory.mode': 'members', 'directory.lookupsPerHour': 100_000 });
     const a = await t.account({ preKeys: true });
     const accountA = a.device.accountId!;
     const a1: Actor = { principal: 'self', client: a.client, device: a.device };
@@ -531,8 +618,12 @@ describe('authorisation matrix', () => {
   }
 
   describe('HTTP', () => {
-    it.each(['/health', '/metrics', '/v1/server-info'])('GET %s: anyone (no credentials)', async (path) => {
+    it.each(['/health', '/v1/server-info'])('GET %s: anyone (no credentials)', async (path) => {
       expect(await http('GET', path)).toBe(200);
+    });
+
+    it('GET /metrics: nobody on the client port (metrics live on their own loopback listener, server.md §10)', async () => {
+      expect(await http('GET', '/metrics')).toBe(404);
     });
 
     it('attachment upload: only with the slot\'s token; another device\'s token, no token, and a revoked device\'s token are refused', async () => {
