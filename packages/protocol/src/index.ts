@@ -22,3 +22,4 @@ export * from './group/index.js';
 export * from './account-id.js';
 export * from './smp.js';
 export * from './receipts.js';
+export * from './transparency.js';
