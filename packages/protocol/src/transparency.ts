@@ -258,8 +258,8 @@ export function base64Decode(s: string): Uint8Array {
 
 const SIG_PREFIX = '\u2014 ';
 /** Signature type bytes of signed-note (Ed25519) and tlog-cosignature (cosignature/v1). */
-const NOTE_ED25519 = 0x01;
-const COSIGNATURE_V1 = 0x04;
+export const NOTE_ED25519 = 0x01;
+export const COSIGNATURE_V1 = 0x04;
 const MAX_NOTE_BYTES = 16 * 1024;
 const MAX_NOTE_SIGNATURES = 100;
 
@@ -274,22 +274,25 @@ export function noteKeyId(crypto: CryptoProvider, name: string, type: number, pu
   return crypto.sha256(concatBytes(utf8(`${name}\n`), new Uint8Array([type]), publicKey)).slice(0, 4);
 }
 
-/** A note verifier key in the signed-note text form: `<name>+<hex key id>+<base64(0x01 || public key)>`. */
-export function encodeVerifierKey(crypto: CryptoProvider, name: string, publicKey: Uint8Array): string {
+/**
+ * A verifier key in the signed-note text form: `<name>+<hex key id>+<base64(type || public key)>`;
+ * type 0x01 for a log's note key, 0x04 for a witness's cosignature/v1 key.
+ */
+export function encodeVerifierKey(crypto: CryptoProvider, name: string, publicKey: Uint8Array, type = NOTE_ED25519): string {
   checkKeyName(name);
-  const id = noteKeyId(crypto, name, NOTE_ED25519, publicKey);
-  return `${name}+${[...id].map((b) => b.toString(16).padStart(2, '0')).join('')}+${base64Encode(concatBytes(new Uint8Array([NOTE_ED25519]), publicKey))}`;
+  const id = noteKeyId(crypto, name, type, publicKey);
+  return `${name}+${[...id].map((b) => b.toString(16).padStart(2, '0')).join('')}+${base64Encode(concatBytes(new Uint8Array([type]), publicKey))}`;
 }
 
-export function parseVerifierKey(crypto: CryptoProvider, vkey: string): { name: string; publicKey: Uint8Array } {
+export function parseVerifierKey(crypto: CryptoProvider, vkey: string, type = NOTE_ED25519): { name: string; publicKey: Uint8Array } {
   const parts = vkey.trim().split('+');
   if (parts.length !== 3) fail('a verifier key has the form name+keyid+base64key');
   const [name, hex, b64] = parts as [string, string, string];
   checkKeyName(name);
   const raw = base64Decode(b64);
-  if (raw.length !== 33 || raw[0] !== NOTE_ED25519) fail('only Ed25519 verifier keys (type 0x01) are supported');
+  if (raw.length !== 33 || raw[0] !== type) fail(`expected an Ed25519 verifier key of type 0x0${type}`);
   const publicKey = raw.slice(1);
-  const id = noteKeyId(crypto, name, NOTE_ED25519, publicKey);
+  const id = noteKeyId(crypto, name, type, publicKey);
   if ([...id].map((b) => b.toString(16).padStart(2, '0')).join('') !== hex.toLowerCase()) fail('the verifier key id does not match its name and key');
   return { name, publicKey };
 }

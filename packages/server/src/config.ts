@@ -55,6 +55,10 @@ export interface ServerConfig {
   };
   readonly senderCertificateMs: number;
   readonly inviteLifetimeMs: number;
+  readonly kt: {
+    /** Raw kt.witnesses text; parsed (and checked) when the server starts. */
+    readonly witnesses: string;
+  };
   readonly storage: {
     readonly backend: 'sqlite' | 'postgres';
     readonly postgresUrl: string | undefined;
@@ -74,7 +78,8 @@ type Kind =
   | { t: 'host' }
   | { t: 'path' }
   | { t: 'url' }
-  | { t: 'enum-like'; pattern: string };
+  | { t: 'enum-like'; pattern: string }
+  | { t: 'text' };
 
 interface Setting {
   /** Dotted path in the config file. */
@@ -127,6 +132,7 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'retention.sweepInterval', env: 'SIGILO_SWEEP_INTERVAL', kind: { t: 'duration', min: SECOND, max: DAY }, def: '1h', key: 'retention.sweepIntervalMs', help: 'how often expired data is deleted' },
   { path: 'senderCertificateLifetime', env: 'SIGILO_SENDER_CERT_LIFETIME', kind: { t: 'duration', min: 60 * SECOND, max: 7 * DAY }, def: '1h', key: 'senderCertificateMs', help: 'validity of the sender certificates the server issues: a revoked device can send sealed messages for at most this long after revocation' },
   { path: 'inviteLifetime', env: 'SIGILO_INVITE_LIFETIME', kind: { t: 'duration', min: 60 * SECOND, max: 365 * DAY }, def: '7d', key: 'inviteLifetimeMs', help: 'default validity of `sigilo admin invite` codes' },
+  { path: 'kt.witnesses', env: 'SIGILO_KT_WITNESSES', kind: { t: 'text' }, def: '', key: 'kt.witnesses', help: "key transparency witnesses asked to cosign each checkpoint: comma-separated '<witness vkey> <url>' entries, as `sigilo witness` prints them (spec/transparency.md)" },
   { path: 'storage.backend', env: 'SIGILO_STORAGE', kind: { t: 'enum', values: ['sqlite', 'postgres'] }, def: 'sqlite', key: 'storage.backend', help: "'sqlite': DATA/sigilo.db (embedded); 'postgres': storage.postgresUrl" },
   { path: 'storage.postgresUrl', env: 'SIGILO_POSTGRES_URL', kind: { t: 'url' }, def: undefined, key: 'storage.postgresUrl', help: 'PostgreSQL connection URL, e.g. postgresql://sigilo@db.internal:5432/sigilo (with storage.backend postgres)' },
   { path: 'storage.postgresSchema', env: 'SIGILO_POSTGRES_SCHEMA', kind: { t: 'enum-like', pattern: '^[a-z_][a-z0-9_]{0,62}$' }, def: 'sigilo', key: 'storage.postgresSchema', help: 'PostgreSQL schema holding the tables (created if absent)' },
@@ -161,6 +167,7 @@ function describeKind(k: Kind): string {
     case 'path': return 'a file system path';
     case 'url': return 'a postgresql:// URL';
     case 'enum-like': return `a lower-case identifier (${k.pattern})`;
+    case 'text': return 'text';
   }
 }
 
@@ -190,6 +197,7 @@ function parseValue(s: Setting, raw: unknown, source: string): unknown {
     case 'path': return text.length > 0 ? text : fail();
     case 'url': return /^postgres(ql)?:\/\/\S+$/.test(text) ? text : fail();
     case 'enum-like': return new RegExp(k.pattern).test(text) ? text : fail();
+    case 'text': return text;
   }
 }
 

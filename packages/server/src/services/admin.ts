@@ -3,7 +3,7 @@
  * and by `sigilo admin` on a stopped server's data directory. With a hub
  * (running server), removals also close the live connections.
  */
-import { accountIdText, parseAccountIdText, type Random } from '@sigilo/protocol';
+import { accountIdText, parseAccountIdText, type Binding, type Random } from '@sigilo/protocol';
 import { CloseReason } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 import type { ServerConfig } from '../config.js';
 import { ServerError } from '../errors.js';
@@ -66,6 +66,8 @@ export class AdminService {
     private readonly now: () => number,
     private readonly hub: Hub | undefined,
     private readonly files: () => { name: string; bytes: number }[] = () => [],
+    /** Logs removal bindings (spec/transparency.md §3); absent offline, when the server is not running. */
+    private readonly logRemovals?: (bindings: Binding[]) => Promise<void>,
   ) {}
 
   async createInvite(lifetimeMs = this.config.inviteLifetimeMs): Promise<InviteInfo> {
@@ -131,7 +133,12 @@ export class AdminService {
 
   async removeAccount(input: string): Promise<{ removed: boolean; closedConnections: number; accountId: string }> {
     const { accountId: id } = await resolveAccountArg(this.storage, input);
+    const account = await this.storage.getAccount(id);
+    const devices = account ? await this.storage.listDevices(id) : [];
     const removed = await this.storage.deleteAccount(id);
+    if (removed && account) {
+      await this.logRemovals?.(devices.map((d) => ({ kind: 'remove' as const, accountId: id, deviceId: d.deviceId, identityKey: account.identityKey, time: this.now() })));
+    }
     this.hub?.removed(toHex(id), undefined);
     const closed = this.hub?.closeAccount(toHex(id), CloseReason.ACCOUNT_REMOVED, 'this account was removed by the administrator') ?? 0;
     return { removed, closedConnections: closed, accountId: accountIdText(id) };
@@ -142,6 +149,8 @@ export class AdminService {
     const { accountId: id } = await resolveAccountArg(this.storage, input);
     const removal = removalRecord({ now: this.now, config: this.config }, 0);
     const revoked = await this.storage.removeDevice(id, deviceId, removal);
+    const account = revoked ? await this.storage.getAccount(id) : undefined;
+    if (account) await this.logRemovals?.([{ kind: 'remove', accountId: id, deviceId, identityKey: account.identityKey, time: this.now() }]);
     this.hub?.removed(toHex(id), deviceId);
     const closed = this.hub?.closeDevice(toHex(id), deviceId, CloseReason.DEVICE_REVOKED,
       `this device was revoked by the administrator on ${isoDay(dayOf(this.now()))}; link it again or register`) ?? 0;
