@@ -25,6 +25,7 @@ import { verify } from './verify.js';
 import { whoami } from './whoami.js';
 import { backup } from './backup.js';
 import { restore } from './restore.js';
+import { witness } from './witness.js';
 
 export const COMMANDS: readonly Command[] = [
   serverStart,
@@ -55,4 +56,5 @@ export const COMMANDS: readonly Command[] = [
   backup,
   restore,
   ...groupCommands,
+  witness,
 ];

@@ -36,6 +36,7 @@ ${settingsHelp()}`,
       `  TLS: ${server.tls.selfSigned ? `self-signed certificate${server.tls.generated ? ' (generated now)' : ''}` : 'provided certificate'}`,
       `  SHA-256 fingerprint (clients pin this): ${server.tls.fingerprint}`,
       `  sender certificate key: id ${server.certificateKey.keyId}, ${Buffer.from(server.certificateKey.publicKey).toString('base64')}`,
+      `  key transparency log: ${server.kt.verifierKey}`,
       `  admin: sigilo admin invite --data ${config.dataDir}`,
       '',
     ].join('\n'));
