@@ -33,6 +33,7 @@ import { GROUP_ID_LENGTH, Groups, type GroupChangeEvent, type GroupInfo } from '
 import type { ClientStore, ContactRow, MessageRow, MessageStatus } from './store/port.js';
 import { AttachmentError, downloadFile, uploadFile, uploadStateKey, type DownloadOptions, type SendFileOptions } from './attachments.js';
 import { acceptPointers, pointerFromAttachment, type Attachment } from './media/pointer.js';
+import { KeyTransparencyClient, type TransparencyAlert, type TransparencyOptions } from './transparency.js';
 
 /** One-time prekeys kept on the server; replenished below LOW_WATER (the server also tells us). */
 export const PREKEY_BATCH = 100;
@@ -79,12 +80,16 @@ export type ClientEvent =
   /** Groups: membership changes applied (who added, removed, promoted whom; renames). */
   | { type: 'group-update'; groupId: Uint8Array; revision: number; changes: GroupChangeEvent[] }
   /** Groups: something refused (a forged membership change, a message from a non-member…); nothing was applied. */
-  | { type: 'group-rejected'; groupId: Uint8Array | undefined; reason: string };
+  | { type: 'group-rejected'; groupId: Uint8Array | undefined; reason: string }
+  /** Key transparency: the server showed a key or a checkpoint that fails verification (spec/transparency.md §6). */
+  | TransparencyAlert;
 
 export interface ClientOptions {
   readonly store: ClientStore;
   readonly ctx?: ProtocolContext;
   readonly now?: () => number;
+  /** Key transparency witnesses and how many cosignatures a checkpoint needs (spec/transparency.md §6). */
+  readonly transparency?: TransparencyOptions;
 }
 
 /** What applying a batch of deliveries produces, acted on after its transaction commits. */
@@ -127,6 +132,7 @@ export class SigiloClient {
   #account: { accountId: Uint8Array; deviceId: number } | undefined;
   readonly #typingTimers = new Map<string, NodeJS.Timeout>();
   readonly #groups: Groups;
+  readonly #kt: KeyTransparencyClient;
 
   constructor(options: ClientOptions) {
     this.store = options.store;
@@ -134,6 +140,7 @@ export class SigiloClient {
     this.#now = options.now ?? Date.now;
     this.#events.setMaxListeners(50);
     this.#groups = this.#groupEngine();
+    this.#kt = new KeyTransparencyClient(this.store, this.#ctx.crypto, () => fetchJson(this.#requireServer(), '/v1/server-info'), (e) => this.#emit(e), options.transparency);
   }
 
   on(listener: (e: ClientEvent) => void): () => void {
@@ -230,6 +237,7 @@ export class SigiloClient {
       this.store.setMeta(META.serverUrl, text.encode(address.url));
       this.store.setMeta(META.serverFingerprint, address.fingerprint ? text.encode(address.fingerprint) : undefined);
       this.store.setMeta(META.serverKeys, text.encode(JSON.stringify(info.certificateKeys)));
+      this.#kt.pin(info);
     });
     this.#trusted = undefined;
     this.#sealedCache.certificates.clear();
@@ -576,6 +584,8 @@ export class SigiloClient {
       this.#scheduleReconnect();
     });
     await this.#replenishPreKeys(connection, false).catch(() => {});
+    // Monitor this account's bindings in the key transparency log; a finding is a kt-alert event.
+    void this.#kt.monitor(connection, this.#requireAccount().accountId, this.identity.publicKey).catch(() => {});
     // Started now (not on a timer), so close() waits for the outbox to go out.
     this.flush().catch(() => { /* retried by the timer the failure set */ });
   }
@@ -766,6 +776,10 @@ export class SigiloClient {
       } catch {
         events.push({ type: 'undecryptable', reason: 'a message decrypted but its content is malformed' });
         return true;
+      }
+      if (content.ktCheckpoint) {
+        const note = content.ktCheckpoint;
+        out.followUps.push(() => { void this.#kt.receiveGossip(this.#connection, note).catch(() => {}); });
       }
       if (this.#groups.applyPairwise(content, { accountId: sender.accountId, deviceId: sender.deviceId, identityKey: remoteIdentity }, out, unaccepted)) return true;
       this.#apply(content, sender.accountId, me.accountId, out, unaccepted);
@@ -971,6 +985,7 @@ export class SigiloClient {
   #queueContent(to: Uint8Array, content: Parameters<typeof create<typeof ContentSchema>>[1], sync: Parameters<typeof create<typeof ContentSchema>>[1] | undefined, messageId = this.#ctx.random(16)): number {
     const c = create(ContentSchema, content);
     if (this.accessKey) c.senderAccessKey = this.accessKey;
+    c.ktCheckpoint = this.#kt.gossip() ?? '';
     return this.store.enqueueOutbox({
       recipient: to,
       content: toBinary(ContentSchema, c),
@@ -1336,6 +1351,7 @@ export class SigiloClient {
     const me = this.#requireAccount();
     const toSelf = bytesEqual(accountId, me.accountId);
     const decoded = bundles.map((bytes) => decodePreKeyBundle(bytes));
+    await this.#kt.verifyBundles(connection, accountId, f.body.value, decoded);
     // Identity first, committed on its own: a changed key is remembered (and blocks sending)
     // even though no session is built with it.
     const events: ClientEvent[] = [];
@@ -1584,6 +1600,16 @@ export class SigiloClient {
   }
 
   /** The account's devices; `name` is undefined when none is set or it cannot be read (device-names.ts). */
+  /**
+   * Key transparency (spec/transparency.md §6.3): checks this account's bindings in the log now, and
+   * returns the latest checkpoint seen. Throws KEY_TRANSPARENCY (and emits kt-alert) on a finding.
+   */
+  async checkTransparency(): Promise<{ bindings: number; treeSize: number }> {
+    const me = this.#requireAccount();
+    const { bindings } = await this.#kt.monitor(this.#requireConnection(), me.accountId, this.identity.publicKey);
+    return { bindings, treeSize: this.#kt.latest()?.size ?? 0 };
+  }
+
   async listDevices(): Promise<{ deviceId: number; createdDay: number; lastSeenDay: number; name: string | undefined }[]> {
     const f = await this.#requireConnection().request({ case: 'listDevices', value: {} });
     const { accountId } = this.#requireAccount();
