@@ -285,9 +285,10 @@ export function encodeVerifierKey(crypto: CryptoProvider, name: string, publicKe
 }
 
 export function parseVerifierKey(crypto: CryptoProvider, vkey: string, type = NOTE_ED25519): { name: string; publicKey: Uint8Array } {
-  const parts = vkey.trim().split('+');
-  if (parts.length !== 3) fail('a verifier key has the form name+keyid+base64key');
-  const [name, hex, b64] = parts as [string, string, string];
+  // The name has no '+'; the key id is 8 hex digits; the base64 key may contain '+'.
+  const m = /^([^+]+)\+([0-9a-fA-F]{8})\+(.+)$/.exec(vkey.trim());
+  if (!m) fail('a verifier key has the form name+keyid+base64key');
+  const [, name, hex, b64] = m as unknown as [string, string, string, string];
   checkKeyName(name);
   const raw = base64Decode(b64);
   if (raw.length !== 33 || raw[0] !== type) fail(`expected an Ed25519 verifier key of type 0x0${type}`);

@@ -18,4 +18,4 @@ export { CLOSE_CODES, CLOSE_AUTH_FAILED, CLOSE_AUTH_TIMEOUT } from './connection
 export { createOrganisationCa, renewCaServerCertificate, SERVER_CERT_DAYS, type CaInfo, type CaNames } from './tls/ca.js';
 export { WebStatic, securityHeaders, contentSecurityPolicy } from './web-static.js';
 export { startWitness, addCheckpoint, type WitnessOptions, type RunningWitness } from './witness.js';
-export { KeyTransparency, type PublishedCheckpoint, type WitnessConfig } from './services/transparency.js';
+export { KeyTransparency, loadLogKey, type PublishedCheckpoint, type WitnessConfig } from './services/transparency.js';

@@ -76,10 +76,14 @@ export class KeyTransparency {
     private readonly witnesses: readonly WitnessConfig[],
   ) {
     this.#seed = seed;
-    this.publicKey = crypto.ed25519PublicKey(seed);
-    // The origin names the log; derived from its key, so two servers never share one.
-    this.origin = `sigilo.kt/${toHex(crypto.sha256(this.publicKey)).slice(0, 16)}`;
-    this.verifierKey = encodeVerifierKey(crypto, this.origin, this.publicKey);
+    ({ origin: this.origin, publicKey: this.publicKey, verifierKey: this.verifierKey } = KeyTransparency.describe(crypto, seed));
+  }
+
+  /** The log's name and keys for a log key seed. The origin is derived from the key, so two logs never share one. */
+  static describe(crypto: CryptoProvider, seed: Uint8Array): { origin: string; publicKey: Uint8Array; verifierKey: string } {
+    const publicKey = crypto.ed25519PublicKey(seed);
+    const origin = `sigilo.kt/${toHex(crypto.sha256(publicKey)).slice(0, 16)}`;
+    return { origin, publicKey, verifierKey: encodeVerifierKey(crypto, origin, publicKey) };
   }
 
   /** Appends binding leaves and waits until a published checkpoint includes them. */
