@@ -222,8 +222,8 @@ export function ktVerifyConsistency(crypto: CryptoProvider, first: number, secon
     sn = Math.floor(sn / 2);
   }
   if (sn !== 0) fail('the consistency proof is too short');
-  if (!bytesEqual(fr, firstRoot)) fail('the consistency proof does not lead to the old root: the log rewrote its history');
-  if (!bytesEqual(sr, secondRoot)) fail('the consistency proof does not lead to the new root');
+  // Either mismatch means the new tree cannot be shown to extend the old one.
+  if (!bytesEqual(fr, firstRoot) || !bytesEqual(sr, secondRoot)) fail('the new tree does not extend the old one: the log rewrote its history (or the proof is wrong)');
 }
 
 // ------------------------------------------------------------------ base64 (RFC 4648 §4, strict)
