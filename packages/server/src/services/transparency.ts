@@ -63,7 +63,6 @@ export class KeyTransparency {
   readonly #seed: Uint8Array;
   #published: PublishedCheckpoint | undefined;
   #publishing: Promise<PublishedCheckpoint> | undefined;
-  #again = false;
   /** Per witness: the size of the latest checkpoint it cosigned for us, when known. */
   readonly #witnessSizes = new Map<string, number>();
 
@@ -117,11 +116,8 @@ export class KeyTransparency {
 
   /** Signs the current tree and collects cosignatures; one publication at a time, coalescing requests made meanwhile. */
   publish(): Promise<PublishedCheckpoint> {
-    if (this.#publishing) {
-      this.#again = true;
-      return this.#publishing.then(() => this.publish());
-    }
-    this.#again = false;
+    // Asked while one runs: run again after it (the next one covers every append made meanwhile).
+    if (this.#publishing) return this.#publishing.then(() => this.publish(), () => this.publish());
     const run = this.#publishOnce().finally(() => { this.#publishing = undefined; });
     this.#publishing = run;
     return run;
