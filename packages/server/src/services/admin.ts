@@ -136,11 +136,11 @@ export class AdminService {
     const account = await this.storage.getAccount(id);
     const devices = account ? await this.storage.listDevices(id) : [];
     const removed = await this.storage.deleteAccount(id);
+    this.hub?.removed(toHex(id), undefined);
+    const closed = this.hub?.closeAccount(toHex(id), CloseReason.ACCOUNT_REMOVED, 'this account was removed by the administrator') ?? 0;
     if (removed && account) {
       await this.logRemovals?.(devices.map((d) => ({ kind: 'remove' as const, accountId: id, deviceId: d.deviceId, identityKey: account.identityKey, time: this.now() })));
     }
-    this.hub?.removed(toHex(id), undefined);
-    const closed = this.hub?.closeAccount(toHex(id), CloseReason.ACCOUNT_REMOVED, 'this account was removed by the administrator') ?? 0;
     return { removed, closedConnections: closed, accountId: accountIdText(id) };
   }
 
@@ -149,11 +149,11 @@ export class AdminService {
     const { accountId: id } = await resolveAccountArg(this.storage, input);
     const removal = removalRecord({ now: this.now, config: this.config }, 0);
     const revoked = await this.storage.removeDevice(id, deviceId, removal);
-    const account = revoked ? await this.storage.getAccount(id) : undefined;
-    if (account) await this.logRemovals?.([{ kind: 'remove', accountId: id, deviceId, identityKey: account.identityKey, time: this.now() }]);
     this.hub?.removed(toHex(id), deviceId);
     const closed = this.hub?.closeDevice(toHex(id), deviceId, CloseReason.DEVICE_REVOKED,
       `this device was revoked by the administrator on ${isoDay(dayOf(this.now()))}; link it again or register`) ?? 0;
+    const account = revoked ? await this.storage.getAccount(id) : undefined;
+    if (account) await this.logRemovals?.([{ kind: 'remove', accountId: id, deviceId, identityKey: account.identityKey, time: this.now() }]);
     return { revoked, closedConnections: closed, accountId: accountIdText(id) };
   }
 

@@ -64,9 +64,9 @@ export async function removeOwnDevice(ctx: ServerContext, s: Session, m: RemoveD
   if (!(await ctx.storage.removeDevice(s.accountId, m.deviceId, removal))) {
     throw new ServerError('NOT_FOUND', 'your account has no such device (sigilo devices lists them)');
   }
-  await ctx.kt.append([{ kind: 'remove', accountId: s.accountId, deviceId: m.deviceId, identityKey: s.identityKey, time: ctx.now() }]);
   ctx.hub.removed(s.accountHex, m.deviceId);
   ctx.hub.closeDevice(s.accountHex, m.deviceId, CloseReason.DEVICE_REVOKED, removalWords(s.deviceId, removal.day));
+  await ctx.kt.append([{ kind: 'remove', accountId: s.accountId, deviceId: m.deviceId, identityKey: s.identityKey, time: ctx.now() }]);
   ctx.log.info('device removed by its account');
   return { body: { case: 'ok', value: {} } };
 }
