@@ -11,7 +11,7 @@ import { noteCosignedBy, openCheckpoint, parseVerifierKey } from '@sigilo/protoc
 import { nodeCrypto as crypto } from '@sigilo/protocol/node';
 import { KeyTransparency, loadLogKey } from '@sigilo/server';
 import { startTestServer, tempDir } from '../../server/test/support/server.js';
-import { MAIN, assertBuilt, sigilo } from './support/sigilo.js';
+import { MAIN, assertBuilt, introduce, registered, sigilo } from './support/sigilo.js';
 
 beforeAll(() => assertBuilt());
 
@@ -48,12 +48,24 @@ describe('sigilo witness', () => {
       child.once('exit', (code) => reject(new Error(`witness exited ${code}`)));
     });
     const t = await startTestServer({ 'kt.witnesses': first.ktWitnessesEntry }, {}, serverDir);
+    const root = tempDir('cli-kt-people');
+    dirs.push(root);
     try {
       await t.account();
       const w = parseVerifierKey(crypto, first.verifierKey, 4);
       const cp = openCheckpoint(crypto, (await t.server.kt.latest()).note, parseVerifierKey(crypto, vkey));
       expect(cp.checkpoint.size).toBe(1);
       expect(noteCosignedBy(crypto, cp.note, w.name, w.publicKey)).toBeDefined();
+      // A CLI client requiring the witness's cosignature sends; asking for more witnesses than given is refused.
+      const alice = await registered(t, root, 'alice');
+      const bob = await registered(t, root, 'bob');
+      await introduce(alice, bob);
+      const sent = await alice.run(['send', 'bob', 'witnessed hello'], { env: { SIGILO_KT_WITNESSES: first.verifierKey, SIGILO_KT_REQUIRED: '1' } });
+      expect(sent.err).toBe('');
+      expect(sent.code).toBe(0);
+      const tooMany = await alice.run(['send', 'bob', 'again'], { env: { SIGILO_KT_WITNESSES: first.verifierKey, SIGILO_KT_REQUIRED: '2' } });
+      expect(tooMany.code).not.toBe(0);
+      expect(tooMany.err).toMatch(/requiredCosignatures must be between 0 and the number of witnesses given \(1\)/);
     } finally {
       await t.stop();
     }
