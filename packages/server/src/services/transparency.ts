@@ -93,7 +93,8 @@ export class KeyTransparency {
       return { accountId: b.accountId, deviceId: b.deviceId, kind: (b.kind === 'add' ? 1 : 2) as 1 | 2, leaf, leafHash: ktLeafHash(this.crypto, leaf) };
     });
     const size = await this.storage.appendKtLeaves(leaves, (l, r) => ktNodeHash(this.crypto, l, r));
-    while ((await this.publish()).size < size) { /* another process appended meanwhile; publish again */ }
+    // Another publication may have started before this append: publish again until one covers it.
+    for (let i = 0; i < 3 && (await this.publish()).size < size; i++) { /* again */ }
   }
 
   /** Appends the add binding of every device the log lacks (a database older than the log, or a crash between the writes). */
