@@ -36,6 +36,7 @@ import { acceptPointers, pointerFromAttachment, type Attachment } from './media/
 import { Profiles } from './profiles.js';
 import { Usernames } from './usernames.js';
 import { recordGroupChanges } from './group-change-log.js';
+import { KeyTransparencyClient, type TransparencyAlert, type TransparencyOptions } from './transparency.js';
 
 /** One-time prekeys kept on the server; replenished below LOW_WATER (the server also tells us). */
 export const PREKEY_BATCH = 100;
@@ -84,12 +85,16 @@ export type ClientEvent =
   /** Groups: membership changes applied (who added, removed, promoted whom; renames). */
   | { type: 'group-update'; groupId: Uint8Array; revision: number; changes: GroupChangeEvent[] }
   /** Groups: something refused (a forged membership change, a message from a non-member…); nothing was applied. */
-  | { type: 'group-rejected'; groupId: Uint8Array | undefined; reason: string };
+  | { type: 'group-rejected'; groupId: Uint8Array | undefined; reason: string }
+  /** Key transparency: the server showed a key or a checkpoint that fails verification (spec/transparency.md §6). */
+  | TransparencyAlert;
 
 export interface ClientOptions {
   readonly store: ClientStore;
   readonly ctx?: ProtocolContext;
   readonly now?: () => number;
+  /** Key transparency witnesses and how many cosignatures a checkpoint needs (spec/transparency.md §6). */
+  readonly transparency?: TransparencyOptions;
 }
 
 /** What applying a batch of deliveries produces, acted on after its transaction commits. */
@@ -136,6 +141,7 @@ export class SigiloClient {
   readonly profiles: Profiles;
   /** Username and the member directory (client.md §11.2). */
   readonly usernames: Usernames;
+  readonly #kt: KeyTransparencyClient;
 
   constructor(options: ClientOptions) {
     this.store = options.store;
@@ -146,6 +152,7 @@ export class SigiloClient {
     const request = (body: ClientBody) => this.#requireConnection().request(body);
     this.profiles = new Profiles({ store: this.store, ctx: this.#ctx, now: () => this.#now(), accountId: () => this.#requireAccount().accountId, request });
     this.usernames = new Usernames({ store: this.store, ctx: this.#ctx, request, displayName: () => this.profiles.own().name });
+    this.#kt = new KeyTransparencyClient(this.store, this.#ctx.crypto, () => fetchJson(this.#requireServer(), '/v1/server-info'), (e) => this.#emit(e), options.transparency);
   }
 
   on(listener: (e: ClientEvent) => void): () => void {
@@ -246,6 +253,7 @@ export class SigiloClient {
       this.store.setMeta(META.serverUrl, text.encode(address.url));
       this.store.setMeta(META.serverFingerprint, address.fingerprint ? text.encode(address.fingerprint) : undefined);
       this.store.setMeta(META.serverKeys, text.encode(JSON.stringify(info.certificateKeys)));
+      this.#kt.pin(info);
     });
     this.#trusted = undefined;
     this.#sealedCache.certificates.clear();
@@ -598,6 +606,8 @@ export class SigiloClient {
       this.#scheduleReconnect();
     });
     await this.#replenishPreKeys(connection, false).catch(() => {});
+    // Monitor this account's bindings in the key transparency log; a finding is a kt-alert event.
+    void this.#kt.monitor(connection, this.#requireAccount().accountId, this.identity.publicKey).catch(() => {});
     // Started now (not on a timer), so close() waits for the outbox to go out.
     this.flush().catch(() => { /* retried by the timer the failure set */ });
   }
@@ -792,6 +802,10 @@ export class SigiloClient {
       }
       // Every pairwise Content carries the sender's profile key, group ones included (client.md §11.1).
       if (!unaccepted) this.profiles.learnKey(sender.accountId, content.senderProfileKey);
+      if (content.ktCheckpoint) {
+        const note = content.ktCheckpoint;
+        out.followUps.push(() => { void this.#kt.receiveGossip(this.#connection, note).catch(() => {}); });
+      }
       if (this.#groups.applyPairwise(content, { accountId: sender.accountId, deviceId: sender.deviceId, identityKey: remoteIdentity }, out, unaccepted)) return true;
       this.#apply(content, sender.accountId, me.accountId, out, unaccepted);
       return true;
@@ -1000,6 +1014,7 @@ export class SigiloClient {
     const c = create(ContentSchema, content);
     if (this.accessKey) c.senderAccessKey = this.accessKey;
     c.senderProfileKey = this.profiles.ownKey();
+    c.ktCheckpoint = this.#kt.gossip() ?? '';
     return this.store.enqueueOutbox({
       recipient: to,
       content: toBinary(ContentSchema, c),
@@ -1365,6 +1380,7 @@ export class SigiloClient {
     const me = this.#requireAccount();
     const toSelf = bytesEqual(accountId, me.accountId);
     const decoded = bundles.map((bytes) => decodePreKeyBundle(bytes));
+    await this.#kt.verifyBundles(connection, accountId, f.body.value, decoded);
     // Identity first, committed on its own: a changed key is remembered (and blocks sending)
     // even though no session is built with it.
     const events: ClientEvent[] = [];
@@ -1615,6 +1631,16 @@ export class SigiloClient {
   }
 
   /** The account's devices; `name` is undefined when none is set or it cannot be read (device-names.ts). */
+  /**
+   * Key transparency (spec/transparency.md §6.3): checks this account's bindings in the log now, and
+   * returns the latest checkpoint seen. Throws KEY_TRANSPARENCY (and emits kt-alert) on a finding.
+   */
+  async checkTransparency(): Promise<{ bindings: number; treeSize: number }> {
+    const me = this.#requireAccount();
+    const { bindings } = await this.#kt.monitor(this.#requireConnection(), me.accountId, this.identity.publicKey);
+    return { bindings, treeSize: this.#kt.latest()?.size ?? 0 };
+  }
+
   async listDevices(): Promise<{ deviceId: number; createdDay: number; lastSeenDay: number; name: string | undefined }[]> {
     const f = await this.#requireConnection().request({ case: 'listDevices', value: {} });
     const { accountId } = this.#requireAccount();

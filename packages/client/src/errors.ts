@@ -21,7 +21,9 @@ export type ClientErrorCode =
   /** Restore: the server no longer has the backup's account. */
   | 'ACCOUNT_GONE'
   /** Backup: the recovery code does not open the file, or the file was altered or cut. */
-  | 'BACKUP_INVALID';
+  | 'BACKUP_INVALID'
+  /** Key transparency (spec/transparency.md §6): a key or checkpoint failed verification, or lacks the witness cosignatures required. */
+  | 'KEY_TRANSPARENCY';
 
 export class ClientError extends Error {
   readonly code: ClientErrorCode;

@@ -1,6 +1,7 @@
 /** @sigilo/client: the SDK every Sigilo client (CLI, web) builds on. */
 export { SigiloClient, PREKEY_BATCH, PQ_PREKEY_BATCH, TYPING_EXPIRY_MS, type ClientEvent, type ClientOptions, type ConnectionState } from './client.js';
 export { ClientError, type ClientErrorCode } from './errors.js';
+export { KeyTransparencyClient, type TransparencyAlert, type TransparencyOptions } from './transparency.js';
 export { Connection, ServerRequestError, fetchJson, normaliseFingerprint, type ServerAddress } from './connection.js';
 export { SqlCipherStore, deriveStoreKey } from './store/sqlcipher.js';
 export type { ClientStore, ContactProfileRow, ContactRow, MessageRow, MessageStatus, OutboxRow, PreKeyKind } from './store/port.js';

@@ -24,3 +24,4 @@ export * from './smp.js';
 export * from './receipts.js';
 export * from './usernames.js';
 export * from './profile.js';
+export * from './transparency.js';

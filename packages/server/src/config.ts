@@ -79,6 +79,10 @@ export interface ServerConfig {
     /** Largest encrypted profile (display name and avatar). */
     readonly maxProfileBytes: number;
   };
+  readonly kt: {
+    /** Raw kt.witnesses text; parsed (and checked) when the server starts. */
+    readonly witnesses: string;
+  };
   readonly storage: {
     readonly backend: 'sqlite' | 'postgres';
     readonly postgresUrl: string | undefined;
@@ -98,7 +102,8 @@ type Kind =
   | { t: 'host' }
   | { t: 'path' }
   | { t: 'url' }
-  | { t: 'enum-like'; pattern: string };
+  | { t: 'enum-like'; pattern: string }
+  | { t: 'text' };
 
 interface Setting {
   /** Dotted path in the config file. */
@@ -164,6 +169,7 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'directory.mode', env: 'SIGILO_DIRECTORY', kind: { t: 'enum', values: ['off', 'members'] }, def: 'off', key: 'directory.mode', help: "'off': usernames are found by exact lookup only; 'members': members may list their username and name for other members to search, with online state (switching to 'off' erases the list)" },
   { path: 'directory.lookupsPerHour', env: 'SIGILO_LOOKUP_RATE', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '100', key: 'directory.lookupsPerHour', help: 'username lookups and directory searches one account may make per hour' },
   { path: 'directory.maxProfileBytes', env: 'SIGILO_MAX_PROFILE_BYTES', kind: { t: 'bytes', min: 1024, max: MiB }, def: '64KiB', key: 'directory.maxProfileBytes', help: 'largest encrypted profile (display name and avatar) an account may store' },
+  { path: 'kt.witnesses', env: 'SIGILO_KT_WITNESSES', kind: { t: 'text' }, def: '', key: 'kt.witnesses', help: "key transparency witnesses asked to cosign each checkpoint: comma-separated '<witness vkey> <url>' entries, as `sigilo witness` prints them (spec/transparency.md)" },
   { path: 'storage.backend', env: 'SIGILO_STORAGE', kind: { t: 'enum', values: ['sqlite', 'postgres'] }, def: 'sqlite', key: 'storage.backend', help: "'sqlite': DATA/sigilo.db (embedded); 'postgres': storage.postgresUrl" },
   { path: 'storage.postgresUrl', env: 'SIGILO_POSTGRES_URL', kind: { t: 'url' }, def: undefined, key: 'storage.postgresUrl', help: 'PostgreSQL connection URL, e.g. postgresql://sigilo@db.internal:5432/sigilo (with storage.backend postgres)' },
   { path: 'storage.postgresSchema', env: 'SIGILO_POSTGRES_SCHEMA', kind: { t: 'enum-like', pattern: '^[a-z_][a-z0-9_]{0,62}$' }, def: 'sigilo', key: 'storage.postgresSchema', help: 'PostgreSQL schema holding the tables (created if absent)' },
@@ -198,6 +204,7 @@ function describeKind(k: Kind): string {
     case 'path': return 'a file system path';
     case 'url': return 'a postgresql:// URL';
     case 'enum-like': return `a lower-case identifier (${k.pattern})`;
+    case 'text': return 'text';
   }
 }
 
@@ -227,6 +234,7 @@ function parseValue(s: Setting, raw: unknown, source: string): unknown {
     case 'path': return text.length > 0 ? text : fail();
     case 'url': return /^postgres(ql)?:\/\/\S+$/.test(text) ? text : fail();
     case 'enum-like': return new RegExp(k.pattern).test(text) ? text : fail();
+    case 'text': return text;
   }
 }
 

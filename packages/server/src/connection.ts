@@ -32,6 +32,7 @@ import type { QueuedMessage } from './storage/port.js';
 import { DeviceRemovedError, removeOwnDevice, setDeviceName } from './services/devices.js';
 import { deleteUsername, directoryLeave, directoryPublish, directorySearch, lookupUsername, setUsername } from './services/usernames.js';
 import { getProfile, setProfile } from './services/profiles.js';
+import { ktAccount, ktConsistency } from './services/transparency-frames.js';
 
 type ServerBody = MessageInitShape<typeof ServerFrameSchema>['body'];
 export type Reply = { body: ServerBody; after?: () => void } | undefined;
@@ -449,6 +450,8 @@ export class Connection {
       case 'ping': return Promise.resolve({ body: { case: 'pong', value: { serverTime: BigInt(ctx.now()) } } });
       case 'removeDevice': return removeOwnDevice(ctx, needAuth(), body.value);
       case 'setDeviceName': return setDeviceName(ctx, needAuth(), body.value);
+      case 'ktGetConsistency': return ktConsistency(ctx, needAuth(), body.value);
+      case 'ktGetAccount': return ktAccount(ctx, needAuth());
       default:
         throw new ServerError('UNKNOWN_FRAME', 'this server does not know that frame type; update the server or the client');
     }

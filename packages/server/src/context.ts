@@ -8,6 +8,7 @@ import type { ServerMetrics } from './metrics.js';
 import type { KeyedBuckets } from './rate-limit.js';
 import type { Relay } from './services/relay.js';
 import type { Storage } from './storage/port.js';
+import type { KeyTransparency } from './services/transparency.js';
 
 export interface ServerContext {
   readonly config: ServerConfig;
@@ -20,6 +21,8 @@ export interface ServerContext {
   readonly hub: Hub;
   readonly relay: Relay;
   readonly certificateKey: CertificateKey;
+  /** The key transparency log (spec/transparency.md). */
+  readonly kt: KeyTransparency;
   /** Sends per account (identified) or per recipient (sealed). */
   readonly sendBuckets: KeyedBuckets;
   /** Prekey bundles taken per requesting account. */

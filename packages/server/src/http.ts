@@ -21,6 +21,11 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
+function text(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
 export function handleHttp(ctx: ServerContext, info: HttpInfo, req: IncomingMessage, res: ServerResponse): void {
   const path = (req.url ?? '/').split('?')[0] ?? '/';
   if (info.attachments.handle(req, res, path)) {
@@ -51,7 +56,23 @@ export function handleHttp(ctx: ServerContext, info: HttpInfo, req: IncomingMess
           attachmentQuotaBytes: ctx.config.limits.attachmentQuotaBytes,
         },
         senderCertificateLifetimeMs: ctx.config.senderCertificateMs,
+        keyTransparency: { origin: ctx.kt.origin, verifierKey: ctx.kt.verifierKey },
       });
+    case '/v1/kt/checkpoint':
+      ctx.kt.latest().then((cp) => text(res, 200, cp.note), () => json(res, 503, { error: 'key transparency log unavailable' }));
+      return;
+    case '/v1/kt/consistency': {
+      // ?old=N&new=M: the RFC 9162 consistency proof, one base64 hash per line (as in tlog-witness's add-checkpoint).
+      const q = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
+      const [oldSize, newSize] = [q.get('old'), q.get('new')].map((v) => (v !== null && /^(0|[1-9][0-9]{0,15})$/.test(v) ? Number(v) : NaN));
+      if (!Number.isSafeInteger(oldSize) || !Number.isSafeInteger(newSize)) return json(res, 400, { error: 'give ?old=N&new=M, two tree sizes' });
+      ctx.kt.latest().then(async (cp) => {
+        if (oldSize! > newSize! || newSize! > cp.size) return json(res, 400, { error: `sizes must satisfy old <= new <= ${cp.size}` });
+        const path = await ctx.kt.consistency(oldSize!, newSize!);
+        text(res, 200, path.map((h) => `${Buffer.from(h).toString('base64')}\n`).join(''));
+      }).catch(() => json(res, 503, { error: 'key transparency log unavailable' }));
+      return;
+    }
     default:
       return json(res, 404, { error: 'not found' });
   }

@@ -18,3 +18,5 @@ export { CLOSE_CODES, CLOSE_AUTH_FAILED, CLOSE_AUTH_TIMEOUT } from './connection
 export { createOrganisationCa, renewCaServerCertificate, SERVER_CERT_DAYS, type CaInfo, type CaNames } from './tls/ca.js';
 export { WebStatic, securityHeaders, contentSecurityPolicy } from './web-static.js';
 export { accountByUsername } from './services/usernames.js';
+export { startWitness, addCheckpoint, type WitnessOptions, type RunningWitness } from './witness.js';
+export { KeyTransparency, loadLogKey, type PublishedCheckpoint, type WitnessConfig } from './services/transparency.js';

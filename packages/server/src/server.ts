@@ -18,8 +18,9 @@ import { loadCertificateKey, type CertificateKey } from './certificate-key.js';
 import { resolveConfig, type ServerConfig } from './config.js';
 import { Connection } from './connection.js';
 import type { ServerContext } from './context.js';
-import { DataDirError } from './errors.js';
+import { ConfigError, DataDirError } from './errors.js';
 import { handleHttp, serveMetrics } from './http.js';
+import { KeyTransparency, loadLogKey, parseWitnessList } from './services/transparency.js';
 import { Hub } from './hub.js';
 import { createLogger, type Logger } from './logger.js';
 import { ServerMetrics } from './metrics.js';
@@ -65,6 +66,8 @@ export interface RunningServer {
   readonly httpsUrl: string;
   readonly tls: { readonly cert: string; readonly fingerprint: string; readonly selfSigned: boolean; readonly generated: boolean };
   readonly certificateKey: { readonly keyId: number; readonly publicKey: Uint8Array };
+  /** The key transparency log (spec/transparency.md). */
+  readonly kt: KeyTransparency;
   readonly storage: Storage;
   readonly admin: AdminService;
   readonly metrics: ServerMetrics;
@@ -146,17 +149,35 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const certificateKey: CertificateKey = loadCertificateKey(config.dataDir, crypto, random);
   const storage = options.storage ?? await openStorage(config);
 
+  let witnesses;
+  try {
+    witnesses = parseWitnessList(crypto, config.kt.witnesses);
+  } catch (e) {
+    await storage.close();
+    throw new ConfigError(`kt.witnesses: ${(e as Error).message}; give comma-separated '<witness vkey> <url>' entries as \`sigilo witness\` prints them`);
+  }
+  const kt = new KeyTransparency(storage, crypto, now, log, loadLogKey(config.dataDir, random), witnesses);
+
   const metrics = new ServerMetrics();
   const hub = new Hub();
   const relay = new Relay(storage, hub, metrics, now);
   const limits = config.limits;
   const ctx: ServerContext = {
-    config, storage, crypto, random, now, log, metrics, hub, relay, certificateKey,
+    config, storage, crypto, random, now, log, metrics, hub, relay, certificateKey, kt,
     sendBuckets: new KeyedBuckets(limits.accountSendsPerSecond, limits.accountBurst),
     bundleBuckets: new KeyedBuckets(limits.bundleFetchesPerHour / 3600, Math.max(1, Math.ceil(limits.bundleFetchesPerHour / 6))),
     lookupBuckets: lookupBuckets(config),
   };
-  const admin = new AdminService(storage, config, random, now, hub, () => listFiles(config.dataDir));
+  const admin = new AdminService(storage, config, random, now, hub, () => listFiles(config.dataDir), (bindings) => kt.append(bindings));
+  // Bindings of accounts and devices the log does not have yet (a database from before the log), then the first checkpoint.
+  try {
+    const added = await kt.reconcile();
+    if (added) log.info('key transparency: logged existing devices', { devices: added });
+    await kt.publish();
+  } catch (e) {
+    await storage.close();
+    throw e;
+  }
 
   if (config.directory.mode === 'off') {
     const cleared = await storage.clearDirectory();
@@ -301,7 +322,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     httpsUrl: `https://${hostInUrl}:${port}`,
     tls: { cert: tls.cert, fingerprint: tls.fingerprint, selfSigned: tls.selfSigned, generated: tls.generated },
     certificateKey: { keyId: certificateKey.keyId, publicKey: certificateKey.publicKey },
-    storage, admin, metrics, metricsUrl,
+    storage, admin, metrics, metricsUrl, kt,
     sockets: () => ({ total: admission.total, unauthenticated: admission.unauthenticated }),
     sweep: () => sweep(ctx, blobs),
     close,

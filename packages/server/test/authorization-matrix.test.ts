@@ -411,6 +411,24 @@ const rows: readonly Row[] = [
     build: (w) => ({ case: 'getProfile', value: { accountId: w.accountA } }),
     expect: { self: reply('profile'), sibling: reply('profile'), otherAccount: reply('profile'), anonymous: NOT_AUTH },
   },
+  // Key transparency (transparency.md §5): proofs of the public log for members; an account's own bindings only.
+  {
+    op: 'ktGetConsistency', what: 'a consistency proof between two sizes of the public log',
+    build: () => ({ case: 'ktGetConsistency', value: { oldSize: 1n, newSize: 0n } }),
+    expect: { self: reply('ktConsistency'), sibling: reply('ktConsistency'), otherAccount: reply('ktConsistency'), anonymous: NOT_AUTH },
+  },
+  {
+    op: 'ktGetAccount', what: "the log's bindings of the sender's own account",
+    build: () => ({ case: 'ktGetAccount', value: {} }),
+    expect: { self: reply('ktAccountBindings'), sibling: reply('ktAccountBindings'), otherAccount: reply('ktAccountBindings'), anonymous: NOT_AUTH },
+    async verify(w, actor, f) {
+      if (f.body.case !== 'ktAccountBindings') return;
+      // Each account gets its own bindings: B's answer names no device of A's account, and the other way round.
+      const own = actor.principal === 'otherAccount' ? w.b1.device.accountId! : w.accountA;
+      expect(f.body.value.leaves.length).toBeGreaterThan(0);
+      for (const l of f.body.value.leaves) expect(Buffer.from(l.leaf).includes(Buffer.from(own))).toBe(true);
+    },
+  },
 ];
 
 // Per-row state between build and verify (the cells run one at a time).

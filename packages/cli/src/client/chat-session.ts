@@ -197,6 +197,9 @@ export class ChatSession {
       case 'undecryptable':
         this.#setNotice(`a message could not be read (${e.reason})`);
         return;
+      case 'kt-alert':
+        this.#setNotice(`key transparency alert: ${e.reason}; tell your administrator`);
+        return;
       default:
     }
   }

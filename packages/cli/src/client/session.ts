@@ -95,7 +95,7 @@ export function clientCommand(def: {
           }
           const passphrase = await readPassphrase({ file: str(values['passphrase-file']), env: io.env, cwd: io.cwd, confirm: fresh });
           const dirExisted = existsSync(dir);
-          opened = new SigiloClient({ store: SqlCipherStore.open(dir, passphrase) });
+          opened = new SigiloClient({ store: SqlCipherStore.open(dir, passphrase), transparency: transparencyFromEnv(io.env) });
           created = fresh;
           if (fresh && !dirExisted) createdDir = true;
           const kind = def.lease ?? 'command';
@@ -204,4 +204,17 @@ export async function connectBestEffort(client: SigiloClient): Promise<boolean> 
     if (e instanceof ClientError && (e.code === 'CONNECTION_FAILED' || e.code === 'TIMEOUT')) return false;
     throw e;
   }
+}
+
+/**
+ * Key transparency witnesses for this client (spec/transparency.md §6.1): SIGILO_KT_WITNESSES, the
+ * witness keys (comma-separated, as `sigilo witness` prints them), and SIGILO_KT_REQUIRED, how many
+ * of them must have cosigned a checkpoint before its keys are used (default 0).
+ */
+function transparencyFromEnv(env: NodeJS.ProcessEnv): { witnesses: string[]; requiredCosignatures: number } | undefined {
+  const witnesses = (env.SIGILO_KT_WITNESSES ?? '').split(',').map((w) => w.trim()).filter(Boolean);
+  const required = env.SIGILO_KT_REQUIRED ?? '0';
+  if (!/^\d+$/.test(required)) throw new ClientError('INVALID_INPUT', 'SIGILO_KT_REQUIRED must be a number of witnesses (0 or more)');
+  if (!witnesses.length && required === '0') return undefined;
+  return { witnesses, requiredCosignatures: Number(required) };
 }

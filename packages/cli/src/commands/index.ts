@@ -28,6 +28,7 @@ import { restore } from './restore.js';
 import { profile, profileSet } from './profile.js';
 import { username, usernameDelete, usernameSet } from './username.js';
 import { directory, directoryJoin, directoryLeave } from './directory.js';
+import { witness } from './witness.js';
 
 export const COMMANDS: readonly Command[] = [
   serverStart,
@@ -66,4 +67,5 @@ export const COMMANDS: readonly Command[] = [
   directory,
   directoryJoin,
   directoryLeave,
+  witness,
 ];

@@ -56,6 +56,7 @@ export async function register(ctx: ServerContext, conn: Connection, m: Register
   }
   ctx.metrics.registrations.inc({ outcome: 'registered' });
   ctx.log.info('account registered');
+  await ctx.kt.append([{ kind: 'add', accountId, deviceId: r.deviceId, identityKey: m.identityKey, time: now }]);
   await touchLastSeen(ctx, accountId, r.deviceId, undefined);
   const after = conn.establish({ accountId, accountHex: toHex(accountId), deviceId: r.deviceId, identityKey: m.identityKey });
   return { body: { case: 'registered', value: { accountId, deviceId: r.deviceId } }, after };
@@ -81,6 +82,7 @@ export async function linkDevice(ctx: ServerContext, conn: Connection, m: LinkDe
   if (r.status === 'no-account') throw authFailed();
   ctx.metrics.registrations.inc({ outcome: 'linked' });
   ctx.log.info('device linked');
+  await ctx.kt.append([{ kind: 'add', accountId: m.accountId, deviceId: r.deviceId, identityKey: account.identityKey, time: ctx.now() }]);
   await touchLastSeen(ctx, m.accountId, r.deviceId, undefined);
   const after = conn.establish({ accountId: m.accountId, accountHex: toHex(m.accountId), deviceId: r.deviceId, identityKey: account.identityKey });
   return { body: { case: 'registered', value: { accountId: m.accountId, deviceId: r.deviceId } }, after };

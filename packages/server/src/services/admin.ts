@@ -3,7 +3,7 @@
  * and by `sigilo admin` on a stopped server's data directory. With a hub
  * (running server), removals also close the live connections.
  */
-import { accountIdText, normaliseUsername, parseAccountIdText, usernameHash, type Random } from '@sigilo/protocol';
+import { accountIdText, normaliseUsername, parseAccountIdText, usernameHash, type Binding, type Random } from '@sigilo/protocol';
 import { nodeCrypto } from '@sigilo/protocol/node';
 import { CloseReason } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 import type { ServerConfig } from '../config.js';
@@ -86,6 +86,8 @@ export class AdminService {
     private readonly now: () => number,
     private readonly hub: Hub | undefined,
     private readonly files: () => { name: string; bytes: number }[] = () => [],
+    /** Logs removal bindings (spec/transparency.md §3); absent offline, when the server is not running. */
+    private readonly logRemovals?: (bindings: Binding[]) => Promise<void>,
   ) {}
 
   async createInvite(lifetimeMs = this.config.inviteLifetimeMs): Promise<InviteInfo> {
@@ -161,9 +163,14 @@ export class AdminService {
 
   async removeAccount(input: string): Promise<{ removed: boolean; closedConnections: number; accountId: string }> {
     const { accountId: id } = await resolveAccountArg(this.storage, input);
+    const account = await this.storage.getAccount(id);
+    const devices = account ? await this.storage.listDevices(id) : [];
     const removed = await this.storage.deleteAccount(id);
     this.hub?.removed(toHex(id), undefined);
     const closed = this.hub?.closeAccount(toHex(id), CloseReason.ACCOUNT_REMOVED, 'this account was removed by the administrator') ?? 0;
+    if (removed && account) {
+      await this.logRemovals?.(devices.map((d) => ({ kind: 'remove' as const, accountId: id, deviceId: d.deviceId, identityKey: account.identityKey, time: this.now() })));
+    }
     return { removed, closedConnections: closed, accountId: accountIdText(id) };
   }
 
@@ -175,6 +182,8 @@ export class AdminService {
     this.hub?.removed(toHex(id), deviceId);
     const closed = this.hub?.closeDevice(toHex(id), deviceId, CloseReason.DEVICE_REVOKED,
       `this device was revoked by the administrator on ${isoDay(dayOf(this.now()))}; link it again or register`) ?? 0;
+    const account = revoked ? await this.storage.getAccount(id) : undefined;
+    if (account) await this.logRemovals?.([{ kind: 'remove', accountId: id, deviceId, identityKey: account.identityKey, time: this.now() }]);
     return { revoked, closedConnections: closed, accountId: accountIdText(id) };
   }
 

@@ -76,6 +76,7 @@ export async function removeOwnDevice(ctx: ServerContext, s: Session, m: RemoveD
   }
   ctx.hub.removed(s.accountHex, m.deviceId);
   ctx.hub.closeDevice(s.accountHex, m.deviceId, CloseReason.DEVICE_REVOKED, removalWords(s.deviceId, removal.day));
+  await ctx.kt.append([{ kind: 'remove', accountId: s.accountId, deviceId: m.deviceId, identityKey: s.identityKey, time: ctx.now() }]);
   ctx.log.info('device removed by its account');
   return { body: { case: 'ok', value: {} } };
 }

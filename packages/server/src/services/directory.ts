@@ -150,7 +150,8 @@ export async function fetchBundles(ctx: ServerContext, s: Session, m: FetchBundl
     const notice = await preKeysLowNotice(ctx, conn.session);
     if (notice) conn.send(notice);
   }
-  return { body: { case: 'bundles', value: { bundles, unavailableDeviceIds: [...taken.unavailable] } } };
+  const kt = await ctx.kt.bundleProofs(m.accountId, taken.bundles.map((b) => b.deviceId));
+  return { body: { case: 'bundles', value: { bundles, unavailableDeviceIds: [...taken.unavailable], ktCheckpoint: kt.checkpoint, ktInclusions: kt.inclusions } } };
 }
 
 /** The PreKeysLow push for a device whose one-time EC or PQ prekeys are below the threshold, else undefined. */

@@ -302,6 +302,32 @@ export interface AuditReport {
   readonly devicesWithLastSeen: number;
 }
 
+/** A binding leaf to append to the key transparency log (spec/transparency.md §3). */
+export interface KtLeafInput {
+  readonly accountId: Uint8Array;
+  readonly deviceId: number;
+  /** 1 add, 2 remove (the leaf's kind byte). */
+  readonly kind: 1 | 2;
+  /** The encoded binding leaf. */
+  readonly leaf: Uint8Array;
+  /** Its RFC 9162 leaf hash. */
+  readonly leafHash: Uint8Array;
+}
+
+export interface KtLeafRecord {
+  readonly index: number;
+  readonly deviceId: number;
+  readonly kind: 1 | 2;
+  readonly leaf: Uint8Array;
+}
+
+/** A device whose add binding is not in the log yet (an account older than the log, or a crash between the two writes). */
+export interface KtUnloggedDevice {
+  readonly accountId: Uint8Array;
+  readonly deviceId: number;
+  readonly identityKey: Uint8Array;
+}
+
 export interface Storage {
   readonly name: string;
 
@@ -401,6 +427,22 @@ export interface Storage {
   searchDirectory(query: string, after: string, limit: number): Promise<DirectoryRecord[]>;
   /** Removes every directory entry (the directory was switched off). Returns how many. */
   clearDirectory(): Promise<number>;
+  // Key transparency log (spec/transparency.md §3): leaves and every complete subtree hash, append-only
+  /**
+   * Appends the leaves in order in one transaction (concurrent appends, also
+   * from other server processes, are serialised) and stores each complete
+   * subtree they finish: node (0, i) is leaf i's hash, node (l+1, j) is
+   * nodeHash(node (l, 2j), node (l, 2j+1)). Returns the new tree size.
+   */
+  appendKtLeaves(leaves: readonly KtLeafInput[], nodeHash: (left: Uint8Array, right: Uint8Array) => Uint8Array): Promise<number>;
+  /** The number of leaves in the log. */
+  ktSize(): Promise<number>;
+  /** Stored complete subtree hashes, in the order asked; undefined where absent. */
+  getKtNodes(nodes: readonly { readonly level: number; readonly index: number }[]): Promise<(Uint8Array | undefined)[]>;
+  /** The leaves of an account (of the listed devices only, when given), by index. */
+  findKtLeaves(accountId: Uint8Array, deviceIds?: readonly number[]): Promise<KtLeafRecord[]>;
+  /** Devices with no add leaf in the log. */
+  listKtUnlogged(limit: number): Promise<KtUnloggedDevice[]>;
 
   // Retention and audit
   /** Deletes what expired by `now`; an expired invite is kept EXPIRED_INVITE_KEPT_MS longer, so that using it says "expired". */

@@ -16,6 +16,7 @@ import type {
   DirectoryRecord, InviteRecord, ProfileRecord, PublishDirectoryResult, SetUsernameResult, MultiEnqueueRequest, MultiEnqueueResult, MultiStaleAccount, NewDevice, SealedRecipientRecord, PqPreKeyRow, PreKeyCounts, PreKeyUpload, QueuedMessage, RegisterResult, Storage, SweepResult, TableAudit,
   TakeBundlesResult, TakenPreKeys, DeviceRemovalRecord, NewDeviceRemoval,
 } from './port.js';
+import type { KtLeafInput, KtLeafRecord, KtUnloggedDevice } from './port.js';
 import { EXPIRED_INVITE_KEPT_MS, deviceListDiff } from './port.js';
 
 export interface PostgresStorageOptions {
@@ -27,6 +28,8 @@ export interface PostgresStorageOptions {
 }
 
 const DAY_MS = 86_400_000;
+/** Advisory-lock class of key transparency appends ('SIKT'). */
+const KT_APPEND_LOCK = 0x53494b54;
 /** Advisory-lock class of attachment quota charges ('SIGL'). */
 const ATTACHMENT_USAGE_LOCK = 0x5349474c;
 
@@ -110,6 +113,10 @@ CREATE TABLE IF NOT EXISTS ${s}.device_removals (
   account_id BYTEA NOT NULL, device_id INTEGER NOT NULL, device_key BYTEA NOT NULL, by_device_id INTEGER NOT NULL,
   day INTEGER NOT NULL, expires_at BIGINT NOT NULL, PRIMARY KEY (account_id, device_id));
 CREATE INDEX IF NOT EXISTS device_removals_by_expiry ON ${s}.device_removals (expires_at);
+CREATE TABLE IF NOT EXISTS ${s}.kt_leaves (
+  leaf_index BIGINT PRIMARY KEY, account_id BYTEA NOT NULL, device_id INTEGER NOT NULL, kind SMALLINT NOT NULL, leaf BYTEA NOT NULL);
+CREATE INDEX IF NOT EXISTS kt_leaves_by_device ON ${s}.kt_leaves (account_id, device_id);
+CREATE TABLE IF NOT EXISTS ${s}.kt_nodes (level SMALLINT NOT NULL, node_index BIGINT NOT NULL, hash BYTEA NOT NULL, PRIMARY KEY (level, node_index));
 `;
 
 type Row = Record<string, unknown>;
@@ -247,6 +254,59 @@ export class PostgresStorage implements Storage {
       }
       return gone.length === 1;
     });
+  }
+
+  async appendKtLeaves(leaves: readonly KtLeafInput[], nodeHash: (left: Uint8Array, right: Uint8Array) => Uint8Array): Promise<number> {
+    return this.#tx(async (q) => {
+      // Appends from every server process sharing the database queue on one transaction-scoped lock.
+      await q('SELECT pg_advisory_xact_lock($1::int, $2::int)', [KT_APPEND_LOCK, 0]);
+      let size = num((await q(`SELECT coalesce(max(leaf_index) + 1, 0) AS n FROM ${this.#t('kt_leaves')}`))[0]!.n);
+      for (const l of leaves) {
+        await q(`INSERT INTO ${this.#t('kt_leaves')} (leaf_index, account_id, device_id, kind, leaf) VALUES ($1, $2, $3, $4, $5)`,
+          [size, buf(l.accountId), l.deviceId, l.kind, buf(l.leaf)]);
+        let i = size;
+        let level = 0;
+        let h = l.leafHash;
+        await q(`INSERT INTO ${this.#t('kt_nodes')} (level, node_index, hash) VALUES (0, $1, $2)`, [i, buf(h)]);
+        while (i % 2 === 1) {
+          const left = await q(`SELECT hash FROM ${this.#t('kt_nodes')} WHERE level = $1 AND node_index = $2`, [level, i - 1]);
+          if (!left.length) throw new Error(`key transparency log: node ${level}/${i - 1} is missing`);
+          h = nodeHash(bytes(left[0]!.hash), h);
+          i = (i - 1) / 2;
+          level++;
+          await q(`INSERT INTO ${this.#t('kt_nodes')} (level, node_index, hash) VALUES ($1, $2, $3)`, [level, i, buf(h)]);
+        }
+        size++;
+      }
+      return size;
+    });
+  }
+
+  async ktSize(): Promise<number> {
+    return num((await this.#q(`SELECT coalesce(max(leaf_index) + 1, 0) AS n FROM ${this.#t('kt_leaves')}`))[0]!.n);
+  }
+
+  async getKtNodes(nodes: readonly { readonly level: number; readonly index: number }[]): Promise<(Uint8Array | undefined)[]> {
+    if (!nodes.length) return [];
+    const rows = await this.#q(`SELECT n.level, n.node_index, n.hash FROM ${this.#t('kt_nodes')} n
+      JOIN unnest($1::smallint[], $2::bigint[]) AS w(level, node_index) ON n.level = w.level AND n.node_index = w.node_index`,
+    [nodes.map((n) => n.level), nodes.map((n) => n.index)]);
+    const found = new Map(rows.map((r) => [`${num(r.level)}/${num(r.node_index)}`, bytes(r.hash)]));
+    return nodes.map((n) => found.get(`${n.level}/${n.index}`));
+  }
+
+  async findKtLeaves(accountId: Uint8Array, deviceIds?: readonly number[]): Promise<KtLeafRecord[]> {
+    const rows = deviceIds
+      ? await this.#q(`SELECT leaf_index, device_id, kind, leaf FROM ${this.#t('kt_leaves')} WHERE account_id = $1 AND device_id = ANY($2::int[]) ORDER BY leaf_index`, [buf(accountId), [...deviceIds]])
+      : await this.#q(`SELECT leaf_index, device_id, kind, leaf FROM ${this.#t('kt_leaves')} WHERE account_id = $1 ORDER BY leaf_index`, [buf(accountId)]);
+    return rows.map((r) => ({ index: num(r.leaf_index), deviceId: num(r.device_id), kind: num(r.kind) as 1 | 2, leaf: bytes(r.leaf) }));
+  }
+
+  async listKtUnlogged(limit: number): Promise<KtUnloggedDevice[]> {
+    const rows = await this.#q(`SELECT d.account_id, d.device_id, a.identity_key FROM ${this.#t('devices')} d JOIN ${this.#t('accounts')} a ON a.account_id = d.account_id
+      WHERE NOT EXISTS (SELECT 1 FROM ${this.#t('kt_leaves')} k WHERE k.account_id = d.account_id AND k.device_id = d.device_id AND k.kind = 1)
+      ORDER BY a.created_day, d.account_id, d.device_id LIMIT $1`, [limit]);
+    return rows.map((r) => ({ accountId: bytes(r.account_id), deviceId: num(r.device_id), identityKey: bytes(r.identity_key) }));
   }
 
   async setAccountLabel(accountId: Uint8Array, label: string | undefined): Promise<boolean> {
@@ -656,7 +716,7 @@ export class PostgresStorage implements Storage {
     const dayTables = new Set(['accounts', 'devices', 'attachment_usage', 'device_removals']);
     const tables: TableAudit[] = [];
     for (const table of ['invites', 'accounts', 'devices', 'signed_prekeys', 'one_time_prekeys', 'pq_prekeys', 'pq_last_resort', 'messages', 'dedup', 'attachments', 'attachment_usage', 'shared_payloads',
-      'account_labels', 'device_names', 'device_removals', 'usernames', 'profiles', 'directory']) {
+      'account_labels', 'device_names', 'device_removals', 'usernames', 'profiles', 'directory', 'kt_leaves', 'kt_nodes']) {
       const [r] = await this.#q(`SELECT count(*) AS n${oldest[table] ? `, ${oldest[table]} AS oldest` : ''} FROM ${this.#t(table)}`);
       tables.push({ table, rows: num(r!.n), oldest: r!.oldest == null ? undefined : num(r!.oldest), ...(dayTables.has(table) ? { oldestIsDay: true } : {}) });
     }

@@ -21,6 +21,7 @@
 import Database from 'better-sqlite3';
 import { chmodSync, closeSync, openSync } from 'node:fs';
 import type {
+  KtLeafInput, KtLeafRecord, KtUnloggedDevice,
   AccountLabel, AccountRecord, AckedMessage, AckRequest, AddDeviceResult, AttachmentRecord, AttachmentUsageCharge, AttachmentUsageResult, AuditReport, DeviceRecord, EnqueueRequest, EnqueueResult,
   DirectoryRecord, InviteRecord, ProfileRecord, PublishDirectoryResult, SetUsernameResult, MultiEnqueueRequest, MultiEnqueueResult, MultiStaleAccount, NewDevice, SealedRecipientRecord, PqPreKeyRow, PreKeyCounts, PreKeyUpload, QueuedMessage, RegisterResult, SignedPreKeyRow, Storage,
   DeviceRemovalRecord, NewDeviceRemoval, SweepResult, TableAudit, TakeBundlesResult, TakenPreKeys, OneTimePreKeyRow,
@@ -183,6 +184,29 @@ CREATE TABLE IF NOT EXISTS device_removals (
 CREATE INDEX IF NOT EXISTS device_removals_by_expiry ON device_removals (expires_at);
 `;
 
+/**
+ * The key transparency log (spec/transparency.md §3): append-only leaves and
+ * every complete subtree hash, so a proof needs O(log n) reads. New tables
+ * only: an older database gains them on open, and the server then appends the
+ * bindings of the accounts and devices it already has.
+ */
+const KT_SCHEMA = `
+CREATE TABLE IF NOT EXISTS kt_leaves (
+  leaf_index INTEGER PRIMARY KEY,
+  account_id BLOB NOT NULL,
+  device_id INTEGER NOT NULL,
+  kind INTEGER NOT NULL,
+  leaf BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS kt_leaves_by_device ON kt_leaves (account_id, device_id);
+CREATE TABLE IF NOT EXISTS kt_nodes (
+  level INTEGER NOT NULL,
+  node_index INTEGER NOT NULL,
+  hash BLOB NOT NULL,
+  PRIMARY KEY (level, node_index)
+) WITHOUT ROWID;
+`;
+
 /** Adds the multi-recipient columns to a version-1 database (idempotent). */
 function migrateMulti(db: Database.Database): void {
   const columns = new Set((db.pragma('table_info(messages)') as { name: string }[]).map((c) => c.name));
@@ -228,9 +252,24 @@ const AUDITED_TABLES: readonly { table: string; oldest?: string; day?: true }[] 
   { table: 'usernames' },
   { table: 'profiles', oldest: 'min(updated_at)' },
   { table: 'directory' },
+  { table: 'kt_leaves' },
+  { table: 'kt_nodes' },
 ];
 
 type Row = Record<string, unknown>;
+
+function prepareKt(db: Database.Database) {
+  return {
+    size: db.prepare('SELECT coalesce(max(leaf_index) + 1, 0) FROM kt_leaves').pluck(),
+    insertLeaf: db.prepare('INSERT INTO kt_leaves (leaf_index, account_id, device_id, kind, leaf) VALUES (?, ?, ?, ?, ?)'),
+    insertNode: db.prepare('INSERT INTO kt_nodes (level, node_index, hash) VALUES (?, ?, ?)'),
+    getNode: db.prepare('SELECT hash FROM kt_nodes WHERE level = ? AND node_index = ?').pluck(),
+    leavesOf: db.prepare('SELECT leaf_index, device_id, kind, leaf FROM kt_leaves WHERE account_id = ? ORDER BY leaf_index'),
+    unlogged: db.prepare(`SELECT d.account_id, d.device_id, a.identity_key FROM devices d JOIN accounts a ON a.account_id = d.account_id
+      WHERE NOT EXISTS (SELECT 1 FROM kt_leaves k WHERE k.account_id = d.account_id AND k.device_id = d.device_id AND k.kind = 1)
+      ORDER BY a.created_day, d.account_id, d.device_id LIMIT ?`),
+  };
+}
 
 const bytes = (v: unknown): Uint8Array => {
   const b = v as Buffer;
@@ -288,6 +327,7 @@ export class SqliteStorage implements Storage {
     db.transaction(() => migrateMulti(db))();
     db.exec(ADMIN_SCHEMA);
     db.exec(PEOPLE_SCHEMA);
+    db.exec(KT_SCHEMA);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
     if (options.maxPageCount !== undefined) db.pragma(`max_page_count = ${options.maxPageCount}`);
     this.#s = prepare(db);
@@ -333,6 +373,55 @@ export class SqliteStorage implements Storage {
 
   async removeDevice(accountId: Uint8Array, deviceId: number, removal?: NewDeviceRemoval): Promise<boolean> {
     return this.#tx.removeDevice(buf(accountId), deviceId, removal);
+  }
+
+  #kt: ReturnType<typeof prepareKt> | undefined;
+  get #k(): ReturnType<typeof prepareKt> {
+    return (this.#kt ??= prepareKt(this.#db));
+  }
+
+  async appendKtLeaves(leaves: readonly KtLeafInput[], nodeHash: (left: Uint8Array, right: Uint8Array) => Uint8Array): Promise<number> {
+    const k = this.#k;
+    return this.#db.transaction(() => {
+      let size = k.size.get() as number;
+      for (const l of leaves) {
+        k.insertLeaf.run(size, buf(l.accountId), l.deviceId, l.kind, buf(l.leaf));
+        let i = size;
+        let level = 0;
+        let h = l.leafHash;
+        k.insertNode.run(0, i, buf(h));
+        while (i % 2 === 1) {
+          const left = k.getNode.get(level, i - 1) as Buffer | undefined;
+          if (!left) throw new Error(`key transparency log: node ${level}/${i - 1} is missing`);
+          h = nodeHash(bytes(left), h);
+          i = (i - 1) / 2;
+          level++;
+          k.insertNode.run(level, i, buf(h));
+        }
+        size++;
+      }
+      return size;
+    }).immediate();
+  }
+
+  async ktSize(): Promise<number> {
+    return this.#k.size.get() as number;
+  }
+
+  async getKtNodes(nodes: readonly { readonly level: number; readonly index: number }[]): Promise<(Uint8Array | undefined)[]> {
+    const k = this.#k;
+    return nodes.map((n) => optBytes(k.getNode.get(n.level, n.index)));
+  }
+
+  async findKtLeaves(accountId: Uint8Array, deviceIds?: readonly number[]): Promise<KtLeafRecord[]> {
+    const rows = this.#k.leavesOf.all(buf(accountId)) as Row[];
+    const want = deviceIds && new Set(deviceIds);
+    return rows.filter((r) => !want || want.has(r.device_id as number))
+      .map((r) => ({ index: r.leaf_index as number, deviceId: r.device_id as number, kind: r.kind as 1 | 2, leaf: bytes(r.leaf) }));
+  }
+
+  async listKtUnlogged(limit: number): Promise<KtUnloggedDevice[]> {
+    return (this.#k.unlogged.all(limit) as Row[]).map((r) => ({ accountId: bytes(r.account_id), deviceId: r.device_id as number, identityKey: bytes(r.identity_key) }));
   }
 
   async setAccountLabel(accountId: Uint8Array, label: string | undefined): Promise<boolean> {

@@ -630,5 +630,70 @@ export function runStorageConformance(adapter: string, open: () => Promise<Confo
         expect(await db.getDeviceRemoval(a.accountId, 3, NOW)).toBeUndefined();
       });
     });
+
+    describe('key transparency log', () => {
+      // Hashing is the caller's (the server passes RFC 9162's); any function shows the node bookkeeping.
+      const nodeHash = (l: Uint8Array, r: Uint8Array) => sha(new Uint8Array([1]), l, r);
+      const leaf = (accountId: Uint8Array, deviceId: number, kind: 1 | 2 = 1) => {
+        const bytes = rnd(30);
+        return { accountId, deviceId, kind, leaf: bytes, leafHash: sha(new Uint8Array([0]), bytes) };
+      };
+
+      it('appends in order, stores every complete subtree, finds an account\'s leaves', async () => {
+        expect(await db.ktSize()).toBe(0);
+        const a = rnd(16);
+        const b = rnd(16);
+        const first = [leaf(a, 1), leaf(b, 1), leaf(a, 2)];
+        expect(await db.appendKtLeaves(first, nodeHash)).toBe(3);
+        const more = [leaf(a, 2, 2), leaf(b, 2), leaf(a, 3), leaf(b, 3)];
+        expect(await db.appendKtLeaves(more, nodeHash)).toBe(7);
+        const all = [...first, ...more];
+        const [l0, l1, l2, l3, n01, n23, n0123, missing] = await db.getKtNodes([
+          { level: 0, index: 0 }, { level: 0, index: 1 }, { level: 0, index: 2 }, { level: 0, index: 3 },
+          { level: 1, index: 0 }, { level: 1, index: 1 }, { level: 2, index: 0 }, { level: 2, index: 1 },
+        ]);
+        expect(l0).toEqual(all[0]!.leafHash);
+        expect(n01).toEqual(nodeHash(l0!, l1!));
+        expect(n23).toEqual(nodeHash(l2!, l3!));
+        expect(n0123).toEqual(nodeHash(n01!, n23!));
+        expect(missing).toBeUndefined(); // leaves 4..7 are not complete: only 7 leaves
+        expect((await db.getKtNodes([{ level: 1, index: 2 }]))[0]).toEqual(nodeHash(all[4]!.leafHash, all[5]!.leafHash));
+        const ofA = await db.findKtLeaves(a);
+        expect(ofA.map((x) => [x.index, x.deviceId, x.kind])).toEqual([[0, 1, 1], [2, 2, 1], [3, 2, 2], [5, 3, 1]]);
+        expect(ofA[1]!.leaf).toEqual(first[2]!.leaf);
+        expect((await db.findKtLeaves(a, [3])).map((x) => x.index)).toEqual([5]);
+        expect(await db.findKtLeaves(rnd(16))).toEqual([]);
+      });
+
+      it('serialises concurrent appends into one consistent tree', async () => {
+        const a = rnd(16);
+        const batches = Array.from({ length: 8 }, (_, i) => [leaf(a, i + 1), leaf(a, i + 100)]);
+        const sizes = await Promise.all(batches.map((x) => db.appendKtLeaves(x, nodeHash)));
+        expect([...sizes].sort((x, y) => x - y)).toEqual([2, 4, 6, 8, 10, 12, 14, 16]);
+        expect(await db.ktSize()).toBe(16);
+        const leaves = await db.findKtLeaves(a);
+        const [root] = await db.getKtNodes([{ level: 4, index: 0 }]);
+        const byIndex = new Map<number, Uint8Array>();
+        for (const x of leaves) byIndex.set(x.index, batches.flat().find((y) => y.leaf.every((v, i) => v === x.leaf[i]))!.leafHash);
+        let level = [...Array(16).keys()].map((i) => byIndex.get(i)!);
+        while (level.length > 1) level = level.flatMap((_, i) => (i % 2 ? [] : [nodeHash(level[i]!, level[i + 1]!)]));
+        expect(root).toEqual(level[0]);
+      });
+
+      it('lists devices without an add leaf, and the log outlives a deleted account', async () => {
+        const a = await registered();
+        expect(await db.addDevice(a.accountId, { deviceKey: rnd(32), createdDay: a.createdDay }, 5)).toEqual({ status: 'ok', deviceId: 2 });
+        const unlogged = await db.listKtUnlogged(100);
+        expect(unlogged.map((u) => u.deviceId).sort()).toEqual([1, 2]);
+        expect(unlogged[0]!.identityKey).toEqual(a.identityKey);
+        await db.appendKtLeaves([leaf(a.accountId, 1), leaf(a.accountId, 2, 2)], nodeHash);
+        expect((await db.listKtUnlogged(100)).map((u) => u.deviceId)).toEqual([2]);
+        expect(await db.listKtUnlogged(0)).toEqual([]);
+        expect(await db.deleteAccount(a.accountId)).toBe(true);
+        expect(await db.listKtUnlogged(100)).toEqual([]);
+        expect(await db.findKtLeaves(a.accountId)).toHaveLength(2);
+        expect((await db.audit(NOW)).tables.find((t) => t.table === 'kt_leaves')?.rows).toBe(2);
+      });
+    });
   });
 }

@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file sigilo/server/v1/frames.proto.
  */
 export const file_sigilo_server_v1_frames: GenFile = /*@__PURE__*/
-  fileDesc("Ch1zaWdpbG8vc2VydmVyL3YxL2ZyYW1lcy5wcm90bxIQc2lnaWxvLnNlcnZlci52MSKsDAoLQ2xpZW50RnJhbWUSEgoKcmVxdWVzdF9pZBgBIAEoBBIuCghyZWdpc3RlchgCIAEoCzIaLnNpZ2lsby5zZXJ2ZXIudjEuUmVnaXN0ZXJIABIzCgtsaW5rX2RldmljZRgDIAEoCzIcLnNpZ2lsby5zZXJ2ZXIudjEuTGlua0RldmljZUgAEjYKDGF1dGhlbnRpY2F0ZRgEIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuQXV0aGVudGljYXRlSAASOgoPdXBsb2FkX3ByZV9rZXlzGAUgASgLMh8uc2lnaWxvLnNlcnZlci52MS5VcGxvYWRQcmVLZXlzSAASPQoRZ2V0X3ByZV9rZXlfY291bnQYBiABKAsyIC5zaWdpbG8uc2VydmVyLnYxLkdldFByZUtleUNvdW50SAASNwoNZmV0Y2hfYnVuZGxlcxgHIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuRmV0Y2hCdW5kbGVzSAASJgoEc2VuZBgIIAEoCzIWLnNpZ2lsby5zZXJ2ZXIudjEuU2VuZEgAEjMKC3NlYWxlZF9zZW5kGAkgASgLMhwuc2lnaWxvLnNlcnZlci52MS5TZWFsZWRTZW5kSAASJAoDYWNrGAogASgLMhUuc2lnaWxvLnNlcnZlci52MS5BY2tIABJIChZnZXRfc2VuZGVyX2NlcnRpZmljYXRlGAsgASgLMiYuc2lnaWxvLnNlcnZlci52MS5HZXRTZW5kZXJDZXJ0aWZpY2F0ZUgAEjgKDnNldF9hY2Nlc3Nfa2V5GAwgASgLMh4uc2lnaWxvLnNlcnZlci52MS5TZXRBY2Nlc3NLZXlIABI1CgxsaXN0X2RldmljZXMYDSABKAsyHS5zaWdpbG8uc2VydmVyLnYxLkxpc3REZXZpY2VzSAASJgoEcGluZxgOIAEoCzIWLnNpZ2lsby5zZXJ2ZXIudjEuUGluZ0gAEkMKE2FsbG9jYXRlX2F0dGFjaG1lbnQYDyABKAsyJC5zaWdpbG8uc2VydmVyLnYxLkFsbG9jYXRlQXR0YWNobWVudEgAEj0KEHByb3Zpc2lvbl9saXN0ZW4YECABKAsyIS5zaWdpbG8uc2VydmVyLnYxLlByb3Zpc2lvbkxpc3RlbkgAEjkKDnByb3Zpc2lvbl9zZW5kGBEgASgLMh8uc2lnaWxvLnNlcnZlci52MS5Qcm92aXNpb25TZW5kSAASPgoRbXVsdGlfc2VhbGVkX3NlbmQYEiABKAsyIS5zaWdpbG8uc2VydmVyLnYxLk11bHRpU2VhbGVkU2VuZEgAEjcKDXJlbW92ZV9kZXZpY2UYPCABKAsyHi5zaWdpbG8uc2VydmVyLnYxLlJlbW92ZURldmljZUgAEjoKD3NldF9kZXZpY2VfbmFtZRg9IAEoCzIfLnNpZ2lsby5zZXJ2ZXIudjEuU2V0RGV2aWNlTmFtZUgAEjUKDHNldF91c2VybmFtZRgTIAEoCzIdLnNpZ2lsby5zZXJ2ZXIudjEuU2V0VXNlcm5hbWVIABI7Cg9kZWxldGVfdXNlcm5hbWUYFCABKAsyIC5zaWdpbG8uc2VydmVyLnYxLkRlbGV0ZVVzZXJuYW1lSAASOwoPbG9va3VwX3VzZXJuYW1lGBUgASgLMiAuc2lnaWxvLnNlcnZlci52MS5Mb29rdXBVc2VybmFtZUgAEjMKC3NldF9wcm9maWxlGBYgASgLMhwuc2lnaWxvLnNlcnZlci52MS5TZXRQcm9maWxlSAASMwoLZ2V0X3Byb2ZpbGUYFyABKAsyHC5zaWdpbG8uc2VydmVyLnYxLkdldFByb2ZpbGVIABI/ChFkaXJlY3RvcnlfcHVibGlzaBgYIAEoCzIiLnNpZ2lsby5zZXJ2ZXIudjEuRGlyZWN0b3J5UHVibGlzaEgAEjsKD2RpcmVjdG9yeV9sZWF2ZRgZIAEoCzIgLnNpZ2lsby5zZXJ2ZXIudjEuRGlyZWN0b3J5TGVhdmVIABI9ChBkaXJlY3Rvcnlfc2VhcmNoGBogASgLMiEuc2lnaWxvLnNlcnZlci52MS5EaXJlY3RvcnlTZWFyY2hIAEIGCgRib2R5In8KCFJlZ2lzdGVyEhMKC2ludml0ZV9jb2RlGAEgASgJEhQKDGlkZW50aXR5X2tleRgCIAEoDBISCgpkZXZpY2Vfa2V5GAMgASgMEhoKEmlkZW50aXR5X3NpZ25hdHVyZRgEIAEoDBIYChBkZXZpY2Vfc2lnbmF0dXJlGAUgASgMImoKCkxpbmtEZXZpY2USEgoKYWNjb3VudF9pZBgBIAEoDBISCgpkZXZpY2Vfa2V5GAIgASgMEhoKEmlkZW50aXR5X3NpZ25hdHVyZRgDIAEoDBIYChBkZXZpY2Vfc2lnbmF0dXJlGAQgASgMIkgKDEF1dGhlbnRpY2F0ZRISCgphY2NvdW50X2lkGAEgASgMEhEKCWRldmljZV9pZBgCIAEoDRIRCglzaWduYXR1cmUYAyABKAwi+AEKDVVwbG9hZFByZUtleXMSOAoOc2lnbmVkX3ByZV9rZXkYASABKAsyIC5zaWdpbG8ucHJvdG9jb2wudjEuU2lnbmVkUHJlS2V5EjwKEW9uZV90aW1lX3ByZV9rZXlzGAIgAygLMiEuc2lnaWxvLnByb3RvY29sLnYxLk9uZVRpbWVQcmVLZXkSMQoLcHFfcHJlX2tleXMYAyADKAsyHC5zaWdpbG8ucHJvdG9jb2wudjEuUHFQcmVLZXkSPAoWbGFzdF9yZXNvcnRfcHFfcHJlX2tleRgEIAEoCzIcLnNpZ2lsby5wcm90b2NvbC52MS5QcVByZUtleSIQCg5HZXRQcmVLZXlDb3VudCI2CgxGZXRjaEJ1bmRsZXMSEgoKYWNjb3VudF9pZBgBIAEoDBISCgpkZXZpY2VfaWRzGAIgAygNIjUKD091dGdvaW5nTWVzc2FnZRIRCglkZXZpY2VfaWQYASABKA0SDwoHY29udGVudBgCIAEoDCKCAQoEU2VuZBIcChRyZWNpcGllbnRfYWNjb3VudF9pZBgBIAEoDBISCgptZXNzYWdlX2lkGAIgASgMEjMKCG1lc3NhZ2VzGAMgAygLMiEuc2lnaWxvLnNlcnZlci52MS5PdXRnb2luZ01lc3NhZ2USEwoLb25saW5lX29ubHkYBCABKAginAEKClNlYWxlZFNlbmQSHAoUcmVjaXBpZW50X2FjY291bnRfaWQYASABKAwSEgoKbWVzc2FnZV9pZBgCIAEoDBIzCghtZXNzYWdlcxgDIAMoCzIhLnNpZ2lsby5zZXJ2ZXIudjEuT3V0Z29pbmdNZXNzYWdlEhIKCmFjY2Vzc19rZXkYBCABKAwSEwoLb25saW5lX29ubHkYBSABKAgi9gEKD011bHRpU2VhbGVkU2VuZBISCgptZXNzYWdlX2lkGAEgASgMEhYKDnNoYXJlZF9wYXlsb2FkGAIgASgMEkQKCnJlY2lwaWVudHMYAyADKAsyMC5zaWdpbG8uc2VydmVyLnYxLk11bHRpU2VhbGVkU2VuZC5NdWx0aVJlY2lwaWVudBITCgtvbmxpbmVfb25seRgEIAEoCBpcCg5NdWx0aVJlY2lwaWVudBISCgphY2NvdW50X2lkGAEgASgMEhIKCmRldmljZV9pZHMYAiADKA0SDgoGaGVhZGVyGAMgASgMEhIKCmFjY2Vzc19rZXkYBCABKAwiGQoDQWNrEhIKCnNlcnZlcl9pZHMYASADKAQiFgoUR2V0U2VuZGVyQ2VydGlmaWNhdGUiOAoMU2V0QWNjZXNzS2V5EhIKCmFjY2Vzc19rZXkYASABKAwSFAoMdW5yZXN0cmljdGVkGAIgASgIIg0KC0xpc3REZXZpY2VzIhEKD1Byb3Zpc2lvbkxpc3RlbiIuCg1Qcm92aXNpb25TZW5kEg8KB2FkZHJlc3MYASABKAwSDAoEYm9keRgCIAEoDCIGCgRQaW5nIiEKDFJlbW92ZURldmljZRIRCglkZXZpY2VfaWQYASABKA0iOgoNU2V0RGV2aWNlTmFtZRIRCglkZXZpY2VfaWQYASABKA0SFgoOZW5jcnlwdGVkX25hbWUYAiABKAwiIgoSQWxsb2NhdGVBdHRhY2htZW50EgwKBHNpemUYASABKAQiJAoLU2V0VXNlcm5hbWUSFQoNdXNlcm5hbWVfaGFzaBgBIAEoDCIQCg5EZWxldGVVc2VybmFtZSInCg5Mb29rdXBVc2VybmFtZRIVCg11c2VybmFtZV9oYXNoGAEgASgMIh0KClNldFByb2ZpbGUSDwoHcHJvZmlsZRgBIAEoDCIgCgpHZXRQcm9maWxlEhIKCmFjY291bnRfaWQYASABKAwiMgoQRGlyZWN0b3J5UHVibGlzaBIQCgh1c2VybmFtZRgBIAEoCRIMCgRuYW1lGAIgASgJIhAKDkRpcmVjdG9yeUxlYXZlIj4KD0RpcmVjdG9yeVNlYXJjaBINCgVxdWVyeRgBIAEoCRINCgVhZnRlchgCIAEoCRINCgVsaW1pdBgDIAEoDSKFCQoLU2VydmVyRnJhbWUSEgoKcmVxdWVzdF9pZBgBIAEoBBIwCgljaGFsbGVuZ2UYAiABKAsyGy5zaWdpbG8uc2VydmVyLnYxLkNoYWxsZW5nZUgAEigKBWVycm9yGAMgASgLMhcuc2lnaWxvLnNlcnZlci52MS5FcnJvckgAEjIKCnJlZ2lzdGVyZWQYBCABKAsyHC5zaWdpbG8uc2VydmVyLnYxLlJlZ2lzdGVyZWRIABI4Cg1hdXRoZW50aWNhdGVkGAUgASgLMh8uc2lnaWxvLnNlcnZlci52MS5BdXRoZW50aWNhdGVkSAASNgoNcHJlX2tleV9jb3VudBgGIAEoCzIdLnNpZ2lsby5zZXJ2ZXIudjEuUHJlS2V5Q291bnRIABIsCgdidW5kbGVzGAcgASgLMhkuc2lnaWxvLnNlcnZlci52MS5CdW5kbGVzSAASMwoLc2VuZF9yZXN1bHQYCCABKAsyHC5zaWdpbG8uc2VydmVyLnYxLlNlbmRSZXN1bHRIABIsCgdkZWxpdmVyGAkgASgLMhkuc2lnaWxvLnNlcnZlci52MS5EZWxpdmVySAASMwoLcXVldWVfZW1wdHkYCiABKAsyHC5zaWdpbG8uc2VydmVyLnYxLlF1ZXVlRW1wdHlIABJHChJzZW5kZXJfY2VydGlmaWNhdGUYCyABKAsyKS5zaWdpbG8uc2VydmVyLnYxLlNlbmRlckNlcnRpZmljYXRlUmVzdWx0SAASLAoHZGV2aWNlcxgMIAEoCzIZLnNpZ2lsby5zZXJ2ZXIudjEuRGV2aWNlc0gAEjQKDHByZV9rZXlzX2xvdxgNIAEoCzIcLnNpZ2lsby5zZXJ2ZXIudjEuUHJlS2V5c0xvd0gAEiIKAm9rGA4gASgLMhQuc2lnaWxvLnNlcnZlci52MS5Pa0gAEiYKBHBvbmcYDyABKAsyFi5zaWdpbG8uc2VydmVyLnYxLlBvbmdIABIsCgdjbG9zaW5nGBAgASgLMhkuc2lnaWxvLnNlcnZlci52MS5DbG9zaW5nSAASOwoPYXR0YWNobWVudF9zbG90GBEgASgLMiAuc2lnaWxvLnNlcnZlci52MS5BdHRhY2htZW50U2xvdEgAEj8KEXByb3Zpc2lvbl9hZGRyZXNzGBIgASgLMiIuc2lnaWxvLnNlcnZlci52MS5Qcm92aXNpb25BZGRyZXNzSAASPwoRcHJvdmlzaW9uX2RlbGl2ZXIYEyABKAsyIi5zaWdpbG8uc2VydmVyLnYxLlByb3Zpc2lvbkRlbGl2ZXJIABI9ChB1c2VybmFtZV9hY2NvdW50GBQgASgLMiEuc2lnaWxvLnNlcnZlci52MS5Vc2VybmFtZUFjY291bnRIABIsCgdwcm9maWxlGBUgASgLMhkuc2lnaWxvLnNlcnZlci52MS5Qcm9maWxlSAASPwoRZGlyZWN0b3J5X2VudHJpZXMYFiABKAsyIi5zaWdpbG8uc2VydmVyLnYxLkRpcmVjdG9yeUVudHJpZXNIAEIGCgRib2R5IkkKCUNoYWxsZW5nZRINCgVub25jZRgBIAEoDBITCgtzZXJ2ZXJfdGltZRgCIAEoBBIYChBwcm90b2NvbF92ZXJzaW9uGAMgASgNIqUCCgVFcnJvchIpCgRjb2RlGAEgASgOMhsuc2lnaWxvLnNlcnZlci52MS5FcnJvckNvZGUSDwoHbWVzc2FnZRgCIAEoCRIWCg5yZXRyeV9hZnRlcl9tcxgDIAEoDRI1Cg1zdGFsZV9kZXZpY2VzGAQgASgLMh4uc2lnaWxvLnNlcnZlci52MS5TdGFsZURldmljZXMSNgoOc3RhbGVfYWNjb3VudHMYBSADKAsyHi5zaWdpbG8uc2VydmVyLnYxLlN0YWxlRGV2aWNlcxIgChh1bmF1dGhvcml6ZWRfYWNjb3VudF9pZHMYBiADKAwSNwoOZGV2aWNlX3JlbW92YWwYPCABKAsyHy5zaWdpbG8uc2VydmVyLnYxLkRldmljZVJlbW92YWwiMgoNRGV2aWNlUmVtb3ZhbBIUCgxieV9kZXZpY2VfaWQYASABKA0SCwoDZGF5GAIgASgNInQKDFN0YWxlRGV2aWNlcxIaChJjdXJyZW50X2RldmljZV9pZHMYASADKA0SGgoSbWlzc2luZ19kZXZpY2VfaWRzGAIgAygNEhgKEGV4dHJhX2RldmljZV9pZHMYAyADKA0SEgoKYWNjb3VudF9pZBgEIAEoDCIzCgpSZWdpc3RlcmVkEhIKCmFjY291bnRfaWQYASABKAwSEQoJZGV2aWNlX2lkGAIgASgNIksKDUF1dGhlbnRpY2F0ZWQSEgoKYWNjb3VudF9pZBgBIAEoDBIRCglkZXZpY2VfaWQYAiABKA0SEwoLc2VydmVyX3RpbWUYAyABKAQifQoLUHJlS2V5Q291bnQSGQoRb25lX3RpbWVfcHJlX2tleXMYASABKA0SEwoLcHFfcHJlX2tleXMYAiABKA0SGgoSaGFzX3NpZ25lZF9wcmVfa2V5GAMgASgIEiIKGmhhc19sYXN0X3Jlc29ydF9wcV9wcmVfa2V5GAQgASgIIjoKB0J1bmRsZXMSDwoHYnVuZGxlcxgBIAMoDBIeChZ1bmF2YWlsYWJsZV9kZXZpY2VfaWRzGAIgAygNIk0KClNlbmRSZXN1bHQSEgoKbWVzc2FnZV9pZBgBIAEoDBIYChBzZXJ2ZXJfdGltZXN0YW1wGAIgASgEEhEKCWR1cGxpY2F0ZRgDIAEoCCK6AQoHRGVsaXZlchIRCglzZXJ2ZXJfaWQYASABKAQSEgoKbWVzc2FnZV9pZBgCIAEoDBIYChBzZXJ2ZXJfdGltZXN0YW1wGAMgASgEEg4KBnNlYWxlZBgEIAEoCBIZChFzZW5kZXJfYWNjb3VudF9pZBgFIAEoDBIYChBzZW5kZXJfZGV2aWNlX2lkGAYgASgNEg8KB2NvbnRlbnQYByABKAwSGAoQcmVjaXBpZW50X2hlYWRlchgIIAEoDCIMCgpRdWV1ZUVtcHR5Ij8KF1NlbmRlckNlcnRpZmljYXRlUmVzdWx0EhMKC2NlcnRpZmljYXRlGAEgASgMEg8KB2V4cGlyZXMYAiABKAQiYwoKRGV2aWNlSW5mbxIRCglkZXZpY2VfaWQYASABKA0SEwoLY3JlYXRlZF9kYXkYAiABKA0SFQoNbGFzdF9zZWVuX2RheRgDIAEoDRIWCg5lbmNyeXB0ZWRfbmFtZRg8IAEoDCI4CgdEZXZpY2VzEi0KB2RldmljZXMYASADKAsyHC5zaWdpbG8uc2VydmVyLnYxLkRldmljZUluZm8iPAoKUHJlS2V5c0xvdxIZChFvbmVfdGltZV9wcmVfa2V5cxgBIAEoDRITCgtwcV9wcmVfa2V5cxgCIAEoDSJjCg5BdHRhY2htZW50U2xvdBIVCg1hdHRhY2htZW50X2lkGAEgASgMEhMKC3VwbG9hZF9wYXRoGAIgASgJEhQKDHVwbG9hZF90b2tlbhgDIAEoCRIPCgdleHBpcmVzGAQgASgEIiMKEFByb3Zpc2lvbkFkZHJlc3MSDwoHYWRkcmVzcxgBIAEoDCIgChBQcm92aXNpb25EZWxpdmVyEgwKBGJvZHkYASABKAwiJQoPVXNlcm5hbWVBY2NvdW50EhIKCmFjY291bnRfaWQYASABKAwiLgoHUHJvZmlsZRIPCgdwcm9maWxlGAEgASgMEhIKCnVwZGF0ZWRfYXQYAiABKAQiUwoQRGlyZWN0b3J5RW50cmllcxIxCgdlbnRyaWVzGAEgAygLMiAuc2lnaWxvLnNlcnZlci52MS5EaXJlY3RvcnlFbnRyeRIMCgRtb3JlGAIgASgIIlQKDkRpcmVjdG9yeUVudHJ5EhIKCmFjY291bnRfaWQYASABKAwSEAoIdXNlcm5hbWUYAiABKAkSDAoEbmFtZRgDIAEoCRIOCgZvbmxpbmUYBCABKAgiBAoCT2siGwoEUG9uZxITCgtzZXJ2ZXJfdGltZRgBIAEoBCJJCgdDbG9zaW5nEi0KBnJlYXNvbhgBIAEoDjIdLnNpZ2lsby5zZXJ2ZXIudjEuQ2xvc2VSZWFzb24SDwoHbWVzc2FnZRgCIAEoCSrIBQoJRXJyb3JDb2RlEhoKFkVSUk9SX0NPREVfVU5TUEVDSUZJRUQQABIeChpFUlJPUl9DT0RFX01BTEZPUk1FRF9GUkFNRRABEhwKGEVSUk9SX0NPREVfVU5LTk9XTl9GUkFNRRACEiAKHEVSUk9SX0NPREVfTk9UX0FVVEhFTlRJQ0FURUQQAxIaChZFUlJPUl9DT0RFX0FVVEhfRkFJTEVEEAQSHQoZRVJST1JfQ09ERV9JTlZJVEVfSU5WQUxJRBAFEh0KGUVSUk9SX0NPREVfSU5WSVRFX0VYUElSRUQQBhIbChdFUlJPUl9DT0RFX0RFVklDRV9MSU1JVBAHEh8KG0VSUk9SX0NPREVfSU5WQUxJRF9BUkdVTUVOVBAIEiAKHEVSUk9SX0NPREVfSU5WQUxJRF9TSUdOQVRVUkUQCRIYChRFUlJPUl9DT0RFX05PVF9GT1VORBAKEhwKGEVSUk9SX0NPREVfU1RBTEVfREVWSUNFUxALEhsKF0VSUk9SX0NPREVfVU5BVVRIT1JJWkVEEAwSIAocRVJST1JfQ09ERV9NRVNTQUdFX1RPT19MQVJHRRANEhsKF0VSUk9SX0NPREVfUkFURV9MSU1JVEVEEA4SGwoXRVJST1JfQ09ERV9TVE9SQUdFX0ZVTEwQDxIXChNFUlJPUl9DT0RFX0lOVEVSTkFMEBASJAogRVJST1JfQ09ERV9BTFJFQURZX0FVVEhFTlRJQ0FURUQQERIaChZFUlJPUl9DT0RFX1VOQVZBSUxBQkxFEBISHQoZRVJST1JfQ09ERV9RVU9UQV9FWENFRURFRBATEh0KGUVSUk9SX0NPREVfREVWSUNFX1JFTU9WRUQQPBIdChlFUlJPUl9DT0RFX1VTRVJOQU1FX1RBS0VOEBQSHAoYRVJST1JfQ09ERV9ESVJFQ1RPUllfT0ZGEBUqpAEKC0Nsb3NlUmVhc29uEhwKGENMT1NFX1JFQVNPTl9VTlNQRUNJRklFRBAAEhkKFUNMT1NFX1JFQVNPTl9TSFVURE9XThABEh8KG0NMT1NFX1JFQVNPTl9ERVZJQ0VfUkVWT0tFRBACEiAKHENMT1NFX1JFQVNPTl9BQ0NPVU5UX1JFTU9WRUQQAxIZChVDTE9TRV9SRUFTT05fUkVQTEFDRUQQBGIGcHJvdG8z", [file_sigilo_protocol_v1_wire]);
+  fileDesc("Ch1zaWdpbG8vc2VydmVyL3YxL2ZyYW1lcy5wcm90bxIQc2lnaWxvLnNlcnZlci52MSKoDQoLQ2xpZW50RnJhbWUSEgoKcmVxdWVzdF9pZBgBIAEoBBIuCghyZWdpc3RlchgCIAEoCzIaLnNpZ2lsby5zZXJ2ZXIudjEuUmVnaXN0ZXJIABIzCgtsaW5rX2RldmljZRgDIAEoCzIcLnNpZ2lsby5zZXJ2ZXIudjEuTGlua0RldmljZUgAEjYKDGF1dGhlbnRpY2F0ZRgEIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuQXV0aGVudGljYXRlSAASOgoPdXBsb2FkX3ByZV9rZXlzGAUgASgLMh8uc2lnaWxvLnNlcnZlci52MS5VcGxvYWRQcmVLZXlzSAASPQoRZ2V0X3ByZV9rZXlfY291bnQYBiABKAsyIC5zaWdpbG8uc2VydmVyLnYxLkdldFByZUtleUNvdW50SAASNwoNZmV0Y2hfYnVuZGxlcxgHIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuRmV0Y2hCdW5kbGVzSAASJgoEc2VuZBgIIAEoCzIWLnNpZ2lsby5zZXJ2ZXIudjEuU2VuZEgAEjMKC3NlYWxlZF9zZW5kGAkgASgLMhwuc2lnaWxvLnNlcnZlci52MS5TZWFsZWRTZW5kSAASJAoDYWNrGAogASgLMhUuc2lnaWxvLnNlcnZlci52MS5BY2tIABJIChZnZXRfc2VuZGVyX2NlcnRpZmljYXRlGAsgASgLMiYuc2lnaWxvLnNlcnZlci52MS5HZXRTZW5kZXJDZXJ0aWZpY2F0ZUgAEjgKDnNldF9hY2Nlc3Nfa2V5GAwgASgLMh4uc2lnaWxvLnNlcnZlci52MS5TZXRBY2Nlc3NLZXlIABI1CgxsaXN0X2RldmljZXMYDSABKAsyHS5zaWdpbG8uc2VydmVyLnYxLkxpc3REZXZpY2VzSAASJgoEcGluZxgOIAEoCzIWLnNpZ2lsby5zZXJ2ZXIudjEuUGluZ0gAEkMKE2FsbG9jYXRlX2F0dGFjaG1lbnQYDyABKAsyJC5zaWdpbG8uc2VydmVyLnYxLkFsbG9jYXRlQXR0YWNobWVudEgAEj0KEHByb3Zpc2lvbl9saXN0ZW4YECABKAsyIS5zaWdpbG8uc2VydmVyLnYxLlByb3Zpc2lvbkxpc3RlbkgAEjkKDnByb3Zpc2lvbl9zZW5kGBEgASgLMh8uc2lnaWxvLnNlcnZlci52MS5Qcm92aXNpb25TZW5kSAASPgoRbXVsdGlfc2VhbGVkX3NlbmQYEiABKAsyIS5zaWdpbG8uc2VydmVyLnYxLk11bHRpU2VhbGVkU2VuZEgAEjcKDXJlbW92ZV9kZXZpY2UYPCABKAsyHi5zaWdpbG8uc2VydmVyLnYxLlJlbW92ZURldmljZUgAEjoKD3NldF9kZXZpY2VfbmFtZRg9IAEoCzIfLnNpZ2lsby5zZXJ2ZXIudjEuU2V0RGV2aWNlTmFtZUgAEjUKDHNldF91c2VybmFtZRgTIAEoCzIdLnNpZ2lsby5zZXJ2ZXIudjEuU2V0VXNlcm5hbWVIABI7Cg9kZWxldGVfdXNlcm5hbWUYFCABKAsyIC5zaWdpbG8uc2VydmVyLnYxLkRlbGV0ZVVzZXJuYW1lSAASOwoPbG9va3VwX3VzZXJuYW1lGBUgASgLMiAuc2lnaWxvLnNlcnZlci52MS5Mb29rdXBVc2VybmFtZUgAEjMKC3NldF9wcm9maWxlGBYgASgLMhwuc2lnaWxvLnNlcnZlci52MS5TZXRQcm9maWxlSAASMwoLZ2V0X3Byb2ZpbGUYFyABKAsyHC5zaWdpbG8uc2VydmVyLnYxLkdldFByb2ZpbGVIABI/ChFkaXJlY3RvcnlfcHVibGlzaBgYIAEoCzIiLnNpZ2lsby5zZXJ2ZXIudjEuRGlyZWN0b3J5UHVibGlzaEgAEjsKD2RpcmVjdG9yeV9sZWF2ZRgZIAEoCzIgLnNpZ2lsby5zZXJ2ZXIudjEuRGlyZWN0b3J5TGVhdmVIABI9ChBkaXJlY3Rvcnlfc2VhcmNoGBogASgLMiEuc2lnaWxvLnNlcnZlci52MS5EaXJlY3RvcnlTZWFyY2hIABJAChJrdF9nZXRfY29uc2lzdGVuY3kYUCABKAsyIi5zaWdpbG8uc2VydmVyLnYxLkt0R2V0Q29uc2lzdGVuY3lIABI4Cg5rdF9nZXRfYWNjb3VudBhRIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuS3RHZXRBY2NvdW50SABCBgoEYm9keSI2ChBLdEdldENvbnNpc3RlbmN5EhAKCG9sZF9zaXplGAEgASgEEhAKCG5ld19zaXplGAIgASgEIg4KDEt0R2V0QWNjb3VudCJ/CghSZWdpc3RlchITCgtpbnZpdGVfY29kZRgBIAEoCRIUCgxpZGVudGl0eV9rZXkYAiABKAwSEgoKZGV2aWNlX2tleRgDIAEoDBIaChJpZGVudGl0eV9zaWduYXR1cmUYBCABKAwSGAoQZGV2aWNlX3NpZ25hdHVyZRgFIAEoDCJqCgpMaW5rRGV2aWNlEhIKCmFjY291bnRfaWQYASABKAwSEgoKZGV2aWNlX2tleRgCIAEoDBIaChJpZGVudGl0eV9zaWduYXR1cmUYAyABKAwSGAoQZGV2aWNlX3NpZ25hdHVyZRgEIAEoDCJICgxBdXRoZW50aWNhdGUSEgoKYWNjb3VudF9pZBgBIAEoDBIRCglkZXZpY2VfaWQYAiABKA0SEQoJc2lnbmF0dXJlGAMgASgMIvgBCg1VcGxvYWRQcmVLZXlzEjgKDnNpZ25lZF9wcmVfa2V5GAEgASgLMiAuc2lnaWxvLnByb3RvY29sLnYxLlNpZ25lZFByZUtleRI8ChFvbmVfdGltZV9wcmVfa2V5cxgCIAMoCzIhLnNpZ2lsby5wcm90b2NvbC52MS5PbmVUaW1lUHJlS2V5EjEKC3BxX3ByZV9rZXlzGAMgAygLMhwuc2lnaWxvLnByb3RvY29sLnYxLlBxUHJlS2V5EjwKFmxhc3RfcmVzb3J0X3BxX3ByZV9rZXkYBCABKAsyHC5zaWdpbG8ucHJvdG9jb2wudjEuUHFQcmVLZXkiEAoOR2V0UHJlS2V5Q291bnQiNgoMRmV0Y2hCdW5kbGVzEhIKCmFjY291bnRfaWQYASABKAwSEgoKZGV2aWNlX2lkcxgCIAMoDSI1Cg9PdXRnb2luZ01lc3NhZ2USEQoJZGV2aWNlX2lkGAEgASgNEg8KB2NvbnRlbnQYAiABKAwiggEKBFNlbmQSHAoUcmVjaXBpZW50X2FjY291bnRfaWQYASABKAwSEgoKbWVzc2FnZV9pZBgCIAEoDBIzCghtZXNzYWdlcxgDIAMoCzIhLnNpZ2lsby5zZXJ2ZXIudjEuT3V0Z29pbmdNZXNzYWdlEhMKC29ubGluZV9vbmx5GAQgASgIIpwBCgpTZWFsZWRTZW5kEhwKFHJlY2lwaWVudF9hY2NvdW50X2lkGAEgASgMEhIKCm1lc3NhZ2VfaWQYAiABKAwSMwoIbWVzc2FnZXMYAyADKAsyIS5zaWdpbG8uc2VydmVyLnYxLk91dGdvaW5nTWVzc2FnZRISCgphY2Nlc3Nfa2V5GAQgASgMEhMKC29ubGluZV9vbmx5GAUgASgIIvYBCg9NdWx0aVNlYWxlZFNlbmQSEgoKbWVzc2FnZV9pZBgBIAEoDBIWCg5zaGFyZWRfcGF5bG9hZBgCIAEoDBJECgpyZWNpcGllbnRzGAMgAygLMjAuc2lnaWxvLnNlcnZlci52MS5NdWx0aVNlYWxlZFNlbmQuTXVsdGlSZWNpcGllbnQSEwoLb25saW5lX29ubHkYBCABKAgaXAoOTXVsdGlSZWNpcGllbnQSEgoKYWNjb3VudF9pZBgBIAEoDBISCgpkZXZpY2VfaWRzGAIgAygNEg4KBmhlYWRlchgDIAEoDBISCgphY2Nlc3Nfa2V5GAQgASgMIhkKA0FjaxISCgpzZXJ2ZXJfaWRzGAEgAygEIhYKFEdldFNlbmRlckNlcnRpZmljYXRlIjgKDFNldEFjY2Vzc0tleRISCgphY2Nlc3Nfa2V5GAEgASgMEhQKDHVucmVzdHJpY3RlZBgCIAEoCCINCgtMaXN0RGV2aWNlcyIRCg9Qcm92aXNpb25MaXN0ZW4iLgoNUHJvdmlzaW9uU2VuZBIPCgdhZGRyZXNzGAEgASgMEgwKBGJvZHkYAiABKAwiBgoEUGluZyIhCgxSZW1vdmVEZXZpY2USEQoJZGV2aWNlX2lkGAEgASgNIjoKDVNldERldmljZU5hbWUSEQoJZGV2aWNlX2lkGAEgASgNEhYKDmVuY3J5cHRlZF9uYW1lGAIgASgMIiIKEkFsbG9jYXRlQXR0YWNobWVudBIMCgRzaXplGAEgASgEIiQKC1NldFVzZXJuYW1lEhUKDXVzZXJuYW1lX2hhc2gYASABKAwiEAoORGVsZXRlVXNlcm5hbWUiJwoOTG9va3VwVXNlcm5hbWUSFQoNdXNlcm5hbWVfaGFzaBgBIAEoDCIdCgpTZXRQcm9maWxlEg8KB3Byb2ZpbGUYASABKAwiIAoKR2V0UHJvZmlsZRISCgphY2NvdW50X2lkGAEgASgMIjIKEERpcmVjdG9yeVB1Ymxpc2gSEAoIdXNlcm5hbWUYASABKAkSDAoEbmFtZRgCIAEoCSIQCg5EaXJlY3RvcnlMZWF2ZSI+Cg9EaXJlY3RvcnlTZWFyY2gSDQoFcXVlcnkYASABKAkSDQoFYWZ0ZXIYAiABKAkSDQoFbGltaXQYAyABKA0ihAoKC1NlcnZlckZyYW1lEhIKCnJlcXVlc3RfaWQYASABKAQSMAoJY2hhbGxlbmdlGAIgASgLMhsuc2lnaWxvLnNlcnZlci52MS5DaGFsbGVuZ2VIABIoCgVlcnJvchgDIAEoCzIXLnNpZ2lsby5zZXJ2ZXIudjEuRXJyb3JIABIyCgpyZWdpc3RlcmVkGAQgASgLMhwuc2lnaWxvLnNlcnZlci52MS5SZWdpc3RlcmVkSAASOAoNYXV0aGVudGljYXRlZBgFIAEoCzIfLnNpZ2lsby5zZXJ2ZXIudjEuQXV0aGVudGljYXRlZEgAEjYKDXByZV9rZXlfY291bnQYBiABKAsyHS5zaWdpbG8uc2VydmVyLnYxLlByZUtleUNvdW50SAASLAoHYnVuZGxlcxgHIAEoCzIZLnNpZ2lsby5zZXJ2ZXIudjEuQnVuZGxlc0gAEjMKC3NlbmRfcmVzdWx0GAggASgLMhwuc2lnaWxvLnNlcnZlci52MS5TZW5kUmVzdWx0SAASLAoHZGVsaXZlchgJIAEoCzIZLnNpZ2lsby5zZXJ2ZXIudjEuRGVsaXZlckgAEjMKC3F1ZXVlX2VtcHR5GAogASgLMhwuc2lnaWxvLnNlcnZlci52MS5RdWV1ZUVtcHR5SAASRwoSc2VuZGVyX2NlcnRpZmljYXRlGAsgASgLMikuc2lnaWxvLnNlcnZlci52MS5TZW5kZXJDZXJ0aWZpY2F0ZVJlc3VsdEgAEiwKB2RldmljZXMYDCABKAsyGS5zaWdpbG8uc2VydmVyLnYxLkRldmljZXNIABI0CgxwcmVfa2V5c19sb3cYDSABKAsyHC5zaWdpbG8uc2VydmVyLnYxLlByZUtleXNMb3dIABIiCgJvaxgOIAEoCzIULnNpZ2lsby5zZXJ2ZXIudjEuT2tIABImCgRwb25nGA8gASgLMhYuc2lnaWxvLnNlcnZlci52MS5Qb25nSAASLAoHY2xvc2luZxgQIAEoCzIZLnNpZ2lsby5zZXJ2ZXIudjEuQ2xvc2luZ0gAEjsKD2F0dGFjaG1lbnRfc2xvdBgRIAEoCzIgLnNpZ2lsby5zZXJ2ZXIudjEuQXR0YWNobWVudFNsb3RIABI/ChFwcm92aXNpb25fYWRkcmVzcxgSIAEoCzIiLnNpZ2lsby5zZXJ2ZXIudjEuUHJvdmlzaW9uQWRkcmVzc0gAEj8KEXByb3Zpc2lvbl9kZWxpdmVyGBMgASgLMiIuc2lnaWxvLnNlcnZlci52MS5Qcm92aXNpb25EZWxpdmVySAASPQoQdXNlcm5hbWVfYWNjb3VudBgUIAEoCzIhLnNpZ2lsby5zZXJ2ZXIudjEuVXNlcm5hbWVBY2NvdW50SAASLAoHcHJvZmlsZRgVIAEoCzIZLnNpZ2lsby5zZXJ2ZXIudjEuUHJvZmlsZUgAEj8KEWRpcmVjdG9yeV9lbnRyaWVzGBYgASgLMiIuc2lnaWxvLnNlcnZlci52MS5EaXJlY3RvcnlFbnRyaWVzSAASOQoOa3RfY29uc2lzdGVuY3kYUCABKAsyHy5zaWdpbG8uc2VydmVyLnYxLkt0Q29uc2lzdGVuY3lIABJCChNrdF9hY2NvdW50X2JpbmRpbmdzGFEgASgLMiMuc2lnaWxvLnNlcnZlci52MS5LdEFjY291bnRCaW5kaW5nc0gAQgYKBGJvZHkiUAoLS3RJbmNsdXNpb24SEQoJZGV2aWNlX2lkGAEgASgNEhIKCmxlYWZfaW5kZXgYAiABKAQSDAoEdGltZRgDIAEoBBIMCgRwYXRoGAQgAygMIlUKDUt0Q29uc2lzdGVuY3kSEgoKY2hlY2twb2ludBgBIAEoCRIQCghvbGRfc2l6ZRgCIAEoBBIQCghuZXdfc2l6ZRgDIAEoBBIMCgRwYXRoGAQgAygMIj0KC0t0TGVhZlByb29mEgwKBGxlYWYYASABKAwSEgoKbGVhZl9pbmRleBgCIAEoBBIMCgRwYXRoGAMgAygMIlYKEUt0QWNjb3VudEJpbmRpbmdzEhIKCmNoZWNrcG9pbnQYASABKAkSLQoGbGVhdmVzGAIgAygLMh0uc2lnaWxvLnNlcnZlci52MS5LdExlYWZQcm9vZiJJCglDaGFsbGVuZ2USDQoFbm9uY2UYASABKAwSEwoLc2VydmVyX3RpbWUYAiABKAQSGAoQcHJvdG9jb2xfdmVyc2lvbhgDIAEoDSKlAgoFRXJyb3ISKQoEY29kZRgBIAEoDjIbLnNpZ2lsby5zZXJ2ZXIudjEuRXJyb3JDb2RlEg8KB21lc3NhZ2UYAiABKAkSFgoOcmV0cnlfYWZ0ZXJfbXMYAyABKA0SNQoNc3RhbGVfZGV2aWNlcxgEIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuU3RhbGVEZXZpY2VzEjYKDnN0YWxlX2FjY291bnRzGAUgAygLMh4uc2lnaWxvLnNlcnZlci52MS5TdGFsZURldmljZXMSIAoYdW5hdXRob3JpemVkX2FjY291bnRfaWRzGAYgAygMEjcKDmRldmljZV9yZW1vdmFsGDwgASgLMh8uc2lnaWxvLnNlcnZlci52MS5EZXZpY2VSZW1vdmFsIjIKDURldmljZVJlbW92YWwSFAoMYnlfZGV2aWNlX2lkGAEgASgNEgsKA2RheRgCIAEoDSJ0CgxTdGFsZURldmljZXMSGgoSY3VycmVudF9kZXZpY2VfaWRzGAEgAygNEhoKEm1pc3NpbmdfZGV2aWNlX2lkcxgCIAMoDRIYChBleHRyYV9kZXZpY2VfaWRzGAMgAygNEhIKCmFjY291bnRfaWQYBCABKAwiMwoKUmVnaXN0ZXJlZBISCgphY2NvdW50X2lkGAEgASgMEhEKCWRldmljZV9pZBgCIAEoDSJLCg1BdXRoZW50aWNhdGVkEhIKCmFjY291bnRfaWQYASABKAwSEQoJZGV2aWNlX2lkGAIgASgNEhMKC3NlcnZlcl90aW1lGAMgASgEIn0KC1ByZUtleUNvdW50EhkKEW9uZV90aW1lX3ByZV9rZXlzGAEgASgNEhMKC3BxX3ByZV9rZXlzGAIgASgNEhoKEmhhc19zaWduZWRfcHJlX2tleRgDIAEoCBIiChpoYXNfbGFzdF9yZXNvcnRfcHFfcHJlX2tleRgEIAEoCCKHAQoHQnVuZGxlcxIPCgdidW5kbGVzGAEgAygMEh4KFnVuYXZhaWxhYmxlX2RldmljZV9pZHMYAiADKA0SFQoNa3RfY2hlY2twb2ludBhQIAEoCRI0Cg1rdF9pbmNsdXNpb25zGFEgAygLMh0uc2lnaWxvLnNlcnZlci52MS5LdEluY2x1c2lvbiJNCgpTZW5kUmVzdWx0EhIKCm1lc3NhZ2VfaWQYASABKAwSGAoQc2VydmVyX3RpbWVzdGFtcBgCIAEoBBIRCglkdXBsaWNhdGUYAyABKAgiugEKB0RlbGl2ZXISEQoJc2VydmVyX2lkGAEgASgEEhIKCm1lc3NhZ2VfaWQYAiABKAwSGAoQc2VydmVyX3RpbWVzdGFtcBgDIAEoBBIOCgZzZWFsZWQYBCABKAgSGQoRc2VuZGVyX2FjY291bnRfaWQYBSABKAwSGAoQc2VuZGVyX2RldmljZV9pZBgGIAEoDRIPCgdjb250ZW50GAcgASgMEhgKEHJlY2lwaWVudF9oZWFkZXIYCCABKAwiDAoKUXVldWVFbXB0eSI/ChdTZW5kZXJDZXJ0aWZpY2F0ZVJlc3VsdBITCgtjZXJ0aWZpY2F0ZRgBIAEoDBIPCgdleHBpcmVzGAIgASgEImMKCkRldmljZUluZm8SEQoJZGV2aWNlX2lkGAEgASgNEhMKC2NyZWF0ZWRfZGF5GAIgASgNEhUKDWxhc3Rfc2Vlbl9kYXkYAyABKA0SFgoOZW5jcnlwdGVkX25hbWUYPCABKAwiOAoHRGV2aWNlcxItCgdkZXZpY2VzGAEgAygLMhwuc2lnaWxvLnNlcnZlci52MS5EZXZpY2VJbmZvIjwKClByZUtleXNMb3cSGQoRb25lX3RpbWVfcHJlX2tleXMYASABKA0SEwoLcHFfcHJlX2tleXMYAiABKA0iYwoOQXR0YWNobWVudFNsb3QSFQoNYXR0YWNobWVudF9pZBgBIAEoDBITCgt1cGxvYWRfcGF0aBgCIAEoCRIUCgx1cGxvYWRfdG9rZW4YAyABKAkSDwoHZXhwaXJlcxgEIAEoBCIjChBQcm92aXNpb25BZGRyZXNzEg8KB2FkZHJlc3MYASABKAwiIAoQUHJvdmlzaW9uRGVsaXZlchIMCgRib2R5GAEgASgMIiUKD1VzZXJuYW1lQWNjb3VudBISCgphY2NvdW50X2lkGAEgASgMIi4KB1Byb2ZpbGUSDwoHcHJvZmlsZRgBIAEoDBISCgp1cGRhdGVkX2F0GAIgASgEIlMKEERpcmVjdG9yeUVudHJpZXMSMQoHZW50cmllcxgBIAMoCzIgLnNpZ2lsby5zZXJ2ZXIudjEuRGlyZWN0b3J5RW50cnkSDAoEbW9yZRgCIAEoCCJUCg5EaXJlY3RvcnlFbnRyeRISCgphY2NvdW50X2lkGAEgASgMEhAKCHVzZXJuYW1lGAIgASgJEgwKBG5hbWUYAyABKAkSDgoGb25saW5lGAQgASgIIgQKAk9rIhsKBFBvbmcSEwoLc2VydmVyX3RpbWUYASABKAQiSQoHQ2xvc2luZxItCgZyZWFzb24YASABKA4yHS5zaWdpbG8uc2VydmVyLnYxLkNsb3NlUmVhc29uEg8KB21lc3NhZ2UYAiABKAkqyAUKCUVycm9yQ29kZRIaChZFUlJPUl9DT0RFX1VOU1BFQ0lGSUVEEAASHgoaRVJST1JfQ09ERV9NQUxGT1JNRURfRlJBTUUQARIcChhFUlJPUl9DT0RFX1VOS05PV05fRlJBTUUQAhIgChxFUlJPUl9DT0RFX05PVF9BVVRIRU5USUNBVEVEEAMSGgoWRVJST1JfQ09ERV9BVVRIX0ZBSUxFRBAEEh0KGUVSUk9SX0NPREVfSU5WSVRFX0lOVkFMSUQQBRIdChlFUlJPUl9DT0RFX0lOVklURV9FWFBJUkVEEAYSGwoXRVJST1JfQ09ERV9ERVZJQ0VfTElNSVQQBxIfChtFUlJPUl9DT0RFX0lOVkFMSURfQVJHVU1FTlQQCBIgChxFUlJPUl9DT0RFX0lOVkFMSURfU0lHTkFUVVJFEAkSGAoURVJST1JfQ09ERV9OT1RfRk9VTkQQChIcChhFUlJPUl9DT0RFX1NUQUxFX0RFVklDRVMQCxIbChdFUlJPUl9DT0RFX1VOQVVUSE9SSVpFRBAMEiAKHEVSUk9SX0NPREVfTUVTU0FHRV9UT09fTEFSR0UQDRIbChdFUlJPUl9DT0RFX1JBVEVfTElNSVRFRBAOEhsKF0VSUk9SX0NPREVfU1RPUkFHRV9GVUxMEA8SFwoTRVJST1JfQ09ERV9JTlRFUk5BTBAQEiQKIEVSUk9SX0NPREVfQUxSRUFEWV9BVVRIRU5USUNBVEVEEBESGgoWRVJST1JfQ09ERV9VTkFWQUlMQUJMRRASEh0KGUVSUk9SX0NPREVfUVVPVEFfRVhDRUVERUQQExIdChlFUlJPUl9DT0RFX0RFVklDRV9SRU1PVkVEEDwSHQoZRVJST1JfQ09ERV9VU0VSTkFNRV9UQUtFThAUEhwKGEVSUk9SX0NPREVfRElSRUNUT1JZX09GRhAVKqQBCgtDbG9zZVJlYXNvbhIcChhDTE9TRV9SRUFTT05fVU5TUEVDSUZJRUQQABIZChVDTE9TRV9SRUFTT05fU0hVVERPV04QARIfChtDTE9TRV9SRUFTT05fREVWSUNFX1JFVk9LRUQQAhIgChxDTE9TRV9SRUFTT05fQUNDT1VOVF9SRU1PVkVEEAMSGQoVQ0xPU0VfUkVBU09OX1JFUExBQ0VEEARiBnByb3RvMw", [file_sigilo_protocol_v1_wire]);
 
 /**
  * @generated from message sigilo.server.v1.ClientFrame
@@ -200,6 +200,20 @@ export type ClientFrame = Message<"sigilo.server.v1.ClientFrame"> & {
      */
     value: DirectorySearch;
     case: "directorySearch";
+  } | {
+    /**
+     * 80-89: key transparency (spec/transparency.md)
+     *
+     * @generated from field: sigilo.server.v1.KtGetConsistency kt_get_consistency = 80;
+     */
+    value: KtGetConsistency;
+    case: "ktGetConsistency";
+  } | {
+    /**
+     * @generated from field: sigilo.server.v1.KtGetAccount kt_get_account = 81;
+     */
+    value: KtGetAccount;
+    case: "ktGetAccount";
   } | { case: undefined; value?: undefined };
 };
 
@@ -209,6 +223,49 @@ export type ClientFrame = Message<"sigilo.server.v1.ClientFrame"> & {
  */
 export const ClientFrameSchema: GenMessage<ClientFrame> = /*@__PURE__*/
   messageDesc(file_sigilo_server_v1_frames, 0);
+
+/**
+ * Key transparency (spec/transparency.md §5): the consistency proof between two
+ * tree sizes, with the log's latest checkpoint. old_size 0 asks only for the
+ * checkpoint. new_size 0 means the latest checkpoint's size; a new_size below
+ * it (a checkpoint seen earlier or from a contact) is answered too.
+ *
+ * @generated from message sigilo.server.v1.KtGetConsistency
+ */
+export type KtGetConsistency = Message<"sigilo.server.v1.KtGetConsistency"> & {
+  /**
+   * @generated from field: uint64 old_size = 1;
+   */
+  oldSize: bigint;
+
+  /**
+   * @generated from field: uint64 new_size = 2;
+   */
+  newSize: bigint;
+};
+
+/**
+ * Describes the message sigilo.server.v1.KtGetConsistency.
+ * Use `create(KtGetConsistencySchema)` to create a new message.
+ */
+export const KtGetConsistencySchema: GenMessage<KtGetConsistency> = /*@__PURE__*/
+  messageDesc(file_sigilo_server_v1_frames, 1);
+
+/**
+ * Every binding leaf of the authenticated account, with inclusion proofs in the
+ * latest checkpoint: what an account monitors (spec/transparency.md §6.3).
+ *
+ * @generated from message sigilo.server.v1.KtGetAccount
+ */
+export type KtGetAccount = Message<"sigilo.server.v1.KtGetAccount"> & {
+};
+
+/**
+ * Describes the message sigilo.server.v1.KtGetAccount.
+ * Use `create(KtGetAccountSchema)` to create a new message.
+ */
+export const KtGetAccountSchema: GenMessage<KtGetAccount> = /*@__PURE__*/
+  messageDesc(file_sigilo_server_v1_frames, 2);
 
 /**
  * Creates an account and its first device (device id 1). Needs an invite.
@@ -253,7 +310,7 @@ export type Register = Message<"sigilo.server.v1.Register"> & {
  * Use `create(RegisterSchema)` to create a new message.
  */
 export const RegisterSchema: GenMessage<Register> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 1);
+  messageDesc(file_sigilo_server_v1_frames, 3);
 
 /**
  * Adds a device to an existing account; proves possession of the identity key.
@@ -289,7 +346,7 @@ export type LinkDevice = Message<"sigilo.server.v1.LinkDevice"> & {
  * Use `create(LinkDeviceSchema)` to create a new message.
  */
 export const LinkDeviceSchema: GenMessage<LinkDevice> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 2);
+  messageDesc(file_sigilo_server_v1_frames, 4);
 
 /**
  *   signature = Ed25519(device key, "Sigilo-Auth-v1" || nonce || account_id || u32be(device_id))
@@ -318,7 +375,7 @@ export type Authenticate = Message<"sigilo.server.v1.Authenticate"> & {
  * Use `create(AuthenticateSchema)` to create a new message.
  */
 export const AuthenticateSchema: GenMessage<Authenticate> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 3);
+  messageDesc(file_sigilo_server_v1_frames, 5);
 
 /**
  * Keys for the authenticated device, each signed by the account's identity key.
@@ -358,7 +415,7 @@ export type UploadPreKeys = Message<"sigilo.server.v1.UploadPreKeys"> & {
  * Use `create(UploadPreKeysSchema)` to create a new message.
  */
 export const UploadPreKeysSchema: GenMessage<UploadPreKeys> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 4);
+  messageDesc(file_sigilo_server_v1_frames, 6);
 
 /**
  * @generated from message sigilo.server.v1.GetPreKeyCount
@@ -371,7 +428,7 @@ export type GetPreKeyCount = Message<"sigilo.server.v1.GetPreKeyCount"> & {
  * Use `create(GetPreKeyCountSchema)` to create a new message.
  */
 export const GetPreKeyCountSchema: GenMessage<GetPreKeyCount> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 5);
+  messageDesc(file_sigilo_server_v1_frames, 7);
 
 /**
  * One bundle per device of the account (or per listed device), consuming one
@@ -398,7 +455,7 @@ export type FetchBundles = Message<"sigilo.server.v1.FetchBundles"> & {
  * Use `create(FetchBundlesSchema)` to create a new message.
  */
 export const FetchBundlesSchema: GenMessage<FetchBundles> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 6);
+  messageDesc(file_sigilo_server_v1_frames, 8);
 
 /**
  * @generated from message sigilo.server.v1.OutgoingMessage
@@ -422,7 +479,7 @@ export type OutgoingMessage = Message<"sigilo.server.v1.OutgoingMessage"> & {
  * Use `create(OutgoingMessageSchema)` to create a new message.
  */
 export const OutgoingMessageSchema: GenMessage<OutgoingMessage> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 7);
+  messageDesc(file_sigilo_server_v1_frames, 9);
 
 /**
  * An identified send from an authenticated device. `messages` must name every
@@ -463,7 +520,7 @@ export type Send = Message<"sigilo.server.v1.Send"> & {
  * Use `create(SendSchema)` to create a new message.
  */
 export const SendSchema: GenMessage<Send> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 8);
+  messageDesc(file_sigilo_server_v1_frames, 10);
 
 /**
  * A sealed-sender send: may come from an unauthenticated connection, carries
@@ -509,7 +566,7 @@ export type SealedSend = Message<"sigilo.server.v1.SealedSend"> & {
  * Use `create(SealedSendSchema)` to create a new message.
  */
 export const SealedSendSchema: GenMessage<SealedSend> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 9);
+  messageDesc(file_sigilo_server_v1_frames, 11);
 
 /**
  * A sealed send to several accounts at once (group messages, spec/groups.md):
@@ -557,7 +614,7 @@ export type MultiSealedSend = Message<"sigilo.server.v1.MultiSealedSend"> & {
  * Use `create(MultiSealedSendSchema)` to create a new message.
  */
 export const MultiSealedSendSchema: GenMessage<MultiSealedSend> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 10);
+  messageDesc(file_sigilo_server_v1_frames, 12);
 
 /**
  * @generated from message sigilo.server.v1.MultiSealedSend.MultiRecipient
@@ -597,7 +654,7 @@ export type MultiSealedSend_MultiRecipient = Message<"sigilo.server.v1.MultiSeal
  * Use `create(MultiSealedSend_MultiRecipientSchema)` to create a new message.
  */
 export const MultiSealedSend_MultiRecipientSchema: GenMessage<MultiSealedSend_MultiRecipient> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 10, 0);
+  messageDesc(file_sigilo_server_v1_frames, 12, 0);
 
 /**
  * Deletes delivered messages of the authenticated device.
@@ -616,7 +673,7 @@ export type Ack = Message<"sigilo.server.v1.Ack"> & {
  * Use `create(AckSchema)` to create a new message.
  */
 export const AckSchema: GenMessage<Ack> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 11);
+  messageDesc(file_sigilo_server_v1_frames, 13);
 
 /**
  * @generated from message sigilo.server.v1.GetSenderCertificate
@@ -629,7 +686,7 @@ export type GetSenderCertificate = Message<"sigilo.server.v1.GetSenderCertificat
  * Use `create(GetSenderCertificateSchema)` to create a new message.
  */
 export const GetSenderCertificateSchema: GenMessage<GetSenderCertificate> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 12);
+  messageDesc(file_sigilo_server_v1_frames, 14);
 
 /**
  * The key senders must present for sealed sends to this account (all devices
@@ -658,7 +715,7 @@ export type SetAccessKey = Message<"sigilo.server.v1.SetAccessKey"> & {
  * Use `create(SetAccessKeySchema)` to create a new message.
  */
 export const SetAccessKeySchema: GenMessage<SetAccessKey> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 13);
+  messageDesc(file_sigilo_server_v1_frames, 15);
 
 /**
  * @generated from message sigilo.server.v1.ListDevices
@@ -671,7 +728,7 @@ export type ListDevices = Message<"sigilo.server.v1.ListDevices"> & {
  * Use `create(ListDevicesSchema)` to create a new message.
  */
 export const ListDevicesSchema: GenMessage<ListDevices> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 14);
+  messageDesc(file_sigilo_server_v1_frames, 16);
 
 /**
  * Linking a device (spec/client.md §6). A new, not yet registered device asks
@@ -690,7 +747,7 @@ export type ProvisionListen = Message<"sigilo.server.v1.ProvisionListen"> & {
  * Use `create(ProvisionListenSchema)` to create a new message.
  */
 export const ProvisionListenSchema: GenMessage<ProvisionListen> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 15);
+  messageDesc(file_sigilo_server_v1_frames, 17);
 
 /**
  * @generated from message sigilo.server.v1.ProvisionSend
@@ -716,7 +773,7 @@ export type ProvisionSend = Message<"sigilo.server.v1.ProvisionSend"> & {
  * Use `create(ProvisionSendSchema)` to create a new message.
  */
 export const ProvisionSendSchema: GenMessage<ProvisionSend> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 16);
+  messageDesc(file_sigilo_server_v1_frames, 18);
 
 /**
  * @generated from message sigilo.server.v1.Ping
@@ -729,7 +786,7 @@ export type Ping = Message<"sigilo.server.v1.Ping"> & {
  * Use `create(PingSchema)` to create a new message.
  */
 export const PingSchema: GenMessage<Ping> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 17);
+  messageDesc(file_sigilo_server_v1_frames, 19);
 
 /**
  * Unlinks another device of the same account (only the account's primary device, its lowest device id, may):
@@ -750,7 +807,7 @@ export type RemoveDevice = Message<"sigilo.server.v1.RemoveDevice"> & {
  * Use `create(RemoveDeviceSchema)` to create a new message.
  */
 export const RemoveDeviceSchema: GenMessage<RemoveDevice> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 18);
+  messageDesc(file_sigilo_server_v1_frames, 20);
 
 /**
  * Sets (or, empty, clears) the name of a device of this account: opaque bytes at most 128 long,
@@ -777,7 +834,7 @@ export type SetDeviceName = Message<"sigilo.server.v1.SetDeviceName"> & {
  * Use `create(SetDeviceNameSchema)` to create a new message.
  */
 export const SetDeviceNameSchema: GenMessage<SetDeviceName> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 19);
+  messageDesc(file_sigilo_server_v1_frames, 21);
 
 /**
  * Reserves an attachment upload (spec/server.md §4.1). The client encrypts the
@@ -799,7 +856,7 @@ export type AllocateAttachment = Message<"sigilo.server.v1.AllocateAttachment"> 
  * Use `create(AllocateAttachmentSchema)` to create a new message.
  */
 export const AllocateAttachmentSchema: GenMessage<AllocateAttachment> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 20);
+  messageDesc(file_sigilo_server_v1_frames, 22);
 
 /**
  * Claims a username for the authenticated account, replacing its previous one
@@ -819,7 +876,7 @@ export type SetUsername = Message<"sigilo.server.v1.SetUsername"> & {
  * Use `create(SetUsernameSchema)` to create a new message.
  */
 export const SetUsernameSchema: GenMessage<SetUsername> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 21);
+  messageDesc(file_sigilo_server_v1_frames, 23);
 
 /**
  * Releases the account's username and removes its directory entry.
@@ -834,7 +891,7 @@ export type DeleteUsername = Message<"sigilo.server.v1.DeleteUsername"> & {
  * Use `create(DeleteUsernameSchema)` to create a new message.
  */
 export const DeleteUsernameSchema: GenMessage<DeleteUsername> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 22);
+  messageDesc(file_sigilo_server_v1_frames, 24);
 
 /**
  * The account holding a username (rate-limited: limits.usernameLookupsPerHour).
@@ -854,7 +911,7 @@ export type LookupUsername = Message<"sigilo.server.v1.LookupUsername"> & {
  * Use `create(LookupUsernameSchema)` to create a new message.
  */
 export const LookupUsernameSchema: GenMessage<LookupUsername> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 23);
+  messageDesc(file_sigilo_server_v1_frames, 25);
 
 /**
  * Stores the account's encrypted profile (opaque; at most limits.maxProfileBytes).
@@ -874,7 +931,7 @@ export type SetProfile = Message<"sigilo.server.v1.SetProfile"> & {
  * Use `create(SetProfileSchema)` to create a new message.
  */
 export const SetProfileSchema: GenMessage<SetProfile> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 24);
+  messageDesc(file_sigilo_server_v1_frames, 26);
 
 /**
  * The encrypted profile of an account: answered with Profile (empty when none).
@@ -893,7 +950,7 @@ export type GetProfile = Message<"sigilo.server.v1.GetProfile"> & {
  * Use `create(GetProfileSchema)` to create a new message.
  */
 export const GetProfileSchema: GenMessage<GetProfile> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 25);
+  messageDesc(file_sigilo_server_v1_frames, 27);
 
 /**
  * Lists the account in the member directory (directory.mode = members) with its
@@ -923,7 +980,7 @@ export type DirectoryPublish = Message<"sigilo.server.v1.DirectoryPublish"> & {
  * Use `create(DirectoryPublishSchema)` to create a new message.
  */
 export const DirectoryPublishSchema: GenMessage<DirectoryPublish> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 26);
+  messageDesc(file_sigilo_server_v1_frames, 28);
 
 /**
  * Removes the account's directory entry.
@@ -938,7 +995,7 @@ export type DirectoryLeave = Message<"sigilo.server.v1.DirectoryLeave"> & {
  * Use `create(DirectoryLeaveSchema)` to create a new message.
  */
 export const DirectoryLeaveSchema: GenMessage<DirectoryLeave> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 27);
+  messageDesc(file_sigilo_server_v1_frames, 29);
 
 /**
  * Searches the member directory (directory.mode = members): entries whose
@@ -973,7 +1030,7 @@ export type DirectorySearch = Message<"sigilo.server.v1.DirectorySearch"> & {
  * Use `create(DirectorySearchSchema)` to create a new message.
  */
 export const DirectorySearchSchema: GenMessage<DirectorySearch> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 28);
+  messageDesc(file_sigilo_server_v1_frames, 30);
 
 /**
  * @generated from message sigilo.server.v1.ServerFrame
@@ -1115,6 +1172,20 @@ export type ServerFrame = Message<"sigilo.server.v1.ServerFrame"> & {
      */
     value: DirectoryEntries;
     case: "directoryEntries";
+  } | {
+    /**
+     * 80-89: key transparency (spec/transparency.md)
+     *
+     * @generated from field: sigilo.server.v1.KtConsistency kt_consistency = 80;
+     */
+    value: KtConsistency;
+    case: "ktConsistency";
+  } | {
+    /**
+     * @generated from field: sigilo.server.v1.KtAccountBindings kt_account_bindings = 81;
+     */
+    value: KtAccountBindings;
+    case: "ktAccountBindings";
   } | { case: undefined; value?: undefined };
 };
 
@@ -1123,7 +1194,134 @@ export type ServerFrame = Message<"sigilo.server.v1.ServerFrame"> & {
  * Use `create(ServerFrameSchema)` to create a new message.
  */
 export const ServerFrameSchema: GenMessage<ServerFrame> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 29);
+  messageDesc(file_sigilo_server_v1_frames, 31);
+
+/**
+ * A binding leaf's place in the log: the leaf's fields not known to the
+ * fetcher (its index and time; kind add) and the inclusion proof in the tree
+ * of the checkpoint sent with it (spec/transparency.md §4).
+ *
+ * @generated from message sigilo.server.v1.KtInclusion
+ */
+export type KtInclusion = Message<"sigilo.server.v1.KtInclusion"> & {
+  /**
+   * @generated from field: uint32 device_id = 1;
+   */
+  deviceId: number;
+
+  /**
+   * @generated from field: uint64 leaf_index = 2;
+   */
+  leafIndex: bigint;
+
+  /**
+   * the binding leaf's time, Unix ms
+   *
+   * @generated from field: uint64 time = 3;
+   */
+  time: bigint;
+
+  /**
+   * RFC 9162 inclusion proof, 32-byte hashes
+   *
+   * @generated from field: repeated bytes path = 4;
+   */
+  path: Uint8Array[];
+};
+
+/**
+ * Describes the message sigilo.server.v1.KtInclusion.
+ * Use `create(KtInclusionSchema)` to create a new message.
+ */
+export const KtInclusionSchema: GenMessage<KtInclusion> = /*@__PURE__*/
+  messageDesc(file_sigilo_server_v1_frames, 32);
+
+/**
+ * @generated from message sigilo.server.v1.KtConsistency
+ */
+export type KtConsistency = Message<"sigilo.server.v1.KtConsistency"> & {
+  /**
+   * the signed checkpoint note (with cosignatures)
+   *
+   * @generated from field: string checkpoint = 1;
+   */
+  checkpoint: string;
+
+  /**
+   * @generated from field: uint64 old_size = 2;
+   */
+  oldSize: bigint;
+
+  /**
+   * @generated from field: uint64 new_size = 3;
+   */
+  newSize: bigint;
+
+  /**
+   * RFC 9162 consistency proof old_size -> new_size
+   *
+   * @generated from field: repeated bytes path = 4;
+   */
+  path: Uint8Array[];
+};
+
+/**
+ * Describes the message sigilo.server.v1.KtConsistency.
+ * Use `create(KtConsistencySchema)` to create a new message.
+ */
+export const KtConsistencySchema: GenMessage<KtConsistency> = /*@__PURE__*/
+  messageDesc(file_sigilo_server_v1_frames, 33);
+
+/**
+ * @generated from message sigilo.server.v1.KtLeafProof
+ */
+export type KtLeafProof = Message<"sigilo.server.v1.KtLeafProof"> & {
+  /**
+   * the encoded binding leaf
+   *
+   * @generated from field: bytes leaf = 1;
+   */
+  leaf: Uint8Array;
+
+  /**
+   * @generated from field: uint64 leaf_index = 2;
+   */
+  leafIndex: bigint;
+
+  /**
+   * @generated from field: repeated bytes path = 3;
+   */
+  path: Uint8Array[];
+};
+
+/**
+ * Describes the message sigilo.server.v1.KtLeafProof.
+ * Use `create(KtLeafProofSchema)` to create a new message.
+ */
+export const KtLeafProofSchema: GenMessage<KtLeafProof> = /*@__PURE__*/
+  messageDesc(file_sigilo_server_v1_frames, 34);
+
+/**
+ * @generated from message sigilo.server.v1.KtAccountBindings
+ */
+export type KtAccountBindings = Message<"sigilo.server.v1.KtAccountBindings"> & {
+  /**
+   * @generated from field: string checkpoint = 1;
+   */
+  checkpoint: string;
+
+  /**
+   * @generated from field: repeated sigilo.server.v1.KtLeafProof leaves = 2;
+   */
+  leaves: KtLeafProof[];
+};
+
+/**
+ * Describes the message sigilo.server.v1.KtAccountBindings.
+ * Use `create(KtAccountBindingsSchema)` to create a new message.
+ */
+export const KtAccountBindingsSchema: GenMessage<KtAccountBindings> = /*@__PURE__*/
+  messageDesc(file_sigilo_server_v1_frames, 35);
 
 /**
  * First frame on every connection.
@@ -1156,7 +1354,7 @@ export type Challenge = Message<"sigilo.server.v1.Challenge"> & {
  * Use `create(ChallengeSchema)` to create a new message.
  */
 export const ChallengeSchema: GenMessage<Challenge> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 30);
+  messageDesc(file_sigilo_server_v1_frames, 36);
 
 /**
  * @generated from message sigilo.server.v1.Error
@@ -1211,7 +1409,7 @@ export type Error = Message<"sigilo.server.v1.Error"> & {
  * Use `create(ErrorSchema)` to create a new message.
  */
 export const ErrorSchema: GenMessage<Error> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 31);
+  messageDesc(file_sigilo_server_v1_frames, 37);
 
 /**
  * @generated from message sigilo.server.v1.DeviceRemoval
@@ -1237,7 +1435,7 @@ export type DeviceRemoval = Message<"sigilo.server.v1.DeviceRemoval"> & {
  * Use `create(DeviceRemovalSchema)` to create a new message.
  */
 export const DeviceRemovalSchema: GenMessage<DeviceRemoval> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 32);
+  messageDesc(file_sigilo_server_v1_frames, 38);
 
 /**
  * @generated from message sigilo.server.v1.StaleDevices
@@ -1277,7 +1475,7 @@ export type StaleDevices = Message<"sigilo.server.v1.StaleDevices"> & {
  * Use `create(StaleDevicesSchema)` to create a new message.
  */
 export const StaleDevicesSchema: GenMessage<StaleDevices> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 33);
+  messageDesc(file_sigilo_server_v1_frames, 39);
 
 /**
  * @generated from message sigilo.server.v1.Registered
@@ -1301,7 +1499,7 @@ export type Registered = Message<"sigilo.server.v1.Registered"> & {
  * Use `create(RegisteredSchema)` to create a new message.
  */
 export const RegisteredSchema: GenMessage<Registered> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 34);
+  messageDesc(file_sigilo_server_v1_frames, 40);
 
 /**
  * @generated from message sigilo.server.v1.Authenticated
@@ -1328,7 +1526,7 @@ export type Authenticated = Message<"sigilo.server.v1.Authenticated"> & {
  * Use `create(AuthenticatedSchema)` to create a new message.
  */
 export const AuthenticatedSchema: GenMessage<Authenticated> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 35);
+  messageDesc(file_sigilo_server_v1_frames, 41);
 
 /**
  * @generated from message sigilo.server.v1.PreKeyCount
@@ -1362,7 +1560,7 @@ export type PreKeyCount = Message<"sigilo.server.v1.PreKeyCount"> & {
  * Use `create(PreKeyCountSchema)` to create a new message.
  */
 export const PreKeyCountSchema: GenMessage<PreKeyCount> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 36);
+  messageDesc(file_sigilo_server_v1_frames, 42);
 
 /**
  * @generated from message sigilo.server.v1.Bundles
@@ -1381,6 +1579,19 @@ export type Bundles = Message<"sigilo.server.v1.Bundles"> & {
    * @generated from field: repeated uint32 unavailable_device_ids = 2;
    */
   unavailableDeviceIds: number[];
+
+  /**
+   * Key transparency (spec/transparency.md §4): the log's checkpoint and, per
+   * bundle, the inclusion of its (account, device, identity key) binding.
+   *
+   * @generated from field: string kt_checkpoint = 80;
+   */
+  ktCheckpoint: string;
+
+  /**
+   * @generated from field: repeated sigilo.server.v1.KtInclusion kt_inclusions = 81;
+   */
+  ktInclusions: KtInclusion[];
 };
 
 /**
@@ -1388,7 +1599,7 @@ export type Bundles = Message<"sigilo.server.v1.Bundles"> & {
  * Use `create(BundlesSchema)` to create a new message.
  */
 export const BundlesSchema: GenMessage<Bundles> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 37);
+  messageDesc(file_sigilo_server_v1_frames, 43);
 
 /**
  * @generated from message sigilo.server.v1.SendResult
@@ -1417,7 +1628,7 @@ export type SendResult = Message<"sigilo.server.v1.SendResult"> & {
  * Use `create(SendResultSchema)` to create a new message.
  */
 export const SendResultSchema: GenMessage<SendResult> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 38);
+  messageDesc(file_sigilo_server_v1_frames, 44);
 
 /**
  * A message for this device. Ack server_id once it is safely stored by the client.
@@ -1479,7 +1690,7 @@ export type Deliver = Message<"sigilo.server.v1.Deliver"> & {
  * Use `create(DeliverSchema)` to create a new message.
  */
 export const DeliverSchema: GenMessage<Deliver> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 39);
+  messageDesc(file_sigilo_server_v1_frames, 45);
 
 /**
  * Everything queued while this device was offline has been pushed.
@@ -1494,7 +1705,7 @@ export type QueueEmpty = Message<"sigilo.server.v1.QueueEmpty"> & {
  * Use `create(QueueEmptySchema)` to create a new message.
  */
 export const QueueEmptySchema: GenMessage<QueueEmpty> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 40);
+  messageDesc(file_sigilo_server_v1_frames, 46);
 
 /**
  * @generated from message sigilo.server.v1.SenderCertificateResult
@@ -1520,7 +1731,7 @@ export type SenderCertificateResult = Message<"sigilo.server.v1.SenderCertificat
  * Use `create(SenderCertificateResultSchema)` to create a new message.
  */
 export const SenderCertificateResultSchema: GenMessage<SenderCertificateResult> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 41);
+  messageDesc(file_sigilo_server_v1_frames, 47);
 
 /**
  * @generated from message sigilo.server.v1.DeviceInfo
@@ -1558,7 +1769,7 @@ export type DeviceInfo = Message<"sigilo.server.v1.DeviceInfo"> & {
  * Use `create(DeviceInfoSchema)` to create a new message.
  */
 export const DeviceInfoSchema: GenMessage<DeviceInfo> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 42);
+  messageDesc(file_sigilo_server_v1_frames, 48);
 
 /**
  * @generated from message sigilo.server.v1.Devices
@@ -1575,7 +1786,7 @@ export type Devices = Message<"sigilo.server.v1.Devices"> & {
  * Use `create(DevicesSchema)` to create a new message.
  */
 export const DevicesSchema: GenMessage<Devices> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 43);
+  messageDesc(file_sigilo_server_v1_frames, 49);
 
 /**
  * The device's one-time prekeys are running low: upload more.
@@ -1599,7 +1810,7 @@ export type PreKeysLow = Message<"sigilo.server.v1.PreKeysLow"> & {
  * Use `create(PreKeysLowSchema)` to create a new message.
  */
 export const PreKeysLowSchema: GenMessage<PreKeysLow> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 44);
+  messageDesc(file_sigilo_server_v1_frames, 50);
 
 /**
  * Upload over HTTPS with header "Authorization: Bearer {upload_token}" (spec/server.md §4.1):
@@ -1642,7 +1853,7 @@ export type AttachmentSlot = Message<"sigilo.server.v1.AttachmentSlot"> & {
  * Use `create(AttachmentSlotSchema)` to create a new message.
  */
 export const AttachmentSlotSchema: GenMessage<AttachmentSlot> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 45);
+  messageDesc(file_sigilo_server_v1_frames, 51);
 
 /**
  * @generated from message sigilo.server.v1.ProvisionAddress
@@ -1661,7 +1872,7 @@ export type ProvisionAddress = Message<"sigilo.server.v1.ProvisionAddress"> & {
  * Use `create(ProvisionAddressSchema)` to create a new message.
  */
 export const ProvisionAddressSchema: GenMessage<ProvisionAddress> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 46);
+  messageDesc(file_sigilo_server_v1_frames, 52);
 
 /**
  * Pushed to the listening connection, in the order they were sent.
@@ -1680,7 +1891,7 @@ export type ProvisionDeliver = Message<"sigilo.server.v1.ProvisionDeliver"> & {
  * Use `create(ProvisionDeliverSchema)` to create a new message.
  */
 export const ProvisionDeliverSchema: GenMessage<ProvisionDeliver> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 47);
+  messageDesc(file_sigilo_server_v1_frames, 53);
 
 /**
  * @generated from message sigilo.server.v1.UsernameAccount
@@ -1697,7 +1908,7 @@ export type UsernameAccount = Message<"sigilo.server.v1.UsernameAccount"> & {
  * Use `create(UsernameAccountSchema)` to create a new message.
  */
 export const UsernameAccountSchema: GenMessage<UsernameAccount> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 48);
+  messageDesc(file_sigilo_server_v1_frames, 54);
 
 /**
  * @generated from message sigilo.server.v1.Profile
@@ -1723,7 +1934,7 @@ export type Profile = Message<"sigilo.server.v1.Profile"> & {
  * Use `create(ProfileSchema)` to create a new message.
  */
 export const ProfileSchema: GenMessage<Profile> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 49);
+  messageDesc(file_sigilo_server_v1_frames, 55);
 
 /**
  * @generated from message sigilo.server.v1.DirectoryEntries
@@ -1747,7 +1958,7 @@ export type DirectoryEntries = Message<"sigilo.server.v1.DirectoryEntries"> & {
  * Use `create(DirectoryEntriesSchema)` to create a new message.
  */
 export const DirectoryEntriesSchema: GenMessage<DirectoryEntries> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 50);
+  messageDesc(file_sigilo_server_v1_frames, 56);
 
 /**
  * @generated from message sigilo.server.v1.DirectoryEntry
@@ -1781,7 +1992,7 @@ export type DirectoryEntry = Message<"sigilo.server.v1.DirectoryEntry"> & {
  * Use `create(DirectoryEntrySchema)` to create a new message.
  */
 export const DirectoryEntrySchema: GenMessage<DirectoryEntry> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 51);
+  messageDesc(file_sigilo_server_v1_frames, 57);
 
 /**
  * @generated from message sigilo.server.v1.Ok
@@ -1794,7 +2005,7 @@ export type Ok = Message<"sigilo.server.v1.Ok"> & {
  * Use `create(OkSchema)` to create a new message.
  */
 export const OkSchema: GenMessage<Ok> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 52);
+  messageDesc(file_sigilo_server_v1_frames, 58);
 
 /**
  * @generated from message sigilo.server.v1.Pong
@@ -1811,7 +2022,7 @@ export type Pong = Message<"sigilo.server.v1.Pong"> & {
  * Use `create(PongSchema)` to create a new message.
  */
 export const PongSchema: GenMessage<Pong> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 53);
+  messageDesc(file_sigilo_server_v1_frames, 59);
 
 /**
  * Sent just before the server closes the connection.
@@ -1835,7 +2046,7 @@ export type Closing = Message<"sigilo.server.v1.Closing"> & {
  * Use `create(ClosingSchema)` to create a new message.
  */
 export const ClosingSchema: GenMessage<Closing> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 54);
+  messageDesc(file_sigilo_server_v1_frames, 60);
 
 /**
  * @generated from enum sigilo.server.v1.ErrorCode
