@@ -308,6 +308,12 @@ export class Connection {
       case 'ping': return Promise.resolve({ body: { case: 'pong', value: { serverTime: BigInt(ctx.now()) } } });
       case 'removeDevice': return removeOwnDevice(ctx, needAuth(), body.value);
       case 'setDeviceName': return setDeviceName(ctx, needAuth(), body.value);
+      // Push (spec/server.md §Push)
+      case 'setPushSubscription': {
+        const session = needAuth();
+        if (!ctx.push) throw new ServerError('PUSH_DISABLED', 'push is switched off on this server (push.mode off): keep the app open to receive messages');
+        return ctx.push.setSubscription(session, body.value);
+      }
       default:
         throw new ServerError('UNKNOWN_FRAME', 'this server does not know that frame type; update the server or the client');
     }

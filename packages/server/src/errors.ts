@@ -25,7 +25,8 @@ export type WireErrorCode =
   | 'ALREADY_AUTHENTICATED'
   | 'UNAVAILABLE'
   | 'QUOTA_EXCEEDED'
-  | 'DEVICE_REMOVED';
+  | 'DEVICE_REMOVED'
+  | 'PUSH_DISABLED';
 
 export type ServerErrorCode = WireErrorCode | 'CONFIG_INVALID' | 'TLS_INVALID' | 'DATA_DIR' | 'ADMIN_UNAVAILABLE';
 

@@ -1,7 +1,9 @@
 /** Plain HTTPS routes beside the WebSocket: /health, /metrics, /v1/server-info. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServerContext } from './context.js';
+import { serverPolicy } from './policy.js';
 import type { AttachmentHttp } from './services/attachments.js';
+import { PUSH_MIN_INTERVAL_MS } from './services/push.js';
 
 export interface HttpInfo {
   readonly fingerprint: string;
@@ -51,6 +53,11 @@ export function handleHttp(ctx: ServerContext, info: HttpInfo, req: IncomingMess
           attachmentQuotaBytes: ctx.config.limits.attachmentQuotaBytes,
         },
         senderCertificateLifetimeMs: ctx.config.senderCertificateMs,
+        // Retention and privacy policy (spec/server.md §8) and push (§Push).
+        policy: serverPolicy(ctx.config),
+        push: ctx.push?.enabled
+          ? { mode: 'webpush', vapidPublicKey: ctx.push.vapidPublicKey, minIntervalMs: PUSH_MIN_INTERVAL_MS }
+          : { mode: 'off' },
       });
     default:
       return json(res, 404, { error: 'not found' });

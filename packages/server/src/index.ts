@@ -17,3 +17,5 @@ export { generateSelfSignedCertificate, fingerprintOf } from './tls/self-signed.
 export { CLOSE_CODES, CLOSE_AUTH_FAILED, CLOSE_AUTH_TIMEOUT } from './connection.js';
 export { createOrganisationCa, renewCaServerCertificate, SERVER_CERT_DAYS, type CaInfo, type CaNames } from './tls/ca.js';
 export { WebStatic, securityHeaders, contentSecurityPolicy } from './web-static.js';
+export { serverPolicy, type ServerPolicy } from './policy.js';
+export { WAKE_UP, PUSH_MIN_INTERVAL_MS, loadVapidKeys, vapidKeyPath, type VapidKeys } from './services/push.js';

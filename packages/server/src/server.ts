@@ -23,6 +23,7 @@ import { createLogger, type Logger } from './logger.js';
 import { ServerMetrics } from './metrics.js';
 import { KeyedBuckets } from './rate-limit.js';
 import { AdminService } from './services/admin.js';
+import { PushService } from './services/push.js';
 import { Relay } from './services/relay.js';
 import { startSweeper, sweep, type SweepReport } from './services/retention.js';
 import { AttachmentHttp } from './services/attachments.js';
@@ -117,6 +118,17 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     bundleBuckets: new KeyedBuckets(limits.bundleFetchesPerHour / 3600, Math.max(1, Math.ceil(limits.bundleFetchesPerHour / 6))),
   };
   const admin = new AdminService(storage, config, random, now, hub, () => listFiles(config.dataDir));
+  // Wake-up pushes for devices that are not connected (spec/server.md §Push).
+  let push: PushService;
+  try {
+    push = new PushService(ctx);
+  } catch (e) {
+    await storage.close();
+    throw e;
+  }
+  ctx.push = push;
+  relay.onOffline((accountId, accountHex, deviceId) => push.wake(accountId, accountHex, deviceId));
+  hub.onRemoved((accountHex, deviceId) => push.forgetRemoved(accountHex, deviceId));
 
   if (config.retention.lastSeen === 'off') {
     const cleared = await storage.clearLastSeen();
@@ -128,6 +140,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     try {
       adminServer = await listenAdminSocket(config.dataDir, admin);
     } catch (e) {
+      await push.close();
       await storage.close();
       throw e;
     }
@@ -162,6 +175,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     https.listen(config.port, config.host, () => { https.off('error', reject); resolve(); });
   }).catch(async (e: NodeJS.ErrnoException) => {
     adminServer?.close();
+    await push.close();
     await storage.close();
     throw new DataDirError(e.code === 'EADDRINUSE'
       ? `port ${config.port} on ${config.host} is already in use; choose another with --port`
@@ -195,6 +209,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     https.close();
     hub.closeAll(CloseReason.SHUTDOWN, 'the server is shutting down; reconnect later');
     await relay.settle();
+    await push.close();
     const forced = setTimeout(() => https.closeAllConnections(), 3000);
     forced.unref();
     await new Promise<void>((resolve) => {

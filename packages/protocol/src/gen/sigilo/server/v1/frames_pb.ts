@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file sigilo/server/v1/frames.proto.
  */
 export const file_sigilo_server_v1_frames: GenFile = /*@__PURE__*/
-  fileDesc("Ch1zaWdpbG8vc2VydmVyL3YxL2ZyYW1lcy5wcm90bxIQc2lnaWxvLnNlcnZlci52MSLUCAoLQ2xpZW50RnJhbWUSEgoKcmVxdWVzdF9pZBgBIAEoBBIuCghyZWdpc3RlchgCIAEoCzIaLnNpZ2lsby5zZXJ2ZXIudjEuUmVnaXN0ZXJIABIzCgtsaW5rX2RldmljZRgDIAEoCzIcLnNpZ2lsby5zZXJ2ZXIudjEuTGlua0RldmljZUgAEjYKDGF1dGhlbnRpY2F0ZRgEIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuQXV0aGVudGljYXRlSAASOgoPdXBsb2FkX3ByZV9rZXlzGAUgASgLMh8uc2lnaWxvLnNlcnZlci52MS5VcGxvYWRQcmVLZXlzSAASPQoRZ2V0X3ByZV9rZXlfY291bnQYBiABKAsyIC5zaWdpbG8uc2VydmVyLnYxLkdldFByZUtleUNvdW50SAASNwoNZmV0Y2hfYnVuZGxlcxgHIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuRmV0Y2hCdW5kbGVzSAASJgoEc2VuZBgIIAEoCzIWLnNpZ2lsby5zZXJ2ZXIudjEuU2VuZEgAEjMKC3NlYWxlZF9zZW5kGAkgASgLMhwuc2lnaWxvLnNlcnZlci52MS5TZWFsZWRTZW5kSAASJAoDYWNrGAogASgLMhUuc2lnaWxvLnNlcnZlci52MS5BY2tIABJIChZnZXRfc2VuZGVyX2NlcnRpZmljYXRlGAsgASgLMiYuc2lnaWxvLnNlcnZlci52MS5HZXRTZW5kZXJDZXJ0aWZpY2F0ZUgAEjgKDnNldF9hY2Nlc3Nfa2V5GAwgASgLMh4uc2lnaWxvLnNlcnZlci52MS5TZXRBY2Nlc3NLZXlIABI1CgxsaXN0X2RldmljZXMYDSABKAsyHS5zaWdpbG8uc2VydmVyLnYxLkxpc3REZXZpY2VzSAASJgoEcGluZxgOIAEoCzIWLnNpZ2lsby5zZXJ2ZXIudjEuUGluZ0gAEkMKE2FsbG9jYXRlX2F0dGFjaG1lbnQYDyABKAsyJC5zaWdpbG8uc2VydmVyLnYxLkFsbG9jYXRlQXR0YWNobWVudEgAEj0KEHByb3Zpc2lvbl9saXN0ZW4YECABKAsyIS5zaWdpbG8uc2VydmVyLnYxLlByb3Zpc2lvbkxpc3RlbkgAEjkKDnByb3Zpc2lvbl9zZW5kGBEgASgLMh8uc2lnaWxvLnNlcnZlci52MS5Qcm92aXNpb25TZW5kSAASPgoRbXVsdGlfc2VhbGVkX3NlbmQYEiABKAsyIS5zaWdpbG8uc2VydmVyLnYxLk11bHRpU2VhbGVkU2VuZEgAEjcKDXJlbW92ZV9kZXZpY2UYPCABKAsyHi5zaWdpbG8uc2VydmVyLnYxLlJlbW92ZURldmljZUgAEjoKD3NldF9kZXZpY2VfbmFtZRg9IAEoCzIfLnNpZ2lsby5zZXJ2ZXIudjEuU2V0RGV2aWNlTmFtZUgAQgYKBGJvZHkifwoIUmVnaXN0ZXISEwoLaW52aXRlX2NvZGUYASABKAkSFAoMaWRlbnRpdHlfa2V5GAIgASgMEhIKCmRldmljZV9rZXkYAyABKAwSGgoSaWRlbnRpdHlfc2lnbmF0dXJlGAQgASgMEhgKEGRldmljZV9zaWduYXR1cmUYBSABKAwiagoKTGlua0RldmljZRISCgphY2NvdW50X2lkGAEgASgMEhIKCmRldmljZV9rZXkYAiABKAwSGgoSaWRlbnRpdHlfc2lnbmF0dXJlGAMgASgMEhgKEGRldmljZV9zaWduYXR1cmUYBCABKAwiSAoMQXV0aGVudGljYXRlEhIKCmFjY291bnRfaWQYASABKAwSEQoJZGV2aWNlX2lkGAIgASgNEhEKCXNpZ25hdHVyZRgDIAEoDCL4AQoNVXBsb2FkUHJlS2V5cxI4Cg5zaWduZWRfcHJlX2tleRgBIAEoCzIgLnNpZ2lsby5wcm90b2NvbC52MS5TaWduZWRQcmVLZXkSPAoRb25lX3RpbWVfcHJlX2tleXMYAiADKAsyIS5zaWdpbG8ucHJvdG9jb2wudjEuT25lVGltZVByZUtleRIxCgtwcV9wcmVfa2V5cxgDIAMoCzIcLnNpZ2lsby5wcm90b2NvbC52MS5QcVByZUtleRI8ChZsYXN0X3Jlc29ydF9wcV9wcmVfa2V5GAQgASgLMhwuc2lnaWxvLnByb3RvY29sLnYxLlBxUHJlS2V5IhAKDkdldFByZUtleUNvdW50IjYKDEZldGNoQnVuZGxlcxISCgphY2NvdW50X2lkGAEgASgMEhIKCmRldmljZV9pZHMYAiADKA0iNQoPT3V0Z29pbmdNZXNzYWdlEhEKCWRldmljZV9pZBgBIAEoDRIPCgdjb250ZW50GAIgASgMIoIBCgRTZW5kEhwKFHJlY2lwaWVudF9hY2NvdW50X2lkGAEgASgMEhIKCm1lc3NhZ2VfaWQYAiABKAwSMwoIbWVzc2FnZXMYAyADKAsyIS5zaWdpbG8uc2VydmVyLnYxLk91dGdvaW5nTWVzc2FnZRITCgtvbmxpbmVfb25seRgEIAEoCCKcAQoKU2VhbGVkU2VuZBIcChRyZWNpcGllbnRfYWNjb3VudF9pZBgBIAEoDBISCgptZXNzYWdlX2lkGAIgASgMEjMKCG1lc3NhZ2VzGAMgAygLMiEuc2lnaWxvLnNlcnZlci52MS5PdXRnb2luZ01lc3NhZ2USEgoKYWNjZXNzX2tleRgEIAEoDBITCgtvbmxpbmVfb25seRgFIAEoCCL2AQoPTXVsdGlTZWFsZWRTZW5kEhIKCm1lc3NhZ2VfaWQYASABKAwSFgoOc2hhcmVkX3BheWxvYWQYAiABKAwSRAoKcmVjaXBpZW50cxgDIAMoCzIwLnNpZ2lsby5zZXJ2ZXIudjEuTXVsdGlTZWFsZWRTZW5kLk11bHRpUmVjaXBpZW50EhMKC29ubGluZV9vbmx5GAQgASgIGlwKDk11bHRpUmVjaXBpZW50EhIKCmFjY291bnRfaWQYASABKAwSEgoKZGV2aWNlX2lkcxgCIAMoDRIOCgZoZWFkZXIYAyABKAwSEgoKYWNjZXNzX2tleRgEIAEoDCIZCgNBY2sSEgoKc2VydmVyX2lkcxgBIAMoBCIWChRHZXRTZW5kZXJDZXJ0aWZpY2F0ZSI4CgxTZXRBY2Nlc3NLZXkSEgoKYWNjZXNzX2tleRgBIAEoDBIUCgx1bnJlc3RyaWN0ZWQYAiABKAgiDQoLTGlzdERldmljZXMiEQoPUHJvdmlzaW9uTGlzdGVuIi4KDVByb3Zpc2lvblNlbmQSDwoHYWRkcmVzcxgBIAEoDBIMCgRib2R5GAIgASgMIgYKBFBpbmciIQoMUmVtb3ZlRGV2aWNlEhEKCWRldmljZV9pZBgBIAEoDSI6Cg1TZXREZXZpY2VOYW1lEhEKCWRldmljZV9pZBgBIAEoDRIWCg5lbmNyeXB0ZWRfbmFtZRgCIAEoDCIiChJBbGxvY2F0ZUF0dGFjaG1lbnQSDAoEc2l6ZRgBIAEoBCLXBwoLU2VydmVyRnJhbWUSEgoKcmVxdWVzdF9pZBgBIAEoBBIwCgljaGFsbGVuZ2UYAiABKAsyGy5zaWdpbG8uc2VydmVyLnYxLkNoYWxsZW5nZUgAEigKBWVycm9yGAMgASgLMhcuc2lnaWxvLnNlcnZlci52MS5FcnJvckgAEjIKCnJlZ2lzdGVyZWQYBCABKAsyHC5zaWdpbG8uc2VydmVyLnYxLlJlZ2lzdGVyZWRIABI4Cg1hdXRoZW50aWNhdGVkGAUgASgLMh8uc2lnaWxvLnNlcnZlci52MS5BdXRoZW50aWNhdGVkSAASNgoNcHJlX2tleV9jb3VudBgGIAEoCzIdLnNpZ2lsby5zZXJ2ZXIudjEuUHJlS2V5Q291bnRIABIsCgdidW5kbGVzGAcgASgLMhkuc2lnaWxvLnNlcnZlci52MS5CdW5kbGVzSAASMwoLc2VuZF9yZXN1bHQYCCABKAsyHC5zaWdpbG8uc2VydmVyLnYxLlNlbmRSZXN1bHRIABIsCgdkZWxpdmVyGAkgASgLMhkuc2lnaWxvLnNlcnZlci52MS5EZWxpdmVySAASMwoLcXVldWVfZW1wdHkYCiABKAsyHC5zaWdpbG8uc2VydmVyLnYxLlF1ZXVlRW1wdHlIABJHChJzZW5kZXJfY2VydGlmaWNhdGUYCyABKAsyKS5zaWdpbG8uc2VydmVyLnYxLlNlbmRlckNlcnRpZmljYXRlUmVzdWx0SAASLAoHZGV2aWNlcxgMIAEoCzIZLnNpZ2lsby5zZXJ2ZXIudjEuRGV2aWNlc0gAEjQKDHByZV9rZXlzX2xvdxgNIAEoCzIcLnNpZ2lsby5zZXJ2ZXIudjEuUHJlS2V5c0xvd0gAEiIKAm9rGA4gASgLMhQuc2lnaWxvLnNlcnZlci52MS5Pa0gAEiYKBHBvbmcYDyABKAsyFi5zaWdpbG8uc2VydmVyLnYxLlBvbmdIABIsCgdjbG9zaW5nGBAgASgLMhkuc2lnaWxvLnNlcnZlci52MS5DbG9zaW5nSAASOwoPYXR0YWNobWVudF9zbG90GBEgASgLMiAuc2lnaWxvLnNlcnZlci52MS5BdHRhY2htZW50U2xvdEgAEj8KEXByb3Zpc2lvbl9hZGRyZXNzGBIgASgLMiIuc2lnaWxvLnNlcnZlci52MS5Qcm92aXNpb25BZGRyZXNzSAASPwoRcHJvdmlzaW9uX2RlbGl2ZXIYEyABKAsyIi5zaWdpbG8uc2VydmVyLnYxLlByb3Zpc2lvbkRlbGl2ZXJIAEIGCgRib2R5IkkKCUNoYWxsZW5nZRINCgVub25jZRgBIAEoDBITCgtzZXJ2ZXJfdGltZRgCIAEoBBIYChBwcm90b2NvbF92ZXJzaW9uGAMgASgNIqUCCgVFcnJvchIpCgRjb2RlGAEgASgOMhsuc2lnaWxvLnNlcnZlci52MS5FcnJvckNvZGUSDwoHbWVzc2FnZRgCIAEoCRIWCg5yZXRyeV9hZnRlcl9tcxgDIAEoDRI1Cg1zdGFsZV9kZXZpY2VzGAQgASgLMh4uc2lnaWxvLnNlcnZlci52MS5TdGFsZURldmljZXMSNgoOc3RhbGVfYWNjb3VudHMYBSADKAsyHi5zaWdpbG8uc2VydmVyLnYxLlN0YWxlRGV2aWNlcxIgChh1bmF1dGhvcml6ZWRfYWNjb3VudF9pZHMYBiADKAwSNwoOZGV2aWNlX3JlbW92YWwYPCABKAsyHy5zaWdpbG8uc2VydmVyLnYxLkRldmljZVJlbW92YWwiMgoNRGV2aWNlUmVtb3ZhbBIUCgxieV9kZXZpY2VfaWQYASABKA0SCwoDZGF5GAIgASgNInQKDFN0YWxlRGV2aWNlcxIaChJjdXJyZW50X2RldmljZV9pZHMYASADKA0SGgoSbWlzc2luZ19kZXZpY2VfaWRzGAIgAygNEhgKEGV4dHJhX2RldmljZV9pZHMYAyADKA0SEgoKYWNjb3VudF9pZBgEIAEoDCIzCgpSZWdpc3RlcmVkEhIKCmFjY291bnRfaWQYASABKAwSEQoJZGV2aWNlX2lkGAIgASgNIksKDUF1dGhlbnRpY2F0ZWQSEgoKYWNjb3VudF9pZBgBIAEoDBIRCglkZXZpY2VfaWQYAiABKA0SEwoLc2VydmVyX3RpbWUYAyABKAQifQoLUHJlS2V5Q291bnQSGQoRb25lX3RpbWVfcHJlX2tleXMYASABKA0SEwoLcHFfcHJlX2tleXMYAiABKA0SGgoSaGFzX3NpZ25lZF9wcmVfa2V5GAMgASgIEiIKGmhhc19sYXN0X3Jlc29ydF9wcV9wcmVfa2V5GAQgASgIIjoKB0J1bmRsZXMSDwoHYnVuZGxlcxgBIAMoDBIeChZ1bmF2YWlsYWJsZV9kZXZpY2VfaWRzGAIgAygNIk0KClNlbmRSZXN1bHQSEgoKbWVzc2FnZV9pZBgBIAEoDBIYChBzZXJ2ZXJfdGltZXN0YW1wGAIgASgEEhEKCWR1cGxpY2F0ZRgDIAEoCCK6AQoHRGVsaXZlchIRCglzZXJ2ZXJfaWQYASABKAQSEgoKbWVzc2FnZV9pZBgCIAEoDBIYChBzZXJ2ZXJfdGltZXN0YW1wGAMgASgEEg4KBnNlYWxlZBgEIAEoCBIZChFzZW5kZXJfYWNjb3VudF9pZBgFIAEoDBIYChBzZW5kZXJfZGV2aWNlX2lkGAYgASgNEg8KB2NvbnRlbnQYByABKAwSGAoQcmVjaXBpZW50X2hlYWRlchgIIAEoDCIMCgpRdWV1ZUVtcHR5Ij8KF1NlbmRlckNlcnRpZmljYXRlUmVzdWx0EhMKC2NlcnRpZmljYXRlGAEgASgMEg8KB2V4cGlyZXMYAiABKAQiYwoKRGV2aWNlSW5mbxIRCglkZXZpY2VfaWQYASABKA0SEwoLY3JlYXRlZF9kYXkYAiABKA0SFQoNbGFzdF9zZWVuX2RheRgDIAEoDRIWCg5lbmNyeXB0ZWRfbmFtZRg8IAEoDCI4CgdEZXZpY2VzEi0KB2RldmljZXMYASADKAsyHC5zaWdpbG8uc2VydmVyLnYxLkRldmljZUluZm8iPAoKUHJlS2V5c0xvdxIZChFvbmVfdGltZV9wcmVfa2V5cxgBIAEoDRITCgtwcV9wcmVfa2V5cxgCIAEoDSJjCg5BdHRhY2htZW50U2xvdBIVCg1hdHRhY2htZW50X2lkGAEgASgMEhMKC3VwbG9hZF9wYXRoGAIgASgJEhQKDHVwbG9hZF90b2tlbhgDIAEoCRIPCgdleHBpcmVzGAQgASgEIiMKEFByb3Zpc2lvbkFkZHJlc3MSDwoHYWRkcmVzcxgBIAEoDCIgChBQcm92aXNpb25EZWxpdmVyEgwKBGJvZHkYASABKAwiBAoCT2siGwoEUG9uZxITCgtzZXJ2ZXJfdGltZRgBIAEoBCJJCgdDbG9zaW5nEi0KBnJlYXNvbhgBIAEoDjIdLnNpZ2lsby5zZXJ2ZXIudjEuQ2xvc2VSZWFzb24SDwoHbWVzc2FnZRgCIAEoCSqLBQoJRXJyb3JDb2RlEhoKFkVSUk9SX0NPREVfVU5TUEVDSUZJRUQQABIeChpFUlJPUl9DT0RFX01BTEZPUk1FRF9GUkFNRRABEhwKGEVSUk9SX0NPREVfVU5LTk9XTl9GUkFNRRACEiAKHEVSUk9SX0NPREVfTk9UX0FVVEhFTlRJQ0FURUQQAxIaChZFUlJPUl9DT0RFX0FVVEhfRkFJTEVEEAQSHQoZRVJST1JfQ09ERV9JTlZJVEVfSU5WQUxJRBAFEh0KGUVSUk9SX0NPREVfSU5WSVRFX0VYUElSRUQQBhIbChdFUlJPUl9DT0RFX0RFVklDRV9MSU1JVBAHEh8KG0VSUk9SX0NPREVfSU5WQUxJRF9BUkdVTUVOVBAIEiAKHEVSUk9SX0NPREVfSU5WQUxJRF9TSUdOQVRVUkUQCRIYChRFUlJPUl9DT0RFX05PVF9GT1VORBAKEhwKGEVSUk9SX0NPREVfU1RBTEVfREVWSUNFUxALEhsKF0VSUk9SX0NPREVfVU5BVVRIT1JJWkVEEAwSIAocRVJST1JfQ09ERV9NRVNTQUdFX1RPT19MQVJHRRANEhsKF0VSUk9SX0NPREVfUkFURV9MSU1JVEVEEA4SGwoXRVJST1JfQ09ERV9TVE9SQUdFX0ZVTEwQDxIXChNFUlJPUl9DT0RFX0lOVEVSTkFMEBASJAogRVJST1JfQ09ERV9BTFJFQURZX0FVVEhFTlRJQ0FURUQQERIaChZFUlJPUl9DT0RFX1VOQVZBSUxBQkxFEBISHQoZRVJST1JfQ09ERV9RVU9UQV9FWENFRURFRBATEh0KGUVSUk9SX0NPREVfREVWSUNFX1JFTU9WRUQQPCqkAQoLQ2xvc2VSZWFzb24SHAoYQ0xPU0VfUkVBU09OX1VOU1BFQ0lGSUVEEAASGQoVQ0xPU0VfUkVBU09OX1NIVVRET1dOEAESHwobQ0xPU0VfUkVBU09OX0RFVklDRV9SRVZPS0VEEAISIAocQ0xPU0VfUkVBU09OX0FDQ09VTlRfUkVNT1ZFRBADEhkKFUNMT1NFX1JFQVNPTl9SRVBMQUNFRBAEYgZwcm90bzM", [file_sigilo_protocol_v1_wire]);
+  fileDesc("Ch1zaWdpbG8vc2VydmVyL3YxL2ZyYW1lcy5wcm90bxIQc2lnaWxvLnNlcnZlci52MSKcCQoLQ2xpZW50RnJhbWUSEgoKcmVxdWVzdF9pZBgBIAEoBBIuCghyZWdpc3RlchgCIAEoCzIaLnNpZ2lsby5zZXJ2ZXIudjEuUmVnaXN0ZXJIABIzCgtsaW5rX2RldmljZRgDIAEoCzIcLnNpZ2lsby5zZXJ2ZXIudjEuTGlua0RldmljZUgAEjYKDGF1dGhlbnRpY2F0ZRgEIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuQXV0aGVudGljYXRlSAASOgoPdXBsb2FkX3ByZV9rZXlzGAUgASgLMh8uc2lnaWxvLnNlcnZlci52MS5VcGxvYWRQcmVLZXlzSAASPQoRZ2V0X3ByZV9rZXlfY291bnQYBiABKAsyIC5zaWdpbG8uc2VydmVyLnYxLkdldFByZUtleUNvdW50SAASNwoNZmV0Y2hfYnVuZGxlcxgHIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuRmV0Y2hCdW5kbGVzSAASJgoEc2VuZBgIIAEoCzIWLnNpZ2lsby5zZXJ2ZXIudjEuU2VuZEgAEjMKC3NlYWxlZF9zZW5kGAkgASgLMhwuc2lnaWxvLnNlcnZlci52MS5TZWFsZWRTZW5kSAASJAoDYWNrGAogASgLMhUuc2lnaWxvLnNlcnZlci52MS5BY2tIABJIChZnZXRfc2VuZGVyX2NlcnRpZmljYXRlGAsgASgLMiYuc2lnaWxvLnNlcnZlci52MS5HZXRTZW5kZXJDZXJ0aWZpY2F0ZUgAEjgKDnNldF9hY2Nlc3Nfa2V5GAwgASgLMh4uc2lnaWxvLnNlcnZlci52MS5TZXRBY2Nlc3NLZXlIABI1CgxsaXN0X2RldmljZXMYDSABKAsyHS5zaWdpbG8uc2VydmVyLnYxLkxpc3REZXZpY2VzSAASJgoEcGluZxgOIAEoCzIWLnNpZ2lsby5zZXJ2ZXIudjEuUGluZ0gAEkMKE2FsbG9jYXRlX2F0dGFjaG1lbnQYDyABKAsyJC5zaWdpbG8uc2VydmVyLnYxLkFsbG9jYXRlQXR0YWNobWVudEgAEj0KEHByb3Zpc2lvbl9saXN0ZW4YECABKAsyIS5zaWdpbG8uc2VydmVyLnYxLlByb3Zpc2lvbkxpc3RlbkgAEjkKDnByb3Zpc2lvbl9zZW5kGBEgASgLMh8uc2lnaWxvLnNlcnZlci52MS5Qcm92aXNpb25TZW5kSAASPgoRbXVsdGlfc2VhbGVkX3NlbmQYEiABKAsyIS5zaWdpbG8uc2VydmVyLnYxLk11bHRpU2VhbGVkU2VuZEgAEjcKDXJlbW92ZV9kZXZpY2UYPCABKAsyHi5zaWdpbG8uc2VydmVyLnYxLlJlbW92ZURldmljZUgAEjoKD3NldF9kZXZpY2VfbmFtZRg9IAEoCzIfLnNpZ2lsby5zZXJ2ZXIudjEuU2V0RGV2aWNlTmFtZUgAEkYKFXNldF9wdXNoX3N1YnNjcmlwdGlvbhhaIAEoCzIlLnNpZ2lsby5zZXJ2ZXIudjEuU2V0UHVzaFN1YnNjcmlwdGlvbkgAQgYKBGJvZHkiRQoTU2V0UHVzaFN1YnNjcmlwdGlvbhIQCghlbmRwb2ludBgBIAEoCRIOCgZwMjU2ZGgYAiABKAwSDAoEYXV0aBgDIAEoDCJ/CghSZWdpc3RlchITCgtpbnZpdGVfY29kZRgBIAEoCRIUCgxpZGVudGl0eV9rZXkYAiABKAwSEgoKZGV2aWNlX2tleRgDIAEoDBIaChJpZGVudGl0eV9zaWduYXR1cmUYBCABKAwSGAoQZGV2aWNlX3NpZ25hdHVyZRgFIAEoDCJqCgpMaW5rRGV2aWNlEhIKCmFjY291bnRfaWQYASABKAwSEgoKZGV2aWNlX2tleRgCIAEoDBIaChJpZGVudGl0eV9zaWduYXR1cmUYAyABKAwSGAoQZGV2aWNlX3NpZ25hdHVyZRgEIAEoDCJICgxBdXRoZW50aWNhdGUSEgoKYWNjb3VudF9pZBgBIAEoDBIRCglkZXZpY2VfaWQYAiABKA0SEQoJc2lnbmF0dXJlGAMgASgMIvgBCg1VcGxvYWRQcmVLZXlzEjgKDnNpZ25lZF9wcmVfa2V5GAEgASgLMiAuc2lnaWxvLnByb3RvY29sLnYxLlNpZ25lZFByZUtleRI8ChFvbmVfdGltZV9wcmVfa2V5cxgCIAMoCzIhLnNpZ2lsby5wcm90b2NvbC52MS5PbmVUaW1lUHJlS2V5EjEKC3BxX3ByZV9rZXlzGAMgAygLMhwuc2lnaWxvLnByb3RvY29sLnYxLlBxUHJlS2V5EjwKFmxhc3RfcmVzb3J0X3BxX3ByZV9rZXkYBCABKAsyHC5zaWdpbG8ucHJvdG9jb2wudjEuUHFQcmVLZXkiEAoOR2V0UHJlS2V5Q291bnQiNgoMRmV0Y2hCdW5kbGVzEhIKCmFjY291bnRfaWQYASABKAwSEgoKZGV2aWNlX2lkcxgCIAMoDSI1Cg9PdXRnb2luZ01lc3NhZ2USEQoJZGV2aWNlX2lkGAEgASgNEg8KB2NvbnRlbnQYAiABKAwiggEKBFNlbmQSHAoUcmVjaXBpZW50X2FjY291bnRfaWQYASABKAwSEgoKbWVzc2FnZV9pZBgCIAEoDBIzCghtZXNzYWdlcxgDIAMoCzIhLnNpZ2lsby5zZXJ2ZXIudjEuT3V0Z29pbmdNZXNzYWdlEhMKC29ubGluZV9vbmx5GAQgASgIIpwBCgpTZWFsZWRTZW5kEhwKFHJlY2lwaWVudF9hY2NvdW50X2lkGAEgASgMEhIKCm1lc3NhZ2VfaWQYAiABKAwSMwoIbWVzc2FnZXMYAyADKAsyIS5zaWdpbG8uc2VydmVyLnYxLk91dGdvaW5nTWVzc2FnZRISCgphY2Nlc3Nfa2V5GAQgASgMEhMKC29ubGluZV9vbmx5GAUgASgIIvYBCg9NdWx0aVNlYWxlZFNlbmQSEgoKbWVzc2FnZV9pZBgBIAEoDBIWCg5zaGFyZWRfcGF5bG9hZBgCIAEoDBJECgpyZWNpcGllbnRzGAMgAygLMjAuc2lnaWxvLnNlcnZlci52MS5NdWx0aVNlYWxlZFNlbmQuTXVsdGlSZWNpcGllbnQSEwoLb25saW5lX29ubHkYBCABKAgaXAoOTXVsdGlSZWNpcGllbnQSEgoKYWNjb3VudF9pZBgBIAEoDBISCgpkZXZpY2VfaWRzGAIgAygNEg4KBmhlYWRlchgDIAEoDBISCgphY2Nlc3Nfa2V5GAQgASgMIhkKA0FjaxISCgpzZXJ2ZXJfaWRzGAEgAygEIhYKFEdldFNlbmRlckNlcnRpZmljYXRlIjgKDFNldEFjY2Vzc0tleRISCgphY2Nlc3Nfa2V5GAEgASgMEhQKDHVucmVzdHJpY3RlZBgCIAEoCCINCgtMaXN0RGV2aWNlcyIRCg9Qcm92aXNpb25MaXN0ZW4iLgoNUHJvdmlzaW9uU2VuZBIPCgdhZGRyZXNzGAEgASgMEgwKBGJvZHkYAiABKAwiBgoEUGluZyIhCgxSZW1vdmVEZXZpY2USEQoJZGV2aWNlX2lkGAEgASgNIjoKDVNldERldmljZU5hbWUSEQoJZGV2aWNlX2lkGAEgASgNEhYKDmVuY3J5cHRlZF9uYW1lGAIgASgMIiIKEkFsbG9jYXRlQXR0YWNobWVudBIMCgRzaXplGAEgASgEItcHCgtTZXJ2ZXJGcmFtZRISCgpyZXF1ZXN0X2lkGAEgASgEEjAKCWNoYWxsZW5nZRgCIAEoCzIbLnNpZ2lsby5zZXJ2ZXIudjEuQ2hhbGxlbmdlSAASKAoFZXJyb3IYAyABKAsyFy5zaWdpbG8uc2VydmVyLnYxLkVycm9ySAASMgoKcmVnaXN0ZXJlZBgEIAEoCzIcLnNpZ2lsby5zZXJ2ZXIudjEuUmVnaXN0ZXJlZEgAEjgKDWF1dGhlbnRpY2F0ZWQYBSABKAsyHy5zaWdpbG8uc2VydmVyLnYxLkF1dGhlbnRpY2F0ZWRIABI2Cg1wcmVfa2V5X2NvdW50GAYgASgLMh0uc2lnaWxvLnNlcnZlci52MS5QcmVLZXlDb3VudEgAEiwKB2J1bmRsZXMYByABKAsyGS5zaWdpbG8uc2VydmVyLnYxLkJ1bmRsZXNIABIzCgtzZW5kX3Jlc3VsdBgIIAEoCzIcLnNpZ2lsby5zZXJ2ZXIudjEuU2VuZFJlc3VsdEgAEiwKB2RlbGl2ZXIYCSABKAsyGS5zaWdpbG8uc2VydmVyLnYxLkRlbGl2ZXJIABIzCgtxdWV1ZV9lbXB0eRgKIAEoCzIcLnNpZ2lsby5zZXJ2ZXIudjEuUXVldWVFbXB0eUgAEkcKEnNlbmRlcl9jZXJ0aWZpY2F0ZRgLIAEoCzIpLnNpZ2lsby5zZXJ2ZXIudjEuU2VuZGVyQ2VydGlmaWNhdGVSZXN1bHRIABIsCgdkZXZpY2VzGAwgASgLMhkuc2lnaWxvLnNlcnZlci52MS5EZXZpY2VzSAASNAoMcHJlX2tleXNfbG93GA0gASgLMhwuc2lnaWxvLnNlcnZlci52MS5QcmVLZXlzTG93SAASIgoCb2sYDiABKAsyFC5zaWdpbG8uc2VydmVyLnYxLk9rSAASJgoEcG9uZxgPIAEoCzIWLnNpZ2lsby5zZXJ2ZXIudjEuUG9uZ0gAEiwKB2Nsb3NpbmcYECABKAsyGS5zaWdpbG8uc2VydmVyLnYxLkNsb3NpbmdIABI7Cg9hdHRhY2htZW50X3Nsb3QYESABKAsyIC5zaWdpbG8uc2VydmVyLnYxLkF0dGFjaG1lbnRTbG90SAASPwoRcHJvdmlzaW9uX2FkZHJlc3MYEiABKAsyIi5zaWdpbG8uc2VydmVyLnYxLlByb3Zpc2lvbkFkZHJlc3NIABI/ChFwcm92aXNpb25fZGVsaXZlchgTIAEoCzIiLnNpZ2lsby5zZXJ2ZXIudjEuUHJvdmlzaW9uRGVsaXZlckgAQgYKBGJvZHkiSQoJQ2hhbGxlbmdlEg0KBW5vbmNlGAEgASgMEhMKC3NlcnZlcl90aW1lGAIgASgEEhgKEHByb3RvY29sX3ZlcnNpb24YAyABKA0ipQIKBUVycm9yEikKBGNvZGUYASABKA4yGy5zaWdpbG8uc2VydmVyLnYxLkVycm9yQ29kZRIPCgdtZXNzYWdlGAIgASgJEhYKDnJldHJ5X2FmdGVyX21zGAMgASgNEjUKDXN0YWxlX2RldmljZXMYBCABKAsyHi5zaWdpbG8uc2VydmVyLnYxLlN0YWxlRGV2aWNlcxI2Cg5zdGFsZV9hY2NvdW50cxgFIAMoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuU3RhbGVEZXZpY2VzEiAKGHVuYXV0aG9yaXplZF9hY2NvdW50X2lkcxgGIAMoDBI3Cg5kZXZpY2VfcmVtb3ZhbBg8IAEoCzIfLnNpZ2lsby5zZXJ2ZXIudjEuRGV2aWNlUmVtb3ZhbCIyCg1EZXZpY2VSZW1vdmFsEhQKDGJ5X2RldmljZV9pZBgBIAEoDRILCgNkYXkYAiABKA0idAoMU3RhbGVEZXZpY2VzEhoKEmN1cnJlbnRfZGV2aWNlX2lkcxgBIAMoDRIaChJtaXNzaW5nX2RldmljZV9pZHMYAiADKA0SGAoQZXh0cmFfZGV2aWNlX2lkcxgDIAMoDRISCgphY2NvdW50X2lkGAQgASgMIjMKClJlZ2lzdGVyZWQSEgoKYWNjb3VudF9pZBgBIAEoDBIRCglkZXZpY2VfaWQYAiABKA0iSwoNQXV0aGVudGljYXRlZBISCgphY2NvdW50X2lkGAEgASgMEhEKCWRldmljZV9pZBgCIAEoDRITCgtzZXJ2ZXJfdGltZRgDIAEoBCJ9CgtQcmVLZXlDb3VudBIZChFvbmVfdGltZV9wcmVfa2V5cxgBIAEoDRITCgtwcV9wcmVfa2V5cxgCIAEoDRIaChJoYXNfc2lnbmVkX3ByZV9rZXkYAyABKAgSIgoaaGFzX2xhc3RfcmVzb3J0X3BxX3ByZV9rZXkYBCABKAgiOgoHQnVuZGxlcxIPCgdidW5kbGVzGAEgAygMEh4KFnVuYXZhaWxhYmxlX2RldmljZV9pZHMYAiADKA0iTQoKU2VuZFJlc3VsdBISCgptZXNzYWdlX2lkGAEgASgMEhgKEHNlcnZlcl90aW1lc3RhbXAYAiABKAQSEQoJZHVwbGljYXRlGAMgASgIIroBCgdEZWxpdmVyEhEKCXNlcnZlcl9pZBgBIAEoBBISCgptZXNzYWdlX2lkGAIgASgMEhgKEHNlcnZlcl90aW1lc3RhbXAYAyABKAQSDgoGc2VhbGVkGAQgASgIEhkKEXNlbmRlcl9hY2NvdW50X2lkGAUgASgMEhgKEHNlbmRlcl9kZXZpY2VfaWQYBiABKA0SDwoHY29udGVudBgHIAEoDBIYChByZWNpcGllbnRfaGVhZGVyGAggASgMIgwKClF1ZXVlRW1wdHkiPwoXU2VuZGVyQ2VydGlmaWNhdGVSZXN1bHQSEwoLY2VydGlmaWNhdGUYASABKAwSDwoHZXhwaXJlcxgCIAEoBCJjCgpEZXZpY2VJbmZvEhEKCWRldmljZV9pZBgBIAEoDRITCgtjcmVhdGVkX2RheRgCIAEoDRIVCg1sYXN0X3NlZW5fZGF5GAMgASgNEhYKDmVuY3J5cHRlZF9uYW1lGDwgASgMIjgKB0RldmljZXMSLQoHZGV2aWNlcxgBIAMoCzIcLnNpZ2lsby5zZXJ2ZXIudjEuRGV2aWNlSW5mbyI8CgpQcmVLZXlzTG93EhkKEW9uZV90aW1lX3ByZV9rZXlzGAEgASgNEhMKC3BxX3ByZV9rZXlzGAIgASgNImMKDkF0dGFjaG1lbnRTbG90EhUKDWF0dGFjaG1lbnRfaWQYASABKAwSEwoLdXBsb2FkX3BhdGgYAiABKAkSFAoMdXBsb2FkX3Rva2VuGAMgASgJEg8KB2V4cGlyZXMYBCABKAQiIwoQUHJvdmlzaW9uQWRkcmVzcxIPCgdhZGRyZXNzGAEgASgMIiAKEFByb3Zpc2lvbkRlbGl2ZXISDAoEYm9keRgBIAEoDCIECgJPayIbCgRQb25nEhMKC3NlcnZlcl90aW1lGAEgASgEIkkKB0Nsb3NpbmcSLQoGcmVhc29uGAEgASgOMh0uc2lnaWxvLnNlcnZlci52MS5DbG9zZVJlYXNvbhIPCgdtZXNzYWdlGAIgASgJKqkFCglFcnJvckNvZGUSGgoWRVJST1JfQ09ERV9VTlNQRUNJRklFRBAAEh4KGkVSUk9SX0NPREVfTUFMRk9STUVEX0ZSQU1FEAESHAoYRVJST1JfQ09ERV9VTktOT1dOX0ZSQU1FEAISIAocRVJST1JfQ09ERV9OT1RfQVVUSEVOVElDQVRFRBADEhoKFkVSUk9SX0NPREVfQVVUSF9GQUlMRUQQBBIdChlFUlJPUl9DT0RFX0lOVklURV9JTlZBTElEEAUSHQoZRVJST1JfQ09ERV9JTlZJVEVfRVhQSVJFRBAGEhsKF0VSUk9SX0NPREVfREVWSUNFX0xJTUlUEAcSHwobRVJST1JfQ09ERV9JTlZBTElEX0FSR1VNRU5UEAgSIAocRVJST1JfQ09ERV9JTlZBTElEX1NJR05BVFVSRRAJEhgKFEVSUk9SX0NPREVfTk9UX0ZPVU5EEAoSHAoYRVJST1JfQ09ERV9TVEFMRV9ERVZJQ0VTEAsSGwoXRVJST1JfQ09ERV9VTkFVVEhPUklaRUQQDBIgChxFUlJPUl9DT0RFX01FU1NBR0VfVE9PX0xBUkdFEA0SGwoXRVJST1JfQ09ERV9SQVRFX0xJTUlURUQQDhIbChdFUlJPUl9DT0RFX1NUT1JBR0VfRlVMTBAPEhcKE0VSUk9SX0NPREVfSU5URVJOQUwQEBIkCiBFUlJPUl9DT0RFX0FMUkVBRFlfQVVUSEVOVElDQVRFRBAREhoKFkVSUk9SX0NPREVfVU5BVkFJTEFCTEUQEhIdChlFUlJPUl9DT0RFX1FVT1RBX0VYQ0VFREVEEBMSHQoZRVJST1JfQ09ERV9ERVZJQ0VfUkVNT1ZFRBA8EhwKGEVSUk9SX0NPREVfUFVTSF9ESVNBQkxFRBBaKqQBCgtDbG9zZVJlYXNvbhIcChhDTE9TRV9SRUFTT05fVU5TUEVDSUZJRUQQABIZChVDTE9TRV9SRUFTT05fU0hVVERPV04QARIfChtDTE9TRV9SRUFTT05fREVWSUNFX1JFVk9LRUQQAhIgChxDTE9TRV9SRUFTT05fQUNDT1VOVF9SRU1PVkVEEAMSGQoVQ0xPU0VfUkVBU09OX1JFUExBQ0VEEARiBnByb3RvMw", [file_sigilo_protocol_v1_wire]);
 
 /**
  * @generated from message sigilo.server.v1.ClientFrame
@@ -150,6 +150,14 @@ export type ClientFrame = Message<"sigilo.server.v1.ClientFrame"> & {
      */
     value: SetDeviceName;
     case: "setDeviceName";
+  } | {
+    /**
+     * 90-99: push (spec/server.md §Push)
+     *
+     * @generated from field: sigilo.server.v1.SetPushSubscription set_push_subscription = 90;
+     */
+    value: SetPushSubscription;
+    case: "setPushSubscription";
   } | { case: undefined; value?: undefined };
 };
 
@@ -159,6 +167,48 @@ export type ClientFrame = Message<"sigilo.server.v1.ClientFrame"> & {
  */
 export const ClientFrameSchema: GenMessage<ClientFrame> = /*@__PURE__*/
   messageDesc(file_sigilo_server_v1_frames, 0);
+
+/**
+ * Registers (or, with an empty endpoint, removes) the authenticated device's
+ * Web Push subscription (RFC 8030 endpoint, RFC 8291 keys): a browser's
+ * PushSubscription or a UnifiedPush distributor's endpoint. When a message is
+ * queued for this device while it is not connected, the server sends the
+ * endpoint a fixed-size encrypted wake-up that names no sender, conversation
+ * or content, at most one per device per 30 seconds. Answered with Ok;
+ * PUSH_DISABLED when the server's push.mode is off. Stored per device, deleted
+ * with the device and the account, never logged.
+ *
+ * @generated from message sigilo.server.v1.SetPushSubscription
+ */
+export type SetPushSubscription = Message<"sigilo.server.v1.SetPushSubscription"> & {
+  /**
+   * https: URL, at most 2048 bytes; empty: remove
+   *
+   * @generated from field: string endpoint = 1;
+   */
+  endpoint: string;
+
+  /**
+   * 65-byte uncompressed P-256 public key
+   *
+   * @generated from field: bytes p256dh = 2;
+   */
+  p256dh: Uint8Array;
+
+  /**
+   * 16-byte authentication secret
+   *
+   * @generated from field: bytes auth = 3;
+   */
+  auth: Uint8Array;
+};
+
+/**
+ * Describes the message sigilo.server.v1.SetPushSubscription.
+ * Use `create(SetPushSubscriptionSchema)` to create a new message.
+ */
+export const SetPushSubscriptionSchema: GenMessage<SetPushSubscription> = /*@__PURE__*/
+  messageDesc(file_sigilo_server_v1_frames, 1);
 
 /**
  * Creates an account and its first device (device id 1). Needs an invite.
@@ -203,7 +253,7 @@ export type Register = Message<"sigilo.server.v1.Register"> & {
  * Use `create(RegisterSchema)` to create a new message.
  */
 export const RegisterSchema: GenMessage<Register> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 1);
+  messageDesc(file_sigilo_server_v1_frames, 2);
 
 /**
  * Adds a device to an existing account; proves possession of the identity key.
@@ -239,7 +289,7 @@ export type LinkDevice = Message<"sigilo.server.v1.LinkDevice"> & {
  * Use `create(LinkDeviceSchema)` to create a new message.
  */
 export const LinkDeviceSchema: GenMessage<LinkDevice> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 2);
+  messageDesc(file_sigilo_server_v1_frames, 3);
 
 /**
  *   signature = Ed25519(device key, "Sigilo-Auth-v1" || nonce || account_id || u32be(device_id))
@@ -268,7 +318,7 @@ export type Authenticate = Message<"sigilo.server.v1.Authenticate"> & {
  * Use `create(AuthenticateSchema)` to create a new message.
  */
 export const AuthenticateSchema: GenMessage<Authenticate> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 3);
+  messageDesc(file_sigilo_server_v1_frames, 4);
 
 /**
  * Keys for the authenticated device, each signed by the account's identity key.
@@ -308,7 +358,7 @@ export type UploadPreKeys = Message<"sigilo.server.v1.UploadPreKeys"> & {
  * Use `create(UploadPreKeysSchema)` to create a new message.
  */
 export const UploadPreKeysSchema: GenMessage<UploadPreKeys> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 4);
+  messageDesc(file_sigilo_server_v1_frames, 5);
 
 /**
  * @generated from message sigilo.server.v1.GetPreKeyCount
@@ -321,7 +371,7 @@ export type GetPreKeyCount = Message<"sigilo.server.v1.GetPreKeyCount"> & {
  * Use `create(GetPreKeyCountSchema)` to create a new message.
  */
 export const GetPreKeyCountSchema: GenMessage<GetPreKeyCount> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 5);
+  messageDesc(file_sigilo_server_v1_frames, 6);
 
 /**
  * One bundle per device of the account (or per listed device), consuming one
@@ -348,7 +398,7 @@ export type FetchBundles = Message<"sigilo.server.v1.FetchBundles"> & {
  * Use `create(FetchBundlesSchema)` to create a new message.
  */
 export const FetchBundlesSchema: GenMessage<FetchBundles> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 6);
+  messageDesc(file_sigilo_server_v1_frames, 7);
 
 /**
  * @generated from message sigilo.server.v1.OutgoingMessage
@@ -372,7 +422,7 @@ export type OutgoingMessage = Message<"sigilo.server.v1.OutgoingMessage"> & {
  * Use `create(OutgoingMessageSchema)` to create a new message.
  */
 export const OutgoingMessageSchema: GenMessage<OutgoingMessage> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 7);
+  messageDesc(file_sigilo_server_v1_frames, 8);
 
 /**
  * An identified send from an authenticated device. `messages` must name every
@@ -413,7 +463,7 @@ export type Send = Message<"sigilo.server.v1.Send"> & {
  * Use `create(SendSchema)` to create a new message.
  */
 export const SendSchema: GenMessage<Send> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 8);
+  messageDesc(file_sigilo_server_v1_frames, 9);
 
 /**
  * A sealed-sender send: may come from an unauthenticated connection, carries
@@ -459,7 +509,7 @@ export type SealedSend = Message<"sigilo.server.v1.SealedSend"> & {
  * Use `create(SealedSendSchema)` to create a new message.
  */
 export const SealedSendSchema: GenMessage<SealedSend> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 9);
+  messageDesc(file_sigilo_server_v1_frames, 10);
 
 /**
  * A sealed send to several accounts at once (group messages, spec/groups.md):
@@ -507,7 +557,7 @@ export type MultiSealedSend = Message<"sigilo.server.v1.MultiSealedSend"> & {
  * Use `create(MultiSealedSendSchema)` to create a new message.
  */
 export const MultiSealedSendSchema: GenMessage<MultiSealedSend> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 10);
+  messageDesc(file_sigilo_server_v1_frames, 11);
 
 /**
  * @generated from message sigilo.server.v1.MultiSealedSend.MultiRecipient
@@ -547,7 +597,7 @@ export type MultiSealedSend_MultiRecipient = Message<"sigilo.server.v1.MultiSeal
  * Use `create(MultiSealedSend_MultiRecipientSchema)` to create a new message.
  */
 export const MultiSealedSend_MultiRecipientSchema: GenMessage<MultiSealedSend_MultiRecipient> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 10, 0);
+  messageDesc(file_sigilo_server_v1_frames, 11, 0);
 
 /**
  * Deletes delivered messages of the authenticated device.
@@ -566,7 +616,7 @@ export type Ack = Message<"sigilo.server.v1.Ack"> & {
  * Use `create(AckSchema)` to create a new message.
  */
 export const AckSchema: GenMessage<Ack> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 11);
+  messageDesc(file_sigilo_server_v1_frames, 12);
 
 /**
  * @generated from message sigilo.server.v1.GetSenderCertificate
@@ -579,7 +629,7 @@ export type GetSenderCertificate = Message<"sigilo.server.v1.GetSenderCertificat
  * Use `create(GetSenderCertificateSchema)` to create a new message.
  */
 export const GetSenderCertificateSchema: GenMessage<GetSenderCertificate> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 12);
+  messageDesc(file_sigilo_server_v1_frames, 13);
 
 /**
  * The key senders must present for sealed sends to this account (all devices
@@ -608,7 +658,7 @@ export type SetAccessKey = Message<"sigilo.server.v1.SetAccessKey"> & {
  * Use `create(SetAccessKeySchema)` to create a new message.
  */
 export const SetAccessKeySchema: GenMessage<SetAccessKey> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 13);
+  messageDesc(file_sigilo_server_v1_frames, 14);
 
 /**
  * @generated from message sigilo.server.v1.ListDevices
@@ -621,7 +671,7 @@ export type ListDevices = Message<"sigilo.server.v1.ListDevices"> & {
  * Use `create(ListDevicesSchema)` to create a new message.
  */
 export const ListDevicesSchema: GenMessage<ListDevices> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 14);
+  messageDesc(file_sigilo_server_v1_frames, 15);
 
 /**
  * Linking a device (spec/client.md §6). A new, not yet registered device asks
@@ -640,7 +690,7 @@ export type ProvisionListen = Message<"sigilo.server.v1.ProvisionListen"> & {
  * Use `create(ProvisionListenSchema)` to create a new message.
  */
 export const ProvisionListenSchema: GenMessage<ProvisionListen> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 15);
+  messageDesc(file_sigilo_server_v1_frames, 16);
 
 /**
  * @generated from message sigilo.server.v1.ProvisionSend
@@ -666,7 +716,7 @@ export type ProvisionSend = Message<"sigilo.server.v1.ProvisionSend"> & {
  * Use `create(ProvisionSendSchema)` to create a new message.
  */
 export const ProvisionSendSchema: GenMessage<ProvisionSend> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 16);
+  messageDesc(file_sigilo_server_v1_frames, 17);
 
 /**
  * @generated from message sigilo.server.v1.Ping
@@ -679,7 +729,7 @@ export type Ping = Message<"sigilo.server.v1.Ping"> & {
  * Use `create(PingSchema)` to create a new message.
  */
 export const PingSchema: GenMessage<Ping> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 17);
+  messageDesc(file_sigilo_server_v1_frames, 18);
 
 /**
  * Unlinks another device of the same account (only the account's primary device, its lowest device id, may):
@@ -700,7 +750,7 @@ export type RemoveDevice = Message<"sigilo.server.v1.RemoveDevice"> & {
  * Use `create(RemoveDeviceSchema)` to create a new message.
  */
 export const RemoveDeviceSchema: GenMessage<RemoveDevice> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 18);
+  messageDesc(file_sigilo_server_v1_frames, 19);
 
 /**
  * Sets (or, empty, clears) the name of a device of this account: opaque bytes at most 128 long,
@@ -727,7 +777,7 @@ export type SetDeviceName = Message<"sigilo.server.v1.SetDeviceName"> & {
  * Use `create(SetDeviceNameSchema)` to create a new message.
  */
 export const SetDeviceNameSchema: GenMessage<SetDeviceName> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 19);
+  messageDesc(file_sigilo_server_v1_frames, 20);
 
 /**
  * Reserves an attachment upload (spec/server.md §4.1). The client encrypts the
@@ -749,7 +799,7 @@ export type AllocateAttachment = Message<"sigilo.server.v1.AllocateAttachment"> 
  * Use `create(AllocateAttachmentSchema)` to create a new message.
  */
 export const AllocateAttachmentSchema: GenMessage<AllocateAttachment> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 20);
+  messageDesc(file_sigilo_server_v1_frames, 21);
 
 /**
  * @generated from message sigilo.server.v1.ServerFrame
@@ -881,7 +931,7 @@ export type ServerFrame = Message<"sigilo.server.v1.ServerFrame"> & {
  * Use `create(ServerFrameSchema)` to create a new message.
  */
 export const ServerFrameSchema: GenMessage<ServerFrame> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 21);
+  messageDesc(file_sigilo_server_v1_frames, 22);
 
 /**
  * First frame on every connection.
@@ -914,7 +964,7 @@ export type Challenge = Message<"sigilo.server.v1.Challenge"> & {
  * Use `create(ChallengeSchema)` to create a new message.
  */
 export const ChallengeSchema: GenMessage<Challenge> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 22);
+  messageDesc(file_sigilo_server_v1_frames, 23);
 
 /**
  * @generated from message sigilo.server.v1.Error
@@ -969,7 +1019,7 @@ export type Error = Message<"sigilo.server.v1.Error"> & {
  * Use `create(ErrorSchema)` to create a new message.
  */
 export const ErrorSchema: GenMessage<Error> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 23);
+  messageDesc(file_sigilo_server_v1_frames, 24);
 
 /**
  * @generated from message sigilo.server.v1.DeviceRemoval
@@ -995,7 +1045,7 @@ export type DeviceRemoval = Message<"sigilo.server.v1.DeviceRemoval"> & {
  * Use `create(DeviceRemovalSchema)` to create a new message.
  */
 export const DeviceRemovalSchema: GenMessage<DeviceRemoval> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 24);
+  messageDesc(file_sigilo_server_v1_frames, 25);
 
 /**
  * @generated from message sigilo.server.v1.StaleDevices
@@ -1035,7 +1085,7 @@ export type StaleDevices = Message<"sigilo.server.v1.StaleDevices"> & {
  * Use `create(StaleDevicesSchema)` to create a new message.
  */
 export const StaleDevicesSchema: GenMessage<StaleDevices> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 25);
+  messageDesc(file_sigilo_server_v1_frames, 26);
 
 /**
  * @generated from message sigilo.server.v1.Registered
@@ -1059,7 +1109,7 @@ export type Registered = Message<"sigilo.server.v1.Registered"> & {
  * Use `create(RegisteredSchema)` to create a new message.
  */
 export const RegisteredSchema: GenMessage<Registered> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 26);
+  messageDesc(file_sigilo_server_v1_frames, 27);
 
 /**
  * @generated from message sigilo.server.v1.Authenticated
@@ -1086,7 +1136,7 @@ export type Authenticated = Message<"sigilo.server.v1.Authenticated"> & {
  * Use `create(AuthenticatedSchema)` to create a new message.
  */
 export const AuthenticatedSchema: GenMessage<Authenticated> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 27);
+  messageDesc(file_sigilo_server_v1_frames, 28);
 
 /**
  * @generated from message sigilo.server.v1.PreKeyCount
@@ -1120,7 +1170,7 @@ export type PreKeyCount = Message<"sigilo.server.v1.PreKeyCount"> & {
  * Use `create(PreKeyCountSchema)` to create a new message.
  */
 export const PreKeyCountSchema: GenMessage<PreKeyCount> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 28);
+  messageDesc(file_sigilo_server_v1_frames, 29);
 
 /**
  * @generated from message sigilo.server.v1.Bundles
@@ -1146,7 +1196,7 @@ export type Bundles = Message<"sigilo.server.v1.Bundles"> & {
  * Use `create(BundlesSchema)` to create a new message.
  */
 export const BundlesSchema: GenMessage<Bundles> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 29);
+  messageDesc(file_sigilo_server_v1_frames, 30);
 
 /**
  * @generated from message sigilo.server.v1.SendResult
@@ -1175,7 +1225,7 @@ export type SendResult = Message<"sigilo.server.v1.SendResult"> & {
  * Use `create(SendResultSchema)` to create a new message.
  */
 export const SendResultSchema: GenMessage<SendResult> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 30);
+  messageDesc(file_sigilo_server_v1_frames, 31);
 
 /**
  * A message for this device. Ack server_id once it is safely stored by the client.
@@ -1237,7 +1287,7 @@ export type Deliver = Message<"sigilo.server.v1.Deliver"> & {
  * Use `create(DeliverSchema)` to create a new message.
  */
 export const DeliverSchema: GenMessage<Deliver> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 31);
+  messageDesc(file_sigilo_server_v1_frames, 32);
 
 /**
  * Everything queued while this device was offline has been pushed.
@@ -1252,7 +1302,7 @@ export type QueueEmpty = Message<"sigilo.server.v1.QueueEmpty"> & {
  * Use `create(QueueEmptySchema)` to create a new message.
  */
 export const QueueEmptySchema: GenMessage<QueueEmpty> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 32);
+  messageDesc(file_sigilo_server_v1_frames, 33);
 
 /**
  * @generated from message sigilo.server.v1.SenderCertificateResult
@@ -1278,7 +1328,7 @@ export type SenderCertificateResult = Message<"sigilo.server.v1.SenderCertificat
  * Use `create(SenderCertificateResultSchema)` to create a new message.
  */
 export const SenderCertificateResultSchema: GenMessage<SenderCertificateResult> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 33);
+  messageDesc(file_sigilo_server_v1_frames, 34);
 
 /**
  * @generated from message sigilo.server.v1.DeviceInfo
@@ -1316,7 +1366,7 @@ export type DeviceInfo = Message<"sigilo.server.v1.DeviceInfo"> & {
  * Use `create(DeviceInfoSchema)` to create a new message.
  */
 export const DeviceInfoSchema: GenMessage<DeviceInfo> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 34);
+  messageDesc(file_sigilo_server_v1_frames, 35);
 
 /**
  * @generated from message sigilo.server.v1.Devices
@@ -1333,7 +1383,7 @@ export type Devices = Message<"sigilo.server.v1.Devices"> & {
  * Use `create(DevicesSchema)` to create a new message.
  */
 export const DevicesSchema: GenMessage<Devices> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 35);
+  messageDesc(file_sigilo_server_v1_frames, 36);
 
 /**
  * The device's one-time prekeys are running low: upload more.
@@ -1357,7 +1407,7 @@ export type PreKeysLow = Message<"sigilo.server.v1.PreKeysLow"> & {
  * Use `create(PreKeysLowSchema)` to create a new message.
  */
 export const PreKeysLowSchema: GenMessage<PreKeysLow> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 36);
+  messageDesc(file_sigilo_server_v1_frames, 37);
 
 /**
  * Upload over HTTPS with header "Authorization: Bearer {upload_token}" (spec/server.md §4.1):
@@ -1400,7 +1450,7 @@ export type AttachmentSlot = Message<"sigilo.server.v1.AttachmentSlot"> & {
  * Use `create(AttachmentSlotSchema)` to create a new message.
  */
 export const AttachmentSlotSchema: GenMessage<AttachmentSlot> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 37);
+  messageDesc(file_sigilo_server_v1_frames, 38);
 
 /**
  * @generated from message sigilo.server.v1.ProvisionAddress
@@ -1419,7 +1469,7 @@ export type ProvisionAddress = Message<"sigilo.server.v1.ProvisionAddress"> & {
  * Use `create(ProvisionAddressSchema)` to create a new message.
  */
 export const ProvisionAddressSchema: GenMessage<ProvisionAddress> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 38);
+  messageDesc(file_sigilo_server_v1_frames, 39);
 
 /**
  * Pushed to the listening connection, in the order they were sent.
@@ -1438,7 +1488,7 @@ export type ProvisionDeliver = Message<"sigilo.server.v1.ProvisionDeliver"> & {
  * Use `create(ProvisionDeliverSchema)` to create a new message.
  */
 export const ProvisionDeliverSchema: GenMessage<ProvisionDeliver> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 39);
+  messageDesc(file_sigilo_server_v1_frames, 40);
 
 /**
  * @generated from message sigilo.server.v1.Ok
@@ -1451,7 +1501,7 @@ export type Ok = Message<"sigilo.server.v1.Ok"> & {
  * Use `create(OkSchema)` to create a new message.
  */
 export const OkSchema: GenMessage<Ok> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 40);
+  messageDesc(file_sigilo_server_v1_frames, 41);
 
 /**
  * @generated from message sigilo.server.v1.Pong
@@ -1468,7 +1518,7 @@ export type Pong = Message<"sigilo.server.v1.Pong"> & {
  * Use `create(PongSchema)` to create a new message.
  */
 export const PongSchema: GenMessage<Pong> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 41);
+  messageDesc(file_sigilo_server_v1_frames, 42);
 
 /**
  * Sent just before the server closes the connection.
@@ -1492,7 +1542,7 @@ export type Closing = Message<"sigilo.server.v1.Closing"> & {
  * Use `create(ClosingSchema)` to create a new message.
  */
 export const ClosingSchema: GenMessage<Closing> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 42);
+  messageDesc(file_sigilo_server_v1_frames, 43);
 
 /**
  * @generated from enum sigilo.server.v1.ErrorCode
@@ -1629,11 +1679,16 @@ export enum ErrorCode {
   QUOTA_EXCEEDED = 19,
 
   /**
-   * this device was unlinked or revoked: see Error.device_removal; connection closes
-   *
    * @generated from enum value: ERROR_CODE_DEVICE_REMOVED = 60;
    */
   DEVICE_REMOVED = 60,
+
+  /**
+   * push.mode is off on this server: keep the connection open instead        // this device was unlinked or revoked: see Error.device_removal; connection closes
+   *
+   * @generated from enum value: ERROR_CODE_PUSH_DISABLED = 90;
+   */
+  PUSH_DISABLED = 90,
 }
 
 /**
