@@ -63,20 +63,25 @@ export function loadVapidKeys(dataDir: string): VapidKeys {
   return keys;
 }
 
-interface DeviceState {
-  /** ctx.now() of the last wake-up sent (or attempted). */
-  last: number;
-  /** A coalesced wake-up waiting for the end of the interval. */
-  timer?: NodeJS.Timeout | undefined;
+/** A wake-up asked for within the interval, sent by the next tick after the interval ends. */
+interface Pending {
+  readonly accountId: Uint8Array;
+  readonly accountHex: string;
+  readonly deviceId: number;
 }
+
+/** How often coalesced wake-ups are looked at. */
+const TICK_MS = 1000;
 
 export class PushService {
   readonly #ctx: ServerContext;
   readonly #vapid: VapidKeys | undefined;
   readonly #agent: Agent | undefined;
-  readonly #state = new Map<string, DeviceState>();
+  /** Per device (accountHex/deviceId): ctx.now() of the last wake-up sent or attempted, kept for one interval. */
+  readonly #last = new Map<string, number>();
+  readonly #pending = new Map<string, Pending>();
   readonly #inFlight = new Set<Promise<void>>();
-  readonly #prune: NodeJS.Timeout;
+  readonly #tick: NodeJS.Timeout;
   #closed = false;
 
   constructor(ctx: ServerContext) {
@@ -94,8 +99,8 @@ export class PushService {
       }
       this.#agent = new Agent({ keepAlive: true, maxSockets: 64, ...(extra ? { ca: [...rootCertificates, extra] } : {}) });
     }
-    this.#prune = setInterval(() => this.#pruneState(), 60_000);
-    this.#prune.unref();
+    this.#tick = setInterval(() => this.#onTick(), TICK_MS);
+    this.#tick.unref();
   }
 
   get enabled(): boolean { return this.#vapid !== undefined; }
@@ -123,16 +128,10 @@ export class PushService {
   wake(accountId: Uint8Array, accountHex: string, deviceId: number): void {
     if (!this.enabled || this.#closed) return;
     const key = `${accountHex}/${deviceId}`;
-    const state = this.#state.get(key);
-    if (state?.timer) return; // one is already waiting: coalesced
-    const now = this.#ctx.now();
-    if (state && now - state.last < PUSH_MIN_INTERVAL_MS) {
-      state.timer = setTimeout(() => {
-        state.timer = undefined;
-        if (this.#closed || this.#ctx.hub.get(accountHex, deviceId)) return; // connected meanwhile: it fetches its queue
-        this.#send(key, accountId, deviceId);
-      }, PUSH_MIN_INTERVAL_MS - (now - state.last));
-      state.timer.unref();
+    if (this.#pending.has(key)) return; // one is already waiting: coalesced
+    const last = this.#last.get(key);
+    if (last !== undefined && this.#ctx.now() - last < PUSH_MIN_INTERVAL_MS) {
+      this.#pending.set(key, { accountId, accountHex, deviceId });
       return;
     }
     this.#send(key, accountId, deviceId);
@@ -141,9 +140,9 @@ export class PushService {
   /** Waits for wake-ups in flight and stops (shutdown). */
   async close(): Promise<void> {
     this.#closed = true;
-    clearInterval(this.#prune);
-    for (const s of this.#state.values()) clearTimeout(s.timer);
-    this.#state.clear();
+    clearInterval(this.#tick);
+    this.#pending.clear();
+    this.#last.clear();
     await Promise.allSettled([...this.#inFlight]);
     this.#agent?.destroy();
   }
@@ -151,24 +150,28 @@ export class PushService {
   /** A removed device or account: drop its pending wake-up. */
   forgetRemoved(accountHex: string, deviceId: number | undefined): void {
     if (deviceId !== undefined) return this.#forget(accountHex, deviceId);
-    for (const key of [...this.#state.keys()]) if (key.startsWith(`${accountHex}/`)) this.#forget(accountHex, Number(key.slice(accountHex.length + 1)));
+    for (const key of [...this.#pending.keys(), ...this.#last.keys()]) if (key.startsWith(`${accountHex}/`)) this.#forget(accountHex, Number(key.slice(accountHex.length + 1)));
   }
 
   #forget(accountHex: string, deviceId: number): void {
     const key = `${accountHex}/${deviceId}`;
-    clearTimeout(this.#state.get(key)?.timer);
-    this.#state.delete(key);
+    this.#pending.delete(key);
+    this.#last.delete(key);
   }
 
-  #pruneState(): void {
+  /** Sends coalesced wake-ups whose interval has ended (skipping devices that connected meanwhile), and forgets old send times. */
+  #onTick(): void {
     const now = this.#ctx.now();
-    for (const [key, s] of this.#state) if (!s.timer && now - s.last >= PUSH_MIN_INTERVAL_MS) this.#state.delete(key);
+    for (const [key, p] of this.#pending) {
+      if (now - (this.#last.get(key) ?? 0) < PUSH_MIN_INTERVAL_MS) continue;
+      this.#pending.delete(key);
+      if (!this.#ctx.hub.get(p.accountHex, p.deviceId)) this.#send(key, p.accountId, p.deviceId);
+    }
+    for (const [key, last] of this.#last) if (now - last >= PUSH_MIN_INTERVAL_MS && !this.#pending.has(key)) this.#last.delete(key);
   }
 
   #send(key: string, accountId: Uint8Array, deviceId: number): void {
-    const state = this.#state.get(key);
-    if (state) state.last = this.#ctx.now();
-    else this.#state.set(key, { last: this.#ctx.now() });
+    this.#last.set(key, this.#ctx.now());
     const job = this.#deliver(accountId, deviceId).finally(() => this.#inFlight.delete(job));
     this.#inFlight.add(job);
   }
