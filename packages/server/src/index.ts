@@ -19,3 +19,4 @@ export { createOrganisationCa, renewCaServerCertificate, SERVER_CERT_DAYS, type 
 export { WebStatic, securityHeaders, contentSecurityPolicy } from './web-static.js';
 export { serverPolicy, type ServerPolicy } from './policy.js';
 export { WAKE_UP, PUSH_MIN_INTERVAL_MS, loadVapidKeys, vapidKeyPath, type VapidKeys } from './services/push.js';
+export { deepAudit, exportAccount, PLAINTEXT_RUN, type AccountExport, type AuditFinding, type DataKind, type DeepAuditReport, type FindingKind } from './services/deep-audit.js';

@@ -512,6 +512,12 @@ export class SqliteStorage implements Storage {
     }
   }
 
+  /** The schema's SQL and names as the file holds them (for the deep audit's scan of the raw file). */
+  schemaText(): string[] {
+    const rows = this.#db.prepare('SELECT name, tbl_name, sql FROM sqlite_master').all() as { name: string; tbl_name: string; sql: string | null }[];
+    return rows.flatMap((r) => [r.name, r.tbl_name, ...(r.sql ? [r.sql] : [])]);
+  }
+
   /** Moves the WAL into the database file (used before audits of the file and at shutdown). */
   checkpoint(): void {
     this.#db.pragma('wal_checkpoint(TRUNCATE)');
