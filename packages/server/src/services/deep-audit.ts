@@ -300,7 +300,7 @@ export async function deepAudit(input: DeepAuditInput): Promise<DeepAuditReport>
   const forms = ids.textForms();
   const endpoints = liveText.filter((t) => /^https:\/\//.test(t));
   const ipv4 = /(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\d.])/;
-  const ipv6 = /(?<![0-9a-f:])(?:[0-9a-f]{1,4}:){2,7}[0-9a-f]{1,4}(?![0-9a-f:])|::ffff:/i;
+  const ipv6 = /(?<![0-9a-z:])(?:(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}|(?:[0-9a-f]{1,4}:){1,7}:(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6})?|::[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6})(?![0-9a-z:])/i;
   for (const file of input.logFiles) {
     let text: string;
     try {
