@@ -104,44 +104,46 @@ function printableRuns(bytes: Uint8Array, min = PLAINTEXT_RUN): [number, number]
 const asBytes = (v: unknown): Uint8Array | undefined => (v instanceof Uint8Array ? v : undefined);
 const hex = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
-/** Every identifier of every account: for "is this account named here?" lookups. */
+/**
+ * Every account's identifiers, for "is this account named here?" lookups in
+ * time linear in the data: identifiers are indexed by their first four bytes,
+ * and only a match there is compared in full.
+ */
 class Identifiers {
   readonly accounts = new Map<string, Uint8Array>();
-  /** Identity keys (64 bytes) and their two 32-byte halves, and device keys, by hex. */
-  readonly keys = new Map<string, string>();
+  /** Identity keys (64 bytes) and their two 32-byte halves, and device keys, with their account (hex). */
+  readonly keys = new Map<string, { key: Uint8Array; account: string }>();
+  readonly #accountIndex = new Map<number, { id: Uint8Array; account: string }[]>();
+  readonly #anyIndex = new Map<number, { id: Uint8Array; account: string }[]>();
 
   add(accountId: Uint8Array, identityKey: Uint8Array | undefined, deviceKey: Uint8Array | undefined): void {
     const a = hex(accountId);
-    this.accounts.set(a, accountId);
-    if (identityKey) {
-      this.keys.set(hex(identityKey), a);
-      this.keys.set(hex(identityKey.subarray(0, 32)), a);
-      this.keys.set(hex(identityKey.subarray(32)), a);
+    if (!this.accounts.has(a)) {
+      this.accounts.set(a, accountId);
+      indexId(this.#accountIndex, accountId, a);
+      indexId(this.#anyIndex, accountId, a);
     }
-    if (deviceKey) this.keys.set(hex(deviceKey), a);
+    const keys = [...(identityKey ? [identityKey, identityKey.subarray(0, 32), identityKey.subarray(32)] : []), ...(deviceKey ? [deviceKey] : [])];
+    for (const key of keys) {
+      this.keys.set(hex(key), { key, account: a });
+      indexId(this.#anyIndex, key, a);
+    }
   }
 
   /** Accounts whose id appears in `data`. */
   accountsIn(data: Uint8Array): string[] {
-    if (data.length < 16) return [];
-    const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    return [...this.accounts.entries()].filter(([, id]) => buf.includes(Buffer.from(id.buffer, id.byteOffset, id.byteLength))).map(([h]) => h);
+    return findIds(this.#accountIndex, data);
   }
 
   /** Accounts whose id or key appears in `data`. */
   anyIn(data: Uint8Array): string[] {
-    const found = new Set(this.accountsIn(data));
-    if (data.length >= 32) {
-      const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-      for (const [k, a] of this.keys) if (buf.includes(Buffer.from(k, 'hex'))) found.add(a);
-    }
-    return [...found];
+    return findIds(this.#anyIndex, data);
   }
 
   /** Spellings of identifiers as text (hex, base32 account ids, base64 and base64url). */
   textForms(): string[] {
     const forms: string[] = [];
-    const all = [...this.accounts.values(), ...[...this.keys.keys()].map((k) => Buffer.from(k, 'hex'))];
+    const all = [...this.accounts.values(), ...[...this.keys.values()].map((k) => k.key)];
     for (const id of all) {
       const b = Buffer.from(id);
       forms.push(b.toString('hex'), b.toString('base64').replace(/=+$/, ''), b.toString('base64url'));
@@ -151,6 +153,29 @@ class Identifiers {
   }
 }
 
+type IdIndex = Map<number, { id: Uint8Array; account: string }[]>;
+
+function indexId(index: IdIndex, id: Uint8Array, account: string): void {
+  const head = Buffer.from(id.buffer, id.byteOffset, id.byteLength).readUInt32LE(0);
+  const list = index.get(head) ?? [];
+  list.push({ id, account });
+  index.set(head, list);
+}
+
+function findIds(index: IdIndex, data: Uint8Array): string[] {
+  if (data.length < 16 || index.size === 0) return [];
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const found = new Set<string>();
+  for (let i = 0; i + 16 <= buf.length; i++) {
+    const candidates = index.get(buf.readUInt32LE(i));
+    if (!candidates) continue;
+    for (const c of candidates) {
+      if (i + c.id.length <= buf.length && buf.subarray(i, i + c.id.length).equals(c.id)) found.add(c.account);
+    }
+  }
+  return [...found];
+}
+
 export async function deepAudit(input: DeepAuditInput): Promise<DeepAuditReport> {
   const { storage, config, now } = input;
   const findings: AuditFinding[] = [];
@@ -158,16 +183,14 @@ export async function deepAudit(input: DeepAuditInput): Promise<DeepAuditReport>
     if (findings.length < 1000) findings.push({ kind, where, detail });
   };
 
-  // Pass 1: every account's identifiers.
+  // Every account's identifiers.
   const ids = new Identifiers();
-  await storage.scanRows((table, row) => {
-    const a = asBytes(row.account_id);
-    if (!a) return;
-    if (table === 'accounts') ids.add(a, asBytes(row.identity_key), undefined);
-    else if (table === 'devices') ids.add(a, undefined, asBytes(row.device_key));
-  });
+  for (const account of await storage.listAccounts()) {
+    ids.add(account.accountId, account.identityKey, undefined);
+    for (const d of await storage.listDevices(account.accountId)) ids.add(account.accountId, undefined, d.deviceKey);
+  }
 
-  // Pass 2: every row of every table.
+  // Every row of every table.
   const tables = new Map<string, { rows: number; oldest?: number; day?: boolean }>();
   const liveText: string[] = [];
   let identifiedWaiting = 0;

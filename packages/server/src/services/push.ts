@@ -143,8 +143,8 @@ export class PushService {
     clearInterval(this.#tick);
     this.#pending.clear();
     this.#last.clear();
+    this.#agent?.destroy(); // cuts requests still waiting for a push service
     await Promise.allSettled([...this.#inFlight]);
-    this.#agent?.destroy();
   }
 
   /** A removed device or account: drop its pending wake-up. */
