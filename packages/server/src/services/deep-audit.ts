@@ -76,8 +76,8 @@ export interface DeepAuditInput {
   readonly logFiles: readonly string[];
 }
 
-/** Columns that hold text by design, and what they are. */
-const TEXT_COLUMNS: Readonly<Record<string, string>> = {
+/** Columns that hold text by design, and what they are (see KIND_NAMES). */
+export const TEXT_COLUMNS: Readonly<Record<string, string>> = {
   'account_labels.label': "the administrator's own label",
   'push_subscriptions.endpoint': 'push endpoint',
 };
@@ -351,8 +351,12 @@ export async function deepAudit(input: DeepAuditInput): Promise<DeepAuditReport>
   };
 }
 
-/** What each table holds, in words. */
-const KIND_NAMES: Readonly<Record<string, string>> = {
+/**
+ * What each table holds, in words. A table missing here is reported as
+ * unknown data when it has rows: a change that adds a table adds it here
+ * (and its text columns to TEXT_COLUMNS), saying what it keeps.
+ */
+export const KIND_NAMES: Readonly<Record<string, string>> = {
   invites: 'unused invites (hash of the code)',
   accounts: 'accounts (id, public identity key, access-key hash)',
   devices: 'devices (public device key, creation day, last-seen day)',

@@ -207,8 +207,10 @@ export class PushService {
       const status = (e as { statusCode?: number }).statusCode;
       ctx.metrics.pushes.inc({ outcome: status === undefined ? 'unreachable' : 'refused' });
       if (status === 404 || status === 410) {
-        // The subscription is gone at the push service: forget it (the device subscribes again when it next runs).
-        await ctx.storage.setPushSubscription(accountId, deviceId, undefined).catch(() => {});
+        // The subscription is gone at the push service: forget it (the device subscribes again when it next runs),
+        // unless the device registered another one meanwhile.
+        const current = await ctx.storage.getPushSubscription(accountId, deviceId).catch(() => undefined);
+        if (current?.endpoint === sub.endpoint) await ctx.storage.setPushSubscription(accountId, deviceId, undefined).catch(() => {});
         ctx.log.info('push: a subscription expired and was deleted', { status });
       } else {
         ctx.log.warn('push: a wake-up could not be delivered', { status: status ?? 0 });
