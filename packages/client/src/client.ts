@@ -23,6 +23,7 @@ import {
 } from '@sigilo/protocol/gen/sigilo/client/v1/content_pb';
 import type { Deliver, ServerFrame } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 import { decryptDeviceName, deviceRemovedMessage, encryptDeviceName } from './device-names.js';
+import { setPushSubscription, type PushSubscriptionKeys } from './push.js';
 import { Connection, ServerRequestError, fetchJson, normaliseFingerprint, type ClientBody, type ServerAddress } from './connection.js';
 import { envelopeId } from './envelope-ids.js';
 import { ClientError } from './errors.js';
@@ -1658,6 +1659,9 @@ export class SigiloClient {
     const encryptedName = encryptDeviceName(this.#ctx, this.identity, accountId, deviceId, name);
     await this.#requireConnection().request({ case: 'setDeviceName', value: { deviceId, encryptedName } });
   }
+
+  /** Registers (or, undefined, removes) this device's wake-up push subscription (push.ts). */
+  async setPushSubscription(subscription: PushSubscriptionKeys | undefined): Promise<void> { await setPushSubscription(this.#requireConnection(), subscription); }
 
   /** Unlinks another device of this account (from the primary device): the server closes it and purges its queue. */
   async removeDevice(deviceId: number): Promise<void> {

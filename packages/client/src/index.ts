@@ -25,3 +25,5 @@ export {
   type AttachmentFileSink, type BackupAttachmentFile, type BackupInput, type BackupKdfParams, type RestoredBackup, type ScryptFunction,
 } from './backup.js';
 export { recordGroupChanges } from './group-change-log.js';
+export { PUSH_WAKE_UP, setPushSubscription, serverPushInfo, applicationServerKey, type PushSubscriptionKeys, type ServerPushInfo } from './push.js';
+export { readServerPolicy, describeServerPolicy, durationWords, effectiveDisappearingTimer, type ServerPolicy } from './server-policy.js';

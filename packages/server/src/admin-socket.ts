@@ -19,6 +19,8 @@ export type AdminOp =
   | { op: 'remove-account'; accountId: string }
   | { op: 'revoke-device'; accountId: string; deviceId: number }
   | { op: 'audit' }
+  | { op: 'deep-audit'; logFiles?: string[] }
+  | { op: 'export-account'; accountId: string }
   | { op: 'ping' };
 
 type AdminReply = { ok: true; result: unknown } | { ok: false; code: ServerErrorCode; message: string };
@@ -34,6 +36,8 @@ async function handle(admin: AdminService, req: AdminOp): Promise<unknown> {
     case 'remove-account': return admin.removeAccount(String(req.accountId));
     case 'revoke-device': return admin.revokeDevice(String(req.accountId), Number(req.deviceId));
     case 'audit': return admin.audit();
+    case 'deep-audit': return admin.deepAudit(Array.isArray(req.logFiles) ? req.logFiles.map(String) : []);
+    case 'export-account': return admin.exportAccount(String(req.accountId));
     case 'ping': return 'pong';
     default: throw new ServerError('INVALID_ARGUMENT', 'unknown admin operation; update the sigilo command');
   }

@@ -67,6 +67,16 @@ export interface ServerConfig {
     readonly dedupMs: number;
     readonly lastSeen: 'day' | 'off';
     readonly sweepIntervalMs: number;
+    /** The longest disappearing-message timer the organisation allows (clients apply it to every conversation); 0: no maximum. */
+    readonly maxDisappearingMs: number;
+  };
+  /** Wake-up pushes to closed apps (spec/server.md §Push). */
+  readonly push: {
+    readonly mode: 'webpush' | 'off';
+    /** VAPID contact (RFC 8292 "sub"): a mailto: or https: URL. */
+    readonly subject: string;
+    /** Extra certificate authorities (PEM) trusted for push endpoints, e.g. an in-house ntfy. */
+    readonly caFile: string | undefined;
   };
   readonly senderCertificateMs: number;
   readonly inviteLifetimeMs: number;
@@ -103,7 +113,8 @@ type Kind =
   | { t: 'path' }
   | { t: 'url' }
   | { t: 'enum-like'; pattern: string }
-  | { t: 'text' };
+  | { t: 'text' }
+  | { t: 'contact' };
 
 interface Setting {
   /** Dotted path in the config file. */
@@ -163,6 +174,10 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'retention.dedup', env: 'SIGILO_DEDUP_WINDOW', kind: { t: 'duration', min: SECOND, max: 3650 * DAY }, def: '7d', key: 'retention.dedupMs', help: 'how long a message id is remembered to drop resends (stored as an unlinkable hash)' },
   { path: 'retention.lastSeen', env: 'SIGILO_LAST_SEEN', kind: { t: 'enum', values: ['day', 'off'] }, def: 'day', key: 'retention.lastSeen', help: "'day': store the day a device last connected; 'off': store nothing (and erase what is stored)" },
   { path: 'retention.sweepInterval', env: 'SIGILO_SWEEP_INTERVAL', kind: { t: 'duration', min: SECOND, max: DAY }, def: '1h', key: 'retention.sweepIntervalMs', help: 'how often expired data is deleted' },
+  { path: 'retention.maxDisappearingTimer', env: 'SIGILO_MAX_DISAPPEARING', kind: { t: 'duration', min: 0, max: 3650 * DAY }, def: '0', key: 'retention.maxDisappearingMs', help: 'longest disappearing-message timer allowed; clients apply it to every conversation (0: no maximum)' },
+  { path: 'push.mode', env: 'SIGILO_PUSH', kind: { t: 'enum', values: ['webpush', 'off'] }, def: 'webpush', key: 'push.mode', help: "'webpush': wake closed apps with an empty, fixed-size Web Push (browsers' push services, UnifiedPush distributors); 'off': no push, apps keep their connection open while they run" },
+  { path: 'push.subject', env: 'SIGILO_PUSH_SUBJECT', kind: { t: 'contact' }, def: 'mailto:postmaster@localhost', key: 'push.subject', help: 'contact sent to push services with each wake-up (VAPID subject): a mailto: or https: URL' },
+  { path: 'push.ca', env: 'SIGILO_PUSH_CA', kind: { t: 'path' }, def: undefined, key: 'push.caFile', help: 'PEM file of extra certificate authorities trusted for push endpoints (an in-house ntfy server)' },
   { path: 'senderCertificateLifetime', env: 'SIGILO_SENDER_CERT_LIFETIME', kind: { t: 'duration', min: 60 * SECOND, max: 7 * DAY }, def: '1h', key: 'senderCertificateMs', help: 'validity of the sender certificates the server issues: a revoked device can send sealed messages for at most this long after revocation' },
   { path: 'inviteLifetime', env: 'SIGILO_INVITE_LIFETIME', kind: { t: 'duration', min: 60 * SECOND, max: 365 * DAY }, def: '7d', key: 'inviteLifetimeMs', help: 'default validity of `sigilo admin invite` codes' },
   // Usernames, profiles and the member directory (spec/server.md §3.1)
@@ -205,6 +220,7 @@ function describeKind(k: Kind): string {
     case 'url': return 'a postgresql:// URL';
     case 'enum-like': return `a lower-case identifier (${k.pattern})`;
     case 'text': return 'text';
+    case 'contact': return 'a mailto: or https: URL';
   }
 }
 
@@ -235,6 +251,7 @@ function parseValue(s: Setting, raw: unknown, source: string): unknown {
     case 'url': return /^postgres(ql)?:\/\/\S+$/.test(text) ? text : fail();
     case 'enum-like': return new RegExp(k.pattern).test(text) ? text : fail();
     case 'text': return text;
+    case 'contact': return /^(mailto:[^\s@]+@[^\s@]+|https:\/\/\S+)$/.test(text) ? text : fail();
   }
 }
 

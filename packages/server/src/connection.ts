@@ -452,6 +452,12 @@ export class Connection {
       case 'setDeviceName': return setDeviceName(ctx, needAuth(), body.value);
       case 'ktGetConsistency': return ktConsistency(ctx, needAuth(), body.value);
       case 'ktGetAccount': return ktAccount(ctx, needAuth());
+      // Push (spec/server.md §Push)
+      case 'setPushSubscription': {
+        const session = needAuth();
+        if (!ctx.push) throw new ServerError('PUSH_DISABLED', 'push is switched off on this server (push.mode off): keep the app open to receive messages');
+        return ctx.push.setSubscription(session, body.value);
+      }
       default:
         throw new ServerError('UNKNOWN_FRAME', 'this server does not know that frame type; update the server or the client');
     }

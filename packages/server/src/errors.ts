@@ -27,7 +27,8 @@ export type WireErrorCode =
   | 'QUOTA_EXCEEDED'
   | 'DEVICE_REMOVED'
   | 'USERNAME_TAKEN'
-  | 'DIRECTORY_OFF';
+  | 'DIRECTORY_OFF'
+  | 'PUSH_DISABLED';
 
 export type ServerErrorCode = WireErrorCode | 'CONFIG_INVALID' | 'TLS_INVALID' | 'DATA_DIR' | 'ADMIN_UNAVAILABLE';
 

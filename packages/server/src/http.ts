@@ -5,7 +5,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ServerContext } from './context.js';
+import { serverPolicy } from './policy.js';
 import type { AttachmentHttp } from './services/attachments.js';
+import { PUSH_MIN_INTERVAL_MS } from './services/push.js';
 
 export interface HttpInfo {
   readonly fingerprint: string;
@@ -57,6 +59,11 @@ export function handleHttp(ctx: ServerContext, info: HttpInfo, req: IncomingMess
         },
         senderCertificateLifetimeMs: ctx.config.senderCertificateMs,
         keyTransparency: { origin: ctx.kt.origin, verifierKey: ctx.kt.verifierKey },
+        // Retention and privacy policy (spec/server.md §8) and push (§Push).
+        policy: serverPolicy(ctx.config),
+        push: ctx.push?.enabled
+          ? { mode: 'webpush', vapidPublicKey: ctx.push.vapidPublicKey, minIntervalMs: PUSH_MIN_INTERVAL_MS }
+          : { mode: 'off' },
       });
     case '/v1/kt/checkpoint':
       ctx.kt.latest().then((cp) => text(res, 200, cp.note), () => json(res, 503, { error: 'key transparency log unavailable' }));

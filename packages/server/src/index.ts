@@ -20,3 +20,6 @@ export { WebStatic, securityHeaders, contentSecurityPolicy } from './web-static.
 export { accountByUsername } from './services/usernames.js';
 export { startWitness, addCheckpoint, type WitnessOptions, type RunningWitness } from './witness.js';
 export { KeyTransparency, loadLogKey, type PublishedCheckpoint, type WitnessConfig } from './services/transparency.js';
+export { serverPolicy, type ServerPolicy } from './policy.js';
+export { WAKE_UP, PUSH_MIN_INTERVAL_MS, loadVapidKeys, vapidKeyPath, type VapidKeys } from './services/push.js';
+export { deepAudit, exportAccount, PLAINTEXT_RUN, type AccountExport, type AuditFinding, type DataKind, type DeepAuditReport, type FindingKind } from './services/deep-audit.js';

@@ -81,6 +81,7 @@ export class ServerMetrics {
   readonly sends = new Counter('sigilo_sends_total', 'Send requests by kind (identified, sealed) and outcome');
   readonly bundleFetches = new Counter('sigilo_prekey_bundles_served_total', 'Prekey bundles handed out');
   readonly preKeysLow = new Counter('sigilo_prekeys_low_notices_total', 'Low one-time prekey notices sent');
+  readonly pushes = new Counter('sigilo_push_wakeups_total', 'Wake-up pushes by outcome (sent, refused, unreachable)');
   readonly errors = new Counter('sigilo_errors_total', 'Errors returned to clients, by code');
   readonly authentications = new Counter('sigilo_authentications_total', 'Authentication attempts by outcome');
   readonly registrations = new Counter('sigilo_registrations_total', 'Account registrations and device links by outcome');
@@ -97,7 +98,7 @@ export class ServerMetrics {
   async render(): Promise<string> {
     const parts: string[] = [];
     for (const g of this.#gauges) parts.push(await g.render());
-    for (const c of [this.messagesStored, this.messagesPushed, this.messagesDelivered, this.messagesExpired, this.sends, this.bundleFetches, this.preKeysLow, this.errors, this.authentications, this.registrations]) parts.push(c.render());
+    for (const c of [this.messagesStored, this.messagesPushed, this.messagesDelivered, this.messagesExpired, this.sends, this.bundleFetches, this.preKeysLow, this.errors, this.authentications, this.registrations, this.pushes]) parts.push(c.render());
     for (const h of [this.sendLatency, this.deliveryLatency, this.commitBatch, this.multiRecipients]) parts.push(h.render());
     return `${parts.join('\n')}\n`;
   }

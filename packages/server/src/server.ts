@@ -26,6 +26,7 @@ import { createLogger, type Logger } from './logger.js';
 import { ServerMetrics } from './metrics.js';
 import { KeyedBuckets } from './rate-limit.js';
 import { AdminService } from './services/admin.js';
+import { PushService } from './services/push.js';
 import { Relay } from './services/relay.js';
 import { startSweeper, sweep, type SweepReport } from './services/retention.js';
 import { lookupBuckets } from './services/usernames.js';
@@ -183,6 +184,17 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     const cleared = await storage.clearDirectory();
     if (cleared) log.info('the member directory is off: erased its entries', { entries: cleared });
   }
+  // Wake-up pushes for devices that are not connected (spec/server.md §Push).
+  let push: PushService;
+  try {
+    push = new PushService(ctx);
+  } catch (e) {
+    await storage.close();
+    throw e;
+  }
+  ctx.push = push;
+  relay.onOffline((accountId, accountHex, deviceId) => push.wake(accountId, accountHex, deviceId));
+  hub.onRemoved((accountHex, deviceId) => push.forgetRemoved(accountHex, deviceId));
 
   if (config.retention.lastSeen === 'off') {
     const cleared = await storage.clearLastSeen();
@@ -194,6 +206,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     try {
       adminServer = await listenAdminSocket(config.dataDir, admin);
     } catch (e) {
+      await push.close();
       await storage.close();
       throw e;
     }
@@ -243,6 +256,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     https.listen(config.port, config.host, () => { https.off('error', reject); resolve(); });
   }).catch(async (e: NodeJS.ErrnoException) => {
     adminServer?.close();
+    await push.close();
     await storage.close();
     throw new DataDirError(e.code === 'EADDRINUSE'
       ? `port ${config.port} on ${config.host} is already in use; choose another with --port`
@@ -301,6 +315,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     https.close();
     hub.closeAll(CloseReason.SHUTDOWN, 'the server is shutting down; reconnect later');
     await relay.settle();
+    await push.close();
     const forced = setTimeout(() => { https.closeAllConnections(); admission.destroyAll(); }, 3000);
     forced.unref();
     await new Promise<void>((resolve) => {

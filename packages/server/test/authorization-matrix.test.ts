@@ -21,7 +21,7 @@
 import { create, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
 import { generateOneTimePreKeys, generatePqPreKey, generateSignedPreKey, usernameHash } from '@sigilo/protocol';
 import { ClientFrameSchema, ErrorCode, type ServerFrame } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
-import { randomBytes } from 'node:crypto';
+import { createECDH, randomBytes } from 'node:crypto';
 import { request } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authPayload } from '../src/auth.js';
@@ -410,6 +410,23 @@ const rows: readonly Row[] = [
     op: 'getProfile', what: "read account A's encrypted profile",
     build: (w) => ({ case: 'getProfile', value: { accountId: w.accountA } }),
     expect: { self: reply('profile'), sibling: reply('profile'), otherAccount: reply('profile'), anonymous: NOT_AUTH },
+  },
+  // Push (server.md §Push): a device registers its own subscription only.
+  {
+    op: 'setPushSubscription', what: "register the sending device's own push subscription",
+    build: (_w, actor) => {
+      const ecdh = createECDH('prime256v1');
+      return { case: 'setPushSubscription', value: { endpoint: `https://push.invalid/${actor.principal}`, p256dh: new Uint8Array(ecdh.generateKeys()), auth: randomBytes(16) } };
+    },
+    expect: { self: reply('ok'), sibling: reply('ok'), otherAccount: reply('ok'), anonymous: NOT_AUTH },
+    async verify(w, actor, f) {
+      if (f.body.case !== 'ok') return;
+      const own = await w.t.server.storage.getPushSubscription(actor.device.accountId!, actor.device.deviceId!);
+      expect(own?.endpoint).toBe(`https://push.invalid/${actor.principal}`);
+      // B's registration never lands on A's devices.
+      const ofA1 = await w.t.server.storage.getPushSubscription(w.accountA, w.a1.device.deviceId!);
+      expect(ofA1?.endpoint).not.toBe('https://push.invalid/otherAccount');
+    },
   },
   // Key transparency (transparency.md §5): proofs of the public log for members; an account's own bindings only.
   {

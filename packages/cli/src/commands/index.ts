@@ -2,6 +2,7 @@
 import type { Command } from '../command.js';
 import { adminAccounts } from './admin-accounts.js';
 import { adminAudit } from './admin-audit.js';
+import { adminExportAccount } from './admin-export-account.js';
 import { adminLabel } from './admin-label.js';
 import { adminInvite } from './admin-invite.js';
 import { adminRemoveAccount } from './admin-remove-account.js';
@@ -38,6 +39,7 @@ export const COMMANDS: readonly Command[] = [
   adminRemoveAccount,
   adminLabel,
   adminAudit,
+  adminExportAccount,
   adminTlsCa,
   init,
   register,

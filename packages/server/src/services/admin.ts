@@ -13,6 +13,7 @@ import { DAY_MS, dayOf, toHex } from '../ids.js';
 import type { AccountRecord, AuditReport, Storage, TableAudit } from '../storage/port.js';
 import { removalRecord } from './devices.js';
 import { generateInviteCode, inviteCodeHash } from './invites.js';
+import { deepAudit, exportAccount, type AccountExport, type DeepAuditReport } from './deep-audit.js';
 
 export interface InviteInfo { readonly code: string; readonly expiresAt: number }
 export interface DeviceSummary { readonly deviceId: number; readonly createdDay: string; readonly lastSeenDay: string | null; readonly connected: boolean | null }
@@ -185,6 +186,17 @@ export class AdminService {
     const account = revoked ? await this.storage.getAccount(id) : undefined;
     if (account) await this.logRemovals?.([{ kind: 'remove', accountId: id, deviceId, identityKey: account.identityKey, time: this.now() }]);
     return { revoked, closedConnections: closed, accountId: accountIdText(id) };
+  }
+
+  /** `sigilo admin audit --deep` (services/deep-audit.ts). */
+  async deepAudit(logFiles: readonly string[] = []): Promise<DeepAuditReport> {
+    return deepAudit({ storage: this.storage, config: this.config, now: this.now(), logFiles });
+  }
+
+  /** `sigilo admin export-account`: every row that names the account. */
+  async exportAccount(input: string): Promise<AccountExport> {
+    const { accountId } = await resolveAccountArg(this.storage, input);
+    return exportAccount(this.storage, accountId, this.now());
   }
 
   async audit(): Promise<AuditSummary> {

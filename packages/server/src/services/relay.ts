@@ -34,6 +34,8 @@ export class Relay {
    * delivery latency is measured from this. Rows queued before a restart, or pushed out by MAX_TIMED_ROWS newer ones, are not measured.
    */
   readonly #committedAt = new Map<number, number>();
+  /** Told of each stored row whose device is not connected (wake-up pushes, services/push.ts). */
+  #offline: ((accountId: Uint8Array, accountHex: string, deviceId: number) => void) | undefined;
 
   constructor(
     private readonly storage: Storage,
@@ -41,6 +43,10 @@ export class Relay {
     private readonly metrics: ServerMetrics,
     private readonly now: () => number,
   ) {}
+
+  onOffline(listener: (accountId: Uint8Array, accountHex: string, deviceId: number) => void): void {
+    this.#offline = listener;
+  }
 
   enqueue(req: EnqueueRequest): Promise<EnqueueResult> {
     return new Promise((resolve) => {
@@ -132,7 +138,10 @@ export class Relay {
     const recipientHex = toHex(req.recipient);
     for (const e of req.entries) {
       const conn = this.hub.get(recipientHex, e.deviceId);
-      if (!conn) continue;
+      if (!conn) {
+        this.#offline?.(req.recipient, recipientHex, e.deviceId);
+        continue;
+      }
       conn.push({
         serverId: serverIds.get(e.deviceId)!,
         messageId: req.messageId,
@@ -173,7 +182,12 @@ export class Relay {
       stored += ids.size;
       const recipientHex = toHex(r.recipient);
       for (const [deviceId, serverId] of ids) {
-        this.hub.get(recipientHex, deviceId)?.push({
+        const conn = this.hub.get(recipientHex, deviceId);
+        if (!conn) {
+          this.#offline?.(r.recipient, recipientHex, deviceId);
+          continue;
+        }
+        conn.push({
           serverId, messageId: req.messageId, createdAt: req.createdAt, sealed: true,
           senderAccountId: undefined, senderDeviceId: undefined, content: req.payload, recipientHeader: r.header,
         });

@@ -327,6 +327,24 @@ export interface KtUnloggedDevice {
   readonly deviceId: number;
   readonly identityKey: Uint8Array;
 }
+// ---- Push subscriptions and whole-database scans (spec/server.md §Push, §9 deep audit and export)
+
+/** A device's Web Push subscription (RFC 8030 endpoint, RFC 8291 keys). Never logged. */
+export interface PushSubscriptionRecord {
+  /** https: URL of the push service (or UnifiedPush distributor) for this device. */
+  readonly endpoint: string;
+  /** 65-byte uncompressed P-256 public key of the subscription. */
+  readonly p256dh: Uint8Array;
+  /** 16-byte authentication secret. */
+  readonly auth: Uint8Array;
+  readonly createdDay: number;
+}
+
+/** One stored row, column by column (byte columns as Uint8Array), as `scanRows` reports it. */
+export type StoredRow = Readonly<Record<string, unknown>>;
+
+/** Columns that name an account: `account_id` and every `*_account_id`. */
+export const isAccountColumn = (column: string): boolean => /(^|_)account_id$/.test(column);
 
 export interface Storage {
   readonly name: string;
@@ -443,6 +461,18 @@ export interface Storage {
   findKtLeaves(accountId: Uint8Array, deviceIds?: readonly number[]): Promise<KtLeafRecord[]>;
   /** Devices with no add leaf in the log. */
   listKtUnlogged(limit: number): Promise<KtUnloggedDevice[]>;
+  // Push subscriptions (one per device; deleted with the device and the account)
+  /** Sets (or, undefined, deletes) a device's push subscription. False if the device does not exist. */
+  setPushSubscription(accountId: Uint8Array, deviceId: number, subscription: PushSubscriptionRecord | undefined): Promise<boolean>;
+  getPushSubscription(accountId: Uint8Array, deviceId: number): Promise<PushSubscriptionRecord | undefined>;
+  /**
+   * Visits every row of every table of the database (not only the tables this
+   * version knows), table by table; with `accountId`, only rows in which a
+   * column that names an account (isAccountColumn) equals it, and only tables
+   * that have such a column. For `sigilo admin audit --deep` and
+   * `sigilo admin export-account`.
+   */
+  scanRows(visit: (table: string, row: StoredRow) => void, accountId?: Uint8Array): Promise<void>;
 
   // Retention and audit
   /** Deletes what expired by `now`; an expired invite is kept EXPIRED_INVITE_KEPT_MS longer, so that using it says "expired". */

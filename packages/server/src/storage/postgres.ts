@@ -14,10 +14,10 @@ import pg from 'pg';
 import type {
   AccountLabel, AccountRecord, AckRequest, AckedMessage, AddDeviceResult, AttachmentRecord, AttachmentUsageCharge, AttachmentUsageResult, AuditReport, DeviceRecord, EnqueueRequest, EnqueueResult,
   DirectoryRecord, InviteRecord, ProfileRecord, PublishDirectoryResult, SetUsernameResult, MultiEnqueueRequest, MultiEnqueueResult, MultiStaleAccount, NewDevice, SealedRecipientRecord, PqPreKeyRow, PreKeyCounts, PreKeyUpload, QueuedMessage, RegisterResult, Storage, SweepResult, TableAudit,
-  TakeBundlesResult, TakenPreKeys, DeviceRemovalRecord, NewDeviceRemoval,
+  TakeBundlesResult, TakenPreKeys, DeviceRemovalRecord, NewDeviceRemoval, PushSubscriptionRecord, StoredRow,
 } from './port.js';
 import type { KtLeafInput, KtLeafRecord, KtUnloggedDevice } from './port.js';
-import { EXPIRED_INVITE_KEPT_MS, deviceListDiff } from './port.js';
+import { EXPIRED_INVITE_KEPT_MS, deviceListDiff, isAccountColumn } from './port.js';
 
 export interface PostgresStorageOptions {
   /** e.g. postgresql://sigilo@127.0.0.1:5432/sigilo */
@@ -71,7 +71,8 @@ CREATE TABLE IF NOT EXISTS ${s}.usernames (username_hash BYTEA PRIMARY KEY, acco
 CREATE TABLE IF NOT EXISTS ${s}.profiles (account_id BYTEA PRIMARY KEY, profile BYTEA NOT NULL, updated_at BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS ${s}.directory (account_id BYTEA PRIMARY KEY, username TEXT NOT NULL UNIQUE, name TEXT NOT NULL);
 
-${adminSchemaSql(s)}`;
+${adminSchemaSql(s)}
+${pushSchemaSql(s)}`;
 
 /**
  * Multi-recipient sealed sends (spec/server.md §5.2): the payload is stored
@@ -117,6 +118,13 @@ CREATE TABLE IF NOT EXISTS ${s}.kt_leaves (
   leaf_index BIGINT PRIMARY KEY, account_id BYTEA NOT NULL, device_id INTEGER NOT NULL, kind SMALLINT NOT NULL, leaf BYTEA NOT NULL);
 CREATE INDEX IF NOT EXISTS kt_leaves_by_device ON ${s}.kt_leaves (account_id, device_id);
 CREATE TABLE IF NOT EXISTS ${s}.kt_nodes (level SMALLINT NOT NULL, node_index BIGINT NOT NULL, hash BYTEA NOT NULL, PRIMARY KEY (level, node_index));
+`;
+
+/** Push subscriptions (see PUSH_SCHEMA in sqlite.ts): a new table only. */
+const pushSchemaSql = (s: string) => `
+CREATE TABLE IF NOT EXISTS ${s}.push_subscriptions (
+  account_id BYTEA NOT NULL, device_id INTEGER NOT NULL, endpoint TEXT NOT NULL, p256dh BYTEA NOT NULL, auth BYTEA NOT NULL,
+  created_day INTEGER NOT NULL, PRIMARY KEY (account_id, device_id));
 `;
 
 type Row = Record<string, unknown>;
@@ -210,7 +218,7 @@ export class PostgresStorage implements Storage {
     return this.#tx(async (q) => {
       const gone = await q(`DELETE FROM ${this.#t('accounts')} WHERE account_id = $1 RETURNING 1`, [buf(accountId)]);
       for (const t of ['devices', 'signed_prekeys', 'one_time_prekeys', 'pq_prekeys', 'pq_last_resort', 'messages', 'attachment_usage',
-        'account_labels', 'device_names', 'device_removals', 'usernames', 'profiles', 'directory']) {
+        'account_labels', 'device_names', 'device_removals', 'usernames', 'profiles', 'directory', 'push_subscriptions']) {
         await q(`DELETE FROM ${this.#t(t)} WHERE account_id = $1`, [buf(accountId)]);
       }
       return gone.length === 1;
@@ -244,7 +252,7 @@ export class PostgresStorage implements Storage {
     return this.#tx(async (q) => {
       const a = buf(accountId);
       const gone = await q(`DELETE FROM ${this.#t('devices')} WHERE account_id = $1 AND device_id = $2 RETURNING device_key`, [a, deviceId]);
-      for (const t of ['signed_prekeys', 'one_time_prekeys', 'pq_prekeys', 'pq_last_resort', 'messages', 'device_names']) {
+      for (const t of ['signed_prekeys', 'one_time_prekeys', 'pq_prekeys', 'pq_last_resort', 'messages', 'device_names', 'push_subscriptions']) {
         await q(`DELETE FROM ${this.#t(t)} WHERE account_id = $1 AND device_id = $2`, [a, deviceId]);
       }
       if (gone.length === 1 && removal) {
@@ -710,13 +718,13 @@ export class PostgresStorage implements Storage {
     const oldest: Record<string, string> = {
       invites: 'min(created_at)', accounts: `min(created_day)::bigint * ${DAY_MS}`, devices: `min(created_day)::bigint * ${DAY_MS}`,
       messages: 'min(created_at)', attachments: 'min(created_at)', attachment_usage: `min(day)::bigint * ${DAY_MS}`, shared_payloads: 'min(created_at)',
-      device_removals: `min(day)::bigint * ${DAY_MS}`,
+      device_removals: `min(day)::bigint * ${DAY_MS}`, push_subscriptions: `min(created_day)::bigint * ${DAY_MS}`,
       profiles: 'min(updated_at)',
     };
-    const dayTables = new Set(['accounts', 'devices', 'attachment_usage', 'device_removals']);
+    const dayTables = new Set(['accounts', 'devices', 'attachment_usage', 'device_removals', 'push_subscriptions']);
     const tables: TableAudit[] = [];
     for (const table of ['invites', 'accounts', 'devices', 'signed_prekeys', 'one_time_prekeys', 'pq_prekeys', 'pq_last_resort', 'messages', 'dedup', 'attachments', 'attachment_usage', 'shared_payloads',
-      'account_labels', 'device_names', 'device_removals', 'usernames', 'profiles', 'directory', 'kt_leaves', 'kt_nodes']) {
+      'account_labels', 'device_names', 'device_removals', 'usernames', 'profiles', 'directory', 'kt_leaves', 'kt_nodes', 'push_subscriptions']) {
       const [r] = await this.#q(`SELECT count(*) AS n${oldest[table] ? `, ${oldest[table]} AS oldest` : ''} FROM ${this.#t(table)}`);
       tables.push({ table, rows: num(r!.n), oldest: r!.oldest == null ? undefined : num(r!.oldest), ...(dayTables.has(table) ? { oldestIsDay: true } : {}) });
     }
@@ -725,6 +733,51 @@ export class PostgresStorage implements Storage {
       (SELECT count(*) FROM ${this.#t('messages')} WHERE sealed) AS sealed,
       (SELECT count(*) FROM ${this.#t('devices')} WHERE last_seen_day IS NOT NULL) AS last_seen`);
     return { tables, messagesWithSender: num(m!.with_sender), sealedMessages: num(m!.sealed), devicesWithLastSeen: num(m!.last_seen) };
+  }
+
+  async setPushSubscription(accountId: Uint8Array, deviceId: number, sub: PushSubscriptionRecord | undefined): Promise<boolean> {
+    return this.#tx(async (q) => {
+      const a = buf(accountId);
+      const [d] = await q(`SELECT 1 FROM ${this.#t('devices')} WHERE account_id = $1 AND device_id = $2 FOR UPDATE`, [a, deviceId]);
+      if (!d) return false;
+      if (sub === undefined) await q(`DELETE FROM ${this.#t('push_subscriptions')} WHERE account_id = $1 AND device_id = $2`, [a, deviceId]);
+      else {
+        await q(`INSERT INTO ${this.#t('push_subscriptions')} (account_id, device_id, endpoint, p256dh, auth, created_day) VALUES ($1, $2, $3, $4, $5, $6)
+          ON CONFLICT (account_id, device_id) DO UPDATE SET endpoint = EXCLUDED.endpoint, p256dh = EXCLUDED.p256dh, auth = EXCLUDED.auth, created_day = EXCLUDED.created_day`,
+        [a, deviceId, sub.endpoint, buf(sub.p256dh), buf(sub.auth), sub.createdDay]);
+      }
+      return true;
+    });
+  }
+
+  async getPushSubscription(accountId: Uint8Array, deviceId: number): Promise<PushSubscriptionRecord | undefined> {
+    const [r] = await this.#q(`SELECT * FROM ${this.#t('push_subscriptions')} WHERE account_id = $1 AND device_id = $2`, [buf(accountId), deviceId]);
+    return r && { endpoint: r.endpoint as string, p256dh: bytes(r.p256dh), auth: bytes(r.auth), createdDay: num(r.created_day) };
+  }
+
+  async scanRows(visit: (table: string, row: StoredRow) => void, accountId?: Uint8Array): Promise<void> {
+    const cols = await this.#q(`SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = $1 ORDER BY table_name, ordinal_position`, [this.#s]);
+    const tables = new Map<string, string[]>();
+    for (const c of cols) {
+      const t = c.table_name as string;
+      if (!tables.has(t)) tables.set(t, []);
+      tables.get(t)!.push(c.column_name as string);
+    }
+    const PAGE = 1000;
+    for (const [table, columns] of tables) {
+      const accountColumns = columns.filter(isAccountColumn);
+      if (accountId && !accountColumns.length) continue;
+      const where = accountId ? ` WHERE ${accountColumns.map((c) => `"${c}" = $1`).join(' OR ')}` : '';
+      for (let offset = 0; ; offset += PAGE) {
+        const rows = await this.#q(`SELECT * FROM ${this.#s}."${table.replace(/"/g, '""')}"${where} ORDER BY ctid LIMIT ${PAGE} OFFSET ${offset}`, accountId ? [buf(accountId)] : []);
+        for (const r of rows) {
+          const row: Record<string, unknown> = {};
+          for (const [k, v] of Object.entries(r)) row[k] = Buffer.isBuffer(v) ? bytes(v) : v;
+          visit(table, row);
+        }
+        if (rows.length < PAGE) break;
+      }
+    }
   }
 
   async close(): Promise<void> {

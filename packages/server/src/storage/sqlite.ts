@@ -25,8 +25,9 @@ import type {
   AccountLabel, AccountRecord, AckedMessage, AckRequest, AddDeviceResult, AttachmentRecord, AttachmentUsageCharge, AttachmentUsageResult, AuditReport, DeviceRecord, EnqueueRequest, EnqueueResult,
   DirectoryRecord, InviteRecord, ProfileRecord, PublishDirectoryResult, SetUsernameResult, MultiEnqueueRequest, MultiEnqueueResult, MultiStaleAccount, NewDevice, SealedRecipientRecord, PqPreKeyRow, PreKeyCounts, PreKeyUpload, QueuedMessage, RegisterResult, SignedPreKeyRow, Storage,
   DeviceRemovalRecord, NewDeviceRemoval, SweepResult, TableAudit, TakeBundlesResult, TakenPreKeys, OneTimePreKeyRow,
+  PushSubscriptionRecord, StoredRow,
 } from './port.js';
-import { EXPIRED_INVITE_KEPT_MS, deviceListDiff } from './port.js';
+import { EXPIRED_INVITE_KEPT_MS, deviceListDiff, isAccountColumn } from './port.js';
 
 export interface SqliteStorageOptions {
   /** Path of the database file, or ':memory:'. */
@@ -207,6 +208,19 @@ CREATE TABLE IF NOT EXISTS kt_nodes (
 ) WITHOUT ROWID;
 `;
 
+/** Push subscriptions (spec/server.md §Push): a new table, so older databases gain it on open. */
+const PUSH_SCHEMA = `
+CREATE TABLE IF NOT EXISTS push_subscriptions (
+  account_id BLOB NOT NULL,
+  device_id INTEGER NOT NULL,
+  endpoint TEXT NOT NULL,
+  p256dh BLOB NOT NULL,
+  auth BLOB NOT NULL,
+  created_day INTEGER NOT NULL,
+  PRIMARY KEY (account_id, device_id)
+) WITHOUT ROWID;
+`;
+
 /** Adds the multi-recipient columns to a version-1 database (idempotent). */
 function migrateMulti(db: Database.Database): void {
   const columns = new Set((db.pragma('table_info(messages)') as { name: string }[]).map((c) => c.name));
@@ -254,6 +268,7 @@ const AUDITED_TABLES: readonly { table: string; oldest?: string; day?: true }[] 
   { table: 'directory' },
   { table: 'kt_leaves' },
   { table: 'kt_nodes' },
+  { table: 'push_subscriptions', oldest: `min(created_day) * ${DAY_MS}`, day: true },
 ];
 
 type Row = Record<string, unknown>;
@@ -328,6 +343,7 @@ export class SqliteStorage implements Storage {
     db.exec(ADMIN_SCHEMA);
     db.exec(PEOPLE_SCHEMA);
     db.exec(KT_SCHEMA);
+    db.exec(PUSH_SCHEMA);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
     if (options.maxPageCount !== undefined) db.pragma(`max_page_count = ${options.maxPageCount}`);
     this.#s = prepare(db);
@@ -620,6 +636,47 @@ export class SqliteStorage implements Storage {
     };
   }
 
+  async setPushSubscription(accountId: Uint8Array, deviceId: number, sub: PushSubscriptionRecord | undefined): Promise<boolean> {
+    const a = buf(accountId);
+    return this.#db.transaction(() => {
+      if (!this.#s.getDevice.get(a, deviceId)) return false;
+      if (sub === undefined) this.#db.prepare('DELETE FROM push_subscriptions WHERE account_id = ? AND device_id = ?').run(a, deviceId);
+      else {
+        this.#db.prepare('INSERT OR REPLACE INTO push_subscriptions (account_id, device_id, endpoint, p256dh, auth, created_day) VALUES (?, ?, ?, ?, ?, ?)')
+          .run(a, deviceId, sub.endpoint, buf(sub.p256dh), buf(sub.auth), sub.createdDay);
+      }
+      return true;
+    })();
+  }
+
+  async getPushSubscription(accountId: Uint8Array, deviceId: number): Promise<PushSubscriptionRecord | undefined> {
+    const r = this.#db.prepare('SELECT * FROM push_subscriptions WHERE account_id = ? AND device_id = ?').get(buf(accountId), deviceId) as Row | undefined;
+    return r && { endpoint: r.endpoint as string, p256dh: bytes(r.p256dh), auth: bytes(r.auth), createdDay: r.created_day as number };
+  }
+
+  async scanRows(visit: (table: string, row: StoredRow) => void, accountId?: Uint8Array): Promise<void> {
+    const tables = this.#db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all() as string[];
+    for (const table of tables) {
+      const q = `"${table.replace(/"/g, '""')}"`;
+      const columns = (this.#db.pragma(`table_info(${q})`) as { name: string }[]).map((c) => c.name);
+      const accountColumns = columns.filter(isAccountColumn);
+      if (accountId && !accountColumns.length) continue;
+      const where = accountId ? ` WHERE ${accountColumns.map((c) => `"${c}" = ?`).join(' OR ')}` : '';
+      const params = accountId ? accountColumns.map(() => buf(accountId)) : [];
+      for (const r of this.#db.prepare(`SELECT * FROM ${q}${where}`).iterate(...params) as Iterable<Row>) {
+        const row: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries(r)) row[k] = Buffer.isBuffer(v) ? bytes(v) : v;
+        visit(table, row);
+      }
+    }
+  }
+
+  /** The schema's SQL and names as the file holds them (for the deep audit's scan of the raw file). */
+  schemaText(): string[] {
+    const rows = this.#db.prepare('SELECT name, tbl_name, sql FROM sqlite_master').all() as { name: string; tbl_name: string; sql: string | null }[];
+    return rows.flatMap((r) => [r.name, r.tbl_name, ...(r.sql ? [r.sql] : [])]);
+  }
+
   /** Moves the WAL into the database file (used before audits of the file and at shutdown). */
   checkpoint(): void {
     this.#db.pragma('wal_checkpoint(TRUNCATE)');
@@ -685,10 +742,10 @@ function prepare(db: Database.Database) {
     clearLastSeen: db.prepare('UPDATE devices SET last_seen_day = NULL WHERE last_seen_day IS NOT NULL'),
     setAccessKey: db.prepare('UPDATE accounts SET access_key_hash = ?, unrestricted = ? WHERE account_id = ?'),
     // Per-device deletes (used for device removal) and per-account deletes.
-    purgeDevice: ['signed_prekeys', 'one_time_prekeys', 'pq_prekeys', 'pq_last_resort', 'messages', 'device_names'].map((t) =>
+    purgeDevice: ['signed_prekeys', 'one_time_prekeys', 'pq_prekeys', 'pq_last_resort', 'messages', 'device_names', 'push_subscriptions'].map((t) =>
       db.prepare(`DELETE FROM ${t} WHERE account_id = ? AND device_id = ?`)),
     purgeAccount: ['devices', 'signed_prekeys', 'one_time_prekeys', 'pq_prekeys', 'pq_last_resort', 'messages', 'attachment_usage',
-      'account_labels', 'device_names', 'device_removals', 'usernames', 'profiles', 'directory'].map((t) =>
+      'account_labels', 'device_names', 'device_removals', 'usernames', 'profiles', 'directory', 'push_subscriptions'].map((t) =>
       db.prepare(`DELETE FROM ${t} WHERE account_id = ?`)),
     upsertSigned: db.prepare('INSERT OR REPLACE INTO signed_prekeys (account_id, device_id, key_id, public_key, signature) VALUES (?, ?, ?, ?, ?)'),
     upsertOneTime: db.prepare('INSERT OR REPLACE INTO one_time_prekeys (account_id, device_id, key_id, public_key) VALUES (?, ?, ?, ?)'),

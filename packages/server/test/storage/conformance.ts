@@ -695,5 +695,60 @@ export function runStorageConformance(adapter: string, open: () => Promise<Confo
         expect((await db.audit(NOW)).tables.find((t) => t.table === 'kt_leaves')?.rows).toBe(2);
       });
     });
+
+    // Push subscriptions and whole-database scans (spec/server.md §Push, §9)
+    describe('push subscriptions and row scans', () => {
+      const sub = (n: number) => ({ endpoint: `https://push.example/${n}`, p256dh: rnd(65), auth: rnd(16), createdDay: 5 });
+
+      it('stores one subscription per device, replaces and removes it, and deletes it with the device and the account', async () => {
+        const a = await registered();
+        expect(await db.addDevice(a.accountId, { deviceKey: rnd(32), createdDay: a.createdDay }, 5)).toEqual({ status: 'ok', deviceId: 2 });
+        expect(await db.setPushSubscription(a.accountId, 9, sub(0))).toBe(false);
+        const s1 = sub(1);
+        expect(await db.setPushSubscription(a.accountId, 1, s1)).toBe(true);
+        expect(await db.setPushSubscription(a.accountId, 1, sub(2))).toBe(true);
+        expect(await db.setPushSubscription(a.accountId, 2, sub(3))).toBe(true);
+        const got = await db.getPushSubscription(a.accountId, 1);
+        expect(got?.endpoint).toBe('https://push.example/2');
+        expect(got?.p256dh.length).toBe(65);
+        expect(got?.createdDay).toBe(5);
+        expect((await db.audit(NOW)).tables.find((t) => t.table === 'push_subscriptions')).toMatchObject({ rows: 2, oldestIsDay: true });
+        expect(await db.setPushSubscription(a.accountId, 1, undefined)).toBe(true);
+        expect(await db.getPushSubscription(a.accountId, 1)).toBeUndefined();
+        expect(await db.setPushSubscription(a.accountId, 1, s1)).toBe(true);
+        expect(await db.removeDevice(a.accountId, 2)).toBe(true);
+        expect(await db.getPushSubscription(a.accountId, 2)).toBeUndefined();
+        expect(await db.getPushSubscription(a.accountId, 1)).toBeDefined();
+        expect(await db.deleteAccount(a.accountId)).toBe(true);
+        expect(await db.getPushSubscription(a.accountId, 1)).toBeUndefined();
+      });
+
+      it('scans every table, or only the rows that name one account', async () => {
+        const a = await registered();
+        const b = await registered();
+        await db.setAccountLabel(a.accountId, 'alpha');
+        await db.setPushSubscription(a.accountId, 1, sub(1));
+        const r = await db.enqueue([send(b.accountId, [1], { sender: { accountId: a.accountId, deviceId: 1 } }), send(a.accountId, [1])]);
+        expect(r.map((x) => x.status)).toEqual(['stored', 'stored']);
+        const all = new Map<string, number>();
+        await db.scanRows((table) => all.set(table, (all.get(table) ?? 0) + 1));
+        expect(all.get('accounts')).toBe(2);
+        expect(all.get('messages')).toBe(2);
+        expect(all.get('invites') ?? 0).toBe(0);
+        expect(all.get('push_subscriptions')).toBe(1);
+        const mine: { table: string; row: Record<string, unknown> }[] = [];
+        await db.scanRows((table, row) => mine.push({ table, row }), a.accountId);
+        const hex = (v: unknown) => Buffer.from(v as Uint8Array).toString('hex');
+        const aHex = hex(a.accountId);
+        for (const { row } of mine) {
+          expect(Object.entries(row).some(([k, v]) => /(^|_)account_id$/.test(k) && v instanceof Uint8Array && hex(v) === aHex)).toBe(true);
+        }
+        const tables = new Set(mine.map((m) => m.table));
+        for (const t of ['accounts', 'devices', 'account_labels', 'push_subscriptions', 'messages']) expect(tables.has(t), t).toBe(true);
+        // Both messages name a: one as recipient, one (identified) as sender.
+        expect(mine.filter((m) => m.table === 'messages')).toHaveLength(2);
+        expect(mine.some((m) => m.table === 'accounts' && hex(m.row.account_id) === hex(b.accountId))).toBe(false);
+      });
+    });
   });
 }

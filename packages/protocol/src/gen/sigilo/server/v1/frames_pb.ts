@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file sigilo/server/v1/frames.proto.
  */
 export const file_sigilo_server_v1_frames: GenFile = /*@__PURE__*/
-  fileDesc("Ch1zaWdpbG8vc2VydmVyL3YxL2ZyYW1lcy5wcm90bxIQc2lnaWxvLnNlcnZlci52MSKoDQoLQ2xpZW50RnJhbWUSEgoKcmVxdWVzdF9pZBgBIAEoBBIuCghyZWdpc3RlchgCIAEoCzIaLnNpZ2lsby5zZXJ2ZXIudjEuUmVnaXN0ZXJIABIzCgtsaW5rX2RldmljZRgDIAEoCzIcLnNpZ2lsby5zZXJ2ZXIudjEuTGlua0RldmljZUgAEjYKDGF1dGhlbnRpY2F0ZRgEIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuQXV0aGVudGljYXRlSAASOgoPdXBsb2FkX3ByZV9rZXlzGAUgASgLMh8uc2lnaWxvLnNlcnZlci52MS5VcGxvYWRQcmVLZXlzSAASPQoRZ2V0X3ByZV9rZXlfY291bnQYBiABKAsyIC5zaWdpbG8uc2VydmVyLnYxLkdldFByZUtleUNvdW50SAASNwoNZmV0Y2hfYnVuZGxlcxgHIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuRmV0Y2hCdW5kbGVzSAASJgoEc2VuZBgIIAEoCzIWLnNpZ2lsby5zZXJ2ZXIudjEuU2VuZEgAEjMKC3NlYWxlZF9zZW5kGAkgASgLMhwuc2lnaWxvLnNlcnZlci52MS5TZWFsZWRTZW5kSAASJAoDYWNrGAogASgLMhUuc2lnaWxvLnNlcnZlci52MS5BY2tIABJIChZnZXRfc2VuZGVyX2NlcnRpZmljYXRlGAsgASgLMiYuc2lnaWxvLnNlcnZlci52MS5HZXRTZW5kZXJDZXJ0aWZpY2F0ZUgAEjgKDnNldF9hY2Nlc3Nfa2V5GAwgASgLMh4uc2lnaWxvLnNlcnZlci52MS5TZXRBY2Nlc3NLZXlIABI1CgxsaXN0X2RldmljZXMYDSABKAsyHS5zaWdpbG8uc2VydmVyLnYxLkxpc3REZXZpY2VzSAASJgoEcGluZxgOIAEoCzIWLnNpZ2lsby5zZXJ2ZXIudjEuUGluZ0gAEkMKE2FsbG9jYXRlX2F0dGFjaG1lbnQYDyABKAsyJC5zaWdpbG8uc2VydmVyLnYxLkFsbG9jYXRlQXR0YWNobWVudEgAEj0KEHByb3Zpc2lvbl9saXN0ZW4YECABKAsyIS5zaWdpbG8uc2VydmVyLnYxLlByb3Zpc2lvbkxpc3RlbkgAEjkKDnByb3Zpc2lvbl9zZW5kGBEgASgLMh8uc2lnaWxvLnNlcnZlci52MS5Qcm92aXNpb25TZW5kSAASPgoRbXVsdGlfc2VhbGVkX3NlbmQYEiABKAsyIS5zaWdpbG8uc2VydmVyLnYxLk11bHRpU2VhbGVkU2VuZEgAEjcKDXJlbW92ZV9kZXZpY2UYPCABKAsyHi5zaWdpbG8uc2VydmVyLnYxLlJlbW92ZURldmljZUgAEjoKD3NldF9kZXZpY2VfbmFtZRg9IAEoCzIfLnNpZ2lsby5zZXJ2ZXIudjEuU2V0RGV2aWNlTmFtZUgAEjUKDHNldF91c2VybmFtZRgTIAEoCzIdLnNpZ2lsby5zZXJ2ZXIudjEuU2V0VXNlcm5hbWVIABI7Cg9kZWxldGVfdXNlcm5hbWUYFCABKAsyIC5zaWdpbG8uc2VydmVyLnYxLkRlbGV0ZVVzZXJuYW1lSAASOwoPbG9va3VwX3VzZXJuYW1lGBUgASgLMiAuc2lnaWxvLnNlcnZlci52MS5Mb29rdXBVc2VybmFtZUgAEjMKC3NldF9wcm9maWxlGBYgASgLMhwuc2lnaWxvLnNlcnZlci52MS5TZXRQcm9maWxlSAASMwoLZ2V0X3Byb2ZpbGUYFyABKAsyHC5zaWdpbG8uc2VydmVyLnYxLkdldFByb2ZpbGVIABI/ChFkaXJlY3RvcnlfcHVibGlzaBgYIAEoCzIiLnNpZ2lsby5zZXJ2ZXIudjEuRGlyZWN0b3J5UHVibGlzaEgAEjsKD2RpcmVjdG9yeV9sZWF2ZRgZIAEoCzIgLnNpZ2lsby5zZXJ2ZXIudjEuRGlyZWN0b3J5TGVhdmVIABI9ChBkaXJlY3Rvcnlfc2VhcmNoGBogASgLMiEuc2lnaWxvLnNlcnZlci52MS5EaXJlY3RvcnlTZWFyY2hIABJAChJrdF9nZXRfY29uc2lzdGVuY3kYUCABKAsyIi5zaWdpbG8uc2VydmVyLnYxLkt0R2V0Q29uc2lzdGVuY3lIABI4Cg5rdF9nZXRfYWNjb3VudBhRIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuS3RHZXRBY2NvdW50SABCBgoEYm9keSI2ChBLdEdldENvbnNpc3RlbmN5EhAKCG9sZF9zaXplGAEgASgEEhAKCG5ld19zaXplGAIgASgEIg4KDEt0R2V0QWNjb3VudCJ/CghSZWdpc3RlchITCgtpbnZpdGVfY29kZRgBIAEoCRIUCgxpZGVudGl0eV9rZXkYAiABKAwSEgoKZGV2aWNlX2tleRgDIAEoDBIaChJpZGVudGl0eV9zaWduYXR1cmUYBCABKAwSGAoQZGV2aWNlX3NpZ25hdHVyZRgFIAEoDCJqCgpMaW5rRGV2aWNlEhIKCmFjY291bnRfaWQYASABKAwSEgoKZGV2aWNlX2tleRgCIAEoDBIaChJpZGVudGl0eV9zaWduYXR1cmUYAyABKAwSGAoQZGV2aWNlX3NpZ25hdHVyZRgEIAEoDCJICgxBdXRoZW50aWNhdGUSEgoKYWNjb3VudF9pZBgBIAEoDBIRCglkZXZpY2VfaWQYAiABKA0SEQoJc2lnbmF0dXJlGAMgASgMIvgBCg1VcGxvYWRQcmVLZXlzEjgKDnNpZ25lZF9wcmVfa2V5GAEgASgLMiAuc2lnaWxvLnByb3RvY29sLnYxLlNpZ25lZFByZUtleRI8ChFvbmVfdGltZV9wcmVfa2V5cxgCIAMoCzIhLnNpZ2lsby5wcm90b2NvbC52MS5PbmVUaW1lUHJlS2V5EjEKC3BxX3ByZV9rZXlzGAMgAygLMhwuc2lnaWxvLnByb3RvY29sLnYxLlBxUHJlS2V5EjwKFmxhc3RfcmVzb3J0X3BxX3ByZV9rZXkYBCABKAsyHC5zaWdpbG8ucHJvdG9jb2wudjEuUHFQcmVLZXkiEAoOR2V0UHJlS2V5Q291bnQiNgoMRmV0Y2hCdW5kbGVzEhIKCmFjY291bnRfaWQYASABKAwSEgoKZGV2aWNlX2lkcxgCIAMoDSI1Cg9PdXRnb2luZ01lc3NhZ2USEQoJZGV2aWNlX2lkGAEgASgNEg8KB2NvbnRlbnQYAiABKAwiggEKBFNlbmQSHAoUcmVjaXBpZW50X2FjY291bnRfaWQYASABKAwSEgoKbWVzc2FnZV9pZBgCIAEoDBIzCghtZXNzYWdlcxgDIAMoCzIhLnNpZ2lsby5zZXJ2ZXIudjEuT3V0Z29pbmdNZXNzYWdlEhMKC29ubGluZV9vbmx5GAQgASgIIpwBCgpTZWFsZWRTZW5kEhwKFHJlY2lwaWVudF9hY2NvdW50X2lkGAEgASgMEhIKCm1lc3NhZ2VfaWQYAiABKAwSMwoIbWVzc2FnZXMYAyADKAsyIS5zaWdpbG8uc2VydmVyLnYxLk91dGdvaW5nTWVzc2FnZRISCgphY2Nlc3Nfa2V5GAQgASgMEhMKC29ubGluZV9vbmx5GAUgASgIIvYBCg9NdWx0aVNlYWxlZFNlbmQSEgoKbWVzc2FnZV9pZBgBIAEoDBIWCg5zaGFyZWRfcGF5bG9hZBgCIAEoDBJECgpyZWNpcGllbnRzGAMgAygLMjAuc2lnaWxvLnNlcnZlci52MS5NdWx0aVNlYWxlZFNlbmQuTXVsdGlSZWNpcGllbnQSEwoLb25saW5lX29ubHkYBCABKAgaXAoOTXVsdGlSZWNpcGllbnQSEgoKYWNjb3VudF9pZBgBIAEoDBISCgpkZXZpY2VfaWRzGAIgAygNEg4KBmhlYWRlchgDIAEoDBISCgphY2Nlc3Nfa2V5GAQgASgMIhkKA0FjaxISCgpzZXJ2ZXJfaWRzGAEgAygEIhYKFEdldFNlbmRlckNlcnRpZmljYXRlIjgKDFNldEFjY2Vzc0tleRISCgphY2Nlc3Nfa2V5GAEgASgMEhQKDHVucmVzdHJpY3RlZBgCIAEoCCINCgtMaXN0RGV2aWNlcyIRCg9Qcm92aXNpb25MaXN0ZW4iLgoNUHJvdmlzaW9uU2VuZBIPCgdhZGRyZXNzGAEgASgMEgwKBGJvZHkYAiABKAwiBgoEUGluZyIhCgxSZW1vdmVEZXZpY2USEQoJZGV2aWNlX2lkGAEgASgNIjoKDVNldERldmljZU5hbWUSEQoJZGV2aWNlX2lkGAEgASgNEhYKDmVuY3J5cHRlZF9uYW1lGAIgASgMIiIKEkFsbG9jYXRlQXR0YWNobWVudBIMCgRzaXplGAEgASgEIiQKC1NldFVzZXJuYW1lEhUKDXVzZXJuYW1lX2hhc2gYASABKAwiEAoORGVsZXRlVXNlcm5hbWUiJwoOTG9va3VwVXNlcm5hbWUSFQoNdXNlcm5hbWVfaGFzaBgBIAEoDCIdCgpTZXRQcm9maWxlEg8KB3Byb2ZpbGUYASABKAwiIAoKR2V0UHJvZmlsZRISCgphY2NvdW50X2lkGAEgASgMIjIKEERpcmVjdG9yeVB1Ymxpc2gSEAoIdXNlcm5hbWUYASABKAkSDAoEbmFtZRgCIAEoCSIQCg5EaXJlY3RvcnlMZWF2ZSI+Cg9EaXJlY3RvcnlTZWFyY2gSDQoFcXVlcnkYASABKAkSDQoFYWZ0ZXIYAiABKAkSDQoFbGltaXQYAyABKA0ihAoKC1NlcnZlckZyYW1lEhIKCnJlcXVlc3RfaWQYASABKAQSMAoJY2hhbGxlbmdlGAIgASgLMhsuc2lnaWxvLnNlcnZlci52MS5DaGFsbGVuZ2VIABIoCgVlcnJvchgDIAEoCzIXLnNpZ2lsby5zZXJ2ZXIudjEuRXJyb3JIABIyCgpyZWdpc3RlcmVkGAQgASgLMhwuc2lnaWxvLnNlcnZlci52MS5SZWdpc3RlcmVkSAASOAoNYXV0aGVudGljYXRlZBgFIAEoCzIfLnNpZ2lsby5zZXJ2ZXIudjEuQXV0aGVudGljYXRlZEgAEjYKDXByZV9rZXlfY291bnQYBiABKAsyHS5zaWdpbG8uc2VydmVyLnYxLlByZUtleUNvdW50SAASLAoHYnVuZGxlcxgHIAEoCzIZLnNpZ2lsby5zZXJ2ZXIudjEuQnVuZGxlc0gAEjMKC3NlbmRfcmVzdWx0GAggASgLMhwuc2lnaWxvLnNlcnZlci52MS5TZW5kUmVzdWx0SAASLAoHZGVsaXZlchgJIAEoCzIZLnNpZ2lsby5zZXJ2ZXIudjEuRGVsaXZlckgAEjMKC3F1ZXVlX2VtcHR5GAogASgLMhwuc2lnaWxvLnNlcnZlci52MS5RdWV1ZUVtcHR5SAASRwoSc2VuZGVyX2NlcnRpZmljYXRlGAsgASgLMikuc2lnaWxvLnNlcnZlci52MS5TZW5kZXJDZXJ0aWZpY2F0ZVJlc3VsdEgAEiwKB2RldmljZXMYDCABKAsyGS5zaWdpbG8uc2VydmVyLnYxLkRldmljZXNIABI0CgxwcmVfa2V5c19sb3cYDSABKAsyHC5zaWdpbG8uc2VydmVyLnYxLlByZUtleXNMb3dIABIiCgJvaxgOIAEoCzIULnNpZ2lsby5zZXJ2ZXIudjEuT2tIABImCgRwb25nGA8gASgLMhYuc2lnaWxvLnNlcnZlci52MS5Qb25nSAASLAoHY2xvc2luZxgQIAEoCzIZLnNpZ2lsby5zZXJ2ZXIudjEuQ2xvc2luZ0gAEjsKD2F0dGFjaG1lbnRfc2xvdBgRIAEoCzIgLnNpZ2lsby5zZXJ2ZXIudjEuQXR0YWNobWVudFNsb3RIABI/ChFwcm92aXNpb25fYWRkcmVzcxgSIAEoCzIiLnNpZ2lsby5zZXJ2ZXIudjEuUHJvdmlzaW9uQWRkcmVzc0gAEj8KEXByb3Zpc2lvbl9kZWxpdmVyGBMgASgLMiIuc2lnaWxvLnNlcnZlci52MS5Qcm92aXNpb25EZWxpdmVySAASPQoQdXNlcm5hbWVfYWNjb3VudBgUIAEoCzIhLnNpZ2lsby5zZXJ2ZXIudjEuVXNlcm5hbWVBY2NvdW50SAASLAoHcHJvZmlsZRgVIAEoCzIZLnNpZ2lsby5zZXJ2ZXIudjEuUHJvZmlsZUgAEj8KEWRpcmVjdG9yeV9lbnRyaWVzGBYgASgLMiIuc2lnaWxvLnNlcnZlci52MS5EaXJlY3RvcnlFbnRyaWVzSAASOQoOa3RfY29uc2lzdGVuY3kYUCABKAsyHy5zaWdpbG8uc2VydmVyLnYxLkt0Q29uc2lzdGVuY3lIABJCChNrdF9hY2NvdW50X2JpbmRpbmdzGFEgASgLMiMuc2lnaWxvLnNlcnZlci52MS5LdEFjY291bnRCaW5kaW5nc0gAQgYKBGJvZHkiUAoLS3RJbmNsdXNpb24SEQoJZGV2aWNlX2lkGAEgASgNEhIKCmxlYWZfaW5kZXgYAiABKAQSDAoEdGltZRgDIAEoBBIMCgRwYXRoGAQgAygMIlUKDUt0Q29uc2lzdGVuY3kSEgoKY2hlY2twb2ludBgBIAEoCRIQCghvbGRfc2l6ZRgCIAEoBBIQCghuZXdfc2l6ZRgDIAEoBBIMCgRwYXRoGAQgAygMIj0KC0t0TGVhZlByb29mEgwKBGxlYWYYASABKAwSEgoKbGVhZl9pbmRleBgCIAEoBBIMCgRwYXRoGAMgAygMIlYKEUt0QWNjb3VudEJpbmRpbmdzEhIKCmNoZWNrcG9pbnQYASABKAkSLQoGbGVhdmVzGAIgAygLMh0uc2lnaWxvLnNlcnZlci52MS5LdExlYWZQcm9vZiJJCglDaGFsbGVuZ2USDQoFbm9uY2UYASABKAwSEwoLc2VydmVyX3RpbWUYAiABKAQSGAoQcHJvdG9jb2xfdmVyc2lvbhgDIAEoDSKlAgoFRXJyb3ISKQoEY29kZRgBIAEoDjIbLnNpZ2lsby5zZXJ2ZXIudjEuRXJyb3JDb2RlEg8KB21lc3NhZ2UYAiABKAkSFgoOcmV0cnlfYWZ0ZXJfbXMYAyABKA0SNQoNc3RhbGVfZGV2aWNlcxgEIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuU3RhbGVEZXZpY2VzEjYKDnN0YWxlX2FjY291bnRzGAUgAygLMh4uc2lnaWxvLnNlcnZlci52MS5TdGFsZURldmljZXMSIAoYdW5hdXRob3JpemVkX2FjY291bnRfaWRzGAYgAygMEjcKDmRldmljZV9yZW1vdmFsGDwgASgLMh8uc2lnaWxvLnNlcnZlci52MS5EZXZpY2VSZW1vdmFsIjIKDURldmljZVJlbW92YWwSFAoMYnlfZGV2aWNlX2lkGAEgASgNEgsKA2RheRgCIAEoDSJ0CgxTdGFsZURldmljZXMSGgoSY3VycmVudF9kZXZpY2VfaWRzGAEgAygNEhoKEm1pc3NpbmdfZGV2aWNlX2lkcxgCIAMoDRIYChBleHRyYV9kZXZpY2VfaWRzGAMgAygNEhIKCmFjY291bnRfaWQYBCABKAwiMwoKUmVnaXN0ZXJlZBISCgphY2NvdW50X2lkGAEgASgMEhEKCWRldmljZV9pZBgCIAEoDSJLCg1BdXRoZW50aWNhdGVkEhIKCmFjY291bnRfaWQYASABKAwSEQoJZGV2aWNlX2lkGAIgASgNEhMKC3NlcnZlcl90aW1lGAMgASgEIn0KC1ByZUtleUNvdW50EhkKEW9uZV90aW1lX3ByZV9rZXlzGAEgASgNEhMKC3BxX3ByZV9rZXlzGAIgASgNEhoKEmhhc19zaWduZWRfcHJlX2tleRgDIAEoCBIiChpoYXNfbGFzdF9yZXNvcnRfcHFfcHJlX2tleRgEIAEoCCKHAQoHQnVuZGxlcxIPCgdidW5kbGVzGAEgAygMEh4KFnVuYXZhaWxhYmxlX2RldmljZV9pZHMYAiADKA0SFQoNa3RfY2hlY2twb2ludBhQIAEoCRI0Cg1rdF9pbmNsdXNpb25zGFEgAygLMh0uc2lnaWxvLnNlcnZlci52MS5LdEluY2x1c2lvbiJNCgpTZW5kUmVzdWx0EhIKCm1lc3NhZ2VfaWQYASABKAwSGAoQc2VydmVyX3RpbWVzdGFtcBgCIAEoBBIRCglkdXBsaWNhdGUYAyABKAgiugEKB0RlbGl2ZXISEQoJc2VydmVyX2lkGAEgASgEEhIKCm1lc3NhZ2VfaWQYAiABKAwSGAoQc2VydmVyX3RpbWVzdGFtcBgDIAEoBBIOCgZzZWFsZWQYBCABKAgSGQoRc2VuZGVyX2FjY291bnRfaWQYBSABKAwSGAoQc2VuZGVyX2RldmljZV9pZBgGIAEoDRIPCgdjb250ZW50GAcgASgMEhgKEHJlY2lwaWVudF9oZWFkZXIYCCABKAwiDAoKUXVldWVFbXB0eSI/ChdTZW5kZXJDZXJ0aWZpY2F0ZVJlc3VsdBITCgtjZXJ0aWZpY2F0ZRgBIAEoDBIPCgdleHBpcmVzGAIgASgEImMKCkRldmljZUluZm8SEQoJZGV2aWNlX2lkGAEgASgNEhMKC2NyZWF0ZWRfZGF5GAIgASgNEhUKDWxhc3Rfc2Vlbl9kYXkYAyABKA0SFgoOZW5jcnlwdGVkX25hbWUYPCABKAwiOAoHRGV2aWNlcxItCgdkZXZpY2VzGAEgAygLMhwuc2lnaWxvLnNlcnZlci52MS5EZXZpY2VJbmZvIjwKClByZUtleXNMb3cSGQoRb25lX3RpbWVfcHJlX2tleXMYASABKA0SEwoLcHFfcHJlX2tleXMYAiABKA0iYwoOQXR0YWNobWVudFNsb3QSFQoNYXR0YWNobWVudF9pZBgBIAEoDBITCgt1cGxvYWRfcGF0aBgCIAEoCRIUCgx1cGxvYWRfdG9rZW4YAyABKAkSDwoHZXhwaXJlcxgEIAEoBCIjChBQcm92aXNpb25BZGRyZXNzEg8KB2FkZHJlc3MYASABKAwiIAoQUHJvdmlzaW9uRGVsaXZlchIMCgRib2R5GAEgASgMIiUKD1VzZXJuYW1lQWNjb3VudBISCgphY2NvdW50X2lkGAEgASgMIi4KB1Byb2ZpbGUSDwoHcHJvZmlsZRgBIAEoDBISCgp1cGRhdGVkX2F0GAIgASgEIlMKEERpcmVjdG9yeUVudHJpZXMSMQoHZW50cmllcxgBIAMoCzIgLnNpZ2lsby5zZXJ2ZXIudjEuRGlyZWN0b3J5RW50cnkSDAoEbW9yZRgCIAEoCCJUCg5EaXJlY3RvcnlFbnRyeRISCgphY2NvdW50X2lkGAEgASgMEhAKCHVzZXJuYW1lGAIgASgJEgwKBG5hbWUYAyABKAkSDgoGb25saW5lGAQgASgIIgQKAk9rIhsKBFBvbmcSEwoLc2VydmVyX3RpbWUYASABKAQiSQoHQ2xvc2luZxItCgZyZWFzb24YASABKA4yHS5zaWdpbG8uc2VydmVyLnYxLkNsb3NlUmVhc29uEg8KB21lc3NhZ2UYAiABKAkqyAUKCUVycm9yQ29kZRIaChZFUlJPUl9DT0RFX1VOU1BFQ0lGSUVEEAASHgoaRVJST1JfQ09ERV9NQUxGT1JNRURfRlJBTUUQARIcChhFUlJPUl9DT0RFX1VOS05PV05fRlJBTUUQAhIgChxFUlJPUl9DT0RFX05PVF9BVVRIRU5USUNBVEVEEAMSGgoWRVJST1JfQ09ERV9BVVRIX0ZBSUxFRBAEEh0KGUVSUk9SX0NPREVfSU5WSVRFX0lOVkFMSUQQBRIdChlFUlJPUl9DT0RFX0lOVklURV9FWFBJUkVEEAYSGwoXRVJST1JfQ09ERV9ERVZJQ0VfTElNSVQQBxIfChtFUlJPUl9DT0RFX0lOVkFMSURfQVJHVU1FTlQQCBIgChxFUlJPUl9DT0RFX0lOVkFMSURfU0lHTkFUVVJFEAkSGAoURVJST1JfQ09ERV9OT1RfRk9VTkQQChIcChhFUlJPUl9DT0RFX1NUQUxFX0RFVklDRVMQCxIbChdFUlJPUl9DT0RFX1VOQVVUSE9SSVpFRBAMEiAKHEVSUk9SX0NPREVfTUVTU0FHRV9UT09fTEFSR0UQDRIbChdFUlJPUl9DT0RFX1JBVEVfTElNSVRFRBAOEhsKF0VSUk9SX0NPREVfU1RPUkFHRV9GVUxMEA8SFwoTRVJST1JfQ09ERV9JTlRFUk5BTBAQEiQKIEVSUk9SX0NPREVfQUxSRUFEWV9BVVRIRU5USUNBVEVEEBESGgoWRVJST1JfQ09ERV9VTkFWQUlMQUJMRRASEh0KGUVSUk9SX0NPREVfUVVPVEFfRVhDRUVERUQQExIdChlFUlJPUl9DT0RFX0RFVklDRV9SRU1PVkVEEDwSHQoZRVJST1JfQ09ERV9VU0VSTkFNRV9UQUtFThAUEhwKGEVSUk9SX0NPREVfRElSRUNUT1JZX09GRhAVKqQBCgtDbG9zZVJlYXNvbhIcChhDTE9TRV9SRUFTT05fVU5TUEVDSUZJRUQQABIZChVDTE9TRV9SRUFTT05fU0hVVERPV04QARIfChtDTE9TRV9SRUFTT05fREVWSUNFX1JFVk9LRUQQAhIgChxDTE9TRV9SRUFTT05fQUNDT1VOVF9SRU1PVkVEEAMSGQoVQ0xPU0VfUkVBU09OX1JFUExBQ0VEEARiBnByb3RvMw", [file_sigilo_protocol_v1_wire]);
+  fileDesc("Ch1zaWdpbG8vc2VydmVyL3YxL2ZyYW1lcy5wcm90bxIQc2lnaWxvLnNlcnZlci52MSLwDQoLQ2xpZW50RnJhbWUSEgoKcmVxdWVzdF9pZBgBIAEoBBIuCghyZWdpc3RlchgCIAEoCzIaLnNpZ2lsby5zZXJ2ZXIudjEuUmVnaXN0ZXJIABIzCgtsaW5rX2RldmljZRgDIAEoCzIcLnNpZ2lsby5zZXJ2ZXIudjEuTGlua0RldmljZUgAEjYKDGF1dGhlbnRpY2F0ZRgEIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuQXV0aGVudGljYXRlSAASOgoPdXBsb2FkX3ByZV9rZXlzGAUgASgLMh8uc2lnaWxvLnNlcnZlci52MS5VcGxvYWRQcmVLZXlzSAASPQoRZ2V0X3ByZV9rZXlfY291bnQYBiABKAsyIC5zaWdpbG8uc2VydmVyLnYxLkdldFByZUtleUNvdW50SAASNwoNZmV0Y2hfYnVuZGxlcxgHIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuRmV0Y2hCdW5kbGVzSAASJgoEc2VuZBgIIAEoCzIWLnNpZ2lsby5zZXJ2ZXIudjEuU2VuZEgAEjMKC3NlYWxlZF9zZW5kGAkgASgLMhwuc2lnaWxvLnNlcnZlci52MS5TZWFsZWRTZW5kSAASJAoDYWNrGAogASgLMhUuc2lnaWxvLnNlcnZlci52MS5BY2tIABJIChZnZXRfc2VuZGVyX2NlcnRpZmljYXRlGAsgASgLMiYuc2lnaWxvLnNlcnZlci52MS5HZXRTZW5kZXJDZXJ0aWZpY2F0ZUgAEjgKDnNldF9hY2Nlc3Nfa2V5GAwgASgLMh4uc2lnaWxvLnNlcnZlci52MS5TZXRBY2Nlc3NLZXlIABI1CgxsaXN0X2RldmljZXMYDSABKAsyHS5zaWdpbG8uc2VydmVyLnYxLkxpc3REZXZpY2VzSAASJgoEcGluZxgOIAEoCzIWLnNpZ2lsby5zZXJ2ZXIudjEuUGluZ0gAEkMKE2FsbG9jYXRlX2F0dGFjaG1lbnQYDyABKAsyJC5zaWdpbG8uc2VydmVyLnYxLkFsbG9jYXRlQXR0YWNobWVudEgAEj0KEHByb3Zpc2lvbl9saXN0ZW4YECABKAsyIS5zaWdpbG8uc2VydmVyLnYxLlByb3Zpc2lvbkxpc3RlbkgAEjkKDnByb3Zpc2lvbl9zZW5kGBEgASgLMh8uc2lnaWxvLnNlcnZlci52MS5Qcm92aXNpb25TZW5kSAASPgoRbXVsdGlfc2VhbGVkX3NlbmQYEiABKAsyIS5zaWdpbG8uc2VydmVyLnYxLk11bHRpU2VhbGVkU2VuZEgAEjcKDXJlbW92ZV9kZXZpY2UYPCABKAsyHi5zaWdpbG8uc2VydmVyLnYxLlJlbW92ZURldmljZUgAEjoKD3NldF9kZXZpY2VfbmFtZRg9IAEoCzIfLnNpZ2lsby5zZXJ2ZXIudjEuU2V0RGV2aWNlTmFtZUgAEjUKDHNldF91c2VybmFtZRgTIAEoCzIdLnNpZ2lsby5zZXJ2ZXIudjEuU2V0VXNlcm5hbWVIABI7Cg9kZWxldGVfdXNlcm5hbWUYFCABKAsyIC5zaWdpbG8uc2VydmVyLnYxLkRlbGV0ZVVzZXJuYW1lSAASOwoPbG9va3VwX3VzZXJuYW1lGBUgASgLMiAuc2lnaWxvLnNlcnZlci52MS5Mb29rdXBVc2VybmFtZUgAEjMKC3NldF9wcm9maWxlGBYgASgLMhwuc2lnaWxvLnNlcnZlci52MS5TZXRQcm9maWxlSAASMwoLZ2V0X3Byb2ZpbGUYFyABKAsyHC5zaWdpbG8uc2VydmVyLnYxLkdldFByb2ZpbGVIABI/ChFkaXJlY3RvcnlfcHVibGlzaBgYIAEoCzIiLnNpZ2lsby5zZXJ2ZXIudjEuRGlyZWN0b3J5UHVibGlzaEgAEjsKD2RpcmVjdG9yeV9sZWF2ZRgZIAEoCzIgLnNpZ2lsby5zZXJ2ZXIudjEuRGlyZWN0b3J5TGVhdmVIABI9ChBkaXJlY3Rvcnlfc2VhcmNoGBogASgLMiEuc2lnaWxvLnNlcnZlci52MS5EaXJlY3RvcnlTZWFyY2hIABJAChJrdF9nZXRfY29uc2lzdGVuY3kYUCABKAsyIi5zaWdpbG8uc2VydmVyLnYxLkt0R2V0Q29uc2lzdGVuY3lIABI4Cg5rdF9nZXRfYWNjb3VudBhRIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuS3RHZXRBY2NvdW50SAASRgoVc2V0X3B1c2hfc3Vic2NyaXB0aW9uGFogASgLMiUuc2lnaWxvLnNlcnZlci52MS5TZXRQdXNoU3Vic2NyaXB0aW9uSABCBgoEYm9keSI2ChBLdEdldENvbnNpc3RlbmN5EhAKCG9sZF9zaXplGAEgASgEEhAKCG5ld19zaXplGAIgASgEIg4KDEt0R2V0QWNjb3VudCJFChNTZXRQdXNoU3Vic2NyaXB0aW9uEhAKCGVuZHBvaW50GAEgASgJEg4KBnAyNTZkaBgCIAEoDBIMCgRhdXRoGAMgASgMIn8KCFJlZ2lzdGVyEhMKC2ludml0ZV9jb2RlGAEgASgJEhQKDGlkZW50aXR5X2tleRgCIAEoDBISCgpkZXZpY2Vfa2V5GAMgASgMEhoKEmlkZW50aXR5X3NpZ25hdHVyZRgEIAEoDBIYChBkZXZpY2Vfc2lnbmF0dXJlGAUgASgMImoKCkxpbmtEZXZpY2USEgoKYWNjb3VudF9pZBgBIAEoDBISCgpkZXZpY2Vfa2V5GAIgASgMEhoKEmlkZW50aXR5X3NpZ25hdHVyZRgDIAEoDBIYChBkZXZpY2Vfc2lnbmF0dXJlGAQgASgMIkgKDEF1dGhlbnRpY2F0ZRISCgphY2NvdW50X2lkGAEgASgMEhEKCWRldmljZV9pZBgCIAEoDRIRCglzaWduYXR1cmUYAyABKAwi+AEKDVVwbG9hZFByZUtleXMSOAoOc2lnbmVkX3ByZV9rZXkYASABKAsyIC5zaWdpbG8ucHJvdG9jb2wudjEuU2lnbmVkUHJlS2V5EjwKEW9uZV90aW1lX3ByZV9rZXlzGAIgAygLMiEuc2lnaWxvLnByb3RvY29sLnYxLk9uZVRpbWVQcmVLZXkSMQoLcHFfcHJlX2tleXMYAyADKAsyHC5zaWdpbG8ucHJvdG9jb2wudjEuUHFQcmVLZXkSPAoWbGFzdF9yZXNvcnRfcHFfcHJlX2tleRgEIAEoCzIcLnNpZ2lsby5wcm90b2NvbC52MS5QcVByZUtleSIQCg5HZXRQcmVLZXlDb3VudCI2CgxGZXRjaEJ1bmRsZXMSEgoKYWNjb3VudF9pZBgBIAEoDBISCgpkZXZpY2VfaWRzGAIgAygNIjUKD091dGdvaW5nTWVzc2FnZRIRCglkZXZpY2VfaWQYASABKA0SDwoHY29udGVudBgCIAEoDCKCAQoEU2VuZBIcChRyZWNpcGllbnRfYWNjb3VudF9pZBgBIAEoDBISCgptZXNzYWdlX2lkGAIgASgMEjMKCG1lc3NhZ2VzGAMgAygLMiEuc2lnaWxvLnNlcnZlci52MS5PdXRnb2luZ01lc3NhZ2USEwoLb25saW5lX29ubHkYBCABKAginAEKClNlYWxlZFNlbmQSHAoUcmVjaXBpZW50X2FjY291bnRfaWQYASABKAwSEgoKbWVzc2FnZV9pZBgCIAEoDBIzCghtZXNzYWdlcxgDIAMoCzIhLnNpZ2lsby5zZXJ2ZXIudjEuT3V0Z29pbmdNZXNzYWdlEhIKCmFjY2Vzc19rZXkYBCABKAwSEwoLb25saW5lX29ubHkYBSABKAgi9gEKD011bHRpU2VhbGVkU2VuZBISCgptZXNzYWdlX2lkGAEgASgMEhYKDnNoYXJlZF9wYXlsb2FkGAIgASgMEkQKCnJlY2lwaWVudHMYAyADKAsyMC5zaWdpbG8uc2VydmVyLnYxLk11bHRpU2VhbGVkU2VuZC5NdWx0aVJlY2lwaWVudBITCgtvbmxpbmVfb25seRgEIAEoCBpcCg5NdWx0aVJlY2lwaWVudBISCgphY2NvdW50X2lkGAEgASgMEhIKCmRldmljZV9pZHMYAiADKA0SDgoGaGVhZGVyGAMgASgMEhIKCmFjY2Vzc19rZXkYBCABKAwiGQoDQWNrEhIKCnNlcnZlcl9pZHMYASADKAQiFgoUR2V0U2VuZGVyQ2VydGlmaWNhdGUiOAoMU2V0QWNjZXNzS2V5EhIKCmFjY2Vzc19rZXkYASABKAwSFAoMdW5yZXN0cmljdGVkGAIgASgIIg0KC0xpc3REZXZpY2VzIhEKD1Byb3Zpc2lvbkxpc3RlbiIuCg1Qcm92aXNpb25TZW5kEg8KB2FkZHJlc3MYASABKAwSDAoEYm9keRgCIAEoDCIGCgRQaW5nIiEKDFJlbW92ZURldmljZRIRCglkZXZpY2VfaWQYASABKA0iOgoNU2V0RGV2aWNlTmFtZRIRCglkZXZpY2VfaWQYASABKA0SFgoOZW5jcnlwdGVkX25hbWUYAiABKAwiIgoSQWxsb2NhdGVBdHRhY2htZW50EgwKBHNpemUYASABKAQiJAoLU2V0VXNlcm5hbWUSFQoNdXNlcm5hbWVfaGFzaBgBIAEoDCIQCg5EZWxldGVVc2VybmFtZSInCg5Mb29rdXBVc2VybmFtZRIVCg11c2VybmFtZV9oYXNoGAEgASgMIh0KClNldFByb2ZpbGUSDwoHcHJvZmlsZRgBIAEoDCIgCgpHZXRQcm9maWxlEhIKCmFjY291bnRfaWQYASABKAwiMgoQRGlyZWN0b3J5UHVibGlzaBIQCgh1c2VybmFtZRgBIAEoCRIMCgRuYW1lGAIgASgJIhAKDkRpcmVjdG9yeUxlYXZlIj4KD0RpcmVjdG9yeVNlYXJjaBINCgVxdWVyeRgBIAEoCRINCgVhZnRlchgCIAEoCRINCgVsaW1pdBgDIAEoDSKECgoLU2VydmVyRnJhbWUSEgoKcmVxdWVzdF9pZBgBIAEoBBIwCgljaGFsbGVuZ2UYAiABKAsyGy5zaWdpbG8uc2VydmVyLnYxLkNoYWxsZW5nZUgAEigKBWVycm9yGAMgASgLMhcuc2lnaWxvLnNlcnZlci52MS5FcnJvckgAEjIKCnJlZ2lzdGVyZWQYBCABKAsyHC5zaWdpbG8uc2VydmVyLnYxLlJlZ2lzdGVyZWRIABI4Cg1hdXRoZW50aWNhdGVkGAUgASgLMh8uc2lnaWxvLnNlcnZlci52MS5BdXRoZW50aWNhdGVkSAASNgoNcHJlX2tleV9jb3VudBgGIAEoCzIdLnNpZ2lsby5zZXJ2ZXIudjEuUHJlS2V5Q291bnRIABIsCgdidW5kbGVzGAcgASgLMhkuc2lnaWxvLnNlcnZlci52MS5CdW5kbGVzSAASMwoLc2VuZF9yZXN1bHQYCCABKAsyHC5zaWdpbG8uc2VydmVyLnYxLlNlbmRSZXN1bHRIABIsCgdkZWxpdmVyGAkgASgLMhkuc2lnaWxvLnNlcnZlci52MS5EZWxpdmVySAASMwoLcXVldWVfZW1wdHkYCiABKAsyHC5zaWdpbG8uc2VydmVyLnYxLlF1ZXVlRW1wdHlIABJHChJzZW5kZXJfY2VydGlmaWNhdGUYCyABKAsyKS5zaWdpbG8uc2VydmVyLnYxLlNlbmRlckNlcnRpZmljYXRlUmVzdWx0SAASLAoHZGV2aWNlcxgMIAEoCzIZLnNpZ2lsby5zZXJ2ZXIudjEuRGV2aWNlc0gAEjQKDHByZV9rZXlzX2xvdxgNIAEoCzIcLnNpZ2lsby5zZXJ2ZXIudjEuUHJlS2V5c0xvd0gAEiIKAm9rGA4gASgLMhQuc2lnaWxvLnNlcnZlci52MS5Pa0gAEiYKBHBvbmcYDyABKAsyFi5zaWdpbG8uc2VydmVyLnYxLlBvbmdIABIsCgdjbG9zaW5nGBAgASgLMhkuc2lnaWxvLnNlcnZlci52MS5DbG9zaW5nSAASOwoPYXR0YWNobWVudF9zbG90GBEgASgLMiAuc2lnaWxvLnNlcnZlci52MS5BdHRhY2htZW50U2xvdEgAEj8KEXByb3Zpc2lvbl9hZGRyZXNzGBIgASgLMiIuc2lnaWxvLnNlcnZlci52MS5Qcm92aXNpb25BZGRyZXNzSAASPwoRcHJvdmlzaW9uX2RlbGl2ZXIYEyABKAsyIi5zaWdpbG8uc2VydmVyLnYxLlByb3Zpc2lvbkRlbGl2ZXJIABI9ChB1c2VybmFtZV9hY2NvdW50GBQgASgLMiEuc2lnaWxvLnNlcnZlci52MS5Vc2VybmFtZUFjY291bnRIABIsCgdwcm9maWxlGBUgASgLMhkuc2lnaWxvLnNlcnZlci52MS5Qcm9maWxlSAASPwoRZGlyZWN0b3J5X2VudHJpZXMYFiABKAsyIi5zaWdpbG8uc2VydmVyLnYxLkRpcmVjdG9yeUVudHJpZXNIABI5Cg5rdF9jb25zaXN0ZW5jeRhQIAEoCzIfLnNpZ2lsby5zZXJ2ZXIudjEuS3RDb25zaXN0ZW5jeUgAEkIKE2t0X2FjY291bnRfYmluZGluZ3MYUSABKAsyIy5zaWdpbG8uc2VydmVyLnYxLkt0QWNjb3VudEJpbmRpbmdzSABCBgoEYm9keSJQCgtLdEluY2x1c2lvbhIRCglkZXZpY2VfaWQYASABKA0SEgoKbGVhZl9pbmRleBgCIAEoBBIMCgR0aW1lGAMgASgEEgwKBHBhdGgYBCADKAwiVQoNS3RDb25zaXN0ZW5jeRISCgpjaGVja3BvaW50GAEgASgJEhAKCG9sZF9zaXplGAIgASgEEhAKCG5ld19zaXplGAMgASgEEgwKBHBhdGgYBCADKAwiPQoLS3RMZWFmUHJvb2YSDAoEbGVhZhgBIAEoDBISCgpsZWFmX2luZGV4GAIgASgEEgwKBHBhdGgYAyADKAwiVgoRS3RBY2NvdW50QmluZGluZ3MSEgoKY2hlY2twb2ludBgBIAEoCRItCgZsZWF2ZXMYAiADKAsyHS5zaWdpbG8uc2VydmVyLnYxLkt0TGVhZlByb29mIkkKCUNoYWxsZW5nZRINCgVub25jZRgBIAEoDBITCgtzZXJ2ZXJfdGltZRgCIAEoBBIYChBwcm90b2NvbF92ZXJzaW9uGAMgASgNIqUCCgVFcnJvchIpCgRjb2RlGAEgASgOMhsuc2lnaWxvLnNlcnZlci52MS5FcnJvckNvZGUSDwoHbWVzc2FnZRgCIAEoCRIWCg5yZXRyeV9hZnRlcl9tcxgDIAEoDRI1Cg1zdGFsZV9kZXZpY2VzGAQgASgLMh4uc2lnaWxvLnNlcnZlci52MS5TdGFsZURldmljZXMSNgoOc3RhbGVfYWNjb3VudHMYBSADKAsyHi5zaWdpbG8uc2VydmVyLnYxLlN0YWxlRGV2aWNlcxIgChh1bmF1dGhvcml6ZWRfYWNjb3VudF9pZHMYBiADKAwSNwoOZGV2aWNlX3JlbW92YWwYPCABKAsyHy5zaWdpbG8uc2VydmVyLnYxLkRldmljZVJlbW92YWwiMgoNRGV2aWNlUmVtb3ZhbBIUCgxieV9kZXZpY2VfaWQYASABKA0SCwoDZGF5GAIgASgNInQKDFN0YWxlRGV2aWNlcxIaChJjdXJyZW50X2RldmljZV9pZHMYASADKA0SGgoSbWlzc2luZ19kZXZpY2VfaWRzGAIgAygNEhgKEGV4dHJhX2RldmljZV9pZHMYAyADKA0SEgoKYWNjb3VudF9pZBgEIAEoDCIzCgpSZWdpc3RlcmVkEhIKCmFjY291bnRfaWQYASABKAwSEQoJZGV2aWNlX2lkGAIgASgNIksKDUF1dGhlbnRpY2F0ZWQSEgoKYWNjb3VudF9pZBgBIAEoDBIRCglkZXZpY2VfaWQYAiABKA0SEwoLc2VydmVyX3RpbWUYAyABKAQifQoLUHJlS2V5Q291bnQSGQoRb25lX3RpbWVfcHJlX2tleXMYASABKA0SEwoLcHFfcHJlX2tleXMYAiABKA0SGgoSaGFzX3NpZ25lZF9wcmVfa2V5GAMgASgIEiIKGmhhc19sYXN0X3Jlc29ydF9wcV9wcmVfa2V5GAQgASgIIocBCgdCdW5kbGVzEg8KB2J1bmRsZXMYASADKAwSHgoWdW5hdmFpbGFibGVfZGV2aWNlX2lkcxgCIAMoDRIVCg1rdF9jaGVja3BvaW50GFAgASgJEjQKDWt0X2luY2x1c2lvbnMYUSADKAsyHS5zaWdpbG8uc2VydmVyLnYxLkt0SW5jbHVzaW9uIk0KClNlbmRSZXN1bHQSEgoKbWVzc2FnZV9pZBgBIAEoDBIYChBzZXJ2ZXJfdGltZXN0YW1wGAIgASgEEhEKCWR1cGxpY2F0ZRgDIAEoCCK6AQoHRGVsaXZlchIRCglzZXJ2ZXJfaWQYASABKAQSEgoKbWVzc2FnZV9pZBgCIAEoDBIYChBzZXJ2ZXJfdGltZXN0YW1wGAMgASgEEg4KBnNlYWxlZBgEIAEoCBIZChFzZW5kZXJfYWNjb3VudF9pZBgFIAEoDBIYChBzZW5kZXJfZGV2aWNlX2lkGAYgASgNEg8KB2NvbnRlbnQYByABKAwSGAoQcmVjaXBpZW50X2hlYWRlchgIIAEoDCIMCgpRdWV1ZUVtcHR5Ij8KF1NlbmRlckNlcnRpZmljYXRlUmVzdWx0EhMKC2NlcnRpZmljYXRlGAEgASgMEg8KB2V4cGlyZXMYAiABKAQiYwoKRGV2aWNlSW5mbxIRCglkZXZpY2VfaWQYASABKA0SEwoLY3JlYXRlZF9kYXkYAiABKA0SFQoNbGFzdF9zZWVuX2RheRgDIAEoDRIWCg5lbmNyeXB0ZWRfbmFtZRg8IAEoDCI4CgdEZXZpY2VzEi0KB2RldmljZXMYASADKAsyHC5zaWdpbG8uc2VydmVyLnYxLkRldmljZUluZm8iPAoKUHJlS2V5c0xvdxIZChFvbmVfdGltZV9wcmVfa2V5cxgBIAEoDRITCgtwcV9wcmVfa2V5cxgCIAEoDSJjCg5BdHRhY2htZW50U2xvdBIVCg1hdHRhY2htZW50X2lkGAEgASgMEhMKC3VwbG9hZF9wYXRoGAIgASgJEhQKDHVwbG9hZF90b2tlbhgDIAEoCRIPCgdleHBpcmVzGAQgASgEIiMKEFByb3Zpc2lvbkFkZHJlc3MSDwoHYWRkcmVzcxgBIAEoDCIgChBQcm92aXNpb25EZWxpdmVyEgwKBGJvZHkYASABKAwiJQoPVXNlcm5hbWVBY2NvdW50EhIKCmFjY291bnRfaWQYASABKAwiLgoHUHJvZmlsZRIPCgdwcm9maWxlGAEgASgMEhIKCnVwZGF0ZWRfYXQYAiABKAQiUwoQRGlyZWN0b3J5RW50cmllcxIxCgdlbnRyaWVzGAEgAygLMiAuc2lnaWxvLnNlcnZlci52MS5EaXJlY3RvcnlFbnRyeRIMCgRtb3JlGAIgASgIIlQKDkRpcmVjdG9yeUVudHJ5EhIKCmFjY291bnRfaWQYASABKAwSEAoIdXNlcm5hbWUYAiABKAkSDAoEbmFtZRgDIAEoCRIOCgZvbmxpbmUYBCABKAgiBAoCT2siGwoEUG9uZxITCgtzZXJ2ZXJfdGltZRgBIAEoBCJJCgdDbG9zaW5nEi0KBnJlYXNvbhgBIAEoDjIdLnNpZ2lsby5zZXJ2ZXIudjEuQ2xvc2VSZWFzb24SDwoHbWVzc2FnZRgCIAEoCSrmBQoJRXJyb3JDb2RlEhoKFkVSUk9SX0NPREVfVU5TUEVDSUZJRUQQABIeChpFUlJPUl9DT0RFX01BTEZPUk1FRF9GUkFNRRABEhwKGEVSUk9SX0NPREVfVU5LTk9XTl9GUkFNRRACEiAKHEVSUk9SX0NPREVfTk9UX0FVVEhFTlRJQ0FURUQQAxIaChZFUlJPUl9DT0RFX0FVVEhfRkFJTEVEEAQSHQoZRVJST1JfQ09ERV9JTlZJVEVfSU5WQUxJRBAFEh0KGUVSUk9SX0NPREVfSU5WSVRFX0VYUElSRUQQBhIbChdFUlJPUl9DT0RFX0RFVklDRV9MSU1JVBAHEh8KG0VSUk9SX0NPREVfSU5WQUxJRF9BUkdVTUVOVBAIEiAKHEVSUk9SX0NPREVfSU5WQUxJRF9TSUdOQVRVUkUQCRIYChRFUlJPUl9DT0RFX05PVF9GT1VORBAKEhwKGEVSUk9SX0NPREVfU1RBTEVfREVWSUNFUxALEhsKF0VSUk9SX0NPREVfVU5BVVRIT1JJWkVEEAwSIAocRVJST1JfQ09ERV9NRVNTQUdFX1RPT19MQVJHRRANEhsKF0VSUk9SX0NPREVfUkFURV9MSU1JVEVEEA4SGwoXRVJST1JfQ09ERV9TVE9SQUdFX0ZVTEwQDxIXChNFUlJPUl9DT0RFX0lOVEVSTkFMEBASJAogRVJST1JfQ09ERV9BTFJFQURZX0FVVEhFTlRJQ0FURUQQERIaChZFUlJPUl9DT0RFX1VOQVZBSUxBQkxFEBISHQoZRVJST1JfQ09ERV9RVU9UQV9FWENFRURFRBATEh0KGUVSUk9SX0NPREVfREVWSUNFX1JFTU9WRUQQPBIdChlFUlJPUl9DT0RFX1VTRVJOQU1FX1RBS0VOEBQSHAoYRVJST1JfQ09ERV9ESVJFQ1RPUllfT0ZGEBUSHAoYRVJST1JfQ09ERV9QVVNIX0RJU0FCTEVEEFoqpAEKC0Nsb3NlUmVhc29uEhwKGENMT1NFX1JFQVNPTl9VTlNQRUNJRklFRBAAEhkKFUNMT1NFX1JFQVNPTl9TSFVURE9XThABEh8KG0NMT1NFX1JFQVNPTl9ERVZJQ0VfUkVWT0tFRBACEiAKHENMT1NFX1JFQVNPTl9BQ0NPVU5UX1JFTU9WRUQQAxIZChVDTE9TRV9SRUFTT05fUkVQTEFDRUQQBGIGcHJvdG8z", [file_sigilo_protocol_v1_wire]);
 
 /**
  * @generated from message sigilo.server.v1.ClientFrame
@@ -214,6 +214,14 @@ export type ClientFrame = Message<"sigilo.server.v1.ClientFrame"> & {
      */
     value: KtGetAccount;
     case: "ktGetAccount";
+  } | {
+    /**
+     * 90-99: push (spec/server.md §Push)
+     *
+     * @generated from field: sigilo.server.v1.SetPushSubscription set_push_subscription = 90;
+     */
+    value: SetPushSubscription;
+    case: "setPushSubscription";
   } | { case: undefined; value?: undefined };
 };
 
@@ -268,6 +276,48 @@ export const KtGetAccountSchema: GenMessage<KtGetAccount> = /*@__PURE__*/
   messageDesc(file_sigilo_server_v1_frames, 2);
 
 /**
+ * Registers (or, with an empty endpoint, removes) the authenticated device's
+ * Web Push subscription (RFC 8030 endpoint, RFC 8291 keys): a browser's
+ * PushSubscription or a UnifiedPush distributor's endpoint. When a message is
+ * queued for this device while it is not connected, the server sends the
+ * endpoint a fixed-size encrypted wake-up that names no sender, conversation
+ * or content, at most one per device per 30 seconds. Answered with Ok;
+ * PUSH_DISABLED when the server's push.mode is off. Stored per device, deleted
+ * with the device and the account, never logged.
+ *
+ * @generated from message sigilo.server.v1.SetPushSubscription
+ */
+export type SetPushSubscription = Message<"sigilo.server.v1.SetPushSubscription"> & {
+  /**
+   * https: URL, at most 2048 bytes; empty: remove
+   *
+   * @generated from field: string endpoint = 1;
+   */
+  endpoint: string;
+
+  /**
+   * 65-byte uncompressed P-256 public key
+   *
+   * @generated from field: bytes p256dh = 2;
+   */
+  p256dh: Uint8Array;
+
+  /**
+   * 16-byte authentication secret
+   *
+   * @generated from field: bytes auth = 3;
+   */
+  auth: Uint8Array;
+};
+
+/**
+ * Describes the message sigilo.server.v1.SetPushSubscription.
+ * Use `create(SetPushSubscriptionSchema)` to create a new message.
+ */
+export const SetPushSubscriptionSchema: GenMessage<SetPushSubscription> = /*@__PURE__*/
+  messageDesc(file_sigilo_server_v1_frames, 3);
+
+/**
  * Creates an account and its first device (device id 1). Needs an invite.
  *   identity_signature = Ed25519(identity signing key, "Sigilo-Register-v1" || nonce || device_key)
  *   device_signature   = Ed25519(device key,           "Sigilo-Register-v1" || nonce || identity_key)
@@ -310,7 +360,7 @@ export type Register = Message<"sigilo.server.v1.Register"> & {
  * Use `create(RegisterSchema)` to create a new message.
  */
 export const RegisterSchema: GenMessage<Register> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 3);
+  messageDesc(file_sigilo_server_v1_frames, 4);
 
 /**
  * Adds a device to an existing account; proves possession of the identity key.
@@ -346,7 +396,7 @@ export type LinkDevice = Message<"sigilo.server.v1.LinkDevice"> & {
  * Use `create(LinkDeviceSchema)` to create a new message.
  */
 export const LinkDeviceSchema: GenMessage<LinkDevice> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 4);
+  messageDesc(file_sigilo_server_v1_frames, 5);
 
 /**
  *   signature = Ed25519(device key, "Sigilo-Auth-v1" || nonce || account_id || u32be(device_id))
@@ -375,7 +425,7 @@ export type Authenticate = Message<"sigilo.server.v1.Authenticate"> & {
  * Use `create(AuthenticateSchema)` to create a new message.
  */
 export const AuthenticateSchema: GenMessage<Authenticate> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 5);
+  messageDesc(file_sigilo_server_v1_frames, 6);
 
 /**
  * Keys for the authenticated device, each signed by the account's identity key.
@@ -415,7 +465,7 @@ export type UploadPreKeys = Message<"sigilo.server.v1.UploadPreKeys"> & {
  * Use `create(UploadPreKeysSchema)` to create a new message.
  */
 export const UploadPreKeysSchema: GenMessage<UploadPreKeys> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 6);
+  messageDesc(file_sigilo_server_v1_frames, 7);
 
 /**
  * @generated from message sigilo.server.v1.GetPreKeyCount
@@ -428,7 +478,7 @@ export type GetPreKeyCount = Message<"sigilo.server.v1.GetPreKeyCount"> & {
  * Use `create(GetPreKeyCountSchema)` to create a new message.
  */
 export const GetPreKeyCountSchema: GenMessage<GetPreKeyCount> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 7);
+  messageDesc(file_sigilo_server_v1_frames, 8);
 
 /**
  * One bundle per device of the account (or per listed device), consuming one
@@ -455,7 +505,7 @@ export type FetchBundles = Message<"sigilo.server.v1.FetchBundles"> & {
  * Use `create(FetchBundlesSchema)` to create a new message.
  */
 export const FetchBundlesSchema: GenMessage<FetchBundles> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 8);
+  messageDesc(file_sigilo_server_v1_frames, 9);
 
 /**
  * @generated from message sigilo.server.v1.OutgoingMessage
@@ -479,7 +529,7 @@ export type OutgoingMessage = Message<"sigilo.server.v1.OutgoingMessage"> & {
  * Use `create(OutgoingMessageSchema)` to create a new message.
  */
 export const OutgoingMessageSchema: GenMessage<OutgoingMessage> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 9);
+  messageDesc(file_sigilo_server_v1_frames, 10);
 
 /**
  * An identified send from an authenticated device. `messages` must name every
@@ -520,7 +570,7 @@ export type Send = Message<"sigilo.server.v1.Send"> & {
  * Use `create(SendSchema)` to create a new message.
  */
 export const SendSchema: GenMessage<Send> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 10);
+  messageDesc(file_sigilo_server_v1_frames, 11);
 
 /**
  * A sealed-sender send: may come from an unauthenticated connection, carries
@@ -566,7 +616,7 @@ export type SealedSend = Message<"sigilo.server.v1.SealedSend"> & {
  * Use `create(SealedSendSchema)` to create a new message.
  */
 export const SealedSendSchema: GenMessage<SealedSend> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 11);
+  messageDesc(file_sigilo_server_v1_frames, 12);
 
 /**
  * A sealed send to several accounts at once (group messages, spec/groups.md):
@@ -614,7 +664,7 @@ export type MultiSealedSend = Message<"sigilo.server.v1.MultiSealedSend"> & {
  * Use `create(MultiSealedSendSchema)` to create a new message.
  */
 export const MultiSealedSendSchema: GenMessage<MultiSealedSend> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 12);
+  messageDesc(file_sigilo_server_v1_frames, 13);
 
 /**
  * @generated from message sigilo.server.v1.MultiSealedSend.MultiRecipient
@@ -654,7 +704,7 @@ export type MultiSealedSend_MultiRecipient = Message<"sigilo.server.v1.MultiSeal
  * Use `create(MultiSealedSend_MultiRecipientSchema)` to create a new message.
  */
 export const MultiSealedSend_MultiRecipientSchema: GenMessage<MultiSealedSend_MultiRecipient> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 12, 0);
+  messageDesc(file_sigilo_server_v1_frames, 13, 0);
 
 /**
  * Deletes delivered messages of the authenticated device.
@@ -673,7 +723,7 @@ export type Ack = Message<"sigilo.server.v1.Ack"> & {
  * Use `create(AckSchema)` to create a new message.
  */
 export const AckSchema: GenMessage<Ack> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 13);
+  messageDesc(file_sigilo_server_v1_frames, 14);
 
 /**
  * @generated from message sigilo.server.v1.GetSenderCertificate
@@ -686,7 +736,7 @@ export type GetSenderCertificate = Message<"sigilo.server.v1.GetSenderCertificat
  * Use `create(GetSenderCertificateSchema)` to create a new message.
  */
 export const GetSenderCertificateSchema: GenMessage<GetSenderCertificate> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 14);
+  messageDesc(file_sigilo_server_v1_frames, 15);
 
 /**
  * The key senders must present for sealed sends to this account (all devices
@@ -715,7 +765,7 @@ export type SetAccessKey = Message<"sigilo.server.v1.SetAccessKey"> & {
  * Use `create(SetAccessKeySchema)` to create a new message.
  */
 export const SetAccessKeySchema: GenMessage<SetAccessKey> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 15);
+  messageDesc(file_sigilo_server_v1_frames, 16);
 
 /**
  * @generated from message sigilo.server.v1.ListDevices
@@ -728,7 +778,7 @@ export type ListDevices = Message<"sigilo.server.v1.ListDevices"> & {
  * Use `create(ListDevicesSchema)` to create a new message.
  */
 export const ListDevicesSchema: GenMessage<ListDevices> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 16);
+  messageDesc(file_sigilo_server_v1_frames, 17);
 
 /**
  * Linking a device (spec/client.md §6). A new, not yet registered device asks
@@ -747,7 +797,7 @@ export type ProvisionListen = Message<"sigilo.server.v1.ProvisionListen"> & {
  * Use `create(ProvisionListenSchema)` to create a new message.
  */
 export const ProvisionListenSchema: GenMessage<ProvisionListen> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 17);
+  messageDesc(file_sigilo_server_v1_frames, 18);
 
 /**
  * @generated from message sigilo.server.v1.ProvisionSend
@@ -773,7 +823,7 @@ export type ProvisionSend = Message<"sigilo.server.v1.ProvisionSend"> & {
  * Use `create(ProvisionSendSchema)` to create a new message.
  */
 export const ProvisionSendSchema: GenMessage<ProvisionSend> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 18);
+  messageDesc(file_sigilo_server_v1_frames, 19);
 
 /**
  * @generated from message sigilo.server.v1.Ping
@@ -786,7 +836,7 @@ export type Ping = Message<"sigilo.server.v1.Ping"> & {
  * Use `create(PingSchema)` to create a new message.
  */
 export const PingSchema: GenMessage<Ping> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 19);
+  messageDesc(file_sigilo_server_v1_frames, 20);
 
 /**
  * Unlinks another device of the same account (only the account's primary device, its lowest device id, may):
@@ -807,7 +857,7 @@ export type RemoveDevice = Message<"sigilo.server.v1.RemoveDevice"> & {
  * Use `create(RemoveDeviceSchema)` to create a new message.
  */
 export const RemoveDeviceSchema: GenMessage<RemoveDevice> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 20);
+  messageDesc(file_sigilo_server_v1_frames, 21);
 
 /**
  * Sets (or, empty, clears) the name of a device of this account: opaque bytes at most 128 long,
@@ -834,7 +884,7 @@ export type SetDeviceName = Message<"sigilo.server.v1.SetDeviceName"> & {
  * Use `create(SetDeviceNameSchema)` to create a new message.
  */
 export const SetDeviceNameSchema: GenMessage<SetDeviceName> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 21);
+  messageDesc(file_sigilo_server_v1_frames, 22);
 
 /**
  * Reserves an attachment upload (spec/server.md §4.1). The client encrypts the
@@ -856,7 +906,7 @@ export type AllocateAttachment = Message<"sigilo.server.v1.AllocateAttachment"> 
  * Use `create(AllocateAttachmentSchema)` to create a new message.
  */
 export const AllocateAttachmentSchema: GenMessage<AllocateAttachment> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 22);
+  messageDesc(file_sigilo_server_v1_frames, 23);
 
 /**
  * Claims a username for the authenticated account, replacing its previous one
@@ -876,7 +926,7 @@ export type SetUsername = Message<"sigilo.server.v1.SetUsername"> & {
  * Use `create(SetUsernameSchema)` to create a new message.
  */
 export const SetUsernameSchema: GenMessage<SetUsername> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 23);
+  messageDesc(file_sigilo_server_v1_frames, 24);
 
 /**
  * Releases the account's username and removes its directory entry.
@@ -891,7 +941,7 @@ export type DeleteUsername = Message<"sigilo.server.v1.DeleteUsername"> & {
  * Use `create(DeleteUsernameSchema)` to create a new message.
  */
 export const DeleteUsernameSchema: GenMessage<DeleteUsername> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 24);
+  messageDesc(file_sigilo_server_v1_frames, 25);
 
 /**
  * The account holding a username (rate-limited: limits.usernameLookupsPerHour).
@@ -911,7 +961,7 @@ export type LookupUsername = Message<"sigilo.server.v1.LookupUsername"> & {
  * Use `create(LookupUsernameSchema)` to create a new message.
  */
 export const LookupUsernameSchema: GenMessage<LookupUsername> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 25);
+  messageDesc(file_sigilo_server_v1_frames, 26);
 
 /**
  * Stores the account's encrypted profile (opaque; at most limits.maxProfileBytes).
@@ -931,7 +981,7 @@ export type SetProfile = Message<"sigilo.server.v1.SetProfile"> & {
  * Use `create(SetProfileSchema)` to create a new message.
  */
 export const SetProfileSchema: GenMessage<SetProfile> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 26);
+  messageDesc(file_sigilo_server_v1_frames, 27);
 
 /**
  * The encrypted profile of an account: answered with Profile (empty when none).
@@ -950,7 +1000,7 @@ export type GetProfile = Message<"sigilo.server.v1.GetProfile"> & {
  * Use `create(GetProfileSchema)` to create a new message.
  */
 export const GetProfileSchema: GenMessage<GetProfile> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 27);
+  messageDesc(file_sigilo_server_v1_frames, 28);
 
 /**
  * Lists the account in the member directory (directory.mode = members) with its
@@ -980,7 +1030,7 @@ export type DirectoryPublish = Message<"sigilo.server.v1.DirectoryPublish"> & {
  * Use `create(DirectoryPublishSchema)` to create a new message.
  */
 export const DirectoryPublishSchema: GenMessage<DirectoryPublish> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 28);
+  messageDesc(file_sigilo_server_v1_frames, 29);
 
 /**
  * Removes the account's directory entry.
@@ -995,7 +1045,7 @@ export type DirectoryLeave = Message<"sigilo.server.v1.DirectoryLeave"> & {
  * Use `create(DirectoryLeaveSchema)` to create a new message.
  */
 export const DirectoryLeaveSchema: GenMessage<DirectoryLeave> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 29);
+  messageDesc(file_sigilo_server_v1_frames, 30);
 
 /**
  * Searches the member directory (directory.mode = members): entries whose
@@ -1030,7 +1080,7 @@ export type DirectorySearch = Message<"sigilo.server.v1.DirectorySearch"> & {
  * Use `create(DirectorySearchSchema)` to create a new message.
  */
 export const DirectorySearchSchema: GenMessage<DirectorySearch> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 30);
+  messageDesc(file_sigilo_server_v1_frames, 31);
 
 /**
  * @generated from message sigilo.server.v1.ServerFrame
@@ -1194,7 +1244,7 @@ export type ServerFrame = Message<"sigilo.server.v1.ServerFrame"> & {
  * Use `create(ServerFrameSchema)` to create a new message.
  */
 export const ServerFrameSchema: GenMessage<ServerFrame> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 31);
+  messageDesc(file_sigilo_server_v1_frames, 32);
 
 /**
  * A binding leaf's place in the log: the leaf's fields not known to the
@@ -1234,7 +1284,7 @@ export type KtInclusion = Message<"sigilo.server.v1.KtInclusion"> & {
  * Use `create(KtInclusionSchema)` to create a new message.
  */
 export const KtInclusionSchema: GenMessage<KtInclusion> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 32);
+  messageDesc(file_sigilo_server_v1_frames, 33);
 
 /**
  * @generated from message sigilo.server.v1.KtConsistency
@@ -1270,7 +1320,7 @@ export type KtConsistency = Message<"sigilo.server.v1.KtConsistency"> & {
  * Use `create(KtConsistencySchema)` to create a new message.
  */
 export const KtConsistencySchema: GenMessage<KtConsistency> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 33);
+  messageDesc(file_sigilo_server_v1_frames, 34);
 
 /**
  * @generated from message sigilo.server.v1.KtLeafProof
@@ -1299,7 +1349,7 @@ export type KtLeafProof = Message<"sigilo.server.v1.KtLeafProof"> & {
  * Use `create(KtLeafProofSchema)` to create a new message.
  */
 export const KtLeafProofSchema: GenMessage<KtLeafProof> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 34);
+  messageDesc(file_sigilo_server_v1_frames, 35);
 
 /**
  * @generated from message sigilo.server.v1.KtAccountBindings
@@ -1321,7 +1371,7 @@ export type KtAccountBindings = Message<"sigilo.server.v1.KtAccountBindings"> & 
  * Use `create(KtAccountBindingsSchema)` to create a new message.
  */
 export const KtAccountBindingsSchema: GenMessage<KtAccountBindings> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 35);
+  messageDesc(file_sigilo_server_v1_frames, 36);
 
 /**
  * First frame on every connection.
@@ -1354,7 +1404,7 @@ export type Challenge = Message<"sigilo.server.v1.Challenge"> & {
  * Use `create(ChallengeSchema)` to create a new message.
  */
 export const ChallengeSchema: GenMessage<Challenge> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 36);
+  messageDesc(file_sigilo_server_v1_frames, 37);
 
 /**
  * @generated from message sigilo.server.v1.Error
@@ -1409,7 +1459,7 @@ export type Error = Message<"sigilo.server.v1.Error"> & {
  * Use `create(ErrorSchema)` to create a new message.
  */
 export const ErrorSchema: GenMessage<Error> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 37);
+  messageDesc(file_sigilo_server_v1_frames, 38);
 
 /**
  * @generated from message sigilo.server.v1.DeviceRemoval
@@ -1435,7 +1485,7 @@ export type DeviceRemoval = Message<"sigilo.server.v1.DeviceRemoval"> & {
  * Use `create(DeviceRemovalSchema)` to create a new message.
  */
 export const DeviceRemovalSchema: GenMessage<DeviceRemoval> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 38);
+  messageDesc(file_sigilo_server_v1_frames, 39);
 
 /**
  * @generated from message sigilo.server.v1.StaleDevices
@@ -1475,7 +1525,7 @@ export type StaleDevices = Message<"sigilo.server.v1.StaleDevices"> & {
  * Use `create(StaleDevicesSchema)` to create a new message.
  */
 export const StaleDevicesSchema: GenMessage<StaleDevices> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 39);
+  messageDesc(file_sigilo_server_v1_frames, 40);
 
 /**
  * @generated from message sigilo.server.v1.Registered
@@ -1499,7 +1549,7 @@ export type Registered = Message<"sigilo.server.v1.Registered"> & {
  * Use `create(RegisteredSchema)` to create a new message.
  */
 export const RegisteredSchema: GenMessage<Registered> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 40);
+  messageDesc(file_sigilo_server_v1_frames, 41);
 
 /**
  * @generated from message sigilo.server.v1.Authenticated
@@ -1526,7 +1576,7 @@ export type Authenticated = Message<"sigilo.server.v1.Authenticated"> & {
  * Use `create(AuthenticatedSchema)` to create a new message.
  */
 export const AuthenticatedSchema: GenMessage<Authenticated> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 41);
+  messageDesc(file_sigilo_server_v1_frames, 42);
 
 /**
  * @generated from message sigilo.server.v1.PreKeyCount
@@ -1560,7 +1610,7 @@ export type PreKeyCount = Message<"sigilo.server.v1.PreKeyCount"> & {
  * Use `create(PreKeyCountSchema)` to create a new message.
  */
 export const PreKeyCountSchema: GenMessage<PreKeyCount> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 42);
+  messageDesc(file_sigilo_server_v1_frames, 43);
 
 /**
  * @generated from message sigilo.server.v1.Bundles
@@ -1599,7 +1649,7 @@ export type Bundles = Message<"sigilo.server.v1.Bundles"> & {
  * Use `create(BundlesSchema)` to create a new message.
  */
 export const BundlesSchema: GenMessage<Bundles> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 43);
+  messageDesc(file_sigilo_server_v1_frames, 44);
 
 /**
  * @generated from message sigilo.server.v1.SendResult
@@ -1628,7 +1678,7 @@ export type SendResult = Message<"sigilo.server.v1.SendResult"> & {
  * Use `create(SendResultSchema)` to create a new message.
  */
 export const SendResultSchema: GenMessage<SendResult> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 44);
+  messageDesc(file_sigilo_server_v1_frames, 45);
 
 /**
  * A message for this device. Ack server_id once it is safely stored by the client.
@@ -1690,7 +1740,7 @@ export type Deliver = Message<"sigilo.server.v1.Deliver"> & {
  * Use `create(DeliverSchema)` to create a new message.
  */
 export const DeliverSchema: GenMessage<Deliver> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 45);
+  messageDesc(file_sigilo_server_v1_frames, 46);
 
 /**
  * Everything queued while this device was offline has been pushed.
@@ -1705,7 +1755,7 @@ export type QueueEmpty = Message<"sigilo.server.v1.QueueEmpty"> & {
  * Use `create(QueueEmptySchema)` to create a new message.
  */
 export const QueueEmptySchema: GenMessage<QueueEmpty> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 46);
+  messageDesc(file_sigilo_server_v1_frames, 47);
 
 /**
  * @generated from message sigilo.server.v1.SenderCertificateResult
@@ -1731,7 +1781,7 @@ export type SenderCertificateResult = Message<"sigilo.server.v1.SenderCertificat
  * Use `create(SenderCertificateResultSchema)` to create a new message.
  */
 export const SenderCertificateResultSchema: GenMessage<SenderCertificateResult> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 47);
+  messageDesc(file_sigilo_server_v1_frames, 48);
 
 /**
  * @generated from message sigilo.server.v1.DeviceInfo
@@ -1769,7 +1819,7 @@ export type DeviceInfo = Message<"sigilo.server.v1.DeviceInfo"> & {
  * Use `create(DeviceInfoSchema)` to create a new message.
  */
 export const DeviceInfoSchema: GenMessage<DeviceInfo> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 48);
+  messageDesc(file_sigilo_server_v1_frames, 49);
 
 /**
  * @generated from message sigilo.server.v1.Devices
@@ -1786,7 +1836,7 @@ export type Devices = Message<"sigilo.server.v1.Devices"> & {
  * Use `create(DevicesSchema)` to create a new message.
  */
 export const DevicesSchema: GenMessage<Devices> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 49);
+  messageDesc(file_sigilo_server_v1_frames, 50);
 
 /**
  * The device's one-time prekeys are running low: upload more.
@@ -1810,7 +1860,7 @@ export type PreKeysLow = Message<"sigilo.server.v1.PreKeysLow"> & {
  * Use `create(PreKeysLowSchema)` to create a new message.
  */
 export const PreKeysLowSchema: GenMessage<PreKeysLow> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 50);
+  messageDesc(file_sigilo_server_v1_frames, 51);
 
 /**
  * Upload over HTTPS with header "Authorization: Bearer {upload_token}" (spec/server.md §4.1):
@@ -1853,7 +1903,7 @@ export type AttachmentSlot = Message<"sigilo.server.v1.AttachmentSlot"> & {
  * Use `create(AttachmentSlotSchema)` to create a new message.
  */
 export const AttachmentSlotSchema: GenMessage<AttachmentSlot> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 51);
+  messageDesc(file_sigilo_server_v1_frames, 52);
 
 /**
  * @generated from message sigilo.server.v1.ProvisionAddress
@@ -1872,7 +1922,7 @@ export type ProvisionAddress = Message<"sigilo.server.v1.ProvisionAddress"> & {
  * Use `create(ProvisionAddressSchema)` to create a new message.
  */
 export const ProvisionAddressSchema: GenMessage<ProvisionAddress> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 52);
+  messageDesc(file_sigilo_server_v1_frames, 53);
 
 /**
  * Pushed to the listening connection, in the order they were sent.
@@ -1891,7 +1941,7 @@ export type ProvisionDeliver = Message<"sigilo.server.v1.ProvisionDeliver"> & {
  * Use `create(ProvisionDeliverSchema)` to create a new message.
  */
 export const ProvisionDeliverSchema: GenMessage<ProvisionDeliver> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 53);
+  messageDesc(file_sigilo_server_v1_frames, 54);
 
 /**
  * @generated from message sigilo.server.v1.UsernameAccount
@@ -1908,7 +1958,7 @@ export type UsernameAccount = Message<"sigilo.server.v1.UsernameAccount"> & {
  * Use `create(UsernameAccountSchema)` to create a new message.
  */
 export const UsernameAccountSchema: GenMessage<UsernameAccount> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 54);
+  messageDesc(file_sigilo_server_v1_frames, 55);
 
 /**
  * @generated from message sigilo.server.v1.Profile
@@ -1934,7 +1984,7 @@ export type Profile = Message<"sigilo.server.v1.Profile"> & {
  * Use `create(ProfileSchema)` to create a new message.
  */
 export const ProfileSchema: GenMessage<Profile> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 55);
+  messageDesc(file_sigilo_server_v1_frames, 56);
 
 /**
  * @generated from message sigilo.server.v1.DirectoryEntries
@@ -1958,7 +2008,7 @@ export type DirectoryEntries = Message<"sigilo.server.v1.DirectoryEntries"> & {
  * Use `create(DirectoryEntriesSchema)` to create a new message.
  */
 export const DirectoryEntriesSchema: GenMessage<DirectoryEntries> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 56);
+  messageDesc(file_sigilo_server_v1_frames, 57);
 
 /**
  * @generated from message sigilo.server.v1.DirectoryEntry
@@ -1992,7 +2042,7 @@ export type DirectoryEntry = Message<"sigilo.server.v1.DirectoryEntry"> & {
  * Use `create(DirectoryEntrySchema)` to create a new message.
  */
 export const DirectoryEntrySchema: GenMessage<DirectoryEntry> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 57);
+  messageDesc(file_sigilo_server_v1_frames, 58);
 
 /**
  * @generated from message sigilo.server.v1.Ok
@@ -2005,7 +2055,7 @@ export type Ok = Message<"sigilo.server.v1.Ok"> & {
  * Use `create(OkSchema)` to create a new message.
  */
 export const OkSchema: GenMessage<Ok> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 58);
+  messageDesc(file_sigilo_server_v1_frames, 59);
 
 /**
  * @generated from message sigilo.server.v1.Pong
@@ -2022,7 +2072,7 @@ export type Pong = Message<"sigilo.server.v1.Pong"> & {
  * Use `create(PongSchema)` to create a new message.
  */
 export const PongSchema: GenMessage<Pong> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 59);
+  messageDesc(file_sigilo_server_v1_frames, 60);
 
 /**
  * Sent just before the server closes the connection.
@@ -2046,7 +2096,7 @@ export type Closing = Message<"sigilo.server.v1.Closing"> & {
  * Use `create(ClosingSchema)` to create a new message.
  */
 export const ClosingSchema: GenMessage<Closing> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 60);
+  messageDesc(file_sigilo_server_v1_frames, 61);
 
 /**
  * @generated from enum sigilo.server.v1.ErrorCode
@@ -2202,6 +2252,13 @@ export enum ErrorCode {
    * @generated from enum value: ERROR_CODE_DIRECTORY_OFF = 21;
    */
   DIRECTORY_OFF = 21,
+
+  /**
+   * push.mode is off on this server: keep the connection open instead
+   *
+   * @generated from enum value: ERROR_CODE_PUSH_DISABLED = 90;
+   */
+  PUSH_DISABLED = 90,
 }
 
 /**

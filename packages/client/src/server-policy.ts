@@ -1,0 +1,65 @@
+/**
+ * The server's retention and privacy policy (/v1/server-info `policy`,
+ * spec/server.md §8) in plain words, as `sigilo whoami` and the web app show
+ * it, and the maximum disappearing-message timer clients apply.
+ */
+export interface ServerPolicy {
+  readonly undeliveredMessagesMs: number;
+  readonly attachmentsMs: number;
+  readonly lastSeen: 'day' | 'off';
+  readonly keepsConnectionTimes: boolean;
+  /** 0: no maximum. */
+  readonly maxDisappearingTimerMs: number;
+  readonly push: 'webpush' | 'off';
+}
+
+/** Reads the policy from a /v1/server-info answer; undefined when the server does not publish one. */
+export function readServerPolicy(info: unknown): ServerPolicy | undefined {
+  const p = (info as { policy?: Record<string, unknown> } | undefined)?.policy;
+  if (!p || typeof p.undeliveredMessagesMs !== 'number' || typeof p.attachmentsMs !== 'number') return undefined;
+  return {
+    undeliveredMessagesMs: p.undeliveredMessagesMs,
+    attachmentsMs: p.attachmentsMs,
+    lastSeen: p.lastSeen === 'off' ? 'off' : 'day',
+    keepsConnectionTimes: p.keepsConnectionTimes !== false,
+    maxDisappearingTimerMs: typeof p.maxDisappearingTimerMs === 'number' && p.maxDisappearingTimerMs > 0 ? p.maxDisappearingTimerMs : 0,
+    push: p.push === 'off' ? 'off' : 'webpush',
+  };
+}
+
+/** "30 days", "12 hours", "1 day", "90 seconds". */
+export function durationWords(ms: number): string {
+  const units: [number, string][] = [[86_400_000, 'day'], [3_600_000, 'hour'], [60_000, 'minute'], [1000, 'second']];
+  for (const [size, name] of units) {
+    if (ms >= size && ms % size === 0) {
+      const n = ms / size;
+      return `${n} ${name}${n === 1 ? '' : 's'}`;
+    }
+  }
+  for (const [size, name] of units) if (ms >= size) return `${+(ms / size).toFixed(1)} ${name}s`;
+  return `${ms} ms`;
+}
+
+/** The timer a conversation really uses under the server's maximum (0 = off). */
+export function effectiveDisappearingTimer(requestedMs: number, policy: ServerPolicy | undefined): number {
+  const max = policy?.maxDisappearingTimerMs ?? 0;
+  if (max <= 0) return requestedMs;
+  return requestedMs <= 0 ? max : Math.min(requestedMs, max);
+}
+
+/** The policy as sentences a person reads. */
+export function describeServerPolicy(p: ServerPolicy): string[] {
+  return [
+    `This server deletes undelivered messages after ${durationWords(p.undeliveredMessagesMs)}; delivered messages are deleted from it at once.`,
+    `It deletes attachments ${durationWords(p.attachmentsMs)} after they are uploaded.`,
+    p.keepsConnectionTimes
+      ? 'It keeps the day each device was last seen, and no other connection time.'
+      : 'It keeps no record of when devices connect.',
+    p.maxDisappearingTimerMs > 0
+      ? `Your organisation makes every conversation disappear after at most ${durationWords(p.maxDisappearingTimerMs)}.`
+      : 'Your organisation sets no maximum for disappearing messages.',
+    p.push === 'webpush'
+      ? 'When your app is closed, the server can wake it with an empty push that names no sender, conversation or message.'
+      : 'This server sends no push notifications: keep the app open to receive messages.',
+  ];
+}
