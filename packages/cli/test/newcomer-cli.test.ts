@@ -1,0 +1,77 @@
+/**
+ * Rough edges a newcomer organisation met following the README, through the built
+ * `sigilo` binary against a real server over TLS: output piped into a reader that
+ * stops early, a server certificate this machine does not trust, a group member
+ * one knows nothing about yet.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../../server/test/support/server.js';
+import { MAIN, assertBuilt, cliPerson, introduce, registered, type CliPerson } from './support/sigilo.js';
+
+describe('sigilo as a newcomer meets it', () => {
+  let server: TestServer;
+  let root: string;
+  let ana: CliPerson, bruno: CliPerson, carla: CliPerson;
+  let https: string;
+
+  beforeAll(async () => {
+    assertBuilt();
+    server = await startTestServer();
+    https = server.server.url.replace(/^wss:/, 'https:').replace(/\/v1\/ws$/, '');
+    root = mkdtempSync(join(tmpdir(), 'sigilo-cli-newcomer-'));
+    [ana, bruno, carla] = await Promise.all(['ana', 'bruno', 'carla'].map((n) => registered(server, root, n)));
+    await introduce(ana, bruno);
+    await introduce(ana, carla);
+  }, 120_000);
+
+  afterAll(async () => {
+    await server?.stop();
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
+
+  it('output piped into a reader that closes early ends the command quietly, not with an EPIPE stack trace', async () => {
+    for (let i = 0; i < 3; i++) expect((await ana.run(['send', 'bruno', `message ${i}`])).code).toBe(0);
+    // `sigilo chat ana --lines | head -1`: the reader goes away after the first chunk, while the
+    // command still has lines to write (connecting, online, the history it receives).
+    const result = await new Promise<{ code: number | null; err: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, [MAIN, 'chat', 'ana', '--lines', '--dir', bruno.dir], {
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...bruno.env },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      child.stdout.once('data', () => child.stdout.destroy());
+      const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`chat did not end; stderr: ${err}`)); }, 60_000);
+      child.once('close', (code) => { clearTimeout(timer); resolve({ code, err }); });
+      child.stdin.end();
+    });
+    expect(result.err).not.toMatch(/EPIPE|\n\s+at /);
+    expect(result.code).toBe(0);
+  }, 90_000);
+
+  it('--ca-trusted against a certificate this machine does not trust says so, and how to pin it', async () => {
+    const p = cliPerson(root, 'trusting');
+    const r = await p.run(['init', https, '--ca-trusted']);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/the server answered, but its certificate is not trusted here \(DEPTH_ZERO_SELF_SIGNED_CERT\)/);
+    expect(r.err).toMatch(/sigilo init URL --fingerprint FP/);
+    expect(r.err).not.toMatch(/check the URL and that it is running/);
+    // A server that is really down still says so.
+    const down = await p.run(['init', 'https://127.0.0.1:1', '--ca-trusted']);
+    expect(down.code).toBe(1);
+    expect(down.err).toMatch(/cannot reach the server \(ECONNREFUSED\); check the URL and that it is running/);
+  }, 60_000);
+
+  it('group show names a member one has neither a contact name nor a profile for as "-", not the id twice', async () => {
+    expect((await ana.run(['group', 'create', 'team', 'bruno', 'carla'])).code).toBe(0);
+    const r = await bruno.run(['group', 'show', 'team']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(new RegExp(`\\n  -\\s+${carla.accountId}  member\\n`));
+    expect(r.out).not.toContain(`${carla.accountId} ${carla.accountId}`);
+    expect(r.out).toMatch(new RegExp(`\\n  ana\\s+${ana.accountId}  admin\\n`));
+  }, 60_000);
+});
