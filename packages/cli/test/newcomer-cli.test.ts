@@ -74,4 +74,26 @@ describe('sigilo as a newcomer meets it', () => {
     expect(r.out).not.toContain(`${carla.accountId} ${carla.accountId}`);
     expect(r.out).toMatch(new RegExp(`\\n  ana\\s+${ana.accountId}  admin\\n`));
   }, 60_000);
+
+  it('server start says whether the member directory is on, so the administrator can check what the README asked', async () => {
+    for (const [extra, expected] of [
+      [[], /\n  member directory: off \(members find each other by exact username; directory.mode=members turns the list on\)\n/],
+      [['--set', 'directory.mode=members'], /\n  member directory: on \(members who join are listed, username and name in clear to the server\)\n/],
+    ] as const) {
+      const data = mkdtempSync(join(root, 'server-'));
+      const banner = await new Promise<string>((resolve, reject) => {
+        const child = spawn(process.execPath, [MAIN, 'server', 'start', '--host', '127.0.0.1', '--port', '0', '--data', data, ...extra], {
+          env: { PATH: process.env.PATH, HOME: process.env.HOME }, stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (out.includes('  metrics: ')) child.kill('SIGTERM');
+        });
+        const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`no banner: ${out}`)); }, 60_000);
+        child.once('close', () => { clearTimeout(timer); resolve(out); });
+      });
+      expect(banner).toMatch(expected);
+    }
+  }, 150_000);
 });

@@ -13,7 +13,7 @@ async function readStdin(): Promise<string> {
 
 export const send = clientCommand({
   path: ['send'],
-  summary: 'send a text message to a contact',
+  summary: 'send a text message to a contact or group',
   usage: `sigilo send NAME TEXT… ${CLIENT_USAGE} [--json]
        sigilo send GROUP TEXT…          (a group's name or id: to every member)
        echo TEXT | sigilo send NAME -
