@@ -96,4 +96,13 @@ describe('sigilo as a newcomer meets it', () => {
       expect(banner).toMatch(expected);
     }
   }, 150_000);
+
+  it('a member whose account the administrator removed is told so in words, not "wrong signature"', async () => {
+    const dora = await registered(server, root, 'dora');
+    expect((await server.server.admin.removeAccount(dora.accountId)).removed).toBe(true);
+    const r = await dora.run(['inbox']);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`the server no longer knows this device or its account (${dora.accountId}): your administrator may have removed the account`);
+    expect(r.err).not.toMatch(/signature|device key/);
+  }, 60_000);
 });
