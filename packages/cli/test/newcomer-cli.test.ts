@@ -105,4 +105,15 @@ describe('sigilo as a newcomer meets it', () => {
     expect(r.err).toContain(`the server no longer knows this device or its account (${dora.accountId}): your administrator may have removed the account`);
     expect(r.err).not.toMatch(/signature|device key/);
   }, 60_000);
+
+  it('whoami shows the name and username others see, and says how to set them when there are none', async () => {
+    const before = await carla.run(['whoami']);
+    expect(before.code, before.err).toBe(0);
+    expect(before.out).toContain('Name: - (set it with: sigilo profile set --name "Your Name")\nUsername: - (claim one with: sigilo username set NAME)\n');
+    expect((await carla.run(['profile', 'set', '--name', 'Carla Díaz'])).code).toBe(0);
+    expect((await carla.run(['username', 'set', 'carla.diaz'])).code).toBe(0);
+    const after = await carla.run(['whoami']);
+    expect(after.out).toContain(`Account: ${carla.accountId}\nName: Carla Díaz\nUsername: @carla.diaz\nDevice: 1\n`);
+    expect(JSON.parse((await carla.run(['whoami', '--json'])).out)).toMatchObject({ accountId: carla.accountId, name: 'Carla Díaz', username: 'carla.diaz' });
+  }, 60_000);
 });
