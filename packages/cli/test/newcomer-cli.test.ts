@@ -116,4 +116,13 @@ describe('sigilo as a newcomer meets it', () => {
     expect(after.out).toContain(`Account: ${carla.accountId}\nName: Carla Díaz\nUsername: @carla.diaz\nDevice: 1\n`);
     expect(JSON.parse((await carla.run(['whoami', '--json'])).out)).toMatchObject({ accountId: carla.accountId, name: 'Carla Díaz', username: 'carla.diaz' });
   }, 60_000);
+
+  it('sending by account id to a group member without a contact name names her by her profile, not by the id', async () => {
+    // Carla (profile set above) writes in the group: Bruno learns her name, not a contact name.
+    expect((await carla.run(['send', 'team', 'hello team'])).code).toBe(0);
+    expect((await bruno.run(['inbox'])).out).toContain('hello team');
+    const r = await bruno.run(['send', carla.accountId, 'hi Carla']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/^Sent to ~Carla Díaz /);
+  }, 60_000);
 });

@@ -20,7 +20,7 @@ unless --yes.`,
     if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`);
     const client = await ctx.client();
     const contact = client.resolveContact(name);
-    const who = contactName(contact, contact.accountId);
+    const who = contactName(contact, contact.accountId, client);
     if (ctx.values.yes !== true && process.stdin.isTTY && !ctx.json) {
       if (!(await confirm(`Delete all messages with ${who} on all your devices? [y/N] `))) {
         ctx.io.err('Nothing deleted.\n');

@@ -40,7 +40,7 @@ sent by the next \`sigilo send\`, \`inbox\` or \`chat\` (exit code 1 says so; do
       offline = e;
     }
     const m = await client.sendText(contact.accountId, text);
-    const who = contactName(contact, contact.accountId);
+    const who = contactName(contact, contact.accountId, client);
     if (ctx.json) {
       ctx.io.out(`${JSON.stringify({ to: formatAccountId(contact.accountId), contact: contact.alias ?? null, messageId: hex(m.messageId), timestamp: m.timestamp, status: m.status })}\n`);
     } else if (m.status === 'pending') {
