@@ -75,7 +75,7 @@ describe('sigilo admin and sigilo devices', () => {
     expect(again.err).toMatch(new RegExp(`no account ${carol.accountId} on this server`));
     const bad = await admin(['label', 'not-an-id', 'x']);
     expect(bad.code).toBe(1);
-    expect(bad.err).toMatch(/not an account id \(26 characters/);
+    expect(bad.err).toMatch(/'not-an-id' is neither an account id \(26 characters/);
     const cleared = await admin(['label', ana.accountId, '--clear']);
     expect(cleared.code).toBe(0);
   }, 180_000);
