@@ -11,8 +11,17 @@ const stopSignal = new Promise<string>((resolve) => {
   for (const s of ['SIGTERM', 'SIGINT'] as const) process.once(s, () => resolve(s));
 });
 
+// Output piped into a reader that stops early (`sigilo chat bob --lines | head`): the rest of
+// the output is dropped and the command finishes its work, instead of crashing on EPIPE.
+let stdoutClosed = false;
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE' && e.code !== 'ERR_STREAM_DESTROYED') throw e;
+  stdoutClosed = true;
+});
+process.stderr.on('error', () => { /* nowhere left to report it */ });
+
 const code = await runCli(process.argv.slice(2), {
-  out: (t) => process.stdout.write(t),
+  out: (t) => { if (!stdoutClosed) process.stdout.write(t); },
   err: (t) => process.stderr.write(t),
   stopSignal,
   env: process.env,

@@ -156,8 +156,9 @@ describe('sigilo client commands', () => {
       [['mute', 'bob', '--for', '1h', '--off'], 2, /either --for or --off/],
       [['verify', 'bob', '--accept', '--qr', 'ab'], 2, /only one of/],
       [['chat'], 2, /give the contact NAME/],
-      [['send', 'carol', 'hi'], 1, /no contact "carol": add it with `sigilo contacts add NAME CARD`/],
-      [['inbox', 'carol'], 1, /no contact "carol"/],
+      [['send', 'carol', 'hi'], 1, /no contact or group is called "carol" .*`sigilo contacts add NAME @USERNAME` or `sigilo contacts add NAME CARD`/],
+      [['send', '@carol', 'hi'], 1, /no contact is called "@carol": contacts go by the name you gave them .*`sigilo contacts add carol @carol`, then use carol/],
+      [['inbox', 'carol'], 1, /no contact or group is called "carol"/],
       [['whoami'], 1, /wrong passphrase/, { SIGILO_PASSPHRASE: 'wrong horse' }],
       [['whoami'], 2, /no passphrase for the local store: set SIGILO_PASSPHRASE or give --passphrase-file/, { SIGILO_PASSPHRASE: '' }],
     ];

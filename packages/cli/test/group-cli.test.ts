@@ -185,7 +185,7 @@ describe('sigilo group commands', () => {
       [['group', 'show', 'no-such-group'], 1, /no group "no-such-group": see `sigilo group list`/],
       [['group', 'add', 'team', 'nobody'], 1, /no contact "nobody"/],
       [['group', 'promote', 'team', 'bob'], 1, /that member is an admin already/],
-      [['send', 'no-such', 'x'], 1, /no contact "no-such": add it with `sigilo contacts add NAME CARD` \(no group has that name either/],
+      [['send', 'no-such', 'x'], 1, /no contact or group is called "no-such" \(`sigilo contacts` and `sigilo group list` list them\)/],
     ];
     const results = await Promise.all(cases.map(([args]) => alice.run([...args, ...(args[1] === 'show' ? ['--offline'] : [])])));
     for (const [i, [args, code, message]] of cases.entries()) {

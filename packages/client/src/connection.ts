@@ -50,7 +50,7 @@ export function pinnedSocket(url: URL, fingerprint: string | undefined, timeoutM
       ...(onread ? { onread } : {}),
     };
     const socket = tlsConnect(options);
-    socket.once('error', (e) => reject(new ClientError('CONNECTION_FAILED', `cannot reach the server (${(e as NodeJS.ErrnoException).code ?? e.message}); check the URL and that it is running`)));
+    socket.once('error', (e) => reject(new ClientError('CONNECTION_FAILED', connectionFailure(e as NodeJS.ErrnoException))));
     // A stalled TCP or TLS handshake must not leave the caller waiting forever.
     const timer = setTimeout(() => {
       socket.destroy();
@@ -70,6 +70,20 @@ export function pinnedSocket(url: URL, fingerprint: string | undefined, timeoutM
       resolve(socket);
     });
   });
+}
+
+/** Certificate checks that fail when the server is reached but not trusted (no pin, `--ca-trusted`). */
+const UNTRUSTED = new Set(['SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_GET_ISSUER_CERT', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'ERR_TLS_CERT_ALTNAME_INVALID']);
+
+function connectionFailure(e: NodeJS.ErrnoException): string {
+  const code = e.code ?? e.message;
+  if (!UNTRUSTED.has(code)) return `cannot reach the server (${code}); check the URL and that it is running`;
+  // Node checks against its own CA list, not the system's: an organisation CA installed on the
+  // machine is not enough.
+  return `the server answered, but its certificate is not trusted here (${code}); pin it instead: `
+    + 'sigilo init URL --fingerprint FP (the fingerprint the server prints), or for an organisation CA '
+    + 'set NODE_EXTRA_CA_CERTS to its ca.crt';
 }
 
 /** GET over the pinned channel (e.g. /v1/server-info). */

@@ -93,7 +93,7 @@ export function caPage(o: { subject: string; fingerprint: string; notAfter: stri
 <p>${esc(t.intro)}</p>
 <p><a id="download" href="/ca.crt" download="sigilo-ca.crt">${esc(t.download)}</a></p>
 <dl>
-<dt>${esc(t.fingerprint)}</dt><dd><code id="fingerprint">${esc(o.fingerprint)}</code></dd>
+<dt>${esc(t.fingerprint)}</dt><dd><code id="fingerprint">${esc(o.fingerprint).replaceAll(':', ':<wbr>')}</code></dd>
 <dt>CA</dt><dd>${esc(o.subject)}</dd>
 <dt>${esc(t.validUntil)}</dt><dd>${esc(o.notAfter)}</dd>
 </dl>

@@ -6,7 +6,7 @@
 import { existsSync, rmSync, rmdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ClientError, SigiloClient, SqlCipherStore, formatAccountId, type ClientEvent, type ContactRow } from '@sigilo/client';
+import { ClientError, ServerRequestError, SigiloClient, SqlCipherStore, formatAccountId, type ClientEvent, type ContactRow } from '@sigilo/client';
 import { parse, str, type Parsed } from '../args.js';
 import type { Command, Io } from '../command.js';
 import { printableName } from './format.js';
@@ -128,6 +128,14 @@ export function clientCommand(def: {
         if (e instanceof ClientError && e.code === 'DEVICE_REMOVED') {
           io.err(`sigilo ${def.path.join(' ')}: ${e.message}\n`);
           return EXIT_DEVICE_REMOVED;
+        }
+        // A registered device the server no longer knows: the administrator removed the account
+        // (a removed device alone is told so, above). Say it in words, not as a signature failure.
+        if (e instanceof ServerRequestError && e.serverCode === 'AUTH_FAILED' && opened?.accountId) {
+          io.err(`sigilo ${def.path.join(' ')}: the server no longer knows this device or its account `
+            + `(${formatAccountId(opened.accountId)}): your administrator may have removed the account. `
+            + 'Ask them; for a new account they give you an invite, then run `sigilo register` in a new --dir [AUTH_FAILED]\n');
+          return 1;
         }
         throw e;
       } finally {

@@ -7,7 +7,12 @@ import { adminConfig, dataOptions, runAdmin } from '../data-dir.js';
 export const adminAccounts: Command = {
   path: ['admin', 'accounts'],
   summary: 'list accounts (id, username, your label) and their devices',
-  usage: 'sigilo admin accounts [--data DIR] [--config FILE] [--json]',
+  usage: `sigilo admin accounts [--data DIR] [--config FILE] [--json]
+
+The username column: @name for members listed in the member directory; "(hashed)" when
+the member claimed a username but the server holds only its hash (it cannot show it, yet
+\`sigilo admin label @name …\`, \`revoke-device\` and \`remove-account\` find the account by the
+exact name); empty when none is claimed.`,
   async run(args, io) {
     const { values } = parse(args, dataOptions);
     const { result, live } = await runAdmin<AccountSummary[]>(adminConfig(io, values), { op: 'accounts' }, (a) => a.listAccounts());

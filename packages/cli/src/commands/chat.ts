@@ -8,7 +8,7 @@ import { resolveConversation } from './group.js';
 
 export const chat = clientCommand({
   path: ['chat'],
-  summary: 'chat with a contact interactively',
+  summary: 'chat with a contact or group interactively',
   usage: `sigilo chat NAME [--lines] ${CLIENT_USAGE}
        sigilo chat GROUP [--lines]      (a group's name or id)
 

@@ -20,7 +20,7 @@ without a terminal (scripts) or with --json it needs --yes, else nothing is dele
     if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`);
     const client = await ctx.client();
     const contact = client.resolveContact(name);
-    const who = contactName(contact, contact.accountId);
+    const who = contactName(contact, contact.accountId, client);
     if (ctx.values.yes !== true) {
       // Deleting cannot be undone: without a person at a terminal to ask, it needs --yes.
       if (!process.stdin.isTTY || ctx.json) {

@@ -220,7 +220,9 @@ The revision counts the signed membership changes; every member's devices agree 
     ctx.io.out(`Group ${printableName(g.name)}\nId: ${hex(g.groupId)}\nRevision: ${g.revision}\n${g.status === 'active' ? '' : `You ${g.status === 'left' ? 'left this group' : 'were removed from this group'}.\n`}Members (${g.members.length}):\n`);
     for (const m of g.members) {
       const id = formatAccountId(m.accountId);
-      const name = id === me ? 'you' : contactName(client.store.getContact(m.accountId), m.accountId, client);
+      const known = contactName(client.store.getContact(m.accountId), m.accountId, client);
+      // A member with neither a contact name nor a profile yet: the id column says who it is.
+      const name = id === me ? 'you' : known === id ? '-' : known;
       ctx.io.out(`  ${name.padEnd(16)} ${id}  ${m.role}\n`);
     }
     return 0;
@@ -239,11 +241,19 @@ export function resolveConversation(client: SigiloClient, name: string): { kind:
       return { kind: 'group', group: client.resolveGroup(name) };
     } catch (g) {
       if (g instanceof ClientError && g.code === 'NOT_FOUND') {
-        throw new ClientError('UNKNOWN_CONTACT', `no contact "${name}": add it with \`sigilo contacts add NAME CARD\` (no group has that name either: \`sigilo group list\`)`);
+        throw new ClientError('UNKNOWN_CONTACT', unknownConversation(name));
       }
       throw g;
     }
   }
+}
+
+/** What to do when NAME is neither a contact's name nor a group's. */
+function unknownConversation(name: string): string {
+  const username = /^@([a-z0-9._]{3,32})$/i.exec(name)?.[1]?.toLowerCase();
+  // People used to other messengers type the @username they added someone by.
+  if (username) return `no contact is called "${name}": contacts go by the name you gave them (\`sigilo contacts\` lists them); to add this person: \`sigilo contacts add ${username} @${username}\`, then use ${username}`;
+  return `no contact or group is called "${name}" (\`sigilo contacts\` and \`sigilo group list\` list them); add someone with \`sigilo contacts add NAME @USERNAME\` or \`sigilo contacts add NAME CARD\``;
 }
 
 /** `sigilo send GROUP TEXT`: one message to every member (exit 1 while it waits in the outbox). */

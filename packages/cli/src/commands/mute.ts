@@ -31,7 +31,7 @@ Applies to all your devices; messages still arrive, \`sigilo chat\` shows no not
     }
     const client = await ctx.client();
     const contact = client.resolveContact(name);
-    const who = contactName(contact, contact.accountId);
+    const who = contactName(contact, contact.accountId, client);
     const online = await connectBestEffort(client);
     await client.mute(contact.accountId, until);
     if (ctx.json) ctx.io.out(`${JSON.stringify({ contact: contact.alias ?? null, mutedUntil: until === 0 ? null : until })}\n`);

@@ -126,7 +126,8 @@ Nothing is changed unless the whole backup verifies.`,
           ctx.io.out(`Restored account ${info.accountId} as a new device (${info.deviceId}) from the backup of ${new Date(info.backupCreatedAt).toISOString().slice(0, 10)}: `
             + `${info.contacts} contact(s), ${info.groups} group(s), ${info.messages} message(s)${saved.length ? `, ${saved.length} attachment file(s) in ${info.filesDir}` : ''}.\n`
             + 'Your contacts see the same identity (their verification stays) and a new device of yours.\n'
-            + 'If the old device is lost, remove it from your account: `sigilo devices` lists your devices, `sigilo devices remove N` (on your primary device) unlinks one.\n');
+            + 'If the old device is lost, remove it from your account: `sigilo devices` lists your devices, `sigilo devices remove N` unlinks one from your primary device.\n'
+            + 'If the lost device was the primary one, ask your administrator to revoke it now (sigilo admin revoke-device ACCOUNT N); otherwise it stops being primary 14 days after it was last seen.\n');
         }
         return 0;
       } catch (e) {

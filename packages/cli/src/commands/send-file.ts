@@ -134,7 +134,7 @@ run it again to resume.`,
     }
     bar.end();
     const a = m.attachments?.[0];
-    const who = target.kind === 'group' ? `group ${printableName(target.group.name)}` : contactName(client.store.getContact(to), to);
+    const who = target.kind === 'group' ? `group ${printableName(target.group.name)}` : contactName(client.store.getContact(to), to, client);
     if (ctx.json) {
       ctx.io.out(`${JSON.stringify({
         ...(target.kind === 'group' ? { group: hex(to), name: target.group.name } : { to: formatAccountId(to), contact: client.store.getContact(to)?.alias ?? null }),

@@ -14,7 +14,7 @@ async function readStdin(): Promise<string> {
 
 export const send = clientCommand({
   path: ['send'],
-  summary: 'send a text message to a contact',
+  summary: 'send a text message to a contact or group',
   usage: `sigilo send NAME TEXT… ${CLIENT_USAGE} [--json]
        sigilo send GROUP TEXT…          (a group's name or id: to every member)
        echo TEXT | sigilo send NAME -
@@ -37,7 +37,7 @@ object has "status" (sent, delivered, pending, failed) and, unless sent, "error"
     const target = resolveConversation(client, name);
     if (target.kind === 'group') return sendToGroup(ctx, client, target.group, text);
     const contact = client.resolveContact(name);
-    const who = contactName(contact, contact.accountId);
+    const who = contactName(contact, contact.accountId, client);
     watchWarnings(client, ctx.io);
     let offline: Error | undefined;
     try {

@@ -38,6 +38,7 @@ ${settingsHelp()}`,
       `  sender certificate key: id ${server.certificateKey.keyId}, ${Buffer.from(server.certificateKey.publicKey).toString('base64')}`,
       `  key transparency log: ${server.kt.verifierKey}`,
       `  admin: sigilo admin invite --data ${config.dataDir}`,
+      `  member directory: ${config.directory.mode === 'members' ? 'on (members who join are listed, username and name in clear to the server)' : 'off (members find each other by exact username; directory.mode=members turns the list on)'}`,
       `  metrics: ${server.metricsUrl ?? 'off (set metrics.enabled to serve them on a loopback port)'}`,
       '',
     ].join('\n'));

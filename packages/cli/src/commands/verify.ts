@@ -44,7 +44,7 @@ Exit code 3 also when the key changed and is not accepted yet.`,
     if (actions > 1) throw new UsageError('give only one of --qr, --verified and --accept');
     const client = await ctx.client();
     const contact = client.resolveContact(name);
-    const who = contactName(contact, contact.accountId);
+    const who = contactName(contact, contact.accountId, client);
     const before = client.safetyNumber(contact.accountId);
     let outcome: 'shown' | 'accepted' | 'verified' | 'mismatch' = 'shown';
     if (qr !== undefined) {

@@ -1,10 +1,11 @@
-/** `sigilo whoami`: this client's account, device and contact card. */
+/** `sigilo whoami`: this client's account, name, username, device and contact card, and the server's policy. */
 import { ClientError, describeServerPolicy, fetchJson, formatAccountId, readServerPolicy, type ServerPolicy } from '@sigilo/client';
-import { CLIENT_USAGE, clientCommand } from '../client/session.js';
+import { printableName } from '../client/format.js';
+import { CLIENT_USAGE, clientCommand, connectBestEffort } from '../client/session.js';
 
 export const whoami = clientCommand({
   path: ['whoami'],
-  summary: "show your account id, this device, your contact card and the server's retention policy",
+  summary: "show your account id, name, username, this device, your contact card and the server's retention policy",
   usage: `sigilo whoami ${CLIENT_USAGE} [--json]`,
   async run(ctx) {
     const client = await ctx.client();
@@ -22,9 +23,20 @@ export const whoami = clientCommand({
         policyError = `could not reach the server to read its policy (${(e as Error).message})`;
       }
     }
+    let profile = client.profiles.own();
+    // A linked device holds the profile key but not yet the name: read it from the server when
+    // it can be reached; whoami still answers offline.
+    if (!profile.name && !policyError) {
+      try {
+        if (await connectBestEffort(client)) profile = await client.profiles.fetchOwn();
+      } catch { /* shown as unknown below */ }
+    }
     const info = {
       accountId: formatAccountId(accountId),
       deviceId: client.deviceId,
+      // What others see of you, as this device knows it.
+      name: profile.name ?? null,
+      username: client.usernames.current ?? null,
       contactCard: client.contactCard,
       server: server?.url ?? null,
       fingerprint: server?.fingerprint ?? null,
@@ -32,7 +44,10 @@ export const whoami = clientCommand({
     };
     if (ctx.json) ctx.io.out(`${JSON.stringify(info)}\n`);
     else {
-      ctx.io.out(`Account: ${info.accountId}\nDevice: ${info.deviceId}\nContact card: ${info.contactCard}\nServer: ${info.server}${info.fingerprint ? ` (pinned ${info.fingerprint})` : ''}\n`);
+      ctx.io.out(`Account: ${info.accountId}\n`
+        + `Name: ${info.name ? printableName(info.name) : '- (set it with: sigilo profile set --name "Your Name")'}\n`
+        + `Username: ${info.username ? `@${info.username}` : '- (claim one with: sigilo username set NAME)'}\n`
+        + `Device: ${info.deviceId}\nContact card: ${info.contactCard}\nServer: ${info.server}${info.fingerprint ? ` (pinned ${info.fingerprint})` : ''}\n`);
       if (policy) ctx.io.out(`Server policy:\n${describeServerPolicy(policy).map((l) => `  ${l}\n`).join('')}`);
       else if (policyError) ctx.io.out(`Server policy: unknown: ${policyError}\n`);
     }
