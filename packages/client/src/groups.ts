@@ -40,7 +40,7 @@ import {
   ContentSchema, ReceiptMessage_Type, TypingMessage_Action, type Content, type DataMessage, type GroupUpdate,
 } from '@sigilo/protocol/gen/sigilo/client/v1/content_pb';
 import type { Deliver } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
-import { TYPING_EXPIRY_MS, type ClientEvent } from './client.js';
+import { TYPING_EXPIRY_MS, type ClientEvent, type GroupChangeEvent } from './events.js';
 import { ServerRequestError, type ClientBody, type Connection } from './connection.js';
 import { envelopeId } from './envelope-ids.js';
 import { ClientError } from './errors.js';
@@ -108,15 +108,7 @@ export interface GroupInfo {
   readonly mutedUntil: number;
 }
 
-/** One membership change as shown to people: who did what to whom. */
-export interface GroupChangeEvent {
-  readonly by: Uint8Array;
-  /** 'undone': a change shown before lost to a concurrent change by `undoneBy` (groups.md §4.5). */
-  readonly kind: 'created' | 'added' | 'removed' | 'left' | 'promoted' | 'demoted' | 'renamed' | 'undone';
-  readonly accounts: Uint8Array[];
-  readonly name?: string;
-  readonly undoneBy?: Uint8Array;
-}
+export type { GroupChangeEvent } from './events.js';
 
 /** What SigiloClient lends the group engine (its connections, outbox and identity). */
 export interface GroupHost {
