@@ -20,7 +20,7 @@ export async function init(engine: Engine, url: string, fingerprint: string | un
   if (parsed.protocol !== 'wss:') throw new ClientError('INVALID_INPUT', 'the server URL must be https://HOST:PORT or wss://HOST:PORT (TLS is required)');
   if (parsed.pathname === '/' || parsed.pathname === '') parsed.pathname = '/v1/ws';
   const address: ServerAddress = { url: parsed.toString(), fingerprint: fingerprint ? normaliseFingerprint(fingerprint) : undefined };
-  const info = await fetchJson(address, '/v1/server-info') as { name?: string; certificateKeys?: { keyId: number; publicKey: string }[] };
+  const info = await fetchJson(engine.transportFor(address), '/v1/server-info') as { name?: string; certificateKeys?: { keyId: number; publicKey: string }[] };
   if (info.name !== 'sigilo' || !Array.isArray(info.certificateKeys)) throw new ClientError('SERVER_ERROR', 'this is not a Sigilo server (no server-info)');
   if (engine.accountId && engine.server && engine.server.url !== address.url) {
     throw new ClientError('ALREADY_REGISTERED', 'this device is registered with another server; use a new --dir for a second account');
@@ -38,7 +38,7 @@ export async function init(engine: Engine, url: string, fingerprint: string | un
 /** Fetches the server's sender-certificate keys again (over the pinned connection), e.g. after a key rotation. */
 export async function refreshServerKeys(engine: Engine): Promise<void> {
   engine.keysRefreshedAt = engine.now();
-  const info = await fetchJson(engine.requireServer(), '/v1/server-info') as { certificateKeys?: { keyId: number; publicKey: string }[] };
+  const info = await fetchJson(engine.transport(), '/v1/server-info') as { certificateKeys?: { keyId: number; publicKey: string }[] };
   if (!Array.isArray(info.certificateKeys)) return;
   engine.store.setMeta(META.serverKeys, text.encode(JSON.stringify(info.certificateKeys)));
   engine.trusted = undefined;
@@ -56,7 +56,7 @@ export async function register(engine: Engine, inviteCode: string): Promise<{ ac
   const address = engine.requireServer();
   const identity = generateIdentityKeyPair(engine.ctx);
   const deviceKey = generateDeviceKey(engine);
-  const { connection, nonce } = await Connection.open(address, () => {});
+  const { connection, nonce } = await Connection.open(engine.transportFor(address), () => {});
   try {
     const f = await connection.request({
       case: 'register',

@@ -3,7 +3,7 @@
  * attachments.ts, then the message with its pointer (1:1 or group), and the
  * download of a stored message's attachment.
  */
-import { AttachmentError, downloadFile, type DownloadOptions, type SendFileOptions, uploadFile, uploadStateKey } from './attachments.js';
+import { AttachmentError, type AttachmentFiles, type DownloadOptions, type SendFileOptions } from './attachments.js';
 import { assertSendable } from './contacts.js';
 import type { Engine } from './engine.js';
 import { ClientError } from './errors.js';
@@ -25,9 +25,10 @@ export async function sendFile(engine: Engine, to: Uint8Array, path: string, opt
   const group = to.length === 32;
   if (!group) assertSendable(engine, to);
   else assertGroupSendable(engine, to);
-  const stateKey = uploadStateKey(to, path);
+  const files = requireFiles(engine);
+  const stateKey = files.uploadStateKey(to, path);
   const server = engine.requireServer();
-  const attachment = await uploadFile({
+  const attachment = await files.upload({
     store: engine.store, ctx: engine.ctx, now: engine.now, server,
     allocate: async (size) => {
       const f = await engine.requireConnection().request({ case: 'allocateAttachment', value: { size: BigInt(size) } });
@@ -50,7 +51,7 @@ export async function sendFile(engine: Engine, to: Uint8Array, path: string, opt
 
 /**
  * Downloads attachment `index` of a stored message to `outPath`, verified and
- * decrypted (attachments.ts downloadFile): the file appears only when complete;
+ * decrypted (the AttachmentFiles port): the file appears only when complete;
  * an interrupted download resumes from `<outPath>.part` when called again.
  */
 export async function downloadAttachment(engine: Engine, conversation: Uint8Array, messageId: Uint8Array, index: number, outPath: string, options: DownloadOptions = {}): Promise<{ path: string; size: number }> {
@@ -61,7 +62,7 @@ export async function downloadAttachment(engine: Engine, conversation: Uint8Arra
   if (a.expires > 0 && a.expires <= engine.now()) {
     throw new AttachmentError('EXPIRED', 'this attachment expired on the server; ask the sender to send it again');
   }
-  return downloadFile(engine.requireServer(), engine.ctx, a, outPath, options);
+  return requireFiles(engine).download(engine.requireServer(), engine.ctx, a, outPath, options);
 }
 
 /** Groups: the group must be known before a file is uploaded for it (membership is checked again on sending). */
@@ -72,4 +73,9 @@ export function assertGroupSendable(engine: Engine, groupId: Uint8Array): void {
 /** Groups: the group send path (groups.ts) with the attachment's pointer. */
 export function sendGroupData(engine: Engine, groupId: Uint8Array, text: string, a: Attachment): Promise<MessageRow> {
   return engine.groups.sendText(groupId, text, { attachments: [pointerFromAttachment(a)] });
+}
+
+function requireFiles(engine: Engine): AttachmentFiles {
+  if (!engine.files) throw new ClientError('NOT_INITIALISED', 'this client was made without an attachment port: pass `attachments` in ClientOptions (or use createNodeClient from @sigilo/client-node)');
+  return engine.files;
 }

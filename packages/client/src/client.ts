@@ -12,15 +12,16 @@
  * I/O is a port handed in through ClientOptions.
  */
 import type { IdentityKeyPair, ProtocolContext } from '@sigilo/protocol';
-import { nodeCrypto, systemRandom } from '@sigilo/protocol/node';
+import { portableCrypto, systemRandom } from '@sigilo/protocol/portable';
 import type { HistoryEntry, ProvisionMessage } from '@sigilo/protocol/gen/sigilo/client/v1/content_pb';
-import type { DownloadOptions, SendFileOptions } from './attachments.js';
+import type { AttachmentFiles, DownloadOptions, SendFileOptions } from './attachments.js';
 import type { ServerAddress } from './connection.js';
 import { Engine } from './engine.js';
 import type { ClientEvent, ConnectionState } from './events.js';
 import { groupEngine } from './group-host.js';
 import type { GroupInfo } from './groups.js';
 import { formatContactCard } from './ids.js';
+import type { TransportFactory } from './ports.js';
 import type { ClientStore, ContactRow, MessageRow, MessageStatus } from './store/port.js';
 import { init, register } from './account.js';
 import { downloadAttachment, sendFile } from './attachment-messages.js';
@@ -36,10 +37,18 @@ import { acceptIdentity, safetyNumber, verifyQr } from './verification.js';
 export { PREKEY_BATCH, PQ_PREKEY_BATCH } from './prekeys.js';
 export { TYPING_EXPIRY_MS, type ClientEvent, type ConnectionState } from './events.js';
 
+/** The ports a client is made with (client.md §7.4). */
 export interface ClientOptions {
+  /** Everything this device keeps (store/port.ts). */
   readonly store: ClientStore;
+  /** The CryptoProvider and randomness (default: the portable provider and the platform's CSPRNG). */
   readonly ctx?: ProtocolContext;
+  /** The clock (Unix ms). */
   readonly now?: () => number;
+  /** Makes the Transport to the server `init` stored (needed for anything online). */
+  readonly transport?: TransportFactory;
+  /** Moves attachment bytes between the platform's files and the server (needed by sendFile/downloadAttachment). */
+  readonly attachments?: AttachmentFiles;
 }
 
 export class SigiloClient {
@@ -48,7 +57,7 @@ export class SigiloClient {
 
   constructor(options: ClientOptions) {
     this.store = options.store;
-    this.#engine = new Engine(options.store, options.ctx ?? { crypto: nodeCrypto, random: systemRandom }, options.now ?? Date.now);
+    this.#engine = new Engine(options.store, options.ctx ?? { crypto: portableCrypto, random: systemRandom }, options.now ?? Date.now, options.transport, options.attachments);
     this.#engine.groups = groupEngine(this.#engine);
   }
 

@@ -11,9 +11,11 @@ import {
 import type { Deliver } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 import { fromBase64 } from './bytes.js';
 import type { Connection, ServerAddress } from './connection.js';
+import type { AttachmentFiles } from './attachments.js';
 import { ClientError } from './errors.js';
 import { Emitter, type ClientEvent, type ConnectionState } from './events.js';
 import type { Groups } from './groups.js';
+import type { Transport, TransportFactory } from './ports.js';
 import type { ClientStore } from './store/port.js';
 
 /** Where this device keeps what it knows about itself (ClientStore meta keys). */
@@ -66,11 +68,34 @@ export class Engine {
   account: { accountId: Uint8Array; deviceId: number } | undefined;
   readonly typingTimers = new Map<string, Timer>();
 
+  #transport: { key: string; transport: Transport } | undefined;
+
   constructor(
     readonly store: ClientStore,
     readonly ctx: ProtocolContext,
     readonly now: () => number,
+    readonly makeTransport: TransportFactory | undefined,
+    /** Moves attachment bytes between files and the server (the platform's; undefined: files cannot be sent here). */
+    readonly files: AttachmentFiles | undefined,
   ) {}
+
+  /** The Transport to `address` (one per address, made by the factory handed in). */
+  transportFor(address: ServerAddress): Transport {
+    if (!this.makeTransport) throw new ClientError('NOT_INITIALISED', 'this client was made without a transport: pass one in ClientOptions (or use createNodeClient from @sigilo/client-node)');
+    const key = `${address.url} ${address.fingerprint ?? ''}`;
+    if (this.#transport?.key !== key) this.#transport = { key, transport: this.makeTransport(address) };
+    return this.#transport.transport;
+  }
+
+  /** The Transport to the server this device was pointed at. */
+  transport(): Transport {
+    return this.transportFor(this.requireServer());
+  }
+
+  /** Resolves once what the store committed so far is durable (stores that write behind: client.md §7.2). */
+  durable(): Promise<void> {
+    return this.store.flush?.() ?? Promise.resolve();
+  }
 
   /** Tells the application; a listener that throws must not break the client. */
   emit(e: ClientEvent): void {

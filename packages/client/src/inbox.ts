@@ -16,7 +16,7 @@ import { type ClientEvent, TYPING_EXPIRY_MS } from './events.js';
 import { acceptPointers } from './media/pointer.js';
 import { flushSoon, queueContent } from './outbox.js';
 import { unpad } from './padding.js';
-import { armTypingExpiry, rank } from './receipts-typing.js';
+import { armTypingExpiry, oweReceipt, rank } from './status.js';
 import type { MessageRow, MessageStatus } from './store/port.js';
 
 /** Deliveries decrypted and stored per transaction (and acknowledged together). */
@@ -68,7 +68,11 @@ export function drainInbox(engine: Engine): void {
         }
         return;
       }
-      if (acks.length) engine.connection?.post({ case: 'ack', value: { serverIds: acks } });
+      if (acks.length) {
+        // Acknowledged only once what they produced is durable: the server then forgets them.
+        await engine.durable();
+        engine.connection?.post({ case: 'ack', value: { serverIds: acks } });
+      }
       for (const e of events) engine.emit(e);
       for (const f of followUps) f();
       if (receipts.size) flushSoon(engine, 0);
@@ -186,10 +190,7 @@ export function apply(engine: Engine, content: Content, from: Uint8Array, self: 
       if (fromSelf) return;
       const row = storeData(engine, b.value, from, from, false, 'received', now, events);
       if (row) {
-        const key = toHex(from);
-        const r = receipts.get(key) ?? { to: from, ids: [] };
-        r.ids.push(row.messageId);
-        receipts.set(key, r);
+        oweReceipt(receipts, from, row.messageId);
       }
       return;
     }
@@ -207,7 +208,7 @@ export function apply(engine: Engine, content: Content, from: Uint8Array, self: 
       if (fromSelf) return;
       const started = b.value.action === TypingMessage_Action.STARTED && Number(b.value.timestamp) > now - TYPING_EXPIRY_MS;
       events.push({ type: 'typing', conversation: from, started, expiresAt: started ? now + TYPING_EXPIRY_MS : now });
-      followUps.push(() => armTypingExpiry(engine, from, started));
+      followUps.push(() => armTypingExpiry(engine.typingTimers, toHex(from), started, () => engine.emit({ type: 'typing', conversation: from, started: false, expiresAt: engine.now() })));
       return;
     }
     case 'delete': {

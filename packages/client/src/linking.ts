@@ -13,7 +13,7 @@ import { ClientError } from './errors.js';
 import { acceptPointers, pointerFromAttachment } from './media/pointer.js';
 import { replenishPreKeys } from './prekeys.js';
 import { decryptHistory, encryptHistory, formatLinkCode, linkQrPayload, openProvision, parseLinkCode, sealProvision } from './provisioning.js';
-import { statusFromWire, statusToWire } from './receipts-typing.js';
+import { statusFromWire, statusToWire } from './status.js';
 
 /**
  * On a NEW device: asks the server for a provisioning address and returns the
@@ -26,7 +26,7 @@ export async function startLink(engine: Engine): Promise<{ code: string; qrPaylo
   const address = engine.requireServer();
   const deliveries: Uint8Array[] = [];
   let wake: (() => void) | undefined;
-  const { connection, nonce } = await Connection.open(address, (f) => {
+  const { connection, nonce } = await Connection.open(engine.transportFor(address), (f) => {
     if (f.body.case === 'provisionDeliver') {
       deliveries.push(f.body.value.body);
       wake?.();
@@ -175,7 +175,7 @@ export function backupContents(engine: Engine): { account: ProvisionMessage; mes
  */
 export async function restoreAccount(engine: Engine, account: ProvisionMessage, messages: readonly HistoryEntry[]): Promise<{ accountId: Uint8Array; deviceId: number; historyMessages: number }> {
   if (engine.accountId) throw new ClientError('ALREADY_REGISTERED', 'this directory already holds an account; restore into a new --dir');
-  const { connection, nonce } = await Connection.open(engine.requireServer(), () => {});
+  const { connection, nonce } = await Connection.open(engine.transport(), () => {});
   try {
     return await installAccount(engine, connection, nonce, account, messages);
   } catch (e) {

@@ -28,7 +28,7 @@ export async function connectOnce(engine: Engine): Promise<void> {
   engine.setState('connecting');
   let opened: Awaited<ReturnType<typeof Connection.open>> | undefined;
   try {
-    opened = await Connection.open(engine.requireServer(), (f) => onPush(engine, f));
+    opened = await Connection.open(engine.transport(), (f) => onPush(engine, f));
     await authenticate(engine, opened.connection, opened.nonce);
   } catch (e) {
     opened?.connection.terminate();

@@ -21,7 +21,7 @@ export function anonymousConnection(engine: Engine): Promise<Connection> {
       return anonymousConnection(engine);
     });
   }
-  const opening = Connection.open(engine.requireServer(), () => { /* nothing is pushed to an unauthenticated connection */ }).then((o) => o.connection);
+  const opening = Connection.open(engine.transport(), () => { /* nothing is pushed to an unauthenticated connection */ }).then((o) => o.connection);
   engine.anonymous = opening;
   opening.catch(() => { if (engine.anonymous === opening) engine.anonymous = undefined; });
   return opening;
@@ -74,6 +74,7 @@ export async function deliverContent(engine: Engine, to: Uint8Array, content: Ui
       engine.store.putSession(to, deviceId, encodeSessionRecord(out.record));
       return { deviceId, message: out.message, remoteIdentity: out.record.current!.remoteIdentity };
     }));
+    await engine.durable(); // the ratchet step is durable before its ciphertext leaves (no message key reused after a crash)
     try {
       if (sealed) {
         const certificate = await senderCertificate(engine, connection);
@@ -147,6 +148,7 @@ export async function deliverContents(engine: Engine, items: readonly { to: Uint
       single.push(index); // a session that cannot encrypt: the one-at-a-time path reports it (the outbox keeps the row)
     }
   }));
+  await engine.durable();
   const sealed = batch.some((b) => b.accessKey);
   const certificate = sealed ? await senderCertificate(engine, connection) : undefined;
   const anonymous = sealed ? await anonymousConnection(engine) : undefined;

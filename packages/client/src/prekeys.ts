@@ -35,6 +35,7 @@ export async function replenishPreKeys(engine: Engine, connection: Connection, f
     for (const k of pqKeys) engine.store.putPreKey('pq', k.id, encodePqPreKeyRecord(k));
     engine.store.setMeta(META.nextPreKeyId, u32(next));
   });
+  await engine.durable();
   await connection.request({
     case: 'uploadPreKeys',
     value: {

@@ -1,14 +1,11 @@
-/** Read receipts, message status ranks and typing indicators (client.md §3, §10.4). */
+/** Read receipts and typing indicators (client.md §3, §10.4); status ranks and typing expiry are in status.ts. */
 import { create, toBinary } from '@bufbuild/protobuf';
 import { ContentSchema, ReceiptMessage_Type, TypingMessage_Action } from '@sigilo/protocol/gen/sigilo/client/v1/content_pb';
-import { toHex, unrefTimer } from './bytes.js';
 import { assertSendable } from './contacts.js';
 import type { Engine } from './engine.js';
-import { TYPING_EXPIRY_MS } from './events.js';
 import { GROUP_ID_LENGTH } from './groups.js';
 import { flush, queueContent } from './outbox.js';
 import { deliverContent } from './pairwise-send.js';
-import type { MessageStatus } from './store/port.js';
 
 /** Marks received messages read and tells their author (read receipt) and this account's other devices. */
 export async function markRead(engine: Engine, conversation: Uint8Array, messageIds?: Uint8Array[]): Promise<number> {
@@ -35,27 +32,4 @@ export async function typing(engine: Engine, conversation: Uint8Array, started: 
   });
   if (engine.accessKey) c.senderAccessKey = engine.accessKey;
   await deliverContent(engine, conversation, toBinary(ContentSchema, c), engine.ctx.random(16), { onlineOnly: true }).catch(() => {});
-}
-
-export function armTypingExpiry(engine: Engine, conversation: Uint8Array, started: boolean): void {
-  const key = toHex(conversation);
-  const t = engine.typingTimers.get(key);
-  if (t) clearTimeout(t);
-  engine.typingTimers.delete(key);
-  if (!started) return;
-  const timer = setTimeout(() => {
-    engine.typingTimers.delete(key);
-    engine.emit({ type: 'typing', conversation, started: false, expiresAt: engine.now() });
-  }, TYPING_EXPIRY_MS);
-  unrefTimer(timer!);
-  engine.typingTimers.set(key, timer);
-}
-
-const WIRE_STATUS: readonly MessageStatus[] = ['pending', 'sent', 'delivered', 'read', 'received', 'failed'];
-export function statusToWire(s: MessageStatus): number { return Math.max(0, WIRE_STATUS.indexOf(s)); }
-export function statusFromWire(n: number): MessageStatus { return WIRE_STATUS[n] ?? 'received'; }
-
-/** How far a message got: a status never goes back to a lower rank. */
-export function rank(s: MessageStatus): number {
-  return ({ pending: 0, failed: 0, sent: 1, received: 1, delivered: 2, read: 3 } as const)[s];
 }

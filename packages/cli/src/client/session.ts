@@ -6,7 +6,7 @@
 import { existsSync, rmSync, rmdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ClientError, SigiloClient, SqlCipherStore, formatAccountId, type ClientEvent, type ContactRow } from '@sigilo/client';
+import { ClientError, SigiloClient, SqlCipherStore, createNodeClient, formatAccountId, type ClientEvent, type ContactRow } from '@sigilo/client-node';
 import { parse, str, type Parsed } from '../args.js';
 import type { Command, Io } from '../command.js';
 import { readPassphrase } from './passphrase.js';
@@ -88,7 +88,7 @@ export function clientCommand(def: {
           }
           const passphrase = await readPassphrase({ file: str(values['passphrase-file']), env: io.env, cwd: io.cwd, confirm: fresh });
           const dirExisted = existsSync(dir);
-          opened = new SigiloClient({ store: SqlCipherStore.open(dir, passphrase) });
+          opened = createNodeClient({ store: SqlCipherStore.open(dir, passphrase) });
           created = fresh;
           if (fresh && !dirExisted) createdDir = true;
           return opened;

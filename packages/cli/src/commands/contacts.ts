@@ -1,5 +1,5 @@
 /** `sigilo contacts`: the people this client knows, with their verification and mute state. */
-import { formatAccountId, parseContactCard, type ContactRow } from '@sigilo/client';
+import { formatAccountId, parseContactCard, type ContactRow } from '@sigilo/client-node';
 import { UsageError } from '../command.js';
 import { mutedText } from '../client/format.js';
 import { CLIENT_USAGE, clientCommand } from '../client/session.js';

@@ -1,5 +1,5 @@
 /** `sigilo whoami`: this client's account, device and contact card. */
-import { ClientError, formatAccountId } from '@sigilo/client';
+import { ClientError, formatAccountId } from '@sigilo/client-node';
 import { CLIENT_USAGE, clientCommand } from '../client/session.js';
 
 export const whoami = clientCommand({
