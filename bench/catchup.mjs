@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SigiloClient, SqlCipherStore } from '../packages/client/dist/index.js';
+import { SqlCipherStore, createNodeClient } from '../packages/client-node/dist/index.js';
 import { spawnServer } from './support/spawn-server.mjs';
 
 const N = Number(process.env.BENCH_MESSAGES ?? 10_000);
@@ -19,7 +19,7 @@ const server = await spawnServer(join(root, 'server'), {
 });
 
 async function person(name) {
-  const client = new SigiloClient({ store: SqlCipherStore.open(join(root, name), `bench ${name}`) });
+  const client = createNodeClient({ store: SqlCipherStore.open(join(root, name), `bench ${name}`) });
   await client.init(server.url, server.fingerprint);
   await client.register(await server.invite());
   return client;

@@ -13,13 +13,13 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { pipeline } from 'node:stream/promises';
-import { Connection, SigiloClient, SqlCipherStore } from '../../packages/client/dist/index.js';
+import { Connection, SqlCipherStore, createNodeClient, pinnedTransport } from '../../packages/client-node/dist/index.js';
 import { authPayload } from '../../packages/protocol/dist/index.js';
 import { nodeCrypto } from '../../packages/protocol/dist/crypto/node.js';
 import { pinnedRequest } from './attachment-files.mjs';
 
 const [dir, url, fingerprint] = process.argv.slice(2);
-const client = new SigiloClient({ store: SqlCipherStore.open(dir, 'bench ceiling') });
+const client = createNodeClient({ store: SqlCipherStore.open(dir, 'bench ceiling') });
 let connection;
 let lastProgress = -1;
 const progress = (what, done, total) => {
@@ -41,7 +41,7 @@ const ops = {
     const { accountId, deviceId } = await client.register(invite);
     // The SDK keeps its authenticated connection to itself: open one more for this device and
     // authenticate it the same way (challenge signed with the device key from the store).
-    const opened = await Connection.open({ url, fingerprint }, () => {});
+    const opened = await Connection.open(pinnedTransport({ url, fingerprint }), () => {});
     const deviceKey = client.store.getMeta('device.key');
     if (!deviceKey) throw new Error('the ceiling client has no device key in its store (has the SDK store layout changed?)');
     await opened.connection.request({

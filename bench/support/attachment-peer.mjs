@@ -12,10 +12,10 @@
 // Times are process.hrtime.bigint() (CLOCK_MONOTONIC, comparable across processes) as strings;
 // memory: the peak V8 heap and external/ArrayBuffer memory during the transfer, in KiB.
 import { createInterface } from 'node:readline';
-import { SigiloClient, SqlCipherStore } from '../../packages/client/dist/index.js';
+import { SqlCipherStore, createNodeClient } from '../../packages/client-node/dist/index.js';
 
 const [name, dir, url, fingerprint] = process.argv.slice(2);
-const client = new SigiloClient({ store: SqlCipherStore.open(dir, `bench ${name}`) });
+const client = createNodeClient({ store: SqlCipherStore.open(dir, `bench ${name}`) });
 const hex = (b) => Buffer.from(b).toString('hex');
 const bytes = (h) => new Uint8Array(Buffer.from(h, 'hex'));
 

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../server/test/support/server.js';
-import { SqlCipherStore, parseAccountId } from '../../client/src/index.js';
+import { SqlCipherStore, parseAccountId } from '../../client-node/src/index.js';
 import { assertBuilt, cliPerson, introduce, registered, sigilo, type CliPerson } from './support/sigilo.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');

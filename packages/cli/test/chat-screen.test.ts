@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { ANSI, messageLine, ticks } from '../src/client/format.js';
 import { draw, visibleLength, wrap } from '../src/client/screen.js';
-import type { MessageRow } from '@sigilo/client';
+import type { MessageRow } from '@sigilo/client-node';
 
 const strip = (s: string) => s.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
 

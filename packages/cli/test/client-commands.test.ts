@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../server/test/support/server.js';
 import { startServer } from '../../server/src/server.js';
 import { createLogger } from '../../server/src/logger.js';
-import { SqlCipherStore, parseAccountId } from '../../client/src/index.js';
+import { SqlCipherStore, parseAccountId } from '../../client-node/src/index.js';
 import { MAIN, assertBuilt, cliPerson, introduce, registered, sigilo, type CliPerson } from './support/sigilo.js';
 
 const CLIENT_COMMANDS = ['init', 'register', 'whoami', 'link', 'contacts', 'contacts add', 'send', 'inbox', 'chat', 'verify', 'devices', 'delete-history', 'mute',

@@ -14,7 +14,7 @@ import { startTestServer, type TestServer } from '../../server/test/support/serv
 import { startServer } from '../../server/src/server.js';
 import { createLogger } from '../../server/src/logger.js';
 import { inviteCodeHash } from '../../server/src/services/invites.js';
-import { SqlCipherStore, formatAccountId, parseAccountId } from '../../client/src/index.js';
+import { SqlCipherStore, formatAccountId, parseAccountId } from '../../client-node/src/index.js';
 import { assertBuilt, cliPerson, introduce, registered, until, type CliPerson } from './support/sigilo.js';
 
 interface SendJson { status: string; error?: { code: string; message: string }; retry?: string }

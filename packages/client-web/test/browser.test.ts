@@ -4,8 +4,9 @@
  * scenarios on the IndexedDB store, the browser-only store properties
  * (rollback writes nothing, tampering, eviction, nothing in clear on disk,
  * one tab per store), the WebSocket transport (register + authenticate with
- * the portable crypto provider) and a resumable attachment upload and
- * download over fetch with cuts.
+ * the portable crypto provider), a resumable attachment upload and
+ * download over fetch with cuts, and the client core itself (@sigilo/client)
+ * in the page on these adapters, talking to a Node client.
  *
  * Skips with a message when Chromium is not installed, unless
  * SIGILO_REQUIRE_BROWSER=1 (CI sets it): then a missing browser fails.
@@ -17,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { browserMissing, buildBundle, loadWithoutTrust, makeTestPki, openBrowser, testWebDir, type BrowserSession, type TestPki } from './support/browser.js';
 import { storeScenarios } from './store-conformance.js';
+import { createNodeClient, toHex, type ClientEvent } from '../../client-node/src/index.js';
 
 const missing = browserMissing();
 const required = process.env.SIGILO_REQUIRE_BROWSER === '1';
@@ -124,6 +126,32 @@ describe.skipIf(!run)('browser adapters in Chromium', () => {
     expect(r.deviceId).toBeGreaterThan(0);
     expect(r.url).toMatch(/^wss:\/\/127\.0\.0\.1:\d+\/v1\/ws$/);
   }, 60_000);
+
+  it('runs the client core in the page: a browser client and a Node client exchange messages through the server', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sigilo-node-peer-'));
+    const node = createNodeClient({ dir, passphrase: 'node peer' });
+    try {
+      await node.init(server.server.url, server.server.tls.fingerprint);
+      await node.register((await server.server.admin.createInvite()).code);
+      await node.connect({ reconnect: false });
+      // The Node client answers the first message it gets, to whoever wrote it.
+      node.on((e: ClientEvent) => {
+        if (e.type !== 'message') return;
+        node.addContact('browser', e.message.author, undefined);
+        void node.sendText(e.message.author, 'hello from node');
+      });
+      const { code } = await server.server.admin.createInvite();
+      const r = await browser.run<{ accountId: string; sentStatus: string; reply: string | null }>('coreChat', code, toHex(node.accountId!), toHex(node.accessKey!));
+      expect(r.accountId).toMatch(/^[0-9a-f]{32}$/);
+      expect(r.sentStatus).toBe('sent');
+      expect(r.reply).toBe('hello from node');
+      expect(node.store.listMessages(node.resolveContact('browser').accountId, 10).map((m) => m.text)).toContain('hello from the browser');
+    } finally {
+      await node.close();
+      node.store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it('uploads an attachment over fetch with a cut in the middle, resumes, and downloads it into OPFS with a cut and into a stream; wrong sizes are typed errors', async () => {
     const { code } = await server.server.admin.createInvite();

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, it } from 'vitest';
-import { SqlCipherStore } from '../../client/src/store/sqlcipher.js';
+import { SqlCipherStore } from '../../client-node/src/store/sqlcipher.js';
 import type { ClientStore } from '../../client/src/store/port.js';
 import { storeScenarios, type StoreFactory, type StoreHandle } from './store-conformance.js';
 

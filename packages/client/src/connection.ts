@@ -1,26 +1,20 @@
 /**
- * One WebSocket connection to a Sigilo server over TLS, pinned to the
- * server's certificate fingerprint (client.md §1): request/response by request
- * id, pushes delivered to a callback. The TLS socket is verified before the
- * WebSocket handshake is written, so nothing reaches an impostor.
+ * One frame connection to a Sigilo server (client.md §1): request/response by
+ * request id, pushes delivered to a callback, over whatever FrameConnection
+ * the Transport port opened (a pinned TLS WebSocket in Node, the browser's
+ * WebSocket in a page). Also the server's address as the store keeps it, and
+ * small JSON reads over the Transport (server-info).
  */
-import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { create, fromBinary, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
 import {
   ClientFrameSchema, ErrorCode, ServerFrameSchema, type ServerFrame,
 } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
-import WebSocket from 'ws';
 import { ClientError } from './errors.js';
+import type { FrameConnection, Transport } from './ports.js';
 
 export type ClientBody = MessageInitShape<typeof ClientFrameSchema>['body'];
 
-export interface ServerAddress {
-  /** wss://host:port/v1/ws */
-  readonly url: string;
-  /** SHA-256 of the server certificate (hex, colons optional), or undefined to use the system CAs. */
-  readonly fingerprint: string | undefined;
-}
+export type { ServerAddress } from './ports.js';
 
 export function normaliseFingerprint(fp: string): string {
   const hex = fp.replace(/[:\s]/g, '').toUpperCase();
@@ -28,86 +22,33 @@ export function normaliseFingerprint(fp: string): string {
   return hex.match(/../g)!.join(':');
 }
 
-/** node's `onread` for sockets: received bytes go into one reused buffer (tls.connect accepts it; @types/node does not list it for TLS). */
-export interface SocketOnRead {
-  readonly buffer: Uint8Array;
-  callback(n: number, buf: Uint8Array): boolean;
+/** GET of a small JSON document over the Transport (e.g. /v1/server-info). */
+export async function fetchJson(transport: Transport, path: string): Promise<unknown> {
+  const res = await transport.request({ method: 'GET', path });
+  const body = await res.text(1024 * 1024);
+  try {
+    return JSON.parse(body);
+  } catch {
+    throw new ClientError('SERVER_ERROR', `the server answered ${path} with something that is not JSON; is this a Sigilo server?`);
+  }
 }
 
-/**
- * Opens a TLS socket and checks the pin before anything is written on it (also
- * used for attachment transfers; a download passes `onread` so every received
- * piece lands in one reused buffer).
- */
-export function pinnedSocket(url: URL, fingerprint: string | undefined, timeoutMs = 15_000, onread?: SocketOnRead): Promise<TLSSocket> {
+/** `p`, or a TIMEOUT ClientError after `ms`; what `p` gives after that is handed to `discard`. */
+function withTimeout<T>(p: Promise<T>, ms: number, message: string, discard: (late: T) => void): Promise<T> {
   return new Promise((resolve, reject) => {
-    const options: ConnectionOptions & { onread?: SocketOnRead } = {
-      host: url.hostname,
-      port: Number(url.port || 443),
-      servername: /^[\d.]+$|:/.test(url.hostname) ? undefined : url.hostname,
-      rejectUnauthorized: fingerprint === undefined,
-      ALPNProtocols: ['http/1.1'],
-      ...(onread ? { onread } : {}),
-    };
-    const socket = tlsConnect(options);
-    socket.once('error', (e) => reject(new ClientError('CONNECTION_FAILED', connectionFailure(e as NodeJS.ErrnoException))));
-    // A stalled TCP or TLS handshake must not leave the caller waiting forever.
+    let done = false;
     const timer = setTimeout(() => {
-      socket.destroy();
-      reject(new ClientError('TIMEOUT', 'the server did not complete the TLS handshake in time; check the URL and the network'));
-    }, timeoutMs);
-    socket.once('close', () => clearTimeout(timer));
-    socket.once('secureConnect', () => {
+      done = true;
+      reject(new ClientError('TIMEOUT', message));
+    }, ms);
+    p.then((v) => {
       clearTimeout(timer);
-      if (fingerprint !== undefined) {
-        const got = socket.getPeerCertificate().fingerprint256;
-        if (got !== fingerprint) {
-          socket.destroy();
-          reject(new ClientError('FINGERPRINT_MISMATCH', 'the server certificate does not match the pinned fingerprint: this may be an impostor; ask your administrator for the fingerprint and run `sigilo init` again'));
-          return;
-        }
-      }
-      resolve(socket);
+      if (done) discard(v);
+      else resolve(v);
+    }, (e: unknown) => {
+      clearTimeout(timer);
+      if (!done) reject(e);
     });
-  });
-}
-
-/** Certificate checks that fail when the server is reached but not trusted (no pin, `--ca-trusted`). */
-const UNTRUSTED = new Set(['SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_GET_ISSUER_CERT', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'ERR_TLS_CERT_ALTNAME_INVALID']);
-
-function connectionFailure(e: NodeJS.ErrnoException): string {
-  const code = e.code ?? e.message;
-  if (!UNTRUSTED.has(code)) return `cannot reach the server (${code}); check the URL and that it is running`;
-  // Node checks against its own CA list, not the system's: an organisation CA installed on the
-  // machine is not enough.
-  return `the server answered, but its certificate is not trusted here (${code}); pin it instead: `
-    + 'sigilo init URL --fingerprint FP (the fingerprint the server prints), or for an organisation CA '
-    + 'set NODE_EXTRA_CA_CERTS to its ca.crt';
-}
-
-/** GET over the pinned channel (e.g. /v1/server-info). */
-export async function fetchJson(address: ServerAddress, path: string): Promise<unknown> {
-  const url = new URL(address.url);
-  const socket = await pinnedSocket(url, address.fingerprint);
-  return new Promise((resolve, reject) => {
-    // An agent whose only connection is the socket verified above.
-    const agent = new (class extends HttpsAgent {
-      override createConnection() { return socket; }
-    })({ keepAlive: false });
-    const req = httpsRequest({ host: url.hostname, port: url.port, path, method: 'GET', agent, headers: { connection: 'close' } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        try {
-          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-        } catch {
-          reject(new ClientError('SERVER_ERROR', `the server answered ${path} with something that is not JSON; is this a Sigilo server?`));
-        }
-      });
-    });
-    req.on('error', (e) => reject(new ClientError('CONNECTION_FAILED', `request failed: ${e.message}`)));
-    req.end();
   });
 }
 
@@ -121,30 +62,33 @@ export class ServerRequestError extends ClientError {
 }
 
 export class Connection {
-  readonly #ws: WebSocket;
+  readonly #frames: FrameConnection;
+  #open = true;
   #nextId = 1n;
-  readonly #pending = new Map<bigint, { resolve: (f: ServerFrame) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  readonly #pending = new Map<bigint, { resolve: (f: ServerFrame) => void; reject: (e: Error) => void; timer: ReturnType<typeof setTimeout> }>();
   readonly closed: Promise<{ code: number; reason: string }>;
   #challenge: Promise<ServerFrame>;
 
-  private constructor(ws: WebSocket, onPush: (frame: ServerFrame) => void) {
-    this.#ws = ws;
+  private constructor(frames: FrameConnection, onPush: (frame: ServerFrame) => void) {
+    this.#frames = frames;
     let gotChallenge!: (f: ServerFrame) => void;
     this.#challenge = new Promise((resolve) => { gotChallenge = resolve; });
-    this.closed = new Promise((resolve) => ws.on('close', (code, reason) => {
+    this.closed = frames.closed.then(({ code, reason }) => {
+      this.#open = false;
       for (const p of this.#pending.values()) {
         clearTimeout(p.timer);
         p.reject(new ClientError('CONNECTION_FAILED', `connection closed (${code}) before the server answered; it will be retried`));
       }
       this.#pending.clear();
-      resolve({ code, reason: reason.toString() });
-    }));
-    ws.on('message', (data: Buffer) => {
+      return { code, reason };
+    });
+    frames.onFrame = (data) => {
       let frame: ServerFrame;
       try {
         frame = fromBinary(ServerFrameSchema, data);
       } catch {
-        ws.close(1002, 'malformed frame');
+        this.#open = false;
+        frames.close(1002, 'malformed frame');
         return;
       }
       if (frame.body.case === 'challenge') {
@@ -160,30 +104,32 @@ export class Connection {
         return;
       }
       onPush(frame);
-    });
-    ws.on('error', () => { /* reported through 'close' */ });
+    };
   }
 
-  static async open(address: ServerAddress, onPush: (frame: ServerFrame) => void, timeoutMs = 15_000): Promise<{ connection: Connection; nonce: Uint8Array; serverTime: number }> {
-    const url = new URL(address.url);
-    const socket = await pinnedSocket(url, address.fingerprint, timeoutMs);
-    const ws = new WebSocket(address.url, { createConnection: () => socket, maxPayload: 64 * 1024 * 1024, perMessageDeflate: false });
-    const connection = new Connection(ws, onPush);
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => { ws.terminate(); reject(new ClientError('TIMEOUT', 'the server did not answer the WebSocket handshake')); }, timeoutMs);
-      ws.once('open', () => { clearTimeout(timer); resolve(); });
-      ws.once('error', (e) => { clearTimeout(timer); reject(new ClientError('CONNECTION_FAILED', `WebSocket handshake failed: ${e.message}`)); });
-    });
-    const challenge = await Promise.race([
-      connection.#challenge,
-      new Promise<never>((_, reject) => setTimeout(() => reject(new ClientError('TIMEOUT', 'the server sent no challenge')), timeoutMs)),
-    ]);
-    const c = challenge.body.case === 'challenge' ? challenge.body.value : undefined;
-    return { connection, nonce: c!.nonce, serverTime: Number(c!.serverTime) };
+  /** Opens a frame connection through `transport` and waits for the server's challenge. */
+  static async open(transport: Transport, onPush: (frame: ServerFrame) => void, timeoutMs = 15_000): Promise<{ connection: Connection; nonce: Uint8Array; serverTime: number }> {
+    const frames = await withTimeout(transport.connect(), timeoutMs, 'the server did not complete the connection in time; check the URL and the network', (late) => late.close());
+    const connection = new Connection(frames, onPush);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const challenge = await Promise.race([
+        connection.#challenge,
+        new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new ClientError('TIMEOUT', 'the server sent no challenge')), timeoutMs); }),
+        connection.closed.then((c) => { throw new ClientError('CONNECTION_FAILED', `the server closed the connection (${c.code}) before its challenge`); }),
+      ]);
+      const c = challenge.body.case === 'challenge' ? challenge.body.value : undefined;
+      return { connection, nonce: c!.nonce, serverTime: Number(c!.serverTime) };
+    } catch (e) {
+      connection.terminate();
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   get isOpen(): boolean {
-    return this.#ws.readyState === WebSocket.OPEN;
+    return this.#open;
   }
 
   /** Sends a request and resolves with the server's answer; an Error frame rejects with ServerRequestError. */
@@ -196,20 +142,32 @@ export class Connection {
         reject(new ClientError('TIMEOUT', 'the server did not answer in time; it will be retried'));
       }, timeoutMs);
       this.#pending.set(requestId, { resolve, reject, timer });
-      this.#ws.send(toBinary(ClientFrameSchema, create(ClientFrameSchema, { requestId, body })));
+      try {
+        this.#frames.send(toBinary(ClientFrameSchema, create(ClientFrameSchema, { requestId, body })));
+      } catch {
+        clearTimeout(timer);
+        this.#pending.delete(requestId);
+        reject(new ClientError('CONNECTION_FAILED', 'not connected'));
+      }
     });
   }
 
   /** Sends a frame that wants no answer (request id 0: acks). */
   post(body: ClientBody): void {
-    if (this.isOpen) this.#ws.send(toBinary(ClientFrameSchema, create(ClientFrameSchema, { requestId: 0n, body })));
+    if (!this.isOpen) return;
+    try {
+      this.#frames.send(toBinary(ClientFrameSchema, create(ClientFrameSchema, { requestId: 0n, body })));
+    } catch { /* closed meanwhile: the server sends it again */ }
   }
 
   close(): void {
-    this.#ws.close(1000, 'bye');
+    this.#open = false;
+    this.#frames.close(1000, 'bye');
   }
 
   terminate(): void {
-    this.#ws.terminate();
+    this.#open = false;
+    if (this.#frames.terminate) this.#frames.terminate();
+    else this.#frames.close(1000, 'bye');
   }
 }

@@ -5,11 +5,14 @@
  * holds account ids, never names: names are looked up when it is shown, so a contact renamed
  * (or a display name learnt) later shows under its current name.
  */
-import { createHash } from 'node:crypto';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesEqual } from '@sigilo/protocol';
+import { fromHex, toHex } from './bytes.js';
 import type { ClientStore, GroupChangeRecord, MessageRow } from './store/port.js';
 
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-const unhex = (s: unknown): Uint8Array | undefined => (typeof s === 'string' && /^([0-9a-f]{2})*$/.test(s) ? new Uint8Array(Buffer.from(s, 'hex')) : undefined);
+const hex = toHex;
+const unhex = (s: unknown): Uint8Array | undefined => (typeof s === 'string' && /^([0-9a-f]{2})*$/.test(s) ? fromHex(s) : undefined);
+const utf8 = new TextEncoder();
 const KINDS = new Set<GroupChangeRecord['kind']>(['created', 'added', 'removed', 'left', 'promoted', 'demoted', 'renamed', 'undone']);
 
 /** The stored form: JSON with hex account ids. */
@@ -54,10 +57,13 @@ export function recordGroupChanges(
   const rows: MessageRow[] = [];
   store.transaction(() => {
     update.changes.forEach((change, index) => {
-      const mine = me !== undefined && Buffer.from(me).equals(Buffer.from(change.by));
-      const messageId = new Uint8Array(createHash('sha256')
-        .update('sigilo group change\0').update(update.groupId).update(`${update.revision}\0${index}\0`).update(encodeGroupChange(change))
-        .digest().subarray(0, 16));
+      const mine = me !== undefined && bytesEqual(me, change.by);
+      const h = sha256.create();
+      h.update(utf8.encode('sigilo group change\0'));
+      h.update(update.groupId);
+      h.update(utf8.encode(`${update.revision}\0${index}\0`));
+      h.update(utf8.encode(encodeGroupChange(change)));
+      const messageId = h.digest().subarray(0, 16);
       const row: MessageRow = {
         messageId, conversation: update.groupId, author: change.by, outgoing: mine, timestamp: now, text: '',
         status: mine ? 'read' : 'received', deleted: false, receivedAt: now, groupChange: change,

@@ -1,10 +1,16 @@
-/** @sigilo/client: the SDK every Sigilo client (CLI, web) builds on. */
+/**
+ * @sigilo/client: the isomorphic SDK core every Sigilo client (CLI, web) builds on.
+ * It imports no node:* module: I/O comes in through ports (ports.ts, store/port.ts);
+ * @sigilo/client-node and @sigilo/client-web provide them.
+ */
 export { SigiloClient, PREKEY_BATCH, PQ_PREKEY_BATCH, TYPING_EXPIRY_MS, type ClientEvent, type ClientOptions, type ConnectionState } from './client.js';
 export { ClientError, type ClientErrorCode } from './errors.js';
 export { KeyTransparencyClient, type TransparencyAlert, type TransparencyOptions } from './transparency.js';
 export { Connection, ServerRequestError, fetchJson, normaliseFingerprint, type ServerAddress } from './connection.js';
-export { SqlCipherStore, deriveStoreKey } from './store/sqlcipher.js';
-export type { ClientStore, ContactProfileRow, ContactRow, MessageRow, MessageStatus, OutboxRow, PreKeyKind } from './store/port.js';
+export type { ClientStore, ContactProfileRow, ContactRow, MessageRow, MessageStatus, OutboxRow, PreKeyKind, OwnSenderKeyRow, PendingGroupMessageRow, SenderKeyRow } from './store/port.js';
+export type { ByteSink, ByteSource, FrameConnection, HttpRequest, HttpResponse, Transport, TransportFactory } from './ports.js';
+export { Emitter } from './events.js';
+export { toHex, fromHex, toBase64, fromBase64 } from './bytes.js';
 export { Profiles, checkProfileName, MAX_PROFILE_NAME, MAX_AVATAR_BYTES, PROFILE_REFRESH_MS, type Profile } from './profiles.js';
 export { Usernames, checkUsername, type DirectoryListing } from './usernames.js';
 export { MAX_DEVICE_NAME_BYTES, normaliseDeviceName, encryptDeviceName, decryptDeviceName, deviceRemovedMessage } from './device-names.js';
@@ -12,11 +18,13 @@ export { base32, fromBase32, formatAccountId, parseAccountId, formatContactCard,
 export { pad, unpad, PADDING_BLOCK } from './padding.js';
 export { formatLinkCode, parseLinkCode, linkQrPayload } from './provisioning.js';
 export {
-  AttachmentError, safeFileName, partPath, prepareFile, hasPendingUpload, THUMBNAIL_MAX_SOURCE,
-  type AttachmentErrorReason, type SendFileOptions, type DownloadOptions, type TransferOptions, type PreparedFile,
+  AttachmentError, INTEGRITY, MAX_FAILED_ATTEMPTS, safeFileName, prepareFile, attachmentUrlPath, THUMBNAIL_MAX_SOURCE,
+  type AttachmentErrorReason, type AttachmentFiles, type AttachmentSlotInfo, type SendFileOptions, type DownloadOptions, type TransferOptions, type PreparedFile, type UploadHost,
 } from './attachments.js';
-export type { Attachment } from './media/pointer.js';
-export { fileSource, bufferSource, type ByteSource } from './media/source.js';
+export { decodeAttachments, encodeAttachments, type Attachment } from './media/pointer.js';
+export { bufferSource, type Piece } from './media/source.js';
+export { probeDurationMs } from './media/duration.js';
+export { orientedSize, orientedSource } from './media/orientation.js';
 export { GROUP_ID_LENGTH, checkGroupName, type GroupInfo, type GroupMemberInfo, type GroupChangeEvent } from './groups.js';
 export type { GroupRow, GroupStatus, GroupChangeRecord } from './store/port.js';
 export {
@@ -24,6 +32,6 @@ export {
   openBackupHeader, openBackupStream, parseRecoveryCode, portableScrypt, readBackup, writeBackup,
   type AttachmentFileSink, type BackupAttachmentFile, type BackupInput, type BackupKdfParams, type RestoredBackup, type ScryptFunction,
 } from './backup.js';
-export { recordGroupChanges } from './group-change-log.js';
+export { recordGroupChanges, decodeGroupChange, encodeGroupChange } from './group-change-log.js';
 export { PUSH_WAKE_UP, setPushSubscription, serverPushInfo, applicationServerKey, type PushSubscriptionKeys, type ServerPushInfo } from './push.js';
 export { readServerPolicy, describeServerPolicy, durationWords, effectiveDisappearingTimer, type ServerPolicy } from './server-policy.js';

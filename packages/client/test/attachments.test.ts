@@ -19,7 +19,8 @@ import pngJs from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { paddedSize, ciphertextSize } from '@sigilo/protocol';
 import { startTestServer, type TestServer } from '../../server/test/support/server.js';
-import { SigiloClient, SqlCipherStore, deriveStoreKey, safeFileName, hasPendingUpload, partPath, prepareFile, bufferSource, type MessageRow } from '../src/index.js';
+import { SigiloClient, safeFileName, prepareFile, bufferSource, type MessageRow } from '../src/index.js';
+import { SqlCipherStore, createNodeClient, deriveStoreKey, hasPendingUpload, partPath } from '../../client-node/src/index.js';
 import { exifOrientation } from '../src/media/jpeg.js';
 import { stripJpeg } from '../src/media/jpeg.js';
 import { stripPng } from '../src/media/png.js';
@@ -29,7 +30,7 @@ import { MediaFormatError, piecesSize, type Piece } from '../src/media/source.js
 import { probeDurationMs } from '../src/media/duration.js';
 import { sniffMime } from '../src/media/sniff.js';
 import { World, introduce, nextEvent } from './support.js';
-import { BlockFileWriter, downloadFile, pinnedGet, uploadFile } from '../src/attachments.js';
+import { BlockFileWriter, downloadFile, pinnedGet, uploadFile } from '../../client-node/src/attachments.js';
 import { generateSelfSignedCertificate } from '../../server/src/tls/self-signed.js';
 import { nodeCrypto, systemRandom } from '@sigilo/protocol/node';
 
@@ -231,7 +232,7 @@ class Bench {
 
   /** Opens the person's client on its store (again, after a restart); `url` for a new store. */
   async open(p: Person, url = this.t.server.url): Promise<SigiloClient> {
-    p.client = new SigiloClient({ store: SqlCipherStore.open(p.dir, p.passphrase) });
+    p.client = createNodeClient({ store: SqlCipherStore.open(p.dir, p.passphrase) });
     if (!p.client.server) await p.client.init(url, this.t.server.tls.fingerprint);
     return p.client;
   }

@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytesEqual } from '@sigilo/protocol';
 import { World, introduce, nextEvent } from './support.js';
-import { ClientError, SigiloClient, SqlCipherStore } from '../src/index.js';
+import { ClientError, SigiloClient } from '../src/index.js';
+import { SqlCipherStore, createNodeClient } from '../../client-node/src/index.js';
 
 describe('conversation features', () => {
   let world: World;
@@ -116,7 +117,7 @@ describe('conversation features', () => {
   });
 
   it('a wrong certificate fingerprint is refused before anything is sent', async () => {
-    const client = new SigiloClient({ store: SqlCipherStore.open(world.dir('wrong-pin'), 'pw') });
+    const client = createNodeClient({ store: SqlCipherStore.open(world.dir('wrong-pin'), 'pw') });
     const wrong = '00'.repeat(32);
     await expect(client.init(world.server.server.url, wrong)).rejects.toMatchObject({ code: 'FINGERPRINT_MISMATCH' });
     expect(client.server).toBeUndefined();

@@ -7,7 +7,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SqlCipherStore, deriveStoreKey, recordGroupChanges } from '../src/index.js';
+import { recordGroupChanges } from '../src/index.js';
+import { SqlCipherStore, deriveStoreKey } from '../../client-node/src/index.js';
 import { decodeGroupChange, encodeGroupChange } from '../src/group-change-log.js';
 
 const id = (n: number, len = 16) => new Uint8Array(len).fill(n);

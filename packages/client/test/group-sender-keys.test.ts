@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3-multiple-ciphers';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SqlCipherStore, deriveStoreKey } from '../src/index.js';
+
+import { SqlCipherStore, deriveStoreKey } from '../../client-node/src/index.js';
 import type { SenderKeyRow } from '../src/store/port.js';
 
 const dirs: string[] = [];

@@ -14,7 +14,8 @@ import { bytesEqual, createGroup, generateIdentityKeyPair, createSenderKey, grou
 import { nodeCrypto, systemRandom } from '@sigilo/protocol/node';
 import { ContentSchema } from '@sigilo/protocol/gen/sigilo/client/v1/content_pb';
 import { GroupLogEntry_BodySchema, GroupLogEntrySchema } from '@sigilo/protocol/gen/sigilo/protocol/v1/group_pb';
-import { SqlCipherStore, type ClientEvent, type SigiloClient } from '../src/index.js';
+import { type ClientEvent, type SigiloClient } from '../src/index.js';
+import { SqlCipherStore } from '../../client-node/src/index.js';
 import { MAX_UNHELD_GROUPS, MAX_UNHELD_SENDER_KEYS, SENDER_KEYS_KEPT_PER_DEVICE } from '../src/groups.js';
 import { World, introduce, nextEvent } from './support.js';
 

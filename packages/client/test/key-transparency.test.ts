@@ -14,7 +14,8 @@ import { loadLogKey, KeyTransparency, startWitness, type RunningWitness } from '
 import { parseVerifierKey } from '@sigilo/protocol';
 import { nodeCrypto as crypto } from '@sigilo/protocol/node';
 import { startTestServer, tempDir, type TestServer } from '../../server/test/support/server.js';
-import { SigiloClient, SqlCipherStore, type ClientEvent, type TransparencyOptions } from '../src/index.js';
+import { SigiloClient, type ClientEvent, type TransparencyOptions } from '../src/index.js';
+import { SqlCipherStore, createNodeClient } from '../../client-node/src/index.js';
 import { World, introduce, nextEvent } from './support.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -31,7 +32,7 @@ async function world(overrides: Record<string, unknown> = {}): Promise<World> {
 /** A registered, connected client of `server` (kept for cleanup). */
 async function person(t: TestServer, name: string, transparency?: TransparencyOptions): Promise<SigiloClient> {
   const dir = tempDir(`kt-${name}`);
-  const client = new SigiloClient({ store: SqlCipherStore.open(dir, `passphrase of ${name}`), transparency });
+  const client = createNodeClient({ store: SqlCipherStore.open(dir, `passphrase of ${name}`), transparency });
   cleanups.push(async () => { await client.close(); rmSync(dir, { recursive: true, force: true }); });
   await client.init(t.server.url, t.server.tls.fingerprint);
   const { code } = await t.server.admin.createInvite();

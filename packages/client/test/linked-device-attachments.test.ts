@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytesEqual } from '@sigilo/protocol';
 import { startTestServer, type TestServer } from '../../server/test/support/server.js';
-import { SigiloClient, SqlCipherStore, type MessageRow } from '../src/index.js';
+import { SigiloClient, type MessageRow } from '../src/index.js';
+import { SqlCipherStore, createNodeClient } from '../../client-node/src/index.js';
 import { introduce, nextEvent } from './support.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -26,7 +27,7 @@ describe('attachments on linked devices', () => {
   let n = 0;
 
   async function newClient(name: string): Promise<SigiloClient> {
-    const c = new SigiloClient({ store: SqlCipherStore.open(join(root, `${name}-${n++}`), `passphrase of ${name}`) });
+    const c = createNodeClient({ store: SqlCipherStore.open(join(root, `${name}-${n++}`), `passphrase of ${name}`) });
     await c.init(t.server.url, t.server.tls.fingerprint);
     clients.push(c);
     return c;

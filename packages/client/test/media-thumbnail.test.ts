@@ -1,6 +1,6 @@
 import pngJs from 'pngjs';
 import { describe, expect, it, vi } from 'vitest';
-import { makeThumbnail, THUMBNAIL_MAX_PIXELS, THUMBNAIL_SIDE } from '../src/media/thumbnail.js';
+import { makeThumbnail, THUMBNAIL_MAX_PIXELS, THUMBNAIL_SIDE } from '../../client-node/src/thumbnail.js';
 
 function png(width: number, height: number): Uint8Array {
   const img = new pngJs.PNG({ width, height });

@@ -8,7 +8,7 @@
 import { createECDH, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  applicationServerKey, describeServerPolicy, durationWords, effectiveDisappearingTimer, fetchJson, readServerPolicy, serverPushInfo,
+  applicationServerKey, describeServerPolicy, durationWords, effectiveDisappearingTimer, readServerPolicy, serverPushInfo,
   type SigiloClient,
 } from '../src/index.js';
 import { World } from './support.js';
@@ -50,7 +50,7 @@ describe('push subscription and server policy, client side', () => {
 
   it('is refused with PUSH_DISABLED where push is off, and server-info says so', async () => {
     await expect(bea.setPushSubscription(subscription())).rejects.toMatchObject({ code: 'SERVER_ERROR', serverCode: 'PUSH_DISABLED' });
-    const info = await fetchJson(bea.server!, '/v1/server-info');
+    const info = await bea.serverInfo();
     expect(serverPushInfo(info)).toEqual({ mode: 'off' });
     expect(applicationServerKey(serverPushInfo(info))).toBeUndefined();
     const policy = readServerPolicy(info)!;
@@ -64,7 +64,7 @@ describe('push subscription and server policy, client side', () => {
   });
 
   it('reads the VAPID key and the maximum disappearing timer', async () => {
-    const info = await fetchJson(ana.server!, '/v1/server-info');
+    const info = await ana.serverInfo();
     const push = serverPushInfo(info);
     expect(push.mode).toBe('webpush');
     expect(applicationServerKey(push)?.length).toBe(65);

@@ -21,7 +21,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../server/test/support/server.js';
-import { Connection, ServerRequestError, SigiloClient, SqlCipherStore, pad, type ClientEvent } from '../src/index.js';
+import { Connection, ServerRequestError, SigiloClient, pad, type ClientEvent } from '../src/index.js';
+import { SqlCipherStore, createNodeClient, pinnedTransport } from '../../client-node/src/index.js';
 import { introduce, nextEvent } from './support.js';
 
 const HOUR = 3_600_000;
@@ -39,7 +40,7 @@ describe('a revoked device and sealed sender', () => {
   async function person(name: string): Promise<SigiloClient> {
     const dir = mkdtempSync(join(tmpdir(), `sigilo-client-${name}-`));
     dirs.push(dir);
-    const client = new SigiloClient({ store: SqlCipherStore.open(dir, `passphrase of ${name}`), now });
+    const client = createNodeClient({ store: SqlCipherStore.open(dir, `passphrase of ${name}`), now });
     clients.push(client);
     await client.init(t.server.url, t.server.tls.fingerprint);
     await client.register((await t.server.admin.createInvite()).code);
@@ -64,7 +65,7 @@ describe('a revoked device and sealed sender', () => {
 
   /** Logs in as Alice's device with its stored device key, as any client of that device could. */
   async function loginAsAlice(): Promise<Connection> {
-    const { connection, nonce } = await Connection.open(address(), () => {});
+    const { connection, nonce } = await Connection.open(pinnedTransport(address()), () => {});
     const deviceKey = alice.store.getMeta('device.key')!;
     await connection.request({
       case: 'authenticate',
@@ -85,7 +86,7 @@ describe('a revoked device and sealed sender', () => {
       return { deviceId, content: sealSender(ctx, alice.identity, out.record.current!.remoteIdentity, certificate, type, out.message) };
     });
     expect(messages.length).toBeGreaterThan(0);
-    const { connection } = await Connection.open(address(), () => {});
+    const { connection } = await Connection.open(pinnedTransport(address()), () => {});
     try {
       // The server cannot see who sealed it: it accepts the send.
       const f = await connection.request({ case: 'sealedSend', value: { recipientAccountId: to, messageId, accessKey: bob.accessKey!, messages } });

@@ -1,7 +1,8 @@
 /** A client whose copy of the server's certificate keys is stale refreshes it instead of losing sealed messages. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { World, introduce, nextEvent } from './support.js';
-import { SigiloClient, SqlCipherStore } from '../src/index.js';
+
+import { SqlCipherStore, createNodeClient } from '../../client-node/src/index.js';
 
 describe('server certificate keys', () => {
   let world: World;
@@ -18,7 +19,7 @@ describe('server certificate keys', () => {
     // As if the server had rotated its certificate key after this device's `init`.
     const store = SqlCipherStore.open(dir, 'passphrase of bob');
     store.setMeta('server.certificate-keys', new TextEncoder().encode(JSON.stringify([{ keyId: 99, publicKey: Buffer.alloc(32, 1).toString('base64') }])));
-    bob = new SigiloClient({ store });
+    bob = createNodeClient({ store });
     const undecryptable: string[] = [];
     bob.on((e) => { if (e.type === 'undecryptable') undecryptable.push(e.reason); });
     await bob.connect({ reconnect: false });

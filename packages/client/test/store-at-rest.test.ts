@@ -6,7 +6,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { World, introduce, nextEvent } from './support.js';
-import { SigiloClient, SqlCipherStore, deriveStoreKey } from '../src/index.js';
+
+import { SqlCipherStore, createNodeClient, deriveStoreKey } from '../../client-node/src/index.js';
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((f) => {
@@ -85,7 +86,7 @@ describe('the client store at rest', () => {
     const pending = await alice.sendText(bob.accountId!, 'written on the train');
     expect(pending.status).toBe('pending');
     alice.store.close();
-    alice = new SigiloClient({ store: SqlCipherStore.open(aliceDir, 'passphrase of alice') });
+    alice = createNodeClient({ store: SqlCipherStore.open(aliceDir, 'passphrase of alice') });
     expect(alice.store.listOutbox()).toHaveLength(1);
     const arrived = nextEvent(bob, 'message', (e) => e.message.text === 'written on the train');
     const sent = nextEvent(alice, 'status', (e) => e.status === 'sent');

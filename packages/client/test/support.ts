@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestServer, type TestServer } from '../../server/test/support/server.js';
-import { SigiloClient, SqlCipherStore, type ClientEvent } from '../src/index.js';
+import { SigiloClient, type ClientEvent } from '../src/index.js';
+import { SqlCipherStore, createNodeClient } from '../../client-node/src/index.js';
 
 export interface Person {
   readonly name: string;
@@ -27,7 +28,7 @@ export class World {
   }
 
   async newClient(name: string, dir = this.dir(name)): Promise<SigiloClient> {
-    const client = new SigiloClient({ store: SqlCipherStore.open(dir, `passphrase of ${name}`) });
+    const client = createNodeClient({ store: SqlCipherStore.open(dir, `passphrase of ${name}`) });
     await client.init(this.server.server.url, this.server.server.tls.fingerprint);
     return client;
   }

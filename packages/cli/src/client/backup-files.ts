@@ -6,7 +6,7 @@
  */
 import { createReadStream, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { AttachmentError, type BackupAttachmentFile, type SigiloClient } from '@sigilo/client';
+import { AttachmentError, type BackupAttachmentFile, type SigiloClient } from '@sigilo/client-node';
 
 export async function* backupAttachmentFiles(client: SigiloClient, dir: string, onSkip: (why: string) => void): AsyncGenerator<BackupAttachmentFile> {
   const tmpDir = join(dir, 'backup-tmp');

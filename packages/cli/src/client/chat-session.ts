@@ -11,7 +11,7 @@
  * after sending. Messages shown are marked read, so the sender sees ✓✓ read.
  */
 import { createInterface, emitKeypressEvents, type Interface } from 'node:readline';
-import { ClientError, formatAccountId, type ClientEvent, type ContactRow, type MessageRow, type SigiloClient } from '@sigilo/client';
+import { ClientError, formatAccountId, type ClientEvent, type ContactRow, type MessageRow, type SigiloClient } from '@sigilo/client-node';
 import { ANSI, clock, messageLine, mutedText, printable, printableName, ticks } from './format.js';
 import { groupChangeText } from './group-change-text.js';
 import { personName } from './session.js';

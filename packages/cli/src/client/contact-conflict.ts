@@ -3,7 +3,7 @@
  * another contact has, or a contact already known under another name, asks first
  * (on a terminal) or needs --yes (scripts); otherwise it is refused and nothing changes.
  */
-import { formatAccountId, type SigiloClient } from '@sigilo/client';
+import { formatAccountId, type SigiloClient } from '@sigilo/client-node';
 import { confirm } from './confirm.js';
 
 /** A refused rename or replacement (exit 1; nothing changed). */

@@ -1,6 +1,6 @@
 /** The name a new device gets (register, link): --device-name, else the computer's host name. */
 import { hostname } from 'node:os';
-import { MAX_DEVICE_NAME_BYTES, type SigiloClient } from '@sigilo/client';
+import { MAX_DEVICE_NAME_BYTES, type SigiloClient } from '@sigilo/client-node';
 import { str } from '../args.js';
 import type { ClientContext } from './session.js';
 

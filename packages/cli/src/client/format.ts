@@ -1,5 +1,5 @@
 /** How messages, ticks and contacts look on the terminal and in --json output. */
-import { formatAccountId, type ContactRow, type MessageRow, type MessageStatus } from '@sigilo/client';
+import { formatAccountId, type ContactRow, type MessageRow, type MessageStatus } from '@sigilo/client-node';
 
 export const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 

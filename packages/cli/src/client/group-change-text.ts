@@ -3,7 +3,7 @@
  * "you renamed the group to "Trip"", "bob left". Names come from `nameOf` at the time
  * it is shown (client.md §12), so a contact renamed later shows under the new name.
  */
-import type { GroupChangeRecord } from '@sigilo/client';
+import type { GroupChangeRecord } from '@sigilo/client-node';
 import { printableName } from './format.js';
 
 const list = (names: string[]) => (names.length <= 1 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`);

@@ -12,7 +12,7 @@
  *   it connects again, but not more than MAX_UNEXPLAINED times in five minutes: then it
  *   stays offline and says why, instead of fighting the other copy for the connection.
  */
-import type { SigiloClient } from '@sigilo/client';
+import type { SigiloClient } from '@sigilo/client-node';
 import { before, describeLease, type DeviceLeases, type Lease } from './device-lease.js';
 
 const POLL_MS = 300;

@@ -6,7 +6,7 @@
 import { existsSync, rmSync, rmdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ClientError, ServerRequestError, SigiloClient, SqlCipherStore, formatAccountId, type ClientEvent, type ContactRow } from '@sigilo/client';
+import { ClientError, ServerRequestError, SigiloClient, SqlCipherStore, createNodeClient, formatAccountId, type ClientEvent, type ContactRow } from '@sigilo/client-node';
 import { parse, str, type Parsed } from '../args.js';
 import type { Command, Io } from '../command.js';
 import { printableName } from './format.js';
@@ -95,7 +95,7 @@ export function clientCommand(def: {
           }
           const passphrase = await readPassphrase({ file: str(values['passphrase-file']), env: io.env, cwd: io.cwd, confirm: fresh });
           const dirExisted = existsSync(dir);
-          opened = new SigiloClient({ store: SqlCipherStore.open(dir, passphrase), transparency: transparencyFromEnv(io.env) });
+          opened = createNodeClient({ store: SqlCipherStore.open(dir, passphrase), transparency: transparencyFromEnv(io.env) });
           created = fresh;
           if (fresh && !dirExisted) createdDir = true;
           const kind = def.lease ?? 'command';

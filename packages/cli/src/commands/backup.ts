@@ -7,7 +7,7 @@
 import { scryptSync } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ClientError, formatAccountId, formatRecoveryCode, generateRecoveryCode, writeBackup, type ScryptFunction } from '@sigilo/client';
+import { ClientError, formatAccountId, formatRecoveryCode, generateRecoveryCode, writeBackup, type ScryptFunction } from '@sigilo/client-node';
 import { nodeCrypto, systemRandom } from '@sigilo/protocol/node';
 import { UsageError } from '../command.js';
 import { CLIENT_USAGE, clientCommand } from '../client/session.js';

@@ -1,5 +1,5 @@
 /** `sigilo chat NAME`: an interactive conversation (live messages, typing, ticks). */
-import { ClientError } from '@sigilo/client';
+import { ClientError } from '@sigilo/client-node';
 import { UsageError } from '../command.js';
 import { ChatSession } from '../client/chat-session.js';
 import { printableName } from '../client/format.js';

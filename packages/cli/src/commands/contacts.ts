@@ -1,5 +1,5 @@
 /** `sigilo contacts`: the people this client knows, with their verification and mute state. */
-import { checkUsername, formatAccountId, parseContactCard, type ContactRow } from '@sigilo/client';
+import { checkUsername, formatAccountId, parseContactCard, type ContactRow } from '@sigilo/client-node';
 import { UsageError } from '../command.js';
 import { mutedText, printableName } from '../client/format.js';
 import { CLIENT_USAGE, clientCommand, connectBestEffort } from '../client/session.js';

@@ -1,5 +1,5 @@
 /** `sigilo devices`: the devices of this account, with their names; `devices remove N` unlinks one; `devices rename` names one. */
-import { normaliseDeviceName } from '@sigilo/client';
+import { normaliseDeviceName } from '@sigilo/client-node';
 import { UsageError } from '../command.js';
 import { confirm } from '../client/confirm.js';
 import { CLIENT_USAGE, clientCommand } from '../client/session.js';

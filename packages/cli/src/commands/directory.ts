@@ -1,5 +1,5 @@
 /** `sigilo directory`: the member directory, where the administrator keeps one (client.md §11.2, server.md §3.1). */
-import { formatAccountId } from '@sigilo/client';
+import { formatAccountId } from '@sigilo/client-node';
 import { UsageError } from '../command.js';
 import { printableName } from '../client/format.js';
 import { CLIENT_USAGE, clientCommand } from '../client/session.js';

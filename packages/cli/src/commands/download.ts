@@ -1,7 +1,7 @@
 /** `sigilo download MESSAGE-ID`: downloads, verifies and decrypts a message's attachments (resumable). */
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { AttachmentError, ClientError, partPath, safeFileName, type MessageRow } from '@sigilo/client';
+import { AttachmentError, ClientError, partPath, safeFileName, type MessageRow } from '@sigilo/client-node';
 import { UsageError } from '../command.js';
 import { str } from '../args.js';
 import { formatBytes, hex } from '../client/format.js';

@@ -7,7 +7,7 @@
  * the server cannot be reached it goes out with the next `send`, `inbox` or
  * `chat`, and the command says so with exit code 1.
  */
-import { ClientError, formatAccountId, type GroupInfo, type SigiloClient } from '@sigilo/client';
+import { ClientError, formatAccountId, type GroupInfo, type SigiloClient } from '@sigilo/client-node';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
 import { hex, printableName, ticks } from '../client/format.js';

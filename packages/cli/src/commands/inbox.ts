@@ -1,5 +1,5 @@
 /** `sigilo inbox`: fetches what arrived while away, prints unread messages and marks them read. */
-import { formatAccountId, GROUP_ID_LENGTH, type MessageRow } from '@sigilo/client';
+import { formatAccountId, GROUP_ID_LENGTH, type MessageRow } from '@sigilo/client-node';
 import { UsageError } from '../command.js';
 import { messageJson, messageLine, dateTime, clock, printableName } from '../client/format.js';
 import { groupChangeText } from '../client/group-change-text.js';

@@ -1,5 +1,5 @@
 /** `sigilo init URL --fingerprint FP`: points this client at a server, pinned to its certificate. */
-import { normaliseFingerprint } from '@sigilo/client';
+import { normaliseFingerprint } from '@sigilo/client-node';
 import { str } from '../args.js';
 import { UsageError } from '../command.js';
 import { CLIENT_USAGE, clientCommand } from '../client/session.js';

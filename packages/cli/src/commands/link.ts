@@ -3,7 +3,7 @@
  * waits; `sigilo link --approve CODE` on a device already in the account sends
  * the identity, contacts and history to it, encrypted to the code's key.
  */
-import { base32, formatAccountId, normaliseDeviceName } from '@sigilo/client';
+import { base32, formatAccountId, normaliseDeviceName } from '@sigilo/client-node';
 import { DEVICE_NAME_OPTION, chosenDeviceName, nameThisDevice } from '../client/device-name.js';
 import { parseDuration } from '@sigilo/server';
 import { str } from '../args.js';

@@ -1,7 +1,7 @@
 /** `sigilo profile`: your display name and avatar, end-to-end encrypted for your contacts and groups (client.md §11.1). */
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ClientError, MAX_AVATAR_BYTES } from '@sigilo/client';
+import { ClientError, MAX_AVATAR_BYTES } from '@sigilo/client-node';
 import { UsageError } from '../command.js';
 import { printableName } from '../client/format.js';
 import { CLIENT_USAGE, clientCommand, connectBestEffort } from '../client/session.js';

@@ -1,5 +1,5 @@
 /** `sigilo register --invite CODE`: creates this person's account with an administrator's invite. */
-import { PQ_PREKEY_BATCH, PREKEY_BATCH, formatAccountId, normaliseDeviceName } from '@sigilo/client';
+import { PQ_PREKEY_BATCH, PREKEY_BATCH, formatAccountId, normaliseDeviceName } from '@sigilo/client-node';
 import { DEVICE_NAME_OPTION, chosenDeviceName, nameThisDevice } from '../client/device-name.js';
 import { str } from '../args.js';
 import { UsageError } from '../command.js';

@@ -6,7 +6,7 @@
  */
 import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ClientError, formatAccountId, parseRecoveryCode, readBackup, safeFileName, type AttachmentFileSink } from '@sigilo/client';
+import { ClientError, formatAccountId, parseRecoveryCode, readBackup, safeFileName, type AttachmentFileSink } from '@sigilo/client-node';
 import { nodeCrypto, systemRandom } from '@sigilo/protocol/node';
 import { str } from '../args.js';
 import { UsageError } from '../command.js';

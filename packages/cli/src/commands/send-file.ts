@@ -1,6 +1,6 @@
 /** `sigilo send-file NAME|GROUP PATH`: encrypts, uploads (resumably) and sends a file, picture, video or voice note. */
 import { basename, resolve } from 'node:path';
-import { AttachmentError, ClientError, formatAccountId, hasPendingUpload } from '@sigilo/client';
+import { AttachmentError, ClientError, formatAccountId, hasPendingUpload } from '@sigilo/client-node';
 import { UsageError, type Io } from '../command.js';
 import { str } from '../args.js';
 import { formatBytes, hex, printableName, ticks } from '../client/format.js';

@@ -1,5 +1,5 @@
 /** `sigilo send NAME TEXT…`: sends one text message (from stdin with `-`). */
-import { ClientError, formatAccountId } from '@sigilo/client';
+import { ClientError, formatAccountId } from '@sigilo/client-node';
 import { UsageError } from '../command.js';
 import { hex, ticks } from '../client/format.js';
 import { CLIENT_USAGE, EXIT_IDENTITY, clientCommand, contactName, watchWarnings, type ClientContext } from '../client/session.js';

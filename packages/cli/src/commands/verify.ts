@@ -3,7 +3,7 @@
  * payload their app scans; `--qr` checks a scanned payload, `--accept` accepts a
  * changed identity key, `--verified` records that the numbers were compared.
  */
-import { base32, formatAccountId, fromBase32 } from '@sigilo/client';
+import { base32, formatAccountId, fromBase32 } from '@sigilo/client-node';
 import { str } from '../args.js';
 import { UsageError } from '../command.js';
 import { hex } from '../client/format.js';

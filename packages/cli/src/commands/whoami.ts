@@ -1,5 +1,5 @@
 /** `sigilo whoami`: this client's account, name, username, device and contact card, and the server's policy. */
-import { ClientError, describeServerPolicy, fetchJson, formatAccountId, readServerPolicy, type ServerPolicy } from '@sigilo/client';
+import { ClientError, describeServerPolicy, formatAccountId, readServerPolicy, type ServerPolicy } from '@sigilo/client-node';
 import { printableName } from '../client/format.js';
 import { CLIENT_USAGE, clientCommand, connectBestEffort } from '../client/session.js';
 
@@ -17,7 +17,7 @@ export const whoami = clientCommand({
     let policyError: string | undefined;
     if (server) {
       try {
-        policy = readServerPolicy(await fetchJson(server, '/v1/server-info'));
+        policy = readServerPolicy(await client.serverInfo());
         if (!policy) policyError = 'this server does not publish a retention policy (it is older than this client)';
       } catch (e) {
         policyError = `could not reach the server to read its policy (${(e as Error).message})`;

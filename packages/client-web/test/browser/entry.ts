@@ -12,6 +12,7 @@ import {
   BrowserTransport, DEFAULT_KDF, IndexedDbStore, StoreError, TransferError, blobSource, deleteStore, downloadResumable, opfsSink, storeDatabaseName, streamSink,
   uploadOffset, uploadResumable, type EvictionMarker, type FrameConnection, type HttpRequest, type KdfParams, type Transport,
 } from '@sigilo/client-web';
+import { SigiloClient, fromHex, type ClientEvent } from '@sigilo/client';
 import { ALICE, BOB, CAROL, check, eq, fill, id16, ok, rejectsWith, storeScenarios, type StoreFactory, type StoreHandle } from '../store-conformance.js';
 
 /** Fast parameters for tests (the floor the header accepts); the default is measured by `kdfTime`. */
@@ -490,6 +491,36 @@ const tests: Record<string, (...args: never[]) => Promise<unknown>> = {
     await s.closed;
     await deleteStore(name);
     return { persisted: r ?? null };
+  },
+
+  /**
+   * The client core itself in the page (@sigilo/client with the browser ports: IndexedDB store,
+   * BrowserTransport, the portable crypto provider by default): init, register, connect, send a
+   * text to a Node client and wait for its reply.
+   */
+  async coreChat(inviteCode: string, peerAccountId: string, peerAccessKey: string) {
+    const name = uniqueName('core');
+    const store = await openStore(name, 'pw');
+    const client = new SigiloClient({ store, transport: () => new BrowserTransport() });
+    const events: ClientEvent[] = [];
+    client.on((e) => events.push(e));
+    try {
+      await client.init(location.origin, undefined);
+      await client.register(inviteCode);
+      await client.connect({ reconnect: false });
+      const peer = fromHex(peerAccountId);
+      client.addContact('node', peer, fromHex(peerAccessKey));
+      const sent = await client.sendText(peer, 'hello from the browser');
+      const deadline = Date.now() + 30_000;
+      while (!events.some((e) => e.type === 'message' && e.message.text === 'hello from node') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const reply = store.listMessages(peer, 10).find((m) => !m.outgoing);
+      return { accountId: hex(client.accountId!), sentStatus: sent.status, reply: reply?.text ?? null };
+    } finally {
+      await client.close();
+      store.close();
+      await store.closed;
+      await deleteStore(name);
+    }
   },
 
   /** Register with an invite, then authenticate, over wss:// to the page's origin. */

@@ -5,13 +5,9 @@
  * ranges of the original and small replacement bytes — that the uploader then
  * streams (attachments.md §Metadata).
  */
-import type { FileHandle } from 'node:fs/promises';
+import type { ByteSource } from '../ports.js';
 
-export interface ByteSource {
-  readonly size: number;
-  /** Up to `length` bytes from `position` (fewer only at the end of the source). */
-  read(position: number, length: number): Promise<Uint8Array>;
-}
+export type { ByteSource } from '../ports.js';
 
 /** A byte range of the original file, or bytes written in its place. */
 export type Piece = { readonly from: number; readonly to: number } | { readonly bytes: Uint8Array };
@@ -45,23 +41,6 @@ export function bufferSource(bytes: Uint8Array): ByteSource {
   return {
     size: bytes.length,
     read: async (position, length) => bytes.subarray(Math.min(position, bytes.length), Math.min(bytes.length, position + length)),
-  };
-}
-
-export function fileSource(handle: FileHandle, size: number): ByteSource {
-  return {
-    size,
-    async read(position, length) {
-      const n = Math.max(0, Math.min(length, size - position));
-      const buf = new Uint8Array(n);
-      let done = 0;
-      while (done < n) {
-        const { bytesRead } = await handle.read(buf, done, n - done, position + done);
-        if (bytesRead === 0) break;
-        done += bytesRead;
-      }
-      return done === n ? buf : buf.subarray(0, done);
-    },
   };
 }
 

@@ -87,6 +87,13 @@ export interface ProfileStore {
 export interface ClientStore extends GroupStore, ProfileStore {
   transaction<T>(fn: () => T): T;
   close(): void;
+  /**
+   * Durability (client.md §7.2): resolves once every transaction committed before the call is durable.
+   * A store that writes behind (IndexedDB) has it; a store durable when transaction() returns (SQLCipher)
+   * leaves it out. The engine awaits it before acknowledging deliveries, sending what a ratchet or sender
+   * key step produced, and publishing prekeys.
+   */
+  flush?(): Promise<void>;
 
   getMeta(key: string): Uint8Array | undefined;
   setMeta(key: string, value: Uint8Array | undefined): void;

@@ -9,11 +9,10 @@ import Database from 'better-sqlite3-multiple-ciphers';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes, scryptSync } from 'node:crypto';
-import { ClientError } from '../errors.js';
-import type { ClientStore, ContactProfileRow, ContactRow, MessageRow, MessageStatus, OutboxRow, PreKeyKind } from './port.js';
-import { decodeGroupChange, encodeGroupChange } from '../group-change-log.js';
-import type { GroupRow, GroupStatus, OwnSenderKeyRow, PendingGroupMessageRow, SenderKeyRow } from './port.js';
-import { decodeAttachments, encodeAttachments, type Attachment } from '../media/pointer.js';
+import {
+  ClientError, decodeAttachments, decodeGroupChange, encodeAttachments, encodeGroupChange, type Attachment, type ClientStore, type ContactProfileRow, type ContactRow, type GroupRow, type GroupStatus, type MessageRow,
+  type MessageStatus, type OutboxRow, type OwnSenderKeyRow, type PendingGroupMessageRow, type PreKeyKind, type SenderKeyRow,
+} from '@sigilo/client';
 
 /** scrypt cost: N = 2^15, r = 8, p = 1 (~100 ms, 32 MiB): slows passphrase guessing on a stolen disk. */
 /** How long a statement waits for another process's write transaction on the same store before failing. */

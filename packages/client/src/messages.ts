@@ -1,0 +1,96 @@
+/**
+ * One-to-one messages (client.md §3): texts, deletions for everyone or for
+ * me, a conversation's history deleted and mutes, each stored and queued in
+ * one transaction with its copy for this account's other devices.
+ */
+import { bytesEqual } from '@sigilo/protocol';
+import { assertSendable, contact } from './contacts.js';
+import type { Engine } from './engine.js';
+import { ClientError } from './errors.js';
+import { GROUP_ID_LENGTH } from './groups.js';
+import { type Attachment, pointerFromAttachment } from './media/pointer.js';
+import { flush, queueContent, queueSync } from './outbox.js';
+import type { MessageRow } from './store/port.js';
+
+/**
+ * Sends a text: stored as pending and queued in one transaction (so it survives a
+ * restart and is sent when the connection is back), then sent at once if online.
+ */
+export async function sendText(engine: Engine, to: Uint8Array, body: string): Promise<MessageRow> {
+  if (to.length === GROUP_ID_LENGTH) return engine.groups.sendText(to, body);
+  assertSendable(engine, to);
+  return sendData(engine, to, { text: body });
+}
+
+/**
+ * The 1:1 send path for a DataMessage (text, attachments): the message is stored as
+ * pending and queued, with its copy for this account's other devices, in one
+ * transaction (`alsoInTransaction` joins it), then sent at once if online.
+ */
+export async function sendData(engine: Engine, to: Uint8Array, fields: { text: string; attachments?: readonly Attachment[] }, alsoInTransaction?: () => void): Promise<MessageRow> {
+  const me = engine.requireAccount();
+  const messageId = engine.ctx.random(16);
+  const now = engine.now();
+  const attachments = fields.attachments ?? [];
+  const data = { messageId, timestamp: BigInt(now), text: fields.text, attachments: attachments.map(pointerFromAttachment) };
+  const row: MessageRow = {
+    messageId, conversation: to, author: me.accountId, outgoing: true, timestamp: now, text: fields.text, status: 'pending', deleted: false, receivedAt: now,
+    ...(attachments.length ? { attachments } : {}),
+  };
+  engine.store.transaction(() => {
+    engine.store.insertMessage(row);
+    if (attachments.length) engine.store.setMessageAttachments(to, messageId, attachments);
+    queueContent(engine, to, { body: { case: 'data', value: data } },
+      { body: { case: 'sync', value: { body: { case: 'sent', value: { destinationAccountId: to, message: data } } } } }, messageId);
+    alsoInTransaction?.();
+  });
+  await flush(engine);
+  return engine.store.getMessage(to, messageId) ?? row;
+}
+
+/** Deletes one of this account's messages for everyone in the conversation. */
+export async function deleteForEveryone(engine: Engine, conversation: Uint8Array, messageId: Uint8Array): Promise<void> {
+  if (conversation.length === GROUP_ID_LENGTH) return engine.groups.deleteForEveryone(conversation, messageId); // groups.ts: to every member
+  const me = engine.requireAccount();
+  const m = engine.store.getMessage(conversation, messageId);
+  if (!m) throw new ClientError('NOT_FOUND', 'no such message');
+  if (!bytesEqual(m.author, me.accountId)) throw new ClientError('INVALID_INPUT', 'only your own messages can be deleted for everyone; use delete for me');
+  const del = { messageId, timestamp: BigInt(engine.now()) };
+  engine.store.transaction(() => {
+    engine.store.markMessageDeleted(conversation, messageId);
+    queueContent(engine, conversation, { body: { case: 'delete', value: del } },
+      { body: { case: 'sync', value: { body: { case: 'sent', value: { destinationAccountId: conversation, delete: del } } } } });
+  });
+  await flush(engine);
+}
+
+/** Deletes a message on this person's devices only. */
+export async function deleteForMe(engine: Engine, conversation: Uint8Array, messageId: Uint8Array): Promise<void> {
+  engine.store.transaction(() => {
+    engine.store.removeMessage(conversation, messageId);
+    queueSync(engine, { body: { case: 'sync', value: { body: { case: 'deleteForMe', value: { conversationAccountId: conversation, messageId } } } } });
+  });
+  await flush(engine);
+}
+
+/** Deletes a conversation's history on all of this person's devices. */
+export async function deleteHistory(engine: Engine, conversation: Uint8Array): Promise<number> {
+  const before = engine.now();
+  const n = engine.store.transaction(() => {
+    const removed = engine.store.deleteHistory(conversation, before);
+    queueSync(engine, { body: { case: 'sync', value: { body: { case: 'deleteHistory', value: { conversationAccountId: conversation, before: BigInt(before) } } } } });
+    return removed;
+  });
+  await flush(engine);
+  return n;
+}
+
+/** Mutes notifications for a conversation until `until` (Unix ms; 0 unmutes), on all devices. */
+export async function mute(engine: Engine, conversation: Uint8Array, until: number): Promise<void> {
+  engine.store.transaction(() => {
+    if (conversation.length === GROUP_ID_LENGTH) engine.groups.mute(conversation, until);
+    else engine.store.putContact({ ...contact(engine, conversation), mutedUntil: until });
+    queueSync(engine, { body: { case: 'sync', value: { body: { case: 'mute', value: { conversationAccountId: conversation, until: BigInt(until) } } } } });
+  });
+  await flush(engine);
+}

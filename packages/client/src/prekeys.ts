@@ -1,0 +1,48 @@
+/** The prekeys this device publishes and replenishes (client.md §10.5). */
+import { encodeOneTimePreKeyRecord, encodePqPreKeyRecord, encodeSignedPreKeyRecord, generateOneTimePreKeys, generatePqPreKey, generateSignedPreKey } from '@sigilo/protocol';
+import { Connection } from './connection.js';
+import { type Engine, META, readU32, u32 } from './engine.js';
+
+/** One-time prekeys kept on the server; replenished below LOW_WATER (the server also tells us). */
+export const PREKEY_BATCH = 100;
+export const PQ_PREKEY_BATCH = 20;
+const LOW_WATER = 20;
+
+/** Generates and uploads prekeys: one-time EC and PQ keys up to the batch size, and the signed and last-resort keys when `full`. */
+export async function replenishPreKeys(engine: Engine, connection: Connection, full: boolean): Promise<void> {
+  const count = await connection.request({ case: 'getPreKeyCount', value: {} });
+  const c = count.body.case === 'preKeyCount' ? count.body.value : undefined;
+  const needSigned = full || !c?.hasSignedPreKey;
+  const needLastResort = full || !c?.hasLastResortPqPreKey;
+  const oneTime = Math.max(0, PREKEY_BATCH - (c?.oneTimePreKeys ?? 0));
+  const pq = Math.max(0, PQ_PREKEY_BATCH - (c?.pqPreKeys ?? 0));
+  if (!needSigned && !needLastResort && oneTime < PREKEY_BATCH - LOW_WATER && pq < PQ_PREKEY_BATCH - LOW_WATER / 4) return;
+  const identity = engine.identity;
+  const now = engine.now();
+  const start = engine.store.getMeta(META.nextPreKeyId);
+  let next = start ? readU32(start) : 1;
+  const take = () => { const id = next; next = (next + 1) >>> 0 || 1; return id; };
+  const signed = needSigned ? generateSignedPreKey(engine.ctx, identity, take(), now) : undefined;
+  const lastResort = needLastResort ? generatePqPreKey(engine.ctx, identity, take(), true, now) : undefined;
+  const oneTimeKeys = oneTime > 0 ? generateOneTimePreKeys(engine.ctx, next, oneTime) : [];
+  next = (next + oneTime) >>> 0;
+  const pqKeys = Array.from({ length: pq }, () => generatePqPreKey(engine.ctx, identity, take(), false, now));
+  // Private halves are stored before the public halves are published: a bundle handed out is always usable.
+  engine.store.transaction(() => {
+    if (signed) engine.store.putPreKey('signed', signed.id, encodeSignedPreKeyRecord(signed));
+    if (lastResort) engine.store.putPreKey('pq-last-resort', lastResort.id, encodePqPreKeyRecord(lastResort));
+    for (const k of oneTimeKeys) engine.store.putPreKey('one-time', k.id, encodeOneTimePreKeyRecord(k));
+    for (const k of pqKeys) engine.store.putPreKey('pq', k.id, encodePqPreKeyRecord(k));
+    engine.store.setMeta(META.nextPreKeyId, u32(next));
+  });
+  await engine.durable();
+  await connection.request({
+    case: 'uploadPreKeys',
+    value: {
+      signedPreKey: signed ? { id: signed.id, publicKey: signed.keyPair.publicKey, signature: signed.signature } : undefined,
+      oneTimePreKeys: oneTimeKeys.map((k) => ({ id: k.id, publicKey: k.keyPair.publicKey })),
+      pqPreKeys: pqKeys.map((k) => ({ id: k.id, publicKey: k.keyPair.publicKey, signature: k.signature, lastResort: false })),
+      lastResortPqPreKey: lastResort ? { id: lastResort.id, publicKey: lastResort.keyPair.publicKey, signature: lastResort.signature, lastResort: true } : undefined,
+    },
+  });
+}
