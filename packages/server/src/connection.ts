@@ -326,6 +326,17 @@ export class Connection {
       return;
     }
     const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    // Parsing costs time in proportion to the bytes (a 2 MiB frame of tiny fields takes most of a second):
+    // a frame takes one token per FRAME_TOKEN_BYTES begun, before it is parsed; refusals count as above.
+    const byteCost = bytesCost(bytes.length, this.#bucket.burst);
+    if (byteCost > 1) {
+      const wait = this.#bucket.take(this.#ctx.now(), byteCost - 1);
+      if (wait > 0) {
+        if (this.#refusals.take(this.#ctx.now(), 1) > 0) this.#closeWith(CLOSE_POLICY, 'far too many bytes; slow down');
+        else this.#sendError(requestIdOf(bytes), new RateLimitedError(wait, 'bytes on this connection'));
+        return;
+      }
+    }
     let frame: ClientFrame;
     try {
       frame = fromBinary(ClientFrameSchema, bytes, { readUnknownFields: false });
@@ -333,8 +344,8 @@ export class Connection {
       this.#sendError(0n, new ServerError('MALFORMED_FRAME', 'the frame is not a valid ClientFrame protobuf; check the client version'));
       return;
     }
-    // One token is already taken; a multi-recipient send costs more.
-    const extra = frameCost(frame, this.#bucket.burst) - 1;
+    // byteCost tokens are already taken; a multi-recipient send costs one per recipient.
+    const extra = frameCost(frame, this.#bucket.burst) - byteCost;
     const more = extra > 0 ? this.#bucket.take(this.#ctx.now(), extra) : 0;
     if (more > 0) {
       this.#sendError(frame.requestId, new RateLimitedError(more, 'frames on this connection'));
@@ -453,6 +464,14 @@ export class Connection {
         throw new ServerError('UNKNOWN_FRAME', 'this server does not know that frame type; update the server or the client');
     }
   }
+}
+
+/** Bytes of a frame that cost one token of the connection's bucket (each begun block counts). */
+export const FRAME_TOKEN_BYTES = 1024;
+
+/** Tokens a frame of `length` bytes costs before it is parsed: one per FRAME_TOKEN_BYTES begun, at least 1, at most the burst. */
+export function bytesCost(length: number, burst: number): number {
+  return Math.max(1, Math.min(burst, Math.ceil(length / FRAME_TOKEN_BYTES)));
 }
 
 /** The request id of a binary ClientFrame without parsing the rest (field 1, varint), or 0. */
