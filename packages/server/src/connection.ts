@@ -4,7 +4,7 @@
  * pushes) with backpressure. Errors become Error frames; the connection and
  * the server keep going unless authentication failed.
  *
- * Resource bounds (spec/server.md §2, §7): every frame, ping included, takes
+ * Resource bounds (spec/server.md §2, §7): every frame, pings and pongs included, takes
  * from the connection's token bucket before anything is parsed or answered;
  * a peer that keeps sending far past its limit is closed (1008); a peer whose
  * unsent output passes its limit (#outboundLimit: it does not read) is cut off. An
@@ -96,6 +96,11 @@ export class Connection {
     ws.on('close', () => this.#onClose());
     // Only an answer to our own ping proves the peer alive; unprompted pongs are ignored.
     ws.on('pong', () => {
+      // Pongs take a token like every frame, so a flood of them ends in 1008 (unprompted pongs cost the
+      // server a core and never closed); the answer to our own ping counts even when refused.
+      if (this.closed) return;
+      this.#admitFrame();
+      if (this.closed) return;
       if (this.#pingOutstanding) {
         this.#pingOutstanding = false;
         this.#alive = true;
