@@ -326,10 +326,6 @@ export class Connection {
       if (!this.closed) this.#sendError(isBinary ? requestIdOf(data) : 0n, new RateLimitedError(wait, 'frames on this connection'));
       return;
     }
-    if (!isBinary) {
-      this.#sendError(0n, new ServerError('MALFORMED_FRAME', 'frames must be binary protobuf ClientFrame messages, not text'));
-      return;
-    }
     const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
     // Parsing costs time in proportion to the bytes (a 2 MiB frame of tiny fields takes most of a second):
     // a frame takes one token per FRAME_TOKEN_BYTES begun, before it is parsed; refusals count as above.
@@ -338,9 +334,14 @@ export class Connection {
       const wait = this.#bucket.take(this.#ctx.now(), byteCost - 1);
       if (wait > 0) {
         if (this.#refusals.take(this.#ctx.now(), 1) > 0) this.#closeWith(CLOSE_POLICY, 'far too many bytes; slow down');
-        else this.#sendError(requestIdOf(bytes), new RateLimitedError(wait, 'bytes on this connection'));
+        else this.#sendError(isBinary ? requestIdOf(bytes) : 0n, new RateLimitedError(wait, 'bytes on this connection'));
         return;
       }
+    }
+    // Text frames (any size) cost their bytes too, then are refused.
+    if (!isBinary) {
+      this.#sendError(0n, new ServerError('MALFORMED_FRAME', 'frames must be binary protobuf ClientFrame messages, not text'));
+      return;
     }
     let frame: ClientFrame;
     try {

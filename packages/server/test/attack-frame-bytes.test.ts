@@ -77,3 +77,21 @@ describe('attack: a flood of unprompted pongs', () => {
     expect((await client.request({ case: 'ping', value: {} })).body.case).toBe('pong');
   });
 });
+
+describe('attack: large text frames', () => {
+  let t: TestServer;
+  beforeAll(async () => { t = await startTestServer(); });
+  afterAll(async () => { await t?.stop(); });
+
+  it('cost their bytes like binary frames: a burst of 1 MiB text frames is mostly refused as RATE_LIMITED', async () => {
+    const c = await t.connect();
+    const N = 12;
+    const text = 'a'.repeat(1024 * 1024);
+    for (let i = 0; i < N; i++) c.sendRaw(text);
+    await c.waitFor(() => c.pushes.filter((f) => f.body.case === 'error').length >= N, 'an answer to every frame', 60_000);
+    const errors = c.pushes.flatMap((f) => (f.body.case === 'error' ? [f.body.value.code] : []));
+    // Old code: 12 MALFORMED_FRAME (one token each, whatever their size).
+    expect(errors.filter((e) => e === ErrorCode.MALFORMED_FRAME).length).toBeLessThanOrEqual(4);
+    expect(errors.filter((e) => e === ErrorCode.RATE_LIMITED).length).toBeGreaterThanOrEqual(N - 4);
+  }, 90_000);
+});
