@@ -24,6 +24,8 @@ describe('attack: directory names that hide or break lines', () => {
       const r = await client.request({ case: 'directoryPublish', value: { username, name } });
       expect(r.body.case === 'error' && r.body.value.code, JSON.stringify(name)).toBe(ErrorCode.INVALID_ARGUMENT);
     }
+    // The joiners stay allowed: emoji sequences and scripts such as Persian need them.
+    await client.expectOk({ case: 'directoryPublish', value: { username, name: 'Ana \u{1F469}\u200D\u{1F4BB} \u0645\u06CC\u200C\u062E' } }, 'ok');
     await client.expectOk({ case: 'directoryPublish', value: { username, name: 'Ana López Ñúñez' } }, 'ok');
     const found = await client.expectOk({ case: 'directorySearch', value: { query: 'ana', after: '', limit: 10 } }, 'directoryEntries');
     expect(found.entries.map((e) => e.name)).toEqual(['Ana López Ñúñez']);

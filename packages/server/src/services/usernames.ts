@@ -82,12 +82,13 @@ export async function lookupUsername(ctx: ServerContext, s: Session, m: LookupUs
 
 /**
  * Refuses what a terminal or a list should never show: control characters, bidi overrides and
- * marks, invisible characters (zero-width, BOM) and line or paragraph separators (which would
+ * marks, invisible characters (zero-width space, word joiner, BOM; not the joiners U+200C/U+200D
+ * that emoji and several scripts need) and line or paragraph separators (which would
  * start a fake line in a listing).
  */
 function cleanName(name: string): string | undefined {
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/.test(name)) return undefined;
+  if (/[\u0000-\u001f\u007f-\u009f\u061c\u200b\u200e\u200f\u2028-\u202e\u2060-\u2069\ufeff]/.test(name)) return undefined;
   return name.trim();
 }
 
