@@ -37,6 +37,8 @@ export interface ServerConfig {
     readonly maxUnauthenticated: number;
     /** Unauthenticated sockets from one source address (IPv6: one /64). */
     readonly maxUnauthenticatedPerAddress: number;
+    /** Bytes of incomplete frames all unauthenticated WebSockets together may hold in memory. */
+    readonly unauthenticatedInboundBytes: number;
     /** The TLS handshake must finish within this. */
     readonly handshakeTimeoutMs: number;
     /** From connecting (or the end of the previous response) until the request headers are complete. */
@@ -156,6 +158,7 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'limits.maxConnections', env: 'SIGILO_MAX_CONNECTIONS', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '50000', key: 'limits.maxConnections', help: 'simultaneous TCP/TLS sockets on the client port (WebSockets, HTTP requests, handshakes in progress); more are closed at once' },
   { path: 'limits.maxUnauthenticated', env: 'SIGILO_MAX_UNAUTHENTICATED', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '10000', key: 'limits.maxUnauthenticated', help: 'of those, sockets not bound to an authenticated device (handshakes, HTTP requests, WebSockets before Authenticate, anonymous sealed-send and linking connections); the rest of limits.maxConnections is kept for authenticated devices' },
   { path: 'limits.maxUnauthenticatedPerAddress', env: 'SIGILO_MAX_UNAUTHENTICATED_PER_ADDRESS', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '256', key: 'limits.maxUnauthenticatedPerAddress', help: 'unauthenticated sockets from one source address (IPv6: one /64); raise it when many devices share one NAT address. The address is held in memory only' },
+  { path: 'limits.unauthenticatedInboundBytes', env: 'SIGILO_UNAUTHENTICATED_INBOUND', kind: { t: 'bytes', min: 64 * 1024, max: 64 * 1024 * MiB }, def: '256MiB', key: 'limits.unauthenticatedInboundBytes', help: 'bytes of frames still arriving that all unauthenticated WebSockets together may hold in memory; past it, the connection holding the most is dropped' },
   { path: 'limits.handshakeTimeout', env: 'SIGILO_HANDSHAKE_TIMEOUT', kind: { t: 'duration', min: 100, max: 10 * 60 * SECOND }, def: '10s', key: 'limits.handshakeTimeoutMs', help: 'a socket that has not completed the TLS handshake within this is closed' },
   { path: 'limits.headerTimeout', env: 'SIGILO_HEADER_TIMEOUT', kind: { t: 'duration', min: 100, max: 10 * 60 * SECOND }, def: '20s', key: 'limits.headerTimeoutMs', help: 'a socket that has not sent complete request headers (HTTP or WebSocket upgrade) within this of connecting or of its previous response is closed' },
   { path: 'limits.requestTimeout', env: 'SIGILO_REQUEST_TIMEOUT', kind: { t: 'duration', min: 100, max: HOUR }, def: '30s', key: 'limits.requestTimeoutMs', help: 'an HTTP request other than an attachment transfer (those use limits.attachmentIdleTimeout) must be received and answered within this' },

@@ -4,7 +4,7 @@
  * pushes) with backpressure. Errors become Error frames; the connection and
  * the server keep going unless authentication failed.
  *
- * Resource bounds (spec/server.md §2, §7): every frame, ping included, takes
+ * Resource bounds (spec/server.md §2, §7): every frame, pings and pongs included, takes
  * from the connection's token bucket before anything is parsed or answered;
  * a peer that keeps sending far past its limit is closed (1008); a peer whose
  * unsent output passes its limit (#outboundLimit: it does not read) is cut off. An
@@ -97,6 +97,11 @@ export class Connection {
     ws.on('close', () => this.#onClose());
     // Only an answer to our own ping proves the peer alive; unprompted pongs are ignored.
     ws.on('pong', () => {
+      // Pongs take a token like every frame, so a flood of them ends in 1008 (unprompted pongs cost the
+      // server a core and never closed); the answer to our own ping counts even when refused.
+      if (this.closed) return;
+      this.#admitFrame();
+      if (this.closed) return;
       if (this.#pingOutstanding) {
         this.#pingOutstanding = false;
         this.#alive = true;
@@ -322,11 +327,23 @@ export class Connection {
       if (!this.closed) this.#sendError(isBinary ? requestIdOf(data) : 0n, new RateLimitedError(wait, 'frames on this connection'));
       return;
     }
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    // Parsing costs time in proportion to the bytes (a 2 MiB frame of tiny fields takes most of a second):
+    // a frame takes one token per FRAME_TOKEN_BYTES begun, before it is parsed; refusals count as above.
+    const byteCost = bytesCost(bytes.length, this.#bucket.burst);
+    if (byteCost > 1) {
+      const wait = this.#bucket.take(this.#ctx.now(), byteCost - 1);
+      if (wait > 0) {
+        if (this.#refusals.take(this.#ctx.now(), 1) > 0) this.#closeWith(CLOSE_POLICY, 'far too many bytes; slow down');
+        else this.#sendError(isBinary ? requestIdOf(bytes) : 0n, new RateLimitedError(wait, 'bytes on this connection'));
+        return;
+      }
+    }
+    // Text frames (any size) cost their bytes too, then are refused.
     if (!isBinary) {
       this.#sendError(0n, new ServerError('MALFORMED_FRAME', 'frames must be binary protobuf ClientFrame messages, not text'));
       return;
     }
-    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
     let frame: ClientFrame;
     try {
       frame = fromBinary(ClientFrameSchema, bytes, { readUnknownFields: false });
@@ -334,8 +351,8 @@ export class Connection {
       this.#sendError(0n, new ServerError('MALFORMED_FRAME', 'the frame is not a valid ClientFrame protobuf; check the client version'));
       return;
     }
-    // One token is already taken; a multi-recipient send costs more.
-    const extra = frameCost(frame, this.#bucket.burst) - 1;
+    // byteCost tokens are already taken; a multi-recipient send costs one per recipient.
+    const extra = frameCost(frame, this.#bucket.burst) - byteCost;
     const more = extra > 0 ? this.#bucket.take(this.#ctx.now(), extra) : 0;
     if (more > 0) {
       this.#sendError(frame.requestId, new RateLimitedError(more, 'frames on this connection'));
@@ -462,6 +479,14 @@ export class Connection {
         throw new ServerError('UNKNOWN_FRAME', 'this server does not know that frame type; update the server or the client');
     }
   }
+}
+
+/** Bytes of a frame that cost one token of the connection's bucket (each begun block counts). */
+export const FRAME_TOKEN_BYTES = 1024;
+
+/** Tokens a frame of `length` bytes costs before it is parsed: one per FRAME_TOKEN_BYTES begun, at least 1, at most the burst. */
+export function bytesCost(length: number, burst: number): number {
+  return Math.max(1, Math.min(burst, Math.ceil(length / FRAME_TOKEN_BYTES)));
 }
 
 /** The request id of a binary ClientFrame without parsing the rest (field 1, varint), or 0. */

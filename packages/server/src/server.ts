@@ -22,6 +22,7 @@ import { ConfigError, DataDirError } from './errors.js';
 import { handleHttp, serveMetrics } from './http.js';
 import { KeyTransparency, loadLogKey, parseWitnessList } from './services/transparency.js';
 import { Hub } from './hub.js';
+import { InboundBudget } from './inbound-budget.js';
 import { createLogger, type Logger } from './logger.js';
 import { ServerMetrics } from './metrics.js';
 import { KeyedBuckets } from './rate-limit.js';
@@ -228,6 +229,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   }, req, res));
   admission.attach(https, () => metrics.errors.inc({ code: 'CONNECTION_REFUSED' }), () => metrics.errors.inc({ code: 'CONNECTION_EVICTED' }));
   https.on('tlsClientError', () => metrics.errors.inc({ code: 'TLS_HANDSHAKE' }));
+  const inbound = new InboundBudget(limits.unauthenticatedInboundBytes, () => metrics.errors.inc({ code: 'INBOUND_BUDGET' }));
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxFrameBytes, perMessageDeflate: false, clientTracking: false, autoPong: false });
   https.on('upgrade', (req, socket, head) => {
     socket.on('error', () => socket.destroy());
@@ -241,7 +243,18 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       ticket?.arm(limits.headerTimeoutMs);
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => new Connection(ctx, ws, ticket && (() => admission.authenticate(ticket))));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      // Frames still arriving on an unauthenticated connection count against limits.unauthenticatedInboundBytes.
+      const entry = inbound.track(socket as import('node:net').Socket);
+      const consumed = () => entry.consumed();
+      ws.on('message', consumed);
+      ws.on('ping', consumed);
+      ws.on('pong', consumed);
+      new Connection(ctx, ws, () => {
+        entry.release();
+        if (ticket) admission.authenticate(ticket);
+      });
+    });
   });
 
   metrics.gauge('sigilo_sockets', 'Open TCP/TLS sockets on the client port', () => admission.total);

@@ -10,7 +10,6 @@ import type { Reply } from '../connection.js';
 import type { ServerContext, Session } from '../context.js';
 import { ServerError, invalidArgument } from '../errors.js';
 import { DAY_MS, dayOf } from '../ids.js';
-import type { Storage } from '../storage/port.js';
 
 /** Encrypted device names: nonce, a name of up to 64 UTF-8 bytes, tag, with room to spare. */
 export const MAX_ENCRYPTED_DEVICE_NAME = 128;
@@ -55,17 +54,22 @@ export const PRIMARY_LAPSE_DAYS = 14;
  * The primary device: the lowest device id among the devices seen in the last PRIMARY_LAPSE_DAYS days
  * (the lowest id of all when none was, or when the server keeps no last-seen day).
  */
-async function primaryDevice(storage: Storage, accountId: Uint8Array, today: number): Promise<number | undefined> {
-  const devices = await storage.listDevices(accountId);
+async function primaryDevice(ctx: ServerContext, s: Session, today: number): Promise<number | undefined> {
+  const devices = await ctx.storage.listDevices(s.accountId);
   if (!devices.length) return undefined;
-  const recent = devices.filter((d) => d.lastSeenDay !== undefined && today - d.lastSeenDay <= PRIMARY_LAPSE_DAYS);
+  // A device connected now is seen now: a connection may outlast PRIMARY_LAPSE_DAYS without authenticating again
+  // (last-seen days are written at authentication), and a device in use must never lose its role to another.
+  // Without last-seen days (retention.lastSeen = off) the lowest id of all stays primary.
+  if (ctx.config.retention.lastSeen !== 'day') return Math.min(...devices.map((d) => d.deviceId));
+  const connected = (deviceId: number) => ctx.hub.get(s.accountHex, deviceId)?.closed === false;
+  const recent = devices.filter((d) => connected(d.deviceId) || (d.lastSeenDay !== undefined && today - d.lastSeenDay <= PRIMARY_LAPSE_DAYS));
   return Math.min(...(recent.length ? recent : devices).map((d) => d.deviceId));
 }
 
 export async function removeOwnDevice(ctx: ServerContext, s: Session, m: RemoveDevice): Promise<Reply> {
   if (!Number.isInteger(m.deviceId) || m.deviceId < 1) throw invalidArgument('device_id must be a device number of your account (sigilo devices)');
   if (m.deviceId === s.deviceId) throw invalidArgument('a device cannot remove itself; remove it from your primary device, or ask the administrator');
-  const primary = await primaryDevice(ctx.storage, s.accountId, dayOf(ctx.now()));
+  const primary = await primaryDevice(ctx, s, dayOf(ctx.now()));
   if (primary !== s.deviceId) {
     throw new ServerError('UNAUTHORIZED', `only your primary device (device ${primary}) can remove devices; run sigilo devices remove there. `
       + `If it is lost, it stops being primary ${PRIMARY_LAPSE_DAYS} days after it was last seen, or your administrator can revoke it now`);

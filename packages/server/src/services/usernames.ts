@@ -80,10 +80,15 @@ export async function lookupUsername(ctx: ServerContext, s: Session, m: LookupUs
   return { body: { case: 'usernameAccount', value: { accountId } } };
 }
 
-/** Strips what a terminal or a list should never show: control and bidi-override characters. */
+/**
+ * Refuses what a terminal or a list should never show: control characters, bidi overrides and
+ * marks, invisible characters (zero-width space, word joiner, BOM; not the joiners U+200C/U+200D
+ * that emoji and several scripts need) and line or paragraph separators (which would
+ * start a fake line in a listing).
+ */
 function cleanName(name: string): string | undefined {
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.test(name)) return undefined;
+  if (/[\u0000-\u001f\u007f-\u009f\u061c\u200b\u200e\u200f\u2028-\u202e\u2060-\u2069\ufeff]/.test(name)) return undefined;
   return name.trim();
 }
 
