@@ -80,6 +80,10 @@ export class Connection {
   #lifetimeOver = false;
   /** A new device waiting for its link (ProvisionListen): exempt from the idle timer, not from the lifetime. */
   #awaitingLink = false;
+  /** Several nodes only: server ids sent on this connection and not yet seen acknowledged (recheck). */
+  readonly #sent: Set<number> | undefined;
+  #catchingUp = false;
+  #catchUpAgain = false;
   readonly #onAuthenticated: (() => void) | undefined;
   readonly #outboundLimit: number;
 
@@ -88,6 +92,7 @@ export class Connection {
     this.#ctx = ctx;
     this.#ws = ws;
     this.#onAuthenticated = onAuthenticated;
+    this.#sent = ctx.hub.peers ? new Set() : undefined;
     this.nonce = ctx.random(CHALLENGE_NONCE_LENGTH);
     const { limits } = ctx.config;
     this.#outboundLimit = OUTBOUND_SLACK + limits.maxFrameBytes;
@@ -219,10 +224,47 @@ export class Connection {
         void this.#drain();
         return;
       }
-      if (message.serverId > this.#lastSentId) this.#deliver(message);
+      if (this.#sent ? !this.#sent.has(message.serverId) : message.serverId > this.#lastSentId) this.#deliver(message);
     } else if (this.#mode === 'draining') {
       this.#dirty = true;
     }
+  }
+
+  /**
+   * Several nodes (cluster.ts): re-reads this device's queue after a wake-up or on the poll.
+   * Server ids from different nodes commit out of order, so the whole queue is read again and
+   * what this connection already sent (#sent) is skipped, rather than reading after #lastSentId.
+   */
+  recheck(): void {
+    if (this.closed || !this.session) return;
+    if (this.#mode === 'draining') { this.#dirty = true; return; }
+    if (this.#mode !== 'live') return;
+    if (this.#catchingUp) { this.#catchUpAgain = true; return; }
+    this.#catchingUp = true;
+    void this.#catchUp().catch(() => { /* the next poll tries again */ }).finally(() => {
+      this.#catchingUp = false;
+      if (this.#catchUpAgain) { this.#catchUpAgain = false; this.recheck(); }
+    });
+  }
+
+  async #catchUp(): Promise<void> {
+    const { accountId, deviceId } = this.session!;
+    const seen = new Set<number>();
+    let after = 0;
+    for (;;) {
+      const page = await this.#ctx.storage.fetchQueue(accountId, deviceId, after, PAGE);
+      if (this.closed || this.#mode !== 'live') return;
+      for (const m of page) {
+        seen.add(m.serverId);
+        if (this.#sent?.has(m.serverId) || (!this.#sent && m.serverId <= this.#lastSentId)) continue;
+        if (this.#ws.bufferedAmount > HIGH_WATER) return; // the next wake-up or poll goes on from here
+        this.#deliver(m);
+      }
+      if (page.length < PAGE) break;
+      after = page[page.length - 1]!.serverId;
+    }
+    // Whatever was sent and is no longer queued was acknowledged: forget it.
+    if (this.#sent) for (const id of this.#sent) if (!seen.has(id)) this.#sent.delete(id);
   }
 
   /** Called every heartbeat interval: a peer that did not answer the previous ping is cut off. */
@@ -275,6 +317,7 @@ export class Connection {
 
   #deliver(m: QueuedMessage): void {
     this.#lastSentId = Math.max(this.#lastSentId, m.serverId);
+    this.#sent?.add(m.serverId);
     this.#ctx.metrics.messagesPushed.inc();
     this.sendBytes(encodeDeliverFrame(m));
   }
@@ -437,7 +480,7 @@ export class Connection {
       case 'listDevices': return listDevices(ctx, needAuth());
       case 'allocateAttachment': return allocateAttachment(ctx, needAuth(), body.value);
       case 'provisionListen': return Promise.resolve(provisionListen(ctx, this, s));
-      case 'provisionSend': return Promise.resolve(provisionSend(ctx, needAuth(), body.value));
+      case 'provisionSend': return provisionSend(ctx, needAuth(), body.value);
       // Names and the member directory (services/usernames.ts, services/profiles.ts)
       case 'setUsername': return setUsername(ctx, needAuth(), body.value);
       case 'deleteUsername': return deleteUsername(ctx, needAuth());

@@ -9,6 +9,7 @@ import type { KeyedBuckets } from './rate-limit.js';
 import type { Relay } from './services/relay.js';
 import type { Storage } from './storage/port.js';
 import type { KeyTransparency } from './services/transparency.js';
+import type { Cluster } from './cluster.js';
 
 export interface ServerContext {
   readonly config: ServerConfig;
@@ -29,6 +30,8 @@ export interface ServerContext {
   readonly bundleBuckets: KeyedBuckets;
   /** Username lookups and directory searches per requesting account. */
   readonly lookupBuckets: KeyedBuckets;
+  /** The other nodes, when this node is one of several (bus.url set); else undefined. */
+  readonly cluster?: Cluster;
 }
 
 /** An authenticated device on a connection. */

@@ -132,7 +132,10 @@ export class Relay {
     const recipientHex = toHex(req.recipient);
     for (const e of req.entries) {
       const conn = this.hub.get(recipientHex, e.deviceId);
-      if (!conn) continue;
+      if (!conn) {
+        this.hub.peers?.wake(recipientHex, e.deviceId);
+        continue;
+      }
       conn.push({
         serverId: serverIds.get(e.deviceId)!,
         messageId: req.messageId,
@@ -173,7 +176,12 @@ export class Relay {
       stored += ids.size;
       const recipientHex = toHex(r.recipient);
       for (const [deviceId, serverId] of ids) {
-        this.hub.get(recipientHex, deviceId)?.push({
+        const conn = this.hub.get(recipientHex, deviceId);
+        if (!conn) {
+          this.hub.peers?.wake(recipientHex, deviceId);
+          continue;
+        }
+        conn.push({
           serverId, messageId: req.messageId, createdAt: req.createdAt, sealed: true,
           senderAccountId: undefined, senderDeviceId: undefined, content: req.payload, recipientHeader: r.header,
         });
