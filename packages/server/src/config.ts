@@ -87,6 +87,7 @@ export interface ServerConfig {
   readonly bus: {
     readonly url: string | undefined;
     readonly pollIntervalMs: number;
+    readonly nodeId: string | undefined;
   };
   readonly storage: {
     readonly backend: 'sqlite' | 'postgres';
@@ -182,6 +183,7 @@ export const SETTINGS: readonly Setting[] = [
   // Several nodes (spec/server.md §10)
   { path: 'bus.url', env: 'SIGILO_BUS', flag: 'bus', kind: { t: 'bus-url' }, def: undefined, key: 'bus.url', help: 'Redis URL (redis://host:6379) of the bus shared by the nodes of one deployment (with storage.backend postgres); omit for a single node' },
   { path: 'bus.pollInterval', env: 'SIGILO_BUS_POLL', kind: { t: 'duration', min: 100, max: 10 * 60 * SECOND }, def: '5s', key: 'bus.pollIntervalMs', help: 'with bus.url: how often each node re-reads the queues of its connected devices, so a lost wake-up costs at most this much latency' },
+  { path: 'bus.nodeId', env: 'SIGILO_NODE_ID', kind: { t: 'enum-like', pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' }, def: undefined, key: 'bus.nodeId', help: "with bus.url: this node's name on the bus and in its metrics (sigilo_node_info{node=...}); default: random at each start" },
   { path: 'storage.synchronous', env: 'SIGILO_SYNCHRONOUS', kind: { t: 'enum', values: ['full', 'normal'] }, def: 'full', key: 'storage.synchronous', help: "'full': acknowledged messages survive power loss; 'normal': they survive a process crash only" },
 ];
 

@@ -181,7 +181,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       throw new ConfigError(`cannot reach the bus at bus.url (${(e as Error).message}); check that Redis runs and the URL is right`);
     }
     cluster = new Cluster({
-      bus, hub, log, nodeId: options.nodeId, pollIntervalMs: config.bus.pollIntervalMs,
+      bus, hub, log, nodeId: options.nodeId ?? config.bus.nodeId, pollIntervalMs: config.bus.pollIntervalMs,
       provisionTtlMs: limits.anonymousLifetimeMs, namespace: config.storage.postgresSchema,
     });
   }
@@ -260,6 +260,12 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     cluster.onProvision((address, body) => deliverProvision(ctx, address, body));
     await cluster.start();
     log.info('joined the cluster', { node: cluster.nodeId });
+    const c = cluster;
+    // Each node serves its own /metrics; this names it (Prometheus adds the scrape target as well).
+    metrics.gauge('sigilo_node_info', 'This node of several (bus.url): 1, labelled with bus.nodeId', () => 1, { node: c.nodeId });
+    metrics.gauge('sigilo_bus_wakeups_sent', 'Wake-ups this node sent to the nodes holding recipients', () => c.counts.wakesSent);
+    metrics.gauge('sigilo_bus_wakeups_received', 'Wake-ups this node received', () => c.counts.wakesReceived);
+    metrics.gauge('sigilo_bus_polls', 'Times this node re-read the queues of all its connected devices', () => c.counts.polls);
   }
 
   metrics.gauge('sigilo_sockets', 'Open TCP/TLS sockets on the client port', () => admission.total);
