@@ -1,5 +1,5 @@
 /**
- * The bus port (spec/server.md §10, Several nodes): wake-ups and control messages between
+ * The bus port (spec/server.md §13, Several nodes): wake-ups and control messages between
  * server nodes, and the presence table (which node holds a device's connection).
  *
  * The bus never carries a message: every message is committed to the shared store before its

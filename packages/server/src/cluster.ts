@@ -1,5 +1,5 @@
 /**
- * Several identical nodes on one shared store (spec/server.md §10): this node's part in the
+ * Several identical nodes on one shared store (spec/server.md §13): this node's part in the
  * presence table, wake-ups to the node holding a recipient's connection, the one-connection-
  * per-device rule across nodes, closing a revoked device wherever it is connected, and the
  * provisioning relay across nodes. Everything here is a hint on top of the store: a lost

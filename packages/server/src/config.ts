@@ -83,7 +83,7 @@ export interface ServerConfig {
     /** Raw kt.witnesses text; parsed (and checked) when the server starts. */
     readonly witnesses: string;
   };
-  /** Several nodes: the bus (spec/server.md §10). */
+  /** Several nodes: the bus (spec/server.md §13). */
   readonly bus: {
     readonly url: string | undefined;
     readonly pollIntervalMs: number;
@@ -180,7 +180,7 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'storage.backend', env: 'SIGILO_STORAGE', flag: 'storage', kind: { t: 'enum', values: ['sqlite', 'postgres'] }, def: 'sqlite', key: 'storage.backend', help: "'sqlite': DATA/sigilo.db (embedded); 'postgres': storage.postgresUrl" },
   { path: 'storage.postgresUrl', env: 'SIGILO_POSTGRES_URL', flag: 'postgres-url', kind: { t: 'url' }, def: undefined, key: 'storage.postgresUrl', help: 'PostgreSQL connection URL, e.g. postgresql://sigilo@db.internal:5432/sigilo (with storage.backend postgres)' },
   { path: 'storage.postgresSchema', env: 'SIGILO_POSTGRES_SCHEMA', kind: { t: 'enum-like', pattern: '^[a-z_][a-z0-9_]{0,62}$' }, def: 'sigilo', key: 'storage.postgresSchema', help: 'PostgreSQL schema holding the tables (created if absent)' },
-  // Several nodes (spec/server.md §10)
+  // Several nodes (spec/server.md §13)
   { path: 'bus.url', env: 'SIGILO_BUS', flag: 'bus', kind: { t: 'bus-url' }, def: undefined, key: 'bus.url', help: 'Redis URL (redis://host:6379) of the bus shared by the nodes of one deployment (with storage.backend postgres); omit for a single node' },
   { path: 'bus.pollInterval', env: 'SIGILO_BUS_POLL', kind: { t: 'duration', min: 100, max: 10 * 60 * SECOND }, def: '5s', key: 'bus.pollIntervalMs', help: 'with bus.url: how often each node re-reads the queues of its connected devices, so a lost wake-up costs at most this much latency' },
   { path: 'bus.nodeId', env: 'SIGILO_NODE_ID', kind: { t: 'enum-like', pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' }, def: undefined, key: 'bus.nodeId', help: "with bus.url: this node's name on the bus and in its metrics (sigilo_node_info{node=...}); default: random at each start" },
