@@ -9,7 +9,7 @@ import { CloseReason } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RedisBus } from '../src/bus.js';
+import { LocalBus, type RedisBus } from '../src/bus.js';
 import { CLOSE_CODES } from '../src/connection.js';
 import { PostgresStorage } from '../src/storage/postgres.js';
 import { spawnServer, type SpawnedServer } from './support/spawn.js';
@@ -78,6 +78,22 @@ describe.skipIf(unavailable !== undefined)(`several nodes${unavailable ? ` (skip
     expect(pct(latencies, 0.5)).toBeLessThan(1000);
     expect(n2.server.cluster!.counts.wakesReceived).toBeGreaterThan(0);
   }, 120_000);
+
+  it('two nodes in one process sharing the in-process bus (LocalBus) deliver across nodes', async () => {
+    schema = randomSchema('sigilo_cluster');
+    const bus = new LocalBus();
+    const base = { 'storage.backend': 'postgres', 'storage.postgresUrl': POSTGRES_URL, 'storage.postgresSchema': schema, 'bus.pollInterval': '10m' };
+    nodes = [await startTestServer(base, { bus, nodeId: 'one' }), await startTestServer(base, { bus, nodeId: 'two' })];
+    const [n1, n2] = nodes as [TestServer, TestServer];
+    const alice = await n1.account();
+    const bob = await n1.account();
+    await bob.client.close();
+    const bobOn2 = await online(n2.server, bob.device);
+    for (let i = 0; i < 20; i++) expect((await alice.client.sendTo(bob.device.accountId!, [1], () => new Uint8Array([i]))).body.case).toBe('sendResult');
+    await bobOn2.waitForDeliveries(20, 20_000);
+    expect(n2.server.cluster!.counts.wakesReceived).toBeGreaterThan(0);
+    expect(n2.server.cluster!.nodeId).toBe('two');
+  }, 60_000);
 
   it('loses nothing when the bus connection drops during traffic: the poll catches up', async () => {
     const [n1, n2] = await twoNodes('1s');
