@@ -15,6 +15,8 @@ import type { Logger } from './logger.js';
 export const PRESENCE_TTL_MS = 30_000;
 const HEARTBEAT_MS = 10_000;
 const PREFIX = 'sigilo:';
+/** Queue re-reads of one poll in flight at once (a pool of PostgreSQL connections serves sends too). */
+const POLL_CONCURRENCY = 4;
 
 type BusMessage =
   | { t: 'wake'; w: [string, number][] }
@@ -47,6 +49,8 @@ export class Cluster implements HubPeers {
   #timers: NodeJS.Timeout[] = [];
   #provisionHandler: ((address: string, body: Uint8Array) => void) | undefined;
   #stopped = false;
+  #polling: Promise<void> | undefined;
+  #pollAgain = false;
   /** Wake-ups received and sent (for tests and metrics). */
   readonly counts = { wakesSent: 0, wakesReceived: 0, polls: 0 };
 
@@ -92,10 +96,22 @@ export class Cluster implements HubPeers {
     await this.#bus.close();
   }
 
-  /** Re-reads the queue of every live connection on this node. */
+  /**
+   * Re-reads the queue of every live connection on this node, POLL_CONCURRENCY at a time, so that
+   * a poll of many devices never takes every database connection from the sends of the moment.
+   */
   pollAll(): void {
+    if (this.#polling) { this.#pollAgain = true; return; }
     this.counts.polls++;
-    this.#hub.recheckAll();
+    this.#polling = (async () => {
+      const all = [...this.#hub.connections()];
+      for (let i = 0; i < all.length && !this.#stopped; i += POLL_CONCURRENCY) {
+        await Promise.all(all.slice(i, i + POLL_CONCURRENCY).map((c) => c.recheck()));
+      }
+    })().finally(() => {
+      this.#polling = undefined;
+      if (this.#pollAgain && !this.#stopped) { this.#pollAgain = false; this.pollAll(); }
+    });
   }
 
   onProvision(handler: (address: string, body: Uint8Array) => void): void { this.#provisionHandler = handler; }

@@ -82,7 +82,7 @@ export class Connection {
   #awaitingLink = false;
   /** Several nodes only: server ids sent on this connection and not yet seen acknowledged (recheck). */
   readonly #sent: Set<number> | undefined;
-  #catchingUp = false;
+  #catchingUp: Promise<void> | undefined;
   #catchUpAgain = false;
   readonly #onAuthenticated: (() => void) | undefined;
   readonly #outboundLimit: number;
@@ -235,16 +235,16 @@ export class Connection {
    * Server ids from different nodes commit out of order, so the whole queue is read again and
    * what this connection already sent (#sent) is skipped, rather than reading after #lastSentId.
    */
-  recheck(): void {
-    if (this.closed || !this.session) return;
-    if (this.#mode === 'draining') { this.#dirty = true; return; }
-    if (this.#mode !== 'live') return;
-    if (this.#catchingUp) { this.#catchUpAgain = true; return; }
-    this.#catchingUp = true;
-    void this.#catchUp().catch(() => { /* the next poll tries again */ }).finally(() => {
-      this.#catchingUp = false;
-      if (this.#catchUpAgain) { this.#catchUpAgain = false; this.recheck(); }
+  recheck(): Promise<void> {
+    if (this.closed || !this.session) return Promise.resolve();
+    if (this.#mode === 'draining') { this.#dirty = true; return Promise.resolve(); }
+    if (this.#mode !== 'live') return Promise.resolve();
+    if (this.#catchingUp) { this.#catchUpAgain = true; return this.#catchingUp; }
+    this.#catchingUp = this.#catchUp().catch(() => { /* the next poll tries again */ }).finally(() => {
+      this.#catchingUp = undefined;
+      if (this.#catchUpAgain) { this.#catchUpAgain = false; void this.recheck(); }
     });
+    return this.#catchingUp;
   }
 
   async #catchUp(): Promise<void> {

@@ -60,9 +60,9 @@ export class Hub {
     for (const [a, m] of this.#byAccount) for (const d of m.keys()) yield [a, d];
   }
 
-  /** Every authenticated connection re-reads its queue (a wake-up may have been missed). */
-  recheckAll(): void {
-    for (const m of this.#byAccount.values()) for (const c of m.values()) c.recheck();
+  /** Every authenticated connection on this node. */
+  *connections(): Iterable<Connection> {
+    for (const m of this.#byAccount.values()) yield* m.values();
   }
 
   /** Whether a device of the account is connected now (the member directory's online state). */
