@@ -249,6 +249,8 @@ export class Connection {
 
   async #catchUp(): Promise<void> {
     const { accountId, deviceId } = this.session!;
+    // Only ids sent before this read may be forgotten (one sent meanwhile may be missing from a page read earlier).
+    const before = this.#sent ? [...this.#sent] : [];
     const seen = new Set<number>();
     let after = 0;
     for (;;) {
@@ -264,7 +266,7 @@ export class Connection {
       after = page[page.length - 1]!.serverId;
     }
     // Whatever was sent and is no longer queued was acknowledged: forget it.
-    if (this.#sent) for (const id of this.#sent) if (!seen.has(id)) this.#sent.delete(id);
+    for (const id of before) if (!seen.has(id)) this.#sent!.delete(id);
   }
 
   /** Called every heartbeat interval: a peer that did not answer the previous ping is cut off. */
