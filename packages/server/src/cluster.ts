@@ -10,6 +10,7 @@ import { CloseReason } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 import type { Bus } from './bus.js';
 import type { Hub, HubPeers } from './hub.js';
 import type { Logger } from './logger.js';
+import type { QueuedMessage } from './storage/port.js';
 
 /** Presence lives this long without a heartbeat: a dead node's devices are free again after it. */
 export const PRESENCE_TTL_MS = 30_000;
@@ -17,12 +18,36 @@ const HEARTBEAT_MS = 10_000;
 const PREFIX = 'sigilo:';
 /** Queue re-reads of one poll in flight at once (a pool of PostgreSQL connections serves sends too). */
 const POLL_CONCURRENCY = 4;
+/** Online-only messages relayed to other nodes per event-loop turn; more are dropped (they may be dropped anyway). */
+const MAX_EPHEMERAL_PER_TURN = 20_000;
 
 type BusMessage =
   | { t: 'wake'; w: [string, number][] }
   | { t: 'close'; a: string; d?: number; r: CloseReason; m: string; from: string }
   | { t: 'replaced'; a: string; d: number; at: number }
-  | { t: 'prov'; addr: string; b: string };
+  | { t: 'prov'; addr: string; b: string }
+  | { t: 'eph'; e: [string, number, WireMessage][] };
+
+/** An online-only message on the bus (bytes as base64). */
+interface WireMessage { id: string; at: number; sealed: boolean; sa?: string; sd?: number; c: string; h?: string }
+
+const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
+const bytesOf = (s: string) => new Uint8Array(Buffer.from(s, 'base64'));
+
+function toWire(m: QueuedMessage): WireMessage {
+  return {
+    id: b64(m.messageId), at: m.createdAt, sealed: m.sealed, c: b64(m.content),
+    ...(m.senderAccountId ? { sa: b64(m.senderAccountId) } : {}), ...(m.senderDeviceId !== undefined ? { sd: m.senderDeviceId } : {}),
+    ...(m.recipientHeader ? { h: b64(m.recipientHeader) } : {}),
+  };
+}
+
+function fromWire(w: WireMessage): QueuedMessage {
+  return {
+    serverId: 0, messageId: bytesOf(w.id), createdAt: w.at, sealed: w.sealed, content: bytesOf(w.c),
+    senderAccountId: w.sa === undefined ? undefined : bytesOf(w.sa), senderDeviceId: w.sd, recipientHeader: w.h === undefined ? undefined : bytesOf(w.h),
+  };
+}
 
 export interface ClusterOptions {
   readonly bus: Bus;
@@ -45,6 +70,7 @@ export class Cluster implements HubPeers {
   readonly #ns: string;
   readonly #provisionTtlMs: number;
   #wakes = new Map<string, [string, number]>();
+  #ephemeral: [string, number, QueuedMessage][] = [];
   #wakeScheduled = false;
   #timers: NodeJS.Timeout[] = [];
   #provisionHandler: ((address: string, body: Uint8Array) => void) | undefined;
@@ -143,6 +169,9 @@ export class Cluster implements HubPeers {
       case 'prov':
         this.#provisionHandler?.(m.addr, Buffer.from(m.b, 'base64'));
         return;
+      case 'eph':
+        for (const [a, d, w] of m.e) this.#hub.get(a, d)?.pushEphemeral(fromWire(w));
+        return;
       default:
     }
   }
@@ -166,6 +195,17 @@ export class Cluster implements HubPeers {
   /** A message was committed for a device that has no connection on this node: ring the node that holds it. */
   wake(accountHex: string, deviceId: number): void {
     this.#wakes.set(`${accountHex}:${deviceId}`, [accountHex, deviceId]);
+    this.#scheduleFlush();
+  }
+
+  /** An online-only message for a device not connected here: relayed to its node (dropped if none, as on one node). */
+  ephemeral(accountHex: string, deviceId: number, message: QueuedMessage): void {
+    if (this.#ephemeral.length >= MAX_EPHEMERAL_PER_TURN) return;
+    this.#ephemeral.push([accountHex, deviceId, message]);
+    this.#scheduleFlush();
+  }
+
+  #scheduleFlush(): void {
     if (this.#wakeScheduled) return;
     this.#wakeScheduled = true;
     setImmediate(() => void this.#flushWakes());
@@ -173,14 +213,25 @@ export class Cluster implements HubPeers {
 
   async #flushWakes(): Promise<void> {
     const wakes = [...this.#wakes.values()];
+    const ephemeral = this.#ephemeral;
     this.#wakes = new Map();
+    this.#ephemeral = [];
     this.#wakeScheduled = false;
     let nodes: (string | undefined)[];
     try {
-      nodes = await this.#bus.read(wakes.map(([a, d]) => this.#deviceKey(a, d)));
+      nodes = await this.#bus.read([...wakes, ...ephemeral].map(([a, d]) => this.#deviceKey(a, d)));
     } catch {
-      return; // the bus is away: the holding node's poll catches up
+      return; // the bus is away: the holding node's poll catches up (online-only messages are dropped)
     }
+    const ephemeralByNode = new Map<string, [string, number, WireMessage][]>();
+    ephemeral.forEach(([a, d, m], i) => {
+      const node = nodes[wakes.length + i];
+      if (!node || node === this.nodeId) return;
+      let list = ephemeralByNode.get(node);
+      if (!list) ephemeralByNode.set(node, (list = []));
+      list.push([a, d, toWire(m)]);
+    });
+    for (const [node, e] of ephemeralByNode) this.#publish(this.#nodeChannel(node), { t: 'eph', e });
     const byNode = new Map<string, [string, number][]>();
     wakes.forEach((w, i) => {
       const node = nodes[i];

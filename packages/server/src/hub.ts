@@ -1,6 +1,7 @@
 /** The registry of live connections, by account and device (one connection per device). */
 import { CloseReason } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 import type { Connection } from './connection.js';
+import type { QueuedMessage } from './storage/port.js';
 
 /** The other nodes of a cluster (cluster.ts), when there are any. */
 export interface HubPeers {
@@ -11,6 +12,8 @@ export interface HubPeers {
   close(accountHex: string, deviceId: number | undefined, reason: CloseReason, message: string): void;
   /** A message was committed for a device with no connection here. */
   wake(accountHex: string, deviceId: number): void;
+  /** An online-only message for a device with no connection here: pushed by the node that holds it, if any. */
+  ephemeral(accountHex: string, deviceId: number, message: QueuedMessage): void;
 }
 
 export class Hub {
@@ -75,6 +78,13 @@ export class Hub {
   }
 
   /** Closes the device's connection on this node and, through the peers, on any other; returns how many closed here. */
+  /** An online-only message (never stored): to the device's connection here, or on another node; dropped if none. */
+  pushEphemeral(accountHex: string, deviceId: number, message: QueuedMessage): void {
+    const conn = this.get(accountHex, deviceId);
+    if (conn) conn.pushEphemeral(message);
+    else this.peers?.ephemeral(accountHex, deviceId, message);
+  }
+
   closeDevice(accountHex: string, deviceId: number, reason: CloseReason, message: string): number {
     this.peers?.close(accountHex, deviceId, reason, message);
     return this.closeLocalDevice(accountHex, deviceId, reason, message);

@@ -105,6 +105,22 @@ describe.skipIf(unavailable !== undefined)(`several nodes${unavailable ? ` (skip
     expect(n2.server.cluster!.nodeId).toBe('two');
   }, 60_000);
 
+  it('relays online-only messages (typing) to a device on the other node, and stores none', async () => {
+    const [n1, n2] = await twoNodes();
+    const alice = await n1.account();
+    const bob = await n1.account();
+    await bob.client.close();
+    const bobOn2 = await online(n2.server, bob.device);
+    const id = messageId();
+    const f = await alice.client.request({ case: 'send', value: { recipientAccountId: bob.device.accountId!, messageId: id, onlineOnly: true, messages: [{ deviceId: 1, content: new Uint8Array([7, 7]) }] } });
+    expect(f.body.case).toBe('sendResult');
+    const [d] = await bobOn2.waitForDeliveries(1, 20_000);
+    expect(Buffer.from(d!.messageId)).toEqual(Buffer.from(id));
+    expect([...d!.content]).toEqual([7, 7]);
+    expect(d!.senderAccountId).toEqual(alice.device.accountId);
+    expect(await n1.server.storage.queueDepth()).toBe(0);
+  }, 60_000);
+
   it('loses nothing when the bus connection drops during traffic: the poll catches up', async () => {
     const [n1, n2] = await twoNodes('1s');
     const alice = await n1.account();
