@@ -199,7 +199,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     await kt.publish();
   } catch (e) {
     await cluster?.bus.close();
-      await storage.close();
+    await storage.close();
     throw e;
   }
 
@@ -281,7 +281,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   }).catch(async (e: NodeJS.ErrnoException) => {
     adminServer?.close();
     await cluster?.bus.close();
-      await storage.close();
+    await storage.close();
     throw new DataDirError(e.code === 'EADDRINUSE'
       ? `port ${config.port} on ${config.host} is already in use; choose another with --port`
       : `cannot listen on ${config.host}:${config.port} (${e.code ?? 'error'}); check --host and --port`);
