@@ -23,6 +23,12 @@ export interface Bus {
   release(keys: readonly string[], value: string): Promise<void>;
   /** The values of the keys (undefined where absent or expired). */
   read(keys: readonly string[]): Promise<(string | undefined)[]>;
+  /** Marks `member` present in each set until `untilMs` (Unix ms); the set itself lives `ttlMs`. */
+  mark(sets: readonly string[], member: string, untilMs: number, ttlMs: number): Promise<void>;
+  /** Removes `member` from each set. */
+  unmark(sets: readonly string[], member: string): Promise<void>;
+  /** For each set: whether any member is marked present after `nowMs`. */
+  anyMarked(sets: readonly string[], nowMs: number): Promise<boolean[]>;
   /** Called (possibly many times) after the bus connection came back: wake-ups may have been lost meanwhile. */
   onReconnect(listener: () => void): void;
   close(): Promise<void>;
@@ -65,6 +71,24 @@ export class LocalBus implements Bus {
 
   async read(keys: readonly string[]): Promise<(string | undefined)[]> {
     return keys.map((k) => this.#get(k));
+  }
+
+  readonly #sets = new Map<string, Map<string, number>>();
+
+  async mark(sets: readonly string[], member: string, untilMs: number): Promise<void> {
+    for (const k of sets) {
+      let m = this.#sets.get(k);
+      if (!m) this.#sets.set(k, (m = new Map()));
+      m.set(member, untilMs);
+    }
+  }
+
+  async unmark(sets: readonly string[], member: string): Promise<void> {
+    for (const k of sets) this.#sets.get(k)?.delete(member);
+  }
+
+  async anyMarked(sets: readonly string[], nowMs: number): Promise<boolean[]> {
+    return sets.map((k) => [...(this.#sets.get(k)?.values() ?? [])].some((until) => until > nowMs));
   }
 
   onReconnect(listener: () => void): void { this.#reconnect.add(listener); }
@@ -136,6 +160,27 @@ export class RedisBus implements Bus {
   async read(keys: readonly string[]): Promise<(string | undefined)[]> {
     if (keys.length === 0) return [];
     return (await this.#cmd.mget(...keys)).map((v) => v ?? undefined);
+  }
+
+  async mark(sets: readonly string[], member: string, untilMs: number, ttlMs: number): Promise<void> {
+    if (sets.length === 0) return;
+    const p = this.#cmd.pipeline();
+    for (const k of sets) p.zadd(k, untilMs, member).pexpire(k, ttlMs);
+    await p.exec();
+  }
+
+  async unmark(sets: readonly string[], member: string): Promise<void> {
+    if (sets.length === 0) return;
+    const p = this.#cmd.pipeline();
+    for (const k of sets) p.zrem(k, member);
+    await p.exec();
+  }
+
+  async anyMarked(sets: readonly string[], nowMs: number): Promise<boolean[]> {
+    if (sets.length === 0) return [];
+    const p = this.#cmd.pipeline();
+    for (const k of sets) p.zcount(k, `(${nowMs}`, '+inf');
+    return ((await p.exec()) ?? []).map(([err, n]) => !err && Number(n) > 0);
   }
 
   onReconnect(listener: () => void): void { this.#reconnect.add(listener); }

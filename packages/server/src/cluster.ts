@@ -117,8 +117,9 @@ export class Cluster implements HubPeers {
   async stop(): Promise<void> {
     this.#stopped = true;
     for (const t of this.#timers) clearInterval(t);
-    const mine = [...this.#hub.devices()].map(([a, d]) => this.#deviceKey(a, d));
-    await this.#bus.release(mine, this.nodeId).catch(() => {});
+    const held = [...this.#hub.devices()];
+    await this.#bus.release(held.map(([a, d]) => this.#deviceKey(a, d)), this.nodeId).catch(() => {});
+    await this.#bus.unmark([...new Set(held.map(([a]) => this.#accountKey(a)))], this.nodeId).catch(() => {});
     await this.#bus.close();
   }
 
@@ -145,6 +146,8 @@ export class Cluster implements HubPeers {
   #nodeChannel(node: string): string { return `${this.#ns}node:${node}`; }
   #deviceKey(accountHex: string, deviceId: number): string { return `${this.#ns}dev:${accountHex}:${deviceId}`; }
   #provKey(address: string): string { return `${this.#ns}prov:${address}`; }
+  /** The nodes holding a connection of the account (sorted set: node -> until when), for the directory's online state. */
+  #accountKey(accountHex: string): string { return `${this.#ns}acct:${accountHex}`; }
 
   #publish(channel: string, m: BusMessage): void {
     if (this.#stopped) return;
@@ -179,6 +182,7 @@ export class Cluster implements HubPeers {
   // HubPeers
 
   bound(accountHex: string, deviceId: number, at: number): void {
+    this.#bus.mark([this.#accountKey(accountHex)], this.nodeId, Date.now() + PRESENCE_TTL_MS, PRESENCE_TTL_MS).catch(() => {});
     this.#bus.claim([this.#deviceKey(accountHex, deviceId)], this.nodeId, PRESENCE_TTL_MS).then(([previous]) => {
       if (previous && previous !== this.nodeId) this.#publish(this.#nodeChannel(previous), { t: 'replaced', a: accountHex, d: deviceId, at });
     }, () => { /* the heartbeat claims it again */ });
@@ -186,6 +190,12 @@ export class Cluster implements HubPeers {
 
   unbound(accountHex: string, deviceId: number): void {
     this.#bus.release([this.#deviceKey(accountHex, deviceId)], this.nodeId).catch(() => { /* expires */ });
+    if (!this.#hub.online(accountHex)) this.#bus.unmark([this.#accountKey(accountHex)], this.nodeId).catch(() => { /* expires */ });
+  }
+
+  /** Whether each account has a connection on any node (the member directory's online state). */
+  async online(accountHexes: readonly string[]): Promise<boolean[]> {
+    return this.#bus.anyMarked(accountHexes.map((a) => this.#accountKey(a)), Date.now());
   }
 
   close(accountHex: string, deviceId: number | undefined, reason: CloseReason, message: string): void {
@@ -251,6 +261,8 @@ export class Cluster implements HubPeers {
     if (mine.length === 0) return;
     try {
       await this.#bus.claim(mine.map(([a, d]) => this.#deviceKey(a, d)), this.nodeId, PRESENCE_TTL_MS);
+      const accounts = [...new Set(mine.map(([a]) => this.#accountKey(a)))];
+      await this.#bus.mark(accounts, this.nodeId, Date.now() + PRESENCE_TTL_MS, PRESENCE_TTL_MS);
     } catch {
       // The bus is away; presence is claimed again on reconnect.
     }

@@ -4,7 +4,8 @@
  * one-connection-per-device rule, revocation and device linking across nodes, prekeys.
  * Real servers over TLS, real PostgreSQL and Redis; skipped without them unless SIGILO_REQUIRE_SERVICES=1.
  */
-import { decodePreKeyBundle } from '@sigilo/protocol';
+import { decodePreKeyBundle, usernameHash } from '@sigilo/protocol';
+import { nodeCrypto } from '@sigilo/protocol/node';
 import { CloseReason } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
@@ -34,9 +35,9 @@ describe.skipIf(unavailable !== undefined)(`several nodes${unavailable ? ` (skip
     'bus.url': REDIS_URL, 'bus.pollInterval': pollInterval,
   });
 
-  async function twoNodes(pollInterval = '60s'): Promise<[TestServer, TestServer]> {
+  async function twoNodes(pollInterval = '60s', extra: Record<string, unknown> = {}): Promise<[TestServer, TestServer]> {
     schema = randomSchema('sigilo_cluster');
-    nodes = [await startTestServer(settings(pollInterval)), await startTestServer(settings(pollInterval))];
+    nodes = [await startTestServer({ ...settings(pollInterval), ...extra }), await startTestServer({ ...settings(pollInterval), ...extra })];
     return nodes as [TestServer, TestServer];
   }
 
@@ -119,6 +120,28 @@ describe.skipIf(unavailable !== undefined)(`several nodes${unavailable ? ` (skip
     expect([...d!.content]).toEqual([7, 7]);
     expect(d!.senderAccountId).toEqual(alice.device.accountId);
     expect(await n1.server.storage.queueDepth()).toBe(0);
+  }, 60_000);
+
+  it("shows a member connected to the other node as online in the member directory, and offline once gone", async () => {
+    const [n1, n2] = await twoNodes('60s', { 'directory.mode': 'members', 'directory.lookupsPerHour': 100_000 });
+    const ana = await n1.account();
+    await ana.client.expectOk({ case: 'setUsername', value: { usernameHash: usernameHash(nodeCrypto, 'ana.lopez') } }, 'ok');
+    await ana.client.expectOk({ case: 'directoryPublish', value: { username: 'ana.lopez', name: 'Ana' } }, 'ok');
+    await ana.client.close();
+    const anaOn2 = await online(n2.server, ana.device);
+    const bruno = await n1.account();
+    const search = async () => (await bruno.client.expectOk({ case: 'directorySearch', value: { query: 'ana' } }, 'directoryEntries')).entries.map((e) => e.online);
+    // Presence is written asynchronously: wait (bounded) for each state.
+    const eventually = async (want: boolean) => {
+      const end = Date.now() + 10_000;
+      let seen = await search();
+      while (seen[0] !== want && Date.now() < end) { await new Promise((r) => setTimeout(r, 100)); seen = await search(); }
+      return seen;
+    };
+    expect(await eventually(true)).toEqual([true]);
+    await anaOn2.close();
+    const seen = await eventually(false);
+    expect(seen).toEqual([false]);
   }, 60_000);
 
   it('loses nothing when the bus connection drops during traffic: the poll catches up', async () => {
