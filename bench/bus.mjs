@@ -1,10 +1,10 @@
 // Wake-up bus choice (spec/server.md §"Several nodes"): publish->receive latency and
 // messages per second of Redis pub/sub (ioredis) and NATS core (nats) on this machine.
-// Usage: node bench/bus.mjs  (Redis on 127.0.0.1:6379, NATS on 127.0.0.1:4222)
+// Usage: npm run bench:bus  (Redis on 127.0.0.1:6379, NATS on 127.0.0.1:4222)
 import { createRequire } from 'node:module';
-const require = createRequire(new URL('../packages/server/package.json', import.meta.url));
-const { Redis } = require('ioredis');
-const { connect } = require('nats');
+import { connect } from 'nats'; // bench/node_modules: never a server dependency
+// The server's own Redis client.
+const { Redis } = createRequire(new URL('../packages/server/package.json', import.meta.url))('ioredis');
 
 const ROUND_TRIPS = 2000;
 const BURST = 100_000;
