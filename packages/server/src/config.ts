@@ -95,6 +95,12 @@ export interface ServerConfig {
     /** Raw kt.witnesses text; parsed (and checked) when the server starts. */
     readonly witnesses: string;
   };
+  /** Several nodes: the bus (spec/server.md §13). */
+  readonly bus: {
+    readonly url: string | undefined;
+    readonly pollIntervalMs: number;
+    readonly nodeId: string | undefined;
+  };
   readonly storage: {
     readonly backend: 'sqlite' | 'postgres';
     readonly postgresUrl: string | undefined;
@@ -115,6 +121,7 @@ type Kind =
   | { t: 'path' }
   | { t: 'url' }
   | { t: 'enum-like'; pattern: string }
+  | { t: 'bus-url' }
   | { t: 'text' }
   | { t: 'contact' };
 
@@ -188,9 +195,13 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'directory.lookupsPerHour', env: 'SIGILO_LOOKUP_RATE', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '100', key: 'directory.lookupsPerHour', help: 'username lookups and directory searches one account may make per hour' },
   { path: 'directory.maxProfileBytes', env: 'SIGILO_MAX_PROFILE_BYTES', kind: { t: 'bytes', min: 1024, max: MiB }, def: '64KiB', key: 'directory.maxProfileBytes', help: 'largest encrypted profile (display name and avatar) an account may store' },
   { path: 'kt.witnesses', env: 'SIGILO_KT_WITNESSES', kind: { t: 'text' }, def: '', key: 'kt.witnesses', help: "key transparency witnesses asked to cosign each checkpoint: comma-separated '<witness vkey> <url>' entries, as `sigilo witness` prints them (spec/transparency.md)" },
-  { path: 'storage.backend', env: 'SIGILO_STORAGE', kind: { t: 'enum', values: ['sqlite', 'postgres'] }, def: 'sqlite', key: 'storage.backend', help: "'sqlite': DATA/sigilo.db (embedded); 'postgres': storage.postgresUrl" },
-  { path: 'storage.postgresUrl', env: 'SIGILO_POSTGRES_URL', kind: { t: 'url' }, def: undefined, key: 'storage.postgresUrl', help: 'PostgreSQL connection URL, e.g. postgresql://sigilo@db.internal:5432/sigilo (with storage.backend postgres)' },
+  { path: 'storage.backend', env: 'SIGILO_STORAGE', flag: 'storage', kind: { t: 'enum', values: ['sqlite', 'postgres'] }, def: 'sqlite', key: 'storage.backend', help: "'sqlite': DATA/sigilo.db (embedded); 'postgres': storage.postgresUrl" },
+  { path: 'storage.postgresUrl', env: 'SIGILO_POSTGRES_URL', flag: 'postgres-url', kind: { t: 'url' }, def: undefined, key: 'storage.postgresUrl', help: 'PostgreSQL connection URL, e.g. postgresql://sigilo@db.internal:5432/sigilo (with storage.backend postgres)' },
   { path: 'storage.postgresSchema', env: 'SIGILO_POSTGRES_SCHEMA', kind: { t: 'enum-like', pattern: '^[a-z_][a-z0-9_]{0,62}$' }, def: 'sigilo', key: 'storage.postgresSchema', help: 'PostgreSQL schema holding the tables (created if absent)' },
+  // Several nodes (spec/server.md §13)
+  { path: 'bus.url', env: 'SIGILO_BUS', flag: 'bus', kind: { t: 'bus-url' }, def: undefined, key: 'bus.url', help: 'Redis URL (redis://host:6379) of the bus shared by the nodes of one deployment (with storage.backend postgres); omit for a single node' },
+  { path: 'bus.pollInterval', env: 'SIGILO_BUS_POLL', kind: { t: 'duration', min: 100, max: 10 * 60 * SECOND }, def: '5s', key: 'bus.pollIntervalMs', help: 'with bus.url: how often each node re-reads the queues of its connected devices, so a lost wake-up costs at most this much latency' },
+  { path: 'bus.nodeId', env: 'SIGILO_NODE_ID', kind: { t: 'enum-like', pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' }, def: undefined, key: 'bus.nodeId', help: "with bus.url: this node's name on the bus and in its metrics (sigilo_node_info{node=...}); default: random at each start" },
   { path: 'storage.synchronous', env: 'SIGILO_SYNCHRONOUS', kind: { t: 'enum', values: ['full', 'normal'] }, def: 'full', key: 'storage.synchronous', help: "'full': acknowledged messages survive power loss; 'normal': they survive a process crash only" },
 ];
 
@@ -221,6 +232,7 @@ function describeKind(k: Kind): string {
     case 'host': return 'an IPv4 or IPv6 address, or a host name';
     case 'path': return 'a file system path';
     case 'url': return 'a postgresql:// URL';
+    case 'bus-url': return 'a redis:// or rediss:// URL';
     case 'enum-like': return `a lower-case identifier (${k.pattern})`;
     case 'text': return 'text';
     case 'contact': return 'a mailto: or https: URL';
@@ -253,6 +265,7 @@ function parseValue(s: Setting, raw: unknown, source: string): unknown {
     case 'path': return text.length > 0 ? text : fail();
     case 'url': return /^postgres(ql)?:\/\/\S+$/.test(text) ? text : fail();
     case 'enum-like': return new RegExp(k.pattern).test(text) ? text : fail();
+    case 'bus-url': return /^rediss?:\/\/\S+$/.test(text) ? text : fail();
     case 'text': return text;
     case 'contact': return /^(mailto:[^\s@]+@[^\s@]+|https:\/\/\S+)$/.test(text) ? text : fail();
   }
@@ -362,6 +375,9 @@ export function resolveConfig(sources: ConfigSources = {}): ServerConfig {
   const config = out as unknown as ServerConfig;
   if (config.storage.backend === 'postgres' && !config.storage.postgresUrl) {
     throw new ConfigError('storage.backend is postgres: set storage.postgresUrl (or SIGILO_POSTGRES_URL) to the database URL');
+  }
+  if (config.bus.url && config.storage.backend !== 'postgres') {
+    throw new ConfigError('bus.url joins several nodes, which must share one store: set storage.backend postgres and storage.postgresUrl, or remove bus.url for a single node');
   }
   if (config.limits.attachmentQuotaBytes < config.limits.maxAttachmentBytes) {
     throw new ConfigError('limits.attachmentQuotaBytes must be at least limits.maxAttachmentBytes (or no account could upload the largest attachment); raise the quota or lower the maximum');

@@ -80,6 +80,10 @@ export class Connection {
   #lifetimeOver = false;
   /** A new device waiting for its link (ProvisionListen): exempt from the idle timer, not from the lifetime. */
   #awaitingLink = false;
+  /** Several nodes only: server ids sent on this connection and not yet seen acknowledged (recheck). */
+  readonly #sent: Set<number> | undefined;
+  #catchingUp: Promise<void> | undefined;
+  #catchUpAgain = false;
   readonly #onAuthenticated: (() => void) | undefined;
   readonly #outboundLimit: number;
 
@@ -88,6 +92,7 @@ export class Connection {
     this.#ctx = ctx;
     this.#ws = ws;
     this.#onAuthenticated = onAuthenticated;
+    this.#sent = ctx.hub.peers ? new Set() : undefined;
     this.nonce = ctx.random(CHALLENGE_NONCE_LENGTH);
     const { limits } = ctx.config;
     this.#outboundLimit = OUTBOUND_SLACK + limits.maxFrameBytes;
@@ -224,10 +229,49 @@ export class Connection {
         void this.#drain();
         return;
       }
-      if (message.serverId > this.#lastSentId) this.#deliver(message);
+      if (this.#sent ? !this.#sent.has(message.serverId) : message.serverId > this.#lastSentId) this.#deliver(message);
     } else if (this.#mode === 'draining') {
       this.#dirty = true;
     }
+  }
+
+  /**
+   * Several nodes (cluster.ts): re-reads this device's queue after a wake-up or on the poll.
+   * Server ids from different nodes commit out of order, so the whole queue is read again and
+   * what this connection already sent (#sent) is skipped, rather than reading after #lastSentId.
+   */
+  recheck(): Promise<void> {
+    if (this.closed || !this.session) return Promise.resolve();
+    if (this.#mode === 'draining') { this.#dirty = true; return Promise.resolve(); }
+    if (this.#mode !== 'live') return Promise.resolve();
+    if (this.#catchingUp) { this.#catchUpAgain = true; return this.#catchingUp; }
+    this.#catchingUp = this.#catchUp().catch(() => { /* the next poll tries again */ }).finally(() => {
+      this.#catchingUp = undefined;
+      if (this.#catchUpAgain) { this.#catchUpAgain = false; void this.recheck(); }
+    });
+    return this.#catchingUp;
+  }
+
+  async #catchUp(): Promise<void> {
+    const { accountId, deviceId } = this.session!;
+    // Only ids sent before this read may be forgotten (one sent meanwhile may be missing from a page read earlier).
+    const before = this.#sent ? [...this.#sent] : [];
+    const seen = new Set<number>();
+    let after = 0;
+    for (;;) {
+      const page = await this.#ctx.storage.fetchQueue(accountId, deviceId, after, PAGE);
+      if (this.closed || this.#mode !== 'live') return;
+      for (const m of page) {
+        seen.add(m.serverId);
+        if (this.#sent?.has(m.serverId) || (!this.#sent && m.serverId <= this.#lastSentId)) continue;
+        if (this.#ws.bufferedAmount > HIGH_WATER) return; // the next wake-up or poll goes on from here
+        this.#deliver(m);
+      }
+      if (page.length < PAGE) break;
+      after = page[page.length - 1]!.serverId;
+    }
+    // Whatever was sent and is no longer queued was acknowledged: forget it.
+    for (const id of before) if (!seen.has(id)) this.#sent!.delete(id);
   }
 
   /** Called every heartbeat interval: a peer that did not answer the previous ping is cut off. */
@@ -280,6 +324,7 @@ export class Connection {
 
   #deliver(m: QueuedMessage): void {
     this.#lastSentId = Math.max(this.#lastSentId, m.serverId);
+    this.#sent?.add(m.serverId);
     this.#ctx.metrics.messagesPushed.inc();
     this.sendBytes(encodeDeliverFrame(m));
   }
@@ -454,7 +499,7 @@ export class Connection {
       case 'listDevices': return listDevices(ctx, needAuth());
       case 'allocateAttachment': return allocateAttachment(ctx, needAuth(), body.value);
       case 'provisionListen': return Promise.resolve(provisionListen(ctx, this, s));
-      case 'provisionSend': return Promise.resolve(provisionSend(ctx, needAuth(), body.value));
+      case 'provisionSend': return provisionSend(ctx, needAuth(), body.value);
       // Names and the member directory (services/usernames.ts, services/profiles.ts)
       case 'setUsername': return setUsername(ctx, needAuth(), body.value);
       case 'deleteUsername': return deleteUsername(ctx, needAuth());

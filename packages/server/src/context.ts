@@ -10,6 +10,7 @@ import type { PushService } from './services/push.js';
 import type { Relay } from './services/relay.js';
 import type { Storage } from './storage/port.js';
 import type { KeyTransparency } from './services/transparency.js';
+import type { Cluster } from './cluster.js';
 
 export interface ServerContext {
   readonly config: ServerConfig;
@@ -32,6 +33,8 @@ export interface ServerContext {
   readonly lookupBuckets: KeyedBuckets;
   /** Wake-up pushes (spec/server.md §Push); absent in tests that build a context by hand. */
   push?: PushService;
+  /** The other nodes, when this node is one of several (bus.url set); else undefined. */
+  readonly cluster?: Cluster;
 }
 
 /** An authenticated device on a connection. */

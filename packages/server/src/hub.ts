@@ -1,11 +1,29 @@
 /** The registry of live connections, by account and device (one connection per device). */
 import { CloseReason } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 import type { Connection } from './connection.js';
+import type { QueuedMessage } from './storage/port.js';
+
+/** The other nodes of a cluster (cluster.ts), when there are any. */
+export interface HubPeers {
+  /** A device bound a connection on this node (at: when, Unix ms). */
+  bound(accountHex: string, deviceId: number, at: number): void;
+  unbound(accountHex: string, deviceId: number): void;
+  /** Close the device's (or every device's of the account) connection on the other nodes. */
+  close(accountHex: string, deviceId: number | undefined, reason: CloseReason, message: string): void;
+  /** A message was committed for a device with no connection here. */
+  wake(accountHex: string, deviceId: number): void;
+  /** An online-only message for a device with no connection here: pushed by the node that holds it, if any. */
+  ephemeral(accountHex: string, deviceId: number, message: QueuedMessage): void;
+}
 
 export class Hub {
   readonly #all = new Set<Connection>();
   readonly #byAccount = new Map<string, Map<number, Connection>>();
   readonly #removalListeners = new Set<(accountHex: string, deviceId: number | undefined) => void>();
+  /** When each bound connection was bound (Unix ms), for REPLACED from another node. */
+  readonly #boundAt = new WeakMap<Connection, number>();
+  /** The other nodes, when this node is one of several (set by Cluster.start). */
+  peers: HubPeers | undefined;
 
   add(conn: Connection): void { this.#all.add(conn); }
 
@@ -23,6 +41,9 @@ export class Hub {
     const previous = devices.get(deviceId);
     devices.set(deviceId, conn);
     if (previous && previous !== conn) previous.close(CloseReason.REPLACED, 'this device connected again from elsewhere');
+    const at = Date.now();
+    this.#boundAt.set(conn, at);
+    this.peers?.bound(accountHex, deviceId, at);
   }
 
   remove(conn: Connection): void {
@@ -33,7 +54,18 @@ export class Hub {
     if (devices?.get(s.deviceId) === conn) {
       devices.delete(s.deviceId);
       if (devices.size === 0) this.#byAccount.delete(s.accountHex);
+      this.peers?.unbound(s.accountHex, s.deviceId);
     }
+  }
+
+  /** Every device with a connection on this node. */
+  *devices(): Iterable<[string, number]> {
+    for (const [a, m] of this.#byAccount) for (const d of m.keys()) yield [a, d];
+  }
+
+  /** Every authenticated connection on this node. */
+  *connections(): Iterable<Connection> {
+    for (const m of this.#byAccount.values()) yield* m.values();
   }
 
   /** Whether a device of the account is connected now (the member directory's online state). */
@@ -45,13 +77,33 @@ export class Hub {
     return this.#byAccount.get(accountHex)?.get(deviceId);
   }
 
-  closeDevice(accountHex: string, deviceId: number, reason: CloseReason, message: string): number {
+  /** Closes the device's connection on this node and, through the peers, on any other; returns how many closed here. */
+  /** An online-only message (never stored): to the device's connection here, or on another node; dropped if none. */
+  pushEphemeral(accountHex: string, deviceId: number, message: QueuedMessage): void {
     const conn = this.get(accountHex, deviceId);
-    conn?.close(reason, message);
-    return conn ? 1 : 0;
+    if (conn) conn.pushEphemeral(message);
+    else this.peers?.ephemeral(accountHex, deviceId, message);
+  }
+
+  closeDevice(accountHex: string, deviceId: number, reason: CloseReason, message: string): number {
+    this.peers?.close(accountHex, deviceId, reason, message);
+    return this.closeLocalDevice(accountHex, deviceId, reason, message);
   }
 
   closeAccount(accountHex: string, reason: CloseReason, message: string): number {
+    this.peers?.close(accountHex, undefined, reason, message);
+    return this.closeLocalAccount(accountHex, reason, message);
+  }
+
+  /** On this node only; `boundBefore`: only a connection bound before then (Unix ms). */
+  closeLocalDevice(accountHex: string, deviceId: number, reason: CloseReason, message: string, boundBefore?: number): number {
+    const conn = this.get(accountHex, deviceId);
+    if (!conn || (boundBefore !== undefined && (this.#boundAt.get(conn) ?? 0) > boundBefore)) return 0;
+    conn.close(reason, message);
+    return 1;
+  }
+
+  closeLocalAccount(accountHex: string, reason: CloseReason, message: string): number {
     const conns = [...(this.#byAccount.get(accountHex)?.values() ?? [])];
     for (const c of conns) c.close(reason, message);
     return conns.length;

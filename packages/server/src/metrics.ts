@@ -43,9 +43,9 @@ export class Counter {
 }
 
 export class Gauge {
-  constructor(readonly name: string, readonly help: string, readonly read: () => number | Promise<number>) {}
+  constructor(readonly name: string, readonly help: string, readonly read: () => number | Promise<number>, readonly labels?: Labels) {}
   async render(): Promise<string> {
-    return `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} gauge\n${this.name} ${await this.read()}`;
+    return `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} gauge\n${this.name}${labelText(this.labels)} ${await this.read()}`;
   }
 }
 
@@ -91,8 +91,8 @@ export class ServerMetrics {
   readonly multiRecipients = new Histogram('sigilo_multi_send_recipients', 'Recipient accounts per accepted multi-recipient sealed send', [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000]);
   readonly #gauges: Gauge[] = [];
 
-  gauge(name: string, help: string, read: () => number | Promise<number>): void {
-    this.#gauges.push(new Gauge(name, help, read));
+  gauge(name: string, help: string, read: () => number | Promise<number>, labels?: Labels): void {
+    this.#gauges.push(new Gauge(name, help, read, labels));
   }
 
   async render(): Promise<string> {

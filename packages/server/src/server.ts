@@ -39,6 +39,9 @@ import { openStorage } from './storage/open.js';
 import { loadTls } from './tls/tls.js';
 import { renewCaServerCertificate } from './tls/ca.js';
 import { securityHeaderLines, WebStatic } from './web-static.js';
+import { openBus, type Bus } from './bus.js';
+import { Cluster } from './cluster.js';
+import { deliverProvision } from './services/provisioning.js';
 
 export interface StartServerOptions {
   /** A resolved configuration; otherwise resolveConfig({ overrides }) is used. */
@@ -57,6 +60,10 @@ export interface StartServerOptions {
   readonly blobs?: BlobStore;
   /** Test hook: how soon a failed retention sweep is tried again (default 30 s, at most retention.sweepInterval). */
   readonly sweepRetryMs?: number;
+  /** The bus shared with other nodes (e.g. one LocalBus for several nodes in one test process); default: bus.url, if set. */
+  readonly bus?: Bus;
+  /** This node's id on the bus (default: random). */
+  readonly nodeId?: string;
 }
 
 export interface RunningServer {
@@ -75,6 +82,8 @@ export interface RunningServer {
   readonly metrics: ServerMetrics;
   /** http://HOST:PORT/metrics when metrics.enabled, else undefined (never the client port). */
   readonly metricsUrl: string | undefined;
+  /** This node's part in a deployment of several (bus.url set, or a bus given); else undefined. */
+  readonly cluster: Cluster | undefined;
   /** Open sockets on the client port, and of those the ones not bound to an authenticated device. */
   sockets(): { total: number; unauthenticated: number };
   /** Runs the retention sweeper once now. */
@@ -164,8 +173,22 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const hub = new Hub();
   const relay = new Relay(storage, hub, metrics, now);
   const limits = config.limits;
+  let cluster: Cluster | undefined;
+  if (options.bus || config.bus.url) {
+    let bus: Bus;
+    try {
+      bus = options.bus ?? await openBus(config.bus.url!);
+    } catch (e) {
+      await storage.close();
+      throw new ConfigError(`cannot reach the bus at bus.url (${(e as Error).message}); check that Redis runs and the URL is right`);
+    }
+    cluster = new Cluster({
+      bus, hub, log, nodeId: options.nodeId ?? config.bus.nodeId, pollIntervalMs: config.bus.pollIntervalMs,
+      provisionTtlMs: limits.anonymousLifetimeMs, namespace: config.storage.postgresSchema,
+    });
+  }
   const ctx: ServerContext = {
-    config, storage, crypto, random, now, log, metrics, hub, relay, certificateKey, kt,
+    config, storage, crypto, random, now, log, metrics, hub, relay, certificateKey, kt, cluster,
     sendBuckets: new KeyedBuckets(limits.accountSendsPerSecond, limits.accountBurst),
     bundleBuckets: new KeyedBuckets(limits.bundleFetchesPerHour / 3600, Math.max(1, Math.ceil(limits.bundleFetchesPerHour / 6))),
     lookupBuckets: lookupBuckets(config),
@@ -177,6 +200,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     if (added) log.info('key transparency: logged existing devices', { devices: added });
     await kt.publish();
   } catch (e) {
+    await cluster?.bus.close();
     await storage.close();
     throw e;
   }
@@ -208,6 +232,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       adminServer = await listenAdminSocket(config.dataDir, admin);
     } catch (e) {
       await push.close();
+      await cluster?.bus.close();
       await storage.close();
       throw e;
     }
@@ -257,6 +282,18 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     });
   });
 
+  if (cluster) {
+    cluster.onProvision((address, body) => deliverProvision(ctx, address, body));
+    await cluster.start();
+    log.info('joined the cluster', { node: cluster.nodeId });
+    const c = cluster;
+    // Each node serves its own /metrics; this names it (Prometheus adds the scrape target as well).
+    metrics.gauge('sigilo_node_info', 'This node of several (bus.url): 1, labelled with bus.nodeId', () => 1, { node: c.nodeId });
+    metrics.gauge('sigilo_bus_wakeups_sent', 'Wake-ups this node sent to the nodes holding recipients', () => c.counts.wakesSent);
+    metrics.gauge('sigilo_bus_wakeups_received', 'Wake-ups this node received', () => c.counts.wakesReceived);
+    metrics.gauge('sigilo_bus_polls', 'Times this node re-read the queues of all its connected devices', () => c.counts.polls);
+  }
+
   metrics.gauge('sigilo_sockets', 'Open TCP/TLS sockets on the client port', () => admission.total);
   metrics.gauge('sigilo_sockets_unauthenticated', 'Open sockets not bound to an authenticated device', () => admission.unauthenticated);
   metrics.gauge('sigilo_connections', 'Open WebSocket connections', () => hub.size);
@@ -270,6 +307,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   }).catch(async (e: NodeJS.ErrnoException) => {
     adminServer?.close();
     await push.close();
+    await cluster?.bus.close();
     await storage.close();
     throw new DataDirError(e.code === 'EADDRINUSE'
       ? `port ${config.port} on ${config.host} is already in use; choose another with --port`
@@ -291,6 +329,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     } catch (e) {
       https.close();
       adminServer?.close();
+      await cluster?.bus.close();
       await storage.close();
       throw new DataDirError(`cannot listen for metrics on ${config.metrics.host}:${config.metrics.port} (${(e as NodeJS.ErrnoException).code ?? 'error'}); choose another metrics.port or set metrics.enabled false`);
     }
@@ -329,6 +368,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     hub.closeAll(CloseReason.SHUTDOWN, 'the server is shutting down; reconnect later');
     await relay.settle();
     await push.close();
+    await cluster?.stop();
     const forced = setTimeout(() => { https.closeAllConnections(); admission.destroyAll(); }, 3000);
     forced.unref();
     await new Promise<void>((resolve) => {
@@ -350,7 +390,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     httpsUrl: `https://${hostInUrl}:${port}`,
     tls: { cert: tls.cert, fingerprint: tls.fingerprint, selfSigned: tls.selfSigned, generated: tls.generated },
     certificateKey: { keyId: certificateKey.keyId, publicKey: certificateKey.publicKey },
-    storage, admin, metrics, metricsUrl, kt,
+    storage, admin, metrics, metricsUrl, kt, cluster,
     sockets: () => ({ total: admission.total, unauthenticated: admission.unauthenticated }),
     sweep: () => sweep(ctx, blobs),
     close,

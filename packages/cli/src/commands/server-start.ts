@@ -3,13 +3,17 @@ import { resolveConfig, settingForFlag, settingsHelp, startServer } from '@sigil
 import { parse, str } from '../args.js';
 import { UsageError, type Command } from '../command.js';
 
-const FLAGS = ['port', 'host', 'data', 'tls-cert', 'tls-key', 'log-level', 'max-devices'] as const;
+const FLAGS = ['port', 'host', 'data', 'tls-cert', 'tls-key', 'log-level', 'max-devices', 'storage', 'postgres-url', 'bus'] as const;
 
 export const serverStart: Command = {
   path: ['server', 'start'],
   summary: 'run the relay and key directory (TLS) on a data directory',
   usage: `sigilo server start [--port N] [--host ADDR] [--data DIR] [--config FILE] [--tls-cert PEM --tls-key PEM]
                     [--log-level error|warn|info|debug] [--max-devices N] [--set PATH=VALUE]...
+                    [--storage sqlite|postgres --postgres-url URL] [--bus redis://HOST:6379]
+
+Several identical nodes: give each the same --storage postgres --postgres-url and --bus
+(and the same TLS certificate and keys; see the README, "Several nodes").
 
 ${settingsHelp()}`,
   async run(args, io) {
@@ -40,6 +44,7 @@ ${settingsHelp()}`,
       `  admin: sigilo admin invite --data ${config.dataDir}`,
       `  member directory: ${config.directory.mode === 'members' ? 'on (members who join are listed, username and name in clear to the server)' : 'off (members find each other by exact username; directory.mode=members turns the list on)'}`,
       `  metrics: ${server.metricsUrl ?? 'off (set metrics.enabled to serve them on a loopback port)'}`,
+      `  storage: ${config.storage.backend}${server.cluster ? `; node ${server.cluster.nodeId} of several (bus)` : ''}`,
       '',
     ].join('\n'));
     const signal = await io.stopSignal;

@@ -92,7 +92,7 @@ async function relayOnline(ctx: ServerContext, req: Omit<EnqueueRequest, 'dedupK
   const now = ctx.now();
   const recipientHex = toHex(req.recipient);
   for (const e of req.entries) {
-    ctx.hub.get(recipientHex, e.deviceId)?.pushEphemeral({
+    ctx.hub.pushEphemeral(recipientHex, e.deviceId, {
       serverId: 0, messageId: req.messageId, createdAt: now, sealed: req.sender === undefined,
       senderAccountId: req.sender?.accountId, senderDeviceId: req.sender?.deviceId, content: e.content,
     });
@@ -311,7 +311,7 @@ function multiOnline(ctx: ServerContext, m: MultiSealedSend, records: readonly S
   for (const r of m.recipients) {
     const hex = toHex(r.accountId);
     for (const deviceId of r.deviceIds) {
-      ctx.hub.get(hex, deviceId)?.pushEphemeral({
+      ctx.hub.pushEphemeral(hex, deviceId, {
         serverId: 0, messageId: m.messageId, createdAt: now, sealed: true,
         senderAccountId: undefined, senderDeviceId: undefined, content: m.sharedPayload, recipientHeader: r.header,
       });

@@ -31,21 +31,38 @@ export function provisionListen(ctx: ServerContext, conn: Connection, session: S
     address = toHex(ctx.random(ADDRESS_LENGTH));
     addressOf.set(conn, address);
     registry(ctx).set(address, conn);
+    ctx.cluster?.listenProvision(address);
   }
   return { body: { case: 'provisionAddress', value: { address: Buffer.from(address, 'hex') } } };
 }
 
-export function provisionSend(ctx: ServerContext, _session: Session, m: ProvisionSend): Reply {
+const NOT_WAITING = 'no device is waiting at that link code: start `sigilo link` on the new device again and use its new code';
+
+export async function provisionSend(ctx: ServerContext, _session: Session, m: ProvisionSend): Promise<Reply> {
   if (m.address.length !== ADDRESS_LENGTH) throw invalidArgument(`address must be ${ADDRESS_LENGTH} bytes`);
   if (m.body.length === 0) throw invalidArgument('body must not be empty');
-  const target = registry(ctx).get(toHex(m.address));
-  if (!target || target.closed) throw new ServerError('NOT_FOUND', 'no device is waiting at that link code: start `sigilo link` on the new device again and use its new code');
-  target.send({ case: 'provisionDeliver', value: { body: m.body } });
+  const address = toHex(m.address);
+  const target = registry(ctx).get(address);
+  if (target && !target.closed) {
+    target.send({ case: 'provisionDeliver', value: { body: m.body } });
+  } else if (!ctx.cluster || !(await ctx.cluster.sendProvision(address, m.body))) {
+    // Several nodes: the address may wait on another node (relayed through the bus).
+    throw new ServerError('NOT_FOUND', NOT_WAITING);
+  }
   return { body: { case: 'ok', value: {} } };
+}
+
+/** A provisioning body relayed from another node (cluster.ts) for an address waiting here. */
+export function deliverProvision(ctx: ServerContext, address: string, body: Uint8Array): void {
+  const target = registry(ctx).get(address);
+  if (target && !target.closed) target.send({ case: 'provisionDeliver', value: { body } });
 }
 
 /** Called when a connection closes: its address is forgotten. */
 export function forgetProvisioning(ctx: ServerContext, conn: Connection): void {
   const address = addressOf.get(conn);
-  if (address) registry(ctx).delete(address);
+  if (address && registry(ctx).get(address) === conn) {
+    registry(ctx).delete(address);
+    ctx.cluster?.forgetProvision(address);
+  }
 }

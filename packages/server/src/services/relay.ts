@@ -140,6 +140,7 @@ export class Relay {
       const conn = this.hub.get(recipientHex, e.deviceId);
       if (!conn) {
         this.#offline?.(req.recipient, recipientHex, e.deviceId);
+        this.hub.peers?.wake(recipientHex, e.deviceId);
         continue;
       }
       conn.push({
@@ -185,6 +186,7 @@ export class Relay {
         const conn = this.hub.get(recipientHex, deviceId);
         if (!conn) {
           this.#offline?.(r.recipient, recipientHex, deviceId);
+          this.hub.peers?.wake(recipientHex, deviceId);
           continue;
         }
         conn.push({

@@ -81,7 +81,8 @@ export function startSweeper(ctx: ServerContext, blobs: BlobStore, retryMs = 30_
     let failed = false;
     const attempt = async () => {
       try {
-        await sweep(ctx, blobs);
+        // Several nodes: one sweeps at a time; the others skip this round.
+        await ctx.storage.exclusive('retention-sweep', () => sweep(ctx, blobs));
       } catch (e) {
         failed = true;
         ctx.log.error('retention sweep failed; trying again soon', { code: (e as { code?: string } | null)?.code });

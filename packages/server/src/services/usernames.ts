@@ -116,11 +116,14 @@ export async function directorySearch(ctx: ServerContext, s: Session, m: Directo
   const limit = m.limit || DEFAULT_PAGE;
   const rows = await ctx.storage.searchDirectory(m.query.trim(), m.after, limit + 1);
   const page = rows.slice(0, limit);
+  // Several nodes: connected on this node, or on another (spec/server.md §13); the bus away: this node's view only.
+  const here = page.map((e) => ctx.hub.online(toHex(e.accountId)));
+  const elsewhere = ctx.cluster ? await ctx.cluster.online(page.map((e) => toHex(e.accountId))).catch(() => here) : here;
   return {
     body: {
       case: 'directoryEntries',
       value: {
-        entries: page.map((e) => ({ accountId: e.accountId, username: e.username, name: e.name, online: ctx.hub.online(toHex(e.accountId)) })),
+        entries: page.map((e, i) => ({ accountId: e.accountId, username: e.username, name: e.name, online: here[i]! || elsewhere[i]! })),
         more: rows.length > limit,
       },
     },

@@ -478,6 +478,12 @@ export interface Storage {
   /** Deletes what expired by `now`; an expired invite is kept EXPIRED_INVITE_KEPT_MS longer, so that using it says "expired". */
   sweep(now: number): Promise<SweepResult>;
   audit(now: number): Promise<AuditReport>;
+  /**
+   * Runs `fn` unless another holder of the lock named `name` runs it now (then returns undefined
+   * at once): one node at a time among several sharing the store (PostgreSQL advisory lock; an
+   * embedded store has one process and always runs it).
+   */
+  exclusive<T>(name: string, fn: () => Promise<T>): Promise<T | undefined>;
 
   /** Makes everything committed so far part of the main database file (best effort) and closes. */
   close(): Promise<void>;

@@ -30,6 +30,8 @@ export interface PostgresStorageOptions {
 const DAY_MS = 86_400_000;
 /** Advisory-lock class of key transparency appends ('SIKT'). */
 const KT_APPEND_LOCK = 0x53494b54;
+/** Advisory-lock class of creating and migrating the schema ('SISC'). */
+const SCHEMA_LOCK = 0x53495343;
 /** Advisory-lock class of attachment quota charges ('SIGL'). */
 const ATTACHMENT_USAGE_LOCK = 0x5349474c;
 
@@ -156,7 +158,9 @@ export class PostgresStorage implements Storage {
     if (!/^[a-z_][a-z0-9_]*$/.test(this.#s)) throw new Error('schema must be a lower-case SQL identifier');
     this.#pool = new pg.Pool({ connectionString: options.connectionString, max: options.maxConnections ?? 10 });
     this.#pool.on('error', () => { /* an idle client died; the pool replaces it */ });
-    this.#ready = this.#pool.query(schemaSql(this.#s)).then(() => undefined);
+    // Several nodes may start at once on an empty database: one creates and migrates the schema at a time
+    // (the statements run as one implicit transaction, holding the lock to its end).
+    this.#ready = this.#pool.query(`SELECT pg_advisory_xact_lock(${SCHEMA_LOCK}, hashtext('${this.#s}'));${schemaSql(this.#s)}`).then(() => undefined);
     this.#ready.catch(() => {});
   }
 
@@ -777,6 +781,24 @@ export class PostgresStorage implements Storage {
         }
         if (rows.length < PAGE) break;
       }
+    }
+  }
+
+  async exclusive<T>(name: string, fn: () => Promise<T>): Promise<T | undefined> {
+    await this.#ready;
+    // A session-level advisory lock on one pooled connection, held while fn runs: it dies with the connection.
+    const client = await this.#pool.connect();
+    const key = `${this.#s}:${name}`;
+    try {
+      const [r] = (await client.query('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [key])).rows as Row[];
+      if (!r?.ok) return undefined;
+      try {
+        return await fn();
+      } finally {
+        await client.query('SELECT pg_advisory_unlock(hashtext($1))', [key]).catch(() => {});
+      }
+    } finally {
+      client.release();
     }
   }
 

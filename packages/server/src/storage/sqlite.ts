@@ -612,6 +612,10 @@ export class SqliteStorage implements Storage {
     return this.#p.s.clearDirectory.run().changes;
   }
 
+  async exclusive<T>(_name: string, fn: () => Promise<T>): Promise<T | undefined> {
+    return fn(); // one process owns the database file
+  }
+
   async sweep(now: number): Promise<SweepResult> {
     const r = this.#tx.sweep(now);
     this.#m.sweepPayloads.run(now); // normally already gone with their last row (trigger)

@@ -538,6 +538,12 @@ export function runStorageConformance(adapter: string, open: () => Promise<Confo
     });
 
     describe('retention and audit', () => {
+      it('runs work under an exclusive lock, frees it afterwards, even when the work fails', async () => {
+        expect(await db.exclusive('conformance', async () => 7)).toBe(7);
+        await expect(db.exclusive('conformance', async () => { throw new Error('boom'); })).rejects.toThrow('boom');
+        expect(await db.exclusive('conformance', async () => 'again')).toBe('again');
+      });
+
       it('sweeps expired messages, invites, dedup records and attachments', async () => {
         const a = await registered();
         // An invite goes EXPIRED_INVITE_KEPT_MS after it expired (until then, using it says "expired").

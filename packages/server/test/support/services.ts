@@ -44,3 +44,21 @@ export async function dropSchema(schema: string): Promise<void> {
 }
 
 export const randomSchema = (prefix: string) => `${prefix}_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+
+export const REDIS_URL = process.env.SIGILO_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** Undefined when Redis answers PING, else why not. */
+export async function redisUnavailable(): Promise<string | undefined> {
+  const { Redis } = await import('ioredis');
+  const r = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  r.on('error', () => {});
+  try {
+    await r.connect();
+    await r.ping();
+    return undefined;
+  } catch (e) {
+    return `Redis is not reachable at ${REDIS_URL} (${(e as Error).message}); start it or set SIGILO_REDIS_URL`;
+  } finally {
+    r.disconnect();
+  }
+}
