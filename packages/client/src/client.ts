@@ -1209,14 +1209,16 @@ export class SigiloClient {
         }
         // The copy for this account's other devices: best effort, it never holds the outbox back. It goes under an
         // envelope id of its own, so the server cannot pair it with the (sealed) copy to the recipient (envelope-ids.ts).
-        if (item.syncContent) {
-          await this.#deliverContent(me.accountId, item.syncContent, envelopeId(this.#ctx.crypto, this.identity, item.messageId, me.accountId)).catch(() => {});
-        }
+        const syncId = envelopeId(this.#ctx.crypto, this.identity, item.messageId, me.accountId);
+        const syncLost = item.syncContent && await this.#deliverContent(me.accountId, item.syncContent, syncId).then(() => false, () => true);
         this.store.transaction(() => {
           this.store.removeOutbox(item.seq);
+          // A sync copy that failed (e.g. the connection dropped) is queued on its own under the same id, so it is not lost.
+          if (syncLost) this.store.enqueueOutbox({ recipient: me.accountId, content: item.syncContent!, syncContent: undefined, messageId: syncId, createdAt: this.#now() });
           const m = this.store.getMessage(item.recipient, item.messageId);
           if (m && m.outgoing && m.status === 'pending') this.store.setMessageStatus(item.recipient, item.messageId, 'sent');
         });
+        if (syncLost) retryInMs ??= 0; // and sent again soon even if nothing else wakes the outbox
         const m = this.store.getMessage(item.recipient, item.messageId);
         if (m?.outgoing && m.status === 'sent') this.#emit({ type: 'status', conversation: item.recipient, messageId: item.messageId, status: 'sent' });
       }
