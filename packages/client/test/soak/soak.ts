@@ -115,8 +115,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const rand = prng(options.seed ?? 0x5161);
   const log = options.log ?? (() => {});
   const tickMs = options.tickMs ?? 80;
-  const minUp = options.minUpMs ?? 300;
-  const maxUp = options.maxUpMs ?? 1500;
+  const minUp = options.minUpMs ?? 1000;
+  const maxUp = options.maxUpMs ?? 3500;
   const linkAt = options.linkAt ?? [1, 3];
   const dirs: string[] = [];
   const dir = (name: string) => { const d = mkdtempSync(join(tmpdir(), `sigilo-soak-${name}-`)); dirs.push(d); return d; };
