@@ -58,6 +58,8 @@ export interface SoakReport {
   linkWindowGaps: number;
   linkWindowGapList: string[];
   settleMs: number;
+  /** Devices registered by an interrupted link and held by no client, found and removed (see removePhantoms). */
+  phantomDevices: number;
   groupChanges: number;
   groupChangeFailures: number;
   problems: string[];
@@ -128,7 +130,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const fingerprint = fingerprintOf(new X509Certificate(server.tls.cert).raw);
   const report: SoakReport = {
     cycles: 0, elapsedMs: 0, sent: 0, acknowledged: 0, deliveries: 0, duplicates: 0, lost: 0, historyMismatches: 0, groupMismatches: 0,
-    linked: 0, linkFailures: 0, linkWindowGaps: 0, linkWindowGapList: [], settleMs: 0, groupChanges: 0, groupChangeFailures: 0, problems: [],
+    linked: 0, linkFailures: 0, linkWindowGaps: 0, linkWindowGapList: [], settleMs: 0, phantomDevices: 0, groupChanges: 0, groupChangeFailures: 0, problems: [],
   };
   const devices: Device[] = [];
   const people = new Map<string, Device[]>();
@@ -215,6 +217,28 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       }
     };
 
+    /**
+     * A link cut by the kill after the server registered the new device leaves a device with no keys that every
+     * sender must address and cannot (the server lists it; its bundle is unavailable): sends to that account stall.
+     * Counted (phantomDevices) and removed as its owner would (`sigilo devices remove`), once the person is online.
+     */
+    const removePhantoms = async () => {
+      if (linking) return;
+      for (const [person, ds] of people) {
+        const owner = ds[0]!.client;
+        if (owner.state !== 'online') continue;
+        const listed = await owner.listDevices().catch(() => undefined);
+        if (!listed) continue;
+        const held = new Set(ds.map((d) => d.client.deviceId));
+        for (const l of listed.filter((x) => !held.has(x.deviceId))) {
+          if (linking) return; // a device being linked is not held yet either
+          await owner.removeDevice(l.deviceId).then(() => {
+            report.phantomDevices++;
+            log(`  removed ${person}'s device ${l.deviceId}, registered by an interrupted link and held by no client`);
+          }, () => {});
+        }
+      }
+    };
     const inFlight = new Set<Promise<void>>();
     const operation = async (d: Device, r: number) => {
         try {
@@ -281,6 +305,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       if (server.url !== url) throw new Error(`the server came back on ${server.url}, not ${url}`);
       // The server is back: devices reconnect now rather than after their backoff (as an app does when the network returns).
       for (const d of devices) if (d.client.state === 'offline') void d.client.connect({ reconnect: true }).catch(() => {});
+      if (report.linkFailures > 0) void sleep(500).then(removePhantoms);
     }
     stop = true;
     await workload;
@@ -292,15 +317,21 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const have = (d: Device) => new Set(d.client.store.allMessages().map((m) => hex(m.messageId)));
     const settleStarted = Date.now();
     const settleBy = settleStarted + 120_000;
-    let lastMissing = -1, lastOutboxes = -1, movedAt = Date.now();
+    let lastMissing = -1, lastOutboxes = -1, movedAt = Date.now(), loggedAt = Date.now();
     for (;;) {
       for (const d of devices) if (d.client.state === 'offline') await d.client.connect({ reconnect: true }).catch(() => {});
+      if (report.linkFailures > 0) await removePhantoms();
       await Promise.all(devices.map((d) => d.client.flush().catch(() => {})));
       const outboxes = devices.reduce((n, d) => n + d.client.store.listOutbox().length, 0);
       const sets = new Map(devices.map((d) => [d, have(d)]));
       const missing = wanted().filter(({ k, d }) => !sets.get(d)!.has(k)).length;
       // Done when all is there, or when nothing has moved for 20 s (what is missing then is lost).
       if (missing !== lastMissing || outboxes !== lastOutboxes) { lastMissing = missing; lastOutboxes = outboxes; movedAt = Date.now(); }
+      if (Date.now() - loggedAt > 10_000) {
+        loggedAt = Date.now();
+        log(`  settling: ${missing} deliveries missing, outboxes ${devices.map((d) => `${d.label}=${d.client.store.listOutbox().length}${d.client.state === 'online' ? '' : ` (${d.client.state})`}`).join(' ')}`
+          + `; last failures: ${devices.flatMap((d) => d.failures.slice(-1).map((f) => `${d.label}: ${f}`)).join('; ')}`);
+      }
       if ((outboxes === 0 && missing === 0) || Date.now() > settleBy || Date.now() - movedAt > 20_000) {
         if (outboxes) report.problems.push(`${outboxes} outbox entries never went out: ${devices.map((d) => `${d.label} ${d.client.state} ${d.client.store.listOutbox().length} (${d.failures.slice(-2).join('; ')})`).join(', ')}`);
         break;
@@ -353,6 +384,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       }
     }
     void groupMembers;
+    // Devices the server lists that no client holds: links interrupted after the server registered the new device.
+    for (const [person, ds] of people) {
+      const listed = await ds[0]!.client.listDevices().catch(() => []);
+      const held = new Set(ds.map((d) => d.client.deviceId));
+      const phantom = listed.filter((l) => !held.has(l.deviceId));
+      if (phantom.length) report.problems.push(`${person}: ${phantom.length} devices listed by the server and held by no client`);
+      if (phantom.length) log(`  ${person}: the server lists ${listed.length} devices, ${phantom.length} held by no client (ids ${phantom.map((p) => p.deviceId).join(', ')})`);
+    }
     report.acknowledged = acked.size;
     return report;
   } finally {
