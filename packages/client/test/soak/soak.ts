@@ -117,8 +117,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const rand = prng(options.seed ?? 0x5161);
   const log = options.log ?? (() => {});
   const tickMs = options.tickMs ?? 80;
-  const minUp = options.minUpMs ?? 1000;
-  const maxUp = options.maxUpMs ?? 3500;
+  const minUp = options.minUpMs ?? 800;
+  const maxUp = options.maxUpMs ?? 2500;
   const linkAt = options.linkAt ?? [1, 3];
   const dirs: string[] = [];
   const dir = (name: string) => { const d = mkdtempSync(join(tmpdir(), `sigilo-soak-${name}-`)); dirs.push(d); return d; };
@@ -315,6 +315,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const wanted = () => [...acked.entries()].flatMap(([k, { sender, recipients }]) =>
       [sender, ...recipients].flatMap((p) => people.get(p)!.map((d) => ({ k, d }))));
     const have = (d: Device) => new Set(d.client.store.allMessages().map((m) => hex(m.messageId)));
+    const firstReceived = new Map<string, Map<string, number>>(); // person -> id -> receivedAt on the first device
+    /** Whether device d (a linked one) lacks k because its first device received k during the link (linkWindowGaps). */
+    const inWindow = (d: Device, k: string) => {
+      if (d === people.get(d.person)![0]) return false;
+      const at = firstReceived.get(d.person)?.get(k);
+      return at !== undefined && linkWindows.some((w) => w.person === d.person && at >= w.from && at <= w.to);
+    };
     const settleStarted = Date.now();
     const settleBy = settleStarted + 120_000;
     let lastMissing = -1, lastOutboxes = -1, movedAt = Date.now(), loggedAt = Date.now();
@@ -324,7 +331,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       await Promise.all(devices.map((d) => d.client.flush().catch(() => {})));
       const outboxes = devices.reduce((n, d) => n + d.client.store.listOutbox().length, 0);
       const sets = new Map(devices.map((d) => [d, have(d)]));
-      const missing = wanted().filter(({ k, d }) => !sets.get(d)!.has(k)).length;
+      firstReceived.clear();
+      for (const [person, ds] of people) firstReceived.set(person, new Map(ds[0]!.client.store.allMessages().map((m) => [hex(m.messageId), m.receivedAt])));
+      const missing = wanted().filter(({ k, d }) => !sets.get(d)!.has(k) && !inWindow(d, k)).length;
       // Done when all is there, or when nothing has moved for 20 s (what is missing then is lost).
       if (missing !== lastMissing || outboxes !== lastOutboxes) { lastMissing = missing; lastOutboxes = outboxes; movedAt = Date.now(); }
       if (Date.now() - loggedAt > 10_000) {
@@ -341,13 +350,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     await sleep(1500); // anything still in flight (a duplicate) arrives now
     report.settleMs = Date.now() - settleStarted;
 
-    const firstReceived = new Map<string, Map<string, number>>(); // person -> id -> receivedAt on the first device
+    firstReceived.clear();
     for (const [person, ds] of people) firstReceived.set(person, new Map(ds[0]!.client.store.allMessages().map((m) => [hex(m.messageId), m.receivedAt])));
-    const inLinkWindow = (d: Device, k: string) => {
-      if (d === people.get(d.person)![0]) return false;
-      const at = firstReceived.get(d.person)!.get(k);
-      return at !== undefined && linkWindows.some((w) => w.person === d.person && at >= w.from && at <= w.to);
-    };
+    const inLinkWindow = inWindow;
     for (const { k, d } of wanted()) {
       const count = d.client.store.allMessages().filter((m) => hex(m.messageId) === k).length;
       if (count === 0 && inLinkWindow(d, k)) { report.linkWindowGaps++; report.linkWindowGapList.push(`${k} on ${d.label}`); }
