@@ -326,9 +326,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     const settleBy = settleStarted + 120_000;
     let lastMissing = -1, lastOutboxes = -1, movedAt = Date.now(), loggedAt = Date.now();
     for (;;) {
-      for (const d of devices) if (d.client.state === 'offline') await d.client.connect({ reconnect: true }).catch(() => {});
-      if (report.linkFailures > 0) await removePhantoms();
-      await Promise.all(devices.map((d) => d.client.flush().catch(() => {})));
+      // Bounded: a call that never returns is recorded as a problem, not a hung soak.
+      const bounded = (p: Promise<unknown>, what: string) => withTimeout(p, 30_000, what).catch((e: Error) => {
+        if (/timed out/.test(e.message) && !report.problems.includes(e.message)) report.problems.push(e.message);
+      });
+      for (const d of devices) if (d.client.state === 'offline') await bounded(d.client.connect({ reconnect: true }), `connect of ${d.label}`);
+      if (report.linkFailures > 0) await bounded(removePhantoms(), 'removing phantom devices');
+      await Promise.all(devices.map((d) => bounded(d.client.flush(), `flush of ${d.label}`)));
       const outboxes = devices.reduce((n, d) => n + d.client.store.listOutbox().length, 0);
       const sets = new Map(devices.map((d) => [d, have(d)]));
       firstReceived.clear();
