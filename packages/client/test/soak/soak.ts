@@ -322,7 +322,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       return at !== undefined && linkWindows.some((w) => w.person === d.person && at >= w.from && at <= w.to);
     };
     const settleStarted = Date.now();
-    const settleBy = settleStarted + 120_000;
+    const settleBy = settleStarted + 120_000 + options.cycles * 3_000; // a long run leaves a long backlog
     let lastMissing = -1, lastOutboxes = -1, movedAt = Date.now(), loggedAt = Date.now();
     for (;;) {
       // Bounded: a call that never returns is recorded as a problem, not a hung soak.
