@@ -356,8 +356,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     firstReceived.clear();
     for (const [person, ds] of people) firstReceived.set(person, new Map(ds[0]!.client.store.allMessages().map((m) => [hex(m.messageId), m.receivedAt])));
     const inLinkWindow = inWindow;
+    const counts = new Map<Device, Map<string, number>>();
+    for (const d of devices) {
+      const c = new Map<string, number>();
+      for (const m of d.client.store.allMessages()) c.set(hex(m.messageId), (c.get(hex(m.messageId)) ?? 0) + 1);
+      counts.set(d, c);
+    }
     for (const { k, d } of wanted()) {
-      const count = d.client.store.allMessages().filter((m) => hex(m.messageId) === k).length;
+      const count = counts.get(d)!.get(k) ?? 0;
       if (count === 0 && inLinkWindow(d, k)) { report.linkWindowGaps++; report.linkWindowGapList.push(`${k} on ${d.label}`); }
       else if (count === 1) report.deliveries++;
       else if (count === 0) { report.lost++; if (report.problems.length < 20) report.problems.push(`lost: ${k} on ${d.label}`); }
@@ -393,7 +399,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     }
     // Devices the server lists that no client holds: links interrupted after the server registered the new device.
     for (const [person, ds] of people) {
-      const listed = await ds[0]!.client.listDevices().catch(() => []);
+      const listed = await withTimeout(ds[0]!.client.listDevices(), 30_000, 'listDevices').catch(() => []);
       const held = new Set(ds.map((d) => d.client.deviceId));
       const phantom = listed.filter((l) => !held.has(l.deviceId));
       if (phantom.length) report.problems.push(`${person}: ${phantom.length} devices listed by the server and held by no client`);
