@@ -82,16 +82,18 @@ export function flushOnce(engine: Engine): Promise<void> {
         engine.emit({ type: 'send-failed', conversation: item.recipient, messageId: item.messageId, reason: `${(e as Error).message} (will retry)`, code: errorCode(e), permanent: false });
         continue;
       }
-      // The copy for this account's other devices: best effort, it never holds the outbox back. It goes under an
+      // The copy for this account's other devices: it never holds the outbox back, and a failed one is queued again. It goes under an
       // envelope id of its own, so the server cannot pair it with the (sealed) copy to the recipient (envelope-ids.ts).
-      if (item.syncContent) {
-        await deliverContent(engine, me.accountId, item.syncContent, envelopeId(engine.ctx.crypto, engine.identity, item.messageId, me.accountId)).catch(() => {});
-      }
+      const syncId = envelopeId(engine.ctx.crypto, engine.identity, item.messageId, me.accountId);
+      const syncLost = item.syncContent !== undefined && await deliverContent(engine, me.accountId, item.syncContent, syncId).then(() => false, () => true);
       engine.store.transaction(() => {
         engine.store.removeOutbox(item.seq);
+        // A sync copy that failed (e.g. the connection dropped) is queued on its own under the same id, so it is not lost.
+        if (syncLost) engine.store.enqueueOutbox({ recipient: me.accountId, content: item.syncContent!, syncContent: undefined, messageId: syncId, createdAt: engine.now() });
         const m = engine.store.getMessage(item.recipient, item.messageId);
         if (m && m.outgoing && m.status === 'pending') engine.store.setMessageStatus(item.recipient, item.messageId, 'sent');
       });
+      if (syncLost) retryInMs ??= 0; // and sent again soon even if nothing else wakes the outbox
       const m = engine.store.getMessage(item.recipient, item.messageId);
       if (m?.outgoing && m.status === 'sent') engine.emit({ type: 'status', conversation: item.recipient, messageId: item.messageId, status: 'sent' });
     }
