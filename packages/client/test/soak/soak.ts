@@ -19,7 +19,8 @@ import { adminRequest } from '../../../server/src/admin-socket.js';
 import type { InviteInfo } from '../../../server/src/services/admin.js';
 import { fingerprintOf } from '../../../server/src/tls/self-signed.js';
 import { spawnServer, type SpawnedServer } from '../../../server/test/support/spawn.js';
-import { SigiloClient, SqlCipherStore, type MessageRow } from '../../src/index.js';
+import type { SigiloClient, MessageRow } from '../../src/index.js';
+import { SqlCipherStore, createNodeClient } from '../../../client-node/src/index.js';
 
 export interface SoakOptions {
   readonly cycles: number;
@@ -158,7 +159,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   };
 
   const newClient = async (name: string) => {
-    const client = new SigiloClient({ store: SqlCipherStore.open(dir(name), `passphrase of ${name}`) });
+    const client = createNodeClient({ store: SqlCipherStore.open(dir(name), `passphrase of ${name}`) });
     await client.init(url, fingerprint);
     return client;
   };
