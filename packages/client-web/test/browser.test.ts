@@ -18,6 +18,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { browserMissing, buildBundle, loadWithoutTrust, makeTestPki, openBrowser, testWebDir, type BrowserSession, type TestPki } from './support/browser.js';
 import { storeScenarios } from './store-conformance.js';
+import { sdkScenarios } from './sdk-conformance.js';
+import { assertBuilt, registered } from '../../cli/test/support/sigilo.js';
 import { createNodeClient, toHex, type ClientEvent } from '../../client-node/src/index.js';
 
 const missing = browserMissing();
@@ -150,6 +152,38 @@ describe.skipIf(!run)('browser adapters in Chromium', () => {
       await node.close();
       node.store.close();
       rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  describe('SDK conformance: browser adapters (Chromium)', () => {
+    for (const [name, scenario] of Object.entries(sdkScenarios)) {
+      it(name, async () => {
+        const invites: string[] = [];
+        for (let i = 0; i < scenario.invites; i++) invites.push((await server.server.admin.createInvite()).code);
+        expect(await browser.run('sdkScenario', name, invites)).toBe(true);
+      }, 120_000);
+    }
+  });
+
+  it('a browser client and the sigilo command line talk to each other through the server', async () => {
+    assertBuilt();
+    const root = mkdtempSync(join(tmpdir(), 'sigilo-cli-browser-'));
+    try {
+      const cli = await registered(server, root, 'carla');
+      const web = await browser.run<{ card: string; accountId: string }>('heldStart', (await server.server.admin.createInvite()).code);
+      expect(await browser.run('heldSend', 'carla', cli.card, 'hello from the browser to the CLI')).toBe('sent');
+      expect((await cli.run(['contacts', 'add', 'webby', web.card])).code).toBe(0);
+      const inbox = await cli.run(['inbox', '--json']);
+      expect(inbox.code).toBe(0);
+      const got = JSON.parse(inbox.out) as { contact: string; text: string; author: string }[];
+      expect(got.map((m) => [m.contact, m.text, m.author])).toEqual([['webby', 'hello from the browser to the CLI', web.accountId]]);
+      const sent = await cli.run(['send', 'webby', 'and back from the CLI', '--json']);
+      expect(sent.code).toBe(0);
+      expect(JSON.parse(sent.out)).toMatchObject({ contact: 'webby', status: 'sent' });
+      expect(await browser.run('heldWaitFor', cli.card, 'and back from the CLI')).toEqual(['and back from the CLI']);
+    } finally {
+      await browser.run('heldClose').catch(() => undefined);
+      rmSync(root, { recursive: true, force: true });
     }
   }, 120_000);
 

@@ -12,7 +12,8 @@ import {
   BrowserTransport, DEFAULT_KDF, IndexedDbStore, StoreError, TransferError, blobSource, deleteStore, downloadResumable, opfsSink, storeDatabaseName, streamSink,
   uploadOffset, uploadResumable, type EvictionMarker, type FrameConnection, type HttpRequest, type KdfParams, type Transport,
 } from '@sigilo/client-web';
-import { SigiloClient, fromHex, type ClientEvent } from '@sigilo/client';
+import { SigiloClient, formatAccountId, fromHex, parseContactCard, type ClientEvent } from '@sigilo/client';
+import { runSdkScenario, sdkScenarios } from '../sdk-conformance.js';
 import { ALICE, BOB, CAROL, check, eq, fill, id16, ok, rejectsWith, storeScenarios, type StoreFactory, type StoreHandle } from '../store-conformance.js';
 
 /** Fast parameters for tests (the floor the header accepts); the default is measured by `kdfTime`. */
@@ -250,10 +251,69 @@ function patternBlob(size: number): Blob {
   return new Blob(parts as Uint8Array<ArrayBuffer>[]);
 }
 
+// ------------------------------------------------------------------ the SDK on the browser adapters
+
+/** The client factory of the SDK conformance suite: IndexedDB store, the page's WebSocket and fetch, the portable provider. */
+async function browserClient(label: string): Promise<{ client: SigiloClient; dispose(): Promise<void> }> {
+  const name = uniqueName(`sdk-${label}`);
+  const store = await openStore(name, `passphrase of ${label}`);
+  const client = new SigiloClient({ store, transport: () => new BrowserTransport() });
+  await client.init(location.origin, undefined);
+  return {
+    client,
+    async dispose() {
+      store.close();
+      await store.closed;
+      await deleteStore(name);
+    },
+  };
+}
+
+/** One client kept in the page across calls (a conversation driven step by step from the test, e.g. with the CLI). */
+let held: { client: SigiloClient; dispose(): Promise<void> } | undefined;
+
 // ------------------------------------------------------------------ the checks
 
 const tests: Record<string, (...args: never[]) => Promise<unknown>> = {
   scenarios: async () => Object.keys(storeScenarios),
+  sdkScenarios: async () => Object.keys(sdkScenarios),
+
+  async sdkScenario(name: string, invites: string[]) {
+    await runSdkScenario(name, invites, browserClient);
+    return true;
+  },
+
+  /** A registered, connected browser client kept in the page; returns its contact card. */
+  async heldStart(inviteCode: string) {
+    held = await browserClient('held');
+    await held.client.register(inviteCode);
+    await held.client.connect({ reconnect: false });
+    return { card: held.client.contactCard, accountId: formatAccountId(held.client.accountId!) };
+  },
+
+  async heldSend(alias: string, card: string, text: string) {
+    const c = parseContactCard(card);
+    held!.client.addContact(alias, c.accountId, c.accessKey, c.profileKey);
+    const m = await held!.client.sendText(c.accountId, text);
+    return m.status;
+  },
+
+  /** Waits for a text from `card`'s account; returns the texts received from it. */
+  async heldWaitFor(card: string, text: string) {
+    const from = parseContactCard(card).accountId;
+    const deadline = Date.now() + 30_000;
+    const texts = () => held!.client.store.listMessages(from, 100).filter((m) => !m.outgoing).map((m) => m.text);
+    while (!texts().includes(text) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    return texts();
+  },
+
+  async heldClose() {
+    const h = held;
+    held = undefined;
+    await h?.client.close();
+    await h?.dispose();
+    return true;
+  },
 
   async storeScenario(name: string) {
     await storeScenarios[name]!(idbFactory);
