@@ -16,6 +16,7 @@ import { startTestServer, type TestServer } from '../../server/test/support/serv
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { browserMissing, buildBundle, loadWithoutTrust, makeTestPki, openBrowser, testWebDir, type BrowserSession, type TestPki } from './support/browser.js';
 import { storeScenarios } from './store-conformance.js';
 import { sdkScenarios } from './sdk-conformance.js';
@@ -40,7 +41,8 @@ describe.skipIf(!run)('browser adapters in Chromium', () => {
     pki = makeTestPki();
     const bundle = await buildBundle();
     bundleInputs = bundle.inputs;
-    web = testWebDir(bundle.js);
+    const worker = await buildBundle(fileURLToPath(new URL('./browser/worker.ts', import.meta.url)));
+    web = testWebDir(bundle.js, { 'test-worker.js': worker.js });
     server = await startTestServer({ 'tls.cert': pki.certFile, 'tls.key': pki.keyFile, webDir: web.dir });
     browser = await openBrowser(origin(), pki);
   }, 120_000);
@@ -184,6 +186,41 @@ describe.skipIf(!run)('browser adapters in Chromium', () => {
     } finally {
       await browser.run('heldClose').catch(() => undefined);
       rmSync(root, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('the engine runs in a dedicated Worker: the page registers and sends through it, events come back', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sigilo-node-peer-'));
+    const node = createNodeClient({ dir, passphrase: 'node peer' });
+    try {
+      await node.init(server.server.url, server.server.tls.fingerprint);
+      await node.register((await server.server.admin.createInvite()).code);
+      await node.connect({ reconnect: false });
+      const got = new Promise<string>((resolve) => node.on((e: ClientEvent) => { if (e.type === 'message') resolve(e.message.text); }));
+      const r = await browser.run<{ accountId: string; sentStatus: string; statuses: string[]; uiStoreOpen: boolean }>('workerChat', (await server.server.admin.createInvite()).code, node.contactCard);
+      expect(r.accountId).toMatch(/^[0-9a-f]{32}$/);
+      expect(r.sentStatus).toBe('sent');
+      expect(r.statuses).toContain('delivered');
+      expect(r.uiStoreOpen).toBe(false);
+      expect(await got).toBe('hello through the worker');
+    } finally {
+      await node.close();
+      node.store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('a second tab gets a typed STORE_IN_USE from its Worker ("Sigilo is open in another tab"), and may open once the first closed', async () => {
+    const name = `worker-tabs-${Date.now()}`;
+    const second = await browser.newPage();
+    try {
+      await browser.run('workerTab', name, 'open');
+      const refused = await second.run<{ code: string; message: string; name: string }>('workerTab', name, 'try');
+      expect(refused).toEqual({ name: 'SigiloWorkerError', code: 'STORE_IN_USE', message: expect.stringMatching(/^Sigilo is open in another tab/) });
+      await browser.run('workerTab', name, 'close');
+      expect(await second.run('workerTab', name, 'try')).toEqual({ opened: true });
+    } finally {
+      await second.close();
     }
   }, 120_000);
 

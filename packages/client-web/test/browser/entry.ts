@@ -9,7 +9,7 @@ import { portableCrypto, systemRandom } from '@sigilo/protocol/portable';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { ClientFrameSchema, ServerFrameSchema, type ServerFrame } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 import {
-  BrowserTransport, DEFAULT_KDF, IndexedDbStore, StoreError, TransferError, blobSource, deleteStore, downloadResumable, opfsSink, storeDatabaseName, streamSink,
+  BrowserTransport, DEFAULT_KDF, SigiloWorkerClient, SigiloWorkerError, IndexedDbStore, StoreError, TransferError, blobSource, deleteStore, downloadResumable, opfsSink, storeDatabaseName, streamSink,
   uploadOffset, uploadResumable, type EvictionMarker, type FrameConnection, type HttpRequest, type KdfParams, type Transport,
 } from '@sigilo/client-web';
 import { SigiloClient, formatAccountId, fromHex, parseContactCard, type ClientEvent } from '@sigilo/client';
@@ -305,6 +305,59 @@ const tests: Record<string, (...args: never[]) => Promise<unknown>> = {
     const texts = () => held!.client.store.listMessages(from, 100).filter((m) => !m.outgoing).map((m) => m.text);
     while (!texts().includes(text) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     return texts();
+  },
+
+  /** The engine in a dedicated Worker: open, init, register, connect and send through it; events come back. */
+  async workerChat(inviteCode: string, peerCard: string) {
+    const name = uniqueName('worker');
+    const w = new SigiloWorkerClient(new Worker('/test-worker.js'));
+    const statuses: string[] = [];
+    w.on((e) => { if (e.type === 'status') statuses.push(e.status); });
+    try {
+      const opened = await w.open({ name, passphrase: 'pw', kdf: TEST_KDF });
+      ok(opened.created && !opened.registered, 'a new store in the worker');
+      await w.call.init(undefined);
+      const reg = await w.call.register(inviteCode);
+      await w.call.connect({ reconnect: false });
+      const peer = parseContactCard(peerCard);
+      await w.call.addContact('node', peer.accountId, peer.accessKey, peer.profileKey);
+      const sent = await w.call.sendText(peer.accountId, 'hello through the worker');
+      const deadline = Date.now() + 30_000;
+      while (!statuses.includes('delivered') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const who = await w.call.whoami();
+      ok(who.state === 'online' && who.contactCard !== undefined, 'whoami through the worker');
+      // The store is the Worker's: the page cannot open it meanwhile.
+      let uiStoreOpen = true;
+      try { (await openStore(name, 'pw')).close(); } catch (e) { uiStoreOpen = (e as StoreError).code !== 'STORE_IN_USE'; }
+      return { accountId: hex(reg.accountId), sentStatus: sent.status, statuses, uiStoreOpen };
+    } finally {
+      await w.close();
+      await deleteStore(name);
+    }
+  },
+
+  /** A Worker per tab on the same store name: 'open' keeps one, 'try' opens and closes another, 'close'. */
+  async workerTab(name: string, phase: 'open' | 'try' | 'close') {
+    const g = globalThis as unknown as { heldWorker?: SigiloWorkerClient };
+    if (phase === 'open') {
+      g.heldWorker = new SigiloWorkerClient(new Worker('/test-worker.js'));
+      await g.heldWorker.open({ name, passphrase: 'pw', kdf: TEST_KDF });
+      return true;
+    }
+    if (phase === 'close') { await g.heldWorker!.close(); return true; }
+    const worker = new Worker('/test-worker.js');
+    const w = new SigiloWorkerClient(worker);
+    try {
+      await w.open({ name, passphrase: 'pw', kdf: TEST_KDF });
+      await w.close();
+      await deleteStore(name);
+      return { opened: true };
+    } catch (e) {
+      ok(e instanceof SigiloWorkerError, 'a SigiloWorkerError');
+      return { name: e.name, code: e.code, message: e.message };
+    } finally {
+      worker.terminate();
+    }
   },
 
   async heldClose() {
