@@ -14,6 +14,7 @@ import {
 } from '@sigilo/client-web';
 import { SigiloClient, formatAccountId, fromHex, parseContactCard, type ClientEvent } from '@sigilo/client';
 import { runSdkScenario, sdkScenarios } from '../sdk-conformance.js';
+import { ratchetOpsPerSecond } from '../bench-ratchet.js';
 import { ALICE, BOB, CAROL, check, eq, fill, id16, ok, rejectsWith, storeScenarios, type StoreFactory, type StoreHandle } from '../store-conformance.js';
 
 /** Fast parameters for tests (the floor the header accepts); the default is measured by `kdfTime`. */
@@ -358,6 +359,30 @@ const tests: Record<string, (...args: never[]) => Promise<unknown>> = {
     } finally {
       worker.terminate();
     }
+  },
+
+  /** bench/browser.mjs: Double Ratchet encrypt+decrypt ops/s with the portable provider. */
+  async ratchetBench(ms: number) {
+    return ratchetOpsPerSecond(ctx, ms);
+  },
+
+  /** Disconnects the held client (messages for it queue at the server). */
+  async heldOffline() {
+    await held!.client.close();
+    return held!.client.state;
+  },
+
+  /** Reconnects the held client and times until `n` texts from `card` are received, stored and durable. */
+  async heldCatchUp(card: string, n: number) {
+    const from = parseContactCard(card).accountId;
+    const c = held!.client;
+    const count = () => c.store.listMessages(from, n + 10).filter((m) => !m.outgoing).length;
+    const t0 = performance.now();
+    await c.connect({ reconnect: false });
+    const deadline = Date.now() + 600_000;
+    while (count() < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await (c.store as IndexedDbStore).flush();
+    return { ms: performance.now() - t0, stored: count() };
   },
 
   async heldClose() {
