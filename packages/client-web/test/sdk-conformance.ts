@@ -12,7 +12,7 @@
  * invites). Every party of a scenario is a client of that adapter set.
  */
 import { bytesEqual } from '@sigilo/protocol';
-import type { SigiloClient, ClientEvent } from '@sigilo/client';
+import type { SigiloClient, ClientEvent, MessageRow } from '@sigilo/client';
 
 export interface SdkEnv {
   /** A new client on the adapters under test, with a fresh store, `init` done against the test server. */
@@ -238,7 +238,7 @@ export const sdkScenarios: Record<string, SdkScenario> = {
       await got;
       await alice.close();
       eq(alice.state, 'offline', 'state after close');
-      const offline = [];
+      const offline: MessageRow[] = [];
       for (let i = 0; i < 3; i++) offline.push(await alice.sendText(bob.accountId!, `offline ${i}`));
       ok(offline.every((m) => m.status === 'pending'), `written offline: pending (${offline.map((m) => m.status).join(',')})`);
       ok(!hasText(bob, alice.accountId!, 'offline 0'), 'nothing reached bob while alice was offline');
