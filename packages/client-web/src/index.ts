@@ -6,3 +6,6 @@ export type { ByteSink, ByteSource, FrameConnection, HttpRequest, HttpResponse, 
 export { BrowserTransport, TransportError, type BrowserTransportOptions, type TransportErrorCode } from './transport.js';
 export { uploadResumable, downloadResumable, uploadOffset, TransferError, UPLOAD_CHUNK, type TransferErrorReason, type TransferOptions, type UploadSlot } from './transfer.js';
 export { blobSource, opfsSink, streamSink } from './sources.js';
+export { hostSigiloWorker, workerError, type WorkerScope } from './worker-host.js';
+export { SigiloWorkerClient, SigiloWorkerError, type WorkerPort } from './worker-client.js';
+export { IN_ANOTHER_TAB, type FromWorker, type ToWorker, type WorkerMethod, type WorkerMethods, type WorkerErrorData } from './worker-protocol.js';

@@ -16,8 +16,11 @@ import { startTestServer, type TestServer } from '../../server/test/support/serv
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { browserMissing, buildBundle, loadWithoutTrust, makeTestPki, openBrowser, testWebDir, type BrowserSession, type TestPki } from './support/browser.js';
 import { storeScenarios } from './store-conformance.js';
+import { sdkScenarios } from './sdk-conformance.js';
+import { assertBuilt, registered } from '../../cli/test/support/sigilo.js';
 import { createNodeClient, toHex, type ClientEvent } from '../../client-node/src/index.js';
 
 const missing = browserMissing();
@@ -38,7 +41,8 @@ describe.skipIf(!run)('browser adapters in Chromium', () => {
     pki = makeTestPki();
     const bundle = await buildBundle();
     bundleInputs = bundle.inputs;
-    web = testWebDir(bundle.js);
+    const worker = await buildBundle(fileURLToPath(new URL('./browser/worker.ts', import.meta.url)));
+    web = testWebDir(bundle.js, { 'test-worker.js': worker.js });
     server = await startTestServer({ 'tls.cert': pki.certFile, 'tls.key': pki.keyFile, webDir: web.dir });
     browser = await openBrowser(origin(), pki);
   }, 120_000);
@@ -150,6 +154,78 @@ describe.skipIf(!run)('browser adapters in Chromium', () => {
       await node.close();
       node.store.close();
       rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  describe('SDK conformance: browser adapters (Chromium)', () => {
+    for (const [name, scenario] of Object.entries(sdkScenarios)) {
+      it(name, async () => {
+        const invites: string[] = [];
+        for (let i = 0; i < scenario.invites; i++) invites.push((await server.server.admin.createInvite()).code);
+        expect(await browser.run('sdkScenario', name, invites)).toBe(true);
+      }, 120_000);
+    }
+  });
+
+  it('a browser client and the sigilo command line talk to each other through the server', async () => {
+    assertBuilt();
+    const root = mkdtempSync(join(tmpdir(), 'sigilo-cli-browser-'));
+    try {
+      const cli = await registered(server, root, 'carla');
+      const web = await browser.run<{ card: string; accountId: string }>('heldStart', (await server.server.admin.createInvite()).code);
+      expect(await browser.run('heldSend', 'carla', cli.card, 'hello from the browser to the CLI')).toBe('sent');
+      const slow = { timeoutMs: 90_000 }; // a loaded CI machine starts node slowly
+      expect((await cli.run(['contacts', 'add', 'webby', web.card], slow)).code).toBe(0);
+      // `inbox --json` prints what is new and marks it read: gather until the text is there.
+      const got: { contact: string; text: string; author: string }[] = [];
+      for (let i = 0; i < 5 && got.length === 0; i++) {
+        const inbox = await cli.run(['inbox', '--json'], slow);
+        expect(inbox.code, inbox.err).toBe(0);
+        got.push(...(JSON.parse(inbox.out) as typeof got));
+      }
+      expect(got.map((m) => [m.contact, m.text, m.author])).toEqual([['webby', 'hello from the browser to the CLI', web.accountId]]);
+      const sent = await cli.run(['send', 'webby', 'and back from the CLI', '--json'], slow);
+      expect(sent.code).toBe(0);
+      expect(JSON.parse(sent.out)).toMatchObject({ contact: 'webby', status: 'sent' });
+      expect(await browser.run('heldWaitFor', cli.card, 'and back from the CLI')).toEqual(['and back from the CLI']);
+    } finally {
+      await browser.run('heldClose').catch(() => undefined);
+      rmSync(root, { recursive: true, force: true });
+    }
+  }, 300_000);
+
+  it('the engine runs in a dedicated Worker: the page registers and sends through it, events come back', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sigilo-node-peer-'));
+    const node = createNodeClient({ dir, passphrase: 'node peer' });
+    try {
+      await node.init(server.server.url, server.server.tls.fingerprint);
+      await node.register((await server.server.admin.createInvite()).code);
+      await node.connect({ reconnect: false });
+      const got = new Promise<string>((resolve) => node.on((e: ClientEvent) => { if (e.type === 'message') resolve(e.message.text); }));
+      const r = await browser.run<{ accountId: string; sentStatus: string; statuses: string[]; uiStoreOpen: boolean }>('workerChat', (await server.server.admin.createInvite()).code, node.contactCard);
+      expect(r.accountId).toMatch(/^[0-9a-f]{32}$/);
+      expect(r.sentStatus).toBe('sent');
+      expect(r.statuses).toContain('delivered');
+      expect(r.uiStoreOpen).toBe(false);
+      expect(await got).toBe('hello through the worker');
+    } finally {
+      await node.close();
+      node.store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('a second tab gets a typed STORE_IN_USE from its Worker ("Sigilo is open in another tab"), and may open once the first closed', async () => {
+    const name = `worker-tabs-${Date.now()}`;
+    const second = await browser.newPage();
+    try {
+      await browser.run('workerTab', name, 'open');
+      const refused = await second.run<{ code: string; message: string; name: string }>('workerTab', name, 'try');
+      expect(refused).toEqual({ name: 'SigiloWorkerError', code: 'STORE_IN_USE', message: expect.stringMatching(/^Sigilo is open in another tab/) });
+      await browser.run('workerTab', name, 'close');
+      expect(await second.run('workerTab', name, 'try')).toEqual({ opened: true });
+    } finally {
+      await second.close();
     }
   }, 120_000);
 

@@ -99,6 +99,8 @@ export async function close(engine: Engine): Promise<void> {
     c.close();
     await Promise.race([c.closed, new Promise((r) => setTimeout(r, 2000))]);
   }
+  // The connection's own close handler sees it as stale (engine.connection was cleared above), so say it here.
+  if (engine.state !== 'offline') engine.setState('offline');
 }
 
 export function onPush(engine: Engine, frame: ServerFrame): void {

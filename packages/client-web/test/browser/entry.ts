@@ -9,10 +9,12 @@ import { portableCrypto, systemRandom } from '@sigilo/protocol/portable';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { ClientFrameSchema, ServerFrameSchema, type ServerFrame } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 import {
-  BrowserTransport, DEFAULT_KDF, IndexedDbStore, StoreError, TransferError, blobSource, deleteStore, downloadResumable, opfsSink, storeDatabaseName, streamSink,
+  BrowserTransport, DEFAULT_KDF, SigiloWorkerClient, SigiloWorkerError, IndexedDbStore, StoreError, TransferError, blobSource, deleteStore, downloadResumable, opfsSink, storeDatabaseName, streamSink,
   uploadOffset, uploadResumable, type EvictionMarker, type FrameConnection, type HttpRequest, type KdfParams, type Transport,
 } from '@sigilo/client-web';
-import { SigiloClient, fromHex, type ClientEvent } from '@sigilo/client';
+import { SigiloClient, formatAccountId, fromHex, parseContactCard, type ClientEvent } from '@sigilo/client';
+import { runSdkScenario, sdkScenarios } from '../sdk-conformance.js';
+import { ratchetOpsPerSecond } from '../bench-ratchet.js';
 import { ALICE, BOB, CAROL, check, eq, fill, id16, ok, rejectsWith, storeScenarios, type StoreFactory, type StoreHandle } from '../store-conformance.js';
 
 /** Fast parameters for tests (the floor the header accepts); the default is measured by `kdfTime`. */
@@ -250,10 +252,146 @@ function patternBlob(size: number): Blob {
   return new Blob(parts as Uint8Array<ArrayBuffer>[]);
 }
 
+// ------------------------------------------------------------------ the SDK on the browser adapters
+
+/** The client factory of the SDK conformance suite: IndexedDB store, the page's WebSocket and fetch, the portable provider. */
+async function browserClient(label: string): Promise<{ client: SigiloClient; dispose(): Promise<void> }> {
+  const name = uniqueName(`sdk-${label}`);
+  const store = await openStore(name, `passphrase of ${label}`);
+  const client = new SigiloClient({ store, transport: () => new BrowserTransport() });
+  await client.init(location.origin, undefined);
+  return {
+    client,
+    async dispose() {
+      store.close();
+      await store.closed;
+      await deleteStore(name);
+    },
+  };
+}
+
+/** One client kept in the page across calls (a conversation driven step by step from the test, e.g. with the CLI). */
+let held: { client: SigiloClient; dispose(): Promise<void> } | undefined;
+
 // ------------------------------------------------------------------ the checks
 
 const tests: Record<string, (...args: never[]) => Promise<unknown>> = {
   scenarios: async () => Object.keys(storeScenarios),
+  sdkScenarios: async () => Object.keys(sdkScenarios),
+
+  async sdkScenario(name: string, invites: string[]) {
+    await runSdkScenario(name, invites, browserClient);
+    return true;
+  },
+
+  /** A registered, connected browser client kept in the page; returns its contact card. */
+  async heldStart(inviteCode: string) {
+    held = await browserClient('held');
+    await held.client.register(inviteCode);
+    await held.client.connect({ reconnect: false });
+    return { card: held.client.contactCard, accountId: formatAccountId(held.client.accountId!) };
+  },
+
+  async heldSend(alias: string, card: string, text: string) {
+    const c = parseContactCard(card);
+    held!.client.addContact(alias, c.accountId, c.accessKey, c.profileKey);
+    const m = await held!.client.sendText(c.accountId, text);
+    return m.status;
+  },
+
+  /** Waits for a text from `card`'s account; returns the texts received from it. */
+  async heldWaitFor(card: string, text: string) {
+    const from = parseContactCard(card).accountId;
+    const deadline = Date.now() + 90_000;
+    const texts = () => held!.client.store.listMessages(from, 100).filter((m) => !m.outgoing).map((m) => m.text);
+    while (!texts().includes(text) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    return texts();
+  },
+
+  /** The engine in a dedicated Worker: open, init, register, connect and send through it; events come back. */
+  async workerChat(inviteCode: string, peerCard: string) {
+    const name = uniqueName('worker');
+    const w = new SigiloWorkerClient(new Worker('/test-worker.js'));
+    const statuses: string[] = [];
+    w.on((e) => { if (e.type === 'status') statuses.push(e.status); });
+    try {
+      const opened = await w.open({ name, passphrase: 'pw', kdf: TEST_KDF });
+      ok(opened.created && !opened.registered, 'a new store in the worker');
+      await w.call.init(undefined);
+      const reg = await w.call.register(inviteCode);
+      await w.call.connect({ reconnect: false });
+      const peer = parseContactCard(peerCard);
+      await w.call.addContact('node', peer.accountId, peer.accessKey, peer.profileKey);
+      const sent = await w.call.sendText(peer.accountId, 'hello through the worker');
+      const deadline = Date.now() + 30_000;
+      while (!statuses.includes('delivered') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const who = await w.call.whoami();
+      ok(who.state === 'online' && who.contactCard !== undefined, 'whoami through the worker');
+      // The store is the Worker's: the page cannot open it meanwhile.
+      let uiStoreOpen = true;
+      try { (await openStore(name, 'pw')).close(); } catch (e) { uiStoreOpen = (e as StoreError).code !== 'STORE_IN_USE'; }
+      return { accountId: hex(reg.accountId), sentStatus: sent.status, statuses, uiStoreOpen };
+    } finally {
+      await w.close();
+      await deleteStore(name);
+    }
+  },
+
+  /** A Worker per tab on the same store name: 'open' keeps one, 'try' opens and closes another, 'close'. */
+  async workerTab(name: string, phase: 'open' | 'try' | 'close') {
+    const g = globalThis as unknown as { heldWorker?: SigiloWorkerClient };
+    if (phase === 'open') {
+      g.heldWorker = new SigiloWorkerClient(new Worker('/test-worker.js'));
+      await g.heldWorker.open({ name, passphrase: 'pw', kdf: TEST_KDF });
+      return true;
+    }
+    if (phase === 'close') { await g.heldWorker!.close(); return true; }
+    const worker = new Worker('/test-worker.js');
+    const w = new SigiloWorkerClient(worker);
+    try {
+      await w.open({ name, passphrase: 'pw', kdf: TEST_KDF });
+      await w.close();
+      await deleteStore(name);
+      return { opened: true };
+    } catch (e) {
+      if (!(e instanceof SigiloWorkerError)) throw e;
+      return { name: e.name, code: e.code, message: e.message };
+    } finally {
+      worker.terminate();
+    }
+  },
+
+  /** bench/browser.mjs: Double Ratchet encrypt+decrypt ops/s with the portable provider. */
+  async ratchetBench(ms: number) {
+    return ratchetOpsPerSecond(ctx, ms);
+  },
+
+  /** Disconnects the held client (messages for it queue at the server). */
+  async heldOffline() {
+    await held!.client.close();
+    return held!.client.state;
+  },
+
+  /** Reconnects the held client and times until `n` texts from `card` are received, stored and durable. */
+  async heldCatchUp(card: string, n: number) {
+    const from = parseContactCard(card).accountId;
+    const c = held!.client;
+    const count = () => c.store.listMessages(from, n + 10).filter((m) => !m.outgoing).length;
+    const t0 = performance.now();
+    await c.connect({ reconnect: false });
+    const deadline = Date.now() + 600_000;
+    while (count() < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await (c.store as IndexedDbStore).flush();
+    return { ms: performance.now() - t0, stored: count() };
+  },
+
+  async heldClose() {
+    const h = held;
+    held = undefined;
+    await h?.client.close();
+    await h?.dispose();
+    return true;
+  },
 
   async storeScenario(name: string) {
     await storeScenarios[name]!(idbFactory);

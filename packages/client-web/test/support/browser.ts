@@ -167,9 +167,10 @@ export async function openBrowser(origin: string, pki: TestPki): Promise<Browser
   return { ...first, close: () => browser.close() };
 }
 
-/** A web directory for the real server (its `webDir` setting) holding the test page and the bundle, served same-origin. */
-export function testWebDir(bundle: string): { dir: string; cleanup(): void } {
+/** A web directory for the real server (its `webDir` setting) holding the test page, the bundle and `extra` files (e.g. a Worker script), served same-origin. */
+export function testWebDir(bundle: string, extra: Record<string, string> = {}): { dir: string; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'sigilo-web-test-'));
+  for (const [file, text] of Object.entries(extra)) writeFileSync(join(dir, file), text);
   writeFileSync(join(dir, 'index.html'), '<!doctype html><meta charset="utf-8"><title>sigilo test</title><script src="/test-bundle.js"></script>\n');
   writeFileSync(join(dir, 'test-bundle.js'), bundle);
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
