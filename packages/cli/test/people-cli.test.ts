@@ -92,7 +92,11 @@ describe('sigilo profile, username, directory and contacts add @username', () =>
     // Leaving the directory: searches no longer show her; the username still finds her.
     expect((await ana.run(['directory', 'leave'])).code).toBe(0);
     expect(JSON.parse((await bruno.run(['directory', '--json'])).out)).toEqual([]);
-    const again = await bruno.run(['contacts', 'add', 'ana2', '@ana.lopez', '--json']);
+    // She is already a contact: renaming her by username asks first (no terminal here: refused without --yes).
+    const refused = await bruno.run(['contacts', 'add', 'ana2', '@ana.lopez', '--json']);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/already your contact "ana.lopez".*--yes/);
+    const again = await bruno.run(['contacts', 'add', 'ana2', '@ana.lopez', '--yes', '--json']);
     expect(again.code, again.err).toBe(0);
     expect(JSON.parse(again.out)).toMatchObject({ name: 'ana2', accountId: ana.accountId, username: 'ana.lopez' });
   }, 180_000);
