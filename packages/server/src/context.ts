@@ -6,6 +6,7 @@ import type { Hub } from './hub.js';
 import type { Logger } from './logger.js';
 import type { ServerMetrics } from './metrics.js';
 import type { KeyedBuckets } from './rate-limit.js';
+import type { RegistrationGuard } from './registration-guard.js';
 import type { Relay } from './services/relay.js';
 import type { Storage } from './storage/port.js';
 import type { KeyTransparency } from './services/transparency.js';
@@ -29,6 +30,8 @@ export interface ServerContext {
   readonly bundleBuckets: KeyedBuckets;
   /** Username lookups and directory searches per requesting account. */
   readonly lookupBuckets: KeyedBuckets;
+  /** Failed registrations per source address and in all (registration-guard.ts). */
+  readonly registrationGuard: RegistrationGuard;
 }
 
 /** An authenticated device on a connection. */

@@ -25,6 +25,12 @@ export class TokenBucket {
     return Math.max(1, Math.ceil(((n - this.#tokens) / this.rate) * 1000));
   }
 
+  /** The milliseconds until `n` tokens are there (0: now), taking none. */
+  wait(now: number, n = 1): number {
+    this.#refill(now);
+    return this.#tokens >= n ? 0 : Math.max(1, Math.ceil(((n - this.#tokens) / this.rate) * 1000));
+  }
+
   full(now: number): boolean {
     this.#refill(now);
     return this.#tokens >= this.burst;
@@ -40,6 +46,11 @@ export class KeyedBuckets {
     let b = this.#buckets.get(key);
     if (!b) this.#buckets.set(key, (b = new TokenBucket(this.rate, this.burst, now)));
     return b.take(now, n);
+  }
+
+  /** As TokenBucket.wait: a key without a bucket has a full one. */
+  wait(key: string, now: number, n = 1): number {
+    return this.#buckets.get(key)?.wait(now, n) ?? (n <= this.burst ? 0 : Infinity);
   }
 
   prune(now: number): void {
