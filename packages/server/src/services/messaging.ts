@@ -141,7 +141,7 @@ export async function sealedSend(ctx: ServerContext, m: SealedSend): Promise<Rep
   }
   // Sealed sends have no sender to charge: they count against the recipient.
   const wait = ctx.sendBuckets.take(inboundKey(toHex(m.recipientAccountId)), ctx.now());
-  if (wait > 0) throw new RateLimitedError(wait, 'messages to this recipient', 'recipient_messages');
+  if (wait > 0) throw new RateLimitedError(wait, 'sealed messages to this recipient', 'recipient_messages');
   const req = {
     recipient: m.recipientAccountId,
     messageId: m.messageId,
@@ -273,7 +273,7 @@ export async function multiSealedSend(ctx: ServerContext, m: MultiSealedSend): P
     const wait = ctx.sendBuckets.take(inboundKey(toHex(r.accountId)), now);
     if (wait > 0) {
       ctx.metrics.sends.inc(labels('multi_sealed', 'rate_limited'));
-      throw new RateLimitedError(wait, 'messages to one of these recipients', 'recipient_messages');
+      throw new RateLimitedError(wait, 'sealed messages to one of these recipients', 'recipient_messages');
     }
   }
   if (m.onlineOnly) return multiOnline(ctx, m, records as readonly SealedRecipientRecord[]);
