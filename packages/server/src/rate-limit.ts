@@ -25,10 +25,10 @@ export class TokenBucket {
     return Math.max(1, Math.ceil(((n - this.#tokens) / this.rate) * 1000));
   }
 
-  /** The milliseconds until `n` tokens are there (0: now), taking none. */
-  wait(now: number, n = 1): number {
+  /** Returns `n` tokens taken earlier (up to the burst). */
+  give(now: number, n = 1): void {
     this.#refill(now);
-    return this.#tokens >= n ? 0 : Math.max(1, Math.ceil(((n - this.#tokens) / this.rate) * 1000));
+    this.#tokens = Math.min(this.burst, this.#tokens + n);
   }
 
   full(now: number): boolean {
@@ -48,9 +48,9 @@ export class KeyedBuckets {
     return b.take(now, n);
   }
 
-  /** As TokenBucket.wait: a key without a bucket has a full one. */
-  wait(key: string, now: number, n = 1): number {
-    return this.#buckets.get(key)?.wait(now, n) ?? (n <= this.burst ? 0 : Infinity);
+  /** As TokenBucket.give (a key without a bucket is full already). */
+  give(key: string, now: number, n = 1): void {
+    this.#buckets.get(key)?.give(now, n);
   }
 
   prune(now: number): void {

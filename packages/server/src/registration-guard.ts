@@ -1,10 +1,11 @@
 /**
- * Bounds on guessing at registration (spec/server.md §7, "Abuse bounds"): failed Register
- * requests (a wrong or expired invite code, a bad signature) drain a token bucket of their
- * source address (admission.ts addressKey) and one of the whole server. While either is empty,
- * Register is refused with RATE_LIMITED before the invite code is looked at, so a guesser
- * learns nothing more. Successful registrations take nothing. Addresses are map keys in
- * memory only, forgotten once their bucket has refilled; never stored or logged.
+ * Bounds on guessing at registration (spec/server.md §7, "Abuse bounds"): every Register takes
+ * a token from a bucket of its source address (admission.ts addressKey) and from one of the
+ * whole server before the invite code is looked at, and a successful one gives both back; so
+ * failures (a wrong or expired invite code, a bad signature) drain them, and while either is
+ * empty Register is refused with RATE_LIMITED and the guesser learns nothing more. Taking
+ * before checking also bounds guesses made in parallel on many connections. Addresses are map
+ * keys in memory only, forgotten once their bucket has refilled; never stored or logged.
  */
 import { RateLimitedError } from './errors.js';
 import { KeyedBuckets, TokenBucket } from './rate-limit.js';
@@ -20,18 +21,21 @@ export class RegistrationGuard {
     this.#global = new TokenBucket(globalPerHour / HOUR_S, globalPerHour, now);
   }
 
-  /** Throws RATE_LIMITED when `sourceKey` or the server as a whole has no failed attempt left. */
-  check(sourceKey: string, now: number): void {
-    const mine = this.#perAddress.wait(sourceKey, now);
+  /** Takes one attempt for `sourceKey`, or throws RATE_LIMITED when it or the server has none left. */
+  begin(sourceKey: string, now: number): void {
+    const mine = this.#perAddress.take(sourceKey, now);
     if (mine > 0) throw new RateLimitedError(mine, 'failed registrations from your address', 'registration_address');
-    const all = this.#global.wait(now);
-    if (all > 0) throw new RateLimitedError(all, 'failed registrations on this server', 'registration_global');
+    const all = this.#global.take(now);
+    if (all > 0) {
+      this.#perAddress.give(sourceKey, now);
+      throw new RateLimitedError(all, 'failed registrations on this server', 'registration_global');
+    }
   }
 
-  /** A Register from `sourceKey` failed: one token from each bucket. */
-  failed(sourceKey: string, now: number): void {
-    this.#perAddress.take(sourceKey, now);
-    this.#global.take(now);
+  /** The registration succeeded: its attempt is given back. */
+  succeeded(sourceKey: string, now: number): void {
+    this.#perAddress.give(sourceKey, now);
+    this.#global.give(now);
   }
 
   prune(now: number): void {

@@ -93,6 +93,16 @@ describe('abuse bounds', () => {
     await elsewhere.close();
   });
 
+  it('guesses made in parallel on many connections are bounded too', async () => {
+    const conns = await Promise.all(Array.from({ length: 8 }, () => TestClient.connect(t.server, { localAddress: '127.0.0.23' })));
+    const answers = await Promise.all(conns.map((c) => c.register(newDevice(), generateInviteCode((n) => new Uint8Array(randomBytes(n))))));
+    const codes = answers.map((f) => errorOf(f)!.code);
+    // A check-then-count bound would let all 8 through (none had failed yet when each was checked).
+    expect(codes.filter((c) => c === ErrorCode.INVITE_INVALID)).toHaveLength(3);
+    expect(codes.filter((c) => c === ErrorCode.RATE_LIMITED)).toHaveLength(5);
+    await Promise.all(conns.map((c) => c.close()));
+  });
+
   it('prekey draining: one account takes at most its bundle bound of a victim\'s one-time keys; the last-resort keys keep sessions possible', async () => {
     const { client: victim, device } = await account();
     await victim.uploadPreKeys(device, { oneTime: 30, pq: 30 });

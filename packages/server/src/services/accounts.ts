@@ -35,16 +35,14 @@ export async function register(ctx: ServerContext, conn: Connection, m: Register
   need(m.deviceSignature, SIGNATURE_LENGTH, 'device_signature');
   // Guessing invite codes: failures are bounded per source address and in all (registration-guard.ts).
   const guard = ctx.registrationGuard;
-  guard.check(conn.sourceKey, ctx.now());
+  guard.begin(conn.sourceKey, ctx.now());
   if (m.inviteCode.length === 0 || m.inviteCode.length > 64) {
-    guard.failed(conn.sourceKey, ctx.now());
     throw new ServerError('INVITE_INVALID', 'registration needs an invite code from your administrator (`sigilo admin invite`)');
   }
   const { crypto } = ctx;
   if (!crypto.ed25519Verify(identitySigningKey(m.identityKey), registerIdentityPayload(conn.nonce, m.deviceKey), m.identitySignature)
     || !crypto.ed25519Verify(m.deviceKey, registerDevicePayload(conn.nonce, m.identityKey), m.deviceSignature)) {
     ctx.metrics.registrations.inc({ outcome: 'bad_signature' });
-    guard.failed(conn.sourceKey, ctx.now());
     throw authFailed();
   }
   const now = ctx.now();
@@ -55,12 +53,12 @@ export async function register(ctx: ServerContext, conn: Connection, m: Register
     { deviceKey: m.deviceKey, createdDay });
   if (r.status !== 'ok') {
     ctx.metrics.registrations.inc({ outcome: r.status });
-    guard.failed(conn.sourceKey, ctx.now());
     throw r.status === 'invite-expired'
       ? new ServerError('INVITE_EXPIRED', 'this invite code has expired; ask your administrator for a new one')
       : new ServerError('INVITE_INVALID', 'this invite code is not valid or was already used; ask your administrator for a new one');
   }
   ctx.metrics.registrations.inc({ outcome: 'registered' });
+  guard.succeeded(conn.sourceKey, ctx.now());
   ctx.log.info('account registered');
   await ctx.kt.append([{ kind: 'add', accountId, deviceId: r.deviceId, identityKey: m.identityKey, time: now }]);
   await touchLastSeen(ctx, accountId, r.deviceId, undefined);
