@@ -52,13 +52,13 @@ export class SocketTicket {
   released = false;
   timer: NodeJS.Timeout | undefined;
   readonly since = process.hrtime.bigint();
-  /** @param key the source address key; @param id the socket's remote address and port */
-  constructor(readonly key: string, readonly id: string, readonly socket: Socket) {}
+  /** @param key the source address key; @param id the socket's remote address and port; @param onExpire told when a deadline closes the socket */
+  constructor(readonly key: string, readonly id: string, readonly socket: Socket, readonly onExpire?: () => void) {}
 
   /** Destroys the socket after `ms` unless disarmed or re-armed first. */
   arm(ms: number): void {
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.socket.destroy(), ms);
+    this.timer = setTimeout(() => { if (!this.socket.destroyed) this.onExpire?.(); this.socket.destroy(); }, ms);
     this.timer.unref();
   }
 
@@ -76,9 +76,12 @@ export class Admission {
   /** Tickets by the socket's remote address and port (unique among open sockets on one listener). */
   readonly #bySocket = new Map<string, SocketTicket>();
   readonly #limits: AdmissionLimits;
+  readonly #onDeadline: (() => void) | undefined;
 
-  constructor(limits: AdmissionLimits) {
+  /** @param onDeadline told when the header or request deadline closes a socket (a metric, no identity). */
+  constructor(limits: AdmissionLimits, onDeadline?: () => void) {
     this.#limits = limits;
+    this.#onDeadline = onDeadline;
   }
 
   get total(): number { return this.#total; }
@@ -107,7 +110,7 @@ export class Admission {
     }
     this.#total++;
     this.#unauthenticated++;
-    const ticket = new SocketTicket(key, socketKey(socket), socket);
+    const ticket = new SocketTicket(key, socketKey(socket), socket, this.#onDeadline);
     let set = this.#byAddress.get(key);
     if (!set) this.#byAddress.set(key, (set = new Set()));
     set.add(ticket);

@@ -62,6 +62,12 @@ export interface ServerConfig {
     readonly preKeyChecksPerSecond: number;
     readonly preKeyLowThreshold: number;
     readonly authTimeoutMs: number;
+    /** A WebSocket message whose bytes have begun to arrive must be complete within this. */
+    readonly frameTimeoutMs: number;
+    /** Failed registrations (wrong or expired invite, bad signature) one source address may make per hour. */
+    readonly failedRegistrationsPerHour: number;
+    /** Failed registrations from all sources together per hour. */
+    readonly failedRegistrationsPerHourGlobal: number;
   };
   readonly retention: {
     readonly undeliveredMs: number;
@@ -172,13 +178,16 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'limits.anonymousLifetime', env: 'SIGILO_ANONYMOUS_LIFETIME', kind: { t: 'duration', min: SECOND, max: DAY }, def: '15m', key: 'limits.anonymousLifetimeMs', help: 'the longest an unauthenticated WebSocket (sealed sends, a new device waiting to be linked) stays open; clients reconnect' },
   { path: 'limits.connectionFramesPerSecond', env: 'SIGILO_CONNECTION_RATE', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '500', key: 'limits.connectionFramesPerSecond', help: 'sustained frames per second per connection' },
   { path: 'limits.connectionBurst', env: 'SIGILO_CONNECTION_BURST', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '2000', key: 'limits.connectionBurst', help: 'frames a connection may send at once above the sustained rate' },
-  { path: 'limits.accountSendsPerSecond', env: 'SIGILO_ACCOUNT_RATE', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '200', key: 'limits.accountSendsPerSecond', help: 'sustained sends per second per account (all its devices); sealed sends count against the recipient' },
+  { path: 'limits.accountSendsPerSecond', env: 'SIGILO_ACCOUNT_RATE', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '200', key: 'limits.accountSendsPerSecond', help: 'sustained sends per second per account (all its devices); and messages per second to one account from all others together (sealed sends, identified sends from other accounts)' },
   { path: 'limits.accountBurst', env: 'SIGILO_ACCOUNT_BURST', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '1000', key: 'limits.accountBurst', help: 'sends an account may make at once above the sustained rate' },
   { path: 'limits.bundleFetchesPerHour', env: 'SIGILO_BUNDLE_RATE', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '600', key: 'limits.bundleFetchesPerHour', help: 'prekey bundles (one per device) a requesting account may take per hour' },
   { path: 'limits.maxOneTimePreKeys', env: 'SIGILO_MAX_ONE_TIME_PREKEYS', kind: { t: 'int', min: 1, max: 100_000 }, def: '1000', key: 'limits.maxOneTimePreKeys', help: 'one-time EC (and, separately, PQ) prekeys stored per device' },
   { path: 'limits.preKeyChecksPerSecond', env: 'SIGILO_PREKEY_CHECK_RATE', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '100', key: 'limits.preKeyChecksPerSecond', help: 'prekey signatures the server verifies per second per device (a burst of one full upload, limits.maxOneTimePreKeys + 2)' },
   { path: 'limits.preKeyLowThreshold', env: 'SIGILO_PREKEY_LOW', kind: { t: 'int', min: 0, max: 100_000 }, def: '10', key: 'limits.preKeyLowThreshold', help: 'tell a device to upload more one-time prekeys below this count' },
   { path: 'limits.authTimeout', env: 'SIGILO_AUTH_TIMEOUT', kind: { t: 'duration', min: 100, max: 10 * 60 * SECOND }, def: '15s', key: 'limits.authTimeoutMs', help: 'an unauthenticated WebSocket is closed after this without a valid request (malformed frames and pings do not count; a device waiting to be linked is exempt up to limits.anonymousLifetime)' },
+  { path: 'limits.frameTimeout', env: 'SIGILO_FRAME_TIMEOUT', kind: { t: 'duration', min: 100, max: HOUR }, def: '60s', key: 'limits.frameTimeoutMs', help: 'a WebSocket frame (or a message in fragments) whose first bytes have arrived must be complete within this, or the connection is closed (1008): a frame trickled in a byte at a time holds no buffer for long' },
+  { path: 'limits.failedRegistrationsPerHour', env: 'SIGILO_FAILED_REGISTRATION_RATE', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '20', key: 'limits.failedRegistrationsPerHour', help: 'failed registrations (wrong or expired invite code, bad signature) one source address (IPv6: one /64) may make per hour; beyond it, Register is refused (RATE_LIMITED) before the code is checked. The address is held in memory only' },
+  { path: 'limits.failedRegistrationsPerHourGlobal', env: 'SIGILO_FAILED_REGISTRATION_RATE_GLOBAL', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '1000', key: 'limits.failedRegistrationsPerHourGlobal', help: 'failed registrations from all addresses together per hour (against guessing from many addresses); beyond it, every Register is refused (RATE_LIMITED) until it refills' },
   { path: 'retention.undelivered', env: 'SIGILO_UNDELIVERED_TTL', kind: { t: 'duration', min: SECOND, max: 3650 * DAY }, def: '30d', key: 'retention.undeliveredMs', help: 'undelivered messages are deleted after this' },
   { path: 'retention.attachments', env: 'SIGILO_ATTACHMENT_TTL', kind: { t: 'duration', min: SECOND, max: 3650 * DAY }, def: '30d', key: 'retention.attachmentsMs', help: 'attachment metadata and blobs are deleted after this' },
   { path: 'retention.dedup', env: 'SIGILO_DEDUP_WINDOW', kind: { t: 'duration', min: SECOND, max: 3650 * DAY }, def: '7d', key: 'retention.dedupMs', help: 'how long a message id is remembered to drop resends (stored as an unlinkable hash)' },

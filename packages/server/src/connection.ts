@@ -86,19 +86,30 @@ export class Connection {
   #catchUpAgain = false;
   readonly #onAuthenticated: (() => void) | undefined;
   readonly #outboundLimit: number;
+  /** Fires when a frame has been arriving for limits.frameTimeout without completing (see #watchPartialFrames). */
+  #partialTimer: NodeJS.Timeout | undefined;
+  /** A message completed since the partial-frame deadline was last armed. */
+  #progress = false;
+  /**
+   * The source address key (admission.ts addressKey), for the per-address bound on failed
+   * registrations; held in memory only, never stored or logged.
+   */
+  readonly sourceKey: string;
 
   /** @param onAuthenticated called once when the connection binds to a device (admission counts). */
-  constructor(ctx: ServerContext, ws: WebSocket, onAuthenticated?: () => void) {
+  constructor(ctx: ServerContext, ws: WebSocket, onAuthenticated?: () => void, sourceKey = '?') {
     this.#ctx = ctx;
     this.#ws = ws;
     this.#onAuthenticated = onAuthenticated;
     this.#sent = ctx.hub.peers ? new Set() : undefined;
+    this.sourceKey = sourceKey;
     this.nonce = ctx.random(CHALLENGE_NONCE_LENGTH);
     const { limits } = ctx.config;
     this.#outboundLimit = OUTBOUND_SLACK + limits.maxFrameBytes;
     this.#bucket = new TokenBucket(limits.connectionFramesPerSecond, limits.connectionBurst, ctx.now());
     this.#refusals = new TokenBucket(limits.connectionFramesPerSecond, limits.connectionBurst, ctx.now());
-    ws.on('message', (data, isBinary) => this.#onMessage(data as Buffer | Buffer[] | ArrayBuffer, isBinary));
+    ws.on('message', (data, isBinary) => { this.#progress = true; this.#onMessage(data as Buffer | Buffer[] | ArrayBuffer, isBinary); });
+    this.#watchPartialFrames();
     ws.on('close', () => this.#onClose());
     // Only an answer to our own ping proves the peer alive; unprompted pongs are ignored.
     ws.on('pong', () => {
@@ -121,7 +132,10 @@ export class Connection {
     ws.on('error', (err) => {
       // ws reports oversize frames (1009) and protocol violations here; it closes the socket itself.
       ctx.log.debug('websocket error', { code: (err as { code?: string }).code });
-      if ((err as { code?: string }).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') ctx.metrics.errors.inc({ code: 'FRAME_TOO_LARGE' });
+      if ((err as { code?: string }).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+        ctx.metrics.errors.inc({ code: 'FRAME_TOO_LARGE' });
+        ctx.metrics.refused('frame_size');
+      }
     });
     this.#armAuthTimer();
     this.#lifetimeTimer = setTimeout(() => {
@@ -142,6 +156,7 @@ export class Connection {
     clearTimeout(this.#authTimer);
     this.#authTimer = setTimeout(() => {
       if (!this.session && !this.closed) {
+        this.#ctx.metrics.refused('auth_timeout');
         this.#sendError(0n, new ServerError('NOT_AUTHENTICATED', 'no authentication within the time limit; reconnect and authenticate'));
         this.#closeWith(CLOSE_AUTH_TIMEOUT, 'authentication timeout');
       }
@@ -168,6 +183,7 @@ export class Connection {
   #outboundFull(bytes: number): boolean {
     if (this.#ws.bufferedAmount + bytes <= this.#outboundLimit) return false;
     this.#ctx.metrics.errors.inc({ code: 'SLOW_READER' });
+    this.#ctx.metrics.refused('slow_reader');
     this.#terminate();
     return true;
   }
@@ -185,6 +201,36 @@ export class Connection {
   #clearTimers(): void {
     clearTimeout(this.#authTimer);
     clearTimeout(this.#lifetimeTimer);
+    clearTimeout(this.#partialTimer);
+    this.#partialTimer = undefined;
+  }
+
+  /**
+   * A frame (or a fragmented message) that trickles in: once bytes of an incomplete frame are
+   * buffered, a message must complete within limits.frameTimeout, or the peer is closed (1008).
+   * Complete control frames (ping, pong) do not count as progress for a message in pieces. ws
+   * processes each chunk synchronously in its own 'data' listener, which runs before this one.
+   */
+  #watchPartialFrames(): void {
+    const socket = (this.#ws as unknown as { _socket?: import('node:net').Socket })._socket;
+    const receiver = (this.#ws as unknown as { _receiver?: { _bufferedBytes?: number; _fragments?: unknown[] } })._receiver;
+    if (!socket || !receiver) return;
+    socket.on('data', () => {
+      if (this.closed) return;
+      const partial = (receiver._bufferedBytes ?? 0) > 0 || (receiver._fragments?.length ?? 0) > 0;
+      if (!partial) {
+        clearTimeout(this.#partialTimer);
+        this.#partialTimer = undefined;
+      } else if (this.#partialTimer === undefined || this.#progress) {
+        clearTimeout(this.#partialTimer);
+        this.#partialTimer = setTimeout(() => {
+          this.#ctx.metrics.refused('frame_timeout');
+          this.#closeWith(CLOSE_POLICY, 'a frame took too long to arrive');
+        }, this.#ctx.config.limits.frameTimeoutMs);
+        this.#partialTimer.unref();
+      }
+      this.#progress = false;
+    });
   }
 
   /**
@@ -196,13 +242,17 @@ export class Connection {
     const now = this.#ctx.now();
     const wait = this.#bucket.take(now, 1);
     if (wait === 0) return 0;
-    if (this.#refusals.take(now, 1) > 0) this.#closeWith(CLOSE_POLICY, 'far too many frames; slow down');
+    if (this.#refusals.take(now, 1) > 0) {
+      this.#ctx.metrics.refused('connection_flood');
+      this.#closeWith(CLOSE_POLICY, 'far too many frames; slow down');
+    }
     return wait;
   }
 
   /** The anonymous lifetime is over and no request is in flight: the client opens a new connection. */
   #endAnonymous(): void {
     if (this.session || this.closed) return;
+    this.#ctx.metrics.refused('anonymous_lifetime');
     this.#closeWith(CLOSE_ANONYMOUS_LIFETIME, 'unauthenticated connection lifetime reached; open a new connection');
   }
 
@@ -369,7 +419,7 @@ export class Connection {
     const wait = this.#admitFrame();
     if (wait > 0) {
       // Answered without parsing (the request id is read from the first bytes); too many of these close the peer.
-      if (!this.closed) this.#sendError(isBinary ? requestIdOf(data) : 0n, new RateLimitedError(wait, 'frames on this connection'));
+      if (!this.closed) this.#sendError(isBinary ? requestIdOf(data) : 0n, new RateLimitedError(wait, 'frames on this connection', 'connection_frames'));
       return;
     }
     const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
@@ -400,7 +450,7 @@ export class Connection {
     const extra = frameCost(frame, this.#bucket.burst) - byteCost;
     const more = extra > 0 ? this.#bucket.take(this.#ctx.now(), extra) : 0;
     if (more > 0) {
-      this.#sendError(frame.requestId, new RateLimitedError(more, 'frames on this connection'));
+      this.#sendError(frame.requestId, new RateLimitedError(more, 'frames on this connection', 'connection_frames'));
       return;
     }
     let reply: Promise<Reply>;
@@ -451,6 +501,7 @@ export class Connection {
 
   #sendError(requestId: bigint, e: ServerError): void {
     this.#ctx.metrics.errors.inc({ code: e.code });
+    if (e instanceof RateLimitedError) this.#ctx.metrics.refused(e.bound);
     this.send({
       case: 'error',
       value: {

@@ -7,6 +7,7 @@ import type { Logger } from './logger.js';
 import type { ServerMetrics } from './metrics.js';
 import type { KeyedBuckets } from './rate-limit.js';
 import type { PushService } from './services/push.js';
+import type { RegistrationGuard } from './registration-guard.js';
 import type { Relay } from './services/relay.js';
 import type { Storage } from './storage/port.js';
 import type { KeyTransparency } from './services/transparency.js';
@@ -35,6 +36,8 @@ export interface ServerContext {
   push?: PushService;
   /** The other nodes, when this node is one of several (bus.url set); else undefined. */
   readonly cluster?: Cluster;
+  /** Failed registrations per source address and in all (registration-guard.ts). */
+  readonly registrationGuard: RegistrationGuard;
 }
 
 /** An authenticated device on a connection. */

@@ -69,7 +69,8 @@ export class StaleDevicesError extends ServerError {
 
 /** Too many requests; `retryAfterMs` says when to try again. */
 export class RateLimitedError extends ServerError {
-  constructor(readonly retryAfterMs: number, what = 'requests') {
+  /** @param bound the configured bound that refused, as counted in sigilo_abuse_refusals_total (spec/server.md §7). */
+  constructor(readonly retryAfterMs: number, what = 'requests', readonly bound = 'other') {
     super('RATE_LIMITED', `too many ${what}: wait ${Math.ceil(retryAfterMs / 1000)} s and try again`);
   }
 }

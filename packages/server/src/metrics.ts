@@ -70,6 +70,8 @@ export class Histogram {
   }
 }
 
+const boundLabels = new Map<string, Labels>();
+
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const DELIVERY_BUCKETS = [0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300, 3600, 86400];
 
@@ -85,11 +87,20 @@ export class ServerMetrics {
   readonly errors = new Counter('sigilo_errors_total', 'Errors returned to clients, by code');
   readonly authentications = new Counter('sigilo_authentications_total', 'Authentication attempts by outcome');
   readonly registrations = new Counter('sigilo_registrations_total', 'Account registrations and device links by outcome');
+  /** Requests and sockets refused by an abuse bound (spec/server.md §7, "Abuse bounds"): the bound's name only, never who. */
+  readonly abuseRefusals = new Counter('sigilo_abuse_refusals_total', 'Requests and sockets refused or closed by an abuse bound, by bound');
   readonly sendLatency = new Histogram('sigilo_send_commit_seconds', 'Time from receiving a send to acknowledging it (after the durable commit)', LATENCY_BUCKETS);
   readonly deliveryLatency = new Histogram('sigilo_delivery_seconds', 'Time from queueing a message to its device acknowledging it', DELIVERY_BUCKETS);
   readonly commitBatch = new Histogram('sigilo_commit_batch_size', 'Sends per group commit', [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]);
   readonly multiRecipients = new Histogram('sigilo_multi_send_recipients', 'Recipient accounts per accepted multi-recipient sealed send', [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000]);
   readonly #gauges: Gauge[] = [];
+
+  /** Counts one refusal by `bound` (a fixed name such as 'registration_address'). */
+  refused(bound: string): void {
+    let l = boundLabels.get(bound);
+    if (!l) boundLabels.set(bound, (l = { bound }));
+    this.abuseRefusals.inc(l);
+  }
 
   gauge(name: string, help: string, read: () => number | Promise<number>, labels?: Labels): void {
     this.#gauges.push(new Gauge(name, help, read, labels));
@@ -98,7 +109,7 @@ export class ServerMetrics {
   async render(): Promise<string> {
     const parts: string[] = [];
     for (const g of this.#gauges) parts.push(await g.render());
-    for (const c of [this.messagesStored, this.messagesPushed, this.messagesDelivered, this.messagesExpired, this.sends, this.bundleFetches, this.preKeysLow, this.errors, this.authentications, this.registrations, this.pushes]) parts.push(c.render());
+    for (const c of [this.messagesStored, this.messagesPushed, this.messagesDelivered, this.messagesExpired, this.sends, this.bundleFetches, this.preKeysLow, this.errors, this.authentications, this.registrations, this.pushes, this.abuseRefusals]) parts.push(c.render());
     for (const h of [this.sendLatency, this.deliveryLatency, this.commitBatch, this.multiRecipients]) parts.push(h.render());
     return `${parts.join('\n')}\n`;
   }

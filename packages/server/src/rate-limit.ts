@@ -25,6 +25,12 @@ export class TokenBucket {
     return Math.max(1, Math.ceil(((n - this.#tokens) / this.rate) * 1000));
   }
 
+  /** Returns `n` tokens taken earlier (up to the burst). */
+  give(now: number, n = 1): void {
+    this.#refill(now);
+    this.#tokens = Math.min(this.burst, this.#tokens + n);
+  }
+
   full(now: number): boolean {
     this.#refill(now);
     return this.#tokens >= this.burst;
@@ -40,6 +46,11 @@ export class KeyedBuckets {
     let b = this.#buckets.get(key);
     if (!b) this.#buckets.set(key, (b = new TokenBucket(this.rate, this.burst, now)));
     return b.take(now, n);
+  }
+
+  /** As TokenBucket.give (a key without a bucket is full already). */
+  give(key: string, now: number, n = 1): void {
+    this.#buckets.get(key)?.give(now, n);
   }
 
   prune(now: number): void {

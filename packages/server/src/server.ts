@@ -26,6 +26,7 @@ import { InboundBudget } from './inbound-budget.js';
 import { createLogger, type Logger } from './logger.js';
 import { ServerMetrics } from './metrics.js';
 import { KeyedBuckets } from './rate-limit.js';
+import { RegistrationGuard } from './registration-guard.js';
 import { AdminService } from './services/admin.js';
 import { PushService } from './services/push.js';
 import { Relay } from './services/relay.js';
@@ -192,6 +193,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     sendBuckets: new KeyedBuckets(limits.accountSendsPerSecond, limits.accountBurst),
     bundleBuckets: new KeyedBuckets(limits.bundleFetchesPerHour / 3600, Math.max(1, Math.ceil(limits.bundleFetchesPerHour / 6))),
     lookupBuckets: lookupBuckets(config),
+    registrationGuard: new RegistrationGuard(limits.failedRegistrationsPerHour, limits.failedRegistrationsPerHourGlobal, now()),
   };
   const admin = new AdminService(storage, config, random, now, hub, () => listFiles(config.dataDir), (bindings) => kt.append(bindings));
   // Bindings of accounts and devices the log does not have yet (a database from before the log), then the first checkpoint.
@@ -240,7 +242,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
 
   let shuttingDown = false;
   const attachments = new AttachmentHttp(ctx, blobs);
-  const admission = new Admission(effectiveSocketLimits(limits, log));
+  const admission = new Admission(effectiveSocketLimits(limits, log), () => metrics.refused('request_deadline'));
   // Node's requestTimeout stays off (0): an attachment upload may take longer than any fixed bound; the
   // admission deadlines (limits.headerTimeout, limits.requestTimeout) cover every other request, and
   // attachment transfers are cut when idle (limits.attachmentIdleTimeout).
@@ -252,8 +254,13 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     fingerprint: tls.fingerprint, isShuttingDown: () => shuttingDown, attachments,
     onAttachment: (r) => admission.ticketOf(r.socket)?.disarm(),
   }, req, res));
-  admission.attach(https, () => metrics.errors.inc({ code: 'CONNECTION_REFUSED' }), () => metrics.errors.inc({ code: 'CONNECTION_EVICTED' }));
-  https.on('tlsClientError', () => metrics.errors.inc({ code: 'TLS_HANDSHAKE' }));
+  admission.attach(https,
+    () => { metrics.errors.inc({ code: 'CONNECTION_REFUSED' }); metrics.refused('connections'); },
+    () => { metrics.errors.inc({ code: 'CONNECTION_EVICTED' }); metrics.refused('connections_evicted'); });
+  https.on('tlsClientError', (e) => {
+    metrics.errors.inc({ code: 'TLS_HANDSHAKE' });
+    if ((e as NodeJS.ErrnoException).code === 'ERR_TLS_HANDSHAKE_TIMEOUT') metrics.refused('handshake_timeout');
+  });
   const inbound = new InboundBudget(limits.unauthenticatedInboundBytes, () => metrics.errors.inc({ code: 'INBOUND_BUDGET' }));
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxFrameBytes, perMessageDeflate: false, clientTracking: false, autoPong: false });
   https.on('upgrade', (req, socket, head) => {
@@ -278,7 +285,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       new Connection(ctx, ws, () => {
         entry.release();
         if (ticket) admission.authenticate(ticket);
-      });
+      }, ticket?.key);
     });
   });
 
@@ -346,6 +353,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     ctx.sendBuckets.prune(t);
     ctx.bundleBuckets.prune(t);
     ctx.lookupBuckets.prune(t);
+    ctx.registrationGuard.prune(t);
   }, 60_000);
   pruneTimer.unref();
   // Dead peers (no pong to the previous ping) are cut off, so they do not hold memory.

@@ -220,6 +220,9 @@ describe('point 1: rate limits and the outbound buffer', () => {
     expect(malformed + limited.length).toBeLessThan(60);
     expect(limited[0]!.retryAfterMs).toBeGreaterThan(0);
     expect(closed?.code).toBe(CLOSE_POLICY);
+    const m = await t.server.metrics.render();
+    expect(m).toMatch(/^sigilo_abuse_refusals_total\{bound="connection_frames"\} [1-9]/m);
+    expect(m).toMatch(/^sigilo_abuse_refusals_total\{bound="connection_flood"\} 1$/m);
   });
 
   it('a well-behaved peer that slows down after RATE_LIMITED keeps its connection', async () => {
@@ -237,6 +240,7 @@ describe('point 1: rate limits and the outbound buffer', () => {
     const r = await flood(s, 120_000);
     expect(r.closed).toBe(true);
     expect(await unlimited.server.metrics.render()).toMatch(/sigilo_errors_total\{code="SLOW_READER"\} [1-9]/);
+    expect(await unlimited.server.metrics.render()).toMatch(/^sigilo_abuse_refusals_total\{bound="slow_reader"\} [1-9]/m);
   }, 150_000);
 
   it('an unprompted pong or a malformed frame does not keep an unauthenticated connection alive', async () => {
@@ -266,6 +270,8 @@ describe('point 2: idle and dribbling sockets are closed within the configured t
     const s = netConnect({ host: '127.0.0.1', port: t.server.port });
     await new Promise((r) => s.once('connect', r));
     expect(await closesWithin(s, 1000 + SLACK)).toBeGreaterThan(500);
+    await sleep(100);
+    expect(await t.server.metrics.render()).toMatch(/^sigilo_abuse_refusals_total\{bound="handshake_timeout"\} [1-9]/m);
   });
 
   it('a TLS connection that never sends a request', async () => {
@@ -285,6 +291,7 @@ describe('point 2: idle and dribbling sockets are closed within the configured t
     s.write('GET /v1/ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n');
     dribble(s, 'Sec-WebSocket-Version: 13', 200);
     await closesWithin(s, 2000 + SLACK);
+    expect(await t.server.metrics.render()).toMatch(/^sigilo_abuse_refusals_total\{bound="request_deadline"\} [1-9]/m);
   });
 
   it('a POST body dribbled a byte at a time', async () => {
@@ -397,6 +404,7 @@ describe('point 2: socket limits count every TCP/TLS socket', () => {
       await sleep(200);
       await expect(tlsSocket(t.server, '127.0.0.2')).rejects.toThrow();
       await expect(TestClient.connect(t.server, { localAddress: '127.0.0.2' })).rejects.toThrow();
+      expect(await t.server.metrics.render()).toMatch(/^sigilo_abuse_refusals_total\{bound="connections"\} 2$/m);
       // Another address is not affected.
       const other = await TestClient.connect(t.server, { localAddress: '127.0.0.3' });
       expect((await other.request({ case: 'ping', value: {} })).body.case).toBe('pong');
@@ -433,6 +441,7 @@ describe('point 3: anonymous connections are capped and short-lived; devices sti
     try {
       const codes = await Promise.all(opened.map((c) => Promise.race([c.closed.then((x) => x.code), sleep(12_000).then(() => 'open')])));
       expect(codes).toEqual(opened.map(() => CLOSE_AUTH_TIMEOUT));
+      expect(await t.server.metrics.render()).toMatch(/^sigilo_abuse_refusals_total\{bound="auth_timeout"\} [3-9]/m);
     } finally {
       for (const x of timers) clearInterval(x);
     }
@@ -451,6 +460,7 @@ describe('point 3: anonymous connections are capped and short-lived; devices sti
     try {
       const closed = await Promise.race([anon.closed, sleep(20_000).then(() => undefined)]);
       expect(closed?.code).toBe(CLOSE_ANONYMOUS_LIFETIME);
+      expect(await t.server.metrics.render()).toMatch(/^sigilo_abuse_refusals_total\{bound="anonymous_lifetime"\} [1-9]/m);
       expect(Date.now() - t0).toBeGreaterThan(3500); // well past authTimeout (2 s)
       expect(ok).toBeGreaterThan(4);
     } finally {

@@ -70,6 +70,7 @@ describe('bad input', () => {
     const c = await t.connect();
     c.sendRaw(new Uint8Array(9000));
     expect((await c.closed).code).toBe(1009);
+    expect(await t.server.metrics.render()).toMatch(/^sigilo_abuse_refusals_total\{bound="frame_size"\} [1-9]/m);
   });
 
   it('messages above the message limit', async () => {

@@ -33,6 +33,9 @@ export async function register(ctx: ServerContext, conn: Connection, m: Register
   need(m.deviceKey, DEVICE_KEY_LENGTH, 'device_key');
   need(m.identitySignature, SIGNATURE_LENGTH, 'identity_signature');
   need(m.deviceSignature, SIGNATURE_LENGTH, 'device_signature');
+  // Guessing invite codes: failures are bounded per source address and in all (registration-guard.ts).
+  const guard = ctx.registrationGuard;
+  guard.begin(conn.sourceKey, ctx.now());
   if (m.inviteCode.length === 0 || m.inviteCode.length > 64) {
     throw new ServerError('INVITE_INVALID', 'registration needs an invite code from your administrator (`sigilo admin invite`)');
   }
@@ -55,6 +58,7 @@ export async function register(ctx: ServerContext, conn: Connection, m: Register
       : new ServerError('INVITE_INVALID', 'this invite code is not valid or was already used; ask your administrator for a new one');
   }
   ctx.metrics.registrations.inc({ outcome: 'registered' });
+  guard.succeeded(conn.sourceKey, ctx.now());
   ctx.log.info('account registered');
   await ctx.kt.append([{ kind: 'add', accountId, deviceId: r.deviceId, identityKey: m.identityKey, time: now }]);
   await touchLastSeen(ctx, accountId, r.deviceId, undefined);

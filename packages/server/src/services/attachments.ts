@@ -103,7 +103,7 @@ export async function allocateAttachment(ctx: ServerContext, s: Session, m: Allo
   if (m.size <= 0n || m.size > BigInt(max)) throw invalidArgument(`an attachment must be between 1 and ${max} bytes (${formatBytes(max)})`);
   const size = Number(m.size);
   const wait = ctx.sendBuckets.take(s.accountHex, ctx.now());
-  if (wait > 0) throw new RateLimitedError(wait, 'uploads from this account');
+  if (wait > 0) throw new RateLimitedError(wait, 'uploads from this account', 'attachment_allocations');
   const now = ctx.now();
   const ttl = ctx.config.retention.attachmentsMs;
   const day = dayOf(now);

@@ -84,7 +84,7 @@ export async function uploadPreKeys(ctx: ServerContext, s: Session, m: UploadPre
     const now = ctx.now();
     if (++st.takes % 1024 === 0) st.checks.prune(now);
     const wait = st.checks.take(device, now, signatures);
-    if (wait > 0) throw new RateLimitedError(wait, 'prekey signature checks for this device');
+    if (wait > 0) throw new RateLimitedError(wait, 'prekey signature checks for this device', 'prekey_checks');
   }
   st.pending.set(device, { oneTime: inFlight.oneTime + m.oneTimePreKeys.length, pq: inFlight.pq + m.pqPreKeys.length });
   try {
@@ -132,7 +132,7 @@ export async function fetchBundles(ctx: ServerContext, s: Session, m: FetchBundl
   const wanted = m.deviceIds.length ? [...new Set(m.deviceIds)] : undefined;
   const cost = wanted?.length ?? (await ctx.storage.listDevices(m.accountId)).length;
   const wait = ctx.bundleBuckets.take(s.accountHex, ctx.now(), Math.max(1, cost));
-  if (wait > 0) throw new RateLimitedError(wait, 'prekey bundle fetches');
+  if (wait > 0) throw new RateLimitedError(wait, 'prekey bundle fetches', 'bundle_fetches');
   const taken = await ctx.storage.takeBundles(m.accountId, wanted);
   ctx.metrics.bundleFetches.inc(undefined, taken.bundles.length);
   const bundles = taken.bundles.map((b) => encodePreKeyBundle({

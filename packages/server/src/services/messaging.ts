@@ -101,12 +101,19 @@ async function relayOnline(ctx: ServerContext, req: Omit<EnqueueRequest, 'dedupK
   return { body: { case: 'sendResult', value: { messageId: req.messageId, serverTimestamp: BigInt(now), duplicate: false } } };
 }
 
+/** The bucket of messages to one account (identified from other accounts, sealed, multi-recipient sealed). */
+const inboundKey = (recipientHex: string) => `in:${recipientHex}`;
+
 export async function identifiedSend(ctx: ServerContext, s: Session, m: Send): Promise<Reply> {
   checkMessages(ctx, m.recipientAccountId, m.messageId, m.messages);
   const wait = ctx.sendBuckets.take(s.accountHex, ctx.now());
-  if (wait > 0) throw new RateLimitedError(wait, 'messages from this account');
-  const toSelf = toHex(m.recipientAccountId) === s.accountHex;
+  if (wait > 0) throw new RateLimitedError(wait, 'messages from this account', 'account_sends');
+  const recipientHex = toHex(m.recipientAccountId);
+  const toSelf = recipientHex === s.accountHex;
   if (toSelf && m.messages.some((x) => x.deviceId === s.deviceId)) throw invalidArgument('do not send a message to the sending device itself');
+  // A flood of many senders to one account: every message to another account also counts against the recipient's inbound bucket.
+  const inbound = toSelf ? 0 : ctx.sendBuckets.take(inboundKey(recipientHex), ctx.now());
+  if (inbound > 0) throw new RateLimitedError(inbound, 'messages to this recipient', 'recipient_messages');
   const req = {
     recipient: m.recipientAccountId,
     messageId: m.messageId,
@@ -133,8 +140,8 @@ export async function sealedSend(ctx: ServerContext, m: SealedSend): Promise<Rep
     throw unauthorized();
   }
   // Sealed sends have no sender to charge: they count against the recipient.
-  const wait = ctx.sendBuckets.take(`sealed:${toHex(m.recipientAccountId)}`, ctx.now());
-  if (wait > 0) throw new RateLimitedError(wait, 'sealed messages to this recipient');
+  const wait = ctx.sendBuckets.take(inboundKey(toHex(m.recipientAccountId)), ctx.now());
+  if (wait > 0) throw new RateLimitedError(wait, 'sealed messages to this recipient', 'recipient_messages');
   const req = {
     recipient: m.recipientAccountId,
     messageId: m.messageId,
@@ -263,10 +270,10 @@ export async function multiSealedSend(ctx: ServerContext, m: MultiSealedSend): P
   // As SealedSend: no sender to charge, so each recipient's sealed-send bucket pays one token.
   const now = ctx.now();
   for (const r of m.recipients) {
-    const wait = ctx.sendBuckets.take(`sealed:${toHex(r.accountId)}`, now);
+    const wait = ctx.sendBuckets.take(inboundKey(toHex(r.accountId)), now);
     if (wait > 0) {
       ctx.metrics.sends.inc(labels('multi_sealed', 'rate_limited'));
-      throw new RateLimitedError(wait, 'sealed messages to one of these recipients');
+      throw new RateLimitedError(wait, 'sealed messages to one of these recipients', 'recipient_messages');
     }
   }
   if (m.onlineOnly) return multiOnline(ctx, m, records as readonly SealedRecipientRecord[]);

@@ -45,7 +45,7 @@ function takeLookup(ctx: ServerContext, s: Session): void {
   const wait = ctx.lookupBuckets.take(s.accountHex, ctx.now());
   if (wait > 0) {
     ctx.metrics.errors.inc({ code: 'RATE_LIMITED' });
-    throw new RateLimitedError(wait, 'username lookups and directory searches');
+    throw new RateLimitedError(wait, 'username lookups and directory searches', 'lookups');
   }
 }
 
