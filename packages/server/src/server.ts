@@ -66,7 +66,8 @@ export interface RunningServer {
   /** wss://HOST:PORT/v1/ws (HOST is 127.0.0.1 when listening on every address). */
   readonly url: string;
   readonly httpsUrl: string;
-  readonly tls: { readonly cert: string; readonly fingerprint: string; readonly selfSigned: boolean; readonly generated: boolean };
+  /** caFingerprint: the organisation CA that issued the certificate (sigilo admin tls-ca), if one did. */
+  readonly tls: { readonly cert: string; readonly fingerprint: string; readonly selfSigned: boolean; readonly generated: boolean; readonly caFingerprint?: string };
   readonly certificateKey: { readonly keyId: number; readonly publicKey: Uint8Array };
   /** The key transparency log (spec/transparency.md). */
   readonly kt: KeyTransparency;
@@ -348,7 +349,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     config, host, port,
     url: `wss://${hostInUrl}:${port}/v1/ws`,
     httpsUrl: `https://${hostInUrl}:${port}`,
-    tls: { cert: tls.cert, fingerprint: tls.fingerprint, selfSigned: tls.selfSigned, generated: tls.generated },
+    tls: { cert: tls.cert, fingerprint: tls.fingerprint, selfSigned: tls.selfSigned, generated: tls.generated, ...(tls.caFingerprint ? { caFingerprint: tls.caFingerprint } : {}) },
     certificateKey: { keyId: certificateKey.keyId, publicKey: certificateKey.publicKey },
     storage, admin, metrics, metricsUrl, kt,
     sockets: () => ({ total: admission.total, unauthenticated: admission.unauthenticated }),
