@@ -103,20 +103,21 @@ export async function fetchPinnedCa(serverUrl: string, caFingerprint: string, ti
   let ca = chain.find((x) => x.fingerprint256 === caFingerprint);
   if (!ca) {
     // The chain did not carry it: the server also offers it at /ca.crt.
-    const text = await new Promise<string>((resolve) => {
+    // (DER; PEM accepted too.)
+    const body = await new Promise<Buffer>((resolve) => {
       const req = httpsRequest({ host, port, servername, path: '/ca.crt', rejectUnauthorized: false, timeout: timeoutMs }, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => { if (body.length < 64 * 1024) body += d; });
-        res.on('end', () => resolve(res.statusCode === 200 ? body : ''));
-        res.on('error', () => resolve(''));
+        const parts: Buffer[] = [];
+        let n = 0;
+        res.on('data', (d: Buffer) => { n += d.length; if (n <= 64 * 1024) parts.push(d); });
+        res.on('end', () => resolve(res.statusCode === 200 && n <= 64 * 1024 ? Buffer.concat(parts) : Buffer.alloc(0)));
+        res.on('error', () => resolve(Buffer.alloc(0)));
       });
       req.on('timeout', () => req.destroy());
-      req.on('error', () => resolve(''));
+      req.on('error', () => resolve(Buffer.alloc(0)));
       req.end();
     });
     try {
-      const x = text.includes('BEGIN CERTIFICATE') ? new X509Certificate(text) : undefined;
+      const x = body.length ? new X509Certificate(body) : undefined;
       if (x?.fingerprint256 === caFingerprint) ca = x;
     } catch { /* not a certificate */ }
   }
@@ -219,6 +220,6 @@ function connectionFailure(e: NodeJS.ErrnoException): string {
   // Node checks against its own CA list, not the system's: an organisation CA installed on the
   // machine is not enough.
   return `the server answered, but its certificate is not trusted here (${code}); pin it instead: `
-    + 'sigilo init URL --fingerprint FP (the fingerprint the server prints), or for an organisation CA '
-    + 'set NODE_EXTRA_CA_CERTS to its ca.crt';
+    + 'sigilo init URL --ca-fingerprint FP for an organisation CA (sigilo admin tls-ca and https://HOST:PORT/ca show it), '
+    + 'or sigilo init URL --fingerprint FP (the fingerprint the server prints)';
 }

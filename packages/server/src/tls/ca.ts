@@ -1,5 +1,5 @@
 /**
- * The organisation's internal certificate authority (spec/server.md §1.2): browsers cannot pin a
+ * The organisation's internal certificate authority (spec/server.md §1.1): browsers cannot pin a
  * self-signed certificate, so `sigilo admin tls-ca` creates a CA that phones and desktops
  * install once, and the server's TLS certificate is issued from it (and renewed at start).
  *
