@@ -28,7 +28,7 @@ Running init again on a registered client changes only the pin: the account and 
     const fingerprint = str(ctx.values.fingerprint);
     const caFingerprintArg = str(ctx.values['ca-fingerprint']);
     if (fingerprint === undefined && caFingerprintArg === undefined && ctx.values['ca-trusted'] !== true) {
-      throw new UsageError('give --ca-fingerprint FP or --fingerprint FP (ask your administrator for it), or --ca-trusted if the server has a certificate from a public CA');
+      throw new UsageError('give --fingerprint FP (the server certificate\'s) or --ca-fingerprint FP (your organisation\'s CA, as sigilo admin tls-ca prints it); ask your administrator for it; or --ca-trusted if the server has a certificate from a public CA');
     }
     if ((fingerprint !== undefined || caFingerprintArg !== undefined) && ctx.values['ca-trusted'] === true) throw new UsageError('give either a fingerprint or --ca-trusted, not both');
     // A typo is reported before asking for a passphrase.
