@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, silentLogger, type RunningServer } from '@sigilo/server';
+import { runCli } from '../src/run.js';
 import { assertBuilt, cliPerson, sigilo, type CliPerson } from './support/sigilo.js';
 
 describe('sigilo init --ca-fingerprint (pin the organisation CA)', () => {
@@ -113,4 +114,22 @@ describe('sigilo init --ca-fingerprint (pin the organisation CA)', () => {
     expect(r.err).toMatch(/FINGERPRINT_MISMATCH|not issued by the pinned organisation CA/);
     expect(r.err).toMatch(/--ca-fingerprint/);
   }, 120_000);
+
+  it('the start banner of a server on a CA-issued certificate gives the CA fingerprint to pin', async () => {
+    const out: string[] = [];
+    let stop!: (s: string) => void;
+    const stopSignal = new Promise<string>((r) => { stop = r; });
+    let printed!: () => void;
+    const banner = new Promise<void>((r) => { printed = r; });
+    const run = runCli(['server', 'start', '--data', data, '--port', '0', '--host', '127.0.0.1', '--set', 'adminSocket=false'], {
+      out: (t: string) => { out.push(t); if (t.includes('listening')) printed(); }, err: () => undefined, stopSignal, env: {}, cwd: process.cwd(),
+    });
+    await Promise.race([banner, run.then((code) => { throw new Error(`server start ended with ${code}`); })]);
+    stop('SIGTERM');
+    expect(await run).toBe(0);
+    const text = out.join('');
+    expect(text).toContain(`CA SHA-256 fingerprint (clients pin this: sigilo init URL --ca-fingerprint FP): ${caFingerprint}`);
+    expect(text).toMatch(/certificate issued by the organisation CA/);
+    expect(text).not.toMatch(/provided certificate/);
+  }, 60_000);
 });

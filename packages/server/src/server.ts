@@ -318,7 +318,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const hostInUrl = host.includes(':') ? `[${host}]` : host;
-  log.info('server started', { port, tls: tls.selfSigned ? 'self-signed' : 'provided' });
+  log.info('server started', { port, tls: tls.selfSigned ? 'self-signed' : tls.caFingerprint ? 'organisation-ca' : 'provided' });
 
   let closing: Promise<void> | undefined;
   const close = () => (closing ??= (async () => {
