@@ -26,9 +26,11 @@ describe('sigilo admin tls-ca', () => {
     expect(text).toMatch(/Created the certificate authority of Example NGO/);
     expect(text).toMatch(/CA SHA-256 fingerprint: ([0-9A-F]{2}:){31}[0-9A-F]{2}/);
     expect(text).toMatch(/\/ca and follow the steps/);
-    // Command-line clients pinned the old certificate: the administrator is told they must re-pin.
-    expect(text).toMatch(/Command-line clients pin the server certificate, which changes now and at every renewal/);
-    expect(text).toMatch(/sigilo init URL --fingerprint NEW \(their account and history stay\)/);
+    // Command-line clients are told to pin the CA, which renewals do not change (client.md §1.1).
+    const caFp = /CA SHA-256 fingerprint: (\S+)/.exec(text)![1]!;
+    expect(text).toContain(`Command-line clients pin the CA fingerprint above, which renewals do not change`);
+    expect(text).toContain(`sigilo init https://localhost:PORT --ca-fingerprint ${caFp}`);
+    expect(text).toMatch(/do not hand out its fingerprint/);
     const ca = join(data, 'tls', 'ca');
     expect(statSync(join(ca, 'ca.key')).mode & 0o777).toBe(0o600);
     expect(execFileSync('openssl', ['verify', '-CAfile', join(ca, 'ca.crt'), join(ca, 'server.crt')]).toString()).toMatch(/OK/);

@@ -129,7 +129,7 @@ async function blobRequest(server: ServerAddress, method: string, path: string, 
   const url = new URL(server.url);
   let socket: Awaited<ReturnType<typeof pinnedSocket>>;
   try {
-    socket = await pinnedSocket(url, server.fingerprint);
+    socket = await pinnedSocket(url, server);
   } catch (e) {
     // Unreachable for now: retried like a dropped connection. A wrong certificate is not retried.
     if (e instanceof ClientError && (e.code === 'CONNECTION_FAILED' || e.code === 'TIMEOUT')) throw new AttachmentError('INTERRUPTED', `${e.message.replace(/;.*$/, '')}; run it again to resume`);
@@ -404,7 +404,7 @@ export async function pinnedGet(server: ServerAddress, path: string, headers: Re
 
   try {
     // Read into one buffer reused for the whole download (node's onread): nothing per piece to collect.
-    socket = await pinnedSocket(url, server.fingerprint, undefined, { buffer: Buffer.allocUnsafeSlow(READ_BUFFER), callback: onRead });
+    socket = await pinnedSocket(url, server, undefined, { buffer: Buffer.allocUnsafeSlow(READ_BUFFER), callback: onRead });
   } catch (e) {
     // Unreachable for now: retried like a dropped connection. A wrong certificate is not retried.
     if (e instanceof ClientError && (e.code === 'CONNECTION_FAILED' || e.code === 'TIMEOUT')) throw new AttachmentError('INTERRUPTED', `${e.message.replace(/;.*$/, '')}; run it again to resume`);

@@ -10,7 +10,7 @@ import { pinnedTransport } from './pinned.js';
 import { SqlCipherStore } from './store/sqlcipher.js';
 
 export * from '@sigilo/client';
-export { PinnedTransport, pinnedSocket, pinnedTransport, type SocketOnRead } from './pinned.js';
+export { PinnedTransport, fetchPinnedCa, pinnedSocket, pinnedTransport, type Pin, type SocketOnRead } from './pinned.js';
 export { SqlCipherStore, deriveStoreKey } from './store/sqlcipher.js';
 export {
   BlockFileWriter, downloadFile, fileExtras, hasPendingUpload, nodeAttachmentFiles, partPath, pinnedGet, uploadFile, uploadStateKey, type GetResponse,

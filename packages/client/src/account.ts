@@ -14,12 +14,15 @@ import { replenishPreKeys } from './prekeys.js';
  * SHA-256 fingerprint of its certificate. Fetches the server's sender-certificate keys over
  * the pinned connection.
  */
-export async function init(engine: Engine, url: string, fingerprint: string | undefined): Promise<{ url: string; fingerprint: string | undefined }> {
+export async function init(engine: Engine, url: string, fingerprint: string | undefined, ca?: { fingerprint: string; cert: string }): Promise<{ url: string; fingerprint: string | undefined; caFingerprint?: string }> {
   const parsed = new URL(url.includes('://') ? url : `wss://${url}`);
   if (parsed.protocol === 'https:') parsed.protocol = 'wss:';
   if (parsed.protocol !== 'wss:') throw new ClientError('INVALID_INPUT', 'the server URL must be https://HOST:PORT or wss://HOST:PORT (TLS is required)');
   if (parsed.pathname === '/' || parsed.pathname === '') parsed.pathname = '/v1/ws';
-  const address: ServerAddress = { url: parsed.toString(), fingerprint: fingerprint ? normaliseFingerprint(fingerprint) : undefined };
+  const address: ServerAddress = {
+    url: parsed.toString(), fingerprint: fingerprint ? normaliseFingerprint(fingerprint) : undefined,
+    ...(ca ? { caFingerprint: normaliseFingerprint(ca.fingerprint), caCert: ca.cert } : {}),
+  };
   const info = await fetchJson(engine.transportFor(address), '/v1/server-info') as { name?: string; certificateKeys?: { keyId: number; publicKey: string }[] };
   if (info.name !== 'sigilo' || !Array.isArray(info.certificateKeys)) throw new ClientError('SERVER_ERROR', 'this is not a Sigilo server (no server-info)');
   if (engine.accountId && engine.server && engine.server.url !== address.url) {
@@ -28,12 +31,14 @@ export async function init(engine: Engine, url: string, fingerprint: string | un
   engine.store.transaction(() => {
     engine.store.setMeta(META.serverUrl, text.encode(address.url));
     engine.store.setMeta(META.serverFingerprint, address.fingerprint ? text.encode(address.fingerprint) : undefined);
+    engine.store.setMeta(META.serverCaFingerprint, address.caFingerprint ? text.encode(address.caFingerprint) : undefined);
+    engine.store.setMeta(META.serverCa, address.caCert ? text.encode(address.caCert) : undefined);
     engine.store.setMeta(META.serverKeys, text.encode(JSON.stringify(info.certificateKeys)));
     engine.kt.pin(info);
   });
   engine.trusted = undefined;
   engine.sealedCache.certificates.clear();
-  return { url: address.url, fingerprint: address.fingerprint };
+  return { url: address.url, fingerprint: address.fingerprint, ...(address.caFingerprint ? { caFingerprint: address.caFingerprint } : {}) };
 }
 
 /** Fetches the server's sender-certificate keys again (over the pinned connection), e.g. after a key rotation. */

@@ -132,8 +132,8 @@ export class SigiloClient {
    * SHA-256 fingerprint of its certificate. Fetches the server's sender-certificate keys over
    * the pinned connection.
    */
-  init(url: string, fingerprint: string | undefined): Promise<{ url: string; fingerprint: string | undefined }> {
-    return init(this.#engine, url, fingerprint);
+  init(url: string, fingerprint: string | undefined, ca?: { fingerprint: string; cert: string }): Promise<{ url: string; fingerprint: string | undefined; caFingerprint?: string }> {
+    return init(this.#engine, url, fingerprint, ca);
   }
 
   /** Creates this person's identity and account with an administrator's invite code. */

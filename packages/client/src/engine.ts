@@ -26,6 +26,9 @@ import type { ClientStore } from './store/port.js';
 export const META = {
   serverUrl: 'server.url',
   serverFingerprint: 'server.fingerprint',
+  /** The organisation CA pinned at init (client.md §1.1): its fingerprint, and the certificate (PEM). */
+  serverCaFingerprint: 'server.ca-fingerprint',
+  serverCa: 'server.ca',
   serverKeys: 'server.certificate-keys',
   accountId: 'account.id',
   deviceId: 'device.id',
@@ -92,7 +95,7 @@ export class Engine {
   /** The Transport to `address` (one per address, made by the factory handed in). */
   transportFor(address: ServerAddress): Transport {
     if (!this.makeTransport) throw new ClientError('NOT_INITIALISED', 'this client was made without a transport: pass one in ClientOptions (or use createNodeClient from @sigilo/client-node)');
-    const key = `${address.url} ${address.fingerprint ?? ''}`;
+    const key = `${address.url} ${address.fingerprint ?? ''} ${address.caFingerprint ?? ''}`;
     if (this.#transport?.key !== key) this.#transport = { key, transport: this.makeTransport(address) };
     return this.#transport.transport;
   }
@@ -120,7 +123,12 @@ export class Engine {
     const url = this.store.getMeta(META.serverUrl);
     if (!url) return undefined;
     const fp = this.store.getMeta(META.serverFingerprint);
-    return { url: untext.decode(url), fingerprint: fp ? untext.decode(fp) : undefined };
+    const caFp = this.store.getMeta(META.serverCaFingerprint);
+    const ca = this.store.getMeta(META.serverCa);
+    return {
+      url: untext.decode(url), fingerprint: fp ? untext.decode(fp) : undefined,
+      ...(caFp && ca ? { caFingerprint: untext.decode(caFp), caCert: untext.decode(ca) } : {}),
+    };
   }
 
   get accountId(): Uint8Array | undefined {

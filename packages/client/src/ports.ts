@@ -11,6 +11,14 @@ export interface ServerAddress {
   readonly url: string;
   /** SHA-256 of the server certificate (hex, colons optional), or undefined to use the system CAs. */
   readonly fingerprint: string | undefined;
+  /**
+   * SHA-256 of the organisation CA that issues the server certificate (`sigilo admin tls-ca`):
+   * the server's chain must lead to `caCert`, whose fingerprint this is (client.md §1.1).
+   * A leaf that matches `fingerprint` is accepted too.
+   */
+  readonly caFingerprint?: string | undefined;
+  /** That CA certificate (PEM), fetched and checked against caFingerprint at init. */
+  readonly caCert?: string | undefined;
 }
 
 /** One WebSocket connection carrying binary frames (encoded ClientFrame / ServerFrame). */

@@ -74,7 +74,8 @@ export interface RunningServer {
   /** wss://HOST:PORT/v1/ws (HOST is 127.0.0.1 when listening on every address). */
   readonly url: string;
   readonly httpsUrl: string;
-  readonly tls: { readonly cert: string; readonly fingerprint: string; readonly selfSigned: boolean; readonly generated: boolean };
+  /** caFingerprint: the organisation CA that issued the certificate (sigilo admin tls-ca), if one did. */
+  readonly tls: { readonly cert: string; readonly fingerprint: string; readonly selfSigned: boolean; readonly generated: boolean; readonly caFingerprint?: string };
   readonly certificateKey: { readonly keyId: number; readonly publicKey: Uint8Array };
   /** The key transparency log (spec/transparency.md). */
   readonly kt: KeyTransparency;
@@ -364,7 +365,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const hostInUrl = host.includes(':') ? `[${host}]` : host;
-  log.info('server started', { port, tls: tls.selfSigned ? 'self-signed' : 'provided' });
+  log.info('server started', { port, tls: tls.selfSigned ? 'self-signed' : tls.caFingerprint ? 'organisation-ca' : 'provided' });
 
   let closing: Promise<void> | undefined;
   const close = () => (closing ??= (async () => {
@@ -396,7 +397,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     config, host, port,
     url: `wss://${hostInUrl}:${port}/v1/ws`,
     httpsUrl: `https://${hostInUrl}:${port}`,
-    tls: { cert: tls.cert, fingerprint: tls.fingerprint, selfSigned: tls.selfSigned, generated: tls.generated },
+    tls: { cert: tls.cert, fingerprint: tls.fingerprint, selfSigned: tls.selfSigned, generated: tls.generated, ...(tls.caFingerprint ? { caFingerprint: tls.caFingerprint } : {}) },
     certificateKey: { keyId: certificateKey.keyId, publicKey: certificateKey.publicKey },
     storage, admin, metrics, metricsUrl, kt, cluster,
     sockets: () => ({ total: admission.total, unauthenticated: admission.unauthenticated }),

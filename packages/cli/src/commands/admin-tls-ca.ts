@@ -16,9 +16,10 @@ function describe(r: CaInfo, dataDir: string): string {
     `  2. On every phone and computer, open https://${host}:PORT/ca and follow the steps there`,
     '     (the browser warns once, before the CA is installed; compare the fingerprint above).',
     '  3. Print or hand out the CA fingerprint above so people can check what they install.',
-    '  4. Command-line clients pin the server certificate, which changes now and at every renewal:',
-    '     after the restart, hand out the new fingerprint the server prints; each person runs',
-    '     sigilo init URL --fingerprint NEW (their account and history stay).',
+    '  4. Command-line clients pin the CA fingerprint above, which renewals do not change: each person runs',
+    `     sigilo init https://${host}:PORT --ca-fingerprint ${r.caFingerprint}`,
+    '     (clients that pinned the server certificate with --fingerprint run it once; their account and history stay).',
+    '     The server certificate itself changes now and at every renewal: do not hand out its fingerprint.',
     '',
   ].join('\n');
 }

@@ -1,50 +1,64 @@
-/** `sigilo init URL --fingerprint FP`: points this client at a server, pinned to its certificate. */
-import { normaliseFingerprint } from '@sigilo/client-node';
+/** `sigilo init URL --fingerprint FP | --ca-fingerprint FP`: points this client at a server, pinned to its certificate or its organisation CA. */
+import { fetchPinnedCa, normaliseFingerprint } from '@sigilo/client-node';
 import { str } from '../args.js';
 import { UsageError } from '../command.js';
 import { CLIENT_USAGE, clientCommand } from '../client/session.js';
 
 export const init = clientCommand({
   path: ['init'],
-  summary: 'set up this client: the server URL and its certificate fingerprint',
-  usage: `sigilo init URL --fingerprint FP [--ca-trusted] ${CLIENT_USAGE} [--json]
+  summary: 'set up this client: the server URL and its certificate (or organisation CA) fingerprint',
+  usage: `sigilo init URL --fingerprint FP | --ca-fingerprint FP | --ca-trusted ${CLIENT_USAGE} [--json]
 
-  URL              https://HOST:PORT of your organisation's Sigilo server
-  --fingerprint FP the server certificate's SHA-256, as \`sigilo server start\` prints it
-                   (ask your administrator; colons optional)
-  --ca-trusted     the server has a certificate from a CA this machine trusts: no pin`,
-  options: { fingerprint: { type: 'string' }, 'ca-trusted': { type: 'boolean' } },
+  URL                 https://HOST:PORT of your organisation's Sigilo server
+  --fingerprint FP    the server certificate's SHA-256, as \`sigilo server start\` prints it
+                      (ask your administrator; colons optional). Changes when the
+                      certificate is renewed: run init again with the new one.
+  --ca-fingerprint FP the SHA-256 of your organisation's CA, as \`sigilo admin tls-ca\` and
+                      https://HOST:PORT/ca show it: the server certificate must be issued by
+                      that CA, and renewals keep working. Both pins may be given.
+  --ca-trusted        the server has a certificate from a CA this machine trusts: no pin
+
+Running init again on a registered client changes only the pin: the account and history stay.`,
+  options: { fingerprint: { type: 'string' }, 'ca-fingerprint': { type: 'string' }, 'ca-trusted': { type: 'boolean' } },
   positionals: true,
   async run(ctx) {
     const [url, ...extra] = ctx.positionals;
     if (!url) throw new UsageError('give the server URL, e.g. https://chat.example.org:8443');
     if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`);
     const fingerprint = str(ctx.values.fingerprint);
-    if (fingerprint === undefined && ctx.values['ca-trusted'] !== true) {
-      throw new UsageError('give --fingerprint FP (ask your administrator for it), or --ca-trusted if the server has a certificate from a public CA');
+    const caFingerprintArg = str(ctx.values['ca-fingerprint']);
+    if (fingerprint === undefined && caFingerprintArg === undefined && ctx.values['ca-trusted'] !== true) {
+      throw new UsageError('give --fingerprint FP (the server certificate\'s) or --ca-fingerprint FP (your organisation\'s CA, as sigilo admin tls-ca prints it); ask your administrator for it; or --ca-trusted if the server has a certificate from a public CA');
     }
-    if (fingerprint !== undefined && ctx.values['ca-trusted'] === true) throw new UsageError('give either --fingerprint or --ca-trusted, not both');
-    if (fingerprint !== undefined) {
-      // A typo is reported before asking for a passphrase.
+    if ((fingerprint !== undefined || caFingerprintArg !== undefined) && ctx.values['ca-trusted'] === true) throw new UsageError('give either a fingerprint or --ca-trusted, not both');
+    // A typo is reported before asking for a passphrase.
+    const check = (fp: string | undefined, flag: string): string | undefined => {
+      if (fp === undefined) return undefined;
       try {
-        normaliseFingerprint(fingerprint);
+        return normaliseFingerprint(fp);
       } catch (e) {
-        throw new UsageError((e as Error).message);
+        throw new UsageError(`${flag}: ${(e as Error).message}`);
       }
-    }
+    };
+    check(fingerprint, '--fingerprint');
+    const caFingerprint = check(caFingerprintArg, '--ca-fingerprint');
     const client = await ctx.client({ create: true });
-    ctx.progress(`Connecting to ${url}${fingerprint ? ' and checking the certificate fingerprint' : ''}…`);
+    ctx.progress(`Connecting to ${url}${caFingerprint ? ' and checking the organisation CA' : fingerprint ? ' and checking the certificate fingerprint' : ''}…`);
     let r: Awaited<ReturnType<typeof client.init>>;
     try {
-      r = await client.init(url, fingerprint);
+      // The CA is read from the server over a connection not yet trusted and kept only if its
+      // fingerprint is the one given; every connection after this one verifies against it.
+      const ca = caFingerprint ? { fingerprint: caFingerprint, cert: await fetchPinnedCa(url, caFingerprint) } : undefined;
+      r = await client.init(url, fingerprint, ca);
     } catch (e) {
       ctx.discardNewStore();
       throw e;
     }
     if (ctx.json) {
-      ctx.io.out(`${JSON.stringify({ url: r.url, fingerprint: r.fingerprint ?? null, dir: ctx.dir, registered: client.accountId !== undefined })}\n`);
+      ctx.io.out(`${JSON.stringify({ url: r.url, fingerprint: r.fingerprint ?? null, caFingerprint: r.caFingerprint ?? null, dir: ctx.dir, registered: client.accountId !== undefined })}\n`);
     } else {
-      ctx.io.out(`Server: ${r.url}\n${r.fingerprint ? `Pinned certificate: ${r.fingerprint}\n` : 'Certificate: checked against the system CAs\n'}Client directory: ${ctx.dir}\n`);
+      const pins = [r.caFingerprint ? `Pinned organisation CA: ${r.caFingerprint} (server certificate renewals keep working)\n` : '', r.fingerprint ? `Pinned certificate: ${r.fingerprint}\n` : ''].join('');
+      ctx.io.out(`Server: ${r.url}\n${pins || 'Certificate: checked against the system CAs\n'}Client directory: ${ctx.dir}\n`);
       if (!client.accountId) ctx.io.out('Next: sigilo register --invite CODE (or sigilo link to add this device to your account)\n');
     }
     return 0;

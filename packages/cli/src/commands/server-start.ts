@@ -37,8 +37,16 @@ ${settingsHelp()}`,
     io.out([
       `Sigilo server listening on wss://${config.host.includes(':') ? `[${config.host}]` : config.host}:${server.port}/v1/ws`,
       `  data directory: ${config.dataDir}`,
-      `  TLS: ${server.tls.selfSigned ? `self-signed certificate${server.tls.generated ? ' (generated now)' : ''}` : 'provided certificate'}`,
-      `  SHA-256 fingerprint (clients pin this): ${server.tls.fingerprint}`,
+      ...(server.tls.caFingerprint
+        ? [
+          '  TLS: certificate issued by the organisation CA (sigilo admin tls-ca; renewed at start)',
+          `  CA SHA-256 fingerprint (clients pin this: sigilo init URL --ca-fingerprint FP): ${server.tls.caFingerprint}`,
+          `  server certificate SHA-256 (changes at every renewal): ${server.tls.fingerprint}`,
+        ]
+        : [
+          `  TLS: ${server.tls.selfSigned ? `self-signed certificate${server.tls.generated ? ' (generated now)' : ''}` : 'provided certificate'}`,
+          `  SHA-256 fingerprint (clients pin this): ${server.tls.fingerprint}`,
+        ]),
       `  sender certificate key: id ${server.certificateKey.keyId}, ${Buffer.from(server.certificateKey.publicKey).toString('base64')}`,
       `  key transparency log: ${server.kt.verifierKey}`,
       `  admin: sigilo admin invite --data ${config.dataDir}`,

@@ -1,5 +1,5 @@
 /**
- * The organisation's internal certificate authority (spec/server.md §1.2): browsers cannot pin a
+ * The organisation's internal certificate authority (spec/server.md §1.1): browsers cannot pin a
  * self-signed certificate, so `sigilo admin tls-ca` creates a CA that phones and desktops
  * install once, and the server's TLS certificate is issued from it (and renewed at start).
  *
@@ -203,9 +203,16 @@ export async function renewCaServerCertificate(dataDir: string, now = new Date()
 }
 
 /** The CA-issued certificate and key, if the organisation has a CA. */
-export function caServerFiles(dataDir: string): { cert: string; key: string } | undefined {
+export function caServerFiles(dataDir: string): { cert: string; key: string; caFingerprint: string } | undefined {
   const dir = join(dataDir, CA_DIR);
   const cert = join(dir, 'server.crt');
   const key = join(dir, 'server.key');
-  return existsSync(join(dir, 'ca.crt')) && existsSync(cert) && existsSync(key) ? { cert, key } : undefined;
+  if (!(existsSync(join(dir, 'ca.crt')) && existsSync(cert) && existsSync(key))) return undefined;
+  let caFingerprint: string;
+  try {
+    caFingerprint = fingerprintOf(new Uint8Array(new NodeX509(readFileSync(join(dir, 'ca.crt'))).raw));
+  } catch {
+    throw new TlsError(`${join(dir, 'ca.crt')} is not a PEM X.509 certificate; restore it from your backup`);
+  }
+  return { cert, key, caFingerprint };
 }

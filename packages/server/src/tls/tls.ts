@@ -18,6 +18,8 @@ export interface TlsMaterial {
   readonly selfSigned: boolean;
   /** True when this start generated the certificate. */
   readonly generated: boolean;
+  /** SHA-256 fingerprint of the organisation CA that issued it (sigilo admin tls-ca), which clients can pin instead. */
+  readonly caFingerprint?: string;
 }
 
 function check(cert: string, key: string, where: string): string {
@@ -53,7 +55,7 @@ export function loadTls(dataDir: string, certPath: string | undefined, keyPath: 
   if (issued) {
     const cert = readFileSync(issued.cert, 'utf8');
     const key = readFileSync(issued.key, 'utf8');
-    return { cert, key, fingerprint: check(cert, key, issued.cert), selfSigned: false, generated: false };
+    return { cert, key, fingerprint: check(cert, key, issued.cert), selfSigned: false, generated: false, caFingerprint: issued.caFingerprint };
   }
   const dir = join(dataDir, 'tls');
   const certFile = join(dir, 'self-signed.crt');
