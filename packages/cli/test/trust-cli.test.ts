@@ -1,6 +1,6 @@
 /**
  * Verification by a shared question (SMP) and signed read receipts through the
- * built `sigilo` binary against the real server (client.md §4.3, §4.4).
+ * built `sigilo` binary against the real server (client.md §4.4, §4.5).
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

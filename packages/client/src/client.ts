@@ -348,7 +348,7 @@ export class SigiloClient {
     return verifyQr(this.#engine, accountId, scanned);
   }
 
-  /** Verifies a contact by a question only they can answer (SMP, client.md §4.3); the outcome comes as an 'smp-result' event. */
+  /** Verifies a contact by a question only they can answer (SMP, client.md §4.4); the outcome comes as an 'smp-result' event. */
   startSmp(accountId: Uint8Array, question: string, answer: string): Promise<void> {
     return startSmp(this.#engine, accountId, question, answer);
   }
@@ -368,7 +368,7 @@ export class SigiloClient {
     return smpStatus(this.#engine, accountId);
   }
 
-  /** Turns signed read receipts on or off for a 1:1 conversation (client.md §4.4). */
+  /** Turns signed read receipts on or off for a 1:1 conversation (client.md §4.5). */
   setSignedReceipts(accountId: Uint8Array, on: boolean): void {
     setSignedReceipts(this.#engine, accountId, on);
   }

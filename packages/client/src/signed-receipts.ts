@@ -1,5 +1,5 @@
 /**
- * Signed read receipts (spec/receipts.md, client.md §4.4), opt-in per 1:1
+ * Signed read receipts (spec/receipts.md, client.md §4.5), opt-in per 1:1
  * conversation: when on, marking a received message read also sends a receipt
  * signed by this device's identity over our decrypted copy. The sender checks
  * it against its own copy and keeps it, to export it later as a file anyone

@@ -1,6 +1,6 @@
 /**
  * Verifying a contact by a shared secret: the Socialist Millionaire Protocol
- * (spec/smp.md) run inside the end-to-end session (client.md §4.3). One
+ * (spec/smp.md) run inside the end-to-end session (client.md §4.4). One
  * exchange state per peer account, between this device and one device of the
  * peer, kept in the (encrypted) store's meta: it holds secret exponents.
  */
@@ -69,7 +69,7 @@ function requireContact(engine: Engine, peer: Uint8Array) {
   return c;
 }
 
-/** Asks `question` with our `answer` (client.md §4.3): sends SMP1 to the contact's first device. Rate-limited per contact. */
+/** Asks `question` with our `answer` (client.md §4.4): sends SMP1 to the contact's first device. Rate-limited per contact. */
 export async function startSmp(engine: Engine, peer: Uint8Array, question: string, answer: string): Promise<void> {
   engine.requireAccount();
   requireContact(engine, peer);
@@ -98,7 +98,7 @@ export async function startSmp(engine: Engine, peer: Uint8Array, question: strin
   await flush(engine);
 }
 
-/** Answers the question `peer` asked (client.md §4.3): sends SMP2. */
+/** Answers the question `peer` asked (client.md §4.4): sends SMP2. */
 export async function answerSmp(engine: Engine, peer: Uint8Array, answer: string): Promise<void> {
   engine.requireAccount();
   requireContact(engine, peer);

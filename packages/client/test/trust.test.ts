@@ -1,6 +1,6 @@
 /**
- * Verification by a shared secret (SMP, client.md §4.3) and signed read
- * receipts (client.md §4.4), through the real server.
+ * Verification by a shared secret (SMP, client.md §4.4) and signed read
+ * receipts (client.md §4.5), through the real server.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { create, toBinary, type MessageInitShape } from '@bufbuild/protobuf';

@@ -1,4 +1,4 @@
-/** `sigilo verify NAME --ask/--answer`: verification by a shared secret (SMP, client.md §4.3) from the command line. */
+/** `sigilo verify NAME --ask/--answer`: verification by a shared secret (SMP, client.md §4.4) from the command line. */
 import { formatAccountId, type ClientEvent, type SigiloClient } from '@sigilo/client-node';
 import { ClientError } from '@sigilo/client-node';
 import type { ClientContext } from './session.js';

@@ -1,5 +1,5 @@
 /**
- * Signed read receipts (client.md §4.4, spec/receipts.md): `sigilo receipts NAME --signed on|off`,
+ * Signed read receipts (client.md §4.5, spec/receipts.md): `sigilo receipts NAME --signed on|off`,
  * `sigilo export-receipts NAME MESSAGE-ID FILE` and `sigilo verify-receipt FILE` (offline, no account needed).
  */
 import { readFileSync, writeFileSync } from 'node:fs';

@@ -85,7 +85,7 @@ export type Content = Message<"sigilo.client.v1.Content"> & {
     case: "senderKeyRequest";
   } | {
     /**
-     * identity verification by a shared secret (smp.md, client.md §4.3)
+     * identity verification by a shared secret (smp.md, client.md §4.4)
      *
      * @generated from field: sigilo.client.v1.SmpStep smp = 90;
      */
@@ -93,7 +93,7 @@ export type Content = Message<"sigilo.client.v1.Content"> & {
     case: "smp";
   } | {
     /**
-     * signed read receipt (receipts.md, client.md §4.4)
+     * signed read receipt (receipts.md, client.md §4.5)
      *
      * @generated from field: sigilo.client.v1.SignedReadReceiptMessage signed_receipt = 91;
      */
