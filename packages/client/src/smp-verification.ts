@@ -167,7 +167,7 @@ export function receiveSmp(
       const abort = exchange.abortMessage();
       if (abort) queueStep(engine, peer, sender.deviceId, abort);
       out.followUps.push(() => flushSoon(engine, 0));
-      out.events.push({ type: 'smp-result', from: peer, match: false });
+      out.events.push({ type: 'smp-result', from: peer, match: false, failed: true });
       return;
     }
     if (e instanceof ProtocolError) {

@@ -87,6 +87,22 @@ describe('SMP and signed receipts in the client', () => {
     expect(alice.safetyNumber(carol.accountId!).verified).toBe(false);
   }, 60_000);
 
+  it('an SMP1 whose proofs do not check is reported as failed, not as a question', async () => {
+    const step = create(SmpMessageSchema, {
+      version: 1, exchangeId: new Uint8Array(16).fill(9),
+      step: { case: 'smp1', value: { question: 'forged', g2a: new Uint8Array(32).fill(1), c2: new Uint8Array(32), d2: new Uint8Array(32), g3a: new Uint8Array(32).fill(1), c3: new Uint8Array(32), d3: new Uint8Array(32) } },
+    });
+    let asked = false;
+    const off = alice.on((e) => { if (e.type === 'smp-question') asked = true; });
+    const failed = nextEvent(alice, 'smp-result', (e) => e.failed === true);
+    await sendRaw(carol, alice, { body: { case: 'smp', value: { message: step, deviceId: alice.deviceId! } } });
+    expect(await failed).toMatchObject({ match: false, failed: true });
+    off();
+    expect(asked).toBe(false);
+    expect(alice.pendingSmpQuestion(carol.accountId!)).toBeUndefined();
+    expect(alice.safetyNumber(carol.accountId!).verified).toBe(false);
+  }, 60_000);
+
   it('refuses answering when nothing was asked, and rate-limits starts', async () => {
     await expect(alice.answerSmp(carol.accountId!, 'x')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     // carol started once above; two more are allowed within the hour, the fourth is refused.

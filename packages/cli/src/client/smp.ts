@@ -45,10 +45,12 @@ export async function runSmp(ctx: ClientContext, client: SigiloClient, peer: Uin
   const verified = client.safetyNumber(peer).verified;
   if (ctx.json) {
     ctx.io.out(`${JSON.stringify({
-      accountId: formatAccountId(peer), question, outcome: result === undefined ? 'pending' : result.match ? 'match' : result.aborted ? 'aborted' : 'no-match', verified,
+      accountId: formatAccountId(peer), question, outcome: result === undefined ? 'pending' : result.match ? 'match' : result.failed ? 'failed' : result.aborted ? 'aborted' : 'no-match', verified,
     })}\n`);
   } else if (result === undefined) {
     ctx.io.out(`No result yet: ${who} has not answered. The result shows in sigilo inbox.\n`);
+  } else if (result.failed) {
+    ctx.io.out(`Verification FAILED: ${who}'s side sent values that do not check (a cheat or a bug, not a wrong answer). ${who} is NOT verified; compare safety numbers instead (sigilo verify ${who}).\n`);
   } else if (result.match) {
     ctx.io.out(`Match: ${who} gave the same answer. ${who} is now verified (and sees you as verified).\n`);
   } else {

@@ -26,7 +26,7 @@ they carry "groupChange": {kind, by, accounts, name, text} (text as shown).`,
     const target = ctx.positionals[0] === undefined ? undefined : resolveConversation(client, ctx.positionals[0]);
     const only = target === undefined ? undefined : target.kind === 'group' ? target.group.groupId : target.accountId;
     watchWarnings(client, ctx.io);
-    const verifications: { from: Uint8Array; match: boolean; aborted?: boolean }[] = [];
+    const verifications: { from: Uint8Array; match: boolean; aborted?: boolean; failed?: boolean }[] = [];
     client.on((e) => { if (e.type === 'smp-result') verifications.push(e); });
     if (ctx.values.offline !== true) {
       ctx.progress('Receiving…');
@@ -77,7 +77,9 @@ they carry "groupChange": {kind, by, accounts, name, text} (text as shown).`,
       // Verification by a shared question (client.md §4.3): results that arrived, questions waiting for an answer.
       for (const v of verifications) {
         const who = contactName(client.store.getContact(v.from), v.from, client);
-        ctx.io.out(v.match ? `Verification with ${who}: match. ${who} is now verified.\n` : `Verification with ${who}: no match${v.aborted ? ' (stopped)' : ''}. ${who} is NOT verified.\n`);
+        ctx.io.out(v.match ? `Verification with ${who}: match. ${who} is now verified.\n`
+          : v.failed ? `Verification with ${who} FAILED (their values do not check: a cheat or a bug). ${who} is NOT verified.\n`
+            : `Verification with ${who}: no match${v.aborted ? ' (stopped)' : ''}. ${who} is NOT verified.\n`);
       }
       for (const c of client.store.listContacts()) {
         if (only !== undefined && !Buffer.from(c.accountId).equals(Buffer.from(only))) continue;
