@@ -90,6 +90,9 @@ describe('sigilo verify --ask/--answer, receipts, export-receipts, verify-receip
     const ok = await sigilo(['verify-receipt', file, '--json']);
     expect(ok.code, ok.err).toBe(0);
     expect(JSON.parse(ok.out)).toMatchObject({ valid: true, text: 'the contract is signed', receipts: [{ reader: bruno.accountId }] });
+    const help = await sigilo(['verify-receipt', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.out).toMatch(/Usage: sigilo verify-receipt FILE[\s\S]*0 valid, 1 invalid/);
     const tampered = join(root, 'tampered.json');
     writeFileSync(tampered, readFileSync(file, 'utf8').replace('the contract is signed', 'the contract is void'));
     const bad = await sigilo(['verify-receipt', tampered]);
