@@ -15,7 +15,7 @@ import { SqlCipherStore, parseAccountId } from '../../client-node/src/index.js';
 import { MAIN, assertBuilt, cliPerson, introduce, registered, sigilo, type CliPerson } from './support/sigilo.js';
 
 const CLIENT_COMMANDS = ['init', 'register', 'whoami', 'link', 'contacts', 'contacts add', 'send', 'inbox', 'chat', 'verify', 'devices', 'delete-history', 'mute',
-  'profile', 'profile set', 'username', 'username set', 'username delete', 'directory', 'directory join', 'directory leave'];
+  'profile', 'profile set', 'username', 'username set', 'username delete', 'directory', 'directory join', 'directory leave', 'receipts', 'export-receipts'];
 
 describe('sigilo client commands', () => {
   let server: TestServer;

@@ -37,6 +37,8 @@ import { close, connect } from './online.js';
 import { flush } from './outbox.js';
 import { markRead, typing } from './receipts-typing.js';
 import { acceptIdentity, safetyNumber, verifyQr } from './verification.js';
+import { exportReceipts, setSignedReceipts, signedReceipts, signedReceiptsOn } from './signed-receipts.js';
+import { answerSmp, pendingSmpQuestion, smpStatus, startSmp } from './smp-verification.js';
 
 export { PREKEY_BATCH, PQ_PREKEY_BATCH } from './prekeys.js';
 export { TYPING_EXPIRY_MS, type ClientEvent, type ConnectionState } from './events.js';
@@ -344,6 +346,45 @@ export class SigiloClient {
   /** Marks a contact verified after its QR payload was scanned (or digits compared). */
   verifyQr(accountId: Uint8Array, scanned: Uint8Array): boolean {
     return verifyQr(this.#engine, accountId, scanned);
+  }
+
+  /** Verifies a contact by a question only they can answer (SMP, client.md §4.4); the outcome comes as an 'smp-result' event. */
+  startSmp(accountId: Uint8Array, question: string, answer: string): Promise<void> {
+    return startSmp(this.#engine, accountId, question, answer);
+  }
+
+  /** Answers the verification question a contact asked ('smp-question' event). */
+  answerSmp(accountId: Uint8Array, answer: string): Promise<void> {
+    return answerSmp(this.#engine, accountId, answer);
+  }
+
+  /** The verification question a contact asked that waits for our answer. */
+  pendingSmpQuestion(accountId: Uint8Array): string | undefined {
+    return pendingSmpQuestion(this.#engine, accountId);
+  }
+
+  /** Where the verification with a contact stands (phase; result once finished). */
+  smpStatus(accountId: Uint8Array): { phase: string; result?: 'match' | 'no-match'; question?: string } {
+    return smpStatus(this.#engine, accountId);
+  }
+
+  /** Turns signed read receipts on or off for a 1:1 conversation (client.md §4.5). */
+  setSignedReceipts(accountId: Uint8Array, on: boolean): void {
+    setSignedReceipts(this.#engine, accountId, on);
+  }
+
+  signedReceiptsOn(accountId: Uint8Array): boolean {
+    return signedReceiptsOn(this.#engine, accountId);
+  }
+
+  /** The signed read receipts kept for one of our messages. */
+  signedReceipts(accountId: Uint8Array, messageId: Uint8Array) {
+    return signedReceipts(this.#engine, accountId, messageId);
+  }
+
+  /** The export file (receipts.md) of one of our messages with its signed read receipts. */
+  exportReceipts(accountId: Uint8Array, messageId: Uint8Array): string {
+    return exportReceipts(this.#engine, accountId, messageId);
   }
 
   /** The account's devices; `name` is undefined when none is set or it cannot be read (device-names.ts). */

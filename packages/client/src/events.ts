@@ -39,6 +39,15 @@ export type ClientEvent =
   | { type: 'group-update'; groupId: Uint8Array; revision: number; changes: GroupChangeEvent[] }
   /** Groups: something refused (a forged membership change, a message from a non-member…); nothing was applied. */
   | { type: 'group-rejected'; groupId: Uint8Array | undefined; reason: string }
+  /** Verification by a shared secret (client.md §4.4): `from` asks `question`; answer with answerSmp. */
+  | { type: 'smp-question'; from: Uint8Array; question: string }
+  /**
+   * The outcome of a verification by a shared secret. `aborted`: the peer ended it without a result;
+   * `failed`: a proof or value from the peer did not check (a cheat or a bug, not a wrong answer: smp.md §5).
+   */
+  | { type: 'smp-result'; from: Uint8Array; match: boolean; aborted?: boolean; failed?: boolean }
+  /** A signed read receipt (client.md §4.5) arrived and verified against our copy of the message. */
+  | { type: 'signed-receipt'; conversation: Uint8Array; messageId: Uint8Array; reader: Uint8Array }
   /** Key transparency: the server showed a key or a checkpoint that fails verification (spec/transparency.md §6). */
   | TransparencyAlert;
 

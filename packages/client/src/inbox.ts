@@ -16,6 +16,8 @@ import { type ClientEvent, TYPING_EXPIRY_MS } from './events.js';
 import { acceptPointers } from './media/pointer.js';
 import { flushSoon, queueContent } from './outbox.js';
 import { unpad } from './padding.js';
+import { receiveSignedReceipt } from './signed-receipts.js';
+import { receiveSmp } from './smp-verification.js';
 import { armTypingExpiry, oweReceipt, rank } from './status.js';
 import type { MessageRow, MessageStatus } from './store/port.js';
 
@@ -161,6 +163,14 @@ export function receiveOne(engine: Engine, d: Deliver, out: InboxEffects): boole
     if (content.ktCheckpoint) {
       const note = content.ktCheckpoint;
       out.followUps.push(() => { void engine.kt.receiveGossip(engine.connection, note).catch(() => {}); });
+    }
+    if (content.body.case === 'smp') {
+      receiveSmp(engine, content.body.value, { accountId: sender.accountId, deviceId: sender.deviceId, identityKey: remoteIdentity }, out, unaccepted);
+      return true;
+    }
+    if (content.body.case === 'signedReceipt') {
+      receiveSignedReceipt(engine, content.body.value, { accountId: sender.accountId, identityKey: remoteIdentity }, out, unaccepted);
+      return true;
     }
     if (engine.groups.applyPairwise(content, { accountId: sender.accountId, deviceId: sender.deviceId, identityKey: remoteIdentity }, out, unaccepted)) return true;
     apply(engine, content, sender.accountId, me.accountId, out, unaccepted);

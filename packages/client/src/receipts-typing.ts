@@ -6,6 +6,7 @@ import type { Engine } from './engine.js';
 import { GROUP_ID_LENGTH } from './groups.js';
 import { flush, queueContent } from './outbox.js';
 import { deliverContent } from './pairwise-send.js';
+import { queueSignedReceipts } from './signed-receipts.js';
 
 /** Marks received messages read and tells their author (read receipt) and this account's other devices. */
 export async function markRead(engine: Engine, conversation: Uint8Array, messageIds?: Uint8Array[]): Promise<number> {
@@ -17,6 +18,7 @@ export async function markRead(engine: Engine, conversation: Uint8Array, message
     for (const id of ids) engine.store.setMessageStatus(conversation, id, 'read');
     queueContent(engine, conversation, { body: { case: 'receipt', value: { type: ReceiptMessage_Type.READ, messageIds: ids, timestamp: BigInt(now) } } },
       { body: { case: 'sync', value: { body: { case: 'read', value: { conversationAccountId: conversation, messageIds: ids } } } } });
+    queueSignedReceipts(engine, conversation, ids);
   });
   await flush(engine);
   return ids.length;

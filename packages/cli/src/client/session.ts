@@ -33,7 +33,7 @@ Client options:
   SIGILO_PASSPHRASE       environment variable with the passphrase, for scripts
 Without either, the passphrase is asked on the terminal (not echoed).
 Exit codes: 0 ok, 1 failure, 2 usage, 3 identity changed or verification failed,
-4 this device was removed from your account.`;
+4 this device was removed from your account, 5 no answer yet (verify --ask/--answer).`;
 
 type Options = Parameters<typeof parse>[1];
 

@@ -26,11 +26,15 @@ they carry "groupChange": {kind, by, accounts, name, text} (text as shown).`,
     const target = ctx.positionals[0] === undefined ? undefined : resolveConversation(client, ctx.positionals[0]);
     const only = target === undefined ? undefined : target.kind === 'group' ? target.group.groupId : target.accountId;
     watchWarnings(client, ctx.io);
+    const verifications: { from: Uint8Array; match: boolean; aborted?: boolean; failed?: boolean }[] = [];
+    client.on((e) => { if (e.type === 'smp-result') verifications.push(e); });
     if (ctx.values.offline !== true) {
       ctx.progress('Receiving…');
       await connectAndCatchUp(client);
       // Names of the people who wrote (new profile keys) and of those not read for a while.
       await client.profiles.refresh().catch(() => 0);
+      // Replies the received messages called for (verification steps, client.md §4.3) leave before the command ends.
+      await client.flush().catch(() => {});
     }
     const unread = client.store.listMessages(only, 100_000).filter((m) => !m.outgoing && !m.deleted && m.status === 'received');
     const contacts = new Map(client.store.listContacts().map((c) => [formatAccountId(c.accountId), c]));
@@ -67,6 +71,22 @@ they carry "groupChange": {kind, by, accounts, name, text} (text as shown).`,
         } else {
           ctx.io.out(`${messageLine(m, contactName(c, m.conversation, client), false)}${c?.alias ? '' : '  (not in your contacts: sigilo contacts add NAME ' + formatAccountId(m.conversation) + ')'}\n`);
         }
+      }
+    }
+    if (!ctx.json) {
+      // Verification by a shared question (client.md §4.3): results that arrived, questions waiting for an answer.
+      for (const v of verifications) {
+        const who = contactName(client.store.getContact(v.from), v.from, client);
+        ctx.io.out(v.match ? `Verification with ${who}: match. ${who} is now verified.\n`
+          : v.failed ? `Verification with ${who} FAILED (their values do not check: a cheat or a bug). ${who} is NOT verified.\n`
+            : `Verification with ${who}: no match${v.aborted ? ' (stopped)' : ''}. ${who} is NOT verified.\n`);
+      }
+      for (const c of client.store.listContacts()) {
+        if (only !== undefined && !Buffer.from(c.accountId).equals(Buffer.from(only))) continue;
+        const q = client.pendingSmpQuestion(c.accountId);
+        if (q === undefined) continue;
+        const who = contactName(c, c.accountId, client);
+        ctx.io.out(`${who} asks to verify: ${q} — answer with sigilo verify ${who} --answer "…"\n`);
       }
     }
     if (ctx.values['no-read'] !== true && ctx.values.offline !== true) {

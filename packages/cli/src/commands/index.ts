@@ -23,6 +23,7 @@ import { send } from './send.js';
 import { sendFile } from './send-file.js';
 import { download } from './download.js';
 import { verify } from './verify.js';
+import { exportReceipts, receipts, verifyReceipt } from './receipts.js';
 import { whoami } from './whoami.js';
 import { backup } from './backup.js';
 import { restore } from './restore.js';
@@ -53,6 +54,9 @@ export const COMMANDS: readonly Command[] = [
   inbox,
   chat,
   verify,
+  receipts,
+  exportReceipts,
+  verifyReceipt,
   devices,
   devicesRemove,
   devicesRename,

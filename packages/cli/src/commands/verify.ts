@@ -8,6 +8,7 @@ import { str } from '../args.js';
 import { UsageError } from '../command.js';
 import { hex } from '../client/format.js';
 import { CLIENT_USAGE, EXIT_IDENTITY, clientCommand, contactName } from '../client/session.js';
+import { runSmp } from '../client/smp.js';
 
 /** A scanned QR payload as text: hex or base32 (the two forms `verify` prints), told apart by length. */
 function parseQrText(text: string, expectedBytes: number): Uint8Array {
@@ -24,6 +25,8 @@ export const verify = clientCommand({
   path: ['verify'],
   summary: 'show the safety number with a contact; check a scanned QR payload; accept a changed key',
   usage: `sigilo verify NAME [--qr PAYLOAD | --verified | --accept] ${CLIENT_USAGE} [--json]
+sigilo verify NAME --ask "QUESTION" --answer "OUR ANSWER" [--wait SECONDS] ${CLIENT_USAGE} [--json]
+sigilo verify NAME --answer "ANSWER" [--wait SECONDS] ${CLIENT_USAGE} [--json]
 
 Compare the safety number with your contact in person or on a call you trust,
 or scan each other's QR codes.
@@ -32,19 +35,36 @@ or scan each other's QR codes.
   --verified    you compared the numbers and they match: mark the contact verified
   --accept      accept your contact's NEW identity key (after a "safety number changed"
                 warning) without marking it verified; sending is blocked until you do
-Exit code 3 also when the key changed and is not accepted yet.`,
-  options: { qr: { type: 'string' }, accept: { type: 'boolean' }, verified: { type: 'boolean' } },
+Exit code 3 also when the key changed and is not accepted yet.
+
+Or verify with a question only your contact can answer (SMP, no numbers to compare;
+neither side learns the other's answer, only whether they are the same):
+  --ask QUESTION  ask it; --answer gives your own answer (case and extra spaces ignored)
+  --answer TEXT   alone: answer the question your contact asked (sigilo inbox shows it)
+  --wait SECONDS  how long to wait for the result (default 60; 0: do not wait, the
+                  result shows in sigilo inbox)
+Exit codes: 0 match (both sides mark each other verified), 3 no match,
+5 no result yet (your contact has not answered: run sigilo inbox later).
+At most 3 questions per contact per hour.`,
+  options: { qr: { type: 'string' }, accept: { type: 'boolean' }, verified: { type: 'boolean' }, ask: { type: 'string' }, answer: { type: 'string' }, wait: { type: 'string' } },
   positionals: true,
   async run(ctx) {
     const [name, ...extra] = ctx.positionals;
     if (!name) throw new UsageError('give the contact NAME');
     if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`);
     const qr = str(ctx.values.qr);
-    const actions = [qr !== undefined, ctx.values.accept === true, ctx.values.verified === true].filter(Boolean).length;
-    if (actions > 1) throw new UsageError('give only one of --qr, --verified and --accept');
+    const ask = str(ctx.values.ask), answer = str(ctx.values.answer), waitText = str(ctx.values.wait);
+    const smp = ask !== undefined || answer !== undefined;
+    const actions = [qr !== undefined, ctx.values.accept === true, ctx.values.verified === true, smp].filter(Boolean).length;
+    if (actions > 1) throw new UsageError('give only one of --qr, --verified, --accept and --ask/--answer');
+    if (ask !== undefined && answer === undefined) throw new UsageError('--ask needs your own answer too: --answer "…" (it is never sent, only compared)');
+    if (waitText !== undefined && !smp) throw new UsageError('--wait goes with --ask or --answer');
+    const wait = waitText === undefined ? 60 : Number(waitText);
+    if (!Number.isFinite(wait) || wait < 0) throw new UsageError(`--wait takes a number of seconds, got '${waitText}'`);
     const client = await ctx.client();
     const contact = client.resolveContact(name);
     const who = contactName(contact, contact.accountId, client);
+    if (smp) return runSmp(ctx, client, contact.accountId, who, ask, answer!, wait);
     const before = client.safetyNumber(contact.accountId);
     let outcome: 'shown' | 'accepted' | 'verified' | 'mismatch' = 'shown';
     if (qr !== undefined) {
