@@ -375,7 +375,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     for (const d of devices) for (const [k, n] of d.shown) if (n > 1) { report.duplicates++; report.problems.push(`shown ${n}×: ${k} on ${d.label}`); }
 
     // The same history on every device of a person.
-    const history = (d: Device) => d.client.store.allMessages().map((m: MessageRow) => `${hex(m.conversation)}:${hex(m.messageId)}:${m.text}`).sort();
+    // Group-change rows ("ana added carol") are each device's own record of what it applied, not messages: a device
+    // linked later starts with the changes made after it joined (client.md §12), so they are left out here.
+    const history = (d: Device) => d.client.store.allMessages().filter((m: MessageRow) => !m.groupChange)
+      .map((m: MessageRow) => `${hex(m.conversation)}:${hex(m.messageId)}:${m.text}`).sort();
     for (const [person, ds] of people) {
       const ref = history(ds[0]!);
       for (const d of ds.slice(1)) {
