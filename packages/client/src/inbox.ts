@@ -13,6 +13,7 @@ import { checkIncomingIdentity, contact } from './contacts.js';
 import type { Engine } from './engine.js';
 import { ClientError } from './errors.js';
 import { type ClientEvent, TYPING_EXPIRY_MS } from './events.js';
+import { answerHistoryRequest, installCatchUp } from './link-catch-up.js';
 import { acceptPointers } from './media/pointer.js';
 import { flushSoon, queueContent } from './outbox.js';
 import { unpad } from './padding.js';
@@ -151,6 +152,8 @@ export function receiveOne(engine: Engine, d: Deliver, out: InboxEffects): boole
     const unaccepted = checkIncomingIdentity(engine, sender.accountId, remoteIdentity, me.accountId, events);
     cached.record = record;
     cached.dirty = true;
+    // A device of this account the cached list lacks (just linked): ask for the list again before the next sync copy.
+    if (engine.ownDevices && bytesEqual(sender.accountId, me.accountId) && !engine.ownDevices.includes(sender.deviceId)) engine.ownDevices = undefined;
     let content: Content;
     try {
       content = fromBinary(ContentSchema, unpad(plaintext));
@@ -267,6 +270,12 @@ export function apply(engine: Engine, content: Content, from: Uint8Array, self: 
         case 'deleteForMe':
           engine.store.removeMessage(s.value.conversationAccountId, s.value.messageId);
           events.push({ type: 'deleted', conversation: s.value.conversationAccountId, messageId: s.value.messageId });
+          return;
+        case 'historyRequest':
+          if (answerHistoryRequest(engine, s.value.linkToken)) followUps.push(() => flushSoon(engine, 0));
+          return;
+        case 'historyCatchUp':
+          installCatchUp(engine, s.value.linkToken, s.value.entries, s.value.last, events);
           return;
         default:
           return;

@@ -5,15 +5,16 @@
  */
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { decodeIdentityKeyPair, encodeIdentityKeyPair, generateX25519KeyPair, linkDevicePayload, linkIdentityPayload } from '@sigilo/protocol';
-import { HistoryArchiveSchema, type HistoryEntry, HistoryEntrySchema, type ProvisionMessage, ProvisionMessageSchema } from '@sigilo/protocol/gen/sigilo/client/v1/content_pb';
+import { HistoryArchiveSchema, type HistoryEntry, type ProvisionMessage, ProvisionMessageSchema } from '@sigilo/protocol/gen/sigilo/client/v1/content_pb';
 import { generateDeviceKey } from './account.js';
 import { Connection, type ServerAddress, ServerRequestError } from './connection.js';
 import { type Engine, META, u32 } from './engine.js';
 import { ClientError } from './errors.js';
-import { acceptPointers, pointerFromAttachment } from './media/pointer.js';
+import { carried, historyEntry, LINK_TOKEN_LENGTH, rememberSnapshot, requestCatchUp } from './link-catch-up.js';
+import { acceptPointers } from './media/pointer.js';
 import { replenishPreKeys } from './prekeys.js';
 import { decryptHistory, encryptHistory, formatLinkCode, linkQrPayload, openProvision, parseLinkCode, sealProvision } from './provisioning.js';
-import { statusFromWire, statusToWire } from './status.js';
+import { statusFromWire } from './status.js';
 
 /**
  * On a NEW device: asks the server for a provisioning address and returns the
@@ -52,7 +53,7 @@ export async function startLink(engine: Engine): Promise<{ code: string; qrPaylo
       const chunks: Uint8Array[] = [];
       for (let i = 0; i < pm.historyChunks; i++) chunks.push(await next());
       const archive = fromBinary(HistoryArchiveSchema, decryptHistory(engine.ctx, pm.historyKey, chunks, pm.historyChunks));
-      return await installAccount(engine, connection, nonce, pm, archive.entries);
+      return await installAccount(engine, connection, nonce, pm, archive.entries, true);
     } finally {
       clearInterval(keepAlive);
       connection.close();
@@ -70,12 +71,16 @@ export async function approveLink(engine: Engine, codeText: string, options: { o
   const me = engine.requireAccount();
   const connection = engine.requireConnection();
   const code = parseLinkCode(codeText);
+  // What this device stores from now on is sent to the new device once it can be addressed (link-catch-up.ts).
+  const linkToken = engine.ctx.random(LINK_TOKEN_LENGTH);
+  engine.store.transaction(() => rememberSnapshot(engine, linkToken, engine.now()));
   const entries = historyEntries(engine);
   const historyKey = engine.ctx.random(32);
   const chunks = encryptHistory(engine.ctx, historyKey, toBinary(HistoryArchiveSchema, create(HistoryArchiveSchema, { entries })));
   const pm = provisionMessage(engine, me.accountId);
   pm.historyKey = historyKey;
   pm.historyChunks = chunks.length;
+  pm.linkToken = linkToken;
   const total = chunks.length + 1;
   await connection.request({ case: 'provisionSend', value: { address: code.address, body: sealProvision(engine.ctx, code.publicKey, toBinary(ProvisionMessageSchema, pm)) } });
   options.onProgress?.(1, total);
@@ -108,18 +113,14 @@ export function provisionMessage(engine: Engine, accountId: Uint8Array): Provisi
 /** Every stored message not deleted, with its attachment pointers (linking, backup). */
 export function historyEntries(engine: Engine): HistoryEntry[] {
   // Group changes are not copied (a new device verifies the group logs itself, client.md §12).
-  return engine.store.allMessages().filter((m) => !m.deleted && !m.groupChange).map((m) => create(HistoryEntrySchema, {
-    conversationAccountId: m.conversation, messageId: m.messageId, authorAccountId: m.author, timestamp: BigInt(m.timestamp),
-    text: m.text, status: statusToWire(m.status), outgoing: m.outgoing, privateWith: m.privateWith ?? new Uint8Array(0),
-    attachments: (m.attachments ?? []).map(pointerFromAttachment),
-  }));
+  return engine.store.allMessages().filter(carried).map(historyEntry);
 }
 
 /**
  * Links a new device to the account of `pm` (signing with its identity key) over `connection`, then installs the
  * identity, contacts, groups and history in one transaction and publishes this device's prekeys.
  */
-export async function installAccount(engine: Engine, connection: Connection, nonce: Uint8Array, pm: ProvisionMessage, entries: readonly HistoryEntry[]): Promise<{ accountId: Uint8Array; deviceId: number; historyMessages: number }> {
+export async function installAccount(engine: Engine, connection: Connection, nonce: Uint8Array, pm: ProvisionMessage, entries: readonly HistoryEntry[], linked = false): Promise<{ accountId: Uint8Array; deviceId: number; historyMessages: number }> {
   const identity = decodeIdentityKeyPair(engine.ctx.crypto, pm.identityKeyPair);
   const deviceKey = generateDeviceKey(engine);
   const f = await connection.request({
@@ -158,6 +159,8 @@ export async function installAccount(engine: Engine, connection: Connection, non
     engine.groups.installProvisioned(pm.groups, now);
     engine.profiles.installProvisioned(pm);
     engine.usernames.installProvisioned(pm.username);
+    // Sent by the outbox once connected, after the prekeys (online.ts): the approving device answers with what came meanwhile.
+    if (linked) requestCatchUp(engine, pm.linkToken);
   });
   engine.identityCache = identity;
   engine.retain(identity);
