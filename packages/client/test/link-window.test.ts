@@ -106,4 +106,18 @@ describe('the linking window', () => {
     expect(ids.filter((t) => t === 'ana, in the window')).toHaveLength(1);
     expect(shown.filter((t) => t === 'ana, in the window')).toHaveLength(1);
   });
+
+  it('a new device registered without keys yet does not stall senders, and gets what they sent meanwhile', async () => {
+    const { gate, pending, second: device } = await linkHolding('uploadPreKeys');
+    // The server lists bruno's second device now, and has no keys for it: the send goes to bruno's first device.
+    await sendInWindow();
+    expect(await bruno.listDevices().then((l) => l.length)).toBe(2);
+    gate.release();
+    await pending.completed;
+    await device.connect({ reconnect: false });
+    await until(() => texts(device).has('ana, in the window') && texts(device).has('bruno, in the window'));
+    // Once its keys are there, senders address it.
+    await ana.sendText(bruno.accountId!, 'ana, after');
+    await until(() => texts(device).has('ana, after') && texts(bruno).has('ana, after'));
+  });
 });

@@ -9,7 +9,7 @@ import { authPayload } from '../auth.js';
 import type { Reply } from '../connection.js';
 import type { ServerContext, Session } from '../context.js';
 import { ServerError, invalidArgument } from '../errors.js';
-import { DAY_MS, dayOf } from '../ids.js';
+import { DAY_MS, dayOf, toHex } from '../ids.js';
 
 /** Encrypted device names: nonce, a name of up to 64 UTF-8 bytes, tag, with room to spare. */
 export const MAX_ENCRYPTED_DEVICE_NAME = 128;
@@ -92,4 +92,26 @@ export async function setDeviceName(ctx: ServerContext, s: Session, m: SetDevice
     throw new ServerError('NOT_FOUND', 'your account has no such device (sigilo devices lists them)');
   }
   return { body: { case: 'ok', value: {} } };
+}
+
+/** A device registered by a link that never published its prekeys is removed once it is this many whole days old. */
+export const KEYLESS_DEVICE_DAYS = 1;
+
+/**
+ * The sweeper's part (services/retention.ts): removes devices left keyless by a link cut short after the server
+ * registered them (server.md §5.1). Senders already leave them out; this takes them off the account's device list.
+ */
+export async function removeKeylessDevices(ctx: ServerContext): Promise<number> {
+  const stale = await ctx.storage.keylessDevices(dayOf(ctx.now()) - KEYLESS_DEVICE_DAYS);
+  let removed = 0;
+  for (const { accountId, deviceId } of stale) {
+    const account = await ctx.storage.getAccount(accountId);
+    if (!(await ctx.storage.removeDevice(accountId, deviceId))) continue;
+    removed++;
+    const hex = toHex(accountId);
+    ctx.hub.removed(hex, deviceId);
+    ctx.hub.closeDevice(hex, deviceId, CloseReason.DEVICE_REVOKED, 'this device never finished linking and was removed; link it again (sigilo link)');
+    if (account) await ctx.kt.append([{ kind: 'remove', accountId, deviceId, identityKey: account.identityKey, time: ctx.now() }]);
+  }
+  return removed;
 }

@@ -16,7 +16,7 @@ import type { ServerContext, Session } from '../context.js';
 import { RateLimitedError, ServerError, StaleDevicesError, invalidArgument, isStorageFull, StorageFullError } from '../errors.js';
 import { toHex } from '../ids.js';
 import { labels } from '../metrics.js';
-import { deviceListDiff, type EnqueueRequest, type SealedRecipientRecord } from '../storage/port.js';
+import { deviceListDiff, excusedKeyless, type EnqueueRequest, type SealedRecipientRecord } from '../storage/port.js';
 import { ACCESS_KEY_LENGTH, accessKeyHash } from './accounts.js';
 import { storedTimes } from './stored-times.js';
 
@@ -87,8 +87,9 @@ async function relayOnline(ctx: ServerContext, req: Omit<EnqueueRequest, 'dedupK
       : new ServerError('NOT_FOUND', 'no such account on this server; check the recipient');
   }
   const current = devices.map((d) => d.deviceId).filter((id) => id !== req.excludeDeviceId);
-  const stale = deviceListDiff(current, req.entries.map((e) => e.deviceId));
-  if (stale) throw new StaleDevicesError(current, stale.missing, stale.extra);
+  const keyless = excusedKeyless(devices.map((d) => d.deviceId), devices.filter((d) => d.keyless).map((d) => d.deviceId));
+  const stale = deviceListDiff(current, req.entries.map((e) => e.deviceId), keyless);
+  if (stale) throw new StaleDevicesError(stale.current, stale.missing, stale.extra);
   const now = ctx.now();
   const recipientHex = toHex(req.recipient);
   for (const e of req.entries) {
@@ -307,7 +308,7 @@ export async function multiSealedSend(ctx: ServerContext, m: MultiSealedSend): P
 /** online_only: device lists checked as for a stored send, pushed to connected devices, nothing stored or deduplicated. */
 function multiOnline(ctx: ServerContext, m: MultiSealedSend, records: readonly SealedRecipientRecord[]): Reply {
   const stale = m.recipients.flatMap((r, i): StaleAccount[] => {
-    const diff = deviceListDiff(records[i]!.deviceIds, r.deviceIds);
+    const diff = deviceListDiff(records[i]!.deviceIds, r.deviceIds, records[i]!.keyless);
     return diff ? [{ accountId: r.accountId, ...diff }] : [];
   });
   if (stale.length) {

@@ -13,10 +13,13 @@ import type { BlobStore } from '../blobs/port.js';
 import type { ServerContext } from '../context.js';
 import { fromHexId, toHex } from '../ids.js';
 import type { SweepResult } from '../storage/port.js';
+import { removeKeylessDevices } from './devices.js';
 
 export interface SweepReport extends SweepResult {
   /** Blobs deleted because no live attachment row names them. */
   readonly orphanBlobs: number;
+  /** Devices removed because a link left them without keys (services/devices.ts removeKeylessDevices). */
+  readonly keylessDevices: number;
 }
 
 /** Deletes every stored blob without a live attachment row; `skip` holds ids just deleted. */
@@ -55,14 +58,15 @@ export async function sweep(ctx: ServerContext, blobs: BlobStore): Promise<Sweep
     }
   }
   const orphanBlobs = await sweepOrphans(ctx, blobs, now, deleted).catch((e: unknown) => { failure ??= e; return 0; });
+  const keylessDevices = await removeKeylessDevices(ctx).catch((e: unknown) => { failure ??= e; return 0; });
   ctx.metrics.messagesExpired.inc(undefined, r.messages);
-  if (r.messages || r.invites || r.attachmentIds.length || r.attachmentUsage || orphanBlobs) {
+  if (r.messages || r.invites || r.attachmentIds.length || r.attachmentUsage || orphanBlobs || keylessDevices) {
     ctx.log.info('retention sweep', {
-      messages: r.messages, invites: r.invites, dedup: r.dedup, attachments: r.attachmentIds.length, attachmentUsage: r.attachmentUsage, orphanBlobs,
+      messages: r.messages, invites: r.invites, dedup: r.dedup, attachments: r.attachmentIds.length, attachmentUsage: r.attachmentUsage, orphanBlobs, keylessDevices,
     });
   }
   if (failure !== undefined) throw failure;
-  return { ...r, orphanBlobs };
+  return { ...r, orphanBlobs, keylessDevices };
 }
 
 /**

@@ -37,6 +37,11 @@ export interface DeviceRecord {
   readonly createdDay: number;
   /** Days since the epoch, or undefined when last-seen is off or never recorded. */
   readonly lastSeenDay: number | undefined;
+  /**
+   * True while the device has published no signed prekey (a link in progress, or one cut short after
+   * the device was registered): no sender can encrypt to it, so no send has to list it (server.md §5.1).
+   */
+  readonly keyless?: boolean;
 }
 
 /** The administrator's own note on an account, stored only when set. */
@@ -149,6 +154,8 @@ export interface SealedRecipientRecord {
   readonly unrestricted: boolean;
   /** The account's devices, ascending. */
   readonly deviceIds: readonly number[];
+  /** Those of them a send may leave out (no signed prekey yet, beside a device that has one: excusedKeyless). */
+  readonly keyless: readonly number[];
 }
 
 export interface MultiRecipientEntry {
@@ -171,11 +178,26 @@ export interface MultiEnqueueRequest {
   readonly dedupExpiresAt: number;
 }
 
-/** How a send's device list differs from an account's current devices; undefined when it lists exactly them. */
-export function deviceListDiff(current: readonly number[], sent: readonly number[]): { current: readonly number[]; missing: number[]; extra: number[] } | undefined {
+/**
+ * The keyless devices (DeviceRecord.keyless) a send may leave out: all of them when the account has a device
+ * with keys, none otherwise (an account whose devices all lack keys cannot be encrypted to anyway, and is checked
+ * as every device's: tests and tools address such accounts directly).
+ */
+export function excusedKeyless(all: readonly number[], keyless: readonly number[]): number[] {
+  return keyless.length < all.length ? [...keyless] : [];
+}
+
+/**
+ * How a send's device list differs from an account's devices; undefined when it lists every device that has
+ * keys and nothing but the account's devices. A keyless device (DeviceRecord.keyless) may be listed or left out:
+ * nobody can encrypt to it, and requiring it would stall every sender until the device is removed (server.md §5.1).
+ * `current` in the answer is the devices a send must list.
+ */
+export function deviceListDiff(all: readonly number[], sent: readonly number[], keyless: readonly number[] = []): { current: readonly number[]; missing: number[]; extra: number[] } | undefined {
   const listed = new Set(sent);
+  const current = keyless.length ? all.filter((id) => !keyless.includes(id)) : all;
   const missing = current.filter((id) => !listed.has(id));
-  const extra = [...listed].filter((id) => !current.includes(id)).sort((a, b) => a - b);
+  const extra = [...listed].filter((id) => !all.includes(id)).sort((a, b) => a - b);
   return missing.length || extra.length ? { current, missing, extra } : undefined;
 }
 
@@ -369,6 +391,11 @@ export interface Storage {
    * the same transaction (replacing any earlier one for that device id).
    */
   removeDevice(accountId: Uint8Array, deviceId: number, removal?: NewDeviceRemoval): Promise<boolean>;
+  /**
+   * Devices still keyless (no signed prekey) that were registered before `createdBeforeDay`, of accounts that
+   * have another device with keys: links cut short after the server registered the device. The sweeper removes them.
+   */
+  keylessDevices(createdBeforeDay: number): Promise<{ accountId: Uint8Array; deviceId: number }[]>;
   setLastSeen(accountId: Uint8Array, deviceId: number, day: number): Promise<void>;
   /** Removes every stored last-seen day (used when last-seen is switched off). */
   clearLastSeen(): Promise<number>;

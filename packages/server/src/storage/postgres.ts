@@ -17,7 +17,7 @@ import type {
   TakeBundlesResult, TakenPreKeys, DeviceRemovalRecord, NewDeviceRemoval, PushSubscriptionRecord, StoredRow,
 } from './port.js';
 import type { KtLeafInput, KtLeafRecord, KtUnloggedDevice } from './port.js';
-import { EXPIRED_INVITE_KEPT_MS, deviceListDiff, isAccountColumn } from './port.js';
+import { EXPIRED_INVITE_KEPT_MS, deviceListDiff, excusedKeyless, isAccountColumn } from './port.js';
 
 export interface PostgresStorageOptions {
   /** e.g. postgresql://sigilo@127.0.0.1:5432/sigilo */
@@ -142,7 +142,10 @@ function toAccount(r: Row): AccountRecord {
   return { accountId: bytes(r.account_id), identityKey: bytes(r.identity_key), accessKeyHash: optBytes(r.access_key_hash), unrestricted: r.unrestricted === true, createdDay: num(r.created_day) };
 }
 function toDevice(r: Row): DeviceRecord {
-  return { accountId: bytes(r.account_id), deviceId: num(r.device_id), deviceKey: bytes(r.device_key), createdDay: num(r.created_day), lastSeenDay: r.last_seen_day == null ? undefined : num(r.last_seen_day) };
+  return {
+    accountId: bytes(r.account_id), deviceId: num(r.device_id), deviceKey: bytes(r.device_key), createdDay: num(r.created_day), lastSeenDay: r.last_seen_day == null ? undefined : num(r.last_seen_day),
+    ...(r.keyed === undefined ? {} : { keyless: r.keyed !== true }),
+  };
 }
 
 type Q = (sql: string, params?: unknown[]) => Promise<Row[]>;
@@ -249,7 +252,18 @@ export class PostgresStorage implements Storage {
   }
 
   async listDevices(accountId: Uint8Array): Promise<DeviceRecord[]> {
-    return (await this.#q(`SELECT * FROM ${this.#t('devices')} WHERE account_id = $1 ORDER BY device_id`, [buf(accountId)])).map(toDevice);
+    return (await this.#q(`SELECT d.*, ${this.#keyed} AS keyed FROM ${this.#t('devices')} d WHERE d.account_id = $1 ORDER BY d.device_id`, [buf(accountId)])).map(toDevice);
+  }
+
+  /** Whether device row `d` has published a signed prekey (port.ts DeviceRecord.keyless). */
+  get #keyed(): string {
+    return `EXISTS (SELECT 1 FROM ${this.#t('signed_prekeys')} p WHERE p.account_id = d.account_id AND p.device_id = d.device_id)`;
+  }
+
+  async keylessDevices(createdBeforeDay: number): Promise<{ accountId: Uint8Array; deviceId: number }[]> {
+    const rows = await this.#q(`SELECT d.account_id, d.device_id FROM ${this.#t('devices')} d WHERE d.created_day < $1 AND NOT ${this.#keyed}
+      AND EXISTS (SELECT 1 FROM ${this.#t('signed_prekeys')} o WHERE o.account_id = d.account_id AND o.device_id <> d.device_id)`, [createdBeforeDay]);
+    return rows.map((r) => ({ accountId: bytes(r.account_id), deviceId: num(r.device_id) }));
   }
 
   async removeDevice(accountId: Uint8Array, deviceId: number, removal?: NewDeviceRemoval): Promise<boolean> {
@@ -457,9 +471,10 @@ export class PostgresStorage implements Storage {
           if ((await q(`SELECT 1 FROM ${this.#t('dedup')} WHERE dedup_key = $1`, [dedupKey])).length) { out.push({ status: 'duplicate' }); continue; }
           // Share-lock the account row: a concurrent device addition or removal waits for this send.
           if (!(await q(`SELECT 1 FROM ${this.#t('accounts')} WHERE account_id = $1 FOR SHARE`, [recipient])).length) { out.push({ status: 'no-account' }); continue; }
-          const all = (await q(`SELECT device_id FROM ${this.#t('devices')} WHERE account_id = $1 ORDER BY device_id`, [recipient])).map((r) => num(r.device_id));
-          const current = all.filter((id) => id !== req.excludeDeviceId);
-          const diff = deviceListDiff(current, req.entries.map((e) => e.deviceId));
+          const listed = await q(`SELECT d.device_id, ${this.#keyed} AS keyed FROM ${this.#t('devices')} d WHERE d.account_id = $1 ORDER BY d.device_id`, [recipient]);
+          const current = listed.map((r) => num(r.device_id)).filter((id) => id !== req.excludeDeviceId);
+          const keyless = excusedKeyless(listed.map((r) => num(r.device_id)), listed.filter((r) => r.keyed !== true).map((r) => num(r.device_id)));
+          const diff = deviceListDiff(current, req.entries.map((e) => e.deviceId), keyless);
           if (diff) { out.push({ status: 'stale', ...diff }); continue; }
           const inserted = await q(`INSERT INTO ${this.#t('dedup')} (dedup_key, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1`, [dedupKey, req.dedupExpiresAt]);
           if (!inserted.length) { out.push({ status: 'duplicate' }); continue; }
@@ -509,19 +524,21 @@ export class PostgresStorage implements Storage {
     const ids = fresh.map(({ r }) => buf(r.recipient));
     // Share-lock the account rows (in one order): a concurrent device addition or removal waits for this send.
     const exists = new Set((await q(`SELECT account_id FROM ${this.#t('accounts')} WHERE account_id = ANY($1::bytea[]) ORDER BY account_id FOR SHARE`, [ids])).map((r) => key(r.account_id)));
-    const devices = new Map<string, number[]>();
-    for (const r of await q(`SELECT account_id, device_id FROM ${this.#t('devices')} WHERE account_id = ANY($1::bytea[]) ORDER BY account_id, device_id`, [ids])) {
+    const devices = new Map<string, { all: number[]; keyless: number[] }>();
+    for (const r of await q(`SELECT d.account_id, d.device_id, ${this.#keyed} AS keyed FROM ${this.#t('devices')} d WHERE d.account_id = ANY($1::bytea[]) ORDER BY d.account_id, d.device_id`, [ids])) {
       const k = key(r.account_id);
       let list = devices.get(k);
-      if (!list) devices.set(k, (list = []));
-      list.push(num(r.device_id));
+      if (!list) devices.set(k, (list = { all: [], keyless: [] }));
+      list.all.push(num(r.device_id));
+      if (r.keyed !== true) list.keyless.push(num(r.device_id));
     }
     const unknown: number[] = [];
     const stale: MultiStaleAccount[] = [];
     for (const { r, index } of fresh) {
       const k = key(buf(r.recipient));
       if (!exists.has(k)) { unknown.push(index); continue; }
-      const diff = deviceListDiff(devices.get(k) ?? [], r.deviceIds);
+      const d = devices.get(k);
+      const diff = deviceListDiff(d?.all ?? [], r.deviceIds, d && excusedKeyless(d.all, d.keyless));
       if (diff) stale.push({ index, ...diff });
     }
     if (unknown.length || stale.length) return { status: 'rejected', unknown, stale };
@@ -562,12 +579,13 @@ export class PostgresStorage implements Storage {
     const key = (b: unknown) => (b as Buffer).toString('latin1');
     // One statement: accounts with their device ids aggregated.
     const rows = await this.#q(`SELECT a.account_id, a.access_key_hash, a.unrestricted,
-        coalesce((SELECT array_agg(d.device_id ORDER BY d.device_id) FROM ${this.#t('devices')} d WHERE d.account_id = a.account_id), '{}') AS device_ids
+        coalesce((SELECT array_agg(d.device_id ORDER BY d.device_id) FROM ${this.#t('devices')} d WHERE d.account_id = a.account_id), '{}') AS device_ids,
+        coalesce((SELECT array_agg(d.device_id ORDER BY d.device_id) FROM ${this.#t('devices')} d WHERE d.account_id = a.account_id AND NOT ${this.#keyed}), '{}') AS keyless
       FROM ${this.#t('accounts')} a WHERE a.account_id = ANY($1::bytea[])`, [accountIds.map(buf)]);
     const byId = new Map(rows.map((r) => [key(r.account_id), r]));
     return accountIds.map((id) => {
       const r = byId.get(key(buf(id)));
-      return r && { accessKeyHash: optBytes(r.access_key_hash), unrestricted: r.unrestricted === true, deviceIds: (r.device_ids as number[]).map(num) };
+      return r && { accessKeyHash: optBytes(r.access_key_hash), unrestricted: r.unrestricted === true, deviceIds: (r.device_ids as number[]).map(num), keyless: excusedKeyless((r.device_ids as number[]).map(num), (r.keyless as number[]).map(num)) };
     });
   }
 

@@ -27,7 +27,7 @@ import type {
   DeviceRemovalRecord, NewDeviceRemoval, SweepResult, TableAudit, TakeBundlesResult, TakenPreKeys, OneTimePreKeyRow,
   PushSubscriptionRecord, StoredRow,
 } from './port.js';
-import { EXPIRED_INVITE_KEPT_MS, deviceListDiff, isAccountColumn } from './port.js';
+import { EXPIRED_INVITE_KEPT_MS, deviceListDiff, excusedKeyless, isAccountColumn } from './port.js';
 
 export interface SqliteStorageOptions {
   /** Path of the database file, or ':memory:'. */
@@ -42,6 +42,9 @@ export interface SqliteStorageOptions {
  * 3: usernames, profiles and the member directory (new tables only).
  */
 const SCHEMA_VERSION = 3;
+/** Whether device row `d` has published a signed prekey (port.ts DeviceRecord.keyless). */
+const KEYED_EXISTS = 'EXISTS (SELECT 1 FROM signed_prekeys p WHERE p.account_id = d.account_id AND p.device_id = d.device_id)';
+const KEYED = `${KEYED_EXISTS} AS keyed`;
 const DAY_MS = 86_400_000;
 
 const SCHEMA = `
@@ -310,6 +313,7 @@ function toDevice(r: Row): DeviceRecord {
     deviceKey: bytes(r.device_key),
     createdDay: r.created_day as number,
     lastSeenDay: (r.last_seen_day as number | null) ?? undefined,
+    ...(r.keyed === undefined ? {} : { keyless: r.keyed === 0 }),
   };
 }
 
@@ -389,6 +393,10 @@ export class SqliteStorage implements Storage {
 
   async removeDevice(accountId: Uint8Array, deviceId: number, removal?: NewDeviceRemoval): Promise<boolean> {
     return this.#tx.removeDevice(buf(accountId), deviceId, removal);
+  }
+
+  async keylessDevices(createdBeforeDay: number): Promise<{ accountId: Uint8Array; deviceId: number }[]> {
+    return (this.#s.keylessDevices.all(createdBeforeDay) as Row[]).map((r) => ({ accountId: bytes(r.account_id), deviceId: r.device_id as number }));
   }
 
   #kt: ReturnType<typeof prepareKt> | undefined;
@@ -739,8 +747,12 @@ function prepare(db: Database.Database) {
     insertDevice: db.prepare('INSERT INTO devices (account_id, device_id, device_key, created_day) VALUES (?, ?, ?, ?)'),
     countDevices: db.prepare('SELECT count(*) AS n FROM devices WHERE account_id = ?'),
     getDevice: db.prepare('SELECT * FROM devices WHERE account_id = ? AND device_id = ?'),
-    listDevices: db.prepare('SELECT * FROM devices WHERE account_id = ? ORDER BY device_id'),
+    listDevices: db.prepare(`SELECT d.*, ${KEYED} FROM devices d WHERE d.account_id = ? ORDER BY d.device_id`),
     listDeviceIds: db.prepare('SELECT device_id FROM devices WHERE account_id = ? ORDER BY device_id').pluck(),
+    /** [device_id, keyed] per device (keyless devices need not be listed by a send: port.ts deviceListDiff). */
+    listDeviceKeys: db.prepare(`SELECT d.device_id, ${KEYED} FROM devices d WHERE d.account_id = ? ORDER BY d.device_id`).raw(),
+    keylessDevices: db.prepare(`SELECT d.account_id, d.device_id FROM devices d WHERE d.created_day < ? AND NOT ${KEYED_EXISTS}
+      AND EXISTS (SELECT 1 FROM signed_prekeys o WHERE o.account_id = d.account_id AND o.device_id <> d.device_id)`),
     deleteDevice: db.prepare('DELETE FROM devices WHERE account_id = ? AND device_id = ?'),
     setLastSeen: db.prepare('UPDATE devices SET last_seen_day = ? WHERE account_id = ? AND device_id = ?'),
     clearLastSeen: db.prepare('UPDATE devices SET last_seen_day = NULL WHERE last_seen_day IS NOT NULL'),
@@ -785,6 +797,17 @@ function prepare(db: Database.Database) {
       ON CONFLICT (account_id, day) DO UPDATE SET bytes = bytes + excluded.bytes, expires_at = max(expires_at, excluded.expires_at)`),
     sweepUsage: db.prepare('DELETE FROM attachment_usage WHERE expires_at <= ?'),
   };
+}
+
+/** Device ids, and those without keys, from listDeviceKeys rows. */
+function deviceKeys(rows: readonly [number, number][]): { all: number[]; keyless: number[] } {
+  const all: number[] = [];
+  const keyless: number[] = [];
+  for (const [id, keyed] of rows) {
+    all.push(id);
+    if (!keyed) keyless.push(id);
+  }
+  return { all, keyless: excusedKeyless(all, keyless) };
 }
 
 function transactions(db: Database.Database, s: ReturnType<typeof prepare>) {
@@ -871,20 +894,21 @@ function transactions(db: Database.Database, s: ReturnType<typeof prepare>) {
 
     enqueue: db.transaction((batch: readonly EnqueueRequest[]): EnqueueResult[] => {
       // Within one transaction a recipient's device list cannot change: read it once.
-      const devices = new Map<string, number[] | null>();
+      const devices = new Map<string, { all: number[]; keyless: number[] } | null>();
       return batch.map((req): EnqueueResult => {
         const dedupKey = buf(req.dedupKey);
         if (s.dedupExists.get(dedupKey) !== undefined) return { status: 'duplicate' };
         const recipient = buf(req.recipient);
         const key = recipient.toString('latin1');
-        let all = devices.get(key);
-        if (all === undefined) {
-          all = s.accountExists.get(recipient) === undefined ? null : (s.listDeviceIds.all(recipient) as number[]);
-          devices.set(key, all);
+        let listed = devices.get(key);
+        if (listed === undefined) {
+          listed = s.accountExists.get(recipient) === undefined ? null : deviceKeys(s.listDeviceKeys.all(recipient) as [number, number][]);
+          devices.set(key, listed);
         }
-        if (all === null) return { status: 'no-account' };
+        if (listed === null) return { status: 'no-account' };
+        const { all, keyless } = listed;
         const current = req.excludeDeviceId === undefined ? all : all.filter((id) => id !== req.excludeDeviceId);
-        const stale = deviceListDiff(current, req.entries.map((e) => e.deviceId));
+        const stale = deviceListDiff(current, req.entries.map((e) => e.deviceId), keyless);
         if (stale) return { status: 'stale', ...stale };
         s.insertDedup.run(dedupKey, req.dedupExpiresAt);
         const serverIds = new Map<number, number>();
@@ -936,7 +960,7 @@ function prepareMulti(db: Database.Database) {
   const s = {
     accounts: db.prepare(`SELECT a.account_id, a.access_key_hash, a.unrestricted FROM json_each(?) j JOIN accounts a ON a.account_id = unhex(j.value)`),
     accountIds: db.prepare(`SELECT a.account_id FROM json_each(?) j JOIN accounts a ON a.account_id = unhex(j.value)`).pluck(),
-    devices: db.prepare(`SELECT d.account_id, d.device_id FROM json_each(?) j JOIN devices d ON d.account_id = unhex(j.value) ORDER BY d.account_id, d.device_id`),
+    devices: db.prepare(`SELECT d.account_id, d.device_id, ${KEYED} FROM json_each(?) j JOIN devices d ON d.account_id = unhex(j.value) ORDER BY d.account_id, d.device_id`),
     dedupKnown: db.prepare(`SELECT d.dedup_key FROM json_each(?) j JOIN dedup d ON d.dedup_key = unhex(j.value)`).pluck(),
     insertDedup: db.prepare('INSERT INTO dedup (dedup_key, expires_at) VALUES (?, ?)'),
     insertPayload: db.prepare('INSERT INTO shared_payloads (created_at, expires_at, content) VALUES (?, ?, ?)'),
@@ -946,15 +970,17 @@ function prepareMulti(db: Database.Database) {
       OR NOT EXISTS (SELECT 1 FROM messages m WHERE m.payload_id = shared_payloads.payload_id)`),
   };
 
-  /** Device ids per account (latin1 key of the id), from one query. */
-  const devicesOf = (ids: readonly Uint8Array[]): Map<string, number[]> => {
-    const out = new Map<string, number[]>();
+  /** Device ids, and those without keys, per account (latin1 key of the id), from one query. */
+  const devicesOf = (ids: readonly Uint8Array[]): Map<string, { all: number[]; keyless: number[] }> => {
+    const out = new Map<string, { all: number[]; keyless: number[] }>();
     for (const r of s.devices.all(idList(ids)) as Row[]) {
       const key = (r.account_id as Buffer).toString('latin1');
       let list = out.get(key);
-      if (!list) out.set(key, (list = []));
-      list.push(r.device_id as number);
+      if (!list) out.set(key, (list = { all: [], keyless: [] }));
+      list.all.push(r.device_id as number);
+      if (!r.keyed) list.keyless.push(r.device_id as number);
     }
+    for (const list of out.values()) list.keyless = excusedKeyless(list.all, list.keyless);
     return out;
   };
 
@@ -970,7 +996,8 @@ function prepareMulti(db: Database.Database) {
     for (const { r, index } of fresh) {
       const key = buf(r.recipient).toString('latin1');
       if (!exists.has(key)) { unknown.push(index); continue; }
-      const diff = deviceListDiff(devices.get(key) ?? [], r.deviceIds);
+      const d = devices.get(key);
+      const diff = deviceListDiff(d?.all ?? [], r.deviceIds, d?.keyless);
       if (diff) stale.push({ index, ...diff });
     }
     if (unknown.length || stale.length) return { status: 'rejected', unknown, stale };
@@ -1004,7 +1031,8 @@ function prepareMulti(db: Database.Database) {
       return accountIds.map((id) => {
         const key = buf(id).toString('latin1');
         const a = accounts.get(key);
-        return a && { accessKeyHash: optBytes(a.access_key_hash), unrestricted: a.unrestricted === 1, deviceIds: devices.get(key) ?? [] };
+        const d = devices.get(key);
+        return a && { accessKeyHash: optBytes(a.access_key_hash), unrestricted: a.unrestricted === 1, deviceIds: d?.all ?? [], keyless: d?.keyless ?? [] };
       });
     },
   };

@@ -265,6 +265,35 @@ export function runStorageConformance(adapter: string, open: () => Promise<Confo
         expect(await db.queueDepth()).toBe(1);
       });
 
+      it('does not ask for a device without keys beside one with keys (a link cut short), and still takes it', async () => {
+        const a = await registered();
+        const spk = { keyId: 1, publicKey: rnd(32), signature: rnd(64) };
+        await db.storePreKeys(a.accountId, 1, { signedPreKey: spk, oneTimePreKeys: [], pqPreKeys: [] });
+        await db.addDevice(a.accountId, { deviceKey: rnd(32), createdDay: 1 }, 5); // registered by a link, no keys yet
+        expect((await db.listDevices(a.accountId)).map((d) => [d.deviceId, d.keyless])).toEqual([[1, false], [2, true]]);
+        const [without] = await db.enqueue([send(a.accountId, [1])]);
+        expect(without?.status).toBe('stored');
+        const [withIt] = await db.enqueue([send(a.accountId, [1, 2])]);
+        expect(withIt?.status).toBe('stored');
+        expect(await db.enqueue([send(a.accountId, [2])])).toEqual([{ status: 'stale', current: [1], missing: [1], extra: [] }]);
+        expect(await db.getSealedRecipients([a.accountId])).toEqual([{ accessKeyHash: undefined, unrestricted: false, deviceIds: [1, 2], keyless: [2] }]);
+        // Once it publishes its keys, every send must list it.
+        await db.storePreKeys(a.accountId, 2, { signedPreKey: spk, oneTimePreKeys: [], pqPreKeys: [] });
+        expect(await db.enqueue([send(a.accountId, [1])])).toEqual([{ status: 'stale', current: [1, 2], missing: [2], extra: [] }]);
+      });
+
+      it('finds keyless devices older than a day beside a device with keys, for the sweeper', async () => {
+        const a = await registered();
+        const lonely = await registered(); // no device with keys: left alone
+        await db.storePreKeys(a.accountId, 1, { signedPreKey: { keyId: 1, publicKey: rnd(32), signature: rnd(64) }, oneTimePreKeys: [], pqPreKeys: [] });
+        await db.addDevice(a.accountId, { deviceKey: rnd(32), createdDay: 10 }, 5);
+        await db.addDevice(a.accountId, { deviceKey: rnd(32), createdDay: 12 }, 5);
+        await db.addDevice(lonely.accountId, { deviceKey: rnd(32), createdDay: 10 }, 5);
+        const found = await db.keylessDevices(12);
+        expect(found.map((d) => [Buffer.from(d.accountId).toString('hex'), d.deviceId])).toEqual([[Buffer.from(a.accountId).toString('hex'), 2]]);
+        expect(await db.keylessDevices(10)).toEqual([]);
+      });
+
       it('a stale request in a batch does not block the others', async () => {
         const a = await registered();
         const results = await db.enqueue([send(a.accountId, [2]), send(a.accountId, [1])]);
@@ -293,9 +322,9 @@ export function runStorageConformance(adapter: string, open: () => Promise<Confo
         await db.setAccessKey(b.accountId, undefined, true);
         const r = await db.getSealedRecipients([b.accountId, rnd(16), a.accountId]);
         expect(r).toEqual([
-          { accessKeyHash: undefined, unrestricted: true, deviceIds: [1, 2] },
+          { accessKeyHash: undefined, unrestricted: true, deviceIds: [1, 2], keyless: [] },
           undefined,
-          { accessKeyHash: h, unrestricted: false, deviceIds: [1] },
+          { accessKeyHash: h, unrestricted: false, deviceIds: [1], keyless: [] },
         ]);
         expect(await db.getSealedRecipients([])).toEqual([]);
       });
