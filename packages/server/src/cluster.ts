@@ -69,7 +69,7 @@ export class Cluster implements HubPeers {
   readonly #log: Logger;
   readonly #ns: string;
   readonly #provisionTtlMs: number;
-  #wakes = new Map<string, [string, number]>();
+  #wakes = new Map<string, [string, number, (() => void) | undefined]>();
   #ephemeral: [string, number, QueuedMessage][] = [];
   #wakeScheduled = false;
   #timers: NodeJS.Timeout[] = [];
@@ -203,8 +203,8 @@ export class Cluster implements HubPeers {
   }
 
   /** A message was committed for a device that has no connection on this node: ring the node that holds it. */
-  wake(accountHex: string, deviceId: number): void {
-    this.#wakes.set(`${accountHex}:${deviceId}`, [accountHex, deviceId]);
+  wake(accountHex: string, deviceId: number, unheld?: () => void): void {
+    this.#wakes.set(`${accountHex}:${deviceId}`, [accountHex, deviceId, unheld]);
     this.#scheduleFlush();
   }
 
@@ -231,7 +231,10 @@ export class Cluster implements HubPeers {
     try {
       nodes = await this.#bus.read([...wakes, ...ephemeral].map(([a, d]) => this.#deviceKey(a, d)));
     } catch {
-      return; // the bus is away: the holding node's poll catches up (online-only messages are dropped)
+      // The bus is away: the holding node's poll catches up (online-only messages are dropped). Whether any node
+      // holds the devices is unknown: a push wakes them (a wake-up too many costs less than one missing).
+      for (const [, , unheld] of wakes) unheld?.();
+      return;
     }
     const ephemeralByNode = new Map<string, [string, number, WireMessage][]>();
     ephemeral.forEach(([a, d, m], i) => {
@@ -243,12 +246,13 @@ export class Cluster implements HubPeers {
     });
     for (const [node, e] of ephemeralByNode) this.#publish(this.#nodeChannel(node), { t: 'eph', e });
     const byNode = new Map<string, [string, number][]>();
-    wakes.forEach((w, i) => {
+    wakes.forEach(([a, d, unheld], i) => {
       const node = nodes[i];
-      if (!node || node === this.nodeId) return;
+      // No node holds it (or only this one, by a presence entry its connection has outlived): push.
+      if (!node || node === this.nodeId) { unheld?.(); return; }
       let list = byNode.get(node);
       if (!list) byNode.set(node, (list = []));
-      list.push(w);
+      list.push([a, d]);
     });
     for (const [node, w] of byNode) {
       this.counts.wakesSent += w.length;

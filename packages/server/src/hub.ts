@@ -10,8 +10,11 @@ export interface HubPeers {
   unbound(accountHex: string, deviceId: number): void;
   /** Close the device's (or every device's of the account) connection on the other nodes. */
   close(accountHex: string, deviceId: number | undefined, reason: CloseReason, message: string): void;
-  /** A message was committed for a device with no connection here. */
-  wake(accountHex: string, deviceId: number): void;
+  /**
+   * A message was committed for a device with no connection here: rings the node that holds it. `unheld` is called
+   * when presence says no node holds it (or cannot say: the bus is away), so a push wakes it (services/push.ts).
+   */
+  wake(accountHex: string, deviceId: number, unheld?: () => void): void;
   /** An online-only message for a device with no connection here: pushed by the node that holds it, if any. */
   ephemeral(accountHex: string, deviceId: number, message: QueuedMessage): void;
 }

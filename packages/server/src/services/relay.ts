@@ -132,6 +132,17 @@ export class Relay {
     }
   }
 
+  /**
+   * A row was stored for a device with no connection on this node. One node: it is offline, push. Several: ring
+   * the node that holds it, and push only when presence says none does (a device online elsewhere needs no push).
+   */
+  #notHere(accountId: Uint8Array, accountHex: string, deviceId: number): void {
+    const peers = this.hub.peers;
+    const offline = this.#offline;
+    if (!peers) offline?.(accountId, accountHex, deviceId);
+    else peers.wake(accountHex, deviceId, offline && (() => offline(accountId, accountHex, deviceId)));
+  }
+
   #push(req: EnqueueRequest, serverIds: ReadonlyMap<number, number>): void {
     this.#timed(serverIds.values());
     this.metrics.messagesStored.inc(undefined, serverIds.size);
@@ -139,8 +150,7 @@ export class Relay {
     for (const e of req.entries) {
       const conn = this.hub.get(recipientHex, e.deviceId);
       if (!conn) {
-        this.#offline?.(req.recipient, recipientHex, e.deviceId);
-        this.hub.peers?.wake(recipientHex, e.deviceId);
+        this.#notHere(req.recipient, recipientHex, e.deviceId);
         continue;
       }
       conn.push({
@@ -185,8 +195,7 @@ export class Relay {
       for (const [deviceId, serverId] of ids) {
         const conn = this.hub.get(recipientHex, deviceId);
         if (!conn) {
-          this.#offline?.(r.recipient, recipientHex, deviceId);
-          this.hub.peers?.wake(recipientHex, deviceId);
+          this.#notHere(r.recipient, recipientHex, deviceId);
           continue;
         }
         conn.push({
