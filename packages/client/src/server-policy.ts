@@ -3,15 +3,9 @@
  * spec/server.md §8) in plain words, as `sigilo whoami` and the web app show
  * it, and the maximum disappearing-message timer clients apply.
  */
-export interface ServerPolicy {
-  readonly undeliveredMessagesMs: number;
-  readonly attachmentsMs: number;
-  readonly lastSeen: 'day' | 'off';
-  readonly keepsConnectionTimes: boolean;
-  /** 0: no maximum. */
-  readonly maxDisappearingTimerMs: number;
-  readonly push: 'webpush' | 'off';
-}
+import type { ServerPolicy } from '@sigilo/protocol';
+
+export type { ServerPolicy };
 
 /** Reads the policy from a /v1/server-info answer; undefined when the server does not publish one. */
 export function readServerPolicy(info: unknown): ServerPolicy | undefined {

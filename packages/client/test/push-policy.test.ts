@@ -82,3 +82,26 @@ describe('push subscription and server policy, client side', () => {
     expect(durationWords(2 * 3_600_000)).toBe('2 hours');
   });
 });
+
+describe('one shape of the server policy', () => {
+  it('is defined once, in @sigilo/protocol, and the server\'s policy reads back unchanged', async () => {
+    const { readdirSync, readFileSync, statSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const root = join(import.meta.dirname, '../..');
+    const definitions: string[] = [];
+    const walk = (dir: string) => {
+      for (const name of readdirSync(dir)) {
+        const p = join(dir, name);
+        if (name === 'node_modules' || name === 'dist' || name === 'gen') continue;
+        if (statSync(p).isDirectory()) walk(p);
+        else if (/\.tsx?$/.test(name) && /\binterface ServerPolicy\b|\btype ServerPolicy\s*=/.test(readFileSync(p, 'utf8'))) definitions.push(p.slice(root.length + 1));
+      }
+    };
+    for (const pkg of readdirSync(root)) if (statSync(join(root, pkg, 'src'), { throwIfNoEntry: false })?.isDirectory()) walk(join(root, pkg, 'src'));
+    expect(definitions).toEqual(['protocol/src/server-policy.ts']);
+    const { serverPolicy } = await import('../../server/src/policy.js');
+    const { resolveConfig } = await import('../../server/src/config.js');
+    const written = serverPolicy(resolveConfig({ env: {}, overrides: { 'dataDir': '/nonexistent', 'retention.maxDisappearingTimer': '1d', 'push.mode': 'off' } }));
+    expect(readServerPolicy({ policy: JSON.parse(JSON.stringify(written)) })).toEqual(written);
+  });
+});

@@ -25,3 +25,4 @@ export * from './receipts.js';
 export * from './usernames.js';
 export * from './profile.js';
 export * from './transparency.js';
+export type { ServerPolicy } from './server-policy.js';
