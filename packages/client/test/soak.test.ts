@@ -23,5 +23,7 @@ describe('crash-and-restart soak', () => {
     expect(report.duplicates).toBe(0);
     expect(report.historyMismatches).toBe(0);
     expect(report.groupMismatches).toBe(0);
+    // What the approving device stored during a link reaches the new device (client.md §6.1): no gap is tolerated.
+    expect(report.linkWindowGaps, report.linkWindowGapList.join(', ')).toBe(0);
   }, 120_000 + cycles * 20_000);
 });

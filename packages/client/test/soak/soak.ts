@@ -54,7 +54,7 @@ export interface SoakReport {
   /**
    * Messages a newly linked device lacks that its account's first device received while the
    * link was in progress (after approveLink took the history snapshot, before the new device
-   * could be addressed): a gap in the linking protocol, not a crash effect; reported, not failed.
+   * could be addressed): the catch-up of client.md §6.1 must leave none (the test fails on any).
    */
   linkWindowGaps: number;
   linkWindowGapList: string[];
