@@ -101,9 +101,13 @@ describe('sigilo as a newcomer meets it', () => {
     const dora = await registered(server, root, 'dora');
     expect((await server.server.admin.removeAccount(dora.accountId)).removed).toBe(true);
     const r = await dora.run(['inbox']);
-    expect(r.code).toBe(1);
-    expect(r.err).toContain(`the server no longer knows this device or its account (${dora.accountId}): your administrator may have removed the account`);
+    // The server says ACCOUNT_REMOVED (a typed error, to this device only: its signature opens the record).
+    expect(r.code).toBe(4);
+    expect(r.err).toContain('the administrator removed your account, with all its devices, on ');
+    expect(r.err).toContain('Ask your administrator for an invite and register a new account');
     expect(r.err).not.toMatch(/signature|device key/);
+    const json = await dora.run(['inbox', '--json']);
+    expect(json.out).toContain('"code":"ACCOUNT_REMOVED"');
   }, 60_000);
 
   it('whoami shows the name and username others see, and says how to set them when there are none', async () => {

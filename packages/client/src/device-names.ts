@@ -59,6 +59,13 @@ export function decryptDeviceName(ctx: ProtocolContext, identity: IdentityKeyPai
 }
 
 /** What a removed device tells its person, from the server's DeviceRemoval (who: a device number, or 0 for the administrator). */
+/** What a device of an account the administrator removed is told (server ACCOUNT_REMOVED). */
+export function accountRemovedMessage(day: number): string {
+  const date = day > 0 ? new Date(day * 86_400_000).toISOString().slice(0, 10) : 'an unknown day';
+  return `the administrator removed your account, with all its devices, on ${date}: this device can no longer send or receive. `
+    + 'Ask your administrator for an invite and register a new account in a new --dir (sigilo register)';
+}
+
 export function deviceRemovedMessage(byDeviceId: number, day: number): string {
   const who = byDeviceId === 0 ? 'the administrator' : `device ${byDeviceId} of your account`;
   const date = day > 0 ? new Date(day * 86_400_000).toISOString().slice(0, 10) : 'an unknown day';

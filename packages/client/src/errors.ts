@@ -18,6 +18,8 @@ export type ClientErrorCode =
   | 'NOT_FOUND'
   /** This device was removed from its account (by another device or the administrator): link it again or register. */
   | 'DEVICE_REMOVED'
+  /** The administrator removed this device's whole account: ask for an invite and register a new one. */
+  | 'ACCOUNT_REMOVED'
   /** Restore: the server no longer has the backup's account. */
   | 'ACCOUNT_GONE'
   /** Backup: the recovery code does not open the file, or the file was altered or cut. */

@@ -13,7 +13,7 @@ export { Emitter } from './events.js';
 export { toHex, fromHex, toBase64, fromBase64 } from './bytes.js';
 export { Profiles, checkProfileName, MAX_PROFILE_NAME, MAX_AVATAR_BYTES, PROFILE_REFRESH_MS, type Profile } from './profiles.js';
 export { Usernames, checkUsername, type DirectoryListing } from './usernames.js';
-export { MAX_DEVICE_NAME_BYTES, normaliseDeviceName, encryptDeviceName, decryptDeviceName, deviceRemovedMessage } from './device-names.js';
+export { MAX_DEVICE_NAME_BYTES, normaliseDeviceName, encryptDeviceName, decryptDeviceName, deviceRemovedMessage, accountRemovedMessage } from './device-names.js';
 export { base32, fromBase32, formatAccountId, parseAccountId, formatContactCard, parseContactCard, type ContactCard } from './ids.js';
 export { pad, unpad, PADDING_BLOCK } from './padding.js';
 export { formatLinkCode, parseLinkCode, linkQrPayload } from './provisioning.js';

@@ -5,7 +5,7 @@
 import type { ServerFrame } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 import { authenticate } from './account.js';
 import { Connection, ServerRequestError } from './connection.js';
-import { deviceRemovedMessage } from './device-names.js';
+import { accountRemovedMessage, deviceRemovedMessage } from './device-names.js';
 import type { Engine } from './engine.js';
 import { ClientError } from './errors.js';
 import { drainInbox } from './inbox.js';
@@ -37,6 +37,11 @@ export async function connectOnce(engine: Engine): Promise<void> {
       engine.wantOnline = false;
       const r = e.frame.body.case === 'error' ? e.frame.body.value.deviceRemoval : undefined;
       throw new ClientError('DEVICE_REMOVED', deviceRemovedMessage(r?.byDeviceId ?? 0, r?.day ?? 0));
+    }
+    if (e instanceof ServerRequestError && e.serverCode === 'ACCOUNT_REMOVED') {
+      engine.wantOnline = false;
+      const r = e.frame.body.case === 'error' ? e.frame.body.value.deviceRemoval : undefined;
+      throw new ClientError('ACCOUNT_REMOVED', accountRemovedMessage(r?.day ?? 0));
     }
     if (generation === engine.generation) scheduleReconnect(engine);
     throw e;

@@ -68,6 +68,10 @@ export interface ServerConfig {
     readonly failedRegistrationsPerHour: number;
     /** Failed registrations from all sources together per hour. */
     readonly failedRegistrationsPerHourGlobal: number;
+    /** Refused anonymous work per source address per hour, one budget shared by registrations, sealed sends and username lookups. */
+    readonly refusedRequestsPerHour: number;
+    /** Requests for the web app's files and /ca per source address per minute. */
+    readonly staticRequestsPerMinute: number;
   };
   readonly retention: {
     readonly undeliveredMs: number;
@@ -187,6 +191,8 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'limits.authTimeout', env: 'SIGILO_AUTH_TIMEOUT', kind: { t: 'duration', min: 100, max: 10 * 60 * SECOND }, def: '15s', key: 'limits.authTimeoutMs', help: 'an unauthenticated WebSocket is closed after this without a valid request (malformed frames and pings do not count; a device waiting to be linked is exempt up to limits.anonymousLifetime)' },
   { path: 'limits.frameTimeout', env: 'SIGILO_FRAME_TIMEOUT', kind: { t: 'duration', min: 100, max: HOUR }, def: '60s', key: 'limits.frameTimeoutMs', help: 'a WebSocket frame (or a message in fragments) whose first bytes have arrived must be complete within this, or the connection is closed (1008): a frame trickled in a byte at a time holds no buffer for long' },
   { path: 'limits.failedRegistrationsPerHour', env: 'SIGILO_FAILED_REGISTRATION_RATE', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '20', key: 'limits.failedRegistrationsPerHour', help: 'failed registrations (wrong or expired invite code, bad signature) one source address (IPv6: one /64) may make per hour; beyond it, Register is refused (RATE_LIMITED) before the code is checked. The address is held in memory only' },
+  { path: 'limits.refusedRequestsPerHour', env: 'SIGILO_REFUSED_RATE', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '120', key: 'limits.refusedRequestsPerHour', help: 'refused guesses one source address (IPv6: one /64) may make per hour, one budget shared by failed registrations, sealed sends refused for their access key and username lookups that find nobody; beyond it those requests are refused (RATE_LIMITED) before they are looked at. Accepted requests cost nothing. The address is held in memory only' },
+  { path: 'limits.staticRequestsPerMinute', env: 'SIGILO_STATIC_RATE', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '600', key: 'limits.staticRequestsPerMinute', help: 'requests for the web app\'s files and /ca one source address may make per minute (a burst of as many); beyond it, 429 with Retry-After. The address is held in memory only' },
   { path: 'limits.failedRegistrationsPerHourGlobal', env: 'SIGILO_FAILED_REGISTRATION_RATE_GLOBAL', kind: { t: 'int', min: 1, max: 1_000_000 }, def: '1000', key: 'limits.failedRegistrationsPerHourGlobal', help: 'failed registrations from all addresses together per hour (against guessing from many addresses); beyond it, every Register is refused (RATE_LIMITED) until it refills' },
   { path: 'retention.undelivered', env: 'SIGILO_UNDELIVERED_TTL', kind: { t: 'duration', min: SECOND, max: 3650 * DAY }, def: '30d', key: 'retention.undeliveredMs', help: 'undelivered messages are deleted after this' },
   { path: 'retention.attachments', env: 'SIGILO_ATTACHMENT_TTL', kind: { t: 'duration', min: SECOND, max: 3650 * DAY }, def: '30d', key: 'retention.attachmentsMs', help: 'attachment metadata and blobs are deleted after this' },

@@ -29,7 +29,7 @@ import { fetchBundles, preKeyCount, preKeysLowNotice, uploadPreKeys } from './se
 import { ack, identifiedSend, sealedSend, senderCertificate } from './services/messaging.js';
 import { MultiStaleDevicesError, MultiUnauthorizedError, frameCost, multiSealedSend } from './services/messaging.js';
 import type { QueuedMessage } from './storage/port.js';
-import { DeviceRemovedError, removeOwnDevice, setDeviceName } from './services/devices.js';
+import { AccountRemovedError, DeviceRemovedError, removeOwnDevice, setDeviceName } from './services/devices.js';
 import { deleteUsername, directoryLeave, directoryPublish, directorySearch, lookupUsername, setUsername } from './services/usernames.js';
 import { getProfile, setProfile } from './services/profiles.js';
 import { ktAccount, ktConsistency } from './services/transparency-frames.js';
@@ -496,7 +496,7 @@ export class Connection {
     const se = toServerError(err);
     if (se.code === 'INTERNAL') this.#ctx.log.error('request failed', { frame: frame.body.case, error: (err as Error)?.name });
     this.#sendError(frame.requestId, se);
-    if (se.code === 'AUTH_FAILED' || se.code === 'DEVICE_REMOVED') this.#closeWith(CLOSE_AUTH_FAILED, 'authentication failed');
+    if (se.code === 'AUTH_FAILED' || se.code === 'DEVICE_REMOVED' || se.code === 'ACCOUNT_REMOVED') this.#closeWith(CLOSE_AUTH_FAILED, 'authentication failed');
   }
 
   #sendError(requestId: bigint, e: ServerError): void {
@@ -515,7 +515,7 @@ export class Connection {
           ? e.accounts.map((a) => ({ accountId: a.accountId, currentDeviceIds: [...a.current], missingDeviceIds: [...a.missing], extraDeviceIds: [...a.extra] }))
           : [],
         unauthorizedAccountIds: e instanceof MultiUnauthorizedError ? [...e.accountIds] : [],
-        deviceRemoval: e instanceof DeviceRemovedError ? { byDeviceId: e.byDeviceId, day: e.day } : undefined,
+        deviceRemoval: e instanceof DeviceRemovedError ? { byDeviceId: e.byDeviceId, day: e.day } : e instanceof AccountRemovedError ? { byDeviceId: 0, day: e.day } : undefined,
       },
     }, requestId);
   }
@@ -542,8 +542,8 @@ export class Connection {
       case 'getPreKeyCount': return preKeyCount(ctx, needAuth());
       case 'fetchBundles': return fetchBundles(ctx, needAuth(), body.value);
       case 'send': return identifiedSend(ctx, needAuth(), body.value);
-      case 'sealedSend': return sealedSend(ctx, body.value);
-      case 'multiSealedSend': return multiSealedSend(ctx, body.value);
+      case 'sealedSend': return sealedSend(ctx, body.value, this.sourceKey);
+      case 'multiSealedSend': return multiSealedSend(ctx, body.value, this.sourceKey);
       case 'ack': return ack(ctx, needAuth(), body.value, frame.requestId !== 0n);
       case 'getSenderCertificate': return senderCertificate(ctx, needAuth());
       case 'setAccessKey': return setAccessKey(ctx, needAuth(), body.value);
@@ -554,7 +554,7 @@ export class Connection {
       // Names and the member directory (services/usernames.ts, services/profiles.ts)
       case 'setUsername': return setUsername(ctx, needAuth(), body.value);
       case 'deleteUsername': return deleteUsername(ctx, needAuth());
-      case 'lookupUsername': return lookupUsername(ctx, needAuth(), body.value);
+      case 'lookupUsername': return lookupUsername(ctx, needAuth(), body.value, this.sourceKey);
       case 'setProfile': return setProfile(ctx, needAuth(), body.value);
       case 'getProfile': return getProfile(ctx, needAuth(), body.value);
       case 'directoryPublish': return directoryPublish(ctx, needAuth(), body.value);

@@ -26,6 +26,7 @@ export type WireErrorCode =
   | 'UNAVAILABLE'
   | 'QUOTA_EXCEEDED'
   | 'DEVICE_REMOVED'
+  | 'ACCOUNT_REMOVED'
   | 'USERNAME_TAKEN'
   | 'DIRECTORY_OFF'
   | 'PUSH_DISABLED';

@@ -48,6 +48,15 @@ export class KeyedBuckets {
     return b.take(now, n);
   }
 
+  /** Milliseconds until `key` has `n` tokens (0: it has them now); takes nothing. */
+  wait(key: string, now: number, n = 1): number {
+    const b = this.#buckets.get(key);
+    if (!b) return 0;
+    const w = b.take(now, n);
+    if (w === 0) b.give(now, n);
+    return w;
+  }
+
   /** As TokenBucket.give (a key without a bucket is full already). */
   give(key: string, now: number, n = 1): void {
     this.#buckets.get(key)?.give(now, n);

@@ -194,7 +194,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     sendBuckets: new KeyedBuckets(limits.accountSendsPerSecond, limits.accountBurst),
     bundleBuckets: new KeyedBuckets(limits.bundleFetchesPerHour / 3600, Math.max(1, Math.ceil(limits.bundleFetchesPerHour / 6))),
     lookupBuckets: lookupBuckets(config),
-    registrationGuard: new RegistrationGuard(limits.failedRegistrationsPerHour, limits.failedRegistrationsPerHourGlobal, now()),
+    registrationGuard: new RegistrationGuard(limits.failedRegistrationsPerHour, limits.failedRegistrationsPerHourGlobal, now(), limits.refusedRequestsPerHour),
   };
   const admin = new AdminService(storage, config, random, now, hub, () => listFiles(config.dataDir), (bindings) => kt.append(bindings));
   // Bindings of accounts and devices the log does not have yet (a database from before the log), then the first checkpoint.
@@ -247,7 +247,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   // Node's requestTimeout stays off (0): an attachment upload may take longer than any fixed bound; the
   // admission deadlines (limits.headerTimeout, limits.requestTimeout) cover every other request, and
   // attachment transfers are cut when idle (limits.attachmentIdleTimeout).
-  const web = new WebStatic(config.webDir, config.dataDir);
+  const web = new WebStatic(config.webDir, config.dataDir, limits.staticRequestsPerMinute, () => metrics.refused('static_address'));
   const https: HttpsServer = createHttpsServer({
     cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2',
     handshakeTimeout: limits.handshakeTimeoutMs, headersTimeout: limits.headerTimeoutMs, requestTimeout: 0,

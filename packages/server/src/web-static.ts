@@ -6,7 +6,9 @@
  *   before anything else writes) and on the WebSocket upgrade refusals (securityHeaderLines).
  * - WebStatic.handle(): serves the built app (packages/web/dist, or the webDir setting) at `/`:
  *   index.html for app routes, hashed assets as immutable, sw.js/release.json/manifest no-cache;
- *   and the organisation's CA at /ca (instructions) and /ca.crt (DER), when one exists.
+ *   and the organisation's CA at /ca (instructions) and /ca.crt (DER), when one exists, both with an ETag.
+ *   Each source address may make limits.staticRequestsPerMinute such requests (a burst of as many);
+ *   beyond it, 429 with Retry-After (the address is a map key in memory only, never logged).
  * Paths the rest of the server answers (/v1/…, /health, /metrics) are left to it.
  */
 import { createHash, X509Certificate } from 'node:crypto';
@@ -14,6 +16,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { addressKey } from './admission.js';
+import { KeyedBuckets } from './rate-limit.js';
 import { caPage } from './web-ca-page.js';
 import { CA_CERT_FILE } from './tls/ca.js';
 
@@ -84,8 +88,42 @@ export class WebStatic {
   private readonly root: string;
   private readonly etags = new Map<string, Cached>();
 
-  constructor(webDir: string | undefined, private readonly dataDir: string) {
+  private readonly buckets: KeyedBuckets | undefined;
+  private prunedAt = 0;
+
+  /**
+   * @param perMinute requests per source address per minute (undefined: unbounded).
+   * @param onRefused told of each request refused for it (counted in metrics, without the address).
+   */
+  constructor(webDir: string | undefined, private readonly dataDir: string, perMinute?: number, private readonly onRefused?: () => void) {
     this.root = resolve(webDir ?? defaultWebDir());
+    this.buckets = perMinute === undefined ? undefined : new KeyedBuckets(perMinute / 60, perMinute);
+  }
+
+  /** Takes one request of the source address; false (429 written) when it has none left. */
+  private admit(req: IncomingMessage, res: ServerResponse): boolean {
+    if (!this.buckets) return true;
+    const now = Date.now();
+    if (now - this.prunedAt > 60_000) {
+      this.prunedAt = now;
+      this.buckets.prune(now);
+    }
+    const wait = this.buckets.take(addressKey(req.socket.remoteAddress), now);
+    if (wait === 0) return true;
+    this.onRefused?.();
+    const body = 'Too many requests from your address: wait a moment and reload.\n';
+    res.writeHead(429, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'retry-after': String(Math.ceil(wait / 1000)), 'content-length': Buffer.byteLength(body) });
+    res.end(req.method === 'HEAD' ? undefined : body);
+    return false;
+  }
+
+  /** Answers 304 when the request already holds `etag`; otherwise sets it for the answer. */
+  private fresh(req: IncomingMessage, res: ServerResponse, etag: string, headers: Record<string, string | number>): boolean {
+    headers.etag = etag;
+    if (req.headers['if-none-match'] !== etag) return false;
+    res.writeHead(304, headers);
+    res.end();
+    return true;
   }
 
   /**
@@ -97,6 +135,7 @@ export class WebStatic {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (SERVER_PATHS.test(path)) return false;
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+    if (!this.admit(req, res)) return true;
     if (path === '/ca' || path === '/ca.crt') {
       this.serveCa(req, res, path);
       return true;
@@ -119,17 +158,23 @@ export class WebStatic {
       return this.text(res, 404, 'This server has no internal certificate authority: its certificate is public (or self-signed for the command-line client only). Nothing to install.\n');
     }
     if (path === '/ca.crt') {
-      res.writeHead(200, {
+      const headers: Record<string, string | number> = {
         'content-type': 'application/x-x509-ca-cert',
         'content-disposition': 'attachment; filename="sigilo-ca.crt"',
         'cache-control': 'no-cache',
-        'content-length': x509.raw.length,
-      });
+      };
+      // The certificate's fingerprint names it: revalidated on every use, sent again only when it changed.
+      if (this.fresh(req, res, `"${Buffer.from(x509.fingerprint256.replace(/:/g, ''), 'hex').toString('base64url')}"`, headers)) return;
+      headers['content-length'] = x509.raw.length;
+      res.writeHead(200, headers);
       res.end(req.method === 'HEAD' ? undefined : x509.raw);
       return;
     }
     const html = caPage({ query: (req.url ?? '').split('?')[1], subject: x509.subject.split('\n').find((l) => l.startsWith('CN='))?.slice(3) ?? x509.subject, fingerprint: x509.fingerprint256, notAfter: x509.validTo, acceptLanguage: req.headers['accept-language'] });
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache', 'content-length': Buffer.byteLength(html) });
+    const headers: Record<string, string | number> = { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache', vary: 'accept-language' };
+    if (this.fresh(req, res, `"${createHash('sha256').update(html).digest('base64url')}"`, headers)) return;
+    headers['content-length'] = Buffer.byteLength(html);
+    res.writeHead(200, headers);
     res.end(req.method === 'HEAD' ? undefined : html);
   }
 

@@ -541,7 +541,7 @@ describe('authorisation matrix', () => {
     }
 
     for (const principal of REMOVED) {
-      it(`${principal}: refused (Authenticate answered ${principal === 'revokedDevice' ? 'DEVICE_REMOVED' : 'AUTH_FAILED'}, nothing done as that device)`, async () => {
+      it(`${principal}: refused (Authenticate answered ${principal === 'revokedDevice' ? 'DEVICE_REMOVED' : 'ACCOUNT_REMOVED'}, nothing done as that device)`, async () => {
         const device = principal === 'revokedDevice' ? revoked.device : removed.device;
         const client = await t.connect();
         anonymousActors.push(client);
@@ -555,7 +555,7 @@ describe('authorisation matrix', () => {
         // The operation right behind the Authenticate, before its answer.
         const op = client.request(body, 20_000).then((f) => { frames.push(f); }, () => { /* closed before an answer */ });
         const a = await auth;
-        expect(outcome(a)).toBe(principal === 'revokedDevice' ? 'error:DEVICE_REMOVED' : 'error:AUTH_FAILED');
+        expect(outcome(a)).toBe(principal === 'revokedDevice' ? 'error:DEVICE_REMOVED' : 'error:ACCOUNT_REMOVED');
         expect((await client.closed).code).toBe(4001);
         await op;
         // At most what an anonymous connection may do; never an answer given to an authenticated device.

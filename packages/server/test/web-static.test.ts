@@ -10,9 +10,9 @@ import { startTestServer, tempDir, type TestServer } from './support/server.js';
 
 interface Res { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }
 
-function fetchTls(t: TestServer, path: string, o: { method?: string; ca?: string; headers?: Record<string, string> } = {}): Promise<Res> {
+function fetchTls(t: TestServer, path: string, o: { method?: string; ca?: string; headers?: Record<string, string>; localAddress?: string } = {}): Promise<Res> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: t.server.host, port: t.server.port, path, method: o.method ?? 'GET', ca: o.ca ?? t.server.tls.cert, headers: o.headers, servername: 'localhost' }, (res) => {
+    const req = request({ host: t.server.host, port: t.server.port, path, method: o.method ?? 'GET', ca: o.ca ?? t.server.tls.cert, headers: o.headers, servername: 'localhost', localAddress: o.localAddress, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (d: Buffer) => chunks.push(d));
       res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
@@ -146,6 +146,33 @@ describe('web app not built', () => {
   });
 });
 
+describe('static files per source address', () => {
+  it('answers 429 with Retry-After beyond limits.staticRequestsPerMinute from one address; other addresses and /health go on', async () => {
+    const web = join(tempDir('webdir-rate'), 'web');
+    mkdirSync(join(web, 'assets'), { recursive: true });
+    writeFileSync(join(web, 'index.html'), '<!doctype html><title>Sigilo</title>');
+    writeFileSync(join(web, 'assets', 'app-9f9f.js'), 'console.log(2)');
+    const t = await startTestServer({ webDir: web, 'limits.staticRequestsPerMinute': 5 });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 7; i++) statuses.push((await fetchTls(t, i % 2 ? '/assets/app-9f9f.js' : '/', { localAddress: '127.0.0.31' })).status);
+      expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429]);
+      const refused = await fetchTls(t, '/', { localAddress: '127.0.0.31' });
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      expect(refused.headers['cache-control']).toBe('no-store');
+      expectSecurityHeaders(refused);
+      expect((await fetchTls(t, '/', { localAddress: '127.0.0.32' })).status).toBe(200);
+      expect((await fetchTls(t, '/health', { localAddress: '127.0.0.31' })).status).toBe(200);
+      expect((await fetchTls(t, '/ca', { localAddress: '127.0.0.31' })).status).toBe(429);
+      expect(t.logs.join('\n')).not.toContain('127.0.0.31');
+    } finally {
+      await t.stop();
+      rmSync(join(web, '..'), { recursive: true, force: true });
+    }
+  });
+});
+
 describe('organisation CA (sigilo admin tls-ca)', () => {
   let t: TestServer;
   let dataDir: string;
@@ -199,6 +226,20 @@ describe('organisation CA (sigilo admin tls-ca)', () => {
     expect(html).not.toMatch(/<script|<style| style=/);
     expect((await fetchTls(t, '/ca', { ca: caPem, headers: { 'accept-language': 'es-AR,es;q=0.9' } })).body.toString()).toContain('Instala el certificado');
     expect((await fetchTls(t, '/ca?lang=pt', { ca: caPem })).body.toString()).toContain('Instale o certificado');
+  });
+
+  it('/ca.crt and /ca carry an ETag and answer 304 when the browser already holds them', async () => {
+    const der = await fetchTls(t, '/ca.crt', { ca: caPem });
+    expect(der.headers.etag).toMatch(/^"[A-Za-z0-9_-]{43}"$/);
+    const again = await fetchTls(t, '/ca.crt', { ca: caPem, headers: { 'if-none-match': String(der.headers.etag) } });
+    expect(again.status).toBe(304);
+    expect(again.body.length).toBe(0);
+    expectSecurityHeaders(again);
+    const page = await fetchTls(t, '/ca?lang=pt', { ca: caPem });
+    expect(page.headers.etag).toMatch(/^"[A-Za-z0-9_-]{43}"$/);
+    expect((await fetchTls(t, '/ca?lang=pt', { ca: caPem, headers: { 'if-none-match': String(page.headers.etag) } })).status).toBe(304);
+    // Another language is another page: sent in full.
+    expect((await fetchTls(t, '/ca?lang=es', { ca: caPem, headers: { 'if-none-match': String(page.headers.etag) } })).status).toBe(200);
   });
 
   it('renews the server certificate at start only when it nears expiry, from the same CA', async () => {

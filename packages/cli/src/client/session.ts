@@ -125,7 +125,7 @@ export function clientCommand(def: {
           io.err(`sigilo ${def.path.join(' ')}: ${e.message} [${e.code}]\n`);
           return EXIT_IDENTITY;
         }
-        if (e instanceof ClientError && e.code === 'DEVICE_REMOVED') {
+        if (e instanceof ClientError && (e.code === 'DEVICE_REMOVED' || e.code === 'ACCOUNT_REMOVED')) {
           io.err(`sigilo ${def.path.join(' ')}: ${e.message}\n`);
           return EXIT_DEVICE_REMOVED;
         }

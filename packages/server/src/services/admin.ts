@@ -10,7 +10,7 @@ import type { ServerConfig } from '../config.js';
 import { ServerError } from '../errors.js';
 import type { Hub } from '../hub.js';
 import { DAY_MS, dayOf, toHex } from '../ids.js';
-import type { AccountRecord, AuditReport, Storage, TableAudit } from '../storage/port.js';
+import { ACCOUNT_REMOVAL, type AccountRecord, type AuditReport, type Storage, type TableAudit } from '../storage/port.js';
 import { removalRecord } from './devices.js';
 import { generateInviteCode, inviteCodeHash } from './invites.js';
 import { deepAudit, exportAccount, type AccountExport, type DeepAuditReport } from './deep-audit.js';
@@ -166,7 +166,8 @@ export class AdminService {
     const { accountId: id } = await resolveAccountArg(this.storage, input);
     const account = await this.storage.getAccount(id);
     const devices = account ? await this.storage.listDevices(id) : [];
-    const removed = await this.storage.deleteAccount(id);
+    // Its devices keep a removal record (their keys, as long as a message would wait): each learns ACCOUNT_REMOVED.
+    const removed = await this.storage.deleteAccount(id, removalRecord({ now: this.now, config: this.config }, ACCOUNT_REMOVAL));
     this.hub?.removed(toHex(id), undefined);
     const closed = this.hub?.closeAccount(toHex(id), CloseReason.ACCOUNT_REMOVED, 'this account was removed by the administrator') ?? 0;
     if (removed && account) {

@@ -10,6 +10,7 @@ import type { Reply } from '../connection.js';
 import type { ServerContext, Session } from '../context.js';
 import { ServerError, invalidArgument } from '../errors.js';
 import { DAY_MS, dayOf, toHex } from '../ids.js';
+import { ACCOUNT_REMOVAL } from '../storage/port.js';
 
 /** Encrypted device names: nonce, a name of up to 64 UTF-8 bytes, tag, with room to spare. */
 export const MAX_ENCRYPTED_DEVICE_NAME = 128;
@@ -29,6 +30,13 @@ export class DeviceRemovedError extends ServerError {
   }
 }
 
+/** A device whose whole account the administrator removed (its removal record says ACCOUNT_REMOVAL). */
+export class AccountRemovedError extends ServerError {
+  constructor(readonly day: number) {
+    super('ACCOUNT_REMOVED', `the administrator removed this account on ${isoDay(day)}, with all its devices; ask them for an invite and register a new account (sigilo register)`);
+  }
+}
+
 /** How long a removal record is kept: as long as an undelivered message would have waited for that device. */
 export function removalRecord(ctx: { now: () => number; config: { retention: { undeliveredMs: number } } }, byDeviceId: number) {
   const now = ctx.now();
@@ -40,9 +48,10 @@ export function removalRecord(ctx: { now: () => number; config: { retention: { u
  * signature verifies against the key of a device removed recently, that device
  * (and only it) learns who removed it and when.
  */
-export async function removedDeviceError(ctx: ServerContext, nonce: Uint8Array, accountId: Uint8Array, deviceId: number, signature: Uint8Array): Promise<DeviceRemovedError | undefined> {
+export async function removedDeviceError(ctx: ServerContext, nonce: Uint8Array, accountId: Uint8Array, deviceId: number, signature: Uint8Array): Promise<DeviceRemovedError | AccountRemovedError | undefined> {
   const removal = await ctx.storage.getDeviceRemoval(accountId, deviceId, ctx.now());
   if (!removal || !ctx.crypto.ed25519Verify(removal.deviceKey, authPayload(nonce, accountId, deviceId), signature)) return undefined;
+  if (removal.byDeviceId === ACCOUNT_REMOVAL) return new AccountRemovedError(removal.day);
   return new DeviceRemovedError(removal.byDeviceId, removal.day);
 }
 

@@ -125,11 +125,16 @@ export async function identifiedSend(ctx: ServerContext, s: Session, m: Send): P
   return m.onlineOnly ? relayOnline(ctx, req, 'identified') : enqueue(ctx, req, 'identified');
 }
 
-export async function sealedSend(ctx: ServerContext, m: SealedSend): Promise<Reply> {
+export async function sealedSend(ctx: ServerContext, m: SealedSend, sourceKey = '?'): Promise<Reply> {
   checkMessages(ctx, m.recipientAccountId, m.messageId, m.messages);
   if (m.accessKey.length !== 0 && m.accessKey.length !== ACCESS_KEY_LENGTH) throw invalidArgument(`access_key must be ${ACCESS_KEY_LENGTH} bytes`);
+  // Guessing access keys or accounts draws on the address's shared budget of refused requests (registration-guard.ts).
+  ctx.registrationGuard.guess(sourceKey, ctx.now());
   // Built only when refused: an Error captures a stack trace, too costly for every send.
-  const unauthorized = () => new ServerError('UNAUTHORIZED', 'sealed send refused: check the recipient and its access key (fetch the recipient\'s profile again)');
+  const unauthorized = () => {
+    ctx.registrationGuard.refused(sourceKey, ctx.now());
+    return new ServerError('UNAUTHORIZED', 'sealed send refused: check the recipient and its access key (fetch the recipient\'s profile again)');
+  };
   const account = await ctx.storage.getAccount(m.recipientAccountId);
   if (!account) throw unauthorized();
   let allowed = account.unrestricted;
@@ -257,14 +262,16 @@ function accessAllowed(account: SealedRecipientRecord | undefined, presentedHash
   return account.accessKeyHash !== undefined && presentedHash !== undefined && timingSafeEqual(presentedHash, account.accessKeyHash);
 }
 
-export async function multiSealedSend(ctx: ServerContext, m: MultiSealedSend): Promise<Reply> {
+export async function multiSealedSend(ctx: ServerContext, m: MultiSealedSend, sourceKey = '?'): Promise<Reply> {
   checkMulti(ctx, m);
+  ctx.registrationGuard.guess(sourceKey, ctx.now());
   const started = performance.now();
   // Every presented key is hashed, so unknown accounts cost the same as known ones.
   const presented = m.recipients.map((r) => (r.accessKey.length === ACCESS_KEY_LENGTH ? accessKeyHash(r.accessKey) : undefined));
   const records = await ctx.storage.getSealedRecipients(m.recipients.map((r) => r.accountId));
   const refused = m.recipients.filter((_, i) => !accessAllowed(records[i], presented[i])).map((r) => r.accountId);
   if (refused.length) {
+    ctx.registrationGuard.refused(sourceKey, ctx.now());
     ctx.metrics.sends.inc(labels('multi_sealed', 'unauthorized'));
     throw new MultiUnauthorizedError(refused);
   }

@@ -72,11 +72,16 @@ export async function deleteUsername(ctx: ServerContext, s: Session): Promise<Re
   return ok();
 }
 
-export async function lookupUsername(ctx: ServerContext, s: Session, m: LookupUsername): Promise<Reply> {
+export async function lookupUsername(ctx: ServerContext, s: Session, m: LookupUsername, sourceKey = '?'): Promise<Reply> {
   needHash(m.usernameHash);
+  ctx.registrationGuard.guess(sourceKey, ctx.now());
   takeLookup(ctx, s);
   const accountId = await ctx.storage.accountByUsernameHash(m.usernameHash);
-  if (!accountId) throw new ServerError('NOT_FOUND', 'nobody on this server has that username; check the spelling');
+  if (!accountId) {
+    // A miss draws on the address's shared budget of refused requests (registration-guard.ts).
+    ctx.registrationGuard.refused(sourceKey, ctx.now());
+    throw new ServerError('NOT_FOUND', 'nobody on this server has that username; check the spelling');
+  }
   return { body: { case: 'usernameAccount', value: { accountId } } };
 }
 

@@ -56,12 +56,15 @@ export interface AccountLabel {
  * which day. Deleted by `sweep` and with the account.
  */
 export interface NewDeviceRemoval {
-  /** The device of the same account that removed it; 0 for the administrator. */
+  /** The device of the same account that removed it; 0 for the administrator; ACCOUNT_REMOVAL: the administrator removed the whole account. */
   readonly byDeviceId: number;
   /** Days since the epoch. */
   readonly day: number;
   readonly expiresAt: number;
 }
+
+/** NewDeviceRemoval.byDeviceId of the records an account removal leaves (ACCOUNT_REMOVED rather than DEVICE_REMOVED). */
+export const ACCOUNT_REMOVAL = -1;
 
 export interface DeviceRemovalRecord extends NewDeviceRemoval {
   /** The removed device's public key: only a signature by it learns the record. */
@@ -380,7 +383,11 @@ export interface Storage {
   getAccount(accountId: Uint8Array): Promise<AccountRecord | undefined>;
   listAccounts(): Promise<AccountRecord[]>;
   /** Deletes the account, its devices, prekeys and queued messages. False if absent. */
-  deleteAccount(accountId: Uint8Array): Promise<boolean>;
+  /**
+   * With `removal` (byDeviceId ACCOUNT_REMOVAL), keeps a removal record for each device the account had, in the
+   * same transaction: a device of the removed account then learns that, with a signature by its own key only.
+   */
+  deleteAccount(accountId: Uint8Array, removal?: NewDeviceRemoval): Promise<boolean>;
   /** Adds a device unless the account already has `maxDevices`. Device ids are never reused. */
   addDevice(accountId: Uint8Array, device: NewDevice, maxDevices: number): Promise<AddDeviceResult>;
   getDevice(accountId: Uint8Array, deviceId: number): Promise<DeviceRecord | undefined>;

@@ -221,12 +221,17 @@ export class PostgresStorage implements Storage {
     return (await this.#q(`SELECT * FROM ${this.#t('accounts')} ORDER BY created_day, account_id`)).map(toAccount);
   }
 
-  async deleteAccount(accountId: Uint8Array): Promise<boolean> {
+  async deleteAccount(accountId: Uint8Array, removal?: NewDeviceRemoval): Promise<boolean> {
     return this.#tx(async (q) => {
+      const devices = removal ? await q(`SELECT device_id, device_key FROM ${this.#t('devices')} WHERE account_id = $1`, [buf(accountId)]) : [];
       const gone = await q(`DELETE FROM ${this.#t('accounts')} WHERE account_id = $1 RETURNING 1`, [buf(accountId)]);
       for (const t of ['devices', 'signed_prekeys', 'one_time_prekeys', 'pq_prekeys', 'pq_last_resort', 'messages', 'attachment_usage',
         'account_labels', 'device_names', 'device_removals', 'usernames', 'profiles', 'directory', 'push_subscriptions']) {
         await q(`DELETE FROM ${this.#t(t)} WHERE account_id = $1`, [buf(accountId)]);
+      }
+      for (const d of devices) {
+        await q(`INSERT INTO ${this.#t('device_removals')} (account_id, device_id, device_key, by_device_id, day, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+          [buf(accountId), d.device_id, d.device_key, removal!.byDeviceId, removal!.day, removal!.expiresAt]);
       }
       return gone.length === 1;
     });

@@ -374,8 +374,8 @@ export class SqliteStorage implements Storage {
     return (this.#s.listAccounts.all() as Row[]).map(toAccount);
   }
 
-  async deleteAccount(accountId: Uint8Array): Promise<boolean> {
-    return this.#tx.deleteAccount(buf(accountId));
+  async deleteAccount(accountId: Uint8Array, removal?: NewDeviceRemoval): Promise<boolean> {
+    return this.#tx.deleteAccount(buf(accountId), removal);
   }
 
   async addDevice(accountId: Uint8Array, device: NewDevice, maxDevices: number): Promise<AddDeviceResult> {
@@ -846,9 +846,14 @@ function transactions(db: Database.Database, s: ReturnType<typeof prepare>) {
       return { status: 'ok', deviceId: insertDevice(a, device) };
     }),
 
-    deleteAccount: db.transaction((account: Buffer): boolean => {
+    deleteAccount: db.transaction((account: Buffer, removal: NewDeviceRemoval | undefined): boolean => {
+      const devices = removal ? s.listDevices.all(account) as Row[] : [];
       const existed = s.deleteAccount.run(account).changes === 1;
       for (const st of s.purgeAccount) st.run(account);
+      for (const d of devices) {
+        db.prepare('INSERT OR REPLACE INTO device_removals (account_id, device_id, device_key, by_device_id, day, expires_at) VALUES (?, ?, ?, ?, ?, ?)')
+          .run(account, d.device_id, d.device_key, removal!.byDeviceId, removal!.day, removal!.expiresAt);
+      }
       return existed;
     }),
 
