@@ -7,7 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AccountRecord, EnqueueRequest, MultiEnqueueRequest, Storage } from '../../src/storage/port.js';
-import { EXPIRED_INVITE_KEPT_MS } from '../../src/storage/port.js';
+import { ACCOUNT_REMOVAL, EXPIRED_INVITE_KEPT_MS } from '../../src/storage/port.js';
 
 export interface ConformanceTarget {
   readonly storage: Storage;
@@ -643,6 +643,22 @@ export function runStorageConformance(adapter: string, open: () => Promise<Confo
         expect(await db.setDeviceName(a.accountId, 1, undefined)).toBe(true);
         expect(await db.removeDevice(a.accountId, 2)).toBe(true);
         expect((await db.listDeviceNames(a.accountId)).size).toBe(0);
+      });
+
+      it('deleting an account with a removal keeps one record per device it had, with its key, and nothing else', async () => {
+        const a = await registered();
+        const key2 = rnd(32);
+        await db.addDevice(a.accountId, { deviceKey: key2, createdDay: a.createdDay }, 5);
+        const removal = { byDeviceId: ACCOUNT_REMOVAL, day: Math.floor(NOW / DAY), expiresAt: NOW + DAY };
+        expect(await db.deleteAccount(a.accountId, removal)).toBe(true);
+        expect(await db.getAccount(a.accountId)).toBeUndefined();
+        expect(await db.listDevices(a.accountId)).toEqual([]);
+        const r = await db.getDeviceRemoval(a.accountId, 2, NOW);
+        expect(r && { ...r, deviceKey: [...r.deviceKey] }).toEqual({ ...removal, deviceKey: [...key2] });
+        expect((await db.getDeviceRemoval(a.accountId, 1, NOW))?.byDeviceId).toBe(ACCOUNT_REMOVAL);
+        expect((await db.audit(NOW)).tables.find((t) => t.table === 'device_removals')?.rows).toBe(2);
+        await db.sweep(NOW + DAY);
+        expect((await db.audit(NOW + DAY)).tables.find((t) => t.table === 'device_removals')?.rows).toBe(0);
       });
 
       it('records a removal with the removed key only when asked and only for a device that existed; sweeps and account deletion forget it', async () => {
