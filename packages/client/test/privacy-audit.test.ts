@@ -41,7 +41,7 @@ describe('deep audit and account export after a day of traffic', () => {
   };
 
   beforeAll(async () => {
-    world = await World.start();
+    world = await World.start({ 'push.allowedHosts': 'push.invalid' });
     dir = mkdtempSync(join(tmpdir(), 'sigilo-audit-'));
     logFile = join(dir, 'server.log');
     ana = await world.person('ana');

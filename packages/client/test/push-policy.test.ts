@@ -25,7 +25,7 @@ describe('push subscription and server policy, client side', () => {
   let ana: SigiloClient;
   let bea: SigiloClient;
   beforeAll(async () => {
-    on = await World.start({ 'retention.maxDisappearingTimer': '1d' });
+    on = await World.start({ 'retention.maxDisappearingTimer': '1d', 'push.allowedHosts': 'push.invalid' });
     off = await World.start({ 'push.mode': 'off', 'retention.lastSeen': 'off' });
     ana = await on.person('ana');
     bea = await off.person('bea');

@@ -89,6 +89,8 @@ export interface ServerConfig {
     readonly subject: string;
     /** Extra certificate authorities (PEM) trusted for push endpoints, e.g. an in-house ntfy. */
     readonly caFile: string | undefined;
+    /** Hosts push endpoints may name besides the well-known push services (services/push-hosts.ts). */
+    readonly allowedHosts: string;
   };
   readonly senderCertificateMs: number;
   readonly inviteLifetimeMs: number;
@@ -202,6 +204,7 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'retention.maxDisappearingTimer', env: 'SIGILO_MAX_DISAPPEARING', kind: { t: 'duration', min: 0, max: 3650 * DAY }, def: '0', key: 'retention.maxDisappearingMs', help: 'longest disappearing-message timer allowed; clients apply it to every conversation (0: no maximum)' },
   { path: 'push.mode', env: 'SIGILO_PUSH', kind: { t: 'enum', values: ['webpush', 'off'] }, def: 'webpush', key: 'push.mode', help: "'webpush': wake closed apps with an empty, fixed-size Web Push (browsers' push services, UnifiedPush distributors); 'off': no push, apps keep their connection open while they run" },
   { path: 'push.subject', env: 'SIGILO_PUSH_SUBJECT', kind: { t: 'contact' }, def: 'mailto:postmaster@localhost', key: 'push.subject', help: 'contact sent to push services with each wake-up (VAPID subject): a mailto: or https: URL' },
+  { path: 'push.allowedHosts', env: 'SIGILO_PUSH_HOSTS', kind: { t: 'text' }, def: '', key: 'push.allowedHosts', help: 'hosts a device\'s push endpoint may name besides the browsers\' push services and ntfy.sh: your UnifiedPush servers, comma-separated (ntfy.example.org, *.push.example.org, host:port); other endpoints are refused (PUSH_ENDPOINT_REFUSED)' },
   { path: 'push.ca', env: 'SIGILO_PUSH_CA', kind: { t: 'path' }, def: undefined, key: 'push.caFile', help: 'PEM file of extra certificate authorities trusted for push endpoints (an in-house ntfy server)' },
   { path: 'senderCertificateLifetime', env: 'SIGILO_SENDER_CERT_LIFETIME', kind: { t: 'duration', min: 60 * SECOND, max: 7 * DAY }, def: '1h', key: 'senderCertificateMs', help: 'validity of the sender certificates the server issues: a revoked device can send sealed messages for at most this long after revocation' },
   { path: 'inviteLifetime', env: 'SIGILO_INVITE_LIFETIME', kind: { t: 'duration', min: 60 * SECOND, max: 365 * DAY }, def: '7d', key: 'inviteLifetimeMs', help: 'default validity of `sigilo admin invite` codes' },

@@ -475,7 +475,7 @@ describe('authorisation matrix', () => {
   const anonymousActors: TestClient[] = [];
 
   beforeAll(async () => {
-    t = await startTestServer({ 'limits.maxDevicesPerAccount': 100, 'directory.mode': 'members', 'directory.lookupsPerHour': 100_000 });
+    t = await startTestServer({ 'limits.maxDevicesPerAccount': 100, 'directory.mode': 'members', 'directory.lookupsPerHour': 100_000, 'push.allowedHosts': 'push.invalid' });
     const a = await t.account({ preKeys: true });
     const accountA = a.device.accountId!;
     const a1: Actor = { principal: 'self', client: a.client, device: a.device };

@@ -52,7 +52,7 @@ describe.skipIf(unavailable !== undefined)(`push on several nodes${unavailable ?
     schema = randomSchema('sigilo_pushcluster');
     const settings = {
       'storage.backend': 'postgres', 'storage.postgresUrl': POSTGRES_URL, 'storage.postgresSchema': schema,
-      'bus.url': REDIS_URL, 'bus.pollInterval': '10m', 'push.ca': svc.caFile, 'push.subject': 'mailto:admin@sigilo.test',
+      'bus.url': REDIS_URL, 'bus.pollInterval': '10m', 'push.ca': svc.caFile, 'push.subject': 'mailto:admin@sigilo.test', 'push.allowedHosts': '127.0.0.1',
     };
     nodes = [await startTestServer(settings), await startTestServer(settings)];
     const [n1, n2] = nodes as [TestServer, TestServer];

@@ -139,7 +139,7 @@ describe('wake-up pushes (Web Push, VAPID, aes128gcm)', () => {
 
   beforeAll(async () => {
     svc = await startPushService();
-    t = await startTestServer({ 'push.ca': svc.caFile, 'push.subject': 'mailto:admin@sigilo.test' }, { now });
+    t = await startTestServer({ 'push.ca': svc.caFile, 'push.subject': 'mailto:admin@sigilo.test', 'push.allowedHosts': '127.0.0.1, *.push.example.org' }, { now });
     alice = await t.account();
     const b = await t.account();
     bob = b.device;
@@ -241,6 +241,26 @@ describe('wake-up pushes (Web Push, VAPID, aes128gcm)', () => {
     await c.close();
   }, 60_000);
 
+  it('refuses endpoints on hosts that are neither well-known push services nor in push.allowedHosts (PUSH_ENDPOINT_REFUSED)', async () => {
+    const c = await t.connect();
+    await c.authenticate(bob);
+    const sub = newSubscriber(svc.origin);
+    const set = (endpoint: string) => c.request({ case: 'setPushSubscription', value: { endpoint, p256dh: sub.ecdh.getPublicKey(), auth: sub.auth } });
+    for (const endpoint of ['https://evil.example/push/x', 'https://10.0.0.1/push/x', 'https://push.example.org/x', 'https://fcm.googleapis.com.evil.example/x', 'https://localhost/x']) {
+      const f = await set(endpoint);
+      expect(f.body.case === 'error' && ErrorCode[f.body.value.code], endpoint).toBe('PUSH_ENDPOINT_REFUSED');
+      expect(f.body.case === 'error' && f.body.value.message).toMatch(/push\.allowedHosts/);
+    }
+    expect((await t.server.storage.getPushSubscription(bob.accountId!, 1))?.endpoint).toBe(bobSub.endpoint);
+    // The browsers' services, and the administrator's own (a wildcard matches names under it).
+    for (const endpoint of ['https://fcm.googleapis.com/fcm/send/abc', 'https://updates.push.services.mozilla.com/wpush/v2/x', 'https://web.push.apple.com/x', 'https://ntfy.sh/up123', 'https://a.push.example.org/x']) {
+      expect((await set(endpoint)).body.case, endpoint).toBe('ok');
+    }
+    expect((await subscribe(c, bobSub)).body.case).toBe('ok');
+    await c.close();
+    await offline(t, bob.accountId!);
+  }, 60_000);
+
   it('forgets a subscription the push service says is gone (410)', async () => {
     offset += PUSH_MIN_INTERVAL_MS + 1000;
     const carol = await t.account();
@@ -297,6 +317,10 @@ describe('wake-up pushes (Web Push, VAPID, aes128gcm)', () => {
 });
 
 describe('push.mode off', () => {
+  it('refuses to start with a malformed push.allowedHosts entry', async () => {
+    await expect(startTestServer({ 'push.allowedHosts': 'ntfy.example.org, https://bad_host/' })).rejects.toThrow(/push\.allowedHosts: 'https:\/\/bad_host\/' is not a host name/);
+  });
+
   it('publishes no key, makes none, and answers PUSH_DISABLED', async () => {
     const t = await startTestServer({ 'push.mode': 'off' });
     try {

@@ -22,6 +22,7 @@ import type { Reply } from '../connection.js';
 import type { ServerContext, Session } from '../context.js';
 import { ConfigError, ServerError } from '../errors.js';
 import { dayOf } from '../ids.js';
+import { pushHostAllowed, pushHostRules, type PushHostRule } from './push-hosts.js';
 
 /** The one payload every wake-up carries (before encryption): no identifier of any kind. */
 export const WAKE_UP = new TextEncoder().encode('{"sigilo":"wake-up","v":1}');
@@ -76,6 +77,8 @@ const TICK_MS = 1000;
 export class PushService {
   readonly #ctx: ServerContext;
   readonly #vapid: VapidKeys | undefined;
+  /** The hosts endpoints may name (push-hosts.ts). */
+  readonly #hosts: PushHostRule[];
   readonly #agent: Agent | undefined;
   /** Per device (accountHex/deviceId): ctx.now() of the last wake-up sent or attempted, kept for one interval. */
   readonly #last = new Map<string, number>();
@@ -87,6 +90,7 @@ export class PushService {
   constructor(ctx: ServerContext) {
     this.#ctx = ctx;
     const { push } = ctx.config;
+    this.#hosts = pushHostRules(push.allowedHosts);
     if (push.mode === 'webpush') {
       this.#vapid = loadVapidKeys(ctx.config.dataDir);
       let extra: string | undefined;
@@ -116,7 +120,10 @@ export class PushService {
       this.#forget(session.accountHex, deviceId);
       return { body: { case: 'ok', value: {} } };
     }
-    checkSubscription(f);
+    const url = checkSubscription(f);
+    if (!pushHostAllowed(url, this.#hosts)) {
+      throw new ServerError('PUSH_ENDPOINT_REFUSED', 'this server sends wake-ups only to the browsers\' push services and the UnifiedPush servers its administrator allows (push.allowedHosts); ask them to add yours, or use another distributor');
+    }
     const stored = await this.#ctx.storage.setPushSubscription(accountId, deviceId, {
       endpoint: f.endpoint, p256dh: f.p256dh, auth: f.auth, createdDay: dayOf(this.#ctx.now()),
     });
@@ -186,6 +193,11 @@ export class PushService {
       return;
     }
     if (!sub || this.#closed) return;
+    // A subscription kept from before the administrator narrowed push.allowedHosts is not used.
+    if (!URL.canParse(sub.endpoint) || !pushHostAllowed(new URL(sub.endpoint), this.#hosts)) {
+      ctx.metrics.pushes.inc({ outcome: 'refused' });
+      return;
+    }
     try {
       await webpush.sendNotification(
         { endpoint: sub.endpoint, keys: { p256dh: Buffer.from(sub.p256dh).toString('base64url'), auth: Buffer.from(sub.auth).toString('base64url') } },
@@ -219,7 +231,7 @@ export class PushService {
   }
 }
 
-function checkSubscription(f: SetPushSubscription): void {
+function checkSubscription(f: SetPushSubscription): URL {
   let url: URL;
   try {
     url = new URL(f.endpoint);
@@ -238,5 +250,6 @@ function checkSubscription(f: SetPushSubscription): void {
   } catch {
     throw new ServerError('INVALID_ARGUMENT', 'the push p256dh key is not a point on P-256');
   }
+  return url;
 }
 
