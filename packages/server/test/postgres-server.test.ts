@@ -31,7 +31,8 @@ describe.skipIf(unavailable !== undefined)(`server on PostgreSQL${unavailable ? 
     expect(bundles.bundles.map(decodePreKeyBundle).map((b) => b.deviceId)).toEqual([1]);
     expect(bundles.unavailableDeviceIds).toEqual([2]);
 
-    const stale = await alice.client.sendTo(bob.device.accountId!, [1], () => new Uint8Array([1]));
+    // Device 2 has no keys yet (beside device 1, which has): a send need not list it, but may not list a device that does not exist.
+    const stale = await alice.client.sendTo(bob.device.accountId!, [1, 3], () => new Uint8Array([1]));
     expect(stale.body.case === 'error' && stale.body.value.code).toBe(ErrorCode.STALE_DEVICES);
     const id = new Uint8Array(16).fill(4);
     expect((await alice.client.sendTo(bob.device.accountId!, [1, 2], (d) => new Uint8Array([d]), id)).body.case).toBe('sendResult');
