@@ -8,6 +8,25 @@ describe('retention', () => {
   let t: TestServer | undefined;
   afterEach(async () => { await t?.stop(); t = undefined; });
 
+  it('the sweeper removes a device a link left without keys once it is a whole day old, beside a device with keys only', async () => {
+    let clock = Date.now();
+    t = await startTestServer({}, { now: () => clock });
+    const bob = await t.account({ preKeys: true });
+    const lonely = await t.account(); // no device with keys: nothing of it is removed
+    const { newDevice } = await import('./support/test-client.js');
+    for (const owner of [bob, lonely]) {
+      const c = await t.connect();
+      expect((await c.link(newDevice(owner.device.identity), owner.device.accountId!)).body.case).toBe('registered');
+      await c.close();
+    }
+    expect((await t.server.sweep()).keylessDevices).toBe(0); // a link in progress is left alone
+    clock += 2 * DAY;
+    expect((await t.server.sweep()).keylessDevices).toBe(1);
+    expect((await t.server.storage.listDevices(bob.device.accountId!)).map((d) => d.deviceId)).toEqual([1]);
+    expect((await t.server.storage.listDevices(lonely.device.accountId!)).map((d) => d.deviceId)).toEqual([1, 2]);
+    expect(t.logs.join('\n')).toMatch(/"keylessDevices":1/);
+  });
+
   it('the sweeper deletes undelivered messages after their TTL', async () => {
     let clock = Date.now();
     t = await startTestServer({ 'retention.undelivered': '2d' }, { now: () => clock });
