@@ -9,6 +9,7 @@ import { ClientError, SigiloClient } from '@sigilo/client';
 import { StoreError } from './errors.js';
 import { IndexedDbStore, type EvictionMarker } from './store.js';
 import { BrowserTransport } from './transport.js';
+import { attachmentMethods } from './worker-methods/attachments.js';
 import { IN_ANOTHER_TAB, type FromWorker, type ToWorker, type WorkerErrorData, type WorkerMethods } from './worker-protocol.js';
 
 /** The part of a DedicatedWorkerGlobalScope the host uses. */
@@ -67,6 +68,8 @@ export function hostSigiloWorker(scope: WorkerScope): void {
     deleteForEveryone: (conversation, id) => need().deleteForEveryone(conversation, id),
     listMessages: (conversation, limit) => need().store.listMessages(conversation, limit),
     listContacts: () => need().store.listContacts(),
+    // Methods of other concepts, each from its own file.
+    ...attachmentMethods(need, (m) => scope.postMessage(m)),
     async close() {
       const c = client, s = store;
       client = undefined;
