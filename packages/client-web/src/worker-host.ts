@@ -9,6 +9,7 @@ import { ClientError, SigiloClient } from '@sigilo/client';
 import { StoreError } from './errors.js';
 import { IndexedDbStore, type EvictionMarker } from './store.js';
 import { BrowserTransport } from './transport.js';
+import { webCryptoAgreement } from './agreement.js';
 import { attachmentMethods } from './worker-methods/attachments.js';
 import { IN_ANOTHER_TAB, type FromWorker, type ToWorker, type WorkerErrorData, type WorkerMethods } from './worker-protocol.js';
 
@@ -47,7 +48,7 @@ export function hostSigiloWorker(scope: WorkerScope): void {
         remove: () => { current = null; scope.postMessage({ kind: 'marker', name: o.name, value: null }); },
       };
       store = await IndexedDbStore.open({ name: o.name, passphrase: o.passphrase, ...(o.kdf ? { kdf: o.kdf } : {}), marker, ...(o.startOverAfterEviction ? { startOverAfterEviction: true } : {}) });
-      client = new SigiloClient({ store, transport: () => new BrowserTransport() });
+      client = new SigiloClient({ store, transport: () => new BrowserTransport(), agreement: webCryptoAgreement });
       off = client.on((event) => scope.postMessage({ kind: 'event', event }));
       return { created: store.report.created, registered: client.accountId !== undefined };
     },
