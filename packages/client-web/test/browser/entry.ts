@@ -255,10 +255,10 @@ function patternBlob(size: number): Blob {
 // ------------------------------------------------------------------ the SDK on the browser adapters
 
 /** The client factory of the SDK conformance suite: IndexedDB store, the page's WebSocket and fetch, the portable provider. */
-async function browserClient(label: string): Promise<{ client: SigiloClient; dispose(): Promise<void> }> {
+async function browserClient(label: string, wrap?: (t: Transport) => Transport): Promise<{ client: SigiloClient; dispose(): Promise<void> }> {
   const name = uniqueName(`sdk-${label}`);
   const store = await openStore(name, `passphrase of ${label}`);
-  const client = new SigiloClient({ store, transport: () => new BrowserTransport(), agreement: webCryptoAgreement });
+  const client = new SigiloClient({ store, transport: () => (wrap ? wrap(new BrowserTransport()) : new BrowserTransport()), agreement: webCryptoAgreement });
   await client.init(location.origin, undefined);
   return {
     client,
