@@ -5,7 +5,7 @@
  * there, answers the page's requests and forwards the engine's events. The
  * UI thread never holds a key or runs a ratchet step.
  */
-import { ClientError, SigiloClient } from '@sigilo/client';
+import { AttachmentError, ClientError, SigiloClient } from '@sigilo/client';
 import { StoreError } from './errors.js';
 import { IndexedDbStore, type EvictionMarker } from './store.js';
 import { BrowserTransport } from './transport.js';
@@ -26,6 +26,7 @@ class HostError extends Error {
 /** A thrown error as the page sees it: a stable code and a message (never plaintext, keys or ids). */
 export function workerError(e: unknown): WorkerErrorData {
   if (e instanceof StoreError && e.code === 'STORE_IN_USE') return { code: e.code, message: IN_ANOTHER_TAB };
+  if (e instanceof AttachmentError) return { code: e.code, message: e.message, reason: e.reason, resumable: e.resumable };
   if (e instanceof StoreError || e instanceof ClientError || e instanceof HostError) return { code: e.code, message: e.message };
   const code = (e as { code?: unknown })?.code;
   return { code: typeof code === 'string' ? code : 'INTERNAL', message: e instanceof Error ? e.message : String(e) };
