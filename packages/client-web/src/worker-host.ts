@@ -5,10 +5,12 @@
  * there, answers the page's requests and forwards the engine's events. The
  * UI thread never holds a key or runs a ratchet step.
  */
-import { ClientError, SigiloClient } from '@sigilo/client';
+import { AttachmentError, ClientError, SigiloClient } from '@sigilo/client';
 import { StoreError } from './errors.js';
 import { IndexedDbStore, type EvictionMarker } from './store.js';
 import { BrowserTransport } from './transport.js';
+import { webCryptoAgreement } from './agreement.js';
+import { attachmentMethods } from './worker-methods/attachments.js';
 import { IN_ANOTHER_TAB, type FromWorker, type ToWorker, type WorkerErrorData, type WorkerMethods } from './worker-protocol.js';
 
 /** The part of a DedicatedWorkerGlobalScope the host uses. */
@@ -24,6 +26,7 @@ class HostError extends Error {
 /** A thrown error as the page sees it: a stable code and a message (never plaintext, keys or ids). */
 export function workerError(e: unknown): WorkerErrorData {
   if (e instanceof StoreError && e.code === 'STORE_IN_USE') return { code: e.code, message: IN_ANOTHER_TAB };
+  if (e instanceof AttachmentError) return { code: e.code, message: e.message, reason: e.reason, resumable: e.resumable };
   if (e instanceof StoreError || e instanceof ClientError || e instanceof HostError) return { code: e.code, message: e.message };
   const code = (e as { code?: unknown })?.code;
   return { code: typeof code === 'string' ? code : 'INTERNAL', message: e instanceof Error ? e.message : String(e) };
@@ -46,7 +49,7 @@ export function hostSigiloWorker(scope: WorkerScope): void {
         remove: () => { current = null; scope.postMessage({ kind: 'marker', name: o.name, value: null }); },
       };
       store = await IndexedDbStore.open({ name: o.name, passphrase: o.passphrase, ...(o.kdf ? { kdf: o.kdf } : {}), marker, ...(o.startOverAfterEviction ? { startOverAfterEviction: true } : {}) });
-      client = new SigiloClient({ store, transport: () => new BrowserTransport() });
+      client = new SigiloClient({ store, transport: () => new BrowserTransport(), agreement: webCryptoAgreement });
       off = client.on((event) => scope.postMessage({ kind: 'event', event }));
       return { created: store.report.created, registered: client.accountId !== undefined };
     },
@@ -67,6 +70,8 @@ export function hostSigiloWorker(scope: WorkerScope): void {
     deleteForEveryone: (conversation, id) => need().deleteForEveryone(conversation, id),
     listMessages: (conversation, limit) => need().store.listMessages(conversation, limit),
     listContacts: () => need().store.listContacts(),
+    // Methods of other concepts, each from its own file.
+    ...attachmentMethods(need, (m) => scope.postMessage(m)),
     async close() {
       const c = client, s = store;
       client = undefined;

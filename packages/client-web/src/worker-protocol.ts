@@ -7,9 +7,10 @@
  */
 import type { ClientEvent, ContactRow, MessageRow } from '@sigilo/client';
 import type { KdfParams } from './store-keys.js';
+import type { AttachmentWorkerMethods, TransferProgress } from './worker-methods/attachments.js';
 
 /** What the Worker does, by method: its arguments and what it answers. */
-export interface WorkerMethods {
+export interface WorkerMethods extends AttachmentWorkerMethods {
   /** Unlocks (or creates) the IndexedDB store `name` in the Worker and makes the engine on it. */
   open(o: { name: string; passphrase: string; kdf?: KdfParams; marker?: string | null; startOverAfterEviction?: boolean }): { created: boolean; registered: boolean };
   /** Points the engine at a server; `url` undefined: the origin the Worker was loaded from. */
@@ -37,6 +38,9 @@ export type WorkerMethod = keyof WorkerMethods;
 export interface WorkerErrorData {
   readonly code: string;
   readonly message: string;
+  /** An attachment error's reason (`ABORTED`, `TAMPERED`, …) and whether running it again resumes it. */
+  readonly reason?: string;
+  readonly resumable?: boolean;
 }
 
 export type ToWorker = { readonly kind: 'call'; readonly id: number; readonly method: WorkerMethod; readonly args: unknown[] };
@@ -44,6 +48,8 @@ export type FromWorker =
   | { readonly kind: 'result'; readonly id: number; readonly ok: true; readonly value: unknown }
   | { readonly kind: 'result'; readonly id: number; readonly ok: false; readonly error: WorkerErrorData }
   | { readonly kind: 'event'; readonly event: ClientEvent }
+  /** A transfer's progress (worker-methods/attachments.ts). */
+  | TransferProgress
   /** The store's eviction marker changed: the page keeps it (a Worker has no localStorage). */
   | { readonly kind: 'marker'; readonly name: string; readonly value: string | null };
 

@@ -14,7 +14,9 @@
 import type { IdentityKeyPair, ProtocolContext } from '@sigilo/protocol';
 import { portableCrypto, systemRandom } from '@sigilo/protocol/portable';
 import type { HistoryEntry, ProvisionMessage } from '@sigilo/protocol/gen/sigilo/client/v1/content_pb';
-import type { AttachmentFiles, DownloadOptions, SendFileOptions } from './attachments.js';
+import type { DownloadOptions, SendFileOptions } from './attachments.js';
+import { withAgreements, type AgreementCache, type AsyncAgreement } from './agreement-prefetch.js';
+import type { AttachmentFiles, DownloadSink, FileInput } from './ports.js';
 import { fetchJson, type ClientBody, type ServerAddress } from './connection.js';
 import { Profiles } from './profiles.js';
 import { setPushSubscription, type PushSubscriptionKeys } from './push.js';
@@ -57,6 +59,11 @@ export interface ClientOptions {
   readonly attachments?: AttachmentFiles;
   /** Key transparency witnesses and how many cosignatures a checkpoint needs (spec/transparency.md §6). */
   readonly transparency?: TransparencyOptions;
+  /**
+   * The platform's asynchronous X25519 (WebCrypto in a browser): sealed deliveries' agreements are
+   * computed with it ahead of each inbox batch (agreement-prefetch.ts). Optional: the CryptoProvider does them otherwise.
+   */
+  readonly agreement?: AsyncAgreement;
 }
 
 export class SigiloClient {
@@ -65,7 +72,10 @@ export class SigiloClient {
 
   constructor(options: ClientOptions) {
     this.store = options.store;
-    this.#engine = new Engine(options.store, options.ctx ?? { crypto: portableCrypto, random: systemRandom }, options.now ?? Date.now, options.transport, options.attachments);
+    const ctx = options.ctx ?? { crypto: portableCrypto, random: systemRandom };
+    const agreements: AgreementCache = new Map();
+    this.#engine = new Engine(options.store, options.agreement ? { ...ctx, crypto: withAgreements(ctx.crypto, agreements) } : ctx, options.now ?? Date.now, options.transport, options.attachments);
+    if (options.agreement) this.#engine.prefetch = { agree: options.agreement, cache: agreements };
     this.#engine.groups = groupEngine(this.#engine);
     const engine = this.#engine;
     const request = (body: ClientBody) => engine.requireConnection().request(body);
@@ -219,18 +229,22 @@ export class SigiloClient {
    * message carrying its pointer. Needs the connection (the upload slot is
    * reserved over it). An interrupted upload (AbortSignal, lost connection,
    * process ended) is resumed by calling sendFile again with the same file and
-   * recipient; a file changed since starts over.
+   * recipient; a file changed since starts over. `file` is a platform name
+   * (a path in Node, opened through the AttachmentFiles port) or an opened
+   * FileInput (a browser's Blob: client-web's blobInput).
    */
-  sendFile(to: Uint8Array, path: string, options: SendFileOptions & { caption?: string } = {}): Promise<MessageRow> {
+  sendFile(to: Uint8Array, path: string | FileInput, options: SendFileOptions & { caption?: string } = {}): Promise<MessageRow> {
     return sendFile(this.#engine, to, path, options);
   }
 
   /**
-   * Downloads attachment `index` of a stored message to `outPath`, verified and
-   * decrypted (attachments.ts downloadFile): the file appears only when complete;
-   * an interrupted download resumes from `<outPath>.part` when called again.
+   * Downloads attachment `index` of a stored message to `outPath` (a platform
+   * name, or a DownloadSink such as an OPFS file), verified and decrypted
+   * (attachment-download.ts): the file appears only when complete; an
+   * interrupted download resumes from what the sink kept (`<outPath>.part` in
+   * Node) when called again.
    */
-  downloadAttachment(conversation: Uint8Array, messageId: Uint8Array, index: number, outPath: string, options: DownloadOptions = {}): Promise<{ path: string; size: number }> {
+  downloadAttachment(conversation: Uint8Array, messageId: Uint8Array, index: number, outPath: string | DownloadSink, options: DownloadOptions = {}): Promise<{ path: string; size: number }> {
     return downloadAttachment(this.#engine, conversation, messageId, index, outPath, options);
   }
 
