@@ -5,6 +5,7 @@
  */
 import { AttachmentError, type AttachmentFiles, type DownloadOptions, type SendFileOptions } from './attachments.js';
 import { assertSendable } from './contacts.js';
+import * as disappearing from './disappearing.js';
 import type { Engine } from './engine.js';
 import { ClientError } from './errors.js';
 import { type Attachment, pointerFromAttachment } from './media/pointer.js';
@@ -31,7 +32,10 @@ export async function sendFile(engine: Engine, to: Uint8Array, path: string, opt
   const attachment = await files.upload({
     store: engine.store, ctx: engine.ctx, now: engine.now, server,
     allocate: async (size) => {
-      const f = await engine.requireConnection().request({ case: 'allocateAttachment', value: { size: BigInt(size) } });
+      // A file for a disappearing conversation: the server may delete the blob once the timer ran (server.md §5.3).
+      const timer = disappearing.effectiveTimerMs(engine.store, to);
+      const expiresHint = timer > 0 && engine.expiryHints ? BigInt(Math.ceil((engine.now() + timer) / disappearing.EXPIRY_HINT_STEP_MS) * disappearing.EXPIRY_HINT_STEP_MS) : 0n;
+      const f = await engine.requireConnection().request({ case: 'allocateAttachment', value: { size: BigInt(size), expiresHint } });
       if (f.body.case !== 'attachmentSlot') throw new ClientError('SERVER_ERROR', 'unexpected answer to an attachment request');
       const s = f.body.value;
       return { attachmentId: s.attachmentId, uploadPath: s.uploadPath, uploadToken: s.uploadToken, expires: Number(s.expires) };
@@ -62,6 +66,8 @@ export async function downloadAttachment(engine: Engine, conversation: Uint8Arra
   if (a.expires > 0 && a.expires <= engine.now()) {
     throw new AttachmentError('EXPIRED', 'this attachment expired on the server; ask the sender to send it again');
   }
+  // A disappearing message's files are deleted with it (client.md §14): remembered before the first byte is written.
+  engine.store.transaction(() => disappearing.rememberDownload(engine.store, conversation, messageId, outPath));
   return requireFiles(engine).download(engine.requireServer(), engine.ctx, a, outPath, options);
 }
 

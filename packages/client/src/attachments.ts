@@ -236,4 +236,6 @@ export interface AttachmentFiles {
   uploadStateKey(to: Uint8Array, file: string): string;
   upload(host: UploadHost, stateKey: string, file: string, options?: SendFileOptions): Promise<Attachment>;
   download(server: ServerAddress, ctx: ProtocolContext, a: Attachment, out: string, options?: DownloadOptions): Promise<{ path: string; size: number }>;
+  /** Deletes a downloaded file and any partial download of it (a disappearing message expired, client.md §14). Missing: nothing. */
+  remove?(path: string): Promise<void>;
 }
