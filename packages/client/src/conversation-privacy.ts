@@ -3,6 +3,7 @@
  * timer (1:1 and groups; in a group, admins set it) and confidential mode (1:1). Each change is a notice message
  * ("ana set disappearing messages to 1 day") that every participant's devices show and apply.
  */
+import { toHex } from './bytes.js';
 import { contact } from './contacts.js';
 import { confidentialOn, storeConfidential, wipeConfidential } from './confidential.js';
 import * as disappearing from './disappearing.js';
@@ -55,3 +56,21 @@ export async function setConfidential(engine: Engine, conversation: Uint8Array, 
 }
 
 export { confidentialOn };
+
+/** The privacy settings of every known conversation, for a device being linked (ProvisionMessage 100-101). */
+export function privacySettings(engine: Engine): { timers: { conversationId: Uint8Array; expireTimer: number }[]; confidentialConversations: Uint8Array[] } {
+  const ids = [...engine.store.listContacts().map((c) => c.accountId), ...engine.store.listGroups().map((g) => g.groupId)];
+  return {
+    timers: ids.map((id) => ({ conversationId: id, expireTimer: Math.ceil(disappearing.conversationTimerMs(engine.store, id) / 1000) })).filter((t) => t.expireTimer > 0),
+    confidentialConversations: ids.filter((id) => engine.store.getMeta(`confidential.${toHex(id)}`)?.[0] === 1),
+  };
+}
+
+/** Installs what privacySettings gave (inside the linking transaction). */
+export function installPrivacySettings(engine: Engine, s: { timers: readonly { conversationId: Uint8Array; expireTimer: number }[]; confidentialConversations: readonly Uint8Array[] }): void {
+  for (const t of s.timers) {
+    const ms = Math.min(t.expireTimer * 1000, disappearing.MAX_DISAPPEARING_MS);
+    if (t.conversationId.length === 16 || t.conversationId.length === GROUP_ID_LENGTH) disappearing.storeTimer(engine.store, t.conversationId, ms >= disappearing.MIN_DISAPPEARING_MS ? ms : 0);
+  }
+  for (const id of s.confidentialConversations) if (id.length === 16) storeConfidential(engine, id, true);
+}

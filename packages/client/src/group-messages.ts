@@ -8,7 +8,7 @@ import { TYPING_EXPIRY_MS } from './events.js';
 import { type GroupEngine, type GroupInboxEffects, hex, MAX_PENDING_GROUP_MESSAGES, openLog, PENDING_TTL_MS, REQUEST_INTERVAL_MS, type Sender } from './group-log.js';
 import { armTypingExpiry, oweReceipt, rank } from './status.js';
 import { enqueue } from './group-queue.js';
-import { incoming } from './disappearing.js';
+import { incoming } from './disappearing-timer.js';
 import { acceptPointers } from './media/pointer.js';
 import { unpad } from './padding.js';
 import type { MessageRow, MessageStatus, SenderKeyRow } from './store/port.js';

@@ -7,7 +7,7 @@ import { envelopeId } from './envelope-ids.js';
 import { ClientError } from './errors.js';
 import { type GroupEngine, has, hex, requireMember, unique } from './group-log.js';
 import { enqueue, sendNow } from './group-queue.js';
-import { outgoing as outgoingTimer, startCountdown } from './disappearing.js';
+import { outgoing as outgoingTimer, startCountdown } from './disappearing-timer.js';
 import { pad } from './padding.js';
 import { currentSenderKey } from './sender-keys.js';
 import type { MessageRow, OutboxRow } from './store/port.js';

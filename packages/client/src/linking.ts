@@ -9,6 +9,7 @@ import { HistoryArchiveSchema, type HistoryEntry, HistoryEntrySchema, type Provi
 import { generateDeviceKey } from './account.js';
 import { Connection, type ServerAddress, ServerRequestError } from './connection.js';
 import { type Engine, META, u32 } from './engine.js';
+import { installPrivacySettings, privacySettings } from './conversation-privacy.js';
 import { ClientError } from './errors.js';
 import { acceptPointers, pointerFromAttachment } from './media/pointer.js';
 import { replenishPreKeys } from './prekeys.js';
@@ -102,13 +103,16 @@ export function provisionMessage(engine: Engine, accountId: Uint8Array): Provisi
       accessKey: c.accessKey ?? new Uint8Array(0), mutedUntil: BigInt(c.mutedUntil), profileKey: profiles.contactKey(c.accountId),
     })),
     groups: engine.groups.forProvisioning(),
+    ...privacySettings(engine),
   });
 }
 
 /** Every stored message not deleted, with its attachment pointers (linking, backup). */
 export function historyEntries(engine: Engine): HistoryEntry[] {
-  // Group changes are not copied (a new device verifies the group logs itself, client.md §12).
-  return engine.store.allMessages().filter((m) => !m.deleted && !m.groupChange).map((m) => create(HistoryEntrySchema, {
+  // Group changes are not copied (a new device verifies the group logs itself, client.md §12). Nor are disappearing
+  // messages and notices: a copy made to outlive its timer (a backup) or on a device that learned no countdown would
+  // defeat it (client.md §14).
+  return engine.store.allMessages().filter((m) => !m.deleted && !m.groupChange && !m.expireTimerMs && !m.notice).map((m) => create(HistoryEntrySchema, {
     conversationAccountId: m.conversation, messageId: m.messageId, authorAccountId: m.author, timestamp: BigInt(m.timestamp),
     text: m.text, status: statusToWire(m.status), outgoing: m.outgoing, privateWith: m.privateWith ?? new Uint8Array(0),
     attachments: (m.attachments ?? []).map(pointerFromAttachment),
@@ -156,6 +160,7 @@ export async function installAccount(engine: Engine, connection: Connection, non
       if (attachments.length) engine.store.setMessageAttachments(e.conversationAccountId, e.messageId, attachments);
     }
     engine.groups.installProvisioned(pm.groups, now);
+    installPrivacySettings(engine, pm);
     engine.profiles.installProvisioned(pm);
     engine.usernames.installProvisioned(pm.username);
   });
