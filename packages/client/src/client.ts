@@ -82,7 +82,7 @@ export class SigiloClient {
     engine.expiryHints = options.expiryHints ?? true;
     engine.kt = new KeyTransparencyClient(this.store, engine.ctx.crypto, () => fetchJson(engine.transport(), '/v1/server-info'), (e) => engine.emit(e), options.transparency);
     // Disappearing messages whose countdown ran out while this device was off go before anything can show them (client.md §14).
-    runExpiry(engine);
+    void runExpiry(engine);
   }
 
   /** Display name and avatar (encrypted profile), and the profile keys of others (client.md §11.1). */
@@ -250,7 +250,7 @@ export class SigiloClient {
    * Expired disappearing messages are removed first, so none is ever shown (client.md §14).
    */
   listMessages(conversation: Uint8Array, limit = 200): MessageRow[] {
-    runExpiry(this.#engine);
+    void runExpiry(this.#engine);
     const all = [...this.store.listMessages(conversation, limit), ...memoryMessages(this.#engine, conversation)];
     return all.sort((a, b) => a.timestamp - b.timestamp).slice(-limit);
   }
@@ -268,9 +268,12 @@ export class SigiloClient {
     return disappearingTimer(this.#engine, conversation);
   }
 
-  /** Deletes every message whose disappearing countdown ran out now (also done on a timer and on start). */
-  expireMessages(): void {
-    runExpiry(this.#engine);
+  /**
+   * Deletes every message whose disappearing countdown ran out now (also done on a timer and on start); resolves with
+   * how many, once their downloaded files are deleted too.
+   */
+  expireMessages(): Promise<number> {
+    return runExpiry(this.#engine);
   }
 
   /** Switches confidential mode of a 1:1 conversation, with a notice both sides see (client.md §15). */

@@ -60,16 +60,17 @@ export async function removeFiles(engine: Engine, files: readonly string[]): Pro
   for (const f of files) await engine.files?.remove?.(f).catch(() => {});
 }
 
-/** Runs expiry now and arms the timer for the next message due. */
-export function runExpiry(engine: Engine): void {
+/** Runs expiry now and arms the timer for the next message due; resolves once the expired messages' files are deleted. */
+export async function runExpiry(engine: Engine): Promise<number> {
   const events: ClientEvent[] = [];
   let files: string[] = [];
   try {
     files = removeExpired(engine, events).files;
   } catch { /* the store failed: tried again at the next timer */ }
   for (const e of events) engine.emit(e);
-  if (files.length) void removeFiles(engine, files);
   scheduleExpiry(engine);
+  if (files.length) await removeFiles(engine, files);
+  return events.filter((e) => e.type === 'expired').length;
 }
 
 /** Arms one timer for the soonest countdown (at most a day ahead: then it looks again). */
@@ -85,7 +86,7 @@ export function scheduleExpiry(engine: Engine): void {
   for (const list of engine.memory.values()) for (const m of list) if (m.expiresAt && (next === undefined || m.expiresAt < next)) next = m.expiresAt;
   if (next === undefined) return;
   const delay = Math.min(86_400_000, Math.max(0, next - engine.now()));
-  engine.expiryTimer = setTimeout(() => { engine.expiryTimer = undefined; runExpiry(engine); }, delay);
+  engine.expiryTimer = setTimeout(() => { engine.expiryTimer = undefined; void runExpiry(engine); }, delay);
   unrefTimer(engine.expiryTimer);
 }
 
