@@ -246,13 +246,14 @@ export class SigiloClient {
   }
 
   /**
-   * A conversation's messages, oldest first: the stored ones and the confidential ones held in memory (client.md §15).
+   * A conversation's messages (all conversations': undefined), oldest first: the stored ones and the confidential ones held in memory (client.md §15).
    * Expired disappearing messages are removed first, so none is ever shown (client.md §14).
    */
-  listMessages(conversation: Uint8Array, limit = 200): MessageRow[] {
+  listMessages(conversation: Uint8Array | undefined, limit = 200): MessageRow[] {
     void runExpiry(this.#engine);
     const all = [...this.store.listMessages(conversation, limit), ...memoryMessages(this.#engine, conversation)];
-    return all.sort((a, b) => a.timestamp - b.timestamp).slice(-limit);
+    const by = conversation ? 'timestamp' : 'receivedAt'; // as the store orders them
+    return all.sort((a, b) => a[by] - b[by]).slice(-limit);
   }
 
   /**
