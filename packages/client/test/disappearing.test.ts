@@ -324,3 +324,46 @@ describe('confidential mode', () => {
     expect(findPlaintext(dir, 'pass kim', [secret, reply])).toEqual([]);
   }, 120_000);
 });
+
+describe('disappearing messages in a group', () => {
+  let place: Place;
+  beforeAll(async () => { place = await Place.start(); }, 60_000);
+  afterAll(async () => { await place?.stop(); });
+
+  it('an admin sets the timer, a member may not; a group message disappears from every member after reading', async () => {
+    const lara = await place.person('lara');
+    const mar = await place.person('mar');
+    const nico = await place.person('nico');
+    introduce(lara.c, 'lara', mar.c, 'mar');
+    introduce(lara.c, 'lara', nico.c, 'nico');
+    introduce(mar.c, 'mar', nico.c, 'nico');
+    const joined = nextEvent(nico.c, 'group-update', undefined, 20_000);
+    const g = await lara.c.createGroup('ronda', [mar.c.accountId!, nico.c.accountId!]);
+    await joined;
+    await expect(mar.c.setDisappearingTimer(g.groupId, HOUR)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    const seen = [mar.c, nico.c].map((c) => nextEvent(c, 'disappearing-timer', (e) => e.timerMs === HOUR, 20_000));
+    await lara.c.setDisappearingTimer(g.groupId, HOUR);
+    await Promise.all(seen);
+    expect(nico.c.disappearingTimer(g.groupId)).toBe(HOUR);
+    const secret = `GROUP-CANARY-${Math.random().toString(36).slice(2)}`;
+    const arrived = [lara.c, nico.c].map((c) => waitText(c, secret));
+    const sent = await mar.c.sendGroupText(g.groupId, secret);
+    expect(sent.expireTimerMs).toBe(HOUR);
+    await Promise.all(arrived);
+    for (const c of [lara.c, nico.c]) {
+      expect(row(c, g.groupId, secret)!.expiresAt).toBeUndefined();
+      await c.markRead(g.groupId);
+      expect(row(c, g.groupId, secret)!.expiresAt).toBeGreaterThan(place.now());
+    }
+    place.skew += HOUR + 60_000;
+    for (const c of [lara.c, mar.c, nico.c]) {
+      expect(await c.expireMessages()).toBe(1);
+      expect(row(c, g.groupId, secret)).toBeUndefined();
+    }
+    for (const [p, name] of [[lara, 'lara'], [mar, 'mar'], [nico, 'nico']] as const) {
+      await p.c.close();
+      p.c.store.close();
+      expect(findPlaintext(p.dir, `pass ${name}`, [secret])).toEqual([]);
+    }
+  }, 120_000);
+});
