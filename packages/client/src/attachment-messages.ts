@@ -32,7 +32,7 @@ export async function sendFile(engine: Engine, to: Uint8Array, path: string, opt
   const attachment = await files.upload({
     store: engine.store, ctx: engine.ctx, now: engine.now, server,
     allocate: async (size) => {
-      // A file for a disappearing conversation: the server may delete the blob once the timer ran (server.md §5.3).
+      // A file for a disappearing conversation: the server may delete the blob once the timer ran (server.md §8.3).
       const timer = disappearing.effectiveTimerMs(engine.store, to);
       const expiresHint = timer > 0 && engine.expiryHints ? BigInt(Math.ceil((engine.now() + timer) / disappearing.EXPIRY_HINT_STEP_MS) * disappearing.EXPIRY_HINT_STEP_MS) : 0n;
       const f = await engine.requireConnection().request({ case: 'allocateAttachment', value: { size: BigInt(size), expiresHint } });

@@ -62,7 +62,7 @@ export interface ClientOptions {
   readonly transparency?: TransparencyOptions;
   /** Confidential device (client.md §15): every 1:1 message sent or received is kept in memory only, never in the store. */
   readonly confidential?: boolean;
-  /** Give the server a coarse expiry hint (whole hour) for disappearing messages and their files (default true; server.md §5.3). */
+  /** Give the server a coarse expiry hint (whole hour) for disappearing messages and their files (default true; server.md §8.3). */
   readonly expiryHints?: boolean;
 }
 

@@ -24,7 +24,7 @@ import type { ClientStore, MessageRow } from './store/port.js';
 
 export const MIN_DISAPPEARING_MS = 30_000;
 export const MAX_DISAPPEARING_MS = 28 * 86_400_000;
-/** Expiry hints given to the server are rounded up to a whole hour (server.md §5.3): the exact timer stays inside the message. */
+/** Expiry hints given to the server are rounded up to a whole hour (server.md §8.3): the exact timer stays inside the message. */
 export const EXPIRY_HINT_STEP_MS = 3_600_000;
 
 export const enc = new TextEncoder();
@@ -129,7 +129,7 @@ export function listFiles(store: ClientStore, key: string): string[] {
 }
 
 /**
- * The expiry hint for the server (server.md §5.3) of an encoded Content: the send time plus the timer a disappearing
+ * The expiry hint for the server (server.md §8.3) of an encoded Content: the send time plus the timer a disappearing
  * DataMessage carries, rounded up to the hour; 0 for everything else.
  */
 export function expiryHint(content: Uint8Array, now: number): bigint {

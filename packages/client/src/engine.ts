@@ -86,7 +86,7 @@ export class Engine {
   readonly memory = new Map<string, MessageRow[]>();
   /** This device keeps every 1:1 message in memory only (ClientOptions.confidential). */
   confidentialDevice = false;
-  /** Give the server coarse expiry hints for disappearing messages (ClientOptions.expiryHints, server.md §5.3). */
+  /** Give the server coarse expiry hints for disappearing messages (ClientOptions.expiryHints, server.md §8.3). */
   expiryHints = true;
 
   #transport: { key: string; transport: Transport } | undefined;

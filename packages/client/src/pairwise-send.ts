@@ -55,7 +55,7 @@ export async function ownDevices(engine: Engine, connection: Connection): Promis
  */
 export async function deliverContent(engine: Engine, to: Uint8Array, content: Uint8Array, messageId: Uint8Array, options: { onlineOnly?: boolean } = {}): Promise<void> {
   const onlineOnly = options.onlineOnly ?? false;
-  // A disappearing message tells the server when an undelivered copy may go (server.md §5.3).
+  // A disappearing message tells the server when an undelivered copy may go (server.md §8.3).
   const expiresHint = onlineOnly || !engine.expiryHints ? 0n : expiryHint(content, engine.now());
   const me = engine.requireAccount();
   const connection = engine.requireConnection();

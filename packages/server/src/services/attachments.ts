@@ -107,7 +107,7 @@ export async function allocateAttachment(ctx: ServerContext, s: Session, m: Allo
   if (wait > 0) throw new RateLimitedError(wait, 'uploads from this account', 'attachment_allocations');
   const now = ctx.now();
   const ttl = ctx.config.retention.attachmentsMs;
-  // A disappearing message's file: deleted at the sender's hint when that is earlier (server.md §5.3); checked before the quota is charged.
+  // A disappearing message's file: deleted at the sender's hint when that is earlier (server.md §8.3); checked before the quota is charged.
   const expiresAt = applyExpiryHint(ctx, m.expiresHint, now, now + ttl);
   const day = dayOf(now);
   // The counter of a day stops counting when the last attachment allocated that day has expired.

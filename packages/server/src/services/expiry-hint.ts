@@ -1,5 +1,5 @@
 /**
- * Expiry hints (spec/server.md §5.3): a client sending a disappearing message may tell the server, coarsely, when an
+ * Expiry hints (spec/server.md §8.3): a client sending a disappearing message may tell the server, coarsely, when an
  * undelivered copy (and the blob of its attachment) can go. The server only ever shortens what it keeps: the hint
  * replaces retention.undelivered (or retention.attachments) when it is earlier. A hint beyond the organisation's
  * maximum timer (retention.maxDisappearingTimer) is refused with TIMER_TOO_LONG: that client is not applying it.

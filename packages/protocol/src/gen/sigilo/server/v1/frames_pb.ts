@@ -567,7 +567,7 @@ export type Send = Message<"sigilo.server.v1.Send"> & {
   /**
    * 100: an optional, coarse expiry hint (Unix ms, a whole hour) for a
    * disappearing message: an undelivered copy is deleted then rather than at
-   * retention.undelivered (server.md §5.3). 0: none.
+   * retention.undelivered (server.md §8.3). 0: none.
    *
    * @generated from field: uint64 expires_hint = 100;
    */
