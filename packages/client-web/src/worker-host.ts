@@ -65,8 +65,13 @@ export function hostSigiloWorker(scope: WorkerScope): void {
     markRead: (conversation, ids) => need().markRead(conversation, ids),
     typing: (conversation, started) => need().typing(conversation, started),
     deleteForEveryone: (conversation, id) => need().deleteForEveryone(conversation, id),
-    listMessages: (conversation, limit) => need().store.listMessages(conversation, limit),
+    listMessages: (conversation, limit) => need().listMessages(conversation, limit),
     listContacts: () => need().store.listContacts(),
+    setDisappearingTimer: (conversation, ms) => need().setDisappearingTimer(conversation, ms),
+    disappearingTimer: (conversation) => need().disappearingTimer(conversation),
+    setConfidential: (conversation, on) => need().setConfidential(conversation, on),
+    confidential: (conversation) => need().confidential(conversation),
+    wipeConfidential: (conversation) => need().wipeConfidential(conversation),
     async close() {
       const c = client, s = store;
       client = undefined;

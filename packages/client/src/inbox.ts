@@ -13,7 +13,7 @@ import { checkIncomingIdentity, contact } from './contacts.js';
 import type { Engine } from './engine.js';
 import { ClientError } from './errors.js';
 import { type ClientEvent, TYPING_EXPIRY_MS } from './events.js';
-import { keepInMemory, storeConfidential, wipeConfidential } from './confidential.js';
+import { keepInMemory, memoryMessages, setMemoryStatus, storeConfidential, wipeConfidential } from './confidential.js';
 import * as disappearing from './disappearing.js';
 import { acceptPointers } from './media/pointer.js';
 import { flushSoon, queueContent } from './outbox.js';
@@ -220,8 +220,12 @@ export function apply(engine: Engine, content: Content, from: Uint8Array, self: 
     case 'receipt': {
       const status: MessageStatus = b.value.type === ReceiptMessage_Type.READ ? 'read' : 'delivered';
       for (const id of b.value.messageIds) {
-        const m = engine.store.getMessage(from, id);
+        const m = engine.store.getMessage(from, id) ?? memoryMessages(engine, from).find((x) => bytesEqual(x.messageId, id));
         if (!m || !m.outgoing || rank(m.status) >= rank(status)) continue;
+        if (setMemoryStatus(engine, from, id, status)) {
+          events.push({ type: 'status', conversation: from, messageId: id, status });
+          continue;
+        }
         engine.store.setMessageStatus(from, id, status);
         events.push({ type: 'status', conversation: from, messageId: id, status });
       }
