@@ -28,6 +28,7 @@ import {
   type SendFileOptions, type ServerAddress, type TransferOptions, type UploadHost,
 } from '@sigilo/client';
 import { fileSource } from './file-source.js';
+import { removeDownloaded } from './remove-file.js';
 import { pinnedSocket } from './pinned.js';
 import { makeThumbnail } from './thumbnail.js';
 
@@ -1233,24 +1234,3 @@ export const nodeAttachmentFiles: AttachmentFiles = {
   download: downloadFile,
   remove: removeDownloaded,
 };
-
-/**
- * Deletes a downloaded file and its partial download (a disappearing message expired, client.md §14): overwritten
- * with zeros first, then unlinked. On a copy-on-write file system or an SSD the old blocks may survive the overwrite;
- * client.md §14 says so.
- */
-async function removeDownloaded(path: string): Promise<void> {
-  for (const p of [path, partPath(path)]) {
-    let handle: FileHandle | undefined;
-    try {
-      handle = await open(p, 'r+');
-      const size = (await handle.stat()).size;
-      const zeros = new Uint8Array(Math.min(size, 1 << 20));
-      for (let at = 0; at < size; at += zeros.length) await handle.write(zeros, 0, Math.min(zeros.length, size - at), at);
-      await handle.sync();
-    } catch { /* missing, or not writable: unlinked below if it exists */ } finally {
-      await handle?.close().catch(() => {});
-    }
-    await unlink(p).catch(() => {});
-  }
-}

@@ -30,7 +30,9 @@ export function removeExpired(engine: Engine, events: ClientEvent[]): { removed:
   const removed = new Set<string>();
   const files: string[] = [];
   const now = engine.now();
-  engine.store.transaction(() => {
+  // Reading first: no write transaction (and no lock on a store shared by several processes) when nothing is due.
+  const first = engine.store.expiringMessages(1)[0];
+  if (first && first.expiresAt! <= now) engine.store.transaction(() => {
     for (;;) {
       const due = engine.store.expiringMessages(256).filter((m) => m.expiresAt! <= now);
       if (due.length === 0) break;

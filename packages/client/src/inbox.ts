@@ -79,7 +79,8 @@ export function drainInbox(engine: Engine): void {
       }
       // Messages whose countdown ran out (a message read, or sent, on another device long ago) go before anything
       // shows them (client.md §14).
-      const expired = disappearing.removeExpired(engine, events);
+      let expired: { removed: Set<string>; files: string[] } = { removed: new Set(), files: [] };
+      try { expired = disappearing.removeExpired(engine, events); } catch { /* tried again at the next timer */ }
       for (const e of events) if (!(e.type === 'message' && expired.removed.has(`${toHex(e.message.conversation)}:${toHex(e.message.messageId)}`))) engine.emit(e);
       if (expired.files.length) void disappearing.removeFiles(engine, expired.files);
       disappearing.scheduleExpiry(engine);

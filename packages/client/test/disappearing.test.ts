@@ -124,6 +124,17 @@ describe('disappearing messages on every device', () => {
     await expect(ana.c.setDisappearingTimer(bruno.c.accountId!, 5_000)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
   }, 60_000);
 
+  it('a device linked later gets the conversation\'s timer, and no disappearing message in its history', async () => {
+    const sentBefore = `sent-before-${Math.random().toString(36).slice(2)}`;
+    const arrived = waitText(bruno.c, sentBefore);
+    await ana.c.sendText(bruno.c.accountId!, sentBefore);
+    await arrived;
+    const ana3 = await place.link(ana.c, 'ana');
+    expect(ana3.c.disappearingTimer(bruno.c.accountId!)).toBe(HOUR);
+    expect(ana3.c.store.listMessages(bruno.c.accountId!, 100).some((m) => m.text === sentBefore || m.expireTimerMs)).toBe(false);
+    await ana3.c.close();
+  }, 60_000);
+
   it('expires on both devices of the sender and of the recipient, file included, leaving no plaintext in any file', async () => {
     const secret = `CANARY-disappear-${Math.random().toString(36).slice(2)}`;
     const fileSecret = `FILE-CANARY-${Math.random().toString(36).slice(2)}`;
