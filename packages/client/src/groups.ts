@@ -30,7 +30,6 @@
  *   of accounts that were members in that key's epoch.
  */
 import type { GroupChange } from '@sigilo/protocol';
-import type { DataMessage } from '@sigilo/protocol/gen/sigilo/client/v1/content_pb';
 import type { Content } from '@sigilo/protocol/gen/sigilo/client/v1/content_pb';
 import type { Deliver } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 import { GroupEngine, type GroupHost, type GroupInboxEffects, type GroupInfo, type Sender } from './group-log.js';
