@@ -4,6 +4,7 @@
  * download of a stored message's attachment.
  */
 import { AttachmentError, type AttachmentFiles, type DownloadOptions, type SendFileOptions } from './attachments.js';
+import { confidentialOn } from './confidential.js';
 import { assertSendable } from './contacts.js';
 import * as disappearing from './disappearing.js';
 import type { Engine } from './engine.js';
@@ -26,6 +27,8 @@ export async function sendFile(engine: Engine, to: Uint8Array, path: string, opt
   const group = to.length === 32;
   if (!group) assertSendable(engine, to);
   else assertGroupSendable(engine, to);
+  // Confidential mode (client.md §15) keeps nothing in the store; a file's message would be (its pointer and caption).
+  if (!group && confidentialOn(engine, to)) throw new ClientError('INVALID_INPUT', 'files cannot be sent in confidential mode: leave the mode to send one');
   const files = requireFiles(engine);
   const stateKey = files.uploadStateKey(to, path);
   const server = engine.requireServer();

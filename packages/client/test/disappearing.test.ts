@@ -294,6 +294,10 @@ describe('confidential mode', () => {
       expect(c.store.listMessages(peer.accountId!, 100).some((m) => secrets.includes(m.text))).toBe(false);
       expect(c.store.listOutbox().length).toBe(0);
     }
+    // A file's message would be stored (pointer, caption): refused in the mode.
+    const file = join(place.dir('conf-src'), 'a.txt');
+    writeFileSync(file, 'x');
+    await expect(hugo.c.sendFile(iris.c.accountId!, file)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
     // Offline, a confidential message is refused rather than queued.
     await hugo2.c.close();
     await expect(hugo2.c.sendText(iris.c.accountId!, 'not queued')).rejects.toMatchObject({ code: 'CONFIDENTIAL_OFFLINE' });
