@@ -21,6 +21,7 @@ import { nodeCrypto } from '@sigilo/protocol/node';
 import { BlockFileWriter } from './block-file-writer.js';
 import { fileSource } from './file-source.js';
 import { PinnedTransport } from './pinned-transport.js';
+import { removeDownloaded } from './remove-file.js';
 import { makeThumbnail } from './thumbnail.js';
 
 function fileError(e: unknown, what: string): AttachmentError {
@@ -172,6 +173,7 @@ export const nodeAttachmentFiles: AttachmentFiles = {
   openDownload: openPartFile,
   thumbnail,
   sha256: () => nodeSha256(),
+  remove: removeDownloaded,
 };
 
 // ------------------------------------------------------------------ by path, outside a SigiloClient

@@ -41,5 +41,7 @@ export function createNodeClient(options: NodeClientOptions): SigiloClient {
     attachments: options.attachments ?? nodeAttachmentFiles,
     ...(options.now ? { now: options.now } : {}),
     ...(options.transparency ? { transparency: options.transparency } : {}),
+    ...(options.confidential !== undefined ? { confidential: options.confidential } : {}),
+    ...(options.expiryHints !== undefined ? { expiryHints: options.expiryHints } : {}),
   });
 }

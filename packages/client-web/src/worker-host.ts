@@ -68,10 +68,15 @@ export function hostSigiloWorker(scope: WorkerScope): void {
     markRead: (conversation, ids) => need().markRead(conversation, ids),
     typing: (conversation, started) => need().typing(conversation, started),
     deleteForEveryone: (conversation, id) => need().deleteForEveryone(conversation, id),
-    listMessages: (conversation, limit) => need().store.listMessages(conversation, limit),
+    listMessages: (conversation, limit) => need().listMessages(conversation, limit),
     listContacts: () => need().store.listContacts(),
     // Methods of other concepts, each from its own file.
     ...attachmentMethods(need, (m) => scope.postMessage(m)),
+    setDisappearingTimer: (conversation, ms) => need().setDisappearingTimer(conversation, ms),
+    disappearingTimer: (conversation) => need().disappearingTimer(conversation),
+    setConfidential: (conversation, on) => need().setConfidential(conversation, on),
+    confidential: (conversation) => need().confidential(conversation),
+    wipeConfidential: (conversation) => need().wipeConfidential(conversation),
     async close() {
       const c = client, s = store;
       client = undefined;

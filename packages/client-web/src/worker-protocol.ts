@@ -23,8 +23,16 @@ export interface WorkerMethods extends AttachmentWorkerMethods {
   markRead(conversation: Uint8Array, messageIds?: Uint8Array[]): number;
   typing(conversation: Uint8Array, started: boolean): void;
   deleteForEveryone(conversation: Uint8Array, messageId: Uint8Array): void;
+  /** Stored messages and the confidential ones held in the Worker's memory. */
   listMessages(conversation: Uint8Array | undefined, limit: number): MessageRow[];
   listContacts(): ContactRow[];
+  /** Disappearing messages (client.md §14): sets a conversation's timer (ms; 0 off), with the notice row it sent. */
+  setDisappearingTimer(conversation: Uint8Array, timerMs: number): MessageRow;
+  disappearingTimer(conversation: Uint8Array): number;
+  /** Confidential mode (client.md §15): switch it for a 1:1 conversation; wipe its in-memory messages (tab hidden, chat closed). */
+  setConfidential(conversation: Uint8Array, on: boolean): MessageRow;
+  confidential(conversation: Uint8Array): boolean;
+  wipeConfidential(conversation: Uint8Array): void;
   /** Disconnects, writes what is queued and closes the store (releasing it for another tab). */
   close(): void;
 }

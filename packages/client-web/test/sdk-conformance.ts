@@ -267,6 +267,35 @@ export const sdkScenarios: Record<string, SdkScenario> = {
       await until('alice sees them sent', () => offline.every((m) => alice.store.getMessage(bob.accountId!, m.messageId)!.status !== 'pending'));
     },
   },
+
+  'a disappearing timer reaches the other side; confidential messages reach no store and are wiped on leaving': {
+    invites: 2,
+    async run(env) {
+      const [alice, bob] = await pair(env);
+      const HOUR = 3_600_000;
+      const timer = nextEvent(bob, 'disappearing-timer', (e) => e.timerMs === HOUR);
+      await alice.setDisappearingTimer(bob.accountId!, HOUR);
+      await timer;
+      eq(bob.disappearingTimer(alice.accountId!), HOUR, 'the timer on the other side');
+      ok(bob.store.listMessages(alice.accountId!, 10).some((m) => m.notice === 'timer'), 'the notice is stored');
+      const on = nextEvent(bob, 'confidential', (e) => e.on);
+      await alice.setConfidential(bob.accountId!, true);
+      await on;
+      const text = 'only in memory, never in a store';
+      const got = nextEvent(bob, 'message', (e) => e.message.text === text);
+      const sent = await alice.sendText(bob.accountId!, text);
+      eq(sent.expireTimerMs, HOUR, 'a confidential message carries the timer too');
+      await got;
+      ok(bob.listMessages(alice.accountId!).some((m) => m.text === text), 'shown from memory');
+      ok(!hasText(bob, alice.accountId!, text) && !hasText(alice, bob.accountId!, text), 'in neither store');
+      eq(alice.store.listOutbox().length, 0, 'nothing in the outbox');
+      const wiped = nextEvent(alice, 'confidential-wiped');
+      await bob.setConfidential(alice.accountId!, false);
+      await wiped;
+      ok(!alice.listMessages(bob.accountId!).some((m) => m.text === text), 'wiped on leaving the mode');
+      ok(!bob.listMessages(alice.accountId!).some((m) => m.text === text), 'wiped on the side that left');
+    },
+  },
 };
 
 sdkScenarios['an attachment of 20 MB: the upload cut in the middle and resumed, the download cut and resumed, byte for byte the same'] = {

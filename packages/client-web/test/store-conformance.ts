@@ -372,4 +372,26 @@ export const storeScenarios: Record<string, (f: StoreFactory) => Promise<void>> 
       await h.close();
     }
   },
+
+  async 'disappearing messages: timers, notices and expiry order survive a reopen (client.md §14)'(f) {
+    const h = await f.fresh('correct horse');
+    try {
+      const s = h.store;
+      s.insertMessage({ ...message(ALICE, 1), expireTimerMs: 60_000, expiresAt: 5_000 });
+      s.insertMessage({ ...message(ALICE, 2), expireTimerMs: 60_000 });
+      s.insertMessage({ ...message(BOB, 3), text: '', notice: 'timer', expireTimerMs: 3_600_000 });
+      s.insertMessage({ ...message(BOB, 4), expireTimerMs: 30_000, expiresAt: 2_000 });
+      eq(s.expiringMessages(10).map((m) => m.expiresAt), [2_000, 5_000], 'only started countdowns, soonest first');
+      s.setMessageExpiry(ALICE, id16(102), 3_000);
+      const r = await h.reopen();
+      eq(r.expiringMessages(10).map((m) => [m.expiresAt, m.expireTimerMs]), [[2_000, 30_000], [3_000, 60_000], [5_000, 60_000]], 'after a reopen');
+      eq(r.expiringMessages(1).length, 1, 'limit');
+      const notice = r.listMessages(BOB, 10).find((m) => m.notice);
+      eq([notice?.notice, notice?.expireTimerMs, notice?.expiresAt], ['timer', 3_600_000, undefined], 'a notice row');
+      r.removeMessage(BOB, id16(104));
+      eq(r.expiringMessages(10).map((m) => m.expiresAt), [3_000, 5_000], 'removed with its row');
+    } finally {
+      await h.close();
+    }
+  },
 };

@@ -6,7 +6,9 @@
 import { AttachmentError, type DownloadOptions, type SendFileOptions } from './attachments.js';
 import { downloadAttachmentTo } from './attachment-download.js';
 import { uploadAttachment } from './attachment-upload.js';
+import { confidentialOn } from './confidential.js';
 import { assertSendable } from './contacts.js';
+import * as disappearing from './disappearing.js';
 import type { Engine } from './engine.js';
 import { ClientError } from './errors.js';
 import { type Attachment, pointerFromAttachment } from './media/pointer.js';
@@ -29,6 +31,8 @@ export async function sendFile(engine: Engine, to: Uint8Array, file: string | Fi
   const group = to.length === 32;
   if (!group) assertSendable(engine, to);
   else assertGroupSendable(engine, to);
+  // Confidential mode (client.md §15) keeps nothing in the store; a file's message would be (its pointer and caption).
+  if (!group && confidentialOn(engine, to)) throw new ClientError('INVALID_INPUT', 'files cannot be sent in confidential mode: leave the mode to send one');
   const input = typeof file === 'string' ? await requireFiles(engine).openFile(file) : file;
   let stateKey: string;
   let attachment: Attachment;
@@ -38,7 +42,10 @@ export async function sendFile(engine: Engine, to: Uint8Array, file: string | Fi
       store: engine.store, ctx: engine.ctx, now: engine.now, transport: engine.transport(),
       thumbnail: engine.files?.thumbnail?.bind(engine.files), sha256: engine.files?.sha256?.bind(engine.files),
       allocate: async (size) => {
-        const f = await engine.requireConnection().request({ case: 'allocateAttachment', value: { size: BigInt(size) } });
+        // A file for a disappearing conversation: the server may delete the blob once the timer ran (server.md §8.3).
+        const timer = disappearing.effectiveTimerMs(engine.store, to);
+        const expiresHint = timer > 0 && engine.expiryHints ? BigInt(Math.ceil((engine.now() + timer) / disappearing.EXPIRY_HINT_STEP_MS) * disappearing.EXPIRY_HINT_STEP_MS) : 0n;
+        const f = await engine.requireConnection().request({ case: 'allocateAttachment', value: { size: BigInt(size), expiresHint } });
         if (f.body.case !== 'attachmentSlot') throw new ClientError('SERVER_ERROR', 'unexpected answer to an attachment request');
         const s = f.body.value;
         return { attachmentId: s.attachmentId, uploadPath: s.uploadPath, uploadToken: s.uploadToken, expires: Number(s.expires) };
@@ -69,6 +76,9 @@ export async function downloadAttachment(engine: Engine, conversation: Uint8Arra
   const a = storedAttachment(engine, conversation, messageId, index);
   const transport = engine.transport();
   const sink = typeof out === 'string' ? await requireFiles(engine).openDownload(out, { overwrite: options.overwrite }) : out;
+  // A disappearing message's files are deleted with it (client.md §14): remembered before the first byte is written.
+  const path = 'path' in sink && typeof sink.path === 'string' ? sink.path : undefined;
+  if (path) engine.store.transaction(() => disappearing.rememberDownload(engine.store, conversation, messageId, path));
   const size = await downloadAttachmentTo({ transport, ctx: engine.ctx, sha256: engine.files?.sha256?.bind(engine.files) }, a, sink, options);
   return { path: 'path' in sink && typeof sink.path === 'string' ? sink.path : '', size };
 }

@@ -36,6 +36,9 @@ import { listDevices, removeDevice, setDeviceName } from './devices.js';
 import { approveLink, backupContents, restoreAccount, startLink } from './linking.js';
 import { deleteForEveryone, deleteForMe, deleteHistory, mute, sendText } from './messages.js';
 import { close, connect } from './online.js';
+import { memoryMessages, wipeConfidential } from './confidential.js';
+import { confidentialOn, disappearingTimer, setConfidential, setDisappearingTimer } from './conversation-privacy.js';
+import { runExpiry } from './disappearing.js';
 import { flush } from './outbox.js';
 import { markRead, typing } from './receipts-typing.js';
 import { acceptIdentity, safetyNumber, verifyQr } from './verification.js';
@@ -64,6 +67,10 @@ export interface ClientOptions {
    * computed with it ahead of each inbox batch (agreement-prefetch.ts). Optional: the CryptoProvider does them otherwise.
    */
   readonly agreement?: AsyncAgreement;
+  /** Confidential device (client.md §15): every 1:1 message sent or received is kept in memory only, never in the store. */
+  readonly confidential?: boolean;
+  /** Give the server a coarse expiry hint (whole hour) for disappearing messages and their files (default true; server.md §8.3). */
+  readonly expiryHints?: boolean;
 }
 
 export class SigiloClient {
@@ -81,7 +88,11 @@ export class SigiloClient {
     const request = (body: ClientBody) => engine.requireConnection().request(body);
     this.profiles = engine.profiles = new Profiles({ store: this.store, ctx: engine.ctx, now: () => engine.now(), accountId: () => engine.requireAccount().accountId, request });
     this.usernames = engine.usernames = new Usernames({ store: this.store, ctx: engine.ctx, request, displayName: () => this.profiles.own().name });
+    engine.confidentialDevice = options.confidential ?? false;
+    engine.expiryHints = options.expiryHints ?? true;
     engine.kt = new KeyTransparencyClient(this.store, engine.ctx.crypto, () => fetchJson(engine.transport(), '/v1/server-info'), (e) => engine.emit(e), options.transparency);
+    // Disappearing messages whose countdown ran out while this device was off go before anything can show them (client.md §14).
+    void runExpiry(engine);
   }
 
   /** Display name and avatar (encrypted profile), and the profile keys of others (client.md §11.1). */
@@ -246,6 +257,53 @@ export class SigiloClient {
    */
   downloadAttachment(conversation: Uint8Array, messageId: Uint8Array, index: number, outPath: string | DownloadSink, options: DownloadOptions = {}): Promise<{ path: string; size: number }> {
     return downloadAttachment(this.#engine, conversation, messageId, index, outPath, options);
+  }
+
+  /**
+   * A conversation's messages (all conversations': undefined), oldest first: the stored ones and the confidential ones held in memory (client.md §15).
+   * Expired disappearing messages are removed first, so none is ever shown (client.md §14).
+   */
+  listMessages(conversation: Uint8Array | undefined, limit = 200): MessageRow[] {
+    void runExpiry(this.#engine);
+    const all = [...this.store.listMessages(conversation, limit), ...memoryMessages(this.#engine, conversation)];
+    const by = conversation ? 'timestamp' : 'receivedAt'; // as the store orders them
+    return all.sort((a, b) => a[by] - b[by]).slice(-limit);
+  }
+
+  /**
+   * Sets a conversation's disappearing-message timer (ms; 0 off; 30 s to 4 weeks) and tells its participants with a
+   * notice message. TIMER_TOO_LONG above the organisation's maximum; in a group only admins may (client.md §14).
+   */
+  setDisappearingTimer(conversation: Uint8Array, timerMs: number): Promise<MessageRow> {
+    return setDisappearingTimer(this.#engine, conversation, timerMs);
+  }
+
+  /** The timer new messages of the conversation carry (ms; 0 off), the organisation's maximum applied. */
+  disappearingTimer(conversation: Uint8Array): number {
+    return disappearingTimer(this.#engine, conversation);
+  }
+
+  /**
+   * Deletes every message whose disappearing countdown ran out now (also done on a timer and on start); resolves with
+   * how many, once their downloaded files are deleted too.
+   */
+  expireMessages(): Promise<number> {
+    return runExpiry(this.#engine);
+  }
+
+  /** Switches confidential mode of a 1:1 conversation, with a notice both sides see (client.md §15). */
+  setConfidential(conversation: Uint8Array, on: boolean): Promise<MessageRow> {
+    return setConfidential(this.#engine, conversation, on);
+  }
+
+  /** Whether messages of this conversation stay in memory only (its mode, or this device's option). */
+  confidential(conversation: Uint8Array): boolean {
+    return confidentialOn(this.#engine, conversation);
+  }
+
+  /** Forgets a conversation's confidential messages now (chat closed, app hidden): a 'confidential-wiped' event follows. */
+  wipeConfidential(conversation: Uint8Array): void {
+    wipeConfidential(this.#engine, conversation);
   }
 
   /** Marks received messages read and tells their author (read receipt) and this account's other devices. */

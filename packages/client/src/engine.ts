@@ -21,7 +21,7 @@ import type { Profiles } from './profiles.js';
 import type { KeyTransparencyClient } from './transparency.js';
 import type { Usernames } from './usernames.js';
 import type { Transport, TransportFactory } from './ports.js';
-import type { ClientStore } from './store/port.js';
+import type { ClientStore, MessageRow } from './store/port.js';
 
 /** Where this device keeps what it knows about itself (ClientStore meta keys). */
 export const META = {
@@ -81,6 +81,14 @@ export class Engine {
   keysRefreshedAt = 0;
   account: { accountId: Uint8Array; deviceId: number } | undefined;
   readonly typingTimers = new Map<string, Timer>();
+  /** Disappearing messages: the timer of the next countdown to run out (disappearing.ts). */
+  expiryTimer: Timer | undefined;
+  /** Confidential messages (client.md §15), by conversation (hex): in memory only, never in the store. */
+  readonly memory = new Map<string, MessageRow[]>();
+  /** This device keeps every 1:1 message in memory only (ClientOptions.confidential). */
+  confidentialDevice = false;
+  /** Give the server coarse expiry hints for disappearing messages (ClientOptions.expiryHints, server.md §8.3). */
+  expiryHints = true;
 
   /** Sealed deliveries' X25519 computed ahead of each inbox batch (agreement-prefetch.ts), when the platform can. */
   prefetch: { readonly agree: AsyncAgreement; readonly cache: AgreementCache } | undefined;

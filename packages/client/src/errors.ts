@@ -25,7 +25,11 @@ export type ClientErrorCode =
   /** Backup: the recovery code does not open the file, or the file was altered or cut. */
   | 'BACKUP_INVALID'
   /** Key transparency (spec/transparency.md §6): a key or checkpoint failed verification, or lacks the witness cosignatures required. */
-  | 'KEY_TRANSPARENCY';
+  | 'KEY_TRANSPARENCY'
+  /** Disappearing messages (client.md §14): the organisation does not allow a timer this long (or none at all). */
+  | 'TIMER_TOO_LONG'
+  /** Confidential mode (client.md §15): a confidential message is never queued; connect first. */
+  | 'CONFIDENTIAL_OFFLINE';
 
 export class ClientError extends Error {
   readonly code: ClientErrorCode;

@@ -48,6 +48,14 @@ export type ClientEvent =
   | { type: 'smp-result'; from: Uint8Array; match: boolean; aborted?: boolean; failed?: boolean }
   /** A signed read receipt (client.md §4.5) arrived and verified against our copy of the message. */
   | { type: 'signed-receipt'; conversation: Uint8Array; messageId: Uint8Array; reader: Uint8Array }
+  /** Disappearing messages (client.md §14): the conversation's timer was set (ms; 0 off), by `by`. The notice row comes as a 'message' event too. */
+  | { type: 'disappearing-timer'; conversation: Uint8Array; timerMs: number; by: Uint8Array }
+  /** A disappearing message's countdown ran out: it is gone from the store (and its downloaded files). */
+  | { type: 'expired'; conversation: Uint8Array; messageId: Uint8Array }
+  /** Confidential mode (client.md §15) switched on or off for a conversation by `by`. */
+  | { type: 'confidential'; conversation: Uint8Array; on: boolean; by: Uint8Array }
+  /** The confidential messages of a conversation were wiped from memory (mode left, chat closed, app hidden): clear them from the screen. */
+  | { type: 'confidential-wiped'; conversation: Uint8Array }
   /** Key transparency: the server showed a key or a checkpoint that fails verification (spec/transparency.md §6). */
   | TransparencyAlert;
 

@@ -1,5 +1,7 @@
 /** What the group engine (groups.ts) may use of this client: its engine, connections, outbox and sessions. */
+import { keepInMemory } from './confidential.js';
 import { contact } from './contacts.js';
+import { expiryHint, scheduleExpiry } from './disappearing.js';
 import type { Engine } from './engine.js';
 import { Groups } from './groups.js';
 import { exclusive, flush, flushSoon } from './outbox.js';
@@ -18,6 +20,10 @@ export function groupEngine(engine: Engine): Groups {
     profileKey: () => engine.profiles.ownKey(),
     learnProfileKey: (from, key) => engine.profiles.learnKey(from, key),
     emit: (e) => engine.emit(e),
+    expiryChanged: () => scheduleExpiry(engine),
+    expiryHint: (content) => (engine.expiryHints ? expiryHint(content, engine.now()) : 0n),
+    memoryOnly: () => engine.confidentialDevice,
+    keepInMemory: (row) => keepInMemory(engine, row),
     flush: () => flush(engine),
     flushSoon: (ms) => flushSoon(engine, ms),
     connection: () => engine.requireConnection(),

@@ -14,7 +14,7 @@ import { fromHex, toHex } from './bytes.js';
 import type { Connection } from './connection.js';
 import { ClientError } from './errors.js';
 import type { ClientEvent, GroupChangeEvent } from './events.js';
-import type { ClientStore, ContactRow, GroupRow, GroupStatus } from './store/port.js';
+import type { ClientStore, ContactRow, GroupRow, GroupStatus, MessageRow } from './store/port.js';
 
 export const GROUP_ID_LENGTH = 32;
 /**
@@ -91,6 +91,14 @@ export interface GroupHost {
   /** Records a member's profile key from a pairwise Content. */
   learnProfileKey(from: Uint8Array, key: Uint8Array): void;
   emit(e: ClientEvent): void;
+  /** Disappearing messages (client.md §14): a countdown started; the client arms its expiry timer again. */
+  expiryChanged(): void;
+  /** The server expiry hint of an encoded Content (disappearing.ts expiryHint; 0n when hints are off). */
+  expiryHint(content: Uint8Array): bigint;
+  /** This device keeps messages in memory only (client.md §15). */
+  memoryOnly(): boolean;
+  /** Keeps a confidential message in memory instead of the store; false when it is there already. */
+  keepInMemory(row: MessageRow): boolean;
   flush(): Promise<void>;
   flushSoon(delayMs: number): void;
   /** The authenticated connection; throws CONNECTION_FAILED when offline. */

@@ -8,6 +8,7 @@ import { TYPING_EXPIRY_MS } from './events.js';
 import { type GroupEngine, type GroupInboxEffects, hex, MAX_PENDING_GROUP_MESSAGES, openLog, PENDING_TTL_MS, REQUEST_INTERVAL_MS, type Sender } from './group-log.js';
 import { armTypingExpiry, oweReceipt, rank } from './status.js';
 import { enqueue } from './group-queue.js';
+import { incoming } from './disappearing-timer.js';
 import { acceptPointers } from './media/pointer.js';
 import { unpad } from './padding.js';
 import type { MessageRow, MessageStatus, SenderKeyRow } from './store/port.js';
@@ -144,10 +145,21 @@ export function storeGroupData(ge: GroupEngine, m: DataMessage, groupId: Uint8Ar
   const me = ge.h.account().accountId;
   const fromSelf = bytesEqual(author, me);
   const attachments = acceptPointers(m.attachments);
+  // A timer change in a group is an admin's (client.md §14); anyone else's is ignored.
+  const admin = state.members.some((x) => bytesEqual(x.accountId, author) && x.role === 'admin');
+  const timer = incoming(ge.h.store, m, groupId, author, fromSelf, out.events, admin);
+  if (!timer) return;
   const row: MessageRow = {
     messageId: m.messageId, conversation: groupId, author, outgoing: fromSelf, timestamp: Number(m.timestamp), text: m.text,
-    status: fromSelf ? 'sent' : 'received', deleted: false, receivedAt: ge.h.now(), ...(attachments.length ? { attachments } : {}),
+    status: fromSelf ? 'sent' : 'received', deleted: false, receivedAt: ge.h.now(), ...(attachments.length ? { attachments } : {}), ...timer,
   };
+  if (m.confidential || ge.h.memoryOnly()) {
+    // Confidential (client.md §15): shown, never stored.
+    if (!ge.h.keepInMemory(row)) return;
+    if (!fromSelf) oweReceipt(out.receipts, author, m.messageId, groupId);
+    out.events.push({ type: 'message', message: row });
+    return;
+  }
   if (!ge.h.store.insertMessage(row)) return;
   if (attachments.length) ge.h.store.setMessageAttachments(groupId, m.messageId, attachments);
   if (fromSelf) {
@@ -169,10 +181,17 @@ export function receiveTyping(ge: GroupEngine, groupId: Uint8Array, from: Uint8A
 export function storePrivate(ge: GroupEngine, m: DataMessage, groupId: Uint8Array, author: Uint8Array, other: Uint8Array, outgoing: boolean, out: GroupInboxEffects): void {
   if (m.messageId.length !== 16 || other.length !== 16 || !ge.h.store.getGroup(groupId)) return;
   const attachments = acceptPointers(m.attachments);
+  const timer = incoming(ge.h.store, { ...m, timerUpdate: false }, groupId, author, outgoing, out.events);
   const row: MessageRow = {
     messageId: m.messageId, conversation: groupId, author, outgoing, timestamp: Number(m.timestamp), text: m.text,
-    status: outgoing ? 'sent' : 'received', deleted: false, receivedAt: ge.h.now(), privateWith: other, ...(attachments.length ? { attachments } : {}),
+    status: outgoing ? 'sent' : 'received', deleted: false, receivedAt: ge.h.now(), privateWith: other, ...(attachments.length ? { attachments } : {}), ...timer,
   };
+  if (m.confidential || ge.h.memoryOnly()) {
+    if (!ge.h.keepInMemory(row)) return;
+    if (!outgoing) oweReceipt(out.receipts, author, m.messageId, groupId);
+    out.events.push({ type: 'message', message: row });
+    return;
+  }
   if (!ge.h.store.insertMessage(row)) return;
   if (attachments.length) ge.h.store.setMessageAttachments(groupId, m.messageId, attachments);
   ge.h.store.setMessagePrivateWith(groupId, m.messageId, other);

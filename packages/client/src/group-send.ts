@@ -7,25 +7,38 @@ import { envelopeId } from './envelope-ids.js';
 import { ClientError } from './errors.js';
 import { type GroupEngine, has, hex, requireMember, unique } from './group-log.js';
 import { enqueue, sendNow } from './group-queue.js';
+import { outgoing as outgoingTimer, startCountdown } from './disappearing-timer.js';
 import { pad } from './padding.js';
 import { currentSenderKey } from './sender-keys.js';
 import type { MessageRow, OutboxRow } from './store/port.js';
 
 /** A text to the group: stored as pending and queued (recipient = the group id), then sent at once when online. */
-export async function sendGroupText(ge: GroupEngine, groupId: Uint8Array, text: string, extra: { readonly attachments?: DataMessage['attachments'] } = {}): Promise<MessageRow> {
+export async function sendGroupText(ge: GroupEngine, groupId: Uint8Array, text: string, extra: GroupDataExtra = {}, alsoInTransaction?: () => void): Promise<MessageRow> {
   const me = ge.h.account();
   const { log } = requireMember(ge, groupId);
+  if (ge.h.memoryOnly()) throw new ClientError('INVALID_INPUT', 'this device keeps messages in memory only, and group messages are queued in the store: send them from another device');
   const messageId = ge.h.ctx.random(16);
   const now = ge.h.now();
-  const data = { ...extra, messageId, timestamp: BigInt(now), text, groupId, private: false };
-  const row: MessageRow = { messageId, conversation: groupId, author: me.accountId, outgoing: true, timestamp: now, text, status: 'pending', deleted: false, receivedAt: now };
+  // A timer change is a notice (client.md §14); every other message carries the group's timer.
+  const timer = extra.timerUpdate ? { data: {}, row: { notice: 'timer' as const, expireTimerMs: (extra.expireTimer ?? 0) * 1000 } } : outgoingTimer(ge.h.store, groupId, now);
+  const data = { ...extra, ...timer.data, messageId, timestamp: BigInt(now), text, groupId, private: false };
+  const row: MessageRow = { messageId, conversation: groupId, author: me.accountId, outgoing: true, timestamp: now, text, status: 'pending', deleted: false, receivedAt: now, ...timer.row };
   ge.h.store.transaction(() => {
+    alsoInTransaction?.();
     ge.h.store.insertMessage(row);
     for (const m of log.state.members) if (!bytesEqual(m.accountId, me.accountId)) ge.h.store.putGroupReceipt(groupId, messageId, m.accountId, 'sent');
     enqueue(ge, groupId, { body: { case: 'data', value: data } }, undefined, messageId);
   });
+  if (row.expiresAt) ge.h.expiryChanged();
   await ge.h.flush().catch(() => {});
   return ge.h.store.getMessage(groupId, messageId) ?? row;
+}
+
+/** What a group DataMessage may carry besides its text: attachments, or a timer change (client.md §14). */
+export interface GroupDataExtra {
+  readonly attachments?: DataMessage['attachments'];
+  readonly timerUpdate?: boolean;
+  readonly expireTimer?: number;
 }
 
 /**
@@ -43,9 +56,10 @@ export async function sendPrivateInGroup(ge: GroupEngine, groupId: Uint8Array, t
   }
   const messageId = ge.h.ctx.random(16);
   const now = ge.h.now();
-  const data = { messageId, timestamp: BigInt(now), text, groupId, private: true };
+  const timer = outgoingTimer(ge.h.store, groupId, now);
+  const data = { messageId, timestamp: BigInt(now), text, groupId, private: true, ...timer.data };
   const row: MessageRow = {
-    messageId, conversation: groupId, author: me.accountId, outgoing: true, timestamp: now, text, status: 'pending', deleted: false, receivedAt: now, privateWith: to,
+    messageId, conversation: groupId, author: me.accountId, outgoing: true, timestamp: now, text, status: 'pending', deleted: false, receivedAt: now, privateWith: to, ...timer.row,
   };
   ge.h.store.transaction(() => {
     ge.h.store.insertMessage(row);
@@ -86,12 +100,14 @@ export async function markGroupRead(ge: GroupEngine, groupId: Uint8Array, messag
   }
   ge.h.store.transaction(() => {
     for (const m of rows) ge.h.store.setMessageStatus(groupId, m.messageId, 'read');
+    startCountdown(ge.h.store, groupId, rows.map((m) => m.messageId), Number(now));
     for (const { author, ids } of byAuthor.values()) {
       if (bytesEqual(author, me)) continue;
       enqueue(ge, author, { body: { case: 'receipt', value: { type: ReceiptMessage_Type.READ, messageIds: ids, timestamp: now, groupId } } });
     }
-    enqueue(ge, me, { body: { case: 'sync', value: { body: { case: 'read', value: { conversationAccountId: groupId, messageIds: rows.map((m) => m.messageId) } } } } });
+    enqueue(ge, me, { body: { case: 'sync', value: { body: { case: 'read', value: { conversationAccountId: groupId, messageIds: rows.map((m) => m.messageId), readAt: now } } } } });
   });
+  ge.h.expiryChanged();
   await ge.h.flush().catch(() => {});
   return rows.length;
 }
@@ -218,7 +234,7 @@ export async function deliverGroup(ge: GroupEngine, groupId: Uint8Array, content
         await anonymous.request({
           case: 'multiSealedSend',
           value: {
-            messageId, sharedPayload: sealed.shared, onlineOnly,
+            messageId, sharedPayload: sealed.shared, onlineOnly, expiresHint: ge.h.expiryHint(content),
             recipients: active.map((t) => ({ accountId: t.accountId, deviceIds: devicesOf(t.accountId), header: t.header!, accessKey: t.accessKey })),
           },
         } satisfies ClientBody);

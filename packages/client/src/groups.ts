@@ -30,7 +30,6 @@
  *   of accounts that were members in that key's epoch.
  */
 import type { GroupChange } from '@sigilo/protocol';
-import type { DataMessage } from '@sigilo/protocol/gen/sigilo/client/v1/content_pb';
 import type { Content } from '@sigilo/protocol/gen/sigilo/client/v1/content_pb';
 import type { Deliver } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 import { GroupEngine, type GroupHost, type GroupInboxEffects, type GroupInfo, type Sender } from './group-log.js';
@@ -38,7 +37,7 @@ import type { MessageRow, OutboxRow } from './store/port.js';
 import { forProvisioning, groupInfo, installProvisioned, listGroups, muteGroup, resolveGroup } from './group-log.js';
 import { receiveMulti } from './group-messages.js';
 import { applyPairwise } from './group-pairwise.js';
-import { deleteInGroup, deliverGroupRow, markGroupRead, sendGroupText, sendPrivateInGroup, sendTyping } from './group-send.js';
+import { deleteInGroup, deliverGroupRow, type GroupDataExtra, markGroupRead, sendGroupText, sendPrivateInGroup, sendTyping } from './group-send.js';
 import { changeGroup, createGroupNow } from './membership.js';
 
 export {
@@ -85,8 +84,8 @@ export class Groups {
   }
 
   /** A text to the group: stored as pending and queued (recipient = the group id), then sent at once when online. */
-  sendText(groupId: Uint8Array, text: string, extra: { readonly attachments?: DataMessage['attachments'] } = {}): Promise<MessageRow> {
-    return sendGroupText(this.#ge, groupId, text, extra);
+  sendText(groupId: Uint8Array, text: string, extra: GroupDataExtra = {}, alsoInTransaction?: () => void): Promise<MessageRow> {
+    return sendGroupText(this.#ge, groupId, text, extra, alsoInTransaction);
   }
 
   /**

@@ -14,6 +14,8 @@ import { checkIncomingIdentity, contact } from './contacts.js';
 import type { Engine } from './engine.js';
 import { ClientError } from './errors.js';
 import { type ClientEvent, TYPING_EXPIRY_MS } from './events.js';
+import { keepInMemory, memoryMessages, setMemoryStatus, storeConfidential, wipeConfidential } from './confidential.js';
+import * as disappearing from './disappearing.js';
 import { answerHistoryRequest, installCatchUp } from './link-catch-up.js';
 import { acceptPointers } from './media/pointer.js';
 import { flushSoon, queueContent } from './outbox.js';
@@ -88,7 +90,13 @@ export function drainInbox(engine: Engine): void {
       const durable = acks.length ? engine.durable() : Promise.resolve();
       effects = Promise.all([effects, durable]).then(() => {
         if (acks.length) engine.connection?.post({ case: 'ack', value: { serverIds: acks } });
-        for (const e of events) engine.emit(e);
+        // Messages whose countdown ran out (a message read, or sent, on another device long ago) go before anything
+        // shows them (client.md §14).
+        let expired: { removed: Set<string>; files: string[] } = { removed: new Set(), files: [] };
+        try { expired = disappearing.removeExpired(engine, events); } catch { /* tried again at the next timer */ }
+        for (const e of events) if (!(e.type === 'message' && expired.removed.has(`${toHex(e.message.conversation)}:${toHex(e.message.messageId)}`))) engine.emit(e);
+        if (expired.files.length) void disappearing.removeFiles(engine, expired.files);
+        disappearing.scheduleExpiry(engine);
         for (const f of followUps) f();
         if (receipts.size) flushSoon(engine, 0);
       });
@@ -232,8 +240,12 @@ export function apply(engine: Engine, content: Content, from: Uint8Array, self: 
     case 'receipt': {
       const status: MessageStatus = b.value.type === ReceiptMessage_Type.READ ? 'read' : 'delivered';
       for (const id of b.value.messageIds) {
-        const m = engine.store.getMessage(from, id);
+        const m = engine.store.getMessage(from, id) ?? memoryMessages(engine, from).find((x) => bytesEqual(x.messageId, id));
         if (!m || !m.outgoing || rank(m.status) >= rank(status)) continue;
+        if (setMemoryStatus(engine, from, id, status)) {
+          events.push({ type: 'status', conversation: from, messageId: id, status });
+          continue;
+        }
         engine.store.setMessageStatus(from, id, status);
         events.push({ type: 'status', conversation: from, messageId: id, status });
       }
@@ -266,6 +278,8 @@ export function apply(engine: Engine, content: Content, from: Uint8Array, self: 
           }
           return;
         case 'read':
+          // Read on another device: the countdowns start at its reading time (client.md §14).
+          disappearing.startCountdown(engine.store, s.value.conversationAccountId, s.value.messageIds, Number(s.value.readAt) || now);
           for (const id of s.value.messageIds) {
             const m = engine.store.getMessage(s.value.conversationAccountId, id);
             if (m && !m.outgoing && m.status !== 'read') {
@@ -304,10 +318,26 @@ export function apply(engine: Engine, content: Content, from: Uint8Array, self: 
 export function storeData(engine: Engine, m: DataMessage, conversation: Uint8Array, author: Uint8Array, outgoing: boolean, status: MessageStatus, now: number, events: ClientEvent[]): MessageRow | undefined {
   if (m.messageId.length !== 16) return undefined;
   const attachments = acceptPointers(m.attachments);
+  if (m.confidentialUpdate) {
+    // Confidential mode switched (client.md §15): a notice row; leaving it wipes the conversation's confidential messages.
+    if (!engine.store.getMessage(conversation, m.messageId)) {
+      storeConfidential(engine, conversation, m.confidential);
+      if (!m.confidential) wipeConfidential(engine, conversation, events);
+      events.push({ type: 'confidential', conversation, on: m.confidential, by: author });
+    }
+  }
+  const notice = m.confidentialUpdate ? { notice: m.confidential ? 'confidential-on' as const : 'confidential-off' as const } : {};
+  const timer = m.confidentialUpdate ? {} : disappearing.incoming(engine.store, m, conversation, author, outgoing, events) ?? {};
   const row: MessageRow = {
     messageId: m.messageId, conversation, author, outgoing, timestamp: Number(m.timestamp), text: m.text, status, deleted: false, receivedAt: now,
-    ...(attachments.length ? { attachments } : {}),
+    ...(attachments.length ? { attachments } : {}), ...timer, ...notice,
   };
+  if ((m.confidential && !m.confidentialUpdate) || (engine.confidentialDevice && !row.notice)) {
+    // Confidential (client.md §15): shown and kept in memory, never written to the store.
+    if (!keepInMemory(engine, row)) return undefined;
+    events.push({ type: 'message', message: row });
+    return row;
+  }
   if (!engine.store.insertMessage(row)) return undefined; // already stored: idempotent
   if (attachments.length) engine.store.setMessageAttachments(conversation, m.messageId, attachments);
   events.push({ type: 'message', message: row });

@@ -7,7 +7,7 @@ export { SigiloClient, PREKEY_BATCH, PQ_PREKEY_BATCH, TYPING_EXPIRY_MS, type Cli
 export { ClientError, type ClientErrorCode } from './errors.js';
 export { KeyTransparencyClient, type TransparencyAlert, type TransparencyOptions } from './transparency.js';
 export { Connection, ServerRequestError, fetchJson, normaliseFingerprint, type ServerAddress } from './connection.js';
-export type { ClientStore, ContactProfileRow, ContactRow, MessageRow, MessageStatus, OutboxRow, PreKeyKind, OwnSenderKeyRow, PendingGroupMessageRow, SenderKeyRow } from './store/port.js';
+export type { ClientStore, ContactProfileRow, ContactRow, MessageNotice, MessageRow, MessageStatus, OutboxRow, PreKeyKind, OwnSenderKeyRow, PendingGroupMessageRow, SenderKeyRow } from './store/port.js';
 export type { AttachmentFiles, ByteSink, ByteSource, DownloadSink, FileInput, FrameConnection, HashStream, HttpRequest, HttpResponse, Transport, TransportFactory } from './ports.js';
 export { Emitter } from './events.js';
 export { prefetchAgreements, withAgreements, type AgreementCache, type AsyncAgreement } from './agreement-prefetch.js';
@@ -40,3 +40,9 @@ export {
 export { recordGroupChanges, decodeGroupChange, encodeGroupChange } from './group-change-log.js';
 export { PUSH_WAKE_UP, setPushSubscription, serverPushInfo, applicationServerKey, type PushSubscriptionKeys, type ServerPushInfo } from './push.js';
 export { readServerPolicy, describeServerPolicy, durationWords, effectiveDisappearingTimer, type ServerPolicy } from './server-policy.js';
+// Disappearing messages (client.md §14): SigiloClient.setDisappearingTimer / disappearingTimer / expireMessages, events
+// 'disappearing-timer' and 'expired'. Confidential mode (client.md §15): SigiloClient.setConfidential / confidential /
+// wipeConfidential / listMessages (stored + in-memory rows), ClientOptions.confidential, events 'confidential' and
+// 'confidential-wiped'.
+export { MIN_DISAPPEARING_MS, MAX_DISAPPEARING_MS, EXPIRY_HINT_STEP_MS, parseTimer, formatTimer } from './disappearing.js';
+export { MAX_CONFIDENTIAL_PER_CONVERSATION } from './confidential.js';

@@ -72,8 +72,8 @@ export function historyEntry(m: MessageRow): HistoryEntry {
   });
 }
 
-/** Whether a stored message is carried to another device of the account (group changes are not: client.md §12). */
-export const carried = (m: MessageRow) => !m.deleted && !m.groupChange;
+/** Whether a stored message is carried to another device of the account (group changes are not: client.md §12; nor disappearing messages and notices: §14). */
+export const carried = (m: MessageRow) => !m.deleted && !m.groupChange && !m.expireTimerMs && !m.notice;
 
 /** On the approving device, inside the inbox transaction: answers a HistoryRequest it holds the snapshot for (true: queued). */
 export function answerHistoryRequest(engine: Engine, token: Uint8Array): boolean {

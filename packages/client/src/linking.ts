@@ -9,6 +9,7 @@ import { HistoryArchiveSchema, type HistoryEntry, type ProvisionMessage, Provisi
 import { generateDeviceKey } from './account.js';
 import { Connection, type ServerAddress, ServerRequestError } from './connection.js';
 import { type Engine, META, u32 } from './engine.js';
+import { installPrivacySettings, privacySettings } from './conversation-privacy.js';
 import { ClientError } from './errors.js';
 import { carried, historyEntry, LINK_TOKEN_LENGTH, rememberSnapshot, requestCatchUp } from './link-catch-up.js';
 import { acceptPointers } from './media/pointer.js';
@@ -107,12 +108,15 @@ export function provisionMessage(engine: Engine, accountId: Uint8Array): Provisi
       accessKey: c.accessKey ?? new Uint8Array(0), mutedUntil: BigInt(c.mutedUntil), profileKey: profiles.contactKey(c.accountId),
     })),
     groups: engine.groups.forProvisioning(),
+    ...privacySettings(engine),
   });
 }
 
 /** Every stored message not deleted, with its attachment pointers (linking, backup). */
 export function historyEntries(engine: Engine): HistoryEntry[] {
-  // Group changes are not copied (a new device verifies the group logs itself, client.md §12).
+  // Group changes are not copied (a new device verifies the group logs itself, client.md §12). Nor are disappearing
+  // messages and notices: a copy made to outlive its timer (a backup) or on a device that learned no countdown would
+  // defeat it (client.md §14).
   return engine.store.allMessages().filter(carried).map(historyEntry);
 }
 
@@ -157,6 +161,7 @@ export async function installAccount(engine: Engine, connection: Connection, non
       if (attachments.length) engine.store.setMessageAttachments(e.conversationAccountId, e.messageId, attachments);
     }
     engine.groups.installProvisioned(pm.groups, now);
+    installPrivacySettings(engine, pm);
     engine.profiles.installProvisioned(pm);
     engine.usernames.installProvisioned(pm.username);
     // Sent by the outbox once connected, after the prekeys (online.ts): the approving device answers with what came meanwhile.

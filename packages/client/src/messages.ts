@@ -9,6 +9,8 @@ import type { Engine } from './engine.js';
 import { ClientError } from './errors.js';
 import { GROUP_ID_LENGTH } from './groups.js';
 import { type Attachment, pointerFromAttachment } from './media/pointer.js';
+import { confidentialOn, sendConfidential } from './confidential.js';
+import * as disappearing from './disappearing.js';
 import { flush, queueContent, queueSync } from './outbox.js';
 import type { MessageRow } from './store/port.js';
 
@@ -19,23 +21,33 @@ import type { MessageRow } from './store/port.js';
 export async function sendText(engine: Engine, to: Uint8Array, body: string): Promise<MessageRow> {
   if (to.length === GROUP_ID_LENGTH) return engine.groups.sendText(to, body);
   assertSendable(engine, to);
+  if (confidentialOn(engine, to)) return sendConfidential(engine, to, body);
   return sendData(engine, to, { text: body });
 }
 
+/** A notice this account sends (client.md §14, §15): the conversation's new timer, or confidential mode switched. */
+export type OutgoingNotice = { notice: 'timer'; timerMs: number } | { notice: 'confidential-on' | 'confidential-off' };
+
 /**
- * The 1:1 send path for a DataMessage (text, attachments): the message is stored as
+ * The 1:1 send path for a DataMessage (text, attachments, notices): the message is stored as
  * pending and queued, with its copy for this account's other devices, in one
  * transaction (`alsoInTransaction` joins it), then sent at once if online.
  */
-export async function sendData(engine: Engine, to: Uint8Array, fields: { text: string; attachments?: readonly Attachment[] }, alsoInTransaction?: () => void): Promise<MessageRow> {
+export async function sendData(engine: Engine, to: Uint8Array, fields: { text: string; attachments?: readonly Attachment[]; notice?: OutgoingNotice }, alsoInTransaction?: () => void): Promise<MessageRow> {
   const me = engine.requireAccount();
   const messageId = engine.ctx.random(16);
   const now = engine.now();
   const attachments = fields.attachments ?? [];
-  const data = { messageId, timestamp: BigInt(now), text: fields.text, attachments: attachments.map(pointerFromAttachment) };
+  const n = fields.notice;
+  // A notice carries no timer of its own and never disappears; every other message carries the conversation's (client.md §14).
+  const timer = n ? { data: {}, row: {} } : disappearing.outgoing(engine.store, to, now);
+  const noticeData = n?.notice === 'timer' ? { timerUpdate: true, expireTimer: Math.ceil(n.timerMs / 1000) }
+    : n ? { confidentialUpdate: true, confidential: n.notice === 'confidential-on' } : {};
+  const data = { messageId, timestamp: BigInt(now), text: fields.text, attachments: attachments.map(pointerFromAttachment), ...timer.data, ...noticeData };
   const row: MessageRow = {
     messageId, conversation: to, author: me.accountId, outgoing: true, timestamp: now, text: fields.text, status: 'pending', deleted: false, receivedAt: now,
-    ...(attachments.length ? { attachments } : {}),
+    ...(attachments.length ? { attachments } : {}), ...timer.row,
+    ...(n ? { notice: n.notice, ...(n.notice === 'timer' ? { expireTimerMs: n.timerMs } : {}) } : {}),
   };
   engine.store.transaction(() => {
     engine.store.insertMessage(row);
@@ -44,6 +56,7 @@ export async function sendData(engine: Engine, to: Uint8Array, fields: { text: s
       { body: { case: 'sync', value: { body: { case: 'sent', value: { destinationAccountId: to, message: data } } } } }, messageId);
     alsoInTransaction?.();
   });
+  if (row.expiresAt) disappearing.scheduleExpiry(engine);
   await flush(engine);
   return engine.store.getMessage(to, messageId) ?? row;
 }

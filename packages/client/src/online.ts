@@ -8,6 +8,7 @@ import { Connection, ServerRequestError } from './connection.js';
 import { accountRemovedMessage, deviceRemovedMessage } from './device-names.js';
 import type { Engine } from './engine.js';
 import { ClientError } from './errors.js';
+import { refreshPolicy } from './disappearing.js';
 import { drainInbox } from './inbox.js';
 import { flush } from './outbox.js';
 import { replenishPreKeys } from './prekeys.js';
@@ -63,6 +64,8 @@ export async function connectOnce(engine: Engine): Promise<void> {
     scheduleReconnect(engine);
   });
   await replenishPreKeys(engine, connection, false).catch(() => {});
+  // The organisation's maximum disappearing timer (client.md §14), kept for when this device is offline.
+  void refreshPolicy(engine).catch(() => {});
   // Monitor this account's bindings in the key transparency log; a finding is a kt-alert event.
   void engine.kt.monitor(connection, engine.requireAccount().accountId, engine.identity.publicKey).catch(() => {});
   // Started now (not on a timer), so close() waits for the outbox to go out.

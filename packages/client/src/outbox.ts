@@ -17,17 +17,22 @@ import { deliverContent } from './pairwise-send.js';
 
 /** Queues a content for `to` (and a sync copy for this account's other devices) in the outbox. */
 export function queueContent(engine: Engine, to: Uint8Array, content: Parameters<typeof create<typeof ContentSchema>>[1], sync: Parameters<typeof create<typeof ContentSchema>>[1] | undefined, messageId = engine.ctx.random(16)): number {
-  const c = create(ContentSchema, content);
-  if (engine.accessKey) c.senderAccessKey = engine.accessKey;
-  c.senderProfileKey = engine.profiles.ownKey();
-  c.ktCheckpoint = engine.kt.gossip() ?? '';
   return engine.store.enqueueOutbox({
     recipient: to,
-    content: toBinary(ContentSchema, c),
+    content: contentBytes(engine, content),
     syncContent: sync ? toBinary(ContentSchema, create(ContentSchema, sync)) : undefined,
     messageId,
     createdAt: engine.now(),
   });
+}
+
+/** An encoded Content to a peer, with what every pairwise Content carries (access key, profile key, checkpoint gossip). */
+export function contentBytes(engine: Engine, content: Parameters<typeof create<typeof ContentSchema>>[1]): Uint8Array {
+  const c = create(ContentSchema, content);
+  if (engine.accessKey) c.senderAccessKey = engine.accessKey;
+  c.senderProfileKey = engine.profiles.ownKey();
+  c.ktCheckpoint = engine.kt.gossip() ?? '';
+  return toBinary(ContentSchema, c);
 }
 
 export function queueSync(engine: Engine, content: Parameters<typeof create<typeof ContentSchema>>[1]): void {
@@ -131,7 +136,7 @@ export async function exclusive<T>(engine: Engine, fn: () => Promise<T>): Promis
 }
 
 /** Server answers that no retry can fix. */
-const PERMANENT_SERVER_ERRORS = new Set(['NOT_FOUND', 'INVALID_ARGUMENT', 'MESSAGE_TOO_LARGE', 'UNAUTHORIZED', 'UNKNOWN_FRAME']);
+const PERMANENT_SERVER_ERRORS = new Set(['NOT_FOUND', 'INVALID_ARGUMENT', 'MESSAGE_TOO_LARGE', 'UNAUTHORIZED', 'UNKNOWN_FRAME', 'TIMER_TOO_LONG']);
 /** Attempts before a queued entry is given up (a transient failure that never clears). */
 const MAX_ATTEMPTS = 50;
 function errorCode(e: unknown): string | undefined {

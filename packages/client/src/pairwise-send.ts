@@ -6,6 +6,7 @@
  */
 import { bytesEqual, decodeSessionRecord, encodeSessionRecord, encryptMessage, messageType, SEALED_CONTENT_PREKEY, SEALED_CONTENT_RATCHET, sealSender, verifySenderCertificate } from '@sigilo/protocol';
 import { type ClientBody, Connection, ServerRequestError } from './connection.js';
+import { expiryHint } from './disappearing.js';
 import type { Engine } from './engine.js';
 import { ClientError } from './errors.js';
 import { pad } from './padding.js';
@@ -54,6 +55,8 @@ export async function ownDevices(engine: Engine, connection: Connection): Promis
  */
 export async function deliverContent(engine: Engine, to: Uint8Array, content: Uint8Array, messageId: Uint8Array, options: { onlineOnly?: boolean } = {}): Promise<void> {
   const onlineOnly = options.onlineOnly ?? false;
+  // A disappearing message tells the server when an undelivered copy may go (server.md §8.3).
+  const expiresHint = onlineOnly || !engine.expiryHints ? 0n : expiryHint(content, engine.now());
   const me = engine.requireAccount();
   const connection = engine.requireConnection();
   const toSelf = bytesEqual(to, me.accountId);
@@ -82,7 +85,7 @@ export async function deliverContent(engine: Engine, to: Uint8Array, content: Ui
         await anonymous.request({
           case: 'sealedSend',
           value: {
-            recipientAccountId: to, messageId, accessKey: contact!.accessKey!, onlineOnly,
+            recipientAccountId: to, messageId, accessKey: contact!.accessKey!, onlineOnly, expiresHint,
             messages: messages.map((m) => ({
               deviceId: m.deviceId,
               content: sealSender(engine.ctx, engine.identity, m.remoteIdentity, certificate,
@@ -91,7 +94,7 @@ export async function deliverContent(engine: Engine, to: Uint8Array, content: Ui
           },
         } satisfies ClientBody);
       } else {
-        await connection.request({ case: 'send', value: { recipientAccountId: to, messageId, onlineOnly, messages: messages.map((m) => ({ deviceId: m.deviceId, content: m.message })) } });
+        await connection.request({ case: 'send', value: { recipientAccountId: to, messageId, onlineOnly, expiresHint, messages: messages.map((m) => ({ deviceId: m.deviceId, content: m.message })) } });
       }
       return;
     } catch (e) {
@@ -155,13 +158,14 @@ export async function deliverContents(engine: Engine, items: readonly { to: Uint
   await Promise.all([
     ...single.map(alone),
     ...batch.map(async ({ index, accessKey, messages }) => {
-      const { to, messageId } = items[index]!;
+      const { to, messageId, content } = items[index]!;
+      const expiresHint = engine.expiryHints ? expiryHint(content, engine.now()) : 0n;
       try {
         if (accessKey) {
           await anonymous!.request({
             case: 'sealedSend',
             value: {
-              recipientAccountId: to, messageId, accessKey,
+              recipientAccountId: to, messageId, accessKey, expiresHint,
               messages: messages.map((m) => ({
                 deviceId: m.deviceId,
                 content: sealSender(engine.ctx, engine.identity, m.remoteIdentity, certificate!,
@@ -170,7 +174,7 @@ export async function deliverContents(engine: Engine, items: readonly { to: Uint
             },
           } satisfies ClientBody);
         } else {
-          await connection.request({ case: 'send', value: { recipientAccountId: to, messageId, messages: messages.map((m) => ({ deviceId: m.deviceId, content: m.message })) } });
+          await connection.request({ case: 'send', value: { recipientAccountId: to, messageId, expiresHint, messages: messages.map((m) => ({ deviceId: m.deviceId, content: m.message })) } });
         }
         results[index] = true;
       } catch (e) {

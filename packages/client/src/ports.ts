@@ -154,4 +154,6 @@ export interface AttachmentFiles {
   thumbnail?(source: ByteSource, prepared: { readonly contentType: string; readonly orientation: number; readonly width: number | undefined }): Promise<Uint8Array | undefined>;
   /** A faster SHA-256 than the portable one (node:crypto). */
   sha256?(): HashStream;
+  /** Deletes a downloaded file and any partial download of it (a disappearing message expired, client.md §14). Missing: nothing. */
+  remove?(path: string): Promise<void>;
 }

@@ -30,7 +30,8 @@ export type WireErrorCode =
   | 'PUSH_ENDPOINT_REFUSED'
   | 'USERNAME_TAKEN'
   | 'DIRECTORY_OFF'
-  | 'PUSH_DISABLED';
+  | 'PUSH_DISABLED'
+  | 'TIMER_TOO_LONG';
 
 export type ServerErrorCode = WireErrorCode | 'CONFIG_INVALID' | 'TLS_INVALID' | 'DATA_DIR' | 'ADMIN_UNAVAILABLE';
 

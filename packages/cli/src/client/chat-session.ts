@@ -11,7 +11,7 @@
  * after sending. Messages shown are marked read, so the sender sees ✓✓ read.
  */
 import { createInterface, emitKeypressEvents, type Interface } from 'node:readline';
-import { ClientError, formatAccountId, type ClientEvent, type ContactRow, type MessageRow, type SigiloClient } from '@sigilo/client-node';
+import { ClientError, formatAccountId, formatTimer, parseTimer, type ClientEvent, type ContactRow, type MessageRow, type SigiloClient } from '@sigilo/client-node';
 import { ANSI, clock, messageLine, mutedText, printable, printableName, ticks } from './format.js';
 import { groupChangeText } from './group-change-text.js';
 import { personName } from './session.js';
@@ -41,6 +41,8 @@ export interface ChatOptions {
   readonly screen: boolean;
   /** The directory's leases: with them the chat hands the connection to other commands and takes it back (hand-over.ts). */
   readonly leases?: DeviceLeases;
+  /** 1:1: confidential mode on while the chat is open (client.md §15), off (wiping both sides) when it ends. */
+  readonly confidential?: boolean;
 }
 
 export class ChatSession {
@@ -101,7 +103,10 @@ export class ChatSession {
       this.#setNotice(`cannot connect: ${e.message}`);
     });
     // In line mode input may be a script's whole text at once: read it once the first connection attempt is over.
-    if (!screen) await connecting;
+    if (!screen || this.#o.confidential) await connecting;
+    if (this.#o.confidential && !client.confidential(this.#conv)) {
+      await client.setConfidential(this.#conv, true).then((row) => this.#shownOwn(row), (e: Error) => this.#setNotice(`confidential mode not switched on: ${e.message}`));
+    }
     const rl = createInterface({ input, output, terminal: screen, prompt: screen ? '> ' : '', historySize: 100 });
     this.#rl = rl;
     rl.on('line', (line) => this.#onLine(line));
@@ -147,7 +152,7 @@ export class ChatSession {
         if (!sameBytes(e.conversation, this.#conv)) return;
         this.#reload();
         const m = this.#messages.find((x) => sameBytes(x.messageId, e.messageId));
-        if (m?.outgoing && !this.#o.screen) this.#line(`  ${ticks(e.status)}: ${printable(m.text)}`);
+        if (m?.outgoing && !m.notice && !this.#o.screen) this.#line(`  ${ticks(e.status)}: ${printable(m.text)}`);
         this.#render();
         return;
       }
@@ -163,9 +168,14 @@ export class ChatSession {
         return;
       case 'deleted':
       case 'history-deleted':
+      case 'expired':
+      case 'confidential-wiped':
         if (!sameBytes(e.conversation, this.#conv)) return;
         this.#reload();
-        if (!this.#o.screen) this.#line(e.type === 'deleted' ? '(a message was deleted)' : '(the history was deleted)');
+        if (!this.#o.screen) {
+          this.#line(e.type === 'deleted' ? '(a message was deleted)' : e.type === 'expired' ? '(a message disappeared)'
+            : e.type === 'confidential-wiped' ? '(the confidential messages were wiped)' : '(the history was deleted)');
+        }
         this.#render();
         return;
       case 'group-update':
@@ -276,9 +286,16 @@ export class ChatSession {
     this.#render();
   }
 
+  /** A notice this side made (a timer, confidential mode): on the screen, or as a line. */
+  #shownOwn(row: MessageRow): void {
+    this.#reload();
+    if (!this.#o.screen) this.#line(this.#lineOf(row, false));
+    this.#render();
+  }
+
   #sendFailed(e: unknown): void {
     const message = e instanceof Error ? e.message : String(e);
-    const held = e instanceof ClientError && e.code === 'IDENTITY_CHANGED';
+    const held = e instanceof ClientError && (e.code === 'IDENTITY_CHANGED' || e.code === 'CONFIDENTIAL_OFFLINE');
     this.#setNotice(held ? `not sent: ${message}` : `not sent yet (${message}); it stays in the outbox`);
   }
 
@@ -293,7 +310,7 @@ export class ChatSession {
       case '/help':
         this.#setNotice(this.#o.group
           ? 'Enter sends to the group. /private NAME TEXT (or /p) to one member only. /members lists them. /quit leaves. Ticks: ✓ sent, ✓✓ delivered to all, ✓✓ read by all.'
-          : 'Enter sends. /quit leaves. Ticks: ✓ sent, ✓✓ delivered, ✓✓ read.');
+          : 'Enter sends. /disappear 1d (or off) sets the timer. /quit leaves. Ticks: ✓ sent, ✓✓ delivered, ✓✓ read.');
         return;
       case '/private':
       case '/p':
@@ -302,6 +319,13 @@ export class ChatSession {
       case '/members':
         this.#showMembers();
         return;
+      case '/disappear': {
+        const arg = text.split(/\s+/)[1] ?? '';
+        let ms: number;
+        try { ms = parseTimer(arg); } catch { this.#setNotice('/disappear 30s … 4w, or off (e.g. /disappear 1d)'); return; }
+        void this.#o.client.setDisappearingTimer(this.#conv, ms).then((row) => this.#shownOwn(row), (e: Error) => this.#setNotice(`timer not set: ${e.message}`));
+        return;
+      }
       default:
         this.#setNotice(`unknown command ${cmd}: /help lists them`);
     }
@@ -424,13 +448,14 @@ export class ChatSession {
       changed = true;
       if (this.#o.screen) continue;
       if (was === undefined) this.#line(this.#lineOf(m, false));
-      else if (m.outgoing && !m.groupChange) this.#line(`  ${ticks(m.status)}: ${printable(m.text)}`);
+      else if (m.outgoing && !m.groupChange && !m.notice) this.#line(`  ${ticks(m.status)}: ${printable(m.text)}`);
     }
     if (changed) this.#render();
   }
 
   #reload(): void {
-    this.#messages = this.#o.client.store.listMessages(this.#conv, HISTORY);
+    // Stored and confidential (in-memory) messages; expired ones are removed first (client.md §14, §15).
+    this.#messages = this.#o.client.listMessages(this.#conv, HISTORY);
   }
 
   /** Everything from the contact on screen is read: tell them (read receipt) and this person's other devices. */
@@ -464,7 +489,9 @@ export class ChatSession {
         : this.#peerTyping ? ANSI.dim(`${this.#o.name} is typing…`) : this.#notice ? ANSI.yellow(this.#notice) : '';
       const c = this.#o.client.store.getContact(this.#conv);
       const muted = c ? mutedText(c, Date.now()) : undefined;
-      const title = ` Sigilo · ${this.#o.name}${muted ? ` (${muted})` : ''} · ${this.#state} · /quit to leave`;
+      const timer = this.#o.client.disappearingTimer(this.#conv);
+      const privacy = `${timer > 0 ? ` · ⏱ ${formatTimer(timer)}` : ''}${!this.#o.group && this.#o.client.confidential(this.#conv) ? ' · confidential' : ''}`;
+      const title = ` Sigilo · ${this.#o.name}${muted ? ` (${muted})` : ''}${privacy} · ${this.#state} · /quit to leave`;
       output.write(draw({ title, lines: this.#messages.map((m) => this.#lineOf(m, true)), status }, output.rows || 24, output.columns || 80));
       this.#rl?.prompt(true);
     });
@@ -479,6 +506,10 @@ export class ChatSession {
       Promise.allSettled([...this.#sends]).then(() => (this.#o.client.state === 'online' ? this.#o.client.flush() : undefined)),
       new Promise((r) => setTimeout(r, 5_000).unref()),
     ]).catch(() => {});
+    if (this.#o.confidential && this.#o.client.confidential(this.#conv)) {
+      // Leaving the chat leaves the mode: both sides wipe its messages.
+      await this.#o.client.setConfidential(this.#conv, false).catch((e: Error) => this.#setNotice(`confidential mode still on: ${e.message}`));
+    }
     for (const off of this.#offs) off();
     this.#rl?.close();
     if (this.#o.screen) this.#o.output.write(ALT_SCREEN_OFF);

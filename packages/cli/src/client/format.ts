@@ -1,5 +1,5 @@
 /** How messages, ticks and contacts look on the terminal and in --json output. */
-import { formatAccountId, type ContactRow, type MessageRow, type MessageStatus } from '@sigilo/client-node';
+import { formatAccountId, formatTimer, type ContactRow, type MessageRow, type MessageStatus } from '@sigilo/client-node';
 
 export const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
@@ -62,7 +62,20 @@ export function messageJson(m: MessageRow, contact: ContactRow | undefined) {
     status: m.status,
     deleted: m.deleted,
     attachments: attachmentsJson(m),
+    disappearingTimerMs: m.expireTimerMs ?? null,
+    expiresAt: m.expiresAt ?? null,
+    notice: m.notice ? { kind: m.notice, text: noticeText(m, m.outgoing ? 'you' : formatAccountId(m.author)) } : null,
   };
+}
+
+/** A notice in words (client.md §14, §15): "ana set disappearing messages to 1 day", "ana turned confidential mode on". */
+export function noticeText(m: MessageRow, who: string): string {
+  switch (m.notice) {
+    case 'timer': return m.expireTimerMs ? `${who} set disappearing messages to ${formatTimer(m.expireTimerMs)}` : `${who} turned disappearing messages off`;
+    case 'confidential-on': return `${who} turned confidential mode on: messages are kept in memory only`;
+    case 'confidential-off': return `${who} turned confidential mode off: its messages were wiped`;
+    default: return '';
+  }
 }
 
 // ------------------------------------------------------------------ attachments
@@ -130,7 +143,13 @@ export function printableName(name: string): string {
 /** A message as a line of text; `me` names one's own side. */
 export function messageLine(m: MessageRow, name: string, colour: boolean): string {
   const who = m.outgoing ? 'me' : name;
+  if (m.notice) {
+    const text = `-- ${noticeText(m, printableName(m.outgoing ? 'you' : name))}`;
+    return `${clock(m.timestamp)} ${colour ? ANSI.dim(text) : text}`;
+  }
+  // A disappearing message says so, with its timer (client.md §14).
+  const timer = m.expireTimerMs ? ` ⏱ ${formatTimer(m.expireTimerMs)}` : '';
   const body = m.deleted ? '(deleted)' : [printable(m.text), attachmentsText(m)].filter((x) => x !== '').join(' ');
   const t = m.outgoing ? `  ${colour ? colouredTicks(m.status) : ticks(m.status)}` : '';
-  return `${clock(m.timestamp)} ${colour ? ANSI.bold(who) : who}: ${body}${t}`;
+  return `${clock(m.timestamp)} ${colour ? ANSI.bold(who) : who}: ${body}${colour ? ANSI.dim(timer) : timer}${t}`;
 }

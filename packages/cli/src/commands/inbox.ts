@@ -36,7 +36,8 @@ they carry "groupChange": {kind, by, accounts, name, text} (text as shown).`,
       // Replies the received messages called for (verification steps, client.md §4.3) leave before the command ends.
       await client.flush().catch(() => {});
     }
-    const unread = client.store.listMessages(only, 100_000).filter((m) => !m.outgoing && !m.deleted && m.status === 'received');
+    // Confidential messages (memory only, client.md §15) that arrived now are shown too: this is their only showing.
+    const unread = client.listMessages(only, 100_000).filter((m) => !m.outgoing && !m.deleted && m.status === 'received');
     const contacts = new Map(client.store.listContacts().map((c) => [formatAccountId(c.accountId), c]));
     const groups = new Map(client.listGroups().map((g) => [formatAccountId(g.groupId), g]));
     const groupOf = (m: MessageRow) => (m.conversation.length === GROUP_ID_LENGTH ? groups.get(formatAccountId(m.conversation)) : undefined);

@@ -18,6 +18,7 @@ import { inbox } from './inbox.js';
 import { init } from './init.js';
 import { link } from './link.js';
 import { mute } from './mute.js';
+import { disappear } from './disappear.js';
 import { register } from './register.js';
 import { send } from './send.js';
 import { sendFile } from './send-file.js';
@@ -53,6 +54,7 @@ export const COMMANDS: readonly Command[] = [
   download,
   inbox,
   chat,
+  disappear,
   verify,
   receipts,
   exportReceipts,

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { randomBytes, scryptSync } from 'node:crypto';
 import {
   ClientError, decodeAttachments, decodeGroupChange, encodeAttachments, encodeGroupChange, type Attachment, type ClientStore, type ContactProfileRow, type ContactRow, type GroupRow, type GroupStatus, type MessageRow,
-  type MessageStatus, type OutboxRow, type OwnSenderKeyRow, type PendingGroupMessageRow, type PreKeyKind, type SenderKeyRow,
+  type MessageNotice, type MessageStatus, type OutboxRow, type OwnSenderKeyRow, type PendingGroupMessageRow, type PreKeyKind, type SenderKeyRow,
 } from '@sigilo/client';
 
 /** scrypt cost: N = 2^15, r = 8, p = 1 (~100 ms, 32 MiB): slows passphrase guessing on a stolen disk. */
@@ -89,6 +89,9 @@ function messageFromRow(r: Row): MessageRow {
     privateWith: u8(r.private_with),
     attachments: decodeAttachments(u8(r.attachments)),
     groupChange: decodeGroupChange(r.group_change as string | null | undefined),
+    ...(r.expire_timer ? { expireTimerMs: Number(r.expire_timer) } : {}),
+    ...(r.expires_at ? { expiresAt: Number(r.expires_at) } : {}),
+    ...(r.notice ? { notice: r.notice as MessageNotice } : {}),
   };
 }
 
@@ -233,10 +236,10 @@ export class SqlCipherStore implements ClientStore {
   }
 
   insertMessage(m: MessageRow) {
-    const info = this.#s(`INSERT OR IGNORE INTO messages (conversation, message_id, author, outgoing, timestamp, text, status, deleted, received_at, group_change)
-                          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+    const info = this.#s(`INSERT OR IGNORE INTO messages (conversation, message_id, author, outgoing, timestamp, text, status, deleted, received_at, group_change,
+                            expire_timer, expires_at, notice) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
       .run(buf(m.conversation), buf(m.messageId), buf(m.author), m.outgoing ? 1 : 0, m.timestamp, m.text, m.status, m.deleted ? 1 : 0, m.receivedAt,
-        m.groupChange ? encodeGroupChange(m.groupChange) : null);
+        m.groupChange ? encodeGroupChange(m.groupChange) : null, m.expireTimerMs ?? 0, m.expiresAt ?? 0, m.notice ?? null);
     return info.changes === 1;
   }
   getMessage(conversation: Uint8Array, messageId: Uint8Array) {
@@ -261,6 +264,12 @@ export class SqlCipherStore implements ClientStore {
       ? this.#s('SELECT * FROM (SELECT *, rowid AS seq FROM messages WHERE conversation = ? ORDER BY timestamp DESC, rowid DESC LIMIT ?) ORDER BY timestamp, seq').all(buf(conversation), limit)
       : this.#s('SELECT * FROM (SELECT *, rowid AS seq FROM messages ORDER BY received_at DESC, rowid DESC LIMIT ?) ORDER BY received_at, seq').all(limit);
     return (rows as Row[]).map(messageFromRow);
+  }
+  setMessageExpiry(conversation: Uint8Array, messageId: Uint8Array, expiresAt: number) {
+    this.#s('UPDATE messages SET expires_at = ? WHERE conversation = ? AND message_id = ?').run(expiresAt, buf(conversation), buf(messageId));
+  }
+  expiringMessages(limit: number) {
+    return (this.#s('SELECT * FROM messages WHERE expires_at > 0 ORDER BY expires_at LIMIT ?').all(limit) as Row[]).map(messageFromRow);
   }
   deleteHistory(conversation: Uint8Array, before: number) {
     return this.#s('DELETE FROM messages WHERE conversation = ? AND received_at <= ?').run(buf(conversation), before).changes;
@@ -487,6 +496,13 @@ function migrateAttachments(db: Database.Database): void {
   if (!columns.includes('attachments')) db.exec('ALTER TABLE messages ADD COLUMN attachments BLOB');
   // Group changes shown in the conversation (client.md §12); stores made before have none.
   if (!columns.includes('group_change')) db.exec('ALTER TABLE messages ADD COLUMN group_change TEXT');
+  // Disappearing messages and notices (client.md §14); stores made before have none.
+  if (!columns.includes('expire_timer')) {
+    db.exec(`ALTER TABLE messages ADD COLUMN expire_timer INTEGER NOT NULL DEFAULT 0;
+             ALTER TABLE messages ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;
+             ALTER TABLE messages ADD COLUMN notice TEXT;
+             CREATE INDEX IF NOT EXISTS messages_by_expiry ON messages (expires_at) WHERE expires_at > 0;`);
+  }
 }
 
 function migrateGroups(db: Database.Database): void {

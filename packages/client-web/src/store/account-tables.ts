@@ -113,6 +113,7 @@ export abstract class AccountTables extends RowStore {
       this._write('message', k, {
         messageId: copy(m.messageId), conversation: copy(m.conversation), author: copy(m.author), outgoing: m.outgoing, timestamp: m.timestamp,
         text: m.text, status: m.status, deleted: m.deleted, receivedAt: m.receivedAt, privateWith: undefined, attachments: undefined,
+        ...(m.expireTimerMs ? { expireTimerMs: m.expireTimerMs } : {}), ...(m.expiresAt ? { expiresAt: m.expiresAt } : {}), ...(m.notice ? { notice: m.notice } : {}),
       } satisfies MessageRow);
       return true;
     });
@@ -138,6 +139,14 @@ export abstract class AccountTables extends RowStore {
     const field = conversation ? 'timestamp' : 'receivedAt';
     all.sort((a, b) => a.r[field] - b.r[field] || a.o - b.o);
     return (limit >= 0 ? all.slice(Math.max(0, all.length - limit)) : all).map((e) => e.r);
+  }
+  setMessageExpiry(conversation: Uint8Array, messageId: Uint8Array, expiresAt: number) {
+    this._updateMessage(conversation, messageId, (m) => ({ ...m, expiresAt }));
+  }
+  expiringMessages(limit: number) {
+    this._check();
+    return this._entries<MessageRow>('message').map((e) => e.r).filter((m) => (m.expiresAt ?? 0) > 0)
+      .sort((a, b) => a.expiresAt! - b.expiresAt!).slice(0, limit);
   }
   deleteHistory(conversation: Uint8Array, before: number) {
     return this._tx(() => {

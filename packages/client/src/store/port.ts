@@ -39,7 +39,15 @@ export interface MessageRow {
   readonly attachments?: readonly Attachment[] | undefined;
   /** Groups: this row is not a message but a membership change shown in the conversation ("ana added carol"). */
   readonly groupChange?: GroupChangeRecord | undefined;
+  /** Disappearing messages (client.md §14): the timer this message carries, in ms (0 or undefined: none). */
+  readonly expireTimerMs?: number | undefined;
+  /** When it disappears (Unix ms); 0 or undefined: its countdown has not started (received, not read yet). */
+  readonly expiresAt?: number | undefined;
+  /** Not a text but a notice in the conversation: the timer set to expireTimerMs, or confidential mode switched. */
+  readonly notice?: MessageNotice | undefined;
 }
+
+export type MessageNotice = 'timer' | 'confidential-on' | 'confidential-off';
 
 /** A group change as kept in the conversation (client.md §9): who did what to whom; names are looked up when shown. */
 export interface GroupChangeRecord {
@@ -124,6 +132,10 @@ export interface ClientStore extends GroupStore, ProfileStore {
   /** Removes the row for good (delete for me). */
   removeMessage(conversation: Uint8Array, messageId: Uint8Array): void;
   listMessages(conversation: Uint8Array | undefined, limit: number): MessageRow[];
+  /** Starts a message's disappearing countdown (client.md §14): it is removed at `expiresAt` (Unix ms). */
+  setMessageExpiry(conversation: Uint8Array, messageId: Uint8Array, expiresAt: number): void;
+  /** Messages whose countdown runs (expiresAt > 0), soonest first. */
+  expiringMessages(limit: number): MessageRow[];
   deleteHistory(conversation: Uint8Array, before: number): number;
   allMessages(): MessageRow[];
 

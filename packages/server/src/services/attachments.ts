@@ -10,6 +10,7 @@
  * token, never in the database, and is checked at every upload request.
  */
 import type { AllocateAttachment } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
+import { applyExpiryHint } from './expiry-hint.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { AppendResult, BlobId, BlobReader, BlobStore } from '../blobs/port.js';
@@ -106,6 +107,8 @@ export async function allocateAttachment(ctx: ServerContext, s: Session, m: Allo
   if (wait > 0) throw new RateLimitedError(wait, 'uploads from this account', 'attachment_allocations');
   const now = ctx.now();
   const ttl = ctx.config.retention.attachmentsMs;
+  // A disappearing message's file: deleted at the sender's hint when that is earlier (server.md §8.3); checked before the quota is charged.
+  const expiresAt = applyExpiryHint(ctx, m.expiresHint, now, now + ttl);
   const day = dayOf(now);
   // The counter of a day stops counting when the last attachment allocated that day has expired.
   const charge = await ctx.storage.chargeAttachmentUsage({ accountId: s.accountId, day, bytes: size, expiresAt: (day + 1) * DAY_MS + ttl, now, quota });
@@ -123,7 +126,6 @@ export async function allocateAttachment(ctx: ServerContext, s: Session, m: Allo
   }
   const attachmentId = ctx.random(16);
   const token = issueUploadToken(ctx, attachmentId, s);
-  const expiresAt = now + ttl;
   await ctx.storage.createAttachment({ attachmentId, size, uploadTokenHash: sha256(token), createdAt: now, expiresAt, complete: false });
   return {
     body: {

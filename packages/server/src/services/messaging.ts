@@ -18,6 +18,7 @@ import { toHex } from '../ids.js';
 import { labels } from '../metrics.js';
 import { deviceListDiff, excusedKeyless, type EnqueueRequest, type SealedRecipientRecord } from '../storage/port.js';
 import { ACCESS_KEY_LENGTH, accessKeyHash } from './accounts.js';
+import { applyExpiryHint } from './expiry-hint.js';
 import { storedTimes } from './stored-times.js';
 
 export const MESSAGE_ID_LENGTH = 16;
@@ -49,11 +50,13 @@ function checkMessages(ctx: ServerContext, recipient: Uint8Array, messageId: Uin
   }
 }
 
-async function enqueue(ctx: ServerContext, req: Omit<EnqueueRequest, 'dedupKey' | 'createdAt' | 'expiresAt' | 'dedupExpiresAt'>, kind: string): Promise<Reply> {
+async function enqueue(ctx: ServerContext, req: Omit<EnqueueRequest, 'dedupKey' | 'createdAt' | 'expiresAt' | 'dedupExpiresAt'>, kind: string, expiresHint: bigint): Promise<Reply> {
   const started = performance.now();
   const now = ctx.now();
   const dedupKey = dedupKeyOf(req.recipient, req.messageId);
-  const r = await ctx.relay.enqueue({ ...req, dedupKey, ...storedTimes(now, ctx.config.retention.undeliveredMs, ctx.config.retention.dedupMs) });
+  const times = storedTimes(now, ctx.config.retention.undeliveredMs, ctx.config.retention.dedupMs);
+  const expiresAt = applyExpiryHint(ctx, expiresHint, now, times.expiresAt);
+  const r = await ctx.relay.enqueue({ ...req, dedupKey, ...times, expiresAt });
   ctx.metrics.sends.inc(labels(kind, r.status));
   switch (r.status) {
     case 'stored':
@@ -122,7 +125,7 @@ export async function identifiedSend(ctx: ServerContext, s: Session, m: Send): P
     sender: { accountId: s.accountId, deviceId: s.deviceId },
     excludeDeviceId: toSelf ? s.deviceId : undefined,
   };
-  return m.onlineOnly ? relayOnline(ctx, req, 'identified') : enqueue(ctx, req, 'identified');
+  return m.onlineOnly ? relayOnline(ctx, req, 'identified') : enqueue(ctx, req, 'identified', m.expiresHint);
 }
 
 export async function sealedSend(ctx: ServerContext, m: SealedSend, sourceKey = '?'): Promise<Reply> {
@@ -155,7 +158,7 @@ export async function sealedSend(ctx: ServerContext, m: SealedSend, sourceKey = 
     sender: undefined,
     excludeDeviceId: undefined,
   };
-  return m.onlineOnly ? relayOnline(ctx, req, 'sealed') : enqueue(ctx, req, 'sealed');
+  return m.onlineOnly ? relayOnline(ctx, req, 'sealed') : enqueue(ctx, req, 'sealed', m.expiresHint);
 }
 
 export async function ack(ctx: ServerContext, s: Session, m: Ack, wantsReply: boolean): Promise<Reply> {
@@ -286,11 +289,13 @@ export async function multiSealedSend(ctx: ServerContext, m: MultiSealedSend, so
   }
   if (m.onlineOnly) return multiOnline(ctx, m, records as readonly SealedRecipientRecord[]);
 
+  const times = storedTimes(now, ctx.config.retention.undeliveredMs, ctx.config.retention.dedupMs);
   const r = await ctx.relay.enqueueMulti({
     messageId: m.messageId,
     payload: m.sharedPayload,
     recipients: m.recipients.map((x) => ({ recipient: x.accountId, deviceIds: x.deviceIds, header: x.header, dedupKey: dedupKeyOf(x.accountId, m.messageId) })),
-    ...storedTimes(now, ctx.config.retention.undeliveredMs, ctx.config.retention.dedupMs),
+    ...times,
+    expiresAt: applyExpiryHint(ctx, m.expiresHint, now, times.expiresAt),
   });
   ctx.metrics.sends.inc(labels('multi_sealed', r.status));
   switch (r.status) {
