@@ -30,7 +30,7 @@ export type WireErrorCode =
   | 'DIRECTORY_OFF'
   | 'PUSH_DISABLED';
 
-export type ServerErrorCode = WireErrorCode | 'CONFIG_INVALID' | 'TLS_INVALID' | 'DATA_DIR' | 'ADMIN_UNAVAILABLE';
+export type ServerErrorCode = WireErrorCode | 'CONFIG_INVALID' | 'TLS_INVALID' | 'DATA_DIR' | 'ADMIN_UNAVAILABLE' | 'IDENTITY_CA';
 
 export class ServerError extends Error {
   readonly code: ServerErrorCode;

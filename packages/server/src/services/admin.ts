@@ -3,6 +3,7 @@
  * and by `sigilo admin` on a stopped server's data directory. With a hub
  * (running server), removals also close the live connections.
  */
+import { pushOrgTrust } from './org-trust.js';
 import { accountIdText, normaliseUsername, parseAccountIdText, usernameHash, type Binding, type Random } from '@sigilo/protocol';
 import { nodeCrypto } from '@sigilo/protocol/node';
 import { CloseReason } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
@@ -186,6 +187,17 @@ export class AdminService {
     const account = revoked ? await this.storage.getAccount(id) : undefined;
     if (account) await this.logRemovals?.([{ kind: 'remove', accountId: id, deviceId, identityKey: account.identityKey, time: this.now() }]);
     return { revoked, closedConnections: closed, accountId: accountIdText(id) };
+  }
+
+  /** The account's identity key (hex), for `sigilo admin ca certify` (spec/trust.md §4): the administrator compares its fingerprint with the person's. */
+  async identityOf(input: string): Promise<{ accountIdHex: string; identityKey: string; summary: AccountSummary }> {
+    const a = await resolveAccountArg(this.storage, input);
+    return { accountIdHex: toHex(a.accountId), identityKey: Buffer.from(a.identityKey).toString('hex'), summary: await this.describeAccount(input) };
+  }
+
+  /** After `sigilo admin ca` changed DATA/identity-ca: the CA and CRL pushed to every connected device now (spec/trust.md §5). */
+  publishOrgTrust(): { pushed: number } {
+    return { pushed: this.hub ? pushOrgTrust(this.hub, this.config.dataDir) : 0 };
   }
 
   /** `sigilo admin audit --deep` (services/deep-audit.ts). */
