@@ -23,7 +23,11 @@ export type ClientErrorCode =
   /** Backup: the recovery code does not open the file, or the file was altered or cut. */
   | 'BACKUP_INVALID'
   /** Key transparency (spec/transparency.md §6): a key or checkpoint failed verification, or lacks the witness cosignatures required. */
-  | 'KEY_TRANSPARENCY';
+  | 'KEY_TRANSPARENCY'
+  /** Organisation certificates (spec/trust.md §6): a certificate or CRL that does not decode or verify against the organisation's CA. */
+  | 'CERTIFICATE_INVALID'
+  /** The contact's identity certificate was revoked by the organisation: sending is held until the person accepts the key anyway. */
+  | 'CERTIFICATE_REVOKED';
 
 export class ClientError extends Error {
   readonly code: ClientErrorCode;

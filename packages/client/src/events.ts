@@ -48,6 +48,12 @@ export type ClientEvent =
   | { type: 'smp-result'; from: Uint8Array; match: boolean; aborted?: boolean; failed?: boolean }
   /** A signed read receipt (client.md §4.5) arrived and verified against our copy of the message. */
   | { type: 'signed-receipt'; conversation: Uint8Array; messageId: Uint8Array; reader: Uint8Array }
+  /**
+   * The organisation's CA or CRL changed (spec/trust.md §6): `revoked` lists the contacts (and maybe this
+   * account) whose certificate the new CRL revokes; `caChanged`: the server offered another CA than the one
+   * this device pinned (refused; tell the administrator).
+   */
+  | { type: 'org-trust'; revoked: Uint8Array[]; caChanged?: boolean }
   /** Key transparency: the server showed a key or a checkpoint that fails verification (spec/transparency.md §6). */
   | TransparencyAlert;
 

@@ -16,7 +16,7 @@ import { type ClientEvent, TYPING_EXPIRY_MS } from './events.js';
 import { acceptPointers } from './media/pointer.js';
 import { flushSoon, queueContent } from './outbox.js';
 import { unpad } from './padding.js';
-import { receiveSignedReceipt } from './signed-receipts.js';
+import { applySignedReceiptsSync, receiveSignedReceipt } from './signed-receipts.js';
 import { receiveSmp } from './smp-verification.js';
 import { armTypingExpiry, oweReceipt, rank } from './status.js';
 import type { MessageRow, MessageStatus } from './store/port.js';
@@ -267,6 +267,9 @@ export function apply(engine: Engine, content: Content, from: Uint8Array, self: 
         case 'deleteForMe':
           engine.store.removeMessage(s.value.conversationAccountId, s.value.messageId);
           events.push({ type: 'deleted', conversation: s.value.conversationAccountId, messageId: s.value.messageId });
+          return;
+        case 'signedReceipts':
+          applySignedReceiptsSync(engine, s.value.conversationAccountId, s.value.on);
           return;
         default:
           return;

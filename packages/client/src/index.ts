@@ -35,3 +35,5 @@ export {
 export { recordGroupChanges, decodeGroupChange, encodeGroupChange } from './group-change-log.js';
 export { PUSH_WAKE_UP, setPushSubscription, serverPushInfo, applicationServerKey, type PushSubscriptionKeys, type ServerPushInfo } from './push.js';
 export { readServerPolicy, describeServerPolicy, durationWords, effectiveDisappearingTimer, type ServerPolicy } from './server-policy.js';
+export type { CertificateStatus } from './org-trust/org-trust.js';
+export { parseCertificate, verifyCaCertificate, verifyIdentityCertificate, verifyCrl, bindsIdentityKey, caFingerprint, identityFingerprint, type Certificate, type Crl } from './org-trust/certificate.js';

@@ -73,6 +73,8 @@ At most 3 questions per contact per hour.`,
       client.acceptIdentity(contact.accountId, true);
       outcome = 'verified';
     } else if (ctx.values.accept === true) {
+      // A revoked certificate (spec/trust.md §6.3) is accepted the same way as a changed key.
+      if (client.acceptRevokedCertificate(contact.accountId) && !ctx.json) ctx.io.out(`Accepted ${who}'s key although the organisation revoked its certificate; held messages go out on the next connection.\n`);
       client.acceptIdentity(contact.accountId, false);
       outcome = 'accepted';
     }
