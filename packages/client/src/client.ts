@@ -390,8 +390,8 @@ export class SigiloClient {
   }
 
   /** Where an account's identity stands with the organisation's CA (spec/trust.md §6): certified, expired, revoked, uncertified. */
-  certificateStatus(accountId: Uint8Array): CertificateStatus {
-    return certificateStatus(this.#engine, accountId);
+  certificateStatus(accountId: Uint8Array, now = this.#engine.now()): CertificateStatus {
+    return certificateStatus(this.#engine, accountId, now);
   }
 
   /** The organisation CA this device pinned (its name and SHA-256 fingerprint), if any. */

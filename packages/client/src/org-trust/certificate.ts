@@ -87,12 +87,12 @@ export function parseCertificate(der: Uint8Array): Certificate {
   for (const ext of exts ? children(expectTag(children(exts)[0], 0x30, 'extensions')) : []) {
     const parts = children(expectTag(ext, 0x30, 'extension'));
     const oid = oidText(parts[0]!);
-    const value = readOne(expectTag(parts[parts.length - 1], 0x04, 'extension value').value, 0x30);
+    const raw = expectTag(parts[parts.length - 1], 0x04, 'extension value').value;
     if (oid === OID_BASIC_CONSTRAINTS) {
-      const bc = children(value);
+      const bc = children(readOne(raw, 0x30));
       isCa = bc[0]?.tag === 0x01 && bc[0].value[0] === 0xff;
     } else if (oid === OID_SAN) {
-      for (const gn of children(value)) {
+      for (const gn of children(readOne(raw, 0x30))) {
         if (gn.tag !== 0x86) continue;
         const uri = new TextDecoder().decode(gn.value);
         if (uri.startsWith(ACCOUNT_URI_PREFIX)) accountId = fromHex32(uri.slice(ACCOUNT_URI_PREFIX.length));
