@@ -55,7 +55,13 @@ function nameField(name: Tlv, oid: string): string {
   for (const rdn of children(expectTag(name, 0x30, 'name'))) {
     for (const atv of children(expectTag(rdn, 0x31, 'name'))) {
       const [type, value] = children(expectTag(atv, 0x30, 'name'));
-      if (type && value && oidText(type) === oid && (value.tag === 0x0c || value.tag === 0x13)) return new TextDecoder('utf-8', { fatal: true }).decode(value.value);
+      if (type && value && oidText(type) === oid && (value.tag === 0x0c || value.tag === 0x13)) {
+        try {
+          return new TextDecoder('utf-8', { fatal: true }).decode(value.value);
+        } catch {
+          throw invalid('a name is not UTF-8');
+        }
+      }
     }
   }
   return '';
