@@ -39,7 +39,7 @@ import { markRead, typing } from './receipts-typing.js';
 import { acceptIdentity, safetyNumber, verifyQr } from './verification.js';
 import { exportReceipts, setSignedReceipts, signedReceipts, signedReceiptsOn } from './signed-receipts.js';
 import { answerSmp, pendingSmpQuestion, smpStatus, startSmp } from './smp-verification.js';
-import { acceptRevoked, certificateStatus, orgCa, refreshOrgTrust, type CertificateStatus } from './org-trust/org-trust.js';
+import { acceptRevoked, certificateStatus, orgCa, refreshOrgTrust, trusted, type CertificateStatus } from './org-trust/org-trust.js';
 import { identityFingerprint } from './org-trust/certificate.js';
 
 export { PREKEY_BATCH, PQ_PREKEY_BATCH } from './prekeys.js';
@@ -395,8 +395,13 @@ export class SigiloClient {
   }
 
   /** The organisation CA this device pinned (its name and SHA-256 fingerprint), if any. */
-  orgCa(): { organisation: string; fingerprint: string } | undefined {
+  orgCa(): { organisation: string; fingerprint: string; certifiedIsVerified: boolean } | undefined {
     return orgCa(this.#engine);
+  }
+
+  /** Verified by hand, or certified where the organisation's CA says a certificate suffices (spec/trust.md §6.4). */
+  trusted(accountId: Uint8Array): { trusted: boolean; by: 'verification' | 'organisation' | undefined } {
+    return trusted(this.#engine, accountId);
   }
 
   /** Fetches the organisation's CA, CRL and the certificates of this account and its contacts now (also done on connect). */

@@ -63,7 +63,11 @@ describe('organisation identity CA on the client', () => {
     await pushed;
     await bruno.refreshOrgTrust();
     await ana.refreshOrgTrust();
-    expect(bruno.certificateStatus(ana.accountId!)).toMatchObject({ state: 'certified', organisation: 'Acme Logistics', name: 'Ana Souza' });
+    expect(bruno.certificateStatus(ana.accountId!)).toMatchObject({ state: 'certified', organisation: 'Acme Logistics', name: 'Ana Souza', staleCrl: false });
+    // This CA does not say a certificate suffices: Ana is not trusted without a check.
+    expect(bruno.trusted(ana.accountId!)).toEqual({ trusted: false, by: undefined });
+    // Once the CRL is past its nextUpdate (90 days), the status says so.
+    expect(bruno.certificateStatus(ana.accountId!, Date.now() + 91 * 86_400_000)).toMatchObject({ state: 'certified', staleCrl: true });
     expect(ana.certificateStatus(ana.accountId!)).toMatchObject({ state: 'certified', name: 'Ana Souza' });
     // Past its end the same certificate reads as expired.
     expect(bruno.certificateStatus(ana.accountId!, Date.now() + 400 * 86_400_000)).toMatchObject({ state: 'expired' });
@@ -150,4 +154,41 @@ describe('organisation identity CA on the client', () => {
     await expect(offline.refreshOrgTrust()).rejects.toBeInstanceOf(ClientError);
     expect(() => bruno.setSignedReceipts(new Uint8Array(32), true)).toThrow(ClientError);
   });
+});
+
+describe('an organisation whose CA counts a certificate as verified', () => {
+  it('a certified contact is trusted without comparing numbers; not once revoked, nor a key not certified', async () => {
+    const world = await World.start();
+    try {
+      const ana = await world.person('ana');
+      const bruno = await world.person('bruno');
+      const carla = await world.person('carla');
+      introduce(ana, 'ana', bruno, 'bruno');
+      introduce(bruno, 'bruno', carla, 'carla');
+      for (const from of [ana, carla]) {
+        const got = nextEvent(bruno, 'message', (e) => e.message.text === 'hi');
+        await from.sendText(bruno.accountId!, 'hi');
+        await got;
+      }
+      const ca = new IdentityCaDirectory(world.server.dataDir);
+      await ca.init('Acme Logistics', { kind: 'file' }, new Date(), { certifiedIsVerified: true });
+      const signer = ca.openSigner(undefined);
+      await ca.certify(signer, { accountId: ana.accountId!, identityKey: ana.identity.publicKey, name: 'Ana Souza', days: 30 }, new Date());
+      signer.close();
+      await bruno.refreshOrgTrust();
+      expect(bruno.orgCa()).toMatchObject({ organisation: 'Acme Logistics', certifiedIsVerified: true });
+      expect(bruno.trusted(ana.accountId!)).toEqual({ trusted: true, by: 'organisation' });
+      expect(bruno.safetyNumber(ana.accountId!).verified).toBe(false);
+      expect(bruno.trusted(carla.accountId!)).toEqual({ trusted: false, by: undefined });
+      const again = ca.openSigner(undefined);
+      await ca.revoke(again, { accountId: ana.accountId! }, new Date());
+      again.close();
+      const seen = nextEvent(bruno, 'org-trust', (e) => e.revoked.length > 0, 5_000);
+      world.server.server.admin.publishOrgTrust();
+      await seen;
+      expect(bruno.trusted(ana.accountId!).trusted).toBe(false);
+    } finally {
+      await world.stop();
+    }
+  }, 60_000);
 });

@@ -66,11 +66,11 @@ export class ChatVerify {
     const pending = this.#client.pendingSmpQuestion(this.#peer);
     if (pending !== undefined) return `${this.#name} asks: "${printable(pending)}" — answer with /answer YOUR ANSWER`;
     const s = this.#client.smpStatus(this.#peer);
-    let verified = false;
-    try { verified = this.#client.safetyNumber(this.#peer).verified; } catch { /* no key yet */ }
+    const { trusted: verified, by } = this.#client.trusted(this.#peer);
     const cert = certificateSentence(this.#client.certificateStatus(this.#peer), this.#name, false);
     const smp = s.phase === 'idle' || s.phase === 'done' ? '' : `verification in progress (${s.phase}); `;
-    return `${smp}${verified ? `${this.#name} is verified` : `${this.#name} is not verified`}; ${cert}. ${VERIFY_HELP}`;
+    const how = by === 'organisation' ? ' (by the organisation\'s certificate)' : '';
+    return `${smp}${verified ? `${this.#name} is verified${how}` : `${this.#name} is not verified`}; ${cert}. ${VERIFY_HELP}`;
   }
 
   /** The certificate part of the title bar ('' without an organisation CA). */

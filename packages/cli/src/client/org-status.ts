@@ -9,7 +9,7 @@ export function certificateShort(s: CertificateStatus): string {
   switch (s.state) {
     case 'no-ca': return '';
     case 'uncertified': return 'uncertified';
-    case 'certified': return `certified by ${printableName(s.organisation)}`;
+    case 'certified': return `certified by ${printableName(s.organisation)}${s.staleCrl ? ' (CRL out of date)' : ''}`;
     case 'expired': return `certificate EXPIRED (${printableName(s.organisation)})`;
     case 'revoked': return `REVOKED by ${printableName(s.organisation)}${s.accepted ? ' (accepted)' : ''}`;
     case 'other-key': return `certificate for ANOTHER KEY (${printableName(s.organisation)})`;
@@ -23,7 +23,8 @@ export function certificateSentence(s: CertificateStatus, who: string, own: bool
     case 'uncertified': return own
       ? 'not certified: read your identity fingerprint above to your administrator (sigilo admin ca certify)'
       : `${who} is not certified by the organisation: compare safety numbers (sigilo verify ${who})`;
-    case 'certified': return `certified by ${printableName(s.organisation)} as "${printableName(s.name)}" until ${day(s.notAfter)}`;
+    case 'certified': return `certified by ${printableName(s.organisation)} as "${printableName(s.name)}" until ${day(s.notAfter)}`
+      + (s.staleCrl ? ' (but the revocation list is out of date: the administrator runs sigilo admin ca crl)' : '');
     case 'expired': return `the certificate from ${printableName(s.organisation)} EXPIRED on ${day(s.notAfter)}${own ? ': ask your administrator to renew it' : ''}`;
     case 'revoked': return own
       ? `${printableName(s.organisation)} REVOKED your certificate on ${day(s.revokedAt)}: ask your administrator`
@@ -41,6 +42,7 @@ export function certificateJson(s: CertificateStatus): Record<string, unknown> {
   out.name = s.name;
   out.serial = s.serial;
   if (s.state === 'certified' || s.state === 'expired') out.notAfter = new Date(s.notAfter).toISOString();
+  if (s.state === 'certified') out.staleCrl = s.staleCrl;
   if (s.state === 'revoked') { out.revokedAt = new Date(s.revokedAt).toISOString(); out.accepted = s.accepted; }
   return out;
 }

@@ -39,14 +39,17 @@ function published(io: Io, pushed: number | undefined): void {
 const caInit: Command = {
   path: ['admin', 'ca', 'init'],
   summary: "create the organisation's identity CA (key in a file, or made on a PKCS#11 token)",
-  usage: `sigilo admin ca init --org NAME [--pkcs11-module LIB --token LABEL [--key-label LABEL]] [--data DIR] [--json]
+  usage: `sigilo admin ca init --org NAME [--certified-counts-as-verified] [--pkcs11-module LIB --token LABEL [--key-label LABEL]] [--data DIR] [--json]
 
 Creates DATA/identity-ca/: an Ed25519 CA valid 10 years that certifies people's identity keys,
 and an empty CRL. It is not the TLS CA of \`sigilo admin tls-ca\` (spec/trust.md §3.1 says why).
 With --pkcs11-module the key is generated on the token and never leaves it (PIN from
-SIGILO_PKCS11_PIN or asked); without, it is DATA/identity-ca/ca.key (0600): keep a copy offline.`,
+SIGILO_PKCS11_PIN or asked); without, it is DATA/identity-ca/ca.key (0600): keep a copy offline.
+--certified-counts-as-verified is the organisation's policy, written into the CA certificate (so
+the server cannot change it): clients treat a certified key as verified, without comparing
+safety numbers. It cannot be changed later without a new CA.`,
   async run(args, io) {
-    const { values } = parse(args, { ...dataOptions, org: { type: 'string' }, 'pkcs11-module': { type: 'string' }, token: { type: 'string' }, 'key-label': { type: 'string' } });
+    const { values } = parse(args, { ...dataOptions, org: { type: 'string' }, 'pkcs11-module': { type: 'string' }, token: { type: 'string' }, 'key-label': { type: 'string' }, 'certified-counts-as-verified': { type: 'boolean' } });
     const org = str(values.org);
     if (!org) throw new UsageError('give the organisation\'s name: --org "Acme Logistics"');
     const config = adminConfig(io, values);
@@ -54,7 +57,7 @@ SIGILO_PKCS11_PIN or asked); without, it is DATA/identity-ca/ca.key (0600): keep
     const token = str(values.token);
     if ((module === undefined) !== (token === undefined)) throw new UsageError('--pkcs11-module and --token go together');
     const ca = new IdentityCaDirectory(config.dataDir);
-    const s = await ca.init(org, module ? { kind: 'pkcs11', module, tokenLabel: token!, keyLabel: str(values['key-label']) ?? 'sigilo-identity-ca', pin: await pin(io) } : { kind: 'file' }, new Date());
+    const s = await ca.init(org, module ? { kind: 'pkcs11', module, tokenLabel: token!, keyLabel: str(values['key-label']) ?? 'sigilo-identity-ca', pin: await pin(io) } : { kind: 'file' }, new Date(), { certifiedIsVerified: values['certified-counts-as-verified'] === true });
     const pushed = await publish(config.dataDir);
     if (values.json) {
       io.out(`${JSON.stringify({ ...s, pushed: pushed ?? null })}\n`);
@@ -64,6 +67,7 @@ SIGILO_PKCS11_PIN or asked); without, it is DATA/identity-ca/ca.key (0600): keep
       `Created the identity CA of ${s.organisation} in ${ca.dir}.`,
       `  CA SHA-256 fingerprint: ${s.fingerprint}`,
       `  valid until:            ${s.notAfter}`,
+      `  policy:                 ${values['certified-counts-as-verified'] ? 'a certified key counts as verified' : 'people still compare safety numbers (certificates are shown beside)'}`,
       `  key:                    ${s.key.kind === 'file' ? `${s.key.path} (back it up offline)` : `on token "${s.key.tokenLabel}", label "${s.key.keyLabel}" (not extractable)`}`,
       '',
       'Next: certify each person after comparing their key fingerprint (they run sigilo whoami):',

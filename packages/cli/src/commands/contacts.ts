@@ -28,7 +28,8 @@ key changed: sending is blocked until \`sigilo verify NAME --accept\`), or "unkn
 
 Certificate (when the organisation runs an identity CA): "certified by ORG", "uncertified",
 "REVOKED by ORG" (sending is held until \`sigilo verify NAME --accept\`), "certificate EXPIRED",
-or "certificate for ANOTHER KEY". Fetched from the server when it is reachable.`,
+or "certificate for ANOTHER KEY". Fetched from the server when it is reachable. Where the
+organisation's CA says so, a certified contact shows as "verified" without comparing numbers.`,
   positionals: true,
   async run(ctx) {
     if (ctx.positionals.length) throw new UsageError(`unknown subcommand '${ctx.positionals[0]}' (did you mean \`sigilo contacts add NAME CARD\`?)`);
@@ -37,13 +38,16 @@ or "certificate for ANOTHER KEY". Fetched from the server when it is reachable.`
     const now = Date.now();
     const rows = client.store.listContacts();
     const certificate = (c: ContactRow) => client.certificateStatus(c.accountId);
+    // Certified, where the organisation's CA says that counts as verified (spec/trust.md §6.4).
+    const stateOf = (c: ContactRow) => { const s = identityState(c); return s === 'unverified' && client.trusted(c.accountId).by === 'organisation' ? 'verified' : s; };
     if (ctx.json) {
       ctx.io.out(`${JSON.stringify(rows.map((c) => ({
         name: c.alias ?? null,
         profileName: client.profiles.nameOf(c.accountId) ?? null,
         accountId: formatAccountId(c.accountId),
-        identity: identityState(c),
+        identity: stateOf(c),
         verified: c.verified,
+        trustedBy: client.trusted(c.accountId).by ?? null,
         certificate: certificateJson(certificate(c)),
         mutedUntil: c.mutedUntil > now ? c.mutedUntil : null,
       })))}\n`);
@@ -61,7 +65,7 @@ or "certificate for ANOTHER KEY". Fetched from the server when it is reachable.`
     const withCerts = [...certs.values()].some((t) => t !== '');
     ctx.io.out(`${'NAME'.padEnd(width)}  ${'PROFILE'.padEnd(pw)}  ${'ACCOUNT'.padEnd(26)}  IDENTITY    ${withCerts ? `${'CERTIFICATE'.padEnd(cw)}  ` : ''}MUTED\n`);
     for (const c of rows) {
-      const state = identityState(c);
+      const state = stateOf(c);
       ctx.io.out(`${(c.alias ?? '-').padEnd(width)}  ${profileOf(c).padEnd(pw)}  ${formatAccountId(c.accountId)}  ${(state === 'changed' ? 'CHANGED' : state).padEnd(10)}  ${withCerts ? `${certs.get(c)!.padEnd(cw)}  ` : ''}${mutedText(c, now) ?? ''}`.trimEnd() + '\n');
     }
     return 0;

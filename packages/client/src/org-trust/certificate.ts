@@ -17,6 +17,8 @@ const OID_SAN = '2.5.29.17';
 const OID_CRL_NUMBER = '2.5.29.20';
 export const ACCOUNT_URI_PREFIX = 'sigilo:account:';
 const KEY_URI_PREFIX = 'ni:///sha-256;';
+const POLICY_URI_PREFIX = 'sigilo:policy:';
+export const POLICY_CERTIFIED_IS_VERIFIED = 'sigilo:policy:certified-is-verified';
 
 export interface Certificate {
   readonly serial: string;
@@ -33,6 +35,8 @@ export interface Certificate {
   /** From subjectAltName: the account (16 bytes) and the identity key's SHA-256 (RFC 6920 ni URI). */
   readonly accountId: Uint8Array | undefined;
   readonly identityKeyHash: string | undefined;
+  /** `sigilo:policy:…` URIs of a CA certificate's subjectAltName (spec/trust.md §6.4). */
+  readonly policies: readonly string[];
   readonly tbs: Uint8Array;
   readonly signature: Uint8Array;
 }
@@ -89,6 +93,7 @@ export function parseCertificate(der: Uint8Array): Certificate {
   let isCa = false;
   let accountId: Uint8Array | undefined;
   let identityKeyHash: string | undefined;
+  const policies: string[] = [];
   const exts = more.find((t) => t.tag === 0xa3);
   for (const ext of exts ? children(expectTag(children(exts)[0], 0x30, 'extensions')) : []) {
     const parts = children(expectTag(ext, 0x30, 'extension'));
@@ -103,6 +108,7 @@ export function parseCertificate(der: Uint8Array): Certificate {
         const uri = new TextDecoder().decode(gn.value);
         if (uri.startsWith(ACCOUNT_URI_PREFIX)) accountId = fromHex32(uri.slice(ACCOUNT_URI_PREFIX.length));
         else if (uri.startsWith(KEY_URI_PREFIX)) identityKeyHash = uri.slice(KEY_URI_PREFIX.length);
+        else if (uri.startsWith(POLICY_URI_PREFIX)) policies.push(uri);
       }
     } else if (parts.length === 3 && parts[1]!.tag === 0x01 && parts[1]!.value[0] === 0xff) {
       // RFC 5280 §4.2: an unknown critical extension makes the certificate unusable.
@@ -114,7 +120,7 @@ export function parseCertificate(der: Uint8Array): Certificate {
     serial: integerHex(serialTlv!), issuerRaw: expectTag(issuer, 0x30, 'issuer').raw, subjectRaw: expectTag(subject, 0x30, 'subject').raw,
     commonName: nameField(subject!, OID_CN), organisation: nameField(subject!, OID_O),
     notBefore: timeOf(nb!), notAfter: timeOf(na!), publicKey: bitString(spkiKey, 32, 'public key'),
-    isCa, accountId, identityKeyHash, tbs: tbsTlv!.raw, signature,
+    isCa, accountId, identityKeyHash, policies, tbs: tbsTlv!.raw, signature,
   };
 }
 

@@ -10,7 +10,7 @@ import type { Connection } from '../connection.js';
 import type { Engine } from '../engine.js';
 import { ClientError } from '../errors.js';
 import { toHex } from '../bytes.js';
-import { bindsIdentityKey, caFingerprint, verifyCaCertificate, verifyCrl, verifyIdentityCertificate, type Certificate, type Crl } from './certificate.js';
+import { POLICY_CERTIFIED_IS_VERIFIED, bindsIdentityKey, caFingerprint, verifyCaCertificate, verifyCrl, verifyIdentityCertificate, type Certificate, type Crl } from './certificate.js';
 
 const CA_KEY = 'org.ca';
 const CRL_KEY = 'org.crl';
@@ -23,7 +23,8 @@ export type CertificateStatus =
   /** The organisation has no identity CA (or this device has not fetched it yet). */
   | { readonly state: 'no-ca' }
   | { readonly state: 'uncertified' }
-  | { readonly state: 'certified'; readonly organisation: string; readonly name: string; readonly notAfter: number; readonly serial: string }
+  /** `staleCrl`: the latest CRL this device has is past its nextUpdate, so a revocation since may be unknown. */
+  | { readonly state: 'certified'; readonly organisation: string; readonly name: string; readonly notAfter: number; readonly serial: string; readonly staleCrl: boolean }
   | { readonly state: 'expired'; readonly organisation: string; readonly name: string; readonly notAfter: number; readonly serial: string }
   | { readonly state: 'revoked'; readonly organisation: string; readonly name: string; readonly revokedAt: number; readonly serial: string; readonly accepted: boolean }
   /** The certificate is for another identity key than the one this device knows for the account. */
@@ -40,10 +41,24 @@ function storedCrl(engine: Engine, ca: Certificate): Crl | undefined {
 }
 
 /** The pinned CA's organisation and fingerprint, if any. */
-export function orgCa(engine: Engine): { organisation: string; fingerprint: string } | undefined {
+export function orgCa(engine: Engine): { organisation: string; fingerprint: string; certifiedIsVerified: boolean } | undefined {
   const der = engine.store.getMeta(CA_KEY);
   if (!der) return undefined;
-  return { organisation: verifyCaCertificate(engine.ctx.crypto, der).organisation, fingerprint: caFingerprint(engine.ctx.crypto, der) };
+  const ca = verifyCaCertificate(engine.ctx.crypto, der);
+  return { organisation: ca.organisation, fingerprint: caFingerprint(engine.ctx.crypto, der), certifiedIsVerified: ca.policies.includes(POLICY_CERTIFIED_IS_VERIFIED) };
+}
+
+/**
+ * Whether the person may trust this contact's key without comparing safety numbers: verified by
+ * hand (safety number, QR, SMP), or certified when the organisation's CA says that suffices.
+ */
+export function trusted(engine: Engine, account: Uint8Array): { trusted: boolean; by: 'verification' | 'organisation' | undefined } {
+  const c = engine.store.getContact(account);
+  if (c?.verified && !c.pendingIdentityKey) return { trusted: true, by: 'verification' };
+  if (c?.pendingIdentityKey) return { trusted: false, by: undefined };
+  const s = certificateStatus(engine, account);
+  if (s.state === 'certified' && !s.staleCrl && orgCa(engine)?.certifiedIsVerified) return { trusted: true, by: 'organisation' };
+  return { trusted: false, by: undefined };
 }
 
 /**
@@ -140,14 +155,15 @@ export function certificateStatus(engine: Engine, account: Uint8Array, now = eng
   const contact = engine.store.getContact(account);
   const key = me && bytesEqual(me, account) ? engine.identity.publicKey : contact?.pendingIdentityKey ?? contact?.identityKey;
   const base = { organisation: c.organisation, name: c.commonName, serial: c.serial };
-  const revokedAt = storedCrl(engine, ca)?.revoked.get(c.serial);
+  const crl = storedCrl(engine, ca);
+  const revokedAt = crl?.revoked.get(c.serial);
   if (revokedAt !== undefined) {
     const accepted = new TextDecoder().decode(engine.store.getMeta(acceptedKey(account)) ?? new Uint8Array(0)) === c.serial;
     return { state: 'revoked', ...base, revokedAt, accepted };
   }
   if (key && !bindsIdentityKey(engine.ctx.crypto, c, key)) return { state: 'other-key', ...base };
   if (now > c.notAfter || now < c.notBefore) return { state: 'expired', ...base, notAfter: c.notAfter };
-  return { state: 'certified', ...base, notAfter: c.notAfter };
+  return { state: 'certified', ...base, notAfter: c.notAfter, staleCrl: !crl || (crl.nextUpdate !== undefined && now > crl.nextUpdate) };
 }
 
 /** Before sending (outbox): a contact whose certificate was revoked is held until the person accepts it. */

@@ -94,7 +94,7 @@ export class IdentityCaDirectory {
    * Creates the CA: its key (in DATA/identity-ca/ca.key, or made on the token), the self-signed
    * certificate and a first, empty CRL.
    */
-  async init(organisation: string, key: { kind: 'file' } | { kind: 'pkcs11'; module: string; tokenLabel: string; keyLabel: string; pin: string }, now: Date): Promise<CaSummary> {
+  async init(organisation: string, key: { kind: 'file' } | { kind: 'pkcs11'; module: string; tokenLabel: string; keyLabel: string; pin: string }, now: Date, policy: { certifiedIsVerified?: boolean } = {}): Promise<CaSummary> {
     if (this.exists()) throw new CaError('CA_EXISTS', `${join(this.dir, 'ca.crt')} exists: clients already trust this CA. Keep it, or move ${this.dir} away on purpose to start over (every certificate must then be issued again)`);
     checkName('--org', organisation);
     mkdirSync(join(this.dir, 'certs'), { recursive: true, mode: 0o700 });
@@ -108,7 +108,7 @@ export class IdentityCaDirectory {
       signer = openPkcs11Signer(key, true);
     }
     try {
-      const ca = await createCaCertificate(signer, { organisation, now });
+      const ca = await createCaCertificate(signer, { organisation, now, certifiedIsVerified: policy.certifiedIsVerified === true });
       const crl = await createCrl(signer, ca, [], 1, now);
       writeAtomic(join(this.dir, 'ca.json'), `${JSON.stringify({ organisation, key: location, nextCrlNumber: 2 } satisfies CaConfig, null, 2)}\n`, 0o600);
       writeAtomic(join(this.dir, 'issued.json'), '[]\n', 0o600);

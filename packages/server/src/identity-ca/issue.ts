@@ -68,7 +68,12 @@ export interface CaCertificateRequest {
   readonly organisation: string;
   readonly now: Date;
   readonly years?: number;
+  /** The organisation's policy (spec/trust.md §6.4): a certified key counts as verified, no safety-number check needed. */
+  readonly certifiedIsVerified?: boolean;
 }
+
+/** The CA certificate's subjectAltName URI that states the policy above: signed by the CA, so the server cannot change it. */
+export const POLICY_CERTIFIED_IS_VERIFIED = 'sigilo:policy:certified-is-verified';
 
 /** The self-signed CA certificate (spec/trust.md §2.1). */
 export async function createCaCertificate(signer: CaSigner, req: CaCertificateRequest): Promise<Uint8Array> {
@@ -89,6 +94,7 @@ export async function createCaCertificate(signer: CaSigner, req: CaCertificateRe
       new x509.BasicConstraintsExtension(true, 0, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
       new x509.SubjectKeyIdentifierExtension(Buffer.from(keyId(signer.spki)).toString('hex')),
+      ...(req.certifiedIsVerified ? [new x509.SubjectAlternativeNameExtension([{ type: 'url', value: POLICY_CERTIFIED_IS_VERIFIED }], false)] : []),
     ],
   }, signerCrypto(signer));
   return new Uint8Array(cert.rawData);

@@ -46,14 +46,12 @@ const fail = (what: string, e: unknown): CaError => {
 
 class Pkcs11Signer implements CaSigner {
   readonly spki: Uint8Array;
-  readonly #lib: P11;
   readonly #p11: Module;
   readonly #session: Buffer;
   readonly #key: Buffer;
   #closed = false;
 
-  constructor(lib: P11, p11: Module, session: Buffer, key: Buffer, publicKey: Uint8Array) {
-    this.#lib = lib;
+  constructor(p11: Module, session: Buffer, key: Buffer, publicKey: Uint8Array) {
     this.#p11 = p11;
     this.#session = session;
     this.#key = key;
@@ -76,7 +74,6 @@ class Pkcs11Signer implements CaSigner {
     try { this.#p11.C_Logout(this.#session); } catch { /* already logged out */ }
     try { this.#p11.C_CloseSession(this.#session); } catch { /* gone */ }
     try { this.#p11.C_Finalize(); } catch { /* not initialised */ }
-    void this.#lib;
   }
 }
 
@@ -135,7 +132,7 @@ export function openPkcs11Signer(o: Pkcs11Options, generate = false): CaSigner {
       if (privates.length !== 1 || publics.length !== 1) throw new CaError('PKCS11', `the token holds ${privates.length} private keys labelled "${o.keyLabel}" (one expected, with its public key)`);
       [priv, pub] = [privates[0]!, publics[0]!];
     }
-    return new Pkcs11Signer(lib, p11, session, priv, publicKeyOf(p11, lib, session, pub));
+    return new Pkcs11Signer(p11, session, priv, publicKeyOf(p11, lib, session, pub));
   } catch (e) {
     if (session) try { p11.C_CloseSession(session); } catch { /* gone */ }
     try { p11.C_Finalize(); } catch { /* not initialised */ }
