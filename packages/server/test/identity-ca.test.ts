@@ -132,6 +132,14 @@ describe('identity CA with the key in a file', () => {
     expect(wrong.ok).toBe(false);
   });
 
+  it('the organisation\'s policy is a URI in the CA certificate itself (signed, so the server cannot change it)', async () => {
+    const withPolicy = new IdentityCaDirectory(join(work, 'policy-ca'));
+    await withPolicy.init('Acme Logistics', { kind: 'file' }, now, { certifiedIsVerified: true });
+    const text = execFileSync('openssl', ['x509', '-in', file('policy', withPolicy.caCertificate()), '-noout', '-text'], { encoding: 'utf8' });
+    expect(text).toContain('URI:sigilo:policy:certified-is-verified');
+    expect(execFileSync('openssl', ['x509', '-in', file('plain', ca.caCertificate()), '-noout', '-text'], { encoding: 'utf8' })).not.toContain('sigilo:policy');
+  });
+
   it('refuses bad names and durations with a typed error', async () => {
     const signer = ca.openSigner(undefined);
     await expect(ca.certify(signer, { ...identity(), name: 'CN=evil, O=x', days: 30 }, now)).rejects.toBeInstanceOf(CaError);
