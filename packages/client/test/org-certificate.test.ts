@@ -4,14 +4,14 @@
  * CERTIFICATE_INVALID or a value, never another error.
  */
 import fc from 'fast-check';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeCrypto } from '@sigilo/protocol/node';
 import { IdentityCaDirectory } from '../../server/src/index.js';
-import { ClientError, bindsIdentityKey, parseCertificate, verifyCaCertificate, verifyCrl, verifyIdentityCertificate } from '../src/index.js';
+import { ClientError, bindsIdentityKey, identityFingerprint, parseCertificate, verifyCaCertificate, verifyCrl, verifyIdentityCertificate } from '../src/index.js';
 
 const dir = mkdtempSync(join(process.env.TMPDIR ?? tmpdir(), 'org-cert-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -28,6 +28,27 @@ const invalid = (f: () => unknown) => {
   try { f(); } catch (e) { expect(e).toBeInstanceOf(ClientError); expect((e as ClientError).code).toBe('CERTIFICATE_INVALID'); return; }
   throw new Error('expected CERTIFICATE_INVALID');
 };
+
+describe('spec/vectors/org-ca.json on the client', () => {
+  it('the CA, the identity certificate and the CRL verify and read as the inputs say', () => {
+    const v = JSON.parse(readFileSync(new URL('../../../spec/vectors/org-ca.json', import.meta.url), 'utf8'));
+    const b = (h: string) => Uint8Array.from(Buffer.from(h, 'hex'));
+    const ca = verifyCaCertificate(nodeCrypto, b(v.caCertificate));
+    expect(ca.organisation).toBe(v.inputs.organisation);
+    expect(ca.serial).toBe(v.inputs.caSerial);
+    const c = verifyIdentityCertificate(nodeCrypto, ca, b(v.identityCertificate));
+    expect(c.commonName).toBe(v.inputs.name);
+    expect(Buffer.from(c.accountId!).toString('hex')).toBe(v.inputs.accountId);
+    expect(c.serial).toBe(v.inputs.serial);
+    expect(c.notBefore).toBe(Date.parse(v.inputs.now) - 60_000);
+    expect(c.notAfter).toBe(Date.parse(v.inputs.now) + v.inputs.days * 86_400_000);
+    expect(bindsIdentityKey(nodeCrypto, c, b(v.inputs.identityKey))).toBe(true);
+    expect(identityFingerprint(nodeCrypto, b(v.inputs.identityKey))).toBe(v.identityFingerprint);
+    const crl = verifyCrl(nodeCrypto, ca, b(v.crl));
+    expect(crl.number).toBe(v.inputs.crlNumber);
+    expect([...crl.revoked.keys()]).toEqual([v.inputs.serial]);
+  });
+});
 
 describe('organisation certificates on the client', () => {
   let caDer: Uint8Array, certDer: Uint8Array, crlDer: Uint8Array, otherCaDer: Uint8Array;

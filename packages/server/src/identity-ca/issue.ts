@@ -68,6 +68,8 @@ export interface CaCertificateRequest {
   readonly organisation: string;
   readonly now: Date;
   readonly years?: number;
+  /** Hex; random (newSerial) unless given (test vectors). */
+  readonly serial?: string;
   /** The organisation's policy (spec/trust.md §6.4): a certified key counts as verified, no safety-number check needed. */
   readonly certifiedIsVerified?: boolean;
 }
@@ -83,7 +85,7 @@ export async function createCaCertificate(signer: CaSigner, req: CaCertificateRe
   notAfter.setUTCFullYear(notAfter.getUTCFullYear() + (req.years ?? 10));
   const name: X509.JsonName = [{ CN: [`${req.organisation} identity CA`] }, { O: [req.organisation] }];
   const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: newSerial(),
+    serialNumber: req.serial ?? newSerial(),
     subject: name,
     issuer: name,
     notBefore: new Date(req.now.getTime() - 60_000),
