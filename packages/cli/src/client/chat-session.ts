@@ -146,7 +146,12 @@ export class ChatSession {
       return;
     }
     if (e.type === 'org-trust' && e.revoked.length > 0 && this.#o.group) {
-      const members = new Set(this.#o.client.group(this.#conv).members.map((m) => hexOf(m.accountId)));
+      let members: Set<string>;
+      try {
+        members = new Set(this.#o.client.group(this.#conv).members.map((m) => hexOf(m.accountId)));
+      } catch {
+        return; // the group is gone from this device
+      }
       const hit = e.revoked.filter((a) => members.has(hexOf(a))).map((a) => this.#memberName(a));
       if (hit.length) this.#setNotice(`the organisation revoked the certificate of ${hit.join(', ')}: messages to them are held (sigilo verify NAME)`);
       return;
