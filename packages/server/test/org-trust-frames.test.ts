@@ -47,6 +47,10 @@ describe('GetOrgTrust, GetCertificates and the OrgTrust push', () => {
     const r = await adminRequest(t.dataDir, { op: 'publish-org-trust' }) as { pushed: number };
     expect(r.pushed).toBe(2);
     for (const c of [a.client, b.client]) expect(B((await c.waitForPush('orgTrust', 5_000)).crl)).toEqual(B(crl));
+    // A data-protection export names the account's certificates (the current one with its PEM).
+    const exported = await t.server.admin.exportAccount(Buffer.from(a.device.accountId!).toString('hex')) as { identityCertificates?: { name: string; reason?: string; pem?: string }[] };
+    expect(exported.identityCertificates).toEqual([expect.objectContaining({ name: 'Ana', reason: 'revoked' })]);
+    expect(exported.identityCertificates![0]!.pem).toMatch(/^-----BEGIN CERTIFICATE-----/);
   });
 
   it('refuses more than 256 accounts and ids of the wrong length (INVALID_ARGUMENT)', async () => {

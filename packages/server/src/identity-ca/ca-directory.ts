@@ -190,6 +190,11 @@ export class IdentityCaDirectory {
     return existsSync(file) ? new Uint8Array(readFileSync(file)) : undefined;
   }
 
+  /** The serial (hex, as issued.json has it) of a certificate made by this CA. */
+  serialOf(der: Uint8Array): string {
+    return new X509Certificate(der).serialNumber.toLowerCase();
+  }
+
   /** How many accounts have a certificate file (for the audit). */
   certificateCount(): number {
     const dir = join(this.dir, 'certs');

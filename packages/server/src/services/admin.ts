@@ -4,6 +4,8 @@
  * (running server), removals also close the live connections.
  */
 import { pushOrgTrust } from './org-trust.js';
+import { IdentityCaDirectory } from '../identity-ca/ca-directory.js';
+import { toPem } from '../identity-ca/issue.js';
 import { accountIdText, normaliseUsername, parseAccountIdText, usernameHash, type Binding, type Random } from '@sigilo/protocol';
 import { nodeCrypto } from '@sigilo/protocol/node';
 import { CloseReason } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
@@ -206,9 +208,17 @@ export class AdminService {
   }
 
   /** `sigilo admin export-account`: every row that names the account. */
-  async exportAccount(input: string): Promise<AccountExport> {
+  async exportAccount(input: string): Promise<AccountExport & { identityCertificates?: unknown[] }> {
     const { accountId } = await resolveAccountArg(this.storage, input);
-    return exportAccount(this.storage, accountId, this.now());
+    const rows = await exportAccount(this.storage, accountId, this.now());
+    // The organisation's certificates of this account's identity (spec/trust.md §3.2): files, not rows.
+    const ca = new IdentityCaDirectory(this.config.dataDir);
+    if (!ca.exists()) return rows;
+    const hex = toHex(accountId);
+    const current = ca.certificateOf(accountId);
+    const identityCertificates = ca.issued().filter((r) => r.accountId === hex)
+      .map((r) => ({ ...r, accountId: accountIdText(accountId), pem: current && r.serial === ca.serialOf(current) ? toPem('CERTIFICATE', current) : undefined }));
+    return identityCertificates.length ? { ...rows, identityCertificates } : rows;
   }
 
   async audit(): Promise<AuditSummary> {
