@@ -51,6 +51,9 @@ describe('GetOrgTrust, GetCertificates and the OrgTrust push', () => {
     const exported = await t.server.admin.exportAccount(Buffer.from(a.device.accountId!).toString('hex')) as { identityCertificates?: { name: string; reason?: string; pem?: string }[] };
     expect(exported.identityCertificates).toEqual([expect.objectContaining({ name: 'Ana', reason: 'revoked' })]);
     expect(exported.identityCertificates![0]!.pem).toMatch(/^-----BEGIN CERTIFICATE-----/);
+    // The deep audit lists them as what they are.
+    const audit = await t.server.admin.deepAudit();
+    expect(audit.kinds.find((k) => k.where === 'identity-ca/')).toMatchObject({ count: 1, note: '1 revoked' });
   });
 
   it('refuses more than 256 accounts and ids of the wrong length (INVALID_ARGUMENT)', async () => {
