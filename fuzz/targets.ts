@@ -43,6 +43,7 @@ import { sniffMime } from '../packages/client/src/media/sniff.js';
 import { bufferSource, piecesSize, type Piece } from '../packages/client/src/media/source.js';
 import { fromBase32, parseAccountId, parseContactCard } from '../packages/client/src/ids.js';
 import { openProvision, parseLinkCode, sealProvision } from '../packages/client/src/provisioning.js';
+import { verifyCaCertificate, verifyCrl, verifyIdentityCertificate } from '../packages/client/src/org-trust/certificate.js';
 import { decodeValue, encodeValue } from '../packages/client-web/src/codec.js';
 import { REPO_DIR, inputArb, loadCorpus, protoArb } from './lib.js';
 
@@ -430,6 +431,33 @@ export const targets: readonly FuzzTarget[] = [
       const card = parseContactCard(text);
       if (card.accountId.length !== 16 || (card.accessKey && card.accessKey.length !== 16)) throw new InvariantError('contact card of the wrong size');
       return card;
+    },
+    expected: (e) => isA(e, 'ClientError'),
+  },
+  {
+    // The organisation's CA certificate, identity certificates and CRLs, as the server relays them (trust.md §6.1).
+    name: 'org-certificate',
+    modules: [`${C}/org-trust/der.ts`, `${C}/org-trust/certificate.ts`],
+    structured: () => {
+      const v = vector('org-ca.json');
+      const items = [v.caCertificate, v.identityCertificate, v.crl].map((h: string) => Uint8Array.from(Buffer.from(h, 'hex')));
+      return [fc.tuple(fc.constantFrom(...items), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 2 })), { maxLength: 4 }))
+        .map(([base, edits]) => {
+          let b = Uint8Array.from(base);
+          for (const [at, byte, kind] of edits) {
+            const i = at % Math.max(1, b.length);
+            if (kind === 0) b[i] = byte;
+            else if (kind === 1) b = Uint8Array.from([...b.subarray(0, i), byte, ...b.subarray(i)]);
+            else b = Uint8Array.from([...b.subarray(0, i), ...b.subarray(i + 1)]);
+          }
+          return b;
+        })];
+    },
+    run(input) {
+      const ca = verifyCaCertificate(nodeCrypto, Uint8Array.from(Buffer.from(vector('org-ca.json').caCertificate, 'hex')));
+      try { verifyCaCertificate(nodeCrypto, input); } catch (e) { if (!isA(e, 'ClientError')) throw e; }
+      try { verifyCrl(nodeCrypto, ca, input); } catch (e) { if (!isA(e, 'ClientError')) throw e; }
+      return verifyIdentityCertificate(nodeCrypto, ca, input);
     },
     expected: (e) => isA(e, 'ClientError'),
   },

@@ -135,7 +135,7 @@ describe('sigilo client commands', () => {
     expect(list.out).toMatch(/^NAME +PROFILE +ACCOUNT +IDENTITY +MUTED\n/);
     expect(list.out).toMatch(new RegExp(`bob +- +${bob.accountId} +unverified\\n`));
     const json = JSON.parse((await alice.run(['contacts', '--json'])).out) as unknown[];
-    expect(json).toEqual([{ name: 'bob', profileName: null, accountId: bob.accountId, identity: 'unverified', verified: false, mutedUntil: null }]);
+    expect(json).toEqual([{ name: 'bob', profileName: null, accountId: bob.accountId, identity: 'unverified', verified: false, trustedBy: null, certificate: { state: 'no-ca' }, mutedUntil: null }]);
 
     const badCard = await alice.run(['contacts', 'add', 'eve', 'not-a-card']);
     expect(badCard.code).toBe(1);

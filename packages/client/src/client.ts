@@ -44,6 +44,8 @@ import { markRead, typing } from './receipts-typing.js';
 import { acceptIdentity, safetyNumber, verifyQr } from './verification.js';
 import { exportReceipts, setSignedReceipts, signedReceipts, signedReceiptsOn } from './signed-receipts.js';
 import { answerSmp, pendingSmpQuestion, smpStatus, startSmp } from './smp-verification.js';
+import { acceptRevoked, certificateStatus, orgCa, refreshOrgTrust, trusted, type CertificateStatus } from './org-trust/org-trust.js';
+import { identityFingerprint } from './org-trust/certificate.js';
 
 export { PREKEY_BATCH, PQ_PREKEY_BATCH } from './prekeys.js';
 export { TYPING_EXPIRY_MS, type ClientEvent, type ConnectionState } from './events.js';
@@ -457,6 +459,37 @@ export class SigiloClient {
   /** The export file (receipts.md) of one of our messages with its signed read receipts. */
   exportReceipts(accountId: Uint8Array, messageId: Uint8Array): string {
     return exportReceipts(this.#engine, accountId, messageId);
+  }
+
+  /** Where an account's identity stands with the organisation's CA (spec/trust.md §6): certified, expired, revoked, uncertified. */
+  certificateStatus(accountId: Uint8Array, now = this.#engine.now()): CertificateStatus {
+    return certificateStatus(this.#engine, accountId, now);
+  }
+
+  /** The organisation CA this device pinned (its name and SHA-256 fingerprint), if any. */
+  orgCa(): { organisation: string; fingerprint: string; certifiedIsVerified: boolean } | undefined {
+    return orgCa(this.#engine);
+  }
+
+  /** Verified by hand, or certified where the organisation's CA says a certificate suffices (spec/trust.md §6.4). */
+  trusted(accountId: Uint8Array): { trusted: boolean; by: 'verification' | 'organisation' | undefined } {
+    return trusted(this.#engine, accountId);
+  }
+
+  /** Fetches the organisation's CA, CRL and the certificates of this account and its contacts now (also done on connect). */
+  async refreshOrgTrust(): Promise<void> {
+    await this.#engine.orgTrustRefresh;
+    await refreshOrgTrust(this.#engine, this.#engine.requireConnection());
+  }
+
+  /** Sends to a contact whose certificate was revoked anyway (after checking with them); false if it is not revoked. */
+  acceptRevokedCertificate(accountId: Uint8Array): boolean {
+    return acceptRevoked(this.#engine, accountId);
+  }
+
+  /** This account's identity fingerprint, which the administrator compares before certifying it (spec/trust.md §4). */
+  get identityFingerprint(): string {
+    return identityFingerprint(this.#engine.ctx.crypto, this.identity.publicKey);
   }
 
   /** The account's devices; `name` is undefined when none is set or it cannot be read (device-names.ts). */

@@ -8,6 +8,7 @@ import type { Engine } from './engine.js';
 import { ClientError } from './errors.js';
 import type { ClientEvent } from './events.js';
 import { formatAccountId } from './ids.js';
+import { assertNotRevoked } from './org-trust/org-trust.js';
 import type { ContactRow } from './store/port.js';
 
 /** Adds or renames a contact from a contact card or account id. */
@@ -38,6 +39,7 @@ export function assertSendable(engine: Engine, to: Uint8Array): void {
   if (c?.pendingIdentityKey) {
     throw new ClientError('IDENTITY_CHANGED', 'this contact\'s safety number changed: compare it (`sigilo verify NAME`) and accept it with `sigilo verify NAME --accept` before sending');
   }
+  assertNotRevoked(engine, to);
 }
 
 export function contact(engine: Engine, accountId: Uint8Array): ContactRow {

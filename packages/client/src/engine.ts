@@ -74,6 +74,8 @@ export class Engine {
   inboxRunning: Promise<void> | undefined;
   flushing: Promise<void> | undefined;
   ownDevices: number[] | undefined;
+  /** The organisation CA/CRL/certificate fetch started on connect (org-trust.ts). */
+  orgTrustRefresh: Promise<void> | undefined;
   identityCache: IdentityKeyPair | undefined;
   /** The static half of sealed sender per peer identity (constant per pair, used sending and receiving) and verified certificates. */
   readonly sealedCache: SealedSenderCache = { staticSecrets: new Map(), certificates: new Map() };

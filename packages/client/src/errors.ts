@@ -29,7 +29,11 @@ export type ClientErrorCode =
   /** Disappearing messages (client.md §14): the organisation does not allow a timer this long (or none at all). */
   | 'TIMER_TOO_LONG'
   /** Confidential mode (client.md §15): a confidential message is never queued; connect first. */
-  | 'CONFIDENTIAL_OFFLINE';
+  | 'CONFIDENTIAL_OFFLINE'
+  /** Organisation certificates (spec/trust.md §6): a certificate or CRL that does not decode or verify against the organisation's CA. */
+  | 'CERTIFICATE_INVALID'
+  /** The contact's identity certificate was revoked by the organisation: sending is held until the person accepts the key anyway. */
+  | 'CERTIFICATE_REVOKED';
 
 export class ClientError extends Error {
   readonly code: ClientErrorCode;

@@ -56,6 +56,12 @@ export type ClientEvent =
   | { type: 'confidential'; conversation: Uint8Array; on: boolean; by: Uint8Array }
   /** The confidential messages of a conversation were wiped from memory (mode left, chat closed, app hidden): clear them from the screen. */
   | { type: 'confidential-wiped'; conversation: Uint8Array }
+  /**
+   * The organisation's CA or CRL changed (spec/trust.md §6): `revoked` lists the contacts (and maybe this
+   * account) whose certificate the new CRL revokes; `caChanged`: the server offered another CA than the one
+   * this device pinned (refused; tell the administrator).
+   */
+  | { type: 'org-trust'; revoked: Uint8Array[]; caChanged?: boolean }
   /** Key transparency: the server showed a key or a checkpoint that fails verification (spec/transparency.md §6). */
   | TransparencyAlert;
 

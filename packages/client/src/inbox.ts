@@ -20,7 +20,7 @@ import { answerHistoryRequest, installCatchUp } from './link-catch-up.js';
 import { acceptPointers } from './media/pointer.js';
 import { flushSoon, queueContent } from './outbox.js';
 import { unpad } from './padding.js';
-import { receiveSignedReceipt } from './signed-receipts.js';
+import { applySignedReceiptsSync, receiveSignedReceipt } from './signed-receipts.js';
 import { receiveSmp } from './smp-verification.js';
 import { armTypingExpiry, oweReceipt, rank } from './status.js';
 import type { MessageRow, MessageStatus } from './store/port.js';
@@ -306,6 +306,9 @@ export function apply(engine: Engine, content: Content, from: Uint8Array, self: 
           return;
         case 'historyCatchUp':
           installCatchUp(engine, s.value.linkToken, s.value.entries, s.value.last, events);
+          return;
+        case 'signedReceipts':
+          applySignedReceiptsSync(engine, s.value.conversationAccountId, s.value.on);
           return;
         default:
           return;

@@ -12,6 +12,7 @@ import { refreshPolicy } from './disappearing.js';
 import { drainInbox } from './inbox.js';
 import { flush } from './outbox.js';
 import { replenishPreKeys } from './prekeys.js';
+import { applyOrgTrust, refreshOrgTrust } from './org-trust/org-trust.js';
 
 /**
  * Connects, authenticates, then receives everything queued while offline and
@@ -68,6 +69,8 @@ export async function connectOnce(engine: Engine): Promise<void> {
   void refreshPolicy(engine).catch(() => {});
   // Monitor this account's bindings in the key transparency log; a finding is a kt-alert event.
   void engine.kt.monitor(connection, engine.requireAccount().accountId, engine.identity.publicKey).catch(() => {});
+  // The organisation's CA, CRL and certificates (spec/trust.md §6): a revocation made while offline is seen now.
+  engine.orgTrustRefresh = refreshOrgTrust(engine, connection).catch(() => {});
   // Started now (not on a timer), so close() waits for the outbox to go out.
   flush(engine).catch(() => { /* retried by the timer the failure set */ });
 }
@@ -95,6 +98,7 @@ export async function close(engine: Engine): Promise<void> {
   engine.inboxTimer = undefined;
   await engine.inboxRunning;
   await engine.flushing;
+  await engine.orgTrustRefresh;
   for (const t of engine.typingTimers.values()) clearTimeout(t);
   engine.typingTimers.clear();
   engine.groups.close();
@@ -125,6 +129,9 @@ export function onPush(engine: Engine, frame: ServerFrame): void {
       if (c) void replenishPreKeys(engine, c, false).catch(() => {});
       return;
     }
+    case 'orgTrust':
+      applyOrgTrust(engine, frame.body.value.caCertificate, frame.body.value.crl);
+      return;
     case 'closing':
       // Revoked, removed, or replaced by another connection of this device: do not fight back.
       if (frame.body.value.reason === 2 || frame.body.value.reason === 3 || frame.body.value.reason === 4) engine.wantOnline = false;

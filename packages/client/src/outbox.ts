@@ -65,7 +65,7 @@ export function flushOnce(engine: Engine): Promise<void> {
           await deliverContent(engine, item.recipient, item.content, item.messageId);
         }
       } catch (e) {
-        if (e instanceof ClientError && e.code === 'IDENTITY_CHANGED') {
+        if (e instanceof ClientError && (e.code === 'IDENTITY_CHANGED' || e.code === 'CERTIFICATE_REVOKED')) {
           held.add(key);
           continue; // held until accepted; other conversations go on
         }

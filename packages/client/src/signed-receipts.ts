@@ -17,7 +17,7 @@ import type { ClientEvent } from './events.js';
 
 /** What the inbox collects while applying a batch (inbox.ts InboxEffects). */
 type Effects = { readonly events: ClientEvent[]; readonly followUps: (() => void)[] };
-import { queueContent } from './outbox.js';
+import { flushSoon, queueContent, queueSync } from './outbox.js';
 import type { MessageRow } from './store/port.js';
 
 /** Receipts kept per message (one per reader device; more is someone flooding). */
@@ -25,9 +25,22 @@ const MAX_KEPT = 16;
 const flagKey = (conversation: Uint8Array) => `receipts.signed.${toHex(conversation)}`;
 const keptKey = (conversation: Uint8Array, messageId: Uint8Array) => `receipts.kept.${toHex(conversation)}.${toHex(messageId)}`;
 
-/** Turns signed read receipts on or off for the 1:1 conversation with `conversation`. */
+/**
+ * Turns signed read receipts on or off for the 1:1 conversation with `conversation`, on this device
+ * and (through an own-device sync message, client.md §5) on this person's other devices.
+ */
 export function setSignedReceipts(engine: Engine, conversation: Uint8Array, on: boolean): void {
   if (conversation.length !== 16) throw new ClientError('INVALID_INPUT', 'signed read receipts are for 1:1 conversations');
+  engine.store.transaction(() => {
+    applySignedReceiptsSync(engine, conversation, on);
+    if (engine.account) queueSync(engine, { body: { case: 'sync', value: { body: { case: 'signedReceipts', value: { conversationAccountId: conversation, on } } } } });
+  });
+  if (engine.account) flushSoon(engine, 0);
+}
+
+/** The setting as another device of this account sent it (inbox.ts). */
+export function applySignedReceiptsSync(engine: Engine, conversation: Uint8Array, on: boolean): void {
+  if (conversation.length !== 16) return;
   engine.store.setMeta(flagKey(conversation), on ? new Uint8Array([1]) : undefined);
 }
 

@@ -21,6 +21,8 @@ export type AdminOp =
   | { op: 'audit' }
   | { op: 'deep-audit'; logFiles?: string[] }
   | { op: 'export-account'; accountId: string }
+  | { op: 'identity'; accountId: string }
+  | { op: 'publish-org-trust' }
   | { op: 'ping' };
 
 type AdminReply = { ok: true; result: unknown } | { ok: false; code: ServerErrorCode; message: string };
@@ -38,6 +40,8 @@ async function handle(admin: AdminService, req: AdminOp): Promise<unknown> {
     case 'audit': return admin.audit();
     case 'deep-audit': return admin.deepAudit(Array.isArray(req.logFiles) ? req.logFiles.map(String) : []);
     case 'export-account': return admin.exportAccount(String(req.accountId));
+    case 'identity': return admin.identityOf(String(req.accountId));
+    case 'publish-org-trust': return admin.publishOrgTrust();
     case 'ping': return 'pong';
     default: throw new ServerError('INVALID_ARGUMENT', 'unknown admin operation; update the sigilo command');
   }

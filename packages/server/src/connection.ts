@@ -33,6 +33,7 @@ import { AccountRemovedError, DeviceRemovedError, removeOwnDevice, setDeviceName
 import { deleteUsername, directoryLeave, directoryPublish, directorySearch, lookupUsername, setUsername } from './services/usernames.js';
 import { getProfile, setProfile } from './services/profiles.js';
 import { ktAccount, ktConsistency } from './services/transparency-frames.js';
+import { getCertificates, getOrgTrust } from './services/org-trust.js';
 
 type ServerBody = MessageInitShape<typeof ServerFrameSchema>['body'];
 export type Reply = { body: ServerBody; after?: () => void } | undefined;
@@ -565,6 +566,8 @@ export class Connection {
       case 'setDeviceName': return setDeviceName(ctx, needAuth(), body.value);
       case 'ktGetConsistency': return ktConsistency(ctx, needAuth(), body.value);
       case 'ktGetAccount': return ktAccount(ctx, needAuth());
+      case 'getOrgTrust': return getOrgTrust(ctx, needAuth());
+      case 'getCertificates': return getCertificates(ctx, needAuth(), body.value);
       // Push (spec/server.md §Push)
       case 'setPushSubscription': {
         const session = needAuth();

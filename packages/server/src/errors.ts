@@ -33,7 +33,7 @@ export type WireErrorCode =
   | 'PUSH_DISABLED'
   | 'TIMER_TOO_LONG';
 
-export type ServerErrorCode = WireErrorCode | 'CONFIG_INVALID' | 'TLS_INVALID' | 'DATA_DIR' | 'ADMIN_UNAVAILABLE';
+export type ServerErrorCode = WireErrorCode | 'CONFIG_INVALID' | 'TLS_INVALID' | 'DATA_DIR' | 'ADMIN_UNAVAILABLE' | 'IDENTITY_CA';
 
 export class ServerError extends Error {
   readonly code: ServerErrorCode;

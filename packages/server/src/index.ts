@@ -23,3 +23,8 @@ export { KeyTransparency, loadLogKey, type PublishedCheckpoint, type WitnessConf
 export { serverPolicy, type ServerPolicy } from './policy.js';
 export { WAKE_UP, PUSH_MIN_INTERVAL_MS, loadVapidKeys, vapidKeyPath, type VapidKeys } from './services/push.js';
 export { deepAudit, exportAccount, PLAINTEXT_RUN, type AccountExport, type AuditFinding, type DataKind, type DeepAuditReport, type FindingKind } from './services/deep-audit.js';
+export { IdentityCaDirectory, IDENTITY_CA_DIR, fingerprint as caFingerprint, identityFingerprint, type CaSummary, type IssuedRecord } from './identity-ca/ca-directory.js';
+export { CaError, type CaErrorReason } from './identity-ca/errors.js';
+export { createCaCertificate, createIdentityCertificate, createCrl, newSerial, toPem, identityKeyUri, ACCOUNT_URI_PREFIX, POLICY_CERTIFIED_IS_VERIFIED } from './identity-ca/issue.js';
+export { openPkcs11Signer, CKM_EDDSA, CKM_EC_EDWARDS_KEY_PAIR_GEN, type Pkcs11Options } from './identity-ca/pkcs11-signer.js';
+export { openFileSigner, createFileSigner, ed25519Spki, type CaSigner, type CaKeyLocation } from './identity-ca/signer.js';

@@ -446,6 +446,17 @@ const rows: readonly Row[] = [
       for (const l of f.body.value.leaves) expect(Buffer.from(l.leaf).includes(Buffer.from(own))).toBe(true);
     },
   },
+  // The organisation's identity CA (spec/trust.md §5): public to members, like the key directory; nothing without authentication.
+  {
+    op: 'getOrgTrust', what: "the organisation's identity CA certificate and CRL",
+    build: () => ({ case: 'getOrgTrust', value: {} }),
+    expect: { self: reply('orgTrust'), sibling: reply('orgTrust'), otherAccount: reply('orgTrust'), anonymous: NOT_AUTH },
+  },
+  {
+    op: 'getCertificates', what: "an account's identity certificate (any member's, as its keys are)",
+    build: (w) => ({ case: 'getCertificates', value: { accountIds: [w.accountA] } }),
+    expect: { self: reply('certificates'), sibling: reply('certificates'), otherAccount: reply('certificates'), anonymous: NOT_AUTH },
+  },
 ];
 
 // Per-row state between build and verify (the cells run one at a time).

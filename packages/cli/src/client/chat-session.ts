@@ -18,6 +18,7 @@ import { personName } from './session.js';
 import type { DeviceLeases } from './device-lease.js';
 import { HandOver } from './hand-over.js';
 import { ALT_SCREEN_OFF, ALT_SCREEN_ON, draw } from './screen.js';
+import { ChatVerify, VERIFY_HELP, type ChatOutput } from './chat-verify.js';
 
 const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
 const hexOf = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -63,10 +64,15 @@ export class ChatSession {
   readonly #sends = new Set<Promise<unknown>>();
   readonly #offs: (() => void)[] = [];
   #handOver: HandOver | undefined;
+  /** SMP and the organisation's certificate of the contact (1:1 chats only). */
+  readonly #verify: ChatVerify | undefined;
+  /** Lines of this session that are no stored message (verification, revocation), shown in time order with the messages. */
+  readonly #system: { at: number; text: string }[] = [];
 
   constructor(options: ChatOptions) {
     this.#o = options;
     this.#conv = options.group?.groupId ?? options.contact!.accountId;
+    this.#verify = options.group ? undefined : new ChatVerify(options.client, this.#conv, options.name);
   }
 
   /** Runs until /quit, Ctrl-C, Ctrl-D (end of input) or a stop signal; resolves with the exit code. */
@@ -76,7 +82,11 @@ export class ChatSession {
     this.#reload();
     if (screen) output.write(ALT_SCREEN_ON);
     else if (this.#o.group) this.#line(`Group ${this.#o.name}. Type a message and press Enter; /private NAME TEXT to one member; /quit to leave.`);
-    else this.#line(`Chat with ${this.#o.name}. Type a message and press Enter; /quit to leave.`);
+    else {
+      this.#line(`Chat with ${this.#o.name}. Type a message and press Enter; /verify QUESTION | ANSWER to verify them; /quit to leave.`);
+      const cert = this.#verify?.titlePart();
+      if (cert) this.#line(`(${cert})`);
+    }
     if (!screen) for (const m of this.#messages) this.#line(this.#lineOf(m, false));
 
     this.#offs.push(client.on((e) => this.#onEvent(e)));
@@ -135,6 +145,22 @@ export class ChatSession {
   // ------------------------------------------------------------------ events from the SDK
 
   #onEvent(e: ClientEvent): void {
+    const shown = this.#verify?.onEvent(e);
+    if (shown) {
+      this.#show(shown);
+      return;
+    }
+    if (e.type === 'org-trust' && e.revoked.length > 0 && this.#o.group) {
+      let members: Set<string>;
+      try {
+        members = new Set(this.#o.client.group(this.#conv).members.map((m) => hexOf(m.accountId)));
+      } catch {
+        return; // the group is gone from this device
+      }
+      const hit = e.revoked.filter((a) => members.has(hexOf(a))).map((a) => this.#memberName(a));
+      if (hit.length) this.#setNotice(`the organisation revoked the certificate of ${hit.join(', ')}: messages to them are held (sigilo verify NAME)`);
+      return;
+    }
     switch (e.type) {
       case 'message':
         if (!sameBytes(e.message.conversation, this.#conv)) {
@@ -295,7 +321,7 @@ export class ChatSession {
 
   #sendFailed(e: unknown): void {
     const message = e instanceof Error ? e.message : String(e);
-    const held = e instanceof ClientError && (e.code === 'IDENTITY_CHANGED' || e.code === 'CONFIDENTIAL_OFFLINE');
+    const held = e instanceof ClientError && (e.code === 'IDENTITY_CHANGED' || e.code === 'CONFIDENTIAL_OFFLINE' || e.code === 'CERTIFICATE_REVOKED');
     this.#setNotice(held ? `not sent: ${message}` : `not sent yet (${message}); it stays in the outbox`);
   }
 
@@ -310,8 +336,18 @@ export class ChatSession {
       case '/help':
         this.#setNotice(this.#o.group
           ? 'Enter sends to the group. /private NAME TEXT (or /p) to one member only. /members lists them. /quit leaves. Ticks: ✓ sent, ✓✓ delivered to all, ✓✓ read by all.'
-          : 'Enter sends. /disappear 1d (or off) sets the timer. /quit leaves. Ticks: ✓ sent, ✓✓ delivered, ✓✓ read.');
+          : `Enter sends. /disappear 1d (or off) sets the timer. ${VERIFY_HELP} /quit leaves. Ticks: ✓ sent, ✓✓ delivered, ✓✓ read.`);
         return;
+      case '/verify':
+      case '/answer': {
+        const verify = this.#verify;
+        if (!verify) {
+          this.#setNotice(`${cmd} is for 1:1 chats: open one with sigilo chat NAME`);
+          return;
+        }
+        void verify.command(text).then((out) => this.#show(out));
+        return;
+      }
       case '/private':
       case '/p':
         this.#privateReply(text);
@@ -467,6 +503,17 @@ export class ChatSession {
     await this.#o.client.markRead(this.#conv, unread).catch((e: Error) => this.#setNotice(`could not mark read: ${e.message}`));
   }
 
+  /** A verification or certificate line in the conversation (and/or a notice). */
+  #show(out: ChatOutput): void {
+    if (out.line) {
+      const at = Date.now();
+      this.#system.push({ at, text: out.line });
+      if (!this.#o.screen) this.#line(`${clock(at)} ${out.line}`);
+    }
+    if (out.notice) this.#setNotice(out.notice);
+    else this.#render();
+  }
+
   #setNotice(text: string): void {
     this.#notice = text;
     if (!this.#o.screen) this.#line(`! ${text}`);
@@ -491,8 +538,11 @@ export class ChatSession {
       const muted = c ? mutedText(c, Date.now()) : undefined;
       const timer = this.#o.client.disappearingTimer(this.#conv);
       const privacy = `${timer > 0 ? ` · ⏱ ${formatTimer(timer)}` : ''}${!this.#o.group && this.#o.client.confidential(this.#conv) ? ' · confidential' : ''}`;
-      const title = ` Sigilo · ${this.#o.name}${muted ? ` (${muted})` : ''}${privacy} · ${this.#state} · /quit to leave`;
-      output.write(draw({ title, lines: this.#messages.map((m) => this.#lineOf(m, true)), status }, output.rows || 24, output.columns || 80));
+      const cert = this.#verify?.titlePart();
+      const title = ` Sigilo · ${this.#o.name}${cert ? ` (${cert})` : ''}${muted ? ` (${muted})` : ''}${privacy} · ${this.#state} · /quit to leave`;
+      const lines = [...this.#messages.map((m) => ({ at: m.timestamp, text: this.#lineOf(m, true) })),
+        ...this.#system.map((l) => ({ at: l.at, text: `${clock(l.at)} ${ANSI.dim(l.text)}` }))].sort((a, b) => a.at - b.at).map((l) => l.text);
+      output.write(draw({ title, lines, status }, output.rows || 24, output.columns || 80));
       this.#rl?.prompt(true);
     });
   }

@@ -121,7 +121,7 @@ export function clientCommand(def: {
         if (ctx.json && typeof code === 'string' && code !== 'USAGE') {
           io.out(`${JSON.stringify({ error: { code, message: e instanceof Error ? e.message : String(e) } })}\n`);
         }
-        if (e instanceof ClientError && e.code === 'IDENTITY_CHANGED') {
+        if (e instanceof ClientError && (e.code === 'IDENTITY_CHANGED' || e.code === 'CERTIFICATE_REVOKED')) {
           io.err(`sigilo ${def.path.join(' ')}: ${e.message} [${e.code}]\n`);
           return EXIT_IDENTITY;
         }

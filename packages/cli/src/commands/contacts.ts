@@ -4,6 +4,7 @@ import { UsageError } from '../command.js';
 import { mutedText, printableName } from '../client/format.js';
 import { CLIENT_USAGE, clientCommand, connectBestEffort } from '../client/session.js';
 import { contactConflict, settleContactConflict } from '../client/contact-conflict.js';
+import { certificateJson, certificateShort, refreshCertificates } from '../client/org-status.js';
 
 export function identityState(c: ContactRow): 'changed' | 'verified' | 'unverified' | 'unknown' {
   if (c.pendingIdentityKey) return 'changed';
@@ -23,20 +24,31 @@ updated by \`sigilo inbox\` and \`sigilo chat\`).
 
 Identity: "verified" (safety number compared), "unverified", "CHANGED" (the contact's
 key changed: sending is blocked until \`sigilo verify NAME --accept\`), or "unknown"
-(no message exchanged yet).`,
+(no message exchanged yet).
+
+Certificate (when the organisation runs an identity CA): "certified by ORG", "uncertified",
+"REVOKED by ORG" (sending is held until \`sigilo verify NAME --accept\`), "certificate EXPIRED",
+or "certificate for ANOTHER KEY". Fetched from the server when it is reachable. Where the
+organisation's CA says so, a certified contact shows as "verified" without comparing numbers.`,
   positionals: true,
   async run(ctx) {
     if (ctx.positionals.length) throw new UsageError(`unknown subcommand '${ctx.positionals[0]}' (did you mean \`sigilo contacts add NAME CARD\`?)`);
     const client = await ctx.client();
+    if (await connectBestEffort(client).catch(() => false)) await refreshCertificates(client);
     const now = Date.now();
     const rows = client.store.listContacts();
+    const certificate = (c: ContactRow) => client.certificateStatus(c.accountId);
+    // Certified, where the organisation's CA says that counts as verified (spec/trust.md §6.4).
+    const stateOf = (c: ContactRow) => { const s = identityState(c); return s === 'unverified' && client.trusted(c.accountId).by === 'organisation' ? 'verified' : s; };
     if (ctx.json) {
       ctx.io.out(`${JSON.stringify(rows.map((c) => ({
         name: c.alias ?? null,
         profileName: client.profiles.nameOf(c.accountId) ?? null,
         accountId: formatAccountId(c.accountId),
-        identity: identityState(c),
+        identity: stateOf(c),
         verified: c.verified,
+        trustedBy: client.trusted(c.accountId).by ?? null,
+        certificate: certificateJson(certificate(c)),
         mutedUntil: c.mutedUntil > now ? c.mutedUntil : null,
       })))}\n`);
       return 0;
@@ -48,10 +60,13 @@ key changed: sending is blocked until \`sigilo verify NAME --accept\`), or "unkn
     const profileOf = (c: ContactRow) => { const n = client.profiles.nameOf(c.accountId); return n ? printableName(n) : '-'; };
     const width = Math.max(4, ...rows.map((c) => (c.alias ?? '-').length));
     const pw = Math.max(7, ...rows.map((c) => profileOf(c).length));
-    ctx.io.out(`${'NAME'.padEnd(width)}  ${'PROFILE'.padEnd(pw)}  ${'ACCOUNT'.padEnd(26)}  IDENTITY    MUTED\n`);
+    const certs = new Map(rows.map((c) => [c, certificateShort(certificate(c))]));
+    const cw = Math.max(11, ...[...certs.values()].map((t) => t.length));
+    const withCerts = [...certs.values()].some((t) => t !== '');
+    ctx.io.out(`${'NAME'.padEnd(width)}  ${'PROFILE'.padEnd(pw)}  ${'ACCOUNT'.padEnd(26)}  IDENTITY    ${withCerts ? `${'CERTIFICATE'.padEnd(cw)}  ` : ''}MUTED\n`);
     for (const c of rows) {
-      const state = identityState(c);
-      ctx.io.out(`${(c.alias ?? '-').padEnd(width)}  ${profileOf(c).padEnd(pw)}  ${formatAccountId(c.accountId)}  ${(state === 'changed' ? 'CHANGED' : state).padEnd(10)}  ${mutedText(c, now) ?? ''}`.trimEnd() + '\n');
+      const state = stateOf(c);
+      ctx.io.out(`${(c.alias ?? '-').padEnd(width)}  ${profileOf(c).padEnd(pw)}  ${formatAccountId(c.accountId)}  ${(state === 'changed' ? 'CHANGED' : state).padEnd(10)}  ${withCerts ? `${certs.get(c)!.padEnd(cw)}  ` : ''}${mutedText(c, now) ?? ''}`.trimEnd() + '\n');
     }
     return 0;
   },

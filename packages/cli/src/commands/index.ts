@@ -8,6 +8,7 @@ import { adminInvite } from './admin-invite.js';
 import { adminRemoveAccount } from './admin-remove-account.js';
 import { adminRevokeDevice } from './admin-revoke-device.js';
 import { adminTlsCa } from './admin-tls-ca.js';
+import { adminCaCommands } from './admin-ca.js';
 import { serverStart } from './server-start.js';
 import { chat } from './chat.js';
 import { contacts, contactsAdd } from './contacts.js';
@@ -43,6 +44,7 @@ export const COMMANDS: readonly Command[] = [
   adminAudit,
   adminExportAccount,
   adminTlsCa,
+  ...adminCaCommands,
   init,
   register,
   whoami,

@@ -23,9 +23,11 @@ end-to-end encrypted for your own devices (sigilo devices).`,
     await nameThisDevice(ctx, client, deviceName);
     const card = client.contactCard;
     if (ctx.json) {
-      ctx.io.out(`${JSON.stringify({ accountId: formatAccountId(accountId), deviceId, contactCard: card })}\n`);
+      ctx.io.out(`${JSON.stringify({ accountId: formatAccountId(accountId), deviceId, contactCard: card, identityFingerprint: client.identityFingerprint })}\n`);
     } else {
-      ctx.io.out(`Registered.\nAccount: ${formatAccountId(accountId)}\nDevice: ${deviceId}\nYour contact card (give it to the people who should reach you):\n  ${card}\n`);
+      ctx.io.out(`Registered.\nAccount: ${formatAccountId(accountId)}\nDevice: ${deviceId}\nYour contact card (give it to the people who should reach you):\n  ${card}\n`
+        // Certification (spec/trust.md §4): the administrator compares this before certifying the key.
+        + `Identity fingerprint: ${client.identityFingerprint}\n  (where your organisation certifies identities, read it to your administrator: sigilo admin ca certify)\n`);
     }
     return 0;
   },

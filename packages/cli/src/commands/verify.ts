@@ -73,6 +73,8 @@ At most 3 questions per contact per hour.`,
       client.acceptIdentity(contact.accountId, true);
       outcome = 'verified';
     } else if (ctx.values.accept === true) {
+      // A revoked certificate (spec/trust.md §6.3) is accepted the same way as a changed key.
+      if (client.acceptRevokedCertificate(contact.accountId) && !ctx.json) ctx.io.out(`Accepted ${who}'s key although the organisation revoked its certificate; held messages go out on the next connection.\n`);
       client.acceptIdentity(contact.accountId, false);
       outcome = 'accepted';
     }
@@ -82,7 +84,7 @@ At most 3 questions per contact per hour.`,
       ctx.io.out(`${JSON.stringify({
         contact: contact.alias ?? null, accountId: formatAccountId(contact.accountId),
         safetyNumber: sn.digits, formatted: sn.formatted, qrPayloadHex: hex(sn.qrPayload), qrPayloadBase32: base32(sn.qrPayload),
-        verified: sn.verified, changed: sn.changed, outcome,
+        verified: sn.verified, changed: sn.changed, outcome, trustedBy: client.trusted(contact.accountId).by ?? null,
       })}\n`);
     } else {
       ctx.io.out(`Safety number with ${who}:\n\n${sn.formatted.replace(/^/gm, '  ')}\n\nQR payload (base32): ${base32(sn.qrPayload)}\nQR payload (hex):    ${hex(sn.qrPayload)}\n\n`);
@@ -90,6 +92,7 @@ At most 3 questions per contact per hour.`,
       else if (outcome === 'verified') ctx.io.out(`${who} is now verified.\n`);
       else if (outcome === 'accepted') ctx.io.out(`Accepted ${who}'s new key (not verified: compare the numbers, then run sigilo verify ${who} --verified). Held messages go out on the next connection.\n`);
       else if (sn.changed) ctx.io.out(`${who}'s safety number CHANGED: compare the new number above, then accept it with: sigilo verify ${who} --accept\n`);
+      else if (!sn.verified && client.trusted(contact.accountId).by === 'organisation') ctx.io.out(`${who} is trusted: certified by ${client.orgCa()!.organisation}, which your organisation counts as verified.\n`);
       else ctx.io.out(sn.verified ? `${who} is verified.\n` : `${who} is not verified yet. After comparing: sigilo verify ${who} --verified (or --qr PAYLOAD)\n`);
     }
     if (outcome === 'mismatch') {

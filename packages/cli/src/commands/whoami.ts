@@ -2,6 +2,7 @@
 import { ClientError, describeServerPolicy, formatAccountId, readServerPolicy, type ServerPolicy } from '@sigilo/client-node';
 import { printableName } from '../client/format.js';
 import { CLIENT_USAGE, clientCommand, connectBestEffort } from '../client/session.js';
+import { certificateJson, certificateSentence, refreshCertificates } from '../client/org-status.js';
 
 export const whoami = clientCommand({
   path: ['whoami'],
@@ -31,8 +32,15 @@ export const whoami = clientCommand({
         if (await connectBestEffort(client)) profile = await client.profiles.fetchOwn();
       } catch { /* shown as unknown below */ }
     }
+    // The organisation's certificate of this identity (spec/trust.md §6): fetched when the server is reachable.
+    if (!policyError && await connectBestEffort(client).catch(() => false)) await refreshCertificates(client);
+    const certificate = client.certificateStatus(accountId);
+    const ca = client.orgCa();
     const info = {
       accountId: formatAccountId(accountId),
+      identityFingerprint: client.identityFingerprint,
+      certificate: certificateJson(certificate),
+      organisationCa: ca ?? null,
       deviceId: client.deviceId,
       // What others see of you, as this device knows it.
       name: profile.name ?? null,
@@ -47,7 +55,9 @@ export const whoami = clientCommand({
       ctx.io.out(`Account: ${info.accountId}\n`
         + `Name: ${info.name ? printableName(info.name) : '- (set it with: sigilo profile set --name "Your Name")'}\n`
         + `Username: ${info.username ? `@${info.username}` : '- (claim one with: sigilo username set NAME)'}\n`
-        + `Device: ${info.deviceId}\nContact card: ${info.contactCard}\nServer: ${info.server}${info.fingerprint ? ` (pinned ${info.fingerprint})` : ''}\n`);
+        + `Device: ${info.deviceId}\nContact card: ${info.contactCard}\nServer: ${info.server}${info.fingerprint ? ` (pinned ${info.fingerprint})` : ''}\n`
+        + `Identity fingerprint: ${info.identityFingerprint}\n`
+        + (ca ? `Certificate: ${certificateSentence(certificate, 'you', true)}\nOrganisation CA: ${ca.organisation} (fingerprint ${ca.fingerprint})\n` : ''));
       if (policy) ctx.io.out(`Server policy:\n${describeServerPolicy(policy).map((l) => `  ${l}\n`).join('')}`);
       else if (policyError) ctx.io.out(`Server policy: unknown: ${policyError}\n`);
     }

@@ -3,6 +3,9 @@
  * and by `sigilo admin` on a stopped server's data directory. With a hub
  * (running server), removals also close the live connections.
  */
+import { pushOrgTrust } from './org-trust.js';
+import { IdentityCaDirectory } from '../identity-ca/ca-directory.js';
+import { toPem } from '../identity-ca/issue.js';
 import { accountIdText, normaliseUsername, parseAccountIdText, usernameHash, type Binding, type Random } from '@sigilo/protocol';
 import { nodeCrypto } from '@sigilo/protocol/node';
 import { CloseReason } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
@@ -189,15 +192,34 @@ export class AdminService {
     return { revoked, closedConnections: closed, accountId: accountIdText(id) };
   }
 
+  /** The account's identity key (hex), for `sigilo admin ca certify` (spec/trust.md §4): the administrator compares its fingerprint with the person's. */
+  async identityOf(input: string): Promise<{ accountIdHex: string; identityKey: string; summary: AccountSummary }> {
+    const a = await resolveAccountArg(this.storage, input);
+    return { accountIdHex: toHex(a.accountId), identityKey: Buffer.from(a.identityKey).toString('hex'), summary: await this.describeAccount(input) };
+  }
+
+  /** After `sigilo admin ca` changed DATA/identity-ca: the CA and CRL pushed to every connected device now (spec/trust.md §5). */
+  publishOrgTrust(): { pushed: number } {
+    return { pushed: this.hub ? pushOrgTrust(this.hub, this.config.dataDir) : 0 };
+  }
+
   /** `sigilo admin audit --deep` (services/deep-audit.ts). */
   async deepAudit(logFiles: readonly string[] = []): Promise<DeepAuditReport> {
     return deepAudit({ storage: this.storage, config: this.config, now: this.now(), logFiles });
   }
 
   /** `sigilo admin export-account`: every row that names the account. */
-  async exportAccount(input: string): Promise<AccountExport> {
+  async exportAccount(input: string): Promise<AccountExport & { identityCertificates?: unknown[] }> {
     const { accountId } = await resolveAccountArg(this.storage, input);
-    return exportAccount(this.storage, accountId, this.now());
+    const rows = await exportAccount(this.storage, accountId, this.now());
+    // The organisation's certificates of this account's identity (spec/trust.md §3.2): files, not rows.
+    const ca = new IdentityCaDirectory(this.config.dataDir);
+    if (!ca.exists()) return rows;
+    const hex = toHex(accountId);
+    const current = ca.certificateOf(accountId);
+    const identityCertificates = ca.issued().filter((r) => r.accountId === hex)
+      .map((r) => ({ ...r, accountId: accountIdText(accountId), pem: current && r.serial === ca.serialOf(current) ? toPem('CERTIFICATE', current) : undefined }));
+    return identityCertificates.length ? { ...rows, identityCertificates } : rows;
   }
 
   async audit(): Promise<AuditSummary> {

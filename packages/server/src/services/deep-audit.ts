@@ -25,6 +25,7 @@
  */
 import { accountIdText } from '@sigilo/protocol';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
+import { IDENTITY_CA_DIR, IdentityCaDirectory } from '../identity-ca/ca-directory.js';
 import { join } from 'node:path';
 import type { ServerConfig } from '../config.js';
 import { DAY_MS } from '../ids.js';
@@ -319,6 +320,18 @@ export async function deepAudit(input: DeepAuditInput): Promise<DeepAuditReport>
     }
   }
   kinds.push({ kind: 'encrypted attachment files', where: 'attachments/', count: blobs, oldest: oldestBlob, note: `${blobBytes} bytes` });
+
+  // The organisation's identity CA (spec/trust.md §3.2): certificates are public to members by design.
+  const identityCa = new IdentityCaDirectory(config.dataDir);
+  if (identityCa.exists()) {
+    const issued = identityCa.issued();
+    kinds.push({
+      kind: 'identity certificates (person\'s name as the administrator gave it, account, identity public key; signed by the organisation CA, public to members)',
+      where: `${IDENTITY_CA_DIR}/`, count: issued.length,
+      oldest: issued.length ? Math.min(...issued.map((r) => Date.parse(r.notBefore))) : undefined,
+      note: `${issued.filter((r) => r.revokedAt).length} revoked`,
+    });
+  }
 
   // Logs.
   let logLines = 0;
