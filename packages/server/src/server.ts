@@ -34,7 +34,7 @@ import { startSweeper, sweep, type SweepReport } from './services/retention.js';
 import { lookupBuckets } from './services/usernames.js';
 import { AttachmentHttp } from './services/attachments.js';
 import type { BlobStore } from './blobs/port.js';
-import { FsBlobStore } from './blobs/fs.js';
+import { openBlobStore } from './blobs/open.js';
 import type { Storage } from './storage/port.js';
 import { openStorage } from './storage/open.js';
 import { loadTls } from './tls/tls.js';
@@ -156,7 +156,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   prepareDataDir(config.dataDir);
   const attachmentsDir = join(config.dataDir, 'attachments');
   mkdirSync(attachmentsDir, { recursive: true, mode: 0o700 });
-  const blobs = options.blobs ?? new FsBlobStore(attachmentsDir);
+  const blobs = options.blobs ?? await openBlobStore(config, attachmentsDir);
   await renewCaServerCertificate(config.dataDir, new Date(now()));
   const tls = loadTls(config.dataDir, config.tls.cert, config.tls.key, new Date(now()));
   const certificateKey: CertificateKey = loadCertificateKey(config.dataDir, crypto, random);
@@ -390,6 +390,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     metricsServer?.closeAllConnections();
     adminServer?.close();
     await storage.close();
+    await blobs.close?.();
     log.info('server stopped');
   })());
 

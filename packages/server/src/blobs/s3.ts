@@ -327,5 +327,10 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
+  /** Lists one key under the prefix: fails when the bucket, the endpoint or the credentials are wrong. */
+  async check(): Promise<void> {
+    await this.#client.send('GET', '', { query: { 'list-type': '2', prefix: this.#prefix, 'max-keys': '1' } });
+  }
+
   close(): void { this.#client.close(); }
 }
