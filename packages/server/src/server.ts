@@ -25,6 +25,7 @@ import { Hub } from './hub.js';
 import { InboundBudget } from './inbound-budget.js';
 import { createLogger, type Logger } from './logger.js';
 import { ServerMetrics } from './metrics.js';
+import { limiter } from './shared-limits.js';
 import { KeyedBuckets } from './rate-limit.js';
 import { RegistrationGuard } from './registration-guard.js';
 import { AdminService } from './services/admin.js';
@@ -191,8 +192,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   }
   const ctx: ServerContext = {
     config, storage, crypto, random, now, log, metrics, hub, relay, certificateKey, kt, cluster,
-    sendBuckets: new KeyedBuckets(limits.accountSendsPerSecond, limits.accountBurst),
-    bundleBuckets: new KeyedBuckets(limits.bundleFetchesPerHour / 3600, Math.max(1, Math.ceil(limits.bundleFetchesPerHour / 6))),
+    sendBuckets: limiter(limits.accountSendsPerSecond, limits.accountBurst, cluster?.bus, `sigilo:${config.storage.postgresSchema}:rl:send:`),
+    bundleBuckets: limiter(limits.bundleFetchesPerHour / 3600, Math.max(1, Math.ceil(limits.bundleFetchesPerHour / 6)), cluster?.bus, `sigilo:${config.storage.postgresSchema}:rl:bundle:`),
     lookupBuckets: lookupBuckets(config),
     registrationGuard: new RegistrationGuard(limits.failedRegistrationsPerHour, limits.failedRegistrationsPerHourGlobal, now()),
   };
