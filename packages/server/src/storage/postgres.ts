@@ -18,6 +18,7 @@ import type {
 } from './port.js';
 import type { KtLeafInput, KtLeafRecord, KtUnloggedDevice } from './port.js';
 import { EXPIRED_INVITE_KEPT_MS, deviceListDiff, isAccountColumn } from './port.js';
+import { enqueueBatch } from './postgres-enqueue.js';
 
 export interface PostgresStorageOptions {
   /** e.g. postgresql://sigilo@127.0.0.1:5432/sigilo */
@@ -449,28 +450,7 @@ export class PostgresStorage implements Storage {
   async enqueue(batch: readonly EnqueueRequest[]): Promise<EnqueueResult[]> {
     if (batch.length === 0) return [];
     try {
-      return await this.#tx(async (q) => {
-        const out: EnqueueResult[] = [];
-        for (const req of batch) {
-          const dedupKey = buf(req.dedupKey);
-          const recipient = buf(req.recipient);
-          if ((await q(`SELECT 1 FROM ${this.#t('dedup')} WHERE dedup_key = $1`, [dedupKey])).length) { out.push({ status: 'duplicate' }); continue; }
-          // Share-lock the account row: a concurrent device addition or removal waits for this send.
-          if (!(await q(`SELECT 1 FROM ${this.#t('accounts')} WHERE account_id = $1 FOR SHARE`, [recipient])).length) { out.push({ status: 'no-account' }); continue; }
-          const all = (await q(`SELECT device_id FROM ${this.#t('devices')} WHERE account_id = $1 ORDER BY device_id`, [recipient])).map((r) => num(r.device_id));
-          const current = all.filter((id) => id !== req.excludeDeviceId);
-          const diff = deviceListDiff(current, req.entries.map((e) => e.deviceId));
-          if (diff) { out.push({ status: 'stale', ...diff }); continue; }
-          const inserted = await q(`INSERT INTO ${this.#t('dedup')} (dedup_key, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1`, [dedupKey, req.dedupExpiresAt]);
-          if (!inserted.length) { out.push({ status: 'duplicate' }); continue; }
-          const rows = await q(`INSERT INTO ${this.#t('messages')} (account_id, device_id, message_id, sealed, sender_account_id, sender_device_id, created_at, expires_at, content)
-            SELECT $1, d, $2, $3, $4, $5, $6, $7, c FROM unnest($8::int[], $9::bytea[]) WITH ORDINALITY AS x(d, c, n) ORDER BY n RETURNING server_id, device_id`,
-          [recipient, buf(req.messageId), req.sender === undefined, req.sender ? buf(req.sender.accountId) : null, req.sender?.deviceId ?? null,
-            req.createdAt, req.expiresAt, req.entries.map((e) => e.deviceId), req.entries.map((e) => buf(e.content))]);
-          out.push({ status: 'stored', serverIds: new Map(rows.map((r) => [num(r.device_id), num(r.server_id)])) });
-        }
-        return out;
-      });
+      return await this.#tx((q) => enqueueBatch(q, (name) => this.#t(name), batch));
     } catch (error) {
       return batch.map(() => ({ status: 'failed', error }) as const);
     }
