@@ -163,8 +163,12 @@ async function saturatedSearch(engine, nodes, label) {
 }
 
 async function checkCounters(engine, nodes, label) {
-  const problems = engine.verify();
+  // Exactly once is required. Order is reported, not required: on PostgreSQL two sends a device has in flight at once
+  // can be stored in either order (each first reads the recipient's account over its own pool connection), which
+  // clients tolerate (each message decrypts on its own); SQLite answers those reads synchronously and keeps the order.
   const t = engine.totals;
+  const reordered = t.outOfOrder;
+  const problems = engine.verify().filter((p) => !(reordered && /out of order|sequence numbers skipped/.test(p) && t.gaps <= t.failed + reordered));
   if (problems.length) throw new Error(`${label}: delivery check failed: ${problems.join('; ')}`);
   if (t.delivered === 0) throw new Error(`${label}: nothing was delivered`);
   let stored = 0, acked = 0, depth = 0;
@@ -176,7 +180,8 @@ async function checkCounters(engine, nodes, label) {
     if (acked >= t.delivered) break;
     await sleep(100);
   }
-  log(`  ${label} check: ${t.sent} sent, ${t.stored} accepted, ${t.delivered} received exactly once and in order; nodes counted ${stored} stored, ${acked} acknowledged`);
+  log(`  ${label} check: ${t.sent} sent, ${t.stored} accepted, ${t.delivered} received exactly once`
+    + `${reordered ? ` (${reordered} after a later message of the same sender)` : ' and in order'}; nodes counted ${stored} stored, ${acked} acknowledged`);
   if (stored !== t.stored || acked !== t.delivered) throw new Error(`${label}: the nodes' counters disagree with the load generator`);
   void depth;
 }
