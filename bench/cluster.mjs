@@ -50,7 +50,7 @@ if (!process.env.SIGILO_BENCH_CHILD) {
 const { spawnServer } = await import('./support/spawn-server.mjs');
 const { SigiloDevice } = await import('./support/sigilo-load.mjs');
 const { LoadEngine } = await import('./support/load-engine.mjs');
-const { cpuSeconds } = await import('./support/proc.mjs');
+const { cpuSeconds, rssKiB } = await import('./support/proc.mjs');
 const serverRequire = createRequire(new URL('../packages/server/package.json', import.meta.url));
 const pg = serverRequire('pg');
 
@@ -67,6 +67,23 @@ const log = (s) => console.log(s);
 const note = (s) => process.stderr.write(`  ${s}\n`);
 const fmt = (n, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Stops a server process: SIGTERM, then SIGKILL if it has not exited within 15 s. */
+async function stopServer(server) {
+  if (server.child.exitCode !== null || server.child.signalCode !== null) return;
+  const exited = new Promise((r) => server.child.once('exit', r));
+  server.child.kill('SIGTERM');
+  const t = setTimeout(() => server.child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(t);
+}
+
+/** Rejects when `p` has not settled within `ms` (a connection the server closed must not hang the run). */
+function withTimeout(p, ms, what) {
+  let timer;
+  return Promise.race([p, new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms / 1000} s`)), ms); })])
+    .finally(() => clearTimeout(timer));
+}
 
 async function pool(items, limit, fn) {
   let next = 0;
@@ -158,6 +175,7 @@ async function saturatedSearch(engine, nodes, label) {
     if (!improved) break;
   }
   const us = perMessage(best.cpu, best.rate);
+  log(`  ${label} RSS after the search with ${n} devices connected: ${nodes.map((x, i) => `node${i + 1} ${fmt(rssKiB(x.pid) / 1024, 0)} MiB`).join(', ')}`);
   log(`  ${label} CPU per delivered message at the best rate: ${Object.entries(us).map(([k, v]) => `${k} ${fmt(v, 0)} µs`).join(', ')}`);
   return { ...best, us };
 }
@@ -218,10 +236,11 @@ try {
   const sqDevices = Array.from({ length: N }, (_, i) => new SigiloDevice(i));
   let cert, secureContext;
   // The registration guard holds a token per registration in flight; many at once on PostgreSQL would look like an attack.
-  const many = { 'limits.failedRegistrationsPerHour': 1_000_000, 'limits.failedRegistrationsPerHourGlobal': 1_000_000 };
+  // On a loaded machine a registration may take longer than the default authentication timeout.
+  const many = { 'limits.failedRegistrationsPerHour': 1_000_000, 'limits.failedRegistrationsPerHourGlobal': 1_000_000, 'limits.authTimeout': '10m' };
   for (const [dir, devices, overrides] of [[d1, pgDevices, pgSettings], [dsq, sqDevices, { 'storage.synchronous': 'normal' }]]) {
     const setup = await spawnServer(dir, { cpus: NODE_CPU, overrides: { ...overrides, ...many } });
-    cleanups.push(() => setup.stop());
+    cleanups.push(() => stopServer(setup));
     if (dir === d1) {
       cert = readFileSync(join(d1, 'tls', 'self-signed.crt'));
       secureContext = createSecureContext({ ca: cert });
@@ -229,9 +248,9 @@ try {
     const c = dir === d1 ? cert : readFileSync(join(dsq, 'tls', 'self-signed.crt'));
     const target = { port: portOf(setup.url), cert: c, secureContext: createSecureContext({ ca: c }) };
     const invites = await setup.invites(N);
-    await pool(invites, 64, (code, j) => devices[j].register(target, code, '127.0.0.2'));
+    await pool(invites, 16, (code, j) => withTimeout(devices[j].register(target, code, '127.0.0.2'), 120_000, 'a registration'));
     for (const d of devices) d.peer = devices[d.index ^ 1];
-    await setup.stop();
+    await stopServer(setup);
     cleanups.pop();
   }
   // Node 2 uses copies of node 1's keys (README, "Several nodes").
@@ -244,15 +263,15 @@ try {
   // 1. One node on PostgreSQL + Redis.
   {
     const node = await spawnServer(d1, { cpus: NODE_CPU, overrides: { ...clusterSettings, 'bus.nodeId': 'n1' } });
-    cleanups.push(() => node.stop());
+    cleanups.push(() => stopServer(node));
     const target = { port: portOf(node.url), cert, secureContext };
-    await pool(pgDevices, 128, (d) => d.connect(target, '127.0.0.4'));
+    await pool(pgDevices, 64, (d) => withTimeout(d.connect(target, '127.0.0.4'), 120_000, 'a connection'));
     log(`1 node (PostgreSQL + Redis), ${N} devices:`);
     const engine = new LoadEngine(pgDevices);
     results.one = await saturatedSearch(engine, [node], '1 node');
     await checkCounters(engine, [node], '1 node');
     for (const d of pgDevices) d.close();
-    await node.stop();
+    await stopServer(node);
     cleanups.pop();
   }
 
@@ -262,10 +281,10 @@ try {
       await spawnServer(d1, { cpus: NODE_CPU, overrides: { ...clusterSettings, 'bus.nodeId': 'n1' } }),
       await spawnServer(d2, { cpus: NODE_CPU, overrides: { ...clusterSettings, 'bus.nodeId': 'n2', adminSocket: false } }),
     ];
-    for (const n of nodes) cleanups.push(() => n.stop());
+    for (const n of nodes) cleanups.push(() => stopServer(n));
     const targets = nodes.map((n) => ({ port: portOf(n.url), cert, secureContext }));
     const nodeOf = (i) => { const pair = i >> 1; return pair % 2 === 0 ? (pair >> 1) & 1 : i & 1; };
-    await pool(pgDevices, 128, (d) => d.connect(targets[nodeOf(d.index)], '127.0.0.5'));
+    await pool(pgDevices, 64, (d) => withTimeout(d.connect(targets[nodeOf(d.index)], '127.0.0.5'), 120_000, 'a connection'));
     const cross = pgDevices.filter((d) => nodeOf(d.index) !== nodeOf(d.index ^ 1)).length;
     log(`2 nodes (one PostgreSQL schema, one Redis; both nodes on ${PINNED ? 'core 1' : 'any core'}), ${N} devices, ${cross} of them paired with a device on the other node:`);
     const engine = new LoadEngine(pgDevices);
@@ -282,23 +301,23 @@ try {
     results.open = open;
     await checkCounters(engine, nodes, '2 nodes');
     for (const d of pgDevices) d.close();
-    for (const n of nodes) await n.stop();
+    for (const n of nodes) await stopServer(n);
     cleanups.splice(-2);
   }
 
   // 3. One node on SQLite (the default configuration).
   {
     const node = await spawnServer(dsq, { cpus: NODE_CPU });
-    cleanups.push(() => node.stop());
+    cleanups.push(() => stopServer(node));
     const c = readFileSync(join(dsq, 'tls', 'self-signed.crt'));
     const target = { port: portOf(node.url), cert: c, secureContext: createSecureContext({ ca: c }) };
-    await pool(sqDevices, 128, (d) => d.connect(target, '127.0.0.6'));
+    await pool(sqDevices, 64, (d) => withTimeout(d.connect(target, '127.0.0.6'), 120_000, 'a connection'));
     log(`1 node on SQLite (default configuration, synchronous=full), ${N} devices:`);
     const engine = new LoadEngine(sqDevices);
     results.sqlite = await saturatedSearch(engine, [node], 'sqlite');
     await checkCounters(engine, [node], 'sqlite');
     for (const d of sqDevices) d.close();
-    await node.stop();
+    await stopServer(node);
     cleanups.pop();
   }
 
