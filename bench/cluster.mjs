@@ -21,7 +21,7 @@
 // Env: BENCH_DEVICES (default 2000), BENCH_SECONDS (default 6), BENCH_WARMUP (default 2),
 //      BENCH_INFLIGHT (default 2000,5000,10000), SIGILO_POSTGRES_URL (default
 //      postgresql://postgres@127.0.0.1:5432/test), SIGILO_BUS (default redis://127.0.0.1:6379),
-//      BENCH_TMP (default /var/tmp).
+//      BENCH_TMP (default /var/tmp), BENCH_PROFILE=1 (CPU profile of both nodes, summarised).
 // Last line: `cluster: 1 node X1 msg/s, 2 nodes X2 msg/s, sqlite X0 msg/s, p99 Y ms`
 //   (Y: two nodes, open loop at half their saturated rate).
 import { spawnSync } from 'node:child_process';
@@ -51,6 +51,7 @@ const { spawnServer } = await import('./support/spawn-server.mjs');
 const { SigiloDevice } = await import('./support/sigilo-load.mjs');
 const { LoadEngine } = await import('./support/load-engine.mjs');
 const { cpuSeconds, rssKiB } = await import('./support/proc.mjs');
+const { summariseProfile } = await import('./support/cpu-profile.mjs');
 const serverRequire = createRequire(new URL('../packages/server/package.json', import.meta.url));
 const pg = serverRequire('pg');
 
@@ -62,6 +63,7 @@ const NODE_CPU = PINNED ? 1 : undefined;
 const TMP = process.env.BENCH_TMP ?? (statfsSync('/var/tmp', { throwIfNoEntry: false }) ? '/var/tmp' : tmpdir());
 const POSTGRES_URL = process.env.SIGILO_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
 const BUS_URL = process.env.SIGILO_BUS ?? 'redis://127.0.0.1:6379';
+const PROFILE = process.env.BENCH_PROFILE === '1';
 
 const log = (s) => console.log(s);
 const note = (s) => process.stderr.write(`  ${s}\n`);
@@ -277,9 +279,11 @@ try {
 
   // 2. Two nodes; pairs 0,2,4,... on one node together, pairs 1,3,5,... split across the nodes.
   {
+    const profileDirs = [join(root, 'prof1'), join(root, 'prof2')];
+    const prof = (i) => (PROFILE ? (mkdirSync(profileDirs[i], { recursive: true }), ['--cpu-prof', `--cpu-prof-dir=${profileDirs[i]}`]) : []);
     const nodes = [
-      await spawnServer(d1, { cpus: NODE_CPU, overrides: { ...clusterSettings, 'bus.nodeId': 'n1' } }),
-      await spawnServer(d2, { cpus: NODE_CPU, overrides: { ...clusterSettings, 'bus.nodeId': 'n2', adminSocket: false } }),
+      await spawnServer(d1, { cpus: NODE_CPU, nodeArgs: prof(0), overrides: { ...clusterSettings, 'bus.nodeId': 'n1' } }),
+      await spawnServer(d2, { cpus: NODE_CPU, nodeArgs: prof(1), overrides: { ...clusterSettings, 'bus.nodeId': 'n2', adminSocket: false } }),
     ];
     for (const n of nodes) cleanups.push(() => stopServer(n));
     const targets = nodes.map((n) => ({ port: portOf(n.url), cert, secureContext }));
@@ -303,6 +307,12 @@ try {
     for (const d of pgDevices) d.close();
     for (const n of nodes) await stopServer(n);
     cleanups.splice(-2);
+    if (PROFILE) {
+      for (const [i, dir] of profileDirs.entries()) {
+        log(`  where node ${i + 1} spent its CPU (self time, whole run incl. connects):`);
+        for (const { what, percent } of summariseProfile(dir, 12)) log(`      ${fmt(percent).padStart(5)} %  ${what}`);
+      }
+    }
   }
 
   // 3. One node on SQLite (the default configuration).
