@@ -10,6 +10,7 @@
  * and RedisBus (Redis pub/sub for the doorbell, keys with expiry for presence).
  */
 import { Redis } from 'ioredis';
+import { TOKEN_BUCKET_SCRIPT } from './shared-limits.js';
 
 /** One node's view of the cluster's shared, expiring state and its channels. */
 export interface Bus {
@@ -31,6 +32,11 @@ export interface Bus {
   anyMarked(sets: readonly string[], nowMs: number): Promise<boolean[]>;
   /** Called (possibly many times) after the bus connection came back: wake-ups may have been lost meanwhile. */
   onReconnect(listener: () => void): void;
+  /**
+   * A token bucket shared by every node (src/shared-limits.ts): takes `n` tokens of `key`
+   * (refilled at `ratePerMs`, at most `burst`); 0 when taken, else the ms to wait. Absent: limits stay per node.
+   */
+  takeTokens?(key: string, ratePerMs: number, burst: number, n: number): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -112,6 +118,7 @@ export class RedisBus implements Bus {
     const options = { maxRetriesPerRequest: 2, enableOfflineQueue: false, lazyConnect: true, connectTimeout: 5000 };
     this.#cmd = new Redis(url, options);
     this.#sub = new Redis(url, { ...options, enableOfflineQueue: true });
+    this.#cmd.defineCommand('sigiloTake', { numberOfKeys: 1, lua: TOKEN_BUCKET_SCRIPT });
     // Errors are retried by ioredis; they never reach the log with their text (it may carry the URL).
     this.#cmd.on('error', () => {});
     this.#sub.on('error', () => {});
@@ -184,6 +191,11 @@ export class RedisBus implements Bus {
   }
 
   onReconnect(listener: () => void): void { this.#reconnect.add(listener); }
+
+  async takeTokens(key: string, ratePerMs: number, burst: number, n: number): Promise<number> {
+    // EVALSHA after the first call (ioredis keeps the script's digest).
+    return Number(await (this.#cmd as Redis & { sigiloTake(key: string, rate: number, burst: number, n: number): Promise<number> }).sigiloTake(key, ratePerMs, burst, n));
+  }
 
   /** Test hook: drops both connections as if Redis went away; ioredis reconnects on its own. */
   simulateDisconnect(): void {

@@ -113,6 +113,18 @@ export interface ServerConfig {
     readonly pollIntervalMs: number;
     readonly nodeId: string | undefined;
   };
+  /** Where attachment bytes live (src/blobs): DATA/attachments, or an S3-compatible bucket every node reaches. */
+  readonly blobs: {
+    readonly backend: 'fs' | 's3';
+    readonly s3: {
+      readonly endpoint: string | undefined;
+      readonly bucket: string | undefined;
+      readonly region: string;
+      readonly prefix: string | undefined;
+      readonly accessKeyId: string | undefined;
+      readonly secretAccessKey: string | undefined;
+    };
+  };
   readonly storage: {
     readonly backend: 'sqlite' | 'postgres';
     readonly postgresUrl: string | undefined;
@@ -132,6 +144,7 @@ type Kind =
   | { t: 'host' }
   | { t: 'path' }
   | { t: 'url' }
+  | { t: 'http-url' }
   | { t: 'enum-like'; pattern: string }
   | { t: 'bus-url' }
   | { t: 'text' }
@@ -220,6 +233,14 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'bus.url', env: 'SIGILO_BUS', flag: 'bus', kind: { t: 'bus-url' }, def: undefined, key: 'bus.url', help: 'Redis URL (redis://host:6379) of the bus shared by the nodes of one deployment (with storage.backend postgres); omit for a single node' },
   { path: 'bus.pollInterval', env: 'SIGILO_BUS_POLL', kind: { t: 'duration', min: 100, max: 10 * 60 * SECOND }, def: '5s', key: 'bus.pollIntervalMs', help: 'with bus.url: how often each node re-reads the queues of its connected devices, so a lost wake-up costs at most this much latency' },
   { path: 'bus.nodeId', env: 'SIGILO_NODE_ID', kind: { t: 'enum-like', pattern: '^[a-z0-9][a-z0-9_-]{0,62}$' }, def: undefined, key: 'bus.nodeId', help: "with bus.url: this node's name on the bus and in its metrics (sigilo_node_info{node=...}); default: random at each start" },
+  // Attachment bytes (src/blobs): every node of a deployment must reach the same store
+  { path: 'blobs.backend', env: 'SIGILO_BLOBS', kind: { t: 'enum', values: ['fs', 's3'] }, def: 'fs', key: 'blobs.backend', help: "'fs': DATA/attachments (with several nodes: a directory they all mount); 's3': an S3-compatible bucket (blobs.s3.*)" },
+  { path: 'blobs.s3.endpoint', env: 'SIGILO_S3_ENDPOINT', kind: { t: 'http-url' }, def: undefined, key: 'blobs.s3.endpoint', help: 'with blobs.backend s3: the service URL, e.g. https://s3.eu-central-1.amazonaws.com or http://minio.internal:9000 (path-style requests)' },
+  { path: 'blobs.s3.bucket', env: 'SIGILO_S3_BUCKET', kind: { t: 'enum-like', pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$' }, def: undefined, key: 'blobs.s3.bucket', help: 'with blobs.backend s3: the bucket (it must exist)' },
+  { path: 'blobs.s3.region', env: 'SIGILO_S3_REGION', kind: { t: 'enum-like', pattern: '^[a-z0-9-]{1,40}$' }, def: 'us-east-1', key: 'blobs.s3.region', help: 'with blobs.backend s3: the region the requests are signed for' },
+  { path: 'blobs.s3.prefix', env: 'SIGILO_S3_PREFIX', kind: { t: 'enum-like', pattern: '^([A-Za-z0-9._-]+/)+$' }, def: undefined, key: 'blobs.s3.prefix', help: "with blobs.backend s3: a key prefix ending in '/', to share a bucket (default: none)" },
+  { path: 'blobs.s3.accessKeyId', env: 'SIGILO_S3_ACCESS_KEY_ID', kind: { t: 'text' }, def: undefined, key: 'blobs.s3.accessKeyId', help: 'with blobs.backend s3: the access key id (default: AWS_ACCESS_KEY_ID)' },
+  { path: 'blobs.s3.secretAccessKey', env: 'SIGILO_S3_SECRET_ACCESS_KEY', kind: { t: 'text' }, def: undefined, key: 'blobs.s3.secretAccessKey', help: 'with blobs.backend s3: the secret access key (default: AWS_SECRET_ACCESS_KEY); prefer the environment to the config file' },
   { path: 'storage.synchronous', env: 'SIGILO_SYNCHRONOUS', kind: { t: 'enum', values: ['full', 'normal'] }, def: 'full', key: 'storage.synchronous', help: "'full': acknowledged messages survive power loss; 'normal': they survive a process crash only" },
 ];
 
@@ -250,6 +271,7 @@ function describeKind(k: Kind): string {
     case 'host': return 'an IPv4 or IPv6 address, or a host name';
     case 'path': return 'a file system path';
     case 'url': return 'a postgresql:// URL';
+    case 'http-url': return 'an http:// or https:// URL';
     case 'bus-url': return 'a redis:// or rediss:// URL';
     case 'enum-like': return `a lower-case identifier (${k.pattern})`;
     case 'text': return 'text';
@@ -282,6 +304,7 @@ function parseValue(s: Setting, raw: unknown, source: string): unknown {
     case 'host': return text.length > 0 && (isIP(text) !== 0 || /^[A-Za-z0-9.-]+$/.test(text)) ? text : fail();
     case 'path': return text.length > 0 ? text : fail();
     case 'url': return /^postgres(ql)?:\/\/\S+$/.test(text) ? text : fail();
+    case 'http-url': return /^https?:\/\/[^\s/?#]+(\/\S*)?$/.test(text) ? text : fail();
     case 'enum-like': return new RegExp(k.pattern).test(text) ? text : fail();
     case 'bus-url': return /^rediss?:\/\/\S+$/.test(text) ? text : fail();
     case 'text': return text;
@@ -396,6 +419,9 @@ export function resolveConfig(sources: ConfigSources = {}): ServerConfig {
   }
   if (config.bus.url && config.storage.backend !== 'postgres') {
     throw new ConfigError('bus.url joins several nodes, which must share one store: set storage.backend postgres and storage.postgresUrl, or remove bus.url for a single node');
+  }
+  if (config.blobs.backend === 's3' && (!config.blobs.s3.endpoint || !config.blobs.s3.bucket)) {
+    throw new ConfigError('blobs.backend is s3: set blobs.s3.endpoint and blobs.s3.bucket (or SIGILO_S3_ENDPOINT and SIGILO_S3_BUCKET)');
   }
   if (config.limits.attachmentQuotaBytes < config.limits.maxAttachmentBytes) {
     throw new ConfigError('limits.attachmentQuotaBytes must be at least limits.maxAttachmentBytes (or no account could upload the largest attachment); raise the quota or lower the maximum');

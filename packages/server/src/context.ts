@@ -6,6 +6,7 @@ import type { Hub } from './hub.js';
 import type { Logger } from './logger.js';
 import type { ServerMetrics } from './metrics.js';
 import type { KeyedBuckets } from './rate-limit.js';
+import type { Limiter } from './shared-limits.js';
 import type { PushService } from './services/push.js';
 import type { RegistrationGuard } from './registration-guard.js';
 import type { Relay } from './services/relay.js';
@@ -26,10 +27,10 @@ export interface ServerContext {
   readonly certificateKey: CertificateKey;
   /** The key transparency log (spec/transparency.md). */
   readonly kt: KeyTransparency;
-  /** Sends per account (identified) or per recipient (sealed). */
-  readonly sendBuckets: KeyedBuckets;
-  /** Prekey bundles taken per requesting account. */
-  readonly bundleBuckets: KeyedBuckets;
+  /** Sends per account (identified) or per recipient (sealed); shared by the nodes when the bus keeps counters. */
+  readonly sendBuckets: Limiter;
+  /** Prekey bundles taken per requesting account; shared by the nodes as sendBuckets. */
+  readonly bundleBuckets: Limiter;
   /** Username lookups and directory searches per requesting account. */
   readonly lookupBuckets: KeyedBuckets;
   /** Wake-up pushes (spec/server.md §Push); absent in tests that build a context by hand. */

@@ -25,6 +25,7 @@ import { Hub } from './hub.js';
 import { InboundBudget } from './inbound-budget.js';
 import { createLogger, type Logger } from './logger.js';
 import { ServerMetrics } from './metrics.js';
+import { limiter } from './shared-limits.js';
 import { KeyedBuckets } from './rate-limit.js';
 import { RegistrationGuard } from './registration-guard.js';
 import { AdminService } from './services/admin.js';
@@ -34,7 +35,7 @@ import { startSweeper, sweep, type SweepReport } from './services/retention.js';
 import { lookupBuckets } from './services/usernames.js';
 import { AttachmentHttp } from './services/attachments.js';
 import type { BlobStore } from './blobs/port.js';
-import { FsBlobStore } from './blobs/fs.js';
+import { openBlobStore } from './blobs/open.js';
 import type { Storage } from './storage/port.js';
 import { openStorage } from './storage/open.js';
 import { loadTls } from './tls/tls.js';
@@ -156,7 +157,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   prepareDataDir(config.dataDir);
   const attachmentsDir = join(config.dataDir, 'attachments');
   mkdirSync(attachmentsDir, { recursive: true, mode: 0o700 });
-  const blobs = options.blobs ?? new FsBlobStore(attachmentsDir);
+  const blobs = options.blobs ?? await openBlobStore(config, attachmentsDir);
   await renewCaServerCertificate(config.dataDir, new Date(now()));
   const tls = loadTls(config.dataDir, config.tls.cert, config.tls.key, new Date(now()));
   const certificateKey: CertificateKey = loadCertificateKey(config.dataDir, crypto, random);
@@ -191,8 +192,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   }
   const ctx: ServerContext = {
     config, storage, crypto, random, now, log, metrics, hub, relay, certificateKey, kt, cluster,
-    sendBuckets: new KeyedBuckets(limits.accountSendsPerSecond, limits.accountBurst),
-    bundleBuckets: new KeyedBuckets(limits.bundleFetchesPerHour / 3600, Math.max(1, Math.ceil(limits.bundleFetchesPerHour / 6))),
+    sendBuckets: limiter(limits.accountSendsPerSecond, limits.accountBurst, cluster?.bus, `sigilo:${config.storage.postgresSchema}:rl:send:`),
+    bundleBuckets: limiter(limits.bundleFetchesPerHour / 3600, Math.max(1, Math.ceil(limits.bundleFetchesPerHour / 6)), cluster?.bus, `sigilo:${config.storage.postgresSchema}:rl:bundle:`),
     lookupBuckets: lookupBuckets(config),
     registrationGuard: new RegistrationGuard(limits.failedRegistrationsPerHour, limits.failedRegistrationsPerHourGlobal, now(), limits.refusedRequestsPerHour),
   };
@@ -390,6 +391,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     metricsServer?.closeAllConnections();
     adminServer?.close();
     await storage.close();
+    await blobs.close?.();
     log.info('server stopped');
   })());
 

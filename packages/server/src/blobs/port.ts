@@ -105,4 +105,6 @@ export interface BlobStore {
   delete(id: BlobId): Promise<void>;
   /** Every stored blob (for sweeping blobs whose metadata is gone). */
   list(): AsyncIterable<BlobListEntry>;
+  /** Releases connections (a network store); called once when the server stops. */
+  close?(): void | Promise<void>;
 }

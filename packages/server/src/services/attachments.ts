@@ -103,7 +103,8 @@ export async function allocateAttachment(ctx: ServerContext, s: Session, m: Allo
   const { maxAttachmentBytes: max, attachmentQuotaBytes: quota } = ctx.config.limits;
   if (m.size <= 0n || m.size > BigInt(max)) throw invalidArgument(`an attachment must be between 1 and ${max} bytes (${formatBytes(max)})`);
   const size = Number(m.size);
-  const wait = ctx.sendBuckets.take(s.accountHex, ctx.now());
+  let wait = ctx.sendBuckets.take(s.accountHex, ctx.now());
+  if (typeof wait !== 'number') wait = await wait;
   if (wait > 0) throw new RateLimitedError(wait, 'uploads from this account', 'attachment_allocations');
   const now = ctx.now();
   const ttl = ctx.config.retention.attachmentsMs;

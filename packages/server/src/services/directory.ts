@@ -131,7 +131,8 @@ export async function fetchBundles(ctx: ServerContext, s: Session, m: FetchBundl
   if (!account) throw new ServerError('NOT_FOUND', 'no such account on this server; check the account id');
   const wanted = m.deviceIds.length ? [...new Set(m.deviceIds)] : undefined;
   const cost = wanted?.length ?? (await ctx.storage.listDevices(m.accountId)).length;
-  const wait = ctx.bundleBuckets.take(s.accountHex, ctx.now(), Math.max(1, cost));
+  let wait = ctx.bundleBuckets.take(s.accountHex, ctx.now(), Math.max(1, cost));
+  if (typeof wait !== 'number') wait = await wait; // shared by the nodes
   if (wait > 0) throw new RateLimitedError(wait, 'prekey bundle fetches', 'bundle_fetches');
   const taken = await ctx.storage.takeBundles(m.accountId, wanted);
   ctx.metrics.bundleFetches.inc(undefined, taken.bundles.length);

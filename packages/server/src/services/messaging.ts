@@ -110,13 +110,15 @@ const inboundKey = (recipientHex: string) => `in:${recipientHex}`;
 
 export async function identifiedSend(ctx: ServerContext, s: Session, m: Send): Promise<Reply> {
   checkMessages(ctx, m.recipientAccountId, m.messageId, m.messages);
-  const wait = ctx.sendBuckets.take(s.accountHex, ctx.now());
+  let wait = ctx.sendBuckets.take(s.accountHex, ctx.now());
+  if (typeof wait !== 'number') wait = await wait; // shared by the nodes: a bus round trip
   if (wait > 0) throw new RateLimitedError(wait, 'messages from this account', 'account_sends');
   const recipientHex = toHex(m.recipientAccountId);
   const toSelf = recipientHex === s.accountHex;
   if (toSelf && m.messages.some((x) => x.deviceId === s.deviceId)) throw invalidArgument('do not send a message to the sending device itself');
   // A flood of many senders to one account: every message to another account also counts against the recipient's inbound bucket.
-  const inbound = toSelf ? 0 : ctx.sendBuckets.take(inboundKey(recipientHex), ctx.now());
+  let inbound = toSelf ? 0 : ctx.sendBuckets.take(inboundKey(recipientHex), ctx.now());
+  if (typeof inbound !== 'number') inbound = await inbound;
   if (inbound > 0) throw new RateLimitedError(inbound, 'messages to this recipient', 'recipient_messages');
   const req = {
     recipient: m.recipientAccountId,
@@ -149,7 +151,8 @@ export async function sealedSend(ctx: ServerContext, m: SealedSend, sourceKey = 
     throw unauthorized();
   }
   // Sealed sends have no sender to charge: they count against the recipient.
-  const wait = ctx.sendBuckets.take(inboundKey(toHex(m.recipientAccountId)), ctx.now());
+  let wait = ctx.sendBuckets.take(inboundKey(toHex(m.recipientAccountId)), ctx.now());
+  if (typeof wait !== 'number') wait = await wait;
   if (wait > 0) throw new RateLimitedError(wait, 'sealed messages to this recipient', 'recipient_messages');
   const req = {
     recipient: m.recipientAccountId,
@@ -281,7 +284,8 @@ export async function multiSealedSend(ctx: ServerContext, m: MultiSealedSend, so
   // As SealedSend: no sender to charge, so each recipient's sealed-send bucket pays one token.
   const now = ctx.now();
   for (const r of m.recipients) {
-    const wait = ctx.sendBuckets.take(inboundKey(toHex(r.accountId)), now);
+    let wait = ctx.sendBuckets.take(inboundKey(toHex(r.accountId)), now);
+    if (typeof wait !== 'number') wait = await wait;
     if (wait > 0) {
       ctx.metrics.sends.inc(labels('multi_sealed', 'rate_limited'));
       throw new RateLimitedError(wait, 'sealed messages to one of these recipients', 'recipient_messages');

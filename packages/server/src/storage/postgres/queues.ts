@@ -4,34 +4,14 @@ import type {
   SealedRecipientRecord,
 } from '../port.js';
 import { deviceListDiff, excusedKeyless } from '../port.js';
+import { enqueueBatch } from '../postgres-enqueue.js';
 import { buf, bytes, keyedSql, num, optBytes, type Pg, type Q } from './rows.js';
 
 export async function enqueue(pg: Pg, batch: readonly EnqueueRequest[]): Promise<EnqueueResult[]> {
   if (batch.length === 0) return [];
   try {
-    return await pg.tx(async (q) => {
-      const out: EnqueueResult[] = [];
-      for (const req of batch) {
-        const dedupKey = buf(req.dedupKey);
-        const recipient = buf(req.recipient);
-        if ((await q(`SELECT 1 FROM ${pg.t('dedup')} WHERE dedup_key = $1`, [dedupKey])).length) { out.push({ status: 'duplicate' }); continue; }
-        // Share-lock the account row: a concurrent device addition or removal waits for this send.
-        if (!(await q(`SELECT 1 FROM ${pg.t('accounts')} WHERE account_id = $1 FOR SHARE`, [recipient])).length) { out.push({ status: 'no-account' }); continue; }
-        const listed = await q(`SELECT d.device_id, ${keyedSql(pg)} AS keyed FROM ${pg.t('devices')} d WHERE d.account_id = $1 ORDER BY d.device_id`, [recipient]);
-        const current = listed.map((r) => num(r.device_id)).filter((id) => id !== req.excludeDeviceId);
-        const keyless = excusedKeyless(listed.map((r) => num(r.device_id)), listed.filter((r) => r.keyed !== true).map((r) => num(r.device_id)));
-        const diff = deviceListDiff(current, req.entries.map((e) => e.deviceId), keyless);
-        if (diff) { out.push({ status: 'stale', ...diff }); continue; }
-        const inserted = await q(`INSERT INTO ${pg.t('dedup')} (dedup_key, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1`, [dedupKey, req.dedupExpiresAt]);
-        if (!inserted.length) { out.push({ status: 'duplicate' }); continue; }
-        const rows = await q(`INSERT INTO ${pg.t('messages')} (account_id, device_id, message_id, sealed, sender_account_id, sender_device_id, created_at, expires_at, content)
-          SELECT $1, d, $2, $3, $4, $5, $6, $7, c FROM unnest($8::int[], $9::bytea[]) WITH ORDINALITY AS x(d, c, n) ORDER BY n RETURNING server_id, device_id`,
-        [recipient, buf(req.messageId), req.sender === undefined, req.sender ? buf(req.sender.accountId) : null, req.sender?.deviceId ?? null,
-          req.createdAt, req.expiresAt, req.entries.map((e) => e.deviceId), req.entries.map((e) => buf(e.content))]);
-        out.push({ status: 'stored', serverIds: new Map(rows.map((r) => [num(r.device_id), num(r.server_id)])) });
-      }
-      return out;
-    });
+    // One group-commit batch in a fixed number of statements (postgres-enqueue.ts).
+    return await pg.tx((q) => enqueueBatch(q, (name) => pg.t(name), batch));
   } catch (error) {
     return batch.map(() => ({ status: 'failed', error }) as const);
   }
