@@ -82,6 +82,9 @@ export function answerHistoryRequest(engine: Engine, token: Uint8Array): boolean
   const snapshot = list.find((s) => s.token === toHex(token));
   if (!snapshot) return false; // another device approved this link (or it expired)
   const entries = engine.store.allMessages().filter((m) => carried(m) && m.receivedAt >= snapshot.since).map(historyEntry);
+  engine.store.setMeta(SNAPSHOTS, text.encode(JSON.stringify(list.filter((s) => s !== snapshot))));
+  // Nothing came in the window (the usual case): nothing to send; the new device's wait costs it a few bytes of meta.
+  if (entries.length === 0) return false;
   const parts: HistoryEntry[][] = [[]];
   let bytes = 0;
   for (const e of entries) {
@@ -93,7 +96,6 @@ export function answerHistoryRequest(engine: Engine, token: Uint8Array): boolean
   parts.forEach((p, i) => queueSync(engine, {
     body: { case: 'sync', value: { body: { case: 'historyCatchUp', value: { linkToken: token, entries: p, last: i === parts.length - 1 } } } },
   }));
-  engine.store.setMeta(SNAPSHOTS, text.encode(JSON.stringify(list.filter((s) => s !== snapshot))));
   return true;
 }
 
