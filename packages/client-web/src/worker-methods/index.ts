@@ -1,0 +1,29 @@
+/**
+ * The Worker's method table: one file per concept, each `(ctx) => ({ …methods })`.
+ * To add methods, write worker-methods/<concept>.ts and add it to FILES below;
+ * the page's typed client (`SigiloWorkerClient.call`) picks them up from the types.
+ */
+import type { HostContext } from './context.js';
+import { contactMethods } from './contacts.js';
+import { messageMethods } from './messages.js';
+import { sessionMethods } from './session.js';
+
+const FILES = [sessionMethods, messageMethods, contactMethods] as const;
+
+type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
+/** Every method the Worker answers, with its arguments and result (possibly a Promise). */
+export type WorkerMethods = UnionToIntersection<ReturnType<(typeof FILES)[number]>>;
+
+export function methodTable(ctx: HostContext): Record<string, (...args: unknown[]) => unknown> {
+  const table: Record<string, (...args: unknown[]) => unknown> = Object.create(null);
+  for (const file of FILES) {
+    for (const [name, fn] of Object.entries(file(ctx))) {
+      if (name in table) throw new Error(`worker method "${name}" is defined twice`);
+      table[name] = fn as (...args: unknown[]) => unknown;
+    }
+  }
+  return table;
+}
+
+export type { ConversationSummary } from './messages.js';
+export { HostError, type HostContext } from './context.js';

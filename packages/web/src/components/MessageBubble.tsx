@@ -1,0 +1,32 @@
+/** One message: text, time and ticks; a menu button opens its actions (copy, delete for me / for everyone). */
+import { useSignal } from '@preact/signals';
+import type { MessageRow } from '../sdk/types.js';
+import { hex } from '../sdk/ids.js';
+import { clock } from '../format.js';
+import { Ticks } from './Ticks.js';
+import { t } from '../i18n/index.js';
+
+export interface MessageActions {
+  copy(m: MessageRow): void;
+  deleteForMe(m: MessageRow): void;
+  deleteForEveryone(m: MessageRow): void;
+}
+
+export function MessageBubble({ m, actions }: { m: MessageRow; actions: MessageActions }) {
+  const d = t();
+  const open = useSignal(false);
+  const id = hex(m.messageId);
+  const close = () => { open.value = false; };
+  return <li class={`msg ${m.outgoing ? 'out' : 'in'}${m.deleted ? ' deleted' : ''}`} data-message={id} data-status={m.status}>
+    <div class="bubble">
+      {m.deleted ? <p class="text deleted-text">{d.deletedMessage}</p> : <p class="text">{m.text}</p>}
+      <span class="meta"><time dateTime={new Date(m.timestamp).toISOString()}>{clock(m.timestamp)}</time>{m.outgoing && <Ticks status={m.status} />}</span>
+      {!m.deleted && <button type="button" class="msg-menu" aria-label={d.messageActions} aria-haspopup="menu" aria-expanded={open.value} onClick={() => { open.value = !open.value; }}>⌄</button>}
+      {open.value && <ul class="menu" role="menu" onKeyDown={(e) => { if (e.key === 'Escape') close(); }}>
+        {m.text && <li role="none"><button type="button" role="menuitem" autofocus onClick={() => { close(); actions.copy(m); }}>{d.copy}</button></li>}
+        <li role="none"><button type="button" role="menuitem" onClick={() => { close(); actions.deleteForMe(m); }}>{d.deleteForMe}</button></li>
+        {m.outgoing && <li role="none"><button type="button" role="menuitem" onClick={() => { close(); actions.deleteForEveryone(m); }}>{d.deleteForEveryone}</button></li>}
+      </ul>}
+    </div>
+  </li>;
+}
