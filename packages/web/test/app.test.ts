@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import { createOrganisationCa, startServer, silentLogger, type RunningServer } from '@sigilo/server';
+import { createNodeClient, type ClientEvent, type MessageRow } from '@sigilo/client-node';
 import { generateReleaseKey } from '../scripts/release.mjs';
 import { browserMissing, launchTrusting, type TestBrowser } from './support/chromium.js';
 import { addContactInUi, axeViolations, contactCard, DESKTOP, dumpStorage, leaked, openChat, PHONE, registerInUi, screenshots, sendInUi } from './support/app.js';
@@ -161,6 +162,50 @@ describe.skipIf(missing !== undefined)('web app in Chromium: onboarding, chats, 
     await ana.page.locator('#chats-h').waitFor({ timeout: 30_000 });
     await expect.poll(() => ana.page.locator('.chat-row').count(), { timeout: 10_000 }).toBe(1);
   }, 120_000);
+
+  it('a browser person and a Node SDK person (the CLI\'s engine) talk; the Node person links a browser as a new device, which shows the history', async () => {
+    const ana = people[0]!;
+    const dir = join(tmp, 'carla-node');
+    const carla = createNodeClient({ dir, passphrase: 'carla node store' });
+    try {
+      await carla.init(server.url, server.tls.fingerprint);
+      await carla.register(await invite());
+      await carla.connect({ reconnect: true });
+      await carla.profiles.set({ name: 'Carla Nunes' });
+      const got = new Promise<MessageRow>((resolve) => carla.on((e: ClientEvent) => { if (e.type === 'message' && !e.message.outgoing) resolve(e.message); }));
+      await addContactInUi(ana.page, 'Carla', carla.contactCard);
+      const toCarla = 'Carla, a reunião de quinta foi adiada.';
+      plaintexts.push(toCarla);
+      await sendInUi(ana.page, toCarla);
+      const m = await got;
+      expect(m.text).toBe(toCarla);
+      await carla.markRead(m.conversation);
+      await expect.poll(() => ana.page.locator('.msg.out', { hasText: toCarla }).getAttribute('data-status'), { timeout: 20_000 }).toBe('read');
+      const fromCarla = 'Obrigada, Ana. Remarco para sexta.';
+      plaintexts.push(fromCarla);
+      await carla.sendText(m.conversation, fromCarla);
+      await ana.page.locator('.msg.in', { hasText: fromCarla }).waitFor({ timeout: 20_000 });
+
+      // Carla links this browser as a new device of her account: it shows a code, her Node device approves it.
+      const web = await person('Carla Nunes', 'carla browser device passphrase', PHONE);
+      await web.page.goto(`${origin}/`);
+      await web.page.getByRole('button', { name: 'Link this browser to my account' }).click();
+      await web.page.locator('#link-pass').fill(web.passphrase);
+      await web.page.locator('#link-pass2').fill(web.passphrase);
+      await web.page.getByRole('button', { name: 'Show the link code' }).click();
+      const code = (await web.page.locator('#link-code').textContent({ timeout: 30_000 }))!;
+      await check(web, 'link-code');
+      const approved = await carla.approveLink(code.trim());
+      expect(approved.historyMessages).toBeGreaterThanOrEqual(2);
+      await web.page.locator('#chats-h').waitFor({ timeout: 60_000 });
+      await openChat(web.page, 'Ana');
+      await web.page.locator('.msg.in', { hasText: toCarla }).waitFor({ timeout: 10_000 });
+      await web.page.locator('.msg.out', { hasText: fromCarla }).waitFor({ timeout: 10_000 });
+    } finally {
+      await carla.close();
+      carla.store.close();
+    }
+  }, 240_000);
 
   it('nothing a person typed is kept in the clear: IndexedDB, Cache Storage and localStorage of every context', async () => {
     for (const p of people) {

@@ -55,7 +55,7 @@ export function Conversation({ params }: { params: Record<string, string> }) {
   }
 
   return <section class="conversation" aria-labelledby="conv-h">
-    <Header id="conv-h" title={<span class="conv-title"><Avatar name={name} id={id} small />{name}</span>} sub={isTyping ? <span class="typing" role="status">{d.typing}</span> : undefined} />
+    <Header id="conv-h" avatar={<Avatar name={name} id={id} small />} title={name} sub={isTyping ? <span class="typing" role="status">{d.typing}</span> : undefined} />
     {summary?.identityChanged && <div role="alert" class="banner warning identity" data-notice="identity-changed">
       <p>{d.errIdentityChanged(name)}</p>
       <button type="button" class="primary" onClick={() => void acceptIdentity(id).catch(report)}>{d.errAcceptIdentity}</button>
