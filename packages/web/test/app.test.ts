@@ -26,9 +26,12 @@ interface Person { context: BrowserContext; page: Page; name: string; passphrase
 
 describe.skipIf(missing !== undefined)('web app in Chromium: onboarding, chats, storage, accessibility', () => {
   let tmp: string;
+  let web: string;
+  let dataDir: string;
   let server: RunningServer;
   let tb: TestBrowser;
   let origin: string;
+  let port: number;
   const foreign: string[] = [];
   const people: Person[] = [];
   const plaintexts: string[] = [];
@@ -60,11 +63,12 @@ describe.skipIf(missing !== undefined)('web app in Chromium: onboarding, chats, 
     tmp = mkdtempSync(join(tmpdir(), 'sigilo-web-app-'));
     const key = join(tmp, 'keys', 'release.pem');
     generateReleaseKey(key);
-    const web = join(tmp, 'web');
+    web = join(tmp, 'web');
     execFileSync(process.execPath, [join(webRoot, 'scripts', 'build.mjs')], { env: { ...process.env, SIGILO_RELEASE_KEY: key, SIGILO_WEB_OUT: web }, stdio: 'pipe' });
-    const dataDir = join(tmp, 'data');
+    dataDir = join(tmp, 'data');
     const ca = await createOrganisationCa(dataDir, { organisation: 'Test', dns: ['localhost'], ips: ['127.0.0.1'] });
     server = await startServer({ overrides: { host: '127.0.0.1', port: 0, dataDir, webDir: web, adminSocket: false }, logger: silentLogger });
+    port = server.port;
     origin = `https://localhost:${server.port}`;
     tb = await launchTrusting(ca.caCert);
   }, 180_000);
@@ -207,6 +211,24 @@ describe.skipIf(missing !== undefined)('web app in Chromium: onboarding, chats, 
     }
   }, 240_000);
 
+  it('the server goes away: a banner says so and retries; a text written meanwhile is sent, and arrives live, once it is back (no reload)', async () => {
+    const [ana, bob] = [people[0]!, people[1]!];
+    await openChat(ana.page, bob.name);
+    await server.close();
+    await ana.page.locator('[data-connection]').waitFor({ timeout: 30_000 });
+    await bob.page.locator('[data-connection]').waitFor({ timeout: 30_000 });
+    const offline = 'escrito sin conexión 4410';
+    plaintexts.push(offline);
+    await sendInUi(bob.page, offline);
+    expect(await bob.page.locator('.msg.out', { hasText: offline }).getAttribute('data-status')).toBe('pending');
+    await ana.page.waitForTimeout(1500);
+    await check(ana, 'reconnecting');
+    server = await startServer({ overrides: { host: '127.0.0.1', port, dataDir, webDir: web, adminSocket: false }, logger: silentLogger });
+    await ana.page.locator('.msg.in', { hasText: offline }).waitFor({ timeout: 90_000 });
+    await expect.poll(() => ana.page.locator('[data-connection]').count(), { timeout: 30_000 }).toBe(0);
+    await expect.poll(() => bob.page.locator('.msg.out', { hasText: offline }).getAttribute('data-status'), { timeout: 30_000 }).toBe('read');
+  }, 180_000);
+
   it('nothing a person typed is kept in the clear: IndexedDB, Cache Storage and localStorage of every context', async () => {
     for (const p of people) {
       const { bytes, summary } = await dumpStorage(p.page);
@@ -219,6 +241,6 @@ describe.skipIf(missing !== undefined)('web app in Chromium: onboarding, chats, 
   it('no serious or critical accessibility violation on any screen; no request to another origin; no page error', () => {
     expect(a11y).toEqual({});
     expect(foreign).toEqual([]);
-    for (const p of people) expect(p.problems.filter((x) => !/Failed to load resource/.test(x))).toEqual([]);
+    for (const p of people) expect(p.problems.filter((x) => !/Failed to load resource|WebSocket connection to|net::ERR_CONNECTION_REFUSED/.test(x))).toEqual([]);
   });
 });

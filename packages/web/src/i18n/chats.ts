@@ -46,6 +46,7 @@ const en = {
   contactNotVerified: 'Not verified',
   loadingChats: 'Loading chats…',
   menu: 'Menu',
+  messagesLabel: 'Messages',
 };
 type Dict = typeof en;
 
@@ -94,6 +95,7 @@ const es: Dict = {
   contactNotVerified: 'Sin verificar',
   loadingChats: 'Cargando chats…',
   menu: 'Menú',
+  messagesLabel: 'Mensajes',
 };
 
 const pt: Dict = {
@@ -141,6 +143,7 @@ const pt: Dict = {
   contactNotVerified: 'Não verificado',
   loadingChats: 'Carregando conversas…',
   menu: 'Menu',
+  messagesLabel: 'Mensagens',
 };
 
 export const chats: Catalogue<Dict> = { en, es, pt };

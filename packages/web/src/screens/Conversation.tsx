@@ -60,7 +60,7 @@ export function Conversation({ params }: { params: Record<string, string> }) {
       <p>{d.errIdentityChanged(name)}</p>
       <button type="button" class="primary" onClick={() => void acceptIdentity(id).catch(report)}>{d.errAcceptIdentity}</button>
     </div>}
-    <div class="messages" tabIndex={0} aria-label={d.chats}>
+    <div class="messages" tabIndex={0} aria-label={d.messagesLabel}>
       <ol class="message-list">{items}</ol>
       <div ref={end} />
     </div>
