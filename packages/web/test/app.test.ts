@@ -17,6 +17,7 @@ import { createOrganisationCa, startServer, silentLogger, type RunningServer } f
 import { createNodeClient, type ClientEvent, type MessageRow } from '@sigilo/client-node';
 import { generateReleaseKey } from '../scripts/release.mjs';
 import { browserMissing, launchTrusting, type TestBrowser } from './support/chromium.js';
+import { buildBundle } from '../../client-web/test/support/browser.js';
 import { addContactInUi, axeViolations, contactCard, DESKTOP, dumpStorage, leaked, openChat, PHONE, registerInUi, screenshots, sendInUi } from './support/app.js';
 
 const webRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -189,6 +190,14 @@ describe.skipIf(missing !== undefined)('web app in Chromium: onboarding, chats, 
       plaintexts.push(fromCarla);
       await carla.sendText(m.conversation, fromCarla);
       await ana.page.locator('.msg.in', { hasText: fromCarla }).waitFor({ timeout: 20_000 });
+      // Search by name in the chat list.
+      const search = ana.page.getByRole('searchbox', { name: 'Search by name' });
+      await search.fill('car');
+      await expect.poll(() => ana.page.locator('.chat-row .chat-name').allTextContents()).toEqual(['Carla']);
+      await search.fill('zzz');
+      await ana.page.getByText('No chat matches this name.').waitFor();
+      await search.fill('');
+      await expect.poll(() => ana.page.locator('.chat-row').count()).toBe(2);
 
       // Carla links this browser as a new device of her account: it shows a code, her Node device approves it.
       const web = await person('Carla Nunes', 'carla browser device passphrase', PHONE);
@@ -213,7 +222,15 @@ describe.skipIf(missing !== undefined)('web app in Chromium: onboarding, chats, 
 
   it('the server goes away: a banner says so and retries; a text written meanwhile is sent, and arrives live, once it is back (no reload)', async () => {
     const [ana, bob] = [people[0]!, people[1]!];
+    // Drafts are kept per chat (in memory only: the storage check below looks for this one too).
+    const draft = 'borrador para Bruno 5521';
+    plaintexts.push(draft);
     await openChat(ana.page, bob.name);
+    await ana.page.getByRole('textbox', { name: 'Message' }).fill(draft);
+    await openChat(ana.page, 'Carla');
+    expect(await ana.page.getByRole('textbox', { name: 'Message' }).inputValue()).toBe('');
+    await openChat(ana.page, bob.name);
+    expect(await ana.page.getByRole('textbox', { name: 'Message' }).inputValue()).toBe(draft);
     await server.close();
     await ana.page.locator('[data-connection]').waitFor({ timeout: 30_000 });
     await bob.page.locator('[data-connection]').waitFor({ timeout: 30_000 });
@@ -228,6 +245,35 @@ describe.skipIf(missing !== undefined)('web app in Chromium: onboarding, chats, 
     await expect.poll(() => ana.page.locator('[data-connection]').count(), { timeout: 30_000 }).toBe(0);
     await expect.poll(() => bob.page.locator('.msg.out', { hasText: offline }).getAttribute('data-status'), { timeout: 30_000 }).toBe('read');
   }, 180_000);
+
+  it('a contact\'s safety number changed: the chat says so and shows the number; sending is blocked until the person accepts it', async () => {
+    const [ana, bob] = [people[0]!, people[1]!];
+    const tamper = await buildBundle(fileURLToPath(new URL('./support/tamper-entry.ts', import.meta.url)));
+    await ana.page.reload();
+    await ana.page.locator('#pass').waitFor({ timeout: 30_000 });
+    await ana.page.evaluate(tamper.js);
+    expect(await ana.page.evaluate(([p, n]) => (globalThis as unknown as { sigiloTamper(p: string, n: string): Promise<boolean> }).sigiloTamper(p!, n!), [ana.passphrase, bob.name])).toBe(true);
+    await ana.page.locator('#pass').fill(ana.passphrase);
+    await ana.page.getByRole('button', { name: 'Unlock' }).click();
+    await ana.page.locator('#chats-h').waitFor({ timeout: 30_000 });
+    const text = 'después del cambio de clave 8812';
+    plaintexts.push(text);
+    await sendInUi(bob.page, text);
+    await openChat(ana.page, bob.name);
+    const banner = ana.page.locator('[data-notice="identity-changed"]');
+    await banner.waitFor({ timeout: 30_000 });
+    await ana.page.locator('.msg.in', { hasText: text }).waitFor();
+    expect(await ana.page.getByRole('textbox', { name: 'Message' }).isDisabled()).toBe(true);
+    await banner.locator('summary').click();
+    await expect.poll(() => banner.locator('.safety-number code').textContent()).toMatch(/\d{5}/);
+    await check(ana, 'safety-number-changed');
+    await banner.getByRole('button', { name: /accept the new safety number/ }).click();
+    await banner.waitFor({ state: 'detached', timeout: 10_000 });
+    const after = 'recibido, clave aceptada 8813';
+    plaintexts.push(after);
+    await sendInUi(ana.page, after);
+    await bob.page.locator('.msg.in', { hasText: after }).waitFor({ timeout: 20_000 });
+  }, 120_000);
 
   it('nothing a person typed is kept in the clear: IndexedDB, Cache Storage and localStorage of every context', async () => {
     for (const p of people) {

@@ -62,6 +62,12 @@ export async function unlock(passphrase: string): Promise<{ kdfMs: number }> {
   return r;
 }
 
+/** Forgotten passphrase: deletes this browser's store (after the person confirmed) and shows the welcome screen. */
+export async function startOver(): Promise<void> {
+  await deleteStore(STORE_NAME);
+  phase.value = 'welcome';
+}
+
 /** Creates the store, registers with the invite code at this server, names the person and this device. */
 export async function register(o: { invite: string; name: string; passphrase: string; deviceName: string }): Promise<void> {
   await openStore(o.passphrase);
