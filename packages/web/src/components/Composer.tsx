@@ -3,7 +3,7 @@ import { useEffect, useRef } from 'preact/hooks';
 import { useSignal } from '@preact/signals';
 import { t } from '../i18n/index.js';
 
-export function Composer({ initial, disabled, onDraft, onSend, onTyping }: { initial: string; disabled?: boolean; onDraft: (text: string) => void; onSend: (text: string) => Promise<void>; onTyping: (started: boolean) => void }) {
+export function Composer({ initial, disabled, blockedText, onDraft, onSend, onTyping }: { initial: string; disabled?: boolean; blockedText?: string; onDraft: (text: string) => void; onSend: (text: string) => Promise<void>; onTyping: (started: boolean) => void }) {
   const d = t();
   const text = useSignal(initial);
   const ref = useRef<HTMLTextAreaElement>(null);
@@ -23,7 +23,7 @@ export function Composer({ initial, disabled, onDraft, onSend, onTyping }: { ini
     ref.current?.focus();
   };
   return <form class="composer" onSubmit={(e) => { e.preventDefault(); void send(); }}>
-    <textarea ref={ref} rows={1} aria-label={d.messageInput} placeholder={d.messageInput} value={text.value} disabled={disabled}
+    <textarea ref={ref} rows={1} aria-label={d.messageInput} placeholder={disabled && blockedText ? blockedText : d.messageInput} value={text.value} disabled={disabled}
       onInput={(e) => {
         const v = (e.target as HTMLTextAreaElement).value;
         text.value = v;

@@ -70,7 +70,7 @@ export function Conversation({ params }: { params: Record<string, string> }) {
       <ol class="message-list">{items}</ol>
       <div ref={end} />
     </div>
-    <Composer key={id} initial={drafts.get(id) ?? ''} disabled={summary?.identityChanged}
+    <Composer key={id} initial={drafts.get(id) ?? ''} disabled={summary?.identityChanged} blockedText={d.errSendBlocked}
       onDraft={(v) => { if (v) drafts.set(id, v); else drafts.delete(id); }}
       onTyping={(started) => void typing(id, started)}
       onSend={(text) => sendText(id, text).catch((e) => { report(e); throw e; })} />
