@@ -95,7 +95,11 @@ describe.skipIf(missing !== undefined)('web app in Chromium: onboarding, chats, 
 
     await registerInUi(ana.page, origin, await invite(), ana.name, ana.passphrase);
     await registerInUi(bob.page, origin, await invite(), bob.name, bob.passphrase);
+    // Storage the browser did not make persistent is explained (and the explanation can be dismissed).
+    const persisted = await ana.page.evaluate(() => navigator.storage.persisted());
+    expect(await ana.page.locator('[data-notice="not-persisted"]').count()).toBe(persisted ? 0 : 1);
     await check(ana, 'chat-list-empty');
+    if (!persisted) await ana.page.locator('[data-notice="not-persisted"]').getByRole('button', { name: 'Dismiss' }).click();
 
     const anaCard = await contactCard(ana.page);
     await ana.page.evaluate(() => { location.hash = '#/me'; });

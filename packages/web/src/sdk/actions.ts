@@ -30,7 +30,9 @@ async function openStore(passphrase: string): Promise<{ registered: boolean; kdf
   const c = sdk();
   if (!listening) { c.on(onEngineEvent); listening = true; }
   const r = await c.open({ name: STORE_NAME, passphrase });
-  notPersisted.value = r.persisted === false;
+  // StorageManager.persist() exists only in a window (not in the Worker that opened the store): ask here.
+  const persisted = r.persisted ?? await navigator.storage?.persist?.().catch(() => undefined);
+  notPersisted.value = persisted === false;
   return r;
 }
 
