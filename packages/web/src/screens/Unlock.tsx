@@ -1,7 +1,7 @@
 /** Later visits: the passphrase opens the encrypted store (wrong passphrase: say so, keep the field). */
 import { useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
-import { startOver, unlock } from '../sdk/actions.js';
+import { prewarm, startOver, unlock } from '../sdk/actions.js';
 import { errorText } from '../errors.js';
 import { t } from '../i18n/index.js';
 
@@ -10,7 +10,7 @@ export function Unlock() {
   const pass = useSignal('');
   const busy = useSignal(false);
   const error = useSignal<string | undefined>(undefined);
-  useEffect(() => { performance.mark('sigilo-unlock-shown'); }, []);
+  useEffect(() => { performance.mark('sigilo-unlock-shown'); prewarm(); }, []);
   const submit = async (e: Event) => {
     e.preventDefault();
     busy.value = true;

@@ -25,6 +25,11 @@ export async function start(): Promise<void> {
   window.addEventListener('hashchange', toInvite);
 }
 
+/** Starts the engine's Worker (fetching and compiling its script) while the person is still typing the passphrase. */
+export function prewarm(): void {
+  sdk();
+}
+
 let listening = false;
 async function openStore(passphrase: string): Promise<{ registered: boolean; kdfMs: number; loadMs: number }> {
   const c = sdk();
