@@ -25,7 +25,8 @@ export interface WorkerPort {
   terminate?(): void;
 }
 
-type Remote = { [M in WorkerMethod]: (...args: Parameters<WorkerMethods[M]>) => Promise<Awaited<ReturnType<WorkerMethods[M]>>> };
+type Fn = (...args: never[]) => unknown;
+type Remote = { [M in WorkerMethod]: WorkerMethods[M] extends Fn ? (...args: Parameters<WorkerMethods[M]>) => Promise<Awaited<ReturnType<WorkerMethods[M]>>> : never };
 
 export class SigiloWorkerClient {
   readonly #worker: WorkerPort;
@@ -68,7 +69,7 @@ export class SigiloWorkerClient {
    * Opens the store in the Worker, handing it the eviction marker kept in this page's localStorage
    * (a Worker has none) so that an evicted store is STORE_EVICTED there too.
    */
-  open(o: Omit<Parameters<WorkerMethods['open']>[0], 'marker'>): Promise<ReturnType<WorkerMethods['open']>> {
+  open(o: Omit<Parameters<WorkerMethods['open']>[0], 'marker'>): ReturnType<Remote['open']> {
     const marker = localStorageMarker(o.name);
     return this.call.open({ ...o, ...(marker ? { marker: marker.get() } : {}) });
   }

@@ -12,6 +12,7 @@ import { prefetchAgreements } from './agreement-prefetch.js';
 import { toHex, unrefTimer, yieldTurn } from './bytes.js';
 import { checkIncomingIdentity, contact } from './contacts.js';
 import type { Engine } from './engine.js';
+import { acceptQuote } from './quotes.js';
 import { ClientError } from './errors.js';
 import { type ClientEvent, TYPING_EXPIRY_MS } from './events.js';
 import { keepInMemory, memoryMessages, setMemoryStatus, storeConfidential, wipeConfidential } from './confidential.js';
@@ -321,6 +322,7 @@ export function apply(engine: Engine, content: Content, from: Uint8Array, self: 
 export function storeData(engine: Engine, m: DataMessage, conversation: Uint8Array, author: Uint8Array, outgoing: boolean, status: MessageStatus, now: number, events: ClientEvent[]): MessageRow | undefined {
   if (m.messageId.length !== 16) return undefined;
   const attachments = acceptPointers(m.attachments);
+  const quote = acceptQuote(m.quote);
   if (m.confidentialUpdate) {
     // Confidential mode switched (client.md §15): a notice row; leaving it wipes the conversation's confidential messages.
     if (!engine.store.getMessage(conversation, m.messageId)) {
@@ -338,11 +340,11 @@ export function storeData(engine: Engine, m: DataMessage, conversation: Uint8Arr
   if ((m.confidential && !m.confidentialUpdate) || (engine.confidentialDevice && !row.notice)) {
     // Confidential (client.md §15): shown and kept in memory, never written to the store.
     if (!keepInMemory(engine, row)) return undefined;
-    events.push({ type: 'message', message: row });
+    events.push({ type: 'message', message: quote ? { ...row, quote } : row });
     return row;
   }
   if (!engine.store.insertMessage(row)) return undefined; // already stored: idempotent
   if (attachments.length) engine.store.setMessageAttachments(conversation, m.messageId, attachments);
-  events.push({ type: 'message', message: row });
+  events.push({ type: 'message', message: quote ? { ...row, quote } : row });
   return row;
 }

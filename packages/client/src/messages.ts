@@ -12,17 +12,24 @@ import { type Attachment, pointerFromAttachment } from './media/pointer.js';
 import { confidentialOn, sendConfidential } from './confidential.js';
 import * as disappearing from './disappearing.js';
 import { flush, queueContent, queueSync } from './outbox.js';
-import type { MessageRow } from './store/port.js';
+import type { MessageQuote, MessageRow } from './store/port.js';
+import { acceptQuote } from './quotes.js';
 
 /**
  * Sends a text: stored as pending and queued in one transaction (so it survives a
  * restart and is sent when the connection is back), then sent at once if online.
  */
-export async function sendText(engine: Engine, to: Uint8Array, body: string): Promise<MessageRow> {
+export async function sendText(engine: Engine, to: Uint8Array, body: string, options: { quote?: MessageQuote } = {}): Promise<MessageRow> {
   if (to.length === GROUP_ID_LENGTH) return engine.groups.sendText(to, body);
   assertSendable(engine, to);
   if (confidentialOn(engine, to)) return sendConfidential(engine, to, body);
-  return sendData(engine, to, { text: body });
+  return sendData(engine, to, { text: body, ...(options.quote ? { quote: checkQuote(options.quote) } : {}) });
+}
+
+function checkQuote(q: MessageQuote): MessageQuote {
+  const ok = acceptQuote(q);
+  if (!ok) throw new ClientError('INVALID_INPUT', 'a reply quotes a message by its 16-byte id and its author\'s 16-byte account id');
+  return ok;
 }
 
 /** A notice this account sends (client.md §14, §15): the conversation's new timer, or confidential mode switched. */
@@ -33,7 +40,7 @@ export type OutgoingNotice = { notice: 'timer'; timerMs: number } | { notice: 'c
  * pending and queued, with its copy for this account's other devices, in one
  * transaction (`alsoInTransaction` joins it), then sent at once if online.
  */
-export async function sendData(engine: Engine, to: Uint8Array, fields: { text: string; attachments?: readonly Attachment[]; notice?: OutgoingNotice }, alsoInTransaction?: () => void): Promise<MessageRow> {
+export async function sendData(engine: Engine, to: Uint8Array, fields: { text: string; attachments?: readonly Attachment[]; notice?: OutgoingNotice; quote?: MessageQuote }, alsoInTransaction?: () => void): Promise<MessageRow> {
   const me = engine.requireAccount();
   const messageId = engine.ctx.random(16);
   const now = engine.now();
@@ -43,11 +50,13 @@ export async function sendData(engine: Engine, to: Uint8Array, fields: { text: s
   const timer = n ? { data: {}, row: {} } : disappearing.outgoing(engine.store, to, now);
   const noticeData = n?.notice === 'timer' ? { timerUpdate: true, expireTimer: Math.ceil(n.timerMs / 1000) }
     : n ? { confidentialUpdate: true, confidential: n.notice === 'confidential-on' } : {};
-  const data = { messageId, timestamp: BigInt(now), text: fields.text, attachments: attachments.map(pointerFromAttachment), ...timer.data, ...noticeData };
+  const data = { messageId, timestamp: BigInt(now), text: fields.text, attachments: attachments.map(pointerFromAttachment), ...timer.data, ...noticeData,
+    ...(fields.quote ? { quote: fields.quote } : {}) };
   const row: MessageRow = {
     messageId, conversation: to, author: me.accountId, outgoing: true, timestamp: now, text: fields.text, status: 'pending', deleted: false, receivedAt: now,
     ...(attachments.length ? { attachments } : {}), ...timer.row,
     ...(n ? { notice: n.notice, ...(n.notice === 'timer' ? { expireTimerMs: n.timerMs } : {}) } : {}),
+    ...(fields.quote ? { quote: fields.quote } : {}),
   };
   engine.store.transaction(() => {
     engine.store.insertMessage(row);
@@ -58,7 +67,8 @@ export async function sendData(engine: Engine, to: Uint8Array, fields: { text: s
   });
   if (row.expiresAt) disappearing.scheduleExpiry(engine);
   await flush(engine);
-  return engine.store.getMessage(to, messageId) ?? row;
+  const stored = engine.store.getMessage(to, messageId);
+  return stored ? (fields.quote ? { ...stored, quote: fields.quote } : stored) : row;
 }
 
 /** Deletes one of this account's messages for everyone in the conversation. */

@@ -1,6 +1,6 @@
 import { render } from 'preact';
 import { App } from './app.js';
-import { lang } from './i18n.js';
+import { lang } from './i18n/index.js';
 import { startIntegrity } from './integrity.js';
 import './style.css';
 

@@ -77,7 +77,7 @@ describe.skipIf(missing !== undefined)('web app integrity in Chromium', () => {
     await page.waitForFunction(() => navigator.serviceWorker.controller !== null, undefined, { timeout: 30_000 });
     await expect.poll(appVersion, { timeout: 30_000 }).toBe('1.0.0');
     expect(await page.locator('#key-fingerprint').textContent()).toBe(keyFingerprint(publicKeyRaw(readFileSync(keyA, 'utf8'))));
-    expect(await page.locator('h2#start-h').textContent()).toMatch(/Connect/);
+    expect(await page.locator('#start-h').textContent()).toMatch(/Welcome/);
     // The manifest and icons an installable PWA needs.
     const manifest = await page.evaluate(async () => (await fetch('/manifest.webmanifest')).json());
     expect(manifest).toMatchObject({ name: 'Sigilo', short_name: 'Sigilo', display: 'standalone', start_url: '/' });
@@ -201,15 +201,15 @@ describe.skipIf(missing !== undefined)('web app integrity in Chromium', () => {
   });
 
   it('speaks Spanish or Portuguese when the browser does, English otherwise', async () => {
-    for (const [locale, text] of [['es-AR', 'Conectar / Desbloquear'], ['pt-BR', 'Conectar / Desbloquear'], ['de-DE', 'Connect / Unlock']] as const) {
+    for (const [locale, text] of [['es-AR', 'Bienvenido a Sigilo'], ['pt-BR', 'Bem-vindo ao Sigilo'], ['de-DE', 'Welcome to Sigilo']] as const) {
       const ctx = await tb.browser.newContext({ locale });
       try {
         const p = await ctx.newPage();
         await p.goto(`${origin}/`);
-        expect(await p.locator('h2#start-h').textContent()).toBe(text);
+        expect(await p.locator('#start-h').textContent()).toBe(text);
         expect(await p.evaluate(() => document.documentElement.lang)).toBe(locale === 'de-DE' ? 'en' : locale.slice(0, 2));
-        const settings = await p.locator('h2#settings-h').textContent();
-        expect(settings).toBe(locale === 'es-AR' ? 'Ajustes' : locale === 'pt-BR' ? 'Configurações' : 'Settings');
+        const version = await p.locator('.release-info summary').textContent();
+        expect(version).toMatch(locale === 'es-AR' ? /^Versión de la app/ : locale === 'pt-BR' ? /^Versão do app/ : /^App version/);
       } finally {
         await ctx.close();
       }

@@ -45,6 +45,19 @@ export interface MessageRow {
   readonly expiresAt?: number | undefined;
   /** Not a text but a notice in the conversation: the timer set to expireTimerMs, or confidential mode switched. */
   readonly notice?: MessageNotice | undefined;
+  /**
+   * A reply: the message it answers (client.md §3). Carried by the row a send returns and by the 'message'
+   * event; stores need not keep it (the web app keeps it in its own encrypted record).
+   */
+  readonly quote?: MessageQuote | undefined;
+}
+
+/** The message a reply answers, as its author saw it. */
+export interface MessageQuote {
+  readonly messageId: Uint8Array;
+  readonly author: Uint8Array;
+  /** At most QUOTE_TEXT_MAX characters. */
+  readonly text: string;
 }
 
 export type MessageNotice = 'timer' | 'confidential-on' | 'confidential-off';

@@ -1,8 +1,5 @@
-/** The app's languages: Spanish, Portuguese and English, chosen from the browser's language. */
-import { signal } from '@preact/signals';
-
-export type Lang = 'es' | 'pt' | 'en';
-export const LANGS: readonly Lang[] = ['es', 'pt', 'en'];
+/** Strings of the app shell: title, integrity warnings and updates, the settings basics. */
+import type { Catalogue } from './catalogue.js';
 
 const en = {
   title: 'Sigilo',
@@ -11,9 +8,9 @@ const en = {
   connectHint: 'Open the invite link your organisation sent you, or scan its QR code.',
   unlock: 'Unlock',
   passphrase: 'Passphrase',
-  comingSoon: 'This screen is a placeholder: registration and chats arrive with the next version.',
   settings: 'Settings',
   language: 'Language',
+  deviceLabel: (n: number) => `This device: #${n}`,
   appVersion: 'App version',
   releaseKey: 'Release key fingerprint',
   manifest: 'Release manifest (SHA-256)',
@@ -43,9 +40,9 @@ const es: Dict = {
   connectHint: 'Abre el enlace de invitación que te envió tu organización o escanea su código QR.',
   unlock: 'Desbloquear',
   passphrase: 'Frase de paso',
-  comingSoon: 'Esta pantalla es provisional: el registro y los chats llegan con la próxima versión.',
   settings: 'Ajustes',
   language: 'Idioma',
+  deviceLabel: (n) => `Este dispositivo: n.º ${n}`,
   appVersion: 'Versión de la app',
   releaseKey: 'Huella de la clave de publicación',
   manifest: 'Manifiesto de la versión (SHA-256)',
@@ -74,9 +71,9 @@ const pt: Dict = {
   connectHint: 'Abra o link de convite que a sua organização enviou ou leia o código QR.',
   unlock: 'Desbloquear',
   passphrase: 'Frase-senha',
-  comingSoon: 'Esta tela é provisória: o cadastro e as conversas chegam na próxima versão.',
   settings: 'Configurações',
   language: 'Idioma',
+  deviceLabel: (n) => `Este dispositivo: nº ${n}`,
   appVersion: 'Versão do app',
   releaseKey: 'Impressão digital da chave de publicação',
   manifest: 'Manifesto da versão (SHA-256)',
@@ -98,22 +95,4 @@ const pt: Dict = {
   noWorker: 'Este navegador não consegue guardar uma cópia verificada do app (sem service worker). Use um navegador atual.',
 };
 
-const DICTS: Record<Lang, Dict> = { en, es, pt };
-
-/** The first of the browser's languages we have, else English. */
-export function pickLang(languages: readonly string[]): Lang {
-  for (const l of languages) {
-    const base = l.toLowerCase().split('-')[0] as Lang;
-    if (LANGS.includes(base)) return base;
-  }
-  return 'en';
-}
-
-const saved = (() => { try { return localStorage.getItem('sigilo.lang'); } catch { return null; } })();
-export const lang = signal<Lang>(LANGS.includes(saved as Lang) ? saved as Lang : pickLang(navigator.languages ?? [navigator.language]));
-export const t = (): Dict => DICTS[lang.value];
-export function setLang(l: Lang): void {
-  lang.value = l;
-  try { localStorage.setItem('sigilo.lang', l); } catch { /* private mode */ }
-  document.documentElement.lang = l;
-}
+export const shell: Catalogue<Dict> = { en, es, pt };

@@ -1,0 +1,68 @@
+/** Conversations and messages: the chat list's summaries, a conversation's messages, send, read, typing, delete. */
+import type { MessageQuote, MessageRow, MessageStatus } from '@sigilo/client';
+import { forget, keepQuote, withQuotes } from './quotes.js';
+import type { HostContext } from './context.js';
+
+/** One row of the chat list. */
+export interface ConversationSummary {
+  /** The contact's account id (16 bytes) or the group id (32 bytes). */
+  readonly id: Uint8Array;
+  readonly kind: 'direct' | 'group';
+  /** The name to show: the alias the person gave, else the contact's profile name, else undefined (show the id). */
+  readonly name: string | undefined;
+  readonly last: { readonly text: string; readonly outgoing: boolean; readonly status: MessageStatus; readonly timestamp: number; readonly deleted: boolean; readonly attachments: number } | undefined;
+  readonly unread: number;
+  readonly mutedUntil: number;
+  /** A new safety number waits to be accepted (sending is blocked). */
+  readonly identityChanged: boolean;
+}
+
+function summarise(ctx: HostContext, id: Uint8Array): { last: ConversationSummary['last']; unread: number } {
+  const all = ctx.need().store.listMessages(id, -1);
+  let unread = 0;
+  let lastRow: MessageRow | undefined;
+  for (const m of all) {
+    if (m.groupChange) continue;
+    lastRow = m;
+    if (!m.outgoing && !m.deleted && m.status !== 'read') unread++;
+  }
+  const last = lastRow && { text: lastRow.text, outgoing: lastRow.outgoing, status: lastRow.status, timestamp: lastRow.timestamp, deleted: lastRow.deleted, attachments: lastRow.attachments?.length ?? 0 };
+  return { last, unread };
+}
+
+export function messageMethods(ctx: HostContext) {
+  return {
+    /** Every conversation (contacts and groups) with its last message and unread count, newest first. */
+    conversations(): ConversationSummary[] {
+      const c = ctx.need();
+      const out: ConversationSummary[] = [];
+      for (const k of c.store.listContacts()) {
+        out.push({ id: k.accountId, kind: 'direct', name: k.alias ?? c.profiles.nameOf(k.accountId), ...summarise(ctx, k.accountId), mutedUntil: k.mutedUntil, identityChanged: k.pendingIdentityKey !== undefined });
+      }
+      for (const g of c.store.listGroups()) {
+        out.push({ id: g.groupId, kind: 'group', name: g.name, ...summarise(ctx, g.groupId), mutedUntil: g.mutedUntil, identityChanged: false });
+      }
+      return out.sort((a, b) => (b.last?.timestamp ?? 0) - (a.last?.timestamp ?? 0));
+    },
+    /** The last `limit` messages of a conversation, oldest first. */
+    listMessages: (conversation: Uint8Array, limit: number): MessageRow[] => withQuotes(ctx.need(), conversation, ctx.need().store.listMessages(conversation, limit)),
+    /** Sends a text; with `quote`, a reply to that message. */
+    async sendText(to: Uint8Array, body: string, quote?: MessageQuote): Promise<MessageRow> {
+      const c = ctx.need();
+      if (!quote) return c.sendText(to, body);
+      const row = await c.sendText(to, body, { quote });
+      keepQuote(c, to, row.messageId, quote);
+      return row;
+    },
+    markRead: (conversation: Uint8Array, messageIds?: Uint8Array[]) => ctx.need().markRead(conversation, messageIds),
+    typing: (conversation: Uint8Array, started: boolean) => ctx.need().typing(conversation, started),
+    async deleteForEveryone(conversation: Uint8Array, messageId: Uint8Array): Promise<void> {
+      await ctx.need().deleteForEveryone(conversation, messageId);
+      forget(ctx.need(), conversation, messageId);
+    },
+    async deleteForMe(conversation: Uint8Array, messageId: Uint8Array): Promise<void> {
+      await ctx.need().deleteForMe(conversation, messageId);
+      forget(ctx.need(), conversation, messageId);
+    },
+  };
+}

@@ -1,0 +1,78 @@
+/** Store, server, account and devices: open/close, init, register, connect, who am I, linking a new device. */
+import { SigiloClient } from '@sigilo/client';
+import { IndexedDbStore, type EvictionMarker } from '../store.js';
+import type { KdfParams } from '../store-keys.js';
+import { BrowserTransport } from '../transport.js';
+import { webCryptoAgreement } from '../agreement.js';
+import { HostError, type HostContext } from './context.js';
+import { followQuotes } from './quotes.js';
+
+type PendingLink = Awaited<ReturnType<SigiloClient['startLink']>>;
+
+export function sessionMethods(ctx: HostContext) {
+  let off: (() => void) | undefined;
+  let link: PendingLink | undefined;
+  return {
+    /** Unlocks (or creates) the IndexedDB store `name` in the Worker and makes the engine on it. */
+    async open(o: { name: string; passphrase: string; kdf?: KdfParams; marker?: string | null; startOverAfterEviction?: boolean }): Promise<{ created: boolean; registered: boolean; persisted: boolean | undefined; kdfMs: number; loadMs: number }> {
+      if (ctx.client) throw new HostError('ALREADY_OPEN', 'this Worker already has a store open');
+      // A Worker has no localStorage: the page handed in the marker it keeps, and keeps every change to it.
+      let current = o.marker ?? null;
+      const marker: EvictionMarker | null = o.marker === undefined ? null : {
+        get: () => current,
+        set: (v) => { current = v; ctx.post({ kind: 'marker', name: o.name, value: v }); },
+        remove: () => { current = null; ctx.post({ kind: 'marker', name: o.name, value: null }); },
+      };
+      const store = await IndexedDbStore.open({ name: o.name, passphrase: o.passphrase, ...(o.kdf ? { kdf: o.kdf } : {}), marker, ...(o.startOverAfterEviction ? { startOverAfterEviction: true } : {}) });
+      const client = new SigiloClient({ store, transport: () => new BrowserTransport(), agreement: webCryptoAgreement });
+      const offEvents = client.on((event) => ctx.post({ kind: 'event', event }));
+      const offQuotes = followQuotes(client);
+      off = () => { offEvents(); offQuotes(); };
+      ctx.setOpen(store, client);
+      const r = store.report;
+      return { created: r.created, registered: client.accountId !== undefined, persisted: r.persisted, kdfMs: r.kdfMs, loadMs: r.loadMs };
+    },
+    /** Points the engine at a server; `url` undefined: the origin the Worker was loaded from. */
+    async init(url: string | undefined, fingerprint?: string): Promise<{ url: string }> {
+      const r = await ctx.need().init(url ?? location.origin, fingerprint);
+      return { url: r.url };
+    },
+    /** True once `init` stored a server. */
+    hasServer: (): boolean => ctx.need().server !== undefined,
+    register: (code: string) => ctx.need().register(code),
+    connect: (o?: { reconnect?: boolean }) => ctx.need().connect(o ?? {}),
+    whoami() {
+      const c = ctx.need();
+      return { accountId: c.accountId, deviceId: c.deviceId, contactCard: c.accountId ? c.contactCard : undefined, state: c.state, name: c.accountId ? c.profiles.own().name : undefined };
+    },
+    /** Sets this account's display name (encrypted profile). */
+    async setProfileName(name: string): Promise<void> { await ctx.need().profiles.set({ name }); },
+    async setDeviceName(name: string): Promise<void> { await ctx.need().setDeviceName(name); },
+    /**
+     * On a NEW device: asks the server for a link code to show (type it, or scan its QR, on a device already in
+     * the account). `waitLink` resolves once that device approved it.
+     */
+    async startLink(): Promise<{ code: string; qrPayload: Uint8Array }> {
+      link?.cancel();
+      link = await ctx.need().startLink();
+      return { code: link.code, qrPayload: link.qrPayload };
+    },
+    async waitLink(): Promise<{ accountId: Uint8Array; deviceId: number; historyMessages: number }> {
+      if (!link) throw new HostError('NO_LINK', 'start linking first');
+      try { return await link.completed; } finally { link = undefined; }
+    },
+    cancelLink(): void { link?.cancel(); link = undefined; },
+    /** On an EXISTING device: sends identity, contacts and history to the new device whose code was typed. */
+    approveLink: (code: string) => ctx.need().approveLink(code),
+    /** Disconnects, writes what is queued and closes the store (releasing it for another tab). */
+    async close(): Promise<void> {
+      const c = ctx.client, s = ctx.store;
+      ctx.setOpen(undefined, undefined);
+      off?.();
+      link?.cancel();
+      await c?.close();
+      s?.close();
+      await s?.closed;
+    },
+  };
+}

@@ -1,0 +1,49 @@
+/** One message: text, time and ticks; a menu button opens its actions (copy, delete for me / for everyone). */
+import { useSignal } from '@preact/signals';
+import { useEffect, useRef } from 'preact/hooks';
+import type { MessageRow } from '../sdk/types.js';
+import { hex } from '../sdk/ids.js';
+import { clock } from '../format.js';
+import { Ticks } from './Ticks.js';
+import { t } from '../i18n/index.js';
+
+export interface MessageActions {
+  reply(m: MessageRow): void;
+  copy(m: MessageRow): void;
+  /** Who wrote a quoted message, as shown ("You", or the contact's name). */
+  authorName(author: Uint8Array): string;
+  deleteForMe(m: MessageRow): void;
+  deleteForEveryone(m: MessageRow): void;
+}
+
+export function MessageBubble({ m, actions }: { m: MessageRow; actions: MessageActions }) {
+  const d = t();
+  const open = useSignal(false);
+  const id = hex(m.messageId);
+  const close = () => { open.value = false; };
+  const ref = useRef<HTMLLIElement>(null);
+  useEffect(() => {
+    if (!open.value) return;
+    // A click or tap anywhere else closes the menu, as in every messenger.
+    const outside = (e: PointerEvent) => { if (!ref.current?.contains(e.target as Node)) close(); };
+    document.addEventListener('pointerdown', outside);
+    return () => document.removeEventListener('pointerdown', outside);
+  }, [open.value]);
+  return <li ref={ref} class={`msg ${m.outgoing ? 'out' : 'in'}${m.deleted ? ' deleted' : ''}`} data-message={id} data-status={m.status}>
+    <div class="bubble">
+      {m.quote && !m.deleted && <blockquote class="quote" data-quote={hex(m.quote.messageId)}>
+        <span class="quote-author">{actions.authorName(m.quote.author)}</span>
+        <span class="quote-text">{m.quote.text || d.deletedMessage}</span>
+      </blockquote>}
+      {m.deleted ? <p class="text deleted-text">{d.deletedMessage}</p> : <p class="text">{m.text}</p>}
+      <span class="meta"><time dateTime={new Date(m.timestamp).toISOString()}>{clock(m.timestamp)}</time>{m.outgoing && <Ticks status={m.status} />}</span>
+      {!m.deleted && <button type="button" class="msg-menu" aria-label={d.messageActions} aria-haspopup="menu" aria-expanded={open.value} onClick={() => { open.value = !open.value; }}>⌄</button>}
+      {open.value && <ul class="menu" role="menu" onKeyDown={(e) => { if (e.key === 'Escape') close(); }}>
+        <li role="none"><button type="button" role="menuitem" autofocus onClick={() => { close(); actions.reply(m); }}>{d.reply}</button></li>
+        {m.text && <li role="none"><button type="button" role="menuitem" onClick={() => { close(); actions.copy(m); }}>{d.copy}</button></li>}
+        <li role="none"><button type="button" role="menuitem" onClick={() => { close(); actions.deleteForMe(m); }}>{d.deleteForMe}</button></li>
+        {m.outgoing && <li role="none"><button type="button" role="menuitem" onClick={() => { close(); actions.deleteForEveryone(m); }}>{d.deleteForEveryone}</button></li>}
+      </ul>}
+    </div>
+  </li>;
+}

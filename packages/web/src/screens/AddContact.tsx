@@ -1,0 +1,40 @@
+/** Add a contact from a pasted contact card or contact link (`…#contact=CARD`), with the name to show. */
+import { useSignal } from '@preact/signals';
+import { addContact } from '../sdk/actions.js';
+import { fragmentValue, navigate } from '../router.js';
+import { errorCode } from '../sdk/client.js';
+import { errorText } from '../errors.js';
+import { Header } from '../components/Header.js';
+import { t } from '../i18n/index.js';
+
+export function AddContact() {
+  const d = t();
+  const card = useSignal(fragmentValue('contact') ?? '');
+  const name = useSignal('');
+  const busy = useSignal(false);
+  const error = useSignal<string | undefined>(undefined);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    busy.value = true;
+    error.value = undefined;
+    try {
+      const id = await addContact(name.value, card.value);
+      navigate(`chat/${id}`, true);
+    } catch (err) {
+      error.value = errorCode(err) === 'INVALID_INPUT' ? `${d.errInvalidCard} (${(err as Error).message})` : errorText(err);
+    } finally { busy.value = false; }
+  };
+  return <section class="screen" aria-labelledby="add-h">
+    <Header title={d.addContact} id="add-h" />
+    <form class="page" onSubmit={submit}>
+      <label for="card">{d.contactCardLabel}</label>
+      <textarea id="card" rows={3} required spellcheck={false} autocomplete="off" value={card.value} aria-describedby="card-hint"
+        onInput={(e) => { card.value = (e.target as HTMLTextAreaElement).value; }} />
+      <p id="card-hint" class="hint">{d.contactCardHint}</p>
+      <label for="contact-name">{d.contactName}</label>
+      <input id="contact-name" required maxLength={64} value={name.value} onInput={(e) => { name.value = (e.target as HTMLInputElement).value; }} />
+      {error.value && <p role="alert" class="error">{error.value}</p>}
+      <button type="submit" class="primary big" disabled={busy.value}>{d.save}</button>
+    </form>
+  </section>;
+}

@@ -1,0 +1,75 @@
+/** The chat list: search by name, newest first, unread counts, last message with its ticks and time. */
+import { useSignal } from '@preact/signals';
+import { useEffect } from 'preact/hooks';
+import { conversations, me, typingUntil } from '../sdk/state.js';
+import { hex, shortId } from '../sdk/ids.js';
+import type { ConversationSummary } from '../sdk/types.js';
+import { navigate, path } from '../router.js';
+import { listTime } from '../format.js';
+import { Avatar } from '../components/Avatar.js';
+import { Ticks } from '../components/Ticks.js';
+import { VirtualList } from '../components/VirtualList.js';
+import { t } from '../i18n/index.js';
+
+export const ROW_HEIGHT = 72;
+
+export const displayName = (c: { name: string | undefined; id: Uint8Array }): string => c.name ?? shortId(c.id);
+
+function Row({ c, index, total }: { c: ConversationSummary; index: number; total: number }) {
+  const d = t();
+  const id = hex(c.id);
+  const name = displayName(c);
+  const typing = (typingUntil.value.get(id) ?? 0) > Date.now();
+  const active = path.value === `chat/${id}`;
+  const last = c.last;
+  const preview = typing ? d.typing : !last ? '' : last.deleted ? d.deletedMessage : last.text || (last.attachments ? d.attachmentCount(last.attachments) : '');
+  return <li class={`chat-row${active ? ' active' : ''}`} aria-setsize={total} aria-posinset={index + 1} data-chat={id}>
+    <a href={`#/chat/${id}`} aria-current={active ? 'page' : undefined}>
+      <Avatar name={name} id={id} />
+      <span class="chat-main">
+        <span class="chat-top">
+          <span class="chat-name">{name}</span>
+          {last && <span class={`chat-time${c.unread ? ' unread' : ''}`}>{listTime(last.timestamp)}</span>}
+        </span>
+        <span class="chat-bottom">
+          <span class={`chat-preview${typing ? ' typing' : ''}`}>
+            {!typing && last?.outgoing && !last.deleted && <Ticks status={last.status} />}
+            {c.identityChanged && <span class="warn-dot" aria-hidden="true">⚠ </span>}
+            {preview}
+          </span>
+          {c.unread > 0 && <span class="unread-badge" aria-label={d.unreadCount(c.unread)}>{c.unread}</span>}
+        </span>
+      </span>
+    </a>
+  </li>;
+}
+
+let marked = false;
+
+export function ChatList() {
+  const d = t();
+  const query = useSignal('');
+  const all = conversations.value;
+  useEffect(() => {
+    // For DevTools and bench/web.mjs: the first frame with the chat list drawn.
+    if (!marked && all) { marked = true; requestAnimationFrame(() => performance.mark('sigilo-chat-list', { detail: { conversations: all.length } })); }
+  }, [all]);
+  const q = query.value.trim().toLocaleLowerCase();
+  const shown = all && q ? all.filter((c) => displayName(c).toLocaleLowerCase().includes(q)) : all;
+  return <section class="chat-list" aria-labelledby="chats-h">
+    <header class="bar list-bar">
+      <div class="bar-title"><h1 id="chats-h">{d.chats}</h1>{me.value?.name && <div class="bar-sub">{me.value.name}</div>}</div>
+      <div class="bar-actions">
+        <button type="button" class="icon" aria-label={d.newChat} title={d.newChat} onClick={() => navigate('new')}>✎</button>
+        <button type="button" class="icon" aria-label={d.settings} title={d.settings} onClick={() => navigate('settings')}>⚙</button>
+      </div>
+    </header>
+    <div class="search">
+      <input type="search" aria-label={d.searchChats} placeholder={d.searchChats} value={query.value} onInput={(e) => { query.value = (e.target as HTMLInputElement).value; }} />
+    </div>
+    {shown === undefined ? <p class="empty" role="status">{d.loadingChats}</p>
+      : shown.length === 0 ? <p class="empty">{q ? d.noMatches : d.noChats}</p>
+      : <VirtualList items={shown} rowHeight={ROW_HEIGHT} label={d.chats} render={(c, i) => <Row key={hex(c.id)} c={c} index={i} total={shown.length} />} />}
+    <button type="button" class="fab primary" aria-label={d.addContact} title={d.addContact} onClick={() => navigate('add-contact')}>+</button>
+  </section>;
+}

@@ -1,0 +1,47 @@
+/** Register with an invite (from the link's fragment `#invite=CODE` or pasted): name, passphrase, create. */
+import { useSignal } from '@preact/signals';
+import { register } from '../sdk/actions.js';
+import { fragmentValue } from '../router.js';
+import { errorText } from '../errors.js';
+import { Header } from '../components/Header.js';
+import { PassphraseField, passphraseProblem } from '../components/PassphraseField.js';
+import { t } from '../i18n/index.js';
+
+export function Register() {
+  const d = t();
+  const invite = useSignal(fragmentValue('invite') ?? '');
+  const name = useSignal('');
+  const pass = useSignal('');
+  const pass2 = useSignal('');
+  const busy = useSignal(false);
+  const error = useSignal<string | undefined>(undefined);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    const problem = passphraseProblem(pass.value, pass2.value);
+    if (problem) { error.value = problem; return; }
+    busy.value = true;
+    error.value = undefined;
+    try {
+      await register({ invite: invite.value, name: name.value, passphrase: pass.value, deviceName: d.deviceNameBrowser });
+      history.replaceState(null, '', '#/');
+    } catch (err) { error.value = errorText(err); } finally { busy.value = false; }
+  };
+  return <div class="screen onboard-screen">
+    <Header title={d.haveInvite} id="register-h" />
+    <main class="onboard" aria-labelledby="register-h">
+      <form class="onboard-card" onSubmit={submit}>
+        <label for="invite">{d.inviteCode}</label>
+        <input id="invite" value={invite.value} required autocomplete="off" spellcheck={false} aria-describedby="invite-hint"
+          onInput={(e) => { invite.value = (e.target as HTMLInputElement).value; }} />
+        <p id="invite-hint" class="hint">{d.inviteHint}</p>
+        <label for="name">{d.yourName}</label>
+        <input id="name" value={name.value} required maxLength={64} autocomplete="name" aria-describedby="name-hint"
+          onInput={(e) => { name.value = (e.target as HTMLInputElement).value; }} />
+        <p id="name-hint" class="hint">{d.yourNameHint}</p>
+        <PassphraseField value={pass.value} onInput={(v) => { pass.value = v; }} repeat={pass2.value} onRepeat={(v) => { pass2.value = v; }} />
+        {error.value && <p role="alert" class="error" id="register-error">{error.value}</p>}
+        <button type="submit" class="primary big" disabled={busy.value}>{busy.value ? d.registering : d.register}</button>
+      </form>
+    </main>
+  </div>;
+}
