@@ -7,8 +7,9 @@ import type { HostContext } from './context.js';
 import { contactMethods } from './contacts.js';
 import { messageMethods } from './messages.js';
 import { sessionMethods } from './session.js';
+import { settingsMethods } from './settings.js';
 
-const FILES = [sessionMethods, messageMethods, contactMethods] as const;
+const FILES = [sessionMethods, messageMethods, contactMethods, settingsMethods] as const;
 
 type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
 /** Every method the Worker answers, with its arguments and result (possibly a Promise). */
@@ -26,4 +27,5 @@ export function methodTable(ctx: HostContext): Record<string, (...args: unknown[
 }
 
 export type { ConversationSummary } from './messages.js';
+export type { DeviceSummary } from './settings.js';
 export { HostError, type HostContext } from './context.js';
