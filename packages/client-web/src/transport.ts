@@ -50,8 +50,20 @@ export class BrowserTransport implements Transport {
       const closed = new Promise<{ code: number; reason: string }>((r) => { resolveClosed = r; });
       const onAbort = () => ws.close(1000, 'cancelled');
       options.signal?.addEventListener('abort', onAbort, { once: true });
+      // Frames that arrive before the caller set onFrame (the server's challenge follows the handshake at once,
+      // and in a Worker it can be dispatched before the code awaiting connect() runs) wait here, in order.
+      let early: Uint8Array[] | undefined = [];
+      let onFrame: ((frame: Uint8Array) => void) | undefined;
       const conn: FrameConnection = {
-        onFrame: undefined,
+        get onFrame() { return onFrame; },
+        set onFrame(fn) {
+          onFrame = fn;
+          if (fn && early) {
+            const queued = early;
+            early = undefined;
+            for (const f of queued) fn(f);
+          }
+        },
         get bufferedAmount() { return ws.bufferedAmount; },
         closed,
         send(frame) {
@@ -73,7 +85,9 @@ export class BrowserTransport implements Transport {
           ws.close(1002, 'malformed frame');
           return;
         }
-        conn.onFrame?.(new Uint8Array(ev.data));
+        const frame = new Uint8Array(ev.data);
+        if (onFrame) onFrame(frame);
+        else if (early && early.length < 64) early.push(frame);
       };
       ws.onerror = () => { /* reported by onclose */ };
       ws.onclose = (ev: CloseEvent) => {

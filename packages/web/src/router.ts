@@ -41,8 +41,13 @@ export function match(pattern: string, p: string): Record<string, string> | unde
   return params;
 }
 
-/** A value from the fragment's `key=value` form (invite links, contact links), or undefined. */
+/** The last fragment that was not a route (an invite link's `#invite=CODE` survives the navigation to its form). */
+let openedWith = location.hash;
+window.addEventListener('hashchange', () => { if (!location.hash.startsWith('#/')) openedWith = location.hash; });
+
+/** A value from the fragment's `key=value` form (invite links, contact links), now or when the app was opened. */
 export function fragmentValue(key: string): string | undefined {
-  const m = new RegExp(`[#&]${key}=([^&]+)`).exec(location.hash);
+  const re = new RegExp(`[#&]${key}=([^&]+)`);
+  const m = re.exec(location.hash) ?? re.exec(openedWith);
   return m ? decodeURIComponent(m[1]!) : undefined;
 }

@@ -43,7 +43,7 @@ const en = {
   contactInfo: 'Contact info',
   safetyNumber: 'Safety number',
   verified: 'Verified',
-  notVerified: 'Not verified',
+  contactNotVerified: 'Not verified',
   loadingChats: 'Loading chats…',
   menu: 'Menu',
 };
@@ -91,7 +91,7 @@ const es: Dict = {
   contactInfo: 'Info. del contacto',
   safetyNumber: 'Número de seguridad',
   verified: 'Verificado',
-  notVerified: 'Sin verificar',
+  contactNotVerified: 'Sin verificar',
   loadingChats: 'Cargando chats…',
   menu: 'Menú',
 };
@@ -138,7 +138,7 @@ const pt: Dict = {
   contactInfo: 'Dados do contato',
   safetyNumber: 'Número de segurança',
   verified: 'Verificado',
-  notVerified: 'Não verificado',
+  contactNotVerified: 'Não verificado',
   loadingChats: 'Carregando conversas…',
   menu: 'Menu',
 };

@@ -21,6 +21,13 @@ const CATALOGUES = [shell, onboarding, chats, errors, media, settings] as const;
 type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
 export type Dict = UnionToIntersection<(typeof CATALOGUES)[number]['en']>;
 
+// Two catalogues defining one key would silently shadow each other: refuse at load.
+const seen = new Set<string>();
+for (const c of CATALOGUES) for (const k of Object.keys(c.en)) {
+  if (seen.has(k)) throw new Error(`i18n: the key "${k}" is defined in two catalogues`);
+  seen.add(k);
+}
+
 const DICTS = Object.fromEntries(LANGS.map((l) => [l, Object.assign({}, ...CATALOGUES.map((c) => c[l]))])) as Record<Lang, Dict>;
 
 /** The first of the browser's languages we have, else English. */

@@ -1,5 +1,6 @@
 /** Later visits: the passphrase opens the encrypted store (wrong passphrase: say so, keep the field). */
 import { useSignal } from '@preact/signals';
+import { useEffect } from 'preact/hooks';
 import { unlock } from '../sdk/actions.js';
 import { errorText } from '../errors.js';
 import { t } from '../i18n/index.js';
@@ -9,6 +10,7 @@ export function Unlock() {
   const pass = useSignal('');
   const busy = useSignal(false);
   const error = useSignal<string | undefined>(undefined);
+  useEffect(() => { performance.mark('sigilo-unlock-shown'); }, []);
   const submit = async (e: Event) => {
     e.preventDefault();
     busy.value = true;
@@ -19,7 +21,7 @@ export function Unlock() {
     <form class="onboard-card" onSubmit={submit}>
       <img src="/icons/icon.svg" alt="" width={64} height={64} class="logo" />
       <h1 id="start-h">{d.unlockTitle}</h1>
-      <p>{d.unlockText}</p>
+      <p class="center">{d.unlockText}</p>
       <label for="pass">{d.passphrase}</label>
       <input id="pass" type="password" autocomplete="current-password" value={pass.value} required autofocus
         aria-invalid={error.value ? 'true' : undefined} aria-describedby={error.value ? 'unlock-error' : undefined}

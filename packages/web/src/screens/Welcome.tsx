@@ -8,7 +8,7 @@ export function Welcome() {
     <div class="onboard-card">
       <img src="/icons/icon.svg" alt="" width={64} height={64} class="logo" />
       <h1 id="start-h">{d.welcomeTitle}</h1>
-      <p>{d.welcomeText}</p>
+      <p class="center">{d.welcomeText}</p>
       <div class="stack">
         <button type="button" class="primary big" onClick={() => navigate('register')}>{d.haveInvite}</button>
         <button type="button" class="big" onClick={() => navigate('link')}>{d.linkDevice}</button>

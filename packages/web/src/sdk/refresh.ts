@@ -6,8 +6,18 @@ import { fromHex } from './ids.js';
 /** How many messages of a conversation the view loads. */
 export const PAGE = 200;
 
+let fetchingNames = false;
+
 export async function refreshConversations(): Promise<void> {
-  conversations.value = await sdk().call.conversations();
+  const list = await sdk().call.conversations();
+  conversations.value = list;
+  // Someone new wrote: read their name from their encrypted profile (once; the Worker skips fresh ones).
+  if (!fetchingNames && list.some((c) => c.kind === 'direct' && c.name === undefined)) {
+    fetchingNames = true;
+    try {
+      if (await sdk().call.refreshProfiles() > 0) conversations.value = await sdk().call.conversations();
+    } catch { /* offline: the next refresh tries again */ } finally { fetchingNames = false; }
+  }
 }
 
 export async function refreshConversation(id: string): Promise<void> {
