@@ -6,14 +6,17 @@
 import { SigiloClient, type ClientOptions, type ClientStore } from '@sigilo/client';
 import { nodeCrypto, systemRandom } from '@sigilo/protocol/node';
 import { nodeAttachmentFiles } from './attachments.js';
-import { pinnedTransport } from './pinned.js';
+import { pinnedTransport } from './pinned-transport.js';
 import { SqlCipherStore } from './store/sqlcipher.js';
 
 export * from '@sigilo/client';
-export { PinnedTransport, fetchPinnedCa, pinnedSocket, pinnedTransport, type Pin, type SocketOnRead } from './pinned.js';
+export { fetchPinnedCa, pinnedSocket, type Pin, type SocketOnRead } from './pinned.js';
+export { PinnedTransport, pinnedTransport } from './pinned-transport.js';
+export { pinnedGet, type GetResponse } from './pinned-get.js';
+export { BlockFileWriter } from './block-file-writer.js';
 export { SqlCipherStore, deriveStoreKey } from './store/sqlcipher.js';
 export {
-  BlockFileWriter, downloadFile, fileExtras, hasPendingUpload, nodeAttachmentFiles, partPath, pinnedGet, uploadFile, uploadStateKey, type GetResponse,
+  downloadFile, fileExtras, hasPendingUpload, nodeAttachmentFiles, nodeSha256, openFileInput, openPartFile, partPath, uploadFile, uploadStateKey,
 } from './attachments.js';
 export { fileSource } from './file-source.js';
 export { makeThumbnail, THUMBNAIL_SIDE, THUMBNAIL_QUALITY, THUMBNAIL_MAX_PIXELS, type Thumbnail } from './thumbnail.js';

@@ -1,14 +1,12 @@
 /**
- * The Node Transport (client.md §1, §7.3): TLS sockets pinned to the server's
- * certificate fingerprint, checked before anything is written on them; the
- * WebSocket (ws) and HTTPS requests run over such a socket only.
+ * Pinned TLS sockets (client.md §1.1): checked against the server's
+ * certificate fingerprint or the organisation CA before anything is written
+ * on them; the Node transport (pinned-transport.ts) runs everything over them.
  */
 import { X509Certificate } from 'node:crypto';
 import { connect as tlsConnect, type ConnectionOptions, type DetailedPeerCertificate, type TLSSocket } from 'node:tls';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { Readable } from 'node:stream';
-import WebSocket from 'ws';
-import { ClientError, type FrameConnection, type HttpRequest, type HttpResponse, type ServerAddress, type Transport } from '@sigilo/client';
+import { request as httpsRequest } from 'node:https';
+import { ClientError, type ServerAddress } from '@sigilo/client';
 
 /** node's `onread` for sockets: received bytes go into one reused buffer (tls.connect accepts it; @types/node does not list it for TLS). */
 export interface SocketOnRead {
@@ -127,88 +125,6 @@ export async function fetchPinnedCa(serverUrl: string, caFingerprint: string, ti
   if (!ca.ca) throw new ClientError('FINGERPRINT_MISMATCH', `the certificate with the fingerprint ${caFingerprint} is not a certificate authority: give the organisation CA's fingerprint, or pin the server certificate with --fingerprint`);
   return pem(Buffer.from(ca.raw));
 }
-
-/** Frames over a WebSocket on a pinned socket, as the core's FrameConnection. */
-function frameConnection(ws: WebSocket): FrameConnection {
-  const conn: FrameConnection = {
-    onFrame: undefined,
-    get bufferedAmount() { return ws.bufferedAmount; },
-    closed: new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() }))),
-    send(frame) {
-      if (ws.readyState !== WebSocket.OPEN) throw new ClientError('CONNECTION_FAILED', 'not connected');
-      ws.send(frame);
-    },
-    close(code = 1000, reason = '') {
-      ws.close(code, reason);
-    },
-    terminate() {
-      ws.terminate();
-    },
-  };
-  ws.on('message', (data: Buffer) => conn.onFrame?.(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)));
-  ws.on('error', () => { /* reported through 'close' */ });
-  return conn;
-}
-
-/** The Transport of the Node client: every connection a TLS socket pinned to `address.fingerprint` and/or its organisation CA (or the system CAs without either). */
-export class PinnedTransport implements Transport {
-  constructor(readonly address: ServerAddress, readonly timeoutMs = 15_000) {}
-
-  async connect(): Promise<FrameConnection> {
-    const socket = await pinnedSocket(new URL(this.address.url), this.address, this.timeoutMs);
-    const ws = new WebSocket(this.address.url, { createConnection: () => socket, maxPayload: 64 * 1024 * 1024, perMessageDeflate: false });
-    const conn = frameConnection(ws);
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => { ws.terminate(); reject(new ClientError('TIMEOUT', 'the server did not answer the WebSocket handshake')); }, this.timeoutMs);
-      ws.once('open', () => { clearTimeout(timer); resolve(); });
-      ws.once('error', (e) => { clearTimeout(timer); reject(new ClientError('CONNECTION_FAILED', `WebSocket handshake failed: ${e.message}`)); });
-    });
-    return conn;
-  }
-
-  /** One HTTPS request on its own pinned socket (server-info; bounded bodies). */
-  async request(r: HttpRequest): Promise<HttpResponse> {
-    const url = new URL(this.address.url);
-    const socket = await pinnedSocket(url, this.address, this.timeoutMs);
-    return new Promise((resolve, reject) => {
-      // An agent whose only connection is the socket verified above.
-      const agent = new (class extends HttpsAgent {
-        override createConnection() { return socket; }
-      })({ keepAlive: false });
-      const req = httpsRequest({ host: url.hostname, port: url.port, path: r.path, method: r.method, agent, headers: { ...r.headers, connection: 'close' }, signal: r.signal }, (res) => {
-        let web: ReadableStream<Uint8Array> | undefined;
-        resolve({
-          status: res.statusCode ?? 0,
-          header: (name) => {
-            const v = res.headers[name.toLowerCase()];
-            return Array.isArray(v) ? v.join(', ') : v;
-          },
-          get body() {
-            if (r.method === 'HEAD') return null;
-            web ??= Readable.toWeb(res) as ReadableStream<Uint8Array>;
-            return web;
-          },
-          async text(limit = 4096) {
-            const chunks: Buffer[] = [];
-            let n = 0;
-            for await (const c of res as AsyncIterable<Buffer>) {
-              if (n < limit) chunks.push(c.subarray(0, limit - n));
-              n += c.length;
-            }
-            return Buffer.concat(chunks).toString('utf8');
-          },
-        });
-      });
-      req.on('error', (e) => reject(new ClientError('CONNECTION_FAILED', `request failed: ${e.message}`)));
-      if (r.body instanceof Uint8Array) req.end(r.body);
-      else if (r.body) r.body.arrayBuffer().then((b) => req.end(new Uint8Array(b)), reject);
-      else req.end();
-    });
-  }
-}
-
-/** The TransportFactory of the Node client. */
-export const pinnedTransport = (address: ServerAddress): Transport => new PinnedTransport(address);
 
 /** Certificate checks that fail when the server is reached but not trusted (no pin, `--ca-trusted`). */
 const UNTRUSTED = new Set(['SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',

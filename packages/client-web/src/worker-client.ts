@@ -8,6 +8,7 @@
 import type { ClientEvent } from '@sigilo/client';
 import { localStorageMarker } from './store.js';
 import type { FromWorker, ToWorker, WorkerMethod, WorkerMethods } from './worker-protocol.js';
+import type { TransferProgress } from './worker-methods/attachments.js';
 
 export class SigiloWorkerError extends Error {
   constructor(readonly code: string, message: string) {
@@ -32,6 +33,7 @@ export class SigiloWorkerClient {
   #next = 1;
   readonly #pending = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>();
   readonly #listeners = new Set<(e: ClientEvent) => void>();
+  readonly #progress = new Set<(p: TransferProgress) => void>();
   /** Typed calls to the engine in the Worker. */
   readonly call: Remote;
 
@@ -41,6 +43,8 @@ export class SigiloWorkerClient {
       const m = e.data;
       if (m.kind === 'event') {
         for (const l of this.#listeners) { try { l(m.event); } catch { /* a listener that throws is ignored */ } }
+      } else if (m.kind === 'progress') {
+        for (const l of this.#progress) { try { l(m); } catch { /* a listener that throws is ignored */ } }
       } else if (m.kind === 'marker') {
         const marker = localStorageMarker(m.name);
         if (m.value === null) marker?.remove(); else marker?.set(m.value);
@@ -73,6 +77,12 @@ export class SigiloWorkerClient {
   on(listener: (e: ClientEvent) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /** Progress of the transfers running in the Worker (worker-methods/attachments.ts). */
+  onProgress(listener: (p: TransferProgress) => void): () => void {
+    this.#progress.add(listener);
+    return () => this.#progress.delete(listener);
   }
 
   #request(method: WorkerMethod, args: unknown[]): Promise<never> {

@@ -12,14 +12,29 @@
  * invites). Every party of a scenario is a client of that adapter set.
  */
 import { bytesEqual } from '@sigilo/protocol';
-import type { SigiloClient, ClientEvent, MessageRow } from '@sigilo/client';
+import type { SigiloClient, ClientEvent, DownloadSink, FileInput, MessageRow } from '@sigilo/client';
 
 export interface SdkEnv {
   /** A new client on the adapters under test, with a fresh store, `init` done against the test server. */
   newClient(label: string): Promise<SigiloClient>;
   /** The next unused invite code made for this scenario. */
   invite(): string;
+  /** The adapter set's files, for attachments. */
+  readonly files: SdkFiles;
 }
+
+/** Files on the adapters under test: paths in Node, Blobs and OPFS in a browser. */
+export interface SdkFiles {
+  /** A file of `size` deterministic bytes, as sendFile takes it, and its SHA-256 (hex). */
+  make(name: string, size: number): Promise<{ file: string | FileInput; sha256: string }>;
+  /** Where a download of `name` goes (called for every attempt: a resumed one finds what the last kept). */
+  target(name: string): Promise<string | DownloadSink>;
+  /** The SHA-256 (hex) of the finished download `name`. */
+  sha256Of(name: string): Promise<string>;
+}
+
+/** An AttachmentError's reason, or a description of what else was thrown. */
+const reasonOf = (e: unknown) => (e as { reason?: string } | undefined)?.reason ?? `not an AttachmentError: ${String(e)}`;
 
 export interface SdkScenario {
   /** How many invite codes the scenario uses. */
@@ -251,8 +266,38 @@ export const sdkScenarios: Record<string, SdkScenario> = {
   },
 };
 
+sdkScenarios['an attachment of 20 MB: the upload cut in the middle and resumed, the download cut and resumed, byte for byte the same'] = {
+  invites: 2,
+  async run(env) {
+    const [alice, bob] = await pair(env);
+    const size = 20 * 1024 * 1024;
+    const { file, sha256 } = await env.files.make('twenty.bin', size);
+    // The upload is cut half-way (cancelled): a resumable ABORTED, nothing sent to bob.
+    const stop = new AbortController();
+    const cut = await alice.sendFile(bob.accountId!, file, { signal: stop.signal, onProgress: (done, total) => { if (done > total / 2) stop.abort(); } }).then(() => undefined, (e: unknown) => e);
+    eq(reasonOf(cut), 'ABORTED', 'a cancelled upload');
+    ok((cut as { resumable?: boolean }).resumable === true, 'a cancelled upload is resumable');
+    // Sent again: it resumes from what the server has.
+    let first = -1;
+    let total = 0;
+    const sent = await alice.sendFile(bob.accountId!, file, { caption: 'twenty', onProgress: (done, t) => { if (first < 0) first = done; total = t; } });
+    ok(first > total / 4, `the second upload resumed at the server's offset (started at ${first} of ${total})`);
+    await until('bob has the attachment', () => bob.store.getMessage(alice.accountId!, sent.messageId)?.attachments?.length === 1);
+    // The download is cut half-way, then resumed from what it kept.
+    const stopDown = new AbortController();
+    const cutDown = await bob.downloadAttachment(alice.accountId!, sent.messageId, 0, await env.files.target('twenty.bin'), { signal: stopDown.signal, onProgress: (done, t) => { if (done > t / 2) stopDown.abort(); } })
+      .then(() => undefined, (e: unknown) => e);
+    eq(reasonOf(cutDown), 'ABORTED', 'a cancelled download');
+    let resumedAt = -1;
+    const got = await bob.downloadAttachment(alice.accountId!, sent.messageId, 0, await env.files.target('twenty.bin'), { onProgress: (done) => { if (resumedAt < 0) resumedAt = done; } });
+    eq(got.size, size, 'downloaded size');
+    ok(resumedAt > total / 4, `the second download resumed (first progress at ${resumedAt} of ${total})`);
+    eq(await env.files.sha256Of('twenty.bin'), sha256, 'SHA-256 of the download');
+  },
+};
+
 /** Runs one scenario, closing every client the factory made (even on failure). */
-export async function runSdkScenario(name: string, invites: string[], make: (label: string) => Promise<{ client: SigiloClient; dispose(): Promise<void> }>): Promise<void> {
+export async function runSdkScenario(name: string, invites: string[], make: (label: string) => Promise<{ client: SigiloClient; dispose(): Promise<void> }>, files: SdkFiles): Promise<void> {
   const scenario = sdkScenarios[name] ?? fail(`no scenario "${name}"`);
   if (invites.length < scenario.invites) fail(`"${name}" needs ${scenario.invites} invites, got ${invites.length}`);
   const made: { client: SigiloClient; dispose(): Promise<void> }[] = [];
@@ -264,6 +309,7 @@ export async function runSdkScenario(name: string, invites: string[], make: (lab
       return m.client;
     },
     invite: () => invites[next++] ?? fail('more invites used than declared'),
+    files,
   };
   try {
     await scenario.run(env);

@@ -3,13 +3,17 @@
  * attachments.ts, then the message with its pointer (1:1 or group), and the
  * download of a stored message's attachment.
  */
-import { AttachmentError, type AttachmentFiles, type DownloadOptions, type SendFileOptions } from './attachments.js';
+import { AttachmentError, type DownloadOptions, type SendFileOptions } from './attachments.js';
+import { downloadAttachmentTo } from './attachment-download.js';
+import { uploadAttachment } from './attachment-upload.js';
 import { assertSendable } from './contacts.js';
 import type { Engine } from './engine.js';
 import { ClientError } from './errors.js';
 import { type Attachment, pointerFromAttachment } from './media/pointer.js';
 import { sendData } from './messages.js';
+import type { AttachmentFiles, DownloadSink, FileInput } from './ports.js';
 import type { MessageRow } from './store/port.js';
+import { uploadStateKey } from './upload-state.js';
 
 /**
  * Sends a file to a contact (16-byte account id) or a group (32-byte group id):
@@ -20,23 +24,29 @@ import type { MessageRow } from './store/port.js';
  * process ended) is resumed by calling sendFile again with the same file and
  * recipient; a file changed since starts over.
  */
-export async function sendFile(engine: Engine, to: Uint8Array, path: string, options: SendFileOptions & { caption?: string } = {}): Promise<MessageRow> {
+export async function sendFile(engine: Engine, to: Uint8Array, file: string | FileInput, options: SendFileOptions & { caption?: string } = {}): Promise<MessageRow> {
   engine.requireAccount();
   const group = to.length === 32;
   if (!group) assertSendable(engine, to);
   else assertGroupSendable(engine, to);
-  const files = requireFiles(engine);
-  const stateKey = files.uploadStateKey(to, path);
-  const server = engine.requireServer();
-  const attachment = await files.upload({
-    store: engine.store, ctx: engine.ctx, now: engine.now, server,
-    allocate: async (size) => {
-      const f = await engine.requireConnection().request({ case: 'allocateAttachment', value: { size: BigInt(size) } });
-      if (f.body.case !== 'attachmentSlot') throw new ClientError('SERVER_ERROR', 'unexpected answer to an attachment request');
-      const s = f.body.value;
-      return { attachmentId: s.attachmentId, uploadPath: s.uploadPath, uploadToken: s.uploadToken, expires: Number(s.expires) };
-    },
-  }, stateKey, path, options);
+  const input = typeof file === 'string' ? await requireFiles(engine).openFile(file) : file;
+  let stateKey: string;
+  let attachment: Attachment;
+  try {
+    stateKey = uploadStateKey(engine.ctx.crypto, to, input.id);
+    attachment = await uploadAttachment({
+      store: engine.store, ctx: engine.ctx, now: engine.now, transport: engine.transport(),
+      thumbnail: engine.files?.thumbnail?.bind(engine.files), sha256: engine.files?.sha256?.bind(engine.files),
+      allocate: async (size) => {
+        const f = await engine.requireConnection().request({ case: 'allocateAttachment', value: { size: BigInt(size) } });
+        if (f.body.case !== 'attachmentSlot') throw new ClientError('SERVER_ERROR', 'unexpected answer to an attachment request');
+        const s = f.body.value;
+        return { attachmentId: s.attachmentId, uploadPath: s.uploadPath, uploadToken: s.uploadToken, expires: Number(s.expires) };
+      },
+    }, stateKey, input, options);
+  } finally {
+    if (typeof file === 'string') await input.close?.().catch(() => {});
+  }
   const text = options.caption ?? '';
   if (group) {
     const row = await sendGroupData(engine, to, text, attachment);
@@ -50,11 +60,21 @@ export async function sendFile(engine: Engine, to: Uint8Array, path: string, opt
 }
 
 /**
- * Downloads attachment `index` of a stored message to `outPath`, verified and
- * decrypted (the AttachmentFiles port): the file appears only when complete;
- * an interrupted download resumes from `<outPath>.part` when called again.
+ * Downloads attachment `index` of a stored message to `out` (a platform name,
+ * opened with the AttachmentFiles port, or a DownloadSink), verified and
+ * decrypted: the file appears only when complete; an interrupted download
+ * resumes from what the sink kept (Node: `<out>.part`) when called again.
  */
-export async function downloadAttachment(engine: Engine, conversation: Uint8Array, messageId: Uint8Array, index: number, outPath: string, options: DownloadOptions = {}): Promise<{ path: string; size: number }> {
+export async function downloadAttachment(engine: Engine, conversation: Uint8Array, messageId: Uint8Array, index: number, out: string | DownloadSink, options: DownloadOptions = {}): Promise<{ path: string; size: number }> {
+  const a = storedAttachment(engine, conversation, messageId, index);
+  const transport = engine.transport();
+  const sink = typeof out === 'string' ? await requireFiles(engine).openDownload(out, { overwrite: options.overwrite }) : out;
+  const size = await downloadAttachmentTo({ transport, ctx: engine.ctx, sha256: engine.files?.sha256?.bind(engine.files) }, a, sink, options);
+  return { path: 'path' in sink && typeof sink.path === 'string' ? sink.path : '', size };
+}
+
+/** The pointer of attachment `index` of a stored message (NOT_FOUND, or EXPIRED once its server copy is gone). */
+export function storedAttachment(engine: Engine, conversation: Uint8Array, messageId: Uint8Array, index: number): Attachment {
   const m = engine.store.getMessage(conversation, messageId);
   if (!m || m.deleted) throw new ClientError('NOT_FOUND', 'no such message (it may have been deleted)');
   const a = m.attachments?.[index];
@@ -62,7 +82,7 @@ export async function downloadAttachment(engine: Engine, conversation: Uint8Arra
   if (a.expires > 0 && a.expires <= engine.now()) {
     throw new AttachmentError('EXPIRED', 'this attachment expired on the server; ask the sender to send it again');
   }
-  return requireFiles(engine).download(engine.requireServer(), engine.ctx, a, outPath, options);
+  return a;
 }
 
 /** Groups: the group must be known before a file is uploaded for it (membership is checked again on sending). */

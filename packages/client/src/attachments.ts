@@ -1,13 +1,12 @@
 /**
  * Attachments in the core (spec/attachments.md): the errors, peers' file
  * names made safe, preparing a file (type, metadata removal) from a
- * ByteSource, and the AttachmentFiles port through which the platform moves
- * the encrypted bytes between its files and the server (@sigilo/client-node
- * does it with files and a pinned TLS socket, streamed and resumable).
+ * ByteSource, and the options of transfers. The upload is in
+ * attachment-upload.ts, the download in attachment-download.ts; the platform
+ * only opens files (the AttachmentFiles port, ports.ts).
  */
 import type { ProtocolContext } from '@sigilo/protocol';
 import { toHex, utf8Length } from './bytes.js';
-import type { ServerAddress } from './connection.js';
 import { ClientError, type ClientErrorCode } from './errors.js';
 import { stripGif } from './media/gif.js';
 import { stripJpeg } from './media/jpeg.js';
@@ -17,6 +16,7 @@ import { SNIFF_BYTES, sniffMime } from './media/sniff.js';
 import { type ByteSource, type Piece, MediaFormatError, piecesSize } from './media/source.js';
 import { orientedSize } from './media/orientation.js';
 import { stripWebp } from './media/webp.js';
+import type { HashStream, Transport } from './ports.js';
 import type { ClientStore } from './store/port.js';
 
 export type { Attachment } from './media/pointer.js';
@@ -180,7 +180,7 @@ export async function prepareFile(src: ByteSource, fileName: string, options: { 
   return { pieces: r.pieces, size: piecesSize(r.pieces), contentType, fileName, width: shown.width, height: shown.height, orientation, removed: r.removed };
 }
 
-// ------------------------------------------------------------------ HTTPS to the server, pinned
+// ------------------------------------------------------------------ transfers
 
 export const attachmentUrlPath = (id: Uint8Array) => `/v1/attachments/${toHex(id)}`;
 
@@ -196,14 +196,18 @@ export interface AttachmentSlotInfo {
   readonly expires: number;
 }
 
-/** What the SDK gives the uploader: the store (for the resumable state), crypto, the server, and a way to reserve a slot. */
+/** What the SDK gives the uploader: the store (for the resumable state), crypto, the transport, and a way to reserve a slot. */
 export interface UploadHost {
   readonly store: ClientStore;
   readonly ctx: ProtocolContext;
   readonly now: () => number;
-  readonly server: ServerAddress;
+  readonly transport: Transport;
   /** AllocateAttachment over the authenticated WebSocket. */
   allocate(encryptedSize: number): Promise<AttachmentSlotInfo>;
+  /** The platform's thumbnails (AttachmentFiles.thumbnail). */
+  thumbnail?(source: ByteSource, prepared: PreparedFile): Promise<Uint8Array | undefined>;
+  /** The platform's SHA-256 (AttachmentFiles.sha256); the portable one otherwise. */
+  sha256?(): HashStream;
 }
 
 export interface TransferOptions {
@@ -222,18 +226,4 @@ export interface SendFileOptions extends TransferOptions {
 export interface DownloadOptions extends TransferOptions {
   /** Replace an existing file at the output path (default: refuse with EXISTS). */
   readonly overwrite?: boolean;
-}
-
-/**
- * The platform's part of sending and downloading files (client.md §7.3): it
- * reads the file, prepares it (prepareFile), encrypts and uploads it as a
- * resumable stream, and downloads, verifies and decrypts into a file that
- * appears only when complete. `file` names the file in the platform's terms
- * (a path in Node).
- */
-export interface AttachmentFiles {
-  /** The store key of the resumable upload state of `file` to `to`. */
-  uploadStateKey(to: Uint8Array, file: string): string;
-  upload(host: UploadHost, stateKey: string, file: string, options?: SendFileOptions): Promise<Attachment>;
-  download(server: ServerAddress, ctx: ProtocolContext, a: Attachment, out: string, options?: DownloadOptions): Promise<{ path: string; size: number }>;
 }

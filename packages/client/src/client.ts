@@ -14,7 +14,8 @@
 import type { IdentityKeyPair, ProtocolContext } from '@sigilo/protocol';
 import { portableCrypto, systemRandom } from '@sigilo/protocol/portable';
 import type { HistoryEntry, ProvisionMessage } from '@sigilo/protocol/gen/sigilo/client/v1/content_pb';
-import type { AttachmentFiles, DownloadOptions, SendFileOptions } from './attachments.js';
+import type { DownloadOptions, SendFileOptions } from './attachments.js';
+import type { AttachmentFiles, DownloadSink, FileInput } from './ports.js';
 import { fetchJson, type ClientBody, type ServerAddress } from './connection.js';
 import { Profiles } from './profiles.js';
 import { setPushSubscription, type PushSubscriptionKeys } from './push.js';
@@ -219,18 +220,22 @@ export class SigiloClient {
    * message carrying its pointer. Needs the connection (the upload slot is
    * reserved over it). An interrupted upload (AbortSignal, lost connection,
    * process ended) is resumed by calling sendFile again with the same file and
-   * recipient; a file changed since starts over.
+   * recipient; a file changed since starts over. `file` is a platform name
+   * (a path in Node, opened through the AttachmentFiles port) or an opened
+   * FileInput (a browser's Blob: client-web's blobInput).
    */
-  sendFile(to: Uint8Array, path: string, options: SendFileOptions & { caption?: string } = {}): Promise<MessageRow> {
+  sendFile(to: Uint8Array, path: string | FileInput, options: SendFileOptions & { caption?: string } = {}): Promise<MessageRow> {
     return sendFile(this.#engine, to, path, options);
   }
 
   /**
-   * Downloads attachment `index` of a stored message to `outPath`, verified and
-   * decrypted (attachments.ts downloadFile): the file appears only when complete;
-   * an interrupted download resumes from `<outPath>.part` when called again.
+   * Downloads attachment `index` of a stored message to `outPath` (a platform
+   * name, or a DownloadSink such as an OPFS file), verified and decrypted
+   * (attachment-download.ts): the file appears only when complete; an
+   * interrupted download resumes from what the sink kept (`<outPath>.part` in
+   * Node) when called again.
    */
-  downloadAttachment(conversation: Uint8Array, messageId: Uint8Array, index: number, outPath: string, options: DownloadOptions = {}): Promise<{ path: string; size: number }> {
+  downloadAttachment(conversation: Uint8Array, messageId: Uint8Array, index: number, outPath: string | DownloadSink, options: DownloadOptions = {}): Promise<{ path: string; size: number }> {
     return downloadAttachment(this.#engine, conversation, messageId, index, outPath, options);
   }
 

@@ -11,7 +11,7 @@ import {
 import type { Deliver } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 import { fromBase64 } from './bytes.js';
 import type { Connection, ServerAddress } from './connection.js';
-import type { AttachmentFiles } from './attachments.js';
+import type { AttachmentFiles } from './ports.js';
 import { ClientError } from './errors.js';
 import { Emitter, type ClientEvent, type ConnectionState } from './events.js';
 import type { Groups } from './groups.js';

@@ -8,7 +8,7 @@ export { ClientError, type ClientErrorCode } from './errors.js';
 export { KeyTransparencyClient, type TransparencyAlert, type TransparencyOptions } from './transparency.js';
 export { Connection, ServerRequestError, fetchJson, normaliseFingerprint, type ServerAddress } from './connection.js';
 export type { ClientStore, ContactProfileRow, ContactRow, MessageRow, MessageStatus, OutboxRow, PreKeyKind, OwnSenderKeyRow, PendingGroupMessageRow, SenderKeyRow } from './store/port.js';
-export type { ByteSink, ByteSource, FrameConnection, HttpRequest, HttpResponse, Transport, TransportFactory } from './ports.js';
+export type { AttachmentFiles, ByteSink, ByteSource, DownloadSink, FileInput, FrameConnection, HashStream, HttpRequest, HttpResponse, Transport, TransportFactory } from './ports.js';
 export { Emitter } from './events.js';
 export { toHex, fromHex, toBase64, fromBase64 } from './bytes.js';
 export { Profiles, checkProfileName, MAX_PROFILE_NAME, MAX_AVATAR_BYTES, PROFILE_REFRESH_MS, type Profile } from './profiles.js';
@@ -19,8 +19,12 @@ export { pad, unpad, PADDING_BLOCK } from './padding.js';
 export { formatLinkCode, parseLinkCode, linkQrPayload } from './provisioning.js';
 export {
   AttachmentError, INTEGRITY, MAX_FAILED_ATTEMPTS, safeFileName, prepareFile, attachmentUrlPath, THUMBNAIL_MAX_SOURCE,
-  type AttachmentErrorReason, type AttachmentFiles, type AttachmentSlotInfo, type SendFileOptions, type DownloadOptions, type TransferOptions, type PreparedFile, type UploadHost,
+  type AttachmentErrorReason, type AttachmentSlotInfo, type SendFileOptions, type DownloadOptions, type TransferOptions, type PreparedFile, type UploadHost,
 } from './attachments.js';
+export { uploadAttachment, fileExtras, UPLOAD_CHUNK } from './attachment-upload.js';
+export { downloadAttachmentTo, checkPointer, type DownloadHost } from './attachment-download.js';
+export { portableSha256 } from './attachment-transfer.js';
+export { uploadStateKey, loadUploadState, type UploadState } from './upload-state.js';
 export { decodeAttachments, encodeAttachments, type Attachment } from './media/pointer.js';
 export { bufferSource, type Piece } from './media/source.js';
 export { probeDurationMs } from './media/duration.js';

@@ -43,8 +43,12 @@ export interface HttpRequest {
   /** Absolute path on the server, e.g. /v1/attachments/<hex id>. */
   readonly path: string;
   readonly headers?: Readonly<Record<string, string>>;
-  /** A bounded body: one chunk of an upload (a Blob in browsers sends without copying). */
-  readonly body?: Uint8Array | Blob;
+  /**
+   * A bounded body (one chunk of an upload; a Blob in browsers sends without
+   * copying), or a stream for transports that stream request bodies
+   * (`Transport.streamsRequestBodies`; its length is in `content-length`).
+   */
+  readonly body?: Uint8Array | Blob | ReadableStream<Uint8Array>;
   readonly signal?: AbortSignal;
 }
 
@@ -60,6 +64,12 @@ export interface HttpResponse {
 
 /** The connection to one server: frames over WebSocket, other requests over HTTP. */
 export interface Transport {
+  /**
+   * Whether request bodies may be streams (Node over HTTP/1.1): an upload is
+   * then one PATCH for everything the server lacks. Browsers' fetch cannot
+   * stream a body over HTTP/1.1: uploads go in bounded PATCH requests.
+   */
+  readonly streamsRequestBodies?: boolean;
   connect(options?: { readonly signal?: AbortSignal }): Promise<FrameConnection>;
   request(request: HttpRequest): Promise<HttpResponse>;
 }
@@ -94,4 +104,54 @@ export interface ByteSink {
   close(): Promise<void>;
   /** Ends the writing after a failure: a resumable sink keeps what it has, others drop it. */
   abort(reason?: unknown): Promise<void>;
+}
+
+/** An incremental SHA-256 whose state can be copied (an upload snapshots it to resume). */
+export interface HashStream {
+  update(data: Uint8Array): void;
+  digest(): Uint8Array;
+  copy(): HashStream;
+}
+
+/** A file to send, opened by the platform (client.md §7.3). */
+export interface FileInput {
+  readonly source: ByteSource;
+  /** The name the recipient sees (a file name, no directory). */
+  readonly name: string;
+  /**
+   * What identifies this file across runs, for resuming its upload (Node: the
+   * absolute path; a browser: name, size and modification time of the File).
+   */
+  readonly id: string;
+  /** Modification time when opened (ms): a saved upload of another version is started again. */
+  readonly mtimeMs: number;
+  /** Whether the file changed since it was opened (checked once the upload is complete). */
+  changed?(): Promise<boolean>;
+  close?(): Promise<void>;
+}
+
+/**
+ * Where a download's verified plaintext goes. Resumable when `read` is given:
+ * a later download keeps what the sink holds and re-hashes it (the digest
+ * covers the whole ciphertext); without `read` a resume starts over.
+ * close() makes the file appear complete (and may fail, e.g. EXISTS); after an
+ * integrity failure the core truncates the sink to 0 before abort().
+ */
+export interface DownloadSink extends ByteSink {
+  read?(position: number, length: number): Promise<Uint8Array>;
+}
+
+/**
+ * The platform's files for attachments (client.md §7.3): the core reads a file
+ * through a ByteSource, encrypts and uploads it, downloads, verifies and
+ * decrypts into a DownloadSink; the platform only opens them. `file` and `out`
+ * are the platform's names (paths in Node).
+ */
+export interface AttachmentFiles {
+  openFile(file: string): Promise<FileInput>;
+  openDownload(out: string, options: { readonly overwrite?: boolean }): Promise<DownloadSink & { readonly path: string }>;
+  /** A small JPEG preview of a prepared picture, when the platform can draw one. */
+  thumbnail?(source: ByteSource, prepared: { readonly contentType: string; readonly orientation: number; readonly width: number | undefined }): Promise<Uint8Array | undefined>;
+  /** A faster SHA-256 than the portable one (node:crypto). */
+  sha256?(): HashStream;
 }

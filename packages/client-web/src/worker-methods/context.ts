@@ -6,6 +6,7 @@
  */
 import type { ClientEvent, SigiloClient } from '@sigilo/client';
 import type { IndexedDbStore } from '../store.js';
+import type { TransferProgress } from './attachments.js';
 
 export class HostError extends Error {
   constructor(readonly code: string, message: string) { super(message); }
@@ -13,7 +14,9 @@ export class HostError extends Error {
 
 export type HostMessage =
   | { readonly kind: 'event'; readonly event: ClientEvent }
-  | { readonly kind: 'marker'; readonly name: string; readonly value: string | null };
+  | { readonly kind: 'marker'; readonly name: string; readonly value: string | null }
+  /** A transfer's progress (worker-methods/attachments.ts). */
+  | TransferProgress;
 
 export interface HostContext {
   /** The engine; throws NOT_OPEN before `open`. */

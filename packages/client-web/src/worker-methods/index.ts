@@ -4,12 +4,16 @@
  * the page's typed client (`SigiloWorkerClient.call`) picks them up from the types.
  */
 import type { HostContext } from './context.js';
+import { attachmentMethods } from './attachments.js';
 import { contactMethods } from './contacts.js';
 import { messageMethods } from './messages.js';
 import { sessionMethods } from './session.js';
 import { settingsMethods } from './settings.js';
 
-const FILES = [sessionMethods, messageMethods, contactMethods, settingsMethods] as const;
+/** Attachments (attachments.ts) take the engine and a way to post progress rather than the whole context. */
+const attachmentFile = (ctx: HostContext) => attachmentMethods(() => ctx.need(), (m) => ctx.post(m));
+
+const FILES = [sessionMethods, messageMethods, contactMethods, settingsMethods, attachmentFile] as const;
 
 type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
 /** Every method the Worker answers, with its arguments and result (possibly a Promise). */

@@ -9,11 +9,11 @@ import { portableCrypto, systemRandom } from '@sigilo/protocol/portable';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { ClientFrameSchema, ServerFrameSchema, type ServerFrame } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 import {
-  BrowserTransport, DEFAULT_KDF, SigiloWorkerClient, SigiloWorkerError, IndexedDbStore, StoreError, TransferError, blobSource, deleteStore, downloadResumable, opfsSink, storeDatabaseName, streamSink,
+  BrowserTransport, DEFAULT_KDF, blobInput, opfsDownload, removeOpfsDownload, SigiloWorkerClient, SigiloWorkerError, IndexedDbStore, StoreError, TransferError, blobSource, deleteStore, downloadResumable, opfsSink, storeDatabaseName, streamSink,
   uploadOffset, uploadResumable, type EvictionMarker, type FrameConnection, type HttpRequest, type KdfParams, type Transport,
 } from '@sigilo/client-web';
 import { SigiloClient, formatAccountId, fromHex, parseContactCard, type ClientEvent } from '@sigilo/client';
-import { runSdkScenario, sdkScenarios } from '../sdk-conformance.js';
+import { runSdkScenario, sdkScenarios, type SdkFiles } from '../sdk-conformance.js';
 import { ratchetOpsPerSecond } from '../bench-ratchet.js';
 import { ALICE, BOB, CAROL, check, eq, fill, id16, ok, rejectsWith, storeScenarios, type StoreFactory, type StoreHandle } from '../store-conformance.js';
 
@@ -270,6 +270,29 @@ async function browserClient(label: string): Promise<{ client: SigiloClient; dis
   };
 }
 
+/** The SDK conformance suite's files in the browser: Blobs to send, downloads into OPFS (resumable). */
+function browserFiles(): SdkFiles {
+  const prefix = uniqueName('sdk-file');
+  const made: string[] = [];
+  return {
+    async make(name, size) {
+      const blob = patternBlob(size);
+      return { file: blobInput(blob, name), sha256: await sha256Hex(await blob.arrayBuffer()) };
+    },
+    async target(name) {
+      made.push(`${prefix}-${name}`);
+      return opfsDownload(`${prefix}-${name}`);
+    },
+    async sha256Of(name) {
+      const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('sigilo-downloads');
+      const file = await (await dir.getFileHandle(`${prefix}-${name}`)).getFile();
+      const hex = await sha256Hex(await file.arrayBuffer());
+      for (const n of made) await removeOpfsDownload(n);
+      return hex;
+    },
+  };
+}
+
 /** One client kept in the page across calls (a conversation driven step by step from the test, e.g. with the CLI). */
 let held: { client: SigiloClient; dispose(): Promise<void> } | undefined;
 
@@ -280,7 +303,7 @@ const tests: Record<string, (...args: never[]) => Promise<unknown>> = {
   sdkScenarios: async () => Object.keys(sdkScenarios),
 
   async sdkScenario(name: string, invites: string[]) {
-    await runSdkScenario(name, invites, browserClient);
+    await runSdkScenario(name, invites, browserClient, browserFiles());
     return true;
   },
 
