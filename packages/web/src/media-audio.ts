@@ -18,9 +18,9 @@ export function peaksOf(samples: Float32Array, n: number): number[] {
 let ctx: AudioContext | undefined;
 
 /** Decodes a recording: its length (ms) and waveform; undefined when the browser cannot decode it. */
-export async function analyse(url: string, bars = 40): Promise<{ durationMs: number; peaks: number[] } | undefined> {
+export async function analyse(blob: Blob, bars = 40): Promise<{ durationMs: number; peaks: number[] } | undefined> {
   try {
-    const bytes = await (await fetch(url)).arrayBuffer();
+    const bytes = await blob.arrayBuffer();
     ctx ??= new AudioContext();
     const buffer = await ctx.decodeAudioData(bytes);
     return { durationMs: Math.round(buffer.duration * 1000), peaks: peaksOf(buffer.getChannelData(0), bars) };

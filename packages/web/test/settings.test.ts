@@ -135,7 +135,8 @@ describe.skipIf(missing !== undefined)('web settings in Chromium: notifications,
     await setHidden(ana.page, false);
     // The muted chat shows 🔕 in its header.
     await openChat(ana.page, bob.name);
-    await ana.page.getByRole('img', { name: 'Muted chat' }).waitFor();
+    await ana.page.locator('.conversation .bar').getByRole('img', { name: 'Muted chat' }).waitFor();
+    await ana.page.locator('.chat-row', { hasText: bob.name }).getByRole('img', { name: 'Muted chat' }).waitFor();
   }, 180_000);
 
   it('deletes a chat’s history after confirming', async () => {

@@ -3,6 +3,7 @@ import { SigiloClient } from '@sigilo/client';
 import { IndexedDbStore, type EvictionMarker } from '../store.js';
 import type { KdfParams } from '../store-keys.js';
 import { BrowserTransport } from '../transport.js';
+import { browserAttachmentFiles } from '../thumbnail.js';
 import { HostError, type HostContext } from './context.js';
 
 type PendingLink = Awaited<ReturnType<SigiloClient['startLink']>>;
@@ -22,7 +23,7 @@ export function sessionMethods(ctx: HostContext) {
         remove: () => { current = null; ctx.post({ kind: 'marker', name: o.name, value: null }); },
       };
       const store = await IndexedDbStore.open({ name: o.name, passphrase: o.passphrase, ...(o.kdf ? { kdf: o.kdf } : {}), marker, ...(o.startOverAfterEviction ? { startOverAfterEviction: true } : {}) });
-      const client = new SigiloClient({ store, transport: () => new BrowserTransport() });
+      const client = new SigiloClient({ store, transport: () => new BrowserTransport(), attachments: browserAttachmentFiles });
       off = client.on((event) => ctx.post({ kind: 'event', event }));
       ctx.setOpen(store, client);
       const r = store.report;

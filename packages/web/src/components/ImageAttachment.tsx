@@ -10,6 +10,7 @@ import { bubbleSize, thumbnailUrl } from '../media-format.js';
 import { TransferProgress } from './TransferProgress.js';
 import { Lightbox } from './Lightbox.js';
 import { t } from '../i18n/index.js';
+import { Icon } from './Icon.js';
 
 /** Pictures up to this size download as soon as they are shown. */
 export const AUTO_DOWNLOAD_BYTES = 4 * 1024 * 1024;
@@ -28,11 +29,11 @@ export function ImageAttachment({ chat, m, index }: { chat: string; m: MessageRo
     if (full || await downloadAttachment(chat, m, index)) open.value = true;
   };
   const src = full ?? thumb;
-  return <figure class="media image" data-attachment="image" style={{ width: `${size.width}px` }}>
+  return <figure class="media image" data-attachment="image" data-thumb={thumb ? "yes" : "no"} style={{ width: `${size.width}px` }}>
     <button type="button" class="media-open" aria-label={d.openPhoto(a.fileName)} onClick={() => void show()} style={{ width: `${size.width}px`, height: `${size.height}px` }}>
       {src ? <img src={src} alt="" class={full ? 'full' : 'thumb'} width={size.width} height={size.height} data-full={full ? 'yes' : 'no'} />
-        : <span class="media-placeholder" aria-hidden="true">🖼</span>}
-      {!full && !transfer && <span class="media-badge" aria-hidden="true">⤓</span>}
+        : <span class="media-placeholder" aria-hidden="true"><Icon name="image" size="2.5rem" /></span>}
+      {!full && !transfer && <span class="media-badge" aria-hidden="true"><Icon name="download" /></span>}
     </button>
     {transfer && <TransferProgress transfer={transfer} label={a.fileName} onCancel={() => cancelDownload(key)} onRetry={() => void downloadAttachment(chat, m, index)} />}
     {open.value && full && <Lightbox src={full} name={a.fileName} onClose={() => { open.value = false; }} />}

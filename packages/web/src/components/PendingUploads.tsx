@@ -6,6 +6,7 @@ import { TransferProgress } from './TransferProgress.js';
 import { VoicePlayer } from './VoiceNote.js';
 import { extension } from './FileAttachment.js';
 import { t } from '../i18n/index.js';
+import { Icon } from './Icon.js';
 
 function Preview({ p }: { p: PendingUpload }) {
   const d = t();
@@ -14,7 +15,7 @@ function Preview({ p }: { p: PendingUpload }) {
   if (p.kind === 'voice') return <VoicePlayer url={p.previewUrl} durationMs={p.durationMs} label={d.voiceNote} />;
   const ext = extension(p.name);
   return <div class="file-row">
-    <span class="file-icon" aria-hidden="true">{ext || '📄'}</span>
+    <span class="file-icon" aria-hidden="true">{ext || <Icon name="file" />}</span>
     <div class="file-main"><p class="file-name" title={p.name}>{p.name}</p><p class="file-size">{fileSize(p.file.size)}{ext ? ` · ${ext}` : ''}</p></div>
   </div>;
 }
@@ -27,7 +28,7 @@ export function PendingUploads({ chat }: { chat: string }) {
       <div class="bubble media-bubble">
         <div class={`media ${p.kind}`}><Preview p={p} /></div>
         {tr && <TransferProgress transfer={tr} label={p.name} onCancel={() => cancelUpload(p.key)} onRetry={() => retryUpload(p.key)} onDismiss={() => forgetUpload(p.key)} />}
-        <span class="meta"><span class="ticks" aria-label={t().statusPending}>🕓</span></span>
+        <span class="meta"><span class="ticks" role="img" aria-label={t().statusPending}><Icon name="clock" size="1em" /></span></span>
       </div>
     </li>;
   })}</>;

@@ -5,6 +5,7 @@ import { attachmentKey, cancelDownload, downloadAttachment, mediaUrls, transfers
 import { bubbleSize, duration, fileSize, thumbnailUrl } from '../media-format.js';
 import { TransferProgress } from './TransferProgress.js';
 import { t } from '../i18n/index.js';
+import { Icon } from './Icon.js';
 
 export function VideoAttachment({ chat, m, index }: { chat: string; m: MessageRow; index: number }) {
   const d = t();
@@ -21,7 +22,7 @@ export function VideoAttachment({ chat, m, index }: { chat: string; m: MessageRo
       ? <video src={url} controls autoplay playsInline preload="metadata" poster={poster} width={size.width} height={size.height} aria-label={a.fileName} />
       : <button type="button" class="media-open poster" aria-label={d.playVideo(a.fileName)} onClick={() => void play()} style={{ width: `${size.width}px`, height: `${size.height}px` }}>
         {poster ? <img src={poster} alt="" width={size.width} height={size.height} /> : url ? <video src={url} preload="metadata" muted aria-hidden="true" tabIndex={-1} width={size.width} height={size.height} /> : null}
-        <span class="play-badge" aria-hidden="true">▶</span>
+        <span class="play-badge" aria-hidden="true"><Icon name="play" size="1.6rem" /></span>
         <span class="media-info" aria-hidden="true">{a.durationMs ? duration(a.durationMs) : fileSize(a.size)}</span>
       </button>}
     {transfer && <TransferProgress transfer={transfer} label={a.fileName} onCancel={() => cancelDownload(key)} onRetry={() => void downloadAttachment(chat, m, index)} />}

@@ -5,9 +5,11 @@
 import { useEffect, useRef } from 'preact/hooks';
 import { useSignal } from '@preact/signals';
 import { analyse } from '../media-audio.js';
+import { blobOf } from '../sdk/attachments.js';
 import { duration } from '../media-format.js';
 import { Waveform } from './Waveform.js';
 import { t } from '../i18n/index.js';
+import { Icon } from './Icon.js';
 
 const FLAT = Array.from({ length: 40 }, () => 0.15);
 
@@ -17,7 +19,10 @@ export function VoicePlayer({ url, durationMs, label }: { url: string | undefine
   const playing = useSignal(false);
   const position = useSignal(0);
   const info = useSignal<{ durationMs: number; peaks: number[] } | undefined>(undefined);
-  useEffect(() => { if (url) void analyse(url).then((r) => { info.value = r; }); }, [url]);
+  useEffect(() => {
+    const blob = url ? blobOf(url) : undefined;
+    if (blob) void analyse(blob).then((r) => { info.value = r; });
+  }, [url]);
   const total = info.value?.durationMs ?? durationMs ?? 0;
   const toggle = () => {
     const el = audio.current;
@@ -25,7 +30,7 @@ export function VoicePlayer({ url, durationMs, label }: { url: string | undefine
     if (el.paused) void el.play().catch(() => undefined); else el.pause();
   };
   return <div class="voice" data-attachment="voice" data-duration-ms={total || undefined}>
-    <button type="button" class="voice-play" disabled={!url} aria-label={`${playing.value ? d.pause : d.play}: ${label}`} onClick={toggle}>{playing.value ? '❚❚' : '▶'}</button>
+    <button type="button" class="voice-play" disabled={!url} aria-label={`${playing.value ? d.pause : d.play}: ${label}`} onClick={toggle}><Icon name={playing.value ? 'pause' : 'play'} /></button>
     <Waveform peaks={info.value?.peaks ?? FLAT} progress={total ? Math.min(1, position.value / total) : 0} />
     <span class="voice-time">{duration(playing.value || position.value ? position.value : total)}</span>
     {url && <audio ref={audio} src={url} preload="auto"

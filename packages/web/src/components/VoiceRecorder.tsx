@@ -9,6 +9,7 @@ import { sendAttachment } from '../sdk/attachments.js';
 import { notice } from '../sdk/state.js';
 import { duration } from '../media-format.js';
 import { t } from '../i18n/index.js';
+import { Icon } from './Icon.js';
 
 /** A press shorter than this is a tap (recording goes on until Send); longer is hold-to-record. */
 const TAP_MS = 350;
@@ -111,7 +112,7 @@ export function VoiceRecorder({ chat, disabled }: { chat: string; disabled?: boo
 
   if (state.value === 'recording' || state.value === 'starting') {
     return <div class="recorder" role="group" aria-label={d.recording}>
-      <button type="button" class="icon rec-cancel" aria-label={d.cancelRecording} title={d.cancelRecording} onClick={() => stop(false)}>🗑</button>
+      <button type="button" class="icon rec-cancel" aria-label={d.cancelRecording} title={d.cancelRecording} onClick={() => stop(false)}><Icon name="trash" /></button>
       <span class="rec-dot" aria-hidden="true" />
       <span class="rec-time" role="timer" aria-live="off">{duration(elapsed.value)}</span>
       <canvas ref={canvas} class="rec-level" width={160} height={32} aria-hidden="true" />
@@ -131,5 +132,5 @@ export function VoiceRecorder({ chat, disabled }: { chat: string; disabled?: boo
       window.addEventListener('pointerup', up);
       void start();
     }}
-    onKeyDown={(e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); void start(); } }}>🎤</button>;
+    onKeyDown={(e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); void start(); } }}><Icon name="mic" size="1.4rem" /></button>;
 }

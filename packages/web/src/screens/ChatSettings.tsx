@@ -13,6 +13,7 @@ import { Avatar } from '../components/Avatar.js';
 import { ConfirmDialog } from '../components/ConfirmDialog.js';
 import { displayName } from './ChatList.js';
 import { lang, t } from '../i18n/index.js';
+import { Icon } from '../components/Icon.js';
 
 const LOCALES = { en: 'en-GB', es: 'es', pt: 'pt-BR' } as const;
 
@@ -52,7 +53,7 @@ export function ChatSettings({ params }: { params: Record<string, string> }) {
       </fieldset>
       <fieldset class="settings-group" disabled={busy.value || !summary}>
         <legend class="visually-hidden">{d.deleteHistory}</legend>
-        <button type="button" class="row-button danger-text" onClick={() => { confirming.value = true; }}>🗑 {d.deleteHistory}</button>
+        <button type="button" class="row-button danger-text" onClick={() => { confirming.value = true; }}><Icon name="trash" /> {d.deleteHistory}</button>
       </fieldset>
     </div>
     <ConfirmDialog open={confirming.value} text={d.deleteHistoryConfirm} confirm={d.confirmDelete} cancel={d.dialogCancel} danger

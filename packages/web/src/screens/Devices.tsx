@@ -12,7 +12,10 @@ import { errorText } from '../errors.js';
 import { Header } from '../components/Header.js';
 import { ConfirmDialog } from '../components/ConfirmDialog.js';
 import { lang, t } from '../i18n/index.js';
+import { Icon } from '../components/Icon.js';
 
+/** How often the open list is read again. */
+const REFRESH_MS = 4000;
 const LOCALES = { en: 'en-GB', es: 'es', pt: 'pt-BR' } as const;
 const day = (d: number) => new Date(d * 86_400_000).toLocaleDateString(LOCALES[lang.value], { day: 'numeric', month: 'short', year: 'numeric' });
 
@@ -23,7 +26,12 @@ export function Devices() {
   const error = useSignal<string | undefined>(undefined);
   const unlinking = useSignal<DeviceSummary | undefined>(undefined);
   const report = (e: unknown) => { error.value = errorText(e); };
-  useEffect(() => { void loadDevices().catch(report); }, []);
+  useEffect(() => {
+    void loadDevices().catch(report);
+    // A device linked a moment ago appears once it has finished setting itself up: read the list again now and then.
+    const timer = setInterval(() => { if (document.visibilityState === 'visible') void loadDevices().catch(() => undefined); }, REFRESH_MS);
+    return () => clearInterval(timer);
+  }, []);
   const nameOf = (x: DeviceSummary) => x.name ?? d.deviceUnnamed(x.deviceId);
   const approve = async (e: Event) => {
     e.preventDefault();
@@ -44,7 +52,7 @@ export function Devices() {
       {!list ? <p aria-busy="true"><span class="spinner" aria-hidden="true" /></p>
         : <ul class="device-list">
           {list.map((x) => <li key={x.deviceId} class="device" data-device={x.deviceId}>
-            <span class="device-icon" aria-hidden="true">{x.current ? '💻' : '📱'}</span>
+            <span class="device-icon" aria-hidden="true"><Icon name={x.current ? 'laptop' : 'phone'} size="1.6rem" /></span>
             <div class="device-main">
               <p class="device-name">{nameOf(x)}{x.current && <span class="tag">{d.thisDevice}</span>}</p>
               <p class="hint">{d.deviceSeen(day(x.createdDay), day(x.lastSeenDay))}</p>
@@ -53,7 +61,7 @@ export function Devices() {
           </li>)}
         </ul>}
       <form class="settings-group" onSubmit={(e) => void approve(e)}>
-        <h2>{d.linkDevice}</h2>
+        <h2>{d.linkNewDevice}</h2>
         <p class="hint" id="link-hint">{d.linkDeviceHint}</p>
         <label for="link-code">{d.linkCode}</label>
         <input id="link-code" autocomplete="off" spellcheck={false} aria-describedby="link-hint" value={code.value} onInput={(e) => { code.value = (e.target as HTMLInputElement).value; }} />

@@ -53,6 +53,19 @@ export const pendingUploads = signal<readonly PendingUpload[]>([]);
 /** Decrypted attachments: key → blob: URL (revoked when the app forgets them). */
 export const mediaUrls = signal<ReadonlyMap<string, string>>(new Map());
 
+/** The Blob behind each blob: URL this module made (read without fetch: the CSP allows no fetch of blob: URLs). */
+const blobs = new Map<string, Blob>();
+function urlFor(blob: Blob): string {
+  const url = URL.createObjectURL(blob);
+  blobs.set(url, blob);
+  return url;
+}
+function revoke(url: string): void {
+  URL.revokeObjectURL(url);
+  blobs.delete(url);
+}
+export const blobOf = (url: string): Blob | undefined => blobs.get(url);
+
 export const attachmentKey = (messageId: Uint8Array, index: number): string => `${hex(messageId)}.${index}`;
 
 function setTransfer(key: string, v: Transfer | undefined): void {
@@ -83,7 +96,7 @@ export function sendAttachment(chat: string, file: Blob, o: { name?: string; voi
   const voiceNote = !!o.voiceNote;
   const kind = mediaKind({ contentType: file.type, voiceNote });
   const key = `up-${Date.now().toString(36)}-${(serial++).toString(36)}`;
-  const previewUrl = kind === 'image' || kind === 'video' || kind === 'voice' ? URL.createObjectURL(file) : undefined;
+  const previewUrl = kind === 'image' || kind === 'video' || kind === 'voice' ? urlFor(file) : undefined;
   pendingUploads.value = [...pendingUploads.value, { key, chat, file, name, kind, voiceNote, previewUrl, durationMs: o.durationMs, createdAt: Date.now() }];
   void runUpload(key);
   return key;
@@ -121,7 +134,7 @@ export function retryUpload(key: string): void {
 /** Drops a file that was not sent (after cancel or failure). */
 export function forgetUpload(key: string): void {
   const p = pendingUploads.value.find((x) => x.key === key);
-  if (p?.previewUrl) URL.revokeObjectURL(p.previewUrl);
+  if (p?.previewUrl) revoke(p.previewUrl);
   pendingUploads.value = pendingUploads.value.filter((x) => x.key !== key);
   setTransfer(key, undefined);
   cancelled.delete(key);
@@ -143,7 +156,7 @@ export async function downloadAttachment(chat: string, m: MessageRow, index: num
     });
     // The sender's type is a hint; a picture is shown as one, anything else is only ever saved (never rendered as HTML).
     const typed = blob.type ? blob : new Blob([blob], { type: a && mediaKind(a) !== 'file' ? a.contentType : 'application/octet-stream' });
-    const url = URL.createObjectURL(typed);
+    const url = urlFor(typed);
     const next = new Map(mediaUrls.value);
     next.set(key, url);
     mediaUrls.value = next;
