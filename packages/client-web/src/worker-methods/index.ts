@@ -9,11 +9,12 @@ import { contactMethods } from './contacts.js';
 import { messageMethods } from './messages.js';
 import { sessionMethods } from './session.js';
 import { settingsMethods } from './settings.js';
+import { privacyMethods } from './privacy.js';
 
 /** Attachments (attachments.ts) take the engine and a way to post progress rather than the whole context. */
 const attachmentFile = (ctx: HostContext) => attachmentMethods(() => ctx.need(), (m) => ctx.post(m));
 
-const FILES = [sessionMethods, messageMethods, contactMethods, settingsMethods, attachmentFile] as const;
+const FILES = [sessionMethods, messageMethods, contactMethods, settingsMethods, privacyMethods, attachmentFile] as const;
 
 type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
 /** Every method the Worker answers, with its arguments and result (possibly a Promise). */

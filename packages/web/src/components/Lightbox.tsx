@@ -18,6 +18,6 @@ export function Lightbox({ src, name, onClose }: { src: string; name: string; on
       <a class="lightbox-btn" href={src} download={name}><Icon name="download" size="1.1em" /> {d.saveFile}</a>
       <button type="button" class="lightbox-btn" autofocus onClick={onClose} aria-label={d.closeView}><Icon name="close" /></button>
     </div>
-    <img class="lightbox-img" src={src} alt={name} />
+    <div class="lightbox-stage"><img class="lightbox-img" src={src} alt={name} /></div>
   </dialog>;
 }

@@ -1,6 +1,6 @@
 /**
  * A chat's settings (issue 13 point 7): mute its notifications for 8 hours, a week or always (or unmute), and
- * delete its history on all of this person's devices.
+ * delete its history on all of this person's devices; the disappearing-messages timer where the engine has it.
  */
 import '../settings.css';
 import { useSignal } from '@preact/signals';
@@ -11,6 +11,7 @@ import { errorText } from '../errors.js';
 import { Header } from '../components/Header.js';
 import { Avatar } from '../components/Avatar.js';
 import { ConfirmDialog } from '../components/ConfirmDialog.js';
+import { DisappearingPicker } from '../components/DisappearingPicker.js';
 import { displayName } from './ChatList.js';
 import { lang, t } from '../i18n/index.js';
 import { Icon } from '../components/Icon.js';
@@ -51,6 +52,7 @@ export function ChatSettings({ params }: { params: Record<string, string> }) {
           {muted && <button type="button" class="choice" onClick={() => choose('off')}>{d.unmute}</button>}
         </div>
       </fieldset>
+      {summary && <DisappearingPicker id={id} />}
       <fieldset class="settings-group" disabled={busy.value || !summary}>
         <legend class="visually-hidden">{d.deleteHistory}</legend>
         <button type="button" class="row-button danger-text" onClick={() => { confirming.value = true; }}><Icon name="trash" /> {d.deleteHistory}</button>

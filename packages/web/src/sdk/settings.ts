@@ -60,3 +60,24 @@ export async function setProfileName(name: string): Promise<void> {
   await sdk().call.setProfileName(clean);
   if (me.value) me.value = { ...me.value, name: clean };
 }
+
+/** Disappearing-message timers by chat (ms; 0 off; undefined: this engine has none), as last read. */
+export const disappearing = signal<ReadonlyMap<string, number | undefined>>(new Map());
+
+export async function loadDisappearing(id: string): Promise<void> {
+  const ms = await sdk().call.disappearingTimer(fromHex(id));
+  const next = new Map(disappearing.value);
+  next.set(id, ms);
+  disappearing.value = next;
+}
+
+export async function setDisappearing(id: string, ms: number): Promise<void> {
+  await sdk().call.setDisappearingTimer(fromHex(id), ms);
+  await Promise.all([loadDisappearing(id), refreshConversation(id).catch(() => undefined)]);
+}
+
+/** The timers offered, as Signal and WhatsApp do (the SDK accepts 30 s to 4 weeks). */
+export const TIMERS: readonly { ms: number; n: number; unit: 'h' | 'd' | 'w' }[] = [
+  { ms: HOUR, n: 1, unit: 'h' }, { ms: 8 * HOUR, n: 8, unit: 'h' }, { ms: 24 * HOUR, n: 1, unit: 'd' },
+  { ms: 7 * 24 * HOUR, n: 1, unit: 'w' }, { ms: 28 * 24 * HOUR, n: 4, unit: 'w' },
+];
