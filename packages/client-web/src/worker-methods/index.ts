@@ -3,7 +3,7 @@
  * To add methods, write worker-methods/<concept>.ts and add it to FILES below;
  * the page's typed client (`SigiloWorkerClient.call`) picks them up from the types.
  */
-import type { HostContext } from './context.js';
+import type { HostContext, MethodFile } from './context.js';
 import { attachmentMethods } from './attachments.js';
 import { contactMethods } from './contacts.js';
 import { messageMethods } from './messages.js';
@@ -20,9 +20,10 @@ type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) exten
 /** Every method the Worker answers, with its arguments and result (possibly a Promise). */
 export type WorkerMethods = UnionToIntersection<ReturnType<(typeof FILES)[number]>>;
 
-export function methodTable(ctx: HostContext): Record<string, (...args: unknown[]) => unknown> {
+/** The table the Worker answers from; `files` is for tests (default: every method file). */
+export function methodTable(ctx: HostContext, files: readonly MethodFile[] = FILES): Record<string, (...args: unknown[]) => unknown> {
   const table: Record<string, (...args: unknown[]) => unknown> = Object.create(null);
-  for (const file of FILES) {
+  for (const file of files) {
     for (const [name, fn] of Object.entries(file(ctx))) {
       if (name in table) throw new Error(`worker method "${name}" is defined twice`);
       table[name] = fn as (...args: unknown[]) => unknown;

@@ -1,5 +1,6 @@
 /** Banners over every screen: integrity warnings, a signed update, the connection, storage, one-off notices. */
 import { useSignal } from '@preact/signals';
+import { useEffect } from 'preact/hooks';
 import { applyUpdate, status, supported, type Problem } from '../integrity.js';
 import { connection, notice, notPersisted, phase } from '../sdk/state.js';
 import { t } from '../i18n/index.js';
@@ -36,12 +37,21 @@ function UpdateBanner() {
 function ConnectionBanner() {
   const d = t();
   const c = connection.value;
+  const tick = useSignal(0);
+  const waiting = phase.value === 'ready' && c.state === 'offline' && c.retryAt !== undefined;
+  useEffect(() => {
+    if (!waiting) return;
+    const timer = setInterval(() => { tick.value++; }, 1000);
+    return () => clearInterval(timer);
+  }, [waiting]);
   if (phase.value !== 'ready' || c.state === 'online') return null;
-  const retry = c.retryInMs !== undefined ? Math.max(1, Math.round(c.retryInMs / 1000)) : undefined;
-  const text = c.state === 'connecting' ? (c.everOnline ? d.errReconnecting : d.errConnecting) : retry !== undefined ? d.errOffline(retry) : d.errOfflineNow;
+  void tick.value;
+  const retry = c.retryAt !== undefined ? Math.max(0, Math.round((c.retryAt - Date.now()) / 1000)) : undefined;
+  const text = c.state === 'connecting' ? (c.everOnline ? d.errReconnecting : d.errConnecting) : retry ? d.errOffline(retry) : d.errOfflineNow;
   return <div role="status" class={`banner conn conn-${c.state}`} data-connection={c.state}>
     <span>{text}</span>
-    {c.state === 'offline' && <p class="hint">{d.errCertHint}</p>}
+    {/* Never connected since the app opened: the certificate may be the reason; a drop later is the network. */}
+    {c.state === 'offline' && !c.everOnline && <p class="hint">{d.errCertHint}</p>}
   </div>;
 }
 
@@ -56,6 +66,12 @@ function StorageBanner() {
 
 function Notice() {
   const n = notice.value;
+  useEffect(() => {
+    // Confirmations ("Copied") go away by themselves; errors stay until dismissed.
+    if (n?.kind !== 'info') return;
+    const timer = setTimeout(() => { if (notice.value === n) notice.value = undefined; }, 3000);
+    return () => clearTimeout(timer);
+  }, [n]);
   if (!n) return null;
   return <div role={n.kind === 'error' ? 'alert' : 'status'} class={`banner ${n.kind === 'error' ? 'warning' : 'info'}`} data-notice="notice">
     <p>{n.text}</p>

@@ -4,7 +4,7 @@ import { useEffect, useRef } from 'preact/hooks';
 import { useSignal } from '@preact/signals';
 import { t } from '../i18n/index.js';
 
-export function Composer({ initial, disabled, onDraft, onSend, onTyping, attach, voice }: { initial: string; disabled?: boolean; onDraft: (text: string) => void; onSend: (text: string) => Promise<void>; onTyping: (started: boolean) => void; /** Before the text field (the attach button). */ attach?: ComponentChildren; /** Instead of Send while the field is empty (the voice recorder). */ voice?: ComponentChildren }) {
+export function Composer({ initial, disabled, blockedText, onDraft, onSend, onTyping, attach, voice }: { initial: string; disabled?: boolean; blockedText?: string; onDraft: (text: string) => void; onSend: (text: string) => Promise<void>; onTyping: (started: boolean) => void; /** Before the text field (the attach button). */ attach?: ComponentChildren; /** Instead of Send while the field is empty (the voice recorder). */ voice?: ComponentChildren }) {
   const d = t();
   const text = useSignal(initial);
   const ref = useRef<HTMLTextAreaElement>(null);
@@ -25,7 +25,7 @@ export function Composer({ initial, disabled, onDraft, onSend, onTyping, attach,
   };
   return <form class="composer" onSubmit={(e) => { e.preventDefault(); void send(); }}>
     {attach}
-    <textarea ref={ref} rows={1} aria-label={d.messageInput} placeholder={d.messageInput} value={text.value} disabled={disabled}
+    <textarea ref={ref} rows={1} aria-label={d.messageInput} placeholder={disabled && blockedText ? blockedText : d.messageInput} value={text.value} disabled={disabled}
       onInput={(e) => {
         const v = (e.target as HTMLTextAreaElement).value;
         text.value = v;

@@ -1,5 +1,6 @@
 /** One message: text, time and ticks; a menu button opens its actions (copy, delete for me / for everyone). */
 import { useSignal } from '@preact/signals';
+import { useEffect, useRef } from 'preact/hooks';
 import type { MessageRow } from '../sdk/types.js';
 import { hex } from '../sdk/ids.js';
 import { clock } from '../format.js';
@@ -18,7 +19,15 @@ export function MessageBubble({ m, actions }: { m: MessageRow; actions: MessageA
   const open = useSignal(false);
   const id = hex(m.messageId);
   const close = () => { open.value = false; };
-  return <li class={`msg ${m.outgoing ? 'out' : 'in'}${m.deleted ? ' deleted' : ''}`} data-message={id} data-status={m.status}>
+  const ref = useRef<HTMLLIElement>(null);
+  useEffect(() => {
+    if (!open.value) return;
+    // A click or tap anywhere else closes the menu, as in every messenger.
+    const outside = (e: PointerEvent) => { if (!ref.current?.contains(e.target as Node)) close(); };
+    document.addEventListener('pointerdown', outside);
+    return () => document.removeEventListener('pointerdown', outside);
+  }, [open.value]);
+  return <li ref={ref} class={`msg ${m.outgoing ? 'out' : 'in'}${m.deleted ? ' deleted' : ''}`} data-message={id} data-status={m.status}>
     <div class="bubble">
       {!m.deleted && m.attachments?.length ? <Attachments chat={hex(m.conversation)} m={m} /> : null}
       {m.deleted ? <p class="text deleted-text">{d.deletedMessage}</p> : (m.text || !m.attachments?.length) && <p class="text">{m.text}</p>}

@@ -33,7 +33,7 @@ const en = {
   deleteForMe: 'Delete for me',
   deleteForEveryone: 'Delete for everyone',
   contactCardLabel: 'Contact card or contact link',
-  contactCardHint: 'Ask the person for their contact card (Settings › My contact card, or `sigilo whoami`) and paste it here.',
+  contactCardHint: 'Ask the person for their contact card (Settings › My contact card; on a computer: sigilo whoami) and paste it here.',
   contactName: 'Name for this contact',
   save: 'Save',
   myCard: 'My contact card',
@@ -46,6 +46,7 @@ const en = {
   contactNotVerified: 'Not verified',
   loadingChats: 'Loading chats…',
   menu: 'Menu',
+  messagesLabel: 'Messages',
 };
 type Dict = typeof en;
 
@@ -81,7 +82,7 @@ const es: Dict = {
   deleteForMe: 'Eliminar para mí',
   deleteForEveryone: 'Eliminar para todos',
   contactCardLabel: 'Tarjeta o enlace de contacto',
-  contactCardHint: 'Pide a la persona su tarjeta de contacto (Ajustes › Mi tarjeta de contacto, o `sigilo whoami`) y pégala aquí.',
+  contactCardHint: 'Pide a la persona su tarjeta de contacto (Ajustes › Mi tarjeta de contacto; en un ordenador: sigilo whoami) y pégala aquí.',
   contactName: 'Nombre para este contacto',
   save: 'Guardar',
   myCard: 'Mi tarjeta de contacto',
@@ -94,6 +95,7 @@ const es: Dict = {
   contactNotVerified: 'Sin verificar',
   loadingChats: 'Cargando chats…',
   menu: 'Menú',
+  messagesLabel: 'Mensajes',
 };
 
 const pt: Dict = {
@@ -128,7 +130,7 @@ const pt: Dict = {
   deleteForMe: 'Apagar para mim',
   deleteForEveryone: 'Apagar para todos',
   contactCardLabel: 'Cartão ou link de contato',
-  contactCardHint: 'Peça à pessoa o cartão de contato dela (Configurações › Meu cartão de contato, ou `sigilo whoami`) e cole-o aqui.',
+  contactCardHint: 'Peça à pessoa o cartão de contato dela (Configurações › Meu cartão de contato; no computador: sigilo whoami) e cole-o aqui.',
   contactName: 'Nome para este contato',
   save: 'Salvar',
   myCard: 'Meu cartão de contato',
@@ -141,6 +143,7 @@ const pt: Dict = {
   contactNotVerified: 'Não verificado',
   loadingChats: 'Carregando conversas…',
   menu: 'Menu',
+  messagesLabel: 'Mensagens',
 };
 
 export const chats: Catalogue<Dict> = { en, es, pt };

@@ -4,7 +4,8 @@
  */
 import { useEffect, useRef } from 'preact/hooks';
 import { conversations, drafts, messages, notice, typingUntil } from '../sdk/state.js';
-import { acceptIdentity, closeConversation, deleteMessage, markRead, openConversation, sendText, typing } from '../sdk/actions.js';
+import { acceptIdentity, closeConversation, deleteMessage, markRead, openConversation, safetyNumber, sendText, typing } from '../sdk/actions.js';
+import { useSignal } from '@preact/signals';
 import type { MessageRow } from '../sdk/types.js';
 import { fromHex } from '../sdk/ids.js';
 import { errorText } from '../errors.js';
@@ -28,6 +29,7 @@ export function Conversation({ params }: { params: Record<string, string> }) {
   const name = summary ? displayName(summary) : '…';
   const isTyping = (typingUntil.value.get(id) ?? 0) > Date.now();
   const end = useRef<HTMLDivElement>(null);
+  const number = useSignal<string | undefined>(undefined);
 
   useEffect(() => {
     void openConversation(id);
@@ -59,16 +61,20 @@ export function Conversation({ params }: { params: Record<string, string> }) {
   }
 
   return <section class="conversation" aria-labelledby="conv-h">
-    <Header id="conv-h" title={<span class="conv-title"><Avatar name={name} id={id} small />{name}</span>} sub={isTyping ? <span class="typing" role="status">{d.typing}</span> : undefined}><ChatMenuButton id={id} /></Header>
+    <Header id="conv-h" avatar={<Avatar name={name} id={id} small />} title={name} sub={isTyping ? <span class="typing" role="status">{d.typing}</span> : undefined}><ChatMenuButton id={id} /></Header>
     {summary?.identityChanged && <div role="alert" class="banner warning identity" data-notice="identity-changed">
       <p>{d.errIdentityChanged(name)}</p>
+      <details onToggle={(e) => { if ((e.target as HTMLDetailsElement).open && !number.value) void safetyNumber(id).then((r) => { number.value = r.formatted; }).catch(report); }}>
+        <summary>{d.safetyNumber}</summary>
+        <p class="safety-number"><code>{number.value ?? '…'}</code></p>
+      </details>
       <button type="button" class="primary" onClick={() => void acceptIdentity(id).catch(report)}>{d.errAcceptIdentity}</button>
     </div>}
-    <div class="messages" tabIndex={0} aria-label={d.chats}>
+    <div class="messages" tabIndex={0} aria-label={d.messagesLabel}>
       <ol class="message-list">{items}<PendingUploads chat={id} /></ol>
       <div ref={end} />
     </div>
-    <Composer key={id} initial={drafts.get(id) ?? ''} disabled={summary?.identityChanged}
+    <Composer key={id} initial={drafts.get(id) ?? ''} disabled={summary?.identityChanged} blockedText={d.errSendBlocked}
       onDraft={(v) => { if (v) drafts.set(id, v); else drafts.delete(id); }}
       onTyping={(started) => void typing(id, started)}
       onSend={(text) => sendText(id, text).catch((e) => { report(e); throw e; })}

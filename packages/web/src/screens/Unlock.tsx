@@ -1,7 +1,7 @@
 /** Later visits: the passphrase opens the encrypted store (wrong passphrase: say so, keep the field). */
 import { useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
-import { unlock } from '../sdk/actions.js';
+import { prewarm, startOver, unlock } from '../sdk/actions.js';
 import { errorText } from '../errors.js';
 import { t } from '../i18n/index.js';
 
@@ -10,7 +10,7 @@ export function Unlock() {
   const pass = useSignal('');
   const busy = useSignal(false);
   const error = useSignal<string | undefined>(undefined);
-  useEffect(() => { performance.mark('sigilo-unlock-shown'); }, []);
+  useEffect(() => { performance.mark('sigilo-unlock-shown'); prewarm(); }, []);
   const submit = async (e: Event) => {
     e.preventDefault();
     busy.value = true;
@@ -29,6 +29,7 @@ export function Unlock() {
       {error.value && <p id="unlock-error" role="alert" class="error">{error.value}</p>}
       <button type="submit" class="primary big" disabled={busy.value || !pass.value}>{busy.value ? d.unlocking : d.unlock}</button>
       <p class="hint">{d.forgotPassphrase}</p>
+      <button type="button" class="link-button" onClick={() => { if (confirm(d.startOverConfirm)) void startOver().catch((err) => { error.value = errorText(err); }); }}>{d.startOver}</button>
     </form>
   </main>;
 }

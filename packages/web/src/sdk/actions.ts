@@ -25,12 +25,19 @@ export async function start(): Promise<void> {
   window.addEventListener('hashchange', toInvite);
 }
 
+/** Starts the engine's Worker (fetching and compiling its script) while the person is still typing the passphrase. */
+export function prewarm(): void {
+  sdk();
+}
+
 let listening = false;
 async function openStore(passphrase: string): Promise<{ registered: boolean; kdfMs: number; loadMs: number }> {
   const c = sdk();
   if (!listening) { c.on(onEngineEvent); listening = true; }
   const r = await c.open({ name: STORE_NAME, passphrase });
-  notPersisted.value = r.persisted === false;
+  // StorageManager.persist() exists only in a window (not in the Worker that opened the store): ask here.
+  const persisted = r.persisted ?? await navigator.storage?.persist?.().catch(() => undefined);
+  notPersisted.value = persisted === false;
   return r;
 }
 
@@ -60,6 +67,12 @@ export async function unlock(passphrase: string): Promise<{ kdfMs: number }> {
   }
   await becomeReady();
   return r;
+}
+
+/** Forgotten passphrase: deletes this browser's store (after the person confirmed) and shows the welcome screen. */
+export async function startOver(): Promise<void> {
+  await deleteStore(STORE_NAME);
+  phase.value = 'welcome';
 }
 
 /** Creates the store, registers with the invite code at this server, names the person and this device. */

@@ -53,7 +53,7 @@ export function onEngineEvent(e: ClientEvent): void {
       setTyping(e.conversation, e.started ? e.expiresAt : undefined);
       break;
     case 'connection':
-      connection.value = { state: e.state, ...(e.retryInMs !== undefined ? { retryInMs: e.retryInMs } : {}), everOnline: connection.value.everOnline || e.state === 'online' };
+      connection.value = { state: e.state, ...(e.retryInMs !== undefined ? { retryAt: Date.now() + e.retryInMs } : {}), everOnline: connection.value.everOnline || e.state === 'online' };
       if (e.state === 'online') schedule();
       break;
     case 'replaced':

@@ -16,7 +16,8 @@ export type Phase =
   | 'ready';
 
 export const phase = signal<Phase>('starting');
-export const connection = signal<{ state: 'offline' | 'connecting' | 'online'; retryInMs?: number; everOnline: boolean }>({ state: 'offline', everOnline: false });
+/** The connection to the server; `retryAt` (ms) when the engine waits before trying again; `everOnline` since the app opened. */
+export const connection = signal<{ state: 'offline' | 'connecting' | 'online'; retryAt?: number; everOnline: boolean }>({ state: 'offline', everOnline: false });
 export const me = signal<{ accountId: Uint8Array; deviceId: number; contactCard: string; name: string | undefined } | undefined>(undefined);
 export const conversations = signal<readonly ConversationSummary[] | undefined>(undefined);
 /** The open conversation's messages (oldest first), by conversation id (hex). */
