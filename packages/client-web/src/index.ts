@@ -13,3 +13,4 @@ export { IN_ANOTHER_TAB, type FromWorker, type ToWorker, type WorkerMethod, type
 export { blobInput, opfsDownload, removeOpfsDownload } from './attachment-files.js';
 export { attachmentMethods, type AttachmentWorkerMethods, type TransferProgress } from './worker-methods/attachments.js';
 export { sendFileInWorker, downloadInWorker, type WorkerTransferOptions } from './worker-methods/attachments-client.js';
+export { webCryptoAgreement } from './agreement.js';

@@ -71,7 +71,10 @@ export class BrowserTransport implements Transport {
           ws.send(frame as Uint8Array<ArrayBuffer>);
         },
         close(code = 1000, reason = '') {
-          if (ws.readyState === WebSocket.CONNECTING || ws.readyState === WebSocket.OPEN) ws.close(code, reason);
+          // A page may only send 1000 or 3000–4999 (others throw InvalidAccessError, and the socket would stay
+          // open): the core's protocol codes (1002 "malformed frame", 1008, …) go as 4000 + code.
+          const sendable = code === 1000 || (code >= 3000 && code <= 4999) ? code : code >= 1000 && code < 2000 ? 4000 + (code - 1000) : 1000;
+          if (ws.readyState === WebSocket.CONNECTING || ws.readyState === WebSocket.OPEN) ws.close(sendable, reason);
         },
       };
       ws.onopen = () => {

@@ -11,7 +11,7 @@ import type { FromWorker, ToWorker, WorkerMethod, WorkerMethods } from './worker
 import type { TransferProgress } from './worker-methods/attachments.js';
 
 export class SigiloWorkerError extends Error {
-  constructor(readonly code: string, message: string) {
+  constructor(readonly code: string, message: string, readonly reason?: string, readonly resumable?: boolean) {
     super(message);
     this.name = 'SigiloWorkerError';
   }
@@ -52,7 +52,7 @@ export class SigiloWorkerClient {
         const p = this.#pending.get(m.id);
         if (!p) return;
         this.#pending.delete(m.id);
-        if (m.ok) p.resolve(m.value); else p.reject(new SigiloWorkerError(m.error.code, m.error.message));
+        if (m.ok) p.resolve(m.value); else p.reject(new SigiloWorkerError(m.error.code, m.error.message, m.error.reason, m.error.resumable));
       }
     });
     worker.addEventListener('error', (e: Event) => {

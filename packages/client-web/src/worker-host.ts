@@ -6,7 +6,7 @@
  * one file per concept) and forwards the engine's events. The UI thread never
  * holds a key or runs a ratchet step.
  */
-import { ClientError, type SigiloClient } from '@sigilo/client';
+import { AttachmentError, ClientError, type SigiloClient } from '@sigilo/client';
 import { StoreError } from './errors.js';
 import type { IndexedDbStore } from './store.js';
 import { HostError, methodTable, type HostContext } from './worker-methods/index.js';
@@ -21,6 +21,7 @@ export interface WorkerScope {
 /** A thrown error as the page sees it: a stable code and a message (never plaintext, keys or ids). */
 export function workerError(e: unknown): WorkerErrorData {
   if (e instanceof StoreError && e.code === 'STORE_IN_USE') return { code: e.code, message: IN_ANOTHER_TAB };
+  if (e instanceof AttachmentError) return { code: e.code, message: e.message, reason: e.reason, resumable: e.resumable };
   if (e instanceof StoreError || e instanceof ClientError || e instanceof HostError) return { code: e.code, message: e.message };
   const code = (e as { code?: unknown })?.code;
   return { code: typeof code === 'string' ? code : 'INTERNAL', message: e instanceof Error ? e.message : String(e) };

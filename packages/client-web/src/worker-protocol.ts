@@ -20,6 +20,9 @@ export type WorkerMethod = keyof WorkerMethods;
 export interface WorkerErrorData {
   readonly code: string;
   readonly message: string;
+  /** An attachment error's reason (`ABORTED`, `TAMPERED`, …) and whether running it again resumes it. */
+  readonly reason?: string;
+  readonly resumable?: boolean;
 }
 
 export type ToWorker = { readonly kind: 'call'; readonly id: number; readonly method: WorkerMethod; readonly args: unknown[] };

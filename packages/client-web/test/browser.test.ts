@@ -215,6 +215,18 @@ describe.skipIf(!run)('browser adapters in Chromium', () => {
     }
   }, 120_000);
 
+  it('attachments through the Worker: a File sent with progress, cancelled and resumed; downloaded into OPFS with progress, cancelled and resumed; byte for byte the same', async () => {
+    const invites = [(await server.server.admin.createInvite()).code, (await server.server.admin.createInvite()).code];
+    const size = 3 * 1024 * 1024;
+    const r = await browser.run<{ cut: string; upEvents: number; resumedUpAt: number; cutDown: string; resumedDownAt: number; size: number; fileSize: number; same: boolean; caption: string; urlMade: boolean }>('workerAttachments', invites, size);
+    expect(r.cut).toBe('ABORTED resumable');
+    expect(r.upEvents).toBeGreaterThan(1);
+    expect(r.resumedUpAt).toBeGreaterThan(0);
+    expect(r.cutDown).toBe('ABORTED resumable');
+    expect(r.resumedDownAt).toBeGreaterThan(0);
+    expect(r).toMatchObject({ size, fileSize: size, same: true, caption: 'via worker', urlMade: true });
+  }, 180_000);
+
   it('a second tab gets a typed STORE_IN_USE from its Worker ("Sigilo is open in another tab"), and may open once the first closed', async () => {
     const name = `worker-tabs-${Date.now()}`;
     const second = await browser.newPage();

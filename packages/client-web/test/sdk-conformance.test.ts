@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../server/test/support/server.js';
-import { createNodeClient } from '../../client-node/src/index.js';
+import { createNodeClient, pinnedTransport } from '../../client-node/src/index.js';
 import { runSdkScenario, sdkScenarios, type SdkFiles } from './sdk-conformance.js';
 
 /** Files in a temp dir: deterministic bytes written a MiB at a time. */
@@ -48,9 +48,9 @@ describe('SDK conformance: Node adapters', () => {
       const files = mkdtempSync(join(tmpdir(), 'sigilo-sdk-files-'));
       const invites: string[] = [];
       for (let i = 0; i < scenario.invites; i++) invites.push((await server.server.admin.createInvite()).code);
-      await runSdkScenario(name, invites, async (label) => {
+      await runSdkScenario(name, invites, async (label, wrap) => {
         const dir = mkdtempSync(join(tmpdir(), `sigilo-sdk-${label}-`));
-        const client = createNodeClient({ dir, passphrase: `passphrase of ${label}` });
+        const client = createNodeClient({ dir, passphrase: `passphrase of ${label}`, ...(wrap ? { transport: (a) => wrap(pinnedTransport(a)) } : {}) });
         await client.init(server.server.url, server.server.tls.fingerprint);
         return { client, dispose: async () => { client.store.close(); rmSync(dir, { recursive: true, force: true }); } };
       }, nodeFiles(files)).finally(() => rmSync(files, { recursive: true, force: true }));

@@ -12,11 +12,14 @@
  * invites). Every party of a scenario is a client of that adapter set.
  */
 import { bytesEqual } from '@sigilo/protocol';
-import type { SigiloClient, ClientEvent, DownloadSink, FileInput, MessageRow } from '@sigilo/client';
+import type { SigiloClient, ClientEvent, DownloadSink, FileInput, FrameConnection, HttpResponse, MessageRow, Transport } from '@sigilo/client';
 
 export interface SdkEnv {
-  /** A new client on the adapters under test, with a fresh store, `init` done against the test server. */
-  newClient(label: string): Promise<SigiloClient>;
+  /**
+   * A new client on the adapters under test, with a fresh store, `init` done against the test server.
+   * `wrap` puts something between the client and its real transport (a tampering server, say).
+   */
+  newClient(label: string, wrap?: (t: Transport) => Transport): Promise<SigiloClient>;
   /** The next unused invite code made for this scenario. */
   invite(): string;
   /** The adapter set's files, for attachments. */
@@ -296,15 +299,125 @@ sdkScenarios['an attachment of 20 MB: the upload cut in the middle and resumed, 
   },
 };
 
+/** What the tampering transport of the bad-input scenario does to the server's answers. */
+type Tamper = 'none' | 'flip-chunk' | 'extend' | 'malformed-frame';
+
+/**
+ * The real transport with a hostile server in front of it: attachment bodies
+ * with a bit flipped in chunk 1 or bytes added at the end, or a first frame
+ * that is not a ServerFrame.
+ */
+function tampering(t: Transport, mode: () => Tamper): Transport {
+  const body = (res: HttpResponse): HttpResponse => {
+    const m = mode();
+    if (!res.body || (m !== 'flip-chunk' && m !== 'extend')) return res;
+    let at = 0;
+    const flipAt = 56 + 16_400 + 100; // inside chunk 1 (header, chunk 0, then 100 bytes in)
+    const changed = res.body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, c) {
+        if (m === 'flip-chunk' && flipAt >= at && flipAt < at + chunk.length) {
+          chunk = chunk.slice();
+          chunk[flipAt - at]! ^= 0x01;
+        }
+        at += chunk.length;
+        c.enqueue(chunk);
+      },
+      flush(c) { if (m === 'extend') c.enqueue(new Uint8Array(50)); },
+    }));
+    return { status: res.status, header: (n) => res.header(n), body: changed, text: (l) => res.text(l) };
+  };
+  return {
+    streamsRequestBodies: t.streamsRequestBodies,
+    async connect(o) {
+      const real = await t.connect(o);
+      if (mode() !== 'malformed-frame') return real;
+      // The first frame (the challenge) replaced by bytes that are no ServerFrame.
+      let first = true;
+      const conn: FrameConnection = {
+        get onFrame() { return real.onFrame; },
+        set onFrame(f) {
+          real.onFrame = f && ((frame) => {
+            if (first) { first = false; f(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x0f, 0x01])); return; }
+            f(frame);
+          });
+        },
+        get bufferedAmount() { return real.bufferedAmount; },
+        closed: real.closed,
+        send: (f) => real.send(f),
+        close: (code, reason) => real.close(code, reason),
+        ...(real.terminate ? { terminate: () => real.terminate!() } : {}),
+      };
+      return conn;
+    },
+    async request(r) {
+      const res = await t.request(r);
+      return r.method === 'GET' && r.path.startsWith('/v1/attachments/') ? body(res) : res;
+    },
+  };
+}
+
+sdkScenarios['bad input from the server or a peer: typed errors, and nothing half-written'] = {
+  invites: 2,
+  async run(env) {
+    let mode: Tamper = 'none';
+    const alice = await person(env, 'alice');
+    const bobClient = await env.newClient('bob', (t) => tampering(t, () => mode));
+    await bobClient.register(env.invite());
+    await bobClient.connect({ reconnect: false });
+    const bob = bobClient;
+    introduce(alice, 'alice', bob, 'bob');
+    const { file, sha256 } = await env.files.make('small.bin', 200_000);
+    const sent = await alice.sendFile(bob.accountId!, file);
+    await until('bob has the attachment', () => bob.store.getMessage(alice.accountId!, sent.messageId)?.attachments?.length === 1);
+    const conv = alice.accountId!;
+    const pointer = bob.store.getMessage(conv, sent.messageId)!.attachments![0]!;
+    const attempt = async (reason: string) => {
+      const e = await bob.downloadAttachment(conv, sent.messageId, 0, await env.files.target('small.bin')).then(() => undefined, (x: unknown) => x);
+      eq(reasonOf(e), reason, `download with ${mode}`);
+      ok((e as { code?: string }).code === 'INVALID_INPUT', `${reason} is an INVALID_INPUT ClientError`);
+    };
+    // A tampered chunk and a blob longer than its pointer: typed, nothing kept.
+    mode = 'flip-chunk';
+    await attempt('TAMPERED');
+    mode = 'extend';
+    await attempt('EXTENDED');
+    mode = 'none';
+    // A peer's pointer that does not fit its blob: a wrong digest, a wrong key, impossible sizes.
+    const withPointer = (p: Partial<typeof pointer>) => bob.store.setMessageAttachments(conv, sent.messageId, [{ ...pointer, ...p }]);
+    withPointer({ digest: pointer.digest.map((x, i) => (i === 3 ? x ^ 1 : x)) });
+    await attempt('DIGEST_MISMATCH');
+    withPointer({ key: pointer.key.map((x, i) => (i === 0 ? x ^ 1 : x)) });
+    await attempt('WRONG_KEY');
+    withPointer({ size: pointer.size + 5_000_000 });
+    await attempt('BAD_POINTER');
+    withPointer({});
+    // An attachment larger than the server takes: refused before any byte is sent.
+    const huge: FileInput = { source: { size: 2 ** 40, read: async (_p, n) => new Uint8Array(Math.min(n, 64)) }, name: 'huge.bin', id: 'huge', mtimeMs: 0 };
+    const tooLarge = await bob.sendFile(alice.accountId!, huge).then(() => undefined, (x: unknown) => x);
+    eq(reasonOf(tooLarge), 'TOO_LARGE', 'an oversized attachment');
+    // A malformed frame from the server: the connection fails with a typed error; the store is untouched.
+    await bob.close();
+    mode = 'malformed-frame';
+    const bad = await bob.connect({ reconnect: false }).then(() => undefined, (x: unknown) => x);
+    eq((bad as { code?: string } | undefined)?.code, 'CONNECTION_FAILED', 'connect after a malformed frame');
+    mode = 'none';
+    await bob.connect({ reconnect: false });
+    eq(bob.state, 'online', 'bob connects again');
+    // After all that, the same download succeeds and is byte for byte the file.
+    await bob.downloadAttachment(conv, sent.messageId, 0, await env.files.target('small.bin'));
+    eq(await env.files.sha256Of('small.bin'), sha256, 'SHA-256 of the download after the failures');
+  },
+};
+
 /** Runs one scenario, closing every client the factory made (even on failure). */
-export async function runSdkScenario(name: string, invites: string[], make: (label: string) => Promise<{ client: SigiloClient; dispose(): Promise<void> }>, files: SdkFiles): Promise<void> {
+export async function runSdkScenario(name: string, invites: string[], make: (label: string, wrap?: (t: Transport) => Transport) => Promise<{ client: SigiloClient; dispose(): Promise<void> }>, files: SdkFiles): Promise<void> {
   const scenario = sdkScenarios[name] ?? fail(`no scenario "${name}"`);
   if (invites.length < scenario.invites) fail(`"${name}" needs ${scenario.invites} invites, got ${invites.length}`);
   const made: { client: SigiloClient; dispose(): Promise<void> }[] = [];
   let next = 0;
   const env: SdkEnv = {
-    async newClient(label) {
-      const m = await make(label);
+    async newClient(label, wrap) {
+      const m = await make(label, wrap);
       made.push(m);
       return m.client;
     },

@@ -15,6 +15,7 @@ import type { IdentityKeyPair, ProtocolContext } from '@sigilo/protocol';
 import { portableCrypto, systemRandom } from '@sigilo/protocol/portable';
 import type { HistoryEntry, ProvisionMessage } from '@sigilo/protocol/gen/sigilo/client/v1/content_pb';
 import type { DownloadOptions, SendFileOptions } from './attachments.js';
+import { withAgreements, type AgreementCache, type AsyncAgreement } from './agreement-prefetch.js';
 import type { AttachmentFiles, DownloadSink, FileInput } from './ports.js';
 import { fetchJson, type ClientBody, type ServerAddress } from './connection.js';
 import { Profiles } from './profiles.js';
@@ -58,6 +59,11 @@ export interface ClientOptions {
   readonly attachments?: AttachmentFiles;
   /** Key transparency witnesses and how many cosignatures a checkpoint needs (spec/transparency.md §6). */
   readonly transparency?: TransparencyOptions;
+  /**
+   * The platform's asynchronous X25519 (WebCrypto in a browser): sealed deliveries' agreements are
+   * computed with it ahead of each inbox batch (agreement-prefetch.ts). Optional: the CryptoProvider does them otherwise.
+   */
+  readonly agreement?: AsyncAgreement;
 }
 
 export class SigiloClient {
@@ -66,7 +72,10 @@ export class SigiloClient {
 
   constructor(options: ClientOptions) {
     this.store = options.store;
-    this.#engine = new Engine(options.store, options.ctx ?? { crypto: portableCrypto, random: systemRandom }, options.now ?? Date.now, options.transport, options.attachments);
+    const ctx = options.ctx ?? { crypto: portableCrypto, random: systemRandom };
+    const agreements: AgreementCache = new Map();
+    this.#engine = new Engine(options.store, options.agreement ? { ...ctx, crypto: withAgreements(ctx.crypto, agreements) } : ctx, options.now ?? Date.now, options.transport, options.attachments);
+    if (options.agreement) this.#engine.prefetch = { agree: options.agreement, cache: agreements };
     this.#engine.groups = groupEngine(this.#engine);
     const engine = this.#engine;
     const request = (body: ClientBody) => engine.requireConnection().request(body);

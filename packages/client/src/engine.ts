@@ -12,6 +12,7 @@ import type { Deliver } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 import { fromBase64 } from './bytes.js';
 import type { Connection, ServerAddress } from './connection.js';
 import type { AttachmentFiles } from './ports.js';
+import type { AgreementCache, AsyncAgreement } from './agreement-prefetch.js';
 import { ClientError } from './errors.js';
 import { Emitter, type ClientEvent, type ConnectionState } from './events.js';
 import type { Groups } from './groups.js';
@@ -80,6 +81,9 @@ export class Engine {
   keysRefreshedAt = 0;
   account: { accountId: Uint8Array; deviceId: number } | undefined;
   readonly typingTimers = new Map<string, Timer>();
+
+  /** Sealed deliveries' X25519 computed ahead of each inbox batch (agreement-prefetch.ts), when the platform can. */
+  prefetch: { readonly agree: AsyncAgreement; readonly cache: AgreementCache } | undefined;
 
   #transport: { key: string; transport: Transport } | undefined;
 

@@ -8,6 +8,7 @@ import { assertSenderMatchesSession, bytesEqual, decodeOneTimePreKeyRecord, deco
 import { type Content, ContentSchema, type DataMessage, ReceiptMessage_Type, TypingMessage_Action } from '@sigilo/protocol/gen/sigilo/client/v1/content_pb';
 import type { Deliver } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 import { refreshServerKeys } from './account.js';
+import { prefetchAgreements } from './agreement-prefetch.js';
 import { toHex, unrefTimer, yieldTurn } from './bytes.js';
 import { checkIncomingIdentity, contact } from './contacts.js';
 import type { Engine } from './engine.js';
@@ -38,6 +39,8 @@ export function drainInbox(engine: Engine): void {
   if (engine.inboxRunning || engine.inboxTimer) return;
   const generation = engine.generation;
   engine.inboxRunning = (async () => {
+    /** The acknowledgements and effects of the batches so far, in order. */
+    let effects: Promise<unknown> = Promise.resolve();
     while (engine.inbox.length > 0) {
       const batch = engine.inbox.splice(0, INBOX_BATCH);
       const events: ClientEvent[] = [];
@@ -46,6 +49,12 @@ export function drainInbox(engine: Engine): void {
       const receipts = new Map<string, { to: Uint8Array; ids: Uint8Array[]; groupId?: Uint8Array }>();
       const sessions = new Map<string, { accountId: Uint8Array; deviceId: number; record: SessionRecord | undefined; dirty: boolean }>();
       const unknownSigner: Deliver[] = [];
+      if (engine.prefetch && engine.account) {
+        let privateKey: Uint8Array | undefined;
+        try { privateKey = engine.identity.agreement.privateKey; } catch { /* not registered: nothing to unseal */ }
+        // The only await before the batch's transaction: between batches the loop yields anyway.
+        if (privateKey) await prefetchAgreements(engine.prefetch.agree, privateKey, batch, engine.prefetch.cache);
+      }
       try {
         engine.store.transaction(() => {
           for (const d of batch) {
@@ -69,21 +78,28 @@ export function drainInbox(engine: Engine): void {
           unrefTimer(engine.inboxTimer!);
         }
         return;
+      } finally {
+        engine.prefetch?.cache.clear();
       }
-      if (acks.length) {
-        // Acknowledged only once what they produced is durable: the server then forgets them.
-        await engine.durable();
-        engine.connection?.post({ case: 'ack', value: { serverIds: acks } });
-      }
-      for (const e of events) engine.emit(e);
-      for (const f of followUps) f();
-      if (receipts.size) flushSoon(engine, 0);
+      // Acknowledged only once what they produced is durable (the server then forgets them), and
+      // their effects follow, in batch order. The next batch is decrypted meanwhile: a store that
+      // writes behind (IndexedDB) overlaps its write with that work instead of idling.
+      const durable = acks.length ? engine.durable() : Promise.resolve();
+      effects = Promise.all([effects, durable]).then(() => {
+        if (acks.length) engine.connection?.post({ case: 'ack', value: { serverIds: acks } });
+        for (const e of events) engine.emit(e);
+        for (const f of followUps) f();
+        if (receipts.size) flushSoon(engine, 0);
+      });
+      effects.catch(() => { /* a failed write: nothing more is acknowledged; the loop ends when it awaits this */ });
       if (unknownSigner.length) {
+        await effects;
         await refreshServerKeys(engine).catch(() => {});
         engine.inbox.unshift(...unknownSigner);
       }
       await yieldTurn();
     }
+    await effects;
   })().catch(() => { /* reported through events; never an unhandled rejection */ })
     .finally(() => { engine.inboxRunning = undefined; if (engine.inbox.length && !engine.inboxTimer) drainInbox(engine); });
 }

@@ -10,6 +10,7 @@ export { Connection, ServerRequestError, fetchJson, normaliseFingerprint, type S
 export type { ClientStore, ContactProfileRow, ContactRow, MessageRow, MessageStatus, OutboxRow, PreKeyKind, OwnSenderKeyRow, PendingGroupMessageRow, SenderKeyRow } from './store/port.js';
 export type { AttachmentFiles, ByteSink, ByteSource, DownloadSink, FileInput, FrameConnection, HashStream, HttpRequest, HttpResponse, Transport, TransportFactory } from './ports.js';
 export { Emitter } from './events.js';
+export { prefetchAgreements, withAgreements, type AgreementCache, type AsyncAgreement } from './agreement-prefetch.js';
 export { toHex, fromHex, toBase64, fromBase64 } from './bytes.js';
 export { Profiles, checkProfileName, MAX_PROFILE_NAME, MAX_AVATAR_BYTES, PROFILE_REFRESH_MS, type Profile } from './profiles.js';
 export { Usernames, checkUsername, type DirectoryListing } from './usernames.js';

@@ -4,6 +4,7 @@ import { IndexedDbStore, type EvictionMarker } from '../store.js';
 import type { KdfParams } from '../store-keys.js';
 import { BrowserTransport } from '../transport.js';
 import { browserAttachmentFiles } from '../thumbnail.js';
+import { webCryptoAgreement } from '../agreement.js';
 import { HostError, type HostContext } from './context.js';
 
 type PendingLink = Awaited<ReturnType<SigiloClient['startLink']>>;
@@ -23,7 +24,7 @@ export function sessionMethods(ctx: HostContext) {
         remove: () => { current = null; ctx.post({ kind: 'marker', name: o.name, value: null }); },
       };
       const store = await IndexedDbStore.open({ name: o.name, passphrase: o.passphrase, ...(o.kdf ? { kdf: o.kdf } : {}), marker, ...(o.startOverAfterEviction ? { startOverAfterEviction: true } : {}) });
-      const client = new SigiloClient({ store, transport: () => new BrowserTransport(), attachments: browserAttachmentFiles });
+      const client = new SigiloClient({ store, transport: () => new BrowserTransport(), attachments: browserAttachmentFiles, agreement: webCryptoAgreement });
       off = client.on((event) => ctx.post({ kind: 'event', event }));
       ctx.setOpen(store, client);
       const r = store.report;

@@ -4,12 +4,12 @@
  * JSON (or throwing, which fails the test with the message).
  */
 import { create, fromBinary, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
-import { authPayload, generateIdentityKeyPair, registerDevicePayload, registerIdentityPayload } from '@sigilo/protocol';
+import { authPayload, bytesEqual, generateIdentityKeyPair, registerDevicePayload, registerIdentityPayload } from '@sigilo/protocol';
 import { portableCrypto, systemRandom } from '@sigilo/protocol/portable';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { ClientFrameSchema, ServerFrameSchema, type ServerFrame } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 import {
-  BrowserTransport, DEFAULT_KDF, blobInput, opfsDownload, removeOpfsDownload, SigiloWorkerClient, SigiloWorkerError, IndexedDbStore, StoreError, TransferError, blobSource, deleteStore, downloadResumable, opfsSink, storeDatabaseName, streamSink,
+  BrowserTransport, DEFAULT_KDF, webCryptoAgreement, sendFileInWorker, downloadInWorker, blobInput, opfsDownload, removeOpfsDownload, SigiloWorkerClient, SigiloWorkerError, IndexedDbStore, StoreError, TransferError, blobSource, deleteStore, downloadResumable, opfsSink, storeDatabaseName, streamSink,
   uploadOffset, uploadResumable, type EvictionMarker, type FrameConnection, type HttpRequest, type KdfParams, type Transport,
 } from '@sigilo/client-web';
 import { SigiloClient, formatAccountId, fromHex, parseContactCard, type ClientEvent } from '@sigilo/client';
@@ -255,10 +255,10 @@ function patternBlob(size: number): Blob {
 // ------------------------------------------------------------------ the SDK on the browser adapters
 
 /** The client factory of the SDK conformance suite: IndexedDB store, the page's WebSocket and fetch, the portable provider. */
-async function browserClient(label: string): Promise<{ client: SigiloClient; dispose(): Promise<void> }> {
+async function browserClient(label: string, wrap?: (t: Transport) => Transport): Promise<{ client: SigiloClient; dispose(): Promise<void> }> {
   const name = uniqueName(`sdk-${label}`);
   const store = await openStore(name, `passphrase of ${label}`);
-  const client = new SigiloClient({ store, transport: () => new BrowserTransport() });
+  const client = new SigiloClient({ store, transport: () => (wrap ? wrap(new BrowserTransport()) : new BrowserTransport()), agreement: webCryptoAgreement });
   await client.init(location.origin, undefined);
   return {
     client,
@@ -357,6 +357,53 @@ const tests: Record<string, (...args: never[]) => Promise<unknown>> = {
     } finally {
       await w.close();
       await deleteStore(name);
+    }
+  },
+
+  /**
+   * Attachments through two engines in Workers: a Blob sent with progress and cancelled half-way
+   * (ABORTED), sent again (resumed), then downloaded by the other Worker into OPFS with progress,
+   * cancelled once and resumed; the File it answers is the Blob byte for byte.
+   */
+  async workerAttachments(invites: string[], size: number) {
+    const names = [uniqueName('worker-a'), uniqueName('worker-b')];
+    const [a, b] = names.map(() => new SigiloWorkerClient(new Worker('/test-worker.js')));
+    try {
+      const ids: Uint8Array[] = [];
+      const cards: string[] = [];
+      for (const [i, w] of [a!, b!].entries()) {
+        await w.open({ name: names[i]!, passphrase: 'pw', kdf: TEST_KDF });
+        await w.call.init(undefined);
+        ids.push((await w.call.register(invites[i]!)).accountId);
+        await w.call.connect({ reconnect: false });
+        cards.push((await w.call.whoami()).contactCard!);
+      }
+      const ca = parseContactCard(cards[0]!), cb = parseContactCard(cards[1]!);
+      await a!.call.addContact('b', cb.accountId, cb.accessKey, cb.profileKey);
+      await b!.call.addContact('a', ca.accountId, ca.accessKey, ca.profileKey);
+      const blob = new File([patternBlob(size)], 'worker.bin', { lastModified: 1_700_000_000_000 });
+      const want = await sha256Hex(await blob.arrayBuffer());
+      // Send, cancelled half-way through progress events.
+      const stop = new AbortController();
+      const upProgress: number[] = [];
+      const cut = await sendFileInWorker(a!, ids[1]!, blob, { caption: 'via worker', signal: stop.signal, onProgress: (done, total) => { upProgress.push(done); if (done > total / 2) stop.abort(); } })
+        .then(() => undefined, (e: SigiloWorkerError) => `${e.reason}${e.resumable ? ' resumable' : ''}`);
+      let resumedUpAt = -1;
+      const sent = await sendFileInWorker(a!, ids[1]!, blob, { caption: 'via worker', onProgress: (done) => { if (resumedUpAt < 0) resumedUpAt = done; } });
+      // The other Worker receives it, downloads with a cancel, then resumes.
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline && !(await b!.call.listMessages(ids[0]!, 10)).some((m) => bytesEqual(m.messageId, sent.messageId) && m.attachments?.length === 1)) await new Promise((r) => setTimeout(r, 50));
+      const stopDown = new AbortController();
+      const cutDown = await downloadInWorker(b!, ids[0]!, sent.messageId, { signal: stopDown.signal, onProgress: (done, total) => { if (done > total / 2) stopDown.abort(); } })
+        .then(() => undefined, (e: SigiloWorkerError) => `${e.reason}${e.resumable ? ' resumable' : ''}`);
+      let resumedDownAt = -1;
+      const got = await downloadInWorker(b!, ids[0]!, sent.messageId, { onProgress: (done) => { if (resumedDownAt < 0) resumedDownAt = done; } });
+      const same = (await sha256Hex(await got.file.arrayBuffer())) === want;
+      const url = URL.createObjectURL(got.file);
+      URL.revokeObjectURL(url);
+      return { cut, upEvents: upProgress.length, resumedUpAt, cutDown, resumedDownAt, size: got.size, fileSize: got.file.size, same, caption: sent.text, urlMade: url.startsWith('blob:') };
+    } finally {
+      for (const [i, w] of [a!, b!].entries()) { await w.close().catch(() => {}); await deleteStore(names[i]!).catch(() => {}); }
     }
   },
 

@@ -108,6 +108,8 @@ export interface BrowserSession {
   /** A fresh page at the same origin (a second tab). */
   newPage(): Promise<BrowserSession>;
   readonly console: string[];
+  /** A DevTools protocol call on this page (profiling a benchmark). */
+  cdp(method: string, params?: Record<string, unknown>): Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -160,6 +162,7 @@ export async function openBrowser(origin: string, pki: TestPki): Promise<Browser
       },
       run: (name, ...args) => page.evaluate(([n, a]) => (globalThis as unknown as { sigiloTest: Record<string, (...x: unknown[]) => Promise<unknown>> }).sigiloTest[n as string]!(...(a as unknown[])), [name, args] as const) as never,
       newPage: open,
+      cdp: (method, params) => cdp.send(method as never, params as never),
       close: () => page.close(),
     };
   };

@@ -80,11 +80,13 @@ const cancelled = new Set<string>();
 function failureText(e: unknown, kind: 'upload' | 'download'): string {
   const d = t();
   const code = errorCode(e);
-  const message = e instanceof Error ? e.message : '';
+  // Attachment errors carry their reason from the Worker (TOO_LARGE, QUOTA_EXCEEDED, EXPIRED, TAMPERED, …).
+  const reason = (e as { reason?: string }).reason;
   if (code === 'UNKNOWN_METHOD') return d.attachmentsUnavailable;
-  if (/too large/i.test(message)) return d.fileTooLarge;
-  if (/quota/i.test(message)) return d.quotaExceeded;
-  if (kind === 'download' && (code === 'NOT_FOUND' || /expired/i.test(message))) return d.attachmentExpired;
+  if (reason === 'TOO_LARGE') return d.fileTooLarge;
+  if (reason === 'QUOTA_EXCEEDED') return d.quotaExceeded;
+  if (kind === 'download' && (reason === 'EXPIRED' || code === 'NOT_FOUND')) return d.attachmentExpired;
+  if (reason === 'MALFORMED_MEDIA' || reason === 'UNSUPPORTED_METADATA' || reason === 'NOT_AUDIO') return `${d.uploadFailed} (${e instanceof Error ? e.message : ''})`;
   return kind === 'upload' ? d.uploadFailed : d.downloadFailed;
 }
 
