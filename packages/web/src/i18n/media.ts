@@ -37,6 +37,7 @@ const en = {
   fileTooLarge: 'The file is too large for this server.',
   quotaExceeded: 'Your space for files on the server is used up; older files free it when they expire.',
   metadataRemoved: 'Location and camera details are removed from photos before sending.',
+  mediaUnreadable: 'Not sent: this picture cannot be read, so its location and camera details cannot be removed. Try another format (JPEG or PNG).',
 };
 
 const es: typeof en = {
@@ -75,6 +76,7 @@ const es: typeof en = {
   fileTooLarge: 'El archivo es demasiado grande para este servidor.',
   quotaExceeded: 'Tu espacio para archivos en el servidor está lleno; se libera cuando caducan los archivos antiguos.',
   metadataRemoved: 'La ubicación y los datos de la cámara se eliminan de las fotos antes de enviarlas.',
+  mediaUnreadable: 'No enviado: esta imagen no se puede leer, así que no se pueden quitar su ubicación ni los datos de la cámara. Prueba con otro formato (JPEG o PNG).',
 };
 
 const pt: typeof en = {
@@ -113,6 +115,7 @@ const pt: typeof en = {
   fileTooLarge: 'O arquivo é grande demais para este servidor.',
   quotaExceeded: 'Seu espaço para arquivos no servidor acabou; ele é liberado quando os arquivos antigos expiram.',
   metadataRemoved: 'A localização e os dados da câmera são removidos das fotos antes do envio.',
+  mediaUnreadable: 'Não enviado: esta imagem não pode ser lida, então a localização e os dados da câmera não podem ser removidos. Tente outro formato (JPEG ou PNG).',
 };
 
 export const media: Catalogue<typeof en> = { en, es, pt };

@@ -86,7 +86,7 @@ function failureText(e: unknown, kind: 'upload' | 'download'): string {
   if (reason === 'TOO_LARGE') return d.fileTooLarge;
   if (reason === 'QUOTA_EXCEEDED') return d.quotaExceeded;
   if (kind === 'download' && (reason === 'EXPIRED' || code === 'NOT_FOUND')) return d.attachmentExpired;
-  if (reason === 'MALFORMED_MEDIA' || reason === 'UNSUPPORTED_METADATA' || reason === 'NOT_AUDIO') return `${d.uploadFailed} (${e instanceof Error ? e.message : ''})`;
+  if (reason === 'MALFORMED_MEDIA' || reason === 'UNSUPPORTED_METADATA') return d.mediaUnreadable;
   return kind === 'upload' ? d.uploadFailed : d.downloadFailed;
 }
 
