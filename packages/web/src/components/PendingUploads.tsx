@@ -1,5 +1,6 @@
 /** Files being sent to this chat, as outgoing bubbles with a preview, the progress bar, Cancel, and Retry once stopped. */
 import '../media.css';
+import { useEffect, useRef } from 'preact/hooks';
 import { cancelUpload, forgetUpload, pendingUploads, retryUpload, transfers, type PendingUpload } from '../sdk/attachments.js';
 import { fileSize } from '../media-format.js';
 import { TransferProgress } from './TransferProgress.js';
@@ -22,9 +23,12 @@ function Preview({ p }: { p: PendingUpload }) {
 
 export function PendingUploads({ chat }: { chat: string }) {
   const mine = pendingUploads.value.filter((p) => p.chat === chat);
-  return <>{mine.map((p) => {
+  const last = useRef<HTMLLIElement>(null);
+  // A file just chosen is shown at once at the bottom, as a sent message would be.
+  useEffect(() => { last.current?.scrollIntoView({ block: 'end' }); }, [mine.length, chat]);
+  return <>{mine.map((p, i) => {
     const tr = transfers.value.get(p.key);
-    return <li key={p.key} class="msg out pending-upload" data-upload={p.key} data-phase={tr?.phase ?? 'running'}>
+    return <li key={p.key} ref={i === mine.length - 1 ? last : undefined} class="msg out pending-upload" data-upload={p.key} data-phase={tr?.phase ?? 'running'}>
       <div class="bubble media-bubble">
         <div class={`media ${p.kind}`}><Preview p={p} /></div>
         {tr && <TransferProgress transfer={tr} label={p.name} onCancel={() => cancelUpload(p.key)} onRetry={() => retryUpload(p.key)} onDismiss={() => forgetUpload(p.key)} />}
