@@ -28,7 +28,7 @@ import { groupEngine } from './group-host.js';
 import type { GroupInfo } from './groups.js';
 import { formatContactCard } from './ids.js';
 import type { TransportFactory } from './ports.js';
-import type { ClientStore, ContactRow, MessageRow, MessageStatus } from './store/port.js';
+import type { ClientStore, ContactRow, MessageQuote, MessageRow, MessageStatus } from './store/port.js';
 import { init, register } from './account.js';
 import { downloadAttachment, sendFile } from './attachment-messages.js';
 import { addContact, resolveContact } from './contacts.js';
@@ -218,8 +218,8 @@ export class SigiloClient {
    * Sends a text: stored as pending and queued in one transaction (so it survives a
    * restart and is sent when the connection is back), then sent at once if online.
    */
-  sendText(to: Uint8Array, body: string): Promise<MessageRow> {
-    return sendText(this.#engine, to, body);
+  sendText(to: Uint8Array, body: string, options: { quote?: MessageQuote } = {}): Promise<MessageRow> {
+    return sendText(this.#engine, to, body, options);
   }
 
   /**

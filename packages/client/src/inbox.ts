@@ -12,6 +12,7 @@ import { prefetchAgreements } from './agreement-prefetch.js';
 import { toHex, unrefTimer, yieldTurn } from './bytes.js';
 import { checkIncomingIdentity, contact } from './contacts.js';
 import type { Engine } from './engine.js';
+import { acceptQuote } from './quotes.js';
 import { ClientError } from './errors.js';
 import { type ClientEvent, TYPING_EXPIRY_MS } from './events.js';
 import { acceptPointers } from './media/pointer.js';
@@ -295,12 +296,13 @@ export function apply(engine: Engine, content: Content, from: Uint8Array, self: 
 export function storeData(engine: Engine, m: DataMessage, conversation: Uint8Array, author: Uint8Array, outgoing: boolean, status: MessageStatus, now: number, events: ClientEvent[]): MessageRow | undefined {
   if (m.messageId.length !== 16) return undefined;
   const attachments = acceptPointers(m.attachments);
+  const quote = acceptQuote(m.quote);
   const row: MessageRow = {
     messageId: m.messageId, conversation, author, outgoing, timestamp: Number(m.timestamp), text: m.text, status, deleted: false, receivedAt: now,
     ...(attachments.length ? { attachments } : {}),
   };
   if (!engine.store.insertMessage(row)) return undefined; // already stored: idempotent
   if (attachments.length) engine.store.setMessageAttachments(conversation, m.messageId, attachments);
-  events.push({ type: 'message', message: row });
+  events.push({ type: 'message', message: quote ? { ...row, quote } : row });
   return row;
 }

@@ -7,10 +7,11 @@ export { SigiloClient, PREKEY_BATCH, PQ_PREKEY_BATCH, TYPING_EXPIRY_MS, type Cli
 export { ClientError, type ClientErrorCode } from './errors.js';
 export { KeyTransparencyClient, type TransparencyAlert, type TransparencyOptions } from './transparency.js';
 export { Connection, ServerRequestError, fetchJson, normaliseFingerprint, type ServerAddress } from './connection.js';
-export type { ClientStore, ContactProfileRow, ContactRow, MessageRow, MessageStatus, OutboxRow, PreKeyKind, OwnSenderKeyRow, PendingGroupMessageRow, SenderKeyRow } from './store/port.js';
+export type { ClientStore, ContactProfileRow, ContactRow, MessageQuote, MessageRow, MessageStatus, OutboxRow, PreKeyKind, OwnSenderKeyRow, PendingGroupMessageRow, SenderKeyRow } from './store/port.js';
 export type { AttachmentFiles, ByteSink, ByteSource, DownloadSink, FileInput, FrameConnection, HashStream, HttpRequest, HttpResponse, Transport, TransportFactory } from './ports.js';
 export { Emitter } from './events.js';
 export { prefetchAgreements, withAgreements, type AgreementCache, type AsyncAgreement } from './agreement-prefetch.js';
+export { QUOTE_TEXT_MAX } from './quotes.js';
 export { toHex, fromHex, toBase64, fromBase64 } from './bytes.js';
 export { Profiles, checkProfileName, MAX_PROFILE_NAME, MAX_AVATAR_BYTES, PROFILE_REFRESH_MS, type Profile } from './profiles.js';
 export { Usernames, checkUsername, type DirectoryListing } from './usernames.js';

@@ -10,16 +10,23 @@ import { ClientError } from './errors.js';
 import { GROUP_ID_LENGTH } from './groups.js';
 import { type Attachment, pointerFromAttachment } from './media/pointer.js';
 import { flush, queueContent, queueSync } from './outbox.js';
-import type { MessageRow } from './store/port.js';
+import type { MessageQuote, MessageRow } from './store/port.js';
+import { acceptQuote } from './quotes.js';
 
 /**
  * Sends a text: stored as pending and queued in one transaction (so it survives a
  * restart and is sent when the connection is back), then sent at once if online.
  */
-export async function sendText(engine: Engine, to: Uint8Array, body: string): Promise<MessageRow> {
+export async function sendText(engine: Engine, to: Uint8Array, body: string, options: { quote?: MessageQuote } = {}): Promise<MessageRow> {
   if (to.length === GROUP_ID_LENGTH) return engine.groups.sendText(to, body);
   assertSendable(engine, to);
-  return sendData(engine, to, { text: body });
+  return sendData(engine, to, { text: body, ...(options.quote ? { quote: checkQuote(options.quote) } : {}) });
+}
+
+function checkQuote(q: MessageQuote): MessageQuote {
+  const ok = acceptQuote(q);
+  if (!ok) throw new ClientError('INVALID_INPUT', 'a reply quotes a message by its 16-byte id and its author\'s 16-byte account id');
+  return ok;
 }
 
 /**
@@ -27,15 +34,15 @@ export async function sendText(engine: Engine, to: Uint8Array, body: string): Pr
  * pending and queued, with its copy for this account's other devices, in one
  * transaction (`alsoInTransaction` joins it), then sent at once if online.
  */
-export async function sendData(engine: Engine, to: Uint8Array, fields: { text: string; attachments?: readonly Attachment[] }, alsoInTransaction?: () => void): Promise<MessageRow> {
+export async function sendData(engine: Engine, to: Uint8Array, fields: { text: string; attachments?: readonly Attachment[]; quote?: MessageQuote }, alsoInTransaction?: () => void): Promise<MessageRow> {
   const me = engine.requireAccount();
   const messageId = engine.ctx.random(16);
   const now = engine.now();
   const attachments = fields.attachments ?? [];
-  const data = { messageId, timestamp: BigInt(now), text: fields.text, attachments: attachments.map(pointerFromAttachment) };
+  const data = { messageId, timestamp: BigInt(now), text: fields.text, attachments: attachments.map(pointerFromAttachment), ...(fields.quote ? { quote: fields.quote } : {}) };
   const row: MessageRow = {
     messageId, conversation: to, author: me.accountId, outgoing: true, timestamp: now, text: fields.text, status: 'pending', deleted: false, receivedAt: now,
-    ...(attachments.length ? { attachments } : {}),
+    ...(attachments.length ? { attachments } : {}), ...(fields.quote ? { quote: fields.quote } : {}),
   };
   engine.store.transaction(() => {
     engine.store.insertMessage(row);
@@ -45,7 +52,8 @@ export async function sendData(engine: Engine, to: Uint8Array, fields: { text: s
     alsoInTransaction?.();
   });
   await flush(engine);
-  return engine.store.getMessage(to, messageId) ?? row;
+  const stored = engine.store.getMessage(to, messageId);
+  return stored ? (fields.quote ? { ...stored, quote: fields.quote } : stored) : row;
 }
 
 /** Deletes one of this account's messages for everyone in the conversation. */

@@ -138,6 +138,24 @@ describe.skipIf(missing !== undefined)('web app in Chromium: onboarding, chats, 
     await expect.poll(() => ana.page.locator('.msg.out', { hasText: answer }).getAttribute('data-status'), { timeout: 20_000 }).toBe('read');
     await check(ana, 'conversation');
 
+    // A reply quoting a message: Bruno answers Ana's message; both see the quote.
+    await bob.page.locator('.msg.in', { hasText: answer }).locator('.msg-menu').click();
+    await bob.page.getByRole('menuitem', { name: 'Reply' }).click();
+    await bob.page.locator('[data-replying]').waitFor();
+    await check(bob, 'reply-compose');
+    const reply = 'Perfecto, gracias 3391';
+    plaintexts.push(reply);
+    await sendInUi(bob.page, reply);
+    const bobReply = bob.page.locator('.msg.out', { hasText: reply });
+    await expect.poll(() => bobReply.locator('.quote-text').textContent()).toBe(answer);
+    expect(await bobReply.locator('.quote-author').textContent()).toBe('Ana');
+    expect(await bob.page.locator('[data-replying]').count()).toBe(0);
+    const anaGot = ana.page.locator('.msg.in', { hasText: reply });
+    await anaGot.waitFor({ timeout: 20_000 });
+    await expect.poll(() => anaGot.locator('.quote-author').textContent()).toBe('You');
+    expect(await anaGot.locator('.quote-text').textContent()).toBe(answer);
+    await check(ana, 'conversation-reply');
+
     // Drafts stay per chat; delete for everyone reaches the other side.
     const gone = 'mensaje equivocado 7731';
     plaintexts.push(gone);

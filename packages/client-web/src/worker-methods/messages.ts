@@ -1,5 +1,6 @@
 /** Conversations and messages: the chat list's summaries, a conversation's messages, send, read, typing, delete. */
-import type { MessageRow, MessageStatus } from '@sigilo/client';
+import type { MessageQuote, MessageRow, MessageStatus } from '@sigilo/client';
+import { forget, keepQuote, withQuotes } from './quotes.js';
 import type { HostContext } from './context.js';
 
 /** One row of the chat list. */
@@ -44,11 +45,24 @@ export function messageMethods(ctx: HostContext) {
       return out.sort((a, b) => (b.last?.timestamp ?? 0) - (a.last?.timestamp ?? 0));
     },
     /** The last `limit` messages of a conversation, oldest first. */
-    listMessages: (conversation: Uint8Array, limit: number): MessageRow[] => ctx.need().store.listMessages(conversation, limit),
-    sendText: (to: Uint8Array, body: string) => ctx.need().sendText(to, body),
+    listMessages: (conversation: Uint8Array, limit: number): MessageRow[] => withQuotes(ctx.need(), conversation, ctx.need().store.listMessages(conversation, limit)),
+    /** Sends a text; with `quote`, a reply to that message. */
+    async sendText(to: Uint8Array, body: string, quote?: MessageQuote): Promise<MessageRow> {
+      const c = ctx.need();
+      if (!quote) return c.sendText(to, body);
+      const row = await c.sendText(to, body, { quote });
+      keepQuote(c, to, row.messageId, quote);
+      return row;
+    },
     markRead: (conversation: Uint8Array, messageIds?: Uint8Array[]) => ctx.need().markRead(conversation, messageIds),
     typing: (conversation: Uint8Array, started: boolean) => ctx.need().typing(conversation, started),
-    deleteForEveryone: (conversation: Uint8Array, messageId: Uint8Array) => ctx.need().deleteForEveryone(conversation, messageId),
-    deleteForMe: (conversation: Uint8Array, messageId: Uint8Array) => ctx.need().deleteForMe(conversation, messageId),
+    async deleteForEveryone(conversation: Uint8Array, messageId: Uint8Array): Promise<void> {
+      await ctx.need().deleteForEveryone(conversation, messageId);
+      forget(ctx.need(), conversation, messageId);
+    },
+    async deleteForMe(conversation: Uint8Array, messageId: Uint8Array): Promise<void> {
+      await ctx.need().deleteForMe(conversation, messageId);
+      forget(ctx.need(), conversation, messageId);
+    },
   };
 }

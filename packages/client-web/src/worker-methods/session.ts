@@ -6,6 +6,7 @@ import { BrowserTransport } from '../transport.js';
 import { browserAttachmentFiles } from '../thumbnail.js';
 import { webCryptoAgreement } from '../agreement.js';
 import { HostError, type HostContext } from './context.js';
+import { followQuotes } from './quotes.js';
 
 type PendingLink = Awaited<ReturnType<SigiloClient['startLink']>>;
 
@@ -25,7 +26,9 @@ export function sessionMethods(ctx: HostContext) {
       };
       const store = await IndexedDbStore.open({ name: o.name, passphrase: o.passphrase, ...(o.kdf ? { kdf: o.kdf } : {}), marker, ...(o.startOverAfterEviction ? { startOverAfterEviction: true } : {}) });
       const client = new SigiloClient({ store, transport: () => new BrowserTransport(), attachments: browserAttachmentFiles, agreement: webCryptoAgreement });
-      off = client.on((event) => ctx.post({ kind: 'event', event }));
+      const offEvents = client.on((event) => ctx.post({ kind: 'event', event }));
+      const offQuotes = followQuotes(client);
+      off = () => { offEvents(); offQuotes(); };
       ctx.setOpen(store, client);
       const r = store.report;
       return { created: r.created, registered: client.accountId !== undefined, persisted: r.persisted, kdfMs: r.kdfMs, loadMs: r.loadMs };

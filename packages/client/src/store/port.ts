@@ -39,6 +39,19 @@ export interface MessageRow {
   readonly attachments?: readonly Attachment[] | undefined;
   /** Groups: this row is not a message but a membership change shown in the conversation ("ana added carol"). */
   readonly groupChange?: GroupChangeRecord | undefined;
+  /**
+   * A reply: the message it answers (client.md §3). Carried by the row a send returns and by the 'message'
+   * event; stores need not keep it (the web app keeps it in its own encrypted record).
+   */
+  readonly quote?: MessageQuote | undefined;
+}
+
+/** The message a reply answers, as its author saw it. */
+export interface MessageQuote {
+  readonly messageId: Uint8Array;
+  readonly author: Uint8Array;
+  /** At most QUOTE_TEXT_MAX characters. */
+  readonly text: string;
 }
 
 /** A group change as kept in the conversation (client.md §9): who did what to whom; names are looked up when shown. */

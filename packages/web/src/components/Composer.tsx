@@ -4,7 +4,7 @@ import { useEffect, useRef } from 'preact/hooks';
 import { useSignal } from '@preact/signals';
 import { t } from '../i18n/index.js';
 
-export function Composer({ initial, disabled, blockedText, onDraft, onSend, onTyping, attach, voice }: { initial: string; disabled?: boolean; blockedText?: string; onDraft: (text: string) => void; onSend: (text: string) => Promise<void>; onTyping: (started: boolean) => void; /** Before the text field (the attach button). */ attach?: ComponentChildren; /** Instead of Send while the field is empty (the voice recorder). */ voice?: ComponentChildren }) {
+export function Composer({ initial, disabled, blockedText, replying, onCancelReply, onDraft, onSend, onTyping, attach, voice }: { initial: string; disabled?: boolean; blockedText?: string; replying?: { name: string; text: string } | undefined; onCancelReply?: () => void; onDraft: (text: string) => void; onSend: (text: string) => Promise<void>; onTyping: (started: boolean) => void; /** Before the text field (the attach button). */ attach?: ComponentChildren; /** Instead of Send while the field is empty (the voice recorder). */ voice?: ComponentChildren }) {
   const d = t();
   const text = useSignal(initial);
   const ref = useRef<HTMLTextAreaElement>(null);
@@ -23,7 +23,13 @@ export function Composer({ initial, disabled, blockedText, onDraft, onSend, onTy
     try { await onSend(body); } catch (e) { text.value = body; onDraft(body); throw e; }
     ref.current?.focus();
   };
-  return <form class="composer" onSubmit={(e) => { e.preventDefault(); void send(); }}>
+  useEffect(() => { if (replying) ref.current?.focus(); }, [replying]);
+  return <div class="composer-wrap">
+    {replying && <div class="reply-preview" data-replying="">
+      <div class="quote"><span class="quote-author">{d.replyingTo(replying.name)}</span><span class="quote-text">{replying.text || d.deletedMessage}</span></div>
+      <button type="button" class="icon" aria-label={d.cancelReply} title={d.cancelReply} onClick={onCancelReply}>×</button>
+    </div>}
+    <form class="composer" onSubmit={(e) => { e.preventDefault(); void send(); }}>
     {attach}
     <textarea ref={ref} rows={1} aria-label={d.messageInput} placeholder={disabled && blockedText ? blockedText : d.messageInput} value={text.value} disabled={disabled}
       onInput={(e) => {
@@ -37,5 +43,6 @@ export function Composer({ initial, disabled, blockedText, onDraft, onSend, onTy
       onKeyDown={(e) => { if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); void send(); } }} />
     {voice && !text.value.trim() ? voice
       : <button type="submit" class="send primary" aria-label={d.send} title={d.send} disabled={disabled || !text.value.trim()}>➤</button>}
-  </form>;
+    </form>
+  </div>;
 }

@@ -9,7 +9,10 @@ import { t } from '../i18n/index.js';
 import { Attachments } from './Attachments.js';
 
 export interface MessageActions {
+  reply(m: MessageRow): void;
   copy(m: MessageRow): void;
+  /** Who wrote a quoted message, as shown ("You", or the contact's name). */
+  authorName(author: Uint8Array): string;
   deleteForMe(m: MessageRow): void;
   deleteForEveryone(m: MessageRow): void;
 }
@@ -29,12 +32,17 @@ export function MessageBubble({ m, actions }: { m: MessageRow; actions: MessageA
   }, [open.value]);
   return <li ref={ref} class={`msg ${m.outgoing ? 'out' : 'in'}${m.deleted ? ' deleted' : ''}`} data-message={id} data-status={m.status}>
     <div class="bubble">
+      {m.quote && !m.deleted && <blockquote class="quote" data-quote={hex(m.quote.messageId)}>
+        <span class="quote-author">{actions.authorName(m.quote.author)}</span>
+        <span class="quote-text">{m.quote.text || d.deletedMessage}</span>
+      </blockquote>}
       {!m.deleted && m.attachments?.length ? <Attachments chat={hex(m.conversation)} m={m} /> : null}
       {m.deleted ? <p class="text deleted-text">{d.deletedMessage}</p> : (m.text || !m.attachments?.length) && <p class="text">{m.text}</p>}
       <span class="meta"><time dateTime={new Date(m.timestamp).toISOString()}>{clock(m.timestamp)}</time>{m.outgoing && <Ticks status={m.status} />}</span>
       {!m.deleted && <button type="button" class="msg-menu" aria-label={d.messageActions} aria-haspopup="menu" aria-expanded={open.value} onClick={() => { open.value = !open.value; }}>⌄</button>}
       {open.value && <ul class="menu" role="menu" onKeyDown={(e) => { if (e.key === 'Escape') close(); }}>
-        {m.text && <li role="none"><button type="button" role="menuitem" autofocus onClick={() => { close(); actions.copy(m); }}>{d.copy}</button></li>}
+        <li role="none"><button type="button" role="menuitem" autofocus onClick={() => { close(); actions.reply(m); }}>{d.reply}</button></li>
+        {m.text && <li role="none"><button type="button" role="menuitem" onClick={() => { close(); actions.copy(m); }}>{d.copy}</button></li>}
         <li role="none"><button type="button" role="menuitem" onClick={() => { close(); actions.deleteForMe(m); }}>{d.deleteForMe}</button></li>
         {m.outgoing && <li role="none"><button type="button" role="menuitem" onClick={() => { close(); actions.deleteForEveryone(m); }}>{d.deleteForEveryone}</button></li>}
       </ul>}

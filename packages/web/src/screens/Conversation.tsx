@@ -3,7 +3,7 @@
  * a blocking banner when the contact's safety number changed; the input bar with this chat's draft.
  */
 import { useEffect, useRef } from 'preact/hooks';
-import { conversations, drafts, messages, notice, typingUntil } from '../sdk/state.js';
+import { conversations, drafts, me, messages, notice, replyTo, typingUntil } from '../sdk/state.js';
 import { acceptIdentity, closeConversation, deleteMessage, markRead, openConversation, safetyNumber, sendText, typing } from '../sdk/actions.js';
 import { useSignal } from '@preact/signals';
 import type { MessageRow } from '../sdk/types.js';
@@ -45,7 +45,17 @@ export function Conversation({ params }: { params: Record<string, string> }) {
   useEffect(() => { end.current?.scrollIntoView({ block: 'end' }); }, [rows?.length, id]);
 
   const report = (e: unknown) => { notice.value = { kind: 'error', text: errorText(e) }; };
+  const self = me.value?.accountId;
+  const authorName = (author: Uint8Array) => (self && bytesEq(author, self) ? d.you : name);
+  const replying = replyTo.value.get(id);
+  const setReply = (m: MessageRow | undefined) => {
+    const next = new Map(replyTo.value);
+    if (m) next.set(id, m); else next.delete(id);
+    replyTo.value = next;
+  };
   const actions: MessageActions = {
+    reply: (m) => setReply(m),
+    authorName,
     copy: (m) => void navigator.clipboard?.writeText(m.text).then(() => { notice.value = { kind: 'info', text: d.copied }; }).catch(report),
     deleteForMe: (m) => void deleteMessage(id, m.messageId, false).catch(report),
     deleteForEveryone: (m) => void deleteMessage(id, m.messageId, true).catch(report),
@@ -75,11 +85,16 @@ export function Conversation({ params }: { params: Record<string, string> }) {
       <div ref={end} />
     </div>
     <Composer key={id} initial={drafts.get(id) ?? ''} disabled={summary?.identityChanged} blockedText={d.errSendBlocked}
+      replying={replying && { name: authorName(replying.author), text: replying.text }} onCancelReply={() => setReply(undefined)}
       onDraft={(v) => { if (v) drafts.set(id, v); else drafts.delete(id); }}
       onTyping={(started) => void typing(id, started)}
-      onSend={(text) => sendText(id, text).catch((e) => { report(e); throw e; })}
+      onSend={(text) => sendText(id, text, replying).then(() => setReply(undefined)).catch((e) => { report(e); throw e; })}
       attach={<AttachButton chat={id} disabled={summary?.identityChanged} />} voice={<VoiceRecorder chat={id} disabled={summary?.identityChanged} />} />
   </section>;
+}
+
+function bytesEq(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 function hexEq(a: Uint8Array, h: string): boolean {

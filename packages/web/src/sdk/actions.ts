@@ -8,6 +8,7 @@ import { refreshConversation, refreshConversations } from './refresh.js';
 import { dropSdk, errorCode, sdk, STORE_NAME } from './client.js';
 import { fromHex, hex } from './ids.js';
 import { onEngineEvent } from './events.js';
+import type { MessageRow } from './types.js';
 import { navigate } from '../router.js';
 
 /** Does this browser hold a store (so we ask for its passphrase) or not (welcome screen)? */
@@ -117,8 +118,10 @@ export function closeConversation(id: string): void {
   messages.value = next;
 }
 
-export async function sendText(id: string, text: string): Promise<void> {
-  await sdk().call.sendText(fromHex(id), text);
+/** Sends a text; with `replyingTo`, a reply quoting that message. */
+export async function sendText(id: string, text: string, replyingTo?: MessageRow): Promise<void> {
+  const quote = replyingTo && { messageId: replyingTo.messageId, author: replyingTo.author, text: replyingTo.text };
+  await sdk().call.sendText(fromHex(id), text, quote);
   await Promise.all([refreshConversation(id), refreshConversations()]);
 }
 
