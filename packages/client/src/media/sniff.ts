@@ -7,7 +7,7 @@
 import { ascii } from './source.js';
 
 /** How many leading bytes sniffMime looks at. */
-export const SNIFF_BYTES = 64;
+export const SNIFF_BYTES = 512;
 
 const EXTENSIONS: Record<string, string> = {
   jpg: 'image/jpeg', jpeg: 'image/jpeg', png: 'image/png', gif: 'image/gif', webp: 'image/webp', heic: 'image/heic', heif: 'image/heif',
@@ -56,7 +56,11 @@ function fromMagic(b: Uint8Array, fileName: string): string | undefined {
     if (s.includes('theora')) return 'video/ogg';
     return 'audio/ogg';
   }
-  if (bytes(0, 0x1a, 0x45, 0xdf, 0xa3)) return ascii(b, 0, Math.min(b.length, SNIFF_BYTES)).includes('webm') ? 'video/webm' : 'video/x-matroska';
+  if (bytes(0, 0x1a, 0x45, 0xdf, 0xa3)) {
+    const webm = ascii(b, 0, Math.min(b.length, SNIFF_BYTES)).includes('webm');
+    // A browser's voice recording (MediaRecorder) is WebM with one audio track: TrackType (0x83, size 1) 2, none 1.
+    return webm && audioOnlyTracks(b) ? 'audio/webm' : webm ? 'video/webm' : 'video/x-matroska';
+  }
   if (at(0, 'fLaC')) return 'audio/flac';
   if (at(0, 'ID3') || (b.length >= 2 && b[0] === 0xff && (b[1]! & 0xe6) === 0xe2)) return 'audio/mpeg';
   if (at(0, '%PDF-')) return 'application/pdf';
@@ -68,6 +72,19 @@ function fromMagic(b: Uint8Array, fileName: string): string | undefined {
   if (bytes(0, 0x1f, 0x8b)) return 'application/gzip';
   if (bytes(0, 0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c)) return 'application/x-7z-compressed';
   return undefined;
+}
+
+/** Whether a Matroska header names audio tracks (TrackType 2) and no video track (TrackType 1). */
+function audioOnlyTracks(b: Uint8Array): boolean {
+  let audio = false;
+  const end = Math.min(b.length, SNIFF_BYTES) - 2;
+  for (let i = 4; i < end; i++) {
+    if (b[i] === 0x83 && b[i + 1] === 0x81) {
+      if (b[i + 2] === 0x01) return false;
+      if (b[i + 2] === 0x02) audio = true;
+    }
+  }
+  return audio;
 }
 
 /** `head` is the file's first bytes (SNIFF_BYTES is enough). */

@@ -1,9 +1,10 @@
 /** The input bar at the bottom of a chat: a growing text field and Send; Enter sends, Shift+Enter breaks the line. */
+import type { ComponentChildren } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
 import { useSignal } from '@preact/signals';
 import { t } from '../i18n/index.js';
 
-export function Composer({ initial, disabled, blockedText, replying, onCancelReply, onDraft, onSend, onTyping }: { initial: string; disabled?: boolean; blockedText?: string; replying?: { name: string; text: string } | undefined; onCancelReply?: () => void; onDraft: (text: string) => void; onSend: (text: string) => Promise<void>; onTyping: (started: boolean) => void }) {
+export function Composer({ initial, disabled, blockedText, replying, onCancelReply, onDraft, onSend, onTyping, attach, voice }: { initial: string; disabled?: boolean; blockedText?: string; replying?: { name: string; text: string } | undefined; onCancelReply?: () => void; onDraft: (text: string) => void; onSend: (text: string) => Promise<void>; onTyping: (started: boolean) => void; /** Before the text field (the attach button). */ attach?: ComponentChildren; /** Instead of Send while the field is empty (the voice recorder). */ voice?: ComponentChildren }) {
   const d = t();
   const text = useSignal(initial);
   const ref = useRef<HTMLTextAreaElement>(null);
@@ -29,6 +30,7 @@ export function Composer({ initial, disabled, blockedText, replying, onCancelRep
       <button type="button" class="icon" aria-label={d.cancelReply} title={d.cancelReply} onClick={onCancelReply}>×</button>
     </div>}
     <form class="composer" onSubmit={(e) => { e.preventDefault(); void send(); }}>
+    {attach}
     <textarea ref={ref} rows={1} aria-label={d.messageInput} placeholder={disabled && blockedText ? blockedText : d.messageInput} value={text.value} disabled={disabled}
       onInput={(e) => {
         const v = (e.target as HTMLTextAreaElement).value;
@@ -39,7 +41,8 @@ export function Composer({ initial, disabled, blockedText, replying, onCancelRep
         idle.current = setTimeout(stopTyping, v ? 4000 : 0);
       }}
       onKeyDown={(e) => { if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); void send(); } }} />
-    <button type="submit" class="send primary" aria-label={d.send} title={d.send} disabled={disabled || !text.value.trim()}>➤</button>
+    {voice && !text.value.trim() ? voice
+      : <button type="submit" class="send primary" aria-label={d.send} title={d.send} disabled={disabled || !text.value.trim()}>➤</button>}
     </form>
   </div>;
 }

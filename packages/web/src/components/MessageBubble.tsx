@@ -6,6 +6,7 @@ import { hex } from '../sdk/ids.js';
 import { clock } from '../format.js';
 import { Ticks } from './Ticks.js';
 import { t } from '../i18n/index.js';
+import { Attachments } from './Attachments.js';
 
 export interface MessageActions {
   reply(m: MessageRow): void;
@@ -35,7 +36,8 @@ export function MessageBubble({ m, actions }: { m: MessageRow; actions: MessageA
         <span class="quote-author">{actions.authorName(m.quote.author)}</span>
         <span class="quote-text">{m.quote.text || d.deletedMessage}</span>
       </blockquote>}
-      {m.deleted ? <p class="text deleted-text">{d.deletedMessage}</p> : <p class="text">{m.text}</p>}
+      {!m.deleted && m.attachments?.length ? <Attachments chat={hex(m.conversation)} m={m} /> : null}
+      {m.deleted ? <p class="text deleted-text">{d.deletedMessage}</p> : (m.text || !m.attachments?.length) && <p class="text">{m.text}</p>}
       <span class="meta"><time dateTime={new Date(m.timestamp).toISOString()}>{clock(m.timestamp)}</time>{m.outgoing && <Ticks status={m.status} />}</span>
       {!m.deleted && <button type="button" class="msg-menu" aria-label={d.messageActions} aria-haspopup="menu" aria-expanded={open.value} onClick={() => { open.value = !open.value; }}>⌄</button>}
       {open.value && <ul class="menu" role="menu" onKeyDown={(e) => { if (e.key === 'Escape') close(); }}>

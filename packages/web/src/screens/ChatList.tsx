@@ -10,6 +10,7 @@ import { Avatar } from '../components/Avatar.js';
 import { Ticks } from '../components/Ticks.js';
 import { VirtualList } from '../components/VirtualList.js';
 import { t } from '../i18n/index.js';
+import { MutedMark } from '../components/MutedMark.js';
 
 export const ROW_HEIGHT = 72;
 
@@ -37,6 +38,7 @@ function Row({ c, index, total }: { c: ConversationSummary; index: number; total
             {c.identityChanged && <span class="warn-dot" aria-hidden="true">⚠ </span>}
             {preview}
           </span>
+          {c.mutedUntil > Date.now() && <MutedMark />}
           {c.unread > 0 && <span class="unread-badge" aria-label={d.unreadCount(c.unread)}>{c.unread}</span>}
         </span>
       </span>

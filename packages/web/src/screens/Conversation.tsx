@@ -16,6 +16,10 @@ import { Composer } from '../components/Composer.js';
 import { MessageBubble, type MessageActions } from '../components/MessageBubble.js';
 import { displayName } from './ChatList.js';
 import { t } from '../i18n/index.js';
+import { AttachButton } from '../components/AttachButton.js';
+import { VoiceRecorder } from '../components/VoiceRecorder.js';
+import { PendingUploads } from '../components/PendingUploads.js';
+import { ChatMenuButton } from '../components/ChatMenuButton.js';
 
 export function Conversation({ params }: { params: Record<string, string> }) {
   const d = t();
@@ -67,7 +71,7 @@ export function Conversation({ params }: { params: Record<string, string> }) {
   }
 
   return <section class="conversation" aria-labelledby="conv-h">
-    <Header id="conv-h" avatar={<Avatar name={name} id={id} small />} title={name} sub={isTyping ? <span class="typing" role="status">{d.typing}</span> : undefined} />
+    <Header id="conv-h" avatar={<Avatar name={name} id={id} small />} title={name} sub={isTyping ? <span class="typing" role="status">{d.typing}</span> : undefined}><ChatMenuButton id={id} /></Header>
     {summary?.identityChanged && <div role="alert" class="banner warning identity" data-notice="identity-changed">
       <p>{d.errIdentityChanged(name)}</p>
       <details onToggle={(e) => { if ((e.target as HTMLDetailsElement).open && !number.value) void safetyNumber(id).then((r) => { number.value = r.formatted; }).catch(report); }}>
@@ -77,14 +81,15 @@ export function Conversation({ params }: { params: Record<string, string> }) {
       <button type="button" class="primary" onClick={() => void acceptIdentity(id).catch(report)}>{d.errAcceptIdentity}</button>
     </div>}
     <div class="messages" tabIndex={0} aria-label={d.messagesLabel}>
-      <ol class="message-list">{items}</ol>
+      <ol class="message-list">{items}<PendingUploads chat={id} /></ol>
       <div ref={end} />
     </div>
     <Composer key={id} initial={drafts.get(id) ?? ''} disabled={summary?.identityChanged} blockedText={d.errSendBlocked}
       replying={replying && { name: authorName(replying.author), text: replying.text }} onCancelReply={() => setReply(undefined)}
       onDraft={(v) => { if (v) drafts.set(id, v); else drafts.delete(id); }}
       onTyping={(started) => void typing(id, started)}
-      onSend={(text) => sendText(id, text, replying).then(() => setReply(undefined)).catch((e) => { report(e); throw e; })} />
+      onSend={(text) => sendText(id, text, replying).then(() => setReply(undefined)).catch((e) => { report(e); throw e; })}
+      attach={<AttachButton chat={id} disabled={summary?.identityChanged} />} voice={<VoiceRecorder chat={id} disabled={summary?.identityChanged} />} />
   </section>;
 }
 

@@ -6,6 +6,8 @@ import { lang, LANGS, setLang, t, type Dict } from '../i18n/index.js';
 import { me } from '../sdk/state.js';
 import { navigate } from '../router.js';
 import { Header } from '../components/Header.js';
+import { ProfileName } from '../components/ProfileName.js';
+import { NotificationSettings } from '../components/NotificationSettings.js';
 import { Avatar } from '../components/Avatar.js';
 import { ReleaseInfo } from '../components/ReleaseInfo.js';
 import { hex } from '../sdk/ids.js';
@@ -13,6 +15,7 @@ import { hex } from '../sdk/ids.js';
 /** Rows that open another screen: an icon, the label's i18n key and the route. */
 export const SETTINGS_ROWS: readonly { icon: string; label: keyof Dict; route: string }[] = [
   { icon: '🪪', label: 'myCard', route: 'me' },
+  { icon: '📱', label: 'devices', route: 'settings/devices' },
 ];
 
 export function Settings() {
@@ -23,7 +26,9 @@ export function Settings() {
     <div class="page settings">
       {self && <div class="me-row"><Avatar name={self.name ?? '#'} id={hex(self.accountId)} /><div><strong>{self.name}</strong><div class="hint">{d.deviceLabel(self.deviceId)}</div></div></div>}
       <ul class="settings-list">
+        <li class="settings-field"><ProfileName /></li>
         {SETTINGS_ROWS.map((r) => <li key={r.route}><button type="button" class="row-button" onClick={() => navigate(r.route)}><span aria-hidden="true" class="row-icon">{r.icon}</span>{d[r.label] as string}</button></li>)}
+        <li class="settings-field"><NotificationSettings /></li>
         <li class="settings-field">
           <label for="lang">{d.language}</label>
           <select id="lang" value={lang.value} onChange={(e) => setLang((e.target as HTMLSelectElement).value as typeof LANGS[number])}>

@@ -11,6 +11,8 @@ import { MyCard } from './MyCard.js';
 import { NewChat } from './NewChat.js';
 import { Register } from './Register.js';
 import { Settings } from './Settings.js';
+import { ChatSettings } from './ChatSettings.js';
+import { Devices } from './Devices.js';
 
 export interface ScreenDef {
   /** The route after `#/`, with `:param` segments ("chat/:id"). */
@@ -29,4 +31,6 @@ export const SCREENS: readonly ScreenDef[] = [
   { pattern: 'add-contact', component: AddContact },
   { pattern: 'me', component: MyCard },
   { pattern: 'settings', component: Settings },
+  { pattern: 'chat/:id/settings', component: ChatSettings },
+  { pattern: 'settings/devices', component: Devices },
 ];

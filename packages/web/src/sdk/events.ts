@@ -4,6 +4,7 @@ import { hex } from './ids.js';
 import type { ClientEvent } from './types.js';
 import { refreshConversation, refreshConversations } from './refresh.js';
 import { t } from '../i18n/index.js';
+import { notifyMessage } from './notify.js';
 
 /** Refreshes are coalesced: many events in a burst (catch-up after reconnecting) cost one read. */
 let pendingList: ReturnType<typeof setTimeout> | undefined;
@@ -31,6 +32,7 @@ export function onEngineEvent(e: ClientEvent): void {
     case 'message':
       setTyping(e.message.conversation, undefined);
       schedule(e.message.conversation);
+      notifyMessage(e.message);
       break;
     case 'status':
     case 'deleted':

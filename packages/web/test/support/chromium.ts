@@ -35,8 +35,8 @@ export interface TestBrowser {
   close(): Promise<void>;
 }
 
-/** Launches Chromium with a fresh HOME whose NSS database trusts caPem for websites. */
-export async function launchTrusting(caPem: string): Promise<TestBrowser> {
+/** Launches Chromium with a fresh HOME whose NSS database trusts caPem for websites; `extraArgs` add flags (fake media devices). */
+export async function launchTrusting(caPem: string, extraArgs: readonly string[] = []): Promise<TestBrowser> {
   const home = mkdtempSync(join(tmpdir(), 'sigilo-chromium-home-'));
   const nss = join(home, '.pki', 'nssdb');
   mkdirSync(nss, { recursive: true });
@@ -47,7 +47,7 @@ export async function launchTrusting(caPem: string): Promise<TestBrowser> {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: ['--headless', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', ...extraArgs],
     env: { ...process.env, HOME: home, TMPDIR: process.env.TMPDIR ?? tmpdir() },
     timeout: 60_000,
   });

@@ -1,0 +1,24 @@
+/** ⋮ in a chat's top bar: opens the chat's settings (mute, delete history); shows the muted mark when the chat is muted. */
+import '../settings.css';
+import { useEffect } from 'preact/hooks';
+import { conversations } from '../sdk/state.js';
+import { disappearing, loadDisappearing } from '../sdk/settings.js';
+import { timerLabel } from './DisappearingPicker.js';
+import { Icon } from './Icon.js';
+import { hex } from '../sdk/ids.js';
+import { navigate } from '../router.js';
+import { t } from '../i18n/index.js';
+import { MutedMark } from './MutedMark.js';
+
+export function ChatMenuButton({ id }: { id: string }) {
+  const d = t();
+  const c = conversations.value?.find((x) => hex(x.id) === id);
+  const muted = !!c && c.mutedUntil > Date.now();
+  useEffect(() => { void loadDisappearing(id).catch(() => undefined); }, [id]);
+  const timer = disappearing.value.get(id);
+  return <>
+    {timer ? <span class="disappearing-mark" role="img" aria-label={d.disappearingMarker(timerLabel(timer))} title={d.disappearingMarker(timerLabel(timer))}><Icon name="clock" size="1.1em" /></span> : null}
+    {muted && <MutedMark />}
+    <button type="button" class="icon" aria-label={d.chatSettings} title={d.chatSettings} onClick={() => navigate(`chat/${id}/settings`)}>⋮</button>
+  </>;
+}

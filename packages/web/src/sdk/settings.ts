@@ -1,0 +1,83 @@
+/** Settings actions: mute a chat, delete its history, devices (list, link, unlink), the profile name. */
+import { signal } from '@preact/signals';
+import type { DeviceSummary } from '@sigilo/client-web';
+import { me } from './state.js';
+import { sdk } from './client.js';
+import { fromHex } from './ids.js';
+import { refreshConversation, refreshConversations } from './refresh.js';
+
+/** "Always" as the CLI writes it (cli format.ts MUTED_FOREVER): far beyond any real date. */
+export const MUTED_FOREVER = 8.64e15;
+export const HOUR = 3_600_000;
+
+export type MuteChoice = '8h' | 'week' | 'always' | 'off';
+
+/** When a mute choice ends (Unix ms; 0 unmutes). */
+export function muteUntil(choice: MuteChoice, now = Date.now()): number {
+  switch (choice) {
+    case '8h': return now + 8 * HOUR;
+    case 'week': return now + 7 * 24 * HOUR;
+    case 'always': return MUTED_FOREVER;
+    default: return 0;
+  }
+}
+
+export const isMuted = (mutedUntil: number, now = Date.now()): boolean => mutedUntil > now;
+
+export async function muteChat(id: string, choice: MuteChoice): Promise<void> {
+  await sdk().call.mute(fromHex(id), muteUntil(choice));
+  await refreshConversations();
+}
+
+/** Deletes a chat's messages on every device of this person; how many went here. */
+export async function deleteChatHistory(id: string): Promise<number> {
+  const n = await sdk().call.deleteHistory(fromHex(id));
+  await Promise.all([refreshConversations(), refreshConversation(id)]);
+  return n;
+}
+
+/** The account's devices, as last read (undefined until read). */
+export const devices = signal<readonly DeviceSummary[] | undefined>(undefined);
+
+export async function loadDevices(): Promise<void> {
+  devices.value = await sdk().call.listDevices();
+}
+
+export async function unlinkDevice(deviceId: number): Promise<void> {
+  await sdk().call.removeDevice(deviceId);
+  await loadDevices();
+}
+
+/** On this (existing) device: approves the new device whose code was typed, sending it contacts and history. */
+export async function approveDevice(code: string): Promise<number> {
+  const r = await sdk().call.approveLink(code.trim());
+  await loadDevices().catch(() => undefined);
+  return r.historyMessages;
+}
+
+export async function setProfileName(name: string): Promise<void> {
+  const clean = name.trim();
+  await sdk().call.setProfileName(clean);
+  if (me.value) me.value = { ...me.value, name: clean };
+}
+
+/** Disappearing-message timers by chat (ms; 0 off; undefined: this engine has none), as last read. */
+export const disappearing = signal<ReadonlyMap<string, number | undefined>>(new Map());
+
+export async function loadDisappearing(id: string): Promise<void> {
+  const ms = await sdk().call.disappearingTimer(fromHex(id));
+  const next = new Map(disappearing.value);
+  next.set(id, ms);
+  disappearing.value = next;
+}
+
+export async function setDisappearing(id: string, ms: number): Promise<void> {
+  await sdk().call.setDisappearingTimer(fromHex(id), ms);
+  await Promise.all([loadDisappearing(id), refreshConversation(id).catch(() => undefined)]);
+}
+
+/** The timers offered, as Signal and WhatsApp do (the SDK accepts 30 s to 4 weeks). */
+export const TIMERS: readonly { ms: number; n: number; unit: 'h' | 'd' | 'w' }[] = [
+  { ms: HOUR, n: 1, unit: 'h' }, { ms: 8 * HOUR, n: 8, unit: 'h' }, { ms: 24 * HOUR, n: 1, unit: 'd' },
+  { ms: 7 * 24 * HOUR, n: 1, unit: 'w' }, { ms: 28 * 24 * HOUR, n: 4, unit: 'w' },
+];

@@ -1,0 +1,45 @@
+/**
+ * The real server for the web app's browser tests: the app built and signed into a temporary directory,
+ * the organisation's CA issuing the server's TLS certificate (trusted by Chromium through NSS, see
+ * chromium.ts), the server listening on a free port. `close()` removes everything.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createOrganisationCa, startServer, silentLogger, type RunningServer } from '@sigilo/server';
+import { generateReleaseKey } from '../../scripts/release.mjs';
+import { launchTrusting, type TestBrowser } from './chromium.js';
+
+const webRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export interface WebServer {
+  readonly server: RunningServer;
+  readonly origin: string;
+  readonly tb: TestBrowser;
+  invite(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startWebServer(prefix: string, args: string[] = []): Promise<WebServer> {
+  const tmp = mkdtempSync(join(tmpdir(), prefix));
+  const key = join(tmp, 'keys', 'release.pem');
+  generateReleaseKey(key);
+  const web = join(tmp, 'web');
+  execFileSync(process.execPath, [join(webRoot, 'scripts', 'build.mjs')], { env: { ...process.env, SIGILO_RELEASE_KEY: key, SIGILO_WEB_OUT: web }, stdio: 'pipe' });
+  const dataDir = join(tmp, 'data');
+  const ca = await createOrganisationCa(dataDir, { organisation: 'Test', dns: ['localhost'], ips: ['127.0.0.1'] });
+  const server = await startServer({ overrides: { host: '127.0.0.1', port: 0, dataDir, webDir: web, adminSocket: false }, logger: silentLogger });
+  const tb = await launchTrusting(ca.caCert, args);
+  return {
+    server, tb, origin: `https://localhost:${server.port}`,
+    invite: async () => (await server.admin.createInvite()).code,
+    async close() {
+      await tb.close();
+      await server.close();
+      rmSync(tmp, { recursive: true, force: true });
+    },
+  };
+}
+
