@@ -69,7 +69,7 @@ export interface SoakReport {
 const LIMITS = {
   'limits.accountSendsPerSecond': 1_000_000, 'limits.accountBurst': 1_000_000,
   'limits.connectionFramesPerSecond': 1_000_000, 'limits.connectionBurst': 1_000_000,
-  'limits.bundleFetchesPerHour': 1_000_000,
+  'limits.bundleFetchesPerHour': 1_000_000, 'limits.refusedRequestsPerHour': 1_000_000,
 };
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
