@@ -21,6 +21,7 @@ import { ProtocolError } from '@sigilo/protocol';
 import { CHALLENGE_NONCE_LENGTH } from './auth.js';
 import type { ServerContext, Session } from './context.js';
 import { encodeDeliverFrame, encodeSendResultFrame } from './fast-frames.js';
+import { decodeHotFrame } from './fast-decode.js';
 import { RateLimitedError, ServerError, StaleDevicesError, isStorageFull, type WireErrorCode } from './errors.js';
 import { TokenBucket } from './rate-limit.js';
 import { QuotaExceededError, allocateAttachment } from './services/attachments.js';
@@ -459,7 +460,7 @@ export class Connection {
     }
     let frame: ClientFrame;
     try {
-      frame = fromBinary(ClientFrameSchema, bytes, { readUnknownFields: false });
+      frame = decodeHotFrame(bytes) ?? fromBinary(ClientFrameSchema, bytes, { readUnknownFields: false });
     } catch {
       this.#sendError(0n, new ServerError('MALFORMED_FRAME', 'the frame is not a valid ClientFrame protobuf; check the client version'));
       return;
