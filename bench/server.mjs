@@ -219,7 +219,12 @@ try {
   const devices = Array.from({ length: MAX_N }, (_, i) => new SigiloDevice(i));
   for (let i = 0; i < MAX_N; i += 10_000) {
     const invites = await setup.invites(Math.min(10_000, MAX_N - i));
-    await pool(invites, 128, (code, j) => devices[i + j].register(target, code, '127.0.0.2'));
+    // A connection closed before the challenge (handshake timeout on a loaded machine) is retried: the invite is unused.
+    await pool(invites, 128, async (code, j) => {
+      for (let attempt = 1; ; attempt++) {
+        try { return await devices[i + j].register(target, code, '127.0.0.2'); } catch (e) { if (attempt >= 5) throw e; await sleep(200 * attempt); }
+      }
+    });
   }
   for (const d of devices) d.peer = devices[d.index ^ 1];
   await setup.stop();

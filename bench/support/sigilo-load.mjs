@@ -303,13 +303,14 @@ export class SigiloDevice {
 
   async #open(target, localAddress) {
     this.conn = await WsConn.open({ port: target.port, ca: target.cert, secureContext: target.secureContext, localAddress });
-    let gotNonce;
-    const nonce = new Promise((resolve) => { gotNonce = resolve; });
+    let gotNonce, noNonce;
+    const nonce = new Promise((resolve, reject) => { gotNonce = resolve; noNonce = reject; });
     this.conn.start((payload) => this.#onMessage(payload, gotNonce));
     this.conn.beforeFlush = () => this.#flushAcks();
     const conn = this.conn;
     conn.onClose = () => {
       if (this.conn !== conn) return; // an earlier connection of this device
+      noNonce(new Error('connection closed before the challenge')); // (a TLS handshake timed out on a loaded machine)
       for (const p of this.#pending.values()) p.reject(new Error('connection closed'));
       this.#pending.clear();
       if (this.engine) this.engine.onClosed(this);

@@ -21,6 +21,7 @@ import { ProtocolError } from '@sigilo/protocol';
 import { CHALLENGE_NONCE_LENGTH } from './auth.js';
 import type { ServerContext, Session } from './context.js';
 import { encodeDeliverFrame, encodeSendResultFrame } from './fast-frames.js';
+import { decodeHotFrame } from './fast-decode.js';
 import { RateLimitedError, ServerError, StaleDevicesError, isStorageFull, type WireErrorCode } from './errors.js';
 import { TokenBucket } from './rate-limit.js';
 import { QuotaExceededError, allocateAttachment } from './services/attachments.js';
@@ -58,6 +59,23 @@ const HIGH_WATER = 4 * 1024 * 1024;
 const LOW_WATER = 512 * 1024;
 /** Bytes waiting to be sent above which a peer is cut off (plus one largest frame; see #outboundLimit): room for a push at the high-water mark and its framing. */
 const OUTBOUND_SLACK = HIGH_WATER + 64 * 1024;
+
+/**
+ * Sockets written to in this turn, corked: a connection's frames of one turn (its pushes of a
+ * committed batch, its SendResults) leave in one write, so one TLS record and one system call
+ * instead of one per frame. Uncorked once the turn's synchronous work and promise callbacks ran.
+ */
+let corked: import('node:net').Socket[] = [];
+function uncorkAll(): void {
+  const list = corked;
+  corked = [];
+  for (const socket of list) socket.uncork();
+}
+function corkForTurn(socket: import('node:net').Socket | undefined): void {
+  if (!socket || socket.writableCorked > 0 || socket.destroyed) return;
+  socket.cork();
+  if (corked.push(socket) === 1) process.nextTick(uncorkAll);
+}
 
 export class Connection {
   readonly nonce: Uint8Array;
@@ -177,6 +195,7 @@ export class Connection {
   sendBytes(frame: Uint8Array): void {
     if (this.closed || this.#ws.readyState !== this.#ws.OPEN) return;
     if (this.#outboundFull(frame.length)) return;
+    corkForTurn((this.#ws as unknown as { _socket?: import('node:net').Socket })._socket);
     this.#ws.send(frame, { binary: true });
   }
 
@@ -442,7 +461,7 @@ export class Connection {
     }
     let frame: ClientFrame;
     try {
-      frame = fromBinary(ClientFrameSchema, bytes, { readUnknownFields: false });
+      frame = decodeHotFrame(bytes) ?? fromBinary(ClientFrameSchema, bytes, { readUnknownFields: false });
     } catch {
       this.#sendError(0n, new ServerError('MALFORMED_FRAME', 'the frame is not a valid ClientFrame protobuf; check the client version'));
       return;

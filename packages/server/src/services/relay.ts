@@ -82,10 +82,13 @@ export class Relay {
     });
   }
 
+  /** Sends, multi-recipient sends and acks of this turn go to storage together (their commits share one fsync, storage/sqlite-wal-sync.ts). */
   async #flush(): Promise<void> {
+    await Promise.all([this.#flushSends(), this.#multis.length ? this.#flushMulti() : undefined, this.#flushAcks()]);
+  }
+
+  async #flushSends(): Promise<void> {
     const sends = this.#sends.splice(0, MAX_BATCH);
-    const acks = this.#acks;
-    this.#acks = [];
     if (sends.length) {
       let results: EnqueueResult[];
       try {
@@ -101,7 +104,11 @@ export class Relay {
         if (r.status === 'stored') this.#push(s.req, r.serverIds);
       });
     }
-    if (this.#multis.length) await this.#flushMulti();
+  }
+
+  async #flushAcks(): Promise<void> {
+    const acks = this.#acks;
+    this.#acks = [];
     if (acks.length) {
       try {
         const results = await this.storage.ack(acks.map((a) => a.req));
