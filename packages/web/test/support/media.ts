@@ -61,3 +61,18 @@ export async function downloaded(page: Page, link: Locator): Promise<Buffer> {
   const [dl] = await Promise.all([page.waitForEvent('download'), link.click()]);
   return readFileSync((await dl.path())!);
 }
+
+/** Every file the page's origin keeps in the origin private file system (path and size). */
+export async function opfsFiles(page: Page): Promise<{ path: string; size: number }[]> {
+  return page.evaluate(async () => {
+    const out: { path: string; size: number }[] = [];
+    const walk = async (dir: FileSystemDirectoryHandle, prefix: string): Promise<void> => {
+      for await (const [name, h] of (dir as unknown as { entries(): AsyncIterable<[string, FileSystemHandle]> }).entries()) {
+        if (h.kind === 'directory') await walk(h as FileSystemDirectoryHandle, `${prefix}${name}/`);
+        else out.push({ path: `${prefix}${name}`, size: (await (h as FileSystemFileHandle).getFile()).size });
+      }
+    };
+    await walk(await navigator.storage.getDirectory(), '');
+    return out;
+  });
+}
