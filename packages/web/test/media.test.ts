@@ -11,7 +11,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { browserMissing } from './support/chromium.js';
 import { startWebServer, type WebServer } from './support/server.js';
 import { addContactInUi, axeViolations, contactCard, DESKTOP, openChat, PHONE, registerInUi, screenshots, sendInUi } from './support/app.js';
-import { downloaded, hasMetadata, jpegWithGps, opfsFiles, randomFile } from './support/media.js';
+import { downloaded, hasMetadata, jpegWithGps, opfsFiles, randomFile, webmVideo } from './support/media.js';
 
 const missing = browserMissing();
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -111,6 +111,20 @@ describe.skipIf(missing !== undefined)('web media in Chromium: pictures, voice n
     await expect.poll(() => note.locator('audio').evaluate((a: HTMLAudioElement) => a.currentTime), { timeout: 10_000 }).toBeGreaterThan(0);
     await check(ana, 'media-voice');
   }, 180_000);
+
+  it('a video: a poster frame with its play button, played in place once downloaded', async () => {
+    const video = await webmVideo(bob.page);
+    await attach(bob, 'paseo.webm', 'video/webm', video);
+    await bob.page.locator('.msg.out [data-attachment="video"]').waitFor({ timeout: 60_000 });
+    const got = ana.page.locator('.msg.in [data-attachment="video"]');
+    await got.waitFor({ timeout: 30_000 });
+    await got.getByRole('button', { name: /^Play video paseo\.webm, / }).click();
+    const player = got.locator('video[controls]');
+    await player.waitFor({ timeout: 30_000 });
+    await expect.poll(() => player.evaluate((v: HTMLVideoElement) => v.readyState), { timeout: 15_000 }).toBeGreaterThan(0);
+    expect(await player.evaluate((v: HTMLVideoElement) => v.videoWidth)).toBe(320);
+    await check(ana, 'media-video');
+  }, 120_000);
 
   it('a file: upload progress, cancelled, retried from where it stopped, downloaded byte for byte', async () => {
     // Slow the upload down (each PATCH held back) so progress and cancel can be seen.
