@@ -2,7 +2,7 @@
  * Media in real Chromium against the real server over TLS (issue 13 point 4), two people in two browser
  * contexts: a picture with Exif GPS (thumbnail in the bubble, full view that Escape closes, no metadata in what
  * arrives); a voice note recorded from Chromium's fake microphone (duration, waveform, playback); a file whose
- * upload shows progress, is cancelled and retried, and arrives byte for byte. axe-core on the screens and
+ * upload shows progress, is cancelled and retried, and arrives byte for byte; no decrypted copy stays in OPFS. axe-core on the screens and
  * screenshots at 360×740 and 1280×800 in test-artifacts/.
  */
 import { createHash } from 'node:crypto';
@@ -11,7 +11,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { browserMissing } from './support/chromium.js';
 import { startWebServer, type WebServer } from './support/server.js';
 import { addContactInUi, axeViolations, contactCard, DESKTOP, openChat, PHONE, registerInUi, screenshots, sendInUi } from './support/app.js';
-import { downloaded, hasMetadata, jpegWithGps, randomFile } from './support/media.js';
+import { downloaded, hasMetadata, jpegWithGps, opfsFiles, randomFile, webmVideo } from './support/media.js';
 
 const missing = browserMissing();
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -112,6 +112,20 @@ describe.skipIf(missing !== undefined)('web media in Chromium: pictures, voice n
     await check(ana, 'media-voice');
   }, 180_000);
 
+  it('a video: a poster frame with its play button, played in place once downloaded', async () => {
+    const video = await webmVideo(bob.page);
+    await attach(bob, 'paseo.webm', 'video/webm', video);
+    await bob.page.locator('.msg.out [data-attachment="video"]').waitFor({ timeout: 60_000 });
+    const got = ana.page.locator('.msg.in [data-attachment="video"]');
+    await got.waitFor({ timeout: 30_000 });
+    await got.getByRole('button', { name: /^Play video paseo\.webm, / }).click();
+    const player = got.locator('video[controls]');
+    await player.waitFor({ timeout: 30_000 });
+    await expect.poll(() => player.evaluate((v: HTMLVideoElement) => v.readyState), { timeout: 15_000 }).toBeGreaterThan(0);
+    expect(await player.evaluate((v: HTMLVideoElement) => v.videoWidth)).toBe(320);
+    await check(ana, 'media-video');
+  }, 120_000);
+
   it('a file: upload progress, cancelled, retried from where it stopped, downloaded byte for byte', async () => {
     // Slow the upload down (each PATCH held back) so progress and cancel can be seen.
     const patches: { offset: number; bytes: number }[] = [];
@@ -154,6 +168,9 @@ describe.skipIf(missing !== undefined)('web media in Chromium: pictures, voice n
     await save.waitFor({ timeout: 60_000 });
     expect(sha(await downloaded(bob.page, save))).toBe(sha(file));
     await check(bob, 'media-file');
+    // No decrypted attachment (picture, voice note, file) is left in the origin private file system.
+    expect(await opfsFiles(bob.page)).toEqual([]);
+    expect(await opfsFiles(ana.page)).toEqual([]);
   }, 300_000);
 
   it('no serious or critical accessibility violation; no page error', () => {

@@ -4,12 +4,19 @@
  * <audio> and "save". The Worker does the work (attachment-port.ts); nothing here is persisted.
  */
 import { signal } from '@preact/signals';
+import { removeOpfsDownload } from '@sigilo/client-web';
 import type { MessageRow } from './types.js';
 import { errorCode } from './client.js';
 import { fromHex, hex } from './ids.js';
 import { refreshConversation, refreshConversations } from './refresh.js';
 import { attachmentsAvailable, portCancel, portDownload, portSend } from './attachment-port.js';
 import { t } from '../i18n/index.js';
+
+/**
+ * Downloads up to this size are read into memory and their decrypted file removed from the origin private file
+ * system (which the browser keeps unencrypted on disk); larger ones stay there to be saved without filling memory.
+ */
+export const IN_MEMORY_BYTES = 64 * 1024 * 1024;
 
 export type MediaKind = 'image' | 'video' | 'voice' | 'audio' | 'file';
 
@@ -152,12 +159,20 @@ export async function downloadAttachment(chat: string, m: MessageRow, index: num
   cancelled.delete(key);
   setTransfer(key, { kind: 'download', done: 0, total: a?.size ?? 0, phase: 'running' });
   try {
-    const blob = await portDownload(fromHex(chat), m.messageId, index, key, (done, total) => {
+    const file = await portDownload(fromHex(chat), m.messageId, index, key, (done, total) => {
       const cur = transfers.value.get(key);
       if (cur?.phase === 'running') setTransfer(key, { ...cur, done, total });
     });
     // The sender's type is a hint; a picture is shown as one, anything else is only ever saved (never rendered as HTML).
-    const typed = blob.type ? blob : new Blob([blob], { type: a && mediaKind(a) !== 'file' ? a.contentType : 'application/octet-stream' });
+    const type = a && mediaKind(a) !== 'file' ? a.contentType : 'application/octet-stream';
+    let typed: Blob;
+    if (a && file.size <= IN_MEMORY_BYTES) {
+      // The decrypted copy leaves the disk: OPFS is not encrypted, the page keeps the bytes in memory while it runs.
+      typed = new Blob([await file.arrayBuffer()], { type });
+      await removeOpfsDownload(hex(a.attachmentId)).catch(() => undefined);
+    } else {
+      typed = new Blob([file], { type });
+    }
     const url = urlFor(typed);
     const next = new Map(mediaUrls.value);
     next.set(key, url);

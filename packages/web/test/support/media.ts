@@ -61,3 +61,47 @@ export async function downloaded(page: Page, link: Locator): Promise<Buffer> {
   const [dl] = await Promise.all([page.waitForEvent('download'), link.click()]);
   return readFileSync((await dl.path())!);
 }
+
+/** Every file the page's origin keeps in the origin private file system (path and size). */
+export async function opfsFiles(page: Page): Promise<{ path: string; size: number }[]> {
+  return page.evaluate(async () => {
+    const out: { path: string; size: number }[] = [];
+    const walk = async (dir: FileSystemDirectoryHandle, prefix: string): Promise<void> => {
+      for await (const [name, h] of (dir as unknown as { entries(): AsyncIterable<[string, FileSystemHandle]> }).entries()) {
+        if (h.kind === 'directory') await walk(h as FileSystemDirectoryHandle, `${prefix}${name}/`);
+        else out.push({ path: `${prefix}${name}`, size: (await (h as FileSystemFileHandle).getFile()).size });
+      }
+    };
+    await walk(await navigator.storage.getDirectory(), '');
+    return out;
+  });
+}
+
+/** A short WebM video (VP8/VP9) recorded by the page from a canvas animation. */
+export async function webmVideo(page: Page, ms = 1200): Promise<Buffer> {
+  const b64 = await page.evaluate(async (duration) => {
+    const c = document.createElement('canvas');
+    c.width = 320; c.height = 240;
+    const g = c.getContext('2d')!;
+    const rec = new MediaRecorder(c.captureStream(25), { mimeType: 'video/webm' });
+    const chunks: Blob[] = [];
+    rec.ondataavailable = (e) => chunks.push(e.data);
+    const stopped = new Promise((r) => { rec.onstop = r; });
+    const t0 = performance.now();
+    const timer = setInterval(() => {
+      const f = (performance.now() - t0) / duration;
+      g.fillStyle = '#0b6e4f'; g.fillRect(0, 0, 320, 240);
+      g.fillStyle = '#f2c14e'; g.fillRect(20 + f * 220, 90, 60, 60);
+    }, 40);
+    rec.start(200);
+    await new Promise((r) => setTimeout(r, duration));
+    rec.stop();
+    await stopped;
+    clearInterval(timer);
+    const bytes = new Uint8Array(await new Blob(chunks).arrayBuffer());
+    let s = '';
+    for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    return btoa(s);
+  }, ms);
+  return Buffer.from(b64, 'base64');
+}
