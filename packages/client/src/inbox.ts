@@ -14,7 +14,7 @@ import { checkIncomingIdentity, contact } from './contacts.js';
 import type { Engine } from './engine.js';
 import { ClientError } from './errors.js';
 import { type ClientEvent, TYPING_EXPIRY_MS } from './events.js';
-import { keepInMemory, memoryMessages, setMemoryStatus, storeConfidential, wipeConfidential } from './confidential.js';
+import { confidentialOn, keepInMemory, memoryMessages, setMemoryStatus, storeConfidential, wipeConfidential } from './confidential.js';
 import * as disappearing from './disappearing.js';
 import { answerHistoryRequest, installCatchUp } from './link-catch-up.js';
 import { acceptPointers } from './media/pointer.js';
@@ -335,8 +335,9 @@ export function storeData(engine: Engine, m: DataMessage, conversation: Uint8Arr
     messageId: m.messageId, conversation, author, outgoing, timestamp: Number(m.timestamp), text: m.text, status, deleted: false, receivedAt: now,
     ...(attachments.length ? { attachments } : {}), ...timer, ...notice,
   };
-  if ((m.confidential && !m.confidentialUpdate) || (engine.confidentialDevice && !row.notice)) {
-    // Confidential (client.md §15): shown and kept in memory, never written to the store.
+  // Confidential (client.md §15): shown and kept in memory, never written to the store. This device's own mode
+  // counts too: a peer's plain message (queued before it heard of the switch, or from a client that ignores it) is not stored.
+  if ((m.confidential && !m.confidentialUpdate) || (!row.notice && confidentialOn(engine, conversation))) {
     if (!keepInMemory(engine, row)) return undefined;
     events.push({ type: 'message', message: row });
     return row;
