@@ -231,6 +231,8 @@ export function apply(engine: Engine, content: Content, from: Uint8Array, self: 
   switch (b.case) {
     case 'data': {
       if (fromSelf) return;
+      // Settings of the conversation are no text: an unaccepted sender may not turn its timer off or leave confidential mode (which wipes).
+      if (unaccepted && (b.value.timerUpdate || b.value.confidentialUpdate)) return;
       const row = storeData(engine, b.value, from, from, false, 'received', now, events);
       if (row) {
         oweReceipt(receipts, from, row.messageId);
