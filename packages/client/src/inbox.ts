@@ -17,6 +17,7 @@ import { type ClientEvent, TYPING_EXPIRY_MS } from './events.js';
 import { confidentialOn, keepInMemory, memoryMessages, setMemoryStatus, storeConfidential, wipeConfidential } from './confidential.js';
 import * as disappearing from './disappearing.js';
 import { answerHistoryRequest, installCatchUp } from './link-catch-up.js';
+import { revokedUnaccepted } from './org-trust/org-trust.js';
 import { acceptPointers } from './media/pointer.js';
 import { flushSoon, queueContent } from './outbox.js';
 import { unpad } from './padding.js';
@@ -173,7 +174,9 @@ export function receiveOne(engine: Engine, d: Deliver, out: InboxEffects): boole
     }
     if (sealedIdentity) assertSenderMatchesSession({ accountId: sender.accountId, deviceId: sender.deviceId, identityKey: sealedIdentity }, remoteIdentity);
     // From an identity the user has not accepted (yet): shown, but it may not act on the conversation.
-    const unaccepted = checkIncomingIdentity(engine, sender.accountId, remoteIdentity, me.accountId, events);
+    // Or whose organisation certificate is revoked and not accepted (spec/trust.md §6.3: like a changed safety number).
+    const unaccepted = checkIncomingIdentity(engine, sender.accountId, remoteIdentity, me.accountId, events)
+      || (!bytesEqual(sender.accountId, me.accountId) && revokedUnaccepted(engine, sender.accountId));
     cached.record = record;
     cached.dirty = true;
     // A device of this account the cached list lacks (just linked): ask for the list again before the next sync copy.
