@@ -15,9 +15,10 @@ import type { Engine } from './engine.js';
 import { acceptQuote } from './quotes.js';
 import { ClientError } from './errors.js';
 import { type ClientEvent, TYPING_EXPIRY_MS } from './events.js';
-import { keepInMemory, memoryMessages, setMemoryStatus, storeConfidential, wipeConfidential } from './confidential.js';
+import { confidentialOn, keepInMemory, memoryMessages, setMemoryStatus, storeConfidential, wipeConfidential } from './confidential.js';
 import * as disappearing from './disappearing.js';
 import { answerHistoryRequest, installCatchUp } from './link-catch-up.js';
+import { revokedUnaccepted } from './org-trust/org-trust.js';
 import { acceptPointers } from './media/pointer.js';
 import { flushSoon, queueContent } from './outbox.js';
 import { unpad } from './padding.js';
@@ -174,7 +175,9 @@ export function receiveOne(engine: Engine, d: Deliver, out: InboxEffects): boole
     }
     if (sealedIdentity) assertSenderMatchesSession({ accountId: sender.accountId, deviceId: sender.deviceId, identityKey: sealedIdentity }, remoteIdentity);
     // From an identity the user has not accepted (yet): shown, but it may not act on the conversation.
-    const unaccepted = checkIncomingIdentity(engine, sender.accountId, remoteIdentity, me.accountId, events);
+    // Or whose organisation certificate is revoked and not accepted (spec/trust.md §6.3: like a changed safety number).
+    const unaccepted = checkIncomingIdentity(engine, sender.accountId, remoteIdentity, me.accountId, events)
+      || (!bytesEqual(sender.accountId, me.accountId) && revokedUnaccepted(engine, sender.accountId));
     cached.record = record;
     cached.dirty = true;
     // A device of this account the cached list lacks (just linked): ask for the list again before the next sync copy.
@@ -232,6 +235,8 @@ export function apply(engine: Engine, content: Content, from: Uint8Array, self: 
   switch (b.case) {
     case 'data': {
       if (fromSelf) return;
+      // Settings of the conversation are no text: an unaccepted sender may not turn its timer off or leave confidential mode (which wipes).
+      if (unaccepted && (b.value.timerUpdate || b.value.confidentialUpdate)) return;
       const row = storeData(engine, b.value, from, from, false, 'received', now, events);
       if (row) {
         oweReceipt(receipts, from, row.messageId);
@@ -337,8 +342,9 @@ export function storeData(engine: Engine, m: DataMessage, conversation: Uint8Arr
     messageId: m.messageId, conversation, author, outgoing, timestamp: Number(m.timestamp), text: m.text, status, deleted: false, receivedAt: now,
     ...(attachments.length ? { attachments } : {}), ...timer, ...notice,
   };
-  if ((m.confidential && !m.confidentialUpdate) || (engine.confidentialDevice && !row.notice)) {
-    // Confidential (client.md §15): shown and kept in memory, never written to the store.
+  // Confidential (client.md §15): shown and kept in memory, never written to the store. This device's own mode
+  // counts too: a peer's plain message (queued before it heard of the switch, or from a client that ignores it) is not stored.
+  if ((m.confidential && !m.confidentialUpdate) || (!row.notice && confidentialOn(engine, conversation))) {
     if (!keepInMemory(engine, row)) return undefined;
     events.push({ type: 'message', message: quote ? { ...row, quote } : row });
     return row;

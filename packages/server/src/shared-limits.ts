@@ -4,7 +4,8 @@
  * tokens from one token bucket per key in Redis, updated atomically by a Lua
  * script on Redis's own clock, so an account spread over N nodes still gets
  * `rate` per second in all, not N times it. Without such a bus (one node), or
- * while the bus does not answer, the node's own buckets decide: a Redis outage
+ * while the bus does not answer (an error, or no answer within
+ * SHARED_TAKE_TIMEOUT_MS), the node's own buckets decide: a Redis outage
  * loosens the bound to per node, it never refuses or stalls sends.
  *
  * take() answers synchronously (a number) on one node, so the single-node hot
@@ -36,6 +37,9 @@ end
 return math.max(1, math.ceil((n - tokens) / rate))
 `;
 
+/** How long a take waits for Redis before the node's own bucket answers (a hung connection never errors). */
+export const SHARED_TAKE_TIMEOUT_MS = 500;
+
 /** The part of the bus (src/bus.ts) the shared buckets use. */
 export interface SharedCounters {
   takeTokens?(key: string, ratePerMs: number, burst: number, n: number): Promise<number>;
@@ -65,10 +69,13 @@ export class SharedBuckets implements Limiter {
   take(key: string, now: number, n = 1): number | Promise<number> {
     const shared = this.bus.takeTokens;
     if (!shared) return this.local.take(key, now, n);
-    return shared.call(this.bus, this.#prefix + key, this.#ratePerMs, this.burst, n).catch(() => {
+    // A Redis that hangs without closing never errors: past SHARED_TAKE_TIMEOUT_MS the node's own bucket decides.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('timeout')), SHARED_TAKE_TIMEOUT_MS); });
+    return Promise.race([shared.call(this.bus, this.#prefix + key, this.#ratePerMs, this.burst, n), deadline]).catch(() => {
       this.fallbacks++;
       return this.local.take(key, now, n);
-    });
+    }).finally(() => clearTimeout(timer));
   }
 
   prune(now: number): void { this.local.prune(now); }

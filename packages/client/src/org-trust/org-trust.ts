@@ -174,6 +174,20 @@ export function assertNotRevoked(engine: Engine, account: Uint8Array): void {
   }
 }
 
+/**
+ * On receiving: a contact whose certificate is revoked and not accepted is held like an unaccepted key (spec/trust.md
+ * §6.3): its texts are shown, it may not act on the conversation. Cheap when there is no CA or no certificate.
+ */
+export function revokedUnaccepted(engine: Engine, account: Uint8Array): boolean {
+  if (!engine.store.getMeta(CA_KEY) || !engine.store.getMeta(certKey(account))) return false;
+  try {
+    const s = certificateStatus(engine, account);
+    return s.state === 'revoked' && !s.accepted;
+  } catch {
+    return false; // nothing stored verifies any more: as uncertified
+  }
+}
+
 /** The person sends to a revoked contact anyway (after checking with them): this certificate only. */
 export function acceptRevoked(engine: Engine, account: Uint8Array): boolean {
   const s = certificateStatus(engine, account);
