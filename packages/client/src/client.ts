@@ -276,37 +276,25 @@ export class SigiloClient {
    * Sets a conversation's disappearing-message timer (ms; 0 off; 30 s to 4 weeks) and tells its participants with a
    * notice message. TIMER_TOO_LONG above the organisation's maximum; in a group only admins may (client.md §14).
    */
-  setDisappearingTimer(conversation: Uint8Array, timerMs: number): Promise<MessageRow> {
-    return setDisappearingTimer(this.#engine, conversation, timerMs);
-  }
+  setDisappearingTimer(conversation: Uint8Array, timerMs: number): Promise<MessageRow> { return setDisappearingTimer(this.#engine, conversation, timerMs); }
 
   /** The timer new messages of the conversation carry (ms; 0 off), the organisation's maximum applied. */
-  disappearingTimer(conversation: Uint8Array): number {
-    return disappearingTimer(this.#engine, conversation);
-  }
+  disappearingTimer(conversation: Uint8Array): number { return disappearingTimer(this.#engine, conversation); }
 
   /**
    * Deletes every message whose disappearing countdown ran out now (also done on a timer and on start); resolves with
    * how many, once their downloaded files are deleted too.
    */
-  expireMessages(): Promise<number> {
-    return runExpiry(this.#engine);
-  }
+  expireMessages(): Promise<number> { return runExpiry(this.#engine); }
 
   /** Switches confidential mode of a 1:1 conversation, with a notice both sides see (client.md §15). */
-  setConfidential(conversation: Uint8Array, on: boolean): Promise<MessageRow> {
-    return setConfidential(this.#engine, conversation, on);
-  }
+  setConfidential(conversation: Uint8Array, on: boolean): Promise<MessageRow> { return setConfidential(this.#engine, conversation, on); }
 
   /** Whether messages of this conversation stay in memory only (its mode, or this device's option). */
-  confidential(conversation: Uint8Array): boolean {
-    return confidentialOn(this.#engine, conversation);
-  }
+  confidential(conversation: Uint8Array): boolean { return confidentialOn(this.#engine, conversation); }
 
   /** Forgets a conversation's confidential messages now (chat closed, app hidden): a 'confidential-wiped' event follows. */
-  wipeConfidential(conversation: Uint8Array): void {
-    wipeConfidential(this.#engine, conversation);
-  }
+  wipeConfidential(conversation: Uint8Array): void { wipeConfidential(this.#engine, conversation); }
 
   /** Marks received messages read and tells their author (read receipt) and this account's other devices. */
   markRead(conversation: Uint8Array, messageIds?: Uint8Array[]): Promise<number> {

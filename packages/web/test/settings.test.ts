@@ -107,8 +107,23 @@ describe.skipIf(missing !== undefined)('web settings in Chromium: notifications,
     await go(ana, `#/chat/${bobChat}/settings`);
     await ana.page.locator('#chat-settings-h').waitFor();
     await check(ana, 'chat-settings');
-    // This engine has no disappearing messages yet (they come with the privacy work): no timer is offered.
-    expect(await ana.page.locator('#disappearing').count()).toBe(0);
+    // Disappearing messages (client.md §14): a timer set here is a line in both conversations and a mark in the top bar.
+    await ana.page.locator('#disappearing').selectOption(String(24 * 3_600_000));
+    await go(ana, `#/chat/${bobChat}`);
+    await ana.page.locator('li.notice[data-notice="timer"]', { hasText: '1 day' }).first().waitFor({ timeout: 15_000 });
+    await expect.poll(() => ana.page.locator('.disappearing-mark').count(), { timeout: 15_000 }).toBe(1);
+    await go(bob, '#/');
+    await bob.page.locator('.chat-row').first().click();
+    await bob.page.locator('li.notice[data-notice="timer"]', { hasText: '1 day' }).first().waitFor({ timeout: 30_000 });
+    await expect.poll(() => bob.page.locator('.disappearing-mark').count(), { timeout: 15_000 }).toBe(1);
+    await check(bob, 'chat-disappearing');
+    await go(ana, `#/chat/${bobChat}/settings`);
+    await ana.page.locator('#disappearing').selectOption('0');
+    await go(ana, `#/chat/${bobChat}`);
+    await ana.page.locator('li.notice[data-notice="timer"]', { hasText: 'turned off' }).first().waitFor({ timeout: 15_000 });
+    await expect.poll(() => ana.page.locator('.disappearing-mark').count(), { timeout: 15_000 }).toBe(0);
+    await go(ana, `#/chat/${bobChat}/settings`);
+    await ana.page.locator('#chat-settings-h').waitFor();
     await ana.page.getByRole('button', { name: 'For 8 hours' }).click();
     await expect.poll(() => ana.page.locator('#mute-status').textContent(), { timeout: 10_000 }).toMatch(/^Muted until /);
     await check(ana, 'chat-settings-muted');

@@ -2,6 +2,10 @@
 import type { Catalogue } from './catalogue.js';
 
 const en = {
+  timerNotice: (time: string) => `Disappearing messages set to ${time}`,
+  timerNoticeOff: 'Disappearing messages turned off',
+  confidentialNoticeOn: 'Confidential mode on: new messages are kept in memory only',
+  confidentialNoticeOff: 'Confidential mode off',
   chatSettings: 'Chat settings',
   chatSettingsOf: (name: string) => `Settings of the chat with ${name}`,
   notificationsSection: 'Notifications',
@@ -55,6 +59,10 @@ const en = {
 };
 
 const es: typeof en = {
+  timerNotice: (time: string) => `Mensajes temporales: ${time}`,
+  timerNoticeOff: 'Mensajes temporales desactivados',
+  confidentialNoticeOn: 'Modo confidencial activado: los mensajes nuevos solo se guardan en memoria',
+  confidentialNoticeOff: 'Modo confidencial desactivado',
   chatSettings: 'Ajustes del chat',
   chatSettingsOf: (name: string) => `Ajustes del chat con ${name}`,
   notificationsSection: 'Notificaciones',
@@ -108,6 +116,10 @@ const es: typeof en = {
 };
 
 const pt: typeof en = {
+  timerNotice: (time: string) => `Mensagens temporárias: ${time}`,
+  timerNoticeOff: 'Mensagens temporárias desativadas',
+  confidentialNoticeOn: 'Modo confidencial ativado: as mensagens novas ficam só na memória',
+  confidentialNoticeOff: 'Modo confidencial desativado',
   chatSettings: 'Configurações da conversa',
   chatSettingsOf: (name: string) => `Configurações da conversa com ${name}`,
   notificationsSection: 'Notificações',

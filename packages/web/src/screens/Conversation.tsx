@@ -3,6 +3,7 @@
  * a blocking banner when the contact's safety number changed; the input bar with this chat's draft.
  */
 import { useEffect, useRef } from 'preact/hooks';
+import { timerLabel } from '../components/DisappearingPicker.js';
 import { conversations, drafts, me, messages, notice, replyTo, typingUntil } from '../sdk/state.js';
 import { acceptIdentity, closeConversation, deleteMessage, markRead, openConversation, safetyNumber, sendText, typing } from '../sdk/actions.js';
 import { useSignal } from '@preact/signals';
@@ -66,7 +67,14 @@ export function Conversation({ params }: { params: Record<string, string> }) {
   for (const m of rows ?? []) {
     if (m.groupChange) continue;
     if (!prev || !sameDay(prev.timestamp, m.timestamp)) items.push(<li class="day" key={`day-${m.timestamp}`}><span>{dayLabel(m.timestamp)}</span></li>);
-    items.push(<MessageBubble key={`${m.messageId.join('.')}`} m={m} actions={actions} />);
+    if (m.notice) {
+      // A conversation setting changed (client.md §14, §15): a line in the conversation, not a bubble.
+      const text = m.notice === 'timer' ? (m.expireTimerMs ? d.timerNotice(timerLabel(m.expireTimerMs)) : d.timerNoticeOff)
+        : m.notice === 'confidential-on' ? d.confidentialNoticeOn : d.confidentialNoticeOff;
+      items.push(<li class="day notice" data-notice={m.notice} key={`${m.messageId.join('.')}`}><span>{text}</span></li>);
+    } else {
+      items.push(<MessageBubble key={`${m.messageId.join('.')}`} m={m} actions={actions} />);
+    }
     prev = m;
   }
 
