@@ -5,7 +5,7 @@
  * field, a wire type or value outside the plain encoding — returns undefined, and the caller
  * decodes with fromBinary as before, so malformed input is refused exactly as before.
  */
-import type { ClientFrame } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
+import { AckSchema, ClientFrameSchema, OutgoingMessageSchema, SealedSendSchema, type ClientFrame } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 
 const CLIENT_FRAME = 'sigilo.server.v1.ClientFrame';
 const SEALED_SEND = 'sigilo.server.v1.SealedSend';
@@ -73,6 +73,7 @@ function sealedSend(buf: Uint8Array, start: number, end: number) {
   let messageId = empty;
   let accessKey = empty;
   let onlineOnly = false;
+  let expiresHint = 0n;
   const messages: Outgoing[] = [];
   while (r.pos < r.end) {
     const tag = r.varint();
@@ -81,9 +82,10 @@ function sealedSend(buf: Uint8Array, start: number, end: number) {
     else if (tag === 0x1a) { const [s, e] = r.span(); messages.push(outgoing(buf, s, e)); }
     else if (tag === 0x22) { const [s, e] = r.span(); accessKey = buf.subarray(s, e); }
     else if (tag === 0x28) onlineOnly = r.varint() !== 0;
+    else if (tag === 800) expiresHint = BigInt(r.varint()); // field 100, varint
     else throw FALLBACK;
   }
-  return { $typeName: SEALED_SEND, recipientAccountId, messageId, messages, accessKey, onlineOnly };
+  return { $typeName: SEALED_SEND, recipientAccountId, messageId, messages, accessKey, onlineOnly, expiresHint };
 }
 
 function ack(buf: Uint8Array, start: number, end: number) {
@@ -101,8 +103,20 @@ function ack(buf: Uint8Array, start: number, end: number) {
   return { $typeName: ACK, serverIds };
 }
 
+/**
+ * The field numbers this decoder knows, per message. A field added to the schema and not here
+ * turns the fast path off (everything goes to fromBinary) instead of decoding frames without it.
+ */
+const KNOWN: readonly [{ fields: readonly { number: number }[] }, readonly number[]][] = [
+  [SealedSendSchema, [1, 2, 3, 4, 5, 100]], [OutgoingMessageSchema, [1, 2]], [AckSchema, [1]],
+];
+export const FAST_DECODE_CURRENT = KNOWN.every(([schema, numbers]) => schema.fields.length === numbers.length && schema.fields.every((f) => numbers.includes(f.number)))
+  && ClientFrameSchema.fields.some((f) => f.number === 1) && ClientFrameSchema.fields.some((f) => f.number === 9 && f.localName === 'sealedSend')
+  && ClientFrameSchema.fields.some((f) => f.number === 10 && f.localName === 'ack');
+
 /** The ClientFrame of a plain SealedSend or Ack, or undefined: decode it with fromBinary. */
 export function decodeHotFrame(buf: Uint8Array): ClientFrame | undefined {
+  if (!FAST_DECODE_CURRENT) return undefined;
   try {
     const r = new Reader(buf, 0, buf.length);
     let requestId = 0n;
