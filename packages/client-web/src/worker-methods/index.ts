@@ -7,8 +7,10 @@ import type { HostContext, MethodFile } from './context.js';
 import { contactMethods } from './contacts.js';
 import { messageMethods } from './messages.js';
 import { sessionMethods } from './session.js';
+import { groupMethods } from './groups.js';
+import { trustMethods } from './trust.js';
 
-const FILES = [sessionMethods, messageMethods, contactMethods] as const;
+const FILES = [sessionMethods, messageMethods, contactMethods, groupMethods, trustMethods] as const;
 
 type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
 /** Every method the Worker answers, with its arguments and result (possibly a Promise). */

@@ -8,13 +8,15 @@ import { shell } from './shell.js';
 import { onboarding } from './onboarding.js';
 import { chats } from './chats.js';
 import { errors } from './errors.js';
+import { groups } from './groups.js';
+import { trust } from './trust.js';
 
 export type Lang = 'es' | 'pt' | 'en';
 export const LANGS: readonly Lang[] = ['es', 'pt', 'en'];
 
 export type { Catalogue } from './catalogue.js';
 
-const CATALOGUES = [shell, onboarding, chats, errors] as const;
+const CATALOGUES = [shell, onboarding, chats, errors, groups, trust] as const;
 
 type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
 export type Dict = UnionToIntersection<(typeof CATALOGUES)[number]['en']>;

@@ -14,6 +14,7 @@ export function NewChat() {
     <Header title={d.newChat} id="new-h" />
     <div class="page">
       <button type="button" class="row-button" onClick={() => navigate('add-contact')}><span class="avatar c0" aria-hidden="true">+</span>{d.addContact}</button>
+      <button type="button" class="row-button" onClick={() => navigate('new-group')}><span class="avatar c2" aria-hidden="true">👥</span>{d.newGroup}</button>
       <button type="button" class="row-button" onClick={() => navigate('me')}><span class="avatar c1" aria-hidden="true">☺</span>{d.myCard}</button>
       <h2 class="section-h">{d.startChat}</h2>
       <ul class="people">
