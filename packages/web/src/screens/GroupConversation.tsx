@@ -79,6 +79,8 @@ export function GroupConversation({ params }: { params: Record<string, string> }
   for (const m of rows ?? []) {
     if (!prev || !sameDay(prev.timestamp, m.timestamp)) items.push(<li class="day" key={`day-${m.timestamp}`}><span>{dayLabel(m.timestamp)}</span></li>);
     if (m.groupChange) { prev = m; continue; }
+    // A row with nothing to show (the engine's empty group-setup message) is not a bubble.
+    if (!m.text && !m.attachments?.length && !m.deleted) continue;
     const authorHex = hex(m.author);
     const priv = m.privateWith && <span class="private-tag" data-private={hex(m.privateWith)}>🔒 {m.outgoing ? d.privateTo(nameOf(m.privateWith)) : d.privateFrom(nameOf(m.author))}</span>;
     // Consecutive messages of one author show the name once, as in every messenger.
