@@ -131,7 +131,7 @@ describe.skipIf(missing !== undefined)('web app in Chromium: groups, safety numb
 
     // A private message from Ana to Bruno inside the group: marked on both sides, never reaching Carla.
     const secret = 'Solo para ti, Bruno: el presupuesto real es 9182';
-    await ana.page.locator('#send-to').selectOption({ label: '🔒 Bruno' });
+    await ana.page.locator('#send-to').selectOption({ label: 'Only Bruno (private)' });
     await ana.page.getByText('Only Bruno will see this message.').waitFor();
     await check(ana, 'group-private-compose');
     await sendInUi(ana.page, secret);

@@ -16,6 +16,7 @@ import { Composer } from '../components/Composer.js';
 import { MessageBubble, type MessageActions } from '../components/MessageBubble.js';
 import { displayName } from './ChatList.js';
 import { TrustBadge } from '../components/TrustBadge.js';
+import { InfoIcon } from '../components/Icons.js';
 import { navigate } from '../router.js';
 import { t } from '../i18n/index.js';
 
@@ -70,7 +71,7 @@ export function Conversation({ params }: { params: Record<string, string> }) {
 
   return <section class="conversation" aria-labelledby="conv-h">
     <Header id="conv-h" avatar={<Avatar name={name} id={id} small />} title={<>{name} <TrustBadge id={id} changed={summary?.identityChanged ?? false} compact /></>} sub={isTyping ? <span class="typing" role="status">{d.typing}</span> : undefined}>
-      <button type="button" class="icon" aria-label={d.contactInfo} title={d.contactInfo} onClick={() => navigate(`contact/${id}`)}>ⓘ</button>
+      <button type="button" class="icon" aria-label={d.contactInfo} title={d.contactInfo} onClick={() => navigate(`contact/${id}`)}><InfoIcon /></button>
     </Header>
     {summary?.identityChanged && <div role="alert" class="banner warning identity" data-notice="identity-changed">
       <p>{d.errIdentityChanged(name)}</p>

@@ -17,6 +17,7 @@ import { Avatar } from '../components/Avatar.js';
 import { Composer } from '../components/Composer.js';
 import { MessageBubble, type MessageActions } from '../components/MessageBubble.js';
 import { displayName } from './ChatList.js';
+import { InfoIcon, LockIcon } from '../components/Icons.js';
 import { t } from '../i18n/index.js';
 import '../trust.css';
 
@@ -76,13 +77,15 @@ export function GroupConversation({ params }: { params: Record<string, string> }
 
   const items: preact.ComponentChildren[] = [];
   let prev: MessageRow | undefined;
+  let shownDay = 0;
   for (const m of rows ?? []) {
-    if (!prev || !sameDay(prev.timestamp, m.timestamp)) items.push(<li class="day" key={`day-${m.timestamp}`}><span>{dayLabel(m.timestamp)}</span></li>);
     if (m.groupChange) { prev = m; continue; }
     // A row with nothing to show (the engine's empty group-setup message) is not a bubble.
     if (!m.text && !m.attachments?.length && !m.deleted) continue;
+    if (!shownDay || !sameDay(shownDay, m.timestamp)) items.push(<li class="day" key={`day-${m.timestamp}`}><span>{dayLabel(m.timestamp)}</span></li>);
+    shownDay = m.timestamp;
     const authorHex = hex(m.author);
-    const priv = m.privateWith && <span class="private-tag" data-private={hex(m.privateWith)}>🔒 {m.outgoing ? d.privateTo(nameOf(m.privateWith)) : d.privateFrom(nameOf(m.author))}</span>;
+    const priv = m.privateWith && <span class="private-tag" data-private={hex(m.privateWith)}><LockIcon /> {m.outgoing ? d.privateTo(nameOf(m.privateWith)) : d.privateFrom(nameOf(m.author))}</span>;
     // Consecutive messages of one author show the name once, as in every messenger.
     const showAuthor = !m.outgoing && (!prev || prev.groupChange !== undefined || hex(prev.author) !== authorHex || !sameDay(prev.timestamp, m.timestamp));
     const head = (showAuthor || priv) ? <>
@@ -99,7 +102,7 @@ export function GroupConversation({ params }: { params: Record<string, string> }
   const target = others.find((x) => hex(x.accountId) === privateTo.value);
   return <section class="conversation group" aria-labelledby="gconv-h">
     <Header id="gconv-h" avatar={<Avatar name={name} id={id} small />} title={<button type="button" class="title-link" onClick={() => navigate(`group/${id}`)} aria-label={`${name}, ${d.groupInfo}`}>{name}</button>} sub={memberLine && <span class="members-line">{memberLine}</span>}>
-      <button type="button" class="icon" aria-label={d.groupInfo} title={d.groupInfo} onClick={() => navigate(`group/${id}`)}>ⓘ</button>
+      <button type="button" class="icon" aria-label={d.groupInfo} title={d.groupInfo} onClick={() => navigate(`group/${id}`)}><InfoIcon /></button>
     </Header>
     <div class="messages" tabIndex={0} aria-label={d.messagesLabel}>
       <ol class="message-list">{items}</ol>
@@ -109,7 +112,7 @@ export function GroupConversation({ params }: { params: Record<string, string> }
       <label for="send-to">{d.sendPrivately}</label>
       <select id="send-to" value={privateTo.value} onChange={(e) => { privateTo.value = (e.target as HTMLSelectElement).value; }}>
         <option value="">{d.everyone}</option>
-        {others.map((x) => <option key={hex(x.accountId)} value={hex(x.accountId)}>🔒 {nameOf(x.accountId)}</option>)}
+        {others.map((x) => <option key={hex(x.accountId)} value={hex(x.accountId)}>{d.privateOption(nameOf(x.accountId))}</option>)}
       </select>
       {target && <span class="hint">{d.privateHint(nameOf(target.accountId))}</span>}
     </div>}
