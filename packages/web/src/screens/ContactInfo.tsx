@@ -52,6 +52,10 @@ export function ContactInfo({ params }: { params: Record<string, string> }) {
         <h2 class="ci-name">{name}</h2>
         <TrustBadge id={id} changed={changed} />
       </div>
+      {changed && <div role="alert" class="banner warning ci-changed">
+        <p>{d.errIdentityChanged(name)}</p>
+        <button type="button" class="primary" data-action="accept" onClick={() => void acceptIdentity(id).catch(report)}>{d.errAcceptIdentity}</button>
+      </div>}
       <h2 class="section-h">{d.safetyNumber}</h2>
       {unknown.value && <p class="hint">{d.safetyNumberUnknown}</p>}
       {code.value && <>
@@ -65,7 +69,6 @@ export function ContactInfo({ params }: { params: Record<string, string> }) {
         <div class="ci-actions">
           {!scanning.value && <button type="button" class="primary" onClick={() => { result.value = undefined; scanning.value = true; }}>{d.scanCode}</button>}
           {scanning.value && <button type="button" onClick={() => { scanning.value = false; }}>{d.stopScan}</button>}
-          {changed && <button type="button" class="primary" data-action="accept" onClick={() => void acceptIdentity(id).catch(report)}>{d.errAcceptIdentity}</button>}
           {!verified && <button type="button" data-action="mark-verified" onClick={() => void markVerified(id).then(() => { result.value = 'ok'; }).catch(report)}>{d.markVerified}</button>}
         </div>
         {scanning.value && <QrScanner idPrefix="sn" onText={(x) => void scanned(x)} />}
