@@ -533,6 +533,8 @@ export class IndexedDbStore implements ClientStore {
       this.#write('message', k, {
         messageId: copy(m.messageId), conversation: copy(m.conversation), author: copy(m.author), outgoing: m.outgoing, timestamp: m.timestamp,
         text: m.text, status: m.status, deleted: m.deleted, receivedAt: m.receivedAt, privateWith: undefined, attachments: undefined,
+        // A group's membership change ("ana added carol") is kept with its row, as the SQLite store's group_change column does.
+        ...(m.groupChange ? { groupChange: { ...m.groupChange, by: copy(m.groupChange.by), accounts: m.groupChange.accounts.map(copy), ...(m.groupChange.undoneBy ? { undoneBy: copy(m.groupChange.undoneBy) } : {}) } } : {}),
       } satisfies MessageRow);
       return true;
     });

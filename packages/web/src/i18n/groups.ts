@@ -22,6 +22,10 @@ const en = {
   confirmRemove: (name: string) => `Remove ${name} from the group?`,
   leftGroup: 'You are no longer a member of this group.',
   privateLabel: 'private',
+  youObject: 'you',
+  groupChange: (kind: string, by: string, who: string, name: string) => kind === 'created' ? `${by} created the group` : kind === 'added' ? `${by} added ${who}`
+    : kind === 'removed' ? `${by} removed ${who}` : kind === 'left' ? `${by} left` : kind === 'promoted' ? `${by} made ${who} admin`
+    : kind === 'demoted' ? `${by} dismissed ${who} as admin` : kind === 'renamed' ? `${by} renamed the group to “${name}”` : `${by} undid a change`,
   privateOption: (name: string) => `Only ${name} (private)`,
   privateTo: (name: string) => `Private to ${name}`,
   privateFrom: (name: string) => `Private from ${name}`,
@@ -52,6 +56,10 @@ const es: Dict = {
   confirmRemove: (name) => `¿Expulsar a ${name} del grupo?`,
   leftGroup: 'Ya no eres miembro de este grupo.',
   privateLabel: 'privado',
+  youObject: 'ti',
+  groupChange: (kind, by, who, name) => kind === 'created' ? `${by} creó el grupo` : kind === 'added' ? `${by} añadió a ${who}`
+    : kind === 'removed' ? `${by} expulsó a ${who}` : kind === 'left' ? `${by} salió del grupo` : kind === 'promoted' ? `${by} hizo admin a ${who}`
+    : kind === 'demoted' ? `${by} quitó admin a ${who}` : kind === 'renamed' ? `${by} cambió el nombre a «${name}»` : `${by} deshizo un cambio`,
   privateOption: (name) => `Solo ${name} (privado)`,
   privateTo: (name) => `Privado para ${name}`,
   privateFrom: (name) => `Privado de ${name}`,
@@ -81,6 +89,10 @@ const pt: Dict = {
   confirmRemove: (name) => `Remover ${name} do grupo?`,
   leftGroup: 'Você não é mais membro deste grupo.',
   privateLabel: 'privada',
+  youObject: 'você',
+  groupChange: (kind, by, who, name) => kind === 'created' ? `${by} criou o grupo` : kind === 'added' ? `${by} adicionou ${who}`
+    : kind === 'removed' ? `${by} removeu ${who}` : kind === 'left' ? `${by} saiu` : kind === 'promoted' ? `${by} tornou ${who} admin`
+    : kind === 'demoted' ? `${by} removeu ${who} como admin` : kind === 'renamed' ? `${by} mudou o nome para “${name}”` : `${by} desfez uma alteração`,
   privateOption: (name) => `Só ${name} (privada)`,
   privateTo: (name) => `Privada para ${name}`,
   privateFrom: (name) => `Privada de ${name}`,

@@ -79,7 +79,14 @@ export function GroupConversation({ params }: { params: Record<string, string> }
   let prev: MessageRow | undefined;
   let shownDay = 0;
   for (const m of rows ?? []) {
-    if (m.groupChange) { prev = m; continue; }
+    if (m.groupChange) {
+      if (!shownDay || !sameDay(shownDay, m.timestamp)) items.push(<li class="day" key={`day-${m.timestamp}`}><span>{dayLabel(m.timestamp)}</span></li>);
+      shownDay = m.timestamp;
+      const ch = m.groupChange;
+      items.push(<li class="system" key={hex(m.messageId)} data-change={ch.kind}><span>{d.groupChange(ch.kind, nameOf(ch.by), ch.accounts.map((a) => (hex(a) === selfHex ? d.youObject : nameOf(a))).join(', '), ch.name ?? '')}</span></li>);
+      prev = m;
+      continue;
+    }
     // A row with nothing to show (the engine's empty group-setup message) is not a bubble.
     if (!m.text && !m.attachments?.length && !m.deleted) continue;
     if (!shownDay || !sameDay(shownDay, m.timestamp)) items.push(<li class="day" key={`day-${m.timestamp}`}><span>{dayLabel(m.timestamp)}</span></li>);
