@@ -23,7 +23,8 @@ const en = {
   leftGroup: 'You are no longer a member of this group.',
   privateLabel: 'private',
   youObject: 'you',
-  groupChange: (kind: string, by: string, who: string, name: string) => kind === 'created' ? `${by} created the group` : kind === 'added' ? `${by} added ${who}`
+  /** `mine`: this person made the change ("You …"; Spanish conjugates it). */
+  groupChange: (kind: string, _mine: boolean, by: string, who: string, name: string) => kind === 'created' ? `${by} created the group` : kind === 'added' ? `${by} added ${who}`
     : kind === 'removed' ? `${by} removed ${who}` : kind === 'left' ? `${by} left` : kind === 'promoted' ? `${by} made ${who} admin`
     : kind === 'demoted' ? `${by} dismissed ${who} as admin` : kind === 'renamed' ? `${by} renamed the group to “${name}”` : `${by} undid a change`,
   privateOption: (name: string) => `Only ${name} (private)`,
@@ -57,7 +58,10 @@ const es: Dict = {
   leftGroup: 'Ya no eres miembro de este grupo.',
   privateLabel: 'privado',
   youObject: 'ti',
-  groupChange: (kind, by, who, name) => kind === 'created' ? `${by} creó el grupo` : kind === 'added' ? `${by} añadió a ${who}`
+  groupChange: (kind, mine, by, who, name) => mine
+    ? (kind === 'created' ? 'Creaste el grupo' : kind === 'added' ? `Añadiste a ${who}` : kind === 'removed' ? `Expulsaste a ${who}` : kind === 'left' ? 'Saliste del grupo'
+      : kind === 'promoted' ? `Hiciste admin a ${who}` : kind === 'demoted' ? `Quitaste admin a ${who}` : kind === 'renamed' ? `Cambiaste el nombre a «${name}»` : 'Deshiciste un cambio')
+    : kind === 'created' ? `${by} creó el grupo` : kind === 'added' ? `${by} añadió a ${who}`
     : kind === 'removed' ? `${by} expulsó a ${who}` : kind === 'left' ? `${by} salió del grupo` : kind === 'promoted' ? `${by} hizo admin a ${who}`
     : kind === 'demoted' ? `${by} quitó admin a ${who}` : kind === 'renamed' ? `${by} cambió el nombre a «${name}»` : `${by} deshizo un cambio`,
   privateOption: (name) => `Solo ${name} (privado)`,
@@ -90,7 +94,7 @@ const pt: Dict = {
   leftGroup: 'Você não é mais membro deste grupo.',
   privateLabel: 'privada',
   youObject: 'você',
-  groupChange: (kind, by, who, name) => kind === 'created' ? `${by} criou o grupo` : kind === 'added' ? `${by} adicionou ${who}`
+  groupChange: (kind, _mine, by, who, name) => kind === 'created' ? `${by} criou o grupo` : kind === 'added' ? `${by} adicionou ${who}`
     : kind === 'removed' ? `${by} removeu ${who}` : kind === 'left' ? `${by} saiu` : kind === 'promoted' ? `${by} tornou ${who} admin`
     : kind === 'demoted' ? `${by} removeu ${who} como admin` : kind === 'renamed' ? `${by} mudou o nome para “${name}”` : `${by} desfez uma alteração`,
   privateOption: (name) => `Só ${name} (privada)`,

@@ -83,7 +83,7 @@ export function GroupConversation({ params }: { params: Record<string, string> }
       if (!shownDay || !sameDay(shownDay, m.timestamp)) items.push(<li class="day" key={`day-${m.timestamp}`}><span>{dayLabel(m.timestamp)}</span></li>);
       shownDay = m.timestamp;
       const ch = m.groupChange;
-      items.push(<li class="system" key={hex(m.messageId)} data-change={ch.kind}><span>{d.groupChange(ch.kind, nameOf(ch.by), ch.accounts.map((a) => (hex(a) === selfHex ? d.youObject : nameOf(a))).join(', '), ch.name ?? '')}</span></li>);
+      items.push(<li class="system" key={hex(m.messageId)} data-change={ch.kind}><span>{d.groupChange(ch.kind, hex(ch.by) === selfHex, nameOf(ch.by), ch.accounts.map((a) => (hex(a) === selfHex ? d.youObject : nameOf(a))).join(', '), ch.name ?? '')}</span></li>);
       prev = m;
       continue;
     }
