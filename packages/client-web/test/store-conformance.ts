@@ -83,6 +83,8 @@ const ATTACHMENT: Attachment = {
   thumbnail: bytes(0xff, 0xd8, 0xff), width: 640, height: 480, durationMs: 1500, voiceNote: false, expires: 1_900_000_000_000,
 };
 
+const GROUP_CHANGE = { by: id16(1), kind: 'renamed', accounts: [id16(2), id16(3)], name: 'Equipo' } as const;
+
 /** Writes something into every record group; `check` reads it all back. */
 export function fill(s: ClientStore): void {
   s.transaction(() => {
@@ -107,6 +109,7 @@ export function fill(s: ClientStore): void {
   });
   for (let i = 0; i < 6; i++) s.insertMessage(message(ALICE, i));
   s.insertMessage(message(BOB, 10, { timestamp: 1, receivedAt: 1 }));
+  s.insertMessage(message(CAROL, 20, { timestamp: 1e12, receivedAt: 1e12, text: '', groupChange: GROUP_CHANGE }));
   s.setMessageStatus(ALICE, id16(101), 'read');
   s.markMessageDeleted(ALICE, id16(102));
   s.setMessageAttachments(ALICE, id16(103), [ATTACHMENT]);
@@ -159,9 +162,10 @@ export function check(s: ClientStore): void {
   eq(s.getMessage(ALICE, id16(103))?.attachments, [ATTACHMENT], 'attachments');
   eq(s.getMessage(ALICE, id16(104)), undefined, 'removed message');
   eq(s.getMessage(ALICE, id16(105))?.privateWith, CAROL, 'private with');
+  eq(s.getMessage(CAROL, id16(120))?.groupChange, GROUP_CHANGE, 'a group change row');
   eq(s.getMessage(ALICE, id16(100)), { ...message(ALICE, 0) }, 'a whole message row');
   eq(s.listMessages(ALICE, 3).map((m) => m.text), ['', 'message 3', 'message 5'], 'newest three, oldest first (message 2 deleted for everyone)');
-  eq(s.listMessages(undefined, 100).map((m) => m.text), ['message 10', 'message 0', 'message 1', '', 'message 3', 'message 5'], 'all by arrival');
+  eq(s.listMessages(undefined, 100).map((m) => m.text), ['message 10', 'message 0', 'message 1', '', 'message 3', 'message 5', ''], 'all by arrival');
   eq(s.allMessages().map((m) => m.text)[0], 'message 10', 'all messages by timestamp');
 
   const out = s.listOutbox();

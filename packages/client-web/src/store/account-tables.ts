@@ -113,6 +113,8 @@ export abstract class AccountTables extends RowStore {
       this._write('message', k, {
         messageId: copy(m.messageId), conversation: copy(m.conversation), author: copy(m.author), outgoing: m.outgoing, timestamp: m.timestamp,
         text: m.text, status: m.status, deleted: m.deleted, receivedAt: m.receivedAt, privateWith: undefined, attachments: undefined,
+        // A group's membership change ("ana added carol") is kept with its row, as the SQLite store's group_change column does.
+        ...(m.groupChange ? { groupChange: { ...m.groupChange, by: copy(m.groupChange.by), accounts: m.groupChange.accounts.map(copy), ...(m.groupChange.undoneBy ? { undoneBy: copy(m.groupChange.undoneBy) } : {}) } } : {}),
         ...(m.expireTimerMs ? { expireTimerMs: m.expireTimerMs } : {}), ...(m.expiresAt ? { expiresAt: m.expiresAt } : {}), ...(m.notice ? { notice: m.notice } : {}),
       } satisfies MessageRow);
       return true;

@@ -10,11 +10,13 @@ import { messageMethods } from './messages.js';
 import { sessionMethods } from './session.js';
 import { settingsMethods } from './settings.js';
 import { privacyMethods } from './privacy.js';
+import { groupMethods } from './groups.js';
+import { trustMethods } from './trust.js';
 
 /** Attachments (attachments.ts) take the engine and a way to post progress rather than the whole context. */
 const attachmentFile = (ctx: HostContext) => attachmentMethods(() => ctx.need(), (m) => ctx.post(m));
 
-const FILES = [sessionMethods, messageMethods, contactMethods, settingsMethods, privacyMethods, attachmentFile] as const;
+const FILES = [sessionMethods, messageMethods, contactMethods, settingsMethods, privacyMethods, attachmentFile, groupMethods, trustMethods] as const;
 
 type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
 /** Every method the Worker answers, with its arguments and result (possibly a Promise). */

@@ -22,7 +22,8 @@ function summarise(ctx: HostContext, id: Uint8Array): { last: ConversationSummar
   let unread = 0;
   let lastRow: MessageRow | undefined;
   for (const m of all) {
-    if (m.groupChange) continue;
+    // Membership changes and the empty group-setup row are not messages: no preview, no unread.
+    if (m.groupChange || (!m.text && !m.attachments?.length && !m.deleted)) continue;
     lastRow = m;
     if (!m.outgoing && !m.deleted && m.status !== 'read') unread++;
   }

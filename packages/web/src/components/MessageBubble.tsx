@@ -17,7 +17,8 @@ export interface MessageActions {
   deleteForEveryone(m: MessageRow): void;
 }
 
-export function MessageBubble({ m, actions }: { m: MessageRow; actions: MessageActions }) {
+/** `head` is shown at the bubble's top (a group's author name, a private marker); `extraClass` marks the bubble ("private"). */
+export function MessageBubble({ m, actions, head, extraClass }: { m: MessageRow; actions: MessageActions; head?: preact.ComponentChildren; extraClass?: string }) {
   const d = t();
   const open = useSignal(false);
   const id = hex(m.messageId);
@@ -30,8 +31,9 @@ export function MessageBubble({ m, actions }: { m: MessageRow; actions: MessageA
     document.addEventListener('pointerdown', outside);
     return () => document.removeEventListener('pointerdown', outside);
   }, [open.value]);
-  return <li ref={ref} class={`msg ${m.outgoing ? 'out' : 'in'}${m.deleted ? ' deleted' : ''}`} data-message={id} data-status={m.status}>
+  return <li ref={ref} class={`msg ${m.outgoing ? 'out' : 'in'}${m.deleted ? ' deleted' : ''}${extraClass ? ` ${extraClass}` : ''}`} data-message={id} data-status={m.status}>
     <div class="bubble">
+      {head}
       {m.quote && !m.deleted && <blockquote class="quote" data-quote={hex(m.quote.messageId)}>
         <span class="quote-author">{actions.authorName(m.quote.author)}</span>
         <span class="quote-text">{m.quote.text || d.deletedMessage}</span>

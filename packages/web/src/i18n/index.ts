@@ -10,13 +10,15 @@ import { chats } from './chats.js';
 import { errors } from './errors.js';
 import { media } from './media.js';
 import { settings } from './settings.js';
+import { groups } from './groups.js';
+import { trust } from './trust.js';
 
 export type Lang = 'es' | 'pt' | 'en';
 export const LANGS: readonly Lang[] = ['es', 'pt', 'en'];
 
 export type { Catalogue } from './catalogue.js';
 
-const CATALOGUES = [shell, onboarding, chats, errors, media, settings] as const;
+const CATALOGUES = [shell, onboarding, chats, errors, media, settings, groups, trust] as const;
 
 type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
 export type Dict = UnionToIntersection<(typeof CATALOGUES)[number]['en']>;

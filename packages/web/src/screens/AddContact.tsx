@@ -5,7 +5,9 @@ import { fragmentValue, navigate } from '../router.js';
 import { errorCode } from '../sdk/client.js';
 import { errorText } from '../errors.js';
 import { Header } from '../components/Header.js';
+import { QrScanner } from '../components/QrScanner.js';
 import { t } from '../i18n/index.js';
+import '../trust.css';
 
 export function AddContact() {
   const d = t();
@@ -13,6 +15,7 @@ export function AddContact() {
   const name = useSignal('');
   const busy = useSignal(false);
   const error = useSignal<string | undefined>(undefined);
+  const scanning = useSignal(false);
   const submit = async (e: Event) => {
     e.preventDefault();
     busy.value = true;
@@ -27,6 +30,8 @@ export function AddContact() {
   return <section class="screen" aria-labelledby="add-h">
     <Header title={d.addContact} id="add-h" />
     <form class="page" onSubmit={submit}>
+      {!scanning.value ? <button type="button" onClick={() => { scanning.value = true; }}>{d.scanContactQr}</button>
+        : <QrScanner idPrefix="card-qr" paste={false} onText={(x) => { scanning.value = false; card.value = x; }} />}
       <label for="card">{d.contactCardLabel}</label>
       <textarea id="card" rows={3} required spellcheck={false} autocomplete="off" value={card.value} aria-describedby="card-hint"
         onInput={(e) => { card.value = (e.target as HTMLTextAreaElement).value; }} />

@@ -9,6 +9,7 @@ import { listTime } from '../format.js';
 import { Avatar } from '../components/Avatar.js';
 import { Ticks } from '../components/Ticks.js';
 import { VirtualList } from '../components/VirtualList.js';
+import { TrustBadge } from '../components/TrustBadge.js';
 import { t } from '../i18n/index.js';
 import { MutedMark } from '../components/MutedMark.js';
 
@@ -29,7 +30,7 @@ function Row({ c, index, total }: { c: ConversationSummary; index: number; total
       <Avatar name={name} id={id} />
       <span class="chat-main">
         <span class="chat-top">
-          <span class="chat-name">{name}</span>
+          <span class="chat-name">{name}</span>{c.kind === 'direct' && <TrustBadge id={id} changed={c.identityChanged} compact />}
           {last && <span class={`chat-time${c.unread ? ' unread' : ''}`}>{listTime(last.timestamp)}</span>}
         </span>
         <span class="chat-bottom">

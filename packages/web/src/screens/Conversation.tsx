@@ -16,6 +16,9 @@ import { Avatar } from '../components/Avatar.js';
 import { Composer } from '../components/Composer.js';
 import { MessageBubble, type MessageActions } from '../components/MessageBubble.js';
 import { displayName } from './ChatList.js';
+import { TrustBadge } from '../components/TrustBadge.js';
+import { InfoIcon } from '../components/Icons.js';
+import { navigate } from '../router.js';
 import { t } from '../i18n/index.js';
 import { AttachButton } from '../components/AttachButton.js';
 import { VoiceRecorder } from '../components/VoiceRecorder.js';
@@ -79,13 +82,17 @@ export function Conversation({ params }: { params: Record<string, string> }) {
   }
 
   return <section class="conversation" aria-labelledby="conv-h">
-    <Header id="conv-h" avatar={<Avatar name={name} id={id} small />} title={name} sub={isTyping ? <span class="typing" role="status">{d.typing}</span> : undefined}><ChatMenuButton id={id} /></Header>
+    <Header id="conv-h" avatar={<Avatar name={name} id={id} small />} title={<>{name} <TrustBadge id={id} changed={summary?.identityChanged ?? false} compact /></>} sub={isTyping ? <span class="typing" role="status">{d.typing}</span> : undefined}>
+      <button type="button" class="icon" aria-label={d.contactInfo} title={d.contactInfo} onClick={() => navigate(`contact/${id}`)}><InfoIcon /></button>
+      <ChatMenuButton id={id} />
+    </Header>
     {summary?.identityChanged && <div role="alert" class="banner warning identity" data-notice="identity-changed">
       <p>{d.errIdentityChanged(name)}</p>
       <details onToggle={(e) => { if ((e.target as HTMLDetailsElement).open && !number.value) void safetyNumber(id).then((r) => { number.value = r.formatted; }).catch(report); }}>
         <summary>{d.safetyNumber}</summary>
         <p class="safety-number"><code>{number.value ?? '…'}</code></p>
       </details>
+      <button type="button" data-action="review" onClick={() => navigate(`contact/${id}`)}>{d.reviewChange}</button>
       <button type="button" class="primary" onClick={() => void acceptIdentity(id).catch(report)}>{d.errAcceptIdentity}</button>
     </div>}
     <div class="messages" tabIndex={0} aria-label={d.messagesLabel}>

@@ -5,6 +5,7 @@ import { navigate } from '../router.js';
 import { Header } from '../components/Header.js';
 import { Avatar } from '../components/Avatar.js';
 import { displayName } from './ChatList.js';
+import { GroupIcon } from '../components/Icons.js';
 import { t } from '../i18n/index.js';
 
 export function NewChat() {
@@ -14,6 +15,7 @@ export function NewChat() {
     <Header title={d.newChat} id="new-h" />
     <div class="page">
       <button type="button" class="row-button" onClick={() => navigate('add-contact')}><span class="avatar c0" aria-hidden="true">+</span>{d.addContact}</button>
+      <button type="button" class="row-button" onClick={() => navigate('new-group')}><span class="avatar c2" aria-hidden="true"><GroupIcon /></span>{d.newGroup}</button>
       <button type="button" class="row-button" onClick={() => navigate('me')}><span class="avatar c1" aria-hidden="true">☺</span>{d.myCard}</button>
       <h2 class="section-h">{d.startChat}</h2>
       <ul class="people">

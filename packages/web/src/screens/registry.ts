@@ -5,7 +5,10 @@
  */
 import type { FunctionComponent } from 'preact';
 import { AddContact } from './AddContact.js';
-import { Conversation } from './Conversation.js';
+import { ChatRoute } from './ChatRoute.js';
+import { ContactInfo } from './ContactInfo.js';
+import { GroupInfo } from './GroupInfo.js';
+import { NewGroup } from './NewGroup.js';
 import { Link } from './Link.js';
 import { MyCard } from './MyCard.js';
 import { NewChat } from './NewChat.js';
@@ -26,7 +29,10 @@ export const ONBOARDING: readonly ScreenDef[] = [
 ];
 
 export const SCREENS: readonly ScreenDef[] = [
-  { pattern: 'chat/:id', component: Conversation },
+  { pattern: 'chat/:id', component: ChatRoute },
+  { pattern: 'new-group', component: NewGroup },
+  { pattern: 'group/:id', component: GroupInfo },
+  { pattern: 'contact/:id', component: ContactInfo },
   { pattern: 'new', component: NewChat },
   { pattern: 'add-contact', component: AddContact },
   { pattern: 'me', component: MyCard },

@@ -1,0 +1,32 @@
+/** Trust in a contact's keys: the safety number's QR text, verifying by a scanned QR or by comparing digits. */
+import { base32, fromBase32 } from '@sigilo/client';
+import { HostError, type HostContext } from './context.js';
+
+/** What a scanned safety-number QR holds: its payload in base32 (as `sigilo verify` prints it), or hex. */
+export function parseSafetyQr(text: string, expectedBytes: number): Uint8Array {
+  const clean = text.replace(/^sigilo-sn:/i, '').replace(/[\s:-]/g, '');
+  if (clean.length === expectedBytes * 2 && /^[0-9a-f]+$/i.test(clean)) {
+    return Uint8Array.from(clean.match(/../g)!, (h) => parseInt(h, 16));
+  }
+  try { return fromBase32(clean.toUpperCase()); } catch { throw new HostError('INVALID_INPUT', 'this QR code is not a Sigilo safety number'); }
+}
+
+export function trustMethods(ctx: HostContext) {
+  return {
+    /** The safety number with a contact, its QR text, and whether it is verified or changed. */
+    safetyCode(accountId: Uint8Array): { digits: string; formatted: string; qrText: string; verified: boolean; changed: boolean } {
+      const sn = ctx.need().safetyNumber(accountId);
+      return { digits: sn.digits, formatted: sn.formatted, qrText: `SIGILO-SN:${base32(sn.qrPayload)}`, verified: sn.verified, changed: sn.changed };
+    },
+    /** Checks the text of the contact's scanned QR; on a match the contact is verified (and a changed key accepted). */
+    verifyScanned(accountId: Uint8Array, text: string): boolean {
+      const c = ctx.need();
+      const expected = c.safetyNumber(accountId).qrPayload.length;
+      return c.verifyQr(accountId, parseSafetyQr(text, expected));
+    },
+    /** Marks the contact verified after comparing the digits in person (accepts a changed key too). */
+    markVerified: (accountId: Uint8Array): void => ctx.need().acceptIdentity(accountId, true),
+    /** Which contacts are verified (for badges in the chat list and headers), as hex account ids. */
+    verifiedContacts: (): string[] => ctx.need().store.listContacts().filter((k) => k.verified).map((k) => Array.from(k.accountId, (b) => b.toString(16).padStart(2, '0')).join('')),
+  };
+}

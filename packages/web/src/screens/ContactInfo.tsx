@@ -1,0 +1,84 @@
+/**
+ * A contact: name, verified / changed state, the safety number in groups of five digits (as `sigilo verify`
+ * prints it) and its QR code; scan the other's code (or compare the digits) to mark them verified.
+ * A changed key is accepted here after reviewing the new number.
+ */
+import { useSignal } from '@preact/signals';
+import { useEffect } from 'preact/hooks';
+import { conversations, notice } from '../sdk/state.js';
+import { acceptIdentity } from '../sdk/actions.js';
+import { markVerified, safetyCode, verifiedIds, verifyScanned } from '../sdk/trust.js';
+import { errorCode } from '../sdk/client.js';
+import { fromHex } from '../sdk/ids.js';
+import { errorText } from '../errors.js';
+import { navigate } from '../router.js';
+import { Header } from '../components/Header.js';
+import { Avatar } from '../components/Avatar.js';
+import { QrCode } from '../components/QrCode.js';
+import { QrScanner } from '../components/QrScanner.js';
+import { TrustBadge } from '../components/TrustBadge.js';
+import { displayName } from './ChatList.js';
+import { t } from '../i18n/index.js';
+import '../trust.css';
+
+type Code = { digits: string; formatted: string; qrText: string; verified: boolean; changed: boolean };
+
+export function ContactInfo({ params }: { params: Record<string, string> }) {
+  const d = t();
+  const id = params.id!;
+  const summary = conversations.value?.find((c) => c.kind === 'direct' && sameHex(c.id, id));
+  const name = summary ? displayName(summary) : '…';
+  const code = useSignal<Code | undefined>(undefined);
+  const unknown = useSignal(false);
+  const scanning = useSignal(false);
+  const result = useSignal<'ok' | 'mismatch' | undefined>(undefined);
+  const changed = summary?.identityChanged ?? false;
+  const verified = verifiedIds.value.has(id);
+  const report = (e: unknown) => { notice.value = { kind: 'error', text: errorText(e) }; };
+  useEffect(() => {
+    safetyCode(id).then((c) => { code.value = c; unknown.value = false; })
+      .catch((e) => { if (errorCode(e) === 'NOT_FOUND') unknown.value = true; else report(e); });
+  }, [id, changed, verified]);
+  const scanned = async (text: string) => {
+    scanning.value = false;
+    try { result.value = (await verifyScanned(id, text)) ? 'ok' : 'mismatch'; } catch (e) { result.value = errorCode(e) === 'INVALID_INPUT' ? 'mismatch' : undefined; if (errorCode(e) !== 'INVALID_INPUT') report(e); }
+  };
+  const groups = code.value?.formatted.split(/\s+/).filter(Boolean) ?? [];
+  return <section class="screen contact-info" aria-labelledby="ci-h">
+    <Header title={d.contactInfo} id="ci-h" />
+    <div class="page">
+      <div class="ci-who">
+        <Avatar name={name} id={id} />
+        <h2 class="ci-name">{name}</h2>
+        <TrustBadge id={id} changed={changed} />
+      </div>
+      {changed && <div role="alert" class="banner warning ci-changed">
+        <p>{d.errIdentityChanged(name)}</p>
+        <button type="button" class="primary" data-action="accept" onClick={() => void acceptIdentity(id).catch(report)}>{d.errAcceptIdentity}</button>
+      </div>}
+      <h2 class="section-h">{d.safetyNumber}</h2>
+      {unknown.value && <p class="hint">{d.safetyNumberUnknown}</p>}
+      {code.value && <>
+        <p class="hint">{d.safetyNumberHint(name)}</p>
+        <div class="sn-qr"><QrCode text={code.value.qrText} label={d.qrLabel(name)} /></div>
+        <p class="safety-digits" data-safety-number={code.value.digits} aria-label={`${d.safetyNumber}: ${groups.join(' ')}`}>
+          {groups.map((g, i) => <span key={i}>{g}</span>)}
+        </p>
+        {result.value === 'ok' && <p role="status" class="ok" data-verify="ok">✓ {d.verifiedOk(name)}</p>}
+        {result.value === 'mismatch' && <p role="alert" class="error" data-verify="mismatch">{d.codeMismatch}</p>}
+        <div class="ci-actions">
+          {!scanning.value && <button type="button" class="primary" onClick={() => { result.value = undefined; scanning.value = true; }}>{d.scanCode}</button>}
+          {scanning.value && <button type="button" onClick={() => { scanning.value = false; }}>{d.stopScan}</button>}
+          {!verified && <button type="button" data-action="mark-verified" onClick={() => void markVerified(id).then(() => { result.value = 'ok'; }).catch(report)}>{d.markVerified}</button>}
+        </div>
+        {scanning.value && <QrScanner idPrefix="sn" onText={(x) => void scanned(x)} />}
+      </>}
+      <button type="button" class="row-button" onClick={() => navigate(`chat/${id}`)}>{d.startChat.replace(/…$/, '')} {name}</button>
+    </div>
+  </section>;
+}
+
+function sameHex(a: Uint8Array, h: string): boolean {
+  const b = fromHex(h);
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
