@@ -73,6 +73,7 @@ function sealedSend(buf: Uint8Array, start: number, end: number) {
   let messageId = empty;
   let accessKey = empty;
   let onlineOnly = false;
+  let expiresHint = 0n;
   const messages: Outgoing[] = [];
   while (r.pos < r.end) {
     const tag = r.varint();
@@ -81,9 +82,10 @@ function sealedSend(buf: Uint8Array, start: number, end: number) {
     else if (tag === 0x1a) { const [s, e] = r.span(); messages.push(outgoing(buf, s, e)); }
     else if (tag === 0x22) { const [s, e] = r.span(); accessKey = buf.subarray(s, e); }
     else if (tag === 0x28) onlineOnly = r.varint() !== 0;
+    else if (tag === 0x320) expiresHint = BigInt(r.varint()); // field 100 (expires_hint), varint
     else throw FALLBACK;
   }
-  return { $typeName: SEALED_SEND, recipientAccountId, messageId, messages, accessKey, onlineOnly };
+  return { $typeName: SEALED_SEND, recipientAccountId, messageId, messages, accessKey, onlineOnly, expiresHint };
 }
 
 function ack(buf: Uint8Array, start: number, end: number) {
