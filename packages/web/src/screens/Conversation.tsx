@@ -14,6 +14,7 @@ import { Header } from '../components/Header.js';
 import { Avatar } from '../components/Avatar.js';
 import { Composer } from '../components/Composer.js';
 import { MessageBubble, type MessageActions } from '../components/MessageBubble.js';
+import { timerLabel } from '../components/DisappearingPicker.js';
 import { displayName } from './ChatList.js';
 import { t } from '../i18n/index.js';
 import { AttachButton } from '../components/AttachButton.js';
@@ -66,7 +67,9 @@ export function Conversation({ params }: { params: Record<string, string> }) {
   for (const m of rows ?? []) {
     if (m.groupChange) continue;
     if (!prev || !sameDay(prev.timestamp, m.timestamp)) items.push(<li class="day" key={`day-${m.timestamp}`}><span>{dayLabel(m.timestamp)}</span></li>);
-    items.push(<MessageBubble key={`${m.messageId.join('.')}`} m={m} actions={actions} />);
+    // A timer change is a notice line, not an (empty) bubble.
+    if (m.notice === 'timer') items.push(<li class="day" data-notice-row="timer" key={`n-${m.messageId.join('.')}`}><span>{d.disappearingMarker(m.expireTimerMs ? timerLabel(m.expireTimerMs) : d.disappearingOff)}</span></li>);
+    else items.push(<MessageBubble key={`${m.messageId.join('.')}`} m={m} actions={actions} />);
     prev = m;
   }
 
