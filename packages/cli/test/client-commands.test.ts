@@ -88,6 +88,7 @@ describe('sigilo client commands', () => {
     expect(reg.code).toBe(0);
     expect(reg.err).toMatch(/Generating keys… uploading 100 prekeys/);
     expect(reg.out).toMatch(/^Registered\.\nAccount: [a-z2-7]{26}\nDevice: 1\n/);
+    expect(reg.out).toMatch(/Next: sigilo profile set --name/);
     const who = await p.run(['whoami', '--json']);
     const info = JSON.parse(who.out) as Record<string, unknown>;
     expect(info).toMatchObject({ deviceId: 1, server: server.server.url, fingerprint: server.server.tls.fingerprint });

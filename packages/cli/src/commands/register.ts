@@ -27,7 +27,8 @@ end-to-end encrypted for your own devices (sigilo devices).`,
     } else {
       ctx.io.out(`Registered.\nAccount: ${formatAccountId(accountId)}\nDevice: ${deviceId}\nYour contact card (give it to the people who should reach you):\n  ${card}\n`
         // Certification (spec/trust.md §4): the administrator compares this before certifying the key.
-        + `Identity fingerprint: ${client.identityFingerprint}\n  (where your organisation certifies identities, read it to your administrator: sigilo admin ca certify)\n`);
+        + `Identity fingerprint: ${client.identityFingerprint}\n  (where your organisation certifies identities, read it to your administrator: sigilo admin ca certify)\n`
+        + 'Next: sigilo profile set --name "Your Name" (until then others see only a short code instead of your name)\n');
     }
     return 0;
   },

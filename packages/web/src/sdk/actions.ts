@@ -51,6 +51,14 @@ async function becomeReady(connected = false): Promise<void> {
   void (connected ? Promise.resolve() : sdk().call.connect({ reconnect: true })).then(() => sdk().call.refreshProfiles()).then(() => refreshConversations()).catch(() => { /* the connection banner shows it */ });
 }
 
+/** Closes and deletes a store that holds no account (a registration that did not finish). */
+async function discardUnregistered(): Promise<void> {
+  await sdk().close();
+  dropSdk();
+  listening = false;
+  await deleteStore(STORE_NAME);
+}
+
 /** Unlocks the store with the passphrase; BAD_PASSPHRASE and the other store errors are thrown with their code. */
 export async function unlock(passphrase: string): Promise<{ kdfMs: number }> {
   performance.mark('sigilo-unlock-submit');
@@ -59,10 +67,7 @@ export async function unlock(passphrase: string): Promise<{ kdfMs: number }> {
   performance.mark('sigilo-store-open', { detail: { kdfMs: r.kdfMs, loadMs: r.loadMs } });
   if (!r.registered) {
     // A registration that did not finish: nothing to keep; start over.
-    await sdk().close();
-    dropSdk();
-    listening = false;
-    await deleteStore(STORE_NAME);
+    await discardUnregistered();
     phase.value = 'welcome';
     return r;
   }
@@ -80,8 +85,15 @@ export async function startOver(): Promise<void> {
 export async function register(o: { invite: string; name: string; passphrase: string; deviceName: string }): Promise<void> {
   await openStore(o.passphrase);
   const c = sdk().call;
-  await c.init(undefined);
-  await c.register(o.invite.trim());
+  try {
+    await c.init(undefined);
+    await c.register(o.invite.trim());
+  } catch (e) {
+    // Nothing was registered (wrong or used code, no connection): drop the half-made store so the
+    // person can correct the code and try again without reloading.
+    await discardUnregistered().catch(() => undefined);
+    throw e;
+  }
   await c.connect({ reconnect: true });
   await c.setProfileName(o.name.trim()).catch(() => undefined);
   await c.setDeviceName(o.deviceName).catch(() => undefined);
