@@ -4,18 +4,21 @@
  * (beside the chat list on a desktop, instead of it on a phone).
  */
 import type { FunctionComponent } from 'preact';
-import { AddContact } from './AddContact.js';
-import { ChatRoute } from './ChatRoute.js';
-import { ContactInfo } from './ContactInfo.js';
-import { GroupInfo } from './GroupInfo.js';
-import { NewGroup } from './NewGroup.js';
-import { Link } from './Link.js';
-import { MyCard } from './MyCard.js';
-import { NewChat } from './NewChat.js';
-import { Register } from './Register.js';
-import { Settings } from './Settings.js';
-import { ChatSettings } from './ChatSettings.js';
-import { Devices } from './Devices.js';
+import { lazyScreen } from './lazy.js';
+
+// Each screen is its own chunk, loaded when first shown (the first load carries only the chat list).
+const AddContact = lazyScreen(() => import('./AddContact.js').then((m) => m.AddContact));
+const ChatRoute = lazyScreen(() => import('./ChatRoute.js').then((m) => m.ChatRoute));
+const ContactInfo = lazyScreen(() => import('./ContactInfo.js').then((m) => m.ContactInfo));
+const GroupInfo = lazyScreen(() => import('./GroupInfo.js').then((m) => m.GroupInfo));
+const NewGroup = lazyScreen(() => import('./NewGroup.js').then((m) => m.NewGroup));
+const Link = lazyScreen(() => import('./Link.js').then((m) => m.Link));
+const MyCard = lazyScreen(() => import('./MyCard.js').then((m) => m.MyCard));
+const NewChat = lazyScreen(() => import('./NewChat.js').then((m) => m.NewChat));
+const Register = lazyScreen(() => import('./Register.js').then((m) => m.Register));
+const Settings = lazyScreen(() => import('./Settings.js').then((m) => m.Settings));
+const ChatSettings = lazyScreen(() => import('./ChatSettings.js').then((m) => m.ChatSettings));
+const Devices = lazyScreen(() => import('./Devices.js').then((m) => m.Devices));
 
 export interface ScreenDef {
   /** The route after `#/`, with `:param` segments ("chat/:id"). */
