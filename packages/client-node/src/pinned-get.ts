@@ -47,7 +47,7 @@ class MalformedAnswerError extends Error {}
  * CPU than its decryption): HTTP/1.1, Connection: close, a body framed by
  * Content-Length, chunked transfer coding, or the connection's end.
  */
-export async function pinnedGet(server: ServerAddress, path: string, headers: Record<string, string>, signal?: AbortSignal): Promise<GetResponse> {
+export async function pinnedGet(server: ServerAddress, path: string, headers: Record<string, string>, signal?: AbortSignal, options: { rawConnectErrors?: boolean } = {}): Promise<GetResponse> {
   if (signal?.aborted) throw aborted();
   const url = new URL(server.url);
   for (const v of [path, ...Object.keys(headers), ...Object.values(headers)]) {
@@ -215,7 +215,9 @@ export async function pinnedGet(server: ServerAddress, path: string, headers: Re
     socket = await pinnedSocket(url, server, undefined, { buffer: Buffer.allocUnsafeSlow(READ_BUFFER), callback: onRead });
   } catch (e) {
     // Unreachable for now: retried like a dropped connection. A wrong certificate is not retried.
-    if (e instanceof ClientError && (e.code === 'CONNECTION_FAILED' || e.code === 'TIMEOUT')) throw new AttachmentError('INTERRUPTED', `${e.message.replace(/;.*$/, '')}; run it again to resume`);
+    // Through the Transport port (rawConnectErrors) the caller decides: the core's attachment loop makes it INTERRUPTED,
+    // other requests (server-info at init) keep the connection's own message, which says what to do.
+    if (!options.rawConnectErrors && e instanceof ClientError && (e.code === 'CONNECTION_FAILED' || e.code === 'TIMEOUT')) throw new AttachmentError('INTERRUPTED', `${e.message.replace(/;.*$/, '')}; run it again to resume`);
     throw e;
   }
   const s = socket;

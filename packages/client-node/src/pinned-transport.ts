@@ -104,7 +104,7 @@ export class PinnedTransport implements Transport {
    * refused it early; the body then stops).
    */
   async request(r: HttpRequest): Promise<HttpResponse> {
-    if (r.method === 'GET' && !r.body) return getResponse(await pinnedGet(this.address, r.path, { ...r.headers }, r.signal));
+    if (r.method === 'GET' && !r.body) return getResponse(await pinnedGet(this.address, r.path, { ...r.headers }, r.signal, { rawConnectErrors: true }));
     if (r.signal?.aborted) throw new ClientError('CONNECTION_FAILED', 'cancelled');
     const url = new URL(this.address.url);
     const socket = await pinnedSocket(url, this.address, this.timeoutMs);
