@@ -4,13 +4,13 @@ import type {
   SealedRecipientRecord,
 } from '../port.js';
 import { deviceListDiff, excusedKeyless } from '../port.js';
-import { enqueueBatch } from '../postgres-enqueue.js';
+import { enqueueBatch } from './enqueue.js';
 import { buf, bytes, keyedSql, num, optBytes, type Pg, type Q } from './rows.js';
 
 export async function enqueue(pg: Pg, batch: readonly EnqueueRequest[]): Promise<EnqueueResult[]> {
   if (batch.length === 0) return [];
   try {
-    // One group-commit batch in a fixed number of statements (postgres-enqueue.ts).
+    // One group-commit batch in a fixed number of statements (postgres/enqueue.ts).
     return await pg.tx((q) => enqueueBatch(q, (name) => pg.t(name), batch));
   } catch (error) {
     return batch.map(() => ({ status: 'failed', error }) as const);

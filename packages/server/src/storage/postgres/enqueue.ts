@@ -8,7 +8,7 @@
  * requests one by one would give: a dedup key repeated within the batch is a
  * duplicate after its first send is stored.
  */
-import { deviceListDiff, excusedKeyless, type EnqueueRequest, type EnqueueResult } from './port.js';
+import { deviceListDiff, excusedKeyless, type EnqueueRequest, type EnqueueResult } from '../port.js';
 
 type Row = Record<string, unknown>;
 type Q = (sql: string, params?: unknown[]) => Promise<Row[]>;
