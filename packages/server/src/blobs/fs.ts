@@ -14,8 +14,9 @@ import { constants, fdatasync, ftruncate, mkdirSync, writev } from 'node:fs';
 import { open, opendir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { SourceIntake } from './intake.js';
 import {
-  checkBlobId, BLOB_ID_PATTERN, type AppendResult, type AppendStatus, type BlobId, type BlobListEntry, type BlobReader, type BlobState, type BlobStore,
+  checkBlobId, BLOB_ID_PATTERN, type AppendResult, type BlobId, type BlobListEntry, type BlobReader, type BlobState, type BlobStore,
 } from './port.js';
 
 /** Bytes received but not yet written above which the source is paused. */
@@ -100,42 +101,20 @@ export class FsBlobStore implements BlobStore {
     const fd = handle.fd;
     return new Promise<AppendResult>((resolve, reject) => {
       let position = offset;
-      let accepted = 0;
-      let pending: Buffer[] = [];
-      let pendingBytes = 0;
       let writing = false;
-      let paused = false;
-      let outcome: AppendStatus | undefined;
       let failure: NodeJS.ErrnoException | undefined;
 
-      const detach = () => {
-        source.off('data', onData);
-        source.off('end', onEnd);
-        source.off('error', onCut);
-        source.off('close', onClose);
-        source.pause();
-      };
-      const stop = (status: AppendStatus) => {
-        if (outcome) return;
-        outcome = status;
-        detach();
-        if (status === 'too-long') {
-          pending = [];
-          pendingBytes = 0;
-        }
-        pump();
-      };
       const finish = () => {
         const settle = () => {
           fdatasync(fd, (syncErr) => {
             handle.close().then(() => {
               const err = failure ?? syncErr ?? undefined;
               if (err && !isCode(err, 'ENOSPC')) return reject(err);
-              resolve({ status: outcome!, offset: position, written: position - offset });
+              resolve({ status: intake.outcome!, offset: position, written: position - offset });
             }, reject);
           });
         };
-        if (outcome === 'too-long') {
+        if (intake.outcome === 'too-long') {
           position = offset;
           ftruncate(fd, offset, (err) => {
             if (err) failure = err;
@@ -147,57 +126,30 @@ export class FsBlobStore implements BlobStore {
       };
       const pump = () => {
         if (writing) return;
-        if (pending.length === 0 || failure) {
-          if (outcome) finish();
+        if (intake.pendingBytes === 0 || failure) {
+          if (intake.outcome) finish();
           return;
         }
         writing = true;
-        const bufs = pending;
-        pending = [];
-        pendingBytes = 0;
-        writeAll(fd, bufs, position, (err, written) => {
+        writeAll(fd, intake.take(), position, (err, written) => {
           writing = false;
           position += written;
           if (err) {
             failure = err;
-            pending = [];
-            pendingBytes = 0;
-            if (!outcome) {
-              outcome = isCode(err, 'ENOSPC') ? 'no-space' : 'cut';
-              detach();
-            } else if (outcome !== 'too-long' && isCode(err, 'ENOSPC')) {
-              outcome = 'no-space';
+            intake.drop();
+            if (!intake.outcome) {
+              intake.stop(isCode(err, 'ENOSPC') ? 'no-space' : 'cut');
+              return;
             }
-          } else if (paused && !outcome) {
-            paused = false;
-            source.resume();
+            if (intake.outcome !== 'too-long' && isCode(err, 'ENOSPC')) intake.outcome = 'no-space';
+          } else {
+            intake.resumeIfRoom();
           }
           pump();
         });
       };
-      const onData = (chunk: Buffer) => {
-        if (outcome) return;
-        if (accepted + chunk.length > maxBytes) return stop('too-long');
-        accepted += chunk.length;
-        pending.push(chunk);
-        pendingBytes += chunk.length;
-        if (pendingBytes >= WRITE_HIGH_WATER && !paused) {
-          paused = true;
-          source.pause();
-        }
-        pump();
-      };
-      const onEnd = () => stop('ended');
-      const onCut = () => stop('cut');
-      const onClose = () => { if (!source.readableEnded) stop('cut'); };
-
-      if (source.readableEnded) return stop('ended');
-      if (source.destroyed) return stop('cut');
-      source.on('data', onData);
-      source.on('end', onEnd);
-      source.on('error', onCut);
-      source.on('close', onClose);
-      source.resume();
+      const intake = new SourceIntake(source, { maxBytes, highWater: WRITE_HIGH_WATER, changed: pump });
+      intake.start();
     });
   }
 

@@ -27,8 +27,9 @@
  * keeping upload ids anywhere.
  */
 import type { Readable } from 'node:stream';
+import { SourceIntake } from './intake.js';
 import {
-  checkBlobId, BLOB_ID_PATTERN, type AppendResult, type AppendStatus, type BlobId, type BlobListEntry, type BlobReader, type BlobState, type BlobStore,
+  checkBlobId, BLOB_ID_PATTERN, type AppendResult, type BlobId, type BlobListEntry, type BlobReader, type BlobState, type BlobStore,
 } from './port.js';
 import { S3Client, S3Error, type S3ClientOptions } from './s3-client.js';
 
@@ -143,41 +144,19 @@ export class S3BlobStore implements BlobStore {
     }
     return new Promise<AppendResult>((resolve, reject) => {
       let position = offset;
-      let accepted = 0;
-      let pending: Buffer[] = [];
-      let pendingBytes = 0;
       let putting = false;
-      let paused = false;
       let flushNow = false;
-      let outcome: AppendStatus | undefined;
       let failure: unknown;
       let finished = false;
       const idle = setTimeout(() => { flushNow = true; pump(); }, IDLE_FLUSH_MS);
       idle.unref();
 
-      const detach = () => {
-        source.off('data', onData);
-        source.off('end', onEnd);
-        source.off('error', onCut);
-        source.off('close', onClose);
-        source.pause();
-      };
-      const stop = (status: AppendStatus) => {
-        if (outcome) return;
-        outcome = status;
-        detach();
-        if (status === 'too-long') {
-          pending = [];
-          pendingBytes = 0;
-        }
-        pump();
-      };
       const finish = async () => {
         if (finished) return;
         finished = true;
         clearTimeout(idle);
         try {
-          if (outcome === 'too-long') {
+          if (intake.outcome === 'too-long') {
             await this.#deletePieces(id, offset);
             if (offset === 0) await this.#putPiece(id, 0, new Uint8Array(0));
             position = offset;
@@ -189,64 +168,37 @@ export class S3BlobStore implements BlobStore {
           if (failure instanceof S3Error && failure.status === 507) return resolve({ status: 'no-space', offset: position, written: position - offset });
           return reject(failure);
         }
-        resolve({ status: outcome!, offset: position, written: position - offset });
+        resolve({ status: intake.outcome!, offset: position, written: position - offset });
       };
       const pump = () => {
         if (putting) return;
+        const pendingBytes = intake.pendingBytes;
         if (failure || pendingBytes === 0) {
           flushNow = false;
-          if (outcome) void finish();
+          if (intake.outcome) void finish();
           return;
         }
-        if (!outcome && !flushNow && pendingBytes < PIECE_BYTES) return;
+        if (!intake.outcome && !flushNow && pendingBytes < PIECE_BYTES) return;
         flushNow = false;
         putting = true;
+        const pending = intake.take();
         const body = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
-        pending = [];
-        pendingBytes = 0;
         this.#putPiece(id, position, body).then(() => {
           position += body.length;
         }, (e: unknown) => {
           failure = e;
-          pending = [];
-          pendingBytes = 0;
-          if (!outcome) {
-            outcome = 'cut';
-            detach();
-          }
+          intake.drop();
+          if (!intake.outcome) intake.stop('cut');
         }).finally(() => {
           putting = false;
-          if (paused && !outcome && pendingBytes < PIECE_BYTES) {
-            paused = false;
-            source.resume();
-          }
+          intake.resumeIfRoom();
           pump();
         });
       };
-      const onData = (chunk: Buffer) => {
-        if (outcome) return;
-        if (accepted + chunk.length > maxBytes) return stop('too-long');
-        accepted += chunk.length;
-        pending.push(chunk);
-        pendingBytes += chunk.length;
-        idle.refresh();
-        if (pendingBytes >= PIECE_BYTES && putting && !paused) {
-          paused = true;
-          source.pause();
-        }
-        pump();
-      };
-      const onEnd = () => stop('ended');
-      const onCut = () => stop('cut');
-      const onClose = () => { if (!source.readableEnded) stop('cut'); };
-
-      if (source.readableEnded) return stop('ended');
-      if (source.destroyed) return stop('cut');
-      source.on('data', onData);
-      source.on('end', onEnd);
-      source.on('error', onCut);
-      source.on('close', onClose);
-      source.resume();
+      const intake = new SourceIntake(source, {
+        maxBytes, highWater: PIECE_BYTES, changed: pump, mayPause: () => putting, onChunk: () => idle.refresh(),
+      });
+      intake.start();
     });
   }
 
