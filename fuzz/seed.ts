@@ -148,6 +148,11 @@ add('contact-card', 'account-id', ascii('AEBAGBAFAYDQQCIKBMGA2DQPCA'));
 add('contact-card', 'card', ascii('AEBAGBAFAYDQQCIKBMGA2DQPCAIREEYUCULBOGAZDINRYHI6D4QA'));
 add('contact-card', 'lowercase-spaced', ascii('aebag bafay dqqci kbmga 2dqpc a'));
 
+const orgCa = vector('org-ca.json');
+add('org-certificate', 'ca-certificate', h(orgCa.caCertificate));
+add('org-certificate', 'identity-certificate', h(orgCa.identityCertificate));
+add('org-certificate', 'crl', h(orgCa.crl));
+
 // --- the browser store's records
 add('web-store-codec', 'rows', encodeValue([
   { t: 'session', k: 'abc:1', o: 1, r: { record: new Uint8Array([1, 2, 3]), n: 5, ok: true, list: [1, 'two', null] } },
