@@ -11,7 +11,24 @@ function help(commands: readonly Command[], prefix: string[] = []): string {
     .map((c) => `  ${c.path.join(' ').padEnd(24)} ${c.summary}`).join('\n')}\n\nRun 'sigilo COMMAND --help' for a command's options.\n`;
 }
 
-export async function runCli(argv: string[], io: Io, commands: readonly Command[] = COMMANDS): Promise<number> {
+/** Client options that may also come before the command (`sigilo --dir DIR whoami`), as git's and docker's do. */
+const LEADING_WITH_VALUE = new Set(['--dir', '--passphrase-file']);
+const LEADING_FLAGS = new Set(['--json']);
+
+/** Splits options given before the command from the command and its own arguments. */
+function leadingOptions(argv: string[]): { lead: string[]; rest: string[] } {
+  let i = 0;
+  while (i < argv.length) {
+    const a = argv[i]!;
+    if (LEADING_WITH_VALUE.has(a) && i + 1 < argv.length) i += 2;
+    else if (LEADING_FLAGS.has(a) || [...LEADING_WITH_VALUE].some((o) => a.startsWith(`${o}=`))) i += 1;
+    else break;
+  }
+  return { lead: argv.slice(0, i), rest: argv.slice(i) };
+}
+
+export async function runCli(argvIn: string[], io: Io, commands: readonly Command[] = COMMANDS): Promise<number> {
+  const { lead, rest: argv } = leadingOptions(argvIn);
   if (argv.length === 0 || argv[0] === 'help' || argv[0] === '--help' || argv[0] === '-h') {
     io.out(help(commands));
     return argv.length === 0 ? EXIT.USAGE : EXIT.OK;
@@ -37,7 +54,8 @@ export async function runCli(argv: string[], io: Io, commands: readonly Command[
     }
     return EXIT.USAGE;
   }
-  const rest = argv.slice(command.path.length);
+  // Options given before the command go first among its own arguments.
+  const rest = [...lead, ...argv.slice(command.path.length)];
   if (rest.includes('--help') || rest.includes('-h')) {
     io.out(`Usage: ${command.usage}\n\n${command.summary}\n`);
     return EXIT.OK;

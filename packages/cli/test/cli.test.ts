@@ -45,6 +45,20 @@ describe('sigilo command', () => {
     expect(s.out.join('')).toMatch(/SIGILO_UNDELIVERED_TTL/);
   });
 
+  it('takes client options before the command too (sigilo --dir DIR whoami)', async () => {
+    const empty = join(dir, 'no-client');
+    const before = io();
+    expect(await runCli(['--dir', empty, 'whoami'], before.io)).toBe(1);
+    expect(before.err.join('')).toContain(`no Sigilo client in ${empty}`);
+    const after = io();
+    expect(await runCli(['whoami', `--dir=${empty}`], after.io)).toBe(1);
+    expect(after.err.join('')).toBe(before.err.join(''));
+    // A leading option the command does not take is still refused by the command.
+    const wrong = io();
+    expect(await runCli(['--dir', empty, 'server', 'start'], wrong.io)).toBe(2);
+    expect(wrong.err.join('')).toMatch(/Unknown option '--dir'/);
+  });
+
   it('reports configuration mistakes clearly', async () => {
     const a = io({ SIGILO_PORT: 'eighty' });
     expect(await runCli(['server', 'start', '--data', join(dir, 'x')], a.io)).toBe(2);
