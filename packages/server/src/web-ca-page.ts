@@ -1,6 +1,27 @@
 /** The page at /ca: the organisation's CA certificate with step-by-step install instructions (es/pt/en). */
 
+import { createHash } from 'node:crypto';
+
 type Lang = 'es' | 'pt' | 'en';
+
+/** The page's own style, inline so /ca works before the web app is installed; allowed by its hash in the page's CSP. */
+const STYLE = [
+  ':root{color-scheme:light dark;font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;line-height:1.5}',
+  'body{margin:0;background:Canvas;color:CanvasText}',
+  'main{max-width:40rem;margin:0 auto;padding:1rem 1.25rem 3rem}',
+  'nav{font-size:.9rem;margin-bottom:1rem}',
+  'h1{font-size:1.5rem;line-height:1.25;margin:.5rem 0 1rem}',
+  'h2{font-size:1.1rem;margin:1.5rem 0 .25rem}',
+  'a{color:#1a73e8}',
+  '#download{display:inline-block;padding:.75rem 1.25rem;border-radius:.5rem;background:#1a73e8;color:#fff;text-decoration:none;font-weight:600}',
+  'dl{display:grid;grid-template-columns:auto 1fr;gap:.25rem .75rem;margin:1.25rem 0}',
+  'dt{font-weight:600}dd{margin:0;overflow-wrap:anywhere}',
+  'code{font-size:.85rem}',
+  'ol{padding-left:1.25rem}li{margin:.25rem 0}',
+].join('');
+
+/** The CSP source that admits STYLE and nothing else inline. */
+export const CA_PAGE_STYLE_SOURCE = `'sha256-${createHash('sha256').update(STYLE).digest('base64')}'`;
 
 const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -85,7 +106,7 @@ export function caPage(o: { subject: string; fingerprint: string; notAfter: stri
   const steps = t.steps.map(([os, list]) => `<section><h2>${esc(os)}</h2><ol>${list.map((s) => `<li>${esc(s)}</li>`).join('')}</ol></section>`).join('\n');
   return `<!doctype html>
 <html lang="${lang}">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(t.title)}</title></head>
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(t.title)}</title><style>${STYLE}</style></head>
 <body>
 <main>
 <nav><a href="/ca?lang=es" hreflang="es">Español</a> · <a href="/ca?lang=pt" hreflang="pt">Português</a> · <a href="/ca?lang=en" hreflang="en">English</a></nav>

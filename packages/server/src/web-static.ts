@@ -18,7 +18,7 @@ import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { addressKey } from './admission.js';
 import { KeyedBuckets } from './rate-limit.js';
-import { caPage } from './web-ca-page.js';
+import { CA_PAGE_STYLE_SOURCE, caPage } from './web-ca-page.js';
 import { CA_CERT_FILE } from './tls/ca.js';
 
 const HOST_RE = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
@@ -171,7 +171,10 @@ export class WebStatic {
       return;
     }
     const html = caPage({ query: (req.url ?? '').split('?')[1], subject: x509.subject.split('\n').find((l) => l.startsWith('CN='))?.slice(3) ?? x509.subject, fingerprint: x509.fingerprint256, notAfter: x509.validTo, acceptLanguage: req.headers['accept-language'] });
-    const headers: Record<string, string | number> = { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache', vary: 'accept-language' };
+    const headers: Record<string, string | number> = {
+      'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache', vary: 'accept-language',
+      'content-security-policy': contentSecurityPolicy(req.headers.host).replace("style-src 'self'", `style-src 'self' ${CA_PAGE_STYLE_SOURCE}`),
+    };
     if (this.fresh(req, res, `"${createHash('sha256').update(html).digest('base64url')}"`, headers)) return;
     headers['content-length'] = Buffer.byteLength(html);
     res.writeHead(200, headers);

@@ -1,5 +1,6 @@
 /** The web app served at `/`, the security headers of every response, and the organisation CA (spec/web.md §3, spec/server.md §1). */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { X509Certificate } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
@@ -223,7 +224,13 @@ describe('organisation CA (sigilo admin tls-ca)', () => {
     expect(html).toMatch(/Windows/);
     expect(html).toMatch(/macOS/);
     expect(html).toMatch(/Firefox/);
-    expect(html).not.toMatch(/<script|<style| style=/);
+    // No script and no inline style attribute; the one <style> element is admitted by its hash alone.
+    expect(html).not.toMatch(/<script| style=/);
+    const styles = [...html.matchAll(/<style>([^<]*)<\/style>/g)].map((m) => m[1]!);
+    expect(styles).toHaveLength(1);
+    const hash = createHash('sha256').update(styles[0]!).digest('base64');
+    expect(String(en.headers['content-security-policy'])).toContain(`style-src 'self' 'sha256-${hash}'`);
+    expect(String(en.headers['content-security-policy'])).not.toContain('unsafe-inline');
     expect((await fetchTls(t, '/ca', { ca: caPem, headers: { 'accept-language': 'es-AR,es;q=0.9' } })).body.toString()).toContain('Instala el certificado');
     expect((await fetchTls(t, '/ca?lang=pt', { ca: caPem })).body.toString()).toContain('Instale o certificado');
   });

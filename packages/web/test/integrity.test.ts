@@ -184,9 +184,14 @@ describe.skipIf(missing !== undefined)('web app integrity in Chromium', () => {
 
   it('/ca opens in the browser with the fingerprint; a browser without the CA refuses the server', async () => {
     const p2 = await context.newPage();
+    const refused: string[] = [];
+    p2.on('console', (m) => { if (/Content Security Policy/.test(m.text())) refused.push(m.text()); });
     const r = await p2.goto(`${origin}/ca`);
     expect(r?.status()).toBe(200);
     expect(await p2.locator('#fingerprint').textContent()).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+    // The page's own style applies (its hash is in the page's CSP), and the CSP refused nothing.
+    expect(await p2.locator('#download').evaluate((a) => getComputedStyle(a).backgroundColor)).toBe('rgb(26, 115, 232)');
+    expect(refused).toEqual([]);
     await p2.close();
     const other = await createOrganisationCa(join(tmp, 'other-ca'), { organisation: 'Other', dns: ['localhost'], ips: [] });
     const stranger = await launchTrusting(other.caCert);
