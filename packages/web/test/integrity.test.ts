@@ -218,4 +218,15 @@ describe.skipIf(missing !== undefined)('web app integrity in Chromium', () => {
       }
     }
   });
+
+  it('a rebuild that keeps the version number is offered as a new build of that version, not as "version 1.1.0"', async () => {
+    const file = join(web, jsAsset());
+    writeFileSync(file, Buffer.concat([readFileSync(file), Buffer.from(';globalThis.__v4=1;')]));
+    writeRelease(web, readFileSync(keyA, 'utf8'), { version: '1.1.0', buildTime: Date.now() });
+    await page.reload();
+    const banner = page.locator('[data-update="1.1.0"]');
+    await banner.waitFor({ timeout: 30_000 });
+    expect(await appVersion()).toBe('1.1.0');
+    expect(await banner.textContent()).toMatch(/A new build of version 1\.1\.0 \(made .+\) is available/);
+  }, 60_000);
 });

@@ -24,10 +24,12 @@ function ProblemText({ p }: { p: Problem }) {
 function UpdateBanner() {
   const d = t();
   const hidden = useSignal(false);
-  const u = status.value.update;
+  const { update: u, version: current } = status.value;
   if (!u || hidden.value) return null;
+  // A rebuild keeps its version number: say it is a new build, with when it was made.
+  const text = u.version === current ? d.updateRebuilt(u.version, new Date(u.buildTime).toLocaleString()) : d.updateAvailable(u.version);
   return <div role="status" class="banner update" data-update={u.version}>
-    <p>{d.updateAvailable(u.version)}</p>
+    <p>{text}</p>
     <button type="button" class="primary" onClick={() => void applyUpdate()}>{d.updateNow}</button>
     <button type="button" onClick={() => { hidden.value = true; }}>{d.later}</button>
   </div>;
@@ -55,12 +57,20 @@ function ConnectionBanner() {
   </div>;
 }
 
+/** Whether the person dismissed the storage notice on this browser (it then stays away at later unlocks). */
+const STORAGE_NOTICE_KEY = 'sigilo.storage-notice-dismissed';
+const storageNoticeDismissed = (): boolean => { try { return localStorage.getItem(STORAGE_NOTICE_KEY) === '1'; } catch { return false; } };
+
 function StorageBanner() {
   const d = t();
-  if (!notPersisted.value || phase.value !== 'ready') return null;
+  if (!notPersisted.value || phase.value !== 'ready' || storageNoticeDismissed()) return null;
+  const dismiss = () => {
+    try { localStorage.setItem(STORAGE_NOTICE_KEY, '1'); } catch { /* private mode: dismissed for this session only */ }
+    notPersisted.value = false;
+  };
   return <div role="status" class="banner info" data-notice="not-persisted">
     <p>{d.errNotPersisted}</p>
-    <button type="button" onClick={() => { notPersisted.value = false; }}>{d.errDismiss}</button>
+    <button type="button" onClick={dismiss}>{d.errDismiss}</button>
   </div>;
 }
 
