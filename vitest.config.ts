@@ -18,6 +18,11 @@ export default defineConfig({
   test: {
     include: ['packages/*/test/**/*.test.ts', 'fuzz/**/*.test.ts'],
     reporters: ['default'],
+    // Most files wait on real servers, child processes and Chromium rather than on the CPU, so
+    // three run at once even on the two-core machines (vitest's default there is one at a time,
+    // which took CI over 30 minutes). SIGILO_TEST_WORKERS overrides it.
+    maxWorkers: Number(process.env.SIGILO_TEST_WORKERS) || 3,
+    minWorkers: 1,
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },
