@@ -419,4 +419,31 @@ describe('timer changes that cross (client.md §14.1)', () => {
     await back;
     for (const [c, other] of [[ana.c, bruno.c], [bruno.c, ana.c]] as const) expect(c.disappearingTimer(other.accountId!)).toBe(7 * 24 * HOUR);
   }, 120_000);
+
+  it('in a group, two admins\' crossing changes end the same on every member', async () => {
+    const lara = await place.person('lara');
+    const mar = await place.person('mar');
+    const nico = await place.person('nico');
+    introduce(lara.c, 'lara', mar.c, 'mar');
+    introduce(lara.c, 'lara', nico.c, 'nico');
+    introduce(mar.c, 'mar', nico.c, 'nico');
+    const joined = [mar.c, nico.c].map((c) => nextEvent(c, 'group-update', undefined, 20_000));
+    const g = await lara.c.createGroup('cruce', [mar.c.accountId!, nico.c.accountId!]);
+    await Promise.all(joined);
+    const promoted = nextEvent(mar.c, 'group-update', () => mar.c.group(g.groupId).myRole === 'admin', 20_000);
+    await lara.c.promote(g.groupId, mar.c.accountId!);
+    await promoted;
+    await mar.c.close();
+    const laraDay = nextEvent(nico.c, 'disappearing-timer', (e) => e.timerMs === 24 * HOUR, 20_000);
+    await lara.c.setDisappearingTimer(g.groupId, 24 * HOUR);
+    await laraDay;
+    place.skew += 1000;
+    await mar.c.setDisappearingTimer(g.groupId, HOUR); // offline: queued, made before hearing of Lara's
+    const got = [lara.c, nico.c].map((c) => nextEvent(c, 'disappearing-timer', (e) => e.timerMs === HOUR, 20_000));
+    const marGetsLaras = nextEvent(mar.c, 'message', (e) => e.message.notice === 'timer' && !e.message.outgoing, 20_000);
+    await mar.c.connect({ reconnect: false });
+    await mar.c.flush();
+    await Promise.all([...got, marGetsLaras]);
+    for (const c of [lara.c, mar.c, nico.c]) expect(c.disappearingTimer(g.groupId)).toBe(HOUR);
+  }, 120_000);
 });
