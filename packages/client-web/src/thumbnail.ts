@@ -5,6 +5,7 @@
  * metadata of the original (no Exif, no GPS). Files are opened by the page (blobInput), so a path is refused.
  */
 import { ClientError, type AttachmentFiles, type ByteSource } from '@sigilo/client';
+import { removeOpfsDownload } from './attachment-files.js';
 
 /** As the Node client (client-node thumbnail.ts): a few KB, shown blurred until the picture is downloaded. */
 export const THUMBNAIL_SIDE = 128;
@@ -38,9 +39,13 @@ export async function browserThumbnail(source: ByteSource, prepared: { readonly 
 
 const byPath = (): never => { throw new ClientError('INVALID_INPUT', 'in a browser, files are handed in as Blobs (blobInput), not paths'); };
 
-/** The browser's AttachmentFiles: thumbnails only; files come in as Blobs and downloads go to OPFS sinks. */
+/**
+ * The browser's AttachmentFiles: thumbnails; files come in as Blobs and downloads go to OPFS sinks; `remove` deletes a
+ * download kept in OPFS (and its partial file) when its disappearing message expires (client.md §14).
+ */
 export const browserAttachmentFiles: AttachmentFiles = {
   openFile: async () => byPath(),
   openDownload: async () => byPath(),
   thumbnail: browserThumbnail,
+  remove: (path) => removeOpfsDownload(path),
 };

@@ -23,15 +23,17 @@ export async function setDisappearingTimer(engine: Engine, conversation: Uint8Ar
   if (engine.connection?.isOpen) await disappearing.refreshPolicy(engine).catch(() => {});
   disappearing.checkAllowed(engine.store, timerMs);
   const me = engine.requireAccount();
+  // Stamped after the change in force, so a change made after seeing another always wins (client.md §14.1).
+  const apply = (row: MessageRow) => { disappearing.applyTimerChange(engine.store, conversation, timerMs, disappearing.timerStamp(row.timestamp, me.accountId, row.messageId)); };
   if (conversation.length === GROUP_ID_LENGTH) {
     const info = engine.groups.info(conversation);
     if (info.myRole !== 'admin') throw new ClientError('INVALID_INPUT', 'only the group\'s admins can change its disappearing timer');
-    const row = await engine.groups.sendText(conversation, '', { timerUpdate: true, expireTimer: Math.ceil(timerMs / 1000) }, () => disappearing.storeTimer(engine.store, conversation, timerMs));
+    const row = await engine.groups.sendText(conversation, '', { timerUpdate: true, expireTimer: Math.ceil(timerMs / 1000) }, apply, disappearing.nextChangeAt(engine.store, conversation));
     engine.emit({ type: 'disappearing-timer', conversation, timerMs, by: me.accountId });
     return row;
   }
   contact(engine, conversation);
-  const row = await sendData(engine, conversation, { text: '', notice: { notice: 'timer', timerMs } }, () => disappearing.storeTimer(engine.store, conversation, timerMs));
+  const row = await sendData(engine, conversation, { text: '', notice: { notice: 'timer', timerMs }, notBefore: disappearing.nextChangeAt(engine.store, conversation) }, apply);
   engine.emit({ type: 'disappearing-timer', conversation, timerMs, by: me.accountId });
   return row;
 }

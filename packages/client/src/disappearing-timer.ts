@@ -13,6 +13,9 @@
  * applies to every conversation: a longer timer cannot be set (TIMER_TOO_LONG),
  * a received longer one is shortened to it, and a conversation with no timer
  * uses the maximum.
+ *
+ * Timer changes that cross (client.md §14.1) converge: each change is ordered by (its timestamp, its author's account
+ * id, its message id), every device applies the greatest it has seen and ignores an older change that arrives later.
  */
 import { fromBinary } from '@bufbuild/protobuf';
 import { ContentSchema, type DataMessage } from '@sigilo/protocol/gen/sigilo/client/v1/content_pb';
@@ -71,6 +74,37 @@ export function storeTimer(store: ClientStore, conversation: Uint8Array, ms: num
   store.setMeta(timerKey(conversation), ms > 0 ? enc.encode(String(ms)) : undefined);
 }
 
+const stampKey = (conversation: Uint8Array) => `disappearing.timer-stamp.${toHex(conversation)}`;
+const STAMP_DIGITS = 16; // milliseconds since 1970 fit in 16 digits until the year 318857
+
+/**
+ * A timer change's place in the order every device applies (client.md §14.1): its timestamp, then its author's
+ * account id, then its message id. As a string that sorts the same way (fixed-width fields).
+ */
+export function timerStamp(timestamp: number, author: Uint8Array, messageId: Uint8Array): string {
+  return `${String(Math.max(0, Math.trunc(timestamp))).padStart(STAMP_DIGITS, '0')}:${toHex(author)}:${toHex(messageId)}`;
+}
+
+/** The stamp of the change the conversation's timer comes from ('' when none is known: a linked device's first setting). */
+export function currentStamp(store: ClientStore, conversation: Uint8Array): string {
+  const b = store.getMeta(stampKey(conversation));
+  return b ? dec.decode(b) : '';
+}
+
+/** The earliest timestamp a new change of this conversation's timer may carry to come after the current one. */
+export function nextChangeAt(store: ClientStore, conversation: Uint8Array): number {
+  const s = currentStamp(store, conversation);
+  return s ? Number(s.slice(0, STAMP_DIGITS)) + 1 : 0;
+}
+
+/** Applies a timer change if it is newer than the one in force (by timerStamp); false when it is older and ignored. */
+export function applyTimerChange(store: ClientStore, conversation: Uint8Array, ms: number, stamp: string): boolean {
+  if (stamp <= currentStamp(store, conversation)) return false;
+  storeTimer(store, conversation, ms);
+  store.setMeta(stampKey(conversation), enc.encode(stamp));
+  return true;
+}
+
 /** The DataMessage fields and row fields of a message this account sends now. */
 export function outgoing(store: ClientStore, conversation: Uint8Array, now: number): { data: Pick<DataMessage, 'expireTimer'>; row: Pick<MessageRow, 'expireTimerMs' | 'expiresAt'> } {
   const ms = effectiveTimerMs(store, conversation);
@@ -80,7 +114,7 @@ export function outgoing(store: ClientStore, conversation: Uint8Array, now: numb
 
 /**
  * The row fields of a stored DataMessage (received, or sent from another device of this account). A timer change
- * is applied to the conversation and becomes a notice row; `mayChangeTimer` false (a group member who is no admin)
+ * is applied to the conversation unless a newer one is in force (applyTimerChange) and becomes a notice row; `mayChangeTimer` false (a group member who is no admin)
  * keeps the setting and shows nothing.
  */
 export function incoming(
@@ -90,7 +124,8 @@ export function incoming(
   if (m.timerUpdate) {
     if (!mayChangeTimer) return undefined;
     const ms = carried > 0 ? Math.max(carried, MIN_DISAPPEARING_MS) : 0;
-    storeTimer(store, conversation, ms);
+    // An older change that arrives after a newer one (crossing changes) is shown where it belongs in time, not applied.
+    if (!applyTimerChange(store, conversation, ms, timerStamp(Number(m.timestamp), author, m.messageId))) return { notice: 'timer', expireTimerMs: ms };
     events.push({ type: 'disappearing-timer', conversation, timerMs: withMax(ms, policyMaxMs(store)), by: author });
     return { notice: 'timer', expireTimerMs: ms };
   }

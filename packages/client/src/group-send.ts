@@ -13,18 +13,18 @@ import { currentSenderKey } from './sender-keys.js';
 import type { MessageRow, OutboxRow } from './store/port.js';
 
 /** A text to the group: stored as pending and queued (recipient = the group id), then sent at once when online. */
-export async function sendGroupText(ge: GroupEngine, groupId: Uint8Array, text: string, extra: GroupDataExtra = {}, alsoInTransaction?: () => void): Promise<MessageRow> {
+export async function sendGroupText(ge: GroupEngine, groupId: Uint8Array, text: string, extra: GroupDataExtra = {}, alsoInTransaction?: (row: MessageRow) => void, notBefore = 0): Promise<MessageRow> {
   const me = ge.h.account();
   const { log } = requireMember(ge, groupId);
   if (ge.h.memoryOnly()) throw new ClientError('INVALID_INPUT', 'this device keeps messages in memory only, and group messages are queued in the store: send them from another device');
   const messageId = ge.h.ctx.random(16);
-  const now = ge.h.now();
+  const now = Math.max(ge.h.now(), notBefore); // notBefore: see sendData (messages.ts)
   // A timer change is a notice (client.md §14); every other message carries the group's timer.
   const timer = extra.timerUpdate ? { data: {}, row: { notice: 'timer' as const, expireTimerMs: (extra.expireTimer ?? 0) * 1000 } } : outgoingTimer(ge.h.store, groupId, now);
   const data = { ...extra, ...timer.data, messageId, timestamp: BigInt(now), text, groupId, private: false };
   const row: MessageRow = { messageId, conversation: groupId, author: me.accountId, outgoing: true, timestamp: now, text, status: 'pending', deleted: false, receivedAt: now, ...timer.row };
   ge.h.store.transaction(() => {
-    alsoInTransaction?.();
+    alsoInTransaction?.(row);
     ge.h.store.insertMessage(row);
     for (const m of log.state.members) if (!bytesEqual(m.accountId, me.accountId)) ge.h.store.putGroupReceipt(groupId, messageId, m.accountId, 'sent');
     enqueue(ge, groupId, { body: { case: 'data', value: data } }, undefined, messageId);

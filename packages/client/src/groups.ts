@@ -84,8 +84,8 @@ export class Groups {
   }
 
   /** A text to the group: stored as pending and queued (recipient = the group id), then sent at once when online. */
-  sendText(groupId: Uint8Array, text: string, extra: GroupDataExtra = {}, alsoInTransaction?: () => void): Promise<MessageRow> {
-    return sendGroupText(this.#ge, groupId, text, extra, alsoInTransaction);
+  sendText(groupId: Uint8Array, text: string, extra: GroupDataExtra = {}, alsoInTransaction?: (row: MessageRow) => void, notBefore?: number): Promise<MessageRow> {
+    return sendGroupText(this.#ge, groupId, text, extra, alsoInTransaction, notBefore);
   }
 
   /**

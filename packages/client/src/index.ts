@@ -40,7 +40,7 @@ export {
 } from './backup.js';
 export { recordGroupChanges, decodeGroupChange, encodeGroupChange } from './group-change-log.js';
 export { PUSH_WAKE_UP, setPushSubscription, serverPushInfo, applicationServerKey, type PushSubscriptionKeys, type ServerPushInfo } from './push.js';
-export { readServerPolicy, describeServerPolicy, durationWords, effectiveDisappearingTimer, type ServerPolicy } from './server-policy.js';
+export { readServerPolicy, describeServerPolicy, policyFacts, durationWords, effectiveDisappearingTimer, ENGLISH_POLICY_WORDS, type PolicyWords, type ServerPolicy } from './server-policy.js';
 // Disappearing messages (client.md §14): SigiloClient.setDisappearingTimer / disappearingTimer / expireMessages, events
 // 'disappearing-timer' and 'expired'. Confidential mode (client.md §15): SigiloClient.setConfidential / confidential /
 // wipeConfidential / listMessages (stored + in-memory rows), ClientOptions.confidential, events 'confidential' and

@@ -40,10 +40,11 @@ export type OutgoingNotice = { notice: 'timer'; timerMs: number } | { notice: 'c
  * pending and queued, with its copy for this account's other devices, in one
  * transaction (`alsoInTransaction` joins it), then sent at once if online.
  */
-export async function sendData(engine: Engine, to: Uint8Array, fields: { text: string; attachments?: readonly Attachment[]; notice?: OutgoingNotice; quote?: MessageQuote }, alsoInTransaction?: () => void): Promise<MessageRow> {
+export async function sendData(engine: Engine, to: Uint8Array, fields: { text: string; attachments?: readonly Attachment[]; notice?: OutgoingNotice; quote?: MessageQuote; notBefore?: number }, alsoInTransaction?: (row: MessageRow) => void): Promise<MessageRow> {
   const me = engine.requireAccount();
   const messageId = engine.ctx.random(16);
-  const now = engine.now();
+  // notBefore: a timer change is stamped after the one it replaces, whatever this device's clock says (client.md §14.1).
+  const now = Math.max(engine.now(), fields.notBefore ?? 0);
   const attachments = fields.attachments ?? [];
   const n = fields.notice;
   // A notice carries no timer of its own and never disappears; every other message carries the conversation's (client.md §14).
@@ -63,7 +64,7 @@ export async function sendData(engine: Engine, to: Uint8Array, fields: { text: s
     if (attachments.length) engine.store.setMessageAttachments(to, messageId, attachments);
     queueContent(engine, to, { body: { case: 'data', value: data } },
       { body: { case: 'sync', value: { body: { case: 'sent', value: { destinationAccountId: to, message: data } } } } }, messageId);
-    alsoInTransaction?.();
+    alsoInTransaction?.(row);
   });
   if (row.expiresAt) disappearing.scheduleExpiry(engine);
   await flush(engine);

@@ -41,19 +41,46 @@ export function effectiveDisappearingTimer(requestedMs: number, policy: ServerPo
   return requestedMs <= 0 ? max : Math.min(requestedMs, max);
 }
 
-/** The policy as sentences a person reads. */
-export function describeServerPolicy(p: ServerPolicy): string[] {
+/**
+ * The words a policy is told in, one per fact, so that every application (the CLI in English, the web app in each of
+ * its languages) says the same facts the same way. `duration` names a length of time ("30 days").
+ */
+export interface PolicyWords {
+  duration(ms: number): string;
+  undelivered(duration: string): string;
+  attachments(duration: string): string;
+  lastSeenDay: string;
+  noConnectionTimes: string;
+  maxTimer(duration: string): string;
+  noMaxTimer: string;
+  push: string;
+  noPush: string;
+}
+
+export const ENGLISH_POLICY_WORDS: PolicyWords = {
+  duration: durationWords,
+  undelivered: (d) => `This server deletes undelivered messages after ${d}; delivered messages are deleted from it at once.`,
+  attachments: (d) => `It deletes attachments ${d} after they are uploaded.`,
+  lastSeenDay: 'It keeps the day each device was last seen, and no other connection time.',
+  noConnectionTimes: 'It keeps no record of when devices connect.',
+  maxTimer: (d) => `Your organisation makes every conversation disappear after at most ${d}.`,
+  noMaxTimer: 'Your organisation sets no maximum for disappearing messages.',
+  push: 'When your app is closed, the server can wake it with an empty push that names no sender, conversation or message.',
+  noPush: 'This server sends no push notifications: keep the app open to receive messages.',
+};
+
+/** What a policy says, one fact a line, in order: a key (for tests and styling) and its sentence. */
+export function policyFacts(p: ServerPolicy, w: PolicyWords = ENGLISH_POLICY_WORDS): { key: 'undelivered' | 'attachments' | 'connections' | 'max-timer' | 'push'; text: string }[] {
   return [
-    `This server deletes undelivered messages after ${durationWords(p.undeliveredMessagesMs)}; delivered messages are deleted from it at once.`,
-    `It deletes attachments ${durationWords(p.attachmentsMs)} after they are uploaded.`,
-    p.keepsConnectionTimes
-      ? 'It keeps the day each device was last seen, and no other connection time.'
-      : 'It keeps no record of when devices connect.',
-    p.maxDisappearingTimerMs > 0
-      ? `Your organisation makes every conversation disappear after at most ${durationWords(p.maxDisappearingTimerMs)}.`
-      : 'Your organisation sets no maximum for disappearing messages.',
-    p.push === 'webpush'
-      ? 'When your app is closed, the server can wake it with an empty push that names no sender, conversation or message.'
-      : 'This server sends no push notifications: keep the app open to receive messages.',
+    { key: 'undelivered', text: w.undelivered(w.duration(p.undeliveredMessagesMs)) },
+    { key: 'attachments', text: w.attachments(w.duration(p.attachmentsMs)) },
+    { key: 'connections', text: p.keepsConnectionTimes && p.lastSeen === 'day' ? w.lastSeenDay : w.noConnectionTimes },
+    { key: 'max-timer', text: p.maxDisappearingTimerMs > 0 ? w.maxTimer(w.duration(p.maxDisappearingTimerMs)) : w.noMaxTimer },
+    { key: 'push', text: p.push === 'webpush' ? w.push : w.noPush },
   ];
+}
+
+/** The policy as sentences a person reads (`sigilo whoami`; the web app passes its own language's words). */
+export function describeServerPolicy(p: ServerPolicy, w: PolicyWords = ENGLISH_POLICY_WORDS): string[] {
+  return policyFacts(p, w).map((f) => f.text);
 }

@@ -382,3 +382,68 @@ describe('disappearing messages in a group', () => {
     }
   }, 120_000);
 });
+
+describe('timer changes that cross (client.md §14.1)', () => {
+  let place: Place;
+  beforeAll(async () => { place = await Place.start(); }, 60_000);
+  afterAll(async () => { await place?.stop(); });
+
+  it('two people set different timers at the same time: both, and a linked device, end with the same one', async () => {
+    const ana = await place.person('ana');
+    const bruno = await place.person('bruno');
+    introduce(ana.c, 'ana', bruno.c, 'bruno');
+    const bruno2 = await place.link(bruno.c, 'bruno');
+    // Bruno is offline: his change and Ana's cross (neither has seen the other's when making it).
+    await bruno.c.close();
+    const anaDay = nextEvent(bruno2.c, 'disappearing-timer', (e) => e.timerMs === 24 * HOUR, 20_000);
+    await ana.c.setDisappearingTimer(bruno.c.accountId!, 24 * HOUR);
+    await anaDay; // bruno2 has Ana's change first
+    place.skew += 1000; // Bruno's change is the later one
+    await bruno.c.setDisappearingTimer(ana.c.accountId!, HOUR);
+    expect(bruno.c.disappearingTimer(ana.c.accountId!)).toBe(HOUR);
+    // Back online: Bruno receives Ana's (older) change after his own, Ana and bruno2 receive Bruno's (newer) one.
+    const anaGets = nextEvent(ana.c, 'disappearing-timer', (e) => e.timerMs === HOUR, 20_000);
+    const bruno2Gets = nextEvent(bruno2.c, 'disappearing-timer', (e) => e.timerMs === HOUR, 20_000);
+    const brunoGetsAnas = nextEvent(bruno.c, 'message', (e) => e.message.notice === 'timer' && !e.message.outgoing, 20_000);
+    await bruno.c.connect({ reconnect: false });
+    await Promise.all([anaGets, bruno2Gets, brunoGetsAnas]);
+    for (const [c, other] of [[ana.c, bruno.c], [bruno.c, ana.c], [bruno2.c, ana.c]] as const) expect(c.disappearingTimer(other.accountId!)).toBe(HOUR);
+    // Every device shows both notices in the same order: Ana's (1 day) then Bruno's (1 hour), the one in force last.
+    for (const [c, other] of [[ana.c, bruno.c], [bruno.c, ana.c], [bruno2.c, ana.c]] as const) {
+      expect(c.listMessages(other.accountId!, 50).filter((m) => m.notice === 'timer').map((m) => m.expireTimerMs)).toEqual([24 * HOUR, HOUR]);
+    }
+    // A change made after seeing the one in force always wins, even from a device whose clock is behind it.
+    place.skew -= 5000;
+    const back = nextEvent(bruno.c, 'disappearing-timer', (e) => e.timerMs === 7 * 24 * HOUR, 20_000);
+    await ana.c.setDisappearingTimer(bruno.c.accountId!, 7 * 24 * HOUR);
+    await back;
+    for (const [c, other] of [[ana.c, bruno.c], [bruno.c, ana.c]] as const) expect(c.disappearingTimer(other.accountId!)).toBe(7 * 24 * HOUR);
+  }, 120_000);
+
+  it('in a group, two admins\' crossing changes end the same on every member', async () => {
+    const lara = await place.person('lara');
+    const mar = await place.person('mar');
+    const nico = await place.person('nico');
+    introduce(lara.c, 'lara', mar.c, 'mar');
+    introduce(lara.c, 'lara', nico.c, 'nico');
+    introduce(mar.c, 'mar', nico.c, 'nico');
+    const joined = [mar.c, nico.c].map((c) => nextEvent(c, 'group-update', undefined, 20_000));
+    const g = await lara.c.createGroup('cruce', [mar.c.accountId!, nico.c.accountId!]);
+    await Promise.all(joined);
+    const promoted = nextEvent(mar.c, 'group-update', () => mar.c.group(g.groupId).myRole === 'admin', 20_000);
+    await lara.c.promote(g.groupId, mar.c.accountId!);
+    await promoted;
+    await mar.c.close();
+    const laraDay = nextEvent(nico.c, 'disappearing-timer', (e) => e.timerMs === 24 * HOUR, 20_000);
+    await lara.c.setDisappearingTimer(g.groupId, 24 * HOUR);
+    await laraDay;
+    place.skew += 1000;
+    await mar.c.setDisappearingTimer(g.groupId, HOUR); // offline: queued, made before hearing of Lara's
+    const got = [lara.c, nico.c].map((c) => nextEvent(c, 'disappearing-timer', (e) => e.timerMs === HOUR, 20_000));
+    const marGetsLaras = nextEvent(mar.c, 'message', (e) => e.message.notice === 'timer' && !e.message.outgoing, 20_000);
+    await mar.c.connect({ reconnect: false });
+    await mar.c.flush();
+    await Promise.all([...got, marGetsLaras]);
+    for (const c of [lara.c, mar.c, nico.c]) expect(c.disappearingTimer(g.groupId)).toBe(HOUR);
+  }, 120_000);
+});

@@ -36,6 +36,18 @@ export function thumbnailUrl(key: string, jpeg: Uint8Array | undefined): string 
   return url;
 }
 
+/** Revokes the thumbnails of a message (`<message hex>.`): it expired or was wiped (client.md §14, §15). */
+export function forgetThumbnails(messageHex: string): void {
+  for (const [key, url] of [...thumbs]) {
+    if (!key.startsWith(`${messageHex}.`)) continue;
+    URL.revokeObjectURL(url);
+    thumbs.delete(key);
+  }
+}
+
+/** How many thumbnail URLs are live (tests read it through the page's debugging hook). */
+export const liveThumbnails = (): number => thumbs.size;
+
 /** Display size of a picture in a bubble: at most 260 × 320 CSS pixels, keeping its shape. */
 export function bubbleSize(width: number | undefined, height: number | undefined): { width: number; height: number } {
   if (!width || !height) return { width: 240, height: 180 };

@@ -243,3 +243,30 @@ worker.addEventListener('message', (event) => {
     }
   })());
 });
+
+/**
+ * A push (server.md: a fixed-size wake-up with no sender, conversation or message). The worker reads nothing from it
+ * and cannot decrypt anything: the engine runs in the page. So the notification it shows says only that something
+ * may have arrived, whatever the push carries, and none is shown while a window of the app is visible (the page
+ * notifies by itself, without content for a confidential chat, client.md §15).
+ */
+const WAKE_TEXT: Record<string, string> = { es: 'Puede que tengas mensajes nuevos', pt: 'Você pode ter mensagens novas', en: 'You may have new messages' };
+
+worker.addEventListener('push', (event) => {
+  event.waitUntil((async () => {
+    const windows = await worker.clients.matchAll({ type: 'window', includeUncontrolled: true });
+    if (windows.some((w) => (w as WindowClient).visibilityState === 'visible')) return;
+    const lang = (navigator.language || 'en').slice(0, 2);
+    await worker.registration.showNotification('Sigilo', { body: WAKE_TEXT[lang] ?? WAKE_TEXT.en!, tag: 'sigilo-wake', icon: '/icons/icon-192.png' });
+  })());
+});
+
+worker.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  event.waitUntil((async () => {
+    const windows = await worker.clients.matchAll({ type: 'window', includeUncontrolled: true });
+    const open = windows[0] as WindowClient | undefined;
+    if (open) await open.focus();
+    else await worker.clients.openWindow('/');
+  })());
+});

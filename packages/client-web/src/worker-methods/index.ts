@@ -34,6 +34,6 @@ export function methodTable(ctx: HostContext, files: readonly MethodFile[] = FIL
   return table;
 }
 
-export type { ConversationSummary } from './messages.js';
+export type { ConversationSummary, PageMessage } from './messages.js';
 export type { DeviceSummary } from './settings.js';
 export { HostError, type HostContext } from './context.js';

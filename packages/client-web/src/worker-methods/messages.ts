@@ -1,5 +1,5 @@
 /** Conversations and messages: the chat list's summaries, a conversation's messages, send, read, typing, delete. */
-import type { MessageQuote, MessageRow, MessageStatus } from '@sigilo/client';
+import type { MessageQuote, MessageRow, MessageStatus, SigiloClient } from '@sigilo/client';
 import { forget, keepQuote, withQuotes } from './quotes.js';
 import type { HostContext } from './context.js';
 
@@ -15,6 +15,16 @@ export interface ConversationSummary {
   readonly mutedUntil: number;
   /** A new safety number waits to be accepted (sending is blocked). */
   readonly identityChanged: boolean;
+  /** Confidential mode is on (client.md §15): new messages stay in memory only. */
+  readonly confidential: boolean;
+}
+
+/** A message as the page gets it: `confidential` when it is held in the engine's memory only (never stored). */
+export type PageMessage = MessageRow & { readonly confidential?: true };
+
+/** Marks the rows that are not in the store: confidential ones, kept in memory (client.md §15). */
+export function markMemoryOnly(c: SigiloClient, rows: readonly MessageRow[]): PageMessage[] {
+  return rows.map((m) => (m.notice || m.groupChange || c.store.getMessage(m.conversation, m.messageId) ? m : { ...m, confidential: true as const }));
 }
 
 function summarise(ctx: HostContext, id: Uint8Array): { last: ConversationSummary['last']; unread: number } {
@@ -38,19 +48,19 @@ export function messageMethods(ctx: HostContext) {
       const c = ctx.need();
       const out: ConversationSummary[] = [];
       for (const k of c.store.listContacts()) {
-        out.push({ id: k.accountId, kind: 'direct', name: k.alias ?? c.profiles.nameOf(k.accountId), ...summarise(ctx, k.accountId), mutedUntil: k.mutedUntil, identityChanged: k.pendingIdentityKey !== undefined });
+        out.push({ id: k.accountId, kind: 'direct', name: k.alias ?? c.profiles.nameOf(k.accountId), ...summarise(ctx, k.accountId), mutedUntil: k.mutedUntil, identityChanged: k.pendingIdentityKey !== undefined, confidential: c.confidential(k.accountId) });
       }
       for (const g of c.store.listGroups()) {
-        out.push({ id: g.groupId, kind: 'group', name: g.name, ...summarise(ctx, g.groupId), mutedUntil: g.mutedUntil, identityChanged: false });
+        out.push({ id: g.groupId, kind: 'group', name: g.name, ...summarise(ctx, g.groupId), mutedUntil: g.mutedUntil, identityChanged: false, confidential: false });
       }
       return out.sort((a, b) => (b.last?.timestamp ?? 0) - (a.last?.timestamp ?? 0));
     },
-    /** The last `limit` messages of a conversation, oldest first. */
-    listMessages: (conversation: Uint8Array, limit: number): MessageRow[] => withQuotes(ctx.need(), conversation, ctx.need().store.listMessages(conversation, limit)),
-    /** Sends a text; with `quote`, a reply to that message. */
+    /** The last `limit` messages of a conversation, oldest first: the stored ones and the confidential ones in memory (marked). */
+    listMessages: (conversation: Uint8Array, limit: number): PageMessage[] => markMemoryOnly(ctx.need(), withQuotes(ctx.need(), conversation, ctx.need().listMessages(conversation, limit))),
+    /** Sends a text; with `quote`, a reply to that message (none in confidential mode: its text would be kept with the reply). */
     async sendText(to: Uint8Array, body: string, quote?: MessageQuote): Promise<MessageRow> {
       const c = ctx.need();
-      if (!quote) return c.sendText(to, body);
+      if (!quote || c.confidential(to)) return c.sendText(to, body);
       const row = await c.sendText(to, body, { quote });
       keepQuote(c, to, row.messageId, quote);
       return row;

@@ -38,11 +38,15 @@ export function withQuotes(client: SigiloClient, conversation: Uint8Array, rows:
   });
 }
 
-/** Follows the engine's events: keeps the quotes of replies that arrive, forgets those of deleted messages. */
+/**
+ * Follows the engine's events: keeps the quotes of replies that arrive (not of a confidential message, which is in
+ * memory only and must leave nothing in the store, client.md §15), forgets those of deleted and expired messages.
+ */
 export function followQuotes(client: SigiloClient): () => void {
   return client.on((e) => {
-    if (e.type === 'message' && e.message.quote) keepQuote(client, e.message.conversation, e.message.messageId, e.message.quote);
-    else if (e.type === 'deleted') forget(client, e.conversation, e.messageId);
+    if (e.type === 'message' && e.message.quote) {
+      if (client.store.getMessage(e.message.conversation, e.message.messageId)) keepQuote(client, e.message.conversation, e.message.messageId, e.message.quote);
+    } else if (e.type === 'deleted' || e.type === 'expired') forget(client, e.conversation, e.messageId);
     else if (e.type === 'history-deleted') write(client, e.conversation, {});
   });
 }

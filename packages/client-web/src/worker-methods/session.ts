@@ -7,6 +7,7 @@ import { browserAttachmentFiles } from '../thumbnail.js';
 import { webCryptoAgreement } from '../agreement.js';
 import { HostError, type HostContext } from './context.js';
 import { followQuotes } from './quotes.js';
+import { markMemoryOnly } from './messages.js';
 
 type PendingLink = Awaited<ReturnType<SigiloClient['startLink']>>;
 
@@ -26,7 +27,8 @@ export function sessionMethods(ctx: HostContext) {
       };
       const store = await IndexedDbStore.open({ name: o.name, passphrase: o.passphrase, ...(o.kdf ? { kdf: o.kdf } : {}), marker, ...(o.startOverAfterEviction ? { startOverAfterEviction: true } : {}) });
       const client = new SigiloClient({ store, transport: () => new BrowserTransport(), attachments: browserAttachmentFiles, agreement: webCryptoAgreement });
-      const offEvents = client.on((event) => ctx.post({ kind: 'event', event }));
+      // A message held in memory only is marked for the page (no copy, no reply, no content in notifications).
+      const offEvents = client.on((event) => ctx.post({ kind: 'event', event: event.type === 'message' ? { ...event, message: markMemoryOnly(client, [event.message])[0]! } : event }));
       const offQuotes = followQuotes(client);
       off = () => { offEvents(); offQuotes(); };
       ctx.setOpen(store, client);

@@ -1,7 +1,7 @@
 /** ⋮ in a chat's top bar: opens the chat's settings (mute, delete history); shows the muted mark when the chat is muted. */
 import '../settings.css';
 import { useEffect } from 'preact/hooks';
-import { conversations } from '../sdk/state.js';
+import { confidentialChats, conversations } from '../sdk/state.js';
 import { disappearing, loadDisappearing } from '../sdk/settings.js';
 import { timerLabel } from './DisappearingPicker.js';
 import { Icon } from './Icon.js';
@@ -18,6 +18,7 @@ export function ChatMenuButton({ id }: { id: string }) {
   const timer = disappearing.value.get(id);
   return <>
     {timer ? <span class="disappearing-mark" role="img" aria-label={d.disappearingMarker(timerLabel(timer))} title={d.disappearingMarker(timerLabel(timer))}><Icon name="clock" size="1.1em" /></span> : null}
+    {confidentialChats.value.has(id) && <span class="confidential-mark" role="img" aria-label={d.confidential} title={d.confidential}><Icon name="lock" size="1.1em" /></span>}
     {muted && <MutedMark />}
     <button type="button" class="icon" aria-label={d.chatSettings} title={d.chatSettings} onClick={() => navigate(`chat/${id}/settings`)}>⋮</button>
   </>;

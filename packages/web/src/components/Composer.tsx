@@ -4,7 +4,7 @@ import { useEffect, useRef } from 'preact/hooks';
 import { useSignal } from '@preact/signals';
 import { t } from '../i18n/index.js';
 
-export function Composer({ initial, disabled, blockedText, replying, onCancelReply, onDraft, onSend, onTyping, attach, voice }: { initial: string; disabled?: boolean; blockedText?: string; replying?: { name: string; text: string } | undefined; onCancelReply?: () => void; onDraft: (text: string) => void; onSend: (text: string) => Promise<void>; onTyping: (started: boolean) => void; /** Before the text field (the attach button). */ attach?: ComponentChildren; /** Instead of Send while the field is empty (the voice recorder). */ voice?: ComponentChildren }) {
+export function Composer({ initial, disabled, blockedText, placeholder, replying, onCancelReply, onDraft, onSend, onTyping, attach, voice }: { initial: string; disabled?: boolean; blockedText?: string; /** Instead of "Message" (confidential mode). */ placeholder?: string; replying?: { name: string; text: string } | undefined; onCancelReply?: () => void; onDraft: (text: string) => void; onSend: (text: string) => Promise<void>; onTyping: (started: boolean) => void; /** Before the text field (the attach button). */ attach?: ComponentChildren; /** Instead of Send while the field is empty (the voice recorder). */ voice?: ComponentChildren }) {
   const d = t();
   const text = useSignal(initial);
   const ref = useRef<HTMLTextAreaElement>(null);
@@ -31,7 +31,7 @@ export function Composer({ initial, disabled, blockedText, replying, onCancelRep
     </div>}
     <form class="composer" onSubmit={(e) => { e.preventDefault(); void send(); }}>
     {attach}
-    <textarea ref={ref} rows={1} aria-label={d.messageInput} placeholder={disabled && blockedText ? blockedText : d.messageInput} value={text.value} disabled={disabled}
+    <textarea ref={ref} rows={1} aria-label={d.messageInput} placeholder={disabled && blockedText ? blockedText : placeholder ?? d.messageInput} value={text.value} disabled={disabled}
       onInput={(e) => {
         const v = (e.target as HTMLTextAreaElement).value;
         text.value = v;

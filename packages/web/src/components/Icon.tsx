@@ -16,6 +16,7 @@ const STROKE: Record<string, string> = {
   laptop: 'M5 5.5h14v9.5H5zM2.5 18.5h19',
   image: 'M4 5h16v14H4zM4 16l4.5-4.5 4 4 2.5-2.5L20 18M15.5 9.5h.01',
   chevron: 'M9.5 6l6 6-6 6',
+  lock: 'M6.5 10.5h11v9.5h-11zM8.5 10.5V7.5a3.5 3.5 0 0 1 7 0v3M12 14.5v2',
 };
 const FILL: Record<string, string> = {
   play: 'M8 5.5v13l10.5-6.5z',

@@ -17,6 +17,8 @@ export interface MessageActions {
   deleteForEveryone(m: MessageRow): void;
 }
 
+const stop = (e: Event) => { e.preventDefault(); e.stopPropagation(); };
+
 /** `head` is shown at the bubble's top (a group's author name, a private marker); `extraClass` marks the bubble ("private"). */
 export function MessageBubble({ m, actions, head, extraClass }: { m: MessageRow; actions: MessageActions; head?: preact.ComponentChildren; extraClass?: string }) {
   const d = t();
@@ -31,17 +33,20 @@ export function MessageBubble({ m, actions, head, extraClass }: { m: MessageRow;
     document.addEventListener('pointerdown', outside);
     return () => document.removeEventListener('pointerdown', outside);
   }, [open.value]);
-  return <li ref={ref} class={`msg ${m.outgoing ? 'out' : 'in'}${m.deleted ? ' deleted' : ''}${extraClass ? ` ${extraClass}` : ''}`} data-message={id} data-status={m.status}>
+  // Confidential (client.md §15): no copy, reply, forward or save; the browser's own copy and menu are blocked too.
+  const confidential = (m as { confidential?: true }).confidential === true;
+  const block = confidential ? { onCopy: stop, onCut: stop, onContextMenu: stop, onDragStart: stop } : {};
+  return <li ref={ref} class={`msg ${m.outgoing ? 'out' : 'in'}${m.deleted ? ' deleted' : ''}${confidential ? ' confidential' : ''}${extraClass ? ` ${extraClass}` : ''}`} data-message={id} data-status={m.status} {...block}>
     <div class="bubble">
       {head}
       {m.quote && !m.deleted && <blockquote class="quote" data-quote={hex(m.quote.messageId)}>
         <span class="quote-author">{actions.authorName(m.quote.author)}</span>
         <span class="quote-text">{m.quote.text || d.deletedMessage}</span>
       </blockquote>}
-      {!m.deleted && m.attachments?.length ? <Attachments chat={hex(m.conversation)} m={m} /> : null}
+      {!m.deleted && m.attachments?.length ? (confidential ? <p class="text hint">📎 {d.confidentialNoFiles}</p> : <Attachments chat={hex(m.conversation)} m={m} />) : null}
       {m.deleted ? <p class="text deleted-text">{d.deletedMessage}</p> : (m.text || !m.attachments?.length) && <p class="text">{m.text}</p>}
       <span class="meta"><time dateTime={new Date(m.timestamp).toISOString()}>{clock(m.timestamp)}</time>{m.outgoing && <Ticks status={m.status} />}</span>
-      {!m.deleted && <button type="button" class="msg-menu" aria-label={d.messageActions} aria-haspopup="menu" aria-expanded={open.value} onClick={() => { open.value = !open.value; }}>⌄</button>}
+      {!m.deleted && !confidential && <button type="button" class="msg-menu" aria-label={d.messageActions} aria-haspopup="menu" aria-expanded={open.value} onClick={() => { open.value = !open.value; }}>⌄</button>}
       {open.value && <ul class="menu" role="menu" onKeyDown={(e) => { if (e.key === 'Escape') close(); }}>
         <li role="none"><button type="button" role="menuitem" autofocus onClick={() => { close(); actions.reply(m); }}>{d.reply}</button></li>
         {m.text && <li role="none"><button type="button" role="menuitem" onClick={() => { close(); actions.copy(m); }}>{d.copy}</button></li>}

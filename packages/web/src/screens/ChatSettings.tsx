@@ -4,7 +4,8 @@
  */
 import '../settings.css';
 import { useSignal } from '@preact/signals';
-import { conversations, notice } from '../sdk/state.js';
+import { confidentialChats, conversations, notice } from '../sdk/state.js';
+import { setConfidentialMode } from '../sdk/privacy.js';
 import { deleteChatHistory, isMuted, MUTED_FOREVER, muteChat, type MuteChoice } from '../sdk/settings.js';
 import { hex } from '../sdk/ids.js';
 import { errorText } from '../errors.js';
@@ -53,6 +54,14 @@ export function ChatSettings({ params }: { params: Record<string, string> }) {
         </div>
       </fieldset>
       {summary && <DisappearingPicker id={id} />}
+      {summary?.kind === 'direct' && <fieldset class="settings-group" disabled={busy.value} aria-describedby="confidential-hint">
+        <legend>{d.confidential}</legend>
+        <p class="hint" id="confidential-hint">{d.confidentialHint}</p>
+        <button type="button" class={confidentialChats.value.has(id) ? 'choice on' : 'choice'} aria-pressed={confidentialChats.value.has(id)} data-action="confidential"
+          onClick={() => { busy.value = true; void setConfidentialMode(id, !confidentialChats.value.has(id)).catch(report).finally(() => { busy.value = false; }); }}>
+          <Icon name="lock" /> {confidentialChats.value.has(id) ? d.confidentialOff : d.confidentialOn}
+        </button>
+      </fieldset>}
       <fieldset class="settings-group" disabled={busy.value || !summary}>
         <legend class="visually-hidden">{d.deleteHistory}</legend>
         <button type="button" class="row-button danger-text" onClick={() => { confirming.value = true; }}><Icon name="trash" /> {d.deleteHistory}</button>

@@ -4,7 +4,9 @@
  */
 import { useEffect, useRef } from 'preact/hooks';
 import { timerLabel } from '../components/DisappearingPicker.js';
-import { conversations, drafts, me, messages, notice, replyTo, typingUntil } from '../sdk/state.js';
+import { confidentialChats, conversations, drafts, me, messages, notice, replyTo, typingUntil } from '../sdk/state.js';
+import { setConfidentialMode } from '../sdk/privacy.js';
+import { Icon } from '../components/Icon.js';
 import { acceptIdentity, closeConversation, deleteMessage, markRead, openConversation, safetyNumber, sendText, typing } from '../sdk/actions.js';
 import { useSignal } from '@preact/signals';
 import type { MessageRow } from '../sdk/types.js';
@@ -49,6 +51,7 @@ export function Conversation({ params }: { params: Record<string, string> }) {
   useEffect(() => { end.current?.scrollIntoView({ block: 'end' }); }, [rows?.length, id]);
 
   const report = (e: unknown) => { notice.value = { kind: 'error', text: errorText(e) }; };
+  const confidential = confidentialChats.value.has(id);
   const self = me.value?.accountId;
   const authorName = (author: Uint8Array) => (self && bytesEq(author, self) ? d.you : name);
   const replying = replyTo.value.get(id);
@@ -95,16 +98,20 @@ export function Conversation({ params }: { params: Record<string, string> }) {
       <button type="button" data-action="review" onClick={() => navigate(`contact/${id}`)}>{d.reviewChange}</button>
       <button type="button" class="primary" onClick={() => void acceptIdentity(id).catch(report)}>{d.errAcceptIdentity}</button>
     </div>}
-    <div class="messages" tabIndex={0} aria-label={d.messagesLabel}>
+    {confidential && <div role="status" class="banner confidential-banner" data-banner="confidential">
+      <Icon name="lock" size="1.1em" /><p>{d.confidentialBanner}</p>
+      <button type="button" class="choice" data-action="confidential-off" onClick={() => void setConfidentialMode(id, false).catch(report)}>{d.confidentialOff}</button>
+    </div>}
+    <div class={`messages${confidential ? ' in-confidential' : ''}`} tabIndex={0} aria-label={d.messagesLabel}>
       <ol class="message-list">{items}<PendingUploads chat={id} /></ol>
       <div ref={end} />
     </div>
-    <Composer key={id} initial={drafts.get(id) ?? ''} disabled={summary?.identityChanged} blockedText={d.errSendBlocked}
+    <Composer key={id} initial={drafts.get(id) ?? ''} disabled={summary?.identityChanged} blockedText={d.errSendBlocked} placeholder={confidential ? d.confidentialPlaceholder : undefined}
       replying={replying && { name: authorName(replying.author), text: replying.text }} onCancelReply={() => setReply(undefined)}
       onDraft={(v) => { if (v) drafts.set(id, v); else drafts.delete(id); }}
       onTyping={(started) => void typing(id, started)}
       onSend={(text) => sendText(id, text, replying).then(() => setReply(undefined)).catch((e) => { report(e); throw e; })}
-      attach={<AttachButton chat={id} disabled={summary?.identityChanged} />} voice={<VoiceRecorder chat={id} disabled={summary?.identityChanged} />} />
+      attach={confidential ? undefined : <AttachButton chat={id} disabled={summary?.identityChanged} />} voice={confidential ? undefined : <VoiceRecorder chat={id} disabled={summary?.identityChanged} />} />
   </section>;
 }
 

@@ -16,6 +16,7 @@ import { hex } from '../sdk/ids.js';
 export const SETTINGS_ROWS: readonly { icon: string; label: keyof Dict; route: string }[] = [
   { icon: '🪪', label: 'myCard', route: 'me' },
   { icon: '📱', label: 'devices', route: 'settings/devices' },
+  { icon: '🗄️', label: 'serverPolicy', route: 'settings/server' },
 ];
 
 export function Settings() {

@@ -19,6 +19,7 @@ const Register = lazyScreen(() => import('./Register.js').then((m) => m.Register
 const Settings = lazyScreen(() => import('./Settings.js').then((m) => m.Settings));
 const ChatSettings = lazyScreen(() => import('./ChatSettings.js').then((m) => m.ChatSettings));
 const Devices = lazyScreen(() => import('./Devices.js').then((m) => m.Devices));
+const ServerPolicy = lazyScreen(() => import('./ServerPolicy.js').then((m) => m.ServerPolicy));
 
 export interface ScreenDef {
   /** The route after `#/`, with `:param` segments ("chat/:id"). */
@@ -42,4 +43,5 @@ export const SCREENS: readonly ScreenDef[] = [
   { pattern: 'settings', component: Settings },
   { pattern: 'chat/:id/settings', component: ChatSettings },
   { pattern: 'settings/devices', component: Devices },
+  { pattern: 'settings/server', component: ServerPolicy },
 ];

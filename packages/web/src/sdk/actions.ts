@@ -10,6 +10,7 @@ import { fromHex, hex } from './ids.js';
 import { onEngineEvent } from './events.js';
 import type { MessageRow } from './types.js';
 import { navigate } from '../router.js';
+import { isConfidential, watchVisibility, wipeConfidential } from './privacy.js';
 
 /** Does this browser hold a store (so we ask for its passphrase) or not (welcome screen)? */
 export async function start(): Promise<void> {
@@ -46,6 +47,7 @@ async function becomeReady(connected = false): Promise<void> {
   const w = await sdk().call.whoami();
   if (!w.accountId || w.deviceId === undefined || !w.contactCard) throw Object.assign(new Error('not registered'), { code: 'NOT_REGISTERED' });
   me.value = { accountId: w.accountId, deviceId: w.deviceId, contactCard: w.contactCard, name: w.name };
+  watchVisibility();
   await refreshConversations();
   phase.value = 'ready';
   void (connected ? Promise.resolve() : sdk().call.connect({ reconnect: true })).then(() => sdk().call.refreshProfiles()).then(() => refreshConversations()).catch(() => { /* the connection banner shows it */ });
@@ -124,7 +126,9 @@ export async function openConversation(id: string): Promise<void> {
   await refreshConversation(id);
 }
 
+/** Leaves a chat: its confidential messages are wiped from the page and the engine (client.md §15). */
 export function closeConversation(id: string): void {
+  wipeConfidential(id);
   const next = new Map(messages.value);
   next.delete(id);
   messages.value = next;
@@ -132,6 +136,8 @@ export function closeConversation(id: string): void {
 
 /** Sends a text; with `replyingTo`, a reply quoting that message. */
 export async function sendText(id: string, text: string, replyingTo?: MessageRow): Promise<void> {
+  // A confidential message is never quoted: its text would go out of the mode with the reply (client.md §15).
+  if (replyingTo && isConfidential(replyingTo)) replyingTo = undefined;
   const quote = replyingTo && { messageId: replyingTo.messageId, author: replyingTo.author, text: replyingTo.text };
   await sdk().call.sendText(fromHex(id), text, quote);
   await Promise.all([refreshConversation(id), refreshConversations()]);

@@ -11,6 +11,7 @@ import { fromHex, hex } from './ids.js';
 import { refreshConversation, refreshConversations } from './refresh.js';
 import { attachmentsAvailable, portCancel, portDownload, portSend } from './attachment-port.js';
 import { t } from '../i18n/index.js';
+import { forgetThumbnails } from '../media-format.js';
 
 /**
  * Downloads up to this size are read into memory and their decrypted file removed from the origin private file
@@ -186,6 +187,28 @@ export async function downloadAttachment(chat: string, m: MessageRow, index: num
     return undefined;
   }
 }
+
+/**
+ * Forgets every decrypted copy the page holds of a message (it expired, was deleted or wiped): its blob: URLs
+ * (pictures, files, thumbnails) are revoked and its transfers dropped. The OPFS copy is the engine's to delete.
+ */
+export function forgetMessageMedia(messageHex: string): void {
+  const prefix = `${messageHex}.`;
+  let changed = false;
+  const next = new Map(mediaUrls.value);
+  for (const [key, url] of mediaUrls.value) {
+    if (!key.startsWith(prefix)) continue;
+    revoke(url);
+    next.delete(key);
+    changed = true;
+  }
+  if (changed) mediaUrls.value = next;
+  for (const key of transfers.value.keys()) if (key.startsWith(prefix)) setTransfer(key, undefined);
+  forgetThumbnails(messageHex);
+}
+
+/** How many decrypted blob: URLs the page holds (for tests). */
+export const liveMediaUrls = (): number => blobs.size;
 
 export function cancelDownload(key: string): void {
   cancelled.add(key);

@@ -5,6 +5,9 @@ import type { ClientEvent } from './types.js';
 import { refreshConversation, refreshConversations } from './refresh.js';
 import { t } from '../i18n/index.js';
 import { notifyMessage } from './notify.js';
+import { noteConfidential, wipeFromScreen } from './privacy.js';
+import { forgetMessageMedia } from './attachments.js';
+import { disappearing } from './settings.js';
 
 /** Refreshes are coalesced: many events in a burst (catch-up after reconnecting) cost one read. */
 let pendingList: ReturnType<typeof setTimeout> | undefined;
@@ -56,6 +59,26 @@ export function onEngineEvent(e: ClientEvent): void {
       connection.value = { state: e.state, ...(e.retryInMs !== undefined ? { retryAt: Date.now() + e.retryInMs } : {}), everOnline: connection.value.everOnline || e.state === 'online' };
       if (e.state === 'online') schedule();
       break;
+    case 'confidential':
+      // Either side switched the mode (client.md §15): the banner follows; leaving it wipes the screen at once.
+      noteConfidential(hex(e.conversation), e.on);
+      if (!e.on) wipeFromScreen(hex(e.conversation));
+      schedule(e.conversation);
+      break;
+    case 'confidential-wiped':
+      wipeFromScreen(hex(e.conversation));
+      break;
+    case 'expired':
+      // A disappearing message ran out (client.md §14): its decrypted copies on the page go with it.
+      forgetMessageMedia(hex(e.messageId));
+      schedule(e.conversation);
+      break;
+    case 'disappearing-timer': {
+      const next = new Map(disappearing.value);
+      next.set(hex(e.conversation), e.timerMs);
+      disappearing.value = next;
+      break;
+    }
     case 'replaced':
       notice.value = { kind: 'error', text: t().errReplaced };
       break;

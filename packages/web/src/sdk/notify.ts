@@ -6,7 +6,7 @@
  */
 import { signal } from '@preact/signals';
 import type { MessageRow } from './types.js';
-import { conversations } from './state.js';
+import { confidentialChats, conversations } from './state.js';
 import { hex, shortId } from './ids.js';
 import { navigate } from '../router.js';
 import { t } from '../i18n/index.js';
@@ -49,6 +49,8 @@ export function notificationFor(m: MessageRow, o: { hidden: boolean; now?: numbe
   const summary = conversations.value?.find((c) => hex(c.id) === chat);
   if (summary && summary.mutedUntil > (o.now ?? Date.now())) return undefined;
   const d = t();
+  // Confidential (client.md §15): a notification that names no one and says nothing but that a message came.
+  if ((m as { confidential?: true }).confidential || confidentialChats.value.has(chat)) return { title: 'Sigilo', body: d.newMessage, tag: `sigilo-${chat}`, chat };
   const title = summary?.name ?? (summary ? shortId(summary.id) : d.someone);
   const attachment = m.attachments?.[0];
   const what = m.text || (attachment ? (attachment.voiceNote ? d.voiceNote : attachment.contentType.startsWith('image/') ? d.photo : attachment.contentType.startsWith('video/') ? d.video : d.file) : d.newMessage);

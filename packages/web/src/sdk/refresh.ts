@@ -1,7 +1,7 @@
 /** Re-reads what the Worker holds into the state signals (used by actions and by engine events). */
-import { conversations, messages } from './state.js';
+import { conversations, messages, noteConfidential, wipes } from './state.js';
 import { sdk } from './client.js';
-import { fromHex } from './ids.js';
+import { fromHex, hex } from './ids.js';
 
 /** How many messages of a conversation the view loads. */
 export const PAGE = 200;
@@ -11,6 +11,7 @@ let fetchingNames = false;
 export async function refreshConversations(): Promise<void> {
   const list = await sdk().call.conversations();
   conversations.value = list;
+  for (const c of list) if (c.kind === 'direct') noteConfidential(hex(c.id), c.confidential);
   // Someone new wrote: read their name from their encrypted profile (once; the Worker skips fresh ones).
   if (!fetchingNames && list.some((c) => c.kind === 'direct' && c.name === undefined)) {
     fetchingNames = true;
@@ -21,7 +22,10 @@ export async function refreshConversations(): Promise<void> {
 }
 
 export async function refreshConversation(id: string): Promise<void> {
-  const rows = await sdk().call.listMessages(fromHex(id), PAGE);
+  const before = wipes.count;
+  let rows = await sdk().call.listMessages(fromHex(id), PAGE);
+  // Confidential rows read before a wipe that happened meanwhile are not shown again (client.md §15).
+  if (wipes.count !== before) rows = rows.filter((m) => !m.confidential);
   const next = new Map(messages.value);
   next.set(id, rows);
   messages.value = next;

@@ -34,3 +34,16 @@ export const drafts = new Map<string, string>();
 export const replyTo = signal<ReadonlyMap<string, MessageRow>>(new Map());
 
 export const totalUnread = computed(() => (conversations.value ?? []).reduce((n, c) => n + c.unread, 0));
+
+/** The chats (hex) in confidential mode (client.md §15), as last heard from summaries and the engine's events. */
+export const confidentialChats = signal<ReadonlySet<string>>(new Set());
+
+export function noteConfidential(id: string, on: boolean): void {
+  if (confidentialChats.value.has(id) === on) return;
+  const next = new Set(confidentialChats.value);
+  if (on) next.add(id); else next.delete(id);
+  confidentialChats.value = next;
+}
+
+/** Counts wipes of confidential messages: a read of a chat's rows that a wipe overtook drops its confidential rows. */
+export const wipes = { count: 0 };

@@ -22,7 +22,8 @@ export interface WebServer {
   close(): Promise<void>;
 }
 
-export async function startWebServer(prefix: string, args: string[] = []): Promise<WebServer> {
+/** `args`: Chromium flags; `overrides`: server settings (e.g. 'retention.maxDisappearingTimer': '1w'). */
+export async function startWebServer(prefix: string, args: string[] = [], overrides: Record<string, unknown> = {}): Promise<WebServer> {
   const tmp = mkdtempSync(join(tmpdir(), prefix));
   const key = join(tmp, 'keys', 'release.pem');
   generateReleaseKey(key);
@@ -30,7 +31,7 @@ export async function startWebServer(prefix: string, args: string[] = []): Promi
   execFileSync(process.execPath, [join(webRoot, 'scripts', 'build.mjs')], { env: { ...process.env, SIGILO_RELEASE_KEY: key, SIGILO_WEB_OUT: web }, stdio: 'pipe' });
   const dataDir = join(tmp, 'data');
   const ca = await createOrganisationCa(dataDir, { organisation: 'Test', dns: ['localhost'], ips: ['127.0.0.1'] });
-  const server = await startServer({ overrides: { host: '127.0.0.1', port: 0, dataDir, webDir: web, adminSocket: false }, logger: silentLogger });
+  const server = await startServer({ overrides: { ...overrides, host: '127.0.0.1', port: 0, dataDir, webDir: web, adminSocket: false }, logger: silentLogger });
   const tb = await launchTrusting(ca.caCert, args);
   return {
     server, tb, origin: `https://localhost:${server.port}`,
