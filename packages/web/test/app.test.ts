@@ -142,7 +142,8 @@ describe.skipIf(missing !== undefined)('web app in Chromium: onboarding, chats, 
     await check(ana, 'conversation');
 
     // A reply quoting a message: Bruno answers Ana's message; both see the quote.
-    await bob.page.locator('.msg.in', { hasText: answer }).locator('.msg-menu').click();
+    // A long press on a phone reaches the page as a context menu: it opens the message's menu (a right click does the same).
+    await bob.page.locator('.msg.in', { hasText: answer }).locator('.bubble').dispatchEvent('contextmenu');
     await bob.page.getByRole('menuitem', { name: 'Reply' }).click();
     await bob.page.locator('[data-replying]').waitFor();
     await check(bob, 'reply-compose');

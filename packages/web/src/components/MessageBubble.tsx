@@ -1,4 +1,4 @@
-/** One message: text, time and ticks; a menu button opens its actions (copy, delete for me / for everyone). */
+/** One message: text, time and ticks; a long press, a right click or its menu button opens its actions (reply, copy, delete for me / for everyone). */
 import { useSignal } from '@preact/signals';
 import { useEffect, useRef } from 'preact/hooks';
 import type { MessageRow } from '../sdk/types.js';
@@ -35,7 +35,9 @@ export function MessageBubble({ m, actions, head, extraClass }: { m: MessageRow;
   }, [open.value]);
   // Confidential (client.md §15): no copy, reply, forward or save; the browser's own copy and menu are blocked too.
   const confidential = (m as { confidential?: true }).confidential === true;
-  const block = confidential ? { onCopy: stop, onCut: stop, onContextMenu: stop, onDragStart: stop } : {};
+  // Otherwise a long press on a phone (which the browser reports as a context menu) or a right click opens the message's menu.
+  const block = confidential ? { onCopy: stop, onCut: stop, onContextMenu: stop, onDragStart: stop }
+    : m.deleted ? {} : { onContextMenu: (e: Event) => { stop(e); open.value = true; } };
   return <li ref={ref} class={`msg ${m.outgoing ? 'out' : 'in'}${m.deleted ? ' deleted' : ''}${confidential ? ' confidential' : ''}${extraClass ? ` ${extraClass}` : ''}`} data-message={id} data-status={m.status} {...block}>
     <div class="bubble">
       {head}
