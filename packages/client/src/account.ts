@@ -70,7 +70,7 @@ export async function register(engine: Engine, inviteCode: string): Promise<{ ac
         inviteCode: inviteCode.trim(),
         identityKey: identity.publicKey,
         deviceKey: deviceKey.publicKey,
-        identitySignature: engine.ctx.crypto.ed25519Sign(identity.signing.privateKey, registerIdentityPayload(nonce, deviceKey.publicKey)),
+        identitySignature: identity.signing.sign(registerIdentityPayload(nonce, deviceKey.publicKey)),
         deviceSignature: engine.ctx.crypto.ed25519Sign(deviceKey.privateKey, registerDevicePayload(nonce, identity.publicKey)),
       },
     });

@@ -167,7 +167,7 @@ export class Engine {
   /** The identity keys live as long as this client: let the provider keep them prepared. */
   retain(identity: IdentityKeyPair): void {
     this.ctx.crypto.retainPrivateKey?.(identity.agreement.privateKey, 'x25519');
-    this.ctx.crypto.retainPrivateKey?.(identity.signing.privateKey, 'ed25519');
+    if (identity.signing.privateKey) this.ctx.crypto.retainPrivateKey?.(identity.signing.privateKey, 'ed25519');
   }
 
   get accessKey(): Uint8Array | undefined {

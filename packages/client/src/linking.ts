@@ -132,7 +132,7 @@ export async function installAccount(engine: Engine, connection: Connection, non
     value: {
       accountId: pm.accountId,
       deviceKey: deviceKey.publicKey,
-      identitySignature: engine.ctx.crypto.ed25519Sign(identity.signing.privateKey, linkIdentityPayload(nonce, pm.accountId, deviceKey.publicKey)),
+      identitySignature: identity.signing.sign(linkIdentityPayload(nonce, pm.accountId, deviceKey.publicKey)),
       deviceSignature: engine.ctx.crypto.ed25519Sign(deviceKey.privateKey, linkDevicePayload(nonce, pm.accountId)),
     },
   });
