@@ -36,7 +36,7 @@ export function encodeIdentityKeyPair(identity: IdentityKeyPair): Uint8Array {
 export type IdentityTokenOpener = (token: TokenKeyReference, publicKey: Uint8Array) => IdentitySigner;
 
 /** Whether stored identity bytes name a key on a token (so the caller can refuse early, e.g. a browser). */
-export function identityKeyOnToken(bytes: Uint8Array): TokenKeyReference | undefined {
+export function identityTokenReference(bytes: Uint8Array): TokenKeyReference | undefined {
   const t = decodeProto(IdentityKeyPairStructureSchema, bytes, 'identity key pair').signingToken;
   return t ? { module: t.module, tokenLabel: t.tokenLabel, keyId: t.keyId } : undefined;
 }

@@ -11,7 +11,7 @@ import {
   decodeIdentityKeyPair, decodeOneTimePreKeyRecord, decodePqPreKeyRecord, decodeSignedPreKeyRecord,
   encodeIdentityKeyPair, encodeOneTimePreKeyRecord, encodePqPreKeyRecord, encodeSignedPreKeyRecord,
   generateIdentityKeyPair, generateOneTimePreKeys, generatePqPreKey, generateSignedPreKey, identityAgreementKey,
-  identityKeyOnToken, identityKeyPairFromPrivate, identitySigningKey, tokenIdentityKeyPair, verifyPqPreKey, verifySignedPreKey,
+  identityTokenReference, identityKeyPairFromPrivate, identitySigningKey, tokenIdentityKeyPair, verifyPqPreKey, verifySignedPreKey,
   type IdentitySigner, type TokenKeyReference,
 } from '../src/index.js';
 import { IdentityKeyPairStructureSchema, PqPreKeyRecordStructureSchema, SignedPreKeyRecordStructureSchema } from '../src/gen/sigilo/protocol/v1/storage_pb.js';
@@ -87,8 +87,8 @@ describe.each(providers.map((crypto) => ({ crypto, name: crypto.name })))('ident
       const m = fromBinary(IdentityKeyPairStructureSchema, bytes);
       expect(m.signingPrivate).toHaveLength(0);
       expect(bytesHex(bytes)).not.toContain(bytesHex(tokenSeed));
-      expect(identityKeyOnToken(bytes)?.tokenLabel).toBe('alice-card');
-      expect(identityKeyOnToken(encodeIdentityKeyPair(identity))).toBeUndefined();
+      expect(identityTokenReference(bytes)?.tokenLabel).toBe('alice-card');
+      expect(identityTokenReference(encodeIdentityKeyPair(identity))).toBeUndefined();
       const e = expectThrows(() => decodeIdentityKeyPair(crypto, bytes), IdentityKeyUnavailableError, 'no opener (a browser)');
       expect((e as IdentityKeyUnavailableError).reason).toBe('unsupported');
       let opened: TokenKeyReference | undefined;
