@@ -116,6 +116,8 @@ describe.skipIf(!hasSoftHsm)('an identity key on a PKCS#11 token (SoftHSM2) thro
     expect(stored.signingToken!.keyId).toHaveLength(16);
     // The PIN is nowhere in the client's directory (the store is encrypted; its plaintext was checked above).
     for (const f of ['store.db', 'store.salt']) expect(readFileSync(join(ana.dir, f)).includes(Buffer.from(token.pin))).toBe(false);
+    const who = await ana.run(['whoami']);
+    expect(who.out).toMatch(/Identity signing key: on the token "ana-card"/);
     // A software account, for contrast, keeps its 32-byte seed.
     expect(storedIdentity(bruno).signingPrivate).toHaveLength(32);
   }, 120_000);
