@@ -8,6 +8,7 @@
  * what to do, and a 1:1 message still goes without the token.
  */
 import { spawn } from 'node:child_process';
+import { scryptSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -16,7 +17,8 @@ import { fromBinary } from '@bufbuild/protobuf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../server/test/support/server.js';
 import { hasSoftHsm, makeToken, type TestToken } from '../../server/test/support/softhsm.js';
-import { SqlCipherStore } from '../../client-node/src/index.js';
+import { SqlCipherStore, readBackup } from '../../client-node/src/index.js';
+import { nodeCrypto, systemRandom } from '../../protocol/src/crypto/node.js';
 import { IdentityKeyPairStructureSchema } from '../../protocol/src/gen/sigilo/protocol/v1/storage_pb.js';
 import { MAIN, assertBuilt, cliPerson, introduce, registered, sigilo, type CliPerson } from './support/sigilo.js';
 
@@ -179,15 +181,41 @@ describe.skipIf(!hasSoftHsm)('an identity key on a PKCS#11 token (SoftHSM2) thro
     expect(stored.signingPrivate).toHaveLength(0);
     expect(stored.signingToken?.tokenLabel).toBe('ana-card');
     expect((await bruno.run(['inbox'])).code).toBe(0); // learns of Ana's new device
+    // A third device without the PIN: refused before it is added, saying how to give the PIN.
+    const ana3 = cliPerson(root, 'ana3');
+    Object.assign(ana3.env, { SOFTHSM2_CONF: token.conf });
+    expect((await ana3.run(['init', httpsUrl, '--fingerprint', t.server.tls.fingerprint])).code).toBe(0);
+    const third = spawn(process.execPath, [MAIN, 'link', '--json', '--dir', ana3.dir], { env: { PATH: process.env.PATH, ...ana3.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out3 = '', err3 = '';
+    third.stdout.on('data', (d: Buffer) => (out3 += d.toString()));
+    third.stderr.on('data', (d: Buffer) => (err3 += d.toString()));
+    const exited3 = new Promise<number | null>((r) => third.once('close', r));
+    while (!out3.includes('\n') && Date.now() < deadline + 30_000) await new Promise((r) => setTimeout(r, 50));
+    expect((await ana.run(['link', '--approve', (JSON.parse(out3.split('\n')[0]!) as { code: string }).code], { timeoutMs: 60_000 })).code).toBe(0);
+    expect(await exited3).toBe(1);
+    expect(err3).toMatch(/identity key is on the token "ana-card": its PIN is needed.*sigilo link --token LABEL.*\[IDENTITY_KEY_UNAVAILABLE\]/s);
+    expect(JSON.parse((await ana.run(['devices', '--json'])).out)).toHaveLength(2);
+
     const sent = await ana2.run(['send', 'bruno', 'from the second device']);
     expect(sent.code, sent.err).toBe(0);
     expect((await bruno.run(['inbox'])).out).toContain('from the second device');
   }, 180_000);
 
-  it('a backup says that the token key is not in it', async () => {
+  it('a backup holds the token reference, not the key, and says so', async () => {
     const r = await ana.run(['backup', join(root, 'ana.sigilo-backup')], { timeoutMs: 60_000 });
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/signing key is on the token "ana-card" and is NOT in this backup/);
+    const j = await ana.run(['backup', join(root, 'ana2.sigilo-backup'), '--json'], { timeoutMs: 60_000 });
+    expect(j.code, j.err).toBe(0);
+    const { recoveryCode, identityKeyOnToken } = JSON.parse(j.out) as { recoveryCode: string; identityKeyOnToken: string };
+    expect(identityKeyOnToken).toBe('ana-card');
+    const opened = await readBackup({ crypto: nodeCrypto, random: systemRandom }, (async function* () { yield new Uint8Array(readFileSync(join(root, 'ana2.sigilo-backup'))); })(), recoveryCode, {
+      scrypt: (pw, salt, k) => new Uint8Array(scryptSync(pw, salt, 32, { N: 2 ** k.log2N, r: k.r, p: k.p, maxmem: 512 * 1024 * 1024 })),
+    });
+    const identity = fromBinary(IdentityKeyPairStructureSchema, opened.account.identityKeyPair);
+    expect(identity.signingPrivate).toHaveLength(0);
+    expect(identity.signingToken?.tokenLabel).toBe('ana-card');
+    expect(Buffer.from(identity.publicKey.subarray(0, 32)).equals(tokenPublic)).toBe(true);
   }, 120_000);
 
   it('a wrong PIN and an absent token are IDENTITY_KEY_UNAVAILABLE saying what to do; a 1:1 message still goes without the token', async () => {

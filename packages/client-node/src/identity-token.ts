@@ -57,8 +57,8 @@ class TokenIdentitySigner implements IdentitySigner {
         this.#key ??= this.#open();
         return this.#key.sign(message);
       } catch (e) {
-        // A session lost to a removed and reinserted token: open it once more.
-        const retry = e instanceof Pkcs11Error && e.reason === 'absent' && !reopened && attempt === 0;
+        // A session lost (a removed and reinserted token, a logout): open it once more. A refused PIN is never retried.
+        const retry = e instanceof Pkcs11Error && e.reason !== 'pin' && !reopened && attempt === 0;
         this.#key?.close();
         this.#key = undefined;
         if (!retry) throw unavailable(e, this.#ref.tokenLabel);

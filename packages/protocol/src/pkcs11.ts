@@ -142,7 +142,8 @@ class TokenKey implements Pkcs11Ed25519Key {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    try { this.#p11.C_Logout(this.#session); } catch { /* already logged out */ }
+    // A login is per token and process: logging out would log out the other open keys of this library too.
+    if ((loaded.get(this.#module)?.users ?? 0) <= 1) try { this.#p11.C_Logout(this.#session); } catch { /* already logged out */ }
     try { this.#p11.C_CloseSession(this.#session); } catch { /* gone */ }
     release(this.#module);
   }

@@ -3,7 +3,7 @@
  * waits; `sigilo link --approve CODE` on a device already in the account sends
  * the identity, contacts and history to it, encrypted to the code's key.
  */
-import { base32, formatAccountId, normaliseDeviceName } from '@sigilo/client-node';
+import { IdentityKeyUnavailableError, base32, formatAccountId, normaliseDeviceName } from '@sigilo/client-node';
 import { DEVICE_NAME_OPTION, chosenDeviceName, nameThisDevice } from '../client/device-name.js';
 import { parseDuration } from '@sigilo/server';
 import { str } from '../args.js';
@@ -65,7 +65,13 @@ With --json the new device prints one JSON line with the code, and one when link
     ctx.progress('Waiting for the approval (Ctrl-C cancels)…');
     let timer: NodeJS.Timeout | undefined;
     const outcome = await Promise.race([
-      pending.completed.then((r) => ({ kind: 'linked' as const, ...r })),
+      pending.completed.then((r) => ({ kind: 'linked' as const, ...r }), (e: unknown) => {
+        // The account's identity key is on a token and no PIN was at hand: say how to give it (trust.md §7.1).
+        if (e instanceof IdentityKeyUnavailableError && e.reason === 'pin' && tokenLabel === undefined) {
+          throw new IdentityKeyUnavailableError('pin', `${e.message}; run \`sigilo link --token LABEL\` to be asked for the PIN before waiting`);
+        }
+        throw e;
+      }),
       ctx.io.stopSignal.then(() => ({ kind: 'stopped' as const })),
       new Promise<{ kind: 'timeout' }>((resolve) => { timer = setTimeout(() => resolve({ kind: 'timeout' }), timeoutMs); }),
     ]).finally(() => clearTimeout(timer));
