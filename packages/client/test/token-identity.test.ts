@@ -85,7 +85,7 @@ describe.skipIf(!hasSoftHsm)('identity key on a PKCS#11 token (SoftHSM2), in pro
     expect(told!.reason).toBe('pin');
     expect(told!.message).toMatch(/PIN is needed.*signed prekeys postponed/s);
     expect(events.some((e) => e.type === 'connection' && e.state === 'online')).toBe(true);
-    // A group change needs the token: the typed error, nothing made.
+    // Any identity signature (a group change, a signed receipt) is the typed error meanwhile.
     expect(() => ana.identity.signing.sign(new Uint8Array(8))).toThrow(IdentityKeyUnavailableError);
     await ana.close();
 
