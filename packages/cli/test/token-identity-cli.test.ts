@@ -85,7 +85,7 @@ describe.skipIf(!hasSoftHsm)('an identity key on a PKCS#11 token (SoftHSM2) thro
     p11.C_Initialize();
     try {
       const slot = p11.C_GetSlotList(true).find((s) => p11.C_GetTokenInfo(s).label.trim() === token.label)!;
-      const session = p11.C_OpenSession(slot, p11js.CKF_SERIAL_SESSION);
+      const session = p11.C_OpenSession(slot, p11js.CKF_SERIAL_SESSION | p11js.CKF_RW_SESSION);
       p11.C_Login(session, p11js.CKU_USER, token.pin);
       p11.C_FindObjectsInit(session, [{ type: p11js.CKA_CLASS, value: p11js.CKO_PRIVATE_KEY }]);
       const key = p11.C_FindObjects(session)!;
@@ -104,6 +104,15 @@ describe.skipIf(!hasSoftHsm)('an identity key on a PKCS#11 token (SoftHSM2) thro
       p11.C_FindObjectsFinal(session);
       const point = p11.C_GetAttributeValue(session, pub, [{ type: p11js.CKA_EC_POINT }])[0]!.value as Buffer;
       tokenPublic = point.length === 34 ? point.subarray(2) : point;
+      // A key that could leave the token (made here as extractable), for the refusal below.
+      const label = Buffer.from('loose-key');
+      p11.C_GenerateKeyPair(session, { mechanism: 0x1055 }, [
+        { type: p11js.CKA_KEY_TYPE, value: 0x40 }, { type: p11js.CKA_TOKEN, value: true }, { type: p11js.CKA_VERIFY, value: true },
+        { type: p11js.CKA_EC_PARAMS, value: Buffer.from('06032b6570', 'hex') }, { type: p11js.CKA_LABEL, value: label }, { type: p11js.CKA_ID, value: Buffer.from('loose') },
+      ], [
+        { type: p11js.CKA_KEY_TYPE, value: 0x40 }, { type: p11js.CKA_TOKEN, value: true }, { type: p11js.CKA_PRIVATE, value: true }, { type: p11js.CKA_SIGN, value: true },
+        { type: p11js.CKA_SENSITIVE, value: false }, { type: p11js.CKA_EXTRACTABLE, value: true }, { type: p11js.CKA_LABEL, value: label }, { type: p11js.CKA_ID, value: Buffer.from('loose') },
+      ]);
       p11.C_Logout(session);
       p11.C_CloseSession(session);
     } finally {
@@ -120,6 +129,12 @@ describe.skipIf(!hasSoftHsm)('an identity key on a PKCS#11 token (SoftHSM2) thro
     for (const f of ['store.db', 'store.salt']) expect(readFileSync(join(ana.dir, f)).includes(Buffer.from(token.pin))).toBe(false);
     const who = await ana.run(['whoami']);
     expect(who.out).toMatch(/Identity signing key: on the token "ana-card"/);
+    // An existing key that could leave the token is refused for an identity.
+    const loose = withToken(cliPerson(root, 'loose'));
+    expect((await loose.run(['init', httpsUrl, '--fingerprint', t.server.tls.fingerprint])).code).toBe(0);
+    const refused = await loose.run(['register', '--invite', (await t.server.admin.createInvite()).code, '--pkcs11-module', token.module, '--token', token.label, '--key-label', 'loose-key']);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/the key labelled "loose-key" on the token could leave it .*choose another label.*\[IDENTITY_KEY_UNAVAILABLE\]/s);
     // A software account, for contrast, keeps its 32-byte seed.
     expect(storedIdentity(bruno).signingPrivate).toHaveLength(32);
   }, 120_000);

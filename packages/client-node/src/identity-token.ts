@@ -7,7 +7,7 @@
  */
 import { bytesEqual, IdentityKeyUnavailableError, type IdentitySigner, type IdentityTokenOpener, type TokenKeyReference } from '@sigilo/protocol';
 import { openPkcs11Ed25519Key, Pkcs11Error, type Pkcs11Ed25519Key } from '@sigilo/protocol/pkcs11';
-import { randomBytes } from 'node:crypto';
+import { systemRandom } from '@sigilo/protocol/node';
 
 export interface Pkcs11IdentityOptions {
   /** The token's PIN, asked for when the token is first used; undefined when none can be had (the signature then fails). */
@@ -91,12 +91,14 @@ export function pkcs11IdentityToken(options: Pkcs11IdentityOptions): IdentityTok
 }
 
 /**
- * For `register`: the Ed25519 key labelled `keyLabel` on the token, made there (sensitive, not extractable) when
- * the token has none with that label. Returns what SigiloClient.register takes, and whether the key was made now.
+ * For `register`: the Ed25519 key labelled `keyLabel` on the token, made there (sensitive, not extractable, with
+ * 16 bytes from `random` as its CKA_ID) when the token has none with that label. Returns what
+ * SigiloClient.register takes, and whether the key was made now.
  */
 export function openIdentityKeyOnToken(
   target: { module: string; tokenLabel: string; pin: string; keyLabel?: string },
   options: Pkcs11IdentityOptions,
+  random: (n: number) => Uint8Array = systemRandom,
 ): { token: TokenKeyReference; signer: IdentitySigner; created: boolean } {
   const token = { module: target.module, tokenLabel: target.tokenLabel, pin: target.pin };
   const label = target.keyLabel ?? IDENTITY_KEY_LABEL;
@@ -107,14 +109,19 @@ export function openIdentityKeyOnToken(
       key = openPkcs11Ed25519Key(token, { label });
     } catch (e) {
       if (!(e instanceof Pkcs11Error && e.reason === 'key')) throw e;
-      key = openPkcs11Ed25519Key(token, { label }, { label, id: randomBytes(16) });
+      key = openPkcs11Ed25519Key(token, { label }, { label, id: random(16) });
       created = true;
     }
   } catch (e) {
     throw unavailable(e, target.tokenLabel);
   }
   const ref: TokenKeyReference = { module: target.module, tokenLabel: target.tokenLabel, keyId: key.id };
-  if (key.id.length === 0) { key.close(); throw new IdentityKeyUnavailableError('key', `the key labelled "${label}" on the token has no CKA_ID; make one with an id`); }
+  if (key.id.length === 0 || !key.confined) {
+    key.close();
+    throw new IdentityKeyUnavailableError('key', key.id.length === 0
+      ? `the key labelled "${label}" on the token has no CKA_ID; choose another label to make a new key`
+      : `the key labelled "${label}" on the token could leave it (CKA_SENSITIVE false or CKA_EXTRACTABLE true); Sigilo keeps identity keys only on tokens that never give them out: choose another label to make a new key`);
+  }
   const publicKey = key.publicKey;
   key.close();
   return { token: ref, signer: pkcs11IdentityToken(options)(ref, publicKey), created };

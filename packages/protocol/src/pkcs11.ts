@@ -51,6 +51,8 @@ export interface Pkcs11Ed25519Key {
   readonly publicKey: Uint8Array;
   /** The key pair's CKA_ID. */
   readonly id: Uint8Array;
+  /** Whether the token keeps the private key in (CKA_SENSITIVE true, CKA_EXTRACTABLE false). */
+  readonly confined: boolean;
   /** A pure Ed25519 signature (RFC 8032), made on the token. */
   sign(data: Uint8Array): Uint8Array;
   /** Logs out and closes the session (and the library once no key of it is open). */
@@ -114,19 +116,21 @@ function release(module: string): void {
 class TokenKey implements Pkcs11Ed25519Key {
   readonly publicKey: Uint8Array;
   readonly id: Uint8Array;
+  readonly confined: boolean;
   readonly #p11: Module;
   readonly #module: string;
   readonly #session: Buffer;
   readonly #key: Buffer;
   #closed = false;
 
-  constructor(p11: Module, module: string, session: Buffer, key: Buffer, id: Uint8Array, publicKey: Uint8Array) {
+  constructor(p11: Module, module: string, session: Buffer, key: Buffer, o: { id: Uint8Array; publicKey: Uint8Array; confined: boolean }) {
     this.#p11 = p11;
     this.#module = module;
     this.#session = session;
     this.#key = key;
-    this.id = id;
-    this.publicKey = publicKey;
+    this.id = o.id;
+    this.publicKey = o.publicKey;
+    this.confined = o.confined;
   }
 
   sign(data: Uint8Array): Uint8Array {
@@ -206,8 +210,13 @@ export function openPkcs11Ed25519Key(t: Pkcs11Token, select: Pkcs11KeySelector, 
       if (privates.length !== 1 || publics.length !== 1) throw new Pkcs11Error('key', `the token holds ${privates.length} private keys ${describe(select)} (one expected, with its public key)`);
       [priv, pub] = [privates[0]!, publics[0]!];
     }
-    const [idAttr] = p11.C_GetAttributeValue(session, priv, [{ type: lib.CKA_ID }]);
-    const key = new TokenKey(p11, t.module, session, priv, new Uint8Array((idAttr?.value as Buffer | undefined) ?? []), publicKeyOf(p11, lib, session, pub));
+    const [idAttr, sensitive, extractable] = p11.C_GetAttributeValue(session, priv, [{ type: lib.CKA_ID }, { type: lib.CKA_SENSITIVE }, { type: lib.CKA_EXTRACTABLE }]);
+    const flag = (a: { value?: unknown } | undefined) => (a?.value as Buffer | undefined)?.[0] === 1;
+    const key = new TokenKey(p11, t.module, session, priv, {
+      id: new Uint8Array((idAttr?.value as Buffer | undefined) ?? []),
+      publicKey: publicKeyOf(p11, lib, session, pub),
+      confined: flag(sensitive) && !flag(extractable),
+    });
     session = undefined;
     return key;
   } catch (e) {
