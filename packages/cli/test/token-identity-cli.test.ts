@@ -4,8 +4,9 @@
  * `register --pkcs11-module --token` makes the key on the token (sensitive, not extractable: reading its
  * value is refused) and the store keeps only where it is; 1:1 messages with a software account; a group
  * change and a signed read receipt signed on the token, verified by the peer and by `sigilo verify-receipt`;
- * a second device linked with the token; a wrong PIN and an absent token are IDENTITY_KEY_UNAVAILABLE with
- * what to do, and a 1:1 message still goes without the token.
+ * a second device linked with the token; a backup without the key, restored with the token; an extractable
+ * key refused; a wrong PIN and an absent token are IDENTITY_KEY_UNAVAILABLE with what to do, and a 1:1
+ * message still goes without the token.
  */
 import { spawn } from 'node:child_process';
 import { scryptSync } from 'node:crypto';
@@ -216,7 +217,7 @@ describe.skipIf(!hasSoftHsm)('an identity key on a PKCS#11 token (SoftHSM2) thro
     expect((await bruno.run(['inbox'])).out).toContain('from the second device');
   }, 180_000);
 
-  it('a backup holds the token reference, not the key, and says so', async () => {
+  it('a backup holds the token reference, not the key, and says so; restoring it needs the token', async () => {
     const r = await ana.run(['backup', join(root, 'ana.sigilo-backup')], { timeoutMs: 60_000 });
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/signing key is on the token "ana-card" and is NOT in this backup/);
@@ -231,7 +232,19 @@ describe.skipIf(!hasSoftHsm)('an identity key on a PKCS#11 token (SoftHSM2) thro
     expect(identity.signingPrivate).toHaveLength(0);
     expect(identity.signingToken?.tokenLabel).toBe('ana-card');
     expect(Buffer.from(identity.publicKey.subarray(0, 32)).equals(tokenPublic)).toBe(true);
-  }, 120_000);
+
+    // Restoring it needs the token: without the PIN nothing is restored; with it, a new device of the account.
+    const backupFile = join(root, 'ana2.sigilo-backup');
+    const noPin = withToken(cliPerson(root, 'ana-restore-nopin'));
+    const refused = await noPin.run(['restore', backupFile], { env: { SIGILO_RECOVERY_CODE: recoveryCode, SIGILO_PKCS11_PIN: '' }, timeoutMs: 90_000 });
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/its PIN is needed.*\[IDENTITY_KEY_UNAVAILABLE\]/s);
+    const restorer = withToken(cliPerson(root, 'ana-restored'));
+    const restored = await restorer.run(['restore', backupFile], { env: { SIGILO_RECOVERY_CODE: recoveryCode }, timeoutMs: 90_000 });
+    expect(restored.code, restored.err).toBe(0);
+    expect(storedIdentity(restorer).signingPrivate).toHaveLength(0);
+    expect(JSON.parse((await ana.run(['devices', '--json'])).out)).toHaveLength(3);
+  }, 180_000);
 
   it('a wrong PIN and an absent token are IDENTITY_KEY_UNAVAILABLE saying what to do; a 1:1 message still goes without the token', async () => {
     const wrong = await ana.run(['group', 'rename', 'crew', 'wrong-pin'], { env: { SIGILO_PKCS11_PIN: '000000' } });
