@@ -19,6 +19,8 @@ export {
   downloadFile, fileExtras, hasPendingUpload, nodeAttachmentFiles, nodeSha256, openFileInput, openPartFile, partPath, uploadFile, uploadStateKey,
 } from './attachments.js';
 export { fileSource } from './file-source.js';
+export { IDENTITY_KEY_LABEL, openIdentityKeyOnToken, pkcs11IdentityToken, type Pkcs11IdentityOptions } from './identity-token.js';
+export { IdentityKeyUnavailableError, identityTokenReference, type TokenKeyReference } from '@sigilo/protocol';
 export { makeThumbnail, THUMBNAIL_SIDE, THUMBNAIL_QUALITY, THUMBNAIL_MAX_PIXELS, type Thumbnail } from './thumbnail.js';
 
 export type NodeClientOptions = Partial<Omit<ClientOptions, 'store'>> & (
@@ -43,5 +45,6 @@ export function createNodeClient(options: NodeClientOptions): SigiloClient {
     ...(options.transparency ? { transparency: options.transparency } : {}),
     ...(options.confidential !== undefined ? { confidential: options.confidential } : {}),
     ...(options.expiryHints !== undefined ? { expiryHints: options.expiryHints } : {}),
+    ...(options.identityToken ? { identityToken: options.identityToken } : {}),
   });
 }

@@ -3,7 +3,10 @@
  * the server's sender-certificate keys, registering a new account with an
  * invite, and authenticating a connection as this device.
  */
-import { authPayload, encodeIdentityKeyPair, generateIdentityKeyPair, registerDevicePayload, registerIdentityPayload } from '@sigilo/protocol';
+import {
+  authPayload, encodeIdentityKeyPair, generateIdentityKeyPair, registerDevicePayload, registerIdentityPayload, tokenIdentityKeyPair,
+  type IdentitySigner, type TokenKeyReference,
+} from '@sigilo/protocol';
 import { Connection, fetchJson, normaliseFingerprint, type ServerAddress } from './connection.js';
 import { type Engine, META, text, u32 } from './engine.js';
 import { ClientError } from './errors.js';
@@ -56,11 +59,14 @@ export function generateDeviceKey(engine: Engine): { privateKey: Uint8Array; pub
   return { privateKey, publicKey: engine.ctx.crypto.ed25519PublicKey(privateKey) };
 }
 
-/** Creates this person's identity and account with an administrator's invite code. */
-export async function register(engine: Engine, inviteCode: string): Promise<{ accountId: Uint8Array; deviceId: number }> {
+/**
+ * Creates this person's identity and account with an administrator's invite code. With `onToken`, the identity's
+ * signing key is that key on a PKCS#11 token (trust.md §7.1): only its reference is stored, and it signs there.
+ */
+export async function register(engine: Engine, inviteCode: string, onToken?: { token: TokenKeyReference; signer: IdentitySigner }): Promise<{ accountId: Uint8Array; deviceId: number }> {
   if (engine.accountId) throw new ClientError('ALREADY_REGISTERED', 'this device is already registered');
   const address = engine.requireServer();
-  const identity = generateIdentityKeyPair(engine.ctx);
+  const identity = onToken ? tokenIdentityKeyPair(engine.ctx.crypto, onToken.token, onToken.signer, engine.ctx.random(32)) : generateIdentityKeyPair(engine.ctx);
   const deviceKey = generateDeviceKey(engine);
   const { connection, nonce } = await Connection.open(engine.transportFor(address), () => {});
   try {
@@ -70,7 +76,7 @@ export async function register(engine: Engine, inviteCode: string): Promise<{ ac
         inviteCode: inviteCode.trim(),
         identityKey: identity.publicKey,
         deviceKey: deviceKey.publicKey,
-        identitySignature: engine.ctx.crypto.ed25519Sign(identity.signing.privateKey, registerIdentityPayload(nonce, deviceKey.publicKey)),
+        identitySignature: identity.signing.sign(registerIdentityPayload(nonce, deviceKey.publicKey)),
         deviceSignature: engine.ctx.crypto.ed25519Sign(deviceKey.privateKey, registerDevicePayload(nonce, identity.publicKey)),
       },
     });
@@ -85,7 +91,7 @@ export async function register(engine: Engine, inviteCode: string): Promise<{ ac
       engine.store.setMeta(META.accessKey, accessKey);
     });
     engine.identityCache = identity;
-      engine.retain(identity);
+    engine.retain(identity);
     // A successful registration authenticates this connection as the new device.
     await connection.request({ case: 'setAccessKey', value: { accessKey, unrestricted: false } });
     await replenishPreKeys(engine, connection, true);

@@ -11,12 +11,12 @@
  * attachment-messages, groups), and they share one Engine (engine.ts). Every
  * I/O is a port handed in through ClientOptions.
  */
-import type { IdentityKeyPair, ProtocolContext } from '@sigilo/protocol';
+import type { IdentityKeyPair, IdentitySigner, IdentityTokenOpener, ProtocolContext, TokenKeyReference } from '@sigilo/protocol';
 import { portableCrypto, systemRandom } from '@sigilo/protocol/portable';
 import type { HistoryEntry, ProvisionMessage } from '@sigilo/protocol/gen/sigilo/client/v1/content_pb';
 import type { DownloadOptions, SendFileOptions } from './attachments.js';
 import { withAgreements, type AgreementCache, type AsyncAgreement } from './agreement-prefetch.js';
-import type { AttachmentFiles, DownloadSink, FileInput } from './ports.js';
+import type { AttachmentFiles, DownloadSink, FileInput, TransportFactory } from './ports.js';
 import { fetchJson, type ClientBody, type ServerAddress } from './connection.js';
 import { Profiles } from './profiles.js';
 import { setPushSubscription, type PushSubscriptionKeys } from './push.js';
@@ -27,7 +27,6 @@ import type { ClientEvent, ConnectionState } from './events.js';
 import { groupEngine } from './group-host.js';
 import type { GroupInfo } from './groups.js';
 import { formatContactCard } from './ids.js';
-import type { TransportFactory } from './ports.js';
 import type { ClientStore, ContactRow, MessageQuote, MessageRow, MessageStatus } from './store/port.js';
 import { init, register } from './account.js';
 import { downloadAttachment, sendFile } from './attachment-messages.js';
@@ -73,6 +72,8 @@ export interface ClientOptions {
   readonly confidential?: boolean;
   /** Give the server a coarse expiry hint (whole hour) for disappearing messages and their files (default true; server.md §8.3). */
   readonly expiryHints?: boolean;
+  /** Opens an identity signing key on a PKCS#11 token (client-node); without it such an identity is refused (trust.md §7.1). */
+  readonly identityToken?: IdentityTokenOpener;
 }
 
 export class SigiloClient {
@@ -92,6 +93,7 @@ export class SigiloClient {
     this.usernames = engine.usernames = new Usernames({ store: this.store, ctx: engine.ctx, request, displayName: () => this.profiles.own().name });
     engine.confidentialDevice = options.confidential ?? false;
     engine.expiryHints = options.expiryHints ?? true;
+    engine.identityToken = options.identityToken;
     engine.kt = new KeyTransparencyClient(this.store, engine.ctx.crypto, () => fetchJson(engine.transport(), '/v1/server-info'), (e) => engine.emit(e), options.transparency);
     // Disappearing messages whose countdown ran out while this device was off go before anything can show them (client.md §14).
     void runExpiry(engine);
@@ -161,9 +163,9 @@ export class SigiloClient {
     return init(this.#engine, url, fingerprint, ca);
   }
 
-  /** Creates this person's identity and account with an administrator's invite code. */
-  register(inviteCode: string): Promise<{ accountId: Uint8Array; deviceId: number }> {
-    return register(this.#engine, inviteCode);
+  /** Creates this person's identity and account with an administrator's invite code; `onToken`: its signing key on a PKCS#11 token. */
+  register(inviteCode: string, onToken?: { token: TokenKeyReference; signer: IdentitySigner }): Promise<{ accountId: Uint8Array; deviceId: number }> {
+    return register(this.#engine, inviteCode, onToken);
   }
 
   /**

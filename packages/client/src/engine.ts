@@ -6,7 +6,7 @@
  * reading its metadata: each concept module receives it as `engine`.
  */
 import {
-  decodeIdentityKeyPair, type IdentityKeyPair, type ProtocolContext, type SealedSenderCache, type TrustedServerKey,
+  decodeIdentityKeyPair, type IdentityKeyPair, type IdentityTokenOpener, type ProtocolContext, type SealedSenderCache, type TrustedServerKey,
 } from '@sigilo/protocol';
 import type { Deliver } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 import { fromBase64 } from './bytes.js';
@@ -91,6 +91,8 @@ export class Engine {
   confidentialDevice = false;
   /** Give the server coarse expiry hints for disappearing messages (ClientOptions.expiryHints, server.md §8.3). */
   expiryHints = true;
+  /** Opens an identity key on a PKCS#11 token (ClientOptions.identityToken, trust.md §7.1). */
+  identityToken: IdentityTokenOpener | undefined;
 
   /** Sealed deliveries' X25519 computed ahead of each inbox batch (agreement-prefetch.ts), when the platform can. */
   prefetch: { readonly agree: AsyncAgreement; readonly cache: AgreementCache } | undefined;
@@ -158,7 +160,7 @@ export class Engine {
     if (!this.identityCache) {
       const b = this.store.getMeta(META.identity);
       if (!b) throw new ClientError('NOT_REGISTERED', 'this device has no identity yet: run `sigilo register --invite CODE` or `sigilo link`');
-      this.identityCache = decodeIdentityKeyPair(this.ctx.crypto, b);
+      this.identityCache = decodeIdentityKeyPair(this.ctx.crypto, b, this.identityToken);
       this.retain(this.identityCache);
     }
     return this.identityCache;
@@ -167,7 +169,7 @@ export class Engine {
   /** The identity keys live as long as this client: let the provider keep them prepared. */
   retain(identity: IdentityKeyPair): void {
     this.ctx.crypto.retainPrivateKey?.(identity.agreement.privateKey, 'x25519');
-    this.ctx.crypto.retainPrivateKey?.(identity.signing.privateKey, 'ed25519');
+    if (identity.signing.privateKey) this.ctx.crypto.retainPrivateKey?.(identity.signing.privateKey, 'ed25519');
   }
 
   get accessKey(): Uint8Array | undefined {

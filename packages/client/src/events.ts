@@ -62,6 +62,11 @@ export type ClientEvent =
    * this device pinned (refused; tell the administrator).
    */
   | { type: 'org-trust'; revoked: Uint8Array[]; caChanged?: boolean }
+  /**
+   * The identity key lives on a PKCS#11 token that cannot sign now (trust.md §7.1): the signed and PQ prekeys
+   * are postponed (one-time prekeys were still published); `reason` as IdentityKeyUnavailableError's.
+   */
+  | { type: 'identity-key-unavailable'; reason: string; message: string }
   /** Key transparency: the server showed a key or a checkpoint that fails verification (spec/transparency.md §6). */
   | TransparencyAlert;
 

@@ -125,14 +125,15 @@ export function historyEntries(engine: Engine): HistoryEntry[] {
  * identity, contacts, groups and history in one transaction and publishes this device's prekeys.
  */
 export async function installAccount(engine: Engine, connection: Connection, nonce: Uint8Array, pm: ProvisionMessage, entries: readonly HistoryEntry[], linked = false): Promise<{ accountId: Uint8Array; deviceId: number; historyMessages: number }> {
-  const identity = decodeIdentityKeyPair(engine.ctx.crypto, pm.identityKeyPair);
+  // An identity key on a token (trust.md §7.1) signs this link on the token; a client without tokens (a browser) refuses here, before the link.
+  const identity = decodeIdentityKeyPair(engine.ctx.crypto, pm.identityKeyPair, engine.identityToken);
   const deviceKey = generateDeviceKey(engine);
   const f = await connection.request({
     case: 'linkDevice',
     value: {
       accountId: pm.accountId,
       deviceKey: deviceKey.publicKey,
-      identitySignature: engine.ctx.crypto.ed25519Sign(identity.signing.privateKey, linkIdentityPayload(nonce, pm.accountId, deviceKey.publicKey)),
+      identitySignature: identity.signing.sign(linkIdentityPayload(nonce, pm.accountId, deviceKey.publicKey)),
       deviceSignature: engine.ctx.crypto.ed25519Sign(deviceKey.privateKey, linkDevicePayload(nonce, pm.accountId)),
     },
   });

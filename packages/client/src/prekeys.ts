@@ -1,5 +1,8 @@
 /** The prekeys this device publishes and replenishes (client.md §10.5). */
-import { encodeOneTimePreKeyRecord, encodePqPreKeyRecord, encodeSignedPreKeyRecord, generateOneTimePreKeys, generatePqPreKey, generateSignedPreKey } from '@sigilo/protocol';
+import {
+  encodeOneTimePreKeyRecord, encodePqPreKeyRecord, encodeSignedPreKeyRecord, generateOneTimePreKeys, generatePqPreKey, generateSignedPreKey,
+  IdentityKeyUnavailableError, type PqPreKeyRecord, type SignedPreKeyRecord,
+} from '@sigilo/protocol';
 import { Connection } from './connection.js';
 import { type Engine, META, readU32, u32 } from './engine.js';
 
@@ -8,7 +11,11 @@ export const PREKEY_BATCH = 100;
 export const PQ_PREKEY_BATCH = 20;
 const LOW_WATER = 20;
 
-/** Generates and uploads prekeys: one-time EC and PQ keys up to the batch size, and the signed and last-resort keys when `full`. */
+/**
+ * Generates and uploads prekeys: one-time EC and PQ keys up to the batch size, and the signed and last-resort keys
+ * when `full`. When the identity key is on a token that cannot sign now (trust.md §7.1), a routine top-up (not
+ * `full`) postpones the signed keys, emits identity-key-unavailable and still publishes the unsigned one-time keys.
+ */
 export async function replenishPreKeys(engine: Engine, connection: Connection, full: boolean): Promise<void> {
   const count = await connection.request({ case: 'getPreKeyCount', value: {} });
   const c = count.body.case === 'preKeyCount' ? count.body.value : undefined;
@@ -22,11 +29,19 @@ export async function replenishPreKeys(engine: Engine, connection: Connection, f
   const start = engine.store.getMeta(META.nextPreKeyId);
   let next = start ? readU32(start) : 1;
   const take = () => { const id = next; next = (next + 1) >>> 0 || 1; return id; };
-  const signed = needSigned ? generateSignedPreKey(engine.ctx, identity, take(), now) : undefined;
-  const lastResort = needLastResort ? generatePqPreKey(engine.ctx, identity, take(), true, now) : undefined;
+  let signed: SignedPreKeyRecord | undefined, lastResort: PqPreKeyRecord | undefined, pqKeys: PqPreKeyRecord[] = [];
+  try {
+    signed = needSigned ? generateSignedPreKey(engine.ctx, identity, take(), now) : undefined;
+    lastResort = needLastResort ? generatePqPreKey(engine.ctx, identity, take(), true, now) : undefined;
+    pqKeys = Array.from({ length: pq }, () => generatePqPreKey(engine.ctx, identity, take(), false, now));
+  } catch (e) {
+    if (full || !(e instanceof IdentityKeyUnavailableError)) throw e;
+    signed = lastResort = undefined;
+    pqKeys = [];
+    engine.emit({ type: 'identity-key-unavailable', reason: e.reason, message: `${e.message} (signed prekeys postponed until the token is back)` });
+  }
   const oneTimeKeys = oneTime > 0 ? generateOneTimePreKeys(engine.ctx, next, oneTime) : [];
   next = (next + oneTime) >>> 0;
-  const pqKeys = Array.from({ length: pq }, () => generatePqPreKey(engine.ctx, identity, take(), false, now));
   // Private halves are stored before the public halves are published: a bundle handed out is always usable.
   engine.store.transaction(() => {
     if (signed) engine.store.putPreKey('signed', signed.id, encodeSignedPreKeyRecord(signed));

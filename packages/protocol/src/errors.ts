@@ -32,7 +32,9 @@ export type ProtocolErrorCode =
   // attachments (spec/attachments.md)
   | 'ATTACHMENT_KEY_MISMATCH'
   | 'ATTACHMENT_CORRUPT'
-  | 'ATTACHMENT_TRUNCATED';
+  | 'ATTACHMENT_TRUNCATED'
+  // an identity signing key on a PKCS#11 token (spec/trust.md §7.1)
+  | 'IDENTITY_KEY_UNAVAILABLE';
 
 export class ProtocolError extends Error {
   readonly code: ProtocolErrorCode;
@@ -225,4 +227,22 @@ export class SmpUnexpectedMessageError extends ProtocolError {
  */
 export class ReceiptMismatchError extends ProtocolError {
   constructor(message: string) { super('RECEIPT_MISMATCH', message); }
+}
+
+/**
+ * Why an identity key on a token cannot sign now: `absent` (no token with that
+ * label is present), `pin` (PIN missing or refused, or the token is locked),
+ * `module` (the PKCS#11 library does not load), `key` (the token lacks the key),
+ * `unsupported` (this client cannot use tokens at all: a browser), `failed`
+ * (the token refused the operation).
+ */
+export type IdentityKeyUnavailableReason = 'absent' | 'pin' | 'module' | 'key' | 'unsupported' | 'failed';
+
+/** The identity's signing key lives on a token that cannot be used now; the message says what to do. */
+export class IdentityKeyUnavailableError extends ProtocolError {
+  readonly reason: IdentityKeyUnavailableReason;
+  constructor(reason: IdentityKeyUnavailableReason, message: string) {
+    super('IDENTITY_KEY_UNAVAILABLE', message);
+    this.reason = reason;
+  }
 }

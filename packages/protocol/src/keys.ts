@@ -4,6 +4,10 @@
  * An identity is two key pairs: an Ed25519 key that signs (prekeys, device
  * challenges) and an X25519 key that agrees (PQXDH). Its public form is the
  * 64 bytes `Ed25519 public || X25519 public`; safety numbers cover both halves.
+ *
+ * Every identity signature goes through `identity.signing.sign` (an
+ * IdentitySigner): a software key signs with its seed, a key on a PKCS#11
+ * token signs on the token and has no seed here (spec/trust.md §7.1).
  */
 import type { CryptoProvider, Ed25519KeyPair, MlKemKeyPair, X25519KeyPair } from './crypto/provider.js';
 import type { Random } from './crypto/random.js';
@@ -22,11 +26,71 @@ export interface ProtocolContext {
   readonly random: Random;
 }
 
+/** Signs with an identity's Ed25519 key, wherever that key lives. */
+export interface IdentitySigner {
+  /** The 32-byte Ed25519 public key. */
+  readonly publicKey: Uint8Array;
+  /**
+   * A pure Ed25519 signature (RFC 8032) of `message`. Synchronous (PKCS#11 is,
+   * in Node); throws IdentityKeyUnavailableError when the key cannot be used now
+   * (token absent, wrong PIN).
+   */
+  sign(message: Uint8Array): Uint8Array;
+}
+
+/** Where an identity signing key on a PKCS#11 token lives: all a store keeps of it (never the PIN). */
+export interface TokenKeyReference {
+  /** Path of the token's PKCS#11 library. */
+  readonly module: string;
+  readonly tokenLabel: string;
+  /** CKA_ID of the key pair on the token. */
+  readonly keyId: Uint8Array;
+}
+
+export interface IdentitySigningKey extends IdentitySigner {
+  /** The Ed25519 seed of a software key (linking and backups copy it); absent when the key is on a token. */
+  readonly privateKey?: Uint8Array;
+  /** Set when the key lives on a token: the private key is not here and never leaves the token. */
+  readonly token?: TokenKeyReference;
+}
+
 export interface IdentityKeyPair {
-  readonly signing: Ed25519KeyPair;
+  readonly signing: IdentitySigningKey;
   readonly agreement: X25519KeyPair;
   /** 64 bytes: signing public || agreement public. */
   readonly publicKey: Uint8Array;
+}
+
+/** An identity whose signing key is a software key (generated here, restored from a store, a link or a backup). */
+export interface SoftwareIdentityKeyPair extends IdentityKeyPair {
+  readonly signing: Ed25519KeyPair & IdentitySigner & { readonly token?: undefined };
+}
+
+/** A software Ed25519 key as an IdentitySigner (the crypto provider is kept apart, so two equal keys compare equal). */
+class SoftwareSigningKey implements Ed25519KeyPair, IdentitySigner {
+  readonly privateKey: Uint8Array;
+  readonly publicKey: Uint8Array;
+  readonly #crypto: CryptoProvider;
+  constructor(crypto: CryptoProvider, seed: Uint8Array) {
+    this.#crypto = crypto;
+    this.privateKey = seed;
+    this.publicKey = crypto.ed25519PublicKey(seed);
+  }
+  sign(message: Uint8Array): Uint8Array {
+    return this.#crypto.ed25519Sign(this.privateKey, message);
+  }
+}
+
+export function softwareSigningKey(crypto: CryptoProvider, seed: Uint8Array): SoftwareIdentityKeyPair['signing'] {
+  return new SoftwareSigningKey(crypto, seed);
+}
+
+/** An identity whose signing key lives on a token (`signer`) and whose agreement key is a software key. */
+export function tokenIdentityKeyPair(crypto: CryptoProvider, token: TokenKeyReference, signer: IdentitySigner, agreementPrivate: Uint8Array): IdentityKeyPair {
+  if (signer.publicKey.length !== 32 || agreementPrivate.length !== 32) throw new InvalidArgumentError('identity keys must be 32 bytes each');
+  const agreement = { privateKey: agreementPrivate, publicKey: crypto.x25519PublicKey(agreementPrivate) };
+  const signing: IdentitySigningKey = { publicKey: signer.publicKey, token, sign: (message) => signer.sign(message) };
+  return { signing, agreement, publicKey: concatBytes(signer.publicKey, agreement.publicKey) };
 }
 
 export interface SignedPreKeyRecord {
@@ -67,17 +131,16 @@ export function generateX25519KeyPairAndAgree(ctx: ProtocolContext, peers: reado
   return { keyPair: { privateKey, publicKey }, shared };
 }
 
-export function generateIdentityKeyPair(ctx: ProtocolContext): IdentityKeyPair {
-  const seed = ctx.random(32);
-  const signing = { privateKey: seed, publicKey: ctx.crypto.ed25519PublicKey(seed) };
+export function generateIdentityKeyPair(ctx: ProtocolContext): SoftwareIdentityKeyPair {
+  const signing = softwareSigningKey(ctx.crypto, ctx.random(32));
   const agreement = generateX25519KeyPair(ctx);
   return { signing, agreement, publicKey: concatBytes(signing.publicKey, agreement.publicKey) };
 }
 
 /** Rebuilds an identity from its two private keys (used when restoring or linking a device). */
-export function identityKeyPairFromPrivate(crypto: CryptoProvider, signingSeed: Uint8Array, agreementPrivate: Uint8Array): IdentityKeyPair {
+export function identityKeyPairFromPrivate(crypto: CryptoProvider, signingSeed: Uint8Array, agreementPrivate: Uint8Array): SoftwareIdentityKeyPair {
   if (signingSeed.length !== 32 || agreementPrivate.length !== 32) throw new InvalidArgumentError('identity private keys must be 32 bytes each');
-  const signing = { privateKey: signingSeed, publicKey: crypto.ed25519PublicKey(signingSeed) };
+  const signing = softwareSigningKey(crypto, signingSeed);
   const agreement = { privateKey: agreementPrivate, publicKey: crypto.x25519PublicKey(agreementPrivate) };
   return { signing, agreement, publicKey: concatBytes(signing.publicKey, agreement.publicKey) };
 }
@@ -155,7 +218,7 @@ function assertId(id: number): void {
 export function generateSignedPreKey(ctx: ProtocolContext, identity: IdentityKeyPair, id: number, now: number): SignedPreKeyRecord {
   assertId(id);
   const keyPair = generateX25519KeyPair(ctx);
-  const signature = ctx.crypto.ed25519Sign(identity.signing.privateKey, encodeSignedPreKeyPayload(id, keyPair.publicKey));
+  const signature = identity.signing.sign(encodeSignedPreKeyPayload(id, keyPair.publicKey));
   return { id, keyPair, signature, createdAt: now };
 }
 
@@ -170,7 +233,7 @@ export function generateOneTimePreKeys(ctx: ProtocolContext, startId: number, co
 export function generatePqPreKey(ctx: ProtocolContext, identity: IdentityKeyPair, id: number, lastResort: boolean, now: number): PqPreKeyRecord {
   assertId(id);
   const keyPair = ctx.crypto.mlKem768KeyPair(ctx.random(64));
-  const signature = ctx.crypto.ed25519Sign(identity.signing.privateKey, encodePqPreKeyPayload(id, lastResort, keyPair.publicKey));
+  const signature = identity.signing.sign(encodePqPreKeyPayload(id, lastResort, keyPair.publicKey));
   return { id, keyPair, signature, lastResort, createdAt: now };
 }
 

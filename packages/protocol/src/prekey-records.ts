@@ -7,21 +7,61 @@ import {
 } from './gen/sigilo/protocol/v1/storage_pb.js';
 import type { CryptoProvider } from './crypto/provider.js';
 import { bytesEqual } from './bytes.js';
-import { DecodeError } from './errors.js';
-import { identityKeyPairFromPrivate, MLKEM768_PUBLIC_KEY_LENGTH, MLKEM768_SECRET_KEY_LENGTH, type IdentityKeyPair, type OneTimePreKeyRecord, type PqPreKeyRecord, type SignedPreKeyRecord } from './keys.js';
+import { DecodeError, IdentityKeyUnavailableError } from './errors.js';
+import {
+  identityKeyPairFromPrivate, MLKEM768_PUBLIC_KEY_LENGTH, MLKEM768_SECRET_KEY_LENGTH, tokenIdentityKeyPair,
+  type IdentityKeyPair, type IdentitySigner, type OneTimePreKeyRecord, type PqPreKeyRecord, type SignedPreKeyRecord, type TokenKeyReference,
+} from './keys.js';
 import { decodeProto, encodeProto } from './proto.js';
 
+/**
+ * The stored form of an identity. A software key stores its seed; a key on a token stores only
+ * where it lives (signing_token), so a store, a link or a backup never holds it.
+ */
 export function encodeIdentityKeyPair(identity: IdentityKeyPair): Uint8Array {
+  const { token, privateKey } = identity.signing;
+  if (!token && privateKey?.length !== 32) throw new DecodeError('identity key pair: a software signing key must be 32 bytes');
   return encodeProto(IdentityKeyPairStructureSchema, {
-    signingPrivate: identity.signing.privateKey,
+    signingPrivate: token ? new Uint8Array(0) : privateKey,
     agreementPrivate: identity.agreement.privateKey,
     publicKey: identity.publicKey,
+    ...(token ? { signingToken: { module: token.module, tokenLabel: token.tokenLabel, keyId: token.keyId } } : {}),
   });
 }
 
-/** Restores an identity and checks that its stored public key matches the private keys. */
-export function decodeIdentityKeyPair(crypto: CryptoProvider, bytes: Uint8Array): IdentityKeyPair {
+/**
+ * Opens the token that holds an identity's signing key (client-node: PKCS#11). It must not touch the token
+ * yet (a store opens without it); the returned signer reaches the token at its first signature.
+ */
+export type IdentityTokenOpener = (token: TokenKeyReference, publicKey: Uint8Array) => IdentitySigner;
+
+/** Whether stored identity bytes name a key on a token (so the caller can refuse early, e.g. a browser). */
+export function identityTokenReference(bytes: Uint8Array): TokenKeyReference | undefined {
+  const t = decodeProto(IdentityKeyPairStructureSchema, bytes, 'identity key pair').signingToken;
+  return t ? { module: t.module, tokenLabel: t.tokenLabel, keyId: t.keyId } : undefined;
+}
+
+/**
+ * Restores an identity and checks that its stored public key matches the private keys. An identity
+ * whose signing key is on a token needs `openToken`; without one it is refused with
+ * IdentityKeyUnavailableError('unsupported').
+ */
+export function decodeIdentityKeyPair(crypto: CryptoProvider, bytes: Uint8Array, openToken?: IdentityTokenOpener): IdentityKeyPair {
   const m = decodeProto(IdentityKeyPairStructureSchema, bytes, 'identity key pair');
+  if (m.signingToken) {
+    if (m.signingPrivate.length !== 0) throw new DecodeError('identity key pair: a key on a token has no private key here');
+    if (m.agreementPrivate.length !== 32 || m.publicKey.length !== 64 || !m.signingToken.module || !m.signingToken.tokenLabel || m.signingToken.keyId.length === 0) {
+      throw new DecodeError('identity key pair: incomplete token reference');
+    }
+    const token = { module: m.signingToken.module, tokenLabel: m.signingToken.tokenLabel, keyId: m.signingToken.keyId };
+    if (!openToken) {
+      throw new IdentityKeyUnavailableError('unsupported', 'this account\'s identity key lives on a PKCS#11 token, which this client cannot use: use the command-line client (sigilo) on a computer with the token');
+    }
+    const publicKey = m.publicKey.slice(0, 32);
+    const identity = tokenIdentityKeyPair(crypto, token, openToken(token, publicKey), m.agreementPrivate);
+    if (!bytesEqual(identity.publicKey, m.publicKey)) throw new DecodeError('identity key pair: public key does not match the private keys');
+    return identity;
+  }
   if (m.signingPrivate.length !== 32 || m.agreementPrivate.length !== 32) throw new DecodeError('identity key pair: private keys must be 32 bytes');
   const identity = identityKeyPairFromPrivate(crypto, m.signingPrivate, m.agreementPrivate);
   if (!bytesEqual(identity.publicKey, m.publicKey)) throw new DecodeError('identity key pair: public key does not match the private keys');

@@ -124,7 +124,7 @@ export function createSignedReadReceipt(
     conversation, messageDigest: messageDigest(crypto, message), readerAccountId: reader.accountId,
     readerIdentityKey: reader.identity.publicKey, readAt,
   };
-  return { ...fields, signature: crypto.ed25519Sign(reader.identity.signing.privateKey, readReceiptPayload(fields)) };
+  return { ...fields, signature: reader.identity.signing.sign(readReceiptPayload(fields)) };
 }
 
 /** Wire form (SignedReadReceipt in smp.proto), to send inside the session. */

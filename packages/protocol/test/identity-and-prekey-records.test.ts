@@ -6,12 +6,13 @@
 import { describe, expect, it } from 'vitest';
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import {
-  DecodeError, InvalidArgumentError, InvalidKeyError, InvalidSignatureError,
+  DecodeError, IdentityKeyUnavailableError, InvalidArgumentError, InvalidKeyError, InvalidSignatureError,
   IDENTITY_KEY_LENGTH, MLKEM768_PUBLIC_KEY_LENGTH, MLKEM768_SECRET_KEY_LENGTH,
   decodeIdentityKeyPair, decodeOneTimePreKeyRecord, decodePqPreKeyRecord, decodeSignedPreKeyRecord,
   encodeIdentityKeyPair, encodeOneTimePreKeyRecord, encodePqPreKeyRecord, encodeSignedPreKeyRecord,
   generateIdentityKeyPair, generateOneTimePreKeys, generatePqPreKey, generateSignedPreKey, identityAgreementKey,
-  identityKeyPairFromPrivate, identitySigningKey, verifyPqPreKey, verifySignedPreKey,
+  identityTokenReference, identityKeyPairFromPrivate, identitySigningKey, tokenIdentityKeyPair, verifyPqPreKey, verifySignedPreKey,
+  type IdentitySigner, type TokenKeyReference,
 } from '../src/index.js';
 import { IdentityKeyPairStructureSchema, PqPreKeyRecordStructureSchema, SignedPreKeyRecordStructureSchema } from '../src/gen/sigilo/protocol/v1/storage_pb.js';
 import { nodeCrypto } from '../src/crypto/node.js';
@@ -60,6 +61,48 @@ describe.each(providers.map((crypto) => ({ crypto, name: crypto.name })))('ident
       expectThrows(() => decodeIdentityKeyPair(crypto, bad({ publicKey: flipBit(identity.publicKey, 40, 0) })), DecodeError, 'public key one bit off');
       expectThrows(() => decodeIdentityKeyPair(crypto, bad({ signingPrivate: other.signing.privateKey })), DecodeError, 'signing key of another identity');
       expectThrows(() => decodeIdentityKeyPair(crypto, bad({ agreementPrivate: new Uint8Array(16) })), DecodeError, 'short private key');
+    });
+  });
+
+  describe('identity signing key on a token (trust.md §7.1)', () => {
+    // The token is stood in for by a signer that counts its calls: what matters here is that every identity
+    // signature goes through the signer and that the stored form holds only the reference.
+    const tokenSeed = ctx.random(32);
+    const ref: TokenKeyReference = { module: '/usr/lib/softhsm/libsofthsm2.so', tokenLabel: 'alice-card', keyId: Uint8Array.of(1, 2, 3) };
+    let calls = 0;
+    const signer: IdentitySigner = { publicKey: crypto.ed25519PublicKey(tokenSeed), sign: (m) => { calls++; return crypto.ed25519Sign(tokenSeed, m); } };
+    const onToken = tokenIdentityKeyPair(crypto, ref, signer, ctx.random(32));
+
+    it('prekeys are signed through the signer and verify against the identity key', () => {
+      const before = calls;
+      const spk = generateSignedPreKey(ctx, onToken, 3, NOW);
+      const pq = generatePqPreKey(ctx, onToken, 4, true, NOW);
+      expect(calls - before).toBe(2);
+      expect(() => verifySignedPreKey(crypto, onToken.publicKey, 3, spk.keyPair.publicKey, spk.signature)).not.toThrow();
+      expect(() => verifyPqPreKey(crypto, onToken.publicKey, 4, true, pq.keyPair.publicKey, pq.signature)).not.toThrow();
+    });
+
+    it('the stored form holds the reference and no signing key; it opens only with a token opener', () => {
+      const bytes = encodeIdentityKeyPair(onToken);
+      const m = fromBinary(IdentityKeyPairStructureSchema, bytes);
+      expect(m.signingPrivate).toHaveLength(0);
+      expect(bytesHex(bytes)).not.toContain(bytesHex(tokenSeed));
+      expect(identityTokenReference(bytes)?.tokenLabel).toBe('alice-card');
+      expect(identityTokenReference(encodeIdentityKeyPair(identity))).toBeUndefined();
+      const e = expectThrows(() => decodeIdentityKeyPair(crypto, bytes), IdentityKeyUnavailableError, 'no opener (a browser)');
+      expect((e as IdentityKeyUnavailableError).reason).toBe('unsupported');
+      let opened: TokenKeyReference | undefined;
+      const back = decodeIdentityKeyPair(crypto, bytes, (r) => { opened = r; return signer; });
+      expect(opened?.tokenLabel).toBe('alice-card');
+      expect(bytesHex(opened!.keyId)).toBe('010203');
+      expect(bytesHex(back.publicKey)).toBe(bytesHex(onToken.publicKey));
+      expect(back.signing.privateKey).toBeUndefined();
+      expect(bytesHex(encodeIdentityKeyPair(back))).toBe(bytesHex(bytes));
+      // A token whose key is another one than the stored public key is refused.
+      expectThrows(() => decodeIdentityKeyPair(crypto, bytes, () => ({ publicKey: identity.signing.publicKey, sign: signer.sign })), DecodeError, 'another key');
+      // A record with both a seed and a token reference is refused.
+      const both = toBinary(IdentityKeyPairStructureSchema, { ...m, signingPrivate: tokenSeed } as typeof m);
+      expectThrows(() => decodeIdentityKeyPair(crypto, both, () => signer), DecodeError, 'seed and token');
     });
   });
 

@@ -11,6 +11,7 @@ export function errorText(e: unknown): string {
     case 'STORE_IN_USE': return d.errInUse;
     case 'STORE_EVICTED': return d.errEvicted;
     case 'UNSUPPORTED': return d.errUnsupported;
+    case 'IDENTITY_KEY_UNAVAILABLE': return d.errIdentityOnToken;
     case 'INVITE_INVALID': case 'INVALID_INVITE': case 'INVITE_USED': case 'INVITE_EXPIRED': return d.errInvite;
     case 'IDENTITY_CHANGED': return d.errSendBlocked;
     case 'TIMER_TOO_LONG': return d.errTimerTooLong;

@@ -6,11 +6,14 @@
 import { existsSync, rmSync, rmdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ClientError, ServerRequestError, SigiloClient, SqlCipherStore, createNodeClient, formatAccountId, type ClientEvent, type ContactRow } from '@sigilo/client-node';
+import {
+  ClientError, ServerRequestError, SigiloClient, SqlCipherStore, createNodeClient, formatAccountId, identityTokenReference, pkcs11IdentityToken,
+  type ClientEvent, type ContactRow,
+} from '@sigilo/client-node';
 import { parse, str, type Parsed } from '../args.js';
-import type { Command, Io } from '../command.js';
+import { UsageError, type Command, type Io } from '../command.js';
 import { printableName } from './format.js';
-import { readPassphrase } from './passphrase.js';
+import { promptHidden, readPassphrase } from './passphrase.js';
 import { DeviceLeases, describeLease, type LeaseKind } from './device-lease.js';
 
 export const EXIT_IDENTITY = 3;
@@ -31,6 +34,8 @@ Client options:
   --dir DIR               the client's directory (default: $SIGILO_HOME, else ~/.sigilo)
   --passphrase-file FILE  read the store passphrase from FILE (one line)
   SIGILO_PASSPHRASE       environment variable with the passphrase, for scripts
+  SIGILO_PKCS11_PIN       the PIN of the token holding your identity key (register --token),
+                          else asked on the terminal; SIGILO_PKCS11_MODULE: its library here
 Without either, the passphrase is asked on the terminal (not echoed). These options (and --json)
 may also come before the command: sigilo --dir DIR whoami.
 Exit codes: 0 ok, 1 failure, 2 usage, 3 identity changed or verification failed,
@@ -48,6 +53,11 @@ export interface ClientContext {
   readonly leases: DeviceLeases;
   /** Opens the store (asking for the passphrase) and returns the client; closed after run. */
   client(options?: { create?: boolean }): Promise<SigiloClient>;
+  /**
+   * The PIN of the PKCS#11 token holding the identity key (spec/trust.md §7.1): SIGILO_PKCS11_PIN, else asked
+   * on the terminal (once per run). Never stored.
+   */
+  tokenPin(tokenLabel: string): Promise<string>;
   /** Progress for long work, on stderr so that stdout stays parseable. */
   progress(text: string): void;
   /** Closes the client and removes its store if this run created it (a failed `init` leaves nothing behind). */
@@ -84,10 +94,18 @@ export function clientCommand(def: {
       let created = false;
       let createdDir = false;
       const leases = new DeviceLeases(dir);
+      let pin = io.env.SIGILO_PKCS11_PIN || undefined;
+      const identityToken = pkcs11IdentityToken({ pin: () => pin, module: io.env.SIGILO_PKCS11_MODULE || undefined });
       const ctx: ClientContext = {
         io, values, positionals, dir, leases,
         json: values.json === true,
         progress: (text) => io.err(`${text}\n`),
+        async tokenPin(tokenLabel) {
+          if (pin) return pin;
+          if (!process.stdin.isTTY) throw new UsageError(`the identity key is on the token "${tokenLabel}": set SIGILO_PKCS11_PIN (or run this in a terminal to be asked for the PIN)`);
+          pin = await promptHidden(`PIN of the token "${tokenLabel}": `);
+          return pin;
+        },
         async client(options = {}) {
           if (opened) return opened;
           const fresh = !existsSync(join(dir, 'store.db'));
@@ -96,7 +114,12 @@ export function clientCommand(def: {
           }
           const passphrase = await readPassphrase({ file: str(values['passphrase-file']), env: io.env, cwd: io.cwd, confirm: fresh });
           const dirExisted = existsSync(dir);
-          opened = createNodeClient({ store: SqlCipherStore.open(dir, passphrase), transparency: transparencyFromEnv(io.env) });
+          const store = SqlCipherStore.open(dir, passphrase);
+          // An identity key on a token (trust.md §7.1): the PIN is asked now, in a terminal, for the signatures to come.
+          const stored = store.getMeta('identity');
+          const onToken = stored ? identityTokenReference(stored) : undefined;
+          if (onToken && !pin && process.stdin.isTTY) await ctx.tokenPin(onToken.tokenLabel);
+          opened = createNodeClient({ store, transparency: transparencyFromEnv(io.env), identityToken });
           created = fresh;
           if (fresh && !dirExisted) createdDir = true;
           const kind = def.lease ?? 'command';

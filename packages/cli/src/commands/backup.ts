@@ -64,15 +64,22 @@ anyone with both can take over your account. Restore on a new machine with
       throw e;
     }
     const shown = formatRecoveryCode(code);
+    // An identity key on a token (trust.md §7.1) is not in the backup: only which token holds it.
+    const onToken = client.identity.signing.token;
     if (ctx.json) {
-      ctx.io.out(`${JSON.stringify({ file: path, recoveryCode: shown, accountId: formatAccountId(client.accountId), messages: result.messages, attachments: result.attachments, skippedAttachments: skipped.length })}\n`);
+      ctx.io.out(`${JSON.stringify({
+        file: path, recoveryCode: shown, accountId: formatAccountId(client.accountId), messages: result.messages, attachments: result.attachments, skippedAttachments: skipped.length,
+        ...(onToken ? { identityKeyOnToken: onToken.tokenLabel } : {}),
+      })}\n`);
       return 0;
     }
     ctx.io.out(`Backup written to ${path}: ${contents.account.contacts.length} contact(s), ${contents.account.groups.length} group(s), ${result.messages} message(s)`
       + `${withAttachments ? `, ${result.attachments} attachment file(s)${skipped.length ? ` (${skipped.length} no longer on the server, not included)` : ''}` : ''}.\n\n`
       + `Recovery code (shown only now):\n\n    ${shown}\n\n`
       + 'Write it down and keep it apart from the backup file. Without it the backup cannot be opened;\n'
-      + 'with the code and the file, anyone can restore your account. Restore with `sigilo restore FILE`.\n');
+      + 'with the code and the file, anyone can restore your account. Restore with `sigilo restore FILE`.\n'
+      + (onToken ? `\nYour identity's signing key is on the token "${onToken.tokenLabel}" and is NOT in this backup (it never leaves\n`
+        + 'the token): restoring needs that token and its PIN. Without the token the account cannot be restored.\n' : ''));
     return 0;
   },
 });

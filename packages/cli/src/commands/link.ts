@@ -3,7 +3,7 @@
  * waits; `sigilo link --approve CODE` on a device already in the account sends
  * the identity, contacts and history to it, encrypted to the code's key.
  */
-import { base32, formatAccountId, normaliseDeviceName } from '@sigilo/client-node';
+import { IdentityKeyUnavailableError, base32, formatAccountId, normaliseDeviceName } from '@sigilo/client-node';
 import { DEVICE_NAME_OPTION, chosenDeviceName, nameThisDevice } from '../client/device-name.js';
 import { parseDuration } from '@sigilo/server';
 import { str } from '../args.js';
@@ -13,7 +13,7 @@ import { CLIENT_USAGE, clientCommand } from '../client/session.js';
 export const link = clientCommand({
   path: ['link'],
   summary: 'link a new device to your account (run on the new device, approve on an existing one)',
-  usage: `sigilo link [--timeout 10m] [--device-name NAME] ${CLIENT_USAGE} [--json]
+  usage: `sigilo link [--timeout 10m] [--device-name NAME] [--token LABEL] ${CLIENT_USAGE} [--json]
        sigilo link --approve CODE ${CLIENT_USAGE} [--json]
 
 On the NEW device (after \`sigilo init URL --fingerprint FP\`): prints a one-time code
@@ -22,13 +22,17 @@ identity, contacts and conversation history, end-to-end encrypted.
 On an EXISTING device: \`sigilo link --approve CODE\` with the code the new device shows.
 Only approve a code you see on your own new device: it gets everything this device has.
 --device-name names the new device (default: the computer's host name), encrypted.
+An account whose identity key is on a PKCS#11 token (sigilo register --token): the new
+device signs its link on the token, which must be plugged in here, with its PIN from
+SIGILO_PKCS11_PIN or, with --token LABEL, asked before waiting (SIGILO_PKCS11_MODULE
+names the token's library if this computer keeps it elsewhere than the first one).
 With --json the new device prints one JSON line with the code, and one when linked.`,
-  options: { approve: { type: 'string' }, timeout: { type: 'string' }, ...DEVICE_NAME_OPTION },
+  options: { approve: { type: 'string' }, timeout: { type: 'string' }, token: { type: 'string' }, ...DEVICE_NAME_OPTION },
   async run(ctx) {
     const code = str(ctx.values.approve);
     const client = await ctx.client();
     if (code !== undefined) {
-      if (ctx.values.timeout !== undefined) throw new UsageError('--timeout is for the new device; --approve finishes on its own');
+      if (ctx.values.timeout !== undefined || ctx.values.token !== undefined) throw new UsageError('--timeout and --token are for the new device; --approve finishes on its own');
       ctx.progress('Connecting…');
       await client.connect({ reconnect: false });
       let last = -1;
@@ -46,6 +50,8 @@ With --json the new device prints one JSON line with the code, and one when link
       return 0;
     }
     const deviceName = normaliseDeviceName(chosenDeviceName(ctx));
+    const tokenLabel = str(ctx.values.token);
+    if (tokenLabel !== undefined) await ctx.tokenPin(tokenLabel);
     const timeoutText = str(ctx.values.timeout) ?? '10m';
     const timeoutMs = parseDuration(timeoutText);
     if (timeoutMs === undefined || timeoutMs <= 0) throw new UsageError(`--timeout takes a duration such as 5m or 1h, got '${timeoutText}'`);
@@ -59,7 +65,13 @@ With --json the new device prints one JSON line with the code, and one when link
     ctx.progress('Waiting for the approval (Ctrl-C cancels)…');
     let timer: NodeJS.Timeout | undefined;
     const outcome = await Promise.race([
-      pending.completed.then((r) => ({ kind: 'linked' as const, ...r })),
+      pending.completed.then((r) => ({ kind: 'linked' as const, ...r }), (e: unknown) => {
+        // The account's identity key is on a token and no PIN was at hand: say how to give it (trust.md §7.1).
+        if (e instanceof IdentityKeyUnavailableError && e.reason === 'pin' && tokenLabel === undefined) {
+          throw new IdentityKeyUnavailableError('pin', `${e.message}; run \`sigilo link --token LABEL\` to be asked for the PIN before waiting`);
+        }
+        throw e;
+      }),
       ctx.io.stopSignal.then(() => ({ kind: 'stopped' as const })),
       new Promise<{ kind: 'timeout' }>((resolve) => { timer = setTimeout(() => resolve({ kind: 'timeout' }), timeoutMs); }),
     ]).finally(() => clearTimeout(timer));

@@ -39,6 +39,8 @@ export const whoami = clientCommand({
     const info = {
       accountId: formatAccountId(accountId),
       identityFingerprint: client.identityFingerprint,
+      // trust.md §7.1: the signing key on a PKCS#11 token (which one), or null for a key in this store.
+      identityKeyOnToken: client.identity.signing.token?.tokenLabel ?? null,
       certificate: certificateJson(certificate),
       organisationCa: ca ?? null,
       deviceId: client.deviceId,
@@ -57,6 +59,7 @@ export const whoami = clientCommand({
         + `Username: ${info.username ? `@${info.username}` : '- (claim one with: sigilo username set NAME)'}\n`
         + `Device: ${info.deviceId}\nContact card: ${info.contactCard}\nServer: ${info.server}${info.fingerprint ? ` (pinned ${info.fingerprint})` : ''}\n`
         + `Identity fingerprint: ${info.identityFingerprint}\n`
+        + (info.identityKeyOnToken ? `Identity signing key: on the token "${info.identityKeyOnToken}" (PKCS#11; it never leaves it)\n` : '')
         + (ca ? `Certificate: ${certificateSentence(certificate, 'you', true)}\nOrganisation CA: ${ca.organisation} (fingerprint ${ca.fingerprint})\n` : ''));
       if (policy) ctx.io.out(`Server policy:\n${describeServerPolicy(policy).map((l) => `  ${l}\n`).join('')}`);
       else if (policyError) ctx.io.out(`Server policy: unknown: ${policyError}\n`);

@@ -411,7 +411,7 @@ function encodeEntry(
     timestamp: BigInt(fields.timestamp),
     change,
   } satisfies MessageInitShape<typeof GroupLogEntry_BodySchema>);
-  const signature = ctx.crypto.ed25519Sign(author.identity.signing.privateKey, groupEntrySignedBytes(body));
+  const signature = author.identity.signing.sign(groupEntrySignedBytes(body));
   return encodeProto(GroupLogEntrySchema, { body, signature });
 }
 

@@ -6,7 +6,7 @@
 import { expect } from 'vitest';
 import {
   DecodeError, DecryptionError, DuplicateMessageError, ExpiredCertificateError, InvalidArgumentError, InvalidCertificateError,
-  InvalidKeyError, InvalidPrekeyError, InvalidSignatureError, NoSessionError, ProtocolError, SenderMismatchError,
+  InvalidKeyError, InvalidPrekeyError, InvalidSignatureError, NoSessionError, ProtocolError, SenderMismatchError, IdentityKeyUnavailableError,
   TooManySkippedError, UnsupportedVersionError, UntrustedIdentityError, WrongRecipientError, type ProtocolErrorCode,
 } from '../../src/errors.js';
 import type { IdentityKeyPair, ProtocolContext } from '../../src/keys.js';
@@ -37,6 +37,7 @@ export const EXPECTED_CODES = new Map<ErrorClass, ProtocolErrorCode>([
   [InvalidCertificateError, 'INVALID_CERTIFICATE'],
   [ExpiredCertificateError, 'EXPIRED_CERTIFICATE'],
   [SenderMismatchError, 'SENDER_MISMATCH'],
+  [IdentityKeyUnavailableError, 'IDENTITY_KEY_UNAVAILABLE'],
 ]);
 
 /** Runs `fn`, which must throw; returns what it threw. */

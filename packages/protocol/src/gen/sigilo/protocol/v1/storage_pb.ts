@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file sigilo/protocol/v1/storage.proto.
  */
 export const file_sigilo_protocol_v1_storage: GenFile = /*@__PURE__*/
-  fileDesc("CiBzaWdpbG8vcHJvdG9jb2wvdjEvc3RvcmFnZS5wcm90bxISc2lnaWxvLnByb3RvY29sLnYxIqIBChZTZXNzaW9uUmVjb3JkU3RydWN0dXJlEg8KB3ZlcnNpb24YASABKA0SOgoHY3VycmVudBgCIAEoCzIpLnNpZ2lsby5wcm90b2NvbC52MS5TZXNzaW9uU3RhdGVTdHJ1Y3R1cmUSOwoIcHJldmlvdXMYAyADKAsyKS5zaWdpbG8ucHJvdG9jb2wudjEuU2Vzc2lvblN0YXRlU3RydWN0dXJlIt8DChVTZXNzaW9uU3RhdGVTdHJ1Y3R1cmUSFgoObG9jYWxfaWRlbnRpdHkYASABKAwSFwoPcmVtb3RlX2lkZW50aXR5GAIgASgMEhcKD2Fzc29jaWF0ZWRfZGF0YRgDIAEoDBIQCghyb290X2tleRgEIAEoDBIfChdzZW5kaW5nX3JhdGNoZXRfcHJpdmF0ZRgFIAEoDBIeChZzZW5kaW5nX3JhdGNoZXRfcHVibGljGAYgASgMEhkKEXNlbmRpbmdfY2hhaW5fa2V5GAcgASgMEhcKD3NlbmRpbmdfY291bnRlchgIIAEoDRIYChBwcmV2aW91c19jb3VudGVyGAkgASgNEkUKEHJlY2VpdmluZ19jaGFpbnMYCiADKAsyKy5zaWdpbG8ucHJvdG9jb2wudjEuUmVjZWl2aW5nQ2hhaW5TdHJ1Y3R1cmUSPQoMc2tpcHBlZF9rZXlzGAsgAygLMicuc2lnaWxvLnByb3RvY29sLnYxLlNraXBwZWRLZXlTdHJ1Y3R1cmUSQwoPcGVuZGluZ19wcmVfa2V5GAwgASgLMiouc2lnaWxvLnByb3RvY29sLnYxLlBlbmRpbmdQcmVLZXlTdHJ1Y3R1cmUSEAoIYmFzZV9rZXkYDSABKAwiUgoXUmVjZWl2aW5nQ2hhaW5TdHJ1Y3R1cmUSEwoLcmF0Y2hldF9rZXkYASABKAwSEQoJY2hhaW5fa2V5GAIgASgMEg8KB2NvdW50ZXIYAyABKA0iUAoTU2tpcHBlZEtleVN0cnVjdHVyZRITCgtyYXRjaGV0X2tleRgBIAEoDBIPCgdjb3VudGVyGAIgASgNEhMKC21lc3NhZ2Vfa2V5GAMgASgMIpsBChZQZW5kaW5nUHJlS2V5U3RydWN0dXJlEhkKEXNpZ25lZF9wcmVfa2V5X2lkGAEgASgNEiAKE29uZV90aW1lX3ByZV9rZXlfaWQYAiABKA1IAIgBARIVCg1wcV9wcmVfa2V5X2lkGAMgASgNEhUKDXBxX2NpcGhlcnRleHQYBCABKAxCFgoUX29uZV90aW1lX3ByZV9rZXlfaWQieQobU2lnbmVkUHJlS2V5UmVjb3JkU3RydWN0dXJlEgoKAmlkGAEgASgNEhIKCnB1YmxpY19rZXkYAiABKAwSEwoLcHJpdmF0ZV9rZXkYAyABKAwSEQoJc2lnbmF0dXJlGAQgASgMEhIKCmNyZWF0ZWRfYXQYBSABKAQiUwocT25lVGltZVByZUtleVJlY29yZFN0cnVjdHVyZRIKCgJpZBgBIAEoDRISCgpwdWJsaWNfa2V5GAIgASgMEhMKC3ByaXZhdGVfa2V5GAMgASgMIokBChdQcVByZUtleVJlY29yZFN0cnVjdHVyZRIKCgJpZBgBIAEoDRISCgpwdWJsaWNfa2V5GAIgASgMEhIKCnNlY3JldF9rZXkYAyABKAwSEQoJc2lnbmF0dXJlGAQgASgMEhMKC2xhc3RfcmVzb3J0GAUgASgIEhIKCmNyZWF0ZWRfYXQYBiABKAQiYgoYSWRlbnRpdHlLZXlQYWlyU3RydWN0dXJlEhcKD3NpZ25pbmdfcHJpdmF0ZRgBIAEoDBIZChFhZ3JlZW1lbnRfcHJpdmF0ZRgCIAEoDBISCgpwdWJsaWNfa2V5GAMgASgMItsBChhTZW5kZXJLZXlSZWNvcmRTdHJ1Y3R1cmUSDwoHdmVyc2lvbhgBIAEoDRIXCg9kaXN0cmlidXRpb25faWQYAiABKAwSFgoOc2lnbmluZ19wdWJsaWMYAyABKAwSFwoPc2lnbmluZ19wcml2YXRlGAQgASgMEhEKCWNoYWluX2tleRgFIAEoDBIRCglpdGVyYXRpb24YBiABKA0SPgoHc2tpcHBlZBgHIAMoCzItLnNpZ2lsby5wcm90b2NvbC52MS5TZW5kZXJLZXlTa2lwcGVkU3RydWN0dXJlIkMKGVNlbmRlcktleVNraXBwZWRTdHJ1Y3R1cmUSEQoJaXRlcmF0aW9uGAEgASgNEhMKC21lc3NhZ2Vfa2V5GAIgASgMYgZwcm90bzM");
+  fileDesc("CiBzaWdpbG8vcHJvdG9jb2wvdjEvc3RvcmFnZS5wcm90bxISc2lnaWxvLnByb3RvY29sLnYxIqIBChZTZXNzaW9uUmVjb3JkU3RydWN0dXJlEg8KB3ZlcnNpb24YASABKA0SOgoHY3VycmVudBgCIAEoCzIpLnNpZ2lsby5wcm90b2NvbC52MS5TZXNzaW9uU3RhdGVTdHJ1Y3R1cmUSOwoIcHJldmlvdXMYAyADKAsyKS5zaWdpbG8ucHJvdG9jb2wudjEuU2Vzc2lvblN0YXRlU3RydWN0dXJlIt8DChVTZXNzaW9uU3RhdGVTdHJ1Y3R1cmUSFgoObG9jYWxfaWRlbnRpdHkYASABKAwSFwoPcmVtb3RlX2lkZW50aXR5GAIgASgMEhcKD2Fzc29jaWF0ZWRfZGF0YRgDIAEoDBIQCghyb290X2tleRgEIAEoDBIfChdzZW5kaW5nX3JhdGNoZXRfcHJpdmF0ZRgFIAEoDBIeChZzZW5kaW5nX3JhdGNoZXRfcHVibGljGAYgASgMEhkKEXNlbmRpbmdfY2hhaW5fa2V5GAcgASgMEhcKD3NlbmRpbmdfY291bnRlchgIIAEoDRIYChBwcmV2aW91c19jb3VudGVyGAkgASgNEkUKEHJlY2VpdmluZ19jaGFpbnMYCiADKAsyKy5zaWdpbG8ucHJvdG9jb2wudjEuUmVjZWl2aW5nQ2hhaW5TdHJ1Y3R1cmUSPQoMc2tpcHBlZF9rZXlzGAsgAygLMicuc2lnaWxvLnByb3RvY29sLnYxLlNraXBwZWRLZXlTdHJ1Y3R1cmUSQwoPcGVuZGluZ19wcmVfa2V5GAwgASgLMiouc2lnaWxvLnByb3RvY29sLnYxLlBlbmRpbmdQcmVLZXlTdHJ1Y3R1cmUSEAoIYmFzZV9rZXkYDSABKAwiUgoXUmVjZWl2aW5nQ2hhaW5TdHJ1Y3R1cmUSEwoLcmF0Y2hldF9rZXkYASABKAwSEQoJY2hhaW5fa2V5GAIgASgMEg8KB2NvdW50ZXIYAyABKA0iUAoTU2tpcHBlZEtleVN0cnVjdHVyZRITCgtyYXRjaGV0X2tleRgBIAEoDBIPCgdjb3VudGVyGAIgASgNEhMKC21lc3NhZ2Vfa2V5GAMgASgMIpsBChZQZW5kaW5nUHJlS2V5U3RydWN0dXJlEhkKEXNpZ25lZF9wcmVfa2V5X2lkGAEgASgNEiAKE29uZV90aW1lX3ByZV9rZXlfaWQYAiABKA1IAIgBARIVCg1wcV9wcmVfa2V5X2lkGAMgASgNEhUKDXBxX2NpcGhlcnRleHQYBCABKAxCFgoUX29uZV90aW1lX3ByZV9rZXlfaWQieQobU2lnbmVkUHJlS2V5UmVjb3JkU3RydWN0dXJlEgoKAmlkGAEgASgNEhIKCnB1YmxpY19rZXkYAiABKAwSEwoLcHJpdmF0ZV9rZXkYAyABKAwSEQoJc2lnbmF0dXJlGAQgASgMEhIKCmNyZWF0ZWRfYXQYBSABKAQiUwocT25lVGltZVByZUtleVJlY29yZFN0cnVjdHVyZRIKCgJpZBgBIAEoDRISCgpwdWJsaWNfa2V5GAIgASgMEhMKC3ByaXZhdGVfa2V5GAMgASgMIokBChdQcVByZUtleVJlY29yZFN0cnVjdHVyZRIKCgJpZBgBIAEoDRISCgpwdWJsaWNfa2V5GAIgASgMEhIKCnNlY3JldF9rZXkYAyABKAwSEQoJc2lnbmF0dXJlGAQgASgMEhMKC2xhc3RfcmVzb3J0GAUgASgIEhIKCmNyZWF0ZWRfYXQYBiABKAQipQEKGElkZW50aXR5S2V5UGFpclN0cnVjdHVyZRIXCg9zaWduaW5nX3ByaXZhdGUYASABKAwSGQoRYWdyZWVtZW50X3ByaXZhdGUYAiABKAwSEgoKcHVibGljX2tleRgDIAEoDBJBCg1zaWduaW5nX3Rva2VuGHYgASgLMiouc2lnaWxvLnByb3RvY29sLnYxLklkZW50aXR5VG9rZW5SZWZlcmVuY2UiTQoWSWRlbnRpdHlUb2tlblJlZmVyZW5jZRIOCgZtb2R1bGUYASABKAkSEwoLdG9rZW5fbGFiZWwYAiABKAkSDgoGa2V5X2lkGAMgASgMItsBChhTZW5kZXJLZXlSZWNvcmRTdHJ1Y3R1cmUSDwoHdmVyc2lvbhgBIAEoDRIXCg9kaXN0cmlidXRpb25faWQYAiABKAwSFgoOc2lnbmluZ19wdWJsaWMYAyABKAwSFwoPc2lnbmluZ19wcml2YXRlGAQgASgMEhEKCWNoYWluX2tleRgFIAEoDBIRCglpdGVyYXRpb24YBiABKA0SPgoHc2tpcHBlZBgHIAMoCzItLnNpZ2lsby5wcm90b2NvbC52MS5TZW5kZXJLZXlTa2lwcGVkU3RydWN0dXJlIkMKGVNlbmRlcktleVNraXBwZWRTdHJ1Y3R1cmUSEQoJaXRlcmF0aW9uGAEgASgNEhMKC21lc3NhZ2Vfa2V5GAIgASgMYgZwcm90bzM");
 
 /**
  * @generated from message sigilo.protocol.v1.SessionRecordStructure
@@ -361,7 +361,7 @@ export const PqPreKeyRecordStructureSchema: GenMessage<PqPreKeyRecordStructure> 
  */
 export type IdentityKeyPairStructure = Message<"sigilo.protocol.v1.IdentityKeyPairStructure"> & {
   /**
-   * Ed25519 seed
+   * Ed25519 seed; empty when the key is on a token (signing_token)
    *
    * @generated from field: bytes signing_private = 1;
    */
@@ -380,6 +380,14 @@ export type IdentityKeyPairStructure = Message<"sigilo.protocol.v1.IdentityKeyPa
    * @generated from field: bytes public_key = 3;
    */
   publicKey: Uint8Array;
+
+  /**
+   * Set when the Ed25519 key lives on a PKCS#11 token (spec/trust.md §7.1):
+   * where to find it, never the key or the PIN.
+   *
+   * @generated from field: sigilo.protocol.v1.IdentityTokenReference signing_token = 118;
+   */
+  signingToken?: IdentityTokenReference | undefined;
 };
 
 /**
@@ -388,6 +396,39 @@ export type IdentityKeyPairStructure = Message<"sigilo.protocol.v1.IdentityKeyPa
  */
 export const IdentityKeyPairStructureSchema: GenMessage<IdentityKeyPairStructure> = /*@__PURE__*/
   messageDesc(file_sigilo_protocol_v1_storage, 8);
+
+/**
+ * @generated from message sigilo.protocol.v1.IdentityTokenReference
+ */
+export type IdentityTokenReference = Message<"sigilo.protocol.v1.IdentityTokenReference"> & {
+  /**
+   * path of the token's PKCS#11 library
+   *
+   * @generated from field: string module = 1;
+   */
+  module: string;
+
+  /**
+   * CKA_LABEL of the token (CK_TOKEN_INFO.label)
+   *
+   * @generated from field: string token_label = 2;
+   */
+  tokenLabel: string;
+
+  /**
+   * CKA_ID of the key pair
+   *
+   * @generated from field: bytes key_id = 3;
+   */
+  keyId: Uint8Array;
+};
+
+/**
+ * Describes the message sigilo.protocol.v1.IdentityTokenReference.
+ * Use `create(IdentityTokenReferenceSchema)` to create a new message.
+ */
+export const IdentityTokenReferenceSchema: GenMessage<IdentityTokenReference> = /*@__PURE__*/
+  messageDesc(file_sigilo_protocol_v1_storage, 9);
 
 /**
  * A sender key (groups.md §3.5): the owner's record (it can encrypt: it holds
@@ -451,7 +492,7 @@ export type SenderKeyRecordStructure = Message<"sigilo.protocol.v1.SenderKeyReco
  * Use `create(SenderKeyRecordStructureSchema)` to create a new message.
  */
 export const SenderKeyRecordStructureSchema: GenMessage<SenderKeyRecordStructure> = /*@__PURE__*/
-  messageDesc(file_sigilo_protocol_v1_storage, 9);
+  messageDesc(file_sigilo_protocol_v1_storage, 10);
 
 /**
  * @generated from message sigilo.protocol.v1.SenderKeySkippedStructure
@@ -475,5 +516,5 @@ export type SenderKeySkippedStructure = Message<"sigilo.protocol.v1.SenderKeySki
  * Use `create(SenderKeySkippedStructureSchema)` to create a new message.
  */
 export const SenderKeySkippedStructureSchema: GenMessage<SenderKeySkippedStructure> = /*@__PURE__*/
-  messageDesc(file_sigilo_protocol_v1_storage, 10);
+  messageDesc(file_sigilo_protocol_v1_storage, 11);
 
