@@ -9,7 +9,7 @@ import type { MessageRow, MessageStatus, PreKeyKind } from '@sigilo/client';
 import { decodeValue, encodeValue } from '../codec.js';
 import { StoreError } from '../errors.js';
 import { BUCKETS, bucketOf, sealRecord, type StoreKeys } from '../store-keys.js';
-import { RECORDS, done } from './idb.js';
+import { HEADER_KEY, META, RECORDS, done } from './idb.js';
 
 export type Table =
   | 'meta' | 'prekey' | 'session' | 'contact' | 'message' | 'outbox' | 'counter'
@@ -133,6 +133,28 @@ export abstract class RowStore {
       } catch (e) {
         this._failure = new StoreError('STORE_WRITE_FAILED', 'the browser refused to save the local store (out of space, or the site data was cleared); reload Sigilo', { cause: e });
       }
+    }
+  }
+
+  /**
+   * The format migration at open (client.md §7.1): every row, already in its new bucket in memory, is
+   * sealed again and written with the new header in one IndexedDB transaction that first clears the
+   * old records: the database holds the old format or the new one, never a mix.
+   */
+  protected async _migrate(header: unknown): Promise<void> {
+    try {
+      const sealed = await Promise.all(this._buckets.map(async (_, b) => {
+        const rows = this._bucketRows(b);
+        return { b, v: rows.length ? await sealRecord(this._keys, b, encodeValue(rows)) : undefined };
+      }));
+      const tx = this._db.transaction([META, RECORDS], 'readwrite', { durability: 'strict' });
+      const os = tx.objectStore(RECORDS);
+      os.clear();
+      for (const { b, v } of sealed) if (v) os.put({ k: b, v });
+      tx.objectStore(META).put(header, HEADER_KEY);
+      await done(tx);
+    } catch (e) {
+      throw new StoreError('STORE_WRITE_FAILED', 'the browser refused to save the local store while converting it to the current format (out of space?); it is unchanged. Free some space and reload', { cause: e });
     }
   }
 
