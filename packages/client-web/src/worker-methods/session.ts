@@ -5,6 +5,7 @@ import type { KdfParams } from '../store-keys.js';
 import { BrowserTransport } from '../transport.js';
 import { browserAttachmentFiles } from '../thumbnail.js';
 import { webCryptoAgreement } from '../agreement.js';
+import { webCryptoSymmetric } from '../symmetric.js';
 import { HostError, type HostContext } from './context.js';
 import { followQuotes } from './quotes.js';
 
@@ -25,7 +26,7 @@ export function sessionMethods(ctx: HostContext) {
         remove: () => { current = null; ctx.post({ kind: 'marker', name: o.name, value: null }); },
       };
       const store = await IndexedDbStore.open({ name: o.name, passphrase: o.passphrase, ...(o.kdf ? { kdf: o.kdf } : {}), marker, ...(o.startOverAfterEviction ? { startOverAfterEviction: true } : {}) });
-      const client = new SigiloClient({ store, transport: () => new BrowserTransport(), attachments: browserAttachmentFiles, agreement: webCryptoAgreement });
+      const client = new SigiloClient({ store, transport: () => new BrowserTransport(), attachments: browserAttachmentFiles, agreement: webCryptoAgreement, symmetric: webCryptoSymmetric });
       const offEvents = client.on((event) => ctx.post({ kind: 'event', event }));
       const offQuotes = followQuotes(client);
       off = () => { offEvents(); offQuotes(); };

@@ -9,7 +9,7 @@ import { portableCrypto, systemRandom } from '@sigilo/protocol/portable';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { ClientFrameSchema, ServerFrameSchema, type ServerFrame } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 import {
-  BrowserTransport, DEFAULT_KDF, webCryptoAgreement, sendFileInWorker, downloadInWorker, blobInput, opfsDownload, removeOpfsDownload, SigiloWorkerClient, SigiloWorkerError, IndexedDbStore, StoreError, TransferError, blobSource, deleteStore, downloadResumable, opfsSink, storeDatabaseName, streamSink,
+  BrowserTransport, DEFAULT_KDF, webCryptoAgreement, webCryptoSymmetric, sendFileInWorker, downloadInWorker, blobInput, opfsDownload, removeOpfsDownload, SigiloWorkerClient, SigiloWorkerError, IndexedDbStore, StoreError, TransferError, blobSource, deleteStore, downloadResumable, opfsSink, storeDatabaseName, streamSink,
   uploadOffset, uploadResumable, type EvictionMarker, type FrameConnection, type HttpRequest, type KdfParams, type Transport,
 } from '@sigilo/client-web';
 import { SigiloClient, formatAccountId, fromHex, parseContactCard, type ClientEvent } from '@sigilo/client';
@@ -259,7 +259,7 @@ function patternBlob(size: number): Blob {
 async function browserClient(label: string, wrap?: (t: Transport) => Transport): Promise<{ client: SigiloClient; dispose(): Promise<void> }> {
   const name = uniqueName(`sdk-${label}`);
   const store = await openStore(name, `passphrase of ${label}`);
-  const client = new SigiloClient({ store, transport: () => (wrap ? wrap(new BrowserTransport()) : new BrowserTransport()), agreement: webCryptoAgreement });
+  const client = new SigiloClient({ store, transport: () => (wrap ? wrap(new BrowserTransport()) : new BrowserTransport()), agreement: webCryptoAgreement, symmetric: webCryptoSymmetric });
   await client.init(location.origin, undefined);
   return {
     client,
