@@ -158,16 +158,16 @@ export class IndexedDbStore extends SenderKeyTables implements ClientStore {
       }
       const plain = await openRecord(keys, rec.k, rec.v instanceof Uint8Array ? rec.v : new Uint8Array(rec.v), from);
       const t = performance.now();
-      const rows = decodeBucket(plain);
-      decodeMs += performance.now() - t;
       // A format-1 row's bucket is its format-2 bucket mod 32 (store-keys.ts).
-      return { k: rec.k % BUCKETS, rows };
+      const rows = decodeBucket(plain, rec.k % BUCKETS);
+      decodeMs += performance.now() - t;
+      return rows;
     }));
     let persisted: boolean | undefined;
     const store = new IndexedDbStore(db, keys, undefined as unknown as OpenReport, releaseLock);
     const t3 = performance.now();
     let rows = 0;
-    for (const { k, rows: r } of decoded) rows += store._load(k, r);
+    for (const r of decoded) rows += store._load(r);
     const phases = { readMs: t2 - t1, decryptMs: t3 - t2 - decodeMs, decodeMs, indexMs: performance.now() - t3 };
     if (from < FORMAT) {
       try {

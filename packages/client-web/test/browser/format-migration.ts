@@ -6,7 +6,8 @@
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { IndexedDbStore, deleteStore, storeDatabaseName, type KdfParams } from '@sigilo/client-web';
-import { decodeValue, encodeValue } from '../../src/codec.js';
+import { decodeRowValue, decodeRows, decodeValue, encodeValue } from '../../src/codec.js';
+import { TABLES } from '../../src/store/rows.js';
 import { BUCKETS, FORMAT1_BUCKETS, deriveKek, openRecord, sealRecord, unwrapKeys, type StoreKeys } from '../../src/store-keys.js';
 import { check, eq, fill, ok } from '../store-conformance.js';
 
@@ -49,7 +50,16 @@ async function keysOf(header: Record<string, unknown>, passphrase: string): Prom
 /** Every row of a store's records, each with the bucket it was found in. */
 async function rowsOf(keys: StoreKeys, records: { k: number; v: Uint8Array }[], format: number): Promise<(Row & { bucket: number })[]> {
   const out: (Row & { bucket: number })[] = [];
-  for (const r of records) for (const row of decodeValue(await openRecord(keys, r.k, r.v, format)) as Row[]) out.push({ ...row, bucket: r.k });
+  for (const r of records) {
+    const plain = await openRecord(keys, r.k, r.v, format);
+    if (format === 1) {
+      for (const row of decodeValue(plain) as Row[]) out.push({ ...row, bucket: r.k });
+    } else {
+      // Format 2: a table of rows (encodeRows), each value behind its length.
+      const { rows, source } = decodeRows(plain);
+      for (const row of rows) out.push({ t: TABLES[row.t]!, k: row.k, o: row.o, r: decodeRowValue(source, row.at, row.end), bucket: r.k });
+    }
+  }
   return out;
 }
 
