@@ -65,14 +65,10 @@ export interface ClientOptions {
   /** Key transparency witnesses and how many cosignatures a checkpoint needs (spec/transparency.md §6). */
   readonly transparency?: TransparencyOptions;
   /**
-   * The platform's asynchronous X25519 (WebCrypto in a browser): sealed deliveries' agreements are
-   * computed with it ahead of each inbox batch (agreement-prefetch.ts). Optional: the CryptoProvider does them otherwise.
+   * The platform's asynchronous X25519 and (optional) HKDF and AES-GCM (WebCrypto in a browser): sealed deliveries are opened
+   * with them ahead of each inbox batch, in parallel (agreement-prefetch.ts). Optional: the CryptoProvider does it otherwise.
    */
   readonly agreement?: AsyncAgreement;
-  /**
-   * With `agreement`: the platform's asynchronous HKDF and AES-GCM (WebCrypto in a browser). Sealed deliveries are
-   * then opened with them ahead of each inbox batch, in parallel (agreement-prefetch.ts). Optional.
-   */
   readonly symmetric?: AsyncSymmetricCrypto;
   /** Confidential device (client.md §15): every 1:1 message sent or received is kept in memory only, never in the store. */
   readonly confidential?: boolean;
