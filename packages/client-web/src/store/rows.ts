@@ -8,7 +8,7 @@
 import type { MessageRow, MessageStatus, PreKeyKind } from '@sigilo/client';
 import { decodeRowValue, decodeRows, decodeValue, encodeRows, isRows, type RowSource } from '../codec.js';
 import { StoreError } from '../errors.js';
-import { BUCKETS, bucketOf, sealRecord, type StoreKeys } from '../store-keys.js';
+import { BUCKETS, bucketOf, forgetIndexKey, sealRecord, type StoreKeys } from '../store-keys.js';
 import { HEADER_KEY, META, RECORDS, done } from './idb.js';
 
 export type Table =
@@ -286,7 +286,7 @@ export abstract class RowStore {
     void this.flush().catch(() => {}).finally(() => {
       this._db.close();
       // The data key is a non-extractable CryptoKey (dropped with this object); the index key is bytes.
-      this._keys.index.fill(0);
+      forgetIndexKey(this._keys);
       this._releaseLock?.();
       this._resolveClosed();
     });
