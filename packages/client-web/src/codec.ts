@@ -233,8 +233,12 @@ export interface RowSource { readonly buf: Uint8Array; readonly shapes: string[]
 /** Whether `b` is an encodeRows encoding (else an older store's plain value). */
 export const isRows = (b: Uint8Array) => b[0] === T_ROWS;
 
-/** The rows of an encodeRows encoding, their values not decoded: each is at [at, end) of source.buf. */
-export function decodeRows(b: Uint8Array): { rows: { t: number; k: string; o: number; at: number; end: number }[]; source: RowSource } {
+/**
+ * The rows of an encodeRows encoding, their values not decoded: `row` is called for each, in order (its value
+ * is at [at, end) of source.buf). A damaged encoding throws, possibly after some rows were given: the caller
+ * then drops them all (the store is not opened).
+ */
+export function decodeRows(b: Uint8Array, row: (t: number, k: string, o: number, at: number, end: number, source: RowSource) => void): void {
   const r = new Reader(b);
   if (r.byte() !== T_ROWS) throw new RangeError('not a table of rows');
   const nShapes = r.varint();
@@ -250,9 +254,9 @@ export function decodeRows(b: Uint8Array): { rows: { t: number; k: string; o: nu
     }
     r.shapes.push(keys);
   }
+  const source: RowSource = { buf: b, shapes: r.shapes };
   const n = r.varint();
   if (n > b.length) throw new RangeError('bad row count in record');
-  const rows: { t: number; k: string; o: number; at: number; end: number }[] = [];
   for (let i = 0; i < n; i++) {
     const t = r.varint();
     const k = r.string();
@@ -263,10 +267,9 @@ export function decodeRows(b: Uint8Array): { rows: { t: number; k: string; o: nu
     const at = r.n, end = at + len;
     if (len === 0 || end > b.length) throw new RangeError('truncated record');
     r.n = end;
-    rows.push({ t, k, o, at, end });
+    row(t, k, o, at, end, source);
   }
   if (r.n !== b.length) throw new RangeError('trailing bytes in record');
-  return { rows, source: { buf: b, shapes: r.shapes } };
 }
 
 /** The value of a row decodeRows listed. */

@@ -77,16 +77,14 @@ const badShape = () => new StoreError('STORE_CORRUPT', 'a record of the local st
 export function decodeBucket(plaintext: Uint8Array, bucket: number): Entry[] {
   const out: Entry[] = [];
   if (isRows(plaintext)) {
-    let decoded: ReturnType<typeof decodeRows>;
     try {
-      decoded = decodeRows(plaintext);
+      decodeRows(plaintext, (t, k, o, at, end, source) => {
+        const table = TABLES[t];
+        if (table === undefined) throw badShape();
+        out.push(new LoadedEntry(table, k, o, bucket, source, at, end));
+      });
     } catch (e) {
-      throw corrupt(e);
-    }
-    for (const { t, k, o, at, end } of decoded.rows) {
-      const table = TABLES[t];
-      if (table === undefined) throw badShape();
-      out.push(new LoadedEntry(table, k, o, bucket, decoded.source, at, end));
+      throw e instanceof StoreError ? e : corrupt(e);
     }
     return out;
   }
@@ -139,7 +137,8 @@ export abstract class RowStore {
   }
   /** Bucket numbers computed for new rows (loaded rows carry theirs), and each bucket's rows. */
   protected readonly _bucketOf = new Map<string, number>();
-  protected readonly _buckets: Set<Entry>[] = Array.from({ length: BUCKETS }, () => new Set());
+  /** Each bucket's rows: a Set, or at open the array of rows read (made a Set when the bucket first changes). */
+  protected readonly _buckets: (Set<Entry> | Entry[])[] = Array.from({ length: BUCKETS }, () => new Set());
   protected _ord = 0;
   /** While a transaction runs: how to undo it, and what it changed (logical key → entry, or null for a delete). */
   protected _undo: [Table, string, Entry | undefined][] | null = null;
@@ -164,17 +163,29 @@ export abstract class RowStore {
     db.onversionchange = () => { /* deleteDatabase from elsewhere: let it proceed; further writes fail */ db.close(); };
   }
 
-  /** Loads one bucket's rows (decodeBucket); returns how many. A key seen twice is STORE_CORRUPT. */
+  /** Loads one bucket's rows (decodeBucket: all of one bucket); returns how many. A key seen twice is STORE_CORRUPT. */
   protected _load(rows: Entry[]): number {
+    if (rows.length === 0) return 0;
     const tables = this._t;
     for (const e of rows) {
       const table = tables.get(e.t)!;
-      if (table.has(e.k)) throw new StoreError('STORE_CORRUPT', 'the local store holds a row twice; the store was not opened');
+      const size = table.size;
       table.set(e.k, e);
-      this._buckets[e.b]!.add(e);
+      if (table.size === size) throw new StoreError('STORE_CORRUPT', 'the local store holds a row twice; the store was not opened');
       if (e.o >= this._ord) this._ord = e.o + 1;
     }
+    const b = rows[0]!.b;
+    const held = this._buckets[b]!;
+    if (held instanceof Set && held.size === 0) this._buckets[b] = rows;
+    else for (const e of rows) this.#members(b).add(e);
     return rows.length;
+  }
+
+  /** A bucket's rows as a Set (to change them). */
+  #members(b: number): Set<Entry> {
+    let m = this._buckets[b]!;
+    if (Array.isArray(m)) this._buckets[b] = m = new Set(m);
+    return m;
   }
 
   // ------------------------------------------------------------------ durability
@@ -314,10 +325,10 @@ export abstract class RowStore {
         if (m.size === 0) index.delete(g);
       }
     }
-    if (prev) this._buckets[prev.b]!.delete(prev);
+    if (prev) this.#members(prev.b).delete(prev);
     if (e) {
       table.set(k, e);
-      this._buckets[e.b]!.add(e);
+      this.#members(e.b).add(e);
     } else {
       table.delete(k);
     }

@@ -56,8 +56,7 @@ async function rowsOf(keys: StoreKeys, records: { k: number; v: Uint8Array }[], 
       for (const row of decodeValue(plain) as Row[]) out.push({ ...row, bucket: r.k });
     } else {
       // Format 2: a table of rows (encodeRows), each value behind its length.
-      const { rows, source } = decodeRows(plain);
-      for (const row of rows) out.push({ t: TABLES[row.t]!, k: row.k, o: row.o, r: decodeRowValue(source, row.at, row.end), bucket: r.k });
+      decodeRows(plain, (t, k, o, at, end, source) => out.push({ t: TABLES[t]!, k, o, r: decodeRowValue(source, at, end), bucket: r.k }));
     }
   }
   return out;
