@@ -7,12 +7,16 @@
 const T_UNDEFINED = 0, T_NULL = 1, T_FALSE = 2, T_TRUE = 3, T_NUMBER = 4, T_STRING = 5, T_BYTES = 6, T_ARRAY = 7, T_OBJECT = 8;
 /** An object whose key list is new in this value (defines the next shape number), and one whose key list was seen. */
 const T_SHAPE_NEW = 9, T_SHAPED = 10;
+/** A table of rows (encodeRows): every shape up front, then each row's value behind its length. */
+const T_ROWS = 11;
 
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 class Writer {
-  readonly shapes = new Map<string, number>();
+  /** Set (encodeRows): new shapes are listed here, to be written up front, and named by number where they occur. */
+  shapeList: string[][] | undefined;
+  constructor(readonly shapes = new Map<string, number>()) {}
   buf = new Uint8Array(256);
   view = new DataView(this.buf.buffer);
   n = 0;
@@ -49,7 +53,11 @@ function write(w: Writer, v: unknown): void {
     const keys = Object.keys(v as Record<string, unknown>);
     const sig = keys.join('\u0000');
     const shape = w.shapes.get(sig);
-    if (shape === undefined) {
+    if (shape === undefined && w.shapeList) {
+      w.shapes.set(sig, w.shapes.size);
+      w.shapeList.push(keys);
+      w.byte(T_SHAPED); w.varint(w.shapes.size - 1);
+    } else if (shape === undefined) {
       w.shapes.set(sig, w.shapes.size);
       w.byte(T_SHAPE_NEW); w.varint(keys.length);
       for (const k of keys) w.bytes(utf8.encode(k));
@@ -70,9 +78,11 @@ export function encodeValue(v: unknown): Uint8Array {
 
 class Reader {
   n = 0;
-  readonly shapes: string[][] = [];
   readonly view: DataView;
-  constructor(readonly buf: Uint8Array) { this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength); }
+  /** `fixed`: the shapes were all given up front (a row of encodeRows); a value may not define one. */
+  constructor(readonly buf: Uint8Array, readonly shapes: string[][] = [], readonly fixed = false) {
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
   byte(): number {
     if (this.n >= this.buf.length) throw new RangeError('truncated record');
     return this.buf[this.n++]!;
@@ -148,6 +158,7 @@ function read(r: Reader, depth: number): unknown {
       return out;
     }
     case T_SHAPE_NEW: {
+      if (r.fixed) throw new RangeError('a shape defined inside a row');
       const len = r.varint();
       if (len > r.buf.length) throw new RangeError('bad object size in record');
       const keys: string[] = [];
@@ -178,5 +189,94 @@ export function decodeValue(b: Uint8Array): unknown {
   const r = new Reader(b);
   const v = read(r, 0);
   if (r.n !== b.length) throw new RangeError('trailing bytes in record');
+  return v;
+}
+
+/** A row of encodeRows: its table (a number), key and order, and its value. */
+export interface EncodedRow { readonly t: number; readonly k: string; readonly o: number; readonly r: unknown }
+
+/**
+ * Rows (a store bucket, client.md §7.1): tag, the shapes of every object in the rows' values, then per row its
+ * table number, key and order and its value's length before the value. So the rows can be listed without
+ * reading any value (decodeRows), and each value decoded on its own later (decodeRowValue).
+ */
+export function encodeRows(rows: readonly EncodedRow[]): Uint8Array {
+  const body = new Writer();
+  body.shapeList = [];
+  const value = new Writer(body.shapes);
+  value.shapeList = body.shapeList;
+  body.varint(rows.length);
+  for (const row of rows) {
+    body.varint(row.t);
+    body.bytes(utf8.encode(row.k));
+    body.reserve(8); body.view.setFloat64(body.n, row.o); body.n += 8;
+    value.n = 0;
+    write(value, row.r);
+    body.bytes(value.buf.subarray(0, value.n));
+  }
+  const head = new Writer();
+  head.byte(T_ROWS);
+  head.varint(body.shapeList.length);
+  for (const keys of body.shapeList) {
+    head.varint(keys.length);
+    for (const k of keys) head.bytes(utf8.encode(k));
+  }
+  const out = new Uint8Array(head.n + body.n);
+  out.set(head.buf.subarray(0, head.n));
+  out.set(body.buf.subarray(0, body.n), head.n);
+  return out;
+}
+
+/** Where rows' values lie in their encoding, for decodeRowValue. */
+export interface RowSource { readonly buf: Uint8Array; readonly shapes: string[][] }
+
+/** Whether `b` is an encodeRows encoding (else an older store's plain value). */
+export const isRows = (b: Uint8Array) => b[0] === T_ROWS;
+
+/**
+ * The rows of an encodeRows encoding, their values not decoded: `row` is called for each, in order (its value
+ * is at [at, end) of source.buf). A damaged encoding throws, possibly after some rows were given: the caller
+ * then drops them all (the store is not opened).
+ */
+export function decodeRows(b: Uint8Array, row: (t: number, k: string, o: number, at: number, end: number, source: RowSource) => void): void {
+  const r = new Reader(b);
+  if (r.byte() !== T_ROWS) throw new RangeError('not a table of rows');
+  const nShapes = r.varint();
+  if (nShapes > b.length) throw new RangeError('bad shape count in record');
+  for (let i = 0; i < nShapes; i++) {
+    const len = r.varint();
+    if (len > b.length) throw new RangeError('bad object size in record');
+    const keys: string[] = [];
+    for (let j = 0; j < len; j++) {
+      const k = r.string();
+      if (k === '__proto__') throw new RangeError('bad key in record');
+      keys.push(k);
+    }
+    r.shapes.push(keys);
+  }
+  const source: RowSource = { buf: b, shapes: r.shapes };
+  const n = r.varint();
+  if (n > b.length) throw new RangeError('bad row count in record');
+  for (let i = 0; i < n; i++) {
+    const t = r.varint();
+    const k = r.string();
+    if (r.n + 8 > b.length) throw new RangeError('truncated record');
+    const o = r.view.getFloat64(r.n);
+    r.n += 8;
+    const len = r.varint();
+    const at = r.n, end = at + len;
+    if (len === 0 || end > b.length) throw new RangeError('truncated record');
+    r.n = end;
+    row(t, k, o, at, end, source);
+  }
+  if (r.n !== b.length) throw new RangeError('trailing bytes in record');
+}
+
+/** The value of a row decodeRows listed. */
+export function decodeRowValue(source: RowSource, at: number, end: number): unknown {
+  const r = new Reader(source.buf, source.shapes, true);
+  r.n = at;
+  const v = read(r, 1);
+  if (r.n !== end) throw new RangeError('a row value of the wrong length');
   return v;
 }

@@ -14,3 +14,4 @@ export { blobInput, opfsDownload, removeOpfsDownload } from './attachment-files.
 export { attachmentMethods, type AttachmentWorkerMethods, type TransferProgress } from './worker-methods/attachments.js';
 export { sendFileInWorker, downloadInWorker, type WorkerTransferOptions } from './worker-methods/attachments-client.js';
 export { webCryptoAgreement } from './agreement.js';
+export { webCryptoSymmetric } from './symmetric.js';

@@ -10,14 +10,15 @@
  *
  * On disk: object store `meta` holds one plaintext header (format, salt, KDF
  * parameters, the two wrapped keys, the eviction marker); object store
- * `records` holds at most 256 buckets { k, v: iv ‖ AES-256-GCM(data key,
+ * `records` holds at most 32 buckets { k, v: iv ‖ AES-256-GCM(data key,
  * rows, ad = label ‖ k) }, a row being in bucket k = HMAC-SHA256(index key,
- * logical key)[0]. Neither keys nor values reveal an account id, a contact, a
- * message or who talked to whom.
+ * logical key)[0] mod 32. Neither keys nor values reveal an account id, a
+ * contact, a message or who talked to whom. A format-1 store (256 buckets)
+ * is rewritten in format 2 when it is opened.
  */
 import type { ClientStore } from '@sigilo/client';
 import { StoreError } from './errors.js';
-import { DEFAULT_KDF, checkKdf, deriveKek, newWrappedKeys, openRecord, unwrapKeys, BUCKETS, type KdfParams, type StoreKeys } from './store-keys.js';
+import { DEFAULT_KDF, checkKdf, deriveKek, newWrappedKeys, openRecord, unwrapKeys, BUCKETS, FORMAT1_BUCKETS, type KdfParams, type StoreKeys } from './store-keys.js';
 import { FORMAT, HEADER_KEY, META, RECORDS, dbName, done, localStorageMarker, openDatabase, req, requestPersistence, takeLock, type EvictionMarker } from './store/idb.js';
 import { decodeBucket, hex } from './store/rows.js';
 import { SenderKeyTables } from './store/sender-key-tables.js';
@@ -64,6 +65,8 @@ export interface OpenReport {
   readonly rows: number;
   /** Where loadMs went: IndexedDB read, decryption, decoding and indexing. */
   readonly phases: { readonly readMs: number; readonly decryptMs: number; readonly decodeMs: number; readonly indexMs: number };
+  /** Set when the store was in an older format and was rewritten in the current one at this open (client.md §7.1). */
+  readonly migratedFrom?: number;
 }
 
 export class IndexedDbStore extends SenderKeyTables implements ClientStore {
@@ -129,6 +132,7 @@ export class IndexedDbStore extends SenderKeyTables implements ClientStore {
       created = true;
     } else {
       if (typeof header.format !== 'number' || header.format > FORMAT) throw new StoreError('STORE_VERSION', 'this store was written by a newer version of Sigilo; update the app');
+      if (!Number.isInteger(header.format) || header.format < 1) throw new StoreError('STORE_CORRUPT', 'the store header is damaged; the store was not opened');
       if (!(header.salt instanceof Uint8Array) || !(header.wrappedData instanceof Uint8Array) || !(header.wrappedIndex instanceof Uint8Array)) {
         throw new StoreError('STORE_CORRUPT', 'the store header is damaged; the store was not opened');
       }
@@ -142,23 +146,40 @@ export class IndexedDbStore extends SenderKeyTables implements ClientStore {
 
     const t1 = performance.now();
     const tx = db.transaction(RECORDS, 'readonly');
-    const raw = await req(tx.objectStore(RECORDS).getAll()) as { k: number; v: ArrayBuffer }[];
+    const raw = await req(tx.objectStore(RECORDS).getAll()) as { k: number; v: Uint8Array | ArrayBuffer }[];
     const t2 = performance.now();
-    const plain = await Promise.all(raw.map(async (rec) => {
-      if (!Number.isInteger(rec.k) || rec.k < 0 || rec.k >= BUCKETS) throw new StoreError('STORE_CORRUPT', 'the local store holds a record it did not write; the store was not opened');
-      return { k: rec.k, p: await openRecord(keys, rec.k, new Uint8Array(rec.v)) };
+    const from = header.format;
+    const limit = from === 1 ? FORMAT1_BUCKETS : BUCKETS;
+    // Every bucket is decoded as soon as its own decryption resolves, while WebCrypto still decrypts the others.
+    let decodeMs = 0;
+    const decoded = await Promise.all(raw.map(async (rec) => {
+      if (!Number.isInteger(rec.k) || rec.k < 0 || rec.k >= limit) {
+        throw new StoreError('STORE_CORRUPT', 'the local store holds a record it did not write; the store was not opened');
+      }
+      const plain = await openRecord(keys, rec.k, rec.v instanceof Uint8Array ? rec.v : new Uint8Array(rec.v), from);
+      const t = performance.now();
+      // A format-1 row's bucket is its format-2 bucket mod 32 (store-keys.ts).
+      const rows = decodeBucket(plain, rec.k % BUCKETS);
+      decodeMs += performance.now() - t;
+      return rows;
     }));
     let persisted: boolean | undefined;
     const store = new IndexedDbStore(db, keys, undefined as unknown as OpenReport, releaseLock);
     const t3 = performance.now();
-    const decoded = plain.map(({ k, p }) => ({ k, rows: decodeBucket(p) }));
-    const t4 = performance.now();
     let rows = 0;
-    for (const { k, rows: r } of decoded) rows += store._load(k, r);
-    const phases = { readMs: t2 - t1, decryptMs: t3 - t2, decodeMs: t4 - t3, indexMs: performance.now() - t4 };
+    for (const r of decoded) rows += store._load(r);
+    const phases = { readMs: t2 - t1, decryptMs: t3 - t2 - decodeMs, decodeMs, indexMs: performance.now() - t3 };
+    if (from < FORMAT) {
+      try {
+        await store._migrate({ ...header, format: FORMAT });
+      } catch (e) {
+        store.close();
+        throw e;
+      }
+    }
     const loadMs = performance.now() - t1;
     if (options.requestPersistence !== false) persisted = await requestPersistence();
-    (store as { report: OpenReport }).report = { created, persisted, kdfMs, loadMs, records: raw.length, rows, phases };
+    (store as { report: OpenReport }).report = { created, persisted, kdfMs, loadMs, records: raw.length, rows, phases, ...(from < FORMAT ? { migratedFrom: from } : {}) };
     return store;
   }
 }

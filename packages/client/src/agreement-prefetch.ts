@@ -11,9 +11,16 @@
  * anything else as before. A result the async primitive could not give (a
  * low-order key, an unsupported browser) is simply absent: the synchronous
  * path then runs and fails or succeeds exactly as without the prefetch.
+ *
+ * With the platform's asynchronous HKDF and AES-GCM as well (WebCrypto), the
+ * whole sealed layer of every 1:1 delivery of the batch is opened ahead, in
+ * parallel (`unsealSenderAsync`: the same steps and checks as the synchronous
+ * `unsealSender`), leaving only the ratchet step to the transaction. Again, an
+ * envelope that does not open ahead is absent from the map and opened (or
+ * rejected with its typed error) by the synchronous path.
  */
 import { fromBinary } from '@bufbuild/protobuf';
-import { bytesEqual, type CryptoProvider } from '@sigilo/protocol';
+import { bytesEqual, unsealSenderAsync, type AsyncSymmetricCrypto, type CryptoProvider, type IdentityKeyPair, type ProtocolContext, type SealedSenderCache, type TrustedServerKey, type UnsealedMessage } from '@sigilo/protocol';
 import { SealedSenderEnvelopeSchema } from '@sigilo/protocol/gen/sigilo/protocol/v1/wire_pb';
 import type { Deliver } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 import { toHex } from './bytes.js';
@@ -65,4 +72,23 @@ export async function prefetchAgreements(agree: AsyncAgreement, privateKey: Uint
     const s = shared[i];
     if (s?.length === 32) cache.set(toHex(k), { privateKey, shared: s });
   });
+}
+
+/** Envelopes opened ahead (unsealSenderAsync), by their delivery; each is taken once by the inbox transaction. */
+export type UnsealedCache = Map<Deliver, UnsealedMessage>;
+
+/**
+ * Opens the sealed 1:1 envelopes of `batch` into `into` with `symmetric` (after prefetchAgreements, whose
+ * results `ctx.crypto` answers from). Certificates are checked at each delivery's server time, as the inbox does.
+ */
+export async function prefetchUnseal(
+  ctx: ProtocolContext, symmetric: AsyncSymmetricCrypto, ours: IdentityKeyPair, trusted: readonly TrustedServerKey[], cache: SealedSenderCache,
+  batch: readonly Deliver[], into: UnsealedCache,
+): Promise<void> {
+  await Promise.all(batch.map(async (d) => {
+    if (!d.sealed || d.recipientHeader.length > 0) return;
+    try {
+      into.set(d, await unsealSenderAsync(ctx, symmetric, ours, d.content, trusted, Number(d.serverTimestamp), cache));
+    } catch { /* opened again, and reported, by the synchronous path */ }
+  }));
 }

@@ -11,7 +11,7 @@
  * attachment-messages, groups), and they share one Engine (engine.ts). Every
  * I/O is a port handed in through ClientOptions.
  */
-import type { IdentityKeyPair, IdentitySigner, IdentityTokenOpener, ProtocolContext, TokenKeyReference } from '@sigilo/protocol';
+import type { AsyncSymmetricCrypto, IdentityKeyPair, IdentitySigner, IdentityTokenOpener, ProtocolContext, TokenKeyReference } from '@sigilo/protocol';
 import { portableCrypto, systemRandom } from '@sigilo/protocol/portable';
 import type { HistoryEntry, ProvisionMessage } from '@sigilo/protocol/gen/sigilo/client/v1/content_pb';
 import type { DownloadOptions, SendFileOptions } from './attachments.js';
@@ -64,10 +64,11 @@ export interface ClientOptions {
   /** Key transparency witnesses and how many cosignatures a checkpoint needs (spec/transparency.md §6). */
   readonly transparency?: TransparencyOptions;
   /**
-   * The platform's asynchronous X25519 (WebCrypto in a browser): sealed deliveries' agreements are
-   * computed with it ahead of each inbox batch (agreement-prefetch.ts). Optional: the CryptoProvider does them otherwise.
+   * The platform's asynchronous X25519 and (optional) HKDF and AES-GCM (WebCrypto in a browser): sealed deliveries are opened
+   * with them ahead of each inbox batch, in parallel (agreement-prefetch.ts). Optional: the CryptoProvider does it otherwise.
    */
   readonly agreement?: AsyncAgreement;
+  readonly symmetric?: AsyncSymmetricCrypto;
   /** Confidential device (client.md §15): every 1:1 message sent or received is kept in memory only, never in the store. */
   readonly confidential?: boolean;
   /** Give the server a coarse expiry hint (whole hour) for disappearing messages and their files (default true; server.md §8.3). */
@@ -85,7 +86,7 @@ export class SigiloClient {
     const ctx = options.ctx ?? { crypto: portableCrypto, random: systemRandom };
     const agreements: AgreementCache = new Map();
     this.#engine = new Engine(options.store, options.agreement ? { ...ctx, crypto: withAgreements(ctx.crypto, agreements) } : ctx, options.now ?? Date.now, options.transport, options.attachments);
-    if (options.agreement) this.#engine.prefetch = { agree: options.agreement, cache: agreements };
+    if (options.agreement) this.#engine.prefetch = { agree: options.agreement, cache: agreements, symmetric: options.symmetric, unsealed: new Map() };
     this.#engine.groups = groupEngine(this.#engine);
     const engine = this.#engine;
     const request = (body: ClientBody) => engine.requireConnection().request(body);

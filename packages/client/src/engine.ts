@@ -6,13 +6,13 @@
  * reading its metadata: each concept module receives it as `engine`.
  */
 import {
-  decodeIdentityKeyPair, type IdentityKeyPair, type IdentityTokenOpener, type ProtocolContext, type SealedSenderCache, type TrustedServerKey,
+  decodeIdentityKeyPair, type AsyncSymmetricCrypto, type IdentityKeyPair, type IdentityTokenOpener, type ProtocolContext, type SealedSenderCache, type TrustedServerKey,
 } from '@sigilo/protocol';
 import type { Deliver } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 import { fromBase64 } from './bytes.js';
 import type { Connection, ServerAddress } from './connection.js';
 import type { AttachmentFiles } from './ports.js';
-import type { AgreementCache, AsyncAgreement } from './agreement-prefetch.js';
+import type { AgreementCache, AsyncAgreement, UnsealedCache } from './agreement-prefetch.js';
 import { ClientError } from './errors.js';
 import { Emitter, type ClientEvent, type ConnectionState } from './events.js';
 import type { Groups } from './groups.js';
@@ -94,8 +94,11 @@ export class Engine {
   /** Opens an identity key on a PKCS#11 token (ClientOptions.identityToken, trust.md §7.1). */
   identityToken: IdentityTokenOpener | undefined;
 
-  /** Sealed deliveries' X25519 computed ahead of each inbox batch (agreement-prefetch.ts), when the platform can. */
-  prefetch: { readonly agree: AsyncAgreement; readonly cache: AgreementCache } | undefined;
+  /**
+   * Sealed deliveries' X25519 computed ahead of each inbox batch (agreement-prefetch.ts), when the platform can; with
+   * `symmetric` the envelopes are also opened ahead (their HKDF and AES-GCM by the platform), into `unsealed`.
+   */
+  prefetch: { readonly agree: AsyncAgreement; readonly cache: AgreementCache; readonly symmetric?: AsyncSymmetricCrypto; readonly unsealed: UnsealedCache } | undefined;
 
   #transport: { key: string; transport: Transport } | undefined;
 

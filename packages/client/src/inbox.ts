@@ -8,7 +8,7 @@ import { assertSenderMatchesSession, bytesEqual, decodeOneTimePreKeyRecord, deco
 import { type Content, ContentSchema, type DataMessage, ReceiptMessage_Type, TypingMessage_Action } from '@sigilo/protocol/gen/sigilo/client/v1/content_pb';
 import type { Deliver } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 import { refreshServerKeys } from './account.js';
-import { prefetchAgreements } from './agreement-prefetch.js';
+import { prefetchAgreements, prefetchUnseal, type UnsealedCache } from './agreement-prefetch.js';
 import { toHex, unrefTimer, yieldTurn } from './bytes.js';
 import { checkIncomingIdentity, contact } from './contacts.js';
 import type { Engine } from './engine.js';
@@ -38,6 +38,8 @@ export interface InboxEffects {
   /** Sealed deliveries signed by a server key we do not know: kept (not acknowledged) until the keys are refreshed. */
   readonly unknownSigner: Deliver[];
   readonly sessions: Map<string, { accountId: Uint8Array; deviceId: number; record: SessionRecord | undefined; dirty: boolean }>;
+  /** Sealed envelopes of the batch already opened (agreement-prefetch.ts). */
+  readonly unsealed?: UnsealedCache | undefined;
 }
 
 export function drainInbox(engine: Engine): void {
@@ -57,13 +59,16 @@ export function drainInbox(engine: Engine): void {
       if (engine.prefetch && engine.account) {
         let privateKey: Uint8Array | undefined;
         try { privateKey = engine.identity.agreement.privateKey; } catch { /* not registered: nothing to unseal */ }
-        // The only await before the batch's transaction: between batches the loop yields anyway.
+        // The only awaits before the batch's transaction: between batches the loop yields anyway.
         if (privateKey) await prefetchAgreements(engine.prefetch.agree, privateKey, batch, engine.prefetch.cache);
+        if (privateKey && engine.prefetch.symmetric) {
+          await prefetchUnseal(engine.ctx, engine.prefetch.symmetric, engine.identity, engine.trustedKeys(), engine.sealedCache, batch, engine.prefetch.unsealed);
+        }
       }
       try {
         engine.store.transaction(() => {
           for (const d of batch) {
-            if (receiveOne(engine, d, { events, followUps, receipts, sessions, unknownSigner })) acks.push(d.serverId);
+            if (receiveOne(engine, d, { events, followUps, receipts, sessions, unknownSigner, unsealed: engine.prefetch?.unsealed })) acks.push(d.serverId);
           }
           // Each session is decoded once per batch and written once, in the same transaction.
           for (const s of sessions.values()) if (s.dirty && s.record) engine.store.putSession(s.accountId, s.deviceId, encodeSessionRecord(s.record));
@@ -85,6 +90,7 @@ export function drainInbox(engine: Engine): void {
         return;
       } finally {
         engine.prefetch?.cache.clear();
+        engine.prefetch?.unsealed.clear();
       }
       // Acknowledged only once what they produced is durable (the server then forgets them), and
       // their effects follow, in batch order. The next batch is decrypted meanwhile: a store that
@@ -134,7 +140,8 @@ export function receiveOne(engine: Engine, d: Deliver, out: InboxEffects): boole
     }
     if (d.sealed) {
       // The certificate is checked at the time the server accepted the message (protocol.md §6.3).
-      const opened = unsealSender(engine.ctx, engine.identity, d.content, engine.trustedKeys(), Number(d.serverTimestamp), engine.sealedCache);
+      const opened = out.unsealed?.get(d) ?? unsealSender(engine.ctx, engine.identity, d.content, engine.trustedKeys(), Number(d.serverTimestamp), engine.sealedCache);
+      out.unsealed?.delete(d);
       sender = { accountId: opened.sender.accountId, deviceId: opened.sender.deviceId, identityKey: opened.sender.identityKey };
       sealedIdentity = opened.sender.identityKey;
       body = opened.content;

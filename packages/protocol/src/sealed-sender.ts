@@ -90,13 +90,24 @@ export function verifySenderCertificate(crypto: CryptoProvider, trusted: readonl
   return { accountId: body.accountId, deviceId: body.deviceId, identityKey: body.identityKey, expires, signerKeyId: body.signerKeyId };
 }
 
+/** (chain key ‖ k1): the first 32 bytes are the chain key, the last 32 the key of encrypted_static. */
+function ephemeralKeysStep(dh: Uint8Array, recipientIdentity: Uint8Array, ephemeralPublic: Uint8Array) {
+  return { op: 'hkdf', ikm: dh, salt: concatBytes(SALT_LABEL, recipientIdentity, ephemeralPublic), info: EPHEMERAL_INFO, length: 64 } as const;
+}
+
 function ephemeralKeys(crypto: CryptoProvider, dh: Uint8Array, recipientIdentity: Uint8Array, ephemeralPublic: Uint8Array) {
-  const out = crypto.hkdfSha256(dh, concatBytes(SALT_LABEL, recipientIdentity, ephemeralPublic), EPHEMERAL_INFO, 64);
+  const s = ephemeralKeysStep(dh, recipientIdentity, ephemeralPublic);
+  const out = crypto.hkdfSha256(s.ikm, s.salt, s.info, s.length);
   return { chainKey: out.subarray(0, 32), key: out.subarray(32, 64) };
 }
 
+function staticKeyStep(dh: Uint8Array, chainKey: Uint8Array, encryptedStatic: Uint8Array) {
+  return { op: 'hkdf', ikm: dh, salt: concatBytes(chainKey, encryptedStatic), info: STATIC_INFO, length: 32 } as const;
+}
+
 function staticKey(crypto: CryptoProvider, dh: Uint8Array, chainKey: Uint8Array, encryptedStatic: Uint8Array): Uint8Array {
-  return crypto.hkdfSha256(dh, concatBytes(chainKey, encryptedStatic), STATIC_INFO, 32);
+  const s = staticKeyStep(dh, chainKey, encryptedStatic);
+  return crypto.hkdfSha256(s.ikm, s.salt, s.info, s.length);
 }
 
 /**
@@ -205,23 +216,93 @@ export function unsealSender(
   ctx: ProtocolContext, ours: IdentityKeyPair, envelope: Uint8Array, trusted: readonly TrustedServerKey[], now: number, cache?: SealedSenderCache,
 ): UnsealedMessage {
   const { crypto } = ctx;
+  const run = unsealing(ctx, ours, envelope, trusted, now, cache);
+  let step = run.next();
+  while (!step.done) {
+    const s = step.value;
+    let out: Uint8Array;
+    try {
+      out = s.op === 'hkdf' ? crypto.hkdfSha256(s.ikm, s.salt, s.info, s.length) : crypto.aes256GcmDecrypt(s.key, ZERO_NONCE, s.ciphertext, s.aad);
+    } catch (e) {
+      step = run.throw(e);
+      continue;
+    }
+    step = run.next(out);
+  }
+  return step.value;
+}
+
+/** The platform's asynchronous HKDF-SHA256 and AES-256-GCM decryption (WebCrypto in a browser). */
+export interface AsyncSymmetricCrypto {
+  hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Promise<Uint8Array>;
+  /** AES-256-GCM with a 12-byte nonce; rejects when the tag does not verify. */
+  aes256GcmDecrypt(key: Uint8Array, nonce: Uint8Array, ciphertext: Uint8Array, aad: Uint8Array): Promise<Uint8Array>;
+}
+
+/**
+ * unsealSender with its HKDF and AES-GCM steps done by `symmetric` (the X25519
+ * ones still by ctx.crypto): the same checks in the same order, the same result.
+ * Many envelopes can be opened at once this way (a batch of deliveries) while
+ * the platform computes in parallel. Errors may differ in type from
+ * unsealSender's (the platform's own): a caller that needs the typed error
+ * opens the envelope again with unsealSender.
+ */
+export async function unsealSenderAsync(
+  ctx: ProtocolContext, symmetric: AsyncSymmetricCrypto, ours: IdentityKeyPair, envelope: Uint8Array, trusted: readonly TrustedServerKey[], now: number,
+  cache?: SealedSenderCache,
+): Promise<UnsealedMessage> {
+  const run = unsealing(ctx, ours, envelope, trusted, now, cache);
+  let step = run.next();
+  while (!step.done) {
+    const s = step.value;
+    let out: Uint8Array;
+    try {
+      out = await (s.op === 'hkdf' ? symmetric.hkdfSha256(s.ikm, s.salt, s.info, s.length) : symmetric.aes256GcmDecrypt(s.key, ZERO_NONCE, s.ciphertext, s.aad));
+    } catch (e) {
+      step = run.throw(e);
+      continue;
+    }
+    step = run.next(out);
+  }
+  return step.value;
+}
+
+/** A symmetric step of unsealing, done by whoever drives `unsealing` (the CryptoProvider, or the platform asynchronously). */
+type UnsealStep =
+  | { readonly op: 'hkdf'; readonly ikm: Uint8Array; readonly salt: Uint8Array; readonly info: Uint8Array; readonly length: number }
+  | { readonly op: 'gcm-decrypt'; readonly key: Uint8Array; readonly ciphertext: Uint8Array; readonly aad: Uint8Array };
+
+/**
+ * Opening an envelope (protocol.md §6), one definition for both drivers: it
+ * yields each HKDF and AES-GCM step and is resumed with its output (or thrown
+ * into with its error).
+ */
+function* unsealing(
+  ctx: ProtocolContext, ours: IdentityKeyPair, envelope: Uint8Array, trusted: readonly TrustedServerKey[], now: number, cache: SealedSenderCache | undefined,
+): Generator<UnsealStep, UnsealedMessage, Uint8Array> {
+  const { crypto } = ctx;
   const env = decodeProto(SealedSenderEnvelopeSchema, envelope, 'sealed sender envelope');
   if (env.version !== SEALED_SENDER_VERSION) throw new UnsupportedVersionError(`sealed sender version ${env.version} is not supported`);
   if (!isCanonicalX25519PublicKey(env.ephemeralKey)) throw new DecodeError('sealed sender: ephemeral key must be a canonical 32-byte X25519 key');
   const dh1 = crypto.x25519(ours.agreement.privateKey, env.ephemeralKey);
-  const { chainKey, key } = ephemeralKeys(crypto, dh1, ours.publicKey, env.ephemeralKey);
-  const senderIdentity = crypto.aes256GcmDecrypt(key, ZERO_NONCE, env.encryptedStatic, env.ephemeralKey);
-  if (senderIdentity.length !== IDENTITY_KEY_LENGTH || !isCanonicalX25519PublicKey(senderIdentity.subarray(32))) {
-    throw new DecodeError('sealed sender: sender identity must be 64 bytes with a canonical X25519 half');
-  }
-  const { secret: dh2, cached } = staticSecret(crypto, ours, identityAgreementKey(senderIdentity), cache);
-  const k2 = staticKey(crypto, dh2, chainKey, env.encryptedStatic);
+  let keys: Uint8Array | undefined;
+  let k2: Uint8Array | undefined;
+  let dh2: { secret: Uint8Array; cached: boolean } | undefined;
+  let senderIdentity: Uint8Array;
   let inner: Uint8Array;
   try {
-    inner = crypto.aes256GcmDecrypt(k2, ZERO_NONCE, env.encryptedContent, env.encryptedStatic);
+    keys = yield ephemeralKeysStep(dh1, ours.publicKey, env.ephemeralKey);
+    const chainKey = keys.subarray(0, 32), key = keys.subarray(32, 64);
+    senderIdentity = yield { op: 'gcm-decrypt', key, ciphertext: env.encryptedStatic, aad: env.ephemeralKey };
+    if (senderIdentity.length !== IDENTITY_KEY_LENGTH || !isCanonicalX25519PublicKey(senderIdentity.subarray(32))) {
+      throw new DecodeError('sealed sender: sender identity must be 64 bytes with a canonical X25519 half');
+    }
+    dh2 = staticSecret(crypto, ours, identityAgreementKey(senderIdentity), cache);
+    k2 = yield staticKeyStep(dh2.secret, chainKey, env.encryptedStatic);
+    inner = yield { op: 'gcm-decrypt', key: k2, ciphertext: env.encryptedContent, aad: env.encryptedStatic };
   } finally {
-    wipe(dh1, chainKey, key, k2);
-    if (!cached) wipe(dh2);
+    wipe(dh1, ...(keys ? [keys] : []), ...(k2 ? [k2] : []));
+    if (dh2 && !dh2.cached) wipe(dh2.secret);
   }
   const content = decodeProto(SealedContentSchema, inner, 'sealed content');
   if (!content.senderCertificate) throw new InvalidCertificateError('sealed content carries no sender certificate');

@@ -10,7 +10,7 @@ import {
   DecodeError, DecryptionError, ExpiredCertificateError, InvalidArgumentError, InvalidCertificateError, InvalidKeyError,
   SenderMismatchError, UnsupportedVersionError,
   assertSenderMatchesSession, bytesEqual, concatBytes, decryptMessage, decryptPreKeyMessage, encryptMessage,
-  initiateSession, issueSenderCertificate, parsePreKeyMessage, sealSender, sessionRemoteIdentity, unsealSender, utf8, verifySenderCertificate,
+  initiateSession, issueSenderCertificate, parsePreKeyMessage, sealSender, sessionRemoteIdentity, unsealSender, unsealSenderAsync, utf8, verifySenderCertificate,
   type SealedSenderCache, type TrustedServerKey,
 } from '../src/index.js';
 import { SealedSenderEnvelopeSchema, SenderCertificate_BodySchema, SenderCertificateSchema } from '../src/gen/sigilo/protocol/v1/wire_pb.js';
@@ -312,6 +312,66 @@ describe('sealed sender across providers', () => {
       expect(dec(unsealSender(context(to, 'c2'), bob.identity, envelope, trusted, NOW).content)).toBe('across');
       // Same randomness, same bytes.
       expect(bytesHex(sealSender(context(to, 'c1'), alice.identity, bob.identity.publicKey, cert, 1, enc('across')))).toBe(bytesHex(envelope));
+    }
+  });
+});
+
+/**
+ * unsealSenderAsync (a batch of envelopes opened ahead with the platform's asynchronous HKDF and AES-GCM):
+ * the same result as unsealSender for a good envelope, and a rejection wherever unsealSender throws.
+ * The asynchronous primitives here are Node's WebCrypto, as a browser's.
+ */
+describe('sealed sender opened with asynchronous HKDF and AES-GCM (WebCrypto)', () => {
+  const ab = (b: Uint8Array) => b as Uint8Array<ArrayBuffer>;
+  const subtle = globalThis.crypto.subtle;
+  const calls = { hkdf: 0, gcm: 0 };
+  const webCrypto = {
+    async hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number) {
+      calls.hkdf++;
+      const key = await subtle.importKey('raw', ab(ikm), 'HKDF', false, ['deriveBits']);
+      return new Uint8Array(await subtle.deriveBits({ name: 'HKDF', hash: 'SHA-256', salt: ab(salt), info: ab(info) }, key, length * 8));
+    },
+    async aes256GcmDecrypt(key: Uint8Array, nonce: Uint8Array, ciphertext: Uint8Array, aad: Uint8Array) {
+      calls.gcm++;
+      const k = await subtle.importKey('raw', ab(key), 'AES-GCM', false, ['decrypt']);
+      return new Uint8Array(await subtle.decrypt({ name: 'AES-GCM', iv: ab(nonce), additionalData: ab(aad) }, k, ab(ciphertext)));
+    },
+  };
+  const ctx = context(portableCrypto, 'sealed-async');
+  const alice = makeParty(ctx);
+  const bob = makeParty(ctx);
+  const server = { keyId: 3, privateKey: ctx.random(32) };
+  const trusted: TrustedServerKey[] = [{ keyId: server.keyId, publicKey: portableCrypto.ed25519PublicKey(server.privateKey) }];
+  const cert = issueSenderCertificate(portableCrypto, server, { accountId: new Uint8Array(16).fill(0xa1), deviceId: 2, identityKey: alice.identity.publicKey, expires: NOW + HOUR });
+  const session = initiateSession(ctx, alice.identity, bundleOf(bob));
+  const message = encryptMessage(ctx, session, enc('hello, sealed and opened ahead')).message;
+
+  it('opens an envelope exactly as unsealSender does, with every HKDF and AES-GCM step done asynchronously', async () => {
+    const envelope = sealSender(ctx, alice.identity, bob.identity.publicKey, cert, 2, message);
+    const before = { ...calls };
+    const cache: SealedSenderCache = { staticSecrets: new Map(), certificates: new Map() };
+    const ahead = await unsealSenderAsync(ctx, webCrypto, bob.identity, envelope, trusted, NOW, cache);
+    expect({ hkdf: calls.hkdf - before.hkdf, gcm: calls.gcm - before.gcm }).toEqual({ hkdf: 2, gcm: 2 });
+    const now = unsealSender(ctx, bob.identity, envelope, trusted, NOW);
+    expect(bytesHex(ahead.content)).toBe(bytesHex(now.content));
+    expect(ahead.contentType).toBe(now.contentType);
+    expect(ahead.sender).toEqual(now.sender);
+    expect(cache.certificates.size).toBe(1);
+  });
+
+  it('rejects wherever unsealSender throws: another recipient, a flipped bit in either layer, an expired or untrusted certificate', async () => {
+    const envelope = sealSender(ctx, alice.identity, bob.identity.publicKey, cert, 2, message);
+    const env = fromBinary(SealedSenderEnvelopeSchema, envelope);
+    const bad: [string, Uint8Array, number, readonly TrustedServerKey[], ReturnType<typeof makeParty>][] = [
+      ['another recipient', envelope, NOW, trusted, alice],
+      ['static layer', encodeProto(SealedSenderEnvelopeSchema, { ...env, encryptedStatic: flipBit(env.encryptedStatic, 9, 0) }), NOW, trusted, bob],
+      ['content layer', encodeProto(SealedSenderEnvelopeSchema, { ...env, encryptedContent: flipBit(env.encryptedContent, 70, 3) }), NOW, trusted, bob],
+      ['expired', envelope, NOW + 2 * HOUR, trusted, bob],
+      ['untrusted', envelope, NOW, [{ keyId: 3, publicKey: portableCrypto.ed25519PublicKey(ctx.random(32)) }], bob],
+    ];
+    for (const [what, e, at, keys, to] of bad) {
+      expect(() => unsealSender(ctx, to.identity, e, keys, at), what).toThrow();
+      await expect(unsealSenderAsync(ctx, webCrypto, to.identity, e, keys, at), what).rejects.toBeDefined();
     }
   });
 });

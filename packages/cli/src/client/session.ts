@@ -34,10 +34,10 @@ Client options:
   --dir DIR               the client's directory (default: $SIGILO_HOME, else ~/.sigilo)
   --passphrase-file FILE  read the store passphrase from FILE (one line)
   SIGILO_PASSPHRASE       environment variable with the passphrase, for scripts
+Without either, the passphrase is asked on the terminal (not echoed).
   SIGILO_PKCS11_PIN       the PIN of the token holding your identity key (register --token),
                           else asked on the terminal; SIGILO_PKCS11_MODULE: its library here
-Without either, the passphrase is asked on the terminal (not echoed). These options (and --json)
-may also come before the command: sigilo --dir DIR whoami.
+These options (and --json) may also come before the command: sigilo --dir DIR whoami.
 Exit codes: 0 ok, 1 failure, 2 usage, 3 identity changed or verification failed,
 4 this device was removed from your account, 5 no answer yet (verify --ask/--answer).`;
 

@@ -5,8 +5,8 @@
  */
 import { StoreError } from '../errors.js';
 
-/** Format of the header and records; a newer one is refused (STORE_VERSION). */
-export const FORMAT = 1;
+/** Format of the header and records; a newer one is refused (STORE_VERSION), an older one migrated at open. */
+export const FORMAT = 2;
 const DB_VERSION = 1;
 export const META = 'meta';
 export const RECORDS = 'records';

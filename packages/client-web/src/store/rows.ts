@@ -6,10 +6,10 @@
  * written in one IndexedDB transaction each round, in commit order.
  */
 import type { MessageRow, MessageStatus, PreKeyKind } from '@sigilo/client';
-import { decodeValue, encodeValue } from '../codec.js';
+import { decodeRowValue, decodeRows, decodeValue, encodeRows, isRows, type RowSource } from '../codec.js';
 import { StoreError } from '../errors.js';
-import { BUCKETS, bucketOf, sealRecord, type StoreKeys } from '../store-keys.js';
-import { RECORDS, done } from './idb.js';
+import { BUCKETS, bucketOf, forgetIndexKey, sealRecord, type StoreKeys } from '../store-keys.js';
+import { HEADER_KEY, META, RECORDS, done } from './idb.js';
 
 export type Table =
   | 'meta' | 'prekey' | 'session' | 'contact' | 'message' | 'outbox' | 'counter'
@@ -35,20 +35,76 @@ export const byOrd = (a: Entry, b: Entry) => a.o - b.o;
 
 export type StoredRow = { t: Table; k: string; o: number; r: unknown };
 
-export function decodeBucket(plaintext: Uint8Array): StoredRow[] {
+const TABLE_NUMBER = new Map(TABLES.map((t, i) => [t, i]));
+
+/**
+ * A row read from IndexedDB: its table, key and order are decoded at open, its value
+ * (`r`) the first time it is used (decodeRowValue). Most of a large store (old
+ * messages, sessions of quiet contacts) is never built while the store is open.
+ */
+class LoadedEntry implements Entry {
+  #source: RowSource | undefined;
+  readonly #at: number;
+  readonly #end: number;
+  #r: unknown;
+  constructor(readonly t: Table, readonly k: string, readonly o: number, readonly b: number, source: RowSource, at: number, end: number) {
+    this.#source = source;
+    this.#at = at;
+    this.#end = end;
+  }
+  get r(): unknown {
+    const source = this.#source;
+    if (source) {
+      try {
+        this.#r = decodeRowValue(source, this.#at, this.#end);
+      } catch (e) {
+        throw new StoreError('STORE_CORRUPT', 'a row of the local store cannot be read', { cause: e });
+      }
+      this.#source = undefined;
+    }
+    return this.#r;
+  }
+}
+
+const corrupt = (cause?: unknown) => new StoreError('STORE_CORRUPT', 'a record of the local store cannot be read; the store was not opened', { cause });
+const badShape = () => new StoreError('STORE_CORRUPT', 'a record of the local store has an unknown shape; the store was not opened');
+
+/**
+ * A bucket's rows as entries. Format 2 (encodeRows): values decoded when first used. Format 1 (one
+ * value: an array of { t, k, o, r }, read only to be migrated): decoded at once. STORE_CORRUPT if
+ * the bucket is not one of these.
+ */
+export function decodeBucket(plaintext: Uint8Array, bucket: number): Entry[] {
+  const out: Entry[] = [];
+  if (isRows(plaintext)) {
+    try {
+      decodeRows(plaintext, (t, k, o, at, end, source) => {
+        const table = TABLES[t];
+        if (table === undefined) throw badShape();
+        out.push(new LoadedEntry(table, k, o, bucket, source, at, end));
+      });
+    } catch (e) {
+      throw e instanceof StoreError ? e : corrupt(e);
+    }
+    return out;
+  }
   let rows: StoredRow[];
   try {
     rows = decodeValue(plaintext) as StoredRow[];
   } catch (e) {
-    throw new StoreError('STORE_CORRUPT', 'a record of the local store cannot be read; the store was not opened', { cause: e });
+    throw corrupt(e);
   }
-  if (!Array.isArray(rows)) throw new StoreError('STORE_CORRUPT', 'a record of the local store has an unknown shape; the store was not opened');
+  if (!Array.isArray(rows)) throw badShape();
   for (const v of rows) {
-    if (typeof v !== 'object' || v === null || !(TABLES as readonly unknown[]).includes(v.t) || typeof v.k !== 'string' || typeof v.o !== 'number') {
-      throw new StoreError('STORE_CORRUPT', 'a record of the local store has an unknown shape; the store was not opened');
-    }
+    if (typeof v !== 'object' || v === null || !(TABLES as readonly unknown[]).includes(v.t) || typeof v.k !== 'string' || typeof v.o !== 'number') throw badShape();
+    out.push({ t: v.t, k: v.k, o: v.o, r: v.r, b: bucket });
   }
-  return rows;
+  return out;
+}
+
+/** A bucket's rows, encoded to be sealed (encodeRows). */
+export function encodeBucket(rows: readonly Entry[]): Uint8Array {
+  return encodeRows(rows.map((e) => ({ t: TABLE_NUMBER.get(e.t)!, k: e.k, o: e.o, r: e.r })));
 }
 
 /** The rows, transactions and durability of the store; the tables' methods are in the subclasses. */
@@ -56,12 +112,33 @@ export abstract class RowStore {
   protected readonly _db: IDBDatabase;
   protected readonly _keys: StoreKeys;
   protected readonly _t = new Map<Table, Map<string, Entry>>(TABLES.map((t) => [t, new Map()]));
-  /** Messages by conversation (hex) and sessions by account (hex): the two lookups on hot paths. */
-  protected readonly _byConversation = new Map<string, Map<string, Entry<MessageRow>>>();
-  protected readonly _byAccount = new Map<string, Map<string, Entry<SessionRec>>>();
+  /**
+   * Messages by conversation (hex) and sessions by account (hex): the two lookups on hot paths. Built from
+   * their table when first used (not at open), then kept up to date by every change.
+   */
+  #byConversation: Map<string, Map<string, Entry<MessageRow>>> | undefined;
+  #byAccount: Map<string, Map<string, Entry<SessionRec>>> | undefined;
+  protected get _byConversation(): Map<string, Map<string, Entry<MessageRow>>> {
+    return (this.#byConversation ??= this.#group('message') as Map<string, Map<string, Entry<MessageRow>>>);
+  }
+  protected get _byAccount(): Map<string, Map<string, Entry<SessionRec>>> {
+    return (this.#byAccount ??= this.#group('session') as Map<string, Map<string, Entry<SessionRec>>>);
+  }
+  /** A table's rows grouped by the part of their key before ':' (a conversation or account in hex). */
+  #group(t: Table): Map<string, Map<string, Entry>> {
+    const out = new Map<string, Map<string, Entry>>();
+    for (const [k, e] of this._t.get(t)!) {
+      const g = k.slice(0, k.indexOf(':'));
+      let m = out.get(g);
+      if (!m) out.set(g, (m = new Map()));
+      m.set(k, e);
+    }
+    return out;
+  }
   /** Bucket numbers computed for new rows (loaded rows carry theirs), and each bucket's rows. */
   protected readonly _bucketOf = new Map<string, number>();
-  protected readonly _buckets: Set<Entry>[] = Array.from({ length: BUCKETS }, () => new Set());
+  /** Each bucket's rows: a Set, or at open the array of rows read (made a Set when the bucket first changes). */
+  protected readonly _buckets: (Set<Entry> | Entry[])[] = Array.from({ length: BUCKETS }, () => new Set());
   protected _ord = 0;
   /** While a transaction runs: how to undo it, and what it changed (logical key → entry, or null for a delete). */
   protected _undo: [Table, string, Entry | undefined][] | null = null;
@@ -86,13 +163,29 @@ export abstract class RowStore {
     db.onversionchange = () => { /* deleteDatabase from elsewhere: let it proceed; further writes fail */ db.close(); };
   }
 
-  /** Loads one bucket's rows; returns how many. */
-  protected _load(bucket: number, rows: StoredRow[]): number {
-    for (const v of rows) {
-      this._raw(v.t, v.k, { t: v.t, k: v.k, o: v.o, r: v.r, b: bucket });
-      if (v.o >= this._ord) this._ord = v.o + 1;
+  /** Loads one bucket's rows (decodeBucket: all of one bucket); returns how many. A key seen twice is STORE_CORRUPT. */
+  protected _load(rows: Entry[]): number {
+    if (rows.length === 0) return 0;
+    const tables = this._t;
+    for (const e of rows) {
+      const table = tables.get(e.t)!;
+      const size = table.size;
+      table.set(e.k, e);
+      if (table.size === size) throw new StoreError('STORE_CORRUPT', 'the local store holds a row twice; the store was not opened');
+      if (e.o >= this._ord) this._ord = e.o + 1;
     }
+    const b = rows[0]!.b;
+    const held = this._buckets[b]!;
+    if (held instanceof Set && held.size === 0) this._buckets[b] = rows;
+    else for (const e of rows) this.#members(b).add(e);
     return rows.length;
+  }
+
+  /** A bucket's rows as a Set (to change them). */
+  #members(b: number): Set<Entry> {
+    let m = this._buckets[b]!;
+    if (Array.isArray(m)) this._buckets[b] = m = new Set(m);
+    return m;
   }
 
   // ------------------------------------------------------------------ durability
@@ -122,7 +215,7 @@ export abstract class RowStore {
       for (const batch of this._queue.splice(0)) for (const b of batch) touched.add(b);
       const snapshot = [...touched].map((b) => ({ b, rows: this._bucketRows(b) }));
       try {
-        const ops = await Promise.all(snapshot.map(async ({ b, rows }) => ({ b, v: rows.length ? await sealRecord(this._keys, b, encodeValue(rows)) : undefined })));
+        const ops = await Promise.all(snapshot.map(async ({ b, rows }) => ({ b, v: rows.length ? await sealRecord(this._keys, b, encodeBucket(rows)) : undefined })));
         const tx = this._db.transaction(RECORDS, 'readwrite', { durability: 'strict' });
         const os = tx.objectStore(RECORDS);
         for (const op of ops) {
@@ -136,6 +229,28 @@ export abstract class RowStore {
     }
   }
 
+  /**
+   * The format migration at open (client.md §7.1): every row, already in its new bucket in memory, is
+   * sealed again and written with the new header in one IndexedDB transaction that first clears the
+   * old records: the database holds the old format or the new one, never a mix.
+   */
+  protected async _migrate(header: unknown): Promise<void> {
+    try {
+      const sealed = await Promise.all(this._buckets.map(async (_, b) => {
+        const rows = this._bucketRows(b);
+        return { b, v: rows.length ? await sealRecord(this._keys, b, encodeBucket(rows)) : undefined };
+      }));
+      const tx = this._db.transaction([META, RECORDS], 'readwrite', { durability: 'strict' });
+      const os = tx.objectStore(RECORDS);
+      os.clear();
+      for (const { b, v } of sealed) if (v) os.put({ k: b, v });
+      tx.objectStore(META).put(header, HEADER_KEY);
+      await done(tx);
+    } catch (e) {
+      throw new StoreError('STORE_WRITE_FAILED', 'the browser refused to save the local store while converting it to the current format (out of space?); it is unchanged. Free some space and reload', { cause: e });
+    }
+  }
+
   protected _bucket(lk: string): number {
     let b = this._bucketOf.get(lk);
     if (b === undefined) {
@@ -145,11 +260,11 @@ export abstract class RowStore {
     return b;
   }
 
-  protected _bucketRows(b: number): { t: Table; k: string; o: number; r: unknown }[] {
-    const out: { t: Table; k: string; o: number; r: unknown }[] = [];
-    for (const e of this._buckets[b]!) out.push({ t: e.t, k: e.k, o: e.o, r: e.r });
-    return out;
+  /** A bucket's rows now (a snapshot: entries are never changed, only replaced). */
+  protected _bucketRows(b: number): Entry[] {
+    return [...this._buckets[b]!];
   }
+
 
   // ------------------------------------------------------------------ transactions and rows
 
@@ -182,7 +297,7 @@ export abstract class RowStore {
     void this.flush().catch(() => {}).finally(() => {
       this._db.close();
       // The data key is a non-extractable CryptoKey (dropped with this object); the index key is bytes.
-      this._keys.index.fill(0);
+      forgetIndexKey(this._keys);
       this._releaseLock?.();
       this._resolveClosed();
     });
@@ -197,10 +312,10 @@ export abstract class RowStore {
   protected _raw(t: Table, k: string, e: Entry | undefined): void {
     const table = this._t.get(t)!;
     const prev = table.get(k);
-    if (t === 'message' || t === 'session') {
+    const index = (t === 'message' ? this.#byConversation : t === 'session' ? this.#byAccount : undefined) as Map<string, Map<string, Entry>> | undefined;
+    if (index) {
       // Both keys start with the conversation / account in hex.
       const g = k.slice(0, k.indexOf(':'));
-      const index = (t === 'message' ? this._byConversation : this._byAccount) as Map<string, Map<string, Entry>>;
       let m = index.get(g);
       if (e) {
         if (!m) index.set(g, (m = new Map()));
@@ -210,10 +325,10 @@ export abstract class RowStore {
         if (m.size === 0) index.delete(g);
       }
     }
-    if (prev) this._buckets[prev.b]!.delete(prev);
+    if (prev) this.#members(prev.b).delete(prev);
     if (e) {
       table.set(k, e);
-      this._buckets[e.b]!.add(e);
+      this.#members(e.b).add(e);
     } else {
       table.delete(k);
     }

@@ -5,6 +5,7 @@ import type { KdfParams } from '../store-keys.js';
 import { BrowserTransport } from '../transport.js';
 import { browserAttachmentFiles } from '../thumbnail.js';
 import { webCryptoAgreement } from '../agreement.js';
+import { webCryptoSymmetric } from '../symmetric.js';
 import { HostError, type HostContext } from './context.js';
 import { followQuotes } from './quotes.js';
 import { markMemoryOnly } from './messages.js';
@@ -26,7 +27,7 @@ export function sessionMethods(ctx: HostContext) {
         remove: () => { current = null; ctx.post({ kind: 'marker', name: o.name, value: null }); },
       };
       const store = await IndexedDbStore.open({ name: o.name, passphrase: o.passphrase, ...(o.kdf ? { kdf: o.kdf } : {}), marker, ...(o.startOverAfterEviction ? { startOverAfterEviction: true } : {}) });
-      const client = new SigiloClient({ store, transport: () => new BrowserTransport(), attachments: browserAttachmentFiles, agreement: webCryptoAgreement });
+      const client = new SigiloClient({ store, transport: () => new BrowserTransport(), attachments: browserAttachmentFiles, agreement: webCryptoAgreement, symmetric: webCryptoSymmetric });
       // A message held in memory only is marked for the page (no copy, no reply, no content in notifications).
       const offEvents = client.on((event) => ctx.post({ kind: 'event', event: event.type === 'message' ? { ...event, message: markMemoryOnly(client, [event.message])[0]! } : event }));
       const offQuotes = followQuotes(client);
