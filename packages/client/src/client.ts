@@ -5,11 +5,9 @@
  * transaction, then send or acknowledge (spec/client.md; spec/protocol.md for
  * the cryptography).
  *
- * This class is a façade: each concept lives in a module named after it
- * (account, prekeys, contacts, verification, sessions, pairwise-send, outbox,
- * messages, receipts-typing, inbox, linking, online, devices,
- * attachment-messages, groups), and they share one Engine (engine.ts). Every
- * I/O is a port handed in through ClientOptions.
+ * This class is a façade: each concept lives in a module named after it (account, prekeys, contacts, verification,
+ * sessions, pairwise-send, outbox, messages, receipts-typing, inbox, linking, online, devices, attachment-messages,
+ * groups), and they share one Engine (engine.ts). Every I/O is a port handed in through ClientOptions.
  */
 import type { AsyncSymmetricCrypto, IdentityKeyPair, IdentitySigner, IdentityTokenOpener, ProtocolContext, TokenKeyReference } from '@sigilo/protocol';
 import { portableCrypto, systemRandom } from '@sigilo/protocol/portable';
