@@ -302,7 +302,14 @@ try {
     const w = await runWorkload(engine, { serverPid: server.pid, label: `Sigilo ${n}`, openLoop: true });
     // The server's own counters: everything stored was acknowledged and deleted.
     let m1;
-    for (let i = 0; i < 100; i++) { m1 = await metrics(server.metricsUrl); if (m1.sigilo_queue_depth === 0) break; await sleep(100); }
+    // The rows of an ack are gone (queue depth 0) when its transaction commits; the acknowledged counter moves once the
+    // WAL fsync after it returned, which on a loaded disk takes a while: wait for both (up to 60 s).
+    const ackedBefore = m0.sigilo_messages_delivered_total ?? 0;
+    for (let i = 0; i < 600; i++) {
+      m1 = await metrics(server.metricsUrl);
+      if (m1.sigilo_queue_depth === 0 && m1.sigilo_messages_delivered_total - ackedBefore >= engine.totals.delivered) break;
+      await sleep(100);
+    }
     checkDelivery(engine, `Sigilo ${n}`);
     const stored = m1.sigilo_messages_stored_total - (m0.sigilo_messages_stored_total ?? 0);
     const acked = m1.sigilo_messages_delivered_total - (m0.sigilo_messages_delivered_total ?? 0);
