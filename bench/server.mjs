@@ -31,7 +31,8 @@
 //      BENCH_WARMUP (seconds, default 2), BENCH_INFLIGHT (comma list of total messages in flight
 //      for the saturated search, default 2000,5000,10000,20000), BENCH_PROSODY=0 (skip Prosody),
 //      BENCH_PROFILE=1 (CPU profile of the Sigilo server at the largest N, summarised at the end),
-//      BENCH_TMP (data directories; default /var/tmp, on disk so that fsync costs what it costs).
+//      BENCH_TMP (data directories; default /var/tmp, on disk so that fsync costs what it costs),
+//      BENCH_REGISTER_CONCURRENCY (registrations at once, default 32; each retried with backoff, progress on stderr).
 // Last line: `server: 10000 devices X msg/s p99 Y ms Z KiB/conn; vs prosody R x`
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync } from 'node:fs';
@@ -76,6 +77,7 @@ const { LoadEngine } = await import('./support/load-engine.mjs');
 const { CpuWatch, rssKiB } = await import('./support/proc.mjs');
 const { ensureProsody, startProsody } = await import('./support/prosody.mjs');
 const { summariseProfile } = await import('./support/cpu-profile.mjs');
+const { registerAll, withTimeout } = await import('./support/register.mjs');
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
@@ -98,6 +100,9 @@ async function pool(items, limit, fn) {
   const worker = async () => { while (next < items.length) { const i = next++; await fn(items[i], i); } };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
+
+/** Which phase runs now (stderr, so that stdout keeps the results). */
+function phase(what) { note(`[${new Date().toISOString().slice(11, 19)}] phase ${what}`); }
 
 /** GET /metrics of the Sigilo server (its own loopback listener), parsed into {name: value} (unlabelled series only). */
 function metrics(url) {
@@ -208,8 +213,17 @@ try {
   log('  other processes may be running on this machine: the per-core busy figures below show how much of each core was ours');
 
   // 1. Accounts.
+  phase(`1/4 registering ${MAX_N} accounts (untimed)`);
   let t0 = performance.now();
-  const setup = await spawnServer(dataDir, { cpus: SERVER_CPU, overrides: { 'storage.synchronous': 'normal' } });
+  // The registration guard takes a token per registration in flight (20 per address by default): a burst from one address
+  // would be refused as guessing; and on a loaded machine a registration may outlast the default authentication timeout.
+  const setup = await spawnServer(dataDir, {
+    cpus: SERVER_CPU,
+    overrides: {
+      'storage.synchronous': 'normal', 'limits.failedRegistrationsPerHour': 1_000_000, 'limits.failedRegistrationsPerHourGlobal': 1_000_000,
+      'limits.refusedRequestsPerHour': 1_000_000, 'limits.authTimeout': '10m',
+    },
+  });
   cleanups.push(() => setup.stop());
   const cert = readFileSync(join(dataDir, 'tls', 'self-signed.crt'));
   const key = join(dataDir, 'tls', 'self-signed.key');
@@ -217,21 +231,14 @@ try {
   const portOf = (url) => Number(new URL(url.replace(/^wss:/, 'https:')).port);
   let target = { port: portOf(setup.url), cert, secureContext };
   const devices = Array.from({ length: MAX_N }, (_, i) => new SigiloDevice(i));
-  for (let i = 0; i < MAX_N; i += 10_000) {
-    const invites = await setup.invites(Math.min(10_000, MAX_N - i));
-    // A connection closed before the challenge (handshake timeout on a loaded machine) is retried: the invite is unused.
-    await pool(invites, 128, async (code, j) => {
-      for (let attempt = 1; ; attempt++) {
-        try { return await devices[i + j].register(target, code, '127.0.0.2'); } catch (e) { if (attempt >= 5) throw e; await sleep(200 * attempt); }
-      }
-    });
-  }
+  await registerAll(setup, target, devices, { concurrency: Number(process.env.BENCH_REGISTER_CONCURRENCY ?? 32), note });
   for (const d of devices) d.peer = devices[d.index ^ 1];
   await setup.stop();
   cleanups.pop();
   note(`registered ${MAX_N} accounts (invite, Register, SetAccessKey) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
   // 2. Memory floor: bare TLS ws.
+  phase(`2/4 memory floor: a bare TLS ws server with ${MAX_N} idle connections`);
   {
     const bare = await spawnLineProcess(fileURLToPath(new URL('./support/bare-ws-server.mjs', import.meta.url)),
       [join(dataDir, 'tls', 'self-signed.crt'), key], { cpus: SERVER_CPU, nodeArgs: ['--expose-gc'] });
@@ -259,6 +266,7 @@ try {
   const engines = new Map();
   for (const n of DEVICE_COUNTS) {
     const profileDir = join(root, 'profile');
+    phase(`3/4 Sigilo with ${n} devices`);
     const profiling = PROFILE && n === MAX_N;
     if (profiling) mkdirSync(profileDir, { recursive: true });
     const server = await spawnServer(dataDir, {
@@ -272,7 +280,16 @@ try {
     engines.set(n, engine);
     const idle0 = await server.gc();
     t0 = performance.now();
-    await pool(group, 128, (d) => d.connect(target, n === MAX_N ? '127.0.0.5' : '127.0.0.4'));
+    // Bounded and retried like the registrations: a connection lost on a loaded machine would otherwise wait for its QueueEmpty forever.
+    await pool(group, 128, async (d) => {
+      for (let attempt = 1; ; attempt++) {
+        try { return await withTimeout(d.connect(target, n === MAX_N ? '127.0.0.5' : '127.0.0.4'), 120_000, 'a connection', () => d.close()); } catch (e) {
+          d.close();
+          if (attempt >= 5) throw e;
+          await sleep(500 * attempt);
+        }
+      }
+    });
     const connectSeconds = (performance.now() - t0) / 1000;
     await sleep(1000);
     const idle1 = await server.gc();
@@ -285,7 +302,14 @@ try {
     const w = await runWorkload(engine, { serverPid: server.pid, label: `Sigilo ${n}`, openLoop: true });
     // The server's own counters: everything stored was acknowledged and deleted.
     let m1;
-    for (let i = 0; i < 100; i++) { m1 = await metrics(server.metricsUrl); if (m1.sigilo_queue_depth === 0) break; await sleep(100); }
+    // The rows of an ack are gone (queue depth 0) when its transaction commits; the acknowledged counter moves once the
+    // WAL fsync after it returned, which on a loaded disk takes a while: wait for both (up to 60 s).
+    const ackedBefore = m0.sigilo_messages_delivered_total ?? 0;
+    for (let i = 0; i < 600; i++) {
+      m1 = await metrics(server.metricsUrl);
+      if (m1.sigilo_queue_depth === 0 && m1.sigilo_messages_delivered_total - ackedBefore >= engine.totals.delivered) break;
+      await sleep(100);
+    }
     checkDelivery(engine, `Sigilo ${n}`);
     const stored = m1.sigilo_messages_stored_total - (m0.sigilo_messages_stored_total ?? 0);
     const acked = m1.sigilo_messages_delivered_total - (m0.sigilo_messages_delivered_total ?? 0);
@@ -309,6 +333,7 @@ try {
   // 4. Prosody at 1,000 connections.
   const PN = 1000;
   if (WITH_PROSODY) {
+    phase(`4/4 Prosody with ${PN} devices`);
     const version = ensureProsody(note);
     const prosody = await startProsody(join(root, 'prosody'), { cpus: SERVER_CPU });
     cleanups.push(() => prosody.stop());

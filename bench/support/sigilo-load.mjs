@@ -5,7 +5,7 @@
 // spec/sigilo/server/v1/frames.proto encoded by hand, so that the generator costs far less CPU
 // per message than the server it measures.
 import { connect as tlsConnect } from 'node:tls';
-import { createHash, generateKeyPairSync, randomBytes, randomFillSync, sign } from 'node:crypto';
+import { createHash, createPrivateKey, generateKeyPairSync, randomBytes, randomFillSync, sign } from 'node:crypto';
 import { authPayload, registerDevicePayload, registerIdentityPayload } from '../../packages/protocol/dist/device-auth.js';
 
 // ------------------------------------------------------------------------------------ protobuf
@@ -240,7 +240,20 @@ export class WsConn {
 
 // ------------------------------------------------------------------------------------ devices
 
-const rawPublic = (key) => Buffer.from(key.export({ format: 'jwk' }).x, 'base64url');
+/**
+ * A key pair with its raw 32-byte public key. The keys come back DER-encoded from the generation itself and
+ * no KeyObject of the generation is ever exported: Node 20's KeyObjectHandle.export (JWK) holds the key's
+ * mutex while it allocates, a GC at that moment may run the finaliser of the generation job that shares
+ * the key, and that finaliser takes the same mutex: the process deadlocks (seen as registrations that
+ * hang for ever on a loaded machine; gdb: ~KeyGenJob -> uv_mutex_lock under ExportJWKEdKey).
+ */
+function keyPair(type) {
+  const { publicKey, privateKey } = generateKeyPairSync(type, {
+    publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'der' },
+  });
+  // SPKI of Ed25519/X25519: a 12-byte header, then the raw key.
+  return { raw: Buffer.from(publicKey.subarray(publicKey.length - 32)), privateKey: createPrivateKey({ key: privateKey, format: 'der', type: 'pkcs8' }) };
+}
 
 /** Content layout (300 bytes, opaque to the server): magic, sender index, sequence, send time. */
 export const CONTENT_BYTES = 300;
@@ -271,10 +284,10 @@ export class SigiloDevice {
 
   /** Registers a new account with an invite and sets its access key; the connection is closed afterwards. */
   async register(target, invite, localAddress) {
-    const identity = generateKeyPairSync('ed25519');
-    const identityKey = Buffer.concat([rawPublic(identity.publicKey), rawPublic(generateKeyPairSync('x25519').publicKey)]);
-    const device = generateKeyPairSync('ed25519');
-    const deviceKey = rawPublic(device.publicKey);
+    const identity = keyPair('ed25519');
+    const identityKey = Buffer.concat([identity.raw, keyPair('x25519').raw]);
+    const device = keyPair('ed25519');
+    const deviceKey = device.raw;
     const nonce = await this.#open(target, localAddress);
     const registered = await this.#request(2, [
       pb(1, invite), pb(2, identityKey), pb(3, deviceKey),

@@ -24,6 +24,7 @@ import { encodeDeliverFrame, encodeSendResultFrame } from './fast-frames.js';
 import { decodeHotFrame } from './fast-decode.js';
 import { RateLimitedError, ServerError, StaleDevicesError, isStorageFull, type WireErrorCode } from './errors.js';
 import { TokenBucket } from './rate-limit.js';
+import { SendGate, type SendTurn } from './send-gate.js';
 import { QuotaExceededError, allocateAttachment } from './services/attachments.js';
 import { authenticate, linkDevice, listDevices, register, setAccessKey } from './services/accounts.js';
 import { fetchBundles, preKeyCount, preKeysLowNotice, uploadPreKeys } from './services/directory.js';
@@ -105,6 +106,8 @@ export class Connection {
   #catchUpAgain = false;
   readonly #onAuthenticated: (() => void) | undefined;
   readonly #outboundLimit: number;
+  /** This connection's sends reach the relay in arrival order (send-gate.ts); made on the first send. */
+  #sendGate: SendGate | undefined;
   /** Fires when a frame has been arriving for limits.frameTimeout without completing (see #watchPartialFrames). */
   #partialTimer: NodeJS.Timeout | undefined;
   /** A message completed since the partial-frame deadline was last armed. */
@@ -474,25 +477,41 @@ export class Connection {
       return;
     }
     let reply: Promise<Reply>;
+    const c = frame.body.case;
+    const turn = c === 'sealedSend' || c === 'send' || c === 'multiSealedSend' ? (this.#sendGate ??= new SendGate()).take() : undefined;
     try {
-      reply = this.#dispatch(frame);
+      reply = this.#dispatch(frame, turn);
     } catch (err) {
       reply = Promise.reject(err);
     }
     this.#inFlight++;
+    // One reaction per frame (no .catch/.finally chain: fewer promises on the hot path).
     reply.then(
       (r) => {
-        if (r) this.send(r.body, frame.requestId);
-        r?.after?.();
-        this.#keepAnonymousAlive(frame);
+        try {
+          if (r) this.send(r.body, frame.requestId);
+          r?.after?.();
+          this.#keepAnonymousAlive(frame);
+        } catch (err) {
+          this.#ctx.log.error('request failed after its reply', { frame: frame.body.case, error: (err as Error)?.name });
+        }
+        this.#answered(turn);
       },
-      (err: unknown) => this.#onError(frame, err),
-    ).catch((err: unknown) => {
-      this.#ctx.log.error('request failed after its reply', { frame: frame.body.case, error: (err as Error)?.name });
-    }).finally(() => {
-      this.#inFlight--;
-      if (this.#lifetimeOver && this.#inFlight === 0) this.#endAnonymous();
-    });
+      (err: unknown) => {
+        try {
+          this.#onError(frame, err);
+        } catch (e) {
+          this.#ctx.log.error('request failed after its reply', { frame: frame.body.case, error: (e as Error)?.name });
+        }
+        this.#answered(turn);
+      },
+    );
+  }
+
+  #answered(turn: SendTurn | undefined): void {
+    turn?.pass(); // refused before its turn: the next send need not wait for it
+    this.#inFlight--;
+    if (this.#lifetimeOver && this.#inFlight === 0) this.#endAnonymous();
   }
 
   /** After a request succeeded on an unauthenticated connection: valid use keeps it open (within its lifetime). */
@@ -540,7 +559,7 @@ export class Connection {
     }, requestId);
   }
 
-  #dispatch(frame: ClientFrame): Promise<Reply> {
+  #dispatch(frame: ClientFrame, turn?: SendTurn): Promise<Reply> {
     const ctx = this.#ctx;
     const body = frame.body;
     const s = this.session;
@@ -561,9 +580,9 @@ export class Connection {
       case 'uploadPreKeys': return uploadPreKeys(ctx, needAuth(), body.value);
       case 'getPreKeyCount': return preKeyCount(ctx, needAuth());
       case 'fetchBundles': return fetchBundles(ctx, needAuth(), body.value);
-      case 'send': return identifiedSend(ctx, needAuth(), body.value);
-      case 'sealedSend': return sealedSend(ctx, body.value, this.sourceKey);
-      case 'multiSealedSend': return multiSealedSend(ctx, body.value, this.sourceKey);
+      case 'send': return identifiedSend(ctx, needAuth(), body.value, turn);
+      case 'sealedSend': return sealedSend(ctx, body.value, this.sourceKey, turn);
+      case 'multiSealedSend': return multiSealedSend(ctx, body.value, this.sourceKey, turn);
       case 'ack': return ack(ctx, needAuth(), body.value, frame.requestId !== 0n);
       case 'getSenderCertificate': return senderCertificate(ctx, needAuth());
       case 'setAccessKey': return setAccessKey(ctx, needAuth(), body.value);

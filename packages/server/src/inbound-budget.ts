@@ -15,6 +15,8 @@ import type { Socket } from 'node:net';
 export class InboundEntry {
   pending = 0;
   released = false;
+  /** Removes the listeners of this entry (set by InboundBudget.track). */
+  onRelease: (() => void) | undefined;
   constructor(readonly socket: Socket, private readonly budget: InboundBudget) {}
 
   /** A frame (data or control) completed: what arrived so far was consumed. */
@@ -26,6 +28,8 @@ export class InboundEntry {
     this.budget.settle(this, 0);
     this.released = true;
     this.budget.forget(this);
+    this.onRelease?.();
+    this.onRelease = undefined;
   }
 }
 
@@ -45,11 +49,14 @@ export class InboundBudget {
   track(socket: Socket): InboundEntry {
     const entry = new InboundEntry(socket, this);
     this.#entries.add(entry);
-    socket.prependListener('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       if (entry.released) return;
       this.settle(entry, entry.pending + chunk.length);
       if (this.#total > this.limit) this.#shed();
-    });
+    };
+    socket.prependListener('data', onData);
+    // Released (authenticated or closed): the listener goes, so an authenticated connection's chunks cost nothing here.
+    entry.onRelease = () => socket.off('data', onData);
     socket.once('close', () => entry.release());
     return entry;
   }

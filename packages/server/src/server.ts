@@ -286,6 +286,10 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       ws.on('pong', consumed);
       new Connection(ctx, ws, () => {
         entry.release();
+        // Authenticated: its frames no longer count (and the listeners cost a call per frame).
+        ws.off('message', consumed);
+        ws.off('ping', consumed);
+        ws.off('pong', consumed);
         if (ticket) admission.authenticate(ticket);
       }, ticket?.key);
     });

@@ -1,7 +1,7 @@
 /** Registration with an invite, device linking, challenge-response authentication, account settings. */
 import { identitySigningKey } from '@sigilo/protocol';
 import type { Authenticate, LinkDevice, Register, SetAccessKey } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import {
   ACCOUNT_ID_LENGTH, DEVICE_KEY_LENGTH, authPayload, linkDevicePayload, linkIdentityPayload, registerDevicePayload, registerIdentityPayload,
 } from '../auth.js';
@@ -110,7 +110,8 @@ export async function authenticate(ctx: ServerContext, conn: Connection, m: Auth
   return { body: { case: 'authenticated', value: { accountId: m.accountId, deviceId: m.deviceId, serverTime: BigInt(ctx.now()) } }, after };
 }
 
-export const accessKeyHash = (key: Uint8Array) => new Uint8Array(createHash('sha256').update(key).digest());
+/** SHA-256 of an access key (one-shot: computed on every sealed send). */
+export const accessKeyHash = (key: Uint8Array): Uint8Array => hash('sha256', key, 'buffer');
 
 export async function setAccessKey(ctx: ServerContext, s: Session, m: SetAccessKey): Promise<Reply> {
   if (m.accessKey.length !== 0 && m.accessKey.length !== ACCESS_KEY_LENGTH) throw invalidArgument(`access_key must be ${ACCESS_KEY_LENGTH} bytes, or empty to remove it`);

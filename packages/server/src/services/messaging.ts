@@ -17,6 +17,7 @@ import { RateLimitedError, ServerError, StaleDevicesError, invalidArgument, isSt
 import { toHex } from '../ids.js';
 import { labels } from '../metrics.js';
 import { deviceListDiff, excusedKeyless, type EnqueueRequest, type SealedRecipientRecord } from '../storage/port.js';
+import type { SendTurn } from '../send-gate.js';
 import { ACCESS_KEY_LENGTH, accessKeyHash } from './accounts.js';
 import { applyExpiryHint } from './expiry-hint.js';
 import { storedTimes } from './stored-times.js';
@@ -50,13 +51,18 @@ function checkMessages(ctx: ServerContext, recipient: Uint8Array, messageId: Uin
   }
 }
 
-async function enqueue(ctx: ServerContext, req: Omit<EnqueueRequest, 'dedupKey' | 'createdAt' | 'expiresAt' | 'dedupExpiresAt'>, kind: string, expiresHint: bigint): Promise<Reply> {
+async function enqueue(ctx: ServerContext, req: Omit<EnqueueRequest, 'dedupKey' | 'createdAt' | 'expiresAt' | 'dedupExpiresAt'>, kind: string, expiresHint: bigint, turn?: SendTurn): Promise<Reply> {
   const started = performance.now();
+  // The connection's earlier sends go to the relay first (send-gate.ts); the relay keeps that order.
+  const wait = turn?.wait();
+  if (wait) await wait;
   const now = ctx.now();
   const dedupKey = dedupKeyOf(req.recipient, req.messageId);
   const times = storedTimes(now, ctx.config.retention.undeliveredMs, ctx.config.retention.dedupMs);
   const expiresAt = applyExpiryHint(ctx, expiresHint, now, times.expiresAt);
-  const r = await ctx.relay.enqueue({ ...req, dedupKey, ...times, expiresAt });
+  const stored = ctx.relay.enqueue({ ...req, dedupKey, ...times, expiresAt });
+  turn?.pass();
+  const r = await stored;
   ctx.metrics.sends.inc(labels(kind, r.status));
   switch (r.status) {
     case 'stored':
@@ -108,7 +114,7 @@ async function relayOnline(ctx: ServerContext, req: Omit<EnqueueRequest, 'dedupK
 /** The bucket of messages to one account (identified from other accounts, sealed, multi-recipient sealed). */
 const inboundKey = (recipientHex: string) => `in:${recipientHex}`;
 
-export async function identifiedSend(ctx: ServerContext, s: Session, m: Send): Promise<Reply> {
+export async function identifiedSend(ctx: ServerContext, s: Session, m: Send, turn?: SendTurn): Promise<Reply> {
   checkMessages(ctx, m.recipientAccountId, m.messageId, m.messages);
   let wait = ctx.sendBuckets.take(s.accountHex, ctx.now());
   if (typeof wait !== 'number') wait = await wait; // shared by the nodes: a bus round trip
@@ -127,10 +133,10 @@ export async function identifiedSend(ctx: ServerContext, s: Session, m: Send): P
     sender: { accountId: s.accountId, deviceId: s.deviceId },
     excludeDeviceId: toSelf ? s.deviceId : undefined,
   };
-  return m.onlineOnly ? relayOnline(ctx, req, 'identified') : enqueue(ctx, req, 'identified', m.expiresHint);
+  return m.onlineOnly ? relayOnline(ctx, req, 'identified') : enqueue(ctx, req, 'identified', m.expiresHint, turn);
 }
 
-export async function sealedSend(ctx: ServerContext, m: SealedSend, sourceKey = '?'): Promise<Reply> {
+export async function sealedSend(ctx: ServerContext, m: SealedSend, sourceKey = '?', turn?: SendTurn): Promise<Reply> {
   checkMessages(ctx, m.recipientAccountId, m.messageId, m.messages);
   if (m.accessKey.length !== 0 && m.accessKey.length !== ACCESS_KEY_LENGTH) throw invalidArgument(`access_key must be ${ACCESS_KEY_LENGTH} bytes`);
   // Guessing access keys or accounts draws on the address's shared budget of refused requests (registration-guard.ts).
@@ -161,7 +167,7 @@ export async function sealedSend(ctx: ServerContext, m: SealedSend, sourceKey = 
     sender: undefined,
     excludeDeviceId: undefined,
   };
-  return m.onlineOnly ? relayOnline(ctx, req, 'sealed') : enqueue(ctx, req, 'sealed', m.expiresHint);
+  return m.onlineOnly ? relayOnline(ctx, req, 'sealed') : enqueue(ctx, req, 'sealed', m.expiresHint, turn);
 }
 
 export async function ack(ctx: ServerContext, s: Session, m: Ack, wantsReply: boolean): Promise<Reply> {
@@ -268,7 +274,7 @@ function accessAllowed(account: SealedRecipientRecord | undefined, presentedHash
   return account.accessKeyHash !== undefined && presentedHash !== undefined && timingSafeEqual(presentedHash, account.accessKeyHash);
 }
 
-export async function multiSealedSend(ctx: ServerContext, m: MultiSealedSend, sourceKey = '?'): Promise<Reply> {
+export async function multiSealedSend(ctx: ServerContext, m: MultiSealedSend, sourceKey = '?', turn?: SendTurn): Promise<Reply> {
   checkMulti(ctx, m);
   ctx.registrationGuard.guess(sourceKey, ctx.now());
   const started = performance.now();
@@ -293,14 +299,18 @@ export async function multiSealedSend(ctx: ServerContext, m: MultiSealedSend, so
   }
   if (m.onlineOnly) return multiOnline(ctx, m, records as readonly SealedRecipientRecord[]);
 
+  const wait = turn?.wait();
+  if (wait) await wait;
   const times = storedTimes(now, ctx.config.retention.undeliveredMs, ctx.config.retention.dedupMs);
-  const r = await ctx.relay.enqueueMulti({
+  const queued = ctx.relay.enqueueMulti({
     messageId: m.messageId,
     payload: m.sharedPayload,
     recipients: m.recipients.map((x) => ({ recipient: x.accountId, deviceIds: x.deviceIds, header: x.header, dedupKey: dedupKeyOf(x.accountId, m.messageId) })),
     ...times,
     expiresAt: applyExpiryHint(ctx, m.expiresHint, now, times.expiresAt),
   });
+  turn?.pass();
+  const r = await queued;
   ctx.metrics.sends.inc(labels('multi_sealed', r.status));
   switch (r.status) {
     case 'stored':

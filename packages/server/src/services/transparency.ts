@@ -19,7 +19,7 @@ import {
 } from '@sigilo/protocol';
 import { DataDirError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { KtLeafRecord, Storage } from '../storage/port.js';
+import type { KtLeafInput, KtLeafRecord, Storage } from '../storage/port.js';
 
 export interface WitnessConfig {
   readonly name: string;
@@ -55,6 +55,8 @@ export function loadLogKey(dataDir: string, random: Random): Uint8Array {
 
 const WITNESS_TIMEOUT_MS = 5000;
 const RECONCILE_BATCH = 500;
+/** Most leaves appended in one transaction. */
+const MAX_APPEND_BATCH = 2000;
 
 export class KeyTransparency {
   readonly origin: string;
@@ -63,6 +65,11 @@ export class KeyTransparency {
   readonly #seed: Uint8Array;
   #published: PublishedCheckpoint | undefined;
   #publishing: Promise<PublishedCheckpoint> | undefined;
+  /** The publication after the running one, shared by everyone who asks meanwhile. */
+  #nextPublish: Promise<PublishedCheckpoint> | undefined;
+  /** Appends waiting for the running one (see #appendLeaves). */
+  #waitingLeaves: { leaves: readonly KtLeafInput[]; resolve: (size: number) => void; reject: (e: unknown) => void }[] = [];
+  #appending = false;
   /** Per witness: the size of the latest checkpoint it cosigned for us, when known. */
   readonly #witnessSizes = new Map<string, number>();
 
@@ -92,9 +99,41 @@ export class KeyTransparency {
       const leaf = encodeBinding(b);
       return { accountId: b.accountId, deviceId: b.deviceId, kind: (b.kind === 'add' ? 1 : 2) as 1 | 2, leaf, leafHash: ktLeafHash(this.crypto, leaf) };
     });
-    const size = await this.storage.appendKtLeaves(leaves, (l, r) => ktNodeHash(this.crypto, l, r));
+    const size = await this.#appendLeaves(leaves);
     // Another publication may have started before this append: publish again until one covers it.
     for (let i = 0; i < 3 && (await this.publish()).size < size; i++) { /* again */ }
+  }
+
+  /**
+   * Group commit for the log: appends made while one is written go together in the next transaction.
+   * One append at a time per process, so many registrations at once (thousands on PostgreSQL) hold one
+   * pooled connection on the log's lock, not the whole pool, and take a few statements in all.
+   */
+  #appendLeaves(leaves: readonly KtLeafInput[]): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.#waitingLeaves.push({ leaves, resolve, reject });
+      if (!this.#appending) void this.#appendWaiting();
+    });
+  }
+
+  async #appendWaiting(): Promise<void> {
+    this.#appending = true;
+    try {
+      while (this.#waitingLeaves.length) {
+        let n = 0;
+        let count = 0;
+        while (n < this.#waitingLeaves.length && (n === 0 || count + this.#waitingLeaves[n]!.leaves.length <= MAX_APPEND_BATCH)) count += this.#waitingLeaves[n++]!.leaves.length;
+        const batch = this.#waitingLeaves.splice(0, n);
+        try {
+          const size = await this.storage.appendKtLeaves(batch.flatMap((b) => b.leaves), (l, r) => ktNodeHash(this.crypto, l, r));
+          for (const b of batch) b.resolve(size);
+        } catch (e) {
+          for (const b of batch) b.reject(e);
+        }
+      }
+    } finally {
+      this.#appending = false;
+    }
   }
 
   /** Appends the add binding of every device the log lacks (a database older than the log, or a crash between the writes). */
@@ -118,7 +157,13 @@ export class KeyTransparency {
   /** Signs the current tree and collects cosignatures; one publication at a time, coalescing requests made meanwhile. */
   publish(): Promise<PublishedCheckpoint> {
     // Asked while one runs: run again after it (the next one covers every append made meanwhile).
-    if (this.#publishing) return this.#publishing.then(() => this.publish(), () => this.publish());
+    if (this.#publishing) {
+      // Everyone asking meanwhile shares the one next publication (not one each, run in turn).
+      return (this.#nextPublish ??= this.#publishing.then(() => undefined, () => undefined).then(() => {
+        this.#nextPublish = undefined;
+        return this.publish();
+      }));
+    }
     const run = this.#publishOnce().finally(() => { this.#publishing = undefined; });
     this.#publishing = run;
     return run;

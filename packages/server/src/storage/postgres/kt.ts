@@ -4,27 +4,44 @@ import { KT_APPEND_LOCK } from './schema.js';
 import { buf, bytes, num, type Pg } from './rows.js';
 
 export async function appendKtLeaves(pg: Pg, leaves: readonly KtLeafInput[], nodeHash: (left: Uint8Array, right: Uint8Array) => Uint8Array): Promise<number> {
+  if (!leaves.length) return ktSize(pg);
   return pg.tx(async (q) => {
     // Appends from every server process sharing the database queue on one transaction-scoped lock.
     await q('SELECT pg_advisory_xact_lock($1::int, $2::int)', [KT_APPEND_LOCK, 0]);
-    let size = num((await q(`SELECT coalesce(max(leaf_index) + 1, 0) AS n FROM ${pg.t('kt_leaves')}`))[0]!.n);
+    const first = num((await q(`SELECT coalesce(max(leaf_index) + 1, 0) AS n FROM ${pg.t('kt_leaves')}`))[0]!.n);
+    // A batch in a fixed number of statements: the nodes the batch computes are kept here, and only a left
+    // sibling older than the batch is read (at most one per level).
+    const made = new Map<string, Uint8Array>();
+    const nodes = { level: [] as number[], index: [] as number[], hash: [] as Buffer[] };
+    const put = (level: number, index: number, h: Uint8Array) => {
+      made.set(`${level}/${index}`, h);
+      nodes.level.push(level); nodes.index.push(index); nodes.hash.push(buf(h));
+    };
+    const older = async (level: number, index: number): Promise<Uint8Array> => {
+      const left = await q(`SELECT hash FROM ${pg.t('kt_nodes')} WHERE level = $1 AND node_index = $2`, [level, index]);
+      if (!left.length) throw new Error(`key transparency log: node ${level}/${index} is missing`);
+      return bytes(left[0]!.hash);
+    };
+    let size = first;
     for (const l of leaves) {
-      await q(`INSERT INTO ${pg.t('kt_leaves')} (leaf_index, account_id, device_id, kind, leaf) VALUES ($1, $2, $3, $4, $5)`,
-        [size, buf(l.accountId), l.deviceId, l.kind, buf(l.leaf)]);
       let i = size;
       let level = 0;
       let h = l.leafHash;
-      await q(`INSERT INTO ${pg.t('kt_nodes')} (level, node_index, hash) VALUES (0, $1, $2)`, [i, buf(h)]);
+      put(0, i, h);
       while (i % 2 === 1) {
-        const left = await q(`SELECT hash FROM ${pg.t('kt_nodes')} WHERE level = $1 AND node_index = $2`, [level, i - 1]);
-        if (!left.length) throw new Error(`key transparency log: node ${level}/${i - 1} is missing`);
-        h = nodeHash(bytes(left[0]!.hash), h);
+        const left = made.get(`${level}/${i - 1}`) ?? await older(level, i - 1);
+        h = nodeHash(left, h);
         i = (i - 1) / 2;
         level++;
-        await q(`INSERT INTO ${pg.t('kt_nodes')} (level, node_index, hash) VALUES ($1, $2, $3)`, [level, i, buf(h)]);
+        put(level, i, h);
       }
       size++;
     }
+    await q(`INSERT INTO ${pg.t('kt_leaves')} (leaf_index, account_id, device_id, kind, leaf)
+      SELECT i, a, d, k, b FROM unnest($1::bigint[], $2::bytea[], $3::int[], $4::smallint[], $5::bytea[]) AS x(i, a, d, k, b)`,
+    [leaves.map((_, j) => first + j), leaves.map((l) => buf(l.accountId)), leaves.map((l) => l.deviceId), leaves.map((l) => l.kind), leaves.map((l) => buf(l.leaf))]);
+    await q(`INSERT INTO ${pg.t('kt_nodes')} (level, node_index, hash) SELECT l, i, h FROM unnest($1::smallint[], $2::bigint[], $3::bytea[]) AS x(l, i, h)`,
+      [nodes.level, nodes.index, nodes.hash]);
     return size;
   });
 }
