@@ -3,7 +3,7 @@
  * and by `sigilo admin` on a stopped server's data directory. With a hub
  * (running server), removals also close the live connections.
  */
-import { pushOrgTrust } from './org-trust.js';
+import { publishedOrgTrust, pushOrgTrust } from './org-trust.js';
 import { IdentityCaDirectory } from '../identity-ca/ca-directory.js';
 import { toPem } from '../identity-ca/issue.js';
 import { accountIdText, normaliseUsername, parseAccountIdText, usernameHash, type Binding, type Random } from '@sigilo/protocol';
@@ -199,9 +199,18 @@ export class AdminService {
   }
 
   /** After `sigilo admin ca` changed DATA/identity-ca: the CA and CRL pushed to every connected device now (spec/trust.md §5). */
-  publishOrgTrust(): { pushed: number } {
-    return { pushed: this.hub ? pushOrgTrust(this.hub, this.config.dataDir) : 0 };
+  publishOrgTrust(): { pushed: number; relayed: boolean } {
+    const pushed = this.hub ? pushOrgTrust(this.hub, this.config.dataDir) : 0;
+    // With several nodes, the others push the same bytes to their own devices (cluster.ts).
+    if (this.relayOrgTrust) {
+      const { ca, crl } = publishedOrgTrust(this.config.dataDir);
+      if (ca.length > 0) this.relayOrgTrust(ca, crl);
+    }
+    return { pushed, relayed: this.relayOrgTrust !== undefined };
   }
+
+  /** Set by the server when it is one of several nodes: sends a new CA/CRL to the other nodes over the bus. */
+  relayOrgTrust: ((ca: Uint8Array, crl: Uint8Array) => void) | undefined;
 
   /** `sigilo admin audit --deep` (services/deep-audit.ts). */
   async deepAudit(logFiles: readonly string[] = []): Promise<DeepAuditReport> {

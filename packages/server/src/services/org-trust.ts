@@ -37,7 +37,23 @@ export function getCertificates(ctx: ServerContext, _s: Session, m: GetCertifica
  * connected to this node at once (a revocation must not wait for a cache to expire).
  */
 export function pushOrgTrust(hub: Hub, dataDir: string): number {
-  const body = orgTrustBody(dataDir);
+  const { value } = orgTrustBody(dataDir);
+  return pushOrgTrustBytes(hub, value.caCertificate, value.crl);
+}
+
+/** The CA and CRL as published files (empty when there is no CA), for relaying them to the other nodes. */
+export function publishedOrgTrust(dataDir: string): { ca: Uint8Array; crl: Uint8Array } {
+  const { value } = orgTrustBody(dataDir);
+  return { ca: value.caCertificate, crl: value.crl };
+}
+
+/**
+ * Pushes a CA and CRL relayed by another node (cluster.ts) to this node's devices. The bytes are
+ * pushed as they came: every device checks them against the CA it pinned, and keeps a CRL only if its
+ * number is higher than the one it has, so a relayed copy can neither forge nor roll back anything.
+ */
+export function pushOrgTrustBytes(hub: Hub, caCertificate: Uint8Array, crl: Uint8Array): number {
+  const body = { case: 'orgTrust' as const, value: { caCertificate, crl } };
   let n = 0;
   for (const conn of hub.connections()) {
     conn.send(body);
