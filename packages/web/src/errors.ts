@@ -13,6 +13,7 @@ export function errorText(e: unknown): string {
     case 'UNSUPPORTED': return d.errUnsupported;
     case 'INVITE_INVALID': case 'INVALID_INVITE': case 'INVITE_USED': case 'INVITE_EXPIRED': return d.errInvite;
     case 'IDENTITY_CHANGED': return d.errSendBlocked;
+    case 'CERTIFICATE_REVOKED': return d.certNotSent;
     case 'CLIENT_TOO_OLD': case 'VERSION': return d.errVersion;
     case 'TIMEOUT': case 'CONNECTION_FAILED': case 'NOT_INITIALISED': return `${d.errOfflineNow} ${d.errCertHint}`;
     default: return d.errGeneric(e instanceof Error ? e.message : String(e));

@@ -24,6 +24,8 @@ import { AttachButton } from '../components/AttachButton.js';
 import { VoiceRecorder } from '../components/VoiceRecorder.js';
 import { PendingUploads } from '../components/PendingUploads.js';
 import { ChatMenuButton } from '../components/ChatMenuButton.js';
+import { CertBadge, RevokedBanner } from '../components/CertBadge.js';
+import { revokedHeld } from '../sdk/org.js';
 
 export function Conversation({ params }: { params: Record<string, string> }) {
   const d = t();
@@ -34,6 +36,9 @@ export function Conversation({ params }: { params: Record<string, string> }) {
   const isTyping = (typingUntil.value.get(id) ?? 0) > Date.now();
   const end = useRef<HTMLDivElement>(null);
   const number = useSignal<string | undefined>(undefined);
+  // A revoked certificate holds the contact like a changed safety number (spec/trust.md §6.3).
+  const held = revokedHeld(id);
+  const blocked = (summary?.identityChanged ?? false) || held;
 
   useEffect(() => {
     void openConversation(id);
@@ -82,7 +87,7 @@ export function Conversation({ params }: { params: Record<string, string> }) {
   }
 
   return <section class="conversation" aria-labelledby="conv-h">
-    <Header id="conv-h" avatar={<Avatar name={name} id={id} small />} title={<>{name} <TrustBadge id={id} changed={summary?.identityChanged ?? false} compact /></>} sub={isTyping ? <span class="typing" role="status">{d.typing}</span> : undefined}>
+    <Header id="conv-h" avatar={<Avatar name={name} id={id} small />} title={<>{name} <TrustBadge id={id} changed={summary?.identityChanged ?? false} compact /></>} sub={isTyping ? <span class="typing" role="status">{d.typing}</span> : <CertBadge id={id} compact />}>
       <button type="button" class="icon" aria-label={d.contactInfo} title={d.contactInfo} onClick={() => navigate(`contact/${id}`)}><InfoIcon /></button>
       <ChatMenuButton id={id} />
     </Header>
@@ -95,16 +100,17 @@ export function Conversation({ params }: { params: Record<string, string> }) {
       <button type="button" data-action="review" onClick={() => navigate(`contact/${id}`)}>{d.reviewChange}</button>
       <button type="button" class="primary" onClick={() => void acceptIdentity(id).catch(report)}>{d.errAcceptIdentity}</button>
     </div>}
+    {!summary?.identityChanged && <RevokedBanner id={id} name={name} onReview={() => navigate(`contact/${id}`)} />}
     <div class="messages" tabIndex={0} aria-label={d.messagesLabel}>
       <ol class="message-list">{items}<PendingUploads chat={id} /></ol>
       <div ref={end} />
     </div>
-    <Composer key={id} initial={drafts.get(id) ?? ''} disabled={summary?.identityChanged} blockedText={d.errSendBlocked}
+    <Composer key={id} initial={drafts.get(id) ?? ''} disabled={blocked} blockedText={held ? d.certSendHeld : d.errSendBlocked}
       replying={replying && { name: authorName(replying.author), text: replying.text }} onCancelReply={() => setReply(undefined)}
       onDraft={(v) => { if (v) drafts.set(id, v); else drafts.delete(id); }}
       onTyping={(started) => void typing(id, started)}
       onSend={(text) => sendText(id, text, replying).then(() => setReply(undefined)).catch((e) => { report(e); throw e; })}
-      attach={<AttachButton chat={id} disabled={summary?.identityChanged} />} voice={<VoiceRecorder chat={id} disabled={summary?.identityChanged} />} />
+      attach={<AttachButton chat={id} disabled={blocked} />} voice={<VoiceRecorder chat={id} disabled={blocked} />} />
   </section>;
 }
 

@@ -5,6 +5,7 @@ import type { ClientEvent } from './types.js';
 import { refreshConversation, refreshConversations } from './refresh.js';
 import { t } from '../i18n/index.js';
 import { notifyMessage } from './notify.js';
+import { refreshOrgTrust } from './org.js';
 
 /** Refreshes are coalesced: many events in a burst (catch-up after reconnecting) cost one read. */
 let pendingList: ReturnType<typeof setTimeout> | undefined;
@@ -55,6 +56,12 @@ export function onEngineEvent(e: ClientEvent): void {
     case 'connection':
       connection.value = { state: e.state, ...(e.retryInMs !== undefined ? { retryAt: Date.now() + e.retryInMs } : {}), everOnline: connection.value.everOnline || e.state === 'online' };
       if (e.state === 'online') schedule();
+      break;
+    case 'org-trust':
+      // A new CRL or certificate (pushed by the server at once): badges and held contacts change now.
+      void refreshOrgTrust().catch(() => undefined);
+      if (e.caChanged) notice.value = { kind: 'error', text: t().certCaChanged };
+      schedule();
       break;
     case 'replaced':
       notice.value = { kind: 'error', text: t().errReplaced };
