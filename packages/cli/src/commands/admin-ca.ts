@@ -19,7 +19,7 @@ async function pin(io: Io): Promise<string> {
   return promptHidden('Token PIN: ');
 }
 
-async function openSigner(io: Io, ca: IdentityCaDirectory): Promise<CaSigner> {
+export async function openSigner(io: Io, ca: IdentityCaDirectory): Promise<CaSigner> {
   const onToken = ca.summary().key.kind === 'pkcs11';
   return ca.openSigner(onToken ? await pin(io) : undefined);
 }
@@ -27,12 +27,12 @@ async function openSigner(io: Io, ca: IdentityCaDirectory): Promise<CaSigner> {
 interface Published { readonly pushed: number | undefined; readonly relayed: boolean }
 
 /** Tells a running server to push the CA and CRL to connected devices (and, with several nodes, relay them to the others). */
-async function publish(dataDir: string): Promise<Published> {
+export async function publish(dataDir: string): Promise<Published> {
   const r = await adminRequest(dataDir, { op: 'publish-org-trust' }) as { pushed: number; relayed?: boolean } | undefined;
   return { pushed: r?.pushed, relayed: r?.relayed === true };
 }
 
-function published(io: Io, { pushed, relayed }: Published): void {
+export function published(io: Io, { pushed, relayed }: Published): void {
   io.out(pushed === undefined
     ? 'The server is not running: devices get the change when they next connect after it starts.\n'
     : `Pushed to ${pushed} connected device(s) on this node now${relayed ? ' and relayed to the other nodes' : ''}; the others get it when they connect.\n`);

@@ -4,10 +4,12 @@
  * DATA/identity-ca/ as `sigilo admin ca` wrote them. The server signs nothing here and
  * vouches for nothing: clients check every signature against the CA they pinned.
  */
-import type { GetCertificates } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
+import { certificationRequestPayload, identitySigningKey } from '@sigilo/protocol';
+import type { GetCertificates, RequestCertification } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 import type { Reply } from '../connection.js';
 import type { ServerContext, Session } from '../context.js';
-import { invalidArgument } from '../errors.js';
+import { invalidArgument, ServerError } from '../errors.js';
+import { checkName } from '../identity-ca/issue.js';
 import type { Hub } from '../hub.js';
 import { IdentityCaDirectory } from '../identity-ca/ca-directory.js';
 
@@ -30,6 +32,32 @@ export function getCertificates(ctx: ServerContext, _s: Session, m: GetCertifica
   const certificates: Uint8Array[] = [];
   if (dir.exists()) for (const a of m.accountIds) { const c = dir.certificateOf(a); if (c) certificates.push(c); }
   return Promise.resolve({ body: { case: 'certificates', value: { certificates } } });
+}
+
+/** How far a request's signed time may be from the server's clock. */
+export const CERTIFICATION_REQUEST_SKEW_MS = 10 * 60_000;
+
+/**
+ * A device asks the organisation to certify its account's identity key (spec/trust.md §4.1). The account,
+ * device and key are the session's, so one member cannot ask in another's name; the identity key's signature
+ * over all of them, the name and the time is kept for the administrator's CLI to check again. The request
+ * certifies nothing: only `sigilo admin ca approve`, with the CA key, does.
+ */
+export async function requestCertification(ctx: ServerContext, s: Session, m: RequestCertification): Promise<Reply> {
+  if (!new IdentityCaDirectory(ctx.config.dataDir).exists()) {
+    throw new ServerError('NO_IDENTITY_CA', 'this organisation has no identity CA: there is nothing to request (the administrator runs sigilo admin ca init)');
+  }
+  try { checkName('the name', m.name); } catch (e) { throw invalidArgument((e as Error).message); }
+  const createdAt = Number(m.createdAt);
+  if (Math.abs(createdAt - ctx.now()) > CERTIFICATION_REQUEST_SKEW_MS) throw invalidArgument('created_at is more than 10 minutes from the server\'s clock: check this device\'s clock');
+  if (m.signature.length !== 64) throw invalidArgument('the signature is 64 bytes');
+  const payload = certificationRequestPayload(s.accountId, s.deviceId, s.identityKey, createdAt, m.name);
+  if (!ctx.crypto.ed25519Verify(identitySigningKey(s.identityKey), payload, m.signature)) {
+    throw new ServerError('INVALID_SIGNATURE', "the request is not signed by this account's identity key");
+  }
+  const r = await ctx.storage.putCertificationRequest({ accountId: s.accountId, deviceId: s.deviceId, name: m.name, identityKey: s.identityKey, signature: m.signature, createdAt });
+  if (!r) throw new ServerError('NOT_FOUND', 'this account was removed');
+  return { body: { case: 'certificationRequested', value: { requestId: BigInt(r.requestId), replaced: r.replaced } } };
 }
 
 /**
