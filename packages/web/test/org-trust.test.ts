@@ -74,7 +74,11 @@ describe.skipIf(missing !== undefined)('web app in Chromium: the organisation\'s
   });
 
   it('follows a contact\'s certificate: not certified, certified, revoked (held until accepted), expired', async () => {
-    await registerInUi(page, ws.origin, await ws.invite(), 'Ana Quintero', 'correct horse battery staple ana');
+    // The invite from `sigilo admin invite`, which prints the web app's link (the TLS CA's name, the server's port).
+    const inv = ok(await sigilo(['admin', 'invite', '--data', ws.dataDir], { env: { SIGILO_PORT: String(ws.server.port) }, timeoutMs: 60_000 }), 'admin invite');
+    const code = /Invite code: (\S+)/.exec(inv.out)![1]!;
+    expect(inv.out).toContain(`Web app: ${ws.origin}/#invite=${encodeURIComponent(code)}\n`);
+    await registerInUi(page, ws.origin, code, 'Ana Quintero', 'correct horse battery staple ana');
     const anaCard = parseContactCard((await contactCard(page)).trim());
     bruno.addContact('Ana', anaCard.accountId, anaCard.accessKey, anaCard.profileKey);
     await addContactInUi(page, 'Bruno', bruno.contactCard);
