@@ -78,6 +78,13 @@ describe.skipIf(missing !== undefined)('web app in Chromium: the organisation\'s
     const inv = ok(await sigilo(['admin', 'invite', '--data', ws.dataDir], { env: { SIGILO_PORT: String(ws.server.port) }, timeoutMs: 60_000 }), 'admin invite');
     const code = /Invite code: (\S+)/.exec(inv.out)![1]!;
     expect(inv.out).toContain(`Web app: ${ws.origin}/#invite=${encodeURIComponent(code)}\n`);
+    // The sign-up form at 360 px shows the whole code (it used to hide its last character).
+    await page.goto(`${ws.origin}/#invite=${encodeURIComponent(code)}`);
+    const field = page.locator('#invite');
+    await field.waitFor({ timeout: 30_000 });
+    expect(await field.inputValue()).toBe(code);
+    expect(await field.evaluate((el: HTMLInputElement) => el.scrollWidth - el.clientWidth)).toBeLessThanOrEqual(0);
+    await shot('register-invite');
     await registerInUi(page, ws.origin, code, 'Ana Quintero', 'correct horse battery staple ana');
     const anaCard = parseContactCard((await contactCard(page)).trim());
     bruno.addContact('Ana', anaCard.accountId, anaCard.accessKey, anaCard.profileKey);
@@ -155,4 +162,33 @@ describe.skipIf(missing !== undefined)('web app in Chromium: the organisation\'s
     expect(a11y).toEqual({});
     expect(problems).toEqual([]);
   }, 300_000);
+
+  it('starts a chat by username; someone without a profile name shows as their username, not an id', async () => {
+    const carla = createNodeClient({ dir: join(root, 'carla'), passphrase: 'carla node store' }) as typeof bruno;
+    try {
+      await carla.init(ws.server.url, ws.server.tls.fingerprint);
+      await carla.register(await ws.invite());
+      await carla.connect({ reconnect: true });
+      await carla.usernames.set('carla.n'); // and no profile name, as `sigilo register` leaves it
+      await go('#/new');
+      const field = page.locator('#find-username');
+      await field.fill('@nobody.here');
+      await page.getByRole('button', { name: 'Find' }).click();
+      await page.locator('#find-username-error', { hasText: 'Nobody on this server has the username @nobody.here' }).waitFor({ timeout: 15_000 });
+      await field.fill('@Carla.N');
+      await shot('new-chat-username');
+      await page.getByRole('button', { name: 'Find' }).click();
+      await page.locator('#conv-h', { hasText: 'carla.n' }).waitFor({ timeout: 15_000 });
+      expect(await page.evaluate(() => location.hash)).toBe(`#/chat/${hex(carla.accountId!)}`);
+      await sendInUi(page, 'hola Carla');
+      await go('#/');
+      await page.locator('.chat-row', { hasText: 'carla.n' }).waitFor();
+      expect(await page.locator('.chat-row .chat-name', { hasText: /^#/ }).count()).toBe(0);
+      await shot('chat-list-username');
+    } finally {
+      await carla.close().catch(() => undefined);
+      carla.store.close();
+    }
+    expect(problems).toEqual([]);
+  }, 120_000);
 });

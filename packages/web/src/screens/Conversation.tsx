@@ -20,6 +20,7 @@ import { TrustBadge } from '../components/TrustBadge.js';
 import { InfoIcon } from '../components/Icons.js';
 import { navigate } from '../router.js';
 import { t } from '../i18n/index.js';
+import { useDeleteForEveryone } from '../components/DeleteForEveryone.js';
 import { AttachButton } from '../components/AttachButton.js';
 import { VoiceRecorder } from '../components/VoiceRecorder.js';
 import { PendingUploads } from '../components/PendingUploads.js';
@@ -62,12 +63,13 @@ export function Conversation({ params }: { params: Record<string, string> }) {
     if (m) next.set(id, m); else next.delete(id);
     replyTo.value = next;
   };
+  const deleteEveryone = useDeleteForEveryone(id, report);
   const actions: MessageActions = {
     reply: (m) => setReply(m),
     authorName,
     copy: (m) => void navigator.clipboard?.writeText(m.text).then(() => { notice.value = { kind: 'info', text: d.copied }; }).catch(report),
     deleteForMe: (m) => void deleteMessage(id, m.messageId, false).catch(report),
-    deleteForEveryone: (m) => void deleteMessage(id, m.messageId, true).catch(report),
+    deleteForEveryone: (m) => deleteEveryone.ask(m),
   };
 
   const items: preact.ComponentChildren[] = [];
@@ -111,6 +113,7 @@ export function Conversation({ params }: { params: Record<string, string> }) {
       onTyping={(started) => void typing(id, started)}
       onSend={(text) => sendText(id, text, replying).then(() => setReply(undefined)).catch((e) => { report(e); throw e; })}
       attach={<AttachButton chat={id} disabled={blocked} />} voice={<VoiceRecorder chat={id} disabled={blocked} />} />
+    {deleteEveryone.dialog}
   </section>;
 }
 

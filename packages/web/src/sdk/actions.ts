@@ -160,6 +160,14 @@ export async function addContact(name: string, card: string): Promise<string> {
   return hex(row.accountId);
 }
 
+/** Starts a chat by @username; returns the chat id (hex). */
+export async function addContactByUsername(username: string): Promise<string> {
+  const row = await sdk().call.addContactByUsername(username);
+  await refreshConversations();
+  void sdk().call.refreshProfiles().then(() => refreshConversations()).catch(() => undefined);
+  return hex(row.accountId);
+}
+
 export async function acceptIdentity(id: string): Promise<void> {
   await sdk().call.acceptIdentity(fromHex(id));
   await refreshConversations();
