@@ -192,3 +192,80 @@ describe.skipIf(missing !== undefined)('web app in Chromium: the organisation\'s
     expect(problems).toEqual([]);
   }, 120_000);
 });
+
+/**
+ * Where the organisation's CA says a certificate stands for a safety-number check (`--certified-counts-as-verified`),
+ * an uncertified contact gets a warning badge too. Bruno asks for certification from his device (the SDK's
+ * requestCertification, as `sigilo ca request` does); the administrator approves it with the real
+ * `sigilo admin ca approve`; his own device receives the certificate by the push, and Ana's browser shows him
+ * certified and trusted, while Carla, uncertified, is shown "Not certified".
+ */
+describe.skipIf(missing !== undefined)('web app in Chromium: a CA whose policy counts certificates as verification', () => {
+  let ws: WebServer;
+  let root: string;
+  let context: BrowserContext;
+  let page: Page;
+  const people: (SigiloClient & { store: { close(): void } })[] = [];
+  const problems: string[] = [];
+
+  beforeAll(async () => {
+    assertBuilt();
+    ws = await startWebServer('sigilo-web-org-policy-', [], { adminSocket: true });
+    root = mkdtempSync(join(tmpdir(), 'sigilo-web-org-policy-people-'));
+    context = await ws.tb.browser.newContext({ locale: 'en-GB', viewport: PHONE });
+    page = await context.newPage();
+    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  }, 240_000);
+
+  afterAll(async () => {
+    for (const p of people) { await p.close().catch(() => undefined); p.store.close(); }
+    await context?.close();
+    await ws?.close();
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
+
+  const go = (hash: string) => page.evaluate((h) => { location.hash = h; }, hash);
+  const nodePerson = async (dir: string, name: string) => {
+    const p = createNodeClient({ dir: join(root, dir), passphrase: `${dir} node store` }) as SigiloClient & { store: { close(): void } };
+    people.push(p);
+    await p.init(ws.server.url, ws.server.tls.fingerprint);
+    await p.register(await ws.invite());
+    await p.connect({ reconnect: true });
+    await p.profiles.set({ name });
+    return p;
+  };
+
+  it('a device\'s own request, approved by the administrator, reaches it; the browser shows it certified and trusted, and warns on an uncertified contact', async () => {
+    const admin = (args: string[]) => sigilo(['admin', 'ca', ...args, '--data', ws.dataDir], { timeoutMs: 90_000 });
+    ok(await admin(['init', '--org', 'Acme Logistics', '--certified-counts-as-verified']), 'admin ca init');
+    const bruno = await nodePerson('bruno', 'Bruno Vasconcelos');
+    const carla = await nodePerson('carla', 'Carla Nunes');
+    await bruno.refreshOrgTrust();
+    const { requestId } = await bruno.requestCertification('Bruno Vasconcelos');
+    const listed = ok(await admin(['requests']), 'admin ca requests');
+    expect(listed.out).toContain(`#${requestId}  "Bruno Vasconcelos"`);
+    expect(listed.out).toContain(bruno.identityFingerprint);
+    ok(await admin(['approve', String(requestId), '--fingerprint', bruno.identityFingerprint]), 'admin ca approve');
+    // Bruno's own device gets its certificate from the push, without reconnecting.
+    await expect.poll(() => bruno.certificateStatus(bruno.accountId!).state, { timeout: 15_000 }).toBe('certified');
+
+    await registerInUi(page, ws.origin, await ws.invite(), 'Ana Quintero', 'correct horse battery staple ana');
+    await addContactInUi(page, 'Bruno', bruno.contactCard);
+    const brunoChat = hex(bruno.accountId!);
+    await page.locator('.bar .cert-badge[data-cert="certified"]').waitFor({ timeout: 15_000 });
+    await go(`#/contact/${brunoChat}`);
+    await page.locator('[data-cert-panel="certified"]').waitFor({ timeout: 10_000 });
+    expect(await page.locator('[data-cert-panel]').textContent()).toContain('Acme Logistics counts its certificate as verified');
+    await page.screenshot({ path: join(SHOTS, 'org-policy-certified-contact-phone.png') });
+
+    await addContactInUi(page, 'Carla', carla.contactCard);
+    const badge = page.locator('.bar .cert-badge[data-cert="uncertified"]');
+    await badge.waitFor({ timeout: 15_000 });
+    expect(await badge.textContent()).toContain('Not certified');
+    await page.screenshot({ path: join(SHOTS, 'org-policy-uncertified-chat-phone.png') });
+    await go(`#/contact/${hex(carla.accountId!)}`);
+    await page.locator('[data-cert-panel="uncertified"] .warn-text', { hasText: 'Carla is not certified by Acme Logistics' }).waitFor({ timeout: 10_000 });
+    expect(problems).toEqual([]);
+  }, 240_000);
+});

@@ -53,6 +53,8 @@ export function trustMethods(ctx: HostContext) {
       for (const k of c.store.listContacts()) contacts[hex(k.accountId)] = { ...c.certificateStatus(k.accountId), trustedBy: c.trusted(k.accountId).by };
       return { ca, own: c.certificateStatus(c.accountId!), contacts };
     },
+    /** Fetches the CA, the CRL and the certificates of this account and every contact now (after adding a contact). */
+    fetchOrgTrust: (): Promise<void> => ctx.need().refreshOrgTrust(),
     /** After checking with the contact in person: sends to them despite their revoked certificate (this certificate only). */
     acceptRevokedCertificate: (accountId: Uint8Array): boolean => ctx.need().acceptRevokedCertificate(accountId),
     /** This account's identity fingerprint, which the administrator compares before certifying (spec/trust.md §4). */

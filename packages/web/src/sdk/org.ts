@@ -18,6 +18,12 @@ export async function refreshOrgTrust(): Promise<void> {
   orgTrust.value = await sdk().call.orgTrust();
 }
 
+/** Fetches the certificates from the server (a contact just added has none on this device yet), then re-reads them. */
+export async function fetchOrgTrust(): Promise<void> {
+  await sdk().call.fetchOrgTrust();
+  await refreshOrgTrust();
+}
+
 /** A contact's certificate, or undefined where the organisation has no identity CA. */
 export function certificateOf(id: string): ContactCertificate | undefined {
   const v = orgTrust.value;
