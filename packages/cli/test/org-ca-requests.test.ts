@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../server/test/support/server.js';
 import { sqlitePath } from '../../server/src/index.js';
-import { assertBuilt, registered, sigilo, type CliPerson } from './support/sigilo.js';
+import { assertBuilt, cliPerson, registered, sigilo, type CliPerson } from './support/sigilo.js';
 
 interface Listed { requestId: number; name: string; fingerprint: string; signatureValid: boolean; keyIsCurrent: boolean; summary: { accountId: string } }
 
@@ -101,5 +101,18 @@ describe('sigilo ca request, and admin ca requests / approve / reject', () => {
     expect(await listed()).toEqual([]);
     expect((await admin(['reject', String(requestId)])).code).toBe(1);
     expect((await bruno.run(['whoami'])).out).toMatch(/Certificate: not certified/);
+  }, 120_000);
+
+  it('register --request-certification sends the request with the account', async () => {
+    const carla = cliPerson(root, 'carla');
+    expect((await carla.run(['init', t.server.url.replace(/^wss:/, 'https:').replace(/\/v1\/ws$/, ''), '--fingerprint', t.server.tls.fingerprint])).code).toBe(0);
+    const reg = await carla.run(['register', '--invite', (await t.server.admin.createInvite()).code, '--request-certification', 'Carla Nunes']);
+    expect(reg.code, reg.err).toBe(0);
+    expect(reg.err).not.toMatch(/request failed/);
+    const id = Number(/Certification request (\d+) sent as "Carla Nunes"/.exec(reg.out)![1]);
+    const fp = /Identity fingerprint: ([0-9a-f ]+)\n/.exec(reg.out)![1]!.trim();
+    expect(await listed()).toEqual([expect.objectContaining({ requestId: id, name: 'Carla Nunes', fingerprint: fp, signatureValid: true })]);
+    expect((await admin(['approve', String(id), '--yes'])).code).toBe(0);
+    expect((await carla.run(['whoami'])).out).toMatch(/Certificate: certified by Acme Logistics as "Carla Nunes"/);
   }, 120_000);
 });

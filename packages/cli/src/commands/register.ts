@@ -8,26 +8,42 @@ import { CLIENT_USAGE, clientCommand } from '../client/session.js';
 export const register = clientCommand({
   path: ['register'],
   summary: 'create your account with an invite code from your administrator',
-  usage: `sigilo register --invite CODE [--device-name NAME] ${CLIENT_USAGE} [--json]
+  usage: `sigilo register --invite CODE [--device-name NAME] [--request-certification "YOUR NAME"] ${CLIENT_USAGE} [--json]
 
 --device-name names this device (default: the computer's host name); the name is
-end-to-end encrypted for your own devices (sigilo devices).`,
-  options: { invite: { type: 'string' }, ...DEVICE_NAME_OPTION },
+end-to-end encrypted for your own devices (sigilo devices).
+--request-certification asks your organisation to certify your identity key under this name
+(as \`sigilo ca request\` does); your administrator approves it after comparing the fingerprint.`,
+  options: { invite: { type: 'string' }, 'request-certification': { type: 'string' }, ...DEVICE_NAME_OPTION },
   async run(ctx) {
     const invite = str(ctx.values.invite);
     if (!invite) throw new UsageError('give the invite code: --invite CODE (your administrator creates it with `sigilo admin invite`)');
     const deviceName = normaliseDeviceName(chosenDeviceName(ctx));
+    const certifyAs = str(ctx.values['request-certification'])?.trim();
+    if (certifyAs === '') throw new UsageError('give your name with --request-certification "Ana Silva"');
     const client = await ctx.client();
     ctx.progress(`Generating keys… uploading ${PREKEY_BATCH} prekeys and ${PQ_PREKEY_BATCH} post-quantum prekeys…`);
     const { accountId, deviceId } = await client.register(invite);
     await nameThisDevice(ctx, client, deviceName);
     const card = client.contactCard;
+    // The certification request (spec/trust.md §4.1); the account exists even when this fails, so it only warns.
+    let request: { requestId: number } | undefined;
+    if (certifyAs) {
+      try {
+        if (client.state !== 'online') await client.connect({ reconnect: false }); // naming the device connected it
+        request = await client.requestCertification(certifyAs);
+      } catch (e) {
+        ctx.io.err(`Registered, but the certification request failed: ${(e as Error).message}\nAsk again with: sigilo ca request --name "${certifyAs}"\n`);
+      }
+    }
     if (ctx.json) {
-      ctx.io.out(`${JSON.stringify({ accountId: formatAccountId(accountId), deviceId, contactCard: card, identityFingerprint: client.identityFingerprint })}\n`);
+      ctx.io.out(`${JSON.stringify({ accountId: formatAccountId(accountId), deviceId, contactCard: card, identityFingerprint: client.identityFingerprint, certificationRequest: request?.requestId ?? null })}\n`);
     } else {
       ctx.io.out(`Registered.\nAccount: ${formatAccountId(accountId)}\nDevice: ${deviceId}\nYour contact card (give it to the people who should reach you):\n  ${card}\n`
         // Certification (spec/trust.md §4): the administrator compares this before certifying the key.
-        + `Identity fingerprint: ${client.identityFingerprint}\n  (where your organisation certifies identities, read it to your administrator: sigilo admin ca certify)\n`
+        + `Identity fingerprint: ${client.identityFingerprint}\n`
+        + (request ? `  Certification request ${request.requestId} sent as "${certifyAs}": read this fingerprint to your administrator, who runs sigilo admin ca approve ${request.requestId}\n`
+          : '  (where your organisation certifies identities, read it to your administrator: sigilo admin ca certify)\n')
         + 'Next: sigilo profile set --name "Your Name" (until then others see only a short code instead of your name)\n');
     }
     return 0;
