@@ -266,6 +266,25 @@ describe.skipIf(missing !== undefined)('web app in Chromium: a CA whose policy c
     await page.screenshot({ path: join(SHOTS, 'org-policy-uncertified-chat-phone.png') });
     await go(`#/contact/${hex(carla.accountId!)}`);
     await page.locator('[data-cert-panel="uncertified"] .warn-text', { hasText: 'Carla is not certified by Acme Logistics' }).waitFor({ timeout: 10_000 });
+
+    // Ana asks for certification from Settings; the administrator compares the fingerprint the page shows and approves.
+    await go('#/settings');
+    const own = page.locator('[data-own-cert]');
+    await own.locator('.warn-text', { hasText: 'Your identity is not certified by Acme Logistics yet.' }).waitFor({ timeout: 15_000 });
+    expect(await page.locator('#cert-name').inputValue()).toBe('Ana Quintero');
+    await page.getByRole('button', { name: 'Ask to be certified' }).click();
+    const sent = page.locator('[data-cert-request]');
+    await sent.waitFor({ timeout: 15_000 });
+    const id = Number(await sent.getAttribute('data-cert-request'));
+    const fp = (await page.locator('#own-fingerprint').textContent())!.trim();
+    expect(fp).toMatch(/^([0-9a-f]{4} ){7}[0-9a-f]{4}$/);
+    await page.screenshot({ path: join(SHOTS, 'org-settings-request-phone.png') });
+    const requests = ok(await admin(['requests', '--json']), 'admin ca requests');
+    expect(JSON.parse(requests.out)).toEqual([expect.objectContaining({ requestId: id, name: 'Ana Quintero', fingerprint: fp, signatureValid: true })]);
+    ok(await admin(['approve', String(id), '--fingerprint', fp]), 'admin ca approve');
+    await page.locator('[data-own-cert="certified"]', { hasText: 'Certified by Acme Logistics as “Ana Quintero”' }).waitFor({ timeout: 15_000 });
+    expect(await page.locator('#cert-name').count()).toBe(0);
+    await page.screenshot({ path: join(SHOTS, 'org-settings-certified-phone.png') });
     expect(problems).toEqual([]);
   }, 240_000);
 });

@@ -57,6 +57,8 @@ export function trustMethods(ctx: HostContext) {
     fetchOrgTrust: (): Promise<void> => ctx.need().refreshOrgTrust(),
     /** After checking with the contact in person: sends to them despite their revoked certificate (this certificate only). */
     acceptRevokedCertificate: (accountId: Uint8Array): boolean => ctx.need().acceptRevokedCertificate(accountId),
+    /** Asks the organisation to certify this identity as `name` (spec/trust.md §4.1), signed here by the identity key. */
+    requestCertification: (name: string): Promise<{ requestId: number; replaced: boolean }> => ctx.need().requestCertification(name),
     /** This account's identity fingerprint, which the administrator compares before certifying (spec/trust.md §4). */
     identityFingerprint: (): string => ctx.need().identityFingerprint,
   };

@@ -25,6 +25,13 @@ const en = {
   certOtherKey: (org: string) => `The certificate from ${org} is for another key than the one this device knows. Compare safety numbers before you trust this contact.`,
   certUncertified: (org: string, who: string) => `${who} is not certified by ${org}. Compare safety numbers.`,
   certCaChanged: 'The server offered a different organisation CA than the one this device trusts. Tell your administrator.',
+  certOwnUncertified: (org: string) => `Your identity is not certified by ${org} yet.`,
+  certOwnExpired: (org: string, until: string) => `Your certificate from ${org} expired on ${until}. Ask to be certified again.`,
+  certOwnRevoked: (org: string, on: string) => `${org} revoked your certificate on ${on}. Ask your administrator.`,
+  certFingerprintHint: 'Your identity fingerprint. Your administrator compares it with what they see before certifying you: read it to them in person or on a call you trust.',
+  certRequestName: 'Your name, as your organisation knows you',
+  certRequest: 'Ask to be certified',
+  certRequestSent: (n: number) => `Request ${n} sent. Read the fingerprint above to your administrator, who approves request ${n}.`,
   certRevokedNow: (who: string) => `The organisation revoked ${who}'s certificate.`,
 };
 type Dict = typeof en;
@@ -53,6 +60,13 @@ const es: Dict = {
   certOtherKey: (org) => `El certificado de ${org} es de otra clave distinta de la que conoce este dispositivo. Comparad los números de seguridad antes de confiar en este contacto.`,
   certUncertified: (org, who) => `${who} no está certificado por ${org}. Comparad los números de seguridad.`,
   certCaChanged: 'El servidor ofreció una CA de la organización distinta de la que confía este dispositivo. Avisa a tu administrador.',
+  certOwnUncertified: (org) => `Tu identidad aún no está certificada por ${org}.`,
+  certOwnExpired: (org, until) => `Tu certificado de ${org} caducó el ${until}. Pide que te certifiquen de nuevo.`,
+  certOwnRevoked: (org, on) => `${org} revocó tu certificado el ${on}. Pregunta a tu administrador.`,
+  certFingerprintHint: 'La huella de tu identidad. Tu administrador la compara con la que ve antes de certificarte: léesela en persona o en una llamada de confianza.',
+  certRequestName: 'Tu nombre, como te conoce tu organización',
+  certRequest: 'Pedir la certificación',
+  certRequestSent: (n) => `Solicitud ${n} enviada. Lee la huella de arriba a tu administrador, que aprobará la solicitud ${n}.`,
   certRevokedNow: (who) => `La organización revocó el certificado de ${who}.`,
 };
 
@@ -80,6 +94,13 @@ const pt: Dict = {
   certOtherKey: (org) => `O certificado de ${org} é de outra chave, diferente da que este dispositivo conhece. Comparem os números de segurança antes de confiar neste contato.`,
   certUncertified: (org, who) => `${who} não é certificado por ${org}. Comparem os números de segurança.`,
   certCaChanged: 'O servidor ofereceu uma CA da organização diferente da que este dispositivo confia. Avise o administrador.',
+  certOwnUncertified: (org) => `Sua identidade ainda não é certificada por ${org}.`,
+  certOwnExpired: (org, until) => `Seu certificado de ${org} expirou em ${until}. Peça a certificação de novo.`,
+  certOwnRevoked: (org, on) => `${org} revogou seu certificado em ${on}. Fale com o administrador.`,
+  certFingerprintHint: 'A impressão digital da sua identidade. O administrador a compara com a que vê antes de certificar você: leia-a pessoalmente ou numa chamada de confiança.',
+  certRequestName: 'Seu nome, como sua organização o conhece',
+  certRequest: 'Pedir a certificação',
+  certRequestSent: (n) => `Pedido ${n} enviado. Leia a impressão digital acima para o administrador, que aprova o pedido ${n}.`,
   certRevokedNow: (who) => `A organização revogou o certificado de ${who}.`,
 };
 
