@@ -48,7 +48,8 @@ export function CertificatePanel({ id, name }: { id: string; name: string }) {
   if (!c || c.state === 'no-ca') return null;
   const org = orgTrust.value!.ca!.organisation;
   const report = (e: unknown) => { notice.value = { kind: 'error', text: errorText(e) }; };
-  const warn = c.state !== 'certified' || c.staleCrl;
+  // Uncertified is a warning only where the organisation's policy counts certificates as verification.
+  const warn = c.state === 'uncertified' ? orgTrust.value!.ca!.certifiedIsVerified : c.state !== 'certified' || c.staleCrl;
   return <div class={`cert-panel${warn ? ' warn' : ''}`} data-cert-panel={c.state} role={c.state === 'revoked' && !c.accepted ? 'alert' : undefined}>
     <h2 class="section-h">{d.certOrganisation}</h2>
     {c.state === 'certified' && <>
