@@ -102,6 +102,9 @@ describe('sigilo command', () => {
     const off = io();
     expect(await runCli(['admin', 'invite', '--data', data], off.io)).toBe(0);
     expect(off.out.join('')).toMatch(/Invite code: .*\nValid until: .*single use/);
+    // The web app's sign-up link, the code in the fragment (never sent to the server).
+    const code = /Invite code: (\S+)/.exec(off.out.join(''))![1]!;
+    expect(off.out.join('')).toMatch(new RegExp(`\\nWeb app: https://\\S+:\\d+/#invite=${encodeURIComponent(code)}`));
     const aud2 = io();
     expect(await runCli(['admin', 'audit', '--data', data, '--json'], aud2.io)).toBe(0);
     expect(JSON.parse(aud2.out.join('')).tables.find((t: { table: string }) => t.table === 'invites').rows).toBe(5);

@@ -43,6 +43,7 @@ import { exportReceipts, setSignedReceipts, signedReceipts, signedReceiptsOn } f
 import { answerSmp, pendingSmpQuestion, smpStatus, startSmp } from './smp-verification.js';
 import { acceptRevoked, certificateStatus, orgCa, refreshOrgTrust, trusted, type CertificateStatus } from './org-trust/org-trust.js';
 import { identityFingerprint } from './org-trust/certificate.js';
+import { requestCertification, type CertificationRequestResult } from './org-trust/request.js';
 
 export { PREKEY_BATCH, PQ_PREKEY_BATCH } from './prekeys.js';
 export { TYPING_EXPIRY_MS, type ClientEvent, type ConnectionState } from './events.js';
@@ -456,14 +457,10 @@ export class SigiloClient {
   }
 
   /** The organisation CA this device pinned (its name and SHA-256 fingerprint), if any. */
-  orgCa(): { organisation: string; fingerprint: string; certifiedIsVerified: boolean } | undefined {
-    return orgCa(this.#engine);
-  }
+  orgCa(): ReturnType<typeof orgCa> { return orgCa(this.#engine); }
 
   /** Verified by hand, or certified where the organisation's CA says a certificate suffices (spec/trust.md §6.4). */
-  trusted(accountId: Uint8Array): { trusted: boolean; by: 'verification' | 'organisation' | undefined } {
-    return trusted(this.#engine, accountId);
-  }
+  trusted(accountId: Uint8Array): ReturnType<typeof trusted> { return trusted(this.#engine, accountId); }
 
   /** Fetches the organisation's CA, CRL and the certificates of this account and its contacts now (also done on connect). */
   async refreshOrgTrust(): Promise<void> {
@@ -472,9 +469,10 @@ export class SigiloClient {
   }
 
   /** Sends to a contact whose certificate was revoked anyway (after checking with them); false if it is not revoked. */
-  acceptRevokedCertificate(accountId: Uint8Array): boolean {
-    return acceptRevoked(this.#engine, accountId);
-  }
+  acceptRevokedCertificate(accountId: Uint8Array): boolean { return acceptRevoked(this.#engine, accountId); }
+
+  /** Asks the organisation to certify this account's identity key as `name` (spec/trust.md §4.1); the administrator approves it. */
+  requestCertification(name: string): Promise<CertificationRequestResult> { return requestCertification(this.#engine, name); }
 
   /** This account's identity fingerprint, which the administrator compares before certifying it (spec/trust.md §4). */
   get identityFingerprint(): string {

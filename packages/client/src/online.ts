@@ -129,9 +129,13 @@ export function onPush(engine: Engine, frame: ServerFrame): void {
       if (c) void replenishPreKeys(engine, c, false).catch(() => {});
       return;
     }
-    case 'orgTrust':
+    case 'orgTrust': {
       applyOrgTrust(engine, frame.body.value.caCertificate, frame.body.value.crl);
+      // A push follows every change of the CA's files, a new certificate too: fetch the certificates again.
+      const c = engine.connection;
+      if (c) engine.orgTrustRefresh = refreshOrgTrust(engine, c).catch(() => {});
       return;
+    }
     case 'closing':
       // Revoked, removed, or replaced by another connection of this device: do not fight back.
       if (frame.body.value.reason === 2 || frame.body.value.reason === 3 || frame.body.value.reason === 4) engine.wantOnline = false;

@@ -23,3 +23,17 @@ export function authPayload(nonce: Uint8Array, accountId: Uint8Array, deviceId: 
   writeU32(id, 0, deviceId);
   return concatBytes(AUTH, nonce, accountId, id);
 }
+
+const CERTIFICATION_REQUEST = utf8('Sigilo-CertificationRequest-v1');
+/**
+ * Signed by the identity key when a device asks the organisation to certify it (spec/trust.md §4.1):
+ * "Sigilo-CertificationRequest-v1" || account id (16) || u32be(device id) || identity key (64) ||
+ * u32be(created_at / 2^32) || u32be(created_at mod 2^32) (Unix ms) || UTF-8 name.
+ */
+export function certificationRequestPayload(accountId: Uint8Array, deviceId: number, identityKey: Uint8Array, createdAt: number, name: string): Uint8Array {
+  const fixed = new Uint8Array(12);
+  writeU32(fixed, 0, deviceId);
+  writeU32(fixed, 4, Math.floor(createdAt / 2 ** 32));
+  writeU32(fixed, 8, createdAt % 2 ** 32);
+  return concatBytes(CERTIFICATION_REQUEST, accountId, fixed.subarray(0, 4), identityKey, fixed.subarray(4), utf8(name));
+}

@@ -23,6 +23,9 @@ export type AdminOp =
   | { op: 'export-account'; accountId: string }
   | { op: 'identity'; accountId: string }
   | { op: 'publish-org-trust' }
+  | { op: 'ca-requests' }
+  | { op: 'ca-request'; requestId: number }
+  | { op: 'ca-request-close'; requestId: number }
   | { op: 'ping' };
 
 type AdminReply = { ok: true; result: unknown } | { ok: false; code: ServerErrorCode; message: string };
@@ -42,6 +45,9 @@ async function handle(admin: AdminService, req: AdminOp): Promise<unknown> {
     case 'export-account': return admin.exportAccount(String(req.accountId));
     case 'identity': return admin.identityOf(String(req.accountId));
     case 'publish-org-trust': return admin.publishOrgTrust();
+    case 'ca-requests': return admin.certificationRequests();
+    case 'ca-request': return admin.certificationRequest(Number(req.requestId));
+    case 'ca-request-close': return admin.closeCertificationRequest(Number(req.requestId));
     case 'ping': return 'pong';
     default: throw new ServerError('INVALID_ARGUMENT', 'unknown admin operation; update the sigilo command');
   }

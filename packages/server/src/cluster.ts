@@ -26,7 +26,8 @@ type BusMessage =
   | { t: 'close'; a: string; d?: number; r: CloseReason; m: string; from: string }
   | { t: 'replaced'; a: string; d: number; at: number }
   | { t: 'prov'; addr: string; b: string }
-  | { t: 'eph'; e: [string, number, WireMessage][] };
+  | { t: 'eph'; e: [string, number, WireMessage][] }
+  | { t: 'org'; ca: string; crl: string; from: string };
 
 /** An online-only message on the bus (bytes as base64). */
 interface WireMessage { id: string; at: number; sealed: boolean; sa?: string; sd?: number; c: string; h?: string }
@@ -74,6 +75,7 @@ export class Cluster implements HubPeers {
   #wakeScheduled = false;
   #timers: NodeJS.Timeout[] = [];
   #provisionHandler: ((address: string, body: Uint8Array) => void) | undefined;
+  #orgTrustHandler: ((ca: Uint8Array, crl: Uint8Array) => void) | undefined;
   #stopped = false;
   #polling: Promise<void> | undefined;
   #pollAgain = false;
@@ -143,6 +145,18 @@ export class Cluster implements HubPeers {
 
   onProvision(handler: (address: string, body: Uint8Array) => void): void { this.#provisionHandler = handler; }
 
+  /** Called with a CA and CRL that another node published (spec/trust.md §5): push them to this node's devices. */
+  onOrgTrust(handler: (ca: Uint8Array, crl: Uint8Array) => void): void { this.#orgTrustHandler = handler; }
+
+  /**
+   * A new CA/CRL was published on this node (`sigilo admin ca` → admin socket): every other node pushes
+   * it to its own devices at once. Best effort, like every bus message: a device that misses it fetches
+   * the CRL when it next connects.
+   */
+  publishOrgTrust(ca: Uint8Array, crl: Uint8Array): void {
+    this.#publish(`${this.#ns}all`, { t: 'org', ca: b64(ca), crl: b64(crl), from: this.nodeId });
+  }
+
   #nodeChannel(node: string): string { return `${this.#ns}node:${node}`; }
   #deviceKey(accountHex: string, deviceId: number): string { return `${this.#ns}dev:${accountHex}:${deviceId}`; }
   #provKey(address: string): string { return `${this.#ns}prov:${address}`; }
@@ -174,6 +188,9 @@ export class Cluster implements HubPeers {
         return;
       case 'eph':
         for (const [a, d, w] of m.e) this.#hub.get(a, d)?.pushEphemeral(fromWire(w));
+        return;
+      case 'org':
+        if (m.from !== this.nodeId) this.#orgTrustHandler?.(bytesOf(m.ca), bytesOf(m.crl));
         return;
       default:
     }

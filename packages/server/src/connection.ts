@@ -35,7 +35,7 @@ import { AccountRemovedError, DeviceRemovedError, removeOwnDevice, setDeviceName
 import { deleteUsername, directoryLeave, directoryPublish, directorySearch, lookupUsername, setUsername } from './services/usernames.js';
 import { getProfile, setProfile } from './services/profiles.js';
 import { ktAccount, ktConsistency } from './services/transparency-frames.js';
-import { getCertificates, getOrgTrust } from './services/org-trust.js';
+import { getCertificates, getOrgTrust, requestCertification } from './services/org-trust.js';
 
 type ServerBody = MessageInitShape<typeof ServerFrameSchema>['body'];
 export type Reply = { body: ServerBody; after?: () => void } | undefined;
@@ -606,6 +606,7 @@ export class Connection {
       case 'ktGetAccount': return ktAccount(ctx, needAuth());
       case 'getOrgTrust': return getOrgTrust(ctx, needAuth());
       case 'getCertificates': return getCertificates(ctx, needAuth(), body.value);
+      case 'requestCertification': return requestCertification(ctx, needAuth(), body.value);
       // Push (spec/server.md §Push)
       case 'setPushSubscription': {
         const session = needAuth();

@@ -31,7 +31,8 @@ export type WireErrorCode =
   | 'USERNAME_TAKEN'
   | 'DIRECTORY_OFF'
   | 'PUSH_DISABLED'
-  | 'TIMER_TOO_LONG';
+  | 'TIMER_TOO_LONG'
+  | 'NO_IDENTITY_CA';
 
 export type ServerErrorCode = WireErrorCode | 'CONFIG_INVALID' | 'TLS_INVALID' | 'DATA_DIR' | 'ADMIN_UNAVAILABLE' | 'IDENTITY_CA';
 

@@ -4,7 +4,7 @@ export { resolveConfig, settingsHelp, settingForFlag, parseDuration, SETTINGS, t
 export { ServerError, ConfigError, TlsError, DataDirError, StaleDevicesError, RateLimitedError, StorageFullError, type ServerErrorCode, type WireErrorCode } from './errors.js';
 export { createLogger, silentLogger, type Logger } from './logger.js';
 export * from './auth.js';
-export { AdminService, formatAudit, oldestAge, resolveAccountArg, MAX_LABEL_LENGTH, type AccountSummary, type AuditSummary, type InviteInfo } from './services/admin.js';
+export { AdminService, formatAudit, oldestAge, resolveAccountArg, MAX_LABEL_LENGTH, type AccountSummary, type AuditSummary, type CertificationRequestView, type InviteInfo } from './services/admin.js';
 export { removalWords, MAX_ENCRYPTED_DEVICE_NAME } from './services/devices.js';
 export { adminRequest, adminSocketAlive, adminSocketPath, type AdminOp } from './admin-socket.js';
 export { generateInviteCode, normaliseInviteCode, inviteCodeHash } from './services/invites.js';

@@ -43,6 +43,7 @@ import { renewCaServerCertificate } from './tls/ca.js';
 import { securityHeaderLines, WebStatic } from './web-static.js';
 import { openBus, type Bus } from './bus.js';
 import { Cluster } from './cluster.js';
+import { pushOrgTrustBytes } from './services/org-trust.js';
 import { deliverProvision } from './services/provisioning.js';
 
 export interface StartServerOptions {
@@ -297,6 +298,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
 
   if (cluster) {
     cluster.onProvision((address, body) => deliverProvision(ctx, address, body));
+    const orgCluster = cluster;
+    cluster.onOrgTrust((ca, crl) => pushOrgTrustBytes(hub, ca, crl));
+    admin.relayOrgTrust = (ca, crl) => orgCluster.publishOrgTrust(ca, crl);
     await cluster.start();
     log.info('joined the cluster', { node: cluster.nodeId });
     const c = cluster;

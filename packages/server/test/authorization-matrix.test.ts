@@ -19,12 +19,13 @@
  * checked the same way for every row) when you add a frame.
  */
 import { create, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
-import { generateOneTimePreKeys, generatePqPreKey, generateSignedPreKey, usernameHash } from '@sigilo/protocol';
+import { certificationRequestPayload, generateOneTimePreKeys, generatePqPreKey, generateSignedPreKey, usernameHash } from '@sigilo/protocol';
 import { ClientFrameSchema, ErrorCode, type ServerFrame } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 import { createECDH, randomBytes } from 'node:crypto';
 import { request } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authPayload } from '../src/auth.js';
+import { IdentityCaDirectory } from '../src/index.js';
 import { startTestServer, type TestServer } from './support/server.js';
 import { TestClient, ctx, messageId, newDevice, type Device } from './support/test-client.js';
 import { nodeCrypto } from '@sigilo/protocol/node';
@@ -456,6 +457,27 @@ const rows: readonly Row[] = [
     op: 'getCertificates', what: "an account's identity certificate (any member's, as its keys are)",
     build: (w) => ({ case: 'getCertificates', value: { accountIds: [w.accountA] } }),
     expect: { self: reply('certificates'), sibling: reply('certificates'), otherAccount: reply('certificates'), anonymous: NOT_AUTH },
+  },
+  // A device asks for certification of its own account's key (spec/trust.md §4.1): the account and device are
+  // the session's, so another account's device can only ever queue a request for itself.
+  {
+    op: 'requestCertification', what: "a request that the organisation certify the account's identity key",
+    async build(w, actor) {
+      const ca = new IdentityCaDirectory(w.t.dataDir);
+      if (!ca.exists()) await ca.init('Matrix Org', { kind: 'file' }, new Date());
+      const d = actor.device;
+      const createdAt = Date.now();
+      const payload = certificationRequestPayload(d.accountId ?? new Uint8Array(16), d.deviceId ?? 1, d.identity.publicKey, createdAt, 'Matrix Person');
+      return { case: 'requestCertification', value: { name: 'Matrix Person', createdAt: BigInt(createdAt), signature: nodeCrypto.ed25519Sign(d.identity.signing.privateKey, payload) } };
+    },
+    expect: { self: reply('certificationRequested'), sibling: reply('certificationRequested'), otherAccount: reply('certificationRequested'), anonymous: NOT_AUTH },
+    async verify(w, actor, f) {
+      if (f.body.case !== 'certificationRequested') return;
+      const queued = await w.t.server.storage.getCertificationRequest(Number(f.body.value.requestId));
+      const own = actor.principal === 'otherAccount' ? w.b1.device.accountId! : w.accountA;
+      expect(hex(queued!.accountId)).toBe(hex(own));
+      expect(queued!.deviceId).toBe(actor.device.deviceId);
+    },
   },
 ];
 

@@ -16,6 +16,7 @@ export function errorText(e: unknown): string {
     case 'IDENTITY_CHANGED': return d.errSendBlocked;
     case 'TIMER_TOO_LONG': return d.errTimerTooLong;
     case 'CONFIDENTIAL_OFFLINE': return d.errConfidentialOffline;
+    case 'CERTIFICATE_REVOKED': return d.certNotSent;
     case 'CLIENT_TOO_OLD': case 'VERSION': return d.errVersion;
     case 'TIMEOUT': case 'CONNECTION_FAILED': case 'NOT_INITIALISED': return `${d.errOfflineNow} ${d.errCertHint}`;
     default: return d.errGeneric(e instanceof Error ? e.message : String(e));

@@ -25,3 +25,6 @@ export function dayLabel(ms: number, now = Date.now()): string {
   if (sameDay(ms, now - 86_400_000)) return t().yesterday;
   return new Date(ms).toLocaleDateString(locale(), { weekday: 'long', day: 'numeric', month: 'long', year: new Date(ms).getFullYear() === new Date(now).getFullYear() ? undefined : 'numeric' });
 }
+
+/** A date with the year, for a certificate's validity ("12 March 2027"). */
+export const longDate = (ms: number): string => new Date(ms).toLocaleDateString(locale(), { day: 'numeric', month: 'long', year: 'numeric' });

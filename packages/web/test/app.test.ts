@@ -169,6 +169,19 @@ describe.skipIf(missing !== undefined)('web app in Chromium: onboarding, chats, 
     await mine.locator('.msg-menu').click();
     await check(bob, 'message-menu');
     await bob.page.getByRole('menuitem', { name: 'Delete for everyone' }).click();
+    // It asks first: Cancel keeps the message; confirming deletes it on both sides.
+    const ask = bob.page.locator('dialog.confirm[open]');
+    await ask.waitFor();
+    expect(await ask.textContent()).toContain('cannot be undone');
+    await check(bob, 'delete-for-everyone-confirm');
+    await ask.getByRole('button', { name: 'Cancel' }).click();
+    await bob.page.waitForTimeout(500);
+    expect(await mine.count()).toBe(1);
+    expect(await ana.page.locator('.msg.in.deleted').count()).toBe(0);
+    expect(await ana.page.locator('.msg.in', { hasText: gone }).count()).toBe(1);
+    await mine.locator('.msg-menu').click();
+    await bob.page.getByRole('menuitem', { name: 'Delete for everyone' }).click();
+    await ask.getByRole('button', { name: 'Delete for everyone' }).click();
     await ana.page.locator('.msg.in.deleted').waitFor({ timeout: 20_000 });
     expect(await ana.page.locator('.msg', { hasText: gone }).count()).toBe(0);
 

@@ -62,7 +62,7 @@ describe.skipIf(missing !== undefined)('web privacy in Chromium: confidential mo
   const confidentialShown = (p: Person, text: string) => p.page.locator('.msg.confidential', { hasText: text });
 
   beforeAll(async () => {
-    web = await startWebServer('sigilo-web-privacy-', [], { 'retention.maxDisappearingTimer': '7d' });
+    web = await startWebServer('sigilo-web-privacy-', [], { overrides: { 'retention.maxDisappearingTimer': '7d' } });
     scan = (await buildBundle(fileURLToPath(new URL('./support/store-plaintext.ts', import.meta.url)))).js;
     ana = await person('Ana Quintero', 'correct horse battery staple ana');
     bob = await person('Bruno Vasconcelos', 'tulip granite orbit lantern bruno');

@@ -19,21 +19,23 @@ async function pin(io: Io): Promise<string> {
   return promptHidden('Token PIN: ');
 }
 
-async function openSigner(io: Io, ca: IdentityCaDirectory): Promise<CaSigner> {
+export async function openSigner(io: Io, ca: IdentityCaDirectory): Promise<CaSigner> {
   const onToken = ca.summary().key.kind === 'pkcs11';
   return ca.openSigner(onToken ? await pin(io) : undefined);
 }
 
-/** Tells a running server to push the CA and CRL to connected devices; says how many got it. */
-async function publish(dataDir: string): Promise<number | undefined> {
-  const r = await adminRequest(dataDir, { op: 'publish-org-trust' }) as { pushed: number } | undefined;
-  return r?.pushed;
+interface Published { readonly pushed: number | undefined; readonly relayed: boolean }
+
+/** Tells a running server to push the CA and CRL to connected devices (and, with several nodes, relay them to the others). */
+export async function publish(dataDir: string): Promise<Published> {
+  const r = await adminRequest(dataDir, { op: 'publish-org-trust' }) as { pushed: number; relayed?: boolean } | undefined;
+  return { pushed: r?.pushed, relayed: r?.relayed === true };
 }
 
-function published(io: Io, pushed: number | undefined): void {
+export function published(io: Io, { pushed, relayed }: Published): void {
   io.out(pushed === undefined
     ? 'The server is not running: devices get the change when they next connect after it starts.\n'
-    : `Pushed to ${pushed} connected device(s) now; the others get it when they connect.\n`);
+    : `Pushed to ${pushed} connected device(s) on this node now${relayed ? ' and relayed to the other nodes' : ''}; the others get it when they connect.\n`);
 }
 
 const caInit: Command = {
@@ -58,9 +60,9 @@ safety numbers. It cannot be changed later without a new CA.`,
     if ((module === undefined) !== (token === undefined)) throw new UsageError('--pkcs11-module and --token go together');
     const ca = new IdentityCaDirectory(config.dataDir);
     const s = await ca.init(org, module ? { kind: 'pkcs11', module, tokenLabel: token!, keyLabel: str(values['key-label']) ?? 'sigilo-identity-ca', pin: await pin(io) } : { kind: 'file' }, new Date(), { certifiedIsVerified: values['certified-counts-as-verified'] === true });
-    const pushed = await publish(config.dataDir);
+    const pub = await publish(config.dataDir);
     if (values.json) {
-      io.out(`${JSON.stringify({ ...s, pushed: pushed ?? null })}\n`);
+      io.out(`${JSON.stringify({ ...s, pushed: pub.pushed ?? null })}\n`);
       return 0;
     }
     io.out([
@@ -74,7 +76,7 @@ safety numbers. It cannot be changed later without a new CA.`,
       '  sigilo admin ca certify @USERNAME --fingerprint "XXXX XXXX …"',
       '',
     ].join('\n'));
-    published(io, pushed);
+    published(io, pub);
     return 0;
   },
 };
@@ -124,13 +126,13 @@ The certificate is valid --days (default 365) and replaces the account's previou
     } finally {
       signer.close();
     }
-    const pushed = await publish(config.dataDir);
+    const pub = await publish(config.dataDir);
     if (values.json) {
-      io.out(`${JSON.stringify({ ...record, accountId: result.summary.accountId, pushed: pushed ?? null })}\n`);
+      io.out(`${JSON.stringify({ ...record, accountId: result.summary.accountId, pushed: pub.pushed ?? null })}\n`);
       return 0;
     }
     io.out(`Certified ${name} (${result.summary.accountId}) until ${record.notAfter}; serial ${record.serial}.\n`);
-    published(io, pushed);
+    published(io, pub);
     return 0;
   },
 };
@@ -169,13 +171,13 @@ as revoked and hold messages to them until the person there accepts it anyway.`,
     } finally {
       signer.close();
     }
-    const pushed = await publish(config.dataDir);
+    const pub = await publish(config.dataDir);
     if (values.json) {
-      io.out(`${JSON.stringify({ revoked, pushed: pushed ?? null })}\n`);
+      io.out(`${JSON.stringify({ revoked, pushed: pub.pushed ?? null })}\n`);
       return 0;
     }
     for (const r of revoked) io.out(`Revoked ${r.name}'s certificate ${r.serial}.\n`);
-    published(io, pushed);
+    published(io, pub);
     return 0;
   },
 };
@@ -216,9 +218,9 @@ const caCrl: Command = {
     } finally {
       signer.close();
     }
-    const pushed = await publish(config.dataDir);
-    if (values.json) io.out(`${JSON.stringify({ pushed: pushed ?? null })}\n`);
-    else { io.out('Signed a new CRL, valid 90 days.\n'); published(io, pushed); }
+    const pub = await publish(config.dataDir);
+    if (values.json) io.out(`${JSON.stringify({ pushed: pub.pushed ?? null })}\n`);
+    else { io.out('Signed a new CRL, valid 90 days.\n'); published(io, pub); }
     return 0;
   },
 };

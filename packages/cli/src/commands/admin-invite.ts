@@ -1,8 +1,30 @@
-/** `sigilo admin invite`: prints a single-use registration code with its expiry. */
-import { parseDuration, type InviteInfo } from '@sigilo/server';
+/** `sigilo admin invite`: prints a single-use registration code with its expiry, and the web app's link that opens it. */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseDuration, type InviteInfo, type ServerConfig } from '@sigilo/server';
 import { parse, str } from '../args.js';
 import { UsageError, type Command } from '../command.js';
 import { adminConfig, dataOptions, runAdmin } from '../data-dir.js';
+
+/**
+ * The web app's sign-up link for a code: https://HOST:PORT/#invite=CODE, HOST the first name of the server's TLS CA
+ * (DATA/tls/ca/names.json, the name people type), else the listening address when it is a single one. The code
+ * stays in the fragment, which the browser never sends to the server.
+ */
+export function webInviteLink(config: ServerConfig, code: string): { link: string; exact: boolean } {
+  let host: string | undefined;
+  try {
+    const file = join(config.dataDir, 'tls', 'ca', 'names.json');
+    if (existsSync(file)) {
+      const names = JSON.parse(readFileSync(file, 'utf8')) as { dns?: string[]; ips?: string[] };
+      host = names.dns?.[0] ?? names.ips?.[0];
+    }
+  } catch { /* no readable names: fall back below */ }
+  if (!host && config.host !== '0.0.0.0' && config.host !== '::') host = config.host;
+  const exact = host !== undefined && config.port !== 0;
+  const h = host === undefined ? 'HOST' : host.includes(':') ? `[${host}]` : host;
+  return { link: `https://${h}:${config.port === 0 ? 'PORT' : config.port}/#invite=${encodeURIComponent(code)}`, exact };
+}
 
 export const adminInvite: Command = {
   path: ['admin', 'invite'],
@@ -24,8 +46,13 @@ export const adminInvite: Command = {
       return 0;
     }
     const { result } = await runAdmin<InviteInfo>(config, { op: 'invite', lifetimeMs }, (a) => a.createInvite(lifetimeMs));
-    if (values.json) io.out(`${JSON.stringify(result)}\n`);
-    else io.out(`Invite code: ${result.code}\nValid until: ${new Date(result.expiresAt).toISOString()} (single use)\n`);
+    const web = webInviteLink(config, result.code);
+    if (values.json) io.out(`${JSON.stringify({ ...result, webLink: web.link })}\n`);
+    else {
+      io.out(`Invite code: ${result.code}\nValid until: ${new Date(result.expiresAt).toISOString()} (single use)\n`
+        + `Web app: ${web.link}${web.exact ? '' : ' (put the server\'s host name and port where they show)'}\n`
+        + `Command line: sigilo register --invite ${result.code}\n`);
+    }
     return 0;
   },
 };

@@ -9,6 +9,8 @@ import { adminRemoveAccount } from './admin-remove-account.js';
 import { adminRevokeDevice } from './admin-revoke-device.js';
 import { adminTlsCa } from './admin-tls-ca.js';
 import { adminCaCommands } from './admin-ca.js';
+import { adminCaRequestCommands } from './admin-ca-requests.js';
+import { caRequest } from './ca-request.js';
 import { serverStart } from './server-start.js';
 import { chat } from './chat.js';
 import { contacts, contactsAdd } from './contacts.js';
@@ -45,9 +47,11 @@ export const COMMANDS: readonly Command[] = [
   adminExportAccount,
   adminTlsCa,
   ...adminCaCommands,
+  ...adminCaRequestCommands,
   init,
   register,
   whoami,
+  caRequest,
   link,
   contacts,
   contactsAdd,

@@ -10,6 +10,16 @@ export function contactMethods(ctx: HostContext) {
       const parsed = parseContactCard(card.replace(/^.*#contact=/, ''));
       return ctx.need().addContact(alias, parsed.accountId, parsed.accessKey, parsed.profileKey);
     },
+    /**
+     * Starts a chat by username (client.md §11.2): looks it up (by its hash) and adds the account as a contact named
+     * by the username, so that someone without a profile name shows as their username, not as an id. An existing
+     * contact is returned as it is. INVALID_INPUT for a malformed username, NOT_FOUND when nobody holds it.
+     */
+    async addContactByUsername(text: string): Promise<ContactRow> {
+      const c = ctx.need();
+      const found = await c.usernames.lookup(text.trim().replace(/^@/, ''));
+      return c.store.getContact(found.accountId) ?? c.addContact(found.username, found.accountId, undefined);
+    },
     listContacts: (): ContactRow[] => ctx.need().store.listContacts(),
     /** The contact's name from their encrypted profile, once fetched. */
     profileName: (accountId: Uint8Array): string | undefined => ctx.need().profiles.nameOf(accountId),

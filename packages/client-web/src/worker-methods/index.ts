@@ -35,5 +35,6 @@ export function methodTable(ctx: HostContext, files: readonly MethodFile[] = FIL
 }
 
 export type { ConversationSummary, PageMessage } from './messages.js';
+export type { ContactCertificate, OrgTrustView } from './trust.js';
 export type { DeviceSummary } from './settings.js';
 export { HostError, type HostContext } from './context.js';

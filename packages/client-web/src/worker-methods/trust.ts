@@ -1,5 +1,8 @@
-/** Trust in a contact's keys: the safety number's QR text, verifying by a scanned QR or by comparing digits. */
-import { base32, fromBase32 } from '@sigilo/client';
+/**
+ * Trust in a contact's keys: the safety number's QR text, verifying by a scanned QR or by comparing digits,
+ * and the organisation's certificates (spec/trust.md §6) as the page shows them.
+ */
+import { base32, fromBase32, type CertificateStatus } from '@sigilo/client';
 import { HostError, type HostContext } from './context.js';
 
 /** What a scanned safety-number QR holds: its payload in base32 (as `sigilo verify` prints it), or hex. */
@@ -9,6 +12,15 @@ export function parseSafetyQr(text: string, expectedBytes: number): Uint8Array {
     return Uint8Array.from(clean.match(/../g)!, (h) => parseInt(h, 16));
   }
   try { return fromBase32(clean.toUpperCase()); } catch { throw new HostError('INVALID_INPUT', 'this QR code is not a Sigilo safety number'); }
+}
+
+const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+
+export type ContactCertificate = CertificateStatus & { readonly trustedBy: 'verification' | 'organisation' | undefined };
+export interface OrgTrustView {
+  readonly ca: { readonly organisation: string; readonly fingerprint: string; readonly certifiedIsVerified: boolean } | undefined;
+  readonly own: CertificateStatus;
+  readonly contacts: Readonly<Record<string, ContactCertificate>>;
 }
 
 export function trustMethods(ctx: HostContext) {
@@ -27,6 +39,27 @@ export function trustMethods(ctx: HostContext) {
     /** Marks the contact verified after comparing the digits in person (accepts a changed key too). */
     markVerified: (accountId: Uint8Array): void => ctx.need().acceptIdentity(accountId, true),
     /** Which contacts are verified (for badges in the chat list and headers), as hex account ids. */
-    verifiedContacts: (): string[] => ctx.need().store.listContacts().filter((k) => k.verified).map((k) => Array.from(k.accountId, (b) => b.toString(16).padStart(2, '0')).join('')),
+    verifiedContacts: (): string[] => ctx.need().store.listContacts().filter((k) => k.verified).map((k) => hex(k.accountId)),
+    /**
+     * The organisation's CA this device pinned (undefined without one) and the certificate status of this
+     * account and of every contact, by hex account id; `trustedBy` is 'organisation' where the CA's policy
+     * lets a certificate stand for a safety-number check.
+     */
+    orgTrust(): OrgTrustView {
+      const c = ctx.need();
+      const ca = c.orgCa();
+      if (!ca) return { ca: undefined, own: { state: 'no-ca' }, contacts: {} };
+      const contacts: Record<string, ContactCertificate> = {};
+      for (const k of c.store.listContacts()) contacts[hex(k.accountId)] = { ...c.certificateStatus(k.accountId), trustedBy: c.trusted(k.accountId).by };
+      return { ca, own: c.certificateStatus(c.accountId!), contacts };
+    },
+    /** Fetches the CA, the CRL and the certificates of this account and every contact now (after adding a contact). */
+    fetchOrgTrust: (): Promise<void> => ctx.need().refreshOrgTrust(),
+    /** After checking with the contact in person: sends to them despite their revoked certificate (this certificate only). */
+    acceptRevokedCertificate: (accountId: Uint8Array): boolean => ctx.need().acceptRevokedCertificate(accountId),
+    /** Asks the organisation to certify this identity as `name` (spec/trust.md §4.1), signed here by the identity key. */
+    requestCertification: (name: string): Promise<{ requestId: number; replaced: boolean }> => ctx.need().requestCertification(name),
+    /** This account's identity fingerprint, which the administrator compares before certifying (spec/trust.md §4). */
+    identityFingerprint: (): string => ctx.need().identityFingerprint,
   };
 }

@@ -3,8 +3,8 @@
  * and by `sigilo admin` on a stopped server's data directory. With a hub
  * (running server), removals also close the live connections.
  */
-import { pushOrgTrust } from './org-trust.js';
-import { IdentityCaDirectory } from '../identity-ca/ca-directory.js';
+import { publishedOrgTrust, pushOrgTrust } from './org-trust.js';
+import { IdentityCaDirectory, identityFingerprint } from '../identity-ca/ca-directory.js';
 import { toPem } from '../identity-ca/issue.js';
 import { accountIdText, normaliseUsername, parseAccountIdText, usernameHash, type Binding, type Random } from '@sigilo/protocol';
 import { nodeCrypto } from '@sigilo/protocol/node';
@@ -13,7 +13,7 @@ import type { ServerConfig } from '../config.js';
 import { ServerError } from '../errors.js';
 import type { Hub } from '../hub.js';
 import { DAY_MS, dayOf, toHex } from '../ids.js';
-import { ACCOUNT_REMOVAL, type AccountRecord, type AuditReport, type Storage, type TableAudit } from '../storage/port.js';
+import { ACCOUNT_REMOVAL, type AccountRecord, type AuditReport, type CertificationRequestRecord, type Storage, type TableAudit } from '../storage/port.js';
 import { removalRecord } from './devices.js';
 import { generateInviteCode, inviteCodeHash } from './invites.js';
 import { deepAudit, exportAccount, type AccountExport, type DeepAuditReport } from './deep-audit.js';
@@ -29,6 +29,26 @@ export interface AccountSummary {
   readonly label: string | null;
   readonly createdDay: string;
   readonly devices: DeviceSummary[];
+}
+
+/** A pending certification request as `sigilo admin ca requests/approve` see it (spec/trust.md §4.1). */
+export interface CertificationRequestView {
+  readonly requestId: number;
+  readonly accountIdHex: string;
+  readonly deviceId: number;
+  /** The name the person asked to be certified as. */
+  readonly name: string;
+  /** Hex, 64 bytes: the account's identity key when the request was made. */
+  readonly identityKey: string;
+  /** Hex: IKsig's signature over certificationRequestPayload, checked again by the approving CLI. */
+  readonly signature: string;
+  readonly createdAtMs: number;
+  readonly createdAt: string;
+  /** The identity fingerprint the administrator compares with the person's `sigilo whoami`. */
+  readonly fingerprint: string;
+  /** False when the account's identity key changed since (it registered again): the request is stale. */
+  readonly keyIsCurrent: boolean;
+  readonly summary: AccountSummary;
 }
 
 /** Longest administrator label, in characters. */
@@ -199,8 +219,45 @@ export class AdminService {
   }
 
   /** After `sigilo admin ca` changed DATA/identity-ca: the CA and CRL pushed to every connected device now (spec/trust.md §5). */
-  publishOrgTrust(): { pushed: number } {
-    return { pushed: this.hub ? pushOrgTrust(this.hub, this.config.dataDir) : 0 };
+  publishOrgTrust(): { pushed: number; relayed: boolean } {
+    const pushed = this.hub ? pushOrgTrust(this.hub, this.config.dataDir) : 0;
+    // With several nodes, the others push the same bytes to their own devices (cluster.ts).
+    if (this.relayOrgTrust) {
+      const { ca, crl } = publishedOrgTrust(this.config.dataDir);
+      if (ca.length > 0) this.relayOrgTrust(ca, crl);
+    }
+    return { pushed, relayed: this.relayOrgTrust !== undefined };
+  }
+
+  /** Set by the server when it is one of several nodes: sends a new CA/CRL to the other nodes over the bus. */
+  relayOrgTrust: ((ca: Uint8Array, crl: Uint8Array) => void) | undefined;
+
+  /** Pending certification requests (spec/trust.md §4.1), oldest first, for `sigilo admin ca requests`. */
+  async certificationRequests(): Promise<CertificationRequestView[]> {
+    return Promise.all((await this.storage.listCertificationRequests()).map((r) => this.#requestView(r)));
+  }
+
+  /** One pending request, with what `sigilo admin ca approve` checks again itself (signature, current key). */
+  async certificationRequest(requestId: number): Promise<CertificationRequestView> {
+    const r = Number.isSafeInteger(requestId) && requestId > 0 ? await this.storage.getCertificationRequest(requestId) : undefined;
+    if (!r) throw new ServerError('NOT_FOUND', `no pending certification request ${requestId} (sigilo admin ca requests lists them)`);
+    return this.#requestView(r);
+  }
+
+  /** Approved (after the CLI certified it with the CA key) or rejected: the request leaves the queue. */
+  async closeCertificationRequest(requestId: number): Promise<{ closed: boolean }> {
+    return { closed: Number.isSafeInteger(requestId) && await this.storage.deleteCertificationRequest(requestId) };
+  }
+
+  async #requestView(r: CertificationRequestRecord): Promise<CertificationRequestView> {
+    const account = await this.storage.getAccount(r.accountId);
+    return {
+      requestId: r.requestId, accountIdHex: toHex(r.accountId), deviceId: r.deviceId, name: r.name,
+      identityKey: toHex(r.identityKey), signature: toHex(r.signature), createdAtMs: r.createdAt, createdAt: new Date(r.createdAt).toISOString(),
+      fingerprint: identityFingerprint(r.identityKey),
+      keyIsCurrent: account !== undefined && toHex(account.identityKey) === toHex(r.identityKey),
+      summary: await this.describeAccount(accountIdText(r.accountId)),
+    };
   }
 
   /** `sigilo admin audit --deep` (services/deep-audit.ts). */

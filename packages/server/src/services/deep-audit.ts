@@ -83,6 +83,7 @@ export const TEXT_COLUMNS: Readonly<Record<string, string>> = {
   'push_subscriptions.endpoint': 'push endpoint',
   'directory.username': 'a username its member listed in the directory',
   'directory.name': 'a display name its member listed in the directory',
+  'certification_requests.name': 'the name a member asked the organisation to certify',
 };
 /** Columns that hold message ciphertext, where no identifier may appear in the clear when the row is sealed. */
 const SEALED_CONTENT = new Set(['messages.content', 'messages.recipient_header', 'shared_payloads.content']);
@@ -393,6 +394,7 @@ export const KIND_NAMES: Readonly<Record<string, string>> = {
   directory: 'member directory entries (username and name in clear, listed by the member)',
   kt_leaves: 'key transparency log (account, device, public identity key)',
   kt_nodes: 'key transparency log tree hashes',
+  certification_requests: 'pending certification requests (account, device, public identity key, the name asked for)',
 };
 
 /** Byte runs of SQLite's own format that may look like text. */

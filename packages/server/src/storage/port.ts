@@ -371,6 +371,21 @@ export type StoredRow = Readonly<Record<string, unknown>>;
 /** Columns that name an account: `account_id` and every `*_account_id`. */
 export const isAccountColumn = (column: string): boolean => /(^|_)account_id$/.test(column);
 
+/** A device's request that the organisation certify its account's identity key (spec/trust.md §4.1). */
+export interface NewCertificationRequest {
+  readonly accountId: Uint8Array;
+  readonly deviceId: number;
+  /** The person's name as they asked it to be certified. */
+  readonly name: string;
+  /** The account's identity key when the request was made (64 bytes). */
+  readonly identityKey: Uint8Array;
+  /** IKsig's signature over certificationRequestPayload (protocol device-auth.ts). */
+  readonly signature: Uint8Array;
+  /** Unix ms, as signed. */
+  readonly createdAt: number;
+}
+export interface CertificationRequestRecord extends NewCertificationRequest { readonly requestId: number }
+
 export interface Storage {
   readonly name: string;
 
@@ -495,6 +510,13 @@ export interface Storage {
   findKtLeaves(accountId: Uint8Array, deviceIds?: readonly number[]): Promise<KtLeafRecord[]>;
   /** Devices with no add leaf in the log. */
   listKtUnlogged(limit: number): Promise<KtUnloggedDevice[]>;
+  // Certification requests (at most one pending per account; deleted with the account, and when approved or rejected)
+  /** Queues a request, replacing the account's pending one; undefined when the account does not exist. */
+  putCertificationRequest(request: NewCertificationRequest): Promise<{ requestId: number; replaced: boolean } | undefined>;
+  /** Every pending request, oldest first. */
+  listCertificationRequests(): Promise<CertificationRequestRecord[]>;
+  getCertificationRequest(requestId: number): Promise<CertificationRequestRecord | undefined>;
+  deleteCertificationRequest(requestId: number): Promise<boolean>;
   // Push subscriptions (one per device; deleted with the device and the account)
   /** Sets (or, undefined, deletes) a device's push subscription. False if the device does not exist. */
   setPushSubscription(accountId: Uint8Array, deviceId: number, subscription: PushSubscriptionRecord | undefined): Promise<boolean>;

@@ -12,7 +12,7 @@
  */
 import pg from 'pg';
 import type {
-  AccountLabel, AccountRecord, AckRequest, AckedMessage, AddDeviceResult, AttachmentRecord, AttachmentUsageCharge, AttachmentUsageResult,
+  AccountLabel, AccountRecord, CertificationRequestRecord, NewCertificationRequest, AckRequest, AckedMessage, AddDeviceResult, AttachmentRecord, AttachmentUsageCharge, AttachmentUsageResult,
   AuditReport, DeviceRecord, EnqueueRequest, EnqueueResult, DirectoryRecord, InviteRecord, ProfileRecord, PublishDirectoryResult, SetUsernameResult,
   MultiEnqueueRequest, MultiEnqueueResult, NewDevice, SealedRecipientRecord, PreKeyCounts, PreKeyUpload, QueuedMessage, RegisterResult, Storage,
   SweepResult, TableAudit, TakeBundlesResult, DeviceRemovalRecord, NewDeviceRemoval, PushSubscriptionRecord, StoredRow,
@@ -24,6 +24,7 @@ import { buf, bytes, num, toAccount, toDevice, type Pg, type Q, type Row } from 
 import * as keys from './postgres/keys.js';
 import * as kt from './postgres/kt.js';
 import * as people from './postgres/people.js';
+import * as certRequests from './postgres/cert-requests.js';
 import * as queues from './postgres/queues.js';
 
 export interface PostgresStorageOptions {
@@ -114,7 +115,7 @@ export class PostgresStorage implements Storage {
       const devices = removal ? await q(`SELECT device_id, device_key FROM ${this.#t('devices')} WHERE account_id = $1`, [buf(accountId)]) : [];
       const gone = await q(`DELETE FROM ${this.#t('accounts')} WHERE account_id = $1 RETURNING 1`, [buf(accountId)]);
       for (const t of ['devices', 'signed_prekeys', 'one_time_prekeys', 'pq_prekeys', 'pq_last_resort', 'messages', 'attachment_usage',
-        'account_labels', 'device_names', 'device_removals', 'usernames', 'profiles', 'directory', 'push_subscriptions']) {
+        'account_labels', 'device_names', 'device_removals', 'usernames', 'profiles', 'directory', 'push_subscriptions', 'certification_requests']) {
         await q(`DELETE FROM ${this.#t(t)} WHERE account_id = $1`, [buf(accountId)]);
       }
       for (const d of devices) {
@@ -324,12 +325,12 @@ export class PostgresStorage implements Storage {
       invites: 'min(created_at)', accounts: `min(created_day)::bigint * ${DAY_MS}`, devices: `min(created_day)::bigint * ${DAY_MS}`,
       messages: 'min(created_at)', attachments: 'min(created_at)', attachment_usage: `min(day)::bigint * ${DAY_MS}`, shared_payloads: 'min(created_at)',
       device_removals: `min(day)::bigint * ${DAY_MS}`, push_subscriptions: `min(created_day)::bigint * ${DAY_MS}`,
-      profiles: 'min(updated_at)',
+      profiles: 'min(updated_at)', certification_requests: 'min(created_at)',
     };
     const dayTables = new Set(['accounts', 'devices', 'attachment_usage', 'device_removals', 'push_subscriptions']);
     const tables: TableAudit[] = [];
     for (const table of ['invites', 'accounts', 'devices', 'signed_prekeys', 'one_time_prekeys', 'pq_prekeys', 'pq_last_resort', 'messages', 'dedup', 'attachments', 'attachment_usage', 'shared_payloads',
-      'account_labels', 'device_names', 'device_removals', 'usernames', 'profiles', 'directory', 'kt_leaves', 'kt_nodes', 'push_subscriptions']) {
+      'account_labels', 'device_names', 'device_removals', 'usernames', 'profiles', 'directory', 'kt_leaves', 'kt_nodes', 'push_subscriptions', 'certification_requests']) {
       const [r] = await this.#q(`SELECT count(*) AS n${oldest[table] ? `, ${oldest[table]} AS oldest` : ''} FROM ${this.#t(table)}`);
       tables.push({ table, rows: num(r!.n), oldest: r!.oldest == null ? undefined : num(r!.oldest), ...(dayTables.has(table) ? { oldestIsDay: true } : {}) });
     }
@@ -402,6 +403,11 @@ export class PostgresStorage implements Storage {
       client.release();
     }
   }
+
+  async putCertificationRequest(r: NewCertificationRequest): Promise<{ requestId: number; replaced: boolean } | undefined> { return certRequests.putCertificationRequest(this.#pg, r); }
+  async listCertificationRequests(): Promise<CertificationRequestRecord[]> { return certRequests.listCertificationRequests(this.#pg); }
+  async getCertificationRequest(id: number): Promise<CertificationRequestRecord | undefined> { return certRequests.getCertificationRequest(this.#pg, id); }
+  async deleteCertificationRequest(id: number): Promise<boolean> { return certRequests.deleteCertificationRequest(this.#pg, id); }
 
   async close(): Promise<void> {
     await this.#pool.end().catch(() => {});

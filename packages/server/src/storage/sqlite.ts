@@ -23,19 +23,20 @@
 import Database from 'better-sqlite3';
 import { chmodSync, closeSync, openSync } from 'node:fs';
 import type {
-  KtLeafInput, KtLeafRecord, KtUnloggedDevice, AccountLabel, AccountRecord, AckedMessage, AckRequest, AddDeviceResult, AttachmentRecord,
+  KtLeafInput, KtLeafRecord, KtUnloggedDevice, AccountLabel, AccountRecord, CertificationRequestRecord, NewCertificationRequest, AckedMessage, AckRequest, AddDeviceResult, AttachmentRecord,
   AttachmentUsageCharge, AttachmentUsageResult, AuditReport, DeviceRecord, EnqueueRequest, EnqueueResult, DirectoryRecord, InviteRecord,
   ProfileRecord, PublishDirectoryResult, SetUsernameResult, MultiEnqueueRequest, MultiEnqueueResult, NewDevice, SealedRecipientRecord, PreKeyCounts,
   PreKeyUpload, QueuedMessage, RegisterResult, Storage, DeviceRemovalRecord, NewDeviceRemoval, SweepResult, TableAudit, TakeBundlesResult,
   PushSubscriptionRecord, StoredRow,
 } from './port.js';
 import { isAccountColumn } from './port.js';
-import { ADMIN_SCHEMA, AUDITED_TABLES, KT_SCHEMA, PEOPLE_SCHEMA, PUSH_SCHEMA, SCHEMA, SCHEMA_VERSION, migrateMulti } from './sqlite/schema.js';
+import { ADMIN_SCHEMA, AUDITED_TABLES, CERT_REQUEST_SCHEMA, KT_SCHEMA, PEOPLE_SCHEMA, PUSH_SCHEMA, SCHEMA, SCHEMA_VERSION, migrateMulti } from './sqlite/schema.js';
 import { bytes, buf, optBytes, toAccount, toDevice, type Row } from './sqlite/rows.js';
 import { prepare, prepareAdmin, prepareKt, type AdminStatements, type KtStatements, type Statements } from './sqlite/statements.js';
 import { transactions, type Transactions } from './sqlite/transactions.js';
 import { prepareMulti, type MultiStatements } from './sqlite/multi.js';
 import { asciiLower, preparePeople, type People } from './sqlite/people.js';
+import { prepareCertRequests, type CertRequests } from './sqlite/cert-requests.js';
 
 export { asciiLower };
 import { WalSync } from './sqlite-wal-sync.js';
@@ -55,6 +56,7 @@ export class SqliteStorage implements Storage {
   readonly #tx: Transactions;
   readonly #m: MultiStatements;
   readonly #a: AdminStatements;
+  readonly #cr: CertRequests;
   readonly #p: People;
   /** synchronous=full on a file: hot-path commits fdatasync the WAL off the main thread (sqlite-wal-sync.ts). */
   readonly #wal: WalSync | undefined;
@@ -83,6 +85,7 @@ export class SqliteStorage implements Storage {
     db.exec(PEOPLE_SCHEMA);
     db.exec(KT_SCHEMA);
     db.exec(PUSH_SCHEMA);
+    db.exec(CERT_REQUEST_SCHEMA);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
     if (options.maxPageCount !== undefined) db.pragma(`max_page_count = ${options.maxPageCount}`);
     this.#s = prepare(db);
@@ -90,6 +93,7 @@ export class SqliteStorage implements Storage {
     this.#m = prepareMulti(db);
     this.#a = prepareAdmin(db);
     this.#p = preparePeople(db);
+    this.#cr = prepareCertRequests(db);
     if (options.synchronous !== 'normal' && options.filename !== ':memory:' && options.filename !== '') {
       this.#wal = new WalSync(options.filename);
       this.#syncNormal = db.prepare('PRAGMA synchronous = NORMAL');
@@ -419,6 +423,11 @@ export class SqliteStorage implements Storage {
     const r = this.#db.prepare('SELECT * FROM push_subscriptions WHERE account_id = ? AND device_id = ?').get(buf(accountId), deviceId) as Row | undefined;
     return r && { endpoint: r.endpoint as string, p256dh: bytes(r.p256dh), auth: bytes(r.auth), createdDay: r.created_day as number };
   }
+
+  async putCertificationRequest(r: NewCertificationRequest): Promise<{ requestId: number; replaced: boolean } | undefined> { return this.#cr.put(r); }
+  async listCertificationRequests(): Promise<CertificationRequestRecord[]> { return this.#cr.list(); }
+  async getCertificationRequest(id: number): Promise<CertificationRequestRecord | undefined> { return this.#cr.get(id); }
+  async deleteCertificationRequest(id: number): Promise<boolean> { return this.#cr.delete(id); }
 
   async scanRows(visit: (table: string, row: StoredRow) => void, accountId?: Uint8Array): Promise<void> {
     const tables = this.#db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all() as string[];

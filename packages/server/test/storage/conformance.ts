@@ -747,6 +747,41 @@ export function runStorageConformance(adapter: string, open: () => Promise<Confo
       });
     });
 
+    // Certification requests (spec/trust.md §4.1)
+    describe('certification requests', () => {
+      const req = (accountId: Uint8Array, name: string, createdAt = NOW) => ({ accountId, deviceId: 1, name, identityKey: rnd(64), signature: rnd(64), createdAt });
+
+      it('keeps one pending request per account (a new one replaces it with a new id), lists oldest first, deletes by id and with the account', async () => {
+        const a = await registered();
+        const b = await registered();
+        expect(await db.putCertificationRequest(req(rnd(16), 'Nobody'))).toBeUndefined();
+        const r1 = await db.putCertificationRequest(req(a.accountId, 'Ana Silva', NOW - 5));
+        expect(r1).toMatchObject({ replaced: false });
+        const r2 = await db.putCertificationRequest(req(b.accountId, 'Bruno Costa'));
+        const r3 = await db.putCertificationRequest(req(a.accountId, 'Ana M. Silva'));
+        expect(r3!.replaced).toBe(true);
+        expect(r3!.requestId).toBeGreaterThan(r2!.requestId);
+        expect(await db.getCertificationRequest(r1!.requestId)).toBeUndefined();
+        const list = await db.listCertificationRequests();
+        expect(list.map((r) => r.name)).toEqual(['Bruno Costa', 'Ana M. Silva']);
+        const got = await db.getCertificationRequest(r3!.requestId);
+        expect(got).toMatchObject({ requestId: r3!.requestId, deviceId: 1, name: 'Ana M. Silva', createdAt: NOW });
+        expect(Buffer.from(got!.accountId)).toEqual(Buffer.from(a.accountId));
+        expect(got!.identityKey.length).toBe(64);
+        expect((await db.audit(NOW)).tables.find((t) => t.table === 'certification_requests')).toMatchObject({ rows: 2, oldest: NOW });
+        const mine: string[] = [];
+        await db.scanRows((table) => mine.push(table), a.accountId);
+        expect(mine).toContain('certification_requests');
+        expect(await db.deleteCertificationRequest(r2!.requestId)).toBe(true);
+        expect(await db.deleteCertificationRequest(r2!.requestId)).toBe(false);
+        expect(await db.deleteAccount(a.accountId)).toBe(true);
+        expect(await db.listCertificationRequests()).toEqual([]);
+        // An id is never given again (the administrator may have noted it).
+        const r4 = await db.putCertificationRequest(req(b.accountId, 'Bruno Costa'));
+        expect(r4!.requestId).toBeGreaterThan(r3!.requestId);
+      });
+    });
+
     // Push subscriptions and whole-database scans (spec/server.md §Push, §9)
     describe('push subscriptions and row scans', () => {
       const sub = (n: number) => ({ endpoint: `https://push.example/${n}`, p256dh: rnd(65), auth: rnd(16), createdDay: 5 });

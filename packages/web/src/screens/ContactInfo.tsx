@@ -17,6 +17,7 @@ import { Avatar } from '../components/Avatar.js';
 import { QrCode } from '../components/QrCode.js';
 import { QrScanner } from '../components/QrScanner.js';
 import { TrustBadge } from '../components/TrustBadge.js';
+import { CertBadge, CertificatePanel } from '../components/CertBadge.js';
 import { displayName } from './ChatList.js';
 import { t } from '../i18n/index.js';
 import '../trust.css';
@@ -51,11 +52,13 @@ export function ContactInfo({ params }: { params: Record<string, string> }) {
         <Avatar name={name} id={id} />
         <h2 class="ci-name">{name}</h2>
         <TrustBadge id={id} changed={changed} />
+        <CertBadge id={id} />
       </div>
       {changed && <div role="alert" class="banner warning ci-changed">
         <p>{d.errIdentityChanged(name)}</p>
         <button type="button" class="primary" data-action="accept" onClick={() => void acceptIdentity(id).catch(report)}>{d.errAcceptIdentity}</button>
       </div>}
+      <CertificatePanel id={id} name={name} />
       <h2 class="section-h">{d.safetyNumber}</h2>
       {unknown.value && <p class="hint">{d.safetyNumberUnknown}</p>}
       {code.value && <>

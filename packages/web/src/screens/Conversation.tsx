@@ -22,10 +22,13 @@ import { TrustBadge } from '../components/TrustBadge.js';
 import { InfoIcon } from '../components/Icons.js';
 import { navigate } from '../router.js';
 import { t } from '../i18n/index.js';
+import { useDeleteForEveryone } from '../components/DeleteForEveryone.js';
 import { AttachButton } from '../components/AttachButton.js';
 import { VoiceRecorder } from '../components/VoiceRecorder.js';
 import { PendingUploads } from '../components/PendingUploads.js';
 import { ChatMenuButton } from '../components/ChatMenuButton.js';
+import { CertBadge, RevokedBanner } from '../components/CertBadge.js';
+import { revokedHeld } from '../sdk/org.js';
 
 export function Conversation({ params }: { params: Record<string, string> }) {
   const d = t();
@@ -36,6 +39,9 @@ export function Conversation({ params }: { params: Record<string, string> }) {
   const isTyping = (typingUntil.value.get(id) ?? 0) > Date.now();
   const end = useRef<HTMLDivElement>(null);
   const number = useSignal<string | undefined>(undefined);
+  // A revoked certificate holds the contact like a changed safety number (spec/trust.md §6.3).
+  const held = revokedHeld(id);
+  const blocked = (summary?.identityChanged ?? false) || held;
 
   useEffect(() => {
     void openConversation(id);
@@ -60,12 +66,13 @@ export function Conversation({ params }: { params: Record<string, string> }) {
     if (m) next.set(id, m); else next.delete(id);
     replyTo.value = next;
   };
+  const deleteEveryone = useDeleteForEveryone(id, report);
   const actions: MessageActions = {
     reply: (m) => setReply(m),
     authorName,
     copy: (m) => void navigator.clipboard?.writeText(m.text).then(() => { notice.value = { kind: 'info', text: d.copied }; }).catch(report),
     deleteForMe: (m) => void deleteMessage(id, m.messageId, false).catch(report),
-    deleteForEveryone: (m) => void deleteMessage(id, m.messageId, true).catch(report),
+    deleteForEveryone: (m) => deleteEveryone.ask(m),
   };
 
   const items: preact.ComponentChildren[] = [];
@@ -85,7 +92,7 @@ export function Conversation({ params }: { params: Record<string, string> }) {
   }
 
   return <section class="conversation" aria-labelledby="conv-h">
-    <Header id="conv-h" avatar={<Avatar name={name} id={id} small />} title={<>{name} <TrustBadge id={id} changed={summary?.identityChanged ?? false} compact /></>} sub={isTyping ? <span class="typing" role="status">{d.typing}</span> : undefined}>
+    <Header id="conv-h" avatar={<Avatar name={name} id={id} small />} title={<>{name} <TrustBadge id={id} changed={summary?.identityChanged ?? false} compact /></>} sub={isTyping ? <span class="typing" role="status">{d.typing}</span> : <CertBadge id={id} compact />}>
       <button type="button" class="icon" aria-label={d.contactInfo} title={d.contactInfo} onClick={() => navigate(`contact/${id}`)}><InfoIcon /></button>
       <ChatMenuButton id={id} />
     </Header>
@@ -102,16 +109,18 @@ export function Conversation({ params }: { params: Record<string, string> }) {
       <Icon name="lock" size="1.1em" /><p>{d.confidentialBanner}</p>
       <button type="button" class="choice" data-action="confidential-off" onClick={() => void setConfidentialMode(id, false).catch(report)}>{d.confidentialOff}</button>
     </div>}
+    {!summary?.identityChanged && <RevokedBanner id={id} name={name} onReview={() => navigate(`contact/${id}`)} />}
     <div class={`messages${confidential ? ' in-confidential' : ''}`} tabIndex={0} aria-label={d.messagesLabel}>
       <ol class="message-list">{items}<PendingUploads chat={id} /></ol>
       <div ref={end} />
     </div>
-    <Composer key={id} initial={drafts.get(id) ?? ''} disabled={summary?.identityChanged} blockedText={d.errSendBlocked} placeholder={confidential ? d.confidentialPlaceholder : undefined}
+    <Composer key={id} initial={drafts.get(id) ?? ''} disabled={blocked} blockedText={held ? d.certSendHeld : d.errSendBlocked} placeholder={confidential ? d.confidentialPlaceholder : undefined}
       replying={replying && { name: authorName(replying.author), text: replying.text }} onCancelReply={() => setReply(undefined)}
       onDraft={(v) => { if (v) drafts.set(id, v); else drafts.delete(id); }}
       onTyping={(started) => void typing(id, started)}
       onSend={(text) => sendText(id, text, replying).then(() => setReply(undefined)).catch((e) => { report(e); throw e; })}
-      attach={confidential ? undefined : <AttachButton chat={id} disabled={summary?.identityChanged} />} voice={confidential ? undefined : <VoiceRecorder chat={id} disabled={summary?.identityChanged} />} />
+      attach={confidential ? undefined : <AttachButton chat={id} disabled={blocked} />} voice={confidential ? undefined : <VoiceRecorder chat={id} disabled={blocked} />} />
+    {deleteEveryone.dialog}
   </section>;
 }
 

@@ -19,6 +19,7 @@ import { MessageBubble, type MessageActions } from '../components/MessageBubble.
 import { displayName } from './ChatList.js';
 import { InfoIcon, LockIcon } from '../components/Icons.js';
 import { t } from '../i18n/index.js';
+import { useDeleteForEveryone } from '../components/DeleteForEveryone.js';
 import '../trust.css';
 
 /** Colours for authors' names (as messengers do), chosen from the account id. */
@@ -67,12 +68,13 @@ export function GroupConversation({ params }: { params: Record<string, string> }
     if (m) next.set(id, m); else next.delete(id);
     replyTo.value = next;
   };
+  const deleteEveryone = useDeleteForEveryone(id, report);
   const actions: MessageActions = {
     reply: (m) => setReply(m),
     authorName: nameOf,
     copy: (m) => void navigator.clipboard?.writeText(m.text).then(() => { notice.value = { kind: 'info', text: d.copied }; }).catch(report),
     deleteForMe: (m) => void deleteMessage(id, m.messageId, false).catch(report),
-    deleteForEveryone: (m) => void deleteMessage(id, m.messageId, true).catch(report),
+    deleteForEveryone: (m) => deleteEveryone.ask(m),
   };
 
   const items: preact.ComponentChildren[] = [];
@@ -129,5 +131,6 @@ export function GroupConversation({ params }: { params: Record<string, string> }
       onTyping={(started) => void typing(id, started)}
       onSend={(text) => (privateTo.value ? sendGroupText(id, text, privateTo.value) : sendText(id, text, replying))
         .then(() => setReply(undefined)).catch((e) => { report(e); throw e; })} />
+    {deleteEveryone.dialog}
   </section>;
 }

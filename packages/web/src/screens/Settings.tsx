@@ -4,6 +4,7 @@
  */
 import { lang, LANGS, setLang, t, type Dict } from '../i18n/index.js';
 import { me } from '../sdk/state.js';
+import { orgTrust } from '../sdk/org.js';
 import { navigate } from '../router.js';
 import { Header } from '../components/Header.js';
 import { ProfileName } from '../components/ProfileName.js';
@@ -11,6 +12,8 @@ import { NotificationSettings } from '../components/NotificationSettings.js';
 import { Avatar } from '../components/Avatar.js';
 import { ReleaseInfo } from '../components/ReleaseInfo.js';
 import { hex } from '../sdk/ids.js';
+import { OwnCertificate } from '../components/OwnCertificate.js';
+import '../trust.css';
 
 /** Rows that open another screen: an icon, the label's i18n key and the route. */
 export const SETTINGS_ROWS: readonly { icon: string; label: keyof Dict; route: string }[] = [
@@ -29,6 +32,7 @@ export function Settings() {
       <ul class="settings-list">
         <li class="settings-field"><ProfileName /></li>
         {SETTINGS_ROWS.map((r) => <li key={r.route}><button type="button" class="row-button" onClick={() => navigate(r.route)}><span aria-hidden="true" class="row-icon">{r.icon}</span>{d[r.label] as string}</button></li>)}
+        {orgTrust.value?.ca && <li class="settings-field"><OwnCertificate /></li>}
         <li class="settings-field"><NotificationSettings /></li>
         <li class="settings-field">
           <label for="lang">{d.language}</label>

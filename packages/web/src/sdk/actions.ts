@@ -8,6 +8,7 @@ import { refreshConversation, refreshConversations } from './refresh.js';
 import { dropSdk, errorCode, sdk, STORE_NAME } from './client.js';
 import { fromHex, hex } from './ids.js';
 import { onEngineEvent } from './events.js';
+import { fetchOrgTrust } from './org.js';
 import type { MessageRow } from './types.js';
 import { navigate } from '../router.js';
 import { isConfidential, watchVisibility, wipeConfidential } from './privacy.js';
@@ -162,6 +163,16 @@ export async function deleteMessage(id: string, messageId: Uint8Array, everyone:
 export async function addContact(name: string, card: string): Promise<string> {
   const row = await sdk().call.addContactCard(name.trim(), card.trim());
   await refreshConversations();
+  void fetchOrgTrust().catch(() => undefined); // the new contact's certificate, where the organisation has a CA
+  void sdk().call.refreshProfiles().then(() => refreshConversations()).catch(() => undefined);
+  return hex(row.accountId);
+}
+
+/** Starts a chat by @username; returns the chat id (hex). */
+export async function addContactByUsername(username: string): Promise<string> {
+  const row = await sdk().call.addContactByUsername(username);
+  await refreshConversations();
+  void fetchOrgTrust().catch(() => undefined);
   void sdk().call.refreshProfiles().then(() => refreshConversations()).catch(() => undefined);
   return hex(row.accountId);
 }

@@ -8,6 +8,7 @@ import { notifyMessage } from './notify.js';
 import { noteConfidential, wipeFromScreen } from './privacy.js';
 import { forgetMessageMedia } from './attachments.js';
 import { disappearing } from './settings.js';
+import { refreshOrgTrust } from './org.js';
 
 /** Refreshes are coalesced: many events in a burst (catch-up after reconnecting) cost one read. */
 let pendingList: ReturnType<typeof setTimeout> | undefined;
@@ -79,6 +80,12 @@ export function onEngineEvent(e: ClientEvent): void {
       disappearing.value = next;
       break;
     }
+    case 'org-trust':
+      // A new CRL or certificate (pushed by the server at once): badges and held contacts change now.
+      void refreshOrgTrust().catch(() => undefined);
+      if (e.caChanged) notice.value = { kind: 'error', text: t().certCaChanged };
+      schedule();
+      break;
     case 'replaced':
       notice.value = { kind: 'error', text: t().errReplaced };
       break;

@@ -18,12 +18,14 @@ export interface WebServer {
   readonly server: RunningServer;
   readonly origin: string;
   readonly tb: TestBrowser;
+  /** The server's data directory (for `sigilo admin … --data DIR`). */
+  readonly dataDir: string;
   invite(): Promise<string>;
   close(): Promise<void>;
 }
 
-/** `args`: Chromium flags; `overrides`: server settings (e.g. 'retention.maxDisappearingTimer': '1w'). */
-export async function startWebServer(prefix: string, args: string[] = [], overrides: Record<string, unknown> = {}): Promise<WebServer> {
+/** `args`: Chromium flags; `overrides`: server settings (e.g. 'retention.maxDisappearingTimer': '1w'); `adminSocket`: listen on DATA/admin.sock, so that `sigilo admin` commands reach the running server. */
+export async function startWebServer(prefix: string, args: string[] = [], options: { adminSocket?: boolean; overrides?: Record<string, unknown> } = {}): Promise<WebServer> {
   const tmp = mkdtempSync(join(tmpdir(), prefix));
   const key = join(tmp, 'keys', 'release.pem');
   generateReleaseKey(key);
@@ -31,10 +33,10 @@ export async function startWebServer(prefix: string, args: string[] = [], overri
   execFileSync(process.execPath, [join(webRoot, 'scripts', 'build.mjs')], { env: { ...process.env, SIGILO_RELEASE_KEY: key, SIGILO_WEB_OUT: web }, stdio: 'pipe' });
   const dataDir = join(tmp, 'data');
   const ca = await createOrganisationCa(dataDir, { organisation: 'Test', dns: ['localhost'], ips: ['127.0.0.1'] });
-  const server = await startServer({ overrides: { ...overrides, host: '127.0.0.1', port: 0, dataDir, webDir: web, adminSocket: false }, logger: silentLogger });
+  const server = await startServer({ overrides: { ...options.overrides, host: '127.0.0.1', port: 0, dataDir, webDir: web, adminSocket: options.adminSocket === true }, logger: silentLogger });
   const tb = await launchTrusting(ca.caCert, args);
   return {
-    server, tb, origin: `https://localhost:${server.port}`,
+    server, tb, dataDir, origin: `https://localhost:${server.port}`,
     invite: async () => (await server.admin.createInvite()).code,
     async close() {
       await tb.close();

@@ -46,7 +46,8 @@ CREATE TABLE IF NOT EXISTS ${s}.profiles (account_id BYTEA PRIMARY KEY, profile 
 CREATE TABLE IF NOT EXISTS ${s}.directory (account_id BYTEA PRIMARY KEY, username TEXT NOT NULL UNIQUE, name TEXT NOT NULL);
 
 ${adminSchemaSql(s)}
-${pushSchemaSql(s)}`;
+${pushSchemaSql(s)}
+${certRequestSchemaSql(s)}`;
 
 /**
  * Multi-recipient sealed sends (spec/server.md §5.2): the payload is stored
@@ -99,4 +100,11 @@ export const pushSchemaSql = (s: string) => `
 CREATE TABLE IF NOT EXISTS ${s}.push_subscriptions (
   account_id BYTEA NOT NULL, device_id INTEGER NOT NULL, endpoint TEXT NOT NULL, p256dh BYTEA NOT NULL, auth BYTEA NOT NULL,
   created_day INTEGER NOT NULL, PRIMARY KEY (account_id, device_id));
+`;
+
+/** Certification requests (see CERT_REQUEST_SCHEMA in sqlite/schema.ts): a new table only. */
+export const certRequestSchemaSql = (s: string) => `
+CREATE TABLE IF NOT EXISTS ${s}.certification_requests (
+  request_id BIGSERIAL PRIMARY KEY, account_id BYTEA NOT NULL UNIQUE, device_id INTEGER NOT NULL, name TEXT NOT NULL,
+  identity_key BYTEA NOT NULL, signature BYTEA NOT NULL, created_at BIGINT NOT NULL);
 `;

@@ -188,6 +188,22 @@ CREATE TABLE IF NOT EXISTS push_subscriptions (
 ) WITHOUT ROWID;
 `;
 
+/**
+ * Certification requests (spec/trust.md §4.1): a new table, so older databases gain it on open. AUTOINCREMENT:
+ * an id the administrator approved or rejected is never given to another request.
+ */
+export const CERT_REQUEST_SCHEMA = `
+CREATE TABLE IF NOT EXISTS certification_requests (
+  request_id INTEGER PRIMARY KEY AUTOINCREMENT,
+  account_id BLOB NOT NULL UNIQUE,
+  device_id INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  identity_key BLOB NOT NULL,
+  signature BLOB NOT NULL,
+  created_at INTEGER NOT NULL
+);
+`;
+
 /** Adds the multi-recipient columns to a version-1 database (idempotent). */
 export function migrateMulti(db: Database.Database): void {
   const columns = new Set((db.pragma('table_info(messages)') as { name: string }[]).map((c) => c.name));
@@ -236,4 +252,5 @@ export const AUDITED_TABLES: readonly { table: string; oldest?: string; day?: tr
   { table: 'kt_leaves' },
   { table: 'kt_nodes' },
   { table: 'push_subscriptions', oldest: `min(created_day) * ${DAY_MS}`, day: true },
+  { table: 'certification_requests', oldest: 'min(created_at)' },
 ];

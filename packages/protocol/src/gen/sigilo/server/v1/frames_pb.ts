@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file sigilo/server/v1/frames.proto.
  */
 export const file_sigilo_server_v1_frames: GenFile = /*@__PURE__*/
-  fileDesc("Ch1zaWdpbG8vc2VydmVyL3YxL2ZyYW1lcy5wcm90bxIQc2lnaWxvLnNlcnZlci52MSLnDgoLQ2xpZW50RnJhbWUSEgoKcmVxdWVzdF9pZBgBIAEoBBIuCghyZWdpc3RlchgCIAEoCzIaLnNpZ2lsby5zZXJ2ZXIudjEuUmVnaXN0ZXJIABIzCgtsaW5rX2RldmljZRgDIAEoCzIcLnNpZ2lsby5zZXJ2ZXIudjEuTGlua0RldmljZUgAEjYKDGF1dGhlbnRpY2F0ZRgEIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuQXV0aGVudGljYXRlSAASOgoPdXBsb2FkX3ByZV9rZXlzGAUgASgLMh8uc2lnaWxvLnNlcnZlci52MS5VcGxvYWRQcmVLZXlzSAASPQoRZ2V0X3ByZV9rZXlfY291bnQYBiABKAsyIC5zaWdpbG8uc2VydmVyLnYxLkdldFByZUtleUNvdW50SAASNwoNZmV0Y2hfYnVuZGxlcxgHIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuRmV0Y2hCdW5kbGVzSAASJgoEc2VuZBgIIAEoCzIWLnNpZ2lsby5zZXJ2ZXIudjEuU2VuZEgAEjMKC3NlYWxlZF9zZW5kGAkgASgLMhwuc2lnaWxvLnNlcnZlci52MS5TZWFsZWRTZW5kSAASJAoDYWNrGAogASgLMhUuc2lnaWxvLnNlcnZlci52MS5BY2tIABJIChZnZXRfc2VuZGVyX2NlcnRpZmljYXRlGAsgASgLMiYuc2lnaWxvLnNlcnZlci52MS5HZXRTZW5kZXJDZXJ0aWZpY2F0ZUgAEjgKDnNldF9hY2Nlc3Nfa2V5GAwgASgLMh4uc2lnaWxvLnNlcnZlci52MS5TZXRBY2Nlc3NLZXlIABI1CgxsaXN0X2RldmljZXMYDSABKAsyHS5zaWdpbG8uc2VydmVyLnYxLkxpc3REZXZpY2VzSAASJgoEcGluZxgOIAEoCzIWLnNpZ2lsby5zZXJ2ZXIudjEuUGluZ0gAEkMKE2FsbG9jYXRlX2F0dGFjaG1lbnQYDyABKAsyJC5zaWdpbG8uc2VydmVyLnYxLkFsbG9jYXRlQXR0YWNobWVudEgAEj0KEHByb3Zpc2lvbl9saXN0ZW4YECABKAsyIS5zaWdpbG8uc2VydmVyLnYxLlByb3Zpc2lvbkxpc3RlbkgAEjkKDnByb3Zpc2lvbl9zZW5kGBEgASgLMh8uc2lnaWxvLnNlcnZlci52MS5Qcm92aXNpb25TZW5kSAASPgoRbXVsdGlfc2VhbGVkX3NlbmQYEiABKAsyIS5zaWdpbG8uc2VydmVyLnYxLk11bHRpU2VhbGVkU2VuZEgAEjcKDXJlbW92ZV9kZXZpY2UYPCABKAsyHi5zaWdpbG8uc2VydmVyLnYxLlJlbW92ZURldmljZUgAEjoKD3NldF9kZXZpY2VfbmFtZRg9IAEoCzIfLnNpZ2lsby5zZXJ2ZXIudjEuU2V0RGV2aWNlTmFtZUgAEjUKDHNldF91c2VybmFtZRgTIAEoCzIdLnNpZ2lsby5zZXJ2ZXIudjEuU2V0VXNlcm5hbWVIABI7Cg9kZWxldGVfdXNlcm5hbWUYFCABKAsyIC5zaWdpbG8uc2VydmVyLnYxLkRlbGV0ZVVzZXJuYW1lSAASOwoPbG9va3VwX3VzZXJuYW1lGBUgASgLMiAuc2lnaWxvLnNlcnZlci52MS5Mb29rdXBVc2VybmFtZUgAEjMKC3NldF9wcm9maWxlGBYgASgLMhwuc2lnaWxvLnNlcnZlci52MS5TZXRQcm9maWxlSAASMwoLZ2V0X3Byb2ZpbGUYFyABKAsyHC5zaWdpbG8uc2VydmVyLnYxLkdldFByb2ZpbGVIABI/ChFkaXJlY3RvcnlfcHVibGlzaBgYIAEoCzIiLnNpZ2lsby5zZXJ2ZXIudjEuRGlyZWN0b3J5UHVibGlzaEgAEjsKD2RpcmVjdG9yeV9sZWF2ZRgZIAEoCzIgLnNpZ2lsby5zZXJ2ZXIudjEuRGlyZWN0b3J5TGVhdmVIABI9ChBkaXJlY3Rvcnlfc2VhcmNoGBogASgLMiEuc2lnaWxvLnNlcnZlci52MS5EaXJlY3RvcnlTZWFyY2hIABJAChJrdF9nZXRfY29uc2lzdGVuY3kYUCABKAsyIi5zaWdpbG8uc2VydmVyLnYxLkt0R2V0Q29uc2lzdGVuY3lIABI4Cg5rdF9nZXRfYWNjb3VudBhRIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuS3RHZXRBY2NvdW50SAASRgoVc2V0X3B1c2hfc3Vic2NyaXB0aW9uGFogASgLMiUuc2lnaWxvLnNlcnZlci52MS5TZXRQdXNoU3Vic2NyaXB0aW9uSAASNgoNZ2V0X29yZ190cnVzdBhuIAEoCzIdLnNpZ2lsby5zZXJ2ZXIudjEuR2V0T3JnVHJ1c3RIABI9ChBnZXRfY2VydGlmaWNhdGVzGG8gASgLMiEuc2lnaWxvLnNlcnZlci52MS5HZXRDZXJ0aWZpY2F0ZXNIAEIGCgRib2R5Ig0KC0dldE9yZ1RydXN0IiYKD0dldENlcnRpZmljYXRlcxITCgthY2NvdW50X2lkcxgBIAMoDCI2ChBLdEdldENvbnNpc3RlbmN5EhAKCG9sZF9zaXplGAEgASgEEhAKCG5ld19zaXplGAIgASgEIg4KDEt0R2V0QWNjb3VudCJFChNTZXRQdXNoU3Vic2NyaXB0aW9uEhAKCGVuZHBvaW50GAEgASgJEg4KBnAyNTZkaBgCIAEoDBIMCgRhdXRoGAMgASgMIn8KCFJlZ2lzdGVyEhMKC2ludml0ZV9jb2RlGAEgASgJEhQKDGlkZW50aXR5X2tleRgCIAEoDBISCgpkZXZpY2Vfa2V5GAMgASgMEhoKEmlkZW50aXR5X3NpZ25hdHVyZRgEIAEoDBIYChBkZXZpY2Vfc2lnbmF0dXJlGAUgASgMImoKCkxpbmtEZXZpY2USEgoKYWNjb3VudF9pZBgBIAEoDBISCgpkZXZpY2Vfa2V5GAIgASgMEhoKEmlkZW50aXR5X3NpZ25hdHVyZRgDIAEoDBIYChBkZXZpY2Vfc2lnbmF0dXJlGAQgASgMIkgKDEF1dGhlbnRpY2F0ZRISCgphY2NvdW50X2lkGAEgASgMEhEKCWRldmljZV9pZBgCIAEoDRIRCglzaWduYXR1cmUYAyABKAwi+AEKDVVwbG9hZFByZUtleXMSOAoOc2lnbmVkX3ByZV9rZXkYASABKAsyIC5zaWdpbG8ucHJvdG9jb2wudjEuU2lnbmVkUHJlS2V5EjwKEW9uZV90aW1lX3ByZV9rZXlzGAIgAygLMiEuc2lnaWxvLnByb3RvY29sLnYxLk9uZVRpbWVQcmVLZXkSMQoLcHFfcHJlX2tleXMYAyADKAsyHC5zaWdpbG8ucHJvdG9jb2wudjEuUHFQcmVLZXkSPAoWbGFzdF9yZXNvcnRfcHFfcHJlX2tleRgEIAEoCzIcLnNpZ2lsby5wcm90b2NvbC52MS5QcVByZUtleSIQCg5HZXRQcmVLZXlDb3VudCI2CgxGZXRjaEJ1bmRsZXMSEgoKYWNjb3VudF9pZBgBIAEoDBISCgpkZXZpY2VfaWRzGAIgAygNIjUKD091dGdvaW5nTWVzc2FnZRIRCglkZXZpY2VfaWQYASABKA0SDwoHY29udGVudBgCIAEoDCKYAQoEU2VuZBIcChRyZWNpcGllbnRfYWNjb3VudF9pZBgBIAEoDBISCgptZXNzYWdlX2lkGAIgASgMEjMKCG1lc3NhZ2VzGAMgAygLMiEuc2lnaWxvLnNlcnZlci52MS5PdXRnb2luZ01lc3NhZ2USEwoLb25saW5lX29ubHkYBCABKAgSFAoMZXhwaXJlc19oaW50GGQgASgEIrIBCgpTZWFsZWRTZW5kEhwKFHJlY2lwaWVudF9hY2NvdW50X2lkGAEgASgMEhIKCm1lc3NhZ2VfaWQYAiABKAwSMwoIbWVzc2FnZXMYAyADKAsyIS5zaWdpbG8uc2VydmVyLnYxLk91dGdvaW5nTWVzc2FnZRISCgphY2Nlc3Nfa2V5GAQgASgMEhMKC29ubGluZV9vbmx5GAUgASgIEhQKDGV4cGlyZXNfaGludBhkIAEoBCKMAgoPTXVsdGlTZWFsZWRTZW5kEhIKCm1lc3NhZ2VfaWQYASABKAwSFgoOc2hhcmVkX3BheWxvYWQYAiABKAwSRAoKcmVjaXBpZW50cxgDIAMoCzIwLnNpZ2lsby5zZXJ2ZXIudjEuTXVsdGlTZWFsZWRTZW5kLk11bHRpUmVjaXBpZW50EhMKC29ubGluZV9vbmx5GAQgASgIEhQKDGV4cGlyZXNfaGludBhkIAEoBBpcCg5NdWx0aVJlY2lwaWVudBISCgphY2NvdW50X2lkGAEgASgMEhIKCmRldmljZV9pZHMYAiADKA0SDgoGaGVhZGVyGAMgASgMEhIKCmFjY2Vzc19rZXkYBCABKAwiGQoDQWNrEhIKCnNlcnZlcl9pZHMYASADKAQiFgoUR2V0U2VuZGVyQ2VydGlmaWNhdGUiOAoMU2V0QWNjZXNzS2V5EhIKCmFjY2Vzc19rZXkYASABKAwSFAoMdW5yZXN0cmljdGVkGAIgASgIIg0KC0xpc3REZXZpY2VzIhEKD1Byb3Zpc2lvbkxpc3RlbiIuCg1Qcm92aXNpb25TZW5kEg8KB2FkZHJlc3MYASABKAwSDAoEYm9keRgCIAEoDCIGCgRQaW5nIiEKDFJlbW92ZURldmljZRIRCglkZXZpY2VfaWQYASABKA0iOgoNU2V0RGV2aWNlTmFtZRIRCglkZXZpY2VfaWQYASABKA0SFgoOZW5jcnlwdGVkX25hbWUYAiABKAwiOAoSQWxsb2NhdGVBdHRhY2htZW50EgwKBHNpemUYASABKAQSFAoMZXhwaXJlc19oaW50GGQgASgEIiQKC1NldFVzZXJuYW1lEhUKDXVzZXJuYW1lX2hhc2gYASABKAwiEAoORGVsZXRlVXNlcm5hbWUiJwoOTG9va3VwVXNlcm5hbWUSFQoNdXNlcm5hbWVfaGFzaBgBIAEoDCIdCgpTZXRQcm9maWxlEg8KB3Byb2ZpbGUYASABKAwiIAoKR2V0UHJvZmlsZRISCgphY2NvdW50X2lkGAEgASgMIjIKEERpcmVjdG9yeVB1Ymxpc2gSEAoIdXNlcm5hbWUYASABKAkSDAoEbmFtZRgCIAEoCSIQCg5EaXJlY3RvcnlMZWF2ZSI+Cg9EaXJlY3RvcnlTZWFyY2gSDQoFcXVlcnkYASABKAkSDQoFYWZ0ZXIYAiABKAkSDQoFbGltaXQYAyABKA0i7QoKC1NlcnZlckZyYW1lEhIKCnJlcXVlc3RfaWQYASABKAQSMAoJY2hhbGxlbmdlGAIgASgLMhsuc2lnaWxvLnNlcnZlci52MS5DaGFsbGVuZ2VIABIoCgVlcnJvchgDIAEoCzIXLnNpZ2lsby5zZXJ2ZXIudjEuRXJyb3JIABIyCgpyZWdpc3RlcmVkGAQgASgLMhwuc2lnaWxvLnNlcnZlci52MS5SZWdpc3RlcmVkSAASOAoNYXV0aGVudGljYXRlZBgFIAEoCzIfLnNpZ2lsby5zZXJ2ZXIudjEuQXV0aGVudGljYXRlZEgAEjYKDXByZV9rZXlfY291bnQYBiABKAsyHS5zaWdpbG8uc2VydmVyLnYxLlByZUtleUNvdW50SAASLAoHYnVuZGxlcxgHIAEoCzIZLnNpZ2lsby5zZXJ2ZXIudjEuQnVuZGxlc0gAEjMKC3NlbmRfcmVzdWx0GAggASgLMhwuc2lnaWxvLnNlcnZlci52MS5TZW5kUmVzdWx0SAASLAoHZGVsaXZlchgJIAEoCzIZLnNpZ2lsby5zZXJ2ZXIudjEuRGVsaXZlckgAEjMKC3F1ZXVlX2VtcHR5GAogASgLMhwuc2lnaWxvLnNlcnZlci52MS5RdWV1ZUVtcHR5SAASRwoSc2VuZGVyX2NlcnRpZmljYXRlGAsgASgLMikuc2lnaWxvLnNlcnZlci52MS5TZW5kZXJDZXJ0aWZpY2F0ZVJlc3VsdEgAEiwKB2RldmljZXMYDCABKAsyGS5zaWdpbG8uc2VydmVyLnYxLkRldmljZXNIABI0CgxwcmVfa2V5c19sb3cYDSABKAsyHC5zaWdpbG8uc2VydmVyLnYxLlByZUtleXNMb3dIABIiCgJvaxgOIAEoCzIULnNpZ2lsby5zZXJ2ZXIudjEuT2tIABImCgRwb25nGA8gASgLMhYuc2lnaWxvLnNlcnZlci52MS5Qb25nSAASLAoHY2xvc2luZxgQIAEoCzIZLnNpZ2lsby5zZXJ2ZXIudjEuQ2xvc2luZ0gAEjsKD2F0dGFjaG1lbnRfc2xvdBgRIAEoCzIgLnNpZ2lsby5zZXJ2ZXIudjEuQXR0YWNobWVudFNsb3RIABI/ChFwcm92aXNpb25fYWRkcmVzcxgSIAEoCzIiLnNpZ2lsby5zZXJ2ZXIudjEuUHJvdmlzaW9uQWRkcmVzc0gAEj8KEXByb3Zpc2lvbl9kZWxpdmVyGBMgASgLMiIuc2lnaWxvLnNlcnZlci52MS5Qcm92aXNpb25EZWxpdmVySAASPQoQdXNlcm5hbWVfYWNjb3VudBgUIAEoCzIhLnNpZ2lsby5zZXJ2ZXIudjEuVXNlcm5hbWVBY2NvdW50SAASLAoHcHJvZmlsZRgVIAEoCzIZLnNpZ2lsby5zZXJ2ZXIudjEuUHJvZmlsZUgAEj8KEWRpcmVjdG9yeV9lbnRyaWVzGBYgASgLMiIuc2lnaWxvLnNlcnZlci52MS5EaXJlY3RvcnlFbnRyaWVzSAASOQoOa3RfY29uc2lzdGVuY3kYUCABKAsyHy5zaWdpbG8uc2VydmVyLnYxLkt0Q29uc2lzdGVuY3lIABJCChNrdF9hY2NvdW50X2JpbmRpbmdzGFEgASgLMiMuc2lnaWxvLnNlcnZlci52MS5LdEFjY291bnRCaW5kaW5nc0gAEi8KCW9yZ190cnVzdBhuIAEoCzIaLnNpZ2lsby5zZXJ2ZXIudjEuT3JnVHJ1c3RIABI2CgxjZXJ0aWZpY2F0ZXMYbyABKAsyHi5zaWdpbG8uc2VydmVyLnYxLkNlcnRpZmljYXRlc0gAQgYKBGJvZHkiLwoIT3JnVHJ1c3QSFgoOY2FfY2VydGlmaWNhdGUYASABKAwSCwoDY3JsGAIgASgMIiQKDENlcnRpZmljYXRlcxIUCgxjZXJ0aWZpY2F0ZXMYASADKAwiUAoLS3RJbmNsdXNpb24SEQoJZGV2aWNlX2lkGAEgASgNEhIKCmxlYWZfaW5kZXgYAiABKAQSDAoEdGltZRgDIAEoBBIMCgRwYXRoGAQgAygMIlUKDUt0Q29uc2lzdGVuY3kSEgoKY2hlY2twb2ludBgBIAEoCRIQCghvbGRfc2l6ZRgCIAEoBBIQCghuZXdfc2l6ZRgDIAEoBBIMCgRwYXRoGAQgAygMIj0KC0t0TGVhZlByb29mEgwKBGxlYWYYASABKAwSEgoKbGVhZl9pbmRleBgCIAEoBBIMCgRwYXRoGAMgAygMIlYKEUt0QWNjb3VudEJpbmRpbmdzEhIKCmNoZWNrcG9pbnQYASABKAkSLQoGbGVhdmVzGAIgAygLMh0uc2lnaWxvLnNlcnZlci52MS5LdExlYWZQcm9vZiJJCglDaGFsbGVuZ2USDQoFbm9uY2UYASABKAwSEwoLc2VydmVyX3RpbWUYAiABKAQSGAoQcHJvdG9jb2xfdmVyc2lvbhgDIAEoDSKlAgoFRXJyb3ISKQoEY29kZRgBIAEoDjIbLnNpZ2lsby5zZXJ2ZXIudjEuRXJyb3JDb2RlEg8KB21lc3NhZ2UYAiABKAkSFgoOcmV0cnlfYWZ0ZXJfbXMYAyABKA0SNQoNc3RhbGVfZGV2aWNlcxgEIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuU3RhbGVEZXZpY2VzEjYKDnN0YWxlX2FjY291bnRzGAUgAygLMh4uc2lnaWxvLnNlcnZlci52MS5TdGFsZURldmljZXMSIAoYdW5hdXRob3JpemVkX2FjY291bnRfaWRzGAYgAygMEjcKDmRldmljZV9yZW1vdmFsGDwgASgLMh8uc2lnaWxvLnNlcnZlci52MS5EZXZpY2VSZW1vdmFsIjIKDURldmljZVJlbW92YWwSFAoMYnlfZGV2aWNlX2lkGAEgASgNEgsKA2RheRgCIAEoDSJ0CgxTdGFsZURldmljZXMSGgoSY3VycmVudF9kZXZpY2VfaWRzGAEgAygNEhoKEm1pc3NpbmdfZGV2aWNlX2lkcxgCIAMoDRIYChBleHRyYV9kZXZpY2VfaWRzGAMgAygNEhIKCmFjY291bnRfaWQYBCABKAwiMwoKUmVnaXN0ZXJlZBISCgphY2NvdW50X2lkGAEgASgMEhEKCWRldmljZV9pZBgCIAEoDSJLCg1BdXRoZW50aWNhdGVkEhIKCmFjY291bnRfaWQYASABKAwSEQoJZGV2aWNlX2lkGAIgASgNEhMKC3NlcnZlcl90aW1lGAMgASgEIn0KC1ByZUtleUNvdW50EhkKEW9uZV90aW1lX3ByZV9rZXlzGAEgASgNEhMKC3BxX3ByZV9rZXlzGAIgASgNEhoKEmhhc19zaWduZWRfcHJlX2tleRgDIAEoCBIiChpoYXNfbGFzdF9yZXNvcnRfcHFfcHJlX2tleRgEIAEoCCKHAQoHQnVuZGxlcxIPCgdidW5kbGVzGAEgAygMEh4KFnVuYXZhaWxhYmxlX2RldmljZV9pZHMYAiADKA0SFQoNa3RfY2hlY2twb2ludBhQIAEoCRI0Cg1rdF9pbmNsdXNpb25zGFEgAygLMh0uc2lnaWxvLnNlcnZlci52MS5LdEluY2x1c2lvbiJNCgpTZW5kUmVzdWx0EhIKCm1lc3NhZ2VfaWQYASABKAwSGAoQc2VydmVyX3RpbWVzdGFtcBgCIAEoBBIRCglkdXBsaWNhdGUYAyABKAgiugEKB0RlbGl2ZXISEQoJc2VydmVyX2lkGAEgASgEEhIKCm1lc3NhZ2VfaWQYAiABKAwSGAoQc2VydmVyX3RpbWVzdGFtcBgDIAEoBBIOCgZzZWFsZWQYBCABKAgSGQoRc2VuZGVyX2FjY291bnRfaWQYBSABKAwSGAoQc2VuZGVyX2RldmljZV9pZBgGIAEoDRIPCgdjb250ZW50GAcgASgMEhgKEHJlY2lwaWVudF9oZWFkZXIYCCABKAwiDAoKUXVldWVFbXB0eSI/ChdTZW5kZXJDZXJ0aWZpY2F0ZVJlc3VsdBITCgtjZXJ0aWZpY2F0ZRgBIAEoDBIPCgdleHBpcmVzGAIgASgEImMKCkRldmljZUluZm8SEQoJZGV2aWNlX2lkGAEgASgNEhMKC2NyZWF0ZWRfZGF5GAIgASgNEhUKDWxhc3Rfc2Vlbl9kYXkYAyABKA0SFgoOZW5jcnlwdGVkX25hbWUYPCABKAwiOAoHRGV2aWNlcxItCgdkZXZpY2VzGAEgAygLMhwuc2lnaWxvLnNlcnZlci52MS5EZXZpY2VJbmZvIjwKClByZUtleXNMb3cSGQoRb25lX3RpbWVfcHJlX2tleXMYASABKA0SEwoLcHFfcHJlX2tleXMYAiABKA0iYwoOQXR0YWNobWVudFNsb3QSFQoNYXR0YWNobWVudF9pZBgBIAEoDBITCgt1cGxvYWRfcGF0aBgCIAEoCRIUCgx1cGxvYWRfdG9rZW4YAyABKAkSDwoHZXhwaXJlcxgEIAEoBCIjChBQcm92aXNpb25BZGRyZXNzEg8KB2FkZHJlc3MYASABKAwiIAoQUHJvdmlzaW9uRGVsaXZlchIMCgRib2R5GAEgASgMIiUKD1VzZXJuYW1lQWNjb3VudBISCgphY2NvdW50X2lkGAEgASgMIi4KB1Byb2ZpbGUSDwoHcHJvZmlsZRgBIAEoDBISCgp1cGRhdGVkX2F0GAIgASgEIlMKEERpcmVjdG9yeUVudHJpZXMSMQoHZW50cmllcxgBIAMoCzIgLnNpZ2lsby5zZXJ2ZXIudjEuRGlyZWN0b3J5RW50cnkSDAoEbW9yZRgCIAEoCCJUCg5EaXJlY3RvcnlFbnRyeRISCgphY2NvdW50X2lkGAEgASgMEhAKCHVzZXJuYW1lGAIgASgJEgwKBG5hbWUYAyABKAkSDgoGb25saW5lGAQgASgIIgQKAk9rIhsKBFBvbmcSEwoLc2VydmVyX3RpbWUYASABKAQiSQoHQ2xvc2luZxItCgZyZWFzb24YASABKA4yHS5zaWdpbG8uc2VydmVyLnYxLkNsb3NlUmVhc29uEg8KB21lc3NhZ2UYAiABKAkqzQYKCUVycm9yQ29kZRIaChZFUlJPUl9DT0RFX1VOU1BFQ0lGSUVEEAASHgoaRVJST1JfQ09ERV9NQUxGT1JNRURfRlJBTUUQARIcChhFUlJPUl9DT0RFX1VOS05PV05fRlJBTUUQAhIgChxFUlJPUl9DT0RFX05PVF9BVVRIRU5USUNBVEVEEAMSGgoWRVJST1JfQ09ERV9BVVRIX0ZBSUxFRBAEEh0KGUVSUk9SX0NPREVfSU5WSVRFX0lOVkFMSUQQBRIdChlFUlJPUl9DT0RFX0lOVklURV9FWFBJUkVEEAYSGwoXRVJST1JfQ09ERV9ERVZJQ0VfTElNSVQQBxIfChtFUlJPUl9DT0RFX0lOVkFMSURfQVJHVU1FTlQQCBIgChxFUlJPUl9DT0RFX0lOVkFMSURfU0lHTkFUVVJFEAkSGAoURVJST1JfQ09ERV9OT1RfRk9VTkQQChIcChhFUlJPUl9DT0RFX1NUQUxFX0RFVklDRVMQCxIbChdFUlJPUl9DT0RFX1VOQVVUSE9SSVpFRBAMEiAKHEVSUk9SX0NPREVfTUVTU0FHRV9UT09fTEFSR0UQDRIbChdFUlJPUl9DT0RFX1JBVEVfTElNSVRFRBAOEhsKF0VSUk9SX0NPREVfU1RPUkFHRV9GVUxMEA8SFwoTRVJST1JfQ09ERV9JTlRFUk5BTBAQEiQKIEVSUk9SX0NPREVfQUxSRUFEWV9BVVRIRU5USUNBVEVEEBESGgoWRVJST1JfQ09ERV9VTkFWQUlMQUJMRRASEh0KGUVSUk9SX0NPREVfUVVPVEFfRVhDRUVERUQQExIdChlFUlJPUl9DT0RFX0RFVklDRV9SRU1PVkVEEDwSHQoZRVJST1JfQ09ERV9VU0VSTkFNRV9UQUtFThAUEhwKGEVSUk9SX0NPREVfRElSRUNUT1JZX09GRhAVEhwKGEVSUk9SX0NPREVfUFVTSF9ESVNBQkxFRBBaEiUKIEVSUk9SX0NPREVfUFVTSF9FTkRQT0lOVF9SRUZVU0VEEIMBEh8KGkVSUk9SX0NPREVfQUNDT1VOVF9SRU1PVkVEEIIBEh0KGUVSUk9SX0NPREVfVElNRVJfVE9PX0xPTkcQZCqkAQoLQ2xvc2VSZWFzb24SHAoYQ0xPU0VfUkVBU09OX1VOU1BFQ0lGSUVEEAASGQoVQ0xPU0VfUkVBU09OX1NIVVRET1dOEAESHwobQ0xPU0VfUkVBU09OX0RFVklDRV9SRVZPS0VEEAISIAocQ0xPU0VfUkVBU09OX0FDQ09VTlRfUkVNT1ZFRBADEhkKFUNMT1NFX1JFQVNPTl9SRVBMQUNFRBAEYgZwcm90bzM", [file_sigilo_protocol_v1_wire]);
+  fileDesc("Ch1zaWdpbG8vc2VydmVyL3YxL2ZyYW1lcy5wcm90bxIQc2lnaWxvLnNlcnZlci52MSKwDwoLQ2xpZW50RnJhbWUSEgoKcmVxdWVzdF9pZBgBIAEoBBIuCghyZWdpc3RlchgCIAEoCzIaLnNpZ2lsby5zZXJ2ZXIudjEuUmVnaXN0ZXJIABIzCgtsaW5rX2RldmljZRgDIAEoCzIcLnNpZ2lsby5zZXJ2ZXIudjEuTGlua0RldmljZUgAEjYKDGF1dGhlbnRpY2F0ZRgEIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuQXV0aGVudGljYXRlSAASOgoPdXBsb2FkX3ByZV9rZXlzGAUgASgLMh8uc2lnaWxvLnNlcnZlci52MS5VcGxvYWRQcmVLZXlzSAASPQoRZ2V0X3ByZV9rZXlfY291bnQYBiABKAsyIC5zaWdpbG8uc2VydmVyLnYxLkdldFByZUtleUNvdW50SAASNwoNZmV0Y2hfYnVuZGxlcxgHIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuRmV0Y2hCdW5kbGVzSAASJgoEc2VuZBgIIAEoCzIWLnNpZ2lsby5zZXJ2ZXIudjEuU2VuZEgAEjMKC3NlYWxlZF9zZW5kGAkgASgLMhwuc2lnaWxvLnNlcnZlci52MS5TZWFsZWRTZW5kSAASJAoDYWNrGAogASgLMhUuc2lnaWxvLnNlcnZlci52MS5BY2tIABJIChZnZXRfc2VuZGVyX2NlcnRpZmljYXRlGAsgASgLMiYuc2lnaWxvLnNlcnZlci52MS5HZXRTZW5kZXJDZXJ0aWZpY2F0ZUgAEjgKDnNldF9hY2Nlc3Nfa2V5GAwgASgLMh4uc2lnaWxvLnNlcnZlci52MS5TZXRBY2Nlc3NLZXlIABI1CgxsaXN0X2RldmljZXMYDSABKAsyHS5zaWdpbG8uc2VydmVyLnYxLkxpc3REZXZpY2VzSAASJgoEcGluZxgOIAEoCzIWLnNpZ2lsby5zZXJ2ZXIudjEuUGluZ0gAEkMKE2FsbG9jYXRlX2F0dGFjaG1lbnQYDyABKAsyJC5zaWdpbG8uc2VydmVyLnYxLkFsbG9jYXRlQXR0YWNobWVudEgAEj0KEHByb3Zpc2lvbl9saXN0ZW4YECABKAsyIS5zaWdpbG8uc2VydmVyLnYxLlByb3Zpc2lvbkxpc3RlbkgAEjkKDnByb3Zpc2lvbl9zZW5kGBEgASgLMh8uc2lnaWxvLnNlcnZlci52MS5Qcm92aXNpb25TZW5kSAASPgoRbXVsdGlfc2VhbGVkX3NlbmQYEiABKAsyIS5zaWdpbG8uc2VydmVyLnYxLk11bHRpU2VhbGVkU2VuZEgAEjcKDXJlbW92ZV9kZXZpY2UYPCABKAsyHi5zaWdpbG8uc2VydmVyLnYxLlJlbW92ZURldmljZUgAEjoKD3NldF9kZXZpY2VfbmFtZRg9IAEoCzIfLnNpZ2lsby5zZXJ2ZXIudjEuU2V0RGV2aWNlTmFtZUgAEjUKDHNldF91c2VybmFtZRgTIAEoCzIdLnNpZ2lsby5zZXJ2ZXIudjEuU2V0VXNlcm5hbWVIABI7Cg9kZWxldGVfdXNlcm5hbWUYFCABKAsyIC5zaWdpbG8uc2VydmVyLnYxLkRlbGV0ZVVzZXJuYW1lSAASOwoPbG9va3VwX3VzZXJuYW1lGBUgASgLMiAuc2lnaWxvLnNlcnZlci52MS5Mb29rdXBVc2VybmFtZUgAEjMKC3NldF9wcm9maWxlGBYgASgLMhwuc2lnaWxvLnNlcnZlci52MS5TZXRQcm9maWxlSAASMwoLZ2V0X3Byb2ZpbGUYFyABKAsyHC5zaWdpbG8uc2VydmVyLnYxLkdldFByb2ZpbGVIABI/ChFkaXJlY3RvcnlfcHVibGlzaBgYIAEoCzIiLnNpZ2lsby5zZXJ2ZXIudjEuRGlyZWN0b3J5UHVibGlzaEgAEjsKD2RpcmVjdG9yeV9sZWF2ZRgZIAEoCzIgLnNpZ2lsby5zZXJ2ZXIudjEuRGlyZWN0b3J5TGVhdmVIABI9ChBkaXJlY3Rvcnlfc2VhcmNoGBogASgLMiEuc2lnaWxvLnNlcnZlci52MS5EaXJlY3RvcnlTZWFyY2hIABJAChJrdF9nZXRfY29uc2lzdGVuY3kYUCABKAsyIi5zaWdpbG8uc2VydmVyLnYxLkt0R2V0Q29uc2lzdGVuY3lIABI4Cg5rdF9nZXRfYWNjb3VudBhRIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuS3RHZXRBY2NvdW50SAASRgoVc2V0X3B1c2hfc3Vic2NyaXB0aW9uGFogASgLMiUuc2lnaWxvLnNlcnZlci52MS5TZXRQdXNoU3Vic2NyaXB0aW9uSAASNgoNZ2V0X29yZ190cnVzdBhuIAEoCzIdLnNpZ2lsby5zZXJ2ZXIudjEuR2V0T3JnVHJ1c3RIABI9ChBnZXRfY2VydGlmaWNhdGVzGG8gASgLMiEuc2lnaWxvLnNlcnZlci52MS5HZXRDZXJ0aWZpY2F0ZXNIABJHChVyZXF1ZXN0X2NlcnRpZmljYXRpb24YcCABKAsyJi5zaWdpbG8uc2VydmVyLnYxLlJlcXVlc3RDZXJ0aWZpY2F0aW9uSABCBgoEYm9keSINCgtHZXRPcmdUcnVzdCImCg9HZXRDZXJ0aWZpY2F0ZXMSEwoLYWNjb3VudF9pZHMYASADKAwiSwoUUmVxdWVzdENlcnRpZmljYXRpb24SDAoEbmFtZRgBIAEoCRISCgpjcmVhdGVkX2F0GAIgASgEEhEKCXNpZ25hdHVyZRgDIAEoDCI2ChBLdEdldENvbnNpc3RlbmN5EhAKCG9sZF9zaXplGAEgASgEEhAKCG5ld19zaXplGAIgASgEIg4KDEt0R2V0QWNjb3VudCJFChNTZXRQdXNoU3Vic2NyaXB0aW9uEhAKCGVuZHBvaW50GAEgASgJEg4KBnAyNTZkaBgCIAEoDBIMCgRhdXRoGAMgASgMIn8KCFJlZ2lzdGVyEhMKC2ludml0ZV9jb2RlGAEgASgJEhQKDGlkZW50aXR5X2tleRgCIAEoDBISCgpkZXZpY2Vfa2V5GAMgASgMEhoKEmlkZW50aXR5X3NpZ25hdHVyZRgEIAEoDBIYChBkZXZpY2Vfc2lnbmF0dXJlGAUgASgMImoKCkxpbmtEZXZpY2USEgoKYWNjb3VudF9pZBgBIAEoDBISCgpkZXZpY2Vfa2V5GAIgASgMEhoKEmlkZW50aXR5X3NpZ25hdHVyZRgDIAEoDBIYChBkZXZpY2Vfc2lnbmF0dXJlGAQgASgMIkgKDEF1dGhlbnRpY2F0ZRISCgphY2NvdW50X2lkGAEgASgMEhEKCWRldmljZV9pZBgCIAEoDRIRCglzaWduYXR1cmUYAyABKAwi+AEKDVVwbG9hZFByZUtleXMSOAoOc2lnbmVkX3ByZV9rZXkYASABKAsyIC5zaWdpbG8ucHJvdG9jb2wudjEuU2lnbmVkUHJlS2V5EjwKEW9uZV90aW1lX3ByZV9rZXlzGAIgAygLMiEuc2lnaWxvLnByb3RvY29sLnYxLk9uZVRpbWVQcmVLZXkSMQoLcHFfcHJlX2tleXMYAyADKAsyHC5zaWdpbG8ucHJvdG9jb2wudjEuUHFQcmVLZXkSPAoWbGFzdF9yZXNvcnRfcHFfcHJlX2tleRgEIAEoCzIcLnNpZ2lsby5wcm90b2NvbC52MS5QcVByZUtleSIQCg5HZXRQcmVLZXlDb3VudCI2CgxGZXRjaEJ1bmRsZXMSEgoKYWNjb3VudF9pZBgBIAEoDBISCgpkZXZpY2VfaWRzGAIgAygNIjUKD091dGdvaW5nTWVzc2FnZRIRCglkZXZpY2VfaWQYASABKA0SDwoHY29udGVudBgCIAEoDCKYAQoEU2VuZBIcChRyZWNpcGllbnRfYWNjb3VudF9pZBgBIAEoDBISCgptZXNzYWdlX2lkGAIgASgMEjMKCG1lc3NhZ2VzGAMgAygLMiEuc2lnaWxvLnNlcnZlci52MS5PdXRnb2luZ01lc3NhZ2USEwoLb25saW5lX29ubHkYBCABKAgSFAoMZXhwaXJlc19oaW50GGQgASgEIrIBCgpTZWFsZWRTZW5kEhwKFHJlY2lwaWVudF9hY2NvdW50X2lkGAEgASgMEhIKCm1lc3NhZ2VfaWQYAiABKAwSMwoIbWVzc2FnZXMYAyADKAsyIS5zaWdpbG8uc2VydmVyLnYxLk91dGdvaW5nTWVzc2FnZRISCgphY2Nlc3Nfa2V5GAQgASgMEhMKC29ubGluZV9vbmx5GAUgASgIEhQKDGV4cGlyZXNfaGludBhkIAEoBCKMAgoPTXVsdGlTZWFsZWRTZW5kEhIKCm1lc3NhZ2VfaWQYASABKAwSFgoOc2hhcmVkX3BheWxvYWQYAiABKAwSRAoKcmVjaXBpZW50cxgDIAMoCzIwLnNpZ2lsby5zZXJ2ZXIudjEuTXVsdGlTZWFsZWRTZW5kLk11bHRpUmVjaXBpZW50EhMKC29ubGluZV9vbmx5GAQgASgIEhQKDGV4cGlyZXNfaGludBhkIAEoBBpcCg5NdWx0aVJlY2lwaWVudBISCgphY2NvdW50X2lkGAEgASgMEhIKCmRldmljZV9pZHMYAiADKA0SDgoGaGVhZGVyGAMgASgMEhIKCmFjY2Vzc19rZXkYBCABKAwiGQoDQWNrEhIKCnNlcnZlcl9pZHMYASADKAQiFgoUR2V0U2VuZGVyQ2VydGlmaWNhdGUiOAoMU2V0QWNjZXNzS2V5EhIKCmFjY2Vzc19rZXkYASABKAwSFAoMdW5yZXN0cmljdGVkGAIgASgIIg0KC0xpc3REZXZpY2VzIhEKD1Byb3Zpc2lvbkxpc3RlbiIuCg1Qcm92aXNpb25TZW5kEg8KB2FkZHJlc3MYASABKAwSDAoEYm9keRgCIAEoDCIGCgRQaW5nIiEKDFJlbW92ZURldmljZRIRCglkZXZpY2VfaWQYASABKA0iOgoNU2V0RGV2aWNlTmFtZRIRCglkZXZpY2VfaWQYASABKA0SFgoOZW5jcnlwdGVkX25hbWUYAiABKAwiOAoSQWxsb2NhdGVBdHRhY2htZW50EgwKBHNpemUYASABKAQSFAoMZXhwaXJlc19oaW50GGQgASgEIiQKC1NldFVzZXJuYW1lEhUKDXVzZXJuYW1lX2hhc2gYASABKAwiEAoORGVsZXRlVXNlcm5hbWUiJwoOTG9va3VwVXNlcm5hbWUSFQoNdXNlcm5hbWVfaGFzaBgBIAEoDCIdCgpTZXRQcm9maWxlEg8KB3Byb2ZpbGUYASABKAwiIAoKR2V0UHJvZmlsZRISCgphY2NvdW50X2lkGAEgASgMIjIKEERpcmVjdG9yeVB1Ymxpc2gSEAoIdXNlcm5hbWUYASABKAkSDAoEbmFtZRgCIAEoCSIQCg5EaXJlY3RvcnlMZWF2ZSI+Cg9EaXJlY3RvcnlTZWFyY2gSDQoFcXVlcnkYASABKAkSDQoFYWZ0ZXIYAiABKAkSDQoFbGltaXQYAyABKA0iugsKC1NlcnZlckZyYW1lEhIKCnJlcXVlc3RfaWQYASABKAQSMAoJY2hhbGxlbmdlGAIgASgLMhsuc2lnaWxvLnNlcnZlci52MS5DaGFsbGVuZ2VIABIoCgVlcnJvchgDIAEoCzIXLnNpZ2lsby5zZXJ2ZXIudjEuRXJyb3JIABIyCgpyZWdpc3RlcmVkGAQgASgLMhwuc2lnaWxvLnNlcnZlci52MS5SZWdpc3RlcmVkSAASOAoNYXV0aGVudGljYXRlZBgFIAEoCzIfLnNpZ2lsby5zZXJ2ZXIudjEuQXV0aGVudGljYXRlZEgAEjYKDXByZV9rZXlfY291bnQYBiABKAsyHS5zaWdpbG8uc2VydmVyLnYxLlByZUtleUNvdW50SAASLAoHYnVuZGxlcxgHIAEoCzIZLnNpZ2lsby5zZXJ2ZXIudjEuQnVuZGxlc0gAEjMKC3NlbmRfcmVzdWx0GAggASgLMhwuc2lnaWxvLnNlcnZlci52MS5TZW5kUmVzdWx0SAASLAoHZGVsaXZlchgJIAEoCzIZLnNpZ2lsby5zZXJ2ZXIudjEuRGVsaXZlckgAEjMKC3F1ZXVlX2VtcHR5GAogASgLMhwuc2lnaWxvLnNlcnZlci52MS5RdWV1ZUVtcHR5SAASRwoSc2VuZGVyX2NlcnRpZmljYXRlGAsgASgLMikuc2lnaWxvLnNlcnZlci52MS5TZW5kZXJDZXJ0aWZpY2F0ZVJlc3VsdEgAEiwKB2RldmljZXMYDCABKAsyGS5zaWdpbG8uc2VydmVyLnYxLkRldmljZXNIABI0CgxwcmVfa2V5c19sb3cYDSABKAsyHC5zaWdpbG8uc2VydmVyLnYxLlByZUtleXNMb3dIABIiCgJvaxgOIAEoCzIULnNpZ2lsby5zZXJ2ZXIudjEuT2tIABImCgRwb25nGA8gASgLMhYuc2lnaWxvLnNlcnZlci52MS5Qb25nSAASLAoHY2xvc2luZxgQIAEoCzIZLnNpZ2lsby5zZXJ2ZXIudjEuQ2xvc2luZ0gAEjsKD2F0dGFjaG1lbnRfc2xvdBgRIAEoCzIgLnNpZ2lsby5zZXJ2ZXIudjEuQXR0YWNobWVudFNsb3RIABI/ChFwcm92aXNpb25fYWRkcmVzcxgSIAEoCzIiLnNpZ2lsby5zZXJ2ZXIudjEuUHJvdmlzaW9uQWRkcmVzc0gAEj8KEXByb3Zpc2lvbl9kZWxpdmVyGBMgASgLMiIuc2lnaWxvLnNlcnZlci52MS5Qcm92aXNpb25EZWxpdmVySAASPQoQdXNlcm5hbWVfYWNjb3VudBgUIAEoCzIhLnNpZ2lsby5zZXJ2ZXIudjEuVXNlcm5hbWVBY2NvdW50SAASLAoHcHJvZmlsZRgVIAEoCzIZLnNpZ2lsby5zZXJ2ZXIudjEuUHJvZmlsZUgAEj8KEWRpcmVjdG9yeV9lbnRyaWVzGBYgASgLMiIuc2lnaWxvLnNlcnZlci52MS5EaXJlY3RvcnlFbnRyaWVzSAASOQoOa3RfY29uc2lzdGVuY3kYUCABKAsyHy5zaWdpbG8uc2VydmVyLnYxLkt0Q29uc2lzdGVuY3lIABJCChNrdF9hY2NvdW50X2JpbmRpbmdzGFEgASgLMiMuc2lnaWxvLnNlcnZlci52MS5LdEFjY291bnRCaW5kaW5nc0gAEi8KCW9yZ190cnVzdBhuIAEoCzIaLnNpZ2lsby5zZXJ2ZXIudjEuT3JnVHJ1c3RIABI2CgxjZXJ0aWZpY2F0ZXMYbyABKAsyHi5zaWdpbG8uc2VydmVyLnYxLkNlcnRpZmljYXRlc0gAEksKF2NlcnRpZmljYXRpb25fcmVxdWVzdGVkGHAgASgLMiguc2lnaWxvLnNlcnZlci52MS5DZXJ0aWZpY2F0aW9uUmVxdWVzdGVkSABCBgoEYm9keSIvCghPcmdUcnVzdBIWCg5jYV9jZXJ0aWZpY2F0ZRgBIAEoDBILCgNjcmwYAiABKAwiJAoMQ2VydGlmaWNhdGVzEhQKDGNlcnRpZmljYXRlcxgBIAMoDCI+ChZDZXJ0aWZpY2F0aW9uUmVxdWVzdGVkEhIKCnJlcXVlc3RfaWQYASABKAQSEAoIcmVwbGFjZWQYAiABKAgiUAoLS3RJbmNsdXNpb24SEQoJZGV2aWNlX2lkGAEgASgNEhIKCmxlYWZfaW5kZXgYAiABKAQSDAoEdGltZRgDIAEoBBIMCgRwYXRoGAQgAygMIlUKDUt0Q29uc2lzdGVuY3kSEgoKY2hlY2twb2ludBgBIAEoCRIQCghvbGRfc2l6ZRgCIAEoBBIQCghuZXdfc2l6ZRgDIAEoBBIMCgRwYXRoGAQgAygMIj0KC0t0TGVhZlByb29mEgwKBGxlYWYYASABKAwSEgoKbGVhZl9pbmRleBgCIAEoBBIMCgRwYXRoGAMgAygMIlYKEUt0QWNjb3VudEJpbmRpbmdzEhIKCmNoZWNrcG9pbnQYASABKAkSLQoGbGVhdmVzGAIgAygLMh0uc2lnaWxvLnNlcnZlci52MS5LdExlYWZQcm9vZiJJCglDaGFsbGVuZ2USDQoFbm9uY2UYASABKAwSEwoLc2VydmVyX3RpbWUYAiABKAQSGAoQcHJvdG9jb2xfdmVyc2lvbhgDIAEoDSKlAgoFRXJyb3ISKQoEY29kZRgBIAEoDjIbLnNpZ2lsby5zZXJ2ZXIudjEuRXJyb3JDb2RlEg8KB21lc3NhZ2UYAiABKAkSFgoOcmV0cnlfYWZ0ZXJfbXMYAyABKA0SNQoNc3RhbGVfZGV2aWNlcxgEIAEoCzIeLnNpZ2lsby5zZXJ2ZXIudjEuU3RhbGVEZXZpY2VzEjYKDnN0YWxlX2FjY291bnRzGAUgAygLMh4uc2lnaWxvLnNlcnZlci52MS5TdGFsZURldmljZXMSIAoYdW5hdXRob3JpemVkX2FjY291bnRfaWRzGAYgAygMEjcKDmRldmljZV9yZW1vdmFsGDwgASgLMh8uc2lnaWxvLnNlcnZlci52MS5EZXZpY2VSZW1vdmFsIjIKDURldmljZVJlbW92YWwSFAoMYnlfZGV2aWNlX2lkGAEgASgNEgsKA2RheRgCIAEoDSJ0CgxTdGFsZURldmljZXMSGgoSY3VycmVudF9kZXZpY2VfaWRzGAEgAygNEhoKEm1pc3NpbmdfZGV2aWNlX2lkcxgCIAMoDRIYChBleHRyYV9kZXZpY2VfaWRzGAMgAygNEhIKCmFjY291bnRfaWQYBCABKAwiMwoKUmVnaXN0ZXJlZBISCgphY2NvdW50X2lkGAEgASgMEhEKCWRldmljZV9pZBgCIAEoDSJLCg1BdXRoZW50aWNhdGVkEhIKCmFjY291bnRfaWQYASABKAwSEQoJZGV2aWNlX2lkGAIgASgNEhMKC3NlcnZlcl90aW1lGAMgASgEIn0KC1ByZUtleUNvdW50EhkKEW9uZV90aW1lX3ByZV9rZXlzGAEgASgNEhMKC3BxX3ByZV9rZXlzGAIgASgNEhoKEmhhc19zaWduZWRfcHJlX2tleRgDIAEoCBIiChpoYXNfbGFzdF9yZXNvcnRfcHFfcHJlX2tleRgEIAEoCCKHAQoHQnVuZGxlcxIPCgdidW5kbGVzGAEgAygMEh4KFnVuYXZhaWxhYmxlX2RldmljZV9pZHMYAiADKA0SFQoNa3RfY2hlY2twb2ludBhQIAEoCRI0Cg1rdF9pbmNsdXNpb25zGFEgAygLMh0uc2lnaWxvLnNlcnZlci52MS5LdEluY2x1c2lvbiJNCgpTZW5kUmVzdWx0EhIKCm1lc3NhZ2VfaWQYASABKAwSGAoQc2VydmVyX3RpbWVzdGFtcBgCIAEoBBIRCglkdXBsaWNhdGUYAyABKAgiugEKB0RlbGl2ZXISEQoJc2VydmVyX2lkGAEgASgEEhIKCm1lc3NhZ2VfaWQYAiABKAwSGAoQc2VydmVyX3RpbWVzdGFtcBgDIAEoBBIOCgZzZWFsZWQYBCABKAgSGQoRc2VuZGVyX2FjY291bnRfaWQYBSABKAwSGAoQc2VuZGVyX2RldmljZV9pZBgGIAEoDRIPCgdjb250ZW50GAcgASgMEhgKEHJlY2lwaWVudF9oZWFkZXIYCCABKAwiDAoKUXVldWVFbXB0eSI/ChdTZW5kZXJDZXJ0aWZpY2F0ZVJlc3VsdBITCgtjZXJ0aWZpY2F0ZRgBIAEoDBIPCgdleHBpcmVzGAIgASgEImMKCkRldmljZUluZm8SEQoJZGV2aWNlX2lkGAEgASgNEhMKC2NyZWF0ZWRfZGF5GAIgASgNEhUKDWxhc3Rfc2Vlbl9kYXkYAyABKA0SFgoOZW5jcnlwdGVkX25hbWUYPCABKAwiOAoHRGV2aWNlcxItCgdkZXZpY2VzGAEgAygLMhwuc2lnaWxvLnNlcnZlci52MS5EZXZpY2VJbmZvIjwKClByZUtleXNMb3cSGQoRb25lX3RpbWVfcHJlX2tleXMYASABKA0SEwoLcHFfcHJlX2tleXMYAiABKA0iYwoOQXR0YWNobWVudFNsb3QSFQoNYXR0YWNobWVudF9pZBgBIAEoDBITCgt1cGxvYWRfcGF0aBgCIAEoCRIUCgx1cGxvYWRfdG9rZW4YAyABKAkSDwoHZXhwaXJlcxgEIAEoBCIjChBQcm92aXNpb25BZGRyZXNzEg8KB2FkZHJlc3MYASABKAwiIAoQUHJvdmlzaW9uRGVsaXZlchIMCgRib2R5GAEgASgMIiUKD1VzZXJuYW1lQWNjb3VudBISCgphY2NvdW50X2lkGAEgASgMIi4KB1Byb2ZpbGUSDwoHcHJvZmlsZRgBIAEoDBISCgp1cGRhdGVkX2F0GAIgASgEIlMKEERpcmVjdG9yeUVudHJpZXMSMQoHZW50cmllcxgBIAMoCzIgLnNpZ2lsby5zZXJ2ZXIudjEuRGlyZWN0b3J5RW50cnkSDAoEbW9yZRgCIAEoCCJUCg5EaXJlY3RvcnlFbnRyeRISCgphY2NvdW50X2lkGAEgASgMEhAKCHVzZXJuYW1lGAIgASgJEgwKBG5hbWUYAyABKAkSDgoGb25saW5lGAQgASgIIgQKAk9rIhsKBFBvbmcSEwoLc2VydmVyX3RpbWUYASABKAQiSQoHQ2xvc2luZxItCgZyZWFzb24YASABKA4yHS5zaWdpbG8uc2VydmVyLnYxLkNsb3NlUmVhc29uEg8KB21lc3NhZ2UYAiABKAkq7AYKCUVycm9yQ29kZRIaChZFUlJPUl9DT0RFX1VOU1BFQ0lGSUVEEAASHgoaRVJST1JfQ09ERV9NQUxGT1JNRURfRlJBTUUQARIcChhFUlJPUl9DT0RFX1VOS05PV05fRlJBTUUQAhIgChxFUlJPUl9DT0RFX05PVF9BVVRIRU5USUNBVEVEEAMSGgoWRVJST1JfQ09ERV9BVVRIX0ZBSUxFRBAEEh0KGUVSUk9SX0NPREVfSU5WSVRFX0lOVkFMSUQQBRIdChlFUlJPUl9DT0RFX0lOVklURV9FWFBJUkVEEAYSGwoXRVJST1JfQ09ERV9ERVZJQ0VfTElNSVQQBxIfChtFUlJPUl9DT0RFX0lOVkFMSURfQVJHVU1FTlQQCBIgChxFUlJPUl9DT0RFX0lOVkFMSURfU0lHTkFUVVJFEAkSGAoURVJST1JfQ09ERV9OT1RfRk9VTkQQChIcChhFUlJPUl9DT0RFX1NUQUxFX0RFVklDRVMQCxIbChdFUlJPUl9DT0RFX1VOQVVUSE9SSVpFRBAMEiAKHEVSUk9SX0NPREVfTUVTU0FHRV9UT09fTEFSR0UQDRIbChdFUlJPUl9DT0RFX1JBVEVfTElNSVRFRBAOEhsKF0VSUk9SX0NPREVfU1RPUkFHRV9GVUxMEA8SFwoTRVJST1JfQ09ERV9JTlRFUk5BTBAQEiQKIEVSUk9SX0NPREVfQUxSRUFEWV9BVVRIRU5USUNBVEVEEBESGgoWRVJST1JfQ09ERV9VTkFWQUlMQUJMRRASEh0KGUVSUk9SX0NPREVfUVVPVEFfRVhDRUVERUQQExIdChlFUlJPUl9DT0RFX0RFVklDRV9SRU1PVkVEEDwSHQoZRVJST1JfQ09ERV9VU0VSTkFNRV9UQUtFThAUEhwKGEVSUk9SX0NPREVfRElSRUNUT1JZX09GRhAVEhwKGEVSUk9SX0NPREVfUFVTSF9ESVNBQkxFRBBaEiUKIEVSUk9SX0NPREVfUFVTSF9FTkRQT0lOVF9SRUZVU0VEEIMBEh8KGkVSUk9SX0NPREVfQUNDT1VOVF9SRU1PVkVEEIIBEh0KGUVSUk9SX0NPREVfVElNRVJfVE9PX0xPTkcQZBIdChlFUlJPUl9DT0RFX05PX0lERU5USVRZX0NBEG4qpAEKC0Nsb3NlUmVhc29uEhwKGENMT1NFX1JFQVNPTl9VTlNQRUNJRklFRBAAEhkKFUNMT1NFX1JFQVNPTl9TSFVURE9XThABEh8KG0NMT1NFX1JFQVNPTl9ERVZJQ0VfUkVWT0tFRBACEiAKHENMT1NFX1JFQVNPTl9BQ0NPVU5UX1JFTU9WRUQQAxIZChVDTE9TRV9SRUFTT05fUkVQTEFDRUQQBGIGcHJvdG8z", [file_sigilo_protocol_v1_wire]);
 
 /**
  * @generated from message sigilo.server.v1.ClientFrame
@@ -236,6 +236,12 @@ export type ClientFrame = Message<"sigilo.server.v1.ClientFrame"> & {
      */
     value: GetCertificates;
     case: "getCertificates";
+  } | {
+    /**
+     * @generated from field: sigilo.server.v1.RequestCertification request_certification = 112;
+     */
+    value: RequestCertification;
+    case: "requestCertification";
   } | { case: undefined; value?: undefined };
 };
 
@@ -283,6 +289,43 @@ export const GetCertificatesSchema: GenMessage<GetCertificates> = /*@__PURE__*/
   messageDesc(file_sigilo_server_v1_frames, 2);
 
 /**
+ * A device asks the organisation to certify its account's identity key (spec/trust.md §4.1).
+ * The account, device and identity key are the session's; the request replaces the account's
+ * pending one. The administrator approves it with the CA key (sigilo admin ca approve).
+ *
+ * @generated from message sigilo.server.v1.RequestCertification
+ */
+export type RequestCertification = Message<"sigilo.server.v1.RequestCertification"> & {
+  /**
+   * the person's name as they want it certified: 1-64 characters (trust.md §2.2)
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Unix ms; within 10 minutes of the server's clock
+   *
+   * @generated from field: uint64 created_at = 2;
+   */
+  createdAt: bigint;
+
+  /**
+   * Ed25519 by IKsig over certificationRequestPayload (64 bytes)
+   *
+   * @generated from field: bytes signature = 3;
+   */
+  signature: Uint8Array;
+};
+
+/**
+ * Describes the message sigilo.server.v1.RequestCertification.
+ * Use `create(RequestCertificationSchema)` to create a new message.
+ */
+export const RequestCertificationSchema: GenMessage<RequestCertification> = /*@__PURE__*/
+  messageDesc(file_sigilo_server_v1_frames, 3);
+
+/**
  * Key transparency (spec/transparency.md §5): the consistency proof between two
  * tree sizes, with the log's latest checkpoint. old_size 0 asks only for the
  * checkpoint. new_size 0 means the latest checkpoint's size; a new_size below
@@ -307,7 +350,7 @@ export type KtGetConsistency = Message<"sigilo.server.v1.KtGetConsistency"> & {
  * Use `create(KtGetConsistencySchema)` to create a new message.
  */
 export const KtGetConsistencySchema: GenMessage<KtGetConsistency> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 3);
+  messageDesc(file_sigilo_server_v1_frames, 4);
 
 /**
  * Every binding leaf of the authenticated account, with inclusion proofs in the
@@ -323,7 +366,7 @@ export type KtGetAccount = Message<"sigilo.server.v1.KtGetAccount"> & {
  * Use `create(KtGetAccountSchema)` to create a new message.
  */
 export const KtGetAccountSchema: GenMessage<KtGetAccount> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 4);
+  messageDesc(file_sigilo_server_v1_frames, 5);
 
 /**
  * Registers (or, with an empty endpoint, removes) the authenticated device's
@@ -365,7 +408,7 @@ export type SetPushSubscription = Message<"sigilo.server.v1.SetPushSubscription"
  * Use `create(SetPushSubscriptionSchema)` to create a new message.
  */
 export const SetPushSubscriptionSchema: GenMessage<SetPushSubscription> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 5);
+  messageDesc(file_sigilo_server_v1_frames, 6);
 
 /**
  * Creates an account and its first device (device id 1). Needs an invite.
@@ -410,7 +453,7 @@ export type Register = Message<"sigilo.server.v1.Register"> & {
  * Use `create(RegisterSchema)` to create a new message.
  */
 export const RegisterSchema: GenMessage<Register> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 6);
+  messageDesc(file_sigilo_server_v1_frames, 7);
 
 /**
  * Adds a device to an existing account; proves possession of the identity key.
@@ -446,7 +489,7 @@ export type LinkDevice = Message<"sigilo.server.v1.LinkDevice"> & {
  * Use `create(LinkDeviceSchema)` to create a new message.
  */
 export const LinkDeviceSchema: GenMessage<LinkDevice> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 7);
+  messageDesc(file_sigilo_server_v1_frames, 8);
 
 /**
  *   signature = Ed25519(device key, "Sigilo-Auth-v1" || nonce || account_id || u32be(device_id))
@@ -475,7 +518,7 @@ export type Authenticate = Message<"sigilo.server.v1.Authenticate"> & {
  * Use `create(AuthenticateSchema)` to create a new message.
  */
 export const AuthenticateSchema: GenMessage<Authenticate> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 8);
+  messageDesc(file_sigilo_server_v1_frames, 9);
 
 /**
  * Keys for the authenticated device, each signed by the account's identity key.
@@ -515,7 +558,7 @@ export type UploadPreKeys = Message<"sigilo.server.v1.UploadPreKeys"> & {
  * Use `create(UploadPreKeysSchema)` to create a new message.
  */
 export const UploadPreKeysSchema: GenMessage<UploadPreKeys> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 9);
+  messageDesc(file_sigilo_server_v1_frames, 10);
 
 /**
  * @generated from message sigilo.server.v1.GetPreKeyCount
@@ -528,7 +571,7 @@ export type GetPreKeyCount = Message<"sigilo.server.v1.GetPreKeyCount"> & {
  * Use `create(GetPreKeyCountSchema)` to create a new message.
  */
 export const GetPreKeyCountSchema: GenMessage<GetPreKeyCount> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 10);
+  messageDesc(file_sigilo_server_v1_frames, 11);
 
 /**
  * One bundle per device of the account (or per listed device), consuming one
@@ -555,7 +598,7 @@ export type FetchBundles = Message<"sigilo.server.v1.FetchBundles"> & {
  * Use `create(FetchBundlesSchema)` to create a new message.
  */
 export const FetchBundlesSchema: GenMessage<FetchBundles> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 11);
+  messageDesc(file_sigilo_server_v1_frames, 12);
 
 /**
  * @generated from message sigilo.server.v1.OutgoingMessage
@@ -579,7 +622,7 @@ export type OutgoingMessage = Message<"sigilo.server.v1.OutgoingMessage"> & {
  * Use `create(OutgoingMessageSchema)` to create a new message.
  */
 export const OutgoingMessageSchema: GenMessage<OutgoingMessage> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 12);
+  messageDesc(file_sigilo_server_v1_frames, 13);
 
 /**
  * An identified send from an authenticated device. `messages` must name every
@@ -629,7 +672,7 @@ export type Send = Message<"sigilo.server.v1.Send"> & {
  * Use `create(SendSchema)` to create a new message.
  */
 export const SendSchema: GenMessage<Send> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 13);
+  messageDesc(file_sigilo_server_v1_frames, 14);
 
 /**
  * A sealed-sender send: may come from an unauthenticated connection, carries
@@ -682,7 +725,7 @@ export type SealedSend = Message<"sigilo.server.v1.SealedSend"> & {
  * Use `create(SealedSendSchema)` to create a new message.
  */
 export const SealedSendSchema: GenMessage<SealedSend> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 14);
+  messageDesc(file_sigilo_server_v1_frames, 15);
 
 /**
  * A sealed send to several accounts at once (group messages, spec/groups.md):
@@ -737,7 +780,7 @@ export type MultiSealedSend = Message<"sigilo.server.v1.MultiSealedSend"> & {
  * Use `create(MultiSealedSendSchema)` to create a new message.
  */
 export const MultiSealedSendSchema: GenMessage<MultiSealedSend> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 15);
+  messageDesc(file_sigilo_server_v1_frames, 16);
 
 /**
  * @generated from message sigilo.server.v1.MultiSealedSend.MultiRecipient
@@ -777,7 +820,7 @@ export type MultiSealedSend_MultiRecipient = Message<"sigilo.server.v1.MultiSeal
  * Use `create(MultiSealedSend_MultiRecipientSchema)` to create a new message.
  */
 export const MultiSealedSend_MultiRecipientSchema: GenMessage<MultiSealedSend_MultiRecipient> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 15, 0);
+  messageDesc(file_sigilo_server_v1_frames, 16, 0);
 
 /**
  * Deletes delivered messages of the authenticated device.
@@ -796,7 +839,7 @@ export type Ack = Message<"sigilo.server.v1.Ack"> & {
  * Use `create(AckSchema)` to create a new message.
  */
 export const AckSchema: GenMessage<Ack> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 16);
+  messageDesc(file_sigilo_server_v1_frames, 17);
 
 /**
  * @generated from message sigilo.server.v1.GetSenderCertificate
@@ -809,7 +852,7 @@ export type GetSenderCertificate = Message<"sigilo.server.v1.GetSenderCertificat
  * Use `create(GetSenderCertificateSchema)` to create a new message.
  */
 export const GetSenderCertificateSchema: GenMessage<GetSenderCertificate> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 17);
+  messageDesc(file_sigilo_server_v1_frames, 18);
 
 /**
  * The key senders must present for sealed sends to this account (all devices
@@ -838,7 +881,7 @@ export type SetAccessKey = Message<"sigilo.server.v1.SetAccessKey"> & {
  * Use `create(SetAccessKeySchema)` to create a new message.
  */
 export const SetAccessKeySchema: GenMessage<SetAccessKey> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 18);
+  messageDesc(file_sigilo_server_v1_frames, 19);
 
 /**
  * @generated from message sigilo.server.v1.ListDevices
@@ -851,7 +894,7 @@ export type ListDevices = Message<"sigilo.server.v1.ListDevices"> & {
  * Use `create(ListDevicesSchema)` to create a new message.
  */
 export const ListDevicesSchema: GenMessage<ListDevices> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 19);
+  messageDesc(file_sigilo_server_v1_frames, 20);
 
 /**
  * Linking a device (spec/client.md §6). A new, not yet registered device asks
@@ -870,7 +913,7 @@ export type ProvisionListen = Message<"sigilo.server.v1.ProvisionListen"> & {
  * Use `create(ProvisionListenSchema)` to create a new message.
  */
 export const ProvisionListenSchema: GenMessage<ProvisionListen> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 20);
+  messageDesc(file_sigilo_server_v1_frames, 21);
 
 /**
  * @generated from message sigilo.server.v1.ProvisionSend
@@ -896,7 +939,7 @@ export type ProvisionSend = Message<"sigilo.server.v1.ProvisionSend"> & {
  * Use `create(ProvisionSendSchema)` to create a new message.
  */
 export const ProvisionSendSchema: GenMessage<ProvisionSend> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 21);
+  messageDesc(file_sigilo_server_v1_frames, 22);
 
 /**
  * @generated from message sigilo.server.v1.Ping
@@ -909,7 +952,7 @@ export type Ping = Message<"sigilo.server.v1.Ping"> & {
  * Use `create(PingSchema)` to create a new message.
  */
 export const PingSchema: GenMessage<Ping> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 22);
+  messageDesc(file_sigilo_server_v1_frames, 23);
 
 /**
  * Unlinks another device of the same account (only the account's primary device, its lowest device id, may):
@@ -930,7 +973,7 @@ export type RemoveDevice = Message<"sigilo.server.v1.RemoveDevice"> & {
  * Use `create(RemoveDeviceSchema)` to create a new message.
  */
 export const RemoveDeviceSchema: GenMessage<RemoveDevice> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 23);
+  messageDesc(file_sigilo_server_v1_frames, 24);
 
 /**
  * Sets (or, empty, clears) the name of a device of this account: opaque bytes at most 128 long,
@@ -957,7 +1000,7 @@ export type SetDeviceName = Message<"sigilo.server.v1.SetDeviceName"> & {
  * Use `create(SetDeviceNameSchema)` to create a new message.
  */
 export const SetDeviceNameSchema: GenMessage<SetDeviceName> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 24);
+  messageDesc(file_sigilo_server_v1_frames, 25);
 
 /**
  * Reserves an attachment upload (spec/server.md §4.1). The client encrypts the
@@ -986,7 +1029,7 @@ export type AllocateAttachment = Message<"sigilo.server.v1.AllocateAttachment"> 
  * Use `create(AllocateAttachmentSchema)` to create a new message.
  */
 export const AllocateAttachmentSchema: GenMessage<AllocateAttachment> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 25);
+  messageDesc(file_sigilo_server_v1_frames, 26);
 
 /**
  * Claims a username for the authenticated account, replacing its previous one
@@ -1006,7 +1049,7 @@ export type SetUsername = Message<"sigilo.server.v1.SetUsername"> & {
  * Use `create(SetUsernameSchema)` to create a new message.
  */
 export const SetUsernameSchema: GenMessage<SetUsername> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 26);
+  messageDesc(file_sigilo_server_v1_frames, 27);
 
 /**
  * Releases the account's username and removes its directory entry.
@@ -1021,7 +1064,7 @@ export type DeleteUsername = Message<"sigilo.server.v1.DeleteUsername"> & {
  * Use `create(DeleteUsernameSchema)` to create a new message.
  */
 export const DeleteUsernameSchema: GenMessage<DeleteUsername> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 27);
+  messageDesc(file_sigilo_server_v1_frames, 28);
 
 /**
  * The account holding a username (rate-limited: limits.usernameLookupsPerHour).
@@ -1041,7 +1084,7 @@ export type LookupUsername = Message<"sigilo.server.v1.LookupUsername"> & {
  * Use `create(LookupUsernameSchema)` to create a new message.
  */
 export const LookupUsernameSchema: GenMessage<LookupUsername> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 28);
+  messageDesc(file_sigilo_server_v1_frames, 29);
 
 /**
  * Stores the account's encrypted profile (opaque; at most limits.maxProfileBytes).
@@ -1061,7 +1104,7 @@ export type SetProfile = Message<"sigilo.server.v1.SetProfile"> & {
  * Use `create(SetProfileSchema)` to create a new message.
  */
 export const SetProfileSchema: GenMessage<SetProfile> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 29);
+  messageDesc(file_sigilo_server_v1_frames, 30);
 
 /**
  * The encrypted profile of an account: answered with Profile (empty when none).
@@ -1080,7 +1123,7 @@ export type GetProfile = Message<"sigilo.server.v1.GetProfile"> & {
  * Use `create(GetProfileSchema)` to create a new message.
  */
 export const GetProfileSchema: GenMessage<GetProfile> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 30);
+  messageDesc(file_sigilo_server_v1_frames, 31);
 
 /**
  * Lists the account in the member directory (directory.mode = members) with its
@@ -1110,7 +1153,7 @@ export type DirectoryPublish = Message<"sigilo.server.v1.DirectoryPublish"> & {
  * Use `create(DirectoryPublishSchema)` to create a new message.
  */
 export const DirectoryPublishSchema: GenMessage<DirectoryPublish> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 31);
+  messageDesc(file_sigilo_server_v1_frames, 32);
 
 /**
  * Removes the account's directory entry.
@@ -1125,7 +1168,7 @@ export type DirectoryLeave = Message<"sigilo.server.v1.DirectoryLeave"> & {
  * Use `create(DirectoryLeaveSchema)` to create a new message.
  */
 export const DirectoryLeaveSchema: GenMessage<DirectoryLeave> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 32);
+  messageDesc(file_sigilo_server_v1_frames, 33);
 
 /**
  * Searches the member directory (directory.mode = members): entries whose
@@ -1160,7 +1203,7 @@ export type DirectorySearch = Message<"sigilo.server.v1.DirectorySearch"> & {
  * Use `create(DirectorySearchSchema)` to create a new message.
  */
 export const DirectorySearchSchema: GenMessage<DirectorySearch> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 33);
+  messageDesc(file_sigilo_server_v1_frames, 34);
 
 /**
  * @generated from message sigilo.server.v1.ServerFrame
@@ -1332,6 +1375,12 @@ export type ServerFrame = Message<"sigilo.server.v1.ServerFrame"> & {
      */
     value: Certificates;
     case: "certificates";
+  } | {
+    /**
+     * @generated from field: sigilo.server.v1.CertificationRequested certification_requested = 112;
+     */
+    value: CertificationRequested;
+    case: "certificationRequested";
   } | { case: undefined; value?: undefined };
 };
 
@@ -1340,7 +1389,7 @@ export type ServerFrame = Message<"sigilo.server.v1.ServerFrame"> & {
  * Use `create(ServerFrameSchema)` to create a new message.
  */
 export const ServerFrameSchema: GenMessage<ServerFrame> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 34);
+  messageDesc(file_sigilo_server_v1_frames, 35);
 
 /**
  * spec/trust.md §5: DER bytes as the CA made them; the client checks every
@@ -1369,7 +1418,7 @@ export type OrgTrust = Message<"sigilo.server.v1.OrgTrust"> & {
  * Use `create(OrgTrustSchema)` to create a new message.
  */
 export const OrgTrustSchema: GenMessage<OrgTrust> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 35);
+  messageDesc(file_sigilo_server_v1_frames, 36);
 
 /**
  * @generated from message sigilo.server.v1.Certificates
@@ -1388,7 +1437,33 @@ export type Certificates = Message<"sigilo.server.v1.Certificates"> & {
  * Use `create(CertificatesSchema)` to create a new message.
  */
 export const CertificatesSchema: GenMessage<Certificates> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 36);
+  messageDesc(file_sigilo_server_v1_frames, 37);
+
+/**
+ * @generated from message sigilo.server.v1.CertificationRequested
+ */
+export type CertificationRequested = Message<"sigilo.server.v1.CertificationRequested"> & {
+  /**
+   * what the administrator approves: sigilo admin ca approve ID
+   *
+   * @generated from field: uint64 request_id = 1;
+   */
+  requestId: bigint;
+
+  /**
+   * the account had a pending request, which this one replaced
+   *
+   * @generated from field: bool replaced = 2;
+   */
+  replaced: boolean;
+};
+
+/**
+ * Describes the message sigilo.server.v1.CertificationRequested.
+ * Use `create(CertificationRequestedSchema)` to create a new message.
+ */
+export const CertificationRequestedSchema: GenMessage<CertificationRequested> = /*@__PURE__*/
+  messageDesc(file_sigilo_server_v1_frames, 38);
 
 /**
  * A binding leaf's place in the log: the leaf's fields not known to the
@@ -1428,7 +1503,7 @@ export type KtInclusion = Message<"sigilo.server.v1.KtInclusion"> & {
  * Use `create(KtInclusionSchema)` to create a new message.
  */
 export const KtInclusionSchema: GenMessage<KtInclusion> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 37);
+  messageDesc(file_sigilo_server_v1_frames, 39);
 
 /**
  * @generated from message sigilo.server.v1.KtConsistency
@@ -1464,7 +1539,7 @@ export type KtConsistency = Message<"sigilo.server.v1.KtConsistency"> & {
  * Use `create(KtConsistencySchema)` to create a new message.
  */
 export const KtConsistencySchema: GenMessage<KtConsistency> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 38);
+  messageDesc(file_sigilo_server_v1_frames, 40);
 
 /**
  * @generated from message sigilo.server.v1.KtLeafProof
@@ -1493,7 +1568,7 @@ export type KtLeafProof = Message<"sigilo.server.v1.KtLeafProof"> & {
  * Use `create(KtLeafProofSchema)` to create a new message.
  */
 export const KtLeafProofSchema: GenMessage<KtLeafProof> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 39);
+  messageDesc(file_sigilo_server_v1_frames, 41);
 
 /**
  * @generated from message sigilo.server.v1.KtAccountBindings
@@ -1515,7 +1590,7 @@ export type KtAccountBindings = Message<"sigilo.server.v1.KtAccountBindings"> & 
  * Use `create(KtAccountBindingsSchema)` to create a new message.
  */
 export const KtAccountBindingsSchema: GenMessage<KtAccountBindings> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 40);
+  messageDesc(file_sigilo_server_v1_frames, 42);
 
 /**
  * First frame on every connection.
@@ -1548,7 +1623,7 @@ export type Challenge = Message<"sigilo.server.v1.Challenge"> & {
  * Use `create(ChallengeSchema)` to create a new message.
  */
 export const ChallengeSchema: GenMessage<Challenge> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 41);
+  messageDesc(file_sigilo_server_v1_frames, 43);
 
 /**
  * @generated from message sigilo.server.v1.Error
@@ -1603,7 +1678,7 @@ export type Error = Message<"sigilo.server.v1.Error"> & {
  * Use `create(ErrorSchema)` to create a new message.
  */
 export const ErrorSchema: GenMessage<Error> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 42);
+  messageDesc(file_sigilo_server_v1_frames, 44);
 
 /**
  * @generated from message sigilo.server.v1.DeviceRemoval
@@ -1629,7 +1704,7 @@ export type DeviceRemoval = Message<"sigilo.server.v1.DeviceRemoval"> & {
  * Use `create(DeviceRemovalSchema)` to create a new message.
  */
 export const DeviceRemovalSchema: GenMessage<DeviceRemoval> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 43);
+  messageDesc(file_sigilo_server_v1_frames, 45);
 
 /**
  * @generated from message sigilo.server.v1.StaleDevices
@@ -1669,7 +1744,7 @@ export type StaleDevices = Message<"sigilo.server.v1.StaleDevices"> & {
  * Use `create(StaleDevicesSchema)` to create a new message.
  */
 export const StaleDevicesSchema: GenMessage<StaleDevices> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 44);
+  messageDesc(file_sigilo_server_v1_frames, 46);
 
 /**
  * @generated from message sigilo.server.v1.Registered
@@ -1693,7 +1768,7 @@ export type Registered = Message<"sigilo.server.v1.Registered"> & {
  * Use `create(RegisteredSchema)` to create a new message.
  */
 export const RegisteredSchema: GenMessage<Registered> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 45);
+  messageDesc(file_sigilo_server_v1_frames, 47);
 
 /**
  * @generated from message sigilo.server.v1.Authenticated
@@ -1720,7 +1795,7 @@ export type Authenticated = Message<"sigilo.server.v1.Authenticated"> & {
  * Use `create(AuthenticatedSchema)` to create a new message.
  */
 export const AuthenticatedSchema: GenMessage<Authenticated> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 46);
+  messageDesc(file_sigilo_server_v1_frames, 48);
 
 /**
  * @generated from message sigilo.server.v1.PreKeyCount
@@ -1754,7 +1829,7 @@ export type PreKeyCount = Message<"sigilo.server.v1.PreKeyCount"> & {
  * Use `create(PreKeyCountSchema)` to create a new message.
  */
 export const PreKeyCountSchema: GenMessage<PreKeyCount> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 47);
+  messageDesc(file_sigilo_server_v1_frames, 49);
 
 /**
  * @generated from message sigilo.server.v1.Bundles
@@ -1793,7 +1868,7 @@ export type Bundles = Message<"sigilo.server.v1.Bundles"> & {
  * Use `create(BundlesSchema)` to create a new message.
  */
 export const BundlesSchema: GenMessage<Bundles> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 48);
+  messageDesc(file_sigilo_server_v1_frames, 50);
 
 /**
  * @generated from message sigilo.server.v1.SendResult
@@ -1822,7 +1897,7 @@ export type SendResult = Message<"sigilo.server.v1.SendResult"> & {
  * Use `create(SendResultSchema)` to create a new message.
  */
 export const SendResultSchema: GenMessage<SendResult> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 49);
+  messageDesc(file_sigilo_server_v1_frames, 51);
 
 /**
  * A message for this device. Ack server_id once it is safely stored by the client.
@@ -1884,7 +1959,7 @@ export type Deliver = Message<"sigilo.server.v1.Deliver"> & {
  * Use `create(DeliverSchema)` to create a new message.
  */
 export const DeliverSchema: GenMessage<Deliver> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 50);
+  messageDesc(file_sigilo_server_v1_frames, 52);
 
 /**
  * Everything queued while this device was offline has been pushed.
@@ -1899,7 +1974,7 @@ export type QueueEmpty = Message<"sigilo.server.v1.QueueEmpty"> & {
  * Use `create(QueueEmptySchema)` to create a new message.
  */
 export const QueueEmptySchema: GenMessage<QueueEmpty> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 51);
+  messageDesc(file_sigilo_server_v1_frames, 53);
 
 /**
  * @generated from message sigilo.server.v1.SenderCertificateResult
@@ -1925,7 +2000,7 @@ export type SenderCertificateResult = Message<"sigilo.server.v1.SenderCertificat
  * Use `create(SenderCertificateResultSchema)` to create a new message.
  */
 export const SenderCertificateResultSchema: GenMessage<SenderCertificateResult> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 52);
+  messageDesc(file_sigilo_server_v1_frames, 54);
 
 /**
  * @generated from message sigilo.server.v1.DeviceInfo
@@ -1963,7 +2038,7 @@ export type DeviceInfo = Message<"sigilo.server.v1.DeviceInfo"> & {
  * Use `create(DeviceInfoSchema)` to create a new message.
  */
 export const DeviceInfoSchema: GenMessage<DeviceInfo> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 53);
+  messageDesc(file_sigilo_server_v1_frames, 55);
 
 /**
  * @generated from message sigilo.server.v1.Devices
@@ -1980,7 +2055,7 @@ export type Devices = Message<"sigilo.server.v1.Devices"> & {
  * Use `create(DevicesSchema)` to create a new message.
  */
 export const DevicesSchema: GenMessage<Devices> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 54);
+  messageDesc(file_sigilo_server_v1_frames, 56);
 
 /**
  * The device's one-time prekeys are running low: upload more.
@@ -2004,7 +2079,7 @@ export type PreKeysLow = Message<"sigilo.server.v1.PreKeysLow"> & {
  * Use `create(PreKeysLowSchema)` to create a new message.
  */
 export const PreKeysLowSchema: GenMessage<PreKeysLow> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 55);
+  messageDesc(file_sigilo_server_v1_frames, 57);
 
 /**
  * Upload over HTTPS with header "Authorization: Bearer {upload_token}" (spec/server.md §4.1):
@@ -2047,7 +2122,7 @@ export type AttachmentSlot = Message<"sigilo.server.v1.AttachmentSlot"> & {
  * Use `create(AttachmentSlotSchema)` to create a new message.
  */
 export const AttachmentSlotSchema: GenMessage<AttachmentSlot> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 56);
+  messageDesc(file_sigilo_server_v1_frames, 58);
 
 /**
  * @generated from message sigilo.server.v1.ProvisionAddress
@@ -2066,7 +2141,7 @@ export type ProvisionAddress = Message<"sigilo.server.v1.ProvisionAddress"> & {
  * Use `create(ProvisionAddressSchema)` to create a new message.
  */
 export const ProvisionAddressSchema: GenMessage<ProvisionAddress> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 57);
+  messageDesc(file_sigilo_server_v1_frames, 59);
 
 /**
  * Pushed to the listening connection, in the order they were sent.
@@ -2085,7 +2160,7 @@ export type ProvisionDeliver = Message<"sigilo.server.v1.ProvisionDeliver"> & {
  * Use `create(ProvisionDeliverSchema)` to create a new message.
  */
 export const ProvisionDeliverSchema: GenMessage<ProvisionDeliver> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 58);
+  messageDesc(file_sigilo_server_v1_frames, 60);
 
 /**
  * @generated from message sigilo.server.v1.UsernameAccount
@@ -2102,7 +2177,7 @@ export type UsernameAccount = Message<"sigilo.server.v1.UsernameAccount"> & {
  * Use `create(UsernameAccountSchema)` to create a new message.
  */
 export const UsernameAccountSchema: GenMessage<UsernameAccount> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 59);
+  messageDesc(file_sigilo_server_v1_frames, 61);
 
 /**
  * @generated from message sigilo.server.v1.Profile
@@ -2128,7 +2203,7 @@ export type Profile = Message<"sigilo.server.v1.Profile"> & {
  * Use `create(ProfileSchema)` to create a new message.
  */
 export const ProfileSchema: GenMessage<Profile> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 60);
+  messageDesc(file_sigilo_server_v1_frames, 62);
 
 /**
  * @generated from message sigilo.server.v1.DirectoryEntries
@@ -2152,7 +2227,7 @@ export type DirectoryEntries = Message<"sigilo.server.v1.DirectoryEntries"> & {
  * Use `create(DirectoryEntriesSchema)` to create a new message.
  */
 export const DirectoryEntriesSchema: GenMessage<DirectoryEntries> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 61);
+  messageDesc(file_sigilo_server_v1_frames, 63);
 
 /**
  * @generated from message sigilo.server.v1.DirectoryEntry
@@ -2186,7 +2261,7 @@ export type DirectoryEntry = Message<"sigilo.server.v1.DirectoryEntry"> & {
  * Use `create(DirectoryEntrySchema)` to create a new message.
  */
 export const DirectoryEntrySchema: GenMessage<DirectoryEntry> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 62);
+  messageDesc(file_sigilo_server_v1_frames, 64);
 
 /**
  * @generated from message sigilo.server.v1.Ok
@@ -2199,7 +2274,7 @@ export type Ok = Message<"sigilo.server.v1.Ok"> & {
  * Use `create(OkSchema)` to create a new message.
  */
 export const OkSchema: GenMessage<Ok> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 63);
+  messageDesc(file_sigilo_server_v1_frames, 65);
 
 /**
  * @generated from message sigilo.server.v1.Pong
@@ -2216,7 +2291,7 @@ export type Pong = Message<"sigilo.server.v1.Pong"> & {
  * Use `create(PongSchema)` to create a new message.
  */
 export const PongSchema: GenMessage<Pong> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 64);
+  messageDesc(file_sigilo_server_v1_frames, 66);
 
 /**
  * Sent just before the server closes the connection.
@@ -2240,7 +2315,7 @@ export type Closing = Message<"sigilo.server.v1.Closing"> & {
  * Use `create(ClosingSchema)` to create a new message.
  */
 export const ClosingSchema: GenMessage<Closing> = /*@__PURE__*/
-  messageDesc(file_sigilo_server_v1_frames, 65);
+  messageDesc(file_sigilo_server_v1_frames, 67);
 
 /**
  * @generated from enum sigilo.server.v1.ErrorCode
@@ -2424,6 +2499,13 @@ export enum ErrorCode {
    * @generated from enum value: ERROR_CODE_TIMER_TOO_LONG = 100;
    */
   TIMER_TOO_LONG = 100,
+
+  /**
+   * RequestCertification: the organisation has no identity CA (sigilo admin ca init)
+   *
+   * @generated from enum value: ERROR_CODE_NO_IDENTITY_CA = 110;
+   */
+  NO_IDENTITY_CA = 110,
 }
 
 /**
