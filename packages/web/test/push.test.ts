@@ -26,7 +26,7 @@ import { PUSH_WAKE_UP } from '@sigilo/client';
 import { decryptWebPush, newSubscriber, startPushService } from '../../server/test/support/push-service.js';
 import { browserMissing } from './support/chromium.js';
 import { startWebServer, type WebServer } from './support/server.js';
-import { addContactInUi, ARTIFACTS, contactCard, PHONE, registerInUi, sendInUi } from './support/app.js';
+import { addContactInUi, ARTIFACTS, axeViolations, contactCard, PHONE, registerInUi, sendInUi } from './support/app.js';
 
 const missing = browserMissing();
 const SHOTS = process.env.SIGILO_SHOTS ?? ARTIFACTS;
@@ -116,6 +116,10 @@ describe.skipIf(missing !== undefined)('web push in Chromium: subscribe from set
     await ana.page.getByLabel('Notify me when Sigilo is closed').click();
     await expect.poll(() => status(ana), { timeout: 20_000 }).toBe('On: this browser wakes Sigilo when messages wait.');
     await shot(ana, 'settings-push-on');
+    expect(await axeViolations(ana.page)).toEqual([]);
+    // The page keeps the choice and a hash of the endpoint, never the endpoint (localStorage is not encrypted).
+    const kept = await ana.page.evaluate((standIn) => Object.fromEntries(Object.keys(localStorage).filter((k) => k !== standIn && k.startsWith('sigilo.push')).map((k) => [k, localStorage.getItem(k)])), STAND_IN);
+    expect(kept).toEqual({ 'sigilo.push': 'push', 'sigilo.push.endpoint': createHash('sha256').update(anaSub.endpoint).digest('hex') });
     const info = await ana.page.evaluate(() => fetch('/v1/server-info').then((r) => r.json())) as { push: { mode: string; vapidPublicKey: string } };
     expect(info.push.mode).toBe('webpush');
     const calls = await ana.page.evaluate(() => (window as unknown as { __pushCalls: unknown[] }).__pushCalls);
@@ -244,6 +248,7 @@ describe.skipIf(missing !== undefined)('web push in Chromium: a server with push
       .toBe('This server sends no push notifications (it may have no way out to a push service). Messages arrive only while Sigilo is open.');
     expect(await page.locator('#push-off').isChecked()).toBe(true);
     expect(await page.locator('#push-on').isDisabled()).toBe(true);
+    expect(await axeViolations(page)).toEqual([]);
     mkdirSync(SHOTS, { recursive: true });
     await page.locator('#push-settings').scrollIntoViewIfNeeded();
     await page.screenshot({ path: join(SHOTS, 'settings-push-server-off.png') });

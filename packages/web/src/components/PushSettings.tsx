@@ -19,13 +19,13 @@ export function PushSettings() {
   const busy = pushBusy.value;
   return <fieldset class="settings-group" id="push-settings" aria-busy={busy ? 'true' : undefined}>
     <legend>{d.pushTitle}</legend>
-    <label class="check"><input type="radio" name="push" id="push-on" value="push" checked={choice === 'push'} disabled={busy || serverPushes.value === false}
+    <label class={serverPushes.value === false ? 'check unavailable' : 'check'}><input type="radio" name="push" id="push-on" value="push" checked={choice === 'push'} disabled={busy || serverPushes.value === false}
       aria-describedby="push-on-hint" onChange={() => void choosePush('push')} />{d.pushOn}</label>
     <p class="hint" id="push-on-hint">{d.pushOnHint}</p>
     <label class="check"><input type="radio" name="push" id="push-off" value="open" checked={choice === 'open'} disabled={busy}
       aria-describedby="push-off-hint" onChange={() => void choosePush('open')} />{d.pushOff}</label>
     <p class="hint" id="push-off-hint">{d.pushOffHint}</p>
-    <p role="status" id="push-status" class={problem && problem !== 'server-off' ? 'error' : 'hint'}>
+    <p role="status" id="push-status" class={problem === 'server-off' ? 'push-note' : problem ? 'error' : 'hint'}>
       {busy ? d.pushWorking : problem ? d[PROBLEM[problem]] as string : pushChoice.value === 'push' ? d.pushActive : ''}
     </p>
   </fieldset>;
