@@ -194,11 +194,22 @@ describe.skipIf(missing !== undefined)('web push in Chromium: subscribe from set
     expect(decryptWebPush(svc.requests[1]!.body, anaSub).toString()).toBe(PUSH_WAKE_UP);
   }, 180_000);
 
-  it('"Only while Sigilo is open" unsubscribes in the browser and the server forgets the subscription', async () => {
+  it('a subscription replaced while the app is open is registered at once; "Only while Sigilo is open" unsubscribes in the browser and the server forgets it', async () => {
     await ana.page.goto(web.origin);
     await ana.page.locator('#pass').fill(ana.passphrase);
     await ana.page.getByRole('button', { name: 'Unlock' }).click();
     await ana.page.locator('#chats-h').waitFor({ timeout: 30_000 });
+    // While the app is open, the browser replaces the subscription: the service worker's pushsubscriptionchange tells
+    // the page, which registers the new endpoint at once. (Chromium does not fire the event itself: the test dispatches it.)
+    const replaced = `${svc.origin}/push/replaced-while-open`;
+    await ana.page.evaluate(([KEY, endpoint]) => {
+      const h = JSON.parse(localStorage.getItem(KEY)!) as { endpoint: string; key: string };
+      localStorage.setItem(KEY, JSON.stringify({ ...h, endpoint }));
+    }, [STAND_IN, replaced] as const);
+    const sw = ana.context.serviceWorkers().find((w) => w.url().startsWith(web.origin))!;
+    await sw.evaluate(() => { self.dispatchEvent(new ExtendableEvent('pushsubscriptionchange')); });
+    await expect.poll(async () => (await subscriptions(web, ana)).map((r) => r.endpoint), { timeout: 20_000 }).toEqual([replaced]);
+
     await settings(ana);
     expect(await ana.page.locator('#push-on').isChecked()).toBe(true);
     await ana.page.getByLabel('Only while Sigilo is open (no push service)').click();
