@@ -8,7 +8,7 @@ export { uploadResumable, downloadResumable, uploadOffset, TransferError, UPLOAD
 export { blobSource, opfsSink, streamSink } from './sources.js';
 export { hostSigiloWorker, workerError, type WorkerScope } from './worker-host.js';
 export { SigiloWorkerClient, SigiloWorkerError, type WorkerPort } from './worker-client.js';
-export type { ConversationSummary, DeviceSummary, PageMessage, ContactCertificate, OrgTrustView } from './worker-methods/index.js';
+export type { ConversationSummary, DeviceSummary, PageMessage, ContactCertificate, OrgTrustView, PushOffer } from './worker-methods/index.js';
 export { IN_ANOTHER_TAB, type FromWorker, type ToWorker, type WorkerMethod, type WorkerMethods, type WorkerErrorData } from './worker-protocol.js';
 export { blobInput, opfsDownload, removeOpfsDownload } from './attachment-files.js';
 export { attachmentMethods, type AttachmentWorkerMethods, type TransferProgress } from './worker-methods/attachments.js';

@@ -270,3 +270,19 @@ worker.addEventListener('notificationclick', (event) => {
     else await worker.clients.openWindow('/');
   })());
 });
+
+/**
+ * The browser replaced or dropped the push subscription (its push service rotated it, or it expired). The worker
+ * cannot tell the server (only the engine in a page can, over its authenticated connection): it subscribes again with
+ * the same server key when the browser gave no new subscription, and tells any open page, which registers the new
+ * endpoint now; otherwise the page does at its next unlock, seeing the endpoint is not the one it registered.
+ */
+worker.addEventListener('pushsubscriptionchange', (event) => {
+  event.waitUntil((async () => {
+    const key = event.oldSubscription?.options.applicationServerKey;
+    if (!event.newSubscription && key) {
+      await worker.registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key }).catch(() => undefined);
+    }
+    for (const w of await worker.clients.matchAll({ type: 'window', includeUncontrolled: true })) w.postMessage({ type: 'push-changed' });
+  })());
+});

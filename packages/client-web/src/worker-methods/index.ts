@@ -12,11 +12,12 @@ import { settingsMethods } from './settings.js';
 import { privacyMethods } from './privacy.js';
 import { groupMethods } from './groups.js';
 import { trustMethods } from './trust.js';
+import { pushMethods } from './push.js';
 
 /** Attachments (attachments.ts) take the engine and a way to post progress rather than the whole context. */
 const attachmentFile = (ctx: HostContext) => attachmentMethods(() => ctx.need(), (m) => ctx.post(m));
 
-const FILES = [sessionMethods, messageMethods, contactMethods, settingsMethods, privacyMethods, attachmentFile, groupMethods, trustMethods] as const;
+const FILES = [sessionMethods, messageMethods, contactMethods, settingsMethods, privacyMethods, attachmentFile, groupMethods, trustMethods, pushMethods] as const;
 
 type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
 /** Every method the Worker answers, with its arguments and result (possibly a Promise). */
@@ -37,4 +38,5 @@ export function methodTable(ctx: HostContext, files: readonly MethodFile[] = FIL
 export type { ConversationSummary, PageMessage } from './messages.js';
 export type { ContactCertificate, OrgTrustView } from './trust.js';
 export type { DeviceSummary } from './settings.js';
+export type { PushOffer } from './push.js';
 export { HostError, type HostContext } from './context.js';

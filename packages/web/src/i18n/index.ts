@@ -14,13 +14,14 @@ import { groups } from './groups.js';
 import { trust } from './trust.js';
 import { privacy } from './privacy.js';
 import { org } from './org.js';
+import { push } from './push.js';
 
 export type Lang = 'es' | 'pt' | 'en';
 export const LANGS: readonly Lang[] = ['es', 'pt', 'en'];
 
 export type { Catalogue } from './catalogue.js';
 
-const CATALOGUES = [shell, onboarding, chats, errors, media, settings, groups, trust, privacy, org] as const;
+const CATALOGUES = [shell, onboarding, chats, errors, media, settings, groups, trust, privacy, org, push] as const;
 
 type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
 export type Dict = UnionToIntersection<(typeof CATALOGUES)[number]['en']>;

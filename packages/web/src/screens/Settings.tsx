@@ -9,6 +9,7 @@ import { navigate } from '../router.js';
 import { Header } from '../components/Header.js';
 import { ProfileName } from '../components/ProfileName.js';
 import { NotificationSettings } from '../components/NotificationSettings.js';
+import { PushSettings } from '../components/PushSettings.js';
 import { Avatar } from '../components/Avatar.js';
 import { ReleaseInfo } from '../components/ReleaseInfo.js';
 import { hex } from '../sdk/ids.js';
@@ -34,6 +35,7 @@ export function Settings() {
         {SETTINGS_ROWS.map((r) => <li key={r.route}><button type="button" class="row-button" onClick={() => navigate(r.route)}><span aria-hidden="true" class="row-icon">{r.icon}</span>{d[r.label] as string}</button></li>)}
         {orgTrust.value?.ca && <li class="settings-field"><OwnCertificate /></li>}
         <li class="settings-field"><NotificationSettings /></li>
+        <li class="settings-field"><PushSettings /></li>
         <li class="settings-field">
           <label for="lang">{d.language}</label>
           <select id="lang" value={lang.value} onChange={(e) => setLang((e.target as HTMLSelectElement).value as typeof LANGS[number])}>

@@ -12,6 +12,7 @@ import { fetchOrgTrust } from './org.js';
 import type { MessageRow } from './types.js';
 import { navigate } from '../router.js';
 import { isConfidential, watchVisibility, wipeConfidential } from './privacy.js';
+import { syncPush, watchPushChanges } from './push.js';
 
 /** Does this browser hold a store (so we ask for its passphrase) or not (welcome screen)? */
 export async function start(): Promise<void> {
@@ -51,7 +52,11 @@ async function becomeReady(connected = false): Promise<void> {
   watchVisibility();
   await refreshConversations();
   phase.value = 'ready';
-  void (connected ? Promise.resolve() : sdk().call.connect({ reconnect: true })).then(() => sdk().call.refreshProfiles()).then(() => refreshConversations()).catch(() => { /* the connection banner shows it */ });
+  const connecting = connected ? Promise.resolve() : sdk().call.connect({ reconnect: true });
+  void connecting.then(() => sdk().call.refreshProfiles()).then(() => refreshConversations()).catch(() => { /* the connection banner shows it */ });
+  // Push (push.ts): the browser may have replaced its subscription since the last visit; register the current one.
+  watchPushChanges();
+  void connecting.then(() => syncPush()).catch(() => undefined);
 }
 
 /** Closes and deletes a store that holds no account (a registration that did not finish). */
