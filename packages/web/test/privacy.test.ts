@@ -206,7 +206,7 @@ describe.skipIf(missing !== undefined)('web privacy in Chromium: confidential mo
     await ana.page.locator('[data-notice="timer"]', { hasText: '1 day' }).last().waitFor({ timeout: 20_000 });
   }, 120_000);
 
-  it('a disappearing file downloaded into OPFS is deleted from OPFS when its message expires', async () => {
+  it('a disappearing file downloaded into OPFS, and a text, are gone from OPFS and from the decrypted store when they expire', async () => {
     const carla = createNodeClient({ dir: join(tmp, 'carla'), passphrase: 'carla node store' });
     nodeClients.push(carla);
     await carla.init(web.server.url, web.server.tls.fingerprint);
@@ -223,6 +223,8 @@ describe.skipIf(missing !== undefined)('web privacy in Chromium: confidential mo
     // Ana's page is hidden while the file arrives and downloads: her countdown starts when she reads it.
     await setHidden(ana.page, true);
     await carla.sendFile(card.accountId, file);
+    const secret = 'la clave del archivo es 4412-desaparece';
+    await carla.sendText(card.accountId, secret);
     await go(ana, '#/');
     await ana.page.locator('.chat-row', { hasText: 'Carla' }).first().waitFor({ timeout: 60_000 });
     await ana.page.locator('.chat-row', { hasText: 'Carla' }).first().locator('a').click();
@@ -236,7 +238,14 @@ describe.skipIf(missing !== undefined)('web privacy in Chromium: confidential mo
     // Read now: 30 seconds later it is gone from the screen, from the store and from OPFS (file, and any partial one).
     await setHidden(ana.page, false);
     await shot(ana, 'chat-disappearing-file');
+    const textBubble = ana.page.locator('.msg.in', { hasText: secret });
+    await textBubble.waitFor({ timeout: 30_000 });
+    // Before it runs out the store holds the text (decrypted record by record): the search below can find it.
+    expect(leaked(await storePlaintext(ana), [secret])).toEqual([secret]);
     await fileBubble.waitFor({ state: 'detached', timeout: 90_000 });
+    await textBubble.waitFor({ state: 'detached', timeout: 30_000 });
+    // Gone from the store too, not only from the screen.
+    await expect.poll(async () => leaked(await storePlaintext(ana), [secret]), { timeout: 20_000 }).toEqual([]);
     await expect.poll(async () => (await opfsFiles(ana.page)).map((f) => f.path), { timeout: 20_000 }).toEqual([]);
     expect(await ana.page.locator('a[href^="blob:"]', { hasText: 'informe' }).count()).toBe(0);
   }, 300_000);
