@@ -233,6 +233,15 @@ describe.skipIf(!run)('browser adapters in Chromium', () => {
     expect(r).toMatchObject({ size, fileSize: size, same: true, caption: 'via worker', urlMade: true });
   }, 180_000);
 
+  it('attack: a disappearing file whose message expires while it downloads leaves nothing in OPFS', async () => {
+    const invites = [(await server.server.admin.createInvite()).code, (await server.server.admin.createInvite()).code];
+    const r = await browser.run<{ left: string[]; ended: string; gone: boolean; progressAfterExpiry: boolean }>('workerDownloadAcrossExpiry', invites, 48 * 1024 * 1024);
+    expect(r.gone).toBe(true);
+    expect(r.progressAfterExpiry).toBe(true); // the download really spanned the expiry
+    expect(r.ended).toBe('NOT_FOUND');
+    expect(r.left).toEqual([]);
+  }, 180_000);
+
   it('a second tab gets a typed STORE_IN_USE from its Worker ("Sigilo is open in another tab"), and may open once the first closed', async () => {
     const name = `worker-tabs-${Date.now()}`;
     const second = await browser.newPage();

@@ -79,7 +79,20 @@ export async function downloadAttachment(engine: Engine, conversation: Uint8Arra
   // A disappearing message's files are deleted with it (client.md §14): remembered before the first byte is written.
   const path = 'path' in sink && typeof sink.path === 'string' ? sink.path : undefined;
   if (path) engine.store.transaction(() => disappearing.rememberDownload(engine.store, conversation, messageId, path));
-  const size = await downloadAttachmentTo({ transport, ctx: engine.ctx, sha256: engine.files?.sha256?.bind(engine.files) }, a, sink, options);
+  // The message may disappear while its file comes (client.md §14): the expiry cannot delete a file still being written
+  // (OPFS refuses to remove an open file) and forgets it, so the file, whole or partial, is deleted here.
+  const gone = () => path !== undefined && !engine.store.getMessage(conversation, messageId);
+  let size: number;
+  try {
+    size = await downloadAttachmentTo({ transport, ctx: engine.ctx, sha256: engine.files?.sha256?.bind(engine.files) }, a, sink, options);
+  } catch (e) {
+    if (gone()) await disappearing.removeFiles(engine, [path!]);
+    throw e;
+  }
+  if (gone()) {
+    await disappearing.removeFiles(engine, [path!]);
+    throw new ClientError('NOT_FOUND', 'the message disappeared while its file was downloading; the file was deleted');
+  }
   return { path: 'path' in sink && typeof sink.path === 'string' ? sink.path : '', size };
 }
 

@@ -76,6 +76,13 @@ export function storeTimer(store: ClientStore, conversation: Uint8Array, ms: num
 
 const stampKey = (conversation: Uint8Array) => `disappearing.timer-stamp.${toHex(conversation)}`;
 const STAMP_DIGITS = 16; // milliseconds since 1970 fit in 16 digits until the year 318857
+/**
+ * How far ahead of this device's clock a received timer change may be dated and still apply (client.md §14.1). A
+ * change dated further ahead is ignored: otherwise a peer could date one in the far future, so that every later
+ * change is stamped after it (nextChangeAt) with a date no clock reaches, or past the stamp's 16 digits, where a
+ * later change sorts as older and the peer's timer is locked for good.
+ */
+export const MAX_CHANGE_AHEAD_MS = 7 * 86_400_000;
 
 /**
  * A timer change's place in the order every device applies (client.md §14.1): its timestamp, then its author's
@@ -114,15 +121,15 @@ export function outgoing(store: ClientStore, conversation: Uint8Array, now: numb
 
 /**
  * The row fields of a stored DataMessage (received, or sent from another device of this account). A timer change
- * is applied to the conversation unless a newer one is in force (applyTimerChange) and becomes a notice row; `mayChangeTimer` false (a group member who is no admin)
- * keeps the setting and shows nothing.
+ * is applied to the conversation unless a newer one is in force (applyTimerChange) and becomes a notice row; `mayChangeTimer` false (a group member who is no admin), or a change
+ * dated more than MAX_CHANGE_AHEAD_MS after `now`, keeps the setting and shows nothing (undefined: not stored).
  */
 export function incoming(
-  store: ClientStore, m: DataMessage, conversation: Uint8Array, author: Uint8Array, outgoingCopy: boolean, events: ClientEvent[], mayChangeTimer = true,
+  store: ClientStore, m: DataMessage, conversation: Uint8Array, author: Uint8Array, outgoingCopy: boolean, events: ClientEvent[], mayChangeTimer: boolean, now: number,
 ): Pick<MessageRow, 'expireTimerMs' | 'expiresAt' | 'notice'> | undefined {
   const carried = Math.min(m.expireTimer * 1000, MAX_DISAPPEARING_MS);
   if (m.timerUpdate) {
-    if (!mayChangeTimer) return undefined;
+    if (!mayChangeTimer || Number(m.timestamp) > now + MAX_CHANGE_AHEAD_MS) return undefined;
     const ms = carried > 0 ? Math.max(carried, MIN_DISAPPEARING_MS) : 0;
     // An older change that arrives after a newer one (crossing changes) is shown where it belongs in time, not applied.
     if (!applyTimerChange(store, conversation, ms, timerStamp(Number(m.timestamp), author, m.messageId))) return { notice: 'timer', expireTimerMs: ms };

@@ -147,7 +147,7 @@ export function storeGroupData(ge: GroupEngine, m: DataMessage, groupId: Uint8Ar
   const attachments = acceptPointers(m.attachments);
   // A timer change in a group is an admin's (client.md §14); anyone else's is ignored.
   const admin = state.members.some((x) => bytesEqual(x.accountId, author) && x.role === 'admin');
-  const timer = incoming(ge.h.store, m, groupId, author, fromSelf, out.events, admin);
+  const timer = incoming(ge.h.store, m, groupId, author, fromSelf, out.events, admin, ge.h.now());
   if (!timer) return;
   const row: MessageRow = {
     messageId: m.messageId, conversation: groupId, author, outgoing: fromSelf, timestamp: Number(m.timestamp), text: m.text,
@@ -181,7 +181,7 @@ export function receiveTyping(ge: GroupEngine, groupId: Uint8Array, from: Uint8A
 export function storePrivate(ge: GroupEngine, m: DataMessage, groupId: Uint8Array, author: Uint8Array, other: Uint8Array, outgoing: boolean, out: GroupInboxEffects): void {
   if (m.messageId.length !== 16 || other.length !== 16 || !ge.h.store.getGroup(groupId)) return;
   const attachments = acceptPointers(m.attachments);
-  const timer = incoming(ge.h.store, { ...m, timerUpdate: false }, groupId, author, outgoing, out.events);
+  const timer = incoming(ge.h.store, { ...m, timerUpdate: false }, groupId, author, outgoing, out.events, true, ge.h.now()) ?? {};
   const row: MessageRow = {
     messageId: m.messageId, conversation: groupId, author, outgoing, timestamp: Number(m.timestamp), text: m.text,
     status: outgoing ? 'sent' : 'received', deleted: false, receivedAt: ge.h.now(), privateWith: other, ...(attachments.length ? { attachments } : {}), ...timer,

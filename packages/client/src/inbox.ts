@@ -344,7 +344,8 @@ export function storeData(engine: Engine, m: DataMessage, conversation: Uint8Arr
     }
   }
   const notice = m.confidentialUpdate ? { notice: m.confidential ? 'confidential-on' as const : 'confidential-off' as const } : {};
-  const timer = m.confidentialUpdate ? {} : disappearing.incoming(engine.store, m, conversation, author, outgoing, events) ?? {};
+  const timer = m.confidentialUpdate ? {} : disappearing.incoming(engine.store, m, conversation, author, outgoing, events, true, now);
+  if (!timer) return undefined; // a timer change dated too far ahead (client.md §14.1)
   const row: MessageRow = {
     messageId: m.messageId, conversation, author, outgoing, timestamp: Number(m.timestamp), text: m.text, status, deleted: false, receivedAt: now,
     ...(attachments.length ? { attachments } : {}), ...timer, ...notice,

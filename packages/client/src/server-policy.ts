@@ -16,9 +16,22 @@ export function readServerPolicy(info: unknown): ServerPolicy | undefined {
     attachmentsMs: p.attachmentsMs,
     lastSeen: p.lastSeen === 'off' ? 'off' : 'day',
     keepsConnectionTimes: p.keepsConnectionTimes !== false,
-    maxDisappearingTimerMs: typeof p.maxDisappearingTimerMs === 'number' && p.maxDisappearingTimerMs > 0 ? p.maxDisappearingTimerMs : 0,
+    maxDisappearingTimerMs: readMaxTimer(p.maxDisappearingTimerMs),
     push: p.push === 'off' ? 'off' : 'webpush',
   };
+}
+
+/** The shortest disappearing timer (MIN_DISAPPEARING_MS, client.md §14); kept here so this module imports nothing. */
+const SHORTEST_TIMER_MS = 30_000;
+
+/**
+ * The organisation's maximum timer as the client shows and applies it: a whole number of milliseconds, and never
+ * shorter than the shortest timer a person can choose (30 s). A server saying 1 ms (or 1e400, read as Infinity)
+ * would otherwise make every message vanish as soon as it is read, or every send fail, and say so as its policy.
+ */
+function readMaxTimer(v: unknown): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) return 0;
+  return Math.max(v, SHORTEST_TIMER_MS);
 }
 
 /** "30 days", "12 hours", "1 day", "90 seconds". */

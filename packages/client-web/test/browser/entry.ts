@@ -408,6 +408,51 @@ const tests: Record<string, (...args: never[]) => Promise<unknown>> = {
     }
   },
 
+  /**
+   * Attack (client.md §14): a disappearing file whose message expires while it downloads. The expiry cannot delete an
+   * OPFS file that is open for writing (NoModificationAllowedError), so the decrypted file stayed in OPFS with nothing
+   * left to remember it. The download starts just before the countdown ends and lasts past it. Returns the names left
+   * in OPFS for that attachment and how the download ended.
+   */
+  async workerDownloadAcrossExpiry(invites: string[], size: number) {
+    const names = [uniqueName('expiry-a'), uniqueName('expiry-b')];
+    const [a, b] = names.map(() => new SigiloWorkerClient(new Worker('/test-worker.js')));
+    try {
+      const ids: Uint8Array[] = [];
+      const cards: string[] = [];
+      for (const [i, w] of [a!, b!].entries()) {
+        await w.open({ name: names[i]!, passphrase: 'pw', kdf: TEST_KDF });
+        await w.call.init(undefined);
+        ids.push((await w.call.register(invites[i]!)).accountId);
+        await w.call.connect({ reconnect: false });
+        cards.push((await w.call.whoami()).contactCard!);
+      }
+      const ca = parseContactCard(cards[0]!), cb = parseContactCard(cards[1]!);
+      await a!.call.addContact('b', cb.accountId, cb.accessKey, cb.profileKey);
+      await b!.call.addContact('a', ca.accountId, ca.accessKey, ca.profileKey);
+      await a!.call.setDisappearingTimer(ids[1]!, 30_000);
+      const sent = await sendFileInWorker(a!, ids[1]!, new File([patternBlob(size)], 'secret.bin'));
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline && !(await b!.call.listMessages(ids[0]!, 10)).some((m) => bytesEqual(m.messageId, sent.messageId) && m.attachments?.length === 1)) await new Promise((r) => setTimeout(r, 50));
+      await b!.call.markRead(ids[0]!);
+      const row = (await b!.call.listMessages(ids[0]!, 10)).find((m) => bytesEqual(m.messageId, sent.messageId))!;
+      const attachmentName = Array.from(row.attachments![0]!.attachmentId, (x) => x.toString(16).padStart(2, '0')).join('');
+      // Start 300 ms before the countdown ends: the file is still being written when the message expires.
+      await new Promise((r) => setTimeout(r, Math.max(0, row.expiresAt! - 300 - Date.now())));
+      let progressAfterExpiry = false;
+      const ended = await downloadInWorker(b!, ids[0]!, sent.messageId, { onProgress: () => { if (Date.now() > row.expiresAt!) progressAfterExpiry = true; } })
+        .then(() => 'completed', (e: SigiloWorkerError) => `${e.code ?? ''} ${e.reason ?? ''}`.trim());
+      await new Promise((r) => setTimeout(r, 1000));
+      const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('sigilo-downloads', { create: true });
+      const left: string[] = [];
+      for await (const k of (dir as unknown as { keys(): AsyncIterable<string> }).keys()) if (k.startsWith(attachmentName)) left.push(k);
+      const gone = !(await b!.call.listMessages(ids[0]!, 10)).some((m) => bytesEqual(m.messageId, sent.messageId));
+      return { left, ended, gone, progressAfterExpiry };
+    } finally {
+      for (const [i, w] of [a!, b!].entries()) { await w.close().catch(() => {}); await deleteStore(names[i]!).catch(() => {}); }
+    }
+  },
+
   /** A Worker per tab on the same store name: 'open' keeps one, 'try' opens and closes another, 'close'. */
   async workerTab(name: string, phase: 'open' | 'try' | 'close') {
     const g = globalThis as unknown as { heldWorker?: SigiloWorkerClient };

@@ -31,7 +31,8 @@ export function Composer({ initial, disabled, blockedText, placeholder, replying
     </div>}
     <form class="composer" onSubmit={(e) => { e.preventDefault(); void send(); }}>
     {attach}
-    <textarea ref={ref} rows={1} aria-label={d.messageInput} placeholder={disabled && blockedText ? blockedText : placeholder ?? d.messageInput} value={text.value} disabled={disabled}
+    {/* autocomplete="off": Chromium would otherwise write the draft in plain text to the profile's session files (client.md §15). */}
+    <textarea ref={ref} rows={1} autocomplete="off" aria-label={d.messageInput} placeholder={disabled && blockedText ? blockedText : placeholder ?? d.messageInput} value={text.value} disabled={disabled}
       onInput={(e) => {
         const v = (e.target as HTMLTextAreaElement).value;
         text.value = v;

@@ -20,17 +20,19 @@ export function strength(p: string): 0 | 1 | 2 | 3 {
 export function PassphraseField({ value, onInput, repeat, onRepeat, idPrefix = 'new' }: { value: string; onInput: (v: string) => void; repeat: string; onRepeat: (v: string) => void; idPrefix?: string }) {
   const d = t();
   const show = useSignal(false);
+  // Shown as text, the passphrase is an ordinary field, whose value Chromium writes in plain text to the profile's session
+  // files at every navigation; autocomplete="off" keeps it out (a password field never goes there).
   const s = strength(value);
   const label = [d.strengthWeak, d.strengthFair, d.strengthGood, d.strengthStrong][s];
   return <div class="passphrase">
     <label for={`${idPrefix}-pass`}>{d.choosePassphrase}</label>
-    <input id={`${idPrefix}-pass`} {...({ type: show.value ? 'text' : 'password' } as { type: 'password' })} autocomplete="new-password" value={value} required minLength={8}
+    <input id={`${idPrefix}-pass`} {...({ type: show.value ? 'text' : 'password' } as { type: 'password' })} autocomplete={show.value ? 'off' : 'new-password'} value={value} required minLength={8}
       aria-describedby={`${idPrefix}-pass-hint ${idPrefix}-pass-strength`} onInput={(e) => onInput((e.target as HTMLInputElement).value)} />
     <div class="meter" aria-hidden="true"><span class={`meter-bar s${value ? s : 'x'}`} /></div>
     <p id={`${idPrefix}-pass-strength`} class="hint" aria-live="polite">{value ? `${d.strength}: ${label}` : ''}</p>
     <p id={`${idPrefix}-pass-hint`} class="hint">{d.passphraseHint}</p>
     <label for={`${idPrefix}-pass2`}>{d.repeatPassphrase}</label>
-    <input id={`${idPrefix}-pass2`} {...({ type: show.value ? 'text' : 'password' } as { type: 'password' })} autocomplete="new-password" value={repeat} required
+    <input id={`${idPrefix}-pass2`} {...({ type: show.value ? 'text' : 'password' } as { type: 'password' })} autocomplete={show.value ? 'off' : 'new-password'} value={repeat} required
       onInput={(e) => onRepeat((e.target as HTMLInputElement).value)} />
     <label class="check"><input type="checkbox" checked={show.value} onChange={(e) => { show.value = (e.target as HTMLInputElement).checked; }} /> {d.showPassphrase}</label>
   </div>;

@@ -1,0 +1,64 @@
+/**
+ * Attack (server.md §8.1, client.md §14): the server's policy names a maximum disappearing timer shorter than the
+ * shortest a person can choose (here 1 s, which retention.maxDisappearingTimer admits). Before the fix the client
+ * applied it as given: every message vanished one second after it was sent or read, and the policy said "1 second".
+ * The client now applies and shows at least 30 s. Real server over TLS, real SQLCipher stores.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../../server/test/support/server.js';
+import { SqlCipherStore, createNodeClient } from '../../client-node/src/index.js';
+import type { SigiloClient } from '../src/index.js';
+import { policyFacts, readServerPolicy } from '../src/server-policy.js';
+import { introduce, nextEvent } from './support.js';
+
+describe('attack: a maximum timer below 30 seconds', () => {
+  let t: TestServer;
+  const dirs: string[] = [];
+  const clients: SigiloClient[] = [];
+
+  async function person(name: string): Promise<SigiloClient> {
+    const d = mkdtempSync(join(tmpdir(), `sigilo-attack-policy-${name}-`));
+    dirs.push(d);
+    const c = createNodeClient({ store: SqlCipherStore.open(d, `pass ${name}`) });
+    clients.push(c);
+    await c.init(t.server.url, t.server.tls.fingerprint);
+    await c.register((await t.server.admin.createInvite()).code);
+    await c.connect({ reconnect: false });
+    return c;
+  }
+
+  beforeAll(async () => { t = await startTestServer({ 'retention.maxDisappearingTimer': '1s' }); }, 60_000);
+  afterAll(async () => {
+    for (const c of clients) {
+      await c.close().catch(() => {});
+      try { c.store.close(); } catch { /* closed already */ }
+    }
+    await t?.stop();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('messages are not made to vanish after one second; the policy says 30 seconds', async () => {
+    const ana = await person('ana');
+    const bruno = await person('bruno');
+    introduce(ana, 'ana', bruno, 'bruno');
+    await new Promise((r) => setTimeout(r, 500)); // the policy is read in the background after connecting
+    const text = `kept-${Math.random().toString(36).slice(2)}`;
+    const arrived = nextEvent(bruno, 'message', (e) => e.message.text === text, 20_000);
+    const sent = await ana.sendText(bruno.accountId!, text);
+    await arrived;
+    expect(sent.expireTimerMs).toBe(30_000);
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(ana.store.getMessage(bruno.accountId!, sent.messageId)?.text).toBe(text);
+
+    const policy = readServerPolicy(await ana.serverInfo())!;
+    expect(policy.maxDisappearingTimerMs).toBe(30_000);
+    expect(policyFacts(policy).find((f) => f.key === 'max-timer')!.text).toContain('30 seconds');
+    // A number JSON reads as Infinity, or not a whole number of ms, is no maximum at all.
+    for (const bad of [JSON.parse('1e400') as number, 0.5, -5, Number.NaN]) {
+      expect(readServerPolicy({ policy: { undeliveredMessagesMs: 1, attachmentsMs: 1, maxDisappearingTimerMs: bad } })!.maxDisappearingTimerMs).toBe(0);
+    }
+  }, 60_000);
+});
