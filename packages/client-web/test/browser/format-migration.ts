@@ -81,7 +81,7 @@ export const formatMigrationTests = {
       const b = keyByte(keys, row.t, row.k) % FORMAT1_BUCKETS;
       v1.set(b, [...(v1.get(b) ?? []), row]);
     }
-    ok(v1.size > BUCKETS, 'the format-1 store uses bucket numbers beyond 32');
+    ok([...v1.keys()].some((b) => b >= BUCKETS), 'the format-1 store uses bucket numbers beyond 32');
     const v1Records = await Promise.all([...v1].map(async ([k, r]) => ({ k, v: await sealRecord(keys, k, encodeValue(r), 1) })));
     await rewrite(name, { ...current.header, format: 1 }, v1Records);
 
