@@ -82,4 +82,25 @@ describe.skipIf(!hasSoftHsm)('attack: a link message naming a token library the 
     expect(await ownLink.exited, ownLink.output().err).toBe(0);
     expect(JSON.parse((await mallory.run(['devices', '--json'])).out)).toHaveLength(2);
   }, 180_000);
+
+  it('a token label with a terminal escape sequence, named by the link message, is not written to the terminal', async () => {
+    const evil = makeToken('card\u001b]0;pwned\u0007\u001b[2J', '135790');
+    try {
+      const eve = cliPerson(root, 'eve');
+      Object.assign(eve.env, { SOFTHSM2_CONF: evil.conf, SIGILO_PKCS11_PIN: evil.pin });
+      expect((await eve.run(['init', httpsUrl, '--fingerprint', t.server.tls.fingerprint])).code).toBe(0);
+      const reg = await eve.run(['register', '--invite', (await t.server.admin.createInvite()).code, '--pkcs11-module', evil.module, '--token', evil.label], { timeoutMs: 60_000 });
+      expect(reg.code, reg.err).toBe(0);
+      // The victim's computer has its own token, not Eve's: the signature fails and the error names Eve's label.
+      const victim = await person('victim2');
+      const link = newDevice(victim);
+      expect((await eve.run(['link', '--approve', await link.code], { timeoutMs: 60_000 })).code).toBe(0);
+      expect(await link.exited).toBe(1);
+      expect(link.output().err).toMatch(/IDENTITY_KEY_UNAVAILABLE/);
+      expect(link.output().err).toContain('card\ufffd]0;pwned');
+      expect(link.output().err).not.toMatch(/[\u001b\u0007]/);
+    } finally {
+      evil.remove();
+    }
+  }, 180_000);
 });
