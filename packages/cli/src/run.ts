@@ -2,6 +2,7 @@
 import type { Command, Io } from './command.js';
 import { UsageError } from './command.js';
 import { COMMANDS } from './commands/index.js';
+import { printable } from './client/format.js';
 
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2 } as const;
 
@@ -68,7 +69,8 @@ export async function runCli(argvIn: string[], io: Io, commands: readonly Comman
       return EXIT.USAGE;
     }
     const code = (e as { code?: unknown }).code;
-    const message = e instanceof Error ? e.message : String(e);
+    // An error may carry text from the server or from another device (a token label a link message named): no escape sequence reaches the terminal.
+    const message = printable(e instanceof Error ? e.message : String(e));
     io.err(`sigilo ${command.path.join(' ')}: ${message}${typeof code === 'string' ? ` [${code}]` : ''}\n`);
     return code === 'CONFIG_INVALID' ? EXIT.USAGE : EXIT.FAILED;
   }

@@ -8,12 +8,34 @@
 import { bytesEqual, IdentityKeyUnavailableError, type IdentitySigner, type IdentityTokenOpener, type TokenKeyReference } from '@sigilo/protocol';
 import { openPkcs11Ed25519Key, Pkcs11Error, type Pkcs11Ed25519Key } from '@sigilo/protocol/pkcs11';
 import { systemRandom } from '@sigilo/protocol/node';
+import { realpathSync } from 'node:fs';
 
 export interface Pkcs11IdentityOptions {
   /** The token's PIN, asked for when the token is first used; undefined when none can be had (the signature then fails). */
   readonly pin: () => string | undefined;
   /** The PKCS#11 library to use instead of the stored path (the same token on a computer that keeps it elsewhere). */
   readonly module?: string | undefined;
+  /**
+   * Whether the library path stored with the identity may be loaded (it is not asked when `module` is given). A new
+   * device being linked gets that path from the link message, which anyone holding the link code can send: loading
+   * it would run whatever file it names (`systemLibraryPath` is the check for that case).
+   */
+  readonly allowModule?: ((path: string) => boolean) | undefined;
+}
+
+/** Where operating systems and package managers install PKCS#11 libraries (only an administrator writes there). */
+const SYSTEM_LIBRARY_DIRS = ['/usr/lib/', '/usr/lib32/', '/usr/lib64/', '/lib/', '/lib64/', '/usr/local/lib/', '/opt/', '/nix/store/', '/Library/', '/System/Library/', '/usr/local/Cellar/'];
+
+/** Whether `path` resolves (links followed) to a file in a system library directory, not somewhere a user or a download can write. */
+export function systemLibraryPath(path: string): boolean {
+  let real: string;
+  try {
+    real = realpathSync(path);
+  } catch {
+    return false;
+  }
+  if (/^[a-z]:\\(windows|program files( \(x86\))?)\\/i.test(real)) return true;
+  return SYSTEM_LIBRARY_DIRS.some((d) => real.startsWith(d));
 }
 
 /** The label a new identity key gets on the token unless another is asked for. */
@@ -67,12 +89,16 @@ class TokenIdentitySigner implements IdentitySigner {
   }
 
   #open(): Pkcs11Ed25519Key {
+    const module = this.#options.module ?? this.#ref.module;
+    if (this.#options.module === undefined && this.#options.allowModule && !this.#options.allowModule(module)) {
+      throw new IdentityKeyUnavailableError('module', `the token library named with this identity, ${JSON.stringify(module)}, is not in a system library directory, so it is not loaded (a link message can name any file on this computer); if it is your token's library, name it with SIGILO_PKCS11_MODULE`);
+    }
     const pin = this.#options.pin();
     if (pin === undefined || pin === '') throw new IdentityKeyUnavailableError('pin', `this account's identity key is on the token "${this.#ref.tokenLabel}": its PIN is needed (sigilo: set SIGILO_PKCS11_PIN or run in a terminal to be asked)`);
     if (pin === this.#refusedPin) throw new IdentityKeyUnavailableError('pin', `the token "${this.#ref.tokenLabel}" already refused this PIN; give the right one (it is not tried again: tokens lock after a few wrong PINs)`);
     let key: Pkcs11Ed25519Key;
     try {
-      key = openPkcs11Ed25519Key({ module: this.#options.module ?? this.#ref.module, tokenLabel: this.#ref.tokenLabel, pin }, { id: this.#ref.keyId });
+      key = openPkcs11Ed25519Key({ module, tokenLabel: this.#ref.tokenLabel, pin }, { id: this.#ref.keyId });
     } catch (e) {
       if (e instanceof Pkcs11Error && e.reason === 'pin') this.#refusedPin = pin;
       throw e;

@@ -19,7 +19,7 @@ export {
   downloadFile, fileExtras, hasPendingUpload, nodeAttachmentFiles, nodeSha256, openFileInput, openPartFile, partPath, uploadFile, uploadStateKey,
 } from './attachments.js';
 export { fileSource } from './file-source.js';
-export { IDENTITY_KEY_LABEL, openIdentityKeyOnToken, pkcs11IdentityToken, type Pkcs11IdentityOptions } from './identity-token.js';
+export { IDENTITY_KEY_LABEL, openIdentityKeyOnToken, pkcs11IdentityToken, systemLibraryPath, type Pkcs11IdentityOptions } from './identity-token.js';
 export { IdentityKeyUnavailableError, identityTokenReference, type TokenKeyReference } from '@sigilo/protocol';
 export { makeThumbnail, THUMBNAIL_SIDE, THUMBNAIL_QUALITY, THUMBNAIL_MAX_PIXELS, type Thumbnail } from './thumbnail.js';
 

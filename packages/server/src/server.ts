@@ -43,7 +43,7 @@ import { renewCaServerCertificate } from './tls/ca.js';
 import { securityHeaderLines, WebStatic } from './web-static.js';
 import { openBus, type Bus } from './bus.js';
 import { Cluster } from './cluster.js';
-import { pushOrgTrustBytes } from './services/org-trust.js';
+import { pushRelayedOrgTrust } from './services/org-trust.js';
 import { deliverProvision } from './services/provisioning.js';
 
 export interface StartServerOptions {
@@ -299,7 +299,11 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   if (cluster) {
     cluster.onProvision((address, body) => deliverProvision(ctx, address, body));
     const orgCluster = cluster;
-    cluster.onOrgTrust((ca, crl) => pushOrgTrustBytes(hub, ca, crl));
+    cluster.onOrgTrust((ca, crl) => {
+      if (pushRelayedOrgTrust(hub, config.dataDir, ca, crl) === undefined) {
+        log.warn('a CA relayed on the bus is not the one in this node\'s identity CA directory: not pushed (copy DATA/identity-ca from the node where sigilo admin ca runs)', {});
+      }
+    });
     admin.relayOrgTrust = (ca, crl) => orgCluster.publishOrgTrust(ca, crl);
     await cluster.start();
     log.info('joined the cluster', { node: cluster.nodeId });

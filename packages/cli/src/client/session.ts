@@ -7,7 +7,7 @@ import { existsSync, rmSync, rmdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
-  ClientError, ServerRequestError, SigiloClient, SqlCipherStore, createNodeClient, formatAccountId, identityTokenReference, pkcs11IdentityToken,
+  ClientError, ServerRequestError, SigiloClient, SqlCipherStore, createNodeClient, formatAccountId, identityTokenReference, pkcs11IdentityToken, systemLibraryPath,
   type ClientEvent, type ContactRow,
 } from '@sigilo/client-node';
 import { parse, str, type Parsed } from '../args.js';
@@ -58,6 +58,8 @@ export interface ClientContext {
    * on the terminal (once per run). Never stored.
    */
   tokenPin(tokenLabel: string): Promise<string>;
+  /** `sigilo link` on the new device: the identity comes in a link message, whose token library path is loaded only from a system library directory. */
+  identityFromLink(): void;
   /** Progress for long work, on stderr so that stdout stays parseable. */
   progress(text: string): void;
   /** Closes the client and removes its store if this run created it (a failed `init` leaves nothing behind). */
@@ -95,11 +97,14 @@ export function clientCommand(def: {
       let createdDir = false;
       const leases = new DeviceLeases(dir);
       let pin = io.env.SIGILO_PKCS11_PIN || undefined;
-      const identityToken = pkcs11IdentityToken({ pin: () => pin, module: io.env.SIGILO_PKCS11_MODULE || undefined });
+      // The identity a link brings names its token's library; anyone holding the link code could send it, so only a system library is loaded then.
+      let fromLink = false;
+      const identityToken = pkcs11IdentityToken({ pin: () => pin, module: io.env.SIGILO_PKCS11_MODULE || undefined, allowModule: (path) => !fromLink || systemLibraryPath(path) });
       const ctx: ClientContext = {
         io, values, positionals, dir, leases,
         json: values.json === true,
         progress: (text) => io.err(`${text}\n`),
+        identityFromLink() { fromLink = true; },
         async tokenPin(tokenLabel) {
           if (pin) return pin;
           if (!process.stdin.isTTY) throw new UsageError(`the identity key is on the token "${tokenLabel}": set SIGILO_PKCS11_PIN (or run this in a terminal to be asked for the PIN)`);

@@ -6,8 +6,9 @@
  */
 import { certificationRequestPayload, identitySigningKey } from '@sigilo/protocol';
 import { nodeCrypto } from '@sigilo/protocol/node';
-import { CaError, IdentityCaDirectory, type CertificationRequestView, type IssuedRecord } from '@sigilo/server';
+import { CaError, IdentityCaDirectory, identityFingerprint, type CertificationRequestView, type IssuedRecord } from '@sigilo/server';
 import { accountLines } from '../admin-target.js';
+import { printableName } from '../client/format.js';
 import { parse, str } from '../args.js';
 import { UsageError, type Command } from '../command.js';
 import { confirm } from '../client/confirm.js';
@@ -20,6 +21,15 @@ function requestId(positionals: string[]): number {
   const id = positionals.length === 1 && /^\d{1,15}$/.test(positionals[0]!) ? Number(positionals[0]) : 0;
   if (!id) throw new UsageError('give one request number, as sigilo admin ca requests prints it');
   return id;
+}
+
+/**
+ * The request as the server described it, with the fingerprint computed here from the key that will be
+ * certified: the server's own `fingerprint` field is never shown or compared, so a server (or whatever
+ * answers on its admin socket) cannot show a colleague's fingerprint beside another key.
+ */
+function checked(r: CertificationRequestView): CertificationRequestView {
+  return { ...r, fingerprint: identityFingerprint(fromHex(r.identityKey)) };
 }
 
 /** Whether the identity key signed this request as shown (a request altered in the database fails). */
@@ -35,7 +45,7 @@ const caRequests: Command = {
   async run(args, io) {
     const { values } = parse(args, dataOptions);
     const config = adminConfig(io, values);
-    const { result } = await runAdmin<CertificationRequestView[]>(config, { op: 'ca-requests' }, (a) => a.certificationRequests());
+    const result = (await runAdmin<CertificationRequestView[]>(config, { op: 'ca-requests' }, (a) => a.certificationRequests())).result.map(checked);
     if (values.json) {
       io.out(`${JSON.stringify(result.map((r) => ({ ...r, signatureValid: signatureValid(r) })))}\n`);
       return 0;
@@ -43,7 +53,7 @@ const caRequests: Command = {
     if (result.length === 0) { io.out('No pending certification requests.\n'); return 0; }
     for (const r of result) {
       const problem = !signatureValid(r) ? '  SIGNATURE INVALID: do not approve' : !r.keyIsCurrent ? '  STALE: the account has another key now' : '';
-      io.out(`#${r.requestId}  "${r.name}"  ${r.createdAt.slice(0, 16).replace('T', ' ')}  device ${r.deviceId}${problem}\n`
+      io.out(`#${r.requestId}  "${printableName(r.name)}"  ${r.createdAt.slice(0, 16).replace('T', ' ')}  device ${r.deviceId}${problem}\n`
         + `${accountLines(r.summary, '      ').join('\n')}\n      identity fingerprint ${r.fingerprint}\n`);
     }
     io.out('Approve one after comparing its fingerprint with the person: sigilo admin ca approve ID\n');
@@ -68,7 +78,7 @@ pushes the certificate's CRL, and the device fetches its certificate at once.`,
     const config = adminConfig(io, values);
     const ca = new IdentityCaDirectory(config.dataDir);
     if (!ca.exists()) throw new CaError('NO_CA', `no identity CA in ${ca.dir}; create one first: sigilo admin ca init --org NAME`);
-    const { result: r } = await runAdmin<CertificationRequestView>(config, { op: 'ca-request', requestId: id }, (a) => a.certificationRequest(id));
+    const r = checked((await runAdmin<CertificationRequestView>(config, { op: 'ca-request', requestId: id }, (a) => a.certificationRequest(id))).result);
     if (!signatureValid(r)) {
       io.err(`Request ${id} is NOT signed by the identity key it names (altered after it was sent): nothing was certified. Reject it: sigilo admin ca reject ${id}\n`);
       return 1;
@@ -78,7 +88,7 @@ pushes the certificate's CRL, and the device fetches its certificate at once.`,
       return 1;
     }
     const name = str(values.name) ?? r.name;
-    io.err(`Certification request ${id}, made ${r.createdAt} by device ${r.deviceId}; certify as "${name}"${name !== r.name ? ` (asked: "${r.name}")` : ''}:\n`
+    io.err(`Certification request ${id}, made ${r.createdAt} by device ${r.deviceId}; certify as "${printableName(name)}"${name !== r.name ? ` (asked: "${printableName(r.name)}")` : ''}:\n`
       + `${accountLines(r.summary, '  ').join('\n')}\n  identity fingerprint ${r.fingerprint}\n`);
     const given = str(values.fingerprint);
     if (given !== undefined) {
@@ -109,7 +119,7 @@ pushes the certificate's CRL, and the device fetches its certificate at once.`,
       io.out(`${JSON.stringify({ ...record, requestId: id, accountId: r.summary.accountId, pushed: pub.pushed ?? null })}\n`);
       return 0;
     }
-    io.out(`Certified ${name} (${r.summary.accountId}) until ${record.notAfter}; serial ${record.serial}.\n`);
+    io.out(`Certified ${printableName(name)} (${r.summary.accountId}) until ${record.notAfter}; serial ${record.serial}.\n`);
     published(io, pub);
     return 0;
   },

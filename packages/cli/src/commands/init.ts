@@ -1,5 +1,5 @@
 /** `sigilo init URL --fingerprint FP | --ca-fingerprint FP`: points this client at a server, pinned to its certificate or its organisation CA. */
-import { fetchPinnedCa, normaliseFingerprint } from '@sigilo/client-node';
+import { EXPECTED_ORG_CA_META, fetchPinnedCa, normaliseCaFingerprint, normaliseFingerprint } from '@sigilo/client-node';
 import { str } from '../args.js';
 import { UsageError } from '../command.js';
 import { CLIENT_USAGE, clientCommand } from '../client/session.js';
@@ -17,9 +17,12 @@ export const init = clientCommand({
                       https://HOST:PORT/ca show it: the server certificate must be issued by
                       that CA, and renewals keep working. Both pins may be given.
   --ca-trusted        the server has a certificate from a CA this machine trusts: no pin
+  --identity-ca FP    the SHA-256 of your organisation's identity CA, as \`sigilo admin ca init\`
+                      prints it: only that CA is trusted for certificates of people's keys
+                      (without it, the first one the server offers is; spec/trust.md §6.1)
 
 Running init again on a registered client changes only the pin: the account and history stay.`,
-  options: { fingerprint: { type: 'string' }, 'ca-fingerprint': { type: 'string' }, 'ca-trusted': { type: 'boolean' } },
+  options: { fingerprint: { type: 'string' }, 'ca-fingerprint': { type: 'string' }, 'ca-trusted': { type: 'boolean' }, 'identity-ca': { type: 'string' } },
   positionals: true,
   async run(ctx) {
     const [url, ...extra] = ctx.positionals;
@@ -42,6 +45,9 @@ Running init again on a registered client changes only the pin: the account and 
     };
     check(fingerprint, '--fingerprint');
     const caFingerprint = check(caFingerprintArg, '--ca-fingerprint');
+    const identityCaArg = str(ctx.values['identity-ca']);
+    const identityCa = identityCaArg === undefined ? undefined : normaliseCaFingerprint(identityCaArg);
+    if (identityCaArg !== undefined && !identityCa) throw new UsageError('--identity-ca: the identity CA\'s SHA-256, 64 hex digits (spaces and colons allowed), as sigilo admin ca init prints it');
     const client = await ctx.client({ create: true });
     ctx.progress(`Connecting to ${url}${caFingerprint ? ' and checking the organisation CA' : fingerprint ? ' and checking the certificate fingerprint' : ''}…`);
     let r: Awaited<ReturnType<typeof client.init>>;
@@ -50,6 +56,7 @@ Running init again on a registered client changes only the pin: the account and 
       // fingerprint is the one given; every connection after this one verifies against it.
       const ca = caFingerprint ? { fingerprint: caFingerprint, cert: await fetchPinnedCa(url, caFingerprint) } : undefined;
       r = await client.init(url, fingerprint, ca);
+      if (identityCa) client.store.setMeta(EXPECTED_ORG_CA_META, new TextEncoder().encode(identityCa));
     } catch (e) {
       ctx.discardNewStore();
       throw e;

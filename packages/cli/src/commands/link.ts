@@ -24,8 +24,9 @@ Only approve a code you see on your own new device: it gets everything this devi
 --device-name names the new device (default: the computer's host name), encrypted.
 An account whose identity key is on a PKCS#11 token (sigilo register --token): the new
 device signs its link on the token, which must be plugged in here, with its PIN from
-SIGILO_PKCS11_PIN or, with --token LABEL, asked before waiting (SIGILO_PKCS11_MODULE
-names the token's library if this computer keeps it elsewhere than the first one).
+SIGILO_PKCS11_PIN or, with --token LABEL, asked before waiting. The library path the
+link brings is loaded only from a system library directory (/usr/lib, /opt, …);
+SIGILO_PKCS11_MODULE names the token's library if this computer keeps it elsewhere.
 With --json the new device prints one JSON line with the code, and one when linked.`,
   options: { approve: { type: 'string' }, timeout: { type: 'string' }, token: { type: 'string' }, ...DEVICE_NAME_OPTION },
   async run(ctx) {
@@ -52,6 +53,7 @@ With --json the new device prints one JSON line with the code, and one when link
     const deviceName = normaliseDeviceName(chosenDeviceName(ctx));
     const tokenLabel = str(ctx.values.token);
     if (tokenLabel !== undefined) await ctx.tokenPin(tokenLabel);
+    ctx.identityFromLink();
     const timeoutText = str(ctx.values.timeout) ?? '10m';
     const timeoutMs = parseDuration(timeoutText);
     if (timeoutMs === undefined || timeoutMs <= 0) throw new UsageError(`--timeout takes a duration such as 5m or 1h, got '${timeoutText}'`);

@@ -14,6 +14,17 @@ import { POLICY_CERTIFIED_IS_VERIFIED, bindsIdentityKey, caFingerprint, verifyCa
 
 const CA_KEY = 'org.ca';
 const CRL_KEY = 'org.crl';
+/**
+ * The identity CA's SHA-256 (64 hex digits) the person was given out of band (`sigilo init --identity-ca FP`):
+ * set, only that CA is pinned, so a server cannot have a CA of its own pinned at this device's first connection.
+ */
+export const EXPECTED_ORG_CA_META = 'org.ca-expected';
+
+/** Lower-case hex, no separators: how EXPECTED_ORG_CA_META holds a fingerprint. */
+export function normaliseCaFingerprint(fp: string): string | undefined {
+  const hex = fp.replace(/[\s:]/g, '').toLowerCase();
+  return /^[0-9a-f]{64}$/.test(hex) ? hex : undefined;
+}
 const certKey = (account: Uint8Array) => `org.cert.${toHex(account)}`;
 const acceptedKey = (account: Uint8Array) => `org.revoked-accepted.${toHex(account)}`;
 /** GetCertificates takes at most this many accounts (server: MAX_CERTIFICATE_ACCOUNTS). */
@@ -70,6 +81,11 @@ export function applyOrgTrust(engine: Engine, caDer: Uint8Array, crlDer: Uint8Ar
   const crypto = engine.ctx.crypto;
   const pinned = engine.store.getMeta(CA_KEY);
   if (pinned && !bytesEqual(pinned, caDer)) {
+    engine.emit({ type: 'org-trust', revoked: [], caChanged: true });
+    return;
+  }
+  const expected = engine.store.getMeta(EXPECTED_ORG_CA_META);
+  if (!pinned && expected && new TextDecoder().decode(expected) !== normaliseCaFingerprint(caFingerprint(crypto, caDer))) {
     engine.emit({ type: 'org-trust', revoked: [], caChanged: true });
     return;
   }

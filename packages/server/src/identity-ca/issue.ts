@@ -59,9 +59,15 @@ function keyId(spki: Uint8Array): Uint8Array {
   return new Uint8Array(createHash('sha1').update(spki.subarray(spki.length - 32)).digest());
 }
 
-const NAME_RE = /^[^\u0000-\u001f\u007f,+="<>#;\\]{1,64}$/u;
+/**
+ * A name in a certificate (and in a certification request) is shown to the administrator on a terminal
+ * and to every member beside "certified by": no C0 or C1 control (U+009B is a terminal's CSI), no
+ * bidirectional embedding, override, isolate or mark (they reorder the sentence it is shown in), no
+ * invisible format character or line separator, no BOM; and none of the X.500 specials.
+ */
+const NAME_RE = /^[^\u0000-\u001f\u007f-\u009f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff,+="<>#;\\]{1,64}$/u;
 export function checkName(what: string, value: string): void {
-  if (!NAME_RE.test(value) || value.trim() !== value) throw new CaError('INVALID_INPUT', `${what}: 1 to 64 characters, no control characters and none of , + = " < > # ; \\ (and no spaces at either end)`);
+  if (!NAME_RE.test(value) || value.trim() !== value) throw new CaError('INVALID_INPUT', `${what}: 1 to 64 characters, no control, bidirectional or invisible characters and none of , + = " < > # ; \\ (and no spaces at either end)`);
 }
 
 export interface CaCertificateRequest {

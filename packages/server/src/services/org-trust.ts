@@ -76,10 +76,20 @@ export function publishedOrgTrust(dataDir: string): { ca: Uint8Array; crl: Uint8
 }
 
 /**
- * Pushes a CA and CRL relayed by another node (cluster.ts) to this node's devices. The bytes are
- * pushed as they came: every device checks them against the CA it pinned, and keeps a CRL only if its
- * number is higher than the one it has, so a relayed copy can neither forge nor roll back anything.
+ * A CA and CRL relayed by another node (cluster.ts): pushed to this node's devices only when the CA is
+ * byte for byte the one in this node's own identity CA directory (every node holds the same, spec/trust.md
+ * §5); undefined, nothing pushed, otherwise. A device that has pinned no CA yet pins the first one it is
+ * sent, so a CA from the bus alone (anyone who can publish there) must never reach it. The CRL is
+ * pushed as it came: every device checks it against its pinned CA and keeps it only if its number is
+ * higher than the one it has, so a relayed copy can neither forge nor roll back a revocation.
  */
+export function pushRelayedOrgTrust(hub: Hub, dataDir: string, caCertificate: Uint8Array, crl: Uint8Array): number | undefined {
+  const own = publishedOrgTrust(dataDir).ca;
+  if (own.length === 0 || !Buffer.from(own).equals(caCertificate)) return undefined;
+  return pushOrgTrustBytes(hub, caCertificate, crl);
+}
+
+/** Pushes a CA and CRL to every device connected to this node. */
 export function pushOrgTrustBytes(hub: Hub, caCertificate: Uint8Array, crl: Uint8Array): number {
   const body = { case: 'orgTrust' as const, value: { caCertificate, crl } };
   let n = 0;
