@@ -97,7 +97,7 @@ describe.skipIf(missing !== undefined)('web push in Chromium: subscribe from set
 
   beforeAll(async () => {
     svc = await startPushService();
-    web = await startWebServer('sigilo-web-push-', [], { 'push.ca': svc.caFile, 'push.allowedHosts': '127.0.0.1' });
+    web = await startWebServer('sigilo-web-push-', [], { overrides: { 'push.ca': svc.caFile, 'push.allowedHosts': '127.0.0.1' } });
     anaSub = newSubscriber(svc.origin);
     ana = await person(web, 'Ana Quintero', 'correct horse battery staple ana', anaSub);
     bob = await person(web, 'Bruno Vasconcelos', 'tulip granite orbit lantern bruno');
@@ -249,7 +249,7 @@ describe.skipIf(missing !== undefined)('web push in Chromium: a server with push
   afterAll(async () => { await web?.close(); });
 
   it('says that messages arrive only while Sigilo is open, and push cannot be chosen', async () => {
-    web = await startWebServer('sigilo-web-nopush-', [], { 'push.mode': 'off' });
+    web = await startWebServer('sigilo-web-nopush-', [], { overrides: { 'push.mode': 'off' } });
     const context = await web.tb.browser.newContext({ locale: 'en-GB', viewport: PHONE });
     await context.grantPermissions(['notifications'], { origin: web.origin });
     const page = await context.newPage();

@@ -26,6 +26,8 @@ export interface WebServer {
 
 /** `args`: Chromium flags; `overrides`: server settings (e.g. 'retention.maxDisappearingTimer': '1w'); `adminSocket`: listen on DATA/admin.sock, so that `sigilo admin` commands reach the running server. */
 export async function startWebServer(prefix: string, args: string[] = [], options: { adminSocket?: boolean; overrides?: Record<string, unknown> } = {}): Promise<WebServer> {
+  // Web tests are not type-checked: a server setting passed here directly (not under `overrides`) would be ignored silently.
+  for (const k of Object.keys(options)) if (k !== 'adminSocket' && k !== 'overrides') throw new Error(`startWebServer: unknown option ${k} (server settings go under overrides)`);
   const tmp = mkdtempSync(join(tmpdir(), prefix));
   const key = join(tmp, 'keys', 'release.pem');
   generateReleaseKey(key);
