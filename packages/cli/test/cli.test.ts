@@ -83,6 +83,21 @@ describe('sigilo command', () => {
     const many = io();
     expect(await runCli(['admin', 'invite', '--data', data, '--count', '3', '--json'], many.io)).toBe(0);
     expect(JSON.parse(many.out.join(''))).toHaveLength(3);
+    // The web link names the port the running server listens on (here one the OS chose for --port 0, which no config
+    // file or environment holds), for one invite and for each of several.
+    const livePort = /listening on wss:\/\/127\.0\.0\.1:(\d+)\//.exec(s.out.join(''))![1]!;
+    const one = io();
+    expect(await runCli(['admin', 'invite', '--data', data], one.io)).toBe(0);
+    const oneCode = /Invite code: (\S+)/.exec(one.out.join(''))![1]!;
+    expect(one.out.join('')).toContain(`\nWeb app: https://127.0.0.1:${livePort}/#invite=${encodeURIComponent(oneCode)}\n`);
+    const several = io();
+    expect(await runCli(['admin', 'invite', '--data', data, '--count', '2'], several.io)).toBe(0);
+    const lines = several.out.join('').split('\n').filter((l) => /^\w{5}-/.test(l));
+    expect(lines).toHaveLength(2);
+    for (const l of lines) {
+      const [code, link] = l.split(/\s+/);
+      expect(link).toBe(`https://127.0.0.1:${livePort}/#invite=${encodeURIComponent(code!)}`);
+    }
     const acc = io();
     expect(await runCli(['admin', 'accounts', '--data', data], acc.io)).toBe(0);
     expect(acc.out.join('')).toMatch(/No accounts yet/);
@@ -91,7 +106,7 @@ describe('sigilo command', () => {
     expect(rev.err.join('')).toMatch(/no account a{26} on this server/);
     const aud = io();
     expect(await runCli(['admin', 'audit', '--data', data], aud.io)).toBe(0);
-    expect(aud.out.join('')).toMatch(/invites\s+4/);
+    expect(aud.out.join('')).toMatch(/invites\s+7/);
     expect(aud.out.join('')).toMatch(/undelivered messages 14 days/);
 
     s.stop('SIGTERM');
@@ -107,7 +122,7 @@ describe('sigilo command', () => {
     expect(off.out.join('')).toMatch(new RegExp(`\\nWeb app: https://\\S+:\\d+/#invite=${encodeURIComponent(code)}`));
     const aud2 = io();
     expect(await runCli(['admin', 'audit', '--data', data, '--json'], aud2.io)).toBe(0);
-    expect(JSON.parse(aud2.out.join('')).tables.find((t: { table: string }) => t.table === 'invites').rows).toBe(5);
+    expect(JSON.parse(aud2.out.join('')).tables.find((t: { table: string }) => t.table === 'invites').rows).toBe(8);
   });
 
   it('reads a config file', async () => {
