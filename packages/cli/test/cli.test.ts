@@ -57,6 +57,16 @@ describe('sigilo command', () => {
     const wrong = io();
     expect(await runCli(['--dir', empty, 'server', 'start'], wrong.io)).toBe(2);
     expect(wrong.err.join('')).toMatch(/Unknown option '--dir'/);
+    // The server's data directory may come first too; an option that may not, or one without its value, is named.
+    const admin = io();
+    expect(await runCli(['--data', join(dir, 'empty'), 'admin', 'accounts'], admin.io)).toBe(1);
+    expect(admin.err.join('')).toMatch(/no Sigilo database in .*empty/);
+    const notLeading = io();
+    expect(await runCli(['--expires', '1d', 'admin', 'invite'], notLeading.io)).toBe(2);
+    expect(notLeading.err.join('')).toBe("sigilo: --expires cannot come before the command (only --dir, --passphrase-file, --data, --config, --json can); put it after the command: sigilo COMMAND --expires\n");
+    const noValue = io();
+    expect(await runCli(['--dir'], noValue.io)).toBe(2);
+    expect(noValue.err.join('')).toBe('sigilo: --dir needs a value before the command: sigilo --dir DIR COMMAND\n');
   });
 
   it('reports configuration mistakes clearly', async () => {
