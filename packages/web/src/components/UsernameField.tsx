@@ -30,7 +30,7 @@ export function UsernameField() {
       error.value = taken ? d.usernameTaken(wanted) : errorCode(err) === 'INVALID_INPUT' ? d.usernameInvalid : errorText(err);
     } finally { busy.value = false; }
   };
-  return <form class="settings-group profile" onSubmit={(e) => void save(e)}>
+  return <form class="settings-group username" onSubmit={(e) => void save(e)}>
     <label for="username-field">{d.usernameLabel}</label>
     <div class="inline-field">
       <input id="username-field" maxLength={33} autocomplete="username" autocapitalize="none" spellcheck={false} placeholder="ana.lopez"
