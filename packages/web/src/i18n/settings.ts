@@ -2,8 +2,9 @@
 import type { Catalogue } from './catalogue.js';
 
 const en = {
-  timerNotice: (time: string) => `Disappearing messages set to ${time}`,
-  timerNoticeOff: 'Disappearing messages turned off',
+  /** `who`: the other person's name; undefined when this person set it. */
+  timerNotice: (who: string | undefined, time: string) => `${who ?? 'You'} set disappearing messages to ${time}`,
+  timerNoticeOff: (who: string | undefined) => `${who ?? 'You'} turned disappearing messages off`,
   confidentialNoticeOn: 'Confidential mode on: new messages are kept in memory only',
   confidentialNoticeOff: 'Confidential mode off',
   chatSettings: 'Chat settings',
@@ -63,8 +64,8 @@ const en = {
 };
 
 const es: typeof en = {
-  timerNotice: (time: string) => `Mensajes temporales: ${time}`,
-  timerNoticeOff: 'Mensajes temporales desactivados',
+  timerNotice: (who, time) => who ? `${who} puso los mensajes temporales en ${time}` : `Pusiste los mensajes temporales en ${time}`,
+  timerNoticeOff: (who) => who ? `${who} desactivó los mensajes temporales` : 'Desactivaste los mensajes temporales',
   confidentialNoticeOn: 'Modo confidencial activado: los mensajes nuevos solo se guardan en memoria',
   confidentialNoticeOff: 'Modo confidencial desactivado',
   chatSettings: 'Ajustes del chat',
@@ -124,8 +125,8 @@ const es: typeof en = {
 };
 
 const pt: typeof en = {
-  timerNotice: (time: string) => `Mensagens temporárias: ${time}`,
-  timerNoticeOff: 'Mensagens temporárias desativadas',
+  timerNotice: (who, time) => who ? `${who} definiu as mensagens temporárias em ${time}` : `Você definiu as mensagens temporárias em ${time}`,
+  timerNoticeOff: (who) => who ? `${who} desativou as mensagens temporárias` : 'Você desativou as mensagens temporárias',
   confidentialNoticeOn: 'Modo confidencial ativado: as mensagens novas ficam só na memória',
   confidentialNoticeOff: 'Modo confidencial desativado',
   chatSettings: 'Configurações da conversa',
