@@ -68,7 +68,7 @@ class TokenIdentitySigner implements IdentitySigner {
 
   #open(): Pkcs11Ed25519Key {
     const pin = this.#options.pin();
-    if (pin === undefined || pin === '') throw new IdentityKeyUnavailableError('pin', `this account's identity key is on the token "${this.#ref.tokenLabel}": its PIN is needed (sigilo: set SIGILO_PKCS11_PIN or run in a terminal to be asked)`);
+    if (pin === undefined || pin === '') throw new IdentityKeyUnavailableError('pin', `this account's identity key is on the token "${this.#ref.tokenLabel}": its PIN is needed: set SIGILO_PKCS11_PIN, or run the command in a terminal to be asked for it`);
     if (pin === this.#refusedPin) throw new IdentityKeyUnavailableError('pin', `the token "${this.#ref.tokenLabel}" already refused this PIN; give the right one (it is not tried again: tokens lock after a few wrong PINs)`);
     let key: Pkcs11Ed25519Key;
     try {
