@@ -12,8 +12,11 @@ function help(commands: readonly Command[], prefix: string[] = []): string {
     .map((c) => `  ${c.path.join(' ').padEnd(24)} ${c.summary}`).join('\n')}\n\nRun 'sigilo COMMAND --help' for a command's options.\n`;
 }
 
-/** Client options that may also come before the command (`sigilo --dir DIR whoami`), as git's and docker's do. */
-const LEADING_WITH_VALUE = new Set(['--dir', '--passphrase-file']);
+/**
+ * Options that may also come before the command (`sigilo --dir DIR whoami`, `sigilo --data DIR admin accounts`), as
+ * git's and docker's do: the client's, and the data directory and config file of the server and admin commands.
+ */
+const LEADING_WITH_VALUE = new Set(['--dir', '--passphrase-file', '--data', '--config']);
 const LEADING_FLAGS = new Set(['--json']);
 
 /** Splits options given before the command from the command and its own arguments. */
@@ -37,6 +40,14 @@ export async function runCli(argvIn: string[], io: Io, commands: readonly Comman
   if (argv[0] === '--version') {
     io.out('sigilo 0.1.0\n');
     return EXIT.OK;
+  }
+  if (argv[0]!.startsWith('-')) {
+    // An option before the command that is not one of those, or one missing its value: say which, not "unknown command".
+    const name = argv[0]!.split('=')[0]!;
+    io.err(LEADING_WITH_VALUE.has(name)
+      ? `sigilo: ${name} needs a value before the command: sigilo ${name} ${name === '--passphrase-file' || name === '--config' ? 'FILE' : 'DIR'} COMMAND\n`
+      : `sigilo: ${name} cannot come before the command (only ${[...LEADING_WITH_VALUE, ...LEADING_FLAGS].join(', ')} can); put it after the command: sigilo COMMAND ${argv[0]}\n`);
+    return EXIT.USAGE;
   }
   // The longest command path that prefixes argv.
   const command = [...commands].sort((a, b) => b.path.length - a.path.length).find((c) => c.path.every((p, i) => argv[i] === p));

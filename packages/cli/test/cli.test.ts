@@ -57,6 +57,16 @@ describe('sigilo command', () => {
     const wrong = io();
     expect(await runCli(['--dir', empty, 'server', 'start'], wrong.io)).toBe(2);
     expect(wrong.err.join('')).toMatch(/Unknown option '--dir'/);
+    // The server's data directory may come first too; an option that may not, or one without its value, is named.
+    const admin = io();
+    expect(await runCli(['--data', join(dir, 'empty'), 'admin', 'accounts'], admin.io)).toBe(1);
+    expect(admin.err.join('')).toMatch(/no Sigilo database in .*empty/);
+    const notLeading = io();
+    expect(await runCli(['--expires', '1d', 'admin', 'invite'], notLeading.io)).toBe(2);
+    expect(notLeading.err.join('')).toBe("sigilo: --expires cannot come before the command (only --dir, --passphrase-file, --data, --config, --json can); put it after the command: sigilo COMMAND --expires\n");
+    const noValue = io();
+    expect(await runCli(['--dir'], noValue.io)).toBe(2);
+    expect(noValue.err.join('')).toBe('sigilo: --dir needs a value before the command: sigilo --dir DIR COMMAND\n');
   });
 
   it('reports configuration mistakes clearly', async () => {
@@ -83,6 +93,21 @@ describe('sigilo command', () => {
     const many = io();
     expect(await runCli(['admin', 'invite', '--data', data, '--count', '3', '--json'], many.io)).toBe(0);
     expect(JSON.parse(many.out.join(''))).toHaveLength(3);
+    // The web link names the port the running server listens on (here one the OS chose for --port 0, which no config
+    // file or environment holds), for one invite and for each of several.
+    const livePort = /listening on wss:\/\/127\.0\.0\.1:(\d+)\//.exec(s.out.join(''))![1]!;
+    const one = io();
+    expect(await runCli(['admin', 'invite', '--data', data], one.io)).toBe(0);
+    const oneCode = /Invite code: (\S+)/.exec(one.out.join(''))![1]!;
+    expect(one.out.join('')).toContain(`\nWeb app: https://127.0.0.1:${livePort}/#invite=${encodeURIComponent(oneCode)}\n`);
+    const several = io();
+    expect(await runCli(['admin', 'invite', '--data', data, '--count', '2'], several.io)).toBe(0);
+    const lines = several.out.join('').split('\n').filter((l) => /^\w{5}-/.test(l));
+    expect(lines).toHaveLength(2);
+    for (const l of lines) {
+      const [code, link] = l.split(/\s+/);
+      expect(link).toBe(`https://127.0.0.1:${livePort}/#invite=${encodeURIComponent(code!)}`);
+    }
     const acc = io();
     expect(await runCli(['admin', 'accounts', '--data', data], acc.io)).toBe(0);
     expect(acc.out.join('')).toMatch(/No accounts yet/);
@@ -91,7 +116,7 @@ describe('sigilo command', () => {
     expect(rev.err.join('')).toMatch(/no account a{26} on this server/);
     const aud = io();
     expect(await runCli(['admin', 'audit', '--data', data], aud.io)).toBe(0);
-    expect(aud.out.join('')).toMatch(/invites\s+4/);
+    expect(aud.out.join('')).toMatch(/invites\s+7/);
     expect(aud.out.join('')).toMatch(/undelivered messages 14 days/);
 
     s.stop('SIGTERM');
@@ -107,7 +132,7 @@ describe('sigilo command', () => {
     expect(off.out.join('')).toMatch(new RegExp(`\\nWeb app: https://\\S+:\\d+/#invite=${encodeURIComponent(code)}`));
     const aud2 = io();
     expect(await runCli(['admin', 'audit', '--data', data, '--json'], aud2.io)).toBe(0);
-    expect(JSON.parse(aud2.out.join('')).tables.find((t: { table: string }) => t.table === 'invites').rows).toBe(5);
+    expect(JSON.parse(aud2.out.join('')).tables.find((t: { table: string }) => t.table === 'invites').rows).toBe(8);
   });
 
   it('reads a config file', async () => {

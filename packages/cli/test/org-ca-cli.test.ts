@@ -72,7 +72,7 @@ describe('sigilo admin ca, and certificates in whoami, contacts and chat', () =>
     const who = await ana.run(['whoami']);
     expect(who.code, who.err).toBe(0);
     expect(who.out).toMatch(/Identity fingerprint: ([0-9a-f]{4} ){7}[0-9a-f]{4}/);
-    expect(who.out).toMatch(/Certificate: not certified: read your identity fingerprint/);
+    expect(who.out).toMatch(/Certificate: not certified: ask for it with sigilo ca request --name "YOUR NAME" and read your identity fingerprint/);
     expect(who.out).toMatch(/Organisation CA: Acme Logistics/);
   }, 60_000);
 

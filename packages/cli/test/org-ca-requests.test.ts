@@ -75,6 +75,14 @@ describe('sigilo ca request, and admin ca requests / approve / reject', () => {
     const who = await ana.run(['whoami']);
     expect(who.out).toMatch(/Certificate: certified by Acme Logistics as "Ana Silva" until/);
     expect((await admin(['list'])).out).toMatch(/in force .* Ana Silva/);
+
+    // A second request from a certified account says what approving it replaces, in the list and before approving.
+    const again = await ana.run(['ca', 'request', '--name', 'Ana S.']);
+    const againId = Number(/Certification request (\d+) sent/.exec(again.out)![1]);
+    expect((await admin(['requests'])).out).toMatch(/#\d+  "Ana S\."[\s\S]*certified as "Ana Silva" until \d{4}-\d\d-\d\d: approving replaces that certificate/);
+    const asked = await admin(['approve', String(againId)]);
+    expect(asked.err).toMatch(/certified as "Ana Silva" until .*: approving replaces that certificate/);
+    expect((await admin(['reject', String(againId)])).code).toBe(0);
   }, 120_000);
 
   it('a request whose name the server operator edited is refused (its signature no longer matches); reject drops it', async () => {

@@ -94,7 +94,7 @@ class TokenIdentitySigner implements IdentitySigner {
       throw new IdentityKeyUnavailableError('module', `the token library named with this identity, ${JSON.stringify(module)}, is not in a system library directory, so it is not loaded (a link message can name any file on this computer); if it is your token's library, name it with SIGILO_PKCS11_MODULE`);
     }
     const pin = this.#options.pin();
-    if (pin === undefined || pin === '') throw new IdentityKeyUnavailableError('pin', `this account's identity key is on the token "${this.#ref.tokenLabel}": its PIN is needed (sigilo: set SIGILO_PKCS11_PIN or run in a terminal to be asked)`);
+    if (pin === undefined || pin === '') throw new IdentityKeyUnavailableError('pin', `this account's identity key is on the token "${this.#ref.tokenLabel}": its PIN is needed: set SIGILO_PKCS11_PIN, or run the command in a terminal to be asked for it`);
     if (pin === this.#refusedPin) throw new IdentityKeyUnavailableError('pin', `the token "${this.#ref.tokenLabel}" already refused this PIN; give the right one (it is not tried again: tokens lock after a few wrong PINs)`);
     let key: Pkcs11Ed25519Key;
     try {

@@ -26,13 +26,17 @@ export type AdminOp =
   | { op: 'ca-requests' }
   | { op: 'ca-request'; requestId: number }
   | { op: 'ca-request-close'; requestId: number }
+  | { op: 'listening' }
   | { op: 'ping' };
 
 type AdminReply = { ok: true; result: unknown } | { ok: false; code: ServerErrorCode; message: string };
 
 export const adminSocketPath = (dataDir: string) => join(dataDir, 'admin.sock');
 
-async function handle(admin: AdminService, req: AdminOp): Promise<unknown> {
+/** Where the running server takes clients (its port, also when --port 0 or a flag chose it), for links the admin commands print. */
+export interface Listening { readonly host: string; readonly port: number }
+
+async function handle(admin: AdminService, req: AdminOp, listening: () => Listening): Promise<unknown> {
   switch (req.op) {
     case 'invite': return req.count === undefined ? admin.createInvite(req.lifetimeMs) : admin.createInvites(Number(req.count), req.lifetimeMs);
     case 'accounts': return admin.listAccounts();
@@ -48,6 +52,7 @@ async function handle(admin: AdminService, req: AdminOp): Promise<unknown> {
     case 'ca-requests': return admin.certificationRequests();
     case 'ca-request': return admin.certificationRequest(Number(req.requestId));
     case 'ca-request-close': return admin.closeCertificationRequest(Number(req.requestId));
+    case 'listening': return listening();
     case 'ping': return 'pong';
     default: throw new ServerError('INVALID_ARGUMENT', 'unknown admin operation; update the sigilo command');
   }
@@ -66,7 +71,7 @@ export function adminSocketAlive(path: string): Promise<boolean> {
 /** Unix socket paths are limited to 108 bytes on Linux (104 on macOS). */
 const MAX_SOCKET_PATH = 103;
 
-export async function listenAdminSocket(dataDir: string, admin: AdminService): Promise<Server> {
+export async function listenAdminSocket(dataDir: string, admin: AdminService, listening: () => Listening): Promise<Server> {
   const path = adminSocketPath(dataDir);
   if (Buffer.byteLength(path) > MAX_SOCKET_PATH) {
     throw new DataDirError(`the admin socket path ${path} is longer than ${MAX_SOCKET_PATH} bytes, which Unix sockets do not allow; use a shorter --data path (or set adminSocket to false and run sigilo admin only while the server is stopped)`);
@@ -93,7 +98,7 @@ export async function listenAdminSocket(dataDir: string, admin: AdminService): P
           socket.write(`${JSON.stringify({ ok: false, code: 'INVALID_ARGUMENT', message: 'admin requests are JSON lines' })}\n`);
           continue;
         }
-        handle(admin, req).then(
+        handle(admin, req, listening).then(
           (result) => socket.write(`${JSON.stringify({ ok: true, result } satisfies AdminReply)}\n`),
           (e: unknown) => {
             const se = e instanceof ServerError ? e : new ServerError('INTERNAL', 'the admin operation failed; see the server log');

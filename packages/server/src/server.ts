@@ -232,9 +232,11 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   }
 
   let adminServer: NetServer | undefined;
+  /** Set once the client port listens (its real port when config.port is 0). */
+  let listeningPort: number | undefined;
   if (config.adminSocket) {
     try {
-      adminServer = await listenAdminSocket(config.dataDir, admin);
+      adminServer = await listenAdminSocket(config.dataDir, admin, () => ({ host: config.host, port: listeningPort ?? config.port }));
     } catch (e) {
       await push.close();
       await cluster?.bus.close();
@@ -376,6 +378,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
 
   const address = https.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
+  listeningPort = port;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const hostInUrl = host.includes(':') ? `[${host}]` : host;
   log.info('server started', { port, tls: tls.selfSigned ? 'self-signed' : tls.caFingerprint ? 'organisation-ca' : 'provided' });

@@ -16,6 +16,8 @@ const STYLE = [
   '#download{display:inline-block;padding:.75rem 1.25rem;border-radius:.5rem;background:#1a73e8;color:#fff;text-decoration:none;font-weight:600}',
   'dl{display:grid;grid-template-columns:auto 1fr;gap:.25rem .75rem;margin:1.25rem 0}',
   'dt{font-weight:600}dd{margin:0;overflow-wrap:anywhere}',
+  /* on a phone the labels go above their values, so the fingerprint keeps the width to be compared in few lines */
+  '@media (max-width:30rem){dl{grid-template-columns:1fr;gap:0}dd{margin-bottom:.6rem}}',
   'code{font-size:.85rem}',
   'ol{padding-left:1.25rem}li{margin:.25rem 0}',
 ].join('');

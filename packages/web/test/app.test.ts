@@ -103,6 +103,12 @@ describe.skipIf(missing !== undefined)('web app in Chromium: onboarding, chats, 
       await ana.page.locator('[data-notice="not-persisted"]').getByRole('button', { name: 'Dismiss' }).click();
       expect(await ana.page.locator('[data-notice="not-persisted"]').count()).toBe(0);
     }
+    // The empty list's + opens New chat, where a username can be typed (not the contact-card form alone).
+    await ana.page.locator('button.fab').click();
+    await ana.page.locator('#new-h').waitFor();
+    expect(await ana.page.locator('#find-username').isVisible()).toBe(true);
+    await ana.page.evaluate(() => { location.hash = '#/'; });
+    await ana.page.locator('#chats-h').waitFor();
 
     const anaCard = await contactCard(ana.page);
     await ana.page.evaluate(() => { location.hash = '#/me'; });
@@ -188,6 +194,26 @@ describe.skipIf(missing !== undefined)('web app in Chromium: onboarding, chats, 
     await ana.page.evaluate(() => { location.hash = '#/settings'; });
     await ana.page.locator('#settings-h').waitFor();
     await check(ana, 'settings');
+    // A username claimed in Settings is how others find her in New chat (here the existing chat opens); one someone
+    // else holds is refused with a sentence saying so.
+    await ana.page.locator('#username-field').fill('@Ana.Web');
+    await ana.page.locator('#username-field').press('Enter');
+    await expect.poll(() => ana.page.locator('#username-field').inputValue(), { timeout: 20_000 }).toBe('ana.web');
+    await ana.page.reload();
+    await ana.page.locator('#pass').fill(ana.passphrase);
+    await ana.page.getByRole('button', { name: 'Unlock' }).click();
+    await ana.page.locator('#chats-h').waitFor({ timeout: 30_000 });
+    await ana.page.evaluate(() => { location.hash = '#/settings'; });
+    await expect.poll(() => ana.page.locator('#username-field').inputValue(), { timeout: 10_000 }).toBe('ana.web');
+    await bob.page.evaluate(() => { location.hash = '#/new'; });
+    await bob.page.locator('#find-username').fill('@ana.web');
+    await bob.page.getByRole('button', { name: 'Find' }).click();
+    await bob.page.locator('#conv-h', { hasText: 'Ana' }).waitFor({ timeout: 20_000 });
+    await bob.page.evaluate(() => { location.hash = '#/settings'; });
+    await bob.page.locator('#username-field').fill('ana.web');
+    await bob.page.locator('#username-field').press('Enter');
+    await expect(bob.page.locator('#username-error').textContent({ timeout: 20_000 })).resolves.toBe('Someone else has @ana.web. Choose another.');
+    await openChat(bob.page, 'Ana');
     await ana.page.evaluate(() => { location.hash = '#/new'; });
     await ana.page.locator('#new-h').waitFor();
     await check(ana, 'new-chat');
@@ -207,6 +233,21 @@ describe.skipIf(missing !== undefined)('web app in Chromium: onboarding, chats, 
     await expect.poll(() => ana.page.locator('.chat-row').count(), { timeout: 10_000 }).toBe(1);
     // The storage notice dismissed at registration does not come back at every unlock.
     expect(await ana.page.locator('[data-notice="not-persisted"]').count()).toBe(0);
+
+    // The delete-for-everyone confirmation stays legible (white on red) whatever order the screens' styles arrived in:
+    // here the chat's (settings.css) first, then Settings' (trust.css), whose red-text rule once made it red on red.
+    await openChat(ana.page, people[1]!.name);
+    await ana.page.evaluate(() => { location.hash = '#/settings'; });
+    await ana.page.locator('#settings-h').waitFor();
+    await ana.page.goBack();
+    await ana.page.locator('#conv-h').waitFor();
+    await ana.page.locator('.msg.out').first().locator('.msg-menu').click();
+    await ana.page.getByRole('menuitem', { name: 'Delete for everyone' }).click();
+    const ask = ana.page.locator('dialog.confirm[open]');
+    const colours = await ask.getByRole('button', { name: 'Delete for everyone' }).evaluate((b) => { const s = getComputedStyle(b); return [s.color, s.backgroundColor]; });
+    expect(colours[0]).toBe('rgb(255, 255, 255)');
+    expect(colours[1]).not.toBe(colours[0]);
+    await ask.getByRole('button', { name: 'Cancel' }).click();
   }, 120_000);
 
   it('a browser person and a Node SDK person (the CLI\'s engine) talk; the Node person links a browser as a new device, which shows the history', async () => {

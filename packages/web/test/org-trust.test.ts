@@ -285,6 +285,11 @@ describe.skipIf(missing !== undefined)('web app in Chromium: a CA whose policy c
     await page.locator('[data-own-cert="certified"]', { hasText: 'Certified by Acme Logistics as “Ana Quintero”' }).waitFor({ timeout: 15_000 });
     expect(await page.locator('#cert-name').count()).toBe(0);
     await page.screenshot({ path: join(SHOTS, 'org-settings-certified-phone.png') });
+    // Revoked later: Settings says so, and no longer shows the old request as just sent.
+    const anaId = (JSON.parse(requests.out) as { summary: { accountId: string } }[])[0]!.summary.accountId;
+    ok(await admin(['revoke', anaId, '--yes']), 'admin ca revoke');
+    await page.locator('[data-own-cert="revoked"]').waitFor({ timeout: 15_000 });
+    expect(await page.locator('[data-cert-request]').count()).toBe(0);
     expect(problems).toEqual([]);
   }, 240_000);
 });

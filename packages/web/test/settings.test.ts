@@ -111,16 +111,19 @@ describe.skipIf(missing !== undefined)('web settings in Chromium: notifications,
     await ana.page.locator('#disappearing').selectOption(String(24 * 3_600_000));
     await go(ana, `#/chat/${bobChat}`);
     await ana.page.locator('li.notice[data-notice="timer"]', { hasText: '1 day' }).first().waitFor({ timeout: 15_000 });
+    expect(await ana.page.locator('li.notice[data-notice="timer"]', { hasText: '1 day' }).first().textContent()).toBe('You set disappearing messages to 1 day');
     await expect.poll(() => ana.page.locator('.disappearing-mark').count(), { timeout: 15_000 }).toBe(1);
     await go(bob, '#/');
     await bob.page.locator('.chat-row').first().click();
     await bob.page.locator('li.notice[data-notice="timer"]', { hasText: '1 day' }).first().waitFor({ timeout: 30_000 });
+    // The other side is told who set it.
+    expect(await bob.page.locator('li.notice[data-notice="timer"]', { hasText: '1 day' }).first().textContent()).toBe('Ana set disappearing messages to 1 day');
     await expect.poll(() => bob.page.locator('.disappearing-mark').count(), { timeout: 15_000 }).toBe(1);
     await check(bob, 'chat-disappearing');
     await go(ana, `#/chat/${bobChat}/settings`);
     await ana.page.locator('#disappearing').selectOption('0');
     await go(ana, `#/chat/${bobChat}`);
-    await ana.page.locator('li.notice[data-notice="timer"]', { hasText: 'turned off' }).first().waitFor({ timeout: 15_000 });
+    await ana.page.locator('li.notice[data-notice="timer"]', { hasText: 'You turned disappearing messages off' }).first().waitFor({ timeout: 15_000 });
     await expect.poll(() => ana.page.locator('.disappearing-mark').count(), { timeout: 15_000 }).toBe(0);
     await go(ana, `#/chat/${bobChat}/settings`);
     await ana.page.locator('#chat-settings-h').waitFor();

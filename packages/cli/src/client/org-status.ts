@@ -21,7 +21,7 @@ export function certificateSentence(s: CertificateStatus, who: string, own: bool
   switch (s.state) {
     case 'no-ca': return 'the organisation has no identity CA';
     case 'uncertified': return own
-      ? 'not certified: read your identity fingerprint above to your administrator (sigilo admin ca certify)'
+      ? 'not certified: ask for it with sigilo ca request --name "YOUR NAME" and read your identity fingerprint above to your administrator'
       : `${who} is not certified by the organisation: compare safety numbers (sigilo verify ${who})`;
     case 'certified': return `certified by ${printableName(s.organisation)} as "${printableName(s.name)}" until ${day(s.notAfter)}`
       + (s.staleCrl ? ' (but the revocation list is out of date: the administrator runs sigilo admin ca crl)' : '');

@@ -38,6 +38,20 @@ function signatureValid(r: CertificationRequestView): boolean {
   return nodeCrypto.ed25519Verify(identitySigningKey(fromHex(r.identityKey)), payload, fromHex(r.signature));
 }
 
+/**
+ * What the CA already issued for the request's account, so that approving does not silently replace a certificate
+ * (approving supersedes it) or re-certify a revoked one without a second look. Empty when it has none.
+ */
+function priorCertificateLine(ca: IdentityCaDirectory, accountIdHex: string, indent: string): string {
+  if (!ca.exists()) return '';
+  const mine = ca.issued().filter((c) => c.accountId === accountIdHex);
+  const current = mine.find((c) => !c.revokedAt);
+  if (current) return `${indent}certified as "${current.name}" until ${current.notAfter.slice(0, 10)}: approving replaces that certificate\n`;
+  const revoked = mine.filter((c) => c.reason === 'revoked').at(-1);
+  if (revoked) return `${indent}REVOKED on ${revoked.revokedAt!.slice(0, 10)} (was "${revoked.name}"): find out why before certifying again\n`;
+  return '';
+}
+
 const caRequests: Command = {
   path: ['admin', 'ca', 'requests'],
   summary: 'certification requests that devices sent (sigilo ca request), waiting for approval',
@@ -51,10 +65,11 @@ const caRequests: Command = {
       return 0;
     }
     if (result.length === 0) { io.out('No pending certification requests.\n'); return 0; }
+    const ca = new IdentityCaDirectory(config.dataDir);
     for (const r of result) {
       const problem = !signatureValid(r) ? '  SIGNATURE INVALID: do not approve' : !r.keyIsCurrent ? '  STALE: the account has another key now' : '';
       io.out(`#${r.requestId}  "${printableName(r.name)}"  ${r.createdAt.slice(0, 16).replace('T', ' ')}  device ${r.deviceId}${problem}\n`
-        + `${accountLines(r.summary, '      ').join('\n')}\n      identity fingerprint ${r.fingerprint}\n`);
+        + `${accountLines(r.summary, '      ').join('\n')}\n      identity fingerprint ${r.fingerprint}\n${priorCertificateLine(ca, r.accountIdHex, '      ')}`);
     }
     io.out('Approve one after comparing its fingerprint with the person: sigilo admin ca approve ID\n');
     return 0;
@@ -89,7 +104,7 @@ pushes the certificate's CRL, and the device fetches its certificate at once.`,
     }
     const name = str(values.name) ?? r.name;
     io.err(`Certification request ${id}, made ${r.createdAt} by device ${r.deviceId}; certify as "${printableName(name)}"${name !== r.name ? ` (asked: "${printableName(r.name)}")` : ''}:\n`
-      + `${accountLines(r.summary, '  ').join('\n')}\n  identity fingerprint ${r.fingerprint}\n`);
+      + `${accountLines(r.summary, '  ').join('\n')}\n  identity fingerprint ${r.fingerprint}\n${priorCertificateLine(ca, r.accountIdHex, '  ')}`);
     const given = str(values.fingerprint);
     if (given !== undefined) {
       if (given.replace(/\s+/g, '').toLowerCase() !== r.fingerprint.replace(/\s+/g, '')) {

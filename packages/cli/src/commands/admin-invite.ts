@@ -1,7 +1,7 @@
 /** `sigilo admin invite`: prints a single-use registration code with its expiry, and the web app's link that opens it. */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseDuration, type InviteInfo, type ServerConfig } from '@sigilo/server';
+import { adminRequest, parseDuration, type InviteInfo, type ServerConfig } from '@sigilo/server';
 import { parse, str } from '../args.js';
 import { UsageError, type Command } from '../command.js';
 import { adminConfig, dataOptions, runAdmin } from '../data-dir.js';
@@ -26,6 +26,18 @@ export function webInviteLink(config: ServerConfig, code: string): { link: strin
   return { link: `https://${h}:${config.port === 0 ? 'PORT' : config.port}/#invite=${encodeURIComponent(code)}`, exact };
 }
 
+/**
+ * The config with the running server's real address: it may listen on a port given by a flag (`--port`) that this
+ * command does not see. Unchanged when no server runs, or when it is too old to say.
+ */
+async function withLiveAddress(config: ServerConfig): Promise<ServerConfig> {
+  try {
+    const live = await adminRequest(config.dataDir, { op: 'listening' }) as { host?: unknown; port?: unknown } | undefined;
+    if (live && typeof live.port === 'number' && typeof live.host === 'string') return { ...config, host: live.host, port: live.port };
+  } catch { /* an older server does not know the operation: keep the configured address */ }
+  return config;
+}
+
 export const adminInvite: Command = {
   path: ['admin', 'invite'],
   summary: 'create a single-use invite code for one new account',
@@ -40,13 +52,19 @@ export const adminInvite: Command = {
     if (countText !== undefined) {
       const count = Number(countText);
       if (!/^\d+$/.test(countText) || count < 1 || count > 10_000) throw new UsageError(`--count takes a number from 1 to 10000, got '${countText}'`);
-      const { result } = await runAdmin<InviteInfo[]>(config, { op: 'invite', lifetimeMs, count }, (a) => a.createInvites(count, lifetimeMs));
-      if (values.json) io.out(`${JSON.stringify(result)}\n`);
-      else io.out(`${result.map((r) => r.code).join('\n')}\nValid until: ${new Date(result[0]!.expiresAt).toISOString()} (each single use)\n`);
+      const { result, live } = await runAdmin<InviteInfo[]>(config, { op: 'invite', lifetimeMs, count }, (a) => a.createInvites(count, lifetimeMs));
+      const at = live ? await withLiveAddress(config) : config;
+      const links = result.map((r) => webInviteLink(at, r.code));
+      if (values.json) io.out(`${JSON.stringify(result.map((r, i) => ({ ...r, webLink: links[i]!.link })))}\n`);
+      else {
+        // One line per invite: the code first (scripts take the first column), then the web app's link.
+        io.out(`${result.map((r, i) => `${r.code}  ${links[i]!.link}`).join('\n')}\nValid until: ${new Date(result[0]!.expiresAt).toISOString()} (each single use)\n`
+          + `Each line: the code (sigilo register --invite CODE), then the web app's link that opens the sign-up form with it${links[0]!.exact ? '' : ' (put the server\'s host name and port where they show)'}.\n`);
+      }
       return 0;
     }
-    const { result } = await runAdmin<InviteInfo>(config, { op: 'invite', lifetimeMs }, (a) => a.createInvite(lifetimeMs));
-    const web = webInviteLink(config, result.code);
+    const { result, live } = await runAdmin<InviteInfo>(config, { op: 'invite', lifetimeMs }, (a) => a.createInvite(lifetimeMs));
+    const web = webInviteLink(live ? await withLiveAddress(config) : config, result.code);
     if (values.json) io.out(`${JSON.stringify({ ...result, webLink: web.link })}\n`);
     else {
       io.out(`Invite code: ${result.code}\nValid until: ${new Date(result.expiresAt).toISOString()} (single use)\n`

@@ -59,7 +59,7 @@ backups keep only which token and key, never the key (spec/trust.md §7.1).`,
         // Certification (spec/trust.md §4): the administrator compares this before certifying the key.
         + `Identity fingerprint: ${client.identityFingerprint}\n`
         + (request ? `  Certification request ${request.requestId} sent as "${certifyAs}": read this fingerprint to your administrator, who runs sigilo admin ca approve ${request.requestId}\n`
-          : '  (where your organisation certifies identities, read it to your administrator: sigilo admin ca certify)\n')
+          : '  (where your organisation certifies identities: sigilo ca request --name "YOUR NAME", then read it to your administrator)\n')
         + 'Next: sigilo profile set --name "Your Name" (until then others see only a short code instead of your name)\n');
     }
     return 0;

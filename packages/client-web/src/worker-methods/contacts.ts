@@ -20,6 +20,10 @@ export function contactMethods(ctx: HostContext) {
       const found = await c.usernames.lookup(text.trim().replace(/^@/, ''));
       return c.store.getContact(found.accountId) ?? c.addContact(found.username, found.accountId, undefined);
     },
+    /** This account's username, as claimed from this device (or received when it was linked). */
+    username: (): string | undefined => ctx.need().usernames.current,
+    /** Claims a username (sent to the server as its hash); INVALID_INPUT for a malformed one or one someone else holds. */
+    setUsername: (text: string): Promise<string> => ctx.need().usernames.set(text.trim().replace(/^@/, '')),
     listContacts: (): ContactRow[] => ctx.need().store.listContacts(),
     /** The contact's name from their encrypted profile, once fetched. */
     profileName: (accountId: Uint8Array): string | undefined => ctx.need().profiles.nameOf(accountId),

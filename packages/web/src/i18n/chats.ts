@@ -4,7 +4,7 @@ import type { Catalogue } from './catalogue.js';
 const en = {
   chats: 'Chats',
   searchChats: 'Search by name',
-  noChats: 'No chats yet. Add a contact to start one.',
+  noChats: 'No chats yet. Press + to start one by username or contact card.',
   noMatches: 'No chat matches this name.',
   newChat: 'New chat',
   addContact: 'Add contact',
@@ -58,7 +58,7 @@ type Dict = typeof en;
 const es: Dict = {
   chats: 'Chats',
   searchChats: 'Buscar por nombre',
-  noChats: 'Todavía no hay chats. Añade un contacto para empezar uno.',
+  noChats: 'Todavía no hay chats. Pulsa + para empezar uno por nombre de usuario o tarjeta de contacto.',
   noMatches: 'Ningún chat coincide con ese nombre.',
   newChat: 'Nuevo chat',
   addContact: 'Añadir contacto',
@@ -111,7 +111,7 @@ const es: Dict = {
 const pt: Dict = {
   chats: 'Conversas',
   searchChats: 'Pesquisar por nome',
-  noChats: 'Ainda não há conversas. Adicione um contato para começar uma.',
+  noChats: 'Ainda não há conversas. Toque em + para começar uma por nome de usuário ou cartão de contato.',
   noMatches: 'Nenhuma conversa corresponde a esse nome.',
   newChat: 'Nova conversa',
   addContact: 'Adicionar contato',

@@ -12,7 +12,7 @@ const en = {
   pushServerOff: 'This server sends no push notifications (it may have no way out to a push service). Messages arrive only while Sigilo is open.',
   pushUnreachable: 'The browser could not reach its push service (a closed network can block it). Messages arrive only while Sigilo is open.',
   pushRefused: 'This server does not accept this browser\'s push service. Messages arrive only while Sigilo is open.',
-  pushDenied: 'The browser blocks notifications for this site, so Sigilo cannot tell you anything while it is closed. Messages arrive only while it is open.',
+  pushDenied: 'The browser blocks notifications for this site, so Sigilo cannot tell you anything while it is closed. To change that, allow notifications in this site\'s settings (the icon left of the address), then choose this again. Until then messages arrive only while it is open.',
   pushUnsupported: 'This browser cannot receive push notifications. Messages arrive only while Sigilo is open.',
   pushOffline: 'The server could not be reached to set this up. Try again once connected.',
 };
@@ -28,7 +28,7 @@ const es: typeof en = {
   pushServerOff: 'Este servidor no envía notificaciones push (puede que no tenga salida a un servicio push). Los mensajes llegan solo con Sigilo abierto.',
   pushUnreachable: 'El navegador no pudo llegar a su servicio push (una red cerrada puede impedirlo). Los mensajes llegan solo con Sigilo abierto.',
   pushRefused: 'Este servidor no acepta el servicio push de este navegador. Los mensajes llegan solo con Sigilo abierto.',
-  pushDenied: 'El navegador bloquea las notificaciones de este sitio, así que Sigilo no puede avisarte estando cerrado. Los mensajes llegan solo con Sigilo abierto.',
+  pushDenied: 'El navegador bloquea las notificaciones de este sitio, así que Sigilo no puede avisarte estando cerrado. Para cambiarlo, permite las notificaciones en la configuración de este sitio (el icono a la izquierda de la dirección) y vuelve a elegir esta opción. Hasta entonces, los mensajes llegan solo con Sigilo abierto.',
   pushUnsupported: 'Este navegador no puede recibir notificaciones push. Los mensajes llegan solo con Sigilo abierto.',
   pushOffline: 'No se pudo llegar al servidor para configurarlo. Inténtalo de nuevo con conexión.',
 };
@@ -44,7 +44,7 @@ const pt: typeof en = {
   pushServerOff: 'Este servidor não envia notificações push (pode não ter saída para um serviço push). As mensagens só chegam com o Sigilo aberto.',
   pushUnreachable: 'O navegador não conseguiu alcançar o serviço push dele (uma rede fechada pode impedir). As mensagens só chegam com o Sigilo aberto.',
   pushRefused: 'Este servidor não aceita o serviço push deste navegador. As mensagens só chegam com o Sigilo aberto.',
-  pushDenied: 'O navegador bloqueia as notificações deste site, então o Sigilo não pode avisar você quando estiver fechado. As mensagens só chegam com o Sigilo aberto.',
+  pushDenied: 'O navegador bloqueia as notificações deste site, então o Sigilo não pode avisar você quando estiver fechado. Para mudar isso, permita as notificações nas configurações deste site (o ícone à esquerda do endereço) e escolha esta opção de novo. Até lá, as mensagens só chegam com o Sigilo aberto.',
   pushUnsupported: 'Este navegador não pode receber notificações push. As mensagens só chegam com o Sigilo aberto.',
   pushOffline: 'Não foi possível alcançar o servidor para configurar isso. Tente de novo quando estiver conectado.',
 };

@@ -2,8 +2,9 @@
 import type { Catalogue } from './catalogue.js';
 
 const en = {
-  timerNotice: (time: string) => `Disappearing messages set to ${time}`,
-  timerNoticeOff: 'Disappearing messages turned off',
+  /** `who`: the other person's name; undefined when this person set it. */
+  timerNotice: (who: string | undefined, time: string) => `${who ?? 'You'} set disappearing messages to ${time}`,
+  timerNoticeOff: (who: string | undefined) => `${who ?? 'You'} turned disappearing messages off`,
   confidentialNoticeOn: 'Confidential mode on: new messages are kept in memory only',
   confidentialNoticeOff: 'Confidential mode off',
   chatSettings: 'Chat settings',
@@ -51,6 +52,10 @@ const en = {
   profileName: 'Your name',
   profileNameHint: 'Shown to your contacts. It is encrypted: the server cannot read it.',
   profileSaved: 'Name saved',
+  usernameLabel: 'Your username',
+  usernameHint: 'Others start a chat with you by it (New chat › Start a chat by username). The server receives only a hash of it.',
+  usernameSaved: (u: string) => `Your username is @${u}`,
+  usernameTaken: (u: string) => `Someone else has @${u}. Choose another.`,
   disappearing: 'Disappearing messages',
   disappearingHint: 'New messages disappear from every device in this chat after the time chosen.',
   disappearingOff: 'Off',
@@ -59,8 +64,8 @@ const en = {
 };
 
 const es: typeof en = {
-  timerNotice: (time: string) => `Mensajes temporales: ${time}`,
-  timerNoticeOff: 'Mensajes temporales desactivados',
+  timerNotice: (who, time) => who ? `${who} puso los mensajes temporales en ${time}` : `Pusiste los mensajes temporales en ${time}`,
+  timerNoticeOff: (who) => who ? `${who} desactivó los mensajes temporales` : 'Desactivaste los mensajes temporales',
   confidentialNoticeOn: 'Modo confidencial activado: los mensajes nuevos solo se guardan en memoria',
   confidentialNoticeOff: 'Modo confidencial desactivado',
   chatSettings: 'Ajustes del chat',
@@ -108,6 +113,10 @@ const es: typeof en = {
   profileName: 'Tu nombre',
   profileNameHint: 'Lo ven tus contactos. Está cifrado: el servidor no puede leerlo.',
   profileSaved: 'Nombre guardado',
+  usernameLabel: 'Tu nombre de usuario',
+  usernameHint: 'Con él otros inician un chat contigo (Nuevo chat › Iniciar un chat por nombre de usuario). El servidor solo recibe un hash.',
+  usernameSaved: (u) => `Tu nombre de usuario es @${u}`,
+  usernameTaken: (u) => `Otra persona tiene @${u}. Elige otro.`,
   disappearing: 'Mensajes temporales',
   disappearingHint: 'Los mensajes nuevos de este chat desaparecen de todos los dispositivos pasado el tiempo elegido.',
   disappearingOff: 'Desactivados',
@@ -116,8 +125,8 @@ const es: typeof en = {
 };
 
 const pt: typeof en = {
-  timerNotice: (time: string) => `Mensagens temporárias: ${time}`,
-  timerNoticeOff: 'Mensagens temporárias desativadas',
+  timerNotice: (who, time) => who ? `${who} definiu as mensagens temporárias em ${time}` : `Você definiu as mensagens temporárias em ${time}`,
+  timerNoticeOff: (who) => who ? `${who} desativou as mensagens temporárias` : 'Você desativou as mensagens temporárias',
   confidentialNoticeOn: 'Modo confidencial ativado: as mensagens novas ficam só na memória',
   confidentialNoticeOff: 'Modo confidencial desativado',
   chatSettings: 'Configurações da conversa',
@@ -165,6 +174,10 @@ const pt: typeof en = {
   profileName: 'Seu nome',
   profileNameHint: 'Seus contatos o veem. Ele é criptografado: o servidor não consegue lê-lo.',
   profileSaved: 'Nome salvo',
+  usernameLabel: 'Seu nome de usuário',
+  usernameHint: 'Com ele outras pessoas iniciam uma conversa com você (Nova conversa › Iniciar uma conversa pelo nome de usuário). O servidor recebe só um hash dele.',
+  usernameSaved: (u) => `Seu nome de usuário é @${u}`,
+  usernameTaken: (u) => `Outra pessoa tem @${u}. Escolha outro.`,
   disappearing: 'Mensagens temporárias',
   disappearingHint: 'As mensagens novas desta conversa somem de todos os dispositivos depois do tempo escolhido.',
   disappearingOff: 'Desativadas',

@@ -73,6 +73,7 @@ export function ChatList() {
     {shown === undefined ? <p class="empty" role="status">{d.loadingChats}</p>
       : shown.length === 0 ? <p class="empty">{q ? d.noMatches : d.noChats}</p>
       : <VirtualList items={shown} rowHeight={ROW_HEIGHT} label={d.chats} render={(c, i) => <Row key={hex(c.id)} c={c} index={i} total={shown.length} />} />}
-    <button type="button" class="fab primary" aria-label={d.addContact} title={d.addContact} onClick={() => navigate('add-contact')}>+</button>
+    {/* the New chat screen, which offers a username, a contact card and a group (the card form alone hid the other two) */}
+    <button type="button" class="fab primary" aria-label={d.newChat} title={d.newChat} onClick={() => navigate('new')}>+</button>
   </section>;
 }

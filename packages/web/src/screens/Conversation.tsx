@@ -82,7 +82,9 @@ export function Conversation({ params }: { params: Record<string, string> }) {
     if (!prev || !sameDay(prev.timestamp, m.timestamp)) items.push(<li class="day" key={`day-${m.timestamp}`}><span>{dayLabel(m.timestamp)}</span></li>);
     if (m.notice) {
       // A conversation setting changed (client.md §14, §15): a line in the conversation, not a bubble.
-      const text = m.notice === 'timer' ? (m.expireTimerMs ? d.timerNotice(timerLabel(m.expireTimerMs)) : d.timerNoticeOff)
+      // Who set it matters when both people changed the timer at once: the later change wins on both sides.
+      const who = m.outgoing ? undefined : name;
+      const text = m.notice === 'timer' ? (m.expireTimerMs ? d.timerNotice(who, timerLabel(m.expireTimerMs)) : d.timerNoticeOff(who))
         : m.notice === 'confidential-on' ? d.confidentialNoticeOn : d.confidentialNoticeOff;
       items.push(<li class="day notice" data-notice={m.notice} key={`${m.messageId.join('.')}`}><span>{text}</span></li>);
     } else {

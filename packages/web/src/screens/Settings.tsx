@@ -8,6 +8,7 @@ import { orgTrust } from '../sdk/org.js';
 import { navigate } from '../router.js';
 import { Header } from '../components/Header.js';
 import { ProfileName } from '../components/ProfileName.js';
+import { UsernameField } from '../components/UsernameField.js';
 import { NotificationSettings } from '../components/NotificationSettings.js';
 import { PushSettings } from '../components/PushSettings.js';
 import { Avatar } from '../components/Avatar.js';
@@ -32,6 +33,7 @@ export function Settings() {
       {self && <div class="me-row"><Avatar name={self.name ?? '#'} id={hex(self.accountId)} /><div><strong>{self.name}</strong><div class="hint">{d.deviceLabel(self.deviceId)}</div></div></div>}
       <ul class="settings-list">
         <li class="settings-field"><ProfileName /></li>
+        <li class="settings-field"><UsernameField /></li>
         {SETTINGS_ROWS.map((r) => <li key={r.route}><button type="button" class="row-button" onClick={() => navigate(r.route)}><span aria-hidden="true" class="row-icon">{r.icon}</span>{d[r.label] as string}</button></li>)}
         {orgTrust.value?.ca && <li class="settings-field"><OwnCertificate /></li>}
         <li class="settings-field"><NotificationSettings /></li>

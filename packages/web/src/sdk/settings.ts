@@ -61,6 +61,20 @@ export async function setProfileName(name: string): Promise<void> {
   if (me.value) me.value = { ...me.value, name: clean };
 }
 
+/** This account's username (undefined: none claimed, or not read yet). */
+export const username = signal<string | undefined>(undefined);
+
+export async function loadUsername(): Promise<void> {
+  username.value = await sdk().call.username();
+}
+
+/** Claims a username; resolves to it in normal form. */
+export async function setUsername(text: string): Promise<string> {
+  const claimed = await sdk().call.setUsername(text);
+  username.value = claimed;
+  return claimed;
+}
+
 /** Disappearing-message timers by chat (ms; 0 off; undefined: this engine has none), as last read. */
 export const disappearing = signal<ReadonlyMap<string, number | undefined>>(new Map());
 
