@@ -166,6 +166,20 @@ describe.skipIf(missing !== undefined)('web app in Chromium: onboarding, chats, 
     expect(await anaGot.locator('.quote-text').textContent()).toBe(answer);
     await check(ana, 'conversation-reply');
 
+    // A finger held still on a message opens its menu too (Safari on iOS reports no context menu for a long press).
+    const pressed = ana.page.locator('.msg.in', { hasText: reply }).locator('.bubble');
+    await pressed.dispatchEvent('pointerdown', { pointerType: 'touch', isPrimary: true, clientX: 20, clientY: 20 });
+    await ana.page.getByRole('menuitem', { name: 'Reply' }).waitFor({ timeout: 5_000 });
+    await pressed.dispatchEvent('pointerup', { pointerType: 'touch', isPrimary: true, clientX: 20, clientY: 20 });
+    await ana.page.locator('.composer textarea').dispatchEvent('pointerdown', { pointerType: 'touch', isPrimary: true });
+    await expect.poll(() => ana.page.getByRole('menuitem', { name: 'Reply' }).count()).toBe(0);
+    // A finger that moves (scrolling) opens nothing.
+    await pressed.dispatchEvent('pointerdown', { pointerType: 'touch', isPrimary: true, clientX: 20, clientY: 20 });
+    await pressed.dispatchEvent('pointermove', { pointerType: 'touch', isPrimary: true, clientX: 20, clientY: 80 });
+    await ana.page.waitForTimeout(800);
+    expect(await ana.page.getByRole('menuitem', { name: 'Reply' }).count()).toBe(0);
+    await pressed.dispatchEvent('pointerup', { pointerType: 'touch', isPrimary: true, clientX: 20, clientY: 80 });
+
     // Drafts stay per chat; delete for everyone reaches the other side.
     const gone = 'mensaje equivocado 7731';
     plaintexts.push(gone);

@@ -19,6 +19,9 @@ export interface MessageActions {
 
 const stop = (e: Event) => { e.preventDefault(); e.stopPropagation(); };
 
+/** How long a finger rests on a message before its menu opens (as in Signal and WhatsApp). */
+const LONG_PRESS_MS = 500;
+
 /** `head` is shown at the bubble's top (a group's author name, a private marker); `extraClass` marks the bubble ("private"). */
 export function MessageBubble({ m, actions, head, extraClass }: { m: MessageRow; actions: MessageActions; head?: preact.ComponentChildren; extraClass?: string }) {
   const d = t();
@@ -35,9 +38,24 @@ export function MessageBubble({ m, actions, head, extraClass }: { m: MessageRow;
   }, [open.value]);
   // Confidential (client.md §15): no copy, reply, forward or save; the browser's own copy and menu are blocked too.
   const confidential = (m as { confidential?: true }).confidential === true;
-  // Otherwise a long press on a phone (which the browser reports as a context menu) or a right click opens the message's menu.
+  // Otherwise a right click, or a long press on a touch screen, opens the message's menu. Chrome on Android reports a
+  // long press as a context menu; Safari on iOS does not, so a touch held still for LONG_PRESS_MS opens it too.
+  const press = useRef<{ timer: number; x: number; y: number } | undefined>(undefined);
+  const endPress = () => { if (press.current) clearTimeout(press.current.timer); press.current = undefined; };
+  useEffect(() => endPress, []);
   const block = confidential ? { onCopy: stop, onCut: stop, onContextMenu: stop, onDragStart: stop }
-    : m.deleted ? {} : { onContextMenu: (e: Event) => { stop(e); open.value = true; } };
+    : m.deleted ? {} : {
+      onContextMenu: (e: Event) => { stop(e); endPress(); open.value = true; },
+      onPointerDown: (e: PointerEvent) => {
+        if (e.pointerType !== 'touch') return;
+        endPress();
+        press.current = { x: e.clientX, y: e.clientY, timer: window.setTimeout(() => { press.current = undefined; open.value = true; }, LONG_PRESS_MS) };
+      },
+      // Scrolling is not a press: a finger that moves more than a few pixels cancels it.
+      onPointerMove: (e: PointerEvent) => { const p = press.current; if (p && Math.hypot(e.clientX - p.x, e.clientY - p.y) > 10) endPress(); },
+      onPointerUp: endPress,
+      onPointerCancel: endPress,
+    };
   return <li ref={ref} class={`msg ${m.outgoing ? 'out' : 'in'}${m.deleted ? ' deleted' : ''}${confidential ? ' confidential' : ''}${extraClass ? ` ${extraClass}` : ''}`} data-message={id} data-status={m.status} {...block}>
     <div class="bubble">
       {head}
