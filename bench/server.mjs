@@ -14,7 +14,8 @@
 //      certificate and options) takes the largest N idle connections; RSS before/after (after a
 //      full GC) gives its KiB per connection.
 //   3. For each N: a fresh Sigilo server with its default configuration (SQLite,
-//      synchronous=full) on the registered data; RSS with no connection, then with N
+//      synchronous=full) and the node flags and environment of `sigilo server start`
+//      (packages/cli/src/launch.ts) on the registered data; RSS with no connection, then with N
 //      authenticated idle devices (each got QueueEmpty) -> KiB per idle connection, in total and
 //      above the bare floor. Saturated: every device keeps W messages in flight until its partner
 //      received them; W rises (total in flight ~2,000 / 5,000 / 10,000 / 20,000) until the
@@ -78,6 +79,7 @@ const { CpuWatch, rssKiB } = await import('./support/proc.mjs');
 const { ensureProsody, startProsody } = await import('./support/prosody.mjs');
 const { summariseProfile } = await import('./support/cpu-profile.mjs');
 const { registerAll, withTimeout } = await import('./support/register.mjs');
+const { SERVER_ENV, SERVER_NODE_FLAGS } = await import('../packages/cli/dist/launch.js');
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
@@ -269,10 +271,13 @@ try {
     phase(`3/4 Sigilo with ${n} devices`);
     const profiling = PROFILE && n === MAX_N;
     if (profiling) mkdirSync(profileDir, { recursive: true });
+    // With the node flags and environment of `sigilo server start` (packages/cli/src/launch.ts), as users run it.
+    const saved = Object.fromEntries(Object.keys(SERVER_ENV).map((k) => [k, process.env[k]]));
+    Object.assign(process.env, SERVER_ENV);
     const server = await spawnServer(dataDir, {
       cpus: SERVER_CPU,
-      nodeArgs: ['--expose-gc', ...(profiling ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])],
-    });
+      nodeArgs: [...SERVER_NODE_FLAGS, '--expose-gc', ...(profiling ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])],
+    }).finally(() => { for (const [k, v] of Object.entries(saved)) { if (v === undefined) delete process.env[k]; else process.env[k] = v; } });
     cleanups.push(() => server.stop());
     target = { port: portOf(server.url), cert, secureContext };
     const group = devices.slice(0, n);

@@ -106,6 +106,12 @@ export class Connection {
   #catchUpAgain = false;
   readonly #onAuthenticated: (() => void) | undefined;
   readonly #outboundLimit: number;
+  /** Reading stopped because the relay is behind on its commits (Relay.congested); resumed by it. */
+  #readStalled = false;
+  readonly #resumeReading = (): void => {
+    this.#readStalled = false;
+    this.#ws.resume();
+  };
   /** This connection's sends reach the relay in arrival order (send-gate.ts); made on the first send. */
   #sendGate: SendGate | undefined;
   /** Fires when a frame has been arriving for limits.frameTimeout without completing (see #watchPartialFrames). */
@@ -247,6 +253,8 @@ export class Connection {
       } else if (this.#partialTimer === undefined || this.#progress) {
         clearTimeout(this.#partialTimer);
         this.#partialTimer = setTimeout(() => {
+          // Not the peer's fault while this side does not read (Relay.congested): it gets a new deadline.
+          if (this.#readStalled) { this.#partialTimer?.refresh(); return; }
           this.#ctx.metrics.refused('frame_timeout');
           this.#closeWith(CLOSE_POLICY, 'a frame took too long to arrive');
         }, this.#ctx.config.limits.frameTimeoutMs);
@@ -350,7 +358,8 @@ export class Connection {
   /** Called every heartbeat interval: a peer that did not answer the previous ping is cut off. */
   heartbeat(): void {
     if (this.closed) return;
-    if (!this.#alive) {
+    // While this side does not read (Relay.congested), the answer may be waiting unread in the socket.
+    if (!this.#alive && !this.#readStalled) {
       this.#ctx.hub.remove(this);
       this.closed = true;
       this.#ws.terminate();
@@ -485,6 +494,11 @@ export class Connection {
       reply = Promise.reject(err);
     }
     this.#inFlight++;
+    // Inbound backpressure: while the relay is behind, this connection's further frames wait in its socket.
+    if (turn && !this.#readStalled && this.#ctx.relay.congested(this.#resumeReading)) {
+      this.#readStalled = true;
+      this.#ws.pause();
+    }
     // One reaction per frame (no .catch/.finally chain: fewer promises on the hot path).
     reply.then(
       (r) => {

@@ -20,6 +20,14 @@ interface PendingAck { req: AckRequest; resolve: (r: AckedMessage[]) => void; re
 const MAX_BATCH = 2048;
 /** Largest number of queue rows (recipient devices) of multi-recipient sends written in one transaction. */
 const MAX_MULTI_ROWS = 20_000;
+/**
+ * Sends waiting for their transaction above which connections that send stop reading until fewer than
+ * BACKLOG_LOW wait (inbound backpressure, spec/server.md §13.3): a node behind on its commits leaves the
+ * excess in the peers' sockets and the kernel's buffers rather than in its heap, where requests that wait
+ * for seconds survive the young-generation collections and fill the old generation.
+ */
+const BACKLOG_HIGH = 2 * MAX_BATCH;
+const BACKLOG_LOW = MAX_BATCH;
 /** Queue rows whose exact commit time is kept in memory for the delivery-latency metric (the stored time is rounded). */
 const MAX_TIMED_ROWS = 100_000;
 
@@ -34,6 +42,8 @@ export class Relay {
    * delivery latency is measured from this. Rows queued before a restart, or pushed out by MAX_TIMED_ROWS newer ones, are not measured.
    */
   readonly #committedAt = new Map<number, number>();
+  /** Connections that stopped reading because of the backlog, resumed once it is below BACKLOG_LOW. */
+  #stalled: (() => void)[] = [];
   /** Told of each stored row whose device is not connected (wake-up pushes, services/push.ts). */
   #offline: ((accountId: Uint8Array, accountHex: string, deviceId: number) => void) | undefined;
 
@@ -70,6 +80,23 @@ export class Relay {
     });
   }
 
+  /**
+   * True when sends arrive faster than they commit (BACKLOG_HIGH or more wait): the caller stops reading its
+   * connection and `resume` is called once fewer than BACKLOG_LOW wait. Sends already read are all handled.
+   */
+  congested(resume: () => void): boolean {
+    if (this.#sends.length + this.#multis.length < BACKLOG_HIGH) return false;
+    this.#stalled.push(resume);
+    return true;
+  }
+
+  #resumeStalled(): void {
+    if (this.#stalled.length === 0 || this.#sends.length + this.#multis.length >= BACKLOG_LOW) return;
+    const list = this.#stalled;
+    this.#stalled = [];
+    for (const resume of list) resume();
+  }
+
   #schedule(): void {
     if (this.#scheduled || this.#flushing) return;
     this.#scheduled = true;
@@ -89,6 +116,7 @@ export class Relay {
 
   async #flushSends(): Promise<void> {
     const sends = this.#sends.splice(0, MAX_BATCH);
+    this.#resumeStalled();
     if (sends.length) {
       let results: EnqueueResult[];
       try {
@@ -178,6 +206,7 @@ export class Relay {
     let rows = 0;
     while (n < this.#multis.length && (n === 0 || rows + rowsOf(this.#multis[n]!.req) <= MAX_MULTI_ROWS)) rows += rowsOf(this.#multis[n++]!.req);
     const multis = this.#multis.splice(0, n);
+    this.#resumeStalled();
     let results: MultiEnqueueResult[];
     try {
       results = await this.storage.enqueueMulti(multis.map((m) => m.req));
