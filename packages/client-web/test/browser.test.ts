@@ -101,7 +101,9 @@ describe.skipIf(!run)('browser adapters in Chromium', () => {
 
   it('a store in the previous format (256 buckets) opens with every row, is rewritten in the current one (32) once, and opens again', async () => {
     const r = await browser.run<{ v1Records: number; v2Records: number; rows: number }>('migratesFormat1');
-    expect(r.v1Records).toBeGreaterThan(32);
+    // How many of the 256 format-1 buckets the rows fill is chance (the page checks that some lie beyond 32);
+    // format 2 never has more than 32.
+    expect(r.v1Records).toBeGreaterThan(0);
     expect(r.v2Records).toBeLessThanOrEqual(32);
   }, 60_000);
 
