@@ -49,9 +49,6 @@ export interface SqliteStorageOptions {
   readonly maxPageCount?: number | undefined;
 }
 
-/** Accounts SqliteStorage keeps in memory (about 0.5 KiB each). */
-const ACCOUNT_CACHE = 16_384;
-
 export class SqliteStorage implements Storage {
   readonly name = 'sqlite';
   readonly #db: Database.Database;
@@ -65,12 +62,6 @@ export class SqliteStorage implements Storage {
   readonly #wal: WalSync | undefined;
   readonly #syncNormal: Database.Statement | undefined;
   readonly #syncFull: Database.Statement | undefined;
-  /**
-   * Accounts getAccount found (every sealed send reads its recipient's): the rows change only through this
-   * adapter in this process (admin commands go through the running server's socket), which drops an entry
-   * before and after each such write. Bounded: emptied when ACCOUNT_CACHE entries are held.
-   */
-  readonly #accounts = new Map<string, AccountRecord>();
 
   constructor(options: SqliteStorageOptions) {
     if (options.filename !== ':memory:' && options.filename !== '') ownerOnly(options.filename);
@@ -133,21 +124,8 @@ export class SqliteStorage implements Storage {
   }
 
   async getAccount(accountId: Uint8Array): Promise<AccountRecord | undefined> {
-    const id = buf(accountId);
-    const key = id.toString('latin1');
-    const cached = this.#accounts.get(key);
-    if (cached) return cached;
-    const r = this.#s.getAccount.get(id) as Row | undefined;
-    if (!r) return undefined;
-    const account = toAccount(r);
-    if (this.#accounts.size >= ACCOUNT_CACHE) this.#accounts.clear();
-    this.#accounts.set(key, account);
-    return account;
-  }
-
-  /** Before and after a write to an account's row (a read in between may have cached the old one). */
-  #forget(accountId: Uint8Array): void {
-    this.#accounts.delete(buf(accountId).toString('latin1'));
+    const r = this.#s.getAccount.get(buf(accountId)) as Row | undefined;
+    return r && toAccount(r);
   }
 
   async listAccounts(): Promise<AccountRecord[]> {
@@ -155,8 +133,7 @@ export class SqliteStorage implements Storage {
   }
 
   async deleteAccount(accountId: Uint8Array, removal?: NewDeviceRemoval): Promise<boolean> {
-    this.#forget(accountId);
-    try { return this.#tx.deleteAccount(buf(accountId), removal); } finally { this.#forget(accountId); }
+    return this.#tx.deleteAccount(buf(accountId), removal);
   }
 
   async addDevice(accountId: Uint8Array, device: NewDevice, maxDevices: number): Promise<AddDeviceResult> {
@@ -267,8 +244,7 @@ export class SqliteStorage implements Storage {
   }
 
   async setAccessKey(accountId: Uint8Array, accessKeyHash: Uint8Array | undefined, unrestricted: boolean): Promise<void> {
-    this.#forget(accountId);
-    try { this.#s.setAccessKey.run(accessKeyHash ? buf(accessKeyHash) : null, unrestricted ? 1 : 0, buf(accountId)); } finally { this.#forget(accountId); }
+    this.#s.setAccessKey.run(accessKeyHash ? buf(accessKeyHash) : null, unrestricted ? 1 : 0, buf(accountId));
   }
 
   async storePreKeys(accountId: Uint8Array, deviceId: number, upload: PreKeyUpload): Promise<void> {
