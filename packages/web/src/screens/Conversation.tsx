@@ -7,7 +7,8 @@ import { timerLabel } from '../components/DisappearingPicker.js';
 import { confidentialChats, conversations, drafts, me, messages, notice, replyTo, typingUntil } from '../sdk/state.js';
 import { setConfidentialMode } from '../sdk/privacy.js';
 import { Icon } from '../components/Icon.js';
-import { acceptIdentity, closeConversation, deleteMessage, markRead, openConversation, safetyNumber, sendText, typing } from '../sdk/actions.js';
+import { acceptIdentity, deleteMessage, safetyNumber, sendText, typing } from '../sdk/actions.js';
+import { useConversationView } from './conversation-view.js';
 import { useSignal } from '@preact/signals';
 import type { MessageRow } from '../sdk/types.js';
 import { fromHex } from '../sdk/ids.js';
@@ -43,18 +44,7 @@ export function Conversation({ params }: { params: Record<string, string> }) {
   const held = revokedHeld(id);
   const blocked = (summary?.identityChanged ?? false) || held;
 
-  useEffect(() => {
-    void openConversation(id);
-    return () => closeConversation(id);
-  }, [id]);
-  const unread = summary?.unread ?? 0;
-  useEffect(() => {
-    const read = () => { if (document.visibilityState === 'visible' && unread > 0) void markRead(id).catch(() => undefined); };
-    read();
-    document.addEventListener('visibilitychange', read);
-    return () => document.removeEventListener('visibilitychange', read);
-  }, [id, unread]);
-  useEffect(() => { end.current?.scrollIntoView({ block: 'end' }); }, [rows?.length, id]);
+  useConversationView(id, summary?.unread ?? 0, rows?.length ?? 0, end);
 
   const report = (e: unknown) => { notice.value = { kind: 'error', text: errorText(e) }; };
   const confidential = confidentialChats.value.has(id);

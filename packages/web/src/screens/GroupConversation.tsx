@@ -5,7 +5,8 @@
 import { useEffect, useRef } from 'preact/hooks';
 import { useSignal } from '@preact/signals';
 import { conversations, drafts, me, messages, notice, replyTo } from '../sdk/state.js';
-import { closeConversation, deleteMessage, markRead, openConversation, sendText, typing } from '../sdk/actions.js';
+import { deleteMessage, sendText, typing } from '../sdk/actions.js';
+import { useConversationView } from './conversation-view.js';
 import { groupInfos, loadGroup, sendGroupText } from '../sdk/groups.js';
 import type { MessageRow } from '../sdk/types.js';
 import { hex } from '../sdk/ids.js';
@@ -37,22 +38,11 @@ export function GroupConversation({ params }: { params: Record<string, string> }
   const self = me.value?.accountId;
   const selfHex = self ? hex(self) : '';
 
-  useEffect(() => {
-    void openConversation(id);
-    void loadGroup(id).catch(() => undefined);
-    return () => closeConversation(id);
-  }, [id]);
+  useConversationView(id, summary?.unread ?? 0, rows?.length ?? 0, end);
+  useEffect(() => { void loadGroup(id).catch(() => undefined); }, [id]);
   // A membership change arrives as a message row: read the members again.
   const changes = rows?.filter((m) => m.groupChange).length ?? 0;
   useEffect(() => { if (changes) void loadGroup(id).catch(() => undefined); }, [changes]);
-  const unread = summary?.unread ?? 0;
-  useEffect(() => {
-    const read = () => { if (document.visibilityState === 'visible' && unread > 0) void markRead(id).catch(() => undefined); };
-    read();
-    document.addEventListener('visibilitychange', read);
-    return () => document.removeEventListener('visibilitychange', read);
-  }, [id, unread]);
-  useEffect(() => { end.current?.scrollIntoView({ block: 'end' }); }, [rows?.length, id]);
 
   const report = (e: unknown) => { notice.value = { kind: 'error', text: errorText(e) }; };
   const nameOf = (account: Uint8Array): string => {
