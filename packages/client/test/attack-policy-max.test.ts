@@ -12,6 +12,7 @@ import { startTestServer, type TestServer } from '../../server/test/support/serv
 import { SqlCipherStore, createNodeClient } from '../../client-node/src/index.js';
 import type { SigiloClient } from '../src/index.js';
 import { policyFacts, readServerPolicy } from '../src/server-policy.js';
+import { policyMaxMs } from '../src/disappearing-timer.js';
 import { introduce, nextEvent } from './support.js';
 
 describe('attack: a maximum timer below 30 seconds', () => {
@@ -44,7 +45,12 @@ describe('attack: a maximum timer below 30 seconds', () => {
     const ana = await person('ana');
     const bruno = await person('bruno');
     introduce(ana, 'ana', bruno, 'bruno');
-    await new Promise((r) => setTimeout(r, 500)); // the policy is read in the background after connecting
+    // The policy is read in the background after connecting: wait until ana's store holds its maximum.
+    const end = Date.now() + 15_000;
+    while (policyMaxMs(ana.store) === 0) {
+      if (Date.now() > end) throw new Error('the server policy was not read after connecting');
+      await new Promise((r) => setTimeout(r, 20));
+    }
     const text = `kept-${Math.random().toString(36).slice(2)}`;
     const arrived = nextEvent(bruno, 'message', (e) => e.message.text === text, 20_000);
     const sent = await ana.sendText(bruno.accountId!, text);
