@@ -173,9 +173,13 @@ describe.skipIf(missing !== undefined)('web app in Chromium: onboarding, chats, 
     await pressed.dispatchEvent('pointerup', { pointerType: 'touch', isPrimary: true, clientX: 20, clientY: 20 });
     await ana.page.locator('.composer textarea').dispatchEvent('pointerdown', { pointerType: 'touch', isPrimary: true });
     await expect.poll(() => ana.page.getByRole('menuitem', { name: 'Reply' }).count()).toBe(0);
-    // A finger that moves (scrolling) opens nothing.
-    await pressed.dispatchEvent('pointerdown', { pointerType: 'touch', isPrimary: true, clientX: 20, clientY: 20 });
-    await pressed.dispatchEvent('pointermove', { pointerType: 'touch', isPrimary: true, clientX: 20, clientY: 80 });
+    // A finger that moves (scrolling) opens nothing. Down and move in one page task: two separate dispatches can be more
+    // than the long press (500 ms) apart on a loaded machine, and the menu then rightly opens before the move arrives.
+    await pressed.evaluate((el) => {
+      const touch = (type: string, clientY: number) => new PointerEvent(type, { bubbles: true, cancelable: true, composed: true, pointerType: 'touch', isPrimary: true, clientX: 20, clientY });
+      el.dispatchEvent(touch('pointerdown', 20));
+      el.dispatchEvent(touch('pointermove', 80));
+    });
     await ana.page.waitForTimeout(800);
     expect(await ana.page.getByRole('menuitem', { name: 'Reply' }).count()).toBe(0);
     await pressed.dispatchEvent('pointerup', { pointerType: 'touch', isPrimary: true, clientX: 20, clientY: 80 });
