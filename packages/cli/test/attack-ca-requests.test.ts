@@ -95,7 +95,8 @@ describe('attack: certification requests', () => {
       await relay.close();
     }
     expect((await admin(['list'])).out).not.toMatch(/Ana Silva/);
-    expect((await mallory.run(['whoami'])).out).toMatch(/Certificate: not certified/);
+    // Still waiting (the administrator has neither approved nor rejected it): whoami says so, with the request's number.
+    expect((await mallory.run(['whoami'])).out).toMatch(new RegExp(`Certificate: not certified yet: requested as "Ana Silva" on \\d{4}-\\d\\d-\\d\\d \\(request ${requestId}\\)`));
     expect((await admin(['reject', String(requestId)])).code).toBe(0);
   }, 120_000);
 

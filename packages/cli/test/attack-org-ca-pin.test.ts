@@ -4,15 +4,17 @@
  * DATA/identity-ca before a new member's device first connects, with the policy that a certificate counts as
  * verification, and certifies an account of theirs as a colleague: that device pins it and shows the impostor
  * as certified and trusted. `sigilo init --identity-ca FP` (the real CA's fingerprint, given by the administrator)
- * pins only that CA: the operator's is refused, and the real one is pinned once offered.
+ * pins only that CA: the operator's is refused, and the real one is pinned once offered. A device linked later
+ * gets the pin (or the expected fingerprint) from the approving device, so the operator's CA is refused there too.
  * Built CLI, real server over TLS.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../server/test/support/server.js';
-import { assertBuilt, cliPerson, introduce, registered, sigilo, type CliPerson } from './support/sigilo.js';
+import { assertBuilt, cliPerson, introduce, MAIN, registered, sigilo, type CliPerson } from './support/sigilo.js';
 
 interface ContactJson { name: string; trustedBy: string | null; certificate: { state: string; name?: string } | null }
 
@@ -21,6 +23,7 @@ describe('attack: a CA of the server operator pinned at a new device\'s first co
   let root: string;
   let mallory: CliPerson;
   let realFp: string;
+  let dora: CliPerson;
   const admin = (args: string[]) => sigilo(['admin', 'ca', ...args, '--data', t.dataDir], { timeoutMs: 60_000 });
   const caDir = () => join(t.dataDir, 'identity-ca');
 
@@ -33,6 +36,21 @@ describe('attack: a CA of the server operator pinned at a new device\'s first co
     const info = JSON.parse(reg.out) as { accountId: string; contactCard: string };
     p.accountId = info.accountId;
     p.card = info.contactCard;
+    return p;
+  }
+  /** `sigilo link` on a new client (init without --identity-ca), approved by `primary`. */
+  async function linked(primary: CliPerson, name: string): Promise<CliPerson> {
+    const p = cliPerson(root, name);
+    expect((await p.run(['init', t.server.url.replace(/^wss:/, 'https:').replace(/\/v1\/ws$/, ''), '--fingerprint', t.server.tls.fingerprint])).code).toBe(0);
+    const child = spawn(process.execPath, [MAIN, 'link', '--json', '--device-name', name, '--dir', p.dir], { env: { PATH: process.env.PATH, ...p.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once('close', r));
+    const deadline = Date.now() + 30_000;
+    while (!out.includes('\n') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const { code } = JSON.parse(out.split('\n')[0]!) as { code: string };
+    expect((await primary.run(['link', '--approve', code], { timeoutMs: 60_000 })).code).toBe(0);
+    expect(await exited).toBe(0);
     return p;
   }
   const impostor = async (p: CliPerson) => (JSON.parse((await p.run(['contacts', '--json'])).out) as ContactJson[]).find((c) => c.name === 'mallory')!;
@@ -62,7 +80,7 @@ describe('attack: a CA of the server operator pinned at a new device\'s first co
   }, 120_000);
 
   it('with --identity-ca the operator\'s CA is not pinned; the real one is once the server offers it', async () => {
-    const dora = await newMember('dora', realFp);
+    dora = await newMember('dora', realFp);
     await introduce(dora, mallory);
     const seen = await impostor(dora);
     expect(seen.trustedBy).toBeNull();
@@ -75,6 +93,28 @@ describe('attack: a CA of the server operator pinned at a new device\'s first co
     expect(who.out).toContain(`Organisation CA: Acme Logistics (fingerprint ${realFp})`);
     expect((await impostor(dora)).trustedBy).toBeNull();
   }, 120_000);
+
+  it('a device linked later keeps its account\'s pin: the operator\'s CA offered at its first connection is refused', async () => {
+    // Dora's first device pinned the real CA (above). The operator swaps in a CA of their own again.
+    renameSync(caDir(), `${caDir()}.real`);
+    expect((await admin(['init', '--org', 'Acme Logistics', '--certified-counts-as-verified'])).code).toBe(0);
+    expect((await admin(['certify', mallory.accountId, '--name', 'Ana Silva', '--yes'])).code).toBe(0);
+    const phone = await linked(dora, 'dora-phone');
+    expect((await phone.run(['whoami'])).out).toContain(`Organisation CA: Acme Logistics (fingerprint ${realFp})`);
+    const seen = await impostor(phone);
+    expect(seen.trustedBy).toBeNull();
+    expect(seen.certificate?.state).not.toBe('certified');
+
+    // Erin was given the fingerprint but has seen only the operator's CA: nothing pinned, and her new device gets the
+    // fingerprint, so it pins nothing either (without it, it pinned the operator's CA and trusted Mallory as Ana).
+    const erin = await newMember('erin', realFp);
+    await introduce(erin, mallory);
+    const tablet = await linked(erin, 'erin-tablet');
+    expect((await tablet.run(['whoami'])).out).not.toMatch(/Organisation CA/);
+    const seenByTablet = await impostor(tablet);
+    expect(seenByTablet.trustedBy).toBeNull();
+    expect(seenByTablet.certificate?.state ?? 'no-ca').not.toBe('certified');
+  }, 180_000);
 
   it('a malformed --identity-ca is a usage error', async () => {
     const r = await cliPerson(root, 'eve').run(['init', 'https://127.0.0.1:1', '--fingerprint', t.server.tls.fingerprint, '--identity-ca', 'abcd']);

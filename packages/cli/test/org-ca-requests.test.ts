@@ -54,8 +54,11 @@ describe('sigilo ca request, and admin ca requests / approve / reject', () => {
     expect(human.out).toContain(`#${id}  "Ana Silva"`);
     expect(human.out).toContain(`identity fingerprint ${fp}`);
     expect(await listed()).toEqual([expect.objectContaining({ requestId: id, name: 'Ana Silva', fingerprint: fp, signatureValid: true, keyIsCurrent: true })]);
-    // The request alone certifies nothing.
-    expect((await ana.run(['whoami'])).out).toMatch(/Certificate: not certified/);
+    // The request alone certifies nothing; whoami says it waits, with its number (and so does --json).
+    expect((await ana.run(['whoami'])).out).toMatch(new RegExp(`Certificate: not certified yet: requested as "Ana Silva" on \\d{4}-\\d\\d-\\d\\d \\(request ${id}\\)[^\\n]*sigilo admin ca approve ${id}`));
+    const waiting = JSON.parse((await ana.run(['whoami', '--json'])).out) as { certificate: { state: string }; certificationRequest: { requestId: number; name: string } | null };
+    expect(waiting.certificate.state).toBe('uncertified');
+    expect(waiting.certificationRequest).toMatchObject({ requestId: id, name: 'Ana Silva' });
 
     // No terminal and neither --fingerprint nor --yes: nothing done. A wrong fingerprint: refused.
     const noConfirm = await admin(['approve', String(id)]);
@@ -74,7 +77,11 @@ describe('sigilo ca request, and admin ca requests / approve / reject', () => {
     expect(await listed()).toEqual([]);
     const who = await ana.run(['whoami']);
     expect(who.out).toMatch(/Certificate: certified by Acme Logistics as "Ana Silva" until/);
-    expect((await admin(['list'])).out).toMatch(/in force .* Ana Silva/);
+    // Certified: the request is no longer shown as waiting.
+    expect((JSON.parse((await ana.run(['whoami', '--json'])).out) as { certificationRequest: unknown }).certificationRequest).toBeNull();
+    // The list names the account as whoami and admin accounts show it, so that `admin ca revoke ACCOUNT` can be typed from it.
+    const anaAccount = (JSON.parse((await ana.run(['whoami', '--json'])).out) as { accountId: string }).accountId;
+    expect((await admin(['list'])).out).toMatch(new RegExp(`in force +until \\S+  ${anaAccount}  Ana Silva`));
 
     // A second request from a certified account says what approving it replaces, in the list and before approving.
     const again = await ana.run(['ca', 'request', '--name', 'Ana S.']);
@@ -108,7 +115,8 @@ describe('sigilo ca request, and admin ca requests / approve / reject', () => {
     expect(rejected.out).toMatch(/Rejected request/);
     expect(await listed()).toEqual([]);
     expect((await admin(['reject', String(requestId)])).code).toBe(1);
-    expect((await bruno.run(['whoami'])).out).toMatch(/Certificate: not certified/);
+    // The server does not tell the device of a rejection: whoami still says not certified and how to ask again.
+    expect((await bruno.run(['whoami'])).out).toMatch(/Certificate: not certified yet: requested as "Bruno Costa" .*if they rejected it, send a new one/);
   }, 120_000);
 
   it('register --request-certification sends the request with the account', async () => {

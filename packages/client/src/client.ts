@@ -43,7 +43,7 @@ import { exportReceipts, setSignedReceipts, signedReceipts, signedReceiptsOn } f
 import { answerSmp, pendingSmpQuestion, smpStatus, startSmp } from './smp-verification.js';
 import { acceptRevoked, certificateStatus, orgCa, refreshOrgTrust, trusted, type CertificateStatus } from './org-trust/org-trust.js';
 import { identityFingerprint } from './org-trust/certificate.js';
-import { requestCertification, type CertificationRequestResult } from './org-trust/request.js';
+import { pendingCertification, requestCertification, type CertificationRequestResult, type PendingCertification } from './org-trust/request.js';
 
 export { PREKEY_BATCH, PQ_PREKEY_BATCH } from './prekeys.js';
 export { TYPING_EXPIRY_MS, type ClientEvent, type ConnectionState } from './events.js';
@@ -473,6 +473,8 @@ export class SigiloClient {
 
   /** Asks the organisation to certify this account's identity key as `name` (spec/trust.md §4.1); the administrator approves it. */
   requestCertification(name: string): Promise<CertificationRequestResult> { return requestCertification(this.#engine, name); }
+  /** The request sent from this device and not yet answered by a certificate of this key. */
+  pendingCertification(): PendingCertification | undefined { return pendingCertification(this.#engine, this.certificateStatus(this.#engine.requireAccount().accountId).state === 'certified'); }
 
   /** This account's identity fingerprint, which the administrator compares before certifying it (spec/trust.md §4). */
   get identityFingerprint(): string {

@@ -60,19 +60,34 @@ export async function setConfidential(engine: Engine, conversation: Uint8Array, 
 export { confidentialOn };
 
 /** The privacy settings of every known conversation, for a device being linked (ProvisionMessage 100-101). */
-export function privacySettings(engine: Engine): { timers: { conversationId: Uint8Array; expireTimer: number }[]; confidentialConversations: Uint8Array[] } {
+export function privacySettings(engine: Engine): { timers: LinkedTimer[]; confidentialConversations: Uint8Array[] } {
   const ids = [...engine.store.listContacts().map((c) => c.accountId), ...engine.store.listGroups().map((g) => g.groupId)];
   return {
-    timers: ids.map((id) => ({ conversationId: id, expireTimer: Math.ceil(disappearing.conversationTimerMs(engine.store, id) / 1000) })).filter((t) => t.expireTimer > 0),
+    // With the stamp of the change in force, also when that change turned the timer off: the new device then
+    // orders a change that crossed it as this device did (client.md §14.1).
+    timers: ids.map((id) => ({
+      conversationId: id,
+      expireTimer: Math.ceil(disappearing.conversationTimerMs(engine.store, id) / 1000),
+      stamp: disappearing.currentStamp(engine.store, id),
+    })).filter((t) => t.expireTimer > 0 || t.stamp !== ''),
     confidentialConversations: ids.filter((id) => engine.store.getMeta(`confidential.${toHex(id)}`)?.[0] === 1),
   };
 }
 
+interface LinkedTimer { readonly conversationId: Uint8Array; readonly expireTimer: number; readonly stamp?: string }
+
+/** timerStamp's shape; a stamp dated further ahead than a received change may be is dropped (disappearing-timer.ts). */
+const STAMP = /^(\d{16}):[0-9a-f]{32}:[0-9a-f]{2,64}$/;
+
 /** Installs what privacySettings gave (inside the linking transaction). */
-export function installPrivacySettings(engine: Engine, s: { timers: readonly { conversationId: Uint8Array; expireTimer: number }[]; confidentialConversations: readonly Uint8Array[] }): void {
+export function installPrivacySettings(engine: Engine, s: { timers: readonly LinkedTimer[]; confidentialConversations: readonly Uint8Array[] }): void {
   for (const t of s.timers) {
+    if (t.conversationId.length !== 16 && t.conversationId.length !== GROUP_ID_LENGTH) continue;
     const ms = Math.min(t.expireTimer * 1000, disappearing.MAX_DISAPPEARING_MS);
-    if (t.conversationId.length === 16 || t.conversationId.length === GROUP_ID_LENGTH) disappearing.storeTimer(engine.store, t.conversationId, ms >= disappearing.MIN_DISAPPEARING_MS ? ms : 0);
+    const timer = ms >= disappearing.MIN_DISAPPEARING_MS ? ms : 0;
+    const at = STAMP.exec(t.stamp ?? '');
+    if (at && Number(at[1]) <= engine.now() + disappearing.MAX_CHANGE_AHEAD_MS) disappearing.applyTimerChange(engine.store, t.conversationId, timer, t.stamp!);
+    else disappearing.storeTimer(engine.store, t.conversationId, timer);
   }
   for (const id of s.confidentialConversations) if (id.length === 16) storeConfidential(engine, id, true);
 }

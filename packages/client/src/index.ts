@@ -49,5 +49,5 @@ export { MIN_DISAPPEARING_MS, MAX_DISAPPEARING_MS, EXPIRY_HINT_STEP_MS, parseTim
 export { MAX_CONFIDENTIAL_PER_CONVERSATION } from './confidential.js';
 export type { CertificateStatus } from './org-trust/org-trust.js';
 export { EXPECTED_ORG_CA_META, normaliseCaFingerprint } from './org-trust/org-trust.js';
-export type { CertificationRequestResult } from './org-trust/request.js';
+export type { CertificationRequestResult, PendingCertification } from './org-trust/request.js';
 export { parseCertificate, verifyCaCertificate, verifyIdentityCertificate, verifyCrl, bindsIdentityKey, caFingerprint, identityFingerprint, type Certificate, type Crl } from './org-trust/certificate.js';

@@ -10,6 +10,7 @@ import { generateDeviceKey } from './account.js';
 import { Connection, type ServerAddress, ServerRequestError } from './connection.js';
 import { type Engine, META, u32 } from './engine.js';
 import { installPrivacySettings, privacySettings } from './conversation-privacy.js';
+import { installProvisionedOrgTrust, orgTrustForProvisioning } from './org-trust/org-trust.js';
 import { ClientError } from './errors.js';
 import { carried, historyEntry, LINK_TOKEN_LENGTH, rememberSnapshot, requestCatchUp } from './link-catch-up.js';
 import { acceptPointers } from './media/pointer.js';
@@ -109,6 +110,7 @@ export function provisionMessage(engine: Engine, accountId: Uint8Array): Provisi
     })),
     groups: engine.groups.forProvisioning(),
     ...privacySettings(engine),
+    ...orgTrustForProvisioning(engine),
   });
 }
 
@@ -163,6 +165,7 @@ export async function installAccount(engine: Engine, connection: Connection, non
     }
     engine.groups.installProvisioned(pm.groups, now);
     installPrivacySettings(engine, pm);
+    installProvisionedOrgTrust(engine, pm);
     engine.profiles.installProvisioned(pm);
     engine.usernames.installProvisioned(pm.username);
     // Sent by the outbox once connected, after the prekeys (online.ts): the approving device answers with what came meanwhile.

@@ -420,6 +420,28 @@ describe('timer changes that cross (client.md §14.1)', () => {
     for (const [c, other] of [[ana.c, bruno.c], [bruno.c, ana.c]] as const) expect(c.disappearingTimer(other.accountId!)).toBe(7 * 24 * HOUR);
   }, 120_000);
 
+  it('a device linked after a change ignores an older change that crossed it, as the approving device does', async () => {
+    const ana = await place.person('ana');
+    const bruno = await place.person('bruno');
+    introduce(ana.c, 'ana', bruno.c, 'bruno');
+    // Bruno, offline, sets an hour; Ana, later and before hearing of it, sets a day.
+    await bruno.c.close();
+    await bruno.c.setDisappearingTimer(ana.c.accountId!, HOUR);
+    place.skew += 1000;
+    await ana.c.setDisappearingTimer(bruno.c.accountId!, 24 * HOUR);
+    // Ana links a new device now: it gets the day, with the change's place in the order.
+    const ana3 = await place.link(ana.c, 'ana');
+    expect(ana3.c.disappearingTimer(bruno.c.accountId!)).toBe(24 * HOUR);
+    // Bruno's older change arrives at both of Ana's devices: neither applies it (without the order stamp, the new
+    // device took any first change as newer and ended on an hour while Ana's first device stayed on a day).
+    const notices = [ana.c, ana3.c].map((c) => nextEvent(c, 'message', (e) => e.message.notice === 'timer' && !e.message.outgoing, 20_000));
+    const brunoGetsAnas = nextEvent(bruno.c, 'disappearing-timer', (e) => e.timerMs === 24 * HOUR, 20_000);
+    await bruno.c.connect({ reconnect: false });
+    await bruno.c.flush();
+    await Promise.all([...notices, brunoGetsAnas]);
+    for (const [c, other] of [[ana.c, bruno.c], [ana3.c, bruno.c], [bruno.c, ana.c]] as const) expect(c.disappearingTimer(other.accountId!)).toBe(24 * HOUR);
+  }, 120_000);
+
   it('in a group, two admins\' crossing changes end the same on every member', async () => {
     const lara = await place.person('lara');
     const mar = await place.person('mar');

@@ -1,5 +1,5 @@
 /** How the organisation's certificate of an identity reads in `contacts`, `whoami` and `chat` (spec/trust.md §6.2). */
-import type { CertificateStatus, SigiloClient } from '@sigilo/client-node';
+import type { CertificateStatus, PendingCertification, SigiloClient } from '@sigilo/client-node';
 import { printableName } from './format.js';
 
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
@@ -32,6 +32,13 @@ export function certificateSentence(s: CertificateStatus, who: string, own: bool
         + (s.accepted ? 'You accepted it anyway.' : `Messages to ${who} are held; check with them in person, then: sigilo verify ${who} --accept`);
     case 'other-key': return `the certificate from ${printableName(s.organisation)} is for ANOTHER key than the one this device knows: compare safety numbers (sigilo verify ${who})`;
   }
+}
+
+/** `whoami` while a request sent from this device waits for the administrator. */
+export function pendingSentence(r: PendingCertification): string {
+  return `not certified yet: requested as "${printableName(r.name)}" on ${day(r.requestedAt)} (request ${r.requestId}). `
+    + `Read your identity fingerprint above to your administrator, who approves it (sigilo admin ca approve ${r.requestId}); `
+    + 'if they rejected it, send a new one with sigilo ca request --name "YOUR NAME"';
 }
 
 /** JSON shape for --json outputs. */

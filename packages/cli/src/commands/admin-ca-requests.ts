@@ -46,9 +46,9 @@ function priorCertificateLine(ca: IdentityCaDirectory, accountIdHex: string, ind
   if (!ca.exists()) return '';
   const mine = ca.issued().filter((c) => c.accountId === accountIdHex);
   const current = mine.find((c) => !c.revokedAt);
-  if (current) return `${indent}certified as "${current.name}" until ${current.notAfter.slice(0, 10)}: approving replaces that certificate\n`;
+  if (current) return `${indent}certified as "${printableName(current.name)}" until ${current.notAfter.slice(0, 10)}: approving replaces that certificate\n`;
   const revoked = mine.filter((c) => c.reason === 'revoked').at(-1);
-  if (revoked) return `${indent}REVOKED on ${revoked.revokedAt!.slice(0, 10)} (was "${revoked.name}"): find out why before certifying again\n`;
+  if (revoked) return `${indent}REVOKED on ${revoked.revokedAt!.slice(0, 10)} (was "${printableName(revoked.name)}"): find out why before certifying again\n`;
   return '';
 }
 

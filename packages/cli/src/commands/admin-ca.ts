@@ -5,10 +5,12 @@
  * them; a running server pushes every change to the connected devices at once.
  */
 import { adminRequest, CaError, IdentityCaDirectory, identityFingerprint, type AccountSummary, type CaSigner, type IssuedRecord } from '@sigilo/server';
+import { formatAccountId } from '@sigilo/client-node';
 import { accountLines } from '../admin-target.js';
 import { parse, str } from '../args.js';
 import { UsageError, type Command, type Io } from '../command.js';
 import { confirm } from '../client/confirm.js';
+import { printableName } from '../client/format.js';
 import { promptHidden } from '../client/passphrase.js';
 import { adminConfig, dataOptions, runAdmin } from '../data-dir.js';
 
@@ -179,7 +181,7 @@ as revoked and hold messages to them until the person there accepts it anyway.`,
       io.out(`${JSON.stringify({ revoked, pushed: pub.pushed ?? null })}\n`);
       return 0;
     }
-    for (const r of revoked) io.out(`Revoked ${r.name}'s certificate ${r.serial}.\n`);
+    for (const r of revoked) io.out(`Revoked ${printableName(r.name)}'s certificate ${r.serial}.\n`);
     published(io, pub);
     return 0;
   },
@@ -201,7 +203,8 @@ const caList: Command = {
       return 0;
     }
     io.out(`Identity CA of ${s.organisation}; fingerprint ${s.fingerprint}; key ${s.key.kind === 'file' ? 'in a file' : `on token "${s.key.tokenLabel}"`}\n`);
-    for (const r of rows) io.out(`  ${r.serial}  ${r.state.padEnd(10)}  until ${r.notAfter.slice(0, 10)}  ${r.name}\n`);
+    // The account as `whoami` and `admin accounts` show it, so that revoke ACCOUNT can be typed from this list.
+    for (const r of rows) io.out(`  ${r.serial}  ${r.state.padEnd(10)}  until ${r.notAfter.slice(0, 10)}  ${formatAccountId(Buffer.from(r.accountId, 'hex'))}  ${printableName(r.name)}\n`);
     if (rows.length === 0) io.out('  (no certificates yet: sigilo admin ca certify ACCOUNT)\n');
     return 0;
   },

@@ -2,7 +2,7 @@
 import { ClientError, describeServerPolicy, formatAccountId, readServerPolicy, type ServerPolicy } from '@sigilo/client-node';
 import { printableName } from '../client/format.js';
 import { CLIENT_USAGE, clientCommand, connectBestEffort } from '../client/session.js';
-import { certificateJson, certificateSentence, refreshCertificates } from '../client/org-status.js';
+import { certificateJson, certificateSentence, pendingSentence, refreshCertificates } from '../client/org-status.js';
 
 export const whoami = clientCommand({
   path: ['whoami'],
@@ -36,12 +36,15 @@ export const whoami = clientCommand({
     if (!policyError && await connectBestEffort(client).catch(() => false)) await refreshCertificates(client);
     const certificate = client.certificateStatus(accountId);
     const ca = client.orgCa();
+    const request = ca ? client.pendingCertification() : undefined;
     const info = {
       accountId: formatAccountId(accountId),
       identityFingerprint: client.identityFingerprint,
       // trust.md §7.1: the signing key on a PKCS#11 token (which one), or null for a key in this store.
       identityKeyOnToken: client.identity.signing.token?.tokenLabel ?? null,
       certificate: certificateJson(certificate),
+      // Sent with `sigilo ca request` from this device and not yet answered by a certificate.
+      certificationRequest: request ? { requestId: request.requestId, name: request.name, requestedAt: new Date(request.requestedAt).toISOString() } : null,
       organisationCa: ca ?? null,
       deviceId: client.deviceId,
       // What others see of you, as this device knows it.
@@ -60,7 +63,8 @@ export const whoami = clientCommand({
         + `Device: ${info.deviceId}\nContact card: ${info.contactCard}\nServer: ${info.server}${info.fingerprint ? ` (pinned ${info.fingerprint})` : ''}\n`
         + `Identity fingerprint: ${info.identityFingerprint}\n`
         + (info.identityKeyOnToken ? `Identity signing key: on the token "${info.identityKeyOnToken}" (PKCS#11; it never leaves it)\n` : '')
-        + (ca ? `Certificate: ${certificateSentence(certificate, 'you', true)}\nOrganisation CA: ${ca.organisation} (fingerprint ${ca.fingerprint})\n` : ''));
+        + (ca ? `Certificate: ${request && certificate.state === 'uncertified' ? pendingSentence(request) : certificateSentence(certificate, 'you', true)}\n`
+          + `Organisation CA: ${ca.organisation} (fingerprint ${ca.fingerprint})\n` : ''));
       if (policy) ctx.io.out(`Server policy:\n${describeServerPolicy(policy).map((l) => `  ${l}\n`).join('')}`);
       else if (policyError) ctx.io.out(`Server policy: unknown: ${policyError}\n`);
     }

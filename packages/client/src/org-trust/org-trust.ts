@@ -51,6 +51,27 @@ function storedCrl(engine: Engine, ca: Certificate): Crl | undefined {
   return der ? verifyCrl(engine.ctx.crypto, ca, der) : undefined;
 }
 
+/** What a device being linked or restored gets of the organisation's CA (ProvisionMessage 140-141). */
+export function orgTrustForProvisioning(engine: Engine): { orgCaCertificate: Uint8Array; orgCaExpected: string } {
+  const pinned = engine.store.getMeta(CA_KEY);
+  const expected = engine.store.getMeta(EXPECTED_ORG_CA_META);
+  return { orgCaCertificate: pinned ?? new Uint8Array(0), orgCaExpected: !pinned && expected ? new TextDecoder().decode(expected) : '' };
+}
+
+/**
+ * Installs the CA the approving device trusts (inside the linking transaction): the new device then refuses another
+ * CA from the server, as the approving device does (applyOrgTrust), instead of pinning the first one offered.
+ */
+export function installProvisionedOrgTrust(engine: Engine, pm: { orgCaCertificate: Uint8Array; orgCaExpected: string }): void {
+  if (pm.orgCaCertificate.length > 0) {
+    verifyCaCertificate(engine.ctx.crypto, pm.orgCaCertificate); // throws on a certificate that does not verify: the link fails
+    engine.store.setMeta(CA_KEY, pm.orgCaCertificate);
+    return;
+  }
+  const expected = normaliseCaFingerprint(pm.orgCaExpected);
+  if (expected) engine.store.setMeta(EXPECTED_ORG_CA_META, new TextEncoder().encode(expected));
+}
+
 /** The pinned CA's organisation and fingerprint, if any. */
 export function orgCa(engine: Engine): { organisation: string; fingerprint: string; certifiedIsVerified: boolean } | undefined {
   const der = engine.store.getMeta(CA_KEY);
