@@ -111,8 +111,10 @@ export const workerTests = {
       await b!.call.markRead(ids[0]!);
       const row = (await b!.call.listMessages(ids[0]!, 10)).find((m) => bytesEqual(m.messageId, sent.messageId))!;
       const attachmentName = Array.from(row.attachments![0]!.attachmentId, (x) => x.toString(16).padStart(2, '0')).join('');
-      // Start 300 ms before the countdown ends: the file is still being written when the message expires.
-      await new Promise((r) => setTimeout(r, Math.max(0, row.expiresAt! - 300 - Date.now())));
+      // Start 1.5 s before the countdown ends: the file (48 MiB, about 10 s to fetch, decrypt and write here) is still
+      // being written when the message expires. 300 ms left too little room: a page or Worker stalled that long on a
+      // loaded machine found the message already gone, and no progress came after the expiry.
+      await new Promise((r) => setTimeout(r, Math.max(0, row.expiresAt! - 1500 - Date.now())));
       let progressAfterExpiry = false;
       const ended = await downloadInWorker(b!, ids[0]!, sent.messageId, { onProgress: () => { if (Date.now() > row.expiresAt!) progressAfterExpiry = true; } })
         .then(() => 'completed', (e: SigiloWorkerError) => `${e.code ?? ''} ${e.reason ?? ''}`.trim());
