@@ -11,7 +11,7 @@ import { markVerified, safetyCode, verifiedIds, verifyScanned } from '../sdk/tru
 import { errorCode } from '../sdk/client.js';
 import { fromHex } from '../sdk/ids.js';
 import { errorText } from '../errors.js';
-import { navigate } from '../router.js';
+import { navigate, routeTo } from '../router.js';
 import { Header } from '../components/Header.js';
 import { Avatar } from '../components/Avatar.js';
 import { QrCode } from '../components/QrCode.js';
@@ -76,7 +76,7 @@ export function ContactInfo({ params }: { params: Record<string, string> }) {
         </div>
         {scanning.value && <QrScanner idPrefix="sn" onText={(x) => void scanned(x)} />}
       </>}
-      <button type="button" class="row-button" onClick={() => navigate(`chat/${id}`)}>{d.startChat.replace(/…$/, '')} {name}</button>
+      <button type="button" class="row-button" onClick={() => navigate(routeTo('chat', id))}>{d.startChat.replace(/…$/, '')} {name}</button>
     </div>
   </section>;
 }

@@ -12,7 +12,7 @@ import type { MessageRow } from '../sdk/types.js';
 import { hex } from '../sdk/ids.js';
 import { errorText } from '../errors.js';
 import { dayLabel, sameDay } from '../format.js';
-import { navigate } from '../router.js';
+import { navigate, routeTo } from '../router.js';
 import { Header } from '../components/Header.js';
 import { Avatar } from '../components/Avatar.js';
 import { Composer } from '../components/Composer.js';
@@ -100,8 +100,8 @@ export function GroupConversation({ params }: { params: Record<string, string> }
   const left = info !== undefined && info.myRole === undefined;
   const target = others.find((x) => hex(x.accountId) === privateTo.value);
   return <section class="conversation group" aria-labelledby="gconv-h">
-    <Header id="gconv-h" avatar={<Avatar name={name} id={id} small />} title={<button type="button" class="title-link" onClick={() => navigate(`group/${id}`)} aria-label={`${name}, ${d.groupInfo}`}>{name}</button>} sub={memberLine && <span class="members-line">{memberLine}</span>}>
-      <button type="button" class="icon" aria-label={d.groupInfo} title={d.groupInfo} onClick={() => navigate(`group/${id}`)}><InfoIcon /></button>
+    <Header id="gconv-h" avatar={<Avatar name={name} id={id} small />} title={<button type="button" class="title-link" onClick={() => navigate(routeTo('group', id))} aria-label={`${name}, ${d.groupInfo}`}>{name}</button>} sub={memberLine && <span class="members-line">{memberLine}</span>}>
+      <button type="button" class="icon" aria-label={d.groupInfo} title={d.groupInfo} onClick={() => navigate(routeTo('group', id))}><InfoIcon /></button>
     </Header>
     <div class="messages" tabIndex={0} aria-label={d.messagesLabel}>
       <ol class="message-list">{items}</ol>

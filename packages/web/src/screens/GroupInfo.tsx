@@ -8,7 +8,7 @@ import { conversations, me, notice } from '../sdk/state.js';
 import { addMembers, demoteMember, groupInfos, leaveGroup, loadGroup, promoteMember, removeMember, renameGroup } from '../sdk/groups.js';
 import { hex } from '../sdk/ids.js';
 import { errorText } from '../errors.js';
-import { navigate } from '../router.js';
+import { navigate, routeTo } from '../router.js';
 import { Header } from '../components/Header.js';
 import { Avatar } from '../components/Avatar.js';
 import { TrustBadge } from '../components/TrustBadge.js';
@@ -80,7 +80,7 @@ export function GroupInfo({ params }: { params: Record<string, string> }) {
           const c = contact(h);
           return <li key={h} class="member-row" data-member-row={h} data-role={x.role}>
             {self || !c ? <span class="row-button static"><Avatar name={n} id={h} /><span class="member-name">{n}</span></span>
-              : <a class="row-button" href={`#/contact/${h}`}><Avatar name={n} id={h} /><span class="member-name">{n}</span><TrustBadge id={h} changed={c.identityChanged} compact /></a>}
+              : <a class="row-button" href={`#/${routeTo('contact', h)}`}><Avatar name={n} id={h} /><span class="member-name">{n}</span><TrustBadge id={h} changed={c.identityChanged} compact /></a>}
             {x.role === 'admin' && <span class="role-tag">{d.admin}</span>}
             {isAdmin && !self && <span class="member-actions">
               {x.role === 'admin'
@@ -91,7 +91,7 @@ export function GroupInfo({ params }: { params: Record<string, string> }) {
           </li>;
         })}
       </ul>
-      {info.myRole && <button type="button" class="row-button danger" onClick={() => { if (confirm(d.confirmLeave)) void run(() => leaveGroup(id)).then(() => navigate(`chat/${id}`, true)); }}>{d.leaveGroup}</button>}
+      {info.myRole && <button type="button" class="row-button danger" onClick={() => { if (confirm(d.confirmLeave)) void run(() => leaveGroup(id)).then(() => navigate(routeTo('chat', id), true)); }}>{d.leaveGroup}</button>}
     </div>
   </section>;
 }

@@ -52,6 +52,22 @@ export async function openChat(page: Page, name: string): Promise<void> {
   await page.locator('#conv-h', { hasText: name }).waitFor({ timeout: 10_000 });
 }
 
+/**
+ * The hash of a chat's, contact's or group's screen on this page (`#/chat/<token>`, …). Routes carry a
+ * random per-page token, never the id (web.md §4.1): the token is read from the chat list's row for `id` (hex).
+ */
+export async function routeHash(page: Page, id: string, screen: 'chat' | 'contact' | 'group' = 'chat', sub = ''): Promise<string> {
+  const href = await page.locator(`.chat-row[data-chat="${id}"] a`).getAttribute('href', { timeout: 10_000 });
+  const token = /^#\/chat\/([^/]+)$/.exec(href ?? '')?.[1];
+  if (!token) throw new Error(`no chat row with a route token for ${id.slice(0, 8)}…: ${href}`);
+  return `#/${screen}/${token}${sub ? `/${sub}` : ''}`;
+}
+
+/** The id (hex) of the chat open on this page: its chat-list row is the active one. */
+export async function openChatId(page: Page): Promise<string> {
+  return (await page.locator('.chat-row.active').getAttribute('data-chat', { timeout: 10_000 }))!;
+}
+
 export async function sendInUi(page: Page, text: string): Promise<void> {
   const box = page.getByRole('textbox', { name: 'Message' });
   await box.fill(text);
