@@ -3,6 +3,8 @@ import { useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
 import { confidentialChats, conversations, disappearing, me, typingUntil } from '../sdk/state.js';
 import { hex, shortId } from '../sdk/ids.js';
+import { shownName } from '../names.js';
+import { NameFlag } from '../components/NameFlag.js';
 import type { ConversationSummary } from '../sdk/types.js';
 import { navigate, path, routeTo } from '../router.js';
 import { listTime, timerLabel } from '../format.js';
@@ -16,7 +18,10 @@ import { MutedMark } from '../components/MutedMark.js';
 
 export const ROW_HEIGHT = 72;
 
-export const displayName = (c: { name: string | undefined; id: Uint8Array }): string => c.name ?? shortId(c.id);
+/** The name to show for a chat or person: the chosen name made plain (names.ts), else the first digits of the id. */
+export const displayName = (c: { name: string | undefined; id: Uint8Array }): string => shownName(c.name)?.text ?? shortId(c.id);
+/** Whether the chosen name holds a badge's words (shown with "~" and a "Name not verified" tag). */
+export const nameClaims = (c: { name: string | undefined } | undefined): boolean => shownName(c?.name)?.claim ?? false;
 
 function Row({ c, index, total }: { c: ConversationSummary; index: number; total: number }) {
   const d = t();
@@ -31,7 +36,7 @@ function Row({ c, index, total }: { c: ConversationSummary; index: number; total
       <Avatar name={name} id={id} />
       <span class="chat-main">
         <span class="chat-top">
-          <span class="chat-name">{name}</span>{c.kind === 'direct' && <TrustBadge id={id} changed={c.identityChanged} compact />}
+          <span class="chat-name">{name}</span>{nameClaims(c) && <NameFlag compact />}{c.kind === 'direct' && <TrustBadge id={id} changed={c.identityChanged} compact />}
           {last && <span class={`chat-time${c.unread ? ' unread' : ''}`}>{listTime(last.timestamp)}</span>}
         </span>
         <span class="chat-bottom">

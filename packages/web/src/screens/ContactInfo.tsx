@@ -18,7 +18,8 @@ import { QrCode } from '../components/QrCode.js';
 import { QrScanner } from '../components/QrScanner.js';
 import { TrustBadge } from '../components/TrustBadge.js';
 import { CertBadge, CertificatePanel } from '../components/CertBadge.js';
-import { displayName } from './ChatList.js';
+import { displayName, nameClaims } from './ChatList.js';
+import { NameFlag } from '../components/NameFlag.js';
 import { t } from '../i18n/index.js';
 import '../trust.css';
 
@@ -51,6 +52,7 @@ export function ContactInfo({ params }: { params: Record<string, string> }) {
       <div class="ci-who">
         <Avatar name={name} id={id} />
         <h2 class="ci-name">{name}</h2>
+        {nameClaims(summary) && <NameFlag />}
         <TrustBadge id={id} changed={changed} />
         <CertBadge id={id} />
       </div>

@@ -18,7 +18,8 @@ import { Header } from '../components/Header.js';
 import { Avatar } from '../components/Avatar.js';
 import { Composer } from '../components/Composer.js';
 import { MessageBubble, type MessageActions } from '../components/MessageBubble.js';
-import { displayName } from './ChatList.js';
+import { displayName, nameClaims } from './ChatList.js';
+import { NameFlag } from '../components/NameFlag.js';
 import { TrustBadge } from '../components/TrustBadge.js';
 import { InfoIcon } from '../components/Icons.js';
 import { navigate, routeTo } from '../router.js';
@@ -84,7 +85,7 @@ export function Conversation({ params }: { params: Record<string, string> }) {
   }
 
   return <section class="conversation" aria-labelledby="conv-h">
-    <Header id="conv-h" avatar={<Avatar name={name} id={id} small />} title={<>{name} <TrustBadge id={id} changed={summary?.identityChanged ?? false} compact /></>} sub={isTyping ? <span class="typing" role="status">{d.typing}</span> : <CertBadge id={id} compact />}>
+    <Header id="conv-h" avatar={<Avatar name={name} id={id} small />} title={<>{name} <TrustBadge id={id} changed={summary?.identityChanged ?? false} compact /></>} sub={isTyping ? <span class="typing" role="status">{d.typing}</span> : <>{nameClaims(summary) && <NameFlag />}<CertBadge id={id} compact /></>}>
       <button type="button" class="icon" aria-label={d.contactInfo} title={d.contactInfo} onClick={() => navigate(routeTo('contact', id))}><InfoIcon /></button>
       <ChatMenuButton id={id} />
     </Header>

@@ -9,7 +9,7 @@ import { deleteMessage, sendText, typing } from '../sdk/actions.js';
 import { useConversationView } from './conversation-view.js';
 import { groupInfos, loadGroup, sendGroupText } from '../sdk/groups.js';
 import type { MessageRow } from '../sdk/types.js';
-import { hex } from '../sdk/ids.js';
+import { fromHex, hex } from '../sdk/ids.js';
 import { errorText } from '../errors.js';
 import { dayLabel, sameDay } from '../format.js';
 import { navigate, routeTo } from '../router.js';
@@ -32,7 +32,7 @@ export function GroupConversation({ params }: { params: Record<string, string> }
   const summary = conversations.value?.find((c) => c.kind === 'group' && hex(c.id) === id);
   const info = groupInfos.value.get(id);
   const rows = messages.value.get(id);
-  const name = info?.name ?? (summary ? displayName(summary) : '…');
+  const name = info ? displayName({ name: info.name, id: fromHex(id) }) : summary ? displayName(summary) : '…';
   const end = useRef<HTMLDivElement>(null);
   const privateTo = useSignal('');
   const self = me.value?.accountId;
@@ -50,7 +50,7 @@ export function GroupConversation({ params }: { params: Record<string, string> }
     if (h === selfHex) return d.you;
     const member = info?.members.find((x) => hex(x.accountId) === h);
     const contact = conversations.value?.find((c) => c.kind === 'direct' && hex(c.id) === h);
-    return member?.alias ?? (contact ? displayName(contact) : displayName({ name: undefined, id: account }));
+    return displayName({ name: member?.alias ?? contact?.name, id: account });
   };
   const replying = replyTo.value.get(id);
   const setReply = (m: MessageRow | undefined) => {

@@ -6,7 +6,7 @@ import { useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
 import { conversations, me, notice } from '../sdk/state.js';
 import { addMembers, demoteMember, groupInfos, leaveGroup, loadGroup, promoteMember, removeMember, renameGroup } from '../sdk/groups.js';
-import { hex } from '../sdk/ids.js';
+import { fromHex, hex } from '../sdk/ids.js';
 import { errorText } from '../errors.js';
 import { navigate, routeTo } from '../router.js';
 import { Header } from '../components/Header.js';
@@ -33,12 +33,13 @@ export function GroupInfo({ params }: { params: Record<string, string> }) {
   };
   if (!info) return <section class="screen" aria-labelledby="gi-h"><Header title={d.groupInfo} id="gi-h" /><p class="empty" role="status">…</p></section>;
   const isAdmin = info.myRole === 'admin';
+  const shownTitle = displayName({ name: info.name, id: fromHex(id) });
   const contact = (h: string) => conversations.value?.find((c) => c.kind === 'direct' && hex(c.id) === h);
   const nameOf = (a: Uint8Array, alias: string | undefined) => {
     const h = hex(a);
     if (h === selfHex) return d.you;
     const c = contact(h);
-    return alias ?? (c ? displayName(c) : displayName({ name: undefined, id: a }));
+    return displayName({ name: alias ?? c?.name, id: a });
   };
   const members = info.members.slice().sort((a, b) => (a.role === b.role ? 0 : a.role === 'admin' ? -1 : 1));
   const inGroup = new Set(info.members.map((x) => hex(x.accountId)));
@@ -47,8 +48,8 @@ export function GroupInfo({ params }: { params: Record<string, string> }) {
     <Header title={d.groupInfo} id="gi-h" />
     <div class="page">
       <div class="ci-who">
-        <Avatar name={info.name} id={id} />
-        {!editing.value ? <h2 class="ci-name" data-group-name>{info.name}</h2>
+        <Avatar name={shownTitle} id={id} />
+        {!editing.value ? <h2 class="ci-name" data-group-name>{shownTitle}</h2>
           : <form class="row" onSubmit={(e) => { e.preventDefault(); void run(() => renameGroup(id, newName.value)).then(() => { editing.value = false; }); }}>
             <label class="visually-hidden" for="rename">{d.groupName}</label>
             <input id="rename" required maxLength={64} value={newName.value} onInput={(e) => { newName.value = (e.target as HTMLInputElement).value; }} />
