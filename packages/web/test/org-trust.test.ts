@@ -277,6 +277,19 @@ describe.skipIf(missing !== undefined)('web app in Chromium: a CA whose policy c
     const sent = page.locator('[data-cert-request]');
     await sent.waitFor({ timeout: 15_000 });
     const id = Number(await sent.getAttribute('data-cert-request'));
+    expect(await sent.textContent()).toContain(`Request ${id} to be certified as “Ana Quintero”, sent on `);
+    expect(await sent.textContent()).toContain('is waiting for your administrator');
+    // Pending is kept (in the encrypted store): after leaving Settings and after a reload, Settings still says so.
+    await go('#/');
+    await go('#/settings');
+    await page.locator(`[data-cert-request="${id}"]`).waitFor({ timeout: 15_000 });
+    await page.reload();
+    await page.locator('#pass').fill('correct horse battery staple ana');
+    await page.getByRole('button', { name: 'Unlock' }).click();
+    await page.locator('#chats-h').waitFor({ timeout: 60_000 });
+    await go('#/settings');
+    await page.locator(`[data-cert-request="${id}"]`).waitFor({ timeout: 15_000 });
+    expect(await page.getByRole('button', { name: 'Send a new request (replaces this one)' }).count()).toBe(1);
     const fp = (await page.locator('#own-fingerprint').textContent())!.trim();
     expect(fp).toMatch(/^([0-9a-f]{4} ){7}[0-9a-f]{4}$/);
     await page.screenshot({ path: join(SHOTS, 'org-settings-request-phone.png') });
