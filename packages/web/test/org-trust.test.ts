@@ -286,10 +286,11 @@ describe.skipIf(missing !== undefined)('web app in Chromium: a CA whose policy c
     await page.reload();
     await page.locator('#pass').fill('correct horse battery staple ana');
     await page.getByRole('button', { name: 'Unlock' }).click();
-    await page.locator('#chats-h').waitFor({ timeout: 60_000 });
-    await go('#/settings');
+    // The reload kept #/settings (a route naming no one), so Settings shows again once unlocked.
     await page.locator(`[data-cert-request="${id}"]`).waitFor({ timeout: 15_000 });
     expect(await page.getByRole('button', { name: 'Send a new request (replaces this one)' }).count()).toBe(1);
+    await own.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(SHOTS, 'org-settings-pending-phone.png') });
     const fp = (await page.locator('#own-fingerprint').textContent())!.trim();
     expect(fp).toMatch(/^([0-9a-f]{4} ){7}[0-9a-f]{4}$/);
     await page.screenshot({ path: join(SHOTS, 'org-settings-request-phone.png') });
