@@ -57,6 +57,7 @@ describe.skipIf(missing !== undefined)('web app in Chromium: routes name no one;
     const v = await axeViolations(page);
     if (v.length) a11y[name] = v;
   };
+  const admin = (args: string[]) => sigilo(['admin', 'ca', ...args, '--data', ws.dataDir], { timeoutMs: 90_000 });
   const go = (hash: string) => page.evaluate((h) => { location.hash = h; }, hash);
   const row = (idHex: string) => page.locator(`.chat-row[data-chat="${idHex}"]`);
   const nodePerson = async (dir: string, name: string): Promise<NodePerson> => {
@@ -77,7 +78,6 @@ describe.skipIf(missing !== undefined)('web app in Chromium: routes name no one;
     page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
     page.on('console', (m) => { if (m.type() === 'error' && !/Failed to load resource|WebSocket connection to/.test(m.text())) problems.push(`console: ${m.text()}`); });
 
-    const admin = (args: string[]) => sigilo(['admin', 'ca', ...args, '--data', ws.dataDir], { timeoutMs: 90_000 });
     ok(await admin(['init', '--org', 'Acme Logistics']), 'admin ca init');
     bruno = await nodePerson('bruno', 'Bruno Vasconcelos');
     mallory = await nodePerson('mallory', HOSTILE);
@@ -85,7 +85,8 @@ describe.skipIf(missing !== undefined)('web app in Chromium: routes name no one;
     brunoHex = hex(bruno.accountId!);
     malloryHex = hex(mallory.accountId!);
 
-    await registerInUi(page, ws.origin, await ws.invite(), 'Ana Quintero', 'correct horse battery staple ana');
+    // Ana asks, on the sign-up form, to be certified (the organisation has an identity CA); the last test checks it.
+    await registerInUi(page, ws.origin, await ws.invite(), 'Ana Quintero', 'correct horse battery staple ana', { requestCertification: true });
     const card = parseContactCard((await contactCard(page)).trim());
     anaHex = hex(card.accountId);
     for (const [p, text] of [[bruno, 'hola Ana, soy Bruno'], [mallory, 'hola Ana, urgente']] as const) {
@@ -258,6 +259,18 @@ describe.skipIf(missing !== undefined)('web app in Chromium: routes name no one;
     await row(groupHex).locator('a').click();
     await expect.poll(() => page.locator('.members-line').textContent(), { timeout: 10_000 }).toContain('~Ana Certified by Acme Logistics');
     expect(a11y).toEqual({});
+    expect(problems).toEqual([]);
+  }, 120_000);
+
+  it('the certification asked for at sign-up reached the administrator, and Settings shows it waiting', async () => {
+    await go('#/settings');
+    const pending = page.locator('[data-own-cert] [data-cert-request]');
+    await pending.waitFor({ timeout: 30_000 });
+    expect(await pending.textContent()).toContain('to be certified as “Ana Quintero”');
+    const id = Number(await pending.getAttribute('data-cert-request'));
+    const fp = (await page.locator('#own-fingerprint').textContent())!.trim();
+    const requests = JSON.parse(ok(await admin(['requests', '--json']), 'admin ca requests').out) as unknown[];
+    expect(requests).toEqual([expect.objectContaining({ requestId: id, name: 'Ana Quintero', fingerprint: fp, signatureValid: true })]);
     expect(problems).toEqual([]);
   }, 120_000);
 });

@@ -14,7 +14,7 @@ export const PHONE = { width: 360, height: 740 };
 export const DESKTOP = { width: 1280, height: 800 };
 
 /** Registers a person through the UI, from an invite link; resolves once the chat list shows. */
-export async function registerInUi(page: Page, origin: string, invite: string, name: string, passphrase: string): Promise<void> {
+export async function registerInUi(page: Page, origin: string, invite: string, name: string, passphrase: string, options: { requestCertification?: boolean } = {}): Promise<void> {
   const logs: string[] = [];
   page.on('console', (m) => logs.push(m.text()));
   await page.goto(`${origin}/#invite=${encodeURIComponent(invite)}`);
@@ -23,6 +23,7 @@ export async function registerInUi(page: Page, origin: string, invite: string, n
   await page.locator('#name').fill(name);
   await page.locator('#new-pass').fill(passphrase);
   await page.locator('#new-pass2').fill(passphrase);
+  if (options.requestCertification) await page.locator('#cert-at-signup').check();
   await page.getByRole('button', { name: /Create my account/ }).click();
   await page.locator('#chats-h, #register-error').first().waitFor({ timeout: 90_000 });
   const error = await page.locator('#register-error').count() ? await page.locator('#register-error').textContent() : null;
