@@ -5,7 +5,7 @@
 import { useEffect } from 'preact/hooks';
 import { phase } from './sdk/state.js';
 import { start } from './sdk/actions.js';
-import { match, path } from './router.js';
+import { match, navigate, path } from './router.js';
 import { ONBOARDING, SCREENS, type ScreenDef } from './screens/registry.js';
 import { Banners } from './components/Banners.js';
 import { ReleaseInfo } from './components/ReleaseInfo.js';
@@ -26,11 +26,14 @@ export function App() {
   useEffect(() => { void start(); }, []);
   const p = path.value;
   const ph = phase.value;
+  const main = ph === 'ready' ? route(SCREENS, p) : undefined;
+  // A route this page cannot resolve (a chat token from an earlier page load, web.md §4.1): the chat list.
+  const unresolved = ph === 'ready' && !!p && !main;
+  useEffect(() => { if (unresolved) navigate('', true); }, [unresolved, p]);
   if (ph !== 'ready') {
     const screen = ph === 'starting' ? null : ph === 'locked' ? <Unlock /> : route(ONBOARDING, p) ?? <Welcome />;
     return <div class="app onboarding"><Banners />{screen}{ph !== 'starting' && <footer class="onboard-foot"><ReleaseInfo /></footer>}</div>;
   }
-  const main = route(SCREENS, p);
   return <div class={`app layout${main ? ' has-main' : ''}`}>
     <Banners />
     <div class="panes">

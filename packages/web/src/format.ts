@@ -28,3 +28,13 @@ export function dayLabel(ms: number, now = Date.now()): string {
 
 /** A date with the year, for a certificate's validity ("12 March 2027"). */
 export const longDate = (ms: number): string => new Date(ms).toLocaleDateString(locale(), { day: 'numeric', month: 'long', year: 'numeric' });
+
+/** "1 day", "8 hours", … for a disappearing timer in ms (any value, not only those offered). */
+export function timerLabel(ms: number): string {
+  const d = t();
+  if (ms % (7 * 86_400_000) === 0) return d.timer(ms / (7 * 86_400_000), 'w');
+  if (ms % 86_400_000 === 0) return d.timer(ms / 86_400_000, 'd');
+  if (ms % 3_600_000 === 0) return d.timer(ms / 3_600_000, 'h');
+  if (ms % 60_000 === 0) return d.timer(ms / 60_000, 'm');
+  return d.timer(Math.round(ms / 1000), 's');
+}

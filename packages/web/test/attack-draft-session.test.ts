@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browserMissing, CHROMIUM } from './support/chromium.js';
 import { startWebServer, type WebServer } from './support/server.js';
 import { addContactInUi, contactCard, registerInUi } from './support/app.js';
+import { parseContactCard } from '@sigilo/client-node';
 
 const missing = browserMissing();
 
@@ -34,7 +35,7 @@ describe.skipIf(missing !== undefined)('attack: a draft in the browser profile\'
     rmSync(home, { recursive: true, force: true });
   });
 
-  it('neither the message box\'s text nor a shown passphrase reaches the profile on disk', async () => {
+  it('neither the message box\'s text, nor a shown passphrase, nor a contact\'s id reaches the profile on disk', async () => {
     // Bruno, in the test's ordinary browser, gives his card; the CA is read from the server's /ca.crt.
     const other = await web.tb.browser.newContext({ locale: 'en-GB' });
     const bruno = await other.newPage();
@@ -73,6 +74,14 @@ describe.skipIf(missing !== undefined)('attack: a draft in the browser profile\'
       await ana.getByRole('button', { name: /Create my account/ }).click();
       await ana.locator('#chats-h').waitFor({ timeout: 90_000 });
       await addContactInUi(ana, 'Bruno', card);
+      // Routes name no one (web.md §4.1): visit Bruno's chat, his contact screen and the chat's settings by the app's own links.
+      await ana.getByRole('button', { name: 'Contact info' }).first().click();
+      await ana.locator('#ci-h').waitFor({ timeout: 10_000 });
+      await ana.evaluate(() => history.back());
+      await ana.getByRole('button', { name: 'Chat settings' }).click();
+      await ana.locator('#chat-settings-h').waitFor({ timeout: 10_000 });
+      await ana.evaluate(() => history.back());
+      await ana.locator('#conv-h').waitFor({ timeout: 10_000 });
       const draft = `draft-${Math.random().toString(36).slice(2)}-secreto`;
       await ana.getByRole('textbox', { name: 'Message' }).fill(draft);
       await ana.evaluate(() => { location.hash = '#/'; });
@@ -84,6 +93,14 @@ describe.skipIf(missing !== undefined)('attack: a draft in the browser profile\'
         return [draft, passphrase].some((x) => b.includes(Buffer.from(x)) || b.includes(Buffer.from(x, 'utf16le')));
       }).map((f) => f.slice(profile.length));
       expect(found).toEqual([]);
+      // Nor Bruno's account id, in any spelling, in any file of the profile (session files, history, …).
+      const id = Buffer.from(parseContactCard(card.trim()).accountId);
+      const spellings = [...new Set([id.toString('hex'), id.toString('hex').toUpperCase(), id.toString('base64'), id.toString('base64').replace(/=+$/, ''), id.toString('base64url')])];
+      const withId = filesUnder(profile).filter((f) => {
+        const b = readFileSync(f);
+        return b.includes(id) || spellings.some((x) => b.includes(Buffer.from(x)) || b.includes(Buffer.from(x, 'utf16le')));
+      }).map((f) => f.slice(profile.length));
+      expect(withId).toEqual([]);
     } finally {
       await ctx.close().catch(() => undefined);
     }

@@ -19,7 +19,7 @@ import { createNodeClient, type ClientEvent, type MessageRow, type SigiloClient 
 import { generateReleaseKey } from '../scripts/release.mjs';
 import { browserMissing, launchTrusting, type TestBrowser } from './support/chromium.js';
 import { buildBundle } from '../../client-web/test/support/browser.js';
-import { addContactInUi, axeViolations, contactCard, DESKTOP, openChat, PHONE, registerInUi, screenshots, sendInUi } from './support/app.js';
+import { addContactInUi, axeViolations, contactCard, DESKTOP, openChat, openChatId, PHONE, registerInUi, routeHash, screenshots, sendInUi } from './support/app.js';
 
 const webRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const missing = browserMissing();
@@ -115,7 +115,7 @@ describe.skipIf(missing !== undefined)('web app in Chromium: groups, safety numb
     await ana.page.getByRole('checkbox', { name: 'Carla' }).check();
     await ana.page.getByRole('button', { name: 'Create group' }).click();
     await ana.page.locator('#gconv-h', { hasText: 'Equipo Cuiabá' }).waitFor({ timeout: 30_000 });
-    groupHex = (await ana.page.evaluate(() => location.hash)).replace('#/chat/', '');
+    groupHex = await openChatId(ana.page);
     expect(groupHex).toMatch(/^[0-9a-f]{64}$/);
     await expect.poll(() => ana.page.locator('.members-line').textContent(), { timeout: 10_000 }).toBe('You, Bruno, Carla');
 
@@ -171,13 +171,13 @@ describe.skipIf(missing !== undefined)('web app in Chromium: groups, safety numb
     await ana.page.getByRole('button', { name: 'Remove Carla' }).click();
     await expect.poll(() => ana.page.locator('.member-row').count(), { timeout: 30_000 }).toBe(2);
     // Bruno's side follows: the new name, his admin role, two members.
-    await go(bob, `#/group/${groupHex}`);
+    await go(bob, await routeHash(bob.page, groupHex, 'group'));
     await expect.poll(async () => { await bob.page.evaluate(() => undefined); return bob.page.locator('[data-group-name]').textContent(); }, { timeout: 30_000 }).toBe('Equipo Cuiabá 2027');
     await expect.poll(() => bob.page.locator('.member-row').count(), { timeout: 30_000 }).toBe(2);
     expect(await bob.page.locator('.member-row[data-role="admin"]').count()).toBe(2);
     await check(bob, 'group-info-member');
     // The conversation shows the changes as lines between the messages, as messengers do.
-    await go(bob, `#/chat/${groupHex}`);
+    await go(bob, await routeHash(bob.page, groupHex));
     await bob.page.locator('[data-change="renamed"]', { hasText: 'Ana renamed the group to “Equipo Cuiabá 2027”' }).waitFor({ timeout: 10_000 });
     await bob.page.locator('[data-change="promoted"]', { hasText: 'Ana made you admin' }).waitFor({ timeout: 10_000 });
     await check(bob, 'group-conversation-changes');
@@ -198,8 +198,8 @@ describe.skipIf(missing !== undefined)('web app in Chromium: groups, safety numb
     await expect.poll(() => ana.page.locator('#card').inputValue(), { timeout: 20_000 }).toContain(`#contact=${cardText}`);
     const bobId = await contactId(ana.page, 'Bruno');
     const anaId = await contactId(bob.page, 'Ana');
-    await go(ana, `#/contact/${bobId}`);
-    await go(bob, `#/contact/${anaId}`);
+    await go(ana, await routeHash(ana.page, bobId, 'contact'));
+    await go(bob, await routeHash(bob.page, anaId, 'contact'));
     const anaDigits = ana.page.locator('.safety-digits');
     const bobDigits = bob.page.locator('.safety-digits');
     await anaDigits.waitFor({ timeout: 10_000 });
@@ -253,7 +253,7 @@ describe.skipIf(missing !== undefined)('web app in Chromium: groups, safety numb
     await ana.page.getByRole('button', { name: 'Unlock' }).click();
     await ana.page.locator('#chats-h').waitFor({ timeout: 30_000 });
     // The group's change lines were kept in the encrypted IndexedDB store across the reload.
-    await go(ana, `#/chat/${groupHex}`);
+    await go(ana, await routeHash(ana.page, groupHex));
     await ana.page.locator('[data-change="removed"]', { hasText: 'You removed Carla' }).waitFor({ timeout: 10_000 });
     await ana.page.locator('[data-change="created"]', { hasText: 'You created the group' }).waitFor({ timeout: 10_000 });
     await openChat(bob.page, 'Ana');
@@ -292,6 +292,5 @@ function fromHexBytes(h: string): Uint8Array {
 /** A contact's id (hex) from its chat row's link. */
 async function contactId(page: Page, name: string): Promise<string> {
   await page.evaluate(() => { location.hash = '#/'; });
-  const href = await page.locator('.chat-row', { hasText: name }).locator('a').getAttribute('href', { timeout: 10_000 });
-  return href!.replace('#/chat/', '');
+  return (await page.locator('.chat-row', { hasText: name }).getAttribute('data-chat', { timeout: 10_000 }))!;
 }

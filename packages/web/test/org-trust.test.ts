@@ -17,7 +17,7 @@ import { createNodeClient, parseContactCard, type ClientEvent, type MessageRow, 
 import { adminRequest, IdentityCaDirectory } from '@sigilo/server';
 import { browserMissing } from './support/chromium.js';
 import { startWebServer, type WebServer } from './support/server.js';
-import { addContactInUi, ARTIFACTS, axeViolations, contactCard, PHONE, registerInUi, sendInUi } from './support/app.js';
+import { addContactInUi, ARTIFACTS, axeViolations, contactCard, openChatId, PHONE, registerInUi, routeHash, sendInUi } from './support/app.js';
 import { assertBuilt, sigilo, type Result } from '../../cli/test/support/sigilo.js';
 
 const missing = browserMissing();
@@ -89,7 +89,7 @@ describe.skipIf(missing !== undefined)('web app in Chromium: the organisation\'s
     const anaCard = parseContactCard((await contactCard(page)).trim());
     bruno.addContact('Ana', anaCard.accountId, anaCard.accessKey, anaCard.profileKey);
     await addContactInUi(page, 'Bruno', bruno.contactCard);
-    chat = (await page.evaluate(() => location.hash)).replace('#/chat/', '');
+    chat = await openChatId(page);
     expect(chat).toBe(hex(bruno.accountId!));
     await sendInUi(page, 'hola Bruno');
     await expect.poll(() => brunoGot.length, { timeout: 30_000 }).toBe(1);
@@ -100,7 +100,7 @@ describe.skipIf(missing !== undefined)('web app in Chromium: the organisation\'s
 
     // The administrator creates the identity CA; Ana's device pins it from the push.
     ok(await admin(['init', '--org', 'Acme Logistics']), 'admin ca init');
-    await go(`#/contact/${chat}`);
+    await go(await routeHash(page, chat, 'contact'));
     await page.locator('[data-cert-panel="uncertified"]').waitFor({ timeout: 15_000 });
     expect(await page.locator('[data-cert-panel]').textContent()).toContain('Bruno is not certified by Acme Logistics. Compare safety numbers.');
     expect(await page.locator('.cert-badge').count()).toBe(0); // certificates are optional under this CA's policy
@@ -113,7 +113,7 @@ describe.skipIf(missing !== undefined)('web app in Chromium: the organisation\'s
     expect(await page.locator('[data-cert-panel]').textContent()).toContain(`Certified by Acme Logistics as “Bruno Vasconcelos” until ${until}.`);
     expect(await page.locator('.ci-who .cert-badge[data-cert="certified"]').textContent()).toContain('Certified by Acme Logistics');
     await shot('certified-contact');
-    await go(`#/chat/${chat}`);
+    await go(await routeHash(page, chat));
     const headerBadge = page.locator('#conv-h').locator('..').locator('.cert-badge[data-cert="certified"]');
     await headerBadge.waitFor({ timeout: 10_000 });
     expect(await headerBadge.textContent()).toContain('Certified by Acme Logistics');
@@ -132,7 +132,7 @@ describe.skipIf(missing !== undefined)('web app in Chromium: the organisation\'s
     const box = page.getByRole('textbox', { name: 'Message' });
     expect(await box.isDisabled()).toBe(true);
     await shot('revoked-chat');
-    await go(`#/contact/${chat}`);
+    await go(await routeHash(page, chat, 'contact'));
     await page.locator('[data-cert-panel="revoked"]').waitFor({ timeout: 10_000 });
     expect(await page.locator('[data-cert-panel]').textContent()).toContain('Messages to Bruno are held');
     await shot('revoked-contact');
@@ -140,7 +140,7 @@ describe.skipIf(missing !== undefined)('web app in Chromium: the organisation\'s
     // After checking with Bruno, Ana accepts this revoked certificate: the message goes out.
     await page.locator('[data-cert-panel] [data-action="accept-revoked"]').click();
     await expect.poll(() => page.locator('[data-cert-panel]').textContent(), { timeout: 10_000 }).toContain('You accepted it after checking.');
-    await go(`#/chat/${chat}`);
+    await go(await routeHash(page, chat));
     expect(await page.locator('[data-notice="certificate-revoked"]').count()).toBe(0);
     await sendInUi(page, 'checked in person');
     await expect.poll(() => brunoGot.map((m) => m.text), { timeout: 30_000 }).toContain('checked in person');
@@ -154,7 +154,7 @@ describe.skipIf(missing !== undefined)('web app in Chromium: the organisation\'s
     await page.locator('.bar .cert-badge[data-cert="expired"]').waitFor({ timeout: 15_000 });
     expect(await page.getByRole('textbox', { name: 'Message' }).isDisabled()).toBe(false); // a warning, not a hold
     await shot('expired-chat');
-    await go(`#/contact/${chat}`);
+    await go(await routeHash(page, chat, 'contact'));
     await page.locator('[data-cert-panel="expired"]').waitFor({ timeout: 10_000 });
     expect(await page.locator('[data-cert-panel]').textContent()).toMatch(/The certificate from Acme Logistics expired on/);
     await shot('expired-contact');
@@ -179,7 +179,8 @@ describe.skipIf(missing !== undefined)('web app in Chromium: the organisation\'s
       await shot('new-chat-username');
       await page.getByRole('button', { name: 'Find' }).click();
       await page.locator('#conv-h', { hasText: 'carla.n' }).waitFor({ timeout: 15_000 });
-      expect(await page.evaluate(() => location.hash)).toBe(`#/chat/${hex(carla.accountId!)}`);
+      expect(await openChatId(page)).toBe(hex(carla.accountId!));
+      expect(await page.evaluate(() => location.hash)).toBe(await routeHash(page, hex(carla.accountId!)));
       await sendInUi(page, 'hola Carla');
       await go('#/');
       await page.locator('.chat-row', { hasText: 'carla.n' }).waitFor();
@@ -254,7 +255,7 @@ describe.skipIf(missing !== undefined)('web app in Chromium: a CA whose policy c
     await addContactInUi(page, 'Bruno', bruno.contactCard);
     const brunoChat = hex(bruno.accountId!);
     await page.locator('.bar .cert-badge[data-cert="certified"]').waitFor({ timeout: 15_000 });
-    await go(`#/contact/${brunoChat}`);
+    await go(await routeHash(page, brunoChat, 'contact'));
     await page.locator('[data-cert-panel="certified"]').waitFor({ timeout: 10_000 });
     expect(await page.locator('[data-cert-panel]').textContent()).toContain('Acme Logistics counts its certificate as verified');
     await page.screenshot({ path: join(SHOTS, 'org-policy-certified-contact-phone.png') });
@@ -264,7 +265,7 @@ describe.skipIf(missing !== undefined)('web app in Chromium: a CA whose policy c
     await badge.waitFor({ timeout: 15_000 });
     expect(await badge.textContent()).toContain('Not certified');
     await page.screenshot({ path: join(SHOTS, 'org-policy-uncertified-chat-phone.png') });
-    await go(`#/contact/${hex(carla.accountId!)}`);
+    await go(await routeHash(page, hex(carla.accountId!), 'contact'));
     await page.locator('[data-cert-panel="uncertified"] .warn-text', { hasText: 'Carla is not certified by Acme Logistics' }).waitFor({ timeout: 10_000 });
 
     // Ana asks for certification from Settings; the administrator compares the fingerprint the page shows and approves.
@@ -276,6 +277,20 @@ describe.skipIf(missing !== undefined)('web app in Chromium: a CA whose policy c
     const sent = page.locator('[data-cert-request]');
     await sent.waitFor({ timeout: 15_000 });
     const id = Number(await sent.getAttribute('data-cert-request'));
+    expect(await sent.textContent()).toContain(`Request ${id} to be certified as “Ana Quintero”, sent on `);
+    expect(await sent.textContent()).toContain('is waiting for your administrator');
+    // Pending is kept (in the encrypted store): after leaving Settings and after a reload, Settings still says so.
+    await go('#/');
+    await go('#/settings');
+    await page.locator(`[data-cert-request="${id}"]`).waitFor({ timeout: 15_000 });
+    await page.reload();
+    await page.locator('#pass').fill('correct horse battery staple ana');
+    await page.getByRole('button', { name: 'Unlock' }).click();
+    // The reload kept #/settings (a route naming no one), so Settings shows again once unlocked.
+    await page.locator(`[data-cert-request="${id}"]`).waitFor({ timeout: 15_000 });
+    expect(await page.getByRole('button', { name: 'Send a new request (replaces this one)' }).count()).toBe(1);
+    await own.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(SHOTS, 'org-settings-pending-phone.png') });
     const fp = (await page.locator('#own-fingerprint').textContent())!.trim();
     expect(fp).toMatch(/^([0-9a-f]{4} ){7}[0-9a-f]{4}$/);
     await page.screenshot({ path: join(SHOTS, 'org-settings-request-phone.png') });

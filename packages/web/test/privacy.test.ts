@@ -17,7 +17,7 @@ import { createNodeClient, parseContactCard, type SigiloClient } from '@sigilo/c
 import { buildBundle } from '../../client-web/test/support/browser.js';
 import { browserMissing } from './support/chromium.js';
 import { startWebServer, type WebServer } from './support/server.js';
-import { addContactInUi, ARTIFACTS, axeViolations, contactCard, dumpStorage, leaked, openChat, PHONE, registerInUi, sendInUi } from './support/app.js';
+import { addContactInUi, ARTIFACTS, axeViolations, contactCard, dumpStorage, leaked, openChat, openChatId, PHONE, registerInUi, routeHash, sendInUi } from './support/app.js';
 import { notes, recordNotifications, setHidden } from './support/notifications.js';
 import { opfsFiles, randomFile } from './support/media.js';
 
@@ -52,7 +52,7 @@ describe.skipIf(missing !== undefined)('web privacy in Chromium: confidential mo
     await p.page.screenshot({ path: join(SHOTS, `${name}.png`) });
   };
   const go = (p: Person, hash: string) => p.page.evaluate((h) => { location.hash = h; }, hash);
-  const chatId = (p: Person) => p.page.evaluate(() => /#\/chat\/([0-9a-f]+)/.exec(location.hash)?.[1] ?? '');
+  const chatId = (p: Person) => openChatId(p.page);
   /** Every byte the store keeps, decrypted with the passphrase. */
   const storePlaintext = async (p: Person): Promise<Buffer> => {
     await p.page.evaluate(scan);
@@ -90,11 +90,11 @@ describe.skipIf(missing !== undefined)('web privacy in Chromium: confidential mo
     await bob.page.locator('.msg.in', { hasText: control }).waitFor({ timeout: 20_000 });
 
     // Ana switches it on from the chat's settings; both see the notice line and the banner.
-    await go(ana, `#/chat/${anaChat}/settings`);
+    await go(ana, await routeHash(ana.page, anaChat, 'chat', 'settings'));
     await ana.page.locator('[data-action="confidential"]').click();
     await expect.poll(() => ana.page.locator('[data-action="confidential"]').getAttribute('aria-pressed'), { timeout: 20_000 }).toBe('true');
     await shot(ana, 'chat-settings-confidential');
-    await go(ana, `#/chat/${anaChat}`);
+    await go(ana, await routeHash(ana.page, anaChat));
     for (const p of [ana, bob]) {
       await p.page.locator('[data-banner="confidential"]').waitFor({ timeout: 20_000 });
       await p.page.locator('[data-notice="confidential-on"]').waitFor({ timeout: 20_000 });
@@ -191,7 +191,7 @@ describe.skipIf(missing !== undefined)('web privacy in Chromium: confidential mo
     await shot(ana, 'server-policy');
     expect(await axeViolations(ana.page)).toEqual([]);
 
-    await go(ana, `#/chat/${anaChat}/settings`);
+    await go(ana, await routeHash(ana.page, anaChat, 'chat', 'settings'));
     const picker = ana.page.locator('select#disappearing');
     await picker.waitFor({ timeout: 20_000 });
     const values = (await picker.locator('option').evaluateAll((os) => os.map((o) => Number((o as HTMLOptionElement).value))));
@@ -202,7 +202,7 @@ describe.skipIf(missing !== undefined)('web privacy in Chromium: confidential mo
     await shot(ana, 'chat-settings-timer-max');
     await picker.selectOption(String(86_400_000));
     await expect.poll(() => picker.inputValue(), { timeout: 20_000 }).toBe(String(86_400_000));
-    await go(ana, `#/chat/${anaChat}`);
+    await go(ana, await routeHash(ana.page, anaChat));
     await ana.page.locator('[data-notice="timer"]', { hasText: '1 day' }).last().waitFor({ timeout: 20_000 });
   }, 120_000);
 

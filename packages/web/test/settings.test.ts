@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import { browserMissing } from './support/chromium.js';
 import { startWebServer, type WebServer } from './support/server.js';
-import { addContactInUi, axeViolations, contactCard, DESKTOP, openChat, PHONE, registerInUi, screenshots, sendInUi } from './support/app.js';
+import { addContactInUi, axeViolations, contactCard, DESKTOP, openChat, PHONE, registerInUi, routeHash, screenshots, sendInUi } from './support/app.js';
 import { notes, recordNotifications, setHidden } from './support/notifications.js';
 
 const missing = browserMissing();
@@ -104,12 +104,12 @@ describe.skipIf(missing !== undefined)('web settings in Chromium: notifications,
   }, 180_000);
 
   it('mute for 8 hours silences the chat; unmute; mute always', async () => {
-    await go(ana, `#/chat/${bobChat}/settings`);
+    await go(ana, await routeHash(ana.page, bobChat, 'chat', 'settings'));
     await ana.page.locator('#chat-settings-h').waitFor();
     await check(ana, 'chat-settings');
     // Disappearing messages (client.md §14): a timer set here is a line in both conversations and a mark in the top bar.
     await ana.page.locator('#disappearing').selectOption(String(24 * 3_600_000));
-    await go(ana, `#/chat/${bobChat}`);
+    await go(ana, await routeHash(ana.page, bobChat));
     await ana.page.locator('li.notice[data-notice="timer"]', { hasText: '1 day' }).first().waitFor({ timeout: 15_000 });
     expect(await ana.page.locator('li.notice[data-notice="timer"]', { hasText: '1 day' }).first().textContent()).toBe('You set disappearing messages to 1 day');
     await expect.poll(() => ana.page.locator('.disappearing-mark').count(), { timeout: 15_000 }).toBe(1);
@@ -120,12 +120,12 @@ describe.skipIf(missing !== undefined)('web settings in Chromium: notifications,
     expect(await bob.page.locator('li.notice[data-notice="timer"]', { hasText: '1 day' }).first().textContent()).toBe('Ana set disappearing messages to 1 day');
     await expect.poll(() => bob.page.locator('.disappearing-mark').count(), { timeout: 15_000 }).toBe(1);
     await check(bob, 'chat-disappearing');
-    await go(ana, `#/chat/${bobChat}/settings`);
+    await go(ana, await routeHash(ana.page, bobChat, 'chat', 'settings'));
     await ana.page.locator('#disappearing').selectOption('0');
-    await go(ana, `#/chat/${bobChat}`);
+    await go(ana, await routeHash(ana.page, bobChat));
     await ana.page.locator('li.notice[data-notice="timer"]', { hasText: 'You turned disappearing messages off' }).first().waitFor({ timeout: 15_000 });
     await expect.poll(() => ana.page.locator('.disappearing-mark').count(), { timeout: 15_000 }).toBe(0);
-    await go(ana, `#/chat/${bobChat}/settings`);
+    await go(ana, await routeHash(ana.page, bobChat, 'chat', 'settings'));
     await ana.page.locator('#chat-settings-h').waitFor();
     await ana.page.getByRole('button', { name: 'For 8 hours' }).click();
     await expect.poll(() => ana.page.locator('#mute-status').textContent(), { timeout: 10_000 }).toMatch(/^Muted until /);
@@ -139,13 +139,13 @@ describe.skipIf(missing !== undefined)('web settings in Chromium: notifications,
     await ana.page.waitForTimeout(500);
     expect((await notes(ana.page)).length).toBe(before);
 
-    await go(ana, `#/chat/${bobChat}/settings`);
+    await go(ana, await routeHash(ana.page, bobChat, 'chat', 'settings'));
     await ana.page.getByRole('button', { name: 'Unmute' }).click();
     await expect.poll(() => ana.page.locator('#mute-status').textContent()).toBe('Notifications on');
     await sendInUi(bob.page, 'ya no silenciado');
     await expect.poll(async () => (await notes(ana.page)).length, { timeout: 30_000 }).toBe(before + 1);
 
-    await go(ana, `#/chat/${bobChat}/settings`);
+    await go(ana, await routeHash(ana.page, bobChat, 'chat', 'settings'));
     await ana.page.getByRole('button', { name: 'Always' }).click();
     await expect.poll(() => ana.page.locator('#mute-status').textContent()).toBe('Muted');
     await sendInUi(bob.page, 'silenciado para siempre');
@@ -162,7 +162,7 @@ describe.skipIf(missing !== undefined)('web settings in Chromium: notifications,
   it('deletes a chat’s history after confirming', async () => {
     await openChat(ana.page, bob.name);
     await ana.page.locator('.msg.in').first().waitFor();
-    await go(ana, `#/chat/${bobChat}/settings`);
+    await go(ana, await routeHash(ana.page, bobChat, 'chat', 'settings'));
     await ana.page.getByRole('button', { name: /Delete chat history/ }).click();
     await ana.page.locator('dialog.confirm[open]').waitFor();
     await check(ana, 'chat-settings-delete-confirm');

@@ -17,6 +17,8 @@ export interface ConversationSummary {
   readonly identityChanged: boolean;
   /** Confidential mode is on (client.md §15): new messages stay in memory only. */
   readonly confidential: boolean;
+  /** The disappearing timer new messages carry (ms; 0 off), the organisation's maximum applied (client.md §14). */
+  readonly disappearingMs: number;
 }
 
 /** A message as the page gets it: `confidential` when it is held in the engine's memory only (never stored). */
@@ -48,10 +50,10 @@ export function messageMethods(ctx: HostContext) {
       const c = ctx.need();
       const out: ConversationSummary[] = [];
       for (const k of c.store.listContacts()) {
-        out.push({ id: k.accountId, kind: 'direct', name: k.alias ?? c.profiles.nameOf(k.accountId), ...summarise(ctx, k.accountId), mutedUntil: k.mutedUntil, identityChanged: k.pendingIdentityKey !== undefined, confidential: c.confidential(k.accountId) });
+        out.push({ id: k.accountId, kind: 'direct', name: k.alias ?? c.profiles.nameOf(k.accountId), ...summarise(ctx, k.accountId), mutedUntil: k.mutedUntil, identityChanged: k.pendingIdentityKey !== undefined, confidential: c.confidential(k.accountId), disappearingMs: c.disappearingTimer(k.accountId) });
       }
       for (const g of c.store.listGroups()) {
-        out.push({ id: g.groupId, kind: 'group', name: g.name, ...summarise(ctx, g.groupId), mutedUntil: g.mutedUntil, identityChanged: false, confidential: false });
+        out.push({ id: g.groupId, kind: 'group', name: g.name, ...summarise(ctx, g.groupId), mutedUntil: g.mutedUntil, identityChanged: false, confidential: false, disappearingMs: c.disappearingTimer(g.groupId) });
       }
       return out.sort((a, b) => (b.last?.timestamp ?? 0) - (a.last?.timestamp ?? 0));
     },

@@ -2,7 +2,7 @@
  * Trust in a contact's keys: the safety number's QR text, verifying by a scanned QR or by comparing digits,
  * and the organisation's certificates (spec/trust.md §6) as the page shows them.
  */
-import { base32, fromBase32, type CertificateStatus } from '@sigilo/client';
+import { base32, fromBase32, type CertificateStatus, type SigiloClient } from '@sigilo/client';
 import { HostError, type HostContext } from './context.js';
 
 /** What a scanned safety-number QR holds: its payload in base32 (as `sigilo verify` prints it), or hex. */
@@ -21,6 +21,21 @@ export interface OrgTrustView {
   readonly ca: { readonly organisation: string; readonly fingerprint: string; readonly certifiedIsVerified: boolean } | undefined;
   readonly own: CertificateStatus;
   readonly contacts: Readonly<Record<string, ContactCertificate>>;
+  /** This device's certification request waiting for the administrator (none once this account is seen certified). */
+  readonly pending?: PendingCertification;
+}
+
+/** A certification request this device sent (spec/trust.md §4.1), kept in the encrypted store until it is answered. */
+export interface PendingCertification { readonly requestId: number; readonly name: string; readonly sentAt: number }
+
+const META_REQUEST = 'web.certification-request';
+
+/** The request sent from here that is still waiting: forgotten once this account's certificate is seen in force. */
+function pendingRequest(c: SigiloClient, own: CertificateStatus): PendingCertification | undefined {
+  const raw = c.store.getMeta(META_REQUEST);
+  if (!raw) return undefined;
+  if (own.state === 'certified') { c.store.setMeta(META_REQUEST, undefined); return undefined; }
+  try { return JSON.parse(new TextDecoder().decode(raw)) as PendingCertification; } catch { return undefined; }
 }
 
 export function trustMethods(ctx: HostContext) {
@@ -51,14 +66,22 @@ export function trustMethods(ctx: HostContext) {
       if (!ca) return { ca: undefined, own: { state: 'no-ca' }, contacts: {} };
       const contacts: Record<string, ContactCertificate> = {};
       for (const k of c.store.listContacts()) contacts[hex(k.accountId)] = { ...c.certificateStatus(k.accountId), trustedBy: c.trusted(k.accountId).by };
-      return { ca, own: c.certificateStatus(c.accountId!), contacts };
+      const own = c.certificateStatus(c.accountId!);
+      return { ca, own, contacts, pending: pendingRequest(c, own) };
     },
     /** Fetches the CA, the CRL and the certificates of this account and every contact now (after adding a contact). */
     fetchOrgTrust: (): Promise<void> => ctx.need().refreshOrgTrust(),
     /** After checking with the contact in person: sends to them despite their revoked certificate (this certificate only). */
     acceptRevokedCertificate: (accountId: Uint8Array): boolean => ctx.need().acceptRevokedCertificate(accountId),
     /** Asks the organisation to certify this identity as `name` (spec/trust.md §4.1), signed here by the identity key. */
-    requestCertification: (name: string): Promise<{ requestId: number; replaced: boolean }> => ctx.need().requestCertification(name),
+    async requestCertification(name: string): Promise<{ requestId: number; replaced: boolean }> {
+      const c = ctx.need();
+      const r = await c.requestCertification(name);
+      // A new request replaces the pending one, on the server as here.
+      const kept: PendingCertification = { requestId: r.requestId, name: name.trim(), sentAt: Date.now() };
+      c.store.setMeta(META_REQUEST, new TextEncoder().encode(JSON.stringify(kept)));
+      return r;
+    },
     /** This account's identity fingerprint, which the administrator compares before certifying (spec/trust.md §4). */
     identityFingerprint: (): string => ctx.need().identityFingerprint,
   };

@@ -30,15 +30,23 @@ export function badgeOf(c: ContactCertificate | undefined): { kind: 'certified' 
   }
 }
 
-/** `compact` (the chat header, narrow on a phone): a short word, the full text for screen readers and as a tooltip. */
+function WarnIcon() {
+  return <svg class="icon-svg" viewBox="0 0 16 16" width="12" height="12" aria-hidden="true" focusable="false">
+    <path fill="currentColor" d="M8 1.5 15 14H1L8 1.5Zm-.8 4.3v4.1h1.6V5.8H7.2Zm0 5.2v1.6h1.6V11H7.2Z" />
+  </svg>;
+}
+
+/**
+ * `compact` (the chat header, narrow on a phone): a short word, the full text as a tooltip. The badge is one image to
+ * assistive technology (role img, its full text as the name) and a filled pill with a drawn icon on screen: no
+ * character of a name can draw it, and names holding its words are marked (names.ts, web.md §4.2).
+ */
 export function CertBadge({ id, compact }: { id: string; compact?: boolean }) {
   const b = badgeOf(certificateOf(id));
   if (!b) return null;
-  const icon = b.kind === 'certified' ? <ShieldIcon /> : '⚠';
-  if (compact && b.short !== b.text) {
-    return <span class={`cert-badge ${b.kind}`} data-cert={b.state} title={b.text}>{icon} <span aria-hidden="true">{b.short}</span><span class="visually-hidden">{b.text}</span></span>;
-  }
-  return <span class={`cert-badge ${b.kind}`} data-cert={b.state} title={b.text}>{icon} {b.text}</span>;
+  const icon = b.kind === 'certified' ? <ShieldIcon /> : <WarnIcon />;
+  const words = compact && b.short !== b.text ? <><span aria-hidden="true">{b.short}</span><span class="visually-hidden">{b.text}</span></> : b.text;
+  return <span class={`cert-badge ${b.kind}`} data-cert={b.state} role="img" aria-label={b.text} title={b.text}>{icon} {words}</span>;
 }
 
 /** The contact screen's "Organisation" section: what the certificate says and what to do. */

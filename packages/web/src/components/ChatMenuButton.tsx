@@ -6,7 +6,7 @@ import { disappearing, loadDisappearing } from '../sdk/settings.js';
 import { timerLabel } from './DisappearingPicker.js';
 import { Icon } from './Icon.js';
 import { hex } from '../sdk/ids.js';
-import { navigate } from '../router.js';
+import { navigate, routeTo } from '../router.js';
 import { t } from '../i18n/index.js';
 import { MutedMark } from './MutedMark.js';
 
@@ -20,6 +20,6 @@ export function ChatMenuButton({ id }: { id: string }) {
     {timer ? <span class="disappearing-mark" role="img" aria-label={d.disappearingMarker(timerLabel(timer))} title={d.disappearingMarker(timerLabel(timer))}><Icon name="clock" size="1.1em" /></span> : null}
     {confidentialChats.value.has(id) && <span class="confidential-mark" role="img" aria-label={d.confidential} title={d.confidential}><Icon name="lock" size="1.1em" /></span>}
     {muted && <MutedMark />}
-    <button type="button" class="icon" aria-label={d.chatSettings} title={d.chatSettings} onClick={() => navigate(`chat/${id}/settings`)}>⋮</button>
+    <button type="button" class="icon" aria-label={d.chatSettings} title={d.chatSettings} onClick={() => navigate(routeTo('chat', id, 'settings'))}>⋮</button>
   </>;
 }

@@ -6,17 +6,9 @@ import { errorText } from '../errors.js';
 import { loadServerPolicy, maxTimerMs } from '../sdk/privacy.js';
 import { t } from '../i18n/index.js';
 
-/** "1 day", "8 hours", … for a timer in ms (any value, not only those offered). */
-export function timerLabel(ms: number): string {
-  const d = t();
-  const known = TIMERS.find((x) => x.ms === ms);
-  if (known) return d.timer(known.n, known.unit);
-  if (ms % (7 * 86_400_000) === 0) return d.timer(ms / (7 * 86_400_000), 'w');
-  if (ms % 86_400_000 === 0) return d.timer(ms / 86_400_000, 'd');
-  if (ms % 3_600_000 === 0) return d.timer(ms / 3_600_000, 'h');
-  if (ms % 60_000 === 0) return d.timer(ms / 60_000, 'm');
-  return d.timer(Math.round(ms / 1000), 's');
-}
+import { timerLabel } from '../format.js';
+
+export { timerLabel };
 
 export function DisappearingPicker({ id }: { id: string }) {
   const d = t();

@@ -18,8 +18,6 @@ export function OwnCertificate() {
   const fingerprint = useSignal<string | undefined>(undefined);
   const name = useSignal(me.value?.name ?? '');
   const busy = useSignal(false);
-  /** The request sent from here, with the state it was sent in: once the state moves on (approved, then revoked) it is old news. */
-  const sent = useSignal<{ id: number; state: string } | undefined>(undefined);
   const error = useSignal<string | undefined>(undefined);
   useEffect(() => { void sdk().call.identityFingerprint().then((f) => { fingerprint.value = f; }).catch(() => undefined); }, []);
   if (!view?.ca) return null;
@@ -29,7 +27,7 @@ export function OwnCertificate() {
     busy.value = true;
     error.value = undefined;
     try {
-      sent.value = { id: (await sdk().call.requestCertification(name.value.trim())).requestId, state: s.state };
+      await sdk().call.requestCertification(name.value.trim());
       await refreshOrgTrust();
     } catch (err) { error.value = errorText(err); } finally { busy.value = false; }
   };
@@ -46,8 +44,9 @@ export function OwnCertificate() {
     {s.state !== 'certified' && <form onSubmit={(e) => void submit(e)}>
       <label for="cert-name">{d.certRequestName}</label>
       <input id="cert-name" value={name.value} required maxLength={64} autocomplete="name" onInput={(e) => { name.value = (e.target as HTMLInputElement).value; }} />
-      <button type="submit" class="primary" disabled={busy.value || !name.value.trim()}>{d.certRequest}</button>
-      {sent.value !== undefined && sent.value.state === s.state && <p role="status" class="ok" data-cert-request={sent.value.id}>{d.certRequestSent(sent.value.id)}</p>}
+      <button type="submit" class="primary" disabled={busy.value || !name.value.trim()}>{view.pending ? d.certRequestAgain : d.certRequest}</button>
+      {/* Kept in the encrypted store until this account is seen certified: it survives leaving Settings and a reload. */}
+      {view.pending && <p role="status" class="ok" data-cert-request={view.pending.requestId}>{d.certRequestPending(view.pending.requestId, view.pending.name, longDate(view.pending.sentAt))}</p>}
       {error.value && <p role="alert" class="error">{error.value}</p>}
     </form>}
   </div>;

@@ -31,7 +31,8 @@ const en = {
   certFingerprintHint: 'Your identity fingerprint. Your administrator compares it with what they see before certifying you: read it to them in person or on a call you trust.',
   certRequestName: 'Your name, as your organisation knows you',
   certRequest: 'Ask to be certified',
-  certRequestSent: (n: number) => `Request ${n} sent. Read the fingerprint above to your administrator, who approves request ${n}.`,
+  certRequestPending: (n: number, name: string, on: string) => `Request ${n} to be certified as “${name}”, sent on ${on}, is waiting for your administrator. Read the fingerprint above to them; they approve request ${n}.`,
+  certRequestAgain: 'Send a new request (replaces this one)',
   certRevokedNow: (who: string) => `The organisation revoked ${who}'s certificate.`,
 };
 type Dict = typeof en;
@@ -66,7 +67,8 @@ const es: Dict = {
   certFingerprintHint: 'La huella de tu identidad. Tu administrador la compara con la que ve antes de certificarte: léesela en persona o en una llamada de confianza.',
   certRequestName: 'Tu nombre, como te conoce tu organización',
   certRequest: 'Pedir la certificación',
-  certRequestSent: (n) => `Solicitud ${n} enviada. Lee la huella de arriba a tu administrador, que aprobará la solicitud ${n}.`,
+  certRequestPending: (n, name, on) => `La solicitud ${n} para certificarte como «${name}», enviada el ${on}, espera a tu administrador. Léele la huella de arriba; aprobará la solicitud ${n}.`,
+  certRequestAgain: 'Enviar una nueva solicitud (sustituye a esta)',
   certRevokedNow: (who) => `La organización revocó el certificado de ${who}.`,
 };
 
@@ -100,7 +102,8 @@ const pt: Dict = {
   certFingerprintHint: 'A impressão digital da sua identidade. O administrador a compara com a que vê antes de certificar você: leia-a pessoalmente ou numa chamada de confiança.',
   certRequestName: 'Seu nome, como sua organização o conhece',
   certRequest: 'Pedir a certificação',
-  certRequestSent: (n) => `Pedido ${n} enviado. Leia a impressão digital acima para o administrador, que aprova o pedido ${n}.`,
+  certRequestPending: (n, name, on) => `O pedido ${n} para ser certificado como «${name}», enviado em ${on}, aguarda o administrador. Leia para ele a impressão digital acima; ele aprova o pedido ${n}.`,
+  certRequestAgain: 'Enviar um novo pedido (substitui este)',
   certRevokedNow: (who) => `A organização revogou o certificado de ${who}.`,
 };
 

@@ -1,7 +1,8 @@
 /** Add a contact from a pasted contact card or contact link (`…#contact=CARD`), with the name to show. */
 import { useSignal } from '@preact/signals';
+import { useEffect } from 'preact/hooks';
 import { addContact } from '../sdk/actions.js';
-import { fragmentValue, navigate } from '../router.js';
+import { fragmentValue, navigate, routeTo } from '../router.js';
 import { errorCode } from '../sdk/client.js';
 import { errorText } from '../errors.js';
 import { Header } from '../components/Header.js';
@@ -16,13 +17,15 @@ export function AddContact() {
   const busy = useSignal(false);
   const error = useSignal<string | undefined>(undefined);
   const scanning = useSignal(false);
+  // The card names its owner's account: read it into the form, then out of the address bar and history (web.md §4.1).
+  useEffect(() => { if (/[#&]contact=/.test(location.hash)) history.replaceState(null, '', '#/add-contact'); }, []);
   const submit = async (e: Event) => {
     e.preventDefault();
     busy.value = true;
     error.value = undefined;
     try {
       const id = await addContact(name.value, card.value);
-      navigate(`chat/${id}`, true);
+      navigate(routeTo('chat', id), true);
     } catch (err) {
       error.value = errorCode(err) === 'INVALID_INPUT' ? `${d.errInvalidCard} (${(err as Error).message})` : errorText(err);
     } finally { busy.value = false; }

@@ -1,11 +1,14 @@
 /** The chat list: search by name, newest first, unread counts, last message with its ticks and time. */
 import { useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
-import { conversations, me, typingUntil } from '../sdk/state.js';
+import { confidentialChats, conversations, disappearing, me, typingUntil } from '../sdk/state.js';
 import { hex, shortId } from '../sdk/ids.js';
+import { shownName } from '../names.js';
+import { NameFlag } from '../components/NameFlag.js';
 import type { ConversationSummary } from '../sdk/types.js';
-import { navigate, path } from '../router.js';
-import { listTime } from '../format.js';
+import { navigate, path, routeTo } from '../router.js';
+import { listTime, timerLabel } from '../format.js';
+import { Icon } from '../components/Icon.js';
 import { Avatar } from '../components/Avatar.js';
 import { Ticks } from '../components/Ticks.js';
 import { VirtualList } from '../components/VirtualList.js';
@@ -15,22 +18,25 @@ import { MutedMark } from '../components/MutedMark.js';
 
 export const ROW_HEIGHT = 72;
 
-export const displayName = (c: { name: string | undefined; id: Uint8Array }): string => c.name ?? shortId(c.id);
+/** The name to show for a chat or person: the chosen name made plain (names.ts), else the first digits of the id. */
+export const displayName = (c: { name: string | undefined; id: Uint8Array }): string => shownName(c.name)?.text ?? shortId(c.id);
+/** Whether the chosen name holds a badge's words (shown with "~" and a "Name not verified" tag). */
+export const nameClaims = (c: { name: string | undefined } | undefined): boolean => shownName(c?.name)?.claim ?? false;
 
 function Row({ c, index, total }: { c: ConversationSummary; index: number; total: number }) {
   const d = t();
   const id = hex(c.id);
   const name = displayName(c);
   const typing = (typingUntil.value.get(id) ?? 0) > Date.now();
-  const active = path.value === `chat/${id}`;
+  const active = path.value === routeTo('chat', id);
   const last = c.last;
   const preview = typing ? d.typing : !last ? '' : last.deleted ? d.deletedMessage : last.text || (last.attachments ? d.attachmentCount(last.attachments) : '');
   return <li class={`chat-row${active ? ' active' : ''}`} aria-setsize={total} aria-posinset={index + 1} data-chat={id}>
-    <a href={`#/chat/${id}`} aria-current={active ? 'page' : undefined}>
+    <a href={`#/${routeTo('chat', id)}`} aria-current={active ? 'page' : undefined}>
       <Avatar name={name} id={id} />
       <span class="chat-main">
         <span class="chat-top">
-          <span class="chat-name">{name}</span>{c.kind === 'direct' && <TrustBadge id={id} changed={c.identityChanged} compact />}
+          <span class="chat-name">{name}</span>{nameClaims(c) && <NameFlag compact />}{c.kind === 'direct' && <TrustBadge id={id} changed={c.identityChanged} compact />}
           {last && <span class={`chat-time${c.unread ? ' unread' : ''}`}>{listTime(last.timestamp)}</span>}
         </span>
         <span class="chat-bottom">
@@ -39,12 +45,24 @@ function Row({ c, index, total }: { c: ConversationSummary; index: number; total
             {c.identityChanged && <span class="warn-dot" aria-hidden="true">⚠ </span>}
             {preview}
           </span>
+          <ChatMarks id={id} />
           {c.mutedUntil > Date.now() && <MutedMark />}
           {c.unread > 0 && <span class="unread-badge" aria-label={d.unreadCount(c.unread)}>{c.unread}</span>}
         </span>
       </span>
     </a>
   </li>;
+}
+
+/** A lock where confidential mode is on, a clock where messages disappear (each with its words for screen readers). */
+function ChatMarks({ id }: { id: string }) {
+  const d = t();
+  const timer = disappearing.value.get(id);
+  const timerText = timer ? d.disappearingMarker(timerLabel(timer)) : '';
+  return <>
+    {confidentialChats.value.has(id) && <span class="list-mark confidential-mark" data-mark="confidential" role="img" aria-label={d.confidentialIsOn} title={d.confidentialIsOn}><Icon name="lock" size="1.05em" /></span>}
+    {timer ? <span class="list-mark" data-mark="disappearing" role="img" aria-label={timerText} title={timerText}><Icon name="clock" size="1.05em" /></span> : null}
+  </>;
 }
 
 let marked = false;

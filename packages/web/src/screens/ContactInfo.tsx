@@ -11,14 +11,15 @@ import { markVerified, safetyCode, verifiedIds, verifyScanned } from '../sdk/tru
 import { errorCode } from '../sdk/client.js';
 import { fromHex } from '../sdk/ids.js';
 import { errorText } from '../errors.js';
-import { navigate } from '../router.js';
+import { navigate, routeTo } from '../router.js';
 import { Header } from '../components/Header.js';
 import { Avatar } from '../components/Avatar.js';
 import { QrCode } from '../components/QrCode.js';
 import { QrScanner } from '../components/QrScanner.js';
 import { TrustBadge } from '../components/TrustBadge.js';
 import { CertBadge, CertificatePanel } from '../components/CertBadge.js';
-import { displayName } from './ChatList.js';
+import { displayName, nameClaims } from './ChatList.js';
+import { NameFlag } from '../components/NameFlag.js';
 import { t } from '../i18n/index.js';
 import '../trust.css';
 
@@ -51,6 +52,7 @@ export function ContactInfo({ params }: { params: Record<string, string> }) {
       <div class="ci-who">
         <Avatar name={name} id={id} />
         <h2 class="ci-name">{name}</h2>
+        {nameClaims(summary) && <NameFlag />}
         <TrustBadge id={id} changed={changed} />
         <CertBadge id={id} />
       </div>
@@ -76,7 +78,7 @@ export function ContactInfo({ params }: { params: Record<string, string> }) {
         </div>
         {scanning.value && <QrScanner idPrefix="sn" onText={(x) => void scanned(x)} />}
       </>}
-      <button type="button" class="row-button" onClick={() => navigate(`chat/${id}`)}>{d.startChat.replace(/…$/, '')} {name}</button>
+      <button type="button" class="row-button" onClick={() => navigate(routeTo('chat', id))}>{d.startChat.replace(/…$/, '')} {name}</button>
     </div>
   </section>;
 }

@@ -18,10 +18,11 @@ import { Header } from '../components/Header.js';
 import { Avatar } from '../components/Avatar.js';
 import { Composer } from '../components/Composer.js';
 import { MessageBubble, type MessageActions } from '../components/MessageBubble.js';
-import { displayName } from './ChatList.js';
+import { displayName, nameClaims } from './ChatList.js';
+import { NameFlag } from '../components/NameFlag.js';
 import { TrustBadge } from '../components/TrustBadge.js';
 import { InfoIcon } from '../components/Icons.js';
-import { navigate } from '../router.js';
+import { navigate, routeTo } from '../router.js';
 import { t } from '../i18n/index.js';
 import { useDeleteForEveryone } from '../components/DeleteForEveryone.js';
 import { AttachButton } from '../components/AttachButton.js';
@@ -84,8 +85,8 @@ export function Conversation({ params }: { params: Record<string, string> }) {
   }
 
   return <section class="conversation" aria-labelledby="conv-h">
-    <Header id="conv-h" avatar={<Avatar name={name} id={id} small />} title={<>{name} <TrustBadge id={id} changed={summary?.identityChanged ?? false} compact /></>} sub={isTyping ? <span class="typing" role="status">{d.typing}</span> : <CertBadge id={id} compact />}>
-      <button type="button" class="icon" aria-label={d.contactInfo} title={d.contactInfo} onClick={() => navigate(`contact/${id}`)}><InfoIcon /></button>
+    <Header id="conv-h" avatar={<Avatar name={name} id={id} small />} title={<>{name} <TrustBadge id={id} changed={summary?.identityChanged ?? false} compact /></>} sub={isTyping ? <span class="typing" role="status">{d.typing}</span> : <>{nameClaims(summary) && <NameFlag />}<CertBadge id={id} compact /></>}>
+      <button type="button" class="icon" aria-label={d.contactInfo} title={d.contactInfo} onClick={() => navigate(routeTo('contact', id))}><InfoIcon /></button>
       <ChatMenuButton id={id} />
     </Header>
     {summary?.identityChanged && <div role="alert" class="banner warning identity" data-notice="identity-changed">
@@ -94,14 +95,14 @@ export function Conversation({ params }: { params: Record<string, string> }) {
         <summary>{d.safetyNumber}</summary>
         <p class="safety-number"><code>{number.value ?? '…'}</code></p>
       </details>
-      <button type="button" data-action="review" onClick={() => navigate(`contact/${id}`)}>{d.reviewChange}</button>
+      <button type="button" data-action="review" onClick={() => navigate(routeTo('contact', id))}>{d.reviewChange}</button>
       <button type="button" class="primary" onClick={() => void acceptIdentity(id).catch(report)}>{d.errAcceptIdentity}</button>
     </div>}
     {confidential && <div role="status" class="banner confidential-banner" data-banner="confidential">
       <Icon name="lock" size="1.1em" /><p>{d.confidentialBanner}</p>
       <button type="button" class="choice" data-action="confidential-off" onClick={() => void setConfidentialMode(id, false).catch(report)}>{d.confidentialOff}</button>
     </div>}
-    {!summary?.identityChanged && <RevokedBanner id={id} name={name} onReview={() => navigate(`contact/${id}`)} />}
+    {!summary?.identityChanged && <RevokedBanner id={id} name={name} onReview={() => navigate(routeTo('contact', id))} />}
     <div class={`messages${confidential ? ' in-confidential' : ''}`} tabIndex={0} aria-label={d.messagesLabel}>
       <ol class="message-list">{items}<PendingUploads chat={id} /></ol>
       <div ref={end} />

@@ -9,10 +9,10 @@ import { deleteMessage, sendText, typing } from '../sdk/actions.js';
 import { useConversationView } from './conversation-view.js';
 import { groupInfos, loadGroup, sendGroupText } from '../sdk/groups.js';
 import type { MessageRow } from '../sdk/types.js';
-import { hex } from '../sdk/ids.js';
+import { fromHex, hex } from '../sdk/ids.js';
 import { errorText } from '../errors.js';
 import { dayLabel, sameDay } from '../format.js';
-import { navigate } from '../router.js';
+import { navigate, routeTo } from '../router.js';
 import { Header } from '../components/Header.js';
 import { Avatar } from '../components/Avatar.js';
 import { Composer } from '../components/Composer.js';
@@ -32,7 +32,7 @@ export function GroupConversation({ params }: { params: Record<string, string> }
   const summary = conversations.value?.find((c) => c.kind === 'group' && hex(c.id) === id);
   const info = groupInfos.value.get(id);
   const rows = messages.value.get(id);
-  const name = info?.name ?? (summary ? displayName(summary) : '…');
+  const name = info ? displayName({ name: info.name, id: fromHex(id) }) : summary ? displayName(summary) : '…';
   const end = useRef<HTMLDivElement>(null);
   const privateTo = useSignal('');
   const self = me.value?.accountId;
@@ -50,7 +50,7 @@ export function GroupConversation({ params }: { params: Record<string, string> }
     if (h === selfHex) return d.you;
     const member = info?.members.find((x) => hex(x.accountId) === h);
     const contact = conversations.value?.find((c) => c.kind === 'direct' && hex(c.id) === h);
-    return member?.alias ?? (contact ? displayName(contact) : displayName({ name: undefined, id: account }));
+    return displayName({ name: member?.alias ?? contact?.name, id: account });
   };
   const replying = replyTo.value.get(id);
   const setReply = (m: MessageRow | undefined) => {
@@ -100,8 +100,8 @@ export function GroupConversation({ params }: { params: Record<string, string> }
   const left = info !== undefined && info.myRole === undefined;
   const target = others.find((x) => hex(x.accountId) === privateTo.value);
   return <section class="conversation group" aria-labelledby="gconv-h">
-    <Header id="gconv-h" avatar={<Avatar name={name} id={id} small />} title={<button type="button" class="title-link" onClick={() => navigate(`group/${id}`)} aria-label={`${name}, ${d.groupInfo}`}>{name}</button>} sub={memberLine && <span class="members-line">{memberLine}</span>}>
-      <button type="button" class="icon" aria-label={d.groupInfo} title={d.groupInfo} onClick={() => navigate(`group/${id}`)}><InfoIcon /></button>
+    <Header id="gconv-h" avatar={<Avatar name={name} id={id} small />} title={<button type="button" class="title-link" onClick={() => navigate(routeTo('group', id))} aria-label={`${name}, ${d.groupInfo}`}>{name}</button>} sub={memberLine && <span class="members-line">{memberLine}</span>}>
+      <button type="button" class="icon" aria-label={d.groupInfo} title={d.groupInfo} onClick={() => navigate(routeTo('group', id))}><InfoIcon /></button>
     </Header>
     <div class="messages" tabIndex={0} aria-label={d.messagesLabel}>
       <ol class="message-list">{items}</ol>

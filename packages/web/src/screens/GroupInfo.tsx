@@ -6,9 +6,9 @@ import { useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
 import { conversations, me, notice } from '../sdk/state.js';
 import { addMembers, demoteMember, groupInfos, leaveGroup, loadGroup, promoteMember, removeMember, renameGroup } from '../sdk/groups.js';
-import { hex } from '../sdk/ids.js';
+import { fromHex, hex } from '../sdk/ids.js';
 import { errorText } from '../errors.js';
-import { navigate } from '../router.js';
+import { navigate, routeTo } from '../router.js';
 import { Header } from '../components/Header.js';
 import { Avatar } from '../components/Avatar.js';
 import { TrustBadge } from '../components/TrustBadge.js';
@@ -33,12 +33,13 @@ export function GroupInfo({ params }: { params: Record<string, string> }) {
   };
   if (!info) return <section class="screen" aria-labelledby="gi-h"><Header title={d.groupInfo} id="gi-h" /><p class="empty" role="status">…</p></section>;
   const isAdmin = info.myRole === 'admin';
+  const shownTitle = displayName({ name: info.name, id: fromHex(id) });
   const contact = (h: string) => conversations.value?.find((c) => c.kind === 'direct' && hex(c.id) === h);
   const nameOf = (a: Uint8Array, alias: string | undefined) => {
     const h = hex(a);
     if (h === selfHex) return d.you;
     const c = contact(h);
-    return alias ?? (c ? displayName(c) : displayName({ name: undefined, id: a }));
+    return displayName({ name: alias ?? c?.name, id: a });
   };
   const members = info.members.slice().sort((a, b) => (a.role === b.role ? 0 : a.role === 'admin' ? -1 : 1));
   const inGroup = new Set(info.members.map((x) => hex(x.accountId)));
@@ -47,8 +48,8 @@ export function GroupInfo({ params }: { params: Record<string, string> }) {
     <Header title={d.groupInfo} id="gi-h" />
     <div class="page">
       <div class="ci-who">
-        <Avatar name={info.name} id={id} />
-        {!editing.value ? <h2 class="ci-name" data-group-name>{info.name}</h2>
+        <Avatar name={shownTitle} id={id} />
+        {!editing.value ? <h2 class="ci-name" data-group-name>{shownTitle}</h2>
           : <form class="row" onSubmit={(e) => { e.preventDefault(); void run(() => renameGroup(id, newName.value)).then(() => { editing.value = false; }); }}>
             <label class="visually-hidden" for="rename">{d.groupName}</label>
             <input id="rename" required maxLength={64} value={newName.value} onInput={(e) => { newName.value = (e.target as HTMLInputElement).value; }} />
@@ -80,7 +81,7 @@ export function GroupInfo({ params }: { params: Record<string, string> }) {
           const c = contact(h);
           return <li key={h} class="member-row" data-member-row={h} data-role={x.role}>
             {self || !c ? <span class="row-button static"><Avatar name={n} id={h} /><span class="member-name">{n}</span></span>
-              : <a class="row-button" href={`#/contact/${h}`}><Avatar name={n} id={h} /><span class="member-name">{n}</span><TrustBadge id={h} changed={c.identityChanged} compact /></a>}
+              : <a class="row-button" href={`#/${routeTo('contact', h)}`}><Avatar name={n} id={h} /><span class="member-name">{n}</span><TrustBadge id={h} changed={c.identityChanged} compact /></a>}
             {x.role === 'admin' && <span class="role-tag">{d.admin}</span>}
             {isAdmin && !self && <span class="member-actions">
               {x.role === 'admin'
@@ -91,7 +92,7 @@ export function GroupInfo({ params }: { params: Record<string, string> }) {
           </li>;
         })}
       </ul>
-      {info.myRole && <button type="button" class="row-button danger" onClick={() => { if (confirm(d.confirmLeave)) void run(() => leaveGroup(id)).then(() => navigate(`chat/${id}`, true)); }}>{d.leaveGroup}</button>}
+      {info.myRole && <button type="button" class="row-button danger" onClick={() => { if (confirm(d.confirmLeave)) void run(() => leaveGroup(id)).then(() => navigate(routeTo('chat', id), true)); }}>{d.leaveGroup}</button>}
     </div>
   </section>;
 }

@@ -5,7 +5,7 @@ import { addContactByUsername } from '../sdk/actions.js';
 import { errorCode } from '../sdk/client.js';
 import { errorText } from '../errors.js';
 import { hex } from '../sdk/ids.js';
-import { navigate } from '../router.js';
+import { navigate, routeTo } from '../router.js';
 import { Header } from '../components/Header.js';
 import { Avatar } from '../components/Avatar.js';
 import { displayName } from './ChatList.js';
@@ -25,7 +25,7 @@ export function NewChat() {
     busy.value = true;
     error.value = undefined;
     try {
-      navigate(`chat/${await addContactByUsername(wanted)}`);
+      navigate(routeTo('chat', await addContactByUsername(wanted)));
     } catch (err) {
       const code = errorCode(err);
       error.value = code === 'NOT_FOUND' ? d.usernameNotFound(wanted) : code === 'INVALID_INPUT' ? d.usernameInvalid : errorText(err);
@@ -50,7 +50,7 @@ export function NewChat() {
       <ul class="people">
         {people.map((c) => {
           const id = hex(c.id);
-          return <li key={id}><a href={`#/chat/${id}`} class="row-button"><Avatar name={displayName(c)} id={id} />{displayName(c)}</a></li>;
+          return <li key={id}><a href={`#/${routeTo('chat', id)}`} class="row-button"><Avatar name={displayName(c)} id={id} />{displayName(c)}</a></li>;
         })}
       </ul>
     </div>

@@ -4,7 +4,7 @@ import { conversations } from '../sdk/state.js';
 import { createGroup } from '../sdk/groups.js';
 import { hex } from '../sdk/ids.js';
 import { errorText } from '../errors.js';
-import { navigate } from '../router.js';
+import { navigate, routeTo } from '../router.js';
 import { Header } from '../components/Header.js';
 import { Avatar } from '../components/Avatar.js';
 import { displayName } from './ChatList.js';
@@ -28,7 +28,7 @@ export function NewGroup() {
     if (picked.value.size === 0) return;
     busy.value = true;
     error.value = undefined;
-    try { navigate(`chat/${await createGroup(name.value, [...picked.value])}`, true); } catch (err) { error.value = errorText(err); } finally { busy.value = false; }
+    try { navigate(routeTo('chat', await createGroup(name.value, [...picked.value])), true); } catch (err) { error.value = errorText(err); } finally { busy.value = false; }
   };
   return <section class="screen" aria-labelledby="ng-h">
     <Header title={d.newGroup} id="ng-h" />

@@ -8,7 +8,8 @@ import { signal } from '@preact/signals';
 import type { MessageRow } from './types.js';
 import { confidentialChats, conversations } from './state.js';
 import { hex, shortId } from './ids.js';
-import { navigate } from '../router.js';
+import { shownName } from '../names.js';
+import { navigate, routeTo, routeToken } from '../router.js';
 import { t } from '../i18n/index.js';
 
 const KEY_ON = 'sigilo.notify';
@@ -50,11 +51,11 @@ export function notificationFor(m: MessageRow, o: { hidden: boolean; now?: numbe
   if (summary && summary.mutedUntil > (o.now ?? Date.now())) return undefined;
   const d = t();
   // Confidential (client.md §15): a notification that names no one and says nothing but that a message came.
-  if ((m as { confidential?: true }).confidential || confidentialChats.value.has(chat)) return { title: 'Sigilo', body: d.newMessage, tag: `sigilo-${chat}`, chat };
-  const title = summary?.name ?? (summary ? shortId(summary.id) : d.someone);
+  if ((m as { confidential?: true }).confidential || confidentialChats.value.has(chat)) return { title: 'Sigilo', body: d.newMessage, tag: `sigilo-${routeToken(chat)}`, chat };
+  const title = summary ? shownName(summary.name)?.text ?? shortId(summary.id) : d.someone;
   const attachment = m.attachments?.[0];
   const what = m.text || (attachment ? (attachment.voiceNote ? d.voiceNote : attachment.contentType.startsWith('image/') ? d.photo : attachment.contentType.startsWith('video/') ? d.video : d.file) : d.newMessage);
-  return { title, body: notifyText.value ? what : d.newMessage, tag: `sigilo-${chat}`, chat };
+  return { title, body: notifyText.value ? what : d.newMessage, tag: `sigilo-${routeToken(chat)}`, chat };
 }
 
 /** Called for every message event: shows a notification when one is due. */
@@ -64,7 +65,7 @@ export function notifyMessage(m: MessageRow): void {
   const options: NotificationOptions = { body: n.body, tag: n.tag, icon: '/icons/icon-192.png', silent: false };
   try {
     const shown = new Notification(n.title, options);
-    shown.onclick = () => { window.focus(); navigate(`chat/${n.chat}`); shown.close(); };
+    shown.onclick = () => { window.focus(); navigate(routeTo('chat', n.chat)); shown.close(); };
   } catch {
     // Android's Chrome shows notifications only through the service worker.
     void navigator.serviceWorker?.ready.then((r) => r.showNotification(n.title, options)).catch(() => undefined);

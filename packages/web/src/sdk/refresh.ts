@@ -1,5 +1,5 @@
 /** Re-reads what the Worker holds into the state signals (used by actions and by engine events). */
-import { conversations, messages, noteConfidential, wipes } from './state.js';
+import { conversations, messages, noteConfidential, noteTimers, wipes } from './state.js';
 import { sdk } from './client.js';
 import { fromHex, hex } from './ids.js';
 
@@ -12,6 +12,7 @@ export async function refreshConversations(): Promise<void> {
   const list = await sdk().call.conversations();
   conversations.value = list;
   for (const c of list) if (c.kind === 'direct') noteConfidential(hex(c.id), c.confidential);
+  noteTimers(list.map((c) => [hex(c.id), c.disappearingMs]));
   // Someone new wrote: read their name from their encrypted profile (once; the Worker skips fresh ones).
   if (!fetchingNames && list.some((c) => c.kind === 'direct' && c.name === undefined)) {
     fetchingNames = true;

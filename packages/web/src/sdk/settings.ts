@@ -1,7 +1,7 @@
 /** Settings actions: mute a chat, delete its history, devices (list, link, unlink), the profile name. */
 import { signal } from '@preact/signals';
 import type { DeviceSummary } from '@sigilo/client-web';
-import { me } from './state.js';
+import { disappearing, me } from './state.js';
 import { sdk } from './client.js';
 import { fromHex } from './ids.js';
 import { refreshConversation, refreshConversations } from './refresh.js';
@@ -75,8 +75,7 @@ export async function setUsername(text: string): Promise<string> {
   return claimed;
 }
 
-/** Disappearing-message timers by chat (ms; 0 off; undefined: this engine has none), as last read. */
-export const disappearing = signal<ReadonlyMap<string, number | undefined>>(new Map());
+export { disappearing };
 
 export async function loadDisappearing(id: string): Promise<void> {
   const ms = await sdk().call.disappearingTimer(fromHex(id));

@@ -45,5 +45,16 @@ export function noteConfidential(id: string, on: boolean): void {
   confidentialChats.value = next;
 }
 
+/** Disappearing-message timers by chat (ms; 0 off; undefined: this engine has none), as last read. */
+export const disappearing = signal<ReadonlyMap<string, number | undefined>>(new Map());
+
+/** Takes the timers of the chat list's summaries (a change only where one differs, so the list does not redraw for nothing). */
+export function noteTimers(timers: readonly (readonly [string, number])[]): void {
+  if (timers.every(([id, ms]) => disappearing.value.get(id) === ms)) return;
+  const next = new Map(disappearing.value);
+  for (const [id, ms] of timers) next.set(id, ms);
+  disappearing.value = next;
+}
+
 /** Counts wipes of confidential messages: a read of a chat's rows that a wipe overtook drops its confidential rows. */
 export const wipes = { count: 0 };

@@ -14,7 +14,7 @@ export const PHONE = { width: 360, height: 740 };
 export const DESKTOP = { width: 1280, height: 800 };
 
 /** Registers a person through the UI, from an invite link; resolves once the chat list shows. */
-export async function registerInUi(page: Page, origin: string, invite: string, name: string, passphrase: string): Promise<void> {
+export async function registerInUi(page: Page, origin: string, invite: string, name: string, passphrase: string, options: { requestCertification?: boolean } = {}): Promise<void> {
   const logs: string[] = [];
   page.on('console', (m) => logs.push(m.text()));
   await page.goto(`${origin}/#invite=${encodeURIComponent(invite)}`);
@@ -23,6 +23,7 @@ export async function registerInUi(page: Page, origin: string, invite: string, n
   await page.locator('#name').fill(name);
   await page.locator('#new-pass').fill(passphrase);
   await page.locator('#new-pass2').fill(passphrase);
+  if (options.requestCertification) await page.locator('#cert-at-signup').check();
   await page.getByRole('button', { name: /Create my account/ }).click();
   await page.locator('#chats-h, #register-error').first().waitFor({ timeout: 90_000 });
   const error = await page.locator('#register-error').count() ? await page.locator('#register-error').textContent() : null;
@@ -50,6 +51,22 @@ export async function openChat(page: Page, name: string): Promise<void> {
   await page.evaluate(() => { location.hash = '#/'; });
   await page.locator('.chat-row', { hasText: name }).first().locator('a').click();
   await page.locator('#conv-h', { hasText: name }).waitFor({ timeout: 10_000 });
+}
+
+/**
+ * The hash of a chat's, contact's or group's screen on this page (`#/chat/<token>`, …). Routes carry a
+ * random per-page token, never the id (web.md §4.1): the token is read from the chat list's row for `id` (hex).
+ */
+export async function routeHash(page: Page, id: string, screen: 'chat' | 'contact' | 'group' = 'chat', sub = ''): Promise<string> {
+  const href = await page.locator(`.chat-row[data-chat="${id}"] a`).getAttribute('href', { timeout: 10_000 });
+  const token = /^#\/chat\/([^/]+)$/.exec(href ?? '')?.[1];
+  if (!token) throw new Error(`no chat row with a route token for ${id.slice(0, 8)}…: ${href}`);
+  return `#/${screen}/${token}${sub ? `/${sub}` : ''}`;
+}
+
+/** The id (hex) of the chat open on this page: its chat-list row is the active one. */
+export async function openChatId(page: Page): Promise<string> {
+  return (await page.locator('.chat-row.active').getAttribute('data-chat', { timeout: 10_000 }))!;
 }
 
 export async function sendInUi(page: Page, text: string): Promise<void> {
