@@ -25,17 +25,13 @@ export interface OrgTrustView {
   readonly pending?: PendingCertification;
 }
 
-/** A certification request this device sent (spec/trust.md §4.1), kept in the encrypted store until it is answered. */
+/** A certification request this device sent (spec/trust.md §4.1), kept in the encrypted store by the SDK until it is answered. */
 export interface PendingCertification { readonly requestId: number; readonly name: string; readonly sentAt: number }
 
-const META_REQUEST = 'web.certification-request';
-
-/** The request sent from here that is still waiting: forgotten once this account's certificate is seen in force. */
-function pendingRequest(c: SigiloClient, own: CertificateStatus): PendingCertification | undefined {
-  const raw = c.store.getMeta(META_REQUEST);
-  if (!raw) return undefined;
-  if (own.state === 'certified') { c.store.setMeta(META_REQUEST, undefined); return undefined; }
-  try { return JSON.parse(new TextDecoder().decode(raw)) as PendingCertification; } catch { return undefined; }
+/** The request sent from this device that is still waiting (the SDK forgets it once this account's certificate is in force). */
+function pendingRequest(c: SigiloClient): PendingCertification | undefined {
+  const p = c.pendingCertification();
+  return p && { requestId: p.requestId, name: p.name, sentAt: p.requestedAt };
 }
 
 export function trustMethods(ctx: HostContext) {
@@ -67,21 +63,17 @@ export function trustMethods(ctx: HostContext) {
       const contacts: Record<string, ContactCertificate> = {};
       for (const k of c.store.listContacts()) contacts[hex(k.accountId)] = { ...c.certificateStatus(k.accountId), trustedBy: c.trusted(k.accountId).by };
       const own = c.certificateStatus(c.accountId!);
-      return { ca, own, contacts, pending: pendingRequest(c, own) };
+      return { ca, own, contacts, pending: pendingRequest(c) };
     },
     /** Fetches the CA, the CRL and the certificates of this account and every contact now (after adding a contact). */
     fetchOrgTrust: (): Promise<void> => ctx.need().refreshOrgTrust(),
     /** After checking with the contact in person: sends to them despite their revoked certificate (this certificate only). */
     acceptRevokedCertificate: (accountId: Uint8Array): boolean => ctx.need().acceptRevokedCertificate(accountId),
-    /** Asks the organisation to certify this identity as `name` (spec/trust.md §4.1), signed here by the identity key. */
-    async requestCertification(name: string): Promise<{ requestId: number; replaced: boolean }> {
-      const c = ctx.need();
-      const r = await c.requestCertification(name);
-      // A new request replaces the pending one, on the server as here.
-      const kept: PendingCertification = { requestId: r.requestId, name: name.trim(), sentAt: Date.now() };
-      c.store.setMeta(META_REQUEST, new TextEncoder().encode(JSON.stringify(kept)));
-      return r;
-    },
+    /**
+     * Asks the organisation to certify this identity as `name` (spec/trust.md §4.1), signed here by the identity key; the
+     * SDK keeps the request as pending (pendingCertification) until a certificate of this key arrives.
+     */
+    requestCertification: (name: string): Promise<{ requestId: number; replaced: boolean }> => ctx.need().requestCertification(name),
     /** This account's identity fingerprint, which the administrator compares before certifying (spec/trust.md §4). */
     identityFingerprint: (): string => ctx.need().identityFingerprint,
   };
