@@ -37,8 +37,8 @@ import { getProfile, setProfile } from './services/profiles.js';
 import { ktAccount, ktConsistency } from './services/transparency-frames.js';
 import { getCertificates, getOrgTrust, requestCertification } from './services/org-trust.js';
 
-type ServerBody = MessageInitShape<typeof ServerFrameSchema>['body'];
-export type Reply = { body: ServerBody; after?: () => void } | undefined;
+import type { Connection as ConnectionPort, Reply, ServerBody } from './ports.js';
+export type { Reply };
 
 /** WebSocket close codes (4000–4999 are ours). */
 export const CLOSE_CODES: Record<CloseReason, number> = {
@@ -78,7 +78,7 @@ function corkForTurn(socket: import('node:net').Socket | undefined): void {
   if (corked.push(socket) === 1) process.nextTick(uncorkAll);
 }
 
-export class Connection {
+export class Connection implements ConnectionPort {
   readonly nonce: Uint8Array;
   session: Session | undefined;
   closed = false;

@@ -3,13 +3,12 @@ import type { CryptoProvider, Random } from '@sigilo/protocol';
 import type { CertificateKey } from './certificate-key.js';
 import type { ServerConfig } from './config.js';
 import type { Hub } from './hub.js';
+import type { PushPort, RelayPort } from './ports.js';
 import type { Logger } from './logger.js';
 import type { ServerMetrics } from './metrics.js';
 import type { KeyedBuckets } from './rate-limit.js';
 import type { Limiter } from './shared-limits.js';
-import type { PushService } from './services/push.js';
 import type { RegistrationGuard } from './registration-guard.js';
-import type { Relay } from './services/relay.js';
 import type { Storage } from './storage/port.js';
 import type { KeyTransparency } from './services/transparency.js';
 import type { Cluster } from './cluster.js';
@@ -23,7 +22,7 @@ export interface ServerContext {
   readonly log: Logger;
   readonly metrics: ServerMetrics;
   readonly hub: Hub;
-  readonly relay: Relay;
+  readonly relay: RelayPort;
   readonly certificateKey: CertificateKey;
   /** The key transparency log (spec/transparency.md). */
   readonly kt: KeyTransparency;
@@ -34,18 +33,11 @@ export interface ServerContext {
   /** Username lookups and directory searches per requesting account. */
   readonly lookupBuckets: KeyedBuckets;
   /** Wake-up pushes (spec/server.md §Push); absent in tests that build a context by hand. */
-  push?: PushService;
+  push?: PushPort;
   /** The other nodes, when this node is one of several (bus.url set); else undefined. */
   readonly cluster?: Cluster;
   /** Failed registrations per source address and in all (registration-guard.ts). */
   readonly registrationGuard: RegistrationGuard;
 }
 
-/** An authenticated device on a connection. */
-export interface Session {
-  readonly accountId: Uint8Array;
-  /** Map key only; never logged. */
-  readonly accountHex: string;
-  readonly deviceId: number;
-  readonly identityKey: Uint8Array;
-}
+export type { Session } from './session.js';

@@ -1,6 +1,6 @@
 /** The registry of live connections, by account and device (one connection per device). */
 import { CloseReason } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
-import type { Connection } from './connection.js';
+import type { Connection } from './ports.js';
 import type { QueuedMessage } from './storage/port.js';
 
 /** The other nodes of a cluster (cluster.ts), when there are any. */

@@ -5,7 +5,7 @@ import { hash } from 'node:crypto';
 import {
   ACCOUNT_ID_LENGTH, DEVICE_KEY_LENGTH, authPayload, linkDevicePayload, linkIdentityPayload, registerDevicePayload, registerIdentityPayload,
 } from '../auth.js';
-import type { Connection, Reply } from '../connection.js';
+import type { Connection, Reply } from '../ports.js';
 import type { ServerContext, Session } from '../context.js';
 import { ServerError, invalidArgument } from '../errors.js';
 import { dayOf, toHex } from '../ids.js';

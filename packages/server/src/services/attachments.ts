@@ -14,7 +14,7 @@ import { applyExpiryHint } from './expiry-hint.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { AppendResult, BlobId, BlobReader, BlobStore } from '../blobs/port.js';
-import type { Reply } from '../connection.js';
+import type { Reply } from '../ports.js';
 import type { ServerContext, Session } from '../context.js';
 import { RateLimitedError, ServerError, invalidArgument, isStorageFull } from '../errors.js';
 import { DAY_MS, dayOf, fromHexId, toHex } from '../ids.js';

@@ -6,7 +6,7 @@
  */
 import { CloseReason, type RemoveDevice, type SetDeviceName } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 import { authPayload } from '../auth.js';
-import type { Reply } from '../connection.js';
+import type { Reply } from '../ports.js';
 import type { ServerContext, Session } from '../context.js';
 import { ServerError, invalidArgument } from '../errors.js';
 import { DAY_MS, dayOf, toHex } from '../ids.js';

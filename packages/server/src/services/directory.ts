@@ -5,7 +5,7 @@
  */
 import { ProtocolError, encodePreKeyBundle, verifyPqPreKey, verifySignedPreKey } from '@sigilo/protocol';
 import type { FetchBundles, UploadPreKeys } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
-import type { Reply } from '../connection.js';
+import type { Reply } from '../ports.js';
 import type { ServerContext, Session } from '../context.js';
 import { RateLimitedError, ServerError, invalidArgument } from '../errors.js';
 import { toHex } from '../ids.js';

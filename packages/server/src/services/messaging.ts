@@ -11,7 +11,7 @@ import { issueSenderCertificate } from '@sigilo/protocol';
 import type { Ack, ClientFrame, MultiSealedSend, OutgoingMessage, SealedSend, Send } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 import { hash, timingSafeEqual } from 'node:crypto';
 import { ACCOUNT_ID_LENGTH } from '../auth.js';
-import type { Reply } from '../connection.js';
+import type { Reply } from '../ports.js';
 import type { ServerContext, Session } from '../context.js';
 import { RateLimitedError, ServerError, StaleDevicesError, invalidArgument, isStorageFull, StorageFullError } from '../errors.js';
 import { toHex } from '../ids.js';

@@ -6,7 +6,7 @@
  */
 import { certificationRequestPayload, identitySigningKey } from '@sigilo/protocol';
 import type { GetCertificates, RequestCertification } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
-import type { Reply } from '../connection.js';
+import type { Reply } from '../ports.js';
 import type { ServerContext, Session } from '../context.js';
 import { invalidArgument, ServerError } from '../errors.js';
 import { checkName } from '../identity-ca/issue.js';

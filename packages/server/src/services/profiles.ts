@@ -6,7 +6,7 @@
  */
 import type { GetProfile, SetProfile } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 import { ACCOUNT_ID_LENGTH } from '../auth.js';
-import type { Reply } from '../connection.js';
+import type { Reply } from '../ports.js';
 import type { ServerContext, Session } from '../context.js';
 import { ServerError, invalidArgument } from '../errors.js';
 

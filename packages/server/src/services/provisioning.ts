@@ -6,7 +6,7 @@
  * address dies with its connection.
  */
 import type { ProvisionSend } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
-import type { Connection, Reply } from '../connection.js';
+import type { Connection, Reply } from '../ports.js';
 import type { ServerContext, Session } from '../context.js';
 import { ServerError, invalidArgument } from '../errors.js';
 import { toHex } from '../ids.js';

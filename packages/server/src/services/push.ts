@@ -18,7 +18,7 @@ import { rootCertificates } from 'node:tls';
 import { join } from 'node:path';
 import webpush from 'web-push';
 import type { SetPushSubscription } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
-import type { Reply } from '../connection.js';
+import type { Reply } from '../ports.js';
 import type { ServerContext, Session } from '../context.js';
 import { ConfigError, ServerError } from '../errors.js';
 import { dayOf } from '../ids.js';

@@ -1,6 +1,6 @@
 /** The key transparency frames (spec/transparency.md §5): consistency proofs and an account's own bindings. */
 import type { KtGetConsistency } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
-import type { Reply } from '../connection.js';
+import type { Reply } from '../ports.js';
 import type { ServerContext, Session } from '../context.js';
 import { invalidArgument } from '../errors.js';
 

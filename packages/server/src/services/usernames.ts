@@ -10,7 +10,7 @@ import type {
   DirectoryLeave, DirectoryPublish, DirectorySearch, LookupUsername, SetUsername,
 } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 import type { ServerConfig } from '../config.js';
-import type { Reply } from '../connection.js';
+import type { Reply } from '../ports.js';
 import type { ServerContext, Session } from '../context.js';
 import { RateLimitedError, ServerError, invalidArgument } from '../errors.js';
 import { toHex } from '../ids.js';
