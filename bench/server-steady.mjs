@@ -108,7 +108,10 @@ try {
   });
   await sleep(1000);
   const idle1 = await server.gc();
-  console.log(`  RSS ${fmt(idle0.rss / 2 ** 20)} MiB with no connection, ${fmt(idle1.rss / 2 ** 20)} MiB with ${N} idle devices`);
+  const idleMem = await server.command('memory');
+  console.log(`  RSS ${fmt(idle0.rss / 2 ** 20)} MiB with no connection, ${fmt(idle1.rss / 2 ** 20)} MiB with ${N} idle devices`
+    + ` (heapUsed ${fmt(idleMem.heapUsed / 2 ** 20)}, heapTotal ${fmt(idleMem.heapTotal / 2 ** 20)}, external ${fmt(idleMem.external / 2 ** 20)} MiB)`);
+  if (process.env.STEADY_SNAPSHOT) { await server.command(`snapshot ${process.env.STEADY_SNAPSHOT}`); process.exit(0); }
   const engine = new LoadEngine(devices);
   const window = Math.max(1, Math.round(INFLIGHT / N));
   let peak = rssKiB(server.pid);

@@ -49,6 +49,10 @@ createInterface({ input: process.stdin }).on('line', async (line) => {
     writeFileSync(line.trim().slice('alloc stop '.length), JSON.stringify(profile));
     profiler.disconnect();
     process.stdout.write(`${JSON.stringify({ sampling: false })}\n`);
+  } else if (line.trim().startsWith('snapshot ')) {
+    const { writeHeapSnapshot } = await import('node:v8');
+    writeHeapSnapshot(line.trim().slice('snapshot '.length));
+    process.stdout.write(`${JSON.stringify({ snapshot: true })}\n`);
   } else if (line.trim() === 'memory') {
     process.stdout.write(`${JSON.stringify(process.memoryUsage())}\n`);
   } else if (line.trim() === 'gc') {

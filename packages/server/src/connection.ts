@@ -234,6 +234,9 @@ export class Connection {
     clearTimeout(this.#authTimer);
     clearTimeout(this.#lifetimeTimer);
     clearTimeout(this.#partialTimer);
+    // Dropped, not only cleared: a Timeout and its closure are ~0.2 KiB per idle device at 10,000.
+    this.#authTimer = undefined;
+    this.#lifetimeTimer = undefined;
     this.#partialTimer = undefined;
   }
 
