@@ -18,7 +18,7 @@
 // must arrive exactly once and in order, or the run fails.
 // Last line: `steady: N devices X-Y us/msg (median Z), A-B msg/s, peak RSS R MiB`
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createSecureContext } from 'node:tls';
@@ -65,8 +65,9 @@ async function pool(items, limit, fn) {
 
 const dataDir = join(DATA, 'sigilo');
 const credFile = join(DATA, `devices-${N}.json`);
+const pristineDir = join(DATA, 'registered');
 let devices;
-if (!existsSync(credFile)) {
+if (!existsSync(credFile) || !existsSync(pristineDir)) {
   rmSync(DATA, { recursive: true, force: true });
   mkdirSync(DATA, { recursive: true });
   note(`registering ${N} devices into ${DATA} (once)`);
@@ -82,10 +83,15 @@ if (!existsSync(credFile)) {
   await registerAll(setup, { port: portOf(setup.url), cert, secureContext: createSecureContext({ ca: cert }) }, devices, { note });
   await setup.stop();
   writeFileSync(credFile, JSON.stringify(devices.map((d) => d.credentials())));
+  cpSync(dataDir, pristineDir, { recursive: true });
 } else {
   devices = JSON.parse(readFileSync(credFile, 'utf8')).map((c) => SigiloDevice.fromCredentials(c));
 }
 for (const d of devices) d.peer = devices[d.index ^ 1];
+// Every run starts from the database as registration left it: each run adds its messages' dedup keys, and a
+// growing table would make later runs slower than earlier ones.
+rmSync(dataDir, { recursive: true, force: true });
+cpSync(pristineDir, dataDir, { recursive: true });
 
 const cert = readFileSync(join(dataDir, 'tls', 'self-signed.crt'));
 const secureContext = createSecureContext({ ca: cert });
