@@ -13,7 +13,8 @@
 //      STEADY_WARMUP (seconds before the first step, default 3),
 //      STEADY_NODE_FLAGS (space-separated node flags of the server; default the launcher's,
 //      packages/cli/src/launch.ts), STEADY_PROFILE (a file: CPU profile of the measured steps only,
-//      summarised at the end), STEADY_ALLOC (a file: sampling heap profile of the steps, .heapprofile).
+//      summarised at the end), STEADY_ALLOC (a file: sampling heap profile of the steps, .heapprofile),
+//      STEADY_SNAPSHOT (a file: heap snapshot with the devices connected and idle, then stop).
 // Server pinned to core 1, load generator to core 0 (as bench/server.mjs). Every accepted message
 // must arrive exactly once and in order, or the run fails.
 // Last line: `steady: N devices X-Y us/msg (median Z), A-B msg/s, peak RSS R MiB`
@@ -117,7 +118,11 @@ try {
   const idleMem = await server.command('memory');
   console.log(`  RSS ${fmt(idle0.rss / 2 ** 20)} MiB with no connection, ${fmt(idle1.rss / 2 ** 20)} MiB with ${N} idle devices`
     + ` (heapUsed ${fmt(idleMem.heapUsed / 2 ** 20)}, heapTotal ${fmt(idleMem.heapTotal / 2 ** 20)}, external ${fmt(idleMem.external / 2 ** 20)} MiB)`);
-  if (process.env.STEADY_SNAPSHOT) { await server.command(`snapshot ${process.env.STEADY_SNAPSHOT}`); process.exit(0); }
+  if (process.env.STEADY_SNAPSHOT) {
+    // A heap snapshot of the idle server (STEADY_SNAPSHOT=file), then stop.
+    await server.command(`snapshot ${process.env.STEADY_SNAPSHOT}`);
+    throw Object.assign(new Error('snapshot written'), { snapshot: true });
+  }
   const engine = new LoadEngine(devices);
   const window = Math.max(1, Math.round(INFLIGHT / N));
   let peak = rssKiB(server.pid);
@@ -169,6 +174,9 @@ try {
   const rates = steps.map((s) => s.rate).sort((a, b) => a - b);
   console.log(`steady: ${N} devices ${fmt(us[0])}-${fmt(us[us.length - 1])} us/msg (median ${fmt(us[Math.floor(us.length / 2)])}), `
     + `${Math.round(rates[0])}-${Math.round(rates[rates.length - 1])} msg/s, peak RSS ${fmt(peak / 1024)} MiB`);
+} catch (e) {
+  if (!e.snapshot) throw e;
+  console.log(`  heap snapshot of the idle server in ${process.env.STEADY_SNAPSHOT}`);
 } finally {
   for (const d of devices) d.close();
   await server.stop();
