@@ -2,11 +2,11 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** The newest .cpuprofile in `dir`, as [{what, percent}] of busy (non-idle) time, top `n`. */
-export function summariseProfile(dir, n = 15) {
+/** The newest .cpuprofile in `dir` (or `file`), as [{what, percent}] of busy (non-idle) time, top `n`. */
+export function summariseProfile(dir, n = 15, file = undefined) {
   const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort();
-  if (files.length === 0) return [];
-  const p = JSON.parse(readFileSync(join(dir, files[files.length - 1]), 'utf8'));
+  if (!file && files.length === 0) return [];
+  const p = JSON.parse(readFileSync(file ?? join(dir, files[files.length - 1]), 'utf8'));
   const byId = new Map(p.nodes.map((node) => [node.id, node]));
   const self = new Map();
   let busy = 0;

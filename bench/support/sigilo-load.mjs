@@ -282,6 +282,21 @@ export class SigiloDevice {
 
   constructor(index) { this.index = index; }
 
+  /** What a later run needs to authenticate as this registered device (bench/server-steady.mjs keeps it in a file). */
+  credentials() {
+    return { index: this.index, accountId: this.accountId.toString('hex'), deviceId: this.deviceId,
+      deviceKey: this.#deviceKey.export({ format: 'pem', type: 'pkcs8' }), accessKey: this.accessKey.toString('hex') };
+  }
+
+  static fromCredentials(c) {
+    const d = new SigiloDevice(c.index);
+    d.accountId = Buffer.from(c.accountId, 'hex');
+    d.deviceId = c.deviceId;
+    d.#deviceKey = createPrivateKey(c.deviceKey);
+    d.accessKey = Buffer.from(c.accessKey, 'hex');
+    return d;
+  }
+
   /** Registers a new account with an invite and sets its access key; the connection is closed afterwards. */
   async register(target, invite, localAddress) {
     const identity = keyPair('ed25519');

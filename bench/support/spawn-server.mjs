@@ -39,6 +39,11 @@ export async function spawnServer(dataDir, { cpus, overrides, nodeArgs = [] } = 
       child.stdin.write('gc\n');
       return JSON.parse(await nextLine());
     },
+    /** Sends a line and resolves with the JSON answer (server-process.mjs: "memory", "profile start", "profile stop FILE"). */
+    async command(line) {
+      child.stdin.write(`${line}\n`);
+      return JSON.parse(await nextLine());
+    },
     async stop() {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));

@@ -15,91 +15,104 @@ const ACK = 'sigilo.server.v1.Ack';
 /** Thrown inside the decoder only: "not the plain case, use fromBinary". */
 const FALLBACK = Symbol('fallback');
 
-class Reader {
-  pos: number;
-  constructor(readonly buf: Uint8Array, start: number, readonly end: number) { this.pos = start; }
+/**
+ * The decoder's cursor: the frame, the position and the end of the message being read. One frame is
+ * decoded at a time (synchronously), so module state replaces a reader object per nested message.
+ */
+let buf: Uint8Array = new Uint8Array(0);
+let pos = 0;
+let end = 0;
 
-  /** A varint of at most 53 bits (anything longer falls back). */
-  varint(): number {
-    let n = 0;
-    let mul = 1;
-    for (let i = 0; i < 8; i++) {
-      if (this.pos >= this.end) throw FALLBACK;
-      const b = this.buf[this.pos++]!;
-      n += (b & 0x7f) * mul;
-      if ((b & 0x80) === 0) {
-        if (n > Number.MAX_SAFE_INTEGER) throw FALLBACK;
-        return n;
-      }
-      mul *= 128;
+/** A varint of at most 53 bits (anything longer falls back). */
+function varint(): number {
+  let n = 0;
+  let mul = 1;
+  for (let i = 0; i < 8; i++) {
+    if (pos >= end) throw FALLBACK;
+    const b = buf[pos++]!;
+    n += (b & 0x7f) * mul;
+    if ((b & 0x80) === 0) {
+      if (n > Number.MAX_SAFE_INTEGER) throw FALLBACK;
+      return n;
     }
-    throw FALLBACK;
+    mul *= 128;
   }
+  throw FALLBACK;
+}
 
-  /** Bounds of a length-delimited field's contents. */
-  span(): [number, number] {
-    const len = this.varint();
-    const start = this.pos;
-    if (len > this.end - start) throw FALLBACK;
-    this.pos = start + len;
-    return [start, this.pos];
-  }
+/** The end of a length-delimited field's contents (they start at pos). */
+function fieldEnd(): number {
+  const len = varint();
+  if (len > end - pos) throw FALLBACK;
+  return pos + len;
 }
 
 interface Outgoing { $typeName: typeof OUTGOING; deviceId: number; content: Uint8Array }
 
-function outgoing(buf: Uint8Array, start: number, end: number): Outgoing {
-  const r = new Reader(buf, start, end);
+/** An OutgoingMessage from pos to `stop`; leaves pos at `stop`. */
+function outgoing(stop: number): Outgoing {
+  const outer = end;
+  end = stop;
   let deviceId = 0;
-  let content: Uint8Array = new Uint8Array(0);
-  while (r.pos < r.end) {
-    const tag = r.varint();
+  let content: Uint8Array | undefined;
+  while (pos < end) {
+    const tag = varint();
     if (tag === 0x08) {
-      const v = r.varint();
+      const v = varint();
       if (v > 0xffffffff) throw FALLBACK;
       deviceId = v;
     } else if (tag === 0x12) {
-      const [s, e] = r.span();
-      content = buf.subarray(s, e);
+      const e = fieldEnd();
+      content = buf.subarray(pos, e);
+      pos = e;
     } else throw FALLBACK;
   }
-  return { $typeName: OUTGOING, deviceId, content };
+  end = outer;
+  return { $typeName: OUTGOING, deviceId, content: content ?? new Uint8Array(0) };
 }
 
-function sealedSend(buf: Uint8Array, start: number, end: number) {
-  const r = new Reader(buf, start, end);
-  const empty: Uint8Array = new Uint8Array(0);
-  let recipientAccountId = empty;
-  let messageId = empty;
-  let accessKey = empty;
+function sealedSend(stop: number) {
+  const outer = end;
+  end = stop;
+  let recipientAccountId: Uint8Array | undefined;
+  let messageId: Uint8Array | undefined;
+  let accessKey: Uint8Array | undefined;
   let onlineOnly = false;
   let expiresHint = 0n;
   const messages: Outgoing[] = [];
-  while (r.pos < r.end) {
-    const tag = r.varint();
-    if (tag === 0x0a) { const [s, e] = r.span(); recipientAccountId = buf.subarray(s, e); }
-    else if (tag === 0x12) { const [s, e] = r.span(); messageId = buf.subarray(s, e); }
-    else if (tag === 0x1a) { const [s, e] = r.span(); messages.push(outgoing(buf, s, e)); }
-    else if (tag === 0x22) { const [s, e] = r.span(); accessKey = buf.subarray(s, e); }
-    else if (tag === 0x28) onlineOnly = r.varint() !== 0;
-    else if (tag === 800) expiresHint = BigInt(r.varint()); // field 100, varint
+  while (pos < end) {
+    const tag = varint();
+    if (tag === 0x1a) messages.push(outgoing(fieldEnd()));
+    else if (tag === 0x0a) { const e = fieldEnd(); recipientAccountId = buf.subarray(pos, e); pos = e; }
+    else if (tag === 0x12) { const e = fieldEnd(); messageId = buf.subarray(pos, e); pos = e; }
+    else if (tag === 0x22) { const e = fieldEnd(); accessKey = buf.subarray(pos, e); pos = e; }
+    else if (tag === 0x28) onlineOnly = varint() !== 0;
+    else if (tag === 800) expiresHint = BigInt(varint()); // field 100, varint
     else throw FALLBACK;
   }
-  return { $typeName: SEALED_SEND, recipientAccountId, messageId, messages, accessKey, onlineOnly, expiresHint };
+  end = outer;
+  return {
+    $typeName: SEALED_SEND, recipientAccountId: recipientAccountId ?? new Uint8Array(0), messageId: messageId ?? new Uint8Array(0),
+    messages, accessKey: accessKey ?? new Uint8Array(0), onlineOnly, expiresHint,
+  };
 }
 
-function ack(buf: Uint8Array, start: number, end: number) {
-  const r = new Reader(buf, start, end);
+function ack(stop: number) {
+  const outer = end;
+  end = stop;
   const serverIds: bigint[] = [];
-  while (r.pos < r.end) {
-    const tag = r.varint();
-    if (tag === 0x08) serverIds.push(BigInt(r.varint()));
+  while (pos < end) {
+    const tag = varint();
+    if (tag === 0x08) serverIds.push(BigInt(varint()));
     else if (tag === 0x0a) {
-      const [s, e] = r.span();
-      const packed = new Reader(buf, s, e);
-      while (packed.pos < packed.end) serverIds.push(BigInt(packed.varint()));
+      const packed = fieldEnd();
+      const fieldOuter = end;
+      end = packed;
+      while (pos < end) serverIds.push(BigInt(varint()));
+      end = fieldOuter;
     } else throw FALLBACK;
   }
+  end = outer;
   return { $typeName: ACK, serverIds };
 }
 
@@ -115,17 +128,19 @@ export const FAST_DECODE_CURRENT = KNOWN.every(([schema, numbers]) => schema.fie
   && ClientFrameSchema.fields.some((f) => f.number === 10 && f.localName === 'ack');
 
 /** The ClientFrame of a plain SealedSend or Ack, or undefined: decode it with fromBinary. */
-export function decodeHotFrame(buf: Uint8Array): ClientFrame | undefined {
+export function decodeHotFrame(frame: Uint8Array): ClientFrame | undefined {
   if (!FAST_DECODE_CURRENT) return undefined;
+  buf = frame;
+  pos = 0;
+  end = frame.length;
   try {
-    const r = new Reader(buf, 0, buf.length);
     let requestId = 0n;
     let body: ClientFrame['body'] | undefined;
-    while (r.pos < r.end) {
-      const tag = r.varint();
-      if (tag === 0x08) requestId = BigInt(r.varint());
-      else if (tag === 0x4a && body === undefined) { const [s, e] = r.span(); body = { case: 'sealedSend', value: sealedSend(buf, s, e) } as ClientFrame['body']; }
-      else if (tag === 0x52 && body === undefined) { const [s, e] = r.span(); body = { case: 'ack', value: ack(buf, s, e) } as ClientFrame['body']; }
+    while (pos < end) {
+      const tag = varint();
+      if (tag === 0x08) requestId = BigInt(varint());
+      else if (tag === 0x4a && body === undefined) body = { case: 'sealedSend', value: sealedSend(fieldEnd()) } as ClientFrame['body'];
+      else if (tag === 0x52 && body === undefined) body = { case: 'ack', value: ack(fieldEnd()) } as ClientFrame['body'];
       else return undefined;
     }
     if (body === undefined) return undefined;
@@ -133,5 +148,9 @@ export function decodeHotFrame(buf: Uint8Array): ClientFrame | undefined {
   } catch (e) {
     if (e === FALLBACK) return undefined;
     throw e;
+  } finally {
+    buf = EMPTY; // the frame is not kept alive by the decoder
   }
 }
+
+const EMPTY = new Uint8Array(0);

@@ -2,7 +2,8 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ServerFrameSchema } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeDeliverFrame, encodeSendResultFrame } from '../src/fast-frames.js';
+import { Sender } from 'ws';
+import { encodeDeliverFrame, encodeDeliverWsFrame, encodeSendResultFrame, encodeSendResultWsFrame, wsFrame, wsHeaderLength } from '../src/fast-frames.js';
 
 const u53 = fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }));
 const bytes = (max: number) => fc.uint8Array({ maxLength: max });
@@ -50,6 +51,26 @@ describe('hand-written frame encoders match protobuf-es', () => {
         requestId: BigInt(requestId), body: { case: 'sendResult', value: { messageId, serverTimestamp: BigInt(ts), duplicate } },
       }));
       expect(Buffer.from(fast).equals(Buffer.from(reference))).toBe(true);
+    }));
+  });
+});
+
+describe('WebSocket frames for the socket (frame-writer.ts)', () => {
+  const sizes = [0, 1, 125, 126, 300, 65535, 65536, 70000];
+  it('header and payload as ws frames them for a server (unmasked, binary, FIN)', () => {
+    for (const n of sizes) {
+      const payload = new Uint8Array(n).fill(n & 0xff);
+      const reference = Buffer.concat(Sender.frame(Buffer.from(payload), { fin: true, opcode: 2, mask: false, readOnly: false, rsv1: false }) as Buffer[]);
+      expect(Buffer.from(wsFrame(payload)).equals(reference)).toBe(true);
+      expect(wsHeaderLength(n)).toBe(reference.length - n);
+    }
+  });
+
+  it('Deliver and SendResult ws frames are the header and the protobuf encoding', () => {
+    fc.assert(fc.property(u53, bytes(20), u53, fc.boolean(), bytes(400), fc.boolean(), (id, messageId, ts, sealed, content, duplicate) => {
+      const m = { serverId: id, messageId, createdAt: ts, sealed, senderAccountId: undefined, senderDeviceId: undefined, content };
+      expect(Buffer.from(encodeDeliverWsFrame(m)).equals(Buffer.from(wsFrame(encodeDeliverFrame(m))))).toBe(true);
+      expect(Buffer.from(encodeSendResultWsFrame(BigInt(id), messageId, ts, duplicate)).equals(Buffer.from(wsFrame(encodeSendResultFrame(BigInt(id), messageId, ts, duplicate))))).toBe(true);
     }));
   });
 });
