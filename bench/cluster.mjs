@@ -32,6 +32,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { fileURLToPath } from 'node:url';
+import { rerunPinned } from './support/pin.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const N = Number(process.env.BENCH_DEVICES ?? 2000);
@@ -39,13 +40,8 @@ const N = Number(process.env.BENCH_DEVICES ?? 2000);
 if (!process.env.SIGILO_BENCH_CHILD) {
   const r0 = spawnSync('prlimit', ['--pid', String(process.pid), '--nofile=65536:65536']);
   void r0;
-  const canPin = cpus().length >= 2 && spawnSync('taskset', ['--version']).status === 0;
-  const cmd = canPin ? ['taskset', '-c', '0', process.execPath] : [process.execPath];
-  const r = spawnSync(cmd[0], [...cmd.slice(1), ...process.execArgv, SELF, ...process.argv.slice(2)], {
-    stdio: 'inherit', env: { ...process.env, SIGILO_BENCH_CHILD: canPin ? 'pinned' : 'unpinned' },
-  });
-  process.exit(r.status ?? 1);
 }
+rerunPinned(SELF);
 
 const { spawnServer } = await import('./support/spawn-server.mjs');
 const { SigiloDevice } = await import('./support/sigilo-load.mjs');

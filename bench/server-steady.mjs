@@ -24,16 +24,10 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { fileURLToPath } from 'node:url';
+import { rerunPinned } from './support/pin.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
-if (!process.env.SIGILO_BENCH_CHILD) {
-  const canPin = cpus().length >= 2 && spawnSync('taskset', ['--version']).status === 0;
-  const cmd = canPin ? ['taskset', '-c', '0', process.execPath] : [process.execPath];
-  const r = spawnSync(cmd[0], [...cmd.slice(1), ...process.execArgv, SELF, ...process.argv.slice(2)], {
-    stdio: 'inherit', env: { ...process.env, SIGILO_BENCH_CHILD: canPin ? 'pinned' : 'unpinned' },
-  });
-  process.exit(r.status ?? 1);
-}
+rerunPinned(SELF);
 
 const { spawnServer } = await import('./support/spawn-server.mjs');
 const { SigiloDevice } = await import('./support/sigilo-load.mjs');

@@ -42,6 +42,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { fileURLToPath } from 'node:url';
+import { rerunPinned } from './support/pin.mjs';
 
 // ---------------------------------------------------------------------------------- pinning
 
@@ -62,13 +63,8 @@ if (!process.env.SIGILO_BENCH_CHILD) {
     const r = spawnSync('prlimit', ['--pid', String(process.pid), `--nofile=${WANT_FILES}:${WANT_FILES}`], { encoding: 'utf8' });
     if (r.status !== 0) spawnSync('prlimit', ['--pid', String(process.pid), '--nofile=unlimited:unlimited']);
   }
-  const canPin = cpus().length >= 2 && spawnSync('taskset', ['--version']).status === 0;
-  const cmd = canPin ? ['taskset', '-c', '0', process.execPath] : [process.execPath];
-  const r = spawnSync(cmd[0], [...cmd.slice(1), ...process.execArgv, SELF, ...process.argv.slice(2)], {
-    stdio: 'inherit', env: { ...process.env, SIGILO_BENCH_CHILD: canPin ? 'pinned' : 'unpinned' },
-  });
-  process.exit(r.status ?? 1);
 }
+rerunPinned(SELF);
 
 const { spawnServer } = await import('./support/spawn-server.mjs');
 const { spawnLineProcess } = await import('./support/line-process.mjs');

@@ -4,28 +4,25 @@
  * commands, devices listed with their names and removed by their account,
  * the removed device told in words, and the audit's oldest-row age.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAccountIdText } from '@sigilo/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../server/test/support/server.js';
-import { MAIN, assertBuilt, cliPerson, registered, sigilo, type CliPerson } from './support/sigilo.js';
+import { assertBuilt, linkedDevice, registered, sigilo, type CliPerson } from './support/sigilo.js';
 
 const ID = /^[a-z2-7]{26}$/;
 
 describe('sigilo admin and sigilo devices', () => {
   let server: TestServer;
   let root: string;
-  let httpsUrl: string;
   const admin = (args: string[], input?: string) => sigilo(['admin', ...args, '--data', server.dataDir], { input, timeoutMs: 60_000 });
 
   beforeAll(async () => {
     assertBuilt();
     server = await startTestServer();
     root = mkdtempSync(join(tmpdir(), 'sigilo-cli-admin-'));
-    httpsUrl = server.server.url.replace(/^wss:/, 'https:').replace(/\/v1\/ws$/, '');
   }, 120_000);
 
   afterAll(async () => {
@@ -80,20 +77,7 @@ describe('sigilo admin and sigilo devices', () => {
     expect(cleared.code).toBe(0);
   }, 180_000);
 
-  async function link(primary: CliPerson, name: string, deviceName: string): Promise<CliPerson> {
-    const p = cliPerson(root, name);
-    expect((await p.run(['init', httpsUrl, '--fingerprint', server.server.tls.fingerprint])).code).toBe(0);
-    const child = spawn(process.execPath, [MAIN, 'link', '--json', '--device-name', deviceName, '--dir', p.dir], { env: { PATH: process.env.PATH, ...p.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    const exited = new Promise<number | null>((r) => child.once('close', r));
-    const deadline = Date.now() + 30_000;
-    while (!out.includes('\n') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    const { code } = JSON.parse(out.split('\n')[0]!) as { code: string };
-    expect((await primary.run(['link', '--approve', code], { timeoutMs: 60_000 })).code).toBe(0);
-    expect(await exited).toBe(0);
-    return p;
-  }
+  const link = (primary: CliPerson, name: string, deviceName: string) => linkedDevice(server, root, primary, name, deviceName);
 
   it('lists devices with their names, removes one from the primary, and the removed device is told in words', async () => {
     const dana = await registered(server, root, 'dana');

@@ -8,13 +8,12 @@
  * gets the pin (or the expected fingerprint) from the approving device, so the operator's CA is refused there too.
  * Built CLI, real server over TLS.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../server/test/support/server.js';
-import { assertBuilt, cliPerson, introduce, MAIN, registered, sigilo, type CliPerson } from './support/sigilo.js';
+import { assertBuilt, cliPerson, introduce, linkedDevice, registered, sigilo, type CliPerson } from './support/sigilo.js';
 
 interface ContactJson { name: string; trustedBy: string | null; certificate: { state: string; name?: string } | null }
 
@@ -36,21 +35,6 @@ describe('attack: a CA of the server operator pinned at a new device\'s first co
     const info = JSON.parse(reg.out) as { accountId: string; contactCard: string };
     p.accountId = info.accountId;
     p.card = info.contactCard;
-    return p;
-  }
-  /** `sigilo link` on a new client (init without --identity-ca), approved by `primary`. */
-  async function linked(primary: CliPerson, name: string): Promise<CliPerson> {
-    const p = cliPerson(root, name);
-    expect((await p.run(['init', t.server.url.replace(/^wss:/, 'https:').replace(/\/v1\/ws$/, ''), '--fingerprint', t.server.tls.fingerprint])).code).toBe(0);
-    const child = spawn(process.execPath, [MAIN, 'link', '--json', '--device-name', name, '--dir', p.dir], { env: { PATH: process.env.PATH, ...p.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    const exited = new Promise<number | null>((r) => child.once('close', r));
-    const deadline = Date.now() + 30_000;
-    while (!out.includes('\n') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    const { code } = JSON.parse(out.split('\n')[0]!) as { code: string };
-    expect((await primary.run(['link', '--approve', code], { timeoutMs: 60_000 })).code).toBe(0);
-    expect(await exited).toBe(0);
     return p;
   }
   const impostor = async (p: CliPerson) => (JSON.parse((await p.run(['contacts', '--json'])).out) as ContactJson[]).find((c) => c.name === 'mallory')!;
@@ -99,7 +83,7 @@ describe('attack: a CA of the server operator pinned at a new device\'s first co
     renameSync(caDir(), `${caDir()}.real`);
     expect((await admin(['init', '--org', 'Acme Logistics', '--certified-counts-as-verified'])).code).toBe(0);
     expect((await admin(['certify', mallory.accountId, '--name', 'Ana Silva', '--yes'])).code).toBe(0);
-    const phone = await linked(dora, 'dora-phone');
+    const phone = await linkedDevice(t, root, dora, 'dora-phone');
     expect((await phone.run(['whoami'])).out).toContain(`Organisation CA: Acme Logistics (fingerprint ${realFp})`);
     const seen = await impostor(phone);
     expect(seen.trustedBy).toBeNull();
@@ -109,7 +93,7 @@ describe('attack: a CA of the server operator pinned at a new device\'s first co
     // fingerprint, so it pins nothing either (without it, it pinned the operator's CA and trusted Mallory as Ana).
     const erin = await newMember('erin', realFp);
     await introduce(erin, mallory);
-    const tablet = await linked(erin, 'erin-tablet');
+    const tablet = await linkedDevice(t, root, erin, 'erin-tablet');
     expect((await tablet.run(['whoami'])).out).not.toMatch(/Organisation CA/);
     const seenByTablet = await impostor(tablet);
     expect(seenByTablet.trustedBy).toBeNull();

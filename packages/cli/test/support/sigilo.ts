@@ -71,6 +71,29 @@ export async function registered(server: TestServer, root: string, name: string)
   return p;
 }
 
+/**
+ * A new client (`init` with the server's fingerprint only) linked to `primary`'s account: `sigilo link --json` on it,
+ * `sigilo link --approve CODE` on the primary, as a person does it.
+ */
+export async function linkedDevice(server: TestServer, root: string, primary: CliPerson, name: string, deviceName = name): Promise<CliPerson> {
+  const p = cliPerson(root, name);
+  const init = await p.run(['init', server.server.url.replace(/^wss:/, 'https:').replace(/\/v1\/ws$/, ''), '--fingerprint', server.server.tls.fingerprint]);
+  if (init.code !== 0) throw new Error(`init failed: ${init.err}`);
+  const child = spawn(process.execPath, [MAIN, 'link', '--json', '--device-name', deviceName, '--dir', p.dir], { env: { PATH: process.env.PATH, ...p.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => child.once('close', r));
+  const deadline = Date.now() + 30_000;
+  while (!out.includes('\n') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  if (!out.includes('\n')) { child.kill(); throw new Error('sigilo link printed no code within 30 s'); }
+  const { code } = JSON.parse(out.split('\n')[0]!) as { code: string };
+  const approved = await primary.run(['link', '--approve', code], { timeoutMs: 60_000 });
+  if (approved.code !== 0) throw new Error(`link --approve failed: ${approved.err}`);
+  const status = await exited;
+  if (status !== 0) throw new Error(`sigilo link exited with ${status}`);
+  return p;
+}
+
 /** Makes two people contacts of each other with their cards. */
 export async function introduce(a: CliPerson, b: CliPerson): Promise<void> {
   for (const [x, y] of [[a, b], [b, a]] as const) {
