@@ -66,6 +66,9 @@ describe('sigilo admin ca, and certificates in whoami, contacts and chat', () =>
     expect(init.out).toMatch(/Created the identity CA of Acme Logistics/);
     expect(init.out).toMatch(/CA SHA-256 fingerprint: ([0-9a-f]{4} ){15}[0-9a-f]{4}/);
     expect(init.out).toMatch(/Pushed to \d+ connected device/);
+    // No `admin tls-ca` here: the server's pin is its certificate's fingerprint; the requests people sent come first.
+    expect(init.out).toMatch(/sigilo init URL --fingerprint SERVER-FINGERPRINT --identity-ca "([0-9a-f]{4} ){15}[0-9a-f]{4}"/);
+    expect(init.out).toMatch(/sigilo admin ca requests[\s\S]*sigilo admin ca approve ID/);
     const again = await admin(['init', '--org', 'Acme Logistics']);
     expect(again.code).not.toBe(0);
     expect(again.err).toMatch(/exists/);
