@@ -12,7 +12,7 @@
  */
 import { createInterface, emitKeypressEvents, type Interface } from 'node:readline';
 import { ClientError, formatAccountId, formatTimer, parseTimer, type ClientEvent, type ContactRow, type MessageRow, type SigiloClient } from '@sigilo/client-node';
-import { ANSI, clock, messageLine, mutedText, printable, printableName, ticks } from './format.js';
+import { ANSI, clock, messageLine, mutedText, printable, printableName, profileNameText, ticks } from './format.js';
 import { groupChangeText } from './group-change-text.js';
 import { personName } from './session.js';
 import type { DeviceLeases } from './device-lease.js';
@@ -252,7 +252,7 @@ export class ChatSession {
     if (c && mutedText(c, Date.now())) return;
     const id = c?.alias ?? formatAccountId(m.conversation);
     const profile = c?.alias ? undefined : this.#o.client.profiles.nameOf(m.conversation);
-    this.#setNotice(`new message from ${profile ? `~${printableName(profile)}` : id} (sigilo chat ${id})`);
+    this.#setNotice(`new message from ${profile ? `~${profileNameText(profile)}` : id} (sigilo chat ${id})`);
   }
 
   // ------------------------------------------------------------------ input
@@ -376,7 +376,7 @@ export class ChatSession {
     const alias = this.#o.client.store.getContact(accountId)?.alias;
     if (alias) return alias;
     const profile = this.#o.client.profiles.nameOf(accountId);
-    return profile ? `~${printableName(profile)}` : formatAccountId(accountId).slice(0, 8);
+    return profile ? `~${profileNameText(profile)}` : formatAccountId(accountId).slice(0, 8);
   }
 
   /** A message as a line; in a group with its author's name, and private ones marked. */
