@@ -110,7 +110,7 @@ describe('sigilo admin ca, and certificates in whoami, contacts and chat', () =>
     const list = await bruno.run(['contacts']);
     expect(list.code, list.err).toBe(0);
     expect(list.out).toMatch(/CERTIFICATE/);
-    expect(list.out).toMatch(/^ana .*certified by Acme Logistics/m);
+    expect(list.out).toMatch(/^ana .*certified by Acme Logistics as "Ana Souza"/m);
     const json = JSON.parse((await bruno.run(['contacts', '--json'])).out) as { name: string; certificate: { state: string; organisation: string; name: string } }[];
     expect(json.find((c) => c.name === 'ana')!.certificate).toMatchObject({ state: 'certified', organisation: 'Acme Logistics', name: 'Ana Souza' });
   }, 60_000);
