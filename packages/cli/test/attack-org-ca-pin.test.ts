@@ -30,6 +30,8 @@ describe('attack: a CA of the server operator pinned at a new device\'s first co
     const p = cliPerson(root, name);
     const init = await p.run(['init', t.server.url.replace(/^wss:/, 'https:').replace(/\/v1\/ws$/, ''), '--fingerprint', t.server.tls.fingerprint, ...(identityCa ? ['--identity-ca', identityCa] : [])]);
     expect(init.code, init.err).toBe(0);
+    if (identityCa) expect(init.out).toContain(`Pinned identity CA: ${identityCa.replace(/[\s:]/g, '').toLowerCase().match(/.{4}/g)!.join(' ')}`);
+    else expect(init.out).not.toContain('identity CA');
     const reg = await p.run(['register', '--invite', (await t.server.admin.createInvite()).code, '--json']);
     expect(reg.code, reg.err).toBe(0);
     const info = JSON.parse(reg.out) as { accountId: string; contactCard: string };

@@ -57,4 +57,13 @@ describe('peer text on a terminal', () => {
     expect(shown).toContain('crew');
     expect(shown).toContain('fake line');
   });
+
+  it('a profile name loses check marks, shields, locks and invisible characters, so it cannot pass for a tick or a badge', async () => {
+    const { profileNameText } = await import('../src/client/format.js');
+    expect(profileNameText('Ana ✓ Certified by Acme')).toBe('Ana Certified by Acme');
+    expect(profileNameText('Ana\u2714\uFE0F \u{1F6E1} \u{1F512}Acme\u200B\u202E')).toBe('Ana Acme');
+    expect(profileNameText('María 👩‍💻 中文')).toBe('María 👩‍💻 中文');
+    expect(profileNameText('✓✓')).toBe('\ufffd');
+    expect(profileNameText('two\nlines')).toBe('two lines');
+  });
 });

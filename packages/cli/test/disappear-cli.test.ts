@@ -60,6 +60,7 @@ describe('sigilo disappear, inbox and chat --confidential', () => {
     const chat = await ana.run(['chat', 'bruno', '--lines', '--confidential'], { input: 'solo en memoria\n/quit\n', timeoutMs: 60_000 });
     expect(chat.code, chat.err).toBe(0);
     expect(chat.out).toMatch(/you turned confidential mode on/);
+    expect(chat.out.match(/me: solo en memoria/g), chat.out).toHaveLength(1);
     const inbox = await bruno.run(['inbox', '--json']);
     expect(inbox.code, inbox.err).toBe(0);
     const rows = JSON.parse(inbox.out) as { text: string; notice: { kind: string } | null }[];

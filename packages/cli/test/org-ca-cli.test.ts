@@ -66,6 +66,9 @@ describe('sigilo admin ca, and certificates in whoami, contacts and chat', () =>
     expect(init.out).toMatch(/Created the identity CA of Acme Logistics/);
     expect(init.out).toMatch(/CA SHA-256 fingerprint: ([0-9a-f]{4} ){15}[0-9a-f]{4}/);
     expect(init.out).toMatch(/Pushed to \d+ connected device/);
+    // No `admin tls-ca` here: the server's pin is its certificate's fingerprint; the requests people sent come first.
+    expect(init.out).toMatch(/sigilo init URL --fingerprint SERVER-FINGERPRINT --identity-ca "([0-9a-f]{4} ){15}[0-9a-f]{4}"/);
+    expect(init.out).toMatch(/sigilo admin ca requests[\s\S]*sigilo admin ca approve ID/);
     const again = await admin(['init', '--org', 'Acme Logistics']);
     expect(again.code).not.toBe(0);
     expect(again.err).toMatch(/exists/);
@@ -107,7 +110,7 @@ describe('sigilo admin ca, and certificates in whoami, contacts and chat', () =>
     const list = await bruno.run(['contacts']);
     expect(list.code, list.err).toBe(0);
     expect(list.out).toMatch(/CERTIFICATE/);
-    expect(list.out).toMatch(/^ana .*certified by Acme Logistics/m);
+    expect(list.out).toMatch(/^ana .*certified by Acme Logistics as "Ana Souza"/m);
     const json = JSON.parse((await bruno.run(['contacts', '--json'])).out) as { name: string; certificate: { state: string; organisation: string; name: string } }[];
     expect(json.find((c) => c.name === 'ana')!.certificate).toMatchObject({ state: 'certified', organisation: 'Acme Logistics', name: 'Ana Souza' });
   }, 60_000);

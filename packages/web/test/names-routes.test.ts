@@ -262,6 +262,28 @@ describe.skipIf(missing !== undefined)('web app in Chromium: routes name no one;
     expect(problems).toEqual([]);
   }, 120_000);
 
+  it('Add contact blames a name with spaces on the name, not on the card, and a mistyped card on the card', async () => {
+    const own = (await contactCard(page)).trim();
+    await go('#/add-contact');
+    await page.locator('#card').fill(own);
+    await page.locator('#contact-name').fill('Ana ✓ Certified by Acme');
+    expect(await page.locator('#contact-name-hint').textContent()).toContain('no spaces');
+    await page.getByRole('button', { name: 'Save' }).click();
+    const alert = page.locator('section[aria-labelledby=add-h] form [role=alert]');
+    await expect.poll(() => alert.textContent(), { timeout: 10_000 }).toContain('This name cannot be used for a contact');
+    expect(await alert.textContent()).not.toContain('card');
+    await shot('names-add-contact-bad-name');
+    const flipped = own.slice(0, 20) + (own[20] === 'a' ? 'b' : 'a') + own.slice(21);
+    await page.locator('#card').fill(flipped);
+    await page.locator('#contact-name').fill('ana.q');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => alert.textContent(), { timeout: 10_000 }).toContain('This contact card has a typo');
+    expect(page.url()).toContain('#/add-contact');
+    await go('#/');
+    expect(a11y).toEqual({});
+    expect(problems).toEqual([]);
+  }, 120_000);
+
   it('the certification asked for at sign-up reached the administrator, and Settings shows it waiting', async () => {
     await go('#/settings');
     const pending = page.locator('[data-own-cert] [data-cert-request]');

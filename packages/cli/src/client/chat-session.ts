@@ -12,7 +12,7 @@
  */
 import { createInterface, emitKeypressEvents, type Interface } from 'node:readline';
 import { ClientError, formatAccountId, formatTimer, parseTimer, type ClientEvent, type ContactRow, type MessageRow, type SigiloClient } from '@sigilo/client-node';
-import { ANSI, clock, messageLine, mutedText, printable, printableName, ticks } from './format.js';
+import { ANSI, clock, messageLine, mutedText, printable, printableName, profileNameText, ticks } from './format.js';
 import { groupChangeText } from './group-change-text.js';
 import { personName } from './session.js';
 import type { DeviceLeases } from './device-lease.js';
@@ -62,6 +62,7 @@ export class ChatSession {
   #closed = false;
   #done!: (code: number) => void;
   readonly #sends = new Set<Promise<unknown>>();
+  readonly #printedOwn = new Set<string>();
   readonly #offs: (() => void)[] = [];
   #handOver: HandOver | undefined;
   /** SMP and the organisation's certificate of the contact (1:1 chats only). */
@@ -170,7 +171,8 @@ export class ChatSession {
         if (!e.message.outgoing) this.#peerTyping = false;
         if (!e.message.outgoing) this.#typers.delete(hexOf(e.message.author));
         this.#reload();
-        if (!this.#o.screen) this.#line(this.#lineOf(e.message, false));
+        // A confidential send comes back as this event while sendText runs: each own line prints once.
+        if (!this.#o.screen) this.#lineOnce(e.message);
         if (!e.message.outgoing) void this.#markShownRead();
         this.#render();
         return;
@@ -252,7 +254,7 @@ export class ChatSession {
     if (c && mutedText(c, Date.now())) return;
     const id = c?.alias ?? formatAccountId(m.conversation);
     const profile = c?.alias ? undefined : this.#o.client.profiles.nameOf(m.conversation);
-    this.#setNotice(`new message from ${profile ? `~${printableName(profile)}` : id} (sigilo chat ${id})`);
+    this.#setNotice(`new message from ${profile ? `~${profileNameText(profile)}` : id} (sigilo chat ${id})`);
   }
 
   // ------------------------------------------------------------------ input
@@ -307,7 +309,7 @@ export class ChatSession {
     this.#reload();
     if (!this.#o.screen) {
       const mine = this.#messages.filter((m) => m.outgoing).at(-1);
-      if (mine) this.#line(this.#lineOf(mine, false));
+      if (mine) this.#lineOnce(mine);
     }
     this.#render();
   }
@@ -376,7 +378,7 @@ export class ChatSession {
     const alias = this.#o.client.store.getContact(accountId)?.alias;
     if (alias) return alias;
     const profile = this.#o.client.profiles.nameOf(accountId);
-    return profile ? `~${printableName(profile)}` : formatAccountId(accountId).slice(0, 8);
+    return profile ? `~${profileNameText(profile)}` : formatAccountId(accountId).slice(0, 8);
   }
 
   /** A message as a line; in a group with its author's name, and private ones marked. */
@@ -518,6 +520,16 @@ export class ChatSession {
     this.#notice = text;
     if (!this.#o.screen) this.#line(`! ${text}`);
     this.#render();
+  }
+
+  /** A message as a line, an own message only the first time (its send and its event may both show it). */
+  #lineOnce(m: MessageRow): void {
+    if (m.outgoing) {
+      const id = hexOf(m.messageId);
+      if (this.#printedOwn.has(id)) return;
+      this.#printedOwn.add(id);
+    }
+    this.#line(this.#lineOf(m, false));
   }
 
   #line(text: string): void {

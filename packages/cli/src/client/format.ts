@@ -135,6 +135,21 @@ export function printable(text: string): string {
   return text.replace(/\t/g, '    ').replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '\ufffd');
 }
 
+/** Check marks, ballot boxes, shields, locks, warning signs, clocks, bells (as the web app's names.ts drops them). */
+const MARKS = /[\u221A\u2610-\u2612\u2705\u2713\u2714\u26A0\u26C9\u26CA\u26E8\u231A\u231B\u23F0-\u23F3\u{1F5F8}\u{1F5F9}\u{1F6E1}\u{1F50F}-\u{1F515}\u{1F507}\u{1F550}-\u{1F567}\u{1F197}\u{2611}\uFE0E\uFE0F]/gu;
+/** Invisible characters and direction controls (not ZWJ/ZWNJ). */
+// eslint-disable-next-line no-control-regex
+const INVISIBLE = /[\u0000-\u001F\u007F-\u009F\u00AD\u061C\u180E\u200B\u200E\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]/g;
+
+/**
+ * A display name a peer chose for themselves (their profile), for a terminal: without mark-like and invisible
+ * characters, so "Ana ✓ Certified by Acme" cannot pass for the certificate column or a ✓ tick (spec/trust.md).
+ */
+export function profileNameText(name: string): string {
+  const plain = name.replace(/\s+/gu, ' ').replace(INVISIBLE, '').replace(MARKS, '').replace(/ {2,}/g, ' ').trim();
+  return printableName(plain || '\ufffd');
+}
+
 /** A name chosen by a peer (a group's name), on one line and safe for a terminal. */
 export function printableName(name: string): string {
   return printable(name).replace(/\n/g, '\ufffd');

@@ -9,7 +9,8 @@ export function certificateShort(s: CertificateStatus): string {
   switch (s.state) {
     case 'no-ca': return '';
     case 'uncertified': return 'uncertified';
-    case 'certified': return `certified by ${printableName(s.organisation)}${s.staleCrl ? ' (CRL out of date)' : ''}`;
+    // The certified name, not only the organisation: a chosen profile name ("Ana ✓ Certified by Acme") sits beside it.
+    case 'certified': return `certified by ${printableName(s.organisation)} as "${printableName(s.name)}"${s.staleCrl ? ' (CRL out of date)' : ''}`;
     case 'expired': return `certificate EXPIRED (${printableName(s.organisation)})`;
     case 'revoked': return `REVOKED by ${printableName(s.organisation)}${s.accepted ? ' (accepted)' : ''}`;
     case 'other-key': return `certificate for ANOTHER KEY (${printableName(s.organisation)})`;

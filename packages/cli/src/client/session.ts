@@ -12,7 +12,7 @@ import {
 } from '@sigilo/client-node';
 import { parse, str, type Parsed } from '../args.js';
 import { UsageError, type Command, type Io } from '../command.js';
-import { printableName } from './format.js';
+import { profileNameText } from './format.js';
 import { promptHidden, readPassphrase } from './passphrase.js';
 import { DeviceLeases, describeLease, type LeaseKind } from './device-lease.js';
 
@@ -222,7 +222,7 @@ export function watchWarnings(client: SigiloClient, io: Io): () => void {
 export function contactName(c: ContactRow | undefined, accountId: Uint8Array, client?: SigiloClient): string {
   if (c?.alias) return c.alias;
   const profile = client?.profiles.nameOf(accountId);
-  return profile ? `~${printableName(profile)}` : formatAccountId(accountId);
+  return profile ? `~${profileNameText(profile)}` : formatAccountId(accountId);
 }
 
 /** Anyone's name as this person knows them: "you" for this account, else the contact's name (contactName). */

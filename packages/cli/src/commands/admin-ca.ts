@@ -4,6 +4,8 @@
  * compared the key's fingerprint with the one the person reads from `sigilo whoami`, and revokes
  * them; a running server pushes every change to the connected devices at once.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { adminRequest, CaError, IdentityCaDirectory, identityFingerprint, type AccountSummary, type CaSigner, type IssuedRecord } from '@sigilo/server';
 import { formatAccountId } from '@sigilo/client-node';
 import { accountLines } from '../admin-target.js';
@@ -75,10 +77,13 @@ safety numbers. It cannot be changed later without a new CA.`,
       `  key:                    ${s.key.kind === 'file' ? `${s.key.path} (back it up offline)` : `on token "${s.key.tokenLabel}", label "${s.key.keyLabel}" (not extractable)`}`,
       '',
       'Give people the CA fingerprint with the server\'s, so their devices trust only this CA:',
-      `  sigilo init URL --fingerprint … --identity-ca "${s.fingerprint}"`,
+      // The server's own TLS pin: the organisation's TLS CA where `admin tls-ca` made one, else the server certificate.
+      `  sigilo init URL ${existsSync(join(config.dataDir, 'tls', 'ca', 'ca.crt')) ? '--ca-fingerprint TLS-CA-FINGERPRINT' : '--fingerprint SERVER-FINGERPRINT'} --identity-ca "${s.fingerprint}"`,
       '',
       'Next: certify each person after comparing their key fingerprint (they run sigilo whoami):',
-      '  sigilo admin ca certify @USERNAME --fingerprint "XXXX XXXX …"',
+      '  sigilo admin ca requests                      # what people asked for at sign-up or with sigilo ca request',
+      '  sigilo admin ca approve ID --fingerprint "XXXX XXXX …"',
+      '  sigilo admin ca certify @USERNAME --name "NAME" --fingerprint "XXXX XXXX …"   # without a request',
       '',
     ].join('\n'));
     published(io, pub);

@@ -1,7 +1,7 @@
 /** `sigilo contacts`: the people this client knows, with their verification and mute state. */
 import { checkUsername, formatAccountId, parseContactCard, type ContactRow } from '@sigilo/client-node';
 import { UsageError } from '../command.js';
-import { mutedText, printableName } from '../client/format.js';
+import { mutedText, profileNameText } from '../client/format.js';
 import { CLIENT_USAGE, clientCommand, connectBestEffort } from '../client/session.js';
 import { contactConflict, settleContactConflict } from '../client/contact-conflict.js';
 import { certificateJson, certificateShort, refreshCertificates } from '../client/org-status.js';
@@ -57,7 +57,7 @@ organisation's CA says so, a certified contact shows as "verified" without compa
       ctx.io.out('No contacts yet. Add one with: sigilo contacts add NAME CARD\n');
       return 0;
     }
-    const profileOf = (c: ContactRow) => { const n = client.profiles.nameOf(c.accountId); return n ? printableName(n) : '-'; };
+    const profileOf = (c: ContactRow) => { const n = client.profiles.nameOf(c.accountId); return n ? profileNameText(n) : '-'; };
     const width = Math.max(4, ...rows.map((c) => (c.alias ?? '-').length));
     const pw = Math.max(7, ...rows.map((c) => profileOf(c).length));
     const certs = new Map(rows.map((c) => [c, certificateShort(certificate(c))]));
@@ -119,7 +119,7 @@ export const contactsAdd = clientCommand({
     if (ctx.json) {
       ctx.io.out(`${JSON.stringify({ name: row.alias, accountId: formatAccountId(row.accountId), identity: identityState(row), username: username ?? null, profileName: profileName ?? null })}\n`);
     } else {
-      const who = [username ? `@${username}` : undefined, profileName ? printableName(profileName) : undefined, formatAccountId(row.accountId)].filter(Boolean).join(', ');
+      const who = [username ? `@${username}` : undefined, profileName ? profileNameText(profileName) : undefined, formatAccountId(row.accountId)].filter(Boolean).join(', ');
       ctx.io.out(`Added ${row.alias} (${who}). Send with: sigilo send ${row.alias} TEXT\n`);
     }
     return 0;

@@ -62,10 +62,12 @@ Running init again on a registered client changes only the pin: the account and 
       throw e;
     }
     if (ctx.json) {
-      ctx.io.out(`${JSON.stringify({ url: r.url, fingerprint: r.fingerprint ?? null, caFingerprint: r.caFingerprint ?? null, dir: ctx.dir, registered: client.accountId !== undefined })}\n`);
+      ctx.io.out(`${JSON.stringify({ url: r.url, fingerprint: r.fingerprint ?? null, caFingerprint: r.caFingerprint ?? null, identityCa: identityCa ?? null, dir: ctx.dir, registered: client.accountId !== undefined })}\n`);
     } else {
       const pins = [r.caFingerprint ? `Pinned organisation CA: ${r.caFingerprint} (server certificate renewals keep working)\n` : '', r.fingerprint ? `Pinned certificate: ${r.fingerprint}\n` : ''].join('');
-      ctx.io.out(`Server: ${r.url}\n${pins || 'Certificate: checked against the system CAs\n'}Client directory: ${ctx.dir}\n`);
+      // Say the identity CA was pinned too, in the grouping `admin ca init` prints, so it can be compared.
+      const idPin = identityCa ? `Pinned identity CA: ${identityCa.match(/.{4}/g)!.join(' ')} (only its certificates count)\n` : '';
+      ctx.io.out(`Server: ${r.url}\n${pins || 'Certificate: checked against the system CAs\n'}${idPin}Client directory: ${ctx.dir}\n`);
       if (!client.accountId) ctx.io.out('Next: sigilo register --invite CODE (or sigilo link to add this device to your account)\n');
     }
     return 0;

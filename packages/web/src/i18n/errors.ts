@@ -22,6 +22,7 @@ const en = {
   errVersion: 'The server needs a newer version of this app. Reload the page to get it; if a security warning appears, tell your administrator.',
   errSendFailed: 'Not sent. It will be retried when the connection is back.',
   errInvalidCard: 'This contact card has a typo. Copy it again.',
+  errInvalidContactName: 'This name cannot be used for a contact: use letters, digits, "_", "." or "-", without spaces (for example ana.lopez).',
   errReplaced: 'This device connected from another tab or window; this one stopped. Close it and use the other.',
 };
 type Dict = typeof en;
@@ -47,6 +48,7 @@ const es: Dict = {
   errVersion: 'El servidor necesita una versión más nueva de esta app. Recarga la página para obtenerla; si aparece un aviso de seguridad, avisa a tu administrador.',
   errSendFailed: 'No enviado. Se reintentará cuando vuelva la conexión.',
   errInvalidCard: 'Esta tarjeta de contacto tiene un error. Cópiala de nuevo.',
+  errInvalidContactName: 'Este nombre no sirve para un contacto: usa letras, dígitos, "_", "." o "-", sin espacios (por ejemplo ana.lopez).',
   errReplaced: 'Este dispositivo se conectó desde otra pestaña o ventana; esta se detuvo. Ciérrala y usa la otra.',
 };
 
@@ -71,6 +73,7 @@ const pt: Dict = {
   errVersion: 'O servidor precisa de uma versão mais nova deste app. Recarregue a página para obtê-la; se aparecer um aviso de segurança, avise o administrador.',
   errSendFailed: 'Não enviada. Será reenviada quando a conexão voltar.',
   errInvalidCard: 'Este cartão de contato tem um erro. Copie-o de novo.',
+  errInvalidContactName: 'Este nome não serve para um contato: use letras, dígitos, "_", "." ou "-", sem espaços (por exemplo ana.lopez).',
   errReplaced: 'Este dispositivo se conectou a partir de outra aba ou janela; esta parou. Feche-a e use a outra.',
 };
 

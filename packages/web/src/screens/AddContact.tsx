@@ -10,6 +10,8 @@ import { QrScanner } from '../components/QrScanner.js';
 import { t } from '../i18n/index.js';
 import '../trust.css';
 
+const CONTACT_NAME = /^[\p{L}\p{N}_.-]{1,64}$/u;
+
 export function AddContact() {
   const d = t();
   const card = useSignal(fragmentValue('contact') ?? '');
@@ -21,10 +23,12 @@ export function AddContact() {
   useEffect(() => { if (/[#&]contact=/.test(location.hash)) history.replaceState(null, '', '#/add-contact'); }, []);
   const submit = async (e: Event) => {
     e.preventDefault();
-    busy.value = true;
     error.value = undefined;
+    // The same rule as the SDK's (client contacts.ts), checked first so a bad name is never blamed on the card.
+    if (!CONTACT_NAME.test(name.value.trim())) { error.value = d.errInvalidContactName; return; }
+    busy.value = true;
     try {
-      const id = await addContact(name.value, card.value);
+      const id = await addContact(name.value.trim(), card.value);
       navigate(routeTo('chat', id), true);
     } catch (err) {
       error.value = errorCode(err) === 'INVALID_INPUT' ? `${d.errInvalidCard} (${(err as Error).message})` : errorText(err);
@@ -40,7 +44,9 @@ export function AddContact() {
         onInput={(e) => { card.value = (e.target as HTMLTextAreaElement).value; }} />
       <p id="card-hint" class="hint">{d.contactCardHint}</p>
       <label for="contact-name">{d.contactName}</label>
-      <input id="contact-name" required maxLength={64} value={name.value} onInput={(e) => { name.value = (e.target as HTMLInputElement).value; }} />
+      <input id="contact-name" required maxLength={64} value={name.value} aria-describedby="contact-name-hint" autocomplete="off"
+        onInput={(e) => { name.value = (e.target as HTMLInputElement).value; }} />
+      <p id="contact-name-hint" class="hint">{d.contactNameHint}</p>
       {error.value && <p role="alert" class="error">{error.value}</p>}
       <button type="submit" class="primary big" disabled={busy.value}>{d.save}</button>
     </form>
