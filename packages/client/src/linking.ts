@@ -10,7 +10,7 @@ import { generateDeviceKey } from './account.js';
 import { Connection, type ServerAddress, ServerRequestError } from './connection.js';
 import { type Engine, META, u32 } from './engine.js';
 import { installPrivacySettings, privacySettings } from './conversation-privacy.js';
-import { installProvisionedOrgTrust, orgTrustForProvisioning } from './org-trust/org-trust.js';
+import { checkProvisionedOrgTrust, installProvisionedOrgTrust, orgTrustForProvisioning } from './org-trust/org-trust.js';
 import { ClientError } from './errors.js';
 import { carried, historyEntry, LINK_TOKEN_LENGTH, rememberSnapshot, requestCatchUp } from './link-catch-up.js';
 import { acceptPointers } from './media/pointer.js';
@@ -129,6 +129,7 @@ export function historyEntries(engine: Engine): HistoryEntry[] {
 export async function installAccount(engine: Engine, connection: Connection, nonce: Uint8Array, pm: ProvisionMessage, entries: readonly HistoryEntry[], linked = false): Promise<{ accountId: Uint8Array; deviceId: number; historyMessages: number }> {
   // An identity key on a token (trust.md §7.1) signs this link on the token; a client without tokens (a browser) refuses here, before the link.
   const identity = decodeIdentityKeyPair(engine.ctx.crypto, pm.identityKeyPair, engine.identityToken);
+  checkProvisionedOrgTrust(engine, pm);
   const deviceKey = generateDeviceKey(engine);
   const f = await connection.request({
     case: 'linkDevice',

@@ -58,13 +58,18 @@ export function orgTrustForProvisioning(engine: Engine): { orgCaCertificate: Uin
   return { orgCaCertificate: pinned ?? new Uint8Array(0), orgCaExpected: !pinned && expected ? new TextDecoder().decode(expected) : '' };
 }
 
+/** Before the new device is added to the account: a CA certificate in the link message that does not verify fails the link (throws). */
+export function checkProvisionedOrgTrust(engine: Engine, pm: { orgCaCertificate: Uint8Array }): void {
+  if (pm.orgCaCertificate.length > 0) verifyCaCertificate(engine.ctx.crypto, pm.orgCaCertificate);
+}
+
 /**
- * Installs the CA the approving device trusts (inside the linking transaction): the new device then refuses another
- * CA from the server, as the approving device does (applyOrgTrust), instead of pinning the first one offered.
+ * Installs the CA the approving device trusts (inside the linking transaction, after checkProvisionedOrgTrust): the
+ * new device then refuses another CA from the server, as the approving device does (applyOrgTrust), instead of
+ * pinning the first one offered.
  */
 export function installProvisionedOrgTrust(engine: Engine, pm: { orgCaCertificate: Uint8Array; orgCaExpected: string }): void {
   if (pm.orgCaCertificate.length > 0) {
-    verifyCaCertificate(engine.ctx.crypto, pm.orgCaCertificate); // throws on a certificate that does not verify: the link fails
     engine.store.setMeta(CA_KEY, pm.orgCaCertificate);
     return;
   }
