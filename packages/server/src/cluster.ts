@@ -12,6 +12,9 @@ import type { Hub, HubPeers } from './hub.js';
 import type { Logger } from './logger.js';
 import type { QueuedMessage } from './storage/port.js';
 
+/** How long a provisioning address's answer waits for its claim on the bus (cluster.ts listenProvision). */
+const PROVISION_CLAIM_WAIT_MS = 500;
+
 /** Presence lives this long without a heartbeat: a dead node's devices are free again after it. */
 export const PRESENCE_TTL_MS = 30_000;
 const HEARTBEAT_MS = 10_000;
@@ -291,8 +294,18 @@ export class Cluster implements HubPeers {
 
   // The provisioning relay across nodes
 
-  listenProvision(address: string): void {
-    this.#bus.claim([this.#provKey(address)], this.nodeId, this.#provisionTtlMs).catch(() => {});
+  /**
+   * Resolves once the claim is on the bus (so another node finds the address as soon as the device has it), or failed:
+   * then the address works on this node only, as on one node.
+   */
+  async listenProvision(address: string): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    // A bus that hangs without closing delays the answer by at most PROVISION_CLAIM_WAIT_MS (the claim still lands later, if it does).
+    await Promise.race([
+      this.#bus.claim([this.#provKey(address)], this.nodeId, this.#provisionTtlMs).catch(() => {}),
+      new Promise<void>((resolve) => { timer = setTimeout(resolve, PROVISION_CLAIM_WAIT_MS); }),
+    ]);
+    clearTimeout(timer);
   }
 
   forgetProvision(address: string): void {

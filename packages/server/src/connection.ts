@@ -615,7 +615,7 @@ export class Connection implements ConnectionPort {
       case 'setAccessKey': return setAccessKey(ctx, needAuth(), body.value);
       case 'listDevices': return listDevices(ctx, needAuth());
       case 'allocateAttachment': return allocateAttachment(ctx, needAuth(), body.value);
-      case 'provisionListen': return Promise.resolve(provisionListen(ctx, this, s));
+      case 'provisionListen': return provisionListen(ctx, this, s);
       case 'provisionSend': return provisionSend(ctx, needAuth(), body.value);
       // Names and the member directory (services/usernames.ts, services/profiles.ts)
       case 'setUsername': return setUsername(ctx, needAuth(), body.value);

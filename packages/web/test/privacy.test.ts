@@ -268,6 +268,8 @@ describe.skipIf(missing !== undefined)('web privacy in Chromium: confidential mo
     expect(await shown()).toEqual([]);
     // The app is closed: one notification, fixed text, nothing of what the push carried.
     await ana.page.close();
+    // The worker learns of the closed page a moment later; a push before that finds a visible window and rightly shows nothing.
+    await expect.poll(() => sw.evaluate(async () => (await (self as unknown as ServiceWorkerGlobalScope).clients.matchAll({ type: 'window', includeUncontrolled: true })).length), { timeout: 20_000 }).toBe(0);
     await cdp.send('ServiceWorker.deliverPushMessage', { origin: web.origin, registrationId: registrationId!, data: payload });
     await expect.poll(() => shown().then((n) => n.length), { timeout: 20_000 }).toBe(1);
     const [n] = await shown();

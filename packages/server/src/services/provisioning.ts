@@ -24,14 +24,15 @@ function registry(ctx: ServerContext): Map<string, Connection> {
   return m;
 }
 
-export function provisionListen(ctx: ServerContext, conn: Connection, session: Session | undefined): Reply {
+export async function provisionListen(ctx: ServerContext, conn: Connection, session: Session | undefined): Promise<Reply> {
   if (session) throw new ServerError('ALREADY_AUTHENTICATED', 'a registered device cannot be provisioned; use a new device');
   let address = addressOf.get(conn);
   if (!address) {
     address = toHex(ctx.random(ADDRESS_LENGTH));
     addressOf.set(conn, address);
     registry(ctx).set(address, conn);
-    ctx.cluster?.listenProvision(address);
+    // Answered once the other nodes can find it: a code approved at once on another node would otherwise be NOT_FOUND.
+    await ctx.cluster?.listenProvision(address);
   }
   return { body: { case: 'provisionAddress', value: { address: Buffer.from(address, 'hex') } } };
 }
