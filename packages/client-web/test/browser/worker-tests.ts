@@ -41,44 +41,30 @@ export const workerTests = {
    * cancelled once and resumed; the File it answers is the Blob byte for byte.
    */
   async workerAttachments(invites: string[], size: number) {
-    const names = [uniqueName('worker-a'), uniqueName('worker-b')];
-    const [a, b] = names.map(() => new SigiloWorkerClient(new Worker('/test-worker.js')));
+    const { a, b, ids, close } = await twoWorkers('worker', invites);
     try {
-      const ids: Uint8Array[] = [];
-      const cards: string[] = [];
-      for (const [i, w] of [a!, b!].entries()) {
-        await w.open({ name: names[i]!, passphrase: 'pw', kdf: TEST_KDF });
-        await w.call.init(undefined);
-        ids.push((await w.call.register(invites[i]!)).accountId);
-        await w.call.connect({ reconnect: false });
-        cards.push((await w.call.whoami()).contactCard!);
-      }
-      const ca = parseContactCard(cards[0]!), cb = parseContactCard(cards[1]!);
-      await a!.call.addContact('b', cb.accountId, cb.accessKey, cb.profileKey);
-      await b!.call.addContact('a', ca.accountId, ca.accessKey, ca.profileKey);
       const blob = new File([patternBlob(size)], 'worker.bin', { lastModified: 1_700_000_000_000 });
       const want = await sha256Hex(await blob.arrayBuffer());
       // Send, cancelled half-way through progress events.
       const stop = new AbortController();
       const upProgress: number[] = [];
-      const cut = await sendFileInWorker(a!, ids[1]!, blob, { caption: 'via worker', signal: stop.signal, onProgress: (done, total) => { upProgress.push(done); if (done > total / 2) stop.abort(); } })
+      const cut = await sendFileInWorker(a, ids[1]!, blob, { caption: 'via worker', signal: stop.signal, onProgress: (done, total) => { upProgress.push(done); if (done > total / 2) stop.abort(); } })
         .then(() => undefined, (e: SigiloWorkerError) => `${e.reason}${e.resumable ? ' resumable' : ''}`);
       let resumedUpAt = -1;
-      const sent = await sendFileInWorker(a!, ids[1]!, blob, { caption: 'via worker', onProgress: (done) => { if (resumedUpAt < 0) resumedUpAt = done; } });
+      const sent = await sendFileInWorker(a, ids[1]!, blob, { caption: 'via worker', onProgress: (done) => { if (resumedUpAt < 0) resumedUpAt = done; } });
       // The other Worker receives it, downloads with a cancel, then resumes.
-      const deadline = Date.now() + 30_000;
-      while (Date.now() < deadline && !(await b!.call.listMessages(ids[0]!, 10)).some((m) => bytesEqual(m.messageId, sent.messageId) && m.attachments?.length === 1)) await new Promise((r) => setTimeout(r, 50));
+      await attachmentArrived(b, ids[0]!, sent.messageId);
       const stopDown = new AbortController();
-      const cutDown = await downloadInWorker(b!, ids[0]!, sent.messageId, { signal: stopDown.signal, onProgress: (done, total) => { if (done > total / 2) stopDown.abort(); } })
+      const cutDown = await downloadInWorker(b, ids[0]!, sent.messageId, { signal: stopDown.signal, onProgress: (done, total) => { if (done > total / 2) stopDown.abort(); } })
         .then(() => undefined, (e: SigiloWorkerError) => `${e.reason}${e.resumable ? ' resumable' : ''}`);
       let resumedDownAt = -1;
-      const got = await downloadInWorker(b!, ids[0]!, sent.messageId, { onProgress: (done) => { if (resumedDownAt < 0) resumedDownAt = done; } });
+      const got = await downloadInWorker(b, ids[0]!, sent.messageId, { onProgress: (done) => { if (resumedDownAt < 0) resumedDownAt = done; } });
       const same = (await sha256Hex(await got.file.arrayBuffer())) === want;
       const url = URL.createObjectURL(got.file);
       URL.revokeObjectURL(url);
       return { cut, upEvents: upProgress.length, resumedUpAt, cutDown, resumedDownAt, size: got.size, fileSize: got.file.size, same, caption: sent.text, urlMade: url.startsWith('blob:') };
     } finally {
-      for (const [i, w] of [a!, b!].entries()) { await w.close().catch(() => {}); await deleteStore(names[i]!).catch(() => {}); }
+      await close();
     }
   },
 
@@ -89,43 +75,29 @@ export const workerTests = {
    * in OPFS for that attachment and how the download ended.
    */
   async workerDownloadAcrossExpiry(invites: string[], size: number) {
-    const names = [uniqueName('expiry-a'), uniqueName('expiry-b')];
-    const [a, b] = names.map(() => new SigiloWorkerClient(new Worker('/test-worker.js')));
+    const { a, b, ids, close } = await twoWorkers('expiry', invites);
     try {
-      const ids: Uint8Array[] = [];
-      const cards: string[] = [];
-      for (const [i, w] of [a!, b!].entries()) {
-        await w.open({ name: names[i]!, passphrase: 'pw', kdf: TEST_KDF });
-        await w.call.init(undefined);
-        ids.push((await w.call.register(invites[i]!)).accountId);
-        await w.call.connect({ reconnect: false });
-        cards.push((await w.call.whoami()).contactCard!);
-      }
-      const ca = parseContactCard(cards[0]!), cb = parseContactCard(cards[1]!);
-      await a!.call.addContact('b', cb.accountId, cb.accessKey, cb.profileKey);
-      await b!.call.addContact('a', ca.accountId, ca.accessKey, ca.profileKey);
-      await a!.call.setDisappearingTimer(ids[1]!, 30_000);
-      const sent = await sendFileInWorker(a!, ids[1]!, new File([patternBlob(size)], 'secret.bin'));
-      const deadline = Date.now() + 30_000;
-      while (Date.now() < deadline && !(await b!.call.listMessages(ids[0]!, 10)).some((m) => bytesEqual(m.messageId, sent.messageId) && m.attachments?.length === 1)) await new Promise((r) => setTimeout(r, 50));
-      await b!.call.markRead(ids[0]!);
-      const row = (await b!.call.listMessages(ids[0]!, 10)).find((m) => bytesEqual(m.messageId, sent.messageId))!;
+      await a.call.setDisappearingTimer(ids[1]!, 30_000);
+      const sent = await sendFileInWorker(a, ids[1]!, new File([patternBlob(size)], 'secret.bin'));
+      await attachmentArrived(b, ids[0]!, sent.messageId);
+      await b.call.markRead(ids[0]!);
+      const row = (await b.call.listMessages(ids[0]!, 10)).find((m) => bytesEqual(m.messageId, sent.messageId))!;
       const attachmentName = Array.from(row.attachments![0]!.attachmentId, (x) => x.toString(16).padStart(2, '0')).join('');
       // Start 1.5 s before the countdown ends: the file (48 MiB, about 10 s to fetch, decrypt and write here) is still
       // being written when the message expires. 300 ms left too little room: a page or Worker stalled that long on a
       // loaded machine found the message already gone, and no progress came after the expiry.
       await new Promise((r) => setTimeout(r, Math.max(0, row.expiresAt! - 1500 - Date.now())));
       let progressAfterExpiry = false;
-      const ended = await downloadInWorker(b!, ids[0]!, sent.messageId, { onProgress: () => { if (Date.now() > row.expiresAt!) progressAfterExpiry = true; } })
+      const ended = await downloadInWorker(b, ids[0]!, sent.messageId, { onProgress: () => { if (Date.now() > row.expiresAt!) progressAfterExpiry = true; } })
         .then(() => 'completed', (e: SigiloWorkerError) => `${e.code ?? ''} ${e.reason ?? ''}`.trim());
       await new Promise((r) => setTimeout(r, 1000));
       const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('sigilo-downloads', { create: true });
       const left: string[] = [];
       for await (const k of (dir as unknown as { keys(): AsyncIterable<string> }).keys()) if (k.startsWith(attachmentName)) left.push(k);
-      const gone = !(await b!.call.listMessages(ids[0]!, 10)).some((m) => bytesEqual(m.messageId, sent.messageId));
+      const gone = !(await b.call.listMessages(ids[0]!, 10)).some((m) => bytesEqual(m.messageId, sent.messageId));
       return { left, ended, gone, progressAfterExpiry };
     } finally {
-      for (const [i, w] of [a!, b!].entries()) { await w.close().catch(() => {}); await deleteStore(names[i]!).catch(() => {}); }
+      await close();
     }
   },
 
@@ -153,3 +125,36 @@ export const workerTests = {
     }
   },
 };
+
+/** Two engines in Workers, registered with `invites`, connected, each the other's contact ('b', 'a'); `close` closes and deletes both. */
+async function twoWorkers(prefix: string, invites: string[]) {
+  const names = [uniqueName(`${prefix}-a`), uniqueName(`${prefix}-b`)];
+  const [a, b] = names.map(() => new SigiloWorkerClient(new Worker('/test-worker.js'))) as [SigiloWorkerClient, SigiloWorkerClient];
+  const close = async () => {
+    for (const [i, w] of [a, b].entries()) { await w.close().catch(() => {}); await deleteStore(names[i]!).catch(() => {}); }
+  };
+  try {
+    const ids: Uint8Array[] = [];
+    const cards: string[] = [];
+    for (const [i, w] of [a, b].entries()) {
+      await w.open({ name: names[i]!, passphrase: 'pw', kdf: TEST_KDF });
+      await w.call.init(undefined);
+      ids.push((await w.call.register(invites[i]!)).accountId);
+      await w.call.connect({ reconnect: false });
+      cards.push((await w.call.whoami()).contactCard!);
+    }
+    const ca = parseContactCard(cards[0]!), cb = parseContactCard(cards[1]!);
+    await a.call.addContact('b', cb.accountId, cb.accessKey, cb.profileKey);
+    await b.call.addContact('a', ca.accountId, ca.accessKey, ca.profileKey);
+    return { a, b, ids, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+/** Waits (at most 30 s) until `w` holds the message `messageId` from `from` with its attachment pointer. */
+async function attachmentArrived(w: SigiloWorkerClient, from: Uint8Array, messageId: Uint8Array): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline && !(await w.call.listMessages(from, 10)).some((m) => bytesEqual(m.messageId, messageId) && m.attachments?.length === 1)) await new Promise((r) => setTimeout(r, 50));
+}
