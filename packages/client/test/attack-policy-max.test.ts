@@ -4,42 +4,17 @@
  * applied it as given: every message vanished one second after it was sent or read, and the policy said "1 second".
  * The client now applies and shows at least 30 s. Real server over TLS, real SQLCipher stores.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../../server/test/support/server.js';
-import { SqlCipherStore, createNodeClient } from '../../client-node/src/index.js';
-import type { SigiloClient } from '../src/index.js';
 import { policyFacts, readServerPolicy } from '../src/server-policy.js';
 import { policyMaxMs } from '../src/disappearing-timer.js';
-import { introduce, nextEvent } from './support.js';
+import { World, introduce, nextEvent } from './support.js';
 
 describe('attack: a maximum timer below 30 seconds', () => {
-  let t: TestServer;
-  const dirs: string[] = [];
-  const clients: SigiloClient[] = [];
+  let world: World;
+  const person = (name: string) => world.person(name);
 
-  async function person(name: string): Promise<SigiloClient> {
-    const d = mkdtempSync(join(tmpdir(), `sigilo-attack-policy-${name}-`));
-    dirs.push(d);
-    const c = createNodeClient({ store: SqlCipherStore.open(d, `pass ${name}`) });
-    clients.push(c);
-    await c.init(t.server.url, t.server.tls.fingerprint);
-    await c.register((await t.server.admin.createInvite()).code);
-    await c.connect({ reconnect: false });
-    return c;
-  }
-
-  beforeAll(async () => { t = await startTestServer({ 'retention.maxDisappearingTimer': '1s' }); }, 60_000);
-  afterAll(async () => {
-    for (const c of clients) {
-      await c.close().catch(() => {});
-      try { c.store.close(); } catch { /* closed already */ }
-    }
-    await t?.stop();
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  });
+  beforeAll(async () => { world = await World.start({ 'retention.maxDisappearingTimer': '1s' }); }, 60_000);
+  afterAll(async () => { await world?.stop(); });
 
   it('messages are not made to vanish after one second; the policy says 30 seconds', async () => {
     const ana = await person('ana');

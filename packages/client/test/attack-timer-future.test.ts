@@ -5,23 +5,16 @@
  * again. A change dated more than MAX_CHANGE_AHEAD_MS ahead of the receiving device's clock is now ignored. Real
  * server over TLS, real SQLCipher stores.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../../server/test/support/server.js';
-import { SqlCipherStore, createNodeClient } from '../../client-node/src/index.js';
 import type { SigiloClient } from '../src/index.js';
 import { MAX_CHANGE_AHEAD_MS } from '../src/disappearing-timer.js';
-import { introduce, nextEvent } from './support.js';
+import { World, introduce, nextEvent } from './support.js';
 
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
 
 describe('attack: a timer change dated in the future', () => {
-  let t: TestServer;
-  const dirs: string[] = [];
-  const clients: SigiloClient[] = [];
+  let world: World;
   let mallory: SigiloClient, bruno: SigiloClient;
   // The date mallory puts on the message it makes (sendData), while its connection keeps the real clock (a sender
   // certificate checked at a date past its expiry would stop every send).
@@ -32,31 +25,13 @@ describe('attack: a timer change dated in the future', () => {
     return stack.includes('sendData') && !stack.includes('senderCertificate') ? malloryClock : Date.now();
   };
 
-  async function person(name: string, now: () => number): Promise<SigiloClient> {
-    const d = mkdtempSync(join(tmpdir(), `sigilo-attack-timer-${name}-`));
-    dirs.push(d);
-    const c = createNodeClient({ store: SqlCipherStore.open(d, `pass ${name}`), now });
-    clients.push(c);
-    await c.init(t.server.url, t.server.tls.fingerprint);
-    await c.register((await t.server.admin.createInvite()).code);
-    await c.connect({ reconnect: false });
-    return c;
-  }
-
   beforeAll(async () => {
-    t = await startTestServer();
-    mallory = await person('mallory', malloryNow);
-    bruno = await person('bruno', () => Date.now());
+    world = await World.start();
+    mallory = await world.person('mallory', malloryNow);
+    bruno = await world.person('bruno');
     introduce(mallory, 'mallory', bruno, 'bruno');
   }, 120_000);
-  afterAll(async () => {
-    for (const c of clients) {
-      await c.close().catch(() => {});
-      try { c.store.close(); } catch { /* closed already */ }
-    }
-    await t?.stop();
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  });
+  afterAll(async () => { await world?.stop(); });
 
   async function malloryChanges(ms: number, at: number): Promise<void> {
     malloryClock = at;

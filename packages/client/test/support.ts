@@ -27,15 +27,15 @@ export class World {
     return d;
   }
 
-  async newClient(name: string, dir = this.dir(name)): Promise<SigiloClient> {
-    const client = createNodeClient({ store: SqlCipherStore.open(dir, `passphrase of ${name}`) });
+  async newClient(name: string, dir = this.dir(name), now?: () => number): Promise<SigiloClient> {
+    const client = createNodeClient({ store: SqlCipherStore.open(dir, `passphrase of ${name}`), ...(now ? { now } : {}) });
     await client.init(this.server.server.url, this.server.server.tls.fingerprint);
     return client;
   }
 
-  /** A registered person with one connected device. */
-  async person(name: string): Promise<SigiloClient> {
-    const client = await this.newClient(name);
+  /** A registered person with one connected device (`now`: the client's clock, for tests that date things). */
+  async person(name: string, now?: () => number): Promise<SigiloClient> {
+    const client = await this.newClient(name, undefined, now);
     const { code } = await this.server.server.admin.createInvite();
     await client.register(code);
     await client.connect({ reconnect: false });
