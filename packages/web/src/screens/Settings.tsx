@@ -2,6 +2,7 @@
  * Settings: a list of sections. Screens that add settings (devices, notifications, …) add a row to
  * SETTINGS_ROWS below pointing at their route.
  */
+import type { FunctionComponent } from 'preact';
 import { lang, LANGS, setLang, t, type Dict } from '../i18n/index.js';
 import { me } from '../sdk/state.js';
 import { orgTrust } from '../sdk/org.js';
@@ -15,13 +16,14 @@ import { Avatar } from '../components/Avatar.js';
 import { ReleaseInfo } from '../components/ReleaseInfo.js';
 import { hex } from '../sdk/ids.js';
 import { OwnCertificate } from '../components/OwnCertificate.js';
+import { CardIcon, PhoneIcon, ServerIcon } from '../components/Icons.js';
 import '../trust.css';
 
 /** Rows that open another screen: an icon, the label's i18n key and the route. */
-export const SETTINGS_ROWS: readonly { icon: string; label: keyof Dict; route: string }[] = [
-  { icon: '🪪', label: 'myCard', route: 'me' },
-  { icon: '📱', label: 'devices', route: 'settings/devices' },
-  { icon: '🗄️', label: 'serverPolicy', route: 'settings/server' },
+export const SETTINGS_ROWS: readonly { icon: FunctionComponent; label: keyof Dict; route: string }[] = [
+  { icon: CardIcon, label: 'myCard', route: 'me' },
+  { icon: PhoneIcon, label: 'devices', route: 'settings/devices' },
+  { icon: ServerIcon, label: 'serverPolicy', route: 'settings/server' },
 ];
 
 export function Settings() {
@@ -34,7 +36,7 @@ export function Settings() {
       <ul class="settings-list">
         <li class="settings-field"><ProfileName /></li>
         <li class="settings-field"><UsernameField /></li>
-        {SETTINGS_ROWS.map((r) => <li key={r.route}><button type="button" class="row-button" onClick={() => navigate(r.route)}><span aria-hidden="true" class="row-icon">{r.icon}</span>{d[r.label] as string}</button></li>)}
+        {SETTINGS_ROWS.map((r) => <li key={r.route}><button type="button" class="row-button" onClick={() => navigate(r.route)}><span aria-hidden="true" class="row-icon"><r.icon /></span>{d[r.label] as string}</button></li>)}
         {orgTrust.value?.ca && <li class="settings-field"><OwnCertificate /></li>}
         <li class="settings-field"><NotificationSettings /></li>
         <li class="settings-field"><PushSettings /></li>
