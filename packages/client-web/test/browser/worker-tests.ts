@@ -41,7 +41,8 @@ export const workerTests = {
    * cancelled once and resumed; the File it answers is the Blob byte for byte.
    */
   async workerAttachments(invites: string[], size: number) {
-    const { a, b, ids, close } = await twoWorkers('worker', invites);
+    // b downloads over a slow link, so the page's cancel reaches its Worker before the last byte (see worker.ts).
+    const { a, b, ids, close } = await twoWorkers('worker', invites, { slowDownloadsForB: true });
     try {
       const blob = new File([patternBlob(size)], 'worker.bin', { lastModified: 1_700_000_000_000 });
       const want = await sha256Hex(await blob.arrayBuffer());
@@ -55,7 +56,7 @@ export const workerTests = {
       // The other Worker receives it, downloads with a cancel, then resumes.
       await attachmentArrived(b, ids[0]!, sent.messageId);
       const stopDown = new AbortController();
-      const cutDown = await downloadInWorker(b, ids[0]!, sent.messageId, { signal: stopDown.signal, onProgress: (done, total) => { if (done > total / 2) stopDown.abort(); } })
+      const cutDown = await downloadInWorker(b, ids[0]!, sent.messageId, { signal: stopDown.signal, onProgress: (done, total) => { if (done > 0 && done < total) stopDown.abort(); } })
         .then(() => undefined, (e: SigiloWorkerError) => `${e.reason}${e.resumable ? ' resumable' : ''}`);
       let resumedDownAt = -1;
       const got = await downloadInWorker(b, ids[0]!, sent.messageId, { onProgress: (done) => { if (resumedDownAt < 0) resumedDownAt = done; } });
@@ -126,10 +127,14 @@ export const workerTests = {
   },
 };
 
-/** Two engines in Workers, registered with `invites`, connected, each the other's contact ('b', 'a'); `close` closes and deletes both. */
-async function twoWorkers(prefix: string, invites: string[]) {
+/**
+ * Two engines in Workers, registered with `invites`, connected, each the other's contact ('b', 'a'); `close` closes
+ * and deletes both. `slowDownloadsForB` puts b behind the slow link of worker.ts.
+ */
+async function twoWorkers(prefix: string, invites: string[], options: { slowDownloadsForB?: boolean } = {}) {
   const names = [uniqueName(`${prefix}-a`), uniqueName(`${prefix}-b`)];
-  const [a, b] = names.map(() => new SigiloWorkerClient(new Worker('/test-worker.js'))) as [SigiloWorkerClient, SigiloWorkerClient];
+  const a = new SigiloWorkerClient(new Worker('/test-worker.js'));
+  const b = new SigiloWorkerClient(new Worker(options.slowDownloadsForB ? '/test-worker.js?slow-downloads' : '/test-worker.js'));
   const close = async () => {
     for (const [i, w] of [a, b].entries()) { await w.close().catch(() => {}); await deleteStore(names[i]!).catch(() => {}); }
   };
