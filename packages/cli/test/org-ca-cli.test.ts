@@ -102,6 +102,13 @@ describe('sigilo admin ca, and certificates in whoami, contacts and chat', () =>
     expect(v.stdout + v.stderr).toMatch(/: OK/);
     const list = await admin(['list']);
     expect(list.out).toMatch(/in force.*Ana Souza/);
+    // `admin accounts` shows whom each account's certificate in force names (and the JSON has it too).
+    const accounts = await sigilo(['admin', 'accounts', '--data', t.dataDir], { timeoutMs: 60_000 });
+    expect(accounts.code, accounts.err).toBe(0);
+    expect(accounts.out).toMatch(new RegExp(`^${ana.accountId}.*certified as "Ana Souza" until \\d{4}-\\d{2}-\\d{2}`, 'm'));
+    expect(accounts.out).toMatch(new RegExp(`^${bruno.accountId}.*certified as "Bruno Lima"`, 'm'));
+    const rows = JSON.parse((await sigilo(['admin', 'accounts', '--data', t.dataDir, '--json'], { timeoutMs: 60_000 })).out) as { accountId: string; certificate: { name: string } | null }[];
+    expect(rows.find((r) => r.accountId === ana.accountId)!.certificate).toMatchObject({ name: 'Ana Souza' });
   }, 90_000);
 
   it('whoami and contacts show "certified by ORGANISATION"', async () => {
