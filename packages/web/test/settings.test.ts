@@ -216,6 +216,8 @@ describe.skipIf(missing !== undefined)('web settings in Chromium: notifications,
     await ana.page.getByText('Name saved').waitFor({ timeout: 15_000 });
     await ana.page.locator('#lang').selectOption('es');
     await expect.poll(() => ana.page.locator('#notify-on').evaluate((el) => el.parentElement!.textContent)).toBe('Avisarme de mensajes nuevos');
+    // The English confirmation does not stay on a Spanish page.
+    expect(await ana.page.getByText('Name saved').count()).toBe(0);
     await check(ana, 'settings-es');
     await ana.page.locator('#lang').selectOption('pt');
     await expect.poll(() => ana.page.locator('legend', { hasText: 'Notificações do navegador' }).count()).toBe(1);

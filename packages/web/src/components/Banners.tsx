@@ -3,7 +3,7 @@ import { useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
 import { applyUpdate, status, supported, type Problem } from '../integrity.js';
 import { connection, notice, notPersisted, phase } from '../sdk/state.js';
-import { t } from '../i18n/index.js';
+import { lang, t } from '../i18n/index.js';
 
 function ProblemText({ p }: { p: Problem }) {
   const d = t();
@@ -74,15 +74,24 @@ function StorageBanner() {
   </div>;
 }
 
+/** The language each notice was first shown in: a confirmation is not shown again in another language. */
+const noticeLang = new WeakMap<object, string>();
+
 function Notice() {
   const n = notice.value;
+  const l = lang.value;
+  if (n && !noticeLang.has(n)) noticeLang.set(n, l);
+  // "Name saved" after switching to Spanish would stay in English: a confirmation goes once the language changes
+  // (an error stays, in the words it was written in, until dismissed).
+  const stale = n?.kind === 'info' && noticeLang.get(n) !== l;
+  useEffect(() => { if (stale && notice.value === n) notice.value = undefined; }, [stale, n]);
   useEffect(() => {
     // Confirmations ("Copied") go away by themselves; errors stay until dismissed.
     if (n?.kind !== 'info') return;
     const timer = setTimeout(() => { if (notice.value === n) notice.value = undefined; }, 3000);
     return () => clearTimeout(timer);
   }, [n]);
-  if (!n) return null;
+  if (!n || stale) return null;
   return <div role={n.kind === 'error' ? 'alert' : 'status'} class={`banner ${n.kind === 'error' ? 'warning' : 'info'}`} data-notice="notice">
     <p>{n.text}</p>
     <button type="button" onClick={() => { notice.value = undefined; }}>{t().errDismiss}</button>
