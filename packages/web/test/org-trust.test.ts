@@ -122,11 +122,12 @@ describe.skipIf(missing !== undefined)('web app in Chromium: the organisation\'s
     // Revoked: the running app learns it from the push within seconds; sending is held like a changed safety number.
     const t0 = performance.now();
     const revoking = admin(['revoke', hex(bruno.accountId!), '--yes']);
-    await page.locator('[data-notice="certificate-revoked"]').waitFor({ timeout: 15_000 });
+    await page.locator('[data-notice="certificate-revoked"]').waitFor({ timeout: 30_000 });
     const seenMs = performance.now() - t0;
     ok(await revoking, 'admin ca revoke');
     console.log(`web org-trust: revocation shown in the open chat ${seenMs.toFixed(0)} ms after sigilo admin ca revoke started (includes the CLI's start)`);
-    expect(seenMs).toBeLessThan(10_000);
+    // Seconds, not the next sync: the CLI's own start (a new node process, several seconds on a loaded machine) is in it.
+    expect(seenMs).toBeLessThan(15_000);
     expect(await page.locator('[data-notice="certificate-revoked"]').textContent()).toContain('Acme Logistics revoked Bruno\'s certificate');
     await page.locator('.bar .cert-badge[data-cert="revoked"]').waitFor();
     const box = page.getByRole('textbox', { name: 'Message' });
