@@ -17,7 +17,9 @@ import { MAIN, assertBuilt, cliPerson, introduce, registered, sigilo, type CliPe
 const CLIENT_COMMANDS = ['init', 'register', 'whoami', 'link', 'contacts', 'contacts add', 'send', 'inbox', 'chat', 'verify', 'devices', 'delete-history', 'mute',
   'profile', 'profile set', 'username', 'username set', 'username delete', 'directory', 'directory join', 'directory leave', 'receipts', 'export-receipts'];
 
-describe('sigilo client commands', () => {
+// Each test runs several `sigilo` processes one after the other (the first, one per command at once): on a loaded
+// 2-core machine a node start takes seconds, so the 30 s default is too tight for them.
+describe('sigilo client commands', { timeout: 120_000 }, () => {
   let server: TestServer;
   let root: string;
   let alice: CliPerson;
