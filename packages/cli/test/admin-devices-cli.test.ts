@@ -40,8 +40,9 @@ describe('sigilo admin and sigilo devices', () => {
     expect(label.out).toContain('Carol – logistics');
     const accounts = await admin(['accounts']);
     expect(accounts.code).toBe(0);
-    expect(accounts.out).toMatch(new RegExp(`^${carol.accountId}  created \\d{4}-\\d\\d-\\d\\d  "Carol – logistics"$`, 'm'));
-    expect(accounts.out).toMatch(new RegExp(`^${ana.accountId}  created \\d{4}-\\d\\d-\\d\\d$`, 'm'));
+    expect(accounts.out).toMatch(/^ACCOUNT +CREATED +USERNAME +LABEL$/m);
+    expect(accounts.out).toMatch(new RegExp(`^${carol.accountId}  \\d{4}-\\d\\d-\\d\\d  -  +"Carol – logistics"$`, 'm'));
+    expect(accounts.out).toMatch(new RegExp(`^${ana.accountId}  \\d{4}-\\d\\d-\\d\\d  -  +-$`, 'm'));
     const json = JSON.parse((await admin(['accounts', '--json'])).out) as { accountId: string; label: string | null; username: string | null }[];
     expect(json.find((a) => a.accountId === carol.accountId)).toMatchObject({ label: 'Carol – logistics', username: null });
     expect(json.find((a) => a.accountId === ana.accountId)).toMatchObject({ label: null });

@@ -29,10 +29,12 @@ export const adminAccounts: Command = {
   summary: 'list accounts (id, username, your label, certificate) and their devices',
   usage: `sigilo admin accounts [--data DIR] [--config FILE] [--json]
 
+Columns: the account id, the day it was created, its username, your label (\`sigilo admin label\`)
+and, with an identity CA, its certificate; each account's devices are listed under it.
 The username column: @name for members listed in the member directory; "(hashed)" when
 the member claimed a username but the server holds only its hash (it cannot show it, yet
 \`sigilo admin label @name …\`, \`revoke-device\` and \`remove-account\` find the account by the
-exact name); empty when none is claimed.
+exact name); "-" when none is claimed.
 Where the organisation has an identity CA (\`sigilo admin ca init\`), each account shows the
 name its certificate in force certifies, or "not certified" (requests: \`sigilo admin ca requests\`).`,
   async run(args, io) {
@@ -50,17 +52,32 @@ name its certificate in force certifies, or "not certified" (requests: \`sigilo 
       io.out('No accounts yet. Create an invite with: sigilo admin invite\n');
       return 0;
     }
-    const lines = [`${result.length} account(s)${live ? '' : ' (server not running: connection state unknown)'}`];
-    for (const a of result) {
-      const who = [a.username ? (a.username.startsWith('(') ? a.username : `@${a.username}`) : '', a.label ? `"${a.label}"` : ''].filter(Boolean).join('  ');
+    // A table: one row per account (its devices under it), with headers, so an empty cell keeps the columns.
+    const rows = result.map((a) => {
       const cert = certified?.get(a.accountId);
-      const certText = !certified ? '' : cert ? `  certified as "${printableName(cert.name)}" until ${cert.notAfter.slice(0, 10)}` : '  not certified';
-      lines.push(`${a.accountId}  created ${a.createdDay}${who ? `  ${who}` : ''}${certText}`);
+      return {
+        a,
+        cells: [
+          a.accountId,
+          a.createdDay,
+          a.username ? (a.username.startsWith('(') ? a.username : `@${a.username}`) : '-',
+          a.label ? `"${printableName(a.label)}"` : '-',
+          ...(certified ? [cert ? `certified as "${printableName(cert.name)}" until ${cert.notAfter.slice(0, 10)}` : 'not certified'] : []),
+        ],
+      };
+    });
+    const header = ['ACCOUNT', 'CREATED', 'USERNAME', 'LABEL', ...(certified ? ['CERTIFICATE'] : [])];
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r.cells[i]!.length)));
+    const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
+    const lines = [`${result.length} account(s)${live ? '' : ' (server not running: connection state unknown)'}`, line(header)];
+    for (const { a, cells } of rows) {
+      lines.push(line(cells));
       for (const d of a.devices) {
         const state = d.connected === null ? '' : d.connected ? '  connected' : '';
         lines.push(`  device ${String(d.deviceId).padEnd(4)} created ${d.createdDay}  last seen ${d.lastSeenDay ?? '-'}${state}`);
       }
     }
+    if (result.every((a) => a.label === null)) lines.push('Name an account for yourself with: sigilo admin label ACCOUNT "NAME"');
     io.out(`${lines.join('\n')}\n`);
     return 0;
   },
