@@ -149,6 +149,8 @@ describe('sigilo send-file and download', () => {
     const info = JSON.parse(sent.out) as { messageId: string; fileName: string; size: number; contentType: string; status: string; contact: string };
     expect(info).toMatchObject({ contact: 'bob', fileName: '.report.pdf', size: content.length, contentType: 'application/pdf', status: 'sent' });
     expect(sent.err).toMatch(/Sending \.report\.pdf: .*100%/);
+    // Progress in the file's own size (135 kB), not the padded, encrypted bytes on the wire.
+    expect(sent.err).toMatch(/Sending \.report\.pdf: 135 kB of 135 kB, 100%/);
 
     const inbox = await bob.run(['inbox']);
     expect(inbox.code).toBe(0);

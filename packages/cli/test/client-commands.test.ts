@@ -175,7 +175,7 @@ describe('sigilo client commands', { timeout: 120_000 }, () => {
     }
     const elsewhere = await sigilo(['whoami', '--dir', join(root, 'nobody')], { env: { SIGILO_PASSPHRASE: 'x' } });
     expect(elsewhere.code).toBe(1);
-    expect(elsewhere.err).toMatch(/no Sigilo client in .*nobody: run `sigilo init URL --fingerprint FP` first/);
+    expect(elsewhere.err).toMatch(/no Sigilo client in .*nobody: run `sigilo init URL --fingerprint FP` \(or `--ca-fingerprint FP`, as your administrator gave it\) first/);
     expect(existsSync(join(root, 'nobody'))).toBe(false);
   });
 

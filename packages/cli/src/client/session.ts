@@ -115,7 +115,7 @@ export function clientCommand(def: {
           if (opened) return opened;
           const fresh = !existsSync(join(dir, 'store.db'));
           if (fresh && !options.create) {
-            throw new ClientError('NOT_INITIALISED', `no Sigilo client in ${dir}: run \`sigilo init URL --fingerprint FP\` first (or give --dir)`);
+            throw new ClientError('NOT_INITIALISED', `no Sigilo client in ${dir}: run \`sigilo init URL --fingerprint FP\` (or \`--ca-fingerprint FP\`, as your administrator gave it) first, or give --dir`);
           }
           const passphrase = await readPassphrase({ file: str(values['passphrase-file']), env: io.env, cwd: io.cwd, confirm: fresh });
           const dirExisted = existsSync(dir);

@@ -1,4 +1,5 @@
 /** `sigilo send-file NAME|GROUP PATH`: encrypts, uploads (resumably) and sends a file, picture, video or voice note. */
+import { statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { AttachmentError, ClientError, formatAccountId, hasPendingUpload } from '@sigilo/client-node';
 import { UsageError, type Io } from '../command.js';
@@ -110,6 +111,7 @@ run it again to resume.`,
     const absolute = resolve(ctx.io.cwd, path);
     if (hasPendingUpload(client.store, to, absolute)) ctx.progress(`Resuming the upload of ${basename(absolute)}…`);
     const bar = progressBar(ctx.io, `Sending ${basename(absolute)}`);
+    const fileSize = (() => { try { return statSync(absolute).size; } catch { return 0; } })();
     const controller = stopController(ctx.io);
     let m;
     try {
@@ -117,7 +119,8 @@ run it again to resume.`,
         caption: str(ctx.values.caption),
         voiceNote: ctx.values.voice === true,
         keepMetadata: ctx.values['keep-metadata'] === true,
-        onProgress: (done, total) => bar.update(done, total),
+        // The upload counts encrypted, padded bytes; shown in the file's own size, as the final "Sent … (SIZE)" is.
+        onProgress: (done, total) => bar.update(total > 0 ? Math.round((done / total) * fileSize) : 0, fileSize),
         signal: controller.signal,
       });
     } catch (e) {
