@@ -193,7 +193,13 @@ describe.skipIf(missing !== undefined)('web settings in Chromium: notifications,
     const code = (await second.page.locator('#link-code').textContent({ timeout: 30_000 }))!.trim();
     expect(code.length).toBeGreaterThan(4);
 
-    await ana.page.locator('#link-code').fill(code);
+    // The new device shows the code as a QR too; Ana's device reads it from a picture of it (no camera here).
+    expect(await second.page.locator('.link-qr svg').getAttribute('data-qr-text')).toBe(code);
+    await check(second, 'link-new-device');
+    const qrPng = await second.page.locator('.link-qr svg').screenshot();
+    await ana.page.getByRole('button', { name: 'Scan the code' }).click();
+    await ana.page.locator('#link-qr-file').setInputFiles({ name: 'link.png', mimeType: 'image/png', buffer: qrPng });
+    await expect.poll(() => ana.page.locator('#link-code').inputValue(), { timeout: 10_000 }).toBe(code);
     await check(ana, 'devices-link');
     await ana.page.getByRole('button', { name: 'Link device' }).click();
     await ana.page.getByText(/Device linked/).waitFor({ timeout: 60_000 });

@@ -9,6 +9,7 @@ import { parseDuration } from '@sigilo/server';
 import { str } from '../args.js';
 import { UsageError } from '../command.js';
 import { CLIENT_USAGE, clientCommand } from '../client/session.js';
+import { terminalQr } from '../client/terminal-qr.js';
 
 export const link = clientCommand({
   path: ['link'],
@@ -62,7 +63,9 @@ With --json the new device prints one JSON line with the code, and one when link
     if (ctx.json) {
       ctx.io.out(`${JSON.stringify({ code: pending.code, qrPayload: base32(pending.qrPayload) })}\n`);
     } else {
-      ctx.io.out(`On a device already in your account, run:\n\n  sigilo link --approve ${pending.code}\n\nQR payload (base32): ${base32(pending.qrPayload)}\n`);
+      ctx.io.out(`On a device already in your account, run:\n\n  sigilo link --approve ${pending.code}\n\nor, in the web app, open Settings › Linked devices and scan this code's QR or type the code.\n`);
+      if (process.stdout.isTTY === true) ctx.io.out(`\n${terminalQr(pending.code)}\n`);
+      ctx.io.out(`QR payload (base32): ${base32(pending.qrPayload)}\n`);
     }
     ctx.progress('Waiting for the approval (Ctrl-C cancels)…');
     let timer: NodeJS.Timeout | undefined;

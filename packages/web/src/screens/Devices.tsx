@@ -13,6 +13,7 @@ import { Header } from '../components/Header.js';
 import { ConfirmDialog } from '../components/ConfirmDialog.js';
 import { lang, t } from '../i18n/index.js';
 import { Icon } from '../components/Icon.js';
+import { QrScanner } from '../components/QrScanner.js';
 
 /** How often the open list is read again. */
 const REFRESH_MS = 4000;
@@ -25,6 +26,7 @@ export function Devices() {
   const busy = useSignal(false);
   const error = useSignal<string | undefined>(undefined);
   const unlinking = useSignal<DeviceSummary | undefined>(undefined);
+  const scanning = useSignal(false);
   const report = (e: unknown) => { error.value = errorText(e); };
   useEffect(() => {
     void loadDevices().catch(report);
@@ -65,6 +67,10 @@ export function Devices() {
         <p class="hint" id="link-hint">{d.linkDeviceHint}</p>
         <label for="link-code">{d.linkCode}</label>
         <input id="link-code" autocomplete="off" spellcheck={false} aria-describedby="link-hint" value={code.value} onInput={(e) => { code.value = (e.target as HTMLInputElement).value; }} />
+        {/* The new device shows its code as a QR too: scanned here, it fills the field (a person still presses Link). */}
+        {scanning.value
+          ? <QrScanner idPrefix="link-qr" paste={false} onText={(x) => { scanning.value = false; code.value = x.trim(); }} />
+          : <button type="button" onClick={() => { scanning.value = true; }}>{d.linkScan}</button>}
         {busy.value && <p role="status"><span class="spinner" aria-hidden="true" /> {d.linking(0)}</p>}
         {error.value && <p role="alert" class="error">{error.value}</p>}
         <button type="submit" class="primary" disabled={busy.value || !code.value.trim()}>{d.linkApprove}</button>

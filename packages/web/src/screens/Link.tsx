@@ -9,6 +9,7 @@ import { errorText } from '../errors.js';
 import { Header } from '../components/Header.js';
 import { PassphraseField, passphraseProblem } from '../components/PassphraseField.js';
 import { t } from '../i18n/index.js';
+import { QrCode } from '../components/QrCode.js';
 
 export function Link() {
   const d = t();
@@ -42,6 +43,7 @@ export function Link() {
         <p>{d.linkInstructions}</p>
         <p class="label">{d.linkCodeLabel}</p>
         <p class="link-code" id="link-code"><code>{code.value}</code></p>
+        <div class="link-qr"><QrCode text={code.value} label={d.linkQrLabel} size={200} /></div>
         {error.value ? <p role="alert" class="error">{error.value}</p> : <p role="status" class="hint"><span class="spinner" aria-hidden="true" /> {d.linkWaiting}</p>}
       </div>}
     </main>
