@@ -205,6 +205,17 @@ describe.skipIf(missing !== undefined)('web settings in Chromium: notifications,
     await ana.page.getByText(/Device linked/).waitFor({ timeout: 60_000 });
     await second.page.locator('#chats-h').waitFor({ timeout: 60_000 });
     await expect.poll(() => ana.page.locator('.device').count(), { timeout: 15_000 }).toBe(2);
+    // The linked browser named itself as the first did (headless Chromium on Linux), not "Device 2".
+    await expect.poll(() => ana.page.locator('.device-name', { hasText: 'Chrome on Linux' }).count(), { timeout: 15_000 }).toBe(2);
+    // Two "Chrome on Linux": Ana names the other one; the name is what both of her devices read from then on.
+    await ana.page.locator('.device', { hasNotText: 'This device' }).getByRole('button', { name: /^Rename/ }).click();
+    await ana.page.getByLabel('Device name (seen only by your devices)').fill('Ana’s phone');
+    await check(ana, 'devices-rename');
+    await ana.page.locator('.device-rename').getByRole('button', { name: 'Save' }).click();
+    await ana.page.locator('.device-name', { hasText: 'Ana’s phone' }).waitFor({ timeout: 15_000 });
+    expect(await ana.page.locator('.device', { hasText: 'Ana’s phone' }).locator('.device-icon svg').count()).toBe(1);
+    await go(second, '#/settings/devices');
+    await second.page.locator('.device', { hasText: 'This device' }).locator('.device-name', { hasText: 'Ana’s phone' }).waitFor({ timeout: 15_000 });
     await check(ana, 'devices');
 
     const other = ana.page.locator('.device', { hasNotText: 'This device' });

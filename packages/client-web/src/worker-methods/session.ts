@@ -51,7 +51,8 @@ export function sessionMethods(ctx: HostContext) {
     },
     /** Sets this account's display name (encrypted profile). */
     async setProfileName(name: string): Promise<void> { await ctx.need().profiles.set({ name }); },
-    async setDeviceName(name: string): Promise<void> { await ctx.need().setDeviceName(name); },
+    /** Names this device, or another of the account's (`deviceId`), encrypted for the account's devices only. */
+    async setDeviceName(name: string, deviceId?: number): Promise<void> { await ctx.need().setDeviceName(name, deviceId); },
     /**
      * On a NEW device: asks the server for a link code to show (type it, or scan its QR, on a device already in
      * the account). `waitLink` resolves once that device approved it.

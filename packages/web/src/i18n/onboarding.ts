@@ -42,6 +42,7 @@ const en = {
   startOver: 'Delete this device\'s data and start over',
   startOverConfirm: 'This deletes every message kept in this browser. Continue?',
   deviceNameBrowser: 'Web browser',
+  deviceNameOn: (browser: string, system: string) => `${browser} on ${system}`,
 };
 type Dict = typeof en;
 
@@ -86,6 +87,7 @@ const es: Dict = {
   startOver: 'Borrar los datos de este dispositivo y empezar de nuevo',
   startOverConfirm: 'Esto borra todos los mensajes guardados en este navegador. ¿Continuar?',
   deviceNameBrowser: 'Navegador web',
+  deviceNameOn: (browser: string, system: string) => `${browser} en ${system}`,
 };
 
 const pt: Dict = {
@@ -129,6 +131,7 @@ const pt: Dict = {
   startOver: 'Apagar os dados deste dispositivo e começar de novo',
   startOverConfirm: 'Isto apaga todas as mensagens guardadas neste navegador. Continuar?',
   deviceNameBrowser: 'Navegador web',
+  deviceNameOn: (browser: string, system: string) => `${browser} no ${system}`,
 };
 
 export const onboarding: Catalogue<Dict> = { en, es, pt };

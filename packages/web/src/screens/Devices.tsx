@@ -7,13 +7,14 @@ import { useEffect } from 'preact/hooks';
 import { useSignal } from '@preact/signals';
 import type { DeviceSummary } from '@sigilo/client-web';
 import { notice } from '../sdk/state.js';
-import { approveDevice, devices, loadDevices, unlinkDevice } from '../sdk/settings.js';
+import { approveDevice, devices, loadDevices, renameDevice, unlinkDevice } from '../sdk/settings.js';
 import { errorText } from '../errors.js';
 import { Header } from '../components/Header.js';
 import { ConfirmDialog } from '../components/ConfirmDialog.js';
 import { lang, t } from '../i18n/index.js';
 import { Icon } from '../components/Icon.js';
 import { QrScanner } from '../components/QrScanner.js';
+import { deviceIcon } from '../device-kind.js';
 
 /** How often the open list is read again. */
 const REFRESH_MS = 4000;
@@ -27,6 +28,7 @@ export function Devices() {
   const error = useSignal<string | undefined>(undefined);
   const unlinking = useSignal<DeviceSummary | undefined>(undefined);
   const scanning = useSignal(false);
+  const renaming = useSignal<{ deviceId: number; name: string } | undefined>(undefined);
   const report = (e: unknown) => { error.value = errorText(e); };
   useEffect(() => {
     void loadDevices().catch(report);
@@ -46,6 +48,15 @@ export function Devices() {
       notice.value = { kind: 'info', text: d.linked(n) };
     } catch (err) { report(err); } finally { busy.value = false; }
   };
+  const rename = async (e: Event) => {
+    e.preventDefault();
+    const r = renaming.value;
+    if (!r || !r.name.trim()) return;
+    try {
+      await renameDevice(r.deviceId, r.name);
+      renaming.value = undefined;
+    } catch (err) { report(err); }
+  };
   const list = devices.value;
   return <section class="screen devices" aria-labelledby="devices-h">
     <Header title={d.devices} id="devices-h" />
@@ -54,10 +65,21 @@ export function Devices() {
       {!list ? <p aria-busy="true"><span class="spinner" aria-hidden="true" /></p>
         : <ul class="device-list">
           {list.map((x) => <li key={x.deviceId} class="device" data-device={x.deviceId}>
-            <span class="device-icon" aria-hidden="true"><Icon name={x.current ? 'laptop' : 'phone'} size="1.6rem" /></span>
+            <span class="device-icon" aria-hidden="true"><Icon name={x.current && /Android|iPhone|iPad/.test(navigator.userAgent) ? 'phone' : deviceIcon(nameOf(x))} size="1.6rem" /></span>
             <div class="device-main">
               <p class="device-name">{nameOf(x)}{x.current && <span class="tag">{d.thisDevice}</span>}</p>
               <p class="hint">{d.deviceSeen(day(x.createdDay), day(x.lastSeenDay))}</p>
+              {renaming.value?.deviceId === x.deviceId
+                ? <form class="device-rename" onSubmit={(e) => void rename(e)}>
+                  <label for={`device-name-${x.deviceId}`}>{d.deviceNewName}</label>
+                  <div class="row">
+                    <input id={`device-name-${x.deviceId}`} maxLength={48} autocomplete="off" value={renaming.value.name}
+                      onInput={(e) => { renaming.value = { deviceId: x.deviceId, name: (e.target as HTMLInputElement).value }; }} />
+                    <button type="submit" class="primary" disabled={!renaming.value.name.trim()}>{d.save}</button>
+                    <button type="button" onClick={() => { renaming.value = undefined; }}>{d.dialogCancel}</button>
+                  </div>
+                </form>
+                : <button type="button" class="device-rename-open" aria-label={`${d.deviceRename}: ${nameOf(x)}`} onClick={() => { renaming.value = { deviceId: x.deviceId, name: x.name ?? '' }; }}>{d.deviceRename}</button>}
             </div>
             {!x.current && <button type="button" class="danger-outline" aria-label={`${d.unlink}: ${nameOf(x)}`} onClick={() => { unlinking.value = x; }}>{d.unlink}</button>}
           </li>)}

@@ -10,6 +10,7 @@ import { Header } from '../components/Header.js';
 import { PassphraseField, passphraseProblem } from '../components/PassphraseField.js';
 import { t } from '../i18n/index.js';
 import { QrCode } from '../components/QrCode.js';
+import { thisBrowserName } from '../device-kind.js';
 
 export function Link() {
   const d = t();
@@ -27,7 +28,7 @@ export function Link() {
     error.value = undefined;
     try {
       code.value = (await startLink(pass.value)).code;
-      await finishLink(d.deviceNameBrowser);
+      await finishLink(thisBrowserName(navigator.userAgent, d.deviceNameOn, d.deviceNameBrowser));
       history.replaceState(null, '', '#/');
     } catch (err) { error.value = errorText(err); } finally { busy.value = false; }
   };

@@ -8,6 +8,7 @@ import { errorText } from '../errors.js';
 import { Header } from '../components/Header.js';
 import { PassphraseField, passphraseProblem } from '../components/PassphraseField.js';
 import { t } from '../i18n/index.js';
+import { thisBrowserName } from '../device-kind.js';
 
 /**
  * Right after registering, where the organisation has an identity CA: asks it to certify this identity under the
@@ -38,7 +39,7 @@ export function Register() {
     busy.value = true;
     error.value = undefined;
     try {
-      await register({ invite: invite.value, name: name.value, passphrase: pass.value, deviceName: d.deviceNameBrowser });
+      await register({ invite: invite.value, name: name.value, passphrase: pass.value, deviceName: thisBrowserName(navigator.userAgent, d.deviceNameOn, d.deviceNameBrowser) });
       history.replaceState(null, '', '#/');
       if (certify.value) void requestAtSignUp(name.value.trim());
     } catch (err) { error.value = errorText(err); } finally { busy.value = false; }

@@ -117,9 +117,12 @@ export async function startLink(passphrase: string): Promise<{ code: string }> {
 }
 
 export async function finishLink(deviceName: string): Promise<number> {
-  const r = await sdk().call.waitLink();
-  await sdk().call.setDeviceName(deviceName).catch(() => undefined);
-  await becomeReady();
+  const c = sdk().call;
+  const r = await c.waitLink();
+  // The name is a request to the server: connect first (before, it failed unseen and the device stayed "Device N").
+  const connected = await c.connect({ reconnect: true }).then(() => true, () => false);
+  if (connected) await c.setDeviceName(deviceName).catch(() => undefined);
+  await becomeReady(connected);
   return r.historyMessages;
 }
 

@@ -43,6 +43,12 @@ export async function loadDevices(): Promise<void> {
   devices.value = await sdk().call.listDevices();
 }
 
+/** Names one of the account's devices (this one or another), so two "Chrome on Android" can be told apart. */
+export async function renameDevice(deviceId: number, name: string): Promise<void> {
+  await sdk().call.setDeviceName(name.trim(), deviceId);
+  await loadDevices();
+}
+
 export async function unlinkDevice(deviceId: number): Promise<void> {
   await sdk().call.removeDevice(deviceId);
   await loadDevices();
