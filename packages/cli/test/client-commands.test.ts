@@ -12,7 +12,7 @@ import { startTestServer, type TestServer } from '../../server/test/support/serv
 import { startServer } from '../../server/src/server.js';
 import { createLogger } from '../../server/src/logger.js';
 import { SqlCipherStore, parseAccountId } from '../../client-node/src/index.js';
-import { MAIN, assertBuilt, cliPerson, introduce, registered, sigilo, type CliPerson } from './support/sigilo.js';
+import { MAIN, assertBuilt, cliPerson, firstLine, introduce, registered, sigilo, type CliPerson } from './support/sigilo.js';
 
 const CLIENT_COMMANDS = ['init', 'register', 'whoami', 'link', 'contacts', 'contacts add', 'send', 'inbox', 'chat', 'verify', 'devices', 'delete-history', 'mute',
   'profile', 'profile set', 'username', 'username set', 'username delete', 'directory', 'directory join', 'directory leave', 'receipts', 'export-receipts'];
@@ -286,9 +286,7 @@ describe('sigilo client commands', () => {
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const exited = new Promise<number | null>((r) => child.once('close', r));
-    const deadline = Date.now() + 15_000;
-    while (!out.includes('\n') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    const shown = JSON.parse(out.split('\n')[0]!) as { code: string; qrPayload: string };
+    const shown = JSON.parse(await firstLine(() => ({ out, err }), 'sigilo link to print its code')) as { code: string; qrPayload: string };
     expect(shown.code).toMatch(/^([a-z2-7]{4}-){19}[a-z2-7]$/);
     expect(err).toMatch(/Waiting for the approval/);
 
