@@ -17,7 +17,10 @@ import { MAIN, assertBuilt, cliPerson, firstLine, introduce, registered, sigilo,
 const CLIENT_COMMANDS = ['init', 'register', 'whoami', 'link', 'contacts', 'contacts add', 'send', 'inbox', 'chat', 'verify', 'devices', 'delete-history', 'mute',
   'profile', 'profile set', 'username', 'username set', 'username delete', 'directory', 'directory join', 'directory leave', 'receipts', 'export-receipts'];
 
-describe('sigilo client commands', () => {
+// Each test runs the sigilo command several times in a row (a node process each, which opens an encrypted store): on a
+// loaded machine that is well over vitest's default 30 s per test (at a load average of 17, one test timed out at 30 s;
+// at 38, ten of twelve did). The commands keep their own timeouts (support/sigilo.ts). The same for the setup below.
+describe('sigilo client commands', { timeout: 120_000 }, () => {
   let server: TestServer;
   let root: string;
   let alice: CliPerson;
@@ -31,7 +34,7 @@ describe('sigilo client commands', () => {
     httpsUrl = server.server.url.replace(/^wss:/, 'https:').replace(/\/v1\/ws$/, '');
     [alice, bob] = await Promise.all([registered(server, root, 'alice'), registered(server, root, 'bob')]);
     await introduce(alice, bob);
-  });
+  }, 120_000); // six sigilo commands (the 60 s default ran out at a load average of 26)
 
   afterAll(async () => {
     await server?.stop();
