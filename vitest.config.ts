@@ -26,5 +26,8 @@ export default defineConfig({
     minWorkers: 1,
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // expect.poll's own default is 1 s: a browser test polling the page for a change it just caused
+    // then failed whenever a loaded machine stalled Chromium that long. A poll ends as soon as it matches.
+    expect: { poll: { timeout: 10_000 } },
   },
 });

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../server/test/support/server.js';
 import { hasSoftHsm, makeToken, type TestToken } from '../../server/test/support/softhsm.js';
-import { MAIN, assertBuilt, cliPerson, type CliPerson } from './support/sigilo.js';
+import { MAIN, assertBuilt, cliPerson, firstLine, type CliPerson } from './support/sigilo.js';
 
 if (!hasSoftHsm) console.warn('attack-token-link: SoftHSM2 is not installed: skipped (SIGILO_REQUIRE_SOFTHSM=1 makes this an error)');
 
@@ -50,11 +50,7 @@ describe.skipIf(!hasSoftHsm)('attack: a link message naming a token library the 
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const exited = new Promise<number | null>((r) => child.once('close', r));
-    const code = (async () => {
-      const deadline = Date.now() + 30_000;
-      while (!out.includes('\n') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      return (JSON.parse(out.split('\n')[0]!) as { code: string }).code;
-    })();
+    const code = firstLine(() => ({ out, err }), 'sigilo link to print its code').then((line) => (JSON.parse(line) as { code: string }).code);
     return { code, exited, output: () => ({ out, err }) };
   }
 

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../server/test/support/server.js';
-import { MAIN, assertBuilt, cliPerson, introduce, registered, type CliPerson } from './support/sigilo.js';
+import { MAIN, assertBuilt, cliPerson, firstLine, introduce, registered, type CliPerson } from './support/sigilo.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
@@ -71,9 +71,7 @@ describe('attachments on a linked device (CLI)', () => {
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const exited = new Promise<number | null>((r) => child.once('close', r));
-    const deadline = Date.now() + 20_000;
-    while (!out.includes('\n') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    const shown = JSON.parse(out.split('\n')[0]!) as { code: string };
+    const shown = JSON.parse(await firstLine(() => ({ out }), 'sigilo link to print its code')) as { code: string };
     expect((await alice.run(['link', '--approve', shown.code])).code).toBe(0);
     expect(await exited).toBe(0);
 

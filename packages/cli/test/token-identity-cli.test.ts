@@ -21,7 +21,7 @@ import { hasSoftHsm, makeToken, type TestToken } from '../../server/test/support
 import { SqlCipherStore, readBackup } from '../../client-node/src/index.js';
 import { nodeCrypto, systemRandom } from '../../protocol/src/crypto/node.js';
 import { IdentityKeyPairStructureSchema } from '../../protocol/src/gen/sigilo/protocol/v1/storage_pb.js';
-import { MAIN, assertBuilt, cliPerson, introduce, registered, sigilo, type CliPerson } from './support/sigilo.js';
+import { MAIN, assertBuilt, cliPerson, firstLine, introduce, registered, sigilo, type CliPerson } from './support/sigilo.js';
 
 if (!hasSoftHsm) console.warn('token-identity-cli: SoftHSM2 (softhsm2-util and libsofthsm2.so) is not installed: skipped (SIGILO_REQUIRE_SOFTHSM=1 makes this an error)');
 
@@ -186,9 +186,7 @@ describe.skipIf(!hasSoftHsm)('an identity key on a PKCS#11 token (SoftHSM2) thro
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const exited = new Promise<number | null>((r) => child.once('close', r));
-    const deadline = Date.now() + 30_000;
-    while (!out.includes('\n') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    const { code } = JSON.parse(out.split('\n')[0]!) as { code: string };
+    const { code } = JSON.parse(await firstLine(() => ({ out, err }), 'sigilo link to print its code')) as { code: string };
     const approved = await ana.run(['link', '--approve', code], { timeoutMs: 60_000 });
     expect(approved.code, approved.err).toBe(0);
     expect(await exited, err).toBe(0);
@@ -206,8 +204,8 @@ describe.skipIf(!hasSoftHsm)('an identity key on a PKCS#11 token (SoftHSM2) thro
     third.stdout.on('data', (d: Buffer) => (out3 += d.toString()));
     third.stderr.on('data', (d: Buffer) => (err3 += d.toString()));
     const exited3 = new Promise<number | null>((r) => third.once('close', r));
-    while (!out3.includes('\n') && Date.now() < deadline + 30_000) await new Promise((r) => setTimeout(r, 50));
-    expect((await ana.run(['link', '--approve', (JSON.parse(out3.split('\n')[0]!) as { code: string }).code], { timeoutMs: 60_000 })).code).toBe(0);
+    const code3 = (JSON.parse(await firstLine(() => ({ out: out3, err: err3 }), 'the third device\'s sigilo link to print its code')) as { code: string }).code;
+    expect((await ana.run(['link', '--approve', code3], { timeoutMs: 60_000 })).code).toBe(0);
     expect(await exited3).toBe(1);
     expect(err3).toMatch(/identity key is on the token "ana-card": its PIN is needed.*sigilo link --token LABEL.*\[IDENTITY_KEY_UNAVAILABLE\]/s);
     expect(JSON.parse((await ana.run(['devices', '--json'])).out)).toHaveLength(2);

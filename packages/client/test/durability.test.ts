@@ -97,7 +97,7 @@ describe('durability of a write-behind store', () => {
     expect(count('send', 'sealedSend')).toBe(sendsAtHold);
     bobStore.ctl.release();
     await until(() => count('ack') > acksAtHold);
-    expect((await reply).status).toBe('sent');
+    expect(['sent', 'delivered']).toContain((await reply).status); // Alice is online: her receipt can come first
     expect(count('send', 'sealedSend')).toBeGreaterThan(sendsAtHold);
   }, 60_000);
 });

@@ -195,9 +195,12 @@ describe('attachments', () => {
       req.on('error', () => resolve(Date.now()));
       req.on('close', () => resolve(Date.now()));
     });
-    req.write(blob.subarray(0, 50_000));
+    // The stall starts when the last byte left this side (the server's idle clock cannot start earlier), not when the
+    // poll below saw the offset: that came up to a poll (a TLS request) later, which a loaded machine stretched toward
+    // the 1 s timeout, and the cut then looked too early.
+    const written = new Promise<number>((resolve) => req.write(blob.subarray(0, 50_000), () => resolve(Date.now())));
     await until(async () => (await uploadOffset(t.server, slot.uploadPath, slot.uploadToken)) === 50_000, 'the first part');
-    const stalled = Date.now();
+    const stalled = await written;
     const at = await closed;
     expect(at - stalled).toBeGreaterThan(500);
     expect(at - stalled).toBeLessThan(5000);

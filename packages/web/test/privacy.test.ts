@@ -235,13 +235,15 @@ describe.skipIf(missing !== undefined)('web privacy in Chromium: confidential mo
     const inOpfs = (await opfsFiles(ana.page)).filter((f) => f.size === size);
     expect(inOpfs.length).toBe(1);
     await shot(ana, 'chat-disappearing-file-downloaded');
+    const textBubble = ana.page.locator('.msg.in', { hasText: secret });
+    await textBubble.waitFor({ timeout: 30_000 });
+    // Unread, the store holds the text (decrypted record by record): the search below can find it. Checked before the
+    // countdown starts: after it, the real KDF and the decryption of every record, slow on a loaded machine, could
+    // take a good part of the 30 seconds and find it rightly gone.
+    expect(leaked(await storePlaintext(ana), [secret])).toEqual([secret]);
     // Read now: 30 seconds later it is gone from the screen, from the store and from OPFS (file, and any partial one).
     await setHidden(ana.page, false);
     await shot(ana, 'chat-disappearing-file');
-    const textBubble = ana.page.locator('.msg.in', { hasText: secret });
-    await textBubble.waitFor({ timeout: 30_000 });
-    // Before it runs out the store holds the text (decrypted record by record): the search below can find it.
-    expect(leaked(await storePlaintext(ana), [secret])).toEqual([secret]);
     await fileBubble.waitFor({ state: 'detached', timeout: 90_000 });
     await textBubble.waitFor({ state: 'detached', timeout: 30_000 });
     // Gone from the store too, not only from the screen.

@@ -102,6 +102,18 @@ export async function introduce(a: CliPerson, b: CliPerson): Promise<void> {
   }
 }
 
+/**
+ * The first line a child process prints (`sigilo link --json` prints its code): waits up to `ms` (a loaded machine
+ * starts node slowly), then throws saying what it waited for and what the child wrote to stderr, instead of
+ * handing an empty string to JSON.parse.
+ */
+export async function firstLine(output: () => { out: string; err?: string }, what: string, ms = 60_000): Promise<string> {
+  await until(() => output().out.includes('\n'), what, ms).catch((e: Error) => {
+    throw new Error(`${e.message}; stdout: ${JSON.stringify(output().out)}, stderr: ${JSON.stringify(output().err ?? '(not read)')}`);
+  });
+  return output().out.split('\n')[0]!;
+}
+
 export async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 15_000): Promise<void> {
   const end = Date.now() + ms;
   while (!(await cond())) {

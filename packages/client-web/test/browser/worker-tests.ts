@@ -41,8 +41,8 @@ export const workerTests = {
    * cancelled once and resumed; the File it answers is the Blob byte for byte.
    */
   async workerAttachments(invites: string[], size: number) {
-    // b downloads over a slow link, so the page's cancel reaches its Worker before the last byte (see worker.ts).
-    const { a, b, ids, close } = await twoWorkers('worker', invites, { slowDownloadsForB: true });
+    // a uploads and b downloads over a slow link, so the page's cancel reaches the Worker before the last byte (see worker.ts).
+    const { a, b, ids, close } = await twoWorkers('worker', invites, { slowUploadsForA: true, slowDownloadsForB: true });
     try {
       const blob = new File([patternBlob(size)], 'worker.bin', { lastModified: 1_700_000_000_000 });
       const want = await sha256Hex(await blob.arrayBuffer());
@@ -129,11 +129,11 @@ export const workerTests = {
 
 /**
  * Two engines in Workers, registered with `invites`, connected, each the other's contact ('b', 'a'); `close` closes
- * and deletes both. `slowDownloadsForB` puts b behind the slow link of worker.ts.
+ * and deletes both. `slowUploadsForA` and `slowDownloadsForB` put a's uploads and b's downloads behind the slow link of worker.ts.
  */
-async function twoWorkers(prefix: string, invites: string[], options: { slowDownloadsForB?: boolean } = {}) {
+async function twoWorkers(prefix: string, invites: string[], options: { slowUploadsForA?: boolean; slowDownloadsForB?: boolean } = {}) {
   const names = [uniqueName(`${prefix}-a`), uniqueName(`${prefix}-b`)];
-  const a = new SigiloWorkerClient(new Worker('/test-worker.js'));
+  const a = new SigiloWorkerClient(new Worker(options.slowUploadsForA ? '/test-worker.js?slow-uploads' : '/test-worker.js'));
   const b = new SigiloWorkerClient(new Worker(options.slowDownloadsForB ? '/test-worker.js?slow-downloads' : '/test-worker.js'));
   const close = async () => {
     for (const [i, w] of [a, b].entries()) { await w.close().catch(() => {}); await deleteStore(names[i]!).catch(() => {}); }
@@ -158,8 +158,12 @@ async function twoWorkers(prefix: string, invites: string[], options: { slowDown
   }
 }
 
-/** Waits (at most 30 s) until `w` holds the message `messageId` from `from` with its attachment pointer. */
+/** Waits (at most 30 s, then throws saying so) until `w` holds the message `messageId` from `from` with its attachment pointer. */
 async function attachmentArrived(w: SigiloWorkerClient, from: Uint8Array, messageId: Uint8Array): Promise<void> {
   const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline && !(await w.call.listMessages(from, 10)).some((m) => bytesEqual(m.messageId, messageId) && m.attachments?.length === 1)) await new Promise((r) => setTimeout(r, 50));
+  const arrived = async () => (await w.call.listMessages(from, 10)).some((m) => bytesEqual(m.messageId, messageId) && m.attachments?.length === 1);
+  while (!(await arrived())) {
+    if (Date.now() > deadline) throw new Error('the message with the attachment did not arrive at the other Worker within 30 s');
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
