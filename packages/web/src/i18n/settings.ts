@@ -61,6 +61,8 @@ const en = {
   disappearingOff: 'Off',
   disappearingMarker: (time: string) => `Disappearing messages: ${time}`,
   timer: (n: number, unit: 's' | 'm' | 'h' | 'd' | 'w') => `${n} ${({ s: n === 1 ? 'second' : 'seconds', m: n === 1 ? 'minute' : 'minutes', h: n === 1 ? 'hour' : 'hours', d: n === 1 ? 'day' : 'days', w: n === 1 ? 'week' : 'weeks' })[unit]}`,
+  timerShort: (n: number, unit: 's' | 'm' | 'h' | 'd' | 'w') => `${n} ${({ s: 's', m: 'min', h: 'h', d: 'd', w: 'wk' })[unit]}`,
+  messageTimer: (time: string) => `Disappearing message (${time})`,
 };
 
 const es: typeof en = {
@@ -122,6 +124,8 @@ const es: typeof en = {
   disappearingOff: 'Desactivados',
   disappearingMarker: (time: string) => `Mensajes temporales: ${time}`,
   timer: (n: number, unit: 's' | 'm' | 'h' | 'd' | 'w') => `${n} ${({ s: n === 1 ? 'segundo' : 'segundos', m: n === 1 ? 'minuto' : 'minutos', h: n === 1 ? 'hora' : 'horas', d: n === 1 ? 'día' : 'días', w: n === 1 ? 'semana' : 'semanas' })[unit]}`,
+  timerShort: (n: number, unit: 's' | 'm' | 'h' | 'd' | 'w') => `${n} ${({ s: 's', m: 'min', h: 'h', d: 'd', w: 'sem' })[unit]}`,
+  messageTimer: (time: string) => `Mensaje temporal (${time})`,
 };
 
 const pt: typeof en = {
@@ -183,6 +187,8 @@ const pt: typeof en = {
   disappearingOff: 'Desativadas',
   disappearingMarker: (time: string) => `Mensagens temporárias: ${time}`,
   timer: (n: number, unit: 's' | 'm' | 'h' | 'd' | 'w') => `${n} ${({ s: n === 1 ? 'segundo' : 'segundos', m: n === 1 ? 'minuto' : 'minutos', h: n === 1 ? 'hora' : 'horas', d: n === 1 ? 'dia' : 'dias', w: n === 1 ? 'semana' : 'semanas' })[unit]}`,
+  timerShort: (n: number, unit: 's' | 'm' | 'h' | 'd' | 'w') => `${n} ${({ s: 's', m: 'min', h: 'h', d: 'd', w: 'sem' })[unit]}`,
+  messageTimer: (time: string) => `Mensagem temporária (${time})`,
 };
 
 export const settings: Catalogue<typeof en> = { en, es, pt };
