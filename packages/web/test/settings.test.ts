@@ -5,11 +5,12 @@
  * its code, see it listed, unlink it); the profile name; the language switch. axe-core on each screen and
  * screenshots at 360×740 and 1280×800 in test-artifacts/.
  */
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import { browserMissing } from './support/chromium.js';
 import { startWebServer, type WebServer } from './support/server.js';
-import { addContactInUi, axeViolations, contactCard, DESKTOP, openChat, PHONE, registerInUi, routeHash, screenshots, sendInUi } from './support/app.js';
+import { addContactInUi, ARTIFACTS, axeViolations, contactCard, DESKTOP, openChat, PHONE, registerInUi, routeHash, screenshots, sendInUi } from './support/app.js';
 import { notes, recordNotifications, setHidden } from './support/notifications.js';
 
 const missing = browserMissing();
@@ -106,6 +107,13 @@ describe.skipIf(missing !== undefined)('web settings in Chromium: notifications,
   it('mute for 8 hours silences the chat; unmute; mute always', async () => {
     await go(ana, await routeHash(ana.page, bobChat, 'chat', 'settings'));
     await ana.page.locator('#chat-settings-h').waitFor();
+    // The section is named for what it holds; its one button says what it does.
+    const history = ana.page.getByRole('group', { name: 'Chat history' });
+    await history.getByRole('button', { name: 'Delete chat history' }).waitFor();
+    await ana.page.setViewportSize(PHONE);
+    await history.scrollIntoViewIfNeeded();
+    await ana.page.screenshot({ path: join(ARTIFACTS, 'chat-settings-history-phone.png') });
+    await ana.page.setViewportSize(DESKTOP);
     await check(ana, 'chat-settings');
     // Disappearing messages (client.md §14): a timer set here is a line in both conversations and a mark in the top bar.
     // The usual choices, short ones too (30 s is the SDK's shortest; this server sets no maximum).
