@@ -108,7 +108,7 @@ export function caPage(o: { subject: string; fingerprint: string; notAfter: stri
   const steps = t.steps.map(([os, list]) => `<section><h2>${esc(os)}</h2><ol>${list.map((s) => `<li>${esc(s)}</li>`).join('')}</ol></section>`).join('\n');
   return `<!doctype html>
 <html lang="${lang}">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(t.title)}</title><style>${STYLE}</style></head>
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(t.title)}</title><link rel="icon" href="/favicon.ico"><style>${STYLE}</style></head>
 <body>
 <main>
 <nav><a href="/ca?lang=es" hreflang="es">Español</a> · <a href="/ca?lang=pt" hreflang="pt">Português</a> · <a href="/ca?lang=en" hreflang="en">English</a></nav>

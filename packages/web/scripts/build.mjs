@@ -3,7 +3,7 @@
  * Builds the web app into dist/ and signs it (spec/web.md §2):
  *   1. Vite builds the Preact app (index.html, assets/*.js|css with content hashes);
  *   2. esbuild builds sw.js with the release PUBLIC key inside it (the trust anchor);
- *   3. PNG icons and the web manifest are written;
+ *   3. PNG icons, favicon.ico and the web manifest are written;
  *   4. every file's SHA-256 goes into a manifest signed with the release key (release.json);
  *   5. the gzipped size of the JS+CSS loaded first is printed and checked against the budget.
  * The release key: SIGILO_RELEASE_KEY=/path/to/key.pem, else a development key generated in
@@ -57,6 +57,21 @@ function lock(inset) {
   };
 }
 
+// /favicon.ico: browsers ask for it on pages without a <link rel="icon"> (the /ca page, a JSON file opened in a tab)
+// and some ask whatever the page says. An ICO file may hold a PNG (Windows Vista onwards, every current browser):
+// a 6-byte header, one 16-byte directory entry, then the PNG itself.
+function ico(pngBytes) {
+  const head = Buffer.alloc(22);
+  head.writeUInt16LE(1, 2); // type: icon
+  head.writeUInt16LE(1, 4); // one image
+  head[6] = 32; head[7] = 32; // width, height
+  head.writeUInt16LE(1, 10); // colour planes
+  head.writeUInt16LE(32, 12); // bits per pixel
+  head.writeUInt32LE(pngBytes.length, 14);
+  head.writeUInt32LE(22, 18); // where the image starts
+  return Buffer.concat([head, pngBytes]);
+}
+
 const t0 = Date.now();
 const key = releaseKey();
 const pub = publicKeyRaw(key.pem);
@@ -81,6 +96,7 @@ mkdirSync(join(outDir, 'icons'), { recursive: true });
 writeFileSync(join(outDir, 'icons', 'icon-192.png'), png(192, lock(0)));
 writeFileSync(join(outDir, 'icons', 'icon-512.png'), png(512, lock(0)));
 writeFileSync(join(outDir, 'icons', 'maskable-512.png'), png(512, lock(0.1)));
+writeFileSync(join(outDir, 'favicon.ico'), ico(png(32, lock(0))));
 writeFileSync(join(outDir, 'manifest.webmanifest'), JSON.stringify({
   name: 'Sigilo', short_name: 'Sigilo', description: 'Private messages for your organisation',
   start_url: '/', scope: '/', id: '/', display: 'standalone', theme_color: '#0b6e4f', background_color: '#ffffff',

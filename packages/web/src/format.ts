@@ -29,12 +29,17 @@ export function dayLabel(ms: number, now = Date.now()): string {
 /** A date with the year, for a certificate's validity ("12 March 2027"). */
 export const longDate = (ms: number): string => new Date(ms).toLocaleDateString(locale(), { day: 'numeric', month: 'long', year: 'numeric' });
 
-/** "1 day", "8 hours", … for a disappearing timer in ms (any value, not only those offered). */
-export function timerLabel(ms: number): string {
-  const d = t();
-  if (ms % (7 * 86_400_000) === 0) return d.timer(ms / (7 * 86_400_000), 'w');
-  if (ms % 86_400_000 === 0) return d.timer(ms / 86_400_000, 'd');
-  if (ms % 3_600_000 === 0) return d.timer(ms / 3_600_000, 'h');
-  if (ms % 60_000 === 0) return d.timer(ms / 60_000, 'm');
-  return d.timer(Math.round(ms / 1000), 's');
+/** A timer in ms as [count, unit] in the largest unit that divides it. */
+function timerParts(ms: number): [number, 's' | 'm' | 'h' | 'd' | 'w'] {
+  if (ms % (7 * 86_400_000) === 0) return [ms / (7 * 86_400_000), 'w'];
+  if (ms % 86_400_000 === 0) return [ms / 86_400_000, 'd'];
+  if (ms % 3_600_000 === 0) return [ms / 3_600_000, 'h'];
+  if (ms % 60_000 === 0) return [ms / 60_000, 'm'];
+  return [Math.round(ms / 1000), 's'];
 }
+
+/** "1 day", "8 hours", … for a disappearing timer in ms (any value, not only those offered). */
+export const timerLabel = (ms: number): string => t().timer(...timerParts(ms));
+
+/** "1 h", "5 min", "4 wk": the same, short enough for a chat's top bar. */
+export const timerShortLabel = (ms: number): string => t().timerShort(...timerParts(ms));

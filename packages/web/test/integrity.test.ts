@@ -82,6 +82,15 @@ describe.skipIf(missing !== undefined)('web app integrity in Chromium', () => {
     for (const icon of manifest.icons as { src: string; type: string }[]) {
       expect(await page.evaluate(async (src) => { const r = await fetch(src); return `${r.status} ${r.headers.get('content-type')}`; }, icon.src)).toBe(`200 ${icon.type}`);
     }
+    // The page links the app's icon; /favicon.ico, which browsers ask for on pages without such a link (the /ca page links
+    // to it), is the same padlock as an ICO holding a PNG, not a 404.
+    expect(await page.locator('link[rel="icon"]').getAttribute('href')).toBe('/icons/icon.svg');
+    const fav = await page.evaluate(async () => {
+      const r = await fetch('/favicon.ico');
+      const b = new Uint8Array(await r.arrayBuffer());
+      return { status: r.status, type: r.headers.get('content-type'), head: Array.from(b.subarray(0, 8)), png: Array.from(b.subarray(22, 26)) };
+    });
+    expect(fav).toEqual({ status: 200, type: 'image/x-icon', head: [0, 0, 1, 0, 1, 0, 32, 32], png: [0x89, 0x50, 0x4e, 0x47] });
     expect(problems).toEqual([]);
     // Offline shell: with the network gone, a reload is answered by the worker from its verified copy.
     await context.setOffline(true);
@@ -189,6 +198,7 @@ describe.skipIf(missing !== undefined)('web app integrity in Chromium', () => {
     const r = await p2.goto(`${origin}/ca`);
     expect(r?.status()).toBe(200);
     expect(await p2.locator('#fingerprint').textContent()).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+    expect(await p2.locator('link[rel="icon"]').getAttribute('href')).toBe('/favicon.ico');
     // The page's own style applies (its hash is in the page's CSP), and the CSP refused nothing.
     expect(await p2.locator('#download').evaluate((a) => getComputedStyle(a).backgroundColor)).toBe('rgb(26, 115, 232)');
     expect(refused).toEqual([]);

@@ -1,7 +1,7 @@
 /**
  * Media in real Chromium against the real server over TLS (issue 13 point 4), two people in two browser
  * contexts: a picture with Exif GPS (thumbnail in the bubble, full view that Escape closes, no metadata in what
- * arrives); a voice note recorded from Chromium's fake microphone (duration, waveform, playback); a file whose
+ * arrives) sent with a caption from the preview sheet (nothing is sent before Send; Cancel and Escape drop a choice); a voice note recorded from Chromium's fake microphone (duration, waveform, playback); a file whose
  * upload shows progress, is cancelled and retried, and arrives byte for byte; no decrypted copy stays in OPFS. axe-core on the screens and
  * screenshots at 360×740 and 1280×800 in test-artifacts/.
  */
@@ -43,7 +43,15 @@ describe.skipIf(missing !== undefined)('web media in Chromium: pictures, voice n
       if (v.length) a11y[`${screen} ${size.width}`] = v;
     }
   };
-  const attach = (p: Person, name: string, mimeType: string, buffer: Buffer) => p.page.locator('[data-attach-input]').setInputFiles({ name, mimeType, buffer });
+  const choose = (p: Person, name: string, mimeType: string, buffer: Buffer) => p.page.locator('[data-attach-input]').setInputFiles({ name, mimeType, buffer });
+  /** Chooses a file and sends it from the preview sheet. */
+  const attach = async (p: Person, name: string, mimeType: string, buffer: Buffer) => {
+    await choose(p, name, mimeType, buffer);
+    const sheet = p.page.locator('dialog[data-attach-sheet][open]');
+    await sheet.waitFor({ timeout: 15_000 });
+    await sheet.getByRole('button', { name: 'Send', exact: true }).click();
+    await expect.poll(() => p.page.locator('dialog[data-attach-sheet][open]').count()).toBe(0);
+  };
 
   beforeAll(async () => {
     web = await startWebServer('sigilo-web-media-', ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream']);
@@ -59,18 +67,54 @@ describe.skipIf(missing !== undefined)('web media in Chromium: pictures, voice n
 
   afterAll(async () => { await web?.close(); });
 
-  it('a picture with Exif GPS: thumbnail in the bubble, full view opens and Escape closes it, no metadata arrives', async () => {
+  it('choosing a file sends nothing until Send: a preview sheet with name, type and size, Cancel and Escape drop it', async () => {
+    const before = await ana.page.locator('.msg.out').count();
+    await choose(ana, 'contrato-firmado.pdf', 'application/pdf', randomFile(300 * 1024, '%PDF-1.7\n'));
+    const sheet = ana.page.getByRole('dialog', { name: `Send to ${bob.name}` });
+    await sheet.waitFor({ timeout: 15_000 });
+    await expect(sheet.locator('.file-name').textContent()).resolves.toBe('contrato-firmado.pdf');
+    await expect(sheet.locator('.file-size').textContent()).resolves.toBe('300 KB · application/pdf');
+    // The caption field has the focus: a person can type at once, and Tab reaches Cancel then Send.
+    expect(await ana.page.evaluate(() => document.activeElement?.id)).toBe('attach-caption');
+    await ana.page.keyboard.press('Tab');
+    expect(await ana.page.evaluate(() => document.activeElement?.textContent)).toBe('Cancel');
+    await ana.page.keyboard.press('Tab');
+    expect(await ana.page.evaluate(() => document.activeElement?.textContent)).toBe('Send');
+    await check(ana, 'media-attach-file-sheet');
+    await sheet.getByRole('button', { name: 'Cancel' }).click();
+    await expect.poll(() => ana.page.locator('dialog[data-attach-sheet][open]').count()).toBe(0);
+    // Escape cancels too.
+    await choose(ana, 'otra-foto.png', 'image/png', randomFile(2048, '\x89PNG'));
+    await sheet.waitFor();
+    await ana.page.keyboard.press('Escape');
+    await expect.poll(() => ana.page.locator('dialog[data-attach-sheet][open]').count()).toBe(0);
+    await ana.page.waitForTimeout(1000);
+    expect(await ana.page.locator('.pending-upload').count()).toBe(0);
+    expect(await ana.page.locator('.msg.out').count()).toBe(before);
+  }, 60_000);
+
+  it('a picture with Exif GPS and a caption: thumbnail in the bubble, full view opens and Escape closes it, no metadata arrives', async () => {
     const jpeg = await jpegWithGps(ana.page);
     expect(hasMetadata(jpeg)).toEqual(['Exif', 'camera', 'GPS pointer']);
-    await attach(ana, 'IMG_2041.jpg', 'image/jpeg', jpeg);
+    await choose(ana, 'IMG_2041.jpg', 'image/jpeg', jpeg);
+    const sheet = ana.page.getByRole('dialog', { name: `Send to ${bob.name}` });
+    await sheet.waitFor({ timeout: 15_000 });
+    // The picture itself, to check before it leaves.
+    await expect.poll(() => sheet.getByRole('img', { name: 'IMG_2041.jpg' }).evaluate((i: HTMLImageElement) => i.complete && i.naturalWidth), { timeout: 10_000 }).toBe(800);
+    await ana.page.keyboard.type('La playa, domingo');
+    await check(ana, 'media-attach-picture-sheet');
+    await ana.page.keyboard.press('Enter'); // Enter in the caption sends, as in the input bar
     // Sent: the pending bubble gives way to the message, with its ticks.
     const sent = ana.page.locator('.msg.out [data-attachment="image"]');
     await sent.waitFor({ timeout: 60_000 });
     expect(await ana.page.locator('.pending-upload').count()).toBe(0);
 
+    await expect(ana.page.locator('.msg.out', { has: ana.page.locator('[data-attachment="image"]') }).locator('.text').textContent()).resolves.toBe('La playa, domingo');
+
     const got = bob.page.locator('.msg.in [data-attachment="image"]');
     await openChat(bob.page, 'Ana');
     await got.waitFor({ timeout: 30_000 });
+    await expect(bob.page.locator('.msg.in', { has: bob.page.locator('[data-attachment="image"]') }).locator('.text').textContent()).resolves.toBe('La playa, domingo');
     expect(await got.getAttribute('data-thumb')).toBe('yes');
     await expect.poll(() => got.locator('img').getAttribute('data-full'), { timeout: 30_000 }).toBe('yes');
     await check(bob, 'media-picture');

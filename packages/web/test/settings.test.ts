@@ -5,11 +5,12 @@
  * its code, see it listed, unlink it); the profile name; the language switch. axe-core on each screen and
  * screenshots at 360×740 and 1280×800 in test-artifacts/.
  */
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import { browserMissing } from './support/chromium.js';
 import { startWebServer, type WebServer } from './support/server.js';
-import { addContactInUi, axeViolations, contactCard, DESKTOP, openChat, PHONE, registerInUi, routeHash, screenshots, sendInUi } from './support/app.js';
+import { addContactInUi, ARTIFACTS, axeViolations, contactCard, DESKTOP, openChat, PHONE, registerInUi, routeHash, screenshots, sendInUi } from './support/app.js';
 import { notes, recordNotifications, setHidden } from './support/notifications.js';
 
 const missing = browserMissing();
@@ -106,19 +107,39 @@ describe.skipIf(missing !== undefined)('web settings in Chromium: notifications,
   it('mute for 8 hours silences the chat; unmute; mute always', async () => {
     await go(ana, await routeHash(ana.page, bobChat, 'chat', 'settings'));
     await ana.page.locator('#chat-settings-h').waitFor();
+    // The section is named for what it holds; its one button says what it does.
+    const history = ana.page.getByRole('group', { name: 'Chat history' });
+    await history.getByRole('button', { name: 'Delete chat history' }).waitFor();
+    await ana.page.setViewportSize(PHONE);
+    await history.scrollIntoViewIfNeeded();
+    await ana.page.screenshot({ path: join(ARTIFACTS, 'chat-settings-history-phone.png') });
+    await ana.page.setViewportSize(DESKTOP);
     await check(ana, 'chat-settings');
     // Disappearing messages (client.md §14): a timer set here is a line in both conversations and a mark in the top bar.
-    await ana.page.locator('#disappearing').selectOption(String(24 * 3_600_000));
+    // The usual choices, short ones too (30 s is the SDK's shortest; this server sets no maximum).
+    const offered = await ana.page.locator('#disappearing option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).textContent));
+    expect(offered).toEqual(['Off', '30 seconds', '5 minutes', '1 hour', '8 hours', '1 day', '1 week', '4 weeks']);
+    await ana.page.locator('#disappearing').selectOption(String(5 * 60_000));
     await go(ana, await routeHash(ana.page, bobChat));
-    await ana.page.locator('li.notice[data-notice="timer"]', { hasText: '1 day' }).first().waitFor({ timeout: 15_000 });
-    expect(await ana.page.locator('li.notice[data-notice="timer"]', { hasText: '1 day' }).first().textContent()).toBe('You set disappearing messages to 1 day');
-    await expect.poll(() => ana.page.locator('.disappearing-mark').count(), { timeout: 15_000 }).toBe(1);
+    await ana.page.locator('li.notice[data-notice="timer"]', { hasText: '5 minutes' }).first().waitFor({ timeout: 15_000 });
+    expect(await ana.page.locator('li.notice[data-notice="timer"]', { hasText: '5 minutes' }).first().textContent()).toBe('You set disappearing messages to 5 minutes');
+    // The top bar says how long, not only that messages disappear.
+    const mark = ana.page.locator('.disappearing-mark');
+    await expect.poll(() => mark.count(), { timeout: 15_000 }).toBe(1);
+    await expect.poll(() => mark.textContent(), { timeout: 15_000 }).toBe('5 min');
+    expect(await mark.getAttribute('aria-label')).toBe('Disappearing messages: 5 minutes');
+    // Each message sent under the timer carries its mark on the meta line; one sent before does not.
+    await sendInUi(ana.page, 'esto se borra en 5 minutos');
+    const timed = ana.page.locator('.msg.out', { hasText: 'esto se borra en 5 minutos' });
+    await expect(timed.locator('.meta [role="img"].msg-timer').getAttribute('aria-label')).resolves.toBe('Disappearing message (5 minutes)');
+    expect(await ana.page.locator('.msg', { hasText: 'Hola Ana' }).locator('.msg-timer').count()).toBe(0);
     await go(bob, '#/');
     await bob.page.locator('.chat-row').first().click();
-    await bob.page.locator('li.notice[data-notice="timer"]', { hasText: '1 day' }).first().waitFor({ timeout: 30_000 });
+    await bob.page.locator('li.notice[data-notice="timer"]', { hasText: '5 minutes' }).first().waitFor({ timeout: 30_000 });
     // The other side is told who set it.
-    expect(await bob.page.locator('li.notice[data-notice="timer"]', { hasText: '1 day' }).first().textContent()).toBe('Ana set disappearing messages to 1 day');
-    await expect.poll(() => bob.page.locator('.disappearing-mark').count(), { timeout: 15_000 }).toBe(1);
+    expect(await bob.page.locator('li.notice[data-notice="timer"]', { hasText: '5 minutes' }).first().textContent()).toBe('Ana set disappearing messages to 5 minutes');
+    await expect.poll(() => bob.page.locator('.disappearing-mark').textContent(), { timeout: 15_000 }).toBe('5 min');
+    await bob.page.locator('.msg.in', { hasText: 'esto se borra en 5 minutos' }).locator('.msg-timer').waitFor({ timeout: 30_000 });
     await check(bob, 'chat-disappearing');
     await go(ana, await routeHash(ana.page, bobChat, 'chat', 'settings'));
     await ana.page.locator('#disappearing').selectOption('0');

@@ -1,6 +1,6 @@
-/** 📎 in the input bar: choose one or more files of any type to send to this chat. */
+/** 📎 in the input bar: choose one or more files of any type; they are sent from the preview sheet (AttachPreview). */
 import { useRef } from 'preact/hooks';
-import { sendAttachment } from '../sdk/attachments.js';
+import { chooseFiles } from './AttachPreview.js';
 import { t } from '../i18n/index.js';
 import { Icon } from './Icon.js';
 
@@ -12,7 +12,7 @@ export function AttachButton({ chat, disabled }: { chat: string; disabled?: bool
     <input ref={input} type="file" multiple class="visually-hidden" tabIndex={-1} aria-hidden="true" data-attach-input
       onChange={(e) => {
         const el = e.target as HTMLInputElement;
-        for (const f of Array.from(el.files ?? [])) sendAttachment(chat, f);
+        chooseFiles(chat, Array.from(el.files ?? []));
         el.value = '';
       }} />
   </>;

@@ -17,15 +17,16 @@ export function DisappearingPicker({ id }: { id: string }) {
   if (current === undefined) return null;
   // The organisation's maximum (server.md §8): nothing longer is offered, nor "off"; the maximum itself always is.
   const max = maxTimerMs();
-  const allowed = max > 0 ? [...TIMERS.filter((x) => x.ms < max), { ms: max, n: 0, unit: 'h' as const }] : TIMERS;
-  const options = allowed.some((x) => x.ms === current) || current === 0 ? allowed : [...allowed, { ms: current, n: 0, unit: 'h' as const }].sort((a, b) => a.ms - b.ms);
+  const allowed = max > 0 ? [...TIMERS.filter((ms) => ms < max), max] : TIMERS;
+  // A timer the other side set that is not among these (say 2 minutes) is shown as it is.
+  const options = allowed.includes(current) || current === 0 ? allowed : [...allowed, current].sort((a, b) => a - b);
   return <fieldset class="settings-group" aria-describedby="disappearing-hint">
     <legend>{d.disappearing}</legend>
     <p class="hint" id="disappearing-hint">{d.disappearingHint}{max > 0 ? ` ${d.timerMaxHint(timerLabel(max))}` : ''}</p>
     <select id="disappearing" aria-label={d.disappearing} value={String(current)}
       onChange={(e) => void setDisappearing(id, Number((e.target as HTMLSelectElement).value)).catch((err) => { notice.value = { kind: 'error', text: errorText(err) }; })}>
       {max <= 0 && <option value="0">{d.disappearingOff}</option>}
-      {options.map((x) => <option key={x.ms} value={String(x.ms)}>{timerLabel(x.ms)}</option>)}
+      {options.map((ms) => <option key={ms} value={String(ms)}>{timerLabel(ms)}</option>)}
     </select>
   </fieldset>;
 }

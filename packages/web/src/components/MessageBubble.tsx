@@ -3,7 +3,8 @@ import { useSignal } from '@preact/signals';
 import { useEffect, useRef } from 'preact/hooks';
 import type { MessageRow } from '../sdk/types.js';
 import { hex } from '../sdk/ids.js';
-import { clock } from '../format.js';
+import { clock, timerLabel } from '../format.js';
+import { Icon } from './Icon.js';
 import { Ticks } from './Ticks.js';
 import { t } from '../i18n/index.js';
 import { Attachments } from './Attachments.js';
@@ -56,7 +57,7 @@ export function MessageBubble({ m, actions, head, extraClass }: { m: MessageRow;
       onPointerUp: endPress,
       onPointerCancel: endPress,
     };
-  return <li ref={ref} class={`msg ${m.outgoing ? 'out' : 'in'}${m.deleted ? ' deleted' : ''}${confidential ? ' confidential' : ''}${extraClass ? ` ${extraClass}` : ''}`} data-message={id} data-status={m.status} {...block}>
+  return <li ref={ref} class={`msg ${m.outgoing ? 'out' : 'in'}${m.deleted ? ' deleted' : ''}${m.expireTimerMs ? ' timed' : ''}${confidential ? ' confidential' : ''}${extraClass ? ` ${extraClass}` : ''}`} data-message={id} data-status={m.status} {...block}>
     <div class="bubble">
       {head}
       {m.quote && !m.deleted && <blockquote class="quote" data-quote={hex(m.quote.messageId)}>
@@ -65,7 +66,7 @@ export function MessageBubble({ m, actions, head, extraClass }: { m: MessageRow;
       </blockquote>}
       {!m.deleted && m.attachments?.length ? (confidential ? <p class="text hint">📎 {d.confidentialNoFiles}</p> : <Attachments chat={hex(m.conversation)} m={m} />) : null}
       {m.deleted ? <p class="text deleted-text">{d.deletedMessage}</p> : (m.text || !m.attachments?.length) && <p class="text">{m.text}</p>}
-      <span class="meta"><time dateTime={new Date(m.timestamp).toISOString()}>{clock(m.timestamp)}</time>{m.outgoing && <Ticks status={m.status} />}</span>
+      <span class="meta">{m.expireTimerMs ? <span class="msg-timer" role="img" aria-label={d.messageTimer(timerLabel(m.expireTimerMs))} title={d.messageTimer(timerLabel(m.expireTimerMs))}><Icon name="clock" size="1em" /></span> : null}<time dateTime={new Date(m.timestamp).toISOString()}>{clock(m.timestamp)}</time>{m.outgoing && <Ticks status={m.status} />}</span>
       {!m.deleted && !confidential && <button type="button" class="msg-menu" aria-label={d.messageActions} aria-haspopup="menu" aria-expanded={open.value} onClick={() => { open.value = !open.value; }}>⌄</button>}
       {open.value && <ul class="menu" role="menu" onKeyDown={(e) => { if (e.key === 'Escape') close(); }}>
         <li role="none"><button type="button" role="menuitem" autofocus onClick={() => { close(); actions.reply(m); }}>{d.reply}</button></li>

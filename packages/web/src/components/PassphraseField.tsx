@@ -24,12 +24,14 @@ export function PassphraseField({ value, onInput, repeat, onRepeat, idPrefix = '
   // files at every navigation; autocomplete="off" keeps it out (a password field never goes there).
   const s = strength(value);
   const label = [d.strengthWeak, d.strengthFair, d.strengthGood, d.strengthStrong][s];
+  // The level, then what to do about it as its own sentence ("Strength: weak. Easy to guess. …").
+  const advice = [d.strengthWeakAdvice, d.strengthFairAdvice, '', ''][s];
   return <div class="passphrase">
     <label for={`${idPrefix}-pass`}>{d.choosePassphrase}</label>
     <input id={`${idPrefix}-pass`} {...({ type: show.value ? 'text' : 'password' } as { type: 'password' })} autocomplete={show.value ? 'off' : 'new-password'} value={value} required minLength={8}
       aria-describedby={`${idPrefix}-pass-hint ${idPrefix}-pass-strength`} onInput={(e) => onInput((e.target as HTMLInputElement).value)} />
     <div class="meter" aria-hidden="true"><span class={`meter-bar s${value ? s : 'x'}`} /></div>
-    <p id={`${idPrefix}-pass-strength`} class="hint" aria-live="polite">{value ? `${d.strength}: ${label}` : ''}</p>
+    <p id={`${idPrefix}-pass-strength`} class="hint" aria-live="polite">{value ? `${d.strength}: ${label}${advice ? `. ${advice}` : ''}` : ''}</p>
     <p id={`${idPrefix}-pass-hint`} class="hint">{d.passphraseHint}</p>
     <label for={`${idPrefix}-pass2`}>{d.repeatPassphrase}</label>
     <input id={`${idPrefix}-pass2`} {...({ type: show.value ? 'text' : 'password' } as { type: 'password' })} autocomplete={show.value ? 'off' : 'new-password'} value={repeat} required

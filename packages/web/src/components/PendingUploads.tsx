@@ -31,6 +31,7 @@ export function PendingUploads({ chat }: { chat: string }) {
     return <li key={p.key} ref={i === mine.length - 1 ? last : undefined} class="msg out pending-upload" data-upload={p.key} data-phase={tr?.phase ?? 'running'}>
       <div class="bubble media-bubble">
         <div class={`media ${p.kind}`}><Preview p={p} /></div>
+        {p.caption && <p class="text">{p.caption}</p>}
         {tr && <TransferProgress transfer={tr} label={p.name} onCancel={() => cancelUpload(p.key)} onRetry={() => retryUpload(p.key)} onDismiss={() => forgetUpload(p.key)} />}
         <span class="meta"><span class="ticks" role="img" aria-label={t().statusPending}><Icon name="clock" size="1em" /></span></span>
       </div>

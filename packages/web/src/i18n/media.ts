@@ -3,6 +3,10 @@ import type { Catalogue } from './catalogue.js';
 
 const en = {
   attach: 'Attach a file',
+  sendFilesTo: (n: number, name: string) => n === 1 ? `Send to ${name}` : `Send ${n} files to ${name}`,
+  fileOfType: (ext: string) => `${ext} file`,
+  captionLabel: 'Caption (optional)',
+  captionPlaceholder: 'Add a caption',
   recordVoice: 'Record a voice note',
   recordHint: 'Hold to record, or tap to start and tap again to send',
   recording: 'Recording',
@@ -42,6 +46,10 @@ const en = {
 
 const es: typeof en = {
   attach: 'Adjuntar un archivo',
+  sendFilesTo: (n: number, name: string) => n === 1 ? `Enviar a ${name}` : `Enviar ${n} archivos a ${name}`,
+  fileOfType: (ext: string) => `Archivo ${ext}`,
+  captionLabel: 'Comentario (opcional)',
+  captionPlaceholder: 'Añade un comentario',
   recordVoice: 'Grabar una nota de voz',
   recordHint: 'Mantén pulsado para grabar, o toca para empezar y toca otra vez para enviar',
   recording: 'Grabando',
@@ -81,6 +89,10 @@ const es: typeof en = {
 
 const pt: typeof en = {
   attach: 'Anexar um arquivo',
+  sendFilesTo: (n: number, name: string) => n === 1 ? `Enviar para ${name}` : `Enviar ${n} arquivos para ${name}`,
+  fileOfType: (ext: string) => `Arquivo ${ext}`,
+  captionLabel: 'Legenda (opcional)',
+  captionPlaceholder: 'Adicione uma legenda',
   recordVoice: 'Gravar uma mensagem de voz',
   recordHint: 'Mantenha pressionado para gravar, ou toque para começar e toque de novo para enviar',
   recording: 'Gravando',

@@ -20,6 +20,8 @@ const en = {
   mutedLabel: 'Muted chat',
   notMuted: 'Notifications on',
   deleteHistory: 'Delete chat history',
+  historySection: 'Chat history',
+  historyHint: 'Deleting removes this chat’s messages from all your devices. The other person keeps theirs.',
   deleteHistoryConfirm: 'Delete every message of this chat on all your devices? This cannot be undone. The other person keeps their copy.',
   deleteHistoryDone: (n: number) => `${n} message${n === 1 ? '' : 's'} deleted`,
   confirmDelete: 'Delete',
@@ -64,6 +66,8 @@ const en = {
   disappearingOff: 'Off',
   disappearingMarker: (time: string) => `Disappearing messages: ${time}`,
   timer: (n: number, unit: 's' | 'm' | 'h' | 'd' | 'w') => `${n} ${({ s: n === 1 ? 'second' : 'seconds', m: n === 1 ? 'minute' : 'minutes', h: n === 1 ? 'hour' : 'hours', d: n === 1 ? 'day' : 'days', w: n === 1 ? 'week' : 'weeks' })[unit]}`,
+  timerShort: (n: number, unit: 's' | 'm' | 'h' | 'd' | 'w') => `${n} ${({ s: 's', m: 'min', h: 'h', d: 'd', w: 'wk' })[unit]}`,
+  messageTimer: (time: string) => `Disappearing message (${time})`,
 };
 
 const es: typeof en = {
@@ -84,6 +88,8 @@ const es: typeof en = {
   mutedLabel: 'Chat silenciado',
   notMuted: 'Notificaciones activadas',
   deleteHistory: 'Vaciar el chat',
+  historySection: 'Historial del chat',
+  historyHint: 'Vaciarlo borra los mensajes de este chat en todos tus dispositivos. La otra persona conserva los suyos.',
   deleteHistoryConfirm: '¿Borrar todos los mensajes de este chat en todos tus dispositivos? No se puede deshacer. La otra persona conserva su copia.',
   deleteHistoryDone: (n: number) => `${n} mensaje${n === 1 ? '' : 's'} borrado${n === 1 ? '' : 's'}`,
   confirmDelete: 'Borrar',
@@ -128,6 +134,8 @@ const es: typeof en = {
   disappearingOff: 'Desactivados',
   disappearingMarker: (time: string) => `Mensajes temporales: ${time}`,
   timer: (n: number, unit: 's' | 'm' | 'h' | 'd' | 'w') => `${n} ${({ s: n === 1 ? 'segundo' : 'segundos', m: n === 1 ? 'minuto' : 'minutos', h: n === 1 ? 'hora' : 'horas', d: n === 1 ? 'día' : 'días', w: n === 1 ? 'semana' : 'semanas' })[unit]}`,
+  timerShort: (n: number, unit: 's' | 'm' | 'h' | 'd' | 'w') => `${n} ${({ s: 's', m: 'min', h: 'h', d: 'd', w: 'sem' })[unit]}`,
+  messageTimer: (time: string) => `Mensaje temporal (${time})`,
 };
 
 const pt: typeof en = {
@@ -148,6 +156,8 @@ const pt: typeof en = {
   mutedLabel: 'Conversa silenciada',
   notMuted: 'Notificações ativadas',
   deleteHistory: 'Limpar a conversa',
+  historySection: 'Histórico da conversa',
+  historyHint: 'Limpar apaga as mensagens desta conversa em todos os seus dispositivos. A outra pessoa mantém as dela.',
   deleteHistoryConfirm: 'Apagar todas as mensagens desta conversa em todos os seus dispositivos? Não é possível desfazer. A outra pessoa mantém a cópia dela.',
   deleteHistoryDone: (n: number) => `${n} mensage${n === 1 ? 'm apagada' : 'ns apagadas'}`,
   confirmDelete: 'Apagar',
@@ -192,6 +202,8 @@ const pt: typeof en = {
   disappearingOff: 'Desativadas',
   disappearingMarker: (time: string) => `Mensagens temporárias: ${time}`,
   timer: (n: number, unit: 's' | 'm' | 'h' | 'd' | 'w') => `${n} ${({ s: n === 1 ? 'segundo' : 'segundos', m: n === 1 ? 'minuto' : 'minutos', h: n === 1 ? 'hora' : 'horas', d: n === 1 ? 'dia' : 'dias', w: n === 1 ? 'semana' : 'semanas' })[unit]}`,
+  timerShort: (n: number, unit: 's' | 'm' | 'h' | 'd' | 'w') => `${n} ${({ s: 's', m: 'min', h: 'h', d: 'd', w: 'sem' })[unit]}`,
+  messageTimer: (time: string) => `Mensagem temporária (${time})`,
 };
 
 export const settings: Catalogue<typeof en> = { en, es, pt };

@@ -62,8 +62,9 @@ export function ChatSettings({ params }: { params: Record<string, string> }) {
           <Icon name="lock" /> {confidentialChats.value.has(id) ? d.confidentialOff : d.confidentialOn}
         </button>
       </fieldset>}
-      <fieldset class="settings-group" disabled={busy.value || !summary}>
-        <legend class="visually-hidden">{d.deleteHistory}</legend>
+      <fieldset class="settings-group" disabled={busy.value || !summary} aria-describedby="history-hint">
+        <legend>{d.historySection}</legend>
+        <p class="hint" id="history-hint">{d.historyHint}</p>
         <button type="button" class="row-button danger-text" onClick={() => { confirming.value = true; }}><Icon name="trash" /> {d.deleteHistory}</button>
       </fieldset>
     </div>

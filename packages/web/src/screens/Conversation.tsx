@@ -26,6 +26,7 @@ import { navigate, routeTo } from '../router.js';
 import { t } from '../i18n/index.js';
 import { useDeleteForEveryone } from '../components/DeleteForEveryone.js';
 import { AttachButton } from '../components/AttachButton.js';
+import { AttachPreview } from '../components/AttachPreview.js';
 import { VoiceRecorder } from '../components/VoiceRecorder.js';
 import { PendingUploads } from '../components/PendingUploads.js';
 import { ChatMenuButton } from '../components/ChatMenuButton.js';
@@ -114,6 +115,7 @@ export function Conversation({ params }: { params: Record<string, string> }) {
       onSend={(text) => sendText(id, text, replying).then(() => setReply(undefined)).catch((e) => { report(e); throw e; })}
       attach={confidential ? undefined : <AttachButton chat={id} disabled={blocked} />} voice={confidential ? undefined : <VoiceRecorder chat={id} disabled={blocked} />} />
     {deleteEveryone.dialog}
+    <AttachPreview chat={id} to={name} off={confidential || blocked} />
   </section>;
 }
 

@@ -46,13 +46,19 @@ export function NewChat() {
       <button type="button" class="row-button" onClick={() => navigate('add-contact')}><span class="avatar c0" aria-hidden="true">+</span>{d.addContact}</button>
       <button type="button" class="row-button" onClick={() => navigate('new-group')}><span class="avatar c2" aria-hidden="true"><GroupIcon /></span>{d.newGroup}</button>
       <button type="button" class="row-button" onClick={() => navigate('me')}><span class="avatar c1" aria-hidden="true">☺</span>{d.myCard}</button>
-      <h2 class="section-h">{d.startChat}</h2>
-      <ul class="people">
-        {people.map((c) => {
-          const id = hex(c.id);
-          return <li key={id}><a href={`#/${routeTo('chat', id)}`} class="row-button"><Avatar name={displayName(c)} id={id} />{displayName(c)}</a></li>;
-        })}
-      </ul>
+      {people.length ? <>
+        <h2 class="section-h">{d.startChat}</h2>
+        <ul class="people">
+          {people.map((c) => {
+            const id = hex(c.id);
+            return <li key={id}><a href={`#/${routeTo('chat', id)}`} class="row-button"><Avatar name={displayName(c)} id={id} />{displayName(c)}</a></li>;
+          })}
+        </ul>
+      </> : conversations.value && <div class="empty no-contacts" data-empty="contacts">
+        {/* A heading over an empty list reads as broken: say why it is empty and how to fill it. */}
+        <p class="empty-title">{d.noContactsTitle}</p>
+        <p>{d.noContactsHint}</p>
+      </div>}
     </div>
   </section>;
 }

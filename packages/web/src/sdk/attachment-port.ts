@@ -27,8 +27,8 @@ async function withProgress<T>(transfer: string, onProgress: (done: number, tota
   try { return await guarded(run()); } finally { off(); }
 }
 
-export function portSend(to: Uint8Array, file: Blob, o: { name: string; voiceNote?: boolean; transfer: string }, onProgress: (done: number, total: number) => void): Promise<MessageRow> {
-  return withProgress(o.transfer, onProgress, () => sdk().call.sendFile(to, file, { transfer: o.transfer, name: o.name, ...(o.voiceNote ? { voiceNote: true } : {}) }));
+export function portSend(to: Uint8Array, file: Blob, o: { name: string; voiceNote?: boolean; caption?: string; transfer: string }, onProgress: (done: number, total: number) => void): Promise<MessageRow> {
+  return withProgress(o.transfer, onProgress, () => sdk().call.sendFile(to, file, { transfer: o.transfer, name: o.name, ...(o.voiceNote ? { voiceNote: true } : {}), ...(o.caption ? { caption: o.caption } : {}) }));
 }
 
 export async function portDownload(conversation: Uint8Array, messageId: Uint8Array, index: number, transfer: string, onProgress: (done: number, total: number) => void): Promise<Blob> {

@@ -53,6 +53,8 @@ export interface PendingUpload {
   /** A blob: URL to preview pictures and videos while they upload. */
   readonly previewUrl: string | undefined;
   readonly durationMs: number | undefined;
+  /** Text sent with the file (shown under it). */
+  readonly caption: string | undefined;
   readonly createdAt: number;
 }
 
@@ -101,13 +103,13 @@ function failureText(e: unknown, kind: 'upload' | 'download'): string {
 let serial = 0;
 
 /** Sends a file (or a recorded voice note) to a chat; the bubble shows its progress at once. */
-export function sendAttachment(chat: string, file: Blob, o: { name?: string; voiceNote?: boolean; durationMs?: number } = {}): string {
+export function sendAttachment(chat: string, file: Blob, o: { name?: string; voiceNote?: boolean; durationMs?: number; caption?: string } = {}): string {
   const name = o.name ?? (file instanceof File ? file.name : 'file');
   const voiceNote = !!o.voiceNote;
   const kind = mediaKind({ contentType: file.type, voiceNote });
   const key = `up-${Date.now().toString(36)}-${(serial++).toString(36)}`;
   const previewUrl = kind === 'image' || kind === 'video' || kind === 'voice' ? urlFor(file) : undefined;
-  pendingUploads.value = [...pendingUploads.value, { key, chat, file, name, kind, voiceNote, previewUrl, durationMs: o.durationMs, createdAt: Date.now() }];
+  pendingUploads.value = [...pendingUploads.value, { key, chat, file, name, kind, voiceNote, previewUrl, durationMs: o.durationMs, caption: o.caption || undefined, createdAt: Date.now() }];
   void runUpload(key);
   return key;
 }
@@ -118,7 +120,7 @@ async function runUpload(key: string): Promise<void> {
   cancelled.delete(key);
   setTransfer(key, { kind: 'upload', done: 0, total: p.file.size, phase: 'running' });
   try {
-    await portSend(fromHex(p.chat), p.file, { name: p.name, voiceNote: p.voiceNote, transfer: key }, (done, total) => {
+    await portSend(fromHex(p.chat), p.file, { name: p.name, voiceNote: p.voiceNote, transfer: key, ...(p.caption ? { caption: p.caption } : {}) }, (done, total) => {
       const cur = transfers.value.get(key);
       if (cur?.phase === 'running') setTransfer(key, { ...cur, done, total });
     });

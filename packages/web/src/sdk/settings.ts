@@ -95,8 +95,8 @@ export async function setDisappearing(id: string, ms: number): Promise<void> {
   await Promise.all([loadDisappearing(id), refreshConversation(id).catch(() => undefined)]);
 }
 
-/** The timers offered, as Signal and WhatsApp do (the SDK accepts 30 s to 4 weeks). */
-export const TIMERS: readonly { ms: number; n: number; unit: 'h' | 'd' | 'w' }[] = [
-  { ms: HOUR, n: 1, unit: 'h' }, { ms: 8 * HOUR, n: 8, unit: 'h' }, { ms: 24 * HOUR, n: 1, unit: 'd' },
-  { ms: 7 * 24 * HOUR, n: 1, unit: 'w' }, { ms: 28 * 24 * HOUR, n: 4, unit: 'w' },
-];
+/**
+ * The timers offered, as Signal and WhatsApp do: 30 s (the SDK's shortest, MIN_DISAPPEARING_MS) to 4 weeks; the
+ * picker drops those above the organisation's maximum.
+ */
+export const TIMERS: readonly number[] = [30_000, 5 * 60_000, HOUR, 8 * HOUR, 24 * HOUR, 7 * 24 * HOUR, 28 * 24 * HOUR];
