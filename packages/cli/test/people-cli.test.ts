@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../server/test/support/server.js';
-import { assertBuilt, registered, type CliPerson } from './support/sigilo.js';
+import { assertBuilt, linkedDevice, registered, type CliPerson } from './support/sigilo.js';
 
 describe('sigilo profile, username, directory and contacts add @username', () => {
   let server: TestServer;
@@ -100,6 +100,19 @@ describe('sigilo profile, username, directory and contacts add @username', () =>
     expect(again.code, again.err).toBe(0);
     expect(JSON.parse(again.out)).toMatchObject({ name: 'ana2', accountId: ana.accountId, username: 'ana.lopez' });
   }, 180_000);
+
+  it('a device linked later shows its own name and the contacts\' names at once, before any message', async () => {
+    const before = JSON.parse((await bruno.run(['contacts', '--json'])).out) as { name: string; profileName: string | null }[];
+    expect(before).toEqual([expect.objectContaining({ name: 'ana2', profileName: expect.stringMatching(/^Ana López/) })]);
+    const phone = await linkedDevice(server, root, bruno, 'bruno-phone');
+    const whoami = await phone.run(['whoami']);
+    expect(whoami.code, whoami.err).toBe(0);
+    expect(whoami.out).toContain('Name: Bruno Alves\n');
+    const listed = await phone.run(['contacts']);
+    expect(listed.code, listed.err).toBe(0);
+    expect(listed.out).toMatch(/ana2\s+Ana López/);
+    expect(JSON.parse((await phone.run(['contacts', '--json'])).out)).toEqual([expect.objectContaining({ name: 'ana2', profileName: expect.stringMatching(/^Ana López/) })]);
+  }, 120_000);
 
   it('a contact card with a typo anywhere is refused by its checksum', async () => {
     expect(ana.card).toHaveLength(110);

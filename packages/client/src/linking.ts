@@ -101,6 +101,8 @@ export function provisionMessage(engine: Engine, accountId: Uint8Array): Provisi
   return create(ProvisionMessageSchema, {
     accountId,
     profileKey: profiles.profileKey,
+    ownProfile: profiles.ownProfile,
+    profiles: profiles.known,
     username: engine.usernames.current ?? '',
     identityKeyPair: encodeIdentityKeyPair(engine.identity),
     accessKey: engine.accessKey ?? new Uint8Array(0),

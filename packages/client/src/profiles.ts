@@ -6,7 +6,7 @@
  */
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { PROFILE_KEY_LENGTH, bytesEqual, decryptProfile, encryptProfile, type ProtocolContext } from '@sigilo/protocol';
-import { ProfileContentSchema, type ProvisionMessage } from '@sigilo/protocol/gen/sigilo/client/v1/content_pb';
+import { ProfileContentSchema, type ProfileContent, type ProvisionMessage, type ProvisionMessage_KnownProfile } from '@sigilo/protocol/gen/sigilo/client/v1/content_pb';
 import type { ServerFrame } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
 import type { ClientBody } from './connection.js';
 import { ClientError } from './errors.js';
@@ -47,6 +47,11 @@ export function checkProfileName(name: string): string {
     throw new ClientError('INVALID_INPUT', `a display name is 1–${MAX_PROFILE_NAME} characters, without control characters`);
   }
   return n;
+}
+
+/** A name read from someone's profile (or given by another device of this account), or undefined if it cannot be shown. */
+function readableName(name: string): string | undefined {
+  return name && !UNPRINTABLE.test(name) && [...name].length <= MAX_PROFILE_NAME ? name : undefined;
 }
 
 export class Profiles {
@@ -157,8 +162,7 @@ export class Profiles {
         if (blob.length) {
           try {
             const c = fromBinary(ProfileContentSchema, decryptProfile(this.#h.ctx, r.profileKey, r.accountId, blob));
-            const name = c.name && !UNPRINTABLE.test(c.name) && [...c.name].length <= MAX_PROFILE_NAME ? c.name : undefined;
-            p = { name, avatar: c.avatar.length ? c.avatar : undefined, avatarType: c.avatarType || undefined };
+            p = { name: readableName(c.name), avatar: c.avatar.length ? c.avatar : undefined, avatarType: c.avatarType || undefined };
             read++;
           } catch { /* not readable with this key: no name */ }
         }
@@ -170,16 +174,37 @@ export class Profiles {
 
   // ---- linking (client.md §6)
 
-  forProvisioning(): { profileKey: Uint8Array; contactKey: (accountId: Uint8Array) => Uint8Array } {
+  /**
+   * What a new device of this account gets: the profile key, this account's profile as this device
+   * holds it, and every profile key held with the name last read (not the avatars, which would
+   * swell the message: the new device fetches them, the keys being due there).
+   */
+  forProvisioning(): { profileKey: Uint8Array; ownProfile: ProfileContent | undefined; known: Omit<ProvisionMessage_KnownProfile, '$typeName'>[]; contactKey: (accountId: Uint8Array) => Uint8Array } {
+    const own = this.#h.store.getMeta(META_CONTENT);
     return {
       profileKey: this.ownKey(),
+      ownProfile: own ? fromBinary(ProfileContentSchema, own) : undefined,
+      known: this.#h.store.listContactProfiles().map((r) => ({ accountId: r.accountId, profileKey: r.profileKey, name: r.name ?? '' })),
       contactKey: (accountId) => this.#h.store.getContactProfile(accountId)?.profileKey ?? new Uint8Array(0),
     };
   }
 
-  /** On the new device, inside its provisioning transaction. */
+  /**
+   * On the new device, inside its provisioning transaction: this account's profile and the names
+   * known with each key are shown at once; every key is due, so the next refresh reads the
+   * profiles (and avatars) from the server. From an older device only the keys come.
+   */
   installProvisioned(pm: ProvisionMessage): void {
     if (pm.profileKey.length === PROFILE_KEY_LENGTH) this.#h.store.setMeta(META_KEY, pm.profileKey);
+    const own = pm.ownProfile;
+    if (own) {
+      const name = readableName(own.name) ?? '';
+      this.#h.store.setMeta(META_CONTENT, toBinary(ProfileContentSchema, create(ProfileContentSchema, { name, avatar: own.avatar, avatarType: own.avatarType })));
+    }
+    for (const p of pm.profiles) {
+      if (p.profileKey.length !== PROFILE_KEY_LENGTH || bytesEqual(p.accountId, this.#h.accountId())) continue;
+      this.#h.store.putContactProfile({ accountId: p.accountId, profileKey: p.profileKey, name: readableName(p.name), avatar: undefined, avatarType: undefined, fetchedAt: 0 });
+    }
     for (const c of pm.contacts) if (c.profileKey.length === PROFILE_KEY_LENGTH) this.learnKey(c.accountId, c.profileKey);
   }
 }

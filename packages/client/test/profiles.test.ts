@@ -80,17 +80,54 @@ describe('profiles', () => {
     const pending = await device.startLink();
     await ana.approveLink(pending.code);
     await pending.completed;
+    // Before any connection or message: its own name, and the names of the contacts, as the approving device knows them.
+    expect(device.state).toBe('offline');
+    expect(device.profiles.own().name).toBe('Ana López');
+    expect(device.profiles.nameOf(dora.accountId!)).toBe('Dora');
+    expect(device.profiles.nameOf(bruno.accountId!)).toBe('Bruno Alves');
+    // Given names are due: the first refresh reads them from the server (and the avatars, which are not sent).
+    expect(device.profiles.get(dora.accountId!)?.fetchedAt).toBe(0);
     await device.connect({ reconnect: false });
     expect(bytesEqual(device.profiles.ownKey(), ana.profiles.ownKey())).toBe(true);
     expect(device.usernames.current).toBe('ana.lopez');
-    expect(await knowsName(device, dora, 'Dora')).toBe(true);
-    // The new device reads its own profile from the server with the key it received; a change there keeps the name.
-    expect(device.profiles.own().name).toBeUndefined();
+    expect(await device.profiles.refresh()).toBe(2);
+    expect(device.profiles.nameOf(dora.accountId!)).toBe('Dora');
     expect((await device.profiles.fetchOwn()).name).toBe('Ana López');
     const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]);
     expect(await device.profiles.set({ avatar: { bytes: png, type: 'image/png' } })).toMatchObject({ name: 'Ana López', avatarType: 'image/png' });
     expect((await bruno.profiles.refresh({ accountIds: [ana.accountId!], maxAgeMs: 0 }))).toBe(1);
     expect(bruno.profiles.get(ana.accountId!)).toMatchObject({ name: 'Ana López', avatar: png, avatarType: 'image/png' });
+    await device.close();
+  }, 60_000);
+
+  it('a linked device gets the names of fellow group members she never added', async () => {
+    // Dora knows Bruno only from the group (she never added him): his key and name still reach her new device.
+    const dora = world.people.get('dora')!.devices[0]!;
+    expect(dora.profiles.nameOf(bruno.accountId!)).toBe('Bruno Alves');
+    const device = await world.newClient('dora-2');
+    const pending = await device.startLink();
+    await dora.approveLink(pending.code);
+    await pending.completed;
+    expect(device.profiles.own().name).toBe('Dora');
+    expect(device.profiles.nameOf(bruno.accountId!)).toBe('Bruno Alves');
+    expect(bytesEqual(device.profiles.get(bruno.accountId!)!.profileKey, bruno.profiles.ownKey())).toBe(true);
+    await device.close();
+  }, 60_000);
+
+  it('from an older device (keys only, no names) the new device reads the names from the server', async () => {
+    // An older client sends a ProvisionMessage without own_profile and profiles (150, 151): the restore path installs the same message.
+    const dora = world.people.get('dora')!.devices[0]!;
+    const { account, messages } = ana.backupContents();
+    account.ownProfile = undefined;
+    account.profiles = [];
+    const device = await world.newClient('ana-old');
+    await device.restoreAccount(account, messages);
+    expect(device.profiles.own().name).toBeUndefined();
+    expect(device.profiles.nameOf(dora.accountId!)).toBeUndefined();
+    await device.connect({ reconnect: false });
+    expect(await device.profiles.refresh()).toBeGreaterThanOrEqual(2);
+    expect(device.profiles.nameOf(dora.accountId!)).toBe('Dora');
+    expect((await device.profiles.fetchOwn()).name).toBe('Ana López');
     await device.close();
   }, 60_000);
 

@@ -225,6 +225,15 @@ describe.skipIf(missing !== undefined)('web settings in Chromium: notifications,
     await ana.page.getByRole('button', { name: 'Link device' }).click();
     await ana.page.getByText(/Device linked/).waitFor({ timeout: 60_000 });
     await second.page.locator('#chats-h').waitFor({ timeout: 60_000 });
+    // Without any new message: its own name (under Chats, in Settings) and Bruno's, as Ana's first browser knows them.
+    await second.page.locator('.bar-sub', { hasText: ana.name }).waitFor({ timeout: 15_000 });
+    await second.page.locator('.chat-row', { hasText: bob.name }).waitFor({ timeout: 30_000 });
+    await go(second, '#/settings');
+    await second.page.locator('#settings-h').waitFor();
+    expect(await second.page.locator('.me-row strong').textContent()).toBe(ana.name);
+    expect(await second.page.locator('.me-row .avatar').textContent()).toBe('AQ');
+    expect(await second.page.locator('#profile-name').inputValue()).toBe(ana.name);
+    await go(second, '#/');
     await expect.poll(() => ana.page.locator('.device').count(), { timeout: 15_000 }).toBe(2);
     // The linked browser named itself as the first did (headless Chromium on Linux), not "Device 2".
     await expect.poll(() => ana.page.locator('.device-name', { hasText: 'Chrome on Linux' }).count(), { timeout: 15_000 }).toBe(2);

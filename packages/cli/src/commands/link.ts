@@ -86,6 +86,12 @@ With --json the new device prints one JSON line with the code, and one when link
       return 1;
     }
     await nameThisDevice(ctx, client, deviceName);
+    // Names (client.md §11.1): the approving device sent those it knows; read the profiles now (avatars, and the
+    // names themselves when an older device sent only the keys). Best effort: they are read again later anyway.
+    if (client.state === 'online') {
+      await client.profiles.refresh().catch(() => 0);
+      if (!client.profiles.own().name) await client.profiles.fetchOwn().catch(() => undefined);
+    }
     const card = client.contactCard;
     if (ctx.json) {
       ctx.io.out(`${JSON.stringify({ linked: true, accountId: formatAccountId(outcome.accountId), deviceId: outcome.deviceId, historyMessages: outcome.historyMessages, contactCard: card })}\n`);

@@ -49,6 +49,14 @@ export function sessionMethods(ctx: HostContext) {
       const c = ctx.need();
       return { accountId: c.accountId, deviceId: c.deviceId, contactCard: c.accountId ? c.contactCard : undefined, state: c.state, name: c.accountId ? c.profiles.own().name : undefined };
     },
+    /**
+     * This account's display name: this device's copy, else read from the server with the profile key (a device
+     * linked by an older client got the key but not the name). Undefined when none is set or the server is unreachable.
+     */
+    async ownName(): Promise<string | undefined> {
+      const c = ctx.need();
+      return c.profiles.own().name ?? (await c.profiles.fetchOwn().catch(() => undefined))?.name;
+    },
     /** Sets this account's display name (encrypted profile). */
     async setProfileName(name: string): Promise<void> { await ctx.need().profiles.set({ name }); },
     /** Names this device, or another of the account's (`deviceId`), encrypted for the account's devices only. */

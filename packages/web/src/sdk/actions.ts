@@ -54,6 +54,8 @@ async function becomeReady(connected = false): Promise<void> {
   phase.value = 'ready';
   const connecting = connected ? Promise.resolve() : sdk().call.connect({ reconnect: true });
   void connecting.then(() => sdk().call.refreshProfiles()).then(() => refreshConversations()).catch(() => { /* the connection banner shows it */ });
+  // A browser linked by an older client holds the profile key but not its own name: read it from the server.
+  if (!w.name) void connecting.then(() => sdk().call.ownName()).then((name) => { if (name && me.value && !me.value.name) me.value = { ...me.value, name }; }).catch(() => undefined);
   // Push (push.ts): the browser may have replaced its subscription since the last visit; register the current one.
   watchPushChanges();
   void connecting.then(() => syncPush()).catch(() => undefined);
