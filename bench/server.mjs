@@ -20,7 +20,10 @@
 //      above the bare floor. Saturated: every device keeps W messages in flight until its partner
 //      received them; W rises (total in flight ~2,000 / 5,000 / 10,000 / 20,000) until the
 //      delivered rate stops improving by 5 %. Open loop: half the best saturated rate, senders
-//      in turn, latency from the scheduled send time to receipt by the partner.
+//      in turn, latency from the scheduled send time to receipt by the partner, and its parts: the
+//      generator's own lag (scheduled -> written to its socket) and written -> received, each process's
+//      event-loop delay and the time its main thread waited for a CPU (other work on a shared machine);
+//      bench/server-latency.mjs takes the open loop further apart (fsyncs, batches, GC, a timeline).
 //   4. Prosody at 1,000 connections: in-band registration, SASL PLAIN, bind, stream management
 //      (acks as a client sends them), presence; the same saturated search.
 // Delivered = received by the partner device, which acknowledges it (Ack frame, or XEP-0198 <a/>)
@@ -40,6 +43,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync } from 'node:f
 import { request as httpRequest } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createSecureContext } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { rerunPinned } from './support/pin.mjs';
@@ -70,8 +74,8 @@ const { spawnServer } = await import('./support/spawn-server.mjs');
 const { spawnLineProcess } = await import('./support/line-process.mjs');
 const { SigiloDevice, WsConn } = await import('./support/sigilo-load.mjs');
 const { XmppDevice } = await import('./support/xmpp-load.mjs');
-const { LoadEngine } = await import('./support/load-engine.mjs');
-const { CpuWatch, rssKiB } = await import('./support/proc.mjs');
+const { LoadEngine, LatencyTrace } = await import('./support/load-engine.mjs');
+const { CpuWatch, rssKiB, schedMs } = await import('./support/proc.mjs');
 const { ensureProsody, startProsody } = await import('./support/prosody.mjs');
 const { summariseProfile } = await import('./support/cpu-profile.mjs');
 const { registerAll, withTimeout } = await import('./support/register.mjs');
@@ -140,7 +144,7 @@ function cpuLine(c) {
  * The saturated search and (optionally) the open loop at half the best rate, printing as it goes.
  * Returns {best, open, genMax, loadedRssKiB}.
  */
-async function runWorkload(engine, { serverPid, label, openLoop }) {
+async function runWorkload(engine, { serverPid, server, label, openLoop }) {
   const n = engine.devices.length;
   const windows = [...new Set(INFLIGHT.map((t) => Math.max(1, Math.round(t / n))))].sort((a, b) => a - b);
   let best;
@@ -164,15 +168,41 @@ async function runWorkload(engine, { serverPid, label, openLoop }) {
   let open;
   if (openLoop) {
     const rate = Math.max(1, Math.round(best.rate / 2));
-    let watch, cpu;
+    let watch, cpu, s0, s1, probe;
+    // Where the latency goes (Sigilo only: engine.trace): the generator's own delay and the server's event loop, and
+    // how long each process's main thread waited for a CPU (other work on a shared machine).
+    const eld = monitorEventLoopDelay({ resolution: 1 });
+    const sched = () => ({ server: schedMs(serverPid), generator: schedMs(process.pid) });
     const r = await engine.openLoop({
       rate, warmup: WARMUP, seconds: SECONDS,
-      during: (p) => { if (p === 'start') watch = new CpuWatch({ server: serverPid, generator: process.pid }).start(); else cpu = watch.stop(); },
+      during: (p) => {
+        if (p === 'start') {
+          eld.enable();
+          s0 = sched();
+          if (engine.trace) void server?.command('probe start');
+          watch = new CpuWatch({ server: serverPid, generator: process.pid }).start();
+        } else {
+          cpu = watch.stop();
+          s1 = sched();
+          eld.disable();
+          if (engine.trace) probe = server?.command('probe stop');
+        }
+      },
     });
+    probe = await probe;
     genMax = Math.max(genMax, cpu.procs.generator);
     log(`  ${label} open loop at ${rate} msg/s (half the saturated rate): ${Math.round(r.rate)} delivered msg/s,`
       + ` latency p50 ${fmt(r.p50, 2)} ms, p99 ${fmt(r.p99, 2)} ms, max ${fmt(r.max, 1)} ms`);
     log(`      cpu: ${cpuLine(cpu)}`);
+    if (engine.trace) {
+      const t = engine.trace.summary();
+      const q = (d) => `p50 ${fmt(d.p50)}, p99 ${fmt(d.p99)}, max ${fmt(d.max)} ms`;
+      const waited = (k) => `${k} ${fmt(s1[k].wait - s0[k].wait, 0)} ms`;
+      log(`      latency parts: generator lag (scheduled -> written to its socket) ${q(t.lag)}; written -> received ${q(t.receive)}`);
+      log(`      event-loop delay: generator p99 ${fmt(eld.percentile(99) / 1e6)}, max ${fmt(eld.max / 1e6)} ms;`
+        + `${probe ? ` server p99 ${fmt(probe.eld.p99)}, max ${fmt(probe.eld.max)} ms;` : ''}`
+        + ` main threads waiting for a CPU in the ${fmt(cpu.seconds)} s: ${waited('server')}, ${waited('generator')}`);
+    }
     if (!r.drain.ok) throw new Error(`${label}: messages still missing after the open loop: ${JSON.stringify(r.drain)}`);
     open = { ...r, cpu };
   }
@@ -300,7 +330,8 @@ try {
     log(`Sigilo, ${n} devices (TLS, sealed sender, 300-byte contents; connected and authenticated in ${fmt(connectSeconds)} s):`);
     log(`  server RSS ${fmt(kib(idle0.rss) / 1024)} MiB with no connection, ${fmt(kib(idle1.rss) / 1024)} MiB with ${n} idle devices:`
       + ` ${fmt(perConn)} KiB per idle connection, ${fmt(perConn - summary.bareKiB)} KiB above the bare TLS ws floor`);
-    const w = await runWorkload(engine, { serverPid: server.pid, label: `Sigilo ${n}`, openLoop: true });
+    engine.trace = new LatencyTrace();
+    const w = await runWorkload(engine, { serverPid: server.pid, server, label: `Sigilo ${n}`, openLoop: true });
     // The server's own counters: everything stored was acknowledged and deleted.
     let m1;
     // The rows of an ack are gone (queue depth 0) when its transaction commits; the acknowledged counter moves once the

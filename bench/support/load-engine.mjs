@@ -16,8 +16,69 @@ export function percentile(sorted, q) {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
+/** Growable array of samples (ms) with percentiles. */
+class Samples {
+  a = new Float64Array(1 << 14);
+  n = 0;
+  add(v) {
+    if (this.n === this.a.length) { const g = new Float64Array(this.n * 2); g.set(this.a); this.a = g; }
+    this.a[this.n++] = v;
+  }
+  summary() {
+    const s = this.a.slice(0, this.n).sort();
+    return { n: this.n, p50: percentile(s, 0.5), p90: percentile(s, 0.9), p99: percentile(s, 0.99), max: s.length ? s[s.length - 1] : NaN };
+  }
+}
+
+/**
+ * Where an open-loop message's time goes, seen from the load generator (set engine.trace = new LatencyTrace()):
+ * `lag` scheduled -> written to the socket (the generator's own delay: timers, a busy event loop), `answer` written ->
+ * SendResult read, `receive` written -> Deliver read by the partner, `total` scheduled -> Deliver read (the benchmark's
+ * figure). Samples are taken while the engine measures; the write times of all traced sends are kept until received.
+ */
+export class LatencyTrace {
+  /** Sends are traced (open loop); `on`: samples are kept (the measured window). */
+  armed = false;
+  on = false;
+  #writtenAt = new Map();
+  lag = new Samples(); answer = new Samples(); receive = new Samples(); total = new Samples();
+  /** Per 100 ms of the window: the largest `total` of the messages received in it, and the server's pings received in it. */
+  #t0 = 0;
+  slots = { worst: [], count: [], pings: [] };
+  reset() {
+    this.lag = new Samples(); this.answer = new Samples(); this.receive = new Samples(); this.total = new Samples();
+    this.#t0 = performance.now();
+    this.slots = { worst: [], count: [], pings: [] };
+  }
+  #slot(now) { return Math.floor((now - this.#t0) / 100); }
+  /** A ping from the server arrived (heartbeat). */
+  pinged(now) { if (this.on) { const i = this.#slot(now); this.slots.pings[i] = (this.slots.pings[i] ?? 0) + 1; } }
+  written(sender, seq, sched, now) {
+    this.#writtenAt.set(sender * 2 ** 32 + seq, now);
+    if (this.on) this.lag.add(now - sched);
+  }
+  answered(sched, written, now) { if (this.on) this.answer.add(now - written); }
+  delivered(sender, seq, sched, now) {
+    const key = sender * 2 ** 32 + seq;
+    const w = this.#writtenAt.get(key);
+    if (w === undefined) return;
+    this.#writtenAt.delete(key);
+    if (this.on) {
+      this.receive.add(now - w);
+      this.total.add(now - sched);
+      const i = this.#slot(now);
+      const sl = this.slots;
+      sl.worst[i] = Math.max(sl.worst[i] ?? 0, now - sched);
+      sl.count[i] = (sl.count[i] ?? 0) + 1;
+    }
+  }
+  summary() { return { lag: this.lag.summary(), answer: this.answer.summary(), receive: this.receive.summary(), total: this.total.summary() }; }
+}
+
 export class LoadEngine {
   devices;
+  /** Optional LatencyTrace (open loop only: the devices note when each send was written and answered). */
+  trace;
   #n;
   #seqOut; #stored; #received; #nextExpected; #inflight;
   totals = { sent: 0, stored: 0, failed: 0, delivered: 0, outOfOrder: 0, gaps: 0, corrupt: 0, misrouted: 0, closed: 0 };
@@ -66,6 +127,7 @@ export class LoadEngine {
       if (w.count === w.latency.length) { const grown = new Float64Array(w.count * 2); grown.set(w.latency); w.latency = grown; }
       w.latency[w.count++] = now - t;
     }
+    if (this.trace && this.#mode === 'open') this.trace.delivered(sender, seq, t, now);
     this.#inflight[sender]--;
     if (this.#running && this.#mode === 'saturate') this.#send(sender, now);
   }
@@ -97,11 +159,13 @@ export class LoadEngine {
   #startWindow() {
     this.#win = { delivered: 0, failed: 0, latency: this.#win.latency, count: 0 };
     this.#measuring = true;
+    if (this.trace) { this.trace.reset(); this.trace.on = this.#mode === 'open'; }
     return performance.now();
   }
 
   #endWindow(t0) {
     this.#measuring = false;
+    if (this.trace) this.trace.on = false;
     const seconds = (performance.now() - t0) / 1000;
     const w = this.#win;
     const lat = w.latency.slice(0, w.count).sort();
@@ -141,6 +205,7 @@ export class LoadEngine {
   async openLoop({ rate, warmup, seconds, during = () => {} }) {
     this.#mode = 'open';
     this.#running = true;
+    if (this.trace) this.trace.armed = true;
     const t0 = performance.now();
     let k = 0;
     let next = 0;
@@ -167,6 +232,7 @@ export class LoadEngine {
     clearTimeout(timer);
     result.offered = rate;
     result.drain = await this.drain();
+    if (this.trace) this.trace.armed = false;
     return result;
   }
 

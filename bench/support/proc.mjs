@@ -59,3 +59,15 @@ export class CpuWatch {
     return { seconds, procs, cores };
   }
 }
+
+/**
+ * Scheduler figures of one thread (the main thread by default), from /proc/PID/task/TID/schedstat: time on a CPU
+ * and time runnable but waiting for one (run queue), in ms. The wait is what a machine shared with other work
+ * adds to a process's latency however little CPU it needs.
+ */
+export function schedMs(pid, tid = pid) {
+  try {
+    const [run, wait, slices] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').trim().split(/\s+/).map(Number);
+    return { run: run / 1e6, wait: wait / 1e6, slices };
+  } catch { return { run: NaN, wait: NaN, slices: NaN }; }
+}

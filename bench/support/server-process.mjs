@@ -3,10 +3,25 @@
 // answers with an invite code, "invites N" with N codes, "gc" runs a full collection when the
 // process was started with --expose-gc (memory measurements) and answers with its RSS;
 // "profile start" / "profile stop FILE" profile a stretch of the run (inspector), "memory" answers
-// with process.memoryUsage(); SIGTERM stops it.
-import { writeFileSync } from 'node:fs';
+// with process.memoryUsage(), "probe start" / "probe stop" measure a stretch (event-loop delay, WAL
+// fdatasync durations, GC pauses, CPU; bench/server-latency.mjs); SIGTERM stops it.
+import fs, { writeFileSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
+import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
-import { startServer, silentLogger } from '../../packages/server/dist/index.js';
+
+// Latency probe ("probe start" / "probe stop"): how long the WAL's fdatasync calls took (storage/sqlite-wal-sync.ts calls
+// fs.fdatasync; wrapped here, before the server is loaded, so its import binds to the wrapper), the event-loop delay and
+// the GC pauses of this process. Measurement only: the server's code is unchanged.
+const probe = { on: false, syncs: [], gcs: [], eld: undefined };
+const baseFdatasync = fs.fdatasync;
+fs.fdatasync = function timedFdatasync(fd, cb) {
+  if (!probe.on) return baseFdatasync(fd, cb);
+  const t0 = performance.now();
+  return baseFdatasync(fd, (e) => { probe.syncs.push(performance.now() - t0); cb(e); });
+};
+syncBuiltinESMExports();
+const { startServer, silentLogger } = await import('../../packages/server/dist/index.js');
 
 const [dataDir, overridesJson] = process.argv.slice(2);
 const server = await startServer({
@@ -53,6 +68,30 @@ createInterface({ input: process.stdin }).on('line', async (line) => {
     const { writeHeapSnapshot } = await import('node:v8');
     writeHeapSnapshot(line.trim().slice('snapshot '.length));
     process.stdout.write(`${JSON.stringify({ snapshot: true })}\n`);
+  } else if (line.trim() === 'probe start') {
+    probe.on = true;
+    probe.syncs = [];
+    probe.gcs = [];
+    probe.eld = monitorEventLoopDelay({ resolution: 1 });
+    probe.eld.enable();
+    probe.gcObserver = new PerformanceObserver((list) => { for (const e of list.getEntries()) probe.gcs.push({ ms: e.duration, kind: e.detail?.kind }); });
+    probe.gcObserver.observe({ entryTypes: ['gc'] });
+    probe.cpu0 = process.cpuUsage();
+    probe.t0 = performance.now();
+    process.stdout.write(`${JSON.stringify({ probing: true })}\n`);
+  } else if (line.trim() === 'probe stop') {
+    probe.on = false;
+    const h = probe.eld;
+    h.disable();
+    probe.gcObserver.disconnect();
+    const ms = (ns) => ns / 1e6;
+    const cpu = process.cpuUsage(probe.cpu0);
+    process.stdout.write(`${JSON.stringify({
+      seconds: (performance.now() - probe.t0) / 1000,
+      cpuPercent: ((cpu.user + cpu.system) / 1000 / (performance.now() - probe.t0)) * 100,
+      eld: { p50: ms(h.percentile(50)), p90: ms(h.percentile(90)), p99: ms(h.percentile(99)), max: ms(h.max), mean: ms(h.mean) },
+      syncs: probe.syncs, gcs: probe.gcs,
+    })}\n`);
   } else if (line.trim() === 'memory') {
     process.stdout.write(`${JSON.stringify(process.memoryUsage())}\n`);
   } else if (line.trim() === 'gc') {

@@ -123,6 +123,8 @@ export class WsConn {
   /** Called just before this connection's frames of this turn are written. */
   beforeFlush = undefined;
   onClose = () => {};
+  /** Called with performance.now() when a ping arrives (latency trace). */
+  static onPing = undefined;
   closed = false;
   #rx = null;
   #started = false;
@@ -198,7 +200,7 @@ export class WsConn {
       const payload = buf.subarray(p + h, p + h + len);
       p += h + len;
       if (opcode === 2) this.onMessage(payload);
-      else if (opcode === 9) this.sendFrame(0x0a, Buffer.from(payload));
+      else if (opcode === 9) { WsConn.onPing?.(performance.now()); this.sendFrame(0x0a, Buffer.from(payload)); }
       else if (opcode === 8) { this.closed = true; this.socket.end(); return; }
     }
     if (p < n) this.#rx = Buffer.from(buf.subarray(p));
@@ -279,6 +281,9 @@ export class SigiloDevice {
   #queueEmpty;
   #runNonce = randomBytes(8);
   #fill = randomBytes(CONTENT_BYTES);
+  /** Latency trace (engine.trace set): sends queued this turn [requestId, seq, scheduled time], and those written, by request id. */
+  #unwritten = [];
+  #written = new Map();
 
   constructor(index) { this.index = index; }
 
@@ -334,7 +339,7 @@ export class SigiloDevice {
     let gotNonce, noNonce;
     const nonce = new Promise((resolve, reject) => { gotNonce = resolve; noNonce = reject; });
     this.conn.start((payload) => this.#onMessage(payload, gotNonce));
-    this.conn.beforeFlush = () => this.#flushAcks();
+    this.conn.beforeFlush = () => { this.#flushAcks(); if (this.#unwritten.length) this.#noteWritten(); };
     const conn = this.conn;
     conn.onClose = () => {
       if (this.conn !== conn) return; // an earlier connection of this device
@@ -368,6 +373,7 @@ export class SigiloDevice {
     const f = readServerFrame(payload);
     if (f.field === S.deliver) return this.#onDeliver(payload, f.start, f.end);
     if (f.field === S.sendResult) {
+      if (this.#written.size) this.#noteAnswered(f.requestId);
       // SendResult {message_id=1, server_timestamp=2, duplicate=3}: duplicate is encoded last.
       if (payload[f.end - 2] === 0x18 && payload[f.end - 1] === 1) return this.engine.onSendError(this, 'DUPLICATE');
       return this.engine.onStored(this);
@@ -456,7 +462,30 @@ export class SigiloDevice {
     this.conn.sendFrame(0x02, f);
   }
 
-  sendMessage(seq, timeMs) { this.sendSealed(seq, timeMs); }
+  sendMessage(seq, timeMs) {
+    if (this.engine?.trace?.armed) this.#unwritten.push(this.#nextRequest, seq, timeMs);
+    this.sendSealed(seq, timeMs);
+  }
+
+  /** Trace: this turn's sends are about to be written to the socket (beforeFlush). */
+  #noteWritten() {
+    const now = performance.now();
+    const u = this.#unwritten;
+    const trace = this.engine?.trace;
+    for (let i = 0; i < u.length; i += 3) {
+      this.#written.set(u[i], [u[i + 2], now]);
+      trace?.written(this.index, u[i + 1], u[i + 2], now);
+    }
+    this.#unwritten = [];
+  }
+
+  /** Trace: the SendResult of a traced send arrived. */
+  #noteAnswered(requestId) {
+    const w = this.#written.get(requestId);
+    if (w === undefined) return;
+    this.#written.delete(requestId);
+    this.engine?.trace?.answered(w[0], w[1], performance.now());
+  }
 
   close() { this.conn?.close(); }
 }

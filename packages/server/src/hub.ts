@@ -19,8 +19,20 @@ export interface HubPeers {
   ephemeral(accountHex: string, deviceId: number, message: QueuedMessage): void;
 }
 
+/**
+ * Heartbeat rounds per heartbeat interval (server.ts): each connection belongs to one of them and is pinged once
+ * per interval, in its round, so a node's pings are spread over the interval instead of all written in one turn
+ * (at 10,000 connections one turn of pings took ~340 ms of the node's CPU, ~400 ms with the pongs, and delayed every
+ * message of that moment by up to a second: spec/server.md §13.3).
+ */
+export const HEARTBEAT_ROUNDS = 45;
+
 export class Hub {
-  readonly #all = new Set<Connection>();
+  /** Every connection, with its heartbeat round. */
+  readonly #all = new Map<Connection, number>();
+  readonly #rounds: Set<Connection>[] = Array.from({ length: HEARTBEAT_ROUNDS }, () => new Set());
+  #nextRound = 0;
+  #round = 0;
   readonly #byAccount = new Map<string, Map<number, Connection>>();
   readonly #removalListeners = new Set<(accountHex: string, deviceId: number | undefined) => void>();
   /** When each bound connection was bound (Unix ms), for REPLACED from another node. */
@@ -28,7 +40,13 @@ export class Hub {
   /** The other nodes, when this node is one of several (set by Cluster.start). */
   peers: HubPeers | undefined;
 
-  add(conn: Connection): void { this.#all.add(conn); }
+  add(conn: Connection): void {
+    if (this.#all.has(conn)) return;
+    const r = this.#nextRound;
+    this.#nextRound = (r + 1) % HEARTBEAT_ROUNDS;
+    this.#all.set(conn, r);
+    this.#rounds[r]!.add(conn);
+  }
 
   get size(): number { return this.#all.size; }
   get authenticated(): number {
@@ -50,7 +68,11 @@ export class Hub {
   }
 
   remove(conn: Connection): void {
-    this.#all.delete(conn);
+    const r = this.#all.get(conn);
+    if (r !== undefined) {
+      this.#all.delete(conn);
+      this.#rounds[r]!.delete(conn);
+    }
     const s = conn.session;
     if (!s) return;
     const devices = this.#byAccount.get(s.accountHex);
@@ -126,11 +148,14 @@ export class Hub {
     for (const l of [...this.#removalListeners]) l(accountHex, deviceId);
   }
 
+  /** One heartbeat round (called HEARTBEAT_ROUNDS times per heartbeat interval): pings that round's connections. */
   heartbeat(): void {
-    for (const c of [...this.#all]) c.heartbeat();
+    const round = this.#rounds[this.#round]!;
+    this.#round = (this.#round + 1) % HEARTBEAT_ROUNDS;
+    for (const c of [...round]) c.heartbeat();
   }
 
   closeAll(reason: CloseReason, message: string): void {
-    for (const c of [...this.#all]) c.close(reason, message);
+    for (const c of [...this.#all.keys()]) c.close(reason, message);
   }
 }

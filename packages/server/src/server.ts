@@ -21,7 +21,7 @@ import type { ServerContext } from './context.js';
 import { ConfigError, DataDirError } from './errors.js';
 import { handleHttp, serveMetrics } from './http.js';
 import { KeyTransparency, loadLogKey, parseWitnessList } from './services/transparency.js';
-import { Hub } from './hub.js';
+import { HEARTBEAT_ROUNDS, Hub } from './hub.js';
 import { InboundBudget } from './inbound-budget.js';
 import { createLogger, type Logger } from './logger.js';
 import { ServerMetrics } from './metrics.js';
@@ -372,8 +372,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     ctx.registrationGuard.prune(t);
   }, 60_000);
   pruneTimer.unref();
-  // Dead peers (no pong to the previous ping) are cut off, so they do not hold memory.
-  const heartbeatTimer = setInterval(() => hub.heartbeat(), HEARTBEAT_MS);
+  // Dead peers (no pong to the previous ping) are cut off, so they do not hold memory. Each connection is pinged once
+  // per HEARTBEAT_MS, in one of HEARTBEAT_ROUNDS rounds spread over it (hub.ts).
+  const heartbeatTimer = setInterval(() => hub.heartbeat(), HEARTBEAT_MS / HEARTBEAT_ROUNDS);
   heartbeatTimer.unref();
 
   const address = https.address();
