@@ -7,6 +7,7 @@
  * - The real Bruno, found by @bruno, shows by the name he chose ("Bruno Silva", unmarked: he is a contact), then by
  *   the name the organisation certified, unless Carla gives him a nickname in Contact info; his username shows as
  *   @bruno there.
+ * - A notification for a stranger's message names them "~Name" as well.
  * Screenshots at 360×740 go to SIGILO_SHOTS (default packages/web/test-artifacts).
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -18,6 +19,7 @@ import { createNodeClient, parseContactCard, type SigiloClient } from '@sigilo/c
 import { browserMissing } from './support/chromium.js';
 import { startWebServer, type WebServer } from './support/server.js';
 import { ARTIFACTS, axeViolations, contactCard, PHONE, registerInUi, sendInUi } from './support/app.js';
+import { notes, recordNotifications, setHidden } from './support/notifications.js';
 import { assertBuilt, sigilo, type Result } from '../../cli/test/support/sigilo.js';
 
 const missing = browserMissing();
@@ -70,6 +72,7 @@ describe.skipIf(missing !== undefined)('web app in Chromium: a stranger cannot p
     ws = await startWebServer('sigilo-web-strangers-', [], { adminSocket: true });
     root = mkdtempSync(join(tmpdir(), 'sigilo-web-strangers-people-'));
     context = await ws.tb.browser.newContext({ locale: 'en-GB', viewport: PHONE });
+    await recordNotifications(context, ws.origin);
     page = await context.newPage();
     page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
     page.on('console', (m) => { if (m.type() === 'error' && !/Failed to load resource|WebSocket connection to/.test(m.text())) problems.push(`console: ${m.text()}`); });
@@ -219,8 +222,15 @@ describe.skipIf(missing !== undefined)('web app in Chromium: a stranger cannot p
     await page.locator('dialog.confirm[open]').getByRole('button', { name: 'Delete chat' }).click();
     await page.locator('#chats-h').waitFor({ timeout: 10_000 });
     await expect.poll(() => row(malloryHex).count(), { timeout: 10_000 }).toBe(0);
-    // A new message from her brings the chat back, still marked.
+    // A new message from her brings the chat back, still marked; its notification names her "~Mallory" too.
+    await go('#/settings');
+    await page.locator('#notify-on').check();
+    await expect.poll(() => page.locator('#notify-on').isChecked()).toBe(true);
+    await go('#/');
+    await setHidden(page, true);
     await mallory.sendText(carlaCard.accountId, 'hola otra vez');
+    await expect.poll(async () => (await notes(page)).map((n) => n.title), { timeout: 30_000 }).toEqual(['~Mallory']);
+    await setHidden(page, false);
     await expect.poll(() => row(malloryHex).locator('.chat-name').textContent(), { timeout: 30_000 }).toBe('~Mallory');
     expect(a11y).toEqual({});
     expect(problems).toEqual([]);

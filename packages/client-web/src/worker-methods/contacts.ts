@@ -1,5 +1,5 @@
 /** Contacts and their keys: add from a contact card, list, names, safety numbers and accepting a changed one. */
-import { freeAlias, noteContactOrigin, parseContactCard, setContactNickname, type ContactNames, type ContactRow } from '@sigilo/client';
+import { contactNames, freeAlias, noteContactOrigin, parseContactCard, setContactNickname, type ContactNames, type ContactRow } from '@sigilo/client';
 import type { HostContext } from './context.js';
 
 export function contactMethods(ctx: HostContext) {
@@ -20,7 +20,8 @@ export function contactMethods(ctx: HostContext) {
       const found = await c.usernames.lookup(text.trim().replace(/^@/, ''));
       const known = c.store.getContact(found.accountId);
       if (known?.alias !== undefined) {
-        noteContactOrigin(c.store, found.accountId, { username: found.username });
+        // A contact added by this username before the app noted it: its alias is that handle, not a name given.
+        noteContactOrigin(c.store, found.accountId, { username: found.username, ...(known.alias === found.username && !contactNames(c.store, found.accountId).autoAlias ? { autoAlias: known.alias } : {}) });
         return known;
       }
       // The username is a handle the app chose, not a name the person gave: the contact's own name shows instead.
