@@ -14,6 +14,7 @@ export { prefetchAgreements, withAgreements, type AgreementCache, type AsyncAgre
 export { QUOTE_TEXT_MAX } from './quotes.js';
 export { toHex, fromHex, toBase64, fromBase64 } from './bytes.js';
 export { Profiles, checkProfileName, MAX_PROFILE_NAME, MAX_AVATAR_BYTES, PROFILE_REFRESH_MS, type Profile } from './profiles.js';
+export { contactNames, setContactNickname, noteContactOrigin, givenName, freeAlias, type ContactNames } from './contact-names.js';
 export { Usernames, checkUsername, type DirectoryListing } from './usernames.js';
 export { MAX_DEVICE_NAME_BYTES, normaliseDeviceName, encryptDeviceName, decryptDeviceName, deviceRemovedMessage, accountRemovedMessage } from './device-names.js';
 export { base32, fromBase32, formatAccountId, parseAccountId, formatContactCard, parseContactCard, type ContactCard } from './ids.js';

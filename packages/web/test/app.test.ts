@@ -126,12 +126,14 @@ describe.skipIf(missing !== undefined)('web app in Chromium: onboarding, chats, 
     const hello = 'Hola Ana, ¿llegó el informe de Cuiabá?';
     plaintexts.push(hello);
     await sendInUi(bob.page, hello);
-    // Ana sees the new chat live, with its unread count and Bruno's name from his encrypted profile.
+    // Ana sees the new chat live, with its unread count and Bruno's name from his encrypted profile, marked "~" with
+    // "Not a contact": she has not added him, he chose that name himself (strangers.test.ts).
     await ana.page.evaluate(() => { location.hash = '#/'; });
     const row = ana.page.locator('.chat-row', { hasText: hello });
     await row.waitFor({ timeout: 30_000 });
     await expect.poll(() => row.locator('.unread-badge').textContent(), { timeout: 10_000 }).toBe('1');
-    await expect.poll(() => row.locator('.chat-name').textContent(), { timeout: 20_000 }).toBe(bob.name);
+    await expect.poll(() => row.locator('.chat-name').textContent(), { timeout: 20_000 }).toBe(`~${bob.name}`);
+    expect(await row.locator('[data-name-flag="stranger"]').count()).toBe(1);
     await check(ana, 'chat-list');
     // Delivered (✓✓) on Bruno's side before Ana opens it, read (blue ✓✓) after.
     const bobMsg = bob.page.locator('.msg.out', { hasText: hello });

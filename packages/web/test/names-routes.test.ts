@@ -220,10 +220,12 @@ describe.skipIf(missing !== undefined)('web app in Chromium: routes name no one;
 
   it('a display name with a check mark and the badge\'s words shows as a plain, marked name; only the certified contact has the badge', async () => {
     await go('#/');
-    // The chat list: Mallory's name without the check mark, with "~" and "Name not verified"; no badge.
+    // The chat list: Mallory's name without the check mark, with "~" (once) and, as she is not in Ana's contacts, the
+    // "Not a contact" tag (strangers.test.ts); no badge.
     const name = row(malloryHex).locator('.chat-name');
     await expect.poll(() => name.textContent(), { timeout: 30_000 }).toBe('~Ana Certified by Acme Logistics');
-    expect(await row(malloryHex).locator('[data-name-flag]').textContent()).toBe('Name not verified');
+    expect(await row(malloryHex).locator('[data-name-flag="stranger"]').getAttribute('title')).toBe('Name chosen by them; not in your contacts');
+    expect(await row(malloryHex).locator('[data-name-flag]').count()).toBe(1);
     expect(await row(brunoHex).locator('[data-name-flag]').count()).toBe(0);
     expect(await page.locator('.chat-list').textContent()).not.toMatch(/[✓✔✅☑]/u);
     await shot('names-chat-list');
@@ -245,7 +247,7 @@ describe.skipIf(missing !== undefined)('web app in Chromium: routes name no one;
     expect(await header.locator('.cert-badge').count()).toBe(0);
     expect(await header.locator('[data-name-flag]').count()).toBe(1);
     expect(await header.textContent()).not.toMatch(/[✓✔✅☑]/u);
-    // What a screen reader hears for the header: the name, then "Name not verified"; never the badge's image.
+    // What a screen reader hears for the header: the name, then "Name chosen by them; not in your contacts"; never the badge's image.
     expect(await header.getByRole('img', { name: 'Certified by Acme Logistics' }).count()).toBe(0);
     await shot('names-hostile-chat');
 

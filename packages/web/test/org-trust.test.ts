@@ -179,12 +179,12 @@ describe.skipIf(missing !== undefined)('web app in Chromium: the organisation\'s
       await field.fill('@Carla.N');
       await shot('new-chat-username');
       await page.getByRole('button', { name: 'Find' }).click();
-      await page.locator('#conv-h', { hasText: 'carla.n' }).waitFor({ timeout: 15_000 });
+      await page.locator('#conv-h', { hasText: '@carla.n' }).waitFor({ timeout: 15_000 });
       expect(await openChatId(page)).toBe(hex(carla.accountId!));
       expect(await page.evaluate(() => location.hash)).toBe(await routeHash(page, hex(carla.accountId!)));
       await sendInUi(page, 'hola Carla');
       await go('#/');
-      await page.locator('.chat-row', { hasText: 'carla.n' }).waitFor();
+      await expect.poll(() => page.locator('.chat-row .chat-name', { hasText: 'carla.n' }).textContent()).toBe('@carla.n');
       expect(await page.locator('.chat-row .chat-name', { hasText: /^#/ }).count()).toBe(0);
       await shot('chat-list-username');
     } finally {

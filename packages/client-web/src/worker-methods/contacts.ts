@@ -1,5 +1,5 @@
 /** Contacts and their keys: add from a contact card, list, names, safety numbers and accepting a changed one. */
-import { parseContactCard, type ContactRow } from '@sigilo/client';
+import { contactNames, freeAlias, noteContactOrigin, parseContactCard, setContactNickname, type ContactNames, type ContactRow } from '@sigilo/client';
 import type { HostContext } from './context.js';
 
 export function contactMethods(ctx: HostContext) {
@@ -18,8 +18,31 @@ export function contactMethods(ctx: HostContext) {
     async addContactByUsername(text: string): Promise<ContactRow> {
       const c = ctx.need();
       const found = await c.usernames.lookup(text.trim().replace(/^@/, ''));
-      return c.store.getContact(found.accountId) ?? c.addContact(found.username, found.accountId, undefined);
+      const known = c.store.getContact(found.accountId);
+      if (known?.alias !== undefined) {
+        // A contact added by this username before the app noted it: its alias is that handle, not a name given.
+        noteContactOrigin(c.store, found.accountId, { username: found.username, ...(known.alias === found.username && !contactNames(c.store, found.accountId).autoAlias ? { autoAlias: known.alias } : {}) });
+        return known;
+      }
+      // The username is a handle the app chose, not a name the person gave: the contact's own name shows instead.
+      const row = c.addContact(freeAlias(c.store, found.accountId, found.username), found.accountId, undefined);
+      noteContactOrigin(c.store, found.accountId, { username: found.username, autoAlias: row.alias });
+      return row;
     },
+    /**
+     * Adds someone who wrote (not a contact yet) to the contacts, with an alias made from their profile name (the CLI's
+     * handle; the app shows their own name, or the nickname given later). A contact already is returned as it is.
+     */
+    addToContacts(accountId: Uint8Array): ContactRow {
+      const c = ctx.need();
+      const known = c.store.getContact(accountId);
+      if (known?.alias !== undefined) return known;
+      const row = c.addContact(freeAlias(c.store, accountId, c.profiles.nameOf(accountId)), accountId, undefined);
+      noteContactOrigin(c.store, accountId, { autoAlias: row.alias });
+      return row;
+    },
+    /** The name this person gives a contact on this device (undefined or blank: none, their own name shows); INVALID_INPUT as a profile name. */
+    setContactNickname: (accountId: Uint8Array, nickname: string | undefined): ContactNames => setContactNickname(ctx.need().store, accountId, nickname),
     /** This account's username, as claimed from this device (or received when it was linked). */
     username: (): string | undefined => ctx.need().usernames.current,
     /** Claims a username (sent to the server as its hash); INVALID_INPUT for a malformed one or one someone else holds. */

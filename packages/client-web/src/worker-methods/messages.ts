@@ -1,5 +1,5 @@
 /** Conversations and messages: the chat list's summaries, a conversation's messages, send, read, typing, delete. */
-import type { MessageQuote, MessageRow, MessageStatus, SigiloClient } from '@sigilo/client';
+import { contactNames, givenName, type MessageQuote, type MessageRow, type MessageStatus, type SigiloClient } from '@sigilo/client';
 import { forget, keepQuote, withQuotes } from './quotes.js';
 import type { HostContext } from './context.js';
 
@@ -8,8 +8,16 @@ export interface ConversationSummary {
   /** The contact's account id (16 bytes) or the group id (32 bytes). */
   readonly id: Uint8Array;
   readonly kind: 'direct' | 'group';
-  /** The name to show: the alias the person gave, else the contact's profile name, else undefined (show the id). */
+  /** The group's name; for a person, the alias, else the contact's profile name, else undefined (the fields below tell them apart). */
   readonly name: string | undefined;
+  /** A person in the contacts (one with an alias), as opposed to someone who wrote or shares a group. Groups: true. */
+  readonly contact: boolean;
+  /** The name this person gave the contact (a nickname, or an alias they typed); groups: undefined. */
+  readonly nickname: string | undefined;
+  /** The name the contact chose for themselves (their encrypted profile), once fetched. */
+  readonly profileName: string | undefined;
+  /** The username the contact was found by, if they were. */
+  readonly username: string | undefined;
   readonly last: { readonly text: string; readonly outgoing: boolean; readonly status: MessageStatus; readonly timestamp: number; readonly deleted: boolean; readonly attachments: number } | undefined;
   readonly unread: number;
   readonly mutedUntil: number;
@@ -50,10 +58,12 @@ export function messageMethods(ctx: HostContext) {
       const c = ctx.need();
       const out: ConversationSummary[] = [];
       for (const k of c.store.listContacts()) {
-        out.push({ id: k.accountId, kind: 'direct', name: k.alias ?? c.profiles.nameOf(k.accountId), ...summarise(ctx, k.accountId), mutedUntil: k.mutedUntil, identityChanged: k.pendingIdentityKey !== undefined, confidential: c.confidential(k.accountId), disappearingMs: c.disappearingTimer(k.accountId) });
+        const names = contactNames(c.store, k.accountId);
+        const profileName = c.profiles.nameOf(k.accountId);
+        out.push({ id: k.accountId, kind: 'direct', name: k.alias ?? profileName, contact: k.alias !== undefined, nickname: givenName(k.alias, names), profileName, username: names.username, ...summarise(ctx, k.accountId), mutedUntil: k.mutedUntil, identityChanged: k.pendingIdentityKey !== undefined, confidential: c.confidential(k.accountId), disappearingMs: c.disappearingTimer(k.accountId) });
       }
       for (const g of c.store.listGroups()) {
-        out.push({ id: g.groupId, kind: 'group', name: g.name, ...summarise(ctx, g.groupId), mutedUntil: g.mutedUntil, identityChanged: false, confidential: false, disappearingMs: c.disappearingTimer(g.groupId) });
+        out.push({ id: g.groupId, kind: 'group', name: g.name, contact: true, nickname: undefined, profileName: undefined, username: undefined, ...summarise(ctx, g.groupId), mutedUntil: g.mutedUntil, identityChanged: false, confidential: false, disappearingMs: c.disappearingTimer(g.groupId) });
       }
       return out.sort((a, b) => (b.last?.timestamp ?? 0) - (a.last?.timestamp ?? 0));
     },

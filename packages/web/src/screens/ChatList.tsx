@@ -2,9 +2,9 @@
 import { useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
 import { confidentialChats, conversations, disappearing, me, typingUntil } from '../sdk/state.js';
-import { hex, shortId } from '../sdk/ids.js';
-import { shownName } from '../names.js';
-import { NameFlag } from '../components/NameFlag.js';
+import { hex } from '../sdk/ids.js';
+import { personName, type Named } from '../person-name.js';
+import { NameFlags } from '../components/NameFlag.js';
 import type { ConversationSummary } from '../sdk/types.js';
 import { navigate, path, routeTo } from '../router.js';
 import { listTime, timerLabel } from '../format.js';
@@ -18,15 +18,14 @@ import { MutedMark } from '../components/MutedMark.js';
 
 export const ROW_HEIGHT = 72;
 
-/** The name to show for a chat or person: the chosen name made plain (names.ts), else the first digits of the id. */
-export const displayName = (c: { name: string | undefined; id: Uint8Array }): string => shownName(c.name)?.text ?? shortId(c.id);
-/** Whether the chosen name holds a badge's words (shown with "~" and a "Name not verified" tag). */
-export const nameClaims = (c: { name: string | undefined } | undefined): boolean => shownName(c?.name)?.claim ?? false;
+/** The name to show for a chat or person (person-name.ts): a nickname, the certified name, their own name marked, … the id. */
+export const displayName = (c: Named): string => personName(c).text;
 
 function Row({ c, index, total }: { c: ConversationSummary; index: number; total: number }) {
   const d = t();
   const id = hex(c.id);
-  const name = displayName(c);
+  const shown = personName(c);
+  const name = shown.text;
   const typing = (typingUntil.value.get(id) ?? 0) > Date.now();
   const active = path.value === routeTo('chat', id);
   const last = c.last;
@@ -36,7 +35,7 @@ function Row({ c, index, total }: { c: ConversationSummary; index: number; total
       <Avatar name={name} id={id} />
       <span class="chat-main">
         <span class="chat-top">
-          <span class="chat-name">{name}</span>{nameClaims(c) && <NameFlag compact />}{c.kind === 'direct' && <TrustBadge id={id} changed={c.identityChanged} compact />}
+          <span class="chat-name" title={shown.stranger ? d.notContactHint : undefined}>{name}</span><NameFlags p={shown} compact />{c.kind === 'direct' && <TrustBadge id={id} changed={c.identityChanged} compact />}
           {last && <span class={`chat-time${c.unread ? ' unread' : ''}`}>{listTime(last.timestamp)}</span>}
         </span>
         <span class="chat-bottom">
@@ -76,7 +75,9 @@ export function ChatList() {
     if (!marked && all) { marked = true; requestAnimationFrame(() => performance.mark('sigilo-chat-list', { detail: { conversations: all.length } })); }
   }, [all]);
   const q = query.value.trim().toLocaleLowerCase();
-  const shown = all && q ? all.filter((c) => displayName(c).toLocaleLowerCase().includes(q)) : all;
+  // Someone outside the contacts whose chat holds nothing (it was deleted, or they only share a group) is not a chat.
+  const chats = all?.filter((c) => c.kind !== 'direct' || c.contact || c.last);
+  const shown = chats && q ? chats.filter((c) => displayName(c).toLocaleLowerCase().includes(q)) : chats;
   return <section class="chat-list" aria-labelledby="chats-h">
     <header class="bar list-bar">
       <div class="bar-title"><h1 id="chats-h">{d.chats}</h1>{me.value?.name && <div class="bar-sub">{me.value.name}</div>}</div>

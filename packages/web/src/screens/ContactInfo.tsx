@@ -6,7 +6,7 @@
 import { useSignal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
 import { conversations, notice } from '../sdk/state.js';
-import { acceptIdentity } from '../sdk/actions.js';
+import { acceptIdentity, setNickname } from '../sdk/actions.js';
 import { markVerified, safetyCode, verifiedIds, verifyScanned } from '../sdk/trust.js';
 import { errorCode } from '../sdk/client.js';
 import { fromHex } from '../sdk/ids.js';
@@ -18,8 +18,11 @@ import { QrCode } from '../components/QrCode.js';
 import { QrScanner } from '../components/QrScanner.js';
 import { TrustBadge } from '../components/TrustBadge.js';
 import { CertBadge, CertificatePanel } from '../components/CertBadge.js';
-import { displayName, nameClaims } from './ChatList.js';
-import { NameFlag } from '../components/NameFlag.js';
+import { personName } from '../person-name.js';
+import { shownName } from '../names.js';
+import { NameFlags } from '../components/NameFlag.js';
+import { StrangerBanner } from '../components/StrangerBanner.js';
+import type { ConversationSummary } from '../sdk/types.js';
 import { t } from '../i18n/index.js';
 import '../trust.css';
 
@@ -29,7 +32,8 @@ export function ContactInfo({ params }: { params: Record<string, string> }) {
   const d = t();
   const id = params.id!;
   const summary = conversations.value?.find((c) => c.kind === 'direct' && sameHex(c.id, id));
-  const name = summary ? displayName(summary) : '…';
+  const shown = summary ? personName(summary) : undefined;
+  const name = shown?.text ?? '…';
   const code = useSignal<Code | undefined>(undefined);
   const unknown = useSignal(false);
   const scanning = useSignal(false);
@@ -51,11 +55,15 @@ export function ContactInfo({ params }: { params: Record<string, string> }) {
     <div class="page">
       <div class="ci-who">
         <Avatar name={name} id={id} />
-        <h2 class="ci-name">{name}</h2>
-        {nameClaims(summary) && <NameFlag />}
+        <h2 class="ci-name" title={shown?.stranger ? d.notContactHint : undefined}>{name}</h2>
+        <NameFlags p={shown} />
+        {summary?.username && <p class="ci-username" data-username>@{summary.username}</p>}
+        {summary?.contact && <TheirName summary={summary} shownText={name} />}
         <TrustBadge id={id} changed={changed} />
         <CertBadge id={id} />
       </div>
+      {shown && <StrangerBanner id={id} summary={summary} shown={shown} />}
+      {summary?.contact && <NicknameForm key={id} id={id} current={summary.nickname ?? ''} />}
       {changed && <div role="alert" class="banner warning ci-changed">
         <p>{d.errIdentityChanged(name)}</p>
         <button type="button" class="primary" data-action="accept" onClick={() => void acceptIdentity(id).catch(report)}>{d.errAcceptIdentity}</button>
@@ -81,6 +89,34 @@ export function ContactInfo({ params }: { params: Record<string, string> }) {
       <button type="button" class="row-button" onClick={() => navigate(routeTo('chat', id))}>{d.startChat.replace(/…$/, '')} {name}</button>
     </div>
   </section>;
+}
+
+/** The name the contact chose themselves, where another one (a nickname, the certified name) is shown. */
+function TheirName({ summary, shownText }: { summary: ConversationSummary; shownText: string }) {
+  const own = shownName(summary.profileName)?.text;
+  return own && own !== shownText ? <p class="hint ci-their-name" data-their-name>{t().theirName(own)}</p> : null;
+}
+
+/** The nickname this person gives the contact (this device only); empty shows the contact's own or certified name. */
+function NicknameForm({ id, current }: { id: string; current: string }) {
+  const d = t();
+  const value = useSignal(current);
+  const busy = useSignal(false);
+  const save = (e: Event) => {
+    e.preventDefault();
+    busy.value = true;
+    const v = value.value.trim();
+    void setNickname(id, v).then(() => { notice.value = { kind: 'info', text: v ? d.nicknameSaved : d.nicknameRemoved }; })
+      .catch((err) => { notice.value = { kind: 'error', text: errorText(err) }; }).finally(() => { busy.value = false; });
+  };
+  return <form class="ci-nickname" onSubmit={save}>
+    <label for="nickname">{d.nickname}</label>
+    <div class="inline-field">
+      <input id="nickname" maxLength={64} autocomplete="off" aria-describedby="nickname-hint" value={value.value} onInput={(e) => { value.value = (e.target as HTMLInputElement).value; }} />
+      <button type="submit" class="primary" disabled={busy.value || value.value.trim() === current}>{d.saveFile}</button>
+    </div>
+    <p class="hint" id="nickname-hint">{d.nicknameHint}</p>
+  </form>;
 }
 
 function sameHex(a: Uint8Array, h: string): boolean {

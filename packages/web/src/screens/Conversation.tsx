@@ -18,8 +18,9 @@ import { Header } from '../components/Header.js';
 import { Avatar } from '../components/Avatar.js';
 import { Composer } from '../components/Composer.js';
 import { MessageBubble, type MessageActions } from '../components/MessageBubble.js';
-import { displayName, nameClaims } from './ChatList.js';
-import { NameFlag } from '../components/NameFlag.js';
+import { personName } from '../person-name.js';
+import { NameFlags } from '../components/NameFlag.js';
+import { StrangerBanner } from '../components/StrangerBanner.js';
 import { TrustBadge } from '../components/TrustBadge.js';
 import { InfoIcon } from '../components/Icons.js';
 import { navigate, routeTo } from '../router.js';
@@ -38,7 +39,8 @@ export function Conversation({ params }: { params: Record<string, string> }) {
   const id = params.id!;
   const summary = conversations.value?.find((c) => c.kind && hexEq(c.id, id));
   const rows = messages.value.get(id);
-  const name = summary ? displayName(summary) : '…';
+  const shown = summary ? personName(summary) : undefined;
+  const name = shown?.text ?? '…';
   const isTyping = (typingUntil.value.get(id) ?? 0) > Date.now();
   const end = useRef<HTMLDivElement>(null);
   const number = useSignal<string | undefined>(undefined);
@@ -86,7 +88,7 @@ export function Conversation({ params }: { params: Record<string, string> }) {
   }
 
   return <section class="conversation" aria-labelledby="conv-h">
-    <Header id="conv-h" avatar={<Avatar name={name} id={id} small />} title={<>{name} <TrustBadge id={id} changed={summary?.identityChanged ?? false} compact /></>} sub={isTyping ? <span class="typing" role="status">{d.typing}</span> : <>{nameClaims(summary) && <NameFlag />}<CertBadge id={id} compact /></>}>
+    <Header id="conv-h" avatar={<Avatar name={name} id={id} small />} title={<><span title={shown?.stranger ? d.notContactHint : undefined}>{name}</span> <TrustBadge id={id} changed={summary?.identityChanged ?? false} compact /></>} sub={isTyping ? <span class="typing" role="status">{d.typing}</span> : <><NameFlags p={shown} /><CertBadge id={id} compact /></>}>
       <button type="button" class="icon" aria-label={d.contactInfo} title={d.contactInfo} onClick={() => navigate(routeTo('contact', id))}><InfoIcon /></button>
       <ChatMenuButton id={id} />
     </Header>
@@ -99,6 +101,7 @@ export function Conversation({ params }: { params: Record<string, string> }) {
       <button type="button" data-action="review" onClick={() => navigate(routeTo('contact', id))}>{d.reviewChange}</button>
       <button type="button" class="primary" onClick={() => void acceptIdentity(id).catch(report)}>{d.errAcceptIdentity}</button>
     </div>}
+    {shown && <StrangerBanner id={id} summary={summary} shown={shown} />}
     {confidential && <div role="status" class="banner confidential-banner" data-banner="confidential">
       <Icon name="lock" size="1.1em" /><p>{d.confidentialBanner}</p>
       <button type="button" class="choice" data-action="confidential-off" onClick={() => void setConfidentialMode(id, false).catch(report)}>{d.confidentialOff}</button>

@@ -50,7 +50,8 @@ export function GroupConversation({ params }: { params: Record<string, string> }
     if (h === selfHex) return d.you;
     const member = info?.members.find((x) => hex(x.accountId) === h);
     const contact = conversations.value?.find((c) => c.kind === 'direct' && hex(c.id) === h);
-    return displayName({ name: member?.alias ?? contact?.name, id: account });
+    // A member known on this device is named as everywhere (person-name.ts: "~Name" when not in the contacts).
+    return contact ? displayName(contact) : displayName({ name: member?.alias, id: account });
   };
   const replying = replyTo.value.get(id);
   const setReply = (m: MessageRow | undefined) => {

@@ -39,7 +39,7 @@ export function GroupInfo({ params }: { params: Record<string, string> }) {
     const h = hex(a);
     if (h === selfHex) return d.you;
     const c = contact(h);
-    return displayName({ name: alias ?? c?.name, id: a });
+    return c ? displayName(c) : displayName({ name: alias, id: a });
   };
   const members = info.members.slice().sort((a, b) => (a.role === b.role ? 0 : a.role === 'admin' ? -1 : 1));
   const inGroup = new Set(info.members.map((x) => hex(x.accountId)));

@@ -187,6 +187,19 @@ export async function addContactByUsername(username: string): Promise<string> {
   return hex(row.accountId);
 }
 
+/** Adds someone who wrote (not a contact) to the contacts; their own name then shows without the "not a contact" marks. */
+export async function addToContacts(id: string): Promise<void> {
+  await sdk().call.addToContacts(fromHex(id));
+  await refreshConversations();
+  void fetchOrgTrust().catch(() => undefined);
+}
+
+/** Gives a contact a nickname on this device (empty: none, their own or certified name shows). */
+export async function setNickname(id: string, nickname: string): Promise<void> {
+  await sdk().call.setContactNickname(fromHex(id), nickname.trim() || undefined);
+  await refreshConversations();
+}
+
 export async function acceptIdentity(id: string): Promise<void> {
   await sdk().call.acceptIdentity(fromHex(id));
   await refreshConversations();

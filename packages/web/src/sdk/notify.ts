@@ -7,8 +7,8 @@
 import { signal } from '@preact/signals';
 import type { MessageRow } from './types.js';
 import { confidentialChats, conversations } from './state.js';
-import { hex, shortId } from './ids.js';
-import { shownName } from '../names.js';
+import { hex } from './ids.js';
+import { personName } from '../person-name.js';
 import { navigate, routeTo, routeToken } from '../router.js';
 import { t } from '../i18n/index.js';
 
@@ -52,7 +52,8 @@ export function notificationFor(m: MessageRow, o: { hidden: boolean; now?: numbe
   const d = t();
   // Confidential (client.md §15): a notification that names no one and says nothing but that a message came.
   if ((m as { confidential?: true }).confidential || confidentialChats.value.has(chat)) return { title: 'Sigilo', body: d.newMessage, tag: `sigilo-${routeToken(chat)}`, chat };
-  const title = summary ? shownName(summary.name)?.text ?? shortId(summary.id) : d.someone;
+  // Someone not in the contacts is "~Name" here too (person-name.ts): a notification is where a posed name works best.
+  const title = summary ? personName(summary).text : d.someone;
   const attachment = m.attachments?.[0];
   const what = m.text || (attachment ? (attachment.voiceNote ? d.voiceNote : attachment.contentType.startsWith('image/') ? d.photo : attachment.contentType.startsWith('video/') ? d.video : d.file) : d.newMessage);
   return { title, body: notifyText.value ? what : d.newMessage, tag: `sigilo-${routeToken(chat)}`, chat };

@@ -14,7 +14,7 @@ export async function refreshConversations(): Promise<void> {
   for (const c of list) if (c.kind === 'direct') noteConfidential(hex(c.id), c.confidential);
   noteTimers(list.map((c) => [hex(c.id), c.disappearingMs]));
   // Someone new wrote: read their name from their encrypted profile (once; the Worker skips fresh ones).
-  if (!fetchingNames && list.some((c) => c.kind === 'direct' && c.name === undefined)) {
+  if (!fetchingNames && list.some((c) => c.kind === 'direct' && c.profileName === undefined && c.nickname === undefined)) {
     fetchingNames = true;
     try {
       if (await sdk().call.refreshProfiles() > 0) conversations.value = await sdk().call.conversations();
