@@ -12,7 +12,8 @@ import type {
 } from '../storage/port.js';
 import { toHex } from '../ids.js';
 
-interface PendingSend { req: EnqueueRequest; resolve: (r: EnqueueResult) => void }
+/** recipientHex: the hub's key of the recipient, made once per send by its caller. */
+interface PendingSend { req: EnqueueRequest; recipientHex: string; resolve: (r: EnqueueResult) => void }
 interface PendingMulti { req: MultiEnqueueRequest; resolve: (r: MultiEnqueueResult) => void }
 interface PendingAck { req: AckRequest; resolve: (r: AckedMessage[]) => void; reject: (e: unknown) => void }
 
@@ -58,9 +59,9 @@ export class Relay {
     this.#offline = listener;
   }
 
-  enqueue(req: EnqueueRequest): Promise<EnqueueResult> {
+  enqueue(req: EnqueueRequest, recipientHex = toHex(req.recipient)): Promise<EnqueueResult> {
     return new Promise((resolve) => {
-      this.#sends.push({ req, resolve });
+      this.#sends.push({ req, recipientHex, resolve });
       this.#schedule();
     });
   }
@@ -129,7 +130,7 @@ export class Relay {
       sends.forEach((s, i) => {
         const r = results[i]!;
         s.resolve(r);
-        if (r.status === 'stored') this.#push(s.req, r.serverIds);
+        if (r.status === 'stored') this.#push(s.req, s.recipientHex, r.serverIds);
       });
     }
   }
@@ -178,10 +179,9 @@ export class Relay {
     else peers.wake(accountHex, deviceId, offline && (() => offline(accountId, accountHex, deviceId)));
   }
 
-  #push(req: EnqueueRequest, serverIds: ReadonlyMap<number, number>): void {
+  #push(req: EnqueueRequest, recipientHex: string, serverIds: ReadonlyMap<number, number>): void {
     this.#timed(serverIds.values());
     this.metrics.messagesStored.inc(undefined, serverIds.size);
-    const recipientHex = toHex(req.recipient);
     for (const e of req.entries) {
       const conn = this.hub.get(recipientHex, e.deviceId);
       if (!conn) {

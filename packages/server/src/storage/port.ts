@@ -150,6 +150,9 @@ export type EnqueueResult =
 
 // ---- Multi-recipient sealed sends (MultiSealedSend, spec/server.md §5.2)
 
+/** An account's unidentified-access state (spec/server.md §Sealed sender). */
+export type SealedAccess = Pick<AccountRecord, 'accessKeyHash' | 'unrestricted'>;
+
 /** What a sealed send to an account needs to know about it, read for many accounts at once. */
 export interface SealedRecipientRecord {
   /** SHA-256 of the unidentified-access key, or undefined. */
@@ -396,6 +399,8 @@ export interface Storage {
   /** Consumes the invite and creates the account with device 1, atomically. */
   registerAccount(codeHash: Uint8Array, now: number, account: AccountRecord, device: NewDevice): Promise<RegisterResult>;
   getAccount(accountId: Uint8Array): Promise<AccountRecord | undefined>;
+  /** What a sealed send checks of its recipient, read for every sealed send: less than getAccount reads. Undefined: no such account. */
+  getSealedAccess(accountId: Uint8Array): Promise<SealedAccess | undefined>;
   listAccounts(): Promise<AccountRecord[]>;
   /** Deletes the account, its devices, prekeys and queued messages. False if absent. */
   /**

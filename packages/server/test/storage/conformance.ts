@@ -92,8 +92,11 @@ export function runStorageConformance(adapter: string, open: () => Promise<Confo
         const h = rnd(32);
         await db.setAccessKey(a.accountId, h, true);
         expect(await db.getAccount(a.accountId)).toMatchObject({ accessKeyHash: h, unrestricted: true });
+        expect(await db.getSealedAccess(a.accountId)).toEqual({ accessKeyHash: h, unrestricted: true });
         await db.setAccessKey(a.accountId, undefined, false);
         expect(await db.getAccount(a.accountId)).toMatchObject({ accessKeyHash: undefined, unrestricted: false });
+        expect(await db.getSealedAccess(a.accountId)).toEqual({ accessKeyHash: undefined, unrestricted: false });
+        expect(await db.getSealedAccess(rnd(16))).toBeUndefined();
       });
     });
 
