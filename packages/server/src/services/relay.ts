@@ -179,17 +179,18 @@ export class Relay {
     else peers.wake(accountHex, deviceId, offline && (() => offline(accountId, accountHex, deviceId)));
   }
 
-  #push(req: EnqueueRequest, recipientHex: string, serverIds: ReadonlyMap<number, number>): void {
-    this.#timed(serverIds.values());
-    this.metrics.messagesStored.inc(undefined, serverIds.size);
-    for (const e of req.entries) {
+  #push(req: EnqueueRequest, recipientHex: string, serverIds: readonly number[]): void {
+    this.#timed(serverIds);
+    this.metrics.messagesStored.inc(undefined, serverIds.length);
+    for (let i = 0; i < req.entries.length; i++) {
+      const e = req.entries[i]!;
       const conn = this.hub.get(recipientHex, e.deviceId);
       if (!conn) {
         this.#notHere(req.recipient, recipientHex, e.deviceId);
         continue;
       }
       conn.push({
-        serverId: serverIds.get(e.deviceId)!,
+        serverId: serverIds[i]!,
         messageId: req.messageId,
         createdAt: req.createdAt,
         sealed: req.sender === undefined,

@@ -141,7 +141,8 @@ export interface EnqueueRequest {
 }
 
 export type EnqueueResult =
-  | { readonly status: 'stored'; readonly serverIds: ReadonlyMap<number, number> }
+  /** serverIds[i]: the server id of the row of entries[i]. */
+  | { readonly status: 'stored'; readonly serverIds: readonly number[] }
   | { readonly status: 'duplicate' }
   | { readonly status: 'no-account' }
   | { readonly status: 'stale'; readonly current: readonly number[]; readonly missing: readonly number[]; readonly extra: readonly number[] }

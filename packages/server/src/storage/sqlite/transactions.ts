@@ -144,13 +144,14 @@ export function transactions(db: Database.Database, s: Statements): Transactions
           if (stale) return { status: 'stale', ...stale };
         }
         s.insertDedup.run(req.dedupKey, req.dedupExpiresAt);
-        const serverIds = new Map<number, number>();
+        const { entries } = req;
+        const serverIds = new Array<number>(entries.length);
         const sealed = req.sender ? 0 : 1;
         const senderAccount = req.sender ? req.sender.accountId : null;
         const senderDevice = req.sender ? req.sender.deviceId : null;
-        for (const e of req.entries) {
-          const serverId = s.insertMessage.get(recipient, e.deviceId, req.messageId, sealed, senderAccount, senderDevice, req.createdAt, req.expiresAt, e.content) as number;
-          serverIds.set(e.deviceId, serverId);
+        for (let i = 0; i < entries.length; i++) {
+          const e = entries[i]!;
+          serverIds[i] = s.insertMessage.get(recipient, e.deviceId, req.messageId, sealed, senderAccount, senderDevice, req.createdAt, req.expiresAt, e.content) as number;
         }
         return { status: 'stored', serverIds };
       });
