@@ -17,12 +17,13 @@ const labelText = (l: Labels | undefined) => {
   return text;
 };
 
-/** Interned label objects, so labelText's cache hits. */
-const interned = new Map<string, Labels>();
+/** Interned label objects, so labelText's cache hits; by kind, then outcome (no key string built per call). */
+const interned = new Map<string, Map<string, Labels>>();
 export function labels(kind: string, outcome: string): Labels {
-  const key = `${kind}\u0000${outcome}`;
-  let l = interned.get(key);
-  if (!l) interned.set(key, (l = { kind, outcome }));
+  let byOutcome = interned.get(kind);
+  if (!byOutcome) interned.set(kind, (byOutcome = new Map()));
+  let l = byOutcome.get(outcome);
+  if (!l) byOutcome.set(outcome, (l = { kind, outcome }));
   return l;
 }
 

@@ -39,7 +39,8 @@ export interface Connection {
 
 /** The group commit (services/relay.ts). */
 export interface RelayPort {
-  enqueue(req: EnqueueRequest): Promise<EnqueueResult>;
+  /** recipientHex: toHex(req.recipient), when the caller has it already. */
+  enqueue(req: EnqueueRequest, recipientHex?: string): Promise<EnqueueResult>;
   enqueueMulti(req: MultiEnqueueRequest): Promise<MultiEnqueueResult>;
   ack(req: AckRequest): Promise<AckedMessage[]>;
   /** True when the caller should stop reading; `resume` is called once the backlog is low again. */

@@ -12,7 +12,8 @@ import type {
 } from '../storage/port.js';
 import { toHex } from '../ids.js';
 
-interface PendingSend { req: EnqueueRequest; resolve: (r: EnqueueResult) => void }
+/** recipientHex: the hub's key of the recipient, made once per send by its caller. */
+interface PendingSend { req: EnqueueRequest; recipientHex: string; resolve: (r: EnqueueResult) => void }
 interface PendingMulti { req: MultiEnqueueRequest; resolve: (r: MultiEnqueueResult) => void }
 interface PendingAck { req: AckRequest; resolve: (r: AckedMessage[]) => void; reject: (e: unknown) => void }
 
@@ -58,9 +59,9 @@ export class Relay {
     this.#offline = listener;
   }
 
-  enqueue(req: EnqueueRequest): Promise<EnqueueResult> {
+  enqueue(req: EnqueueRequest, recipientHex = toHex(req.recipient)): Promise<EnqueueResult> {
     return new Promise((resolve) => {
-      this.#sends.push({ req, resolve });
+      this.#sends.push({ req, recipientHex, resolve });
       this.#schedule();
     });
   }
@@ -129,7 +130,7 @@ export class Relay {
       sends.forEach((s, i) => {
         const r = results[i]!;
         s.resolve(r);
-        if (r.status === 'stored') this.#push(s.req, r.serverIds);
+        if (r.status === 'stored') this.#push(s.req, s.recipientHex, r.serverIds);
       });
     }
   }
@@ -178,18 +179,18 @@ export class Relay {
     else peers.wake(accountHex, deviceId, offline && (() => offline(accountId, accountHex, deviceId)));
   }
 
-  #push(req: EnqueueRequest, serverIds: ReadonlyMap<number, number>): void {
-    this.#timed(serverIds.values());
-    this.metrics.messagesStored.inc(undefined, serverIds.size);
-    const recipientHex = toHex(req.recipient);
-    for (const e of req.entries) {
+  #push(req: EnqueueRequest, recipientHex: string, serverIds: readonly number[]): void {
+    this.#timed(serverIds);
+    this.metrics.messagesStored.inc(undefined, serverIds.length);
+    for (let i = 0; i < req.entries.length; i++) {
+      const e = req.entries[i]!;
       const conn = this.hub.get(recipientHex, e.deviceId);
       if (!conn) {
         this.#notHere(req.recipient, recipientHex, e.deviceId);
         continue;
       }
       conn.push({
-        serverId: serverIds.get(e.deviceId)!,
+        serverId: serverIds[i]!,
         messageId: req.messageId,
         createdAt: req.createdAt,
         sealed: req.sender === undefined,

@@ -141,7 +141,8 @@ export interface EnqueueRequest {
 }
 
 export type EnqueueResult =
-  | { readonly status: 'stored'; readonly serverIds: ReadonlyMap<number, number> }
+  /** serverIds[i]: the server id of the row of entries[i]. */
+  | { readonly status: 'stored'; readonly serverIds: readonly number[] }
   | { readonly status: 'duplicate' }
   | { readonly status: 'no-account' }
   | { readonly status: 'stale'; readonly current: readonly number[]; readonly missing: readonly number[]; readonly extra: readonly number[] }
@@ -149,6 +150,9 @@ export type EnqueueResult =
   | { readonly status: 'failed'; readonly error: unknown };
 
 // ---- Multi-recipient sealed sends (MultiSealedSend, spec/server.md §5.2)
+
+/** An account's unidentified-access state (spec/server.md §Sealed sender). */
+export type SealedAccess = Pick<AccountRecord, 'accessKeyHash' | 'unrestricted'>;
 
 /** What a sealed send to an account needs to know about it, read for many accounts at once. */
 export interface SealedRecipientRecord {
@@ -396,6 +400,8 @@ export interface Storage {
   /** Consumes the invite and creates the account with device 1, atomically. */
   registerAccount(codeHash: Uint8Array, now: number, account: AccountRecord, device: NewDevice): Promise<RegisterResult>;
   getAccount(accountId: Uint8Array): Promise<AccountRecord | undefined>;
+  /** What a sealed send checks of its recipient, read for every sealed send: less than getAccount reads. Undefined: no such account. */
+  getSealedAccess(accountId: Uint8Array): Promise<SealedAccess | undefined>;
   listAccounts(): Promise<AccountRecord[]>;
   /** Deletes the account, its devices, prekeys and queued messages. False if absent. */
   /**

@@ -17,10 +17,10 @@ import type {
   MultiEnqueueRequest, MultiEnqueueResult, NewDevice, SealedRecipientRecord, PreKeyCounts, PreKeyUpload, QueuedMessage, RegisterResult, Storage,
   SweepResult, TableAudit, TakeBundlesResult, DeviceRemovalRecord, NewDeviceRemoval, PushSubscriptionRecord, StoredRow,
 } from './port.js';
-import type { KtLeafInput, KtLeafRecord, KtUnloggedDevice } from './port.js';
+import type { KtLeafInput, KtLeafRecord, KtUnloggedDevice, SealedAccess } from './port.js';
 import { EXPIRED_INVITE_KEPT_MS, isAccountColumn } from './port.js';
 import { ATTACHMENT_USAGE_LOCK, DAY_MS, SCHEMA_LOCK, multiSchemaSql, schemaSql } from './postgres/schema.js';
-import { buf, bytes, num, toAccount, toDevice, type Pg, type Q, type Row } from './postgres/rows.js';
+import { buf, bytes, num, optBytes, toAccount, toDevice, type Pg, type Q, type Row } from './postgres/rows.js';
 import * as keys from './postgres/keys.js';
 import * as kt from './postgres/kt.js';
 import * as people from './postgres/people.js';
@@ -104,6 +104,11 @@ export class PostgresStorage implements Storage {
   async getAccount(accountId: Uint8Array): Promise<AccountRecord | undefined> {
     const [r] = await this.#q(`SELECT * FROM ${this.#t('accounts')} WHERE account_id = $1`, [buf(accountId)]);
     return r && toAccount(r);
+  }
+
+  async getSealedAccess(accountId: Uint8Array): Promise<SealedAccess | undefined> {
+    const [r] = await this.#q(`SELECT access_key_hash, unrestricted FROM ${this.#t('accounts')} WHERE account_id = $1`, [buf(accountId)]);
+    return r && { accessKeyHash: optBytes(r.access_key_hash), unrestricted: r.unrestricted === true };
   }
 
   async listAccounts(): Promise<AccountRecord[]> {

@@ -27,7 +27,7 @@ import type {
   AttachmentUsageCharge, AttachmentUsageResult, AuditReport, DeviceRecord, EnqueueRequest, EnqueueResult, DirectoryRecord, InviteRecord,
   ProfileRecord, PublishDirectoryResult, SetUsernameResult, MultiEnqueueRequest, MultiEnqueueResult, NewDevice, SealedRecipientRecord, PreKeyCounts,
   PreKeyUpload, QueuedMessage, RegisterResult, Storage, DeviceRemovalRecord, NewDeviceRemoval, SweepResult, TableAudit, TakeBundlesResult,
-  PushSubscriptionRecord, StoredRow,
+  PushSubscriptionRecord, SealedAccess, StoredRow,
 } from './port.js';
 import { isAccountColumn } from './port.js';
 import { ADMIN_SCHEMA, AUDITED_TABLES, CERT_REQUEST_SCHEMA, KT_SCHEMA, PEOPLE_SCHEMA, PUSH_SCHEMA, SCHEMA, SCHEMA_VERSION, migrateMulti } from './sqlite/schema.js';
@@ -126,6 +126,11 @@ export class SqliteStorage implements Storage {
   async getAccount(accountId: Uint8Array): Promise<AccountRecord | undefined> {
     const r = this.#s.getAccount.get(buf(accountId)) as Row | undefined;
     return r && toAccount(r);
+  }
+
+  async getSealedAccess(accountId: Uint8Array): Promise<SealedAccess | undefined> {
+    const r = this.#s.getSealedAccess.get(accountId) as Row | undefined;
+    return r && { accessKeyHash: optBytes(r.access_key_hash), unrestricted: r.unrestricted === 1 };
   }
 
   async listAccounts(): Promise<AccountRecord[]> {

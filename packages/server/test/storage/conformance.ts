@@ -92,8 +92,11 @@ export function runStorageConformance(adapter: string, open: () => Promise<Confo
         const h = rnd(32);
         await db.setAccessKey(a.accountId, h, true);
         expect(await db.getAccount(a.accountId)).toMatchObject({ accessKeyHash: h, unrestricted: true });
+        expect(await db.getSealedAccess(a.accountId)).toEqual({ accessKeyHash: h, unrestricted: true });
         await db.setAccessKey(a.accountId, undefined, false);
         expect(await db.getAccount(a.accountId)).toMatchObject({ accessKeyHash: undefined, unrestricted: false });
+        expect(await db.getSealedAccess(a.accountId)).toEqual({ accessKeyHash: undefined, unrestricted: false });
+        expect(await db.getSealedAccess(rnd(16))).toBeUndefined();
       });
     });
 
@@ -230,6 +233,8 @@ export function runStorageConformance(adapter: string, open: () => Promise<Confo
         expect(r2?.status).toBe('stored');
         const q = await db.fetchQueue(a.accountId, 1, 0, 10);
         expect(q.map((m) => m.messageId)).toEqual([req1.messageId, req2.messageId]);
+        // A stored send's ids follow its entries: device 1's row, then device 2's.
+        expect(r1?.status === 'stored' && r1.serverIds).toEqual([q[0]!.serverId, (await db.fetchQueue(a.accountId, 2, 0, 10))[0]!.serverId]);
         expect(q[0]).toMatchObject({ sealed: false, senderAccountId: sender.accountId, senderDeviceId: 3, content: req1.entries[0]!.content });
         expect(q[1]).toMatchObject({ sealed: true, senderAccountId: undefined, senderDeviceId: undefined });
         expect(await db.fetchQueue(a.accountId, 1, q[0]!.serverId, 10)).toHaveLength(1);

@@ -146,7 +146,7 @@ describe('sqlite: what the files keep (spec/server.md §5)', () => {
         recipient: accountId, messageId: s.messageId, dedupKey: new Uint8Array(32).fill(i), entries: [{ deviceId: 1, content: s.content }],
         sender: undefined, excludeDeviceId: undefined, createdAt: 1, expiresAt: i < 30 ? 1e15 : 5, dedupExpiresAt: 1e15,
       })));
-      const serverIds = results.map((r) => (r.status === 'stored' ? r.serverIds.get(1)! : -1)).slice(0, 30);
+      const serverIds = results.map((r) => (r.status === 'stored' ? r.serverIds[0]! : -1)).slice(0, 30);
       db.checkpoint(); // some of the rows reach the database file itself before they go
       await db.ack([{ accountId, deviceId: 1, serverIds }]);
       await db.sweep(10); // expires the other ten, then empties the WAL

@@ -38,7 +38,7 @@ mark('multi');
 const multiId = rnd(16);
 const [multi] = await storage.enqueueMulti([{ messageId: multiId, payload: rnd(200), recipients: [{ recipient: accountId, deviceIds: [1], header: rnd(20), dedupKey: sha(accountId, multiId) }], ...times }]);
 mark('ack');
-const ids = stored?.status === 'stored' ? [...stored.serverIds.values()] : [];
+const ids = stored?.status === 'stored' ? [...stored.serverIds] : [];
 const [acked] = await storage.ack([{ accountId, deviceId: 1, serverIds: ids }]);
 mark('register-again');
 await register();

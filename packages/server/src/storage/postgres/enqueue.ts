@@ -80,11 +80,11 @@ export async function enqueueBatch(q: Q, table: (name: string) => string, batch:
       rows.content.push(buf(e.content));
     }
   }
-  const serverIds = new Map<number, Map<number, number>>();
+  const serverIds = new Map<number, number[]>();
   for (const i of stored) {
-    const m = new Map<number, number>();
-    serverIds.set(i, m);
-    out[i] = { status: 'stored', serverIds: m };
+    const ids: number[] = [];
+    serverIds.set(i, ids);
+    out[i] = { status: 'stored', serverIds: ids };
   }
   if (rows.n.length) {
     // Ids are taken in row order (ORDER BY o): messages of one batch queue in the order they were sent.
@@ -95,7 +95,8 @@ export async function enqueueBatch(q: Q, table: (name: string) => string, batch:
     if (ids.length !== rows.n.length) throw new Error('PostgreSQL returned a different number of queue rows than were inserted');
     // RETURNING follows the insertion order here (one INSERT ... SELECT ... ORDER BY); the ids rise with it, so sort them to be safe.
     const sorted = ids.map((r) => Number(r.server_id)).sort((a, b) => a - b);
-    sorted.forEach((id, j) => serverIds.get(rows.n[j]!)!.set(rows.device[j]!, id));
+    // Rows were added per request in the order of its entries, so each request's ids arrive in that order too.
+    sorted.forEach((id, j) => serverIds.get(rows.n[j]!)!.push(id));
   }
   return out as EnqueueResult[];
 }

@@ -54,6 +54,7 @@ export interface Statements {
   deleteInvite: Database.Statement;
   insertAccount: Database.Statement;
   getAccount: Database.Statement;
+  getSealedAccess: Database.Statement;
   accountExists: Database.Statement;
   listAccounts: Database.Statement;
   deleteAccount: Database.Statement;
@@ -106,6 +107,7 @@ export function prepare(db: Database.Database): Statements {
     deleteInvite: db.prepare('DELETE FROM invites WHERE code_hash = ?'),
     insertAccount: db.prepare('INSERT INTO accounts (account_id, identity_key, access_key_hash, unrestricted, created_day, next_device_id) VALUES (?, ?, ?, ?, ?, 1)'),
     getAccount: db.prepare('SELECT * FROM accounts WHERE account_id = ?'),
+    getSealedAccess: db.prepare('SELECT access_key_hash, unrestricted FROM accounts WHERE account_id = ?'),
     accountExists: db.prepare('SELECT 1 FROM accounts WHERE account_id = ?').pluck(),
     listAccounts: db.prepare('SELECT * FROM accounts ORDER BY created_day, account_id'),
     deleteAccount: db.prepare('DELETE FROM accounts WHERE account_id = ?'),
@@ -143,13 +145,14 @@ export function prepare(db: Database.Database): Statements {
       (SELECT min(key_id) FROM pq_prekeys WHERE account_id = ? AND device_id = ?) RETURNING key_id, public_key, signature`),
     dedupExists: db.prepare('SELECT 1 FROM dedup WHERE dedup_key = ?').pluck(),
     insertDedup: db.prepare('INSERT INTO dedup (dedup_key, expires_at) VALUES (?, ?)'),
+    // RETURNING with pluck: the new row's id as a number, without a RunResult object per row.
     insertMessage: db.prepare(`INSERT INTO messages (account_id, device_id, message_id, sealed, sender_account_id, sender_device_id, created_at, expires_at, content)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING server_id`).pluck(),
     // Rows of a multi-recipient send take their content from the shared payload.
     fetchQueue: db.prepare(`SELECT m.server_id, m.message_id, m.created_at, m.sealed, m.sender_account_id, m.sender_device_id,
       coalesce(p.content, m.content) AS content, m.recipient_header FROM messages m LEFT JOIN shared_payloads p ON p.payload_id = m.payload_id
       WHERE m.account_id = ? AND m.device_id = ? AND m.server_id > ? ORDER BY m.server_id LIMIT ?`),
-    ackOne: db.prepare('DELETE FROM messages WHERE server_id = ? AND account_id = ? AND device_id = ? RETURNING server_id, created_at'),
+    ackOne: db.prepare('DELETE FROM messages WHERE server_id = ? AND account_id = ? AND device_id = ? RETURNING created_at').pluck(),
     queueDepth: db.prepare('SELECT count(*) AS n FROM messages'),
     insertAttachment: db.prepare('INSERT INTO attachments (attachment_id, size, upload_token_hash, created_at, expires_at, complete) VALUES (?, ?, ?, ?, ?, ?)'),
     getAttachment: db.prepare('SELECT * FROM attachments WHERE attachment_id = ?'),

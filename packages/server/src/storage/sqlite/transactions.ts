@@ -21,6 +21,21 @@ export interface Transactions {
   sweep: Database.Transaction<(now: number) => SweepResult>;
 }
 
+/**
+ * The usual send, checked without building arrays: it lists every device of `all` (the account's, less the excluded
+ * one), each once, and the account has no keyless device. Anything else goes to deviceListDiff.
+ */
+function listsExactly(all: readonly number[], keyless: readonly number[], entries: readonly { readonly deviceId: number }[]): boolean {
+  if (keyless.length !== 0 || entries.length !== all.length) return false;
+  // As many entries as devices, and every device among them: the entries are the devices, each once.
+  for (const id of all) {
+    let found = false;
+    for (const e of entries) if (e.deviceId === id) { found = true; break; }
+    if (!found) return false;
+  }
+  return true;
+}
+
 export function transactions(db: Database.Database, s: Statements): Transactions {
   const insertDevice = (account: Buffer, device: NewDevice): number => {
     const { id } = s.nextDeviceId.get(account) as { id: number };
@@ -108,14 +123,14 @@ export function transactions(db: Database.Database, s: Statements): Transactions
       return { bundles, unavailable };
     }),
 
+    // better-sqlite3 binds any Uint8Array (a view of part of a frame included) as a blob: ids and contents are bound as they are.
     enqueue: db.transaction((batch: readonly EnqueueRequest[]): EnqueueResult[] => {
       // Within one transaction a recipient's device list cannot change: read it once.
       const devices = new Map<string, { all: number[]; keyless: number[] } | null>();
       return batch.map((req): EnqueueResult => {
-        const dedupKey = buf(req.dedupKey);
-        if (s.dedupExists.get(dedupKey) !== undefined) return { status: 'duplicate' };
-        const recipient = buf(req.recipient);
-        const key = recipient.toString('latin1');
+        if (s.dedupExists.get(req.dedupKey) !== undefined) return { status: 'duplicate' };
+        const recipient = req.recipient;
+        const key = buf(recipient).toString('latin1');
         let listed = devices.get(key);
         if (listed === undefined) {
           listed = s.accountExists.get(recipient) === undefined ? null : deviceKeys(s.listDeviceKeys.all(recipient) as [number, number][]);
@@ -124,27 +139,29 @@ export function transactions(db: Database.Database, s: Statements): Transactions
         if (listed === null) return { status: 'no-account' };
         const { all, keyless } = listed;
         const current = req.excludeDeviceId === undefined ? all : all.filter((id) => id !== req.excludeDeviceId);
-        const stale = deviceListDiff(current, req.entries.map((e) => e.deviceId), keyless);
-        if (stale) return { status: 'stale', ...stale };
-        s.insertDedup.run(dedupKey, req.dedupExpiresAt);
-        const serverIds = new Map<number, number>();
-        const messageId = buf(req.messageId);
-        const senderAccount = req.sender ? buf(req.sender.accountId) : null;
+        if (!listsExactly(current, keyless, req.entries)) {
+          const stale = deviceListDiff(current, req.entries.map((e) => e.deviceId), keyless);
+          if (stale) return { status: 'stale', ...stale };
+        }
+        s.insertDedup.run(req.dedupKey, req.dedupExpiresAt);
+        const { entries } = req;
+        const serverIds = new Array<number>(entries.length);
+        const sealed = req.sender ? 0 : 1;
+        const senderAccount = req.sender ? req.sender.accountId : null;
         const senderDevice = req.sender ? req.sender.deviceId : null;
-        for (const e of req.entries) {
-          const info = s.insertMessage.run(recipient, e.deviceId, messageId, req.sender ? 0 : 1, senderAccount, senderDevice, req.createdAt, req.expiresAt, buf(e.content));
-          serverIds.set(e.deviceId, Number(info.lastInsertRowid));
+        for (let i = 0; i < entries.length; i++) {
+          const e = entries[i]!;
+          serverIds[i] = s.insertMessage.get(recipient, e.deviceId, req.messageId, sealed, senderAccount, senderDevice, req.createdAt, req.expiresAt, e.content) as number;
         }
         return { status: 'stored', serverIds };
       });
     }),
 
     ack: db.transaction((acks: readonly AckRequest[]): AckedMessage[][] => acks.map(({ accountId, deviceId, serverIds }) => {
-      const account = buf(accountId);
       const out: AckedMessage[] = [];
       for (const id of serverIds) {
-        const r = s.ackOne.get(id, account, deviceId) as { server_id: number; created_at: number } | undefined;
-        if (r) out.push({ serverId: r.server_id, createdAt: r.created_at });
+        const createdAt = s.ackOne.get(id, accountId, deviceId) as number | undefined;
+        if (createdAt !== undefined) out.push({ serverId: id, createdAt });
       }
       return out;
     })),
