@@ -22,6 +22,8 @@ export const PROFILE_REFRESH_MS = 60 * 60 * 1000;
 const REFRESH_BATCH = 100;
 /** Tries of one getProfile the server refuses as too many frames, each after the wait it gives. */
 const REFRESH_ATTEMPTS = 8;
+/** An account id's length (the server refuses any other in getProfile). */
+const ACCOUNT_ID_BYTES = 16;
 /** The pictures an avatar may be. */
 const AVATAR_TYPE = /^image\/(jpeg|png|webp)$/;
 const META_KEY = 'profile.key';
@@ -129,7 +131,7 @@ export class Profiles {
    * the message or card). A new or changed key makes the profile due for fetching.
    */
   learnKey(accountId: Uint8Array, profileKey: Uint8Array): void {
-    if (profileKey.length !== PROFILE_KEY_LENGTH || bytesEqual(accountId, this.#h.accountId())) return;
+    if (accountId.length !== ACCOUNT_ID_BYTES || profileKey.length !== PROFILE_KEY_LENGTH || bytesEqual(accountId, this.#h.accountId())) return;
     const row = this.#h.store.getContactProfile(accountId);
     if (row && bytesEqual(row.profileKey, profileKey)) return;
     this.#h.store.putContactProfile({ accountId, profileKey, name: row?.name, avatar: row?.avatar, avatarType: row?.avatarType, fetchedAt: 0 });
@@ -153,7 +155,7 @@ export class Profiles {
     const now = this.#h.now();
     const maxAge = options.maxAgeMs ?? PROFILE_REFRESH_MS;
     const wanted = options.accountIds;
-    const due = this.#h.store.listContactProfiles().filter((r) =>
+    const due = this.#h.store.listContactProfiles().filter((r) => r.accountId.length === ACCOUNT_ID_BYTES &&
       (r.fetchedAt === 0 || now - r.fetchedAt >= maxAge) && (!wanted || wanted.some((id) => bytesEqual(id, r.accountId))));
     let read = 0;
     // In batches, each kept as soon as it is read: a linked device may hold thousands of due keys, and as many
@@ -235,7 +237,8 @@ export class Profiles {
       this.#h.store.setMeta(META_CONTENT, toBinary(ProfileContentSchema, create(ProfileContentSchema, { name, ...(picture ? { avatar: own.avatar, avatarType: own.avatarType } : {}) })));
     }
     for (const p of pm.profiles) {
-      if (p.profileKey.length !== PROFILE_KEY_LENGTH || bytesEqual(p.accountId, this.#h.accountId())) continue;
+      // Not an account id: the server refuses its getProfile, and with it every refresh().
+      if (p.accountId.length !== ACCOUNT_ID_BYTES || p.profileKey.length !== PROFILE_KEY_LENGTH || bytesEqual(p.accountId, this.#h.accountId())) continue;
       this.#h.store.putContactProfile({ accountId: p.accountId, profileKey: p.profileKey, name: readableName(p.name), avatar: undefined, avatarType: undefined, fetchedAt: 0 });
     }
     for (const c of pm.contacts) if (c.profileKey.length === PROFILE_KEY_LENGTH) this.learnKey(c.accountId, c.profileKey);

@@ -139,10 +139,13 @@ describe('profiles', () => {
     const dora = world.people.get('dora')!.devices[0]!;
     account.ownProfile = create(ProfileContentSchema, { name: 'Ana\u202eB', avatar: new Uint8Array(MAX_AVATAR_BYTES + 1), avatarType: 'image/svg+xml' });
     const stranger = () => create(ProvisionMessage_KnownProfileSchema, { accountId: new Uint8Array(randomBytes(16)), profileKey: new Uint8Array(randomBytes(32)), name: 'Dora' });
-    account.profiles = [...account.profiles, ...Array.from({ length: 4500 }, stranger)];
+    // An entry whose account id is no account id would make every getProfile of the refresh refused (INVALID_ARGUMENT).
+    const bad = create(ProvisionMessage_KnownProfileSchema, { accountId: new Uint8Array(3), profileKey: new Uint8Array(randomBytes(32)), name: 'Dora' });
+    account.profiles = [bad, ...account.profiles, ...Array.from({ length: 4500 }, stranger)];
     const device = await world.newClient('ana-hostile');
     await device.restoreAccount(account, messages);
     expect(device.profiles.own()).toEqual({ name: undefined, avatar: undefined, avatarType: undefined });
+    expect(device.profiles.get(bad.accountId)).toBeUndefined();
     await device.connect({ reconnect: false });
     // Every key is due: the refresh reads them all within the server's frame limits, and the connection stays up.
     expect(await device.profiles.refresh()).toBeGreaterThanOrEqual(2);
