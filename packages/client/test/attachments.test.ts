@@ -488,8 +488,9 @@ describe('attachments between two clients, through a real server', () => {
   });
 
   it('a peer\'s file name arrives without direction overrides or control characters (no "invoiceexe.pdf" for an .exe)', async () => {
-    const { received } = await sendAndReceive(alice.client, bob.client, b.file('invoice\u202Efdp.exe', new TextEncoder().encode('MZ')));
+    const { sent, received } = await sendAndReceive(alice.client, bob.client, b.file('invoice\u202Efdp.exe', new TextEncoder().encode('MZ')));
     expect(received.attachments![0]!.fileName).toBe('invoicefdp.exe');
+    expect(sent.attachments![0]!.fileName).toBe('invoicefdp.exe'); // the sender's own bubble too
     const two = await sendAndReceive(alice.client, bob.client, b.file('\u2067a\u2069\u200F\u061C\u0007b\nc\u200D.txt', new TextEncoder().encode('x')));
     expect(two.received.attachments![0]!.fileName).toBe('abc\u200D.txt'); // the joiner emoji and scripts need stays
   });
