@@ -11,7 +11,7 @@ import { ClientError, type ClientErrorCode } from './errors.js';
 import { stripGif } from './media/gif.js';
 import { stripJpeg } from './media/jpeg.js';
 import { stripPng } from './media/png.js';
-import type { Attachment } from './media/pointer.js';
+import { type Attachment, showableFileName } from './media/pointer.js';
 import { SNIFF_BYTES, sniffMime } from './media/sniff.js';
 import { type ByteSource, type Piece, MediaFormatError, piecesSize } from './media/source.js';
 import { orientedSize } from './media/orientation.js';
@@ -151,7 +151,8 @@ const STRIPPERS: Record<string, ((src: ByteSource) => Promise<StripResult>) | un
  * than sent with its metadata; so are HEIC/HEIF, AVIF and TIFF pictures
  * (UNSUPPORTED_METADATA), whose metadata this client cannot remove.
  */
-export async function prepareFile(src: ByteSource, fileName: string, options: { keepMetadata?: boolean; voiceNote?: boolean } = {}): Promise<PreparedFile> {
+export async function prepareFile(src: ByteSource, name: string, options: { keepMetadata?: boolean; voiceNote?: boolean } = {}): Promise<PreparedFile> {
+  const fileName = showableFileName(name);
   const head = await src.read(0, SNIFF_BYTES);
   const contentType = sniffMime(head, fileName);
   if (options.voiceNote && !contentType.startsWith('audio/')) {

@@ -17,6 +17,9 @@ import { ClientError } from './errors.js';
 export const MAX_DEVICE_NAME_BYTES = 64;
 
 const INFO = new TextEncoder().encode('Sigilo device name v1');
+/** Control characters and those that reorder or hide text ("Ana's phone" drawn over another name). */
+// eslint-disable-next-line no-control-regex
+const UNSHOWABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]/;
 
 function nameKey(ctx: ProtocolContext, identity: IdentityKeyPair): Uint8Array {
   return ctx.crypto.hkdfSha256(identity.agreement.privateKey, new Uint8Array(0), INFO, 32);
@@ -33,7 +36,7 @@ function aad(accountId: Uint8Array, deviceId: number): Uint8Array {
 export function normaliseDeviceName(name: string): string {
   const clean = name.normalize('NFC').replace(/\s+/g, ' ').trim();
   // eslint-disable-next-line no-control-regex
-  if (!clean || /[\u0000-\u001f\u007f]/.test(clean)) throw new ClientError('INVALID_INPUT', 'a device name is one line of text, e.g. "Ana\'s laptop"');
+  if (!clean || UNSHOWABLE.test(clean)) throw new ClientError('INVALID_INPUT', 'a device name is one line of text, e.g. "Ana\'s laptop"');
   if (new TextEncoder().encode(clean).length > MAX_DEVICE_NAME_BYTES) throw new ClientError('INVALID_INPUT', `a device name has at most ${MAX_DEVICE_NAME_BYTES} bytes; choose a shorter one`);
   return clean;
 }
@@ -47,12 +50,14 @@ export function encryptDeviceName(ctx: ProtocolContext, identity: IdentityKeyPai
   return out;
 }
 
-/** The name, or undefined when none is set or it does not decrypt (set by something else, or tampered with). */
+/** The name, or undefined when none is set, it does not decrypt (set by something else, or tampered with) or is not one normalised line. */
 export function decryptDeviceName(ctx: ProtocolContext, identity: IdentityKeyPair, accountId: Uint8Array, deviceId: number, blob: Uint8Array): string | undefined {
   if (blob.length < 12 + 16) return undefined;
   try {
     const plain = ctx.crypto.aes256GcmDecrypt(nameKey(ctx, identity), blob.subarray(0, 12), blob.subarray(12), aad(accountId, deviceId));
-    return new TextDecoder('utf-8', { fatal: true }).decode(plain);
+    const name = new TextDecoder('utf-8', { fatal: true }).decode(plain);
+    // Set by a client that does not normalise (another device of the account, compromised or older): not shown.
+    return normaliseDeviceName(name) === name ? name : undefined;
   } catch {
     return undefined;
   }

@@ -8,7 +8,7 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { PROFILE_KEY_LENGTH, bytesEqual, decryptProfile, encryptProfile, type ProtocolContext } from '@sigilo/protocol';
 import { ProfileContentSchema, type ProfileContent, type ProvisionMessage, type ProvisionMessage_KnownProfile } from '@sigilo/protocol/gen/sigilo/client/v1/content_pb';
 import type { ServerFrame } from '@sigilo/protocol/gen/sigilo/server/v1/frames_pb';
-import type { ClientBody } from './connection.js';
+import { type ClientBody, ServerRequestError } from './connection.js';
 import { ClientError } from './errors.js';
 import type { ClientStore, ContactProfileRow } from './store/port.js';
 
@@ -18,6 +18,14 @@ export const MAX_PROFILE_NAME = 64;
 export const MAX_AVATAR_BYTES = 48 * 1024;
 /** A fetched profile is fetched again after this long (names change). */
 export const PROFILE_REFRESH_MS = 60 * 60 * 1000;
+/** Profiles asked for at once by refresh(): far inside the server's burst of frames per connection (2,000 by default). */
+const REFRESH_BATCH = 100;
+/** Tries of one getProfile the server refuses as too many frames, each after the wait it gives. */
+const REFRESH_ATTEMPTS = 8;
+/** An account id's length (the server refuses any other in getProfile). */
+const ACCOUNT_ID_BYTES = 16;
+/** The pictures an avatar may be. */
+const AVATAR_TYPE = /^image\/(jpeg|png|webp)$/;
 const META_KEY = 'profile.key';
 const META_CONTENT = 'profile.content';
 
@@ -89,7 +97,7 @@ export class Profiles {
     let avatar = current.avatar, avatarType = current.avatarType;
     if (changes.avatar === null) { avatar = undefined; avatarType = undefined; }
     else if (changes.avatar) {
-      if (!/^image\/(jpeg|png|webp)$/.test(changes.avatar.type)) throw new ClientError('INVALID_INPUT', 'an avatar is a JPEG, PNG or WebP picture');
+      if (!AVATAR_TYPE.test(changes.avatar.type)) throw new ClientError('INVALID_INPUT', 'an avatar is a JPEG, PNG or WebP picture');
       if (changes.avatar.bytes.length > MAX_AVATAR_BYTES) throw new ClientError('INVALID_INPUT', `an avatar is at most ${MAX_AVATAR_BYTES / 1024} KiB; make the picture smaller`);
       avatar = changes.avatar.bytes;
       avatarType = changes.avatar.type;
@@ -123,7 +131,7 @@ export class Profiles {
    * the message or card). A new or changed key makes the profile due for fetching.
    */
   learnKey(accountId: Uint8Array, profileKey: Uint8Array): void {
-    if (profileKey.length !== PROFILE_KEY_LENGTH || bytesEqual(accountId, this.#h.accountId())) return;
+    if (accountId.length !== ACCOUNT_ID_BYTES || profileKey.length !== PROFILE_KEY_LENGTH || bytesEqual(accountId, this.#h.accountId())) return;
     const row = this.#h.store.getContactProfile(accountId);
     if (row && bytesEqual(row.profileKey, profileKey)) return;
     this.#h.store.putContactProfile({ accountId, profileKey, name: row?.name, avatar: row?.avatar, avatarType: row?.avatarType, fetchedAt: 0 });
@@ -147,12 +155,37 @@ export class Profiles {
     const now = this.#h.now();
     const maxAge = options.maxAgeMs ?? PROFILE_REFRESH_MS;
     const wanted = options.accountIds;
-    const due = this.#h.store.listContactProfiles().filter((r) =>
+    const due = this.#h.store.listContactProfiles().filter((r) => r.accountId.length === ACCOUNT_ID_BYTES &&
       (r.fetchedAt === 0 || now - r.fetchedAt >= maxAge) && (!wanted || wanted.some((id) => bytesEqual(id, r.accountId))));
-    const fetched = await Promise.all(due.map(async (r) => {
-      const f = await this.#h.request({ case: 'getProfile', value: { accountId: r.accountId } });
-      return { r, blob: f.body.case === 'profile' ? f.body.value.profile : new Uint8Array(0) };
-    }));
+    let read = 0;
+    // In batches, each kept as soon as it is read: a linked device may hold thousands of due keys, and as many
+    // requests at once would pass the server's burst of frames per connection (limits.connectionBurst), be
+    // refused and read none (refused long enough, the server closes the connection).
+    for (let i = 0; i < due.length; i += REFRESH_BATCH) {
+      const fetched = await Promise.all(due.slice(i, i + REFRESH_BATCH).map(async (r) => {
+        const f = await this.#getProfile(r.accountId);
+        return { r, blob: f.body.case === 'profile' ? f.body.value.profile : new Uint8Array(0) };
+      }));
+      read += this.#keepFetched(fetched, now);
+    }
+    return read;
+  }
+
+  /** getProfile, asked again after a wait while the server says too many frames (RATE_LIMITED). */
+  async #getProfile(accountId: Uint8Array): Promise<ServerFrame> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#h.request({ case: 'getProfile', value: { accountId } });
+      } catch (e) {
+        const wait = e instanceof ServerRequestError && e.serverCode === 'RATE_LIMITED' && e.frame.body.case === 'error' ? e.frame.body.value.retryAfterMs : 0;
+        if (!wait || attempt >= REFRESH_ATTEMPTS) throw e;
+        // The wait given is for one frame (a few ms): a whole batch waits longer, more at each refusal.
+        await new Promise((r) => setTimeout(r, Math.min(Math.max(wait, 250 * attempt), 10_000)));
+      }
+    }
+  }
+
+  #keepFetched(fetched: readonly { r: ContactProfileRow; blob: Uint8Array }[], now: number): number {
     let read = 0;
     this.#h.store.transaction(() => {
       for (const { r, blob } of fetched) {
@@ -198,11 +231,14 @@ export class Profiles {
     if (pm.profileKey.length === PROFILE_KEY_LENGTH) this.#h.store.setMeta(META_KEY, pm.profileKey);
     const own = pm.ownProfile;
     if (own) {
+      // Kept only as set() would have taken it: this copy is what the next set() re-uploads with a new name.
       const name = readableName(own.name) ?? '';
-      this.#h.store.setMeta(META_CONTENT, toBinary(ProfileContentSchema, create(ProfileContentSchema, { name, avatar: own.avatar, avatarType: own.avatarType })));
+      const picture = AVATAR_TYPE.test(own.avatarType) && own.avatar.length > 0 && own.avatar.length <= MAX_AVATAR_BYTES;
+      this.#h.store.setMeta(META_CONTENT, toBinary(ProfileContentSchema, create(ProfileContentSchema, { name, ...(picture ? { avatar: own.avatar, avatarType: own.avatarType } : {}) })));
     }
     for (const p of pm.profiles) {
-      if (p.profileKey.length !== PROFILE_KEY_LENGTH || bytesEqual(p.accountId, this.#h.accountId())) continue;
+      // Not an account id: the server refuses its getProfile, and with it every refresh().
+      if (p.accountId.length !== ACCOUNT_ID_BYTES || p.profileKey.length !== PROFILE_KEY_LENGTH || bytesEqual(p.accountId, this.#h.accountId())) continue;
       this.#h.store.putContactProfile({ accountId: p.accountId, profileKey: p.profileKey, name: readableName(p.name), avatar: undefined, avatarType: undefined, fetchedAt: 0 });
     }
     for (const c of pm.contacts) if (c.profileKey.length === PROFILE_KEY_LENGTH) this.learnKey(c.accountId, c.profileKey);

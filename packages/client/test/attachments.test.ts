@@ -487,6 +487,14 @@ describe('attachments between two clients, through a real server', () => {
     expect(readFileSync(keptPath).equals(Buffer.from(original))).toBe(true);
   });
 
+  it('a peer\'s file name arrives without direction overrides or control characters (no "invoiceexe.pdf" for an .exe)', async () => {
+    const { sent, received } = await sendAndReceive(alice.client, bob.client, b.file('invoice\u202Efdp.exe', new TextEncoder().encode('MZ')));
+    expect(received.attachments![0]!.fileName).toBe('invoicefdp.exe');
+    expect(sent.attachments![0]!.fileName).toBe('invoicefdp.exe'); // the sender's own bubble too
+    const two = await sendAndReceive(alice.client, bob.client, b.file('\u2067a\u2069\u200F\u061C\u0007b\nc\u200D.txt', new TextEncoder().encode('x')));
+    expect(two.received.attachments![0]!.fileName).toBe('abc\u200D.txt'); // the joiner emoji and scripts need stays
+  });
+
   it('an empty file, and a voice note with its duration', async () => {
     const empty = await sendAndReceive(alice.client, bob.client, b.file('empty.txt', new Uint8Array(0)));
     const a = empty.received.attachments![0]!;

@@ -3,10 +3,13 @@
  * messages, in the group's pairwise messages to members who are not contacts, in
  * contact cards and to a linked device; the server holds only ciphertext.
  */
+import { randomBytes } from 'node:crypto';
 import { bytesEqual } from '@sigilo/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { World } from './support.js';
-import { parseContactCard, type SigiloClient } from '../src/index.js';
+import { create } from '@bufbuild/protobuf';
+import { ProfileContentSchema, ProvisionMessage_KnownProfileSchema } from '@sigilo/protocol/gen/sigilo/client/v1/content_pb';
+import { MAX_AVATAR_BYTES, parseContactCard, type SigiloClient } from '../src/index.js';
 
 async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
   const end = Date.now() + ms;
@@ -130,6 +133,28 @@ describe('profiles', () => {
     expect((await device.profiles.fetchOwn()).name).toBe('Ana López');
     await device.close();
   }, 60_000);
+
+  it('a hostile backup or linking device: a huge or non-picture own avatar is dropped; thousands of keys are read without flooding the server', async () => {
+    const { account, messages } = ana.backupContents();
+    const dora = world.people.get('dora')!.devices[0]!;
+    account.ownProfile = create(ProfileContentSchema, { name: 'Ana\u202eB', avatar: new Uint8Array(MAX_AVATAR_BYTES + 1), avatarType: 'image/svg+xml' });
+    const stranger = () => create(ProvisionMessage_KnownProfileSchema, { accountId: new Uint8Array(randomBytes(16)), profileKey: new Uint8Array(randomBytes(32)), name: 'Dora' });
+    // An entry whose account id is no account id would make every getProfile of the refresh refused (INVALID_ARGUMENT).
+    const bad = create(ProvisionMessage_KnownProfileSchema, { accountId: new Uint8Array(3), profileKey: new Uint8Array(randomBytes(32)), name: 'Dora' });
+    account.profiles = [bad, ...account.profiles, ...Array.from({ length: 4500 }, stranger)];
+    const device = await world.newClient('ana-hostile');
+    await device.restoreAccount(account, messages);
+    expect(device.profiles.own()).toEqual({ name: undefined, avatar: undefined, avatarType: undefined });
+    expect(device.profiles.get(bad.accountId)).toBeUndefined();
+    await device.connect({ reconnect: false });
+    // Every key is due: the refresh reads them all within the server's frame limits, and the connection stays up.
+    expect(await device.profiles.refresh()).toBeGreaterThanOrEqual(2);
+    expect(device.state).toBe('online');
+    expect(device.profiles.nameOf(dora.accountId!)).toBe('Dora');
+    // The strangers have no profile on the server: the names given with their keys are gone.
+    expect(device.profiles.nameOf(account.profiles.at(-1)!.accountId)).toBeUndefined();
+    await device.close();
+  }, 120_000);
 
   it('refuses names that are empty, too long or carry control characters', async () => {
     for (const bad of ['', '   ', 'x'.repeat(65), 'Ana\u001b[31m', 'A\u202eB']) await expect(ana.profiles.set({ name: bad })).rejects.toThrow(/display name is 1–64/);

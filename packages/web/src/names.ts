@@ -44,6 +44,11 @@ export function plainName(raw: string): string {
   return raw.replace(INVISIBLE, '').replace(MARKS, '').replace(/\s+/gu, ' ').trim();
 }
 
+/** A file name as shown: without invisible and direction-changing characters ("photo\u202Egnp.exe" would read "photoexe.png"). */
+export function shownFileName(raw: string): string {
+  return raw.replace(INVISIBLE, '');
+}
+
 /** Whether a name holds a badge's words (in any of the app's languages, however spelt). */
 export function claimsBadge(name: string): boolean {
   const s = skeleton(name);

@@ -88,6 +88,13 @@ describe.skipIf(missing !== undefined)('web media in Chromium: pictures, voice n
     await sheet.waitFor();
     await ana.page.keyboard.press('Escape');
     await expect.poll(() => ana.page.locator('dialog[data-attach-sheet][open]').count()).toBe(0);
+    // A name with a right-to-left override shows its real extension ("photognp.exe", not "photoexe.png").
+    await choose(ana, 'photo\u202Egnp.exe', 'application/octet-stream', randomFile(1024, 'MZ'));
+    await sheet.waitFor();
+    await expect(sheet.locator('.file-name').textContent()).resolves.toBe('photognp.exe');
+    await expect(sheet.locator('.file-icon').textContent()).resolves.toBe('EXE');
+    await ana.page.keyboard.press('Escape');
+    await expect.poll(() => ana.page.locator('dialog[data-attach-sheet][open]').count()).toBe(0);
     await ana.page.waitForTimeout(1000);
     expect(await ana.page.locator('.pending-upload').count()).toBe(0);
     expect(await ana.page.locator('.msg.out').count()).toBe(before);

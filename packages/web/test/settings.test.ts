@@ -230,7 +230,19 @@ describe.skipIf(missing !== undefined)('web settings in Chromium: notifications,
     await ana.page.locator('#link-qr-file').setInputFiles({ name: 'link.png', mimeType: 'image/png', buffer: qrPng });
     await expect.poll(() => ana.page.locator('#link-code').inputValue(), { timeout: 10_000 }).toBe(code);
     await check(ana, 'devices-link');
+    // Scanning only fills the field, and Link asks first, saying what a new device gets (a code can come from an
+    // attacker as a QR "invite"): Cancel, the default, sends nothing.
     await ana.page.getByRole('button', { name: 'Link device' }).click();
+    const ask = ana.page.locator('dialog.confirm[open]');
+    await ask.waitFor({ timeout: 10_000 });
+    expect(await ask.textContent()).toMatch(/NEW device.*read all your messages.*Never link a code someone sent you/s);
+    expect(await ana.page.evaluate(() => document.activeElement?.textContent)).toBe('Cancel');
+    await ask.getByRole('button', { name: 'Cancel' }).click();
+    await ana.page.waitForTimeout(1500);
+    expect(await second.page.locator('#link-code').count()).toBe(1);
+    expect(await ana.page.getByText(/Device linked/).count()).toBe(0);
+    await ana.page.getByRole('button', { name: 'Link device' }).click();
+    await ana.page.locator('dialog.confirm[open]').getByRole('button', { name: 'Link device' }).click();
     await ana.page.getByText(/Device linked/).waitFor({ timeout: 60_000 });
     await second.page.locator('#chats-h').waitFor({ timeout: 60_000 });
     // Without any new message: its own name (under Chats, in Settings) and Bruno's, as Ana's first browser knows them.

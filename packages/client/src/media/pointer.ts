@@ -81,9 +81,19 @@ export const MAX_ATTACHMENTS_PER_MESSAGE = 32;
 export const MAX_THUMBNAIL_BYTES = 64 * 1024;
 
 /**
+ * Control characters and those that reorder or hide text: shown, "invoice\u202Efdp.exe" reads "invoiceexe.pdf".
+ * Not the zero-width joiners, which emoji and some scripts need.
+ */
+// eslint-disable-next-line no-control-regex
+const UNSHOWABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200b\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
+
+/** A file name without UNSHOWABLE characters: as received, and as sent (the sender's own bubble shows it too). */
+export const showableFileName = (name: string): string => name.replace(UNSHOWABLE, '');
+
+/**
  * The usable pointers of a received message: malformed ones are left out, the
- * peer's MIME type and file name are bounded (the name is still to be
- * sanitised before it names a file: safeFileName).
+ * peer's MIME type and file name are bounded, the name without UNSHOWABLE characters
+ * (it is still to be sanitised before it names a file: safeFileName).
  */
 export function acceptPointers(pointers: readonly AttachmentPointer[]): Attachment[] {
   return pointers.filter(isWellFormedPointer).slice(0, MAX_ATTACHMENTS_PER_MESSAGE).map((p) => {
@@ -91,7 +101,7 @@ export function acceptPointers(pointers: readonly AttachmentPointer[]): Attachme
     return {
       ...a,
       contentType: /^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,127}$/i.test(a.contentType) ? a.contentType.toLowerCase() : 'application/octet-stream',
-      fileName: [...a.fileName].slice(0, 255).join(''),
+      fileName: [...showableFileName(a.fileName)].slice(0, 255).join(''),
       thumbnail: a.thumbnail && a.thumbnail.length <= MAX_THUMBNAIL_BYTES ? a.thumbnail : undefined,
     };
   });

@@ -11,6 +11,7 @@ import { fileSize } from '../media-format.js';
 import { extension } from './FileAttachment.js';
 import { t } from '../i18n/index.js';
 import { Icon } from './Icon.js';
+import { shownFileName } from '../names.js';
 
 /** Files chosen for a chat and not yet sent or dropped (one choice at a time: the sheet is modal). */
 export const chosenFiles = signal<{ chat: string; files: readonly File[] } | undefined>(undefined);
@@ -22,14 +23,15 @@ export function chooseFiles(chat: string, files: readonly File[]): void {
 function Item({ file, url }: { file: File; url: string | undefined }) {
   const d = t();
   const kind = mediaKind({ contentType: file.type });
-  const ext = extension(file.name);
+  const name = shownFileName(file.name);
+  const ext = extension(name);
   const type = file.type || (ext ? d.fileOfType(ext) : d.file);
   return <li class="attach-item" data-kind={kind}>
-    {kind === 'image' && url && <img class="attach-thumb" src={url} alt={file.name} />}
-    {kind === 'video' && url && <video class="attach-thumb" src={url} preload="metadata" muted aria-label={file.name} />}
+    {kind === 'image' && url && <img class="attach-thumb" src={url} alt={name} />}
+    {kind === 'video' && url && <video class="attach-thumb" src={url} preload="metadata" muted aria-label={name} />}
     <div class="file-row">
       {(kind !== 'image' && kind !== 'video') && <span class="file-icon" aria-hidden="true">{ext || <Icon name="file" />}</span>}
-      <div class="file-main"><p class="file-name" title={file.name}>{file.name}</p><p class="file-size">{fileSize(file.size)} · {type}</p></div>
+      <div class="file-main"><p class="file-name" title={name}>{name}</p><p class="file-size">{fileSize(file.size)} · {type}</p></div>
     </div>
   </li>;
 }

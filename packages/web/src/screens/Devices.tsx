@@ -27,6 +27,8 @@ export function Devices() {
   const busy = useSignal(false);
   const error = useSignal<string | undefined>(undefined);
   const unlinking = useSignal<DeviceSummary | undefined>(undefined);
+  /** Link pressed, not yet confirmed: a code may come from someone else (a QR sent as an "invite"), so the person confirms. */
+  const confirmingLink = useSignal(false);
   const scanning = useSignal(false);
   const renaming = useSignal<{ deviceId: number; name: string } | undefined>(undefined);
   const report = (e: unknown) => { error.value = errorText(e); };
@@ -37,8 +39,12 @@ export function Devices() {
     return () => clearInterval(timer);
   }, []);
   const nameOf = (x: DeviceSummary) => x.name ?? d.deviceUnnamed(x.deviceId);
-  const approve = async (e: Event) => {
+  const askLink = (e: Event) => {
     e.preventDefault();
+    if (code.value.trim()) confirmingLink.value = true;
+  };
+  const approve = async () => {
+    confirmingLink.value = false;
     if (!code.value.trim()) return;
     busy.value = true;
     error.value = undefined;
@@ -84,7 +90,7 @@ export function Devices() {
             {!x.current && <button type="button" class="danger-outline" aria-label={`${d.unlink}: ${nameOf(x)}`} onClick={() => { unlinking.value = x; }}>{d.unlink}</button>}
           </li>)}
         </ul>}
-      <form class="settings-group" onSubmit={(e) => void approve(e)}>
+      <form class="settings-group" onSubmit={askLink}>
         <h2>{d.linkNewDevice}</h2>
         <p class="hint" id="link-hint">{d.linkDeviceHint}</p>
         <label for="link-code">{d.linkCode}</label>
@@ -98,9 +104,13 @@ export function Devices() {
         <button type="submit" class="primary" disabled={busy.value || !code.value.trim()}>{d.linkApprove}</button>
       </form>
     </div>
-    <ConfirmDialog open={unlinking.value !== undefined} text={unlinking.value ? d.unlinkConfirm(nameOf(unlinking.value)) : ''} confirm={d.unlink} cancel={d.dialogCancel} danger
-      onCancel={() => { unlinking.value = undefined; }}
+    {/* One dialog (one #confirm-text) for both questions: approving a link, unlinking a device. */}
+    <ConfirmDialog open={confirmingLink.value || unlinking.value !== undefined}
+      text={confirmingLink.value ? d.linkConfirm : unlinking.value ? d.unlinkConfirm(nameOf(unlinking.value)) : ''}
+      confirm={confirmingLink.value ? d.linkApprove : d.unlink} cancel={d.dialogCancel} danger
+      onCancel={() => { confirmingLink.value = false; unlinking.value = undefined; }}
       onConfirm={() => {
+        if (confirmingLink.value) { void approve(); return; }
         const x = unlinking.value!;
         unlinking.value = undefined;
         void unlinkDevice(x.deviceId).then(() => { notice.value = { kind: 'info', text: d.unlinked }; }).catch(report);
