@@ -48,6 +48,7 @@ const { SigiloDevice } = await import('./support/sigilo-load.mjs');
 const { LoadEngine } = await import('./support/load-engine.mjs');
 const { cpuSeconds, rssKiB } = await import('./support/proc.mjs');
 const { summariseProfile } = await import('./support/cpu-profile.mjs');
+const { pool, withTimeout } = await import('./support/register.mjs');
 const serverRequire = createRequire(new URL('../packages/server/package.json', import.meta.url));
 const pg = serverRequire('pg');
 
@@ -74,19 +75,6 @@ async function stopServer(server) {
   const t = setTimeout(() => server.child.kill('SIGKILL'), 15_000);
   await exited;
   clearTimeout(t);
-}
-
-/** Rejects when `p` has not settled within `ms` (a connection the server closed must not hang the run). */
-function withTimeout(p, ms, what) {
-  let timer;
-  return Promise.race([p, new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms / 1000} s`)), ms); })])
-    .finally(() => clearTimeout(timer));
-}
-
-async function pool(items, limit, fn) {
-  let next = 0;
-  const worker = async () => { while (next < items.length) { const i = next++; await fn(items[i], i); } };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 function metrics(url) {

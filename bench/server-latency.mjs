@@ -15,7 +15,7 @@
 //      rate such as 0.5x; default 0.25x,0.5x), LAT_SATURATE (messages in flight in all for the saturated step
 //      that measures the rate the fractions refer to; default 2 per device), LAT_SECONDS (per step, default 6),
 //      LAT_WARMUP (default 2), LAT_DATA (default /var/tmp/sigilo-latency).
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -31,7 +31,7 @@ const { spawnServer } = await import('./support/spawn-server.mjs');
 const { SigiloDevice, WsConn } = await import('./support/sigilo-load.mjs');
 const { LoadEngine, LatencyTrace } = await import('./support/load-engine.mjs');
 const { CpuWatch, schedMs } = await import('./support/proc.mjs');
-const { registerAll, withTimeout } = await import('./support/register.mjs');
+const { pool, registeredOnce, withTimeout } = await import('./support/register.mjs');
 const { SERVER_ENV, SERVER_NODE_FLAGS } = await import('../packages/cli/dist/launch.js');
 
 const N = Number(process.env.LAT_DEVICES ?? 2000);
@@ -46,12 +46,6 @@ const note = (s) => process.stderr.write(`  ${s}\n`);
 const fmt = (n, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
 const portOf = (url) => Number(new URL(url.replace(/^wss:/, 'https:')).port);
 const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
-
-async function pool(items, limit, fn) {
-  let next = 0;
-  const worker = async () => { while (next < items.length) { const i = next++; await fn(items[i], i); } };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
 
 /** The histograms of /metrics: name -> {le: [bounds], counts: [cumulative], count, sum}. */
 function histograms(url) {
@@ -97,32 +91,8 @@ const line = (name, d) => `${name.padEnd(34)} p50 ${fmt(d.p50).padStart(7)}  p90
 // ------------------------------------------------------------------------------ devices (once)
 
 const dataDir = join(DATA, 'sigilo');
-const credFile = join(DATA, `devices-${N}.json`);
-const pristineDir = join(DATA, `registered-${N}`);
-let devices;
-if (!existsSync(credFile) || !existsSync(pristineDir)) {
-  rmSync(DATA, { recursive: true, force: true });
-  mkdirSync(DATA, { recursive: true });
-  note(`registering ${N} devices into ${DATA} (once)`);
-  const setup = await spawnServer(dataDir, {
-    cpus: CPU,
-    overrides: {
-      'storage.synchronous': 'normal', 'limits.failedRegistrationsPerHour': 1_000_000, 'limits.failedRegistrationsPerHourGlobal': 1_000_000,
-      'limits.refusedRequestsPerHour': 1_000_000, 'limits.authTimeout': '10m',
-    },
-  });
-  const cert = readFileSync(join(dataDir, 'tls', 'self-signed.crt'));
-  devices = Array.from({ length: N }, (_, i) => new SigiloDevice(i));
-  await registerAll(setup, { port: portOf(setup.url), cert, secureContext: createSecureContext({ ca: cert }) }, devices, { note });
-  await setup.stop();
-  writeFileSync(credFile, JSON.stringify(devices.map((d) => d.credentials())));
-  cpSync(dataDir, pristineDir, { recursive: true });
-} else {
-  devices = JSON.parse(readFileSync(credFile, 'utf8')).map((c) => SigiloDevice.fromCredentials(c));
-}
-for (const d of devices) d.peer = devices[d.index ^ 1];
-rmSync(dataDir, { recursive: true, force: true });
-cpSync(pristineDir, dataDir, { recursive: true });
+// Registered once, then every run starts from the database as registration left it (support/register.mjs).
+const devices = await registeredOnce({ root: DATA, dataDir, n: N, pristine: `registered-${N}`, cpus: CPU, note, spawnServer, SigiloDevice });
 
 // ------------------------------------------------------------------------------ run
 

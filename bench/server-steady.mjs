@@ -19,7 +19,7 @@
 // must arrive exactly once and in order, or the run fails.
 // Last line: `steady: N devices X-Y us/msg (median Z), A-B msg/s, peak RSS R MiB`
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createSecureContext } from 'node:tls';
@@ -33,7 +33,7 @@ const { spawnServer } = await import('./support/spawn-server.mjs');
 const { SigiloDevice } = await import('./support/sigilo-load.mjs');
 const { LoadEngine } = await import('./support/load-engine.mjs');
 const { CpuWatch, rssKiB } = await import('./support/proc.mjs');
-const { registerAll, withTimeout } = await import('./support/register.mjs');
+const { registeredOnce, withTimeout } = await import('./support/register.mjs');
 const { summariseProfile } = await import('./support/cpu-profile.mjs');
 const { SERVER_ENV, SERVER_NODE_FLAGS } = await import('../packages/cli/dist/launch.js');
 
@@ -59,34 +59,8 @@ async function pool(items, limit, fn) {
 }
 
 const dataDir = join(DATA, 'sigilo');
-const credFile = join(DATA, `devices-${N}.json`);
-const pristineDir = join(DATA, 'registered');
-let devices;
-if (!existsSync(credFile) || !existsSync(pristineDir)) {
-  rmSync(DATA, { recursive: true, force: true });
-  mkdirSync(DATA, { recursive: true });
-  note(`registering ${N} devices into ${DATA} (once)`);
-  const setup = await spawnServer(dataDir, {
-    cpus: CPU,
-    overrides: {
-      'storage.synchronous': 'normal', 'limits.failedRegistrationsPerHour': 1_000_000, 'limits.failedRegistrationsPerHourGlobal': 1_000_000,
-      'limits.refusedRequestsPerHour': 1_000_000, 'limits.authTimeout': '10m',
-    },
-  });
-  const cert = readFileSync(join(dataDir, 'tls', 'self-signed.crt'));
-  devices = Array.from({ length: N }, (_, i) => new SigiloDevice(i));
-  await registerAll(setup, { port: portOf(setup.url), cert, secureContext: createSecureContext({ ca: cert }) }, devices, { note });
-  await setup.stop();
-  writeFileSync(credFile, JSON.stringify(devices.map((d) => d.credentials())));
-  cpSync(dataDir, pristineDir, { recursive: true });
-} else {
-  devices = JSON.parse(readFileSync(credFile, 'utf8')).map((c) => SigiloDevice.fromCredentials(c));
-}
-for (const d of devices) d.peer = devices[d.index ^ 1];
-// Every run starts from the database as registration left it: each run adds its messages' dedup keys, and a
-// growing table would make later runs slower than earlier ones.
-rmSync(dataDir, { recursive: true, force: true });
-cpSync(pristineDir, dataDir, { recursive: true });
+// Registered once, then every run starts from the database as registration left it (support/register.mjs).
+const devices = await registeredOnce({ root: DATA, dataDir, n: N, pristine: 'registered', cpus: CPU, note, spawnServer, SigiloDevice });
 
 const cert = readFileSync(join(dataDir, 'tls', 'self-signed.crt'));
 const secureContext = createSecureContext({ ca: cert });

@@ -3,7 +3,8 @@
 // backoff and a fresh invite, progress on stderr every 5 s.
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function pool(items, limit, fn) {
+/** Runs `fn` over `items` with at most `limit` at once. */
+export async function pool(items, limit, fn) {
   let next = 0;
   const worker = async () => { while (next < items.length) { const i = next++; await fn(items[i], i); } };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
@@ -64,3 +65,43 @@ export async function registerAll(setup, target, devices, { concurrency = 32, no
   }
 }
 
+
+/**
+ * The devices of a benchmark that registers once and then reuses them (server-steady, server-latency): the first
+ * run registers `n` devices into `dataDir` with a server from `spawnServer` and keeps the credentials and a pristine
+ * copy of the data under `root`; every run then starts from that copy, since each run adds its messages' dedup keys
+ * and a growing table would make later runs slower than earlier ones. Devices are paired (0↔1, 2↔3, …).
+ */
+export async function registeredOnce({ root, dataDir, n, pristine = 'registered', cpus, note, spawnServer, SigiloDevice }) {
+  const { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { createSecureContext } = await import('node:tls');
+  const credFile = join(root, `devices-${n}.json`);
+  const pristineDir = join(root, pristine);
+  let devices;
+  if (!existsSync(credFile) || !existsSync(pristineDir)) {
+    rmSync(root, { recursive: true, force: true });
+    mkdirSync(root, { recursive: true });
+    note(`registering ${n} devices into ${root} (once)`);
+    const setup = await spawnServer(dataDir, {
+      cpus,
+      overrides: {
+        'storage.synchronous': 'normal', 'limits.failedRegistrationsPerHour': 1_000_000, 'limits.failedRegistrationsPerHourGlobal': 1_000_000,
+        'limits.refusedRequestsPerHour': 1_000_000, 'limits.authTimeout': '10m',
+      },
+    });
+    const cert = readFileSync(join(dataDir, 'tls', 'self-signed.crt'));
+    devices = Array.from({ length: n }, (_, i) => new SigiloDevice(i));
+    const port = Number(new URL(setup.url.replace(/^wss:/, 'https:')).port);
+    await registerAll(setup, { port, cert, secureContext: createSecureContext({ ca: cert }) }, devices, { note });
+    await setup.stop();
+    writeFileSync(credFile, JSON.stringify(devices.map((d) => d.credentials())));
+    cpSync(dataDir, pristineDir, { recursive: true });
+  } else {
+    devices = JSON.parse(readFileSync(credFile, 'utf8')).map((c) => SigiloDevice.fromCredentials(c));
+  }
+  for (const d of devices) d.peer = devices[d.index ^ 1];
+  rmSync(dataDir, { recursive: true, force: true });
+  cpSync(pristineDir, dataDir, { recursive: true });
+  return devices;
+}
