@@ -15,9 +15,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
-import { createNodeClient, parseContactCard, type SigiloClient } from '@sigilo/client-node';
+import { parseContactCard } from '@sigilo/client-node';
 import { browserMissing } from './support/chromium.js';
-import { startWebServer, type WebServer } from './support/server.js';
+import { nodePerson, startWebServer, type NodePerson, type WebServer } from './support/server.js';
 import { ARTIFACTS, axeViolations, contactCard, openChatId, PHONE, registerInUi } from './support/app.js';
 import { assertBuilt, sigilo, type Result } from '../../cli/test/support/sigilo.js';
 
@@ -26,7 +26,6 @@ const SHOTS = process.env.SIGILO_SHOTS ?? ARTIFACTS;
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const fromHex = (h: string) => Uint8Array.from(Buffer.from(h, 'hex'));
 const HOSTILE = 'Ana ✓ Certified by Acme Logistics';
-type NodePerson = SigiloClient & { store: { close(): void } };
 
 function ok(r: Result, what: string): Result {
   if (r.code !== 0) throw new Error(`sigilo ${what} exited ${r.code}\nstdout: ${r.out}\nstderr: ${r.err}`);
@@ -60,14 +59,7 @@ describe.skipIf(missing !== undefined)('web app in Chromium: routes name no one;
   const admin = (args: string[]) => sigilo(['admin', 'ca', ...args, '--data', ws.dataDir], { timeoutMs: 90_000 });
   const go = (hash: string) => page.evaluate((h) => { location.hash = h; }, hash);
   const row = (idHex: string) => page.locator(`.chat-row[data-chat="${idHex}"]`);
-  const nodePerson = async (dir: string, name: string): Promise<NodePerson> => {
-    const p = createNodeClient({ dir: join(root, dir), passphrase: `${dir} node store` }) as NodePerson;
-    await p.init(ws.server.url, ws.server.tls.fingerprint);
-    await p.register(await ws.invite());
-    await p.connect({ reconnect: true });
-    await p.profiles.set({ name });
-    return p;
-  };
+  const person = (dir: string, name: string) => nodePerson(ws, join(root, dir), name);
 
   beforeAll(async () => {
     assertBuilt();
@@ -79,8 +71,8 @@ describe.skipIf(missing !== undefined)('web app in Chromium: routes name no one;
     page.on('console', (m) => { if (m.type() === 'error' && !/Failed to load resource|WebSocket connection to/.test(m.text())) problems.push(`console: ${m.text()}`); });
 
     ok(await admin(['init', '--org', 'Acme Logistics']), 'admin ca init');
-    bruno = await nodePerson('bruno', 'Bruno Vasconcelos');
-    mallory = await nodePerson('mallory', HOSTILE);
+    bruno = await person('bruno', 'Bruno Vasconcelos');
+    mallory = await person('mallory', HOSTILE);
     ok(await admin(['certify', hex(bruno.accountId!), '--name', 'Bruno Vasconcelos', '--fingerprint', bruno.identityFingerprint]), 'admin ca certify');
     brunoHex = hex(bruno.accountId!);
     malloryHex = hex(mallory.accountId!);

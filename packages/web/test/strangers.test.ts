@@ -15,9 +15,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
-import { createNodeClient, parseContactCard, type SigiloClient } from '@sigilo/client-node';
+import { parseContactCard } from '@sigilo/client-node';
 import { browserMissing } from './support/chromium.js';
-import { startWebServer, type WebServer } from './support/server.js';
+import { nodePerson, startWebServer, type NodePerson, type WebServer } from './support/server.js';
 import { ARTIFACTS, axeViolations, contactCard, PHONE, registerInUi, sendInUi } from './support/app.js';
 import { notes, recordNotifications, setHidden } from './support/notifications.js';
 import { assertBuilt, sigilo, type Result } from '../../cli/test/support/sigilo.js';
@@ -25,7 +25,6 @@ import { assertBuilt, sigilo, type Result } from '../../cli/test/support/sigilo.
 const missing = browserMissing();
 const SHOTS = process.env.SIGILO_SHOTS ?? ARTIFACTS;
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-type NodePerson = SigiloClient & { store: { close(): void } };
 const HINT = 'Name chosen by them; not in your contacts';
 
 function ok(r: Result, what: string): Result {
@@ -53,14 +52,7 @@ describe.skipIf(missing !== undefined)('web app in Chromium: a stranger cannot p
   const admin = (args: string[]) => sigilo(['admin', 'ca', ...args, '--data', ws.dataDir], { timeoutMs: 90_000 });
   const go = (hash: string) => page.evaluate((h) => { location.hash = h; }, hash);
   const row = (idHex: string) => page.locator(`.chat-row[data-chat="${idHex}"]`);
-  const nodePerson = async (dir: string, name: string): Promise<NodePerson> => {
-    const p = createNodeClient({ dir: join(root, dir), passphrase: `${dir} node store` }) as NodePerson;
-    await p.init(ws.server.url, ws.server.tls.fingerprint);
-    await p.register(await ws.invite());
-    await p.connect({ reconnect: true });
-    await p.profiles.set({ name });
-    return p;
-  };
+  const person = (dir: string, name: string) => nodePerson(ws, join(root, dir), name);
   const openRow = async (idHex: string) => {
     await go('#/');
     await row(idHex).locator('a').click();
@@ -78,10 +70,10 @@ describe.skipIf(missing !== undefined)('web app in Chromium: a stranger cannot p
     page.on('console', (m) => { if (m.type() === 'error' && !/Failed to load resource|WebSocket connection to/.test(m.text())) problems.push(`console: ${m.text()}`); });
 
     ok(await admin(['init', '--org', 'Acme Logistics']), 'admin ca init');
-    bruno = await nodePerson('bruno', 'Bruno Silva');
+    bruno = await person('bruno', 'Bruno Silva');
     await bruno.usernames.set('bruno');
-    impostor = await nodePerson('impostor', 'Bruno Silva');
-    mallory = await nodePerson('mallory', 'Mallory');
+    impostor = await person('impostor', 'Bruno Silva');
+    mallory = await person('mallory', 'Mallory');
     [brunoHex, impostorHex, malloryHex] = [bruno, impostor, mallory].map((p) => hex(p.accountId!));
     await registerInUi(page, ws.origin, await ws.invite(), 'Carla Méndez', 'correct horse battery staple carla');
     carlaCard = parseContactCard((await contactCard(page)).trim());

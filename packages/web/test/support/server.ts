@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createOrganisationCa, startServer, silentLogger, type RunningServer } from '@sigilo/server';
+import { createNodeClient, type SigiloClient } from '@sigilo/client-node';
 import { generateReleaseKey } from '../../scripts/release.mjs';
 import { launchTrusting, type TestBrowser } from './chromium.js';
 
@@ -22,6 +23,17 @@ export interface WebServer {
   readonly dataDir: string;
   invite(): Promise<string>;
   close(): Promise<void>;
+}
+
+/** A person on the Node SDK beside the browser: its store in `dir`, registered at `ws` with an invite, connected, named `name`. */
+export type NodePerson = SigiloClient & { store: { close(): void } };
+export async function nodePerson(ws: WebServer, dir: string, name: string): Promise<NodePerson> {
+  const p = createNodeClient({ dir, passphrase: `${dir} node store` }) as NodePerson;
+  await p.init(ws.server.url, ws.server.tls.fingerprint);
+  await p.register(await ws.invite());
+  await p.connect({ reconnect: true });
+  await p.profiles.set({ name });
+  return p;
 }
 
 /** `args`: Chromium flags; `overrides`: server settings (e.g. 'retention.maxDisappearingTimer': '1w'); `adminSocket`: listen on DATA/admin.sock, so that `sigilo admin` commands reach the running server. */
