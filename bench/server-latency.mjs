@@ -31,7 +31,7 @@ const { spawnServer } = await import('./support/spawn-server.mjs');
 const { SigiloDevice, WsConn } = await import('./support/sigilo-load.mjs');
 const { LoadEngine, LatencyTrace } = await import('./support/load-engine.mjs');
 const { CpuWatch, schedMs } = await import('./support/proc.mjs');
-const { pool, registeredOnce, withTimeout } = await import('./support/register.mjs');
+const { connectAll, registeredOnce } = await import('./support/register.mjs');
 const { SERVER_ENV, SERVER_NODE_FLAGS } = await import('../packages/cli/dist/launch.js');
 
 const N = Number(process.env.LAT_DEVICES ?? 2000);
@@ -105,15 +105,7 @@ const server = await spawnServer(dataDir, { cpus: CPU, nodeArgs: [...SERVER_NODE
 for (const [k, v] of Object.entries(saved)) { if (v === undefined) delete process.env[k]; else process.env[k] = v; }
 try {
   const target = { port: portOf(server.url), cert, secureContext };
-  await pool(devices, 128, async (d) => {
-    for (let attempt = 1; ; attempt++) {
-      try { return await withTimeout(d.connect(target, '127.0.0.5'), 120_000, 'a connection', () => d.close()); } catch (e) {
-        d.close();
-        if (attempt >= 5) throw e;
-        await sleep(500 * attempt);
-      }
-    }
-  });
+  await connectAll(devices, target);
   await sleep(1000);
   const engine = new LoadEngine(devices);
   engine.trace = new LatencyTrace();

@@ -33,7 +33,7 @@ const { spawnServer } = await import('./support/spawn-server.mjs');
 const { SigiloDevice } = await import('./support/sigilo-load.mjs');
 const { LoadEngine } = await import('./support/load-engine.mjs');
 const { CpuWatch, rssKiB } = await import('./support/proc.mjs');
-const { registeredOnce, withTimeout } = await import('./support/register.mjs');
+const { connectAll, registeredOnce } = await import('./support/register.mjs');
 const { summariseProfile } = await import('./support/cpu-profile.mjs');
 const { SERVER_ENV, SERVER_NODE_FLAGS } = await import('../packages/cli/dist/launch.js');
 
@@ -52,11 +52,6 @@ const note = (s) => process.stderr.write(`  ${s}\n`);
 const fmt = (n, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
 const portOf = (url) => Number(new URL(url.replace(/^wss:/, 'https:')).port);
 
-async function pool(items, limit, fn) {
-  let next = 0;
-  const worker = async () => { while (next < items.length) { const i = next++; await fn(items[i], i); } };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
 
 const dataDir = join(DATA, 'sigilo');
 // Registered once, then every run starts from the database as registration left it (support/register.mjs).
@@ -72,15 +67,7 @@ for (const [k, v] of Object.entries(saved)) { if (v === undefined) delete proces
 try {
   const target = { port: portOf(server.url), cert, secureContext };
   const idle0 = await server.gc();
-  await pool(devices, 128, async (d) => {
-    for (let attempt = 1; ; attempt++) {
-      try { return await withTimeout(d.connect(target, '127.0.0.5'), 120_000, 'a connection', () => d.close()); } catch (e) {
-        d.close();
-        if (attempt >= 5) throw e;
-        await sleep(500 * attempt);
-      }
-    }
-  });
+  await connectAll(devices, target);
   await sleep(1000);
   const idle1 = await server.gc();
   const idleMem = await server.command('memory');

@@ -105,3 +105,16 @@ export async function registeredOnce({ root, dataDir, n, pristine = 'registered'
   cpSync(pristineDir, dataDir, { recursive: true });
   return devices;
 }
+
+/** Connects every device (128 at once); a connection that fails or hangs is retried up to 5 times with a growing wait. */
+export async function connectAll(devices, target, localAddress = '127.0.0.5') {
+  await pool(devices, 128, async (d) => {
+    for (let attempt = 1; ; attempt++) {
+      try { return await withTimeout(d.connect(target, localAddress), 120_000, 'a connection', () => d.close()); } catch (e) {
+        d.close();
+        if (attempt >= 5) throw e;
+        await sleep(500 * attempt);
+      }
+    }
+  });
+}
